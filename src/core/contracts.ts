@@ -1,0 +1,135 @@
+// The contracts between the pipeline and the connectors. The pipeline knows connectors
+// only through these; a connector knows only core/.
+import type { CanonicalType, Column, Finding, ForeignKey, IndexInfo, KeyRange, RowBatch, SchemaInfo } from './types.js';
+import type { Logger } from './log.js';
+
+export interface Capabilities {
+  /** chunk writes commit atomically (delete-range + insert in one transaction) */
+  transactions: boolean;
+  /** how parallel readers share one consistent view */
+  snapshot: 'exported' | 'synchronized' | 'single';
+  /** readers can usefully run in parallel (false for an embedded engine on one thread) */
+  parallelReads: boolean;
+  /** key types whose order is the same in this engine and in every other (safe to chunk by range) */
+  portableKeyKinds: CanonicalType['kind'][];
+}
+
+export interface ConnectOptions {
+  /** the endpoint URL with secrets already resolved; never log it, use `redactUrl` */
+  url: string;
+  log: Logger;
+  /** how many connections the caller will use at once */
+  poolSize?: number;
+}
+
+/** The native type a target creates for a canonical type. */
+export interface NativeTypeChoice {
+  native: string;
+  /** set when the native type cannot hold every value of the canonical type */
+  note?: string;
+}
+
+/** A source table as the pipeline reads it: the selected columns in order, the chunk key. */
+export interface SourceTable {
+  name: string;
+  columns: Column[];
+  /** chunk key columns (source names); empty when the table is read as one chunk */
+  key: string[];
+  /** row filter in the source's SQL dialect */
+  where?: string;
+}
+
+/** A target table as the pipeline writes it (names and types after mapping). */
+export interface TargetColumn {
+  name: string;
+  type: CanonicalType;
+  nativeType: string;
+  nullable: boolean;
+  default?: string;
+  autoIncrement?: boolean;
+}
+
+export interface TargetTable {
+  name: string;
+  columns: TargetColumn[];
+  primaryKey: string[];
+  /** chunk key columns (target names); empty when the table is written as one chunk */
+  key: string[];
+  uniqueKeys: string[][];
+  indexes: IndexInfo[];
+  foreignKeys: ForeignKey[];
+}
+
+/** A consistent read view shared by all readers of one run. Opaque to the pipeline. */
+export interface ReadView {
+  readonly parallelism: number;
+  release(): Promise<void>;
+}
+
+export interface Source {
+  /** opens a consistent view for `parallelism` concurrent readers */
+  snapshot(parallelism: number): Promise<ReadView>;
+  /** half-open ranges of about rowsPerChunk rows each, by keyset quantiles, covering `within` (or everything) */
+  split(table: SourceTable, rowsPerChunk: number, view: ReadView, within?: KeyRange): Promise<KeyRange[]>;
+  read(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<RowBatch>;
+  count(table: SourceTable, range: KeyRange, view: ReadView): Promise<number>;
+}
+
+export type IfExists = 'fail' | 'drop' | 'truncate';
+
+export interface ChunkWrite {
+  table: TargetTable;
+  range: KeyRange;
+  /** the target may already hold rows of this chunk from an interrupted attempt: replace them */
+  replace: boolean;
+  /** write row by row (savepoints, splitting failed groups) and return the rows the target refuses */
+  isolate: boolean;
+}
+
+export interface Reject {
+  row: unknown[];
+  reason: string;
+}
+
+export interface WriteResult {
+  rows: number;
+  rejects: Reject[];
+}
+
+export interface Target {
+  /** compatibility findings before any write */
+  check(tables: TargetTable[]): Promise<Finding[]>;
+  /** creates the table with its primary key (no secondary indexes or foreign keys yet) */
+  prepare(table: TargetTable, ifExists: IfExists): Promise<void>;
+  /** writes one chunk atomically: all rows, or (isolate) all rows but the returned rejects */
+  writeChunk(chunk: ChunkWrite, batches: AsyncIterable<RowBatch>): Promise<WriteResult>;
+  /** after the data: secondary indexes, unique keys, identity/sequence counters */
+  finishTable(table: TargetTable): Promise<void>;
+  /** after every table of the plan is finished */
+  addForeignKeys(table: TargetTable): Promise<void>;
+  /** rows of a range as canonical values of the target columns, for verify */
+  readBack(table: TargetTable, range: KeyRange, batchRows: number): AsyncIterable<RowBatch>;
+  count(table: TargetTable, range: KeyRange): Promise<number>;
+  /** a check for limits of this engine beyond the canonical type (MySQL has no NaN, …); undefined when none */
+  valueCheck?(column: TargetColumn): ((v: unknown) => string | undefined) | undefined;
+}
+
+export interface Connector {
+  readonly kind: string;
+  readonly capabilities: Capabilities;
+  /** version and name of the server, for reports */
+  introspect(filter?: { tables?: string[] }): Promise<SchemaInfo>;
+  /** the native type this engine would create for a canonical type */
+  nativeType(t: CanonicalType): NativeTypeChoice;
+  /** the canonical type of a native type as written in a plan ("numeric(10,2)") */
+  canonicalType(native: string): CanonicalType;
+  source(): Source;
+  target(): Target;
+  close(): Promise<void>;
+}
+
+export interface ConnectorFactory {
+  /** URL schemes this connector answers, without the colon */
+  schemes: string[];
+  connect(opts: ConnectOptions): Promise<Connector>;
+}

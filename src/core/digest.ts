@@ -1,0 +1,37 @@
+// Order-independent digests of canonical rows: the sum, lane by lane modulo 2^32, of an
+// MD5 of each row's canonical text. Sums (unlike XOR) do not cancel duplicate rows.
+import { createHash } from 'node:crypto';
+import type { CanonicalType } from './types.js';
+import { canonicalText } from './values.js';
+
+export interface Digest {
+  rows: number;
+  sum: string;
+}
+
+export function rowText(row: unknown[], types: CanonicalType[]): string {
+  let s = '';
+  for (let i = 0; i < types.length; i++) s += canonicalText(row[i], types[i]!) + '\u0001';
+  return s;
+}
+
+export function rowHash(row: unknown[], types: CanonicalType[]): Buffer {
+  return createHash('md5').update(rowText(row, types)).digest();
+}
+
+export class DigestBuilder {
+  private lanes = new Uint32Array(4);
+  rows = 0;
+
+  constructor(private readonly types: CanonicalType[]) {}
+
+  add(row: unknown[]): void {
+    const h = rowHash(row, this.types);
+    for (let i = 0; i < 4; i++) this.lanes[i] = (this.lanes[i]! + h.readUInt32LE(i * 4)) >>> 0;
+    this.rows++;
+  }
+
+  result(): Digest {
+    return { rows: this.rows, sum: Buffer.from(this.lanes.buffer).toString('hex') };
+  }
+}

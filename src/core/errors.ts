@@ -1,0 +1,55 @@
+// One root error type: a stable code, a one-line message that says what is wrong,
+// what to do about it, and whether retrying may help.
+
+export type ErrorCode =
+  | 'PLAN_INVALID'
+  | 'PLAN_NOT_FOUND'
+  | 'URL_INVALID'
+  | 'SECRET_MISSING'
+  | 'CONNECT_FAILED'
+  | 'AUTH_FAILED'
+  | 'DATABASE_NOT_FOUND'
+  | 'TABLE_NOT_FOUND'
+  | 'TABLE_EXISTS'
+  | 'UNSUPPORTED'
+  | 'VALUE_DOES_NOT_FIT'
+  | 'ERROR_BUDGET_SPENT'
+  | 'WRITE_FAILED'
+  | 'READ_FAILED'
+  | 'VERIFY_FAILED'
+  | 'STATE_CONFLICT'
+  | 'RUN_NOT_FOUND'
+  | 'INTERNAL';
+
+export class FerryError extends Error {
+  readonly code: ErrorCode;
+  readonly action: string;
+  readonly transient: boolean;
+
+  constructor(code: ErrorCode, message: string, action = '', options: { transient?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'FerryError';
+    this.code = code;
+    this.action = action;
+    this.transient = options.transient ?? false;
+  }
+
+  /** The one line a user sees. */
+  oneLine(): string {
+    return this.action ? `${this.message}: ${this.action}` : this.message;
+  }
+}
+
+export function isTransient(err: unknown): boolean {
+  return err instanceof FerryError && err.transient;
+}
+
+/** Exit codes, documented in the README. */
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  verifyMismatch: 3,
+  rejects: 4,
+  interrupted: 130,
+} as const;

@@ -1,0 +1,208 @@
+// The plan: a reviewable YAML file that says exactly what moves where. Validated on load
+// with messages that point at the offending place (file:line:column and path).
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, stringify, isNode } from 'yaml';
+import { z } from 'zod';
+import { FerryError } from './errors.js';
+import { parseType } from './types.js';
+
+const name = z.string().min(1);
+const int = (min: number) => z.number().int().min(min);
+
+export const TransformSchema = z.union([
+  z.strictObject({ hash: z.strictObject({ salt: z.string().optional() }).describe('SHA-256 of the value (with salt), as hex') }),
+  z.strictObject({
+    mask: z
+      .strictObject({
+        keepFirst: int(0).default(0),
+        keepLast: int(0).default(0),
+        char: z.string().length(1).default('*'),
+      })
+      .describe('replace all but the first/last characters'),
+  }),
+  z.strictObject({ value: z.union([z.string(), z.number(), z.boolean(), z.null()]).describe('a fixed value for every row') }),
+]);
+
+export const ColumnPlanSchema = z.strictObject({
+  source: name.describe('column name in the source'),
+  target: name.describe('column name in the target'),
+  sourceType: z.string().describe('canonical type of the source column (int64, decimal(10,2), timestamptz(6), …)'),
+  type: z.string().describe('native type created in the target; change it to cast the column'),
+  nullable: z.boolean().default(true),
+  default: z.string().optional().describe('default expression in the target dialect'),
+  autoIncrement: z.boolean().optional(),
+  exclude: z.boolean().optional().describe('leave this column out of the copy'),
+  transform: TransformSchema.optional().describe('personal-data transform applied to every value'),
+});
+
+const IndexPlanSchema = z.strictObject({ name, columns: z.array(name).min(1), unique: z.boolean().default(false) });
+const ForeignKeyPlanSchema = z.strictObject({
+  name,
+  columns: z.array(name).min(1),
+  refTable: name,
+  refColumns: z.array(name).min(1),
+  onDelete: z.string().optional(),
+  onUpdate: z.string().optional(),
+});
+
+export const TablePlanSchema = z.strictObject({
+  source: name.describe('table name in the source'),
+  target: name.describe('table name in the target'),
+  where: z.string().optional().describe('row filter, in the source SQL dialect'),
+  rowEstimate: int(0).optional(),
+  chunking: z.strictObject({
+    key: z.array(name).describe('source columns the table is split by; empty: one chunk'),
+    rowsPerChunk: int(1),
+  }),
+  columns: z.array(ColumnPlanSchema).min(1),
+  primaryKey: z.array(name).default([]).describe('target column names'),
+  uniqueKeys: z.array(z.array(name)).default([]),
+  indexes: z.array(IndexPlanSchema).default([]),
+  foreignKeys: z.array(ForeignKeyPlanSchema).default([]),
+});
+
+export const PlanSchema = z.strictObject({
+  ferry: z.literal(1).describe('plan format version'),
+  name: z.string().optional(),
+  source: z.strictObject({
+    url: z.string().min(1).describe('source endpoint; use ${env:NAME} or ${file:path} for secrets'),
+    zeroDates: z.enum(['null', 'reject', 'text']).default('reject').describe('MySQL 0000-00-00 dates: write NULL, reject the row, or keep as text'),
+  }),
+  target: z.strictObject({
+    url: z.string().min(1),
+    ifExists: z.enum(['fail', 'drop', 'truncate']).default('fail').describe('what to do when a target table exists before the first run'),
+  }),
+  settings: z
+    .strictObject({
+      parallelism: int(1).default(4).describe('chunks copied at once'),
+      batchRows: int(1).default(10000).describe('rows per read/write batch'),
+      maxRejects: int(0).default(0).describe('error budget: rows the target may refuse before the run stops'),
+      stateDir: z.string().default('.ferry'),
+    })
+    .prefault({}),
+  waves: z
+    .array(z.strictObject({ tables: z.array(TablePlanSchema) }))
+    .min(1)
+    .describe('groups of tables in foreign-key order'),
+});
+
+export type Plan = z.infer<typeof PlanSchema>;
+export type TablePlan = z.infer<typeof TablePlanSchema>;
+export type ColumnPlan = z.infer<typeof ColumnPlanSchema>;
+export type Transform = z.infer<typeof TransformSchema>;
+
+export function planJsonSchema(): object {
+  return z.toJSONSchema(PlanSchema, { io: 'input' });
+}
+
+function pathText(path: PropertyKey[]): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+}
+
+/** Checks that go beyond the shape: types parse, names resolve, waves follow foreign keys. */
+function semanticIssues(plan: Plan): { path: PropertyKey[]; message: string }[] {
+  const issues: { path: PropertyKey[]; message: string }[] = [];
+  const waveOf = new Map<string, number>();
+  plan.waves.forEach((w, wi) =>
+    w.tables.forEach((t, ti) => {
+      if (waveOf.has(t.target)) issues.push({ path: ['waves', wi, 'tables', ti, 'target'], message: `target table "${t.target}" appears twice` });
+      waveOf.set(t.target, wi);
+    }),
+  );
+  plan.waves.forEach((w, wi) =>
+    w.tables.forEach((t, ti) => {
+      const at = ['waves', wi, 'tables', ti];
+      const sourceCols = new Set(t.columns.map((c) => c.source));
+      const targetCols = new Set<string>();
+      t.columns.forEach((c, ci) => {
+        try {
+          parseType(c.sourceType);
+        } catch (e) {
+          issues.push({ path: [...at, 'columns', ci, 'sourceType'], message: (e as FerryError).message });
+        }
+        if (!c.exclude) {
+          if (targetCols.has(c.target)) issues.push({ path: [...at, 'columns', ci, 'target'], message: `column "${c.target}" appears twice` });
+          targetCols.add(c.target);
+        }
+      });
+      t.chunking.key.forEach((k, ki) => {
+        const col = t.columns.find((c) => c.source === k);
+        if (!sourceCols.has(k)) issues.push({ path: [...at, 'chunking', 'key', ki], message: `chunk key "${k}" is not a column of ${t.source}` });
+        else if (col && (col.exclude || col.transform)) issues.push({ path: [...at, 'chunking', 'key', ki], message: `chunk key "${k}" cannot be excluded or transformed` });
+      });
+      const checkCols = (cols: string[], p: PropertyKey[]) =>
+        cols.forEach((c, i) => {
+          if (!targetCols.has(c)) issues.push({ path: [...p, i], message: `"${c}" is not a target column of ${t.target}` });
+        });
+      checkCols(t.primaryKey, [...at, 'primaryKey']);
+      t.uniqueKeys.forEach((u, ui) => checkCols(u, [...at, 'uniqueKeys', ui]));
+      t.indexes.forEach((ix, ii) => checkCols(ix.columns, [...at, 'indexes', ii, 'columns']));
+      t.foreignKeys.forEach((fk, fi) => {
+        checkCols(fk.columns, [...at, 'foreignKeys', fi, 'columns']);
+        const refWave = waveOf.get(fk.refTable);
+        if (refWave === undefined) issues.push({ path: [...at, 'foreignKeys', fi, 'refTable'], message: `foreign key ${fk.name} refers to "${fk.refTable}", which is not in the plan (drop the foreign key or add the table)` });
+        else if (refWave > wi) issues.push({ path: [...at, 'foreignKeys', fi, 'refTable'], message: `foreign key ${fk.name} refers to "${fk.refTable}" in a later wave (move it to wave ${refWave + 1} or earlier)` });
+      });
+    }),
+  );
+  return issues;
+}
+
+/** Parses and validates plan text; errors name file:line:col and the path inside the plan. */
+export function parsePlan(text: string, file = 'plan'): Plan {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const pos = e.linePos?.[0];
+    throw new FerryError('PLAN_INVALID', `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}`, 'fix the YAML syntax');
+  }
+  const where = (path: PropertyKey[]): string => {
+    for (let p = [...path]; p.length >= 0; p.pop()) {
+      const node = doc.getIn(p as (string | number)[], true);
+      if (isNode(node) && node.range) {
+        const { line, col } = lineCounter.linePos(node.range[0]);
+        return `${file}:${line}:${col}`;
+      }
+      if (p.length === 0) break;
+    }
+    return file;
+  };
+  const raw = doc.toJS();
+  const parsed = PlanSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more)` : '';
+    throw new FerryError('PLAN_INVALID', `${where(issue.path)}: ${pathText(issue.path) || 'plan'}: ${issue.message}${more}`, 'correct the plan (its JSON Schema is schema/ferry.plan.schema.json)');
+  }
+  const issues = semanticIssues(parsed.data);
+  if (issues.length > 0) {
+    const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
+    throw new FerryError('PLAN_INVALID', `${where(issues[0]!.path)}: ${pathText(issues[0]!.path)}: ${issues[0]!.message}${more}`, 'correct the plan');
+  }
+  return parsed.data;
+}
+
+export function loadPlan(file: string): { plan: Plan; text: string; hash: string } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new FerryError('PLAN_NOT_FOUND', `cannot read plan ${file}`, 'write one with `ferry plan --source URL --target URL -o ferry.plan.yaml`');
+  }
+  return { plan: parsePlan(text, file), text, hash: planHash(text) };
+}
+
+/** The hash that names a plan's state: the plan text as written. */
+export function planHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+}
+
+export function planToYaml(plan: Plan, header = ''): string {
+  return header + stringify(plan, { lineWidth: 0, aliasDuplicateObjects: false });
+}
+
+export function allTables(plan: Plan): TablePlan[] {
+  return plan.waves.flatMap((w) => w.tables);
+}

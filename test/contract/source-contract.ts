@@ -1,0 +1,138 @@
+// The contract every source connector passes. The data is put in place through the same
+// connector's target side, so the suite needs nothing engine-specific.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Connector, SourceTable, TargetTable } from '../../src/core/contracts.js';
+import type { Column, KeyRange } from '../../src/core/types.js';
+import { canonicalText } from '../../src/core/values.js';
+import { childColumns, childRows, edgeColumns, edgeRows, parentColumns, parentRows } from '../fixtures/edge.js';
+import { actualText, batchesOf, collect, expectedText, tableFor, type ContractOptions } from './target-contract.js';
+
+function sourceTableOf(t: TargetTable, columns: Column[], key = t.key, where?: string): SourceTable {
+  return { name: t.name, columns: t.columns.map((c) => columns.find((x) => x.name === c.name)!), key, where };
+}
+
+export function sourceContract(label: string, opts: ContractOptions): void {
+  describe(`${label}: source contract`, () => {
+    let conn: Connector;
+    let parent: TargetTable;
+    let edge: TargetTable;
+    const N = 2500;
+    before(async () => {
+      conn = await opts.open();
+      const target = conn.target();
+      parent = tableFor(conn, 'src_parent', parentColumns);
+      edge = tableFor(conn, 'src_edge', edgeColumns);
+      const child = tableFor(conn, 'src_child', childColumns);
+      child.indexes = [{ name: 'src_child_parent_idx', columns: ['parent_id'], unique: false }];
+      child.foreignKeys = [{ name: 'src_child_parent_fk', columns: ['parent_id'], refTable: 'src_parent', refColumns: ['id'] }];
+      for (const t of [parent, edge, child]) await target.prepare(t, 'drop');
+      await target.writeChunk({ table: parent, range: {}, replace: false, isolate: false }, batchesOf(parentRows(N)));
+      await target.writeChunk({ table: edge, range: {}, replace: false, isolate: false }, batchesOf(edgeRows));
+      await target.writeChunk({ table: child, range: {}, replace: false, isolate: false }, batchesOf(childRows(100, 50)));
+      for (const t of [parent, edge, child]) await target.finishTable(t);
+      await target.addForeignKeys(child);
+    });
+    after(async () => conn?.close());
+
+    test('introspect reports tables, columns, keys, indexes, foreign keys and sizes', async () => {
+      const schema = await conn.introspect();
+      assert.ok(schema.version.length > 0);
+      const p = schema.tables.find((t) => t.name === 'src_parent');
+      const c = schema.tables.find((t) => t.name === 'src_child');
+      assert.ok(p && c, 'tables found');
+      assert.deepEqual(p.columns.map((x) => x.name), ['id', 'name', 'created']);
+      assert.deepEqual(p.primaryKey, ['id']);
+      assert.equal(p.columns[0]!.nullable, false);
+      assert.ok(p.rowEstimate >= 0 && p.bytesEstimate > 0);
+      assert.equal(c.foreignKeys.length, 1);
+      assert.equal(c.foreignKeys[0]!.refTable, 'src_parent');
+      assert.deepEqual(c.foreignKeys[0]!.refColumns, ['id']);
+      assert.ok(c.indexes.some((i) => i.columns.join() === 'parent_id' && !i.unique));
+      const only = await conn.introspect({ tables: ['src_child'] });
+      assert.deepEqual(only.tables.map((t) => t.name), ['src_child']);
+    });
+
+    test('introspected types are the canonical types the columns were created with', async () => {
+      const schema = await conn.introspect({ tables: ['src_edge'] });
+      const cols = schema.tables[0]!.columns;
+      edge.columns.forEach((c, i) => assert.deepEqual(cols[i]!.type, c.type, `column ${c.name} (${c.nativeType})`));
+    });
+
+    test('split covers every row exactly once in chunks of about the asked size', async () => {
+      const schema = await conn.introspect({ tables: ['src_parent'] });
+      const st = sourceTableOf(parent, schema.tables[0]!.columns);
+      const source = conn.source();
+      const view = await source.snapshot(2);
+      try {
+        const ranges = await source.split(st, 400, view);
+        assert.ok(ranges.length >= 5 && ranges.length <= 8, `${ranges.length} ranges`);
+        const seen = new Set<string>();
+        let total = 0;
+        for (const r of ranges) {
+          const n = await source.count(st, r, view);
+          assert.ok(n <= 800, `chunk of ${n} rows`);
+          total += n;
+          for (const row of await collect(source.read(st, r, view, 128))) {
+            const id = String(row[0]);
+            assert.ok(!seen.has(id), `row ${id} read twice`);
+            seen.add(id);
+          }
+        }
+        assert.equal(total, N);
+        assert.equal(seen.size, N);
+        const sub = await source.split(st, 100, view, ranges[1]);
+        assert.ok(sub.length >= 3);
+        let subTotal = 0;
+        for (const r of sub) subTotal += await source.count(st, r, view);
+        assert.equal(subTotal, await source.count(st, ranges[1]!, view));
+      } finally {
+        await view.release();
+      }
+    });
+
+    test('read gives canonical values', async () => {
+      const schema = await conn.introspect({ tables: ['src_edge'] });
+      const st = sourceTableOf(edge, schema.tables[0]!.columns);
+      const source = conn.source();
+      const view = await source.snapshot(1);
+      try {
+        const rows = await collect(source.read(st, {}, view, 2));
+        assert.deepEqual(actualText(rows, edge), expectedText(edgeRows, edgeColumns, edge));
+        for (const r of rows) {
+          const i64 = r[edgeColumns.findIndex((c) => c.name === 'i64')];
+          if (i64 !== null) assert.equal(typeof i64, 'bigint');
+          const blob = r[edgeColumns.findIndex((c) => c.name === 'blob')];
+          if (blob !== null) assert.ok(blob instanceof Uint8Array);
+        }
+      } finally {
+        await view.release();
+      }
+    });
+
+    test('a row filter selects rows, and the snapshot hides later writes', async () => {
+      const schema = await conn.introspect({ tables: ['src_parent'] });
+      const source = conn.source();
+      const view = await source.snapshot(2);
+      try {
+        await conn.target().writeChunk({ table: parent, range: { lower: [BigInt(N + 1)] }, replace: false, isolate: false }, batchesOf(parentRows(10, N + 1)));
+        const st = sourceTableOf(parent, schema.tables[0]!.columns);
+        assert.equal(await source.count(st, {}, view), N, 'rows written after the snapshot are not seen');
+        const filtered = sourceTableOf(parent, schema.tables[0]!.columns, ['id'], 'id <= 10');
+        const rows = await collect(source.read(filtered, {}, view, 100));
+        assert.deepEqual(rows.map((r) => canonicalText(r[0], parentColumns[0]!.type)).sort(), ['1', '10', '2', '3', '4', '5', '6', '7', '8', '9']);
+        const range: KeyRange = { lower: [5n], upper: [8n] };
+        assert.equal(await source.count(filtered, range, view), 3);
+      } finally {
+        await view.release();
+      }
+      const fresh = await source.snapshot(1);
+      try {
+        const st = sourceTableOf(parent, schema.tables[0]!.columns);
+        assert.equal(await source.count(st, {}, fresh), N + 10);
+      } finally {
+        await fresh.release();
+      }
+    });
+  });
+}

@@ -1,0 +1,164 @@
+// The contract every target connector passes: the same tests for each.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Connector, Target, TargetTable } from '../../src/core/contracts.js';
+import type { RowBatch } from '../../src/core/types.js';
+import { canonicalText, convertValue } from '../../src/core/values.js';
+import { childColumns, childRows, edgeColumns, edgeRows, floatSpecials, parentColumns, parentRows, type EdgeColumn } from '../fixtures/edge.js';
+
+export async function* batchesOf(rows: unknown[][], size = 1000): AsyncIterable<RowBatch> {
+  for (let i = 0; i < rows.length; i += size) yield { rows: rows.slice(i, i + size) };
+}
+
+export async function collect(it: AsyncIterable<RowBatch>): Promise<unknown[][]> {
+  const out: unknown[][] = [];
+  for await (const b of it) out.push(...b.rows);
+  return out;
+}
+
+/** A target table for canonical columns, with the native types the connector chooses. */
+export function tableFor(conn: Connector, name: string, cols: EdgeColumn[], key = ['id']): TargetTable {
+  return {
+    name,
+    columns: cols.map((c) => {
+      const nativeType = conn.nativeType(c.type).native;
+      return { name: c.name, type: conn.canonicalType(nativeType), nativeType, nullable: !key.includes(c.name) };
+    }),
+    primaryKey: key,
+    key,
+    uniqueKeys: [],
+    indexes: [],
+    foreignKeys: [],
+  };
+}
+
+/** Canonical text of rows as the target should give them back, sorted by the first column. */
+export function expectedText(rows: unknown[][], cols: EdgeColumn[], table: TargetTable): string[][] {
+  return rows
+    .map((r) => r.map((v, i) => canonicalText(convertValue(v, cols[i]!.type, table.columns[i]!.type), table.columns[i]!.type)))
+    .sort((a, b) => Number(a[0]) - Number(b[0]));
+}
+
+export function actualText(rows: unknown[][], table: TargetTable): string[][] {
+  return rows.map((r) => r.map((v, i) => canonicalText(v, table.columns[i]!.type))).sort((a, b) => Number(a[0]) - Number(b[0]));
+}
+
+export interface ContractOptions {
+  /** opens a connector on a fresh, empty database */
+  open: () => Promise<Connector>;
+  /** the engine stores NaN and ±Infinity in float columns */
+  floatSpecials: boolean;
+}
+
+export function targetContract(label: string, opts: ContractOptions): void {
+  describe(`${label}: target contract`, () => {
+    let conn: Connector;
+    let target: Target;
+    before(async () => {
+      conn = await opts.open();
+      target = conn.target();
+    });
+    after(async () => conn?.close());
+
+    test('every canonical type round-trips its edge values exactly', async () => {
+      const t = tableFor(conn, 'edge', edgeColumns);
+      await target.prepare(t, 'fail');
+      const res = await target.writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(edgeRows));
+      assert.equal(res.rows, edgeRows.length);
+      assert.deepEqual(res.rejects, []);
+      const back = await collect(target.readBack(t, {}, 100));
+      assert.deepEqual(actualText(back, t), expectedText(edgeRows, edgeColumns, t));
+      assert.equal(await target.count(t, {}), edgeRows.length);
+    });
+
+    test('prepare refuses an existing table unless told to drop or truncate it', async () => {
+      const t = tableFor(conn, 'edge', edgeColumns);
+      await assert.rejects(target.prepare(t, 'fail'), (e: Error & { code?: string }) => e.code === 'TABLE_EXISTS' && /edge/.test(e.message));
+      await target.prepare(t, 'truncate');
+      assert.equal(await target.count(t, {}), 0);
+      await target.prepare(t, 'drop');
+      assert.equal(await target.count(t, {}), 0);
+    });
+
+    test('float specials are kept where the engine has them and refused where it has not', async () => {
+      const cols = [edgeColumns[0]!, edgeColumns.find((c) => c.name === 'f64')!];
+      const t = tableFor(conn, 'floats', cols);
+      await target.prepare(t, 'drop');
+      const rows = floatSpecials.map((f, i) => [i + 1, f]);
+      if (opts.floatSpecials) {
+        await target.writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows));
+        assert.deepEqual(actualText(await collect(target.readBack(t, {}, 10)), t), expectedText(rows, cols, t));
+      } else {
+        const check = target.valueCheck?.(t.columns[1]!);
+        assert.ok(check, 'a target without float specials must say so through valueCheck');
+        for (const f of floatSpecials) assert.match(check(f) ?? '', /./);
+        assert.equal(check(1.5), undefined);
+      }
+    });
+
+    test('a replayed chunk replaces its range and leaves other rows alone', async () => {
+      const t = tableFor(conn, 'parent', parentColumns);
+      await target.prepare(t, 'drop');
+      const all = parentRows(300);
+      await target.writeChunk({ table: t, range: { upper: [101n] }, replace: false, isolate: false }, batchesOf(all.slice(0, 100)));
+      await target.writeChunk({ table: t, range: { lower: [101n], upper: [201n] }, replace: false, isolate: false }, batchesOf(all.slice(100, 200)));
+      // an interrupted attempt left part of the last chunk; the replay must not duplicate it
+      await target.writeChunk({ table: t, range: { lower: [201n] }, replace: false, isolate: false }, batchesOf(all.slice(200, 250)));
+      await target.writeChunk({ table: t, range: { lower: [201n] }, replace: true, isolate: false }, batchesOf(all.slice(200)));
+      await target.writeChunk({ table: t, range: { lower: [101n], upper: [201n] }, replace: true, isolate: false }, batchesOf(all.slice(100, 200)));
+      const back = await collect(target.readBack(t, {}, 64));
+      assert.equal(back.length, 300);
+      assert.deepEqual(actualText(back, t), expectedText(all, parentColumns, t));
+      assert.equal(await target.count(t, { lower: [101n], upper: [201n] }), 100);
+      assert.equal((await collect(target.readBack(t, { lower: [250n], upper: [260n] }, 4))).length, 10);
+    });
+
+    test('a chunk without a key range replaces the whole table when replayed', async () => {
+      const t = { ...tableFor(conn, 'nokey', parentColumns, []), primaryKey: [], key: [] };
+      await target.prepare(t, 'drop');
+      await target.writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(parentRows(10)));
+      await target.writeChunk({ table: t, range: {}, replace: true, isolate: false }, batchesOf(parentRows(12)));
+      assert.equal(await target.count(t, {}), 12);
+    });
+
+    test('a failing chunk writes nothing; isolated, it writes all but the refused rows', async () => {
+      const t = tableFor(conn, 'strict_parent', parentColumns);
+      await target.prepare(t, 'drop');
+      const rows = parentRows(50);
+      const bad = [...rows, [7n, 'duplicate key', '2024-01-01 00:00:00'], [51n, null, '2024-01-01 00:00:00']];
+      t.columns[1]!.nullable = false;
+      await target.prepare(t, 'drop');
+      await assert.rejects(target.writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(bad, 20)));
+      assert.equal(await target.count(t, {}), 0);
+      const res = await target.writeChunk({ table: t, range: {}, replace: true, isolate: true }, batchesOf(bad, 20));
+      assert.equal(res.rows, 50);
+      assert.equal(res.rejects.length, 2);
+      for (const r of res.rejects) assert.match(r.reason, /\w/);
+      assert.deepEqual(res.rejects.map((r) => r.row[0]).sort(), [51n, 7n].sort());
+      assert.equal(await target.count(t, {}), 50);
+    });
+
+    test('indexes, unique keys and foreign keys come after the data', async () => {
+      const p = tableFor(conn, 'fk_parent', parentColumns);
+      const c = tableFor(conn, 'fk_child', childColumns);
+      c.indexes = [{ name: 'fk_child_parent_idx', columns: ['parent_id'], unique: false }];
+      c.uniqueKeys = [['parent_id', 'id']];
+      c.foreignKeys = [{ name: 'fk_child_parent', columns: ['parent_id'], refTable: 'fk_parent', refColumns: ['id'] }];
+      await target.prepare(p, 'drop');
+      await target.prepare(c, 'drop');
+      await target.writeChunk({ table: c, range: {}, replace: false, isolate: false }, batchesOf(childRows(500, 20)));
+      await target.writeChunk({ table: p, range: {}, replace: false, isolate: false }, batchesOf(parentRows(20)));
+      await target.finishTable(p);
+      await target.finishTable(c);
+      await target.addForeignKeys(c);
+      const schema = await conn.introspect({ tables: ['fk_child'] });
+      const child = schema.tables.find((x) => x.name === 'fk_child')!;
+      assert.ok(child, 'introspect finds the table');
+      assert.deepEqual(child.primaryKey, ['id']);
+      assert.ok(child.indexes.some((i) => i.columns.join() === 'parent_id'), 'secondary index created');
+      assert.ok(child.uniqueKeys.some((u) => u.join() === 'parent_id,id'), 'unique key created');
+      assert.equal(child.foreignKeys[0]?.refTable, 'fk_parent');
+      assert.deepEqual(child.foreignKeys[0]?.columns, ['parent_id']);
+    });
+  });
+}
