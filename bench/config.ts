@@ -1,0 +1,61 @@
+// Benchmark settings: dataset size, endpoints, database names and where files go.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PG_SERVER = 'postgres://postgres@127.0.0.1:5432';
+export const MARIADB_SERVER = 'mysql://root@127.0.0.1:3306';
+export const SOURCE_DB = 'bench_src';
+
+export interface BenchConfig {
+  /** Total rows over all tables of the dataset. */
+  rows: number;
+  /** Case ids to run (all when empty). */
+  cases: string[];
+  /** Extra `ferry plan` flags from the environment (the plan's defaults otherwise). */
+  ferryPlanFlags: string[];
+  repoRoot: string;
+  benchDir: string;
+  dataDir: string;
+  logDir: string;
+  sqlitePath: string;
+  /** The compiled ferry CLI next to this compiled harness. */
+  ferryCli: string;
+}
+
+function positiveInt(name: string, fallback?: number): number | undefined {
+  const text = process.env[name];
+  if (text === undefined || text === '') return fallback;
+  const n = Number(text.replace(/_/g, ''));
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name}=${text} is not a positive integer`);
+  return n;
+}
+
+export function loadConfig(): BenchConfig {
+  const repoRoot = process.cwd();
+  if (!existsSync(join(repoRoot, 'bench', 'run.ts'))) throw new Error(`run the benchmark from the repository root (npm run bench), not ${repoRoot}`);
+  const rows = positiveInt('BENCH_ROWS', 3_000_000)!;
+  if (rows < 1000) throw new Error(`BENCH_ROWS=${rows} is too small: use at least 1000`);
+  const parallelism = positiveInt('BENCH_PARALLELISM');
+  const rowsPerChunk = positiveInt('BENCH_ROWS_PER_CHUNK');
+  const benchDir = join(repoRoot, 'bench');
+  const dataDir = join(benchDir, '.data');
+  return {
+    rows,
+    cases: (process.env.BENCH_CASES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    ferryPlanFlags: [
+      ...(parallelism ? ['--parallelism', String(parallelism)] : []),
+      ...(rowsPerChunk ? ['--rows-per-chunk', String(rowsPerChunk)] : []),
+    ],
+    repoRoot,
+    benchDir,
+    dataDir,
+    logDir: join(dataDir, 'logs'),
+    sqlitePath: join(dataDir, 'bench_src.sqlite'),
+    ferryCli: fileURLToPath(new URL('../src/cli/main.js', import.meta.url)),
+  };
+}
+
+export const pgUrl = (db: string) => `${PG_SERVER}/${db}`;
+export const mariadbUrl = (db: string) => `${MARIADB_SERVER}/${db}`;
+export const sqliteUrl = (path: string) => `sqlite:${path}`;

@@ -1,0 +1,226 @@
+#!/usr/bin/env node
+// The ferry command line: thin over the library calls in src/pipeline.
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Command, Option } from 'commander';
+import Table from 'cli-table3';
+import { EXIT, FerryError, type ErrorCode } from '../core/errors.js';
+import { createLogger } from '../core/log.js';
+import { planJsonSchema, planToYaml } from '../core/plan.js';
+import { redact } from '../core/secrets.js';
+import { assess, makePlan, type Assessment } from '../pipeline/assess.js';
+import { createDemoDatabase } from '../pipeline/demo.js';
+import { writeReport } from '../pipeline/report.js';
+import { runPlan, type RunSummary } from '../pipeline/run.js';
+import { verifyPlan, type VerifyResult } from '../pipeline/verify.js';
+import { progressReporter } from './progress.js';
+
+const out = (line = '') => process.stdout.write(line + '\n');
+const tty = process.stdout.isTTY === true;
+
+function logger(opts: { logLevel?: string; jsonLogs?: boolean }) {
+  return createLogger({ level: opts.logLevel, json: opts.jsonLogs });
+}
+
+function bytes(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) (n /= 1024), i++;
+  return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+}
+
+function duration(s: number): string {
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+}
+
+function printAssessment(a: Assessment): void {
+  out(`source: ${a.source.url} (${a.source.engine} ${a.source.version})${a.target ? `\ntarget: ${a.target.url} (${a.target.engine})` : ''}`);
+  const t = new Table({ head: ['wave', 'table', 'rows', 'size', 'cols', 'primary key', 'references', 'large objects'] });
+  for (const x of a.tables) t.push([x.wave, x.name, x.rows, bytes(x.bytes), x.columns, x.primaryKey.join(', ') || '(none)', x.foreignKeys.map((f) => f.refTable).join(', '), x.largeObjectColumns.join(', ')]);
+  out(t.toString());
+  out(`${a.totals.tables} tables, ${a.totals.rows} rows, ${bytes(a.totals.bytes)}; estimated copy time ${duration(a.estimatedSeconds)}`);
+  if (a.findings.length === 0) {
+    out('no findings');
+    return;
+  }
+  const f = new Table({ head: ['severity', 'where', 'finding', 'what to do'], colWidths: [10, 28, 60, 50], wordWrap: true });
+  for (const x of a.findings) f.push([x.severity, [x.table, x.column].filter(Boolean).join('.'), x.message, x.action]);
+  out(f.toString());
+}
+
+function printRun(s: RunSummary): void {
+  const t = new Table({ head: ['table', 'rows', 'rejected', 'seconds', 'rows/s'] });
+  for (const x of s.tables) t.push([x.table, x.rows, x.rejects, x.seconds.toFixed(2), x.seconds > 0 ? Math.round(x.rows / x.seconds) : '']);
+  out(t.toString());
+  const rows = s.tables.reduce((n, x) => n + x.rows, 0);
+  out(`run ${s.runId}: ${rows} rows in ${s.seconds.toFixed(2)} s (${Math.round(rows / Math.max(s.seconds, 0.001))} rows/s), ${s.rejects} rejected`);
+  for (const f of s.rejectFiles) out(`rejected rows: ${f}`);
+}
+
+function printVerify(v: VerifyResult): void {
+  const t = new Table({ head: ['table', 'status', 'source rows', 'target rows', 'chunks', 'mismatched', 'rejected'] });
+  for (const x of v.tables) t.push([x.table, x.status, x.sourceRows, x.targetRows, x.chunks, x.mismatchedChunks, x.rejected]);
+  out(t.toString());
+  for (const x of v.tables) {
+    if (x.message) out(`${x.table}: ${x.message}`);
+    for (const s of x.sample) out(`${x.table}: ${s}`);
+  }
+  out(v.ok ? 'verify: source and target match' : `verify: ${v.tables.filter((x) => x.status !== 'match').length} tables differ${v.tables.some((x) => x.rejected > 0) ? ', and rows were rejected during the run' : ''}`);
+}
+
+const USAGE_CODES: ErrorCode[] = ['PLAN_INVALID', 'PLAN_NOT_FOUND', 'URL_INVALID', 'SECRET_MISSING'];
+
+function exitCodeOf(e: FerryError): number {
+  if (USAGE_CODES.includes(e.code)) return EXIT.usage;
+  if (e.code === 'ERROR_BUDGET_SPENT') return EXIT.rejects;
+  return EXIT.failed;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = new Command('ferry')
+    .description('Move a live database into serverless data services: assess, plan, run, verify, report.')
+    .version('0.1.0')
+    .option('--log-level <level>', 'log level (debug, info, warn, error)', process.env.FERRY_LOG_LEVEL ?? 'warn')
+    .option('--json-logs', 'structured JSON logs on stderr')
+    .showHelpAfterError()
+    .exitOverride();
+  const globals = () => program.opts<{ logLevel: string; jsonLogs?: boolean }>();
+
+  program
+    .command('assess')
+    .description('inventory of the source and compatibility findings for the target')
+    .requiredOption('--source <url>', 'source endpoint URL')
+    .option('--target <url>', 'target endpoint URL')
+    .option('--tables <names>', 'comma-separated tables (default: all)', (v) => v.split(','))
+    .option('--json', 'machine-readable output')
+    .action(async (o: { source: string; target?: string; tables?: string[]; json?: boolean }) => {
+      const a = await assess({ ...o, log: logger(globals()) });
+      if (o.json) out(JSON.stringify(a, null, 2));
+      else printAssessment(a);
+      if (a.findings.some((f) => f.severity === 'error')) code = EXIT.failed;
+    });
+
+  program
+    .command('plan')
+    .description('write a reviewable migration plan')
+    .requiredOption('--source <url>', 'source endpoint URL (use ${env:NAME} for passwords)')
+    .requiredOption('--target <url>', 'target endpoint URL')
+    .option('-o, --output <file>', 'plan file', 'ferry.plan.yaml')
+    .option('--tables <names>', 'comma-separated tables (default: all)', (v) => v.split(','))
+    .option('--rows-per-chunk <n>', 'rows per chunk', (v) => Number(v))
+    .option('--parallelism <n>', 'chunks copied at once', (v) => Number(v))
+    .addOption(new Option('--if-exists <what>', 'when a target table exists').choices(['fail', 'drop', 'truncate']))
+    .action(async (o: { source: string; target: string; output: string; tables?: string[]; rowsPerChunk?: number; parallelism?: number; ifExists?: 'fail' | 'drop' | 'truncate' }) => {
+      const plan = await makePlan({ ...o, log: logger(globals()) });
+      const header = `# ferry plan, written ${new Date().toISOString()}. Review it, edit it, then: ferry run ${o.output}\n# Schema: schema/ferry.plan.schema.json in the ferry package. Secrets: write \${env:NAME} or \${file:path}, never a literal password.\n`;
+      writeFileSync(o.output, redact(planToYaml(plan, header)));
+      const tables = plan.waves.reduce((n, w) => n + w.tables.length, 0);
+      out(`plan written to ${o.output}: ${tables} tables in ${plan.waves.length} waves`);
+    });
+
+  program
+    .command('run')
+    .description('run (or resume) a plan')
+    .argument('<plan>', 'plan file')
+    .option('--state-dir <dir>', "checkpoint store folder (default: the plan's settings.stateDir)")
+    .action(async (planFile: string, o: { stateDir?: string }) => {
+      const progress = progressReporter(out, tty);
+      try {
+        const s = await runPlan(planFile, { log: logger(globals()), stateDir: o.stateDir, onEvent: progress.onEvent });
+        progress.stop();
+        printRun(s);
+        if (s.rejects > 0) code = EXIT.rejects;
+      } finally {
+        progress.stop();
+      }
+    });
+
+  program
+    .command('verify')
+    .description('prove that source and target agree: counts, chunk digests, differing rows')
+    .argument('<plan>', 'plan file')
+    .option('--state-dir <dir>', 'checkpoint store folder')
+    .option('--sample <n>', 'differing keys to show per table', (v) => Number(v), 10)
+    .option('--json', 'machine-readable output')
+    .action(async (planFile: string, o: { stateDir?: string; sample: number; json?: boolean }) => {
+      const v = await verifyPlan(planFile, { log: logger(globals()), stateDir: o.stateDir, sample: o.sample, onTable: o.json || !tty ? undefined : (r) => out(`${r.table}: ${r.status}`) });
+      if (o.json) out(JSON.stringify(v, null, 2));
+      else printVerify(v);
+      if (!v.ok) code = EXIT.verifyMismatch;
+    });
+
+  program
+    .command('report')
+    .description('write the Markdown and HTML report of a run (default: the latest)')
+    .argument('[run]', 'run id')
+    .option('--state-dir <dir>', 'checkpoint store folder', '.ferry')
+    .action((runId: string | undefined, o: { stateDir: string }) => {
+      const r = writeReport({ stateDir: o.stateDir, runId });
+      out(`report of run ${r.runId}:\n  ${r.markdown}\n  ${r.html}`);
+    });
+
+  program
+    .command('demo')
+    .description('the whole lifecycle on a generated sample SQLite database, into an embedded SQLite target')
+    .option('--dir <dir>', 'working folder', 'ferry-demo')
+    .action(async (o: { dir: string }) => {
+      const dir = resolve(o.dir);
+      const source = join(dir, 'shop.db');
+      const target = join(dir, 'shop-migrated.db');
+      const counts = createDemoDatabase(source);
+      writeFileSync(target, '');
+      out(`sample database ${source}: ${Object.entries(counts).map(([t, n]) => `${t} ${n}`).join(', ')}\n`);
+      const log = logger(globals());
+      out('== assess');
+      printAssessment(await assess({ source: `sqlite:${source}`, target: `sqlite:${target}`, log }));
+      out('\n== plan');
+      const planFile = join(dir, 'ferry.plan.yaml');
+      const plan = await makePlan({ source: `sqlite:${source}`, target: `sqlite:${target}`, ifExists: 'drop', rowsPerChunk: 500, log });
+      plan.settings.stateDir = join(dir, '.ferry');
+      writeFileSync(planFile, planToYaml(plan));
+      out(`plan written to ${planFile}`);
+      out('\n== run');
+      printRun(await runPlan(planFile, { log }));
+      out('\n== verify');
+      const v = await verifyPlan(planFile, { log });
+      printVerify(v);
+      out('\n== report');
+      const r = writeReport({ stateDir: plan.settings.stateDir });
+      out(`report: ${r.html}\n        ${r.markdown}`);
+      if (!v.ok) code = EXIT.verifyMismatch;
+    });
+
+  program
+    .command('schema')
+    .description("print the plan's JSON Schema")
+    .action(() => out(JSON.stringify(planJsonSchema(), null, 2)));
+
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    const err = e as { code?: string; exitCode?: number };
+    if (typeof err.code === 'string' && err.code.startsWith('commander.')) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    throw e;
+  }
+  return code;
+}
+
+process.on('SIGINT', () => process.exit(EXIT.interrupted));
+process.on('SIGTERM', () => process.exit(EXIT.interrupted));
+
+main(process.argv).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    if (e instanceof FerryError) {
+      process.stderr.write(redact(`ferry: ${e.oneLine()}`) + '\n');
+      process.exit(exitCodeOf(e));
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    process.stderr.write(redact(`ferry: unexpected error: ${msg} (run with --log-level debug for details)`) + '\n');
+    if (process.env.FERRY_LOG_LEVEL === 'debug' && e instanceof Error) process.stderr.write(redact(e.stack ?? '') + '\n');
+    process.exit(EXIT.failed);
+  },
+);

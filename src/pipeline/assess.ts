@@ -1,0 +1,226 @@
+// `ferry assess`: what the source holds and what will need attention in the target,
+// before anything is written. Also the planner: `ferry plan` writes a reviewable plan.
+import { connect } from '../connectors/index.js';
+import type { Connector } from '../core/contracts.js';
+import { silentLogger, type Logger } from '../core/log.js';
+import type { Plan, TablePlan } from '../core/plan.js';
+import type { CanonicalType, Finding, SchemaInfo, TableInfo } from '../core/types.js';
+import { formatType } from '../core/types.js';
+import { alwaysFits } from '../core/values.js';
+import { redactUrl } from '../core/url.js';
+import { FerryError } from '../core/errors.js';
+import { mapTable } from './mapping.js';
+
+export interface AssessOptions {
+  source: string;
+  target?: string;
+  tables?: string[];
+  log?: Logger;
+}
+
+export interface TableInventory {
+  name: string;
+  rows: number;
+  bytes: number;
+  columns: number;
+  primaryKey: string[];
+  foreignKeys: { columns: string[]; refTable: string }[];
+  largeObjectColumns: string[];
+  wave: number;
+}
+
+export interface Assessment {
+  source: { url: string; engine: string; version: string };
+  target?: { url: string; engine: string };
+  tables: TableInventory[];
+  totals: { tables: number; rows: number; bytes: number };
+  findings: Finding[];
+  /** rough seconds for the copy, from rows and bytes at typical rates */
+  estimatedSeconds: number;
+}
+
+const LARGE_KINDS: CanonicalType['kind'][] = ['bytes', 'json'];
+// typical sustained rates of a copy on modest hardware, for the estimate only
+const ROWS_PER_SECOND = 150_000;
+const BYTES_PER_SECOND = 40 * 1024 * 1024;
+
+function isLarge(t: CanonicalType): boolean {
+  return LARGE_KINDS.includes(t.kind) || (t.kind === 'string' && t.length === undefined);
+}
+
+/** Waves: tables in foreign-key order (a table comes after the tables it refers to). Cycles share a wave. */
+export function waves(tables: TableInfo[]): TableInfo[][] {
+  const names = new Set(tables.map((t) => t.name));
+  const level = new Map<string, number>();
+  const visiting = new Set<string>();
+  const byName = new Map(tables.map((t) => [t.name, t]));
+  const depth = (t: TableInfo): number => {
+    if (level.has(t.name)) return level.get(t.name)!;
+    if (visiting.has(t.name)) return 0;
+    visiting.add(t.name);
+    let d = 0;
+    for (const fk of t.foreignKeys) if (fk.refTable !== t.name && names.has(fk.refTable)) d = Math.max(d, depth(byName.get(fk.refTable)!) + 1);
+    visiting.delete(t.name);
+    level.set(t.name, d);
+    return d;
+  };
+  tables.forEach(depth);
+  const out: TableInfo[][] = [];
+  for (const t of tables) (out[level.get(t.name)!] ??= []).push(t);
+  return out.filter((w) => w && w.length > 0);
+}
+
+/** The chunk key: the primary key (else a unique key) when every column orders the same in every engine. */
+export function chunkKey(t: TableInfo, source: Connector): string[] {
+  const portable = (cols: string[]) => cols.length > 0 && cols.every((c) => source.capabilities.portableKeyKinds.includes(t.columns.find((x) => x.name === c)!.type.kind));
+  if (portable(t.primaryKey)) return t.primaryKey;
+  const nonNullUnique = t.uniqueKeys.find((u) => portable(u) && u.every((c) => !t.columns.find((x) => x.name === c)!.nullable));
+  return nonNullUnique ?? [];
+}
+
+function tableFindings(t: TableInfo, source: Connector, target: Connector | undefined, names: Set<string>): Finding[] {
+  const f: Finding[] = [];
+  const key = chunkKey(t, source);
+  if (t.primaryKey.length === 0)
+    f.push({ severity: 'warning', code: 'NO_PRIMARY_KEY', table: t.name, message: `${t.name} has no primary key`, action: key.length > 0 ? `it is chunked by the unique key (${key.join(', ')}); consider adding a primary key` : 'it is copied as one chunk (an interruption restarts the table) and verified as a whole; add a primary key for resumable chunks and row-level verification' });
+  else if (key.length === 0)
+    f.push({ severity: 'info', code: 'UNCHUNKABLE_KEY', table: t.name, message: `${t.name}'s primary key (${t.primaryKey.join(', ')}) sorts differently across engines`, action: 'it is copied as one chunk; an interruption restarts this table' });
+  for (const fk of t.foreignKeys)
+    if (!names.has(fk.refTable)) f.push({ severity: 'warning', code: 'FK_OUTSIDE', table: t.name, message: `foreign key ${fk.name} of ${t.name} refers to ${fk.refTable}, which is not selected`, action: `add ${fk.refTable} to the selection, or remove the foreign key from the plan` });
+  for (const c of t.columns) {
+    if (source.kind === 'mysql' && (c.type.kind === 'date' || c.type.kind === 'timestamp'))
+      f.push({ severity: 'info', code: 'ZERO_DATES', table: t.name, column: c.name, message: `${t.name}.${c.name} may hold MySQL zero dates (0000-00-00)`, action: 'the plan\'s source.zeroDates decides: reject (default), null, or text' });
+    if (!target) continue;
+    const choice = target.nativeType(c.type);
+    const stored = target.canonicalType(choice.native);
+    if (choice.note || !alwaysFits(c.type, stored)) {
+      const lossy = !alwaysFits(c.type, stored) && c.type.kind !== 'bool';
+      f.push({
+        severity: lossy ? 'warning' : 'info',
+        code: lossy ? 'TYPE_NARROWED' : 'TYPE_MAPPED',
+        table: t.name,
+        column: c.name,
+        message: `${t.name}.${c.name} ${c.nativeType} (${formatType(c.type)}) becomes ${choice.native} in ${target.kind}${choice.note ? `: ${choice.note}` : ''}`,
+        action: lossy ? 'values that do not fit are rejected with the reason; change the column type in the plan to keep them' : 'no action needed; review the type in the plan',
+      });
+    }
+  }
+  return f;
+}
+
+export async function assess(opts: AssessOptions): Promise<Assessment> {
+  const log = opts.log ?? silentLogger;
+  const source = await connect(opts.source, log);
+  let target: Connector | undefined;
+  try {
+    target = opts.target ? await connect(opts.target, log) : undefined;
+    const schema = await source.introspect(opts.tables ? { tables: opts.tables } : undefined);
+    return await assessSchema(schema, source, target, opts);
+  } finally {
+    await Promise.allSettled([source.close(), target?.close()]);
+  }
+}
+
+async function assessSchema(schema: SchemaInfo, source: Connector, target: Connector | undefined, opts: AssessOptions): Promise<Assessment> {
+  const names = new Set(schema.tables.map((t) => t.name));
+  const waveOf = new Map<string, number>();
+  waves(schema.tables).forEach((w, i) => w.forEach((t) => waveOf.set(t.name, i + 1)));
+  const findings = schema.tables.flatMap((t) => tableFindings(t, source, target, names));
+  if (opts.tables) for (const t of opts.tables) if (!names.has(t)) findings.unshift({ severity: 'error', code: 'TABLE_NOT_FOUND', table: t, message: `table ${t} does not exist in the source`, action: 'check the name (tables of other PostgreSQL schemas are written schema.table)' });
+  if (target) {
+    const plan = buildPlan(schema, source, target, { source: opts.source, target: opts.target! });
+    const byName = new Map(schema.tables.map((t) => [t.name, t]));
+    const planned = plan.waves.flatMap((w) => w.tables.map((tp) => mapTable(plan, tp, byName.get(tp.source), target, tp.source).target));
+    findings.push(...(await target.target().check(planned)));
+  }
+  const tables: TableInventory[] = schema.tables.map((t) => ({
+    name: t.name,
+    rows: t.rowEstimate,
+    bytes: t.bytesEstimate,
+    columns: t.columns.length,
+    primaryKey: t.primaryKey,
+    foreignKeys: t.foreignKeys.map((f) => ({ columns: f.columns, refTable: f.refTable })),
+    largeObjectColumns: t.columns.filter((c) => isLarge(c.type)).map((c) => c.name),
+    wave: waveOf.get(t.name)!,
+  }));
+  const rows = tables.reduce((n, t) => n + t.rows, 0);
+  const bytes = tables.reduce((n, t) => n + t.bytes, 0);
+  const order = { error: 0, warning: 1, info: 2 };
+  findings.sort((a, b) => order[a.severity] - order[b.severity]);
+  return {
+    source: { url: redactUrl(opts.source), engine: schema.engine, version: schema.version },
+    target: target && opts.target ? { url: redactUrl(opts.target), engine: target.kind } : undefined,
+    tables,
+    totals: { tables: tables.length, rows, bytes },
+    findings,
+    estimatedSeconds: Math.ceil(Math.max(rows / ROWS_PER_SECOND, bytes / BYTES_PER_SECOND)),
+  };
+}
+
+export interface PlanOptions {
+  source: string;
+  target: string;
+  tables?: string[];
+  rowsPerChunk?: number;
+  parallelism?: number;
+  ifExists?: Plan['target']['ifExists'];
+  log?: Logger;
+}
+
+function targetName(name: string): string {
+  return name.includes('.') ? name.slice(name.lastIndexOf('.') + 1) : name;
+}
+
+/** A plan for copying every table of the schema as it is. */
+export function buildPlan(schema: SchemaInfo, source: Connector, target: Connector, opts: Omit<PlanOptions, 'log' | 'tables'>): Plan {
+  const rowsPerChunk = opts.rowsPerChunk ?? 100_000;
+  const tableOf = (t: TableInfo): TablePlan => ({
+    source: t.name,
+    target: targetName(t.name),
+    rowEstimate: t.rowEstimate,
+    chunking: { key: chunkKey(t, source), rowsPerChunk },
+    columns: t.columns.map((c) => ({
+      source: c.name,
+      target: c.name,
+      sourceType: formatType(c.type),
+      type: target.nativeType(c.type).native,
+      nullable: c.nullable,
+      ...(c.autoIncrement ? { autoIncrement: true } : {}),
+    })),
+    primaryKey: t.primaryKey,
+    uniqueKeys: t.uniqueKeys,
+    indexes: t.indexes.filter((i) => !i.expression).map((i) => ({ name: i.name, columns: i.columns, unique: i.unique })),
+    foreignKeys: t.foreignKeys.map((f) => ({ ...f, refTable: targetName(f.refTable) })),
+  });
+  return {
+    ferry: 1,
+    source: { url: opts.source, zeroDates: 'reject' },
+    target: { url: opts.target, ifExists: opts.ifExists ?? 'fail' },
+    settings: { parallelism: opts.parallelism ?? 4, batchRows: 10_000, maxRejects: 0, stateDir: '.ferry' },
+    waves: waves(schema.tables).map((w) => ({ tables: w.map(tableOf) })),
+  };
+}
+
+export async function makePlan(opts: PlanOptions): Promise<Plan> {
+  const log = opts.log ?? silentLogger;
+  const source = await connect(opts.source, log);
+  try {
+    const target = await connect(opts.target, log);
+    try {
+      const schema = await source.introspect(opts.tables ? { tables: opts.tables } : undefined);
+      if (opts.tables) {
+        const missing = opts.tables.filter((t) => !schema.tables.some((x) => x.name === t));
+        if (missing.length > 0)
+          throw new FerryError('TABLE_NOT_FOUND', `table ${missing.join(', ')} does not exist in the source`, 'check the name (tables of other PostgreSQL schemas are written schema.table)');
+      }
+      const plan = buildPlan(schema, source, target, opts);
+      const names = new Set(plan.waves.flatMap((w) => w.tables.map((t) => t.target)));
+      for (const w of plan.waves) for (const t of w.tables) t.foreignKeys = t.foreignKeys.filter((f) => names.has(f.refTable));
+      return plan;
+    } finally {
+      await target.close();
+    }
+  } finally {
+    await source.close();
+  }
+}

@@ -1,0 +1,151 @@
+// Mapping: a table plan turned into what the connectors read and write, and the row
+// function between them (zero-date policy, transforms, casts, fit checks).
+import { createHash } from 'node:crypto';
+import type { Connector, Reject, SourceTable, TargetTable } from '../core/contracts.js';
+import { FerryError } from '../core/errors.js';
+import type { Plan, TablePlan, Transform } from '../core/plan.js';
+import type { CanonicalType, RowBatch, TableInfo } from '../core/types.js';
+import { formatType, parseType, sameType } from '../core/types.js';
+import { alwaysFits, convertValue, misfit } from '../core/values.js';
+
+export interface TableMapping {
+  plan: TablePlan;
+  source: SourceTable;
+  target: TargetTable;
+  /** maps a batch of source rows to target rows; refused rows go to `rejects` */
+  mapBatch(batch: RowBatch, rejects: Reject[]): RowBatch;
+  /** positions of the chunk key columns in the target row */
+  keyIndexes: number[];
+}
+
+type ValueStep = (v: unknown) => unknown;
+
+class RowRejected extends Error {}
+
+function transformStep(t: Transform): { step: ValueStep; type?: CanonicalType } {
+  if ('hash' in t) {
+    const salt = t.hash.salt ?? '';
+    return {
+      step: (v) => (v === null ? null : createHash('sha256').update(salt).update(v instanceof Uint8Array ? v : String(v)).digest('hex')),
+      type: { kind: 'string' },
+    };
+  }
+  if ('mask' in t) {
+    const { keepFirst, keepLast, char } = t.mask;
+    return {
+      step: (v) => {
+        if (v === null) return null;
+        const chars = [...String(v)];
+        return chars.map((c, i) => (i < keepFirst || i >= chars.length - keepLast ? c : char)).join('');
+      },
+      type: { kind: 'string' },
+    };
+  }
+  const fixed = t.value;
+  return { step: () => fixed };
+}
+
+const ZERO_DATE = /^0000-|-00(?:[ T-]|$)/;
+
+function zeroDateStep(policy: Plan['source']['zeroDates'], column: string, target: CanonicalType): ValueStep {
+  return (v) => {
+    if (typeof v !== 'string' || !ZERO_DATE.test(v)) return v;
+    if (policy === 'null') return null;
+    if (policy === 'text' && target.kind === 'string') return v;
+    throw new RowRejected(
+      policy === 'text'
+        ? `column ${column}: zero date ${v} needs a text column (set this column's type to a text type)`
+        : `column ${column}: zero date ${v} (the plan's source.zeroDates is "reject"; set it to null or text to keep the row)`,
+    );
+  };
+}
+
+/** Builds the mapping of one planned table, checking the plan against the live source schema. */
+export function mapTable(plan: Plan, tp: TablePlan, info: TableInfo | undefined, targetConn: Connector, where: string): TableMapping {
+  if (!info) throw new FerryError('TABLE_NOT_FOUND', `${where}: source table "${tp.source}" does not exist`, 'check the table name in the plan, or re-run `ferry plan`');
+  const cols = tp.columns.filter((c) => !c.exclude);
+  const sourceCols = cols.map((c) => {
+    const col = info.columns.find((x) => x.name === c.source);
+    if (!col) throw new FerryError('PLAN_INVALID', `${where}: column "${c.source}" does not exist in source table ${tp.source}`, 'check the column name in the plan, or re-run `ferry plan`');
+    if (formatType(col.type) !== formatType(parseType(c.sourceType)))
+      throw new FerryError('PLAN_INVALID', `${where}: source column ${tp.source}.${c.source} is ${formatType(col.type)}, the plan says ${c.sourceType}`, 're-run `ferry plan` after a schema change');
+    return col;
+  });
+  const targetCols = cols.map((c) => {
+    let type: CanonicalType;
+    try {
+      type = targetConn.canonicalType(c.type);
+    } catch (e) {
+      throw new FerryError('PLAN_INVALID', `${where}: column ${c.target}: ${(e as Error).message}`, `use a ${targetConn.kind} type the target understands`);
+    }
+    return { name: c.target, type, nativeType: c.type, nullable: c.nullable, default: c.default, autoIncrement: c.autoIncrement };
+  });
+  const keyTarget = tp.chunking.key.map((k) => cols.find((c) => c.source === k)!.target);
+  const source: SourceTable = { name: tp.source, columns: sourceCols, key: tp.chunking.key, where: tp.where };
+  const target: TargetTable = {
+    name: tp.target,
+    columns: targetCols,
+    primaryKey: tp.primaryKey,
+    key: keyTarget,
+    uniqueKeys: tp.uniqueKeys,
+    indexes: tp.indexes.map((i) => ({ name: i.name, columns: i.columns, unique: i.unique })),
+    foreignKeys: tp.foreignKeys,
+  };
+
+  const check = targetConn.target().valueCheck?.bind(targetConn.target());
+  const steps: (ValueStep | undefined)[] = cols.map((c, i) => {
+    const parts: ValueStep[] = [];
+    let type = sourceCols[i]!.type;
+    const to = targetCols[i]!.type;
+    if (type.kind === 'date' || type.kind === 'timestamp') parts.push(zeroDateStep(plan.source.zeroDates, c.target, to));
+    if (c.transform) {
+      const t = transformStep(c.transform);
+      parts.push(t.step);
+      if (t.type) type = t.type;
+    }
+    if (!sameType(type, to)) {
+      const from = type;
+      parts.push((v) => {
+        try {
+          return convertValue(v, from, to);
+        } catch (e) {
+          throw new RowRejected(`column ${c.target}: ${(e as Error).message}`);
+        }
+      });
+    }
+    if (!alwaysFits(type, to))
+      parts.push((v) => {
+        const why = misfit(v, to);
+        if (why) throw new RowRejected(`column ${c.target}: ${why}`);
+        return v;
+      });
+    const engineCheck = check?.(targetCols[i]!);
+    if (engineCheck)
+      parts.push((v) => {
+        const why = v === null ? undefined : engineCheck(v);
+        if (why) throw new RowRejected(`column ${c.target}: ${why}`);
+        return v;
+      });
+    if (parts.length === 0) return undefined;
+    if (parts.length === 1) return parts[0];
+    return (v) => parts.reduce((acc, p) => p(acc), v);
+  });
+  const active = steps.map((s, i) => [i, s] as const).filter((x): x is readonly [number, ValueStep] => x[1] !== undefined);
+
+  const mapBatch = (batch: RowBatch, rejects: Reject[]): RowBatch => {
+    if (active.length === 0) return batch;
+    const out: unknown[][] = [];
+    for (const row of batch.rows) {
+      try {
+        const mapped = row.slice();
+        for (const [i, step] of active) mapped[i] = step(row[i]);
+        out.push(mapped);
+      } catch (e) {
+        if (!(e instanceof RowRejected)) throw e;
+        rejects.push({ row, reason: e.message });
+      }
+    }
+    return { rows: out };
+  };
+  return { plan: tp, source, target, mapBatch, keyIndexes: keyTarget.map((k) => targetCols.findIndex((c) => c.name === k)) };
+}

@@ -1,0 +1,250 @@
+// `ferry run PLAN`: create the target tables, copy chunk by chunk under one consistent
+// source snapshot, in parallel within the plan's limits, recording every chunk so that a
+// run killed at any instant resumes and finishes with exactly one copy of every row.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ReadView, Reject } from '../core/contracts.js';
+import { FerryError, isTransient } from '../core/errors.js';
+import type { RowBatch } from '../core/types.js';
+import { stateStringify } from '../core/values.js';
+import type { TableMapping } from './mapping.js';
+import { openSession, type Session, type SessionOptions } from './session.js';
+import type { ChunkState } from './state.js';
+
+export type RunEvent =
+  | { type: 'start'; runId: string; tables: { name: string; rowsEstimate: number; chunks: number; rowsDone: number }[] }
+  | { type: 'phase'; table: string; phase: string }
+  | { type: 'progress'; table: string; rows: number }
+  | { type: 'table-done'; table: string };
+
+export interface RunOptions extends SessionOptions {
+  onEvent?: (e: RunEvent) => void;
+}
+
+export interface TableSummary {
+  table: string;
+  rows: number;
+  rejects: number;
+  seconds: number;
+}
+
+export interface RunSummary {
+  runId: string;
+  planHash: string;
+  stateDir: string;
+  tables: TableSummary[];
+  rejects: number;
+  rejectFiles: string[];
+  seconds: number;
+}
+
+const MAX_TRANSIENT_RETRIES = 5;
+
+async function withRetries<T>(what: string, session: Session, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!isTransient(e) || attempt >= MAX_TRANSIENT_RETRIES) throw e;
+      const delay = Math.min(10_000, 200 * 2 ** attempt) * (0.5 + Math.random());
+      session.log.warn({ err: (e as Error).message, attempt: attempt + 1 }, `${what}: transient error, retrying`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+/** Runs (or resumes) a plan. */
+export async function runPlan(planFile: string, opts: RunOptions = {}): Promise<RunSummary> {
+  const session = await openSession(planFile, opts);
+  const { state, hash, plan } = session;
+  const runId = state.startRun(hash, planFile, 'run');
+  const emit = opts.onEvent ?? (() => {});
+  const t0 = performance.now();
+  const rowsByTable = new Map<string, number>();
+  let view: ReadView | undefined;
+  try {
+    const all = session.waves.flat();
+    const findings = await session.target.target().check(all.map((m) => m.target));
+    state.addFindings(runId, findings);
+    const blocking = findings.filter((f) => f.severity === 'error');
+    if (blocking.length > 0)
+      throw new FerryError('UNSUPPORTED', `the target cannot take this plan: ${blocking[0]!.message}${blocking.length > 1 ? ` (and ${blocking.length - 1} more)` : ''}`, blocking[0]!.action);
+
+    view = await session.source.source().snapshot(plan.settings.parallelism);
+    for (const wave of session.waves) {
+      for (const m of wave) await prepareTable(session, runId, m, view, emit);
+    }
+    emit({
+      type: 'start',
+      runId,
+      tables: all.map((m) => {
+        const chunks = state.chunks(hash, m.target.name);
+        return { name: m.target.name, rowsEstimate: m.plan.rowEstimate ?? 0, chunks: chunks.length, rowsDone: chunks.reduce((n, c) => n + (c.status === 'done' ? c.rows : 0), 0) };
+      }),
+    });
+    for (const wave of session.waves) {
+      await copyWave(session, runId, wave, view, emit, rowsByTable);
+      await Promise.all(wave.map((m) => finishTable(session, runId, m, emit)));
+    }
+    for (const m of all) {
+      if (state.tableStatus(hash, m.target.name) === 'linked') continue;
+      await timed(session, runId, m.target.name, 'foreign keys', emit, () => session.target.target().addForeignKeys(m.target));
+      state.setTableStatus(hash, m.target.name, 'linked');
+      emit({ type: 'table-done', table: m.target.name });
+    }
+    const summary = summarize(session, runId, all, t0);
+    state.finishRun(runId, summary.rejects > 0 ? 'done-with-rejects' : 'done');
+    return summary;
+  } catch (e) {
+    writeRejectFiles(session, session.waves.flat());
+    state.finishRun(runId, 'failed', e instanceof FerryError ? e.oneLine() : String((e as Error).message));
+    throw e;
+  } finally {
+    await view?.release().catch(() => {});
+    await session.close();
+  }
+}
+
+async function timed<T>(session: Session, runId: string, table: string, phase: string, emit: (e: RunEvent) => void, fn: () => Promise<T>, rows = 0): Promise<T> {
+  emit({ type: 'phase', table, phase });
+  const started = Date.now();
+  const out = await fn();
+  session.state.addPhase(runId, { table, phase, started, finished: Date.now(), rows });
+  return out;
+}
+
+async function prepareTable(session: Session, runId: string, m: TableMapping, view: ReadView, emit: (e: RunEvent) => void): Promise<void> {
+  const { state, hash, plan } = session;
+  const name = m.target.name;
+  if (!state.tableStatus(hash, name)) {
+    await timed(session, runId, name, 'prepare', emit, () => session.target.target().prepare(m.target, plan.target.ifExists));
+    state.setTableStatus(hash, name, 'prepared');
+  }
+  if (state.chunks(hash, name).length === 0) {
+    const ranges = m.source.key.length > 0 ? await session.source.source().split(m.source, m.plan.chunking.rowsPerChunk, view) : [{}];
+    state.addChunks(hash, name, ranges.length > 0 ? ranges : [{}]);
+  }
+}
+
+async function copyWave(session: Session, runId: string, wave: TableMapping[], view: ReadView, emit: (e: RunEvent) => void, rowsByTable: Map<string, number>): Promise<void> {
+  const { state, hash, plan } = session;
+  const queue: { m: TableMapping; chunk: ChunkState }[] = [];
+  for (const m of wave) for (const chunk of state.chunks(hash, m.target.name)) if (chunk.status !== 'done') queue.push({ m, chunk });
+  const copyStart = new Map<string, number>();
+  const remaining = new Map<string, number>();
+  for (const { m } of queue) remaining.set(m.target.name, (remaining.get(m.target.name) ?? 0) + 1);
+  let failure: unknown;
+  const worker = async () => {
+    while (queue.length > 0 && failure === undefined) {
+      const { m, chunk } = queue.shift()!;
+      const name = m.target.name;
+      if (!copyStart.has(name)) {
+        copyStart.set(name, Date.now());
+        emit({ type: 'phase', table: name, phase: 'copy' });
+      }
+      try {
+        const rows = await copyChunk(session, m, chunk, view, emit);
+        rowsByTable.set(name, (rowsByTable.get(name) ?? 0) + rows);
+        const spent = state.rejectCount(hash);
+        if (spent > plan.settings.maxRejects)
+          throw new FerryError('ERROR_BUDGET_SPENT', `${spent} rows were rejected and the plan allows ${plan.settings.maxRejects}; the last in ${name}`, `see the reject files in ${join(state.dir, 'rejects')}, fix the data or the plan (or raise settings.maxRejects), then run again to resume`);
+      } catch (e) {
+        failure ??= e;
+      }
+      remaining.set(name, remaining.get(name)! - 1);
+      if (remaining.get(name) === 0) state.addPhase(runId, { table: name, phase: 'copy', started: copyStart.get(name)!, finished: Date.now(), rows: rowsByTable.get(name) ?? 0 });
+    }
+  };
+  await Promise.all(Array.from({ length: plan.settings.parallelism }, worker));
+  if (failure !== undefined) throw failure;
+  for (const m of wave) if (state.tableStatus(hash, m.target.name) === 'prepared') state.setTableStatus(hash, m.target.name, 'copied');
+}
+
+async function copyChunk(session: Session, m: TableMapping, chunk: ChunkState, view: ReadView, emit: (e: RunEvent) => void): Promise<number> {
+  const { state, hash, plan } = session;
+  const name = m.target.name;
+  const source = session.source.source();
+  const target = session.target.target();
+  // a chunk that was started before may have committed in the target: replace it
+  let replace = chunk.attempts > 0;
+  const attempt = async (isolate: boolean) => {
+    state.startChunk(hash, name, chunk.idx);
+    const rejects: Reject[] = [];
+    let rowsRead = 0;
+    const batches = async function* (): AsyncIterable<RowBatch> {
+      for await (const batch of source.read(m.source, chunk.range, view, plan.settings.batchRows)) {
+        rowsRead += batch.rows.length;
+        const out = m.mapBatch(batch, rejects);
+        emit({ type: 'progress', table: name, rows: batch.rows.length });
+        if (out.rows.length > 0) yield out;
+      }
+    };
+    try {
+      const result = await target.writeChunk({ table: m.target, range: chunk.range, replace, isolate }, batches());
+      return { rows: result.rows, rejects: [...rejects, ...result.rejects], rowsRead };
+    } finally {
+      replace = true;
+    }
+  };
+  try {
+    let result;
+    try {
+      result = await withRetries(`${name} chunk ${chunk.idx}`, session, () => attempt(false));
+    } catch (e) {
+      if (isTransient(e) || !(e instanceof FerryError) || e.code !== 'WRITE_FAILED') throw e;
+      session.log.info({ table: name, chunk: chunk.idx, err: e.message }, 'chunk refused by the target; writing row by row to isolate the refused rows');
+      result = await withRetries(`${name} chunk ${chunk.idx}`, session, () => attempt(true));
+    }
+    state.finishChunk(hash, name, chunk.idx, result.rows, result.rejects);
+    return result.rows;
+  } catch (e) {
+    state.failChunk(hash, name, chunk.idx, e instanceof FerryError ? e.oneLine() : String((e as Error).message));
+    throw e;
+  }
+}
+
+async function finishTable(session: Session, runId: string, m: TableMapping, emit: (e: RunEvent) => void): Promise<void> {
+  const { state, hash } = session;
+  if (state.tableStatus(hash, m.target.name) !== 'copied') return;
+  await timed(session, runId, m.target.name, 'indexes', emit, () => session.target.target().finishTable(m.target));
+  state.setTableStatus(hash, m.target.name, 'finished');
+}
+
+function writeRejectFiles(session: Session, tables: TableMapping[]): string[] {
+  const files: string[] = [];
+  for (const m of tables) {
+    const rejects = session.state.rejects(session.hash, m.target.name);
+    if (rejects.length === 0) continue;
+    const dir = join(session.state.dir, 'rejects');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `${m.target.name}.ndjson`);
+    const columns = m.source.columns.map((c) => c.name);
+    writeFileSync(file, rejects.map((r) => stateStringify({ chunk: r.chunk, reason: r.reason, columns, row: r.row }) + '\n').join(''));
+    files.push(file);
+  }
+  return files;
+}
+
+function summarize(session: Session, runId: string, tables: TableMapping[], t0: number): RunSummary {
+  const { state, hash } = session;
+  const phases = state.phases(runId);
+  const summary = tables.map((m) => {
+    const chunks = state.chunks(hash, m.target.name);
+    const own = phases.filter((p) => p.table === m.target.name);
+    return {
+      table: m.target.name,
+      rows: chunks.reduce((n, c) => n + c.rows, 0),
+      rejects: chunks.reduce((n, c) => n + c.rejects, 0),
+      seconds: own.reduce((s, p) => s + (p.finished - p.started) / 1000, 0),
+    };
+  });
+  return {
+    runId,
+    planHash: hash,
+    stateDir: state.dir,
+    tables: summary,
+    rejects: summary.reduce((n, t) => n + t.rejects, 0),
+    rejectFiles: writeRejectFiles(session, tables),
+    seconds: (performance.now() - t0) / 1000,
+  };
+}

@@ -1,0 +1,67 @@
+// A session: a loaded plan with its state store and both endpoints connected, and every
+// planned table mapped against the live source schema. Shared by run, verify and report.
+import { resolve } from 'node:path';
+import { connect } from '../connectors/index.js';
+import type { Connector } from '../core/contracts.js';
+import { silentLogger, type Logger } from '../core/log.js';
+import { loadPlan, type Plan } from '../core/plan.js';
+import { mapTable, type TableMapping } from './mapping.js';
+import { StateStore } from './state.js';
+
+export interface SessionOptions {
+  log?: Logger;
+  /** overrides the plan's settings.stateDir */
+  stateDir?: string;
+}
+
+export interface Session {
+  plan: Plan;
+  planFile: string;
+  hash: string;
+  state: StateStore;
+  source: Connector;
+  target: Connector;
+  /** mappings per wave, in plan order */
+  waves: TableMapping[][];
+  log: Logger;
+  close(): Promise<void>;
+}
+
+export function openState(plan: Plan, opts: SessionOptions): StateStore {
+  return new StateStore(resolve(opts.stateDir ?? plan.settings.stateDir));
+}
+
+export async function openSession(planFile: string, opts: SessionOptions = {}): Promise<Session> {
+  const log = opts.log ?? silentLogger;
+  const { plan, hash } = loadPlan(planFile);
+  const source = await connect(plan.source.url, log, plan.settings.parallelism + 1);
+  let target: Connector | undefined;
+  let state: StateStore | undefined;
+  try {
+    target = await connect(plan.target.url, log, plan.settings.parallelism + 1);
+    const schema = await source.introspect({ tables: plan.waves.flatMap((w) => w.tables.map((t) => t.source)) });
+    const byName = new Map(schema.tables.map((t) => [t.name, t]));
+    const tgt = target;
+    const waves = plan.waves.map((w, wi) => w.tables.map((tp, ti) => mapTable(plan, tp, byName.get(tp.source), tgt, `${planFile}: waves[${wi}].tables[${ti}]`)));
+    state = openState(plan, opts);
+    const st = state;
+    return {
+      plan,
+      planFile,
+      hash,
+      state: st,
+      source,
+      target: tgt,
+      waves,
+      log,
+      async close() {
+        st.close();
+        await Promise.allSettled([source.close(), tgt.close()]);
+      },
+    };
+  } catch (e) {
+    state?.close();
+    await Promise.allSettled([source.close(), target?.close()]);
+    throw e;
+  }
+}

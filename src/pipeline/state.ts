@@ -1,0 +1,220 @@
+// The checkpoint store: durable state of every table and chunk of a plan, runs, rejects,
+// timings and verification results, in an embedded SQLite file under .ferry/.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import type { Finding, KeyRange } from '../core/types.js';
+import { stateParse, stateStringify } from '../core/values.js';
+import { redact } from '../core/secrets.js';
+import { FerryError } from '../core/errors.js';
+
+export type ChunkStatus = 'pending' | 'running' | 'done' | 'failed';
+export type TableStatus = 'prepared' | 'copied' | 'finished' | 'linked';
+
+export interface ChunkState {
+  table: string;
+  idx: number;
+  range: KeyRange;
+  status: ChunkStatus;
+  attempts: number;
+  rows: number;
+  rejects: number;
+}
+
+export interface RunRecord {
+  id: string;
+  planHash: string;
+  planFile: string;
+  command: string;
+  started: string;
+  finished: string | null;
+  status: string;
+  error: string | null;
+}
+
+export interface RejectRecord {
+  table: string;
+  chunk: number;
+  row: unknown[];
+  reason: string;
+}
+
+export interface PhaseRecord {
+  table: string;
+  phase: string;
+  started: number;
+  finished: number;
+  rows: number;
+}
+
+export interface VerifyRecord {
+  table: string;
+  status: 'match' | 'mismatch' | 'error';
+  sourceRows: number;
+  targetRows: number;
+  chunks: number;
+  mismatchedChunks: number;
+  rejected: number;
+  sample: string[];
+  message?: string;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS runs(id TEXT PRIMARY KEY, plan_hash TEXT NOT NULL, plan_file TEXT NOT NULL, command TEXT NOT NULL,
+  started TEXT NOT NULL, finished TEXT, status TEXT NOT NULL, error TEXT);
+CREATE TABLE IF NOT EXISTS tables(plan_hash TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL, PRIMARY KEY(plan_hash, name));
+CREATE TABLE IF NOT EXISTS chunks(plan_hash TEXT NOT NULL, table_name TEXT NOT NULL, idx INTEGER NOT NULL, range TEXT NOT NULL,
+  status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, rows INTEGER NOT NULL DEFAULT 0, rejects INTEGER NOT NULL DEFAULT 0,
+  error TEXT, PRIMARY KEY(plan_hash, table_name, idx));
+CREATE TABLE IF NOT EXISTS rejects(plan_hash TEXT NOT NULL, table_name TEXT NOT NULL, chunk INTEGER NOT NULL, row TEXT NOT NULL, reason TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS rejects_chunk ON rejects(plan_hash, table_name, chunk);
+CREATE TABLE IF NOT EXISTS phases(run_id TEXT NOT NULL, table_name TEXT NOT NULL, phase TEXT NOT NULL, started REAL NOT NULL, finished REAL NOT NULL, rows INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS findings(run_id TEXT NOT NULL, finding TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS verifications(run_id TEXT NOT NULL, table_name TEXT NOT NULL, result TEXT NOT NULL);
+`;
+
+export class StateStore {
+  private readonly db: Database.Database;
+
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+    this.db = new Database(join(dir, 'state.db'));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('busy_timeout = 10000');
+    this.db.exec(SCHEMA);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  startRun(planHash: string, planFile: string, command: string): string {
+    const id = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+    this.db.prepare('INSERT INTO runs VALUES (?,?,?,?,?,NULL,?,NULL)').run(id, planHash, planFile, command, new Date().toISOString(), 'running');
+    return id;
+  }
+
+  finishRun(id: string, status: string, error?: string): void {
+    this.db.prepare('UPDATE runs SET finished = ?, status = ?, error = ? WHERE id = ?').run(new Date().toISOString(), status, error === undefined ? null : redact(error), id);
+  }
+
+  run(id?: string, command = 'run'): RunRecord | undefined {
+    const row = (
+      id
+        ? this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id)
+        : this.db.prepare('SELECT * FROM runs WHERE command = ? ORDER BY started DESC, rowid DESC LIMIT 1').get(command)
+    ) as Record<string, string | null> | undefined;
+    if (!row) return undefined;
+    return {
+      id: row.id!,
+      planHash: row.plan_hash!,
+      planFile: row.plan_file!,
+      command: row.command!,
+      started: row.started!,
+      finished: row.finished,
+      status: row.status!,
+      error: row.error,
+    };
+  }
+
+  tableStatus(planHash: string, name: string): TableStatus | undefined {
+    const r = this.db.prepare('SELECT status FROM tables WHERE plan_hash = ? AND name = ?').get(planHash, name) as { status: TableStatus } | undefined;
+    return r?.status;
+  }
+
+  setTableStatus(planHash: string, name: string, status: TableStatus): void {
+    this.db.prepare('INSERT INTO tables VALUES (?,?,?) ON CONFLICT(plan_hash, name) DO UPDATE SET status = excluded.status').run(planHash, name, status);
+  }
+
+  chunks(planHash: string, table: string): ChunkState[] {
+    const rows = this.db.prepare('SELECT * FROM chunks WHERE plan_hash = ? AND table_name = ? ORDER BY idx').all(planHash, table) as Record<string, string | number>[];
+    return rows.map((r) => ({
+      table,
+      idx: r.idx as number,
+      range: stateParse<KeyRange>(r.range as string),
+      status: r.status as ChunkStatus,
+      attempts: r.attempts as number,
+      rows: r.rows as number,
+      rejects: r.rejects as number,
+    }));
+  }
+
+  addChunks(planHash: string, table: string, ranges: KeyRange[]): void {
+    const ins = this.db.prepare("INSERT INTO chunks(plan_hash, table_name, idx, range, status) VALUES (?,?,?,?,'pending')");
+    this.db.transaction(() => ranges.forEach((r, i) => ins.run(planHash, table, i, stateStringify(r))))();
+  }
+
+  startChunk(planHash: string, table: string, idx: number): void {
+    this.db.prepare("UPDATE chunks SET status = 'running', attempts = attempts + 1, error = NULL WHERE plan_hash = ? AND table_name = ? AND idx = ?").run(planHash, table, idx);
+  }
+
+  /** Marks a chunk done and records its rejects, replacing those of earlier attempts, atomically. */
+  finishChunk(planHash: string, table: string, idx: number, rows: number, rejects: { row: unknown[]; reason: string }[]): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM rejects WHERE plan_hash = ? AND table_name = ? AND chunk = ?').run(planHash, table, idx);
+      const ins = this.db.prepare('INSERT INTO rejects VALUES (?,?,?,?,?)');
+      for (const r of rejects) ins.run(planHash, table, idx, stateStringify(r.row), redact(r.reason));
+      this.db.prepare("UPDATE chunks SET status = 'done', rows = ?, rejects = ? WHERE plan_hash = ? AND table_name = ? AND idx = ?").run(rows, rejects.length, planHash, table, idx);
+    })();
+  }
+
+  failChunk(planHash: string, table: string, idx: number, error: string): void {
+    this.db.prepare("UPDATE chunks SET status = 'failed', error = ? WHERE plan_hash = ? AND table_name = ? AND idx = ?").run(redact(error), planHash, table, idx);
+  }
+
+  rejectCount(planHash: string): number {
+    return (this.db.prepare('SELECT count(*) n FROM rejects WHERE plan_hash = ?').get(planHash) as { n: number }).n;
+  }
+
+  rejects(planHash: string, table?: string): RejectRecord[] {
+    const rows = (
+      table
+        ? this.db.prepare('SELECT * FROM rejects WHERE plan_hash = ? AND table_name = ? ORDER BY chunk, rowid').all(planHash, table)
+        : this.db.prepare('SELECT * FROM rejects WHERE plan_hash = ? ORDER BY table_name, chunk, rowid').all(planHash)
+    ) as Record<string, string | number>[];
+    return rows.map((r) => ({ table: r.table_name as string, chunk: r.chunk as number, row: stateParse<unknown[]>(r.row as string), reason: r.reason as string }));
+  }
+
+  addPhase(runId: string, p: PhaseRecord): void {
+    this.db.prepare('INSERT INTO phases VALUES (?,?,?,?,?,?)').run(runId, p.table, p.phase, p.started, p.finished, p.rows);
+  }
+
+  phases(runId: string): PhaseRecord[] {
+    return (this.db.prepare('SELECT * FROM phases WHERE run_id = ? ORDER BY started').all(runId) as Record<string, string | number>[]).map((r) => ({
+      table: r.table_name as string,
+      phase: r.phase as string,
+      started: r.started as number,
+      finished: r.finished as number,
+      rows: r.rows as number,
+    }));
+  }
+
+  addFindings(runId: string, findings: Finding[]): void {
+    const ins = this.db.prepare('INSERT INTO findings VALUES (?,?)');
+    this.db.transaction(() => findings.forEach((f) => ins.run(runId, redact(JSON.stringify(f)))))();
+  }
+
+  findings(runId: string): Finding[] {
+    return (this.db.prepare('SELECT finding FROM findings WHERE run_id = ?').all(runId) as { finding: string }[]).map((r) => JSON.parse(r.finding) as Finding);
+  }
+
+  addVerification(runId: string, v: VerifyRecord): void {
+    this.db.prepare('INSERT INTO verifications VALUES (?,?,?)').run(runId, v.table, redact(JSON.stringify(v)));
+  }
+
+  /** The latest verification of a plan (by hash). */
+  latestVerification(planHash: string): { run: RunRecord; results: VerifyRecord[] } | undefined {
+    const r = this.db.prepare("SELECT id FROM runs WHERE plan_hash = ? AND command = 'verify' AND finished IS NOT NULL ORDER BY started DESC, rowid DESC LIMIT 1").get(planHash) as { id: string } | undefined;
+    if (!r) return undefined;
+    const results = (this.db.prepare('SELECT result FROM verifications WHERE run_id = ? ORDER BY rowid').all(r.id) as { result: string }[]).map((x) => JSON.parse(x.result) as VerifyRecord);
+    return { run: this.run(r.id)!, results };
+  }
+}
+
+export function requireRun(state: StateStore, id?: string): RunRecord {
+  const run = state.run(id);
+  if (!run) throw new FerryError('RUN_NOT_FOUND', id ? `no run ${id} in ${state.dir}` : `no run recorded in ${state.dir}`, 'run `ferry run PLAN` first, or pass --state-dir');
+  return run;
+}

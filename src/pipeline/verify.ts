@@ -1,0 +1,174 @@
+// `ferry verify PLAN`: independent of the copy path. Reads both sides, compares row counts
+// and per-chunk order-independent digests of canonical values, and bisects mismatching
+// chunks down to the rows that differ.
+import type { ReadView } from '../core/contracts.js';
+import { DigestBuilder, rowText, type Digest } from '../core/digest.js';
+import type { CanonicalType, KeyRange, RowBatch } from '../core/types.js';
+import { canonicalText } from '../core/values.js';
+import type { TableMapping } from './mapping.js';
+import { openSession, type Session, type SessionOptions } from './session.js';
+import type { VerifyRecord } from './state.js';
+
+export interface VerifyOptions extends SessionOptions {
+  /** how many differing keys to show per table */
+  sample?: number;
+  onTable?: (r: VerifyRecord) => void;
+}
+
+export interface VerifyResult {
+  runId: string;
+  tables: VerifyRecord[];
+  /** every table matches and no row was rejected */
+  ok: boolean;
+}
+
+const ROW_DIFF_LIMIT = 2000;
+const NO_KEY_ROW_DIFF_LIMIT = 200_000;
+
+interface Side {
+  digest(range: KeyRange): Promise<Digest>;
+  rows(range: KeyRange): Promise<Map<string, string[]>>;
+}
+
+export async function verifyPlan(planFile: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
+  const session = await openSession(planFile, opts);
+  const { state, hash } = session;
+  const runId = state.startRun(hash, planFile, 'verify');
+  let view: ReadView | undefined;
+  try {
+    view = await session.source.source().snapshot(session.plan.settings.parallelism);
+    const results: VerifyRecord[] = [];
+    for (const m of session.waves.flat()) {
+      let rec: VerifyRecord;
+      try {
+        rec = await verifyTable(session, m, view, opts.sample ?? 10);
+      } catch (e) {
+        rec = { table: m.target.name, status: 'error', sourceRows: 0, targetRows: 0, chunks: 0, mismatchedChunks: 0, rejected: 0, sample: [], message: (e as Error).message };
+      }
+      state.addVerification(runId, rec);
+      opts.onTable?.(rec);
+      results.push(rec);
+    }
+    const ok = results.every((r) => r.status === 'match' && r.rejected === 0);
+    state.finishRun(runId, ok ? 'match' : 'mismatch');
+    return { runId, tables: results, ok };
+  } catch (e) {
+    state.finishRun(runId, 'failed', (e as Error).message);
+    throw e;
+  } finally {
+    await view?.release().catch(() => {});
+    await session.close();
+  }
+}
+
+async function verifyTable(session: Session, m: TableMapping, view: ReadView, sampleSize: number): Promise<VerifyRecord> {
+  const { state, hash, plan } = session;
+  const source = session.source.source();
+  const target = session.target.target();
+  const sourceTypes = m.source.columns.map((c) => c.type);
+  const targetTypes = m.target.columns.map((c) => c.type);
+  const batchRows = plan.settings.batchRows;
+  // rows the run recorded as rejected are known differences: left out of the source side, and counted
+  const rejectedRows = new Set(state.rejects(hash, m.target.name).map((r) => rowText(r.row, sourceTypes)));
+  let rejected = 0;
+  const keyText = (row: unknown[]) => (m.keyIndexes.length > 0 ? m.keyIndexes.map((i) => canonicalText(row[i], targetTypes[i]!)).join(', ') : rowText(row, targetTypes));
+
+  async function* sourceRows(range: KeyRange, countRejected: boolean): AsyncIterable<RowBatch> {
+    for await (const batch of source.read(m.source, range, view, batchRows)) {
+      const kept = rejectedRows.size === 0 ? batch.rows : batch.rows.filter((r) => !rejectedRows.has(rowText(r, sourceTypes)));
+      if (countRejected) rejected += batch.rows.length - kept.length;
+      yield m.mapBatch({ rows: kept }, []);
+    }
+  }
+  const digestOf = async (batches: AsyncIterable<RowBatch>): Promise<Digest> => {
+    const d = new DigestBuilder(targetTypes);
+    for await (const b of batches) for (const r of b.rows) d.add(r);
+    return d.result();
+  };
+  const rowsOf = async (batches: AsyncIterable<RowBatch>): Promise<Map<string, string[]>> => {
+    const out = new Map<string, string[]>();
+    for await (const b of batches) for (const r of b.rows) {
+      const k = keyText(r);
+      out.set(k, [...(out.get(k) ?? []), rowText(r, targetTypes)]);
+    }
+    return out;
+  };
+  const src: Side = { digest: (r) => digestOf(sourceRows(r, false)), rows: (r) => rowsOf(sourceRows(r, false)) };
+  const tgt: Side = { digest: (r) => digestOf(target.readBack(m.target, r, batchRows)), rows: (r) => rowsOf(target.readBack(m.target, r, batchRows)) };
+
+  const chunks = state.chunks(hash, m.target.name);
+  const ranges = chunks.length > 0 ? chunks.map((c) => c.range) : m.source.key.length > 0 ? await source.split(m.source, m.plan.chunking.rowsPerChunk, view) : [{}];
+  let sourceRowsTotal = 0;
+  let targetRowsTotal = 0;
+  const mismatched: KeyRange[] = [];
+  const queue = [...ranges];
+  const worker = async () => {
+    for (let range = queue.shift(); range; range = queue.shift()) {
+      const [a, b] = await Promise.all([digestOf(sourceRows(range, true)), tgt.digest(range)]);
+      sourceRowsTotal += a.rows;
+      targetRowsTotal += b.rows;
+      if (a.rows !== b.rows || a.sum !== b.sum) mismatched.push(range);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(plan.settings.parallelism, view.parallelism)) }, worker));
+
+  const sample: string[] = [];
+  for (const range of mismatched) {
+    if (sample.length >= sampleSize) break;
+    sample.push(...(await bisect(m, src, tgt, range, sampleSize - sample.length, session, view, targetTypes)));
+  }
+  return {
+    table: m.target.name,
+    status: mismatched.length === 0 ? 'match' : 'mismatch',
+    sourceRows: sourceRowsTotal,
+    targetRows: targetRowsTotal,
+    chunks: ranges.length,
+    mismatchedChunks: mismatched.length,
+    rejected,
+    sample,
+  };
+}
+
+async function bisect(m: TableMapping, src: Side, tgt: Side, range: KeyRange, limit: number, session: Session, view: ReadView, types: CanonicalType[]): Promise<string[]> {
+  const source = session.source.source();
+  const n = await source.count(m.source, range, view);
+  if (m.source.key.length === 0 && n > NO_KEY_ROW_DIFF_LIMIT) return [`${m.target.name}: digests differ (table has no key and ${n} rows: no row sample)`];
+  if (n > ROW_DIFF_LIMIT && m.source.key.length > 0) {
+    const parts = await source.split(m.source, Math.ceil(n / 8), view, range);
+    if (parts.length > 1) {
+      const out: string[] = [];
+      for (const part of parts) {
+        if (out.length >= limit) break;
+        const [a, b] = await Promise.all([src.digest(part), tgt.digest(part)]);
+        if (a.rows !== b.rows || a.sum !== b.sum) out.push(...(await bisect(m, src, tgt, part, limit - out.length, session, view, types)));
+      }
+      return out;
+    }
+  }
+  return rowDiff(m, await src.rows(range), await tgt.rows(range), limit, types);
+}
+
+function rowDiff(m: TableMapping, a: Map<string, string[]>, b: Map<string, string[]>, limit: number, types: CanonicalType[]): string[] {
+  const out: string[] = [];
+  const keyName = m.target.key.length > 0 ? `(${m.target.key.join(', ')}) = ` : 'row ';
+  const describe = (s: string, t: string) => {
+    const sv = s.split('\u0001');
+    const tv = t.split('\u0001');
+    const i = sv.findIndex((v, j) => v !== tv[j]);
+    const show = (v: string | undefined) => (v === '\u0000' ? 'NULL' : JSON.stringify(v));
+    return i >= 0 ? `column ${m.target.columns[i]?.name ?? i} (${types[i] ? types[i]!.kind : '?'}): source ${show(sv[i])}, target ${show(tv[i])}` : 'rows differ';
+  };
+  for (const [k, rows] of a) {
+    if (out.length >= limit) return out;
+    const other = b.get(k);
+    if (!other) out.push(`${keyName}${k}: missing in target`);
+    else if (m.keyIndexes.length > 0 && rows[0] !== other[0]) out.push(`${keyName}${k}: ${describe(rows[0]!, other[0]!)}`);
+    else if (rows.length !== other.length) out.push(`${keyName}${k}: ${rows.length} in source, ${other.length} in target`);
+  }
+  for (const [k, rows] of b) {
+    if (out.length >= limit) return out;
+    if (!a.has(k)) out.push(`${keyName}${k}: in target only${rows.length > 1 ? ` (${rows.length} copies)` : ''}`);
+    else if (m.keyIndexes.length > 0 && rows.length > 1) out.push(`${keyName}${k}: ${rows.length} copies in target`);
+  }
+  return out;
+}
