@@ -64,10 +64,19 @@ export interface ColumnDef {
   value: (d: Dialect, n: string) => string;
 }
 
+export type TableName = 'customers' | 'orders' | 'order_items';
+export type TableSizes = Record<TableName, number>;
+
+/** Row counts per table: 10% customers, 30% orders, 60% order items (two per order). */
+export function tableSizes(totalRows: number): TableSizes {
+  const customers = Math.round(totalRows * 0.1);
+  const orders = Math.round(totalRows * 0.3);
+  return { customers, orders, order_items: totalRows - customers - orders };
+}
+
 export interface TableDef {
-  name: string;
-  /** Share of the dataset's total rows. */
-  share: number;
+  name: TableName;
+  rows: number;
   columns: ColumnDef[];
   uniqueKeys: { name: string; columns: string[] }[];
   indexes: { name: string; columns: string[] }[];
@@ -104,11 +113,12 @@ const CHANNELS = ['web', 'app', 'téléphone', '店铺'];
 
 const DAY_US = 86_400_000_000;
 
-export function tableDefs(): TableDef[] {
+/** The tables in foreign-key order; foreign key values stay within the referenced table's rows. */
+export function tableDefs(sizes: TableSizes): TableDef[] {
   return [
     {
       name: 'customers',
-      share: 0.1,
+      rows: sizes.customers,
       columns: [
         column('id', TYPES.id, (_d, n) => n),
         column('external_ref', TYPES.bigint, (_d, n) => `(4611686018427387904 + (${n}) * 7919)`),
@@ -137,10 +147,10 @@ export function tableDefs(): TableDef[] {
     },
     {
       name: 'orders',
-      share: 0.3,
+      rows: sizes.orders,
       columns: [
         column('id', TYPES.id, (_d, n) => n),
-        column('customer_id', TYPES.bigint, (_d, n) => `(1 + ${mix(n, 7919, 1)})`),
+        column('customer_id', TYPES.bigint, (_d, n) => `(1 + ${mix(n, 7919, sizes.customers)})`),
         column('status', TYPES.varchar32, (_d, n) => pick(mix(n, 13, 1013), STATUSES)),
         column('currency', TYPES.char3, (_d, n) => pick(n, CURRENCIES)),
         column('total', TYPES.money, (d, n) => d.decimal(mix(n, 104729, 100_000_000), 2)),
@@ -161,10 +171,10 @@ export function tableDefs(): TableDef[] {
     },
     {
       name: 'order_items',
-      share: 0.6,
+      rows: sizes.order_items,
       columns: [
         column('id', TYPES.id, (_d, n) => n),
-        column('order_id', TYPES.bigint, (d, n) => `(1 + ${d.intDiv(`(${n}) - 1`, '2')} % 1)`),
+        column('order_id', TYPES.bigint, (d, n) => `(1 + ${d.intDiv(`(${n}) - 1`, '2')} % ${sizes.orders})`),
         column('line_no', TYPES.int, (_d, n) => `(1 + ((${n}) - 1) % 2)`),
         column('sku', TYPES.varchar32, (_d, n) => `concat('SKU-', ${mix(n, 7919, 100_000)})`),
         column('product_name', TYPES.varchar200, (_d, n) => `concat(${pick(mix(n, 7919, 100_000), PRODUCTS)}, ' – ', ${pick(n, COLORS)})`),

@@ -15,7 +15,9 @@ import { runPlan, type RunSummary } from '../pipeline/run.js';
 import { verifyPlan, type VerifyResult } from '../pipeline/verify.js';
 import { progressReporter } from './progress.js';
 
-const out = (line = '') => process.stdout.write(line + '\n');
+const out = (line = ''): void => {
+  process.stdout.write(line + '\n');
+};
 const tty = process.stdout.isTTY === true;
 
 function logger(opts: { logLevel?: string; jsonLogs?: boolean }) {

@@ -152,11 +152,11 @@ function semanticIssues(plan: Plan): { path: PropertyKey[]; message: string }[] 
 /** Parses and validates plan text; errors name file:line:col and the path inside the plan. */
 export function parsePlan(text: string, file = 'plan'): Plan {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const pos = e.linePos?.[0];
-    throw new FerryError('PLAN_INVALID', `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split('\n')[0]}`, 'fix the YAML syntax');
+    throw new FerryError('PLAN_INVALID', `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split(' at line ')[0]!.split('\n')[0]}`, 'fix the YAML syntax');
   }
   const where = (path: PropertyKey[]): string => {
     for (let p = [...path]; p.length >= 0; p.pop()) {
