@@ -33,7 +33,7 @@ function positiveInt(name: string, fallback?: number): number | undefined {
 
 export function loadConfig(): BenchConfig {
   const repoRoot = process.cwd();
-  if (!existsSync(join(repoRoot, 'bench', 'run.ts'))) throw new Error(`run the benchmark from the repository root (npm run bench), not ${repoRoot}`);
+  if (!existsSync(join(repoRoot, 'bench', 'config.ts'))) throw new Error(`run the benchmark from the repository root (npm run bench), not ${repoRoot}`);
   const rows = positiveInt('BENCH_ROWS', 3_000_000)!;
   if (rows < 1000) throw new Error(`BENCH_ROWS=${rows} is too small: use at least 1000`);
   const parallelism = positiveInt('BENCH_PARALLELISM');

@@ -16,7 +16,7 @@ export interface Dialect {
   timestamp(micros: string): string;
   /** BASE_DATE plus a number of days. */
   date(days: string): string;
-  /** Each seed (a non-negative integer) as 8 big-endian bytes. */
+  /** Each seed (an integer in [0, 2^32)) as 4 big-endian bytes. */
   bytes(seeds: string[]): string;
   /** JSON from its text. */
   json(text: string): string;
@@ -94,6 +94,12 @@ function pick(index: string, values: string[]): string {
 /** A scrambled but deterministic non-negative integer below `modulo`. */
 const mix = (n: string, factor: number, modulo: number) => `((${n}) * ${factor} % ${modulo})`;
 
+/** Odd multipliers: n * k mod 2^32 is a different permutation of n for each. */
+const MULTIPLIERS = [2654435761, 2246822519, 3266489917, 668265263, 374761393, 1181783497, 1597334677, 3812015801, 2869860233, 1911520717, 2048419325, 3407540981];
+
+/** `length` deterministic bytes (a multiple of 4) that vary with n. */
+const bytesOf = (d: Dialect, n: string, length: number) => d.bytes(MULTIPLIERS.slice(0, length / 4).map((k) => mix(n, k, 4294967296)));
+
 const nullEvery = (n: string, every: number, value: string) => `CASE WHEN (${n}) % ${every} = 0 THEN NULL ELSE ${value} END`;
 
 const column = (name: string, type: ColumnType, value: ColumnDef['value'], nullable = false): ColumnDef => ({ name, type, nullable, value });
@@ -136,7 +142,7 @@ export function tableDefs(sizes: TableSizes): TableDef[] {
           (d, n) => nullEvery(n, 4, d.json(`concat('{"tier": "', ${pick(n, TIERS)}, '", "tags": ["', ${pick(mix(n, 3, 97), TAGS)}, '", "', ${pick(mix(n, 5, 89), TAGS)}, '"], "score": ', ${mix(n, 37, 1000)}, ', "newsletter": ', ${pick(n, ['true', 'false', 'false'])}, '}')`)),
           true,
         ),
-        column('avatar', TYPES.blob, (d, n) => nullEvery(n, 2, d.bytes([mix(n, 2654435761, 4294967296), mix(n, 40503, 4294967296), mix(n, 2246822519, 4294967296), mix(n, 3266489917, 4294967296)])), true),
+        column('avatar', TYPES.blob, (d, n) => nullEvery(n, 2, bytesOf(d, n, 48)), true),
       ],
       uniqueKeys: [{ name: 'customers_email_key', columns: ['email'] }],
       indexes: [
@@ -182,7 +188,7 @@ export function tableDefs(sizes: TableSizes): TableDef[] {
         column('unit_price', TYPES.money, (d, n) => d.decimal(`1 + ${mix(n, 7919, 5_000_000)}`, 2)),
         column('weight_kg', TYPES.rate, (d, n) => nullEvery(n, 6, d.decimal(mix(n, 104729, 100_000_000_000), 6)), true),
         column('attributes', TYPES.json, (d, n) => nullEvery(n, 3, d.json(`concat('{"color": "', ${pick(n, COLORS)}, '", "gift": ', ${pick(n, ['false', 'true', 'false', 'false', 'false'])}, '}')`)), true),
-        column('checksum', TYPES.varbinary32, (d, n) => d.bytes([mix(n, 2654435761, 4294967296), mix(n, 2246822519, 4294967296), mix(n, 3266489917, 4294967296), mix(n, 668265263, 4294967296)])),
+        column('checksum', TYPES.varbinary32, (d, n) => bytesOf(d, n, 32)),
         column('added_at', TYPES.timestamp, (d, n) => d.timestamp(`(${n}) * 2500000 + ${mix(n, 31337, 1_000_000)}`)),
       ],
       uniqueKeys: [],

@@ -27,6 +27,7 @@ export async function withMariadb<T>(db: string | undefined, use: (conn: mysql.C
     supportBigNumbers: true,
     bigNumberStrings: true,
     dateStrings: true,
+    jsonStrings: true,
   });
   try {
     return await use(conn);

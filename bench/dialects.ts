@@ -14,7 +14,7 @@ const postgres: Dialect = {
   decimal: (x, scale) => `((${x}) * ${decimalFactor(scale)})`,
   timestamp: (us) => `(TIMESTAMP '${BASE_TIMESTAMP}' + (${us}) * INTERVAL '1 microsecond')`,
   date: (days) => `(DATE '${BASE_DATE}' + (${days})::integer)`,
-  bytes: (seeds) => `decode(concat(${seeds.map((s) => `lpad(to_hex(${s}), 16, '0')`).join(', ')}), 'hex')`,
+  bytes: (seeds) => `decode(concat(${seeds.map((s) => `lpad(to_hex(${s}), 8, '0')`).join(', ')}), 'hex')`,
   json: (text) => `(${text})::jsonb`,
 };
 
@@ -25,7 +25,7 @@ const mariadb: Dialect = {
   decimal: (x, scale) => `((${x}) * ${decimalFactor(scale)})`,
   timestamp: (us) => `TIMESTAMPADD(MICROSECOND, ${us}, TIMESTAMP'${BASE_TIMESTAMP}')`,
   date: (days) => `(DATE'${BASE_DATE}' + INTERVAL (${days}) DAY)`,
-  bytes: (seeds) => `UNHEX(CONCAT(${seeds.map((s) => `LPAD(HEX(${s}), 16, '0')`).join(', ')}))`,
+  bytes: (seeds) => `UNHEX(CONCAT(${seeds.map((s) => `LPAD(HEX(${s}), 8, '0')`).join(', ')}))`,
   json: (text) => text,
 };
 
@@ -37,7 +37,7 @@ const sqlite: Dialect = {
   // SQLite's date functions stop at milliseconds, so the microseconds are appended as text.
   timestamp: (us) => `concat(datetime(${BASE_EPOCH_SECONDS} + (${us}) / 1000000, 'unixepoch'), '.', printf('%06d', (${us}) % 1000000))`,
   date: (days) => `date(${BASE_JULIAN_DAY} + (${days}))`,
-  bytes: (seeds) => `unhex(printf('${'%016x'.repeat(seeds.length)}', ${seeds.join(', ')}))`,
+  bytes: (seeds) => `unhex(printf('${'%08x'.repeat(seeds.length)}', ${seeds.join(', ')}))`,
   json: (text) => text,
 };
 

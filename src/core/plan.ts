@@ -191,12 +191,17 @@ export function loadPlan(file: string): { plan: Plan; text: string; hash: string
   } catch {
     throw new FerryError('PLAN_NOT_FOUND', `cannot read plan ${file}`, 'write one with `ferry plan --source URL --target URL -o ferry.plan.yaml`');
   }
-  return { plan: parsePlan(text, file), text, hash: planHash(text) };
+  const plan = parsePlan(text, file);
+  return { plan, text, hash: planHash(plan) };
 }
 
-/** The hash that names a plan's state: the plan text as written. */
-export function planHash(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+/**
+ * The hash that names a plan's state: what is copied and how it is mapped. Settings
+ * (parallelism, batch size, error budget) are left out so they can change between runs.
+ */
+export function planHash(plan: Plan): string {
+  const { settings: _settings, ...what } = plan;
+  return createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 16);
 }
 
 export function planToYaml(plan: Plan, header = ''): string {

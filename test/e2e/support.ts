@@ -1,0 +1,79 @@
+// Support for end-to-end tests: engines by name, dataset loading, the CLI as a user runs it.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { connect } from '../../src/connectors/index.js';
+import type { Connector } from '../../src/core/contracts.js';
+import { silentLogger } from '../../src/core/log.js';
+import { planToYaml, type Plan } from '../../src/core/plan.js';
+import { makePlan } from '../../src/pipeline/assess.js';
+import { freshMysql, freshPg, freshSqlite, PG_BASE, tmpDir } from '../helpers.js';
+
+export type Engine = 'postgres' | 'mysql' | 'sqlite';
+export const ENGINES: Engine[] = ['postgres', 'mysql', 'sqlite'];
+
+/** A fresh empty database of an engine; returns its URL. */
+export async function freshDb(engine: Engine, name: string): Promise<string> {
+  if (engine === 'postgres') return freshPg(name);
+  if (engine === 'mysql') return freshMysql(name);
+  return freshSqlite(name);
+}
+
+export function open(url: string): Promise<Connector> {
+  return connect(url, silentLogger);
+}
+
+// shared/ sits beside the repository (as in CI); FERRY_DATASETS overrides
+export const datasetsDir = process.env.FERRY_DATASETS ?? join(process.cwd(), '..', 'shared', 'datasets');
+
+function sh(cmd: string): void {
+  execFileSync('bash', ['-o', 'pipefail', '-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** Chinook loaded into a fresh database of the engine (the scripts' own database lines skipped). */
+export async function loadChinook(engine: Engine, name: string): Promise<string> {
+  const url = await freshDb(engine, name);
+  const dir = join(datasetsDir, 'chinook');
+  if (engine === 'postgres') sh(`tail -n +29 ${dir}/Chinook_PostgreSql.sql | psql -X -q -v ON_ERROR_STOP=1 '${url}'`);
+  else if (engine === 'mysql') sh(`tail -n +29 ${dir}/Chinook_MySql.sql | mariadb -h 127.0.0.1 -u root --default-character-set=utf8mb4 ${name}`);
+  else sh(`sqlite3 -bail '${url.slice('sqlite:'.length)}' < ${dir}/Chinook_Sqlite.sql`);
+  return url;
+}
+
+export async function loadPagila(name: string): Promise<string> {
+  const url = await freshPg(name);
+  const dir = join(datasetsDir, 'pagila');
+  sh(`psql -X -q -v ON_ERROR_STOP=1 '${url}' -f ${dir}/pagila-schema.sql && psql -X -q -v ON_ERROR_STOP=1 '${url}' -f ${dir}/pagila-data.sql`);
+  return url;
+}
+
+/** Writes a plan for source -> target into a fresh folder; returns the plan file and the plan. */
+export async function planFor(source: string, target: string, edit: (p: Plan) => void = () => {}, opts: { rowsPerChunk?: number; tables?: string[] } = {}): Promise<{ file: string; plan: Plan; dir: string }> {
+  const dir = tmpDir('ferry-e2e-');
+  const plan = await makePlan({ source, target, ifExists: 'drop', rowsPerChunk: opts.rowsPerChunk ?? 2000, parallelism: 3, tables: opts.tables });
+  plan.settings.stateDir = join(dir, '.ferry');
+  edit(plan);
+  const file = join(dir, 'ferry.plan.yaml');
+  writeFileSync(file, planToYaml(plan));
+  return { file, plan, dir };
+}
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function ferry(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): CliResult {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function ferrySpawn(args: string[], opts: { cwd?: string } = {}) {
+  return spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export { PG_BASE };
