@@ -269,15 +269,41 @@ export function misfit(v: unknown, t: CanonicalType): string | undefined {
       return (v as string).length > t.length ? `bit string of length ${(v as string).length} is longer than ${formatType(t)}` : undefined;
     case 'time': {
       const s = String(v);
-      return s.startsWith('-') || Number(s.split(':')[0]) > 24 ? `time ${s} is outside 00:00:00..24:00:00` : undefined;
+      if (s.startsWith('-') || Number(s.split(':')[0]) > 24) return `time ${s} is outside 00:00:00..24:00:00`;
+      return fractionMisfit(s, t.precision);
     }
+    case 'timestamp':
+      return fractionMisfit(String(v), t.precision);
+    case 'float':
+      return t.bits === 32 && typeof v === 'number' && Math.fround(v) !== v && !Number.isNaN(v) ? `${v} has more precision than float32 holds` : undefined;
     default:
       return undefined;
   }
 }
 
+function fractionMisfit(s: string, precision: number): string | undefined {
+  const frac = /\.(\d+)/.exec(s)?.[1]?.replace(/0+$/, '') ?? '';
+  return frac.length > precision ? `${s} has ${frac.length} fractional second digits, more than the ${precision} the column keeps` : undefined;
+}
+
 function fail(v: unknown, from: CanonicalType, to: CanonicalType): never {
   throw new FerryError('VALUE_DOES_NOT_FIT', `cannot convert ${JSON.stringify(typeof v === 'bigint' ? String(v) : v)} from ${formatType(from)} to ${formatType(to)}`, 'change the cast in the plan or filter the row');
+}
+
+const SAME_REPRESENTATION: CanonicalType['kind'][] = ['string', 'decimal', 'json', 'enum', 'bytes', 'date', 'time', 'uuid', 'bit', 'interval', 'year', 'float', 'bool', 'set'];
+
+/**
+ * The conversion between two canonical types as one function, the identity where both
+ * travel the same way (the hot path). Fit checks are separate (misfit).
+ */
+export function converter(from: CanonicalType, to: CanonicalType): ((v: unknown) => unknown) | undefined {
+  if (from.kind === to.kind && SAME_REPRESENTATION.includes(from.kind)) return undefined;
+  if (from.kind === 'int' && to.kind === 'int') {
+    if ((from.bits === 64) === (to.bits === 64)) return undefined;
+    return to.bits === 64 ? (v) => (typeof v === 'number' ? BigInt(v) : v) : (v) => (typeof v === 'bigint' ? Number(v) : v);
+  }
+  if (from.kind === 'timestamp' && to.kind === 'timestamp' && from.tz === to.tz) return undefined;
+  return (v) => convertValue(v, from, to);
 }
 
 /** Converts a value between canonical types (the plan's casts); throws VALUE_DOES_NOT_FIT. */

@@ -5,8 +5,8 @@ import type { Connector, Reject, SourceTable, TargetTable } from '../core/contra
 import { FerryError } from '../core/errors.js';
 import type { Plan, TablePlan, Transform } from '../core/plan.js';
 import type { CanonicalType, RowBatch, TableInfo } from '../core/types.js';
-import { formatType, parseType, sameType } from '../core/types.js';
-import { alwaysFits, convertValue, misfit } from '../core/values.js';
+import { formatType, parseType } from '../core/types.js';
+import { alwaysFits, converter, misfit } from '../core/values.js';
 
 export interface TableMapping {
   plan: TablePlan;
@@ -92,7 +92,7 @@ export function mapTable(plan: Plan, tp: TablePlan, info: TableInfo | undefined,
     foreignKeys: tp.foreignKeys,
   };
 
-  const check = targetConn.target().valueCheck?.bind(targetConn.target());
+  const engineCheckFor = targetConn.target().valueCheck?.bind(targetConn.target());
   const steps: (ValueStep | undefined)[] = cols.map((c, i) => {
     const parts: ValueStep[] = [];
     let type = sourceCols[i]!.type;
@@ -103,23 +103,25 @@ export function mapTable(plan: Plan, tp: TablePlan, info: TableInfo | undefined,
       parts.push(t.step);
       if (t.type) type = t.type;
     }
-    if (!sameType(type, to)) {
-      const from = type;
+    const fits = alwaysFits(type, to);
+    const check = (v: unknown) => {
+      const why = misfit(v, to);
+      if (why) throw new RowRejected(`column ${c.target}: ${why}`);
+      return v;
+    };
+    // within one kind the source value is checked before it is converted (a bigint narrowed to a number would round first)
+    if (!fits && type.kind === to.kind) parts.push(check);
+    const convert = converter(type, to);
+    if (convert)
       parts.push((v) => {
         try {
-          return convertValue(v, from, to);
+          return v === null ? null : convert(v);
         } catch (e) {
           throw new RowRejected(`column ${c.target}: ${(e as Error).message}`);
         }
       });
-    }
-    if (!alwaysFits(type, to))
-      parts.push((v) => {
-        const why = misfit(v, to);
-        if (why) throw new RowRejected(`column ${c.target}: ${why}`);
-        return v;
-      });
-    const engineCheck = check?.(targetCols[i]!);
+    if (!fits && type.kind !== to.kind) parts.push(check);
+    const engineCheck = engineCheckFor?.(targetCols[i]!);
     if (engineCheck)
       parts.push((v) => {
         const why = v === null ? undefined : engineCheck(v);
