@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The ferry command line: thin over the library calls in src/pipeline.
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import Table from 'cli-table3';
@@ -24,6 +24,11 @@ function logger(opts: { logLevel?: string; jsonLogs?: boolean }) {
   return createLogger({ level: opts.logLevel, json: opts.jsonLogs });
 }
 
+/** A table for the terminal; plain (no colour codes) when the output is not a terminal. */
+function newTable(opts: Table.TableConstructorOptions): Table.Table {
+  return new Table(tty ? opts : { ...opts, style: { head: [], border: [] } });
+}
+
 function bytes(n: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   let i = 0;
@@ -39,7 +44,7 @@ function duration(s: number): string {
 
 function printAssessment(a: Assessment): void {
   out(`source: ${a.source.url} (${a.source.engine} ${a.source.version})${a.target ? `\ntarget: ${a.target.url} (${a.target.engine})` : ''}`);
-  const t = new Table({ head: ['wave', 'table', 'rows', 'size', 'cols', 'primary key', 'references', 'large objects'] });
+  const t = newTable({ head: ['wave', 'table', 'rows', 'size', 'cols', 'primary key', 'references', 'large objects'] });
   for (const x of a.tables) t.push([x.wave, x.name, x.rows, bytes(x.bytes), x.columns, x.primaryKey.join(', ') || '(none)', x.foreignKeys.map((f) => f.refTable).join(', '), x.largeObjectColumns.join(', ')]);
   out(t.toString());
   out(`${a.totals.tables} tables, ${a.totals.rows} rows, ${bytes(a.totals.bytes)}; estimated copy time ${duration(a.estimatedSeconds)}`);
@@ -47,13 +52,13 @@ function printAssessment(a: Assessment): void {
     out('no findings');
     return;
   }
-  const f = new Table({ head: ['severity', 'where', 'finding', 'what to do'], colWidths: [10, 28, 60, 50], wordWrap: true });
+  const f = newTable({ head: ['severity', 'where', 'finding', 'what to do'], colWidths: [10, 28, 60, 50], wordWrap: true });
   for (const x of a.findings) f.push([x.severity, [x.table, x.column].filter(Boolean).join('.'), x.message, x.action]);
   out(f.toString());
 }
 
 function printRun(s: RunSummary): void {
-  const t = new Table({ head: ['table', 'rows', 'rejected', 'seconds', 'rows/s'] });
+  const t = newTable({ head: ['table', 'rows', 'rejected', 'seconds', 'rows/s'] });
   for (const x of s.tables) t.push([x.table, x.rows, x.rejects, x.seconds.toFixed(2), x.seconds > 0 ? Math.round(x.rows / x.seconds) : '']);
   out(t.toString());
   const rows = s.tables.reduce((n, x) => n + x.rows, 0);
@@ -62,7 +67,7 @@ function printRun(s: RunSummary): void {
 }
 
 function printVerify(v: VerifyResult): void {
-  const t = new Table({ head: ['table', 'status', 'source rows', 'target rows', 'chunks', 'mismatched', 'rejected'] });
+  const t = newTable({ head: ['table', 'status', 'source rows', 'target rows', 'chunks', 'mismatched', 'rejected'] });
   for (const x of v.tables) t.push([x.table, x.status, x.sourceRows, x.targetRows, x.chunks, x.mismatchedChunks, x.rejected]);
   out(t.toString());
   for (const x of v.tables) {
@@ -173,7 +178,8 @@ async function main(argv: string[]): Promise<number> {
       const source = join(dir, 'shop.db');
       const target = join(dir, 'shop-migrated.db');
       const counts = createDemoDatabase(source);
-      writeFileSync(target, '');
+      // a demo starts afresh: no target and no state from an earlier demo
+      for (const stale of [target, `${target}-wal`, `${target}-shm`, join(dir, '.ferry')]) rmSync(stale, { recursive: true, force: true });
       out(`sample database ${source}: ${Object.entries(counts).map(([t, n]) => `${t} ${n}`).join(', ')}\n`);
       const log = logger(globals());
       out('== assess');

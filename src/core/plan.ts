@@ -2,7 +2,7 @@
 // with messages that point at the offending place (file:line:column and path).
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, stringify, isNode } from 'yaml';
+import { Document, LineCounter, parseDocument, isMap, isNode, isSeq, visit } from 'yaml';
 import { z } from 'zod';
 import { FerryError } from './errors.js';
 import { parseType } from './types.js';
@@ -204,8 +204,19 @@ export function planHash(plan: Plan): string {
   return createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 16);
 }
 
+/** YAML of a plan, one line per column, index and foreign key, so a review reads like a table. */
 export function planToYaml(plan: Plan, header = ''): string {
-  return header + stringify(plan, { lineWidth: 0, aliasDuplicateObjects: false });
+  const doc = new Document(plan, { aliasDuplicateObjects: false });
+  visit(doc, {
+    Pair(_key, pair, path) {
+      const name = isNode(pair.key) ? String((pair.key as { value?: unknown }).value) : String(pair.key);
+      const inTable = path.length >= 7;
+      if (inTable && ['columns', 'indexes', 'foreignKeys', 'uniqueKeys'].includes(name) && isSeq(pair.value)) for (const item of pair.value.items) if (isMap(item) || isSeq(item)) item.flow = true;
+      if (['key', 'primaryKey', 'columns', 'refColumns'].includes(name) && isSeq(pair.value) && pair.value.items.every((i) => !isMap(i))) pair.value.flow = true;
+      if (name === 'chunking' && isMap(pair.value)) pair.value.flow = true;
+    },
+  });
+  return header + doc.toString({ lineWidth: 0 });
 }
 
 export function allTables(plan: Plan): TablePlan[] {

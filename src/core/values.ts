@@ -380,7 +380,7 @@ export function convertValue(v: unknown, from: CanonicalType, to: CanonicalType)
       if (Array.isArray(v)) return v.map(String);
       return String(v) === '' ? [] : String(v).split(',');
     case 'array':
-      if (Array.isArray(v)) return v.map((e) => convertValue(e, from.kind === 'array' ? from.element : from, to.element));
+      if (Array.isArray(v)) return v.map((e) => convertValue(e, from.kind === 'array' ? from.element : from.kind === 'set' ? { kind: 'string' } : from, to.element));
       return fail(v, from, to);
     case 'bit':
       if (typeof v === 'string' && /^[01]*$/.test(v)) return v;

@@ -70,9 +70,10 @@ export function waves(tables: TableInfo[]): TableInfo[][] {
   return out.filter((w) => w && w.length > 0);
 }
 
-/** The chunk key: the primary key (else a unique key) when every column orders the same in every engine. */
-export function chunkKey(t: TableInfo, source: Connector): string[] {
-  const portable = (cols: string[]) => cols.length > 0 && cols.every((c) => source.capabilities.portableKeyKinds.includes(t.columns.find((x) => x.name === c)!.type.kind));
+/** The chunk key: the primary key (else a unique key) when every column orders the same in the source and the target. */
+export function chunkKey(t: TableInfo, source: Connector, target?: Connector): string[] {
+  const orders = (kind: CanonicalType['kind']) => source.capabilities.portableKeyKinds.includes(kind) && (!target || target.capabilities.portableKeyKinds.includes(kind));
+  const portable = (cols: string[]) => cols.length > 0 && cols.every((c) => orders(t.columns.find((x) => x.name === c)!.type.kind));
   if (portable(t.primaryKey)) return t.primaryKey;
   const nonNullUnique = t.uniqueKeys.find((u) => portable(u) && u.every((c) => !t.columns.find((x) => x.name === c)!.nullable));
   return nonNullUnique ?? [];
@@ -80,7 +81,7 @@ export function chunkKey(t: TableInfo, source: Connector): string[] {
 
 function tableFindings(t: TableInfo, source: Connector, target: Connector | undefined, names: Set<string>): Finding[] {
   const f: Finding[] = [];
-  const key = chunkKey(t, source);
+  const key = chunkKey(t, source, target);
   if (t.primaryKey.length === 0)
     f.push({ severity: 'warning', code: 'NO_PRIMARY_KEY', table: t.name, message: `${t.name} has no primary key`, action: key.length > 0 ? `it is chunked by the unique key (${key.join(', ')}); consider adding a primary key` : 'it is copied as one chunk (an interruption restarts the table) and verified as a whole; add a primary key for resumable chunks and row-level verification' });
   else if (key.length === 0)
@@ -93,8 +94,9 @@ function tableFindings(t: TableInfo, source: Connector, target: Connector | unde
     if (!target) continue;
     const choice = target.nativeType(c.type);
     const stored = target.canonicalType(choice.native);
-    if (choice.note || !alwaysFits(c.type, stored)) {
-      const lossy = !alwaysFits(c.type, stored) && c.type.kind !== 'bool';
+    // bool never "always fits" (loosely typed engines hold other values) but maps to bool faithfully
+    const lossy = !alwaysFits(c.type, stored) && !(c.type.kind === 'bool' && stored.kind === 'bool');
+    if (choice.note || lossy) {
       f.push({
         severity: lossy ? 'warning' : 'info',
         code: lossy ? 'TYPE_NARROWED' : 'TYPE_MAPPED',
@@ -133,7 +135,7 @@ async function assessSchema(schema: SchemaInfo, source: Connector, target: Conne
     const planned = plan.waves.flatMap((w) => w.tables.map((tp) => mapTable(plan, tp, byName.get(tp.source), target, tp.source).target));
     findings.push(...(await target.target().check(planned)));
   }
-  const tables: TableInventory[] = schema.tables.map((t) => ({
+  const tables: TableInventory[] = schema.tables.map((t): TableInventory => ({
     name: t.name,
     rows: t.rowEstimate,
     bytes: t.bytesEstimate,
@@ -142,7 +144,7 @@ async function assessSchema(schema: SchemaInfo, source: Connector, target: Conne
     foreignKeys: t.foreignKeys.map((f) => ({ columns: f.columns, refTable: f.refTable })),
     largeObjectColumns: t.columns.filter((c) => isLarge(c.type)).map((c) => c.name),
     wave: waveOf.get(t.name)!,
-  }));
+  })).sort((a, b) => a.wave - b.wave || a.name.localeCompare(b.name));
   const rows = tables.reduce((n, t) => n + t.rows, 0);
   const bytes = tables.reduce((n, t) => n + t.bytes, 0);
   const order = { error: 0, warning: 1, info: 2 };
@@ -178,7 +180,7 @@ export function buildPlan(schema: SchemaInfo, source: Connector, target: Connect
     source: t.name,
     target: targetName(t.name),
     rowEstimate: t.rowEstimate,
-    chunking: { key: chunkKey(t, source), rowsPerChunk },
+    chunking: { key: chunkKey(t, source, target), rowsPerChunk },
     columns: t.columns.map((c) => ({
       source: c.name,
       target: c.name,

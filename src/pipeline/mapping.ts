@@ -80,7 +80,12 @@ export function mapTable(plan: Plan, tp: TablePlan, info: TableInfo | undefined,
     }
     return { name: c.target, type, nativeType: c.type, nullable: c.nullable, default: c.default, autoIncrement: c.autoIncrement };
   });
-  const keyTarget = tp.chunking.key.map((k) => cols.find((c) => c.source === k)!.target);
+  const keyTarget = tp.chunking.key.map((k) => {
+    const i = cols.findIndex((c) => c.source === k);
+    if (sourceCols[i]!.type.kind !== targetCols[i]!.type.kind)
+      throw new FerryError('PLAN_INVALID', `${where}: chunk key column ${k} is cast from ${formatType(sourceCols[i]!.type)} to ${targetCols[i]!.nativeType}`, 'keep chunk key columns in the same kind of type, or chunk by another key');
+    return cols[i]!.target;
+  });
   const source: SourceTable = { name: tp.source, columns: sourceCols, key: tp.chunking.key, where: tp.where };
   const target: TargetTable = {
     name: tp.target,

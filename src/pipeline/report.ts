@@ -23,7 +23,7 @@ type Cell = string | number;
 function table(head: string[], rows: Cell[][]): string {
   if (rows.length === 0) return '_none_\n';
   const esc = (c: Cell) => String(c).replace(/\|/g, '\\|').replace(/\n/g, ' ');
-  return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n') + '\n';
+  return ['', `| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n') + '\n';
 }
 
 function seconds(ms: number): string {
@@ -47,7 +47,7 @@ export function writeReport(opts: ReportOptions = {}): ReportFiles {
     const tables = plan ? plan.waves.flatMap((w, i) => w.tables.map((t) => ({ t, wave: i + 1 }))) : [];
     const md: string[] = [];
     md.push(`# ferry run ${run.id}\n`);
-    md.push(table(['', ''], [
+    md.push(table(['', 'run'], [
       ['plan', `${run.planFile} (hash ${run.planHash})`],
       ['source', plan ? redactUrl(plan.source.url) : '?'],
       ['target', plan ? redactUrl(plan.target.url) : '?'],

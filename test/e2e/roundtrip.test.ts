@@ -27,7 +27,7 @@ for (const from of ENGINES)
           if (HAS_FLOAT_SPECIALS[from] && HAS_FLOAT_SPECIALS[to]) {
             const floats = tableFor(sconn, 'floats', [edgeColumns[0]!, edgeColumns.find((c) => c.name === 'f64')!]);
             await sconn.target().prepare(floats, 'drop');
-            await sconn.target().writeChunk({ table: floats, range: {}, replace: false, isolate: false }, batchesOf([...floatSpecials, -0].map((f, i) => [i + 1, f])));
+            await sconn.target().writeChunk({ table: floats, range: {}, replace: false, isolate: false }, batchesOf(floatSpecials.map((f, i) => [i + 1, f])));
           }
         } finally {
           await sconn.close();
