@@ -1,2 +1,74 @@
-import type { ConnectorFactory } from '../../core/contracts.js';
-export const sqliteConnector: ConnectorFactory = { schemes: [], connect: async () => { throw new Error('not yet'); } };
+// The SQLite connector (better-sqlite3): a file as source or target, sqlite:path URLs.
+import type { Capabilities, ConnectOptions, Connector, ConnectorFactory, NativeTypeChoice, Source, Target } from '../../core/contracts.js';
+import { FerryError } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import type { CanonicalType, SchemaInfo } from '../../core/types.js';
+import { sqlitePath } from '../../core/url.js';
+import { Connections, toFerryError } from './db.js';
+import { introspectDb } from './introspect.js';
+import { SqliteSource } from './source.js';
+import { SqliteTarget } from './target.js';
+import { canonicalType, nativeType } from './typemap.js';
+
+class SqliteConnector implements Connector {
+  readonly kind = 'sqlite';
+  readonly capabilities: Capabilities = {
+    transactions: true,
+    snapshot: 'single',
+    parallelReads: false,
+    // integers (uint64 past int64 as padded text, after every integer), dates and timestamps
+    // as canonical text sort as in every engine; decimals kept as text sort as text, so not them
+    portableKeyKinds: ['int', 'year', 'date', 'timestamp'],
+  };
+  private readonly conns: Connections;
+  private sourceSide?: SqliteSource;
+  private targetSide?: SqliteTarget;
+
+  constructor(
+    path: string,
+    private readonly log: Logger,
+  ) {
+    this.conns = new Connections(path);
+  }
+
+  async introspect(filter?: { tables?: string[] }): Promise<SchemaInfo> {
+    const db = this.conns.read();
+    try {
+      return introspectDb(db, this.conns.path, filter);
+    } catch (err) {
+      throw toFerryError(err, 'READ_FAILED', `reading the schema of ${this.conns.path}`);
+    }
+  }
+
+  nativeType(t: CanonicalType): NativeTypeChoice {
+    return { native: nativeType(t) };
+  }
+
+  canonicalType(native: string): CanonicalType {
+    return canonicalType(native);
+  }
+
+  source(): Source {
+    this.sourceSide ??= new SqliteSource(this.conns);
+    return this.sourceSide;
+  }
+
+  target(): Target {
+    this.targetSide ??= new SqliteTarget(this.conns, this.log);
+    return this.targetSide;
+  }
+
+  async close(): Promise<void> {
+    this.conns.close();
+  }
+}
+
+export const sqliteConnector: ConnectorFactory = {
+  schemes: ['sqlite'],
+  async connect(opts: ConnectOptions): Promise<Connector> {
+    const path = sqlitePath(opts.url);
+    if (path.trim() === '')
+      throw new FerryError('URL_INVALID', 'the sqlite: URL names no database file', 'use sqlite:relative/path.db, sqlite:///absolute/path.db or sqlite::memory:');
+    return new SqliteConnector(path, opts.log);
+  },
+};

@@ -1,0 +1,264 @@
+// The SQLite target: tables created with types that keep canonical values exactly, chunks
+// written as multi-row INSERTs in one transaction, keys and foreign keys after the data.
+import type { ChunkWrite, IfExists, Reject, Target, TargetTable, WriteResult } from '../../core/contracts.js';
+import { FerryError } from '../../core/errors.js';
+import { writeIsolated } from '../../core/isolate.js';
+import type { Logger } from '../../core/log.js';
+import type { Finding, KeyRange, RowBatch } from '../../core/types.js';
+import { formatType } from '../../core/types.js';
+import { encoder, type Codec } from './codec.js';
+import { toFerryError, type Connections, type Db, Serial } from './db.js';
+import { foreignKeysOf } from './introspect.js';
+import { countRows, readRows } from './read.js';
+import { createTableSql, ident, identList, rangeFilter, rowidKeyColumn, type TableSpec } from './sql.js';
+import { affinity, affinityLoss, nativeType } from './typemap.js';
+
+// bound parameters per statement, within SQLite's oldest limit
+const MAX_PARAMS = 999;
+const MAX_ROWS_PER_INSERT = 100;
+const ISOLATE_GROUP_ROWS = 100;
+
+type Statement = ReturnType<Db['prepare']>;
+
+/** Prepared INSERTs of a table: many rows per statement, then one at a time for the rest. */
+class Inserter {
+  private readonly encoders: (Codec | undefined)[];
+  private readonly width: number;
+  private readonly groupRows: number;
+  private readonly one: Statement;
+  private readonly many: Statement;
+  private readonly oneParams: unknown[];
+  private readonly manyParams: unknown[];
+
+  constructor(
+    private readonly db: Db,
+    table: TargetTable,
+  ) {
+    this.encoders = table.columns.map((c) => encoder(c.type));
+    this.width = table.columns.length;
+    this.groupRows = Math.max(1, Math.min(MAX_ROWS_PER_INSERT, Math.floor(MAX_PARAMS / this.width)));
+    const head = `INSERT INTO ${ident(table.name)} (${identList(table.columns.map((c) => c.name))}) VALUES `;
+    const tuple = `(${table.columns.map(() => '?').join(', ')})`;
+    this.one = db.prepare(head + tuple);
+    this.many = db.prepare(head + Array<string>(this.groupRows).fill(tuple).join(', '));
+    this.oneParams = new Array<unknown>(this.width);
+    this.manyParams = new Array<unknown>(this.width * this.groupRows);
+  }
+
+  insert(rows: unknown[][]): void {
+    const group = this.groupRows;
+    let r = 0;
+    for (; r + group <= rows.length; r += group) {
+      this.bind(this.manyParams, rows, r, group);
+      this.many.run(this.manyParams);
+    }
+    for (; r < rows.length; r++) {
+      this.bind(this.oneParams, rows, r, 1);
+      this.one.run(this.oneParams);
+    }
+  }
+
+  /** Inserts a group under a savepoint, leaving nothing behind when a row is refused. */
+  insertOrUndo(rows: unknown[][]): void {
+    this.db.exec('SAVEPOINT ferry_group');
+    try {
+      this.insert(rows);
+      this.db.exec('RELEASE ferry_group');
+    } catch (err) {
+      this.db.exec('ROLLBACK TO ferry_group');
+      this.db.exec('RELEASE ferry_group');
+      throw err;
+    }
+  }
+
+  private bind(params: unknown[], rows: unknown[][], from: number, count: number): void {
+    const { encoders, width } = this;
+    let j = 0;
+    for (let r = from; r < from + count; r++) {
+      const row = rows[r]!;
+      for (let c = 0; c < width; c++) {
+        const v = row[c];
+        const encode = encoders[c];
+        params[j++] = v === null || v === undefined ? null : encode ? encode(v) : v;
+      }
+    }
+  }
+}
+
+const specOf = (table: TargetTable): TableSpec => ({ name: table.name, columns: table.columns, key: table.key });
+
+const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0]!;
+
+/** An index name of its own: SQLite's index names are per database, other engines' per table. */
+function indexName(db: Db, table: string, wanted: string): string {
+  const owner = db.prepare('SELECT type, tbl_name FROM sqlite_schema WHERE name = ? COLLATE NOCASE').get(wanted) as { type: string; tbl_name: string } | undefined;
+  return !owner || (owner.type === 'index' && owner.tbl_name.toLowerCase() === table.toLowerCase()) ? wanted : `${table}_${wanted}`;
+}
+
+function createIndex(db: Db, table: string, name: string, columns: string[], unique: boolean): void {
+  db.exec(`CREATE ${unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${ident(indexName(db, table, name))} ON ${ident(table)} (${identList(columns)})`);
+}
+
+export class SqliteTarget implements Target {
+  private readonly writes = new Serial();
+
+  constructor(
+    private readonly conns: Connections,
+    private readonly log: Logger,
+  ) {}
+
+  async check(tables: TargetTable[]): Promise<Finding[]> {
+    const findings: Finding[] = [];
+    for (const t of tables) {
+      const rowidKey = rowidKeyColumn(t);
+      if (rowidKey && rowidKey.nativeType.toUpperCase() !== 'INTEGER')
+        findings.push({
+          severity: 'info',
+          code: 'SQLITE_ROWID_KEY',
+          table: t.name,
+          column: rowidKey.name,
+          message: `SQLite generates keys only for an INTEGER PRIMARY KEY, so auto-increment column ${rowidKey.name} becomes INTEGER (int64) instead of ${rowidKey.nativeType}${formatType(rowidKey.type) === 'uint64' ? ' (keys past 9223372036854775807 are refused)' : ''}`,
+          action: `set the column's type to int64 in the plan to make this explicit`,
+        });
+      for (const c of t.columns) {
+        if (c === rowidKey) continue;
+        const a = affinity(c.nativeType);
+        const loss = affinityLoss(c.type, a);
+        if (loss)
+          findings.push({
+            severity: 'warning',
+            code: 'SQLITE_AFFINITY',
+            table: t.name,
+            column: c.name,
+            message: `SQLite gives the declared type "${c.nativeType}" ${a} affinity, and for ${formatType(c.type)} values ${loss}`,
+            action: `use the native type "${nativeType(c.type)}" for this column in the plan`,
+          });
+      }
+    }
+    return findings;
+  }
+
+  prepare(table: TargetTable, ifExists: IfExists): Promise<void> {
+    return this.writes.run(async () => {
+      const db = this.conns.write();
+      try {
+        const existing = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name = ? COLLATE NOCASE").pluck().get(table.name) as string | undefined;
+        if (existing !== undefined && ifExists === 'fail')
+          throw new FerryError('TABLE_EXISTS', `table ${existing} already exists in SQLite database ${this.conns.path}`, 'set target.ifExists to drop or truncate in the plan');
+        db.transaction(() => {
+          if (existing !== undefined && ifExists === 'truncate') {
+            db.exec(`DELETE FROM ${ident(existing)}`);
+            return;
+          }
+          if (existing !== undefined) db.exec(`DROP TABLE ${ident(existing)}`);
+          db.exec(createTableSql(table, table.name, (c) => this.log.warn({ table: table.name, column: c.name, default: c.default }, 'SQLite target: column default is not a literal SQLite can take; it is left out')));
+        }).immediate();
+      } catch (err) {
+        throw toFerryError(err, 'WRITE_FAILED', `creating table ${table.name}`);
+      }
+    });
+  }
+
+  writeChunk(chunk: ChunkWrite, batches: AsyncIterable<RowBatch>): Promise<WriteResult> {
+    const { table, range, replace, isolate } = chunk;
+    return this.writes.run(async () => {
+      const db = this.conns.write();
+      try {
+        const inserter = new Inserter(db, table);
+        db.exec('BEGIN IMMEDIATE');
+        if (replace) {
+          const filter = rangeFilter(specOf(table), range);
+          db.prepare(`DELETE FROM ${ident(table.name)}${filter.sql}`).run(filter.params);
+        }
+        let rows = 0;
+        const rejects: Reject[] = [];
+        for await (const batch of batches) {
+          if (!isolate) {
+            inserter.insert(batch.rows);
+            rows += batch.rows.length;
+            continue;
+          }
+          const refused = await writeIsolated(batch.rows, ISOLATE_GROUP_ROWS, async (group) => inserter.insertOrUndo(group), firstLine);
+          rows += batch.rows.length - refused.length;
+          for (const r of refused) rejects.push(r);
+        }
+        db.exec('COMMIT');
+        return { rows, rejects };
+      } catch (err) {
+        if (db.inTransaction) db.exec('ROLLBACK');
+        throw toFerryError(err, 'WRITE_FAILED', `writing table ${table.name}`);
+      }
+    });
+  }
+
+  /**
+   * Unique keys and indexes. Counters need nothing: an INTEGER PRIMARY KEY continues after the
+   * largest key, and AUTOINCREMENT's sqlite_sequence follows every key inserted.
+   */
+  finishTable(table: TargetTable): Promise<void> {
+    return this.writes.run(async () => {
+      const db = this.conns.write();
+      try {
+        db.transaction(() => {
+          for (const columns of table.uniqueKeys) createIndex(db, table.name, `${table.name}_${columns.join('_')}_key`, columns, true);
+          for (const ix of table.indexes) {
+            if (ix.expression) this.log.warn({ table: table.name, index: ix.name, expression: ix.expression }, 'SQLite target: expression or partial index is not carried over');
+            else createIndex(db, table.name, ix.name, ix.columns, ix.unique);
+          }
+        }).immediate();
+      } catch (err) {
+        throw toFerryError(err, 'WRITE_FAILED', `creating the indexes of table ${table.name}`);
+      }
+    });
+  }
+
+  /**
+   * prepare() declared the foreign keys already (SQLite cannot add one to an existing table
+   * without rebuilding it); this checks the data against them, and rebuilds the table when a
+   * foreign key is missing from its declaration.
+   */
+  addForeignKeys(table: TargetTable): Promise<void> {
+    return this.writes.run(async () => {
+      if (table.foreignKeys.length === 0) return;
+      const db = this.conns.write();
+      let violations: { parent: string; rows: bigint }[];
+      try {
+        const declared = foreignKeysOf(db, table.name);
+        const isDeclared = (fk: TargetTable['foreignKeys'][number]) =>
+          declared.some((d) => d.refTable.toLowerCase() === fk.refTable.toLowerCase() && d.columns.join() === fk.columns.join() && d.refColumns.join() === fk.refColumns.join());
+        if (!table.foreignKeys.every(isDeclared)) this.rebuild(db, table);
+        violations = db.prepare('SELECT parent, count(*) AS rows FROM pragma_foreign_key_check(?) GROUP BY parent').all(table.name) as { parent: string; rows: bigint }[];
+      } catch (err) {
+        throw toFerryError(err, 'WRITE_FAILED', `adding the foreign keys of table ${table.name}`);
+      }
+      if (violations.length > 0) {
+        const which = violations.map((v) => `${v.rows} rows refer to rows missing from ${v.parent}`).join('; ');
+        throw new FerryError('WRITE_FAILED', `foreign keys of table ${table.name} do not hold: ${which}`, 'copy the missing parent rows, or remove the foreign key from the plan');
+      }
+    });
+  }
+
+  /** SQLite's way to change a table's definition: create the new one, copy, drop, rename. */
+  private rebuild(db: Db, table: TargetTable): void {
+    db.transaction(() => {
+      const dependents = db.prepare("SELECT sql FROM sqlite_schema WHERE tbl_name = ? COLLATE NOCASE AND type IN ('index', 'trigger') AND sql IS NOT NULL").pluck().all(table.name) as string[];
+      const rebuilt = `${table.name}_ferry_rebuild`;
+      const columns = identList(table.columns.map((c) => c.name));
+      db.exec(`DROP TABLE IF EXISTS ${ident(rebuilt)}`);
+      // defaults SQLite cannot take were reported when the table was prepared
+      db.exec(createTableSql(table, rebuilt, () => undefined));
+      db.exec(`INSERT INTO ${ident(rebuilt)} (${columns}) SELECT ${columns} FROM ${ident(table.name)}`);
+      db.exec(`DROP TABLE ${ident(table.name)}`);
+      db.exec(`ALTER TABLE ${ident(rebuilt)} RENAME TO ${ident(table.name)}`);
+      for (const sql of dependents) db.exec(sql);
+    }).immediate();
+  }
+
+  async *readBack(table: TargetTable, range: KeyRange, batchRows: number): AsyncIterable<RowBatch> {
+    yield* readRows(this.conns.read(), specOf(table), range, batchRows);
+  }
+
+  async count(table: TargetTable, range: KeyRange): Promise<number> {
+    return countRows(this.conns.read(), specOf(table), range);
+  }
+}
