@@ -20,6 +20,8 @@ export interface ConnectOptions {
   log: Logger;
   /** how many connections the caller will use at once */
   poolSize?: number;
+  /** the plan's target.options, for connectors that take any (validate them and say what is wrong) */
+  options?: Record<string, unknown>;
 }
 
 /** The native type a target creates for a canonical type. */
@@ -58,6 +60,8 @@ export interface TargetTable {
   uniqueKeys: string[][];
   indexes: IndexInfo[];
   foreignKeys: ForeignKey[];
+  /** the table plan's options, for targets that take any */
+  options?: Record<string, unknown>;
 }
 
 /** A consistent read view shared by all readers of one run. Opaque to the pipeline. */

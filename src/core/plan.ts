@@ -60,6 +60,7 @@ export const TablePlanSchema = z.strictObject({
   uniqueKeys: z.array(z.array(name)).default([]),
   indexes: z.array(IndexPlanSchema).default([]),
   foreignKeys: z.array(ForeignKeyPlanSchema).default([]),
+  options: z.record(z.string(), z.unknown()).optional().describe('target-specific table options (object layout, DynamoDB keys, …), checked by the target connector'),
 });
 
 export const PlanSchema = z.strictObject({
@@ -72,6 +73,7 @@ export const PlanSchema = z.strictObject({
   target: z.strictObject({
     url: z.string().min(1),
     ifExists: z.enum(['fail', 'drop', 'truncate']).default('fail').describe('what to do when a target table exists before the first run'),
+    options: z.record(z.string(), z.unknown()).optional().describe('target-specific options (file format, compression, capacity, …), checked by the target connector'),
   }),
   settings: z
     .strictObject({

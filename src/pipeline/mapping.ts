@@ -95,6 +95,7 @@ export function mapTable(plan: Plan, tp: TablePlan, info: TableInfo | undefined,
     uniqueKeys: tp.uniqueKeys,
     indexes: tp.indexes.map((i) => ({ name: i.name, columns: i.columns, unique: i.unique })),
     foreignKeys: tp.foreignKeys,
+    options: tp.options,
   };
 
   const engineCheckFor = targetConn.target().valueCheck?.bind(targetConn.target());

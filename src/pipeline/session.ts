@@ -38,7 +38,7 @@ export async function openSession(planFile: string, opts: SessionOptions = {}): 
   let target: Connector | undefined;
   let state: StateStore | undefined;
   try {
-    target = await connect(plan.target.url, log, plan.settings.parallelism + 1);
+    target = await connect(plan.target.url, log, plan.settings.parallelism + 1, plan.target.options);
     const schema = await source.introspect({ tables: plan.waves.flatMap((w) => w.tables.map((t) => t.source)) });
     const byName = new Map(schema.tables.map((t) => [t.name, t]));
     const tgt = target;
