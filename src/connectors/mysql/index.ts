@@ -1,2 +1,91 @@
-import type { ConnectorFactory } from '../../core/contracts.js';
-export const mysqlConnector: ConnectorFactory = { schemes: [], connect: async () => { throw new Error('not yet'); } };
+// The MySQL/MariaDB connector (mysql2): source and target.
+import type { Capabilities, ConnectOptions, Connector, ConnectorFactory, NativeTypeChoice, Source, Target } from '../../core/contracts.js';
+import type { Logger } from '../../core/log.js';
+import type { CanonicalType, SchemaInfo } from '../../core/types.js';
+import { toFerryError } from './errors.js';
+import { introspect, type ServerInfo } from './introspect.js';
+import { parseEndpoint, run, SESSION, SessionPool } from './session.js';
+import { MysqlSource } from './source.js';
+import { MysqlTarget, type TargetTraits } from './target.js';
+import { canonicalTypeOf, nativeTypeOf, type ServerTraits } from './typemap.js';
+
+const CAPABILITIES: Capabilities = {
+  transactions: true,
+  snapshot: 'synchronized',
+  parallelReads: true,
+  // text collations, enum (ordered by position) and MariaDB's uuid (ordered by its time fields) differ from other engines
+  portableKeyKinds: ['int', 'decimal', 'date', 'time', 'timestamp', 'year'],
+};
+
+type Server = ServerInfo & ServerTraits & TargetTraits;
+
+function serverOf(version: string, maxPacket: number, localInfile: boolean): Server {
+  const [major = 0, minor = 0] = (/^(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
+  const mariadb = /mariadb/i.test(version);
+  return {
+    version,
+    mariadb,
+    maxPacket,
+    localInfile,
+    nativeUuid: mariadb && (major > 10 || (major === 10 && minor >= 7)),
+    collation: mariadb ? 'utf8mb4_nopad_bin' : major >= 8 ? 'utf8mb4_0900_bin' : 'utf8mb4_bin',
+  };
+}
+
+class MysqlConnector implements Connector {
+  readonly kind = 'mysql';
+  readonly capabilities = CAPABILITIES;
+  private sourceSide?: MysqlSource;
+  private targetSide?: MysqlTarget;
+
+  constructor(
+    private readonly pool: SessionPool,
+    private readonly server: Server,
+    private readonly log: Logger,
+  ) {}
+
+  async introspect(filter?: { tables?: string[] }): Promise<SchemaInfo> {
+    try {
+      return await this.pool.use((conn) => introspect(conn, this.server, filter));
+    } catch (err) {
+      throw toFerryError(err, this.pool.ep, 'read');
+    }
+  }
+
+  nativeType(t: CanonicalType): NativeTypeChoice {
+    return nativeTypeOf(t, this.server);
+  }
+
+  canonicalType(native: string): CanonicalType {
+    return canonicalTypeOf(native);
+  }
+
+  source(): Source {
+    return (this.sourceSide ??= new MysqlSource(this.pool.ep, this.log));
+  }
+
+  target(): Target {
+    return (this.targetSide ??= new MysqlTarget(this.pool, this.server, this.log));
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+export const mysqlConnector: ConnectorFactory = {
+  schemes: ['mysql', 'mariadb'],
+  async connect(opts: ConnectOptions): Promise<Connector> {
+    const ep = parseEndpoint(opts.url);
+    const pool = new SessionPool(ep, SESSION.target, Math.max(1, opts.poolSize ?? 4));
+    try {
+      const [row] = await pool.use((conn) =>
+        run<{ version: string; maxPacket: number | string; localInfile: number | string }[]>(conn, 'SELECT VERSION() AS version, @@max_allowed_packet AS maxPacket, @@local_infile AS localInfile'),
+      );
+      return new MysqlConnector(pool, serverOf(row!.version, Number(row!.maxPacket), ep.localInfile && Number(row!.localInfile) === 1), opts.log);
+    } catch (err) {
+      await pool.close();
+      throw toFerryError(err, ep, 'connect');
+    }
+  },
+};

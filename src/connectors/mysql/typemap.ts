@@ -96,6 +96,13 @@ const ALIASES: Record<string, string> = {
   float8: 'double',
   character: 'char',
   'character varying': 'varchar',
+  nchar: 'char',
+  'national char': 'char',
+  'national character': 'char',
+  nvarchar: 'varchar',
+  'national varchar': 'varchar',
+  'national character varying': 'varchar',
+  'nchar varchar': 'varchar',
 };
 
 const TIMEZONE_NOTE = 'MySQL has no time zone type: the value is stored as UTC and its time zone marker is dropped';

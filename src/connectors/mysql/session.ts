@@ -1,0 +1,288 @@
+// Connections: the endpoint URL, the session settings every connection starts with, a small
+// pool, and the streaming query that reads rows in batches with backpressure.
+import type { Readable, Writable } from 'node:stream';
+import mysql from 'mysql2';
+import type { Connection, ConnectionOptions } from 'mysql2';
+import { FerryError } from '../../core/errors.js';
+import { redactUrl, urlParams } from '../../core/url.js';
+import { isFatal, toFerryError } from './errors.js';
+
+export interface Endpoint {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  database: string;
+  ssl: boolean;
+  /** ?localInfile=false: write with INSERT even where the server allows LOAD DATA LOCAL INFILE */
+  localInfile: boolean;
+}
+
+export function parseEndpoint(url: string): Endpoint {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new FerryError('URL_INVALID', `cannot read the MySQL URL ${redactUrl(url)}`, 'write it as mysql://user:password@host:3306/database');
+  }
+  const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  if (!database) throw new FerryError('URL_INVALID', `the MySQL URL ${redactUrl(url)} names no database`, 'add the database to the URL: mysql://user@host:3306/database');
+  const params = urlParams(url);
+  const ssl = params.get('ssl');
+  return {
+    host: u.hostname || 'localhost',
+    port: u.port ? Number(u.port) : 3306,
+    user: decodeURIComponent(u.username) || 'root',
+    password: decodeURIComponent(u.password),
+    database,
+    ssl: ssl === 'true' || ssl === 'required',
+    localInfile: params.get('localInfile') !== 'false',
+  };
+}
+
+const STRICT_MODE = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION';
+
+/** Session settings. Values are exchanged in UTC and utf8mb4; a paused reader must not be cut off. */
+export const SESSION = {
+  // writers refuse a value that does not fit instead of truncating it; foreign keys are checked when added
+  target: [`SET time_zone = '+00:00', sql_mode = '${STRICT_MODE}', foreign_key_checks = 0, net_read_timeout = 3600, net_write_timeout = 3600`, 'SET NAMES utf8mb4'],
+  // readers accept zero dates as stored; net_write_timeout covers a stream paused by a slow target
+  source: [
+    "SET time_zone = '+00:00', sql_mode = '', net_write_timeout = 86400, lock_wait_timeout = 30",
+    'SET NAMES utf8mb4',
+    'SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ',
+  ],
+};
+
+function options(ep: Endpoint): ConnectionOptions {
+  return {
+    host: ep.host,
+    port: ep.port,
+    user: ep.user,
+    password: ep.password,
+    database: ep.database,
+    ssl: ep.ssl ? {} : undefined,
+    charset: 'UTF8MB4_GENERAL_CI',
+    // BIGINT arrives as a number when it is a safe integer and as a string otherwise (both exact)
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+    decimalNumbers: false,
+    dateStrings: true,
+    jsonStrings: true,
+    connectTimeout: 10_000,
+    enableKeepAlive: true,
+    // statements are built with literals already escaped; mysql2's default formatter would
+    // scan every (multi-megabyte) INSERT for placeholders even without parameters
+    queryFormat: (sql: string, values?: unknown) => (Array.isArray(values) && values.length ? mysql.format(sql, values) : sql),
+  };
+}
+
+/** Runs one statement; `rows` asks for rows as arrays. */
+export function run<T = any>(conn: Connection, sql: string, params?: unknown[], rows: 'arrays' | 'objects' = 'objects'): Promise<T> {
+  return new Promise((resolve, reject) => {
+    conn.query({ sql, rowsAsArray: rows === 'arrays' }, params, (err, res) => (err ? reject(err) : resolve(res as T)));
+  });
+}
+
+/** Runs LOAD DATA LOCAL INFILE with the file's content from a stream of Buffers. */
+export function runLoad<T = any>(conn: Connection, sql: string, content: () => Readable): Promise<T> {
+  return new Promise((resolve, reject) => {
+    conn.query({ sql, infileStreamFactory: content }, (err, res) => (err ? reject(err) : resolve(res as T)));
+  });
+}
+
+/** Socket bytes queued for the server beyond which a LOAD DATA producer waits. */
+const WRITE_AHEAD_BYTES = 4 << 20;
+
+/**
+ * Waits until the connection's socket has sent what is queued: mysql2 forwards a LOAD DATA
+ * stream without regard to the socket, so the producer has to hold back itself.
+ */
+export function socketDrained(conn: Connection): Promise<void> {
+  const socket = (conn as unknown as { stream: Writable }).stream;
+  if (socket.writableLength < WRITE_AHEAD_BYTES) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
+}
+
+const dead = new WeakSet<Connection>();
+
+/** Opens a connection and applies the session settings; errors become FerryErrors. */
+export async function openSession(ep: Endpoint, settings: string[]): Promise<Connection> {
+  const conn = mysql.createConnection(options(ep));
+  // an idle connection the server closes emits 'error'; without a listener it would crash the process
+  conn.on('error', () => dead.add(conn));
+  try {
+    for (const sql of settings) await run(conn, sql);
+  } catch (err) {
+    conn.destroy();
+    throw toFerryError(err, ep, 'connect');
+  }
+  return conn;
+}
+
+/** Whether the server closed the connection or it failed. */
+export function isDead(conn: Connection): boolean {
+  return dead.has(conn);
+}
+
+export function closeSession(conn: Connection): Promise<void> {
+  if (dead.has(conn)) {
+    conn.destroy();
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => conn.end(() => resolve()));
+}
+
+/** A few sessions with the same settings, handed out one caller at a time. */
+export class SessionPool {
+  private idle: Connection[] = [];
+  private open = 0;
+  private waiters: (() => void)[] = [];
+  private closed = false;
+
+  constructor(
+    readonly ep: Endpoint,
+    private readonly settings: string[],
+    private readonly size: number,
+  ) {}
+
+  async acquire(): Promise<Connection> {
+    for (;;) {
+      if (this.closed) throw new FerryError('INTERNAL', 'the MySQL connector is closed', 'connect again');
+      const conn = this.idle.pop();
+      if (conn && !dead.has(conn)) return conn;
+      if (conn) {
+        this.open--;
+        conn.destroy();
+        continue;
+      }
+      if (this.open < this.size) {
+        this.open++;
+        try {
+          return await openSession(this.ep, this.settings);
+        } catch (err) {
+          this.open--;
+          this.waiters.shift()?.();
+          throw err;
+        }
+      }
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  /** Gives a connection back; one whose last error broke it is closed instead. */
+  release(conn: Connection, err?: unknown): void {
+    if (this.closed || isFatal(err) || dead.has(conn)) {
+      this.open--;
+      conn.destroy();
+    } else this.idle.push(conn);
+    this.waiters.shift()?.();
+  }
+
+  async use<T>(fn: (conn: Connection) => Promise<T>): Promise<T> {
+    const conn = await this.acquire();
+    try {
+      const out = await fn(conn);
+      this.release(conn);
+      return out;
+    } catch (err) {
+      this.release(conn, err);
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const idle = this.idle.splice(0);
+    this.open -= idle.length;
+    await Promise.all(idle.map(closeSession));
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+}
+
+/** Batches buffered ahead of the consumer before the socket is paused. */
+const READ_AHEAD = 2;
+
+/**
+ * Streams a query's rows (arrays) in batches of `batchRows`, pausing the socket while the
+ * consumer is `READ_AHEAD` batches behind. `decode` converts a batch in place before it is
+ * yielded. Stopping early drains the rest of the result so the connection stays usable.
+ */
+export async function* streamRows(conn: Connection, sql: string, batchRows: number, decode: (rows: unknown[][]) => void): AsyncGenerator<unknown[][]> {
+  const ready: unknown[][][] = [];
+  let current: unknown[][] = [];
+  let ended = false;
+  let failure: unknown;
+  let paused = false;
+  let discard = false;
+  let wake: (() => void) | undefined;
+  const signal = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  const onFailure = (err: unknown) => {
+    failure ??= err;
+    signal();
+  };
+  // mysql2 reports a connection already closed on the connection, not on the query
+  conn.on('error', onFailure);
+  const query = conn.query({ sql, rowsAsArray: true });
+  query.on('result', (row: unknown) => {
+    if (discard) return;
+    current.push(row as unknown[]);
+    if (current.length >= batchRows) {
+      ready.push(current);
+      current = [];
+      if (ready.length >= READ_AHEAD && !paused) {
+        paused = true;
+        conn.pause();
+      }
+      signal();
+    }
+  });
+  query.on('error', onFailure);
+  query.on('end', () => {
+    ended = true;
+    if (current.length > 0 && !discard) ready.push(current);
+    current = [];
+    signal();
+  });
+  try {
+    for (;;) {
+      if (failure !== undefined) throw failure;
+      const rows = ready.shift();
+      if (rows) {
+        if (paused && ready.length < READ_AHEAD) {
+          paused = false;
+          conn.resume();
+        }
+        decode(rows);
+        yield rows;
+        continue;
+      }
+      if (ended) return;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    conn.off('error', onFailure);
+    if (!ended && failure === undefined) {
+      discard = true;
+      ready.length = 0;
+      current = [];
+      if (paused) conn.resume();
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        if (ended || failure !== undefined) signal();
+      });
+    }
+  }
+}

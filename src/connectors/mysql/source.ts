@@ -1,0 +1,184 @@
+// The read side: a consistent view shared by parallel readers, keyset splitting, streaming reads.
+import type { Connection } from 'mysql2';
+import type { ReadView, Source, SourceTable } from '../../core/contracts.js';
+import { FerryError } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import type { KeyRange, RowBatch } from '../../core/types.js';
+import { batchDecoder, boundLiterals, quoteIdent, selectExpr, valueDecoder } from './codec.js';
+import { isFatal, reasonOf, toFerryError } from './errors.js';
+import { closeSession, isDead, openSession, run, SESSION, streamRows, type Endpoint } from './session.js';
+import { keyColumns, rangeConditions, tupleCompare, whereClause } from './sql.js';
+
+/**
+ * `parallelism` connections, each inside START TRANSACTION WITH CONSISTENT SNAPSHOT taken
+ * while a global read lock held every commit back, so all of them see the same data.
+ */
+class MysqlReadView implements ReadView {
+  private free: Connection[];
+  private waiters: ((c: Connection) => void)[] = [];
+  private lost?: string;
+
+  constructor(
+    readonly parallelism: number,
+    private readonly conns: Connection[],
+  ) {
+    this.free = [...conns];
+  }
+
+  async take(): Promise<Connection> {
+    if (this.lost) throw this.lostError();
+    const conn = this.free.pop() ?? (await new Promise<Connection>((resolve) => this.waiters.push(resolve)));
+    if (isDead(conn)) {
+      this.lost ??= 'the server closed it';
+      this.give(conn);
+      throw this.lostError();
+    }
+    return conn;
+  }
+
+  give(conn: Connection, err?: unknown): void {
+    // a snapshot cannot be reopened on another connection: a broken reader ends the view
+    if (isFatal(err)) this.lost = reasonOf(err);
+    const next = this.waiters.shift();
+    if (next) next(conn);
+    else this.free.push(conn);
+  }
+
+  private lostError(): FerryError {
+    return new FerryError('READ_FAILED', `a MySQL connection of the consistent snapshot was lost (${this.lost})`, 'run again: ferry takes a new snapshot and re-reads the unfinished chunks');
+  }
+
+  async use<T>(fn: (conn: Connection) => Promise<T>): Promise<T> {
+    const conn = await this.take();
+    try {
+      const out = await fn(conn);
+      this.give(conn);
+      return out;
+    } catch (err) {
+      this.give(conn, err);
+      throw err;
+    }
+  }
+
+  async release(): Promise<void> {
+    await Promise.all(this.conns.map(closeSession));
+  }
+}
+
+function viewOf(view: ReadView): MysqlReadView {
+  if (!(view instanceof MysqlReadView)) throw new FerryError('INTERNAL', 'a read view of another connector was passed to the MySQL source', 'report this as a bug');
+  return view;
+}
+
+export class MysqlSource implements Source {
+  constructor(
+    private readonly ep: Endpoint,
+    private readonly log: Logger,
+  ) {}
+
+  async snapshot(parallelism: number): Promise<ReadView> {
+    const n = Math.max(1, parallelism);
+    const opened = await Promise.allSettled(Array.from({ length: n }, () => openSession(this.ep, SESSION.source)));
+    const conns = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    const refused = opened.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (refused) {
+      for (const c of conns) c.destroy();
+      throw refused.reason;
+    }
+    try {
+      // one reader alone is consistent by itself; several must start while commits are held
+      let locked = false;
+      if (n > 1) {
+        try {
+          await run(conns[0]!, 'FLUSH TABLES WITH READ LOCK');
+          locked = true;
+        } catch (err) {
+          this.log.warn(
+            { reason: reasonOf(err) },
+            `could not take MySQL's global read lock: the ${n} readers' snapshots may differ by commits made while they start (grant RELOAD, or read with parallelism 1, for an exact snapshot)`,
+          );
+        }
+      }
+      try {
+        await Promise.all(conns.map((c) => run(c, 'START TRANSACTION WITH CONSISTENT SNAPSHOT')));
+      } finally {
+        if (locked) await run(conns[0]!, 'UNLOCK TABLES');
+      }
+    } catch (err) {
+      for (const c of conns) c.destroy();
+      throw toFerryError(err, this.ep, 'read');
+    }
+    return new MysqlReadView(n, conns);
+  }
+
+  async split(table: SourceTable, rowsPerChunk: number, view: ReadView, within: KeyRange = {}): Promise<KeyRange[]> {
+    if (table.key.length === 0) return [{}];
+    const keys = keyColumns(table.name, table.columns, table.key);
+    const names = keys.map((k) => quoteIdent(k.name));
+    const decoders = keys.map(valueDecoder);
+    const from = `SELECT ${keys.map(selectExpr).join(', ')} FROM ${quoteIdent(table.name)}`;
+    const order = ` ORDER BY ${names.join(', ')}`;
+    const upper = within.upper ? tupleCompare(names, boundLiterals(keys, within.upper), '<') : undefined;
+    const step = Math.max(1, Math.floor(rowsPerChunk));
+    const ranges: KeyRange[] = [];
+    let lower = within.lower;
+    await viewOf(view).use(async (conn) => {
+      const nextKey = async (cond: string | undefined, offset: number): Promise<unknown[] | undefined> => {
+        const rows = await run<unknown[][]>(conn, `${from}${whereClause([cond, upper, table.where])}${order} LIMIT 1 OFFSET ${offset}`, [], 'arrays');
+        return rows[0]?.map((v, i) => decoders[i]!(v));
+      };
+      for (;;) {
+        const lowerLits = lower && boundLiterals(keys, lower);
+        let boundary = await nextKey(lowerLits && tupleCompare(names, lowerLits, '>='), step);
+        // a key repeated more than rowsPerChunk times: the chunk ends at the next distinct key
+        if (boundary && lowerLits && boundLiterals(keys, boundary).join() === lowerLits.join()) boundary = await nextKey(tupleCompare(names, lowerLits, '>'), 0);
+        if (!boundary) break;
+        ranges.push(lower ? { lower, upper: boundary } : { upper: boundary });
+        lower = boundary;
+      }
+    }).catch((err) => {
+      throw toFerryError(err, this.ep, 'read', table.name);
+    });
+    const last: KeyRange = {};
+    if (lower) last.lower = lower;
+    if (within.upper) last.upper = within.upper;
+    ranges.push(last);
+    return ranges;
+  }
+
+  async count(table: SourceTable, range: KeyRange, view: ReadView): Promise<number> {
+    const sql = `SELECT COUNT(*) FROM ${quoteIdent(table.name)}${whereClause([...rangeConditions(keyColumns(table.name, table.columns, table.key), range), table.where])}`;
+    try {
+      return await viewOf(view).use(async (conn) => Number((await run<unknown[][]>(conn, sql, [], 'arrays'))[0]![0]));
+    } catch (err) {
+      throw toFerryError(err, this.ep, 'read', table.name);
+    }
+  }
+
+  async *read(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<RowBatch> {
+    const v = viewOf(view);
+    const conn = await v.take();
+    let failure: unknown;
+    try {
+      yield* readRows(conn, table.name, table.columns, rangeConditions(keyColumns(table.name, table.columns, table.key), range), table.where, batchRows);
+    } catch (err) {
+      failure = err;
+      throw toFerryError(err, this.ep, 'read', table.name);
+    } finally {
+      v.give(conn, failure);
+    }
+  }
+}
+
+/** Streams the rows of a table selected by conditions, decoded to canonical values. */
+export async function* readRows(
+  conn: Connection,
+  table: string,
+  columns: Parameters<typeof batchDecoder>[0],
+  conditions: string[],
+  where: string | undefined,
+  batchRows: number,
+): AsyncGenerator<RowBatch> {
+  const sql = `SELECT ${columns.map(selectExpr).join(', ')} FROM ${quoteIdent(table)}${whereClause([...conditions, where])}`;
+  for await (const rows of streamRows(conn, sql, Math.max(1, batchRows), batchDecoder(columns))) yield { rows };
+}
