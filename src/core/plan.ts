@@ -78,7 +78,7 @@ export const PlanSchema = z.strictObject({
   settings: z
     .strictObject({
       parallelism: int(1).default(4).describe('chunks copied at once'),
-      batchRows: int(1).default(10000).describe('rows per read/write batch'),
+      batchRows: int(1).default(1000).describe('rows per read/write batch'),
       maxRejects: int(0).default(0).describe('error budget: rows the target may refuse before the run stops'),
       stateDir: z.string().default('.ferry'),
     })

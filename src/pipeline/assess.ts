@@ -166,6 +166,8 @@ export interface PlanOptions {
   rowsPerChunk?: number;
   parallelism?: number;
   ifExists?: Plan['target']['ifExists'];
+  /** one of the target's designs (connector.designs), e.g. single-table for DynamoDB */
+  design?: string;
   log?: Logger;
 }
 
@@ -194,13 +196,17 @@ export function buildPlan(schema: SchemaInfo, source: Connector, target: Connect
     indexes: t.indexes.filter((i) => !i.expression).map((i) => ({ name: i.name, columns: i.columns, unique: i.unique })),
     foreignKeys: t.foreignKeys.map((f) => ({ ...f, refTable: targetName(f.refTable) })),
   });
-  return {
+  const plan: Plan = {
     ferry: 1,
     source: { url: opts.source, zeroDates: 'reject' },
     target: { url: opts.target, ifExists: opts.ifExists ?? 'fail' },
-    settings: { parallelism: opts.parallelism ?? 4, batchRows: 10_000, maxRejects: 0, stateDir: '.ferry' },
+    settings: { parallelism: opts.parallelism ?? 4, batchRows: 1000, maxRejects: 0, stateDir: '.ferry' },
     waves: waves(schema.tables).map((w) => ({ tables: w.map(tableOf) })),
   };
+  if (opts.design !== undefined && !target.designs?.includes(opts.design))
+    throw new FerryError('PLAN_INVALID', `${target.kind} targets have no design "${opts.design}"`, target.designs ? `use --design ${target.designs.join(' or ')}` : 'leave out --design');
+  // targets that take options (keys, layout) fill them in
+  return target.proposePlan ? target.proposePlan(plan, schema, opts.design) : plan;
 }
 
 export async function makePlan(opts: PlanOptions): Promise<Plan> {
