@@ -5,20 +5,24 @@ import { fileURLToPath } from 'node:url';
 
 export const PG_SERVER = 'postgres://postgres@127.0.0.1:5432';
 export const MARIADB_SERVER = 'mysql://root@127.0.0.1:3306';
+/** The dataset's database in MariaDB and PostgreSQL (and its SQLite file's name). */
 export const SOURCE_DB = 'bench_src';
+/** A tenth of the dataset, in MariaDB only: ferry's peak memory must not grow with the tables. */
+export const SMALL_SOURCE_DB = 'bench_src_small';
 
 export interface BenchConfig {
   /** Total rows over all tables of the dataset. */
   rows: number;
   /** Case ids to run (all when empty). */
   cases: string[];
+  /** Runs per tool and case; the fastest counts. */
+  repeat: number;
   /** Extra `ferry plan` flags from the environment (the plan's defaults otherwise). */
   ferryPlanFlags: string[];
   repoRoot: string;
   benchDir: string;
   dataDir: string;
   logDir: string;
-  sqlitePath: string;
   /** The compiled ferry CLI next to this compiled harness. */
   ferryCli: string;
 }
@@ -33,7 +37,7 @@ function positiveInt(name: string, fallback?: number): number | undefined {
 
 export function loadConfig(): BenchConfig {
   const repoRoot = process.cwd();
-  if (!existsSync(join(repoRoot, 'bench', 'config.ts'))) throw new Error(`run the benchmark from the repository root (npm run bench), not ${repoRoot}`);
+  if (!existsSync(join(repoRoot, 'bench', 'run.ts'))) throw new Error(`run the benchmark from the repository root (npm run bench), not ${repoRoot}`);
   const rows = positiveInt('BENCH_ROWS', 3_000_000)!;
   if (rows < 1000) throw new Error(`BENCH_ROWS=${rows} is too small: use at least 1000`);
   const parallelism = positiveInt('BENCH_PARALLELISM');
@@ -43,6 +47,7 @@ export function loadConfig(): BenchConfig {
   return {
     rows,
     cases: (process.env.BENCH_CASES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    repeat: positiveInt('BENCH_REPEAT', 3)!,
     ferryPlanFlags: [
       ...(parallelism ? ['--parallelism', String(parallelism)] : []),
       ...(rowsPerChunk ? ['--rows-per-chunk', String(rowsPerChunk)] : []),
@@ -51,7 +56,6 @@ export function loadConfig(): BenchConfig {
     benchDir,
     dataDir,
     logDir: join(dataDir, 'logs'),
-    sqlitePath: join(dataDir, 'bench_src.sqlite'),
     ferryCli: fileURLToPath(new URL('../src/cli/main.js', import.meta.url)),
   };
 }

@@ -5,9 +5,9 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { pgUrl } from './config.js';
 
-/** A PostgreSQL client that returns every value as the server's text. */
+/** A PostgreSQL client in UTC that returns every value as the server's text. */
 export async function withPg<T>(db: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: pgUrl(db), types: { getTypeParser: () => (text: string) => text } });
+  const client = new pg.Client({ connectionString: pgUrl(db), options: '-c TimeZone=UTC', types: { getTypeParser: () => (text: string) => text } });
   await client.connect();
   try {
     return await use(client);
@@ -57,6 +57,11 @@ export async function recreatePgDatabase(name: string): Promise<void> {
 /** Writes dirty buffers now, so one tool's leftovers do not slow the next one down. */
 export async function pgCheckpoint(): Promise<void> {
   await withPg('postgres', (c) => c.query('CHECKPOINT'));
+}
+
+/** Vacuums and analyzes a freshly loaded database now, not in autovacuum during the next tool's time. */
+export async function pgVacuumAnalyze(db: string): Promise<void> {
+  await withPg(db, (c) => c.query('VACUUM ANALYZE'));
 }
 
 export async function pgRowCount(db: string, table: string): Promise<number> {

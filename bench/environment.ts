@@ -22,6 +22,12 @@ function firstLine(command: string, args: string[]): string {
   return r.status === 0 ? r.stdout.trim().split('\n')[0]! : 'unknown';
 }
 
+/** The commit measured, marked when tracked files differ from it. */
+function ferryCommit(): string {
+  const modified = spawnSync('git', ['diff', '--quiet', 'HEAD'], { stdio: 'ignore' }).status !== 0;
+  return firstLine('git', ['rev-parse', '--short', 'HEAD']) + (modified ? ' with uncommitted changes' : '');
+}
+
 export async function describeEnvironment(): Promise<Environment> {
   return {
     measuredAt: new Date().toISOString(),
@@ -32,6 +38,6 @@ export async function describeEnvironment(): Promise<Environment> {
     ...(await serverVersions()),
     pgloader: firstLine('pgloader', ['--version']),
     pgDump: firstLine('pg_dump', ['--version']),
-    ferryCommit: firstLine('git', ['rev-parse', '--short', 'HEAD']),
+    ferryCommit: ferryCommit(),
   };
 }

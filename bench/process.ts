@@ -7,12 +7,13 @@ import { performance } from 'node:perf_hooks';
 const GNU_TIME = '/usr/bin/time';
 
 export interface RunOptions {
+  /** What the command is, for messages ("ferry run", "pgloader"). */
+  label: string;
   cwd: string;
   /** Output of the command is appended here. */
   logFile: string;
   /** Measure the peak resident set size (under GNU time). */
   measureRss?: boolean;
-  env?: NodeJS.ProcessEnv;
 }
 
 export interface Timed {
@@ -28,7 +29,7 @@ function logTail(logFile: string, lines = 25): string {
 function exitCode(command: string, args: string[], options: RunOptions): Promise<number> {
   const out = openSync(options.logFile, 'a');
   try {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', out, out] });
+    const child = spawn(command, args, { cwd: options.cwd, stdio: ['ignore', out, out] });
     return new Promise((resolve, reject) => {
       child.once('error', reject);
       child.once('close', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
@@ -46,11 +47,13 @@ export async function runTimed(command: string, args: string[], options: RunOpti
   const started = performance.now();
   const code = await exitCode(program, programArgs, options);
   const wallSeconds = (performance.now() - started) / 1000;
-  if (code !== 0) throw new Error(`${command} exited with code ${code}; the end of ${options.logFile}:\n${logTail(options.logFile)}`);
-  if (!options.measureRss) return { wallSeconds };
-  const peakKb = Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop());
-  rmSync(rssFile);
-  return { wallSeconds, peakRssMb: peakKb / 1024 };
+  try {
+    if (code !== 0) throw new Error(`${options.label} exited with code ${code}; the end of ${options.logFile}:\n${logTail(options.logFile)}`);
+    // GNU time writes the peak in KiB as the last line of its output file.
+    return { wallSeconds, peakRssMb: options.measureRss ? Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024 : undefined };
+  } finally {
+    rmSync(rssFile, { force: true });
+  }
 }
 
 function onPath(binary: string): boolean {

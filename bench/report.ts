@@ -1,0 +1,92 @@
+// The results: a table on the terminal, bench/results.json and bench/results.md.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CaseResult, Measurement } from './cases.js';
+import type { TableSizes } from './dataset.js';
+import type { Environment } from './environment.js';
+
+export interface MemoryPoint {
+  rows: number;
+  peakRssMb: number;
+}
+
+export interface BenchResults {
+  environment: Environment;
+  dataset: { rows: number; tables: TableSizes };
+  /** `ferry plan` flags used (none: the plan's defaults). */
+  ferryPlanFlags: string[];
+  /** Runs per tool and case (the fastest is reported). */
+  repeat: number;
+  cases: CaseResult[];
+  /** ferry's peak RSS, MariaDB → PostgreSQL, at a tenth of the dataset and at the full dataset. */
+  ferryMemory: MemoryPoint[];
+}
+
+const HEADERS = ['case', 'tool', 'rows', 'wall s', 'rows/s', 'ratio', 'peak RSS MB', 'indexes/FKs'];
+const RIGHT_ALIGNED = new Set(['rows', 'wall s', 'rows/s', 'ratio', 'peak RSS MB', 'indexes/FKs']);
+
+const count = (n: number) => Math.round(n).toLocaleString('en-US');
+
+function row(title: string, m: Measurement, ratio?: number): string[] {
+  return [
+    title,
+    m.tool,
+    count(m.rows),
+    m.wallSeconds.toFixed(1),
+    count(m.rowsPerSecond),
+    ratio === undefined ? '' : ratio.toFixed(2),
+    m.peakRssMb === undefined ? '' : m.peakRssMb.toFixed(0),
+    `${m.indexes}/${m.foreignKeys}`,
+  ];
+}
+
+function rows(results: BenchResults): string[][] {
+  return results.cases.flatMap((c) => [row(c.title, c.ferry, c.ratio), row(c.title, c.reference)]);
+}
+
+function memoryLine(points: MemoryPoint[]): string[] {
+  if (points.length === 0) return [];
+  return [`ferry peak RSS, MariaDB → PostgreSQL: ${points.map((p) => `${p.peakRssMb.toFixed(0)} MB at ${count(p.rows)} rows`).join(', ')}.`];
+}
+
+export function printTable(results: BenchResults): void {
+  const body = rows(results);
+  const widths = HEADERS.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((cell, i) => (RIGHT_ALIGNED.has(HEADERS[i]!) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ');
+  console.log(['', line(HEADERS), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line), '', ...memoryLine(results.ferryMemory)].join('\n'));
+}
+
+function markdown(results: BenchResults): string {
+  const e = results.environment;
+  const d = results.dataset;
+  const tableLine = (cells: string[]) => `| ${cells.map((cell) => cell.replace(/\|/g, '\\|')).join(' | ')} |`;
+  return [
+    '# ferry benchmark results',
+    '',
+    `Measured ${e.measuredAt} on ${e.cpus} × ${e.cpuModel}, ${e.memoryGb} GB RAM, with the database servers on the same machine.`,
+    '',
+    `Dataset: ${count(d.rows)} rows (customers ${count(d.tables.customers)}, orders ${count(d.tables.orders)}, order_items ${count(d.tables.order_items)}).`,
+    `Versions: Node ${e.node}, PostgreSQL ${e.postgres}, MariaDB ${e.mariadb}, SQLite ${e.sqlite}, ${e.pgloader}, ${e.pgDump}; ferry commit ${e.ferryCommit}` +
+      (results.ferryPlanFlags.length ? `, planned with ${results.ferryPlanFlags.join(' ')}.` : ', plan defaults.'),
+    '',
+    tableLine(HEADERS),
+    tableLine(HEADERS.map((h) => (RIGHT_ALIGNED.has(h) ? '---:' : '---'))),
+    ...rows(results).map(tableLine),
+    '',
+    ...memoryLine(results.ferryMemory).flatMap((l) => [l, '']),
+    'Wall time covers the whole load into an empty PostgreSQL database: for ferry `ferry plan` plus `ferry run`,',
+    'for the references the tool itself; every tool creates the indexes and foreign keys (last column) and every',
+    'target is checked to hold exactly the source row counts and the same values in a sample of rows.',
+    'ratio = ferry wall time / reference wall time',
+    '(at most 1.00: ferry is faster). Peak RSS is the largest resident set of the tool process (GNU time).',
+    `Each tool ran ${results.repeat} time(s) per case, taking turns with the other; the fastest run is shown`,
+    '(every run\'s wall time is in results.json).',
+    '',
+  ].join('\n');
+}
+
+export function writeResults(benchDir: string, results: BenchResults): void {
+  writeFileSync(join(benchDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(join(benchDir, 'results.md'), markdown(results));
+  console.log(`results written to ${join(benchDir, 'results.json')} and results.md`);
+}

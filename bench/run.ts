@@ -1,0 +1,55 @@
+// `npm run bench`: builds the dataset in MariaDB, PostgreSQL and SQLite (once), then times
+// ferry against pgloader and pg_dump | psql loading each into PostgreSQL, and writes the results.
+// BENCH_ROWS (default 3,000,000) sizes the dataset; BENCH_CASES=mariadb,postgres,sqlite picks
+// cases; BENCH_REPEAT (default 3) sets the runs per tool, of which the fastest counts;
+// BENCH_PARALLELISM and BENCH_ROWS_PER_CHUNK are passed to `ferry plan`.
+import { mkdirSync } from 'node:fs';
+import { loadConfig, SMALL_SOURCE_DB, SOURCE_DB } from './config.js';
+import { type CaseResult, measureFerryMemory, runCase, selectCases } from './cases.js';
+import { checkSameSources } from './content-check.js';
+import { ENGINES } from './dataset.js';
+import { describeEnvironment } from './environment.js';
+import { ensureGnuTime, ensureInstalled } from './process.js';
+import { type MemoryPoint, printTable, writeResults } from './report.js';
+import { ensureSource, sourceData } from './sources.js';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const cases = selectCases(config.cases);
+  ensureInstalled('pgloader', 'pgloader');
+  ensureGnuTime();
+  mkdirSync(config.logDir, { recursive: true });
+
+  const source = sourceData(config, config.rows, SOURCE_DB);
+  for (const engine of ENGINES) await ensureSource(engine, source, config.dataDir);
+  await checkSameSources(source);
+  // A tenth of the rows shows whether ferry's memory grows with the tables.
+  const memoryCheck = cases.some((c) => c.id === 'mariadb');
+  const small = sourceData(config, Math.round(config.rows / 10), SMALL_SOURCE_DB);
+  if (memoryCheck) await ensureSource('mariadb', small, config.dataDir);
+
+  const results: CaseResult[] = [];
+  for (const c of cases) results.push(await runCase(c, config, source));
+  const ferryMemory: MemoryPoint[] = [];
+  if (memoryCheck) {
+    const full = results.find((r) => r.id === 'mariadb')!.ferry;
+    const smaller = await measureFerryMemory(config, small);
+    ferryMemory.push({ rows: smaller.rows, peakRssMb: smaller.peakRssMb! }, { rows: full.rows, peakRssMb: full.peakRssMb! });
+  }
+
+  const report = {
+    environment: await describeEnvironment(),
+    dataset: { rows: config.rows, tables: source.sizes },
+    ferryPlanFlags: config.ferryPlanFlags,
+    repeat: config.repeat,
+    cases: results,
+    ferryMemory,
+  };
+  printTable(report);
+  writeResults(config.benchDir, report);
+}
+
+main().catch((e: unknown) => {
+  console.error(`benchmark failed: ${e instanceof Error ? e.message : String(e)}`);
+  process.exitCode = 1;
+});
