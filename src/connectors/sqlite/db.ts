@@ -12,8 +12,8 @@ import { FerryError, type ErrorCode } from '../../core/errors.js';
 export type Db = Database.Database;
 
 const BUSY_TIMEOUT_MS = 10_000;
-const CACHE_KIB = 65_536;
-const MMAP_BYTES = 256 * 1024 * 1024;
+// small page caches and no memory map: ferry streams, and its memory must not grow with the database
+const CACHE_KIB = 8192;
 
 interface SqliteErrorLike {
   code?: unknown;
@@ -173,7 +173,6 @@ export class Connections {
     if (!existsSync(this.path)) throw new FerryError('DATABASE_NOT_FOUND', `SQLite database ${this.path} does not exist`, 'check the path in the sqlite: URL (ferry never creates a source database)');
     const db = open(this.path, { readonly: true, fileMustExist: true });
     db.pragma(`cache_size = -${CACHE_KIB}`);
-    db.pragma(`mmap_size = ${MMAP_BYTES}`);
     return db;
   }
 }
