@@ -120,7 +120,8 @@ async function main(argv: string[]): Promise<number> {
     .option('--rows-per-chunk <n>', 'rows per chunk', (v) => Number(v))
     .option('--parallelism <n>', 'chunks copied at once', (v) => Number(v))
     .addOption(new Option('--if-exists <what>', 'when a target table exists').choices(['fail', 'drop', 'truncate']))
-    .action(async (o: { source: string; target: string; output: string; tables?: string[]; rowsPerChunk?: number; parallelism?: number; ifExists?: 'fail' | 'drop' | 'truncate' }) => {
+    .option('--design <name>', 'layout of a target that has several (DynamoDB: per-table, single-table)')
+    .action(async (o: { source: string; target: string; output: string; tables?: string[]; rowsPerChunk?: number; parallelism?: number; ifExists?: 'fail' | 'drop' | 'truncate'; design?: string }) => {
       const plan = await makePlan({ ...o, log: logger(globals()) });
       const header = `# ferry plan, written ${new Date().toISOString()}. Review it, edit it, then: ferry run ${o.output}\n# Schema: schema/ferry.plan.schema.json in the ferry package. Secrets: write \${env:NAME} or \${file:path}, never a literal password.\n`;
       writeFileSync(o.output, redact(planToYaml(plan, header)));

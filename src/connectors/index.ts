@@ -11,6 +11,7 @@ const registry: Record<string, () => Promise<ConnectorFactory>> = {
   mysql: async () => (await import('./mysql/index.js')).mysqlConnector,
   mariadb: async () => (await import('./mysql/index.js')).mysqlConnector,
   sqlite: async () => (await import('./sqlite/index.js')).sqliteConnector,
+  dynamodb: async () => (await import('./dynamodb/index.js')).dynamodbConnector,
 };
 
 export function knownSchemes(): string[] {

@@ -2,6 +2,7 @@
 // only through these; a connector knows only core/.
 import type { CanonicalType, Column, Finding, ForeignKey, IndexInfo, KeyRange, RowBatch, SchemaInfo } from './types.js';
 import type { Logger } from './log.js';
+import type { Plan } from './plan.js';
 
 export interface Capabilities {
   /** chunk writes commit atomically (delete-range + insert in one transaction) */
@@ -12,6 +13,8 @@ export interface Capabilities {
   parallelReads: boolean;
   /** key types whose order is the same in this engine and in every other (safe to chunk by range) */
   portableKeyKinds: CanonicalType['kind'][];
+  /** the target keeps unique keys, foreign keys and secondary indexes (default true; false for a key-value store) */
+  constraints?: boolean;
 }
 
 export interface ConnectOptions {
@@ -130,6 +133,13 @@ export interface Connector {
   source(): Source;
   target(): Target;
   close(): Promise<void>;
+  /** the layouts `ferry plan --design` may ask of this target, the default first */
+  readonly designs?: string[];
+  /**
+   * Target-specific content for a plan the planner has built (keys, layout, table and target
+   * options), in the chosen design; for targets that take options.
+   */
+  proposePlan?(plan: Plan, schema: SchemaInfo, design?: string): Plan;
 }
 
 export interface ConnectorFactory {

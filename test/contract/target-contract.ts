@@ -155,6 +155,11 @@ export function targetContract(label: string, opts: ContractOptions): void {
       const child = schema.tables.find((x) => x.name === 'fk_child')!;
       assert.ok(child, 'introspect finds the table');
       assert.deepEqual(child.primaryKey, ['id']);
+      // a key-value store keeps the data and its key, and no constraints to check
+      if (conn.capabilities.constraints === false) {
+        assert.equal(await target.count(c, {}), 500);
+        return;
+      }
       assert.ok(child.indexes.some((i) => i.columns.join() === 'parent_id'), 'secondary index created');
       assert.ok(child.uniqueKeys.some((u) => u.join() === 'parent_id,id'), 'unique key created');
       assert.equal(child.foreignKeys[0]?.refTable, 'fk_parent');

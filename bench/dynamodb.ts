@@ -1,0 +1,118 @@
+// The DynamoDB case: ferry (plan + run) from PostgreSQL into DynamoDB, next to a plain
+// BatchWriteItem loop with the same concurrency writing the very items ferry wrote (read from a
+// file). Both write to a DynamoDB API implementation (dynalite) on loopback, started afresh for
+// each, so the ratio is ferry's item rate against what the endpoint takes from the simplest writer.
+import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { performance } from 'node:perf_hooks';
+import { BatchWriteItemCommand, CreateTableCommand, DynamoDBClient, ScanCommand, type AttributeValue, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { startDynalite } from '../test/connectors/dynamodb-local.js';
+import type { CaseResult, Measurement } from './cases.js';
+import { type BenchConfig, pgUrl } from './config.js';
+import { runTimed } from './process.js';
+import type { SourceData } from './sources.js';
+
+const TITLE = 'PostgreSQL → DynamoDB';
+// ferry's default BatchWriteItem calls in flight (target.options.writers)
+const WRITERS = 16;
+const BATCH_ITEMS = 25;
+
+/** DynamoDB JSON with binary values as base64, so that items survive a file. */
+const itemJson = (item: Record<string, AttributeValue>) => JSON.stringify(item, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v));
+
+function itemFromJson(line: string): Record<string, AttributeValue> {
+  return JSON.parse(line, function (this: Record<string, unknown>, k, v: unknown) {
+    return k === 'B' && typeof v === 'string' ? new Uint8Array(Buffer.from(v, 'base64')) : k === 'BS' ? (v as string[]).map((b) => new Uint8Array(Buffer.from(b, 'base64'))) : v;
+  }) as Record<string, AttributeValue>;
+}
+
+const itemsFile = (config: BenchConfig, table: string) => join(config.dataDir, `dynamodb-items-${table}.ndjson`);
+
+/** Scans every item of ferry's tables into files (the loop writes the same items), checking the counts. */
+async function dumpItems(config: BenchConfig, client: DynamoDBClient, source: SourceData): Promise<void> {
+  for (const t of source.tables) {
+    const out = createWriteStream(itemsFile(config, t.name));
+    let n = 0;
+    let start: Record<string, AttributeValue> | undefined;
+    do {
+      const page = await client.send(new ScanCommand({ TableName: t.name, ExclusiveStartKey: start }));
+      for (const item of page.Items ?? []) if (!out.write(itemJson(item) + '\n')) await once(out, 'drain');
+      n += page.Count ?? 0;
+      start = page.LastEvaluatedKey;
+    } while (start);
+    out.end();
+    await once(out, 'finish');
+    if (n !== t.rows) throw new Error(`ferry left ${n} items in ${t.name}, but the source has ${t.rows} rows`);
+  }
+}
+
+async function measureFerry(config: BenchConfig, source: SourceData, logFile: string): Promise<Measurement> {
+  const dynamo = await startDynalite();
+  const cwd = mkdtempSync(join(tmpdir(), 'ferry-bench-dynamodb-'));
+  const client = new DynamoDBClient({ region: 'us-east-1', endpoint: dynamo.endpoint });
+  try {
+    console.log(`${TITLE}: ferry → dynalite…`);
+    const command = (label: string, args: string[]) => runTimed(process.execPath, [config.ferryCli, ...args], { label, cwd, logFile, measureRss: true });
+    const plan = await command('ferry plan', ['plan', '--source', pgUrl(source.db), '--target', dynamo.url, '-o', 'plan.yaml', ...config.ferryPlanFlags]);
+    const run = await command('ferry run', ['run', 'plan.yaml']);
+    const wallSeconds = plan.wallSeconds + run.wallSeconds;
+    console.log(`${TITLE}: ferry wrote ${source.rows.toLocaleString('en-US')} items in ${wallSeconds.toFixed(1)} s`);
+    await dumpItems(config, client, source);
+    rmSync(cwd, { recursive: true });
+    return { tool: 'ferry', targetDb: 'dynalite', rows: source.rows, wallSeconds, rowsPerSecond: source.rows / wallSeconds, peakRssMb: Math.max(plan.peakRssMb!, run.peakRssMb!), runs: [wallSeconds], indexes: 0, foreignKeys: 0 };
+  } finally {
+    client.destroy();
+    await dynamo.stop();
+  }
+}
+
+/** The plain loop: the items ferry wrote, read from their files, 25 to a BatchWriteItem call, that many calls in flight. */
+async function measureLoop(config: BenchConfig, source: SourceData): Promise<Measurement> {
+  const dynamo = await startDynalite();
+  const client = new DynamoDBClient({ region: 'us-east-1', endpoint: dynamo.endpoint, maxAttempts: 10 });
+  const concurrency = WRITERS;
+  try {
+    console.log(`${TITLE}: BatchWriteItem loop, ${concurrency} calls in flight → dynalite…`);
+    const started = performance.now();
+    for (const t of source.tables) {
+      await client.send(new CreateTableCommand({ TableName: t.name, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'N' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }] }));
+      const inflight = new Set<Promise<void>>();
+      const send = async (requests: WriteRequest[]) => {
+        while (requests.length > 0) {
+          const out = await client.send(new BatchWriteItemCommand({ RequestItems: { [t.name]: requests } }));
+          requests = out.UnprocessedItems?.[t.name] ?? [];
+        }
+      };
+      let batch: WriteRequest[] = [];
+      const flush = async () => {
+        while (inflight.size >= concurrency) await Promise.race(inflight);
+        const p: Promise<void> = send(batch).finally(() => inflight.delete(p));
+        inflight.add(p);
+        batch = [];
+      };
+      for await (const line of createInterface({ input: createReadStream(itemsFile(config, t.name)), crlfDelay: Infinity })) {
+        batch.push({ PutRequest: { Item: itemFromJson(line) } });
+        if (batch.length === BATCH_ITEMS) await flush();
+      }
+      if (batch.length > 0) await flush();
+      await Promise.all(inflight);
+    }
+    const wallSeconds = (performance.now() - started) / 1000;
+    console.log(`${TITLE}: the loop wrote ${source.rows.toLocaleString('en-US')} items in ${wallSeconds.toFixed(1)} s`);
+    return { tool: `BatchWriteItem loop ×${concurrency}`, targetDb: 'dynalite', rows: source.rows, wallSeconds, rowsPerSecond: source.rows / wallSeconds, runs: [wallSeconds], indexes: 0, foreignKeys: 0 };
+  } finally {
+    client.destroy();
+    await dynamo.stop();
+    for (const t of source.tables) rmSync(itemsFile(config, t.name), { force: true });
+  }
+}
+
+/** ferry first, so any warm-cache advantage goes to the loop. */
+export async function runDynamodbCase(config: BenchConfig, source: SourceData): Promise<CaseResult> {
+  const ferry = await measureFerry(config, source, join(config.logDir, 'dynamodb.log'));
+  const reference = await measureLoop(config, source);
+  return { id: 'dynamodb', title: TITLE, ferry, reference, ratio: ferry.wallSeconds / reference.wallSeconds };
+}
