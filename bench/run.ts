@@ -1,11 +1,12 @@
 // `npm run bench`: builds the dataset in MariaDB, PostgreSQL and SQLite (once), then times
 // ferry against pgloader and pg_dump | psql loading each into PostgreSQL, and writes the results.
-// BENCH_ROWS (default 3,000,000) sizes the dataset; BENCH_CASES=mariadb,postgres,sqlite picks
+// BENCH_ROWS (default 3,000,000) sizes the dataset; BENCH_CASES=mariadb,postgres,sqlite,dynamodb picks
 // cases; BENCH_REPEAT (default 3) sets the runs per tool, of which the fastest counts;
 // BENCH_PARALLELISM and BENCH_ROWS_PER_CHUNK are passed to `ferry plan`.
 import { mkdirSync } from 'node:fs';
 import { loadConfig, SMALL_SOURCE_DB, SOURCE_DB } from './config.js';
 import { type CaseResult, measureFerryMemory, runCase, selectCases } from './cases.js';
+import { runDynamodbCase } from './dynamodb.js';
 import { checkSameSources } from './content-check.js';
 import { ENGINES } from './dataset.js';
 import { describeEnvironment } from './environment.js';
@@ -15,7 +16,9 @@ import { ensureSource, sourceData } from './sources.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const cases = selectCases(config.cases);
+  const runsDynamodb = config.cases.length === 0 || config.cases.includes('dynamodb');
+  const sqlCaseIds = config.cases.filter((id) => id !== 'dynamodb');
+  const cases = config.cases.length > 0 && sqlCaseIds.length === 0 ? [] : selectCases(sqlCaseIds);
   ensureInstalled('pgloader', 'pgloader');
   ensureGnuTime();
   mkdirSync(config.logDir, { recursive: true });
@@ -27,9 +30,12 @@ async function main(): Promise<void> {
   const memoryCheck = cases.some((c) => c.id === 'mariadb');
   const small = sourceData(config, Math.round(config.rows / 10), SMALL_SOURCE_DB);
   if (memoryCheck) await ensureSource('mariadb', small, config.dataDir);
+  if (runsDynamodb) await ensureSource('postgres', small, config.dataDir);
 
   const results: CaseResult[] = [];
   for (const c of cases) results.push(await runCase(c, config, source));
+  // the DynamoDB API implementation on loopback takes about 15k items/s: a tenth of the rows
+  if (runsDynamodb) results.push(await runDynamodbCase(config, small));
   const ferryMemory: MemoryPoint[] = [];
   if (memoryCheck) {
     const full = results.find((r) => r.id === 'mariadb')!.ferry;
