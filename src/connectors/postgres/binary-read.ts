@@ -1,0 +1,294 @@
+// Reading COPY ... TO STDOUT (FORMAT binary): a row parser that takes the stream's chunks as
+// they come (rows straddle chunks), and one decoder per column chosen once per read.
+import { FerryError } from '../../core/errors.js';
+import type { CanonicalType } from '../../core/types.js';
+import {
+  DATE_INFINITY,
+  FOUR_DIGITS,
+  DATE_MINUS_INFINITY,
+  US_PER_DAY,
+  formatDays,
+  formatInterval,
+  formatOffset,
+  formatTimeOfDay,
+  splitIntervalTime,
+  timestampFormatter,
+} from './temporal.js';
+import { familyOf, type ScalarFamily } from './wire.js';
+
+/** Decodes one non-NULL field of `len` bytes at `at`. */
+export type Decoder = (buf: Buffer, at: number, len: number) => unknown;
+
+const BITS = Array.from({ length: 256 }, (_, i) => i.toString(2).padStart(8, '0'));
+
+function int32(buf: Buffer, at: number): number {
+  return (buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!;
+}
+
+function uint32(buf: Buffer, at: number): number {
+  return int32(buf, at) >>> 0;
+}
+
+function uint16(buf: Buffer, at: number): number {
+  return (buf[at]! << 8) | buf[at + 1]!;
+}
+
+/** An int64 as a number when it is exactly representable, else as a bigint. */
+function int64(buf: Buffer, at: number): number | bigint {
+  const hi = int32(buf, at);
+  if (hi >= -0x200000 && hi < 0x200000) return hi * 4294967296 + uint32(buf, at + 4);
+  return buf.readBigInt64BE(at);
+}
+
+/** numeric's binary form: base-10000 digits with a weight, sign and display scale. */
+function decodeNumeric(buf: Buffer, at: number): string {
+  const ndigits = uint16(buf, at);
+  const weight = (uint16(buf, at + 2) << 16) >> 16;
+  const sign = uint16(buf, at + 4);
+  const dscale = uint16(buf, at + 6);
+  if (sign === 0xc000) return 'NaN';
+  if (sign === 0xd000) return 'Infinity';
+  if (sign === 0xf000) return '-Infinity';
+  const digits = at + 8;
+  let out = sign === 0x4000 ? '-' : '';
+  if (weight < 0) out += '0';
+  else {
+    out += String(ndigits > 0 ? uint16(buf, digits) : 0);
+    for (let k = 1; k <= weight; k++) out += k < ndigits ? FOUR_DIGITS[uint16(buf, digits + 2 * k)] : '0000';
+  }
+  if (dscale === 0) return out;
+  let frac = '';
+  for (let k = weight + 1; frac.length < dscale; k++) frac += k >= 0 && k < ndigits ? FOUR_DIGITS[uint16(buf, digits + 2 * k)] : '0000';
+  return out + '.' + (frac.length === dscale ? frac : frac.slice(0, dscale));
+}
+
+/** Node's own UTF-8 fast path under Buffer#toString, without its argument checks (not in @types/node). */
+interface Utf8Slicing {
+  utf8Slice(start: number, end: number): string;
+}
+
+const decodeText: Decoder = (buf, at, len) => (buf as unknown as Utf8Slicing).utf8Slice(at, at + len);
+
+function bigintOf(v: number | bigint): bigint {
+  return typeof v === 'bigint' ? v : BigInt(v);
+}
+
+function dateDecoder(): Decoder {
+  let lastDays = NaN;
+  let last = '';
+  return (buf, at) => {
+    const days = int32(buf, at);
+    if (days !== lastDays) {
+      lastDays = days;
+      last = days === DATE_INFINITY ? 'infinity' : days === DATE_MINUS_INFINITY ? '-infinity' : formatDays(days);
+    }
+    return last;
+  };
+}
+
+function timestampDecoder(tz: boolean): Decoder {
+  const format = timestampFormatter();
+  const suffix = tz ? 'Z' : '';
+  const usPerDay = BigInt(US_PER_DAY);
+  return (buf, at) => {
+    const v = int64(buf, at);
+    if (typeof v === 'number') {
+      const days = Math.floor(v / US_PER_DAY);
+      return format(days, v - days * US_PER_DAY) + suffix;
+    }
+    if (v === 0x7fffffffffffffffn) return 'infinity';
+    if (v === -0x8000000000000000n) return '-infinity';
+    let days = v / usPerDay;
+    if (v < 0n && days * usPerDay !== v) days -= 1n;
+    return format(Number(days), Number(v - days * usPerDay)) + suffix;
+  };
+}
+
+function scalarDecoder(family: ScalarFamily, t: CanonicalType): Decoder {
+  switch (family) {
+    case 'bool':
+      return (buf, at) => buf[at] !== 0;
+    case 'int2':
+      return (buf, at) => (uint16(buf, at) << 16) >> 16;
+    case 'int4':
+      return (buf, at) => int32(buf, at);
+    case 'int8':
+      // int64 travels as bigint; narrower canonical ints (uint32 stored as bigint) as numbers
+      return t.kind === 'int' && t.bits === 64 ? (buf, at) => bigintOf(int64(buf, at)) : (buf, at) => Number(int64(buf, at));
+    case 'numeric':
+      return t.kind === 'int' && t.bits === 64 ? (buf, at) => BigInt(decodeNumeric(buf, at)) : (buf, at) => decodeNumeric(buf, at);
+    case 'float4':
+      return (buf, at) => buf.readFloatBE(at);
+    case 'float8':
+      return (buf, at) => buf.readDoubleBE(at);
+    case 'text':
+      return decodeText;
+    case 'jsonb':
+      // a version byte (1), then the text
+      return (buf, at, len) => (buf as unknown as Utf8Slicing).utf8Slice(at + 1, at + len);
+    case 'bytea':
+      // a view, not a copy: the stream's chunks are fresh buffers that nothing writes again
+      return (buf, at, len) => new Uint8Array(buf.buffer, buf.byteOffset + at, len);
+    case 'uuid':
+      return (buf, at) => {
+        const h = buf.toString('hex', at, at + 16);
+        return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+      };
+    case 'date':
+      return dateDecoder();
+    case 'time':
+      return (buf, at) => formatTimeOfDay(int64(buf, at) as number);
+    case 'timetz':
+      // the zone is stored in seconds west of UTC
+      return (buf, at) => formatTimeOfDay(int64(buf, at) as number) + formatOffset(-int32(buf, at + 8));
+    case 'timestamp':
+      return timestampDecoder(false);
+    case 'timestamptz':
+      return timestampDecoder(true);
+    case 'interval':
+      return (buf, at) => {
+        const [hours, us] = splitIntervalTime(int32(buf, at), uint32(buf, at + 4));
+        return formatInterval(int32(buf, at + 12), int32(buf, at + 8), hours, us);
+      };
+    case 'bit':
+      return (buf, at) => {
+        const bits = int32(buf, at);
+        let s = '';
+        for (let i = 0; i < bits; i += 8) s += BITS[buf[at + 4 + (i >> 3)]!];
+        return s.length === bits ? s : s.slice(0, bits);
+      };
+  }
+}
+
+/** Arrays of any number of dimensions, as nested JS arrays (lower bounds are not kept). */
+function arrayDecoder(element: Decoder): Decoder {
+  return (buf, at) => {
+    const ndim = int32(buf, at);
+    if (ndim === 0) return [];
+    const dims: number[] = [];
+    for (let d = 0; d < ndim; d++) dims.push(int32(buf, at + 12 + 8 * d));
+    let p = at + 12 + 8 * ndim;
+    const build = (level: number): unknown[] => {
+      const n = dims[level]!;
+      const out = new Array<unknown>(n);
+      for (let i = 0; i < n; i++) {
+        if (level < ndim - 1) out[i] = build(level + 1);
+        else {
+          const len = int32(buf, p);
+          p += 4;
+          out[i] = len < 0 ? null : element(buf, p, len);
+          if (len > 0) p += len;
+        }
+      }
+      return out;
+    };
+    return build(0);
+  };
+}
+
+function elementType(t: CanonicalType): CanonicalType {
+  if (t.kind === 'set') return { kind: 'string' };
+  return t.kind === 'array' ? elementType(t.element) : t;
+}
+
+/** The decoder of a column whose read query casts it to the family of its canonical type. */
+export function decoderFor(t: CanonicalType): Decoder {
+  const family = familyOf(t);
+  if (family.startsWith('array:')) return arrayDecoder(scalarDecoder(family.slice(6) as ScalarFamily, elementType(t)));
+  return scalarDecoder(family as ScalarFamily, t);
+}
+
+const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+const HEADER_FIXED = SIGNATURE.length + 8;
+
+/**
+ * Parses the binary COPY stream into rows, `batchRows` at a time. Chunks are kept only
+ * while a row is incomplete, and joined once enough bytes for the next attempt arrived.
+ */
+export class BinaryRowParser {
+  /** full batches, ready to hand out */
+  readonly ready: unknown[][][] = [];
+  private batch: unknown[][] = [];
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  private need = HEADER_FIXED;
+  private headerDone = false;
+  done = false;
+
+  constructor(
+    private readonly decoders: Decoder[],
+    private readonly batchRows: number,
+  ) {}
+
+  push(chunk: Buffer): void {
+    this.held.push(chunk);
+    this.heldBytes += chunk.length;
+    if (this.heldBytes < this.need || this.done) return;
+    const buf = this.held.length === 1 ? this.held[0]! : Buffer.concat(this.held, this.heldBytes);
+    const stop = this.parse(buf);
+    this.held = stop < buf.length ? [buf.subarray(stop)] : [];
+    this.heldBytes = buf.length - stop;
+  }
+
+  /** The last rows, after the stream ended. */
+  finish(): unknown[][] {
+    if (!this.done) throw new FerryError('READ_FAILED', 'the PostgreSQL COPY stream ended in the middle of a row', 'run again; if it persists, report it');
+    const rest = this.batch;
+    this.batch = [];
+    return rest;
+  }
+
+  /** Parses complete rows; returns where the first incomplete one starts. */
+  private parse(buf: Buffer): number {
+    const end = buf.length;
+    let p = 0;
+    if (!this.headerDone) {
+      if (!buf.subarray(0, SIGNATURE.length).equals(SIGNATURE)) throw new FerryError('READ_FAILED', 'the PostgreSQL COPY stream does not start with the binary signature', 'report this');
+      const headerEnd = HEADER_FIXED + int32(buf, HEADER_FIXED - 4);
+      if (end < headerEnd) {
+        this.need = headerEnd;
+        return 0;
+      }
+      this.headerDone = true;
+      p = headerEnd;
+    }
+    const decoders = this.decoders;
+    const n = decoders.length;
+    while (p + 2 <= end) {
+      const fields = (uint16(buf, p) << 16) >> 16;
+      if (fields === -1) {
+        this.done = true;
+        return end;
+      }
+      if (fields !== n) throw new FerryError('READ_FAILED', `a PostgreSQL COPY row has ${fields} fields where ${n} were asked`, 'report this');
+      let q = p + 2;
+      const row = new Array<unknown>(n);
+      for (let i = 0; i < n; i++) {
+        if (q + 4 > end) {
+          this.need = q + 4 - p;
+          return p;
+        }
+        const len = int32(buf, q);
+        q += 4;
+        if (len < 0) {
+          row[i] = null;
+          continue;
+        }
+        if (q + len > end) {
+          this.need = q + len - p;
+          return p;
+        }
+        row[i] = decoders[i]!(buf, q, len);
+        q += len;
+      }
+      this.batch.push(row);
+      if (this.batch.length >= this.batchRows) {
+        this.ready.push(this.batch);
+        this.batch = [];
+      }
+      p = q;
+    }
+    this.need = 2;
+    return p;
+  }
+}

@@ -1,0 +1,114 @@
+// A postgres:// URL as node-postgres settings, and the session every connection starts with.
+import { readFileSync } from 'node:fs';
+import type pg from 'pg';
+import { FerryError } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import { redactUrl } from '../../core/url.js';
+import type { Endpoint } from './errors.js';
+import { quoteIdent } from './sql.js';
+
+export interface PgEndpoint {
+  config: pg.ClientConfig;
+  endpoint: Endpoint;
+  /** where unqualified tables are found and created */
+  schema: string;
+}
+
+const KNOWN_PARAMS = new Set(['sslmode', 'sslrootcert', 'schema', 'host', 'port', 'user', 'password', 'connect_timeout', 'application_name']);
+
+function sslFor(mode: string | null, rootCert: string | null, url: string): pg.ClientConfig['ssl'] {
+  const ca = rootCert ? readFileSync(rootCert, 'utf8') : undefined;
+  switch (mode ?? 'prefer') {
+    case 'disable':
+    case 'allow':
+    case 'prefer':
+      return false;
+    case 'require':
+    case 'no-verify':
+      return { rejectUnauthorized: false };
+    case 'verify-ca':
+      // the chain is checked, the host name is not
+      return { ca, rejectUnauthorized: true, checkServerIdentity: () => undefined };
+    case 'verify-full':
+      return { ca, rejectUnauthorized: true };
+    default:
+      throw new FerryError('URL_INVALID', `unknown sslmode "${mode}" in ${redactUrl(url)}`, 'use sslmode=disable, require, verify-ca or verify-full');
+  }
+}
+
+export function parsePgUrl(url: string): PgEndpoint {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new FerryError('URL_INVALID', `cannot read the PostgreSQL URL ${redactUrl(url)}`, 'write it as postgres://user:password@host:5432/database');
+  }
+  const q = u.searchParams;
+  for (const key of q.keys())
+    if (!KNOWN_PARAMS.has(key)) throw new FerryError('URL_INVALID', `unknown parameter "${key}" in ${redactUrl(url)}`, `use only ${[...KNOWN_PARAMS].join(', ')}`);
+  const host = q.get('host') ?? (decodeURIComponent(u.hostname).replace(/^\[|\]$/g, '') || 'localhost');
+  const port = Number(q.get('port') ?? (u.port || 5432));
+  const user = q.get('user') ?? (decodeURIComponent(u.username) || process.env.PGUSER || 'postgres');
+  const password = q.get('password') ?? (u.password ? decodeURIComponent(u.password) : process.env.PGPASSWORD);
+  const database = decodeURIComponent(u.pathname.replace(/^\//, '')) || user;
+  const timeout = Number(q.get('connect_timeout') ?? 10);
+  return {
+    config: {
+      host,
+      port,
+      user,
+      password,
+      database,
+      ssl: sslFor(q.get('sslmode'), q.get('sslrootcert'), url),
+      application_name: q.get('application_name') ?? 'ferry',
+      connectionTimeoutMillis: timeout * 1000,
+      keepAlive: true,
+    },
+    endpoint: { host, port, user, database },
+    schema: q.get('schema') ?? 'public',
+  };
+}
+
+/**
+ * Settings every ferry session runs with: values read as text (casts of unknown types) are
+ * in UTC, ISO formats and full float precision; literals are standard strings; and, as
+ * pg_dump does, no timeout a role may carry cuts a long COPY or an idle snapshot short.
+ */
+export function sessionSql(schema: string): string {
+  return [
+    'SET statement_timeout = 0',
+    'SET lock_timeout = 0',
+    'SET idle_in_transaction_session_timeout = 0',
+    "SET TimeZone = 'UTC'",
+    "SET DateStyle = 'ISO, YMD'",
+    "SET IntervalStyle = 'iso_8601'",
+    'SET extra_float_digits = 3',
+    "SET client_encoding = 'UTF8'",
+    'SET standard_conforming_strings = on',
+    `SET search_path = ${quoteIdent(schema)}, public`,
+  ].join('; ');
+}
+
+/** Connections of a pool, each set up with the session settings before its first use. */
+export function sessionPool(pool: pg.Pool, schema: string): () => Promise<pg.PoolClient> {
+  const ready = new WeakSet<pg.PoolClient>();
+  const session = sessionSql(schema);
+  return async () => {
+    const client = await pool.connect();
+    if (!ready.has(client)) {
+      try {
+        await client.query(session);
+      } catch (e) {
+        client.release(true);
+        throw e;
+      }
+      ready.add(client);
+    }
+    return client;
+  };
+}
+
+/** Logs errors of idle connections (a server restart) instead of letting them crash the process. */
+export function watchErrors(emitter: { on(event: 'error', fn: (e: Error) => void): unknown }, log: Logger): void {
+  emitter.on('error', (e) => log.warn({ err: e.message }, 'PostgreSQL connection error'));
+}

@@ -1,0 +1,187 @@
+// The source side: one exported snapshot shared by every reader, keyset-quantile splits,
+// and reads by binary COPY of a SELECT over a key range.
+import pg from 'pg';
+import type { ReadView, Source, SourceTable } from '../../core/contracts.js';
+import { FerryError } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import type { KeyRange, RowBatch } from '../../core/types.js';
+import { decoderFor } from './binary-read.js';
+import { sessionSql, watchErrors } from './config.js';
+import { copyOut } from './copy.js';
+import { connectError, queryError, type Endpoint } from './errors.js';
+import { keyColumns, keyRangeConditions, quoteIdent, selectList, tableRef, whereClause } from './sql.js';
+import { sqlLiteral } from './text-write.js';
+
+export interface PgSourceSettings {
+  config: pg.ClientConfig;
+  endpoint: Endpoint;
+  schema: string;
+  log: Logger;
+}
+
+async function openClient(s: PgSourceSettings): Promise<pg.Client> {
+  const client = new pg.Client(s.config);
+  watchErrors(client, s.log);
+  try {
+    await client.connect();
+    await client.query(sessionSql(s.schema));
+    return client;
+  } catch (e) {
+    await client.end().catch(() => {});
+    throw connectError(e, s.endpoint);
+  }
+}
+
+/**
+ * A snapshot exported by one connection and imported by up to `parallelism` readers, opened
+ * as needed. The exporting transaction stays open for the view's life, so a reader whose
+ * connection had to be dropped (a read abandoned mid-COPY, an error) is replaced by a new
+ * one importing the same snapshot.
+ */
+export class PgReadView implements ReadView {
+  private readonly idle: pg.Client[] = [];
+  private readonly waiting: (() => void)[] = [];
+  private open = 0;
+  private released = false;
+
+  constructor(
+    readonly parallelism: number,
+    private readonly exporter: pg.Client,
+    private readonly snapshotId: string,
+    private readonly settings: PgSourceSettings,
+    private readonly onRelease: (view: PgReadView) => void,
+  ) {}
+
+  async acquire(): Promise<pg.Client> {
+    for (;;) {
+      if (this.released) throw new FerryError('INTERNAL', 'the PostgreSQL read view was used after its release', 'report this');
+      const client = this.idle.pop();
+      if (client) return client;
+      if (this.open < this.parallelism) {
+        this.open++;
+        let reader: pg.Client | undefined;
+        try {
+          reader = await openClient(this.settings);
+          await reader.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT ${sqlLiteral(this.snapshotId)}`);
+          return reader;
+        } catch (e) {
+          reader?.end().catch(() => {});
+          this.open--;
+          this.waiting.shift()?.();
+          if ((e as { code?: string }).code === '22023')
+            throw new FerryError('READ_FAILED', 'the exported snapshot is gone (the connection holding it was lost)', 'run again: the run resumes on a new snapshot', { cause: e });
+          throw queryError(e, 'READ_FAILED', 'cannot open a reader on the snapshot');
+        }
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  /** Returns a reader; one that is not `healthy` (mid-COPY, in a failed transaction) is closed. */
+  giveBack(client: pg.Client, healthy: boolean): void {
+    if (healthy && !this.released) this.idle.push(client);
+    else {
+      this.open--;
+      client.end().catch(() => {});
+    }
+    this.waiting.shift()?.();
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    this.onRelease(this);
+    const closing = this.idle.splice(0).map((c) => c.end().catch(() => {}));
+    closing.push(this.exporter.end().catch(() => {}));
+    for (const wake of this.waiting.splice(0)) wake();
+    await Promise.all(closing);
+  }
+}
+
+function pgView(view: ReadView): PgReadView {
+  if (!(view instanceof PgReadView)) throw new FerryError('INTERNAL', 'a read view of another connector was given to the PostgreSQL source', 'report this');
+  return view;
+}
+
+export class PgSource implements Source {
+  constructor(
+    private readonly settings: PgSourceSettings,
+    private readonly views: Set<PgReadView>,
+  ) {}
+
+  async snapshot(parallelism: number): Promise<ReadView> {
+    const exporter = await openClient(this.settings);
+    try {
+      await exporter.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const { rows } = await exporter.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
+      const view = new PgReadView(Math.max(1, parallelism), exporter, rows[0]!.id, this.settings, (v) => this.views.delete(v));
+      this.views.add(view);
+      return view;
+    } catch (e) {
+      await exporter.end().catch(() => {});
+      throw queryError(e, 'READ_FAILED', 'cannot export a snapshot', 'check that the user may read the database (and that the server is not a standby)');
+    }
+  }
+
+  private conditions(table: SourceTable, range: KeyRange): string[] {
+    const bounds = keyRangeConditions(table, range);
+    return table.where ? [...bounds, table.where] : bounds;
+  }
+
+  /** Runs a COPY read on a reader of the view; the reader is replaced unless the read ran to its end. */
+  private async *viaReader(view: ReadView, what: string, select: string, table: SourceTable, columns: SourceTable['columns'], batchRows: number): AsyncGenerator<RowBatch> {
+    const v = pgView(view);
+    const client = await v.acquire();
+    let healthy = false;
+    try {
+      yield* copyOut(client, select, columns.map((c) => decoderFor(c.type)), batchRows);
+      healthy = true;
+    } catch (e) {
+      throw queryError(e, 'READ_FAILED', `cannot ${what} ${table.name}`, table.where ? 'check the table name and the where filter in the plan' : 'check the table name in the plan');
+    } finally {
+      v.giveBack(client, healthy);
+    }
+  }
+
+  async split(table: SourceTable, rowsPerChunk: number, view: ReadView, within?: KeyRange): Promise<KeyRange[]> {
+    if (table.key.length === 0) return [{}];
+    const ref = tableRef(table.name, this.settings.schema);
+    const key = keyColumns(table.name, table.key, table.columns);
+    const keys = table.key.map(quoteIdent).join(', ');
+    const every = Math.max(1, Math.floor(rowsPerChunk));
+    // rows N+1, 2N+1, … in key order start the chunks after the first
+    const select =
+      `SELECT ${selectList(key)} FROM (SELECT ${keys}, row_number() OVER (ORDER BY ${keys}) AS ferry_rn FROM ${ref.sql}` +
+      `${whereClause(this.conditions(table, within ?? {}))}) q WHERE ferry_rn > 1 AND (ferry_rn - 1) % ${every} = 0 ORDER BY ${keys}`;
+    const starts: unknown[][] = [];
+    for await (const batch of this.viaReader(view, 'split', select, table, key, 10_000)) starts.push(...batch.rows);
+    const ranges: KeyRange[] = [];
+    let lower = within?.lower;
+    for (const start of starts) {
+      ranges.push(lower ? { lower, upper: start } : { upper: start });
+      lower = start;
+    }
+    ranges.push({ ...(lower ? { lower } : {}), ...(within?.upper ? { upper: within.upper } : {}) });
+    return ranges;
+  }
+
+  read(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<RowBatch> {
+    const select = `SELECT ${selectList(table.columns)} FROM ${tableRef(table.name, this.settings.schema).sql}${whereClause(this.conditions(table, range))}`;
+    return this.viaReader(view, 'read', select, table, table.columns, batchRows);
+  }
+
+  async count(table: SourceTable, range: KeyRange, view: ReadView): Promise<number> {
+    const v = pgView(view);
+    const client = await v.acquire();
+    let healthy = false;
+    try {
+      const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${tableRef(table.name, this.settings.schema).sql}${whereClause(this.conditions(table, range))}`);
+      healthy = true;
+      return Number(rows[0]!.n);
+    } catch (e) {
+      throw queryError(e, 'READ_FAILED', `cannot count the rows of ${table.name}`);
+    } finally {
+      v.giveBack(client, healthy);
+    }
+  }
+}

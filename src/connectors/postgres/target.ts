@@ -1,0 +1,481 @@
+// The target side: tables created with their primary key only, chunks written with COPY in
+// one transaction each (delete-range + copy when replaying), indexes, counters and foreign
+// keys after the data.
+import type pg from 'pg';
+import type { ChunkWrite, IfExists, Reject, Target, TargetColumn, TargetTable, WriteResult } from '../../core/contracts.js';
+import { FerryError } from '../../core/errors.js';
+import { writeIsolated } from '../../core/isolate.js';
+import type { Logger } from '../../core/log.js';
+import type { Finding, KeyRange, RowBatch } from '../../core/types.js';
+import { BINARY_HEADER, BinaryWriter, arrayEncoder, float4Misfit, scalarEncoder, type Encoder } from './binary-write.js';
+import { decoderFor } from './binary-read.js';
+import { CopyIn, copyOut } from './copy.js';
+import { isTransientPgError, pgReason, queryError } from './errors.js';
+import { catalogColumns, liveFamily } from './introspect.js';
+import { keyRangeConditions, quoteIdent, selectList, tableRef, whereClause, type TableRef } from './sql.js';
+import { ValueError } from './temporal.js';
+import { copyTextEncoder, sqlLiteral } from './text-write.js';
+import { describeNative } from './typemap.js';
+import { familyOf, type ScalarFamily } from './wire.js';
+
+/** PostgreSQL truncates longer identifiers. */
+const MAX_IDENTIFIER_BYTES = 63;
+/** rows per attempt when isolating refused rows (halved down to single rows on failure) */
+const ISOLATE_GROUP = 500;
+const FK_ACTIONS = new Set(['CASCADE', 'SET NULL', 'SET DEFAULT', 'RESTRICT', 'NO ACTION']);
+
+type Emit = (data: Buffer | string) => Promise<void>;
+
+/** How rows become the data of one COPY into a table. */
+interface RowFormat {
+  command: string;
+  /** an encoder for one COPY: `rows` hands out data in pieces of a few hundred kilobytes, `end` the rest */
+  start(): { rows(rows: unknown[][], emit: Emit): Promise<void>; end(emit: Emit): Promise<void> };
+}
+
+export interface PgPool {
+  /** a pooled connection with ferry's session settings */
+  connect(): Promise<pg.PoolClient>;
+  schema: string;
+  log: Logger;
+}
+
+function identifierFits(name: string): boolean {
+  return Buffer.byteLength(name) <= MAX_IDENTIFIER_BYTES;
+}
+
+/** A derived name cut to PostgreSQL's identifier limit on a character boundary. */
+function shortName(name: string): string {
+  let out = name;
+  while (!identifierFits(out)) out = out.slice(0, -1);
+  return out;
+}
+
+/** enum(...) natives (and arrays of them) become an enum type named after the table and column. */
+const ENUM_NATIVE = /^enum\s*\(.*\)((?:\[\])*)$/is;
+
+function enumTypeRef(ref: TableRef, column: string): string {
+  return `${quoteIdent(ref.schema)}.${quoteIdent(shortName(`${ref.table}_${column}`))}`;
+}
+
+/** Counters on integer columns are identities; on others (numeric(20,0)) an owned sequence. */
+function isIdentity(c: TargetColumn): boolean {
+  return !!c.autoIncrement && ['int2', 'int4', 'int8'].includes(familyOf(describeNative(c.nativeType).type));
+}
+
+export class PgTarget implements Target {
+  /** formats by table, from the live column types; forgotten when prepare() changes the table */
+  private readonly formats = new Map<string, Promise<RowFormat>>();
+
+  constructor(private readonly db: PgPool) {}
+
+  private ref(name: string): TableRef {
+    return tableRef(name, this.db.schema);
+  }
+
+  private async withClient<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.db.connect();
+    let broken = false;
+    try {
+      return await fn(client);
+    } catch (e) {
+      broken = true;
+      throw e;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async inTransaction<T>(client: pg.ClientBase, fn: () => Promise<T>): Promise<T> {
+    await client.query('BEGIN');
+    try {
+      const out = await fn();
+      await client.query('COMMIT');
+      return out;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw e;
+    }
+  }
+
+  async check(tables: TargetTable[]): Promise<Finding[]> {
+    const findings: Finding[] = [];
+    const natives = new Set<string>();
+    for (const t of tables) {
+      for (const name of [t.name, ...t.columns.map((c) => c.name)])
+        if (!identifierFits(name))
+          findings.push({ severity: 'error', code: 'NAME_TOO_LONG', table: t.name, message: `the name "${name}" is longer than PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte limit`, action: 'rename it in the plan (target names)' });
+      for (const c of t.columns) if (!/^enum\s*\(/i.test(c.nativeType)) natives.add(c.nativeType);
+    }
+    if (natives.size === 0) return findings;
+    const unknown = new Set<string>();
+    await this.withClient(async (c) => {
+      for (const native of natives) {
+        // to_regtype answers NULL for an unknown name and raises for one that does not parse
+        const known = await c.query<{ known: boolean }>('SELECT to_regtype($1) IS NOT NULL AS known', [native]).then((r) => r.rows[0]!.known, () => false);
+        if (!known) unknown.add(native);
+      }
+    });
+    for (const t of tables)
+      for (const c of t.columns)
+        if (unknown.has(c.nativeType))
+          findings.push({ severity: 'error', code: 'UNKNOWN_TYPE', table: t.name, column: c.name, message: `PostgreSQL has no type ${c.nativeType} (column ${t.name}.${c.name})`, action: 'change the column type in the plan to a PostgreSQL type' });
+    return findings;
+  }
+
+  private columnSql(ref: TableRef, c: TargetColumn): string {
+    const enumType = ENUM_NATIVE.exec(c.nativeType.trim());
+    const type = enumType ? `${enumTypeRef(ref, c.name)}${enumType[1]}` : c.nativeType;
+    let extra = '';
+    if (isIdentity(c)) extra = ' GENERATED BY DEFAULT AS IDENTITY';
+    else if (c.default !== undefined && !c.autoIncrement) extra = ` DEFAULT ${c.default}`;
+    if (!c.nullable) extra += ' NOT NULL';
+    return `${quoteIdent(c.name)} ${type}${extra}`;
+  }
+
+  async prepare(table: TargetTable, ifExists: IfExists): Promise<void> {
+    const ref = this.ref(table.name);
+    this.formats.delete(table.name);
+    await this.withClient(async (client) => {
+      const exists = (await client.query("SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')", [ref.schema, ref.table])).rowCount! > 0;
+      if (exists && ifExists === 'fail')
+        throw new FerryError('TABLE_EXISTS', `table ${table.name} already exists in the target`, 'set target.ifExists to drop or truncate in the plan (or drop the table yourself)');
+      try {
+        await this.inTransaction(client, async () => {
+          if (exists && ifExists === 'truncate') {
+            // referencing tables are emptied too (their rows would dangle); this table's own
+            // foreign keys are dropped and come back after the data, like on a fresh table
+            await client.query(`TRUNCATE ${ref.sql} CASCADE`);
+            const fks = await client.query<{ conname: string }>("SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f'", [ref.sql]);
+            for (const fk of fks.rows) await client.query(`ALTER TABLE ${ref.sql} DROP CONSTRAINT ${quoteIdent(fk.conname)}`);
+            return;
+          }
+          if (exists) await client.query(`DROP TABLE ${ref.sql} CASCADE`);
+          await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(ref.schema)}`);
+          for (const c of table.columns) {
+            if (!ENUM_NATIVE.test(c.nativeType.trim())) continue;
+            let t = describeNative(c.nativeType).type;
+            while (t.kind === 'array') t = t.element;
+            const labels = t.kind === 'enum' ? t.values : [];
+            await client.query(`DROP TYPE IF EXISTS ${enumTypeRef(ref, c.name)}`);
+            await client.query(`CREATE TYPE ${enumTypeRef(ref, c.name)} AS ENUM (${labels.map(sqlLiteral).join(', ')})`);
+          }
+          const pk = table.primaryKey.length > 0 ? `, PRIMARY KEY (${table.primaryKey.map(quoteIdent).join(', ')})` : '';
+          await client.query(`CREATE TABLE ${ref.sql} (${table.columns.map((c) => this.columnSql(ref, c)).join(', ')}${pk})`);
+          for (const c of table.columns) {
+            if (!c.autoIncrement || isIdentity(c)) continue;
+            // counters on non-integer columns (numeric(20,0) for MySQL's unsigned bigint) are an owned sequence
+            const seq = `${quoteIdent(ref.schema)}.${quoteIdent(shortName(`${ref.table}_${c.name}_seq`))}`;
+            await client.query(`CREATE SEQUENCE ${seq} OWNED BY ${ref.sql}.${quoteIdent(c.name)}`);
+            await client.query(`ALTER TABLE ${ref.sql} ALTER ${quoteIdent(c.name)} SET DEFAULT nextval('${seq.replace(/'/g, "''")}')`);
+          }
+        });
+      } catch (e) {
+        throw queryError(e, 'WRITE_FAILED', `cannot prepare table ${table.name}`, 'fix the column types or names in the plan');
+      }
+    });
+  }
+
+  private format(table: TargetTable, client: pg.ClientBase): Promise<RowFormat> {
+    let f = this.formats.get(table.name);
+    if (!f) {
+      f = this.buildFormat(table, client);
+      this.formats.set(table.name, f);
+      f.catch(() => this.formats.delete(table.name));
+    }
+    return f;
+  }
+
+  /** Binary COPY when every column's live type has a binary codec matching its canonical type, else text. */
+  private async buildFormat(table: TargetTable, client: pg.ClientBase): Promise<RowFormat> {
+    const ref = this.ref(table.name);
+    const relid = await client.query<{ oid: string }>('SELECT $1::regclass::oid::int8 AS oid', [ref.sql]);
+    const live = await catalogColumns(client, [Number(relid.rows[0]!.oid)]);
+    const columns = `${ref.sql} (${table.columns.map((c) => quoteIdent(c.name)).join(', ')})`;
+    const encoders: (Encoder | undefined)[] = table.columns.map((c) => {
+      const col = live.find((x) => x.name === c.name);
+      if (!col) throw new FerryError('PLAN_INVALID', `column ${c.name} does not exist in the target table ${table.name}`, 'prepare the table again (target.ifExists: drop) or fix the plan');
+      const family = liveFamily(col);
+      if (family === undefined || family !== familyOf(c.type)) return undefined;
+      return family.startsWith('array:') ? arrayEncoder(scalarEncoder(family.slice(6) as ScalarFamily), col.elemOid) : scalarEncoder(family as ScalarFamily);
+    });
+    const names = table.columns.map((c) => c.name);
+    if (encoders.every((e) => e !== undefined)) return binaryFormat(`COPY ${columns} FROM STDIN (FORMAT binary)`, encoders as Encoder[], names);
+    const encode = copyTextEncoder(table.columns.map((c) => c.type));
+    const textRows = async (rows: unknown[][], emit: Emit) => {
+      for (let i = 0; i < rows.length; i += 1000) await emit(encode(rows.slice(i, i + 1000)));
+    };
+    return { command: `COPY ${columns} FROM STDIN`, start: () => ({ rows: textRows, end: async () => {} }) };
+  }
+
+  private deleteSql(table: TargetTable, range: KeyRange): string {
+    return `DELETE FROM ${this.ref(table.name).sql}${whereClause(keyRangeConditions(table, range))}`;
+  }
+
+  async writeChunk(chunk: ChunkWrite, batches: AsyncIterable<RowBatch>): Promise<WriteResult> {
+    const { table } = chunk;
+    return this.withClient(async (client) => {
+      const format = await this.format(table, client).catch((e) => {
+        throw queryError(e, 'WRITE_FAILED', `cannot write to ${table.name}`);
+      });
+      try {
+        return await this.inTransaction(client, async () => {
+          if (chunk.replace) await client.query(this.deleteSql(table, chunk.range));
+          return chunk.isolate ? await this.copyIsolated(client, format, batches) : { rows: await copyAll(client, format, batches), rejects: [] };
+        });
+      } catch (e) {
+        if (e instanceof SourceError) throw e.original;
+        throw writeError(e, table.name);
+      }
+    });
+  }
+
+  private async copyIsolated(client: pg.ClientBase, format: RowFormat, batches: AsyncIterable<RowBatch>): Promise<WriteResult> {
+    const rejects: Reject[] = [];
+    let rows = 0;
+    // a lost connection is not the rows' fault: it ends the isolation instead of refusing every row
+    let fatal: unknown;
+    const attempt = async (group: unknown[][]) => {
+      if (fatal !== undefined) throw fatal;
+      await client.query('SAVEPOINT ferry_group');
+      try {
+        await copyAll(client, format, one(group));
+        await client.query('RELEASE SAVEPOINT ferry_group');
+      } catch (e) {
+        if (isTransientPgError(e)) fatal = e;
+        else await client.query('ROLLBACK TO SAVEPOINT ferry_group').catch((r: unknown) => (fatal = r));
+        throw e;
+      }
+    };
+    for await (const batch of sourceBatches(batches)) {
+      const refused = await writeIsolated(batch.rows, ISOLATE_GROUP, attempt, pgReason);
+      if (fatal !== undefined) throw fatal;
+      rows += batch.rows.length - refused.length;
+      rejects.push(...refused);
+    }
+    return { rows, rejects };
+  }
+
+  async finishTable(table: TargetTable): Promise<void> {
+    const ref = this.ref(table.name);
+    await this.withClient(async (client) => {
+      try {
+        for (const idx of table.indexes) await this.createIndex(client, table, ref, idx.name, idx.columns, idx.unique);
+        for (const cols of table.uniqueKeys) await this.addUnique(client, ref, cols);
+        for (const c of table.columns) {
+          if (!c.autoIncrement) continue;
+          const col = quoteIdent(c.name);
+          await client.query(`SELECT setval(pg_get_serial_sequence($1, $2), greatest(coalesce(max(${col}), 0) + 1, 1)::int8, false) FROM ${ref.sql}`, [ref.sql, c.name]);
+        }
+        await client.query(`ANALYZE ${ref.sql}`);
+      } catch (e) {
+        throw queryError(e, 'WRITE_FAILED', `cannot finish table ${table.name}`, 'fix the index or key in the plan, or the data that breaks it');
+      }
+    });
+  }
+
+  /** Index names are per schema in PostgreSQL: a name taken by another table's index gets the table name in front. */
+  private async createIndex(client: pg.ClientBase, table: TargetTable, ref: TableRef, name: string, columns: string[], unique: boolean): Promise<void> {
+    const owner = async (n: string) =>
+      (await client.query<{ table: string }>("SELECT i.indrelid::regclass::text AS table FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = $1 AND c.relname = $2", [ref.schema, n])).rows[0]?.table;
+    let indexName = shortName(name);
+    let taken = await owner(indexName);
+    const self = (await client.query<{ t: string }>('SELECT $1::regclass::text AS t', [ref.sql])).rows[0]!.t;
+    if (taken === self) return;
+    if (taken !== undefined) {
+      indexName = shortName(`${ref.table}_${name}`);
+      taken = await owner(indexName);
+      if (taken === self) return;
+    }
+    await client.query(`CREATE ${unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(indexName)} ON ${ref.sql} (${columns.map(quoteIdent).join(', ')})`);
+    this.db.log.debug({ table: table.name, index: indexName }, 'index created');
+  }
+
+  private async addUnique(client: pg.ClientBase, ref: TableRef, columns: string[]): Promise<void> {
+    const existing = await client.query<{ cols: string[] }>(
+      "SELECT ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.n ORDER BY k.o) AS cols FROM pg_constraint con WHERE con.conrelid = $1::regclass AND con.contype = 'u'",
+      [ref.sql],
+    );
+    if (existing.rows.some((r) => r.cols.join('\u0000') === columns.join('\u0000'))) return;
+    await client.query(`ALTER TABLE ${ref.sql} ADD UNIQUE (${columns.map(quoteIdent).join(', ')})`);
+  }
+
+  async addForeignKeys(table: TargetTable): Promise<void> {
+    const ref = this.ref(table.name);
+    await this.withClient(async (client) => {
+      const existing = new Set((await client.query<{ conname: string }>("SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f'", [ref.sql])).rows.map((r) => r.conname));
+      for (const fk of table.foreignKeys) {
+        const name = shortName(fk.name);
+        if (existing.has(name)) continue;
+        const actions = [
+          ['ON DELETE', fk.onDelete],
+          ['ON UPDATE', fk.onUpdate],
+        ]
+          .filter(([, a]) => a && FK_ACTIONS.has(a.toUpperCase()))
+          .map(([clause, a]) => ` ${clause} ${a!.toUpperCase()}`)
+          .join('');
+        const sql = `ALTER TABLE ${ref.sql} ADD CONSTRAINT ${quoteIdent(name)} FOREIGN KEY (${fk.columns.map(quoteIdent).join(', ')}) REFERENCES ${this.ref(fk.refTable).sql} (${fk.refColumns.map(quoteIdent).join(', ')})${actions}`;
+        try {
+          await client.query(sql);
+        } catch (e) {
+          throw queryError(e, 'WRITE_FAILED', `cannot add foreign key ${fk.name} of ${table.name}`, 'fix the rows that have no parent, or remove the foreign key from the plan');
+        }
+      }
+    });
+  }
+
+  async *readBack(table: TargetTable, range: KeyRange, batchRows: number): AsyncIterable<RowBatch> {
+    const select = `SELECT ${selectList(table.columns)} FROM ${this.ref(table.name).sql}${whereClause(keyRangeConditions(table, range))}`;
+    const client = await this.db.connect();
+    let clean = false;
+    try {
+      yield* copyOut(client, select, table.columns.map((c) => decoderFor(c.type)), batchRows);
+      clean = true;
+    } catch (e) {
+      throw queryError(e, 'READ_FAILED', `cannot read back ${table.name}`);
+    } finally {
+      // a COPY left unfinished leaves the connection unusable
+      client.release(!clean);
+    }
+  }
+
+  async count(table: TargetTable, range: KeyRange): Promise<number> {
+    try {
+      const { rows } = await this.withClient((c) => c.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.ref(table.name).sql}${whereClause(keyRangeConditions(table, range))}`));
+      return Number(rows[0]!.n);
+    } catch (e) {
+      throw queryError(e, 'READ_FAILED', `cannot count the rows of ${table.name}`);
+    }
+  }
+
+  valueCheck(column: TargetColumn): ((v: unknown) => string | undefined) | undefined {
+    return valueCheckFor(column);
+  }
+}
+
+/** a JSON \u0000 escape (not an escaped backslash followed by "u0000") */
+const ESCAPED_NUL = /(?<!\\)(?:\\\\)*\\u0000/;
+
+/**
+ * PostgreSQL limits beyond the canonical type: no NUL in text, the range of real. (Dates are
+ * not checked here: PostgreSQL's range is wider than any other engine's, and an impossible
+ * date fails its chunk, whose rows are then isolated with the reason.)
+ */
+function valueCheckFor(column: TargetColumn): ((v: unknown) => string | undefined) | undefined {
+  const t = column.type;
+  const element = t.kind === 'array' ? t.element : t;
+  const scalar = ((): ((v: unknown) => string | undefined) | undefined => {
+    switch (element.kind) {
+      case 'string':
+      case 'enum':
+        return (v) => (typeof v === 'string' && v.includes('\u0000') ? 'PostgreSQL text cannot contain the NUL character (\\0)' : undefined);
+      case 'set':
+        return (v) => (Array.isArray(v) && v.some((e) => typeof e === 'string' && e.includes('\u0000')) ? 'PostgreSQL text cannot contain the NUL character (\\0)' : undefined);
+      case 'json':
+        return element.binary
+          ? (v) => (typeof v === 'string' && (v.includes('\u0000') || (v.includes('\\u0000') && ESCAPED_NUL.test(v))) ? 'PostgreSQL jsonb cannot contain the NUL character (\\u0000)' : undefined)
+          : (v) => (typeof v === 'string' && v.includes('\u0000') ? 'PostgreSQL json cannot contain the NUL character (\\0)' : undefined);
+      case 'float':
+        return element.bits === 32 ? (v) => (typeof v === 'number' ? float4Misfit(v) : undefined) : undefined;
+      default:
+        return undefined;
+    }
+  })();
+  if (!scalar || t.kind !== 'array') return scalar;
+  const walk = (v: unknown): string | undefined => {
+    if (!Array.isArray(v)) return v === null || v === undefined ? undefined : scalar(v);
+    for (const e of v) {
+      const why = walk(e);
+      if (why) return why;
+    }
+    return undefined;
+  };
+  return walk;
+}
+
+/** An error of the rows' source, passed through a write unchanged. */
+class SourceError extends Error {
+  constructor(readonly original: unknown) {
+    super('the rows to write could not be read');
+  }
+}
+
+async function* sourceBatches(batches: AsyncIterable<RowBatch>): AsyncIterable<RowBatch> {
+  const it = batches[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      let next: IteratorResult<RowBatch>;
+      try {
+        next = await it.next();
+      } catch (e) {
+        throw new SourceError(e);
+      }
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await it.return?.();
+  }
+}
+
+async function* one(rows: unknown[][]): AsyncIterable<RowBatch> {
+  yield { rows };
+}
+
+function binaryFormat(command: string, encoders: Encoder[], names: string[]): RowFormat {
+  const n = encoders.length;
+  const start = () => {
+    const w = new BinaryWriter();
+    w.ensure(BINARY_HEADER.length);
+    w.buf.set(BINARY_HEADER, 0);
+    w.pos = BINARY_HEADER.length;
+    return {
+      async rows(rows: unknown[][], emit: Emit) {
+        let i = 0;
+        try {
+          for (const row of rows) {
+            w.ensure(2);
+            w.int16(n);
+            for (i = 0; i < n; i++) {
+              const v = row[i];
+              if (v === null || v === undefined) {
+                w.ensure(4);
+                w.int32(-1);
+              } else encoders[i]!(w, v);
+            }
+            if (w.pos >= w.flushAt) await emit(w.take());
+          }
+        } catch (e) {
+          if (e instanceof ValueError) throw new ValueError(`column ${names[i]}: ${e.message}`);
+          throw e;
+        }
+      },
+      async end(emit: Emit) {
+        w.ensure(2);
+        w.int16(-1);
+        await emit(w.take());
+      },
+    };
+  };
+  return { command, start };
+}
+
+/** Copies every batch in one COPY; returns the rows stored. */
+async function copyAll(client: pg.ClientBase, format: RowFormat, batches: AsyncIterable<RowBatch>): Promise<number> {
+  const copy = new CopyIn(client, format.command);
+  try {
+    const encoder = format.start();
+    const emit = (data: Buffer | string) => copy.write(data);
+    for await (const batch of sourceBatches(batches)) await encoder.rows(batch.rows, emit);
+    await encoder.end(emit);
+    return await copy.end();
+  } catch (e) {
+    await copy.abort(e as Error);
+    throw e;
+  }
+}
+
+function writeError(e: unknown, table: string): FerryError {
+  if (e instanceof ValueError) return new FerryError('WRITE_FAILED', `cannot write to ${table}: ${e.message}`, 'fix the value or change the column type in the plan');
+  return queryError(e, 'WRITE_FAILED', `cannot write to ${table}`);
+}

@@ -1,0 +1,132 @@
+// Wire families: which PostgreSQL binary format a value travels in. Several native types share
+// one (varchar, bpchar, enum and json are all plain text bytes), so a column needs a cast in
+// the read query only when its own family differs from its canonical type's.
+import type { CanonicalType } from '../../core/types.js';
+import { describeNative } from './typemap.js';
+
+export type ScalarFamily =
+  | 'bool'
+  | 'int2'
+  | 'int4'
+  | 'int8'
+  | 'numeric'
+  | 'float4'
+  | 'float8'
+  | 'text'
+  | 'jsonb'
+  | 'bytea'
+  | 'uuid'
+  | 'date'
+  | 'time'
+  | 'timetz'
+  | 'timestamp'
+  | 'timestamptz'
+  | 'interval'
+  | 'bit';
+
+/** A scalar family, or an array (of any number of dimensions) of one. */
+export type Family = ScalarFamily | `array:${ScalarFamily}`;
+
+export function scalarFamily(t: CanonicalType): ScalarFamily {
+  switch (t.kind) {
+    case 'int':
+      if (t.unsigned) return t.bits <= 8 ? 'int2' : t.bits <= 24 ? 'int4' : t.bits === 32 ? 'int8' : 'numeric';
+      return t.bits <= 16 ? 'int2' : t.bits <= 32 ? 'int4' : 'int8';
+    case 'year':
+      return 'int2';
+    case 'decimal':
+      return 'numeric';
+    case 'float':
+      return t.bits === 32 ? 'float4' : 'float8';
+    case 'bool':
+      return 'bool';
+    case 'string':
+    case 'enum':
+      return 'text';
+    case 'json':
+      return t.binary ? 'jsonb' : 'text';
+    case 'bytes':
+      return 'bytea';
+    case 'uuid':
+      return 'uuid';
+    case 'date':
+      return 'date';
+    case 'time':
+      return t.tz ? 'timetz' : 'time';
+    case 'timestamp':
+      return t.tz ? 'timestamptz' : 'timestamp';
+    case 'interval':
+      return 'interval';
+    case 'bit':
+      return 'bit';
+    case 'set':
+      return 'text';
+    case 'array':
+      return scalarFamily(t.element);
+  }
+}
+
+/** The family a canonical type's values travel in. */
+export function familyOf(t: CanonicalType): Family {
+  return t.kind === 'array' || t.kind === 'set' ? `array:${scalarFamily(t)}` : scalarFamily(t);
+}
+
+const CAST_NAME: Record<ScalarFamily, string> = {
+  bool: 'bool',
+  int2: 'int2',
+  int4: 'int4',
+  int8: 'int8',
+  numeric: 'numeric',
+  float4: 'float4',
+  float8: 'float8',
+  text: 'text',
+  jsonb: 'jsonb',
+  bytea: 'bytea',
+  uuid: 'uuid',
+  date: 'date',
+  time: 'time',
+  timetz: 'timetz',
+  timestamp: 'timestamp',
+  timestamptz: 'timestamptz',
+  interval: 'interval',
+  bit: 'varbit',
+};
+
+/** The SQL type a family is cast to. */
+export function castName(f: Family): string {
+  return f.startsWith('array:') ? `${CAST_NAME[f.slice(6) as ScalarFamily]}[]` : CAST_NAME[f as ScalarFamily];
+}
+
+/** The cast (like "::int8") a column of this native type needs to be read as `type`, or "". */
+export function readCast(nativeType: string, type: CanonicalType): string {
+  const native = describeNative(nativeType);
+  const want = familyOf(type);
+  return native.known && familyOf(native.type) === want ? '' : `::${castName(want)}`;
+}
+
+/** Families by the catalog name of a base type (typname), for columns found in a live table. */
+export const FAMILY_BY_TYPNAME: Record<string, ScalarFamily> = {
+  bool: 'bool',
+  int2: 'int2',
+  int4: 'int4',
+  int8: 'int8',
+  numeric: 'numeric',
+  float4: 'float4',
+  float8: 'float8',
+  text: 'text',
+  varchar: 'text',
+  bpchar: 'text',
+  name: 'text',
+  json: 'text',
+  jsonb: 'jsonb',
+  bytea: 'bytea',
+  uuid: 'uuid',
+  date: 'date',
+  time: 'time',
+  timetz: 'timetz',
+  timestamp: 'timestamp',
+  timestamptz: 'timestamptz',
+  interval: 'interval',
+  bit: 'bit',
+  varbit: 'bit',
+};

@@ -1,0 +1,679 @@
+// The PostgreSQL connector: the shared source and target contracts, plus what only
+// PostgreSQL has (Pagila's enums, domains, arrays and partitions; its type names; its
+// binary formats; its errors).
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { postgresConnector } from '../../src/connectors/postgres/index.js';
+import pg from 'pg';
+import type { Connector, SourceTable, TargetTable } from '../../src/core/contracts.js';
+import { FerryError } from '../../src/core/errors.js';
+import { silentLogger } from '../../src/core/log.js';
+import { formatType, parseType } from '../../src/core/types.js';
+import { canonicalText } from '../../src/core/values.js';
+import { sourceContract } from '../contract/source-contract.js';
+import { batchesOf, collect, targetContract } from '../contract/target-contract.js';
+import { edgeColumns } from '../fixtures/edge.js';
+import { freshPg, PG_BASE, pgExec } from '../helpers.js';
+
+const open = (url: string) => postgresConnector.connect({ url, log: silentLogger, poolSize: 4 });
+
+sourceContract('postgres', { open: async () => open(await freshPg('ferry_pg_source')), floatSpecials: true });
+targetContract('postgres', { open: async () => open(await freshPg('ferry_pg_target')), floatSpecials: true });
+
+/** A target table whose columns are given as native PostgreSQL types. */
+function nativeTable(conn: Connector, name: string, natives: [string, string][], key = ['id']): TargetTable {
+  return {
+    name,
+    columns: natives.map(([col, native]) => ({ name: col, nativeType: native, type: conn.canonicalType(native), nullable: !key.includes(col) })),
+    primaryKey: key,
+    key,
+    uniqueKeys: [],
+    indexes: [],
+    foreignKeys: [],
+  };
+}
+
+function sourceOf(t: TargetTable, where?: string): SourceTable {
+  return { name: t.name, columns: t.columns.map((c) => ({ name: c.name, type: c.type, nativeType: c.nativeType, nullable: c.nullable })), key: t.key, where };
+}
+
+/** Rows read through a fresh snapshot, sorted by the first column. */
+async function readAll(conn: Connector, table: SourceTable): Promise<unknown[][]> {
+  const view = await conn.source().snapshot(1);
+  try {
+    const rows = await collect(conn.source().read(table, {}, view, 100));
+    return rows.sort((a, b) => Number(a[0]) - Number(b[0]));
+  } finally {
+    await view.release();
+  }
+}
+
+async function rejectsWith(p: Promise<unknown>, code: string, message: RegExp): Promise<FerryError> {
+  let caught: unknown;
+  await p.then(
+    () => assert.fail(`expected ${code}`),
+    (e: unknown) => (caught = e),
+  );
+  assert.ok(caught instanceof FerryError, `a FerryError, not ${String(caught)}`);
+  assert.equal(caught.code, code, caught.message);
+  assert.match(caught.message, message);
+  assert.doesNotMatch(caught.message, /\n/, 'one line');
+  assert.ok(caught.action.length > 0, 'says what to do');
+  return caught;
+}
+
+describe('postgres: type map', () => {
+  test('every canonical type reads back from the native type it creates, or says what changes', () => {
+    const conn = postgresConnector;
+    assert.ok(conn.schemes.includes('postgres') && conn.schemes.includes('postgresql'));
+    const noted: Record<string, string> = {
+      int8: 'smallint',
+      uint8: 'smallint',
+      uint16: 'integer',
+      int24: 'integer',
+      uint24: 'integer',
+      uint32: 'bigint',
+      uint64: 'numeric(20,0)',
+      year: 'smallint',
+      "set('read','write','admin')": 'text[]',
+      'varbinary(16)': 'bytea',
+    };
+    return open(`${PG_BASE}/postgres`).then(async (c) => {
+      try {
+        for (const { type } of edgeColumns) {
+          const text = formatType(type);
+          const choice = c.nativeType(type);
+          if (noted[text]) {
+            assert.equal(choice.native, noted[text], text);
+            assert.match(choice.note ?? '', /\w/, `${text} has a note`);
+          } else {
+            assert.equal(choice.note, undefined, `${text}: ${choice.note}`);
+            assert.equal(formatType(c.canonicalType(choice.native)), text, `${text} -> ${choice.native}`);
+          }
+        }
+        for (const text of ['decimal', 'timetz(3)', 'timestamptz(0)', 'interval', 'varbit(5)', 'char(1)', "array<enum('x','y')>", 'bytes'])
+          assert.equal(formatType(c.canonicalType(c.nativeType(parseType(text)).native)), text, text);
+        const grid = c.nativeType(parseType('array<array<int64>>'));
+        assert.equal(grid.native, 'bigint[]');
+        assert.match(grid.note ?? '', /dimensions/);
+        assert.match(c.nativeType(parseType('binary(4)')).note ?? '', /fixed/);
+        assert.equal(c.nativeType(parseType('decimal(2000,2)')).native, 'numeric');
+      } finally {
+        await c.close();
+      }
+    });
+  });
+
+  test('native types are read the way PostgreSQL spells them', async () => {
+    const c = await open(`${PG_BASE}/postgres`);
+    try {
+      const cases: [string, string][] = [
+        ['int2', 'int16'],
+        ['serial', 'int32'],
+        ['INT8', 'int64'],
+        ['numeric(10, 2)', 'decimal(10,2)'],
+        ['numeric(5)', 'decimal(5,0)'],
+        ['decimal', 'decimal'],
+        ['float(10)', 'float32'],
+        ['float(40)', 'float64'],
+        ['float8', 'float64'],
+        ['character(4)', 'char(4)'],
+        ['character', 'char(1)'],
+        ['bpchar', 'text'],
+        ['character varying(50)', 'varchar(50)'],
+        ['character varying', 'text'],
+        ['time(3) without time zone', 'time(3)'],
+        ['time with time zone', 'timetz(6)'],
+        ['timestamp(0) without time zone', 'timestamp(0)'],
+        ['timestamp with time zone', 'timestamptz(6)'],
+        ['timestamptz(3)', 'timestamptz(3)'],
+        ['interval day to second(2)', 'interval'],
+        ['"bit"', 'bit(1)'],
+        ['bit varying(7)', 'varbit(7)'],
+        ['integer[]', 'array<int32>'],
+        ['text[][]', 'array<text>'],
+        ['_int4', 'text'],
+        ['character varying(10)[]', 'array<varchar(10)>'],
+        ["enum('a','b c','it''s')", "enum('a','b c','it''s')"],
+        ["enum('Low','High')[]", "array<enum('Low','High')>"],
+        ['tsvector', 'text'],
+        ['inet', 'text'],
+        ['point[]', 'array<text>'],
+      ];
+      for (const [native, canonical] of cases) assert.equal(formatType(c.canonicalType(native)), canonical, native);
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('introspection reports exactly the canonical type of the native type a column was created with', async () => {
+    const url = await freshPg('ferry_pg_types');
+    const c = await open(url);
+    try {
+      const natives = [
+        'smallint', 'integer', 'bigint', 'numeric(10,2)', 'numeric(5)', 'numeric', 'real', 'double precision', 'float(10)', 'boolean',
+        'char(4)', 'character', 'varchar(50)', 'character varying', 'text', 'bytea', 'date', 'time(3)', 'time', 'timetz', 'time(2) with time zone',
+        'timestamp(0)', 'timestamp', 'timestamptz(3)', 'timestamp with time zone', 'interval', 'interval day to second(2)', 'json', 'jsonb', 'uuid',
+        'bit(8)', 'bit', 'varbit(5)', 'integer[]', 'text[][]', 'numeric(4,2)[]', 'tsvector', 'inet', 'point', 'varbit', "enum('a','b c','it''s')", "enum('x','y')[]",
+      ];
+      const t = nativeTable(c, 'typed', [['id', 'integer'], ...natives.map((n, i): [string, string] => [`c${i}`, n])]);
+      await c.target().prepare(t, 'fail');
+      const info = (await c.introspect({ tables: ['typed'] })).tables[0]!;
+      info.columns.forEach((col, i) => {
+        assert.deepEqual(col.type, t.columns[i]!.type, `${t.columns[i]!.nativeType} is reported as ${formatType(col.type)}`);
+        assert.deepEqual(c.canonicalType(col.nativeType), col.type, `the reported native ${col.nativeType} reads back`);
+      });
+      await pgExec(url, `CREATE DOMAIN money6 AS numeric(6,3); CREATE DOMAIN short AS varchar(7); CREATE DOMAIN shorter AS short; CREATE TYPE mood AS ENUM ('sad', 'ok');
+        CREATE TABLE domained (id int PRIMARY KEY, m money6, s shorter, moods mood[], ms money6[], "ünï" int)`);
+      const d = (await c.introspect({ tables: ['domained'] })).tables[0]!;
+      assert.deepEqual(
+        d.columns.map((x) => [x.name, x.nativeType, formatType(x.type)]),
+        [
+          ['id', 'integer', 'int32'],
+          ['m', 'numeric(6,3)', 'decimal(6,3)'],
+          ['s', 'character varying(7)', 'varchar(7)'],
+          ['moods', "enum('sad','ok')[]", "array<enum('sad','ok')>"],
+          ['ms', 'numeric(6,3)[]', 'array<decimal(6,3)>'],
+          ['ünï', 'integer', 'int32'],
+        ],
+      );
+    } finally {
+      await c.close();
+    }
+  });
+});
+
+describe('postgres: values in binary COPY', () => {
+  let conn: Connector;
+  let url: string;
+  before(async () => {
+    url = await freshPg('ferry_pg_values');
+    conn = await open(url);
+  });
+  after(async () => conn?.close());
+
+  /** Writes rows, reads them back through a snapshot, and returns them with the server's own text of each value. */
+  async function roundTrip(name: string, natives: [string, string][], rows: unknown[][]): Promise<{ back: unknown[][]; server: string[][] }> {
+    const t = nativeTable(conn, name, [['id', 'integer'], ...natives]);
+    await conn.target().prepare(t, 'drop');
+    const res = await conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows));
+    assert.equal(res.rows, rows.length);
+    const back = await readAll(conn, sourceOf(t));
+    const client = new pg.Client({ connectionString: url, options: '-c IntervalStyle=iso_8601 -c TimeZone=UTC' });
+    await client.connect();
+    try {
+      const server = await client.query({ text: `SELECT ${natives.map(([n]) => `"${n}"::text`).join(', ')} FROM "${name}" ORDER BY id`, rowMode: 'array' });
+      return { back, server: server.rows as string[][] };
+    } finally {
+      await client.end();
+    }
+  }
+
+  test('dates and timestamps beyond JavaScript dates: BC years, year 10000 and more, infinity', async () => {
+    const { back, server } = await roundTrip(
+      'temporal',
+      [['d', 'date'], ['ts', 'timestamp(6)'], ['tz', 'timestamptz(6)']],
+      [
+        [1, '-0043-03-15', '-0043-03-15 10:00:00.5', '-0043-03-15 10:00:00Z'],
+        [2, '0000-01-01', '1000-01-01 00:00:00', '1970-01-01 00:00:00.000001Z'],
+        [3, '12345-06-07', '294276-12-31 23:59:59.999999', '2024-06-01 12:00:00+02:00'],
+        [4, 'infinity', '-infinity', 'infinity'],
+        [5, '2024-02-29', '1899-12-31 23:59:59.999999', '1600-02-29 12:00:00.25Z'],
+      ],
+    );
+    assert.deepEqual(back, [
+      [1, '-0043-03-15', '-0043-03-15 10:00:00.500000', '-0043-03-15 10:00:00Z'],
+      [2, '0000-01-01', '1000-01-01 00:00:00', '1970-01-01 00:00:00.000001Z'],
+      [3, '12345-06-07', '294276-12-31 23:59:59.999999', '2024-06-01 10:00:00Z'],
+      [4, 'infinity', '-infinity', 'infinity'],
+      [5, '2024-02-29', '1899-12-31 23:59:59.999999', '1600-02-29 12:00:00.250000Z'],
+    ]);
+    assert.deepEqual(server, [
+      ['0044-03-15 BC', '0044-03-15 10:00:00.5 BC', '0044-03-15 10:00:00+00 BC'],
+      ['0001-01-01 BC', '1000-01-01 00:00:00', '1970-01-01 00:00:00.000001+00'],
+      ['12345-06-07', '294276-12-31 23:59:59.999999', '2024-06-01 10:00:00+00'],
+      ['infinity', '-infinity', 'infinity'],
+      ['2024-02-29', '1899-12-31 23:59:59.999999', '1600-02-29 12:00:00.25+00'],
+    ]);
+  });
+
+  test('times with zones and intervals read as PostgreSQL writes them', async () => {
+    const { back, server } = await roundTrip(
+      'clock',
+      [['t', 'time(6)'], ['tt', 'timetz(6)'], ['iv', 'interval']],
+      [
+        [1, '24:00:00', '12:00:00+05:30', 'P1Y2M-3DT4H5M6.5S'],
+        [2, '00:00:00.000001', '23:59:59.999999-00:00:30', 'PT-1.5S'],
+        [3, '13:14:15', '00:00:00Z', 'PT0S'],
+        [4, '08:00:00', '08:00:00-08:00', 'P1Y-2M3DT-4H5M6.789S'],
+      ],
+    );
+    assert.deepEqual(
+      back.map((r) => r.slice(1, 3)),
+      [
+        ['24:00:00', '12:00:00+05:30'],
+        ['00:00:00.000001', '23:59:59.999999-00:00:30'],
+        ['13:14:15', '00:00:00+00:00'],
+        ['08:00:00', '08:00:00-08:00'],
+      ],
+    );
+    assert.deepEqual(
+      back.map((r) => r[3]),
+      server.map((r) => r[2]),
+      'intervals are ISO 8601 exactly as the server writes them',
+    );
+    assert.deepEqual(server.map((r) => r[2]), ['P1Y2M-3DT4H5M6.5S', 'PT-1.5S', 'PT0S', 'P10M3DT-3H-54M-53.211S']);
+  });
+
+  test('numbers keep every digit and special value', async () => {
+    const { back, server } = await roundTrip(
+      'numbers',
+      [['n', 'numeric'], ['n2', 'numeric(12,4)'], ['f4', 'real'], ['f8', 'double precision'], ['big', 'bigint'], ['u64', 'numeric(20,0)']],
+      [
+        [1, 'NaN', '-0.0001', 3.4028234663852886e38, -0, -9223372036854775808n, 18446744073709551615n],
+        [2, '123456789012345678901234567890.123456789012', '12345678.9', 1.5, Number.NaN, 9007199254740993n, 0n],
+        [3, '-Infinity', '0', -1.401298464324817e-45, Number.POSITIVE_INFINITY, 1n, 1n],
+        [4, '1e5', '-0', 0.1, 5e-324, -1n, 10000n],
+        [5, '0.00000000000000000001', '10000', -0, 1.7976931348623157e308, 4294967296n, 99990000n],
+      ],
+    );
+    assert.deepEqual(back, [
+      [1, 'NaN', '-0.0001', 3.4028234663852886e38, -0, -9223372036854775808n, '18446744073709551615'],
+      [2, '123456789012345678901234567890.123456789012', '12345678.9000', 1.5, Number.NaN, 9007199254740993n, '0'],
+      [3, '-Infinity', '0.0000', -1.401298464324817e-45, Number.POSITIVE_INFINITY, 1n, '1'],
+      [4, '100000', '0.0000', Math.fround(0.1), 5e-324, -1n, '10000'],
+      [5, '0.00000000000000000001', '10000.0000', -0, 1.7976931348623157e308, 4294967296n, '99990000'],
+    ]);
+    assert.deepEqual(
+      server.map((r) => [r[0], r[1]]),
+      back.map((r) => [r[1], r[2]]),
+      'numeric text is the server\'s',
+    );
+  });
+
+  test('arrays of any dimension, with NULLs, enums, quotes and backslashes; bits; uuids', async () => {
+    const { back, server } = await roundTrip(
+      'shapes',
+      [['grid', 'integer[]'], ['words', 'text[]'], ['moods', "enum('sad','ok','glad')[]"], ['bits', 'varbit(10)'], ['uid', 'uuid'], ['tags', 'text[]']],
+      [
+        [1, [[1, 2], [3, 4]], ['a "quoted" word', 'back\\slash', null, ''], ['ok', 'glad'], '1010101', 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', ['read', 'write']],
+        [2, [1, null, 3], [], [], '', '{a0eebc999c0b4ef8bb6d6bb9bd380a12}', []],
+        [3, [], ['NULL', 'null', ' ', 'Grüße 😀'], ['sad'], '1', '00000000-0000-0000-0000-000000000000', null],
+      ],
+    );
+    assert.deepEqual(back, [
+      [1, [[1, 2], [3, 4]], ['a "quoted" word', 'back\\slash', null, ''], ['ok', 'glad'], '1010101', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', ['read', 'write']],
+      [2, [1, null, 3], [], [], '', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12', []],
+      [3, [], ['NULL', 'null', ' ', 'Grüße 😀'], ['sad'], '1', '00000000-0000-0000-0000-000000000000', null],
+    ]);
+    assert.equal(server[0]![0], '{{1,2},{3,4}}');
+    assert.equal(server[0]![1], '{"a \\"quoted\\" word","back\\\\slash",NULL,""}');
+  });
+
+  test('columns of types without a binary codec are written as text and read as their text output', async () => {
+    const natives: [string, string][] = [['addr', 'inet'], ['doc', 'tsvector'], ['spot', 'point'], ['day', 'date'], ['blob', 'bytea'], ['tags', 'text[]'], ['note', 'text'], ['f', 'double precision'], ['flag', 'boolean']];
+    const rows = [
+      [1, '192.168.0.1/24', "'fat':2 'rat':3", '(1,2)', '-0043-03-15', new Uint8Array([0, 92, 10, 255]), ['a\\b', 'c"d', null], 'tab\there\nnew line \\ backslash \r', -0, true],
+      [2, '::1', 'a:1 b:2', '(-1.5,0)', '2024-02-29', new Uint8Array([]), [], '', Number.NaN, false],
+      [3, null, null, null, null, null, null, null, null, null],
+    ];
+    const { back } = await roundTrip('exotic', natives, rows);
+    assert.deepEqual(back, [
+      [1, '192.168.0.1/24', "'fat':2 'rat':3", '(1,2)', '-0043-03-15', new Uint8Array([0, 92, 10, 255]), ['a\\b', 'c"d', null], 'tab\there\nnew line \\ backslash \r', -0, true],
+      [2, '::1/128', "'a':1 'b':2", '(-1.5,0)', '2024-02-29', new Uint8Array([]), [], '', Number.NaN, false],
+      [3, null, null, null, null, null, null, null, null, null],
+    ]);
+  });
+
+  test('a value PostgreSQL cannot take is named by column, and isolated as a reject', async () => {
+    const t = nativeTable(conn, 'strict_values', [['id', 'integer'], ['day', 'date'], ['label', 'text']]);
+    await conn.target().prepare(t, 'drop');
+    const rows = [
+      [1, '2024-01-01', 'fine'],
+      [2, '0000-00-00', 'zero date'],
+      [3, '2024-02-30', 'no such day'],
+      [4, '2024-03-01', 'fine too'],
+    ];
+    await rejectsWith(conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows)), 'WRITE_FAILED', /column day: "0000-00-00" is a zero date/);
+    assert.equal(await conn.target().count(t, {}), 0);
+    const res = await conn.target().writeChunk({ table: t, range: {}, replace: true, isolate: true }, batchesOf(rows));
+    assert.equal(res.rows, 2);
+    assert.deepEqual(
+      res.rejects.map((r) => [r.row[0], r.reason]),
+      [
+        [2, 'column day: "0000-00-00" is a zero date, which PostgreSQL cannot store'],
+        [3, 'column day: "2024-02-30" is not a valid date'],
+      ],
+    );
+    const check = (type: string) => conn.target().valueCheck!({ name: 'c', type: parseType(type), nativeType: conn.nativeType(parseType(type)).native, nullable: true });
+    assert.match(check('text')!('a\u0000b') ?? '', /NUL/);
+    assert.equal(check('text')!('a b'), undefined);
+    assert.match(check('jsonb')!('{"a": "\\u0000"}') ?? '', /NUL/);
+    assert.equal(check('jsonb')!('{"a": "\\\\u0000"}'), undefined);
+    assert.equal(conn.target().valueCheck!({ name: 'c', type: parseType('date'), nativeType: 'date', nullable: true }), undefined, 'dates are checked by the write itself');
+    assert.match(check('float32')!(1e39) ?? '', /out of range for real/);
+    assert.equal(check('float32')!(Number.POSITIVE_INFINITY), undefined);
+    assert.match(check('array<text>')!(['ok', ['x\u0000']]) ?? '', /NUL/);
+    assert.equal(check('int32'), undefined);
+  });
+});
+
+describe('postgres: target', () => {
+  let conn: Connector;
+  let url: string;
+  before(async () => {
+    url = await freshPg('ferry_pg_target_more');
+    conn = await open(url);
+  });
+  after(async () => conn?.close());
+
+  test('counters continue after the copied rows, for identity and for numeric(20,0) columns', async () => {
+    for (const native of ['bigint', 'numeric(20,0)']) {
+      const t = nativeTable(conn, 'counted', [['id', native], ['name', 'text']]);
+      t.columns[0]!.autoIncrement = true;
+      await conn.target().prepare(t, 'drop');
+      await conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf([[5n, 'five'], [41n, 'forty-one']].map(([id, n]) => [native === 'bigint' ? id : String(id), n])));
+      await conn.target().finishTable(t);
+      const { rows } = await pgExec(url, "INSERT INTO counted (name) VALUES ('next') RETURNING id::text AS id");
+      assert.equal(rows[0].id, '42', native);
+      const info = (await conn.introspect({ tables: ['counted'] })).tables[0]!;
+      assert.equal(info.columns[0]!.autoIncrement, true);
+    }
+  });
+
+  test('truncate empties the table and takes its foreign keys off until addForeignKeys; indexes and keys are not duplicated', async () => {
+    const parent = nativeTable(conn, 'tparent', [['id', 'integer']]);
+    const child = nativeTable(conn, 'tchild', [['id', 'integer'], ['parent_id', 'integer']]);
+    child.indexes = [{ name: 'tchild_parent', columns: ['parent_id'], unique: false }];
+    child.uniqueKeys = [['parent_id', 'id']];
+    child.foreignKeys = [{ name: 'tchild_parent_fk', columns: ['parent_id'], refTable: 'tparent', refColumns: ['id'], onDelete: 'cascade' }];
+    for (const t of [parent, child]) await conn.target().prepare(t, 'drop');
+    await conn.target().writeChunk({ table: parent, range: {}, replace: false, isolate: false }, batchesOf([[1], [2]]));
+    await conn.target().writeChunk({ table: child, range: {}, replace: false, isolate: false }, batchesOf([[1, 1], [2, 2]]));
+    for (const t of [parent, child]) await conn.target().finishTable(t);
+    await conn.target().addForeignKeys(child);
+    // a second run over the same tables
+    for (const t of [parent, child]) await conn.target().prepare(t, 'truncate');
+    assert.equal(await conn.target().count(child, {}), 0);
+    await conn.target().writeChunk({ table: child, range: {}, replace: false, isolate: false }, batchesOf([[1, 7]]));
+    await conn.target().writeChunk({ table: parent, range: {}, replace: false, isolate: false }, batchesOf([[7]]));
+    for (const t of [parent, child]) await conn.target().finishTable(t);
+    await conn.target().addForeignKeys(child);
+    const info = (await conn.introspect({ tables: ['tchild'] })).tables[0]!;
+    assert.deepEqual(info.foreignKeys, [{ name: 'tchild_parent_fk', columns: ['parent_id'], refTable: 'tparent', refColumns: ['id'], onDelete: 'CASCADE' }]);
+    assert.deepEqual(info.indexes.map((i) => i.name), ['tchild_parent']);
+    assert.deepEqual(info.uniqueKeys, [['parent_id', 'id']]);
+  });
+
+  test('an index name another table already uses gets the table name in front', async () => {
+    const a = nativeTable(conn, 'idx_a', [['id', 'integer'], ['name', 'text']]);
+    const b = nativeTable(conn, 'idx_b', [['id', 'integer'], ['name', 'text']]);
+    for (const t of [a, b]) {
+      t.indexes = [{ name: 'by_name', columns: ['name'], unique: false }];
+      await conn.target().prepare(t, 'drop');
+      await conn.target().finishTable(t);
+    }
+    const schema = await conn.introspect({ tables: ['idx_a', 'idx_b'] });
+    assert.deepEqual(schema.tables.map((t) => t.indexes.map((i) => i.name)), [['by_name'], ['idx_b_by_name']]);
+  });
+
+  test('check names unknown types and names PostgreSQL would cut', async () => {
+    const t = nativeTable(conn, 'checked', [['id', 'integer'], ['small', 'tinyint'], ['bad', 'int('], ['ok', "enum('a')"], ['x'.repeat(64), 'text']]);
+    const findings = await conn.target().check([t]);
+    assert.deepEqual(
+      findings.map((f) => [f.severity, f.code, f.column ?? '']),
+      [
+        ['error', 'NAME_TOO_LONG', ''],
+        ['error', 'UNKNOWN_TYPE', 'small'],
+        ['error', 'UNKNOWN_TYPE', 'bad'],
+      ],
+    );
+    assert.deepEqual(await conn.target().check([nativeTable(conn, 'fine', [['id', 'integer'], ['at', 'timestamptz(3)'], ['n', 'numeric(20,0)'], ['tags', 'text[]']])]), []);
+  });
+
+  test('a schema in the URL is where tables are created; other schemas are written schema.table', async () => {
+    const inSales = await open(`${url}?schema=ferry_sales`);
+    try {
+      const t = nativeTable(inSales, 'orders', [['id', 'integer'], ['size', "enum('s','m')"]]);
+      await inSales.target().prepare(t, 'fail');
+      await inSales.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf([[1, 'm']]));
+      await pgExec(url, 'CREATE TABLE public.plain (id int PRIMARY KEY)');
+      const fromSales = (await inSales.introspect()).tables.map((x) => x.name);
+      assert.ok(fromSales.includes('orders') && fromSales.includes('public.plain'), fromSales.join());
+      const fromPublic = await conn.introspect({ tables: ['ferry_sales.orders'] });
+      assert.equal(fromPublic.tables[0]!.name, 'ferry_sales.orders');
+      assert.deepEqual(await readAll(conn, { ...sourceOf(t), name: 'ferry_sales.orders' }), [[1, 'm']]);
+    } finally {
+      await inSales.close();
+    }
+  });
+});
+
+describe('postgres: source', () => {
+  let conn: Connector;
+  let url: string;
+  let table: SourceTable;
+  const N = 1000;
+  before(async () => {
+    url = await freshPg('ferry_pg_source_more');
+    conn = await open(url);
+    const t = nativeTable(conn, 'pairs', [['a', 'integer'], ['b', 'date'], ['note', 'text']], ['a', 'b']);
+    await conn.target().prepare(t, 'fail');
+    const rows = Array.from({ length: N }, (_, i) => [Math.floor(i / 10), `2024-01-${String((i % 10) + 1).padStart(2, '0')}`, `row ${i}`]);
+    await conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows));
+    table = sourceOf(t);
+  });
+  after(async () => conn?.close());
+
+  test('split by a composite key covers every row once; a range within splits again', async () => {
+    const view = await conn.source().snapshot(2);
+    try {
+      const ranges = await conn.source().split(table, 150, view);
+      assert.equal(ranges.length, 7);
+      const seen = new Set<string>();
+      for (const r of ranges) {
+        const rows = await collect(conn.source().read(table, r, view, 64));
+        assert.ok(rows.length <= 150, `${rows.length} rows`);
+        for (const row of rows) seen.add(`${row[0]}|${row[1]}`);
+      }
+      assert.equal(seen.size, N);
+      const inner = await conn.source().split(table, 40, view, ranges[2]);
+      const counts = await Promise.all(inner.map((r) => conn.source().count(table, r, view)));
+      assert.equal(counts.reduce((a, b) => a + b, 0), 150);
+      assert.deepEqual(inner[0]!.lower, ranges[2]!.lower);
+      assert.deepEqual(inner.at(-1)!.upper, ranges[2]!.upper);
+    } finally {
+      await view.release();
+    }
+  });
+
+  test('an abandoned read or a failed one gives its reader back renewed, on the same snapshot', async () => {
+    const view = await conn.source().snapshot(1);
+    try {
+      await pgExec(url, "INSERT INTO pairs VALUES (5000, '2024-01-01', 'after the snapshot')");
+      for await (const batch of conn.source().read(table, {}, view, 10)) {
+        assert.equal(batch.rows.length, 10);
+        break;
+      }
+      await rejectsWith(collect(conn.source().read({ ...table, where: 'no_such_column > 1' }, {}, view, 10)), 'READ_FAILED', /no_such_column/);
+      // one reader: the second read waits for the first
+      const [x, y] = await Promise.all([collect(conn.source().read(table, {}, view, 100)), conn.source().count(table, { lower: [50, '2024-01-01'] }, view)]);
+      assert.equal(x.length, N);
+      assert.equal(y, N / 2);
+    } finally {
+      await view.release();
+    }
+    await rejectsWith(conn.source().count(table, {}, view), 'INTERNAL', /after its release/);
+  });
+
+  test('a snapshot whose exporting connection died says so', async () => {
+    const view = await conn.source().snapshot(1);
+    try {
+      await pgExec(url, "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_export_snapshot%' AND pid <> pg_backend_pid()");
+      await rejectsWith(conn.source().count(table, {}, view), 'READ_FAILED', /snapshot is gone/);
+    } finally {
+      await view.release();
+    }
+  });
+
+  test('a table that is not there is named', async () => {
+    const view = await conn.source().snapshot(1);
+    try {
+      await rejectsWith(collect(conn.source().read({ ...table, name: 'no_such_table' }, {}, view, 10)), 'TABLE_NOT_FOUND', /no_such_table/);
+    } finally {
+      await view.release();
+    }
+  });
+});
+
+describe('postgres: Pagila', () => {
+  let conn: Connector;
+  let url: string;
+  before(async () => {
+    url = await freshPg('ferry_pg_pagila');
+    const dir = join(process.cwd(), '..', 'shared', 'datasets', 'pagila');
+    for (const file of ['pagila-schema.sql', 'pagila-data.sql']) execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', url, '-f', join(dir, file)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    await pgExec(url, 'ANALYZE');
+    conn = await open(url);
+  });
+  after(async () => conn?.close());
+
+  test('introspection finds every table once, with keys, foreign keys and mapped types; views and partitions are left out', async () => {
+    const schema = await conn.introspect();
+    assert.match(schema.version, /^\d+/);
+    assert.deepEqual(schema.tables.map((t) => t.name), [
+      'actor', 'address', 'category', 'city', 'country', 'customer', 'film', 'film_actor', 'film_category', 'inventory', 'language', 'payment', 'rental', 'staff', 'store',
+    ]);
+    for (const t of schema.tables) assert.ok(t.primaryKey.length > 0, `${t.name} has its primary key`);
+    const byName = new Map(schema.tables.map((t) => [t.name, t]));
+    const payment = byName.get('payment')!;
+    assert.deepEqual(payment.primaryKey, ['payment_date', 'payment_id']);
+    assert.equal(payment.rowEstimate, 16049, 'rows summed over the partitions');
+    assert.ok(payment.bytesEstimate > 1_000_000);
+    assert.deepEqual(payment.foreignKeys.map((f) => `${f.name}:${f.columns}->${f.refTable}`).sort(), [
+      'payment_customer_id_fkey:customer_id->customer',
+      'payment_rental_id_fkey:rental_id->rental',
+      'payment_staff_id_fkey:staff_id->staff',
+    ]);
+    assert.equal(schema.tables.reduce((n, t) => n + t.foreignKeys.length, 0), 21);
+    assert.deepEqual(byName.get('film_actor')!.primaryKey, ['actor_id', 'film_id']);
+    const film = byName.get('film')!;
+    const type = (table: string, column: string) => formatType(byName.get(table)!.columns.find((c) => c.name === column)!.type);
+    assert.equal(type('film', 'rating'), "enum('G','PG','PG-13','R','NC-17')");
+    assert.equal(type('film', 'special_features'), 'array<text>');
+    assert.equal(type('film', 'fulltext'), 'text');
+    assert.equal(type('film', 'release_year'), 'int32', 'the year domain is its base type');
+    assert.equal(type('film', 'rental_rate'), 'decimal(4,2)');
+    assert.equal(type('payment', 'payment_date'), 'timestamptz(6)');
+    assert.equal(type('staff', 'picture'), 'bytes');
+    assert.equal(type('language', 'name'), 'char(20)');
+    assert.equal(film.columns.find((c) => c.name === 'film_id')!.autoIncrement, true);
+    assert.ok(film.indexes.some((i) => i.expression && /fulltext/.test(i.expression)), 'the GiST index is kept as an expression');
+    assert.ok(byName.get('rental')!.indexes.some((i) => i.unique && i.columns.join() === 'rental_date,inventory_id,customer_id'));
+  });
+
+  test('the partitioned payment table reads once through its parent, split by its composite key', async () => {
+    const info = (await conn.introspect({ tables: ['payment'] })).tables[0]!;
+    const payment: SourceTable = { name: 'payment', columns: info.columns, key: info.primaryKey };
+    const view = await conn.source().snapshot(3);
+    try {
+      const ranges = await conn.source().split(payment, 3000, view);
+      assert.equal(ranges.length, 6);
+      const chunks = await Promise.all(ranges.map((r) => collect(conn.source().read(payment, r, view, 1000))));
+      const keys = new Set(chunks.flat().map((r) => `${r[5]}|${r[0]}`));
+      assert.equal(keys.size, 16049);
+      const first = chunks[0]![0]!;
+      assert.equal(typeof first[0], 'number');
+      assert.match(first[4] as string, /^\d+\.\d\d$/);
+      assert.match(first[5] as string, /^2022-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{6})?Z$/);
+    } finally {
+      await view.release();
+    }
+    const film = (await conn.introspect({ tables: ['film'] })).tables[0]!;
+    const rows = await readAll(conn, { name: 'film', columns: film.columns, key: ['film_id'], where: 'film_id = 1' });
+    const col = (name: string) => rows[0]![film.columns.findIndex((c) => c.name === name)];
+    assert.equal(col('rating'), 'PG');
+    assert.deepEqual(col('special_features'), ['Deleted Scenes', 'Behind the Scenes']);
+    assert.match(col('fulltext') as string, /'academi':1/);
+    assert.equal(canonicalText(col('rental_rate'), film.columns.find((c) => c.name === 'rental_rate')!.type), '0.99');
+  });
+});
+
+/** A PostgreSQL server of our own, with password authentication (the shared one trusts every local user). */
+async function passwordServer(password: string): Promise<{ port: number; stop: () => void }> {
+  const bin = execFileSync('bash', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1'], { encoding: 'utf8' }).trim();
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-pg-auth-'));
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+  writeFileSync(join(dir, 'pw'), password);
+  // initdb refuses to run as root
+  const asOwner = (cmd: string[]) => (process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--', ...cmd] : cmd);
+  if (process.getuid?.() === 0) {
+    chownSync(dir, Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })));
+    chownSync(join(dir, 'pw'), Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })));
+  }
+  const run = (cmd: string[]) => execFileSync(asOwner(cmd)[0]!, asOwner(cmd).slice(1), { stdio: 'ignore' });
+  run([`${bin}/initdb`, '-D', join(dir, 'data'), '-U', 'postgres', '-A', 'scram-sha-256', `--pwfile=${join(dir, 'pw')}`]);
+  run([`${bin}/pg_ctl`, '-D', join(dir, 'data'), '-w', '-l', join(dir, 'log'), '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c shared_buffers=16MB -c max_connections=10`, 'start']);
+  return {
+    port,
+    stop: () => {
+      run([`${bin}/pg_ctl`, '-D', join(dir, 'data'), '-m', 'immediate', '-w', 'stop']);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe('postgres: connection errors', () => {
+  test('an unreachable server', async () => {
+    await rejectsWith(open('postgres://postgres@127.0.0.1:1/postgres'), 'CONNECT_FAILED', /cannot reach PostgreSQL at 127\.0\.0\.1:1/);
+  });
+
+  test('a database that does not exist', async () => {
+    await rejectsWith(open(`${PG_BASE}/ferry_pg_no_such_db`), 'DATABASE_NOT_FOUND', /"ferry_pg_no_such_db" does not exist/);
+  });
+
+  test('a malformed URL parameter', async () => {
+    await rejectsWith(open(`${PG_BASE}/postgres?sslmode=sometimes`), 'URL_INVALID', /sslmode/);
+    await rejectsWith(open(`${PG_BASE}/postgres?colour=blue`), 'URL_INVALID', /colour/);
+  });
+
+  describe('with password authentication', () => {
+    let server: { port: number; stop: () => void };
+    before(async () => {
+      server = await passwordServer('s3cret-Pa55');
+    });
+    after(() => server?.stop());
+
+    test('the right password connects', async () => {
+      const c = await open(`postgres://postgres:s3cret-Pa55@127.0.0.1:${server.port}/postgres`);
+      await c.close();
+    });
+
+    test('a wrong password is refused without showing it', async () => {
+      const e = await rejectsWith(open(`postgres://postgres:wr0ng-Guess@127.0.0.1:${server.port}/postgres`), 'AUTH_FAILED', /refused the password for user postgres/);
+      assert.doesNotMatch(`${e.message} ${e.action}`, /wr0ng-Guess/);
+      assert.equal(e.transient, false);
+    });
+
+    test('a missing password is asked for', async () => {
+      const saved = process.env.PGPASSWORD;
+      delete process.env.PGPASSWORD;
+      try {
+        await rejectsWith(open(`postgres://postgres@127.0.0.1:${server.port}/postgres`), 'AUTH_FAILED', /wants a password/);
+      } finally {
+        if (saved !== undefined) process.env.PGPASSWORD = saved;
+      }
+    });
+  });
+});
+
