@@ -12,6 +12,8 @@ const registry: Record<string, () => Promise<ConnectorFactory>> = {
   mariadb: async () => (await import('./mysql/index.js')).mysqlConnector,
   sqlite: async () => (await import('./sqlite/index.js')).sqliteConnector,
   dynamodb: async () => (await import('./dynamodb/index.js')).dynamodbConnector,
+  s3: async () => (await import('./objectstore/index.js')).objectStoreConnector,
+  file: async () => (await import('./objectstore/index.js')).objectStoreConnector,
 };
 
 export function knownSchemes(): string[] {

@@ -1,0 +1,95 @@
+// Object storage cases: PostgreSQL into Parquet (a local folder, and an S3 API server on
+// loopback) and MariaDB into Parquet, each timed against the raw extraction of the same tables
+// by the engine's own client (psql COPY … TO STDOUT; mariadb --batch --quick) in the same run.
+// The goal: ferry's wall time at most 1.5 times the raw extraction, peak RSS under 300 MB.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import S3rver from 's3rver';
+import type { CaseResult, Measurement } from './cases.js';
+import type { BenchConfig } from './config.js';
+import type { Engine } from './dataset.js';
+import { runTimed, type Timed } from './process.js';
+import { type SourceData, sourceUrl } from './sources.js';
+
+const BUCKET = 'ferry-bench';
+
+/** The raw extraction of every table of the dataset, output thrown away. */
+function extraction(engine: 'postgres' | 'mariadb', source: SourceData, logFile: string, cwd: string): Promise<Timed> {
+  const tables = source.tables.map((t) => t.name);
+  const command =
+    engine === 'postgres'
+      ? `psql -X -q -h 127.0.0.1 -U postgres -d ${source.db} ${tables.map((t) => `-c 'COPY ${t} TO STDOUT'`).join(' ')} > /dev/null`
+      : `mariadb --batch --quick -h 127.0.0.1 -u root ${source.db} -e '${tables.map((t) => `SELECT * FROM ${t};`).join(' ')}' > /dev/null`;
+  return runTimed('bash', ['-o', 'pipefail', '-c', command], { label: `${engine} raw extraction`, cwd, logFile, measureRss: true });
+}
+
+/** `ferry plan` then `ferry run` into a target URL, timed together; the manifests must count every row. */
+async function ferryInto(config: BenchConfig, engine: Engine, source: SourceData, target: string, lakeDir: string, objectSuffix: string, logFile: string): Promise<Timed> {
+  const cwd = mkdtempSync(join(tmpdir(), 'ferry-bench-os-'));
+  const step = (label: string, args: string[]) => runTimed(process.execPath, [config.ferryCli, ...args], { label, cwd, logFile, measureRss: true });
+  const plan = await step('ferry plan', ['plan', '--source', sourceUrl(engine, source), '--target', target, '--if-exists', 'drop', '-o', 'plan.yaml', ...config.ferryPlanFlags]);
+  const run = await step('ferry run', ['run', 'plan.yaml']);
+  rmSync(cwd, { recursive: true });
+  for (const t of source.tables) {
+    const manifest = join(lakeDir, t.name, `_manifest.json${objectSuffix}`);
+    const rows = existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as { rows: number }).rows : 0;
+    if (rows !== t.rows) throw new Error(`ferry wrote ${rows} rows of ${t.name} to ${target}, but the source has ${t.rows}`);
+  }
+  return { wallSeconds: plan.wallSeconds + run.wallSeconds, peakRssMb: Math.max(plan.peakRssMb!, run.peakRssMb!) };
+}
+
+/** The fastest of the runs counts (as in the other cases), with every run's wall time kept. */
+function measurement(tool: string, where: string, rows: number, runs: Timed[]): Measurement {
+  const best = runs.reduce((a, b) => (b.wallSeconds < a.wallSeconds ? b : a));
+  return {
+    tool,
+    targetDb: where,
+    rows,
+    wallSeconds: best.wallSeconds,
+    rowsPerSecond: Math.round(rows / best.wallSeconds),
+    peakRssMb: Math.max(...runs.map((r) => r.peakRssMb ?? 0)),
+    runs: runs.map((r) => r.wallSeconds),
+    indexes: 0,
+    foreignKeys: 0,
+  };
+}
+
+/** The object storage cases, in the shape of the other cases (reference: the raw extraction). */
+export async function objectStoreCases(config: BenchConfig, source: SourceData): Promise<CaseResult[]> {
+  const work = join(config.dataDir, 'objectstore');
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
+  const s3Dir = join(work, 's3rver');
+  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3Dir, configureBuckets: [{ name: BUCKET, configs: [] }] });
+  const { port } = await server.run();
+  process.env.AWS_ACCESS_KEY_ID ??= 'S3RVER';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'S3RVER';
+  const cases: { engine: 'postgres' | 'mariadb'; title: string; target: string; lake: string; suffix: string }[] = [
+    { engine: 'postgres', title: 'PostgreSQL → Parquet (folder)', target: `file:${join(work, 'pg-lake')}`, lake: join(work, 'pg-lake'), suffix: '' },
+    { engine: 'postgres', title: 'PostgreSQL → Parquet (S3 API)', target: `s3://${BUCKET}/pg?endpoint=http://127.0.0.1:${port}&forcePathStyle=true&region=us-east-1`, lake: join(s3Dir, BUCKET, 'pg'), suffix: '._S3rver_object' },
+    { engine: 'mariadb', title: 'MariaDB → Parquet (folder)', target: `file:${join(work, 'mariadb-lake')}`, lake: join(work, 'mariadb-lake'), suffix: '' },
+  ];
+  const results: CaseResult[] = [];
+  try {
+    for (const c of cases) {
+      const logFile = join(config.logDir, `objectstore-${c.engine}-${c.suffix ? 's3' : 'folder'}.log`);
+      rmSync(logFile, { force: true });
+      const ferryRuns: Timed[] = [];
+      const referenceRuns: Timed[] = [];
+      // ferry first in each round, so any warm-cache advantage goes to the reference
+      for (let run = 1; run <= config.repeat; run++) {
+        console.log(`${c.title}: ferry (run ${run} of ${config.repeat})…`);
+        ferryRuns.push(await ferryInto(config, c.engine, source, c.target, c.lake, c.suffix, logFile));
+        referenceRuns.push(await extraction(c.engine, source, logFile, work));
+      }
+      const ferry = measurement('ferry', c.target.replace(/\?.*/, ''), source.rows, ferryRuns);
+      const reference = measurement(c.engine === 'postgres' ? 'psql COPY TO STDOUT' : 'mariadb --batch --quick', '/dev/null', source.rows, referenceRuns);
+      console.log(`${c.title}: ferry ${ferry.wallSeconds.toFixed(1)} s, raw extraction ${reference.wallSeconds.toFixed(1)} s`);
+      results.push({ id: `objectstore-${c.engine}${c.suffix ? '-s3' : ''}`, title: c.title, ferry, reference, ratio: ferry.wallSeconds / reference.wallSeconds });
+    }
+  } finally {
+    await server.close();
+  }
+  return results;
+}

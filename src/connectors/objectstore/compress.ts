@@ -1,0 +1,93 @@
+// Page compression for Parquet: zstd (zstd-napi) and snappy (snappy), native libraries
+// loaded only when a plan asks for them. Writers compress on a thread of their own
+// (compress-worker.ts); readers decompress in place.
+import { Worker } from 'node:worker_threads';
+import type { CompressReply, CompressRequest } from './compress-worker.js';
+
+export type ParquetCompression = 'zstd' | 'snappy' | 'none';
+
+export interface Codec {
+  /** Parquet's CompressionCodec id */
+  id: number;
+  compress(raw: Buffer): Buffer;
+  decompress(body: Buffer): Buffer;
+  /** compresses the concatenation of `parts` off the main thread; the parts may be reused at once */
+  compressParts(parts: Buffer[]): Promise<Buffer>;
+}
+
+/** One thread for every writer's pages; it keeps the process alive only while it has work. */
+class CompressionThread {
+  private worker?: Worker;
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (b: Buffer) => void; reject: (e: Error) => void }>();
+
+  private start(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(new URL('./compress-worker.js', import.meta.url));
+    w.unref();
+    w.on('message', (m: CompressReply) => {
+      const p = this.pending.get(m.id)!;
+      this.pending.delete(m.id);
+      if (this.pending.size === 0) w.unref();
+      if (m.body) p.resolve(Buffer.from(m.body));
+      else p.reject(new Error(`page compression failed: ${m.error}`));
+    });
+    w.on('error', (e) => {
+      for (const p of this.pending.values()) p.reject(e);
+      this.pending.clear();
+      this.worker = undefined;
+    });
+    this.worker = w;
+    return w;
+  }
+
+  compress(codec: ParquetCompression, level: number | undefined, parts: Buffer[]): Promise<Buffer> {
+    let total = 0;
+    for (const p of parts) total += p.length;
+    const raw = new ArrayBuffer(total);
+    const view = new Uint8Array(raw);
+    let at = 0;
+    for (const p of parts) {
+      view.set(p, at);
+      at += p.length;
+    }
+    const w = this.start();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      if (this.pending.size === 1) w.ref();
+      w.postMessage({ id, codec, level, raw } satisfies CompressRequest, [raw]);
+    });
+  }
+}
+
+let thread: CompressionThread | undefined;
+const offThread = (codec: ParquetCompression, level: number | undefined) => (parts: Buffer[]) => (thread ??= new CompressionThread()).compress(codec, level, parts);
+
+const CODEC_IDS: Record<string, number> = { none: 0, snappy: 1, gzip: 2, zstd: 6 };
+
+const identity: Codec = { id: 0, compress: (b) => b, decompress: (b) => b, compressParts: async (parts) => Buffer.concat(parts) };
+
+export async function loadCodec(name: ParquetCompression, level?: number): Promise<Codec> {
+  if (name === 'none') return identity;
+  if (name === 'snappy') {
+    const snappy = await import('snappy');
+    return { id: CODEC_IDS.snappy!, compress: (b) => snappy.compressSync(b), decompress: (b) => snappy.uncompressSync(b) as Buffer, compressParts: offThread(name, level) };
+  }
+  const zstd = await import('zstd-napi');
+  const compressor = new zstd.Compressor();
+  compressor.setParameters({ compressionLevel: level ?? 3 });
+  const decompressor = new zstd.Decompressor();
+  return { id: CODEC_IDS.zstd!, compress: (b) => compressor.compress(b), decompress: (b) => decompressor.decompress(b), compressParts: offThread(name, level) };
+}
+
+const readers = new Map<number, Promise<Codec>>();
+
+/** The codec of a Parquet CompressionCodec id, for reading. */
+export function codecById(id: number): Promise<Codec> {
+  const name = Object.entries(CODEC_IDS).find(([, v]) => v === id)?.[0];
+  if (name !== 'none' && name !== 'snappy' && name !== 'zstd') return Promise.reject(new Error(`Parquet compression codec ${id} is not one ferry writes`));
+  let codec = readers.get(id);
+  if (!codec) readers.set(id, (codec = loadCodec(name)));
+  return codec;
+}

@@ -1,0 +1,197 @@
+// A local folder as an object store (file:./dir): objects are files, written to a hidden
+// temporary name, synced and renamed into place, so an object is whole or absent.
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { FerryError } from '../../core/errors.js';
+import type { RandomAccess } from './parquet-read.js';
+import { Tally, type ObjectStore, type ObjectWriter } from './store.js';
+
+function fsError(err: unknown, what: string): FerryError {
+  const e = err as NodeJS.ErrnoException;
+  const reason = e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.code === 'ENOSPC' ? 'no space left on the device' : (e.message ?? String(err)).split('\n')[0];
+  const action = e.code === 'EACCES' || e.code === 'EPERM' ? 'give ferry write access to the folder, or choose another one' : e.code === 'ENOSPC' ? 'free space, or write to another folder' : 'check the folder in the target URL';
+  return new FerryError(e.code === 'EACCES' || e.code === 'EPERM' ? 'AUTH_FAILED' : 'WRITE_FAILED', `${what}: ${reason}`, action, { cause: err });
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Writes to a temporary file beside the object and renames it into place on close. */
+class FileWriter implements ObjectWriter {
+  private fh?: Promise<FileHandle>;
+  private readonly tmp: string;
+  private readonly tally = new Tally();
+
+  constructor(private readonly path: string) {
+    this.tmp = join(dirname(path), `.${relative(dirname(path), path)}.${randomBytes(4).toString('hex')}.tmp`);
+  }
+
+  private handle(): Promise<FileHandle> {
+    this.fh ??= mkdir(dirname(this.path), { recursive: true }).then(() => open(this.tmp, 'w'));
+    return this.fh;
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    this.tally.add(chunk);
+    const fh = await this.handle();
+    await fh.write(chunk);
+  }
+
+  async close(): Promise<{ bytes: number; sha256: string }> {
+    const fh = await this.handle();
+    await fh.sync();
+    await fh.close();
+    await rename(this.tmp, this.path);
+    await syncDir(dirname(this.path));
+    return this.tally.result();
+  }
+
+  async abort(): Promise<void> {
+    if (!this.fh) return;
+    const fh = await this.fh.catch(() => undefined);
+    await fh?.close().catch(() => {});
+    await rm(this.tmp, { force: true });
+  }
+}
+
+export class FolderStore implements ObjectStore {
+  readonly location: string;
+
+  constructor(private readonly root: string) {
+    this.location = root.endsWith('/') ? root : `${root}/`;
+  }
+
+  private path(key: string): string {
+    return join(this.root, ...key.split('/'));
+  }
+
+  async check(): Promise<void> {
+    try {
+      await mkdir(this.root, { recursive: true });
+      const probe = join(this.root, `.ferry-probe-${randomBytes(4).toString('hex')}`);
+      const fh = await open(probe, 'w');
+      await fh.close();
+      await rm(probe);
+    } catch (err) {
+      throw fsError(err, `cannot write to folder ${this.root}`);
+    }
+  }
+
+  async put(key: string, body: Buffer | string): Promise<void> {
+    const w = this.writer(key);
+    try {
+      await w.write(typeof body === 'string' ? Buffer.from(body) : body);
+      await w.close();
+    } catch (err) {
+      await w.abort();
+      throw fsError(err, `writing ${this.path(key)}`);
+    }
+  }
+
+  writer(key: string): ObjectWriter {
+    const path = this.path(key);
+    const w = new FileWriter(path);
+    const wrap =
+      <A extends unknown[], R>(f: (...a: A) => Promise<R>) =>
+      async (...a: A): Promise<R> => {
+        try {
+          return await f(...a);
+        } catch (err) {
+          throw err instanceof FerryError ? err : fsError(err, `writing ${path}`);
+        }
+      };
+    return { write: wrap((c: Buffer) => w.write(c)), close: wrap(() => w.close()), abort: () => w.abort() };
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    try {
+      return await readFile(this.path(key));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw fsError(err, `reading ${this.path(key)}`);
+    }
+  }
+
+  open(key: string, size: number): RandomAccess {
+    const path = this.path(key);
+    return {
+      size,
+      async read(start: number, end: number): Promise<Buffer> {
+        const fh = await open(path, 'r').catch((err: unknown) => {
+          throw fsError(err, `reading ${path}`);
+        });
+        try {
+          const buf = Buffer.allocUnsafe(end - start);
+          const { bytesRead } = await fh.read(buf, 0, end - start, start);
+          return buf.subarray(0, bytesRead);
+        } finally {
+          await fh.close();
+        }
+      },
+    };
+  }
+
+  async *stream(key: string): AsyncIterable<Buffer> {
+    const path = this.path(key);
+    try {
+      for await (const chunk of createReadStream(path)) yield chunk as Buffer;
+    } catch (err) {
+      throw fsError(err, `reading ${path}`);
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<{ key: string; size: number }> {
+    // a prefix names a folder (ends with "/") or the start of file names in one
+    const slash = prefix.lastIndexOf('/');
+    const dir = this.path(prefix.slice(0, slash + 1));
+    let entries;
+    try {
+      entries = await readdir(dir, { recursive: true, withFileTypes: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw fsError(err, `listing ${dir}`);
+    }
+    for (const e of entries) {
+      if (!e.isFile()) continue;
+      const full = join(e.parentPath, e.name);
+      const key = relative(this.root, full).split(sep).join('/');
+      if (!key.startsWith(prefix)) continue;
+      yield { key, size: (await stat(full)).size };
+    }
+  }
+
+  async folders(prefix: string): Promise<string[]> {
+    try {
+      return (await readdir(this.path(prefix), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw fsError(err, `listing ${this.path(prefix)}`);
+    }
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    try {
+      await Promise.all(keys.map((k) => rm(this.path(k), { force: true })));
+    } catch (err) {
+      throw fsError(err, `deleting files in ${this.root}`);
+    }
+  }
+
+  async deleteFolder(prefix: string): Promise<void> {
+    try {
+      await rm(this.path(prefix), { recursive: true, force: true });
+    } catch (err) {
+      throw fsError(err, `deleting ${this.path(prefix)}`);
+    }
+  }
+
+  async close(): Promise<void> {}
+}

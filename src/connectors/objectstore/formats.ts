@@ -1,0 +1,261 @@
+// The three file formats behind one writer and one reader interface: Parquet, NDJSON and
+// CSV (the last two optionally gzip-compressed).
+import { once } from 'node:events';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { StringDecoder } from 'node:string_decoder';
+import { createGunzip, createGzip, type Gzip } from 'node:zlib';
+import type { TargetColumn } from '../../core/contracts.js';
+import { CsvParser, csvDecoder, csvEncoder, csvField, jsonDecoder, jsonEncoder, ndjsonMembers } from './codec-text.js';
+import type { Codec } from './compress.js';
+import { ParquetFileWriter, RowTrial, type ParquetOptions, type Sink, type WrittenFile } from './parquet-write.js';
+import { readParquet, type RandomAccess } from './parquet-read.js';
+import { RowRefused } from './temporal.js';
+
+export type Format = 'parquet' | 'ndjson' | 'csv';
+
+export interface FormatSettings {
+  format: Format;
+  /** parquet: the page codec; text formats: gzip or not */
+  codec: Codec;
+  gzip: boolean;
+  gzipLevel?: number;
+  pageBytes: number;
+  rowGroupBytes: number;
+  rowGroupRows: number;
+  fileBytes: number;
+  createdBy: string;
+}
+
+/** One file being written; add() is synchronous, the caller awaits flush when needsFlush is set. */
+export interface FormatWriter {
+  add(row: unknown[]): void;
+  needsFlush: boolean;
+  flushRowGroup(): Promise<void>;
+  finish(): Promise<WrittenFile>;
+  /** bytes in memory waiting to be written */
+  heldBytes(): number;
+  /** bytes given to the sink so far */
+  readonly written: number;
+  /** drops the file's resources after a failure */
+  destroy(): void;
+}
+
+export function extension(s: Pick<FormatSettings, 'format' | 'gzip'>): string {
+  return s.format === 'parquet' ? 'parquet' : `${s.format}${s.gzip ? '.gz' : ''}`;
+}
+
+const TEXT_FLUSH_BYTES = 1 << 20;
+
+/** NDJSON or CSV: each row becomes one line (built whole, so a refused row writes nothing). */
+class TextFileWriter implements FormatWriter {
+  private pending = '';
+  private rows = 0;
+  private bytesOut = 0;
+  needsFlush = false;
+  /** the line of a row; throws RowRefused for a row this file cannot take */
+  readonly encodeRow: (row: unknown[]) => string;
+  private readonly gz?: Gzip;
+  private readonly done?: Promise<void>;
+
+  constructor(
+    columns: TargetColumn[],
+    format: 'ndjson' | 'csv',
+    gzip: boolean,
+    level: number | undefined,
+    private readonly sink: Sink,
+  ) {
+    const required = columns.map((c) => !c.nullable);
+    const names = columns.map((c) => c.name);
+    const nullRefused = (i: number) => new RowRefused(`column ${names[i]} cannot be NULL`);
+    if (format === 'ndjson') {
+      const keys = names.map((n, i) => `${i === 0 ? '{' : ','}${JSON.stringify(n)}:`);
+      const encoders = columns.map((c) => jsonEncoder(c.type));
+      this.encodeRow = (row) => {
+        let line = '';
+        for (let i = 0; i < keys.length; i++) {
+          const v = row[i];
+          if (v === null || v === undefined) {
+            if (required[i]) throw nullRefused(i);
+            line += keys[i] + 'null';
+          } else line += keys[i] + encoders[i]!(v);
+        }
+        return line + '}\n';
+      };
+    } else {
+      const encoders = columns.map((c) => csvEncoder(c.type));
+      this.pending = names.map(csvField).join(',') + '\r\n';
+      this.encodeRow = (row) => {
+        let line = '';
+        for (let i = 0; i < encoders.length; i++) {
+          if (i > 0) line += ',';
+          const v = row[i];
+          if (v === null || v === undefined) {
+            if (required[i]) throw nullRefused(i);
+          } else line += csvField(encoders[i]!(v));
+        }
+        return line + '\r\n';
+      };
+    }
+    if (gzip) {
+      this.gz = createGzip({ level });
+      const out = new Writable({
+        write: (chunk: Buffer, _enc, cb) => {
+          this.bytesOut += chunk.length;
+          this.sink(chunk).then(() => cb(), cb);
+        },
+      });
+      this.done = pipeline(this.gz, out);
+      this.done.catch(() => {});
+    }
+  }
+
+  add(row: unknown[]): void {
+    this.pending += this.encodeRow(row);
+    this.rows++;
+    if (this.pending.length >= TEXT_FLUSH_BYTES) this.needsFlush = true;
+  }
+
+  async flushRowGroup(): Promise<void> {
+    this.needsFlush = false;
+    if (this.pending === '') return;
+    const buf = Buffer.from(this.pending, 'utf8');
+    this.pending = '';
+    if (!this.gz) {
+      this.bytesOut += buf.length;
+      await this.sink(buf);
+    } else if (!this.gz.write(buf)) await Promise.race([once(this.gz, 'drain'), this.done]);
+  }
+
+  async finish(): Promise<WrittenFile> {
+    await this.flushRowGroup();
+    if (this.gz) {
+      this.gz.end();
+      await this.done;
+    }
+    return { rows: this.rows, bytes: this.bytesOut };
+  }
+
+  heldBytes(): number {
+    return this.pending.length;
+  }
+
+  get written(): number {
+    return this.bytesOut;
+  }
+
+  destroy(): void {
+    this.gz?.destroy();
+  }
+}
+
+class ParquetWriterAdapter extends ParquetFileWriter implements FormatWriter {
+  destroy(): void {}
+}
+
+export function createWriter(s: FormatSettings, columns: TargetColumn[], metadata: Record<string, string>, sink: Sink): FormatWriter {
+  if (s.format === 'parquet') {
+    const opts: ParquetOptions = { codec: s.codec, pageBytes: s.pageBytes, rowGroupBytes: s.rowGroupBytes, rowGroupRows: s.rowGroupRows, metadata, createdBy: s.createdBy };
+    return new ParquetWriterAdapter(columns, opts, sink);
+  }
+  return new TextFileWriter(columns, s.format, s.gzip, s.gzipLevel, sink);
+}
+
+/** Why a row cannot be written in this format, checked without writing (for isolating refused rows). */
+export function rowChecker(s: FormatSettings, columns: TargetColumn[]): (row: unknown[]) => string | undefined {
+  if (s.format === 'parquet') {
+    const trial = new RowTrial(columns);
+    return (row) => trial.check(row);
+  }
+  const writer = new TextFileWriter(columns, s.format, false, undefined, async () => {});
+  return (row) => {
+    try {
+      writer.encodeRow(row);
+      return undefined;
+    } catch (e) {
+      if (e instanceof RowRefused) return e.message;
+      throw e;
+    }
+  };
+}
+
+/** Rows of a written file as canonical values of `columns` (only the `wanted` positions are filled). */
+export async function* readFile(
+  s: Pick<FormatSettings, 'format' | 'gzip'>,
+  open: () => RandomAccess,
+  stream: () => AsyncIterable<Buffer>,
+  columns: TargetColumn[],
+  wanted: number[],
+  batchRows: number,
+): AsyncIterable<unknown[][]> {
+  if (s.format === 'parquet') {
+    yield* readParquet(open(), columns, wanted, batchRows);
+    return;
+  }
+  let source: AsyncIterable<Buffer> = stream();
+  if (s.gzip) {
+    const gunzip = createGunzip();
+    // pipeline, not pipe: a failed read must end the iteration with its error
+    pipeline(Readable.from(source), gunzip).catch((e: unknown) => gunzip.destroy(e as Error));
+    source = gunzip;
+  }
+  const decoder = new StringDecoder('utf8');
+  let batch: unknown[][] = [];
+  if (s.format === 'ndjson') {
+    const decoders = wanted.map((i) => ({ i, name: columns[i]!.name, decode: jsonDecoder(columns[i]!.type) }));
+    let rest = '';
+    const lineRow = (line: string) => {
+      const members = ndjsonMembers(line);
+      const row = new Array<unknown>(columns.length);
+      for (const d of decoders) {
+        const raw = members.get(d.name);
+        row[d.i] = raw === undefined ? null : d.decode(raw);
+      }
+      batch.push(row);
+    };
+    for await (const chunk of source) {
+      const text = rest + decoder.write(chunk);
+      const lines = text.split('\n');
+      rest = lines.pop()!;
+      for (const line of lines) if (line.trim() !== '') lineRow(line);
+      if (batch.length >= batchRows) {
+        yield batch;
+        batch = [];
+      }
+    }
+    rest += decoder.end();
+    if (rest.trim() !== '') lineRow(rest);
+  } else {
+    const parser = new CsvParser();
+    const decoders = wanted.map((i) => ({ i, decode: csvDecoder(columns[i]!.type) }));
+    let positions: number[] | undefined;
+    const records: (string | null)[][] = [];
+    const take = () => {
+      for (const rec of records) {
+        if (!positions) {
+          positions = wanted.map((i) => rec.indexOf(columns[i]!.name));
+          continue;
+        }
+        const row = new Array<unknown>(columns.length);
+        decoders.forEach((d, k) => {
+          const f = positions![k]! >= 0 ? rec[positions![k]!] : null;
+          row[d.i] = f === null || f === undefined ? null : d.decode(f);
+        });
+        batch.push(row);
+      }
+      records.length = 0;
+    };
+    for await (const chunk of source) {
+      parser.push(decoder.write(chunk), records);
+      take();
+      if (batch.length >= batchRows) {
+        yield batch;
+        batch = [];
+      }
+    }
+    parser.push(decoder.end(), records);
+    parser.end(records);
+    take();
+  }
+  if (batch.length > 0) yield batch;
+}

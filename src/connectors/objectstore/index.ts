@@ -1,0 +1,109 @@
+// The object store connector: S3 and S3-compatible stores (s3://bucket/prefix) and local
+// folders (file:./dir) as targets, written as Parquet, NDJSON or CSV files.
+import type { Capabilities, ConnectOptions, Connector, ConnectorFactory, NativeTypeChoice, Source, Target } from '../../core/contracts.js';
+import { FerryError } from '../../core/errors.js';
+import type { CanonicalType, SchemaInfo } from '../../core/types.js';
+import { loadCodec } from './compress.js';
+import { FolderStore } from './folder.js';
+import { ORDERED_KINDS } from './keys.js';
+import { parseEndpoint, parseTargetOptions, type TargetOptions } from './options.js';
+import { S3Store } from './s3.js';
+import type { ObjectStore } from './store.js';
+import { ObjectStoreTarget, type TargetSettings } from './target.js';
+import { canonicalType, nativeType } from './typemap.js';
+
+const CREATED_BY = 'ferry version 0.1.0';
+
+class ObjectStoreConnector implements Connector {
+  readonly kind = 'objectstore';
+  readonly capabilities: Capabilities = {
+    // files cannot be written atomically in groups: chunks are idempotent instead (see target.ts)
+    transactions: false,
+    snapshot: 'single',
+    parallelReads: true,
+    portableKeyKinds: ORDERED_KINDS,
+  };
+  private readonly targetSide: ObjectStoreTarget;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly options: TargetOptions,
+    settings: TargetSettings,
+    opts: ConnectOptions,
+  ) {
+    this.targetSide = new ObjectStoreTarget(store, settings, opts.log);
+  }
+
+  async introspect(filter?: { tables?: string[] }): Promise<SchemaInfo> {
+    return { engine: 'objectstore', version: `${this.options.format} files at ${this.store.location}`, tables: await this.targetSide.introspect(filter) };
+  }
+
+  nativeType(t: CanonicalType): NativeTypeChoice {
+    return nativeType(t, this.options.timestampUnit === 'millis' ? 'MILLIS' : 'MICROS');
+  }
+
+  canonicalType(native: string): CanonicalType {
+    return canonicalType(native);
+  }
+
+  source(): Source {
+    throw new FerryError('UNSUPPORTED', 'object store endpoints (s3:, file:) can only be targets', 'use a PostgreSQL, MySQL or SQLite database as the source');
+  }
+
+  target(): Target {
+    return this.targetSide;
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+}
+
+export const objectStoreConnector: ConnectorFactory = {
+  schemes: ['s3', 'file'],
+  async connect(opts: ConnectOptions): Promise<Connector> {
+    const endpoint = parseEndpoint(opts.url);
+    const options = parseTargetOptions(endpoint.params, opts.options);
+    const store: ObjectStore =
+      endpoint.kind === 'folder'
+        ? new FolderStore(endpoint.path)
+        : await S3Store.create({
+            bucket: endpoint.bucket,
+            prefix: endpoint.prefix,
+            region: options.region,
+            endpoint: options.endpoint,
+            forcePathStyle: options.forcePathStyle,
+            credentials: endpoint.credentials,
+            sse: options.sse as 'AES256' | 'aws:kms' | undefined,
+            kmsKeyId: options.kmsKeyId,
+            expectedBucketOwner: options.expectedBucketOwner,
+            partBytes: options.partSize,
+            uploadConcurrency: options.uploadConcurrency,
+            maxAttempts: options.maxAttempts,
+          });
+    try {
+      await store.check();
+      const compression = options.compression ?? (options.format === 'parquet' ? 'zstd' : 'none');
+      const codec = await loadCodec(options.format === 'parquet' ? (compression as 'zstd' | 'snappy' | 'none') : 'none', options.compressionLevel);
+      const settings: TargetSettings = {
+        format: {
+          format: options.format,
+          codec,
+          gzip: compression === 'gzip',
+          gzipLevel: compression === 'gzip' ? options.compressionLevel : undefined,
+          pageBytes: options.pageSize,
+          rowGroupBytes: options.rowGroupSize,
+          rowGroupRows: options.rowGroupRows,
+          fileBytes: options.fileSize,
+          createdBy: CREATED_BY,
+        },
+        compression,
+        maxPartitionsPerChunk: options.maxPartitionsPerChunk,
+      };
+      return new ObjectStoreConnector(store, options, settings, opts);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  },
+};

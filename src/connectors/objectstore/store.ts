@@ -1,0 +1,51 @@
+// What the object store target needs of a store: S3 (and S3-compatible stores) and a local
+// folder both answer it, so everything above runs the same code path for both.
+import { createHash, type Hash } from 'node:crypto';
+import type { RandomAccess } from './parquet-read.js';
+
+/** Keys are relative to the endpoint's root (bucket prefix or folder), "/"-separated. */
+export interface ObjectStore {
+  /** where the objects go, without credentials: s3://bucket/prefix or a folder path */
+  readonly location: string;
+  /** checks that the root is reachable and the credentials are accepted */
+  check(): Promise<void>;
+  /** writes a small object whole */
+  put(key: string, body: Buffer | string): Promise<void>;
+  /** a streamed upload; the object appears only when close() resolves */
+  writer(key: string): ObjectWriter;
+  /** a whole small object, or undefined when there is none */
+  get(key: string): Promise<Buffer | undefined>;
+  /** byte ranges of an object of known size */
+  open(key: string, size: number): RandomAccess;
+  /** the bytes of an object, streamed */
+  stream(key: string): AsyncIterable<Buffer>;
+  /** every object whose key starts with `prefix`, in no particular order */
+  list(prefix: string): AsyncIterable<{ key: string; size: number }>;
+  /** names of the folders directly under a folder prefix ("" for the root) */
+  folders(prefix: string): Promise<string[]>;
+  delete(keys: string[]): Promise<void>;
+  /** deletes every object under a folder prefix ("table/") */
+  deleteFolder(prefix: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ObjectWriter {
+  write(chunk: Buffer): Promise<void>;
+  /** makes the object durable and visible; resolves with its size and SHA-256 */
+  close(): Promise<{ bytes: number; sha256: string }>;
+  /** drops what was written; the object does not appear */
+  abort(): Promise<void>;
+}
+
+/** Counts and hashes the bytes of an upload as they pass. */
+export class Tally {
+  private readonly hash: Hash = createHash('sha256');
+  bytes = 0;
+  add(chunk: Buffer): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+  }
+  result(): { bytes: number; sha256: string } {
+    return { bytes: this.bytes, sha256: this.hash.digest('hex') };
+  }
+}

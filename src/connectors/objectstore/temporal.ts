@@ -1,0 +1,130 @@
+// Canonical dates, times and timestamps <-> Parquet's numbers (days, and milli- or
+// microseconds, since 1970-01-01), by calendar arithmetic: never through Date. Years are
+// astronomical (44 BC is year -43, written "-0043"), as in Parquet's proleptic calendar.
+// Numbers are used while they are exact (within about 285 years of 1970 for microseconds),
+// bigints past that.
+
+export class RowRefused extends Error {}
+
+const US_PER_DAY = 86_400_000_000;
+const MS_PER_DAY = 86_400_000;
+// every timestamp this many days from 1970 has an exact microsecond count below 2^53
+const EXACT_DAYS = 100_000;
+const TWO = Array.from({ length: 100 }, (_, i) => (i < 10 ? `0${i}` : String(i)));
+
+/** Days since 1970-01-01 of a civil date (H. Hinnant's days_from_civil). */
+export function civilToDays(y: number, m: number, d: number): number {
+  const yy = m <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+function year4(y: number): string {
+  if (y >= 1000 && y <= 9999) return String(y);
+  if (y >= 0 && y < 1000) return String(y).padStart(4, '0');
+  return y < 0 ? `-${String(-y).padStart(4, '0')}` : String(y);
+}
+
+/** "YYYY-MM-DD" of a day count since 1970-01-01 (H. Hinnant's civil_from_days). */
+export function formatDays(days: number): string {
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  return `${year4(yoe + era * 400 + (m <= 2 ? 1 : 0))}-${TWO[m]}-${TWO[d]}`;
+}
+
+const digit = (s: string, i: number) => s.charCodeAt(i) - 48;
+const two = (s: string, i: number) => digit(s, i) * 10 + digit(s, i + 1);
+
+const DATE_RE = /^(-?\d{4,})-(\d\d)-(\d\d)/;
+
+/** Where the date part ends and its year, month and day, for any year. */
+function dateParts(s: string): [y: number, m: number, d: number, end: number] {
+  if (s.length >= 10 && s.charCodeAt(4) === 45 && s.charCodeAt(0) !== 45) return [digit(s, 0) * 1000 + digit(s, 1) * 100 + two(s, 2), two(s, 5), two(s, 8), 10];
+  const m = DATE_RE.exec(s);
+  if (!m) throw new RowRefused(`"${s}" is not a date`);
+  return [Number(m[1]), Number(m[2]), Number(m[3]), m[0].length];
+}
+
+export function parseDate(s: string): number {
+  const [y, m, d] = dateParts(s);
+  return civilToDays(y, m, d);
+}
+
+/** Microseconds of "HH:MM:SS[.ffffff]", hours up to 24. */
+export function parseTime(s: string, from = 0): number {
+  if (s.charCodeAt(from + 2) !== 58 || s.charCodeAt(from + 5) !== 58) throw new RowRefused(`"${s}" is not a time of day`);
+  const secs = two(s, from) * 3600 + two(s, from + 3) * 60 + two(s, from + 6);
+  let us = 0;
+  if (s.charCodeAt(from + 8) === 46) {
+    let scale = 100_000;
+    for (let i = from + 9; i < s.length && scale >= 1; i++, scale /= 10) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      us += (c - 48) * scale;
+    }
+  }
+  return secs * 1_000_000 + us;
+}
+
+/** Milli- or microseconds since 1970-01-01 00:00:00 (UTC for a "Z" timestamp). */
+export function parseTimestamp(s: string, unit: 'MILLIS' | 'MICROS'): number | bigint {
+  const [y, m, d, end] = dateParts(s);
+  const days = civilToDays(y, m, d);
+  const us = parseTime(s, end + 1);
+  if (unit === 'MILLIS') {
+    if (us % 1000 !== 0) throw new RowRefused(`${s} has a fraction of a second finer than the milliseconds this column keeps`);
+    return days * MS_PER_DAY + us / 1000;
+  }
+  if (days > -EXACT_DAYS && days < EXACT_DAYS) return days * US_PER_DAY + us;
+  return BigInt(days) * BigInt(US_PER_DAY) + BigInt(us);
+}
+
+function fraction(us: number): string {
+  if (us === 0) return '';
+  let f = String(us).padStart(6, '0');
+  while (f.endsWith('0')) f = f.slice(0, -1);
+  return `.${f}`;
+}
+
+export function formatTime(us: number): string {
+  const secs = Math.floor(us / 1_000_000);
+  const h = Math.floor(secs / 3600);
+  return `${h < 100 ? TWO[h] : h}:${TWO[Math.floor(secs / 60) % 60]}:${TWO[secs % 60]}${fraction(us % 1_000_000)}`;
+}
+
+export function formatTimestamp(v: number | bigint, unit: 'MILLIS' | 'MICROS', tz: boolean): string {
+  let days: number;
+  let us: number;
+  if (typeof v === 'bigint') {
+    const perDay = unit === 'MILLIS' ? BigInt(MS_PER_DAY) : BigInt(US_PER_DAY);
+    let d = v / perDay;
+    let rest = v % perDay;
+    if (rest < 0n) {
+      rest += perDay;
+      d -= 1n;
+    }
+    days = Number(d);
+    us = Number(rest) * (unit === 'MILLIS' ? 1000 : 1);
+  } else {
+    const perDay = unit === 'MILLIS' ? MS_PER_DAY : US_PER_DAY;
+    days = Math.floor(v / perDay);
+    us = (v - days * perDay) * (unit === 'MILLIS' ? 1000 : 1);
+  }
+  return `${formatDays(days)} ${formatTime(us)}${tz ? 'Z' : ''}`;
+}
+
+/** The year, month, day and hour of a date or timestamp, for partition paths. */
+export function dateFields(s: string): { year: number; month: number; day: number; hour: number } {
+  const [year, month, day, end] = dateParts(s);
+  const hour = s.length > end + 2 ? two(s, end + 1) : 0;
+  return { year, month, day, hour };
+}

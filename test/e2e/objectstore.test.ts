@@ -1,0 +1,250 @@
+// SQL databases into object storage end to end: plan, run, verify, resume after SIGKILL, and
+// the files as DuckDB reads them; the S3 runs go through the CLI against a real S3 API server.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { objectStoreConnector } from '../../src/connectors/objectstore/index.js';
+import type { TargetTable } from '../../src/core/contracts.js';
+import { silentLogger } from '../../src/core/log.js';
+import { canonicalText, convertValue } from '../../src/core/values.js';
+import { runPlan } from '../../src/pipeline/run.js';
+import { verifyPlan } from '../../src/pipeline/verify.js';
+import { batchesOf, collect, tableFor } from '../contract/target-contract.js';
+import { edgeColumns, edgeRows, floatSpecials } from '../fixtures/edge.js';
+import { duckdb, startDenyingProxy, startS3, type S3Server } from '../connectors/objectstore-servers.js';
+import { freshMysql, freshPg, mysqlExec, pgExec, tmpDir } from '../helpers.js';
+import { ENGINES, freshDb, open, planFor } from './support.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The CLI in a child process, without blocking this one (the S3 server runs here). */
+function ferry(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function oneLine(stderr: string): string {
+  const lines = stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `one line, got: ${stderr}`);
+  return lines[0]!;
+}
+
+let s3: S3Server;
+before(async () => {
+  s3 = await startS3();
+});
+after(async () => s3.stop());
+
+describe('SQL engines into Parquet', () => {
+  for (const from of ENGINES)
+    test(`${from}: edge values of every canonical type arrive exactly and verify`, async () => {
+      const src = await freshDb(from, `ferry_os_edge_${from}`);
+      const sconn = await open(src);
+      let sourceTable: TargetTable;
+      try {
+        sourceTable = tableFor(sconn, 'edge', edgeColumns);
+        await sconn.target().prepare(sourceTable, 'drop');
+        await sconn.target().writeChunk({ table: sourceTable, range: {}, replace: false, isolate: false }, batchesOf(edgeRows));
+        if (from !== 'mysql') {
+          const floats = tableFor(sconn, 'floats', [edgeColumns[0]!, edgeColumns.find((c) => c.name === 'f64')!]);
+          await sconn.target().prepare(floats, 'drop');
+          await sconn.target().writeChunk({ table: floats, range: {}, replace: false, isolate: false }, batchesOf(floatSpecials.map((f, i) => [i + 1, f])));
+        }
+      } finally {
+        await sconn.close();
+      }
+      const dir = tmpDir('ferry-os-lake-');
+      const { file } = await planFor(src, `file:${dir}`);
+      const run = await runPlan(file);
+      assert.equal(run.rejects, 0);
+      const v = await verifyPlan(file);
+      assert.ok(v.ok, JSON.stringify(v.tables));
+
+      const tconn = await objectStoreConnector.connect({ url: `file:${dir}`, log: silentLogger });
+      try {
+        const info = (await tconn.introspect({ tables: ['edge'] })).tables[0]!;
+        const targetTable: TargetTable = { ...tableFor(tconn, 'edge', edgeColumns), columns: info.columns.map((c) => ({ name: c.name, type: c.type, nativeType: c.nativeType, nullable: c.nullable })) };
+        const back = (await collect(tconn.target().readBack(targetTable, {}, 100))).map((r) => r.map((x, i) => canonicalText(x, targetTable.columns[i]!.type)));
+        const expected = edgeRows.map((r) =>
+          r.map((x, i) => canonicalText(convertValue(convertValue(x, edgeColumns[i]!.type, sourceTable.columns[i]!.type), sourceTable.columns[i]!.type, targetTable.columns[i]!.type), targetTable.columns[i]!.type)),
+        );
+        // CHAR(n) becomes STRING, with the padding the source gives (PostgreSQL pads, the others do not)
+        const unpad = (rows: string[][]) => rows.map((r) => r.map((x, i) => (edgeColumns[i]!.type.kind === 'string' && (edgeColumns[i]!.type as { fixed?: boolean }).fixed ? x.replace(/ +$/, '') : x)));
+        const byId = (rows: string[][]) => unpad(rows).sort((a, b) => Number(a[0]) - Number(b[0]));
+        assert.deepEqual(byId(back), byId(expected));
+      } finally {
+        await tconn.close();
+      }
+      const [n] = await duckdb(`SELECT count(*)::INT FROM read_parquet('${dir}/edge/*.parquet')`);
+      assert.equal(n![0], edgeRows.length);
+    });
+});
+
+describe('PostgreSQL into Parquet on S3, through the CLI', () => {
+  let source: string;
+  before(async () => {
+    source = await freshPg('ferry_os_pg_s3');
+    await pgExec(
+      source,
+      `CREATE TABLE orders (id bigint PRIMARY KEY, customer text NOT NULL, amount numeric(12,2), ratio numeric, placed timestamptz(6) NOT NULL, day date, payload bytea, doc jsonb, ref uuid, tags text[], paid boolean)`,
+    );
+    await pgExec(
+      source,
+      `INSERT INTO orders SELECT g, 'cliente ' || g || ' ñ', (g % 100000) / 100.0, CASE WHEN g % 5 = 0 THEN NULL ELSE g / 7.0 END,
+         '2024-01-01 00:00:00+00'::timestamptz + g * interval '37 minutes 1.000001 second', DATE '2020-02-29' + (g % 1000), decode(md5(g::text), 'hex'),
+         jsonb_build_object('n', g, 'even', g % 2 = 0), md5(g::text)::uuid, ARRAY['t' || (g % 3), 'x'], g % 2 = 0
+       FROM generate_series(1, 12000) g`,
+    );
+  });
+
+  test('plan, run and verify; the files are Hive-partitioned by month and DuckDB reads every value', async () => {
+    const cwd = tmpDir('ferry-os-cli-');
+    const target = s3.url('lake');
+    const plan = await ferry(['plan', '--source', source, '--target', target, '--rows-per-chunk', '3000', '-o', 'plan.yaml'], { cwd });
+    assert.equal(plan.code, 0, plan.stderr);
+    // the table option is an edit of the plan, as a user would make it
+    const yaml = join(cwd, 'plan.yaml');
+    const text = readFileSync(yaml, 'utf8');
+    assert.match(text, /type: "?TIMESTAMP\(MICROS,UTC\)/);
+    assert.match(text, /type: STRING/, 'numeric without precision is kept as text');
+    writeFileSync(yaml, text.replace(/(\n( +)chunking:)/, '\n$2options: { partitionBy: { column: placed, by: month } }$1'));
+    const run = await ferry(['run', 'plan.yaml'], { cwd });
+    assert.equal(run.code, 0, run.stderr);
+    const verify = await ferry(['verify', 'plan.yaml'], { cwd });
+    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+
+    // s3rver keeps each object as a file named after its key
+    const stored = join(s3.dir, s3.bucket, 'lake', 'orders');
+    const months = readdirSync(join(stored, 'year=2024')).sort();
+    assert.ok(months.length >= 8, months.join(', '));
+    const files = `read_parquet('${stored}/**/*.parquet._S3rver_object', hive_partitioning = true)`;
+    const [agg] = await duckdb(`SELECT count(*)::INT, count(DISTINCT id)::INT, sum(amount)::VARCHAR, count(ratio)::INT, strftime(min(placed), '%Y-%m-%d %H:%M:%S.%f'), max(day)::VARCHAR FROM ${files}`);
+    const { rows: pgAgg } = await pgExec(
+      source,
+      `SELECT count(*)::int a, count(DISTINCT id)::int b, sum(amount)::text c, count(ratio)::int d, to_char(min(placed) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') e, max(day)::text f FROM orders`,
+    );
+    assert.deepEqual(agg, Object.values(pgAgg[0]));
+    const sample = await duckdb(
+      `SELECT id, customer, amount::VARCHAR, ratio, strftime(placed, '%Y-%m-%d %H:%M:%S.%f'), day::VARCHAR, lower(hex(payload)), doc::VARCHAR, ref::VARCHAR, to_json(tags)::VARCHAR, paid, year, month::INT
+       FROM ${files} WHERE id % 997 = 0 ORDER BY id`,
+    );
+    const { rows: pgRows } = await pgExec(
+      source,
+      `SELECT id::int, customer, amount::text, ratio::text, to_char(placed AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') placed, day::text, encode(payload, 'hex') payload, doc::text, ref::text,
+         array_to_json(tags)::text tags, paid, extract(year FROM placed AT TIME ZONE 'UTC')::int y, extract(month FROM placed AT TIME ZONE 'UTC')::int m
+       FROM orders WHERE id % 997 = 0 ORDER BY id`,
+    );
+    assert.equal(sample.length, 12);
+    assert.deepEqual(
+      sample.map((r) => r.map((x) => (typeof x === 'bigint' ? Number(x) : x))),
+      pgRows.map((r) => Object.values(r)),
+    );
+  });
+
+  test('a wrong bucket, wrong credentials and a missing permission each stop with one line', async () => {
+    const cwd = tmpDir('ferry-os-cli-');
+    const bucket = await ferry(['plan', '--source', source, '--target', `s3://ferry-missing/lake?endpoint=${s3.endpoint}&forcePathStyle=true`, '-o', 'p.yaml'], { cwd });
+    assert.equal(bucket.code, 1);
+    assert.match(oneLine(bucket.stderr), /^ferry: bucket ferry-missing does not exist at http:\/\/127\.0\.0\.1:\d+: create the bucket/);
+
+    const creds = await ferry(['plan', '--source', source, '--target', s3.url('lake'), '-o', 'p.yaml'], { cwd, env: { AWS_ACCESS_KEY_ID: 'AKIAWRONG', AWS_SECRET_ACCESS_KEY: 'wrong-secret-789' } });
+    assert.equal(creds.code, 1);
+    const line = oneLine(creds.stderr);
+    assert.match(line, /does not know the access key id: check AWS_ACCESS_KEY_ID/);
+    assert.doesNotMatch(line, /wrong-secret-789/);
+
+    // listing is allowed, writing objects is not
+    const proxy = await startDenyingProxy(s3, (r) => r.method === 'PUT' || r.method === 'POST');
+    try {
+      const plan = await ferry(['plan', '--source', source, '--target', s3.url('denied', '', proxy.endpoint), '-o', 'p.yaml'], { cwd });
+      assert.equal(plan.code, 0, plan.stderr);
+      const run = await ferry(['run', 'p.yaml'], { cwd });
+      assert.equal(run.code, 1);
+      assert.match(oneLine(run.stderr), /^ferry: access denied writing s3:\/\/ferry-test\/denied\/orders\/_schema\.json: grant the credentials s3:PutObject on arn:aws:s3:::ferry-test\/denied\/\*/);
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
+
+describe('MariaDB into NDJSON and CSV', () => {
+  test('gzip-compressed NDJSON and CSV verify and read in DuckDB with every row', async () => {
+    const src = await freshMysql('ferry_os_text');
+    await mysqlExec(src, `CREATE TABLE people (id INT PRIMARY KEY, name VARCHAR(50) NOT NULL, note TEXT, born DATE, score DECIMAL(8,3), seen DATETIME(6), photo BLOB)`);
+    await mysqlExec(
+      src,
+      `SET SESSION max_recursive_iterations = 10000; INSERT INTO people WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 3000)
+       SELECT n, CONCAT('Zoë "', n, '", of Łódź'), IF(n % 4 = 0, NULL, IF(n % 4 = 1, '', CONCAT('line 1\nline 2, ', n))), DATE('1990-01-01') + INTERVAL n DAY, n / 7, TIMESTAMP('2024-01-01 00:00:00.000001') + INTERVAL n SECOND, UNHEX(MD5(n)) FROM s`,
+    );
+    for (const [format, compression, reader] of [
+      ['ndjson', 'gzip', (d: string) => `read_json('${d}/people/*.ndjson.gz', format = 'newline_delimited')`],
+      ['csv', 'none', (d: string) => `read_csv('${d}/people/*.csv', header = true, allow_quoted_nulls = false)`],
+    ] as const) {
+      const dir = tmpDir('ferry-os-text-');
+      const { file } = await planFor(src, `file:${dir}?format=${format}&compression=${compression}`, () => {}, { rowsPerChunk: 1000 });
+      const run = await runPlan(file);
+      assert.equal(run.rejects, 0);
+      const v = await verifyPlan(file);
+      assert.ok(v.ok, `${format}: ${JSON.stringify(v.tables)}`);
+      const [agg] = await duckdb(`SELECT count(*)::INT, count(DISTINCT id)::INT, count(note)::INT, sum(CASE WHEN note = '' THEN 1 ELSE 0 END)::INT, max(name) FROM ${reader(dir)}`);
+      assert.deepEqual(agg, [3000, 3000, 2250, 750, 'Zoë "999", of Łódź'], format);
+    }
+  });
+});
+
+describe('resume after SIGKILL', () => {
+  test('killed mid-table, run again: exactly one copy of every row, no leftover files, verified', async () => {
+    const ROWS = 150_000;
+    const source = await freshPg('ferry_os_resume');
+    await pgExec(source, `CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, price numeric(12,2), at timestamptz(6))`);
+    await pgExec(source, `INSERT INTO items SELECT g, 'item ' || g || ' ü', (g % 10000) / 100.0, '2024-01-01'::timestamptz + g * interval '1.000001 second' FROM generate_series(1, ${ROWS}) g`);
+    const dir = tmpDir('ferry-os-resume-');
+    const { file, dir: cwd } = await planFor(source, `file:${dir}`, (p) => (p.settings.batchRows = 2000), { rowsPerChunk: 5000 });
+
+    const child = spawn(process.execPath, [CLI, 'run', file], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const state = join(cwd, '.ferry', 'state.db');
+    for (let i = 0; i < 600; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      try {
+        const db = new Database(state, { readonly: true, fileMustExist: true });
+        const { done, total } = db.prepare("SELECT sum(status = 'done') AS done, count(*) AS total FROM chunks").get() as { done: number; total: number };
+        db.close();
+        if (done >= 3 && done < total - 5) break;
+      } catch {
+        // the state file is not there yet
+      }
+    }
+    child.kill('SIGKILL');
+    assert.equal(await exited, null, `killed, not finished (${stderr})`);
+    const [partial] = await duckdb(`SELECT count(*)::INT FROM read_parquet('${dir}/items/*.parquet')`);
+    assert.ok(Number(partial![0]) > 0 && Number(partial![0]) < ROWS, `killed mid-table with ${partial![0]} rows written`);
+
+    const again = await ferry(['run', file], { cwd });
+    assert.equal(again.code, 0, again.stderr);
+    const [agg] = await duckdb(`SELECT count(*)::INT, count(DISTINCT id)::INT FROM read_parquet('${dir}/items/*.parquet')`);
+    assert.deepEqual(agg, [ROWS, ROWS]);
+    const leftovers = readdirSync(join(dir, 'items')).filter((f) => f.endsWith('.tmp'));
+    assert.deepEqual(leftovers, []);
+    const v = await verifyPlan(file);
+    assert.ok(v.ok, JSON.stringify(v.tables));
+  });
+});
