@@ -11,6 +11,8 @@ export interface Capabilities {
   snapshot: 'exported' | 'synchronized' | 'single';
   /** readers can usefully run in parallel (false for an embedded engine on one thread) */
   parallelReads: boolean;
+  /** the engine can hold dates with zero parts (MySQL's 0000-00-00), which the plan's zeroDates policy handles */
+  zeroDates?: boolean;
   /** key types whose order is the same in this engine and in every other (safe to chunk by range) */
   portableKeyKinds: CanonicalType['kind'][];
   /** the target keeps unique keys, foreign keys and secondary indexes (default true; false for a key-value store) */

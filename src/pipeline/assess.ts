@@ -89,7 +89,7 @@ function tableFindings(t: TableInfo, source: Connector, target: Connector | unde
   for (const fk of t.foreignKeys)
     if (!names.has(fk.refTable)) f.push({ severity: 'warning', code: 'FK_OUTSIDE', table: t.name, message: `foreign key ${fk.name} of ${t.name} refers to ${fk.refTable}, which is not selected`, action: `add ${fk.refTable} to the selection, or remove the foreign key from the plan` });
   for (const c of t.columns) {
-    if (source.kind === 'mysql' && (c.type.kind === 'date' || c.type.kind === 'timestamp'))
+    if (source.capabilities.zeroDates && (c.type.kind === 'date' || c.type.kind === 'timestamp'))
       f.push({ severity: 'info', code: 'ZERO_DATES', table: t.name, column: c.name, message: `${t.name}.${c.name} may hold MySQL zero dates (0000-00-00)`, action: 'the plan\'s source.zeroDates decides: reject (default), null, or text' });
     if (!target) continue;
     const choice = target.nativeType(c.type);
@@ -132,7 +132,7 @@ async function assessSchema(schema: SchemaInfo, source: Connector, target: Conne
   if (target) {
     const plan = buildPlan(schema, source, target, { source: opts.source, target: opts.target! });
     const byName = new Map(schema.tables.map((t) => [t.name, t]));
-    const planned = plan.waves.flatMap((w) => w.tables.map((tp) => mapTable(plan, tp, byName.get(tp.source), target, tp.source).target));
+    const planned = plan.waves.flatMap((w) => w.tables.map((tp) => mapTable(plan, tp, byName.get(tp.source), source, target, tp.source).target));
     findings.push(...(await target.target().check(planned)));
   }
   const tables: TableInventory[] = schema.tables.map((t): TableInventory => ({

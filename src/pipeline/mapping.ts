@@ -61,7 +61,7 @@ function zeroDateStep(policy: Plan['source']['zeroDates'], column: string, targe
 }
 
 /** Builds the mapping of one planned table, checking the plan against the live source schema. */
-export function mapTable(plan: Plan, tp: TablePlan, info: TableInfo | undefined, targetConn: Connector, where: string): TableMapping {
+export function mapTable(plan: Plan, tp: TablePlan, info: TableInfo | undefined, sourceConn: Connector, targetConn: Connector, where: string): TableMapping {
   if (!info) throw new FerryError('TABLE_NOT_FOUND', `${where}: source table "${tp.source}" does not exist`, 'check the table name in the plan, or re-run `ferry plan`');
   const cols = tp.columns.filter((c) => !c.exclude);
   const sourceCols = cols.map((c) => {
@@ -103,7 +103,7 @@ export function mapTable(plan: Plan, tp: TablePlan, info: TableInfo | undefined,
     const parts: ValueStep[] = [];
     let type = sourceCols[i]!.type;
     const to = targetCols[i]!.type;
-    if (type.kind === 'date' || type.kind === 'timestamp') parts.push(zeroDateStep(plan.source.zeroDates, c.target, to));
+    if (sourceConn.capabilities.zeroDates && (type.kind === 'date' || type.kind === 'timestamp')) parts.push(zeroDateStep(plan.source.zeroDates, c.target, to));
     if (c.transform) {
       const t = transformStep(c.transform);
       parts.push(t.step);
@@ -140,20 +140,29 @@ export function mapTable(plan: Plan, tp: TablePlan, info: TableInfo | undefined,
   });
   const active = steps.map((s, i) => [i, s] as const).filter((x): x is readonly [number, ValueStep] => x[1] !== undefined);
 
+  // rows are mapped in place (the batch is ours); a refused row gets its source values back
+  const original: unknown[] = new Array(active.length);
   const mapBatch = (batch: RowBatch, rejects: Reject[]): RowBatch => {
     if (active.length === 0) return batch;
-    const out: unknown[][] = [];
-    for (const row of batch.rows) {
+    let kept = 0;
+    const rows = batch.rows;
+    for (const row of rows) {
+      let j = 0;
       try {
-        const mapped = row.slice();
-        for (const [i, step] of active) mapped[i] = step(row[i]);
-        out.push(mapped);
+        for (; j < active.length; j++) {
+          const [i, step] = active[j]!;
+          original[j] = row[i];
+          row[i] = step(row[i]);
+        }
+        rows[kept++] = row;
       } catch (e) {
         if (!(e instanceof RowRejected)) throw e;
+        for (let k = 0; k < j; k++) row[active[k]![0]] = original[k];
         rejects.push({ row, reason: e.message });
       }
     }
-    return { rows: out };
+    rows.length = kept;
+    return batch;
   };
   return { plan: tp, source, target, mapBatch, keyIndexes: keyTarget.map((k) => targetCols.findIndex((c) => c.name === k)) };
 }

@@ -82,10 +82,7 @@ export async function runPlan(planFile: string, opts: RunOptions = {}): Promise<
         return { name: m.target.name, rowsEstimate: m.plan.rowEstimate ?? 0, chunks: chunks.length, rowsDone: chunks.reduce((n, c) => n + (c.status === 'done' ? c.rows : 0), 0) };
       }),
     });
-    for (const wave of session.waves) {
-      await copyWave(session, runId, wave, view, emit, rowsByTable);
-      await Promise.all(wave.map((m) => finishTable(session, runId, m, emit)));
-    }
+    await copyAll(session, runId, view, emit, rowsByTable);
     for (const m of all) {
       if (state.tableStatus(hash, m.target.name) === 'linked') continue;
       await timed(session, runId, m.target.name, 'foreign keys', emit, () => session.target.target().addForeignKeys(m.target));
@@ -126,13 +123,24 @@ async function prepareTable(session: Session, runId: string, m: TableMapping, vi
   }
 }
 
-async function copyWave(session: Session, runId: string, wave: TableMapping[], view: ReadView, emit: (e: RunEvent) => void, rowsByTable: Map<string, number>): Promise<void> {
+/**
+ * Copies every pending chunk, wave by wave in foreign-key order but without a barrier between
+ * waves (foreign keys come after all the data): a table's indexes are built as soon as its
+ * last chunk is in, while the next tables copy.
+ */
+async function copyAll(session: Session, runId: string, view: ReadView, emit: (e: RunEvent) => void, rowsByTable: Map<string, number>): Promise<void> {
   const { state, hash, plan } = session;
+  const tables = session.waves.flat();
   const queue: { m: TableMapping; chunk: ChunkState }[] = [];
-  for (const m of wave) for (const chunk of state.chunks(hash, m.target.name)) if (chunk.status !== 'done') queue.push({ m, chunk });
+  for (const m of tables) for (const chunk of state.chunks(hash, m.target.name)) if (chunk.status !== 'done') queue.push({ m, chunk });
   const copyStart = new Map<string, number>();
   const remaining = new Map<string, number>();
   for (const { m } of queue) remaining.set(m.target.name, (remaining.get(m.target.name) ?? 0) + 1);
+  const finishing: Promise<void>[] = [];
+  const tableCopied = (m: TableMapping) => {
+    if (state.tableStatus(hash, m.target.name) === 'prepared') state.setTableStatus(hash, m.target.name, 'copied');
+    finishing.push(finishTable(session, runId, m, emit));
+  };
   let failure: unknown;
   const worker = async () => {
     while (queue.length > 0 && failure === undefined) {
@@ -148,16 +156,24 @@ async function copyWave(session: Session, runId: string, wave: TableMapping[], v
         const spent = state.rejectCount(hash);
         if (spent > plan.settings.maxRejects)
           throw new FerryError('ERROR_BUDGET_SPENT', `${spent} rows were rejected and the plan allows ${plan.settings.maxRejects}; the last in ${name}`, `see the reject files in ${join(state.dir, 'rejects')}, fix the data or the plan (or raise settings.maxRejects), then run again to resume`);
+        remaining.set(name, remaining.get(name)! - 1);
+        if (remaining.get(name) === 0) {
+          state.addPhase(runId, { table: name, phase: 'copy', started: copyStart.get(name)!, finished: Date.now(), rows: rowsByTable.get(name) ?? 0 });
+          tableCopied(m);
+        }
       } catch (e) {
         failure ??= e;
       }
-      remaining.set(name, remaining.get(name)! - 1);
-      if (remaining.get(name) === 0) state.addPhase(runId, { table: name, phase: 'copy', started: copyStart.get(name)!, finished: Date.now(), rows: rowsByTable.get(name) ?? 0 });
     }
   };
   await Promise.all(Array.from({ length: plan.settings.parallelism }, worker));
+  const finished = await Promise.allSettled(finishing);
   if (failure !== undefined) throw failure;
-  for (const m of wave) if (state.tableStatus(hash, m.target.name) === 'prepared') state.setTableStatus(hash, m.target.name, 'copied');
+  const failedFinish = finished.find((r) => r.status === 'rejected');
+  if (failedFinish) throw (failedFinish as PromiseRejectedResult).reason;
+  // tables whose chunks were all done in an earlier run, but not yet finished
+  for (const m of tables) if (!remaining.has(m.target.name)) tableCopied(m);
+  await Promise.all(finishing);
 }
 
 async function copyChunk(session: Session, m: TableMapping, chunk: ChunkState, view: ReadView, emit: (e: RunEvent) => void): Promise<number> {

@@ -13,6 +13,7 @@ const CAPABILITIES: Capabilities = {
   transactions: true,
   snapshot: 'synchronized',
   parallelReads: true,
+  zeroDates: true,
   // text collations, enum (ordered by position) and MariaDB's uuid (ordered by its time fields) differ from other engines
   portableKeyKinds: ['int', 'decimal', 'date', 'time', 'timestamp', 'year'],
 };
