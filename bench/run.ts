@@ -1,12 +1,13 @@
 // `npm run bench`: builds the dataset in MariaDB, PostgreSQL and SQLite (once), then times
 // ferry against pgloader and pg_dump | psql loading each into PostgreSQL, and writes the results.
-// BENCH_ROWS (default 3,000,000) sizes the dataset; BENCH_CASES=mariadb,postgres,sqlite,dynamodb picks
+// BENCH_ROWS (default 3,000,000) sizes the dataset; BENCH_CASES=mariadb,postgres,sqlite,objectstore,dynamodb picks
 // cases; BENCH_REPEAT (default 3) sets the runs per tool, of which the fastest counts;
 // BENCH_PARALLELISM and BENCH_ROWS_PER_CHUNK are passed to `ferry plan`.
 import { mkdirSync } from 'node:fs';
 import { loadConfig, SMALL_SOURCE_DB, SOURCE_DB } from './config.js';
 import { type CaseResult, measureFerryMemory, runCase, selectCases } from './cases.js';
 import { runDynamodbCase } from './dynamodb.js';
+import { objectStoreCases } from './objectstore.js';
 import { checkSameSources } from './content-check.js';
 import { ENGINES } from './dataset.js';
 import { describeEnvironment } from './environment.js';
@@ -16,8 +17,10 @@ import { ensureSource, sourceData } from './sources.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const runsDynamodb = config.cases.length === 0 || config.cases.includes('dynamodb');
-  const sqlCaseIds = config.cases.filter((id) => id !== 'dynamodb');
+  const wants = (id: string) => config.cases.length === 0 || config.cases.includes(id);
+  const runsDynamodb = wants('dynamodb');
+  const runsObjectStore = wants('objectstore');
+  const sqlCaseIds = config.cases.filter((id) => id !== 'dynamodb' && id !== 'objectstore');
   const cases = config.cases.length > 0 && sqlCaseIds.length === 0 ? [] : selectCases(sqlCaseIds);
   ensureInstalled('pgloader', 'pgloader');
   ensureGnuTime();
@@ -34,6 +37,7 @@ async function main(): Promise<void> {
 
   const results: CaseResult[] = [];
   for (const c of cases) results.push(await runCase(c, config, source));
+  if (runsObjectStore) results.push(...(await objectStoreCases(config, source)));
   // the DynamoDB API implementation on loopback takes about 15k items/s: a tenth of the rows
   if (runsDynamodb) results.push(await runDynamodbCase(config, small));
   const ferryMemory: MemoryPoint[] = [];
