@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { daysFromCivil, formatDays } from '../../src/core/calendar.js';
 import { DigestBuilder } from '../../src/core/digest.js';
 import { parseType, formatType } from '../../src/core/types.js';
 import { alwaysFits, canonicalJson, canonicalText, convertValue, misfit, normalizeDecimal, stateParse, stateStringify } from '../../src/core/values.js';
@@ -78,4 +79,16 @@ test('digests ignore row order and see duplicates', () => {
   assert.notDeepEqual(d([[1n, 'a'], [1n, 'a']]).sum, d([[2n, 'b'], [2n, 'b']]).sum);
   assert.notDeepEqual(d([[1n, 'a'], [1n, 'a'], [2n, 'b'], [2n, 'b']]).sum, d([]).sum);
   assert.notDeepEqual(d([[1n, null]]).sum, d([[1n, '']]).sum);
+});
+
+test('calendar arithmetic round-trips every day from 4713 BC to 294276 AD without Date', () => {
+  assert.equal(daysFromCivil(1970, 1, 1), 0);
+  assert.equal(formatDays(daysFromCivil(2000, 2, 29)), '2000-02-29');
+  assert.equal(formatDays(daysFromCivil(-43, 3, 15)), '-0043-03-15');
+  assert.equal(formatDays(daysFromCivil(12345, 12, 31)), '12345-12-31');
+  assert.equal(formatDays(-1), '1969-12-31');
+  for (let d = daysFromCivil(-4713, 1, 1); d < daysFromCivil(294276, 1, 1); d += 997) {
+    const [, sign, y, m, day] = /^(-?)(\d+)-(\d\d)-(\d\d)$/.exec(formatDays(d))!;
+    assert.equal(daysFromCivil(Number(sign + y), Number(m), Number(day)), d);
+  }
 });

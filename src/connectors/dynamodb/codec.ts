@@ -4,6 +4,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { CanonicalType } from '../../core/types.js';
 import { formatFloat, normalizeDecimal } from '../../core/values.js';
 import { NUMBER_DIGITS, type AttrType } from './typemap.js';
+import { daysFromCivil, formatDays } from '../../core/calendar.js';
 
 /** A value the attribute cannot hold; the row is refused with this reason. */
 export class Refusal extends Error {}
@@ -56,30 +57,6 @@ export function numberCheck(t: CanonicalType): ((v: unknown) => string | undefin
 
 // ---- epoch seconds, computed on integers (never through Date)
 
-/** Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
-function daysFromCivil(y: number, m: number, d: number): number {
-  y -= m <= 2 ? 1 : 0;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
-
-function civilFromDays(z: number): string {
-  z += 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const m = mp + (mp < 10 ? 3 : -9);
-  const y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  const year = y < 0 ? `-${String(-y).padStart(4, '0')}` : String(y).padStart(4, '0');
-  return `${year}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
-}
-
 const DATE_RE = /^(-?\d{4,})-(\d\d)-(\d\d)/;
 const TIME_RE = /(\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?/y;
 
@@ -119,7 +96,7 @@ export function fromEpoch(text: string, kind: 'date' | 'timestamp', tz: boolean)
     days -= 1n;
     rest += dayMicros;
   }
-  const date = civilFromDays(Number(days));
+  const date = formatDays(Number(days));
   if (kind === 'date') return date;
   const secs = Number(rest / 1_000_000n);
   const frac = String(rest % 1_000_000n).padStart(6, '0').replace(/0+$/, '');

@@ -4,6 +4,10 @@
 // Numbers are used while they are exact (within about 285 years of 1970 for microseconds),
 // bigints past that.
 
+import { daysFromCivil, formatDays } from '../../core/calendar.js';
+
+export { formatDays };
+
 export class RowRefused extends Error {}
 
 const US_PER_DAY = 86_400_000_000;
@@ -11,35 +15,6 @@ const MS_PER_DAY = 86_400_000;
 // every timestamp this many days from 1970 has an exact microsecond count below 2^53
 const EXACT_DAYS = 100_000;
 const TWO = Array.from({ length: 100 }, (_, i) => (i < 10 ? `0${i}` : String(i)));
-
-/** Days since 1970-01-01 of a civil date (H. Hinnant's days_from_civil). */
-export function civilToDays(y: number, m: number, d: number): number {
-  const yy = m <= 2 ? y - 1 : y;
-  const era = Math.floor(yy / 400);
-  const yoe = yy - era * 400;
-  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468;
-}
-
-function year4(y: number): string {
-  if (y >= 1000 && y <= 9999) return String(y);
-  if (y >= 0 && y < 1000) return String(y).padStart(4, '0');
-  return y < 0 ? `-${String(-y).padStart(4, '0')}` : String(y);
-}
-
-/** "YYYY-MM-DD" of a day count since 1970-01-01 (H. Hinnant's civil_from_days). */
-export function formatDays(days: number): string {
-  const z = days + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const m = mp < 10 ? mp + 3 : mp - 9;
-  return `${year4(yoe + era * 400 + (m <= 2 ? 1 : 0))}-${TWO[m]}-${TWO[d]}`;
-}
 
 const digit = (s: string, i: number) => s.charCodeAt(i) - 48;
 const two = (s: string, i: number) => digit(s, i) * 10 + digit(s, i + 1);
@@ -56,7 +31,7 @@ function dateParts(s: string): [y: number, m: number, d: number, end: number] {
 
 export function parseDate(s: string): number {
   const [y, m, d] = dateParts(s);
-  return civilToDays(y, m, d);
+  return daysFromCivil(y, m, d);
 }
 
 /** Microseconds of "HH:MM:SS[.ffffff]", hours up to 24. */
@@ -78,7 +53,7 @@ export function parseTime(s: string, from = 0): number {
 /** Milli- or microseconds since 1970-01-01 00:00:00 (UTC for a "Z" timestamp). */
 export function parseTimestamp(s: string, unit: 'MILLIS' | 'MICROS'): number | bigint {
   const [y, m, d, end] = dateParts(s);
-  const days = civilToDays(y, m, d);
+  const days = daysFromCivil(y, m, d);
   const us = parseTime(s, end + 1);
   if (unit === 'MILLIS') {
     if (us % 1000 !== 0) throw new RowRefused(`${s} has a fraction of a second finer than the milliseconds this column keeps`);

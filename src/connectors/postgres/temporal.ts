@@ -2,6 +2,8 @@
 // (days / microseconds since 2000-01-01), by calendar arithmetic: never through Date.
 // Years are astronomical: 44 BC is year -43, written "-0043".
 
+import { daysFromCivil, formatDays as formatCivilDays } from '../../core/calendar.js';
+
 /** A value the PostgreSQL binary form cannot take; the message is the one-line reason. */
 export class ValueError extends Error {}
 
@@ -23,32 +25,14 @@ export const DATE_MINUS_INFINITY = -0x80000000;
 const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => (i < 10 ? `0${i}` : String(i)));
 export const FOUR_DIGITS = Array.from({ length: 10000 }, (_, i) => String(i).padStart(4, '0'));
 
-function year4(y: number): string {
-  if (y >= 0 && y <= 9999) return y >= 1000 ? String(y) : String(y).padStart(4, '0');
-  return y < 0 ? `-${String(-y).padStart(4, '0')}` : String(y);
-}
-
-/** "YYYY-MM-DD" of a day counted from 2000-01-01 (H. Hinnant's civil-from-days). */
+/** "YYYY-MM-DD" of a day counted from 2000-01-01, PostgreSQL's epoch. */
 export function formatDays(days2000: number): string {
-  const z = days2000 + PG_EPOCH_DAYS + 719468;
-  const era = Math.floor(z / 146097);
-  const doe = z - era * 146097;
-  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
-  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
-  const mp = Math.floor((5 * doy + 2) / 153);
-  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
-  const m = mp < 10 ? mp + 3 : mp - 9;
-  return `${year4(yoe + era * 400 + (m <= 2 ? 1 : 0))}-${TWO_DIGITS[m]}-${TWO_DIGITS[d]}`;
+  return formatCivilDays(days2000 + PG_EPOCH_DAYS);
 }
 
-/** Days from 2000-01-01 of a civil date (H. Hinnant's days-from-civil). */
+/** Days from 2000-01-01 of a civil date. */
 function civilToDays(y: number, m: number, d: number): number {
-  const yy = m <= 2 ? y - 1 : y;
-  const era = Math.floor(yy / 400);
-  const yoe = yy - era * 400;
-  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  return era * 146097 + doe - 719468 - PG_EPOCH_DAYS;
+  return daysFromCivil(y, m, d) - PG_EPOCH_DAYS;
 }
 
 function daysInMonth(y: number, m: number): number {
