@@ -14,7 +14,7 @@ import { runPlan } from '../../src/pipeline/run.js';
 import { verifyPlan } from '../../src/pipeline/verify.js';
 import { startDynalite, type LocalDynamo } from '../connectors/dynamodb-local.js';
 import { freshPg, pgExec, tmpDir } from '../helpers.js';
-import { ferry, ferrySpawn, loadChinook, planFor } from './support.js';
+import { ferry, killMidRun, loadChinook, planFor } from './support.js';
 
 let dynamo: LocalDynamo;
 let client: DynamoDBClient;
@@ -178,24 +178,7 @@ describe('kill -9 in the middle of a table, then run again', () => {
     const source = await freshPg('dynamodb_resume_src');
     await pgExec(source, `CREATE TABLE events (id bigint PRIMARY KEY, kind text NOT NULL, amount numeric(12,2), at timestamp(6)); INSERT INTO events SELECT g, 'kind ' || (g % 7), g / 100.0, TIMESTAMP '2024-01-01' + g * interval '1.000001 second' FROM generate_series(1, ${ROWS}) g`);
     const { file, dir } = await planFor(source, dynamo.url, (p) => (p.settings.batchRows = 1000), { rowsPerChunk: 2000 });
-    const child = ferrySpawn(['run', file], { cwd: dir });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    const state = join(dir, '.ferry', 'state.db');
-    for (let i = 0; i < 600; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      try {
-        const db = new Database(state, { readonly: true, fileMustExist: true });
-        const done = (db.prepare("SELECT count(*) n FROM chunks WHERE status = 'done'").get() as { n: number }).n;
-        db.close();
-        if (done >= 3) break;
-      } catch {
-        // the state file is not there yet
-      }
-    }
-    child.kill('SIGKILL');
-    assert.equal(await exited, null, `the run was killed, not finished (${stderr})`);
+    await killMidRun(file, dir);
     const partial = await itemCount('events');
     assert.ok(partial > 0 && partial < ROWS, `killed mid-table with ${partial} items written`);
 

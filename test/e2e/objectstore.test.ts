@@ -6,7 +6,6 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { objectStoreConnector } from '../../src/connectors/objectstore/index.js';
 import type { TargetTable } from '../../src/core/contracts.js';
 import { silentLogger } from '../../src/core/log.js';
@@ -17,7 +16,7 @@ import { batchesOf, collect, tableFor } from '../contract/target-contract.js';
 import { edgeColumns, edgeRows, floatSpecials } from '../fixtures/edge.js';
 import { duckdb, startDenyingProxy, startS3, type S3Server } from '../connectors/objectstore-servers.js';
 import { freshMysql, freshPg, mysqlExec, pgExec, tmpDir } from '../helpers.js';
-import { ENGINES, freshDb, open, planFor } from './support.js';
+import { ENGINES, freshDb, killMidRun, open, planFor } from './support.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -217,24 +216,7 @@ describe('resume after SIGKILL', () => {
     const dir = tmpDir('ferry-os-resume-');
     const { file, dir: cwd } = await planFor(source, `file:${dir}`, (p) => (p.settings.batchRows = 2000), { rowsPerChunk: 5000 });
 
-    const child = spawn(process.execPath, [CLI, 'run', file], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    const state = join(cwd, '.ferry', 'state.db');
-    for (let i = 0; i < 600; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      try {
-        const db = new Database(state, { readonly: true, fileMustExist: true });
-        const { done, total } = db.prepare("SELECT sum(status = 'done') AS done, count(*) AS total FROM chunks").get() as { done: number; total: number };
-        db.close();
-        if (done >= 3 && done < total - 5) break;
-      } catch {
-        // the state file is not there yet
-      }
-    }
-    child.kill('SIGKILL');
-    assert.equal(await exited, null, `killed, not finished (${stderr})`);
+    await killMidRun(file, cwd);
     const [partial] = await duckdb(`SELECT count(*)::INT FROM read_parquet('${dir}/items/*.parquet')`);
     assert.ok(Number(partial![0]) > 0 && Number(partial![0]) < ROWS, `killed mid-table with ${partial![0]} rows written`);
 

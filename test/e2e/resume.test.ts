@@ -1,35 +1,13 @@
 // Kill -9 in the middle of a table, run again: every row exactly once.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { test } from 'node:test';
-import Database from 'better-sqlite3';
 import { verifyPlan } from '../../src/pipeline/verify.js';
 import { freshMysql, freshPg, mysqlExec, pgExec } from '../helpers.js';
-import { ferry, ferrySpawn, planFor } from './support.js';
+import { ferry, killMidRun, planFor } from './support.js';
 
 const ROWS = 400_000;
 
-async function killMidway(file: string, target: string, dir: string): Promise<number> {
-  const child = ferrySpawn(['run', file], { cwd: dir });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  // kill once part of the table is durable in the state, so the run is really mid-table
-  const state = join(dir, '.ferry', 'state.db');
-  for (let i = 0; i < 600; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    try {
-      const db = new Database(state, { readonly: true, fileMustExist: true });
-      const done = (db.prepare("SELECT count(*) n FROM chunks WHERE status = 'done'").get() as { n: number }).n;
-      const all = (db.prepare('SELECT count(*) n FROM chunks').get() as { n: number }).n;
-      db.close();
-      if (done >= 3 && done < all - 3) break;
-    } catch {
-      // the state file is not there yet
-    }
-  }
-  child.kill('SIGKILL');
-  assert.equal(await exited, null, `the run was killed, not finished (${stderr})`);
+async function rowsIn(target: string): Promise<number> {
   const [{ n }] = (await mysqlExec(target, 'SELECT count(*) n FROM items')) as { n: number }[];
   return Number(n);
 }
@@ -41,7 +19,8 @@ test('SIGKILL during a table, then run again: exactly one copy of every row, ver
   const target = await freshMysql('ferry_resume_dst');
   const { file, dir } = await planFor(source, target, (p) => (p.settings.batchRows = 2000), { rowsPerChunk: 10_000 });
 
-  const partial = await killMidway(file, target, dir);
+  await killMidRun(file, dir);
+  const partial = await rowsIn(target);
   assert.ok(partial > 0 && partial < ROWS, `killed mid-table with ${partial} rows written`);
 
   const again = ferry(['run', file], { cwd: dir });

@@ -1,8 +1,10 @@
 // Support for end-to-end tests: engines by name, dataset loading, the CLI as a user runs it.
+import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { connect } from '../../src/connectors/index.js';
 import type { Connector } from '../../src/core/contracts.js';
 import { silentLogger } from '../../src/core/log.js';
@@ -74,6 +76,28 @@ export function ferry(args: string[], opts: { cwd?: string; env?: Record<string,
 
 export function ferrySpawn(args: string[], opts: { cwd?: string } = {}) {
   return spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Starts `ferry run PLAN` in `cwd` and kills it with SIGKILL as soon as `minDone` chunks are durable. */
+export async function killMidRun(file: string, cwd: string, minDone = 3): Promise<void> {
+  const child = ferrySpawn(['run', file], { cwd });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const state = join(cwd, '.ferry', 'state.db');
+  for (let i = 0; i < 1200; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    try {
+      const db = new Database(state, { readonly: true, fileMustExist: true });
+      const { done } = db.prepare("SELECT count(*) AS done FROM chunks WHERE status = 'done'").get() as { done: number };
+      db.close();
+      if (done >= minDone) break;
+    } catch {
+      // the state file is not there yet
+    }
+  }
+  child.kill('SIGKILL');
+  assert.equal(await exited, null, `the run was killed, not finished (${stderr})`);
 }
 
 export { PG_BASE };
