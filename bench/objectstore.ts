@@ -63,11 +63,11 @@ export async function objectStoreCases(config: BenchConfig, source: SourceData):
   const s3Dir = join(work, 's3rver');
   const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3Dir, configureBuckets: [{ name: BUCKET, configs: [] }] });
   const { port } = await server.run();
-  process.env.AWS_ACCESS_KEY_ID ??= 'S3RVER';
-  process.env.AWS_SECRET_ACCESS_KEY ??= 'S3RVER';
+  // s3rver's own keys, by reference (other cases may have set AWS_* for their endpoints)
+  process.env.BENCH_S3_KEY = 'S3RVER';
   const cases: { engine: 'postgres' | 'mariadb'; title: string; target: string; lake: string; suffix: string }[] = [
     { engine: 'postgres', title: 'PostgreSQL → Parquet (folder)', target: `file:${join(work, 'pg-lake')}`, lake: join(work, 'pg-lake'), suffix: '' },
-    { engine: 'postgres', title: 'PostgreSQL → Parquet (S3 API)', target: `s3://${BUCKET}/pg?endpoint=http://127.0.0.1:${port}&forcePathStyle=true&region=us-east-1`, lake: join(s3Dir, BUCKET, 'pg'), suffix: '._S3rver_object' },
+    { engine: 'postgres', title: 'PostgreSQL → Parquet (S3 API)', target: `s3://\${env:BENCH_S3_KEY}:\${env:BENCH_S3_KEY}@${BUCKET}/pg?endpoint=http://127.0.0.1:${port}&forcePathStyle=true&region=us-east-1`, lake: join(s3Dir, BUCKET, 'pg'), suffix: '._S3rver_object' },
     { engine: 'mariadb', title: 'MariaDB → Parquet (folder)', target: `file:${join(work, 'mariadb-lake')}`, lake: join(work, 'mariadb-lake'), suffix: '' },
   ];
   const results: CaseResult[] = [];

@@ -34,7 +34,10 @@ export function resolveSecrets(text: string): string {
 
 /** Replaces URL passwords and every known secret in a text by "***". */
 export function redact(text: string): string {
-  let out = text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s"']*:)([^@\s"']+)(@)/gi, (m, a: string, pw: string, b: string) => (pw.startsWith('${') ? m : `${a}***${b}`));
+  // a user name or password may itself be a ${env:…} reference, which is kept
+  let out = text.replace(/([a-z][a-z0-9+.-]*:\/\/)((?:\$\{[^}]*\}|[^:/@\s"'$])*):((?:\$\{[^}]*\}|[^@\s"'/$])+)@/gi, (m, scheme: string, user: string, pw: string) =>
+    /^\$\{(env|file):[^}]+\}$/.test(pw) ? m : `${scheme}${user}:***@`,
+  );
   for (const s of known) if (out.includes(s)) out = out.split(s).join('***');
   return out;
 }
@@ -50,4 +53,15 @@ export function registerUrlSecrets(url: string): void {
       // a password that is not valid percent-encoding is already registered as written
     }
   }
+}
+
+/**
+ * Whether a URL carries a literal secret: a password (in the user-info part or a password=
+ * parameter) that is not made only of ${env:…}/${file:…} references.
+ */
+export function hasLiteralPassword(url: string): boolean {
+  const bare = url.replace(/\$\{(env|file):[^}]+\}/g, '');
+  const userinfo = /^[a-z][a-z0-9+.-]*:\/\/[^/?#@:]*:([^/?#@]*)@/i.exec(bare);
+  const param = /[?&]password=([^&#]*)/i.exec(bare);
+  return !!userinfo?.[1] || !!param?.[1];
 }
