@@ -3,9 +3,6 @@
 // binary formats; its errors).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { postgresConnector } from '../../src/connectors/postgres/index.js';
@@ -19,6 +16,7 @@ import { sourceContract } from '../contract/source-contract.js';
 import { batchesOf, collect, targetContract } from '../contract/target-contract.js';
 import { edgeColumns } from '../fixtures/edge.js';
 import { freshPg, PG_BASE, pgExec } from '../helpers.js';
+import { privatePostgres, type PrivatePostgres } from '../private-postgres.js';
 
 const open = (url: string) => postgresConnector.connect({ url, log: silentLogger, poolSize: 4 });
 
@@ -604,35 +602,6 @@ describe('postgres: Pagila', () => {
   });
 });
 
-/** A PostgreSQL server of our own, with password authentication (the shared one trusts every local user). */
-async function passwordServer(password: string): Promise<{ port: number; stop: () => void }> {
-  const bin = execFileSync('bash', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1'], { encoding: 'utf8' }).trim();
-  const dir = mkdtempSync(join(tmpdir(), 'ferry-pg-auth-'));
-  const port = await new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-  writeFileSync(join(dir, 'pw'), password);
-  // initdb refuses to run as root
-  const asOwner = (cmd: string[]) => (process.getuid?.() === 0 ? ['runuser', '-u', 'postgres', '--', ...cmd] : cmd);
-  if (process.getuid?.() === 0) {
-    chownSync(dir, Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })));
-    chownSync(join(dir, 'pw'), Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })));
-  }
-  const run = (cmd: string[]) => execFileSync(asOwner(cmd)[0]!, asOwner(cmd).slice(1), { stdio: 'ignore' });
-  run([`${bin}/initdb`, '-D', join(dir, 'data'), '-U', 'postgres', '-A', 'scram-sha-256', `--pwfile=${join(dir, 'pw')}`]);
-  run([`${bin}/pg_ctl`, '-D', join(dir, 'data'), '-w', '-l', join(dir, 'log'), '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c shared_buffers=16MB -c max_connections=10`, 'start']);
-  return {
-    port,
-    stop: () => {
-      run([`${bin}/pg_ctl`, '-D', join(dir, 'data'), '-m', 'immediate', '-w', 'stop']);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 describe('postgres: connection errors', () => {
   test('an unreachable server', async () => {
     await rejectsWith(open('postgres://postgres@127.0.0.1:1/postgres'), 'CONNECT_FAILED', /cannot reach PostgreSQL at 127\.0\.0\.1:1/);
@@ -648,9 +617,9 @@ describe('postgres: connection errors', () => {
   });
 
   describe('with password authentication', () => {
-    let server: { port: number; stop: () => void };
+    let server: PrivatePostgres;
     before(async () => {
-      server = await passwordServer('s3cret-Pa55');
+      server = await privatePostgres({ password: 's3cret-Pa55' });
     });
     after(() => server?.stop());
 

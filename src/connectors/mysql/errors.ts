@@ -1,6 +1,7 @@
 // MySQL driver and server errors -> FerryError: what the user did (wrong password, unknown
 // database), what retrying may fix (deadlocks, lost connections), and the server's reason.
 import { FerryError } from '../../core/errors.js';
+import { tlsError } from '../../core/tls.js';
 import type { Endpoint } from './session.js';
 
 interface DriverError {
@@ -51,6 +52,8 @@ export function toFerryError(err: unknown, ep: Endpoint, activity: Activity, tab
   if (err instanceof FerryError) return err;
   const e = err as DriverError;
   const where = `${ep.host}:${ep.port}`;
+  const tls = activity === 'connect' ? tlsError(err, { engine: 'MySQL', host: ep.host, port: ep.port, tls: ep.tls }) : undefined;
+  if (tls) return tls;
   switch (e?.errno) {
     case 1045:
       return new FerryError('AUTH_FAILED', `MySQL refused the password for user ${ep.user}@${ep.host}`, 'check the user and password of the endpoint URL (keep the password in ${env:NAME} or ${file:path})');

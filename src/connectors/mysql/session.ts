@@ -1,9 +1,11 @@
 // Connections: the endpoint URL, the session settings every connection starts with, a small
 // pool, and the streaming query that reads rows in batches with backpressure.
+import { connect as connectSocket, isIP, type Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import mysql from 'mysql2';
 import type { Connection, ConnectionOptions } from 'mysql2';
 import { FerryError } from '../../core/errors.js';
+import { tlsSettings, type TlsSettings } from '../../core/tls.js';
 import { redactUrl, urlParams } from '../../core/url.js';
 import { isFatal, toFerryError } from './errors.js';
 
@@ -13,7 +15,8 @@ export interface Endpoint {
   user: string;
   password: string;
   database: string;
-  ssl: boolean;
+  /** ?sslmode=require|verify-ca|verify-full&sslrootcert=ca.pem (ssl=true: require); none by default */
+  tls?: TlsSettings;
   /** ?localInfile=false: write with INSERT even where the server allows LOAD DATA LOCAL INFILE */
   localInfile: boolean;
 }
@@ -29,13 +32,14 @@ export function parseEndpoint(url: string): Endpoint {
   if (!database) throw new FerryError('URL_INVALID', `the MySQL URL ${redactUrl(url)} names no database`, 'add the database to the URL: mysql://user@host:3306/database');
   const params = urlParams(url);
   const ssl = params.get('ssl');
+  const sslmode = params.get('sslmode') ?? (ssl === 'true' || ssl === 'required' ? 'require' : undefined);
   return {
     host: u.hostname || 'localhost',
     port: u.port ? Number(u.port) : 3306,
     user: decodeURIComponent(u.username) || 'root',
     password: decodeURIComponent(u.password),
     database,
-    ssl: ssl === 'true' || ssl === 'required',
+    tls: tlsSettings({ sslmode, sslrootcert: params.get('sslrootcert') }, redactUrl(url)),
     localInfile: params.get('localInfile') !== 'false',
   };
 }
@@ -54,6 +58,22 @@ export const SESSION = {
   ],
 };
 
+/**
+ * The socket of a verify-full connection to an IP address. Node checks the certificate against
+ * the host name the socket looked up and, as mysql2 names no host to tls.connect, against
+ * "localhost" when there was no lookup (an IP address): recording the address makes it check
+ * the address connected to.
+ */
+function socketToAddress(ep: Endpoint): () => Socket {
+  return () => {
+    const socket = connectSocket(ep.port, ep.host);
+    (socket as unknown as { _host: string })._host = ep.host;
+    socket.setNoDelay(true);
+    socket.on('connect', () => socket.setKeepAlive(true));
+    return socket;
+  };
+}
+
 function options(ep: Endpoint): ConnectionOptions {
   return {
     host: ep.host,
@@ -61,7 +81,7 @@ function options(ep: Endpoint): ConnectionOptions {
     user: ep.user,
     password: ep.password,
     database: ep.database,
-    ssl: ep.ssl ? {} : undefined,
+    ssl: ep.tls ? { ca: ep.tls.ca, rejectUnauthorized: ep.tls.mode !== 'require', verifyIdentity: ep.tls.mode === 'verify-full' } : undefined,
     charset: 'UTF8MB4_GENERAL_CI',
     // BIGINT arrives as a number when it is a safe integer and as a string otherwise (both exact)
     supportBigNumbers: true,
@@ -70,6 +90,7 @@ function options(ep: Endpoint): ConnectionOptions {
     dateStrings: true,
     jsonStrings: true,
     connectTimeout: 10_000,
+    ...(ep.tls?.mode === 'verify-full' && isIP(ep.host) ? { stream: socketToAddress(ep) } : {}),
     enableKeepAlive: true,
     // statements are built with literals already escaped; mysql2's default formatter would
     // scan every (multi-megabyte) INSERT for placeholders even without parameters

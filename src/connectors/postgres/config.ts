@@ -1,8 +1,10 @@
 // A postgres:// URL as node-postgres settings, and the session every connection starts with.
-import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type pg from 'pg';
 import { FerryError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
+import { nodeTlsOptions, tlsSettings } from '../../core/tls.js';
 import { redactUrl } from '../../core/url.js';
 import type { Endpoint } from './errors.js';
 import { quoteIdent } from './sql.js';
@@ -15,26 +17,6 @@ export interface PgEndpoint {
 }
 
 const KNOWN_PARAMS = new Set(['sslmode', 'sslrootcert', 'schema', 'host', 'port', 'user', 'password', 'connect_timeout', 'application_name']);
-
-function sslFor(mode: string | null, rootCert: string | null, url: string): pg.ClientConfig['ssl'] {
-  const ca = rootCert ? readFileSync(rootCert, 'utf8') : undefined;
-  switch (mode ?? 'prefer') {
-    case 'disable':
-    case 'allow':
-    case 'prefer':
-      return false;
-    case 'require':
-    case 'no-verify':
-      return { rejectUnauthorized: false };
-    case 'verify-ca':
-      // the chain is checked, the host name is not
-      return { ca, rejectUnauthorized: true, checkServerIdentity: () => undefined };
-    case 'verify-full':
-      return { ca, rejectUnauthorized: true };
-    default:
-      throw new FerryError('URL_INVALID', `unknown sslmode "${mode}" in ${redactUrl(url)}`, 'use sslmode=disable, require, verify-ca or verify-full');
-  }
-}
 
 export function parsePgUrl(url: string): PgEndpoint {
   let u: URL;
@@ -52,6 +34,8 @@ export function parsePgUrl(url: string): PgEndpoint {
   const password = q.get('password') ?? (u.password ? decodeURIComponent(u.password) : process.env.PGPASSWORD);
   const database = decodeURIComponent(u.pathname.replace(/^\//, '')) || user;
   const timeout = Number(q.get('connect_timeout') ?? 10);
+  // libpq's parameters, environment variables and default CA file
+  const tls = tlsSettings({ sslmode: q.get('sslmode') ?? process.env.PGSSLMODE, sslrootcert: q.get('sslrootcert') ?? process.env.PGSSLROOTCERT }, redactUrl(url), join(homedir(), '.postgresql', 'root.crt'));
   return {
     config: {
       host,
@@ -59,12 +43,12 @@ export function parsePgUrl(url: string): PgEndpoint {
       user,
       password,
       database,
-      ssl: sslFor(q.get('sslmode'), q.get('sslrootcert'), url),
+      ssl: tls ? nodeTlsOptions(tls) : false,
       application_name: q.get('application_name') ?? 'ferry',
       connectionTimeoutMillis: timeout * 1000,
       keepAlive: true,
     },
-    endpoint: { host, port, user, database },
+    endpoint: { host, port, user, database, tls },
     schema: q.get('schema') ?? 'public',
   };
 }

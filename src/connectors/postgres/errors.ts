@@ -1,12 +1,14 @@
 // PostgreSQL and socket errors as FerryErrors: one line, what to do, and whether a retry may help.
 import { FerryError, type ErrorCode } from '../../core/errors.js';
 import { redact } from '../../core/secrets.js';
+import { tlsError, type TlsSettings } from '../../core/tls.js';
 
 export interface Endpoint {
   host: string;
   port: number;
   user: string;
   database: string;
+  tls?: TlsSettings;
 }
 
 interface PgLikeError {
@@ -41,12 +43,17 @@ export function connectError(err: unknown, ep: Endpoint): FerryError {
   if (err instanceof FerryError) return err;
   const e = err as PgLikeError;
   const at = `${ep.host}:${ep.port}`;
+  const tls = tlsError(err, { engine: 'PostgreSQL', host: ep.host, port: ep.port, tls: ep.tls });
+  if (tls) return tls;
   if ((e?.code && SOCKET_UNREACHABLE.has(e.code)) || /timeout/i.test(e?.message ?? ''))
     return new FerryError('CONNECT_FAILED', `cannot reach PostgreSQL at ${at} (${e.code ?? 'timeout'})`, 'check the host and port, and that the server is running', { transient: true, cause: err });
   if (e?.code === '28P01')
     return new FerryError('AUTH_FAILED', `PostgreSQL refused the password for user ${ep.user} at ${at}`, 'check the user name and password in the URL (put the password in ${env:NAME} or ${file:path})', { cause: err });
-  if (e?.code === '28000')
-    return new FerryError('AUTH_FAILED', `PostgreSQL refused user ${ep.user} at ${at}: ${pgReason(err)}`, 'check the user name, and that pg_hba.conf lets this user connect from this host', { cause: err });
+  if (e?.code === '28000') {
+    // pg_hba.conf may take this host only over TLS (hostssl)
+    const tlsHint = ep.tls ? '' : '; if it allows TLS only (hostssl), add sslmode=verify-full to the URL';
+    return new FerryError('AUTH_FAILED', `PostgreSQL refused user ${ep.user} at ${at}: ${pgReason(err)}`, `check the user name, and that pg_hba.conf lets this user connect from this host${tlsHint}`, { cause: err });
+  }
   if (/password must be a string|SASL|no password/i.test(e?.message ?? ''))
     return new FerryError('AUTH_FAILED', `PostgreSQL wants a password for user ${ep.user} at ${at} and the URL has none`, 'add the password to the URL (as ${env:NAME} or ${file:path})', { cause: err });
   if (e?.code === '3D000')

@@ -1,0 +1,79 @@
+// A PostgreSQL server of a test's own (initdb + pg_ctl on a free port), for settings the shared
+// server must not get: password authentication, TLS with a test certificate.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface PrivatePostgresOptions {
+  /** the postgres user's password; without one, every local user is trusted */
+  password?: string;
+  /** PEM files of the server's certificate and key: the server runs with ssl=on and takes TCP connections only over TLS */
+  tls?: { cert: string; key: string };
+}
+
+export interface PrivatePostgres {
+  port: number;
+  stop(): void;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+const isRoot = process.getuid?.() === 0;
+
+/** initdb refuses to run as root: as root, files and commands belong to the postgres user. */
+function owned(path: string): void {
+  if (!isRoot) return;
+  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }));
+  chownSync(path, id('-u'), id('-g'));
+}
+
+function run(cmd: string[]): void {
+  const argv = isRoot ? ['runuser', '-u', 'postgres', '--', ...cmd] : cmd;
+  execFileSync(argv[0]!, argv.slice(1), { stdio: 'ignore' });
+}
+
+export async function privatePostgres(opts: PrivatePostgresOptions = {}): Promise<PrivatePostgres> {
+  const bin = execFileSync('bash', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1'], { encoding: 'utf8' }).trim();
+  const dir = mkdtempSync(join(tmpdir(), 'ferry-pg-private-'));
+  owned(dir);
+  const port = await freePort();
+  const auth = opts.password === undefined ? 'trust' : 'scram-sha-256';
+  const initdb = [`${bin}/initdb`, '-D', join(dir, 'data'), '-U', 'postgres', '-A', auth];
+  if (opts.password !== undefined) {
+    writeFileSync(join(dir, 'pw'), opts.password);
+    owned(join(dir, 'pw'));
+    initdb.push(`--pwfile=${join(dir, 'pw')}`);
+  }
+  run(initdb);
+  const settings = [`-p ${port}`, `-k ${dir}`, '-c listen_addresses=127.0.0.1', '-c shared_buffers=16MB', '-c max_connections=20'];
+  if (opts.tls) {
+    // the server refuses a key file others may read
+    for (const [from, to] of [
+      [opts.tls.cert, 'server.crt'],
+      [opts.tls.key, 'server.key'],
+    ] as const) {
+      copyFileSync(from, join(dir, to));
+      chmodSync(join(dir, to), 0o600);
+      owned(join(dir, to));
+    }
+    writeFileSync(join(dir, 'data', 'pg_hba.conf'), `local all all ${auth}\nhostssl all all 127.0.0.1/32 ${auth}\n`);
+    settings.push('-c ssl=on', `-c ssl_cert_file=${join(dir, 'server.crt')}`, `-c ssl_key_file=${join(dir, 'server.key')}`);
+  }
+  run([`${bin}/pg_ctl`, '-D', join(dir, 'data'), '-w', '-l', join(dir, 'log'), '-o', settings.join(' '), 'start']);
+  return {
+    port,
+    stop: () => {
+      run([`${bin}/pg_ctl`, '-D', join(dir, 'data'), '-m', 'immediate', '-w', 'stop']);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
