@@ -13,6 +13,13 @@ import { createDemoDatabase } from '../pipeline/demo.js';
 import { writeReport } from '../pipeline/report.js';
 import { runPlan, type RunSummary } from '../pipeline/run.js';
 import { verifyPlan, type VerifyResult } from '../pipeline/verify.js';
+import { verifyAudit } from '../pipeline/audit.js';
+import { backupPlan, verifyBackup } from '../pipeline/backup.js';
+import { dryRun, type DryRunResult } from '../pipeline/dryrun.js';
+import { restoreBackup } from '../pipeline/restore.js';
+import { rollbackRun } from '../pipeline/rollback.js';
+import type { KeySource } from '../pipeline/sealed.js';
+import { StateStore } from '../pipeline/state.js';
 import { progressReporter } from './progress.js';
 
 const out = (line = ''): void => {
@@ -75,6 +82,29 @@ function printVerify(v: VerifyResult): void {
     for (const s of x.sample) out(`${x.table}: ${s}`);
   }
   out(v.ok ? 'verify: source and target match' : `verify: ${v.tables.filter((x) => x.status !== 'match').length} tables differ${v.tables.some((x) => x.rejected > 0) ? ', and rows were rejected during the run' : ''}`);
+}
+
+function printDryRun(r: DryRunResult): void {
+  const t = newTable({ head: ['table', 'rows', 'sampled', 'written', 'rejected', 'verified', 'prepare s', 'copy s', 'indexes s', 'rows/s', 'full copy (est.)'] });
+  for (const x of r.tables)
+    t.push([x.table, x.rows, x.sampled, x.written, x.rejected, x.match ? 'yes' : 'NO', x.seconds.prepare.toFixed(2), x.seconds.copy.toFixed(2), x.seconds.indexes.toFixed(2), x.rowsPerSecond, duration(x.estimatedSeconds)]);
+  out(t.toString());
+  for (const x of r.tables) {
+    for (const d of x.differences) out(`${x.table}: ${d}`);
+    for (const reason of x.rejects) out(`${x.table}: rejected: ${reason}`);
+  }
+  if (r.findings.length > 0) {
+    const f = newTable({ head: ['severity', 'where', 'finding', 'what to do'], colWidths: [10, 28, 60, 50], wordWrap: true });
+    for (const x of r.findings) f.push([x.severity, [x.table, x.column].filter(Boolean).join('.'), x.message, x.action]);
+    out(f.toString());
+  }
+  out(`estimated copy time of the full run: ${duration(r.estimatedSeconds)} (at the sample's rates)`);
+  out(r.kept.length > 0 ? `scratch tables kept: ${r.kept.join(', ')}` : `scratch tables (*${r.suffix}) dropped`);
+  out(r.ok ? `test ${r.runId}: the sample went through and verified` : `test ${r.runId}: see the findings above`);
+}
+
+function keySource(o: { keyEnv?: string; keyFile?: string }): KeySource | undefined {
+  return o.keyEnv || o.keyFile ? { env: o.keyEnv, file: o.keyFile } : undefined;
 }
 
 const USAGE_CODES: ErrorCode[] = ['PLAN_INVALID', 'PLAN_NOT_FOUND', 'URL_INVALID', 'SECRET_MISSING'];
@@ -168,6 +198,109 @@ async function main(argv: string[]): Promise<number> {
     .action((runId: string | undefined, o: { stateDir: string }) => {
       const r = writeReport({ stateDir: o.stateDir, runId });
       out(`report of run ${r.runId}:\n  ${r.markdown}\n  ${r.html}`);
+    });
+
+  program
+    .command('test')
+    .description('dry run: a sample of every table into scratch tables of the real target, verified, timed, then dropped')
+    .argument('<plan>', 'plan file')
+    .option('--sample <n>', 'rows per table', (v) => Number(v))
+    .option('--percent <p>', 'a percentage of every table instead', (v) => Number(v))
+    .option('--keep', 'leave the scratch tables in place')
+    .option('--state-dir <dir>', 'checkpoint store folder')
+    .option('--json', 'machine-readable output')
+    .action(async (planFile: string, o: { sample?: number; percent?: number; keep?: boolean; stateDir?: string; json?: boolean }) => {
+      if (o.sample !== undefined && o.percent !== undefined) throw new FerryError('PLAN_INVALID', 'give --sample or --percent, not both', 'choose one');
+      const r = await dryRun(planFile, { log: logger(globals()), stateDir: o.stateDir, sample: o.sample, percent: o.percent, keep: o.keep });
+      if (o.json) out(JSON.stringify(r, null, 2));
+      else printDryRun(r);
+      if (!r.ok) code = EXIT.verifyMismatch;
+    });
+
+  const backup = program
+    .command('backup')
+    .description('encrypted, compressed backup of the source (and of the target tables that exist); `backup verify` checks one')
+    .argument('[plan]', 'plan file')
+    .option('--to <location>', 'folder or s3://bucket/prefix (default: settings.backup.to)')
+    .option('--key-env <name>', 'environment variable holding the key (default: settings.backup, else FERRY_BACKUP_KEY)')
+    .option('--key-file <path>', 'file holding the key')
+    .option('--state-dir <dir>', 'checkpoint store folder')
+    .action(async (planFile: string | undefined, o: { to?: string; keyEnv?: string; keyFile?: string; stateDir?: string }) => {
+      if (!planFile) throw new FerryError('PLAN_INVALID', 'no plan given', 'ferry backup PLAN, or ferry backup verify LOCATION');
+      const s = await backupPlan(planFile, { log: logger(globals()), stateDir: o.stateDir, to: o.to, key: keySource(o), onTable: tty ? (t) => out(`${t.side} ${t.table}: ${t.rows} rows`) : undefined });
+      const t = newTable({ head: ['side', 'table', 'rows', 'files', 'size'] });
+      for (const x of s.tables) t.push([x.side, x.table, x.rows, x.files, bytes(x.bytes)]);
+      out(t.toString());
+      for (const n of s.notes) out(`note: ${n}`);
+      out(`backup ${s.id}: ${s.location} (${s.seconds.toFixed(1)} s)`);
+    });
+  backup
+    .command('verify')
+    .description("check a backup's integrity: manifest, every file's size, hash and authentication, row counts")
+    .argument('<location>', 'the folder or s3:// prefix of one backup')
+    .option('--key-env <name>', 'environment variable holding the key (default FERRY_BACKUP_KEY)')
+    .option('--key-file <path>', 'file holding the key')
+    .action(async (location: string, _o: unknown, cmd: Command) => {
+      // --key-env and --key-file are options of `backup` too: commander hands them to the parent
+      const r = await verifyBackup(location, keySource(cmd.optsWithGlobals<{ keyEnv?: string; keyFile?: string }>()) ?? {});
+      for (const p of r.problems) out(`problem: ${p}`);
+      out(r.ok ? `backup ${r.id} is intact: ${r.tables} tables, ${r.files} files, ${r.rows} rows` : `backup at ${r.location} cannot be trusted: ${r.problems.length} problems`);
+      if (!r.ok) code = EXIT.verifyMismatch;
+    });
+
+  program
+    .command('restore')
+    .description('load a backup into a database (any engine ferry writes to)')
+    .argument('<location>', 'the folder or s3:// prefix of one backup')
+    .requiredOption('--target <url>', 'database to load into (use ${env:NAME} for passwords)')
+    .addOption(new Option('--side <side>', 'the source tables, or the target tables as they were before the run').choices(['source', 'target']).default('source'))
+    .option('--tables <names>', 'comma-separated tables (default: all)', (v) => v.split(','))
+    .addOption(new Option('--if-exists <what>', 'when a table exists').choices(['fail', 'drop', 'truncate']).default('fail'))
+    .option('--key-env <name>', 'environment variable holding the key (default FERRY_BACKUP_KEY)')
+    .option('--key-file <path>', 'file holding the key')
+    .option('--state-dir <dir>', 'where the restore is recorded', '.ferry')
+    .action(async (location: string, o: { target: string; side: 'source' | 'target'; tables?: string[]; ifExists: 'fail' | 'drop' | 'truncate'; keyEnv?: string; keyFile?: string; stateDir: string }) => {
+      const r = await restoreBackup(location, { target: o.target, side: o.side, tables: o.tables, ifExists: o.ifExists, key: keySource(o), stateDir: o.stateDir, log: logger(globals()) });
+      const t = newTable({ head: ['table', 'rows'] });
+      for (const x of r.tables) t.push([x.table, x.rows]);
+      out(t.toString());
+      out(`restore ${r.runId}: backup ${r.backupId} loaded in ${r.seconds.toFixed(1)} s`);
+    });
+
+  program
+    .command('rollback')
+    .description('undo what a run wrote: drop the tables it created, bring back the ones it replaced from the pre-run backup')
+    .argument('[run]', 'run id (default: the latest run)')
+    .option('--state-dir <dir>', 'checkpoint store folder', '.ferry')
+    .option('--check', 'show the steps and what stands in the way; change nothing')
+    .option('--force', 'roll back even when the target changed since the run')
+    .option('--key-env <name>', 'environment variable holding the pre-run backup key')
+    .option('--key-file <path>', 'file holding the pre-run backup key')
+    .action(async (runId: string | undefined, o: { stateDir: string; check?: boolean; force?: boolean; keyEnv?: string; keyFile?: string }) => {
+      const r = await rollbackRun({ stateDir: o.stateDir, runId, check: o.check, force: o.force, key: keySource(o), log: logger(globals()) });
+      const t = newTable({ head: ['table', 'step', 'why', 'in the way'] });
+      for (const s of r.steps) t.push([s.table, s.action, s.reason, s.blocker ?? '']);
+      out(t.toString());
+      out(r.done ? `rollback ${r.runId}: undid run ${r.runs.join(', ')}` : `rollback --check: nothing was changed${r.steps.some((s) => s.blocker) ? '; --force is needed' : ''}`);
+    });
+
+  program
+    .command('audit')
+    .description('the audit logs of runs')
+    .command('verify')
+    .description('check that audit logs are intact (every line chained by hash to the one before, nothing cut off)')
+    .argument('[run]', 'run id (default: every run)')
+    .option('--state-dir <dir>', 'checkpoint store folder', '.ferry')
+    .action((runId: string | undefined, o: { stateDir: string }) => {
+      const state = new StateStore(resolve(o.stateDir));
+      try {
+        const checks = verifyAudit(state, runId);
+        for (const c of checks) out(c.ok ? `${c.run}: intact, ${c.lines} lines` : `${c.run}: BROKEN: ${c.problem} (${c.file})`);
+        if (checks.length === 0) out(`no audit logs in ${state.dir}`);
+        if (checks.some((c) => !c.ok)) code = EXIT.verifyMismatch;
+      } finally {
+        state.close();
+      }
     });
 
   program

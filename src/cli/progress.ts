@@ -36,6 +36,12 @@ export function progressReporter(write: (line: string) => void, tty: boolean): {
       if (!tty) write(`run ${e.runId}: ${e.tables.length} tables, ${e.tables.reduce((n, t) => n + t.chunks, 0)} chunks`);
       return;
     }
+    if (e.type === 'paused' || e.type === 'resumed') {
+      const line = e.type === 'paused' ? `paused outside the schedule windows${e.until ? ` until ${e.until}` : ''}` : 'resumed: a schedule window opened';
+      if (multi) multi.log(line + '\n');
+      else write(line);
+      return;
+    }
     const p = tables.get(e.table);
     if (e.type === 'phase') {
       p?.bar?.update({ phase: e.phase });

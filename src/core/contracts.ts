@@ -105,6 +105,13 @@ export interface WriteResult {
   rejects: Reject[];
 }
 
+/** What a table holds at one moment, to tell later whether anything changed it. */
+export interface TableFingerprint {
+  rows: number;
+  /** changes whenever a row is inserted, updated or deleted (engine-specific; compare only with the same target) */
+  hash: string;
+}
+
 export interface Target {
   /** compatibility findings before any write */
   check(tables: TargetTable[]): Promise<Finding[]>;
@@ -121,7 +128,24 @@ export interface Target {
   count(table: TargetTable, range: KeyRange): Promise<number>;
   /** a check for limits of this engine beyond the canonical type (MySQL has no NaN, …); undefined when none */
   valueCheck?(column: TargetColumn): ((v: unknown) => string | undefined) | undefined;
+  /**
+   * Removes the table and what prepare() made for it (types, sequences); nothing when it does
+   * not exist. Rollback and dry-run cleanup need it: without it they are not available.
+   */
+  drop?(table: TargetTable): Promise<void>;
+  /**
+   * The table's fingerprint, pushed down into the engine; undefined when the table does not
+   * exist. Without it, the pipeline digests readBack() of the whole table instead.
+   */
+  fingerprint?(table: TargetTable): Promise<TableFingerprint | undefined>;
 }
+
+/** What a run will ask of an account, for Connector.privileges. */
+export type PrivilegeNeeds =
+  /** reads the tables (names as introspect reports them) */
+  | { role: 'source'; tables: string[] }
+  /** creates (or, by ifExists, drops or empties) and writes the tables, then their indexes and keys */
+  | { role: 'target'; tables: TargetTable[]; ifExists: IfExists };
 
 export interface Connector {
   readonly kind: string;
@@ -135,6 +159,13 @@ export interface Connector {
   source(): Source;
   target(): Target;
   close(): Promise<void>;
+  /**
+   * Least privilege, checked before any write. As a source: a warning when the account can
+   * write (a read-only account is safer), an error when it cannot read a table. As a target:
+   * an error for each privilege the run needs and lacks, with the GRANT to run as the action.
+   * Connectors without it are not checked.
+   */
+  privileges?(needs: PrivilegeNeeds): Promise<Finding[]>;
   /** the layouts `ferry plan --design` may ask of this target, the default first */
   readonly designs?: string[];
   /**

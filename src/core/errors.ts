@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'URL_INVALID'
   | 'SECRET_MISSING'
   | 'CONNECT_FAILED'
+  | 'TLS_FAILED'
   | 'AUTH_FAILED'
   | 'DATABASE_NOT_FOUND'
   | 'TABLE_NOT_FOUND'
@@ -19,6 +20,9 @@ export type ErrorCode =
   | 'VERIFY_FAILED'
   | 'STATE_CONFLICT'
   | 'RUN_NOT_FOUND'
+  | 'BACKUP_INVALID'
+  | 'TARGET_CHANGED'
+  | 'AUDIT_BROKEN'
   | 'INTERNAL';
 
 export class FerryError extends Error {

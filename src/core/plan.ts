@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { Document, LineCounter, parseDocument, isMap, isNode, isSeq, visit } from 'yaml';
 import { z } from 'zod';
 import { FerryError } from './errors.js';
+import { parseWindow } from './schedule.js';
+import { hasLiteralPassword } from './secrets.js';
 import { parseType } from './types.js';
 
 const name = z.string().min(1);
@@ -81,6 +83,29 @@ export const PlanSchema = z.strictObject({
       batchRows: int(1).default(1000).describe('rows per read/write batch'),
       maxRejects: int(0).default(0).describe('error budget: rows the target may refuse before the run stops'),
       stateDir: z.string().default('.ferry'),
+      schedule: z
+        .strictObject({
+          windows: z.array(z.string()).min(1).describe('e.g. "Sat 01:00-05:00 UTC", "Mon-Fri 22:00-06:00 Europe/Paris", "daily 00:00-06:00"'),
+        })
+        .optional()
+        .describe('copy only inside these windows: outside them a run pauses between chunks (a chunk in flight finishes) and resumes inside'),
+      throttle: z
+        .strictObject({
+          rowsPerSecond: int(1).optional().describe('rows read from the source per second, at most'),
+          bytesPerSecond: int(1).optional().describe('bytes of row data read from the source per second, at most'),
+          sourceConnections: int(1).optional().describe('source reader connections at most (plus one that holds the snapshot); caps parallelism'),
+        })
+        .optional()
+        .describe('limits that keep the load on a live source low'),
+      backup: z
+        .strictObject({
+          before: z.boolean().default(false).describe('back up the source, and the target tables that exist, before the first run of this plan'),
+          to: z.string().min(1).describe('where backups go: a folder, or s3://bucket/prefix?region=…'),
+          keyEnv: z.string().min(1).optional().describe('environment variable holding the encryption key (32 bytes as hex or base64); default FERRY_BACKUP_KEY'),
+          keyFile: z.string().min(1).optional().describe('file holding the encryption key, kept away from the backups'),
+        })
+        .optional()
+        .describe('encrypted, compressed backups (AES-256-GCM, gzip)'),
     })
     .prefault({}),
   waves: z
@@ -105,6 +130,16 @@ function pathText(path: PropertyKey[]): string {
 /** Checks that go beyond the shape: types parse, names resolve, waves follow foreign keys. */
 function semanticIssues(plan: Plan): { path: PropertyKey[]; message: string }[] {
   const issues: { path: PropertyKey[]; message: string }[] = [];
+  for (const side of ['source', 'target'] as const)
+    if (hasLiteralPassword(plan[side].url)) issues.push({ path: [side, 'url'], message: 'the URL holds a literal password: write ${env:NAME} or ${file:path} in its place' });
+  plan.settings.schedule?.windows.forEach((w, i) => {
+    try {
+      parseWindow(w);
+    } catch (e) {
+      issues.push({ path: ['settings', 'schedule', 'windows', i], message: (e as FerryError).message });
+    }
+  });
+  if (plan.settings.backup?.keyEnv && plan.settings.backup.keyFile) issues.push({ path: ['settings', 'backup', 'keyFile'], message: 'give keyEnv or keyFile, not both' });
   const waveOf = new Map<string, number>();
   plan.waves.forEach((w, wi) =>
     w.tables.forEach((t, ti) => {

@@ -389,17 +389,59 @@ export function convertValue(v: unknown, from: CanonicalType, to: CanonicalType)
   }
 }
 
-/** JSON for state files and plans: bigint and bytes survive the round trip. */
+/** The value with what JSON has no form for replaced by tagged objects; the value itself when nothing needs it. */
+function tagged(x: unknown): unknown {
+  switch (typeof x) {
+    case 'bigint':
+      return { $big: String(x) };
+    case 'number':
+      return Number.isFinite(x) && !Object.is(x, -0) ? x : { $num: Object.is(x, -0) ? '-0' : String(x) };
+    case 'object': {
+      if (x === null) return x;
+      if (x instanceof Uint8Array) return { $hex: hex(x) };
+      if (Array.isArray(x)) {
+        let copy: unknown[] | undefined;
+        for (let i = 0; i < x.length; i++) {
+          const t = tagged(x[i]);
+          if (t !== x[i]) (copy ??= x.slice())[i] = t;
+        }
+        return copy ?? x;
+      }
+      let copy: Record<string, unknown> | undefined;
+      for (const [k, v] of Object.entries(x)) {
+        const t = tagged(v);
+        if (t !== v) (copy ??= { ...x })[k] = t;
+      }
+      return copy ?? x;
+    }
+    default:
+      return x;
+  }
+}
+
+/**
+ * JSON for state files, reject files and backups: bigint, bytes and the floats JSON has no
+ * number for (NaN, ±Infinity, -0) survive the round trip. No JSON.stringify replacer: it
+ * costs a call per value, and backups write every row through this.
+ */
 export function stateStringify(v: unknown): string {
-  return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? { $big: String(x) } : x instanceof Uint8Array ? { $hex: hex(x) } : x));
+  return JSON.stringify(tagged(v)) ?? 'null';
+}
+
+function revive(x: unknown): unknown {
+  if (x === null || typeof x !== 'object') return x;
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) if (x[i] !== null && typeof x[i] === 'object') x[i] = revive(x[i]);
+    return x;
+  }
+  const o = x as Record<string, unknown>;
+  if (typeof o.$big === 'string') return BigInt(o.$big);
+  if (typeof o.$hex === 'string') return new Uint8Array(Buffer.from(o.$hex, 'hex'));
+  if (typeof o.$num === 'string') return Number(o.$num);
+  for (const k of Object.keys(o)) if (o[k] !== null && typeof o[k] === 'object') o[k] = revive(o[k]);
+  return o;
 }
 
 export function stateParse<T = unknown>(s: string): T {
-  return JSON.parse(s, (_k, x) => {
-    if (x && typeof x === 'object' && !Array.isArray(x)) {
-      if (typeof x.$big === 'string') return BigInt(x.$big);
-      if (typeof x.$hex === 'string') return new Uint8Array(Buffer.from(x.$hex, 'hex'));
-    }
-    return x;
-  }) as T;
+  return revive(JSON.parse(s)) as T;
 }

@@ -7,6 +7,7 @@ import type { Plan, TablePlan } from '../core/plan.js';
 import type { CanonicalType, Finding, SchemaInfo, TableInfo } from '../core/types.js';
 import { formatType } from '../core/types.js';
 import { alwaysFits } from '../core/values.js';
+import { hasLiteralPassword } from '../core/secrets.js';
 import { redactUrl } from '../core/url.js';
 import { FerryError } from '../core/errors.js';
 import { mapTable } from './mapping.js';
@@ -128,12 +129,14 @@ async function assessSchema(schema: SchemaInfo, source: Connector, target: Conne
   const waveOf = new Map<string, number>();
   waves(schema.tables).forEach((w, i) => w.forEach((t) => waveOf.set(t.name, i + 1)));
   const findings = schema.tables.flatMap((t) => tableFindings(t, source, target, names));
+  findings.push(...((await source.privileges?.({ role: 'source', tables: schema.tables.map((t) => t.name) })) ?? []));
   if (opts.tables) for (const t of opts.tables) if (!names.has(t)) findings.unshift({ severity: 'error', code: 'TABLE_NOT_FOUND', table: t, message: `table ${t} does not exist in the source`, action: 'check the name (tables of other PostgreSQL schemas are written schema.table)' });
   if (target) {
     const plan = buildPlan(schema, source, target, { source: opts.source, target: opts.target! });
     const byName = new Map(schema.tables.map((t) => [t.name, t]));
     const planned = plan.waves.flatMap((w) => w.tables.map((tp) => mapTable(plan, tp, byName.get(tp.source), source, target, tp.source).target));
     findings.push(...(await target.target().check(planned)));
+    findings.push(...((await target.privileges?.({ role: 'target', tables: planned, ifExists: plan.target.ifExists })) ?? []));
   }
   const tables: TableInventory[] = schema.tables.map((t): TableInventory => ({
     name: t.name,
@@ -210,6 +213,10 @@ export function buildPlan(schema: SchemaInfo, source: Connector, target: Connect
 }
 
 export async function makePlan(opts: PlanOptions): Promise<Plan> {
+  // a plan is a file people pass around and commit: secrets go in as references only
+  for (const [side, url] of [['source', opts.source], ['target', opts.target]] as const)
+    if (hasLiteralPassword(url))
+      throw new FerryError('PLAN_INVALID', `the ${side} URL ${redactUrl(url)} holds a literal password, which would be written into the plan`, `write \${env:NAME} in its place (for example mysql://app:\${env:${side === 'source' ? 'SRC' : 'DST'}_PW}@host/db) and export NAME`);
   const log = opts.log ?? silentLogger;
   const source = await connect(opts.source, log);
   try {

@@ -7,18 +7,37 @@ import type { ReadView, Reject } from '../core/contracts.js';
 import { FerryError, isTransient } from '../core/errors.js';
 import type { RowBatch } from '../core/types.js';
 import { stateStringify } from '../core/values.js';
+import { AuditLog } from './audit.js';
+import { backupSession, keySourceOf } from './backup.js';
+import { fingerprintOf, tableExists } from './fingerprint.js';
 import type { TableMapping } from './mapping.js';
+import { ScheduleGate, systemClock, type Clock } from './schedule.js';
 import { openSession, type Session, type SessionOptions } from './session.js';
 import type { ChunkState } from './state.js';
+import { readerCount, Throttle } from './throttle.js';
 
 export type RunEvent =
   | { type: 'start'; runId: string; tables: { name: string; rowsEstimate: number; chunks: number; rowsDone: number }[] }
   | { type: 'phase'; table: string; phase: string }
   | { type: 'progress'; table: string; rows: number }
-  | { type: 'table-done'; table: string };
+  | { type: 'table-done'; table: string }
+  | { type: 'paused'; until?: string }
+  | { type: 'resumed' };
 
 export interface RunOptions extends SessionOptions {
   onEvent?: (e: RunEvent) => void;
+  /** the time the schedule window and the throttles go by (tests inject one) */
+  clock?: Clock;
+}
+
+/** The run's audit log and the plan's latency controls, shared by its steps. */
+interface Controls {
+  audit: AuditLog;
+  /** waits while outside the plan's schedule windows */
+  gate?: ScheduleGate;
+  throttle?: Throttle;
+  /** chunks copied at once: the plan's parallelism within its source connection limit */
+  workers: number;
 }
 
 export interface TableSummary {
@@ -61,18 +80,52 @@ export async function runPlan(planFile: string, opts: RunOptions = {}): Promise<
   const emit = opts.onEvent ?? (() => {});
   const t0 = performance.now();
   const rowsByTable = new Map<string, number>();
+  const clock = opts.clock ?? systemClock;
+  const audit = AuditLog.open(state, runId, 'run', hash, session.log);
+  const ctl: Controls = {
+    audit,
+    gate: plan.settings.schedule
+      ? new ScheduleGate(
+          plan.settings.schedule.windows,
+          clock,
+          (until) => {
+            audit.record('paused', { reason: 'outside the schedule windows', until: until?.toISOString() });
+            emit({ type: 'paused', until: until?.toISOString() });
+          },
+          () => {
+            audit.record('resumed', { reason: 'a schedule window opened' });
+            emit({ type: 'resumed' });
+          },
+        )
+      : undefined,
+    throttle: Throttle.of(plan.settings.throttle, clock),
+    workers: readerCount(plan.settings),
+  };
   let view: ReadView | undefined;
   try {
+    audit.record('run started', { planFile, source: plan.source.url, target: plan.target.url, ifExists: plan.target.ifExists, settings: plan.settings });
+    state.setPlanTarget(hash, plan.target.url, plan.target.options);
     const all = session.waves.flat();
-    const findings = await session.target.target().check(all.map((m) => m.target));
+    const findings = [
+      ...(await session.target.target().check(all.map((m) => m.target))),
+      ...((await session.source.privileges?.({ role: 'source', tables: all.map((m) => m.source.name) })) ?? []),
+      ...((await session.target.privileges?.({ role: 'target', tables: all.map((m) => m.target), ifExists: plan.target.ifExists })) ?? []),
+    ];
     state.addFindings(runId, findings);
     const blocking = findings.filter((f) => f.severity === 'error');
+    audit.record('checked', { errors: blocking.length, warnings: findings.filter((f) => f.severity === 'warning').length });
     if (blocking.length > 0)
-      throw new FerryError('UNSUPPORTED', `the target cannot take this plan: ${blocking[0]!.message}${blocking.length > 1 ? ` (and ${blocking.length - 1} more)` : ''}`, blocking[0]!.action);
+      throw new FerryError('UNSUPPORTED', `the plan cannot run: ${blocking[0]!.message}${blocking.length > 1 ? ` (and ${blocking.length - 1} more)` : ''}`, blocking[0]!.action);
 
-    view = await session.source.source().snapshot(plan.settings.parallelism);
+    await ctl.gate?.wait();
+    const backup = plan.settings.backup;
+    // before the first write only: a resumed run would back up its own partial copy
+    if (backup?.before && all.every((m) => !state.tableStatus(hash, m.target.name)))
+      await backupSession(session, { runId, audit, purpose: 'before-run', to: backup.to, key: keySourceOf(plan.settings), clock });
+    view = await session.source.source().snapshot(ctl.workers);
+    audit.record('snapshot taken', { readers: ctl.workers });
     for (const wave of session.waves) {
-      for (const m of wave) await prepareTable(session, runId, m, view, emit);
+      for (const m of wave) await prepareTable(session, runId, m, view, emit, ctl);
     }
     emit({
       type: 'start',
@@ -82,21 +135,26 @@ export async function runPlan(planFile: string, opts: RunOptions = {}): Promise<
         return { name: m.target.name, rowsEstimate: m.plan.rowEstimate ?? 0, chunks: chunks.length, rowsDone: chunks.reduce((n, c) => n + (c.status === 'done' ? c.rows : 0), 0) };
       }),
     });
-    await copyAll(session, runId, view, emit, rowsByTable);
+    await copyAll(session, runId, view, emit, rowsByTable, ctl);
     for (const m of all) {
       if (state.tableStatus(hash, m.target.name) === 'linked') continue;
       await timed(session, runId, m.target.name, 'foreign keys', emit, () => session.target.target().addForeignKeys(m.target));
       state.setTableStatus(hash, m.target.name, 'linked');
+      audit.record('foreign keys added', { table: m.target.name, foreignKeys: m.target.foreignKeys.length });
       emit({ type: 'table-done', table: m.target.name });
     }
     const summary = summarize(session, runId, all, t0);
     state.finishRun(runId, summary.rejects > 0 ? 'done-with-rejects' : 'done');
+    audit.record('run finished', { rows: summary.tables.reduce((n, t) => n + t.rows, 0), rejects: summary.rejects, seconds: Math.round(summary.seconds * 1000) / 1000 });
     return summary;
   } catch (e) {
     writeRejectFiles(session, session.waves.flat());
-    state.finishRun(runId, 'failed', e instanceof FerryError ? e.oneLine() : String((e as Error).message));
+    const message = e instanceof FerryError ? e.oneLine() : String((e as Error).message);
+    state.finishRun(runId, 'failed', message);
+    audit.record('run failed', { error: message });
     throw e;
   } finally {
+    audit.close();
     await view?.release().catch(() => {});
     await session.close();
   }
@@ -110,12 +168,17 @@ async function timed<T>(session: Session, runId: string, table: string, phase: s
   return out;
 }
 
-async function prepareTable(session: Session, runId: string, m: TableMapping, view: ReadView, emit: (e: RunEvent) => void): Promise<void> {
+async function prepareTable(session: Session, runId: string, m: TableMapping, view: ReadView, emit: (e: RunEvent) => void, ctl: Controls): Promise<void> {
   const { state, hash, plan } = session;
   const name = m.target.name;
   if (!state.tableStatus(hash, name)) {
+    // recorded before the table is touched, for rollback: did this run create it, or replace one?
+    const existed = await tableExists(session.target, name);
+    const action = !existed ? 'created' : plan.target.ifExists === 'truncate' ? 'truncated' : 'replaced';
+    if (!existed || plan.target.ifExists !== 'fail') state.recordTableWrite(hash, { name, runId, action, definition: m.target });
     await timed(session, runId, name, 'prepare', emit, () => session.target.target().prepare(m.target, plan.target.ifExists));
     state.setTableStatus(hash, name, 'prepared');
+    ctl.audit.record('table prepared', { table: name, action });
   }
   if (state.chunks(hash, name).length === 0) {
     const ranges = m.source.key.length > 0 ? await session.source.source().split(m.source, m.plan.chunking.rowsPerChunk, view) : [{}];
@@ -128,7 +191,7 @@ async function prepareTable(session: Session, runId: string, m: TableMapping, vi
  * waves (foreign keys come after all the data): a table's indexes are built as soon as its
  * last chunk is in, while the next tables copy.
  */
-async function copyAll(session: Session, runId: string, view: ReadView, emit: (e: RunEvent) => void, rowsByTable: Map<string, number>): Promise<void> {
+async function copyAll(session: Session, runId: string, view: ReadView, emit: (e: RunEvent) => void, rowsByTable: Map<string, number>, ctl: Controls): Promise<void> {
   const { state, hash, plan } = session;
   const tables = session.waves.flat();
   const queue: { m: TableMapping; chunk: ChunkState }[] = [];
@@ -139,11 +202,14 @@ async function copyAll(session: Session, runId: string, view: ReadView, emit: (e
   const finishing: Promise<void>[] = [];
   const tableCopied = (m: TableMapping) => {
     if (state.tableStatus(hash, m.target.name) === 'prepared') state.setTableStatus(hash, m.target.name, 'copied');
-    finishing.push(finishTable(session, runId, m, emit));
+    finishing.push(finishTable(session, runId, m, emit, ctl));
   };
   let failure: unknown;
   const worker = async () => {
     while (queue.length > 0 && failure === undefined) {
+      // outside the schedule, wait here: between chunks, never inside one
+      if (ctl.gate) await ctl.gate.wait();
+      if (queue.length === 0 || failure !== undefined) break;
       const { m, chunk } = queue.shift()!;
       const name = m.target.name;
       if (!copyStart.has(name)) {
@@ -151,7 +217,7 @@ async function copyAll(session: Session, runId: string, view: ReadView, emit: (e
         emit({ type: 'phase', table: name, phase: 'copy' });
       }
       try {
-        const rows = await copyChunk(session, m, chunk, view, emit);
+        const rows = await copyChunk(session, m, chunk, view, emit, ctl);
         rowsByTable.set(name, (rowsByTable.get(name) ?? 0) + rows);
         const spent = state.rejectCount(hash);
         if (spent > plan.settings.maxRejects)
@@ -166,7 +232,7 @@ async function copyAll(session: Session, runId: string, view: ReadView, emit: (e
       }
     }
   };
-  await Promise.all(Array.from({ length: plan.settings.parallelism }, worker));
+  await Promise.all(Array.from({ length: ctl.workers }, worker));
   const finished = await Promise.allSettled(finishing);
   if (failure !== undefined) throw failure;
   const failedFinish = finished.find((r) => r.status === 'rejected');
@@ -176,7 +242,7 @@ async function copyAll(session: Session, runId: string, view: ReadView, emit: (e
   await Promise.all(finishing);
 }
 
-async function copyChunk(session: Session, m: TableMapping, chunk: ChunkState, view: ReadView, emit: (e: RunEvent) => void): Promise<number> {
+async function copyChunk(session: Session, m: TableMapping, chunk: ChunkState, view: ReadView, emit: (e: RunEvent) => void, ctl: Controls): Promise<number> {
   const { state, hash, plan } = session;
   const name = m.target.name;
   const source = session.source.source();
@@ -189,6 +255,7 @@ async function copyChunk(session: Session, m: TableMapping, chunk: ChunkState, v
     let rowsRead = 0;
     const batches = async function* (): AsyncIterable<RowBatch> {
       for await (const batch of source.read(m.source, chunk.range, view, plan.settings.batchRows)) {
+        if (ctl.throttle) await ctl.throttle.pass(batch.rows);
         rowsRead += batch.rows.length;
         const out = m.mapBatch(batch, rejects);
         emit({ type: 'progress', table: name, rows: batch.rows.length });
@@ -212,6 +279,7 @@ async function copyChunk(session: Session, m: TableMapping, chunk: ChunkState, v
       result = await withRetries(`${name} chunk ${chunk.idx}`, session, () => attempt(true));
     }
     state.finishChunk(hash, name, chunk.idx, result.rows, result.rejects);
+    ctl.audit.record('chunk written', { table: name, chunk: chunk.idx, rows: result.rows, rejects: result.rejects.length, replaced: chunk.attempts > 0 });
     return result.rows;
   } catch (e) {
     state.failChunk(hash, name, chunk.idx, e instanceof FerryError ? e.oneLine() : String((e as Error).message));
@@ -219,11 +287,15 @@ async function copyChunk(session: Session, m: TableMapping, chunk: ChunkState, v
   }
 }
 
-async function finishTable(session: Session, runId: string, m: TableMapping, emit: (e: RunEvent) => void): Promise<void> {
+async function finishTable(session: Session, runId: string, m: TableMapping, emit: (e: RunEvent) => void, ctl: Controls): Promise<void> {
   const { state, hash } = session;
   if (state.tableStatus(hash, m.target.name) !== 'copied') return;
   await timed(session, runId, m.target.name, 'indexes', emit, () => session.target.target().finishTable(m.target));
+  // what the table holds as the run leaves it: rollback refuses to drop a table changed since
+  const fingerprint = session.target.target().drop ? await fingerprintOf(session.target, m.target, session.plan.settings.batchRows) : undefined;
+  state.setFingerprint(hash, m.target.name, fingerprint);
   state.setTableStatus(hash, m.target.name, 'finished');
+  ctl.audit.record('table finished', { table: m.target.name, ...(fingerprint ? { rows: fingerprint.rows, fingerprint: fingerprint.hash } : {}) });
 }
 
 function writeRejectFiles(session: Session, tables: TableMapping[]): string[] {

@@ -4,6 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
+import type { TableFingerprint, TargetTable } from '../core/contracts.js';
 import type { Finding, KeyRange } from '../core/types.js';
 import { stateParse, stateStringify } from '../core/values.js';
 import { redact } from '../core/secrets.js';
@@ -72,7 +73,38 @@ CREATE INDEX IF NOT EXISTS rejects_chunk ON rejects(plan_hash, table_name, chunk
 CREATE TABLE IF NOT EXISTS phases(run_id TEXT NOT NULL, table_name TEXT NOT NULL, phase TEXT NOT NULL, started REAL NOT NULL, finished REAL NOT NULL, rows INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS findings(run_id TEXT NOT NULL, finding TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS verifications(run_id TEXT NOT NULL, table_name TEXT NOT NULL, result TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS table_writes(plan_hash TEXT NOT NULL, name TEXT NOT NULL, run_id TEXT NOT NULL, action TEXT NOT NULL,
+  definition TEXT NOT NULL, fingerprint TEXT, PRIMARY KEY(plan_hash, name));
+CREATE TABLE IF NOT EXISTS plan_targets(plan_hash TEXT PRIMARY KEY, url TEXT NOT NULL, options TEXT);
+CREATE TABLE IF NOT EXISTS backups(id TEXT PRIMARY KEY, plan_hash TEXT NOT NULL, run_id TEXT NOT NULL, location TEXT NOT NULL,
+  purpose TEXT NOT NULL, created TEXT NOT NULL, key TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit_heads(run_id TEXT PRIMARY KEY, lines INTEGER NOT NULL, hash TEXT NOT NULL);
 `;
+
+/** What a run did to a target table when it prepared it. */
+export type TableAction = 'created' | 'replaced' | 'truncated';
+
+export interface TableWrite {
+  name: string;
+  runId: string;
+  action: TableAction;
+  /** the table as prepared */
+  definition: TargetTable;
+  /** the table's content when the run left it (after its indexes) */
+  fingerprint?: TableFingerprint;
+}
+
+export interface BackupRecord {
+  id: string;
+  planHash: string;
+  runId: string;
+  location: string;
+  /** before-run: taken by `ferry run` before its first write; manual: `ferry backup` */
+  purpose: 'before-run' | 'manual';
+  created: string;
+  /** where the key comes from (an environment variable's name or a file's path, never the key) */
+  key: { env?: string; file?: string };
+}
 
 export class StateStore {
   private readonly db: Database.Database;
@@ -202,6 +234,77 @@ export class StateStore {
 
   addVerification(runId: string, v: VerifyRecord): void {
     this.db.prepare('INSERT INTO verifications VALUES (?,?,?)').run(runId, v.table, redact(JSON.stringify(v)));
+  }
+
+  /**
+   * Records what a run is about to do to a table, before it does it. The first record stays:
+   * a run that prepares the table again after a crash finds the table it created itself.
+   */
+  recordTableWrite(planHash: string, w: Omit<TableWrite, 'fingerprint'>): void {
+    this.db.prepare('INSERT INTO table_writes VALUES (?,?,?,?,?,NULL) ON CONFLICT(plan_hash, name) DO NOTHING').run(planHash, w.name, w.runId, w.action, stateStringify(w.definition));
+  }
+
+  setFingerprint(planHash: string, name: string, fingerprint: TableFingerprint | undefined): void {
+    this.db.prepare('UPDATE table_writes SET fingerprint = ? WHERE plan_hash = ? AND name = ?').run(fingerprint ? JSON.stringify(fingerprint) : null, planHash, name);
+  }
+
+  tableWrites(planHash: string): TableWrite[] {
+    return (this.db.prepare('SELECT * FROM table_writes WHERE plan_hash = ? ORDER BY rowid').all(planHash) as Record<string, string | null>[]).map((r) => ({
+      name: r.name!,
+      runId: r.run_id!,
+      action: r.action as TableAction,
+      definition: stateParse<TargetTable>(r.definition!),
+      ...(r.fingerprint ? { fingerprint: JSON.parse(r.fingerprint) as TableFingerprint } : {}),
+    }));
+  }
+
+  /** The target of a plan as written in it (secret references, never resolved secrets). */
+  setPlanTarget(planHash: string, url: string, options: Record<string, unknown> | undefined): void {
+    this.db.prepare('INSERT INTO plan_targets VALUES (?,?,?) ON CONFLICT(plan_hash) DO UPDATE SET url = excluded.url, options = excluded.options').run(planHash, redact(url), options ? JSON.stringify(options) : null);
+  }
+
+  planTarget(planHash: string): { url: string; options?: Record<string, unknown> } | undefined {
+    const r = this.db.prepare('SELECT url, options FROM plan_targets WHERE plan_hash = ?').get(planHash) as { url: string; options: string | null } | undefined;
+    return r && { url: r.url, ...(r.options ? { options: JSON.parse(r.options) as Record<string, unknown> } : {}) };
+  }
+
+  addBackup(b: BackupRecord): void {
+    this.db.prepare('INSERT INTO backups VALUES (?,?,?,?,?,?,?)').run(b.id, b.planHash, b.runId, redact(b.location), b.purpose, b.created, JSON.stringify(b.key));
+  }
+
+  backups(planHash: string, purpose?: BackupRecord['purpose']): BackupRecord[] {
+    const rows = (
+      purpose
+        ? this.db.prepare('SELECT * FROM backups WHERE plan_hash = ? AND purpose = ? ORDER BY created, rowid').all(planHash, purpose)
+        : this.db.prepare('SELECT * FROM backups WHERE plan_hash = ? ORDER BY created, rowid').all(planHash)
+    ) as Record<string, string>[];
+    return rows.map((r) => ({ id: r.id!, planHash: r.plan_hash!, runId: r.run_id!, location: r.location!, purpose: r.purpose as BackupRecord['purpose'], created: r.created!, key: JSON.parse(r.key!) as BackupRecord['key'] }));
+  }
+
+  /** Runs of a plan (by hash) of one command, oldest first. */
+  runsOf(planHash: string, command: string): RunRecord[] {
+    const ids = this.db.prepare('SELECT id FROM runs WHERE plan_hash = ? AND command = ? ORDER BY started, rowid').pluck().all(planHash, command) as string[];
+    return ids.map((id) => this.run(id)!);
+  }
+
+  /** Forgets the copy state of a plan (tables, chunks, rejects, what its runs wrote): the next run starts afresh. */
+  resetPlan(planHash: string, runStatus: string): void {
+    this.db.transaction(() => {
+      for (const t of ['tables', 'chunks', 'rejects', 'table_writes']) this.db.prepare(`DELETE FROM ${t} WHERE plan_hash = ?`).run(planHash);
+      this.db.prepare("UPDATE runs SET status = ? WHERE plan_hash = ? AND command = 'run'").run(runStatus, planHash);
+    })();
+  }
+
+  setAuditHead(runId: string, lines: number, hash: string): void {
+    this.db.prepare('INSERT INTO audit_heads VALUES (?,?,?) ON CONFLICT(run_id) DO UPDATE SET lines = excluded.lines, hash = excluded.hash').run(runId, lines, hash);
+  }
+
+  auditHead(runId: string): { lines: number; hash: string } | undefined {
+    return this.db.prepare('SELECT lines, hash FROM audit_heads WHERE run_id = ?').get(runId) as { lines: number; hash: string } | undefined;
+  }
+
+  auditRuns(): string[] {
+    return this.db.prepare('SELECT run_id FROM audit_heads ORDER BY run_id').pluck().all() as string[];
   }
 
   /** The latest verification of a plan (by hash). */

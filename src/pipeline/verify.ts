@@ -8,6 +8,7 @@ import { canonicalText } from '../core/values.js';
 import type { TableMapping } from './mapping.js';
 import { openSession, type Session, type SessionOptions } from './session.js';
 import type { VerifyRecord } from './state.js';
+import { readerCount } from './throttle.js';
 
 export interface VerifyOptions extends SessionOptions {
   /** how many differing keys to show per table */
@@ -36,7 +37,8 @@ export async function verifyPlan(planFile: string, opts: VerifyOptions = {}): Pr
   const runId = state.startRun(hash, planFile, 'verify');
   let view: ReadView | undefined;
   try {
-    view = await session.source.source().snapshot(session.plan.settings.parallelism);
+    // within the plan's cap on source connections, like the run
+    view = await session.source.source().snapshot(readerCount(session.plan.settings));
     const results: VerifyRecord[] = [];
     for (const m of session.waves.flat()) {
       let rec: VerifyRecord;
@@ -148,7 +150,7 @@ async function bisect(m: TableMapping, src: Side, tgt: Side, range: KeyRange, li
   return rowDiff(m, await src.rows(range), await tgt.rows(range), limit, types);
 }
 
-function rowDiff(m: TableMapping, a: Map<string, string[]>, b: Map<string, string[]>, limit: number, types: CanonicalType[]): string[] {
+export function rowDiff(m: TableMapping, a: Map<string, string[]>, b: Map<string, string[]>, limit: number, types: CanonicalType[]): string[] {
   const out: string[] = [];
   const keyName = m.target.key.length > 0 ? `(${m.target.key.join(', ')}) = ` : 'row ';
   const describe = (s: string, t: string) => {

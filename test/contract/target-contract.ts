@@ -138,6 +138,34 @@ export function targetContract(label: string, opts: ContractOptions): void {
       assert.equal(await target.count(t, {}), 50);
     });
 
+    test('drop removes a table and what prepare made for it; a fingerprint follows every change', async () => {
+      if (!target.drop) {
+        // a fingerprint only serves rollback, which needs drop
+        assert.equal(target.fingerprint, undefined);
+        return;
+      }
+      const t = tableFor(conn, 'dropped', edgeColumns);
+      await target.prepare(t, 'drop');
+      await target.writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(edgeRows));
+      if (target.fingerprint) {
+        const before = await target.fingerprint(t);
+        assert.equal(before?.rows, edgeRows.length);
+        assert.deepEqual(await target.fingerprint(t), before, 'unchanged table, same fingerprint');
+        const first = edgeRows[0]!;
+        await target.writeChunk({ table: t, range: { lower: [first[0]], upper: [(first[0] as number) + 1] }, replace: true, isolate: false }, batchesOf([]));
+        const after = await target.fingerprint(t);
+        assert.equal(after?.rows, edgeRows.length - 1);
+        assert.notEqual(after?.hash, before?.hash);
+      }
+      await target.drop(t);
+      await target.drop(t);
+      assert.ok(!(await conn.introspect()).tables.some((x) => x.name === 'dropped'), 'the table is gone');
+      if (target.fingerprint) assert.equal(await target.fingerprint(t), undefined);
+      // nothing prepare made is left behind to stop the table coming back (PostgreSQL's enum types)
+      await target.prepare(t, 'fail');
+      await target.drop(t);
+    });
+
     test('indexes, unique keys and foreign keys come after the data', async () => {
       const p = tableFor(conn, 'fk_parent', parentColumns);
       const c = tableFor(conn, 'fk_child', childColumns);

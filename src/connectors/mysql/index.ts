@@ -1,9 +1,10 @@
 // The MySQL/MariaDB connector (mysql2): source and target.
-import type { Capabilities, ConnectOptions, Connector, ConnectorFactory, NativeTypeChoice, Source, Target } from '../../core/contracts.js';
+import type { Capabilities, ConnectOptions, Connector, ConnectorFactory, NativeTypeChoice, PrivilegeNeeds, Source, Target } from '../../core/contracts.js';
 import type { Logger } from '../../core/log.js';
-import type { CanonicalType, SchemaInfo } from '../../core/types.js';
+import type { CanonicalType, Finding, SchemaInfo } from '../../core/types.js';
 import { toFerryError } from './errors.js';
 import { introspect, type ServerInfo } from './introspect.js';
+import { privileges } from './privileges.js';
 import { parseEndpoint, run, SESSION, SessionPool } from './session.js';
 import { MysqlSource } from './source.js';
 import { MysqlTarget, type TargetTraits } from './target.js';
@@ -50,6 +51,16 @@ class MysqlConnector implements Connector {
       return await this.pool.use((conn) => introspect(conn, this.server, filter));
     } catch (err) {
       throw toFerryError(err, this.pool.ep, 'read');
+    }
+  }
+
+  async privileges(needs: PrivilegeNeeds): Promise<Finding[]> {
+    const { ep } = this.pool;
+    const context = { database: ep.database, mariadb: this.server.mariadb, localInfile: this.server.localInfile, insertsAsked: !ep.localInfile };
+    try {
+      return await this.pool.use((conn) => privileges(conn, context, needs));
+    } catch (err) {
+      throw toFerryError(err, ep, 'read');
     }
   }
 

@@ -1,7 +1,7 @@
 // The write side: tables, chunk writes as multi-row INSERTs in one transaction, indexes and
 // foreign keys after the data, read-back for verification.
 import type { Connection } from 'mysql2';
-import type { ChunkWrite, IfExists, Reject, Target, TargetColumn, TargetTable, WriteResult } from '../../core/contracts.js';
+import type { ChunkWrite, IfExists, Reject, TableFingerprint, Target, TargetColumn, TargetTable, WriteResult } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { writeIsolated } from '../../core/isolate.js';
 import type { Logger } from '../../core/log.js';
@@ -354,6 +354,28 @@ export class MysqlTarget implements Target {
 
   valueCheck(column: TargetColumn): ((v: unknown) => string | undefined) | undefined {
     return valueCheckFor(column, this.traits.maxPacket);
+  }
+
+  async drop(table: TargetTable): Promise<void> {
+    // the session runs without foreign key checks, so tables referring to this one do not stop it
+    await this.pool.use((conn) => run(conn, `DROP TABLE IF EXISTS ${quoteIdent(table.name)}`)).catch((err) => {
+      throw toFerryError(err, this.pool.ep, 'write', table.name);
+    });
+  }
+
+  /** The row count and CHECKSUM TABLE (a sum of per-row checksums of the content: any change moves it). */
+  async fingerprint(table: TargetTable): Promise<TableFingerprint | undefined> {
+    try {
+      return await this.pool.use(async (conn) => {
+        const found = await run<unknown[]>(conn, 'SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [table.name]);
+        if (!found.length) return undefined;
+        const [sum] = await run<{ Checksum: string | number | null }[]>(conn, `CHECKSUM TABLE ${quoteIdent(table.name)} EXTENDED`);
+        const count = await run<unknown[][]>(conn, `SELECT COUNT(*) FROM ${quoteIdent(table.name)}`, [], 'arrays');
+        return { rows: Number(count[0]![0]), hash: `checksum:${String(sum?.Checksum)}` };
+      });
+    } catch (err) {
+      throw toFerryError(err, this.pool.ep, 'read', table.name);
+    }
   }
 }
 

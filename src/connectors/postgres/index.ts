@@ -1,10 +1,11 @@
 // The PostgreSQL connector: source and target over node-postgres, COPY in binary both ways.
 import pg from 'pg';
-import type { Capabilities, ConnectOptions, Connector, ConnectorFactory, NativeTypeChoice, Source, Target } from '../../core/contracts.js';
-import type { CanonicalType, SchemaInfo } from '../../core/types.js';
+import type { Capabilities, ConnectOptions, Connector, ConnectorFactory, NativeTypeChoice, PrivilegeNeeds, Source, Target } from '../../core/contracts.js';
+import type { CanonicalType, Finding, SchemaInfo } from '../../core/types.js';
 import { parsePgUrl, sessionPool, watchErrors } from './config.js';
 import { connectError, queryError } from './errors.js';
 import { introspect } from './introspect.js';
+import { privileges } from './privileges.js';
 import { PgSource, type PgReadView, type PgSourceSettings } from './source.js';
 import { PgTarget } from './target.js';
 import { canonicalType, nativeType } from './typemap.js';
@@ -41,6 +42,17 @@ class PostgresConnector implements Connector {
       return await introspect(client, this.settings.schema, filter);
     } catch (e) {
       throw queryError(e, 'READ_FAILED', 'cannot read the PostgreSQL catalog');
+    } finally {
+      client.release();
+    }
+  }
+
+  async privileges(needs: PrivilegeNeeds): Promise<Finding[]> {
+    const client = await this.connectPooled();
+    try {
+      return await privileges(client, this.settings.schema, needs);
+    } catch (e) {
+      throw queryError(e, 'READ_FAILED', 'cannot read the privileges of the PostgreSQL account');
     } finally {
       client.release();
     }

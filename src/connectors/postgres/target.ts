@@ -2,7 +2,7 @@
 // one transaction each (delete-range + copy when replaying), indexes, counters and foreign
 // keys after the data.
 import type pg from 'pg';
-import type { ChunkWrite, IfExists, Reject, Target, TargetColumn, TargetTable, WriteResult } from '../../core/contracts.js';
+import type { ChunkWrite, IfExists, Reject, TableFingerprint, Target, TargetColumn, TargetTable, WriteResult } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { writeIsolated } from '../../core/isolate.js';
 import type { Logger } from '../../core/log.js';
@@ -151,7 +151,8 @@ export class PgTarget implements Target {
             return;
           }
           if (exists) await client.query(`DROP TABLE ${ref.sql} CASCADE`);
-          await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(ref.schema)}`);
+          // CREATE SCHEMA IF NOT EXISTS would need CREATE on the database even when the schema exists
+          if ((await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [ref.schema])).rowCount === 0) await client.query(`CREATE SCHEMA ${quoteIdent(ref.schema)}`);
           for (const c of table.columns) {
             if (!ENUM_NATIVE.test(c.nativeType.trim())) continue;
             let t = describeNative(c.nativeType).type;
@@ -350,6 +351,40 @@ export class PgTarget implements Target {
 
   valueCheck(column: TargetColumn): ((v: unknown) => string | undefined) | undefined {
     return valueCheckFor(column);
+  }
+
+  async drop(table: TargetTable): Promise<void> {
+    const ref = this.ref(table.name);
+    this.formats.delete(table.name);
+    await this.withClient(async (client) => {
+      try {
+        await this.inTransaction(client, async () => {
+          await client.query(`DROP TABLE IF EXISTS ${ref.sql} CASCADE`);
+          // the enum types prepare() made for the table's enum columns (its sequences go with the table)
+          for (const c of table.columns) if (ENUM_NATIVE.test(c.nativeType.trim())) await client.query(`DROP TYPE IF EXISTS ${enumTypeRef(ref, c.name)}`);
+        });
+      } catch (e) {
+        throw queryError(e, 'WRITE_FAILED', `cannot drop table ${table.name}`, 'check that the account owns the table');
+      }
+    });
+  }
+
+  /**
+   * The row count and the sum of the rows' creating transaction ids (xmin): an insert, update
+   * or delete changes them, VACUUM and freezing do not. An index-free scan, no row is decoded.
+   */
+  async fingerprint(table: TargetTable): Promise<TableFingerprint | undefined> {
+    const ref = this.ref(table.name);
+    try {
+      return await this.withClient(async (client) => {
+        const found = await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [ref.sql]);
+        if (!found.rows[0]!.found) return undefined;
+        const { rows } = await client.query<{ n: string; s: string }>(`SELECT count(*)::text AS n, coalesce(sum(xmin::text::int8), 0)::text AS s FROM ${ref.sql}`);
+        return { rows: Number(rows[0]!.n), hash: `xmin:${rows[0]!.s}` };
+      });
+    } catch (e) {
+      throw queryError(e, 'READ_FAILED', `cannot read the fingerprint of ${table.name}`);
+    }
   }
 }
 

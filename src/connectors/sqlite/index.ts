@@ -1,11 +1,12 @@
 // The SQLite connector (better-sqlite3): a file as source or target, sqlite:path URLs.
-import type { Capabilities, ConnectOptions, Connector, ConnectorFactory, NativeTypeChoice, Source, Target } from '../../core/contracts.js';
+import type { Capabilities, ConnectOptions, Connector, ConnectorFactory, NativeTypeChoice, PrivilegeNeeds, Source, Target } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { CanonicalType, SchemaInfo } from '../../core/types.js';
+import type { CanonicalType, Finding, SchemaInfo } from '../../core/types.js';
 import { sqlitePath } from '../../core/url.js';
 import { Connections, toFerryError } from './db.js';
 import { introspectDb } from './introspect.js';
+import { privileges } from './privileges.js';
 import { SqliteSource } from './source.js';
 import { SqliteTarget } from './target.js';
 import { canonicalType, nativeType } from './typemap.js';
@@ -38,6 +39,10 @@ class SqliteConnector implements Connector {
     } catch (err) {
       throw toFerryError(err, 'READ_FAILED', `reading the schema of ${this.conns.path}`);
     }
+  }
+
+  async privileges(needs: PrivilegeNeeds): Promise<Finding[]> {
+    return privileges(this.conns.path, this.conns.memory, needs);
   }
 
   nativeType(t: CanonicalType): NativeTypeChoice {

@@ -261,4 +261,14 @@ export class SqliteTarget implements Target {
   async count(table: TargetTable, range: KeyRange): Promise<number> {
     return countRows(this.conns.read(), specOf(table), range);
   }
+
+  drop(table: TargetTable): Promise<void> {
+    return this.writes.run(async () => {
+      try {
+        this.conns.write().exec(`DROP TABLE IF EXISTS ${ident(table.name)}`);
+      } catch (err) {
+        throw toFerryError(err, 'WRITE_FAILED', `dropping table ${table.name}`);
+      }
+    });
+  }
 }

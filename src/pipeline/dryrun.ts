@@ -1,0 +1,305 @@
+// `ferry test PLAN`: a dry run. A sample of every table goes through the real path (mapping,
+// checks, the target's prepare, chunk writes, indexes) into scratch tables of the real target,
+// named after the real ones with a suffix of their own (orders__ferrytest_3fa9c1), so the real
+// tables are never touched. The sample is verified (the digest of what ferry handed the
+// target against the digest of what the target reads back), the timings give an estimate of
+// the full run, and the scratch tables are dropped afterwards.
+import { randomBytes } from 'node:crypto';
+import type { ReadView, Reject, TargetTable } from '../core/contracts.js';
+import { DigestBuilder, rowText, type Digest } from '../core/digest.js';
+import { FerryError } from '../core/errors.js';
+import type { Finding, KeyRange, RowBatch } from '../core/types.js';
+import { canonicalText } from '../core/values.js';
+import { AuditLog } from './audit.js';
+import type { TableMapping } from './mapping.js';
+import { systemClock, type Clock } from './schedule.js';
+import { openSession, type Session, type SessionOptions } from './session.js';
+import { readerCount, Throttle } from './throttle.js';
+import { rowDiff } from './verify.js';
+
+export interface DryRunOptions extends SessionOptions {
+  /** rows per table (default 1000) */
+  sample?: number;
+  /** a percentage of each table's rows instead of a fixed number */
+  percent?: number;
+  /** leave the scratch tables in place to look at them */
+  keep?: boolean;
+  clock?: Clock;
+  onTable?: (t: DryRunTable) => void;
+}
+
+export interface DryRunTable {
+  table: string;
+  scratch: string;
+  /** rows of the table in the source */
+  rows: number;
+  sampled: number;
+  written: number;
+  rejected: number;
+  /** the first reasons rows were rejected for */
+  rejects: string[];
+  match: boolean;
+  differences: string[];
+  seconds: { prepare: number; copy: number; indexes: number };
+  rowsPerSecond: number;
+  /** the table's copy at the sample's rate */
+  estimatedSeconds: number;
+}
+
+export interface DryRunResult {
+  runId: string;
+  suffix: string;
+  tables: DryRunTable[];
+  findings: Finding[];
+  /** the full run's copy time at the sample's rates */
+  estimatedSeconds: number;
+  /** no blocking finding, no rejected row, every sample verified */
+  ok: boolean;
+  /** scratch tables left in place (keep) */
+  kept: string[];
+}
+
+const DEFAULT_SAMPLE = 1000;
+/** a sample is taken from this many places of a table, so it is not only its oldest rows */
+const SLICES = 8;
+const MAX_NAME_BYTES = 60;
+const SHOWN = 5;
+
+/** The scratch name of a table (or index, or key): the name cut to fit, then the suffix. */
+function scratchName(name: string, suffix: string): string {
+  const dot = name.lastIndexOf('.');
+  const schema = dot >= 0 ? name.slice(0, dot + 1) : '';
+  let base = name.slice(dot + 1);
+  while (base.length > 1 && Buffer.byteLength(base + suffix) > MAX_NAME_BYTES) base = base.slice(0, -1);
+  return schema + base + suffix;
+}
+
+function scratchTable(t: TargetTable, suffix: string): TargetTable {
+  return {
+    ...t,
+    name: scratchName(t.name, suffix),
+    indexes: t.indexes.map((i) => ({ ...i, name: scratchName(i.name, suffix) })),
+    foreignKeys: t.foreignKeys.map((f) => ({ ...f, name: scratchName(f.name, suffix), refTable: scratchName(f.refTable, suffix) })),
+  };
+}
+
+/** Lane-wise difference of two digests (a digest is a sum, so rows can be taken out of it). */
+function minus(a: Digest, b: Digest): Digest {
+  const x = Buffer.from(a.sum, 'hex');
+  const y = Buffer.from(b.sum, 'hex');
+  for (let i = 0; i < 16; i += 4) x.writeUInt32LE((x.readUInt32LE(i) - y.readUInt32LE(i)) >>> 0, i);
+  return { rows: a.rows - b.rows, sum: x.toString('hex') };
+}
+
+/**
+ * Where the sample comes from: the first rows of SLICES ranges spread over the key (two rounds
+ * of keyset quantiles), the whole table when it is small, or, without a key, its first rows.
+ */
+async function sampleRanges(session: Session, m: TableMapping, n: number, total: number, view: ReadView): Promise<KeyRange[] | 'first-rows'> {
+  if (n >= total) return [{}];
+  if (m.source.key.length === 0) return 'first-rows';
+  const source = session.source.source();
+  const slices = Math.min(SLICES, n);
+  const coarse = await source.split(m.source, Math.ceil(total / slices), view);
+  const out: KeyRange[] = [];
+  for (const range of coarse) out.push((await source.split(m.source, Math.ceil(n / slices), view, range))[0] ?? range);
+  return out;
+}
+
+/** Copies a sample of a table into its (prepared) scratch table, builds its indexes and verifies it. */
+async function sampleTable(session: Session, m: TableMapping, table: TargetTable, view: ReadView, n: number, total: number, throttle: Throttle | undefined, workers: number): Promise<Omit<DryRunTable, 'seconds'> & { seconds: { copy: number; indexes: number }; findings: Finding[] }> {
+  const source = session.source.source();
+  const target = session.target.target();
+  const types = table.columns.map((c) => c.type);
+  const batchRows = session.plan.settings.batchRows;
+  const findings: Finding[] = [];
+  const where = await sampleRanges(session, m, n, total, view);
+  const ranges = where === 'first-rows' ? [{}] : where;
+  const t1 = performance.now();
+  const rejects: Reject[] = [];
+  const handed = new Map<KeyRange, Digest>();
+  let written = 0;
+  let sampled = 0;
+
+  const copyRange = async (range: KeyRange) => {
+    let digest = new DigestBuilder(types);
+    let read = 0;
+    let mappingRejects: Reject[] = [];
+    const batches = async function* (): AsyncIterable<RowBatch> {
+      digest = new DigestBuilder(types);
+      mappingRejects = [];
+      read = 0;
+      for await (const batch of source.read(m.source, range, view, batchRows)) {
+        if (where === 'first-rows' && read + batch.rows.length > n) batch.rows.length = n - read;
+        if (throttle) await throttle.pass(batch.rows);
+        read += batch.rows.length;
+        const out = m.mapBatch(batch, mappingRejects);
+        for (const row of out.rows) digest.add(row);
+        if (out.rows.length > 0) yield out;
+        if (where === 'first-rows' && read >= n) return;
+      }
+    };
+    let result;
+    try {
+      result = await target.writeChunk({ table, range, replace: false, isolate: false }, batches());
+    } catch (e) {
+      if (!(e instanceof FerryError) || e.code !== 'WRITE_FAILED' || e.transient) throw e;
+      result = await target.writeChunk({ table, range, replace: true, isolate: true }, batches());
+    }
+    const refused = new DigestBuilder(types);
+    for (const r of result.rejects) refused.add(r.row);
+    handed.set(range, minus(digest.result(), refused.result()));
+    rejects.push(...mappingRejects, ...result.rejects);
+    written += result.rows;
+    sampled += read;
+  };
+  const queue = [...ranges];
+  await Promise.all(Array.from({ length: Math.min(workers, queue.length) }, async () => {
+    for (let r = queue.shift(); r; r = queue.shift()) await copyRange(r);
+  }));
+  const t2 = performance.now();
+  try {
+    await target.finishTable(table);
+  } catch (e) {
+    findings.push({ severity: 'error', code: 'INDEX_FAILED', table: m.target.name, message: `building the indexes and keys of the sample failed: ${(e as Error).message}`, action: 'fix the plan (indexes, unique keys) or the data that breaks them' });
+  }
+  const t3 = performance.now();
+
+  const differences: string[] = [];
+  for (const range of ranges) {
+    const expected = handed.get(range)!;
+    const back = new DigestBuilder(types);
+    for await (const b of target.readBack(table, where === 'first-rows' ? {} : range, batchRows)) for (const row of b.rows) back.add(row);
+    const actual = back.result();
+    if (actual.rows === expected.rows && actual.sum === expected.sum) continue;
+    if (m.keyIndexes.length === 0) differences.push(`${expected.rows} rows written, ${actual.rows} read back, and the rows differ`);
+    else differences.push(...(await rowsDiffering(session, m, table, range, view, rejects)).slice(0, SHOWN - differences.length));
+    if (differences.length >= SHOWN) break;
+  }
+  const copySeconds = (t2 - t1) / 1000;
+  const rate = copySeconds > 0 ? sampled / copySeconds : 0;
+  if (rejects.length > 0)
+    findings.push({ severity: 'warning', code: 'SAMPLE_REJECTS', table: m.target.name, message: `${rejects.length} of ${sampled} sampled rows of ${m.target.name} were rejected, e.g. ${rejects[0]!.reason}`, action: 'change the column types or transforms in the plan, or raise settings.maxRejects to accept them' });
+  if (differences.length > 0)
+    findings.push({ severity: 'error', code: 'SAMPLE_MISMATCH', table: m.target.name, message: `the target does not give back what was written to ${table.name}: ${differences[0]}`, action: 'change the column type in the plan to one that keeps the values' });
+  return {
+    table: m.target.name,
+    scratch: table.name,
+    rows: total,
+    sampled,
+    written,
+    rejected: rejects.length,
+    rejects: [...new Set(rejects.map((r) => r.reason))].slice(0, SHOWN),
+    match: differences.length === 0,
+    differences,
+    seconds: { copy: copySeconds, indexes: (t3 - t2) / 1000 },
+    rowsPerSecond: Math.round(rate),
+    estimatedSeconds: rate > 0 ? Math.ceil(total / rate) : 0,
+    findings,
+  };
+}
+
+/** The rows of a range that differ between the source (mapped, rejects left out) and the scratch table. */
+async function rowsDiffering(session: Session, m: TableMapping, table: TargetTable, range: KeyRange, view: ReadView, rejects: Reject[]): Promise<string[]> {
+  const types = table.columns.map((c) => c.type);
+  const sourceTypes = m.source.columns.map((c) => c.type);
+  const refused = new Set(rejects.map((r) => rowText(r.row, sourceTypes)));
+  const keyText = (row: unknown[]) => m.keyIndexes.map((i) => canonicalText(row[i], types[i]!)).join(', ');
+  const byKey = async (batches: AsyncIterable<RowBatch>, mapped: boolean) => {
+    const out = new Map<string, string[]>();
+    for await (const b of batches) {
+      const rows = mapped ? b.rows : m.mapBatch({ rows: b.rows.filter((r) => !refused.has(rowText(r, sourceTypes))) }, []).rows;
+      for (const r of rows) out.set(keyText(r), [...(out.get(keyText(r)) ?? []), rowText(r, types)]);
+    }
+    return out;
+  };
+  const a = await byKey(session.source.source().read(m.source, range, view, session.plan.settings.batchRows), false);
+  const b = await byKey(session.target.target().readBack(table, range, session.plan.settings.batchRows), true);
+  return rowDiff(m, a, b, SHOWN, types);
+}
+
+export async function dryRun(planFile: string, opts: DryRunOptions = {}): Promise<DryRunResult> {
+  if (opts.sample !== undefined && (!Number.isInteger(opts.sample) || opts.sample < 1)) throw new FerryError('PLAN_INVALID', `--sample must be a whole number of rows, at least 1 (got ${opts.sample})`, 'for example --sample 1000');
+  if (opts.percent !== undefined && !(opts.percent > 0 && opts.percent <= 100)) throw new FerryError('PLAN_INVALID', `--percent must be more than 0 and at most 100 (got ${opts.percent})`, 'for example --percent 1');
+  const session = await openSession(planFile, opts);
+  const { state, hash, plan } = session;
+  const target = session.target.target();
+  const runId = state.startRun(hash, planFile, 'test');
+  const audit = AuditLog.open(state, runId, 'test', hash, session.log);
+  const suffix = `__ferrytest_${randomBytes(3).toString('hex')}`;
+  const prepared: TargetTable[] = [];
+  let view: ReadView | undefined;
+  let failed = false;
+  try {
+    if (!target.drop) throw new FerryError('UNSUPPORTED', `a dry run is not available for ${session.target.kind} targets: the connector cannot remove the scratch tables afterwards`, 'test on a PostgreSQL, MySQL or SQLite target, or run the plan against a scratch target of your own');
+    audit.record('dry run started', { target: plan.target.url, suffix, sample: opts.percent !== undefined ? `${opts.percent}%` : (opts.sample ?? DEFAULT_SAMPLE) });
+    const all = session.waves.flat();
+    // the same checks a run makes before it writes
+    const findings = [
+      ...(await target.check(all.map((m) => m.target))),
+      ...((await session.source.privileges?.({ role: 'source', tables: all.map((m) => m.source.name) })) ?? []),
+      ...((await session.target.privileges?.({ role: 'target', tables: all.map((m) => m.target), ifExists: plan.target.ifExists })) ?? []),
+    ];
+    if (findings.some((f) => f.severity === 'error')) return finish(findings, [], 0);
+    if (all.some((m) => m.target.foreignKeys.length > 0))
+      findings.push({ severity: 'info', code: 'SAMPLE_NO_FOREIGN_KEYS', message: 'foreign keys are not checked on a sample (the parents of sampled rows are mostly not in it)', action: '`ferry run` adds them after the data; `ferry verify` checks every row' });
+    const workers = readerCount(plan.settings);
+    const throttle = Throttle.of(plan.settings.throttle, opts.clock ?? systemClock);
+    view = await session.source.source().snapshot(workers);
+    const tables: DryRunTable[] = [];
+    for (const m of all) {
+      const total = await session.source.source().count(m.source, {}, view);
+      const n = Math.max(1, Math.min(total, opts.percent !== undefined ? Math.ceil((total * opts.percent) / 100) : (opts.sample ?? DEFAULT_SAMPLE)));
+      const scratch = scratchTable(m.target, suffix);
+      const t0 = performance.now();
+      // 'fail': a table of that name that is not this dry run's own is never touched
+      await target.prepare(scratch, 'fail');
+      prepared.push(scratch);
+      const prepare = (performance.now() - t0) / 1000;
+      const { findings: own, seconds, ...rest } = await sampleTable(session, m, scratch, view, n, total, throttle, workers);
+      const t: DryRunTable = { ...rest, seconds: { prepare, ...seconds } };
+      findings.push(...own);
+      tables.push(t);
+      audit.record('table sampled', { table: t.table, scratch: t.scratch, sampled: t.sampled, written: t.written, rejected: t.rejected, match: t.match });
+      opts.onTable?.(t);
+    }
+    return finish(findings, tables, tables.reduce((s, t) => s + t.estimatedSeconds, 0));
+  } catch (e) {
+    failed = true;
+    audit.record('dry run failed', { error: (e as Error).message });
+    state.finishRun(runId, 'failed', (e as Error).message);
+    throw e;
+  } finally {
+    await view?.release().catch(() => {});
+    try {
+      // a failed cleanup is the error to report, unless the dry run failed first
+      if (!opts.keep) await cleanUp(session, prepared, audit).catch((e) => (failed ? undefined : Promise.reject(e)));
+    } finally {
+      audit.close();
+      await session.close();
+    }
+  }
+
+  function finish(findings: Finding[], tables: DryRunTable[], estimatedSeconds: number): DryRunResult {
+    state.addFindings(runId, findings);
+    const ok = !findings.some((f) => f.severity === 'error') && tables.every((t) => t.match && t.rejected === 0);
+    state.finishRun(runId, ok ? 'ok' : 'findings');
+    audit.record('dry run finished', { ok, findings: findings.length, estimatedSeconds });
+    return { runId, suffix, tables, findings, estimatedSeconds, ok, kept: opts.keep ? prepared.map((t) => t.name) : [] };
+  }
+}
+
+/** Drops the scratch tables, children first; names what could not be dropped. */
+async function cleanUp(session: Session, tables: TargetTable[], audit: AuditLog): Promise<void> {
+  const target = session.target.target();
+  const left: string[] = [];
+  for (const t of [...tables].reverse()) {
+    try {
+      await target.drop!(t);
+    } catch {
+      left.push(t.name);
+    }
+  }
+  audit.record('scratch tables dropped', { tables: tables.map((t) => t.name), ...(left.length > 0 ? { left } : {}) });
+  if (left.length > 0) throw new FerryError('WRITE_FAILED', `the dry run could not drop its scratch tables ${left.join(', ')}`, 'drop them by hand; they hold only sampled rows');
+}
