@@ -164,7 +164,15 @@ export class FolderStore implements ObjectStore {
       const full = join(e.parentPath, e.name);
       const key = relative(this.root, full).split(sep).join('/');
       if (!key.startsWith(prefix)) continue;
-      yield { key, size: (await stat(full)).size };
+      let size: number;
+      try {
+        size = (await stat(full)).size;
+      } catch (err) {
+        // removed by a concurrent chunk between the listing and now
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw fsError(err, `reading ${full}`);
+      }
+      yield { key, size };
     }
   }
 
