@@ -71,30 +71,15 @@ export function familyOf(t: CanonicalType): Family {
   return t.kind === 'array' || t.kind === 'set' ? `array:${scalarFamily(t)}` : scalarFamily(t);
 }
 
-const CAST_NAME: Record<ScalarFamily, string> = {
-  bool: 'bool',
-  int2: 'int2',
-  int4: 'int4',
-  int8: 'int8',
-  numeric: 'numeric',
-  float4: 'float4',
-  float8: 'float8',
-  text: 'text',
-  jsonb: 'jsonb',
-  bytea: 'bytea',
-  uuid: 'uuid',
-  date: 'date',
-  time: 'time',
-  timetz: 'timetz',
-  timestamp: 'timestamp',
-  timestamptz: 'timestamptz',
-  interval: 'interval',
-  bit: 'varbit',
-};
+
+/** The SQL type of a scalar family: its own name (families are named after PostgreSQL's types), but bits travel as varbit. */
+function scalarCastName(f: ScalarFamily): string {
+  return f === 'bit' ? 'varbit' : f;
+}
 
 /** The SQL type a family is cast to. */
 export function castName(f: Family): string {
-  return f.startsWith('array:') ? `${CAST_NAME[f.slice(6) as ScalarFamily]}[]` : CAST_NAME[f as ScalarFamily];
+  return f.startsWith('array:') ? `${scalarCastName(f.slice(6) as ScalarFamily)}[]` : scalarCastName(f as ScalarFamily);
 }
 
 /** The cast (like "::int8") a column of this native type needs to be read as `type`, or "". */
