@@ -99,7 +99,9 @@ function printDryRun(r: DryRunResult): void {
     out(f.toString());
   }
   out(`estimated copy time of the full run: ${duration(r.estimatedSeconds)} (at the sample's rates)`);
-  out(r.kept.length > 0 ? `scratch tables kept: ${r.kept.join(', ')}` : `scratch tables (*${r.suffix}) dropped`);
+  const scratch = [...new Set(r.tables.map((x) => x.scratch))];
+  if (r.kept.length > 0) out(`scratch tables kept: ${r.kept.join(', ')}`);
+  else if (scratch.length > 0) out(`scratch tables dropped: ${scratch.join(', ')}`);
   out(r.ok ? `test ${r.runId}: the sample went through and verified` : `test ${r.runId}: see the findings above`);
 }
 

@@ -129,8 +129,9 @@ export interface Target {
   /** a check for limits of this engine beyond the canonical type (MySQL has no NaN, …); undefined when none */
   valueCheck?(column: TargetColumn): ((v: unknown) => string | undefined) | undefined;
   /**
-   * Removes the table and what prepare() made for it (types, sequences); nothing when it does
-   * not exist. Rollback and dry-run cleanup need it: without it they are not available.
+   * Removes the table and what prepare() made for it (types, sequences, storage no other table
+   * uses); nothing when it does not exist. Rollback and dry-run cleanup need it: without it
+   * they are not available.
    */
   drop?(table: TargetTable): Promise<void>;
   /**
@@ -138,6 +139,20 @@ export interface Target {
    * exist. Without it, the pipeline digests readBack() of the whole table instead.
    */
   fingerprint?(table: TargetTable): Promise<TableFingerprint | undefined>;
+  /**
+   * Whether the target holds the table already, as prepare(table, 'fail') sees it: it refuses
+   * exactly then. For targets where that is more than a table of that name in introspect (a
+   * folder holding any object; a DynamoDB entity in a shared table: its items). Without it,
+   * the pipeline asks introspect for the name.
+   */
+  exists?(table: TargetTable): Promise<boolean>;
+  /**
+   * The table a dry run writes its sample of `table` to. Every name the target creates for it
+   * (tables, folders, indexes, keys) carries `suffix`, so nothing of the real table is touched;
+   * tables that share storage share their scratch storage. Without it, the pipeline renames
+   * the table, its indexes and its foreign keys with the suffix.
+   */
+  scratch?(table: TargetTable, suffix: string): TargetTable;
 }
 
 /** What a run will ask of an account, for Connector.privileges. */

@@ -1,9 +1,10 @@
 // `ferry test PLAN`: a dry run. A sample of every table goes through the real path (mapping,
 // checks, the target's prepare, chunk writes, indexes) into scratch tables of the real target,
-// named after the real ones with a suffix of their own (orders__ferrytest_3fa9c1), so the real
-// tables are never touched. The sample is verified (the digest of what ferry handed the
-// target against the digest of what the target reads back), the timings give an estimate of
-// the full run, and the scratch tables are dropped afterwards.
+// named after the real ones with a suffix of their own (orders__ferrytest_3fa9c1, or what the
+// target makes of it: a scratch folder, a scratch DynamoDB table), so the real tables are
+// never touched. The sample is verified (the digest of what ferry handed the target against
+// the digest of what the target reads back), the timings give an estimate of the full run,
+// and the scratch tables are dropped afterwards.
 import { randomBytes } from 'node:crypto';
 import type { ReadView, Reject, TargetTable } from '../core/contracts.js';
 import { DigestBuilder, rowText, type Digest } from '../core/digest.js';
@@ -231,7 +232,7 @@ export async function dryRun(planFile: string, opts: DryRunOptions = {}): Promis
   let view: ReadView | undefined;
   let failed = false;
   try {
-    if (!target.drop) throw new FerryError('UNSUPPORTED', `a dry run is not available for ${session.target.kind} targets: the connector cannot remove the scratch tables afterwards`, 'test on a PostgreSQL, MySQL or SQLite target, or run the plan against a scratch target of your own');
+    if (!target.drop) throw new FerryError('UNSUPPORTED', `a dry run is not available for ${session.target.kind} targets: the connector cannot remove the scratch tables afterwards`, 'run the plan against a scratch target of your own');
     audit.record('dry run started', { target: plan.target.url, suffix, sample: opts.percent !== undefined ? `${opts.percent}%` : (opts.sample ?? DEFAULT_SAMPLE) });
     const all = session.waves.flat();
     // the same checks a run makes before it writes
@@ -250,7 +251,7 @@ export async function dryRun(planFile: string, opts: DryRunOptions = {}): Promis
     for (const m of all) {
       const total = await session.source.source().count(m.source, {}, view);
       const n = Math.max(1, Math.min(total, opts.percent !== undefined ? Math.ceil((total * opts.percent) / 100) : (opts.sample ?? DEFAULT_SAMPLE)));
-      const scratch = scratchTable(m.target, suffix);
+      const scratch = target.scratch ? target.scratch(m.target, suffix) : scratchTable(m.target, suffix);
       const t0 = performance.now();
       // 'fail': a table of that name that is not this dry run's own is never touched
       await target.prepare(scratch, 'fail');
@@ -285,21 +286,22 @@ export async function dryRun(planFile: string, opts: DryRunOptions = {}): Promis
     const ok = !findings.some((f) => f.severity === 'error') && tables.every((t) => t.match && t.rejected === 0);
     state.finishRun(runId, ok ? 'ok' : 'findings');
     audit.record('dry run finished', { ok, findings: findings.length, estimatedSeconds });
-    return { runId, suffix, tables, findings, estimatedSeconds, ok, kept: opts.keep ? prepared.map((t) => t.name) : [] };
+    return { runId, suffix, tables, findings, estimatedSeconds, ok, kept: opts.keep ? [...new Set(prepared.map((t) => t.name))] : [] };
   }
 }
 
 /** Drops the scratch tables, children first; names what could not be dropped. */
 async function cleanUp(session: Session, tables: TargetTable[], audit: AuditLog): Promise<void> {
   const target = session.target.target();
-  const left: string[] = [];
+  // tables that share storage (DynamoDB entities) share a scratch name: each is named once
+  const left = new Set<string>();
   for (const t of [...tables].reverse()) {
     try {
       await target.drop!(t);
     } catch {
-      left.push(t.name);
+      left.add(t.name);
     }
   }
-  audit.record('scratch tables dropped', { tables: tables.map((t) => t.name), ...(left.length > 0 ? { left } : {}) });
-  if (left.length > 0) throw new FerryError('WRITE_FAILED', `the dry run could not drop its scratch tables ${left.join(', ')}`, 'drop them by hand; they hold only sampled rows');
+  audit.record('scratch tables dropped', { tables: [...new Set(tables.map((t) => t.name))], ...(left.size > 0 ? { left: [...left] } : {}) });
+  if (left.size > 0) throw new FerryError('WRITE_FAILED', `the dry run could not drop its scratch tables ${[...left].join(', ')}`, 'drop them by hand; they hold only sampled rows');
 }

@@ -18,10 +18,16 @@ export async function tableExists(conn: Connector, name: string): Promise<boolea
   }
 }
 
+/** Whether the target holds a table already (as its prepare sees it), by name where the target cannot say. */
+export async function tableHeld(conn: Connector, table: TargetTable): Promise<boolean> {
+  const target = conn.target();
+  return target.exists ? target.exists(table) : tableExists(conn, table.name);
+}
+
 export async function fingerprintOf(conn: Connector, table: TargetTable, batchRows: number): Promise<TableFingerprint | undefined> {
   const target = conn.target();
   if (target.fingerprint) return target.fingerprint(table);
-  if (!(await tableExists(conn, table.name))) return undefined;
+  if (!(await tableHeld(conn, table))) return undefined;
   const digest = new DigestBuilder(table.columns.map((c) => c.type));
   for await (const batch of target.readBack({ ...table, key: [] }, {}, batchRows)) for (const row of batch.rows) digest.add(row);
   const { rows, sum } = digest.result();

@@ -86,7 +86,7 @@ export async function rollbackRun(opts: RollbackOptions = {}): Promise<RollbackR
     if (!target) throw new FerryError('RUN_NOT_FOUND', `the state has no target recorded for run ${run.id}`, 'roll back by hand: drop the tables the run created');
     conn = await connect(target.url, opts.log ?? silentLogger, 2, target.options);
     if (!conn.target().drop)
-      throw new FerryError('UNSUPPORTED', `rollback is not available for ${conn.kind} targets: the ${conn.kind} connector cannot remove what a run wrote`, `remove it by hand: ${writes.map((w) => w.name).join(', ')} (see the README, "Rollback by target kind")`);
+      throw new FerryError('UNSUPPORTED', `rollback is not available for ${conn.kind} targets: the ${conn.kind} connector cannot remove what a run wrote`, `remove it by hand: ${writes.map((w) => w.name).join(', ')} (see docs/safety.md, "Rollback by target kind")`);
 
     const record = state.backups(hash, 'before-run').at(-1);
     let opened: OpenedBackup | undefined;

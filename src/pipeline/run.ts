@@ -9,7 +9,7 @@ import type { RowBatch } from '../core/types.js';
 import { stateStringify } from '../core/values.js';
 import { AuditLog } from './audit.js';
 import { backupSession, keySourceOf } from './backup.js';
-import { fingerprintOf, tableExists } from './fingerprint.js';
+import { fingerprintOf, tableHeld } from './fingerprint.js';
 import type { TableMapping } from './mapping.js';
 import { ScheduleGate, systemClock, type Clock } from './schedule.js';
 import { openSession, type Session, type SessionOptions } from './session.js';
@@ -173,7 +173,7 @@ async function prepareTable(session: Session, runId: string, m: TableMapping, vi
   const name = m.target.name;
   if (!state.tableStatus(hash, name)) {
     // recorded before the table is touched, for rollback: did this run create it, or replace one?
-    const existed = await tableExists(session.target, name);
+    const existed = await tableHeld(session.target, m.target);
     const action = !existed ? 'created' : plan.target.ifExists === 'truncate' ? 'truncated' : 'replaced';
     if (!existed || plan.target.ifExists !== 'fail') state.recordTableWrite(hash, { name, runId, action, definition: m.target });
     await timed(session, runId, name, 'prepare', emit, () => session.target.target().prepare(m.target, plan.target.ifExists));

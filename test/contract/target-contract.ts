@@ -145,25 +145,46 @@ export function targetContract(label: string, opts: ContractOptions): void {
         return;
       }
       const t = tableFor(conn, 'dropped', edgeColumns);
+      if (target.exists) assert.equal(await target.exists(t), false);
       await target.prepare(t, 'drop');
       await target.writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(edgeRows));
+      if (target.exists) assert.equal(await target.exists(t), true);
       if (target.fingerprint) {
         const before = await target.fingerprint(t);
         assert.equal(before?.rows, edgeRows.length);
         assert.deepEqual(await target.fingerprint(t), before, 'unchanged table, same fingerprint');
-        const first = edgeRows[0]!;
-        await target.writeChunk({ table: t, range: { lower: [first[0]], upper: [(first[0] as number) + 1] }, replace: true, isolate: false }, batchesOf([]));
+        // a row written by someone else (a chunk of its own: every target takes that)
+        const added = [(edgeRows[0]![0] as number) + 1000, ...edgeRows[0]!.slice(1)];
+        await target.writeChunk({ table: t, range: { lower: [added[0]], upper: [(added[0] as number) + 1] }, replace: false, isolate: false }, batchesOf([added]));
         const after = await target.fingerprint(t);
-        assert.equal(after?.rows, edgeRows.length - 1);
+        assert.equal(after?.rows, edgeRows.length + 1);
         assert.notEqual(after?.hash, before?.hash);
       }
       await target.drop(t);
       await target.drop(t);
       assert.ok(!(await conn.introspect()).tables.some((x) => x.name === 'dropped'), 'the table is gone');
       if (target.fingerprint) assert.equal(await target.fingerprint(t), undefined);
+      if (target.exists) assert.equal(await target.exists(t), false);
       // nothing prepare made is left behind to stop the table coming back (PostgreSQL's enum types)
       await target.prepare(t, 'fail');
       await target.drop(t);
+    });
+
+    test('a scratch table is apart from the real one: written, read and dropped without touching it', async () => {
+      if (!target.scratch) return;
+      const real = tableFor(conn, 'scratched', parentColumns);
+      await target.prepare(real, 'drop');
+      await target.writeChunk({ table: real, range: {}, replace: false, isolate: false }, batchesOf(parentRows(30)));
+      const scratch = target.scratch(real, '__ferrytest_c0ffee');
+      assert.notEqual(scratch.name, real.name);
+      // 'fail': it would refuse if the scratch table were the real one
+      await target.prepare(scratch, 'fail');
+      await target.writeChunk({ table: scratch, range: {}, replace: false, isolate: false }, batchesOf(parentRows(40).slice(30)));
+      assert.equal(await target.count(scratch, {}), 10);
+      await target.drop!(scratch);
+      assert.equal(await target.count(real, {}), 30);
+      assert.deepEqual(actualText(await collect(target.readBack(real, {}, 100)), real), expectedText(parentRows(30), parentColumns, real));
+      await target.drop!(real);
     });
 
     test('indexes, unique keys and foreign keys come after the data', async () => {

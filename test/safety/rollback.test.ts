@@ -1,6 +1,6 @@
-// Rollback, per target kind: tables a run created are dropped, tables it replaced or emptied
-// come back from the pre-run backup; a target changed since the run stops the rollback unless
-// forced; targets whose connector cannot remove what it wrote say so.
+// Rollback on SQL targets: tables a run created are dropped, tables it replaced or emptied come
+// back from the pre-run backup; a target changed since the run stops the rollback unless
+// forced. Object storage and DynamoDB targets: stores.test.ts.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -11,20 +11,9 @@ import { runPlan } from '../../src/pipeline/run.js';
 import { verifyPlan } from '../../src/pipeline/verify.js';
 import { freshMysql, freshPg, freshSqlite, mysqlExec, pgExec, tmpDir } from '../helpers.js';
 import { ferry, planFor } from '../e2e/support.js';
+import { shop } from './shop.js';
 
 process.env.FERRY_ROLLBACK_KEY = randomBytes(32).toString('hex');
-
-/** A SQLite source with a parent and a child table. */
-function shop(name: string, customers = 400): string {
-  const url = freshSqlite(name);
-  const db = new Database(url.slice('sqlite:'.length));
-  db.exec('CREATE TABLE customer (id INTEGER PRIMARY KEY, name TEXT NOT NULL, credit NUMERIC(10,2))');
-  db.exec('CREATE TABLE orders (id INTEGER PRIMARY KEY, customer_id INTEGER NOT NULL REFERENCES customer(id), total NUMERIC(10,2))');
-  db.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${customers}) INSERT INTO customer SELECT i, 'customer ' || i, i * 1.25 FROM n`);
-  db.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${customers * 3}) INSERT INTO orders SELECT i, 1 + i % ${customers}, i * 0.5 FROM n`);
-  db.close();
-  return url;
-}
 
 async function pgTables(url: string): Promise<string[]> {
   return (await pgExec(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).rows.map((r) => r.tablename as string);
@@ -118,13 +107,4 @@ test('a run that failed half way is rolled back too', async () => {
   const r = await rollbackRun({ stateDir: join(dir, '.ferry') });
   assert.ok(r.steps.some((s) => s.table === 'orders' && s.action === 'drop' && /did not finish/.test(s.reason)), JSON.stringify(r.steps));
   assert.deepEqual(await pgTables(target), []);
-});
-
-test('an object store target says rollback is not available for it', async () => {
-  const folder = tmpDir('ferry-safety-rb-files-');
-  const { file, dir } = await planFor(shop('ferry_safety_rb_files_src', 50), `file:${folder}`);
-  assert.equal(ferry(['run', file], { cwd: dir }).code, 0);
-  const r = ferry(['rollback', '--state-dir', join(dir, '.ferry')]);
-  assert.equal(r.code, 1);
-  assert.match(r.stderr, /^ferry: rollback is not available for objectstore targets: the objectstore connector cannot remove what a run wrote: remove it by hand: customer, orders/);
 });

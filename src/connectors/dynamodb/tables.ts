@@ -154,12 +154,15 @@ export async function ensureIndexes(ctx: TableContext, layout: Layout): Promise<
 }
 
 export interface ScanOptions {
-  layout: Layout;
+  /** the table, and the entity whose items are read (every item when it has none) */
+  layout: Pick<Layout, 'tableName' | 'entity' | 'entityAttribute'>;
   segments: number;
   /** attributes to read (all when absent) */
   attributes?: string[];
   /** stop after the first page with items */
   any?: boolean;
+  /** strongly consistent reads: every write acknowledged before the scan is seen */
+  consistent?: boolean;
   onItems: (items: Record<string, AttributeValue>[]) => void | Promise<void>;
 }
 
@@ -167,7 +170,7 @@ export interface ScanOptions {
 export async function scanItems(ctx: TableContext, opts: ScanOptions): Promise<void> {
   const { layout } = opts;
   const names: Record<string, string> = {};
-  const input: ScanCommandInput = { TableName: layout.tableName };
+  const input: ScanCommandInput = { TableName: layout.tableName, ...(opts.consistent ? { ConsistentRead: true } : {}) };
   if (layout.entity !== undefined) {
     names['#entity'] = layout.entityAttribute;
     input.FilterExpression = '#entity = :entity';
@@ -202,9 +205,17 @@ export async function scanItems(ctx: TableContext, opts: ScanOptions): Promise<v
   }
 }
 
-export async function hasItems(ctx: TableContext, layout: Layout): Promise<boolean> {
+/** Whether the table holds items of the layout's entity (with `anyEntity`, any item at all). */
+export async function hasItems(ctx: TableContext, layout: Layout, anyEntity = false): Promise<boolean> {
   let found = false;
-  await scanItems(ctx, { layout, segments: 1, any: true, attributes: layout.keyAttributes().map((k) => k.attribute), onItems: () => void (found = true) });
+  await scanItems(ctx, {
+    layout: anyEntity ? { tableName: layout.tableName, entityAttribute: layout.entityAttribute } : layout,
+    segments: 1,
+    any: true,
+    consistent: true,
+    attributes: layout.keyAttributes().map((k) => k.attribute),
+    onItems: () => void (found = true),
+  });
   return found;
 }
 
@@ -215,6 +226,8 @@ export async function deleteItems(ctx: TableContext, layout: Layout): Promise<vo
     layout,
     segments: ctx.options.scanSegments,
     attributes: keys,
+    // an item written just before must not be missed
+    consistent: true,
     onItems: (items) => deleteKeys(ctx, layout.tableName, items),
   });
 }

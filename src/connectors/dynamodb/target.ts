@@ -1,7 +1,7 @@
 // The DynamoDB target: tables created on demand or provisioned with their indexes, items put by
 // key (a replayed chunk overwrites its own items), keys that could collide written with a
 // condition, and the table read back once per verify through a local index of the chunk key.
-import type { ChunkWrite, IfExists, Target, TargetColumn, TargetTable, WriteResult } from '../../core/contracts.js';
+import type { ChunkWrite, IfExists, TableFingerprint, Target, TargetColumn, TargetTable, WriteResult } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import type { Finding, KeyRange, RowBatch } from '../../core/types.js';
 import { formatType } from '../../core/types.js';
@@ -9,6 +9,7 @@ import { numberCheck } from './codec.js';
 import { literalPrefix } from './keys.js';
 import { Layout, type IndexLayout } from './layout.js';
 import { ReadBackStore } from './readback.js';
+import { holdsItems, itemsFingerprint, removeItems, scratchTable } from './removal.js';
 import { createTable, deleteItems, describeTable, dropTable, ensureIndexes, hasItems, keyMismatch, scanItems, type TableContext } from './tables.js';
 import { parseNative } from './typemap.js';
 import { writeChunk } from './writer.js';
@@ -181,6 +182,32 @@ export class DynamoTarget implements Target {
   count(table: TargetTable, range: KeyRange): Promise<number> {
     const l = this.layoutOf(table);
     return this.readBack_.count(l, range, this.scanner(l));
+  }
+
+  exists(table: TargetTable): Promise<boolean> {
+    return holdsItems(this.ctx, this.layoutOf(table));
+  }
+
+  /** Removes the table plan's items, and its DynamoDB table when nothing else is left in it. */
+  async drop(table: TargetTable): Promise<void> {
+    const l = this.layoutOf(table);
+    this.readBack_.forget(l.tableName);
+    await removeItems(this.ctx, l);
+  }
+
+  fingerprint(table: TargetTable): Promise<TableFingerprint | undefined> {
+    return itemsFingerprint(this.ctx, this.layoutOf(table));
+  }
+
+  scratch(table: TargetTable, suffix: string): TargetTable {
+    const l = this.layoutOf(table);
+    const copy = scratchTable(table, l, suffix);
+    // written as the real table would be: with the indexes and conditional writes check() found for it
+    const indexes = this.planIndexes.get(l.tableName);
+    if (indexes) this.planIndexes.set(copy.name, indexes);
+    const risk = this.sharedRisk.get(`${l.tableName}\u0000${l.entity}`);
+    if (risk) this.sharedRisk.set(`${copy.name}\u0000${l.entity}`, risk);
+    return copy;
   }
 
   valueCheck(column: TargetColumn): ((v: unknown) => string | undefined) | undefined {

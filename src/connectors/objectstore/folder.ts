@@ -1,12 +1,12 @@
 // A local folder as an object store (file:./dir): objects are files, written to a hidden
 // temporary name, synced and renamed into place, so an object is whole or absent.
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FerryError } from '../../core/errors.js';
 import type { RandomAccess } from './parquet-read.js';
-import { Tally, type ObjectStore, type ObjectWriter } from './store.js';
+import { Tally, type ListedObject, type ObjectStore, type ObjectWriter } from './store.js';
 
 function fsError(err: unknown, what: string): FerryError {
   const e = err as NodeJS.ErrnoException;
@@ -148,7 +148,7 @@ export class FolderStore implements ObjectStore {
     }
   }
 
-  async *list(prefix: string): AsyncIterable<{ key: string; size: number }> {
+  async *list(prefix: string): AsyncIterable<ListedObject> {
     // a prefix names a folder (ends with "/") or the start of file names in one
     const slash = prefix.lastIndexOf('/');
     const dir = this.path(prefix.slice(0, slash + 1));
@@ -164,15 +164,15 @@ export class FolderStore implements ObjectStore {
       const full = join(e.parentPath, e.name);
       const key = relative(this.root, full).split(sep).join('/');
       if (!key.startsWith(prefix)) continue;
-      let size: number;
+      let info;
       try {
-        size = (await stat(full)).size;
+        info = await stat(full);
       } catch (err) {
         // removed by a concurrent chunk between the listing and now
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
         throw fsError(err, `reading ${full}`);
       }
-      yield { key, size };
+      yield { key, size: info.size, version: String(info.mtimeMs) };
     }
   }
 
@@ -198,6 +198,12 @@ export class FolderStore implements ObjectStore {
       await rm(this.path(prefix), { recursive: true, force: true });
     } catch (err) {
       throw fsError(err, `deleting ${this.path(prefix)}`);
+    }
+    // as on S3, where a prefix without objects does not exist: the folders above it that are
+    // empty now go too (a nested table folder, __ferrytest_3fa9c1/orders/), up to the root
+    const root = resolve(this.root);
+    for (let dir = dirname(resolve(this.path(prefix))); dir.startsWith(root + sep); dir = dirname(dir)) {
+      if (!(await rmdir(dir).then(() => true, () => false))) break;
     }
   }
 

@@ -4,7 +4,7 @@
 // with backoff, and whatever still fails becomes a one-line FerryError.
 import { FerryError, type ErrorCode } from '../../core/errors.js';
 import type { RandomAccess } from './parquet-read.js';
-import { Tally, type ObjectStore, type ObjectWriter } from './store.js';
+import { Tally, type ListedObject, type ObjectStore, type ObjectWriter } from './store.js';
 
 type S3 = typeof import('@aws-sdk/client-s3');
 type Client = InstanceType<S3['S3Client']>;
@@ -189,16 +189,16 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async *list(prefix: string): AsyncIterable<{ key: string; size: number }> {
+  async *list(prefix: string): AsyncIterable<ListedObject> {
     let token: string | undefined;
     do {
-      const out = await this.send<{ Contents?: { Key?: string; Size?: number }[]; NextContinuationToken?: string; IsTruncated?: boolean }>(
+      const out = await this.send<{ Contents?: { Key?: string; Size?: number; ETag?: string }[]; NextContinuationToken?: string; IsTruncated?: boolean }>(
         new this.sdk.ListObjectsV2Command({ ...this.base, Prefix: this.key(prefix), ContinuationToken: token }),
         `listing s3://${this.settings.bucket}/${this.key(prefix)}`,
         's3:ListBucket',
         'READ_FAILED',
       );
-      for (const o of out.Contents ?? []) yield { key: o.Key!.slice(this.settings.prefix.length), size: o.Size ?? 0 };
+      for (const o of out.Contents ?? []) yield { key: o.Key!.slice(this.settings.prefix.length), size: o.Size ?? 0, version: o.ETag ?? '' };
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token);
   }

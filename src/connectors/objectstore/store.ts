@@ -20,13 +20,20 @@ export interface ObjectStore {
   /** the bytes of an object, streamed */
   stream(key: string): AsyncIterable<Buffer>;
   /** every object whose key starts with `prefix`, in no particular order */
-  list(prefix: string): AsyncIterable<{ key: string; size: number }>;
+  list(prefix: string): AsyncIterable<ListedObject>;
   /** names of the folders directly under a folder prefix ("" for the root) */
   folders(prefix: string): Promise<string[]>;
   delete(keys: string[]): Promise<void>;
-  /** deletes every object under a folder prefix ("table/") */
+  /** deletes every object under a folder prefix ("table/"); a folder left without objects is gone too */
   deleteFolder(prefix: string): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface ListedObject {
+  key: string;
+  size: number;
+  /** changes whenever the object is written again: the ETag on S3, a file's modification time */
+  version: string;
 }
 
 export interface ObjectWriter {

@@ -11,7 +11,7 @@
 // transactions) but idempotent, and a chunk is reported written only when its files and its
 // record are durable.
 import { createHash } from 'node:crypto';
-import type { ChunkWrite, IfExists, Reject, Target, TargetColumn, TargetTable, WriteResult } from '../../core/contracts.js';
+import type { ChunkWrite, IfExists, Reject, TableFingerprint, Target, TargetColumn, TargetTable, WriteResult } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { Finding, KeyRange, RowBatch, SchemaInfo, TableInfo } from '../../core/types.js';
@@ -22,6 +22,7 @@ import { compareFor, inRange, keyIdentity, ORDERED_KINDS, overlaps, sameRange, t
 import { parseTableOptions, type PartitionSpec } from './options.js';
 import { NotFerryParquet } from './parquet-read.js';
 import { partitioner, partitionValues } from './partition.js';
+import { folderFingerprint, holdsObjects, scratchTable } from './removal.js';
 import type { ObjectStore, ObjectWriter } from './store.js';
 import { RowRefused } from './temporal.js';
 import { MAX_READABLE_DECIMAL_PRECISION, parseNative } from './typemap.js';
@@ -349,11 +350,7 @@ export class ObjectStoreTarget implements Target {
   async prepare(table: TargetTable, ifExists: IfExists): Promise<void> {
     const layout = this.layout(table);
     this.records.delete(table.name);
-    let exists = false;
-    for await (const _ of this.store.list(layout.dir)) {
-      exists = true;
-      break;
-    }
+    const exists = await holdsObjects(this.store, layout.dir);
     if (exists && ifExists === 'fail')
       throw new FerryError('TABLE_EXISTS', `table ${table.name} already exists: ${this.store.location}${layout.dir} holds objects`, 'set target.ifExists to drop or truncate in the plan');
     if (exists) await this.store.deleteFolder(layout.dir);
@@ -511,6 +508,25 @@ export class ObjectStoreTarget implements Target {
     let n = 0;
     for await (const rows of this.rowsOf(table, range, layout.keyIndexes, 10_000)) n += rows.length;
     return n;
+  }
+
+  exists(table: TargetTable): Promise<boolean> {
+    return holdsObjects(this.store, this.layout(table).dir);
+  }
+
+  /** Removes every object of the table's folder: its files, chunk records, schema and manifest. */
+  async drop(table: TargetTable): Promise<void> {
+    this.records.delete(table.name);
+    await this.store.deleteFolder(this.layout(table).dir);
+  }
+
+  async fingerprint(table: TargetTable): Promise<TableFingerprint | undefined> {
+    this.records.delete(table.name);
+    return folderFingerprint(this.store, this.layout(table).dir, await this.recordsOf(table));
+  }
+
+  scratch(table: TargetTable, suffix: string): TargetTable {
+    return scratchTable(table, suffix);
   }
 
   valueCheck(column: TargetColumn): ((v: unknown) => string | undefined) | undefined {
