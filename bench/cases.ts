@@ -84,9 +84,11 @@ async function measure(tool: Tool, label: string, targetDb: string, config: Benc
   return { tool: tool.name, targetDb, rows: source.rows, wallSeconds, rowsPerSecond: Math.round(source.rows / wallSeconds), peakRssMb, runs: [wallSeconds], ...objects };
 }
 
-function fastest(measurements: Measurement[]): Measurement {
+/** The fastest run, with every run's wall time and the largest peak RSS of them all. */
+export function fastest(measurements: Measurement[]): Measurement {
   const best = measurements.reduce((a, b) => (b.wallSeconds < a.wallSeconds ? b : a));
-  return { ...best, runs: measurements.map((m) => m.wallSeconds) };
+  const rss = measurements.map((m) => m.peakRssMb).filter((r): r is number => r !== undefined);
+  return { ...best, peakRssMb: rss.length > 0 ? Math.max(...rss) : undefined, runs: measurements.map((m) => m.wallSeconds) };
 }
 
 /**

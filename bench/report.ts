@@ -78,7 +78,7 @@ function markdown(results: BenchResults): string {
     'for the references the tool itself; every tool creates the indexes and foreign keys (last column) and every',
     'target is checked to hold exactly the source row counts and the same values in a sample of rows.',
     'ratio = ferry wall time / reference wall time',
-    '(at most 1.00: ferry is faster). Peak RSS is the largest resident set of the tool process (GNU time).',
+    '(at most 1.00: ferry is faster). Peak RSS is the largest resident set of the tool process (GNU time) over all runs.',
     `Each tool ran ${results.repeat} time(s) per case, taking turns with the other; the fastest run is shown`,
     '(every run\'s wall time is in results.json).',
     '',
