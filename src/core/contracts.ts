@@ -1,5 +1,6 @@
 // The contracts between the pipeline and the connectors. The pipeline knows connectors
 // only through these; a connector knows only core/.
+import type { Digest } from './digest.js';
 import type { CanonicalType, Column, Finding, ForeignKey, IndexInfo, KeyRange, RowBatch, SchemaInfo } from './types.js';
 import type { Logger } from './log.js';
 import type { Plan } from './plan.js';
@@ -103,6 +104,12 @@ export interface Reject {
 export interface WriteResult {
   rows: number;
   rejects: Reject[];
+  /**
+   * For a target whose fingerprint() reads the whole table: the digest of what this chunk left
+   * in the table, as fingerprint() counts it. The pipeline adds the chunks' digests up into the
+   * fingerprint it records when a run finishes the table, instead of reading the table again.
+   */
+  digest?: Digest;
 }
 
 /** What a table holds at one moment, to tell later whether anything changed it. */
@@ -136,7 +143,8 @@ export interface Target {
   drop?(table: TargetTable): Promise<void>;
   /**
    * The table's fingerprint, pushed down into the engine; undefined when the table does not
-   * exist. Without it, the pipeline digests readBack() of the whole table instead.
+   * exist. Without it, the pipeline digests readBack() of the whole table instead. A target
+   * whose writeChunk() returns digests gives digestFingerprint() of the table's digest here.
    */
   fingerprint?(table: TargetTable): Promise<TableFingerprint | undefined>;
   /**

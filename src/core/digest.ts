@@ -1,6 +1,7 @@
 // Order-independent digests of canonical rows: the sum, lane by lane modulo 2^32, of an
 // MD5 of each row's canonical text. Sums (unlike XOR) do not cancel duplicate rows.
 import { createHash } from 'node:crypto';
+import type { TableFingerprint } from './contracts.js';
 import type { CanonicalType } from './types.js';
 import { canonicalText } from './values.js';
 
@@ -34,4 +35,21 @@ export class DigestBuilder {
   result(): Digest {
     return { rows: this.rows, sum: Buffer.from(this.lanes.buffer).toString('hex') };
   }
+}
+
+/** The digest of the union of disjoint sets of rows: their digests added lane by lane. */
+export function addDigests(digests: Digest[]): Digest {
+  const lanes = new Uint32Array(4);
+  let rows = 0;
+  for (const d of digests) {
+    const b = Buffer.from(d.sum, 'hex');
+    for (let i = 0; i < 4; i++) lanes[i] = (lanes[i]! + b.readUInt32LE(i * 4)) >>> 0;
+    rows += d.rows;
+  }
+  return { rows, sum: Buffer.from(lanes.buffer).toString('hex') };
+}
+
+/** A table's fingerprint taken as a digest of its content (rows read back, or a target's items). */
+export function digestFingerprint(d: Digest): TableFingerprint {
+  return { rows: d.rows, hash: `digest:${d.sum}` };
 }

@@ -2,7 +2,7 @@
 // anything changed it since. Pushed down into the engine where the connector can; otherwise
 // a digest of every row read back.
 import type { Connector, TableFingerprint, TargetTable } from '../core/contracts.js';
-import { DigestBuilder } from '../core/digest.js';
+import { DigestBuilder, digestFingerprint } from '../core/digest.js';
 import { FerryError } from '../core/errors.js';
 
 /**
@@ -30,8 +30,7 @@ export async function fingerprintOf(conn: Connector, table: TargetTable, batchRo
   if (!(await tableHeld(conn, table))) return undefined;
   const digest = new DigestBuilder(table.columns.map((c) => c.type));
   for await (const batch of target.readBack({ ...table, key: [] }, {}, batchRows)) for (const row of batch.rows) digest.add(row);
-  const { rows, sum } = digest.result();
-  return { rows, hash: `digest:${sum}` };
+  return digestFingerprint(digest.result());
 }
 
 export function sameFingerprint(a: TableFingerprint, b: TableFingerprint): boolean {

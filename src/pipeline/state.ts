@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import type { TableFingerprint, TargetTable } from '../core/contracts.js';
+import type { Digest } from '../core/digest.js';
 import type { Finding, KeyRange } from '../core/types.js';
 import { stateParse, stateStringify } from '../core/values.js';
 import { redact } from '../core/secrets.js';
@@ -67,7 +68,7 @@ CREATE TABLE IF NOT EXISTS runs(id TEXT PRIMARY KEY, plan_hash TEXT NOT NULL, pl
 CREATE TABLE IF NOT EXISTS tables(plan_hash TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL, PRIMARY KEY(plan_hash, name));
 CREATE TABLE IF NOT EXISTS chunks(plan_hash TEXT NOT NULL, table_name TEXT NOT NULL, idx INTEGER NOT NULL, range TEXT NOT NULL,
   status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, rows INTEGER NOT NULL DEFAULT 0, rejects INTEGER NOT NULL DEFAULT 0,
-  error TEXT, PRIMARY KEY(plan_hash, table_name, idx));
+  error TEXT, digest TEXT, PRIMARY KEY(plan_hash, table_name, idx));
 CREATE TABLE IF NOT EXISTS rejects(plan_hash TEXT NOT NULL, table_name TEXT NOT NULL, chunk INTEGER NOT NULL, row TEXT NOT NULL, reason TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS rejects_chunk ON rejects(plan_hash, table_name, chunk);
 CREATE TABLE IF NOT EXISTS phases(run_id TEXT NOT NULL, table_name TEXT NOT NULL, phase TEXT NOT NULL, started REAL NOT NULL, finished REAL NOT NULL, rows INTEGER NOT NULL);
@@ -116,6 +117,9 @@ export class StateStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 10000');
     this.db.exec(SCHEMA);
+    // state written before chunks kept their target's digest
+    const chunkColumns = this.db.prepare('PRAGMA table_info(chunks)').all() as { name: string }[];
+    if (!chunkColumns.some((c) => c.name === 'digest')) this.db.exec('ALTER TABLE chunks ADD COLUMN digest TEXT');
   }
 
   close(): void {
@@ -183,13 +187,20 @@ export class StateStore {
   }
 
   /** Marks a chunk done and records its rejects, replacing those of earlier attempts, atomically. */
-  finishChunk(planHash: string, table: string, idx: number, rows: number, rejects: { row: unknown[]; reason: string }[]): void {
+  finishChunk(planHash: string, table: string, idx: number, rows: number, rejects: { row: unknown[]; reason: string }[], digest?: Digest): void {
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM rejects WHERE plan_hash = ? AND table_name = ? AND chunk = ?').run(planHash, table, idx);
       const ins = this.db.prepare('INSERT INTO rejects VALUES (?,?,?,?,?)');
       for (const r of rejects) ins.run(planHash, table, idx, stateStringify(r.row), redact(r.reason));
-      this.db.prepare("UPDATE chunks SET status = 'done', rows = ?, rejects = ? WHERE plan_hash = ? AND table_name = ? AND idx = ?").run(rows, rejects.length, planHash, table, idx);
+      this.db.prepare("UPDATE chunks SET status = 'done', rows = ?, rejects = ?, digest = ? WHERE plan_hash = ? AND table_name = ? AND idx = ?").run(rows, rejects.length, digest ? JSON.stringify(digest) : null, planHash, table, idx);
     })();
+  }
+
+  /** The target's digests of a table's chunks, when the target gave one for every chunk. */
+  chunkDigests(planHash: string, table: string): Digest[] | undefined {
+    const rows = this.db.prepare('SELECT digest FROM chunks WHERE plan_hash = ? AND table_name = ?').all(planHash, table) as { digest: string | null }[];
+    if (rows.length === 0 || rows.some((r) => r.digest === null)) return undefined;
+    return rows.map((r) => JSON.parse(r.digest!) as Digest);
   }
 
   failChunk(planHash: string, table: string, idx: number, error: string): void {

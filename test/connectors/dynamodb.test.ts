@@ -4,11 +4,12 @@
 // key schemas of existing tables, indexes, shared tables, and one-line errors.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, GetItemCommand, QueryCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, GetItemCommand, QueryCommand, ScanCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { dynamodbConnector } from '../../src/connectors/dynamodb/index.js';
 import { epochText, fromEpoch } from '../../src/connectors/dynamodb/codec.js';
 import { tupleKey } from '../../src/connectors/dynamodb/keys.js';
 import type { Connector, TargetTable } from '../../src/core/contracts.js';
+import { digestFingerprint } from '../../src/core/digest.js';
 import { silentLogger } from '../../src/core/log.js';
 import { formatType, parseType } from '../../src/core/types.js';
 import { canonicalText } from '../../src/core/values.js';
@@ -141,6 +142,25 @@ describe('dynamodb encodings as the plan says', () => {
     const nulls = (await client.send(new GetItemCommand({ TableName: 'enc_default', Key: { id: { N: '4' } } }))).Item!;
     assert.deepEqual(nulls.body, { NULL: true });
     assert.deepEqual(actualText(await collect(conn.target().readBack(t, {}, 10)), t), expectedText([edgeRows[1]!, edgeRows[3]!], edgeColumns, t));
+  });
+
+  test('the digest of the items a chunk put is the fingerprint of the items read back; an item changed since changes it', async () => {
+    // numbers come back in DynamoDB's normal form (2.50 as 2.5): the digest does not mind
+    const money = [edgeColumns[0]!, edgeColumns.find((c) => c.name === 'money')!];
+    const decimals = tableFor(conn, 'enc_digest_decimals', money);
+    await conn.target().prepare(decimals, 'drop');
+    const written = await write(conn, decimals, [[1, '2.50'], [2, '-0.10'], [3, '100.00']]);
+    assert.deepEqual(await conn.target().fingerprint!(decimals), digestFingerprint(written.digest!));
+
+    const t = tableFor(conn, 'enc_digest', edgeColumns);
+    await conn.target().prepare(t, 'drop');
+    const result = await write(conn, t, edgeRows);
+    assert.equal(result.digest?.rows, edgeRows.length);
+    assert.deepEqual(await conn.target().fingerprint!(t), digestFingerprint(result.digest!));
+    await client.send(new UpdateItemCommand({ TableName: 'enc_digest', Key: { id: { N: '1' } }, UpdateExpression: 'SET note = :n', ExpressionAttributeValues: { ':n': { S: 'changed' } } }));
+    const after = await conn.target().fingerprint!(t);
+    assert.equal(after?.rows, edgeRows.length);
+    assert.notEqual(after?.hash, digestFingerprint(result.digest!).hash);
   });
 
   test('epoch numbers, JSON as text, decimals as strings, when the column types say so', async () => {

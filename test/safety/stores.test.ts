@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CreateTableCommand, DynamoDBClient, ListTablesCommand, PutItemCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, ListTablesCommand, PutItemCommand, ScanCommand, waitUntilTableExists, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { FerryError } from '../../src/core/errors.js';
 import { allTables, type Plan } from '../../src/core/plan.js';
@@ -188,6 +188,12 @@ describe('DynamoDB', () => {
         GlobalSecondaryIndexes: [{ IndexName: 'GSI1', KeySchema: [{ AttributeName: 'SK', KeyType: 'HASH' }, { AttributeName: 'PK', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } }],
       }),
     );
+    await active(name);
+  }
+
+  /** A new table takes writes only once it is active (dynalite too, a moment after CreateTable returns). */
+  async function active(name: string): Promise<void> {
+    await waitUntilTableExists({ client, maxWaitTime: 30, minDelay: 1, maxDelay: 1 }, { TableName: name });
   }
 
   /** A table keyed by a number "id", as the one-table-per-source design keys the shop's tables. */
@@ -195,6 +201,7 @@ describe('DynamoDB', () => {
     await client.send(
       new CreateTableCommand({ TableName: name, AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'N' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' }),
     );
+    await active(name);
   }
 
   /** Customers and their orders as two entities of one DynamoDB table, orders under their customer. */

@@ -4,8 +4,9 @@
 // them when nothing else is left in it), a fingerprint of its items, and a scratch table.
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { TableFingerprint, TargetTable } from '../../core/contracts.js';
-import { DigestBuilder } from '../../core/digest.js';
+import { DigestBuilder, digestFingerprint } from '../../core/digest.js';
 import type { CanonicalType } from '../../core/types.js';
+import { normalizeDecimal } from '../../core/values.js';
 import type { Layout } from './layout.js';
 import { deleteItems, describeTable, dropTable, hasItems, scanItems, type TableContext } from './tables.js';
 
@@ -26,12 +27,16 @@ export async function removeItems(ctx: TableContext, layout: Layout): Promise<vo
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-/** A value as text, the same for the same content: map keys and the members of sets sorted. */
+/**
+ * A value as text, the same for the same content however DynamoDB gives it back: map keys and
+ * the members of sets sorted, numbers in their normal form (DynamoDB returns 1.50 as 1.5).
+ */
 function valueText(v: AttributeValue): string {
+  if (v.N !== undefined) return `N${normalizeDecimal(v.N)}`;
   if (v.M) return `{${itemText(v.M)}}`;
   if (v.L) return `[${v.L.map(valueText).join(',')}]`;
   if (v.SS) return `SS${JSON.stringify([...v.SS].sort())}`;
-  if (v.NS) return `NS${JSON.stringify([...v.NS].sort())}`;
+  if (v.NS) return `NS${JSON.stringify(v.NS.map(normalizeDecimal).sort())}`;
   if (v.BS) return `BS${JSON.stringify(v.BS.map(hex).sort())}`;
   if (v.B) return `B${hex(v.B)}`;
   return JSON.stringify(v);
@@ -45,21 +50,30 @@ function itemText(item: Record<string, AttributeValue>): string {
 }
 
 /**
- * The table plan's items: how many, and an order-independent digest of every attribute of
- * every item (not only the plan's columns: an attribute the application adds is a change too).
- * Undefined when the DynamoDB table does not exist.
+ * An order-independent digest of every attribute of every item (not only the plan's columns:
+ * an attribute the application adds is a change too). The writer digests the items it puts,
+ * and the fingerprint the items it scans, alike.
  */
+export class ItemDigest extends DigestBuilder {
+  constructor() {
+    super([TEXT]);
+  }
+  addItem(item: Record<string, AttributeValue>): void {
+    this.add([itemText(item)]);
+  }
+}
+
+/** The table plan's items: how many, and their digest. Undefined when the DynamoDB table does not exist. */
 export async function itemsFingerprint(ctx: TableContext, layout: Layout): Promise<TableFingerprint | undefined> {
   if (!(await describeTable(ctx, layout.tableName))) return undefined;
-  const digest = new DigestBuilder([TEXT]);
+  const digest = new ItemDigest();
   await scanItems(ctx, {
     layout,
     segments: ctx.options.scanSegments,
     consistent: true,
-    onItems: (items) => items.forEach((item) => digest.add([itemText(item)])),
+    onItems: (items) => items.forEach((item) => digest.addItem(item)),
   });
-  const { rows, sum } = digest.result();
-  return { rows, hash: `items:${sum}` };
+  return digestFingerprint(digest.result());
 }
 
 /**

@@ -15,6 +15,7 @@ import { canonicalText } from '../../core/values.js';
 import { isRetryable, jitter, sleep, toFerryError, withRetries, type Backoff, type Endpoint, type RateLimit, type Slots } from './client.js';
 import { itemSize, MAX_ITEM_BYTES, Refusal } from './codec.js';
 import { SOURCE_ATTRIBUTE, type Layout } from './layout.js';
+import { ItemDigest } from './removal.js';
 
 const MAX_BATCH_ITEMS = 25;
 // BatchWriteItem takes 16 MB a call; item sizes leave room for the JSON around them
@@ -86,8 +87,15 @@ export async function writeChunk(ctx: WriterContext, layout: Layout, chunk: Chun
   const written: string[] = [];
   const rejects: Reject[] = [];
   const inflight = new Set<Promise<void>>();
+  // of the items written, for the table's fingerprint (see Target.fingerprint)
+  const digest = new ItemDigest();
   let failure: FerryError | undefined;
   let rows = 0;
+  const wrote = (e: Entry) => {
+    written.push(e.key);
+    digest.addItem(e.item);
+    rows++;
+  };
 
   const refuse = (row: unknown[], reason: string) => {
     if (isolate) rejects.push({ row, reason });
@@ -138,13 +146,12 @@ export async function writeChunk(ctx: WriterContext, layout: Layout, chunk: Chun
   const sendGroup = async (group: Entry[]): Promise<void> => {
     await ctx.rate.take(group.length);
     if (conditional) {
-      for (const e of group) if (failure === undefined && (await putConditional(e))) (written.push(e.key), rows++);
+      for (const e of group) if (failure === undefined && (await putConditional(e))) wrote(e);
       return;
     }
     try {
       await batchWrite(ctx, table, group.map((e) => ({ PutRequest: { Item: e.item } })));
-      for (const e of group) written.push(e.key);
-      rows += group.length;
+      group.forEach(wrote);
     } catch (err) {
       if (isRetryable(err) || !isolate) return fail(err, 'BatchWriteItem');
       // DynamoDB refused the call: halve it until the items it refuses stand alone
@@ -155,7 +162,7 @@ export async function writeChunk(ctx: WriterContext, layout: Layout, chunk: Chun
         firstLine,
       );
       const out = new Set(refused.map((r) => r.row as unknown as Entry));
-      for (const e of group) if (!out.has(e)) (written.push(e.key), rows++);
+      for (const e of group) if (!out.has(e)) wrote(e);
       for (const r of refused) refuse((r.row as unknown as Entry).row, r.reason);
     }
   };
@@ -218,5 +225,5 @@ export async function writeChunk(ctx: WriterContext, layout: Layout, chunk: Chun
       await deleteKeys(ctx, table, written.map((k) => layout.keyFromText(k))).catch((err) => ctx.log.warn({ table: chunk.table.name, err: firstLine(err) }, 'DynamoDB target: could not remove the items of a failed chunk; its retry overwrites them'));
     throw failure;
   }
-  return { rows, rejects };
+  return { rows, rejects, digest: digest.result() };
 }
