@@ -1,6 +1,6 @@
 // Order-independent digests of canonical rows: the sum, lane by lane modulo 2^32, of an
 // MD5 of each row's canonical text. Sums (unlike XOR) do not cancel duplicate rows.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { TableFingerprint } from './contracts.js';
 import type { CanonicalType } from './types.js';
 import { canonicalText } from './values.js';
@@ -16,19 +16,29 @@ export function rowText(row: unknown[], types: CanonicalType[]): string {
   return s;
 }
 
+/** MD5 in one call (no hash object per row). */
 export function rowHash(row: unknown[], types: CanonicalType[]): Buffer {
-  return createHash('md5').update(rowText(row, types)).digest();
+  return hash('md5', rowText(row, types), 'buffer');
 }
 
 export class DigestBuilder {
   private lanes = new Uint32Array(4);
   rows = 0;
 
-  constructor(private readonly types: CanonicalType[]) {}
+  constructor(private readonly types: CanonicalType[] = []) {}
 
   add(row: unknown[]): void {
     const h = rowHash(row, this.types);
-    for (let i = 0; i < 4; i++) this.lanes[i] = (this.lanes[i]! + h.readUInt32LE(i * 4)) >>> 0;
+    this.addLanes(h.readUInt32LE(0), h.readUInt32LE(4), h.readUInt32LE(8), h.readUInt32LE(12));
+  }
+
+  /** Adds a row by its hash, as four 32-bit lanes (a digest of something else than canonical rows). */
+  addLanes(a: number, b: number, c: number, d: number): void {
+    const lanes = this.lanes;
+    lanes[0] = (lanes[0]! + a) >>> 0;
+    lanes[1] = (lanes[1]! + b) >>> 0;
+    lanes[2] = (lanes[2]! + c) >>> 0;
+    lanes[3] = (lanes[3]! + d) >>> 0;
     this.rows++;
   }
 

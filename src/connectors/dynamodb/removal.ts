@@ -5,13 +5,11 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import type { TableFingerprint, TargetTable } from '../../core/contracts.js';
 import { DigestBuilder, digestFingerprint } from '../../core/digest.js';
-import type { CanonicalType } from '../../core/types.js';
 import { normalizeDecimal } from '../../core/values.js';
 import type { Layout } from './layout.js';
 import { deleteItems, describeTable, dropTable, hasItems, scanItems, type TableContext } from './tables.js';
 
 const MAX_TABLE_NAME = 255;
-const TEXT: CanonicalType = { kind: 'string' };
 
 /** Whether the table plan has items in its DynamoDB table (prepare with ifExists fail refuses then). */
 export async function holdsItems(ctx: TableContext, layout: Layout): Promise<boolean> {
@@ -27,26 +25,98 @@ export async function removeItems(ctx: TableContext, layout: Layout): Promise<vo
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-/**
- * A value as text, the same for the same content however DynamoDB gives it back: map keys and
- * the members of sets sorted, numbers in their normal form (DynamoDB returns 1.50 as 1.5).
- */
-function valueText(v: AttributeValue): string {
-  if (v.N !== undefined) return `N${normalizeDecimal(v.N)}`;
-  if (v.M) return `{${itemText(v.M)}}`;
-  if (v.L) return `[${v.L.map(valueText).join(',')}]`;
-  if (v.SS) return `SS${JSON.stringify([...v.SS].sort())}`;
-  if (v.NS) return `NS${JSON.stringify(v.NS.map(normalizeDecimal).sort())}`;
-  if (v.BS) return `BS${JSON.stringify(v.BS.map(hex).sort())}`;
-  if (v.B) return `B${hex(v.B)}`;
-  return JSON.stringify(v);
+/** A number in the normal form DynamoDB gives numbers back in (1.5 for 1.50, 7 for 007, no exponent). */
+function normalNumber(n: string): string {
+  // most are normal already: an optional minus, digits, at most one point, no zero to drop
+  const len = n.length;
+  const start = n.charCodeAt(0) === 45 ? 1 : 0;
+  let dot = -1;
+  for (let i = start; i < len; i++) {
+    const c = n.charCodeAt(i);
+    if (c === 46 && dot < 0) dot = i;
+    else if (c < 48 || c > 57) return normalizeDecimal(n);
+  }
+  const leadingZero = n.charCodeAt(start) === 48 && start + 1 < len && dot !== start + 1;
+  const trailingZero = dot >= 0 && (dot === len - 1 || n.charCodeAt(len - 1) === 48);
+  const minusZero = start === 1 && /^-0(\.0*)?$/.test(n);
+  return leadingZero || trailingZero || minusZero || dot === start ? normalizeDecimal(n) : n;
 }
 
-function itemText(item: Record<string, AttributeValue>): string {
-  return Object.keys(item)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${valueText(item[k]!)}`)
-    .join(',');
+/**
+ * Two running 32-bit hashes (FNV-1a with two multipliers) over an item as DynamoDB holds it,
+ * the same for the same content however DynamoDB gives it back: map keys and the members of
+ * sets in sorted order, numbers in their normal form. Strings, names and binary values are fed
+ * with their length, so no two items feed the same sequence. A JavaScript hash, not MD5: it runs
+ * for every item a chunk puts, and a rollback needs to see changes, not to resist forgery.
+ */
+class ItemHasher {
+  h1 = 0x811c9dc5;
+  h2 = 0x3c6ef372;
+
+  private code(c: number): void {
+    this.h1 = Math.imul(this.h1 ^ c, 0x01000193);
+    this.h2 = Math.imul(this.h2 ^ c, 0x5bd1e995);
+  }
+
+  private text(s: string): void {
+    this.code(s.length);
+    for (let i = 0; i < s.length; i++) this.code(s.charCodeAt(i));
+  }
+
+  private bytes(b: Uint8Array): void {
+    this.code(b.length);
+    for (let i = 0; i < b.length; i++) this.code(b[i]!);
+  }
+
+  value(v: AttributeValue): void {
+    if (v.S !== undefined) {
+      this.code(1);
+      this.text(v.S);
+    } else if (v.N !== undefined) {
+      this.code(2);
+      this.text(normalNumber(v.N));
+    } else if (v.BOOL !== undefined) this.code(v.BOOL ? 3 : 4);
+    else if (v.NULL) this.code(5);
+    else if (v.B) {
+      this.code(6);
+      this.bytes(v.B);
+    } else if (v.M) {
+      this.code(7);
+      this.item(v.M);
+    } else if (v.L) {
+      this.code(8);
+      this.code(v.L.length);
+      for (const x of v.L) this.value(x);
+    } else if (v.SS) this.set(9, [...v.SS].sort());
+    else if (v.NS) this.set(10, v.NS.map(normalNumber).sort());
+    else if (v.BS) this.set(11, v.BS.map(hex).sort());
+    else {
+      this.code(12);
+      this.text(JSON.stringify(v));
+    }
+  }
+
+  private set(tag: number, members: string[]): void {
+    this.code(tag);
+    this.code(members.length);
+    for (const m of members) this.text(m);
+  }
+
+  item(item: Record<string, AttributeValue>): void {
+    const names = Object.keys(item).sort();
+    this.code(names.length);
+    for (const name of names) {
+      this.text(name);
+      this.value(item[name]!);
+    }
+  }
+}
+
+/** Murmur3's finaliser: every bit of the input moves every bit of the output. */
+function fmix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /**
@@ -55,11 +125,12 @@ function itemText(item: Record<string, AttributeValue>): string {
  * and the fingerprint the items it scans, alike.
  */
 export class ItemDigest extends DigestBuilder {
-  constructor() {
-    super([TEXT]);
-  }
   addItem(item: Record<string, AttributeValue>): void {
-    this.add([itemText(item)]);
+    const h = new ItemHasher();
+    h.item(item);
+    const a = fmix(h.h1);
+    const b = fmix(h.h2);
+    this.addLanes(a, b, fmix(a ^ 0x9e3779b9), fmix(b + 0x7f4a7c15));
   }
 }
 
