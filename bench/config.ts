@@ -1,5 +1,5 @@
 // Benchmark settings: dataset size, endpoints, database names and where files go.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,6 +25,8 @@ export interface BenchConfig {
   logDir: string;
   /** The compiled ferry CLI next to this compiled harness. */
   ferryCli: string;
+  /** Node's arguments that run the CLI as its launcher line does (its V8 flags, then the file). */
+  ferryCommand: string[];
 }
 
 function positiveInt(name: string, fallback?: number): number | undefined {
@@ -35,6 +37,14 @@ function positiveInt(name: string, fallback?: number): number | undefined {
   return n;
 }
 
+/** The node flags of a script's "#!/usr/bin/env -S node FLAGS" line (none when it has no such line). */
+function launcherFlags(script: string): string[] {
+  if (!existsSync(script)) return [];
+  const first = readFileSync(script, 'utf8').split('\n', 1)[0]!;
+  const m = /^#!\S*env(?: -S)? node((?: --?\S+)*)\s*$/.exec(first);
+  return m ? m[1]!.trim().split(/\s+/).filter(Boolean) : [];
+}
+
 export function loadConfig(): BenchConfig {
   const repoRoot = process.cwd();
   if (!existsSync(join(repoRoot, 'bench', 'run.ts'))) throw new Error(`run the benchmark from the repository root (npm run bench), not ${repoRoot}`);
@@ -43,6 +53,7 @@ export function loadConfig(): BenchConfig {
   const parallelism = positiveInt('BENCH_PARALLELISM');
   const rowsPerChunk = positiveInt('BENCH_ROWS_PER_CHUNK');
   const benchDir = join(repoRoot, 'bench');
+  const ferryCli = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
   const dataDir = join(benchDir, '.data');
   return {
     rows,
@@ -56,7 +67,8 @@ export function loadConfig(): BenchConfig {
     benchDir,
     dataDir,
     logDir: join(dataDir, 'logs'),
-    ferryCli: fileURLToPath(new URL('../src/cli/main.js', import.meta.url)),
+    ferryCli,
+    ferryCommand: [...launcherFlags(ferryCli), ferryCli],
   };
 }
 

@@ -62,7 +62,7 @@ async function measureFerry(config: BenchConfig, source: SourceData, logFile: st
   const client = new DynamoDBClient({ region: 'us-east-1', endpoint: dynamo.endpoint });
   try {
     console.log(`${TITLE}: ferry → dynalite…`);
-    const command = (label: string, args: string[]) => runTimed(process.execPath, [config.ferryCli, ...args], { label, cwd, logFile, measureRss: true });
+    const command = (label: string, args: string[]) => runTimed(process.execPath, [...config.ferryCommand, ...args], { label, cwd, logFile, measureRss: true });
     const plan = await command('ferry plan', ['plan', '--source', pgUrl(source.db), '--target', dynamo.url, '-o', 'plan.yaml', ...config.ferryPlanFlags]);
     const run = await command('ferry run', ['run', 'plan.yaml']);
     const wallSeconds = plan.wallSeconds + run.wallSeconds;

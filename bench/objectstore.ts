@@ -27,7 +27,7 @@ function extraction(engine: 'postgres' | 'mariadb', source: SourceData, logFile:
 /** `ferry plan` then `ferry run` into a target URL, timed together; the manifests must count every row. */
 async function ferryInto(config: BenchConfig, engine: Engine, source: SourceData, target: string, lakeDir: string, objectSuffix: string, logFile: string): Promise<Timed> {
   const cwd = mkdtempSync(join(tmpdir(), 'ferry-bench-os-'));
-  const step = (label: string, args: string[]) => runTimed(process.execPath, [config.ferryCli, ...args], { label, cwd, logFile, measureRss: true });
+  const step = (label: string, args: string[]) => runTimed(process.execPath, [...config.ferryCommand, ...args], { label, cwd, logFile, measureRss: true });
   const plan = await step('ferry plan', ['plan', '--source', sourceUrl(engine, source), '--target', target, '--if-exists', 'drop', '-o', 'plan.yaml', ...config.ferryPlanFlags]);
   const run = await step('ferry run', ['run', 'plan.yaml']);
   rmSync(cwd, { recursive: true });

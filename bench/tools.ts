@@ -21,7 +21,7 @@ export function ferry(engine: Engine): Tool {
     async load(config, source, targetDb, logFile) {
       if (!existsSync(config.ferryCli)) throw new Error(`the ferry CLI is not built: ${config.ferryCli} is missing (npm run build)`);
       const cwd = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
-      const ferryCommand = (label: string, args: string[]) => runTimed(process.execPath, [config.ferryCli, ...args], { label, cwd, logFile, measureRss: true });
+      const ferryCommand = (label: string, args: string[]) => runTimed(process.execPath, [...config.ferryCommand, ...args], { label, cwd, logFile, measureRss: true });
       try {
         const plan = await ferryCommand('ferry plan', ['plan', '--source', sourceUrl(engine, source), '--target', pgUrl(targetDb), '-o', 'plan.yaml', ...config.ferryPlanFlags]);
         const run = await ferryCommand('ferry run', ['run', 'plan.yaml']);
