@@ -1,5 +1,6 @@
 // The contracts between the pipeline and the connectors. The pipeline knows connectors
 // only through these; a connector knows only core/.
+import type { ColumnBatch } from './columns.js';
 import type { Digest } from './digest.js';
 import type { CanonicalType, Column, Finding, ForeignKey, IndexInfo, KeyRange, RowBatch, SchemaInfo } from './types.js';
 import type { Logger } from './log.js';
@@ -83,6 +84,12 @@ export interface Source {
   split(table: SourceTable, rowsPerChunk: number, view: ReadView, within?: KeyRange): Promise<KeyRange[]>;
   read(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<RowBatch>;
   count(table: SourceTable, range: KeyRange, view: ReadView): Promise<number>;
+  /**
+   * The rows read() gives, as column batches (core/columns.ts); undefined when a column of the
+   * table has no columnar form in this source. A value met that has none (an infinite date, …)
+   * fails the read: the pipeline then reads the chunk as rows.
+   */
+  readColumns?(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<ColumnBatch> | undefined;
 }
 
 export type IfExists = 'fail' | 'drop' | 'truncate';
@@ -126,6 +133,13 @@ export interface Target {
   prepare(table: TargetTable, ifExists: IfExists): Promise<void>;
   /** writes one chunk atomically: all rows, or (isolate) all rows but the returned rejects */
   writeChunk(chunk: ChunkWrite, batches: AsyncIterable<RowBatch>): Promise<WriteResult>;
+  /** whether writeColumns() takes this table: every column has a layout this target writes as it is */
+  takesColumns?(table: TargetTable): boolean;
+  /**
+   * writeChunk() for column batches of the table's columns, for a chunk that is not isolated;
+   * a value it cannot write fails the chunk (the pipeline then writes it as rows, isolated).
+   */
+  writeColumns?(chunk: ChunkWrite, batches: AsyncIterable<ColumnBatch>): Promise<WriteResult>;
   /** after the data: secondary indexes, unique keys, identity/sequence counters */
   finishTable(table: TargetTable): Promise<void>;
   /** after every table of the plan is finished */

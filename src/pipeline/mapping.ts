@@ -6,6 +6,7 @@ import { FerryError } from '../core/errors.js';
 import type { Plan, TablePlan, Transform } from '../core/plan.js';
 import type { CanonicalType, RowBatch, TableInfo } from '../core/types.js';
 import { formatType, parseType } from '../core/types.js';
+import { sameColumnValues } from '../core/columns.js';
 import { alwaysFits, converter, misfit } from '../core/values.js';
 
 export interface TableMapping {
@@ -16,6 +17,11 @@ export interface TableMapping {
   mapBatch(batch: RowBatch, rejects: Reject[]): RowBatch;
   /** positions of the chunk key columns in the target row */
   keyIndexes: number[];
+  /**
+   * No value changes on the way (no transform, cast or zero-date policy): column batches may go
+   * from source to target as they are, the target checking its own limits.
+   */
+  columnar: boolean;
 }
 
 type ValueStep = (v: unknown) => unknown;
@@ -99,6 +105,8 @@ export function mapTable(plan: Plan, tp: TablePlan, info: TableInfo | undefined,
   };
 
   const engineCheckFor = targetConn.target().valueCheck?.bind(targetConn.target());
+  // whether every value goes as it is (no step but the target's own check)
+  let columnar = true;
   const steps: (ValueStep | undefined)[] = cols.map((c, i) => {
     const parts: ValueStep[] = [];
     let type = sourceCols[i]!.type;
@@ -110,6 +118,9 @@ export function mapTable(plan: Plan, tp: TablePlan, info: TableInfo | undefined,
       if (t.type) type = t.type;
     }
     const fits = alwaysFits(type, to);
+    // a bool never "always fits" because loose engines give other values in rows; a bool column holds 0 and 1 only
+    const checked = !fits && !(type.kind === 'bool' && to.kind === 'bool');
+    if (parts.length > 0 || checked || converter(type, to) || !sameColumnValues(type, to)) columnar = false;
     const check = (v: unknown) => {
       const why = misfit(v, to);
       if (why) throw new RowRejected(`column ${c.target}: ${why}`);
@@ -164,5 +175,5 @@ export function mapTable(plan: Plan, tp: TablePlan, info: TableInfo | undefined,
     rows.length = kept;
     return batch;
   };
-  return { plan: tp, source, target, mapBatch, keyIndexes: keyTarget.map((k) => targetCols.findIndex((c) => c.name === k)) };
+  return { plan: tp, source, target, mapBatch, keyIndexes: keyTarget.map((k) => targetCols.findIndex((c) => c.name === k)), columnar };
 }

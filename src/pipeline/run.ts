@@ -3,7 +3,8 @@
 // run killed at any instant resumes and finishes with exactly one copy of every row.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ReadView, Reject } from '../core/contracts.js';
+import type { ColumnBatch } from '../core/columns.js';
+import type { ReadView, Reject, WriteResult } from '../core/contracts.js';
 import { addDigests, digestFingerprint } from '../core/digest.js';
 import { FerryError, isTransient } from '../core/errors.js';
 import type { RowBatch } from '../core/types.js';
@@ -270,15 +271,40 @@ async function copyChunk(session: Session, m: TableMapping, chunk: ChunkState, v
       replace = true;
     }
   };
-  try {
-    let result;
+  // the fast path first: column batches, when both sides speak them and no value changes
+  const columns = async (): Promise<(WriteResult & { rowsRead: number }) | undefined> => {
+    if (!m.columnar || !target.writeColumns || !target.takesColumns?.(m.target)) return undefined;
+    const read = source.readColumns?.(m.source, chunk.range, view, plan.settings.batchRows);
+    if (!read) return undefined;
+    state.startChunk(hash, name, chunk.idx);
+    let rowsRead = 0;
+    const batches = async function* (): AsyncIterable<ColumnBatch> {
+      for await (const batch of read) {
+        if (ctl.throttle) await ctl.throttle.passColumns(batch);
+        rowsRead += batch.rows;
+        emit({ type: 'progress', table: name, rows: batch.rows });
+        yield batch;
+      }
+    };
     try {
-      result = await withRetries(`${name} chunk ${chunk.idx}`, session, () => attempt(false));
+      return { ...(await target.writeColumns({ table: m.target, range: chunk.range, replace, isolate: false }, batches())), rowsRead };
     } catch (e) {
-      if (isTransient(e) || !(e instanceof FerryError) || e.code !== 'WRITE_FAILED') throw e;
-      session.log.info({ table: name, chunk: chunk.idx, err: e.message }, 'chunk refused by the target; writing row by row to isolate the refused rows');
-      result = await withRetries(`${name} chunk ${chunk.idx}`, session, () => attempt(true));
+      session.log.info({ table: name, chunk: chunk.idx, err: (e as Error).message }, 'chunk not written from columns; writing it as rows');
+      return undefined;
+    } finally {
+      replace = true;
     }
+  };
+  try {
+    let result = await columns();
+    if (!result)
+      try {
+        result = await withRetries(`${name} chunk ${chunk.idx}`, session, () => attempt(false));
+      } catch (e) {
+        if (isTransient(e) || !(e instanceof FerryError) || e.code !== 'WRITE_FAILED') throw e;
+        session.log.info({ table: name, chunk: chunk.idx, err: e.message }, 'chunk refused by the target; writing row by row to isolate the refused rows');
+        result = await withRetries(`${name} chunk ${chunk.idx}`, session, () => attempt(true));
+      }
     state.finishChunk(hash, name, chunk.idx, result.rows, result.rejects, result.digest);
     ctl.audit.record('chunk written', { table: name, chunk: chunk.idx, rows: result.rows, rejects: result.rejects.length, replaced: chunk.attempts > 0 });
     return result.rows;

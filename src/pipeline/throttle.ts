@@ -1,6 +1,7 @@
 // Throttles on what a run reads from the source: rows and bytes per second, shared by all
 // workers (token buckets with a one-second burst; a batch larger than what is left waits
 // for its debt to be paid).
+import type { ColumnBatch } from '../core/columns.js';
 import type { Clock } from './schedule.js';
 
 class Bucket {
@@ -70,7 +71,16 @@ export class Throttle {
 
   /** Waits until a batch just read may go on. */
   async pass(rows: unknown[][]): Promise<void> {
-    const wait = Math.max(this.rows?.take(rows.length) ?? 0, this.bytes?.take(rowsBytes(rows)) ?? 0);
+    await this.passCounted(rows.length, this.bytes ? rowsBytes(rows) : 0);
+  }
+
+  /** pass() for a column batch: its rows, and the bytes its values take */
+  async passColumns(batch: ColumnBatch): Promise<void> {
+    await this.passCounted(batch.rows, batch.columns.reduce((n, c) => n + c.data.byteLength, 0));
+  }
+
+  private async passCounted(rows: number, bytes: number): Promise<void> {
+    const wait = Math.max(this.rows?.take(rows) ?? 0, this.bytes?.take(bytes) ?? 0);
     if (wait > 0) await this.clock.sleep(wait);
   }
 }

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { objectStoreConnector } from '../../src/connectors/objectstore/index.js';
 import type { TargetTable } from '../../src/core/contracts.js';
-import { silentLogger } from '../../src/core/log.js';
+import pino from 'pino';
+import { silentLogger, type Logger } from '../../src/core/log.js';
 import { canonicalText, convertValue } from '../../src/core/values.js';
 import { runPlan } from '../../src/pipeline/run.js';
 import { verifyPlan } from '../../src/pipeline/verify.js';
@@ -93,6 +94,108 @@ describe('SQL engines into Parquet', () => {
       const [n] = await duckdb(`SELECT count(*)::INT FROM read_parquet('${dir}/edge/*.parquet')`);
       assert.equal(n![0], edgeRows.length);
     });
+});
+
+/** A logger whose lines the test reads: which chunks went as column batches and which fell back to rows. */
+function capturingLogger(): { log: Logger; messages: () => { msg: string; table?: string; err?: string }[] } {
+  const lines: string[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+  return { log, messages: () => lines.map((l) => JSON.parse(l) as { msg: string; table?: string; err?: string }) };
+}
+
+const FELL_BACK = 'chunk not written from columns; writing it as rows';
+
+describe('PostgreSQL into Parquet as column batches', () => {
+  // every canonical type that travels in columns (see core/columns.ts)
+  const columnar = ['id', 'i8', 'u8', 'i16', 'u16', 'i32', 'i64', 'dec38', 'dec3810', 'money', 'f32', 'f64', 'flag', 'code', 'label', 'body', 'blob', 'vbin', 'day', 'stamp', 'stamptz', 'size', 'doc', 'docb'];
+  const positions = columnar.map((n) => edgeColumns.findIndex((c) => c.name === n));
+  const columns = positions.map((i) => edgeColumns[i]!);
+  const rows = edgeRows.map((r) => positions.map((i) => r[i]));
+
+  test('edge values of every columnar type arrive exactly, verify, and read in DuckDB with their types', async () => {
+    const src = await freshPg('ferry_os_columns');
+    const sconn = await open(src);
+    try {
+      const edge = tableFor(sconn, 'edge', columns);
+      await sconn.target().prepare(edge, 'drop');
+      await sconn.target().writeChunk({ table: edge, range: {}, replace: false, isolate: false }, batchesOf(rows));
+      const floats = tableFor(sconn, 'floats', [edgeColumns[0]!, edgeColumns.find((c) => c.name === 'f64')!]);
+      await sconn.target().prepare(floats, 'drop');
+      await sconn.target().writeChunk({ table: floats, range: {}, replace: false, isolate: false }, batchesOf(floatSpecials.map((f, i) => [i + 1, f])));
+    } finally {
+      await sconn.close();
+    }
+    // many rows past the edge ones: several batches and pages, NULLs in every other row
+    await pgExec(src, `INSERT INTO edge (id, i64, dec3810, body, stamp, day) SELECT g, g::bigint * 1000003, g / 7.0, CASE WHEN g % 2 = 0 THEN repeat('ü', g % 90) END, '2024-01-01'::timestamp + g * interval '1.000001 second', CASE WHEN g % 3 = 0 THEN '1950-01-01'::date + g END FROM generate_series(10, 5009) g`);
+    const dir = tmpDir('ferry-os-columns-');
+    const { file } = await planFor(src, `file:${dir}`, () => {}, { rowsPerChunk: 1500 });
+    const { log, messages } = capturingLogger();
+    const run = await runPlan(file, { log });
+    assert.equal(run.rejects, 0);
+    assert.deepEqual(messages().filter((m) => m.msg === FELL_BACK), [], 'every chunk went as column batches');
+    const v = await verifyPlan(file);
+    assert.ok(v.ok, JSON.stringify(v.tables));
+
+    const tconn = await objectStoreConnector.connect({ url: `file:${dir}`, log: silentLogger });
+    try {
+      const info = (await tconn.introspect({ tables: ['edge'] })).tables[0]!;
+      const targetTable: TargetTable = { ...tableFor(tconn, 'edge', columns), columns: info.columns.map((c) => ({ name: c.name, type: c.type, nativeType: c.nativeType, nullable: c.nullable })) };
+      const back = (await collect(tconn.target().readBack(targetTable, { upper: [10] }, 100))).map((r) => r.map((x, i) => canonicalText(x, targetTable.columns[i]!.type)));
+      const expected = rows.map((r) => r.map((x, i) => canonicalText(convertValue(x, columns[i]!.type, targetTable.columns[i]!.type), targetTable.columns[i]!.type)));
+      const byId = (rs: string[][]) => rs.map((r) => r.map((x, i) => (columns[i]!.name === 'code' ? x.replace(/ +$/, '') : x))).sort((a, b) => Number(a[0]) - Number(b[0]));
+      assert.deepEqual(byId(back), byId(expected));
+    } finally {
+      await tconn.close();
+    }
+    const typed = await duckdb(`SELECT i64::VARCHAR, dec38::VARCHAR, dec3810::VARCHAR, money::VARCHAR, strftime(stamp, '%Y-%m-%d %H:%M:%S.%f'), day::VARCHAR, body FROM read_parquet('${dir}/edge/*.parquet') WHERE id <= 3 ORDER BY id`);
+    assert.deepEqual(typed, [
+      ['-9223372036854775808', '-99999999999999999999999999999999999999', '-9999999999999999999999999999.9999999999', '-99999999.99', '1000-01-01 00:00:00.000000', '1000-01-01', ''],
+      ['9223372036854775807', '99999999999999999999999999999999999999', '9999999999999999999999999999.9999999999', '99999999.99', '9999-12-31 23:59:59.999999', '9999-12-31', 'line1\nline2\ttab \\ back "quote" \'single\''],
+      ['0', '0', '0.0000000001', '0.01', '1899-12-31 23:59:59.000001', '1899-12-31', ' leading and trailing '],
+    ]);
+    const [agg] = await duckdb(`SELECT count(*)::INT, count(body)::INT, sum(i64)::VARCHAR FROM read_parquet('${dir}/edge/*.parquet') WHERE id >= 10`);
+    const [pgAgg] = (await pgExec(src, 'SELECT count(*)::int AS n, count(body)::int AS b, sum(i64)::text AS s FROM edge WHERE id >= 10')).rows as { n: number; b: number; s: string }[];
+    assert.deepEqual(agg, [pgAgg!.n, pgAgg!.b, pgAgg!.s]);
+    const specials = await duckdb(`SELECT f64::VARCHAR FROM read_parquet('${dir}/floats/*.parquet') ORDER BY id`);
+    assert.deepEqual(specials.map((r) => r[0]), floatSpecials.map((f) => (Object.is(f, -0) ? '-0.0' : Number.isNaN(f) ? 'nan' : f === Infinity ? 'inf' : f === -Infinity ? '-inf' : String(f))));
+  });
+
+  test('a value with no column form, or a repeated key, sends the chunk through rows; rows out of key order do not', async () => {
+    const src = await freshPg('ferry_os_columns_fallback');
+    await pgExec(src, `CREATE TABLE events (id bigint PRIMARY KEY, at timestamp(6) NOT NULL, note text)`);
+    await pgExec(src, `INSERT INTO events SELECT g, '2024-01-01'::timestamp + g * interval '1 minute', 'event ' || g FROM generate_series(1, 300) g`);
+    await pgExec(src, `UPDATE events SET at = 'infinity' WHERE id = 7`);
+    await pgExec(src, `CREATE TABLE moved (id int PRIMARY KEY, name text NOT NULL)`);
+    await pgExec(src, `INSERT INTO moved SELECT g, 'row ' || g FROM generate_series(1, 300) g`);
+    // an updated row moves to the end of the heap: a sequential scan gives it out of key order
+    await pgExec(src, `UPDATE moved SET name = 'moved' WHERE id = 5`);
+    // no key in the source; the plan declares one, which a row repeats
+    await pgExec(src, `CREATE TABLE dupes (id int NOT NULL, name text NOT NULL)`);
+    await pgExec(src, `INSERT INTO dupes SELECT g, 'row ' || g FROM generate_series(1, 300) g UNION ALL SELECT 150, 'again'`);
+    const dir = tmpDir('ferry-os-columns-fallback-');
+    const { file } = await planFor(src, `file:${dir}`, (p) => {
+      p.settings.maxRejects = 2;
+      const dupes = p.waves.flatMap((w) => w.tables).find((t) => t.source === 'dupes')!;
+      dupes.primaryKey = ['id'];
+      dupes.chunking.key = ['id'];
+    });
+    const { log, messages } = capturingLogger();
+    const run = await runPlan(file, { log });
+    const fellBack = messages().filter((m) => m.msg === FELL_BACK);
+    assert.deepEqual([...new Set(fellBack.map((m) => m.table))].sort(), ['dupes', 'events']);
+    assert.match(fellBack.find((m) => m.table === 'events')!.err!, /infinite timestamp/);
+    assert.match(fellBack.find((m) => m.table === 'dupes')!.err!, /duplicate primary key \(id\) = \(150\)/);
+    // through rows, each is what it always was: a rejected row with its reason
+    assert.equal(run.rejects, 2);
+    const rejects = run.rejectFiles.flatMap((f) => readFileSync(f, 'utf8').trim().split('\n')).map((l) => JSON.parse(l) as { reason: string; row: unknown[] });
+    assert.ok(rejects.some((r) => /infinity/.test(r.reason) && JSON.stringify(r.row[0]) === '{"$big":"7"}'), JSON.stringify(rejects));
+    assert.ok(rejects.some((r) => /duplicate primary key/.test(r.reason) && r.row[0] === 150), JSON.stringify(rejects));
+    const [moved] = await duckdb(`SELECT count(*)::INT, count(DISTINCT id)::INT, max(CASE WHEN id = 5 THEN name END) FROM read_parquet('${dir}/moved/*.parquet')`);
+    assert.deepEqual(moved, [300, 300, 'moved']);
+    const v = await verifyPlan(file);
+    assert.deepEqual(v.tables.map((t) => [t.table, t.status, t.rejected]).sort(), [['dupes', 'match', 1], ['events', 'match', 1], ['moved', 'match', 0]]);
+    assert.equal(v.ok, false, 'rejected rows fail verify');
+  });
 });
 
 describe('PostgreSQL into Parquet on S3, through the CLI', () => {

@@ -50,7 +50,7 @@ function fileColumns(schema: ThriftStruct[]): Map<string, FileLeaf> {
 }
 
 /** Decodes `count` levels of the RLE / bit-packing hybrid. */
-function decodeLevels(buf: Buffer, start: number, end: number, bitWidth: number, count: number): Uint8Array {
+export function decodeLevels(buf: Buffer, start: number, end: number, bitWidth: number, count: number): Uint8Array {
   const out = new Uint8Array(count);
   const byteWidth = (bitWidth + 7) >> 3;
   const mask = (1 << bitWidth) - 1;

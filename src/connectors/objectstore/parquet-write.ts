@@ -4,7 +4,9 @@
 // Memory stays at one row group's compressed pages plus one open page per column.
 import type { TargetColumn } from '../../core/contracts.js';
 import { ByteBuf, leafEncoder, statBytes, type ValueEncoder } from './parquet-codec.js';
+import type { ColumnBatch, ColumnVector } from '../../core/columns.js';
 import type { Codec } from './compress.js';
+import type { ColumnAppender } from './parquet-columns.js';
 import { RowRefused } from './temporal.js';
 import { bin, byte, encodeStruct, i32, i64, list, struct, bool, type ThriftField, type ThriftValue } from './thrift.js';
 import { parseNative, type Leaf, type Logical, type Shape } from './typemap.js';
@@ -113,34 +115,44 @@ function schemaElements(name: string, shape: Shape, repetition: number): ThriftF
   ];
 }
 
-/** Run-length / bit-packing hybrid encoding of levels (https://parquet.apache.org/docs/file-format/data-pages/encodings/). */
+/**
+ * Run-length / bit-packing hybrid encoding of levels (https://parquet.apache.org/docs/file-format/data-pages/encodings/):
+ * runs of 8 or more equal levels are RLE runs; the levels between them are bit-packed in
+ * groups of 8 (a group is topped up from the next run first). The bit-packed levels are
+ * always a contiguous stretch of the input, packed from where they lie.
+ */
 export function encodeLevels(levels: Uint8Array, count: number, bitWidth: number): Buffer {
-  const out: number[] = [];
+  const byteWidth = (bitWidth + 7) >> 3;
+  // at worst every group of 8 is packed (bitWidth bytes) behind a header of its own (5 bytes)
+  const out = Buffer.allocUnsafe(Math.ceil(count / 8) * (bitWidth + 5) + 16);
+  let o = 0;
   const varint = (n: number) => {
     while (n >= 0x80) {
-      out.push((n & 0x7f) | 0x80);
+      out[o++] = (n & 0x7f) | 0x80;
       n >>>= 7;
     }
-    out.push(n);
+    out[o++] = n;
   };
-  const byteWidth = (bitWidth + 7) >> 3;
-  const pending: number[] = [];
+  let packedStart = 0;
+  let packed = 0;
   const flushPacked = () => {
-    if (pending.length === 0) return;
-    while (pending.length % 8 !== 0) pending.push(0);
-    varint(((pending.length / 8) << 1) | 1);
+    if (packed === 0) return;
+    const groups = (packed + 7) >> 3;
+    varint((groups << 1) | 1);
     let acc = 0;
     let bits = 0;
-    for (const v of pending) {
-      acc |= v << bits;
+    const end = packedStart + groups * 8;
+    for (let k = packedStart; k < end; k++) {
+      // past the packed levels: padding zeros
+      acc |= (k < packedStart + packed ? levels[k]! : 0) << bits;
       bits += bitWidth;
       while (bits >= 8) {
-        out.push(acc & 0xff);
+        out[o++] = acc & 0xff;
         acc >>>= 8;
         bits -= 8;
       }
     }
-    pending.length = 0;
+    packed = 0;
   };
   let i = 0;
   while (i < count) {
@@ -148,20 +160,23 @@ export function encodeLevels(levels: Uint8Array, count: number, bitWidth: number
     let j = i + 1;
     while (j < count && levels[j] === v) j++;
     let run = j - i;
-    // bit-packed groups hold 8 values: top the pending group up from this run first
-    while (run > 0 && pending.length % 8 !== 0) {
-      pending.push(v);
-      run--;
+    if (packed % 8 !== 0) {
+      const topUp = Math.min(run, 8 - (packed % 8));
+      packed += topUp;
+      run -= topUp;
     }
     if (run >= 8) {
       flushPacked();
       varint(run << 1);
-      for (let b = 0; b < byteWidth; b++) out.push((v >> (8 * b)) & 0xff);
-    } else for (let k = 0; k < run; k++) pending.push(v);
+      for (let b = 0; b < byteWidth; b++) out[o++] = (v >> (8 * b)) & 0xff;
+    } else if (run > 0) {
+      if (packed === 0) packedStart = j - run;
+      packed += run;
+    }
     i = j;
   }
   flushPacked();
-  return Buffer.from(out);
+  return out.subarray(0, o);
 }
 
 const bitWidthOf = (max: number) => (max === 0 ? 0 : 32 - Math.clz32(max));
@@ -264,6 +279,29 @@ class LeafWriter {
     } else {
       this.nullCount++;
       this.pageNulls++;
+    }
+  }
+
+  /** The levels and values of one column of a batch (a flat leaf: one level a row). */
+  putColumn(v: ColumnVector, rows: number, append: ColumnAppender): void {
+    const nulls = v.nulls;
+    if (nulls && this.maxDef === 0) throw new RowRefused(`column ${this.path[0]} cannot be NULL`);
+    if (this.maxDef > 0 && (nulls || this.pageNulls > 0)) {
+      if (this.pageNulls === 0) {
+        this.defs.count = 0;
+        for (let i = 0; i < this.pageLevels; i++) this.defs.push(1);
+      }
+      if (nulls) for (let r = 0; r < rows; r++) this.defs.push(1 - nulls[r]!);
+      else for (let r = 0; r < rows; r++) this.defs.push(1);
+      const added = rows - v.count;
+      this.nullCount += added;
+      this.pageNulls += added;
+    }
+    this.pageLevels += rows;
+    const range = append(v, this.values);
+    if (range && this.stats) {
+      if (this.min === undefined || range.min < this.min) this.min = range.min;
+      if (this.max === undefined || range.max > this.max) this.max = range.max;
     }
   }
 
@@ -453,6 +491,23 @@ export class ParquetFileWriter {
     this.groupRows++;
     if (this.groupRows >= this.opts.rowGroupRows) this.needsFlush = true;
     else if ((this.groupRows & 63) === 0) this.checkSizes();
+  }
+
+  /**
+   * Adds a column batch whose columns are this file's, each with its appender (flat columns
+   * only). A column refused part-way leaves the file inconsistent: the caller drops the file.
+   */
+  addColumns(batch: ColumnBatch, appenders: ColumnAppender[]): void {
+    const leaves = this.striper.leaves;
+    for (let i = 0; i < leaves.length; i++) leaves[i]!.putColumn(batch.columns[i]!, batch.rows, appenders[i]!);
+    this.rows += batch.rows;
+    this.groupRows += batch.rows;
+    if (this.groupRows >= this.opts.rowGroupRows) this.needsFlush = true;
+    this.checkSizes();
+  }
+
+  roomInRowGroup(): number {
+    return this.opts.rowGroupRows - this.groupRows;
   }
 
   /** Cuts the pages that are full (always after a whole row, as lists require) and sees whether the row group is. */

@@ -11,6 +11,7 @@
 // transactions) but idempotent, and a chunk is reported written only when its files and its
 // record are durable.
 import { createHash } from 'node:crypto';
+import { columnLayout, sliceColumns, type ColumnBatch, type ColumnLayout, type ColumnVector } from '../../core/columns.js';
 import type { ChunkWrite, IfExists, Reject, TableFingerprint, Target, TargetColumn, TargetTable, WriteResult } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
@@ -20,6 +21,7 @@ import { stateParse, stateStringify } from '../../core/values.js';
 import { createWriter, extension, readFile, rowChecker, type Format, type FormatSettings, type FormatWriter } from './formats.js';
 import { compareFor, inRange, keyIdentity, ORDERED_KINDS, overlaps, sameRange, type Compare } from './keys.js';
 import { parseTableOptions, type PartitionSpec } from './options.js';
+import { columnAppender, type ColumnAppender } from './parquet-columns.js';
 import { NotFerryParquet } from './parquet-read.js';
 import { partitioner, partitionValues } from './partition.js';
 import { folderFingerprint, holdsObjects, scratchTable } from './removal.js';
@@ -142,7 +144,11 @@ class DuplicateKeys {
 
   /** Why the row's key was seen before, or undefined (and the key is remembered). */
   add(row: unknown[]): string | undefined {
-    const key = this.keyOf(row);
+    return this.addKey(this.keyOf(row));
+  }
+
+  /** add() for the key itself (a tuple for several columns). */
+  addKey(key: unknown): string | undefined {
     if (!this.seen) {
       if (this.compare && (this.keys.length === 0 || this.compare(key, this.last) > 0)) {
         this.last = key;
@@ -157,6 +163,26 @@ class DuplicateKeys {
     this.seen.add(id);
     return undefined;
   }
+}
+
+const INTEGER_LAYOUTS: (ColumnLayout | undefined)[] = ['int32', 'int64'];
+
+/** The first key of an integer key column that `keys` saw before (the others are remembered). */
+function repeatedKey(v: ColumnVector, keys: DuplicateKeys): string | undefined {
+  // a key column holds no NULL: the target refuses the batch on its own
+  const view = new DataView(v.data.buffer, v.data.byteOffset, v.data.byteLength);
+  for (let k = 0; k < v.count; k++) {
+    let key: number | bigint;
+    if (v.layout === 'int32') key = view.getInt32(4 * k, true);
+    else {
+      // int64 keys as the rows give them: numbers while exact, else bigints
+      const hi = view.getInt32(8 * k + 4, true);
+      key = hi >= -0x200000 && hi < 0x200000 ? hi * 4294967296 + view.getUint32(8 * k, true) : view.getBigInt64(8 * k, true);
+    }
+    const why = keys.addKey(key);
+    if (why) return why;
+  }
+  return undefined;
 }
 
 function compareKeys(a: unknown[], b: unknown[], cmp: Compare[]): number {
@@ -357,15 +383,17 @@ export class ObjectStoreTarget implements Target {
     await this.store.put(layout.dir + SCHEMA_FILE, JSON.stringify(schemaDocument(table, layout, this.settings), null, 2) + '\n');
   }
 
+  private chunkMetadata(table: TargetTable, id: string): Record<string, string> {
+    return { 'ferry.table': table.name, 'ferry.chunk': id, 'ferry.columns': JSON.stringify(table.columns.map((c) => ({ name: c.name, type: c.nativeType, canonical: formatType(c.type) }))) };
+  }
+
   async writeChunk(chunk: ChunkWrite, batches: AsyncIterable<RowBatch>): Promise<WriteResult> {
     const { table, range, replace, isolate } = chunk;
     const layout = this.layout(table);
     const id = chunkId(range);
-    const recordKey = `${layout.dir}${CHUNKS_DIR}${id}.json`;
     this.records.delete(table.name);
-    if (replace) await this.store.delete([recordKey]);
-    const metadata = { 'ferry.table': table.name, 'ferry.chunk': id, 'ferry.columns': JSON.stringify(table.columns.map((c) => ({ name: c.name, type: c.nativeType, canonical: formatType(c.type) }))) };
-    const files = new ChunkFiles(this.store, layout, id, this.settings.maxPartitionsPerChunk, metadata);
+    if (replace) await this.store.delete([this.recordKey(layout, id)]);
+    const files = new ChunkFiles(this.store, layout, id, this.settings.maxPartitionsPerChunk, this.chunkMetadata(table, id));
     const check = isolate ? rowChecker(layout.settings, table.columns) : undefined;
     const unique = layout.uniqueIndexes && new DuplicateKeys(layout.uniqueIndexes, table.primaryKey, layout.uniqueIndexes.map((i) => table.columns[i]!.type), layout.keyCompare);
     const rejects: Reject[] = [];
@@ -399,12 +427,80 @@ export class ObjectStoreTarget implements Target {
       await files.abort();
       throw writeError(err, table.name);
     }
-    const record: ChunkRecord = { chunk: id, range, rows, files: written };
-    await this.store.put(recordKey, stateStringify(record));
-    if (replace) await this.removeStale(layout, id, written);
-    this.records.delete(table.name);
-    this.log.debug({ table: table.name, chunk: id, rows, files: written.length }, 'object store chunk written');
+    await this.commitChunk(layout, chunk, { chunk: id, range, rows, files: written });
     return { rows, rejects };
+  }
+
+  /** Records the chunk's files (it is then written) and removes what earlier attempts left. */
+  private async commitChunk(layout: TableLayout, chunk: ChunkWrite, record: ChunkRecord): Promise<void> {
+    await this.store.put(this.recordKey(layout, record.chunk), stateStringify(record));
+    if (chunk.replace) await this.removeStale(layout, record.chunk, record.files);
+    this.records.delete(layout.table.name);
+    this.log.debug({ table: layout.table.name, chunk: record.chunk, rows: record.rows, files: record.files.length }, 'object store chunk written');
+  }
+
+  private recordKey(layout: TableLayout, id: string): string {
+    return `${layout.dir}${CHUNKS_DIR}${id}.json`;
+  }
+
+  /** Parquet without partitions, each column going into its leaf as it is (see parquet-columns.ts). */
+  takesColumns(table: TargetTable): boolean {
+    return this.appenders(table) !== undefined;
+  }
+
+  private appenders(table: TargetTable): ColumnAppender[] | undefined {
+    const layout = this.layout(table);
+    if (layout.settings.format !== 'parquet' || layout.partitions.length > 0) return undefined;
+    // repeated primary keys are looked for in columns when the key is one integer column
+    const unique = layout.uniqueIndexes;
+    if (unique && (unique.length !== 1 || !INTEGER_LAYOUTS.includes(columnLayout(table.columns[unique[0]!]!.type)!))) return undefined;
+    const out: ColumnAppender[] = [];
+    for (const c of table.columns) {
+      const kind = columnLayout(c.type);
+      const { shape } = parseNative(c.nativeType);
+      const append = kind && 'leaf' in shape ? columnAppender(kind, shape.leaf) : undefined;
+      if (!append) return undefined;
+      out.push(append);
+    }
+    return out;
+  }
+
+  async writeColumns(chunk: ChunkWrite, batches: AsyncIterable<ColumnBatch>): Promise<WriteResult> {
+    const { table, range } = chunk;
+    const layout = this.layout(table);
+    const appenders = this.appenders(table);
+    if (!appenders) throw new FerryError('INTERNAL', `table ${table.name} cannot be written from columns`, 'report this');
+    const id = chunkId(range);
+    this.records.delete(table.name);
+    if (chunk.replace) await this.store.delete([this.recordKey(layout, id)]);
+    const files = new ChunkFiles(this.store, layout, id, 1, this.chunkMetadata(table, id));
+    const unique = layout.uniqueIndexes && new DuplicateKeys(layout.uniqueIndexes, table.primaryKey, layout.uniqueIndexes.map((i) => table.columns[i]!.type), layout.keyCompare);
+    let rows = 0;
+    let written: FileEntry[];
+    try {
+      for await (const batch of batches) {
+        if (unique) {
+          const why = repeatedKey(batch.columns[layout.uniqueIndexes![0]!]!, unique);
+          if (why) throw new FerryError('WRITE_FAILED', `${table.name}: ${why}`, 'remove the duplicate rows in the source, or the primary key from the plan');
+        }
+        let from = 0;
+        while (from < batch.rows) {
+          const f = files.fileOf('');
+          // a row group holds at most rowGroupRows rows: a batch that crosses the limit is split
+          const to = Math.min(batch.rows, from + f.writer.roomInRowGroup!());
+          f.writer.addColumns!(from === 0 && to === batch.rows ? batch : sliceColumns(batch, from, to), appenders);
+          if (f.writer.needsFlush) await files.flush(f);
+          from = to;
+        }
+        rows += batch.rows;
+      }
+      written = await files.finish(true);
+    } catch (err) {
+      await files.abort();
+      throw writeError(err, table.name);
+    }
+    await this.commitChunk(layout, chunk, { chunk: id, range, rows, files: written });
+    return { rows, rejects: [] };
   }
 
   /** Files of earlier attempts of a chunk that this attempt did not write again. */

@@ -1,7 +1,7 @@
 // Reading COPY ... TO STDOUT (FORMAT binary): a row parser that takes the stream's chunks as
 // they come (rows straddle chunks), and one decoder per column chosen once per read.
 import { FerryError } from '../../core/errors.js';
-import type { CanonicalType } from '../../core/types.js';
+import type { CanonicalType, RowBatch } from '../../core/types.js';
 import {
   DATE_INFINITY,
   FOUR_DIGITS,
@@ -201,41 +201,59 @@ export function decoderFor(t: CanonicalType): Decoder {
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const HEADER_FIXED = SIGNATURE.length + 8;
 
+/** Takes the complete rows of a binary COPY stream: field k of a row at `at[k]`, `len[k]` bytes (-1 for NULL). */
+export interface RowSink {
+  row(buf: Buffer, at: Int32Array, len: Int32Array): void;
+}
+
 /**
- * Parses the binary COPY stream into rows, `batchRows` at a time. Chunks are kept only
- * while a row is incomplete, and joined once enough bytes for the next attempt arrived.
+ * Parses the framing of a binary COPY stream and hands each complete row to a sink.
  */
-export class BinaryRowParser {
-  /** full batches, ready to hand out */
-  readonly ready: unknown[][][] = [];
-  private batch: unknown[][] = [];
-  private held: Buffer[] = [];
-  private heldBytes = 0;
+export class BinaryCopyParser {
+  /** the start of an incomplete row (or header), kept until the next chunk */
+  private held?: Buffer;
   private need = HEADER_FIXED;
   private headerDone = false;
+  private readonly at: Int32Array;
+  private readonly len: Int32Array;
   done = false;
 
   constructor(
-    private readonly decoders: Decoder[],
-    private readonly batchRows: number,
-  ) {}
-
-  push(chunk: Buffer): void {
-    this.held.push(chunk);
-    this.heldBytes += chunk.length;
-    if (this.heldBytes < this.need || this.done) return;
-    const buf = this.held.length === 1 ? this.held[0]! : Buffer.concat(this.held, this.heldBytes);
-    const stop = this.parse(buf);
-    this.held = stop < buf.length ? [buf.subarray(stop)] : [];
-    this.heldBytes = buf.length - stop;
+    private readonly fields: number,
+    private readonly sink: RowSink,
+  ) {
+    this.at = new Int32Array(fields);
+    this.len = new Int32Array(fields);
   }
 
-  /** The last rows, after the stream ended. */
-  finish(): unknown[][] {
+  push(chunk: Buffer): void {
+    if (this.done) return;
+    const held = this.held;
+    if (held) {
+      // the row that straddles two chunks is joined with just enough of the new chunk to
+      // complete it; the rest of the chunk is parsed where it is, not copied
+      for (;;) {
+        const take = Math.max(1, this.need - held.length);
+        if (take > chunk.length) {
+          this.held = Buffer.concat([held, chunk]);
+          return;
+        }
+        const stop = this.parse(Buffer.concat([held, chunk.subarray(0, take)]));
+        if (stop > 0 || this.done) {
+          this.held = undefined;
+          if (this.done) return;
+          chunk = chunk.subarray(stop - held.length);
+          break;
+        }
+      }
+    }
+    const stop = this.parse(chunk);
+    this.held = stop < chunk.length && !this.done ? chunk.subarray(stop) : undefined;
+  }
+
+  /** Throws unless the stream ended where it should (after its trailer). */
+  finish(): void {
     if (!this.done) throw new FerryError('READ_FAILED', 'the PostgreSQL COPY stream ended in the middle of a row', 'run again; if it persists, report it');
-    const rest = this.batch;
-    this.batch = [];
-    return rest;
   }
 
   /** Parses complete rows; returns where the first incomplete one starts. */
@@ -252,8 +270,8 @@ export class BinaryRowParser {
       this.headerDone = true;
       p = headerEnd;
     }
-    const decoders = this.decoders;
-    const n = decoders.length;
+    const n = this.fields;
+    const { at, len, sink } = this;
     while (p + 2 <= end) {
       const fields = (uint16(buf, p) << 16) >> 16;
       if (fields === -1) {
@@ -262,33 +280,61 @@ export class BinaryRowParser {
       }
       if (fields !== n) throw new FerryError('READ_FAILED', `a PostgreSQL COPY row has ${fields} fields where ${n} were asked`, 'report this');
       let q = p + 2;
-      const row = new Array<unknown>(n);
       for (let i = 0; i < n; i++) {
         if (q + 4 > end) {
           this.need = q + 4 - p;
           return p;
         }
-        const len = int32(buf, q);
+        const l = int32(buf, q);
         q += 4;
-        if (len < 0) {
-          row[i] = null;
-          continue;
-        }
-        if (q + len > end) {
-          this.need = q + len - p;
+        at[i] = q;
+        len[i] = l;
+        if (l < 0) continue;
+        if (q + l > end) {
+          this.need = q + l - p;
           return p;
         }
-        row[i] = decoders[i]!(buf, q, len);
-        q += len;
+        q += l;
       }
-      this.batch.push(row);
-      if (this.batch.length >= this.batchRows) {
-        this.ready.push(this.batch);
-        this.batch = [];
-      }
+      sink.row(buf, at, len);
       p = q;
     }
     this.need = 2;
     return p;
+  }
+}
+
+/** Rows of canonical values, `batchRows` at a time. */
+export class RowBatcher implements RowSink {
+  /** full batches, ready to hand out */
+  readonly ready: RowBatch[] = [];
+  private batch: unknown[][] = [];
+
+  constructor(
+    private readonly decoders: Decoder[],
+    private readonly batchRows: number,
+  ) {}
+
+  row(buf: Buffer, at: Int32Array, len: Int32Array): void {
+    const decoders = this.decoders;
+    const n = decoders.length;
+    const row = new Array<unknown>(n);
+    for (let i = 0; i < n; i++) {
+      const l = len[i]!;
+      row[i] = l < 0 ? null : decoders[i]!(buf, at[i]!, l);
+    }
+    this.batch.push(row);
+    if (this.batch.length >= this.batchRows) {
+      this.ready.push({ rows: this.batch });
+      this.batch = [];
+    }
+  }
+
+  /** The rows of the last, partial batch, if any. */
+  rest(): RowBatch | undefined {
+    if (this.batch.length === 0) return undefined;
+    const rows = this.batch;
+    this.batch = [];
+    return { rows };
   }
 }

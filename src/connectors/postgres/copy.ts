@@ -4,21 +4,40 @@ import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { RowBatch } from '../../core/types.js';
-import { BinaryRowParser, type Decoder } from './binary-read.js';
+import type { ColumnBatch, ColumnLayout } from '../../core/columns.js';
+import { ColumnBatcher, type ColumnDecoder } from './binary-columns.js';
+import { BinaryCopyParser, RowBatcher, type Decoder, type RowSink } from './binary-read.js';
+
+/** The batches a sink of a binary COPY read makes: full ones as they fill, the last one at the end. */
+interface Batcher<B> extends RowSink {
+  readonly ready: B[];
+  rest(): B | undefined;
+}
 
 /**
- * Rows of `select` in batches of `batchRows`, decoded from binary COPY. When the caller
- * stops early the connection is left mid-COPY: the caller must discard it.
+ * Batches of `select`, read by binary COPY. When the caller stops early the connection is
+ * left mid-COPY: the caller must discard it.
  */
-export async function* copyOut(client: pg.ClientBase, select: string, decoders: Decoder[], batchRows: number): AsyncGenerator<RowBatch> {
+async function* copyOutWith<B>(client: pg.ClientBase, select: string, fields: number, batcher: Batcher<B>): AsyncGenerator<B> {
   const stream = client.query(copyStreams.to(`COPY (${select}) TO STDOUT (FORMAT binary)`));
-  const parser = new BinaryRowParser(decoders, batchRows);
+  const parser = new BinaryCopyParser(fields, batcher);
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     parser.push(chunk);
-    while (parser.ready.length > 0) yield { rows: parser.ready.shift()! };
+    while (batcher.ready.length > 0) yield batcher.ready.shift()!;
   }
-  const rest = parser.finish();
-  if (rest.length > 0) yield { rows: rest };
+  parser.finish();
+  const rest = batcher.rest();
+  if (rest) yield rest;
+}
+
+/** Rows of `select` as canonical values, in batches of `batchRows`. */
+export function copyOut(client: pg.ClientBase, select: string, decoders: Decoder[], batchRows: number): AsyncGenerator<RowBatch> {
+  return copyOutWith(client, select, decoders.length, new RowBatcher(decoders, batchRows));
+}
+
+/** Rows of `select` as column batches of `batchRows` rows (see binary-columns.ts). */
+export function copyOutColumns(client: pg.ClientBase, select: string, decoders: ColumnDecoder[], layouts: ColumnLayout[], batchRows: number): AsyncGenerator<ColumnBatch> {
+  return copyOutWith(client, select, decoders.length, new ColumnBatcher(decoders, layouts, batchRows));
 }
 
 /** Writes buffers into COPY ... FROM STDIN, waiting whenever the socket is full. */

@@ -1,13 +1,15 @@
 // The source side: one exported snapshot shared by every reader, keyset-quantile splits,
 // and reads by binary COPY of a SELECT over a key range.
 import pg from 'pg';
+import { columnLayout, type ColumnBatch } from '../../core/columns.js';
 import type { ReadView, Source, SourceTable } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { KeyRange, RowBatch } from '../../core/types.js';
 import { decoderFor } from './binary-read.js';
 import { sessionSql, watchErrors } from './config.js';
-import { copyOut } from './copy.js';
+import { copyOut, copyOutColumns } from './copy.js';
+import { columnDecoderFor } from './binary-columns.js';
 import { connectError, queryError, type Endpoint } from './errors.js';
 import { keyColumns, keyRangeConditions, quoteIdent, selectList, tableRef, whereClause } from './sql.js';
 import { sqlLiteral } from './text-write.js';
@@ -129,12 +131,12 @@ export class PgSource implements Source {
   }
 
   /** Runs a COPY read on a reader of the view; the reader is replaced unless the read ran to its end. */
-  private async *viaReader(view: ReadView, what: string, select: string, table: SourceTable, columns: SourceTable['columns'], batchRows: number): AsyncGenerator<RowBatch> {
+  private async *viaReader<B>(view: ReadView, what: string, table: SourceTable, read: (client: pg.Client) => AsyncIterable<B>): AsyncGenerator<B> {
     const v = pgView(view);
     const client = await v.acquire();
     let healthy = false;
     try {
-      yield* copyOut(client, select, columns.map((c) => decoderFor(c.type)), batchRows);
+      yield* read(client);
       healthy = true;
     } catch (e) {
       throw queryError(e, 'READ_FAILED', `cannot ${what} ${table.name}`, table.where ? 'check the table name and the where filter in the plan' : 'check the table name in the plan');
@@ -154,7 +156,8 @@ export class PgSource implements Source {
       `SELECT ${selectList(key)} FROM (SELECT ${keys}, row_number() OVER (ORDER BY ${keys}) AS ferry_rn FROM ${ref.sql}` +
       `${whereClause(this.conditions(table, within ?? {}))}) q WHERE ferry_rn > 1 AND (ferry_rn - 1) % ${every} = 0 ORDER BY ${keys}`;
     const starts: unknown[][] = [];
-    for await (const batch of this.viaReader(view, 'split', select, table, key, 10_000)) starts.push(...batch.rows);
+    const decoders = key.map((c) => decoderFor(c.type));
+    for await (const batch of this.viaReader(view, 'split', table, (client) => copyOut(client, select, decoders, 10_000))) starts.push(...batch.rows);
     const ranges: KeyRange[] = [];
     let lower = within?.lower;
     for (const start of starts) {
@@ -165,9 +168,22 @@ export class PgSource implements Source {
     return ranges;
   }
 
+  private selectRange(table: SourceTable, range: KeyRange): string {
+    return `SELECT ${selectList(table.columns)} FROM ${tableRef(table.name, this.settings.schema).sql}${whereClause(this.conditions(table, range))}`;
+  }
+
   read(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<RowBatch> {
-    const select = `SELECT ${selectList(table.columns)} FROM ${tableRef(table.name, this.settings.schema).sql}${whereClause(this.conditions(table, range))}`;
-    return this.viaReader(view, 'read', select, table, table.columns, batchRows);
+    const select = this.selectRange(table, range);
+    const decoders = table.columns.map((c) => decoderFor(c.type));
+    return this.viaReader(view, 'read', table, (client) => copyOut(client, select, decoders, batchRows));
+  }
+
+  readColumns(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<ColumnBatch> | undefined {
+    const decoders = table.columns.map((c) => columnDecoderFor(c.type));
+    if (!decoders.every((d) => d !== undefined)) return undefined;
+    const layouts = table.columns.map((c) => columnLayout(c.type)!);
+    const select = this.selectRange(table, range);
+    return this.viaReader(view, 'read', table, (client) => copyOutColumns(client, select, decoders, layouts, batchRows));
   }
 
   async count(table: SourceTable, range: KeyRange, view: ReadView): Promise<number> {

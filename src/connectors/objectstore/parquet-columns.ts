@@ -1,0 +1,134 @@
+// Column batches (core/columns.ts) into Parquet's PLAIN encoding: most layouts are already the
+// leaf's bytes (little-endian integers and doubles), so a column of a batch is one copy; text
+// gets its 4-byte lengths, decimals their big-endian fixed-length form.
+import type { ColumnLayout, ColumnVector } from '../../core/columns.js';
+import type { ByteBuf } from './parquet-codec.js';
+import type { Leaf } from './typemap.js';
+
+/** Appends the non-null values of a column to a page's value buffer; returns their min and max for INT32/INT64 leaves. */
+export type ColumnAppender = (v: ColumnVector, out: ByteBuf) => { min: number | bigint; max: number | bigint } | undefined;
+
+function copyAll(v: ColumnVector, out: ByteBuf): void {
+  out.ensure(v.data.length);
+  out.buf.set(v.data, out.pos);
+  out.pos += v.data.length;
+}
+
+function int32Range(v: ColumnVector): { min: number; max: number } | undefined {
+  if (v.count === 0) return undefined;
+  const a = new Int32Array(v.data.buffer, v.data.byteOffset, v.count);
+  let min = a[0]!;
+  let max = min;
+  for (let i = 1; i < a.length; i++) {
+    const x = a[i]!;
+    if (x < min) min = x;
+    else if (x > max) max = x;
+  }
+  return { min, max };
+}
+
+const TWO_32 = 4294967296;
+
+/** min and max of little-endian int64 values `stride` bytes apart (as numbers while exact). */
+function int64Range(v: ColumnVector, stride: number): { min: number | bigint; max: number | bigint } | undefined {
+  if (v.count === 0) return undefined;
+  const view = new DataView(v.data.buffer, v.data.byteOffset, v.data.byteLength);
+  let min: number | bigint = Infinity;
+  let max: number | bigint = -Infinity;
+  for (let p = 0; p < v.count * stride; p += stride) {
+    const hi = view.getInt32(p + 4, true);
+    const x = hi >= -0x200000 && hi < 0x200000 ? hi * TWO_32 + view.getUint32(p, true) : view.getBigInt64(p, true);
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  return { min, max };
+}
+
+/** The low 4 bytes of each 8- or 16-byte value: a decimal of at most 9 digits in an INT32 leaf. */
+function narrowToInt32(v: ColumnVector, out: ByteBuf, stride: number): { min: number; max: number } | undefined {
+  out.ensure(v.count * 4);
+  const view = new DataView(v.data.buffer, v.data.byteOffset, v.data.byteLength);
+  let min = Infinity;
+  let max = -Infinity;
+  for (let p = 0; p < v.count * stride; p += stride) {
+    const x = view.getInt32(p, true);
+    out.view.setInt32(out.pos, x, true);
+    out.pos += 4;
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  return v.count === 0 ? undefined : { min, max };
+}
+
+/** The low `size` bytes of each little-endian value, big-endian: Parquet's fixed-length decimal. */
+function bigEndian(v: ColumnVector, out: ByteBuf, stride: number, size: number): void {
+  out.ensure(v.count * size);
+  const { buf } = out;
+  const d = v.data;
+  let o = out.pos;
+  for (let p = 0; p < v.count * stride; p += stride) {
+    for (let i = 0; i < size; i++) buf[o + i] = d[p + size - 1 - i]!;
+    o += size;
+  }
+  out.pos = o;
+}
+
+function lengthPrefixed(v: ColumnVector, out: ByteBuf): void {
+  const offsets = v.offsets!;
+  const d = v.data;
+  out.ensure(d.length + 4 * v.count);
+  const { buf, view } = out;
+  let o = out.pos;
+  for (let k = 0; k < v.count; k++) {
+    const start = offsets[k]!;
+    const len = offsets[k + 1]! - start;
+    view.setUint32(o, len, true);
+    o += 4;
+    if (len < 32) for (let i = 0; i < len; i++) buf[o + i] = d[start + i]!;
+    else buf.set(d.subarray(start, start + len), o);
+    o += len;
+  }
+  out.pos = o;
+}
+
+/** How a column of `layout` goes into `leaf`, or undefined when it cannot go as it is. */
+export function columnAppender(layout: ColumnLayout, leaf: Leaf): ColumnAppender | undefined {
+  const logical = leaf.logical;
+  const unsigned = logical?.type === 'INTEGER' && !logical.signed;
+  switch (layout) {
+    case 'int32':
+      if (leaf.physical !== 'INT32' || (unsigned && logical.bits === 32)) return undefined;
+      return (v, out) => (copyAll(v, out), int32Range(v));
+    case 'int64':
+    case 'int128': {
+      const stride = layout === 'int64' ? 8 : 16;
+      if (logical?.type === 'DECIMAL') {
+        if (leaf.physical === 'INT32') return (v, out) => narrowToInt32(v, out, stride);
+        if (leaf.physical === 'INT64' && layout === 'int64') return (v, out) => (copyAll(v, out), int64Range(v, 8));
+        if (leaf.physical === 'FIXED_LEN_BYTE_ARRAY' && leaf.typeLength! <= stride) {
+          const size = leaf.typeLength!;
+          return (v, out) => (bigEndian(v, out, stride, size), undefined);
+        }
+        return undefined;
+      }
+      if (layout !== 'int64' || leaf.physical !== 'INT64' || unsigned) return undefined;
+      // timestamps in microseconds as they are; milliseconds would need a division and a check
+      if ((logical?.type === 'TIMESTAMP' || logical?.type === 'TIME') && logical.unit !== 'MICROS') return undefined;
+      return (v, out) => (copyAll(v, out), int64Range(v, 8));
+    }
+    case 'float64':
+      if (leaf.physical === 'DOUBLE') return (v, out) => (copyAll(v, out), undefined);
+      if (leaf.physical !== 'FLOAT') return undefined;
+      return (v, out) => {
+        const src = new DataView(v.data.buffer, v.data.byteOffset, v.data.byteLength);
+        out.ensure(v.count * 4);
+        for (let k = 0; k < v.count; k++) out.view.setFloat32(out.pos + 4 * k, src.getFloat64(8 * k, true), true);
+        out.pos += v.count * 4;
+        return undefined;
+      };
+    case 'bool':
+      return leaf.physical === 'BOOLEAN' ? (v, out) => (copyAll(v, out), undefined) : undefined;
+    case 'bytes':
+      return leaf.physical === 'BYTE_ARRAY' ? (v, out) => (lengthPrefixed(v, out), undefined) : undefined;
+  }
+}

@@ -1,0 +1,182 @@
+// Binary COPY fields straight into column batches (core/columns.ts): integers, floats and
+// timestamps are byte-swapped and shifted to their canonical epoch, text and bytes copied,
+// numerics turned into unscaled integers. Values with no columnar form (infinite dates and
+// timestamps, NaN numerics) throw: the caller reads the chunk as rows instead.
+import { ColumnBuilder, columnLayout, writeIntLE, type ColumnBatch, type ColumnLayout } from '../../core/columns.js';
+import { FerryError } from '../../core/errors.js';
+import type { CanonicalType } from '../../core/types.js';
+import type { RowSink } from './binary-read.js';
+import { familyOf } from './wire.js';
+
+export type ColumnDecoder = (b: ColumnBuilder, buf: Buffer, at: number, len: number) => void;
+
+/** days from 1970-01-01 to PostgreSQL's epoch, 2000-01-01 */
+const PG_EPOCH_DAYS = 10957;
+const PG_EPOCH_US = PG_EPOCH_DAYS * 86_400_000_000;
+const PG_EPOCH_US_BIG = BigInt(PG_EPOCH_US);
+const TWO_32 = 4294967296;
+const DATE_INFINITY = 0x7fffffff;
+const DATE_MINUS_INFINITY = -0x80000000;
+
+function noColumnarForm(what: string): FerryError {
+  return new FerryError('UNSUPPORTED', `${what} has no columnar form`, 'read the chunk as rows');
+}
+
+function int32(buf: Buffer, at: number): number {
+  return (buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!;
+}
+
+/** Eight big-endian bytes into the column, little-endian. */
+function swap8(b: ColumnBuilder, buf: Buffer, at: number): void {
+  b.reserve(8);
+  const d = b.data;
+  const p = b.pos;
+  for (let i = 0; i < 8; i++) d[p + i] = buf[at + 7 - i]!;
+  b.pos = p + 8;
+  b.value();
+}
+
+function copyBytes(b: ColumnBuilder, buf: Buffer, at: number, len: number): void {
+  b.reserve(len);
+  if (len < 32) {
+    const d = b.data;
+    const p = b.pos;
+    for (let i = 0; i < len; i++) d[p + i] = buf[at + i]!;
+  } else buf.copy(b.data, b.pos, at, at + len);
+  b.pos += len;
+  b.value();
+}
+
+const MAX_SAFE_ACC = (Number.MAX_SAFE_INTEGER - 9999) / 10000;
+
+/** numeric's base-10000 digits as the unscaled integer at `scale`, written as `width` bytes. */
+function numericDecoder(scale: number, width: 8 | 16): ColumnDecoder {
+  return (b, buf, at) => {
+    const ndigits = (buf[at]! << 8) | buf[at + 1]!;
+    const weight = (((buf[at + 2]! << 8) | buf[at + 3]!) << 16) >> 16;
+    const sign = (buf[at + 4]! << 8) | buf[at + 5]!;
+    const dscale = (buf[at + 6]! << 8) | buf[at + 7]!;
+    if (sign !== 0 && sign !== 0x4000) throw noColumnarForm('a NaN or infinite numeric');
+    if (dscale > scale) throw noColumnarForm(`a numeric with ${dscale} decimal places in a column of scale ${scale}`);
+    // value = digits × 10000^(weight - ndigits + 1); unscaled = value × 10^scale
+    const exponent = 4 * (weight - ndigits + 1) + scale;
+    let acc = 0;
+    let k = 0;
+    for (; k < ndigits && acc <= MAX_SAFE_ACC; k++) acc = acc * 10000 + ((buf[at + 8 + 2 * k]! << 8) | buf[at + 9 + 2 * k]!);
+    if (k === ndigits) {
+      const unscaled = exponent >= 0 ? acc * 10 ** exponent : acc / 10 ** -exponent;
+      if (Number.isSafeInteger(unscaled)) return writeIntLE(b, sign === 0 ? unscaled : -unscaled, width);
+    }
+    let big = BigInt(acc);
+    for (; k < ndigits; k++) big = big * 10000n + BigInt((buf[at + 8 + 2 * k]! << 8) | buf[at + 9 + 2 * k]!);
+    const unscaled = exponent >= 0 ? big * 10n ** BigInt(exponent) : big / 10n ** BigInt(-exponent);
+    writeIntLE(b, sign === 0 ? unscaled : -unscaled, width);
+  };
+}
+
+function timestampDecoder(): ColumnDecoder {
+  return (b, buf, at) => {
+    const hi = int32(buf, at);
+    if (hi >= -0x200000 && hi < 0x200000) return writeIntLE(b, hi * TWO_32 + (int32(buf, at + 4) >>> 0) + PG_EPOCH_US, 8);
+    const v = buf.readBigInt64BE(at);
+    if (v === 0x7fffffffffffffffn || v === -0x8000000000000000n) throw noColumnarForm('an infinite timestamp');
+    writeIntLE(b, v + PG_EPOCH_US_BIG, 8);
+  };
+}
+
+/** The decoder of a canonical type's values into its column layout, or undefined when it has none here. */
+export function columnDecoderFor(t: CanonicalType): ColumnDecoder | undefined {
+  const layout = columnLayout(t);
+  if (!layout) return undefined;
+  switch (familyOf(t)) {
+    case 'bool':
+      return (b, buf, at) => {
+        b.reserve(1);
+        b.data[b.pos++] = buf[at] ? 1 : 0;
+        b.value();
+      };
+    case 'int2':
+      return (b, buf, at) => {
+        b.reserve(4);
+        b.view.setInt32(b.pos, (((buf[at]! << 8) | buf[at + 1]!) << 16) >> 16, true);
+        b.pos += 4;
+        b.value();
+      };
+    case 'int4':
+      return (b, buf, at) => {
+        b.reserve(4);
+        b.view.setInt32(b.pos, int32(buf, at), true);
+        b.pos += 4;
+        b.value();
+      };
+    case 'int8':
+      return layout === 'int64' ? swap8 : undefined;
+    case 'float4':
+      return (b, buf, at) => {
+        b.reserve(8);
+        b.view.setFloat64(b.pos, buf.readFloatBE(at), true);
+        b.pos += 8;
+        b.value();
+      };
+    case 'float8':
+      return swap8;
+    case 'numeric':
+      return t.kind === 'decimal' && (layout === 'int64' || layout === 'int128') ? numericDecoder(t.scale ?? 0, layout === 'int64' ? 8 : 16) : undefined;
+    case 'date':
+      return (b, buf, at) => {
+        const days = int32(buf, at);
+        if (days === DATE_INFINITY || days === DATE_MINUS_INFINITY) throw noColumnarForm('an infinite date');
+        b.reserve(4);
+        b.view.setInt32(b.pos, days + PG_EPOCH_DAYS, true);
+        b.pos += 4;
+        b.value();
+      };
+    case 'timestamp':
+    case 'timestamptz':
+      return timestampDecoder();
+    case 'text':
+    case 'bytea':
+      return copyBytes;
+    case 'jsonb':
+      // a version byte (1), then the text
+      return (b, buf, at, len) => copyBytes(b, buf, at + 1, len - 1);
+    default:
+      return undefined;
+  }
+}
+
+/** Complete rows of a binary COPY stream into column batches of `batchRows` rows. */
+export class ColumnBatcher implements RowSink {
+  readonly ready: ColumnBatch[] = [];
+  private readonly builders: ColumnBuilder[];
+  private rows = 0;
+
+  constructor(
+    private readonly decoders: ColumnDecoder[],
+    layouts: ColumnLayout[],
+    private readonly batchRows: number,
+  ) {
+    this.builders = layouts.map((l) => new ColumnBuilder(l, batchRows));
+  }
+
+  row(buf: Buffer, at: Int32Array, len: Int32Array): void {
+    const { decoders, builders } = this;
+    for (let i = 0; i < decoders.length; i++) {
+      const l = len[i]!;
+      if (l < 0) builders[i]!.null();
+      else decoders[i]!(builders[i]!, buf, at[i]!, l);
+    }
+    if (++this.rows >= this.batchRows) this.ready.push(this.take());
+  }
+
+  /** The rows of the last, partial batch, if any. */
+  rest(): ColumnBatch | undefined {
+    return this.rows > 0 ? this.take() : undefined;
+  }
+
+  private take(): ColumnBatch {
+    const batch = { rows: this.rows, columns: this.builders.map((b) => b.take(this.batchRows)) };
+    this.rows = 0;
+    return batch;
+  }
+}

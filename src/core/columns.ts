@@ -1,0 +1,209 @@
+// Column batches: the fast path between a source and a target that both speak it. The same
+// canonical values as in rows, held column by column in fixed binary layouts, so that a value
+// that needs no conversion (an integer, a timestamp's microseconds, text's UTF-8 bytes) goes
+// from the source's wire format to the target's without becoming a JavaScript value. Rows
+// remain the contract every connector speaks; columns are an optional shortcut for plain
+// mappings (no transform, cast or per-value check), and the pipeline falls back to rows
+// whenever either side declines.
+import type { CanonicalType } from './types.js';
+
+/**
+ * How the values of a column are held:
+ * - int32: Int32Array — int8/int16/int32, uint8/uint16; date as days since 1970-01-01;
+ * - int64: 8 little-endian bytes a value — int64; decimal(p<=18,s) as the unscaled integer
+ *   at scale s; timestamp and timestamptz as microseconds since 1970-01-01 00:00 (UTC);
+ * - int128: 16 little-endian bytes a value (two's complement) — decimal(p<=38,s), unscaled;
+ * - float64: Float64Array — float32 and float64;
+ * - bool: Uint8Array of 0 and 1;
+ * - bytes: the values' bytes back to back with offsets — text, char, varchar, enum and json
+ *   as UTF-8; bytes as they are.
+ */
+export type ColumnLayout = 'int32' | 'int64' | 'int128' | 'float64' | 'bool' | 'bytes';
+
+/**
+ * One column of a batch. Only non-null values are stored, in row order; `nulls` (one byte a
+ * row, 1 for NULL) is present only when the batch has a NULL in this column.
+ */
+export interface ColumnVector {
+  layout: ColumnLayout;
+  /** the values, little-endian, `count` of them (bytes: back to back) */
+  data: Uint8Array;
+  /** number of non-null values */
+  count: number;
+  /** bytes layout: offsets[k]..offsets[k+1] are value k's bytes (count + 1 entries) */
+  offsets?: Int32Array;
+  nulls?: Uint8Array;
+}
+
+export interface ColumnBatch {
+  rows: number;
+  columns: ColumnVector[];
+}
+
+/** The layout a canonical type travels in as a column, or undefined when it travels in rows only. */
+export function columnLayout(t: CanonicalType): ColumnLayout | undefined {
+  switch (t.kind) {
+    case 'int':
+      return t.bits === 64 ? (t.unsigned ? undefined : 'int64') : t.unsigned && t.bits >= 24 ? undefined : 'int32';
+    case 'decimal':
+      return t.precision === undefined || t.precision > 38 ? undefined : t.precision <= 18 ? 'int64' : 'int128';
+    case 'timestamp':
+      return 'int64';
+    case 'date':
+      return 'int32';
+    case 'float':
+      return 'float64';
+    case 'bool':
+      return 'bool';
+    case 'string':
+    case 'enum':
+    case 'json':
+    case 'bytes':
+      return 'bytes';
+    default:
+      return undefined;
+  }
+}
+
+/** Whether a value of `from` needs no change in column form to be a value of `to` (the mapping says it needs none in rows). */
+export function sameColumnValues(from: CanonicalType, to: CanonicalType): boolean {
+  const layout = columnLayout(from);
+  if (!layout || layout !== columnLayout(to)) return false;
+  // decimals are held unscaled, timestamps in UTC: the scale and the zone must agree
+  if (from.kind === 'decimal') return to.kind === 'decimal' && (from.scale ?? 0) === (to.scale ?? 0);
+  if (from.kind === 'timestamp') return to.kind === 'timestamp' && from.tz === to.tz;
+  return from.kind === to.kind || (layout === 'bytes' && from.kind !== 'bytes' && to.kind !== 'bytes');
+}
+
+const WIDTH: Record<ColumnLayout, number> = { int32: 4, int64: 8, int128: 16, float64: 8, bool: 1, bytes: 1 };
+
+/**
+ * Builds one column of a batch. `data`/`view` are public so decoders write values in place;
+ * they call `reserve` first, then `value()`.
+ */
+export class ColumnBuilder {
+  data: Uint8Array;
+  view: DataView;
+  /** bytes written to data */
+  pos = 0;
+  count = 0;
+  rows = 0;
+  offsets?: Int32Array;
+  nulls?: Uint8Array;
+
+  constructor(
+    readonly layout: ColumnLayout,
+    capacityRows: number,
+  ) {
+    this.data = new Uint8Array(capacityRows * (layout === 'bytes' ? 32 : WIDTH[layout]));
+    this.view = new DataView(this.data.buffer);
+    if (layout === 'bytes') this.offsets = new Int32Array(capacityRows + 1);
+  }
+
+  reserve(bytes: number): void {
+    if (this.pos + bytes <= this.data.length) return;
+    const next = new Uint8Array(Math.max(this.data.length * 2, this.pos + bytes));
+    next.set(this.data.subarray(0, this.pos));
+    this.data = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  /** Ends a non-null value (its bytes are written). */
+  value(): void {
+    if (this.offsets) {
+      if (this.count + 1 >= this.offsets.length) {
+        const next = new Int32Array(this.offsets.length * 2);
+        next.set(this.offsets);
+        this.offsets = next;
+      }
+      this.offsets[this.count + 1] = this.pos;
+    }
+    if (this.nulls) this.rowFlag(0);
+    this.count++;
+    this.rows++;
+  }
+
+  null(): void {
+    // rows before the first NULL are 0 in the fresh array
+    this.nulls ??= new Uint8Array(Math.max(64, this.rows * 2));
+    this.rowFlag(1);
+    this.rows++;
+  }
+
+  private rowFlag(flag: number): void {
+    if (this.rows >= this.nulls!.length) {
+      const next = new Uint8Array(this.nulls!.length * 2);
+      next.set(this.nulls!);
+      this.nulls = next;
+    }
+    this.nulls![this.rows] = flag;
+  }
+
+  /** The column so far; the builder starts afresh (the vector keeps its buffers). */
+  take(capacityRows: number): ColumnVector {
+    const v: ColumnVector = { layout: this.layout, data: this.data.subarray(0, this.pos), count: this.count };
+    if (this.offsets) v.offsets = this.offsets.subarray(0, this.count + 1);
+    if (this.nulls) v.nulls = this.nulls.subarray(0, this.rows);
+    const fresh = new ColumnBuilder(this.layout, capacityRows);
+    this.data = fresh.data;
+    this.view = fresh.view;
+    this.offsets = fresh.offsets;
+    this.nulls = undefined;
+    this.pos = 0;
+    this.count = 0;
+    this.rows = 0;
+    return v;
+  }
+}
+
+const TWO_32 = 4294967296;
+
+/** Writes an integer (a number, exact below 2^53, or a bigint) as `width` (8 or 16) little-endian two's-complement bytes. */
+export function writeIntLE(b: ColumnBuilder, n: number | bigint, width: 8 | 16): void {
+  b.reserve(width);
+  const { view, pos } = b;
+  if (typeof n === 'number') {
+    const hi = Math.floor(n / TWO_32);
+    view.setUint32(pos, n >>> 0, true);
+    view.setInt32(pos + 4, hi | 0, true);
+    if (width === 16) {
+      const fill = n < 0 ? -1 : 0;
+      view.setInt32(pos + 8, fill, true);
+      view.setInt32(pos + 12, fill, true);
+    }
+  } else if (width === 8) view.setBigInt64(pos, n, true);
+  else {
+    view.setBigUint64(pos, BigInt.asUintN(64, n), true);
+    view.setBigInt64(pos + 8, BigInt.asIntN(64, n >> 64n), true);
+  }
+  b.pos = pos + width;
+  b.value();
+}
+
+/** Rows [from, to) of a batch (views of its buffers). */
+export function sliceColumns(batch: ColumnBatch, from: number, to: number): ColumnBatch {
+  return {
+    rows: to - from,
+    columns: batch.columns.map((v) => {
+      let first = from;
+      let last = to;
+      if (v.nulls) {
+        // values are stored for non-null rows only: count the rows before each end that hold one
+        first = 0;
+        for (let r = 0; r < from; r++) first += 1 - v.nulls[r]!;
+        last = first;
+        for (let r = from; r < to; r++) last += 1 - v.nulls[r]!;
+      }
+      const out: ColumnVector = { layout: v.layout, data: v.data, count: last - first };
+      if (v.offsets) {
+        out.data = v.data.subarray(0, v.offsets[last]!);
+        out.offsets = v.offsets.subarray(first, last + 1);
+      } else {
+        const width = WIDTH[v.layout];
+        out.data = v.data.subarray(first * width, last * width);
+      }
+      if (v.nulls) out.nulls = v.nulls.subarray(from, to);
+      return out;
+    }),
+  };
+}
