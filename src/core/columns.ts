@@ -90,6 +90,8 @@ export class ColumnBuilder {
   rows = 0;
   offsets?: Int32Array;
   nulls?: Uint8Array;
+  /** rows of the batch taken last: the size to expect */
+  private lastRows = 0;
 
   constructor(
     readonly layout: ColumnLayout,
@@ -125,7 +127,7 @@ export class ColumnBuilder {
 
   null(): void {
     // rows before the first NULL are 0 in the fresh array
-    this.nulls ??= new Uint8Array(Math.max(64, this.rows * 2));
+    this.nulls ??= new Uint8Array(Math.max(64, this.rows * 2, this.lastRows));
     this.rowFlag(1);
     this.rows++;
   }
@@ -140,15 +142,16 @@ export class ColumnBuilder {
   }
 
   /** The column so far; the builder starts afresh (the vector keeps its buffers). */
-  take(capacityRows: number): ColumnVector {
+  take(): ColumnVector {
     const v: ColumnVector = { layout: this.layout, data: this.data.subarray(0, this.pos), count: this.count };
     if (this.offsets) v.offsets = this.offsets.subarray(0, this.count + 1);
     if (this.nulls) v.nulls = this.nulls.subarray(0, this.rows);
-    const fresh = new ColumnBuilder(this.layout, capacityRows);
-    this.data = fresh.data;
-    this.view = fresh.view;
-    this.offsets = fresh.offsets;
+    // the next batch is likely the size of this one: as much room up front as this one needed
+    this.data = new Uint8Array(this.data.length);
+    this.view = new DataView(this.data.buffer);
+    if (this.offsets) this.offsets = new Int32Array(this.offsets.length);
     this.nulls = undefined;
+    this.lastRows = this.rows;
     this.pos = 0;
     this.count = 0;
     this.rows = 0;

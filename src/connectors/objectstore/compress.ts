@@ -15,22 +15,28 @@ export interface Codec {
   compressParts(parts: Buffer[]): Promise<Buffer>;
 }
 
-/** One thread for every writer's pages; it keeps the process alive only while it has work. */
+/**
+ * One thread for every writer's pages; it keeps the process alive only while it has work.
+ * Pages cut in one turn of the event loop (a row group's columns, say) travel in one message.
+ */
 class CompressionThread {
   private worker?: Worker;
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (b: Buffer) => void; reject: (e: Error) => void }>();
+  private outbox: CompressRequest['pages'] = [];
 
   private start(): Worker {
     if (this.worker) return this.worker;
     const w = new Worker(new URL('./compress-worker.js', import.meta.url));
     w.unref();
     w.on('message', (m: CompressReply) => {
-      const p = this.pending.get(m.id)!;
-      this.pending.delete(m.id);
+      for (const page of m.pages) {
+        const p = this.pending.get(page.id)!;
+        this.pending.delete(page.id);
+        if (page.body) p.resolve(Buffer.from(page.body));
+        else p.reject(new Error(`page compression failed: ${page.error}`));
+      }
       if (this.pending.size === 0) w.unref();
-      if (m.body) p.resolve(Buffer.from(m.body));
-      else p.reject(new Error(`page compression failed: ${m.error}`));
     });
     w.on('error', (e) => {
       for (const p of this.pending.values()) p.reject(e);
@@ -44,20 +50,25 @@ class CompressionThread {
   compress(codec: ParquetCompression, level: number | undefined, parts: Buffer[]): Promise<Buffer> {
     let total = 0;
     for (const p of parts) total += p.length;
-    const raw = new ArrayBuffer(total);
-    const view = new Uint8Array(raw);
+    // a buffer of its own (never pooled, not zeroed), so that transferring it moves nothing else
+    const raw = Buffer.allocUnsafeSlow(total);
     let at = 0;
     for (const p of parts) {
-      view.set(p, at);
+      raw.set(p, at);
       at += p.length;
     }
-    const w = this.start();
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      if (this.pending.size === 1) w.ref();
-      w.postMessage({ id, codec, level, raw } satisfies CompressRequest, [raw]);
-    });
+    if (this.outbox.length === 0) queueMicrotask(() => this.post());
+    this.outbox.push({ id, codec, level, raw: raw.buffer as ArrayBuffer });
+    return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
+  }
+
+  private post(): void {
+    const pages = this.outbox;
+    this.outbox = [];
+    const w = this.start();
+    w.ref();
+    w.postMessage({ pages } satisfies CompressRequest, pages.map((p) => p.raw));
   }
 }
 

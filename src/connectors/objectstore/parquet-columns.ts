@@ -84,7 +84,7 @@ function lengthPrefixed(v: ColumnVector, out: ByteBuf): void {
     const len = offsets[k + 1]! - start;
     view.setUint32(o, len, true);
     o += 4;
-    if (len < 32) for (let i = 0; i < len; i++) buf[o + i] = d[start + i]!;
+    if (len < 96) for (let i = 0; i < len; i++) buf[o + i] = d[start + i]!;
     else buf.set(d.subarray(start, start + len), o);
     o += len;
   }

@@ -144,11 +144,7 @@ class DuplicateKeys {
 
   /** Why the row's key was seen before, or undefined (and the key is remembered). */
   add(row: unknown[]): string | undefined {
-    return this.addKey(this.keyOf(row));
-  }
-
-  /** add() for the key itself (a tuple for several columns). */
-  addKey(key: unknown): string | undefined {
+    const key = this.keyOf(row);
     if (!this.seen) {
       if (this.compare && (this.keys.length === 0 || this.compare(key, this.last) > 0)) {
         this.last = key;
@@ -167,22 +163,53 @@ class DuplicateKeys {
 
 const INTEGER_LAYOUTS: (ColumnLayout | undefined)[] = ['int32', 'int64'];
 
-/** The first key of an integer key column that `keys` saw before (the others are remembered). */
-function repeatedKey(v: ColumnVector, keys: DuplicateKeys): string | undefined {
-  // a key column holds no NULL: the target refuses the batch on its own
-  const view = new DataView(v.data.buffer, v.data.byteOffset, v.data.byteLength);
-  for (let k = 0; k < v.count; k++) {
-    let key: number | bigint;
-    if (v.layout === 'int32') key = view.getInt32(4 * k, true);
-    else {
-      // int64 keys as the rows give them: numbers while exact, else bigints
-      const hi = view.getInt32(8 * k + 4, true);
-      key = hi >= -0x200000 && hi < 0x200000 ? hi * 4294967296 + view.getUint32(8 * k, true) : view.getBigInt64(8 * k, true);
+/** Key k of an int32 or int64 column: int64 as a number while exact (as rows give smaller keys), else a bigint. */
+function integerAt(view: DataView, layout: ColumnLayout, k: number): number | bigint {
+  if (layout === 'int32') return view.getInt32(4 * k, true);
+  const hi = view.getInt32(8 * k + 4, true);
+  return hi >= -0x200000 && hi < 0x200000 ? hi * 4294967296 + view.getUint32(8 * k, true) : view.getBigInt64(8 * k, true);
+}
+
+/**
+ * Repeated keys of a chunk's one-column integer primary key, batch by batch. While keys
+ * increase only the last one is compared (the batches are kept); the first key out of order
+ * turns every key seen into a set, which then takes over.
+ */
+class IntegerKeys {
+  private last: number | bigint = -Infinity;
+  private readonly kept: ColumnVector[] = [];
+  private seen?: Set<number | bigint>;
+
+  /** A key of the column seen before, or undefined. */
+  repeated(v: ColumnVector): number | bigint | undefined {
+    const view = new DataView(v.data.buffer, v.data.byteOffset, v.data.byteLength);
+    let k = 0;
+    if (!this.seen) {
+      let last = this.last;
+      for (; k < v.count; k++) {
+        const key = integerAt(view, v.layout, k);
+        if (key <= last) break;
+        last = key;
+      }
+      this.last = last;
+      if (k === v.count) {
+        this.kept.push(v);
+        return undefined;
+      }
+      this.seen = new Set();
+      for (const w of [...this.kept, { ...v, count: k }]) {
+        const wv = new DataView(w.data.buffer, w.data.byteOffset, w.data.byteLength);
+        for (let i = 0; i < w.count; i++) this.seen.add(integerAt(wv, w.layout, i));
+      }
+      this.kept.length = 0;
     }
-    const why = keys.addKey(key);
-    if (why) return why;
+    for (; k < v.count; k++) {
+      const key = integerAt(view, v.layout, k);
+      if (this.seen.has(key)) return key;
+      this.seen.add(key);
+    }
+    return undefined;
   }
-  return undefined;
 }
 
 function compareKeys(a: unknown[], b: unknown[], cmp: Compare[]): number {
@@ -474,15 +501,14 @@ export class ObjectStoreTarget implements Target {
     this.records.delete(table.name);
     if (chunk.replace) await this.store.delete([this.recordKey(layout, id)]);
     const files = new ChunkFiles(this.store, layout, id, 1, this.chunkMetadata(table, id));
-    const unique = layout.uniqueIndexes && new DuplicateKeys(layout.uniqueIndexes, table.primaryKey, layout.uniqueIndexes.map((i) => table.columns[i]!.type), layout.keyCompare);
+    const keyIndex = layout.uniqueIndexes?.[0];
+    const keys = keyIndex === undefined ? undefined : new IntegerKeys();
     let rows = 0;
     let written: FileEntry[];
     try {
       for await (const batch of batches) {
-        if (unique) {
-          const why = repeatedKey(batch.columns[layout.uniqueIndexes![0]!]!, unique);
-          if (why) throw new FerryError('WRITE_FAILED', `${table.name}: ${why}`, 'remove the duplicate rows in the source, or the primary key from the plan');
-        }
+        const repeated = keys?.repeated(batch.columns[keyIndex!]!);
+        if (repeated !== undefined) throw new FerryError('WRITE_FAILED', `${table.name}: duplicate primary key (${table.primaryKey.join(', ')}) = (${String(repeated)})`, 'remove the duplicate rows in the source, or the primary key from the plan');
         let from = 0;
         while (from < batch.rows) {
           const f = files.fileOf('');

@@ -38,7 +38,8 @@ function swap8(b: ColumnBuilder, buf: Buffer, at: number): void {
 
 function copyBytes(b: ColumnBuilder, buf: Buffer, at: number, len: number): void {
   b.reserve(len);
-  if (len < 32) {
+  // below this a byte loop beats a call into the copy
+  if (len < 96) {
     const d = b.data;
     const p = b.pos;
     for (let i = 0; i < len; i++) d[p + i] = buf[at + i]!;
@@ -175,7 +176,7 @@ export class ColumnBatcher implements RowSink {
   }
 
   private take(): ColumnBatch {
-    const batch = { rows: this.rows, columns: this.builders.map((b) => b.take(this.batchRows)) };
+    const batch = { rows: this.rows, columns: this.builders.map((b) => b.take()) };
     this.rows = 0;
     return batch;
   }
