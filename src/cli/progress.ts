@@ -33,7 +33,11 @@ export function progressReporter(write: (line: string) => void, tty: boolean): {
         p.bar = multi?.create(p.total, p.rows, { table: t.name.padEnd(16).slice(0, 16), rate: 0, phase: 'waiting', eta_s2: '' });
         tables.set(t.name, p);
       }
-      if (!tty) write(`run ${e.runId}: ${e.tables.length} tables, ${e.tables.reduce((n, t) => n + t.chunks, 0)} chunks`);
+      if (!tty) write(`run ${e.runId}: ${e.tables.length} tables`);
+      return;
+    }
+    if (e.type === 'chunks') {
+      if (!tty) write(`${e.table}: ${e.chunks} chunks`);
       return;
     }
     if (e.type === 'paused' || e.type === 'resumed') {

@@ -19,7 +19,9 @@ import type { ChunkState } from './state.js';
 import { readerCount, Throttle } from './throttle.js';
 
 export type RunEvent =
-  | { type: 'start'; runId: string; tables: { name: string; rowsEstimate: number; chunks: number; rowsDone: number }[] }
+  | { type: 'start'; runId: string; tables: { name: string; rowsEstimate: number; rowsDone: number }[] }
+  /** a table is split into chunks (its copy may start) */
+  | { type: 'chunks'; table: string; chunks: number }
   | { type: 'phase'; table: string; phase: string }
   | { type: 'progress'; table: string; rows: number }
   | { type: 'table-done'; table: string }
@@ -126,15 +128,12 @@ export async function runPlan(planFile: string, opts: RunOptions = {}): Promise<
       await backupSession(session, { runId, audit, purpose: 'before-run', to: backup.to, key: keySourceOf(plan.settings), clock });
     view = await session.source.source().snapshot(ctl.workers);
     audit.record('snapshot taken', { readers: ctl.workers });
-    for (const wave of session.waves) {
-      for (const m of wave) await prepareTable(session, runId, m, view, emit, ctl);
-    }
     emit({
       type: 'start',
       runId,
       tables: all.map((m) => {
         const chunks = state.chunks(hash, m.target.name);
-        return { name: m.target.name, rowsEstimate: m.plan.rowEstimate ?? 0, chunks: chunks.length, rowsDone: chunks.reduce((n, c) => n + (c.status === 'done' ? c.rows : 0), 0) };
+        return { name: m.target.name, rowsEstimate: m.plan.rowEstimate ?? 0, rowsDone: chunks.reduce((n, c) => n + (c.status === 'done' ? c.rows : 0), 0) };
       }),
     });
     await copyAll(session, runId, view, emit, rowsByTable, ctl);
@@ -189,29 +188,55 @@ async function prepareTable(session: Session, runId: string, m: TableMapping, vi
 }
 
 /**
- * Copies every pending chunk, wave by wave in foreign-key order but without a barrier between
- * waves (foreign keys come after all the data): a table's indexes are built as soon as its
- * last chunk is in, while the next tables copy.
+ * Prepares and splits the tables wave by wave in foreign-key order, and copies every pending
+ * chunk as soon as its table is split (the next tables are split while the first ones copy),
+ * without a barrier between waves (foreign keys come after all the data): a table's indexes
+ * are built as soon as its last chunk is in, while the next tables copy.
  */
 async function copyAll(session: Session, runId: string, view: ReadView, emit: (e: RunEvent) => void, rowsByTable: Map<string, number>, ctl: Controls): Promise<void> {
   const { state, hash, plan } = session;
   const tables = session.waves.flat();
   const queue: { m: TableMapping; chunk: ChunkState }[] = [];
-  for (const m of tables) for (const chunk of state.chunks(hash, m.target.name)) if (chunk.status !== 'done') queue.push({ m, chunk });
   const copyStart = new Map<string, number>();
   const remaining = new Map<string, number>();
-  for (const { m } of queue) remaining.set(m.target.name, (remaining.get(m.target.name) ?? 0) + 1);
   const finishing: Promise<void>[] = [];
   const tableCopied = (m: TableMapping) => {
     if (state.tableStatus(hash, m.target.name) === 'prepared') state.setTableStatus(hash, m.target.name, 'copied');
     finishing.push(finishTable(session, runId, m, emit, ctl));
   };
   let failure: unknown;
+  let preparing = true;
+  const idle: (() => void)[] = [];
+  const wake = () => idle.splice(0).forEach((w) => w());
+  const prepared = (async () => {
+    try {
+      for (const m of tables) {
+        if (failure !== undefined) break;
+        await prepareTable(session, runId, m, view, emit, ctl);
+        const chunks = state.chunks(hash, m.target.name);
+        emit({ type: 'chunks', table: m.target.name, chunks: chunks.length });
+        const pending = chunks.filter((c) => c.status !== 'done');
+        if (pending.length > 0) remaining.set(m.target.name, pending.length);
+        for (const chunk of pending) queue.push({ m, chunk });
+        wake();
+      }
+    } catch (e) {
+      failure ??= e;
+    } finally {
+      preparing = false;
+      wake();
+    }
+  })();
   const worker = async () => {
-    while (queue.length > 0 && failure === undefined) {
+    while (failure === undefined) {
+      if (queue.length === 0) {
+        if (!preparing) break;
+        await new Promise<void>((resolve) => idle.push(resolve));
+        continue;
+      }
       // outside the schedule, wait here: between chunks, never inside one
       if (ctl.gate) await ctl.gate.wait();
-      if (queue.length === 0 || failure !== undefined) break;
+      if (queue.length === 0 || failure !== undefined) continue;
       const { m, chunk } = queue.shift()!;
       const name = m.target.name;
       if (!copyStart.has(name)) {
@@ -234,7 +259,7 @@ async function copyAll(session: Session, runId: string, view: ReadView, emit: (e
       }
     }
   };
-  await Promise.all(Array.from({ length: ctl.workers }, worker));
+  await Promise.all([prepared, ...Array.from({ length: ctl.workers }, worker)]);
   const finished = await Promise.allSettled(finishing);
   if (failure !== undefined) throw failure;
   const failedFinish = finished.find((r) => r.status === 'rejected');
