@@ -26,7 +26,7 @@ export type ColumnLayout = 'int32' | 'int64' | 'int128' | 'float64' | 'bool' | '
  */
 export interface ColumnVector {
   layout: ColumnLayout;
-  /** the values, little-endian, `count` of them (bytes: back to back) */
+  /** the values, little-endian, `count` of them (bytes: back to back); fixed widths start aligned to their width in the buffer */
   data: Uint8Array;
   /** number of non-null values */
   count: number;

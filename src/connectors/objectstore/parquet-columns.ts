@@ -29,19 +29,33 @@ function int32Range(v: ColumnVector): { min: number; max: number } | undefined {
 
 const TWO_32 = 4294967296;
 
-/** min and max of little-endian int64 values `stride` bytes apart (as numbers while exact). */
-function int64Range(v: ColumnVector, stride: number): { min: number | bigint; max: number | bigint } | undefined {
+/** An int64 from its two 32-bit halves: a number while exact, else a bigint. */
+function int64Of(hi: number, lo: number): number | bigint {
+  return hi >= -0x200000 && hi < 0x200000 ? hi * TWO_32 + lo : (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+/** min and max of little-endian int64 values, compared by their 32-bit halves. */
+function int64Range(v: ColumnVector): { min: number | bigint; max: number | bigint } | undefined {
   if (v.count === 0) return undefined;
-  const view = new DataView(v.data.buffer, v.data.byteOffset, v.data.byteLength);
-  let min: number | bigint = Infinity;
-  let max: number | bigint = -Infinity;
-  for (let p = 0; p < v.count * stride; p += stride) {
-    const hi = view.getInt32(p + 4, true);
-    const x = hi >= -0x200000 && hi < 0x200000 ? hi * TWO_32 + view.getUint32(p, true) : view.getBigInt64(p, true);
-    if (x < min) min = x;
-    if (x > max) max = x;
+  const hi = new Int32Array(v.data.buffer, v.data.byteOffset, v.count * 2);
+  const lo = new Uint32Array(v.data.buffer, v.data.byteOffset, v.count * 2);
+  let minHi = hi[1]!;
+  let minLo = lo[0]!;
+  let maxHi = minHi;
+  let maxLo = minLo;
+  for (let k = 2; k < v.count * 2; k += 2) {
+    const h = hi[k + 1]!;
+    const l = lo[k]!;
+    if (h < minHi || (h === minHi && l < minLo)) {
+      minHi = h;
+      minLo = l;
+    }
+    if (h > maxHi || (h === maxHi && l > maxLo)) {
+      maxHi = h;
+      maxLo = l;
+    }
   }
-  return { min, max };
+  return { min: int64Of(minHi, minLo), max: int64Of(maxHi, maxLo) };
 }
 
 /** The low 4 bytes of each 8- or 16-byte value: a decimal of at most 9 digits in an INT32 leaf. */
@@ -104,7 +118,7 @@ export function columnAppender(layout: ColumnLayout, leaf: Leaf): ColumnAppender
       const stride = layout === 'int64' ? 8 : 16;
       if (logical?.type === 'DECIMAL') {
         if (leaf.physical === 'INT32') return (v, out) => narrowToInt32(v, out, stride);
-        if (leaf.physical === 'INT64' && layout === 'int64') return (v, out) => (copyAll(v, out), int64Range(v, 8));
+        if (leaf.physical === 'INT64' && layout === 'int64') return (v, out) => (copyAll(v, out), int64Range(v));
         if (leaf.physical === 'FIXED_LEN_BYTE_ARRAY' && leaf.typeLength! <= stride) {
           const size = leaf.typeLength!;
           return (v, out) => (bigEndian(v, out, stride, size), undefined);
@@ -114,7 +128,7 @@ export function columnAppender(layout: ColumnLayout, leaf: Leaf): ColumnAppender
       if (layout !== 'int64' || leaf.physical !== 'INT64' || unsigned) return undefined;
       // timestamps in microseconds as they are; milliseconds would need a division and a check
       if ((logical?.type === 'TIMESTAMP' || logical?.type === 'TIME') && logical.unit !== 'MICROS') return undefined;
-      return (v, out) => (copyAll(v, out), int64Range(v, 8));
+      return (v, out) => (copyAll(v, out), int64Range(v));
     }
     case 'float64':
       if (leaf.physical === 'DOUBLE') return (v, out) => (copyAll(v, out), undefined);
