@@ -170,6 +170,9 @@ describe('PostgreSQL into Parquet as column batches', () => {
     await pgExec(src, `CREATE TABLE events (id bigint PRIMARY KEY, at timestamp(6) NOT NULL, note text)`);
     await pgExec(src, `INSERT INTO events SELECT g, '2024-01-01'::timestamp + g * interval '1 minute', 'event ' || g FROM generate_series(1, 300) g`);
     await pgExec(src, `UPDATE events SET at = 'infinity' WHERE id = 7`);
+    // years Parquet's microseconds reach but ferry refuses in rows (past 290,000), and years past what 64 bits of them reach
+    await pgExec(src, `UPDATE events SET at = '294000-06-01 00:00:00' WHERE id = 150`);
+    await pgExec(src, `UPDATE events SET at = '294276-12-31 23:59:59.999999' WHERE id = 290`);
     await pgExec(src, `CREATE TABLE moved (id int PRIMARY KEY, name text NOT NULL)`);
     await pgExec(src, `INSERT INTO moved SELECT g, 'row ' || g FROM generate_series(1, 300) g`);
     // an updated row moves to the end of the heap: a sequential scan gives it out of key order
@@ -179,26 +182,28 @@ describe('PostgreSQL into Parquet as column batches', () => {
     await pgExec(src, `INSERT INTO dupes SELECT g, 'row ' || g FROM generate_series(1, 300) g UNION ALL SELECT 150, 'again'`);
     const dir = tmpDir('ferry-os-columns-fallback-');
     const { file } = await planFor(src, `file:${dir}`, (p) => {
-      p.settings.maxRejects = 2;
+      p.settings.maxRejects = 4;
       const dupes = p.waves.flatMap((w) => w.tables).find((t) => t.source === 'dupes')!;
       dupes.primaryKey = ['id'];
       dupes.chunking.key = ['id'];
-    });
+    }, { rowsPerChunk: 100 });
     const { log, messages } = capturingLogger();
     const run = await runPlan(file, { log });
     const fellBack = messages().filter((m) => m.msg === FELL_BACK);
     assert.deepEqual([...new Set(fellBack.map((m) => m.table))].sort(), ['dupes', 'events']);
-    assert.match(fellBack.find((m) => m.table === 'events')!.err!, /infinite timestamp/);
+    // one chunk for each: a value the source has no column form for, one the target refuses in columns as in rows, one past 64 bits
+    const reasons = fellBack.filter((m) => m.table === 'events').map((m) => m.err!);
+    for (const why of [/infinite timestamp/, /outside the years Parquet TIMESTAMP\(MICROS\) holds/, /past 2\^63 microseconds/]) assert.ok(reasons.some((r) => why.test(r)), `${String(why)} in ${JSON.stringify(reasons)}`);
     assert.match(fellBack.find((m) => m.table === 'dupes')!.err!, /duplicate primary key \(id\) = \(150\)/);
     // through rows, each is what it always was: a rejected row with its reason
-    assert.equal(run.rejects, 2);
+    assert.equal(run.rejects, 4);
     const rejects = run.rejectFiles.flatMap((f) => readFileSync(f, 'utf8').trim().split('\n')).map((l) => JSON.parse(l) as { reason: string; row: unknown[] });
-    assert.ok(rejects.some((r) => /infinity/.test(r.reason) && JSON.stringify(r.row[0]) === '{"$big":"7"}'), JSON.stringify(rejects));
+    for (const id of ['7', '150', '290']) assert.ok(rejects.some((r) => /infinity|outside the years/.test(r.reason) && JSON.stringify(r.row[0]) === `{"$big":"${id}"}`), JSON.stringify(rejects));
     assert.ok(rejects.some((r) => /duplicate primary key/.test(r.reason) && r.row[0] === 150), JSON.stringify(rejects));
     const [moved] = await duckdb(`SELECT count(*)::INT, count(DISTINCT id)::INT, max(CASE WHEN id = 5 THEN name END) FROM read_parquet('${dir}/moved/*.parquet')`);
     assert.deepEqual(moved, [300, 300, 'moved']);
     const v = await verifyPlan(file);
-    assert.deepEqual(v.tables.map((t) => [t.table, t.status, t.rejected]).sort(), [['dupes', 'match', 1], ['events', 'match', 1], ['moved', 'match', 0]]);
+    assert.deepEqual(v.tables.map((t) => [t.table, t.status, t.rejected]).sort(), [['dupes', 'match', 1], ['events', 'match', 3], ['moved', 'match', 0]]);
     assert.equal(v.ok, false, 'rejected rows fail verify');
   });
 });

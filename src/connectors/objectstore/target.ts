@@ -27,7 +27,8 @@ import { partitioner, partitionValues } from './partition.js';
 import { folderFingerprint, holdsObjects, scratchTable } from './removal.js';
 import type { ObjectStore, ObjectWriter } from './store.js';
 import { RowRefused } from './temporal.js';
-import { MAX_READABLE_DECIMAL_PRECISION, parseNative } from './typemap.js';
+import { MAX_READABLE_DECIMAL_PRECISION, parseNative, type Leaf } from './typemap.js';
+import { daysFromCivil } from '../../core/calendar.js';
 
 export const SCHEMA_FILE = '_schema.json';
 export const MANIFEST_FILE = '_manifest.json';
@@ -159,6 +160,27 @@ class DuplicateKeys {
     this.seen.add(id);
     return undefined;
   }
+}
+
+/** Parquet counts days in 32 bits and microseconds in 64: about 5.8 million and 292,000 years from 1970. */
+function yearLimit(native: string): number {
+  return native === 'DATE' ? 5_000_000 : 290_000;
+}
+
+/**
+ * An appender that refuses dates and timestamps outside the years valueCheck() lets through
+ * in rows (their column form fits the leaf, but rows and columns must agree), in the leaf's unit.
+ */
+function withinYears(append: ColumnAppender, native: string, leaf: Leaf): ColumnAppender {
+  const limit = yearLimit(native);
+  const perDay = leaf.logical?.type === 'TIMESTAMP' ? 86_400_000_000n : 1n;
+  const low = BigInt(daysFromCivil(-limit, 1, 1)) * perDay;
+  const high = BigInt(daysFromCivil(limit + 1, 1, 1)) * perDay;
+  return (v, out) => {
+    const range = append(v, out);
+    if (range && (range.min < low || range.max >= high)) throw new RowRefused(`a value is outside the years Parquet ${native} holds`);
+    return range;
+  };
 }
 
 const INTEGER_LAYOUTS: (ColumnLayout | undefined)[] = ['int32', 'int64'];
@@ -485,9 +507,11 @@ export class ObjectStoreTarget implements Target {
     for (const c of table.columns) {
       const kind = columnLayout(c.type);
       const { shape } = parseNative(c.nativeType);
-      const append = kind && 'leaf' in shape ? columnAppender(kind, shape.leaf) : undefined;
+      if (!kind || !('leaf' in shape)) return undefined;
+      const append = columnAppender(kind, shape.leaf);
       if (!append) return undefined;
-      out.push(append);
+      const native = c.nativeType.toUpperCase();
+      out.push(native === 'DATE' || native.startsWith('TIMESTAMP(') ? withinYears(append, native, shape.leaf) : append);
     }
     return out;
   }
@@ -660,8 +684,7 @@ export class ObjectStoreTarget implements Target {
         return s.charCodeAt(0) === 45 || s.charCodeAt(2) !== 58 || s > '24:00:00' ? `time ${s} is not a time of day (00:00:00 to 24:00:00), which Parquet TIME holds` : undefined;
       };
     if (native === 'DATE' || native.startsWith('TIMESTAMP(')) {
-      // Parquet counts days in 32 bits and microseconds in 64: about 5.8 million and 292,000 years from 1970
-      const limit = native === 'DATE' ? 5_000_000 : 290_000;
+      const limit = yearLimit(native);
       return (v) => {
         const s = v as string;
         if (s.charCodeAt(4) === 45 && s.charCodeAt(0) !== 45) return undefined;

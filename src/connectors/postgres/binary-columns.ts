@@ -81,7 +81,9 @@ function timestampDecoder(): ColumnDecoder {
     if (hi >= -0x200000 && hi < 0x200000) return writeIntLE(b, hi * TWO_32 + (int32(buf, at + 4) >>> 0) + PG_EPOCH_US, 8);
     const v = buf.readBigInt64BE(at);
     if (v === 0x7fffffffffffffffn || v === -0x8000000000000000n) throw noColumnarForm('an infinite timestamp');
-    writeIntLE(b, v + PG_EPOCH_US_BIG, 8);
+    const us = v + PG_EPOCH_US_BIG;
+    if (us > 0x7fffffffffffffffn) throw noColumnarForm('a timestamp past 2^63 microseconds from 1970');
+    writeIntLE(b, us, 8);
   };
 }
 
