@@ -223,6 +223,51 @@ export function attributeToJson(a: AttributeValue): string {
   return 'null';
 }
 
+// ---- DynamoDB JSON of items, as a request body carries them
+
+const base64 = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64');
+
+/** An attribute value with its binary values as base64 text; the value itself when it holds none. */
+function withBase64(a: AttributeValue): unknown {
+  if (a.B !== undefined) return { B: base64(a.B) };
+  if (a.M !== undefined) {
+    const m = itemWithBase64(a.M);
+    return m === a.M ? a : { M: m };
+  }
+  if (a.L !== undefined) {
+    let list: unknown[] | undefined;
+    for (let i = 0; i < a.L.length; i++) {
+      const e = withBase64(a.L[i]!);
+      if (e !== a.L[i]) (list ??= [...a.L])[i] = e;
+    }
+    return list ? { L: list } : a;
+  }
+  if (a.BS !== undefined) return { BS: a.BS.map(base64) };
+  return a;
+}
+
+/**
+ * An item (or a map) that JSON.stringify writes as DynamoDB JSON, byte for byte as the SDK does:
+ * binary values as base64 text. The item itself when it holds none, and a shallow copy otherwise,
+ * so that the native JSON.stringify does the work.
+ */
+export function itemWithBase64(item: Record<string, AttributeValue>): Record<string, unknown> {
+  let copy: Record<string, unknown> | undefined;
+  for (const name in item) {
+    const v = item[name]!;
+    const w = withBase64(v);
+    if (w !== v) (copy ??= { ...item })[name] = w;
+  }
+  return copy ?? item;
+}
+
+/** JSON.parse's reviver for DynamoDB JSON: binary values back from base64 (only they are strings under "B" and "BS"). */
+export function binaryReviver(key: string, value: unknown): unknown {
+  if (key === 'B' && typeof value === 'string') return new Uint8Array(Buffer.from(value, 'base64'));
+  if (key === 'BS' && Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.map((v: string) => new Uint8Array(Buffer.from(v, 'base64')));
+  return value;
+}
+
 // ---- encoders and decoders
 
 const NULL: AttributeValue = { NULL: true };

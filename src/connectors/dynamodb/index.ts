@@ -4,6 +4,7 @@ import type { Capabilities, ConnectOptions, Connector, ConnectorFactory, NativeT
 import { FerryError } from '../../core/errors.js';
 import type { Plan } from '../../core/plan.js';
 import type { CanonicalType, Column, SchemaInfo, TableInfo } from '../../core/types.js';
+import { BatchWriteSender } from './batchsend.js';
 import { createClient, DEFAULT_BACKOFF, parseEndpoint, RateLimit, Slots, toFerryError, withRetries, type Endpoint } from './client.js';
 import { DESIGNS, proposePlan } from './design.js';
 import { parseTargetOptions, type TargetOptions } from './options.js';
@@ -22,6 +23,7 @@ class DynamoConnector implements Connector {
   };
   readonly designs = DESIGNS;
   private targetSide?: DynamoTarget;
+  private batchSender?: BatchWriteSender;
 
   constructor(
     private readonly client: DynamoDBClient,
@@ -83,8 +85,11 @@ class DynamoConnector implements Connector {
   }
 
   target(): Target {
+    // a socket for every write call in flight, and for the deletes of the scan segments
+    this.batchSender ??= new BatchWriteSender(this.client, this.endpoint, this.options.writers + this.options.scanSegments);
     this.targetSide ??= new DynamoTarget({
       client: this.client,
+      batchSender: this.batchSender,
       endpoint: this.endpoint,
       log: this.opts.log,
       rate: new RateLimit(this.options.writeRate),
@@ -97,6 +102,7 @@ class DynamoConnector implements Connector {
 
   async close(): Promise<void> {
     this.targetSide?.close();
+    this.batchSender?.close();
     this.client.destroy();
   }
 }

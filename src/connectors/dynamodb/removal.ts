@@ -42,6 +42,9 @@ function normalNumber(n: string): string {
   return leadingZero || trailingZero || minusZero || dot === start ? normalizeDecimal(n) : n;
 }
 
+const P1 = 0x01000193;
+const P2 = 0x5bd1e995;
+
 /**
  * Two running 32-bit hashes (FNV-1a with two multipliers) over an item as DynamoDB holds it,
  * the same for the same content however DynamoDB gives it back: map keys and the members of
@@ -54,18 +57,35 @@ class ItemHasher {
   h2 = 0x3c6ef372;
 
   private code(c: number): void {
-    this.h1 = Math.imul(this.h1 ^ c, 0x01000193);
-    this.h2 = Math.imul(this.h2 ^ c, 0x5bd1e995);
+    this.h1 = Math.imul(this.h1 ^ c, P1);
+    this.h2 = Math.imul(this.h2 ^ c, P2);
   }
 
+  // the loops keep the hashes in locals: this runs for every character of every item
   private text(s: string): void {
-    this.code(s.length);
-    for (let i = 0; i < s.length; i++) this.code(s.charCodeAt(i));
+    const n = s.length;
+    let h1 = Math.imul(this.h1 ^ n, P1);
+    let h2 = Math.imul(this.h2 ^ n, P2);
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      h1 = Math.imul(h1 ^ c, P1);
+      h2 = Math.imul(h2 ^ c, P2);
+    }
+    this.h1 = h1;
+    this.h2 = h2;
   }
 
   private bytes(b: Uint8Array): void {
-    this.code(b.length);
-    for (let i = 0; i < b.length; i++) this.code(b[i]!);
+    const n = b.length;
+    let h1 = Math.imul(this.h1 ^ n, P1);
+    let h2 = Math.imul(this.h2 ^ n, P2);
+    for (let i = 0; i < n; i++) {
+      const c = b[i]!;
+      h1 = Math.imul(h1 ^ c, P1);
+      h2 = Math.imul(h2 ^ c, P2);
+    }
+    this.h1 = h1;
+    this.h2 = h2;
   }
 
   value(v: AttributeValue): void {

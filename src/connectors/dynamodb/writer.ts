@@ -4,7 +4,7 @@
 // with backoff until every item is written, and refused rows become rejects (or, without
 // isolate, undo what the chunk wrote and fail it).
 import { createHash } from 'node:crypto';
-import { BatchWriteItemCommand, PutItemCommand, type AttributeValue, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, type AttributeValue, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import type { ChunkWrite, Reject, WriteResult } from '../../core/contracts.js';
 import { rowText } from '../../core/digest.js';
 import { FerryError } from '../../core/errors.js';
@@ -12,6 +12,7 @@ import { writeIsolated } from '../../core/isolate.js';
 import type { Logger } from '../../core/log.js';
 import type { RowBatch } from '../../core/types.js';
 import { canonicalText } from '../../core/values.js';
+import type { BatchWriteSender } from './batchsend.js';
 import { isRetryable, jitter, sleep, toFerryError, withRetries, type Backoff, type Endpoint, type RateLimit, type Slots } from './client.js';
 import { itemSize, MAX_ITEM_BYTES, Refusal } from './codec.js';
 import { SOURCE_ATTRIBUTE, type Layout } from './layout.js';
@@ -23,6 +24,8 @@ const MAX_BATCH_BYTES = 12 * 1024 * 1024;
 
 export interface WriterContext {
   client: DynamoDBClient;
+  /** BatchWriteItem calls, sent without the SDK's per-call overhead */
+  batchSender: BatchWriteSender;
   endpoint: Endpoint;
   log: Logger;
   rate: RateLimit;
@@ -46,8 +49,7 @@ export async function batchWrite(ctx: WriterContext, table: string, requests: Wr
   for (let attempt = 0; ; ) {
     let unprocessed: WriteRequest[];
     try {
-      const out = await ctx.client.send(new BatchWriteItemCommand({ RequestItems: { [table]: todo } }));
-      unprocessed = out.UnprocessedItems?.[table] ?? [];
+      unprocessed = await ctx.batchSender.send(table, todo);
     } catch (err) {
       if (!isRetryable(err) || ++attempt >= ctx.backoff.attempts) throw err;
       await sleep(jitter(ctx.backoff, attempt));
