@@ -12,6 +12,7 @@ export interface CodecColumn {
   name: string;
   type: CanonicalType;
   nativeType: string;
+  autoIncrement?: boolean;
 }
 
 type Decode = (v: any) => unknown;
@@ -230,6 +231,12 @@ export function loadDataFormat(cols: CodecColumn[]): { columns: string; set: str
     } else if (c.type.kind === 'bit') {
       targets.push(`@v${i}`);
       sets.push(`${id} = CAST(CONV(@v${i}, 2, 10) AS UNSIGNED)`);
+    } else if (c.autoIncrement) {
+      // MariaDB's LOAD DATA with a SET clause ignores NO_AUTO_VALUE_ON_ZERO for columns read
+      // straight from the file: a key of 0 would become the next counter value. Set from a
+      // variable, it stays 0.
+      targets.push(`@v${i}`);
+      sets.push(`${id} = @v${i}`);
     } else targets.push(id);
   });
   const encoders = cols.map((c) => textFormFor(c.type));
