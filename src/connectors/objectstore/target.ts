@@ -11,6 +11,7 @@
 // transactions) but idempotent, and a chunk is reported written only when its files and its
 // record are durable.
 import { createHash } from 'node:crypto';
+import { daysFromCivil } from '../../core/calendar.js';
 import { columnLayout, sliceColumns, type ColumnBatch, type ColumnLayout, type ColumnVector } from '../../core/columns.js';
 import type { ChunkWrite, IfExists, Reject, TableFingerprint, Target, TargetColumn, TargetTable, WriteResult } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
@@ -28,7 +29,6 @@ import { folderFingerprint, holdsObjects, scratchTable } from './removal.js';
 import type { ObjectStore, ObjectWriter } from './store.js';
 import { RowRefused } from './temporal.js';
 import { MAX_READABLE_DECIMAL_PRECISION, parseNative, type Leaf } from './typemap.js';
-import { daysFromCivil } from '../../core/calendar.js';
 
 export const SCHEMA_FILE = '_schema.json';
 export const MANIFEST_FILE = '_manifest.json';
