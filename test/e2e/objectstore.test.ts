@@ -127,6 +127,8 @@ describe('PostgreSQL into Parquet as column batches', () => {
     }
     // many rows past the edge ones: several batches and pages, NULLs in every other row
     await pgExec(src, `INSERT INTO edge (id, i64, dec3810, body, stamp, day) SELECT g, g::bigint * 1000003, g / 7.0, CASE WHEN g % 2 = 0 THEN repeat('ü', g % 90) END, '2024-01-01'::timestamp + g * interval '1.000001 second', CASE WHEN g % 3 = 0 THEN '1950-01-01'::date + g END FROM generate_series(10, 5009) g`);
+    // timestamps whose microseconds from 2000 are exact in a double but those from 1970 are not (years 2255 to 2285)
+    await pgExec(src, `INSERT INTO edge (id, stamp, stamptz) SELECT 5009 + g, '2255-01-01'::timestamp + g * interval '97 days 1.000001 second', '2284-12-31 23:59:59.999999+00'::timestamptz - g * interval '1.000001 second' FROM generate_series(1, 100) g`);
     const dir = tmpDir('ferry-os-columns-');
     const { file } = await planFor(src, `file:${dir}`, () => {}, { rowsPerChunk: 1500 });
     const { log, messages } = capturingLogger();

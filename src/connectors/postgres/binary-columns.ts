@@ -5,25 +5,18 @@
 import { ColumnBuilder, columnLayout, writeIntLE, type ColumnBatch, type ColumnLayout } from '../../core/columns.js';
 import { FerryError } from '../../core/errors.js';
 import type { CanonicalType } from '../../core/types.js';
-import type { RowSink } from './binary-read.js';
+import { int32, int64, type RowSink } from './binary-read.js';
+import { DATE_INFINITY, DATE_MINUS_INFINITY, PG_EPOCH_DAYS, US_PER_DAY } from './temporal.js';
 import { familyOf } from './wire.js';
 
 export type ColumnDecoder = (b: ColumnBuilder, buf: Buffer, at: number, len: number) => void;
 
-/** days from 1970-01-01 to PostgreSQL's epoch, 2000-01-01 */
-const PG_EPOCH_DAYS = 10957;
-const PG_EPOCH_US = PG_EPOCH_DAYS * 86_400_000_000;
+/** microseconds from 1970-01-01 to PostgreSQL's epoch, 2000-01-01 */
+const PG_EPOCH_US = PG_EPOCH_DAYS * US_PER_DAY;
 const PG_EPOCH_US_BIG = BigInt(PG_EPOCH_US);
-const TWO_32 = 4294967296;
-const DATE_INFINITY = 0x7fffffff;
-const DATE_MINUS_INFINITY = -0x80000000;
 
 function noColumnarForm(what: string): FerryError {
   return new FerryError('UNSUPPORTED', `${what} has no columnar form`, 'read the chunk as rows');
-}
-
-function int32(buf: Buffer, at: number): number {
-  return (buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!;
 }
 
 /** Eight big-endian bytes into the column, little-endian. */
@@ -77,11 +70,14 @@ function numericDecoder(scale: number, width: 8 | 16): ColumnDecoder {
 
 function timestampDecoder(): ColumnDecoder {
   return (b, buf, at) => {
-    const hi = int32(buf, at);
-    if (hi >= -0x200000 && hi < 0x200000) return writeIntLE(b, hi * TWO_32 + (int32(buf, at + 4) >>> 0) + PG_EPOCH_US, 8);
-    const v = buf.readBigInt64BE(at);
+    const v = int64(buf, at);
+    if (typeof v === 'number') {
+      // exact from 2000 need not be exact from 1970 (years 2255 to 2285): those go as bigints
+      const us = v + PG_EPOCH_US;
+      if (Number.isSafeInteger(us)) return writeIntLE(b, us, 8);
+    }
     if (v === 0x7fffffffffffffffn || v === -0x8000000000000000n) throw noColumnarForm('an infinite timestamp');
-    const us = v + PG_EPOCH_US_BIG;
+    const us = BigInt(v) + PG_EPOCH_US_BIG;
     if (us > 0x7fffffffffffffffn) throw noColumnarForm('a timestamp past 2^63 microseconds from 1970');
     writeIntLE(b, us, 8);
   };

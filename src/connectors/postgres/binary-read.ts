@@ -21,7 +21,7 @@ export type Decoder = (buf: Buffer, at: number, len: number) => unknown;
 
 const BITS = Array.from({ length: 256 }, (_, i) => i.toString(2).padStart(8, '0'));
 
-function int32(buf: Buffer, at: number): number {
+export function int32(buf: Buffer, at: number): number {
   return (buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!;
 }
 
@@ -34,7 +34,7 @@ function uint16(buf: Buffer, at: number): number {
 }
 
 /** An int64 as a number when it is exactly representable, else as a bigint. */
-function int64(buf: Buffer, at: number): number | bigint {
+export function int64(buf: Buffer, at: number): number | bigint {
   const hi = int32(buf, at);
   if (hi >= -0x200000 && hi < 0x200000) return hi * 4294967296 + uint32(buf, at + 4);
   return buf.readBigInt64BE(at);

@@ -12,7 +12,7 @@ const US_PER_HOUR = 3_600_000_000;
 const US_PER_MINUTE = 60_000_000;
 const US_PER_SECOND = 1_000_000;
 /** 2000-01-01 counted from 1970-01-01 */
-const PG_EPOCH_DAYS = 10957;
+export const PG_EPOCH_DAYS = 10957;
 /** Julian day number of 2000-01-01, and PostgreSQL's limits as Julian days */
 const PG_EPOCH_JD = 2451545;
 const MIN_JD = 0;
