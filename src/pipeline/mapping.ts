@@ -118,9 +118,10 @@ export function mapTable(plan: Plan, tp: TablePlan, info: TableInfo | undefined,
       if (t.type) type = t.type;
     }
     const fits = alwaysFits(type, to);
+    const convert = converter(type, to);
     // a bool never "always fits" because loose engines give other values in rows; a bool column holds 0 and 1 only
     const checked = !fits && !(type.kind === 'bool' && to.kind === 'bool');
-    if (parts.length > 0 || checked || converter(type, to) || !sameColumnValues(type, to)) columnar = false;
+    if (parts.length > 0 || checked || convert || !sameColumnValues(type, to)) columnar = false;
     const check = (v: unknown) => {
       const why = misfit(v, to);
       if (why) throw new RowRejected(`column ${c.target}: ${why}`);
@@ -128,7 +129,6 @@ export function mapTable(plan: Plan, tp: TablePlan, info: TableInfo | undefined,
     };
     // within one kind the source value is checked before it is converted (a bigint narrowed to a number would round first)
     if (!fits && type.kind === to.kind) parts.push(check);
-    const convert = converter(type, to);
     if (convert)
       parts.push((v) => {
         try {

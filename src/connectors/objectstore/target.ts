@@ -23,6 +23,7 @@ import { createWriter, extension, readFile, rowChecker, type Format, type Format
 import { compareFor, inRange, keyIdentity, ORDERED_KINDS, overlaps, sameRange, type Compare } from './keys.js';
 import { parseTableOptions, type PartitionSpec } from './options.js';
 import { columnAppender, type ColumnAppender } from './parquet-columns.js';
+import { readInt64 } from './parquet-codec.js';
 import { NotFerryParquet } from './parquet-read.js';
 import { partitioner, partitionValues } from './partition.js';
 import { folderFingerprint, holdsObjects, scratchTable } from './removal.js';
@@ -82,6 +83,8 @@ class TableLayout {
   readonly keyCompare?: Compare[];
   /** primary key positions, when every row with a given primary key falls in one chunk */
   readonly uniqueIndexes?: number[];
+  /** how each column goes into its leaf from a column batch, when the table can be written from columns */
+  readonly columnAppenders?: ColumnAppender[];
 
   constructor(
     readonly table: TargetTable,
@@ -102,6 +105,7 @@ class TableLayout {
     const compares = this.keyIndexes.map((i) => compareFor(table.columns[i]!.type));
     if (compares.every((c) => c !== undefined)) this.keyCompare = compares as Compare[];
     if (table.primaryKey.length > 0 && table.key.length > 0 && table.key.every((k) => table.primaryKey.includes(k))) this.uniqueIndexes = table.primaryKey.map(position);
+    this.columnAppenders = columnAppenders(this);
   }
 
   compare(): Compare[] {
@@ -109,6 +113,29 @@ class TableLayout {
       throw new FerryError('UNSUPPORTED', `table ${this.table.name} is chunked by (${this.table.key.join(', ')}), which the object store cannot order`, `chunk it by a key of ${ORDERED_KINDS.join(', ')} columns in the plan`);
     return this.keyCompare;
   }
+}
+
+/**
+ * How each column of the table goes into its leaf from a column batch (see parquet-columns.ts);
+ * undefined unless the table is Parquet without partitions, every column has a layout its leaf
+ * takes as it is, and repeated primary keys can be found in columns (one integer key column).
+ */
+function columnAppenders(layout: TableLayout): ColumnAppender[] | undefined {
+  const { table } = layout;
+  if (layout.settings.format !== 'parquet' || layout.partitions.length > 0) return undefined;
+  const unique = layout.uniqueIndexes;
+  if (unique && (unique.length !== 1 || !INTEGER_LAYOUTS.includes(columnLayout(table.columns[unique[0]!]!.type)!))) return undefined;
+  const out: ColumnAppender[] = [];
+  for (const c of table.columns) {
+    const kind = columnLayout(c.type);
+    const { shape } = parseNative(c.nativeType);
+    if (!kind || !('leaf' in shape)) return undefined;
+    const append = columnAppender(kind, shape.leaf);
+    if (!append) return undefined;
+    const native = c.nativeType.toUpperCase();
+    out.push(native === 'DATE' || native.startsWith('TIMESTAMP(') ? withinYears(append, native, shape.leaf) : append);
+  }
+  return out;
 }
 
 /**
@@ -186,11 +213,11 @@ function withinYears(append: ColumnAppender, native: string, leaf: Leaf): Column
 const INTEGER_LAYOUTS: (ColumnLayout | undefined)[] = ['int32', 'int64'];
 
 /** Key k of an int32 or int64 column: int64 as a number while exact (as rows give smaller keys), else a bigint. */
-function integerAt(view: DataView, layout: ColumnLayout, k: number): number | bigint {
-  if (layout === 'int32') return view.getInt32(4 * k, true);
-  const hi = view.getInt32(8 * k + 4, true);
-  return hi >= -0x200000 && hi < 0x200000 ? hi * 4294967296 + view.getUint32(8 * k, true) : view.getBigInt64(8 * k, true);
+function integerAt(buf: Buffer, layout: ColumnLayout, k: number): number | bigint {
+  return layout === 'int32' ? buf.readInt32LE(4 * k) : readInt64(buf, 8 * k);
 }
+
+const bufferOf = (v: ColumnVector) => Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength);
 
 /**
  * Repeated keys of a chunk's one-column integer primary key, batch by batch. While keys
@@ -204,12 +231,12 @@ class IntegerKeys {
 
   /** A key of the column seen before, or undefined. */
   repeated(v: ColumnVector): number | bigint | undefined {
-    const view = new DataView(v.data.buffer, v.data.byteOffset, v.data.byteLength);
+    const buf = bufferOf(v);
     let k = 0;
     if (!this.seen) {
       let last = this.last;
       for (; k < v.count; k++) {
-        const key = integerAt(view, v.layout, k);
+        const key = integerAt(buf, v.layout, k);
         if (key <= last) break;
         last = key;
       }
@@ -220,13 +247,13 @@ class IntegerKeys {
       }
       this.seen = new Set();
       for (const w of [...this.kept, { ...v, count: k }]) {
-        const wv = new DataView(w.data.buffer, w.data.byteOffset, w.data.byteLength);
-        for (let i = 0; i < w.count; i++) this.seen.add(integerAt(wv, w.layout, i));
+        const wb = bufferOf(w);
+        for (let i = 0; i < w.count; i++) this.seen.add(integerAt(wb, w.layout, i));
       }
       this.kept.length = 0;
     }
     for (; k < v.count; k++) {
-      const key = integerAt(view, v.layout, k);
+      const key = integerAt(buf, v.layout, k);
       if (this.seen.has(key)) return key;
       this.seen.add(key);
     }
@@ -492,34 +519,15 @@ export class ObjectStoreTarget implements Target {
     return `${layout.dir}${CHUNKS_DIR}${id}.json`;
   }
 
-  /** Parquet without partitions, each column going into its leaf as it is (see parquet-columns.ts). */
+  /** Whether the table can be written from column batches (see columnAppenders). */
   takesColumns(table: TargetTable): boolean {
-    return this.appenders(table) !== undefined;
-  }
-
-  private appenders(table: TargetTable): ColumnAppender[] | undefined {
-    const layout = this.layout(table);
-    if (layout.settings.format !== 'parquet' || layout.partitions.length > 0) return undefined;
-    // repeated primary keys are looked for in columns when the key is one integer column
-    const unique = layout.uniqueIndexes;
-    if (unique && (unique.length !== 1 || !INTEGER_LAYOUTS.includes(columnLayout(table.columns[unique[0]!]!.type)!))) return undefined;
-    const out: ColumnAppender[] = [];
-    for (const c of table.columns) {
-      const kind = columnLayout(c.type);
-      const { shape } = parseNative(c.nativeType);
-      if (!kind || !('leaf' in shape)) return undefined;
-      const append = columnAppender(kind, shape.leaf);
-      if (!append) return undefined;
-      const native = c.nativeType.toUpperCase();
-      out.push(native === 'DATE' || native.startsWith('TIMESTAMP(') ? withinYears(append, native, shape.leaf) : append);
-    }
-    return out;
+    return this.layout(table).columnAppenders !== undefined;
   }
 
   async writeColumns(chunk: ChunkWrite, batches: AsyncIterable<ColumnBatch>): Promise<WriteResult> {
     const { table, range } = chunk;
     const layout = this.layout(table);
-    const appenders = this.appenders(table);
+    const appenders = layout.columnAppenders;
     if (!appenders) throw new FerryError('INTERNAL', `table ${table.name} cannot be written from columns`, 'report this');
     const id = chunkId(range);
     this.records.delete(table.name);
