@@ -8,13 +8,14 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { objectStoreConnector } from '../../src/connectors/objectstore/index.js';
 import type { TargetTable } from '../../src/core/contracts.js';
+import type { CanonicalType, KeyRange } from '../../src/core/types.js';
 import pino from 'pino';
 import { silentLogger, type Logger } from '../../src/core/log.js';
 import { canonicalText, convertValue } from '../../src/core/values.js';
 import { runPlan } from '../../src/pipeline/run.js';
 import { verifyPlan } from '../../src/pipeline/verify.js';
 import { batchesOf, collect, tableFor } from '../contract/target-contract.js';
-import { edgeColumns, edgeRows, floatSpecials } from '../fixtures/edge.js';
+import { edgeColumns, edgeRows, floatSpecials, type EdgeColumn } from '../fixtures/edge.js';
 import { duckdb, startDenyingProxy, startS3, type S3Server } from '../connectors/objectstore-servers.js';
 import { freshMysql, freshPg, mysqlExec, pgExec, tmpDir } from '../helpers.js';
 import { ENGINES, freshDb, killMidRun, open, planFor } from './support.js';
@@ -51,6 +52,23 @@ before(async () => {
 });
 after(async () => s3.stop());
 
+/**
+ * The rows of a lake table in a key range, read back by the object store target, as canonical
+ * text of the types the lake holds (returned too, to convert the expected values to).
+ */
+async function lakeText(dir: string, table: string, columns: EdgeColumn[], range: KeyRange): Promise<{ rows: string[][]; types: CanonicalType[] }> {
+  const conn = await objectStoreConnector.connect({ url: `file:${dir}`, log: silentLogger });
+  try {
+    const info = (await conn.introspect({ tables: [table] })).tables[0]!;
+    const target: TargetTable = { ...tableFor(conn, table, columns), columns: info.columns.map((c) => ({ name: c.name, type: c.type, nativeType: c.nativeType, nullable: c.nullable })) };
+    const types = target.columns.map((c) => c.type);
+    const rows = (await collect(conn.target().readBack(target, range, 100))).map((r) => r.map((x, i) => canonicalText(x, types[i]!)));
+    return { rows, types };
+  } finally {
+    await conn.close();
+  }
+}
+
 describe('SQL engines into Parquet', () => {
   for (const from of ENGINES)
     test(`${from}: edge values of every canonical type arrive exactly and verify`, async () => {
@@ -76,21 +94,12 @@ describe('SQL engines into Parquet', () => {
       const v = await verifyPlan(file);
       assert.ok(v.ok, JSON.stringify(v.tables));
 
-      const tconn = await objectStoreConnector.connect({ url: `file:${dir}`, log: silentLogger });
-      try {
-        const info = (await tconn.introspect({ tables: ['edge'] })).tables[0]!;
-        const targetTable: TargetTable = { ...tableFor(tconn, 'edge', edgeColumns), columns: info.columns.map((c) => ({ name: c.name, type: c.type, nativeType: c.nativeType, nullable: c.nullable })) };
-        const back = (await collect(tconn.target().readBack(targetTable, {}, 100))).map((r) => r.map((x, i) => canonicalText(x, targetTable.columns[i]!.type)));
-        const expected = edgeRows.map((r) =>
-          r.map((x, i) => canonicalText(convertValue(convertValue(x, edgeColumns[i]!.type, sourceTable.columns[i]!.type), sourceTable.columns[i]!.type, targetTable.columns[i]!.type), targetTable.columns[i]!.type)),
-        );
-        // CHAR(n) becomes STRING, with the padding the source gives (PostgreSQL pads, the others do not)
-        const unpad = (rows: string[][]) => rows.map((r) => r.map((x, i) => (edgeColumns[i]!.type.kind === 'string' && (edgeColumns[i]!.type as { fixed?: boolean }).fixed ? x.replace(/ +$/, '') : x)));
-        const byId = (rows: string[][]) => unpad(rows).sort((a, b) => Number(a[0]) - Number(b[0]));
-        assert.deepEqual(byId(back), byId(expected));
-      } finally {
-        await tconn.close();
-      }
+      const { rows: back, types } = await lakeText(dir, 'edge', edgeColumns, {});
+      const expected = edgeRows.map((r) => r.map((x, i) => canonicalText(convertValue(convertValue(x, edgeColumns[i]!.type, sourceTable.columns[i]!.type), sourceTable.columns[i]!.type, types[i]!), types[i]!)));
+      // CHAR(n) becomes STRING, with the padding the source gives (PostgreSQL pads, the others do not)
+      const unpad = (rows: string[][]) => rows.map((r) => r.map((x, i) => (edgeColumns[i]!.type.kind === 'string' && (edgeColumns[i]!.type as { fixed?: boolean }).fixed ? x.replace(/ +$/, '') : x)));
+      const byId = (rows: string[][]) => unpad(rows).sort((a, b) => Number(a[0]) - Number(b[0]));
+      assert.deepEqual(byId(back), byId(expected));
       const [n] = await duckdb(`SELECT count(*)::INT FROM read_parquet('${dir}/edge/*.parquet')`);
       assert.equal(n![0], edgeRows.length);
     });
@@ -138,17 +147,10 @@ describe('PostgreSQL into Parquet as column batches', () => {
     const v = await verifyPlan(file);
     assert.ok(v.ok, JSON.stringify(v.tables));
 
-    const tconn = await objectStoreConnector.connect({ url: `file:${dir}`, log: silentLogger });
-    try {
-      const info = (await tconn.introspect({ tables: ['edge'] })).tables[0]!;
-      const targetTable: TargetTable = { ...tableFor(tconn, 'edge', columns), columns: info.columns.map((c) => ({ name: c.name, type: c.type, nativeType: c.nativeType, nullable: c.nullable })) };
-      const back = (await collect(tconn.target().readBack(targetTable, { upper: [10] }, 100))).map((r) => r.map((x, i) => canonicalText(x, targetTable.columns[i]!.type)));
-      const expected = rows.map((r) => r.map((x, i) => canonicalText(convertValue(x, columns[i]!.type, targetTable.columns[i]!.type), targetTable.columns[i]!.type)));
-      const byId = (rs: string[][]) => rs.map((r) => r.map((x, i) => (columns[i]!.name === 'code' ? x.replace(/ +$/, '') : x))).sort((a, b) => Number(a[0]) - Number(b[0]));
-      assert.deepEqual(byId(back), byId(expected));
-    } finally {
-      await tconn.close();
-    }
+    const { rows: back, types } = await lakeText(dir, 'edge', columns, { upper: [10] });
+    const expected = rows.map((r) => r.map((x, i) => canonicalText(convertValue(x, columns[i]!.type, types[i]!), types[i]!)));
+    const byId = (rs: string[][]) => rs.map((r) => r.map((x, i) => (columns[i]!.name === 'code' ? x.replace(/ +$/, '') : x))).sort((a, b) => Number(a[0]) - Number(b[0]));
+    assert.deepEqual(byId(back), byId(expected));
     const typed = await duckdb(`SELECT i64::VARCHAR, dec38::VARCHAR, dec3810::VARCHAR, money::VARCHAR, strftime(stamp, '%Y-%m-%d %H:%M:%S.%f'), day::VARCHAR, body FROM read_parquet('${dir}/edge/*.parquet') WHERE id <= 3 ORDER BY id`);
     assert.deepEqual(typed, [
       ['-9223372036854775808', '-99999999999999999999999999999999999999', '-9999999999999999999999999999.9999999999', '-99999999.99', '1000-01-01 00:00:00.000000', '1000-01-01', ''],
