@@ -17,7 +17,9 @@ export interface Codec {
 
 /**
  * One thread for every writer's pages; it keeps the process alive only while it has work.
- * Pages cut in one turn of the event loop (a row group's columns, say) travel in one message.
+ * Pages cut in one turn of the event loop travel in one message: each message cost the main
+ * thread about half a millisecond (measured: 1,100 messages for 3M rows took 0.6 s in
+ * postMessage, as many with the pages copied as transferred).
  */
 class CompressionThread {
   private worker?: Worker;
@@ -58,7 +60,7 @@ class CompressionThread {
       at += p.length;
     }
     const id = this.nextId++;
-    if (this.outbox.length === 0) queueMicrotask(() => this.post());
+    if (this.outbox.length === 0) setImmediate(() => this.post());
     this.outbox.push({ id, codec, level, raw: raw.buffer as ArrayBuffer });
     return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
   }
