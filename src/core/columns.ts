@@ -15,8 +15,9 @@ import type { CanonicalType } from './types.js';
  * - int128: 16 little-endian bytes a value (two's complement) — decimal(p<=38,s), unscaled;
  * - float64: Float64Array — float32 and float64;
  * - bool: Uint8Array of 0 and 1;
- * - bytes: the values' bytes back to back with offsets — text, char, varchar, enum and json
- *   as UTF-8; bytes as they are.
+ * - bytes: each value as its length (4 little-endian bytes) then its bytes, back to back, with
+ *   offsets — text, char, varchar, enum and json as UTF-8; bytes as they are. This is Parquet's
+ *   PLAIN form of a BYTE_ARRAY, so that a page of text is one copy.
  */
 export type ColumnLayout = 'int32' | 'int64' | 'int128' | 'float64' | 'bool' | 'bytes';
 
@@ -30,7 +31,7 @@ export interface ColumnVector {
   data: Uint8Array;
   /** number of non-null values */
   count: number;
-  /** bytes layout: offsets[k]..offsets[k+1] are value k's bytes (count + 1 entries) */
+  /** bytes layout: offsets[k]..offsets[k+1] are value k's length and bytes (count + 1 entries) */
   offsets?: Int32Array;
   nulls?: Uint8Array;
 }
@@ -108,6 +109,13 @@ export class ColumnBuilder {
     next.set(this.data.subarray(0, this.pos));
     this.data = next;
     this.view = new DataView(next.buffer);
+  }
+
+  /** Starts a bytes value of `length` bytes: writes its length; the caller writes the bytes at `pos` and calls `value()`. */
+  startBytes(length: number): void {
+    this.reserve(4 + length);
+    this.view.setInt32(this.pos, length, true);
+    this.pos += 4;
   }
 
   /** Ends a non-null value (its bytes are written). */

@@ -1,6 +1,6 @@
 // Column batches (core/columns.ts) into Parquet's PLAIN encoding: most layouts are already the
-// leaf's bytes (little-endian integers and doubles), so a column of a batch is one copy; text
-// gets its 4-byte lengths, decimals their big-endian fixed-length form.
+// leaf's bytes (little-endian integers and doubles, text with its 4-byte lengths), so a column
+// of a batch is one copy; decimals get their big-endian fixed-length form.
 import type { ColumnLayout, ColumnVector } from '../../core/columns.js';
 import type { ByteBuf } from './parquet-codec.js';
 import type { Leaf } from './typemap.js';
@@ -8,10 +8,10 @@ import type { Leaf } from './typemap.js';
 /** Appends the non-null values of a column to a page's value buffer; returns their min and max for INT32/INT64 leaves. */
 export type ColumnAppender = (v: ColumnVector, out: ByteBuf) => { min: number | bigint; max: number | bigint } | undefined;
 
-function copyAll(v: ColumnVector, out: ByteBuf): void {
-  out.ensure(v.data.length);
-  out.buf.set(v.data, out.pos);
-  out.pos += v.data.length;
+function copyAll(bytes: Uint8Array, out: ByteBuf): void {
+  out.ensure(bytes.length);
+  out.buf.set(bytes, out.pos);
+  out.pos += bytes.length;
 }
 
 function int32Range(v: ColumnVector): { min: number; max: number } | undefined {
@@ -87,24 +87,6 @@ function bigEndian(v: ColumnVector, out: ByteBuf, stride: number, size: number):
   out.pos = o;
 }
 
-function lengthPrefixed(v: ColumnVector, out: ByteBuf): void {
-  const offsets = v.offsets!;
-  const d = v.data;
-  out.ensure(d.length + 4 * v.count);
-  const { buf, view } = out;
-  let o = out.pos;
-  for (let k = 0; k < v.count; k++) {
-    const start = offsets[k]!;
-    const len = offsets[k + 1]! - start;
-    view.setUint32(o, len, true);
-    o += 4;
-    if (len < 96) for (let i = 0; i < len; i++) buf[o + i] = d[start + i]!;
-    else buf.set(d.subarray(start, start + len), o);
-    o += len;
-  }
-  out.pos = o;
-}
-
 /** How a column of `layout` goes into `leaf`, or undefined when it cannot go as it is. */
 export function columnAppender(layout: ColumnLayout, leaf: Leaf): ColumnAppender | undefined {
   const logical = leaf.logical;
@@ -112,13 +94,13 @@ export function columnAppender(layout: ColumnLayout, leaf: Leaf): ColumnAppender
   switch (layout) {
     case 'int32':
       if (leaf.physical !== 'INT32' || (unsigned && logical.bits === 32)) return undefined;
-      return (v, out) => (copyAll(v, out), int32Range(v));
+      return (v, out) => (copyAll(v.data, out), int32Range(v));
     case 'int64':
     case 'int128': {
       const stride = layout === 'int64' ? 8 : 16;
       if (logical?.type === 'DECIMAL') {
         if (leaf.physical === 'INT32') return (v, out) => narrowToInt32(v, out, stride);
-        if (leaf.physical === 'INT64' && layout === 'int64') return (v, out) => (copyAll(v, out), int64Range(v));
+        if (leaf.physical === 'INT64' && layout === 'int64') return (v, out) => (copyAll(v.data, out), int64Range(v));
         if (leaf.physical === 'FIXED_LEN_BYTE_ARRAY' && leaf.typeLength! <= stride) {
           const size = leaf.typeLength!;
           return (v, out) => (bigEndian(v, out, stride, size), undefined);
@@ -128,10 +110,10 @@ export function columnAppender(layout: ColumnLayout, leaf: Leaf): ColumnAppender
       if (layout !== 'int64' || leaf.physical !== 'INT64' || unsigned) return undefined;
       // timestamps in microseconds as they are; milliseconds would need a division and a check
       if ((logical?.type === 'TIMESTAMP' || logical?.type === 'TIME') && logical.unit !== 'MICROS') return undefined;
-      return (v, out) => (copyAll(v, out), int64Range(v));
+      return (v, out) => (copyAll(v.data, out), int64Range(v));
     }
     case 'float64':
-      if (leaf.physical === 'DOUBLE') return (v, out) => (copyAll(v, out), undefined);
+      if (leaf.physical === 'DOUBLE') return (v, out) => (copyAll(v.data, out), undefined);
       if (leaf.physical !== 'FLOAT') return undefined;
       return (v, out) => {
         const src = new DataView(v.data.buffer, v.data.byteOffset, v.data.byteLength);
@@ -141,8 +123,8 @@ export function columnAppender(layout: ColumnLayout, leaf: Leaf): ColumnAppender
         return undefined;
       };
     case 'bool':
-      return leaf.physical === 'BOOLEAN' ? (v, out) => (copyAll(v, out), undefined) : undefined;
+      return leaf.physical === 'BOOLEAN' ? (v, out) => (copyAll(v.data, out), undefined) : undefined;
     case 'bytes':
-      return leaf.physical === 'BYTE_ARRAY' ? (v, out) => (lengthPrefixed(v, out), undefined) : undefined;
+      return leaf.physical === 'BYTE_ARRAY' ? (v, out) => (copyAll(v.data.subarray(v.offsets![0], v.offsets![v.count]), out), undefined) : undefined;
   }
 }

@@ -30,7 +30,7 @@ function swap8(b: ColumnBuilder, buf: Buffer, at: number): void {
 }
 
 function copyBytes(b: ColumnBuilder, buf: Buffer, at: number, len: number): void {
-  b.reserve(len);
+  b.startBytes(len);
   // below this a byte loop beats a call into the copy
   if (len < 96) {
     const d = b.data;
