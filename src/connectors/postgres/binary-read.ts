@@ -226,7 +226,8 @@ export class BinaryCopyParser {
     this.len = new Int32Array(fields);
   }
 
-  push(chunk: Buffer): void {
+  /** Takes the stream's next bytes, chunk[start..end). */
+  push(chunk: Buffer, start = 0, end = chunk.length): void {
     if (this.done) return;
     const held = this.held;
     if (held) {
@@ -234,21 +235,22 @@ export class BinaryCopyParser {
       // complete it; the rest of the chunk is parsed where it is, not copied
       for (;;) {
         const take = Math.max(1, this.need - held.length);
-        if (take > chunk.length) {
-          this.held = Buffer.concat([held, chunk]);
+        if (take > end - start) {
+          this.held = Buffer.concat([held, chunk.subarray(start, end)]);
           return;
         }
-        const stop = this.parse(Buffer.concat([held, chunk.subarray(0, take)]));
+        const joined = Buffer.concat([held, chunk.subarray(start, start + take)]);
+        const stop = this.parse(joined, 0, joined.length);
         if (stop > 0 || this.done) {
           this.held = undefined;
           if (this.done) return;
-          chunk = chunk.subarray(stop - held.length);
+          start += stop - held.length;
           break;
         }
       }
     }
-    const stop = this.parse(chunk);
-    this.held = stop < chunk.length && !this.done ? chunk.subarray(stop) : undefined;
+    const stop = this.parse(chunk, start, end);
+    this.held = stop < end && !this.done ? chunk.subarray(stop, end) : undefined;
   }
 
   /** Throws unless the stream ended where it should (after its trailer). */
@@ -256,16 +258,19 @@ export class BinaryCopyParser {
     if (!this.done) throw new FerryError('READ_FAILED', 'the PostgreSQL COPY stream ended in the middle of a row', 'run again; if it persists, report it');
   }
 
-  /** Parses complete rows; returns where the first incomplete one starts. */
-  private parse(buf: Buffer): number {
-    const end = buf.length;
-    let p = 0;
+  /** Parses the complete rows in buf[start..end); returns where the first incomplete one starts. */
+  private parse(buf: Buffer, start: number, end: number): number {
+    let p = start;
     if (!this.headerDone) {
-      if (!buf.subarray(0, SIGNATURE.length).equals(SIGNATURE)) throw new FerryError('READ_FAILED', 'the PostgreSQL COPY stream does not start with the binary signature', 'report this');
-      const headerEnd = HEADER_FIXED + int32(buf, HEADER_FIXED - 4);
+      if (end - p < HEADER_FIXED) {
+        this.need = HEADER_FIXED;
+        return p;
+      }
+      if (!buf.subarray(p, p + SIGNATURE.length).equals(SIGNATURE)) throw new FerryError('READ_FAILED', 'the PostgreSQL COPY stream does not start with the binary signature', 'report this');
+      const headerEnd = p + HEADER_FIXED + int32(buf, p + HEADER_FIXED - 4);
       if (end < headerEnd) {
-        this.need = headerEnd;
-        return 0;
+        this.need = headerEnd - p;
+        return p;
       }
       this.headerDone = true;
       p = headerEnd;

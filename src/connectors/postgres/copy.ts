@@ -1,5 +1,6 @@
 // COPY in both directions over one connection, streaming with backpressure.
 import { once } from 'node:events';
+import type { Socket } from 'node:net';
 import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
@@ -14,15 +15,168 @@ interface Batcher<B> extends RowSink {
   rest(): B | undefined;
 }
 
+// protocol message codes (PostgreSQL's "Message Formats")
+const COPY_DATA = 0x64;
+const COPY_DONE = 0x63;
+const COPY_OUT_RESPONSE = 0x48;
+const NOTICE_RESPONSE = 0x4e;
+const PARAMETER_STATUS = 0x53;
+const NOTIFICATION_RESPONSE = 0x41;
+
+/** What pg hands a query object it submits: the socket and the simple-query call. */
+interface PgConnection {
+  stream: Socket;
+  query(text: string): void;
+}
+
+/**
+ * COPY … TO STDOUT read off the connection's socket: each CopyData message's payload goes to
+ * the parser where it lies in the socket's chunk. (pg-copy-streams copied every message, then
+ * every chunk's messages once more into a stream: about a seventh of ferry's CPU in a
+ * PostgreSQL → Parquet run.) The socket is paused while batches wait for the consumer. From
+ * the first message that is not the copy's own, pg reads the connection again and ends the
+ * query as any other: CommandComplete, ReadyForQuery, or the error. pg calls `submit` and the
+ * `handle…` methods (its Submittable interface).
+ */
+class CopyOut {
+  private socket?: Socket;
+  private pgListener?: (chunk: Buffer) => void;
+  /** a message header (code and length) split between two chunks */
+  private readonly header = Buffer.alloc(5);
+  private headerBytes = 0;
+  private code = 0;
+  /** bytes of the current message's body still to come */
+  private remaining = 0;
+  private detached = false;
+  private ended = false;
+  private failure?: Error;
+  private waiter?: () => void;
+
+  constructor(
+    private readonly text: string,
+    private readonly parser: BinaryCopyParser,
+    /** whether batches wait for the consumer */
+    private readonly backlog: () => boolean,
+  ) {}
+
+  submit(connection: PgConnection): Error | undefined {
+    const socket = connection.stream;
+    const listeners = socket.listeners('data') as ((chunk: Buffer) => void)[];
+    if (listeners.length !== 1) return new Error(`the connection's socket has ${listeners.length} data listeners where pg keeps one`);
+    this.socket = socket;
+    this.pgListener = listeners[0]!;
+    socket.removeListener('data', this.pgListener);
+    socket.on('data', this.onChunk);
+    connection.query(this.text);
+    return undefined;
+  }
+
+  handleCommandComplete(): void {}
+
+  handleReadyForQuery(): void {
+    this.ended = true;
+    this.wake();
+  }
+
+  handleError(err: Error): void {
+    this.failure ??= err;
+    this.wake();
+  }
+
+  /** Waits until batches are ready or the copy has ended; resolves to false once it has ended. */
+  async more(): Promise<boolean> {
+    if (this.failure) throw this.failure;
+    if (this.ended) return false;
+    await new Promise<void>((resolve) => {
+      this.waiter = resolve;
+      if (!this.detached) this.socket?.resume();
+    });
+    if (this.failure) throw this.failure;
+    return !this.ended;
+  }
+
+  private wake(): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.();
+  }
+
+  private readonly onChunk = (chunk: Buffer): void => {
+    if (this.failure) return;
+    try {
+      this.consume(chunk);
+    } catch (e) {
+      // the sink refused a value: reading stops here and the caller discards the connection
+      this.failure = e as Error;
+      this.socket!.pause();
+      this.wake();
+      return;
+    }
+    if (this.detached || !this.backlog()) return;
+    this.socket!.pause();
+    this.wake();
+  };
+
+  private consume(chunk: Buffer): void {
+    let p = 0;
+    while (p < chunk.length) {
+      if (this.remaining > 0) {
+        const stop = Math.min(chunk.length, p + this.remaining);
+        if (this.code === COPY_DATA) this.parser.push(chunk, p, stop);
+        this.remaining -= stop - p;
+        p = stop;
+        continue;
+      }
+      const headerStart = p;
+      if (this.headerBytes === 0 && p + 5 <= chunk.length) {
+        this.code = chunk[p]!;
+        this.remaining = chunk.readInt32BE(p + 1) - 4;
+        p += 5;
+      } else {
+        const take = Math.min(5 - this.headerBytes, chunk.length - p);
+        chunk.copy(this.header, this.headerBytes, p, p + take);
+        this.headerBytes += take;
+        p += take;
+        if (this.headerBytes < 5) return;
+        this.headerBytes = 0;
+        this.code = this.header[0]!;
+        this.remaining = this.header.readInt32BE(1) - 4;
+      }
+      switch (this.code) {
+        case COPY_DATA:
+        case COPY_OUT_RESPONSE:
+        case NOTICE_RESPONSE:
+        case PARAMETER_STATUS:
+        case NOTIFICATION_RESPONSE:
+          continue;
+        case COPY_DONE:
+          return this.detach(chunk.subarray(p));
+        default:
+          // an error, or the end: pg takes the connection back from this message on
+          return this.detach(p - headerStart === 5 ? chunk.subarray(headerStart) : Buffer.concat([this.header, chunk.subarray(p)]));
+      }
+    }
+  }
+
+  private detach(rest: Buffer): void {
+    this.detached = true;
+    const socket = this.socket!;
+    socket.removeListener('data', this.onChunk);
+    socket.on('data', this.pgListener!);
+    if (rest.length > 0) this.pgListener!(rest);
+  }
+}
+
 /**
  * Batches of `select`, read by binary COPY. When the caller stops early the connection is
  * left mid-COPY: the caller must discard it.
  */
 async function* copyOutWith<B>(client: pg.ClientBase, select: string, fields: number, batcher: Batcher<B>): AsyncGenerator<B> {
-  const stream = client.query(copyStreams.to(`COPY (${select}) TO STDOUT (FORMAT binary)`));
   const parser = new BinaryCopyParser(fields, batcher);
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    parser.push(chunk);
+  const copy = new CopyOut(`COPY (${select}) TO STDOUT (FORMAT binary)`, parser, () => batcher.ready.length > 0);
+  void client.query(copy as unknown as pg.Submittable);
+  for (let reading = true; reading; ) {
+    reading = await copy.more();
     while (batcher.ready.length > 0) yield batcher.ready.shift()!;
   }
   parser.finish();
