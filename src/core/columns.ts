@@ -78,6 +78,15 @@ export function sameColumnValues(from: CanonicalType, to: CanonicalType): boolea
 
 const WIDTH: Record<ColumnLayout, number> = { int32: 4, int64: 8, int128: 16, float64: 8, bool: 1, bytes: 1 };
 
+// Values and offsets are always written before they are read: their memory need not be zeroed
+// first (which took about 4% of a PostgreSQL → Parquet run's main thread).
+const unzeroedBytes = (bytes: number): Uint8Array => Buffer.allocUnsafeSlow(bytes);
+function unzeroedOffsets(entries: number): Int32Array {
+  const a = new Int32Array(Buffer.allocUnsafeSlow(4 * entries).buffer, 0, entries);
+  a[0] = 0;
+  return a;
+}
+
 /**
  * Builds one column of a batch. `data`/`view` are public so decoders write values in place;
  * they call `reserve` first, then `value()`.
@@ -98,14 +107,14 @@ export class ColumnBuilder {
     readonly layout: ColumnLayout,
     capacityRows: number,
   ) {
-    this.data = new Uint8Array(capacityRows * (layout === 'bytes' ? 32 : WIDTH[layout]));
+    this.data = unzeroedBytes(capacityRows * (layout === 'bytes' ? 32 : WIDTH[layout]));
     this.view = new DataView(this.data.buffer);
-    if (layout === 'bytes') this.offsets = new Int32Array(capacityRows + 1);
+    if (layout === 'bytes') this.offsets = unzeroedOffsets(capacityRows + 1);
   }
 
   reserve(bytes: number): void {
     if (this.pos + bytes <= this.data.length) return;
-    const next = new Uint8Array(Math.max(this.data.length * 2, this.pos + bytes));
+    const next = unzeroedBytes(Math.max(this.data.length * 2, this.pos + bytes));
     next.set(this.data.subarray(0, this.pos));
     this.data = next;
     this.view = new DataView(next.buffer);
@@ -122,7 +131,7 @@ export class ColumnBuilder {
   value(): void {
     if (this.offsets) {
       if (this.count + 1 >= this.offsets.length) {
-        const next = new Int32Array(this.offsets.length * 2);
+        const next = unzeroedOffsets(this.offsets.length * 2);
         next.set(this.offsets);
         this.offsets = next;
       }
@@ -155,9 +164,9 @@ export class ColumnBuilder {
     if (this.offsets) v.offsets = this.offsets.subarray(0, this.count + 1);
     if (this.nulls) v.nulls = this.nulls.subarray(0, this.rows);
     // the next batch is likely the size of this one: as much room up front as this one needed
-    this.data = new Uint8Array(this.data.length);
+    this.data = unzeroedBytes(this.data.length);
     this.view = new DataView(this.data.buffer);
-    if (this.offsets) this.offsets = new Int32Array(this.offsets.length);
+    if (this.offsets) this.offsets = unzeroedOffsets(this.offsets.length);
     this.nulls = undefined;
     this.lastRows = this.rows;
     this.pos = 0;
