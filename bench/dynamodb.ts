@@ -2,7 +2,7 @@
 // BatchWriteItem loop with the same concurrency writing the very items ferry wrote (read from a
 // file). Both write to a DynamoDB API implementation (dynalite) on loopback, started afresh for
 // each, so the ratio is ferry's item rate against what the endpoint takes from the simplest writer.
-// They take turns BENCH_REPEAT times and the fastest run of each counts, as in the other cases.
+// They take turns BENCH_REPEAT times; the ratio is the median of the rounds' ratios, as in the other cases.
 import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { BatchWriteItemCommand, CreateTableCommand, DynamoDBClient, ScanCommand, type AttributeValue, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { startDynalite } from '../test/connectors/dynamodb-local.js';
-import { type CaseResult, fastest, type Measurement } from './cases.js';
+import { type CaseResult, fastest, type Measurement, pairedRatio } from './cases.js';
 import { type BenchConfig, pgUrl } from './config.js';
 import { runTimed } from './process.js';
 import type { SourceData } from './sources.js';
@@ -130,7 +130,5 @@ export async function runDynamodbCase(config: BenchConfig, source: SourceData): 
   } finally {
     for (const t of source.tables) rmSync(itemsFile(config, t.name), { force: true });
   }
-  const ferry = fastest(ferryRuns);
-  const reference = fastest(loopRuns);
-  return { id: 'dynamodb', title: TITLE, ferry, reference, ratio: ferry.wallSeconds / reference.wallSeconds };
+  return pairedRatio('dynamodb', TITLE, fastest(ferryRuns), fastest(loopRuns));
 }

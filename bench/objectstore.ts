@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
-import type { CaseResult, Measurement } from './cases.js';
+import { type CaseResult, type Measurement, pairedRatio } from './cases.js';
 import type { BenchConfig } from './config.js';
 import type { Engine } from './dataset.js';
 import { runTimed, type Timed } from './process.js';
@@ -39,7 +39,7 @@ async function ferryInto(config: BenchConfig, engine: Engine, source: SourceData
   return { wallSeconds: plan.wallSeconds + run.wallSeconds, peakRssMb: Math.max(plan.peakRssMb!, run.peakRssMb!) };
 }
 
-/** The fastest of the runs counts (as in the other cases), with every run's wall time kept. */
+/** The fastest of the runs is shown (as in the other cases), with every run's wall time kept for the ratio. */
 function measurement(tool: string, where: string, rows: number, runs: Timed[]): Measurement {
   const best = runs.reduce((a, b) => (b.wallSeconds < a.wallSeconds ? b : a));
   return {
@@ -86,7 +86,7 @@ export async function objectStoreCases(config: BenchConfig, source: SourceData):
       const ferry = measurement('ferry', c.target.replace(/\?.*/, ''), source.rows, ferryRuns);
       const reference = measurement(c.engine === 'postgres' ? 'psql COPY TO STDOUT' : 'mariadb --batch --quick', '/dev/null', source.rows, referenceRuns);
       console.log(`${c.title}: ferry ${ferry.wallSeconds.toFixed(1)} s, raw extraction ${reference.wallSeconds.toFixed(1)} s`);
-      results.push({ id: `objectstore-${c.engine}${c.suffix ? '-s3' : ''}`, title: c.title, ferry, reference, ratio: ferry.wallSeconds / reference.wallSeconds });
+      results.push(pairedRatio(`objectstore-${c.engine}${c.suffix ? '-s3' : ''}`, c.title, ferry, reference));
     }
   } finally {
     await server.close();

@@ -15,7 +15,7 @@ export interface BenchResults {
   dataset: { rows: number; tables: TableSizes };
   /** `ferry plan` flags used (none: the plan's defaults). */
   ferryPlanFlags: string[];
-  /** Runs per tool and case (the fastest is reported). */
+  /** Runs per tool and case: the fastest is shown, the ratio is the median over the rounds. */
   repeat: number;
   cases: CaseResult[];
   /** ferry's peak RSS, MariaDB → PostgreSQL, at a tenth of the dataset and at the full dataset. */
@@ -77,10 +77,11 @@ function markdown(results: BenchResults): string {
     'Wall time covers the whole load into an empty PostgreSQL database: for ferry `ferry plan` plus `ferry run`,',
     'for the references the tool itself; every tool creates the indexes and foreign keys (last column) and every',
     'target is checked to hold exactly the source row counts and the same values in a sample of rows.',
-    'ratio = ferry wall time / reference wall time',
-    '(at most 1.00: ferry is faster). Peak RSS is the largest resident set of the tool process (GNU time) over all runs.',
-    `Each tool ran ${results.repeat} time(s) per case, taking turns with the other; the fastest run is shown`,
-    '(every run\'s wall time is in results.json).',
+    `Each tool ran ${results.repeat} time(s) per case, taking turns with the other (a round is one run of each); the`,
+    'wall time shown is the fastest run. ratio = ferry wall time / reference wall time within a round, the median over the rounds',
+    '(at most 1.00: ferry is faster); the rounds\' ratios and every run\'s wall time are in results.json. This machine\'s speed',
+    'drifts by up to a third over minutes, which moves both runs of a round alike. Peak RSS is the largest resident set of',
+    'the tool process (GNU time) over all runs.',
     '',
   ].join('\n');
 }
