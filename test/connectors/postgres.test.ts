@@ -3,6 +3,7 @@
 // binary formats; its errors).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { postgresConnector } from '../../src/connectors/postgres/index.js';
@@ -49,6 +50,42 @@ async function readAll(conn: Connector, table: SourceTable): Promise<unknown[][]
   } finally {
     await view.release();
   }
+}
+
+/**
+ * A loopback proxy to the PostgreSQL server that passes the server's bytes on 1 to 7 at a time,
+ * so that protocol messages and COPY rows are split at every kind of place.
+ */
+async function tricklingProxy(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(5432, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    upstream.on('data', async (chunk: Buffer) => {
+      upstream.pause();
+      for (let p = 0, n = 1; p < chunk.length; p += n, n = (n % 7) + 1) {
+        client.write(chunk.subarray(p, p + n));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      upstream.resume();
+    });
+    upstream.on('end', () => client.end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
 }
 
 async function rejectsWith(p: Promise<unknown>, code: string, message: RegExp): Promise<FerryError> {
@@ -507,6 +544,26 @@ describe('postgres: source', () => {
       await view.release();
     }
     await rejectsWith(conn.source().count(table, {}, view), 'INTERNAL', /after its release/);
+  });
+
+  test('a COPY whose bytes arrive a few at a time reads the same rows; an error after rows have streamed is named', async () => {
+    const proxy = await tricklingProxy();
+    const slow = await open(url.replace(':5432/', `:${proxy.port}/`));
+    try {
+      const direct = await readAll(conn, table);
+      assert.deepEqual(await readAll(slow, table), direct);
+      const view = await slow.source().snapshot(1);
+      try {
+        // rows are stored in key order: those before a = 60 stream before the division fails
+        await rejectsWith(collect(slow.source().read({ ...table, where: '1 / (a - 60) <> 2' }, {}, view, 10)), 'READ_FAILED', /division by zero/);
+        assert.equal((await collect(slow.source().read(table, {}, view, 100))).length, direct.length);
+      } finally {
+        await view.release();
+      }
+    } finally {
+      await slow.close();
+      await proxy.close();
+    }
   });
 
   test('a snapshot whose exporting connection died says so', async () => {
