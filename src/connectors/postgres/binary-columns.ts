@@ -9,7 +9,26 @@ import { int32, int64, type RowSink } from './binary-read.js';
 import { DATE_INFINITY, DATE_MINUS_INFINITY, PG_EPOCH_DAYS, US_PER_DAY } from './temporal.js';
 import { familyOf } from './wire.js';
 
-export type ColumnDecoder = (b: ColumnBuilder, buf: Buffer, at: number, len: number) => void;
+// What becomes of a field. ColumnBatcher.row switches on it instead of calling a function per
+// column: a call through an array of closures is megamorphic and never inlined (measured: the
+// switch takes about 4% less CPU for reading and decoding order_items).
+const BOOL = 0;
+const INT2 = 1;
+const INT4 = 2;
+const SWAP8 = 3;
+const FLOAT4 = 4;
+const NUMERIC = 5;
+const DATE = 6;
+const TIMESTAMP = 7;
+const BYTES = 8;
+const JSONB = 9;
+
+/** How the fields of a column are decoded: the operation and, for numerics, the scale and width. */
+export interface ColumnDecoder {
+  op: number;
+  scale: number;
+  width: 8 | 16;
+}
 
 /** microseconds from 1970-01-01 to PostgreSQL's epoch, 2000-01-01 */
 const PG_EPOCH_US = PG_EPOCH_DAYS * US_PER_DAY;
@@ -44,101 +63,80 @@ function copyBytes(b: ColumnBuilder, buf: Buffer, at: number, len: number): void
 const MAX_SAFE_ACC = (Number.MAX_SAFE_INTEGER - 9999) / 10000;
 
 /** numeric's base-10000 digits as the unscaled integer at `scale`, written as `width` bytes. */
-function numericDecoder(scale: number, width: 8 | 16): ColumnDecoder {
-  return (b, buf, at) => {
-    const ndigits = (buf[at]! << 8) | buf[at + 1]!;
-    const weight = (((buf[at + 2]! << 8) | buf[at + 3]!) << 16) >> 16;
-    const sign = (buf[at + 4]! << 8) | buf[at + 5]!;
-    const dscale = (buf[at + 6]! << 8) | buf[at + 7]!;
-    if (sign !== 0 && sign !== 0x4000) throw noColumnarForm('a NaN or infinite numeric');
-    if (dscale > scale) throw noColumnarForm(`a numeric with ${dscale} decimal places in a column of scale ${scale}`);
-    // value = digits × 10000^(weight - ndigits + 1); unscaled = value × 10^scale
-    const exponent = 4 * (weight - ndigits + 1) + scale;
-    let acc = 0;
-    let k = 0;
-    for (; k < ndigits && acc <= MAX_SAFE_ACC; k++) acc = acc * 10000 + ((buf[at + 8 + 2 * k]! << 8) | buf[at + 9 + 2 * k]!);
-    if (k === ndigits) {
-      const unscaled = exponent >= 0 ? acc * 10 ** exponent : acc / 10 ** -exponent;
-      if (Number.isSafeInteger(unscaled)) return writeIntLE(b, sign === 0 ? unscaled : -unscaled, width);
-    }
-    let big = BigInt(acc);
-    for (; k < ndigits; k++) big = big * 10000n + BigInt((buf[at + 8 + 2 * k]! << 8) | buf[at + 9 + 2 * k]!);
-    const unscaled = exponent >= 0 ? big * 10n ** BigInt(exponent) : big / 10n ** BigInt(-exponent);
-    writeIntLE(b, sign === 0 ? unscaled : -unscaled, width);
-  };
+function decodeNumeric(b: ColumnBuilder, buf: Buffer, at: number, scale: number, width: 8 | 16): void {
+  const ndigits = (buf[at]! << 8) | buf[at + 1]!;
+  const weight = (((buf[at + 2]! << 8) | buf[at + 3]!) << 16) >> 16;
+  const sign = (buf[at + 4]! << 8) | buf[at + 5]!;
+  const dscale = (buf[at + 6]! << 8) | buf[at + 7]!;
+  if (sign !== 0 && sign !== 0x4000) throw noColumnarForm('a NaN or infinite numeric');
+  if (dscale > scale) throw noColumnarForm(`a numeric with ${dscale} decimal places in a column of scale ${scale}`);
+  // value = digits × 10000^(weight - ndigits + 1); unscaled = value × 10^scale
+  const exponent = 4 * (weight - ndigits + 1) + scale;
+  let acc = 0;
+  let k = 0;
+  for (; k < ndigits && acc <= MAX_SAFE_ACC; k++) acc = acc * 10000 + ((buf[at + 8 + 2 * k]! << 8) | buf[at + 9 + 2 * k]!);
+  if (k === ndigits) {
+    const unscaled = exponent >= 0 ? acc * 10 ** exponent : acc / 10 ** -exponent;
+    if (Number.isSafeInteger(unscaled)) return writeIntLE(b, sign === 0 ? unscaled : -unscaled, width);
+  }
+  let big = BigInt(acc);
+  for (; k < ndigits; k++) big = big * 10000n + BigInt((buf[at + 8 + 2 * k]! << 8) | buf[at + 9 + 2 * k]!);
+  const unscaled = exponent >= 0 ? big * 10n ** BigInt(exponent) : big / 10n ** BigInt(-exponent);
+  writeIntLE(b, sign === 0 ? unscaled : -unscaled, width);
 }
 
-function timestampDecoder(): ColumnDecoder {
-  return (b, buf, at) => {
-    const v = int64(buf, at);
-    if (typeof v === 'number') {
-      // exact from 2000 need not be exact from 1970 (years 2255 to 2285): those go as bigints
-      const us = v + PG_EPOCH_US;
-      if (Number.isSafeInteger(us)) return writeIntLE(b, us, 8);
-    }
-    if (v === 0x7fffffffffffffffn || v === -0x8000000000000000n) throw noColumnarForm('an infinite timestamp');
-    const us = BigInt(v) + PG_EPOCH_US_BIG;
-    if (us > 0x7fffffffffffffffn) throw noColumnarForm('a timestamp past 2^63 microseconds from 1970');
-    writeIntLE(b, us, 8);
-  };
+function decodeTimestamp(b: ColumnBuilder, buf: Buffer, at: number): void {
+  const v = int64(buf, at);
+  if (typeof v === 'number') {
+    // exact from 2000 need not be exact from 1970 (years 2255 to 2285): those go as bigints
+    const us = v + PG_EPOCH_US;
+    if (Number.isSafeInteger(us)) return writeIntLE(b, us, 8);
+  }
+  if (v === 0x7fffffffffffffffn || v === -0x8000000000000000n) throw noColumnarForm('an infinite timestamp');
+  const us = BigInt(v) + PG_EPOCH_US_BIG;
+  if (us > 0x7fffffffffffffffn) throw noColumnarForm('a timestamp past 2^63 microseconds from 1970');
+  writeIntLE(b, us, 8);
+}
+
+function decodeDate(b: ColumnBuilder, buf: Buffer, at: number): void {
+  const days = int32(buf, at);
+  if (days === DATE_INFINITY || days === DATE_MINUS_INFINITY) throw noColumnarForm('an infinite date');
+  b.reserve(4);
+  b.view.setInt32(b.pos, days + PG_EPOCH_DAYS, true);
+  b.pos += 4;
+  b.value();
 }
 
 /** The decoder of a canonical type's values into its column layout, or undefined when it has none here. */
 export function columnDecoderFor(t: CanonicalType): ColumnDecoder | undefined {
   const layout = columnLayout(t);
   if (!layout) return undefined;
+  const op = (code: number): ColumnDecoder => ({ op: code, scale: 0, width: 8 });
   switch (familyOf(t)) {
     case 'bool':
-      return (b, buf, at) => {
-        b.reserve(1);
-        b.data[b.pos++] = buf[at] ? 1 : 0;
-        b.value();
-      };
+      return op(BOOL);
     case 'int2':
-      return (b, buf, at) => {
-        b.reserve(4);
-        b.view.setInt32(b.pos, (((buf[at]! << 8) | buf[at + 1]!) << 16) >> 16, true);
-        b.pos += 4;
-        b.value();
-      };
+      return op(INT2);
     case 'int4':
-      return (b, buf, at) => {
-        b.reserve(4);
-        b.view.setInt32(b.pos, int32(buf, at), true);
-        b.pos += 4;
-        b.value();
-      };
+      return op(INT4);
     case 'int8':
-      return layout === 'int64' ? swap8 : undefined;
+      return layout === 'int64' ? op(SWAP8) : undefined;
     case 'float4':
-      return (b, buf, at) => {
-        b.reserve(8);
-        b.view.setFloat64(b.pos, buf.readFloatBE(at), true);
-        b.pos += 8;
-        b.value();
-      };
+      return op(FLOAT4);
     case 'float8':
-      return swap8;
+      return op(SWAP8);
     case 'numeric':
-      return t.kind === 'decimal' && (layout === 'int64' || layout === 'int128') ? numericDecoder(t.scale ?? 0, layout === 'int64' ? 8 : 16) : undefined;
+      return t.kind === 'decimal' && (layout === 'int64' || layout === 'int128') ? { op: NUMERIC, scale: t.scale ?? 0, width: layout === 'int64' ? 8 : 16 } : undefined;
     case 'date':
-      return (b, buf, at) => {
-        const days = int32(buf, at);
-        if (days === DATE_INFINITY || days === DATE_MINUS_INFINITY) throw noColumnarForm('an infinite date');
-        b.reserve(4);
-        b.view.setInt32(b.pos, days + PG_EPOCH_DAYS, true);
-        b.pos += 4;
-        b.value();
-      };
+      return op(DATE);
     case 'timestamp':
     case 'timestamptz':
-      return timestampDecoder();
+      return op(TIMESTAMP);
     case 'text':
     case 'bytea':
-      return copyBytes;
+      return op(BYTES);
     case 'jsonb':
-      // a version byte (1), then the text
-      return (b, buf, at, len) => copyBytes(b, buf, at + 1, len - 1);
+      return op(JSONB);
     default:
       return undefined;
   }
@@ -162,8 +160,57 @@ export class ColumnBatcher implements RowSink {
     const { decoders, builders } = this;
     for (let i = 0; i < decoders.length; i++) {
       const l = len[i]!;
-      if (l < 0) builders[i]!.null();
-      else decoders[i]!(builders[i]!, buf, at[i]!, l);
+      const b = builders[i]!;
+      if (l < 0) {
+        b.null();
+        continue;
+      }
+      const p = at[i]!;
+      const d = decoders[i]!;
+      switch (d.op) {
+        case BOOL:
+          b.reserve(1);
+          b.data[b.pos++] = buf[p] ? 1 : 0;
+          b.value();
+          break;
+        case INT2:
+          b.reserve(4);
+          b.view.setInt32(b.pos, (((buf[p]! << 8) | buf[p + 1]!) << 16) >> 16, true);
+          b.pos += 4;
+          b.value();
+          break;
+        case INT4:
+          b.reserve(4);
+          b.view.setInt32(b.pos, int32(buf, p), true);
+          b.pos += 4;
+          b.value();
+          break;
+        case SWAP8:
+          swap8(b, buf, p);
+          break;
+        case FLOAT4:
+          b.reserve(8);
+          b.view.setFloat64(b.pos, buf.readFloatBE(p), true);
+          b.pos += 8;
+          b.value();
+          break;
+        case NUMERIC:
+          decodeNumeric(b, buf, p, d.scale, d.width);
+          break;
+        case DATE:
+          decodeDate(b, buf, p);
+          break;
+        case TIMESTAMP:
+          decodeTimestamp(b, buf, p);
+          break;
+        case BYTES:
+          copyBytes(b, buf, p, l);
+          break;
+        case JSONB:
+          // a version byte (1), then the text
+          copyBytes(b, buf, p + 1, l - 1);
+          break;
+      }
     }
     if (++this.rows >= this.batchRows) this.ready.push(this.take());
   }
