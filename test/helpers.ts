@@ -1,5 +1,5 @@
 // Test helpers: fresh databases on the real servers of this machine, temporary folders.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -33,8 +33,16 @@ export async function freshMysql(name: string): Promise<string> {
   return `${MYSQL_BASE}/${name}`;
 }
 
+const madeDirs: string[] = [];
+// each test file runs in a process of its own: its folders go when it ends
+process.once('exit', () => {
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tmpDir(prefix = 'ferry-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
 }
 
 export function freshSqlite(name: string): string {
