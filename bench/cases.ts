@@ -32,6 +32,9 @@ export interface Measurement {
   peakRssMb?: number;
   /** Wall time of every run, in order. */
   runs: number[];
+  /** CPU seconds of every run, in order: the tool's own, and the target server's where it runs alone (dynalite) */
+  cpuRuns?: number[];
+  serverCpuRuns?: number[];
   /** Indexes (primary keys included) and foreign keys the tool created in the target. */
   indexes: number;
   foreignKeys: number;
@@ -104,7 +107,8 @@ async function measure(tool: Tool, label: string, targetDb: string, config: Benc
 export function fastest(measurements: Measurement[]): Measurement {
   const best = measurements.reduce((a, b) => (b.wallSeconds < a.wallSeconds ? b : a));
   const rss = measurements.map((m) => m.peakRssMb).filter((r): r is number => r !== undefined);
-  return { ...best, peakRssMb: rss.length > 0 ? Math.max(...rss) : undefined, runs: measurements.map((m) => m.wallSeconds) };
+  const cpu = (pick: (m: Measurement) => number[] | undefined) => (measurements.every((m) => pick(m)) ? measurements.flatMap((m) => pick(m)!) : undefined);
+  return { ...best, peakRssMb: rss.length > 0 ? Math.max(...rss) : undefined, runs: measurements.map((m) => m.wallSeconds), cpuRuns: cpu((m) => m.cpuRuns), serverCpuRuns: cpu((m) => m.serverCpuRuns) };
 }
 
 /**

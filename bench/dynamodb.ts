@@ -66,10 +66,23 @@ async function measureFerry(config: BenchConfig, source: SourceData, logFile: st
     const plan = await command('ferry plan', ['plan', '--source', pgUrl(source.db), '--target', dynamo.url, '-o', 'plan.yaml', ...config.ferryPlanFlags]);
     const run = await command('ferry run', ['run', 'plan.yaml']);
     const wallSeconds = plan.wallSeconds + run.wallSeconds;
-    console.log(`${TITLE}: ferry wrote ${source.rows.toLocaleString('en-US')} items in ${wallSeconds.toFixed(1)} s`);
+    const serverCpu = dynamo.cpuSeconds();
+    console.log(`${TITLE}: ferry wrote ${source.rows.toLocaleString('en-US')} items in ${wallSeconds.toFixed(1)} s (CPU: ferry ${(plan.cpuSeconds! + run.cpuSeconds!).toFixed(1)} s, dynalite ${serverCpu.toFixed(1)} s)`);
     if (keepItems) await dumpItems(config, client, source);
     rmSync(cwd, { recursive: true });
-    return { tool: 'ferry', targetDb: 'dynalite', rows: source.rows, wallSeconds, rowsPerSecond: source.rows / wallSeconds, peakRssMb: Math.max(plan.peakRssMb!, run.peakRssMb!), runs: [wallSeconds], indexes: 0, foreignKeys: 0 };
+    return {
+      tool: 'ferry',
+      targetDb: 'dynalite',
+      rows: source.rows,
+      wallSeconds,
+      rowsPerSecond: source.rows / wallSeconds,
+      peakRssMb: Math.max(plan.peakRssMb!, run.peakRssMb!),
+      runs: [wallSeconds],
+      cpuRuns: [plan.cpuSeconds! + run.cpuSeconds!],
+      serverCpuRuns: [serverCpu],
+      indexes: 0,
+      foreignKeys: 0,
+    };
   } finally {
     client.destroy();
     await dynamo.stop();
@@ -84,6 +97,7 @@ async function measureLoop(config: BenchConfig, source: SourceData): Promise<Mea
   try {
     console.log(`${TITLE}: BatchWriteItem loop, ${concurrency} calls in flight → dynalite…`);
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     for (const t of source.tables) {
       await client.send(new CreateTableCommand({ TableName: t.name, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'N' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }] }));
       const inflight = new Set<Promise<void>>();
@@ -108,8 +122,22 @@ async function measureLoop(config: BenchConfig, source: SourceData): Promise<Mea
       await Promise.all(inflight);
     }
     const wallSeconds = (performance.now() - started) / 1000;
-    console.log(`${TITLE}: the loop wrote ${source.rows.toLocaleString('en-US')} items in ${wallSeconds.toFixed(1)} s`);
-    return { tool: `BatchWriteItem loop ×${concurrency}`, targetDb: 'dynalite', rows: source.rows, wallSeconds, rowsPerSecond: source.rows / wallSeconds, runs: [wallSeconds], indexes: 0, foreignKeys: 0 };
+    const cpu = process.cpuUsage(cpuBefore);
+    const loopCpu = (cpu.user + cpu.system) / 1e6;
+    const serverCpu = dynamo.cpuSeconds();
+    console.log(`${TITLE}: the loop wrote ${source.rows.toLocaleString('en-US')} items in ${wallSeconds.toFixed(1)} s (CPU: the loop ${loopCpu.toFixed(1)} s, dynalite ${serverCpu.toFixed(1)} s)`);
+    return {
+      tool: `BatchWriteItem loop ×${concurrency}`,
+      targetDb: 'dynalite',
+      rows: source.rows,
+      wallSeconds,
+      rowsPerSecond: source.rows / wallSeconds,
+      runs: [wallSeconds],
+      cpuRuns: [loopCpu],
+      serverCpuRuns: [serverCpu],
+      indexes: 0,
+      foreignKeys: 0,
+    };
   } finally {
     client.destroy();
     await dynamo.stop();

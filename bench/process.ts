@@ -12,7 +12,7 @@ export interface RunOptions {
   cwd: string;
   /** Output of the command is appended here. */
   logFile: string;
-  /** Measure the peak resident set size (under GNU time). */
+  /** Measure the peak resident set size and the CPU time (under GNU time). */
   measureRss?: boolean;
 }
 
@@ -20,6 +20,8 @@ export interface Timed {
   wallSeconds: number;
   /** Peak RSS in MiB, when measured. */
   peakRssMb?: number;
+  /** user + system CPU seconds, when measured */
+  cpuSeconds?: number;
 }
 
 function logTail(logFile: string, lines = 25): string {
@@ -43,14 +45,16 @@ function exitCode(command: string, args: string[], options: RunOptions): Promise
 export async function runTimed(command: string, args: string[], options: RunOptions): Promise<Timed> {
   appendFileSync(options.logFile, `$ ${[command, ...args].join(' ')}\n`);
   const rssFile = `${options.logFile}.rss`;
-  const [program, programArgs] = options.measureRss ? [GNU_TIME, ['-f', '%M', '-o', rssFile, command, ...args]] : [command, args];
+  const [program, programArgs] = options.measureRss ? [GNU_TIME, ['-f', '%M %U %S', '-o', rssFile, command, ...args]] : [command, args];
   const started = performance.now();
   const code = await exitCode(program, programArgs, options);
   const wallSeconds = (performance.now() - started) / 1000;
   try {
     if (code !== 0) throw new Error(`${options.label} exited with code ${code}; the end of ${options.logFile}:\n${logTail(options.logFile)}`);
-    // GNU time writes the peak in KiB as the last line of its output file.
-    return { wallSeconds, peakRssMb: options.measureRss ? Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()) / 1024 : undefined };
+    if (!options.measureRss) return { wallSeconds };
+    // GNU time writes the peak in KiB, user and system seconds as the last line of its output file.
+    const [kib, user, system] = readFileSync(rssFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
+    return { wallSeconds, peakRssMb: kib! / 1024, cpuSeconds: user! + system! };
   } finally {
     rmSync(rssFile, { force: true });
   }

@@ -44,6 +44,14 @@ function rows(results: BenchResults): string[][] {
   return results.cases.flatMap((c) => [row(c.title, c.ferry, c.ratio), row(c.title, c.reference)]);
 }
 
+/** Where the target server ran alone (dynalite), the CPU it and each tool used in every run. */
+function cpuLines(results: BenchResults): string[] {
+  const perRun = (m: Measurement) => m.runs.map((_, i) => `${m.cpuRuns![i]!.toFixed(1)} / ${m.serverCpuRuns![i]!.toFixed(1)}`).join(', ');
+  return results.cases
+    .filter((c) => c.ferry.serverCpuRuns && c.reference.serverCpuRuns)
+    .map((c) => `${c.title}, CPU seconds of each run (the tool / ${c.ferry.targetDb}): ${c.ferry.tool} ${perRun(c.ferry)}; ${c.reference.tool} ${perRun(c.reference)}.`);
+}
+
 function memoryLine(points: MemoryPoint[]): string[] {
   if (points.length === 0) return [];
   return [`ferry peak RSS, MariaDB → PostgreSQL: ${points.map((p) => `${p.peakRssMb.toFixed(0)} MB at ${count(p.rows)} rows`).join(', ')}.`];
@@ -74,6 +82,7 @@ function markdown(results: BenchResults): string {
     ...rows(results).map(tableLine),
     '',
     ...memoryLine(results.ferryMemory).flatMap((l) => [l, '']),
+    ...cpuLines(results).flatMap((l) => [l, '']),
     'Wall time covers the whole load into an empty PostgreSQL database: for ferry `ferry plan` plus `ferry run`,',
     'for the references the tool itself; every tool creates the indexes and foreign keys (last column) and every',
     'target is checked to hold exactly the source row counts and the same values in a sample of rows.',

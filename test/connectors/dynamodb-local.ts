@@ -2,6 +2,7 @@
 // that the CLI, run synchronously by the tests, can talk to it; and a loopback proxy in front of
 // it that injects throttling errors and UnprocessedItems into BatchWriteItem calls.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -15,6 +16,8 @@ export interface LocalDynamo {
   endpoint: string;
   /** the target URL ferry is given */
   url: string;
+  /** CPU seconds the server has used so far (Linux) */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -36,6 +39,11 @@ export async function startDynalite(): Promise<LocalDynamo> {
   return {
     endpoint,
     url: `dynamodb://us-east-1?endpoint=${endpoint}`,
+    cpuSeconds: () => {
+      // utime and stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 a second)
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    },
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
