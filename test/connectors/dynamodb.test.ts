@@ -398,6 +398,22 @@ describe('dynamodb endpoints, options and errors in one line', () => {
     }
   });
 
+  test('an endpoint from AWS_ENDPOINT_URL_DYNAMODB takes every call there, BatchWriteItem too', async () => {
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
+    const client = rawClient(dynamo.endpoint);
+    const conn = await open('dynamodb://us-east-1');
+    try {
+      const t = tableFor(conn, 'env_endpoint', parentColumns);
+      await conn.target().prepare(t, 'drop');
+      assert.equal((await write(conn, t, parentRows(60))).rows, 60);
+      assert.equal((await scanAll(client, 'env_endpoint')).length, 60);
+    } finally {
+      delete process.env.AWS_ENDPOINT_URL_DYNAMODB;
+      client.destroy();
+      await conn.close();
+    }
+  });
+
   test('introspect lists tables with their keys, indexes and item counts', async () => {
     const conn = await open(dynamo.url);
     try {

@@ -6,7 +6,7 @@
 // and error messages stay as they are; every other call goes through the SDK.
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import type { DynamoDBClient, WriteRequest } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { binaryReviver, itemWithBase64 } from './codec.js';
 import type { Endpoint } from './client.js';
@@ -42,39 +42,55 @@ function serviceError(res: IncomingMessage, text: string): Error {
 const timeoutError = (what: string) => Object.assign(new Error(what), { name: 'TimeoutError' });
 
 export class BatchWriteSender {
-  private url?: Promise<URL>;
-  private readonly agent: HttpAgent;
+  /** where the SDK sent this client's first call */
+  private sdkUrl?: URL;
+  private target?: Promise<{ url: URL; agent: HttpAgent }>;
   private readonly signer: SignatureV4;
 
   constructor(
     private readonly client: DynamoDBClient,
-    private readonly endpoint: Endpoint,
-    sockets: number,
+    endpoint: Endpoint,
+    private readonly sockets: number,
   ) {
-    const secure = endpoint.endpoint === undefined || endpoint.endpoint.startsWith('https:');
-    this.agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: sockets }) : new HttpAgent({ keepAlive: true, maxSockets: sockets });
     // DynamoDB's calls carry no payload-hash header (applyChecksum off), as the SDK sends them
     this.signer = new SignatureV4({ credentials: client.config.credentials, region: endpoint.region, service: SERVICE, sha256: client.config.sha256, applyChecksum: false, uriEscapePath: true });
+    client.middlewareStack.add(
+      (next) => (args) => {
+        const r = args.request as { protocol?: string; hostname?: string; port?: number; path?: string };
+        if (!this.sdkUrl && r.hostname) this.sdkUrl = new URL(`${r.protocol}//${r.hostname}${r.port ? `:${r.port}` : ''}${r.path ?? '/'}`);
+        return next(args);
+      },
+      { step: 'build', name: 'ferryBatchWriteEndpoint' },
+    );
   }
 
-  /** The URL the SDK sends calls to: the target URL's endpoint (its path ending in "/"), else the region's. */
-  private resolveUrl(): Promise<URL> {
-    this.url ??= (async () => {
-      const config = this.client.config;
-      const resolved = config.endpointProvider({ Region: this.endpoint.region, Endpoint: this.endpoint.endpoint, UseFIPS: await config.useFipsEndpoint(), UseDualStack: await config.useDualstackEndpoint() });
-      const url = new URL(resolved.url.href);
+  /**
+   * The URL the SDK sends this client's calls to, as the SDK resolved it (the target URL's
+   * endpoint, else AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL or the config file's, else the
+   * region's): that of the first call it made, or of a DescribeTable made for the purpose.
+   */
+  private resolveTarget(table: string): Promise<{ url: URL; agent: HttpAgent }> {
+    this.target ??= (async () => {
+      if (!this.sdkUrl) await this.client.send(new DescribeTableCommand({ TableName: table })).catch((e: unknown) => {
+        if (!this.sdkUrl) throw e;
+      });
+      const url = new URL(this.sdkUrl!.href);
       if (!url.pathname.endsWith('/')) url.pathname += '/';
-      return url;
-    })();
-    return this.url;
+      const options = { keepAlive: true, maxSockets: this.sockets };
+      return { url, agent: url.protocol === 'https:' ? new HttpsAgent(options) : new HttpAgent(options) };
+    })().catch((e: unknown) => {
+      this.target = undefined;
+      throw e;
+    });
+    return this.target;
   }
 
   /** Sends one BatchWriteItem call; resolves to the requests DynamoDB left unprocessed. */
   async send(table: string, requests: WriteRequest[]): Promise<WriteRequest[]> {
     const body = Buffer.from(JSON.stringify({ RequestItems: { [table]: requests.map(jsonReady) } }), 'utf8');
-    const url = await this.resolveUrl();
+    const { url, agent } = await this.resolveTarget(table);
     const headers = await this.signedHeaders(url, body);
-    const text = await this.post(url, headers, body);
+    const text = await this.post(url, agent, headers, body);
     const out = JSON.parse(text, binaryReviver) as { UnprocessedItems?: Record<string, WriteRequest[]> };
     return out.UnprocessedItems?.[table] ?? [];
   }
@@ -98,8 +114,8 @@ export class BatchWriteSender {
   }
 
   /** POSTs the body; resolves to the text of a 2xx answer, rejects with the SDK's kind of error otherwise. */
-  private post(url: URL, headers: Record<string, string>, body: Buffer): Promise<string> {
-    const options: RequestOptions = { agent: this.agent, protocol: url.protocol, hostname: url.hostname, port: url.port || undefined, path: url.pathname, method: 'POST', headers, timeout: REQUEST_TIMEOUT_MS };
+  private post(url: URL, agent: HttpAgent, headers: Record<string, string>, body: Buffer): Promise<string> {
+    const options: RequestOptions = { agent, protocol: url.protocol, hostname: url.hostname, port: url.port || undefined, path: url.pathname, method: 'POST', headers, timeout: REQUEST_TIMEOUT_MS };
     return new Promise((resolve, reject) => {
       const req: ClientRequest = (url.protocol === 'https:' ? httpsRequest : httpRequest)(options, (res) => {
         const chunks: Buffer[] = [];
@@ -125,6 +141,6 @@ export class BatchWriteSender {
   }
 
   close(): void {
-    this.agent.destroy();
+    void this.target?.then(({ agent }) => agent.destroy(), () => {});
   }
 }
