@@ -127,6 +127,14 @@ export class ColumnBuilder {
     this.pos += 4;
   }
 
+  /** Writes an int32-layout value. */
+  int32(n: number): void {
+    this.reserve(4);
+    this.view.setInt32(this.pos, n, true);
+    this.pos += 4;
+    this.value();
+  }
+
   /** Ends a non-null value (its bytes are written). */
   value(): void {
     if (this.offsets) {

@@ -23,8 +23,9 @@ const TIMESTAMP = 7;
 const BYTES = 8;
 const JSONB = 9;
 
-/** How the fields of a column are decoded: the operation and, for numerics, the scale and width. */
+/** How the fields of a column are decoded: the column's layout, the operation and, for numerics, the scale and width. */
 export interface ColumnDecoder {
+  layout: ColumnLayout;
   op: number;
   scale: number;
   width: 8 | 16;
@@ -101,17 +102,14 @@ function decodeTimestamp(b: ColumnBuilder, buf: Buffer, at: number): void {
 function decodeDate(b: ColumnBuilder, buf: Buffer, at: number): void {
   const days = int32(buf, at);
   if (days === DATE_INFINITY || days === DATE_MINUS_INFINITY) throw noColumnarForm('an infinite date');
-  b.reserve(4);
-  b.view.setInt32(b.pos, days + PG_EPOCH_DAYS, true);
-  b.pos += 4;
-  b.value();
+  b.int32(days + PG_EPOCH_DAYS);
 }
 
 /** The decoder of a canonical type's values into its column layout, or undefined when it has none here. */
 export function columnDecoderFor(t: CanonicalType): ColumnDecoder | undefined {
   const layout = columnLayout(t);
   if (!layout) return undefined;
-  const op = (code: number): ColumnDecoder => ({ op: code, scale: 0, width: 8 });
+  const op = (code: number): ColumnDecoder => ({ layout, op: code, scale: 0, width: 8 });
   switch (familyOf(t)) {
     case 'bool':
       return op(BOOL);
@@ -126,7 +124,7 @@ export function columnDecoderFor(t: CanonicalType): ColumnDecoder | undefined {
     case 'float8':
       return op(SWAP8);
     case 'numeric':
-      return t.kind === 'decimal' && (layout === 'int64' || layout === 'int128') ? { op: NUMERIC, scale: t.scale ?? 0, width: layout === 'int64' ? 8 : 16 } : undefined;
+      return t.kind === 'decimal' && (layout === 'int64' || layout === 'int128') ? { layout, op: NUMERIC, scale: t.scale ?? 0, width: layout === 'int64' ? 8 : 16 } : undefined;
     case 'date':
       return op(DATE);
     case 'timestamp':
@@ -150,10 +148,9 @@ export class ColumnBatcher implements RowSink {
 
   constructor(
     private readonly decoders: ColumnDecoder[],
-    layouts: ColumnLayout[],
     private readonly batchRows: number,
   ) {
-    this.builders = layouts.map((l) => new ColumnBuilder(l, batchRows));
+    this.builders = decoders.map((d) => new ColumnBuilder(d.layout, batchRows));
   }
 
   row(buf: Buffer, at: Int32Array, len: Int32Array): void {
@@ -174,16 +171,10 @@ export class ColumnBatcher implements RowSink {
           b.value();
           break;
         case INT2:
-          b.reserve(4);
-          b.view.setInt32(b.pos, (((buf[p]! << 8) | buf[p + 1]!) << 16) >> 16, true);
-          b.pos += 4;
-          b.value();
+          b.int32((((buf[p]! << 8) | buf[p + 1]!) << 16) >> 16);
           break;
         case INT4:
-          b.reserve(4);
-          b.view.setInt32(b.pos, int32(buf, p), true);
-          b.pos += 4;
-          b.value();
+          b.int32(int32(buf, p));
           break;
         case SWAP8:
           swap8(b, buf, p);

@@ -5,7 +5,7 @@ import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { RowBatch } from '../../core/types.js';
-import type { ColumnBatch, ColumnLayout } from '../../core/columns.js';
+import type { ColumnBatch } from '../../core/columns.js';
 import { ColumnBatcher, type ColumnDecoder } from './binary-columns.js';
 import { BinaryCopyParser, RowBatcher, type Decoder, type RowSink } from './binary-read.js';
 
@@ -190,8 +190,8 @@ export function copyOut(client: pg.ClientBase, select: string, decoders: Decoder
 }
 
 /** Rows of `select` as column batches of `batchRows` rows (see binary-columns.ts). */
-export function copyOutColumns(client: pg.ClientBase, select: string, decoders: ColumnDecoder[], layouts: ColumnLayout[], batchRows: number): AsyncGenerator<ColumnBatch> {
-  return copyOutWith(client, select, decoders.length, new ColumnBatcher(decoders, layouts, batchRows));
+export function copyOutColumns(client: pg.ClientBase, select: string, decoders: ColumnDecoder[], batchRows: number): AsyncGenerator<ColumnBatch> {
+  return copyOutWith(client, select, decoders.length, new ColumnBatcher(decoders, batchRows));
 }
 
 /** Writes buffers into COPY ... FROM STDIN, waiting whenever the socket is full. */

@@ -1,7 +1,7 @@
 // The source side: one exported snapshot shared by every reader, keyset-quantile splits,
 // and reads by binary COPY of a SELECT over a key range.
 import pg from 'pg';
-import { columnLayout, type ColumnBatch } from '../../core/columns.js';
+import type { ColumnBatch } from '../../core/columns.js';
 import type { ReadView, Source, SourceTable } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
@@ -9,7 +9,7 @@ import type { KeyRange, RowBatch } from '../../core/types.js';
 import { decoderFor } from './binary-read.js';
 import { sessionSql, watchErrors } from './config.js';
 import { copyOut, copyOutColumns } from './copy.js';
-import { columnDecoderFor } from './binary-columns.js';
+import { columnDecoderFor, type ColumnDecoder } from './binary-columns.js';
 import { connectError, queryError, type Endpoint } from './errors.js';
 import { keyColumns, keyRangeConditions, quoteIdent, selectList, tableRef, whereClause } from './sql.js';
 import { sqlLiteral } from './text-write.js';
@@ -180,10 +180,9 @@ export class PgSource implements Source {
 
   readColumns(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<ColumnBatch> | undefined {
     const decoders = table.columns.map((c) => columnDecoderFor(c.type));
-    if (!decoders.every((d) => d !== undefined)) return undefined;
-    const layouts = table.columns.map((c) => columnLayout(c.type)!);
+    if (!decoders.every((d): d is ColumnDecoder => d !== undefined)) return undefined;
     const select = this.selectRange(table, range);
-    return this.viaReader(view, 'read', table, (client) => copyOutColumns(client, select, decoders, layouts, batchRows));
+    return this.viaReader(view, 'read', table, (client) => copyOutColumns(client, select, decoders, batchRows));
   }
 
   async count(table: SourceTable, range: KeyRange, view: ReadView): Promise<number> {
