@@ -2,7 +2,7 @@
 // leaf's bytes (little-endian integers and doubles, text with its 4-byte lengths), so a column
 // of a batch is one copy; decimals get their big-endian fixed-length form.
 import type { ColumnLayout, ColumnVector } from '../../core/columns.js';
-import type { ByteBuf } from './parquet-codec.js';
+import { readInt64, type ByteBuf } from './parquet-codec.js';
 import type { Leaf } from './typemap.js';
 
 /** Appends the non-null values of a column to a page's value buffer; returns their min and max for INT32/INT64 leaves. */
@@ -27,14 +27,10 @@ function int32Range(v: ColumnVector): { min: number; max: number } | undefined {
   return { min, max };
 }
 
-const TWO_32 = 4294967296;
+/** The values of a column as a Buffer (a view, not a copy). */
+export const bufferOf = (v: ColumnVector): Buffer => Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength);
 
-/** An int64 from its two 32-bit halves: a number while exact, else a bigint. */
-function int64Of(hi: number, lo: number): number | bigint {
-  return hi >= -0x200000 && hi < 0x200000 ? hi * TWO_32 + lo : (BigInt(hi) << 32n) | BigInt(lo);
-}
-
-/** min and max of little-endian int64 values, compared by their 32-bit halves. */
+/** min and max of little-endian int64 values, compared by their 32-bit halves, read as readInt64 reads them. */
 function int64Range(v: ColumnVector): { min: number | bigint; max: number | bigint } | undefined {
   if (v.count === 0) return undefined;
   const hi = new Int32Array(v.data.buffer, v.data.byteOffset, v.count * 2);
@@ -43,19 +39,24 @@ function int64Range(v: ColumnVector): { min: number | bigint; max: number | bigi
   let minLo = lo[0]!;
   let maxHi = minHi;
   let maxLo = minLo;
+  let minAt = 0;
+  let maxAt = 0;
   for (let k = 2; k < v.count * 2; k += 2) {
     const h = hi[k + 1]!;
     const l = lo[k]!;
     if (h < minHi || (h === minHi && l < minLo)) {
       minHi = h;
       minLo = l;
+      minAt = k;
     }
     if (h > maxHi || (h === maxHi && l > maxLo)) {
       maxHi = h;
       maxLo = l;
+      maxAt = k;
     }
   }
-  return { min: int64Of(minHi, minLo), max: int64Of(maxHi, maxLo) };
+  const buf = bufferOf(v);
+  return { min: readInt64(buf, 4 * minAt), max: readInt64(buf, 4 * maxAt) };
 }
 
 /** The low 4 bytes of each 8- or 16-byte value: a decimal of at most 9 digits in an INT32 leaf. */

@@ -22,7 +22,7 @@ import { stateParse, stateStringify } from '../../core/values.js';
 import { createWriter, extension, readFile, rowChecker, type Format, type FormatSettings, type FormatWriter } from './formats.js';
 import { compareFor, inRange, keyIdentity, ORDERED_KINDS, overlaps, sameRange, type Compare } from './keys.js';
 import { parseTableOptions, type PartitionSpec } from './options.js';
-import { columnAppender, type ColumnAppender } from './parquet-columns.js';
+import { bufferOf, columnAppender, type ColumnAppender } from './parquet-columns.js';
 import { readInt64 } from './parquet-codec.js';
 import { NotFerryParquet } from './parquet-read.js';
 import { partitioner, partitionValues } from './partition.js';
@@ -216,8 +216,6 @@ const INTEGER_LAYOUTS: (ColumnLayout | undefined)[] = ['int32', 'int64'];
 function integerAt(buf: Buffer, layout: ColumnLayout, k: number): number | bigint {
   return layout === 'int32' ? buf.readInt32LE(4 * k) : readInt64(buf, 8 * k);
 }
-
-const bufferOf = (v: ColumnVector) => Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength);
 
 /**
  * Repeated keys of a chunk's one-column integer primary key, batch by batch. While keys
