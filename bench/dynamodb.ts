@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { BatchWriteItemCommand, CreateTableCommand, DynamoDBClient, ScanCommand, type AttributeValue, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { binaryReviver, itemWithBase64 } from '../src/connectors/dynamodb/codec.js';
 import { startDynalite } from '../test/connectors/dynamodb-local.js';
 import { type CaseResult, fastest, type Measurement, pairedRatio } from './cases.js';
 import { type BenchConfig, pgUrl } from './config.js';
@@ -21,14 +22,9 @@ const TITLE = 'PostgreSQL → DynamoDB';
 const WRITERS = 16;
 const BATCH_ITEMS = 25;
 
-/** DynamoDB JSON with binary values as base64, so that items survive a file. */
-const itemJson = (item: Record<string, AttributeValue>) => JSON.stringify(item, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v));
-
-function itemFromJson(line: string): Record<string, AttributeValue> {
-  return JSON.parse(line, function (this: Record<string, unknown>, k, v: unknown) {
-    return k === 'B' && typeof v === 'string' ? new Uint8Array(Buffer.from(v, 'base64')) : k === 'BS' ? (v as string[]).map((b) => new Uint8Array(Buffer.from(b, 'base64'))) : v;
-  }) as Record<string, AttributeValue>;
-}
+/** DynamoDB JSON with binary values as base64 (as ferry's requests carry them), so that items survive a file. */
+const itemJson = (item: Record<string, AttributeValue>) => JSON.stringify(itemWithBase64(item));
+const itemFromJson = (line: string) => JSON.parse(line, binaryReviver) as Record<string, AttributeValue>;
 
 const itemsFile = (config: BenchConfig, table: string) => join(config.dataDir, `dynamodb-items-${table}.ndjson`);
 
