@@ -5,6 +5,7 @@
 // remain the contract every connector speaks; columns are an optional shortcut for plain
 // mappings (no transform, cast or per-value check), and the pipeline falls back to rows
 // whenever either side declines.
+import { FerryError } from './errors.js';
 import type { CanonicalType } from './types.js';
 
 /**
@@ -76,6 +77,11 @@ export function sameColumnValues(from: CanonicalType, to: CanonicalType): boolea
   return from.kind === to.kind || (layout === 'bytes' && from.kind !== 'bytes' && to.kind !== 'bytes');
 }
 
+/** What a column reader throws for a value it cannot give in columns: the pipeline then reads the chunk as rows. */
+export function noColumnarForm(what: string): FerryError {
+  return new FerryError('UNSUPPORTED', `${what} has no columnar form`, 'read the chunk as rows');
+}
+
 const WIDTH: Record<ColumnLayout, number> = { int32: 4, int64: 8, int128: 16, float64: 8, bool: 1, bytes: 1 };
 
 // Values and offsets are always written before they are read: their memory need not be zeroed
@@ -125,6 +131,18 @@ export class ColumnBuilder {
     this.reserve(4 + length);
     this.view.setInt32(this.pos, length, true);
     this.pos += 4;
+  }
+
+  /** Writes a bytes-layout value: `len` bytes of `src` from `at`. */
+  bytes(src: Buffer, at: number, len: number): void {
+    this.startBytes(len);
+    const d = this.data;
+    const p = this.pos;
+    // below this a byte loop beats a call into the copy
+    if (len < 96) for (let i = 0; i < len; i++) d[p + i] = src[at + i]!;
+    else src.copy(d, p, at, at + len);
+    this.pos = p + len;
+    this.value();
   }
 
   /** Writes an int32-layout value. */
@@ -181,6 +199,36 @@ export class ColumnBuilder {
     this.count = 0;
     this.rows = 0;
     return v;
+  }
+}
+
+/** The batches of a stream of rows, column by column: a source's decoder writes each row's fields into `builders`, then calls `endRow`. */
+export class BatchBuilder {
+  /** full batches, for the reader to take */
+  readonly ready: ColumnBatch[] = [];
+  protected readonly builders: ColumnBuilder[];
+  private rows = 0;
+
+  constructor(
+    layouts: ColumnLayout[],
+    private readonly batchRows: number,
+  ) {
+    this.builders = layouts.map((l) => new ColumnBuilder(l, batchRows));
+  }
+
+  protected endRow(): void {
+    if (++this.rows >= this.batchRows) this.ready.push(this.take());
+  }
+
+  /** The rows of the last, partial batch, if any. */
+  rest(): ColumnBatch | undefined {
+    return this.rows > 0 ? this.take() : undefined;
+  }
+
+  private take(): ColumnBatch {
+    const batch = { rows: this.rows, columns: this.builders.map((b) => b.take()) };
+    this.rows = 0;
+    return batch;
   }
 }
 

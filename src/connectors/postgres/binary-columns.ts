@@ -2,8 +2,7 @@
 // timestamps are byte-swapped and shifted to their canonical epoch, text and bytes copied,
 // numerics turned into unscaled integers. Values with no columnar form (infinite dates and
 // timestamps, NaN numerics) throw: the caller reads the chunk as rows instead.
-import { ColumnBuilder, columnLayout, writeIntLE, type ColumnBatch, type ColumnLayout } from '../../core/columns.js';
-import { FerryError } from '../../core/errors.js';
+import { BatchBuilder, ColumnBuilder, columnLayout, noColumnarForm, writeIntLE, type ColumnLayout } from '../../core/columns.js';
 import type { CanonicalType } from '../../core/types.js';
 import { int32, int64, type RowSink } from './binary-read.js';
 import { DATE_INFINITY, DATE_MINUS_INFINITY, PG_EPOCH_DAYS, US_PER_DAY } from './temporal.js';
@@ -35,10 +34,6 @@ export interface ColumnDecoder {
 const PG_EPOCH_US = PG_EPOCH_DAYS * US_PER_DAY;
 const PG_EPOCH_US_BIG = BigInt(PG_EPOCH_US);
 
-function noColumnarForm(what: string): FerryError {
-  return new FerryError('UNSUPPORTED', `${what} has no columnar form`, 'read the chunk as rows');
-}
-
 /** Eight big-endian bytes into the column, little-endian. */
 function swap8(b: ColumnBuilder, buf: Buffer, at: number): void {
   b.reserve(8);
@@ -46,18 +41,6 @@ function swap8(b: ColumnBuilder, buf: Buffer, at: number): void {
   const p = b.pos;
   for (let i = 0; i < 8; i++) d[p + i] = buf[at + 7 - i]!;
   b.pos = p + 8;
-  b.value();
-}
-
-function copyBytes(b: ColumnBuilder, buf: Buffer, at: number, len: number): void {
-  b.startBytes(len);
-  // below this a byte loop beats a call into the copy
-  if (len < 96) {
-    const d = b.data;
-    const p = b.pos;
-    for (let i = 0; i < len; i++) d[p + i] = buf[at + i]!;
-  } else buf.copy(b.data, b.pos, at, at + len);
-  b.pos += len;
   b.value();
 }
 
@@ -141,16 +124,12 @@ export function columnDecoderFor(t: CanonicalType): ColumnDecoder | undefined {
 }
 
 /** Complete rows of a binary COPY stream into column batches of `batchRows` rows. */
-export class ColumnBatcher implements RowSink {
-  readonly ready: ColumnBatch[] = [];
-  private readonly builders: ColumnBuilder[];
-  private rows = 0;
-
+export class ColumnBatcher extends BatchBuilder implements RowSink {
   constructor(
     private readonly decoders: ColumnDecoder[],
-    private readonly batchRows: number,
+    batchRows: number,
   ) {
-    this.builders = decoders.map((d) => new ColumnBuilder(d.layout, batchRows));
+    super(decoders.map((d) => d.layout), batchRows);
   }
 
   row(buf: Buffer, at: Int32Array, len: Int32Array): void {
@@ -195,25 +174,14 @@ export class ColumnBatcher implements RowSink {
           decodeTimestamp(b, buf, p);
           break;
         case BYTES:
-          copyBytes(b, buf, p, l);
+          b.bytes(buf, p, l);
           break;
         case JSONB:
           // a version byte (1), then the text
-          copyBytes(b, buf, p + 1, l - 1);
+          b.bytes(buf, p + 1, l - 1);
           break;
       }
     }
-    if (++this.rows >= this.batchRows) this.ready.push(this.take());
-  }
-
-  /** The rows of the last, partial batch, if any. */
-  rest(): ColumnBatch | undefined {
-    return this.rows > 0 ? this.take() : undefined;
-  }
-
-  private take(): ColumnBatch {
-    const batch = { rows: this.rows, columns: this.builders.map((b) => b.take()) };
-    this.rows = 0;
-    return batch;
+    this.endRow();
   }
 }
