@@ -87,7 +87,8 @@ export interface Source {
   /**
    * The rows read() gives, as column batches (core/columns.ts); undefined when a column of the
    * table has no columnar form in this source. A value met that has none (an infinite date, …)
-   * fails the read: the pipeline then reads the chunk as rows.
+   * fails the read: the pipeline then reads the chunk as rows. So does a value a row policy of
+   * the plan acts on (MySQL's zero dates): column readers never give one.
    */
   readColumns?(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<ColumnBatch> | undefined;
 }

@@ -322,6 +322,7 @@ async function copyChunk(session: Session, m: TableMapping, chunk: ChunkState, v
   };
   try {
     let result = await columns();
+    const written = result ? 'columns' : 'rows';
     if (!result)
       try {
         result = await withRetries(`${name} chunk ${chunk.idx}`, session, () => attempt(false));
@@ -331,7 +332,7 @@ async function copyChunk(session: Session, m: TableMapping, chunk: ChunkState, v
         result = await withRetries(`${name} chunk ${chunk.idx}`, session, () => attempt(true));
       }
     state.finishChunk(hash, name, chunk.idx, result.rows, result.rejects, result.digest);
-    ctl.audit.record('chunk written', { table: name, chunk: chunk.idx, rows: result.rows, rejects: result.rejects.length, replaced: chunk.attempts > 0 });
+    ctl.audit.record('chunk written', { table: name, chunk: chunk.idx, rows: result.rows, rejects: result.rejects.length, replaced: chunk.attempts > 0, as: written });
     return result.rows;
   } catch (e) {
     state.failChunk(hash, name, chunk.idx, e instanceof FerryError ? e.oneLine() : String((e as Error).message));

@@ -48,6 +48,8 @@ export interface ContractOptions {
   open: () => Promise<Connector>;
   /** the engine stores NaN and ±Infinity in float columns */
   floatSpecials: boolean;
+  /** the source reads column batches (readColumns) */
+  columns?: boolean;
 }
 
 export function targetContract(label: string, opts: ContractOptions): void {

@@ -114,61 +114,116 @@ function capturingLogger(): { log: Logger; messages: () => { msg: string; table?
 
 const FELL_BACK = 'chunk not written from columns; writing it as rows';
 
-describe('PostgreSQL into Parquet as column batches', () => {
-  // every canonical type that travels in columns (see core/columns.ts)
-  const columnar = ['id', 'i8', 'u8', 'i16', 'u16', 'i32', 'i64', 'dec38', 'dec3810', 'money', 'f32', 'f64', 'flag', 'code', 'label', 'body', 'blob', 'vbin', 'day', 'stamp', 'stamptz', 'size', 'doc', 'docb'];
-  const positions = columnar.map((n) => edgeColumns.findIndex((c) => c.name === n));
-  const columns = positions.map((i) => edgeColumns[i]!);
-  const rows = edgeRows.map((r) => positions.map((i) => r[i]));
+/** How each chunk of the plan's last run was written, by the audit log: columns or rows, counted by table. */
+function writtenAs(planDir: string): Record<string, { columns: number; rows: number }> {
+  const auditDir = join(planDir, '.ferry', 'audit');
+  const last = readdirSync(auditDir).sort().at(-1)!;
+  const out: Record<string, { columns: number; rows: number }> = {};
+  for (const line of readFileSync(join(auditDir, last), 'utf8').trim().split('\n')) {
+    const e = JSON.parse(line) as { event: string; table?: string; as?: 'columns' | 'rows' };
+    if (e.event !== 'chunk written') continue;
+    const t = (out[e.table!] ??= { columns: 0, rows: 0 });
+    t[e.as!]++;
+  }
+  return out;
+}
 
-  test('edge values of every columnar type arrive exactly, verify, and read in DuckDB with their types', async () => {
-    const src = await freshPg('ferry_os_columns');
-    const sconn = await open(src);
-    try {
-      const edge = tableFor(sconn, 'edge', columns);
-      await sconn.target().prepare(edge, 'drop');
-      await sconn.target().writeChunk({ table: edge, range: {}, replace: false, isolate: false }, batchesOf(rows));
-      const floats = tableFor(sconn, 'floats', [edgeColumns[0]!, edgeColumns.find((c) => c.name === 'f64')!]);
-      await sconn.target().prepare(floats, 'drop');
-      await sconn.target().writeChunk({ table: floats, range: {}, replace: false, isolate: false }, batchesOf(floatSpecials.map((f, i) => [i + 1, f])));
-    } finally {
-      await sconn.close();
-    }
-    // many rows past the edge ones: several batches and pages, NULLs in every other row
-    await pgExec(src, `INSERT INTO edge (id, i64, dec3810, body, stamp, day) SELECT g, g::bigint * 1000003, g / 7.0, CASE WHEN g % 2 = 0 THEN repeat('ü', g % 90) END, '2024-01-01'::timestamp + g * interval '1.000001 second', CASE WHEN g % 3 = 0 THEN '1950-01-01'::date + g END FROM generate_series(10, 5009) g`);
-    // timestamps whose microseconds from 2000 are exact in a double but those from 1970 are not (years 2255 to 2285)
-    await pgExec(src, `INSERT INTO edge (id, stamp, stamptz) SELECT 5009 + g, '2255-01-01'::timestamp + g * interval '97 days 1.000001 second', '2284-12-31 23:59:59.999999+00'::timestamptz - g * interval '1.000001 second' FROM generate_series(1, 100) g`);
-    const dir = tmpDir('ferry-os-columns-');
-    const { file } = await planFor(src, `file:${dir}`, () => {}, { rowsPerChunk: 1500 });
-    const { log, messages } = capturingLogger();
-    const run = await runPlan(file, { log });
-    assert.equal(run.rejects, 0);
-    assert.deepEqual(messages().filter((m) => m.msg === FELL_BACK), [], 'every chunk went as column batches');
-    const v = await verifyPlan(file);
-    assert.ok(v.ok, JSON.stringify(v.tables));
+/** What the column-batch tests do in each source engine: create it, run SQL, and the SQL of the many rows. */
+interface ColumnSource {
+  fresh(name: string): Promise<string>;
+  exec(url: string, sql: string): Promise<unknown[][]>;
+  /** rows 10 to 5009: several batches and pages, NULLs in every other row, and 100 timestamps from the year 2255 */
+  manyRows: string[];
+  /** of those rows, each named (a to g): count, count(body), sum(i64), count(day), max(stamp), sum of stamp's microseconds from 1970, sum(dec3810) */
+  aggregates: string;
+}
 
-    const { rows: back, types } = await lakeText(dir, 'edge', columns, { upper: [10] });
-    const expected = rows.map((r) => r.map((x, i) => canonicalText(convertValue(x, columns[i]!.type, types[i]!), types[i]!)));
-    const byId = (rs: string[][]) => rs.map((r) => r.map((x, i) => (columns[i]!.name === 'code' ? x.replace(/ +$/, '') : x))).sort((a, b) => Number(a[0]) - Number(b[0]));
-    assert.deepEqual(byId(back), byId(expected));
-    const typed = await duckdb(`SELECT i64::VARCHAR, dec38::VARCHAR, dec3810::VARCHAR, money::VARCHAR, strftime(stamp, '%Y-%m-%d %H:%M:%S.%f'), day::VARCHAR, body FROM read_parquet('${dir}/edge/*.parquet') WHERE id <= 3 ORDER BY id`);
-    assert.deepEqual(typed, [
-      ['-9223372036854775808', '-99999999999999999999999999999999999999', '-9999999999999999999999999999.9999999999', '-99999999.99', '1000-01-01 00:00:00.000000', '1000-01-01', ''],
-      ['9223372036854775807', '99999999999999999999999999999999999999', '9999999999999999999999999999.9999999999', '99999999.99', '9999-12-31 23:59:59.999999', '9999-12-31', 'line1\nline2\ttab \\ back "quote" \'single\''],
-      ['0', '0', '0.0000000001', '0.01', '1899-12-31 23:59:59.000001', '1899-12-31', ' leading and trailing '],
-    ]);
-    const [agg] = await duckdb(`SELECT count(*)::INT, count(body)::INT, sum(i64)::VARCHAR FROM read_parquet('${dir}/edge/*.parquet') WHERE id >= 10`);
-    const [pgAgg] = (await pgExec(src, 'SELECT count(*)::int AS n, count(body)::int AS b, sum(i64)::text AS s FROM edge WHERE id >= 10')).rows as { n: number; b: number; s: string }[];
-    assert.deepEqual(agg, [pgAgg!.n, pgAgg!.b, pgAgg!.s]);
-    // filters that DuckDB answers from the row groups' min and max: wrong statistics would skip the rows
-    const pruned = [];
-    for (const where of ['i64 = -9223372036854775808', 'i64 = 9223372036854775807', "stamp > TIMESTAMP '9999-01-01'", "day < DATE '1001-01-01'"])
-      pruned.push((await duckdb(`SELECT count(*)::INT FROM read_parquet('${dir}/edge/*.parquet') WHERE ${where}`))[0]![0]);
-    assert.deepEqual(pruned, [1, 1, 1, 1]);
-    const specials = await duckdb(`SELECT f64::VARCHAR FROM read_parquet('${dir}/floats/*.parquet') ORDER BY id`);
-    assert.deepEqual(specials.map((r) => r[0]), floatSpecials.map((f) => (Object.is(f, -0) ? '-0.0' : Number.isNaN(f) ? 'nan' : f === Infinity ? 'inf' : f === -Infinity ? '-inf' : String(f))));
+const COLUMN_SOURCES: Record<'postgres' | 'mysql', ColumnSource> = {
+  postgres: {
+    fresh: freshPg,
+    exec: async (url, sql) => (await pgExec(url, sql)).rows.map((r: Record<string, unknown>) => Object.values(r)),
+    manyRows: [
+      `INSERT INTO edge (id, i64, dec3810, body, stamp, day) SELECT g, g::bigint * 1000003, g / 7.0, CASE WHEN g % 2 = 0 THEN repeat('ü', g % 90) END, '2024-01-01'::timestamp + g * interval '1.000001 second', CASE WHEN g % 3 = 0 THEN '1950-01-01'::date + g END FROM generate_series(10, 5009) g`,
+      // timestamps whose microseconds from 2000 are exact in a double but those from 1970 are not (years 2255 to 2285)
+      `INSERT INTO edge (id, stamp, stamptz) SELECT 5009 + g, '2255-01-01'::timestamp + g * interval '97 days 1.000001 second', '2284-12-31 23:59:59.999999+00'::timestamptz - g * interval '1.000001 second' FROM generate_series(1, 100) g`,
+    ],
+    aggregates: `SELECT count(*) AS a, count(body) AS b, sum(i64)::text AS c, count(day) AS d, to_char(max(stamp), 'YYYY-MM-DD HH24:MI:SS.US') AS e, sum((extract(epoch FROM stamp) * 1000000)::bigint)::text AS f, sum(dec3810)::text AS g FROM edge WHERE id >= 10`,
+  },
+  mysql: {
+    fresh: freshMysql,
+    exec: async (url, sql) => {
+      const result = await mysqlExec(url, sql);
+      // a statement without rows gives its result header
+      return Array.isArray(result) ? (result as Record<string, unknown>[]).map((r) => Object.values(r)) : [];
+    },
+    manyRows: [
+      `SET STATEMENT max_recursive_iterations = 100000 FOR INSERT INTO edge (id, i64, dec3810, body, stamp, day) WITH RECURSIVE g(n) AS (SELECT 10 UNION ALL SELECT n + 1 FROM g WHERE n < 5009) SELECT n, n * 1000003, n / 7.0, CASE WHEN n % 2 = 0 THEN REPEAT('ü', n % 90) END, TIMESTAMP('2024-01-01') + INTERVAL n * 1000001 MICROSECOND, CASE WHEN n % 3 = 0 THEN DATE('1950-01-01') + INTERVAL n DAY END FROM g`,
+      // past 2255 a timestamp's microseconds from 1970 are not exact in a double
+      `INSERT INTO edge (id, stamp) WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 100) SELECT 5009 + n, TIMESTAMP('2255-01-01') + INTERVAL n * 97 DAY + INTERVAL n * 1000001 MICROSECOND FROM g`,
+    ],
+    aggregates: `SELECT count(*) AS a, count(body) AS b, CAST(sum(i64) AS CHAR) AS c, count(day) AS d, DATE_FORMAT(max(stamp), '%Y-%m-%d %H:%i:%s.%f') AS e, CAST(sum(TIMESTAMPDIFF(MICROSECOND, '1970-01-01', stamp)) AS CHAR) AS f, CAST(sum(dec3810) AS CHAR) AS g FROM edge WHERE id >= 10`,
+  },
+};
+
+for (const [engine, db] of Object.entries(COLUMN_SOURCES) as ['postgres' | 'mysql', ColumnSource][])
+  describe(`${engine} into Parquet as column batches`, () => {
+    // every canonical type that travels in columns (see core/columns.ts)
+    const columnar = ['id', 'i8', 'u8', 'i16', 'u16', 'i32', 'i64', 'dec38', 'dec3810', 'money', 'f32', 'f64', 'flag', 'code', 'label', 'body', 'blob', 'vbin', 'day', 'stamp', 'stamptz', 'size', 'doc', 'docb'];
+    const positions = columnar.map((n) => edgeColumns.findIndex((c) => c.name === n));
+    const columns = positions.map((i) => edgeColumns[i]!);
+    const rows = edgeRows.map((r) => positions.map((i) => r[i]));
+
+    test('edge values of every columnar type arrive exactly, verify, and read in DuckDB with their types', async () => {
+      const src = await db.fresh(`ferry_os_columns_${engine}`);
+      const sconn = await open(src);
+      try {
+        const edge = tableFor(sconn, 'edge', columns);
+        await sconn.target().prepare(edge, 'drop');
+        await sconn.target().writeChunk({ table: edge, range: {}, replace: false, isolate: false }, batchesOf(rows));
+        if (engine === 'postgres') {
+          const floats = tableFor(sconn, 'floats', [edgeColumns[0]!, edgeColumns.find((c) => c.name === 'f64')!]);
+          await sconn.target().prepare(floats, 'drop');
+          await sconn.target().writeChunk({ table: floats, range: {}, replace: false, isolate: false }, batchesOf(floatSpecials.map((f, i) => [i + 1, f])));
+        }
+      } finally {
+        await sconn.close();
+      }
+      for (const sql of db.manyRows) await db.exec(src, sql);
+      const dir = tmpDir('ferry-os-columns-');
+      const { file, dir: planDir } = await planFor(src, `file:${dir}`, () => {}, { rowsPerChunk: 1500 });
+      const { log, messages } = capturingLogger();
+      const run = await runPlan(file, { log });
+      assert.equal(run.rejects, 0);
+      assert.deepEqual(messages().filter((m) => m.msg === FELL_BACK), [], 'every chunk went as column batches');
+      assert.deepEqual(writtenAs(planDir), { edge: { columns: 4, rows: 0 }, ...(engine === 'postgres' ? { floats: { columns: 1, rows: 0 } } : {}) });
+      const v = await verifyPlan(file);
+      assert.ok(v.ok, JSON.stringify(v.tables));
+
+      const { rows: back, types } = await lakeText(dir, 'edge', columns, { upper: [10] });
+      const expected = rows.map((r) => r.map((x, i) => canonicalText(convertValue(x, columns[i]!.type, types[i]!), types[i]!)));
+      const byId = (rs: string[][]) => rs.map((r) => r.map((x, i) => (columns[i]!.name === 'code' ? x.replace(/ +$/, '') : x))).sort((a, b) => Number(a[0]) - Number(b[0]));
+      assert.deepEqual(byId(back), byId(expected));
+      const typed = await duckdb(`SELECT i64::VARCHAR, dec38::VARCHAR, dec3810::VARCHAR, money::VARCHAR, strftime(stamp, '%Y-%m-%d %H:%M:%S.%f'), day::VARCHAR, body FROM read_parquet('${dir}/edge/*.parquet') WHERE id <= 3 ORDER BY id`);
+      assert.deepEqual(typed, [
+        ['-9223372036854775808', '-99999999999999999999999999999999999999', '-9999999999999999999999999999.9999999999', '-99999999.99', '1000-01-01 00:00:00.000000', '1000-01-01', ''],
+        ['9223372036854775807', '99999999999999999999999999999999999999', '9999999999999999999999999999.9999999999', '99999999.99', '9999-12-31 23:59:59.999999', '9999-12-31', 'line1\nline2\ttab \\ back "quote" \'single\''],
+        ['0', '0', '0.0000000001', '0.01', '1899-12-31 23:59:59.000001', '1899-12-31', ' leading and trailing '],
+      ]);
+      const lake = await duckdb(`SELECT count(*)::VARCHAR, count(body)::VARCHAR, sum(i64)::VARCHAR, count(day)::VARCHAR, strftime(max(stamp), '%Y-%m-%d %H:%M:%S.%f'), sum(epoch_us(stamp))::VARCHAR, sum(dec3810)::VARCHAR FROM read_parquet('${dir}/edge/*.parquet') WHERE id >= 10`);
+      assert.deepEqual(lake[0], (await db.exec(src, db.aggregates))[0]!.map(String));
+      // filters that DuckDB answers from the row groups' min and max: wrong statistics would skip the rows
+      const pruned = [];
+      for (const where of ['i64 = -9223372036854775808', 'i64 = 9223372036854775807', "stamp > TIMESTAMP '9999-01-01'", "day < DATE '1001-01-01'"])
+        pruned.push((await duckdb(`SELECT count(*)::INT FROM read_parquet('${dir}/edge/*.parquet') WHERE ${where}`))[0]![0]);
+      assert.deepEqual(pruned, [1, 1, 1, 1]);
+      if (engine === 'postgres') {
+        const specials = await duckdb(`SELECT f64::VARCHAR FROM read_parquet('${dir}/floats/*.parquet') ORDER BY id`);
+        assert.deepEqual(specials.map((r) => r[0]), floatSpecials.map((f) => (Object.is(f, -0) ? '-0.0' : Number.isNaN(f) ? 'nan' : f === Infinity ? 'inf' : f === -Infinity ? '-inf' : String(f))));
+      }
+    });
   });
 
+describe('postgres into Parquet as column batches, or rows', () => {
   test('a value with no column form, or a repeated key, sends the chunk through rows; rows out of key order do not', async () => {
     const src = await freshPg('ferry_os_columns_fallback');
     await pgExec(src, `CREATE TABLE events (id bigint PRIMARY KEY, at timestamp(6) NOT NULL, note text)`);
@@ -185,7 +240,7 @@ describe('PostgreSQL into Parquet as column batches', () => {
     await pgExec(src, `CREATE TABLE dupes (id int NOT NULL, name text NOT NULL)`);
     await pgExec(src, `INSERT INTO dupes SELECT g, 'row ' || g FROM generate_series(1, 300) g UNION ALL SELECT 150, 'again'`);
     const dir = tmpDir('ferry-os-columns-fallback-');
-    const { file } = await planFor(src, `file:${dir}`, (p) => {
+    const { file, dir: planDir } = await planFor(src, `file:${dir}`, (p) => {
       p.settings.maxRejects = 4;
       const dupes = p.waves.flatMap((w) => w.tables).find((t) => t.source === 'dupes')!;
       dupes.primaryKey = ['id'];
@@ -195,6 +250,7 @@ describe('PostgreSQL into Parquet as column batches', () => {
     const run = await runPlan(file, { log });
     const fellBack = messages().filter((m) => m.msg === FELL_BACK);
     assert.deepEqual([...new Set(fellBack.map((m) => m.table))].sort(), ['dupes', 'events']);
+    assert.deepEqual(writtenAs(planDir), { events: { columns: 0, rows: 3 }, moved: { columns: 3, rows: 0 }, dupes: { columns: 3, rows: 1 } });
     // one chunk for each: a value the source has no column form for, one the target refuses in columns as in rows, one past 64 bits
     const reasons = fellBack.filter((m) => m.table === 'events').map((m) => m.err!);
     for (const why of [/infinite timestamp/, /outside the years Parquet TIMESTAMP\(MICROS\) holds/, /past 2\^63 microseconds/]) assert.ok(reasons.some((r) => why.test(r)), `${String(why)} in ${JSON.stringify(reasons)}`);
@@ -209,6 +265,35 @@ describe('PostgreSQL into Parquet as column batches', () => {
     const v = await verifyPlan(file);
     assert.deepEqual(v.tables.map((t) => [t.table, t.status, t.rejected]).sort(), [['dupes', 'match', 1], ['events', 'match', 3], ['moved', 'match', 0]]);
     assert.equal(v.ok, false, 'rejected rows fail verify');
+  });
+});
+
+describe('mysql into Parquet as column batches, or rows', () => {
+  test('a zero date or a tinyint(1) of 2 sends its chunk through rows, where the plan\'s policies act; the other chunks stay columns', async () => {
+    const src = await freshMysql('ferry_os_columns_fallback');
+    await mysqlExec(src, `CREATE TABLE events (id bigint PRIMARY KEY, at datetime(6) NULL, day date NULL, ok tinyint(1) NOT NULL, price decimal(12,2) NOT NULL, note text)`);
+    await mysqlExec(src, `INSERT INTO events WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 400) SELECT n, TIMESTAMP('2024-01-01') + INTERVAL n MINUTE, DATE('2024-01-01') + INTERVAL n DAY, n % 2, n * 1.25, CONCAT('event ', n) FROM g`);
+    await mysqlExec(src, `SET STATEMENT sql_mode = '' FOR UPDATE events SET at = '0000-00-00 00:00:00' WHERE id = 7`);
+    await mysqlExec(src, `SET STATEMENT sql_mode = '' FOR UPDATE events SET day = '2024-00-10' WHERE id = 120`);
+    await mysqlExec(src, `UPDATE events SET ok = 2 WHERE id = 250`);
+    const dir = tmpDir('ferry-os-mysql-fallback-');
+    const { file, dir: planDir } = await planFor(src, `file:${dir}`, (p) => {
+      p.source.zeroDates = 'null';
+      p.settings.maxRejects = 1;
+    }, { rowsPerChunk: 100 });
+    const { log, messages } = capturingLogger();
+    const run = await runPlan(file, { log });
+    const reasons = messages().filter((m) => m.msg === FELL_BACK).map((m) => m.err!);
+    assert.equal(reasons.length, 3, JSON.stringify(reasons));
+    assert.deepEqual(writtenAs(planDir), { events: { columns: 1, rows: 3 } });
+    for (const why of [/the date 0000-00-00 has no columnar form/, /the date 2024-00-10 has no columnar form/, /the tinyint\(1\) value 2 has no columnar form/]) assert.ok(reasons.some((r) => why.test(r)), `${String(why)} in ${JSON.stringify(reasons)}`);
+    // through rows: zero dates become NULL (source.zeroDates: null), a boolean of 2 is a rejected row
+    assert.equal(run.rejects, 1);
+    const lake = await duckdb(`SELECT count(*)::INT, count(DISTINCT id)::INT, count("at")::INT, count(day)::INT, sum(price)::VARCHAR, sum(CASE WHEN ok THEN 1 ELSE 0 END)::INT FROM read_parquet('${dir}/events/*.parquet')`);
+    // row 250 is rejected: 1.25 × (1 + … + 400) − 312.50
+    assert.deepEqual(lake, [[399, 399, 398, 398, '99937.50', 200]]);
+    const [early] = await duckdb(`SELECT strftime("at", '%Y-%m-%d %H:%M:%S'), day::VARCHAR, note FROM read_parquet('${dir}/events/*.parquet') WHERE id = 399`);
+    assert.deepEqual(early, ['2024-01-01 06:39:00', '2025-02-03', 'event 399']);
   });
 });
 

@@ -88,6 +88,15 @@ function decoderFor(col: CodecColumn): Decode | undefined {
   return decode ? (v) => convertValue(decode(v), wire, col.type) : (v) => convertValue(v, wire, col.type);
 }
 
+/**
+ * Whether a column's text on the wire is its canonical value as it is: the plan's type is the
+ * native type's, and the column is selected by name (or as a float's text, which is all the
+ * column reader parses of it).
+ */
+export function readsAsIs(col: CodecColumn): boolean {
+  return formatType(wireType(col)) === formatType(col.type) && !SPATIAL.test(col.nativeType);
+}
+
 /** Converts a batch of rows (arrays in column order) to canonical values, in place. */
 export function batchDecoder(cols: CodecColumn[]): (rows: unknown[][]) => void {
   const steps: [number, Decode][] = [];

@@ -1,13 +1,15 @@
 // Connections: the endpoint URL, the session settings every connection starts with, a small
-// pool, and the streaming query that reads rows in batches with backpressure.
+// pool, and the streaming query that reads rows (or column batches) in batches with backpressure.
 import { connect as connectSocket, isIP, type Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import mysql from 'mysql2';
-import type { Connection, ConnectionOptions } from 'mysql2';
+import type { Connection, ConnectionOptions, Query } from 'mysql2';
+import type { ColumnBatch } from '../../core/columns.js';
 import { FerryError } from '../../core/errors.js';
 import { tlsSettings, type TlsSettings } from '../../core/tls.js';
 import { redactUrl, urlParams } from '../../core/url.js';
 import { isFatal, toFerryError } from './errors.js';
+import type { TextColumnBatcher } from './text-columns.js';
 
 export interface Endpoint {
   host: string;
@@ -232,14 +234,21 @@ export class SessionPool {
 /** Batches buffered ahead of the consumer before the socket is paused. */
 const READ_AHEAD = 2;
 
+/** Where a query's results become batches: each 'result' the query emits, and its end. */
+interface Batching<B> {
+  /** takes one result; gives a batch when one is full */
+  add(result: unknown): B | undefined;
+  /** the partial batch at the end, if any */
+  rest(): B | undefined;
+}
+
 /**
- * Streams a query's rows (arrays) in batches of `batchRows`, pausing the socket while the
- * consumer is `READ_AHEAD` batches behind. `decode` converts a batch in place before it is
- * yielded. Stopping early drains the rest of the result so the connection stays usable.
+ * Streams a query's results in batches, pausing the socket while the consumer is `READ_AHEAD`
+ * batches behind. `prepare` runs on a batch just before it is yielded. Stopping early drains
+ * the rest of the result so the connection stays usable.
  */
-export async function* streamRows(conn: Connection, sql: string, batchRows: number, decode: (rows: unknown[][]) => void): AsyncGenerator<unknown[][]> {
-  const ready: unknown[][][] = [];
-  let current: unknown[][] = [];
+async function* streamBatches<B>(conn: Connection, query: Query, batching: Batching<B>, prepare?: (batch: B) => void): AsyncGenerator<B> {
+  const ready: B[] = [];
   let ended = false;
   let failure: unknown;
   let paused = false;
@@ -256,38 +265,35 @@ export async function* streamRows(conn: Connection, sql: string, batchRows: numb
   };
   // mysql2 reports a connection already closed on the connection, not on the query
   conn.on('error', onFailure);
-  const query = conn.query({ sql, rowsAsArray: true });
-  query.on('result', (row: unknown) => {
+  query.on('result', (result: unknown) => {
     if (discard) return;
-    current.push(row as unknown[]);
-    if (current.length >= batchRows) {
-      ready.push(current);
-      current = [];
-      if (ready.length >= READ_AHEAD && !paused) {
-        paused = true;
-        conn.pause();
-      }
-      signal();
+    const batch = batching.add(result);
+    if (batch === undefined) return;
+    ready.push(batch);
+    if (ready.length >= READ_AHEAD && !paused) {
+      paused = true;
+      conn.pause();
     }
+    signal();
   });
   query.on('error', onFailure);
   query.on('end', () => {
     ended = true;
-    if (current.length > 0 && !discard) ready.push(current);
-    current = [];
+    const rest = discard ? undefined : batching.rest();
+    if (rest !== undefined) ready.push(rest);
     signal();
   });
   try {
     for (;;) {
       if (failure !== undefined) throw failure;
-      const rows = ready.shift();
-      if (rows) {
+      const batch = ready.shift();
+      if (batch !== undefined) {
         if (paused && ready.length < READ_AHEAD) {
           paused = false;
           conn.resume();
         }
-        decode(rows);
-        yield rows;
+        prepare?.(batch);
+        yield batch;
         continue;
       }
       if (ended) return;
@@ -298,7 +304,6 @@ export async function* streamRows(conn: Connection, sql: string, batchRows: numb
     if (!ended && failure === undefined) {
       discard = true;
       ready.length = 0;
-      current = [];
       if (paused) conn.resume();
       await new Promise<void>((resolve) => {
         wake = resolve;
@@ -306,4 +311,67 @@ export async function* streamRows(conn: Connection, sql: string, batchRows: numb
       });
     }
   }
+}
+
+/**
+ * Streams a query's rows (arrays) in batches of `batchRows`. `decode` converts a batch in place
+ * before it is yielded.
+ */
+export function streamRows(conn: Connection, sql: string, batchRows: number, decode: (rows: unknown[][]) => void): AsyncGenerator<unknown[][]> {
+  let current: unknown[][] = [];
+  const batching: Batching<unknown[][]> = {
+    add(row) {
+      current.push(row as unknown[]);
+      if (current.length < batchRows) return undefined;
+      const full = current;
+      current = [];
+      return full;
+    },
+    rest: () => (current.length > 0 ? current : undefined),
+  };
+  return streamBatches(conn, conn.query({ sql, rowsAsArray: true }), batching, decode);
+}
+
+/** mysql2's packet, as far as the column reader reads it: the payload is buffer[offset..end). */
+interface RawPacket {
+  buffer: Buffer;
+  offset: number;
+  end: number;
+  isEOF(): boolean;
+}
+
+type QueryState = (this: Query, packet: RawPacket, connection: unknown) => unknown;
+
+/**
+ * Streams a query's rows as column batches, decoded from the text protocol's packets where they
+ * lie (text-columns.ts). mysql2 runs a query as a chain of states; after the column definitions
+ * it hands each row packet to the query's `row` state, which ferry replaces on this one query
+ * (an internal of mysql2 3.x, covered by the MySQL column tests). A value with no column form
+ * stops decoding: the rest of the result is skipped, and the error ends the stream.
+ */
+export function streamColumns(conn: Connection, sql: string, batcher: TextColumnBatcher): AsyncGenerator<ColumnBatch> {
+  const query = conn.query({ sql, rowsAsArray: true });
+  const states = query as unknown as { row: QueryState };
+  const endOfRows = states.row;
+  let failure: unknown;
+  const row: QueryState = function (packet, connection) {
+    if (packet.isEOF()) {
+      if (failure !== undefined) this.emit('error', failure);
+      else {
+        const rest = batcher.rest();
+        if (rest) this.emit('result', rest);
+      }
+      return endOfRows.call(this, packet, connection);
+    }
+    if (failure === undefined)
+      try {
+        batcher.row(packet.buffer, packet.offset, packet.end);
+        while (batcher.ready.length > 0) this.emit('result', batcher.ready.shift());
+      } catch (err) {
+        failure = err;
+      }
+    return row;
+  };
+  states.row = row;
+  return streamBatches(conn, query, { add: (batch) => batch as ColumnBatch, rest: () => undefined });
 }

@@ -4,10 +4,12 @@ import type { ReadView, Source, SourceTable } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { KeyRange, RowBatch } from '../../core/types.js';
-import { batchDecoder, boundLiterals, quoteIdent, selectExpr, valueDecoder } from './codec.js';
+import type { ColumnBatch } from '../../core/columns.js';
+import { batchDecoder, boundLiterals, quoteIdent, readsAsIs, selectExpr, valueDecoder, type CodecColumn } from './codec.js';
 import { isFatal, reasonOf, toFerryError } from './errors.js';
-import { closeSession, isDead, openSession, run, SESSION, streamRows, type Endpoint } from './session.js';
+import { closeSession, isDead, openSession, run, SESSION, streamColumns, streamRows, type Endpoint } from './session.js';
 import { keyColumns, rangeConditions, tupleCompare, whereClause } from './sql.js';
+import { TextColumnBatcher, textColumnDecoderFor, type TextColumnDecoder } from './text-columns.js';
 
 /**
  * `parallelism` connections, each inside START TRANSACTION WITH CONSISTENT SNAPSHOT taken
@@ -155,12 +157,29 @@ export class MysqlSource implements Source {
     }
   }
 
-  async *read(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<RowBatch> {
+  read(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<RowBatch> {
+    return this.withReader(view, table, (conn) => readRows(conn, table.name, table.columns, rangeConditions(keyColumns(table.name, table.columns, table.key), range), table.where, batchRows));
+  }
+
+  /** Column batches straight from the text protocol, when every column is read as it is and has a column form. */
+  readColumns(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<ColumnBatch> | undefined {
+    const decoders: TextColumnDecoder[] = [];
+    for (const c of table.columns) {
+      const d = readsAsIs(c) ? textColumnDecoderFor(c.type) : undefined;
+      if (!d) return undefined;
+      decoders.push(d);
+    }
+    const sql = selectSql(table.name, table.columns, rangeConditions(keyColumns(table.name, table.columns, table.key), range), table.where);
+    return this.withReader(view, table, (conn) => streamColumns(conn, sql, new TextColumnBatcher(decoders, Math.max(1, batchRows))));
+  }
+
+  /** A read on one of the view's connections, given back when the read ends. */
+  private async *withReader<T>(view: ReadView, table: SourceTable, read: (conn: Connection) => AsyncIterable<T>): AsyncIterable<T> {
     const v = viewOf(view);
     const conn = await v.take();
     let failure: unknown;
     try {
-      yield* readRows(conn, table.name, table.columns, rangeConditions(keyColumns(table.name, table.columns, table.key), range), table.where, batchRows);
+      yield* read(conn);
     } catch (err) {
       failure = err;
       throw toFerryError(err, this.ep, 'read', table.name);
@@ -170,15 +189,18 @@ export class MysqlSource implements Source {
   }
 }
 
+function selectSql(table: string, columns: CodecColumn[], conditions: string[], where: string | undefined): string {
+  return `SELECT ${columns.map(selectExpr).join(', ')} FROM ${quoteIdent(table)}${whereClause([...conditions, where])}`;
+}
+
 /** Streams the rows of a table selected by conditions, decoded to canonical values. */
 export async function* readRows(
   conn: Connection,
   table: string,
-  columns: Parameters<typeof batchDecoder>[0],
+  columns: CodecColumn[],
   conditions: string[],
   where: string | undefined,
   batchRows: number,
 ): AsyncGenerator<RowBatch> {
-  const sql = `SELECT ${columns.map(selectExpr).join(', ')} FROM ${quoteIdent(table)}${whereClause([...conditions, where])}`;
-  for await (const rows of streamRows(conn, sql, Math.max(1, batchRows), batchDecoder(columns))) yield { rows };
+  for await (const rows of streamRows(conn, selectSql(table, columns, conditions, where), Math.max(1, batchRows), batchDecoder(columns))) yield { rows };
 }
