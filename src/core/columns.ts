@@ -40,6 +40,11 @@ export interface ColumnVector {
 export interface ColumnBatch {
   rows: number;
   columns: ColumnVector[];
+  /**
+   * The consumer calls this when it holds nothing of the batch any more: the reader may then
+   * write the next batches into its buffers (fewer fresh buffers, far fewer garbage collections).
+   */
+  recycle?: () => void;
 }
 
 /** The layout a canonical type travels in as a column, or undefined when it travels in rows only. */
@@ -93,6 +98,12 @@ function unzeroedOffsets(entries: number): Int32Array {
   return a;
 }
 
+/** A column builder's value and offset buffers, whole: what a recycled batch gives back. */
+export interface ColumnBuffers {
+  data: Uint8Array;
+  offsets?: Int32Array;
+}
+
 /**
  * Builds one column of a batch. `data`/`view` are public so decoders write values in place;
  * they call `reserve` first, then `value()`.
@@ -124,6 +135,11 @@ export class ColumnBuilder {
     next.set(this.data.subarray(0, this.pos));
     this.data = next;
     this.view = new DataView(next.buffer);
+  }
+
+  /** The buffers the builder writes into now (whole, whatever it has written). */
+  buffers(): ColumnBuffers {
+    return { data: this.data, offsets: this.offsets };
   }
 
   /** Starts a bytes value of `length` bytes: writes its length; the caller writes the bytes at `pos` and calls `value()`. */
@@ -184,15 +200,18 @@ export class ColumnBuilder {
     this.nulls![this.rows] = flag;
   }
 
-  /** The column so far; the builder starts afresh (the vector keeps its buffers). */
-  take(): ColumnVector {
+  /**
+   * The column so far; the builder starts afresh in `spare` buffers (recycled from an earlier
+   * batch) where they are as large as this one needed, else in new ones (the vector keeps its buffers).
+   */
+  take(spare?: ColumnBuffers): ColumnVector {
     const v: ColumnVector = { layout: this.layout, data: this.data.subarray(0, this.pos), count: this.count };
     if (this.offsets) v.offsets = this.offsets.subarray(0, this.count + 1);
     if (this.nulls) v.nulls = this.nulls.subarray(0, this.rows);
     // the next batch is likely the size of this one: as much room up front as this one needed
-    this.data = unzeroedBytes(this.data.length);
-    this.view = new DataView(this.data.buffer);
-    if (this.offsets) this.offsets = unzeroedOffsets(this.offsets.length);
+    this.data = spare && spare.data.length >= this.data.length ? spare.data : unzeroedBytes(this.data.length);
+    this.view = new DataView(this.data.buffer, this.data.byteOffset, this.data.byteLength);
+    if (this.offsets) this.offsets = spare?.offsets && spare.offsets.length >= this.offsets.length ? spare.offsets : unzeroedOffsets(this.offsets.length);
     this.nulls = undefined;
     this.lastRows = this.rows;
     this.pos = 0;
@@ -208,6 +227,8 @@ export class BatchBuilder {
   readonly ready: ColumnBatch[] = [];
   protected readonly builders: ColumnBuilder[];
   private rows = 0;
+  /** buffers of recycled batches, one set per batch */
+  private readonly spares: ColumnBuffers[][] = [];
 
   constructor(
     layouts: ColumnLayout[],
@@ -226,11 +247,23 @@ export class BatchBuilder {
   }
 
   private take(): ColumnBatch {
-    const batch = { rows: this.rows, columns: this.builders.map((b) => b.take()) };
+    const owned = this.builders.map((b) => b.buffers());
+    const spare = this.spares.pop();
+    const batch: ColumnBatch = { rows: this.rows, columns: this.builders.map((b, i) => b.take(spare?.[i])) };
+    let recycled = false;
+    batch.recycle = () => {
+      // a batch given back twice would be written by two batches at once
+      if (recycled) return;
+      recycled = true;
+      if (this.spares.length < MAX_SPARE_BATCHES) this.spares.push(owned);
+    };
     this.rows = 0;
     return batch;
   }
 }
+
+/** Recycled batches' buffers a batch builder keeps: enough for the batches in flight between a reader and its writer. */
+const MAX_SPARE_BATCHES = 4;
 
 const TWO_32 = 4294967296;
 

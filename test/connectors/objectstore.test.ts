@@ -7,6 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { objectStoreConnector } from '../../src/connectors/objectstore/index.js';
+import { ColumnBuilder, writeIntLE, type ColumnBatch } from '../../src/core/columns.js';
 import type { Connector, TargetTable } from '../../src/core/contracts.js';
 import { decodeLevels } from '../../src/connectors/objectstore/parquet-read.js';
 import { encodeLevels } from '../../src/connectors/objectstore/parquet-write.js';
@@ -354,6 +355,57 @@ describe('objectstore layout, manifest and replays', () => {
       assert.deepEqual(filesUnder(join(dir, 'daily')), ['_schema.json']);
     } finally {
       await few.close();
+    }
+  });
+});
+
+describe('objectstore from column batches', () => {
+  const columns = [col('id', 'int64'), col('name', 'text')];
+
+  /** Batches of (id, "row id") for each list of ids, built as a source builds them; a batch recycled is overwritten at once, as a source would. */
+  async function* batchesOfIds(ids: number[][], recycled: { count: number }): AsyncIterable<ColumnBatch> {
+    for (const list of ids) {
+      const key = new ColumnBuilder('int64', list.length);
+      const name = new ColumnBuilder('bytes', list.length);
+      for (const id of list) {
+        writeIntLE(key, id, 8);
+        const text = Buffer.from(`row ${id}`);
+        name.bytes(text, 0, text.length);
+      }
+      const owned = [key.buffers(), name.buffers()];
+      const batch: ColumnBatch = { rows: list.length, columns: [key.take(), name.take()] };
+      batch.recycle = () => {
+        recycled.count++;
+        for (const b of owned) b.data.fill(0xee);
+      };
+      yield batch;
+    }
+  }
+
+  test('recycled batches are not read again, and a key repeated across batches is found, in order or not', async () => {
+    const dir = tmpDir('ferry-os-columns-');
+    const conn = await open(`file:${dir}`);
+    try {
+      const target = conn.target();
+      const table = tableFor(conn, 'items', columns);
+      assert.ok(target.takesColumns!(table));
+      await target.prepare(table, 'drop');
+      const recycled = { count: 0 };
+      // increasing keys over three batches, then one out of order that is new: all written
+      const ok = await target.writeColumns!({ table, range: { upper: [100n] }, replace: false, isolate: false }, batchesOfIds([[1, 2, 3], [4, 5], [7, 9], [8, 6]], recycled));
+      assert.equal(ok.rows, 9);
+      assert.equal(recycled.count, 4);
+      // a key of the first batch, repeated after the order broke, and one repeated while keys still increased
+      for (const ids of [[[101, 102], [103, 104], [110, 105], [102]], [[201, 202], [203, 202]]])
+        await assert.rejects(
+          target.writeColumns!({ table, range: { lower: [BigInt(ids[0]![0]!)], upper: [BigInt(ids[0]![0]! + 99)] }, replace: false, isolate: false }, batchesOfIds(ids, recycled)),
+          codeIs('WRITE_FAILED', new RegExp(`duplicate primary key \\(id\\) = \\(${ids.at(-1)!.at(-1)}\\)`)),
+        );
+      await target.finishTable(table);
+      const rows = await duckdb(`SELECT id::INT, name FROM read_parquet('${dir}/items/*.parquet') ORDER BY id`);
+      assert.deepEqual(rows, [1, 2, 3, 4, 5, 6, 7, 8, 9].map((id) => [id, `row ${id}`]));
+    } finally {
+      await conn.close();
     }
   });
 });

@@ -26,6 +26,8 @@ class CompressionThread {
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: (b: Buffer) => void; reject: (e: Error) => void }>();
   private outbox: CompressRequest['pages'] = [];
+  /** page buffers the thread gave back, for the next pages (fewer fresh buffers, fewer garbage collections) */
+  private spare: ArrayBuffer[] = [];
 
   private start(): Worker {
     if (this.worker) return this.worker;
@@ -33,6 +35,7 @@ class CompressionThread {
     w.unref();
     w.on('message', (m: CompressReply) => {
       for (const page of m.pages) {
+        if (this.spare.length < MAX_SPARE_PAGES) this.spare.push(page.raw);
         const p = this.pending.get(page.id)!;
         this.pending.delete(page.id);
         if (page.body) p.resolve(Buffer.from(page.body));
@@ -52,8 +55,10 @@ class CompressionThread {
   compress(codec: ParquetCompression, level: number | undefined, parts: Buffer[]): Promise<Buffer> {
     let total = 0;
     for (const p of parts) total += p.length;
-    // a buffer of its own (never pooled, not zeroed), so that transferring it moves nothing else
-    const raw = Buffer.allocUnsafeSlow(total);
+    // a buffer of its own (not from Node's pool, not zeroed), so that transferring it moves nothing else
+    let buffer = this.spare.pop();
+    if (!buffer || buffer.byteLength < total) buffer = Buffer.allocUnsafeSlow(total).buffer as ArrayBuffer;
+    const raw = new Uint8Array(buffer);
     let at = 0;
     for (const p of parts) {
       raw.set(p, at);
@@ -61,7 +66,7 @@ class CompressionThread {
     }
     const id = this.nextId++;
     if (this.outbox.length === 0) setImmediate(() => this.post());
-    this.outbox.push({ id, codec, level, raw: raw.buffer as ArrayBuffer });
+    this.outbox.push({ id, codec, level, raw: buffer, length: total });
     return new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
   }
 
@@ -73,6 +78,9 @@ class CompressionThread {
     w.postMessage({ pages } satisfies CompressRequest, pages.map((p) => p.raw));
   }
 }
+
+/** page buffers kept for reuse: about the pages in flight at once */
+const MAX_SPARE_PAGES = 64;
 
 let thread: CompressionThread | undefined;
 const offThread = (codec: ParquetCompression, level: number | undefined) => (parts: Buffer[]) => (thread ??= new CompressionThread()).compress(codec, level, parts);

@@ -219,12 +219,14 @@ function integerAt(buf: Buffer, layout: ColumnLayout, k: number): number | bigin
 
 /**
  * Repeated keys of a chunk's one-column integer primary key, batch by batch. While keys
- * increase only the last one is compared (the batches are kept); the first key out of order
- * turns every key seen into a set, which then takes over.
+ * increase only the last one is compared (the keys are kept, copied: batches are recycled);
+ * the first key out of order turns every key seen into a set, which then takes over.
  */
 class IntegerKeys {
   private last: number | bigint = -Infinity;
-  private readonly kept: ColumnVector[] = [];
+  /** the keys so far, in the column's layout, back to back */
+  private kept = Buffer.allocUnsafe(0);
+  private keptBytes = 0;
   private seen?: Set<number | bigint>;
 
   /** A key of the column seen before, or undefined. */
@@ -240,15 +242,14 @@ class IntegerKeys {
       }
       this.last = last;
       if (k === v.count) {
-        this.kept.push(v);
+        this.keep(buf);
         return undefined;
       }
       this.seen = new Set();
-      for (const w of [...this.kept, { ...v, count: k }]) {
-        const wb = bufferOf(w);
-        for (let i = 0; i < w.count; i++) this.seen.add(integerAt(wb, w.layout, i));
-      }
-      this.kept.length = 0;
+      const width = v.layout === 'int32' ? 4 : 8;
+      for (let i = 0; i < this.keptBytes / width; i++) this.seen.add(integerAt(this.kept, v.layout, i));
+      for (let i = 0; i < k; i++) this.seen.add(integerAt(buf, v.layout, i));
+      this.kept = Buffer.allocUnsafe(0);
     }
     for (; k < v.count; k++) {
       const key = integerAt(buf, v.layout, k);
@@ -256,6 +257,17 @@ class IntegerKeys {
       this.seen.add(key);
     }
     return undefined;
+  }
+
+  private keep(keys: Buffer): void {
+    const need = this.keptBytes + keys.length;
+    if (need > this.kept.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, 2 * this.kept.length));
+      this.kept.copy(grown, 0, 0, this.keptBytes);
+      this.kept = grown;
+    }
+    keys.copy(this.kept, this.keptBytes);
+    this.keptBytes = need;
   }
 }
 
@@ -549,6 +561,8 @@ export class ObjectStoreTarget implements Target {
           from = to;
         }
         rows += batch.rows;
+        // its values are in the pages now
+        batch.recycle?.();
       }
       written = await files.finish(true);
     } catch (err) {
