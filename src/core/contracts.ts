@@ -80,7 +80,7 @@ export interface ReadView {
 export interface Source {
   /** opens a consistent view for `parallelism` concurrent readers */
   snapshot(parallelism: number): Promise<ReadView>;
-  /** half-open ranges of about rowsPerChunk rows each, by keyset quantiles, covering `within` (or everything) */
+  /** half-open ranges of about rowsPerChunk rows each, by keyset quantiles (or, for a dense integer key, equal spans of it: core/split.ts), covering `within` (or everything) */
   split(table: SourceTable, rowsPerChunk: number, view: ReadView, within?: KeyRange): Promise<KeyRange[]>;
   read(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<RowBatch>;
   count(table: SourceTable, range: KeyRange, view: ReadView): Promise<number>;

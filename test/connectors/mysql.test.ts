@@ -18,7 +18,12 @@ import { freshMysql, MYSQL_BASE, mysqlExec } from '../helpers.js';
 
 const open = (url: string) => mysqlConnector.connect({ url, log: silentLogger });
 
-sourceContract('mysql', { open: async () => open(await freshMysql('mysql_source_contract')), floatSpecials: false, columns: true });
+sourceContract('mysql', {
+  open: async () => open(await freshMysql('mysql_source_contract')),
+  floatSpecials: false,
+  columns: true,
+  analyze: (table) => mysqlExec(`${MYSQL_BASE}/mysql_source_contract`, `ANALYZE TABLE \`${table}\``),
+});
 targetContract('mysql', { open: async () => open(await freshMysql('mysql_target_contract')), floatSpecials: false });
 // the write path of servers without LOAD DATA LOCAL INFILE: multi-row INSERTs
 targetContract('mysql with INSERT', { open: async () => open(`${await freshMysql('mysql_target_insert')}?localInfile=false`), floatSpecials: false });

@@ -21,7 +21,12 @@ import { privatePostgres, type PrivatePostgres } from '../private-postgres.js';
 
 const open = (url: string) => postgresConnector.connect({ url, log: silentLogger, poolSize: 4 });
 
-sourceContract('postgres', { open: async () => open(await freshPg('ferry_pg_source')), floatSpecials: true, columns: true });
+sourceContract('postgres', {
+  open: async () => open(await freshPg('ferry_pg_source')),
+  floatSpecials: true,
+  columns: true,
+  analyze: (table) => pgExec(`${PG_BASE}/ferry_pg_source`, `ANALYZE "${table}"`),
+});
 targetContract('postgres', { open: async () => open(await freshPg('ferry_pg_target')), floatSpecials: true });
 
 /** A target table whose columns are given as native PostgreSQL types. */

@@ -135,6 +135,42 @@ export function sourceContract(label: string, opts: ContractOptions): void {
       }
     });
 
+    if (opts.analyze)
+      test('a dense key is split by arithmetic on its statistics, a sparse one exactly; both cover every row once', async () => {
+        // ids 1..4000, then every other id up to 6000: 5,000 rows over 6,000 key values
+        const dense = tableFor(conn, 'src_dense', parentColumns);
+        const ids = [...Array.from({ length: 4000 }, (_, i) => i + 1), ...Array.from({ length: 1000 }, (_, i) => 4001 + 2 * i)];
+        // 5,000 rows over 5 million key values
+        const sparse = tableFor(conn, 'src_sparse', parentColumns);
+        for (const [t, keys] of [[dense, ids], [sparse, ids.map((id) => id * 1000)]] as const) {
+          await conn.target().prepare(t, 'drop');
+          await conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(keys.map((id) => [BigInt(id), `row ${id}`, '2024-01-01 00:00:00'])));
+          await conn.target().finishTable(t);
+          await opts.analyze!(t.name);
+        }
+        const schema = await conn.introspect({ tables: ['src_dense', 'src_sparse'] });
+        const source = conn.source();
+        const view = await source.snapshot(1);
+        try {
+          const covered = async (st: SourceTable, ranges: KeyRange[]) => {
+            const counts = [];
+            for (const r of ranges) counts.push(await source.count(st, r, view));
+            assert.equal(counts.reduce((a, b) => a + b, 0), 5000);
+            return counts;
+          };
+          const denseTable = sourceTableOf(dense, schema.tables.find((t) => t.name === 'src_dense')!.columns);
+          const even = await source.split(denseTable, 1200, view);
+          // equal spans of 1,200 key values (exact ones would fall at rows 1,201, 2,401, 3,601 and 4,801: ids 1201, 2401, 3601 and 5601)
+          assert.deepEqual(even.map((r) => r.upper?.[0]), [1201n, 2401n, 3601n, 4801n, undefined]);
+          assert.deepEqual(await covered(denseTable, even), [1200, 1200, 1200, 800, 600]);
+          const sparseTable = sourceTableOf(sparse, schema.tables.find((t) => t.name === 'src_sparse')!.columns);
+          const exact = await source.split(sparseTable, 1200, view);
+          assert.deepEqual(await covered(sparseTable, exact), [1200, 1200, 1200, 1200, 200]);
+        } finally {
+          await view.release();
+        }
+      });
+
     test('read gives canonical values', async () => {
       const schema = await conn.introspect({ tables: ['src_edge'] });
       const st = sourceTableOf(edge, schema.tables[0]!.columns);

@@ -50,6 +50,8 @@ export interface ContractOptions {
   floatSpecials: boolean;
   /** the source reads column batches (readColumns) */
   columns?: boolean;
+  /** updates the engine's statistics of a table (for sources that split by them) */
+  analyze?: (table: string) => Promise<unknown>;
 }
 
 export function targetContract(label: string, opts: ContractOptions): void {

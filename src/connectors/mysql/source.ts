@@ -5,6 +5,7 @@ import { FerryError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { KeyRange, RowBatch } from '../../core/types.js';
 import type { ColumnBatch } from '../../core/columns.js';
+import { evenKeyRanges } from '../../core/split.js';
 import { batchDecoder, boundLiterals, quoteIdent, readsAsIs, selectExpr, valueDecoder, type CodecColumn } from './codec.js';
 import { isFatal, reasonOf, toFerryError } from './errors.js';
 import { closeSession, isDead, openSession, run, SESSION, streamColumns, streamRows, type Endpoint } from './session.js';
@@ -116,6 +117,8 @@ export class MysqlSource implements Source {
   async split(table: SourceTable, rowsPerChunk: number, view: ReadView, within: KeyRange = {}): Promise<KeyRange[]> {
     if (table.key.length === 0) return [{}];
     const keys = keyColumns(table.name, table.columns, table.key);
+    const even = keys.length === 1 && !within.lower && !within.upper && !table.where ? await this.evenSplit(table, keys[0]!, rowsPerChunk, view) : undefined;
+    if (even) return even;
     const names = keys.map((k) => quoteIdent(k.name));
     const decoders = keys.map(valueDecoder);
     const from = `SELECT ${keys.map(selectExpr).join(', ')} FROM ${quoteIdent(table.name)}`;
@@ -146,6 +149,27 @@ export class MysqlSource implements Source {
     if (within.upper) last.upper = within.upper;
     ranges.push(last);
     return ranges;
+  }
+
+  /**
+   * A whole table's ranges by key arithmetic from the key's minimum and maximum and the
+   * table's row estimate (core/split.ts), when the key is dense. (InnoDB's estimate of the rows
+   * in a key range is too rough for sub-ranges: they are split exactly.)
+   */
+  private async evenSplit(table: SourceTable, key: CodecColumn, rowsPerChunk: number, view: ReadView): Promise<KeyRange[] | undefined> {
+    if (key.type.kind !== 'int' || !readsAsIs(key)) return undefined;
+    const k = quoteIdent(key.name);
+    try {
+      return await viewOf(view).use(async (conn) => {
+        const [[lo, hi]] = await run<unknown[][]>(conn, `SELECT CAST(MIN(${k}) AS CHAR), CAST(MAX(${k}) AS CHAR) FROM ${quoteIdent(table.name)}`, [], 'arrays');
+        if (lo === null || hi === null) return undefined;
+        // a view has no estimate (NULL): it is split exactly
+        const [stats] = await run<unknown[][]>(conn, 'SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [table.name], 'arrays');
+        return evenKeyRanges(key.type, BigInt(String(lo)), BigInt(String(hi)), Number(stats?.[0] ?? 0), rowsPerChunk);
+      });
+    } catch (err) {
+      throw toFerryError(err, this.ep, 'read', table.name);
+    }
   }
 
   async count(table: SourceTable, range: KeyRange, view: ReadView): Promise<number> {

@@ -2,6 +2,7 @@
 // and reads by binary COPY of a SELECT over a key range.
 import pg from 'pg';
 import type { ColumnBatch } from '../../core/columns.js';
+import { evenKeyRanges } from '../../core/split.js';
 import type { ReadView, Source, SourceTable } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
@@ -149,6 +150,8 @@ export class PgSource implements Source {
     if (table.key.length === 0) return [{}];
     const ref = tableRef(table.name, this.settings.schema);
     const key = keyColumns(table.name, table.key, table.columns);
+    const even = key.length === 1 && key[0]!.type.kind === 'int' ? await this.evenSplit(table, key[0]!, rowsPerChunk, view, within) : undefined;
+    if (even) return even;
     const keys = table.key.map(quoteIdent).join(', ');
     const every = Math.max(1, Math.floor(rowsPerChunk));
     // rows N+1, 2N+1, … in key order start the chunks after the first
@@ -183,6 +186,34 @@ export class PgSource implements Source {
     if (!decoders.every((d): d is ColumnDecoder => d !== undefined)) return undefined;
     const select = this.selectRange(table, range);
     return this.viaReader(view, 'read', table, (client) => copyOutColumns(client, select, decoders, batchRows));
+  }
+
+  /** Ranges by key arithmetic from the key's minimum and maximum and the planner's row estimate (core/split.ts), when the key is dense. */
+  private async evenSplit(table: SourceTable, key: SourceTable['columns'][number], rowsPerChunk: number, view: ReadView, within?: KeyRange): Promise<KeyRange[] | undefined> {
+    const v = pgView(view);
+    const client = await v.acquire();
+    let healthy = false;
+    try {
+      const from = `FROM ${tableRef(table.name, this.settings.schema).sql}${whereClause(this.conditions(table, within ?? {}))}`;
+      const k = quoteIdent(key.name);
+      // a table never analyzed has no statistics (reltuples -1), only the planner's guess from its size: it is split exactly
+      const { rows } = await client.query<{ lo: string | null; hi: string | null; analyzed: boolean | null }>(
+        `SELECT min(${k})::text AS lo, max(${k})::text AS hi, (SELECT reltuples >= 0 FROM pg_class WHERE oid = to_regclass($1)) AS analyzed ${from}`,
+        [tableRef(table.name, this.settings.schema).sql],
+      );
+      const { lo, hi, analyzed } = rows[0]!;
+      if (lo === null || hi === null || !analyzed) {
+        healthy = true;
+        return undefined;
+      }
+      const plan = await client.query<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }>(`EXPLAIN (FORMAT JSON) SELECT 1 ${from}`);
+      healthy = true;
+      return evenKeyRanges(key.type, BigInt(lo), BigInt(hi), plan.rows[0]!['QUERY PLAN'][0]!.Plan['Plan Rows'], rowsPerChunk, within);
+    } catch (e) {
+      throw queryError(e, 'READ_FAILED', `cannot split ${table.name}`, table.where ? 'check the table name and the where filter in the plan' : 'check the table name in the plan');
+    } finally {
+      v.giveBack(client, healthy);
+    }
   }
 
   async count(table: SourceTable, range: KeyRange, view: ReadView): Promise<number> {
