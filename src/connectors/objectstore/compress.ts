@@ -80,7 +80,7 @@ class CompressionThread {
 }
 
 /** page buffers kept for reuse: about the pages in flight at once */
-const MAX_SPARE_PAGES = 64;
+const MAX_SPARE_PAGES = 16;
 
 let thread: CompressionThread | undefined;
 const offThread = (codec: ParquetCompression, level: number | undefined) => (parts: Buffer[]) => (thread ??= new CompressionThread()).compress(codec, level, parts);

@@ -39,10 +39,10 @@ class FileWriter implements ObjectWriter {
     return this.fh;
   }
 
-  async write(chunk: Buffer): Promise<void> {
-    this.tally.add(chunk);
+  async write(...chunks: Buffer[]): Promise<void> {
+    for (const c of chunks) this.tally.add(c);
     const fh = await this.handle();
-    await fh.write(chunk);
+    await fh.writev(chunks);
   }
 
   async close(): Promise<{ bytes: number; sha256: string }> {
@@ -108,7 +108,7 @@ export class FolderStore implements ObjectStore {
           throw err instanceof FerryError ? err : fsError(err, `writing ${path}`);
         }
       };
-    return { write: wrap((c: Buffer) => w.write(c)), close: wrap(() => w.close()), abort: () => w.abort() };
+    return { write: wrap((...c: Buffer[]) => w.write(...c)), close: wrap(() => w.close()), abort: () => w.abort() };
   }
 
   async get(key: string): Promise<Buffer | undefined> {

@@ -30,7 +30,7 @@ export interface ParquetOptions {
 }
 
 /** Where a writer's bytes go, with backpressure. */
-export type Sink = (chunk: Buffer) => Promise<void>;
+export type Sink = (...chunks: Buffer[]) => Promise<void>;
 
 function logicalType(l: Logical): ThriftValue {
   const unit = (u: 'MILLIS' | 'MICROS') => struct([u === 'MILLIS' ? 1 : 2, struct()]);
@@ -532,9 +532,9 @@ export class ParquetFileWriter {
     return this.offset;
   }
 
-  private async write(b: Buffer): Promise<void> {
-    this.offset += b.length;
-    await this.sink(b);
+  private async write(...chunks: Buffer[]): Promise<void> {
+    for (const c of chunks) this.offset += c.length;
+    await this.sink(...chunks);
   }
 
   private async start(): Promise<void> {
@@ -563,7 +563,7 @@ export class ParquetFileWriter {
         compressed += p.header.length + p.body.length;
         uncompressed += p.header.length + p.rawBytes;
       }
-      await this.write(Buffer.concat(parts));
+      await this.write(...parts);
       totalBytes += uncompressed;
       chunks.push(
         struct(
@@ -606,7 +606,7 @@ export class ParquetFileWriter {
     ]);
     const len = Buffer.allocUnsafe(4);
     len.writeUInt32LE(footer.length);
-    await this.write(Buffer.concat([footer, len, MAGIC]));
+    await this.write(footer, len, MAGIC);
     return { rows: this.rows, bytes: this.offset };
   }
 }

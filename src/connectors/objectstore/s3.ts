@@ -269,10 +269,12 @@ class MultipartWriter implements ObjectWriter {
     this.what = `writing s3://${base.Bucket}/${key}`;
   }
 
-  async write(chunk: Buffer): Promise<void> {
-    this.tally.add(chunk);
-    this.buffers.push(chunk);
-    this.buffered += chunk.length;
+  async write(...chunks: Buffer[]): Promise<void> {
+    for (const c of chunks) {
+      this.tally.add(c);
+      this.buffers.push(c);
+      this.buffered += c.length;
+    }
     if (this.buffered >= this.store.settings.partBytes) await this.sendPart();
   }
 
@@ -303,8 +305,19 @@ class MultipartWriter implements ObjectWriter {
 
   async close(): Promise<{ bytes: number; sha256: string }> {
     if (this.uploadId === undefined) {
-      await this.store.run(new this.sdk.PutObjectCommand({ ...this.base, Key: this.key, Body: Buffer.concat(this.buffers), ...this.encryption }), this.what);
-      return this.tally.result();
+      const written = this.tally.result();
+      const put = new this.sdk.PutObjectCommand({ ...this.base, Key: this.key, Body: Buffer.concat(this.buffers), ...this.encryption });
+      // the object's SHA-256, taken as it was written, is the payload hash the request is
+      // signed with: the signer need not read the whole body a second time
+      put.middlewareStack.add(
+        (next) => (args) => {
+          (args.request as { headers: Record<string, string> }).headers['x-amz-content-sha256'] = written.sha256;
+          return next(args);
+        },
+        { step: 'build', name: 'ferryPayloadHash' },
+      );
+      await this.store.run(put, this.what);
+      return written;
     }
     if (this.buffered > 0) await this.sendPart();
     await Promise.all(this.inflight);

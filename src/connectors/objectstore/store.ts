@@ -37,7 +37,8 @@ export interface ListedObject {
 }
 
 export interface ObjectWriter {
-  write(chunk: Buffer): Promise<void>;
+  /** appends the chunks, in order (several at once need not be joined first) */
+  write(...chunks: Buffer[]): Promise<void>;
   /** makes the object durable and visible; resolves with its size and SHA-256 */
   close(): Promise<{ bytes: number; sha256: string }>;
   /** drops what was written; the object does not appear */

@@ -309,7 +309,7 @@ class ChunkFiles {
     this.sequence.set(partition, n + 1);
     const path = `${partition}part-${this.id}-${String(n).padStart(4, '0')}.${extension(this.layout.settings)}`;
     const upload = this.store.writer(this.layout.dir + path);
-    const writer = createWriter(this.layout.settings, this.layout.table.columns, this.metadata, (b) => upload.write(b));
+    const writer = createWriter(this.layout.settings, this.layout.table.columns, this.metadata, (...b) => upload.write(...b));
     f = { path, partition, writer, upload };
     this.open.set(partition, f);
     return f;
