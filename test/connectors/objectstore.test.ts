@@ -363,7 +363,7 @@ describe('objectstore from column batches', () => {
   const columns = [col('id', 'int64'), col('name', 'text')];
 
   /** Batches of (id, "row id") for each list of ids, built as a source builds them; a batch recycled is overwritten at once, as a source would. */
-  async function* batchesOfIds(ids: number[][], recycled: { count: number }): AsyncIterable<ColumnBatch> {
+  async function* batchesOfIds(ids: (number | bigint)[][], recycled: { count: number }): AsyncIterable<ColumnBatch> {
     for (const list of ids) {
       const key = new ColumnBuilder('int64', list.length);
       const name = new ColumnBuilder('bytes', list.length);
@@ -396,9 +396,11 @@ describe('objectstore from column batches', () => {
       assert.equal(ok.rows, 9);
       assert.equal(recycled.count, 4);
       // a key of the first batch, repeated after the order broke, and one repeated while keys still increased
-      for (const ids of [[[101, 102], [103, 104], [110, 105], [102]], [[201, 202], [203, 202]]])
+      // and keys past 2^53, whose runs hold bigints
+      const big = 2n ** 60n;
+      for (const ids of [[[101, 102], [103, 104], [110, 105], [102]], [[201, 202], [203, 202]], [[big + 1n, big + 2n], [big + 5n, big + 2n]]] as (number | bigint)[][][])
         await assert.rejects(
-          target.writeColumns!({ table, range: { lower: [BigInt(ids[0]![0]!)], upper: [BigInt(ids[0]![0]! + 99)] }, replace: false, isolate: false }, batchesOfIds(ids, recycled)),
+          target.writeColumns!({ table, range: { lower: [BigInt(ids[0]![0]!)], upper: [BigInt(ids[0]![0]!) + 99n] }, replace: false, isolate: false }, batchesOfIds(ids, recycled)),
           codeIs('WRITE_FAILED', new RegExp(`duplicate primary key \\(id\\) = \\(${ids.at(-1)!.at(-1)}\\)`)),
         );
       await target.finishTable(table);

@@ -55,9 +55,10 @@ class CompressionThread {
   compress(codec: ParquetCompression, level: number | undefined, parts: Buffer[]): Promise<Buffer> {
     let total = 0;
     for (const p of parts) total += p.length;
-    // a buffer of its own (not from Node's pool, not zeroed), so that transferring it moves nothing else
-    let buffer = this.spare.pop();
-    if (!buffer || buffer.byteLength < total) buffer = Buffer.allocUnsafeSlow(total).buffer as ArrayBuffer;
+    // a buffer of its own (not from Node's pool, not zeroed), so that transferring it moves nothing
+    // else; new ones are rounded up so that they fit the next pages, which differ a little in size
+    const fit = this.spare.findIndex((b) => b.byteLength >= total);
+    const buffer = fit >= 0 ? this.spare.splice(fit, 1)[0]! : (Buffer.allocUnsafeSlow(Math.ceil(total / PAGE_ROUNDING) * PAGE_ROUNDING).buffer as ArrayBuffer);
     const raw = new Uint8Array(buffer);
     let at = 0;
     for (const p of parts) {
@@ -81,6 +82,7 @@ class CompressionThread {
 
 /** page buffers kept for reuse: about the pages in flight at once */
 const MAX_SPARE_PAGES = 16;
+const PAGE_ROUNDING = 64 * 1024;
 
 let thread: CompressionThread | undefined;
 const offThread = (codec: ParquetCompression, level: number | undefined) => (parts: Buffer[]) => (thread ??= new CompressionThread()).compress(codec, level, parts);

@@ -217,16 +217,19 @@ function integerAt(buf: Buffer, layout: ColumnLayout, k: number): number | bigin
   return layout === 'int32' ? buf.readInt32LE(4 * k) : readInt64(buf, 8 * k);
 }
 
+/** A key as integerAt gives it: a number within ±2^53, else a bigint. */
+const asKey = (b: bigint): number | bigint => (b >= -(2n ** 53n) && b < 2n ** 53n ? Number(b) : b);
+
 /**
  * Repeated keys of a chunk's one-column integer primary key, batch by batch. While keys
- * increase only the last one is compared (the keys are kept, copied: batches are recycled);
- * the first key out of order turns every key seen into a set, which then takes over.
+ * increase only the last one is compared, and the keys seen are kept as runs of consecutive
+ * values (batches are recycled; an identity column is one run); the first key out of order
+ * turns every key seen into a set, which then takes over.
  */
 class IntegerKeys {
   private last: number | bigint = -Infinity;
-  /** the keys so far, in the column's layout, back to back */
-  private kept = Buffer.allocUnsafe(0);
-  private keptBytes = 0;
+  /** the keys so far, ascending: [first, last] of each run of consecutive values */
+  private readonly runs: (number | bigint)[][] = [];
   private seen?: Set<number | bigint>;
 
   /** A key of the column seen before, or undefined. */
@@ -235,21 +238,21 @@ class IntegerKeys {
     let k = 0;
     if (!this.seen) {
       let last = this.last;
+      let run = this.runs.at(-1);
       for (; k < v.count; k++) {
         const key = integerAt(buf, v.layout, k);
         if (key <= last) break;
+        if (run && (typeof key === 'number' ? key === (run[1] as number) + 1 : key === BigInt(run[1]!) + 1n)) run[1] = key;
+        else this.runs.push((run = [key, key]));
         last = key;
       }
       this.last = last;
-      if (k === v.count) {
-        this.keep(buf);
-        return undefined;
-      }
+      if (k === v.count) return undefined;
       this.seen = new Set();
-      const width = v.layout === 'int32' ? 4 : 8;
-      for (let i = 0; i < this.keptBytes / width; i++) this.seen.add(integerAt(this.kept, v.layout, i));
-      for (let i = 0; i < k; i++) this.seen.add(integerAt(buf, v.layout, i));
-      this.kept = Buffer.allocUnsafe(0);
+      for (const [first, end] of this.runs)
+        if (typeof first === 'number' && typeof end === 'number') for (let key = first; key <= end; key++) this.seen.add(key);
+        else for (let key = BigInt(first!); key <= BigInt(end!); key++) this.seen.add(asKey(key));
+      this.runs.length = 0;
     }
     for (; k < v.count; k++) {
       const key = integerAt(buf, v.layout, k);
@@ -257,17 +260,6 @@ class IntegerKeys {
       this.seen.add(key);
     }
     return undefined;
-  }
-
-  private keep(keys: Buffer): void {
-    const need = this.keptBytes + keys.length;
-    if (need > this.kept.length) {
-      const grown = Buffer.allocUnsafe(Math.max(need, 2 * this.kept.length));
-      this.kept.copy(grown, 0, 0, this.keptBytes);
-      this.kept = grown;
-    }
-    keys.copy(this.kept, this.keptBytes);
-    this.keptBytes = need;
   }
 }
 
