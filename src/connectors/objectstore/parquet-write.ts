@@ -570,6 +570,7 @@ export class ParquetFileWriter {
     this.needsFlush = false;
     if (this.groupRows === 0) return;
     for (const l of this.striper.leaves) l.cutPage(this.opts.codec);
+    this.opts.codec.flush();
     const groupStart = this.offset;
     const chunks: ThriftValue[] = [];
     let totalBytes = 0;
