@@ -243,11 +243,11 @@ interface Batching<B> {
 }
 
 /**
- * Streams a query's results in batches, pausing the socket while the consumer is `READ_AHEAD`
- * batches behind. `prepare` runs on a batch just before it is yielded. Stopping early drains
- * the rest of the result so the connection stays usable.
+ * Streams the results of the query `start` sends, in batches, pausing the socket while the
+ * consumer is `READ_AHEAD` batches behind. `prepare` runs on a batch just before it is yielded.
+ * Stopping early drains the rest of the result so the connection stays usable.
  */
-async function* streamBatches<B>(conn: Connection, query: Query, batching: Batching<B>, prepare?: (batch: B) => void): AsyncGenerator<B> {
+async function* streamBatches<B>(conn: Connection, start: () => Query, batching: Batching<B>, prepare?: (batch: B) => void): AsyncGenerator<B> {
   const ready: B[] = [];
   let ended = false;
   let failure: unknown;
@@ -265,6 +265,8 @@ async function* streamBatches<B>(conn: Connection, query: Query, batching: Batch
   };
   // mysql2 reports a connection already closed on the connection, not on the query
   conn.on('error', onFailure);
+  // sent once the generator runs, so that no result comes before its listeners
+  const query = start();
   query.on('result', (result: unknown) => {
     if (discard) return;
     const batch = batching.add(result);
@@ -329,7 +331,7 @@ export function streamRows(conn: Connection, sql: string, batchRows: number, dec
     },
     rest: () => (current.length > 0 ? current : undefined),
   };
-  return streamBatches(conn, conn.query({ sql, rowsAsArray: true }), batching, decode);
+  return streamBatches(conn, () => conn.query({ sql, rowsAsArray: true }), batching, decode);
 }
 
 /** mysql2's packet, as far as the column reader reads it: the payload is buffer[offset..end). */
@@ -350,10 +352,8 @@ type QueryState = (this: Query, packet: RawPacket, connection: unknown) => unkno
  * stops decoding: the rest of the result is skipped, and the error ends the stream.
  */
 export function streamColumns(conn: Connection, sql: string, batcher: TextColumnBatcher): AsyncGenerator<ColumnBatch> {
-  const query = conn.query({ sql, rowsAsArray: true });
-  const states = query as unknown as { row: QueryState };
-  const endOfRows = states.row;
   let failure: unknown;
+  let endOfRows: QueryState;
   const row: QueryState = function (packet, connection) {
     if (packet.isEOF()) {
       if (failure !== undefined) this.emit('error', failure);
@@ -372,6 +372,12 @@ export function streamColumns(conn: Connection, sql: string, batcher: TextColumn
       }
     return row;
   };
-  states.row = row;
-  return streamBatches(conn, query, { add: (batch) => batch as ColumnBatch, rest: () => undefined });
+  const start = () => {
+    const query = conn.query({ sql, rowsAsArray: true });
+    const states = query as unknown as { row: QueryState };
+    endOfRows = states.row;
+    states.row = row;
+    return query;
+  };
+  return streamBatches(conn, start, { add: (batch) => batch as ColumnBatch, rest: () => undefined });
 }
