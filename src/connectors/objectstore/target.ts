@@ -378,6 +378,8 @@ function writeError(err: unknown, table: string): FerryError {
 export class ObjectStoreTarget implements Target {
   private readonly layouts = new WeakMap<TargetTable, TableLayout>();
   private readonly records = new Map<string, Promise<ChunkRecord[]>>();
+  /** the chunk records this target wrote, by key: a table's manifest need not read them back */
+  private readonly written = new Map<string, ChunkRecord>();
 
   constructor(
     private readonly store: ObjectStore,
@@ -458,6 +460,7 @@ export class ObjectStoreTarget implements Target {
     if (exists && ifExists === 'fail')
       throw new FerryError('TABLE_EXISTS', `table ${table.name} already exists: ${this.store.location}${layout.dir} holds objects`, 'set target.ifExists to drop or truncate in the plan');
     if (exists) await this.store.deleteFolder(layout.dir);
+    this.forgetWritten(layout);
     await this.store.put(layout.dir + SCHEMA_FILE, JSON.stringify(schemaDocument(table, layout, this.settings), null, 2) + '\n');
   }
 
@@ -470,7 +473,7 @@ export class ObjectStoreTarget implements Target {
     const layout = this.layout(table);
     const id = chunkId(range);
     this.records.delete(table.name);
-    if (replace) await this.store.delete([this.recordKey(layout, id)]);
+    if (replace) await this.deleteRecord(layout, id);
     const files = new ChunkFiles(this.store, layout, id, this.settings.maxPartitionsPerChunk, this.chunkMetadata(table, id));
     const check = isolate ? rowChecker(layout.settings, table.columns) : undefined;
     const unique = layout.uniqueIndexes && new DuplicateKeys(layout.uniqueIndexes, table.primaryKey, layout.uniqueIndexes.map((i) => table.columns[i]!.type), layout.keyCompare);
@@ -511,7 +514,9 @@ export class ObjectStoreTarget implements Target {
 
   /** Records the chunk's files (it is then written) and removes what earlier attempts left. */
   private async commitChunk(layout: TableLayout, chunk: ChunkWrite, record: ChunkRecord): Promise<void> {
-    await this.store.put(this.recordKey(layout, record.chunk), stateStringify(record));
+    const key = this.recordKey(layout, record.chunk);
+    await this.store.put(key, stateStringify(record));
+    this.written.set(key, record);
     if (chunk.replace) await this.removeStale(layout, record.chunk, record.files);
     this.records.delete(layout.table.name);
     this.log.debug({ table: layout.table.name, chunk: record.chunk, rows: record.rows, files: record.files.length }, 'object store chunk written');
@@ -519,6 +524,16 @@ export class ObjectStoreTarget implements Target {
 
   private recordKey(layout: TableLayout, id: string): string {
     return `${layout.dir}${CHUNKS_DIR}${id}.json`;
+  }
+
+  private async deleteRecord(layout: TableLayout, id: string): Promise<void> {
+    const key = this.recordKey(layout, id);
+    this.written.delete(key);
+    await this.store.delete([key]);
+  }
+
+  private forgetWritten(layout: TableLayout): void {
+    for (const key of this.written.keys()) if (key.startsWith(layout.dir + CHUNKS_DIR)) this.written.delete(key);
   }
 
   /** Whether the table can be written from column batches (see columnAppenders). */
@@ -533,7 +548,7 @@ export class ObjectStoreTarget implements Target {
     if (!appenders) throw new FerryError('INTERNAL', `table ${table.name} cannot be written from columns`, 'report this');
     const id = chunkId(range);
     this.records.delete(table.name);
-    if (chunk.replace) await this.store.delete([this.recordKey(layout, id)]);
+    if (chunk.replace) await this.deleteRecord(layout, id);
     const files = new ChunkFiles(this.store, layout, id, 1, this.chunkMetadata(table, id));
     const keyIndex = layout.uniqueIndexes?.[0];
     const keys = keyIndex === undefined ? undefined : new IntegerKeys();
@@ -580,13 +595,19 @@ export class ObjectStoreTarget implements Target {
     }
   }
 
-  private recordsOf(table: TargetTable): Promise<ChunkRecord[]> {
+  /** The table's chunk records: those listed in its folder, read back unless this target wrote them (`fresh`: read back all). */
+  private recordsOf(table: TargetTable, fresh = false): Promise<ChunkRecord[]> {
     let r = this.records.get(table.name);
     if (!r) {
       r = (async () => {
-        const keys: string[] = [];
-        for await (const o of this.store.list(`${table.name}/${CHUNKS_DIR}`)) if (o.key.endsWith('.json')) keys.push(o.key);
         const out: ChunkRecord[] = [];
+        const keys: string[] = [];
+        for await (const o of this.store.list(`${table.name}/${CHUNKS_DIR}`)) {
+          if (!o.key.endsWith('.json')) continue;
+          const known = fresh ? undefined : this.written.get(o.key);
+          if (known) out.push(known);
+          else keys.push(o.key);
+        }
         for (let i = 0; i < keys.length; i += 16) {
           const docs = await Promise.all(keys.slice(i, i + 16).map((k) => this.store.get(k)));
           for (const d of docs) if (d) out.push(stateParse<ChunkRecord>(d.toString('utf8')));
@@ -675,12 +696,14 @@ export class ObjectStoreTarget implements Target {
   /** Removes every object of the table's folder: its files, chunk records, schema and manifest. */
   async drop(table: TargetTable): Promise<void> {
     this.records.delete(table.name);
+    this.forgetWritten(this.layout(table));
     await this.store.deleteFolder(this.layout(table).dir);
   }
 
   async fingerprint(table: TargetTable): Promise<TableFingerprint | undefined> {
     this.records.delete(table.name);
-    return folderFingerprint(this.store, this.layout(table).dir, await this.recordsOf(table));
+    // what the store holds, whatever this target wrote: the fingerprint is to notice changes by others
+    return folderFingerprint(this.store, this.layout(table).dir, await this.recordsOf(table, true));
   }
 
   scratch(table: TargetTable, suffix: string): TargetTable {
