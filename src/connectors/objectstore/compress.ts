@@ -94,8 +94,8 @@ const PAGE_ROUNDING = 64 * 1024;
 const POST_BYTES = 4 * 1024 * 1024;
 
 let thread: CompressionThread | undefined;
-const theThread = () => (thread ??= new CompressionThread());
-const offThread = (codec: ParquetCompression, level: number | undefined) => ({ compressParts: (parts: Buffer[]) => theThread().compress(codec, level, parts), flush: () => thread?.flush() });
+const compressionThread = () => (thread ??= new CompressionThread());
+const offThread = (codec: ParquetCompression, level: number | undefined) => ({ compressParts: (parts: Buffer[]) => compressionThread().compress(codec, level, parts), flush: () => thread?.flush() });
 
 const CODEC_IDS: Record<string, number> = { none: 0, snappy: 1, gzip: 2, zstd: 6 };
 
