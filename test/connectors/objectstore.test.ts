@@ -398,7 +398,9 @@ describe('objectstore from column batches', () => {
       // a key of the first batch, repeated after the order broke, and one repeated while keys still increased
       // and keys past 2^53, whose runs hold bigints
       const big = 2n ** 60n;
-      for (const ids of [[[101, 102], [103, 104], [110, 105], [102]], [[201, 202], [203, 202]], [[big + 1n, big + 2n], [big + 5n, big + 2n]]] as (number | bigint)[][][])
+      // and keys that cross -2^53, where they turn from bigints into numbers
+      const edge = -(2n ** 53n);
+      for (const ids of [[[101, 102], [103, 104], [110, 105], [102]], [[201, 202], [203, 202]], [[big + 1n, big + 2n], [big + 5n, big + 2n]], [[edge - 2n, edge - 1n], [Number(edge), Number(edge) + 1], [Number(edge)]]] as (number | bigint)[][][])
         await assert.rejects(
           target.writeColumns!({ table, range: { lower: [BigInt(ids[0]![0]!)], upper: [BigInt(ids[0]![0]!) + 99n] }, replace: false, isolate: false }, batchesOfIds(ids, recycled)),
           codeIs('WRITE_FAILED', new RegExp(`duplicate primary key \\(id\\) = \\(${ids.at(-1)!.at(-1)}\\)`)),

@@ -217,6 +217,10 @@ function integerAt(buf: Buffer, layout: ColumnLayout, k: number): number | bigin
   return layout === 'int32' ? buf.readInt32LE(4 * k) : readInt64(buf, 8 * k);
 }
 
+/** Whether `key` is the integer after `prev` (either may be a number or a bigint, as integerAt gives them). */
+const follows = (prev: number | bigint, key: number | bigint): boolean =>
+  typeof prev === 'number' && typeof key === 'number' ? key === prev + 1 : BigInt(key) === BigInt(prev) + 1n;
+
 /** A key as integerAt gives it: a number within ±2^53, else a bigint. */
 const asKey = (b: bigint): number | bigint => (b >= -(2n ** 53n) && b < 2n ** 53n ? Number(b) : b);
 
@@ -242,7 +246,7 @@ class IntegerKeys {
       for (; k < v.count; k++) {
         const key = integerAt(buf, v.layout, k);
         if (key <= last) break;
-        if (run && (typeof key === 'number' ? key === (run[1] as number) + 1 : key === BigInt(run[1]!) + 1n)) run[1] = key;
+        if (run && follows(run[1]!, key)) run[1] = key;
         else this.runs.push((run = [key, key]));
         last = key;
       }
