@@ -98,6 +98,18 @@ function unzeroedOffsets(entries: number): Int32Array {
   return a;
 }
 
+/**
+ * How a source's column reader decodes the fields of a column: the column's layout, the
+ * reader's own operation code (a switch over it beats a call per field through an array of
+ * closures), and for decimals the scale and the unscaled integer's width.
+ */
+export interface ColumnDecoder {
+  layout: ColumnLayout;
+  op: number;
+  scale: number;
+  width: 8 | 16;
+}
+
 /** A column builder's value and offset buffers, whole: what a recycled batch gives back. */
 export interface ColumnBuffers {
   data: Uint8Array;
@@ -221,7 +233,10 @@ export class ColumnBuilder {
   }
 }
 
-/** The batches of a stream of rows, column by column: a source's decoder writes each row's fields into `builders`, then calls `endRow`. */
+/**
+ * The batches of a stream of rows, column by column: a source's reader decodes each row's
+ * fields as its `decoders` say into `builders`, then calls `endRow`.
+ */
 export class BatchBuilder {
   /** full batches, for the reader to take */
   readonly ready: ColumnBatch[] = [];
@@ -231,10 +246,10 @@ export class BatchBuilder {
   private readonly spares: ColumnBuffers[][] = [];
 
   constructor(
-    layouts: ColumnLayout[],
+    protected readonly decoders: ColumnDecoder[],
     private readonly batchRows: number,
   ) {
-    this.builders = layouts.map((l) => new ColumnBuilder(l, batchRows));
+    this.builders = decoders.map((d) => new ColumnBuilder(d.layout, batchRows));
   }
 
   protected endRow(): void {

@@ -4,13 +4,13 @@ import type { ReadView, Source, SourceTable } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { KeyRange, RowBatch } from '../../core/types.js';
-import type { ColumnBatch } from '../../core/columns.js';
+import type { ColumnBatch, ColumnDecoder } from '../../core/columns.js';
 import { evenKeyRanges } from '../../core/split.js';
 import { batchDecoder, boundLiterals, quoteIdent, readsAsIs, selectExpr, valueDecoder, type CodecColumn } from './codec.js';
 import { isFatal, reasonOf, toFerryError } from './errors.js';
 import { closeSession, isDead, openSession, run, SESSION, streamColumns, streamRows, type Endpoint } from './session.js';
 import { keyColumns, rangeConditions, tupleCompare, whereClause } from './sql.js';
-import { TextColumnBatcher, textColumnDecoderFor, type TextColumnDecoder } from './text-columns.js';
+import { TextColumnBatcher, textColumnDecoderFor } from './text-columns.js';
 
 /**
  * `parallelism` connections, each inside START TRANSACTION WITH CONSISTENT SNAPSHOT taken
@@ -187,7 +187,7 @@ export class MysqlSource implements Source {
 
   /** Column batches straight from the text protocol, when every column is read as it is and has a column form. */
   readColumns(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<ColumnBatch> | undefined {
-    const decoders: TextColumnDecoder[] = [];
+    const decoders: ColumnDecoder[] = [];
     for (const c of table.columns) {
       const d = readsAsIs(c) ? textColumnDecoderFor(c.type) : undefined;
       if (!d) return undefined;

@@ -5,7 +5,7 @@
 // (a zero date, a tinyint(1) other than 0 or 1, …) throws: the caller reads the chunk as rows,
 // where the plan's policies for such values apply.
 import { daysFromCivil } from '../../core/calendar.js';
-import { BatchBuilder, ColumnBuilder, columnLayout, noColumnarForm, writeIntLE, type ColumnLayout } from '../../core/columns.js';
+import { BatchBuilder, ColumnBuilder, columnLayout, noColumnarForm, writeIntLE, type ColumnDecoder } from '../../core/columns.js';
 import type { CanonicalType } from '../../core/types.js';
 
 // What becomes of a field; TextColumnBatcher.row switches on it (see postgres/binary-columns.ts for why).
@@ -18,19 +18,11 @@ const DATE = 5;
 const DATETIME = 6;
 const BYTES = 7;
 
-export interface TextColumnDecoder {
-  layout: ColumnLayout;
-  op: number;
-  /** decimals: the column's scale, and the unscaled integer's width */
-  scale: number;
-  width: 8 | 16;
-}
-
 /** The decoder of a canonical type's text values into its column layout, or undefined when it has none here. */
-export function textColumnDecoderFor(t: CanonicalType): TextColumnDecoder | undefined {
+export function textColumnDecoderFor(t: CanonicalType): ColumnDecoder | undefined {
   const layout = columnLayout(t);
   if (!layout) return undefined;
-  const op = (code: number): TextColumnDecoder => ({ layout, op: code, scale: 0, width: 8 });
+  const op = (code: number): ColumnDecoder => ({ layout, op: code, scale: 0, width: 8 });
   switch (t.kind) {
     case 'int':
       return op(layout === 'int64' ? INT64 : INT32);
@@ -139,13 +131,6 @@ function datetime(b: ColumnBuilder, buf: Buffer, at: number, len: number): void 
 
 /** Complete text-protocol rows into column batches of `batchRows` rows. */
 export class TextColumnBatcher extends BatchBuilder {
-  constructor(
-    private readonly decoders: TextColumnDecoder[],
-    batchRows: number,
-  ) {
-    super(decoders.map((d) => d.layout), batchRows);
-  }
-
   /** One row: the fields of a packet's payload, buf[at..end). */
   row(buf: Buffer, at: number, end: number): void {
     const { decoders, builders } = this;

@@ -2,7 +2,7 @@
 // timestamps are byte-swapped and shifted to their canonical epoch, text and bytes copied,
 // numerics turned into unscaled integers. Values with no columnar form (infinite dates and
 // timestamps, NaN numerics) throw: the caller reads the chunk as rows instead.
-import { BatchBuilder, ColumnBuilder, columnLayout, noColumnarForm, writeIntLE, type ColumnLayout } from '../../core/columns.js';
+import { BatchBuilder, ColumnBuilder, columnLayout, noColumnarForm, writeIntLE, type ColumnDecoder } from '../../core/columns.js';
 import type { CanonicalType } from '../../core/types.js';
 import { int32, int64, type RowSink } from './binary-read.js';
 import { DATE_INFINITY, DATE_MINUS_INFINITY, PG_EPOCH_DAYS, US_PER_DAY } from './temporal.js';
@@ -21,14 +21,6 @@ const DATE = 6;
 const TIMESTAMP = 7;
 const BYTES = 8;
 const JSONB = 9;
-
-/** How the fields of a column are decoded: the column's layout, the operation and, for numerics, the scale and width. */
-export interface ColumnDecoder {
-  layout: ColumnLayout;
-  op: number;
-  scale: number;
-  width: 8 | 16;
-}
 
 /** microseconds from 1970-01-01 to PostgreSQL's epoch, 2000-01-01 */
 const PG_EPOCH_US = PG_EPOCH_DAYS * US_PER_DAY;
@@ -125,13 +117,6 @@ export function columnDecoderFor(t: CanonicalType): ColumnDecoder | undefined {
 
 /** Complete rows of a binary COPY stream into column batches of `batchRows` rows. */
 export class ColumnBatcher extends BatchBuilder implements RowSink {
-  constructor(
-    private readonly decoders: ColumnDecoder[],
-    batchRows: number,
-  ) {
-    super(decoders.map((d) => d.layout), batchRows);
-  }
-
   row(buf: Buffer, at: Int32Array, len: Int32Array): void {
     const { decoders, builders } = this;
     for (let i = 0; i < decoders.length; i++) {

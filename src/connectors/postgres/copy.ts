@@ -5,8 +5,8 @@ import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { RowBatch } from '../../core/types.js';
-import type { ColumnBatch } from '../../core/columns.js';
-import { ColumnBatcher, type ColumnDecoder } from './binary-columns.js';
+import type { ColumnBatch, ColumnDecoder } from '../../core/columns.js';
+import { ColumnBatcher } from './binary-columns.js';
 import { BinaryCopyParser, RowBatcher, type Decoder, type RowSink } from './binary-read.js';
 
 /** The batches a sink of a binary COPY read makes: full ones as they fill, the last one at the end. */

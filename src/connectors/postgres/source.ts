@@ -1,7 +1,7 @@
 // The source side: one exported snapshot shared by every reader, keyset-quantile splits,
 // and reads by binary COPY of a SELECT over a key range.
 import pg from 'pg';
-import type { ColumnBatch } from '../../core/columns.js';
+import type { ColumnBatch, ColumnDecoder } from '../../core/columns.js';
 import { evenKeyRanges } from '../../core/split.js';
 import type { ReadView, Source, SourceTable } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
@@ -10,7 +10,7 @@ import type { KeyRange, RowBatch } from '../../core/types.js';
 import { decoderFor } from './binary-read.js';
 import { sessionSql, watchErrors } from './config.js';
 import { copyOut, copyOutColumns } from './copy.js';
-import { columnDecoderFor, type ColumnDecoder } from './binary-columns.js';
+import { columnDecoderFor } from './binary-columns.js';
 import { connectError, queryError, type Endpoint } from './errors.js';
 import { keyColumns, keyRangeConditions, quoteIdent, selectList, tableRef, whereClause } from './sql.js';
 import { sqlLiteral } from './text-write.js';
