@@ -111,9 +111,7 @@ export function mapTable(plan: Plan, tp: TablePlan, info: TableInfo | undefined,
     const parts: ValueStep[] = [];
     let type = sourceCols[i]!.type;
     const to = targetCols[i]!.type;
-    // column readers give no zero dates (the chunk then goes as rows): the policy acts in rows only
-    const zeroDates = sourceConn.capabilities.zeroDates && (type.kind === 'date' || type.kind === 'timestamp');
-    if (zeroDates) parts.push(zeroDateStep(plan.source.zeroDates, c.target, to));
+    if (sourceConn.capabilities.zeroDates && (type.kind === 'date' || type.kind === 'timestamp')) parts.push(zeroDateStep(plan.source.zeroDates, c.target, to));
     if (c.transform) {
       const t = transformStep(c.transform);
       parts.push(t.step);
@@ -123,7 +121,8 @@ export function mapTable(plan: Plan, tp: TablePlan, info: TableInfo | undefined,
     const convert = converter(type, to);
     // a bool never "always fits" because loose engines give other values in rows; a bool column holds 0 and 1 only
     const checked = !fits && !(type.kind === 'bool' && to.kind === 'bool');
-    if (parts.length > (zeroDates ? 1 : 0) || checked || convert || !sameColumnValues(type, to)) columnar = false;
+    // the zero-date policy does not count: column readers give no zero dates (the chunk then goes as rows, where it acts)
+    if (c.transform || checked || convert || !sameColumnValues(type, to)) columnar = false;
     const check = (v: unknown) => {
       const why = misfit(v, to);
       if (why) throw new RowRejected(`column ${c.target}: ${why}`);
