@@ -213,22 +213,21 @@ class Levels {
 }
 
 /**
- * Page value buffers of finished files, by the size they may grow to, for the pages of the next
- * files: a file's columns would otherwise each grow a fresh buffer to the page size (64 KB,
- * doubled up to about 320 KB), some 250 MB of short-lived buffers per 3M rows into Parquet.
+ * Page value buffers of finished files, by page size, for the pages of the next files: a file's
+ * columns would otherwise each grow a fresh buffer to the page size (64 KB, doubled up to about
+ * 320 KB), some 250 MB of short-lived buffers per 3M rows into Parquet.
  */
 const spareValues = new Map<number, ByteBuf[]>();
 const MAX_SPARE_VALUES = 64;
 
 function valueBuffer(pageBytes: number): ByteBuf {
-  const cap = Math.ceil(pageBytes * 1.25);
-  return spareValues.get(cap)?.pop() ?? new ByteBuf(Math.min(64 * 1024, pageBytes), cap);
+  // pages are cut at most 64 rows after they pass pageBytes: a quarter more is room enough for most
+  return spareValues.get(pageBytes)?.pop() ?? new ByteBuf(Math.min(64 * 1024, pageBytes), Math.ceil(pageBytes * 1.25));
 }
 
 function giveBackValues(pageBytes: number, b: ByteBuf): void {
-  const cap = Math.ceil(pageBytes * 1.25);
-  let spares = spareValues.get(cap);
-  if (!spares) spareValues.set(cap, (spares = []));
+  let spares = spareValues.get(pageBytes);
+  if (!spares) spareValues.set(pageBytes, (spares = []));
   b.pos = 0;
   if (spares.length < MAX_SPARE_VALUES) spares.push(b);
 }
@@ -270,7 +269,6 @@ class LeafWriter {
     encode: ValueEncoder,
     pageBytes: number,
   ) {
-    // pages are cut at most 64 rows after they pass pageBytes: a quarter more is room enough for most
     this.values = valueBuffer(pageBytes);
     this.encode = encode;
     // min/max for integer-backed leaves outside lists: what engines prune row groups by
