@@ -194,12 +194,13 @@ export class PgSource implements Source {
     const client = await v.acquire();
     let healthy = false;
     try {
-      const from = `FROM ${tableRef(table.name, this.settings.schema).sql}${whereClause(this.conditions(table, within ?? {}))}`;
+      const ref = tableRef(table.name, this.settings.schema).sql;
+      const from = `FROM ${ref}${whereClause(this.conditions(table, within ?? {}))}`;
       const k = quoteIdent(key.name);
       // a table never analyzed has no statistics (reltuples -1), only the planner's guess from its size: it is split exactly
       const { rows } = await client.query<{ lo: string | null; hi: string | null; analyzed: boolean | null }>(
         `SELECT min(${k})::text AS lo, max(${k})::text AS hi, (SELECT reltuples >= 0 FROM pg_class WHERE oid = to_regclass($1)) AS analyzed ${from}`,
-        [tableRef(table.name, this.settings.schema).sql],
+        [ref],
       );
       const { lo, hi, analyzed } = rows[0]!;
       if (lo === null || hi === null || !analyzed) {
