@@ -98,6 +98,9 @@ describe('object storage', () => {
       const written = (await lake.listing()).filter((o) => !before.includes(o));
       assert.ok(written.some((o) => o.startsWith('customer/_manifest.json ')) && written.some((o) => o.startsWith('orders/_manifest.json ')), written.join('\n'));
       const stateDir = join(dir, '.ferry');
+      // untouched, the lake matches what the run recorded as it finished each table
+      const unchanged = await rollbackRun({ stateDir, check: true });
+      assert.deepEqual(unchanged.steps.map((s) => [s.table, s.action, s.blocker]), [['customer', 'drop', undefined], ['orders', 'drop', undefined]]);
 
       // the application writes a file into a table folder
       await lake.put('orders/part-extra.csv', 'id\n9999\n');

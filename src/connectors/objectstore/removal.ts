@@ -2,7 +2,7 @@
 // holds (a fingerprint), and where a dry run puts its scratch copy of a table.
 import { createHash } from 'node:crypto';
 import type { TableFingerprint, TargetTable } from '../../core/contracts.js';
-import type { ObjectStore } from './store.js';
+import type { ListedObject, ObjectStore } from './store.js';
 
 /** Whether any object is under the folder prefix. */
 export async function holdsObjects(store: ObjectStore, dir: string): Promise<boolean> {
@@ -21,10 +21,9 @@ interface RecordedChunk {
  * under the folder (key, size, version) and the checksums the records give of the data files,
  * so an object added, removed or written again changes it. Undefined when the folder is empty.
  */
-export async function folderFingerprint(store: ObjectStore, dir: string, records: RecordedChunk[]): Promise<TableFingerprint | undefined> {
-  const objects: string[] = [];
-  for await (const o of store.list(dir)) objects.push(`${o.key}\t${o.size}\t${o.version}`);
-  if (objects.length === 0) return undefined;
+export function folderFingerprint(listed: ListedObject[], records: RecordedChunk[]): TableFingerprint | undefined {
+  if (listed.length === 0) return undefined;
+  const objects = listed.map((o) => `${o.key}\t${o.size}\t${o.version}`);
   const checksums = records.flatMap((r) => r.files.map((f) => `${f.path}\t${f.sha256}`));
   const hash = createHash('sha256');
   for (const line of [...objects.sort(), '', ...checksums.sort()]) hash.update(`${line}\n`);

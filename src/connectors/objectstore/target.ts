@@ -27,7 +27,7 @@ import { readInt64 } from './parquet-codec.js';
 import { NotFerryParquet } from './parquet-read.js';
 import { partitioner, partitionValues } from './partition.js';
 import { folderFingerprint, holdsObjects, scratchTable } from './removal.js';
-import type { ObjectStore, ObjectWriter } from './store.js';
+import type { ListedObject, ObjectStore, ObjectWriter } from './store.js';
 import { RowRefused } from './temporal.js';
 import { MAX_READABLE_DECIMAL_PRECISION, parseNative, type Leaf } from './typemap.js';
 
@@ -599,29 +599,38 @@ export class ObjectStoreTarget implements Target {
     }
   }
 
-  /** The table's chunk records: those listed in its folder, read back unless this target wrote them (`fresh`: read back all). */
-  private recordsOf(table: TargetTable, fresh = false): Promise<ChunkRecord[]> {
+  /** The table's chunk records: those listed in its folder. */
+  private recordsOf(table: TargetTable): Promise<ChunkRecord[]> {
     let r = this.records.get(table.name);
     if (!r) {
       r = (async () => {
-        const out: ChunkRecord[] = [];
         const keys: string[] = [];
-        for await (const o of this.store.list(`${table.name}/${CHUNKS_DIR}`)) {
-          if (!o.key.endsWith('.json')) continue;
-          const known = fresh ? undefined : this.written.get(o.key);
-          if (known) out.push(known);
-          else keys.push(o.key);
-        }
-        for (let i = 0; i < keys.length; i += 16) {
-          const docs = await Promise.all(keys.slice(i, i + 16).map((k) => this.store.get(k)));
-          for (const d of docs) if (d) out.push(stateParse<ChunkRecord>(d.toString('utf8')));
-        }
-        return out;
+        const dir = this.layout(table).dir;
+        for await (const o of this.store.list(dir + CHUNKS_DIR)) keys.push(o.key);
+        return this.recordsAt(dir, keys);
       })();
       r.catch(() => this.records.delete(table.name));
       this.records.set(table.name, r);
     }
     return r;
+  }
+
+  /** The chunk records of the table folder `dir` among `keys`: those this target wrote as it wrote them, the others read back. */
+  private async recordsAt(dir: string, keys: string[]): Promise<ChunkRecord[]> {
+    const out: ChunkRecord[] = [];
+    const unknown: string[] = [];
+    const records = dir + CHUNKS_DIR;
+    for (const key of keys) {
+      if (!key.startsWith(records) || !key.endsWith('.json') || key.includes('/', records.length)) continue;
+      const known = this.written.get(key);
+      if (known) out.push(known);
+      else unknown.push(key);
+    }
+    for (let i = 0; i < unknown.length; i += 16) {
+      const docs = await Promise.all(unknown.slice(i, i + 16).map((k) => this.store.get(k)));
+      for (const d of docs) if (d) out.push(stateParse<ChunkRecord>(d.toString('utf8')));
+    }
+    return out;
   }
 
   async finishTable(table: TargetTable): Promise<void> {
@@ -705,9 +714,13 @@ export class ObjectStoreTarget implements Target {
   }
 
   async fingerprint(table: TargetTable): Promise<TableFingerprint | undefined> {
-    this.records.delete(table.name);
-    // what the store holds, whatever this target wrote: the fingerprint is to notice changes by others
-    return folderFingerprint(this.store, this.layout(table).dir, await this.recordsOf(table, true));
+    // one listing gives both the objects and the chunk records. Records this target wrote are
+    // taken as written: had another writer replaced one since, the fingerprint a later rollback
+    // takes (reading every record) differs, and rollback refuses, as it should
+    const dir = this.layout(table).dir;
+    const listed: ListedObject[] = [];
+    for await (const o of this.store.list(dir)) listed.push(o);
+    return folderFingerprint(listed, await this.recordsAt(dir, listed.map((o) => o.key)));
   }
 
   scratch(table: TargetTable, suffix: string): TargetTable {
