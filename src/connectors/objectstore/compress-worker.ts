@@ -1,7 +1,22 @@
 // The thread that compresses Parquet pages, so that compression runs beside the main thread
 // (which reads, maps and encodes rows) instead of taking turns with it.
+import { setPriority } from 'node:os';
 import { parentPort } from 'node:worker_threads';
 import { loadCodec, type Codec, type ParquetCompression } from './compress.js';
+
+// This thread has time to spare; the main thread is the run's critical path, and on a busy
+// machine (a database server beside ferry) it waited for a core almost as long as it ran.
+// A lower priority lets it go first (measured: 4% less wall time into an S3 API server on two
+// cores). On Linux a priority belongs to a thread, so this leaves the rest of ferry as it is.
+/** this thread's nice value: 10 measured as well as 19, and better than 5 */
+const COMPRESSION_NICENESS = 10;
+if (process.platform === 'linux') {
+  try {
+    setPriority(COMPRESSION_NICENESS);
+  } catch {
+    // a sandbox that refuses it leaves the thread as it was
+  }
+}
 
 export interface CompressRequest {
   /** each page is the first `length` bytes of `raw` */
