@@ -442,10 +442,12 @@ describe('objectstore checks before the run', () => {
 
   test('bad options are refused with the option named and what is allowed', async () => {
     const dir = tmpDir('ferry-os-');
-    await assert.rejects(open(`file:${dir}?format=orc`), codeIs('PLAN_INVALID', /target option\.format/));
+    await assert.rejects(open(`file:${dir}?format=orc`), codeIs('PLAN_INVALID', /target option format: /));
     await assert.rejects(open(`file:${dir}`, { compresion: 'zstd' }), codeIs('PLAN_INVALID', /unknown option compresion/));
     await assert.rejects(open(`file:${dir}`, { format: 'csv', compression: 'zstd' }), codeIs('PLAN_INVALID', /zstd does not apply to csv/));
     await assert.rejects(open(`file:${dir}`, { rowGroupSize: 'lots' }), codeIs('PLAN_INVALID', /rowGroupSize/));
+    await assert.rejects(open(`file:${dir}?compressionLevel=high`), codeIs('PLAN_INVALID', /^target option compressionLevel: a whole number from -7 to 22$/));
+    await assert.rejects(open(`file:${dir}`, { uploadConcurrency: 0 }), codeIs('PLAN_INVALID', /^target option uploadConcurrency: a whole number from 1 to 64$/));
     const t = tableFor(conn, 'opts', parentColumns);
     await assert.rejects(conn.target().check([{ ...t, options: { partitionBy: 'nope' } }]), codeIs('PLAN_INVALID', /partitionBy names column nope/));
     await assert.rejects(conn.target().check([{ ...t, options: { partitionBy: { column: 'name', by: 'month' } } }]), codeIs('PLAN_INVALID', /needs a date or timestamp column/));

@@ -18,10 +18,12 @@ const size = z
   .union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?\s*([kmgKMG]i?[bB]|[bB])?$/, 'a size such as 64MiB, 128MB or a number of bytes')])
   .transform(parseSize);
 const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
-const integer = (min: number, max: number) =>
-  z
-    .union([z.number(), z.string().regex(/^-?\d+$/, 'a whole number').transform(Number)])
-    .pipe(z.number().int().min(min).max(max));
+const integer = (min: number, max: number) => {
+  const error = `a whole number from ${min} to ${max}`;
+  return z
+    .union([z.number(), z.string().regex(/^-?\d+$/).transform(Number)], { error })
+    .pipe(z.number().int({ error }).min(min, { error }).max(max, { error }));
+};
 
 const MiB = 1024 * 1024;
 
@@ -70,7 +72,7 @@ function issueText(error: z.ZodError, where: string): string {
   const i = error.issues[0]!;
   const path = i.path.join('.');
   if (i.code === 'unrecognized_keys') return `${where}: unknown option ${i.keys.join(', ')}`;
-  return `${where}${path ? `.${path}` : ''}: ${i.message}`;
+  return `${where}${path ? ` ${path}` : ''}: ${i.message}`;
 }
 
 const ALLOWED = Object.keys(TargetOptionsSchema.shape).join(', ');
