@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import S3rver from 's3rver';
+import { startServerProcess } from '../test/server-process.js';
 import { type CaseResult, type Measurement, pairedRatio } from './cases.js';
 import type { BenchConfig } from './config.js';
 import type { Engine } from './dataset.js';
@@ -13,6 +13,15 @@ import { runTimed, type Timed } from './process.js';
 import { type SourceData, sourceUrl } from './sources.js';
 
 const BUCKET = 'ferry-bench';
+
+// s3rver in a process of its own, as an S3 service is: its CPU time is measured apart, and the
+// benchmark's own process (which ran the other cases) does not slow it
+const S3RVER = `
+const S3rver = require('s3rver');
+const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: process.argv[1], configureBuckets: [{ name: process.argv[2], configs: [] }] });
+server.run().then(({ port }) => process.stdout.write(port + '\\n'));
+process.on('SIGTERM', () => server.close().then(() => process.exit(0)));
+`;
 
 /** The raw extraction of every table of the dataset, output thrown away. */
 function extraction(engine: 'postgres' | 'mariadb', source: SourceData, logFile: string, cwd: string): Promise<Timed> {
@@ -36,7 +45,7 @@ async function ferryInto(config: BenchConfig, engine: Engine, source: SourceData
     const rows = existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as { rows: number }).rows : 0;
     if (rows !== t.rows) throw new Error(`ferry wrote ${rows} rows of ${t.name} to ${target}, but the source has ${t.rows}`);
   }
-  return { wallSeconds: plan.wallSeconds + run.wallSeconds, peakRssMb: Math.max(plan.peakRssMb!, run.peakRssMb!) };
+  return { wallSeconds: plan.wallSeconds + run.wallSeconds, peakRssMb: Math.max(plan.peakRssMb!, run.peakRssMb!), cpuSeconds: plan.cpuSeconds! + run.cpuSeconds! };
 }
 
 /** The fastest of the runs is shown (as in the other cases), with every run's wall time kept for the ratio. */
@@ -61,8 +70,8 @@ export async function objectStoreCases(config: BenchConfig, source: SourceData):
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   const s3Dir = join(work, 's3rver');
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: s3Dir, configureBuckets: [{ name: BUCKET, configs: [] }] });
-  const { port } = await server.run();
+  const server = await startServerProcess('s3rver', S3RVER, [s3Dir, BUCKET]);
+  const port = server.port;
   // s3rver's own keys, by reference (other cases may have set AWS_* for their endpoints)
   process.env.BENCH_S3_KEY = 'S3RVER';
   const cases: { engine: 'postgres' | 'mariadb'; title: string; target: string; lake: string; suffix: string }[] = [
@@ -80,7 +89,10 @@ export async function objectStoreCases(config: BenchConfig, source: SourceData):
       // ferry first in each round, so any warm-cache advantage goes to the reference
       for (let run = 1; run <= config.repeat; run++) {
         console.log(`${c.title}: ferry (run ${run} of ${config.repeat})…`);
+        const serverCpu = server.cpuSeconds();
         ferryRuns.push(await ferryInto(config, c.engine, source, c.target, c.lake, c.suffix, logFile));
+        const last = ferryRuns.at(-1)!;
+        console.log(`${c.title}: ferry took ${last.wallSeconds.toFixed(1)} s (CPU: ferry ${last.cpuSeconds!.toFixed(1)} s${c.suffix ? `, s3rver ${(server.cpuSeconds() - serverCpu).toFixed(1)} s` : ''})`);
         referenceRuns.push(await extraction(c.engine, source, logFile, work));
       }
       const ferry = measurement('ferry', c.target.replace(/\?.*/, ''), source.rows, ferryRuns);
@@ -89,7 +101,7 @@ export async function objectStoreCases(config: BenchConfig, source: SourceData):
       results.push(pairedRatio(`objectstore-${c.engine}${c.suffix ? '-s3' : ''}`, c.title, ferry, reference));
     }
   } finally {
-    await server.close();
+    await server.stop();
   }
   return results;
 }

@@ -1,10 +1,9 @@
 // A real DynamoDB API implementation (dynalite) on a free loopback port, in a child process so
 // that the CLI, run synchronously by the tests, can talk to it; and a loopback proxy in front of
 // it that injects throttling errors and UnprocessedItems into BatchWriteItem calls.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { startServerProcess } from '../server-process.js';
 
 // the SDK's standard credential chain finds these; no instance metadata is ever asked
 process.env.AWS_ACCESS_KEY_ID ??= 'ferry-test';
@@ -29,28 +28,9 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));
 `;
 
 export async function startDynalite(): Promise<LocalDynamo> {
-  const child: ChildProcess = spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'], cwd: process.cwd() });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`dynalite exited with ${code}`)));
-    child.stdout!.once('data', (d: Buffer) => resolve(Number(String(d).trim())));
-  });
-  const endpoint = `http://127.0.0.1:${port}`;
-  return {
-    endpoint,
-    url: `dynamodb://us-east-1?endpoint=${endpoint}`,
-    cpuSeconds: () => {
-      // utime and stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 a second)
-      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / 100;
-    },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
+  const server = await startServerProcess('dynalite', SERVER);
+  const endpoint = `http://127.0.0.1:${server.port}`;
+  return { endpoint, url: `dynamodb://us-east-1?endpoint=${endpoint}`, cpuSeconds: server.cpuSeconds, stop: server.stop };
 }
 
 export interface FaultPlan {
