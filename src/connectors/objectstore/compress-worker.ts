@@ -38,9 +38,8 @@ parentPort!.on('message', async (m: CompressRequest) => {
       let codec = codecs.get(key);
       if (!codec) codecs.set(key, (codec = loadCodec(page.codec, page.level)));
       const out = (await codec).compress(Buffer.from(page.raw, 0, page.length));
-      // a fresh buffer of its own, so that transferring it moves nothing else
-      const body = new ArrayBuffer(out.length);
-      new Uint8Array(body).set(out);
+      // a buffer of its own, so that transferring it moves nothing else
+      const body = out.byteOffset === 0 && out.buffer.byteLength === out.length ? (out.buffer as ArrayBuffer) : new Uint8Array(out).buffer;
       pages.push({ id: page.id, body, raw: page.raw });
     } catch (e) {
       pages.push({ id: page.id, raw: page.raw, error: (e as Error).message });

@@ -1,6 +1,7 @@
 // Page compression for Parquet: zstd (zstd-napi) and snappy (snappy), native libraries
 // loaded only when a plan asks for them. Writers compress on a thread of their own
 // (compress-worker.ts); readers decompress in place.
+import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { CompressReply, CompressRequest } from './compress-worker.js';
 
@@ -9,6 +10,7 @@ export type ParquetCompression = 'zstd' | 'snappy' | 'none';
 export interface Codec {
   /** Parquet's CompressionCodec id */
   id: number;
+  /** zstd gives a buffer of its own (not a view of a larger one) */
   compress(raw: Buffer): Buffer;
   decompress(body: Buffer): Buffer;
   /** compresses the concatenation of `parts` off the main thread; the parts may be reused at once */
@@ -108,10 +110,25 @@ export async function loadCodec(name: ParquetCompression, level?: number): Promi
     return { id: CODEC_IDS.snappy!, compress: (b) => snappy.compressSync(b), decompress: (b) => snappy.uncompressSync(b) as Buffer, ...offThread(name, level) };
   }
   const zstd = await import('zstd-napi');
-  const compressor = new zstd.Compressor();
-  compressor.setParameters({ compressionLevel: level ?? 3 });
+  // the native binding is a CommonJS module whose exports an ESM import cannot name
+  const native = createRequire(import.meta.url)('zstd-napi/binding.js') as typeof import('zstd-napi/binding.js');
+  const context = new native.CCtx();
+  const compressionLevel = level ?? 3;
+  // one output buffer for every page, and the result copied into a buffer of its own and of its
+  // size: zstd-napi's Compressor allocates a bound-sized buffer per page and leaves it as
+  // garbage, which the compression thread's small heap collected so rarely that it held tens
+  // of megabytes of them
+  let scratch = Buffer.alloc(0);
+  const compress = (raw: Buffer): Buffer => {
+    const bound = native.compressBound(raw.length);
+    if (scratch.length < bound) scratch = Buffer.allocUnsafeSlow(bound);
+    const n = context.compress(scratch, raw, compressionLevel);
+    const out = Buffer.allocUnsafeSlow(n);
+    scratch.copy(out, 0, 0, n);
+    return out;
+  };
   const decompressor = new zstd.Decompressor();
-  return { id: CODEC_IDS.zstd!, compress: (b) => compressor.compress(b), decompress: (b) => decompressor.decompress(b), ...offThread(name, level) };
+  return { id: CODEC_IDS.zstd!, compress, decompress: (b) => decompressor.decompress(b), ...offThread(name, level) };
 }
 
 const readers = new Map<number, Promise<Codec>>();
