@@ -28,7 +28,7 @@ function int32Range(v: ColumnVector): { min: number; max: number } | undefined {
 }
 
 /** The values of a column as a Buffer (a view, not a copy). */
-export const bufferOf = (v: ColumnVector): Buffer => Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength);
+const bufferOf = (v: ColumnVector): Buffer => Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength);
 
 /** min and max of little-endian int64 values, compared by their 32-bit halves, read as readInt64 reads them. */
 function int64Range(v: ColumnVector): { min: number | bigint; max: number | bigint } | undefined {

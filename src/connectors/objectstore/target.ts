@@ -22,8 +22,7 @@ import { stateParse, stateStringify } from '../../core/values.js';
 import { createWriter, extension, readFile, rowChecker, type Format, type FormatSettings, type FormatWriter } from './formats.js';
 import { compareFor, inRange, keyIdentity, ORDERED_KINDS, overlaps, sameRange, type Compare } from './keys.js';
 import { parseTableOptions, type PartitionSpec } from './options.js';
-import { bufferOf, columnAppender, type ColumnAppender } from './parquet-columns.js';
-import { readInt64 } from './parquet-codec.js';
+import { columnAppender, type ColumnAppender } from './parquet-columns.js';
 import { NotFerryParquet } from './parquet-read.js';
 import { partitioner, partitionValues } from './partition.js';
 import { folderFingerprint, holdsObjects, scratchTable } from './removal.js';
@@ -212,9 +211,15 @@ function withinYears(append: ColumnAppender, native: string, leaf: Leaf): Column
 
 const INTEGER_LAYOUTS: (ColumnLayout | undefined)[] = ['int32', 'int64'];
 
-/** Key k of an int32 or int64 column: int64 as a number while exact (as rows give smaller keys), else a bigint. */
-function integerAt(buf: Buffer, layout: ColumnLayout, k: number): number | bigint {
-  return layout === 'int32' ? buf.readInt32LE(4 * k) : readInt64(buf, 8 * k);
+/** The 32-bit words of an int32 or int64 column's values (they start aligned to their width). */
+const wordsOf = (v: ColumnVector): Int32Array => new Int32Array(v.data.buffer, v.data.byteOffset, v.layout === 'int32' ? v.count : 2 * v.count);
+
+/** Key k of an int32 or int64 column: int64 as a number while exact (as readInt64 and rows give them), else a bigint. */
+function integerAt(words: Int32Array, layout: ColumnLayout, k: number): number | bigint {
+  if (layout === 'int32') return words[k]!;
+  const lo = words[2 * k]! >>> 0;
+  const hi = words[2 * k + 1]!;
+  return hi >= -0x200000 && hi < 0x200000 ? hi * 4294967296 + lo : (BigInt(hi) << 32n) | BigInt(lo);
 }
 
 /** Whether `key` is the integer after `prev` (either may be a number or a bigint, as integerAt gives them). */
@@ -238,13 +243,13 @@ class IntegerKeys {
 
   /** A key of the column seen before, or undefined. */
   repeated(v: ColumnVector): number | bigint | undefined {
-    const buf = bufferOf(v);
+    const words = wordsOf(v);
     let k = 0;
     if (!this.seen) {
       let last = this.last;
       let run = this.runs.at(-1);
       for (; k < v.count; k++) {
-        const key = integerAt(buf, v.layout, k);
+        const key = integerAt(words, v.layout, k);
         if (key <= last) break;
         if (run && follows(run[1]!, key)) run[1] = key;
         else this.runs.push((run = [key, key]));
@@ -259,7 +264,7 @@ class IntegerKeys {
       this.runs.length = 0;
     }
     for (; k < v.count; k++) {
-      const key = integerAt(buf, v.layout, k);
+      const key = integerAt(words, v.layout, k);
       if (this.seen.has(key)) return key;
       this.seen.add(key);
     }
