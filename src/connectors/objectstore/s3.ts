@@ -309,7 +309,10 @@ class MultipartWriter implements ObjectWriter {
   async close(): Promise<{ bytes: number; sha256: string }> {
     if (this.uploadId === undefined) {
       const written = this.tally.result();
-      const put = new this.sdk.PutObjectCommand({ ...this.base, Key: this.key, Body: Buffer.concat(this.buffers), ...this.encryption });
+      const body = Buffer.concat(this.buffers);
+      // the parts may go while the request is under way
+      this.buffers = [];
+      const put = new this.sdk.PutObjectCommand({ ...this.base, Key: this.key, Body: body, ...this.encryption });
       // the object's SHA-256, taken as it was written, is the payload hash the request is
       // signed with: the signer need not read the whole body a second time
       put.middlewareStack.add(
