@@ -3,7 +3,7 @@
 // replays, S3 uploads and their errors.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { objectStoreConnector } from '../../src/connectors/objectstore/index.js';
@@ -249,6 +249,31 @@ describe('Parquet files as DuckDB reads them', () => {
         await small.close();
       }
     }
+  });
+
+  test('zstd compresses at the level the options set, and DuckDB reads every level alike', async () => {
+    const rows = parentRows(20_000);
+    const bytes: number[] = [];
+    for (const compressionLevel of [1, 19]) {
+      const d = tmpDir('ferry-os-');
+      const zstd = await open(`file:${d}?compressionLevel=${compressionLevel}`);
+      try {
+        const t = tableFor(zstd, 'parent', parentColumns);
+        await zstd.target().prepare(t, 'fail');
+        await zstd.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows, 3000));
+        await zstd.target().finishTable(t);
+        const parts = filesUnder(join(d, 'parent')).filter((f) => f.endsWith('.parquet'));
+        bytes.push(parts.reduce((n, f) => n + statSync(join(d, 'parent', f)).size, 0));
+        const [meta] = await duckdb(`SELECT min(compression), max(compression) FROM parquet_metadata('${d}/parent/*.parquet')`);
+        assert.deepEqual(meta, ['ZSTD', 'ZSTD']);
+        const [agg] = await duckdb(`SELECT count(*)::INT, sum(id)::VARCHAR, max(created)::VARCHAR FROM read_parquet('${d}/parent/*.parquet')`);
+        assert.deepEqual(agg, [20_000, String((20_000 * 20_001) / 2), '2024-01-01 00:00:59.019979']);
+        assert.deepEqual(actualText(await collect(zstd.target().readBack(t, {}, 5000)), t), expectedText(rows, parentColumns, t));
+      } finally {
+        await zstd.close();
+      }
+    }
+    assert.ok(bytes[1]! < bytes[0]!, `level 19 (${bytes[1]} bytes) smaller than level 1 (${bytes[0]} bytes)`);
   });
 
   test('integer columns carry min/max statistics for pruning', async () => {
