@@ -55,12 +55,14 @@ function writeInt64(n: number | bigint, out: ByteBuf): void {
   out.pos += 8;
 }
 
+/** An int64 from its high (signed) and low (unsigned) 32-bit words: a number when exact, else a bigint. */
+export function int64FromWords(hi: number, lo: number): number | bigint {
+  return hi >= -0x200000 && hi < 0x200000 ? hi * TWO_32 + lo : (BigInt(hi) << 32n) | BigInt(lo);
+}
+
 /** An INT64 as a number when exact, else a bigint. */
 export function readInt64(buf: Buffer, pos: number): number | bigint {
-  const lo = buf.readUInt32LE(pos);
-  const hi = buf.readInt32LE(pos + 4);
-  if (hi >= -0x200000 && hi < 0x200000) return hi * TWO_32 + lo;
-  return buf.readBigInt64LE(pos);
+  return int64FromWords(buf.readInt32LE(pos + 4), buf.readUInt32LE(pos));
 }
 
 function writeInt32(n: number, out: ByteBuf): number {

@@ -2,7 +2,7 @@
 // leaf's bytes (little-endian integers and doubles, text with its 4-byte lengths), so a column
 // of a batch is one copy; decimals get their big-endian fixed-length form.
 import type { ColumnLayout, ColumnVector } from '../../core/columns.js';
-import { readInt64, type ByteBuf } from './parquet-codec.js';
+import { int64FromWords, type ByteBuf } from './parquet-codec.js';
 import type { Leaf } from './typemap.js';
 
 /** Appends the non-null values of a column to a page's value buffer; returns their min and max for INT32/INT64 leaves. */
@@ -27,10 +27,7 @@ function int32Range(v: ColumnVector): { min: number; max: number } | undefined {
   return { min, max };
 }
 
-/** The values of a column as a Buffer (a view, not a copy). */
-const bufferOf = (v: ColumnVector): Buffer => Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength);
-
-/** min and max of little-endian int64 values, compared by their 32-bit halves, read as readInt64 reads them. */
+/** min and max of little-endian int64 values, compared by their 32-bit halves. */
 function int64Range(v: ColumnVector): { min: number | bigint; max: number | bigint } | undefined {
   if (v.count === 0) return undefined;
   const hi = new Int32Array(v.data.buffer, v.data.byteOffset, v.count * 2);
@@ -39,24 +36,19 @@ function int64Range(v: ColumnVector): { min: number | bigint; max: number | bigi
   let minLo = lo[0]!;
   let maxHi = minHi;
   let maxLo = minLo;
-  let minAt = 0;
-  let maxAt = 0;
   for (let k = 2; k < v.count * 2; k += 2) {
     const h = hi[k + 1]!;
     const l = lo[k]!;
     if (h < minHi || (h === minHi && l < minLo)) {
       minHi = h;
       minLo = l;
-      minAt = k;
     }
     if (h > maxHi || (h === maxHi && l > maxLo)) {
       maxHi = h;
       maxLo = l;
-      maxAt = k;
     }
   }
-  const buf = bufferOf(v);
-  return { min: readInt64(buf, 4 * minAt), max: readInt64(buf, 4 * maxAt) };
+  return { min: int64FromWords(minHi, minLo), max: int64FromWords(maxHi, maxLo) };
 }
 
 /** The low 4 bytes of each 8- or 16-byte value: a decimal of at most 9 digits in an INT32 leaf. */

@@ -23,6 +23,7 @@ import { createWriter, extension, readFile, rowChecker, type Format, type Format
 import { compareFor, inRange, keyIdentity, ORDERED_KINDS, overlaps, sameRange, type Compare } from './keys.js';
 import { parseTableOptions, type PartitionSpec } from './options.js';
 import { columnAppender, type ColumnAppender } from './parquet-columns.js';
+import { int64FromWords } from './parquet-codec.js';
 import { NotFerryParquet } from './parquet-read.js';
 import { partitioner, partitionValues } from './partition.js';
 import { folderFingerprint, holdsObjects, scratchTable } from './removal.js';
@@ -214,12 +215,9 @@ const INTEGER_LAYOUTS: (ColumnLayout | undefined)[] = ['int32', 'int64'];
 /** The 32-bit words of an int32 or int64 column's values (they start aligned to their width). */
 const wordsOf = (v: ColumnVector): Int32Array => new Int32Array(v.data.buffer, v.data.byteOffset, v.layout === 'int32' ? v.count : 2 * v.count);
 
-/** Key k of an int32 or int64 column: int64 as a number while exact (as readInt64 and rows give them), else a bigint. */
+/** Key k of an int32 or int64 column: int64 as a number while exact (as rows give them), else a bigint. */
 function integerAt(words: Int32Array, layout: ColumnLayout, k: number): number | bigint {
-  if (layout === 'int32') return words[k]!;
-  const lo = words[2 * k]! >>> 0;
-  const hi = words[2 * k + 1]!;
-  return hi >= -0x200000 && hi < 0x200000 ? hi * 4294967296 + lo : (BigInt(hi) << 32n) | BigInt(lo);
+  return layout === 'int32' ? words[k]! : int64FromWords(words[2 * k + 1]!, words[2 * k]! >>> 0);
 }
 
 /** Whether `key` is the integer after `prev` (either may be a number or a bigint, as integerAt gives them). */
