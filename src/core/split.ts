@@ -21,10 +21,16 @@ export function evenKeyRanges(key: CanonicalType, min: bigint, max: bigint, esti
   const chunks = BigInt(Math.max(1, Math.ceil(estimatedRows / Math.max(1, rowsPerChunk))));
   const width = (span + chunks - 1n) / chunks;
   const value = (b: bigint): unknown => (key.bits === 64 ? b : Number(b));
+  const starts: unknown[][] = [];
+  for (let i = 1n; i < chunks && min + width * i <= max; i++) starts.push([value(min + width * i)]);
+  return rangesBetween(starts, within);
+}
+
+/** The half-open ranges that cover `within` (or everything), cut at each of the ascending keys `starts`. */
+export function rangesBetween(starts: unknown[][], within: KeyRange = {}): KeyRange[] {
   const ranges: KeyRange[] = [];
   let lower = within.lower;
-  for (let i = 1n; i < chunks && min + width * i <= max; i++) {
-    const upper = [value(min + width * i)];
+  for (const upper of starts) {
     ranges.push(lower ? { lower, upper } : { upper });
     lower = upper;
   }

@@ -5,7 +5,7 @@ import { FerryError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { KeyRange, RowBatch } from '../../core/types.js';
 import type { ColumnBatch, ColumnDecoder } from '../../core/columns.js';
-import { evenKeyRanges } from '../../core/split.js';
+import { evenKeyRanges, rangesBetween } from '../../core/split.js';
 import { batchDecoder, boundLiterals, quoteIdent, readsAsIs, selectExpr, valueDecoder, type CodecColumn } from './codec.js';
 import { isFatal, reasonOf, toFerryError } from './errors.js';
 import { closeSession, isDead, openSession, run, SESSION, streamColumns, streamRows, type Endpoint } from './session.js';
@@ -125,7 +125,7 @@ export class MysqlSource implements Source {
     const order = ` ORDER BY ${names.join(', ')}`;
     const upper = within.upper ? tupleCompare(names, boundLiterals(keys, within.upper), '<') : undefined;
     const step = Math.max(1, Math.floor(rowsPerChunk));
-    const ranges: KeyRange[] = [];
+    const starts: unknown[][] = [];
     let lower = within.lower;
     await viewOf(view).use(async (conn) => {
       const nextKey = async (cond: string | undefined, offset: number): Promise<unknown[] | undefined> => {
@@ -138,17 +138,13 @@ export class MysqlSource implements Source {
         // a key repeated more than rowsPerChunk times: the chunk ends at the next distinct key
         if (boundary && lowerLits && boundLiterals(keys, boundary).join() === lowerLits.join()) boundary = await nextKey(tupleCompare(names, lowerLits, '>'), 0);
         if (!boundary) break;
-        ranges.push(lower ? { lower, upper: boundary } : { upper: boundary });
+        starts.push(boundary);
         lower = boundary;
       }
     }).catch((err) => {
       throw toFerryError(err, this.ep, 'read', table.name);
     });
-    const last: KeyRange = {};
-    if (lower) last.lower = lower;
-    if (within.upper) last.upper = within.upper;
-    ranges.push(last);
-    return ranges;
+    return rangesBetween(starts, within);
   }
 
   /**

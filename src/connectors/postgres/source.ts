@@ -2,7 +2,7 @@
 // and reads by binary COPY of a SELECT over a key range.
 import pg from 'pg';
 import type { ColumnBatch, ColumnDecoder } from '../../core/columns.js';
-import { evenKeyRanges } from '../../core/split.js';
+import { evenKeyRanges, rangesBetween } from '../../core/split.js';
 import type { ReadView, Source, SourceTable } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
@@ -161,14 +161,7 @@ export class PgSource implements Source {
     const starts: unknown[][] = [];
     const decoders = key.map((c) => decoderFor(c.type));
     for await (const batch of this.viaReader(view, 'split', table, (client) => copyOut(client, select, decoders, 10_000))) starts.push(...batch.rows);
-    const ranges: KeyRange[] = [];
-    let lower = within?.lower;
-    for (const start of starts) {
-      ranges.push(lower ? { lower, upper: start } : { upper: start });
-      lower = start;
-    }
-    ranges.push({ ...(lower ? { lower } : {}), ...(within?.upper ? { upper: within.upper } : {}) });
-    return ranges;
+    return rangesBetween(starts, within);
   }
 
   private selectRange(table: SourceTable, range: KeyRange): string {
