@@ -122,6 +122,11 @@ export interface ColumnDecoder {
   width: 8 | 16;
 }
 
+/** The decoder of `t`'s values in `layout` by a reader's operation `op`: a decimal carries its scale, and its unscaled integer the layout's width. */
+export function columnDecoder(t: CanonicalType, layout: ColumnLayout, op: number): ColumnDecoder {
+  return { layout, op, scale: t.kind === 'decimal' ? (t.scale ?? 0) : 0, width: layout === 'int128' ? 16 : 8 };
+}
+
 /** A column builder's value and offset buffers, whole: what a recycled batch gives back. */
 export interface ColumnBuffers {
   data: Uint8Array;
@@ -195,6 +200,21 @@ export class ColumnBuilder {
     this.reserve(4);
     this.view.setInt32(this.pos, n, true);
     this.pos += 4;
+    this.value();
+  }
+
+  /** Writes a float64-layout value. */
+  float64(n: number): void {
+    this.reserve(8);
+    this.view.setFloat64(this.pos, n, true);
+    this.pos += 8;
+    this.value();
+  }
+
+  /** Writes a bool-layout value (0 or 1). */
+  bool(v: number): void {
+    this.reserve(1);
+    this.data[this.pos++] = v;
     this.value();
   }
 

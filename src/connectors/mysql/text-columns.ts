@@ -5,7 +5,7 @@
 // (a zero date, a tinyint(1) other than 0 or 1, …) throws: the caller reads the chunk as rows,
 // where the plan's policies for such values apply.
 import { daysFromCivil } from '../../core/calendar.js';
-import { BatchBuilder, ColumnBuilder, columnLayout, noColumnarForm, writeIntLE, type ColumnDecoder } from '../../core/columns.js';
+import { BatchBuilder, ColumnBuilder, columnDecoder, columnLayout, noColumnarForm, writeIntLE, type ColumnDecoder } from '../../core/columns.js';
 import type { CanonicalType } from '../../core/types.js';
 
 // What becomes of a field; TextColumnBatcher.row switches on it (see postgres/binary-columns.ts for why).
@@ -22,12 +22,12 @@ const BYTES = 7;
 export function textColumnDecoderFor(t: CanonicalType): ColumnDecoder | undefined {
   const layout = columnLayout(t);
   if (!layout) return undefined;
-  const op = (code: number): ColumnDecoder => ({ layout, op: code, scale: 0, width: 8 });
+  const op = (code: number): ColumnDecoder => columnDecoder(t, layout, code);
   switch (t.kind) {
     case 'int':
       return op(layout === 'int64' ? INT64 : INT32);
     case 'decimal':
-      return { layout, op: DECIMAL, scale: t.scale ?? 0, width: layout === 'int64' ? 8 : 16 };
+      return op(DECIMAL);
     case 'float':
       return op(FLOAT);
     case 'bool':
@@ -167,17 +167,12 @@ export class TextColumnBatcher extends BatchBuilder {
           decimal(b, buf, p, len, d.scale, d.width);
           break;
         case FLOAT:
-          b.reserve(8);
-          b.view.setFloat64(b.pos, Number(text(buf, p, len)), true);
-          b.pos += 8;
-          b.value();
+          b.float64(Number(text(buf, p, len)));
           break;
         case BOOL: {
           const v = buf[p]! - 48;
           if (len !== 1 || (v !== 0 && v !== 1)) throw noColumnarForm(`the tinyint(1) value ${text(buf, p, len)}`);
-          b.reserve(1);
-          b.data[b.pos++] = v;
-          b.value();
+          b.bool(v);
           break;
         }
         case DATE:

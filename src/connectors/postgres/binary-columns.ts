@@ -2,7 +2,7 @@
 // timestamps are byte-swapped and shifted to their canonical epoch, text and bytes copied,
 // numerics turned into unscaled integers. Values with no columnar form (infinite dates and
 // timestamps, NaN numerics) throw: the caller reads the chunk as rows instead.
-import { BatchBuilder, ColumnBuilder, columnLayout, noColumnarForm, writeIntLE, type ColumnDecoder } from '../../core/columns.js';
+import { BatchBuilder, ColumnBuilder, columnDecoder, columnLayout, noColumnarForm, writeIntLE, type ColumnDecoder } from '../../core/columns.js';
 import type { CanonicalType } from '../../core/types.js';
 import { int32, int64, type RowSink } from './binary-read.js';
 import { DATE_INFINITY, DATE_MINUS_INFINITY, PG_EPOCH_DAYS, US_PER_DAY } from './temporal.js';
@@ -84,7 +84,7 @@ function decodeDate(b: ColumnBuilder, buf: Buffer, at: number): void {
 export function columnDecoderFor(t: CanonicalType): ColumnDecoder | undefined {
   const layout = columnLayout(t);
   if (!layout) return undefined;
-  const op = (code: number): ColumnDecoder => ({ layout, op: code, scale: 0, width: 8 });
+  const op = (code: number): ColumnDecoder => columnDecoder(t, layout, code);
   switch (familyOf(t)) {
     case 'bool':
       return op(BOOL);
@@ -99,7 +99,7 @@ export function columnDecoderFor(t: CanonicalType): ColumnDecoder | undefined {
     case 'float8':
       return op(SWAP8);
     case 'numeric':
-      return t.kind === 'decimal' && (layout === 'int64' || layout === 'int128') ? { layout, op: NUMERIC, scale: t.scale ?? 0, width: layout === 'int64' ? 8 : 16 } : undefined;
+      return t.kind === 'decimal' && (layout === 'int64' || layout === 'int128') ? op(NUMERIC) : undefined;
     case 'date':
       return op(DATE);
     case 'timestamp':
@@ -130,9 +130,7 @@ export class ColumnBatcher extends BatchBuilder implements RowSink {
       const d = decoders[i]!;
       switch (d.op) {
         case BOOL:
-          b.reserve(1);
-          b.data[b.pos++] = buf[p] ? 1 : 0;
-          b.value();
+          b.bool(buf[p] ? 1 : 0);
           break;
         case INT2:
           b.int32((((buf[p]! << 8) | buf[p + 1]!) << 16) >> 16);
@@ -144,10 +142,7 @@ export class ColumnBatcher extends BatchBuilder implements RowSink {
           swap8(b, buf, p);
           break;
         case FLOAT4:
-          b.reserve(8);
-          b.view.setFloat64(b.pos, buf.readFloatBE(p), true);
-          b.pos += 8;
-          b.value();
+          b.float64(buf.readFloatBE(p));
           break;
         case NUMERIC:
           decodeNumeric(b, buf, p, d.scale, d.width);
