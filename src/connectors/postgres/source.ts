@@ -140,7 +140,23 @@ export class PgSource implements Source {
       yield* read(client);
       healthy = true;
     } catch (e) {
-      throw queryError(e, 'READ_FAILED', `cannot ${what} ${table.name}`, table.where ? 'check the table name and the where filter in the plan' : 'check the table name in the plan');
+      throw readError(e, what, table);
+    } finally {
+      v.giveBack(client, healthy);
+    }
+  }
+
+  /** Runs queries on a reader of the view; the reader is replaced if they fail. */
+  private async onReader<T>(view: ReadView, queries: (client: pg.Client) => Promise<T>, fail: (e: unknown) => FerryError): Promise<T> {
+    const v = pgView(view);
+    const client = await v.acquire();
+    let healthy = false;
+    try {
+      const out = await queries(client);
+      healthy = true;
+      return out;
+    } catch (e) {
+      throw fail(e);
     } finally {
       v.giveBack(client, healthy);
     }
@@ -150,7 +166,7 @@ export class PgSource implements Source {
     if (table.key.length === 0) return [{}];
     const ref = tableRef(table.name, this.settings.schema);
     const key = keyColumns(table.name, table.key, table.columns);
-    const even = key.length === 1 && key[0]!.type.kind === 'int' ? await this.evenSplit(table, key[0]!, rowsPerChunk, view, within) : undefined;
+    const even = key.length === 1 && key[0]!.type.kind === 'int' ? await this.evenSplit(table, ref.sql, key[0]!, rowsPerChunk, view, within) : undefined;
     if (even) return even;
     const keys = table.key.map(quoteIdent).join(', ');
     const every = Math.max(1, Math.floor(rowsPerChunk));
@@ -182,46 +198,37 @@ export class PgSource implements Source {
   }
 
   /** Ranges by key arithmetic from the key's minimum and maximum and the planner's row estimate (core/split.ts), when the key is dense. */
-  private async evenSplit(table: SourceTable, key: SourceTable['columns'][number], rowsPerChunk: number, view: ReadView, within?: KeyRange): Promise<KeyRange[] | undefined> {
-    const v = pgView(view);
-    const client = await v.acquire();
-    let healthy = false;
-    try {
-      const ref = tableRef(table.name, this.settings.schema).sql;
-      const from = `FROM ${ref}${whereClause(this.conditions(table, within ?? {}))}`;
-      const k = quoteIdent(key.name);
-      // a table never analyzed has no statistics (reltuples -1), only the planner's guess from its size: it is split exactly
-      const { rows } = await client.query<{ lo: string | null; hi: string | null; analyzed: boolean | null }>(
-        `SELECT min(${k})::text AS lo, max(${k})::text AS hi, (SELECT reltuples >= 0 FROM pg_class WHERE oid = to_regclass($1)) AS analyzed ${from}`,
-        [ref],
-      );
-      const { lo, hi, analyzed } = rows[0]!;
-      if (lo === null || hi === null || !analyzed) {
-        healthy = true;
-        return undefined;
-      }
-      const plan = await client.query<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }>(`EXPLAIN (FORMAT JSON) SELECT 1 ${from}`);
-      healthy = true;
-      return evenKeyRanges(key.type, BigInt(lo), BigInt(hi), plan.rows[0]!['QUERY PLAN'][0]!.Plan['Plan Rows'], rowsPerChunk, within);
-    } catch (e) {
-      throw queryError(e, 'READ_FAILED', `cannot split ${table.name}`, table.where ? 'check the table name and the where filter in the plan' : 'check the table name in the plan');
-    } finally {
-      v.giveBack(client, healthy);
-    }
+  private evenSplit(table: SourceTable, ref: string, key: SourceTable['columns'][number], rowsPerChunk: number, view: ReadView, within?: KeyRange): Promise<KeyRange[] | undefined> {
+    const from = `FROM ${ref}${whereClause(this.conditions(table, within ?? {}))}`;
+    const k = quoteIdent(key.name);
+    return this.onReader(
+      view,
+      async (client) => {
+        // a table never analyzed has no statistics (reltuples -1), only the planner's guess from its size: it is split exactly
+        const { rows } = await client.query<{ lo: string | null; hi: string | null; analyzed: boolean | null }>(
+          `SELECT min(${k})::text AS lo, max(${k})::text AS hi, (SELECT reltuples >= 0 FROM pg_class WHERE oid = to_regclass($1)) AS analyzed ${from}`,
+          [ref],
+        );
+        const { lo, hi, analyzed } = rows[0]!;
+        if (lo === null || hi === null || !analyzed) return undefined;
+        const plan = await client.query<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }>(`EXPLAIN (FORMAT JSON) SELECT 1 ${from}`);
+        return evenKeyRanges(key.type, BigInt(lo), BigInt(hi), plan.rows[0]!['QUERY PLAN'][0]!.Plan['Plan Rows'], rowsPerChunk, within);
+      },
+      (e) => readError(e, 'split', table),
+    );
   }
 
-  async count(table: SourceTable, range: KeyRange, view: ReadView): Promise<number> {
-    const v = pgView(view);
-    const client = await v.acquire();
-    let healthy = false;
-    try {
-      const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${tableRef(table.name, this.settings.schema).sql}${whereClause(this.conditions(table, range))}`);
-      healthy = true;
-      return Number(rows[0]!.n);
-    } catch (e) {
-      throw queryError(e, 'READ_FAILED', `cannot count the rows of ${table.name}`);
-    } finally {
-      v.giveBack(client, healthy);
-    }
+  count(table: SourceTable, range: KeyRange, view: ReadView): Promise<number> {
+    const sql = `SELECT count(*) AS n FROM ${tableRef(table.name, this.settings.schema).sql}${whereClause(this.conditions(table, range))}`;
+    return this.onReader(
+      view,
+      async (client) => Number((await client.query<{ n: string }>(sql)).rows[0]!.n),
+      (e) => queryError(e, 'READ_FAILED', `cannot count the rows of ${table.name}`),
+    );
   }
+}
+
+/** A read's error, with what to check: the table name, and the plan's where filter if it has one. */
+function readError(e: unknown, what: string, table: SourceTable): FerryError {
+  return queryError(e, 'READ_FAILED', `cannot ${what} ${table.name}`, table.where ? 'check the table name and the where filter in the plan' : 'check the table name in the plan');
 }
