@@ -67,7 +67,8 @@ export function pairedRatio(id: string, title: string, ferry: Measurement, refer
 
 export function selectCases(ids: string[]): BenchCase[] {
   const unknown = ids.filter((id) => !CASES.some((c) => c.id === id));
-  if (unknown.length) throw new Error(`BENCH_CASES names unknown cases ${unknown.join(', ')}: use ${CASES.map((c) => c.id).join(', ')}`);
+  if (unknown.length)
+    throw new Error(`BENCH_CASES names unknown cases ${unknown.join(', ')}: use ${CASES.map((c) => c.id).join(', ')}`);
   return ids.length ? CASES.filter((c) => ids.includes(c.id)) : CASES;
 }
 
@@ -79,14 +80,21 @@ async function verifyRowCounts(tool: string, targetDb: string, source: SourceDat
     } catch (e) {
       throw new Error(`${tool} left no readable table public.${t.name} in ${targetDb}: ${(e as Error).message}`);
     }
-    if (rows !== t.rows) throw new Error(`${tool} copied ${rows} rows of ${t.name} into ${targetDb}, but the source has ${t.rows}`);
+    if (rows !== t.rows)
+      throw new Error(`${tool} copied ${rows} rows of ${t.name} into ${targetDb}, but the source has ${t.rows}`);
   }
 }
 
 const roundTo = (n: number, digits: number) => Number(n.toFixed(digits));
 
 /** One tool loading a fresh target database, timed, then checked. */
-async function measure(tool: Tool, label: string, targetDb: string, config: BenchConfig, source: SourceData): Promise<Measurement> {
+async function measure(
+  tool: Tool,
+  label: string,
+  targetDb: string,
+  config: BenchConfig,
+  source: SourceData,
+): Promise<Measurement> {
   await recreatePgDatabase(targetDb);
   await pgCheckpoint();
   const logFile = join(config.logDir, `${targetDb}.log`);
@@ -97,18 +105,36 @@ async function measure(tool: Tool, label: string, targetDb: string, config: Benc
   await checkTargetContent(tool.name, targetDb, source);
   const objects = await pgSchemaObjects(targetDb);
   await pgVacuumAnalyze(targetDb);
-  console.log(`${label}: ${tool.name} copied ${source.rows.toLocaleString('en-US')} rows in ${timed.wallSeconds.toFixed(1)} s`);
+  console.log(
+    `${label}: ${tool.name} copied ${source.rows.toLocaleString('en-US')} rows in ${timed.wallSeconds.toFixed(1)} s`,
+  );
   const wallSeconds = roundTo(timed.wallSeconds, 3);
   const peakRssMb = timed.peakRssMb === undefined ? undefined : roundTo(timed.peakRssMb, 1);
-  return { tool: tool.name, targetDb, rows: source.rows, wallSeconds, rowsPerSecond: Math.round(source.rows / wallSeconds), peakRssMb, runs: [wallSeconds], ...objects };
+  return {
+    tool: tool.name,
+    targetDb,
+    rows: source.rows,
+    wallSeconds,
+    rowsPerSecond: Math.round(source.rows / wallSeconds),
+    peakRssMb,
+    runs: [wallSeconds],
+    ...objects,
+  };
 }
 
 /** The fastest run, with every run's wall time and the largest peak RSS of them all. */
 export function fastest(measurements: Measurement[]): Measurement {
   const best = measurements.reduce((a, b) => (b.wallSeconds < a.wallSeconds ? b : a));
   const rss = measurements.map((m) => m.peakRssMb).filter((r): r is number => r !== undefined);
-  const cpu = (pick: (m: Measurement) => number[] | undefined) => (measurements.every((m) => pick(m)) ? measurements.flatMap((m) => pick(m)!) : undefined);
-  return { ...best, peakRssMb: rss.length > 0 ? Math.max(...rss) : undefined, runs: measurements.map((m) => m.wallSeconds), cpuRuns: cpu((m) => m.cpuRuns), serverCpuRuns: cpu((m) => m.serverCpuRuns) };
+  const cpu = (pick: (m: Measurement) => number[] | undefined) =>
+    measurements.every((m) => pick(m)) ? measurements.flatMap((m) => pick(m)!) : undefined;
+  return {
+    ...best,
+    peakRssMb: rss.length > 0 ? Math.max(...rss) : undefined,
+    runs: measurements.map((m) => m.wallSeconds),
+    cpuRuns: cpu((m) => m.cpuRuns),
+    serverCpuRuns: cpu((m) => m.serverCpuRuns),
+  };
 }
 
 /**
@@ -130,5 +156,11 @@ export async function runCase(c: BenchCase, config: BenchConfig, source: SourceD
 
 /** ferry MariaDB → PostgreSQL on another dataset size, for its peak memory. */
 export function measureFerryMemory(config: BenchConfig, source: SourceData): Promise<Measurement> {
-  return measure(ferry('mariadb'), `MariaDB → PostgreSQL, ${source.rows.toLocaleString('en-US')} rows`, 'bench_ferry_small', config, source);
+  return measure(
+    ferry('mariadb'),
+    `MariaDB → PostgreSQL, ${source.rows.toLocaleString('en-US')} rows`,
+    'bench_ferry_small',
+    config,
+    source,
+  );
 }

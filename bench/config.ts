@@ -47,7 +47,8 @@ function launcherFlags(script: string): string[] {
 
 export function loadConfig(): BenchConfig {
   const repoRoot = process.cwd();
-  if (!existsSync(join(repoRoot, 'bench', 'run.ts'))) throw new Error(`run the benchmark from the repository root (npm run bench), not ${repoRoot}`);
+  if (!existsSync(join(repoRoot, 'bench', 'run.ts')))
+    throw new Error(`run the benchmark from the repository root (npm run bench), not ${repoRoot}`);
   const rows = positiveInt('BENCH_ROWS', 3_000_000)!;
   if (rows < 1000) throw new Error(`BENCH_ROWS=${rows} is too small: use at least 1000`);
   const parallelism = positiveInt('BENCH_PARALLELISM');
@@ -57,7 +58,10 @@ export function loadConfig(): BenchConfig {
   const dataDir = join(benchDir, '.data');
   return {
     rows,
-    cases: (process.env.BENCH_CASES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    cases: (process.env.BENCH_CASES ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     repeat: positiveInt('BENCH_REPEAT', 3)!,
     ferryPlanFlags: [
       ...(parallelism ? ['--parallelism', String(parallelism)] : []),

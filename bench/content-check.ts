@@ -35,9 +35,11 @@ function sourceRows(engine: Engine, source: SourceData): ReadRows {
     case 'postgres':
       return pgRows(source.db);
     case 'mariadb':
-      return (sql) => withMariadb(source.db, async (c) => (await c.query({ sql, rowsAsArray: true }))[0] as unknown[][]);
+      return (sql) =>
+        withMariadb(source.db, async (c) => (await c.query({ sql, rowsAsArray: true }))[0] as unknown[][]);
     case 'sqlite':
-      return async (sql) => withSqlite(source.sqlitePath, (db) => db.prepare(sql).raw(true).all() as unknown[][], { readonly: true });
+      return async (sql) =>
+        withSqlite(source.sqlitePath, (db) => db.prepare(sql).raw(true).all() as unknown[][], { readonly: true });
   }
 }
 
@@ -48,12 +50,18 @@ function sampleIds(rows: number): number[] {
 
 async function normalizedSample(read: ReadRows, t: TableDef, ids: number[]): Promise<(string | null)[][]> {
   const normalizers = t.columns.map((c) => NORMALIZERS[c.type.kind]);
-  const rows = await read(`SELECT ${t.columns.map((c) => c.name).join(', ')} FROM ${t.name} WHERE id IN (${ids.join(', ')}) ORDER BY id`);
+  const rows = await read(
+    `SELECT ${t.columns.map((c) => c.name).join(', ')} FROM ${t.name} WHERE id IN (${ids.join(', ')}) ORDER BY id`,
+  );
   return rows.map((row) => row.map((v, i) => (v === null ? null : normalizers[i]!(v))));
 }
 
 /** Throws at the first value of `actual` that differs from `expected`. */
-async function compareSamples(expected: { name: string; read: ReadRows }, actual: { name: string; read: ReadRows }, source: SourceData): Promise<void> {
+async function compareSamples(
+  expected: { name: string; read: ReadRows },
+  actual: { name: string; read: ReadRows },
+  source: SourceData,
+): Promise<void> {
   for (const t of source.tables) {
     const ids = sampleIds(t.rows);
     const want = await normalizedSample(expected.read, t, ids);
@@ -62,14 +70,19 @@ async function compareSamples(expected: { name: string; read: ReadRows }, actual
       row.forEach((value, c) => {
         const other = got[r]?.[c];
         if (other !== value) {
-          throw new Error(`${t.name} id ${ids[r]} column ${t.columns[c]!.name} is ${JSON.stringify(value)} in ${expected.name} but ${JSON.stringify(other)} in ${actual.name}`);
+          throw new Error(
+            `${t.name} id ${ids[r]} column ${t.columns[c]!.name} is ${JSON.stringify(value)} in ${expected.name} but ${JSON.stringify(other)} in ${actual.name}`,
+          );
         }
       }),
     );
   }
 }
 
-const sourceSide = (engine: Engine, source: SourceData) => ({ name: `the ${engine} source`, read: sourceRows(engine, source) });
+const sourceSide = (engine: Engine, source: SourceData) => ({
+  name: `the ${engine} source`,
+  read: sourceRows(engine, source),
+});
 
 export async function checkSameSources(source: SourceData): Promise<void> {
   const [reference, ...others] = ENGINES;
@@ -78,5 +91,9 @@ export async function checkSameSources(source: SourceData): Promise<void> {
 }
 
 export async function checkTargetContent(tool: string, targetDb: string, source: SourceData): Promise<void> {
-  await compareSamples(sourceSide(ENGINES[0]!, source), { name: `${targetDb} (loaded by ${tool})`, read: pgRows(targetDb) }, source);
+  await compareSamples(
+    sourceSide(ENGINES[0]!, source),
+    { name: `${targetDb} (loaded by ${tool})`, read: pgRows(targetDb) },
+    source,
+  );
 }

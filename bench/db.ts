@@ -7,7 +7,11 @@ import { pgUrl } from './config.js';
 
 /** A PostgreSQL client in UTC that returns every value as the server's text. */
 export async function withPg<T>(db: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: pgUrl(db), options: '-c TimeZone=UTC', types: { getTypeParser: () => (text: string) => text } });
+  const client = new pg.Client({
+    connectionString: pgUrl(db),
+    options: '-c TimeZone=UTC',
+    types: { getTypeParser: () => (text: string) => text },
+  });
   await client.connect();
   try {
     return await use(client);
@@ -76,7 +80,10 @@ export async function mariadbRowCount(db: string, table: string): Promise<number
 }
 
 export function sqliteRowCount(path: string, table: string): number {
-  return withSqlite(path, (db) => Number(db.prepare(`SELECT count(*) FROM ${table}`).pluck().get()), { readonly: true, fileMustExist: true });
+  return withSqlite(path, (db) => Number(db.prepare(`SELECT count(*) FROM ${table}`).pluck().get()), {
+    readonly: true,
+    fileMustExist: true,
+  });
 }
 
 export interface SchemaObjects {
@@ -96,8 +103,14 @@ export async function pgSchemaObjects(db: string): Promise<SchemaObjects> {
 }
 
 export async function serverVersions(): Promise<{ postgres: string; mariadb: string; sqlite: string }> {
-  const postgres = await withPg('postgres', async (c) => (await c.query('SHOW server_version')).rows[0].server_version as string);
-  const mariadb = await withMariadb(undefined, async (c) => ((await c.query('SELECT version() AS v'))[0] as { v: string }[])[0]!.v);
+  const postgres = await withPg(
+    'postgres',
+    async (c) => (await c.query('SHOW server_version')).rows[0].server_version as string,
+  );
+  const mariadb = await withMariadb(
+    undefined,
+    async (c) => ((await c.query('SELECT version() AS v'))[0] as { v: string }[])[0]!.v,
+  );
   const sqlite = withSqlite(':memory:', (db) => db.prepare('SELECT sqlite_version()').pluck().get() as string);
   return { postgres, mariadb, sqlite };
 }

@@ -30,12 +30,14 @@ const mariadb: Dialect = {
 };
 
 const sqlite: Dialect = {
-  series: (from, to) => `(WITH RECURSIVE s(n) AS (SELECT ${from} UNION ALL SELECT n + 1 FROM s WHERE n < ${to}) SELECT n FROM s) AS s`,
+  series: (from, to) =>
+    `(WITH RECURSIVE s(n) AS (SELECT ${from} UNION ALL SELECT n + 1 FROM s WHERE n < ${to}) SELECT n FROM s) AS s`,
   intDiv: (a, b) => `((${a}) / (${b}))`,
   // SQLite stores these as REAL: a correctly rounded division reads back as the exact decimal.
   decimal: (x, scale) => `((${x}) / 1${'0'.repeat(scale)}.0)`,
   // SQLite's date functions stop at milliseconds, so the microseconds are appended as text.
-  timestamp: (us) => `concat(datetime(${BASE_EPOCH_SECONDS} + (${us}) / 1000000, 'unixepoch'), '.', printf('%06d', (${us}) % 1000000))`,
+  timestamp: (us) =>
+    `concat(datetime(${BASE_EPOCH_SECONDS} + (${us}) / 1000000, 'unixepoch'), '.', printf('%06d', (${us}) % 1000000))`,
   date: (days) => `date(${BASE_JULIAN_DAY} + (${days}))`,
   bytes: (seeds) => `unhex(printf('${'%08x'.repeat(seeds.length)}', ${seeds.join(', ')}))`,
   json: (text) => text,
@@ -49,7 +51,10 @@ const SLICE_ROWS = 500_000;
 function createTable(engine: Engine, t: TableDef): string {
   const columns = t.columns.map((c) => `  ${c.name} ${c.type.native[engine]}${c.nullable ? '' : ' NOT NULL'}`);
   // SQLite cannot add foreign keys later; it does not check them on insert either.
-  const inlineKeys = engine === 'sqlite' ? t.foreignKeys.map((fk) => `  CONSTRAINT ${fk.name} FOREIGN KEY (${fk.column}) REFERENCES ${fk.refTable} (id)`) : [];
+  const inlineKeys =
+    engine === 'sqlite'
+      ? t.foreignKeys.map((fk) => `  CONSTRAINT ${fk.name} FOREIGN KEY (${fk.column}) REFERENCES ${fk.refTable} (id)`)
+      : [];
   const options = engine === 'mariadb' ? ' ENGINE=InnoDB' : '';
   return `CREATE TABLE ${t.name} (\n${[...columns, '  PRIMARY KEY (id)', ...inlineKeys].join(',\n')}\n)${options}`;
 }
@@ -60,7 +65,9 @@ function insertSlices(engine: Engine, t: TableDef): string[] {
   const values = t.columns.map((c) => c.value(d, 'n')).join(',\n  ');
   const slices: string[] = [];
   for (let from = 1; from <= t.rows; from += SLICE_ROWS) {
-    slices.push(`INSERT INTO ${t.name} (${names})\nSELECT\n  ${values}\nFROM ${d.series(from, Math.min(t.rows, from + SLICE_ROWS - 1))}`);
+    slices.push(
+      `INSERT INTO ${t.name} (${names})\nSELECT\n  ${values}\nFROM ${d.series(from, Math.min(t.rows, from + SLICE_ROWS - 1))}`,
+    );
   }
   return slices;
 }
@@ -74,7 +81,9 @@ function secondaryIndexes(t: TableDef): string[] {
 
 function foreignKeys(engine: Engine, t: TableDef): string[] {
   if (engine === 'sqlite') return [];
-  return t.foreignKeys.map((fk) => `ALTER TABLE ${t.name} ADD CONSTRAINT ${fk.name} FOREIGN KEY (${fk.column}) REFERENCES ${fk.refTable} (id)`);
+  return t.foreignKeys.map(
+    (fk) => `ALTER TABLE ${t.name} ADD CONSTRAINT ${fk.name} FOREIGN KEY (${fk.column}) REFERENCES ${fk.refTable} (id)`,
+  );
 }
 
 function statistics(engine: Engine, t: TableDef): string[] {

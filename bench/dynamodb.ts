@@ -9,7 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
-import { BatchWriteItemCommand, CreateTableCommand, DynamoDBClient, ScanCommand, type AttributeValue, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteItemCommand,
+  CreateTableCommand,
+  DynamoDBClient,
+  ScanCommand,
+  type AttributeValue,
+  type WriteRequest,
+} from '@aws-sdk/client-dynamodb';
 import { binaryReviver, itemWithBase64 } from '../src/connectors/dynamodb/codec.js';
 import { startDynalite } from '../test/connectors/dynamodb-local.js';
 import { type CaseResult, fastest, type Measurement, pairedRatio } from './cases.js';
@@ -42,7 +49,8 @@ async function dumpItems(config: BenchConfig, client: DynamoDBClient, source: So
       items.push(...(page.Items ?? []));
       start = page.LastEvaluatedKey;
     } while (start);
-    if (items.length !== t.rows) throw new Error(`ferry left ${items.length} items in ${t.name}, but the source has ${t.rows}`);
+    if (items.length !== t.rows)
+      throw new Error(`ferry left ${items.length} items in ${t.name}, but the source has ${t.rows}`);
     items.sort((a, b) => Number(a.id!.N) - Number(b.id!.N));
     const out = createWriteStream(itemsFile(config, t.name));
     for (const item of items) if (!out.write(itemJson(item) + '\n')) await once(out, 'drain');
@@ -52,18 +60,35 @@ async function dumpItems(config: BenchConfig, client: DynamoDBClient, source: So
 }
 
 /** One ferry run; the first one's items are kept in files for the loop. */
-async function measureFerry(config: BenchConfig, source: SourceData, logFile: string, keepItems: boolean): Promise<Measurement> {
+async function measureFerry(
+  config: BenchConfig,
+  source: SourceData,
+  logFile: string,
+  keepItems: boolean,
+): Promise<Measurement> {
   const dynamo = await startDynalite();
   const cwd = mkdtempSync(join(tmpdir(), 'ferry-bench-dynamodb-'));
   const client = new DynamoDBClient({ region: 'us-east-1', endpoint: dynamo.endpoint });
   try {
     console.log(`${TITLE}: ferry → dynalite…`);
-    const command = (label: string, args: string[]) => runTimed(process.execPath, [...config.ferryCommand, ...args], { label, cwd, logFile, measureRss: true });
-    const plan = await command('ferry plan', ['plan', '--source', pgUrl(source.db), '--target', dynamo.url, '-o', 'plan.yaml', ...config.ferryPlanFlags]);
+    const command = (label: string, args: string[]) =>
+      runTimed(process.execPath, [...config.ferryCommand, ...args], { label, cwd, logFile, measureRss: true });
+    const plan = await command('ferry plan', [
+      'plan',
+      '--source',
+      pgUrl(source.db),
+      '--target',
+      dynamo.url,
+      '-o',
+      'plan.yaml',
+      ...config.ferryPlanFlags,
+    ]);
     const run = await command('ferry run', ['run', 'plan.yaml']);
     const wallSeconds = plan.wallSeconds + run.wallSeconds;
     const serverCpu = dynamo.cpuSeconds();
-    console.log(`${TITLE}: ferry wrote ${source.rows.toLocaleString('en-US')} items in ${wallSeconds.toFixed(1)} s (CPU: ferry ${(plan.cpuSeconds! + run.cpuSeconds!).toFixed(1)} s, dynalite ${serverCpu.toFixed(1)} s)`);
+    console.log(
+      `${TITLE}: ferry wrote ${source.rows.toLocaleString('en-US')} items in ${wallSeconds.toFixed(1)} s (CPU: ferry ${(plan.cpuSeconds! + run.cpuSeconds!).toFixed(1)} s, dynalite ${serverCpu.toFixed(1)} s)`,
+    );
     if (keepItems) await dumpItems(config, client, source);
     rmSync(cwd, { recursive: true });
     return {
@@ -95,7 +120,14 @@ async function measureLoop(config: BenchConfig, source: SourceData): Promise<Mea
     const started = performance.now();
     const cpuBefore = process.cpuUsage();
     for (const t of source.tables) {
-      await client.send(new CreateTableCommand({ TableName: t.name, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'N' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }] }));
+      await client.send(
+        new CreateTableCommand({
+          TableName: t.name,
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'N' }],
+          KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        }),
+      );
       const inflight = new Set<Promise<void>>();
       const send = async (requests: WriteRequest[]) => {
         while (requests.length > 0) {
@@ -110,7 +142,10 @@ async function measureLoop(config: BenchConfig, source: SourceData): Promise<Mea
         inflight.add(p);
         batch = [];
       };
-      for await (const line of createInterface({ input: createReadStream(itemsFile(config, t.name)), crlfDelay: Infinity })) {
+      for await (const line of createInterface({
+        input: createReadStream(itemsFile(config, t.name)),
+        crlfDelay: Infinity,
+      })) {
         batch.push({ PutRequest: { Item: itemFromJson(line) } });
         if (batch.length === BATCH_ITEMS) await flush();
       }
@@ -121,7 +156,9 @@ async function measureLoop(config: BenchConfig, source: SourceData): Promise<Mea
     const cpu = process.cpuUsage(cpuBefore);
     const loopCpu = (cpu.user + cpu.system) / 1e6;
     const serverCpu = dynamo.cpuSeconds();
-    console.log(`${TITLE}: the loop wrote ${source.rows.toLocaleString('en-US')} items in ${wallSeconds.toFixed(1)} s (CPU: the loop ${loopCpu.toFixed(1)} s, dynalite ${serverCpu.toFixed(1)} s)`);
+    console.log(
+      `${TITLE}: the loop wrote ${source.rows.toLocaleString('en-US')} items in ${wallSeconds.toFixed(1)} s (CPU: the loop ${loopCpu.toFixed(1)} s, dynalite ${serverCpu.toFixed(1)} s)`,
+    );
     return {
       tool: `BatchWriteItem loop ×${concurrency}`,
       targetDb: 'dynalite',

@@ -30,22 +30,52 @@ function extraction(engine: 'postgres' | 'mariadb', source: SourceData, logFile:
     engine === 'postgres'
       ? `psql -X -q -h 127.0.0.1 -U postgres -d ${source.db} ${tables.map((t) => `-c 'COPY ${t} TO STDOUT'`).join(' ')} > /dev/null`
       : `mariadb --batch --quick -h 127.0.0.1 -u root ${source.db} -e '${tables.map((t) => `SELECT * FROM ${t};`).join(' ')}' > /dev/null`;
-  return runTimed('bash', ['-o', 'pipefail', '-c', command], { label: `${engine} raw extraction`, cwd, logFile, measureRss: true });
+  return runTimed('bash', ['-o', 'pipefail', '-c', command], {
+    label: `${engine} raw extraction`,
+    cwd,
+    logFile,
+    measureRss: true,
+  });
 }
 
 /** `ferry plan` then `ferry run` into a target URL, timed together; the manifests must count every row. */
-async function ferryInto(config: BenchConfig, engine: Engine, source: SourceData, target: string, lakeDir: string, objectSuffix: string, logFile: string): Promise<Timed> {
+async function ferryInto(
+  config: BenchConfig,
+  engine: Engine,
+  source: SourceData,
+  target: string,
+  lakeDir: string,
+  objectSuffix: string,
+  logFile: string,
+): Promise<Timed> {
   const cwd = mkdtempSync(join(tmpdir(), 'ferry-bench-os-'));
-  const step = (label: string, args: string[]) => runTimed(process.execPath, [...config.ferryCommand, ...args], { label, cwd, logFile, measureRss: true });
-  const plan = await step('ferry plan', ['plan', '--source', sourceUrl(engine, source), '--target', target, '--if-exists', 'drop', '-o', 'plan.yaml', ...config.ferryPlanFlags]);
+  const step = (label: string, args: string[]) =>
+    runTimed(process.execPath, [...config.ferryCommand, ...args], { label, cwd, logFile, measureRss: true });
+  const plan = await step('ferry plan', [
+    'plan',
+    '--source',
+    sourceUrl(engine, source),
+    '--target',
+    target,
+    '--if-exists',
+    'drop',
+    '-o',
+    'plan.yaml',
+    ...config.ferryPlanFlags,
+  ]);
   const run = await step('ferry run', ['run', 'plan.yaml']);
   rmSync(cwd, { recursive: true });
   for (const t of source.tables) {
     const manifest = join(lakeDir, t.name, `_manifest.json${objectSuffix}`);
     const rows = existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as { rows: number }).rows : 0;
-    if (rows !== t.rows) throw new Error(`ferry wrote ${rows} rows of ${t.name} to ${target}, but the source has ${t.rows}`);
+    if (rows !== t.rows)
+      throw new Error(`ferry wrote ${rows} rows of ${t.name} to ${target}, but the source has ${t.rows}`);
   }
-  return { wallSeconds: plan.wallSeconds + run.wallSeconds, peakRssMb: Math.max(plan.peakRssMb!, run.peakRssMb!), cpuSeconds: plan.cpuSeconds! + run.cpuSeconds! };
+  return {
+    wallSeconds: plan.wallSeconds + run.wallSeconds,
+    peakRssMb: Math.max(plan.peakRssMb!, run.peakRssMb!),
+    cpuSeconds: plan.cpuSeconds! + run.cpuSeconds!,
+  };
 }
 
 /** The fastest of the runs is shown (as in the other cases), with every run's wall time kept for the ratio. */
@@ -75,9 +105,27 @@ export async function objectStoreCases(config: BenchConfig, source: SourceData):
   // s3rver's own keys, by reference (other cases may have set AWS_* for their endpoints)
   process.env.BENCH_S3_KEY = 'S3RVER';
   const cases: { engine: 'postgres' | 'mariadb'; title: string; target: string; lake: string; suffix: string }[] = [
-    { engine: 'postgres', title: 'PostgreSQL → Parquet (folder)', target: `file:${join(work, 'pg-lake')}`, lake: join(work, 'pg-lake'), suffix: '' },
-    { engine: 'postgres', title: 'PostgreSQL → Parquet (S3 API)', target: `s3://\${env:BENCH_S3_KEY}:\${env:BENCH_S3_KEY}@${BUCKET}/pg?endpoint=http://127.0.0.1:${port}&forcePathStyle=true&region=us-east-1`, lake: join(s3Dir, BUCKET, 'pg'), suffix: '._S3rver_object' },
-    { engine: 'mariadb', title: 'MariaDB → Parquet (folder)', target: `file:${join(work, 'mariadb-lake')}`, lake: join(work, 'mariadb-lake'), suffix: '' },
+    {
+      engine: 'postgres',
+      title: 'PostgreSQL → Parquet (folder)',
+      target: `file:${join(work, 'pg-lake')}`,
+      lake: join(work, 'pg-lake'),
+      suffix: '',
+    },
+    {
+      engine: 'postgres',
+      title: 'PostgreSQL → Parquet (S3 API)',
+      target: `s3://\${env:BENCH_S3_KEY}:\${env:BENCH_S3_KEY}@${BUCKET}/pg?endpoint=http://127.0.0.1:${port}&forcePathStyle=true&region=us-east-1`,
+      lake: join(s3Dir, BUCKET, 'pg'),
+      suffix: '._S3rver_object',
+    },
+    {
+      engine: 'mariadb',
+      title: 'MariaDB → Parquet (folder)',
+      target: `file:${join(work, 'mariadb-lake')}`,
+      lake: join(work, 'mariadb-lake'),
+      suffix: '',
+    },
   ];
   const results: CaseResult[] = [];
   try {
@@ -92,12 +140,21 @@ export async function objectStoreCases(config: BenchConfig, source: SourceData):
         const serverCpu = server.cpuSeconds();
         ferryRuns.push(await ferryInto(config, c.engine, source, c.target, c.lake, c.suffix, logFile));
         const last = ferryRuns.at(-1)!;
-        console.log(`${c.title}: ferry took ${last.wallSeconds.toFixed(1)} s (CPU: ferry ${last.cpuSeconds!.toFixed(1)} s${c.suffix ? `, s3rver ${(server.cpuSeconds() - serverCpu).toFixed(1)} s` : ''})`);
+        console.log(
+          `${c.title}: ferry took ${last.wallSeconds.toFixed(1)} s (CPU: ferry ${last.cpuSeconds!.toFixed(1)} s${c.suffix ? `, s3rver ${(server.cpuSeconds() - serverCpu).toFixed(1)} s` : ''})`,
+        );
         referenceRuns.push(await extraction(c.engine, source, logFile, work));
       }
       const ferry = measurement('ferry', c.target.replace(/\?.*/, ''), source.rows, ferryRuns);
-      const reference = measurement(c.engine === 'postgres' ? 'psql COPY TO STDOUT' : 'mariadb --batch --quick', '/dev/null', source.rows, referenceRuns);
-      console.log(`${c.title}: ferry ${ferry.wallSeconds.toFixed(1)} s, raw extraction ${reference.wallSeconds.toFixed(1)} s`);
+      const reference = measurement(
+        c.engine === 'postgres' ? 'psql COPY TO STDOUT' : 'mariadb --batch --quick',
+        '/dev/null',
+        source.rows,
+        referenceRuns,
+      );
+      console.log(
+        `${c.title}: ferry ${ferry.wallSeconds.toFixed(1)} s, raw extraction ${reference.wallSeconds.toFixed(1)} s`,
+      );
       results.push(pairedRatio(`objectstore-${c.engine}${c.suffix ? '-s3' : ''}`, c.title, ferry, reference));
     }
   } finally {

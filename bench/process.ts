@@ -45,12 +45,17 @@ function exitCode(command: string, args: string[], options: RunOptions): Promise
 export async function runTimed(command: string, args: string[], options: RunOptions): Promise<Timed> {
   appendFileSync(options.logFile, `$ ${[command, ...args].join(' ')}\n`);
   const rssFile = `${options.logFile}.rss`;
-  const [program, programArgs] = options.measureRss ? [GNU_TIME, ['-f', '%M %U %S', '-o', rssFile, command, ...args]] : [command, args];
+  const [program, programArgs] = options.measureRss
+    ? [GNU_TIME, ['-f', '%M %U %S', '-o', rssFile, command, ...args]]
+    : [command, args];
   const started = performance.now();
   const code = await exitCode(program, programArgs, options);
   const wallSeconds = (performance.now() - started) / 1000;
   try {
-    if (code !== 0) throw new Error(`${options.label} exited with code ${code}; the end of ${options.logFile}:\n${logTail(options.logFile)}`);
+    if (code !== 0)
+      throw new Error(
+        `${options.label} exited with code ${code}; the end of ${options.logFile}:\n${logTail(options.logFile)}`,
+      );
     if (!options.measureRss) return { wallSeconds };
     // GNU time writes the peak in KiB, user and system seconds as the last line of its output file.
     const [kib, user, system] = readFileSync(rssFile, 'utf8').trim().split('\n').pop()!.split(' ').map(Number);
@@ -68,12 +73,19 @@ function onPath(binary: string): boolean {
 export function ensureInstalled(binary: string, debianPackage: string): void {
   if (onPath(binary)) return;
   console.log(`${binary} is missing: installing the Debian package ${debianPackage}`);
-  const install = () => spawnSync('apt-get', ['install', '-y', debianPackage], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }).status === 0;
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', debianPackage], {
+      stdio: 'inherit',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    }).status === 0;
   if (!install()) {
     spawnSync('apt-get', ['update'], { stdio: 'inherit' });
     install();
   }
-  if (!onPath(binary)) throw new Error(`could not install ${debianPackage} (needed for ${binary}): install it with apt-get install -y ${debianPackage}`);
+  if (!onPath(binary))
+    throw new Error(
+      `could not install ${debianPackage} (needed for ${binary}): install it with apt-get install -y ${debianPackage}`,
+    );
 }
 
 export function ensureGnuTime(): void {

@@ -46,22 +46,40 @@ function rows(results: BenchResults): string[][] {
 
 /** Where the target server ran alone (dynalite), the CPU it and each tool used in every run. */
 function cpuLines(results: BenchResults): string[] {
-  const perRun = (m: Measurement) => m.runs.map((_, i) => `${m.cpuRuns![i]!.toFixed(1)} / ${m.serverCpuRuns![i]!.toFixed(1)}`).join(', ');
+  const perRun = (m: Measurement) =>
+    m.runs.map((_, i) => `${m.cpuRuns![i]!.toFixed(1)} / ${m.serverCpuRuns![i]!.toFixed(1)}`).join(', ');
   return results.cases
     .filter((c) => c.ferry.serverCpuRuns && c.reference.serverCpuRuns)
-    .map((c) => `${c.title}, CPU seconds of each run (the tool / ${c.ferry.targetDb}): ${c.ferry.tool} ${perRun(c.ferry)}; ${c.reference.tool} ${perRun(c.reference)}.`);
+    .map(
+      (c) =>
+        `${c.title}, CPU seconds of each run (the tool / ${c.ferry.targetDb}): ${c.ferry.tool} ${perRun(c.ferry)}; ${c.reference.tool} ${perRun(c.reference)}.`,
+    );
 }
 
 function memoryLine(points: MemoryPoint[]): string[] {
   if (points.length === 0) return [];
-  return [`ferry peak RSS, MariaDB → PostgreSQL: ${points.map((p) => `${p.peakRssMb.toFixed(0)} MB at ${count(p.rows)} rows`).join(', ')}.`];
+  return [
+    `ferry peak RSS, MariaDB → PostgreSQL: ${points.map((p) => `${p.peakRssMb.toFixed(0)} MB at ${count(p.rows)} rows`).join(', ')}.`,
+  ];
 }
 
 export function printTable(results: BenchResults): void {
   const body = rows(results);
   const widths = HEADERS.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((cell, i) => (RIGHT_ALIGNED.has(HEADERS[i]!) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ');
-  console.log(['', line(HEADERS), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line), '', ...memoryLine(results.ferryMemory)].join('\n'));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (RIGHT_ALIGNED.has(HEADERS[i]!) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join('  ');
+  console.log(
+    [
+      '',
+      line(HEADERS),
+      widths.map((w) => '-'.repeat(w)).join('  '),
+      ...body.map(line),
+      '',
+      ...memoryLine(results.ferryMemory),
+    ].join('\n'),
+  );
 }
 
 function markdown(results: BenchResults): string {
@@ -88,7 +106,7 @@ function markdown(results: BenchResults): string {
     'target is checked to hold exactly the source row counts and the same values in a sample of rows.',
     `Each tool ran ${results.repeat} time(s) per case, taking turns with the other (a round is one run of each); the`,
     'wall time shown is the fastest run. ratio = ferry wall time / reference wall time within a round, the median over the rounds',
-    '(at most 1.00: ferry is faster); the rounds\' ratios and every run\'s wall time are in results.json. This machine\'s speed',
+    "(at most 1.00: ferry is faster); the rounds' ratios and every run's wall time are in results.json. This machine's speed",
     'drifts by up to a third over minutes, which moves both runs of a round alike. Peak RSS is the largest resident set of',
     'the tool process (GNU time) over all runs.',
     '',

@@ -44,7 +44,10 @@ async function main(): Promise<void> {
   if (memoryCheck) {
     const full = results.find((r) => r.id === 'mariadb')!.ferry;
     const smaller = await measureFerryMemory(config, small);
-    ferryMemory.push({ rows: smaller.rows, peakRssMb: smaller.peakRssMb! }, { rows: full.rows, peakRssMb: full.peakRssMb! });
+    ferryMemory.push(
+      { rows: smaller.rows, peakRssMb: smaller.peakRssMb! },
+      { rows: full.rows, peakRssMb: full.peakRssMb! },
+    );
   }
 
   const report = {

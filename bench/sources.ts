@@ -6,7 +6,15 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type BenchConfig, mariadbUrl, pgUrl, sqliteUrl } from './config.js';
 import { type Engine, tableDefs, type TableDef, tableSizes, type TableSizes } from './dataset.js';
-import { mariadbRowCount, pgRowCount, recreatePgDatabase, sqliteRowCount, withMariadb, withPg, withSqlite } from './db.js';
+import {
+  mariadbRowCount,
+  pgRowCount,
+  recreatePgDatabase,
+  sqliteRowCount,
+  withMariadb,
+  withPg,
+  withSqlite,
+} from './db.js';
 import { buildScript } from './dialects.js';
 
 /** One dataset and where it lives. */
@@ -105,10 +113,13 @@ export async function ensureSource(engine: Engine, source: SourceData, dataDir: 
     return;
   }
   rmSync(markerPath, { force: true });
-  console.log(`source ${name}: building ${source.tables.map((t) => `${t.name} ${t.rows.toLocaleString('en-US')}`).join(', ')} rows…`);
+  console.log(
+    `source ${name}: building ${source.tables.map((t) => `${t.name} ${t.rows.toLocaleString('en-US')}`).join(', ')} rows…`,
+  );
   const started = performance.now();
   await runScript(engine, source, statements);
-  if (!(await matchesRows(engine, source))) throw new Error(`source ${name}: the built dataset does not have the expected row counts`);
+  if (!(await matchesRows(engine, source)))
+    throw new Error(`source ${name}: the built dataset does not have the expected row counts`);
   writeFileSync(markerPath, JSON.stringify({ fingerprint, rows: source.sizes } satisfies Marker, null, 2) + '\n');
   console.log(`source ${name}: built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }

@@ -19,14 +19,28 @@ export function ferry(engine: Engine): Tool {
   return {
     name: 'ferry',
     async load(config, source, targetDb, logFile) {
-      if (!existsSync(config.ferryCli)) throw new Error(`the ferry CLI is not built: ${config.ferryCli} is missing (npm run build)`);
+      if (!existsSync(config.ferryCli))
+        throw new Error(`the ferry CLI is not built: ${config.ferryCli} is missing (npm run build)`);
       const cwd = mkdtempSync(join(tmpdir(), 'ferry-bench-'));
-      const ferryCommand = (label: string, args: string[]) => runTimed(process.execPath, [...config.ferryCommand, ...args], { label, cwd, logFile, measureRss: true });
+      const ferryCommand = (label: string, args: string[]) =>
+        runTimed(process.execPath, [...config.ferryCommand, ...args], { label, cwd, logFile, measureRss: true });
       try {
-        const plan = await ferryCommand('ferry plan', ['plan', '--source', sourceUrl(engine, source), '--target', pgUrl(targetDb), '-o', 'plan.yaml', ...config.ferryPlanFlags]);
+        const plan = await ferryCommand('ferry plan', [
+          'plan',
+          '--source',
+          sourceUrl(engine, source),
+          '--target',
+          pgUrl(targetDb),
+          '-o',
+          'plan.yaml',
+          ...config.ferryPlanFlags,
+        ]);
         const run = await ferryCommand('ferry run', ['run', 'plan.yaml']);
         rmSync(cwd, { recursive: true });
-        return { wallSeconds: plan.wallSeconds + run.wallSeconds, peakRssMb: Math.max(plan.peakRssMb!, run.peakRssMb!) };
+        return {
+          wallSeconds: plan.wallSeconds + run.wallSeconds,
+          peakRssMb: Math.max(plan.peakRssMb!, run.peakRssMb!),
+        };
       } catch (e) {
         throw new Error(`${(e as Error).message}\n(the plan and .ferry state are kept in ${cwd})`);
       }
@@ -38,7 +52,8 @@ export function ferry(engine: Engine): Tool {
  * pgloader's default prefetch (100,000 rows per table reader) exhausts its 1 GB Lisp heap on
  * this dataset; 10,000 is the documented remedy and loads as fast as a 4 GB heap does.
  */
-const PGLOADER_OPTIONS = 'WITH include drop, create tables, create indexes, foreign keys, reset sequences, prefetch rows = 10000';
+const PGLOADER_OPTIONS =
+  'WITH include drop, create tables, create indexes, foreign keys, reset sequences, prefetch rows = 10000';
 
 /** pgloader with a load command file: FROM the source, INTO the target, then `clauses`. */
 function pgloader(engine: Engine, clauses: (source: SourceData) => string): Tool {
@@ -49,11 +64,20 @@ function pgloader(engine: Engine, clauses: (source: SourceData) => string): Tool
       mkdirSync(workDir, { recursive: true });
       const commandFile = join(workDir, `${targetDb}.load`);
       const from = sourceUrl(engine, source).replace(/^sqlite:/, 'sqlite://');
-      writeFileSync(commandFile, `LOAD DATABASE\n  FROM ${from}\n  INTO ${pgUrl(targetDb)}\n${PGLOADER_OPTIONS}\n${clauses(source)};\n`);
-      const timed = await runTimed('pgloader', ['--root-dir', workDir, commandFile], { label: 'pgloader', cwd: workDir, logFile, measureRss: true });
+      writeFileSync(
+        commandFile,
+        `LOAD DATABASE\n  FROM ${from}\n  INTO ${pgUrl(targetDb)}\n${PGLOADER_OPTIONS}\n${clauses(source)};\n`,
+      );
+      const timed = await runTimed('pgloader', ['--root-dir', workDir, commandFile], {
+        label: 'pgloader',
+        cwd: workDir,
+        logFile,
+        measureRss: true,
+      });
       // pgloader exits with 0 even when rows or indexes failed; its summary counts the errors.
       const summary = /Total import time\s+(\S+)/.exec(readFileSync(logFile, 'utf8'));
-      if (summary?.[1] !== '✓') throw new Error(`pgloader reported ${summary ? `${summary[1]} errors` : 'no summary'}; see ${logFile}`);
+      if (summary?.[1] !== '✓')
+        throw new Error(`pgloader reported ${summary ? `${summary[1]} errors` : 'no summary'}; see ${logFile}`);
       return timed;
     },
   };

@@ -23,7 +23,8 @@ function reachable(port) {
 const missing = [];
 for (const s of servers) if (!(await reachable(s.port))) missing.push(s);
 if (missing.length) {
-  for (const s of missing) console.error(`${s.name} is not reachable on 127.0.0.1:${s.port}. Start it with: ${s.start}`);
+  for (const s of missing)
+    console.error(`${s.name} is not reachable on 127.0.0.1:${s.port}. Start it with: ${s.start}`);
   process.exit(1);
 }
 
@@ -35,6 +36,8 @@ function testFiles(dir) {
 }
 
 const filter = process.argv.slice(2);
-const files = testFiles('dist/test').filter((f) => filter.length === 0 || filter.some((x) => f.includes(x))).sort();
+const files = testFiles('dist/test')
+  .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)))
+  .sort();
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -37,8 +37,28 @@ export async function privateMariadb(opts: { tls?: { cert: string; key: string }
   owned(dir);
   const port = await freePort();
   const user = isRoot ? ['--user=mysql'] : [];
-  execFileSync('mariadb-install-db', ['--no-defaults', `--datadir=${join(dir, 'data')}`, ...user, '--auth-root-authentication-method=normal', '--skip-test-db'], { stdio: 'ignore' });
-  const args = ['--no-defaults', `--datadir=${join(dir, 'data')}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${join(dir, 'sock')}`, '--skip-log-bin', '--innodb-buffer-pool-size=16M', `--log-error=${join(dir, 'error.log')}`, ...user];
+  execFileSync(
+    'mariadb-install-db',
+    [
+      '--no-defaults',
+      `--datadir=${join(dir, 'data')}`,
+      ...user,
+      '--auth-root-authentication-method=normal',
+      '--skip-test-db',
+    ],
+    { stdio: 'ignore' },
+  );
+  const args = [
+    '--no-defaults',
+    `--datadir=${join(dir, 'data')}`,
+    `--port=${port}`,
+    '--bind-address=127.0.0.1',
+    `--socket=${join(dir, 'sock')}`,
+    '--skip-log-bin',
+    '--innodb-buffer-pool-size=16M',
+    `--log-error=${join(dir, 'error.log')}`,
+    ...user,
+  ];
   if (opts.tls) {
     for (const [from, to] of [
       [opts.tls.cert, 'server.crt'],
@@ -61,7 +81,9 @@ export async function privateMariadb(opts: { tls?: { cert: string; key: string }
     if (await reachable(port)) return { port, stop };
     await new Promise((r) => setTimeout(r, 100));
   }
-  const log = existsSync(join(dir, 'error.log')) ? readFileSync(join(dir, 'error.log'), 'utf8').trim().split('\n').slice(-3).join(' | ') : 'no log';
+  const log = existsSync(join(dir, 'error.log'))
+    ? readFileSync(join(dir, 'error.log'), 'utf8').trim().split('\n').slice(-3).join(' | ')
+    : 'no log';
   await stop();
   throw new Error(`the private MariaDB server did not start: ${log}`);
 }

@@ -42,7 +42,9 @@ function run(cmd: string[]): void {
 }
 
 export async function privatePostgres(opts: PrivatePostgresOptions = {}): Promise<PrivatePostgres> {
-  const bin = execFileSync('bash', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1'], { encoding: 'utf8' }).trim();
+  const bin = execFileSync('bash', ['-c', 'ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1'], {
+    encoding: 'utf8',
+  }).trim();
   const dir = mkdtempSync(join(tmpdir(), 'ferry-pg-private-'));
   owned(dir);
   const port = await freePort();
@@ -54,7 +56,13 @@ export async function privatePostgres(opts: PrivatePostgresOptions = {}): Promis
     initdb.push(`--pwfile=${join(dir, 'pw')}`);
   }
   run(initdb);
-  const settings = [`-p ${port}`, `-k ${dir}`, '-c listen_addresses=127.0.0.1', '-c shared_buffers=16MB', '-c max_connections=20'];
+  const settings = [
+    `-p ${port}`,
+    `-k ${dir}`,
+    '-c listen_addresses=127.0.0.1',
+    '-c shared_buffers=16MB',
+    '-c max_connections=20',
+  ];
   if (opts.tls) {
     // the server refuses a key file others may read
     for (const [from, to] of [
@@ -66,7 +74,11 @@ export async function privatePostgres(opts: PrivatePostgresOptions = {}): Promis
       owned(join(dir, to));
     }
     writeFileSync(join(dir, 'data', 'pg_hba.conf'), `local all all ${auth}\nhostssl all all 127.0.0.1/32 ${auth}\n`);
-    settings.push('-c ssl=on', `-c ssl_cert_file=${join(dir, 'server.crt')}`, `-c ssl_key_file=${join(dir, 'server.key')}`);
+    settings.push(
+      '-c ssl=on',
+      `-c ssl_cert_file=${join(dir, 'server.crt')}`,
+      `-c ssl_key_file=${join(dir, 'server.key')}`,
+    );
   }
   run([`${bin}/pg_ctl`, '-D', join(dir, 'data'), '-w', '-l', join(dir, 'log'), '-o', settings.join(' '), 'start']);
   return {

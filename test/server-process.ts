@@ -15,7 +15,10 @@ export interface ServerProcess {
  * its port and a newline to stdout, and closes on SIGTERM.
  */
 export async function startServerProcess(name: string, script: string, args: string[] = []): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['-e', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'], cwd: process.cwd() });
+  const child: ChildProcess = spawn(process.execPath, ['-e', script, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    cwd: process.cwd(),
+  });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));

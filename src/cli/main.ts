@@ -44,7 +44,7 @@ function newTable(opts: Table.TableConstructorOptions): Table.Table {
 function bytes(n: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   let i = 0;
-  while (n >= 1024 && i < units.length - 1) (n /= 1024), i++;
+  while (n >= 1024 && i < units.length - 1) ((n /= 1024), i++);
   return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 }
 
@@ -55,52 +55,109 @@ function duration(s: number): string {
 }
 
 function printAssessment(a: Assessment): void {
-  out(`source: ${a.source.url} (${a.source.engine} ${a.source.version})${a.target ? `\ntarget: ${a.target.url} (${a.target.engine})` : ''}`);
+  out(
+    `source: ${a.source.url} (${a.source.engine} ${a.source.version})${a.target ? `\ntarget: ${a.target.url} (${a.target.engine})` : ''}`,
+  );
   const t = newTable({ head: ['wave', 'table', 'rows', 'size', 'cols', 'primary key', 'references', 'large objects'] });
-  for (const x of a.tables) t.push([x.wave, x.name, x.rows, bytes(x.bytes), x.columns, x.primaryKey.join(', ') || '(none)', x.foreignKeys.map((f) => f.refTable).join(', '), x.largeObjectColumns.join(', ')]);
+  for (const x of a.tables)
+    t.push([
+      x.wave,
+      x.name,
+      x.rows,
+      bytes(x.bytes),
+      x.columns,
+      x.primaryKey.join(', ') || '(none)',
+      x.foreignKeys.map((f) => f.refTable).join(', '),
+      x.largeObjectColumns.join(', '),
+    ]);
   out(t.toString());
-  out(`${a.totals.tables} tables, ${a.totals.rows} rows, ${bytes(a.totals.bytes)}; estimated copy time ${duration(a.estimatedSeconds)}`);
+  out(
+    `${a.totals.tables} tables, ${a.totals.rows} rows, ${bytes(a.totals.bytes)}; estimated copy time ${duration(a.estimatedSeconds)}`,
+  );
   if (a.findings.length === 0) {
     out('no findings');
     return;
   }
-  const f = newTable({ head: ['severity', 'where', 'finding', 'what to do'], colWidths: [10, 28, 60, 50], wordWrap: true });
+  const f = newTable({
+    head: ['severity', 'where', 'finding', 'what to do'],
+    colWidths: [10, 28, 60, 50],
+    wordWrap: true,
+  });
   for (const x of a.findings) f.push([x.severity, [x.table, x.column].filter(Boolean).join('.'), x.message, x.action]);
   out(f.toString());
 }
 
 function printRun(s: RunSummary): void {
   const t = newTable({ head: ['table', 'rows', 'rejected', 'seconds', 'rows/s'] });
-  for (const x of s.tables) t.push([x.table, x.rows, x.rejects, x.seconds.toFixed(2), x.seconds > 0 ? Math.round(x.rows / x.seconds) : '']);
+  for (const x of s.tables)
+    t.push([x.table, x.rows, x.rejects, x.seconds.toFixed(2), x.seconds > 0 ? Math.round(x.rows / x.seconds) : '']);
   out(t.toString());
   const rows = s.tables.reduce((n, x) => n + x.rows, 0);
-  out(`run ${s.runId}: ${rows} rows in ${s.seconds.toFixed(2)} s (${Math.round(rows / Math.max(s.seconds, 0.001))} rows/s), ${s.rejects} rejected`);
+  out(
+    `run ${s.runId}: ${rows} rows in ${s.seconds.toFixed(2)} s (${Math.round(rows / Math.max(s.seconds, 0.001))} rows/s), ${s.rejects} rejected`,
+  );
   for (const f of s.rejectFiles) out(`rejected rows: ${f}`);
 }
 
 function printVerify(v: VerifyResult): void {
   const t = newTable({ head: ['table', 'status', 'source rows', 'target rows', 'chunks', 'mismatched', 'rejected'] });
-  for (const x of v.tables) t.push([x.table, x.status, x.sourceRows, x.targetRows, x.chunks, x.mismatchedChunks, x.rejected]);
+  for (const x of v.tables)
+    t.push([x.table, x.status, x.sourceRows, x.targetRows, x.chunks, x.mismatchedChunks, x.rejected]);
   out(t.toString());
   for (const x of v.tables) {
     if (x.message) out(`${x.table}: ${x.message}`);
     for (const s of x.sample) out(`${x.table}: ${s}`);
   }
-  out(v.ok ? 'verify: source and target match' : `verify: ${v.tables.filter((x) => x.status !== 'match').length} tables differ${v.tables.some((x) => x.rejected > 0) ? ', and rows were rejected during the run' : ''}`);
+  out(
+    v.ok
+      ? 'verify: source and target match'
+      : `verify: ${v.tables.filter((x) => x.status !== 'match').length} tables differ${v.tables.some((x) => x.rejected > 0) ? ', and rows were rejected during the run' : ''}`,
+  );
 }
 
 function printDryRun(r: DryRunResult): void {
-  const t = newTable({ head: ['table', 'rows', 'sampled', 'written', 'rejected', 'verified', 'prepare s', 'copy s', 'indexes s', 'rows/s', 'full copy (est.)'] });
+  const t = newTable({
+    head: [
+      'table',
+      'rows',
+      'sampled',
+      'written',
+      'rejected',
+      'verified',
+      'prepare s',
+      'copy s',
+      'indexes s',
+      'rows/s',
+      'full copy (est.)',
+    ],
+  });
   for (const x of r.tables)
-    t.push([x.table, x.rows, x.sampled, x.written, x.rejected, x.match ? 'yes' : 'NO', x.seconds.prepare.toFixed(2), x.seconds.copy.toFixed(2), x.seconds.indexes.toFixed(2), x.rowsPerSecond, duration(x.estimatedSeconds)]);
+    t.push([
+      x.table,
+      x.rows,
+      x.sampled,
+      x.written,
+      x.rejected,
+      x.match ? 'yes' : 'NO',
+      x.seconds.prepare.toFixed(2),
+      x.seconds.copy.toFixed(2),
+      x.seconds.indexes.toFixed(2),
+      x.rowsPerSecond,
+      duration(x.estimatedSeconds),
+    ]);
   out(t.toString());
   for (const x of r.tables) {
     for (const d of x.differences) out(`${x.table}: ${d}`);
     for (const reason of x.rejects) out(`${x.table}: rejected: ${reason}`);
   }
   if (r.findings.length > 0) {
-    const f = newTable({ head: ['severity', 'where', 'finding', 'what to do'], colWidths: [10, 28, 60, 50], wordWrap: true });
-    for (const x of r.findings) f.push([x.severity, [x.table, x.column].filter(Boolean).join('.'), x.message, x.action]);
+    const f = newTable({
+      head: ['severity', 'where', 'finding', 'what to do'],
+      colWidths: [10, 28, 60, 50],
+      wordWrap: true,
+    });
+    for (const x of r.findings)
+      f.push([x.severity, [x.table, x.column].filter(Boolean).join('.'), x.message, x.action]);
     out(f.toString());
   }
   out(`estimated copy time of the full run: ${duration(r.estimatedSeconds)} (at the sample's rates)`);
@@ -158,13 +215,24 @@ async function main(argv: string[]): Promise<number> {
     .option('--parallelism <n>', 'chunks copied at once', (v) => Number(v))
     .addOption(new Option('--if-exists <what>', 'when a target table exists').choices(['fail', 'drop', 'truncate']))
     .option('--design <name>', 'layout of a target that has several (DynamoDB: per-table, single-table)')
-    .action(async (o: { source: string; target: string; output: string; tables?: string[]; rowsPerChunk?: number; parallelism?: number; ifExists?: 'fail' | 'drop' | 'truncate'; design?: string }) => {
-      const plan = await makePlan({ ...o, log: logger(globals()) });
-      const header = `# ferry plan, written ${new Date().toISOString()}. Review it, edit it, then: ferry run ${o.output}\n# Schema: schema/ferry.plan.schema.json in the ferry package. Secrets: write \${env:NAME} or \${file:path}, never a literal password.\n`;
-      writeFileSync(o.output, redact(planToYaml(plan, header)));
-      const tables = plan.waves.reduce((n, w) => n + w.tables.length, 0);
-      out(`plan written to ${o.output}: ${tables} tables in ${plan.waves.length} waves`);
-    });
+    .action(
+      async (o: {
+        source: string;
+        target: string;
+        output: string;
+        tables?: string[];
+        rowsPerChunk?: number;
+        parallelism?: number;
+        ifExists?: 'fail' | 'drop' | 'truncate';
+        design?: string;
+      }) => {
+        const plan = await makePlan({ ...o, log: logger(globals()) });
+        const header = `# ferry plan, written ${new Date().toISOString()}. Review it, edit it, then: ferry run ${o.output}\n# Schema: schema/ferry.plan.schema.json in the ferry package. Secrets: write \${env:NAME} or \${file:path}, never a literal password.\n`;
+        writeFileSync(o.output, redact(planToYaml(plan, header)));
+        const tables = plan.waves.reduce((n, w) => n + w.tables.length, 0);
+        out(`plan written to ${o.output}: ${tables} tables in ${plan.waves.length} waves`);
+      },
+    );
 
   program
     .command('run')
@@ -191,7 +259,12 @@ async function main(argv: string[]): Promise<number> {
     .option('--sample <n>', 'differing keys to show per table', (v) => Number(v), 10)
     .option('--json', 'machine-readable output')
     .action(async (planFile: string, o: { stateDir?: string; sample: number; json?: boolean }) => {
-      const v = await verifyPlan(planFile, { log: logger(globals()), stateDir: o.stateDir, sample: o.sample, onTable: o.json || !tty ? undefined : (r) => out(`${r.table}: ${r.status}`) });
+      const v = await verifyPlan(planFile, {
+        log: logger(globals()),
+        stateDir: o.stateDir,
+        sample: o.sample,
+        onTable: o.json || !tty ? undefined : (r) => out(`${r.table}: ${r.status}`),
+      });
       if (o.json) out(JSON.stringify(v, null, 2));
       else printVerify(v);
       if (!v.ok) code = EXIT.verifyMismatch;
@@ -209,38 +282,69 @@ async function main(argv: string[]): Promise<number> {
 
   program
     .command('test')
-    .description('dry run: a sample of every table into scratch tables of the real target, verified, timed, then dropped')
+    .description(
+      'dry run: a sample of every table into scratch tables of the real target, verified, timed, then dropped',
+    )
     .argument('<plan>', 'plan file')
     .option('--sample <n>', 'rows per table', (v) => Number(v))
     .option('--percent <p>', 'a percentage of every table instead', (v) => Number(v))
     .option('--keep', 'leave the scratch tables in place')
     .option('--state-dir <dir>', 'checkpoint store folder')
     .option('--json', 'machine-readable output')
-    .action(async (planFile: string, o: { sample?: number; percent?: number; keep?: boolean; stateDir?: string; json?: boolean }) => {
-      if (o.sample !== undefined && o.percent !== undefined) throw new FerryError('PLAN_INVALID', 'give --sample or --percent, not both', 'choose one');
-      const r = await dryRun(planFile, { log: logger(globals()), stateDir: o.stateDir, sample: o.sample, percent: o.percent, keep: o.keep });
-      if (o.json) out(JSON.stringify(r, null, 2));
-      else printDryRun(r);
-      if (!r.ok) code = EXIT.verifyMismatch;
-    });
+    .action(
+      async (
+        planFile: string,
+        o: { sample?: number; percent?: number; keep?: boolean; stateDir?: string; json?: boolean },
+      ) => {
+        if (o.sample !== undefined && o.percent !== undefined)
+          throw new FerryError('PLAN_INVALID', 'give --sample or --percent, not both', 'choose one');
+        const r = await dryRun(planFile, {
+          log: logger(globals()),
+          stateDir: o.stateDir,
+          sample: o.sample,
+          percent: o.percent,
+          keep: o.keep,
+        });
+        if (o.json) out(JSON.stringify(r, null, 2));
+        else printDryRun(r);
+        if (!r.ok) code = EXIT.verifyMismatch;
+      },
+    );
 
   const backup = program
     .command('backup')
-    .description('encrypted, compressed backup of the source (and of the target tables that exist); `backup verify` checks one')
+    .description(
+      'encrypted, compressed backup of the source (and of the target tables that exist); `backup verify` checks one',
+    )
     .argument('[plan]', 'plan file')
     .option('--to <location>', 'folder or s3://bucket/prefix (default: settings.backup.to)')
-    .option('--key-env <name>', 'environment variable holding the key (default: settings.backup, else FERRY_BACKUP_KEY)')
+    .option(
+      '--key-env <name>',
+      'environment variable holding the key (default: settings.backup, else FERRY_BACKUP_KEY)',
+    )
     .option('--key-file <path>', 'file holding the key')
     .option('--state-dir <dir>', 'checkpoint store folder')
-    .action(async (planFile: string | undefined, o: { to?: string; keyEnv?: string; keyFile?: string; stateDir?: string }) => {
-      if (!planFile) throw new FerryError('PLAN_INVALID', 'no plan given', 'ferry backup PLAN, or ferry backup verify LOCATION');
-      const s = await backupPlan(planFile, { log: logger(globals()), stateDir: o.stateDir, to: o.to, key: keySource(o), onTable: tty ? (t) => out(`${t.side} ${t.table}: ${t.rows} rows`) : undefined });
-      const t = newTable({ head: ['side', 'table', 'rows', 'files', 'size'] });
-      for (const x of s.tables) t.push([x.side, x.table, x.rows, x.files, bytes(x.bytes)]);
-      out(t.toString());
-      for (const n of s.notes) out(`note: ${n}`);
-      out(`backup ${s.id}: ${s.location} (${s.seconds.toFixed(1)} s)`);
-    });
+    .action(
+      async (
+        planFile: string | undefined,
+        o: { to?: string; keyEnv?: string; keyFile?: string; stateDir?: string },
+      ) => {
+        if (!planFile)
+          throw new FerryError('PLAN_INVALID', 'no plan given', 'ferry backup PLAN, or ferry backup verify LOCATION');
+        const s = await backupPlan(planFile, {
+          log: logger(globals()),
+          stateDir: o.stateDir,
+          to: o.to,
+          key: keySource(o),
+          onTable: tty ? (t) => out(`${t.side} ${t.table}: ${t.rows} rows`) : undefined,
+        });
+        const t = newTable({ head: ['side', 'table', 'rows', 'files', 'size'] });
+        for (const x of s.tables) t.push([x.side, x.table, x.rows, x.files, bytes(x.bytes)]);
+        out(t.toString());
+        for (const n of s.notes) out(`note: ${n}`);
+        out(`backup ${s.id}: ${s.location} (${s.seconds.toFixed(1)} s)`);
+      },
+    );
   backup
     .command('verify')
     .description("check a backup's integrity: manifest, every file's size, hash and authentication, row counts")
@@ -249,9 +353,16 @@ async function main(argv: string[]): Promise<number> {
     .option('--key-file <path>', 'file holding the key')
     .action(async (location: string, _o: unknown, cmd: Command) => {
       // --key-env and --key-file are options of `backup` too: commander hands them to the parent
-      const r = await verifyBackup(location, keySource(cmd.optsWithGlobals<{ keyEnv?: string; keyFile?: string }>()) ?? {});
+      const r = await verifyBackup(
+        location,
+        keySource(cmd.optsWithGlobals<{ keyEnv?: string; keyFile?: string }>()) ?? {},
+      );
       for (const p of r.problems) out(`problem: ${p}`);
-      out(r.ok ? `backup ${r.id} is intact: ${r.tables} tables, ${r.files} files, ${r.rows} rows` : `backup at ${r.location} cannot be trusted: ${r.problems.length} problems`);
+      out(
+        r.ok
+          ? `backup ${r.id} is intact: ${r.tables} tables, ${r.files} files, ${r.rows} rows`
+          : `backup at ${r.location} cannot be trusted: ${r.problems.length} problems`,
+      );
       if (!r.ok) code = EXIT.verifyMismatch;
     });
 
@@ -260,36 +371,81 @@ async function main(argv: string[]): Promise<number> {
     .description('load a backup into a database (any engine ferry writes to)')
     .argument('<location>', 'the folder or s3:// prefix of one backup')
     .requiredOption('--target <url>', 'database to load into (use ${env:NAME} for passwords)')
-    .addOption(new Option('--side <side>', 'the source tables, or the target tables as they were before the run').choices(['source', 'target']).default('source'))
+    .addOption(
+      new Option('--side <side>', 'the source tables, or the target tables as they were before the run')
+        .choices(['source', 'target'])
+        .default('source'),
+    )
     .option('--tables <names>', 'comma-separated tables (default: all)', (v) => v.split(','))
-    .addOption(new Option('--if-exists <what>', 'when a table exists').choices(['fail', 'drop', 'truncate']).default('fail'))
+    .addOption(
+      new Option('--if-exists <what>', 'when a table exists').choices(['fail', 'drop', 'truncate']).default('fail'),
+    )
     .option('--key-env <name>', 'environment variable holding the key (default FERRY_BACKUP_KEY)')
     .option('--key-file <path>', 'file holding the key')
     .option('--state-dir <dir>', 'where the restore is recorded', '.ferry')
-    .action(async (location: string, o: { target: string; side: 'source' | 'target'; tables?: string[]; ifExists: 'fail' | 'drop' | 'truncate'; keyEnv?: string; keyFile?: string; stateDir: string }) => {
-      const r = await restoreBackup(location, { target: o.target, side: o.side, tables: o.tables, ifExists: o.ifExists, key: keySource(o), stateDir: o.stateDir, log: logger(globals()) });
-      const t = newTable({ head: ['table', 'rows'] });
-      for (const x of r.tables) t.push([x.table, x.rows]);
-      out(t.toString());
-      out(`restore ${r.runId}: backup ${r.backupId} loaded in ${r.seconds.toFixed(1)} s`);
-    });
+    .action(
+      async (
+        location: string,
+        o: {
+          target: string;
+          side: 'source' | 'target';
+          tables?: string[];
+          ifExists: 'fail' | 'drop' | 'truncate';
+          keyEnv?: string;
+          keyFile?: string;
+          stateDir: string;
+        },
+      ) => {
+        const r = await restoreBackup(location, {
+          target: o.target,
+          side: o.side,
+          tables: o.tables,
+          ifExists: o.ifExists,
+          key: keySource(o),
+          stateDir: o.stateDir,
+          log: logger(globals()),
+        });
+        const t = newTable({ head: ['table', 'rows'] });
+        for (const x of r.tables) t.push([x.table, x.rows]);
+        out(t.toString());
+        out(`restore ${r.runId}: backup ${r.backupId} loaded in ${r.seconds.toFixed(1)} s`);
+      },
+    );
 
   program
     .command('rollback')
-    .description('undo what a run wrote: drop the tables it created, bring back the ones it replaced from the pre-run backup')
+    .description(
+      'undo what a run wrote: drop the tables it created, bring back the ones it replaced from the pre-run backup',
+    )
     .argument('[run]', 'run id (default: the latest run)')
     .option('--state-dir <dir>', 'checkpoint store folder', '.ferry')
     .option('--check', 'show the steps and what stands in the way; change nothing')
     .option('--force', 'roll back even when the target changed since the run')
     .option('--key-env <name>', 'environment variable holding the pre-run backup key')
     .option('--key-file <path>', 'file holding the pre-run backup key')
-    .action(async (runId: string | undefined, o: { stateDir: string; check?: boolean; force?: boolean; keyEnv?: string; keyFile?: string }) => {
-      const r = await rollbackRun({ stateDir: o.stateDir, runId, check: o.check, force: o.force, key: keySource(o), log: logger(globals()) });
-      const t = newTable({ head: ['table', 'step', 'why', 'in the way'] });
-      for (const s of r.steps) t.push([s.table, s.action, s.reason, s.blocker ?? '']);
-      out(t.toString());
-      out(r.done ? `rollback ${r.runId}: undid run ${r.runs.join(', ')}` : `rollback --check: nothing was changed${r.steps.some((s) => s.blocker) ? '; --force is needed' : ''}`);
-    });
+    .action(
+      async (
+        runId: string | undefined,
+        o: { stateDir: string; check?: boolean; force?: boolean; keyEnv?: string; keyFile?: string },
+      ) => {
+        const r = await rollbackRun({
+          stateDir: o.stateDir,
+          runId,
+          check: o.check,
+          force: o.force,
+          key: keySource(o),
+          log: logger(globals()),
+        });
+        const t = newTable({ head: ['table', 'step', 'why', 'in the way'] });
+        for (const s of r.steps) t.push([s.table, s.action, s.reason, s.blocker ?? '']);
+        out(t.toString());
+        out(
+          r.done
+            ? `rollback ${r.runId}: undid run ${r.runs.join(', ')}`
+            : `rollback --check: nothing was changed${r.steps.some((s) => s.blocker) ? '; --force is needed' : ''}`,
+        );
+      },
+    );
 
   program
     .command('audit')
@@ -302,7 +458,8 @@ async function main(argv: string[]): Promise<number> {
       const state = new StateStore(resolve(o.stateDir));
       try {
         const checks = verifyAudit(state, runId);
-        for (const c of checks) out(c.ok ? `${c.run}: intact, ${c.lines} lines` : `${c.run}: BROKEN: ${c.problem} (${c.file})`);
+        for (const c of checks)
+          out(c.ok ? `${c.run}: intact, ${c.lines} lines` : `${c.run}: BROKEN: ${c.problem} (${c.file})`);
         if (checks.length === 0) out(`no audit logs in ${state.dir}`);
         if (checks.some((c) => !c.ok)) code = EXIT.verifyMismatch;
       } finally {
@@ -320,14 +477,25 @@ async function main(argv: string[]): Promise<number> {
       const target = join(dir, 'shop-migrated.db');
       const counts = createDemoDatabase(source);
       // a demo starts afresh: no target and no state from an earlier demo
-      for (const stale of [target, `${target}-wal`, `${target}-shm`, join(dir, '.ferry')]) rmSync(stale, { recursive: true, force: true });
-      out(`sample database ${source}: ${Object.entries(counts).map(([t, n]) => `${t} ${n}`).join(', ')}\n`);
+      for (const stale of [target, `${target}-wal`, `${target}-shm`, join(dir, '.ferry')])
+        rmSync(stale, { recursive: true, force: true });
+      out(
+        `sample database ${source}: ${Object.entries(counts)
+          .map(([t, n]) => `${t} ${n}`)
+          .join(', ')}\n`,
+      );
       const log = logger(globals());
       out('== assess');
       printAssessment(await assess({ source: `sqlite:${source}`, target: `sqlite:${target}`, log }));
       out('\n== plan');
       const planFile = join(dir, 'ferry.plan.yaml');
-      const plan = await makePlan({ source: `sqlite:${source}`, target: `sqlite:${target}`, ifExists: 'drop', rowsPerChunk: 500, log });
+      const plan = await makePlan({
+        source: `sqlite:${source}`,
+        target: `sqlite:${target}`,
+        ifExists: 'drop',
+        rowsPerChunk: 500,
+        log,
+      });
       plan.settings.stateDir = join(dir, '.ferry');
       writeFileSync(planFile, planToYaml(plan));
       out(`plan written to ${planFile}`);
@@ -351,7 +519,8 @@ async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
   } catch (e) {
     const err = e as { code?: string; exitCode?: number };
-    if (typeof err.code === 'string' && err.code.startsWith('commander.')) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (typeof err.code === 'string' && err.code.startsWith('commander.'))
+      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     throw e;
   }
   return code;
@@ -369,7 +538,8 @@ main(process.argv).then(
     }
     const msg = e instanceof Error ? e.message : String(e);
     process.stderr.write(redact(`ferry: unexpected error: ${msg} (run with --log-level debug for details)`) + '\n');
-    if (process.env.FERRY_LOG_LEVEL === 'debug' && e instanceof Error) process.stderr.write(redact(e.stack ?? '') + '\n');
+    if (process.env.FERRY_LOG_LEVEL === 'debug' && e instanceof Error)
+      process.stderr.write(redact(e.stack ?? '') + '\n');
     process.exit(EXIT.failed);
   },
 );

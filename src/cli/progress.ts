@@ -16,11 +16,19 @@ function eta(p: TableProgress): string {
   return `${Math.ceil((p.total - p.rows) / rate)}s`;
 }
 
-export function progressReporter(write: (line: string) => void, tty: boolean): { onEvent: (e: RunEvent) => void; stop: () => void } {
+export function progressReporter(
+  write: (line: string) => void,
+  tty: boolean,
+): { onEvent: (e: RunEvent) => void; stop: () => void } {
   const tables = new Map<string, TableProgress>();
   const multi = tty
     ? new cliProgress.MultiBar(
-        { format: ' {table} |{bar}| {value}/{total} rows | {rate} rows/s | ETA {eta_s2} | {phase}', hideCursor: true, clearOnComplete: false, autopadding: true },
+        {
+          format: ' {table} |{bar}| {value}/{total} rows | {rate} rows/s | ETA {eta_s2} | {phase}',
+          hideCursor: true,
+          clearOnComplete: false,
+          autopadding: true,
+        },
         cliProgress.Presets.shades_grey,
       )
     : undefined;
@@ -30,7 +38,12 @@ export function progressReporter(write: (line: string) => void, tty: boolean): {
     if (e.type === 'start') {
       for (const t of e.tables) {
         const p: TableProgress = { rows: t.rowsDone, total: Math.max(t.rowsEstimate, t.rowsDone), started: Date.now() };
-        p.bar = multi?.create(p.total, p.rows, { table: t.name.padEnd(16).slice(0, 16), rate: 0, phase: 'waiting', eta_s2: '' });
+        p.bar = multi?.create(p.total, p.rows, {
+          table: t.name.padEnd(16).slice(0, 16),
+          rate: 0,
+          phase: 'waiting',
+          eta_s2: '',
+        });
         tables.set(t.name, p);
       }
       if (!tty) write(`run ${e.runId}: ${e.tables.length} tables`);
@@ -41,7 +54,10 @@ export function progressReporter(write: (line: string) => void, tty: boolean): {
       return;
     }
     if (e.type === 'paused' || e.type === 'resumed') {
-      const line = e.type === 'paused' ? `paused outside the schedule windows${e.until ? ` until ${e.until}` : ''}` : 'resumed: a schedule window opened';
+      const line =
+        e.type === 'paused'
+          ? `paused outside the schedule windows${e.until ? ` until ${e.until}` : ''}`
+          : 'resumed: a schedule window opened';
       if (multi) multi.log(line + '\n');
       else write(line);
       return;

@@ -21,10 +21,22 @@ export function knownSchemes(): string[] {
 }
 
 /** Resolves secret references in the URL and connects with the connector for its scheme. */
-export async function connect(url: string, log: Logger, poolSize?: number, options?: Record<string, unknown>): Promise<Connector> {
+export async function connect(
+  url: string,
+  log: Logger,
+  poolSize?: number,
+  options?: Record<string, unknown>,
+): Promise<Connector> {
   const scheme = endpointScheme(url);
   const load = registry[scheme];
-  if (!load) throw new FerryError('URL_INVALID', `no connector for "${scheme}:" endpoints`, `use one of ${knownSchemes().map((s) => s + ':').join(', ')}`);
+  if (!load)
+    throw new FerryError(
+      'URL_INVALID',
+      `no connector for "${scheme}:" endpoints`,
+      `use one of ${knownSchemes()
+        .map((s) => s + ':')
+        .join(', ')}`,
+    );
   const resolved = resolveSecrets(url);
   registerUrlSecrets(resolved);
   const factory = await load();

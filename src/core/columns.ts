@@ -260,7 +260,11 @@ export class ColumnBuilder {
     // the next batch is likely the size of this one: as much room up front as this one needed
     this.data = spare && spare.data.length >= this.data.length ? spare.data : unzeroedBytes(this.data.length);
     this.view = new DataView(this.data.buffer, this.data.byteOffset, this.data.byteLength);
-    if (this.offsets) this.offsets = spare?.offsets && spare.offsets.length >= this.offsets.length ? spare.offsets : unzeroedOffsets(this.offsets.length);
+    if (this.offsets)
+      this.offsets =
+        spare?.offsets && spare.offsets.length >= this.offsets.length
+          ? spare.offsets
+          : unzeroedOffsets(this.offsets.length);
     this.nulls = undefined;
     this.lastRows = this.rows;
     this.pos = 0;

@@ -90,7 +90,12 @@ export interface Source {
    * fails the read: the pipeline then reads the chunk as rows. So does a value a row policy of
    * the plan acts on (MySQL's zero dates): column readers never give one.
    */
-  readColumns?(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<ColumnBatch> | undefined;
+  readColumns?(
+    table: SourceTable,
+    range: KeyRange,
+    view: ReadView,
+    batchRows: number,
+  ): AsyncIterable<ColumnBatch> | undefined;
 }
 
 export type IfExists = 'fail' | 'drop' | 'truncate';

@@ -13,7 +13,9 @@ const name = z.string().min(1);
 const int = (min: number) => z.number().int().min(min);
 
 export const TransformSchema = z.union([
-  z.strictObject({ hash: z.strictObject({ salt: z.string().optional() }).describe('SHA-256 of the value (with salt), as hex') }),
+  z.strictObject({
+    hash: z.strictObject({ salt: z.string().optional() }).describe('SHA-256 of the value (with salt), as hex'),
+  }),
   z.strictObject({
     mask: z
       .strictObject({
@@ -23,7 +25,9 @@ export const TransformSchema = z.union([
       })
       .describe('replace all but the first/last characters'),
   }),
-  z.strictObject({ value: z.union([z.string(), z.number(), z.boolean(), z.null()]).describe('a fixed value for every row') }),
+  z.strictObject({
+    value: z.union([z.string(), z.number(), z.boolean(), z.null()]).describe('a fixed value for every row'),
+  }),
 ]);
 
 export const ColumnPlanSchema = z.strictObject({
@@ -62,7 +66,10 @@ export const TablePlanSchema = z.strictObject({
   uniqueKeys: z.array(z.array(name)).default([]),
   indexes: z.array(IndexPlanSchema).default([]),
   foreignKeys: z.array(ForeignKeyPlanSchema).default([]),
-  options: z.record(z.string(), z.unknown()).optional().describe('target-specific table options (object layout, DynamoDB keys, …), checked by the target connector'),
+  options: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe('target-specific table options (object layout, DynamoDB keys, …), checked by the target connector'),
 });
 
 export const PlanSchema = z.strictObject({
@@ -70,12 +77,21 @@ export const PlanSchema = z.strictObject({
   name: z.string().optional(),
   source: z.strictObject({
     url: z.string().min(1).describe('source endpoint; use ${env:NAME} or ${file:path} for secrets'),
-    zeroDates: z.enum(['null', 'reject', 'text']).default('reject').describe('MySQL 0000-00-00 dates: write NULL, reject the row, or keep as text'),
+    zeroDates: z
+      .enum(['null', 'reject', 'text'])
+      .default('reject')
+      .describe('MySQL 0000-00-00 dates: write NULL, reject the row, or keep as text'),
   }),
   target: z.strictObject({
     url: z.string().min(1),
-    ifExists: z.enum(['fail', 'drop', 'truncate']).default('fail').describe('what to do when a target table exists before the first run'),
-    options: z.record(z.string(), z.unknown()).optional().describe('target-specific options (file format, compression, capacity, …), checked by the target connector'),
+    ifExists: z
+      .enum(['fail', 'drop', 'truncate'])
+      .default('fail')
+      .describe('what to do when a target table exists before the first run'),
+    options: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe('target-specific options (file format, compression, capacity, …), checked by the target connector'),
   }),
   settings: z
     .strictObject({
@@ -85,23 +101,39 @@ export const PlanSchema = z.strictObject({
       stateDir: z.string().default('.ferry'),
       schedule: z
         .strictObject({
-          windows: z.array(z.string()).min(1).describe('e.g. "Sat 01:00-05:00 UTC", "Mon-Fri 22:00-06:00 Europe/Paris", "daily 00:00-06:00"'),
+          windows: z
+            .array(z.string())
+            .min(1)
+            .describe('e.g. "Sat 01:00-05:00 UTC", "Mon-Fri 22:00-06:00 Europe/Paris", "daily 00:00-06:00"'),
         })
         .optional()
-        .describe('copy only inside these windows: outside them a run pauses between chunks (a chunk in flight finishes) and resumes inside'),
+        .describe(
+          'copy only inside these windows: outside them a run pauses between chunks (a chunk in flight finishes) and resumes inside',
+        ),
       throttle: z
         .strictObject({
           rowsPerSecond: int(1).optional().describe('rows read from the source per second, at most'),
           bytesPerSecond: int(1).optional().describe('bytes of row data read from the source per second, at most'),
-          sourceConnections: int(1).optional().describe('source reader connections at most (plus one that holds the snapshot); caps parallelism'),
+          sourceConnections: int(1)
+            .optional()
+            .describe('source reader connections at most (plus one that holds the snapshot); caps parallelism'),
         })
         .optional()
         .describe('limits that keep the load on a live source low'),
       backup: z
         .strictObject({
-          before: z.boolean().default(false).describe('back up the source, and the target tables that exist, before the first run of this plan'),
+          before: z
+            .boolean()
+            .default(false)
+            .describe('back up the source, and the target tables that exist, before the first run of this plan'),
           to: z.string().min(1).describe('where backups go: a folder, or s3://bucket/prefix?region=…'),
-          keyEnv: z.string().min(1).optional().describe('environment variable holding the encryption key (32 bytes as hex or base64); default FERRY_BACKUP_KEY'),
+          keyEnv: z
+            .string()
+            .min(1)
+            .optional()
+            .describe(
+              'environment variable holding the encryption key (32 bytes as hex or base64); default FERRY_BACKUP_KEY',
+            ),
           keyFile: z.string().min(1).optional().describe('file holding the encryption key, kept away from the backups'),
         })
         .optional()
@@ -124,14 +156,21 @@ export function planJsonSchema(): object {
 }
 
 function pathText(path: PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  return path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
 }
 
 /** Checks that go beyond the shape: types parse, names resolve, waves follow foreign keys. */
 function semanticIssues(plan: Plan): { path: PropertyKey[]; message: string }[] {
   const issues: { path: PropertyKey[]; message: string }[] = [];
   for (const side of ['source', 'target'] as const)
-    if (hasLiteralPassword(plan[side].url)) issues.push({ path: [side, 'url'], message: 'the URL holds a literal password: write ${env:NAME} or ${file:path} in its place' });
+    if (hasLiteralPassword(plan[side].url))
+      issues.push({
+        path: [side, 'url'],
+        message: 'the URL holds a literal password: write ${env:NAME} or ${file:path} in its place',
+      });
   plan.settings.schedule?.windows.forEach((w, i) => {
     try {
       parseWindow(w);
@@ -139,11 +178,16 @@ function semanticIssues(plan: Plan): { path: PropertyKey[]; message: string }[] 
       issues.push({ path: ['settings', 'schedule', 'windows', i], message: (e as FerryError).message });
     }
   });
-  if (plan.settings.backup?.keyEnv && plan.settings.backup.keyFile) issues.push({ path: ['settings', 'backup', 'keyFile'], message: 'give keyEnv or keyFile, not both' });
+  if (plan.settings.backup?.keyEnv && plan.settings.backup.keyFile)
+    issues.push({ path: ['settings', 'backup', 'keyFile'], message: 'give keyEnv or keyFile, not both' });
   const waveOf = new Map<string, number>();
   plan.waves.forEach((w, wi) =>
     w.tables.forEach((t, ti) => {
-      if (waveOf.has(t.target)) issues.push({ path: ['waves', wi, 'tables', ti, 'target'], message: `target table "${t.target}" appears twice` });
+      if (waveOf.has(t.target))
+        issues.push({
+          path: ['waves', wi, 'tables', ti, 'target'],
+          message: `target table "${t.target}" appears twice`,
+        });
       waveOf.set(t.target, wi);
     }),
   );
@@ -159,18 +203,28 @@ function semanticIssues(plan: Plan): { path: PropertyKey[]; message: string }[] 
           issues.push({ path: [...at, 'columns', ci, 'sourceType'], message: (e as FerryError).message });
         }
         if (!c.exclude) {
-          if (targetCols.has(c.target)) issues.push({ path: [...at, 'columns', ci, 'target'], message: `column "${c.target}" appears twice` });
+          if (targetCols.has(c.target))
+            issues.push({ path: [...at, 'columns', ci, 'target'], message: `column "${c.target}" appears twice` });
           targetCols.add(c.target);
         }
       });
       t.chunking.key.forEach((k, ki) => {
         const col = t.columns.find((c) => c.source === k);
-        if (!sourceCols.has(k)) issues.push({ path: [...at, 'chunking', 'key', ki], message: `chunk key "${k}" is not a column of ${t.source}` });
-        else if (col && (col.exclude || col.transform)) issues.push({ path: [...at, 'chunking', 'key', ki], message: `chunk key "${k}" cannot be excluded or transformed` });
+        if (!sourceCols.has(k))
+          issues.push({
+            path: [...at, 'chunking', 'key', ki],
+            message: `chunk key "${k}" is not a column of ${t.source}`,
+          });
+        else if (col && (col.exclude || col.transform))
+          issues.push({
+            path: [...at, 'chunking', 'key', ki],
+            message: `chunk key "${k}" cannot be excluded or transformed`,
+          });
       });
       const checkCols = (cols: string[], p: PropertyKey[]) =>
         cols.forEach((c, i) => {
-          if (!targetCols.has(c)) issues.push({ path: [...p, i], message: `"${c}" is not a target column of ${t.target}` });
+          if (!targetCols.has(c))
+            issues.push({ path: [...p, i], message: `"${c}" is not a target column of ${t.target}` });
         });
       checkCols(t.primaryKey, [...at, 'primaryKey']);
       t.uniqueKeys.forEach((u, ui) => checkCols(u, [...at, 'uniqueKeys', ui]));
@@ -178,8 +232,16 @@ function semanticIssues(plan: Plan): { path: PropertyKey[]; message: string }[] 
       t.foreignKeys.forEach((fk, fi) => {
         checkCols(fk.columns, [...at, 'foreignKeys', fi, 'columns']);
         const refWave = waveOf.get(fk.refTable);
-        if (refWave === undefined) issues.push({ path: [...at, 'foreignKeys', fi, 'refTable'], message: `foreign key ${fk.name} refers to "${fk.refTable}", which is not in the plan (drop the foreign key or add the table)` });
-        else if (refWave > wi) issues.push({ path: [...at, 'foreignKeys', fi, 'refTable'], message: `foreign key ${fk.name} refers to "${fk.refTable}" in a later wave (move it to wave ${refWave + 1} or earlier)` });
+        if (refWave === undefined)
+          issues.push({
+            path: [...at, 'foreignKeys', fi, 'refTable'],
+            message: `foreign key ${fk.name} refers to "${fk.refTable}", which is not in the plan (drop the foreign key or add the table)`,
+          });
+        else if (refWave > wi)
+          issues.push({
+            path: [...at, 'foreignKeys', fi, 'refTable'],
+            message: `foreign key ${fk.name} refers to "${fk.refTable}" in a later wave (move it to wave ${refWave + 1} or earlier)`,
+          });
       });
     }),
   );
@@ -193,7 +255,11 @@ export function parsePlan(text: string, file = 'plan'): Plan {
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const pos = e.linePos?.[0];
-    throw new FerryError('PLAN_INVALID', `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split(' at line ')[0]!.split('\n')[0]}`, 'fix the YAML syntax');
+    throw new FerryError(
+      'PLAN_INVALID',
+      `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: ${e.message.split(' at line ')[0]!.split('\n')[0]}`,
+      'fix the YAML syntax',
+    );
   }
   const where = (path: PropertyKey[]): string => {
     for (let p = [...path]; p.length >= 0; p.pop()) {
@@ -211,12 +277,20 @@ export function parsePlan(text: string, file = 'plan'): Plan {
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more)` : '';
-    throw new FerryError('PLAN_INVALID', `${where(issue.path)}: ${pathText(issue.path) || 'plan'}: ${issue.message}${more}`, 'correct the plan (its JSON Schema is schema/ferry.plan.schema.json)');
+    throw new FerryError(
+      'PLAN_INVALID',
+      `${where(issue.path)}: ${pathText(issue.path) || 'plan'}: ${issue.message}${more}`,
+      'correct the plan (its JSON Schema is schema/ferry.plan.schema.json)',
+    );
   }
   const issues = semanticIssues(parsed.data);
   if (issues.length > 0) {
     const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
-    throw new FerryError('PLAN_INVALID', `${where(issues[0]!.path)}: ${pathText(issues[0]!.path)}: ${issues[0]!.message}${more}`, 'correct the plan');
+    throw new FerryError(
+      'PLAN_INVALID',
+      `${where(issues[0]!.path)}: ${pathText(issues[0]!.path)}: ${issues[0]!.message}${more}`,
+      'correct the plan',
+    );
   }
   return parsed.data;
 }
@@ -226,7 +300,11 @@ export function loadPlan(file: string): { plan: Plan; text: string; hash: string
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    throw new FerryError('PLAN_NOT_FOUND', `cannot read plan ${file}`, 'write one with `ferry plan --source URL --target URL -o ferry.plan.yaml`');
+    throw new FerryError(
+      'PLAN_NOT_FOUND',
+      `cannot read plan ${file}`,
+      'write one with `ferry plan --source URL --target URL -o ferry.plan.yaml`',
+    );
   }
   const plan = parsePlan(text, file);
   return { plan, text, hash: planHash(plan) };
@@ -248,8 +326,14 @@ export function planToYaml(plan: Plan, header = ''): string {
     Pair(_key, pair, path) {
       const name = isNode(pair.key) ? String((pair.key as { value?: unknown }).value) : String(pair.key);
       const inTable = path.length >= 7;
-      if (inTable && ['columns', 'indexes', 'foreignKeys', 'uniqueKeys'].includes(name) && isSeq(pair.value)) for (const item of pair.value.items) if (isMap(item) || isSeq(item)) item.flow = true;
-      if (['key', 'primaryKey', 'columns', 'refColumns'].includes(name) && isSeq(pair.value) && pair.value.items.every((i) => !isMap(i))) pair.value.flow = true;
+      if (inTable && ['columns', 'indexes', 'foreignKeys', 'uniqueKeys'].includes(name) && isSeq(pair.value))
+        for (const item of pair.value.items) if (isMap(item) || isSeq(item)) item.flow = true;
+      if (
+        ['key', 'primaryKey', 'columns', 'refColumns'].includes(name) &&
+        isSeq(pair.value) &&
+        pair.value.items.every((i) => !isMap(i))
+      )
+        pair.value.flow = true;
       if (name === 'chunking' && isMap(pair.value)) pair.value.flow = true;
     },
   });

@@ -25,7 +25,11 @@ function dayIndex(name: string, text: string): number {
 }
 
 function bad(text: string, why: string): FerryError {
-  return new FerryError('PLAN_INVALID', `schedule window "${text}": ${why}`, 'write windows as DAYS HH:MM-HH:MM [ZONE], e.g. "Sat 01:00-05:00 UTC", "Mon-Fri 22:00-06:00 Europe/Paris", "daily 00:00-06:00"');
+  return new FerryError(
+    'PLAN_INVALID',
+    `schedule window "${text}": ${why}`,
+    'write windows as DAYS HH:MM-HH:MM [ZONE], e.g. "Sat 01:00-05:00 UTC", "Mon-Fri 22:00-06:00 Europe/Paris", "daily 00:00-06:00"',
+  );
 }
 
 function parseDays(spec: string, text: string): Set<number> {
@@ -83,7 +87,13 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 export function wallClock(ms: number, zone: string): { day: number; minute: number } {
   let f = formatters.get(zone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone: zone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      weekday: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+    });
     formatters.set(zone, f);
   }
   let day = 0;

@@ -19,12 +19,21 @@ export function resolveSecrets(text: string): string {
     let value: string | undefined;
     if (kind === 'env') {
       value = process.env[ref];
-      if (value === undefined) throw new FerryError('SECRET_MISSING', `environment variable ${ref} is not set`, `export ${ref} before running ferry`);
+      if (value === undefined)
+        throw new FerryError(
+          'SECRET_MISSING',
+          `environment variable ${ref} is not set`,
+          `export ${ref} before running ferry`,
+        );
     } else {
       try {
         value = readFileSync(ref, 'utf8').replace(/\r?\n$/, '');
       } catch {
-        throw new FerryError('SECRET_MISSING', `cannot read secret file ${ref}`, 'check the path in the ${file:…} reference');
+        throw new FerryError(
+          'SECRET_MISSING',
+          `cannot read secret file ${ref}`,
+          'check the path in the ${file:…} reference',
+        );
       }
     }
     registerSecret(value);
@@ -35,8 +44,10 @@ export function resolveSecrets(text: string): string {
 /** Replaces URL passwords and every known secret in a text by "***". */
 export function redact(text: string): string {
   // a user name or password may itself be a ${env:…} reference, which is kept
-  let out = text.replace(/([a-z][a-z0-9+.-]*:\/\/)((?:\$\{[^}]*\}|[^:/@\s"'$])*):((?:\$\{[^}]*\}|[^@\s"'/$])+)@/gi, (m, scheme: string, user: string, pw: string) =>
-    /^\$\{(env|file):[^}]+\}$/.test(pw) ? m : `${scheme}${user}:***@`,
+  let out = text.replace(
+    /([a-z][a-z0-9+.-]*:\/\/)((?:\$\{[^}]*\}|[^:/@\s"'$])*):((?:\$\{[^}]*\}|[^@\s"'/$])+)@/gi,
+    (m, scheme: string, user: string, pw: string) =>
+      /^\$\{(env|file):[^}]+\}$/.test(pw) ? m : `${scheme}${user}:***@`,
   );
   for (const s of known) if (out.includes(s)) out = out.split(s).join('***');
   return out;

@@ -13,7 +13,14 @@ const DENSE = { min: 0.5, max: 1.25 };
  * `max` and number about `estimatedRows`; undefined when the key is not an integer or its
  * values are too sparse (or too repeated) for spans to stand for rows: then split exactly.
  */
-export function evenKeyRanges(key: CanonicalType, min: bigint, max: bigint, estimatedRows: number, rowsPerChunk: number, within: KeyRange = {}): KeyRange[] | undefined {
+export function evenKeyRanges(
+  key: CanonicalType,
+  min: bigint,
+  max: bigint,
+  estimatedRows: number,
+  rowsPerChunk: number,
+  within: KeyRange = {},
+): KeyRange[] | undefined {
   if (key.kind !== 'int' || max < min || !(estimatedRows >= 1)) return undefined;
   const span = max - min + 1n;
   const density = estimatedRows / Number(span);

@@ -26,10 +26,18 @@ function readCa(file: string): string {
   try {
     pem = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new FerryError('TLS_FAILED', `cannot read the CA file ${file} named by sslrootcert: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'check the sslrootcert path and that ferry may read the file');
+    throw new FerryError(
+      'TLS_FAILED',
+      `cannot read the CA file ${file} named by sslrootcert: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      'check the sslrootcert path and that ferry may read the file',
+    );
   }
   if (!pem.includes('-----BEGIN CERTIFICATE-----'))
-    throw new FerryError('TLS_FAILED', `the CA file ${file} named by sslrootcert holds no PEM certificate`, 'point sslrootcert at the CA certificate in PEM form (-----BEGIN CERTIFICATE-----)');
+    throw new FerryError(
+      'TLS_FAILED',
+      `the CA file ${file} named by sslrootcert holds no PEM certificate`,
+      'point sslrootcert at the CA certificate in PEM form (-----BEGIN CERTIFICATE-----)',
+    );
   return pem;
 }
 
@@ -39,15 +47,29 @@ function readCa(file: string): string {
  * file exists (libpq's ~/.postgresql/root.crt). sslrootcert=system means the machine's CAs.
  * Unlike libpq, allow and prefer connect without TLS: ferry never guesses, ask for require.
  */
-export function tlsSettings(params: { sslmode?: string | null; sslrootcert?: string | null }, where: string, defaultCaFile?: string): TlsSettings | undefined {
+export function tlsSettings(
+  params: { sslmode?: string | null; sslrootcert?: string | null },
+  where: string,
+  defaultCaFile?: string,
+): TlsSettings | undefined {
   const rootCert = params.sslrootcert || undefined;
   // a CA named without a mode means the CA is to be checked: the safe reading of the URL
   const asked = params.sslmode || (rootCert ? 'verify-full' : 'disable');
   const mode = asked === 'no-verify' ? 'require' : asked;
   if (NO_TLS.has(mode)) return undefined;
-  if (!MODES.has(mode)) throw new FerryError('URL_INVALID', `unknown sslmode "${asked}" in ${where}`, 'use sslmode=disable, require, verify-ca or verify-full');
+  if (!MODES.has(mode))
+    throw new FerryError(
+      'URL_INVALID',
+      `unknown sslmode "${asked}" in ${where}`,
+      'use sslmode=disable, require, verify-ca or verify-full',
+    );
   if (rootCert === 'system') {
-    if (mode === 'require') throw new FerryError('URL_INVALID', `sslrootcert=system with sslmode=require in ${where} would not check the certificate`, 'use sslmode=verify-full (or verify-ca) with sslrootcert=system');
+    if (mode === 'require')
+      throw new FerryError(
+        'URL_INVALID',
+        `sslrootcert=system with sslmode=require in ${where} would not check the certificate`,
+        'use sslmode=verify-full (or verify-ca) with sslrootcert=system',
+      );
     return { mode: mode as TlsMode };
   }
   const caFile = rootCert ?? (defaultCaFile && existsSync(defaultCaFile) ? defaultCaFile : undefined);
@@ -59,7 +81,11 @@ export function tlsSettings(params: { sslmode?: string | null; sslrootcert?: str
 /** The options of Node's tls.connect for the settings. */
 export function nodeTlsOptions(s: TlsSettings): ConnectionOptions {
   if (s.mode === 'require') return { rejectUnauthorized: false };
-  return { rejectUnauthorized: true, ca: s.ca, ...(s.mode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}) };
+  return {
+    rejectUnauthorized: true,
+    ca: s.ca,
+    ...(s.mode === 'verify-ca' ? { checkServerIdentity: () => undefined } : {}),
+  };
 }
 
 interface TlsLikeError {
@@ -128,9 +154,13 @@ export function tlsError(err: unknown, peer: TlsPeer): FerryError | undefined {
   if (!e || typeof e !== 'object') return undefined;
   const code = opensslCode(e);
   const at = `${peer.engine} at ${peer.host}:${peer.port}`;
-  const fail = (message: string, action: string) => new FerryError('TLS_FAILED', `${at}: ${message}`, action, { cause: err });
+  const fail = (message: string, action: string) =>
+    new FerryError('TLS_FAILED', `${at}: ${message}`, action, { cause: err });
   if (code === 'HANDSHAKE_NO_SSL_SUPPORT' || /server does not support SSL/i.test(e.message ?? ''))
-    return fail(`the server does not support TLS, and sslmode=${peer.tls?.mode ?? 'require'} requires it`, 'turn TLS on in the server, or use sslmode=disable only on a network you trust');
+    return fail(
+      `the server does not support TLS, and sslmode=${peer.tls?.mode ?? 'require'} requires it`,
+      'turn TLS on in the server, or use sslmode=disable only on a network you trust',
+    );
   if (UNTRUSTED.has(code))
     return fail(
       `the server's certificate is not signed by ${peer.tls?.caFile ? `the CA in ${peer.tls.caFile}` : 'a CA this machine trusts'} (${code})`,
@@ -144,8 +174,14 @@ export function tlsError(err: unknown, peer: TlsPeer): FerryError | undefined {
     );
   }
   if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
-    return fail(`the server's certificate ${code === 'CERT_HAS_EXPIRED' ? 'has expired' : 'is not valid yet'}`, "renew the server's certificate, or check this machine's clock");
+    return fail(
+      `the server's certificate ${code === 'CERT_HAS_EXPIRED' ? 'has expired' : 'is not valid yet'}`,
+      "renew the server's certificate, or check this machine's clock",
+    );
   if (code === 'EPROTO' || code === 'HANDSHAKE_SSL_ERROR' || code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_'))
-    return fail(`the TLS handshake failed: ${(e.message ?? code).split('\n')[0]}`, 'check that the server accepts TLS 1.2 or later and that the sslmode suits it');
+    return fail(
+      `the TLS handshake failed: ${(e.message ?? code).split('\n')[0]}`,
+      'check that the server accepts TLS 1.2 or later and that the sslmode suits it',
+    );
   return undefined;
 }

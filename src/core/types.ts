@@ -69,7 +69,12 @@ function parseQuotedList(body: string, text: string): string[] {
   while (pos < body.length) {
     re.lastIndex = pos;
     const m = re.exec(body);
-    if (!m) throw new FerryError('PLAN_INVALID', `cannot read the value list of type "${text}"`, 'write values as quoted strings: enum(\'a\',\'b\')');
+    if (!m)
+      throw new FerryError(
+        'PLAN_INVALID',
+        `cannot read the value list of type "${text}"`,
+        "write values as quoted strings: enum('a','b')",
+      );
     values.push(m[1]!.replace(/''/g, "'"));
     pos = re.lastIndex;
   }
@@ -80,7 +85,11 @@ function parseQuotedList(body: string, text: string): string[] {
 export function parseType(text: string): CanonicalType {
   const s = text.trim();
   const bad = () =>
-    new FerryError('PLAN_INVALID', `unknown canonical type "${text}"`, 'use one of int8..int64, uint8..uint64, decimal(p,s), float32, float64, bool, text, varchar(n), char(n), bytes, binary(n), varbinary(n), date, time(p), timetz(p), timestamp(p), timestamptz(p), year, enum(...), set(...), json, jsonb, uuid, array<T>, bit(n), varbit(n), interval');
+    new FerryError(
+      'PLAN_INVALID',
+      `unknown canonical type "${text}"`,
+      'use one of int8..int64, uint8..uint64, decimal(p,s), float32, float64, bool, text, varchar(n), char(n), bytes, binary(n), varbinary(n), date, time(p), timetz(p), timestamp(p), timestamptz(p), year, enum(...), set(...), json, jsonb, uuid, array<T>, bit(n), varbit(n), interval',
+    );
   let m = /^(u?)int(8|16|24|32|64)$/.exec(s);
   if (m) return { kind: 'int', bits: Number(m[2]) as 8 | 16 | 24 | 32 | 64, unsigned: m[1] === 'u' };
   if (s === 'decimal') return { kind: 'decimal' };

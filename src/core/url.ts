@@ -7,7 +7,11 @@ export function endpointScheme(url: string): string {
   const m = /^([a-z][a-z0-9+.-]*):/i.exec(url);
   if (m && m[1]!.length > 1) return m[1]!.toLowerCase();
   if (/\.(db|sqlite|sqlite3)$/i.test(url)) return 'sqlite';
-  throw new FerryError('URL_INVALID', `cannot tell what kind of endpoint "${redact(url)}" is`, 'use postgres://user@host:5432/db, mysql://user@host:3306/db or sqlite:path/to/file.db');
+  throw new FerryError(
+    'URL_INVALID',
+    `cannot tell what kind of endpoint "${redact(url)}" is`,
+    'use postgres://user@host:5432/db, mysql://user@host:3306/db or sqlite:path/to/file.db',
+  );
 }
 
 export function redactUrl(url: string): string {

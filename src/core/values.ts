@@ -215,8 +215,10 @@ export function alwaysFits(from: CanonicalType, to: CanonicalType): boolean {
     const [tl, th] = INT_RANGE[formatType(to)]!;
     return fl >= tl && fh <= th;
   }
-  if (from.kind === 'string' && to.kind === 'string') return to.length === undefined || (from.length !== undefined && from.length <= to.length);
-  if (from.kind === 'bytes' && to.kind === 'bytes') return to.length === undefined || (from.length !== undefined && from.length <= to.length && !to.fixed);
+  if (from.kind === 'string' && to.kind === 'string')
+    return to.length === undefined || (from.length !== undefined && from.length <= to.length);
+  if (from.kind === 'bytes' && to.kind === 'bytes')
+    return to.length === undefined || (from.length !== undefined && from.length <= to.length && !to.fixed);
   if (from.kind === 'float' && to.kind === 'float') return from.bits <= to.bits;
   if (from.kind === 'timestamp' && to.kind === 'timestamp') return from.tz === to.tz && from.precision <= to.precision;
   if (from.kind === 'json' && to.kind === 'json') return true;
@@ -225,7 +227,22 @@ export function alwaysFits(from: CanonicalType, to: CanonicalType): boolean {
     if (from.precision === undefined) return false;
     return from.scale! <= to.scale! && from.precision - from.scale! <= to.precision - to.scale!;
   }
-  if (to.kind === 'string' && to.length === undefined) return ['enum', 'uuid', 'json', 'date', 'time', 'timestamp', 'decimal', 'int', 'year', 'bool', 'interval', 'bit', 'set'].includes(from.kind);
+  if (to.kind === 'string' && to.length === undefined)
+    return [
+      'enum',
+      'uuid',
+      'json',
+      'date',
+      'time',
+      'timestamp',
+      'decimal',
+      'int',
+      'year',
+      'bool',
+      'interval',
+      'bit',
+      'set',
+    ].includes(from.kind);
   return false;
 }
 
@@ -234,7 +251,9 @@ export function misfit(v: unknown, t: CanonicalType): string | undefined {
   if (v === null || v === undefined) return undefined;
   switch (t.kind) {
     case 'bool':
-      return typeof v === 'boolean' ? undefined : `${String(v)} is not a boolean (change the column's type in the plan to an integer type)`;
+      return typeof v === 'boolean'
+        ? undefined
+        : `${String(v)} is not a boolean (change the column's type in the plan to an integer type)`;
     case 'int': {
       if (typeof v !== 'bigint' && !Number.isInteger(v)) return `${JSON.stringify(String(v))} is not an integer`;
       const [lo, hi] = INT_RANGE[formatType(t)]!;
@@ -246,8 +265,10 @@ export function misfit(v: unknown, t: CanonicalType): string | undefined {
       const s = String(v);
       if (/nan|inf/i.test(s)) return `${s} cannot be stored in decimal(${t.precision},${t.scale})`;
       const d = decimalDigits(s);
-      if (d.frac > (t.scale ?? 0)) return `${s} has ${d.frac} decimal places, more than the scale of decimal(${t.precision},${t.scale})`;
-      if (d.int > t.precision - (t.scale ?? 0)) return `${s} has ${d.int} integer digits, more than decimal(${t.precision},${t.scale}) allows`;
+      if (d.frac > (t.scale ?? 0))
+        return `${s} has ${d.frac} decimal places, more than the scale of decimal(${t.precision},${t.scale})`;
+      if (d.int > t.precision - (t.scale ?? 0))
+        return `${s} has ${d.int} integer digits, more than decimal(${t.precision},${t.scale}) allows`;
       return undefined;
     }
     case 'string':
@@ -255,7 +276,8 @@ export function misfit(v: unknown, t: CanonicalType): string | undefined {
         return `a text of ${codePoints(v)} characters is longer than ${formatType(t)}`;
       return undefined;
     case 'bytes':
-      if (t.length !== undefined && (v as Uint8Array).byteLength > t.length) return `${(v as Uint8Array).byteLength} bytes are longer than ${formatType(t)}`;
+      if (t.length !== undefined && (v as Uint8Array).byteLength > t.length)
+        return `${(v as Uint8Array).byteLength} bytes are longer than ${formatType(t)}`;
       return undefined;
     case 'enum':
       return t.values.includes(v as string) ? undefined : `'${v}' is not one of the enum values ${t.values.join(', ')}`;
@@ -266,7 +288,9 @@ export function misfit(v: unknown, t: CanonicalType): string | undefined {
     case 'year':
       return (v as number) < 1901 || (v as number) > 2155 ? `year ${v} is outside 1901..2155` : undefined;
     case 'bit':
-      return (v as string).length > t.length ? `bit string of length ${(v as string).length} is longer than ${formatType(t)}` : undefined;
+      return (v as string).length > t.length
+        ? `bit string of length ${(v as string).length} is longer than ${formatType(t)}`
+        : undefined;
     case 'time': {
       const s = String(v);
       if (s.startsWith('-') || Number(s.split(':')[0]) > 24) return `time ${s} is outside 00:00:00..24:00:00`;
@@ -275,7 +299,9 @@ export function misfit(v: unknown, t: CanonicalType): string | undefined {
     case 'timestamp':
       return fractionMisfit(String(v), t.precision);
     case 'float':
-      return t.bits === 32 && typeof v === 'number' && Math.fround(v) !== v && !Number.isNaN(v) ? `${v} has more precision than float32 holds` : undefined;
+      return t.bits === 32 && typeof v === 'number' && Math.fround(v) !== v && !Number.isNaN(v)
+        ? `${v} has more precision than float32 holds`
+        : undefined;
     default:
       return undefined;
   }
@@ -283,14 +309,35 @@ export function misfit(v: unknown, t: CanonicalType): string | undefined {
 
 function fractionMisfit(s: string, precision: number): string | undefined {
   const frac = /\.(\d+)/.exec(s)?.[1]?.replace(/0+$/, '') ?? '';
-  return frac.length > precision ? `${s} has ${frac.length} fractional second digits, more than the ${precision} the column keeps` : undefined;
+  return frac.length > precision
+    ? `${s} has ${frac.length} fractional second digits, more than the ${precision} the column keeps`
+    : undefined;
 }
 
 function fail(v: unknown, from: CanonicalType, to: CanonicalType): never {
-  throw new FerryError('VALUE_DOES_NOT_FIT', `cannot convert ${JSON.stringify(typeof v === 'bigint' ? String(v) : v)} from ${formatType(from)} to ${formatType(to)}`, 'change the cast in the plan or filter the row');
+  throw new FerryError(
+    'VALUE_DOES_NOT_FIT',
+    `cannot convert ${JSON.stringify(typeof v === 'bigint' ? String(v) : v)} from ${formatType(from)} to ${formatType(to)}`,
+    'change the cast in the plan or filter the row',
+  );
 }
 
-const SAME_REPRESENTATION: CanonicalType['kind'][] = ['string', 'decimal', 'json', 'enum', 'bytes', 'date', 'time', 'uuid', 'bit', 'interval', 'year', 'float', 'bool', 'set'];
+const SAME_REPRESENTATION: CanonicalType['kind'][] = [
+  'string',
+  'decimal',
+  'json',
+  'enum',
+  'bytes',
+  'date',
+  'time',
+  'uuid',
+  'bit',
+  'interval',
+  'year',
+  'float',
+  'bool',
+  'set',
+];
 
 /**
  * The conversion between two canonical types as one function, the identity where both
@@ -300,7 +347,9 @@ export function converter(from: CanonicalType, to: CanonicalType): ((v: unknown)
   if (from.kind === to.kind && SAME_REPRESENTATION.includes(from.kind)) return undefined;
   if (from.kind === 'int' && to.kind === 'int') {
     if ((from.bits === 64) === (to.bits === 64)) return undefined;
-    return to.bits === 64 ? (v) => (typeof v === 'number' ? BigInt(v) : v) : (v) => (typeof v === 'bigint' ? Number(v) : v);
+    return to.bits === 64
+      ? (v) => (typeof v === 'number' ? BigInt(v) : v)
+      : (v) => (typeof v === 'bigint' ? Number(v) : v);
   }
   if (from.kind === 'timestamp' && to.kind === 'timestamp' && from.tz === to.tz) return undefined;
   return (v) => convertValue(v, from, to);
@@ -349,7 +398,8 @@ export function convertValue(v: unknown, from: CanonicalType, to: CanonicalType)
     case 'interval':
       if (f === 'bytes') return Buffer.from(v as Uint8Array).toString('utf8');
       if (f === 'set') return (v as string[]).join(',');
-      if (f === 'array' || (typeof v === 'object' && v !== null)) return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? String(x) : x));
+      if (f === 'array' || (typeof v === 'object' && v !== null))
+        return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? String(x) : x));
       if (f === 'bool') return v ? 'true' : 'false';
       if (f === 'float') return formatFloat(v as number, from.kind === 'float' ? from.bits : 64);
       return String(v);
@@ -357,7 +407,9 @@ export function convertValue(v: unknown, from: CanonicalType, to: CanonicalType)
       return String(v).toLowerCase();
     case 'json':
       if (f === 'json' || f === 'string') return String(v);
-      return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? String(x) : x instanceof Uint8Array ? Buffer.from(x).toString('hex') : x));
+      return JSON.stringify(v, (_k, x) =>
+        typeof x === 'bigint' ? String(x) : x instanceof Uint8Array ? Buffer.from(x).toString('hex') : x,
+      );
     case 'bytes':
       if (v instanceof Uint8Array) return v;
       if (typeof v === 'string') return Buffer.from(v, 'utf8');
@@ -380,7 +432,14 @@ export function convertValue(v: unknown, from: CanonicalType, to: CanonicalType)
       if (Array.isArray(v)) return v.map(String);
       return String(v) === '' ? [] : String(v).split(',');
     case 'array':
-      if (Array.isArray(v)) return v.map((e) => convertValue(e, from.kind === 'array' ? from.element : from.kind === 'set' ? { kind: 'string' } : from, to.element));
+      if (Array.isArray(v))
+        return v.map((e) =>
+          convertValue(
+            e,
+            from.kind === 'array' ? from.element : from.kind === 'set' ? { kind: 'string' } : from,
+            to.element,
+          ),
+        );
       return fail(v, from, to);
     case 'bit':
       if (typeof v === 'string' && /^[01]*$/.test(v)) return v;

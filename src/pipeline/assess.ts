@@ -60,7 +60,8 @@ export function waves(tables: TableInfo[]): TableInfo[][] {
     if (visiting.has(t.name)) return 0;
     visiting.add(t.name);
     let d = 0;
-    for (const fk of t.foreignKeys) if (fk.refTable !== t.name && names.has(fk.refTable)) d = Math.max(d, depth(byName.get(fk.refTable)!) + 1);
+    for (const fk of t.foreignKeys)
+      if (fk.refTable !== t.name && names.has(fk.refTable)) d = Math.max(d, depth(byName.get(fk.refTable)!) + 1);
     visiting.delete(t.name);
     level.set(t.name, d);
     return d;
@@ -73,10 +74,15 @@ export function waves(tables: TableInfo[]): TableInfo[][] {
 
 /** The chunk key: the primary key (else a unique key) when every column orders the same in the source and the target. */
 export function chunkKey(t: TableInfo, source: Connector, target?: Connector): string[] {
-  const orders = (kind: CanonicalType['kind']) => source.capabilities.portableKeyKinds.includes(kind) && (!target || target.capabilities.portableKeyKinds.includes(kind));
-  const portable = (cols: string[]) => cols.length > 0 && cols.every((c) => orders(t.columns.find((x) => x.name === c)!.type.kind));
+  const orders = (kind: CanonicalType['kind']) =>
+    source.capabilities.portableKeyKinds.includes(kind) &&
+    (!target || target.capabilities.portableKeyKinds.includes(kind));
+  const portable = (cols: string[]) =>
+    cols.length > 0 && cols.every((c) => orders(t.columns.find((x) => x.name === c)!.type.kind));
   if (portable(t.primaryKey)) return t.primaryKey;
-  const nonNullUnique = t.uniqueKeys.find((u) => portable(u) && u.every((c) => !t.columns.find((x) => x.name === c)!.nullable));
+  const nonNullUnique = t.uniqueKeys.find(
+    (u) => portable(u) && u.every((c) => !t.columns.find((x) => x.name === c)!.nullable),
+  );
   return nonNullUnique ?? [];
 }
 
@@ -84,14 +90,43 @@ function tableFindings(t: TableInfo, source: Connector, target: Connector | unde
   const f: Finding[] = [];
   const key = chunkKey(t, source, target);
   if (t.primaryKey.length === 0)
-    f.push({ severity: 'warning', code: 'NO_PRIMARY_KEY', table: t.name, message: `${t.name} has no primary key`, action: key.length > 0 ? `it is chunked by the unique key (${key.join(', ')}); consider adding a primary key` : 'it is copied as one chunk (an interruption restarts the table) and verified as a whole; add a primary key for resumable chunks and row-level verification' });
+    f.push({
+      severity: 'warning',
+      code: 'NO_PRIMARY_KEY',
+      table: t.name,
+      message: `${t.name} has no primary key`,
+      action:
+        key.length > 0
+          ? `it is chunked by the unique key (${key.join(', ')}); consider adding a primary key`
+          : 'it is copied as one chunk (an interruption restarts the table) and verified as a whole; add a primary key for resumable chunks and row-level verification',
+    });
   else if (key.length === 0)
-    f.push({ severity: 'info', code: 'UNCHUNKABLE_KEY', table: t.name, message: `${t.name}'s primary key (${t.primaryKey.join(', ')}) sorts differently across engines`, action: 'it is copied as one chunk; an interruption restarts this table' });
+    f.push({
+      severity: 'info',
+      code: 'UNCHUNKABLE_KEY',
+      table: t.name,
+      message: `${t.name}'s primary key (${t.primaryKey.join(', ')}) sorts differently across engines`,
+      action: 'it is copied as one chunk; an interruption restarts this table',
+    });
   for (const fk of t.foreignKeys)
-    if (!names.has(fk.refTable)) f.push({ severity: 'warning', code: 'FK_OUTSIDE', table: t.name, message: `foreign key ${fk.name} of ${t.name} refers to ${fk.refTable}, which is not selected`, action: `add ${fk.refTable} to the selection, or remove the foreign key from the plan` });
+    if (!names.has(fk.refTable))
+      f.push({
+        severity: 'warning',
+        code: 'FK_OUTSIDE',
+        table: t.name,
+        message: `foreign key ${fk.name} of ${t.name} refers to ${fk.refTable}, which is not selected`,
+        action: `add ${fk.refTable} to the selection, or remove the foreign key from the plan`,
+      });
   for (const c of t.columns) {
     if (source.capabilities.zeroDates && (c.type.kind === 'date' || c.type.kind === 'timestamp'))
-      f.push({ severity: 'info', code: 'ZERO_DATES', table: t.name, column: c.name, message: `${t.name}.${c.name} may hold MySQL zero dates (0000-00-00)`, action: 'the plan\'s source.zeroDates decides: reject (default), null, or text' });
+      f.push({
+        severity: 'info',
+        code: 'ZERO_DATES',
+        table: t.name,
+        column: c.name,
+        message: `${t.name}.${c.name} may hold MySQL zero dates (0000-00-00)`,
+        action: "the plan's source.zeroDates decides: reject (default), null, or text",
+      });
     if (!target) continue;
     const choice = target.nativeType(c.type);
     const stored = target.canonicalType(choice.native);
@@ -104,7 +139,9 @@ function tableFindings(t: TableInfo, source: Connector, target: Connector | unde
         table: t.name,
         column: c.name,
         message: `${t.name}.${c.name} ${c.nativeType} (${formatType(c.type)}) becomes ${choice.native} in ${target.kind}${choice.note ? `: ${choice.note}` : ''}`,
-        action: lossy ? 'values that do not fit are rejected with the reason; change the column type in the plan to keep them' : 'no action needed; review the type in the plan',
+        action: lossy
+          ? 'values that do not fit are rejected with the reason; change the column type in the plan to keep them'
+          : 'no action needed; review the type in the plan',
       });
     }
   }
@@ -124,30 +161,50 @@ export async function assess(opts: AssessOptions): Promise<Assessment> {
   }
 }
 
-async function assessSchema(schema: SchemaInfo, source: Connector, target: Connector | undefined, opts: AssessOptions): Promise<Assessment> {
+async function assessSchema(
+  schema: SchemaInfo,
+  source: Connector,
+  target: Connector | undefined,
+  opts: AssessOptions,
+): Promise<Assessment> {
   const names = new Set(schema.tables.map((t) => t.name));
   const waveOf = new Map<string, number>();
   waves(schema.tables).forEach((w, i) => w.forEach((t) => waveOf.set(t.name, i + 1)));
   const findings = schema.tables.flatMap((t) => tableFindings(t, source, target, names));
   findings.push(...((await source.privileges?.({ role: 'source', tables: schema.tables.map((t) => t.name) })) ?? []));
-  if (opts.tables) for (const t of opts.tables) if (!names.has(t)) findings.unshift({ severity: 'error', code: 'TABLE_NOT_FOUND', table: t, message: `table ${t} does not exist in the source`, action: 'check the name (tables of other PostgreSQL schemas are written schema.table)' });
+  if (opts.tables)
+    for (const t of opts.tables)
+      if (!names.has(t))
+        findings.unshift({
+          severity: 'error',
+          code: 'TABLE_NOT_FOUND',
+          table: t,
+          message: `table ${t} does not exist in the source`,
+          action: 'check the name (tables of other PostgreSQL schemas are written schema.table)',
+        });
   if (target) {
     const plan = buildPlan(schema, source, target, { source: opts.source, target: opts.target! });
     const byName = new Map(schema.tables.map((t) => [t.name, t]));
-    const planned = plan.waves.flatMap((w) => w.tables.map((tp) => mapTable(plan, tp, byName.get(tp.source), source, target, tp.source).target));
+    const planned = plan.waves.flatMap((w) =>
+      w.tables.map((tp) => mapTable(plan, tp, byName.get(tp.source), source, target, tp.source).target),
+    );
     findings.push(...(await target.target().check(planned)));
-    findings.push(...((await target.privileges?.({ role: 'target', tables: planned, ifExists: plan.target.ifExists })) ?? []));
+    findings.push(
+      ...((await target.privileges?.({ role: 'target', tables: planned, ifExists: plan.target.ifExists })) ?? []),
+    );
   }
-  const tables: TableInventory[] = schema.tables.map((t): TableInventory => ({
-    name: t.name,
-    rows: t.rowEstimate,
-    bytes: t.bytesEstimate,
-    columns: t.columns.length,
-    primaryKey: t.primaryKey,
-    foreignKeys: t.foreignKeys.map((f) => ({ columns: f.columns, refTable: f.refTable })),
-    largeObjectColumns: t.columns.filter((c) => isLarge(c.type)).map((c) => c.name),
-    wave: waveOf.get(t.name)!,
-  })).sort((a, b) => a.wave - b.wave || a.name.localeCompare(b.name));
+  const tables: TableInventory[] = schema.tables
+    .map((t): TableInventory => ({
+      name: t.name,
+      rows: t.rowEstimate,
+      bytes: t.bytesEstimate,
+      columns: t.columns.length,
+      primaryKey: t.primaryKey,
+      foreignKeys: t.foreignKeys.map((f) => ({ columns: f.columns, refTable: f.refTable })),
+      largeObjectColumns: t.columns.filter((c) => isLarge(c.type)).map((c) => c.name),
+      wave: waveOf.get(t.name)!,
+    }))
+    .sort((a, b) => a.wave - b.wave || a.name.localeCompare(b.name));
   const rows = tables.reduce((n, t) => n + t.rows, 0);
   const bytes = tables.reduce((n, t) => n + t.bytes, 0);
   const order = { error: 0, warning: 1, info: 2 };
@@ -179,7 +236,12 @@ function targetName(name: string): string {
 }
 
 /** A plan for copying every table of the schema as it is. */
-export function buildPlan(schema: SchemaInfo, source: Connector, target: Connector, opts: Omit<PlanOptions, 'log' | 'tables'>): Plan {
+export function buildPlan(
+  schema: SchemaInfo,
+  source: Connector,
+  target: Connector,
+  opts: Omit<PlanOptions, 'log' | 'tables'>,
+): Plan {
   const rowsPerChunk = opts.rowsPerChunk ?? 100_000;
   const tableOf = (t: TableInfo): TablePlan => ({
     source: t.name,
@@ -196,7 +258,9 @@ export function buildPlan(schema: SchemaInfo, source: Connector, target: Connect
     })),
     primaryKey: t.primaryKey,
     uniqueKeys: t.uniqueKeys,
-    indexes: t.indexes.filter((i) => !i.expression).map((i) => ({ name: i.name, columns: i.columns, unique: i.unique })),
+    indexes: t.indexes
+      .filter((i) => !i.expression)
+      .map((i) => ({ name: i.name, columns: i.columns, unique: i.unique })),
     foreignKeys: t.foreignKeys.map((f) => ({ ...f, refTable: targetName(f.refTable) })),
   });
   const plan: Plan = {
@@ -207,16 +271,27 @@ export function buildPlan(schema: SchemaInfo, source: Connector, target: Connect
     waves: waves(schema.tables).map((w) => ({ tables: w.map(tableOf) })),
   };
   if (opts.design !== undefined && !target.designs?.includes(opts.design))
-    throw new FerryError('PLAN_INVALID', `${target.kind} targets have no design "${opts.design}"`, target.designs ? `use --design ${target.designs.join(' or ')}` : 'leave out --design');
+    throw new FerryError(
+      'PLAN_INVALID',
+      `${target.kind} targets have no design "${opts.design}"`,
+      target.designs ? `use --design ${target.designs.join(' or ')}` : 'leave out --design',
+    );
   // targets that take options (keys, layout) fill them in
   return target.proposePlan ? target.proposePlan(plan, schema, opts.design) : plan;
 }
 
 export async function makePlan(opts: PlanOptions): Promise<Plan> {
   // a plan is a file people pass around and commit: secrets go in as references only
-  for (const [side, url] of [['source', opts.source], ['target', opts.target]] as const)
+  for (const [side, url] of [
+    ['source', opts.source],
+    ['target', opts.target],
+  ] as const)
     if (hasLiteralPassword(url))
-      throw new FerryError('PLAN_INVALID', `the ${side} URL ${redactUrl(url)} holds a literal password, which would be written into the plan`, `write \${env:NAME} in its place (for example mysql://app:\${env:${side === 'source' ? 'SRC' : 'DST'}_PW}@host/db) and export NAME`);
+      throw new FerryError(
+        'PLAN_INVALID',
+        `the ${side} URL ${redactUrl(url)} holds a literal password, which would be written into the plan`,
+        `write \${env:NAME} in its place (for example mysql://app:\${env:${side === 'source' ? 'SRC' : 'DST'}_PW}@host/db) and export NAME`,
+      );
   const log = opts.log ?? silentLogger;
   const source = await connect(opts.source, log);
   try {
@@ -226,11 +301,16 @@ export async function makePlan(opts: PlanOptions): Promise<Plan> {
       if (opts.tables) {
         const missing = opts.tables.filter((t) => !schema.tables.some((x) => x.name === t));
         if (missing.length > 0)
-          throw new FerryError('TABLE_NOT_FOUND', `table ${missing.join(', ')} does not exist in the source`, 'check the name (tables of other PostgreSQL schemas are written schema.table)');
+          throw new FerryError(
+            'TABLE_NOT_FOUND',
+            `table ${missing.join(', ')} does not exist in the source`,
+            'check the name (tables of other PostgreSQL schemas are written schema.table)',
+          );
       }
       const plan = buildPlan(schema, source, target, opts);
       const names = new Set(plan.waves.flatMap((w) => w.tables.map((t) => t.target)));
-      for (const w of plan.waves) for (const t of w.tables) t.foreignKeys = t.foreignKeys.filter((f) => names.has(f.refTable));
+      for (const w of plan.waves)
+        for (const t of w.tables) t.foreignKeys = t.foreignKeys.filter((f) => names.has(f.refTable));
       return plan;
     } finally {
       await target.close();

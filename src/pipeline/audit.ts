@@ -47,14 +47,31 @@ export class AuditLog {
   }
 
   /** Opens the log of a run that was just started in the state store; every step is logged to `log` too. */
-  static open(state: StateStore, runId: string, command: string, planHash: string, log: Logger = silentLogger): AuditLog {
+  static open(
+    state: StateStore,
+    runId: string,
+    command: string,
+    planHash: string,
+    log: Logger = silentLogger,
+  ): AuditLog {
     return new AuditLog(state, runId, command, planHash, log);
   }
 
   /** Appends one step and makes it durable before the run goes on. */
   record(event: string, details: Record<string, unknown> = {}): void {
     this.log.info({ run: this.runId, ...details }, `${this.command}: ${event}`);
-    const entry = { seq: ++this.seq, time: new Date().toISOString(), user: this.user, host: this.host, run: this.runId, command: this.command, plan: this.planHash, event, ...details, prev: this.prev };
+    const entry = {
+      seq: ++this.seq,
+      time: new Date().toISOString(),
+      user: this.user,
+      host: this.host,
+      run: this.runId,
+      command: this.command,
+      plan: this.planHash,
+      event,
+      ...details,
+      prev: this.prev,
+    };
     const body = redact(JSON.stringify(entry, (_k, v) => (typeof v === 'bigint' ? String(v) : v)));
     const hash = sha256(body);
     writeSync(this.fd, `${body.slice(0, -1)},"hash":"${hash}"}\n`);
@@ -82,7 +99,8 @@ export function verifyAuditLog(state: StateStore, runId: string): AuditCheck {
   const file = auditFile(state.dir, runId);
   const head = state.auditHead(runId);
   const fail = (lines: number, problem: string): AuditCheck => ({ run: runId, file, lines, ok: false, problem });
-  if (!existsSync(file)) return fail(0, head ? `the log is missing (the state recorded ${head.lines} lines)` : 'the log is missing');
+  if (!existsSync(file))
+    return fail(0, head ? `the log is missing (the state recorded ${head.lines} lines)` : 'the log is missing');
   const lines = readFileSync(file, 'utf8').split('\n');
   if (lines.at(-1) === '') lines.pop();
   let prev = '';
@@ -97,13 +115,23 @@ export function verifyAuditLog(state: StateStore, runId: string): AuditCheck {
     } catch {
       return fail(lines.length, `line ${i + 1} is not valid JSON`);
     }
-    if (sha256(body) !== m[1]) return fail(lines.length, `line ${i + 1} was changed (its content does not match its hash)`);
-    if (entry.prev !== prev) return fail(lines.length, `line ${i + 1} does not follow line ${i} (a line was removed, inserted or moved before it)`);
+    if (sha256(body) !== m[1])
+      return fail(lines.length, `line ${i + 1} was changed (its content does not match its hash)`);
+    if (entry.prev !== prev)
+      return fail(
+        lines.length,
+        `line ${i + 1} does not follow line ${i} (a line was removed, inserted or moved before it)`,
+      );
     if (entry.seq !== i + 1) return fail(lines.length, `line ${i + 1} carries sequence number ${String(entry.seq)}`);
     prev = m[1]!;
   }
   if (head && (head.lines !== lines.length || head.hash !== prev))
-    return fail(lines.length, head.lines > lines.length ? `the log ends at line ${lines.length} but the state recorded ${head.lines} lines (lines were cut off its end)` : `the log does not end where the state recorded (line ${head.lines})`);
+    return fail(
+      lines.length,
+      head.lines > lines.length
+        ? `the log ends at line ${lines.length} but the state recorded ${head.lines} lines (lines were cut off its end)`
+        : `the log does not end where the state recorded (line ${head.lines})`,
+    );
   if (!head) return fail(lines.length, 'the state store has no record of this log');
   return { run: runId, file, lines: lines.length, ok: true };
 }
@@ -112,7 +140,11 @@ export function verifyAuditLog(state: StateStore, runId: string): AuditCheck {
 export function verifyAudit(state: StateStore, runId?: string): AuditCheck[] {
   if (runId) return [verifyAuditLog(state, runId)];
   const dir = join(state.dir, 'audit');
-  const onDisk = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.jsonl')).map((f) => f.slice(0, -'.jsonl'.length)) : [];
+  const onDisk = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.jsonl'))
+        .map((f) => f.slice(0, -'.jsonl'.length))
+    : [];
   const runs = new Set([...state.auditRuns(), ...onDisk]);
   return [...runs].sort().map((r) => verifyAuditLog(state, r));
 }

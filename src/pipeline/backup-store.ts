@@ -1,7 +1,19 @@
 // Where backups are kept: a local folder, or S3 and S3-compatible object storage
 // (s3://bucket/prefix?region=…&endpoint=…&forcePathStyle=true, credentials from the AWS chain).
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, closeSync, renameSync, rmSync, statSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
@@ -119,7 +131,14 @@ class S3BackupStore implements BackupStore {
   private failure(err: unknown, what: string): FerryError {
     const e = err as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
     const status = e.$metadata?.httpStatusCode;
-    return new FerryError('BACKUP_INVALID', `${what}: ${e.name ?? 'error'}: ${(e.message ?? String(err)).split('\n')[0]}`, status === 403 ? 'grant the credentials s3:PutObject and s3:GetObject on the backup prefix' : 'check the bucket, the region and the endpoint in the backup location', { transient: status !== undefined && status >= 500, cause: err });
+    return new FerryError(
+      'BACKUP_INVALID',
+      `${what}: ${e.name ?? 'error'}: ${(e.message ?? String(err)).split('\n')[0]}`,
+      status === 403
+        ? 'grant the credentials s3:PutObject and s3:GetObject on the backup prefix'
+        : 'check the bucket, the region and the endpoint in the backup location',
+      { transient: status !== undefined && status >= 500, cause: err },
+    );
   }
 
   async write(path: string, data: Readable): Promise<StoredFile> {
@@ -132,7 +151,14 @@ class S3BackupStore implements BackupStore {
       const stored = tally.result();
       const key = this.place.prefix + path;
       try {
-        await this.place.client.send(new this.place.sdk.PutObjectCommand({ Bucket: this.place.bucket, Key: key, Body: createReadStream(file), ContentLength: stored.bytes }));
+        await this.place.client.send(
+          new this.place.sdk.PutObjectCommand({
+            Bucket: this.place.bucket,
+            Key: key,
+            Body: createReadStream(file),
+            ContentLength: stored.bytes,
+          }),
+        );
       } catch (err) {
         throw this.failure(err, `cannot write s3://${this.place.bucket}/${key}`);
       }
@@ -145,7 +171,9 @@ class S3BackupStore implements BackupStore {
   async read(path: string): Promise<Readable> {
     const key = this.place.prefix + path;
     try {
-      const out = await this.place.client.send(new this.place.sdk.GetObjectCommand({ Bucket: this.place.bucket, Key: key }));
+      const out = await this.place.client.send(
+        new this.place.sdk.GetObjectCommand({ Bucket: this.place.bucket, Key: key }),
+      );
       return out.Body as Readable;
     } catch (err) {
       if ((err as { name?: string }).name === 'NoSuchKey') throw missing(this.describe(path));
@@ -156,7 +184,9 @@ class S3BackupStore implements BackupStore {
   async size(path: string): Promise<number | undefined> {
     const key = this.place.prefix + path;
     try {
-      const out = await this.place.client.send(new this.place.sdk.HeadObjectCommand({ Bucket: this.place.bucket, Key: key }));
+      const out = await this.place.client.send(
+        new this.place.sdk.HeadObjectCommand({ Bucket: this.place.bucket, Key: key }),
+      );
       return out.ContentLength;
     } catch (err) {
       const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -174,11 +204,21 @@ class S3BackupStore implements BackupStore {
 export async function openBackupStore(location: string): Promise<BackupStore> {
   if (!/^s3:\/\//i.test(location)) return new FolderStore(resolve(location.replace(/^file:(\/\/)?/i, '')));
   if (hasLiteralPassword(location) || /^s3:\/\/[^/]*@/i.test(location))
-    throw new FerryError('URL_INVALID', `the backup location ${redact(location)} holds credentials`, 'leave them out: ferry takes S3 credentials from the AWS credential chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, a role)');
+    throw new FerryError(
+      'URL_INVALID',
+      `the backup location ${redact(location)} holds credentials`,
+      'leave them out: ferry takes S3 credentials from the AWS credential chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, a role)',
+    );
   const u = new URL(location);
   const params = u.searchParams;
   const known = new Set(['region', 'endpoint', 'forcePathStyle']);
-  for (const k of params.keys()) if (!known.has(k)) throw new FerryError('URL_INVALID', `unknown parameter "${k}" in the backup location ${redact(location)}`, 'use region, endpoint and forcePathStyle');
+  for (const k of params.keys())
+    if (!known.has(k))
+      throw new FerryError(
+        'URL_INVALID',
+        `unknown parameter "${k}" in the backup location ${redact(location)}`,
+        'use region, endpoint and forcePathStyle',
+      );
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const sdk = await import('@aws-sdk/client-s3');
   const endpoint = params.get('endpoint') ?? undefined;
@@ -191,7 +231,13 @@ export async function openBackupStore(location: string): Promise<BackupStore> {
     responseChecksumValidation: endpoint ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
   });
   const prefix = decodeURIComponent(u.pathname.replace(/^\//, ''));
-  return new S3BackupStore({ bucket: u.hostname, prefix: prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix, query: u.search, client, sdk });
+  return new S3BackupStore({
+    bucket: u.hostname,
+    prefix: prefix && !prefix.endsWith('/') ? `${prefix}/` : prefix,
+    query: u.search,
+    client,
+    sdk,
+  });
 }
 
 export async function readAll(stream: Readable): Promise<Buffer> {
@@ -199,4 +245,3 @@ export async function readAll(stream: Readable): Promise<Buffer> {
   for await (const c of stream) parts.push(c as Buffer);
   return Buffer.concat(parts);
 }
-

@@ -122,7 +122,9 @@ export interface BackupContext {
   onTable?: BackupOptions['onTable'];
 }
 
-export function definitionOf(t: Pick<TableInfo, 'columns' | 'primaryKey' | 'uniqueKeys' | 'indexes' | 'foreignKeys'>): TableDefinition {
+export function definitionOf(
+  t: Pick<TableInfo, 'columns' | 'primaryKey' | 'uniqueKeys' | 'indexes' | 'foreignKeys'>,
+): TableDefinition {
   return {
     columns: t.columns.map((c) => ({
       name: c.name,
@@ -150,7 +152,11 @@ function checkKeyPlace(key: KeySource, store: BackupStore): void {
   if (!key.file || !store.localDir) return;
   const rel = relative(store.localDir, resolve(key.file));
   if (!rel.startsWith('..') && !isAbsolute(rel))
-    throw new FerryError('PLAN_INVALID', `the backup key file ${key.file} is inside the backup folder ${store.localDir}`, 'keep the key away from the backups (another disk, a secret manager): move it and point keyFile at the new place');
+    throw new FerryError(
+      'PLAN_INVALID',
+      `the backup key file ${key.file} is inside the backup folder ${store.localDir}`,
+      'keep the key away from the backups (another disk, a secret manager): move it and point keyFile at the new place',
+    );
 }
 
 function safeName(name: string): string {
@@ -158,11 +164,21 @@ function safeName(name: string): string {
 }
 
 function newBackupId(): string {
-  return `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+  return `${new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
 }
 
 /** Encodes rows as NDJSON, compresses, seals and stores one file; returns its entry. */
-async function writeRows(store: BackupStore, path: string, key: BackupKey, rows: AsyncIterable<RowBatch>, range: KeyRange, throttle?: Throttle): Promise<BackupFile> {
+async function writeRows(
+  store: BackupStore,
+  path: string,
+  key: BackupKey,
+  rows: AsyncIterable<RowBatch>,
+  range: KeyRange,
+  throttle?: Throttle,
+): Promise<BackupFile> {
   let count = 0;
   const lines = async function* (): AsyncIterable<Buffer> {
     for await (const batch of rows) {
@@ -174,7 +190,10 @@ async function writeRows(store: BackupStore, path: string, key: BackupKey, rows:
     }
   };
   // pipeline() hands a failed read on to the store's write instead of leaving it waiting
-  const stored = await store.write(path, pipeline(Readable.from(lines()), createGzip({ level: GZIP_LEVEL }), new SealStream(key), () => {}));
+  const stored = await store.write(
+    path,
+    pipeline(Readable.from(lines()), createGzip({ level: GZIP_LEVEL }), new SealStream(key), () => {}),
+  );
   return { path, rows: count, bytes: stored.bytes, sha256: stored.sha256, range: stateStringify(range) };
 }
 
@@ -194,7 +213,13 @@ async function inParallel<T>(items: T[], workers: number, fn: (item: T) => Promi
   if (failure !== undefined) throw failure;
 }
 
-async function backupSource(session: Session, store: BackupStore, key: BackupKey, ctx: BackupContext, throttle: Throttle | undefined): Promise<BackupPart> {
+async function backupSource(
+  session: Session,
+  store: BackupStore,
+  key: BackupKey,
+  ctx: BackupContext,
+  throttle: Throttle | undefined,
+): Promise<BackupPart> {
   const { plan } = session;
   const source = session.source.source();
   const schema = await session.source.introspect({ tables: plan.waves.flatMap((w) => w.tables.map((t) => t.source)) });
@@ -206,7 +231,8 @@ async function backupSource(session: Session, store: BackupStore, key: BackupKey
     let ti = 0;
     for (const m of session.waves.flat()) {
       const info = byName.get(m.plan.source);
-      if (!info) throw new FerryError('TABLE_NOT_FOUND', `source table ${m.plan.source} does not exist`, 'check the plan');
+      if (!info)
+        throw new FerryError('TABLE_NOT_FOUND', `source table ${m.plan.source} does not exist`, 'check the plan');
       // the whole table, every column, no row filter: a backup is of the table, not of the plan's selection
       const table: SourceTable = { name: info.name, columns: info.columns, key: m.source.key };
       const ranges = table.key.length > 0 ? await source.split(table, m.plan.chunking.rowsPerChunk, view) : [{}];
@@ -216,21 +242,45 @@ async function backupSource(session: Session, store: BackupStore, key: BackupKey
         ranges.map((r, i) => [r, i] as const),
         readers,
         async ([range, i]) => {
-          files[i] = await writeRows(store, `${dir}/${String(i + 1).padStart(6, '0')}.ndjson.gz.sealed`, key, source.read(table, range, view, plan.settings.batchRows), range, throttle);
+          files[i] = await writeRows(
+            store,
+            `${dir}/${String(i + 1).padStart(6, '0')}.ndjson.gz.sealed`,
+            key,
+            source.read(table, range, view, plan.settings.batchRows),
+            range,
+            throttle,
+          );
         },
       );
-      const entry: BackupTable = { name: info.name, definition: definitionOf(info), key: table.key, rows: files.reduce((n, f) => n + f.rows, 0), files };
+      const entry: BackupTable = {
+        name: info.name,
+        definition: definitionOf(info),
+        key: table.key,
+        rows: files.reduce((n, f) => n + f.rows, 0),
+        files,
+      };
       tables.push(entry);
       reportTable(ctx, 'source', entry);
     }
-    return { side: 'source', engine: session.source.kind, version: schema.version, url: redact(plan.source.url), tables };
+    return {
+      side: 'source',
+      engine: session.source.kind,
+      version: schema.version,
+      url: redact(plan.source.url),
+      tables,
+    };
   } finally {
     await view.release();
   }
 }
 
 /** The target tables of the plan that exist already; undefined when none does. */
-async function backupTarget(session: Session, store: BackupStore, key: BackupKey, ctx: BackupContext): Promise<BackupPart | undefined> {
+async function backupTarget(
+  session: Session,
+  store: BackupStore,
+  key: BackupKey,
+  ctx: BackupContext,
+): Promise<BackupPart | undefined> {
   const names: string[] = [];
   for (const m of session.waves.flat()) if (await tableExists(session.target, m.target.name)) names.push(m.target.name);
   if (names.length === 0) return undefined;
@@ -241,12 +291,24 @@ async function backupTarget(session: Session, store: BackupStore, key: BackupKey
   for (const info of schema.tables) {
     const def = definitionOf(info);
     const table = targetTableOf(def, info.name, [], session.target, session.target.kind);
-    const file = await writeRows(store, `target/${String(++ti).padStart(3, '0')}-${safeName(info.name)}/000001.ndjson.gz.sealed`, key, target.readBack(table, {}, session.plan.settings.batchRows), {});
+    const file = await writeRows(
+      store,
+      `target/${String(++ti).padStart(3, '0')}-${safeName(info.name)}/000001.ndjson.gz.sealed`,
+      key,
+      target.readBack(table, {}, session.plan.settings.batchRows),
+      {},
+    );
     const entry: BackupTable = { name: info.name, definition: def, key: [], rows: file.rows, files: [file] };
     tables.push(entry);
     reportTable(ctx, 'target', entry);
   }
-  return { side: 'target', engine: session.target.kind, version: schema.version, url: redact(session.plan.target.url), tables };
+  return {
+    side: 'target',
+    engine: session.target.kind,
+    version: schema.version,
+    url: redact(session.plan.target.url),
+    tables,
+  };
 }
 
 function reportTable(ctx: BackupContext, side: 'source' | 'target', t: BackupTable): void {
@@ -265,7 +327,9 @@ export async function backupSession(session: Session, ctx: BackupContext): Promi
   const store = root.sub(id);
   ctx.audit.record('backup started', { backup: id, location: store.location, keyId: key.id, purpose: ctx.purpose });
   const notes: string[] = [];
-  const parts: BackupPart[] = [await backupSource(session, store, key, ctx, Throttle.of(session.plan.settings.throttle, ctx.clock))];
+  const parts: BackupPart[] = [
+    await backupSource(session, store, key, ctx, Throttle.of(session.plan.settings.throttle, ctx.clock)),
+  ];
   if (session.target.target().drop) {
     const target = await backupTarget(session, store, key, ctx);
     if (target) parts.push(target);
@@ -287,9 +351,30 @@ export async function backupSession(session: Session, ctx: BackupContext): Promi
   const manifest: Manifest = { ...body, mac: manifestMac(key, JSON.stringify(body)) };
   // written last: a backup without its manifest is one that did not finish
   await store.write(MANIFEST, Readable.from([Buffer.from(JSON.stringify(manifest, null, 2) + '\n')]));
-  session.state.addBackup({ id, planHash: session.hash, runId: ctx.runId, location: store.location, purpose: ctx.purpose, created: body.created, key: ctx.key });
-  const tables = parts.flatMap((p) => p.tables.map((t) => ({ side: p.side, table: t.name, rows: t.rows, files: t.files.length, bytes: t.files.reduce((n, f) => n + f.bytes, 0) })));
-  ctx.audit.record('backup finished', { backup: id, location: store.location, tables: tables.length, rows: tables.reduce((n, t) => n + t.rows, 0) });
+  session.state.addBackup({
+    id,
+    planHash: session.hash,
+    runId: ctx.runId,
+    location: store.location,
+    purpose: ctx.purpose,
+    created: body.created,
+    key: ctx.key,
+  });
+  const tables = parts.flatMap((p) =>
+    p.tables.map((t) => ({
+      side: p.side,
+      table: t.name,
+      rows: t.rows,
+      files: t.files.length,
+      bytes: t.files.reduce((n, f) => n + f.bytes, 0),
+    })),
+  );
+  ctx.audit.record('backup finished', {
+    backup: id,
+    location: store.location,
+    tables: tables.length,
+    rows: tables.reduce((n, t) => n + t.rows, 0),
+  });
   return { id, location: store.location, runId: ctx.runId, tables, notes, seconds: (performance.now() - t0) / 1000 };
 }
 
@@ -301,8 +386,21 @@ export async function backupPlan(planFile: string, opts: BackupOptions = {}): Pr
   const runId = state.startRun(hash, planFile, 'backup');
   const audit = AuditLog.open(state, runId, 'backup', hash, session.log);
   try {
-    if (!to) throw new FerryError('PLAN_INVALID', 'no backup location: the plan has no settings.backup.to', 'add settings.backup.to (a folder or s3://bucket/prefix) to the plan, or pass --to');
-    const summary = await backupSession(session, { runId, audit, purpose: 'manual', to, key: keySourceOf(plan.settings, opts.key), clock: opts.clock ?? systemClock, onTable: opts.onTable });
+    if (!to)
+      throw new FerryError(
+        'PLAN_INVALID',
+        'no backup location: the plan has no settings.backup.to',
+        'add settings.backup.to (a folder or s3://bucket/prefix) to the plan, or pass --to',
+      );
+    const summary = await backupSession(session, {
+      runId,
+      audit,
+      purpose: 'manual',
+      to,
+      key: keySourceOf(plan.settings, opts.key),
+      clock: opts.clock ?? systemClock,
+      onTable: opts.onTable,
+    });
     state.finishRun(runId, 'done');
     return summary;
   } catch (e) {
@@ -316,7 +414,13 @@ export async function backupPlan(planFile: string, opts: BackupOptions = {}): Pr
 }
 
 /** A target table for a backed-up definition, in the native types of the connector it goes to. */
-export function targetTableOf(def: TableDefinition, name: string, key: string[], conn: Connector, fromEngine: string): TargetTable {
+export function targetTableOf(
+  def: TableDefinition,
+  name: string,
+  key: string[],
+  conn: Connector,
+  fromEngine: string,
+): TargetTable {
   const same = conn.kind === fromEngine;
   return {
     name,
@@ -351,18 +455,41 @@ export async function openBackup(location: string, keySource: KeySource): Promis
   const store = await openBackupStore(location);
   const key = loadKey(keySource);
   if ((await store.size(MANIFEST)) === undefined)
-    throw new FerryError('BACKUP_INVALID', `${store.describe('')} is not a complete ferry backup (${MANIFEST} is missing)`, 'give the folder of one backup (…/<backup id>), and use another backup if this one did not finish');
+    throw new FerryError(
+      'BACKUP_INVALID',
+      `${store.describe('')} is not a complete ferry backup (${MANIFEST} is missing)`,
+      'give the folder of one backup (…/<backup id>), and use another backup if this one did not finish',
+    );
   const text = (await readAll(await store.read(MANIFEST))).toString('utf8');
   let manifest: Manifest;
   try {
     manifest = JSON.parse(text) as Manifest;
   } catch {
-    throw new FerryError('BACKUP_INVALID', `${store.describe(MANIFEST)} is not valid JSON (it was changed or damaged)`, 'use another backup');
+    throw new FerryError(
+      'BACKUP_INVALID',
+      `${store.describe(MANIFEST)} is not valid JSON (it was changed or damaged)`,
+      'use another backup',
+    );
   }
-  if (manifest.format !== FORMAT || manifest.version !== FORMAT_VERSION) throw new FerryError('BACKUP_INVALID', `${store.describe(MANIFEST)} is not a ferry backup manifest of version ${FORMAT_VERSION}`, 'use the ferry version that made the backup');
-  if (manifest.keyId !== key.id) throw new FerryError('SECRET_MISSING', `the key given is not the key of backup ${manifest.id} (it was made with key id ${manifest.keyId}; this key's id is ${key.id})`, 'give the key the backup was made with (--key-env or --key-file)');
+  if (manifest.format !== FORMAT || manifest.version !== FORMAT_VERSION)
+    throw new FerryError(
+      'BACKUP_INVALID',
+      `${store.describe(MANIFEST)} is not a ferry backup manifest of version ${FORMAT_VERSION}`,
+      'use the ferry version that made the backup',
+    );
+  if (manifest.keyId !== key.id)
+    throw new FerryError(
+      'SECRET_MISSING',
+      `the key given is not the key of backup ${manifest.id} (it was made with key id ${manifest.keyId}; this key's id is ${key.id})`,
+      'give the key the backup was made with (--key-env or --key-file)',
+    );
   const { mac, ...body } = manifest;
-  if (manifestMac(key, JSON.stringify(body)) !== mac) throw new FerryError('BACKUP_INVALID', `${store.describe(MANIFEST)} was changed after the backup was made (its authentication code does not match)`, 'the backup cannot be trusted: use another backup');
+  if (manifestMac(key, JSON.stringify(body)) !== mac)
+    throw new FerryError(
+      'BACKUP_INVALID',
+      `${store.describe(MANIFEST)} was changed after the backup was made (its authentication code does not match)`,
+      'the backup cannot be trusted: use another backup',
+    );
   return { store, manifest, key };
 }
 
@@ -370,8 +497,14 @@ export async function openBackup(location: string, keySource: KeySource): Promis
 export async function* backupRows(b: OpenedBackup, file: BackupFile, batchRows: number): AsyncIterable<unknown[][]> {
   const where = b.store.describe(file.path);
   const size = await b.store.size(file.path);
-  if (size === undefined) throw new FerryError('BACKUP_INVALID', `${where} is missing`, 'the backup is incomplete: use another backup');
-  if (size !== file.bytes) throw new FerryError('BACKUP_INVALID', `${where} is ${size} bytes, the manifest says ${file.bytes} (it was ${size < file.bytes ? 'cut off' : 'changed'})`, 'the backup cannot be trusted: use another backup');
+  if (size === undefined)
+    throw new FerryError('BACKUP_INVALID', `${where} is missing`, 'the backup is incomplete: use another backup');
+  if (size !== file.bytes)
+    throw new FerryError(
+      'BACKUP_INVALID',
+      `${where} is ${size} bytes, the manifest says ${file.bytes} (it was ${size < file.bytes ? 'cut off' : 'changed'})`,
+      'the backup cannot be trusted: use another backup',
+    );
   const tally = new Tally();
   // pipeline() passes an error of any stage (a frame that fails authentication) to the last one
   const plain = pipeline(await b.store.read(file.path), tally, new OpenStream(b.key, where), createGunzip(), () => {});
@@ -394,15 +527,35 @@ export async function* backupRows(b: OpenedBackup, file: BackupFile, batchRows: 
     }
   } catch (e) {
     if (e instanceof FerryError) throw e;
-    throw new FerryError('BACKUP_INVALID', `${where} cannot be read: ${(e as Error).message}`, 'the backup cannot be trusted: use another backup', { cause: e });
+    throw new FerryError(
+      'BACKUP_INVALID',
+      `${where} cannot be read: ${(e as Error).message}`,
+      'the backup cannot be trusted: use another backup',
+      { cause: e },
+    );
   }
-  if (rest !== '') throw new FerryError('BACKUP_INVALID', `${where} ends inside a row`, 'the backup cannot be trusted: use another backup');
+  if (rest !== '')
+    throw new FerryError(
+      'BACKUP_INVALID',
+      `${where} ends inside a row`,
+      'the backup cannot be trusted: use another backup',
+    );
   if (batch.length > 0) {
     rows += batch.length;
     yield batch;
   }
-  if (tally.result().sha256 !== file.sha256) throw new FerryError('BACKUP_INVALID', `${where} was changed (its SHA-256 does not match the manifest)`, 'the backup cannot be trusted: use another backup');
-  if (rows !== file.rows) throw new FerryError('BACKUP_INVALID', `${where} holds ${rows} rows, the manifest says ${file.rows}`, 'the backup cannot be trusted: use another backup');
+  if (tally.result().sha256 !== file.sha256)
+    throw new FerryError(
+      'BACKUP_INVALID',
+      `${where} was changed (its SHA-256 does not match the manifest)`,
+      'the backup cannot be trusted: use another backup',
+    );
+  if (rows !== file.rows)
+    throw new FerryError(
+      'BACKUP_INVALID',
+      `${where} holds ${rows} rows, the manifest says ${file.rows}`,
+      'the backup cannot be trusted: use another backup',
+    );
 }
 
 export interface BackupCheck {
@@ -422,7 +575,8 @@ export async function verifyBackup(location: string, keySource: KeySource = {}):
   try {
     b = await openBackup(location, keySource);
   } catch (e) {
-    if (e instanceof FerryError && e.code === 'BACKUP_INVALID') return { id: '?', location, ok: false, tables: 0, files: 0, rows: 0, problems: [e.message] };
+    if (e instanceof FerryError && e.code === 'BACKUP_INVALID')
+      return { id: '?', location, ok: false, tables: 0, files: 0, rows: 0, problems: [e.message] };
     throw e;
   }
   const problems: string[] = [];
@@ -439,7 +593,15 @@ export async function verifyBackup(location: string, keySource: KeySource = {}):
         problems.push(e.message);
       }
     }
-  return { id: b.manifest.id, location: b.store.location, ok: problems.length === 0, tables: tables.length, files, rows, problems };
+  return {
+    id: b.manifest.id,
+    location: b.store.location,
+    ok: problems.length === 0,
+    tables: tables.length,
+    files,
+    rows,
+    problems,
+  };
 }
 
 /** A ranged file entry's key range. */

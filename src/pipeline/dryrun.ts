@@ -80,7 +80,11 @@ function scratchTable(t: TargetTable, suffix: string): TargetTable {
     ...t,
     name: scratchName(t.name, suffix),
     indexes: t.indexes.map((i) => ({ ...i, name: scratchName(i.name, suffix) })),
-    foreignKeys: t.foreignKeys.map((f) => ({ ...f, name: scratchName(f.name, suffix), refTable: scratchName(f.refTable, suffix) })),
+    foreignKeys: t.foreignKeys.map((f) => ({
+      ...f,
+      name: scratchName(f.name, suffix),
+      refTable: scratchName(f.refTable, suffix),
+    })),
   };
 }
 
@@ -96,7 +100,13 @@ function minus(a: Digest, b: Digest): Digest {
  * Where the sample comes from: the first rows of SLICES ranges spread over the key (two rounds
  * of keyset quantiles), the whole table when it is small, or, without a key, its first rows.
  */
-async function sampleRanges(session: Session, m: TableMapping, n: number, total: number, view: ReadView): Promise<KeyRange[] | 'first-rows'> {
+async function sampleRanges(
+  session: Session,
+  m: TableMapping,
+  n: number,
+  total: number,
+  view: ReadView,
+): Promise<KeyRange[] | 'first-rows'> {
   if (n >= total) return [{}];
   if (m.source.key.length === 0) return 'first-rows';
   const source = session.source.source();
@@ -108,7 +118,16 @@ async function sampleRanges(session: Session, m: TableMapping, n: number, total:
 }
 
 /** Copies a sample of a table into its (prepared) scratch table, builds its indexes and verifies it. */
-async function sampleTable(session: Session, m: TableMapping, table: TargetTable, view: ReadView, n: number, total: number, throttle: Throttle | undefined, workers: number): Promise<Omit<DryRunTable, 'seconds'> & { seconds: { copy: number; indexes: number }; findings: Finding[] }> {
+async function sampleTable(
+  session: Session,
+  m: TableMapping,
+  table: TargetTable,
+  view: ReadView,
+  n: number,
+  total: number,
+  throttle: Throttle | undefined,
+  workers: number,
+): Promise<Omit<DryRunTable, 'seconds'> & { seconds: { copy: number; indexes: number }; findings: Finding[] }> {
   const source = session.source.source();
   const target = session.target.target();
   const types = table.columns.map((c) => c.type);
@@ -155,14 +174,22 @@ async function sampleTable(session: Session, m: TableMapping, table: TargetTable
     sampled += read;
   };
   const queue = [...ranges];
-  await Promise.all(Array.from({ length: Math.min(workers, queue.length) }, async () => {
-    for (let r = queue.shift(); r; r = queue.shift()) await copyRange(r);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(workers, queue.length) }, async () => {
+      for (let r = queue.shift(); r; r = queue.shift()) await copyRange(r);
+    }),
+  );
   const t2 = performance.now();
   try {
     await target.finishTable(table);
   } catch (e) {
-    findings.push({ severity: 'error', code: 'INDEX_FAILED', table: m.target.name, message: `building the indexes and keys of the sample failed: ${(e as Error).message}`, action: 'fix the plan (indexes, unique keys) or the data that breaks them' });
+    findings.push({
+      severity: 'error',
+      code: 'INDEX_FAILED',
+      table: m.target.name,
+      message: `building the indexes and keys of the sample failed: ${(e as Error).message}`,
+      action: 'fix the plan (indexes, unique keys) or the data that breaks them',
+    });
   }
   const t3 = performance.now();
 
@@ -170,19 +197,36 @@ async function sampleTable(session: Session, m: TableMapping, table: TargetTable
   for (const range of ranges) {
     const expected = handed.get(range)!;
     const back = new DigestBuilder(types);
-    for await (const b of target.readBack(table, where === 'first-rows' ? {} : range, batchRows)) for (const row of b.rows) back.add(row);
+    for await (const b of target.readBack(table, where === 'first-rows' ? {} : range, batchRows))
+      for (const row of b.rows) back.add(row);
     const actual = back.result();
     if (actual.rows === expected.rows && actual.sum === expected.sum) continue;
-    if (m.keyIndexes.length === 0) differences.push(`${expected.rows} rows written, ${actual.rows} read back, and the rows differ`);
-    else differences.push(...(await rowsDiffering(session, m, table, range, view, rejects)).slice(0, SHOWN - differences.length));
+    if (m.keyIndexes.length === 0)
+      differences.push(`${expected.rows} rows written, ${actual.rows} read back, and the rows differ`);
+    else
+      differences.push(
+        ...(await rowsDiffering(session, m, table, range, view, rejects)).slice(0, SHOWN - differences.length),
+      );
     if (differences.length >= SHOWN) break;
   }
   const copySeconds = (t2 - t1) / 1000;
   const rate = copySeconds > 0 ? sampled / copySeconds : 0;
   if (rejects.length > 0)
-    findings.push({ severity: 'warning', code: 'SAMPLE_REJECTS', table: m.target.name, message: `${rejects.length} of ${sampled} sampled rows of ${m.target.name} were rejected, e.g. ${rejects[0]!.reason}`, action: 'change the column types or transforms in the plan, or raise settings.maxRejects to accept them' });
+    findings.push({
+      severity: 'warning',
+      code: 'SAMPLE_REJECTS',
+      table: m.target.name,
+      message: `${rejects.length} of ${sampled} sampled rows of ${m.target.name} were rejected, e.g. ${rejects[0]!.reason}`,
+      action: 'change the column types or transforms in the plan, or raise settings.maxRejects to accept them',
+    });
   if (differences.length > 0)
-    findings.push({ severity: 'error', code: 'SAMPLE_MISMATCH', table: m.target.name, message: `the target does not give back what was written to ${table.name}: ${differences[0]}`, action: 'change the column type in the plan to one that keeps the values' });
+    findings.push({
+      severity: 'error',
+      code: 'SAMPLE_MISMATCH',
+      table: m.target.name,
+      message: `the target does not give back what was written to ${table.name}: ${differences[0]}`,
+      action: 'change the column type in the plan to one that keeps the values',
+    });
   return {
     table: m.target.name,
     scratch: table.name,
@@ -201,7 +245,14 @@ async function sampleTable(session: Session, m: TableMapping, table: TargetTable
 }
 
 /** The rows of a range that differ between the source (mapped, rejects left out) and the scratch table. */
-async function rowsDiffering(session: Session, m: TableMapping, table: TargetTable, range: KeyRange, view: ReadView, rejects: Reject[]): Promise<string[]> {
+async function rowsDiffering(
+  session: Session,
+  m: TableMapping,
+  table: TargetTable,
+  range: KeyRange,
+  view: ReadView,
+  rejects: Reject[],
+): Promise<string[]> {
   const types = table.columns.map((c) => c.type);
   const sourceTypes = m.source.columns.map((c) => c.type);
   const refused = new Set(rejects.map((r) => rowText(r.row, sourceTypes)));
@@ -209,7 +260,9 @@ async function rowsDiffering(session: Session, m: TableMapping, table: TargetTab
   const byKey = async (batches: AsyncIterable<RowBatch>, mapped: boolean) => {
     const out = new Map<string, string[]>();
     for await (const b of batches) {
-      const rows = mapped ? b.rows : m.mapBatch({ rows: b.rows.filter((r) => !refused.has(rowText(r, sourceTypes))) }, []).rows;
+      const rows = mapped
+        ? b.rows
+        : m.mapBatch({ rows: b.rows.filter((r) => !refused.has(rowText(r, sourceTypes))) }, []).rows;
       for (const r of rows) out.set(keyText(r), [...(out.get(keyText(r)) ?? []), rowText(r, types)]);
     }
     return out;
@@ -220,8 +273,18 @@ async function rowsDiffering(session: Session, m: TableMapping, table: TargetTab
 }
 
 export async function dryRun(planFile: string, opts: DryRunOptions = {}): Promise<DryRunResult> {
-  if (opts.sample !== undefined && (!Number.isInteger(opts.sample) || opts.sample < 1)) throw new FerryError('PLAN_INVALID', `--sample must be a whole number of rows, at least 1 (got ${opts.sample})`, 'for example --sample 1000');
-  if (opts.percent !== undefined && !(opts.percent > 0 && opts.percent <= 100)) throw new FerryError('PLAN_INVALID', `--percent must be more than 0 and at most 100 (got ${opts.percent})`, 'for example --percent 1');
+  if (opts.sample !== undefined && (!Number.isInteger(opts.sample) || opts.sample < 1))
+    throw new FerryError(
+      'PLAN_INVALID',
+      `--sample must be a whole number of rows, at least 1 (got ${opts.sample})`,
+      'for example --sample 1000',
+    );
+  if (opts.percent !== undefined && !(opts.percent > 0 && opts.percent <= 100))
+    throw new FerryError(
+      'PLAN_INVALID',
+      `--percent must be more than 0 and at most 100 (got ${opts.percent})`,
+      'for example --percent 1',
+    );
   const session = await openSession(planFile, opts);
   const { state, hash, plan } = session;
   const target = session.target.target();
@@ -232,39 +295,78 @@ export async function dryRun(planFile: string, opts: DryRunOptions = {}): Promis
   let view: ReadView | undefined;
   let failed = false;
   try {
-    if (!target.drop) throw new FerryError('UNSUPPORTED', `a dry run is not available for ${session.target.kind} targets: the connector cannot remove the scratch tables afterwards`, 'run the plan against a scratch target of your own');
-    audit.record('dry run started', { target: plan.target.url, suffix, sample: opts.percent !== undefined ? `${opts.percent}%` : (opts.sample ?? DEFAULT_SAMPLE) });
+    if (!target.drop)
+      throw new FerryError(
+        'UNSUPPORTED',
+        `a dry run is not available for ${session.target.kind} targets: the connector cannot remove the scratch tables afterwards`,
+        'run the plan against a scratch target of your own',
+      );
+    audit.record('dry run started', {
+      target: plan.target.url,
+      suffix,
+      sample: opts.percent !== undefined ? `${opts.percent}%` : (opts.sample ?? DEFAULT_SAMPLE),
+    });
     const all = session.waves.flat();
     // the same checks a run makes before it writes
     const findings = [
       ...(await target.check(all.map((m) => m.target))),
       ...((await session.source.privileges?.({ role: 'source', tables: all.map((m) => m.source.name) })) ?? []),
-      ...((await session.target.privileges?.({ role: 'target', tables: all.map((m) => m.target), ifExists: plan.target.ifExists })) ?? []),
+      ...((await session.target.privileges?.({
+        role: 'target',
+        tables: all.map((m) => m.target),
+        ifExists: plan.target.ifExists,
+      })) ?? []),
     ];
     if (findings.some((f) => f.severity === 'error')) return finish(findings, [], 0);
     if (all.some((m) => m.target.foreignKeys.length > 0))
-      findings.push({ severity: 'info', code: 'SAMPLE_NO_FOREIGN_KEYS', message: 'foreign keys are not checked on a sample (the parents of sampled rows are mostly not in it)', action: '`ferry run` adds them after the data; `ferry verify` checks every row' });
+      findings.push({
+        severity: 'info',
+        code: 'SAMPLE_NO_FOREIGN_KEYS',
+        message: 'foreign keys are not checked on a sample (the parents of sampled rows are mostly not in it)',
+        action: '`ferry run` adds them after the data; `ferry verify` checks every row',
+      });
     const workers = readerCount(plan.settings);
     const throttle = Throttle.of(plan.settings.throttle, opts.clock ?? systemClock);
     view = await session.source.source().snapshot(workers);
     const tables: DryRunTable[] = [];
     for (const m of all) {
       const total = await session.source.source().count(m.source, {}, view);
-      const n = Math.max(1, Math.min(total, opts.percent !== undefined ? Math.ceil((total * opts.percent) / 100) : (opts.sample ?? DEFAULT_SAMPLE)));
+      const n = Math.max(
+        1,
+        Math.min(
+          total,
+          opts.percent !== undefined ? Math.ceil((total * opts.percent) / 100) : (opts.sample ?? DEFAULT_SAMPLE),
+        ),
+      );
       const scratch = target.scratch ? target.scratch(m.target, suffix) : scratchTable(m.target, suffix);
       const t0 = performance.now();
       // 'fail': a table of that name that is not this dry run's own is never touched
       await target.prepare(scratch, 'fail');
       prepared.push(scratch);
       const prepare = (performance.now() - t0) / 1000;
-      const { findings: own, seconds, ...rest } = await sampleTable(session, m, scratch, view, n, total, throttle, workers);
+      const {
+        findings: own,
+        seconds,
+        ...rest
+      } = await sampleTable(session, m, scratch, view, n, total, throttle, workers);
       const t: DryRunTable = { ...rest, seconds: { prepare, ...seconds } };
       findings.push(...own);
       tables.push(t);
-      audit.record('table sampled', { table: t.table, scratch: t.scratch, sampled: t.sampled, written: t.written, rejected: t.rejected, match: t.match });
+      audit.record('table sampled', {
+        table: t.table,
+        scratch: t.scratch,
+        sampled: t.sampled,
+        written: t.written,
+        rejected: t.rejected,
+        match: t.match,
+      });
       opts.onTable?.(t);
     }
-    return finish(findings, tables, tables.reduce((s, t) => s + t.estimatedSeconds, 0));
+    return finish(
+      findings,
+      tables,
+      tables.reduce((s, t) => s + t.estimatedSeconds, 0),
+    );
   } catch (e) {
     failed = true;
     audit.record('dry run failed', { error: (e as Error).message });
@@ -286,7 +388,15 @@ export async function dryRun(planFile: string, opts: DryRunOptions = {}): Promis
     const ok = !findings.some((f) => f.severity === 'error') && tables.every((t) => t.match && t.rejected === 0);
     state.finishRun(runId, ok ? 'ok' : 'findings');
     audit.record('dry run finished', { ok, findings: findings.length, estimatedSeconds });
-    return { runId, suffix, tables, findings, estimatedSeconds, ok, kept: opts.keep ? [...new Set(prepared.map((t) => t.name))] : [] };
+    return {
+      runId,
+      suffix,
+      tables,
+      findings,
+      estimatedSeconds,
+      ok,
+      kept: opts.keep ? [...new Set(prepared.map((t) => t.name))] : [],
+    };
   }
 }
 
@@ -302,6 +412,14 @@ async function cleanUp(session: Session, tables: TargetTable[], audit: AuditLog)
       left.add(t.name);
     }
   }
-  audit.record('scratch tables dropped', { tables: [...new Set(tables.map((t) => t.name))], ...(left.size > 0 ? { left: [...left] } : {}) });
-  if (left.size > 0) throw new FerryError('WRITE_FAILED', `the dry run could not drop its scratch tables ${[...left].join(', ')}`, 'drop them by hand; they hold only sampled rows');
+  audit.record('scratch tables dropped', {
+    tables: [...new Set(tables.map((t) => t.name))],
+    ...(left.size > 0 ? { left: [...left] } : {}),
+  });
+  if (left.size > 0)
+    throw new FerryError(
+      'WRITE_FAILED',
+      `the dry run could not drop its scratch tables ${[...left].join(', ')}`,
+      'drop them by hand; they hold only sampled rows',
+    );
 }

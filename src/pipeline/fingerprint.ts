@@ -24,12 +24,17 @@ export async function tableHeld(conn: Connector, table: TargetTable): Promise<bo
   return target.exists ? target.exists(table) : tableExists(conn, table.name);
 }
 
-export async function fingerprintOf(conn: Connector, table: TargetTable, batchRows: number): Promise<TableFingerprint | undefined> {
+export async function fingerprintOf(
+  conn: Connector,
+  table: TargetTable,
+  batchRows: number,
+): Promise<TableFingerprint | undefined> {
   const target = conn.target();
   if (target.fingerprint) return target.fingerprint(table);
   if (!(await tableHeld(conn, table))) return undefined;
   const digest = new DigestBuilder(table.columns.map((c) => c.type));
-  for await (const batch of target.readBack({ ...table, key: [] }, {}, batchRows)) for (const row of batch.rows) digest.add(row);
+  for await (const batch of target.readBack({ ...table, key: [] }, {}, batchRows))
+    for (const row of batch.rows) digest.add(row);
   return digestFingerprint(digest.result());
 }
 

@@ -32,7 +32,13 @@ function transformStep(t: Transform): { step: ValueStep; type?: CanonicalType } 
   if ('hash' in t) {
     const salt = t.hash.salt ?? '';
     return {
-      step: (v) => (v === null ? null : createHash('sha256').update(salt).update(v instanceof Uint8Array ? v : String(v)).digest('hex')),
+      step: (v) =>
+        v === null
+          ? null
+          : createHash('sha256')
+              .update(salt)
+              .update(v instanceof Uint8Array ? v : String(v))
+              .digest('hex'),
       type: { kind: 'string' },
     };
   }
@@ -67,14 +73,35 @@ function zeroDateStep(policy: Plan['source']['zeroDates'], column: string, targe
 }
 
 /** Builds the mapping of one planned table, checking the plan against the live source schema. */
-export function mapTable(plan: Plan, tp: TablePlan, info: TableInfo | undefined, sourceConn: Connector, targetConn: Connector, where: string): TableMapping {
-  if (!info) throw new FerryError('TABLE_NOT_FOUND', `${where}: source table "${tp.source}" does not exist`, 'check the table name in the plan, or re-run `ferry plan`');
+export function mapTable(
+  plan: Plan,
+  tp: TablePlan,
+  info: TableInfo | undefined,
+  sourceConn: Connector,
+  targetConn: Connector,
+  where: string,
+): TableMapping {
+  if (!info)
+    throw new FerryError(
+      'TABLE_NOT_FOUND',
+      `${where}: source table "${tp.source}" does not exist`,
+      'check the table name in the plan, or re-run `ferry plan`',
+    );
   const cols = tp.columns.filter((c) => !c.exclude);
   const sourceCols = cols.map((c) => {
     const col = info.columns.find((x) => x.name === c.source);
-    if (!col) throw new FerryError('PLAN_INVALID', `${where}: column "${c.source}" does not exist in source table ${tp.source}`, 'check the column name in the plan, or re-run `ferry plan`');
+    if (!col)
+      throw new FerryError(
+        'PLAN_INVALID',
+        `${where}: column "${c.source}" does not exist in source table ${tp.source}`,
+        'check the column name in the plan, or re-run `ferry plan`',
+      );
     if (formatType(col.type) !== formatType(parseType(c.sourceType)))
-      throw new FerryError('PLAN_INVALID', `${where}: source column ${tp.source}.${c.source} is ${formatType(col.type)}, the plan says ${c.sourceType}`, 're-run `ferry plan` after a schema change');
+      throw new FerryError(
+        'PLAN_INVALID',
+        `${where}: source column ${tp.source}.${c.source} is ${formatType(col.type)}, the plan says ${c.sourceType}`,
+        're-run `ferry plan` after a schema change',
+      );
     return col;
   });
   const targetCols = cols.map((c) => {
@@ -82,14 +109,29 @@ export function mapTable(plan: Plan, tp: TablePlan, info: TableInfo | undefined,
     try {
       type = targetConn.canonicalType(c.type);
     } catch (e) {
-      throw new FerryError('PLAN_INVALID', `${where}: column ${c.target}: ${(e as Error).message}`, `use a ${targetConn.kind} type the target understands`);
+      throw new FerryError(
+        'PLAN_INVALID',
+        `${where}: column ${c.target}: ${(e as Error).message}`,
+        `use a ${targetConn.kind} type the target understands`,
+      );
     }
-    return { name: c.target, type, nativeType: c.type, nullable: c.nullable, default: c.default, autoIncrement: c.autoIncrement };
+    return {
+      name: c.target,
+      type,
+      nativeType: c.type,
+      nullable: c.nullable,
+      default: c.default,
+      autoIncrement: c.autoIncrement,
+    };
   });
   const keyTarget = tp.chunking.key.map((k) => {
     const i = cols.findIndex((c) => c.source === k);
     if (sourceCols[i]!.type.kind !== targetCols[i]!.type.kind)
-      throw new FerryError('PLAN_INVALID', `${where}: chunk key column ${k} is cast from ${formatType(sourceCols[i]!.type)} to ${targetCols[i]!.nativeType}`, 'keep chunk key columns in the same kind of type, or chunk by another key');
+      throw new FerryError(
+        'PLAN_INVALID',
+        `${where}: chunk key column ${k} is cast from ${formatType(sourceCols[i]!.type)} to ${targetCols[i]!.nativeType}`,
+        'keep chunk key columns in the same kind of type, or chunk by another key',
+      );
     return cols[i]!.target;
   });
   const source: SourceTable = { name: tp.source, columns: sourceCols, key: tp.chunking.key, where: tp.where };
@@ -111,7 +153,8 @@ export function mapTable(plan: Plan, tp: TablePlan, info: TableInfo | undefined,
     const parts: ValueStep[] = [];
     let type = sourceCols[i]!.type;
     const to = targetCols[i]!.type;
-    if (sourceConn.capabilities.zeroDates && (type.kind === 'date' || type.kind === 'timestamp')) parts.push(zeroDateStep(plan.source.zeroDates, c.target, to));
+    if (sourceConn.capabilities.zeroDates && (type.kind === 'date' || type.kind === 'timestamp'))
+      parts.push(zeroDateStep(plan.source.zeroDates, c.target, to));
     if (c.transform) {
       const t = transformStep(c.transform);
       parts.push(t.step);
@@ -150,7 +193,9 @@ export function mapTable(plan: Plan, tp: TablePlan, info: TableInfo | undefined,
     if (parts.length === 1) return parts[0];
     return (v) => parts.reduce((acc, p) => p(acc), v);
   });
-  const active = steps.map((s, i) => [i, s] as const).filter((x): x is readonly [number, ValueStep] => x[1] !== undefined);
+  const active = steps
+    .map((s, i) => [i, s] as const)
+    .filter((x): x is readonly [number, ValueStep] => x[1] !== undefined);
 
   // rows are mapped in place (the batch is ours); a refused row gets its source values back
   const original: unknown[] = new Array(active.length);
@@ -176,5 +221,12 @@ export function mapTable(plan: Plan, tp: TablePlan, info: TableInfo | undefined,
     rows.length = kept;
     return batch;
   };
-  return { plan: tp, source, target, mapBatch, keyIndexes: keyTarget.map((k) => targetCols.findIndex((c) => c.name === k)), columnar };
+  return {
+    plan: tp,
+    source,
+    target,
+    mapBatch,
+    keyIndexes: keyTarget.map((k) => targetCols.findIndex((c) => c.name === k)),
+    columnar,
+  };
 }

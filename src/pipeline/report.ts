@@ -23,7 +23,14 @@ type Cell = string | number;
 function table(head: string[], rows: Cell[][]): string {
   if (rows.length === 0) return '_none_\n';
   const esc = (c: Cell) => String(c).replace(/\|/g, '\\|').replace(/\n/g, ' ');
-  return ['', `| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n') + '\n';
+  return (
+    [
+      '',
+      `| ${head.join(' | ')} |`,
+      `| ${head.map(() => '---').join(' | ')} |`,
+      ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
+    ].join('\n') + '\n'
+  );
 }
 
 function seconds(ms: number): string {
@@ -47,19 +54,44 @@ export function writeReport(opts: ReportOptions = {}): ReportFiles {
     const tables = plan ? plan.waves.flatMap((w, i) => w.tables.map((t) => ({ t, wave: i + 1 }))) : [];
     const md: string[] = [];
     md.push(`# ferry run ${run.id}\n`);
-    md.push(table(['', 'run'], [
-      ['plan', `${run.planFile} (hash ${run.planHash})`],
-      ['source', plan ? redactUrl(plan.source.url) : '?'],
-      ['target', plan ? redactUrl(plan.target.url) : '?'],
-      ['started', run.started],
-      ['finished', run.finished ?? '(not finished)'],
-      ['status', run.status + (run.error ? `: ${run.error}` : '')],
-    ]));
+    md.push(
+      table(
+        ['', 'run'],
+        [
+          ['plan', `${run.planFile} (hash ${run.planHash})`],
+          ['source', plan ? redactUrl(plan.source.url) : '?'],
+          ['target', plan ? redactUrl(plan.target.url) : '?'],
+          ['started', run.started],
+          ['finished', run.finished ?? '(not finished)'],
+          ['status', run.status + (run.error ? `: ${run.error}` : '')],
+        ],
+      ),
+    );
     md.push('\n## Plan\n');
-    md.push(table(['wave', 'source table', 'target table', 'columns', 'chunk key', 'rows (estimate)'], tables.map(({ t, wave }) => [wave, t.source, t.target, t.columns.filter((c) => !c.exclude).length, t.chunking.key.join(', ') || '(one chunk)', t.rowEstimate ?? '?'])));
-    if (plan) md.push(`\nparallelism ${plan.settings.parallelism}, batch ${plan.settings.batchRows} rows, error budget ${plan.settings.maxRejects} rejected rows, zero dates: ${plan.source.zeroDates}\n`);
+    md.push(
+      table(
+        ['wave', 'source table', 'target table', 'columns', 'chunk key', 'rows (estimate)'],
+        tables.map(({ t, wave }) => [
+          wave,
+          t.source,
+          t.target,
+          t.columns.filter((c) => !c.exclude).length,
+          t.chunking.key.join(', ') || '(one chunk)',
+          t.rowEstimate ?? '?',
+        ]),
+      ),
+    );
+    if (plan)
+      md.push(
+        `\nparallelism ${plan.settings.parallelism}, batch ${plan.settings.batchRows} rows, error budget ${plan.settings.maxRejects} rejected rows, zero dates: ${plan.source.zeroDates}\n`,
+      );
     md.push('\n## Findings\n');
-    md.push(table(['severity', 'where', 'finding', 'action'], findings.map((f) => [f.severity, [f.table, f.column].filter(Boolean).join('.'), f.message, f.action])));
+    md.push(
+      table(
+        ['severity', 'where', 'finding', 'action'],
+        findings.map((f) => [f.severity, [f.table, f.column].filter(Boolean).join('.'), f.message, f.action]),
+      ),
+    );
     md.push('\n## Timings\n');
     const byTable = new Map<string, typeof phases>();
     for (const p of phases) byTable.set(p.table, [...(byTable.get(p.table) ?? []), p]);
@@ -77,18 +109,41 @@ export function writeReport(opts: ReportOptions = {}): ReportFiles {
         copy && copy.finished > copy.started ? Math.round((copy.rows * 1000) / (copy.finished - copy.started)) : '',
       ]);
     }
-    md.push(table(['table', 'prepare s', 'copy s', 'indexes s', 'foreign keys s', 'rows copied', 'rows/s'], timingRows));
-    const total = phases.length > 0 ? Math.max(...phases.map((p) => p.finished)) - Math.min(...phases.map((p) => p.started)) : 0;
+    md.push(
+      table(['table', 'prepare s', 'copy s', 'indexes s', 'foreign keys s', 'rows copied', 'rows/s'], timingRows),
+    );
+    const total =
+      phases.length > 0 ? Math.max(...phases.map((p) => p.finished)) - Math.min(...phases.map((p) => p.started)) : 0;
     const rows = phases.filter((p) => p.phase === 'copy').reduce((n, p) => n + p.rows, 0);
-    md.push(`\nTotal: ${rows} rows in ${seconds(total)} s${total > 0 ? ` (${Math.round((rows * 1000) / total)} rows/s)` : ''}.\n`);
+    md.push(
+      `\nTotal: ${rows} rows in ${seconds(total)} s${total > 0 ? ` (${Math.round((rows * 1000) / total)} rows/s)` : ''}.\n`,
+    );
     md.push('\n## Rejected rows\n');
-    md.push(table(['table', 'chunk', 'reason'], rejects.slice(0, 50).map((r) => [r.table, r.chunk, r.reason])));
+    md.push(
+      table(
+        ['table', 'chunk', 'reason'],
+        rejects.slice(0, 50).map((r) => [r.table, r.chunk, r.reason]),
+      ),
+    );
     if (rejects.length > 50) md.push(`\n…and ${rejects.length - 50} more (see ${join(state.dir, 'rejects')}).\n`);
     md.push('\n## Verification\n');
     if (!verification) md.push('_not verified yet: run `ferry verify PLAN`_\n');
     else {
       md.push(`Verified at ${verification.run.started}: **${verification.run.status}**\n\n`);
-      md.push(table(['table', 'status', 'source rows', 'target rows', 'chunks', 'mismatched chunks', 'rejected'], verification.results.map((v) => [v.table, v.status, v.sourceRows, v.targetRows, v.chunks, v.mismatchedChunks, v.rejected])));
+      md.push(
+        table(
+          ['table', 'status', 'source rows', 'target rows', 'chunks', 'mismatched chunks', 'rejected'],
+          verification.results.map((v) => [
+            v.table,
+            v.status,
+            v.sourceRows,
+            v.targetRows,
+            v.chunks,
+            v.mismatchedChunks,
+            v.rejected,
+          ]),
+        ),
+      );
       const samples = verification.results.flatMap((v) => v.sample.map((s) => [v.table, s] as Cell[]));
       if (samples.length > 0) md.push('\nDiffering rows (sample):\n\n' + table(['table', 'difference'], samples));
     }
@@ -110,7 +165,10 @@ function escapeHtml(s: string): string {
 }
 
 function inline(s: string): string {
-  return escapeHtml(s).replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>').replace(/`(.+?)`/g, '<code>$1</code>').replace(/\b_(.+?)_\b/g, '<em>$1</em>');
+  return escapeHtml(s)
+    .replace(/\*\*(.+?)\*\*/g, '<strong>$1</strong>')
+    .replace(/`(.+?)`/g, '<code>$1</code>')
+    .replace(/\b_(.+?)_\b/g, '<em>$1</em>');
 }
 
 /** Renders the small Markdown subset the report uses (headings, tables, paragraphs). */
@@ -122,12 +180,34 @@ function toHtml(markdown: string, title: string): string {
     if (line.startsWith('|')) {
       const rows: string[][] = [];
       while (i < lines.length && lines[i]!.startsWith('|')) {
-        rows.push(lines[i]!.slice(1, -1).split(/(?<!\\)\|/).map((c) => c.trim().replace(/\\\|/g, '|')));
+        rows.push(
+          lines[i]!.slice(1, -1)
+            .split(/(?<!\\)\|/)
+            .map((c) => c.trim().replace(/\\\|/g, '|')),
+        );
         i++;
       }
       i--;
       const [head, , ...body] = rows;
-      out.push('<table><thead><tr>' + head!.map((c) => `<th>${inline(c)}</th>`).join('') + '</tr></thead><tbody>' + body.map((r) => '<tr>' + r.map((c) => `<td class="${/^[\d.]+$/.test(c) ? 'n' : ''}${c === 'mismatch' || c === 'error' ? ' bad' : c === 'match' ? ' good' : ''}">${inline(c)}</td>`).join('') + '</tr>').join('') + '</tbody></table>');
+      out.push(
+        '<table><thead><tr>' +
+          head!.map((c) => `<th>${inline(c)}</th>`).join('') +
+          '</tr></thead><tbody>' +
+          body
+            .map(
+              (r) =>
+                '<tr>' +
+                r
+                  .map(
+                    (c) =>
+                      `<td class="${/^[\d.]+$/.test(c) ? 'n' : ''}${c === 'mismatch' || c === 'error' ? ' bad' : c === 'match' ? ' good' : ''}">${inline(c)}</td>`,
+                  )
+                  .join('') +
+                '</tr>',
+            )
+            .join('') +
+          '</tbody></table>',
+      );
     } else if (line.startsWith('## ')) out.push(`<h2>${inline(line.slice(3))}</h2>`);
     else if (line.startsWith('# ')) out.push(`<h1>${inline(line.slice(2))}</h1>`);
     else if (line.trim()) out.push(`<p>${inline(line)}</p>`);

@@ -10,7 +10,15 @@ import { silentLogger, type Logger } from '../core/log.js';
 import { formatType, parseType } from '../core/types.js';
 import { converter } from '../core/values.js';
 import { AuditLog } from './audit.js';
-import { backupRows, fileRange, openBackup, targetTableOf, type BackupPart, type BackupTable, type OpenedBackup } from './backup.js';
+import {
+  backupRows,
+  fileRange,
+  openBackup,
+  targetTableOf,
+  type BackupPart,
+  type BackupTable,
+  type OpenedBackup,
+} from './backup.js';
 import type { KeySource } from './sealed.js';
 import { StateStore } from './state.js';
 
@@ -63,11 +71,20 @@ export async function restoreTables(
   });
   const findings = await target.check(planned.map((p) => p.table));
   const blocking = findings.filter((f) => f.severity === 'error');
-  if (blocking.length > 0) throw new FerryError('UNSUPPORTED', `the target cannot take the backed-up tables: ${blocking[0]!.message}`, blocking[0]!.action);
+  if (blocking.length > 0)
+    throw new FerryError(
+      'UNSUPPORTED',
+      `the target cannot take the backed-up tables: ${blocking[0]!.message}`,
+      blocking[0]!.action,
+    );
   const out: { table: string; rows: number }[] = [];
   for (const { t, table } of planned) {
     await target.prepare(table, ifExists);
-    const steps = t.definition.columns.map((c, i) => (formatType(parseType(c.type)) === formatType(table.columns[i]!.type) ? undefined : converter(parseType(c.type), table.columns[i]!.type)));
+    const steps = t.definition.columns.map((c, i) =>
+      formatType(parseType(c.type)) === formatType(table.columns[i]!.type)
+        ? undefined
+        : converter(parseType(c.type), table.columns[i]!.type),
+    );
     const convert = steps.some((s) => s !== undefined)
       ? (rows: unknown[][]) => {
           for (const row of rows)
@@ -83,7 +100,10 @@ export async function restoreTables(
       const batches = async function* () {
         for await (const batch of backupRows(b, file, batchRows)) yield { rows: convert(batch) };
       };
-      const result = await target.writeChunk({ table, range: fileRange(file), replace: false, isolate: false }, batches());
+      const result = await target.writeChunk(
+        { table, range: fileRange(file), replace: false, isolate: false },
+        batches(),
+      );
       rows += result.rows;
     }
     await target.finishTable(table);
@@ -96,12 +116,26 @@ export async function restoreTables(
 }
 
 /** The part of a backup a restore reads, and its tables (all, or the ones named). */
-export function partOf(b: OpenedBackup, side: 'source' | 'target', names?: string[]): { part: BackupPart; tables: BackupTable[] } {
+export function partOf(
+  b: OpenedBackup,
+  side: 'source' | 'target',
+  names?: string[],
+): { part: BackupPart; tables: BackupTable[] } {
   const part = b.manifest.parts.find((p) => p.side === side);
-  if (!part) throw new FerryError('BACKUP_INVALID', `backup ${b.manifest.id} holds no ${side} tables${side === 'target' ? ' (the target had none of the plan\'s tables when it was made)' : ''}`, side === 'target' ? 'restore the source side (--side source)' : 'use another backup');
+  if (!part)
+    throw new FerryError(
+      'BACKUP_INVALID',
+      `backup ${b.manifest.id} holds no ${side} tables${side === 'target' ? " (the target had none of the plan's tables when it was made)" : ''}`,
+      side === 'target' ? 'restore the source side (--side source)' : 'use another backup',
+    );
   if (!names) return { part, tables: part.tables };
   const unknown = names.filter((n) => !part.tables.some((t) => t.name === n));
-  if (unknown.length > 0) throw new FerryError('TABLE_NOT_FOUND', `backup ${b.manifest.id} has no ${side} table ${unknown.join(', ')}`, `choose among ${part.tables.map((t) => t.name).join(', ')}`);
+  if (unknown.length > 0)
+    throw new FerryError(
+      'TABLE_NOT_FOUND',
+      `backup ${b.manifest.id} has no ${side} table ${unknown.join(', ')}`,
+      `choose among ${part.tables.map((t) => t.name).join(', ')}`,
+    );
   return { part, tables: part.tables.filter((t) => names.includes(t.name)) };
 }
 
@@ -114,9 +148,24 @@ export async function restoreBackup(location: string, opts: RestoreOptions): Pro
   const audit = AuditLog.open(state, runId, 'restore', b.manifest.plan.hash, opts.log);
   let conn: Connector | undefined;
   try {
-    audit.record('restore started', { backup: b.manifest.id, location: b.store.location, side: part.side, target: opts.target, tables: tables.map((t) => t.name) });
+    audit.record('restore started', {
+      backup: b.manifest.id,
+      location: b.store.location,
+      side: part.side,
+      target: opts.target,
+      tables: tables.map((t) => t.name),
+    });
     conn = await connect(opts.target, opts.log ?? silentLogger, 2);
-    const restored = await restoreTables(b, part, tables, conn, opts.ifExists ?? 'fail', opts.batchRows ?? 1000, audit, opts.onTable);
+    const restored = await restoreTables(
+      b,
+      part,
+      tables,
+      conn,
+      opts.ifExists ?? 'fail',
+      opts.batchRows ?? 1000,
+      audit,
+      opts.onTable,
+    );
     audit.record('restore finished', { tables: restored.length, rows: restored.reduce((n, t) => n + t.rows, 0) });
     state.finishRun(runId, 'done');
     return { runId, backupId: b.manifest.id, tables: restored, seconds: (performance.now() - t0) / 1000 };

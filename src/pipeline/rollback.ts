@@ -51,7 +51,11 @@ export interface RollbackResult {
   done: boolean;
 }
 
-async function stepFor(conn: Connector, w: TableWrite, backup: { record: BackupRecord; tables: Set<string> } | undefined): Promise<RollbackStep> {
+async function stepFor(
+  conn: Connector,
+  w: TableWrite,
+  backup: { record: BackupRecord; tables: Set<string> } | undefined,
+): Promise<RollbackStep> {
   const now = await fingerprintOf(conn, w.definition, 1000);
   const changed =
     w.fingerprint && now && !sameFingerprint(w.fingerprint, now)
@@ -59,13 +63,30 @@ async function stepFor(conn: Connector, w: TableWrite, backup: { record: BackupR
       : undefined;
   const unfinished = w.fingerprint ? '' : ' (the run did not finish it)';
   // a table that existed before comes back from the backup even when someone dropped the run's
-  if (w.action !== 'created' && backup?.tables.has(w.name)) return { table: w.name, action: 'restore', reason: `the run ${w.action} it; pre-run backup ${backup.record.id} holds it as it was`, blocker: changed };
+  if (w.action !== 'created' && backup?.tables.has(w.name))
+    return {
+      table: w.name,
+      action: 'restore',
+      reason: `the run ${w.action} it; pre-run backup ${backup.record.id} holds it as it was`,
+      blocker: changed,
+    };
   if (!now) return { table: w.name, action: 'none', reason: 'the table is gone already' };
-  if (w.action === 'created') return { table: w.name, action: 'drop', reason: `the run created it${unfinished}`, blocker: changed };
+  if (w.action === 'created')
+    return { table: w.name, action: 'drop', reason: `the run created it${unfinished}`, blocker: changed };
   const lost = `${w.name} existed before the run, which ${w.action} it, and no pre-run backup holds it: its earlier rows cannot be brought back (set settings.backup.before for next time)`;
   return w.action === 'replaced'
-    ? { table: w.name, action: 'drop', reason: `the run replaced it${unfinished}; no pre-run backup`, blocker: changed ?? lost }
-    : { table: w.name, action: 'empty', reason: `the run emptied and filled it${unfinished}; no pre-run backup`, blocker: changed ?? lost };
+    ? {
+        table: w.name,
+        action: 'drop',
+        reason: `the run replaced it${unfinished}; no pre-run backup`,
+        blocker: changed ?? lost,
+      }
+    : {
+        table: w.name,
+        action: 'empty',
+        reason: `the run emptied and filled it${unfinished}; no pre-run backup`,
+        blocker: changed ?? lost,
+      };
 }
 
 async function* noRows() {}
@@ -77,31 +98,61 @@ export async function rollbackRun(opts: RollbackOptions = {}): Promise<RollbackR
   let ownRun: string | undefined;
   try {
     const run = requireRun(state, opts.runId);
-    if (run.command !== 'run') throw new FerryError('RUN_NOT_FOUND', `${run.id} is a ${run.command}, not a run`, 'give the id of a `ferry run` (see the audit folder of the state directory)');
+    if (run.command !== 'run')
+      throw new FerryError(
+        'RUN_NOT_FOUND',
+        `${run.id} is a ${run.command}, not a run`,
+        'give the id of a `ferry run` (see the audit folder of the state directory)',
+      );
     const hash = run.planHash;
     const writes = state.tableWrites(hash);
     const runs = state.runsOf(hash, 'run').map((r) => r.id);
-    if (writes.length === 0) throw new FerryError('RUN_NOT_FOUND', `run ${run.id} left nothing to roll back (it wrote no table, or was rolled back already)`, 'nothing to do');
+    if (writes.length === 0)
+      throw new FerryError(
+        'RUN_NOT_FOUND',
+        `run ${run.id} left nothing to roll back (it wrote no table, or was rolled back already)`,
+        'nothing to do',
+      );
     const target = state.planTarget(hash);
-    if (!target) throw new FerryError('RUN_NOT_FOUND', `the state has no target recorded for run ${run.id}`, 'roll back by hand: drop the tables the run created');
+    if (!target)
+      throw new FerryError(
+        'RUN_NOT_FOUND',
+        `the state has no target recorded for run ${run.id}`,
+        'roll back by hand: drop the tables the run created',
+      );
     conn = await connect(target.url, opts.log ?? silentLogger, 2, target.options);
     if (!conn.target().drop)
-      throw new FerryError('UNSUPPORTED', `rollback is not available for ${conn.kind} targets: the ${conn.kind} connector cannot remove what a run wrote`, `remove it by hand: ${writes.map((w) => w.name).join(', ')} (see docs/safety.md, "Rollback by target kind")`);
+      throw new FerryError(
+        'UNSUPPORTED',
+        `rollback is not available for ${conn.kind} targets: the ${conn.kind} connector cannot remove what a run wrote`,
+        `remove it by hand: ${writes.map((w) => w.name).join(', ')} (see docs/safety.md, "Rollback by target kind")`,
+      );
 
     const record = state.backups(hash, 'before-run').at(-1);
     let opened: OpenedBackup | undefined;
-    if (record && writes.some((w) => w.action !== 'created')) opened = await openBackup(record.location, opts.key ?? record.key);
+    if (record && writes.some((w) => w.action !== 'created'))
+      opened = await openBackup(record.location, opts.key ?? record.key);
     const backedUp = opened?.manifest.parts.find((p) => p.side === 'target')?.tables.map((t) => t.name) ?? [];
     const steps: RollbackStep[] = [];
-    for (const w of writes) steps.push(await stepFor(conn, w, record && opened ? { record, tables: new Set(backedUp) } : undefined));
+    for (const w of writes)
+      steps.push(await stepFor(conn, w, record && opened ? { record, tables: new Set(backedUp) } : undefined));
     if (opts.check) return { runId: '', runs, steps, backup: opened?.manifest.id, done: false };
 
     ownRun = state.startRun(hash, run.planFile, 'rollback');
     audit = AuditLog.open(state, ownRun, 'rollback', hash, opts.log);
-    audit.record('rollback started', { of: runs, target: target.url, force: !!opts.force, steps: steps.map((s) => `${s.table}: ${s.action}`) });
+    audit.record('rollback started', {
+      of: runs,
+      target: target.url,
+      force: !!opts.force,
+      steps: steps.map((s) => `${s.table}: ${s.action}`),
+    });
     const blockers = steps.filter((s) => s.blocker);
     if (blockers.length > 0 && !opts.force)
-      throw new FerryError('TARGET_CHANGED', `refusing to roll back run ${run.id}: ${blockers[0]!.blocker}${blockers.length > 1 ? ` (and ${blockers.length - 1} more)` : ''}`, 'find out who writes to the target (has the application moved to it?); run `ferry rollback --check` to see every step, and `ferry rollback --force` to roll back all the same');
+      throw new FerryError(
+        'TARGET_CHANGED',
+        `refusing to roll back run ${run.id}: ${blockers[0]!.blocker}${blockers.length > 1 ? ` (and ${blockers.length - 1} more)` : ''}`,
+        'find out who writes to the target (has the application moved to it?); run `ferry rollback --check` to see every step, and `ferry rollback --force` to roll back all the same',
+      );
     for (const s of steps.filter((x) => x.blocker)) audit.record('forced', { table: s.table, blocker: s.blocker });
     const byName = new Map(writes.map((w) => [w.name, w]));
     const tgt = conn.target();
@@ -109,8 +160,13 @@ export async function rollbackRun(opts: RollbackOptions = {}): Promise<RollbackR
     for (const s of [...steps].reverse()) {
       const w = byName.get(s.table)!;
       if (s.action === 'drop' || s.action === 'restore') await tgt.drop!(w.definition);
-      else if (s.action === 'empty') await tgt.writeChunk({ table: { ...w.definition, key: [] }, range: {}, replace: true, isolate: false }, noRows());
-      if (s.action !== 'restore' && s.action !== 'none') audit.record(s.action === 'drop' ? 'table dropped' : 'table emptied', { table: s.table, reason: s.reason });
+      else if (s.action === 'empty')
+        await tgt.writeChunk(
+          { table: { ...w.definition, key: [] }, range: {}, replace: true, isolate: false },
+          noRows(),
+        );
+      if (s.action !== 'restore' && s.action !== 'none')
+        audit.record(s.action === 'drop' ? 'table dropped' : 'table emptied', { table: s.table, reason: s.reason });
     }
     const restore = steps.filter((s) => s.action === 'restore').map((s) => s.table);
     if (restore.length > 0 && opened) {

@@ -107,25 +107,49 @@ export async function runPlan(planFile: string, opts: RunOptions = {}): Promise<
   };
   let view: ReadView | undefined;
   try {
-    audit.record('run started', { planFile, source: plan.source.url, target: plan.target.url, ifExists: plan.target.ifExists, settings: plan.settings });
+    audit.record('run started', {
+      planFile,
+      source: plan.source.url,
+      target: plan.target.url,
+      ifExists: plan.target.ifExists,
+      settings: plan.settings,
+    });
     state.setPlanTarget(hash, plan.target.url, plan.target.options);
     const all = session.waves.flat();
     const findings = [
       ...(await session.target.target().check(all.map((m) => m.target))),
       ...((await session.source.privileges?.({ role: 'source', tables: all.map((m) => m.source.name) })) ?? []),
-      ...((await session.target.privileges?.({ role: 'target', tables: all.map((m) => m.target), ifExists: plan.target.ifExists })) ?? []),
+      ...((await session.target.privileges?.({
+        role: 'target',
+        tables: all.map((m) => m.target),
+        ifExists: plan.target.ifExists,
+      })) ?? []),
     ];
     state.addFindings(runId, findings);
     const blocking = findings.filter((f) => f.severity === 'error');
-    audit.record('checked', { errors: blocking.length, warnings: findings.filter((f) => f.severity === 'warning').length });
+    audit.record('checked', {
+      errors: blocking.length,
+      warnings: findings.filter((f) => f.severity === 'warning').length,
+    });
     if (blocking.length > 0)
-      throw new FerryError('UNSUPPORTED', `the plan cannot run: ${blocking[0]!.message}${blocking.length > 1 ? ` (and ${blocking.length - 1} more)` : ''}`, blocking[0]!.action);
+      throw new FerryError(
+        'UNSUPPORTED',
+        `the plan cannot run: ${blocking[0]!.message}${blocking.length > 1 ? ` (and ${blocking.length - 1} more)` : ''}`,
+        blocking[0]!.action,
+      );
 
     await ctl.gate?.wait();
     const backup = plan.settings.backup;
     // before the first write only: a resumed run would back up its own partial copy
     if (backup?.before && all.every((m) => !state.tableStatus(hash, m.target.name)))
-      await backupSession(session, { runId, audit, purpose: 'before-run', to: backup.to, key: keySourceOf(plan.settings), clock });
+      await backupSession(session, {
+        runId,
+        audit,
+        purpose: 'before-run',
+        to: backup.to,
+        key: keySourceOf(plan.settings),
+        clock,
+      });
     view = await session.source.source().snapshot(ctl.workers);
     audit.record('snapshot taken', { readers: ctl.workers });
     emit({
@@ -133,20 +157,30 @@ export async function runPlan(planFile: string, opts: RunOptions = {}): Promise<
       runId,
       tables: all.map((m) => {
         const chunks = state.chunks(hash, m.target.name);
-        return { name: m.target.name, rowsEstimate: m.plan.rowEstimate ?? 0, rowsDone: chunks.reduce((n, c) => n + (c.status === 'done' ? c.rows : 0), 0) };
+        return {
+          name: m.target.name,
+          rowsEstimate: m.plan.rowEstimate ?? 0,
+          rowsDone: chunks.reduce((n, c) => n + (c.status === 'done' ? c.rows : 0), 0),
+        };
       }),
     });
     await copyAll(session, runId, view, emit, rowsByTable, ctl);
     for (const m of all) {
       if (state.tableStatus(hash, m.target.name) === 'linked') continue;
-      await timed(session, runId, m.target.name, 'foreign keys', emit, () => session.target.target().addForeignKeys(m.target));
+      await timed(session, runId, m.target.name, 'foreign keys', emit, () =>
+        session.target.target().addForeignKeys(m.target),
+      );
       state.setTableStatus(hash, m.target.name, 'linked');
       audit.record('foreign keys added', { table: m.target.name, foreignKeys: m.target.foreignKeys.length });
       emit({ type: 'table-done', table: m.target.name });
     }
     const summary = summarize(session, runId, all, t0);
     state.finishRun(runId, summary.rejects > 0 ? 'done-with-rejects' : 'done');
-    audit.record('run finished', { rows: summary.tables.reduce((n, t) => n + t.rows, 0), rejects: summary.rejects, seconds: Math.round(summary.seconds * 1000) / 1000 });
+    audit.record('run finished', {
+      rows: summary.tables.reduce((n, t) => n + t.rows, 0),
+      rejects: summary.rejects,
+      seconds: Math.round(summary.seconds * 1000) / 1000,
+    });
     return summary;
   } catch (e) {
     writeRejectFiles(session, session.waves.flat());
@@ -161,7 +195,15 @@ export async function runPlan(planFile: string, opts: RunOptions = {}): Promise<
   }
 }
 
-async function timed<T>(session: Session, runId: string, table: string, phase: string, emit: (e: RunEvent) => void, fn: () => Promise<T>, rows = 0): Promise<T> {
+async function timed<T>(
+  session: Session,
+  runId: string,
+  table: string,
+  phase: string,
+  emit: (e: RunEvent) => void,
+  fn: () => Promise<T>,
+  rows = 0,
+): Promise<T> {
   emit({ type: 'phase', table, phase });
   const started = Date.now();
   const out = await fn();
@@ -169,20 +211,33 @@ async function timed<T>(session: Session, runId: string, table: string, phase: s
   return out;
 }
 
-async function prepareTable(session: Session, runId: string, m: TableMapping, view: ReadView, emit: (e: RunEvent) => void, ctl: Controls): Promise<void> {
+async function prepareTable(
+  session: Session,
+  runId: string,
+  m: TableMapping,
+  view: ReadView,
+  emit: (e: RunEvent) => void,
+  ctl: Controls,
+): Promise<void> {
   const { state, hash, plan } = session;
   const name = m.target.name;
   if (!state.tableStatus(hash, name)) {
     // recorded before the table is touched, for rollback: did this run create it, or replace one?
     const existed = await tableHeld(session.target, m.target);
     const action = !existed ? 'created' : plan.target.ifExists === 'truncate' ? 'truncated' : 'replaced';
-    if (!existed || plan.target.ifExists !== 'fail') state.recordTableWrite(hash, { name, runId, action, definition: m.target });
-    await timed(session, runId, name, 'prepare', emit, () => session.target.target().prepare(m.target, plan.target.ifExists));
+    if (!existed || plan.target.ifExists !== 'fail')
+      state.recordTableWrite(hash, { name, runId, action, definition: m.target });
+    await timed(session, runId, name, 'prepare', emit, () =>
+      session.target.target().prepare(m.target, plan.target.ifExists),
+    );
     state.setTableStatus(hash, name, 'prepared');
     ctl.audit.record('table prepared', { table: name, action });
   }
   if (state.chunks(hash, name).length === 0) {
-    const ranges = m.source.key.length > 0 ? await session.source.source().split(m.source, m.plan.chunking.rowsPerChunk, view) : [{}];
+    const ranges =
+      m.source.key.length > 0
+        ? await session.source.source().split(m.source, m.plan.chunking.rowsPerChunk, view)
+        : [{}];
     state.addChunks(hash, name, ranges.length > 0 ? ranges : [{}]);
   }
 }
@@ -193,7 +248,14 @@ async function prepareTable(session: Session, runId: string, m: TableMapping, vi
  * without a barrier between waves (foreign keys come after all the data): a table's indexes
  * are built as soon as its last chunk is in, while the next tables copy.
  */
-async function copyAll(session: Session, runId: string, view: ReadView, emit: (e: RunEvent) => void, rowsByTable: Map<string, number>, ctl: Controls): Promise<void> {
+async function copyAll(
+  session: Session,
+  runId: string,
+  view: ReadView,
+  emit: (e: RunEvent) => void,
+  rowsByTable: Map<string, number>,
+  ctl: Controls,
+): Promise<void> {
   const { state, hash, plan } = session;
   const tables = session.waves.flat();
   const queue: { m: TableMapping; chunk: ChunkState }[] = [];
@@ -248,10 +310,20 @@ async function copyAll(session: Session, runId: string, view: ReadView, emit: (e
         rowsByTable.set(name, (rowsByTable.get(name) ?? 0) + rows);
         const spent = state.rejectCount(hash);
         if (spent > plan.settings.maxRejects)
-          throw new FerryError('ERROR_BUDGET_SPENT', `${spent} rows were rejected and the plan allows ${plan.settings.maxRejects}; the last in ${name}`, `see the reject files in ${join(state.dir, 'rejects')}, fix the data or the plan (or raise settings.maxRejects), then run again to resume`);
+          throw new FerryError(
+            'ERROR_BUDGET_SPENT',
+            `${spent} rows were rejected and the plan allows ${plan.settings.maxRejects}; the last in ${name}`,
+            `see the reject files in ${join(state.dir, 'rejects')}, fix the data or the plan (or raise settings.maxRejects), then run again to resume`,
+          );
         remaining.set(name, remaining.get(name)! - 1);
         if (remaining.get(name) === 0) {
-          state.addPhase(runId, { table: name, phase: 'copy', started: copyStart.get(name)!, finished: Date.now(), rows: rowsByTable.get(name) ?? 0 });
+          state.addPhase(runId, {
+            table: name,
+            phase: 'copy',
+            started: copyStart.get(name)!,
+            finished: Date.now(),
+            rows: rowsByTable.get(name) ?? 0,
+          });
           tableCopied(m);
         }
       } catch (e) {
@@ -269,7 +341,14 @@ async function copyAll(session: Session, runId: string, view: ReadView, emit: (e
   await Promise.all(finishing);
 }
 
-async function copyChunk(session: Session, m: TableMapping, chunk: ChunkState, view: ReadView, emit: (e: RunEvent) => void, ctl: Controls): Promise<number> {
+async function copyChunk(
+  session: Session,
+  m: TableMapping,
+  chunk: ChunkState,
+  view: ReadView,
+  emit: (e: RunEvent) => void,
+  ctl: Controls,
+): Promise<number> {
   const { state, hash, plan } = session;
   const name = m.target.name;
   const source = session.source.source();
@@ -312,9 +391,15 @@ async function copyChunk(session: Session, m: TableMapping, chunk: ChunkState, v
       }
     };
     try {
-      return { ...(await target.writeColumns({ table: m.target, range: chunk.range, replace, isolate: false }, batches())), rowsRead };
+      return {
+        ...(await target.writeColumns({ table: m.target, range: chunk.range, replace, isolate: false }, batches())),
+        rowsRead,
+      };
     } catch (e) {
-      session.log.info({ table: name, chunk: chunk.idx, err: (e as Error).message }, 'chunk not written from columns; writing it as rows');
+      session.log.info(
+        { table: name, chunk: chunk.idx, err: (e as Error).message },
+        'chunk not written from columns; writing it as rows',
+      );
       return undefined;
     } finally {
       replace = true;
@@ -328,11 +413,21 @@ async function copyChunk(session: Session, m: TableMapping, chunk: ChunkState, v
         result = await withRetries(`${name} chunk ${chunk.idx}`, session, () => attempt(false));
       } catch (e) {
         if (isTransient(e) || !(e instanceof FerryError) || e.code !== 'WRITE_FAILED') throw e;
-        session.log.info({ table: name, chunk: chunk.idx, err: e.message }, 'chunk refused by the target; writing row by row to isolate the refused rows');
+        session.log.info(
+          { table: name, chunk: chunk.idx, err: e.message },
+          'chunk refused by the target; writing row by row to isolate the refused rows',
+        );
         result = await withRetries(`${name} chunk ${chunk.idx}`, session, () => attempt(true));
       }
     state.finishChunk(hash, name, chunk.idx, result.rows, result.rejects, result.digest);
-    ctl.audit.record('chunk written', { table: name, chunk: chunk.idx, rows: result.rows, rejects: result.rejects.length, replaced: chunk.attempts > 0, as: written });
+    ctl.audit.record('chunk written', {
+      table: name,
+      chunk: chunk.idx,
+      rows: result.rows,
+      rejects: result.rejects.length,
+      replaced: chunk.attempts > 0,
+      as: written,
+    });
     return result.rows;
   } catch (e) {
     state.failChunk(hash, name, chunk.idx, e instanceof FerryError ? e.oneLine() : String((e as Error).message));
@@ -340,17 +435,30 @@ async function copyChunk(session: Session, m: TableMapping, chunk: ChunkState, v
   }
 }
 
-async function finishTable(session: Session, runId: string, m: TableMapping, emit: (e: RunEvent) => void, ctl: Controls): Promise<void> {
+async function finishTable(
+  session: Session,
+  runId: string,
+  m: TableMapping,
+  emit: (e: RunEvent) => void,
+  ctl: Controls,
+): Promise<void> {
   const { state, hash } = session;
   if (state.tableStatus(hash, m.target.name) !== 'copied') return;
   await timed(session, runId, m.target.name, 'indexes', emit, () => session.target.target().finishTable(m.target));
   // what the table holds as the run leaves it: rollback refuses to drop a table changed since;
   // from the chunks' digests where the target gave them (reading the table again costs a scan)
   const digests = state.chunkDigests(hash, m.target.name);
-  const fingerprint = !session.target.target().drop ? undefined : digests ? digestFingerprint(addDigests(digests)) : await fingerprintOf(session.target, m.target, session.plan.settings.batchRows);
+  const fingerprint = !session.target.target().drop
+    ? undefined
+    : digests
+      ? digestFingerprint(addDigests(digests))
+      : await fingerprintOf(session.target, m.target, session.plan.settings.batchRows);
   state.setFingerprint(hash, m.target.name, fingerprint);
   state.setTableStatus(hash, m.target.name, 'finished');
-  ctl.audit.record('table finished', { table: m.target.name, ...(fingerprint ? { rows: fingerprint.rows, fingerprint: fingerprint.hash } : {}) });
+  ctl.audit.record('table finished', {
+    table: m.target.name,
+    ...(fingerprint ? { rows: fingerprint.rows, fingerprint: fingerprint.hash } : {}),
+  });
 }
 
 function writeRejectFiles(session: Session, tables: TableMapping[]): string[] {
@@ -362,7 +470,10 @@ function writeRejectFiles(session: Session, tables: TableMapping[]): string[] {
     mkdirSync(dir, { recursive: true });
     const file = join(dir, `${m.target.name}.ndjson`);
     const columns = m.source.columns.map((c) => c.name);
-    writeFileSync(file, rejects.map((r) => stateStringify({ chunk: r.chunk, reason: r.reason, columns, row: r.row }) + '\n').join(''));
+    writeFileSync(
+      file,
+      rejects.map((r) => stateStringify({ chunk: r.chunk, reason: r.reason, columns, row: r.row }) + '\n').join(''),
+    );
     files.push(file);
   }
   return files;

@@ -46,10 +46,18 @@ export function keyFromText(text: string, where: string): BackupKey {
   const t = text.trim();
   let material: Buffer | undefined;
   if (/^[0-9a-f]{64}$/i.test(t)) material = Buffer.from(t, 'hex');
-  else if (/^[A-Za-z0-9+/]{43}=$/.test(t) || /^[A-Za-z0-9_-]{43}$/.test(t)) material = Buffer.from(t, t.includes('=') || /[+/]/.test(t) ? 'base64' : 'base64url');
-  if (!material || material.length !== 32) throw new FerryError('SECRET_MISSING', `the backup key in ${where} is not 32 bytes as hex or base64`, KEY_HELP);
+  else if (/^[A-Za-z0-9+/]{43}=$/.test(t) || /^[A-Za-z0-9_-]{43}$/.test(t))
+    material = Buffer.from(t, t.includes('=') || /[+/]/.test(t) ? 'base64' : 'base64url');
+  if (!material || material.length !== 32)
+    throw new FerryError('SECRET_MISSING', `the backup key in ${where} is not 32 bytes as hex or base64`, KEY_HELP);
   registerSecret(t);
-  return { id: createHash('sha256').update(derive(material, '', 'ferry backup key id')).digest('hex').slice(0, 16), material };
+  return {
+    id: createHash('sha256')
+      .update(derive(material, '', 'ferry backup key id'))
+      .digest('hex')
+      .slice(0, 16),
+    material,
+  };
 }
 
 /** Loads the backup key from an environment variable (default FERRY_BACKUP_KEY) or a file. */
@@ -59,19 +67,30 @@ export function loadKey(source: KeySource): BackupKey {
     try {
       text = readFileSync(source.file, 'utf8');
     } catch {
-      throw new FerryError('SECRET_MISSING', `cannot read the backup key file ${source.file}`, 'check settings.backup.keyFile or --key-file');
+      throw new FerryError(
+        'SECRET_MISSING',
+        `cannot read the backup key file ${source.file}`,
+        'check settings.backup.keyFile or --key-file',
+      );
     }
     return keyFromText(text, `file ${source.file}`);
   }
   const name = source.env ?? DEFAULT_KEY_ENV;
   const text = process.env[name];
-  if (text === undefined) throw new FerryError('SECRET_MISSING', `environment variable ${name} (the backup key) is not set`, `export ${name}; ${KEY_HELP}`);
+  if (text === undefined)
+    throw new FerryError(
+      'SECRET_MISSING',
+      `environment variable ${name} (the backup key) is not set`,
+      `export ${name}; ${KEY_HELP}`,
+    );
   return keyFromText(text, `environment variable ${name}`);
 }
 
 /** The authentication code of a manifest's text. */
 export function manifestMac(key: BackupKey, text: string): string {
-  return createHmac('sha256', derive(key.material, '', 'ferry backup manifest v1')).update(text).digest('hex');
+  return createHmac('sha256', derive(key.material, '', 'ferry backup manifest v1'))
+    .update(text)
+    .digest('hex');
 }
 
 function frameAad(header: Buffer, seq: number, flags: number): Buffer {
@@ -145,7 +164,11 @@ export class OpenStream extends Transform {
   }
 
   private fail(why: string): FerryError {
-    return new FerryError('BACKUP_INVALID', `${this.name}: ${why}`, 'the backup cannot be trusted: restore from another backup, or check that the key is the one it was made with');
+    return new FerryError(
+      'BACKUP_INVALID',
+      `${this.name}: ${why}`,
+      'the backup cannot be trusted: restore from another backup, or check that the key is the one it was made with',
+    );
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -161,7 +184,8 @@ export class OpenStream extends Transform {
   private drain(): void {
     if (!this.header) {
       if (this.buf.length < HEADER_BYTES) return;
-      if (!this.buf.subarray(0, MAGIC.length).equals(MAGIC)) throw this.fail('not a ferry backup file (its first bytes are wrong)');
+      if (!this.buf.subarray(0, MAGIC.length).equals(MAGIC))
+        throw this.fail('not a ferry backup file (its first bytes are wrong)');
       this.header = Buffer.from(this.buf.subarray(0, HEADER_BYTES));
       this.fileKey = derive(this.key.material, this.header.subarray(MAGIC.length), 'ferry backup file v1');
       this.buf = this.buf.subarray(HEADER_BYTES);
@@ -180,9 +204,14 @@ export class OpenStream extends Transform {
       decipher.setAuthTag(this.buf.subarray(total - TAG_BYTES, total));
       let plain: Buffer;
       try {
-        plain = Buffer.concat([decipher.update(this.buf.subarray(FRAME_HEAD_BYTES, total - TAG_BYTES)), decipher.final()]);
+        plain = Buffer.concat([
+          decipher.update(this.buf.subarray(FRAME_HEAD_BYTES, total - TAG_BYTES)),
+          decipher.final(),
+        ]);
       } catch {
-        throw this.fail(`frame ${this.seq + 1} fails authentication (the file was changed, or the key is not the one it was made with)`);
+        throw this.fail(
+          `frame ${this.seq + 1} fails authentication (the file was changed, or the key is not the one it was made with)`,
+        );
       }
       this.seq++;
       this.buf = this.buf.subarray(total);

@@ -42,7 +42,11 @@ export async function openSession(planFile: string, opts: SessionOptions = {}): 
     const schema = await source.introspect({ tables: plan.waves.flatMap((w) => w.tables.map((t) => t.source)) });
     const byName = new Map(schema.tables.map((t) => [t.name, t]));
     const tgt = target;
-    const waves = plan.waves.map((w, wi) => w.tables.map((tp, ti) => mapTable(plan, tp, byName.get(tp.source), source, tgt, `${planFile}: waves[${wi}].tables[${ti}]`)));
+    const waves = plan.waves.map((w, wi) =>
+      w.tables.map((tp, ti) =>
+        mapTable(plan, tp, byName.get(tp.source), source, tgt, `${planFile}: waves[${wi}].tables[${ti}]`),
+      ),
+    );
     state = openState(plan, opts);
     const st = state;
     return {

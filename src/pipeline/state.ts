@@ -127,13 +127,20 @@ export class StateStore {
   }
 
   startRun(planHash: string, planFile: string, command: string): string {
-    const id = `${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
-    this.db.prepare('INSERT INTO runs VALUES (?,?,?,?,?,NULL,?,NULL)').run(id, planHash, planFile, command, new Date().toISOString(), 'running');
+    const id = `${new Date()
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+    this.db
+      .prepare('INSERT INTO runs VALUES (?,?,?,?,?,NULL,?,NULL)')
+      .run(id, planHash, planFile, command, new Date().toISOString(), 'running');
     return id;
   }
 
   finishRun(id: string, status: string, error?: string): void {
-    this.db.prepare('UPDATE runs SET finished = ?, status = ?, error = ? WHERE id = ?').run(new Date().toISOString(), status, error === undefined ? null : redact(error), id);
+    this.db
+      .prepare('UPDATE runs SET finished = ?, status = ?, error = ? WHERE id = ?')
+      .run(new Date().toISOString(), status, error === undefined ? null : redact(error), id);
   }
 
   run(id?: string, command = 'run'): RunRecord | undefined {
@@ -156,16 +163,21 @@ export class StateStore {
   }
 
   tableStatus(planHash: string, name: string): TableStatus | undefined {
-    const r = this.db.prepare('SELECT status FROM tables WHERE plan_hash = ? AND name = ?').get(planHash, name) as { status: TableStatus } | undefined;
+    const r = this.db.prepare('SELECT status FROM tables WHERE plan_hash = ? AND name = ?').get(planHash, name) as
+      { status: TableStatus } | undefined;
     return r?.status;
   }
 
   setTableStatus(planHash: string, name: string, status: TableStatus): void {
-    this.db.prepare('INSERT INTO tables VALUES (?,?,?) ON CONFLICT(plan_hash, name) DO UPDATE SET status = excluded.status').run(planHash, name, status);
+    this.db
+      .prepare('INSERT INTO tables VALUES (?,?,?) ON CONFLICT(plan_hash, name) DO UPDATE SET status = excluded.status')
+      .run(planHash, name, status);
   }
 
   chunks(planHash: string, table: string): ChunkState[] {
-    const rows = this.db.prepare('SELECT * FROM chunks WHERE plan_hash = ? AND table_name = ? ORDER BY idx').all(planHash, table) as Record<string, string | number>[];
+    const rows = this.db
+      .prepare('SELECT * FROM chunks WHERE plan_hash = ? AND table_name = ? ORDER BY idx')
+      .all(planHash, table) as Record<string, string | number>[];
     return rows.map((r) => ({
       table,
       idx: r.idx as number,
@@ -178,33 +190,56 @@ export class StateStore {
   }
 
   addChunks(planHash: string, table: string, ranges: KeyRange[]): void {
-    const ins = this.db.prepare("INSERT INTO chunks(plan_hash, table_name, idx, range, status) VALUES (?,?,?,?,'pending')");
+    const ins = this.db.prepare(
+      "INSERT INTO chunks(plan_hash, table_name, idx, range, status) VALUES (?,?,?,?,'pending')",
+    );
     this.db.transaction(() => ranges.forEach((r, i) => ins.run(planHash, table, i, stateStringify(r))))();
   }
 
   startChunk(planHash: string, table: string, idx: number): void {
-    this.db.prepare("UPDATE chunks SET status = 'running', attempts = attempts + 1, error = NULL WHERE plan_hash = ? AND table_name = ? AND idx = ?").run(planHash, table, idx);
+    this.db
+      .prepare(
+        "UPDATE chunks SET status = 'running', attempts = attempts + 1, error = NULL WHERE plan_hash = ? AND table_name = ? AND idx = ?",
+      )
+      .run(planHash, table, idx);
   }
 
   /** Marks a chunk done and records its rejects, replacing those of earlier attempts, atomically. */
-  finishChunk(planHash: string, table: string, idx: number, rows: number, rejects: { row: unknown[]; reason: string }[], digest?: Digest): void {
+  finishChunk(
+    planHash: string,
+    table: string,
+    idx: number,
+    rows: number,
+    rejects: { row: unknown[]; reason: string }[],
+    digest?: Digest,
+  ): void {
     this.db.transaction(() => {
-      this.db.prepare('DELETE FROM rejects WHERE plan_hash = ? AND table_name = ? AND chunk = ?').run(planHash, table, idx);
+      this.db
+        .prepare('DELETE FROM rejects WHERE plan_hash = ? AND table_name = ? AND chunk = ?')
+        .run(planHash, table, idx);
       const ins = this.db.prepare('INSERT INTO rejects VALUES (?,?,?,?,?)');
       for (const r of rejects) ins.run(planHash, table, idx, stateStringify(r.row), redact(r.reason));
-      this.db.prepare("UPDATE chunks SET status = 'done', rows = ?, rejects = ?, digest = ? WHERE plan_hash = ? AND table_name = ? AND idx = ?").run(rows, rejects.length, digest ? JSON.stringify(digest) : null, planHash, table, idx);
+      this.db
+        .prepare(
+          "UPDATE chunks SET status = 'done', rows = ?, rejects = ?, digest = ? WHERE plan_hash = ? AND table_name = ? AND idx = ?",
+        )
+        .run(rows, rejects.length, digest ? JSON.stringify(digest) : null, planHash, table, idx);
     })();
   }
 
   /** The target's digests of a table's chunks, when the target gave one for every chunk. */
   chunkDigests(planHash: string, table: string): Digest[] | undefined {
-    const rows = this.db.prepare('SELECT digest FROM chunks WHERE plan_hash = ? AND table_name = ?').all(planHash, table) as { digest: string | null }[];
+    const rows = this.db
+      .prepare('SELECT digest FROM chunks WHERE plan_hash = ? AND table_name = ?')
+      .all(planHash, table) as { digest: string | null }[];
     if (rows.length === 0 || rows.some((r) => r.digest === null)) return undefined;
     return rows.map((r) => JSON.parse(r.digest!) as Digest);
   }
 
   failChunk(planHash: string, table: string, idx: number, error: string): void {
-    this.db.prepare("UPDATE chunks SET status = 'failed', error = ? WHERE plan_hash = ? AND table_name = ? AND idx = ?").run(redact(error), planHash, table, idx);
+    this.db
+      .prepare("UPDATE chunks SET status = 'failed', error = ? WHERE plan_hash = ? AND table_name = ? AND idx = ?")
+      .run(redact(error), planHash, table, idx);
   }
 
   rejectCount(planHash: string): number {
@@ -214,18 +249,32 @@ export class StateStore {
   rejects(planHash: string, table?: string): RejectRecord[] {
     const rows = (
       table
-        ? this.db.prepare('SELECT * FROM rejects WHERE plan_hash = ? AND table_name = ? ORDER BY chunk, rowid').all(planHash, table)
+        ? this.db
+            .prepare('SELECT * FROM rejects WHERE plan_hash = ? AND table_name = ? ORDER BY chunk, rowid')
+            .all(planHash, table)
         : this.db.prepare('SELECT * FROM rejects WHERE plan_hash = ? ORDER BY table_name, chunk, rowid').all(planHash)
     ) as Record<string, string | number>[];
-    return rows.map((r) => ({ table: r.table_name as string, chunk: r.chunk as number, row: stateParse<unknown[]>(r.row as string), reason: r.reason as string }));
+    return rows.map((r) => ({
+      table: r.table_name as string,
+      chunk: r.chunk as number,
+      row: stateParse<unknown[]>(r.row as string),
+      reason: r.reason as string,
+    }));
   }
 
   addPhase(runId: string, p: PhaseRecord): void {
-    this.db.prepare('INSERT INTO phases VALUES (?,?,?,?,?,?)').run(runId, p.table, p.phase, p.started, p.finished, p.rows);
+    this.db
+      .prepare('INSERT INTO phases VALUES (?,?,?,?,?,?)')
+      .run(runId, p.table, p.phase, p.started, p.finished, p.rows);
   }
 
   phases(runId: string): PhaseRecord[] {
-    return (this.db.prepare('SELECT * FROM phases WHERE run_id = ? ORDER BY started').all(runId) as Record<string, string | number>[]).map((r) => ({
+    return (
+      this.db.prepare('SELECT * FROM phases WHERE run_id = ? ORDER BY started').all(runId) as Record<
+        string,
+        string | number
+      >[]
+    ).map((r) => ({
       table: r.table_name as string,
       phase: r.phase as string,
       started: r.started as number,
@@ -240,7 +289,9 @@ export class StateStore {
   }
 
   findings(runId: string): Finding[] {
-    return (this.db.prepare('SELECT finding FROM findings WHERE run_id = ?').all(runId) as { finding: string }[]).map((r) => JSON.parse(r.finding) as Finding);
+    return (this.db.prepare('SELECT finding FROM findings WHERE run_id = ?').all(runId) as { finding: string }[]).map(
+      (r) => JSON.parse(r.finding) as Finding,
+    );
   }
 
   addVerification(runId: string, v: VerifyRecord): void {
@@ -252,15 +303,24 @@ export class StateStore {
    * a run that prepares the table again after a crash finds the table it created itself.
    */
   recordTableWrite(planHash: string, w: Omit<TableWrite, 'fingerprint'>): void {
-    this.db.prepare('INSERT INTO table_writes VALUES (?,?,?,?,?,NULL) ON CONFLICT(plan_hash, name) DO NOTHING').run(planHash, w.name, w.runId, w.action, stateStringify(w.definition));
+    this.db
+      .prepare('INSERT INTO table_writes VALUES (?,?,?,?,?,NULL) ON CONFLICT(plan_hash, name) DO NOTHING')
+      .run(planHash, w.name, w.runId, w.action, stateStringify(w.definition));
   }
 
   setFingerprint(planHash: string, name: string, fingerprint: TableFingerprint | undefined): void {
-    this.db.prepare('UPDATE table_writes SET fingerprint = ? WHERE plan_hash = ? AND name = ?').run(fingerprint ? JSON.stringify(fingerprint) : null, planHash, name);
+    this.db
+      .prepare('UPDATE table_writes SET fingerprint = ? WHERE plan_hash = ? AND name = ?')
+      .run(fingerprint ? JSON.stringify(fingerprint) : null, planHash, name);
   }
 
   tableWrites(planHash: string): TableWrite[] {
-    return (this.db.prepare('SELECT * FROM table_writes WHERE plan_hash = ? ORDER BY rowid').all(planHash) as Record<string, string | null>[]).map((r) => ({
+    return (
+      this.db.prepare('SELECT * FROM table_writes WHERE plan_hash = ? ORDER BY rowid').all(planHash) as Record<
+        string,
+        string | null
+      >[]
+    ).map((r) => ({
       name: r.name!,
       runId: r.run_id!,
       action: r.action as TableAction,
@@ -271,47 +331,73 @@ export class StateStore {
 
   /** The target of a plan as written in it (secret references, never resolved secrets). */
   setPlanTarget(planHash: string, url: string, options: Record<string, unknown> | undefined): void {
-    this.db.prepare('INSERT INTO plan_targets VALUES (?,?,?) ON CONFLICT(plan_hash) DO UPDATE SET url = excluded.url, options = excluded.options').run(planHash, redact(url), options ? JSON.stringify(options) : null);
+    this.db
+      .prepare(
+        'INSERT INTO plan_targets VALUES (?,?,?) ON CONFLICT(plan_hash) DO UPDATE SET url = excluded.url, options = excluded.options',
+      )
+      .run(planHash, redact(url), options ? JSON.stringify(options) : null);
   }
 
   planTarget(planHash: string): { url: string; options?: Record<string, unknown> } | undefined {
-    const r = this.db.prepare('SELECT url, options FROM plan_targets WHERE plan_hash = ?').get(planHash) as { url: string; options: string | null } | undefined;
+    const r = this.db.prepare('SELECT url, options FROM plan_targets WHERE plan_hash = ?').get(planHash) as
+      { url: string; options: string | null } | undefined;
     return r && { url: r.url, ...(r.options ? { options: JSON.parse(r.options) as Record<string, unknown> } : {}) };
   }
 
   addBackup(b: BackupRecord): void {
-    this.db.prepare('INSERT INTO backups VALUES (?,?,?,?,?,?,?)').run(b.id, b.planHash, b.runId, redact(b.location), b.purpose, b.created, JSON.stringify(b.key));
+    this.db
+      .prepare('INSERT INTO backups VALUES (?,?,?,?,?,?,?)')
+      .run(b.id, b.planHash, b.runId, redact(b.location), b.purpose, b.created, JSON.stringify(b.key));
   }
 
   backups(planHash: string, purpose?: BackupRecord['purpose']): BackupRecord[] {
     const rows = (
       purpose
-        ? this.db.prepare('SELECT * FROM backups WHERE plan_hash = ? AND purpose = ? ORDER BY created, rowid').all(planHash, purpose)
+        ? this.db
+            .prepare('SELECT * FROM backups WHERE plan_hash = ? AND purpose = ? ORDER BY created, rowid')
+            .all(planHash, purpose)
         : this.db.prepare('SELECT * FROM backups WHERE plan_hash = ? ORDER BY created, rowid').all(planHash)
     ) as Record<string, string>[];
-    return rows.map((r) => ({ id: r.id!, planHash: r.plan_hash!, runId: r.run_id!, location: r.location!, purpose: r.purpose as BackupRecord['purpose'], created: r.created!, key: JSON.parse(r.key!) as BackupRecord['key'] }));
+    return rows.map((r) => ({
+      id: r.id!,
+      planHash: r.plan_hash!,
+      runId: r.run_id!,
+      location: r.location!,
+      purpose: r.purpose as BackupRecord['purpose'],
+      created: r.created!,
+      key: JSON.parse(r.key!) as BackupRecord['key'],
+    }));
   }
 
   /** Runs of a plan (by hash) of one command, oldest first. */
   runsOf(planHash: string, command: string): RunRecord[] {
-    const ids = this.db.prepare('SELECT id FROM runs WHERE plan_hash = ? AND command = ? ORDER BY started, rowid').pluck().all(planHash, command) as string[];
+    const ids = this.db
+      .prepare('SELECT id FROM runs WHERE plan_hash = ? AND command = ? ORDER BY started, rowid')
+      .pluck()
+      .all(planHash, command) as string[];
     return ids.map((id) => this.run(id)!);
   }
 
   /** Forgets the copy state of a plan (tables, chunks, rejects, what its runs wrote): the next run starts afresh. */
   resetPlan(planHash: string, runStatus: string): void {
     this.db.transaction(() => {
-      for (const t of ['tables', 'chunks', 'rejects', 'table_writes']) this.db.prepare(`DELETE FROM ${t} WHERE plan_hash = ?`).run(planHash);
+      for (const t of ['tables', 'chunks', 'rejects', 'table_writes'])
+        this.db.prepare(`DELETE FROM ${t} WHERE plan_hash = ?`).run(planHash);
       this.db.prepare("UPDATE runs SET status = ? WHERE plan_hash = ? AND command = 'run'").run(runStatus, planHash);
     })();
   }
 
   setAuditHead(runId: string, lines: number, hash: string): void {
-    this.db.prepare('INSERT INTO audit_heads VALUES (?,?,?) ON CONFLICT(run_id) DO UPDATE SET lines = excluded.lines, hash = excluded.hash').run(runId, lines, hash);
+    this.db
+      .prepare(
+        'INSERT INTO audit_heads VALUES (?,?,?) ON CONFLICT(run_id) DO UPDATE SET lines = excluded.lines, hash = excluded.hash',
+      )
+      .run(runId, lines, hash);
   }
 
   auditHead(runId: string): { lines: number; hash: string } | undefined {
-    return this.db.prepare('SELECT lines, hash FROM audit_heads WHERE run_id = ?').get(runId) as { lines: number; hash: string } | undefined;
+    return this.db.prepare('SELECT lines, hash FROM audit_heads WHERE run_id = ?').get(runId) as
+      { lines: number; hash: string } | undefined;
   }
 
   auditRuns(): string[] {
@@ -320,15 +406,28 @@ export class StateStore {
 
   /** The latest verification of a plan (by hash). */
   latestVerification(planHash: string): { run: RunRecord; results: VerifyRecord[] } | undefined {
-    const r = this.db.prepare("SELECT id FROM runs WHERE plan_hash = ? AND command = 'verify' AND finished IS NOT NULL ORDER BY started DESC, rowid DESC LIMIT 1").get(planHash) as { id: string } | undefined;
+    const r = this.db
+      .prepare(
+        "SELECT id FROM runs WHERE plan_hash = ? AND command = 'verify' AND finished IS NOT NULL ORDER BY started DESC, rowid DESC LIMIT 1",
+      )
+      .get(planHash) as { id: string } | undefined;
     if (!r) return undefined;
-    const results = (this.db.prepare('SELECT result FROM verifications WHERE run_id = ? ORDER BY rowid').all(r.id) as { result: string }[]).map((x) => JSON.parse(x.result) as VerifyRecord);
+    const results = (
+      this.db.prepare('SELECT result FROM verifications WHERE run_id = ? ORDER BY rowid').all(r.id) as {
+        result: string;
+      }[]
+    ).map((x) => JSON.parse(x.result) as VerifyRecord);
     return { run: this.run(r.id)!, results };
   }
 }
 
 export function requireRun(state: StateStore, id?: string): RunRecord {
   const run = state.run(id);
-  if (!run) throw new FerryError('RUN_NOT_FOUND', id ? `no run ${id} in ${state.dir}` : `no run recorded in ${state.dir}`, 'run `ferry run PLAN` first, or pass --state-dir');
+  if (!run)
+    throw new FerryError(
+      'RUN_NOT_FOUND',
+      id ? `no run ${id} in ${state.dir}` : `no run recorded in ${state.dir}`,
+      'run `ferry run PLAN` first, or pass --state-dir',
+    );
   return run;
 }

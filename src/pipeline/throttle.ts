@@ -76,7 +76,10 @@ export class Throttle {
 
   /** pass() for a column batch: its rows, and the bytes its values take */
   async passColumns(batch: ColumnBatch): Promise<void> {
-    await this.passCounted(batch.rows, batch.columns.reduce((n, c) => n + c.data.byteLength, 0));
+    await this.passCounted(
+      batch.rows,
+      batch.columns.reduce((n, c) => n + c.data.byteLength, 0),
+    );
   }
 
   private async passCounted(rows: number, bytes: number): Promise<void> {

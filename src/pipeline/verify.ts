@@ -45,7 +45,17 @@ export async function verifyPlan(planFile: string, opts: VerifyOptions = {}): Pr
       try {
         rec = await verifyTable(session, m, view, opts.sample ?? 10);
       } catch (e) {
-        rec = { table: m.target.name, status: 'error', sourceRows: 0, targetRows: 0, chunks: 0, mismatchedChunks: 0, rejected: 0, sample: [], message: (e as Error).message };
+        rec = {
+          table: m.target.name,
+          status: 'error',
+          sourceRows: 0,
+          targetRows: 0,
+          chunks: 0,
+          mismatchedChunks: 0,
+          rejected: 0,
+          sample: [],
+          message: (e as Error).message,
+        };
       }
       state.addVerification(runId, rec);
       opts.onTable?.(rec);
@@ -63,7 +73,12 @@ export async function verifyPlan(planFile: string, opts: VerifyOptions = {}): Pr
   }
 }
 
-async function verifyTable(session: Session, m: TableMapping, view: ReadView, sampleSize: number): Promise<VerifyRecord> {
+async function verifyTable(
+  session: Session,
+  m: TableMapping,
+  view: ReadView,
+  sampleSize: number,
+): Promise<VerifyRecord> {
   const { state, hash, plan } = session;
   const source = session.source.source();
   const target = session.target.target();
@@ -73,11 +88,15 @@ async function verifyTable(session: Session, m: TableMapping, view: ReadView, sa
   // rows the run recorded as rejected are known differences: left out of the source side, and counted
   const rejectedRows = new Set(state.rejects(hash, m.target.name).map((r) => rowText(r.row, sourceTypes)));
   let rejected = 0;
-  const keyText = (row: unknown[]) => (m.keyIndexes.length > 0 ? m.keyIndexes.map((i) => canonicalText(row[i], targetTypes[i]!)).join(', ') : rowText(row, targetTypes));
+  const keyText = (row: unknown[]) =>
+    m.keyIndexes.length > 0
+      ? m.keyIndexes.map((i) => canonicalText(row[i], targetTypes[i]!)).join(', ')
+      : rowText(row, targetTypes);
 
   async function* sourceRows(range: KeyRange, countRejected: boolean): AsyncIterable<RowBatch> {
     for await (const batch of source.read(m.source, range, view, batchRows)) {
-      const kept = rejectedRows.size === 0 ? batch.rows : batch.rows.filter((r) => !rejectedRows.has(rowText(r, sourceTypes)));
+      const kept =
+        rejectedRows.size === 0 ? batch.rows : batch.rows.filter((r) => !rejectedRows.has(rowText(r, sourceTypes)));
       if (countRejected) rejected += batch.rows.length - kept.length;
       yield m.mapBatch({ rows: kept }, []);
     }
@@ -89,17 +108,26 @@ async function verifyTable(session: Session, m: TableMapping, view: ReadView, sa
   };
   const rowsOf = async (batches: AsyncIterable<RowBatch>): Promise<Map<string, string[]>> => {
     const out = new Map<string, string[]>();
-    for await (const b of batches) for (const r of b.rows) {
-      const k = keyText(r);
-      out.set(k, [...(out.get(k) ?? []), rowText(r, targetTypes)]);
-    }
+    for await (const b of batches)
+      for (const r of b.rows) {
+        const k = keyText(r);
+        out.set(k, [...(out.get(k) ?? []), rowText(r, targetTypes)]);
+      }
     return out;
   };
   const src: Side = { digest: (r) => digestOf(sourceRows(r, false)), rows: (r) => rowsOf(sourceRows(r, false)) };
-  const tgt: Side = { digest: (r) => digestOf(target.readBack(m.target, r, batchRows)), rows: (r) => rowsOf(target.readBack(m.target, r, batchRows)) };
+  const tgt: Side = {
+    digest: (r) => digestOf(target.readBack(m.target, r, batchRows)),
+    rows: (r) => rowsOf(target.readBack(m.target, r, batchRows)),
+  };
 
   const chunks = state.chunks(hash, m.target.name);
-  const ranges = chunks.length > 0 ? chunks.map((c) => c.range) : m.source.key.length > 0 ? await source.split(m.source, m.plan.chunking.rowsPerChunk, view) : [{}];
+  const ranges =
+    chunks.length > 0
+      ? chunks.map((c) => c.range)
+      : m.source.key.length > 0
+        ? await source.split(m.source, m.plan.chunking.rowsPerChunk, view)
+        : [{}];
   let sourceRowsTotal = 0;
   let targetRowsTotal = 0;
   const mismatched: KeyRange[] = [];
@@ -131,10 +159,20 @@ async function verifyTable(session: Session, m: TableMapping, view: ReadView, sa
   };
 }
 
-async function bisect(m: TableMapping, src: Side, tgt: Side, range: KeyRange, limit: number, session: Session, view: ReadView, types: CanonicalType[]): Promise<string[]> {
+async function bisect(
+  m: TableMapping,
+  src: Side,
+  tgt: Side,
+  range: KeyRange,
+  limit: number,
+  session: Session,
+  view: ReadView,
+  types: CanonicalType[],
+): Promise<string[]> {
   const source = session.source.source();
   const n = await source.count(m.source, range, view);
-  if (m.source.key.length === 0 && n > NO_KEY_ROW_DIFF_LIMIT) return [`${m.target.name}: digests differ (table has no key and ${n} rows: no row sample)`];
+  if (m.source.key.length === 0 && n > NO_KEY_ROW_DIFF_LIMIT)
+    return [`${m.target.name}: digests differ (table has no key and ${n} rows: no row sample)`];
   if (n > ROW_DIFF_LIMIT && m.source.key.length > 0) {
     const parts = await source.split(m.source, Math.ceil(n / 8), view, range);
     if (parts.length > 1) {
@@ -142,7 +180,8 @@ async function bisect(m: TableMapping, src: Side, tgt: Side, range: KeyRange, li
       for (const part of parts) {
         if (out.length >= limit) break;
         const [a, b] = await Promise.all([src.digest(part), tgt.digest(part)]);
-        if (a.rows !== b.rows || a.sum !== b.sum) out.push(...(await bisect(m, src, tgt, part, limit - out.length, session, view, types)));
+        if (a.rows !== b.rows || a.sum !== b.sum)
+          out.push(...(await bisect(m, src, tgt, part, limit - out.length, session, view, types)));
       }
       return out;
     }
@@ -150,7 +189,13 @@ async function bisect(m: TableMapping, src: Side, tgt: Side, range: KeyRange, li
   return rowDiff(m, await src.rows(range), await tgt.rows(range), limit, types);
 }
 
-export function rowDiff(m: TableMapping, a: Map<string, string[]>, b: Map<string, string[]>, limit: number, types: CanonicalType[]): string[] {
+export function rowDiff(
+  m: TableMapping,
+  a: Map<string, string[]>,
+  b: Map<string, string[]>,
+  limit: number,
+  types: CanonicalType[],
+): string[] {
   const out: string[] = [];
   const keyName = m.target.key.length > 0 ? `(${m.target.key.join(', ')}) = ` : 'row ';
   const describe = (s: string, t: string) => {
@@ -158,14 +203,18 @@ export function rowDiff(m: TableMapping, a: Map<string, string[]>, b: Map<string
     const tv = t.split('\u0001');
     const i = sv.findIndex((v, j) => v !== tv[j]);
     const show = (v: string | undefined) => (v === '\u0000' ? 'NULL' : JSON.stringify(v));
-    return i >= 0 ? `column ${m.target.columns[i]?.name ?? i} (${types[i] ? types[i]!.kind : '?'}): source ${show(sv[i])}, target ${show(tv[i])}` : 'rows differ';
+    return i >= 0
+      ? `column ${m.target.columns[i]?.name ?? i} (${types[i] ? types[i]!.kind : '?'}): source ${show(sv[i])}, target ${show(tv[i])}`
+      : 'rows differ';
   };
   for (const [k, rows] of a) {
     if (out.length >= limit) return out;
     const other = b.get(k);
     if (!other) out.push(`${keyName}${k}: missing in target`);
-    else if (m.keyIndexes.length > 0 && rows[0] !== other[0]) out.push(`${keyName}${k}: ${describe(rows[0]!, other[0]!)}`);
-    else if (rows.length !== other.length) out.push(`${keyName}${k}: ${rows.length} in source, ${other.length} in target`);
+    else if (m.keyIndexes.length > 0 && rows[0] !== other[0])
+      out.push(`${keyName}${k}: ${describe(rows[0]!, other[0]!)}`);
+    else if (rows.length !== other.length)
+      out.push(`${keyName}${k}: ${rows.length} in source, ${other.length} in target`);
   }
   for (const [k, rows] of b) {
     if (out.length >= limit) return out;

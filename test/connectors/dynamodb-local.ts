@@ -30,7 +30,12 @@ process.on('SIGTERM', () => server.close(() => process.exit(0)));
 export async function startDynalite(): Promise<LocalDynamo> {
   const server = await startServerProcess('dynalite', SERVER);
   const endpoint = `http://127.0.0.1:${server.port}`;
-  return { endpoint, url: `dynamodb://us-east-1?endpoint=${endpoint}`, cpuSeconds: server.cpuSeconds, stop: server.stop };
+  return {
+    endpoint,
+    url: `dynamodb://us-east-1?endpoint=${endpoint}`,
+    cpuSeconds: server.cpuSeconds,
+    stop: server.stop,
+  };
 }
 
 export interface FaultPlan {
@@ -54,13 +59,27 @@ interface BatchBody {
 export async function startFaultyProxy(upstream: string, faults: FaultPlan): Promise<FaultyProxy> {
   const target = new URL(upstream);
   const stats = { batchCalls: 0, throttled: 0, unprocessedItems: 0 };
-  const forward = (headers: Record<string, string | string[] | undefined>, body: Buffer): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> =>
+  const forward = (
+    headers: Record<string, string | string[] | undefined>,
+    body: Buffer,
+  ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> =>
     new Promise((resolve, reject) => {
-      const req = request({ host: target.hostname, port: target.port, method: 'POST', path: '/', headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 500, headers: res.headers, body: Buffer.concat(chunks) }));
-      });
+      const req = request(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: 'POST',
+          path: '/',
+          headers: { ...headers, 'content-length': String(body.length) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 500, headers: res.headers, body: Buffer.concat(chunks) }),
+          );
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -79,14 +98,20 @@ export async function startFaultyProxy(upstream: string, faults: FaultPlan): Pro
           const n = ++stats.batchCalls;
           if (n % faults.throttleEvery === 0) {
             stats.throttled++;
-            return reply(400, { __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException', message: 'The level of configured provisioned throughput for the table was exceeded' });
+            return reply(400, {
+              __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
+              message: 'The level of configured provisioned throughput for the table was exceeded',
+            });
           }
           const parsed = JSON.parse(body.toString('utf8')) as BatchBody;
           const [table, requests] = Object.entries(parsed.RequestItems)[0]!;
           if (n % faults.partialEvery === 0 && requests.length > 1) {
             const keep = requests.slice(0, requests.length >> 1);
             const left = requests.slice(keep.length);
-            const out = await forward(req.headers, Buffer.from(JSON.stringify({ ...parsed, RequestItems: { [table]: keep } })));
+            const out = await forward(
+              req.headers,
+              Buffer.from(JSON.stringify({ ...parsed, RequestItems: { [table]: keep } })),
+            );
             if (out.status !== 200) {
               res.writeHead(out.status, { 'content-type': 'application/x-amz-json-1.0' });
               return res.end(out.body);

@@ -4,7 +4,16 @@
 // key schemas of existing tables, indexes, shared tables, and one-line errors.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, GetItemCommand, QueryCommand, ScanCommand, UpdateItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  GetItemCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateItemCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
 import { dynamodbConnector } from '../../src/connectors/dynamodb/index.js';
 import { epochText, fromEpoch } from '../../src/connectors/dynamodb/codec.js';
 import { tupleKey } from '../../src/connectors/dynamodb/keys.js';
@@ -18,7 +27,8 @@ import { childColumns, childRows, edgeColumns, edgeRows, parentColumns, parentRo
 import { startDynalite, startFaultyProxy, type LocalDynamo } from './dynamodb-local.js';
 
 const codeIs = (code: string) => (e: Error & { code?: string }) => e.code === code;
-const open = (url: string, options?: Record<string, unknown>) => dynamodbConnector.connect({ url, log: silentLogger, options });
+const open = (url: string, options?: Record<string, unknown>) =>
+  dynamodbConnector.connect({ url, log: silentLogger, options });
 
 let dynamo: LocalDynamo;
 before(async () => {
@@ -44,8 +54,18 @@ async function scanAll(client: DynamoDBClient, table: string): Promise<Record<st
   return items;
 }
 
-const write = (conn: Connector, table: TargetTable, rows: unknown[][], extra: { replace?: boolean; isolate?: boolean; range?: object } = {}) =>
-  conn.target().writeChunk({ table, range: extra.range ?? {}, replace: extra.replace ?? false, isolate: extra.isolate ?? false }, batchesOf(rows, 100));
+const write = (
+  conn: Connector,
+  table: TargetTable,
+  rows: unknown[][],
+  extra: { replace?: boolean; isolate?: boolean; range?: object } = {},
+) =>
+  conn
+    .target()
+    .writeChunk(
+      { table, range: extra.range ?? {}, replace: extra.replace ?? false, isolate: extra.isolate ?? false },
+      batchesOf(rows, 100),
+    );
 
 describe('dynamodb type map', () => {
   let conn: Connector;
@@ -55,7 +75,20 @@ describe('dynamodb type map', () => {
   after(async () => conn.close());
 
   test('every canonical type comes back from the native type ferry writes for it', () => {
-    const extra = ['decimal', 'decimal(65,30)', 'time(3)', 'timetz(6)', 'timestamp(0)', 'timestamptz(3)', 'binary(16)', 'varbit(12)', 'interval', "enum('a','it''s')", 'array<array<int64>>', 'array<decimal(10,2)>'].map(parseType);
+    const extra = [
+      'decimal',
+      'decimal(65,30)',
+      'time(3)',
+      'timetz(6)',
+      'timestamp(0)',
+      'timestamptz(3)',
+      'binary(16)',
+      'varbit(12)',
+      'interval',
+      "enum('a','it''s')",
+      'array<array<int64>>',
+      'array<decimal(10,2)>',
+    ].map(parseType);
     for (const t of [...edgeColumns.map((c) => c.type), ...extra]) {
       const native = conn.nativeType(t).native;
       assert.equal(formatType(conn.canonicalType(native)), formatType(t), `${formatType(t)} -> ${native}`);
@@ -72,7 +105,11 @@ describe('dynamodb type map', () => {
     assert.equal(formatType(conn.canonicalType('s')), 'text');
     assert.match(conn.nativeType(parseType('decimal(65,30)')).note ?? '', /38 significant digits/);
     assert.match(conn.nativeType(parseType('float64')).note ?? '', /NaN/);
-    assert.throws(() => conn.canonicalType('B:int64'), (e: Error & { code?: string }) => e.code === 'PLAN_INVALID' && /N:int64 or S:int64/.test((e as Error & { action: string }).action));
+    assert.throws(
+      () => conn.canonicalType('B:int64'),
+      (e: Error & { code?: string }) =>
+        e.code === 'PLAN_INVALID' && /N:int64 or S:int64/.test((e as Error & { action: string }).action),
+    );
     assert.throws(() => conn.canonicalType('NUMBER'), codeIs('PLAN_INVALID'));
   });
 
@@ -87,7 +124,11 @@ describe('dynamodb type map', () => {
     ];
     for (const [ts, epoch] of cases) {
       assert.equal(epochText(ts), epoch, ts);
-      assert.equal(fromEpoch(epoch, 'timestamp', false), ts.replace(/\.?0+$/, (m) => (m.startsWith('.') ? '' : m)), epoch);
+      assert.equal(
+        fromEpoch(epoch, 'timestamp', false),
+        ts.replace(/\.?0+$/, (m) => (m.startsWith('.') ? '' : m)),
+        epoch,
+      );
     }
     assert.equal(epochText('2000-03-01'), '951868800');
     assert.equal(fromEpoch('951868800', 'date', false), '2000-03-01');
@@ -101,10 +142,37 @@ describe('dynamodb type map', () => {
       assert.deepEqual([...keys].sort(), keys, type);
     };
     check('uint64', [-9223372036854775808n, -1n, 0n, 1n, 9223372036854775807n, 18446744073709551615n]);
-    check('decimal', ['-1000', '-100.5', '-1.55', '-1.5', '-1', '-0.001', '0', '0.0001', '0.5', '1', '1.5', '1.55', '2', '10', '99999999999999999999999999999']);
-    check('timestamp(6)', ['0044-03-15 00:00:00', '1899-12-31 23:59:59.999999', '1970-01-01 00:00:00', '1970-01-01 00:00:00.000001', '2024-01-01 00:00:00']);
+    check('decimal', [
+      '-1000',
+      '-100.5',
+      '-1.55',
+      '-1.5',
+      '-1',
+      '-0.001',
+      '0',
+      '0.0001',
+      '0.5',
+      '1',
+      '1.5',
+      '1.55',
+      '2',
+      '10',
+      '99999999999999999999999999999',
+    ]);
+    check('timestamp(6)', [
+      '0044-03-15 00:00:00',
+      '1899-12-31 23:59:59.999999',
+      '1970-01-01 00:00:00',
+      '1970-01-01 00:00:00.000001',
+      '2024-01-01 00:00:00',
+    ]);
     const pair = tupleKey([parseType('int64'), parseType('decimal')]);
-    const tuples = [[1n, '-5'], [1n, '2'], [1n, '15'], [2n, '-100']];
+    const tuples = [
+      [1n, '-5'],
+      [1n, '2'],
+      [1n, '15'],
+      [2n, '-100'],
+    ];
     assert.deepEqual(tuples.map(pair).sort(), tuples.map(pair));
   });
 });
@@ -138,10 +206,16 @@ describe('dynamodb encodings as the plan says', () => {
     assert.deepEqual(item.doc!.M!.b!.M!.d, { BOOL: true });
     assert.deepEqual(item.doc!.M!.a!.L![1], { N: '2.5' });
     assert.deepEqual(new Set(item.perms!.SS), new Set(['read', 'admin']));
-    assert.deepEqual(item.nums!.L!.map((n) => n.N), ['1', '-2', '2147483647']);
+    assert.deepEqual(
+      item.nums!.L!.map((n) => n.N),
+      ['1', '-2', '2147483647'],
+    );
     const nulls = (await client.send(new GetItemCommand({ TableName: 'enc_default', Key: { id: { N: '4' } } }))).Item!;
     assert.deepEqual(nulls.body, { NULL: true });
-    assert.deepEqual(actualText(await collect(conn.target().readBack(t, {}, 10)), t), expectedText([edgeRows[1]!, edgeRows[3]!], edgeColumns, t));
+    assert.deepEqual(
+      actualText(await collect(conn.target().readBack(t, {}, 10)), t),
+      expectedText([edgeRows[1]!, edgeRows[3]!], edgeColumns, t),
+    );
   });
 
   test('the digest of the items a chunk put is the fingerprint of the items read back; an item changed since changes it', async () => {
@@ -149,7 +223,11 @@ describe('dynamodb encodings as the plan says', () => {
     const money = [edgeColumns[0]!, edgeColumns.find((c) => c.name === 'money')!];
     const decimals = tableFor(conn, 'enc_digest_decimals', money);
     await conn.target().prepare(decimals, 'drop');
-    const written = await write(conn, decimals, [[1, '2.50'], [2, '-0.10'], [3, '100.00']]);
+    const written = await write(conn, decimals, [
+      [1, '2.50'],
+      [2, '-0.10'],
+      [3, '100.00'],
+    ]);
     assert.deepEqual(await conn.target().fingerprint!(decimals), digestFingerprint(written.digest!));
 
     const t = tableFor(conn, 'enc_digest', edgeColumns);
@@ -157,14 +235,24 @@ describe('dynamodb encodings as the plan says', () => {
     const result = await write(conn, t, edgeRows);
     assert.equal(result.digest?.rows, edgeRows.length);
     assert.deepEqual(await conn.target().fingerprint!(t), digestFingerprint(result.digest!));
-    await client.send(new UpdateItemCommand({ TableName: 'enc_digest', Key: { id: { N: '1' } }, UpdateExpression: 'SET note = :n', ExpressionAttributeValues: { ':n': { S: 'changed' } } }));
+    await client.send(
+      new UpdateItemCommand({
+        TableName: 'enc_digest',
+        Key: { id: { N: '1' } },
+        UpdateExpression: 'SET note = :n',
+        ExpressionAttributeValues: { ':n': { S: 'changed' } },
+      }),
+    );
     const after = await conn.target().fingerprint!(t);
     assert.equal(after?.rows, edgeRows.length);
     assert.notEqual(after?.hash, digestFingerprint(result.digest!).hash);
   });
 
   test('epoch numbers, JSON as text, decimals as strings, when the column types say so', async () => {
-    const cols = [edgeColumns[0]!, ...['stamp', 'stamptz', 'day', 'doc', 'money'].map((n) => edgeColumns.find((c) => c.name === n)!)];
+    const cols = [
+      edgeColumns[0]!,
+      ...['stamp', 'stamptz', 'day', 'doc', 'money'].map((n) => edgeColumns.find((c) => c.name === n)!),
+    ];
     const t = tableFor(conn, 'enc_chosen', cols);
     const natives = ['N:int32', 'N:timestamp(6)', 'N:timestamptz(6)', 'N:date', 'S:json', 'S:decimal(10,2)'];
     t.columns = t.columns.map((c, i) => ({ ...c, nativeType: natives[i]!, type: conn.canonicalType(natives[i]!) }));
@@ -181,7 +269,7 @@ describe('dynamodb encodings as the plan says', () => {
   });
 });
 
-describe("dynamodb limits: 38-digit numbers, no NaN, 400 KB items", () => {
+describe('dynamodb limits: 38-digit numbers, no NaN, 400 KB items', () => {
   let conn: Connector;
   before(async () => {
     conn = await open(dynamo.url);
@@ -189,7 +277,11 @@ describe("dynamodb limits: 38-digit numbers, no NaN, 400 KB items", () => {
   after(async () => conn.close());
 
   test('numbers a DynamoDB number cannot hold are refused with the reason, by valueCheck and by the write', async () => {
-    const cols = [edgeColumns[0]!, { name: 'big', type: parseType('decimal(65,0)') }, { name: 'f', type: parseType('float64') }];
+    const cols = [
+      edgeColumns[0]!,
+      { name: 'big', type: parseType('decimal(65,0)') },
+      { name: 'f', type: parseType('float64') },
+    ];
     const t = tableFor(conn, 'limits_numbers', cols);
     const bigCheck = conn.target().valueCheck!(t.columns[1]!)!;
     const floatCheck = conn.target().valueCheck!(t.columns[2]!)!;
@@ -200,16 +292,27 @@ describe("dynamodb limits: 38-digit numbers, no NaN, 400 KB items", () => {
     assert.equal(conn.target().valueCheck!(tableFor(conn, 'x', [edgeColumns[1]!]).columns[0]!), undefined);
 
     await conn.target().prepare(t, 'drop');
-    const rows = [[1, '12', 1.5], [2, '9'.repeat(39), 2.5], [3, '3', Number.NaN], [4, '4', 4.5]];
-    await assert.rejects(write(conn, t, rows), (e: Error & { code?: string }) => e.code === 'WRITE_FAILED' && /39 significant digits/.test(e.message));
+    const rows = [
+      [1, '12', 1.5],
+      [2, '9'.repeat(39), 2.5],
+      [3, '3', Number.NaN],
+      [4, '4', 4.5],
+    ];
+    await assert.rejects(
+      write(conn, t, rows),
+      (e: Error & { code?: string }) => e.code === 'WRITE_FAILED' && /39 significant digits/.test(e.message),
+    );
     assert.equal(await conn.target().count(t, {}), 0, 'a refused chunk leaves nothing');
     const res = await write(conn, t, rows, { replace: true, isolate: true });
     assert.equal(res.rows, 2);
-    assert.deepEqual(res.rejects.map((r) => r.row[0]), [2, 3]);
+    assert.deepEqual(
+      res.rejects.map((r) => r.row[0]),
+      [2, 3],
+    );
     assert.match(res.rejects[1]!.reason, /NaN has no DynamoDB number/);
   });
 
-  test('an item over 400 KB (by DynamoDB\'s size rules) is refused with its size; the others are written', async () => {
+  test("an item over 400 KB (by DynamoDB's size rules) is refused with its size; the others are written", async () => {
     const t = tableFor(conn, 'limits_size', parentColumns);
     await conn.target().prepare(t, 'drop');
     const rows = parentRows(30);
@@ -220,7 +323,9 @@ describe("dynamodb limits: 38-digit numbers, no NaN, 400 KB items", () => {
     assert.equal(res.rejects.length, 1);
     assert.equal(res.rejects[0]!.row[0], 11n);
     assert.match(res.rejects[0]!.reason, /410\d{3} bytes, more than DynamoDB's limit of 409600 bytes/);
-    const findings = await conn.target().check([tableFor(conn, 'limits_size', [...parentColumns, { name: 'notes', type: parseType('text') }])]);
+    const findings = await conn
+      .target()
+      .check([tableFor(conn, 'limits_size', [...parentColumns, { name: 'notes', type: parseType('text') }])]);
     assert.ok(findings.some((f) => f.code === 'DYNAMODB_ITEM_SIZE' && /notes/.test(f.message)));
   });
 });
@@ -275,14 +380,19 @@ describe('dynamodb keys: templates, collisions, existing tables, indexes', () =>
   test('a template without the primary key is a finding; rows that meet on a key are refused, across chunks too', async () => {
     const t = { ...tableFor(conn, 'collide', childColumns), options: { partitionKey: 'PARENT#{parent_id}' } };
     const findings = await conn.target().check([t]);
-    assert.ok(findings.some((f) => f.code === 'DYNAMODB_KEY_COLLISION' && /primary key/.test(f.message)), JSON.stringify(findings));
+    assert.ok(
+      findings.some((f) => f.code === 'DYNAMODB_KEY_COLLISION' && /primary key/.test(f.message)),
+      JSON.stringify(findings),
+    );
     await conn.target().prepare(t, 'drop');
     // childRows(n, 20) give row i the parent (i % 20) + 1: rows 1..20 have distinct parents, row 21 meets row 1
     const rows = childRows(30, 20);
     await write(conn, t, rows.slice(0, 20), { range: { upper: [21n] } });
     // a replay of the same rows is no collision
     await write(conn, t, rows.slice(0, 20), { range: { upper: [21n] }, replace: true });
-    await assert.rejects(write(conn, t, rows.slice(20), { range: { lower: [21n] } }), (e: Error) => /two source rows map to one item/.test(e.message));
+    await assert.rejects(write(conn, t, rows.slice(20), { range: { lower: [21n] } }), (e: Error) =>
+      /two source rows map to one item/.test(e.message),
+    );
     const res = await write(conn, t, rows.slice(20), { range: { lower: [21n] }, replace: true, isolate: true });
     assert.equal(res.rows, 0);
     assert.equal(res.rejects.length, 10);
@@ -291,33 +401,71 @@ describe('dynamodb keys: templates, collisions, existing tables, indexes', () =>
     // within one chunk, the second row of a key is refused
     await conn.target().prepare(t, 'truncate');
     const inChunk = await write(conn, t, rows.slice(0, 25), { isolate: true });
-    assert.deepEqual(inChunk.rejects.map((r) => r.row[0]), [21n, 22n, 23n, 24n, 25n]);
+    assert.deepEqual(
+      inChunk.rejects.map((r) => r.row[0]),
+      [21n, 22n, 23n, 24n, 25n],
+    );
   });
 
   test('a template with the primary key and separators is safe, and builds the keys it says', async () => {
-    const t = { ...tableFor(conn, 'templated', parentColumns), options: { partitionKey: 'PARENT#{id}', sortKey: 'AT#{created}' } };
+    const t = {
+      ...tableFor(conn, 'templated', parentColumns),
+      options: { partitionKey: 'PARENT#{id}', sortKey: 'AT#{created}' },
+    };
     const findings = await conn.target().check([t]);
     assert.ok(!findings.some((f) => f.code === 'DYNAMODB_KEY_COLLISION'), JSON.stringify(findings));
     const ambiguous = { ...tableFor(conn, 'templated', parentColumns), options: { partitionKey: '{name}{id}' } };
-    assert.ok((await conn.target().check([ambiguous])).some((f) => f.code === 'DYNAMODB_KEY_COLLISION' && /nothing between/.test(f.message)));
+    assert.ok(
+      (await conn.target().check([ambiguous])).some(
+        (f) => f.code === 'DYNAMODB_KEY_COLLISION' && /nothing between/.test(f.message),
+      ),
+    );
     await conn.target().prepare(t, 'drop');
     await write(conn, t, parentRows(5));
-    const item = (await client.send(new GetItemCommand({ TableName: 'templated', Key: { PK: { S: 'PARENT#3' }, SK: { S: 'AT#2024-01-01T00:00:03.000003' } } }))).Item;
+    const item = (
+      await client.send(
+        new GetItemCommand({
+          TableName: 'templated',
+          Key: { PK: { S: 'PARENT#3' }, SK: { S: 'AT#2024-01-01T00:00:03.000003' } },
+        }),
+      )
+    ).Item;
     assert.equal(item?.name?.S, 'parent 3 é');
     assert.equal(item?.id?.N, '3');
     // a refused chunk takes back what it wrote, by its composite keys
-    await assert.rejects(write(conn, t, [...parentRows(60, 6), [null, 'no id', '2024-01-01 00:00:00']]), (e: Error) => /column id is NULL/.test(e.message));
+    await assert.rejects(write(conn, t, [...parentRows(60, 6), [null, 'no id', '2024-01-01 00:00:00']]), (e: Error) =>
+      /column id is NULL/.test(e.message),
+    );
     assert.equal(await conn.target().count(t, {}), 5);
   });
 
   test('an existing table with another key schema is an error before any write', async () => {
-    await client.send(new CreateTableCommand({ TableName: 'other_key', BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'code', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'code', KeyType: 'HASH' }] }));
+    await client.send(
+      new CreateTableCommand({
+        TableName: 'other_key',
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'code', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'code', KeyType: 'HASH' }],
+      }),
+    );
     const t = tableFor(conn, 'other_key', parentColumns);
     const findings = await conn.target().check([t]);
     assert.ok(findings.some((f) => f.code === 'DYNAMODB_TABLE_KEY' && /\(code S\).*\(id N\)/.test(f.message)));
-    await assert.rejects(conn.target().prepare(t, 'truncate'), (e: Error & { code?: string }) => e.code === 'TABLE_EXISTS' && /has the key \(code S\), and the plan for other_key needs \(id N\)/.test(e.message));
+    await assert.rejects(
+      conn.target().prepare(t, 'truncate'),
+      (e: Error & { code?: string }) =>
+        e.code === 'TABLE_EXISTS' &&
+        /has the key \(code S\), and the plan for other_key needs \(id N\)/.test(e.message),
+    );
     // an existing empty table with the right key is used as it is (tables made by infrastructure code)
-    await client.send(new CreateTableCommand({ TableName: 'premade', BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'N' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }] }));
+    await client.send(
+      new CreateTableCommand({
+        TableName: 'premade',
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'N' }],
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      }),
+    );
     const premade = tableFor(conn, 'premade', parentColumns);
     await conn.target().prepare(premade, 'fail');
     await write(conn, premade, parentRows(3));
@@ -329,7 +477,12 @@ describe('dynamodb keys: templates, collisions, existing tables, indexes', () =>
     try {
       const t = {
         ...tableFor(prov, 'indexed', parentColumns),
-        options: { gsis: [{ name: 'by_name', partitionKey: { attribute: 'name' } }, { name: 'by_day', partitionKey: { attribute: 'day', template: 'DAY#{created}' }, projection: 'KEYS_ONLY' }] },
+        options: {
+          gsis: [
+            { name: 'by_name', partitionKey: { attribute: 'name' } },
+            { name: 'by_day', partitionKey: { attribute: 'day', template: 'DAY#{created}' }, projection: 'KEYS_ONLY' },
+          ],
+        },
       };
       await prov.target().check([t]);
       await prov.target().prepare(t, 'drop');
@@ -337,9 +490,23 @@ describe('dynamodb keys: templates, collisions, existing tables, indexes', () =>
       await prov.target().finishTable(t);
       const desc = (await client.send(new DescribeTableCommand({ TableName: 'indexed' }))).Table!;
       assert.equal(desc.ProvisionedThroughput?.WriteCapacityUnits, 9);
-      assert.deepEqual(desc.GlobalSecondaryIndexes?.map((g) => [g.IndexName, g.IndexStatus]).sort(), [['by_day', 'ACTIVE'], ['by_name', 'ACTIVE']]);
-      const q = await client.send(new QueryCommand({ TableName: 'indexed', IndexName: 'by_name', KeyConditionExpression: '#n = :v', ExpressionAttributeNames: { '#n': 'name' }, ExpressionAttributeValues: { ':v': { S: 'parent 7 é' } } }));
-      assert.deepEqual(q.Items?.map((i) => i.id?.N), ['7']);
+      assert.deepEqual(desc.GlobalSecondaryIndexes?.map((g) => [g.IndexName, g.IndexStatus]).sort(), [
+        ['by_day', 'ACTIVE'],
+        ['by_name', 'ACTIVE'],
+      ]);
+      const q = await client.send(
+        new QueryCommand({
+          TableName: 'indexed',
+          IndexName: 'by_name',
+          KeyConditionExpression: '#n = :v',
+          ExpressionAttributeNames: { '#n': 'name' },
+          ExpressionAttributeValues: { ':v': { S: 'parent 7 é' } },
+        }),
+      );
+      assert.deepEqual(
+        q.Items?.map((i) => i.id?.N),
+        ['7'],
+      );
     } finally {
       await prov.close();
     }
@@ -347,18 +514,48 @@ describe('dynamodb keys: templates, collisions, existing tables, indexes', () =>
 
   test('two table plans share one DynamoDB table, each item with its entity; each reads back only its own', async () => {
     const shared = { table: 'shared_app', partitionKeyAttribute: 'PK' };
-    const p = { ...tableFor(conn, 'sp_parent', parentColumns), options: { ...shared, entity: 'Parent', partitionKey: 'PARENT#{id}', sortKey: 'PARENT#{id}' } };
-    const c = { ...tableFor(conn, 'sp_child', [parentColumns[0]!, { name: 'parent_id', type: parseType('int64') }, { name: 'note', type: parseType('text') }]), options: { ...shared, entity: 'Child', partitionKey: 'PARENT#{parent_id}', sortKey: 'CHILD#{id}' } };
+    const p = {
+      ...tableFor(conn, 'sp_parent', parentColumns),
+      options: { ...shared, entity: 'Parent', partitionKey: 'PARENT#{id}', sortKey: 'PARENT#{id}' },
+    };
+    const c = {
+      ...tableFor(conn, 'sp_child', [
+        parentColumns[0]!,
+        { name: 'parent_id', type: parseType('int64') },
+        { name: 'note', type: parseType('text') },
+      ]),
+      options: { ...shared, entity: 'Child', partitionKey: 'PARENT#{parent_id}', sortKey: 'CHILD#{id}' },
+    };
     const findings = await conn.target().check([p, c]);
-    assert.deepEqual(findings.filter((f) => f.severity !== 'info'), []);
+    assert.deepEqual(
+      findings.filter((f) => f.severity !== 'info'),
+      [],
+    );
     await conn.target().prepare(p, 'drop');
     await conn.target().prepare(c, 'drop');
     await write(conn, p, parentRows(3));
-    await write(conn, c, [[1n, 2n, 'a'], [2n, 2n, 'b'], [3n, 3n, 'c']]);
-    const q = await client.send(new QueryCommand({ TableName: 'shared_app', KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': { S: 'PARENT#2' } } }));
-    assert.deepEqual(q.Items?.map((i) => `${i.entityType?.S}:${i.SK?.S}`).sort(), ['Child:CHILD#1', 'Child:CHILD#2', 'Parent:PARENT#2']);
+    await write(conn, c, [
+      [1n, 2n, 'a'],
+      [2n, 2n, 'b'],
+      [3n, 3n, 'c'],
+    ]);
+    const q = await client.send(
+      new QueryCommand({
+        TableName: 'shared_app',
+        KeyConditionExpression: 'PK = :pk',
+        ExpressionAttributeValues: { ':pk': { S: 'PARENT#2' } },
+      }),
+    );
+    assert.deepEqual(q.Items?.map((i) => `${i.entityType?.S}:${i.SK?.S}`).sort(), [
+      'Child:CHILD#1',
+      'Child:CHILD#2',
+      'Parent:PARENT#2',
+    ]);
     assert.equal(await conn.target().count(p, {}), 3);
-    assert.deepEqual((await collect(conn.target().readBack(c, { lower: [2n] }, 10))).map((r) => r[2]).sort(), ['b', 'c']);
+    assert.deepEqual((await collect(conn.target().readBack(c, { lower: [2n] }, 10))).map((r) => r[2]).sort(), [
+      'b',
+      'c',
+    ]);
     assert.equal((await scanAll(client, 'shared_app')).length, 6);
     // the same entity twice, or none, in a shared table is an error
     const twice = { ...c, options: { ...c.options, entity: 'Parent' } };
@@ -372,27 +569,53 @@ describe('dynamodb keys: templates, collisions, existing tables, indexes', () =>
     await write(conn, t, [...rows, rows[0]!]);
     await write(conn, t, [...rows.slice(2), rows[0]!, rows[0]!], { replace: true });
     assert.equal(await conn.target().count(t, {}), 10);
-    const texts = (await collect(conn.target().readBack(t, {}, 100))).map((r) => canonicalText(r[0], parseType('int64')));
+    const texts = (await collect(conn.target().readBack(t, {}, 100))).map((r) =>
+      canonicalText(r[0], parseType('int64')),
+    );
     assert.deepEqual(texts.sort(), ['1', '1', '10', '3', '4', '5', '6', '7', '8', '9']);
   });
 });
 
 describe('dynamodb endpoints, options and errors in one line', () => {
   test('a bad URL, an unreachable endpoint and wrong options each say what to do', async () => {
-    await assert.rejects(open('dynamodb://'), (e: Error & { code?: string }) => e.code === 'URL_INVALID' && /dynamodb:\/\/REGION/.test((e as Error & { action: string }).action));
+    await assert.rejects(
+      open('dynamodb://'),
+      (e: Error & { code?: string }) =>
+        e.code === 'URL_INVALID' && /dynamodb:\/\/REGION/.test((e as Error & { action: string }).action),
+    );
     await assert.rejects(open('dynamodb://us-east-1?endpont=http://x'), codeIs('URL_INVALID'));
-    await assert.rejects(open('dynamodb://us-east-1?endpoint=http://127.0.0.1:9'), (e: Error & { code?: string }) => e.code === 'CONNECT_FAILED' && /cannot reach DynamoDB at http:\/\/127\.0\.0\.1:9/.test(e.message) && !e.message.includes('\n'));
-    await assert.rejects(open(dynamo.url, { billing: 'free' }), (e: Error & { code?: string }) => e.code === 'PLAN_INVALID' && /target\.options\.billing/.test(e.message));
+    await assert.rejects(
+      open('dynamodb://us-east-1?endpoint=http://127.0.0.1:9'),
+      (e: Error & { code?: string }) =>
+        e.code === 'CONNECT_FAILED' &&
+        /cannot reach DynamoDB at http:\/\/127\.0\.0\.1:9/.test(e.message) &&
+        !e.message.includes('\n'),
+    );
+    await assert.rejects(
+      open(dynamo.url, { billing: 'free' }),
+      (e: Error & { code?: string }) => e.code === 'PLAN_INVALID' && /target\.options\.billing/.test(e.message),
+    );
     await assert.rejects(open(dynamo.url, { writers: 0 }), codeIs('PLAN_INVALID'));
     const conn = await open(dynamo.url);
     try {
       assert.throws(() => conn.source(), codeIs('UNSUPPORTED'));
       const bad = { ...tableFor(conn, 'badopts', parentColumns), options: { partitionKey: 'X#{nope}' } };
-      await assert.rejects(conn.target().check([bad]), (e: Error & { code?: string }) => e.code === 'PLAN_INVALID' && /\{nope\}/.test(e.message));
+      await assert.rejects(
+        conn.target().check([bad]),
+        (e: Error & { code?: string }) => e.code === 'PLAN_INVALID' && /\{nope\}/.test(e.message),
+      );
       const unknown = { ...tableFor(conn, 'badopts', parentColumns), options: { partitonKey: '{id}' } };
-      await assert.rejects(conn.target().check([unknown]), (e: Error & { code?: string }) => e.code === 'PLAN_INVALID' && /options of table badopts/.test(e.message));
-      const clash = { ...tableFor(conn, 'badopts', parentColumns), options: { partitionKey: 'P#{id}', partitionKeyAttribute: 'name' } };
-      await assert.rejects(conn.target().check([clash]), (e: Error) => /attribute "name" is also a column/.test(e.message));
+      await assert.rejects(
+        conn.target().check([unknown]),
+        (e: Error & { code?: string }) => e.code === 'PLAN_INVALID' && /options of table badopts/.test(e.message),
+      );
+      const clash = {
+        ...tableFor(conn, 'badopts', parentColumns),
+        options: { partitionKey: 'P#{id}', partitionKeyAttribute: 'name' },
+      };
+      await assert.rejects(conn.target().check([clash]), (e: Error) =>
+        /attribute "name" is also a column/.test(e.message),
+      );
     } finally {
       await conn.close();
     }
@@ -422,7 +645,10 @@ describe('dynamodb endpoints, options and errors in one line', () => {
       await write(conn, t, parentRows(4));
       const info = (await conn.introspect({ tables: ['introspected'] })).tables[0]!;
       assert.deepEqual(info.primaryKey, ['id']);
-      assert.deepEqual(info.columns.map((c) => [c.name, c.nativeType, formatType(c.type)]), [['id', 'N', 'decimal']]);
+      assert.deepEqual(
+        info.columns.map((c) => [c.name, c.nativeType, formatType(c.type)]),
+        [['id', 'N', 'decimal']],
+      );
       assert.equal(info.indexes.length, 0);
     } finally {
       await conn.close();

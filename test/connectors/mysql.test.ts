@@ -26,7 +26,10 @@ sourceContract('mysql', {
 });
 targetContract('mysql', { open: async () => open(await freshMysql('mysql_target_contract')), floatSpecials: false });
 // the write path of servers without LOAD DATA LOCAL INFILE: multi-row INSERTs
-targetContract('mysql with INSERT', { open: async () => open(`${await freshMysql('mysql_target_insert')}?localInfile=false`), floatSpecials: false });
+targetContract('mysql with INSERT', {
+  open: async () => open(`${await freshMysql('mysql_target_insert')}?localInfile=false`),
+  floatSpecials: false,
+});
 
 /** The table as introspect reports it, ready to read. */
 async function sourceTable(conn: Connector, name: string, key?: string[]): Promise<SourceTable> {
@@ -54,7 +57,8 @@ describe('mysql: type map', () => {
     for (const { type } of edgeColumns) {
       const choice = conn.nativeType(type);
       const back = formatType(conn.canonicalType(choice.native));
-      if (lossy.has(formatType(type))) assert.ok(choice.note, `${formatType(type)} -> ${choice.native} says what is lost`);
+      if (lossy.has(formatType(type)))
+        assert.ok(choice.note, `${formatType(type)} -> ${choice.native} says what is lost`);
       else {
         assert.equal(back, formatType(type), `${formatType(type)} -> ${choice.native} -> ${back}`);
         assert.equal(choice.note, undefined, `${formatType(type)} is exact`);
@@ -99,7 +103,10 @@ describe('mysql: type map', () => {
       ['geometry', 'bytes'],
     ];
     for (const [native, canonical] of cases) assert.equal(formatType(conn.canonicalType(native)), canonical, native);
-    assert.throws(() => conn.canonicalType('vector(3)'), (e: FerryError) => e.code === 'UNSUPPORTED' && /vector/.test(e.message));
+    assert.throws(
+      () => conn.canonicalType('vector(3)'),
+      (e: FerryError) => e.code === 'UNSUPPORTED' && /vector/.test(e.message),
+    );
   });
 
   test('canonical types MySQL lacks get the documented substitutes', () => {
@@ -151,9 +158,18 @@ describe('mysql: reading values as stored', () => {
   });
 
   test('tinyint(1) gives booleans for 0 and 1 and the number for anything else', async () => {
-    await mysqlExec(url, 'CREATE TABLE flags (id int PRIMARY KEY, flag tinyint(1)); INSERT INTO flags VALUES (1, 0), (2, 1), (3, 2), (4, -1), (5, NULL)');
+    await mysqlExec(
+      url,
+      'CREATE TABLE flags (id int PRIMARY KEY, flag tinyint(1)); INSERT INTO flags VALUES (1, 0), (2, 1), (3, 2), (4, -1), (5, NULL)',
+    );
     const rows = await readAll(conn, await sourceTable(conn, 'flags'));
-    assert.deepEqual(rows, [[1, false], [2, true], [3, 2], [4, -1], [5, null]]);
+    assert.deepEqual(rows, [
+      [1, false],
+      [2, true],
+      [3, 2],
+      [4, -1],
+      [5, null],
+    ]);
   });
 
   test('doubles and floats are exact, times keep their sign and hours', async () => {
@@ -172,7 +188,14 @@ describe('mysql: reading values as stored', () => {
   test('MariaDB json columns are introspected as json', async () => {
     await mysqlExec(url, 'CREATE TABLE docs (id int PRIMARY KEY, doc json, plain longtext)');
     const t = await sourceTable(conn, 'docs');
-    assert.deepEqual(t.columns.map((c) => [c.nativeType, formatType(c.type)]), [['int(11)', 'int32'], ['json', 'json'], ['longtext', 'text']]);
+    assert.deepEqual(
+      t.columns.map((c) => [c.nativeType, formatType(c.type)]),
+      [
+        ['int(11)', 'int32'],
+        ['json', 'json'],
+        ['longtext', 'text'],
+      ],
+    );
   });
 
   test('a composite key splits into ranges that cover every row once', async () => {
@@ -199,7 +222,10 @@ describe('mysql: reading values as stored', () => {
   });
 
   test('a key value repeated more often than the chunk size still splits correctly', async () => {
-    await mysqlExec(url, 'CREATE TABLE repeats (k int, v int); INSERT INTO repeats SELECT IF(seq < 500, 1, seq), seq FROM seq_1_to_700');
+    await mysqlExec(
+      url,
+      'CREATE TABLE repeats (k int, v int); INSERT INTO repeats SELECT IF(seq < 500, 1, seq), seq FROM seq_1_to_700',
+    );
     const table = { ...(await sourceTable(conn, 'repeats')), key: ['k'] };
     const source = conn.source();
     const view = await source.snapshot(1);
@@ -219,7 +245,12 @@ describe('mysql: writing refuses what MySQL cannot hold', () => {
   before(async () => (conn = await open(await freshMysql('mysql_limits'))));
   after(async () => conn?.close());
 
-  const column = (type: string, nativeType?: string) => ({ name: 'x', type: parseType(type), nativeType: nativeType ?? conn.nativeType(parseType(type)).native, nullable: true });
+  const column = (type: string, nativeType?: string) => ({
+    name: 'x',
+    type: parseType(type),
+    nativeType: nativeType ?? conn.nativeType(parseType(type)).native,
+    nullable: true,
+  });
 
   test('valueCheck names dates, times and floats out of range', () => {
     const target = conn.target();
@@ -256,15 +287,34 @@ describe('mysql: writing refuses what MySQL cannot hold', () => {
       foreignKeys: [],
     };
     await target.prepare(table, 'drop');
-    await assert.rejects(target.writeChunk({ table, range: {}, replace: false, isolate: false }, batchesOf([[1, 'abc'], [2, 'abcd']])), (e: FerryError) => {
-      assert.equal(e.code, 'WRITE_FAILED');
-      assert.match(e.message, /label/);
-      assert.equal(e.transient, false);
-      return true;
-    });
-    const res = await target.writeChunk({ table, range: {}, replace: false, isolate: true }, batchesOf([[1, 'abc'], [2, 'abcd'], [3, 'ok']]));
+    await assert.rejects(
+      target.writeChunk(
+        { table, range: {}, replace: false, isolate: false },
+        batchesOf([
+          [1, 'abc'],
+          [2, 'abcd'],
+        ]),
+      ),
+      (e: FerryError) => {
+        assert.equal(e.code, 'WRITE_FAILED');
+        assert.match(e.message, /label/);
+        assert.equal(e.transient, false);
+        return true;
+      },
+    );
+    const res = await target.writeChunk(
+      { table, range: {}, replace: false, isolate: true },
+      batchesOf([
+        [1, 'abc'],
+        [2, 'abcd'],
+        [3, 'ok'],
+      ]),
+    );
     assert.equal(res.rows, 2);
-    assert.deepEqual(res.rejects.map((r) => r.row[0]), [2]);
+    assert.deepEqual(
+      res.rejects.map((r) => r.row[0]),
+      [2],
+    );
     assert.match(res.rejects[0]!.reason, /too long/i);
   });
 
@@ -284,8 +334,19 @@ describe('mysql: writing refuses what MySQL cannot hold', () => {
       foreignKeys: [],
     };
     await target.prepare(table, 'drop');
-    await target.writeChunk({ table, range: {}, replace: false, isolate: false }, batchesOf([[1, '12:30:00+02:00'], [2, '23:00:00-05'], [3, '08:00:00']]));
-    assert.deepEqual(await collect(target.readBack(table, {}, 10)), [[1, '10:30:00'], [2, '04:00:00'], [3, '08:00:00']]);
+    await target.writeChunk(
+      { table, range: {}, replace: false, isolate: false },
+      batchesOf([
+        [1, '12:30:00+02:00'],
+        [2, '23:00:00-05'],
+        [3, '08:00:00'],
+      ]),
+    );
+    assert.deepEqual(await collect(target.readBack(table, {}, 10)), [
+      [1, '10:30:00'],
+      [2, '04:00:00'],
+      [3, '08:00:00'],
+    ]);
   });
 });
 
@@ -298,7 +359,12 @@ describe('mysql: tables, keys and indexes', () => {
   });
   after(async () => conn?.close());
 
-  const col = (name: string, type: string, nativeType: string, extra: Partial<TargetTable['columns'][number]> = {}) => ({ name, type: parseType(type), nativeType, nullable: true, ...extra });
+  const col = (
+    name: string,
+    type: string,
+    nativeType: string,
+    extra: Partial<TargetTable['columns'][number]> = {},
+  ) => ({ name, type: parseType(type), nativeType, nullable: true, ...extra });
   const tableOf = (name: string, columns: TargetTable['columns'], more: Partial<TargetTable> = {}): TargetTable => ({
     name,
     columns,
@@ -311,26 +377,54 @@ describe('mysql: tables, keys and indexes', () => {
   });
 
   test('check names keys MySQL cannot build before anything is written', async () => {
-    const t = tableOf('x'.repeat(70), [col('id', 'text', 'longtext'), col('a', 'varchar(800)', 'varchar(800)'), col('b', 'text', 'longtext')], {
-      uniqueKeys: [['a']],
-      indexes: [{ name: 'b_idx', columns: ['b'], unique: false }],
-    });
+    const t = tableOf(
+      'x'.repeat(70),
+      [col('id', 'text', 'longtext'), col('a', 'varchar(800)', 'varchar(800)'), col('b', 'text', 'longtext')],
+      {
+        uniqueKeys: [['a']],
+        indexes: [{ name: 'b_idx', columns: ['b'], unique: false }],
+      },
+    );
     const findings = await conn.target().check([t]);
     const codes = findings.map((f) => `${f.severity} ${f.code}`).sort();
-    assert.deepEqual(codes, ['error IDENTIFIER_TOO_LONG', 'error KEY_ON_TEXT', 'error KEY_TOO_LONG', 'warning INDEX_ON_TEXT']);
+    assert.deepEqual(codes, [
+      'error IDENTIFIER_TOO_LONG',
+      'error KEY_ON_TEXT',
+      'error KEY_TOO_LONG',
+      'warning INDEX_ON_TEXT',
+    ]);
     for (const f of findings) assert.match(f.action, /\w/);
   });
 
   test('finishing a table twice is harmless and the auto-increment counter continues after the data', async () => {
     const target = conn.target();
-    const parent = tableOf('counted', [col('id', 'int64', 'bigint', { nullable: false, autoIncrement: true }), col('note', 'text', 'longtext')], {
-      indexes: [{ name: 'counted_note_idx', columns: ['note'], unique: false }],
-    });
-    const child = tableOf('counted_child', [col('id', 'int64', 'bigint', { nullable: false }), col('parent', 'int64', 'bigint')], {
-      foreignKeys: [{ name: 'counted_child_parent_fk', columns: ['parent'], refTable: 'counted', refColumns: ['id'], onDelete: 'CASCADE' }],
-    });
+    const parent = tableOf(
+      'counted',
+      [col('id', 'int64', 'bigint', { nullable: false, autoIncrement: true }), col('note', 'text', 'longtext')],
+      {
+        indexes: [{ name: 'counted_note_idx', columns: ['note'], unique: false }],
+      },
+    );
+    const child = tableOf(
+      'counted_child',
+      [col('id', 'int64', 'bigint', { nullable: false }), col('parent', 'int64', 'bigint')],
+      {
+        foreignKeys: [
+          {
+            name: 'counted_child_parent_fk',
+            columns: ['parent'],
+            refTable: 'counted',
+            refColumns: ['id'],
+            onDelete: 'CASCADE',
+          },
+        ],
+      },
+    );
     for (const t of [parent, child]) await target.prepare(t, 'drop');
-    await target.writeChunk({ table: parent, range: {}, replace: false, isolate: false }, batchesOf(Array.from({ length: 10 }, (_, i) => [BigInt(i + 1), `note ${i}`])));
+    await target.writeChunk(
+      { table: parent, range: {}, replace: false, isolate: false },
+      batchesOf(Array.from({ length: 10 }, (_, i) => [BigInt(i + 1), `note ${i}`])),
+    );
     await target.writeChunk({ table: child, range: {}, replace: false, isolate: false }, batchesOf([[1n, 3n]]));
     for (let i = 0; i < 2; i++) {
       await target.finishTable(parent);
@@ -342,30 +436,75 @@ describe('mysql: tables, keys and indexes', () => {
     assert.equal(Number(row!.id), 11);
     const schema = await conn.introspect({ tables: ['counted', 'counted_child'] });
     const byName = new Map(schema.tables.map((t) => [t.name, t]));
-    assert.deepEqual(byName.get('counted')!.indexes.map((i) => [i.name, i.expression]), [['counted_note_idx', 'prefix of 255 on note']]);
-    assert.deepEqual(byName.get('counted_child')!.foreignKeys.map((f) => [f.name, f.onDelete]), [['counted_child_parent_fk', 'CASCADE']]);
+    assert.deepEqual(
+      byName.get('counted')!.indexes.map((i) => [i.name, i.expression]),
+      [['counted_note_idx', 'prefix of 255 on note']],
+    );
+    assert.deepEqual(
+      byName.get('counted_child')!.foreignKeys.map((f) => [f.name, f.onDelete]),
+      [['counted_child_parent_fk', 'CASCADE']],
+    );
   });
 
   test('a key of 0 in an auto-increment column stays 0, whichever chunk comes first (with a binary column, LOAD DATA has a SET clause)', async () => {
     const target = conn.target();
-    const t = tableOf('zero_key', [col('id', 'int32', 'int', { nullable: false, autoIncrement: true }), col('picture', 'bytes', 'longblob')]);
+    const t = tableOf('zero_key', [
+      col('id', 'int32', 'int', { nullable: false, autoIncrement: true }),
+      col('picture', 'bytes', 'longblob'),
+    ]);
     await target.prepare(t, 'drop');
     // the later chunk first: the counter has moved past 0 when the row with key 0 arrives
-    await target.writeChunk({ table: t, range: { lower: [5] }, replace: false, isolate: false }, batchesOf([[5, new Uint8Array([5])], [6, null]]));
-    await target.writeChunk({ table: t, range: { upper: [5] }, replace: false, isolate: false }, batchesOf([[0, new Uint8Array([0])], [1, null]]));
-    const rows = (await mysqlExec(url, 'SELECT id, HEX(picture) AS p FROM zero_key ORDER BY id')) as { id: number; p: string | null }[];
-    assert.deepEqual(rows.map((r) => [Number(r.id), r.p]), [[0, '00'], [1, null], [5, '05'], [6, null]]);
+    await target.writeChunk(
+      { table: t, range: { lower: [5] }, replace: false, isolate: false },
+      batchesOf([
+        [5, new Uint8Array([5])],
+        [6, null],
+      ]),
+    );
+    await target.writeChunk(
+      { table: t, range: { upper: [5] }, replace: false, isolate: false },
+      batchesOf([
+        [0, new Uint8Array([0])],
+        [1, null],
+      ]),
+    );
+    const rows = (await mysqlExec(url, 'SELECT id, HEX(picture) AS p FROM zero_key ORDER BY id')) as {
+      id: number;
+      p: string | null;
+    }[];
+    assert.deepEqual(
+      rows.map((r) => [Number(r.id), r.p]),
+      [
+        [0, '00'],
+        [1, null],
+        [5, '05'],
+        [6, null],
+      ],
+    );
   });
 
   test('an auto-increment column that does not lead the primary key gets the index MySQL needs', async () => {
     const target = conn.target();
-    const t = tableOf('dated', [col('day', 'date', 'date', { nullable: false }), col('id', 'int32', 'int', { nullable: false, autoIncrement: true })], {
-      primaryKey: ['day', 'id'],
-      key: ['day', 'id'],
-      indexes: [{ name: 'dated_id_idx', columns: ['id'], unique: false }],
-    });
+    const t = tableOf(
+      'dated',
+      [
+        col('day', 'date', 'date', { nullable: false }),
+        col('id', 'int32', 'int', { nullable: false, autoIncrement: true }),
+      ],
+      {
+        primaryKey: ['day', 'id'],
+        key: ['day', 'id'],
+        indexes: [{ name: 'dated_id_idx', columns: ['id'], unique: false }],
+      },
+    );
     await target.prepare(t, 'drop');
-    await target.writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf([['2024-01-01', 1], ['2024-01-02', 7]]));
+    await target.writeChunk(
+      { table: t, range: {}, replace: false, isolate: false },
+      batchesOf([
+        ['2024-01-01', 1],
+        ['2024-01-02', 7],
+      ]),
+    );
     await target.finishTable(t);
     await mysqlExec(url, "INSERT INTO dated (day) VALUES ('2024-01-03')");
     assert.deepEqual(await mysqlExec(url, 'SELECT MAX(id) AS id FROM dated'), [{ id: 8 }]);
@@ -381,7 +520,10 @@ describe('mysql: tables, keys and indexes', () => {
     });
     for (const t of [parent, child]) await target.prepare(t, 'drop');
     await target.writeChunk({ table: child, range: {}, replace: false, isolate: false }, batchesOf([[1, 42]]));
-    await assert.rejects(target.addForeignKeys(child), (e: FerryError) => e.code === 'WRITE_FAILED' && /owned/.test(e.message));
+    await assert.rejects(
+      target.addForeignKeys(child),
+      (e: FerryError) => e.code === 'WRITE_FAILED' && /owned/.test(e.message),
+    );
   });
 });
 
@@ -395,11 +537,17 @@ describe('mysql: connection errors', () => {
   };
 
   test('an unreachable host is CONNECT_FAILED', async () => {
-    await assert.rejects(open('mysql://root:s3cret-pw@127.0.0.1:1/x'), (e) => oneLineWithout(e, 'CONNECT_FAILED', 's3cret-pw') && /127\.0\.0\.1:1/.test((e as Error).message));
+    await assert.rejects(
+      open('mysql://root:s3cret-pw@127.0.0.1:1/x'),
+      (e) => oneLineWithout(e, 'CONNECT_FAILED', 's3cret-pw') && /127\.0\.0\.1:1/.test((e as Error).message),
+    );
   });
 
   test('a wrong password is AUTH_FAILED naming the user', async () => {
-    await mysqlExec(`${MYSQL_BASE}/mysql`, "DROP USER IF EXISTS 'ferry_mysql_pw'@'%'; CREATE USER 'ferry_mysql_pw'@'%' IDENTIFIED BY 'right-pw-123'");
+    await mysqlExec(
+      `${MYSQL_BASE}/mysql`,
+      "DROP USER IF EXISTS 'ferry_mysql_pw'@'%'; CREATE USER 'ferry_mysql_pw'@'%' IDENTIFIED BY 'right-pw-123'",
+    );
     try {
       const base = new URL(MYSQL_BASE);
       await assert.rejects(open(`mysql://ferry_mysql_pw:wrong-pw-456@${base.host}/mysql`), (e) => {
@@ -413,7 +561,10 @@ describe('mysql: connection errors', () => {
   });
 
   test('an unknown database is DATABASE_NOT_FOUND', async () => {
-    await assert.rejects(open(`${MYSQL_BASE}/mysql_no_such_db`), (e) => oneLineWithout(e, 'DATABASE_NOT_FOUND') && /mysql_no_such_db/.test((e as Error).message));
+    await assert.rejects(
+      open(`${MYSQL_BASE}/mysql_no_such_db`),
+      (e) => oneLineWithout(e, 'DATABASE_NOT_FOUND') && /mysql_no_such_db/.test((e as Error).message),
+    );
   });
 
   test('a deadlock is a transient WRITE_FAILED', async () => {
@@ -426,7 +577,10 @@ describe('mysql: connection errors', () => {
       await a.query('UPDATE pair SET v = 1 WHERE id = 1');
       await b.query('UPDATE pair SET v = 1 WHERE id = 2');
       // InnoDB picks either transaction as the victim: the other one goes through
-      const outcomes = await Promise.allSettled([a.query('UPDATE pair SET v = 1 WHERE id = 2'), b.query('UPDATE pair SET v = 1 WHERE id = 1')]);
+      const outcomes = await Promise.allSettled([
+        a.query('UPDATE pair SET v = 1 WHERE id = 2'),
+        b.query('UPDATE pair SET v = 1 WHERE id = 1'),
+      ]);
       const refused = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
       assert.equal(refused.length, 1, 'one transaction is the deadlock victim');
       const victim: unknown = refused[0]!.reason;
@@ -454,7 +608,10 @@ describe('mysql: connection errors', () => {
         )) as { id: number }[];
         await mysqlExec(url, `KILL ${reader!.id}`);
         await assert.rejects(collect(source.read(table, {}, view, 10)), (e: FerryError) => e.code === 'READ_FAILED');
-        await assert.rejects(source.count(table, {}, view), (e: FerryError) => e.code === 'READ_FAILED' && !e.transient && /snapshot/.test(e.message));
+        await assert.rejects(
+          source.count(table, {}, view),
+          (e: FerryError) => e.code === 'READ_FAILED' && !e.transient && /snapshot/.test(e.message),
+        );
       } finally {
         await view.release();
       }
@@ -466,11 +623,18 @@ describe('mysql: connection errors', () => {
   test('an unknown table is TABLE_NOT_FOUND', async () => {
     const conn = await open(await freshMysql('mysql_errors'));
     try {
-      const table: SourceTable = { name: 'missing', columns: [{ name: 'id', type: parseType('int32'), nativeType: 'int', nullable: false }], key: ['id'] };
+      const table: SourceTable = {
+        name: 'missing',
+        columns: [{ name: 'id', type: parseType('int32'), nativeType: 'int', nullable: false }],
+        key: ['id'],
+      };
       const source = conn.source();
       const view = await source.snapshot(1);
       try {
-        await assert.rejects(source.count(table, {}, view), (e) => oneLineWithout(e, 'TABLE_NOT_FOUND') && /missing/.test((e as Error).message));
+        await assert.rejects(
+          source.count(table, {}, view),
+          (e) => oneLineWithout(e, 'TABLE_NOT_FOUND') && /missing/.test((e as Error).message),
+        );
       } finally {
         await view.release();
       }
@@ -483,9 +647,24 @@ describe('mysql: connection errors', () => {
 describe('mysql: Chinook', () => {
   let conn: Connector;
   before(async () => {
-    const script = readFileSync('/work/shared/datasets/chinook/Chinook_MySql.sql', 'utf8').replace(/`Chinook`/g, '`mysql_chinook`');
+    const script = readFileSync('/work/shared/datasets/chinook/Chinook_MySql.sql', 'utf8').replace(
+      /`Chinook`/g,
+      '`mysql_chinook`',
+    );
     const base = new URL(MYSQL_BASE);
-    execFileSync('mariadb', ['--default-character-set=utf8mb4', '-h', base.hostname, '-P', base.port || '3306', '-u', decodeURIComponent(base.username) || 'root'], { input: script });
+    execFileSync(
+      'mariadb',
+      [
+        '--default-character-set=utf8mb4',
+        '-h',
+        base.hostname,
+        '-P',
+        base.port || '3306',
+        '-u',
+        decodeURIComponent(base.username) || 'root',
+      ],
+      { input: script },
+    );
     conn = await open(`${MYSQL_BASE}/mysql_chinook`);
   });
   after(async () => conn?.close());
@@ -493,11 +672,26 @@ describe('mysql: Chinook', () => {
   test('introspect finds the tables, keys and types', async () => {
     const schema = await conn.introspect();
     assert.equal(schema.engine, 'mariadb');
-    assert.deepEqual(schema.tables.map((t) => t.name).sort(), ['Album', 'Artist', 'Customer', 'Employee', 'Genre', 'Invoice', 'InvoiceLine', 'MediaType', 'Playlist', 'PlaylistTrack', 'Track']);
+    assert.deepEqual(schema.tables.map((t) => t.name).sort(), [
+      'Album',
+      'Artist',
+      'Customer',
+      'Employee',
+      'Genre',
+      'Invoice',
+      'InvoiceLine',
+      'MediaType',
+      'Playlist',
+      'PlaylistTrack',
+      'Track',
+    ]);
     const byName = new Map(schema.tables.map((t) => [t.name, t]));
     assert.deepEqual(byName.get('PlaylistTrack')!.primaryKey, ['PlaylistId', 'TrackId']);
     for (const t of schema.tables) assert.equal(t.primaryKey.length, t.name === 'PlaylistTrack' ? 2 : 1, t.name);
-    assert.equal(schema.tables.reduce((n, t) => n + t.foreignKeys.length, 0), 11);
+    assert.equal(
+      schema.tables.reduce((n, t) => n + t.foreignKeys.length, 0),
+      11,
+    );
     const self = byName.get('Employee')!.foreignKeys[0]!;
     assert.deepEqual([self.columns, self.refTable, self.refColumns], [['ReportsTo'], 'Employee', ['EmployeeId']]);
     const invoice = byName.get('Invoice')!;
@@ -517,7 +711,9 @@ describe('mysql: Chinook', () => {
       for (const t of schema.tables) {
         const table: SourceTable = { name: t.name, columns: t.columns, key: t.primaryKey };
         const ranges = await source.split(table, 1000, view);
-        const counts = await Promise.all(ranges.map(async (r) => (await collect(source.read(table, r, view, 500))).length));
+        const counts = await Promise.all(
+          ranges.map(async (r) => (await collect(source.read(table, r, view, 500))).length),
+        );
         total += counts.reduce((a, b) => a + b, 0);
       }
       assert.equal(total, 15607);

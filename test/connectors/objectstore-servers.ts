@@ -24,14 +24,21 @@ export interface S3Server {
 
 export async function startS3(bucket = 'ferry-test'): Promise<S3Server> {
   const dir = tmpDir('ferry-s3rver-');
-  const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir, configureBuckets: [{ name: bucket, configs: [] }] });
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory: dir,
+    configureBuckets: [{ name: bucket, configs: [] }],
+  });
   const { port } = await server.run();
   const endpoint = `http://127.0.0.1:${port}`;
   return {
     endpoint,
     bucket,
     dir,
-    url: (prefix, params = '', via = endpoint) => `s3://${bucket}/${prefix}?endpoint=${via}&forcePathStyle=true&region=us-east-1${params ? `&${params}` : ''}`,
+    url: (prefix, params = '', via = endpoint) =>
+      `s3://${bucket}/${prefix}?endpoint=${via}&forcePathStyle=true&region=us-east-1${params ? `&${params}` : ''}`,
     stop: () => server.close(),
   };
 }
@@ -47,7 +54,10 @@ export interface SeenRequest {
  * `deny` picks, and records every request. No S3 server that installs here checks permissions
  * (s3rver checks access key ids, not policies), so this is how a missing permission is tested.
  */
-export async function startDenyingProxy(s3: S3Server, deny: (r: SeenRequest) => boolean): Promise<{ endpoint: string; requests: SeenRequest[]; stop(): Promise<void> }> {
+export async function startDenyingProxy(
+  s3: S3Server,
+  deny: (r: SeenRequest) => boolean,
+): Promise<{ endpoint: string; requests: SeenRequest[]; stop(): Promise<void> }> {
   const upstream = new URL(s3.endpoint);
   const requests: SeenRequest[] = [];
   const server = createServer((req, res) => {
@@ -57,14 +67,19 @@ export async function startDenyingProxy(s3: S3Server, deny: (r: SeenRequest) => 
       req.resume();
       req.on('end', () => {
         res.writeHead(403, { 'content-type': 'application/xml' });
-        res.end('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>FERRYTEST</RequestId><HostId>ferry-test</HostId></Error>');
+        res.end(
+          '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>FERRYTEST</RequestId><HostId>ferry-test</HostId></Error>',
+        );
       });
       return;
     }
-    const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode!, up.headers);
-      up.pipe(res);
-    });
+    const forward = request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+      (up) => {
+        res.writeHead(up.statusCode!, up.headers);
+        up.pipe(res);
+      },
+    );
     forward.on('error', () => res.destroy());
     req.pipe(forward);
   });

@@ -20,7 +20,8 @@ import { edgeColumns, edgeRows, parentColumns, parentRows, type EdgeColumn } fro
 import { tmpDir } from '../helpers.js';
 import { duckdb, startDenyingProxy, startS3, type S3Server } from './objectstore-servers.js';
 
-const open = (url: string, options?: Record<string, unknown>) => objectStoreConnector.connect({ url, log: silentLogger, options });
+const open = (url: string, options?: Record<string, unknown>) =>
+  objectStoreConnector.connect({ url, log: silentLogger, options });
 const codeIs = (code: string, message?: RegExp) => (e: Error & { code?: string }) => {
   assert.equal(e.code, code, e.message);
   if (message) assert.match(e.message, message);
@@ -31,7 +32,13 @@ const col = (name: string, type: string): EdgeColumn => ({ name, type: parseType
 
 /** Every file under a folder, relative to it. */
 function filesUnder(dir: string): string[] {
-  return (readdirSync(dir, { recursive: true, withFileTypes: true }) as { name: string; parentPath: string; isFile(): boolean }[])
+  return (
+    readdirSync(dir, { recursive: true, withFileTypes: true }) as {
+      name: string;
+      parentPath: string;
+      isFile(): boolean;
+    }[]
+  )
     .filter((e) => e.isFile())
     .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
     .sort();
@@ -43,9 +50,18 @@ before(async () => {
 });
 after(async () => s3.stop());
 
-targetContract('objectstore: folder, parquet', { open: () => open(`file:${tmpDir('ferry-os-')}`), floatSpecials: true });
-targetContract('objectstore: folder, ndjson.gz', { open: () => open(`file:${tmpDir('ferry-os-')}?format=ndjson&compression=gzip`), floatSpecials: true });
-targetContract('objectstore: folder, csv', { open: () => open(`file:${tmpDir('ferry-os-')}`, { format: 'csv' }), floatSpecials: true });
+targetContract('objectstore: folder, parquet', {
+  open: () => open(`file:${tmpDir('ferry-os-')}`),
+  floatSpecials: true,
+});
+targetContract('objectstore: folder, ndjson.gz', {
+  open: () => open(`file:${tmpDir('ferry-os-')}?format=ndjson&compression=gzip`),
+  floatSpecials: true,
+});
+targetContract('objectstore: folder, csv', {
+  open: () => open(`file:${tmpDir('ferry-os-')}`, { format: 'csv' }),
+  floatSpecials: true,
+});
 targetContract('objectstore: s3, parquet', { open: () => open(s3.url('contract')), floatSpecials: true });
 
 describe('objectstore type map', () => {
@@ -56,17 +72,41 @@ describe('objectstore type map', () => {
   after(async () => conn.close());
 
   test('canonical types with a Parquet equivalent come back from the native type ferry writes', () => {
-    const exact = [...edgeColumns.map((c) => c.type), ...['decimal(9,2)', 'decimal(18,4)', 'decimal(1,0)', 'time(3)', 'timestamp(3)', 'timestamptz(3)', 'varbit(5)', 'array<array<int64>>', "array<enum('x','it''s')>", 'array<decimal(20,2)>'].map(parseType)].filter(
-      (t) => !['int24', 'uint24', 'char(4)', 'varchar(50)', 'varbinary(16)', 'jsonb'].includes(formatType(t)),
-    );
-    for (const t of exact) assert.equal(formatType(conn.canonicalType(conn.nativeType(t).native)), formatType(t), formatType(t));
+    const exact = [
+      ...edgeColumns.map((c) => c.type),
+      ...[
+        'decimal(9,2)',
+        'decimal(18,4)',
+        'decimal(1,0)',
+        'time(3)',
+        'timestamp(3)',
+        'timestamptz(3)',
+        'varbit(5)',
+        'array<array<int64>>',
+        "array<enum('x','it''s')>",
+        'array<decimal(20,2)>',
+      ].map(parseType),
+    ].filter((t) => !['int24', 'uint24', 'char(4)', 'varchar(50)', 'varbinary(16)', 'jsonb'].includes(formatType(t)));
+    for (const t of exact)
+      assert.equal(formatType(conn.canonicalType(conn.nativeType(t).native)), formatType(t), formatType(t));
   });
 
   test('the others become the nearest type that holds every value, with a note where something changes', () => {
     const cases: [string, string, boolean][] = [
-      ['int24', 'INT32', false], ['uint24', 'UINT32', false], ['varchar(50)', 'STRING', false], ['char(4)', 'STRING', false], ['varbinary(16)', 'BINARY', false],
-      ['jsonb', 'JSON', false], ['timestamp(0)', 'TIMESTAMP(MICROS)', false], ['timestamptz(2)', 'TIMESTAMP(MICROS,UTC)', false], ['time(0)', 'TIME(MICROS)', false],
-      ['decimal', 'STRING', true], ['decimal(65,30)', 'STRING', true], ['timetz(6)', 'STRING', true], ['interval', 'STRING', true], ['array<interval>', 'LIST<STRING>', true],
+      ['int24', 'INT32', false],
+      ['uint24', 'UINT32', false],
+      ['varchar(50)', 'STRING', false],
+      ['char(4)', 'STRING', false],
+      ['varbinary(16)', 'BINARY', false],
+      ['jsonb', 'JSON', false],
+      ['timestamp(0)', 'TIMESTAMP(MICROS)', false],
+      ['timestamptz(2)', 'TIMESTAMP(MICROS,UTC)', false],
+      ['time(0)', 'TIME(MICROS)', false],
+      ['decimal', 'STRING', true],
+      ['decimal(65,30)', 'STRING', true],
+      ['timetz(6)', 'STRING', true],
+      ['interval', 'STRING', true],
+      ['array<interval>', 'LIST<STRING>', true],
     ];
     for (const [canonical, native, noted] of cases) {
       const choice = conn.nativeType(parseType(canonical));
@@ -79,14 +119,20 @@ describe('objectstore type map', () => {
     assert.equal(formatType(conn.canonicalType(' decimal( 12 , 2 ) ')), 'decimal(12,2)');
     assert.equal(formatType(conn.canonicalType('list<timestamp(millis,utc)>')), 'array<timestamptz(3)>');
     assert.equal(formatType(conn.canonicalType("ENUM('Small','it''s')")), "enum('Small','it''s')");
-    assert.throws(() => conn.canonicalType('VARCHAR(10)'), codeIs('PLAN_INVALID', /unknown object store column type "VARCHAR\(10\)"/));
+    assert.throws(
+      () => conn.canonicalType('VARCHAR(10)'),
+      codeIs('PLAN_INVALID', /unknown object store column type "VARCHAR\(10\)"/),
+    );
     assert.throws(() => conn.canonicalType('DECIMAL(5,7)'), codeIs('PLAN_INVALID'));
   });
 
   test('timestampUnit=millis writes millisecond timestamps and says what finer values become', async () => {
     const millis = await open(`file:${tmpDir('ferry-os-')}?timestampUnit=millis`);
     try {
-      assert.deepEqual(millis.nativeType(parseType('timestamptz(6)')), { native: 'TIMESTAMP(MILLIS,UTC)', note: 'milliseconds (target.options.timestampUnit): values with finer fractions of a second are refused' });
+      assert.deepEqual(millis.nativeType(parseType('timestamptz(6)')), {
+        native: 'TIMESTAMP(MILLIS,UTC)',
+        note: 'milliseconds (target.options.timestampUnit): values with finer fractions of a second are refused',
+      });
       assert.equal(millis.nativeType(parseType('timestamp(3)')).native, 'TIMESTAMP(MILLIS)');
       assert.equal(millis.nativeType(parseType('timestamp(3)')).note, undefined);
     } finally {
@@ -97,10 +143,41 @@ describe('objectstore type map', () => {
 
 /** DuckDB's text of every edge column, and the same from the fixture, row by row. */
 const DUCK_TYPES: Record<string, string> = {
-  id: 'INTEGER', i8: 'TINYINT', u8: 'UTINYINT', i16: 'SMALLINT', u16: 'USMALLINT', i24: 'INTEGER', u24: 'UINTEGER', i32: 'INTEGER', u32: 'UINTEGER', i64: 'BIGINT', u64: 'UBIGINT',
-  dec38: 'DECIMAL(38,0)', dec3810: 'DECIMAL(38,10)', money: 'DECIMAL(10,2)', f32: 'FLOAT', f64: 'DOUBLE', flag: 'BOOLEAN', code: 'VARCHAR', label: 'VARCHAR', body: 'VARCHAR',
-  blob: 'BLOB', vbin: 'BLOB', day: 'DATE', clock: 'TIME', stamp: 'TIMESTAMP', stamptz: 'TIMESTAMP WITH TIME ZONE', yr: 'SMALLINT', size: 'VARCHAR', perms: 'VARCHAR[]',
-  doc: 'JSON', docb: 'JSON', uid: 'UUID', nums: 'INTEGER[]', tags: 'VARCHAR[]', bits: 'VARCHAR',
+  id: 'INTEGER',
+  i8: 'TINYINT',
+  u8: 'UTINYINT',
+  i16: 'SMALLINT',
+  u16: 'USMALLINT',
+  i24: 'INTEGER',
+  u24: 'UINTEGER',
+  i32: 'INTEGER',
+  u32: 'UINTEGER',
+  i64: 'BIGINT',
+  u64: 'UBIGINT',
+  dec38: 'DECIMAL(38,0)',
+  dec3810: 'DECIMAL(38,10)',
+  money: 'DECIMAL(10,2)',
+  f32: 'FLOAT',
+  f64: 'DOUBLE',
+  flag: 'BOOLEAN',
+  code: 'VARCHAR',
+  label: 'VARCHAR',
+  body: 'VARCHAR',
+  blob: 'BLOB',
+  vbin: 'BLOB',
+  day: 'DATE',
+  clock: 'TIME',
+  stamp: 'TIMESTAMP',
+  stamptz: 'TIMESTAMP WITH TIME ZONE',
+  yr: 'SMALLINT',
+  size: 'VARCHAR',
+  perms: 'VARCHAR[]',
+  doc: 'JSON',
+  docb: 'JSON',
+  uid: 'UUID',
+  nums: 'INTEGER[]',
+  tags: 'VARCHAR[]',
+  bits: 'VARCHAR',
 };
 
 function duckExpression(c: EdgeColumn): string {
@@ -120,7 +197,9 @@ function expectedDuckText(v: unknown, t: CanonicalType): string | null {
   if (v === null) return null;
   switch (t.kind) {
     case 'bytes':
-      return Buffer.from(v as Uint8Array).toString('hex').toUpperCase();
+      return Buffer.from(v as Uint8Array)
+        .toString('hex')
+        .toUpperCase();
     case 'set':
     case 'array':
       return JSON.stringify(v);
@@ -158,7 +237,11 @@ describe('Parquet levels', () => {
         levels[i] = v;
       }
       const encoded = encodeLevels(levels, count, bitWidth);
-      assert.deepEqual(decodeLevels(encoded, 0, encoded.length, bitWidth, count), levels, `width ${bitWidth}, ${count} levels`);
+      assert.deepEqual(
+        decodeLevels(encoded, 0, encoded.length, bitWidth, count),
+        levels,
+        `width ${bitWidth}, ${count} levels`,
+      );
     }
   });
 });
@@ -183,12 +266,24 @@ describe('Parquet files as DuckDB reads them', () => {
     const rows = await duckdb(`SELECT ${edgeColumns.map(duckExpression).join(', ')} FROM ${files} ORDER BY id`);
     assert.equal(rows.length, edgeRows.length);
     rows.forEach((row, r) =>
-      edgeColumns.forEach((c, i) => assert.equal(actualDuckText(row[i], c.type), expectedDuckText(edgeRows[r]![i], c.type), `row ${r + 1}, column ${c.name}`)),
+      edgeColumns.forEach((c, i) =>
+        assert.equal(
+          actualDuckText(row[i], c.type),
+          expectedDuckText(edgeRows[r]![i], c.type),
+          `row ${r + 1}, column ${c.name}`,
+        ),
+      ),
     );
   });
 
   test('dates and timestamps far from 1970, before year 1, and in milliseconds', async () => {
-    const cols = [col('id', 'int32'), col('d', 'date'), col('ts', 'timestamp(6)'), col('tz', 'timestamptz(6)'), col('t3', 'time(3)')];
+    const cols = [
+      col('id', 'int32'),
+      col('d', 'date'),
+      col('ts', 'timestamp(6)'),
+      col('tz', 'timestamptz(6)'),
+      col('t3', 'time(3)'),
+    ];
     const rows = [
       [1, '0001-01-01', '0001-01-01 00:00:00', '0001-01-01 00:00:00.000001Z', '00:00:00.001'],
       [2, '-0043-03-15', '-0043-03-15 12:30:00.5', '-0043-03-15 12:30:00Z', '23:59:59.999'],
@@ -199,15 +294,32 @@ describe('Parquet files as DuckDB reads them', () => {
     await conn.target().prepare(t, 'drop');
     await conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows));
     assert.deepEqual(actualText(await collect(conn.target().readBack(t, {}, 10)), t), expectedText(rows, cols, t));
-    const duck = await duckdb(`SELECT d::VARCHAR, ts::VARCHAR, tz::VARCHAR, t3::VARCHAR FROM read_parquet('${dir}/far/*.parquet') ORDER BY id`);
+    const duck = await duckdb(
+      `SELECT d::VARCHAR, ts::VARCHAR, tz::VARCHAR, t3::VARCHAR FROM read_parquet('${dir}/far/*.parquet') ORDER BY id`,
+    );
     assert.deepEqual(duck[0], ['0001-01-01', '0001-01-01 00:00:00', '0001-01-01 00:00:00.000001+00', '00:00:00.001']);
     // DuckDB writes astronomical year -43 as 44 BC
-    assert.deepEqual(duck[1], ['0044-03-15 (BC)', '0044-03-15 (BC) 12:30:00.5', '0044-03-15 (BC) 12:30:00+00', '23:59:59.999']);
-    assert.deepEqual(duck[3], ['9999-12-31', '9999-12-31 23:59:59.999999', '9999-12-31 23:59:59.999999+00', '24:00:00']);
+    assert.deepEqual(duck[1], [
+      '0044-03-15 (BC)',
+      '0044-03-15 (BC) 12:30:00.5',
+      '0044-03-15 (BC) 12:30:00+00',
+      '23:59:59.999',
+    ]);
+    assert.deepEqual(duck[3], [
+      '9999-12-31',
+      '9999-12-31 23:59:59.999999',
+      '9999-12-31 23:59:59.999999+00',
+      '24:00:00',
+    ]);
   });
 
   test('nested lists, NULL elements and empty lists keep their shape', async () => {
-    const cols = [col('id', 'int32'), col('grid', 'array<array<int64>>'), col('amounts', 'array<decimal(20,2)>'), col('words', 'array<text>')];
+    const cols = [
+      col('id', 'int32'),
+      col('grid', 'array<array<int64>>'),
+      col('amounts', 'array<decimal(20,2)>'),
+      col('words', 'array<text>'),
+    ];
     const rows = [
       [1, [[1n, 2n], [], [3n, null]], ['1.50', null, '-99999999999999999.99'], ['a', null, '']],
       [2, [], [], []],
@@ -218,7 +330,9 @@ describe('Parquet files as DuckDB reads them', () => {
     await conn.target().prepare(t, 'drop');
     await conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows));
     assert.deepEqual(actualText(await collect(conn.target().readBack(t, {}, 10)), t), expectedText(rows, cols, t));
-    const duck = await duckdb(`SELECT to_json(grid)::VARCHAR, amounts::VARCHAR, to_json(words)::VARCHAR FROM read_parquet('${dir}/lists/*.parquet') ORDER BY id`);
+    const duck = await duckdb(
+      `SELECT to_json(grid)::VARCHAR, amounts::VARCHAR, to_json(words)::VARCHAR FROM read_parquet('${dir}/lists/*.parquet') ORDER BY id`,
+    );
     assert.deepEqual(duck, [
       ['[[1,2],[],[3,null]]', '[1.50, NULL, -99999999999999999.99]', '["a",null,""]'],
       ['[]', '[]', '[]'],
@@ -239,12 +353,19 @@ describe('Parquet files as DuckDB reads them', () => {
         await small.target().finishTable(t);
         const parts = filesUnder(join(d, 'parent')).filter((f) => f.endsWith('.parquet'));
         assert.ok(parts.length >= 3, `several files: ${parts.join(', ')}`);
-        const [meta] = await duckdb(`SELECT count(DISTINCT row_group_id), max(compression) FROM parquet_metadata('${d}/parent/*.parquet')`);
+        const [meta] = await duckdb(
+          `SELECT count(DISTINCT row_group_id), max(compression) FROM parquet_metadata('${d}/parent/*.parquet')`,
+        );
         assert.ok(Number(meta![0]) >= 2, 'several row groups per file');
         assert.equal(meta![1], compression === 'none' ? 'UNCOMPRESSED' : 'SNAPPY');
-        const [agg] = await duckdb(`SELECT count(*)::INT, count(DISTINCT id)::INT, sum(id)::VARCHAR, max(created)::VARCHAR FROM read_parquet('${d}/parent/*.parquet')`);
+        const [agg] = await duckdb(
+          `SELECT count(*)::INT, count(DISTINCT id)::INT, sum(id)::VARCHAR, max(created)::VARCHAR FROM read_parquet('${d}/parent/*.parquet')`,
+        );
         assert.deepEqual(agg, [20_000, 20_000, String((20_000 * 20_001) / 2), '2024-01-01 00:00:59.019979']);
-        assert.deepEqual(actualText(await collect(small.target().readBack(t, {}, 5000)), t), expectedText(rows, parentColumns, t));
+        assert.deepEqual(
+          actualText(await collect(small.target().readBack(t, {}, 5000)), t),
+          expectedText(rows, parentColumns, t),
+        );
       } finally {
         await small.close();
       }
@@ -264,11 +385,18 @@ describe('Parquet files as DuckDB reads them', () => {
         await zstd.target().finishTable(t);
         const parts = filesUnder(join(d, 'parent')).filter((f) => f.endsWith('.parquet'));
         bytes.push(parts.reduce((n, f) => n + statSync(join(d, 'parent', f)).size, 0));
-        const [meta] = await duckdb(`SELECT min(compression), max(compression) FROM parquet_metadata('${d}/parent/*.parquet')`);
+        const [meta] = await duckdb(
+          `SELECT min(compression), max(compression) FROM parquet_metadata('${d}/parent/*.parquet')`,
+        );
         assert.deepEqual(meta, ['ZSTD', 'ZSTD']);
-        const [agg] = await duckdb(`SELECT count(*)::INT, sum(id)::VARCHAR, max(created)::VARCHAR FROM read_parquet('${d}/parent/*.parquet')`);
+        const [agg] = await duckdb(
+          `SELECT count(*)::INT, sum(id)::VARCHAR, max(created)::VARCHAR FROM read_parquet('${d}/parent/*.parquet')`,
+        );
         assert.deepEqual(agg, [20_000, String((20_000 * 20_001) / 2), '2024-01-01 00:00:59.019979']);
-        assert.deepEqual(actualText(await collect(zstd.target().readBack(t, {}, 5000)), t), expectedText(rows, parentColumns, t));
+        assert.deepEqual(
+          actualText(await collect(zstd.target().readBack(t, {}, 5000)), t),
+          expectedText(rows, parentColumns, t),
+        );
       } finally {
         await zstd.close();
       }
@@ -277,7 +405,9 @@ describe('Parquet files as DuckDB reads them', () => {
   });
 
   test('integer columns carry min/max statistics for pruning', async () => {
-    const [stats] = await duckdb(`SELECT stats_min_value, stats_max_value, stats_null_count FROM parquet_metadata('${dir}/edge/*.parquet') WHERE path_in_schema = 'i64'`);
+    const [stats] = await duckdb(
+      `SELECT stats_min_value, stats_max_value, stats_null_count FROM parquet_metadata('${dir}/edge/*.parquet') WHERE path_in_schema = 'i64'`,
+    );
     assert.deepEqual(stats, ['-9223372036854775808', '9223372036854775807', 1n]);
   });
 });
@@ -296,11 +426,21 @@ describe('objectstore layout, manifest and replays', () => {
     const t = tableFor(conn, 'parent', parentColumns);
     await conn.target().prepare(t, 'fail');
     const schema = JSON.parse(readFileSync(join(dir, 'parent', '_schema.json'), 'utf8'));
-    assert.deepEqual(schema.columns.map((c: { name: string; type: string }) => `${c.name} ${c.type}`), ['id INT64', 'name STRING', 'created TIMESTAMP(MICROS)']);
+    assert.deepEqual(
+      schema.columns.map((c: { name: string; type: string }) => `${c.name} ${c.type}`),
+      ['id INT64', 'name STRING', 'created TIMESTAMP(MICROS)'],
+    );
     assert.deepEqual(schema.primaryKey, ['id']);
     const rows = parentRows(3000);
-    await conn.target().writeChunk({ table: t, range: { upper: [1501n] }, replace: false, isolate: false }, batchesOf(rows.slice(0, 1500)));
-    await conn.target().writeChunk({ table: t, range: { lower: [1501n] }, replace: false, isolate: false }, batchesOf(rows.slice(1500)));
+    await conn
+      .target()
+      .writeChunk(
+        { table: t, range: { upper: [1501n] }, replace: false, isolate: false },
+        batchesOf(rows.slice(0, 1500)),
+      );
+    await conn
+      .target()
+      .writeChunk({ table: t, range: { lower: [1501n] }, replace: false, isolate: false }, batchesOf(rows.slice(1500)));
     assert.equal(filesUnder(join(dir, 'parent')).includes('_manifest.json'), false);
     await conn.target().finishTable(t);
     const manifest = JSON.parse(readFileSync(join(dir, 'parent', '_manifest.json'), 'utf8'));
@@ -308,14 +448,20 @@ describe('objectstore layout, manifest and replays', () => {
     assert.equal(manifest.rows, 3000);
     assert.equal(manifest.chunks, 2);
     const data = filesUnder(join(dir, 'parent')).filter((f) => f.endsWith('.parquet'));
-    assert.deepEqual(manifest.files.map((f: { path: string }) => f.path), data);
+    assert.deepEqual(
+      manifest.files.map((f: { path: string }) => f.path),
+      data,
+    );
     for (const f of manifest.files as { path: string; bytes: number; sha256: string; rows: number }[]) {
       const bytes = readFileSync(join(dir, 'parent', f.path));
       assert.equal(f.bytes, bytes.length);
       assert.equal(f.sha256, createHash('sha256').update(bytes).digest('hex'));
       assert.match(f.path, /^part-[0-9a-f]{16}-\d{4}\.parquet$/);
     }
-    assert.equal(manifest.files.reduce((n: number, f: { rows: number }) => n + f.rows, 0), 3000);
+    assert.equal(
+      manifest.files.reduce((n: number, f: { rows: number }) => n + f.rows, 0),
+      3000,
+    );
     assert.deepEqual(manifest.schema.columns, schema.columns);
   });
 
@@ -341,29 +487,68 @@ describe('objectstore layout, manifest and replays', () => {
       yield { rows: parentRows(2000) };
       throw new Error('source connection lost');
     }
-    await assert.rejects(conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, failing()), /source connection lost/);
+    await assert.rejects(
+      conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, failing()),
+      /source connection lost/,
+    );
     assert.deepEqual(filesUnder(join(dir, 'halfway')), ['_schema.json']);
   });
 
   test('partitions by value and by month of a timestamp, Hive-style, read by DuckDB with their values', async () => {
     const cols = [col('id', 'int64'), col('country', 'varchar(2)'), col('at', 'timestamptz(6)'), col('note', 'text')];
-    const rows = Array.from({ length: 600 }, (_, i) => [BigInt(i + 1), i % 7 === 0 ? null : ['de', 'fr', 'a/b'][i % 3], `2024-${String((i % 3) + 4).padStart(2, '0')}-15 10:00:00Z`, `n${i}`]);
-    const t: TargetTable = { ...tableFor(conn, 'events', cols), options: { partitionBy: ['country', { column: 'at', by: 'month' }] } };
-    await conn.target().prepare(t, 'fail');
-    await conn.target().writeChunk({ table: t, range: { upper: [301n] }, replace: false, isolate: false }, batchesOf(rows.slice(0, 300)));
-    await conn.target().writeChunk({ table: t, range: { lower: [301n] }, replace: false, isolate: false }, batchesOf(rows.slice(300)));
-    const folders = new Set(filesUnder(join(dir, 'events')).filter((f) => f.endsWith('.parquet')).map((f) => f.slice(0, f.lastIndexOf('/'))));
-    assert.deepEqual([...folders].sort(), [
-      'country=__HIVE_DEFAULT_PARTITION__/year=2024/month=04', 'country=__HIVE_DEFAULT_PARTITION__/year=2024/month=05', 'country=__HIVE_DEFAULT_PARTITION__/year=2024/month=06',
-      'country=a%2Fb/year=2024/month=06', 'country=de/year=2024/month=04', 'country=fr/year=2024/month=05',
+    const rows = Array.from({ length: 600 }, (_, i) => [
+      BigInt(i + 1),
+      i % 7 === 0 ? null : ['de', 'fr', 'a/b'][i % 3],
+      `2024-${String((i % 3) + 4).padStart(2, '0')}-15 10:00:00Z`,
+      `n${i}`,
     ]);
-    const duck = await duckdb(`SELECT country, year, month, count(*) FROM read_parquet('${dir}/events/**/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY ALL`);
-    assert.equal(duck.reduce((n, r) => n + Number(r[3]), 0), 600);
-    assert.ok(duck.some((r) => r[0] === 'a/b' && Number(r[2]) === 6), String(duck));
+    const t: TargetTable = {
+      ...tableFor(conn, 'events', cols),
+      options: { partitionBy: ['country', { column: 'at', by: 'month' }] },
+    };
+    await conn.target().prepare(t, 'fail');
+    await conn
+      .target()
+      .writeChunk(
+        { table: t, range: { upper: [301n] }, replace: false, isolate: false },
+        batchesOf(rows.slice(0, 300)),
+      );
+    await conn
+      .target()
+      .writeChunk({ table: t, range: { lower: [301n] }, replace: false, isolate: false }, batchesOf(rows.slice(300)));
+    const folders = new Set(
+      filesUnder(join(dir, 'events'))
+        .filter((f) => f.endsWith('.parquet'))
+        .map((f) => f.slice(0, f.lastIndexOf('/'))),
+    );
+    assert.deepEqual([...folders].sort(), [
+      'country=__HIVE_DEFAULT_PARTITION__/year=2024/month=04',
+      'country=__HIVE_DEFAULT_PARTITION__/year=2024/month=05',
+      'country=__HIVE_DEFAULT_PARTITION__/year=2024/month=06',
+      'country=a%2Fb/year=2024/month=06',
+      'country=de/year=2024/month=04',
+      'country=fr/year=2024/month=05',
+    ]);
+    const duck = await duckdb(
+      `SELECT country, year, month, count(*) FROM read_parquet('${dir}/events/**/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY ALL`,
+    );
+    assert.equal(
+      duck.reduce((n, r) => n + Number(r[3]), 0),
+      600,
+    );
+    assert.ok(
+      duck.some((r) => r[0] === 'a/b' && Number(r[2]) === 6),
+      String(duck),
+    );
     assert.equal(await conn.target().count(t, { lower: [101n], upper: [451n] }), 350);
     assert.deepEqual(actualText(await collect(conn.target().readBack(t, {}, 100)), t), expectedText(rows, cols, t));
     // a replay that no longer has rows for some partitions removes their files
-    await conn.target().writeChunk({ table: t, range: { lower: [301n] }, replace: true, isolate: false }, batchesOf(rows.slice(300).filter((r) => r[1] === 'de')));
+    await conn
+      .target()
+      .writeChunk(
+        { table: t, range: { lower: [301n] }, replace: true, isolate: false },
+        batchesOf(rows.slice(300).filter((r) => r[1] === 'de')),
+      );
     assert.equal(await conn.target().count(t, { lower: [301n] }), rows.slice(300).filter((r) => r[1] === 'de').length);
     const [n] = await duckdb(`SELECT count(*)::INT FROM read_parquet('${dir}/events/**/*.parquet')`);
     assert.equal(n![0], 300 + rows.slice(300).filter((r) => r[1] === 'de').length);
@@ -373,10 +558,16 @@ describe('objectstore layout, manifest and replays', () => {
     const few = await open(`file:${dir}`, { maxPartitionsPerChunk: 3 });
     try {
       const cols = [col('id', 'int64'), col('day', 'date')];
-      const t: TargetTable = { ...tableFor(few, 'daily', cols), options: { partitionBy: { column: 'day', by: 'day' } } };
+      const t: TargetTable = {
+        ...tableFor(few, 'daily', cols),
+        options: { partitionBy: { column: 'day', by: 'day' } },
+      };
       await few.target().prepare(t, 'drop');
       const rows = Array.from({ length: 10 }, (_, i) => [BigInt(i + 1), `2024-01-${String(i + 1).padStart(2, '0')}`]);
-      await assert.rejects(few.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows)), codeIs('WRITE_FAILED', /daily writes more than 3 partitions/));
+      await assert.rejects(
+        few.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows)),
+        codeIs('WRITE_FAILED', /daily writes more than 3 partitions/),
+      );
       assert.deepEqual(filesUnder(join(dir, 'daily')), ['_schema.json']);
     } finally {
       await few.close();
@@ -417,7 +608,18 @@ describe('objectstore from column batches', () => {
       await target.prepare(table, 'drop');
       const recycled = { count: 0 };
       // increasing keys over three batches, then one out of order that is new: all written
-      const ok = await target.writeColumns!({ table, range: { upper: [100n] }, replace: false, isolate: false }, batchesOfIds([[1, 2, 3], [4, 5], [7, 9], [8, 6]], recycled));
+      const ok = await target.writeColumns!(
+        { table, range: { upper: [100n] }, replace: false, isolate: false },
+        batchesOfIds(
+          [
+            [1, 2, 3],
+            [4, 5],
+            [7, 9],
+            [8, 6],
+          ],
+          recycled,
+        ),
+      );
       assert.equal(ok.rows, 9);
       assert.equal(recycled.count, 4);
       // a key of the first batch, repeated after the order broke, and one repeated while keys still increased
@@ -425,14 +627,36 @@ describe('objectstore from column batches', () => {
       const big = 2n ** 60n;
       // and keys that cross -2^53, where they turn from bigints into numbers
       const edge = -(2n ** 53n);
-      for (const ids of [[[101, 102], [103, 104], [110, 105], [102]], [[201, 202], [203, 202]], [[big + 1n, big + 2n], [big + 5n, big + 2n]], [[edge - 2n, edge - 1n], [Number(edge), Number(edge) + 1], [Number(edge)]]] as (number | bigint)[][][])
+      for (const ids of [
+        [[101, 102], [103, 104], [110, 105], [102]],
+        [
+          [201, 202],
+          [203, 202],
+        ],
+        [
+          [big + 1n, big + 2n],
+          [big + 5n, big + 2n],
+        ],
+        [[edge - 2n, edge - 1n], [Number(edge), Number(edge) + 1], [Number(edge)]],
+      ] as (number | bigint)[][][])
         await assert.rejects(
-          target.writeColumns!({ table, range: { lower: [BigInt(ids[0]![0]!)], upper: [BigInt(ids[0]![0]!) + 99n] }, replace: false, isolate: false }, batchesOfIds(ids, recycled)),
+          target.writeColumns!(
+            {
+              table,
+              range: { lower: [BigInt(ids[0]![0]!)], upper: [BigInt(ids[0]![0]!) + 99n] },
+              replace: false,
+              isolate: false,
+            },
+            batchesOfIds(ids, recycled),
+          ),
           codeIs('WRITE_FAILED', new RegExp(`duplicate primary key \\(id\\) = \\(${ids.at(-1)!.at(-1)}\\)`)),
         );
       await target.finishTable(table);
       const rows = await duckdb(`SELECT id::INT, name FROM read_parquet('${dir}/items/*.parquet') ORDER BY id`);
-      assert.deepEqual(rows, [1, 2, 3, 4, 5, 6, 7, 8, 9].map((id) => [id, `row ${id}`]));
+      assert.deepEqual(
+        rows,
+        [1, 2, 3, 4, 5, 6, 7, 8, 9].map((id) => [id, `row ${id}`]),
+      );
     } finally {
       await conn.close();
     }
@@ -447,7 +671,13 @@ describe('objectstore checks before the run', () => {
   after(async () => conn.close());
 
   test('partitions that make a file per row, unordered chunk keys and format limits are findings', async () => {
-    const t = tableFor(conn, 'orders', [col('id', 'int64'), col('email', 'text'), col('at', 'timestamp(6)'), col('big', 'uint64'), col('d', 'decimal(40,2)')]);
+    const t = tableFor(conn, 'orders', [
+      col('id', 'int64'),
+      col('email', 'text'),
+      col('at', 'timestamp(6)'),
+      col('big', 'uint64'),
+      col('d', 'decimal(40,2)'),
+    ]);
     t.columns[4]!.nativeType = 'DECIMAL(40,2)';
     t.columns[4]!.type = conn.canonicalType('DECIMAL(40,2)');
     const findings = await conn.target().check([
@@ -460,7 +690,10 @@ describe('objectstore checks before the run', () => {
     assert.ok(codes.includes('error KEY_ORDER by_email'), codes.join('\n'));
     assert.ok(codes.includes('warning PARTITION_CARDINALITY by_email.at'), codes.join('\n'));
     assert.ok(codes.includes('warning PARTITION_CARDINALITY daily.at'), codes.join('\n'));
-    assert.ok(findings.some((f) => f.code === 'TYPE_FORMAT' && f.severity === 'warning' && /d\).*38 digits/.test(f.message)), codes.join('\n'));
+    assert.ok(
+      findings.some((f) => f.code === 'TYPE_FORMAT' && f.severity === 'warning' && /d\).*38 digits/.test(f.message)),
+      codes.join('\n'),
+    );
     assert.ok(findings.some((f) => f.code === 'TYPE_FORMAT' && /big.*unsigned/.test(f.message)));
     assert.ok(findings.some((f) => f.code === 'ROW_GROUP_SIZE' && f.severity === 'info' && /email/.test(f.message)));
   });
@@ -468,15 +701,36 @@ describe('objectstore checks before the run', () => {
   test('bad options are refused with the option named and what is allowed', async () => {
     const dir = tmpDir('ferry-os-');
     await assert.rejects(open(`file:${dir}?format=orc`), codeIs('PLAN_INVALID', /target option format: /));
-    await assert.rejects(open(`file:${dir}`, { compresion: 'zstd' }), codeIs('PLAN_INVALID', /unknown option compresion/));
-    await assert.rejects(open(`file:${dir}`, { format: 'csv', compression: 'zstd' }), codeIs('PLAN_INVALID', /zstd does not apply to csv/));
+    await assert.rejects(
+      open(`file:${dir}`, { compresion: 'zstd' }),
+      codeIs('PLAN_INVALID', /unknown option compresion/),
+    );
+    await assert.rejects(
+      open(`file:${dir}`, { format: 'csv', compression: 'zstd' }),
+      codeIs('PLAN_INVALID', /zstd does not apply to csv/),
+    );
     await assert.rejects(open(`file:${dir}`, { rowGroupSize: 'lots' }), codeIs('PLAN_INVALID', /rowGroupSize/));
-    await assert.rejects(open(`file:${dir}?compressionLevel=high`), codeIs('PLAN_INVALID', /^target option compressionLevel: a whole number from -7 to 22$/));
-    await assert.rejects(open(`file:${dir}`, { uploadConcurrency: 0 }), codeIs('PLAN_INVALID', /^target option uploadConcurrency: a whole number from 1 to 64$/));
+    await assert.rejects(
+      open(`file:${dir}?compressionLevel=high`),
+      codeIs('PLAN_INVALID', /^target option compressionLevel: a whole number from -7 to 22$/),
+    );
+    await assert.rejects(
+      open(`file:${dir}`, { uploadConcurrency: 0 }),
+      codeIs('PLAN_INVALID', /^target option uploadConcurrency: a whole number from 1 to 64$/),
+    );
     const t = tableFor(conn, 'opts', parentColumns);
-    await assert.rejects(conn.target().check([{ ...t, options: { partitionBy: 'nope' } }]), codeIs('PLAN_INVALID', /partitionBy names column nope/));
-    await assert.rejects(conn.target().check([{ ...t, options: { partitionBy: { column: 'name', by: 'month' } } }]), codeIs('PLAN_INVALID', /needs a date or timestamp column/));
-    await assert.rejects(conn.target().check([{ ...t, options: { partition: 'name' } }]), codeIs('PLAN_INVALID', /unknown option partition/));
+    await assert.rejects(
+      conn.target().check([{ ...t, options: { partitionBy: 'nope' } }]),
+      codeIs('PLAN_INVALID', /partitionBy names column nope/),
+    );
+    await assert.rejects(
+      conn.target().check([{ ...t, options: { partitionBy: { column: 'name', by: 'month' } } }]),
+      codeIs('PLAN_INVALID', /needs a date or timestamp column/),
+    );
+    await assert.rejects(
+      conn.target().check([{ ...t, options: { partition: 'name' } }]),
+      codeIs('PLAN_INVALID', /unknown option partition/),
+    );
   });
 
   test('values Parquet cannot hold are refused one by one', () => {
@@ -504,11 +758,18 @@ describe('objectstore on S3', () => {
       await conn.target().prepare(t, 'drop');
       await conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows, 2000));
       await conn.target().finishTable(t);
-      const manifest = JSON.parse(readFileSync(join(s3.dir, s3.bucket, 'multipart', 'blobs', '_manifest.json._S3rver_object'), 'utf8'));
+      const manifest = JSON.parse(
+        readFileSync(join(s3.dir, s3.bucket, 'multipart', 'blobs', '_manifest.json._S3rver_object'), 'utf8'),
+      );
       assert.ok(manifest.bytes > 10 * 1024 * 1024, `${manifest.bytes} bytes`);
-      const stored = readFileSync(join(s3.dir, s3.bucket, 'multipart', 'blobs', `${manifest.files[0].path}._S3rver_object`));
+      const stored = readFileSync(
+        join(s3.dir, s3.bucket, 'multipart', 'blobs', `${manifest.files[0].path}._S3rver_object`),
+      );
       assert.equal(createHash('sha256').update(stored).digest('hex'), manifest.files[0].sha256);
-      assert.deepEqual(actualText(await collect(conn.target().readBack(t, { lower: [11_990n] }, 100)), t), expectedText(rows.slice(11_989), cols, t));
+      assert.deepEqual(
+        actualText(await collect(conn.target().readBack(t, { lower: [11_990n] }, 100)), t),
+        expectedText(rows.slice(11_989), cols, t),
+      );
     } finally {
       await conn.close();
     }
@@ -517,11 +778,15 @@ describe('objectstore on S3', () => {
   test('encryption and the expected bucket owner go with every upload', async () => {
     const proxy = await startDenyingProxy(s3, () => false);
     try {
-      const conn = await open(s3.url('sse', 'sse=aws:kms&kmsKeyId=alias/ferry&expectedBucketOwner=123456789012', proxy.endpoint));
+      const conn = await open(
+        s3.url('sse', 'sse=aws:kms&kmsKeyId=alias/ferry&expectedBucketOwner=123456789012', proxy.endpoint),
+      );
       try {
         const t = tableFor(conn, 'parent', parentColumns);
         await conn.target().prepare(t, 'drop');
-        await conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(parentRows(10)));
+        await conn
+          .target()
+          .writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(parentRows(10)));
       } finally {
         await conn.close();
       }
@@ -531,19 +796,26 @@ describe('objectstore on S3', () => {
         assert.equal(r.headers['x-amz-server-side-encryption'], 'aws:kms', r.url);
         assert.equal(r.headers['x-amz-server-side-encryption-aws-kms-key-id'], 'alias/ferry', r.url);
       }
-      for (const r of proxy.requests) assert.equal(r.headers['x-amz-expected-bucket-owner'], '123456789012', `${r.method} ${r.url}`);
+      for (const r of proxy.requests)
+        assert.equal(r.headers['x-amz-expected-bucket-owner'], '123456789012', `${r.method} ${r.url}`);
     } finally {
       await proxy.stop();
     }
   });
 
   test('a wrong bucket, wrong credentials and a missing permission each give one line saying what to do', async () => {
-    await assert.rejects(open(`s3://no-such-bucket/x?endpoint=${s3.endpoint}&forcePathStyle=true`), codeIs('DATABASE_NOT_FOUND', /bucket no-such-bucket does not exist/));
-    await assert.rejects(open(`s3://WRONGKEY:wrong-secret-456@${s3.bucket}/x?endpoint=${s3.endpoint}&forcePathStyle=true`), (e: Error & { code?: string; action?: string }) => {
-      codeIs('AUTH_FAILED', /does not know the access key id/)(e);
-      assert.doesNotMatch(`${e.message} ${e.action}`, /wrong-secret-456/);
-      return true;
-    });
+    await assert.rejects(
+      open(`s3://no-such-bucket/x?endpoint=${s3.endpoint}&forcePathStyle=true`),
+      codeIs('DATABASE_NOT_FOUND', /bucket no-such-bucket does not exist/),
+    );
+    await assert.rejects(
+      open(`s3://WRONGKEY:wrong-secret-456@${s3.bucket}/x?endpoint=${s3.endpoint}&forcePathStyle=true`),
+      (e: Error & { code?: string; action?: string }) => {
+        codeIs('AUTH_FAILED', /does not know the access key id/)(e);
+        assert.doesNotMatch(`${e.message} ${e.action}`, /wrong-secret-456/);
+        return true;
+      },
+    );
     const proxy = await startDenyingProxy(s3, (r) => r.method === 'PUT');
     try {
       const conn = await open(s3.url('denied', '', proxy.endpoint));
@@ -563,7 +835,10 @@ describe('objectstore on S3', () => {
   });
 
   test('an unreachable endpoint is named', async () => {
-    await assert.rejects(open('s3://b/x?endpoint=http://127.0.0.1:1&forcePathStyle=true&maxAttempts=1'), codeIs('CONNECT_FAILED', /cannot reach the S3 endpoint at http:\/\/127\.0\.0\.1:1/));
+    await assert.rejects(
+      open('s3://b/x?endpoint=http://127.0.0.1:1&forcePathStyle=true&maxAttempts=1'),
+      codeIs('CONNECT_FAILED', /cannot reach the S3 endpoint at http:\/\/127\.0\.0\.1:1/),
+    );
   });
 
   test('introspect finds the tables ferry wrote, from their schema files', async () => {
@@ -574,8 +849,12 @@ describe('objectstore on S3', () => {
       assert.ok(edge, schema.tables.map((x) => x.name).join(', '));
       assert.equal(edge.columns.find((c) => c.name === 'stamptz')!.nativeType, 'TIMESTAMP(MICROS,UTC)');
       assert.equal(formatType(edge.columns.find((c) => c.name === 'stamptz')!.type), 'timestamptz(6)');
-      const record = readdirSync(join(s3.dir, s3.bucket, 'contract', 'parent', '_chunks')).find((f) => f.endsWith('.json._S3rver_object'))!;
-      const chunk = stateParse<{ range: { lower?: unknown[] } }>(readFileSync(join(s3.dir, s3.bucket, 'contract', 'parent', '_chunks', record), 'utf8'));
+      const record = readdirSync(join(s3.dir, s3.bucket, 'contract', 'parent', '_chunks')).find((f) =>
+        f.endsWith('.json._S3rver_object'),
+      )!;
+      const chunk = stateParse<{ range: { lower?: unknown[] } }>(
+        readFileSync(join(s3.dir, s3.bucket, 'contract', 'parent', '_chunks', record), 'utf8'),
+      );
       assert.ok(chunk.range.lower === undefined || typeof chunk.range.lower[0] === 'bigint');
     } finally {
       await conn.close();

@@ -33,7 +33,12 @@ targetContract('postgres', { open: async () => open(await freshPg('ferry_pg_targ
 function nativeTable(conn: Connector, name: string, natives: [string, string][], key = ['id']): TargetTable {
   return {
     name,
-    columns: natives.map(([col, native]) => ({ name: col, nativeType: native, type: conn.canonicalType(native), nullable: !key.includes(col) })),
+    columns: natives.map(([col, native]) => ({
+      name: col,
+      nativeType: native,
+      type: conn.canonicalType(native),
+      nullable: !key.includes(col),
+    })),
     primaryKey: key,
     key,
     uniqueKeys: [],
@@ -43,7 +48,12 @@ function nativeTable(conn: Connector, name: string, natives: [string, string][],
 }
 
 function sourceOf(t: TargetTable, where?: string): SourceTable {
-  return { name: t.name, columns: t.columns.map((c) => ({ name: c.name, type: c.type, nativeType: c.nativeType, nullable: c.nullable })), key: t.key, where };
+  return {
+    name: t.name,
+    columns: t.columns.map((c) => ({ name: c.name, type: c.type, nativeType: c.nativeType, nullable: c.nullable })),
+    key: t.key,
+    where,
+  };
 }
 
 /** Rows read through a fresh snapshot, sorted by the first column. */
@@ -136,7 +146,16 @@ describe('postgres: type map', () => {
             assert.equal(formatType(c.canonicalType(choice.native)), text, `${text} -> ${choice.native}`);
           }
         }
-        for (const text of ['decimal', 'timetz(3)', 'timestamptz(0)', 'interval', 'varbit(5)', 'char(1)', "array<enum('x','y')>", 'bytes'])
+        for (const text of [
+          'decimal',
+          'timetz(3)',
+          'timestamptz(0)',
+          'interval',
+          'varbit(5)',
+          'char(1)',
+          "array<enum('x','y')>",
+          'bytes',
+        ])
           assert.equal(formatType(c.canonicalType(c.nativeType(parseType(text)).native)), text, text);
         const grid = c.nativeType(parseType('array<array<int64>>'));
         assert.equal(grid.native, 'bigint[]');
@@ -196,20 +215,65 @@ describe('postgres: type map', () => {
     const c = await open(url);
     try {
       const natives = [
-        'smallint', 'integer', 'bigint', 'numeric(10,2)', 'numeric(5)', 'numeric', 'real', 'double precision', 'float(10)', 'boolean',
-        'char(4)', 'character', 'varchar(50)', 'character varying', 'text', 'bytea', 'date', 'time(3)', 'time', 'timetz', 'time(2) with time zone',
-        'timestamp(0)', 'timestamp', 'timestamptz(3)', 'timestamp with time zone', 'interval', 'interval day to second(2)', 'json', 'jsonb', 'uuid',
-        'bit(8)', 'bit', 'varbit(5)', 'integer[]', 'text[][]', 'numeric(4,2)[]', 'tsvector', 'inet', 'point', 'varbit', "enum('a','b c','it''s')", "enum('x','y')[]",
+        'smallint',
+        'integer',
+        'bigint',
+        'numeric(10,2)',
+        'numeric(5)',
+        'numeric',
+        'real',
+        'double precision',
+        'float(10)',
+        'boolean',
+        'char(4)',
+        'character',
+        'varchar(50)',
+        'character varying',
+        'text',
+        'bytea',
+        'date',
+        'time(3)',
+        'time',
+        'timetz',
+        'time(2) with time zone',
+        'timestamp(0)',
+        'timestamp',
+        'timestamptz(3)',
+        'timestamp with time zone',
+        'interval',
+        'interval day to second(2)',
+        'json',
+        'jsonb',
+        'uuid',
+        'bit(8)',
+        'bit',
+        'varbit(5)',
+        'integer[]',
+        'text[][]',
+        'numeric(4,2)[]',
+        'tsvector',
+        'inet',
+        'point',
+        'varbit',
+        "enum('a','b c','it''s')",
+        "enum('x','y')[]",
       ];
       const t = nativeTable(c, 'typed', [['id', 'integer'], ...natives.map((n, i): [string, string] => [`c${i}`, n])]);
       await c.target().prepare(t, 'fail');
       const info = (await c.introspect({ tables: ['typed'] })).tables[0]!;
       info.columns.forEach((col, i) => {
-        assert.deepEqual(col.type, t.columns[i]!.type, `${t.columns[i]!.nativeType} is reported as ${formatType(col.type)}`);
+        assert.deepEqual(
+          col.type,
+          t.columns[i]!.type,
+          `${t.columns[i]!.nativeType} is reported as ${formatType(col.type)}`,
+        );
         assert.deepEqual(c.canonicalType(col.nativeType), col.type, `the reported native ${col.nativeType} reads back`);
       });
-      await pgExec(url, `CREATE DOMAIN money6 AS numeric(6,3); CREATE DOMAIN short AS varchar(7); CREATE DOMAIN shorter AS short; CREATE TYPE mood AS ENUM ('sad', 'ok');
-        CREATE TABLE domained (id int PRIMARY KEY, m money6, s shorter, moods mood[], ms money6[], "ünï" int)`);
+      await pgExec(
+        url,
+        `CREATE DOMAIN money6 AS numeric(6,3); CREATE DOMAIN short AS varchar(7); CREATE DOMAIN shorter AS short; CREATE TYPE mood AS ENUM ('sad', 'ok');
+        CREATE TABLE domained (id int PRIMARY KEY, m money6, s shorter, moods mood[], ms money6[], "ünï" int)`,
+      );
       const d = (await c.introspect({ tables: ['domained'] })).tables[0]!;
       assert.deepEqual(
         d.columns.map((x) => [x.name, x.nativeType, formatType(x.type)]),
@@ -238,16 +302,25 @@ describe('postgres: values in binary COPY', () => {
   after(async () => conn?.close());
 
   /** Writes rows, reads them back through a snapshot, and returns them with the server's own text of each value. */
-  async function roundTrip(name: string, natives: [string, string][], rows: unknown[][]): Promise<{ back: unknown[][]; server: string[][] }> {
+  async function roundTrip(
+    name: string,
+    natives: [string, string][],
+    rows: unknown[][],
+  ): Promise<{ back: unknown[][]; server: string[][] }> {
     const t = nativeTable(conn, name, [['id', 'integer'], ...natives]);
     await conn.target().prepare(t, 'drop');
-    const res = await conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows));
+    const res = await conn
+      .target()
+      .writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows));
     assert.equal(res.rows, rows.length);
     const back = await readAll(conn, sourceOf(t));
     const client = new pg.Client({ connectionString: url, options: '-c IntervalStyle=iso_8601 -c TimeZone=UTC' });
     await client.connect();
     try {
-      const server = await client.query({ text: `SELECT ${natives.map(([n]) => `"${n}"::text`).join(', ')} FROM "${name}" ORDER BY id`, rowMode: 'array' });
+      const server = await client.query({
+        text: `SELECT ${natives.map(([n]) => `"${n}"::text`).join(', ')} FROM "${name}" ORDER BY id`,
+        rowMode: 'array',
+      });
       return { back, server: server.rows as string[][] };
     } finally {
       await client.end();
@@ -257,7 +330,11 @@ describe('postgres: values in binary COPY', () => {
   test('dates and timestamps beyond JavaScript dates: BC years, year 10000 and more, infinity', async () => {
     const { back, server } = await roundTrip(
       'temporal',
-      [['d', 'date'], ['ts', 'timestamp(6)'], ['tz', 'timestamptz(6)']],
+      [
+        ['d', 'date'],
+        ['ts', 'timestamp(6)'],
+        ['tz', 'timestamptz(6)'],
+      ],
       [
         [1, '-0043-03-15', '-0043-03-15 10:00:00.5', '-0043-03-15 10:00:00Z'],
         [2, '0000-01-01', '1000-01-01 00:00:00', '1970-01-01 00:00:00.000001Z'],
@@ -285,7 +362,11 @@ describe('postgres: values in binary COPY', () => {
   test('times with zones and intervals read as PostgreSQL writes them', async () => {
     const { back, server } = await roundTrip(
       'clock',
-      [['t', 'time(6)'], ['tt', 'timetz(6)'], ['iv', 'interval']],
+      [
+        ['t', 'time(6)'],
+        ['tt', 'timetz(6)'],
+        ['iv', 'interval'],
+      ],
       [
         [1, '24:00:00', '12:00:00+05:30', 'P1Y2M-3DT4H5M6.5S'],
         [2, '00:00:00.000001', '23:59:59.999999-00:00:30', 'PT-1.5S'],
@@ -307,13 +388,23 @@ describe('postgres: values in binary COPY', () => {
       server.map((r) => r[2]),
       'intervals are ISO 8601 exactly as the server writes them',
     );
-    assert.deepEqual(server.map((r) => r[2]), ['P1Y2M-3DT4H5M6.5S', 'PT-1.5S', 'PT0S', 'P10M3DT-3H-54M-53.211S']);
+    assert.deepEqual(
+      server.map((r) => r[2]),
+      ['P1Y2M-3DT4H5M6.5S', 'PT-1.5S', 'PT0S', 'P10M3DT-3H-54M-53.211S'],
+    );
   });
 
   test('numbers keep every digit and special value', async () => {
     const { back, server } = await roundTrip(
       'numbers',
-      [['n', 'numeric'], ['n2', 'numeric(12,4)'], ['f4', 'real'], ['f8', 'double precision'], ['big', 'bigint'], ['u64', 'numeric(20,0)']],
+      [
+        ['n', 'numeric'],
+        ['n2', 'numeric(12,4)'],
+        ['f4', 'real'],
+        ['f8', 'double precision'],
+        ['big', 'bigint'],
+        ['u64', 'numeric(20,0)'],
+      ],
       [
         [1, 'NaN', '-0.0001', 3.4028234663852886e38, -0, -9223372036854775808n, 18446744073709551615n],
         [2, '123456789012345678901234567890.123456789012', '12345678.9', 1.5, Number.NaN, 9007199254740993n, 0n],
@@ -332,22 +423,51 @@ describe('postgres: values in binary COPY', () => {
     assert.deepEqual(
       server.map((r) => [r[0], r[1]]),
       back.map((r) => [r[1], r[2]]),
-      'numeric text is the server\'s',
+      "numeric text is the server's",
     );
   });
 
   test('arrays of any dimension, with NULLs, enums, quotes and backslashes; bits; uuids', async () => {
     const { back, server } = await roundTrip(
       'shapes',
-      [['grid', 'integer[]'], ['words', 'text[]'], ['moods', "enum('sad','ok','glad')[]"], ['bits', 'varbit(10)'], ['uid', 'uuid'], ['tags', 'text[]']],
       [
-        [1, [[1, 2], [3, 4]], ['a "quoted" word', 'back\\slash', null, ''], ['ok', 'glad'], '1010101', 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', ['read', 'write']],
+        ['grid', 'integer[]'],
+        ['words', 'text[]'],
+        ['moods', "enum('sad','ok','glad')[]"],
+        ['bits', 'varbit(10)'],
+        ['uid', 'uuid'],
+        ['tags', 'text[]'],
+      ],
+      [
+        [
+          1,
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          ['a "quoted" word', 'back\\slash', null, ''],
+          ['ok', 'glad'],
+          '1010101',
+          'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11',
+          ['read', 'write'],
+        ],
         [2, [1, null, 3], [], [], '', '{a0eebc999c0b4ef8bb6d6bb9bd380a12}', []],
         [3, [], ['NULL', 'null', ' ', 'Grüße 😀'], ['sad'], '1', '00000000-0000-0000-0000-000000000000', null],
       ],
     );
     assert.deepEqual(back, [
-      [1, [[1, 2], [3, 4]], ['a "quoted" word', 'back\\slash', null, ''], ['ok', 'glad'], '1010101', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', ['read', 'write']],
+      [
+        1,
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        ['a "quoted" word', 'back\\slash', null, ''],
+        ['ok', 'glad'],
+        '1010101',
+        'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+        ['read', 'write'],
+      ],
       [2, [1, null, 3], [], [], '', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12', []],
       [3, [], ['NULL', 'null', ' ', 'Grüße 😀'], ['sad'], '1', '00000000-0000-0000-0000-000000000000', null],
     ]);
@@ -356,22 +476,58 @@ describe('postgres: values in binary COPY', () => {
   });
 
   test('columns of types without a binary codec are written as text and read as their text output', async () => {
-    const natives: [string, string][] = [['addr', 'inet'], ['doc', 'tsvector'], ['spot', 'point'], ['day', 'date'], ['blob', 'bytea'], ['tags', 'text[]'], ['note', 'text'], ['f', 'double precision'], ['flag', 'boolean']];
+    const natives: [string, string][] = [
+      ['addr', 'inet'],
+      ['doc', 'tsvector'],
+      ['spot', 'point'],
+      ['day', 'date'],
+      ['blob', 'bytea'],
+      ['tags', 'text[]'],
+      ['note', 'text'],
+      ['f', 'double precision'],
+      ['flag', 'boolean'],
+    ];
     const rows = [
-      [1, '192.168.0.1/24', "'fat':2 'rat':3", '(1,2)', '-0043-03-15', new Uint8Array([0, 92, 10, 255]), ['a\\b', 'c"d', null], 'tab\there\nnew line \\ backslash \r', -0, true],
+      [
+        1,
+        '192.168.0.1/24',
+        "'fat':2 'rat':3",
+        '(1,2)',
+        '-0043-03-15',
+        new Uint8Array([0, 92, 10, 255]),
+        ['a\\b', 'c"d', null],
+        'tab\there\nnew line \\ backslash \r',
+        -0,
+        true,
+      ],
       [2, '::1', 'a:1 b:2', '(-1.5,0)', '2024-02-29', new Uint8Array([]), [], '', Number.NaN, false],
       [3, null, null, null, null, null, null, null, null, null],
     ];
     const { back } = await roundTrip('exotic', natives, rows);
     assert.deepEqual(back, [
-      [1, '192.168.0.1/24', "'fat':2 'rat':3", '(1,2)', '-0043-03-15', new Uint8Array([0, 92, 10, 255]), ['a\\b', 'c"d', null], 'tab\there\nnew line \\ backslash \r', -0, true],
+      [
+        1,
+        '192.168.0.1/24',
+        "'fat':2 'rat':3",
+        '(1,2)',
+        '-0043-03-15',
+        new Uint8Array([0, 92, 10, 255]),
+        ['a\\b', 'c"d', null],
+        'tab\there\nnew line \\ backslash \r',
+        -0,
+        true,
+      ],
       [2, '::1/128', "'a':1 'b':2", '(-1.5,0)', '2024-02-29', new Uint8Array([]), [], '', Number.NaN, false],
       [3, null, null, null, null, null, null, null, null, null],
     ]);
   });
 
   test('a value PostgreSQL cannot take is named by column, and isolated as a reject', async () => {
-    const t = nativeTable(conn, 'strict_values', [['id', 'integer'], ['day', 'date'], ['label', 'text']]);
+    const t = nativeTable(conn, 'strict_values', [
+      ['id', 'integer'],
+      ['day', 'date'],
+      ['label', 'text'],
+    ]);
     await conn.target().prepare(t, 'drop');
     const rows = [
       [1, '2024-01-01', 'fine'],
@@ -379,7 +535,11 @@ describe('postgres: values in binary COPY', () => {
       [3, '2024-02-30', 'no such day'],
       [4, '2024-03-01', 'fine too'],
     ];
-    await rejectsWith(conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows)), 'WRITE_FAILED', /column day: "0000-00-00" is a zero date/);
+    await rejectsWith(
+      conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows)),
+      'WRITE_FAILED',
+      /column day: "0000-00-00" is a zero date/,
+    );
     assert.equal(await conn.target().count(t, {}), 0);
     const res = await conn.target().writeChunk({ table: t, range: {}, replace: true, isolate: true }, batchesOf(rows));
     assert.equal(res.rows, 2);
@@ -390,12 +550,22 @@ describe('postgres: values in binary COPY', () => {
         [3, 'column day: "2024-02-30" is not a valid date'],
       ],
     );
-    const check = (type: string) => conn.target().valueCheck!({ name: 'c', type: parseType(type), nativeType: conn.nativeType(parseType(type)).native, nullable: true });
+    const check = (type: string) =>
+      conn.target().valueCheck!({
+        name: 'c',
+        type: parseType(type),
+        nativeType: conn.nativeType(parseType(type)).native,
+        nullable: true,
+      });
     assert.match(check('text')!('a\u0000b') ?? '', /NUL/);
     assert.equal(check('text')!('a b'), undefined);
     assert.match(check('jsonb')!('{"a": "\\u0000"}') ?? '', /NUL/);
     assert.equal(check('jsonb')!('{"a": "\\\\u0000"}'), undefined);
-    assert.equal(conn.target().valueCheck!({ name: 'c', type: parseType('date'), nativeType: 'date', nullable: true }), undefined, 'dates are checked by the write itself');
+    assert.equal(
+      conn.target().valueCheck!({ name: 'c', type: parseType('date'), nativeType: 'date', nullable: true }),
+      undefined,
+      'dates are checked by the write itself',
+    );
     assert.match(check('float32')!(1e39) ?? '', /out of range for real/);
     assert.equal(check('float32')!(Number.POSITIVE_INFINITY), undefined);
     assert.match(check('array<text>')!(['ok', ['x\u0000']]) ?? '', /NUL/);
@@ -414,10 +584,21 @@ describe('postgres: target', () => {
 
   test('counters continue after the copied rows, for identity and for numeric(20,0) columns', async () => {
     for (const native of ['bigint', 'numeric(20,0)']) {
-      const t = nativeTable(conn, 'counted', [['id', native], ['name', 'text']]);
+      const t = nativeTable(conn, 'counted', [
+        ['id', native],
+        ['name', 'text'],
+      ]);
       t.columns[0]!.autoIncrement = true;
       await conn.target().prepare(t, 'drop');
-      await conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf([[5n, 'five'], [41n, 'forty-one']].map(([id, n]) => [native === 'bigint' ? id : String(id), n])));
+      await conn.target().writeChunk(
+        { table: t, range: {}, replace: false, isolate: false },
+        batchesOf(
+          [
+            [5n, 'five'],
+            [41n, 'forty-one'],
+          ].map(([id, n]) => [native === 'bigint' ? id : String(id), n]),
+        ),
+      );
       await conn.target().finishTable(t);
       const { rows } = await pgExec(url, "INSERT INTO counted (name) VALUES ('next') RETURNING id::text AS id");
       assert.equal(rows[0].id, '42', native);
@@ -428,13 +609,30 @@ describe('postgres: target', () => {
 
   test('truncate empties the table and takes its foreign keys off until addForeignKeys; indexes and keys are not duplicated', async () => {
     const parent = nativeTable(conn, 'tparent', [['id', 'integer']]);
-    const child = nativeTable(conn, 'tchild', [['id', 'integer'], ['parent_id', 'integer']]);
+    const child = nativeTable(conn, 'tchild', [
+      ['id', 'integer'],
+      ['parent_id', 'integer'],
+    ]);
     child.indexes = [{ name: 'tchild_parent', columns: ['parent_id'], unique: false }];
     child.uniqueKeys = [['parent_id', 'id']];
-    child.foreignKeys = [{ name: 'tchild_parent_fk', columns: ['parent_id'], refTable: 'tparent', refColumns: ['id'], onDelete: 'cascade' }];
+    child.foreignKeys = [
+      {
+        name: 'tchild_parent_fk',
+        columns: ['parent_id'],
+        refTable: 'tparent',
+        refColumns: ['id'],
+        onDelete: 'cascade',
+      },
+    ];
     for (const t of [parent, child]) await conn.target().prepare(t, 'drop');
     await conn.target().writeChunk({ table: parent, range: {}, replace: false, isolate: false }, batchesOf([[1], [2]]));
-    await conn.target().writeChunk({ table: child, range: {}, replace: false, isolate: false }, batchesOf([[1, 1], [2, 2]]));
+    await conn.target().writeChunk(
+      { table: child, range: {}, replace: false, isolate: false },
+      batchesOf([
+        [1, 1],
+        [2, 2],
+      ]),
+    );
     for (const t of [parent, child]) await conn.target().finishTable(t);
     await conn.target().addForeignKeys(child);
     // a second run over the same tables
@@ -445,25 +643,51 @@ describe('postgres: target', () => {
     for (const t of [parent, child]) await conn.target().finishTable(t);
     await conn.target().addForeignKeys(child);
     const info = (await conn.introspect({ tables: ['tchild'] })).tables[0]!;
-    assert.deepEqual(info.foreignKeys, [{ name: 'tchild_parent_fk', columns: ['parent_id'], refTable: 'tparent', refColumns: ['id'], onDelete: 'CASCADE' }]);
-    assert.deepEqual(info.indexes.map((i) => i.name), ['tchild_parent']);
+    assert.deepEqual(info.foreignKeys, [
+      {
+        name: 'tchild_parent_fk',
+        columns: ['parent_id'],
+        refTable: 'tparent',
+        refColumns: ['id'],
+        onDelete: 'CASCADE',
+      },
+    ]);
+    assert.deepEqual(
+      info.indexes.map((i) => i.name),
+      ['tchild_parent'],
+    );
     assert.deepEqual(info.uniqueKeys, [['parent_id', 'id']]);
   });
 
   test('an index name another table already uses gets the table name in front', async () => {
-    const a = nativeTable(conn, 'idx_a', [['id', 'integer'], ['name', 'text']]);
-    const b = nativeTable(conn, 'idx_b', [['id', 'integer'], ['name', 'text']]);
+    const a = nativeTable(conn, 'idx_a', [
+      ['id', 'integer'],
+      ['name', 'text'],
+    ]);
+    const b = nativeTable(conn, 'idx_b', [
+      ['id', 'integer'],
+      ['name', 'text'],
+    ]);
     for (const t of [a, b]) {
       t.indexes = [{ name: 'by_name', columns: ['name'], unique: false }];
       await conn.target().prepare(t, 'drop');
       await conn.target().finishTable(t);
     }
     const schema = await conn.introspect({ tables: ['idx_a', 'idx_b'] });
-    assert.deepEqual(schema.tables.map((t) => t.indexes.map((i) => i.name)), [['by_name'], ['idx_b_by_name']]);
+    assert.deepEqual(
+      schema.tables.map((t) => t.indexes.map((i) => i.name)),
+      [['by_name'], ['idx_b_by_name']],
+    );
   });
 
   test('check names unknown types and names PostgreSQL would cut', async () => {
-    const t = nativeTable(conn, 'checked', [['id', 'integer'], ['small', 'tinyint'], ['bad', 'int('], ['ok', "enum('a')"], ['x'.repeat(64), 'text']]);
+    const t = nativeTable(conn, 'checked', [
+      ['id', 'integer'],
+      ['small', 'tinyint'],
+      ['bad', 'int('],
+      ['ok', "enum('a')"],
+      ['x'.repeat(64), 'text'],
+    ]);
     const findings = await conn.target().check([t]);
     assert.deepEqual(
       findings.map((f) => [f.severity, f.code, f.column ?? '']),
@@ -473,13 +697,26 @@ describe('postgres: target', () => {
         ['error', 'UNKNOWN_TYPE', 'bad'],
       ],
     );
-    assert.deepEqual(await conn.target().check([nativeTable(conn, 'fine', [['id', 'integer'], ['at', 'timestamptz(3)'], ['n', 'numeric(20,0)'], ['tags', 'text[]']])]), []);
+    assert.deepEqual(
+      await conn.target().check([
+        nativeTable(conn, 'fine', [
+          ['id', 'integer'],
+          ['at', 'timestamptz(3)'],
+          ['n', 'numeric(20,0)'],
+          ['tags', 'text[]'],
+        ]),
+      ]),
+      [],
+    );
   });
 
   test('a schema in the URL is where tables are created; other schemas are written schema.table', async () => {
     const inSales = await open(`${url}?schema=ferry_sales`);
     try {
-      const t = nativeTable(inSales, 'orders', [['id', 'integer'], ['size', "enum('s','m')"]]);
+      const t = nativeTable(inSales, 'orders', [
+        ['id', 'integer'],
+        ['size', "enum('s','m')"],
+      ]);
       await inSales.target().prepare(t, 'fail');
       await inSales.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf([[1, 'm']]));
       await pgExec(url, 'CREATE TABLE public.plain (id int PRIMARY KEY)');
@@ -502,9 +739,22 @@ describe('postgres: source', () => {
   before(async () => {
     url = await freshPg('ferry_pg_source_more');
     conn = await open(url);
-    const t = nativeTable(conn, 'pairs', [['a', 'integer'], ['b', 'date'], ['note', 'text']], ['a', 'b']);
+    const t = nativeTable(
+      conn,
+      'pairs',
+      [
+        ['a', 'integer'],
+        ['b', 'date'],
+        ['note', 'text'],
+      ],
+      ['a', 'b'],
+    );
     await conn.target().prepare(t, 'fail');
-    const rows = Array.from({ length: N }, (_, i) => [Math.floor(i / 10), `2024-01-${String((i % 10) + 1).padStart(2, '0')}`, `row ${i}`]);
+    const rows = Array.from({ length: N }, (_, i) => [
+      Math.floor(i / 10),
+      `2024-01-${String((i % 10) + 1).padStart(2, '0')}`,
+      `row ${i}`,
+    ]);
     await conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows));
     table = sourceOf(t);
   });
@@ -524,7 +774,10 @@ describe('postgres: source', () => {
       assert.equal(seen.size, N);
       const inner = await conn.source().split(table, 40, view, ranges[2]);
       const counts = await Promise.all(inner.map((r) => conn.source().count(table, r, view)));
-      assert.equal(counts.reduce((a, b) => a + b, 0), 150);
+      assert.equal(
+        counts.reduce((a, b) => a + b, 0),
+        150,
+      );
       assert.deepEqual(inner[0]!.lower, ranges[2]!.lower);
       assert.deepEqual(inner.at(-1)!.upper, ranges[2]!.upper);
     } finally {
@@ -540,9 +793,16 @@ describe('postgres: source', () => {
         assert.equal(batch.rows.length, 10);
         break;
       }
-      await rejectsWith(collect(conn.source().read({ ...table, where: 'no_such_column > 1' }, {}, view, 10)), 'READ_FAILED', /no_such_column/);
+      await rejectsWith(
+        collect(conn.source().read({ ...table, where: 'no_such_column > 1' }, {}, view, 10)),
+        'READ_FAILED',
+        /no_such_column/,
+      );
       // one reader: the second read waits for the first
-      const [x, y] = await Promise.all([collect(conn.source().read(table, {}, view, 100)), conn.source().count(table, { lower: [50, '2024-01-01'] }, view)]);
+      const [x, y] = await Promise.all([
+        collect(conn.source().read(table, {}, view, 100)),
+        conn.source().count(table, { lower: [50, '2024-01-01'] }, view),
+      ]);
       assert.equal(x.length, N);
       assert.equal(y, N / 2);
     } finally {
@@ -560,7 +820,11 @@ describe('postgres: source', () => {
       const view = await slow.source().snapshot(1);
       try {
         // rows are stored in key order: those before a = 60 stream before the division fails
-        await rejectsWith(collect(slow.source().read({ ...table, where: '1 / (a - 60) <> 2' }, {}, view, 10)), 'READ_FAILED', /division by zero/);
+        await rejectsWith(
+          collect(slow.source().read({ ...table, where: '1 / (a - 60) <> 2' }, {}, view, 10)),
+          'READ_FAILED',
+          /division by zero/,
+        );
         assert.equal((await collect(slow.source().read(table, {}, view, 100))).length, direct.length);
       } finally {
         await view.release();
@@ -574,7 +838,10 @@ describe('postgres: source', () => {
   test('a snapshot whose exporting connection died says so', async () => {
     const view = await conn.source().snapshot(1);
     try {
-      await pgExec(url, "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_export_snapshot%' AND pid <> pg_backend_pid()");
+      await pgExec(
+        url,
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_export_snapshot%' AND pid <> pg_backend_pid()",
+      );
       await rejectsWith(conn.source().count(table, {}, view), 'READ_FAILED', /snapshot is gone/);
     } finally {
       await view.release();
@@ -584,7 +851,11 @@ describe('postgres: source', () => {
   test('a table that is not there is named', async () => {
     const view = await conn.source().snapshot(1);
     try {
-      await rejectsWith(collect(conn.source().read({ ...table, name: 'no_such_table' }, {}, view, 10)), 'TABLE_NOT_FOUND', /no_such_table/);
+      await rejectsWith(
+        collect(conn.source().read({ ...table, name: 'no_such_table' }, {}, view, 10)),
+        'TABLE_NOT_FOUND',
+        /no_such_table/,
+      );
     } finally {
       await view.release();
     }
@@ -597,7 +868,10 @@ describe('postgres: Pagila', () => {
   before(async () => {
     url = await freshPg('ferry_pg_pagila');
     const dir = join(process.cwd(), '..', 'shared', 'datasets', 'pagila');
-    for (const file of ['pagila-schema.sql', 'pagila-data.sql']) execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', url, '-f', join(dir, file)], { stdio: ['ignore', 'ignore', 'pipe'] });
+    for (const file of ['pagila-schema.sql', 'pagila-data.sql'])
+      execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', url, '-f', join(dir, file)], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
     await pgExec(url, 'ANALYZE');
     conn = await open(url);
   });
@@ -606,9 +880,26 @@ describe('postgres: Pagila', () => {
   test('introspection finds every table once, with keys, foreign keys and mapped types; views and partitions are left out', async () => {
     const schema = await conn.introspect();
     assert.match(schema.version, /^\d+/);
-    assert.deepEqual(schema.tables.map((t) => t.name), [
-      'actor', 'address', 'category', 'city', 'country', 'customer', 'film', 'film_actor', 'film_category', 'inventory', 'language', 'payment', 'rental', 'staff', 'store',
-    ]);
+    assert.deepEqual(
+      schema.tables.map((t) => t.name),
+      [
+        'actor',
+        'address',
+        'category',
+        'city',
+        'country',
+        'customer',
+        'film',
+        'film_actor',
+        'film_category',
+        'inventory',
+        'language',
+        'payment',
+        'rental',
+        'staff',
+        'store',
+      ],
+    );
     for (const t of schema.tables) assert.ok(t.primaryKey.length > 0, `${t.name} has its primary key`);
     const byName = new Map(schema.tables.map((t) => [t.name, t]));
     const payment = byName.get('payment')!;
@@ -620,10 +911,14 @@ describe('postgres: Pagila', () => {
       'payment_rental_id_fkey:rental_id->rental',
       'payment_staff_id_fkey:staff_id->staff',
     ]);
-    assert.equal(schema.tables.reduce((n, t) => n + t.foreignKeys.length, 0), 21);
+    assert.equal(
+      schema.tables.reduce((n, t) => n + t.foreignKeys.length, 0),
+      21,
+    );
     assert.deepEqual(byName.get('film_actor')!.primaryKey, ['actor_id', 'film_id']);
     const film = byName.get('film')!;
-    const type = (table: string, column: string) => formatType(byName.get(table)!.columns.find((c) => c.name === column)!.type);
+    const type = (table: string, column: string) =>
+      formatType(byName.get(table)!.columns.find((c) => c.name === column)!.type);
     assert.equal(type('film', 'rating'), "enum('G','PG','PG-13','R','NC-17')");
     assert.equal(type('film', 'special_features'), 'array<text>');
     assert.equal(type('film', 'fulltext'), 'text');
@@ -633,8 +928,15 @@ describe('postgres: Pagila', () => {
     assert.equal(type('staff', 'picture'), 'bytes');
     assert.equal(type('language', 'name'), 'char(20)');
     assert.equal(film.columns.find((c) => c.name === 'film_id')!.autoIncrement, true);
-    assert.ok(film.indexes.some((i) => i.expression && /fulltext/.test(i.expression)), 'the GiST index is kept as an expression');
-    assert.ok(byName.get('rental')!.indexes.some((i) => i.unique && i.columns.join() === 'rental_date,inventory_id,customer_id'));
+    assert.ok(
+      film.indexes.some((i) => i.expression && /fulltext/.test(i.expression)),
+      'the GiST index is kept as an expression',
+    );
+    assert.ok(
+      byName
+        .get('rental')!
+        .indexes.some((i) => i.unique && i.columns.join() === 'rental_date,inventory_id,customer_id'),
+    );
   });
 
   test('the partitioned payment table reads once through its parent, split by its composite key', async () => {
@@ -666,11 +968,19 @@ describe('postgres: Pagila', () => {
 
 describe('postgres: connection errors', () => {
   test('an unreachable server', async () => {
-    await rejectsWith(open('postgres://postgres@127.0.0.1:1/postgres'), 'CONNECT_FAILED', /cannot reach PostgreSQL at 127\.0\.0\.1:1/);
+    await rejectsWith(
+      open('postgres://postgres@127.0.0.1:1/postgres'),
+      'CONNECT_FAILED',
+      /cannot reach PostgreSQL at 127\.0\.0\.1:1/,
+    );
   });
 
   test('a database that does not exist', async () => {
-    await rejectsWith(open(`${PG_BASE}/ferry_pg_no_such_db`), 'DATABASE_NOT_FOUND', /"ferry_pg_no_such_db" does not exist/);
+    await rejectsWith(
+      open(`${PG_BASE}/ferry_pg_no_such_db`),
+      'DATABASE_NOT_FOUND',
+      /"ferry_pg_no_such_db" does not exist/,
+    );
   });
 
   test('a malformed URL parameter', async () => {
@@ -691,7 +1001,11 @@ describe('postgres: connection errors', () => {
     });
 
     test('a wrong password is refused without showing it', async () => {
-      const e = await rejectsWith(open(`postgres://postgres:wr0ng-Guess@127.0.0.1:${server.port}/postgres`), 'AUTH_FAILED', /refused the password for user postgres/);
+      const e = await rejectsWith(
+        open(`postgres://postgres:wr0ng-Guess@127.0.0.1:${server.port}/postgres`),
+        'AUTH_FAILED',
+        /refused the password for user postgres/,
+      );
       assert.doesNotMatch(`${e.message} ${e.action}`, /wr0ng-Guess/);
       assert.equal(e.transient, false);
     });
@@ -700,11 +1014,14 @@ describe('postgres: connection errors', () => {
       const saved = process.env.PGPASSWORD;
       delete process.env.PGPASSWORD;
       try {
-        await rejectsWith(open(`postgres://postgres@127.0.0.1:${server.port}/postgres`), 'AUTH_FAILED', /wants a password/);
+        await rejectsWith(
+          open(`postgres://postgres@127.0.0.1:${server.port}/postgres`),
+          'AUTH_FAILED',
+          /wants a password/,
+        );
       } finally {
         if (saved !== undefined) process.env.PGPASSWORD = saved;
       }
     });
   });
 });
-

@@ -35,18 +35,55 @@ function makeCerts(): TestCerts {
   const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
   const newKey = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   openssl('req', '-x509', ...newKey, '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=ferry test CA', '-days', '2');
-  openssl('req', '-x509', ...newKey, '-keyout', 'other.key', '-out', 'other.crt', '-subj', '/CN=unrelated CA', '-days', '2');
+  openssl(
+    'req',
+    '-x509',
+    ...newKey,
+    '-keyout',
+    'other.key',
+    '-out',
+    'other.crt',
+    '-subj',
+    '/CN=unrelated CA',
+    '-days',
+    '2',
+  );
   openssl('req', ...newKey, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
   writeFileSync(join(dir, 'san.ext'), 'subjectAltName=DNS:localhost\n');
-  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'san.ext');
-  return { ca: join(dir, 'ca.crt'), otherCa: join(dir, 'other.crt'), serverCert: join(dir, 'server.crt'), serverKey: join(dir, 'server.key') };
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.crt',
+    '-days',
+    '2',
+    '-extfile',
+    'san.ext',
+  );
+  return {
+    ca: join(dir, 'ca.crt'),
+    otherCa: join(dir, 'other.crt'),
+    serverCert: join(dir, 'server.crt'),
+    serverKey: join(dir, 'server.key'),
+  };
 }
 
 const certs = makeCerts();
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 function openWith(url: string): Promise<Connector> {
-  const factory = url.startsWith('mysql') ? mysqlConnector : url.startsWith('sqlite') ? sqliteConnector : postgresConnector;
+  const factory = url.startsWith('mysql')
+    ? mysqlConnector
+    : url.startsWith('sqlite')
+      ? sqliteConnector
+      : postgresConnector;
   return factory.connect({ url, log: silentLogger, poolSize: 2 });
 }
 
@@ -86,27 +123,55 @@ describe('tls: PostgreSQL', () => {
   });
 
   test('verify-full refuses a certificate the given CA did not sign, naming the CA file', async () => {
-    await refused(url('localhost', `sslmode=verify-full&sslrootcert=${certs.otherCa}`), 'TLS_FAILED', new RegExp(`PostgreSQL at localhost:\\d+: the server's certificate is not signed by the CA in ${certs.otherCa}`), /sslrootcert/);
+    await refused(
+      url('localhost', `sslmode=verify-full&sslrootcert=${certs.otherCa}`),
+      'TLS_FAILED',
+      new RegExp(`PostgreSQL at localhost:\\d+: the server's certificate is not signed by the CA in ${certs.otherCa}`),
+      /sslrootcert/,
+    );
   });
 
   test('verify-full without a CA file checks against the CAs this machine trusts', async () => {
-    await refused(url('localhost', 'sslmode=verify-full'), 'TLS_FAILED', /not signed by a CA this machine trusts/, /sslrootcert/);
+    await refused(
+      url('localhost', 'sslmode=verify-full'),
+      'TLS_FAILED',
+      /not signed by a CA this machine trusts/,
+      /sslrootcert/,
+    );
     await refused(url('localhost', 'sslrootcert=system'), 'TLS_FAILED', /not signed by a CA this machine trusts/);
-    await refused(url('localhost', 'sslmode=require&sslrootcert=system'), 'URL_INVALID', /would not check the certificate/, /verify-full/);
+    await refused(
+      url('localhost', 'sslmode=require&sslrootcert=system'),
+      'URL_INVALID',
+      /would not check the certificate/,
+      /verify-full/,
+    );
   });
 
   test('verify-full refuses a host name the certificate is not for', async () => {
-    await refused(url('127.0.0.1', `sslmode=verify-full&sslrootcert=${certs.ca}`), 'TLS_FAILED', /the server's certificate is for localhost, not 127\.0\.0\.1/, /verify-ca/);
+    await refused(
+      url('127.0.0.1', `sslmode=verify-full&sslrootcert=${certs.ca}`),
+      'TLS_FAILED',
+      /the server's certificate is for localhost, not 127\.0\.0\.1/,
+      /verify-ca/,
+    );
   });
 
   test('verify-ca checks the CA but not the host name', async () => {
     await connects(url('127.0.0.1', `sslmode=verify-ca&sslrootcert=${certs.ca}`));
-    await refused(url('127.0.0.1', `sslmode=verify-ca&sslrootcert=${certs.otherCa}`), 'TLS_FAILED', /not signed by the CA/);
+    await refused(
+      url('127.0.0.1', `sslmode=verify-ca&sslrootcert=${certs.otherCa}`),
+      'TLS_FAILED',
+      /not signed by the CA/,
+    );
   });
 
   test('require encrypts without a CA; with a CA file it checks the CA, as libpq does', async () => {
     await connects(url('127.0.0.1', 'sslmode=require'));
-    await refused(url('127.0.0.1', `sslmode=require&sslrootcert=${certs.otherCa}`), 'TLS_FAILED', /not signed by the CA/);
+    await refused(
+      url('127.0.0.1', `sslmode=require&sslrootcert=${certs.otherCa}`),
+      'TLS_FAILED',
+      /not signed by the CA/,
+    );
   });
 
   test('a CA file without sslmode means verify-full', async () => {
@@ -114,36 +179,79 @@ describe('tls: PostgreSQL', () => {
   });
 
   test('a server that takes TLS only refuses a URL without it, and says to add sslmode', async () => {
-    await refused(url('localhost', 'sslmode=disable'), 'AUTH_FAILED', /no pg_hba\.conf entry .*no encryption/, /sslmode=verify-full/);
+    await refused(
+      url('localhost', 'sslmode=disable'),
+      'AUTH_FAILED',
+      /no pg_hba\.conf entry .*no encryption/,
+      /sslmode=verify-full/,
+    );
   });
 
   test('a server without TLS is refused when TLS is required', async () => {
-    await refused(`${PG_BASE}/postgres?sslmode=require`, 'TLS_FAILED', /PostgreSQL at 127\.0\.0\.1:5432: the server does not support TLS, and sslmode=require requires it/, /sslmode=disable/);
+    await refused(
+      `${PG_BASE}/postgres?sslmode=require`,
+      'TLS_FAILED',
+      /PostgreSQL at 127\.0\.0\.1:5432: the server does not support TLS, and sslmode=require requires it/,
+      /sslmode=disable/,
+    );
   });
 
   test('a CA file that cannot be read, or is not a certificate, and an unknown mode', async () => {
-    await refused(url('localhost', 'sslmode=verify-full&sslrootcert=/nonexistent/ca.pem'), 'TLS_FAILED', /cannot read the CA file \/nonexistent\/ca\.pem named by sslrootcert: ENOENT/);
-    await refused(url('localhost', `sslmode=verify-full&sslrootcert=${certs.serverKey}`), 'TLS_FAILED', /holds no PEM certificate/);
+    await refused(
+      url('localhost', 'sslmode=verify-full&sslrootcert=/nonexistent/ca.pem'),
+      'TLS_FAILED',
+      /cannot read the CA file \/nonexistent\/ca\.pem named by sslrootcert: ENOENT/,
+    );
+    await refused(
+      url('localhost', `sslmode=verify-full&sslrootcert=${certs.serverKey}`),
+      'TLS_FAILED',
+      /holds no PEM certificate/,
+    );
     await refused(url('localhost', 'sslmode=paranoid'), 'URL_INVALID', /unknown sslmode "paranoid"/, /verify-full/);
   });
 
   test('ferry plan, run and verify over verify-full TLS into SQLite', async () => {
-    await pgExec(url('localhost', 'sslmode=no-verify'), 'DROP TABLE IF EXISTS orders; CREATE TABLE orders (id bigint PRIMARY KEY, total numeric(10,2), placed timestamptz(6), note text); INSERT INTO orders SELECT g, g * 1.25, timestamptz \'2024-01-01 00:00:00.123456+00\' + g * interval \'1 minute\', \'naïve ✓ \' || g FROM generate_series(1, 2500) g');
+    await pgExec(
+      url('localhost', 'sslmode=no-verify'),
+      "DROP TABLE IF EXISTS orders; CREATE TABLE orders (id bigint PRIMARY KEY, total numeric(10,2), placed timestamptz(6), note text); INSERT INTO orders SELECT g, g * 1.25, timestamptz '2024-01-01 00:00:00.123456+00' + g * interval '1 minute', 'naïve ✓ ' || g FROM generate_series(1, 2500) g",
+    );
     const dir = tmpDir('ferry-tls-e2e-');
     const target = freshSqlite('ferry_tls_e2e');
     const source = url('localhost', `sslmode=verify-full&sslrootcert=${certs.ca}`);
-    const plan = ferry(['plan', '--source', source, '--target', target, '--rows-per-chunk', '1000', '-o', 'ferry.plan.yaml'], { cwd: dir });
+    const plan = ferry(
+      ['plan', '--source', source, '--target', target, '--rows-per-chunk', '1000', '-o', 'ferry.plan.yaml'],
+      { cwd: dir },
+    );
     assert.equal(plan.code, 0, plan.stderr);
     const run = ferry(['run', 'ferry.plan.yaml'], { cwd: dir });
     assert.equal(run.code, 0, run.stderr);
     const verify = ferry(['verify', 'ferry.plan.yaml', '--json'], { cwd: dir });
     assert.equal(verify.code, 0, verify.stderr);
-    const result = JSON.parse(verify.stdout) as { ok: boolean; tables: { table: string; sourceRows: number; targetRows: number }[] };
+    const result = JSON.parse(verify.stdout) as {
+      ok: boolean;
+      tables: { table: string; sourceRows: number; targetRows: number }[];
+    };
     assert.ok(result.ok, verify.stdout);
     const t = await openWith(target);
     try {
       const info = (await t.introspect()).tables.find((x) => x.name === 'orders')!;
-      assert.equal(await t.target().count({ name: 'orders', columns: info.columns, primaryKey: ['id'], key: ['id'], uniqueKeys: [], indexes: [], foreignKeys: [] }, {}), 2500);
+      assert.equal(
+        await t
+          .target()
+          .count(
+            {
+              name: 'orders',
+              columns: info.columns,
+              primaryKey: ['id'],
+              key: ['id'],
+              uniqueKeys: [],
+              indexes: [],
+              foreignKeys: [],
+            },
+            {},
+          ),
+        2500,
+      );
     } finally {
       await t.close();
     }
@@ -152,11 +260,15 @@ describe('tls: PostgreSQL', () => {
 
 describe('tls: MariaDB', () => {
   let server: PrivateMariadb;
-  const url = (host: string, params: string) => `mysql://ferry_tls:Tls-pw-123@${host}:${server.port}/ferry_tls?${params}`;
+  const url = (host: string, params: string) =>
+    `mysql://ferry_tls:Tls-pw-123@${host}:${server.port}/ferry_tls?${params}`;
   before(async () => {
     server = await privateMariadb({ tls: { cert: certs.serverCert, key: certs.serverKey } });
     // an account that may connect over TLS only: a connection that works is encrypted
-    await mysqlExec(`mysql://root@127.0.0.1:${server.port}/mysql`, "CREATE DATABASE ferry_tls; CREATE USER 'ferry_tls'@'%' IDENTIFIED BY 'Tls-pw-123' REQUIRE SSL; GRANT ALL ON ferry_tls.* TO 'ferry_tls'@'%'");
+    await mysqlExec(
+      `mysql://root@127.0.0.1:${server.port}/mysql`,
+      "CREATE DATABASE ferry_tls; CREATE USER 'ferry_tls'@'%' IDENTIFIED BY 'Tls-pw-123' REQUIRE SSL; GRANT ALL ON ferry_tls.* TO 'ferry_tls'@'%'",
+    );
   });
   after(() => server?.stop());
 
@@ -165,16 +277,30 @@ describe('tls: MariaDB', () => {
   });
 
   test('verify-full refuses a certificate the given CA did not sign, naming the CA file', async () => {
-    await refused(url('localhost', `sslmode=verify-full&sslrootcert=${certs.otherCa}`), 'TLS_FAILED', new RegExp(`MySQL at localhost:\\d+: the server's certificate is not signed by the CA in ${certs.otherCa}`), /sslrootcert/);
+    await refused(
+      url('localhost', `sslmode=verify-full&sslrootcert=${certs.otherCa}`),
+      'TLS_FAILED',
+      new RegExp(`MySQL at localhost:\\d+: the server's certificate is not signed by the CA in ${certs.otherCa}`),
+      /sslrootcert/,
+    );
   });
 
   test('verify-full refuses a host name the certificate is not for, an IP address included', async () => {
-    await refused(url('127.0.0.1', `sslmode=verify-full&sslrootcert=${certs.ca}`), 'TLS_FAILED', /the server's certificate is for localhost, not 127\.0\.0\.1/, /verify-ca/);
+    await refused(
+      url('127.0.0.1', `sslmode=verify-full&sslrootcert=${certs.ca}`),
+      'TLS_FAILED',
+      /the server's certificate is for localhost, not 127\.0\.0\.1/,
+      /verify-ca/,
+    );
   });
 
   test('verify-ca checks the CA but not the host name', async () => {
     await connects(url('127.0.0.1', `sslmode=verify-ca&sslrootcert=${certs.ca}`));
-    await refused(url('127.0.0.1', `sslmode=verify-ca&sslrootcert=${certs.otherCa}`), 'TLS_FAILED', /not signed by the CA/);
+    await refused(
+      url('127.0.0.1', `sslmode=verify-ca&sslrootcert=${certs.otherCa}`),
+      'TLS_FAILED',
+      /not signed by the CA/,
+    );
   });
 
   test('require (and its alias ssl=true) encrypts without a CA', async () => {
@@ -187,7 +313,12 @@ describe('tls: MariaDB', () => {
   });
 
   test('a server without TLS is refused when TLS is required', async () => {
-    await refused(`${MYSQL_BASE}/mysql?sslmode=require`, 'TLS_FAILED', /MySQL at 127\.0\.0\.1:3306: the server does not support TLS, and sslmode=require requires it/, /sslmode=disable/);
+    await refused(
+      `${MYSQL_BASE}/mysql?sslmode=require`,
+      'TLS_FAILED',
+      /MySQL at 127\.0\.0\.1:3306: the server does not support TLS, and sslmode=require requires it/,
+      /sslmode=disable/,
+    );
     await refused(`${MYSQL_BASE}/mysql?ssl=true`, 'TLS_FAILED', /does not support TLS/);
   });
 });
@@ -254,7 +385,10 @@ describe('least privilege: PostgreSQL', () => {
     assert.deepEqual(rest, []);
     assert.equal(f!.severity, 'warning');
     assert.equal(f!.code, 'SOURCE_CAN_WRITE');
-    assert.match(f!.message, /the source account ferry_tls_writer can write: INSERT, UPDATE, DELETE on 2 of 2 tables \(parent, child\)$/);
+    assert.match(
+      f!.message,
+      /the source account ferry_tls_writer can write: INSERT, UPDATE, DELETE on 2 of 2 tables \(parent, child\)$/,
+    );
     assert.match(f!.action, /read-only account/);
     const superuser = await privilegesOf(source, SOURCE_TABLES);
     assert.deepEqual(codes(superuser), ['warning SOURCE_CAN_WRITE']);
@@ -272,7 +406,10 @@ describe('least privilege: PostgreSQL', () => {
     const a = await assess({ source: as(source, 'ferry_tls_reader'), target: as(target, 'ferry_tls_loader') });
     const errors = a.findings.filter((f) => f.severity === 'error');
     assert.deepEqual(codes(errors), ['error TARGET_PRIVILEGE']);
-    assert.match(errors[0]!.message, /the target account ferry_tls_loader lacks CREATE on schema public, which the run needs for 2 tables \(parent, child\)/);
+    assert.match(
+      errors[0]!.message,
+      /the target account ferry_tls_loader lacks CREATE on schema public, which the run needs for 2 tables \(parent, child\)/,
+    );
     assert.equal(errors[0]!.action, 'GRANT CREATE ON SCHEMA "public" TO "ferry_tls_loader"');
     assert.ok(!a.findings.some((f) => f.code === 'SOURCE_CAN_WRITE'), 'the reader is read-only');
   });
@@ -284,7 +421,10 @@ describe('least privilege: PostgreSQL', () => {
     const lines = stopped.stderr.trim().split('\n');
     assert.equal(lines.length, 1, stopped.stderr);
     assert.match(lines[0]!, /lacks CREATE on schema public.*GRANT CREATE ON SCHEMA "public" TO "ferry_tls_loader"/);
-    const tables = await pgExec(target, "SELECT count(*)::int AS n FROM pg_class WHERE relnamespace = 'public'::regnamespace");
+    const tables = await pgExec(
+      target,
+      "SELECT count(*)::int AS n FROM pg_class WHERE relnamespace = 'public'::regnamespace",
+    );
     assert.equal(tables.rows[0].n, 0, 'nothing was created');
 
     await pgExec(target, 'GRANT CREATE ON SCHEMA public TO ferry_tls_loader');
@@ -296,15 +436,30 @@ describe('least privilege: PostgreSQL', () => {
   });
 
   test('tables the target account does not own cannot be dropped, nor referred to without REFERENCES', async () => {
-    await pgExec(owned, 'CREATE TABLE parent (id integer PRIMARY KEY); GRANT CREATE ON SCHEMA public TO ferry_tls_loader');
-    const findings = await privilegesOf(as(owned, 'ferry_tls_loader'), { role: 'target', tables: [targetTable('parent')], ifExists: 'drop' });
+    await pgExec(
+      owned,
+      'CREATE TABLE parent (id integer PRIMARY KEY); GRANT CREATE ON SCHEMA public TO ferry_tls_loader',
+    );
+    const findings = await privilegesOf(as(owned, 'ferry_tls_loader'), {
+      role: 'target',
+      tables: [targetTable('parent')],
+      ifExists: 'drop',
+    });
     assert.deepEqual(codes(findings), ['error TARGET_PRIVILEGE']);
     assert.match(findings[0]!.message, /does not own table parent, which target\.ifExists: drop drops/);
-    const referring = await privilegesOf(as(owned, 'ferry_tls_loader'), { role: 'target', tables: [targetTable('child', 'parent')], ifExists: 'drop' });
+    const referring = await privilegesOf(as(owned, 'ferry_tls_loader'), {
+      role: 'target',
+      tables: [targetTable('child', 'parent')],
+      ifExists: 'drop',
+    });
     assert.deepEqual(codes(referring), ['error TARGET_PRIVILEGE']);
     assert.match(referring[0]!.message, /lacks REFERENCES on table parent, which the run needs for table \(child\)/);
     assert.equal(referring[0]!.action, 'GRANT REFERENCES ON "public"."parent" TO "ferry_tls_loader"');
-    const kept = await privilegesOf(as(owned, 'ferry_tls_loader'), { role: 'target', tables: [targetTable('parent')], ifExists: 'truncate' });
+    const kept = await privilegesOf(as(owned, 'ferry_tls_loader'), {
+      role: 'target',
+      tables: [targetTable('parent')],
+      ifExists: 'truncate',
+    });
     assert.deepEqual(codes(kept), ['error TARGET_PRIVILEGE']);
     assert.match(kept[0]!.message, /lacks SELECT, INSERT, DELETE, TRUNCATE on table parent/);
   });
@@ -316,11 +471,17 @@ describe('least privilege: MariaDB', () => {
   let target: string;
   const as = (url: string, user: string) => url.replace('root@', `${user}:Pw-${user}@`);
   const SOURCE_TABLES: PrivilegeNeeds = { role: 'source', tables: ['parent', 'child'] };
-  const TARGET_TABLES: PrivilegeNeeds = { role: 'target', tables: [targetTable('parent'), targetTable('child', 'parent')], ifExists: 'drop' };
+  const TARGET_TABLES: PrivilegeNeeds = {
+    role: 'target',
+    tables: [targetTable('parent'), targetTable('child', 'parent')],
+    ifExists: 'drop',
+  };
   before(async () => {
     source = await freshMysql('ferry_tls_priv_src');
     target = await freshMysql('ferry_tls_priv_tgt');
-    const users = USERS.map((u) => `DROP USER IF EXISTS '${u}'@'%'; CREATE USER '${u}'@'%' IDENTIFIED BY 'Pw-${u}';`).join(' ');
+    const users = USERS.map(
+      (u) => `DROP USER IF EXISTS '${u}'@'%'; CREATE USER '${u}'@'%' IDENTIFIED BY 'Pw-${u}';`,
+    ).join(' ');
     await mysqlExec(
       MYSQL_BASE,
       `${users} DROP ROLE IF EXISTS ferry_tls_builder; CREATE ROLE ferry_tls_builder;
@@ -331,7 +492,10 @@ describe('least privilege: MariaDB', () => {
        GRANT CREATE, ALTER, DROP ON ferry_tls_priv_tgt.* TO ferry_tls_builder;
        GRANT ferry_tls_builder TO 'ferry_tls_creator'@'%'; SET DEFAULT ROLE ferry_tls_builder FOR 'ferry_tls_creator'@'%'`,
     );
-    await mysqlExec(source, 'CREATE TABLE parent (id int PRIMARY KEY); CREATE TABLE child (id int PRIMARY KEY, parent_id int)');
+    await mysqlExec(
+      source,
+      'CREATE TABLE parent (id int PRIMARY KEY); CREATE TABLE child (id int PRIMARY KEY, parent_id int)',
+    );
   });
 
   test('a read-only source account is told only about RELOAD, which a consistent parallel snapshot needs', async () => {
@@ -346,21 +510,32 @@ describe('least privilege: MariaDB', () => {
   test('a source account that can write is warned, with what it can do', async () => {
     const findings = await privilegesOf(as(source, 'ferry_tls_writer'), SOURCE_TABLES);
     assert.deepEqual(codes(findings), ['warning SOURCE_CAN_WRITE', 'warning SOURCE_SNAPSHOT']);
-    assert.match(findings[0]!.message, /the source account ferry_tls_writer@% can write: INSERT, UPDATE, DELETE, DROP, ALTER on 2 of 2 tables \(parent, child\)/);
+    assert.match(
+      findings[0]!.message,
+      /the source account ferry_tls_writer@% can write: INSERT, UPDATE, DELETE, DROP, ALTER on 2 of 2 tables \(parent, child\)/,
+    );
     assert.match(findings[0]!.action, /read-only account/);
   });
 
   test('a target account without CREATE gets an error naming it, with the GRANT', async () => {
-    const findings = (await privilegesOf(as(target, 'ferry_tls_loader'), TARGET_TABLES)).filter((f) => f.severity === 'error');
+    const findings = (await privilegesOf(as(target, 'ferry_tls_loader'), TARGET_TABLES)).filter(
+      (f) => f.severity === 'error',
+    );
     assert.deepEqual(codes(findings), ['error TARGET_PRIVILEGE', 'error TARGET_PRIVILEGE']);
-    assert.match(findings[0]!.message, /the target account ferry_tls_loader@% lacks CREATE on database ferry_tls_priv_tgt, which the run needs for 2 tables \(parent, child\)/);
+    assert.match(
+      findings[0]!.message,
+      /the target account ferry_tls_loader@% lacks CREATE on database ferry_tls_priv_tgt, which the run needs for 2 tables \(parent, child\)/,
+    );
     assert.match(findings[1]!.message, /lacks ALTER .* for table \(child\)/);
     assert.equal(findings[0]!.action, "GRANT CREATE, ALTER ON `ferry_tls_priv_tgt`.* TO 'ferry_tls_loader'@'%'");
   });
 
   test('privileges held through a default role count', async () => {
     const findings = await privilegesOf(as(target, 'ferry_tls_creator'), TARGET_TABLES);
-    assert.deepEqual(findings.filter((f) => f.severity === 'error'), []);
+    assert.deepEqual(
+      findings.filter((f) => f.severity === 'error'),
+      [],
+    );
   });
 });
 
@@ -407,8 +582,20 @@ describe('least privilege: SQLite', () => {
     chmodSync(source, 0o644);
     const target = join(locked, 'data', 'target.db');
     // root may write anywhere: as root, the assessment runs as the unprivileged user nobody
-    const argv = [process.execPath, CLI, 'assess', '--source', `sqlite:${source}`, '--target', `sqlite:${target}`, '--json'];
-    const r = process.getuid?.() === 0 ? spawnSync('runuser', ['-u', 'nobody', '--', ...argv], { encoding: 'utf8' }) : spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+    const argv = [
+      process.execPath,
+      CLI,
+      'assess',
+      '--source',
+      `sqlite:${source}`,
+      '--target',
+      `sqlite:${target}`,
+      '--json',
+    ];
+    const r =
+      process.getuid?.() === 0
+        ? spawnSync('runuser', ['-u', 'nobody', '--', ...argv], { encoding: 'utf8' })
+        : spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
     assert.equal(r.status, 1, r.stderr);
     const errors = (JSON.parse(r.stdout) as { findings: Finding[] }).findings.filter((f) => f.severity === 'error');
     assert.deepEqual(codes(errors), ['error TARGET_PRIVILEGE']);

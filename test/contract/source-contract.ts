@@ -25,7 +25,10 @@ function columnValue(v: ColumnVector, k: number, t: CanonicalType): unknown {
     }
     case 'int64':
     case 'int128': {
-      const n = v.layout === 'int64' ? buf.readBigInt64LE(8 * k) : (buf.readBigInt64LE(16 * k + 8) << 64n) | buf.readBigUInt64LE(16 * k);
+      const n =
+        v.layout === 'int64'
+          ? buf.readBigInt64LE(8 * k)
+          : (buf.readBigInt64LE(16 * k + 8) << 64n) | buf.readBigUInt64LE(16 * k);
       if (t.kind === 'timestamp') return formatTimestamp(n, 'MICROS', t.tz === true);
       if (t.kind !== 'decimal') return n;
       const digits = (n < 0n ? -n : n).toString().padStart((t.scale ?? 0) + 1, '0');
@@ -69,11 +72,16 @@ export function sourceContract(label: string, opts: ContractOptions): void {
       edge = tableFor(conn, 'src_edge', edgeColumns);
       const child = tableFor(conn, 'src_child', childColumns);
       child.indexes = [{ name: 'src_child_parent_idx', columns: ['parent_id'], unique: false }];
-      child.foreignKeys = [{ name: 'src_child_parent_fk', columns: ['parent_id'], refTable: 'src_parent', refColumns: ['id'] }];
+      child.foreignKeys = [
+        { name: 'src_child_parent_fk', columns: ['parent_id'], refTable: 'src_parent', refColumns: ['id'] },
+      ];
       for (const t of [parent, edge, child]) await target.prepare(t, 'drop');
       await target.writeChunk({ table: parent, range: {}, replace: false, isolate: false }, batchesOf(parentRows(N)));
       await target.writeChunk({ table: edge, range: {}, replace: false, isolate: false }, batchesOf(edgeRows));
-      await target.writeChunk({ table: child, range: {}, replace: false, isolate: false }, batchesOf(childRows(100, 50)));
+      await target.writeChunk(
+        { table: child, range: {}, replace: false, isolate: false },
+        batchesOf(childRows(100, 50)),
+      );
       for (const t of [parent, edge, child]) await target.finishTable(t);
       await target.addForeignKeys(child);
     });
@@ -85,7 +93,10 @@ export function sourceContract(label: string, opts: ContractOptions): void {
       const p = schema.tables.find((t) => t.name === 'src_parent');
       const c = schema.tables.find((t) => t.name === 'src_child');
       assert.ok(p && c, 'tables found');
-      assert.deepEqual(p.columns.map((x) => x.name), ['id', 'name', 'created']);
+      assert.deepEqual(
+        p.columns.map((x) => x.name),
+        ['id', 'name', 'created'],
+      );
       assert.deepEqual(p.primaryKey, ['id']);
       assert.equal(p.columns[0]!.nullable, false);
       assert.ok(p.rowEstimate >= 0 && p.bytesEstimate > 0);
@@ -94,7 +105,10 @@ export function sourceContract(label: string, opts: ContractOptions): void {
       assert.deepEqual(c.foreignKeys[0]!.refColumns, ['id']);
       assert.ok(c.indexes.some((i) => i.columns.join() === 'parent_id' && !i.unique));
       const only = await conn.introspect({ tables: ['src_child'] });
-      assert.deepEqual(only.tables.map((t) => t.name), ['src_child']);
+      assert.deepEqual(
+        only.tables.map((t) => t.name),
+        ['src_child'],
+      );
     });
 
     test('introspected types are the canonical types the columns were created with', async () => {
@@ -139,12 +153,23 @@ export function sourceContract(label: string, opts: ContractOptions): void {
       test('a dense key is split by arithmetic on its statistics, a sparse one exactly; both cover every row once', async () => {
         // ids 1..4000, then every other id up to 6000: 5,000 rows over 6,000 key values
         const dense = tableFor(conn, 'src_dense', parentColumns);
-        const ids = [...Array.from({ length: 4000 }, (_, i) => i + 1), ...Array.from({ length: 1000 }, (_, i) => 4001 + 2 * i)];
+        const ids = [
+          ...Array.from({ length: 4000 }, (_, i) => i + 1),
+          ...Array.from({ length: 1000 }, (_, i) => 4001 + 2 * i),
+        ];
         // 5,000 rows over 5 million key values
         const sparse = tableFor(conn, 'src_sparse', parentColumns);
-        for (const [t, keys] of [[dense, ids], [sparse, ids.map((id) => id * 1000)]] as const) {
+        for (const [t, keys] of [
+          [dense, ids],
+          [sparse, ids.map((id) => id * 1000)],
+        ] as const) {
           await conn.target().prepare(t, 'drop');
-          await conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(keys.map((id) => [BigInt(id), `row ${id}`, '2024-01-01 00:00:00'])));
+          await conn
+            .target()
+            .writeChunk(
+              { table: t, range: {}, replace: false, isolate: false },
+              batchesOf(keys.map((id) => [BigInt(id), `row ${id}`, '2024-01-01 00:00:00'])),
+            );
           await conn.target().finishTable(t);
           await opts.analyze!(t.name);
         }
@@ -155,13 +180,19 @@ export function sourceContract(label: string, opts: ContractOptions): void {
           const covered = async (st: SourceTable, ranges: KeyRange[]) => {
             const counts = [];
             for (const r of ranges) counts.push(await source.count(st, r, view));
-            assert.equal(counts.reduce((a, b) => a + b, 0), 5000);
+            assert.equal(
+              counts.reduce((a, b) => a + b, 0),
+              5000,
+            );
             return counts;
           };
           const denseTable = sourceTableOf(dense, schema.tables.find((t) => t.name === 'src_dense')!.columns);
           const even = await source.split(denseTable, 1200, view);
           // equal spans of 1,200 key values (exact ones would fall at rows 1,201, 2,401, 3,601 and 4,801: ids 1201, 2401, 3601 and 5601)
-          assert.deepEqual(even.map((r) => r.upper?.[0]), [1201n, 2401n, 3601n, 4801n, undefined]);
+          assert.deepEqual(
+            even.map((r) => r.upper?.[0]),
+            [1201n, 2401n, 3601n, 4801n, undefined],
+          );
           assert.deepEqual(await covered(denseTable, even), [1200, 1200, 1200, 800, 600]);
           const sparseTable = sourceTableOf(sparse, schema.tables.find((t) => t.name === 'src_sparse')!.columns);
           const exact = await source.split(sparseTable, 1200, view);
@@ -204,10 +235,26 @@ export function sourceContract(label: string, opts: ContractOptions): void {
           assert.ok(read, `${table.columns.map((c) => c.name).join(', ')} are read as columns`);
           const batches: ColumnBatch[] = [];
           for await (const b of read) batches.push(b);
-          assert.deepEqual(batches.map((b) => b.rows), [3, 1]);
-          const fromColumns = actualText(rowsOfBatches(batches, table.columns.map((c) => c.type)), target);
+          assert.deepEqual(
+            batches.map((b) => b.rows),
+            [3, 1],
+          );
+          const fromColumns = actualText(
+            rowsOfBatches(
+              batches,
+              table.columns.map((c) => c.type),
+            ),
+            target,
+          );
           assert.deepEqual(fromColumns, actualText(await collect(source.read(table, {}, view, 3)), target));
-          assert.deepEqual(fromColumns, expectedText(edgeRows.map((r) => columnar.map((i) => r[i])), columnar.map((i) => edgeColumns[i]!), target));
+          assert.deepEqual(
+            fromColumns,
+            expectedText(
+              edgeRows.map((r) => columnar.map((i) => r[i])),
+              columnar.map((i) => edgeColumns[i]!),
+              target,
+            ),
+          );
         } finally {
           await view.release();
         }
@@ -218,12 +265,28 @@ export function sourceContract(label: string, opts: ContractOptions): void {
       const source = conn.source();
       const view = await source.snapshot(2);
       try {
-        await conn.target().writeChunk({ table: parent, range: { lower: [BigInt(N + 1)] }, replace: false, isolate: false }, batchesOf(parentRows(10, N + 1)));
+        await conn
+          .target()
+          .writeChunk(
+            { table: parent, range: { lower: [BigInt(N + 1)] }, replace: false, isolate: false },
+            batchesOf(parentRows(10, N + 1)),
+          );
         const st = sourceTableOf(parent, schema.tables[0]!.columns);
         assert.equal(await source.count(st, {}, view), N, 'rows written after the snapshot are not seen');
         const filtered = sourceTableOf(parent, schema.tables[0]!.columns, ['id'], 'id <= 10');
         const rows = await collect(source.read(filtered, {}, view, 100));
-        assert.deepEqual(rows.map((r) => canonicalText(r[0], parentColumns[0]!.type)).sort(), ['1', '10', '2', '3', '4', '5', '6', '7', '8', '9']);
+        assert.deepEqual(rows.map((r) => canonicalText(r[0], parentColumns[0]!.type)).sort(), [
+          '1',
+          '10',
+          '2',
+          '3',
+          '4',
+          '5',
+          '6',
+          '7',
+          '8',
+          '9',
+        ]);
         const range: KeyRange = { lower: [5n], upper: [8n] };
         assert.equal(await source.count(filtered, range, view), 3);
       } finally {

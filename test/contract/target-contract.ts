@@ -4,7 +4,16 @@ import { after, before, describe, test } from 'node:test';
 import type { Connector, Target, TargetTable } from '../../src/core/contracts.js';
 import type { RowBatch } from '../../src/core/types.js';
 import { canonicalText, convertValue } from '../../src/core/values.js';
-import { childColumns, childRows, edgeColumns, edgeRows, floatSpecials, parentColumns, parentRows, type EdgeColumn } from '../fixtures/edge.js';
+import {
+  childColumns,
+  childRows,
+  edgeColumns,
+  edgeRows,
+  floatSpecials,
+  parentColumns,
+  parentRows,
+  type EdgeColumn,
+} from '../fixtures/edge.js';
 
 export async function* batchesOf(rows: unknown[][], size = 1000): AsyncIterable<RowBatch> {
   for (let i = 0; i < rows.length; i += size) yield { rows: rows.slice(i, i + size) };
@@ -35,12 +44,16 @@ export function tableFor(conn: Connector, name: string, cols: EdgeColumn[], key 
 /** Canonical text of rows as the target should give them back, sorted by the first column. */
 export function expectedText(rows: unknown[][], cols: EdgeColumn[], table: TargetTable): string[][] {
   return rows
-    .map((r) => r.map((v, i) => canonicalText(convertValue(v, cols[i]!.type, table.columns[i]!.type), table.columns[i]!.type)))
+    .map((r) =>
+      r.map((v, i) => canonicalText(convertValue(v, cols[i]!.type, table.columns[i]!.type), table.columns[i]!.type)),
+    )
     .sort((a, b) => Number(a[0]) - Number(b[0]));
 }
 
 export function actualText(rows: unknown[][], table: TargetTable): string[][] {
-  return rows.map((r) => r.map((v, i) => canonicalText(v, table.columns[i]!.type))).sort((a, b) => Number(a[0]) - Number(b[0]));
+  return rows
+    .map((r) => r.map((v, i) => canonicalText(v, table.columns[i]!.type)))
+    .sort((a, b) => Number(a[0]) - Number(b[0]));
 }
 
 export interface ContractOptions {
@@ -77,7 +90,10 @@ export function targetContract(label: string, opts: ContractOptions): void {
 
     test('prepare refuses an existing table unless told to drop or truncate it', async () => {
       const t = tableFor(conn, 'edge', edgeColumns);
-      await assert.rejects(target.prepare(t, 'fail'), (e: Error & { code?: string }) => e.code === 'TABLE_EXISTS' && /edge/.test(e.message));
+      await assert.rejects(
+        target.prepare(t, 'fail'),
+        (e: Error & { code?: string }) => e.code === 'TABLE_EXISTS' && /edge/.test(e.message),
+      );
       await target.prepare(t, 'truncate');
       assert.equal(await target.count(t, {}), 0);
       await target.prepare(t, 'drop');
@@ -104,12 +120,27 @@ export function targetContract(label: string, opts: ContractOptions): void {
       const t = tableFor(conn, 'parent', parentColumns);
       await target.prepare(t, 'drop');
       const all = parentRows(300);
-      await target.writeChunk({ table: t, range: { upper: [101n] }, replace: false, isolate: false }, batchesOf(all.slice(0, 100)));
-      await target.writeChunk({ table: t, range: { lower: [101n], upper: [201n] }, replace: false, isolate: false }, batchesOf(all.slice(100, 200)));
+      await target.writeChunk(
+        { table: t, range: { upper: [101n] }, replace: false, isolate: false },
+        batchesOf(all.slice(0, 100)),
+      );
+      await target.writeChunk(
+        { table: t, range: { lower: [101n], upper: [201n] }, replace: false, isolate: false },
+        batchesOf(all.slice(100, 200)),
+      );
       // an interrupted attempt left part of the last chunk; the replay must not duplicate it
-      await target.writeChunk({ table: t, range: { lower: [201n] }, replace: false, isolate: false }, batchesOf(all.slice(200, 250)));
-      await target.writeChunk({ table: t, range: { lower: [201n] }, replace: true, isolate: false }, batchesOf(all.slice(200)));
-      await target.writeChunk({ table: t, range: { lower: [101n], upper: [201n] }, replace: true, isolate: false }, batchesOf(all.slice(100, 200)));
+      await target.writeChunk(
+        { table: t, range: { lower: [201n] }, replace: false, isolate: false },
+        batchesOf(all.slice(200, 250)),
+      );
+      await target.writeChunk(
+        { table: t, range: { lower: [201n] }, replace: true, isolate: false },
+        batchesOf(all.slice(200)),
+      );
+      await target.writeChunk(
+        { table: t, range: { lower: [101n], upper: [201n] }, replace: true, isolate: false },
+        batchesOf(all.slice(100, 200)),
+      );
       const back = await collect(target.readBack(t, {}, 64));
       assert.equal(back.length, 300);
       assert.deepEqual(actualText(back, t), expectedText(all, parentColumns, t));
@@ -132,7 +163,9 @@ export function targetContract(label: string, opts: ContractOptions): void {
       const bad = [...rows, [7n, 'duplicate key', '2024-01-01 00:00:00'], [51n, null, '2024-01-01 00:00:00']];
       t.columns[1]!.nullable = false;
       await target.prepare(t, 'drop');
-      await assert.rejects(target.writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(bad, 20)));
+      await assert.rejects(
+        target.writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(bad, 20)),
+      );
       assert.equal(await target.count(t, {}), 0);
       const res = await target.writeChunk({ table: t, range: {}, replace: true, isolate: true }, batchesOf(bad, 20));
       assert.equal(res.rows, 50);
@@ -159,7 +192,10 @@ export function targetContract(label: string, opts: ContractOptions): void {
         assert.deepEqual(await target.fingerprint(t), before, 'unchanged table, same fingerprint');
         // a row written by someone else (a chunk of its own: every target takes that)
         const added = [(edgeRows[0]![0] as number) + 1000, ...edgeRows[0]!.slice(1)];
-        await target.writeChunk({ table: t, range: { lower: [added[0]], upper: [(added[0] as number) + 1] }, replace: false, isolate: false }, batchesOf([added]));
+        await target.writeChunk(
+          { table: t, range: { lower: [added[0]], upper: [(added[0] as number) + 1] }, replace: false, isolate: false },
+          batchesOf([added]),
+        );
         const after = await target.fingerprint(t);
         assert.equal(after?.rows, edgeRows.length + 1);
         assert.notEqual(after?.hash, before?.hash);
@@ -183,11 +219,17 @@ export function targetContract(label: string, opts: ContractOptions): void {
       assert.notEqual(scratch.name, real.name);
       // 'fail': it would refuse if the scratch table were the real one
       await target.prepare(scratch, 'fail');
-      await target.writeChunk({ table: scratch, range: {}, replace: false, isolate: false }, batchesOf(parentRows(40).slice(30)));
+      await target.writeChunk(
+        { table: scratch, range: {}, replace: false, isolate: false },
+        batchesOf(parentRows(40).slice(30)),
+      );
       assert.equal(await target.count(scratch, {}), 10);
       await target.drop!(scratch);
       assert.equal(await target.count(real, {}), 30);
-      assert.deepEqual(actualText(await collect(target.readBack(real, {}, 100)), real), expectedText(parentRows(30), parentColumns, real));
+      assert.deepEqual(
+        actualText(await collect(target.readBack(real, {}, 100)), real),
+        expectedText(parentRows(30), parentColumns, real),
+      );
       await target.drop!(real);
     });
 
@@ -213,8 +255,14 @@ export function targetContract(label: string, opts: ContractOptions): void {
         assert.equal(await target.count(c, {}), 500);
         return;
       }
-      assert.ok(child.indexes.some((i) => i.columns.join() === 'parent_id'), 'secondary index created');
-      assert.ok(child.uniqueKeys.some((u) => u.join() === 'parent_id,id'), 'unique key created');
+      assert.ok(
+        child.indexes.some((i) => i.columns.join() === 'parent_id'),
+        'secondary index created',
+      );
+      assert.ok(
+        child.uniqueKeys.some((u) => u.join() === 'parent_id,id'),
+        'unique key created',
+      );
       assert.equal(child.foreignKeys[0]?.refTable, 'fk_parent');
       assert.deepEqual(child.foreignKeys[0]?.columns, ['parent_id']);
     });

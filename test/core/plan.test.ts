@@ -34,12 +34,48 @@ test('a valid plan loads with defaults filled in', () => {
 });
 
 test('a malformed plan names the file, line and path of the problem', () => {
-  assert.throws(() => parsePlan(good.replace('rowsPerChunk: 1000 }\n        columns:\n          - { source: id, target: id, sourceType: int64, type: INTEGER, nullable: false }\n        primaryKey: [id]\n  - tables', 'rowsPerChunk: -5 }\n        columns:\n          - { source: id, target: id, sourceType: int64, type: INTEGER, nullable: false }\n        primaryKey: [id]\n  - tables'), 'p.yaml'), /^FerryError: p\.yaml:8:\d+: waves\[0\]\.tables\[0\]\.chunking\.rowsPerChunk: .*/);
-  assert.throws(() => parsePlan(good.replace('sourceType: int64, type: INTEGER, nullable: false }\n        primaryKey: [id]\n  -', 'sourceType: int65, type: INTEGER, nullable: false }\n        primaryKey: [id]\n  -'), 'p.yaml'), /p\.yaml:10:\d+: waves\[0\]\.tables\[0\]\.columns\[0\]\.sourceType: unknown canonical type "int65"/);
-  assert.throws(() => parsePlan(good.replace('refTable: parent', 'refTable: nowhere'), 'p.yaml'), /foreignKeys\[0\]\.refTable: foreign key fk refers to "nowhere", which is not in the plan/);
-  assert.throws(() => parsePlan(good.replace('key: [id], rowsPerChunk: 1000 }\n        columns:\n          - { source: id, target: id, sourceType: int64, type: INTEGER, nullable: false }\n          - { source: parent_id', 'key: [idx], rowsPerChunk: 1000 }\n        columns:\n          - { source: id, target: id, sourceType: int64, type: INTEGER, nullable: false }\n          - { source: parent_id'), 'p.yaml'), /chunk key "idx" is not a column of child/);
+  assert.throws(
+    () =>
+      parsePlan(
+        good.replace(
+          'rowsPerChunk: 1000 }\n        columns:\n          - { source: id, target: id, sourceType: int64, type: INTEGER, nullable: false }\n        primaryKey: [id]\n  - tables',
+          'rowsPerChunk: -5 }\n        columns:\n          - { source: id, target: id, sourceType: int64, type: INTEGER, nullable: false }\n        primaryKey: [id]\n  - tables',
+        ),
+        'p.yaml',
+      ),
+    /^FerryError: p\.yaml:8:\d+: waves\[0\]\.tables\[0\]\.chunking\.rowsPerChunk: .*/,
+  );
+  assert.throws(
+    () =>
+      parsePlan(
+        good.replace(
+          'sourceType: int64, type: INTEGER, nullable: false }\n        primaryKey: [id]\n  -',
+          'sourceType: int65, type: INTEGER, nullable: false }\n        primaryKey: [id]\n  -',
+        ),
+        'p.yaml',
+      ),
+    /p\.yaml:10:\d+: waves\[0\]\.tables\[0\]\.columns\[0\]\.sourceType: unknown canonical type "int65"/,
+  );
+  assert.throws(
+    () => parsePlan(good.replace('refTable: parent', 'refTable: nowhere'), 'p.yaml'),
+    /foreignKeys\[0\]\.refTable: foreign key fk refers to "nowhere", which is not in the plan/,
+  );
+  assert.throws(
+    () =>
+      parsePlan(
+        good.replace(
+          'key: [id], rowsPerChunk: 1000 }\n        columns:\n          - { source: id, target: id, sourceType: int64, type: INTEGER, nullable: false }\n          - { source: parent_id',
+          'key: [idx], rowsPerChunk: 1000 }\n        columns:\n          - { source: id, target: id, sourceType: int64, type: INTEGER, nullable: false }\n          - { source: parent_id',
+        ),
+        'p.yaml',
+      ),
+    /chunk key "idx" is not a column of child/,
+  );
   assert.throws(() => parsePlan('ferry: 1\nsource: [unclosed', 'p.yaml'), /p\.yaml:2:\d+: Flow sequence/);
-  assert.throws(() => parsePlan(good.replace('ferry: 1', 'ferry: 1\nsurprise: true'), 'p.yaml'), /p\.yaml:1:1: plan: Unrecognized key: "surprise"/);
+  assert.throws(
+    () => parsePlan(good.replace('ferry: 1', 'ferry: 1\nsurprise: true'), 'p.yaml'),
+    /p\.yaml:1:1: plan: Unrecognized key: "surprise"/,
+  );
 });
 
 test('the shipped JSON Schema is the schema the loader uses', () => {

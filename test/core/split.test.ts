@@ -9,7 +9,12 @@ const int32 = parseType('int32');
 
 describe('evenKeyRanges', () => {
   test('a dense key is cut into equal spans, as many as the estimated rows need', () => {
-    assert.deepEqual(evenKeyRanges(int64, 1n, 1000n, 1000, 300), [{ upper: [251n] }, { lower: [251n], upper: [501n] }, { lower: [501n], upper: [751n] }, { lower: [751n] }]);
+    assert.deepEqual(evenKeyRanges(int64, 1n, 1000n, 1000, 300), [
+      { upper: [251n] },
+      { lower: [251n], upper: [501n] },
+      { lower: [501n], upper: [751n] },
+      { lower: [751n] },
+    ]);
     // int32 keys are numbers, as rows give them
     assert.deepEqual(evenKeyRanges(int32, -10n, 9n, 20, 10), [{ upper: [0] }, { lower: [0] }]);
     // fewer rows than a chunk: one range

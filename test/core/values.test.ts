@@ -3,7 +3,16 @@ import { test } from 'node:test';
 import { daysFromCivil, formatDays } from '../../src/core/calendar.js';
 import { DigestBuilder } from '../../src/core/digest.js';
 import { parseType, formatType } from '../../src/core/types.js';
-import { alwaysFits, canonicalJson, canonicalText, convertValue, misfit, normalizeDecimal, stateParse, stateStringify } from '../../src/core/values.js';
+import {
+  alwaysFits,
+  canonicalJson,
+  canonicalText,
+  convertValue,
+  misfit,
+  normalizeDecimal,
+  stateParse,
+  stateStringify,
+} from '../../src/core/values.js';
 
 test('decimal text is normalised without losing digits', () => {
   assert.equal(normalizeDecimal('0012.3400'), '12.34');
@@ -34,7 +43,34 @@ test('canonical text tells NULL from the empty string and keeps -0, NaN and floa
 });
 
 test('type text forms round-trip', () => {
-  for (const t of ['int8', 'uint64', 'decimal(38,10)', 'decimal', 'float32', 'bool', 'text', 'varchar(20)', 'char(3)', 'bytes', 'binary(16)', 'date', 'time(6)', 'timetz(3)', 'timestamp(0)', 'timestamptz(6)', 'year', "enum('a','it''s')", "set('x','y')", 'json', 'jsonb', 'uuid', 'array<array<int32>>', 'bit(8)', 'varbit(4)', 'interval'])
+  for (const t of [
+    'int8',
+    'uint64',
+    'decimal(38,10)',
+    'decimal',
+    'float32',
+    'bool',
+    'text',
+    'varchar(20)',
+    'char(3)',
+    'bytes',
+    'binary(16)',
+    'date',
+    'time(6)',
+    'timetz(3)',
+    'timestamp(0)',
+    'timestamptz(6)',
+    'year',
+    "enum('a','it''s')",
+    "set('x','y')",
+    'json',
+    'jsonb',
+    'uuid',
+    'array<array<int32>>',
+    'bit(8)',
+    'varbit(4)',
+    'interval',
+  ])
     assert.equal(formatType(parseType(t)), t);
   assert.throws(() => parseType('integer'), /unknown canonical type "integer"/);
 });
@@ -57,10 +93,16 @@ test('fit checks name the problem', () => {
 test('casts convert exactly or refuse', () => {
   assert.equal(convertValue('42', parseType('text'), parseType('int64')), 42n);
   assert.equal(convertValue(1, parseType('int8'), parseType('bool')), true);
-  assert.equal(convertValue('2024-05-01 10:00:00.5Z', parseType('timestamptz(6)'), parseType('timestamp(6)')), '2024-05-01 10:00:00.5');
+  assert.equal(
+    convertValue('2024-05-01 10:00:00.5Z', parseType('timestamptz(6)'), parseType('timestamp(6)')),
+    '2024-05-01 10:00:00.5',
+  );
   assert.equal(convertValue('2024-05-01 10:00:00', parseType('timestamp(0)'), parseType('date')), '2024-05-01');
   assert.deepEqual(convertValue([1, 2], parseType('array<int32>'), parseType('json')), '[1,2]');
-  assert.throws(() => convertValue('abc', parseType('text'), parseType('int32')), /cannot convert "abc" from text to int32/);
+  assert.throws(
+    () => convertValue('abc', parseType('text'), parseType('int32')),
+    /cannot convert "abc" from text to int32/,
+  );
 });
 
 test('state JSON keeps bigint and bytes', () => {
@@ -75,9 +117,35 @@ test('digests ignore row order and see duplicates', () => {
     rows.forEach((r) => b.add(r));
     return b.result();
   };
-  assert.deepEqual(d([[1n, 'a'], [2n, 'b']]), d([[2n, 'b'], [1n, 'a']]));
-  assert.notDeepEqual(d([[1n, 'a'], [1n, 'a']]).sum, d([[2n, 'b'], [2n, 'b']]).sum);
-  assert.notDeepEqual(d([[1n, 'a'], [1n, 'a'], [2n, 'b'], [2n, 'b']]).sum, d([]).sum);
+  assert.deepEqual(
+    d([
+      [1n, 'a'],
+      [2n, 'b'],
+    ]),
+    d([
+      [2n, 'b'],
+      [1n, 'a'],
+    ]),
+  );
+  assert.notDeepEqual(
+    d([
+      [1n, 'a'],
+      [1n, 'a'],
+    ]).sum,
+    d([
+      [2n, 'b'],
+      [2n, 'b'],
+    ]).sum,
+  );
+  assert.notDeepEqual(
+    d([
+      [1n, 'a'],
+      [1n, 'a'],
+      [2n, 'b'],
+      [2n, 'b'],
+    ]).sum,
+    d([]).sum,
+  );
   assert.notDeepEqual(d([[1n, null]]).sum, d([[1n, '']]).sum);
 });
 

@@ -16,7 +16,10 @@ function oneLine(stderr: string): string {
 test('a malformed plan names the file, line and field', () => {
   const dir = tmpDir();
   const file = join(dir, 'bad.yaml');
-  writeFileSync(file, 'ferry: 1\nsource: { url: "sqlite:x.db" }\ntarget: { url: "sqlite:y.db" }\nsettings: { parallelism: zero }\nwaves: []\n');
+  writeFileSync(
+    file,
+    'ferry: 1\nsource: { url: "sqlite:x.db" }\ntarget: { url: "sqlite:y.db" }\nsettings: { parallelism: zero }\nwaves: []\n',
+  );
   const r = ferry(['run', file]);
   assert.equal(r.code, 2);
   assert.match(oneLine(r.stderr), /bad\.yaml:4:\d+: settings\.parallelism: .*number/);
@@ -31,7 +34,17 @@ test('a missing plan file says how to make one', () => {
 test('an unknown table is named', async () => {
   const src = await freshPg('ferry_bad_src');
   await pgExec(src, 'CREATE TABLE real_one (id int PRIMARY KEY)');
-  const r = ferry(['plan', '--source', src, '--target', `sqlite:${join(tmpDir(), 't.db')}`, '--tables', 'real_one,ghost', '-o', join(tmpDir(), 'p.yaml')]);
+  const r = ferry([
+    'plan',
+    '--source',
+    src,
+    '--target',
+    `sqlite:${join(tmpDir(), 't.db')}`,
+    '--tables',
+    'real_one,ghost',
+    '-o',
+    join(tmpDir(), 'p.yaml'),
+  ]);
   assert.equal(r.code, 1);
   assert.match(oneLine(r.stderr), /table ghost does not exist in the source/);
 });
@@ -43,8 +56,13 @@ test('an unreachable host is named with what to check', () => {
 });
 
 test('a wrong password is refused without showing it', async () => {
-  await mysqlExec(MYSQL_BASE, "CREATE USER IF NOT EXISTS 'ferry_pw'@'%' IDENTIFIED BY 'right-secret'; CREATE USER IF NOT EXISTS 'ferry_pw'@'localhost' IDENTIFIED BY 'right-secret'");
-  const r = ferry(['assess', '--source', 'mysql://ferry_pw:${env:FERRY_TEST_PW}@127.0.0.1:3306/test'], { env: { FERRY_TEST_PW: 'wrong-secret-123' } });
+  await mysqlExec(
+    MYSQL_BASE,
+    "CREATE USER IF NOT EXISTS 'ferry_pw'@'%' IDENTIFIED BY 'right-secret'; CREATE USER IF NOT EXISTS 'ferry_pw'@'localhost' IDENTIFIED BY 'right-secret'",
+  );
+  const r = ferry(['assess', '--source', 'mysql://ferry_pw:${env:FERRY_TEST_PW}@127.0.0.1:3306/test'], {
+    env: { FERRY_TEST_PW: 'wrong-secret-123' },
+  });
   assert.equal(r.code, 1);
   const line = oneLine(r.stderr);
   assert.match(line, /refused the password for user ferry_pw/);
@@ -54,7 +72,10 @@ test('a wrong password is refused without showing it', async () => {
 test('a value that does not fit the target is rejected with its reason, and the run stops at the error budget', async () => {
   const src = await freshPg('ferry_fit_src');
   await pgExec(src, 'CREATE TABLE amounts (id int PRIMARY KEY, qty int NOT NULL)');
-  await pgExec(src, 'INSERT INTO amounts SELECT g, CASE WHEN g = 77 THEN 70000 ELSE g END FROM generate_series(1, 200) g');
+  await pgExec(
+    src,
+    'INSERT INTO amounts SELECT g, CASE WHEN g = 77 THEN 70000 ELSE g END FROM generate_series(1, 200) g',
+  );
   const dst = await freshMysql('ferry_fit_dst');
   const { file, dir } = await planFor(src, dst, (p) => {
     p.waves[0]!.tables[0]!.columns[1]!.type = 'smallint';
@@ -62,7 +83,9 @@ test('a value that does not fit the target is rejected with its reason, and the 
   const r = ferry(['run', file], { cwd: dir });
   assert.equal(r.code, 4);
   assert.match(oneLine(r.stderr), /1 rows were rejected and the plan allows 0.*amounts.*reject files/);
-  const rejects = readFileSync(join(dir, '.ferry', 'rejects', 'amounts.ndjson'), 'utf8').trim().split('\n');
+  const rejects = readFileSync(join(dir, '.ferry', 'rejects', 'amounts.ndjson'), 'utf8')
+    .trim()
+    .split('\n');
   assert.equal(rejects.length, 1);
   assert.match(rejects[0]!, /column qty: 70000 is outside the range of int16/);
   // with a budget for it, the run resumes and finishes; the other 199 rows are there once

@@ -36,7 +36,10 @@ describe('Chinook between every pair of engines', () => {
       const target = await freshDb(to, `ferry_chinook_${from}_to_${to}`);
       const { run, plan } = await migrateAndVerify(sources[from]!, target);
       assert.equal(run.tables.length, 11);
-      assert.equal(run.tables.reduce((n, t) => n + t.rows, 0), CHINOOK_ROWS);
+      assert.equal(
+        run.tables.reduce((n, t) => n + t.rows, 0),
+        CHINOOK_ROWS,
+      );
       const conn = await open(target);
       try {
         const schema = await conn.introspect();

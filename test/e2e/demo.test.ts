@@ -10,7 +10,10 @@ test('ferry demo assesses, plans, runs, verifies and reports', () => {
   const dir = join(tmpDir(), 'demo');
   const r = ferry(['demo', '--dir', dir]);
   assert.equal(r.code, 0, r.stderr + r.stdout);
-  assert.match(r.stdout, /== assess[\s\S]*== plan[\s\S]*== run[\s\S]*== verify[\s\S]*source and target match[\s\S]*== report/);
+  assert.match(
+    r.stdout,
+    /== assess[\s\S]*== plan[\s\S]*== run[\s\S]*== verify[\s\S]*source and target match[\s\S]*== report/,
+  );
   const html = /report: (\S+\.html)/.exec(r.stdout)![1]!;
   assert.ok(existsSync(html));
   const page = readFileSync(html, 'utf8');

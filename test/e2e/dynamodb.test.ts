@@ -5,7 +5,13 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DynamoDBClient, GetItemCommand, QueryCommand, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBClient,
+  GetItemCommand,
+  QueryCommand,
+  ScanCommand,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
 import Database from 'better-sqlite3';
 import { parse } from 'yaml';
 import type { Plan } from '../../src/core/plan.js';
@@ -29,7 +35,13 @@ after(async () => {
 
 async function query(input: { index?: string; key: string; value: string }): Promise<Record<string, AttributeValue>[]> {
   const out = await client.send(
-    new QueryCommand({ TableName: 'App', IndexName: input.index, KeyConditionExpression: '#k = :v', ExpressionAttributeNames: { '#k': input.key }, ExpressionAttributeValues: { ':v': { S: input.value } } }),
+    new QueryCommand({
+      TableName: 'App',
+      IndexName: input.index,
+      KeyConditionExpression: '#k = :v',
+      ExpressionAttributeNames: { '#k': input.key },
+      ExpressionAttributeValues: { ':v': { S: input.value } },
+    }),
   );
   return out.Items ?? [];
 }
@@ -55,7 +67,22 @@ describe('Chinook into a single-table design', () => {
   test('ferry plan --design single-table, run, verify; one query by a parent key returns the parent and its children', async () => {
     const source = await loadChinook('sqlite', 'dynamodb_chinook');
     const dir = tmpDir('ferry-dynamodb-e2e-');
-    const plan = ferry(['plan', '--source', source, '--target', dynamo.url, '--design', 'single-table', '--rows-per-chunk', '1000', '-o', 'plan.yaml'], { cwd: dir });
+    const plan = ferry(
+      [
+        'plan',
+        '--source',
+        source,
+        '--target',
+        dynamo.url,
+        '--design',
+        'single-table',
+        '--rows-per-chunk',
+        '1000',
+        '-o',
+        'plan.yaml',
+      ],
+      { cwd: dir },
+    );
     assert.equal(plan.code, 0, plan.stderr);
     const text = readFileSync(join(dir, 'plan.yaml'), 'utf8');
     assert.match(text, /table: App/);
@@ -75,13 +102,19 @@ describe('Chinook into a single-table design', () => {
     const lines = (db.prepare('SELECT count(*) n FROM InvoiceLine WHERE InvoiceId = 98').get() as { n: number }).n;
     db.close();
     const customer = await query({ key: 'PK', value: 'CUSTOMER#1' });
-    assert.deepEqual(customer.filter((i) => i.entityType?.S === 'Customer').map((i) => i.FirstName?.S), ['Luís']);
+    assert.deepEqual(
+      customer.filter((i) => i.entityType?.S === 'Customer').map((i) => i.FirstName?.S),
+      ['Luís'],
+    );
     assert.equal(customer.filter((i) => i.entityType?.S === 'Invoice').length, invoices);
     assert.equal(customer.length, invoices + 1);
     assert.equal((await query({ key: 'PK', value: 'INVOICE#98' })).length, lines);
     // the inverted index finds an item placed under its parent by its own key
     const invoice = await query({ index: 'GSI1', key: 'SK', value: 'INVOICE#98' });
-    assert.deepEqual(invoice.map((i) => [i.entityType?.S, i.PK?.S]), [['Invoice', 'CUSTOMER#1']]);
+    assert.deepEqual(
+      invoice.map((i) => [i.entityType?.S, i.PK?.S]),
+      [['Invoice', 'CUSTOMER#1']],
+    );
   });
 });
 
@@ -109,7 +142,9 @@ describe('PostgreSQL into DynamoDB, table by table', () => {
     assert.equal(table.columns.find((c) => c.source === 'seen')!.type, 'S:timestamptz(6)');
     const run = ferry(['run', file], { cwd: dir });
     assert.equal(run.code, 4, 'rows were rejected');
-    const rejects = readFileSync(join(dir, '.ferry', 'rejects', 'account.ndjson'), 'utf8').trim().split('\n');
+    const rejects = readFileSync(join(dir, '.ferry', 'rejects', 'account.ndjson'), 'utf8')
+      .trim()
+      .split('\n');
     assert.equal(rejects.length, 1);
     assert.match(rejects[0]!, /46 significant digits, more than the 38 a DynamoDB number keeps/);
 
@@ -151,18 +186,33 @@ describe('PostgreSQL into DynamoDB, table by table', () => {
     const rejects = readFileSync(join(dir, '.ferry', 'rejects', 'account_by_day.ndjson'), 'utf8');
     assert.match(rejects, /two source rows map to one item/);
     const state = new Database(join(dir, '.ferry', 'state.db'), { readonly: true });
-    const findings = (state.prepare('SELECT finding FROM findings').pluck().all() as string[]).map((f) => JSON.parse(f) as { code: string; message: string });
+    const findings = (state.prepare('SELECT finding FROM findings').pluck().all() as string[]).map(
+      (f) => JSON.parse(f) as { code: string; message: string },
+    );
     state.close();
-    assert.ok(findings.some((f) => f.code === 'DYNAMODB_KEY_COLLISION' && /primary key \(id\)/.test(f.message)), JSON.stringify(findings));
+    assert.ok(
+      findings.some((f) => f.code === 'DYNAMODB_KEY_COLLISION' && /primary key \(id\)/.test(f.message)),
+      JSON.stringify(findings),
+    );
   });
 
   test('an item over 400 KB is reported before the run and refused with its size during it', async () => {
     const src = await freshPg('dynamodb_large_src');
-    await pgExec(src, `CREATE TABLE note (id int PRIMARY KEY, body text); INSERT INTO note SELECT g, repeat('x', CASE WHEN g = 5 THEN 500000 ELSE 100 END) FROM generate_series(1, 20) g`);
+    await pgExec(
+      src,
+      `CREATE TABLE note (id int PRIMARY KEY, body text); INSERT INTO note SELECT g, repeat('x', CASE WHEN g = 5 THEN 500000 ELSE 100 END) FROM generate_series(1, 20) g`,
+    );
     const assess = ferry(['assess', '--source', src, '--target', dynamo.url, '--json']);
     assert.equal(assess.code, 0, assess.stderr);
     const findings = (JSON.parse(assess.stdout) as { findings: { code: string; message: string }[] }).findings;
-    assert.ok(findings.some((f) => f.code === 'DYNAMODB_ITEM_SIZE' && /may exceed DynamoDB's 400 KB item limit when body holds large values/.test(f.message)), JSON.stringify(findings));
+    assert.ok(
+      findings.some(
+        (f) =>
+          f.code === 'DYNAMODB_ITEM_SIZE' &&
+          /may exceed DynamoDB's 400 KB item limit when body holds large values/.test(f.message),
+      ),
+      JSON.stringify(findings),
+    );
     const { file } = await planFor(src, dynamo.url, (p) => (p.settings.maxRejects = 1));
     const run = await runPlan(file);
     assert.equal(run.rejects, 1);
@@ -176,8 +226,13 @@ describe('kill -9 in the middle of a table, then run again', () => {
   test('every row exactly once in DynamoDB, verified', async () => {
     const ROWS = 40_000;
     const source = await freshPg('dynamodb_resume_src');
-    await pgExec(source, `CREATE TABLE events (id bigint PRIMARY KEY, kind text NOT NULL, amount numeric(12,2), at timestamp(6)); INSERT INTO events SELECT g, 'kind ' || (g % 7), g / 100.0, TIMESTAMP '2024-01-01' + g * interval '1.000001 second' FROM generate_series(1, ${ROWS}) g`);
-    const { file, dir } = await planFor(source, dynamo.url, (p) => (p.settings.batchRows = 1000), { rowsPerChunk: 2000 });
+    await pgExec(
+      source,
+      `CREATE TABLE events (id bigint PRIMARY KEY, kind text NOT NULL, amount numeric(12,2), at timestamp(6)); INSERT INTO events SELECT g, 'kind ' || (g % 7), g / 100.0, TIMESTAMP '2024-01-01' + g * interval '1.000001 second' FROM generate_series(1, ${ROWS}) g`,
+    );
+    const { file, dir } = await planFor(source, dynamo.url, (p) => (p.settings.batchRows = 1000), {
+      rowsPerChunk: 2000,
+    });
     await killMidRun(file, dir);
     const partial = await itemCount('events');
     assert.ok(partial > 0 && partial < ROWS, `killed mid-table with ${partial} items written`);

@@ -10,8 +10,14 @@ import { planFor } from './support.js';
 
 test('rename, exclude, cast, filter, hash, mask and fixed value', async () => {
   const source = await freshPg('ferry_map_src');
-  await pgExec(source, `CREATE TABLE people (id int PRIMARY KEY, email text NOT NULL, phone text, secret text, score numeric(6,2), country text)`);
-  await pgExec(source, `INSERT INTO people SELECT g, 'user' || g || '@example.com', '+33 6 12 34 ' || lpad(g::text, 4, '0'), 'hidden ' || g, g * 1.5, CASE WHEN g % 3 = 0 THEN 'FR' ELSE 'DE' END FROM generate_series(1, 300) g`);
+  await pgExec(
+    source,
+    `CREATE TABLE people (id int PRIMARY KEY, email text NOT NULL, phone text, secret text, score numeric(6,2), country text)`,
+  );
+  await pgExec(
+    source,
+    `INSERT INTO people SELECT g, 'user' || g || '@example.com', '+33 6 12 34 ' || lpad(g::text, 4, '0'), 'hidden ' || g, g * 1.5, CASE WHEN g % 3 = 0 THEN 'FR' ELSE 'DE' END FROM generate_series(1, 300) g`,
+  );
   const target = await freshMysql('ferry_map_dst');
   const { file } = await planFor(source, target, (p) => {
     const t = p.waves[0]!.tables[0]!;
@@ -31,7 +37,11 @@ test('rename, exclude, cast, filter, hash, mask and fixed value', async () => {
   assert.equal(run.rejects, 0);
   const rows = (await mysqlExec(target, 'SELECT * FROM customers ORDER BY customer_id')) as Record<string, unknown>[];
   assert.equal(rows.length, 100, 'only the rows of the filter');
-  assert.deepEqual(Object.keys(rows[0]!), ['customer_id', 'email', 'phone', 'score', 'country'], 'renamed, and the excluded column left out');
+  assert.deepEqual(
+    Object.keys(rows[0]!),
+    ['customer_id', 'email', 'phone', 'score', 'country'],
+    'renamed, and the excluded column left out',
+  );
   const first = rows[0]!;
   assert.equal(first.customer_id, 3);
   assert.equal(first.email, createHash('sha256').update('pepper').update('user3@example.com').digest('hex'));
@@ -50,7 +60,10 @@ test('verify finds a changed, a missing and an extra row and names their keys', 
   const target = await freshPg('ferry_map_v_dst');
   const { file } = await planFor(source, target);
   await runPlan(file);
-  await pgExec(target, `UPDATE t SET v = 'tampered' WHERE id = 12345; DELETE FROM t WHERE id = 777; INSERT INTO t VALUES (30000, 'extra')`);
+  await pgExec(
+    target,
+    `UPDATE t SET v = 'tampered' WHERE id = 12345; DELETE FROM t WHERE id = 777; INSERT INTO t VALUES (30000, 'extra')`,
+  );
   const v = await verifyPlan(file, { sample: 10 });
   assert.equal(v.ok, false);
   const sample = v.tables[0]!.sample.join('\n');

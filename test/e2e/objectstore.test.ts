@@ -31,7 +31,11 @@ interface Ran {
 /** The CLI in a child process, without blocking this one (the S3 server runs here). */
 function ferry(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Ran> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -56,13 +60,28 @@ after(async () => s3.stop());
  * The rows of a lake table in a key range, read back by the object store target, as canonical
  * text of the types the lake holds (returned too, to convert the expected values to).
  */
-async function lakeText(dir: string, table: string, columns: EdgeColumn[], range: KeyRange): Promise<{ rows: string[][]; types: CanonicalType[] }> {
+async function lakeText(
+  dir: string,
+  table: string,
+  columns: EdgeColumn[],
+  range: KeyRange,
+): Promise<{ rows: string[][]; types: CanonicalType[] }> {
   const conn = await objectStoreConnector.connect({ url: `file:${dir}`, log: silentLogger });
   try {
     const info = (await conn.introspect({ tables: [table] })).tables[0]!;
-    const target: TargetTable = { ...tableFor(conn, table, columns), columns: info.columns.map((c) => ({ name: c.name, type: c.type, nativeType: c.nativeType, nullable: c.nullable })) };
+    const target: TargetTable = {
+      ...tableFor(conn, table, columns),
+      columns: info.columns.map((c) => ({
+        name: c.name,
+        type: c.type,
+        nativeType: c.nativeType,
+        nullable: c.nullable,
+      })),
+    };
     const types = target.columns.map((c) => c.type);
-    const rows = (await collect(conn.target().readBack(target, range, 100))).map((r) => r.map((x, i) => canonicalText(x, types[i]!)));
+    const rows = (await collect(conn.target().readBack(target, range, 100))).map((r) =>
+      r.map((x, i) => canonicalText(x, types[i]!)),
+    );
     return { rows, types };
   } finally {
     await conn.close();
@@ -78,11 +97,18 @@ describe('SQL engines into Parquet', () => {
       try {
         sourceTable = tableFor(sconn, 'edge', edgeColumns);
         await sconn.target().prepare(sourceTable, 'drop');
-        await sconn.target().writeChunk({ table: sourceTable, range: {}, replace: false, isolate: false }, batchesOf(edgeRows));
+        await sconn
+          .target()
+          .writeChunk({ table: sourceTable, range: {}, replace: false, isolate: false }, batchesOf(edgeRows));
         if (from !== 'mysql') {
           const floats = tableFor(sconn, 'floats', [edgeColumns[0]!, edgeColumns.find((c) => c.name === 'f64')!]);
           await sconn.target().prepare(floats, 'drop');
-          await sconn.target().writeChunk({ table: floats, range: {}, replace: false, isolate: false }, batchesOf(floatSpecials.map((f, i) => [i + 1, f])));
+          await sconn
+            .target()
+            .writeChunk(
+              { table: floats, range: {}, replace: false, isolate: false },
+              batchesOf(floatSpecials.map((f, i) => [i + 1, f])),
+            );
         }
       } finally {
         await sconn.close();
@@ -95,9 +121,27 @@ describe('SQL engines into Parquet', () => {
       assert.ok(v.ok, JSON.stringify(v.tables));
 
       const { rows: back, types } = await lakeText(dir, 'edge', edgeColumns, {});
-      const expected = edgeRows.map((r) => r.map((x, i) => canonicalText(convertValue(convertValue(x, edgeColumns[i]!.type, sourceTable.columns[i]!.type), sourceTable.columns[i]!.type, types[i]!), types[i]!)));
+      const expected = edgeRows.map((r) =>
+        r.map((x, i) =>
+          canonicalText(
+            convertValue(
+              convertValue(x, edgeColumns[i]!.type, sourceTable.columns[i]!.type),
+              sourceTable.columns[i]!.type,
+              types[i]!,
+            ),
+            types[i]!,
+          ),
+        ),
+      );
       // CHAR(n) becomes STRING, with the padding the source gives (PostgreSQL pads, the others do not)
-      const unpad = (rows: string[][]) => rows.map((r) => r.map((x, i) => (edgeColumns[i]!.type.kind === 'string' && (edgeColumns[i]!.type as { fixed?: boolean }).fixed ? x.replace(/ +$/, '') : x)));
+      const unpad = (rows: string[][]) =>
+        rows.map((r) =>
+          r.map((x, i) =>
+            edgeColumns[i]!.type.kind === 'string' && (edgeColumns[i]!.type as { fixed?: boolean }).fixed
+              ? x.replace(/ +$/, '')
+              : x,
+          ),
+        );
       const byId = (rows: string[][]) => unpad(rows).sort((a, b) => Number(a[0]) - Number(b[0]));
       assert.deepEqual(byId(back), byId(expected));
       const [n] = await duckdb(`SELECT count(*)::INT FROM read_parquet('${dir}/edge/*.parquet')`);
@@ -168,7 +212,32 @@ const COLUMN_SOURCES: Record<'postgres' | 'mysql', ColumnSource> = {
 for (const [engine, db] of Object.entries(COLUMN_SOURCES) as ['postgres' | 'mysql', ColumnSource][])
   describe(`${engine} into Parquet as column batches`, () => {
     // every canonical type that travels in columns (see core/columns.ts)
-    const columnar = ['id', 'i8', 'u8', 'i16', 'u16', 'i32', 'i64', 'dec38', 'dec3810', 'money', 'f32', 'f64', 'flag', 'code', 'label', 'body', 'blob', 'vbin', 'day', 'stamp', 'stamptz', 'size', 'doc', 'docb'];
+    const columnar = [
+      'id',
+      'i8',
+      'u8',
+      'i16',
+      'u16',
+      'i32',
+      'i64',
+      'dec38',
+      'dec3810',
+      'money',
+      'f32',
+      'f64',
+      'flag',
+      'code',
+      'label',
+      'body',
+      'blob',
+      'vbin',
+      'day',
+      'stamp',
+      'stamptz',
+      'size',
+      'doc',
+      'docb',
+    ];
     const positions = columnar.map((n) => edgeColumns.findIndex((c) => c.name === n));
     const columns = positions.map((i) => edgeColumns[i]!);
     const rows = edgeRows.map((r) => positions.map((i) => r[i]));
@@ -183,7 +252,12 @@ for (const [engine, db] of Object.entries(COLUMN_SOURCES) as ['postgres' | 'mysq
         if (engine === 'postgres') {
           const floats = tableFor(sconn, 'floats', [edgeColumns[0]!, edgeColumns.find((c) => c.name === 'f64')!]);
           await sconn.target().prepare(floats, 'drop');
-          await sconn.target().writeChunk({ table: floats, range: {}, replace: false, isolate: false }, batchesOf(floatSpecials.map((f, i) => [i + 1, f])));
+          await sconn
+            .target()
+            .writeChunk(
+              { table: floats, range: {}, replace: false, isolate: false },
+              batchesOf(floatSpecials.map((f, i) => [i + 1, f])),
+            );
         }
       } finally {
         await sconn.close();
@@ -194,31 +268,83 @@ for (const [engine, db] of Object.entries(COLUMN_SOURCES) as ['postgres' | 'mysq
       const { log, messages } = capturingLogger();
       const run = await runPlan(file, { log });
       assert.equal(run.rejects, 0);
-      assert.deepEqual(messages().filter((m) => m.msg === FELL_BACK), [], 'every chunk went as column batches');
-      assert.deepEqual(writtenAs(planDir), { edge: { columns: 4, rows: 0 }, ...(engine === 'postgres' ? { floats: { columns: 1, rows: 0 } } : {}) });
+      assert.deepEqual(
+        messages().filter((m) => m.msg === FELL_BACK),
+        [],
+        'every chunk went as column batches',
+      );
+      assert.deepEqual(writtenAs(planDir), {
+        edge: { columns: 4, rows: 0 },
+        ...(engine === 'postgres' ? { floats: { columns: 1, rows: 0 } } : {}),
+      });
       const v = await verifyPlan(file);
       assert.ok(v.ok, JSON.stringify(v.tables));
 
       const { rows: back, types } = await lakeText(dir, 'edge', columns, { upper: [10] });
-      const expected = rows.map((r) => r.map((x, i) => canonicalText(convertValue(x, columns[i]!.type, types[i]!), types[i]!)));
-      const byId = (rs: string[][]) => rs.map((r) => r.map((x, i) => (columns[i]!.name === 'code' ? x.replace(/ +$/, '') : x))).sort((a, b) => Number(a[0]) - Number(b[0]));
+      const expected = rows.map((r) =>
+        r.map((x, i) => canonicalText(convertValue(x, columns[i]!.type, types[i]!), types[i]!)),
+      );
+      const byId = (rs: string[][]) =>
+        rs
+          .map((r) => r.map((x, i) => (columns[i]!.name === 'code' ? x.replace(/ +$/, '') : x)))
+          .sort((a, b) => Number(a[0]) - Number(b[0]));
       assert.deepEqual(byId(back), byId(expected));
-      const typed = await duckdb(`SELECT i64::VARCHAR, dec38::VARCHAR, dec3810::VARCHAR, money::VARCHAR, strftime(stamp, '%Y-%m-%d %H:%M:%S.%f'), day::VARCHAR, body FROM read_parquet('${dir}/edge/*.parquet') WHERE id <= 3 ORDER BY id`);
+      const typed = await duckdb(
+        `SELECT i64::VARCHAR, dec38::VARCHAR, dec3810::VARCHAR, money::VARCHAR, strftime(stamp, '%Y-%m-%d %H:%M:%S.%f'), day::VARCHAR, body FROM read_parquet('${dir}/edge/*.parquet') WHERE id <= 3 ORDER BY id`,
+      );
       assert.deepEqual(typed, [
-        ['-9223372036854775808', '-99999999999999999999999999999999999999', '-9999999999999999999999999999.9999999999', '-99999999.99', '1000-01-01 00:00:00.000000', '1000-01-01', ''],
-        ['9223372036854775807', '99999999999999999999999999999999999999', '9999999999999999999999999999.9999999999', '99999999.99', '9999-12-31 23:59:59.999999', '9999-12-31', 'line1\nline2\ttab \\ back "quote" \'single\''],
+        [
+          '-9223372036854775808',
+          '-99999999999999999999999999999999999999',
+          '-9999999999999999999999999999.9999999999',
+          '-99999999.99',
+          '1000-01-01 00:00:00.000000',
+          '1000-01-01',
+          '',
+        ],
+        [
+          '9223372036854775807',
+          '99999999999999999999999999999999999999',
+          '9999999999999999999999999999.9999999999',
+          '99999999.99',
+          '9999-12-31 23:59:59.999999',
+          '9999-12-31',
+          'line1\nline2\ttab \\ back "quote" \'single\'',
+        ],
         ['0', '0', '0.0000000001', '0.01', '1899-12-31 23:59:59.000001', '1899-12-31', ' leading and trailing '],
       ]);
-      const lake = await duckdb(`SELECT count(*)::VARCHAR, count(body)::VARCHAR, sum(i64)::VARCHAR, count(day)::VARCHAR, strftime(max(stamp), '%Y-%m-%d %H:%M:%S.%f'), sum(epoch_us(stamp))::VARCHAR, sum(dec3810)::VARCHAR FROM read_parquet('${dir}/edge/*.parquet') WHERE id >= 10`);
+      const lake = await duckdb(
+        `SELECT count(*)::VARCHAR, count(body)::VARCHAR, sum(i64)::VARCHAR, count(day)::VARCHAR, strftime(max(stamp), '%Y-%m-%d %H:%M:%S.%f'), sum(epoch_us(stamp))::VARCHAR, sum(dec3810)::VARCHAR FROM read_parquet('${dir}/edge/*.parquet') WHERE id >= 10`,
+      );
       assert.deepEqual(lake[0], (await db.exec(src, db.aggregates))[0]!.map(String));
       // filters that DuckDB answers from the row groups' min and max: wrong statistics would skip the rows
       const pruned = [];
-      for (const where of ['i64 = -9223372036854775808', 'i64 = 9223372036854775807', "stamp > TIMESTAMP '9999-01-01'", "day < DATE '1001-01-01'"])
-        pruned.push((await duckdb(`SELECT count(*)::INT FROM read_parquet('${dir}/edge/*.parquet') WHERE ${where}`))[0]![0]);
+      for (const where of [
+        'i64 = -9223372036854775808',
+        'i64 = 9223372036854775807',
+        "stamp > TIMESTAMP '9999-01-01'",
+        "day < DATE '1001-01-01'",
+      ])
+        pruned.push(
+          (await duckdb(`SELECT count(*)::INT FROM read_parquet('${dir}/edge/*.parquet') WHERE ${where}`))[0]![0],
+        );
       assert.deepEqual(pruned, [1, 1, 1, 1]);
       if (engine === 'postgres') {
         const specials = await duckdb(`SELECT f64::VARCHAR FROM read_parquet('${dir}/floats/*.parquet') ORDER BY id`);
-        assert.deepEqual(specials.map((r) => r[0]), floatSpecials.map((f) => (Object.is(f, -0) ? '-0.0' : Number.isNaN(f) ? 'nan' : f === Infinity ? 'inf' : f === -Infinity ? '-inf' : String(f))));
+        assert.deepEqual(
+          specials.map((r) => r[0]),
+          floatSpecials.map((f) =>
+            Object.is(f, -0)
+              ? '-0.0'
+              : Number.isNaN(f)
+                ? 'nan'
+                : f === Infinity
+                  ? 'inf'
+                  : f === -Infinity
+                    ? '-inf'
+                    : String(f),
+          ),
+        );
       }
     });
   });
@@ -227,7 +353,10 @@ describe('postgres into Parquet as column batches, or rows', () => {
   test('a value with no column form, or a repeated key, sends the chunk through rows; rows out of key order do not', async () => {
     const src = await freshPg('ferry_os_columns_fallback');
     await pgExec(src, `CREATE TABLE events (id bigint PRIMARY KEY, at timestamp(6) NOT NULL, note text)`);
-    await pgExec(src, `INSERT INTO events SELECT g, '2024-01-01'::timestamp + g * interval '1 minute', 'event ' || g FROM generate_series(1, 300) g`);
+    await pgExec(
+      src,
+      `INSERT INTO events SELECT g, '2024-01-01'::timestamp + g * interval '1 minute', 'event ' || g FROM generate_series(1, 300) g`,
+    );
     await pgExec(src, `UPDATE events SET at = 'infinity' WHERE id = 7`);
     // years Parquet's microseconds reach but ferry refuses in rows (past 290,000), and years past what 64 bits of them reach
     await pgExec(src, `UPDATE events SET at = '294000-06-01 00:00:00' WHERE id = 150`);
@@ -238,61 +367,123 @@ describe('postgres into Parquet as column batches, or rows', () => {
     await pgExec(src, `UPDATE moved SET name = 'moved' WHERE id = 5`);
     // no key in the source; the plan declares one, which a row repeats
     await pgExec(src, `CREATE TABLE dupes (id int NOT NULL, name text NOT NULL)`);
-    await pgExec(src, `INSERT INTO dupes SELECT g, 'row ' || g FROM generate_series(1, 300) g UNION ALL SELECT 150, 'again'`);
+    await pgExec(
+      src,
+      `INSERT INTO dupes SELECT g, 'row ' || g FROM generate_series(1, 300) g UNION ALL SELECT 150, 'again'`,
+    );
     const dir = tmpDir('ferry-os-columns-fallback-');
-    const { file, dir: planDir } = await planFor(src, `file:${dir}`, (p) => {
-      p.settings.maxRejects = 4;
-      const dupes = p.waves.flatMap((w) => w.tables).find((t) => t.source === 'dupes')!;
-      dupes.primaryKey = ['id'];
-      dupes.chunking.key = ['id'];
-    }, { rowsPerChunk: 100 });
+    const { file, dir: planDir } = await planFor(
+      src,
+      `file:${dir}`,
+      (p) => {
+        p.settings.maxRejects = 4;
+        const dupes = p.waves.flatMap((w) => w.tables).find((t) => t.source === 'dupes')!;
+        dupes.primaryKey = ['id'];
+        dupes.chunking.key = ['id'];
+      },
+      { rowsPerChunk: 100 },
+    );
     const { log, messages } = capturingLogger();
     const run = await runPlan(file, { log });
     const fellBack = messages().filter((m) => m.msg === FELL_BACK);
     assert.deepEqual([...new Set(fellBack.map((m) => m.table))].sort(), ['dupes', 'events']);
-    assert.deepEqual(writtenAs(planDir), { events: { columns: 0, rows: 3 }, moved: { columns: 3, rows: 0 }, dupes: { columns: 3, rows: 1 } });
+    assert.deepEqual(writtenAs(planDir), {
+      events: { columns: 0, rows: 3 },
+      moved: { columns: 3, rows: 0 },
+      dupes: { columns: 3, rows: 1 },
+    });
     // one chunk for each: a value the source has no column form for, one the target refuses in columns as in rows, one past 64 bits
     const reasons = fellBack.filter((m) => m.table === 'events').map((m) => m.err!);
-    for (const why of [/infinite timestamp/, /outside the years Parquet TIMESTAMP\(MICROS\) holds/, /past 2\^63 microseconds/]) assert.ok(reasons.some((r) => why.test(r)), `${String(why)} in ${JSON.stringify(reasons)}`);
+    for (const why of [
+      /infinite timestamp/,
+      /outside the years Parquet TIMESTAMP\(MICROS\) holds/,
+      /past 2\^63 microseconds/,
+    ])
+      assert.ok(
+        reasons.some((r) => why.test(r)),
+        `${String(why)} in ${JSON.stringify(reasons)}`,
+      );
     assert.match(fellBack.find((m) => m.table === 'dupes')!.err!, /duplicate primary key \(id\) = \(150\)/);
     // through rows, each is what it always was: a rejected row with its reason
     assert.equal(run.rejects, 4);
-    const rejects = run.rejectFiles.flatMap((f) => readFileSync(f, 'utf8').trim().split('\n')).map((l) => JSON.parse(l) as { reason: string; row: unknown[] });
-    for (const id of ['7', '150', '290']) assert.ok(rejects.some((r) => /infinity|outside the years/.test(r.reason) && JSON.stringify(r.row[0]) === `{"$big":"${id}"}`), JSON.stringify(rejects));
-    assert.ok(rejects.some((r) => /duplicate primary key/.test(r.reason) && r.row[0] === 150), JSON.stringify(rejects));
-    const [moved] = await duckdb(`SELECT count(*)::INT, count(DISTINCT id)::INT, max(CASE WHEN id = 5 THEN name END) FROM read_parquet('${dir}/moved/*.parquet')`);
+    const rejects = run.rejectFiles
+      .flatMap((f) => readFileSync(f, 'utf8').trim().split('\n'))
+      .map((l) => JSON.parse(l) as { reason: string; row: unknown[] });
+    for (const id of ['7', '150', '290'])
+      assert.ok(
+        rejects.some(
+          (r) => /infinity|outside the years/.test(r.reason) && JSON.stringify(r.row[0]) === `{"$big":"${id}"}`,
+        ),
+        JSON.stringify(rejects),
+      );
+    assert.ok(
+      rejects.some((r) => /duplicate primary key/.test(r.reason) && r.row[0] === 150),
+      JSON.stringify(rejects),
+    );
+    const [moved] = await duckdb(
+      `SELECT count(*)::INT, count(DISTINCT id)::INT, max(CASE WHEN id = 5 THEN name END) FROM read_parquet('${dir}/moved/*.parquet')`,
+    );
     assert.deepEqual(moved, [300, 300, 'moved']);
     const v = await verifyPlan(file);
-    assert.deepEqual(v.tables.map((t) => [t.table, t.status, t.rejected]).sort(), [['dupes', 'match', 1], ['events', 'match', 3], ['moved', 'match', 0]]);
+    assert.deepEqual(v.tables.map((t) => [t.table, t.status, t.rejected]).sort(), [
+      ['dupes', 'match', 1],
+      ['events', 'match', 3],
+      ['moved', 'match', 0],
+    ]);
     assert.equal(v.ok, false, 'rejected rows fail verify');
   });
 });
 
 describe('mysql into Parquet as column batches, or rows', () => {
-  test('a zero date or a tinyint(1) of 2 sends its chunk through rows, where the plan\'s policies act; the other chunks stay columns', async () => {
+  test("a zero date or a tinyint(1) of 2 sends its chunk through rows, where the plan's policies act; the other chunks stay columns", async () => {
     const src = await freshMysql('ferry_os_columns_fallback');
-    await mysqlExec(src, `CREATE TABLE events (id bigint PRIMARY KEY, at datetime(6) NULL, day date NULL, ok tinyint(1) NOT NULL, price decimal(12,2) NOT NULL, note text)`);
-    await mysqlExec(src, `INSERT INTO events WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 400) SELECT n, TIMESTAMP('2024-01-01') + INTERVAL n MINUTE, DATE('2024-01-01') + INTERVAL n DAY, n % 2, n * 1.25, CONCAT('event ', n) FROM g`);
+    await mysqlExec(
+      src,
+      `CREATE TABLE events (id bigint PRIMARY KEY, at datetime(6) NULL, day date NULL, ok tinyint(1) NOT NULL, price decimal(12,2) NOT NULL, note text)`,
+    );
+    await mysqlExec(
+      src,
+      `INSERT INTO events WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 400) SELECT n, TIMESTAMP('2024-01-01') + INTERVAL n MINUTE, DATE('2024-01-01') + INTERVAL n DAY, n % 2, n * 1.25, CONCAT('event ', n) FROM g`,
+    );
     await mysqlExec(src, `SET STATEMENT sql_mode = '' FOR UPDATE events SET at = '0000-00-00 00:00:00' WHERE id = 7`);
     await mysqlExec(src, `SET STATEMENT sql_mode = '' FOR UPDATE events SET day = '2024-00-10' WHERE id = 120`);
     await mysqlExec(src, `UPDATE events SET ok = 2 WHERE id = 250`);
     const dir = tmpDir('ferry-os-mysql-fallback-');
-    const { file, dir: planDir } = await planFor(src, `file:${dir}`, (p) => {
-      p.source.zeroDates = 'null';
-      p.settings.maxRejects = 1;
-    }, { rowsPerChunk: 100 });
+    const { file, dir: planDir } = await planFor(
+      src,
+      `file:${dir}`,
+      (p) => {
+        p.source.zeroDates = 'null';
+        p.settings.maxRejects = 1;
+      },
+      { rowsPerChunk: 100 },
+    );
     const { log, messages } = capturingLogger();
     const run = await runPlan(file, { log });
-    const reasons = messages().filter((m) => m.msg === FELL_BACK).map((m) => m.err!);
+    const reasons = messages()
+      .filter((m) => m.msg === FELL_BACK)
+      .map((m) => m.err!);
     assert.equal(reasons.length, 3, JSON.stringify(reasons));
     assert.deepEqual(writtenAs(planDir), { events: { columns: 1, rows: 3 } });
-    for (const why of [/the date 0000-00-00 has no columnar form/, /the date 2024-00-10 has no columnar form/, /the tinyint\(1\) value 2 has no columnar form/]) assert.ok(reasons.some((r) => why.test(r)), `${String(why)} in ${JSON.stringify(reasons)}`);
+    for (const why of [
+      /the date 0000-00-00 has no columnar form/,
+      /the date 2024-00-10 has no columnar form/,
+      /the tinyint\(1\) value 2 has no columnar form/,
+    ])
+      assert.ok(
+        reasons.some((r) => why.test(r)),
+        `${String(why)} in ${JSON.stringify(reasons)}`,
+      );
     // through rows: zero dates become NULL (source.zeroDates: null), a boolean of 2 is a rejected row
     assert.equal(run.rejects, 1);
-    const lake = await duckdb(`SELECT count(*)::INT, count(DISTINCT id)::INT, count("at")::INT, count(day)::INT, sum(price)::VARCHAR, sum(CASE WHEN ok THEN 1 ELSE 0 END)::INT FROM read_parquet('${dir}/events/*.parquet')`);
+    const lake = await duckdb(
+      `SELECT count(*)::INT, count(DISTINCT id)::INT, count("at")::INT, count(day)::INT, sum(price)::VARCHAR, sum(CASE WHEN ok THEN 1 ELSE 0 END)::INT FROM read_parquet('${dir}/events/*.parquet')`,
+    );
     // row 250 is rejected: 1.25 × (1 + … + 400) − 312.50
     assert.deepEqual(lake, [[399, 399, 398, 398, '99937.50', 200]]);
-    const [early] = await duckdb(`SELECT strftime("at", '%Y-%m-%d %H:%M:%S'), day::VARCHAR, note FROM read_parquet('${dir}/events/*.parquet') WHERE id = 399`);
+    const [early] = await duckdb(
+      `SELECT strftime("at", '%Y-%m-%d %H:%M:%S'), day::VARCHAR, note FROM read_parquet('${dir}/events/*.parquet') WHERE id = 399`,
+    );
     assert.deepEqual(early, ['2024-01-01 06:39:00', '2025-02-03', 'event 399']);
   });
 });
@@ -317,14 +508,20 @@ describe('PostgreSQL into Parquet on S3, through the CLI', () => {
   test('plan, run and verify; the files are Hive-partitioned by month and DuckDB reads every value', async () => {
     const cwd = tmpDir('ferry-os-cli-');
     const target = s3.url('lake');
-    const plan = await ferry(['plan', '--source', source, '--target', target, '--rows-per-chunk', '3000', '-o', 'plan.yaml'], { cwd });
+    const plan = await ferry(
+      ['plan', '--source', source, '--target', target, '--rows-per-chunk', '3000', '-o', 'plan.yaml'],
+      { cwd },
+    );
     assert.equal(plan.code, 0, plan.stderr);
     // the table option is an edit of the plan, as a user would make it
     const yaml = join(cwd, 'plan.yaml');
     const text = readFileSync(yaml, 'utf8');
     assert.match(text, /type: "?TIMESTAMP\(MICROS,UTC\)/);
     assert.match(text, /type: STRING/, 'numeric without precision is kept as text');
-    writeFileSync(yaml, text.replace(/(\n( +)chunking:)/, '\n$2options: { partitionBy: { column: placed, by: month } }$1'));
+    writeFileSync(
+      yaml,
+      text.replace(/(\n( +)chunking:)/, '\n$2options: { partitionBy: { column: placed, by: month } }$1'),
+    );
     const run = await ferry(['run', 'plan.yaml'], { cwd });
     assert.equal(run.code, 0, run.stderr);
     const verify = await ferry(['verify', 'plan.yaml'], { cwd });
@@ -335,7 +532,9 @@ describe('PostgreSQL into Parquet on S3, through the CLI', () => {
     const months = readdirSync(join(stored, 'year=2024')).sort();
     assert.ok(months.length >= 8, months.join(', '));
     const files = `read_parquet('${stored}/**/*.parquet._S3rver_object', hive_partitioning = true)`;
-    const [agg] = await duckdb(`SELECT count(*)::INT, count(DISTINCT id)::INT, sum(amount)::VARCHAR, count(ratio)::INT, strftime(min(placed), '%Y-%m-%d %H:%M:%S.%f'), max(day)::VARCHAR FROM ${files}`);
+    const [agg] = await duckdb(
+      `SELECT count(*)::INT, count(DISTINCT id)::INT, sum(amount)::VARCHAR, count(ratio)::INT, strftime(min(placed), '%Y-%m-%d %H:%M:%S.%f'), max(day)::VARCHAR FROM ${files}`,
+    );
     const { rows: pgAgg } = await pgExec(
       source,
       `SELECT count(*)::int a, count(DISTINCT id)::int b, sum(amount)::text c, count(ratio)::int d, to_char(min(placed) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') e, max(day)::text f FROM orders`,
@@ -360,11 +559,28 @@ describe('PostgreSQL into Parquet on S3, through the CLI', () => {
 
   test('a wrong bucket, wrong credentials and a missing permission each stop with one line', async () => {
     const cwd = tmpDir('ferry-os-cli-');
-    const bucket = await ferry(['plan', '--source', source, '--target', `s3://ferry-missing/lake?endpoint=${s3.endpoint}&forcePathStyle=true`, '-o', 'p.yaml'], { cwd });
+    const bucket = await ferry(
+      [
+        'plan',
+        '--source',
+        source,
+        '--target',
+        `s3://ferry-missing/lake?endpoint=${s3.endpoint}&forcePathStyle=true`,
+        '-o',
+        'p.yaml',
+      ],
+      { cwd },
+    );
     assert.equal(bucket.code, 1);
-    assert.match(oneLine(bucket.stderr), /^ferry: bucket ferry-missing does not exist at http:\/\/127\.0\.0\.1:\d+: create the bucket/);
+    assert.match(
+      oneLine(bucket.stderr),
+      /^ferry: bucket ferry-missing does not exist at http:\/\/127\.0\.0\.1:\d+: create the bucket/,
+    );
 
-    const creds = await ferry(['plan', '--source', source, '--target', s3.url('lake'), '-o', 'p.yaml'], { cwd, env: { AWS_ACCESS_KEY_ID: 'AKIAWRONG', AWS_SECRET_ACCESS_KEY: 'wrong-secret-789' } });
+    const creds = await ferry(['plan', '--source', source, '--target', s3.url('lake'), '-o', 'p.yaml'], {
+      cwd,
+      env: { AWS_ACCESS_KEY_ID: 'AKIAWRONG', AWS_SECRET_ACCESS_KEY: 'wrong-secret-789' },
+    });
     assert.equal(creds.code, 1);
     const line = oneLine(creds.stderr);
     assert.match(line, /does not know the access key id: check AWS_ACCESS_KEY_ID/);
@@ -373,11 +589,17 @@ describe('PostgreSQL into Parquet on S3, through the CLI', () => {
     // listing is allowed, writing objects is not
     const proxy = await startDenyingProxy(s3, (r) => r.method === 'PUT' || r.method === 'POST');
     try {
-      const plan = await ferry(['plan', '--source', source, '--target', s3.url('denied', '', proxy.endpoint), '-o', 'p.yaml'], { cwd });
+      const plan = await ferry(
+        ['plan', '--source', source, '--target', s3.url('denied', '', proxy.endpoint), '-o', 'p.yaml'],
+        { cwd },
+      );
       assert.equal(plan.code, 0, plan.stderr);
       const run = await ferry(['run', 'p.yaml'], { cwd });
       assert.equal(run.code, 1);
-      assert.match(oneLine(run.stderr), /^ferry: access denied writing s3:\/\/ferry-test\/denied\/orders\/_schema\.json: grant the credentials s3:PutObject on arn:aws:s3:::ferry-test\/denied\/\*/);
+      assert.match(
+        oneLine(run.stderr),
+        /^ferry: access denied writing s3:\/\/ferry-test\/denied\/orders\/_schema\.json: grant the credentials s3:PutObject on arn:aws:s3:::ferry-test\/denied\/\*/,
+      );
     } finally {
       await proxy.stop();
     }
@@ -387,7 +609,10 @@ describe('PostgreSQL into Parquet on S3, through the CLI', () => {
 describe('MariaDB into NDJSON and CSV', () => {
   test('gzip-compressed NDJSON and CSV verify and read in DuckDB with every row', async () => {
     const src = await freshMysql('ferry_os_text');
-    await mysqlExec(src, `CREATE TABLE people (id INT PRIMARY KEY, name VARCHAR(50) NOT NULL, note TEXT, born DATE, score DECIMAL(8,3), seen DATETIME(6), photo BLOB)`);
+    await mysqlExec(
+      src,
+      `CREATE TABLE people (id INT PRIMARY KEY, name VARCHAR(50) NOT NULL, note TEXT, born DATE, score DECIMAL(8,3), seen DATETIME(6), photo BLOB)`,
+    );
     await mysqlExec(
       src,
       `SET SESSION max_recursive_iterations = 10000; INSERT INTO people WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 3000)
@@ -398,12 +623,16 @@ describe('MariaDB into NDJSON and CSV', () => {
       ['csv', 'none', (d: string) => `read_csv('${d}/people/*.csv', header = true, allow_quoted_nulls = false)`],
     ] as const) {
       const dir = tmpDir('ferry-os-text-');
-      const { file } = await planFor(src, `file:${dir}?format=${format}&compression=${compression}`, () => {}, { rowsPerChunk: 1000 });
+      const { file } = await planFor(src, `file:${dir}?format=${format}&compression=${compression}`, () => {}, {
+        rowsPerChunk: 1000,
+      });
       const run = await runPlan(file);
       assert.equal(run.rejects, 0);
       const v = await verifyPlan(file);
       assert.ok(v.ok, `${format}: ${JSON.stringify(v.tables)}`);
-      const [agg] = await duckdb(`SELECT count(*)::INT, count(DISTINCT id)::INT, count(note)::INT, sum(CASE WHEN note = '' THEN 1 ELSE 0 END)::INT, max(name) FROM ${reader(dir)}`);
+      const [agg] = await duckdb(
+        `SELECT count(*)::INT, count(DISTINCT id)::INT, count(note)::INT, sum(CASE WHEN note = '' THEN 1 ELSE 0 END)::INT, max(name) FROM ${reader(dir)}`,
+      );
       assert.deepEqual(agg, [3000, 3000, 2250, 750, 'Zoë "999", of Łódź'], format);
     }
   });
@@ -413,18 +642,31 @@ describe('resume after SIGKILL', () => {
   test('killed mid-table, run again: exactly one copy of every row, no leftover files, verified', async () => {
     const ROWS = 150_000;
     const source = await freshPg('ferry_os_resume');
-    await pgExec(source, `CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, price numeric(12,2), at timestamptz(6))`);
-    await pgExec(source, `INSERT INTO items SELECT g, 'item ' || g || ' ü', (g % 10000) / 100.0, '2024-01-01'::timestamptz + g * interval '1.000001 second' FROM generate_series(1, ${ROWS}) g`);
+    await pgExec(
+      source,
+      `CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, price numeric(12,2), at timestamptz(6))`,
+    );
+    await pgExec(
+      source,
+      `INSERT INTO items SELECT g, 'item ' || g || ' ü', (g % 10000) / 100.0, '2024-01-01'::timestamptz + g * interval '1.000001 second' FROM generate_series(1, ${ROWS}) g`,
+    );
     const dir = tmpDir('ferry-os-resume-');
-    const { file, dir: cwd } = await planFor(source, `file:${dir}`, (p) => (p.settings.batchRows = 2000), { rowsPerChunk: 5000 });
+    const { file, dir: cwd } = await planFor(source, `file:${dir}`, (p) => (p.settings.batchRows = 2000), {
+      rowsPerChunk: 5000,
+    });
 
     await killMidRun(file, cwd);
     const [partial] = await duckdb(`SELECT count(*)::INT FROM read_parquet('${dir}/items/*.parquet')`);
-    assert.ok(Number(partial![0]) > 0 && Number(partial![0]) < ROWS, `killed mid-table with ${partial![0]} rows written`);
+    assert.ok(
+      Number(partial![0]) > 0 && Number(partial![0]) < ROWS,
+      `killed mid-table with ${partial![0]} rows written`,
+    );
 
     const again = await ferry(['run', file], { cwd });
     assert.equal(again.code, 0, again.stderr);
-    const [agg] = await duckdb(`SELECT count(*)::INT, count(DISTINCT id)::INT FROM read_parquet('${dir}/items/*.parquet')`);
+    const [agg] = await duckdb(
+      `SELECT count(*)::INT, count(DISTINCT id)::INT FROM read_parquet('${dir}/items/*.parquet')`,
+    );
     assert.deepEqual(agg, [ROWS, ROWS]);
     const leftovers = readdirSync(join(dir, 'items')).filter((f) => f.endsWith('.tmp'));
     assert.deepEqual(leftovers, []);

@@ -14,8 +14,14 @@ async function rowsIn(target: string): Promise<number> {
 
 test('SIGKILL during a table, then run again: exactly one copy of every row, verified', async () => {
   const source = await freshPg('ferry_resume_src');
-  await pgExec(source, `CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, price numeric(12,2), at timestamptz(6))`);
-  await pgExec(source, `INSERT INTO items SELECT g, 'item ' || g || ' ü', (g % 10000) / 100.0, '2024-01-01'::timestamptz + g * interval '1.000001 second' FROM generate_series(1, ${ROWS}) g`);
+  await pgExec(
+    source,
+    `CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, price numeric(12,2), at timestamptz(6))`,
+  );
+  await pgExec(
+    source,
+    `INSERT INTO items SELECT g, 'item ' || g || ' ü', (g % 10000) / 100.0, '2024-01-01'::timestamptz + g * interval '1.000001 second' FROM generate_series(1, ${ROWS}) g`,
+  );
   const target = await freshMysql('ferry_resume_dst');
   const { file, dir } = await planFor(source, target, (p) => (p.settings.batchRows = 2000), { rowsPerChunk: 10_000 });
 
@@ -25,7 +31,10 @@ test('SIGKILL during a table, then run again: exactly one copy of every row, ver
 
   const again = ferry(['run', file], { cwd: dir });
   assert.equal(again.code, 0, again.stderr);
-  const [{ n, d }] = (await mysqlExec(target, 'SELECT count(*) n, count(DISTINCT id) d FROM items')) as { n: number; d: number }[];
+  const [{ n, d }] = (await mysqlExec(target, 'SELECT count(*) n, count(DISTINCT id) d FROM items')) as {
+    n: number;
+    d: number;
+  }[];
   assert.equal(Number(n), ROWS);
   assert.equal(Number(d), ROWS);
   const v = await verifyPlan(file);
@@ -35,7 +44,10 @@ test('SIGKILL during a table, then run again: exactly one copy of every row, ver
 test('a table without a key is replaced whole on resume, never duplicated', async () => {
   const source = await freshPg('ferry_resume_nokey_src');
   await pgExec(source, `CREATE TABLE log (at timestamp(6), line text)`);
-  await pgExec(source, `INSERT INTO log SELECT '2024-01-01'::timestamp + g * interval '1 microsecond', 'line ' || g FROM generate_series(1, 50000) g`);
+  await pgExec(
+    source,
+    `INSERT INTO log SELECT '2024-01-01'::timestamp + g * interval '1 microsecond', 'line ' || g FROM generate_series(1, 50000) g`,
+  );
   const target = await freshPg('ferry_resume_nokey_dst');
   const { file, dir } = await planFor(source, target);
   assert.equal(ferry(['run', file], { cwd: dir }).code, 0);

@@ -23,11 +23,18 @@ for (const from of ENGINES)
         try {
           sourceTable = tableFor(sconn, 'edge', edgeColumns);
           await sconn.target().prepare(sourceTable, 'drop');
-          await sconn.target().writeChunk({ table: sourceTable, range: {}, replace: false, isolate: false }, batchesOf(edgeRows));
+          await sconn
+            .target()
+            .writeChunk({ table: sourceTable, range: {}, replace: false, isolate: false }, batchesOf(edgeRows));
           if (HAS_FLOAT_SPECIALS[from] && HAS_FLOAT_SPECIALS[to]) {
             const floats = tableFor(sconn, 'floats', [edgeColumns[0]!, edgeColumns.find((c) => c.name === 'f64')!]);
             await sconn.target().prepare(floats, 'drop');
-            await sconn.target().writeChunk({ table: floats, range: {}, replace: false, isolate: false }, batchesOf(floatSpecials.map((f, i) => [i + 1, f])));
+            await sconn
+              .target()
+              .writeChunk(
+                { table: floats, range: {}, replace: false, isolate: false },
+                batchesOf(floatSpecials.map((f, i) => [i + 1, f])),
+              );
           }
         } finally {
           await sconn.close();
@@ -41,12 +48,25 @@ for (const from of ENGINES)
         const tconn = await open(dst);
         try {
           const info = (await tconn.introspect({ tables: ['edge'] })).tables[0]!;
-          const targetTable: TargetTable = { ...tableFor(tconn, 'edge', edgeColumns), columns: info.columns.map((c) => ({ name: c.name, type: c.type, nativeType: c.nativeType, nullable: c.nullable })) };
-          const back = (await collect(tconn.target().readBack(targetTable, {}, 100))).map((r) => r.map((v, i) => canonicalText(v, targetTable.columns[i]!.type)));
+          const targetTable: TargetTable = {
+            ...tableFor(tconn, 'edge', edgeColumns),
+            columns: info.columns.map((c) => ({
+              name: c.name,
+              type: c.type,
+              nativeType: c.nativeType,
+              nullable: c.nullable,
+            })),
+          };
+          const back = (await collect(tconn.target().readBack(targetTable, {}, 100))).map((r) =>
+            r.map((v, i) => canonicalText(v, targetTable.columns[i]!.type)),
+          );
           const expected = edgeRows.map((r) =>
             r.map((v, i) => {
               const viaSource = convertValue(v, edgeColumns[i]!.type, sourceTable.columns[i]!.type);
-              return canonicalText(convertValue(viaSource, sourceTable.columns[i]!.type, targetTable.columns[i]!.type), targetTable.columns[i]!.type);
+              return canonicalText(
+                convertValue(viaSource, sourceTable.columns[i]!.type, targetTable.columns[i]!.type),
+                targetTable.columns[i]!.type,
+              );
             }),
           );
           const byId = (rows: string[][]) => [...rows].sort((a, b) => Number(a[0]) - Number(b[0]));

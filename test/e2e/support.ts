@@ -38,7 +38,8 @@ export async function loadChinook(engine: Engine, name: string): Promise<string>
   const url = await freshDb(engine, name);
   const dir = join(datasetsDir, 'chinook');
   if (engine === 'postgres') sh(`tail -n +29 ${dir}/Chinook_PostgreSql.sql | psql -X -q -v ON_ERROR_STOP=1 '${url}'`);
-  else if (engine === 'mysql') sh(`tail -n +29 ${dir}/Chinook_MySql.sql | mariadb -h 127.0.0.1 -u root --default-character-set=utf8mb4 ${name}`);
+  else if (engine === 'mysql')
+    sh(`tail -n +29 ${dir}/Chinook_MySql.sql | mariadb -h 127.0.0.1 -u root --default-character-set=utf8mb4 ${name}`);
   else sh(`sqlite3 -bail '${url.slice('sqlite:'.length)}' < ${dir}/Chinook_Sqlite.sql`);
   return url;
 }
@@ -46,14 +47,28 @@ export async function loadChinook(engine: Engine, name: string): Promise<string>
 export async function loadPagila(name: string): Promise<string> {
   const url = await freshPg(name);
   const dir = join(datasetsDir, 'pagila');
-  sh(`psql -X -q -v ON_ERROR_STOP=1 '${url}' -f ${dir}/pagila-schema.sql && psql -X -q -v ON_ERROR_STOP=1 '${url}' -f ${dir}/pagila-data.sql`);
+  sh(
+    `psql -X -q -v ON_ERROR_STOP=1 '${url}' -f ${dir}/pagila-schema.sql && psql -X -q -v ON_ERROR_STOP=1 '${url}' -f ${dir}/pagila-data.sql`,
+  );
   return url;
 }
 
 /** Writes a plan for source -> target into a fresh folder; returns the plan file and the plan. */
-export async function planFor(source: string, target: string, edit: (p: Plan) => void = () => {}, opts: { rowsPerChunk?: number; tables?: string[] } = {}): Promise<{ file: string; plan: Plan; dir: string }> {
+export async function planFor(
+  source: string,
+  target: string,
+  edit: (p: Plan) => void = () => {},
+  opts: { rowsPerChunk?: number; tables?: string[] } = {},
+): Promise<{ file: string; plan: Plan; dir: string }> {
   const dir = tmpDir('ferry-e2e-');
-  const plan = await makePlan({ source, target, ifExists: 'drop', rowsPerChunk: opts.rowsPerChunk ?? 2000, parallelism: 3, tables: opts.tables });
+  const plan = await makePlan({
+    source,
+    target,
+    ifExists: 'drop',
+    rowsPerChunk: opts.rowsPerChunk ?? 2000,
+    parallelism: 3,
+    tables: opts.tables,
+  });
   plan.settings.stateDir = join(dir, '.ferry');
   edit(plan);
   const file = join(dir, 'ferry.plan.yaml');
@@ -70,7 +85,12 @@ export interface CliResult {
 }
 
 export function ferry(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, encoding: 'utf8', timeout: 300_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    encoding: 'utf8',
+    timeout: 300_000,
+  });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -89,7 +109,9 @@ export async function killMidRun(file: string, cwd: string, minDone = 3): Promis
     await new Promise((r) => setTimeout(r, 50));
     try {
       const db = new Database(state, { readonly: true, fileMustExist: true });
-      const { done } = db.prepare("SELECT count(*) AS done FROM chunks WHERE status = 'done'").get() as { done: number };
+      const { done } = db.prepare("SELECT count(*) AS done FROM chunks WHERE status = 'done'").get() as {
+        done: number;
+      };
       db.close();
       if (done >= minDone) break;
     } catch {

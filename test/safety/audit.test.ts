@@ -13,22 +13,32 @@ import { ferry, planFor } from '../e2e/support.js';
 test('every step of a run is one chained line; edits, removals and cuts are found and named', async () => {
   const source = freshSqlite('ferry_safety_audit_src');
   const db = new Database(source.slice('sqlite:'.length));
-  db.exec('CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT); CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id))');
-  db.exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) INSERT INTO parent SELECT i, 'p' || i FROM n");
-  db.exec('WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 900) INSERT INTO child SELECT i, 1 + i % 300 FROM n');
+  db.exec(
+    'CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT); CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id))',
+  );
+  db.exec(
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) INSERT INTO parent SELECT i, 'p' || i FROM n",
+  );
+  db.exec(
+    'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 900) INSERT INTO child SELECT i, 1 + i % 300 FROM n',
+  );
   db.close();
   const { file, dir } = await planFor(source, freshSqlite('ferry_safety_audit_dst'), () => {}, { rowsPerChunk: 200 });
   const summary = await runPlan(file);
   const stateDir = join(dir, '.ferry');
   const log = join(stateDir, 'audit', `${summary.runId}.jsonl`);
   const original = readFileSync(log, 'utf8');
-  const lines = original.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = original
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
   const events = lines.map((l) => l.event);
   assert.equal(events[0], 'run started');
   assert.equal(events.at(-1), 'run finished');
   assert.equal(events.filter((e) => e === 'chunk written').length, 2 + 5, 'one line per chunk');
-  for (const e of ['checked', 'snapshot taken', 'table prepared', 'table finished', 'foreign keys added']) assert.ok(events.includes(e), e);
+  for (const e of ['checked', 'snapshot taken', 'table prepared', 'table finished', 'foreign keys added'])
+    assert.ok(events.includes(e), e);
   for (const [i, l] of lines.entries()) {
     assert.equal(l.seq, i + 1);
     assert.equal(l.plan, summary.planHash);
@@ -53,9 +63,15 @@ test('every step of a run is one chained line; edits, removals and cuts are foun
     writeFileSync(log, original);
   };
   const chunkLine = lines.findIndex((l) => l.event === 'chunk written');
-  tampered(text.map((l, i) => (i === chunkLine ? l.replace(/"rows":\d+/, '"rows":999') : l)).join('\n'), new RegExp(`BROKEN: line ${chunkLine + 1} was changed`));
+  tampered(
+    text.map((l, i) => (i === chunkLine ? l.replace(/"rows":\d+/, '"rows":999') : l)).join('\n'),
+    new RegExp(`BROKEN: line ${chunkLine + 1} was changed`),
+  );
   tampered(text.filter((_, i) => i !== 2).join('\n'), /BROKEN: line 3 does not follow line 2/);
-  tampered(text.slice(0, -2).join('\n') + '\n', new RegExp(`ends at line ${lines.length - 1} but the state recorded ${lines.length} lines`));
+  tampered(
+    text.slice(0, -2).join('\n') + '\n',
+    new RegExp(`ends at line ${lines.length - 1} but the state recorded ${lines.length} lines`),
+  );
 
   // an edit with every later hash recomputed makes a valid chain, but not the one the state recorded
   let prev = '';

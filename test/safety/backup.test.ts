@@ -11,7 +11,14 @@ import type { Connector } from '../../src/core/contracts.js';
 import type { FerryError } from '../../src/core/errors.js';
 import { canonicalText } from '../../src/core/values.js';
 import { readAll } from '../../src/pipeline/backup-store.js';
-import { backupPlan, definitionOf, MANIFEST, targetTableOf, verifyBackup, type Manifest } from '../../src/pipeline/backup.js';
+import {
+  backupPlan,
+  definitionOf,
+  MANIFEST,
+  targetTableOf,
+  verifyBackup,
+  type Manifest,
+} from '../../src/pipeline/backup.js';
 import { restoreBackup } from '../../src/pipeline/restore.js';
 import { keyFromText, OpenStream, SealStream, type BackupKey } from '../../src/pipeline/sealed.js';
 import { startS3, type S3Server } from '../connectors/objectstore-servers.js';
@@ -33,7 +40,7 @@ async function unseal(data: Buffer, key: BackupKey = KEY): Promise<Buffer> {
 /** The frames of a sealed file: [header, ...frames]. */
 function frames(sealed: Buffer): Buffer[] {
   const out = [sealed.subarray(0, 24)];
-  for (let at = 24; at < sealed.length; ) {
+  for (let at = 24; at < sealed.length;) {
     const end = at + 4 + 1 + 12 + sealed.readUInt32BE(at) + 16;
     out.push(sealed.subarray(at, end));
     at = end;
@@ -51,7 +58,10 @@ test('sealed files: round trip in frames; a change, a swap, a cut, an addition o
   assert.notDeepEqual(sealed.subarray(0, 8), Buffer.alloc(8));
 
   const refused = async (bytes: Buffer, why: RegExp, key?: BackupKey) =>
-    assert.rejects(unseal(bytes, key), (e: FerryError) => e.code === 'BACKUP_INVALID' && /^file\.sealed: /.test(e.message) && why.test(e.message));
+    assert.rejects(
+      unseal(bytes, key),
+      (e: FerryError) => e.code === 'BACKUP_INVALID' && /^file\.sealed: /.test(e.message) && why.test(e.message),
+    );
   const flipped = Buffer.from(sealed);
   flipped[30_000] ^= 0x01;
   await refused(flipped, /frame 1 fails authentication/);
@@ -88,7 +98,8 @@ async function contents(conn: Connector, table: string): Promise<string[]> {
   const info = (await conn.introspect({ tables: [table] })).tables[0]!;
   const t = targetTableOf(definitionOf(info), table, [], conn, conn.kind);
   const rows: string[] = [];
-  for await (const b of conn.target().readBack(t, {}, 500)) for (const r of b.rows) rows.push(r.map((v, i) => canonicalText(v, t.columns[i]!.type)).join('|'));
+  for await (const b of conn.target().readBack(t, {}, 500))
+    for (const r of b.rows) rows.push(r.map((v, i) => canonicalText(v, t.columns[i]!.type)).join('|'));
   return rows.sort();
 }
 
@@ -102,20 +113,47 @@ test('backup, verify, restore: exact values back in the same engine, every row i
   const src = await source();
   // the target already holds one of the plan's tables: it is backed up too
   const dst = await freshMysql('ferry_safety_backup_dst');
-  await mysqlExec(dst, "CREATE TABLE plain (id int PRIMARY KEY, name text); INSERT INTO plain VALUES (1, 'kept'), (2, 'as it was')");
-  const { file, dir } = await planFor(src, dst, (p) => (p.settings.backup = { before: false, to: join(tmpDir('ferry-safety-bk-'), 'backups'), keyEnv: 'FERRY_SAFETY_KEY' }), { rowsPerChunk: 1000 });
+  await mysqlExec(
+    dst,
+    "CREATE TABLE plain (id int PRIMARY KEY, name text); INSERT INTO plain VALUES (1, 'kept'), (2, 'as it was')",
+  );
+  const { file, dir } = await planFor(
+    src,
+    dst,
+    (p) =>
+      (p.settings.backup = {
+        before: false,
+        to: join(tmpDir('ferry-safety-bk-'), 'backups'),
+        keyEnv: 'FERRY_SAFETY_KEY',
+      }),
+    { rowsPerChunk: 1000 },
+  );
 
   const made = ferry(['backup', file], { cwd: dir });
   assert.equal(made.code, 0, made.stderr);
   const location = /backup \S+: (\S+) \(/.exec(made.stdout)![1]!;
   const manifest = JSON.parse(readFileSync(join(location, MANIFEST), 'utf8')) as Manifest;
-  assert.deepEqual(manifest.parts.map((p) => [p.side, p.engine, p.tables.map((t) => [t.name, t.rows, t.files.length])]), [
-    ['source', 'postgres', [['edge_values', 4, 1], ['plain', 2500, 3]]],
-    ['target', 'mysql', [['plain', 2, 1]]],
-  ]);
+  assert.deepEqual(
+    manifest.parts.map((p) => [p.side, p.engine, p.tables.map((t) => [t.name, t.rows, t.files.length])]),
+    [
+      [
+        'source',
+        'postgres',
+        [
+          ['edge_values', 4, 1],
+          ['plain', 2500, 3],
+        ],
+      ],
+      ['target', 'mysql', [['plain', 2, 1]]],
+    ],
+  );
   assert.equal(manifest.keyId, KEY.id);
   assert.doesNotMatch(readFileSync(join(location, MANIFEST), 'utf8'), new RegExp(KEY_TEXT.replace(/[+/=]/g, '.')));
-  assert.doesNotMatch(readFileSync(join(location, manifest.parts[0]!.tables[1]!.files[0]!.path)).toString('latin1'), /name 1/, 'encrypted');
+  assert.doesNotMatch(
+    readFileSync(join(location, manifest.parts[0]!.tables[1]!.files[0]!.path)).toString('latin1'),
+    /name 1/,
+    'encrypted',
+  );
 
   const ok = ferry(['backup', 'verify', location, '--key-env', 'FERRY_SAFETY_KEY']);
   assert.equal(ok.code, 0, ok.stderr);
@@ -123,7 +161,16 @@ test('backup, verify, restore: exact values back in the same engine, every row i
 
   // the same engine gets every value back exactly (NaN, -0, infinities, bytes, microseconds, BC dates)
   const again = await freshPg('ferry_safety_backup_again');
-  const restored = ferry(['restore', location, '--target', again, '--key-env', 'FERRY_SAFETY_KEY', '--state-dir', join(dir, '.ferry')]);
+  const restored = ferry([
+    'restore',
+    location,
+    '--target',
+    again,
+    '--key-env',
+    'FERRY_SAFETY_KEY',
+    '--state-dir',
+    join(dir, '.ferry'),
+  ]);
   assert.equal(restored.code, 0, restored.stderr);
   const [a, b] = [await open(src), await open(again)];
   try {
@@ -133,12 +180,25 @@ test('backup, verify, restore: exact values back in the same engine, every row i
   }
   // another engine: every row, through the same target contract a run uses
   const lite = freshSqlite('ferry_safety_backup_lite');
-  const r = await restoreBackup(location, { target: lite, tables: ['plain'], key: { env: 'FERRY_SAFETY_KEY' }, stateDir: join(dir, '.ferry') });
+  const r = await restoreBackup(location, {
+    target: lite,
+    tables: ['plain'],
+    key: { env: 'FERRY_SAFETY_KEY' },
+    stateDir: join(dir, '.ferry'),
+  });
   assert.deepEqual(r.tables, [{ table: 'plain', rows: 2500 }]);
   // the target's own tables as they were before
   const before = await freshMysql('ferry_safety_backup_before');
-  await restoreBackup(location, { target: before, side: 'target', key: { env: 'FERRY_SAFETY_KEY' }, stateDir: join(dir, '.ferry') });
-  assert.deepEqual(await mysqlExec(before, 'SELECT id, name FROM plain ORDER BY id'), [{ id: 1, name: 'kept' }, { id: 2, name: 'as it was' }]);
+  await restoreBackup(location, {
+    target: before,
+    side: 'target',
+    key: { env: 'FERRY_SAFETY_KEY' },
+    stateDir: join(dir, '.ferry'),
+  });
+  assert.deepEqual(await mysqlExec(before, 'SELECT id, name FROM plain ORDER BY id'), [
+    { id: 1, name: 'kept' },
+    { id: 2, name: 'as it was' },
+  ]);
 
   const files = manifest.parts[0]!.tables[1]!.files.map((f) => join(location, f.path));
   const pristine = files.map((f) => readFileSync(f));
@@ -166,12 +226,25 @@ test('backup, verify, restore: exact values back in the same engine, every row i
 
   // a restore reads through the same checks
   writeFileSync(files[1]!, flipped);
-  await assert.rejects(restoreBackup(location, { target: freshSqlite('ferry_safety_backup_bad'), tables: ['plain'], key: { env: 'FERRY_SAFETY_KEY' }, stateDir: join(dir, '.ferry') }), /000002\.ndjson\.gz\.sealed: frame 1 fails authentication/);
+  await assert.rejects(
+    restoreBackup(location, {
+      target: freshSqlite('ferry_safety_backup_bad'),
+      tables: ['plain'],
+      key: { env: 'FERRY_SAFETY_KEY' },
+      stateDir: join(dir, '.ferry'),
+    }),
+    /000002\.ndjson\.gz\.sealed: frame 1 fails authentication/,
+  );
   writeFileSync(files[1]!, pristine[1]!);
 
-  const wrongKey = ferry(['backup', 'verify', location], { env: { FERRY_BACKUP_KEY: randomBytes(32).toString('hex') } });
+  const wrongKey = ferry(['backup', 'verify', location], {
+    env: { FERRY_BACKUP_KEY: randomBytes(32).toString('hex') },
+  });
   assert.equal(wrongKey.code, 2);
-  assert.match(wrongKey.stderr, /^ferry: the key given is not the key of backup \S+ \(it was made with key id [0-9a-f]{16}; this key's id is [0-9a-f]{16}\)/);
+  assert.match(
+    wrongKey.stderr,
+    /^ferry: the key given is not the key of backup \S+ \(it was made with key id [0-9a-f]{16}; this key's id is [0-9a-f]{16}\)/,
+  );
 });
 
 test('the key is never kept beside the backup', async () => {
@@ -188,12 +261,22 @@ test('the key is never kept beside the backup', async () => {
 test('a backup to object storage verifies and restores', async () => {
   const src = await source();
   const { file } = await planFor(src, freshSqlite('ferry_safety_s3_dst'), () => {}, { rowsPerChunk: 1000 });
-  const summary = await backupPlan(file, { to: `s3://${s3.bucket}/backups?endpoint=${s3.endpoint}&forcePathStyle=true&region=us-east-1`, key: { env: 'FERRY_SAFETY_KEY' } });
+  const summary = await backupPlan(file, {
+    to: `s3://${s3.bucket}/backups?endpoint=${s3.endpoint}&forcePathStyle=true&region=us-east-1`,
+    key: { env: 'FERRY_SAFETY_KEY' },
+  });
   assert.match(summary.location, /^s3:\/\/ferry-safety-backups\/backups\/\d{8}T\d{6}Z-[0-9a-f]{6}\?endpoint=/);
   const location = summary.location;
   const check = await verifyBackup(location, { env: 'FERRY_SAFETY_KEY' });
   assert.deepEqual({ ok: check.ok, files: check.files, rows: check.rows }, { ok: true, files: 4, rows: 2504 });
   const lite = freshSqlite('ferry_safety_s3_restored');
-  const r = await restoreBackup(location, { target: lite, key: { env: 'FERRY_SAFETY_KEY' }, stateDir: join(tmpDir(), '.ferry') });
-  assert.deepEqual(r.tables, [{ table: 'edge_values', rows: 4 }, { table: 'plain', rows: 2500 }]);
+  const r = await restoreBackup(location, {
+    target: lite,
+    key: { env: 'FERRY_SAFETY_KEY' },
+    stateDir: join(tmpDir(), '.ferry'),
+  });
+  assert.deepEqual(r.tables, [
+    { table: 'edge_values', rows: 4 },
+    { table: 'plain', rows: 2500 },
+  ]);
 });

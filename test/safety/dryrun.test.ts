@@ -9,19 +9,33 @@ import { ferry, planFor } from '../e2e/support.js';
 
 async function source(): Promise<string> {
   const url = await freshPg('ferry_safety_dry_src');
-  await pgExec(url, `CREATE TABLE items (id bigint PRIMARY KEY, label text NOT NULL, price numeric(12,2), score float8)`);
+  await pgExec(
+    url,
+    `CREATE TABLE items (id bigint PRIMARY KEY, label text NOT NULL, price numeric(12,2), score float8)`,
+  );
   // every 40th score is NaN, which MySQL cannot hold
-  await pgExec(url, `INSERT INTO items SELECT g, 'item ' || g, g * 0.25, CASE WHEN g % 40 = 0 THEN 'NaN'::float8 ELSE g / 7.0 END FROM generate_series(1, 20000) g`);
+  await pgExec(
+    url,
+    `INSERT INTO items SELECT g, 'item ' || g, g * 0.25, CASE WHEN g % 40 = 0 THEN 'NaN'::float8 ELSE g / 7.0 END FROM generate_series(1, 20000) g`,
+  );
   await pgExec(url, `CREATE TABLE events (at timestamp(6), line text)`);
-  await pgExec(url, `INSERT INTO events SELECT '2024-01-01'::timestamp + g * interval '1 second', 'event ' || g FROM generate_series(1, 3000) g`);
+  await pgExec(
+    url,
+    `INSERT INTO events SELECT '2024-01-01'::timestamp + g * interval '1 second', 'event ' || g FROM generate_series(1, 3000) g`,
+  );
   return url;
 }
 
 test('a sample of every table goes through the real target and is verified; the real tables stay as they were', async () => {
   const target = await freshMysql('ferry_safety_dry_dst');
   // the application's table of the same name: a real run would replace it (ifExists drop), a test must not
-  await mysqlExec(target, "CREATE TABLE items (id bigint PRIMARY KEY, label text); INSERT INTO items VALUES (1, 'live'), (2, 'data'), (3, 'here')");
-  const { file, dir } = await planFor(await source(), target, (p) => (p.target.ifExists = 'drop'), { rowsPerChunk: 5000 });
+  await mysqlExec(
+    target,
+    "CREATE TABLE items (id bigint PRIMARY KEY, label text); INSERT INTO items VALUES (1, 'live'), (2, 'data'), (3, 'here')",
+  );
+  const { file, dir } = await planFor(await source(), target, (p) => (p.target.ifExists = 'drop'), {
+    rowsPerChunk: 5000,
+  });
 
   const r = ferry(['test', file, '--sample', '400'], { cwd: dir });
   assert.equal(r.code, 3, r.stderr);
@@ -38,10 +52,17 @@ test('a sample of every table goes through the real target and is verified; the 
   assert.equal(Number(written) + Number(rejected), Number(sampled));
   assert.ok(Number(rejected) >= 5 && Number(rejected) <= 20, `the NaN rows of the sample are rejected (${rejected})`);
   assert.equal(verified, 'yes');
-  assert.deepEqual((rows.events as string[]).slice(0, 5), ['3000', '400', '400', '0', 'yes'], 'a table without a key: its first rows');
+  assert.deepEqual(
+    (rows.events as string[]).slice(0, 5),
+    ['3000', '400', '400', '0', 'yes'],
+    'a table without a key: its first rows',
+  );
   assert.match(r.stdout, /items: rejected: column score: NaN cannot be stored: MySQL double has no NaN or infinity/);
   assert.match(r.stdout, /estimated copy time of the full run: \d+s/);
-  assert.match(r.stdout, /scratch tables dropped: (items|events)__ferrytest_([0-9a-f]{6}), (items|events)__ferrytest_\2\n/);
+  assert.match(
+    r.stdout,
+    /scratch tables dropped: (items|events)__ferrytest_([0-9a-f]{6}), (items|events)__ferrytest_\2\n/,
+  );
 
   assert.deepEqual(await mysqlExec(target, 'SHOW TABLES'), [{ Tables_in_ferry_safety_dry_dst: 'items' }]);
   assert.deepEqual(await mysqlExec(target, 'SELECT id, label FROM items ORDER BY id'), [
@@ -83,9 +104,16 @@ test('a target that does not give back what it was given is caught, down to the 
     assert.equal(r.ok, false);
     const items = r.tables[0]!;
     assert.equal(items.match, false);
-    assert.match(items.differences[0]!, /^\(id\) = \d*50: column label \(string\): source "item \d+", target "ITEM \d+"$/);
+    assert.match(
+      items.differences[0]!,
+      /^\(id\) = \d*50: column label \(string\): source "item \d+", target "ITEM \d+"$/,
+    );
     assert.ok(r.findings.some((f) => f.code === 'SAMPLE_MISMATCH' && f.severity === 'error'));
-    assert.deepEqual((await pgExec(target, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).rows, [], 'scratch tables dropped');
+    assert.deepEqual(
+      (await pgExec(target, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).rows,
+      [],
+      'scratch tables dropped',
+    );
   } finally {
     await pgExec(target, 'DROP EVENT TRIGGER add_shout');
   }

@@ -16,18 +16,32 @@ import { shop } from './shop.js';
 process.env.FERRY_ROLLBACK_KEY = randomBytes(32).toString('hex');
 
 async function pgTables(url: string): Promise<string[]> {
-  return (await pgExec(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).rows.map((r) => r.tablename as string);
+  return (await pgExec(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")).rows.map(
+    (r) => r.tablename as string,
+  );
 }
 
 test('PostgreSQL: created tables are dropped, a replaced table comes back from the pre-run backup', async () => {
   const target = await freshPg('ferry_safety_rb_pg');
   // the application's own table, with a name the plan also uses
-  await pgExec(target, "CREATE TABLE customer (id int PRIMARY KEY, name text, since date); INSERT INTO customer VALUES (1, 'the original', '2001-02-03'), (2, 'also original', NULL)");
+  await pgExec(
+    target,
+    "CREATE TABLE customer (id int PRIMARY KEY, name text, since date); INSERT INTO customer VALUES (1, 'the original', '2001-02-03'), (2, 'also original', NULL)",
+  );
   await pgExec(target, 'CREATE TABLE unrelated (id int PRIMARY KEY); INSERT INTO unrelated VALUES (7)');
-  const { file, dir } = await planFor(shop('ferry_safety_rb_pg_src'), target, (p) => {
-    p.target.ifExists = 'drop';
-    p.settings.backup = { before: true, to: join(tmpDir('ferry-safety-rb-'), 'backups'), keyEnv: 'FERRY_ROLLBACK_KEY' };
-  }, { rowsPerChunk: 250 });
+  const { file, dir } = await planFor(
+    shop('ferry_safety_rb_pg_src'),
+    target,
+    (p) => {
+      p.target.ifExists = 'drop';
+      p.settings.backup = {
+        before: true,
+        to: join(tmpDir('ferry-safety-rb-'), 'backups'),
+        keyEnv: 'FERRY_ROLLBACK_KEY',
+      };
+    },
+    { rowsPerChunk: 250 },
+  );
   const run = await runPlan(file);
   assert.ok((await verifyPlan(file)).ok);
   assert.deepEqual(await pgTables(target), ['customer', 'orders', 'unrelated']);
@@ -39,7 +53,13 @@ test('PostgreSQL: created tables are dropped, a replaced table comes back from t
   assert.deepEqual(await pgTables(target), ['customer', 'orders', 'unrelated'], '--check changes nothing');
 
   const r = await rollbackRun({ stateDir: join(dir, '.ferry'), runId: run.runId });
-  assert.deepEqual(r.steps.map((s) => [s.table, s.action]), [['customer', 'restore'], ['orders', 'drop']]);
+  assert.deepEqual(
+    r.steps.map((s) => [s.table, s.action]),
+    [
+      ['customer', 'restore'],
+      ['orders', 'drop'],
+    ],
+  );
   assert.deepEqual(await pgTables(target), ['customer', 'unrelated']);
   assert.deepEqual((await pgExec(target, 'SELECT id, name, since::text FROM customer ORDER BY id')).rows, [
     { id: 1, name: 'the original', since: '2001-02-03' },
@@ -64,7 +84,10 @@ test('MySQL: a target changed since the run stops the rollback, --force goes ahe
   const state = ['--state-dir', join(dir, '.ferry')];
   const refused = ferry(['rollback', ...state]);
   assert.equal(refused.code, 1);
-  assert.match(refused.stderr, /^ferry: refusing to roll back run \S+: orders changed since the run left it \(1200 rows then, 1200 rows now, with other content\): find out who writes to the target/);
+  assert.match(
+    refused.stderr,
+    /^ferry: refusing to roll back run \S+: orders changed since the run left it \(1200 rows then, 1200 rows now, with other content\): find out who writes to the target/,
+  );
   assert.equal(refused.stderr.trim().split('\n').length, 1);
   assert.deepEqual(await mysqlExec(target, 'SELECT count(*) n FROM orders'), [{ n: 1200 }], 'nothing was touched');
   const check = ferry(['rollback', '--check', ...state]);
@@ -77,20 +100,39 @@ test('MySQL: a target changed since the run stops the rollback, --force goes ahe
   assert.match(none.stderr, /left nothing to roll back/);
 });
 
-test('SQLite: created tables are dropped; an emptied table without a backup needs --force, then loses only the run\'s rows', async () => {
+test("SQLite: created tables are dropped; an emptied table without a backup needs --force, then loses only the run's rows", async () => {
   const target = freshSqlite('ferry_safety_rb_lite');
   const path = target.slice('sqlite:'.length);
   const db = new Database(path);
-  db.exec("CREATE TABLE customer (id INTEGER PRIMARY KEY, name TEXT NOT NULL, credit NUMERIC(10,2)); INSERT INTO customer VALUES (1, 'earlier', 0)");
+  db.exec(
+    "CREATE TABLE customer (id INTEGER PRIMARY KEY, name TEXT NOT NULL, credit NUMERIC(10,2)); INSERT INTO customer VALUES (1, 'earlier', 0)",
+  );
   db.close();
-  const { file, dir } = await planFor(shop('ferry_safety_rb_lite_src'), target, (p) => (p.target.ifExists = 'truncate'), { rowsPerChunk: 250 });
+  const { file, dir } = await planFor(
+    shop('ferry_safety_rb_lite_src'),
+    target,
+    (p) => (p.target.ifExists = 'truncate'),
+    { rowsPerChunk: 250 },
+  );
   await runPlan(file);
   const state = join(dir, '.ferry');
-  await assert.rejects(rollbackRun({ stateDir: state }), /customer existed before the run, which truncated it, and no pre-run backup holds it: its earlier rows cannot be brought back/);
+  await assert.rejects(
+    rollbackRun({ stateDir: state }),
+    /customer existed before the run, which truncated it, and no pre-run backup holds it: its earlier rows cannot be brought back/,
+  );
   const r = await rollbackRun({ stateDir: state, force: true });
-  assert.deepEqual(r.steps.map((s) => [s.table, s.action]), [['customer', 'empty'], ['orders', 'drop']]);
+  assert.deepEqual(
+    r.steps.map((s) => [s.table, s.action]),
+    [
+      ['customer', 'empty'],
+      ['orders', 'drop'],
+    ],
+  );
   const after = new Database(path, { readonly: true });
-  const tables = after.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name").pluck().all();
+  const tables = after
+    .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite%' ORDER BY name")
+    .pluck()
+    .all();
   assert.deepEqual(tables, ['customer'], 'the table that was there before stays');
   assert.equal(after.prepare('SELECT count(*) FROM customer').pluck().get(), 0);
   after.close();
@@ -98,13 +140,21 @@ test('SQLite: created tables are dropped; an emptied table without a backup need
 
 test('a run that failed half way is rolled back too', async () => {
   const target = await freshPg('ferry_safety_rb_failed');
-  const { file, dir } = await planFor(shop('ferry_safety_rb_failed_src'), target, (p) => {
-    // orders.total cannot take the values: the run stops at the error budget
-    p.waves.at(-1)!.tables[0]!.columns.find((c) => c.target === 'total')!.type = 'numeric(2,1)';
-  }, { rowsPerChunk: 250 });
+  const { file, dir } = await planFor(
+    shop('ferry_safety_rb_failed_src'),
+    target,
+    (p) => {
+      // orders.total cannot take the values: the run stops at the error budget
+      p.waves.at(-1)!.tables[0]!.columns.find((c) => c.target === 'total')!.type = 'numeric(2,1)';
+    },
+    { rowsPerChunk: 250 },
+  );
   await assert.rejects(runPlan(file), /rows were rejected/);
   assert.deepEqual(await pgTables(target), ['customer', 'orders']);
   const r = await rollbackRun({ stateDir: join(dir, '.ferry') });
-  assert.ok(r.steps.some((s) => s.table === 'orders' && s.action === 'drop' && /did not finish/.test(s.reason)), JSON.stringify(r.steps));
+  assert.ok(
+    r.steps.some((s) => s.table === 'orders' && s.action === 'drop' && /did not finish/.test(s.reason)),
+    JSON.stringify(r.steps),
+  );
   assert.deepEqual(await pgTables(target), []);
 });

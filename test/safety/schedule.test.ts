@@ -71,7 +71,10 @@ waves:
   - tables:
       - { source: t, target: t, chunking: { key: [], rowsPerChunk: 10 }, columns: [{ source: id, target: id, sourceType: int64, type: INTEGER }] }
 `;
-  assert.throws(() => parsePlan(plan, 'p.yaml'), /p\.yaml:5:\d+: settings\.schedule\.windows\[1\]: schedule window "Sun 1-2"/);
+  assert.throws(
+    () => parsePlan(plan, 'p.yaml'),
+    /p\.yaml:5:\d+: settings\.schedule\.windows\[1\]: schedule window "Sun 1-2"/,
+  );
 });
 
 test('outside the window the run pauses between chunks and resumes when the window opens', async () => {
@@ -84,13 +87,18 @@ test('outside the window the run pauses between chunks and resumes when the wind
   })();
   db.close();
   const target = freshSqlite('ferry_safety_window_dst');
-  const { file } = await planFor(source, target, (p) => {
-    p.settings.parallelism = 1;
-    p.settings.batchRows = 500;
-    p.settings.schedule = { windows: ['Sat 01:00-05:00 UTC'] };
-    // a second of (virtual) time per thousand rows, so the window closes during the copy
-    p.settings.throttle = { rowsPerSecond: 1000 };
-  }, { rowsPerChunk: 1000 });
+  const { file } = await planFor(
+    source,
+    target,
+    (p) => {
+      p.settings.parallelism = 1;
+      p.settings.batchRows = 500;
+      p.settings.schedule = { windows: ['Sat 01:00-05:00 UTC'] };
+      // a second of (virtual) time per thousand rows, so the window closes during the copy
+      p.settings.throttle = { rowsPerSecond: 1000 };
+    },
+    { rowsPerChunk: 1000 },
+  );
 
   // three seconds before a window closes
   const clock = new FakeClock(at('2026-11-28T04:59:57Z'));
@@ -113,9 +121,15 @@ test('outside the window the run pauses between chunks and resumes when the wind
   assert.equal(atPause.rows % 1000, 0, 'a chunk in flight finished; the next one waited');
   assert.ok(atPause.t >= at('2026-11-28T05:00:00Z'), 'paused when the window closed');
   assert.ok(!seen.slice(paused + 1, resumed).some((s) => s.e.type === 'progress'), 'nothing copied while paused');
-  assert.ok(seen.slice(resumed).every((s) => s.t >= at('2026-12-05T01:00:00Z')), 'copying went on only inside the next window');
+  assert.ok(
+    seen.slice(resumed).every((s) => s.t >= at('2026-12-05T01:00:00Z')),
+    'copying went on only inside the next window',
+  );
   const out = new Database(target.slice('sqlite:'.length), { readonly: true });
-  assert.equal((out.prepare('SELECT count(*) n, count(DISTINCT id) d FROM items').get() as { n: number; d: number }).d, 6000);
+  assert.equal(
+    (out.prepare('SELECT count(*) n, count(DISTINCT id) d FROM items').get() as { n: number; d: number }).d,
+    6000,
+  );
   out.close();
   assert.ok((await verifyPlan(file)).ok);
 });
@@ -129,15 +143,23 @@ test('throttles: rows per second and bytes per second hold the read rate down', 
     // about 108 bytes a row: 5000 rows are some 540 kB
     [{ bytesPerSecond: 100_000 }, 4],
   ] as const) {
-    const { file } = await planFor(source, freshSqlite('ferry_safety_throttle_dst'), (p) => {
-      p.settings.throttle = limits;
-      p.settings.batchRows = 250;
-    }, { rowsPerChunk: 1000 });
+    const { file } = await planFor(
+      source,
+      freshSqlite('ferry_safety_throttle_dst'),
+      (p) => {
+        p.settings.throttle = limits;
+        p.settings.batchRows = 250;
+      },
+      { rowsPerChunk: 1000 },
+    );
     const clock = new FakeClock(at('2026-11-25T12:00:00Z'));
     await runPlan(file, { clock });
     // the first second is a burst; the rest waits for the rate
     assert.ok(clock.slept / 1000 >= floorSeconds, `${JSON.stringify(limits)}: slept ${clock.slept} ms`);
-    assert.ok(clock.slept / 1000 < floorSeconds + 2, `${JSON.stringify(limits)}: no more than needed (${clock.slept} ms)`);
+    assert.ok(
+      clock.slept / 1000 < floorSeconds + 2,
+      `${JSON.stringify(limits)}: no more than needed (${clock.slept} ms)`,
+    );
   }
 });
 
@@ -147,7 +169,11 @@ async function peakConnections(database: string, work: Promise<unknown>): Promis
   let done = false;
   const finished = work.finally(() => (done = true));
   while (!done) {
-    const { rows } = await pgExec(`postgres://postgres@127.0.0.1:5432/postgres`, "SELECT count(*)::int n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'ferry'", [database]);
+    const { rows } = await pgExec(
+      `postgres://postgres@127.0.0.1:5432/postgres`,
+      "SELECT count(*)::int n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'ferry'",
+      [database],
+    );
     peak = Math.max(peak, rows[0].n);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -162,12 +188,17 @@ test('sourceConnections caps the readers on the source', async () => {
   const peaks: number[] = [];
   for (const sourceConnections of [undefined, 1]) {
     // a target that writes chunks in parallel (SQLite takes one writer at a time)
-    const { file } = await planFor(source, await freshPg('ferry_safety_conns_dst'), (p) => {
-      p.settings.parallelism = 4;
-      p.settings.batchRows = 100;
-      // slow enough (in real time) for every reader to be open at once
-      p.settings.throttle = { rowsPerSecond: 1500, ...(sourceConnections ? { sourceConnections } : {}) };
-    }, { rowsPerChunk: 150 });
+    const { file } = await planFor(
+      source,
+      await freshPg('ferry_safety_conns_dst'),
+      (p) => {
+        p.settings.parallelism = 4;
+        p.settings.batchRows = 100;
+        // slow enough (in real time) for every reader to be open at once
+        p.settings.throttle = { rowsPerSecond: 1500, ...(sourceConnections ? { sourceConnections } : {}) };
+      },
+      { rowsPerChunk: 150 },
+    );
     peaks.push(await peakConnections('ferry_safety_conns_src', runPlan(file)));
   }
   const [free, capped] = peaks as [number, number];

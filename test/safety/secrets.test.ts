@@ -23,15 +23,24 @@ test('canary passwords and key appear in no file ferry writes and nothing it pri
   const sourcePassword = `Cn4ry/src@${tag}%:pw`;
   const targetPassword = `Cn4ry-dst-${tag}`;
   const key = randomBytes(32).toString('base64');
-  const canaries = [sourcePassword, encodeURIComponent(sourcePassword), targetPassword, key, Buffer.from(key, 'base64').toString('hex')];
+  const canaries = [
+    sourcePassword,
+    encodeURIComponent(sourcePassword),
+    targetPassword,
+    key,
+    Buffer.from(key, 'base64').toString('hex'),
+  ];
 
   const quoted = sourcePassword.replace(/'/g, "''");
-  await mysqlExec(MYSQL_BASE, `DROP DATABASE IF EXISTS ferry_safety_canary_src; CREATE DATABASE ferry_safety_canary_src CHARACTER SET utf8mb4;
+  await mysqlExec(
+    MYSQL_BASE,
+    `DROP DATABASE IF EXISTS ferry_safety_canary_src; CREATE DATABASE ferry_safety_canary_src CHARACTER SET utf8mb4;
     DROP USER IF EXISTS 'ferry_canary'@'%'; DROP USER IF EXISTS 'ferry_canary'@'localhost';
     CREATE USER 'ferry_canary'@'%' IDENTIFIED BY '${quoted}'; CREATE USER 'ferry_canary'@'localhost' IDENTIFIED BY '${quoted}';
     GRANT ALL ON ferry_safety_canary_src.* TO 'ferry_canary'@'%'; GRANT ALL ON ferry_safety_canary_src.* TO 'ferry_canary'@'localhost';
     CREATE TABLE ferry_safety_canary_src.accounts (id int PRIMARY KEY, owner varchar(40) NOT NULL, balance decimal(12,2), opened datetime(6));
-    INSERT INTO ferry_safety_canary_src.accounts VALUES (1, 'Zoë', 10.50, '2024-01-01 10:00:00.000001'), (2, 'Łukasz', -3.25, NULL), (3, '李雷', 0, '1999-12-31 23:59:59.999999');`);
+    INSERT INTO ferry_safety_canary_src.accounts VALUES (1, 'Zoë', 10.50, '2024-01-01 10:00:00.000001'), (2, 'Łukasz', -3.25, NULL), (3, '李雷', 0, '1999-12-31 23:59:59.999999');`,
+  );
   await pgExec(`${PG_BASE}/postgres`, 'DROP DATABASE IF EXISTS ferry_safety_canary_dst WITH (FORCE)');
   await pgExec(`${PG_BASE}/postgres`, 'DROP ROLE IF EXISTS ferry_canary');
   await pgExec(`${PG_BASE}/postgres`, `CREATE ROLE ferry_canary LOGIN PASSWORD '${targetPassword}'`);
@@ -51,14 +60,31 @@ test('canary passwords and key appear in no file ferry writes and nothing it pri
   };
 
   // a literal password is refused, not written into a plan
-  const literal = cli(['plan', '--source', `mysql://ferry_canary:${encodeURIComponent(sourcePassword)}@${host(MYSQL_BASE)}/ferry_safety_canary_src`, '--target', dst, '-o', 'literal.yaml'], 2);
-  assert.match(literal.stderr, /the source URL mysql:\/\/ferry_canary:\*\*\*@.* holds a literal password, which would be written into the plan: write \$\{env:NAME\} in its place/);
+  const literal = cli(
+    [
+      'plan',
+      '--source',
+      `mysql://ferry_canary:${encodeURIComponent(sourcePassword)}@${host(MYSQL_BASE)}/ferry_safety_canary_src`,
+      '--target',
+      dst,
+      '-o',
+      'literal.yaml',
+    ],
+    2,
+  );
+  assert.match(
+    literal.stderr,
+    /the source URL mysql:\/\/ferry_canary:\*\*\*@.* holds a literal password, which would be written into the plan: write \$\{env:NAME\} in its place/,
+  );
   assert.ok(!existsSync(join(dir, 'literal.yaml')));
 
   cli(['assess', '--source', src, '--target', dst]);
   cli(['plan', '--source', src, '--target', dst, '-o', 'plan.yaml', '--if-exists', 'drop']);
   const planFile = join(dir, 'plan.yaml');
-  writeFileSync(planFile, readFileSync(planFile, 'utf8').replace('settings:\n', 'settings:\n  backup: { before: true, to: backups }\n'));
+  writeFileSync(
+    planFile,
+    readFileSync(planFile, 'utf8').replace('settings:\n', 'settings:\n  backup: { before: true, to: backups }\n'),
+  );
   assert.match(readFileSync(planFile, 'utf8'), /url: mysql:\/\/ferry_canary:\$\{env:FERRY_CANARY_SRC_PW\}@/);
   cli(['test', 'plan.yaml', '--sample', '2']);
   const backup = cli(['backup', 'plan.yaml']);
@@ -71,31 +97,73 @@ test('canary passwords and key appear in no file ferry writes and nothing it pri
   cli(['rollback', '--check']);
   cli(['rollback']);
   cli(['restore', location, '--target', dst]);
-  assert.deepEqual((await pgExec(`${PG_BASE}/ferry_safety_canary_dst`, 'SELECT owner FROM accounts ORDER BY id')).rows.map((r) => r.owner), ['Zoë', 'Łukasz', '李雷']);
+  assert.deepEqual(
+    (await pgExec(`${PG_BASE}/ferry_safety_canary_dst`, 'SELECT owner FROM accounts ORDER BY id')).rows.map(
+      (r) => r.owner,
+    ),
+    ['Zoë', 'Łukasz', '李雷'],
+  );
   // failures name the endpoint, never its password
-  const unreachable = cli(['assess', '--source', `mysql://ferry_canary:\${env:FERRY_CANARY_SRC_PW}@127.0.0.1:1/nowhere`], 1);
+  const unreachable = cli(
+    ['assess', '--source', `mysql://ferry_canary:\${env:FERRY_CANARY_SRC_PW}@127.0.0.1:1/nowhere`],
+    1,
+  );
   assert.match(unreachable.stderr, /127\.0\.0\.1:1/);
   // a plan someone edited a literal password into is refused at load
   const edited = join(tmpDir('ferry-safety-canary-edited-'), 'plan.yaml');
-  writeFileSync(edited, readFileSync(planFile, 'utf8').replace('${env:FERRY_CANARY_DST_PW}', encodeURIComponent(targetPassword)));
+  writeFileSync(
+    edited,
+    readFileSync(planFile, 'utf8').replace('${env:FERRY_CANARY_DST_PW}', encodeURIComponent(targetPassword)),
+  );
   const refused = cli(['run', edited], 2);
-  assert.match(refused.stderr, /plan\.yaml:\d+:\d+: target\.url: the URL holds a literal password: write \$\{env:NAME\} or \$\{file:path\} in its place/);
+  assert.match(
+    refused.stderr,
+    /plan\.yaml:\d+:\d+: target\.url: the URL holds a literal password: write \$\{env:NAME\} or \$\{file:path\} in its place/,
+  );
 
   const written = filesUnder(dir);
-  for (const expected of ['plan.yaml', join('.ferry', 'state.db'), join('.ferry', 'audit'), join('.ferry', 'reports'), 'manifest.json', '.sealed'])
-    assert.ok(written.some((f) => f.includes(expected)), `ferry wrote ${expected}`);
-  assert.ok(printed.some((r) => /"level":30,.*"msg":"run: run started"/.test(r.stderr)), 'the logs were on');
+  for (const expected of [
+    'plan.yaml',
+    join('.ferry', 'state.db'),
+    join('.ferry', 'audit'),
+    join('.ferry', 'reports'),
+    'manifest.json',
+    '.sealed',
+  ])
+    assert.ok(
+      written.some((f) => f.includes(expected)),
+      `ferry wrote ${expected}`,
+    );
+  assert.ok(
+    printed.some((r) => /"level":30,.*"msg":"run: run started"/.test(r.stderr)),
+    'the logs were on',
+  );
   for (const f of written) {
     const bytes = readFileSync(f);
     for (const text of [bytes.toString('utf8'), bytes.toString('latin1')])
       for (const c of canaries) assert.ok(!text.includes(c), `${f} holds a secret`);
   }
-  for (const [i, r] of printed.entries()) for (const c of canaries) assert.ok(!(r.stdout + r.stderr).includes(c), `command ${i} printed a secret`);
+  for (const [i, r] of printed.entries())
+    for (const c of canaries) assert.ok(!(r.stdout + r.stderr).includes(c), `command ${i} printed a secret`);
 });
 
 test('a literal password is told from a reference, wherever it is in the URL', () => {
-  for (const url of ['mysql://app:hunter22@db/x', 'postgres://app:p%40ss@db/x?sslmode=require', 'postgres://app@db/x?password=hunter22', 'mysql://app:pre${env:PW}@db/x', 's3://AKIA:secret@bucket/prefix'])
+  for (const url of [
+    'mysql://app:hunter22@db/x',
+    'postgres://app:p%40ss@db/x?sslmode=require',
+    'postgres://app@db/x?password=hunter22',
+    'mysql://app:pre${env:PW}@db/x',
+    's3://AKIA:secret@bucket/prefix',
+  ])
     assert.equal(hasLiteralPassword(url), true, url);
-  for (const url of ['mysql://app:${env:PW}@db/x', 'postgres://app:${file:/run/secrets/pw}@db/x', 'postgres://app@db/x?password=${env:PW}', 'postgres://app@db/x', 'sqlite:shop.db', 'file:./out', 'dynamodb://eu-west-1'])
+  for (const url of [
+    'mysql://app:${env:PW}@db/x',
+    'postgres://app:${file:/run/secrets/pw}@db/x',
+    'postgres://app@db/x?password=${env:PW}',
+    'postgres://app@db/x',
+    'sqlite:shop.db',
+    'file:./out',
+    'dynamodb://eu-west-1',
+  ])
     assert.equal(hasLiteralPassword(url), false, url);
 });

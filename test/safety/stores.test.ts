@@ -7,7 +7,15 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CreateTableCommand, DynamoDBClient, ListTablesCommand, PutItemCommand, ScanCommand, waitUntilTableExists, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  PutItemCommand,
+  ScanCommand,
+  waitUntilTableExists,
+  type AttributeValue,
+} from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { FerryError } from '../../src/core/errors.js';
 import { allTables, type Plan } from '../../src/core/plan.js';
@@ -20,7 +28,8 @@ import { tmpDir } from '../helpers.js';
 import { ferry, planFor } from '../e2e/support.js';
 import { shop } from './shop.js';
 
-const refusedAsChanged = (what: RegExp) => (e: unknown) => e instanceof FerryError && e.code === 'TARGET_CHANGED' && what.test(e.message);
+const refusedAsChanged = (what: RegExp) => (e: unknown) =>
+  e instanceof FerryError && e.code === 'TARGET_CHANGED' && what.test(e.message);
 
 /** An object store target, and a way to look at it that does not go through ferry. */
 interface Lake {
@@ -59,14 +68,20 @@ function s3Lake(s3: S3Server, client: S3Client, prefix: string): Lake {
       const out: string[] = [];
       let token: string | undefined;
       do {
-        const page = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${prefix}/`, ContinuationToken: token }));
+        const page = await client.send(
+          new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${prefix}/`, ContinuationToken: token }),
+        );
         for (const o of page.Contents ?? []) out.push(`${o.Key!.slice(prefix.length + 1)} ${o.Size} ${o.ETag}`);
         token = page.NextContinuationToken;
       } while (token);
       return out.sort();
     },
-    put: async (key, body) => void (await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `${prefix}/${key}`, Body: body }))),
-    get: async (key) => (await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: `${prefix}/${key}` }))).Body!.transformToString(),
+    put: async (key, body) =>
+      void (await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `${prefix}/${key}`, Body: body }))),
+    get: async (key) =>
+      (
+        await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: `${prefix}/${key}` }))
+      ).Body!.transformToString(),
   };
 }
 
@@ -93,27 +108,55 @@ describe('object storage', () => {
       // a folder whose name starts with a table's
       await lake.put('orders_2019/part-0.csv', 'id\n1\n');
       const before = await lake.listing();
-      const { file, dir } = await planFor(shop(`ferry_safety_st_rb_${tag}`, 50), lake.url, () => {}, { rowsPerChunk: 40 });
+      const { file, dir } = await planFor(shop(`ferry_safety_st_rb_${tag}`, 50), lake.url, () => {}, {
+        rowsPerChunk: 40,
+      });
       await runPlan(file);
       const written = (await lake.listing()).filter((o) => !before.includes(o));
-      assert.ok(written.some((o) => o.startsWith('customer/_manifest.json ')) && written.some((o) => o.startsWith('orders/_manifest.json ')), written.join('\n'));
+      assert.ok(
+        written.some((o) => o.startsWith('customer/_manifest.json ')) &&
+          written.some((o) => o.startsWith('orders/_manifest.json ')),
+        written.join('\n'),
+      );
       const stateDir = join(dir, '.ferry');
       // untouched, the lake matches what the run recorded as it finished each table
       const unchanged = await rollbackRun({ stateDir, check: true });
-      assert.deepEqual(unchanged.steps.map((s) => [s.table, s.action, s.blocker]), [['customer', 'drop', undefined], ['orders', 'drop', undefined]]);
+      assert.deepEqual(
+        unchanged.steps.map((s) => [s.table, s.action, s.blocker]),
+        [
+          ['customer', 'drop', undefined],
+          ['orders', 'drop', undefined],
+        ],
+      );
 
       // the application writes a file into a table folder
       await lake.put('orders/part-extra.csv', 'id\n9999\n');
       const changed = await lake.listing();
-      await assert.rejects(rollbackRun({ stateDir }), refusedAsChanged(/^refusing to roll back run \S+: orders changed since the run left it \(150 rows then, 150 rows now, with other content\)$/));
+      await assert.rejects(
+        rollbackRun({ stateDir }),
+        refusedAsChanged(
+          /^refusing to roll back run \S+: orders changed since the run left it \(150 rows then, 150 rows now, with other content\)$/,
+        ),
+      );
       assert.deepEqual(await lake.listing(), changed, 'nothing was touched');
       // and rewrites an object with other bytes of the same size
       const manifest = await lake.get('customer/_manifest.json');
       await lake.put('customer/_manifest.json', manifest.replace('"ferry": 1', '"ferry": 2'));
-      await assert.rejects(rollbackRun({ stateDir }), refusedAsChanged(/: customer changed since the run left it \(50 rows then, 50 rows now, with other content\) \(and 1 more\)$/));
+      await assert.rejects(
+        rollbackRun({ stateDir }),
+        refusedAsChanged(
+          /: customer changed since the run left it \(50 rows then, 50 rows now, with other content\) \(and 1 more\)$/,
+        ),
+      );
 
       const check = await rollbackRun({ stateDir, check: true });
-      assert.deepEqual(check.steps.map((s) => [s.table, s.action, !!s.blocker]), [['customer', 'drop', true], ['orders', 'drop', true]]);
+      assert.deepEqual(
+        check.steps.map((s) => [s.table, s.action, !!s.blocker]),
+        [
+          ['customer', 'drop', true],
+          ['orders', 'drop', true],
+        ],
+      );
       const forced = await rollbackRun({ stateDir, force: true });
       assert.ok(forced.done);
       assert.deepEqual(await lake.listing(), before, "exactly the lake's own objects are left");
@@ -123,7 +166,9 @@ describe('object storage', () => {
       const lake = lakeOf('dryrun');
       await lake.put('notes/readme.txt', "the lake's own");
       // the real tables hold data already: the lake as an earlier run left it
-      const { file } = await planFor(shop(`ferry_safety_st_dry_${tag}`, 300), lake.url, () => {}, { rowsPerChunk: 200 });
+      const { file } = await planFor(shop(`ferry_safety_st_dry_${tag}`, 300), lake.url, () => {}, {
+        rowsPerChunk: 200,
+      });
       await runPlan(file);
       const before = await lake.listing();
 
@@ -143,8 +188,14 @@ describe('object storage', () => {
       assert.deepEqual(kept.kept, [`${kept.suffix}/customer`, `${kept.suffix}/orders`]);
       assert.match(kept.suffix, /^__ferrytest_[0-9a-f]{6}$/);
       const now = await lake.listing();
-      assert.deepEqual(now.filter((o) => !o.startsWith(`${kept.suffix}/`)), before);
-      assert.ok(now.some((o) => o.startsWith(`${kept.suffix}/orders/_manifest.json `)), now.join('\n'));
+      assert.deepEqual(
+        now.filter((o) => !o.startsWith(`${kept.suffix}/`)),
+        before,
+      );
+      assert.ok(
+        now.some((o) => o.startsWith(`${kept.suffix}/orders/_manifest.json `)),
+        now.join('\n'),
+      );
     });
   }
 });
@@ -171,24 +222,45 @@ describe('DynamoDB', () => {
     let start: Record<string, AttributeValue> | undefined;
     do {
       const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
-      for (const item of page.Items ?? []) out.push(JSON.stringify(Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : 1)))));
+      for (const item of page.Items ?? [])
+        out.push(JSON.stringify(Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : 1)))));
       start = page.LastEvaluatedKey;
     } while (start);
     return out.sort();
   }
 
   const put = (table: string, item: Record<string, string>) =>
-    client.send(new PutItemCommand({ TableName: table, Item: Object.fromEntries(Object.entries(item).map(([k, v]) => [k, { S: v }])) }));
+    client.send(
+      new PutItemCommand({
+        TableName: table,
+        Item: Object.fromEntries(Object.entries(item).map(([k, v]) => [k, { S: v }])),
+      }),
+    );
 
   /** A table of the application's, keyed as the single-table design below keys its items, with its inverted index. */
   async function appTable(name: string): Promise<void> {
     await client.send(
       new CreateTableCommand({
         TableName: name,
-        AttributeDefinitions: [{ AttributeName: 'PK', AttributeType: 'S' }, { AttributeName: 'SK', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'PK', KeyType: 'HASH' }, { AttributeName: 'SK', KeyType: 'RANGE' }],
+        AttributeDefinitions: [
+          { AttributeName: 'PK', AttributeType: 'S' },
+          { AttributeName: 'SK', AttributeType: 'S' },
+        ],
+        KeySchema: [
+          { AttributeName: 'PK', KeyType: 'HASH' },
+          { AttributeName: 'SK', KeyType: 'RANGE' },
+        ],
         BillingMode: 'PAY_PER_REQUEST',
-        GlobalSecondaryIndexes: [{ IndexName: 'GSI1', KeySchema: [{ AttributeName: 'SK', KeyType: 'HASH' }, { AttributeName: 'PK', KeyType: 'RANGE' }], Projection: { ProjectionType: 'ALL' } }],
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'GSI1',
+            KeySchema: [
+              { AttributeName: 'SK', KeyType: 'HASH' },
+              { AttributeName: 'PK', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
       }),
     );
     await active(name);
@@ -202,7 +274,12 @@ describe('DynamoDB', () => {
   /** A table keyed by a number "id", as the one-table-per-source design keys the shop's tables. */
   async function idTable(name: string): Promise<void> {
     await client.send(
-      new CreateTableCommand({ TableName: name, AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'N' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }], BillingMode: 'PAY_PER_REQUEST' }),
+      new CreateTableCommand({
+        TableName: name,
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'N' }],
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
     );
     await active(name);
   }
@@ -214,7 +291,12 @@ describe('DynamoDB', () => {
       t.options =
         t.source === 'customer'
           ? { entity: 'Customer', partitionKey: 'CUSTOMER#{id}', sortKey: 'CUSTOMER#{id}' }
-          : { entity: 'Order', partitionKey: 'CUSTOMER#{customer_id}', sortKey: 'ORDER#{id}', gsis: [{ name: 'GSI1', partitionKey: { attribute: 'SK' }, sortKey: { attribute: 'PK' } }] };
+          : {
+              entity: 'Order',
+              partitionKey: 'CUSTOMER#{customer_id}',
+              sortKey: 'ORDER#{id}',
+              gsis: [{ name: 'GSI1', partitionKey: { attribute: 'SK' }, sortKey: { attribute: 'PK' } }],
+            };
   };
 
   /** One DynamoDB table per source table, named with a prefix of the test's own. */
@@ -224,7 +306,7 @@ describe('DynamoDB', () => {
 
   test('single-table design, two entities in a table the run created: rollback removes their items and the table, nothing else', async () => {
     await appTable('Unrelated');
-    await put('Unrelated', { PK: 'A', SK: 'B', note: 'not ferry\'s' });
+    await put('Unrelated', { PK: 'A', SK: 'B', note: "not ferry's" });
     const before = await tables();
     const { file, dir } = await planFor(shop('ferry_safety_st_ddb_created', 50), dynamo.url, singleTable('Shop1'));
     assert.equal(ferry(['run', file], { cwd: dir }).code, 0);
@@ -233,11 +315,13 @@ describe('DynamoDB', () => {
     const r = ferry(['rollback', '--state-dir', join(dir, '.ferry')]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /customer .*drop .*the run created it/);
-    assert.deepEqual(await tables(), before, 'Shop1 is deleted with the last entity\'s items');
-    assert.deepEqual(await items('Unrelated'), [JSON.stringify({ PK: { S: 'A' }, SK: { S: 'B' }, note: { S: 'not ferry\'s' } })]);
+    assert.deepEqual(await tables(), before, "Shop1 is deleted with the last entity's items");
+    assert.deepEqual(await items('Unrelated'), [
+      JSON.stringify({ PK: { S: 'A' }, SK: { S: 'B' }, note: { S: "not ferry's" } }),
+    ]);
   });
 
-  test('single-table design in a table that holds the application\'s items: an item added since stops the rollback; --force removes exactly the entities\' items and keeps the table', async () => {
+  test("single-table design in a table that holds the application's items: an item added since stops the rollback; --force removes exactly the entities' items and keeps the table", async () => {
     await appTable('Shop2');
     await put('Shop2', { PK: 'CONFIG', SK: 'CONFIG', entityType: 'Config', currency: 'EUR' });
     const theirs = await items('Shop2');
@@ -251,20 +335,33 @@ describe('DynamoDB', () => {
     const stateDir = join(dir, '.ferry');
 
     // the application writes a customer of its own
-    await put('Shop2', { PK: 'CUSTOMER#51', SK: 'CUSTOMER#51', entityType: 'Customer', name: 'signed up after the move' });
-    await assert.rejects(rollbackRun({ stateDir }), refusedAsChanged(/: customer changed since the run left it \(50 rows then, 51 rows now\)$/));
+    await put('Shop2', {
+      PK: 'CUSTOMER#51',
+      SK: 'CUSTOMER#51',
+      entityType: 'Customer',
+      name: 'signed up after the move',
+    });
+    await assert.rejects(
+      rollbackRun({ stateDir }),
+      refusedAsChanged(/: customer changed since the run left it \(50 rows then, 51 rows now\)$/),
+    );
     assert.equal((await items('Shop2')).length, 202, 'nothing was touched');
 
     const forced = ferry(['rollback', '--force', '--state-dir', stateDir]);
     assert.equal(forced.code, 0, forced.stderr);
-    assert.ok((await tables()).includes('Shop2'), 'the table holds the application\'s items: it stays');
+    assert.ok((await tables()).includes('Shop2'), "the table holds the application's items: it stays");
     assert.deepEqual(await items('Shop2'), theirs);
   });
 
   test('single-table design: an entity that had items before the run was emptied by it, not created, and rollback says so', async () => {
     await appTable('Shop4');
     await put('Shop4', { PK: 'CONFIG', SK: 'CONFIG', entityType: 'Config', currency: 'EUR' });
-    await put('Shop4', { PK: 'CUSTOMER#77', SK: 'CUSTOMER#77', entityType: 'Customer', name: 'from an earlier import' });
+    await put('Shop4', {
+      PK: 'CUSTOMER#77',
+      SK: 'CUSTOMER#77',
+      entityType: 'Customer',
+      name: 'from an earlier import',
+    });
     const { file, dir } = await planFor(shop('ferry_safety_st_ddb_truncate', 50), dynamo.url, (p) => {
       singleTable('Shop4')(p);
       p.target.ifExists = 'truncate';
@@ -275,12 +372,19 @@ describe('DynamoDB', () => {
     assert.deepEqual(
       check.steps.map((s) => [s.table, s.action, s.reason, s.blocker]),
       [
-        ['customer', 'empty', 'the run emptied and filled it; no pre-run backup', 'customer existed before the run, which truncated it, and no pre-run backup holds it: its earlier rows cannot be brought back (set settings.backup.before for next time)'],
+        [
+          'customer',
+          'empty',
+          'the run emptied and filled it; no pre-run backup',
+          'customer existed before the run, which truncated it, and no pre-run backup holds it: its earlier rows cannot be brought back (set settings.backup.before for next time)',
+        ],
         ['orders', 'drop', 'the run created it', undefined],
       ],
     );
     await rollbackRun({ stateDir, force: true });
-    assert.deepEqual(await items('Shop4'), [JSON.stringify({ PK: { S: 'CONFIG' }, SK: { S: 'CONFIG' }, currency: { S: 'EUR' }, entityType: { S: 'Config' } })]);
+    assert.deepEqual(await items('Shop4'), [
+      JSON.stringify({ PK: { S: 'CONFIG' }, SK: { S: 'CONFIG' }, currency: { S: 'EUR' }, entityType: { S: 'Config' } }),
+    ]);
   });
 
   test('one table per source table: rollback deletes the tables the run created; an item changed since stops it unless forced', async () => {
@@ -293,8 +397,16 @@ describe('DynamoDB', () => {
     const stateDir = join(dir, '.ferry');
 
     // the application changes an order
-    await client.send(new PutItemCommand({ TableName: 'rb_orders', Item: { id: { N: '7' }, customer_id: { N: '8' }, total: { N: '1000' } } }));
-    await assert.rejects(rollbackRun({ stateDir }), refusedAsChanged(/: orders changed since the run left it \(150 rows then, 150 rows now, with other content\)$/));
+    await client.send(
+      new PutItemCommand({
+        TableName: 'rb_orders',
+        Item: { id: { N: '7' }, customer_id: { N: '8' }, total: { N: '1000' } },
+      }),
+    );
+    await assert.rejects(
+      rollbackRun({ stateDir }),
+      refusedAsChanged(/: orders changed since the run left it \(150 rows then, 150 rows now, with other content\)$/),
+    );
     assert.deepEqual(await tables(), [...before, 'rb_customer', 'rb_orders'].sort(), 'nothing was touched');
 
     const forced = ferry(['rollback', '--force', '--state-dir', stateDir]);
@@ -314,7 +426,10 @@ describe('DynamoDB', () => {
 
     const r = ferry(['test', file, '--sample', '100', '--json'], { cwd: dir });
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    const result = JSON.parse(r.stdout) as { suffix: string; tables: { table: string; scratch: string; sampled: number; written: number; match: boolean }[] };
+    const result = JSON.parse(r.stdout) as {
+      suffix: string;
+      tables: { table: string; scratch: string; sampled: number; written: number; match: boolean }[];
+    };
     assert.deepEqual(
       result.tables.map((t) => [t.table, t.scratch, t.match, t.sampled >= 100 && t.written === t.sampled]),
       [

@@ -4,7 +4,13 @@
 // that a DynamoDB implementation on the same machine misses. The credentials, the endpoint and
 // the clock offset are the SDK client's; errors take the shape of the SDK's, so that retries
 // and error messages stay as they are; every other call goes through the SDK.
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type ClientRequest,
+  type IncomingMessage,
+  type RequestOptions,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { DescribeTableCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -18,7 +24,10 @@ const CONTENT_TYPE = 'application/x-amz-json-1.0';
 const CONNECT_TIMEOUT_MS = 5_000;
 const REQUEST_TIMEOUT_MS = 60_000;
 
-const jsonReady = (r: WriteRequest) => (r.PutRequest ? { PutRequest: { Item: itemWithBase64(r.PutRequest.Item!) } } : { DeleteRequest: { Key: itemWithBase64(r.DeleteRequest!.Key!) } });
+const jsonReady = (r: WriteRequest) =>
+  r.PutRequest
+    ? { PutRequest: { Item: itemWithBase64(r.PutRequest.Item!) } }
+    : { DeleteRequest: { Key: itemWithBase64(r.DeleteRequest!.Key!) } };
 
 /** An error as the SDK throws it for an error response: named by the error type, with the HTTP status. */
 function serviceError(res: IncomingMessage, text: string): Error {
@@ -29,7 +38,10 @@ function serviceError(res: IncomingMessage, text: string): Error {
     // not JSON (a proxy's page): the status says what happened
   }
   const header = res.headers['x-amzn-errortype'];
-  const type = (typeof header === 'string' ? header : (body.code ?? body.__type ?? '')).split(/[,:]/)[0]!.split('#').pop()!;
+  const type = (typeof header === 'string' ? header : (body.code ?? body.__type ?? ''))
+    .split(/[,:]/)[0]!
+    .split('#')
+    .pop()!;
   const status = res.statusCode ?? 0;
   const name = type || (status >= 500 ? 'InternalServerError' : 'UnknownError');
   return Object.assign(new Error(body.message ?? body.Message ?? `HTTP ${status}`), {
@@ -53,11 +65,19 @@ export class BatchWriteSender {
     private readonly sockets: number,
   ) {
     // DynamoDB's calls carry no payload-hash header (applyChecksum off), as the SDK sends them
-    this.signer = new SignatureV4({ credentials: client.config.credentials, region: endpoint.region, service: SERVICE, sha256: client.config.sha256, applyChecksum: false, uriEscapePath: true });
+    this.signer = new SignatureV4({
+      credentials: client.config.credentials,
+      region: endpoint.region,
+      service: SERVICE,
+      sha256: client.config.sha256,
+      applyChecksum: false,
+      uriEscapePath: true,
+    });
     client.middlewareStack.add(
       (next) => (args) => {
         const r = args.request as { protocol?: string; hostname?: string; port?: number; path?: string };
-        if (!this.sdkUrl && r.hostname) this.sdkUrl = new URL(`${r.protocol}//${r.hostname}${r.port ? `:${r.port}` : ''}${r.path ?? '/'}`);
+        if (!this.sdkUrl && r.hostname)
+          this.sdkUrl = new URL(`${r.protocol}//${r.hostname}${r.port ? `:${r.port}` : ''}${r.path ?? '/'}`);
         return next(args);
       },
       { step: 'build', name: 'ferryBatchWriteEndpoint' },
@@ -71,9 +91,10 @@ export class BatchWriteSender {
    */
   private resolveTarget(table: string): Promise<{ url: URL; agent: HttpAgent }> {
     this.target ??= (async () => {
-      if (!this.sdkUrl) await this.client.send(new DescribeTableCommand({ TableName: table })).catch((e: unknown) => {
-        if (!this.sdkUrl) throw e;
-      });
+      if (!this.sdkUrl)
+        await this.client.send(new DescribeTableCommand({ TableName: table })).catch((e: unknown) => {
+          if (!this.sdkUrl) throw e;
+        });
       const url = new URL(this.sdkUrl!.href);
       if (!url.pathname.endsWith('/')) url.pathname += '/';
       const options = { keepAlive: true, maxSockets: this.sockets };
@@ -115,7 +136,16 @@ export class BatchWriteSender {
 
   /** POSTs the body; resolves to the text of a 2xx answer, rejects with the SDK's kind of error otherwise. */
   private post(url: URL, agent: HttpAgent, headers: Record<string, string>, body: Buffer): Promise<string> {
-    const options: RequestOptions = { agent, protocol: url.protocol, hostname: url.hostname, port: url.port || undefined, path: url.pathname, method: 'POST', headers, timeout: REQUEST_TIMEOUT_MS };
+    const options: RequestOptions = {
+      agent,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port || undefined,
+      path: url.pathname,
+      method: 'POST',
+      headers,
+      timeout: REQUEST_TIMEOUT_MS,
+    };
     return new Promise((resolve, reject) => {
       const req: ClientRequest = (url.protocol === 'https:' ? httpsRequest : httpRequest)(options, (res) => {
         const chunks: Buffer[] = [];
@@ -129,10 +159,15 @@ export class BatchWriteSender {
         });
       });
       req.on('error', reject);
-      req.on('timeout', () => req.destroy(timeoutError(`no answer from ${url.host} in ${REQUEST_TIMEOUT_MS / 1000} s`)));
+      req.on('timeout', () =>
+        req.destroy(timeoutError(`no answer from ${url.host} in ${REQUEST_TIMEOUT_MS / 1000} s`)),
+      );
       req.on('socket', (socket) => {
         if (!socket.connecting) return;
-        const timer = setTimeout(() => req.destroy(timeoutError(`could not connect to ${url.host} in ${CONNECT_TIMEOUT_MS / 1000} s`)), CONNECT_TIMEOUT_MS);
+        const timer = setTimeout(
+          () => req.destroy(timeoutError(`could not connect to ${url.host} in ${CONNECT_TIMEOUT_MS / 1000} s`)),
+          CONNECT_TIMEOUT_MS,
+        );
         socket.once('connect', () => clearTimeout(timer));
         socket.once('close', () => clearTimeout(timer));
       });
@@ -141,6 +176,9 @@ export class BatchWriteSender {
   }
 
   close(): void {
-    void this.target?.then(({ agent }) => agent.destroy(), () => {});
+    void this.target?.then(
+      ({ agent }) => agent.destroy(),
+      () => {},
+    );
   }
 }

@@ -16,14 +16,19 @@ export interface Endpoint {
 /** dynamodb://region[?endpoint=http://host:port] */
 export function parseEndpoint(url: string): Endpoint {
   const m = /^dynamodb:\/\/([^/?#]*)\/?(\?.*)?$/i.exec(url.trim());
-  const usage = 'write dynamodb://REGION, e.g. dynamodb://eu-west-1, or dynamodb://us-east-1?endpoint=http://127.0.0.1:8000 for a local implementation';
+  const usage =
+    'write dynamodb://REGION, e.g. dynamodb://eu-west-1, or dynamodb://us-east-1?endpoint=http://127.0.0.1:8000 for a local implementation';
   if (!m) throw new FerryError('URL_INVALID', `cannot read DynamoDB endpoint "${redactUrl(url)}"`, usage);
   const region = decodeURIComponent(m[1]!);
-  if (!/^[a-z]{2}(-[a-z0-9]+)+$/.test(region)) throw new FerryError('URL_INVALID', `"${region}" in ${redactUrl(url)} is not an AWS region`, usage);
+  if (!/^[a-z]{2}(-[a-z0-9]+)+$/.test(region))
+    throw new FerryError('URL_INVALID', `"${region}" in ${redactUrl(url)} is not an AWS region`, usage);
   const params = urlParams(url);
-  for (const key of params.keys()) if (key !== 'endpoint') throw new FerryError('URL_INVALID', `unknown parameter "${key}" in ${redactUrl(url)}`, usage);
+  for (const key of params.keys())
+    if (key !== 'endpoint')
+      throw new FerryError('URL_INVALID', `unknown parameter "${key}" in ${redactUrl(url)}`, usage);
   const endpoint = params.get('endpoint') ?? undefined;
-  if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint)) throw new FerryError('URL_INVALID', `endpoint "${redactUrl(endpoint)}" is not an http(s) URL`, usage);
+  if (endpoint !== undefined && !/^https?:\/\/[^/]+/.test(endpoint))
+    throw new FerryError('URL_INVALID', `endpoint "${redactUrl(endpoint)}" is not an http(s) URL`, usage);
   return { region, endpoint };
 }
 
@@ -40,7 +45,12 @@ export function createClient(e: Endpoint, sockets: number): DynamoDBClient {
     endpoint: e.endpoint,
     // retries are ferry's own (withRetries), so that throttling never loses an item
     maxAttempts: 1,
-    requestHandler: { httpAgent: new HttpAgent(agent), httpsAgent: new HttpsAgent(agent), connectionTimeout: 5_000, requestTimeout: 60_000 },
+    requestHandler: {
+      httpAgent: new HttpAgent(agent),
+      httpsAgent: new HttpsAgent(agent),
+      connectionTimeout: 5_000,
+      requestTimeout: 60_000,
+    },
   });
 }
 
@@ -51,16 +61,48 @@ interface AwsErrorLike {
   $metadata?: { httpStatusCode?: number };
 }
 
-const THROTTLED = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded', 'LimitExceededException']);
-const AUTH = new Set(['UnrecognizedClientException', 'InvalidSignatureException', 'ExpiredTokenException', 'AccessDeniedException', 'MissingAuthenticationTokenException', 'IncompleteSignatureException', 'CredentialsProviderError', 'InvalidClientTokenId']);
-const NETWORK = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'TimeoutError', 'RequestTimeout', 'NetworkingError']);
+const THROTTLED = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'LimitExceededException',
+]);
+const AUTH = new Set([
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'ExpiredTokenException',
+  'AccessDeniedException',
+  'MissingAuthenticationTokenException',
+  'IncompleteSignatureException',
+  'CredentialsProviderError',
+  'InvalidClientTokenId',
+]);
+const NETWORK = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  'TimeoutError',
+  'RequestTimeout',
+  'NetworkingError',
+]);
 
 /** Throttling, server errors and dropped connections: worth another try. */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof FerryError) return err.transient;
   const e = err as AwsErrorLike;
   const status = e?.$metadata?.httpStatusCode ?? 0;
-  return THROTTLED.has(e?.name ?? '') || status >= 500 || NETWORK.has(e?.code ?? '') || NETWORK.has(e?.name ?? '') || e?.name === 'InternalServerError' || /socket hang up/i.test(e?.message ?? '');
+  return (
+    THROTTLED.has(e?.name ?? '') ||
+    status >= 500 ||
+    NETWORK.has(e?.code ?? '') ||
+    NETWORK.has(e?.name ?? '') ||
+    e?.name === 'InternalServerError' ||
+    /socket hang up/i.test(e?.message ?? '')
+  );
 }
 
 /** A DynamoDB or SDK error as a FerryError; `context` says what was being done. */
@@ -70,12 +112,33 @@ export function toFerryError(err: unknown, code: ErrorCode, context: string, end
   const name = e?.name ?? '';
   const message = (e?.message ?? String(err)).split('\n')[0]!;
   if (AUTH.has(name))
-    return new FerryError('AUTH_FAILED', `${context}: ${endpointName(endpoint)} refused the credentials (${name}: ${message})`, 'check the AWS credentials ferry finds (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or an instance role) and their permissions', { cause: err });
-  if (name === 'ResourceNotFoundException') return new FerryError('TABLE_NOT_FOUND', `${context}: ${message}`, 'check the table name in the plan, or run the plan again to create it', { cause: err });
+    return new FerryError(
+      'AUTH_FAILED',
+      `${context}: ${endpointName(endpoint)} refused the credentials (${name}: ${message})`,
+      'check the AWS credentials ferry finds (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or an instance role) and their permissions',
+      { cause: err },
+    );
+  if (name === 'ResourceNotFoundException')
+    return new FerryError(
+      'TABLE_NOT_FOUND',
+      `${context}: ${message}`,
+      'check the table name in the plan, or run the plan again to create it',
+      { cause: err },
+    );
   if (NETWORK.has(e?.code ?? '') || NETWORK.has(name))
-    return new FerryError('CONNECT_FAILED', `${context}: cannot reach ${endpointName(endpoint)} (${e.code ?? name})`, 'check the region and the endpoint in the target URL, and the network', { transient: true, cause: err });
+    return new FerryError(
+      'CONNECT_FAILED',
+      `${context}: cannot reach ${endpointName(endpoint)} (${e.code ?? name})`,
+      'check the region and the endpoint in the target URL, and the network',
+      { transient: true, cause: err },
+    );
   const transient = isRetryable(err);
-  return new FerryError(code, `${context}: ${name ? `${name}: ` : ''}${message}`, transient ? 'DynamoDB is busy or unavailable; the work is retried' : 'fix the plan or the data as the message says', { transient, cause: err });
+  return new FerryError(
+    code,
+    `${context}: ${name ? `${name}: ` : ''}${message}`,
+    transient ? 'DynamoDB is busy or unavailable; the work is retried' : 'fix the plan or the data as the message says',
+    { transient, cause: err },
+  );
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -95,7 +158,12 @@ export const DEFAULT_BACKOFF: Backoff = { base: 50, cap: 5_000, attempts: 10 };
 export const jitter = (b: Backoff, attempt: number): number => Math.random() * Math.min(b.cap, b.base * 2 ** attempt);
 
 /** Runs `fn`, retrying retryable errors with backoff; the last error passes on as it was. */
-export async function withRetries<T>(fn: () => Promise<T>, log: Logger, what: string, backoff: Backoff = DEFAULT_BACKOFF): Promise<T> {
+export async function withRetries<T>(
+  fn: () => Promise<T>,
+  log: Logger,
+  what: string,
+  backoff: Backoff = DEFAULT_BACKOFF,
+): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();

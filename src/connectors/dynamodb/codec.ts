@@ -26,19 +26,22 @@ export function numberMisfit(text: string): string | undefined {
   const digits = ((m[1] ?? '') + (m[2] ?? '')).replace(/^0+/, '');
   if (digits === '') return undefined;
   const significant = digits.replace(/0+$/, '').length;
-  if (significant > NUMBER_DIGITS) return `${text} has ${significant} significant digits, more than the ${NUMBER_DIGITS} a DynamoDB number keeps`;
+  if (significant > NUMBER_DIGITS)
+    return `${text} has ${significant} significant digits, more than the ${NUMBER_DIGITS} a DynamoDB number keeps`;
   // exponent of the first significant digit
   const intDigits = (m[1] ?? '').replace(/^0+/, '').length;
-  const leadingFracZeros = intDigits > 0 ? 0 : ((m[2] ?? '').length - (m[2] ?? '').replace(/^0+/, '').length);
+  const leadingFracZeros = intDigits > 0 ? 0 : (m[2] ?? '').length - (m[2] ?? '').replace(/^0+/, '').length;
   const exponent = (intDigits > 0 ? intDigits - 1 : -leadingFracZeros - 1) + Number(m[3] ?? 0);
-  if (exponent > MAX_EXPONENT || exponent < MIN_EXPONENT) return `${text} is outside the range of a DynamoDB number (1e-130 to 1e126 in magnitude)`;
+  if (exponent > MAX_EXPONENT || exponent < MIN_EXPONENT)
+    return `${text} is outside the range of a DynamoDB number (1e-130 to 1e126 in magnitude)`;
   return undefined;
 }
 
 function floatMisfit(v: number): string | undefined {
   if (Number.isNaN(v) || !Number.isFinite(v) || Object.is(v, -0)) return `${formatFloat(v, 64)} has no DynamoDB number`;
   const a = Math.abs(v);
-  if (a !== 0 && (a >= 1e126 || a < 1e-130)) return `${v} is outside the range of a DynamoDB number (1e-130 to 1e126 in magnitude)`;
+  if (a !== 0 && (a >= 1e126 || a < 1e-130))
+    return `${v} is outside the range of a DynamoDB number (1e-130 to 1e126 in magnitude)`;
   return undefined;
 }
 
@@ -51,7 +54,8 @@ function floatText(v: number, bits: 32 | 64): string {
 /** Why a value of this N column cannot be a DynamoDB number, for columns that may hold one; else undefined. */
 export function numberCheck(t: CanonicalType): ((v: unknown) => string | undefined) | undefined {
   if (t.kind === 'float') return (v) => floatMisfit(v as number);
-  if (t.kind === 'decimal' && (t.precision === undefined || t.precision > NUMBER_DIGITS)) return (v) => numberMisfit(String(v));
+  if (t.kind === 'decimal' && (t.precision === undefined || t.precision > NUMBER_DIGITS))
+    return (v) => numberMisfit(String(v));
   return undefined;
 }
 
@@ -69,7 +73,8 @@ export function epochMicros(v: string): bigint {
     TIME_RE.lastIndex = d[0].length + 1;
     const t = TIME_RE.exec(v);
     if (!t) throw new Refusal(`${v} is not a timestamp`);
-    micros += BigInt(Number(t[1]) * 3600 + Number(t[2]) * 60 + Number(t[3])) * 1_000_000n + BigInt((t[4] ?? '').padEnd(6, '0'));
+    micros +=
+      BigInt(Number(t[1]) * 3600 + Number(t[2]) * 60 + Number(t[3])) * 1_000_000n + BigInt((t[4] ?? '').padEnd(6, '0'));
   }
   return micros;
 }
@@ -79,7 +84,9 @@ export function epochText(v: string): string {
   const micros = epochMicros(v);
   const neg = micros < 0n;
   const abs = neg ? -micros : micros;
-  const frac = String(abs % 1_000_000n).padStart(6, '0').replace(/0+$/, '');
+  const frac = String(abs % 1_000_000n)
+    .padStart(6, '0')
+    .replace(/0+$/, '');
   return `${neg ? '-' : ''}${abs / 1_000_000n}${frac ? `.${frac}` : ''}`;
 }
 
@@ -99,7 +106,9 @@ export function fromEpoch(text: string, kind: 'date' | 'timestamp', tz: boolean)
   const date = formatDays(Number(days));
   if (kind === 'date') return date;
   const secs = Number(rest / 1_000_000n);
-  const frac = String(rest % 1_000_000n).padStart(6, '0').replace(/0+$/, '');
+  const frac = String(rest % 1_000_000n)
+    .padStart(6, '0')
+    .replace(/0+$/, '');
   const clock = `${String(Math.floor(secs / 3600)).padStart(2, '0')}:${String(Math.floor(secs / 60) % 60).padStart(2, '0')}:${String(secs % 60).padStart(2, '0')}`;
   return `${date} ${clock}${frac ? `.${frac}` : ''}${tz ? 'Z' : ''}`;
 }
@@ -264,7 +273,8 @@ export function itemWithBase64(item: Record<string, AttributeValue>): Record<str
 /** JSON.parse's reviver for DynamoDB JSON: binary values back from base64 (only they are strings under "B" and "BS"). */
 export function binaryReviver(key: string, value: unknown): unknown {
   if (key === 'B' && typeof value === 'string') return new Uint8Array(Buffer.from(value, 'base64'));
-  if (key === 'BS' && Array.isArray(value) && value.every((v) => typeof v === 'string')) return value.map((v: string) => new Uint8Array(Buffer.from(v, 'base64')));
+  if (key === 'BS' && Array.isArray(value) && value.every((v) => typeof v === 'string'))
+    return value.map((v: string) => new Uint8Array(Buffer.from(v, 'base64')));
   return value;
 }
 
@@ -375,7 +385,8 @@ const text = (a: AttributeValue): string => (a.N ?? a.S)!;
 export function decoderFor(attr: AttrType, t: CanonicalType): Decoder {
   switch (t.kind) {
     case 'int':
-      if (t.bits === 64) return (a) => (a.N !== undefined && /^-?\d+$/.test(a.N) ? BigInt(a.N) : BigInt(normalizeDecimal(text(a))));
+      if (t.bits === 64)
+        return (a) => (a.N !== undefined && /^-?\d+$/.test(a.N) ? BigInt(a.N) : BigInt(normalizeDecimal(text(a))));
       return (a) => Number(text(a));
     case 'year':
       return (a) => Number(text(a));

@@ -37,30 +37,55 @@ const LOOKUP_SHARE = 0.01;
  * whose key starts the child's primary key (a playlist's tracks), then the one with most rows,
  * but never a lookup table otherwise.
  */
-function parentOf(tp: TablePlan, byTarget: Map<string, TablePlan>, rows: Map<string, number>): { parent: TablePlan; partitionKey: string } | undefined {
+function parentOf(
+  tp: TablePlan,
+  byTarget: Map<string, TablePlan>,
+  rows: Map<string, number>,
+): { parent: TablePlan; partitionKey: string } | undefined {
   const childRows = rows.get(tp.source) ?? 0;
   const candidates = tp.foreignKeys.flatMap((fk) => {
     const parent = byTarget.get(fk.refTable);
     if (!parent || parent === tp) return [];
     const parentKey = identity(parent);
-    const required = fk.columns.every((c) => tp.columns.some((x) => x.target === c && !x.exclude && x.nullable === false));
-    if (!required || parentKey.length === 0 || parentKey.length !== fk.refColumns.length || !parentKey.every((c) => fk.refColumns.includes(c))) return [];
+    const required = fk.columns.every((c) =>
+      tp.columns.some((x) => x.target === c && !x.exclude && x.nullable === false),
+    );
+    if (
+      !required ||
+      parentKey.length === 0 ||
+      parentKey.length !== fk.refColumns.length ||
+      !parentKey.every((c) => fk.refColumns.includes(c))
+    )
+      return [];
     const parentRows = rows.get(parent.source) ?? 0;
     const columns = parentKey.map((c) => fk.columns[fk.refColumns.indexOf(c)]!);
     const named = tp.target.toLowerCase().startsWith(parent.target.toLowerCase().replace(/s$/, ''));
     const owning = fk.columns.every((c, i) => tp.primaryKey[i] === c);
     if (!named && !owning && parentRows > 0 && parentRows < childRows * LOOKUP_SHARE) return [];
-    return [{ parent, partitionKey: `${prefixOf(parent)}#${columns.map((c) => `{${c}}`).join('#')}`, rank: [Number(named), Number(owning), parentRows] }];
+    return [
+      {
+        parent,
+        partitionKey: `${prefixOf(parent)}#${columns.map((c) => `{${c}}`).join('#')}`,
+        rank: [Number(named), Number(owning), parentRows],
+      },
+    ];
   });
   candidates.sort((a, b) => b.rank[0]! - a.rank[0]! || b.rank[1]! - a.rank[1]! || b.rank[2]! - a.rank[2]!);
   return candidates[0];
 }
 
 export function proposePlan(plan: Plan, schema: SchemaInfo, design = DESIGNS[0]!): Plan {
-  if (!DESIGNS.includes(design)) throw new FerryError('PLAN_INVALID', `unknown DynamoDB design "${design}"`, `use ${DESIGNS.join(' or ')}`);
+  if (!DESIGNS.includes(design))
+    throw new FerryError('PLAN_INVALID', `unknown DynamoDB design "${design}"`, `use ${DESIGNS.join(' or ')}`);
   const tables = allTables(plan);
   const single = design === 'single-table';
-  plan.target.options = { ...(single ? { table: SINGLE_TABLE_NAME } : {}), billing: 'on-demand', nulls: 'omit', bigNumbers: 'reject', ...plan.target.options };
+  plan.target.options = {
+    ...(single ? { table: SINGLE_TABLE_NAME } : {}),
+    billing: 'on-demand',
+    nulls: 'omit',
+    bigNumbers: 'reject',
+    ...plan.target.options,
+  };
   if (!single) {
     for (const tp of tables) tp.options = { ...defaultKeyTemplates(identity(tp)), ...tp.options };
     return plan;

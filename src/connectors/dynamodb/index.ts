@@ -1,11 +1,28 @@
 // The DynamoDB connector (AWS SDK v3): a target only, dynamodb://region[?endpoint=URL].
 import { DescribeTableCommand, ListTablesCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Capabilities, ConnectOptions, Connector, ConnectorFactory, NativeTypeChoice, Source, Target } from '../../core/contracts.js';
+import type {
+  Capabilities,
+  ConnectOptions,
+  Connector,
+  ConnectorFactory,
+  NativeTypeChoice,
+  Source,
+  Target,
+} from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import type { Plan } from '../../core/plan.js';
 import type { CanonicalType, Column, SchemaInfo, TableInfo } from '../../core/types.js';
 import { BatchWriteSender } from './batchsend.js';
-import { createClient, DEFAULT_BACKOFF, parseEndpoint, RateLimit, Slots, toFerryError, withRetries, type Endpoint } from './client.js';
+import {
+  createClient,
+  DEFAULT_BACKOFF,
+  parseEndpoint,
+  RateLimit,
+  Slots,
+  toFerryError,
+  withRetries,
+  type Endpoint,
+} from './client.js';
 import { DESIGNS, proposePlan } from './design.js';
 import { parseTargetOptions, type TargetOptions } from './options.js';
 import { DynamoTarget } from './target.js';
@@ -43,23 +60,38 @@ class DynamoConnector implements Connector {
     let names: string[] = [];
     let start: string | undefined;
     do {
-      const page = await this.call('listing DynamoDB tables', () => this.client.send(new ListTablesCommand({ ExclusiveStartTableName: start })));
+      const page = await this.call('listing DynamoDB tables', () =>
+        this.client.send(new ListTablesCommand({ ExclusiveStartTableName: start })),
+      );
       names.push(...(page.TableNames ?? []));
       start = page.LastEvaluatedTableName;
     } while (start);
     if (filter?.tables) names = names.filter((n) => filter.tables!.includes(n));
     const tables: TableInfo[] = [];
     for (const name of names) {
-      const t = (await this.call(`describing DynamoDB table ${name}`, () => this.client.send(new DescribeTableCommand({ TableName: name })))).Table!;
+      const t = (
+        await this.call(`describing DynamoDB table ${name}`, () =>
+          this.client.send(new DescribeTableCommand({ TableName: name })),
+        )
+      ).Table!;
       const keyOrder = (k: { KeyType?: string }) => (k.KeyType === 'HASH' ? 0 : 1);
       const keys = [...(t.KeySchema ?? [])].sort((a, b) => keyOrder(a) - keyOrder(b)).map((k) => k.AttributeName!);
-      const columns: Column[] = (t.AttributeDefinitions ?? []).map((d) => ({ name: d.AttributeName!, type: BARE[d.AttributeType!]!, nativeType: d.AttributeType!, nullable: !keys.includes(d.AttributeName!) }));
+      const columns: Column[] = (t.AttributeDefinitions ?? []).map((d) => ({
+        name: d.AttributeName!,
+        type: BARE[d.AttributeType!]!,
+        nativeType: d.AttributeType!,
+        nullable: !keys.includes(d.AttributeName!),
+      }));
       tables.push({
         name,
         columns,
         primaryKey: keys,
         uniqueKeys: [],
-        indexes: (t.GlobalSecondaryIndexes ?? []).map((g) => ({ name: g.IndexName!, columns: [...(g.KeySchema ?? [])].sort((a, b) => keyOrder(a) - keyOrder(b)).map((k) => k.AttributeName!), unique: false })),
+        indexes: (t.GlobalSecondaryIndexes ?? []).map((g) => ({
+          name: g.IndexName!,
+          columns: [...(g.KeySchema ?? [])].sort((a, b) => keyOrder(a) - keyOrder(b)).map((k) => k.AttributeName!),
+          unique: false,
+        })),
         foreignKeys: [],
         rowEstimate: Number(t.ItemCount ?? 0),
         bytesEstimate: Number(t.TableSizeBytes ?? 0),
@@ -81,12 +113,20 @@ class DynamoConnector implements Connector {
   }
 
   source(): Source {
-    throw new FerryError('UNSUPPORTED', 'dynamodb endpoints can only be targets', 'use a PostgreSQL, MySQL or SQLite source');
+    throw new FerryError(
+      'UNSUPPORTED',
+      'dynamodb endpoints can only be targets',
+      'use a PostgreSQL, MySQL or SQLite source',
+    );
   }
 
   target(): Target {
     // a socket for every write call in flight, and for the deletes of the scan segments
-    this.batchSender ??= new BatchWriteSender(this.client, this.endpoint, this.options.writers + this.options.scanSegments);
+    this.batchSender ??= new BatchWriteSender(
+      this.client,
+      this.endpoint,
+      this.options.writers + this.options.scanSegments,
+    );
     this.targetSide ??= new DynamoTarget({
       client: this.client,
       batchSender: this.batchSender,

@@ -25,7 +25,12 @@ export function parseTemplate(text: string, names: string[], where: string): Tem
   const re = /\{([^{}]*)\}/g;
   let last = 0;
   const literal = (s: string) => {
-    if (/[{}]/.test(s)) throw new FerryError('PLAN_INVALID', `${where}: template "${text}" has an unmatched brace`, 'write placeholders as {Column}');
+    if (/[{}]/.test(s))
+      throw new FerryError(
+        'PLAN_INVALID',
+        `${where}: template "${text}" has an unmatched brace`,
+        'write placeholders as {Column}',
+      );
     if (s) parts.push({ literal: s });
   };
   for (let m = re.exec(text); m; m = re.exec(text)) {
@@ -37,14 +42,30 @@ export function parseTemplate(text: string, names: string[], where: string): Tem
       continue;
     }
     const column = names.indexOf(name);
-    if (column < 0) throw new FerryError('PLAN_INVALID', `${where}: template "${text}" names {${name}}, which is not a column of the table`, `use target column names: ${names.join(', ')}, or {${ROW_PLACEHOLDER}}`);
+    if (column < 0)
+      throw new FerryError(
+        'PLAN_INVALID',
+        `${where}: template "${text}" names {${name}}, which is not a column of the table`,
+        `use target column names: ${names.join(', ')}, or {${ROW_PLACEHOLDER}}`,
+      );
     parts.push({ column });
   }
   literal(text.slice(last));
-  if (parts.length === 0) throw new FerryError('PLAN_INVALID', `${where}: a key template is empty`, 'write a template such as "CUSTOMER#{CustomerId}"');
+  if (parts.length === 0)
+    throw new FerryError(
+      'PLAN_INVALID',
+      `${where}: a key template is empty`,
+      'write a template such as "CUSTOMER#{CustomerId}"',
+    );
   const columns = parts.flatMap((p) => ('column' in p ? [p.column] : []));
   const only = parts.length === 1 ? parts[0]! : undefined;
-  return { text, parts, columns, bare: only && 'column' in only ? only.column : undefined, usesRow: parts.some((p) => 'row' in p) };
+  return {
+    text,
+    parts,
+    columns,
+    bare: only && 'column' in only ? only.column : undefined,
+    usesRow: parts.some((p) => 'row' in p),
+  };
 }
 
 /** The text a column value takes in a key (timestamps in ISO 8601, as their attributes). */
@@ -96,9 +117,11 @@ export function ambiguity(template: Template, types: CanonicalType[], names: str
     if (!('column' in part)) continue;
     const next = parts[i + 1];
     if (next === undefined) continue;
-    if (!('literal' in next)) return `{${names[part.column]}} is followed by another placeholder with nothing between them`;
+    if (!('literal' in next))
+      return `{${names[part.column]}} is followed by another placeholder with nothing between them`;
     const charset = KEY_CHARSET[types[part.column]!.kind];
-    if (!charset || charset.test(next.literal[0]!)) return `a value of {${names[part.column]}} may contain "${next.literal[0]}", which follows it in "${template.text}"`;
+    if (!charset || charset.test(next.literal[0]!))
+      return `a value of {${names[part.column]}} may contain "${next.literal[0]}", which follows it in "${template.text}"`;
   }
   return undefined;
 }

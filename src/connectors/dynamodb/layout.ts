@@ -37,7 +37,11 @@ export const keyValueText = (a: AttributeValue): string => a.S ?? a.N ?? Buffer.
 /** The columns that identify a row: the primary key, else a unique key without NULLs. */
 export function identifyingColumns(table: TargetTable): string[] {
   if (table.primaryKey.length > 0) return table.primaryKey;
-  return table.uniqueKeys.find((u) => u.length > 0 && u.every((c) => table.columns.find((x) => x.name === c)?.nullable === false)) ?? [];
+  return (
+    table.uniqueKeys.find(
+      (u) => u.length > 0 && u.every((c) => table.columns.find((x) => x.name === c)?.nullable === false),
+    ) ?? []
+  );
 }
 
 /** The key templates ferry uses when the plan gives none: the primary key's columns. */
@@ -66,7 +70,12 @@ export class Layout {
   private readonly encoders: Encoder[];
   private readonly notNull: boolean[];
   private readonly storeNulls: boolean;
-  private readonly added: { attribute: string; render: (row: unknown[], rowId: string) => AttributeValue | undefined; required: boolean; what: string }[];
+  private readonly added: {
+    attribute: string;
+    render: (row: unknown[], rowId: string) => AttributeValue | undefined;
+    required: boolean;
+    what: string;
+  }[];
   private readonly indexColumns: number[];
 
   constructor(
@@ -77,7 +86,11 @@ export class Layout {
     const opts = parseTableOptions(table.options, table.name);
     this.tableName = opts.table ?? targetOptions.table ?? table.name;
     if (!/^[A-Za-z0-9_.-]{3,255}$/.test(this.tableName))
-      throw new FerryError('PLAN_INVALID', `${where}: "${this.tableName}" cannot be a DynamoDB table name (3 to 255 letters, digits, "_", "-" or ".")`, `set options.table of ${table.name} in the plan`);
+      throw new FerryError(
+        'PLAN_INVALID',
+        `${where}: "${this.tableName}" cannot be a DynamoDB table name (3 to 255 letters, digits, "_", "-" or ".")`,
+        `set options.table of ${table.name} in the plan`,
+      );
     this.entity = opts.entity;
     this.entityAttribute = opts.entityAttribute ?? targetOptions.entityAttribute ?? 'entityType';
     this.storeNulls = (opts.nulls ?? targetOptions.nulls ?? 'omit') === 'null';
@@ -94,19 +107,51 @@ export class Layout {
     const defaults = defaultKeyTemplates(identity);
     const partitionTemplate = opts.partitionKey ?? defaults.partitionKey;
     const sortTemplate = opts.partitionKey ? opts.sortKey : (opts.sortKey ?? defaults.sortKey);
-    const keyAttribute = (template: string, explicit: string | undefined, fallback: string, what: string): KeyAttribute => {
+    const keyAttribute = (
+      template: string,
+      explicit: string | undefined,
+      fallback: string,
+      what: string,
+    ): KeyAttribute => {
       const t = parseTemplate(template, this.names, `${where}: ${what}`);
       const bareType = t.bare !== undefined ? keyTypeOf(this.attrs[t.bare]!) : undefined;
-      if (explicit === undefined && bareType) return { attribute: this.names[t.bare!]!, type: bareType, template: t, isColumn: true };
+      if (explicit === undefined && bareType)
+        return { attribute: this.names[t.bare!]!, type: bareType, template: t, isColumn: true };
       const attribute = explicit ?? fallback;
-      if (columnSet.has(attribute)) throw new FerryError('PLAN_INVALID', `${where}: the ${what} attribute "${attribute}" is also a column`, `rename the column, or set the ${what} attribute's name in the table options`);
+      if (columnSet.has(attribute))
+        throw new FerryError(
+          'PLAN_INVALID',
+          `${where}: the ${what} attribute "${attribute}" is also a column`,
+          `rename the column, or set the ${what} attribute's name in the table options`,
+        );
       return { attribute, type: bareType ?? 'S', template: t, isColumn: false };
     };
-    this.partition = keyAttribute(partitionTemplate, opts.partitionKeyAttribute ?? targetOptions.partitionKeyAttribute, 'PK', 'partition key');
-    this.sort = sortTemplate ? keyAttribute(sortTemplate, opts.sortKeyAttribute ?? targetOptions.sortKeyAttribute, 'SK', 'sort key') : undefined;
-    if (this.sort && this.sort.attribute === this.partition.attribute) throw new FerryError('PLAN_INVALID', `${where}: the partition and sort keys are both attribute "${this.sort.attribute}"`, 'give the sort key another attribute');
-    if (this.entity !== undefined && (columnSet.has(this.entityAttribute) || this.entityAttribute === this.partition.attribute || this.entityAttribute === this.sort?.attribute))
-      throw new FerryError('PLAN_INVALID', `${where}: the entity attribute "${this.entityAttribute}" is also a column or key`, 'set entityAttribute in the options to another name');
+    this.partition = keyAttribute(
+      partitionTemplate,
+      opts.partitionKeyAttribute ?? targetOptions.partitionKeyAttribute,
+      'PK',
+      'partition key',
+    );
+    this.sort = sortTemplate
+      ? keyAttribute(sortTemplate, opts.sortKeyAttribute ?? targetOptions.sortKeyAttribute, 'SK', 'sort key')
+      : undefined;
+    if (this.sort && this.sort.attribute === this.partition.attribute)
+      throw new FerryError(
+        'PLAN_INVALID',
+        `${where}: the partition and sort keys are both attribute "${this.sort.attribute}"`,
+        'give the sort key another attribute',
+      );
+    if (
+      this.entity !== undefined &&
+      (columnSet.has(this.entityAttribute) ||
+        this.entityAttribute === this.partition.attribute ||
+        this.entityAttribute === this.sort?.attribute)
+    )
+      throw new FerryError(
+        'PLAN_INVALID',
+        `${where}: the entity attribute "${this.entityAttribute}" is also a column or key`,
+        'set entityAttribute in the options to another name',
+      );
 
     const keyAttributes = new Map<string, KeyType>([[this.partition.attribute, this.partition.type]]);
     if (this.sort) keyAttributes.set(this.sort.attribute, this.sort.type);
@@ -114,14 +159,23 @@ export class Layout {
     const indexKey = (spec: { attribute: string; template?: string }, what: string): KeyAttribute => {
       if (spec.template !== undefined) {
         if (columnSet.has(spec.attribute) || keyAttributes.has(spec.attribute))
-          throw new FerryError('PLAN_INVALID', `${where}: index key attribute "${spec.attribute}" with a template is also a column or key`, 'give the index key its own attribute name, or drop its template to index the existing attribute');
+          throw new FerryError(
+            'PLAN_INVALID',
+            `${where}: index key attribute "${spec.attribute}" with a template is also a column or key`,
+            'give the index key its own attribute name, or drop its template to index the existing attribute',
+          );
         const t = parseTemplate(spec.template, this.names, `${where}: ${what}`);
         const bareType = t.bare !== undefined ? keyTypeOf(this.attrs[t.bare]!) : undefined;
         return { attribute: spec.attribute, type: bareType ?? 'S', template: t, isColumn: false };
       }
       const col = this.names.indexOf(spec.attribute);
       const type = col >= 0 ? keyTypeOf(this.attrs[col]!) : keyAttributes.get(spec.attribute);
-      if (!type) throw new FerryError('PLAN_INVALID', `${where}: index key attribute "${spec.attribute}" is neither a column of type S, N or B nor a key attribute`, 'name an existing attribute, or give the index key a template');
+      if (!type)
+        throw new FerryError(
+          'PLAN_INVALID',
+          `${where}: index key attribute "${spec.attribute}" is neither a column of type S, N or B nor a key attribute`,
+          'name an existing attribute, or give the index key a template',
+        );
       return { attribute: spec.attribute, type, isColumn: col >= 0 };
     };
     this.indexes = opts.gsis.map((g) => ({
@@ -130,13 +184,26 @@ export class Layout {
       sort: g.sortKey ? indexKey(g.sortKey, `index ${g.name} sort key`) : undefined,
       projection: g.projection,
     }));
-    this.indexColumns = this.indexes.flatMap((ix) => [ix.partition, ix.sort]).flatMap((k) => (k && k.isColumn ? [this.names.indexOf(k.attribute)] : []));
+    this.indexColumns = this.indexes
+      .flatMap((ix) => [ix.partition, ix.sort])
+      .flatMap((k) => (k && k.isColumn ? [this.names.indexOf(k.attribute)] : []));
 
     this.added = [];
-    for (const [key, what] of [[this.partition, 'partition key'], [this.sort, 'sort key']] as const)
-      if (key && !key.isColumn) this.added.push({ attribute: key.attribute, render: this.renderer(key), required: true, what });
+    for (const [key, what] of [
+      [this.partition, 'partition key'],
+      [this.sort, 'sort key'],
+    ] as const)
+      if (key && !key.isColumn)
+        this.added.push({ attribute: key.attribute, render: this.renderer(key), required: true, what });
     for (const ix of this.indexes)
-      for (const key of [ix.partition, ix.sort]) if (key?.template) this.added.push({ attribute: key.attribute, render: this.renderer(key), required: false, what: `index ${ix.name}` });
+      for (const key of [ix.partition, ix.sort])
+        if (key?.template)
+          this.added.push({
+            attribute: key.attribute,
+            render: this.renderer(key),
+            required: false,
+            what: `index ${ix.name}`,
+          });
     this.usesRowId = this.partition.template!.usesRow || this.sort?.template!.usesRow === true;
     this.collisionRisk = this.collisionRiskOf(identity);
   }
@@ -150,7 +217,8 @@ export class Layout {
     if (this.usesRowId) return undefined;
     const keyColumns = new Set([...this.partition.template!.columns, ...(this.sort?.template!.columns ?? [])]);
     if (identity.length === 0) return `${this.table.name} has no primary key, and its key templates do not use {#row}`;
-    if (!identity.every((c) => keyColumns.has(this.names.indexOf(c)))) return `the key templates do not use every column of ${this.table.name}'s primary key (${identity.join(', ')})`;
+    if (!identity.every((c) => keyColumns.has(this.names.indexOf(c))))
+      return `the key templates do not use every column of ${this.table.name}'s primary key (${identity.join(', ')})`;
     for (const key of this.keyAttributes()) {
       if (key.isColumn) continue;
       const why = ambiguity(key.template!, this.types, this.names);
@@ -166,7 +234,9 @@ export class Layout {
       const encode = this.encoders[col]!;
       return (row) => (row[col] === null || row[col] === undefined ? undefined : encode(row[col]));
     }
-    const pieces = t.parts.map((p) => ('literal' in p ? p.literal : 'row' in p ? undefined : { col: p.column, text: keyText(this.types[p.column]!) }));
+    const pieces = t.parts.map((p) =>
+      'literal' in p ? p.literal : 'row' in p ? undefined : { col: p.column, text: keyText(this.types[p.column]!) },
+    );
     return (row, rowId) => {
       let s = '';
       for (const p of pieces) {
@@ -198,7 +268,10 @@ export class Layout {
     for (const a of this.added) {
       const v = a.render(row, rowId);
       if (v === undefined || v.S === '') {
-        if (a.required) throw new Refusal(`the ${a.what} "${a.attribute}" would be ${v ? 'empty' : 'NULL'}: a value it is made of is NULL`);
+        if (a.required)
+          throw new Refusal(
+            `the ${a.what} "${a.attribute}" would be ${v ? 'empty' : 'NULL'}: a value it is made of is NULL`,
+          );
         continue;
       }
       item[a.attribute] = v;
@@ -207,14 +280,17 @@ export class Layout {
       if (key.isColumn) {
         const v = item[key.attribute];
         if (isNull(v)) throw new Refusal(`key column ${key.attribute} is NULL`);
-        if (v!.S === '' || v!.B?.byteLength === 0) throw new Refusal(`key column ${key.attribute} is empty, which a DynamoDB key cannot be`);
-        if (key.type === 'N' && v!.N === undefined) throw new Refusal(`key column ${key.attribute} holds ${v!.S}, which is not a DynamoDB number`);
+        if (v!.S === '' || v!.B?.byteLength === 0)
+          throw new Refusal(`key column ${key.attribute} is empty, which a DynamoDB key cannot be`);
+        if (key.type === 'N' && v!.N === undefined)
+          throw new Refusal(`key column ${key.attribute} holds ${v!.S}, which is not a DynamoDB number`);
       }
     // an index leaves out items without its key; NULL or empty index keys are refused by DynamoDB
     for (const col of this.indexColumns) {
       const v = item[names[col]!];
       if (v?.NULL) delete item[names[col]!];
-      else if (v?.S === '' || v?.B?.byteLength === 0) throw new Refusal(`column ${names[col]} is empty, which a DynamoDB index key cannot be`);
+      else if (v?.S === '' || v?.B?.byteLength === 0)
+        throw new Refusal(`column ${names[col]} is empty, which a DynamoDB index key cannot be`);
     }
     if (this.entity !== undefined) item[this.entityAttribute] = { S: this.entity };
     return item;
@@ -228,11 +304,15 @@ export class Layout {
 
   /** DynamoDB's key of a key text. */
   keyFromText(text: string): Record<string, AttributeValue> {
-    const value = (type: KeyType, t: string): AttributeValue => (type === 'S' ? { S: t } : type === 'N' ? { N: t } : { B: new Uint8Array(Buffer.from(t, 'hex')) });
+    const value = (type: KeyType, t: string): AttributeValue =>
+      type === 'S' ? { S: t } : type === 'N' ? { N: t } : { B: new Uint8Array(Buffer.from(t, 'hex')) };
     if (!this.sort) return { [this.partition.attribute]: value(this.partition.type, text) };
     const colon = text.indexOf(':');
     const end = colon + 1 + Number(text.slice(0, colon));
-    return { [this.partition.attribute]: value(this.partition.type, text.slice(colon + 1, end)), [this.sort.attribute]: value(this.sort.type, text.slice(end)) };
+    return {
+      [this.partition.attribute]: value(this.partition.type, text.slice(colon + 1, end)),
+      [this.sort.attribute]: value(this.sort.type, text.slice(end)),
+    };
   }
 
   /** A row of canonical values (in column order) from an item. */

@@ -11,7 +11,7 @@ const tableName = z
 
 /** Defaults every table plan may override. */
 const TableDefaults = {
-  table: tableName.optional().describe('DynamoDB table (default: the table plan\'s target name)'),
+  table: tableName.optional().describe("DynamoDB table (default: the table plan's target name)"),
   nulls: nulls.optional(),
   partitionKeyAttribute: attributeName.optional().describe('attribute of a templated partition key (default PK)'),
   sortKeyAttribute: attributeName.optional().describe('attribute of a templated sort key (default SK)'),
@@ -20,20 +20,48 @@ const TableDefaults = {
 
 export const TargetOptionsSchema = z.strictObject({
   ...TableDefaults,
-  billing: z.enum(['on-demand', 'provisioned']).default('on-demand').describe('capacity mode of the tables ferry creates'),
-  readCapacity: z.number().int().min(1).default(5).describe('read capacity units of created tables and indexes (provisioned)'),
-  writeCapacity: z.number().int().min(1).default(5).describe('write capacity units of created tables and indexes (provisioned)'),
+  billing: z
+    .enum(['on-demand', 'provisioned'])
+    .default('on-demand')
+    .describe('capacity mode of the tables ferry creates'),
+  readCapacity: z
+    .number()
+    .int()
+    .min(1)
+    .default(5)
+    .describe('read capacity units of created tables and indexes (provisioned)'),
+  writeCapacity: z
+    .number()
+    .int()
+    .min(1)
+    .default(5)
+    .describe('write capacity units of created tables and indexes (provisioned)'),
   writeRate: z.number().positive().optional().describe('items written per second at most, over the whole run'),
   writers: z.number().int().min(1).max(256).default(16).describe('BatchWriteItem calls in flight over the whole run'),
-  scanSegments: z.number().int().min(1).max(64).default(4).describe('parallel Scan segments when reading back for verify'),
-  bigNumbers: z.enum(['reject', 'string']).default('reject').describe('numbers a DynamoDB number cannot hold (more than 38 digits, NaN, ±Infinity): refuse the row, or store a string'),
+  scanSegments: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(4)
+    .describe('parallel Scan segments when reading back for verify'),
+  bigNumbers: z
+    .enum(['reject', 'string'])
+    .default('reject')
+    .describe(
+      'numbers a DynamoDB number cannot hold (more than 38 digits, NaN, ±Infinity): refuse the row, or store a string',
+    ),
 });
 
 export type TargetOptions = z.infer<typeof TargetOptionsSchema>;
 
 const KeyAttributeSchema = z.strictObject({
   attribute: attributeName,
-  template: z.string().min(1).optional().describe('the value, e.g. "EMAIL#{Email}"; without it, the attribute the item already has'),
+  template: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('the value, e.g. "EMAIL#{Email}"; without it, the attribute the item already has'),
 });
 
 const GsiSchema = z.strictObject({
@@ -47,8 +75,16 @@ export type GsiOptions = z.infer<typeof GsiSchema>;
 
 export const TableOptionsSchema = z.strictObject({
   ...TableDefaults,
-  entity: z.string().min(1).optional().describe('entity type stored in every item (needed when tables share a DynamoDB table)'),
-  partitionKey: z.string().min(1).optional().describe('template of the partition key, e.g. "CUSTOMER#{CustomerId}" (default: the primary key)'),
+  entity: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('entity type stored in every item (needed when tables share a DynamoDB table)'),
+  partitionKey: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('template of the partition key, e.g. "CUSTOMER#{CustomerId}" (default: the primary key)'),
   sortKey: z.string().min(1).optional().describe('template of the sort key, e.g. "INVOICE#{InvoiceId}"'),
   gsis: z.array(GsiSchema).default([]).describe('global secondary indexes'),
 });
@@ -60,7 +96,11 @@ function parseOptions<T>(schema: z.ZodType<T>, raw: unknown, where: string): T {
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0]!;
   const path = issue.path.map(String).join('.');
-  throw new FerryError('PLAN_INVALID', `${where}${path ? `.${path}` : ''}: ${issue.message}`, 'correct the DynamoDB options in the plan (see the README\'s DynamoDB section)');
+  throw new FerryError(
+    'PLAN_INVALID',
+    `${where}${path ? `.${path}` : ''}: ${issue.message}`,
+    "correct the DynamoDB options in the plan (see the README's DynamoDB section)",
+  );
 }
 
 export function parseTargetOptions(raw: unknown): TargetOptions {

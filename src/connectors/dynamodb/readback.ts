@@ -12,13 +12,19 @@ import { tupleKey } from './keys.js';
 import type { Layout } from './layout.js';
 
 // rows are kept as JSON, with the values JSON has no form for tagged
-const SPECIAL_NUMBERS: Record<string, number> = { NaN: Number.NaN, Infinity: Infinity, '-Infinity': -Infinity, '-0': -0 };
+const SPECIAL_NUMBERS: Record<string, number> = {
+  NaN: Number.NaN,
+  Infinity: Infinity,
+  '-Infinity': -Infinity,
+  '-0': -0,
+};
 
 function rowJson(row: unknown[]): string {
   return JSON.stringify(row, (_k, v: unknown) => {
     if (typeof v === 'bigint') return { $big: String(v) };
     if (v instanceof Uint8Array) return { $hex: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex') };
-    if (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0))) return { $num: Object.is(v, -0) ? '-0' : String(v) };
+    if (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0)))
+      return { $num: Object.is(v, -0) ? '-0' : String(v) };
     return v;
   });
 }
@@ -58,7 +64,12 @@ export class ReadBackStore {
 
   /** What identifies a table's copy: the DynamoDB table, the entity, and how rows are decoded and keyed. */
   private static idOf(layout: Layout): string {
-    return JSON.stringify([layout.tableName, layout.entity ?? null, layout.table.columns.map((c) => [c.name, c.nativeType]), layout.table.key]);
+    return JSON.stringify([
+      layout.tableName,
+      layout.entity ?? null,
+      layout.table.columns.map((c) => [c.name, c.nativeType]),
+      layout.table.key,
+    ]);
   }
 
   /** Loads the table's items (through `scan`) unless they are loaded already; gives the SQLite table. */
@@ -96,11 +107,18 @@ export class ReadBackStore {
     return { sql: conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '', params };
   }
 
-  async *rows(layout: Layout, range: KeyRange, batchRows: number, scan: (onItems: (rows: unknown[][]) => void) => Promise<void>): AsyncIterable<RowBatch> {
+  async *rows(
+    layout: Layout,
+    range: KeyRange,
+    batchRows: number,
+    scan: (onItems: (rows: unknown[][]) => void) => Promise<void>,
+  ): AsyncIterable<RowBatch> {
     const sqlName = await this.load(layout, scan);
     const { sql, params } = ReadBackStore.where(layout, range);
     let batch: unknown[][] = [];
-    for (const r of this.db!.prepare(`SELECT row FROM ${sqlName}${sql}`).pluck().iterate(...params)) {
+    for (const r of this.db!.prepare(`SELECT row FROM ${sqlName}${sql}`)
+      .pluck()
+      .iterate(...params)) {
       batch.push(parseRow(r as string));
       if (batch.length >= batchRows) {
         yield { rows: batch };
@@ -110,10 +128,16 @@ export class ReadBackStore {
     if (batch.length > 0) yield { rows: batch };
   }
 
-  async count(layout: Layout, range: KeyRange, scan: (onItems: (rows: unknown[][]) => void) => Promise<void>): Promise<number> {
+  async count(
+    layout: Layout,
+    range: KeyRange,
+    scan: (onItems: (rows: unknown[][]) => void) => Promise<void>,
+  ): Promise<number> {
     const sqlName = await this.load(layout, scan);
     const { sql, params } = ReadBackStore.where(layout, range);
-    return this.db!.prepare(`SELECT count(*) FROM ${sqlName}${sql}`).pluck().get(...params) as number;
+    return this.db!.prepare(`SELECT count(*) FROM ${sqlName}${sql}`)
+      .pluck()
+      .get(...params) as number;
   }
 
   /** Forgets the copies of a DynamoDB table (it is about to change). */

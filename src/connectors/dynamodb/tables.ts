@@ -36,7 +36,14 @@ async function call<T>(ctx: TableContext, what: string, fn: () => Promise<T>): P
 
 export async function describeTable(ctx: TableContext, name: string): Promise<TableDescription | undefined> {
   try {
-    return (await withRetries(() => ctx.client.send(new DescribeTableCommand({ TableName: name })), ctx.log, `describing table ${name}`, ctx.backoff)).Table;
+    return (
+      await withRetries(
+        () => ctx.client.send(new DescribeTableCommand({ TableName: name })),
+        ctx.log,
+        `describing table ${name}`,
+        ctx.backoff,
+      )
+    ).Table;
   } catch (err) {
     if ((err as Error).name === 'ResourceNotFoundException') return undefined;
     throw toFerryError(err, 'READ_FAILED', `describing DynamoDB table ${name}`, ctx.endpoint);
@@ -48,19 +55,28 @@ const keySchema = (partition: KeyAttribute, sort?: KeyAttribute): KeySchemaEleme
   ...(sort ? [{ AttributeName: sort.attribute, KeyType: 'RANGE' as const }] : []),
 ];
 
-const describeKeys = (keys: { attribute: string; type: string }[]) => keys.map((k) => `${k.attribute} ${k.type}`).join(', ');
+const describeKeys = (keys: { attribute: string; type: string }[]) =>
+  keys.map((k) => `${k.attribute} ${k.type}`).join(', ');
 
 /** The key attributes of an existing table (or index), partition first. */
-function existingKeys(schema: KeySchemaElement[] | undefined, defs: AttributeDefinition[] | undefined): { attribute: string; type: string }[] {
+function existingKeys(
+  schema: KeySchemaElement[] | undefined,
+  defs: AttributeDefinition[] | undefined,
+): { attribute: string; type: string }[] {
   const sorted = [...(schema ?? [])].sort((a, b) => (a.KeyType === 'HASH' ? -1 : b.KeyType === 'HASH' ? 1 : 0));
-  return sorted.map((k) => ({ attribute: k.AttributeName!, type: defs?.find((d) => d.AttributeName === k.AttributeName)?.AttributeType ?? '?' }));
+  return sorted.map((k) => ({
+    attribute: k.AttributeName!,
+    type: defs?.find((d) => d.AttributeName === k.AttributeName)?.AttributeType ?? '?',
+  }));
 }
 
 /** How an existing table's key differs from the one the layout needs, or undefined. */
 export function keyMismatch(desc: TableDescription, layout: Layout): string | undefined {
   const have = existingKeys(desc.KeySchema, desc.AttributeDefinitions);
   const want = layout.keyAttributes().map((k) => ({ attribute: k.attribute, type: k.type }));
-  return describeKeys(have) === describeKeys(want) ? undefined : `DynamoDB table ${layout.tableName} has the key (${describeKeys(have)}), and the plan for ${layout.table.name} needs (${describeKeys(want)})`;
+  return describeKeys(have) === describeKeys(want)
+    ? undefined
+    : `DynamoDB table ${layout.tableName} has the key (${describeKeys(have)}), and the plan for ${layout.table.name} needs (${describeKeys(want)})`;
 }
 
 function indexMismatch(desc: TableDescription, ix: IndexLayout): string | undefined {
@@ -68,34 +84,74 @@ function indexMismatch(desc: TableDescription, ix: IndexLayout): string | undefi
   if (!existing) return undefined;
   const have = existingKeys(existing.KeySchema, desc.AttributeDefinitions);
   const want = [ix.partition, ...(ix.sort ? [ix.sort] : [])].map((k) => ({ attribute: k.attribute, type: k.type }));
-  return describeKeys(have) === describeKeys(want) ? undefined : `index ${ix.name} of DynamoDB table ${desc.TableName} has the key (${describeKeys(have)}), and the plan needs (${describeKeys(want)})`;
+  return describeKeys(have) === describeKeys(want)
+    ? undefined
+    : `index ${ix.name} of DynamoDB table ${desc.TableName} has the key (${describeKeys(have)}), and the plan needs (${describeKeys(want)})`;
 }
 
 function capacity(ctx: TableContext) {
-  return ctx.options.billing === 'provisioned' ? { ProvisionedThroughput: { ReadCapacityUnits: ctx.options.readCapacity, WriteCapacityUnits: ctx.options.writeCapacity } } : {};
+  return ctx.options.billing === 'provisioned'
+    ? {
+        ProvisionedThroughput: {
+          ReadCapacityUnits: ctx.options.readCapacity,
+          WriteCapacityUnits: ctx.options.writeCapacity,
+        },
+      }
+    : {};
 }
 
 function gsiOf(ctx: TableContext, ix: IndexLayout): GlobalSecondaryIndex {
-  return { IndexName: ix.name, KeySchema: keySchema(ix.partition, ix.sort), Projection: { ProjectionType: ix.projection }, ...capacity(ctx) };
+  return {
+    IndexName: ix.name,
+    KeySchema: keySchema(ix.partition, ix.sort),
+    Projection: { ProjectionType: ix.projection },
+    ...capacity(ctx),
+  };
 }
 
 function attributeDefinitions(keys: KeyAttribute[]): AttributeDefinition[] {
   const defs = new Map<string, string>();
   for (const k of keys) {
     const seen = defs.get(k.attribute);
-    if (seen && seen !== k.type) throw new FerryError('PLAN_INVALID', `attribute ${k.attribute} is a key of type ${seen} and of type ${k.type}`, 'give the keys and index keys that share an attribute one type');
+    if (seen && seen !== k.type)
+      throw new FerryError(
+        'PLAN_INVALID',
+        `attribute ${k.attribute} is a key of type ${seen} and of type ${k.type}`,
+        'give the keys and index keys that share an attribute one type',
+      );
     defs.set(k.attribute, k.type);
   }
-  return [...defs].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType: AttributeType as 'S' | 'N' | 'B' }));
+  return [...defs].map(([AttributeName, AttributeType]) => ({
+    AttributeName,
+    AttributeType: AttributeType as 'S' | 'N' | 'B',
+  }));
 }
 
 /** Waits until the table and all its indexes are active (or, with `gone`, until it no longer exists). */
-async function waitFor(ctx: TableContext, name: string, gone = false, index?: string): Promise<TableDescription | undefined> {
+async function waitFor(
+  ctx: TableContext,
+  name: string,
+  gone = false,
+  index?: string,
+): Promise<TableDescription | undefined> {
   const deadline = Date.now() + WAIT_LIMIT_MS;
   for (;;) {
     const desc = await describeTable(ctx, name);
-    if (gone ? !desc : desc?.TableStatus === 'ACTIVE' && (desc.GlobalSecondaryIndexes ?? []).every((g) => g.IndexStatus === 'ACTIVE') && (!index || desc.GlobalSecondaryIndexes?.some((g) => g.IndexName === index))) return desc;
-    if (Date.now() > deadline) throw new FerryError('WRITE_FAILED', `DynamoDB table ${name} did not become ${gone ? 'deleted' : 'active'} within ${WAIT_LIMIT_MS / 60000} minutes`, 'look at the table in the AWS console, then run again', { transient: true });
+    if (
+      gone
+        ? !desc
+        : desc?.TableStatus === 'ACTIVE' &&
+          (desc.GlobalSecondaryIndexes ?? []).every((g) => g.IndexStatus === 'ACTIVE') &&
+          (!index || desc.GlobalSecondaryIndexes?.some((g) => g.IndexName === index))
+    )
+      return desc;
+    if (Date.now() > deadline)
+      throw new FerryError(
+        'WRITE_FAILED',
+        `DynamoDB table ${name} did not become ${gone ? 'deleted' : 'active'} within ${WAIT_LIMIT_MS / 60000} minutes`,
+        'look at the table in the AWS console, then run again',
+        { transient: true },
+      );
     await sleep(WAIT_POLL_MS);
   }
 }
@@ -119,14 +175,21 @@ export async function createTable(ctx: TableContext, layout: Layout, indexes: In
 }
 
 export async function dropTable(ctx: TableContext, name: string): Promise<void> {
-  await call(ctx, `deleting DynamoDB table ${name}`, () => ctx.client.send(new DeleteTableCommand({ TableName: name })));
+  await call(ctx, `deleting DynamoDB table ${name}`, () =>
+    ctx.client.send(new DeleteTableCommand({ TableName: name })),
+  );
   await waitFor(ctx, name, true);
 }
 
 /** Adds the layout's indexes the table lacks (one at a time, as DynamoDB allows) and waits for each. */
 export async function ensureIndexes(ctx: TableContext, layout: Layout): Promise<void> {
   let desc = await describeTable(ctx, layout.tableName);
-  if (!desc) throw new FerryError('TABLE_NOT_FOUND', `DynamoDB table ${layout.tableName} does not exist`, 'run the plan again to create it');
+  if (!desc)
+    throw new FerryError(
+      'TABLE_NOT_FOUND',
+      `DynamoDB table ${layout.tableName} does not exist`,
+      'run the plan again to create it',
+    );
   for (const ix of layout.indexes) {
     const mismatch = indexMismatch(desc, ix);
     if (mismatch) throw new FerryError('PLAN_INVALID', mismatch, 'drop the index, or change the index in the plan');
@@ -147,7 +210,11 @@ export async function ensureIndexes(ctx: TableContext, layout: Layout): Promise<
       if (made?.IndexStatus === 'ACTIVE') break;
       // an implementation that accepts the call but never builds the index must not hang the run
       if (!made && Date.now() > deadline)
-        throw new FerryError('WRITE_FAILED', `${ctx.endpoint.endpoint ? 'the DynamoDB implementation at the endpoint' : 'DynamoDB'} did not add index ${ix.name} to table ${layout.tableName}`, 'create the index yourself, or let ferry create the table (with its indexes) by dropping it');
+        throw new FerryError(
+          'WRITE_FAILED',
+          `${ctx.endpoint.endpoint ? 'the DynamoDB implementation at the endpoint' : 'DynamoDB'} did not add index ${ix.name} to table ${layout.tableName}`,
+          'create the index yourself, or let ferry create the table (with its indexes) by dropping it',
+        );
       await sleep(WAIT_POLL_MS);
     }
   }
@@ -186,7 +253,14 @@ export async function scanItems(ctx: TableContext, opts: ScanOptions): Promise<v
     let start: Record<string, AttributeValue> | undefined;
     do {
       const page = await withRetries(
-        () => ctx.client.send(new ScanCommand({ ...input, ...(opts.segments > 1 ? { Segment, TotalSegments: opts.segments } : {}), ExclusiveStartKey: start })),
+        () =>
+          ctx.client.send(
+            new ScanCommand({
+              ...input,
+              ...(opts.segments > 1 ? { Segment, TotalSegments: opts.segments } : {}),
+              ExclusiveStartKey: start,
+            }),
+          ),
         ctx.log,
         `scanning ${layout.tableName}`,
         ctx.backoff,

@@ -1,7 +1,15 @@
 // The DynamoDB target: tables created on demand or provisioned with their indexes, items put by
 // key (a replayed chunk overwrites its own items), keys that could collide written with a
 // condition, and the table read back once per verify through a local index of the chunk key.
-import type { ChunkWrite, IfExists, TableFingerprint, Target, TargetColumn, TargetTable, WriteResult } from '../../core/contracts.js';
+import type {
+  ChunkWrite,
+  IfExists,
+  TableFingerprint,
+  Target,
+  TargetColumn,
+  TargetTable,
+  WriteResult,
+} from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import type { Finding, KeyRange, RowBatch } from '../../core/types.js';
 import { formatType } from '../../core/types.js';
@@ -10,7 +18,17 @@ import { literalPrefix } from './keys.js';
 import { Layout, type IndexLayout } from './layout.js';
 import { ReadBackStore } from './readback.js';
 import { holdsItems, itemsFingerprint, removeItems, scratchTable } from './removal.js';
-import { createTable, deleteItems, describeTable, dropTable, ensureIndexes, hasItems, keyMismatch, scanItems, type TableContext } from './tables.js';
+import {
+  createTable,
+  deleteItems,
+  describeTable,
+  dropTable,
+  ensureIndexes,
+  hasItems,
+  keyMismatch,
+  scanItems,
+  type TableContext,
+} from './tables.js';
 import { parseNative } from './typemap.js';
 import { writeChunk } from './writer.js';
 
@@ -67,23 +85,49 @@ export class DynamoTarget implements Target {
         for (const ix of l.indexes) {
           const seen = indexes.get(ix.name);
           if (seen && JSON.stringify(seen) !== JSON.stringify(ix))
-            findings.push({ severity: 'error', code: 'DYNAMODB_INDEX_CONFLICT', table: l.table.name, message: `index ${ix.name} of DynamoDB table ${name} is declared differently by two table plans`, action: 'declare the index alike in every table plan, or give it another name' });
+            findings.push({
+              severity: 'error',
+              code: 'DYNAMODB_INDEX_CONFLICT',
+              table: l.table.name,
+              message: `index ${ix.name} of DynamoDB table ${name} is declared differently by two table plans`,
+              action: 'declare the index alike in every table plan, or give it another name',
+            });
           indexes.set(ix.name, ix);
         }
       this.planIndexes.set(name, [...indexes.values()]);
       if (group.length === 1) continue;
       const [first] = group;
       for (const l of group) {
-        const keys = (x: Layout) => x.keyAttributes().map((k) => `${k.attribute} ${k.type}`).join(', ');
+        const keys = (x: Layout) =>
+          x
+            .keyAttributes()
+            .map((k) => `${k.attribute} ${k.type}`)
+            .join(', ');
         if (keys(l) !== keys(first!))
-          findings.push({ severity: 'error', code: 'DYNAMODB_KEY_CONFLICT', table: l.table.name, message: `${l.table.name} and ${first!.table.name} share DynamoDB table ${name} with different keys (${keys(l)}) and (${keys(first!)})`, action: 'give every table plan of a shared DynamoDB table the same key attributes (templated keys are strings)' });
+          findings.push({
+            severity: 'error',
+            code: 'DYNAMODB_KEY_CONFLICT',
+            table: l.table.name,
+            message: `${l.table.name} and ${first!.table.name} share DynamoDB table ${name} with different keys (${keys(l)}) and (${keys(first!)})`,
+            action:
+              'give every table plan of a shared DynamoDB table the same key attributes (templated keys are strings)',
+          });
         if (l.entity === undefined || group.some((o) => o !== l && o.entity === l.entity))
-          findings.push({ severity: 'error', code: 'DYNAMODB_ENTITY_MISSING', table: l.table.name, message: `${l.table.name} shares DynamoDB table ${name} with other tables and has ${l.entity === undefined ? 'no entity' : `the same entity (${l.entity}) as another`}`, action: 'give each table plan sharing a DynamoDB table its own options.entity' });
+          findings.push({
+            severity: 'error',
+            code: 'DYNAMODB_ENTITY_MISSING',
+            table: l.table.name,
+            message: `${l.table.name} shares DynamoDB table ${name} with other tables and has ${l.entity === undefined ? 'no entity' : `the same entity (${l.entity}) as another`}`,
+            action: 'give each table plan sharing a DynamoDB table its own options.entity',
+          });
       }
       for (const a of group)
         for (const b of group) {
           if (a === b || disjoint(a, b)) continue;
-          this.sharedRisk.set(`${name}\u0000${a.entity}`, `its keys may equal keys of ${b.table.name} in DynamoDB table ${name}`);
+          this.sharedRisk.set(
+            `${name}\u0000${a.entity}`,
+            `its keys may equal keys of ${b.table.name} in DynamoDB table ${name}`,
+          );
         }
     }
 
@@ -96,10 +140,17 @@ export class DynamoTarget implements Target {
           code: 'DYNAMODB_KEY_COLLISION',
           table: t.name,
           message: `two rows of ${t.name} may map to one DynamoDB item: ${risk}`,
-          action: 'put the primary key columns in the key templates (with a separator such as # after each value that is not the last); until then items are written one by one with a condition, and a row whose key is taken is refused',
+          action:
+            'put the primary key columns in the key templates (with a separator such as # after each value that is not the last); until then items are written one by one with a condition, and a row whose key is taken is refused',
         });
       if (t.uniqueKeys.length > 0 || t.foreignKeys.length > 0 || t.indexes.length > 0)
-        findings.push({ severity: 'info', code: 'DYNAMODB_NO_CONSTRAINTS', table: t.name, message: `DynamoDB keeps no unique keys, foreign keys or secondary indexes: those of ${t.name} are not created`, action: 'declare global secondary indexes in the table options (gsis) for the queries that need them' });
+        findings.push({
+          severity: 'info',
+          code: 'DYNAMODB_NO_CONSTRAINTS',
+          table: t.name,
+          message: `DynamoDB keeps no unique keys, foreign keys or secondary indexes: those of ${t.name} are not created`,
+          action: 'declare global secondary indexes in the table options (gsis) for the queries that need them',
+        });
       const unbounded = t.columns.filter((c) => maxValueBytes(c) === undefined).map((c) => c.name);
       const bounded = t.columns.reduce((n, c) => n + (maxValueBytes(c) ?? 0) + Buffer.byteLength(c.name), 0);
       if (unbounded.length > 0 || bounded > MAX_ITEM_KB * 1024)
@@ -108,16 +159,32 @@ export class DynamoTarget implements Target {
           code: 'DYNAMODB_ITEM_SIZE',
           table: t.name,
           message: `items of ${t.name} may exceed DynamoDB's ${MAX_ITEM_KB} KB item limit${unbounded.length > 0 ? ` when ${unbounded.join(', ')} ${unbounded.length > 1 ? 'hold' : 'holds'} large values` : ''}`,
-          action: 'a row whose item is larger is refused with its size as the reason; exclude or shorten large columns to keep such rows',
+          action:
+            'a row whose item is larger is refused with its size as the reason; exclude or shorten large columns to keep such rows',
         });
       for (const c of t.columns) {
         const attr = parseNative(c.nativeType).attr;
         if (attr === 'N' && numberCheck(c.type) && this.ctx.options.bigNumbers === 'string')
-          findings.push({ severity: 'info', code: 'DYNAMODB_BIG_NUMBERS', table: t.name, column: c.name, message: `values of ${t.name}.${c.name} (${formatType(c.type)}) that a DynamoDB number cannot hold are stored as strings`, action: 'readers of the attribute must accept N and S values' });
+          findings.push({
+            severity: 'info',
+            code: 'DYNAMODB_BIG_NUMBERS',
+            table: t.name,
+            column: c.name,
+            message: `values of ${t.name}.${c.name} (${formatType(c.type)}) that a DynamoDB number cannot hold are stored as strings`,
+            action: 'readers of the attribute must accept N and S values',
+          });
       }
       const desc = await describeTable(this.ctx, l.tableName);
       const mismatch = desc && keyMismatch(desc, l);
-      if (mismatch) findings.push({ severity: 'warning', code: 'DYNAMODB_TABLE_KEY', table: t.name, message: mismatch, action: 'the run fails before writing unless target.ifExists is drop; drop the table or change the key in the plan' });
+      if (mismatch)
+        findings.push({
+          severity: 'warning',
+          code: 'DYNAMODB_TABLE_KEY',
+          table: t.name,
+          message: mismatch,
+          action:
+            'the run fails before writing unless target.ifExists is drop; drop the table or change the key in the plan',
+        });
     }
     return findings;
   }
@@ -139,10 +206,19 @@ export class DynamoTarget implements Target {
       return;
     }
     const mismatch = keyMismatch(desc, l);
-    if (mismatch) throw new FerryError('TABLE_EXISTS', mismatch, 'drop the DynamoDB table, set target.ifExists to drop in the plan, or change the key templates in the table options');
+    if (mismatch)
+      throw new FerryError(
+        'TABLE_EXISTS',
+        mismatch,
+        'drop the DynamoDB table, set target.ifExists to drop in the plan, or change the key templates in the table options',
+      );
     if (ifExists === 'fail') {
       if (await hasItems(this.ctx, l))
-        throw new FerryError('TABLE_EXISTS', `DynamoDB table ${l.tableName} already holds items${l.entity !== undefined ? ` of entity ${l.entity}` : ''} (table ${table.name})`, 'set target.ifExists to drop or truncate in the plan');
+        throw new FerryError(
+          'TABLE_EXISTS',
+          `DynamoDB table ${l.tableName} already holds items${l.entity !== undefined ? ` of entity ${l.entity}` : ''} (table ${table.name})`,
+          'set target.ifExists to drop or truncate in the plan',
+        );
       return;
     }
     await deleteItems(this.ctx, l);
@@ -224,7 +300,11 @@ export class DynamoTarget implements Target {
 function disjoint(a: Layout, b: Layout): boolean {
   const differ = (x: string, y: string) => !x.startsWith(y) && !y.startsWith(x);
   if (differ(literalPrefix(a.partition.template!), literalPrefix(b.partition.template!))) return true;
-  return a.sort !== undefined && b.sort !== undefined && differ(literalPrefix(a.sort.template!), literalPrefix(b.sort.template!));
+  return (
+    a.sort !== undefined &&
+    b.sort !== undefined &&
+    differ(literalPrefix(a.sort.template!), literalPrefix(b.sort.template!))
+  );
 }
 
 function mergeIndexes(declared: IndexLayout[], own: IndexLayout[]): IndexLayout[] {

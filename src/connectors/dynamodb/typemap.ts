@@ -26,7 +26,12 @@ export const TYPE_MAP: TypeMapEntry[] = [
   { kind: 'int', create: 'N', also: ['S'] },
   { kind: 'year', create: 'N', also: ['S'] },
   { kind: 'decimal', create: 'N', also: ['S'] },
-  { kind: 'float', create: 'N', also: ['S'], note: 'DynamoDB numbers have no NaN, ±Infinity or -0 and range over 1e-130..1e126 in magnitude' },
+  {
+    kind: 'float',
+    create: 'N',
+    also: ['S'],
+    note: 'DynamoDB numbers have no NaN, ±Infinity or -0 and range over 1e-130..1e126 in magnitude',
+  },
   { kind: 'bool', create: 'BOOL', also: ['N', 'S'] },
   { kind: 'string', create: 'S', also: [] },
   { kind: 'bytes', create: 'B', also: [] },
@@ -75,12 +80,20 @@ export function parseNative(native: string): AttrEncoding {
   const type = parseType(text.slice(colon + 1));
   const entry = byKind.get(type.kind)!;
   if (entry.create !== attr && !entry.also.includes(attr))
-    throw new FerryError('PLAN_INVALID', `DynamoDB cannot store ${formatType(type)} values as ${attr} attributes ("${native}")`, `use ${[entry.create, ...entry.also].map((a) => `${a}:${formatType(type)}`).join(' or ')}`);
+    throw new FerryError(
+      'PLAN_INVALID',
+      `DynamoDB cannot store ${formatType(type)} values as ${attr} attributes ("${native}")`,
+      `use ${[entry.create, ...entry.also].map((a) => `${a}:${formatType(type)}`).join(' or ')}`,
+    );
   return { attr, type };
 }
 
 function unknownNative(native: string): FerryError {
-  return new FerryError('PLAN_INVALID', `unknown DynamoDB type "${native}"`, 'write ATTRIBUTE:canonical, e.g. N:int64, S:timestamp(6), N:timestamp(6) for epoch seconds, M:json, B:bytes, or a bare N, S, B, BOOL, M or L');
+  return new FerryError(
+    'PLAN_INVALID',
+    `unknown DynamoDB type "${native}"`,
+    'write ATTRIBUTE:canonical, e.g. N:int64, S:timestamp(6), N:timestamp(6) for epoch seconds, M:json, B:bytes, or a bare N, S, B, BOOL, M or L',
+  );
 }
 
 export function canonicalType(native: string): CanonicalType {

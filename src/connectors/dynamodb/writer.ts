@@ -13,7 +13,17 @@ import type { Logger } from '../../core/log.js';
 import type { RowBatch } from '../../core/types.js';
 import { canonicalText } from '../../core/values.js';
 import type { BatchWriteSender } from './batchsend.js';
-import { isRetryable, jitter, sleep, toFerryError, withRetries, type Backoff, type Endpoint, type RateLimit, type Slots } from './client.js';
+import {
+  isRetryable,
+  jitter,
+  sleep,
+  toFerryError,
+  withRetries,
+  type Backoff,
+  type Endpoint,
+  type RateLimit,
+  type Slots,
+} from './client.js';
 import { itemSize, MAX_ITEM_BYTES, Refusal } from './codec.js';
 import { SOURCE_ATTRIBUTE, type Layout } from './layout.js';
 import { ItemDigest } from './removal.js';
@@ -46,7 +56,7 @@ const firstLine = (err: unknown) => ((err as Error)?.message ?? String(err)).spl
 /** Sends put (or delete) requests until DynamoDB has processed every one of them. */
 export async function batchWrite(ctx: WriterContext, table: string, requests: WriteRequest[]): Promise<void> {
   let todo = requests;
-  for (let attempt = 0; ; ) {
+  for (let attempt = 0; ;) {
     let unprocessed: WriteRequest[];
     try {
       unprocessed = await ctx.batchSender.send(table, todo);
@@ -59,14 +69,23 @@ export async function batchWrite(ctx: WriterContext, table: string, requests: Wr
     // retries are counted while DynamoDB makes no progress
     attempt = unprocessed.length < todo.length ? 0 : attempt + 1;
     if (attempt >= ctx.backoff.attempts)
-      throw new FerryError('WRITE_FAILED', `DynamoDB left ${unprocessed.length} items of table ${table} unprocessed ${attempt} times in a row`, 'the table is short of write capacity: raise it, or lower target.options.writeRate; the chunk is retried', { transient: true });
+      throw new FerryError(
+        'WRITE_FAILED',
+        `DynamoDB left ${unprocessed.length} items of table ${table} unprocessed ${attempt} times in a row`,
+        'the table is short of write capacity: raise it, or lower target.options.writeRate; the chunk is retried',
+        { transient: true },
+      );
     todo = unprocessed;
     await sleep(jitter(ctx.backoff, attempt));
   }
 }
 
 /** Deletes items by key, 25 at a time. */
-export async function deleteKeys(ctx: WriterContext, table: string, keys: Record<string, AttributeValue>[]): Promise<void> {
+export async function deleteKeys(
+  ctx: WriterContext,
+  table: string,
+  keys: Record<string, AttributeValue>[],
+): Promise<void> {
   for (let i = 0; i < keys.length; i += MAX_BATCH_ITEMS)
     await batchWrite(
       ctx,
@@ -79,7 +98,13 @@ export async function deleteKeys(ctx: WriterContext, table: string, keys: Record
  * Writes a chunk. `conditional`: the table's keys may collide, so each item is put alone with
  * a condition that refuses to replace an item of another source row.
  */
-export async function writeChunk(ctx: WriterContext, layout: Layout, chunk: ChunkWrite, batches: AsyncIterable<RowBatch>, conditional: boolean): Promise<WriteResult> {
+export async function writeChunk(
+  ctx: WriterContext,
+  layout: Layout,
+  chunk: ChunkWrite,
+  batches: AsyncIterable<RowBatch>,
+  conditional: boolean,
+): Promise<WriteResult> {
   const { isolate } = chunk;
   const table = layout.tableName;
   const where = `table ${chunk.table.name}`;
@@ -101,7 +126,12 @@ export async function writeChunk(ctx: WriterContext, layout: Layout, chunk: Chun
 
   const refuse = (row: unknown[], reason: string) => {
     if (isolate) rejects.push({ row, reason });
-    else failure ??= new FerryError('WRITE_FAILED', `${where}: a row was refused: ${reason}`, 'fix the row or the plan; the chunk is retried row by row to set the refused rows aside');
+    else
+      failure ??= new FerryError(
+        'WRITE_FAILED',
+        `${where}: a row was refused: ${reason}`,
+        'fix the row or the plan; the chunk is retried row by row to set the refused rows aside',
+      );
   };
   const fail = (err: unknown, context: string) => {
     failure ??= toFerryError(err, 'WRITE_FAILED', `${where}: ${context}`, ctx.endpoint);
@@ -136,7 +166,10 @@ export async function writeChunk(ctx: WriterContext, layout: Layout, chunk: Chun
       return true;
     } catch (err) {
       if ((err as Error).name === 'ConditionalCheckFailedException') {
-        refuse(e.row, `its key (${layout.describeKey(e.item)}) already holds the item of another source row: two source rows map to one item`);
+        refuse(
+          e.row,
+          `its key (${layout.describeKey(e.item)}) already holds the item of another source row: two source rows map to one item`,
+        );
         return false;
       }
       if (isRetryable(err) || !isolate) fail(err, 'writing an item');
@@ -152,7 +185,11 @@ export async function writeChunk(ctx: WriterContext, layout: Layout, chunk: Chun
       return;
     }
     try {
-      await batchWrite(ctx, table, group.map((e) => ({ PutRequest: { Item: e.item } })));
+      await batchWrite(
+        ctx,
+        table,
+        group.map((e) => ({ PutRequest: { Item: e.item } })),
+      );
       group.forEach(wrote);
     } catch (err) {
       if (isRetryable(err) || !isolate) return fail(err, 'BatchWriteItem');
@@ -160,7 +197,12 @@ export async function writeChunk(ctx: WriterContext, layout: Layout, chunk: Chun
       const refused = await writeIsolated(
         group as unknown as unknown[][],
         group.length,
-        (part) => batchWrite(ctx, table, (part as unknown as Entry[]).map((e) => ({ PutRequest: { Item: e.item } }))),
+        (part) =>
+          batchWrite(
+            ctx,
+            table,
+            (part as unknown as Entry[]).map((e) => ({ PutRequest: { Item: e.item } })),
+          ),
         firstLine,
       );
       const out = new Set(refused.map((r) => r.row as unknown as Entry));
@@ -204,7 +246,10 @@ export async function writeChunk(ctx: WriterContext, layout: Layout, chunk: Chun
         }
         const key = layout.keyOf(item);
         if (seen.has(key)) {
-          refuse(row, `its key (${layout.describeKey(item)}) is the key of another row of this chunk: two source rows map to one item`);
+          refuse(
+            row,
+            `its key (${layout.describeKey(item)}) is the key of another row of this chunk: two source rows map to one item`,
+          );
           continue;
         }
         seen.add(key);
@@ -224,7 +269,16 @@ export async function writeChunk(ctx: WriterContext, layout: Layout, chunk: Chun
   if (failure) {
     // nothing of a refused chunk stays (a transient failure is retried and overwrites instead)
     if (!failure.transient && written.length > 0)
-      await deleteKeys(ctx, table, written.map((k) => layout.keyFromText(k))).catch((err) => ctx.log.warn({ table: chunk.table.name, err: firstLine(err) }, 'DynamoDB target: could not remove the items of a failed chunk; its retry overwrites them'));
+      await deleteKeys(
+        ctx,
+        table,
+        written.map((k) => layout.keyFromText(k)),
+      ).catch((err) =>
+        ctx.log.warn(
+          { table: chunk.table.name, err: firstLine(err) },
+          'DynamoDB target: could not remove the items of a failed chunk; its retry overwrites them',
+        ),
+      );
     throw failure;
   }
   return { rows, rejects, digest: digest.result() };

@@ -117,7 +117,14 @@ export function batchDecoder(cols: CodecColumn[]): (rows: unknown[][]) => void {
 
 const NEEDS_ESCAPE = /[\0\n\r\x1a'\\]/;
 const ESCAPABLE = /[\0\n\r\x1a'\\]/g;
-const ESCAPES: Record<string, string> = { '\0': '\\0', '\n': '\\n', '\r': '\\r', '\x1a': '\\Z', "'": "\\'", '\\': '\\\\' };
+const ESCAPES: Record<string, string> = {
+  '\0': '\\0',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\x1a': '\\Z',
+  "'": "\\'",
+  '\\': '\\\\',
+};
 const escapeChar = (c: string) => ESCAPES[c]!;
 
 /** A string literal (the session never has NO_BACKSLASH_ESCAPES). */
@@ -128,14 +135,18 @@ export function quoteString(s: string): string {
 // The text form of a value: what MySQL parses back to it, before any quoting.
 const textOf: Encode = (v) => String(v);
 const boolText: Encode = (v) => (v === true ? '1' : v === false ? '0' : String(v));
-const bytesText: Encode = (v) => (v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex') : Buffer.from(String(v)).toString('hex'));
+const bytesText: Encode = (v) =>
+  v instanceof Uint8Array
+    ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex')
+    : Buffer.from(String(v)).toString('hex');
 /** A timestamptz arrives in UTC with a "Z"; the column holds UTC without it. */
 const timestampText: Encode = (v) => {
   const s = String(v);
   return s.endsWith('Z') ? s.slice(0, -1) : s;
 };
 const setText: Encode = (v) => (Array.isArray(v) ? v.join(',') : String(v));
-const jsonReplacer = (_k: string, x: unknown) => (typeof x === 'bigint' ? String(x) : x instanceof Uint8Array ? Buffer.from(x).toString('hex') : x);
+const jsonReplacer = (_k: string, x: unknown) =>
+  typeof x === 'bigint' ? String(x) : x instanceof Uint8Array ? Buffer.from(x).toString('hex') : x;
 const jsonText: Encode = (v) => (typeof v === 'string' ? v : JSON.stringify(v, jsonReplacer));
 
 const TIME_WITH_OFFSET = /^(\d+):(\d\d):(\d\d)(\.\d+)?([+-])(\d\d)(?::?(\d\d))?(?::?(\d\d))?$/;
@@ -229,7 +240,11 @@ const tsvEscapeChar = (c: string) => TSV_ESCAPES[c]!;
  * tab-separated line (\N for NULL, backslash escapes). Bytes travel as hex and bit strings
  * as binary digits, converted by the server through user variables.
  */
-export function loadDataFormat(cols: CodecColumn[]): { columns: string; set: string; encodeRow: (row: unknown[]) => string } {
+export function loadDataFormat(cols: CodecColumn[]): {
+  columns: string;
+  set: string;
+  encodeRow: (row: unknown[]) => string;
+} {
   const targets: string[] = [];
   const sets: string[] = [];
   cols.forEach((c, i) => {

@@ -25,8 +25,22 @@ const TRANSIENT_ERRNOS = new Set([
   2013, // lost connection during query
   4031, // disconnected by the server for inactivity (MySQL 8)
 ]);
-const TRANSIENT_CODES = new Set(['PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN']);
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT']);
+const TRANSIENT_CODES = new Set([
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+]);
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+]);
 
 export type Activity = 'connect' | 'read' | 'write';
 
@@ -52,29 +66,58 @@ export function toFerryError(err: unknown, ep: Endpoint, activity: Activity, tab
   if (err instanceof FerryError) return err;
   const e = err as DriverError;
   const where = `${ep.host}:${ep.port}`;
-  const tls = activity === 'connect' ? tlsError(err, { engine: 'MySQL', host: ep.host, port: ep.port, tls: ep.tls }) : undefined;
+  const tls =
+    activity === 'connect' ? tlsError(err, { engine: 'MySQL', host: ep.host, port: ep.port, tls: ep.tls }) : undefined;
   if (tls) return tls;
   switch (e?.errno) {
     case 1045:
-      return new FerryError('AUTH_FAILED', `MySQL refused the password for user ${ep.user}@${ep.host}`, 'check the user and password of the endpoint URL (keep the password in ${env:NAME} or ${file:path})');
+      return new FerryError(
+        'AUTH_FAILED',
+        `MySQL refused the password for user ${ep.user}@${ep.host}`,
+        'check the user and password of the endpoint URL (keep the password in ${env:NAME} or ${file:path})',
+      );
     case 1044:
-      return new FerryError('AUTH_FAILED', `MySQL user ${ep.user} may not use database ${ep.database} on ${where}`, `GRANT the user access to ${ep.database}, or connect as another user`);
+      return new FerryError(
+        'AUTH_FAILED',
+        `MySQL user ${ep.user} may not use database ${ep.database} on ${where}`,
+        `GRANT the user access to ${ep.database}, or connect as another user`,
+      );
     case 1049:
-      return new FerryError('DATABASE_NOT_FOUND', `database ${ep.database} does not exist on MySQL at ${where}`, `create it (CREATE DATABASE \`${ep.database}\`) or fix the database name in the endpoint URL`);
+      return new FerryError(
+        'DATABASE_NOT_FOUND',
+        `database ${ep.database} does not exist on MySQL at ${where}`,
+        `create it (CREATE DATABASE \`${ep.database}\`) or fix the database name in the endpoint URL`,
+      );
     case 1146:
-      return new FerryError('TABLE_NOT_FOUND', table ? `table ${table} does not exist in MySQL database ${ep.database}` : reasonOf(err), 'check the table name in the plan, or run ferry plan again to pick up the current tables');
+      return new FerryError(
+        'TABLE_NOT_FOUND',
+        table ? `table ${table} does not exist in MySQL database ${ep.database}` : reasonOf(err),
+        'check the table name in the plan, or run ferry plan again to pick up the current tables',
+      );
   }
   if (activity === 'connect' && UNREACHABLE_CODES.has(e?.code ?? '')) {
-    return new FerryError('CONNECT_FAILED', `cannot reach MySQL at ${where} (${e.code})`, 'check the host and port of the endpoint URL and that the server accepts connections from this machine', {
-      transient: isTransient(err),
-      cause: err,
-    });
+    return new FerryError(
+      'CONNECT_FAILED',
+      `cannot reach MySQL at ${where} (${e.code})`,
+      'check the host and port of the endpoint URL and that the server accepts connections from this machine',
+      {
+        transient: isTransient(err),
+        cause: err,
+      },
+    );
   }
   const code = activity === 'connect' ? 'CONNECT_FAILED' : activity === 'read' ? 'READ_FAILED' : 'WRITE_FAILED';
   const subject = table ? ` ${table}` : '';
   const transient = isTransient(err);
-  return new FerryError(code, `MySQL ${activity}${subject} failed: ${reasonOf(err)}`, transient ? 'ferry retries this; if it persists, check the server' : 'fix the cause named by the server and run again', {
-    transient,
-    cause: err,
-  });
+  return new FerryError(
+    code,
+    `MySQL ${activity}${subject} failed: ${reasonOf(err)}`,
+    transient
+      ? 'ferry retries this; if it persists, check the server'
+      : 'fix the cause named by the server and run again',
+    {
+      transient,
+      cause: err,
+    },
+  );
 }

@@ -1,5 +1,14 @@
 // The MySQL/MariaDB connector (mysql2): source and target.
-import type { Capabilities, ConnectOptions, Connector, ConnectorFactory, NativeTypeChoice, PrivilegeNeeds, Source, Target } from '../../core/contracts.js';
+import type {
+  Capabilities,
+  ConnectOptions,
+  Connector,
+  ConnectorFactory,
+  NativeTypeChoice,
+  PrivilegeNeeds,
+  Source,
+  Target,
+} from '../../core/contracts.js';
 import type { Logger } from '../../core/log.js';
 import type { CanonicalType, Finding, SchemaInfo } from '../../core/types.js';
 import { toFerryError } from './errors.js';
@@ -56,7 +65,12 @@ class MysqlConnector implements Connector {
 
   async privileges(needs: PrivilegeNeeds): Promise<Finding[]> {
     const { ep } = this.pool;
-    const context = { database: ep.database, mariadb: this.server.mariadb, localInfile: this.server.localInfile, insertsAsked: !ep.localInfile };
+    const context = {
+      database: ep.database,
+      mariadb: this.server.mariadb,
+      localInfile: this.server.localInfile,
+      insertsAsked: !ep.localInfile,
+    };
     try {
       return await this.pool.use((conn) => privileges(conn, context, needs));
     } catch (err) {
@@ -92,9 +106,16 @@ export const mysqlConnector: ConnectorFactory = {
     const pool = new SessionPool(ep, SESSION.target, Math.max(1, opts.poolSize ?? 4));
     try {
       const [row] = await pool.use((conn) =>
-        run<{ version: string; maxPacket: number | string; localInfile: number | string }[]>(conn, 'SELECT VERSION() AS version, @@max_allowed_packet AS maxPacket, @@local_infile AS localInfile'),
+        run<{ version: string; maxPacket: number | string; localInfile: number | string }[]>(
+          conn,
+          'SELECT VERSION() AS version, @@max_allowed_packet AS maxPacket, @@local_infile AS localInfile',
+        ),
       );
-      return new MysqlConnector(pool, serverOf(row!.version, Number(row!.maxPacket), ep.localInfile && Number(row!.localInfile) === 1), opts.log);
+      return new MysqlConnector(
+        pool,
+        serverOf(row!.version, Number(row!.maxPacket), ep.localInfile && Number(row!.localInfile) === 1),
+        opts.log,
+      );
     } catch (err) {
       await pool.close();
       throw toFerryError(err, ep, 'connect');

@@ -71,9 +71,14 @@ async function jsonColumns(conn: Connection, tables: string[] | undefined): Prom
   return out;
 }
 
-export async function introspect(conn: Connection, server: ServerInfo, filter?: { tables?: string[] }): Promise<SchemaInfo> {
+export async function introspect(
+  conn: Connection,
+  server: ServerInfo,
+  filter?: { tables?: string[] },
+): Promise<SchemaInfo> {
   const only = filter?.tables?.length ? filter.tables : undefined;
-  if (filter?.tables && !only) return { engine: server.mariadb ? 'mariadb' : 'mysql', version: server.version, tables: [] };
+  if (filter?.tables && !only)
+    return { engine: server.mariadb ? 'mariadb' : 'mysql', version: server.version, tables: [] };
   const and = (col: string) => (only ? ` AND ${col} IN (?)` : '');
   const params = only ? [only] : [];
   const [tableRows, columnRows, indexRows, fkRows, json] = await Promise.all([
@@ -142,7 +147,10 @@ export async function introspect(conn: Connection, server: ServerInfo, filter?: 
     table.columns.push(column);
   }
 
-  const indexes = new Map<string, { table: TableInfo; name: string; unique: boolean; columns: string[]; expression?: string }>();
+  const indexes = new Map<
+    string,
+    { table: TableInfo; name: string; unique: boolean; columns: string[]; expression?: string }
+  >();
   for (const r of indexRows) {
     const table = tables.get(r.tbl);
     if (!table) continue;
@@ -155,7 +163,8 @@ export async function introspect(conn: Connection, server: ServerInfo, filter?: 
     if (r.col === null) idx.expression = 'functional index';
     else {
       idx.columns.push(r.col);
-      if (r.subPart !== null) idx.expression = `${idx.expression ? idx.expression + ', ' : ''}prefix of ${r.subPart} on ${r.col}`;
+      if (r.subPart !== null)
+        idx.expression = `${idx.expression ? idx.expression + ', ' : ''}prefix of ${r.subPart} on ${r.col}`;
     }
     if (/^(FULLTEXT|SPATIAL)$/i.test(r.indexType)) idx.expression = `${r.indexType.toLowerCase()} index`;
   }

@@ -49,7 +49,10 @@ function privilegeNames(list: string): Set<string> {
     if (ch === '(') depth++;
     else if (ch === ')') depth--;
     if (ch === ',' && depth === 0) {
-      const name = item.replace(/\(.*\)/s, '').trim().toUpperCase();
+      const name = item
+        .replace(/\(.*\)/s, '')
+        .trim()
+        .toUpperCase();
       out.add(name === 'ALL' ? ALL : name);
       item = '';
     } else item += ch;
@@ -76,11 +79,17 @@ function globalHas(grants: Grant[], privilege: string): boolean {
 }
 
 function tableHas(grants: Grant[], database: string, table: string, privilege: string): boolean {
-  return grants.some((g) => (!g.db || (g.db.test(database) && (!g.table || g.table === table))) && (g.privileges.has(privilege) || g.privileges.has(ALL)));
+  return grants.some(
+    (g) =>
+      (!g.db || (g.db.test(database) && (!g.table || g.table === table))) &&
+      (g.privileges.has(privilege) || g.privileges.has(ALL)),
+  );
 }
 
 function names(list: string[]): string {
-  return list.length <= NAMES_SHOWN ? list.join(', ') : `${list.slice(0, NAMES_SHOWN).join(', ')} and ${list.length - NAMES_SHOWN} more`;
+  return list.length <= NAMES_SHOWN
+    ? list.join(', ')
+    : `${list.slice(0, NAMES_SHOWN).join(', ')} and ${list.length - NAMES_SHOWN} more`;
 }
 
 function tablesPhrase(list: string[]): string {
@@ -104,19 +113,26 @@ export interface PrivilegeContext {
 }
 
 async function grantsOf(conn: Connection, mariadb: boolean): Promise<{ user: string; grants: Grant[] }> {
-  const [who] = await run<{ user: string; roles: string | null }[]>(conn, 'SELECT CURRENT_USER() AS user, CURRENT_ROLE() AS roles');
+  const [who] = await run<{ user: string; roles: string | null }[]>(
+    conn,
+    'SELECT CURRENT_USER() AS user, CURRENT_ROLE() AS roles',
+  );
   // MySQL shows the privileges of active roles only when asked USING them; MariaDB shows them
   const roles = !mariadb && who!.roles && who!.roles !== 'NONE' ? ` USING ${who!.roles}` : '';
   const rows = await run<Record<string, string>[]>(conn, `SHOW GRANTS FOR CURRENT_USER()${roles}`);
   const lines = rows.map((r) => Object.values(r)[0]!);
   // MariaDB lists the current role's grants with SHOW GRANTS, not with FOR CURRENT_USER()
-  if (mariadb && who!.roles) for (const r of await run<Record<string, string>[]>(conn, `SHOW GRANTS FOR ${quoteIdent(who!.roles)}`)) lines.push(Object.values(r)[0]!);
+  if (mariadb && who!.roles)
+    for (const r of await run<Record<string, string>[]>(conn, `SHOW GRANTS FOR ${quoteIdent(who!.roles)}`))
+      lines.push(Object.values(r)[0]!);
   return { user: who!.user, grants: parseGrants(lines) };
 }
 
 export async function privileges(conn: Connection, ctx: PrivilegeContext, needs: PrivilegeNeeds): Promise<Finding[]> {
   const { user, grants } = await grantsOf(conn, ctx.mariadb);
-  return needs.role === 'source' ? sourceFindings(user, grants, ctx, needs.tables) : targetFindings(conn, user, grants, ctx, needs.tables, needs.ifExists);
+  return needs.role === 'source'
+    ? sourceFindings(user, grants, ctx, needs.tables)
+    : targetFindings(conn, user, grants, ctx, needs.tables, needs.ifExists);
 }
 
 function sourceFindings(user: string, grants: Grant[], ctx: PrivilegeContext, tables: string[]): Finding[] {
@@ -134,7 +150,12 @@ function sourceFindings(user: string, grants: Grant[], ctx: PrivilegeContext, ta
   }
   const unreadable = tables.filter((t) => !tableHas(grants, ctx.database, t, 'SELECT'));
   if (unreadable.length > 0)
-    findings.push({ severity: 'error', code: 'SOURCE_CANNOT_READ', message: `the source account ${user} cannot read ${tablesPhrase(unreadable)}`, action: `GRANT SELECT ON ${quoteIdent(ctx.database)}.* TO ${account}` });
+    findings.push({
+      severity: 'error',
+      code: 'SOURCE_CANNOT_READ',
+      message: `the source account ${user} cannot read ${tablesPhrase(unreadable)}`,
+      action: `GRANT SELECT ON ${quoteIdent(ctx.database)}.* TO ${account}`,
+    });
   if (!globalHas(grants, 'RELOAD'))
     findings.push({
       severity: 'warning',
@@ -147,15 +168,33 @@ function sourceFindings(user: string, grants: Grant[], ctx: PrivilegeContext, ta
 
 /** Whether finishing the table (indexes, unique keys, counter, foreign keys) runs ALTER TABLE. */
 function altersAfterData(t: TargetTable): boolean {
-  return t.indexes.length > 0 || t.uniqueKeys.some((k) => k.join() !== t.primaryKey.join()) || t.foreignKeys.length > 0 || t.columns.some((c) => c.autoIncrement);
+  return (
+    t.indexes.length > 0 ||
+    t.uniqueKeys.some((k) => k.join() !== t.primaryKey.join()) ||
+    t.foreignKeys.length > 0 ||
+    t.columns.some((c) => c.autoIncrement)
+  );
 }
 
-async function targetFindings(conn: Connection, user: string, grants: Grant[], ctx: PrivilegeContext, tables: TargetTable[], ifExists: IfExists): Promise<Finding[]> {
+async function targetFindings(
+  conn: Connection,
+  user: string,
+  grants: Grant[],
+  ctx: PrivilegeContext,
+  tables: TargetTable[],
+  ifExists: IfExists,
+): Promise<Finding[]> {
   const account = accountName(user);
   const existing = new Set(
     tables.length === 0
       ? []
-      : (await run<{ name: string }[]>(conn, `SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (${tables.map(() => '?').join(', ')})`, tables.map((t) => t.name))).map((r) => r.name),
+      : (
+          await run<{ name: string }[]>(
+            conn,
+            `SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN (${tables.map(() => '?').join(', ')})`,
+            tables.map((t) => t.name),
+          )
+        ).map((r) => r.name),
   );
   // privilege -> tables that need it and lack it
   const missing = new Map<string, Set<string>>();
@@ -193,7 +232,8 @@ async function targetFindings(conn: Connection, user: string, grants: Grant[], c
     findings.push({
       severity: 'info',
       code: 'LOAD_DATA_OFF',
-      message: 'the MySQL server does not allow LOAD DATA LOCAL INFILE (local_infile=OFF): ferry writes with multi-row INSERT, about a third slower',
+      message:
+        'the MySQL server does not allow LOAD DATA LOCAL INFILE (local_infile=OFF): ferry writes with multi-row INSERT, about a third slower',
       action: 'for faster writes, SET GLOBAL local_infile = ON on the server (it needs no privilege beyond INSERT)',
     });
   return findings;

@@ -28,10 +28,19 @@ export function parseEndpoint(url: string): Endpoint {
   try {
     u = new URL(url);
   } catch {
-    throw new FerryError('URL_INVALID', `cannot read the MySQL URL ${redactUrl(url)}`, 'write it as mysql://user:password@host:3306/database');
+    throw new FerryError(
+      'URL_INVALID',
+      `cannot read the MySQL URL ${redactUrl(url)}`,
+      'write it as mysql://user:password@host:3306/database',
+    );
   }
   const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
-  if (!database) throw new FerryError('URL_INVALID', `the MySQL URL ${redactUrl(url)} names no database`, 'add the database to the URL: mysql://user@host:3306/database');
+  if (!database)
+    throw new FerryError(
+      'URL_INVALID',
+      `the MySQL URL ${redactUrl(url)} names no database`,
+      'add the database to the URL: mysql://user@host:3306/database',
+    );
   const params = urlParams(url);
   const ssl = params.get('ssl');
   const sslmode = params.get('sslmode') ?? (ssl === 'true' || ssl === 'required' ? 'require' : undefined);
@@ -46,12 +55,16 @@ export function parseEndpoint(url: string): Endpoint {
   };
 }
 
-const STRICT_MODE = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION';
+const STRICT_MODE =
+  'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION';
 
 /** Session settings. Values are exchanged in UTC and utf8mb4; a paused reader must not be cut off. */
 export const SESSION = {
   // writers refuse a value that does not fit instead of truncating it; foreign keys are checked when added
-  target: [`SET time_zone = '+00:00', sql_mode = '${STRICT_MODE}', foreign_key_checks = 0, net_read_timeout = 3600, net_write_timeout = 3600`, 'SET NAMES utf8mb4'],
+  target: [
+    `SET time_zone = '+00:00', sql_mode = '${STRICT_MODE}', foreign_key_checks = 0, net_read_timeout = 3600, net_write_timeout = 3600`,
+    'SET NAMES utf8mb4',
+  ],
   // readers accept zero dates as stored; net_write_timeout covers a stream paused by a slow target
   source: [
     "SET time_zone = '+00:00', sql_mode = '', net_write_timeout = 86400, lock_wait_timeout = 30",
@@ -83,7 +96,9 @@ function options(ep: Endpoint): ConnectionOptions {
     user: ep.user,
     password: ep.password,
     database: ep.database,
-    ssl: ep.tls ? { ca: ep.tls.ca, rejectUnauthorized: ep.tls.mode !== 'require', verifyIdentity: ep.tls.mode === 'verify-full' } : undefined,
+    ssl: ep.tls
+      ? { ca: ep.tls.ca, rejectUnauthorized: ep.tls.mode !== 'require', verifyIdentity: ep.tls.mode === 'verify-full' }
+      : undefined,
     charset: 'UTF8MB4_GENERAL_CI',
     // BIGINT arrives as a number when it is a safe integer and as a string otherwise (both exact)
     supportBigNumbers: true,
@@ -96,12 +111,18 @@ function options(ep: Endpoint): ConnectionOptions {
     enableKeepAlive: true,
     // statements are built with literals already escaped; mysql2's default formatter would
     // scan every (multi-megabyte) INSERT for placeholders even without parameters
-    queryFormat: (sql: string, values?: unknown) => (Array.isArray(values) && values.length ? mysql.format(sql, values) : sql),
+    queryFormat: (sql: string, values?: unknown) =>
+      Array.isArray(values) && values.length ? mysql.format(sql, values) : sql,
   };
 }
 
 /** Runs one statement; `rows` asks for rows as arrays. */
-export function run<T = any>(conn: Connection, sql: string, params?: unknown[], rows: 'arrays' | 'objects' = 'objects'): Promise<T> {
+export function run<T = any>(
+  conn: Connection,
+  sql: string,
+  params?: unknown[],
+  rows: 'arrays' | 'objects' = 'objects',
+): Promise<T> {
   return new Promise((resolve, reject) => {
     conn.query({ sql, rowsAsArray: rows === 'arrays' }, params, (err, res) => (err ? reject(err) : resolve(res as T)));
   });
@@ -247,7 +268,12 @@ interface Batching<B> {
  * consumer is `READ_AHEAD` batches behind. `prepare` runs on a batch just before it is yielded.
  * Stopping early drains the rest of the result so the connection stays usable.
  */
-async function* streamBatches<B>(conn: Connection, start: () => Query, batching: Batching<B>, prepare?: (batch: B) => void): AsyncGenerator<B> {
+async function* streamBatches<B>(
+  conn: Connection,
+  start: () => Query,
+  batching: Batching<B>,
+  prepare?: (batch: B) => void,
+): AsyncGenerator<B> {
   const ready: B[] = [];
   let ended = false;
   let failure: unknown;
@@ -319,7 +345,12 @@ async function* streamBatches<B>(conn: Connection, start: () => Query, batching:
  * Streams a query's rows (arrays) in batches of `batchRows`. `decode` converts a batch in place
  * before it is yielded.
  */
-export function streamRows(conn: Connection, sql: string, batchRows: number, decode: (rows: unknown[][]) => void): AsyncGenerator<unknown[][]> {
+export function streamRows(
+  conn: Connection,
+  sql: string,
+  batchRows: number,
+  decode: (rows: unknown[][]) => void,
+): AsyncGenerator<unknown[][]> {
   let current: unknown[][] = [];
   const batching: Batching<unknown[][]> = {
     add(row) {

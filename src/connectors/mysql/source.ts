@@ -6,9 +6,26 @@ import type { Logger } from '../../core/log.js';
 import type { KeyRange, RowBatch } from '../../core/types.js';
 import type { ColumnBatch, ColumnDecoder } from '../../core/columns.js';
 import { evenKeyRanges, rangesBetween } from '../../core/split.js';
-import { batchDecoder, boundLiterals, quoteIdent, readsAsIs, selectExpr, valueDecoder, type CodecColumn } from './codec.js';
+import {
+  batchDecoder,
+  boundLiterals,
+  quoteIdent,
+  readsAsIs,
+  selectExpr,
+  valueDecoder,
+  type CodecColumn,
+} from './codec.js';
 import { isFatal, reasonOf, toFerryError } from './errors.js';
-import { closeSession, isDead, openSession, run, SESSION, streamColumns, streamRows, type Endpoint } from './session.js';
+import {
+  closeSession,
+  isDead,
+  openSession,
+  run,
+  SESSION,
+  streamColumns,
+  streamRows,
+  type Endpoint,
+} from './session.js';
 import { keyColumns, rangeConditions, tupleCompare, whereClause } from './sql.js';
 import { TextColumnBatcher, textColumnDecoderFor } from './text-columns.js';
 
@@ -48,7 +65,11 @@ class MysqlReadView implements ReadView {
   }
 
   private lostError(): FerryError {
-    return new FerryError('READ_FAILED', `a MySQL connection of the consistent snapshot was lost (${this.lost})`, 'run again: ferry takes a new snapshot and re-reads the unfinished chunks');
+    return new FerryError(
+      'READ_FAILED',
+      `a MySQL connection of the consistent snapshot was lost (${this.lost})`,
+      'run again: ferry takes a new snapshot and re-reads the unfinished chunks',
+    );
   }
 
   async use<T>(fn: (conn: Connection) => Promise<T>): Promise<T> {
@@ -69,7 +90,12 @@ class MysqlReadView implements ReadView {
 }
 
 function viewOf(view: ReadView): MysqlReadView {
-  if (!(view instanceof MysqlReadView)) throw new FerryError('INTERNAL', 'a read view of another connector was passed to the MySQL source', 'report this as a bug');
+  if (!(view instanceof MysqlReadView))
+    throw new FerryError(
+      'INTERNAL',
+      'a read view of another connector was passed to the MySQL source',
+      'report this as a bug',
+    );
   return view;
 }
 
@@ -117,7 +143,10 @@ export class MysqlSource implements Source {
   async split(table: SourceTable, rowsPerChunk: number, view: ReadView, within: KeyRange = {}): Promise<KeyRange[]> {
     if (table.key.length === 0) return [{}];
     const keys = keyColumns(table.name, table.columns, table.key);
-    const even = keys.length === 1 && !within.lower && !within.upper && !table.where ? await this.evenSplit(table, keys[0]!, rowsPerChunk, view) : undefined;
+    const even =
+      keys.length === 1 && !within.lower && !within.upper && !table.where
+        ? await this.evenSplit(table, keys[0]!, rowsPerChunk, view)
+        : undefined;
     if (even) return even;
     const names = keys.map((k) => quoteIdent(k.name));
     const decoders = keys.map(valueDecoder);
@@ -127,23 +156,31 @@ export class MysqlSource implements Source {
     const step = Math.max(1, Math.floor(rowsPerChunk));
     const starts: unknown[][] = [];
     let lower = within.lower;
-    await viewOf(view).use(async (conn) => {
-      const nextKey = async (cond: string | undefined, offset: number): Promise<unknown[] | undefined> => {
-        const rows = await run<unknown[][]>(conn, `${from}${whereClause([cond, upper, table.where])}${order} LIMIT 1 OFFSET ${offset}`, [], 'arrays');
-        return rows[0]?.map((v, i) => decoders[i]!(v));
-      };
-      for (;;) {
-        const lowerLits = lower && boundLiterals(keys, lower);
-        let boundary = await nextKey(lowerLits && tupleCompare(names, lowerLits, '>='), step);
-        // a key repeated more than rowsPerChunk times: the chunk ends at the next distinct key
-        if (boundary && lowerLits && boundLiterals(keys, boundary).join() === lowerLits.join()) boundary = await nextKey(tupleCompare(names, lowerLits, '>'), 0);
-        if (!boundary) break;
-        starts.push(boundary);
-        lower = boundary;
-      }
-    }).catch((err) => {
-      throw toFerryError(err, this.ep, 'read', table.name);
-    });
+    await viewOf(view)
+      .use(async (conn) => {
+        const nextKey = async (cond: string | undefined, offset: number): Promise<unknown[] | undefined> => {
+          const rows = await run<unknown[][]>(
+            conn,
+            `${from}${whereClause([cond, upper, table.where])}${order} LIMIT 1 OFFSET ${offset}`,
+            [],
+            'arrays',
+          );
+          return rows[0]?.map((v, i) => decoders[i]!(v));
+        };
+        for (;;) {
+          const lowerLits = lower && boundLiterals(keys, lower);
+          let boundary = await nextKey(lowerLits && tupleCompare(names, lowerLits, '>='), step);
+          // a key repeated more than rowsPerChunk times: the chunk ends at the next distinct key
+          if (boundary && lowerLits && boundLiterals(keys, boundary).join() === lowerLits.join())
+            boundary = await nextKey(tupleCompare(names, lowerLits, '>'), 0);
+          if (!boundary) break;
+          starts.push(boundary);
+          lower = boundary;
+        }
+      })
+      .catch((err) => {
+        throw toFerryError(err, this.ep, 'read', table.name);
+      });
     return rangesBetween(starts, within);
   }
 
@@ -152,15 +189,30 @@ export class MysqlSource implements Source {
    * table's row estimate (core/split.ts), when the key is dense. (InnoDB's estimate of the rows
    * in a key range is too rough for sub-ranges: they are split exactly.)
    */
-  private async evenSplit(table: SourceTable, key: CodecColumn, rowsPerChunk: number, view: ReadView): Promise<KeyRange[] | undefined> {
+  private async evenSplit(
+    table: SourceTable,
+    key: CodecColumn,
+    rowsPerChunk: number,
+    view: ReadView,
+  ): Promise<KeyRange[] | undefined> {
     if (key.type.kind !== 'int' || !readsAsIs(key)) return undefined;
     const k = quoteIdent(key.name);
     try {
       return await viewOf(view).use(async (conn) => {
-        const [[lo, hi]] = await run<unknown[][]>(conn, `SELECT CAST(MIN(${k}) AS CHAR), CAST(MAX(${k}) AS CHAR) FROM ${quoteIdent(table.name)}`, [], 'arrays');
+        const [[lo, hi]] = await run<unknown[][]>(
+          conn,
+          `SELECT CAST(MIN(${k}) AS CHAR), CAST(MAX(${k}) AS CHAR) FROM ${quoteIdent(table.name)}`,
+          [],
+          'arrays',
+        );
         if (lo === null || hi === null) return undefined;
         // a view has no estimate (NULL): it is split exactly
-        const [stats] = await run<unknown[][]>(conn, 'SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [table.name], 'arrays');
+        const [stats] = await run<unknown[][]>(
+          conn,
+          'SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+          [table.name],
+          'arrays',
+        );
         return evenKeyRanges(key.type, BigInt(String(lo)), BigInt(String(hi)), Number(stats?.[0] ?? 0), rowsPerChunk);
       });
     } catch (err) {
@@ -178,23 +230,48 @@ export class MysqlSource implements Source {
   }
 
   read(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<RowBatch> {
-    return this.withReader(view, table, (conn) => readRows(conn, table.name, table.columns, rangeConditions(keyColumns(table.name, table.columns, table.key), range), table.where, batchRows));
+    return this.withReader(view, table, (conn) =>
+      readRows(
+        conn,
+        table.name,
+        table.columns,
+        rangeConditions(keyColumns(table.name, table.columns, table.key), range),
+        table.where,
+        batchRows,
+      ),
+    );
   }
 
   /** Column batches straight from the text protocol, when every column is read as it is and has a column form. */
-  readColumns(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<ColumnBatch> | undefined {
+  readColumns(
+    table: SourceTable,
+    range: KeyRange,
+    view: ReadView,
+    batchRows: number,
+  ): AsyncIterable<ColumnBatch> | undefined {
     const decoders: ColumnDecoder[] = [];
     for (const c of table.columns) {
       const d = readsAsIs(c) ? textColumnDecoderFor(c.type) : undefined;
       if (!d) return undefined;
       decoders.push(d);
     }
-    const sql = selectSql(table.name, table.columns, rangeConditions(keyColumns(table.name, table.columns, table.key), range), table.where);
-    return this.withReader(view, table, (conn) => streamColumns(conn, sql, new TextColumnBatcher(decoders, Math.max(1, batchRows))));
+    const sql = selectSql(
+      table.name,
+      table.columns,
+      rangeConditions(keyColumns(table.name, table.columns, table.key), range),
+      table.where,
+    );
+    return this.withReader(view, table, (conn) =>
+      streamColumns(conn, sql, new TextColumnBatcher(decoders, Math.max(1, batchRows))),
+    );
   }
 
   /** A read on one of the view's connections, given back when the read ends. */
-  private async *withReader<T>(view: ReadView, table: SourceTable, read: (conn: Connection) => AsyncIterable<T>): AsyncIterable<T> {
+  private async *withReader<T>(
+    view: ReadView,
+    table: SourceTable,
+    read: (conn: Connection) => AsyncIterable<T>,
+  ): AsyncIterable<T> {
     const v = viewOf(view);
     const conn = await v.take();
     let failure: unknown;
@@ -222,5 +299,11 @@ export async function* readRows(
   where: string | undefined,
   batchRows: number,
 ): AsyncGenerator<RowBatch> {
-  for await (const rows of streamRows(conn, selectSql(table, columns, conditions, where), Math.max(1, batchRows), batchDecoder(columns))) yield { rows };
+  for await (const rows of streamRows(
+    conn,
+    selectSql(table, columns, conditions, where),
+    Math.max(1, batchRows),
+    batchDecoder(columns),
+  ))
+    yield { rows };
 }

@@ -19,7 +19,12 @@ export function tupleCompare(cols: string[], vals: string[], op: '>' | '>=' | '<
 export function keyColumns<C extends CodecColumn>(table: string, columns: C[], key: string[]): C[] {
   return key.map((k) => {
     const c = columns.find((x) => x.name === k);
-    if (!c) throw new FerryError('PLAN_INVALID', `key column ${k} is not a column of table ${table}`, 'list the key column among the columns of the table in the plan');
+    if (!c)
+      throw new FerryError(
+        'PLAN_INVALID',
+        `key column ${k} is not a column of table ${table}`,
+        'list the key column among the columns of the table in the plan',
+      );
     return c;
   });
 }

@@ -1,7 +1,16 @@
 // The write side: tables, chunk writes as multi-row INSERTs in one transaction, indexes and
 // foreign keys after the data, read-back for verification.
 import type { Connection } from 'mysql2';
-import type { ChunkWrite, IfExists, Reject, TableFingerprint, Target, TargetColumn, TargetTable, WriteResult } from '../../core/contracts.js';
+import type {
+  ChunkWrite,
+  IfExists,
+  Reject,
+  TableFingerprint,
+  Target,
+  TargetColumn,
+  TargetTable,
+  WriteResult,
+} from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { writeIsolated } from '../../core/isolate.js';
 import type { Logger } from '../../core/log.js';
@@ -47,7 +56,8 @@ const FK_RULES = new Set(['CASCADE', 'SET NULL', 'RESTRICT', 'NO ACTION']);
 const columnList = (cols: string[]) => cols.map(quoteIdent).join(', ');
 /** MySQL has at most one auto-increment column a table. */
 const autoColumn = (table: TargetTable) => table.columns.find((c) => c.autoIncrement);
-const insertHead = (table: TargetTable) => `INSERT INTO ${quoteIdent(table.name)} (${columnList(table.columns.map((c) => c.name))}) VALUES `;
+const insertHead = (table: TargetTable) =>
+  `INSERT INTO ${quoteIdent(table.name)} (${columnList(table.columns.map((c) => c.name))}) VALUES `;
 
 function clip(name: string): string {
   return name.length <= MAX_IDENTIFIER ? name : name.slice(0, MAX_IDENTIFIER);
@@ -67,26 +77,71 @@ export class MysqlTarget implements Target {
 
   async check(tables: TargetTable[]): Promise<Finding[]> {
     const findings: Finding[] = [];
-    const add = (severity: Finding['severity'], code: string, table: string, message: string, action: string, column?: string) =>
-      findings.push({ severity, code, table, message, action, ...(column ? { column } : {}) });
+    const add = (
+      severity: Finding['severity'],
+      code: string,
+      table: string,
+      message: string,
+      action: string,
+      column?: string,
+    ) => findings.push({ severity, code, table, message, action, ...(column ? { column } : {}) });
     for (const t of tables) {
       const native = new Map(t.columns.map((c) => [c.name, c.nativeType]));
-      const names = [t.name, ...t.columns.map((c) => c.name), ...t.indexes.map((i) => i.name), ...t.foreignKeys.map((f) => f.name)];
+      const names = [
+        t.name,
+        ...t.columns.map((c) => c.name),
+        ...t.indexes.map((i) => i.name),
+        ...t.foreignKeys.map((f) => f.name),
+      ];
       for (const n of names.filter((x) => x.length > MAX_IDENTIFIER))
-        add('error', 'IDENTIFIER_TOO_LONG', t.name, `MySQL names are at most ${MAX_IDENTIFIER} characters: "${n}" has ${n.length}`, 'rename it in the plan');
+        add(
+          'error',
+          'IDENTIFIER_TOO_LONG',
+          t.name,
+          `MySQL names are at most ${MAX_IDENTIFIER} characters: "${n}" has ${n.length}`,
+          'rename it in the plan',
+        );
       for (const key of [t.primaryKey, ...t.uniqueKeys]) {
         for (const c of key.filter((k) => UNINDEXABLE.test(native.get(k) ?? '')))
-          add('error', 'KEY_ON_TEXT', t.name, `column ${c} (${native.get(c)}) is part of a primary or unique key, and MySQL cannot index a whole text or blob value`, "set the column's nativeType to varchar(n) or varbinary(n) in the plan (at most 768 characters for a key)", c);
+          add(
+            'error',
+            'KEY_ON_TEXT',
+            t.name,
+            `column ${c} (${native.get(c)}) is part of a primary or unique key, and MySQL cannot index a whole text or blob value`,
+            "set the column's nativeType to varchar(n) or varbinary(n) in the plan (at most 768 characters for a key)",
+            c,
+          );
         const bytes = key.reduce((n, k) => n + keyBytes(native.get(k) ?? ''), 0);
         if (bytes > MAX_KEY_BYTES)
-          add('error', 'KEY_TOO_LONG', t.name, `the key (${key.join(', ')}) may take ${bytes} bytes, more than the ${MAX_KEY_BYTES} InnoDB allows`, 'shorten the varchar/char lengths of its columns in the plan (a utf8mb4 character takes up to 4 bytes)');
+          add(
+            'error',
+            'KEY_TOO_LONG',
+            t.name,
+            `the key (${key.join(', ')}) may take ${bytes} bytes, more than the ${MAX_KEY_BYTES} InnoDB allows`,
+            'shorten the varchar/char lengths of its columns in the plan (a utf8mb4 character takes up to 4 bytes)',
+          );
       }
       for (const idx of t.indexes)
         for (const c of idx.columns.filter((k) => UNINDEXABLE.test(native.get(k) ?? '')))
-          add(idx.unique ? 'error' : 'warning', 'INDEX_ON_TEXT', t.name, `index ${idx.name} covers ${native.get(c)} column ${c}: MySQL indexes only the first ${TEXT_INDEX_PREFIX} characters`, idx.unique ? "set the column's nativeType to varchar(n) in the plan" : 'nothing to do unless the index must cover the whole value', c);
+          add(
+            idx.unique ? 'error' : 'warning',
+            'INDEX_ON_TEXT',
+            t.name,
+            `index ${idx.name} covers ${native.get(c)} column ${c}: MySQL indexes only the first ${TEXT_INDEX_PREFIX} characters`,
+            idx.unique
+              ? "set the column's nativeType to varchar(n) in the plan"
+              : 'nothing to do unless the index must cover the whole value',
+            c,
+          );
       for (const fk of t.foreignKeys)
         for (const rule of [fk.onDelete, fk.onUpdate].filter((r): r is string => !!r && /SET DEFAULT/i.test(r)))
-          add('warning', 'FK_RULE_UNSUPPORTED', t.name, `foreign key ${fk.name} has ${rule}, which InnoDB does not support: it is created without that rule`, 'handle the rule in the application or change it in the source');
+          add(
+            'warning',
+            'FK_RULE_UNSUPPORTED',
+            t.name,
+            `foreign key ${fk.name} has ${rule}, which InnoDB does not support: it is created without that rule`,
+            'handle the rule in the application or change it in the source',
+          );
     }
     return findings;
   }
@@ -96,8 +151,13 @@ export class MysqlTarget implements Target {
     if (c.default !== undefined) {
       const dflt = c.default.trim();
       // other engines' default expressions do not carry over; literals and "now" do
-      if (LITERAL_DEFAULT.test(dflt) || (NOW_DEFAULT.test(dflt) && TEMPORAL_NATIVE.test(c.nativeType))) def += ` DEFAULT ${dflt}`;
-      else this.log.info({ column: c.name, default: c.default }, 'column default is not a plain literal and is not carried to MySQL');
+      if (LITERAL_DEFAULT.test(dflt) || (NOW_DEFAULT.test(dflt) && TEMPORAL_NATIVE.test(c.nativeType)))
+        def += ` DEFAULT ${dflt}`;
+      else
+        this.log.info(
+          { column: c.name, default: c.default },
+          'column default is not a plain literal and is not carried to MySQL',
+        );
     }
     return autoIncrement ? `${def} AUTO_INCREMENT` : def;
   }
@@ -108,20 +168,29 @@ export class MysqlTarget implements Target {
     const cols = table.columns.map((c) => this.columnDef(c, c === auto));
     if (table.primaryKey.length) cols.push(`PRIMARY KEY (${columnList(table.primaryKey)})`);
     // MySQL wants an index led by the auto-increment column; the primary key may not be one
-    if (auto && auto.name !== table.primaryKey[0]) cols.push(`KEY ${quoteIdent(clip(`${table.name}_${auto.name}_auto`))} (${quoteIdent(auto.name)})`);
+    if (auto && auto.name !== table.primaryKey[0])
+      cols.push(`KEY ${quoteIdent(clip(`${table.name}_${auto.name}_auto`))} (${quoteIdent(auto.name)})`);
     const create = `CREATE TABLE ${name} (${cols.join(', ')}) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=${this.traits.collation}`;
     await this.pool
       .use(async (conn) => {
         if (ifExists === 'drop') await run(conn, `DROP TABLE IF EXISTS ${name}`);
         if (ifExists === 'truncate') {
-          const found = await run<unknown[]>(conn, 'SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [table.name]);
+          const found = await run<unknown[]>(
+            conn,
+            'SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+            [table.name],
+          );
           if (found.length) return run(conn, `TRUNCATE TABLE ${name}`);
         }
         return run(conn, create);
       })
       .catch((err) => {
         if ((err as { errno?: number }).errno === 1050)
-          throw new FerryError('TABLE_EXISTS', `table ${table.name} already exists in MySQL database ${this.pool.ep.database}`, 'set target.ifExists to drop or truncate in the plan, or drop the table');
+          throw new FerryError(
+            'TABLE_EXISTS',
+            `table ${table.name} already exists in MySQL database ${this.pool.ep.database}`,
+            'set target.ifExists to drop or truncate in the plan, or drop the table',
+          );
         throw toFerryError(err, this.pool.ep, 'write', table.name);
       });
   }
@@ -133,7 +202,9 @@ export class MysqlTarget implements Target {
     try {
       await run(conn, 'START TRANSACTION');
       if (chunk.replace) {
-        const conditions = table.key.length ? rangeConditions(keyColumns(table.name, table.columns, table.key), chunk.range) : [];
+        const conditions = table.key.length
+          ? rangeConditions(keyColumns(table.name, table.columns, table.key), chunk.range)
+          : [];
         await run(conn, `DELETE FROM ${quoteIdent(table.name)}${whereClause(conditions)}`);
       }
       const result = chunk.isolate
@@ -156,7 +227,11 @@ export class MysqlTarget implements Target {
    * Multi-row INSERTs of up to `statementChars`; the next statement is built while the
    * server runs the previous one.
    */
-  private async insertAll(conn: Connection, table: TargetTable, batches: AsyncIterable<RowBatch>): Promise<WriteResult> {
+  private async insertAll(
+    conn: Connection,
+    table: TargetTable,
+    batches: AsyncIterable<RowBatch>,
+  ): Promise<WriteResult> {
     const insert = insertHead(table);
     const encode = rowEncoder(table.columns);
     let rows = 0;
@@ -220,17 +295,32 @@ export class MysqlTarget implements Target {
     const sql =
       `LOAD DATA LOCAL INFILE 'ferry' INTO TABLE ${quoteIdent(table.name)} CHARACTER SET utf8mb4 ` +
       `FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${format.columns})${format.set}`;
-    const result = await runLoad<{ affectedRows: number; warningStatus: number }>(conn, sql, () => Readable.from(content(), { objectMode: false }));
+    const result = await runLoad<{ affectedRows: number; warningStatus: number }>(conn, sql, () =>
+      Readable.from(content(), { objectMode: false }),
+    );
     if (result.warningStatus > 0) {
-      const [first] = await run<{ Message: string }[]>(conn, "SHOW WARNINGS LIMIT 1");
-      throw new FerryError('WRITE_FAILED', `MySQL write ${table.name} failed: ${first?.Message ?? `${result.warningStatus} warnings`}`, 'fix the cause named by the server and run again (ferry checks values first; an isolated run names the refused rows)');
+      const [first] = await run<{ Message: string }[]>(conn, 'SHOW WARNINGS LIMIT 1');
+      throw new FerryError(
+        'WRITE_FAILED',
+        `MySQL write ${table.name} failed: ${first?.Message ?? `${result.warningStatus} warnings`}`,
+        'fix the cause named by the server and run again (ferry checks values first; an isolated run names the refused rows)',
+      );
     }
-    if (result.affectedRows !== rows) throw new FerryError('WRITE_FAILED', `MySQL write ${table.name} stored ${result.affectedRows} of ${rows} rows`, 'run the chunk again');
+    if (result.affectedRows !== rows)
+      throw new FerryError(
+        'WRITE_FAILED',
+        `MySQL write ${table.name} stored ${result.affectedRows} of ${rows} rows`,
+        'run the chunk again',
+      );
     return { rows, rejects: [] };
   }
 
   /** Groups of rows under savepoints; a refused group is split until the refused rows are alone. */
-  private async insertIsolated(conn: Connection, table: TargetTable, batches: AsyncIterable<RowBatch>): Promise<WriteResult> {
+  private async insertIsolated(
+    conn: Connection,
+    table: TargetTable,
+    batches: AsyncIterable<RowBatch>,
+  ): Promise<WriteResult> {
     const insert = insertHead(table);
     const encode = rowEncoder(table.columns);
     let rows = 0;
@@ -269,20 +359,32 @@ export class MysqlTarget implements Target {
 
   async finishTable(table: TargetTable): Promise<void> {
     const native = new Map(table.columns.map((c) => [c.name, c.nativeType]));
-    const indexColumns = (cols: string[]) => cols.map((c) => (UNINDEXABLE.test(native.get(c) ?? '') ? `${quoteIdent(c)}(${TEXT_INDEX_PREFIX})` : quoteIdent(c))).join(', ');
+    const indexColumns = (cols: string[]) =>
+      cols
+        .map((c) => (UNINDEXABLE.test(native.get(c) ?? '') ? `${quoteIdent(c)}(${TEXT_INDEX_PREFIX})` : quoteIdent(c)))
+        .join(', ');
     const wanted: [name: string, clause: (name: string) => string][] = [];
     for (const key of table.uniqueKeys) {
       if (key.join() === table.primaryKey.join()) continue;
-      wanted.push([clip(`${table.name}_${key.join('_')}_key`), (n) => `ADD UNIQUE KEY ${quoteIdent(n)} (${columnList(key)})`]);
+      wanted.push([
+        clip(`${table.name}_${key.join('_')}_key`),
+        (n) => `ADD UNIQUE KEY ${quoteIdent(n)} (${columnList(key)})`,
+      ]);
     }
     const auto = autoColumn(table);
     for (const idx of table.indexes) {
       if (auto && auto.name !== table.primaryKey[0] && idx.columns.join() === auto.name) continue;
       if (idx.expression) {
-        this.log.warn({ table: table.name, index: idx.name, expression: idx.expression }, 'index is not a plain column index and is not created in MySQL');
+        this.log.warn(
+          { table: table.name, index: idx.name, expression: idx.expression },
+          'index is not a plain column index and is not created in MySQL',
+        );
         continue;
       }
-      wanted.push([clip(idx.name), (n) => `ADD ${idx.unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(n)} (${indexColumns(idx.columns)})`]);
+      wanted.push([
+        clip(idx.name),
+        (n) => `ADD ${idx.unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(n)} (${indexColumns(idx.columns)})`,
+      ]);
     }
     const name = quoteIdent(table.name);
     await this.pool
@@ -345,7 +447,14 @@ export class MysqlTarget implements Target {
   async count(table: TargetTable, range: KeyRange): Promise<number> {
     const conditions = table.key.length ? rangeConditions(keyColumns(table.name, table.columns, table.key), range) : [];
     try {
-      const rows = await this.pool.use((conn) => run<unknown[][]>(conn, `SELECT COUNT(*) FROM ${quoteIdent(table.name)}${whereClause(conditions)}`, [], 'arrays'));
+      const rows = await this.pool.use((conn) =>
+        run<unknown[][]>(
+          conn,
+          `SELECT COUNT(*) FROM ${quoteIdent(table.name)}${whereClause(conditions)}`,
+          [],
+          'arrays',
+        ),
+      );
       return Number(rows[0]![0]);
     } catch (err) {
       throw toFerryError(err, this.pool.ep, 'read', table.name);
@@ -358,18 +467,27 @@ export class MysqlTarget implements Target {
 
   async drop(table: TargetTable): Promise<void> {
     // the session runs without foreign key checks, so tables referring to this one do not stop it
-    await this.pool.use((conn) => run(conn, `DROP TABLE IF EXISTS ${quoteIdent(table.name)}`)).catch((err) => {
-      throw toFerryError(err, this.pool.ep, 'write', table.name);
-    });
+    await this.pool
+      .use((conn) => run(conn, `DROP TABLE IF EXISTS ${quoteIdent(table.name)}`))
+      .catch((err) => {
+        throw toFerryError(err, this.pool.ep, 'write', table.name);
+      });
   }
 
   /** The row count and CHECKSUM TABLE (a sum of per-row checksums of the content: any change moves it). */
   async fingerprint(table: TargetTable): Promise<TableFingerprint | undefined> {
     try {
       return await this.pool.use(async (conn) => {
-        const found = await run<unknown[]>(conn, 'SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [table.name]);
+        const found = await run<unknown[]>(
+          conn,
+          'SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+          [table.name],
+        );
         if (!found.length) return undefined;
-        const [sum] = await run<{ Checksum: string | number | null }[]>(conn, `CHECKSUM TABLE ${quoteIdent(table.name)} EXTENDED`);
+        const [sum] = await run<{ Checksum: string | number | null }[]>(
+          conn,
+          `CHECKSUM TABLE ${quoteIdent(table.name)} EXTENDED`,
+        );
         const count = await run<unknown[][]>(conn, `SELECT COUNT(*) FROM ${quoteIdent(table.name)}`, [], 'arrays');
         return { rows: Number(count[0]![0]), hash: `checksum:${String(sum?.Checksum)}` };
       });
@@ -394,14 +512,19 @@ function dateProblem(s: string): string | undefined {
 }
 
 /** Checks for what MySQL cannot hold beyond the canonical type (see Target.valueCheck). */
-export function valueCheckFor(column: TargetColumn, maxPacket: number): ((v: unknown) => string | undefined) | undefined {
+export function valueCheckFor(
+  column: TargetColumn,
+  maxPacket: number,
+): ((v: unknown) => string | undefined) | undefined {
   const native = column.nativeType;
   switch (column.type.kind) {
     case 'float':
       return (v) => {
         if (typeof v !== 'number') return undefined;
         if (!Number.isFinite(v)) return `${v} cannot be stored: MySQL ${native} has no NaN or infinity`;
-        return Object.is(v, -0) ? `-0 cannot be stored: MySQL ${native} keeps no negative zero (it would read back as 0)` : undefined;
+        return Object.is(v, -0)
+          ? `-0 cannot be stored: MySQL ${native} keeps no negative zero (it would read back as 0)`
+          : undefined;
       };
     case 'date':
       return (v) => dateProblem(String(v));
@@ -409,7 +532,9 @@ export function valueCheckFor(column: TargetColumn, maxPacket: number): ((v: unk
       if (/^timestamp\b/i.test(native))
         return (v) => {
           const s = String(v).replace(/Z$/, '');
-          return s < TIMESTAMP_MIN || s > TIMESTAMP_MAX ? `${s} UTC is outside MySQL's TIMESTAMP range ${TIMESTAMP_MIN}..${TIMESTAMP_MAX} UTC` : undefined;
+          return s < TIMESTAMP_MIN || s > TIMESTAMP_MAX
+            ? `${s} UTC is outside MySQL's TIMESTAMP range ${TIMESTAMP_MIN}..${TIMESTAMP_MAX} UTC`
+            : undefined;
         };
       return (v) => dateProblem(String(v));
     case 'time':
@@ -417,7 +542,9 @@ export function valueCheckFor(column: TargetColumn, maxPacket: number): ((v: unk
         const m = /^(-)?(\d+):(\d\d):(\d\d)(\.\d*[1-9])?/.exec(String(v));
         if (!m) return undefined;
         const secs = Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4]);
-        return secs > TIME_MAX_SECONDS || (secs === TIME_MAX_SECONDS && m[5]) ? `time ${v} is outside MySQL's range -838:59:59..838:59:59` : undefined;
+        return secs > TIME_MAX_SECONDS || (secs === TIME_MAX_SECONDS && m[5])
+          ? `time ${v} is outside MySQL's range -838:59:59..838:59:59`
+          : undefined;
       };
     case 'string':
     case 'bytes':
@@ -426,7 +553,8 @@ export function valueCheckFor(column: TargetColumn, maxPacket: number): ((v: unk
       if (!LONG_TYPES.test(native)) return undefined;
       // a value travels inside one statement: hex doubles bytes, escapes can double text
       const limit = maxPacket - 4096;
-      const tooBig = (n: number) => `a value of ${n} bytes does not fit in one statement under the server's max_allowed_packet (${maxPacket} bytes): raise max_allowed_packet`;
+      const tooBig = (n: number) =>
+        `a value of ${n} bytes does not fit in one statement under the server's max_allowed_packet (${maxPacket} bytes): raise max_allowed_packet`;
       return (v) => {
         if (v instanceof Uint8Array) return v.byteLength * 2 > limit ? tooBig(v.byteLength) : undefined;
         if (typeof v !== 'string' || v.length * 2 <= limit / 3) return undefined;

@@ -5,7 +5,15 @@
 // (a zero date, a tinyint(1) other than 0 or 1, …) throws: the caller reads the chunk as rows,
 // where the plan's policies for such values apply.
 import { daysFromCivil } from '../../core/calendar.js';
-import { BatchBuilder, ColumnBuilder, columnDecoder, columnLayout, noColumnarForm, writeIntLE, type ColumnDecoder } from '../../core/columns.js';
+import {
+  BatchBuilder,
+  ColumnBuilder,
+  columnDecoder,
+  columnLayout,
+  noColumnarForm,
+  writeIntLE,
+  type ColumnDecoder,
+} from '../../core/columns.js';
 import type { CanonicalType } from '../../core/types.js';
 
 // What becomes of a field; TextColumnBatcher.row switches on it (see postgres/binary-columns.ts for why).
@@ -110,21 +118,39 @@ function days(buf: Buffer, at: number): number {
   const y = digits(buf, at, 4);
   const m = digits(buf, at + 5, 2);
   const d = digits(buf, at + 8, 2);
-  if (buf[at + 4] !== 45 || buf[at + 7] !== 45 || y === 0 || m === 0 || m > 12 || d === 0 || d > DAYS_IN_MONTH[m]! || (m === 2 && d === 29 && (y % 4 !== 0 || (y % 100 === 0 && y % 400 !== 0))))
+  if (
+    buf[at + 4] !== 45 ||
+    buf[at + 7] !== 45 ||
+    y === 0 ||
+    m === 0 ||
+    m > 12 ||
+    d === 0 ||
+    d > DAYS_IN_MONTH[m]! ||
+    (m === 2 && d === 29 && (y % 4 !== 0 || (y % 100 === 0 && y % 400 !== 0)))
+  )
     throw noColumnarForm(`the date ${text(buf, at, 10)}`);
   return daysFromCivil(y, m, d);
 }
 
 /** "YYYY-MM-DD HH:MM:SS[.ffffff]" as microseconds since 1970-01-01 00:00. */
 function datetime(b: ColumnBuilder, buf: Buffer, at: number, len: number): void {
-  if (len < 19 || len === 20 || len > 26 || buf[at + 10] !== 32 || buf[at + 13] !== 58 || buf[at + 16] !== 58 || (len > 19 && buf[at + 19] !== 46))
+  if (
+    len < 19 ||
+    len === 20 ||
+    len > 26 ||
+    buf[at + 10] !== 32 ||
+    buf[at + 13] !== 58 ||
+    buf[at + 16] !== 58 ||
+    (len > 19 && buf[at + 19] !== 46)
+  )
     throw noColumnarForm(`the datetime "${text(buf, at, len)}"`);
   const day = days(buf, at);
   const h = digits(buf, at + 11, 2);
   const mi = digits(buf, at + 14, 2);
   const s = digits(buf, at + 17, 2);
   const places = len > 19 ? len - 20 : 0;
-  const us = (((h * 60 + mi) * 60 + s) * 1_000_000) + (places > 0 ? digits(buf, at + 20, places) * 10 ** (6 - places) : 0);
+  const us =
+    ((h * 60 + mi) * 60 + s) * 1_000_000 + (places > 0 ? digits(buf, at + 20, places) * 10 ** (6 - places) : 0);
   if (day > -SAFE_DAYS && day < SAFE_DAYS) writeIntLE(b, day * US_PER_DAY + us, 8);
   else writeIntLE(b, BigInt(day) * BigInt(US_PER_DAY) + BigInt(us), 8);
 }
@@ -188,7 +214,8 @@ export class TextColumnBatcher extends BatchBuilder {
       }
       p += len;
     }
-    if (p !== end) throw noColumnarForm(`a row of ${decoders.length} fields that takes ${end - at} bytes, not ${p - at},`);
+    if (p !== end)
+      throw noColumnarForm(`a row of ${decoders.length} fields that takes ${end - at} bytes, not ${p - at},`);
     this.endRow();
   }
 }
@@ -196,6 +223,7 @@ export class TextColumnBatcher extends BatchBuilder {
 /** A signed integer of the int32 layout's types. */
 function int32Of(buf: Buffer, at: number, len: number): number {
   const v = integer(buf, at, len);
-  if (typeof v !== 'number' || v > 2147483647 || v < -2147483648) throw noColumnarForm(`the integer ${String(v)} in a 32-bit column`);
+  if (typeof v !== 'number' || v > 2147483647 || v < -2147483648)
+    throw noColumnarForm(`the integer ${String(v)} in a 32-bit column`);
   return v;
 }

@@ -7,7 +7,13 @@ import { FerryError } from '../../core/errors.js';
 import type { CanonicalType } from '../../core/types.js';
 import { formatType, parseType } from '../../core/types.js';
 
-const INTS: [string, number][] = [['tinyint', 8], ['smallint', 16], ['mediumint', 24], ['int', 32], ['bigint', 64]];
+const INTS: [string, number][] = [
+  ['tinyint', 8],
+  ['smallint', 16],
+  ['mediumint', 24],
+  ['int', 32],
+  ['bigint', 64],
+];
 
 /** Native type (lower case, display widths as $1) -> canonical type text. */
 export const NATIVE_TO_CANONICAL: Record<string, string> = {
@@ -116,7 +122,10 @@ export const CANONICAL_TO_NATIVE: Record<string, NativeTypeChoice> = {
     ]),
   ),
   'decimal($1,$2)': { native: 'decimal($1,$2)' },
-  decimal: { native: 'decimal(65,30)', note: 'a decimal without precision is stored as decimal(65,30): more than 35 integer digits or 30 decimal places do not fit' },
+  decimal: {
+    native: 'decimal(65,30)',
+    note: 'a decimal without precision is stored as decimal(65,30): more than 35 integer digits or 30 decimal places do not fit',
+  },
   float32: { native: 'float' },
   float64: { native: 'double' },
   bool: { native: 'tinyint(1)' },
@@ -139,7 +148,10 @@ export const CANONICAL_TO_NATIVE: Record<string, NativeTypeChoice> = {
   uuid: { native: 'uuid' },
   'array<$*>': { native: 'json', note: 'MySQL has no array type: arrays are stored as JSON arrays' },
   'bit($1)': { native: 'bit($1)' },
-  'varbit($1)': { native: 'bit($1)', note: 'MySQL has no varying bit string: stored as bit(n), shorter strings are left-padded with zeros' },
+  'varbit($1)': {
+    native: 'bit($1)',
+    note: 'MySQL has no varying bit string: stored as bit(n), shorter strings are left-padded with zeros',
+  },
   interval: { native: 'varchar(64)', note: 'MySQL has no interval type: stored as its text' },
 };
 
@@ -194,7 +206,12 @@ export function canonicalTypeOf(native: string): CanonicalType {
   const float = /^float\((\d+)\)( unsigned)?$/.exec(s);
   if (float) return { kind: 'float', bits: Number(float[1]) <= 24 ? 32 : 64 };
   const hit = lookup(NATIVE_TO_CANONICAL, s);
-  if (!hit) throw new FerryError('UNSUPPORTED', `MySQL type "${native}" has no canonical type`, 'cast the column to a supported type in the plan or leave the column out');
+  if (!hit)
+    throw new FerryError(
+      'UNSUPPORTED',
+      `MySQL type "${native}" has no canonical type`,
+      'cast the column to a supported type in the plan or leave the column out',
+    );
   return parseType(fill(hit.entry, hit.shape));
 }
 
@@ -217,31 +234,64 @@ export function nativeTypeOf(t: CanonicalType, traits: ServerTraits): NativeType
       if (!traits.nativeUuid) return { native: 'char(36)', note: 'this server has no uuid type: stored as char(36)' };
       break;
     case 'string':
-      if (t.fixed && t.length! > MAX_CHAR && t.length! <= MAX_VARCHAR) return { native: `varchar(${t.length})`, note: `MySQL char holds at most ${MAX_CHAR} characters: stored as varchar, trailing spaces are kept` };
-      if (t.length !== undefined && t.length > MAX_VARCHAR) return { native: 'longtext', note: `MySQL varchar holds at most ${MAX_VARCHAR} utf8mb4 characters: stored as longtext without a length limit` };
+      if (t.fixed && t.length! > MAX_CHAR && t.length! <= MAX_VARCHAR)
+        return {
+          native: `varchar(${t.length})`,
+          note: `MySQL char holds at most ${MAX_CHAR} characters: stored as varchar, trailing spaces are kept`,
+        };
+      if (t.length !== undefined && t.length > MAX_VARCHAR)
+        return {
+          native: 'longtext',
+          note: `MySQL varchar holds at most ${MAX_VARCHAR} utf8mb4 characters: stored as longtext without a length limit`,
+        };
       break;
     case 'bytes':
-      if (t.fixed && t.length! > MAX_CHAR && t.length! <= MAX_VARBINARY) return { native: `varbinary(${t.length})`, note: `MySQL binary holds at most ${MAX_CHAR} bytes: stored as varbinary, without right-padding` };
-      if (t.length !== undefined && t.length > MAX_VARBINARY) return { native: 'longblob', note: `MySQL varbinary holds at most ${MAX_VARBINARY} bytes: stored as longblob without a length limit` };
+      if (t.fixed && t.length! > MAX_CHAR && t.length! <= MAX_VARBINARY)
+        return {
+          native: `varbinary(${t.length})`,
+          note: `MySQL binary holds at most ${MAX_CHAR} bytes: stored as varbinary, without right-padding`,
+        };
+      if (t.length !== undefined && t.length > MAX_VARBINARY)
+        return {
+          native: 'longblob',
+          note: `MySQL varbinary holds at most ${MAX_VARBINARY} bytes: stored as longblob without a length limit`,
+        };
       break;
     case 'bit':
-      if (t.length > MAX_BIT) return { native: `varchar(${t.length})`, note: `MySQL bit holds at most ${MAX_BIT} bits: stored as a text of 0 and 1` };
+      if (t.length > MAX_BIT)
+        return {
+          native: `varchar(${t.length})`,
+          note: `MySQL bit holds at most ${MAX_BIT} bits: stored as a text of 0 and 1`,
+        };
       break;
     case 'decimal':
       if (t.precision !== undefined && (t.precision > MAX_DECIMAL[0] || (t.scale ?? 0) > MAX_DECIMAL[1])) {
         const scale = Math.min(t.scale ?? 0, MAX_DECIMAL[1]);
-        return { native: `decimal(${MAX_DECIMAL[0]},${scale})`, note: `MySQL decimal holds at most ${MAX_DECIMAL[0]} digits and ${MAX_DECIMAL[1]} decimal places: values beyond decimal(${MAX_DECIMAL[0]},${scale}) are refused` };
+        return {
+          native: `decimal(${MAX_DECIMAL[0]},${scale})`,
+          note: `MySQL decimal holds at most ${MAX_DECIMAL[0]} digits and ${MAX_DECIMAL[1]} decimal places: values beyond decimal(${MAX_DECIMAL[0]},${scale}) are refused`,
+        };
       }
       break;
     case 'time':
     case 'timestamp':
       if (t.precision > 6) {
         const choice = nativeTypeOf({ ...t, precision: 6 }, traits);
-        return { native: choice.native, note: [choice.note, 'MySQL keeps at most 6 fractional digits: values are rounded to microseconds'].filter(Boolean).join('; ') };
+        return {
+          native: choice.native,
+          note: [choice.note, 'MySQL keeps at most 6 fractional digits: values are rounded to microseconds']
+            .filter(Boolean)
+            .join('; '),
+        };
       }
       break;
   }
   const hit = lookup(CANONICAL_TO_NATIVE, text);
-  if (!hit) throw new FerryError('UNSUPPORTED', `MySQL has no type for canonical type ${text}`, 'cast the column to another type in the plan');
+  if (!hit)
+    throw new FerryError(
+      'UNSUPPORTED',
+      `MySQL has no type for canonical type ${text}`,
+      'cast the column to another type in the plan',
+    );
   return { ...hit.entry, native: fill(hit.entry.native, hit.shape) };
 }

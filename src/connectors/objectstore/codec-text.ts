@@ -68,7 +68,8 @@ export function jsonEncoder(t: CanonicalType): JsonEncoder {
     case 'bool':
       return (v) => (v ? 'true' : 'false');
     case 'bytes':
-      return (v) => `"${Buffer.from((v as Uint8Array).buffer, (v as Uint8Array).byteOffset, (v as Uint8Array).byteLength).toString('base64')}"`;
+      return (v) =>
+        `"${Buffer.from((v as Uint8Array).buffer, (v as Uint8Array).byteOffset, (v as Uint8Array).byteLength).toString('base64')}"`;
     case 'json':
       return (v) => compactJson(String(v));
     case 'set':
@@ -190,7 +191,10 @@ export function csvEncoder(t: CanonicalType): (v: unknown) => string {
     case 'float':
       return (v) => (Number.isFinite(v as number) ? formatFloat(v as number, t.bits) : String(v));
     case 'bytes':
-      return (v) => Buffer.from((v as Uint8Array).buffer, (v as Uint8Array).byteOffset, (v as Uint8Array).byteLength).toString('base64');
+      return (v) =>
+        Buffer.from((v as Uint8Array).buffer, (v as Uint8Array).byteOffset, (v as Uint8Array).byteLength).toString(
+          'base64',
+        );
     case 'bool':
     case 'set':
     case 'array':

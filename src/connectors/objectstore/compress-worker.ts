@@ -39,11 +39,17 @@ parentPort!.on('message', async (m: CompressRequest) => {
       if (!codec) codecs.set(key, (codec = loadCodec(page.codec, page.level)));
       const out = (await codec).compress(Buffer.from(page.raw, 0, page.length));
       // a buffer of its own, so that transferring it moves nothing else
-      const body = out.byteOffset === 0 && out.buffer.byteLength === out.length ? (out.buffer as ArrayBuffer) : new Uint8Array(out).buffer;
+      const body =
+        out.byteOffset === 0 && out.buffer.byteLength === out.length
+          ? (out.buffer as ArrayBuffer)
+          : new Uint8Array(out).buffer;
       pages.push({ id: page.id, body, raw: page.raw });
     } catch (e) {
       pages.push({ id: page.id, raw: page.raw, error: (e as Error).message });
     }
   }
-  parentPort!.postMessage({ pages } satisfies CompressReply, pages.flatMap((p) => (p.body ? [p.body, p.raw] : [p.raw])));
+  parentPort!.postMessage(
+    { pages } satisfies CompressReply,
+    pages.flatMap((p) => (p.body ? [p.body, p.raw] : [p.raw])),
+  );
 });

@@ -63,7 +63,10 @@ class CompressionThread {
     // a buffer of its own (not from Node's pool, not zeroed), so that transferring it moves nothing
     // else; new ones are rounded up so that they fit the next pages, which differ a little in size
     const fit = this.spare.findIndex((b) => b.byteLength >= total);
-    const buffer = fit >= 0 ? this.spare.splice(fit, 1)[0]! : (Buffer.allocUnsafeSlow(Math.ceil(total / PAGE_ROUNDING) * PAGE_ROUNDING).buffer as ArrayBuffer);
+    const buffer =
+      fit >= 0
+        ? this.spare.splice(fit, 1)[0]!
+        : (Buffer.allocUnsafeSlow(Math.ceil(total / PAGE_ROUNDING) * PAGE_ROUNDING).buffer as ArrayBuffer);
     const raw = new Uint8Array(buffer);
     let at = 0;
     for (const p of parts) {
@@ -85,7 +88,10 @@ class CompressionThread {
     this.outboxBytes = 0;
     const w = this.start();
     w.ref();
-    w.postMessage({ pages } satisfies CompressRequest, pages.map((p) => p.raw));
+    w.postMessage(
+      { pages } satisfies CompressRequest,
+      pages.map((p) => p.raw),
+    );
   }
 }
 
@@ -97,17 +103,31 @@ const POST_BYTES = 4 * 1024 * 1024;
 
 let thread: CompressionThread | undefined;
 const compressionThread = () => (thread ??= new CompressionThread());
-const offThread = (codec: ParquetCompression, level: number | undefined) => ({ compressParts: (parts: Buffer[]) => compressionThread().compress(codec, level, parts), flush: () => thread?.flush() });
+const offThread = (codec: ParquetCompression, level: number | undefined) => ({
+  compressParts: (parts: Buffer[]) => compressionThread().compress(codec, level, parts),
+  flush: () => thread?.flush(),
+});
 
 const CODEC_IDS: Record<string, number> = { none: 0, snappy: 1, gzip: 2, zstd: 6 };
 
-const identity: Codec = { id: 0, compress: (b) => b, decompress: (b) => b, compressParts: async (parts) => Buffer.concat(parts), flush: () => {} };
+const identity: Codec = {
+  id: 0,
+  compress: (b) => b,
+  decompress: (b) => b,
+  compressParts: async (parts) => Buffer.concat(parts),
+  flush: () => {},
+};
 
 export async function loadCodec(name: ParquetCompression, level?: number): Promise<Codec> {
   if (name === 'none') return identity;
   if (name === 'snappy') {
     const snappy = await import('snappy');
-    return { id: CODEC_IDS.snappy!, compress: (b) => snappy.compressSync(b), decompress: (b) => snappy.uncompressSync(b) as Buffer, ...offThread(name, level) };
+    return {
+      id: CODEC_IDS.snappy!,
+      compress: (b) => snappy.compressSync(b),
+      decompress: (b) => snappy.uncompressSync(b) as Buffer,
+      ...offThread(name, level),
+    };
   }
   const zstd = await import('zstd-napi');
   // the native binding is a CommonJS module whose exports an ESM import cannot name
@@ -136,7 +156,8 @@ const readers = new Map<number, Promise<Codec>>();
 /** The codec of a Parquet CompressionCodec id, for reading. */
 export function codecById(id: number): Promise<Codec> {
   const name = Object.entries(CODEC_IDS).find(([, v]) => v === id)?.[0];
-  if (name !== 'none' && name !== 'snappy' && name !== 'zstd') return Promise.reject(new Error(`Parquet compression codec ${id} is not one ferry writes`));
+  if (name !== 'none' && name !== 'snappy' && name !== 'zstd')
+    return Promise.reject(new Error(`Parquet compression codec ${id} is not one ferry writes`));
   let codec = readers.get(id);
   if (!codec) readers.set(id, (codec = loadCodec(name)));
   return codec;

@@ -10,9 +10,24 @@ import { Tally, type ListedObject, type ObjectStore, type ObjectWriter } from '.
 
 function fsError(err: unknown, what: string): FerryError {
   const e = err as NodeJS.ErrnoException;
-  const reason = e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.code === 'ENOSPC' ? 'no space left on the device' : (e.message ?? String(err)).split('\n')[0];
-  const action = e.code === 'EACCES' || e.code === 'EPERM' ? 'give ferry write access to the folder, or choose another one' : e.code === 'ENOSPC' ? 'free space, or write to another folder' : 'check the folder in the target URL';
-  return new FerryError(e.code === 'EACCES' || e.code === 'EPERM' ? 'AUTH_FAILED' : 'WRITE_FAILED', `${what}: ${reason}`, action, { cause: err });
+  const reason =
+    e.code === 'EACCES' || e.code === 'EPERM'
+      ? 'permission denied'
+      : e.code === 'ENOSPC'
+        ? 'no space left on the device'
+        : (e.message ?? String(err)).split('\n')[0];
+  const action =
+    e.code === 'EACCES' || e.code === 'EPERM'
+      ? 'give ferry write access to the folder, or choose another one'
+      : e.code === 'ENOSPC'
+        ? 'free space, or write to another folder'
+        : 'check the folder in the target URL';
+  return new FerryError(
+    e.code === 'EACCES' || e.code === 'EPERM' ? 'AUTH_FAILED' : 'WRITE_FAILED',
+    `${what}: ${reason}`,
+    action,
+    { cause: err },
+  );
 }
 
 async function syncDir(dir: string): Promise<void> {
@@ -178,7 +193,9 @@ export class FolderStore implements ObjectStore {
 
   async folders(prefix: string): Promise<string[]> {
     try {
-      return (await readdir(this.path(prefix), { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+      return (await readdir(this.path(prefix), { withFileTypes: true }))
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw fsError(err, `listing ${this.path(prefix)}`);
@@ -203,7 +220,13 @@ export class FolderStore implements ObjectStore {
     // empty now go too (a nested table folder, __ferrytest_3fa9c1/orders/), up to the root
     const root = resolve(this.root);
     for (let dir = dirname(resolve(this.path(prefix))); dir.startsWith(root + sep); dir = dirname(dir)) {
-      if (!(await rmdir(dir).then(() => true, () => false))) break;
+      if (
+        !(await rmdir(dir).then(
+          () => true,
+          () => false,
+        ))
+      )
+        break;
     }
   }
 

@@ -159,9 +159,21 @@ class ParquetWriterAdapter extends ParquetFileWriter implements FormatWriter {
   destroy(): void {}
 }
 
-export function createWriter(s: FormatSettings, columns: TargetColumn[], metadata: Record<string, string>, sink: Sink): FormatWriter {
+export function createWriter(
+  s: FormatSettings,
+  columns: TargetColumn[],
+  metadata: Record<string, string>,
+  sink: Sink,
+): FormatWriter {
   if (s.format === 'parquet') {
-    const opts: ParquetOptions = { codec: s.codec, pageBytes: s.pageBytes, rowGroupBytes: s.rowGroupBytes, rowGroupRows: s.rowGroupRows, metadata, createdBy: s.createdBy };
+    const opts: ParquetOptions = {
+      codec: s.codec,
+      pageBytes: s.pageBytes,
+      rowGroupBytes: s.rowGroupBytes,
+      rowGroupRows: s.rowGroupRows,
+      metadata,
+      createdBy: s.createdBy,
+    };
     return new ParquetWriterAdapter(columns, opts, sink);
   }
   return new TextFileWriter(columns, s.format, s.gzip, s.gzipLevel, sink);

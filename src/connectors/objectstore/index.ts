@@ -1,6 +1,14 @@
 // The object store connector: S3 and S3-compatible stores (s3://bucket/prefix) and local
 // folders (file:./dir) as targets, written as Parquet, NDJSON or CSV files.
-import type { Capabilities, ConnectOptions, Connector, ConnectorFactory, NativeTypeChoice, Source, Target } from '../../core/contracts.js';
+import type {
+  Capabilities,
+  ConnectOptions,
+  Connector,
+  ConnectorFactory,
+  NativeTypeChoice,
+  Source,
+  Target,
+} from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import type { CanonicalType, SchemaInfo } from '../../core/types.js';
 import { loadCodec } from './compress.js';
@@ -35,7 +43,11 @@ class ObjectStoreConnector implements Connector {
   }
 
   async introspect(filter?: { tables?: string[] }): Promise<SchemaInfo> {
-    return { engine: 'objectstore', version: `${this.options.format} files at ${this.store.location}`, tables: await this.targetSide.introspect(filter) };
+    return {
+      engine: 'objectstore',
+      version: `${this.options.format} files at ${this.store.location}`,
+      tables: await this.targetSide.introspect(filter),
+    };
   }
 
   nativeType(t: CanonicalType): NativeTypeChoice {
@@ -47,7 +59,11 @@ class ObjectStoreConnector implements Connector {
   }
 
   source(): Source {
-    throw new FerryError('UNSUPPORTED', 'object store endpoints (s3:, file:) can only be targets', 'use a PostgreSQL, MySQL or SQLite database as the source');
+    throw new FerryError(
+      'UNSUPPORTED',
+      'object store endpoints (s3:, file:) can only be targets',
+      'use a PostgreSQL, MySQL or SQLite database as the source',
+    );
   }
 
   target(): Target {
@@ -84,7 +100,10 @@ export const objectStoreConnector: ConnectorFactory = {
     try {
       await store.check();
       const compression = options.compression ?? (options.format === 'parquet' ? 'zstd' : 'none');
-      const codec = await loadCodec(options.format === 'parquet' ? (compression as 'zstd' | 'snappy' | 'none') : 'none', options.compressionLevel);
+      const codec = await loadCodec(
+        options.format === 'parquet' ? (compression as 'zstd' | 'snappy' | 'none') : 'none',
+        options.compressionLevel,
+      );
       const settings: TargetSettings = {
         format: {
           format: options.format,

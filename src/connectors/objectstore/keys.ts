@@ -89,7 +89,8 @@ export function overlaps(a: KeyRange, b: KeyRange, cmp: Compare[]): boolean {
 }
 
 export function sameRange(a: KeyRange, b: KeyRange, cmp: Compare[]): boolean {
-  const same = (x?: unknown[], y?: unknown[]) => (x === undefined ? y === undefined : y !== undefined && compareTuple(x, y, cmp) === 0);
+  const same = (x?: unknown[], y?: unknown[]) =>
+    x === undefined ? y === undefined : y !== undefined && compareTuple(x, y, cmp) === 0;
   return same(a.lower, b.lower) && same(a.upper, b.upper);
 }
 
@@ -106,7 +107,11 @@ export function keyIdentity(t: CanonicalType): (v: unknown) => unknown {
     case 'date':
     case 'time':
     case 'timestamp':
-      return (v) => temporalParts(v).join('|').replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
+      return (v) =>
+        temporalParts(v)
+          .join('|')
+          .replace(/(\.\d*?)0+$/, '$1')
+          .replace(/\.$/, '');
     default:
       return (v) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : String(v));
   }

@@ -2,7 +2,15 @@
 // chosen up front, so the per-value work is a direct write into the page buffer.
 import { normalizeDecimal } from '../../core/values.js';
 import type { CanonicalType } from '../../core/types.js';
-import { formatDays, formatTime, formatTimestamp, parseDate, parseTime, parseTimestamp, RowRefused } from './temporal.js';
+import {
+  formatDays,
+  formatTime,
+  formatTimestamp,
+  parseDate,
+  parseTime,
+  parseTimestamp,
+  RowRefused,
+} from './temporal.js';
 import type { Leaf } from './typemap.js';
 
 /** A growable byte buffer that encoders write into directly (numbers through a DataView, which V8 inlines). */
@@ -76,7 +84,8 @@ function writeInt32(n: number, out: ByteBuf): number {
 const SHORT_TEXT = 48;
 
 /** Buffer's own UTF-8 writer, without the argument checks of buf.write (the capacity is ensured). */
-const utf8Write = (Buffer.prototype as unknown as { utf8Write(this: Buffer, s: string, offset: number): number }).utf8Write;
+const utf8Write = (Buffer.prototype as unknown as { utf8Write(this: Buffer, s: string, offset: number): number })
+  .utf8Write;
 
 function writeText(s: string, out: ByteBuf): void {
   const len = s.length;
@@ -233,7 +242,10 @@ export function leafEncoder(leaf: Leaf, t: CanonicalType): ValueEncoder {
       if (logical.unit === 'MILLIS')
         return (v, out) => {
           const us = parseTime(v as string);
-          if (us % 1000 !== 0) throw new RowRefused(`${String(v)} has a fraction of a second finer than the milliseconds this column keeps`);
+          if (us % 1000 !== 0)
+            throw new RowRefused(
+              `${String(v)} has a fraction of a second finer than the milliseconds this column keeps`,
+            );
           return writeInt32(us / 1000, out);
         };
       return (v, out) => {
@@ -345,7 +357,9 @@ export function leafDecoder(leaf: Leaf, t: CanonicalType): ValueDecoder {
     case 'DATE':
       return (b, p) => formatDays(b.readInt32LE(p));
     case 'TIME':
-      return logical.unit === 'MILLIS' ? (b, p) => formatTime(b.readInt32LE(p) * 1000) : (b, p) => formatTime(readInt64(b, p) as number);
+      return logical.unit === 'MILLIS'
+        ? (b, p) => formatTime(b.readInt32LE(p) * 1000)
+        : (b, p) => formatTime(readInt64(b, p) as number);
     case 'TIMESTAMP': {
       const { unit, utc } = logical;
       return (b, p) => formatTimestamp(readInt64(b, p), unit, utc);
@@ -379,7 +393,7 @@ export function leafDecoder(leaf: Leaf, t: CanonicalType): ValueDecoder {
 export function statBytes(leaf: Leaf, v: number | bigint): Buffer {
   if (leaf.physical === 'INT32') {
     const b = Buffer.allocUnsafe(4);
-    if (v as number > 0x7fffffff) b.writeUInt32LE(v as number);
+    if ((v as number) > 0x7fffffff) b.writeUInt32LE(v as number);
     else b.writeInt32LE(v as number);
     return b;
   }

@@ -6,7 +6,10 @@ import { int64FromWords, type ByteBuf } from './parquet-codec.js';
 import type { Leaf } from './typemap.js';
 
 /** Appends the non-null values of a column to a page's value buffer; returns their min and max for INT32/INT64 leaves. */
-export type ColumnAppender = (v: ColumnVector, out: ByteBuf) => { min: number | bigint; max: number | bigint } | undefined;
+export type ColumnAppender = (
+  v: ColumnVector,
+  out: ByteBuf,
+) => { min: number | bigint; max: number | bigint } | undefined;
 
 function copyAll(bytes: Uint8Array, out: ByteBuf): void {
   out.ensure(bytes.length);
@@ -125,6 +128,8 @@ export function columnAppender(layout: ColumnLayout, leaf: Leaf): ColumnAppender
     case 'bool':
       return leaf.physical === 'BOOLEAN' ? (v, out) => (copyAll(v.data, out), undefined) : undefined;
     case 'bytes':
-      return leaf.physical === 'BYTE_ARRAY' ? (v, out) => (copyAll(v.data.subarray(v.offsets![0], v.offsets![v.count]), out), undefined) : undefined;
+      return leaf.physical === 'BYTE_ARRAY'
+        ? (v, out) => (copyAll(v.data.subarray(v.offsets![0], v.offsets![v.count]), out), undefined)
+        : undefined;
   }
 }

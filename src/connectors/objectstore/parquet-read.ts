@@ -37,7 +37,8 @@ function fileColumns(schema: ThriftStruct[]): Map<string, FileLeaf> {
     if (children !== 1) throw new NotFerryParquet('a group column with several fields');
     // a LIST group holds one repeated group that holds the element
     const repeated = schema[pos++]!;
-    if (repeated[3] !== 2 || ((repeated[5] as number | undefined) ?? 0) !== 1) throw new NotFerryParquet('a group column that is not a three-level LIST');
+    if (repeated[3] !== 2 || ((repeated[5] as number | undefined) ?? 0) !== 1)
+      throw new NotFerryParquet('a group column that is not a three-level LIST');
     return walk(opt);
   };
   const top = (schema[0]![5] as number | undefined) ?? 0;
@@ -190,7 +191,8 @@ class ColumnReader {
       seen += n;
     }
     if (this.depth > 0 && started) values.push(row);
-    if (values.length !== rows) throw new NotFerryParquet(`a column chunk with ${values.length} values for ${rows} rows`);
+    if (values.length !== rows)
+      throw new NotFerryParquet(`a column chunk with ${values.length} values for ${rows} rows`);
     return values;
   }
 }
@@ -208,7 +210,12 @@ function elementType(t: TargetColumn['type']): TargetColumn['type'] {
  * Rows of a Parquet file as canonical values of `columns` (only the `wanted` positions are
  * filled), in batches of `batchRows`, one row group in memory at a time.
  */
-export async function* readParquet(file: RandomAccess, columns: TargetColumn[], wanted: number[], batchRows: number): AsyncIterable<unknown[][]> {
+export async function* readParquet(
+  file: RandomAccess,
+  columns: TargetColumn[],
+  wanted: number[],
+  batchRows: number,
+): AsyncIterable<unknown[][]> {
   if (file.size < 12) throw new NotFerryParquet('a file too short to be Parquet');
   const tail = await file.read(file.size - 8, file.size);
   if (tail.toString('latin1', 4) !== 'PAR1') throw new NotFerryParquet('no Parquet footer');
@@ -220,7 +227,8 @@ export async function* readParquet(file: RandomAccess, columns: TargetColumn[], 
     const fl = inFile.get(c.name);
     if (!fl) throw new NotFerryParquet(`no column ${c.name}`);
     const leaf = leafOf(parseNative(c.nativeType).shape);
-    if (fl.physical !== PHYSICAL_ID[leaf.physical]) throw new NotFerryParquet(`column ${c.name} stored as another physical type than ${c.nativeType} needs`);
+    if (fl.physical !== PHYSICAL_ID[leaf.physical])
+      throw new NotFerryParquet(`column ${c.name} stored as another physical type than ${c.nativeType} needs`);
     return { ci, index: fl.index, reader: new ColumnReader(leaf, fl, leafDecoder(leaf, elementType(c.type))) };
   });
   for (const rg of (meta[4] as ThriftStruct[] | undefined) ?? []) {

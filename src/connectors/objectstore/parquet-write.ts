@@ -11,10 +11,29 @@ import { RowRefused } from './temporal.js';
 import { bin, byte, encodeStruct, i32, i64, list, struct, bool, type ThriftField, type ThriftValue } from './thrift.js';
 import { parseNative, type Leaf, type Logical, type Shape } from './typemap.js';
 
-export const PHYSICAL_ID = { BOOLEAN: 0, INT32: 1, INT64: 2, FLOAT: 4, DOUBLE: 5, BYTE_ARRAY: 6, FIXED_LEN_BYTE_ARRAY: 7 } as const;
+export const PHYSICAL_ID = {
+  BOOLEAN: 0,
+  INT32: 1,
+  INT64: 2,
+  FLOAT: 4,
+  DOUBLE: 5,
+  BYTE_ARRAY: 6,
+  FIXED_LEN_BYTE_ARRAY: 7,
+} as const;
 const REPETITION = { REQUIRED: 0, OPTIONAL: 1, REPEATED: 2 } as const;
 const ENCODING = { PLAIN: 0, RLE: 3 } as const;
-const CONVERTED = { UTF8: 0, LIST: 3, ENUM: 4, DECIMAL: 5, DATE: 6, TIME_MILLIS: 7, TIME_MICROS: 8, TIMESTAMP_MILLIS: 9, TIMESTAMP_MICROS: 10, JSON: 19 } as const;
+const CONVERTED = {
+  UTF8: 0,
+  LIST: 3,
+  ENUM: 4,
+  DECIMAL: 5,
+  DATE: 6,
+  TIME_MILLIS: 7,
+  TIME_MICROS: 8,
+  TIMESTAMP_MILLIS: 9,
+  TIMESTAMP_MICROS: 10,
+  JSON: 19,
+} as const;
 const MAGIC = Buffer.from('PAR1');
 
 export interface ParquetOptions {
@@ -333,10 +352,17 @@ class LeafWriter {
     const levelsInPage = this.pageLevels;
     if (levelsInPage === 0) return;
     const parts: Buffer[] = [];
-    if (this.maxRep > 0) parts.push(...withLength(encodeLevels(this.reps.data, this.reps.count, bitWidthOf(this.maxRep))));
+    if (this.maxRep > 0)
+      parts.push(...withLength(encodeLevels(this.reps.data, this.reps.count, bitWidthOf(this.maxRep))));
     if (this.maxDef > 0)
       // a page without nulls is one run of the highest level
-      parts.push(...withLength(this.pageNulls === 0 && this.maxRep === 0 ? oneRun(levelsInPage, this.maxDef) : encodeLevels(this.defs.data, this.defs.count, bitWidthOf(this.maxDef))));
+      parts.push(
+        ...withLength(
+          this.pageNulls === 0 && this.maxRep === 0
+            ? oneRun(levelsInPage, this.maxDef)
+            : encodeLevels(this.defs.data, this.defs.count, bitWidthOf(this.maxDef)),
+        ),
+      );
     parts.push(this.leaf.physical === 'BOOLEAN' ? packBits(this.values) : this.values.bytes());
     let rawBytes = 0;
     for (const p of parts) rawBytes += p.length;
@@ -396,7 +422,15 @@ function packBits(values: ByteBuf): Buffer {
 type ColumnPut = (v: unknown) => void;
 
 /** The function that turns one column value into leaf levels and values (Dremel's striping for lists). */
-function columnPut(name: string, shape: Shape, t: TargetColumn['type'], required: boolean, leaves: LeafWriter[], pageBytes: number, path: string[] = [name]): ColumnPut {
+function columnPut(
+  name: string,
+  shape: Shape,
+  t: TargetColumn['type'],
+  required: boolean,
+  leaves: LeafWriter[],
+  pageBytes: number,
+  path: string[] = [name],
+): ColumnPut {
   if ('leaf' in shape) {
     const leaf = new LeafWriter(path, shape.leaf, required ? 0 : 1, 0, leafEncoder(shape.leaf, t), pageBytes);
     leaves.push(leaf);
@@ -422,7 +456,14 @@ function columnPut(name: string, shape: Shape, t: TargetColumn['type'], required
   const depth = levels.length;
   let maxDef = 1;
   for (const l of levels) maxDef += (l.optional ? 1 : 0) + 1;
-  const leaf = new LeafWriter(elementPath, inner.leaf, maxDef, depth, leafEncoder(inner.leaf, element.kind === 'set' ? { kind: 'string' } : element), pageBytes);
+  const leaf = new LeafWriter(
+    elementPath,
+    inner.leaf,
+    maxDef,
+    depth,
+    leafEncoder(inner.leaf, element.kind === 'set' ? { kind: 'string' } : element),
+    pageBytes,
+  );
   leaves.push(leaf);
   const put = (v: unknown, k: number, rep: number, def: number): void => {
     if (k === depth) {
@@ -452,7 +493,12 @@ export class RowStriper {
   readonly schema: ThriftField[][];
 
   constructor(columns: TargetColumn[], pageBytes: number) {
-    const elements: ThriftField[][] = [[[4, bin('schema')], [5, i32(columns.length)]]];
+    const elements: ThriftField[][] = [
+      [
+        [4, bin('schema')],
+        [5, i32(columns.length)],
+      ],
+    ];
     this.puts = columns.map((c) => {
       const { shape } = parseNative(c.nativeType);
       elements.push(...schemaElements(c.name, shape, c.nullable ? REPETITION.OPTIONAL : REPETITION.REQUIRED));
@@ -593,7 +639,13 @@ export class ParquetFileWriter {
             struct(
               [1, i32(PHYSICAL_ID[l.leaf.physical])],
               [2, list('i32', [i32(ENCODING.PLAIN), i32(ENCODING.RLE)])],
-              [3, list('bin', l.path.map((p) => bin(p)))],
+              [
+                3,
+                list(
+                  'bin',
+                  l.path.map((p) => bin(p)),
+                ),
+              ],
               [4, i32(this.opts.codec.id)],
               [5, i64(l.numValues)],
               [6, i64(uncompressed)],
@@ -607,7 +659,14 @@ export class ParquetFileWriter {
       l.resetChunk();
     }
     this.rowGroups.push(
-      struct([1, list('struct', chunks)], [2, i64(totalBytes)], [3, i64(this.groupRows)], [5, i64(groupStart)], [6, i64(this.offset - groupStart)], [7, { t: 'i16', v: this.rowGroups.length }]),
+      struct(
+        [1, list('struct', chunks)],
+        [2, i64(totalBytes)],
+        [3, i64(this.groupRows)],
+        [5, i64(groupStart)],
+        [6, i64(this.offset - groupStart)],
+        [7, { t: 'i16', v: this.rowGroups.length }],
+      ),
     );
     this.groupRows = 0;
   }
@@ -617,12 +676,30 @@ export class ParquetFileWriter {
     await this.flushRowGroup();
     const footer = encodeStruct([
       [1, i32(2)],
-      [2, list('struct', this.striper.schema.map((fields) => struct(...fields)))],
+      [
+        2,
+        list(
+          'struct',
+          this.striper.schema.map((fields) => struct(...fields)),
+        ),
+      ],
       [3, i64(this.rows)],
       [4, list('struct', this.rowGroups)],
-      [5, list('struct', Object.entries(this.opts.metadata).map(([k, v]) => struct([1, bin(k)], [2, bin(v)])))],
+      [
+        5,
+        list(
+          'struct',
+          Object.entries(this.opts.metadata).map(([k, v]) => struct([1, bin(k)], [2, bin(v)])),
+        ),
+      ],
       [6, bin(this.opts.createdBy)],
-      [7, list('struct', this.striper.leaves.map(() => struct([1, struct()])))],
+      [
+        7,
+        list(
+          'struct',
+          this.striper.leaves.map(() => struct([1, struct()])),
+        ),
+      ],
     ]);
     const len = Buffer.allocUnsafe(4);
     len.writeUInt32LE(footer.length);

@@ -33,10 +33,19 @@ export function partitioner(table: TargetTable, specs: PartitionSpec[]): (row: u
   if (specs.length === 0) return () => '';
   const timeSpecs = specs.filter((s) => s.by !== 'value');
   if (timeSpecs.length > 1)
-    throw new FerryError('PLAN_INVALID', `options of table ${table.name}: partitionBy has ${timeSpecs.length} year/month/day/hour partitions`, 'partition by the date or time of one column only');
+    throw new FerryError(
+      'PLAN_INVALID',
+      `options of table ${table.name}: partitionBy has ${timeSpecs.length} year/month/day/hour partitions`,
+      'partition by the date or time of one column only',
+    );
   const parts = specs.map((spec) => {
     const i = table.columns.findIndex((c) => c.name === spec.column);
-    if (i < 0) throw new FerryError('PLAN_INVALID', `options of table ${table.name}: partitionBy names column ${spec.column}, which the table does not have`, `use one of ${table.columns.map((c) => c.name).join(', ')}`);
+    if (i < 0)
+      throw new FerryError(
+        'PLAN_INVALID',
+        `options of table ${table.name}: partitionBy names column ${spec.column}, which the table does not have`,
+        `use one of ${table.columns.map((c) => c.name).join(', ')}`,
+      );
     const kind = table.columns[i]!.type.kind;
     if (spec.by === 'value') {
       const cache = new Map<unknown, string>();
@@ -53,7 +62,11 @@ export function partitioner(table: TargetTable, specs: PartitionSpec[]): (row: u
       };
     }
     if (kind !== 'date' && kind !== 'timestamp')
-      throw new FerryError('PLAN_INVALID', `options of table ${table.name}: partitionBy ${spec.column} by ${spec.by} needs a date or timestamp column, and ${spec.column} is ${kind}`, 'partition this column by value, or choose a date or timestamp column');
+      throw new FerryError(
+        'PLAN_INVALID',
+        `options of table ${table.name}: partitionBy ${spec.column} by ${spec.by} needs a date or timestamp column, and ${spec.column} is ${kind}`,
+        'partition this column by value, or choose a date or timestamp column',
+      );
     const depth = TIME_PARTS[spec.by as keyof typeof TIME_PARTS];
     const names = ['year', 'month', 'day', 'hour'].slice(0, depth);
     const nullPath = names.map((n) => `${n}=${NULL_PARTITION}/`).join('');

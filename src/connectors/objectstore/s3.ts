@@ -26,8 +26,27 @@ export interface S3Settings {
   maxAttempts: number;
 }
 
-const TRANSIENT_NAMES = new Set(['SlowDown', 'RequestTimeout', 'RequestTimeTooSkewed', 'InternalError', 'ServiceUnavailable', 'Throttling', 'ThrottlingException', 'TimeoutError', 'RequestTimeoutException', 'NetworkingError']);
-const TRANSIENT_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH']);
+const TRANSIENT_NAMES = new Set([
+  'SlowDown',
+  'RequestTimeout',
+  'RequestTimeTooSkewed',
+  'InternalError',
+  'ServiceUnavailable',
+  'Throttling',
+  'ThrottlingException',
+  'TimeoutError',
+  'RequestTimeoutException',
+  'NetworkingError',
+]);
+const TRANSIENT_CODES = new Set([
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ECONNABORTED',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+]);
 
 interface SdkError {
   name?: string;
@@ -63,7 +82,10 @@ export class S3Store implements ObjectStore {
       responseChecksumValidation: custom ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED',
       requestHandler: { connectionTimeout: 10_000, requestTimeout: 300_000 },
     });
-    this.base = { Bucket: settings.bucket, ...(settings.expectedBucketOwner ? { ExpectedBucketOwner: settings.expectedBucketOwner } : {}) };
+    this.base = {
+      Bucket: settings.bucket,
+      ...(settings.expectedBucketOwner ? { ExpectedBucketOwner: settings.expectedBucketOwner } : {}),
+    };
   }
 
   static async create(settings: S3Settings): Promise<S3Store> {
@@ -87,39 +109,91 @@ export class S3Store implements ObjectStore {
     const status = e.$metadata?.httpStatusCode;
     const where = this.settings.endpoint ? ` at ${this.settings.endpoint}` : '';
     const first = (e.message ?? String(err)).split('\n')[0]!;
-    const mk = (c: ErrorCode, message: string, act: string, transient = false) => new FerryError(c, message, act, { transient, cause: err });
+    const mk = (c: ErrorCode, message: string, act: string, transient = false) =>
+      new FerryError(c, message, act, { transient, cause: err });
     switch (name) {
       case 'NoSuchBucket':
-        return mk('DATABASE_NOT_FOUND', `bucket ${this.settings.bucket} does not exist${where}`, 'create the bucket, or correct the bucket name in the target URL (s3://bucket/prefix)');
+        return mk(
+          'DATABASE_NOT_FOUND',
+          `bucket ${this.settings.bucket} does not exist${where}`,
+          'create the bucket, or correct the bucket name in the target URL (s3://bucket/prefix)',
+        );
       case 'InvalidAccessKeyId':
-        return mk('AUTH_FAILED', `the S3 endpoint${where} does not know the access key id`, 'check AWS_ACCESS_KEY_ID (or AWS_PROFILE, or the credentials in the URL)');
+        return mk(
+          'AUTH_FAILED',
+          `the S3 endpoint${where} does not know the access key id`,
+          'check AWS_ACCESS_KEY_ID (or AWS_PROFILE, or the credentials in the URL)',
+        );
       case 'SignatureDoesNotMatch':
-        return mk('AUTH_FAILED', `the S3 endpoint${where} refused the secret access key`, 'check AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or the credentials in the URL)');
+        return mk(
+          'AUTH_FAILED',
+          `the S3 endpoint${where} refused the secret access key`,
+          'check AWS_SECRET_ACCESS_KEY (or AWS_PROFILE, or the credentials in the URL)',
+        );
       case 'ExpiredToken':
       case 'InvalidToken':
       case 'TokenRefreshRequired':
-        return mk('AUTH_FAILED', `the S3 session token is expired or invalid${where}`, 'renew the credentials (AWS_SESSION_TOKEN, aws sso login, …)');
+        return mk(
+          'AUTH_FAILED',
+          `the S3 session token is expired or invalid${where}`,
+          'renew the credentials (AWS_SESSION_TOKEN, aws sso login, …)',
+        );
       case 'CredentialsProviderError':
-        return mk('AUTH_FAILED', 'no AWS credentials were found', 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run where an instance or task role applies');
+        return mk(
+          'AUTH_FAILED',
+          'no AWS credentials were found',
+          'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run where an instance or task role applies',
+        );
       case 'AccessDenied':
       case 'AllAccessDisabled':
-        return mk('AUTH_FAILED', `access denied ${what}`, `grant the credentials ${action} on arn:aws:s3:::${this.settings.bucket}${action === 's3:ListBucket' ? '' : `/${this.settings.prefix}*`}${this.settings.expectedBucketOwner ? `, and check that account ${this.settings.expectedBucketOwner} owns the bucket` : ''}`);
+        return mk(
+          'AUTH_FAILED',
+          `access denied ${what}`,
+          `grant the credentials ${action} on arn:aws:s3:::${this.settings.bucket}${action === 's3:ListBucket' ? '' : `/${this.settings.prefix}*`}${this.settings.expectedBucketOwner ? `, and check that account ${this.settings.expectedBucketOwner} owns the bucket` : ''}`,
+        );
       case 'PermanentRedirect':
       case 'AuthorizationHeaderMalformed':
       case 'IllegalLocationConstraintException':
-        return mk('CONNECT_FAILED', `bucket ${this.settings.bucket} is in another region than ${this.settings.region ?? 'the default one'}`, 'set region=<the bucket region> in the target URL or target.options');
+        return mk(
+          'CONNECT_FAILED',
+          `bucket ${this.settings.bucket} is in another region than ${this.settings.region ?? 'the default one'}`,
+          'set region=<the bucket region> in the target URL or target.options',
+        );
       case 'InvalidBucketName':
-        return mk('URL_INVALID', `"${this.settings.bucket}" is not a valid bucket name`, 'correct the bucket name in the target URL (s3://bucket/prefix)');
+        return mk(
+          'URL_INVALID',
+          `"${this.settings.bucket}" is not a valid bucket name`,
+          'correct the bucket name in the target URL (s3://bucket/prefix)',
+        );
       case 'KMS.NotFoundException':
       case 'KMS.DisabledException':
       case 'KMS.AccessDeniedException':
-        return mk('AUTH_FAILED', `the KMS key refused the encryption ${what}: ${first}`, 'check target.options.kmsKeyId and the key policy');
+        return mk(
+          'AUTH_FAILED',
+          `the KMS key refused the encryption ${what}: ${first}`,
+          'check target.options.kmsKeyId and the key policy',
+        );
     }
     if (e.code === 'ECONNREFUSED' || e.code === 'ENOTFOUND')
-      return mk('CONNECT_FAILED', `cannot reach the S3 endpoint${where || ` of region ${this.settings.region ?? 'us-east-1'}`} (${e.code})`, 'check the endpoint and that the server is running', true);
+      return mk(
+        'CONNECT_FAILED',
+        `cannot reach the S3 endpoint${where || ` of region ${this.settings.region ?? 'us-east-1'}`} (${e.code})`,
+        'check the endpoint and that the server is running',
+        true,
+      );
     if (TRANSIENT_NAMES.has(name) || TRANSIENT_CODES.has(e.code ?? '') || (status !== undefined && status >= 500))
-      return mk(code, `${what}: ${name || e.code || 'error'}: ${first}`, 'ferry retries this; if it persists, check the S3 endpoint', true);
-    if (status === 403) return mk('AUTH_FAILED', `access denied ${what} (${name || 'HTTP 403'})`, `grant the credentials ${action} on arn:aws:s3:::${this.settings.bucket}/${this.settings.prefix}*`);
+      return mk(
+        code,
+        `${what}: ${name || e.code || 'error'}: ${first}`,
+        'ferry retries this; if it persists, check the S3 endpoint',
+        true,
+      );
+    if (status === 403)
+      return mk(
+        'AUTH_FAILED',
+        `access denied ${what} (${name || 'HTTP 403'})`,
+        `grant the credentials ${action} on arn:aws:s3:::${this.settings.bucket}/${this.settings.prefix}*`,
+      );
     return mk(code, `${what}: ${name ? `${name}: ` : ''}${first}`, 'check the S3 endpoint and the bucket settings');
   }
 
@@ -134,7 +208,12 @@ export class S3Store implements ObjectStore {
 
   async check(): Promise<void> {
     // one level of the prefix: as cheap as a single key, and some S3-compatible servers fail on truncated listings
-    await this.send(new this.sdk.ListObjectsV2Command({ ...this.base, Prefix: this.settings.prefix, Delimiter: '/' }), `listing ${this.location}`, 's3:ListBucket', 'CONNECT_FAILED');
+    await this.send(
+      new this.sdk.ListObjectsV2Command({ ...this.base, Prefix: this.settings.prefix, Delimiter: '/' }),
+      `listing ${this.location}`,
+      's3:ListBucket',
+      'CONNECT_FAILED',
+    );
   }
 
   private encryption(): Record<string, string> {
@@ -143,7 +222,11 @@ export class S3Store implements ObjectStore {
   }
 
   async put(key: string, body: Buffer | string): Promise<void> {
-    await this.send(new this.sdk.PutObjectCommand({ ...this.base, Key: this.key(key), Body: body, ...this.encryption() }), `writing s3://${this.settings.bucket}/${this.key(key)}`, 's3:PutObject');
+    await this.send(
+      new this.sdk.PutObjectCommand({ ...this.base, Key: this.key(key), Body: body, ...this.encryption() }),
+      `writing s3://${this.settings.bucket}/${this.key(key)}`,
+      's3:PutObject',
+    );
   }
 
   writer(key: string): ObjectWriter {
@@ -184,7 +267,12 @@ export class S3Store implements ObjectStore {
 
   async *stream(key: string): AsyncIterable<Buffer> {
     const what = `reading s3://${this.settings.bucket}/${this.key(key)}`;
-    const out = await this.send<{ Body?: AsyncIterable<Buffer> }>(new this.sdk.GetObjectCommand({ ...this.base, Key: this.key(key) }), what, 's3:GetObject', 'READ_FAILED');
+    const out = await this.send<{ Body?: AsyncIterable<Buffer> }>(
+      new this.sdk.GetObjectCommand({ ...this.base, Key: this.key(key) }),
+      what,
+      's3:GetObject',
+      'READ_FAILED',
+    );
     try {
       for await (const chunk of out.Body!) yield chunk;
     } catch (err) {
@@ -195,13 +283,18 @@ export class S3Store implements ObjectStore {
   async *list(prefix: string): AsyncIterable<ListedObject> {
     let token: string | undefined;
     do {
-      const out = await this.send<{ Contents?: { Key?: string; Size?: number; ETag?: string }[]; NextContinuationToken?: string; IsTruncated?: boolean }>(
+      const out = await this.send<{
+        Contents?: { Key?: string; Size?: number; ETag?: string }[];
+        NextContinuationToken?: string;
+        IsTruncated?: boolean;
+      }>(
         new this.sdk.ListObjectsV2Command({ ...this.base, Prefix: this.key(prefix), ContinuationToken: token }),
         `listing s3://${this.settings.bucket}/${this.key(prefix)}`,
         's3:ListBucket',
         'READ_FAILED',
       );
-      for (const o of out.Contents ?? []) yield { key: o.Key!.slice(this.settings.prefix.length), size: o.Size ?? 0, version: o.ETag ?? '' };
+      for (const o of out.Contents ?? [])
+        yield { key: o.Key!.slice(this.settings.prefix.length), size: o.Size ?? 0, version: o.ETag ?? '' };
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token);
   }
@@ -210,8 +303,17 @@ export class S3Store implements ObjectStore {
     const names: string[] = [];
     let token: string | undefined;
     do {
-      const out = await this.send<{ CommonPrefixes?: { Prefix?: string }[]; NextContinuationToken?: string; IsTruncated?: boolean }>(
-        new this.sdk.ListObjectsV2Command({ ...this.base, Prefix: this.key(prefix), Delimiter: '/', ContinuationToken: token }),
+      const out = await this.send<{
+        CommonPrefixes?: { Prefix?: string }[];
+        NextContinuationToken?: string;
+        IsTruncated?: boolean;
+      }>(
+        new this.sdk.ListObjectsV2Command({
+          ...this.base,
+          Prefix: this.key(prefix),
+          Delimiter: '/',
+          ContinuationToken: token,
+        }),
         `listing s3://${this.settings.bucket}/${this.key(prefix)}`,
         's3:ListBucket',
         'READ_FAILED',
@@ -227,12 +329,20 @@ export class S3Store implements ObjectStore {
       const batch = keys.slice(i, i + 1000);
       const what = `deleting ${batch.length} objects under ${this.location}`;
       const out = await this.send<{ Errors?: { Key?: string; Code?: string; Message?: string }[] }>(
-        new this.sdk.DeleteObjectsCommand({ ...this.base, Delete: { Objects: batch.map((k) => ({ Key: this.key(k) })), Quiet: true } }),
+        new this.sdk.DeleteObjectsCommand({
+          ...this.base,
+          Delete: { Objects: batch.map((k) => ({ Key: this.key(k) })), Quiet: true },
+        }),
         what,
         's3:DeleteObject',
       );
       const failed = out.Errors?.[0];
-      if (failed) throw this.error({ name: failed.Code, message: failed.Message }, `deleting s3://${this.settings.bucket}/${failed.Key}`, 's3:DeleteObject');
+      if (failed)
+        throw this.error(
+          { name: failed.Code, message: failed.Message },
+          `deleting s3://${this.settings.bucket}/${failed.Key}`,
+          's3:DeleteObject',
+        );
     }
   }
 
@@ -286,12 +396,24 @@ class MultipartWriter implements ObjectWriter {
     this.buffers = [];
     this.buffered = 0;
     this.uploadId ??= this.store
-      .run<{ UploadId?: string }>(new this.sdk.CreateMultipartUploadCommand({ ...this.base, Key: this.key, ...this.encryption }), this.what)
+      .run<{ UploadId?: string }>(
+        new this.sdk.CreateMultipartUploadCommand({ ...this.base, Key: this.key, ...this.encryption }),
+        this.what,
+      )
       .then((r) => r.UploadId!);
     const uploadId = await this.uploadId;
     const partNumber = this.nextPart++;
     const sent: Promise<void> = this.store
-      .run<{ ETag?: string }>(new this.sdk.UploadPartCommand({ ...this.base, Key: this.key, UploadId: uploadId, PartNumber: partNumber, Body: body }), this.what)
+      .run<{ ETag?: string }>(
+        new this.sdk.UploadPartCommand({
+          ...this.base,
+          Key: this.key,
+          UploadId: uploadId,
+          PartNumber: partNumber,
+          Body: body,
+        }),
+        this.what,
+      )
       .then(
         (r) => {
           this.parts.push({ PartNumber: partNumber, ETag: r.ETag });
@@ -330,7 +452,12 @@ class MultipartWriter implements ObjectWriter {
     if (this.failure !== undefined) throw this.failure;
     this.parts.sort((a, b) => a.PartNumber - b.PartNumber);
     await this.store.run(
-      new this.sdk.CompleteMultipartUploadCommand({ ...this.base, Key: this.key, UploadId: await this.uploadId, MultipartUpload: { Parts: this.parts } }),
+      new this.sdk.CompleteMultipartUploadCommand({
+        ...this.base,
+        Key: this.key,
+        UploadId: await this.uploadId,
+        MultipartUpload: { Parts: this.parts },
+      }),
       this.what,
     );
     return this.tally.result();
@@ -340,6 +467,9 @@ class MultipartWriter implements ObjectWriter {
     if (this.uploadId === undefined) return;
     await Promise.allSettled(this.inflight);
     const uploadId = await this.uploadId.catch(() => undefined);
-    if (uploadId) await this.store.run(new this.sdk.AbortMultipartUploadCommand({ ...this.base, Key: this.key, UploadId: uploadId }), this.what).catch(() => {});
+    if (uploadId)
+      await this.store
+        .run(new this.sdk.AbortMultipartUploadCommand({ ...this.base, Key: this.key, UploadId: uploadId }), this.what)
+        .catch(() => {});
   }
 }

@@ -12,14 +12,37 @@
 // record are durable.
 import { createHash } from 'node:crypto';
 import { daysFromCivil } from '../../core/calendar.js';
-import { columnLayout, sliceColumns, type ColumnBatch, type ColumnLayout, type ColumnVector } from '../../core/columns.js';
-import type { ChunkWrite, IfExists, Reject, TableFingerprint, Target, TargetColumn, TargetTable, WriteResult } from '../../core/contracts.js';
+import {
+  columnLayout,
+  sliceColumns,
+  type ColumnBatch,
+  type ColumnLayout,
+  type ColumnVector,
+} from '../../core/columns.js';
+import type {
+  ChunkWrite,
+  IfExists,
+  Reject,
+  TableFingerprint,
+  Target,
+  TargetColumn,
+  TargetTable,
+  WriteResult,
+} from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { Finding, KeyRange, RowBatch, SchemaInfo, TableInfo } from '../../core/types.js';
 import { formatType } from '../../core/types.js';
 import { stateParse, stateStringify } from '../../core/values.js';
-import { createWriter, extension, readFile, rowChecker, type Format, type FormatSettings, type FormatWriter } from './formats.js';
+import {
+  createWriter,
+  extension,
+  readFile,
+  rowChecker,
+  type Format,
+  type FormatSettings,
+  type FormatWriter,
+} from './formats.js';
 import { compareFor, inRange, keyIdentity, ORDERED_KINDS, overlaps, sameRange, type Compare } from './keys.js';
 import { parseTableOptions, type PartitionSpec } from './options.js';
 import { columnAppender, type ColumnAppender } from './parquet-columns.js';
@@ -104,13 +127,18 @@ class TableLayout {
     this.keyIndexes = table.key.map(position);
     const compares = this.keyIndexes.map((i) => compareFor(table.columns[i]!.type));
     if (compares.every((c) => c !== undefined)) this.keyCompare = compares as Compare[];
-    if (table.primaryKey.length > 0 && table.key.length > 0 && table.key.every((k) => table.primaryKey.includes(k))) this.uniqueIndexes = table.primaryKey.map(position);
+    if (table.primaryKey.length > 0 && table.key.length > 0 && table.key.every((k) => table.primaryKey.includes(k)))
+      this.uniqueIndexes = table.primaryKey.map(position);
     this.columnAppenders = columnAppenders(this);
   }
 
   compare(): Compare[] {
     if (!this.keyCompare)
-      throw new FerryError('UNSUPPORTED', `table ${this.table.name} is chunked by (${this.table.key.join(', ')}), which the object store cannot order`, `chunk it by a key of ${ORDERED_KINDS.join(', ')} columns in the plan`);
+      throw new FerryError(
+        'UNSUPPORTED',
+        `table ${this.table.name} is chunked by (${this.table.key.join(', ')}), which the object store cannot order`,
+        `chunk it by a key of ${ORDERED_KINDS.join(', ')} columns in the plan`,
+      );
     return this.keyCompare;
   }
 }
@@ -124,7 +152,8 @@ function columnAppenders(layout: TableLayout): ColumnAppender[] | undefined {
   const { table } = layout;
   if (layout.settings.format !== 'parquet' || layout.partitions.length > 0) return undefined;
   const unique = layout.uniqueIndexes;
-  if (unique && (unique.length !== 1 || !INTEGER_LAYOUTS.includes(columnLayout(table.columns[unique[0]!]!.type)!))) return undefined;
+  if (unique && (unique.length !== 1 || !INTEGER_LAYOUTS.includes(columnLayout(table.columns[unique[0]!]!.type)!)))
+    return undefined;
   const out: ColumnAppender[] = [];
   for (const c of table.columns) {
     const kind = columnLayout(c.type);
@@ -162,7 +191,10 @@ class DuplicateKeys {
       const [i] = indexes as [number];
       this.keyOf = (row) => row[i];
       this.idOf = identity[0]!;
-      this.compare = types[0]!.kind === 'int' ? (a, b) => ((a as number) > (b as number) ? 1 : (a as number) < (b as number) ? -1 : 0) : compare?.[0];
+      this.compare =
+        types[0]!.kind === 'int'
+          ? (a, b) => ((a as number) > (b as number) ? 1 : (a as number) < (b as number) ? -1 : 0)
+          : compare?.[0];
     } else {
       this.keyOf = (row) => indexes.map((i) => row[i]);
       this.idOf = (key) => (key as unknown[]).map((v, i) => String(identity[i]!(v))).join('\u0001');
@@ -183,7 +215,8 @@ class DuplicateKeys {
       this.keys = [];
     }
     const id = this.idOf(key);
-    if (this.seen.has(id)) return `duplicate primary key (${this.names.join(', ')}) = (${(Array.isArray(key) ? key : [key]).map((v) => String(v)).join(', ')})`;
+    if (this.seen.has(id))
+      return `duplicate primary key (${this.names.join(', ')}) = (${(Array.isArray(key) ? key : [key]).map((v) => String(v)).join(', ')})`;
     this.seen.add(id);
     return undefined;
   }
@@ -205,7 +238,8 @@ function withinYears(append: ColumnAppender, native: string, leaf: Leaf): Column
   const high = BigInt(daysFromCivil(limit + 1, 1, 1)) * perDay;
   return (v, out) => {
     const range = append(v, out);
-    if (range && (range.min < low || range.max >= high)) throw new RowRefused(`a value is outside the years Parquet ${native} holds`);
+    if (range && (range.min < low || range.max >= high))
+      throw new RowRefused(`a value is outside the years Parquet ${native} holds`);
     return range;
   };
 }
@@ -213,7 +247,8 @@ function withinYears(append: ColumnAppender, native: string, leaf: Leaf): Column
 const INTEGER_LAYOUTS: (ColumnLayout | undefined)[] = ['int32', 'int64'];
 
 /** The 32-bit words of an int32 or int64 column's values (they start aligned to their width). */
-const wordsOf = (v: ColumnVector): Int32Array => new Int32Array(v.data.buffer, v.data.byteOffset, v.layout === 'int32' ? v.count : 2 * v.count);
+const wordsOf = (v: ColumnVector): Int32Array =>
+  new Int32Array(v.data.buffer, v.data.byteOffset, v.layout === 'int32' ? v.count : 2 * v.count);
 
 /** Key k of an int32 or int64 column: int64 as a number while exact (as rows give them), else a bigint. */
 function integerAt(words: Int32Array, layout: ColumnLayout, k: number): number | bigint {
@@ -257,7 +292,8 @@ class IntegerKeys {
       if (k === v.count) return undefined;
       this.seen = new Set();
       for (const [first, end] of this.runs)
-        if (typeof first === 'number' && typeof end === 'number') for (let key = first; key <= end; key++) this.seen.add(key);
+        if (typeof first === 'number' && typeof end === 'number')
+          for (let key = first; key <= end; key++) this.seen.add(key);
         else for (let key = BigInt(first!); key <= BigInt(end!); key++) this.seen.add(asKey(key));
       this.runs.length = 0;
     }
@@ -303,12 +339,18 @@ class ChunkFiles {
     let f = this.open.get(partition);
     if (f) return f;
     if (this.open.size >= this.maxPartitions)
-      throw new FerryError('WRITE_FAILED', `a chunk of table ${this.layout.table.name} writes more than ${this.maxPartitions} partitions at once`, 'partition by a coarser value (month instead of day, …), raise target.options.maxPartitionsPerChunk, or chunk the table by the partition column');
+      throw new FerryError(
+        'WRITE_FAILED',
+        `a chunk of table ${this.layout.table.name} writes more than ${this.maxPartitions} partitions at once`,
+        'partition by a coarser value (month instead of day, …), raise target.options.maxPartitionsPerChunk, or chunk the table by the partition column',
+      );
     const n = this.sequence.get(partition) ?? 0;
     this.sequence.set(partition, n + 1);
     const path = `${partition}part-${this.id}-${String(n).padStart(4, '0')}.${extension(this.layout.settings)}`;
     const upload = this.store.writer(this.layout.dir + path);
-    const writer = createWriter(this.layout.settings, this.layout.table.columns, this.metadata, (...b) => upload.write(...b));
+    const writer = createWriter(this.layout.settings, this.layout.table.columns, this.metadata, (...b) =>
+      upload.write(...b),
+    );
     f = { path, partition, writer, upload };
     this.open.set(partition, f);
     return f;
@@ -366,7 +408,14 @@ function schemaDocument(table: TargetTable, layout: TableLayout, s: TargetSettin
     table: table.name,
     format: layout.settings.format,
     compression: s.compression,
-    columns: table.columns.map((c) => ({ name: c.name, type: c.nativeType, canonical: formatType(c.type), nullable: c.nullable, ...(c.default !== undefined ? { default: c.default } : {}), ...(c.autoIncrement ? { autoIncrement: true } : {}) })),
+    columns: table.columns.map((c) => ({
+      name: c.name,
+      type: c.nativeType,
+      canonical: formatType(c.type),
+      nullable: c.nullable,
+      ...(c.default !== undefined ? { default: c.default } : {}),
+      ...(c.autoIncrement ? { autoIncrement: true } : {}),
+    })),
     primaryKey: table.primaryKey,
     uniqueKeys: table.uniqueKeys,
     indexes: table.indexes,
@@ -378,8 +427,18 @@ function schemaDocument(table: TargetTable, layout: TableLayout, s: TargetSettin
 
 function writeError(err: unknown, table: string): FerryError {
   if (err instanceof FerryError) return err;
-  if (err instanceof RowRefused) return new FerryError('WRITE_FAILED', `${table}: ${err.message}`, 'fix the value in the source or the column type in the plan');
-  return new FerryError('WRITE_FAILED', `writing table ${table}: ${(err as Error).message ?? String(err)}`, 'report this as a bug if it persists', { cause: err });
+  if (err instanceof RowRefused)
+    return new FerryError(
+      'WRITE_FAILED',
+      `${table}: ${err.message}`,
+      'fix the value in the source or the column type in the plan',
+    );
+  return new FerryError(
+    'WRITE_FAILED',
+    `writing table ${table}: ${(err as Error).message ?? String(err)}`,
+    'report this as a bug if it persists',
+    { cause: err },
+  );
 }
 
 export class ObjectStoreTarget implements Target {
@@ -407,20 +466,71 @@ export class ObjectStoreTarget implements Target {
     for (const t of tables) {
       const layout = this.layout(t);
       if (/[/\\]/.test(t.name) || t.name === '.' || t.name === '..')
-        add({ severity: 'error', code: 'TABLE_NAME', table: t.name, message: `table name ${t.name} cannot be a folder name`, action: 'rename the target table in the plan' });
+        add({
+          severity: 'error',
+          code: 'TABLE_NAME',
+          table: t.name,
+          message: `table name ${t.name} cannot be a folder name`,
+          action: 'rename the target table in the plan',
+        });
       else if (/^[_.]/.test(t.name))
-        add({ severity: 'warning', code: 'HIDDEN_TABLE', table: t.name, message: `folder ${t.name}/ starts with "${t.name[0]}", which Hive, Spark and Athena treat as hidden`, action: 'rename the target table in the plan' });
+        add({
+          severity: 'warning',
+          code: 'HIDDEN_TABLE',
+          table: t.name,
+          message: `folder ${t.name}/ starts with "${t.name[0]}", which Hive, Spark and Athena treat as hidden`,
+          action: 'rename the target table in the plan',
+        });
       if (!layout.keyCompare)
-        add({ severity: 'error', code: 'KEY_ORDER', table: t.name, message: `${t.name} is chunked by (${t.key.join(', ')}), and the object store orders only ${ORDERED_KINDS.join(', ')} keys`, action: 'chunk the table by another key, or by none (chunking.key: [])' });
+        add({
+          severity: 'error',
+          code: 'KEY_ORDER',
+          table: t.name,
+          message: `${t.name} is chunked by (${t.key.join(', ')}), and the object store orders only ${ORDERED_KINDS.join(', ')} keys`,
+          action: 'chunk the table by another key, or by none (chunking.key: [])',
+        });
       for (const spec of layout.partitions) {
         const col = t.columns.find((c) => c.name === spec.column)!;
         if (spec.by === 'value') {
-          if ((t.primaryKey.length === 1 && t.primaryKey[0] === col.name) || t.uniqueKeys.some((u) => u.length === 1 && u[0] === col.name))
-            add({ severity: 'error', code: 'PARTITION_PER_ROW', table: t.name, column: col.name, message: `${t.name} is partitioned by ${col.name}, a unique column: one folder and one file per row`, action: 'partition by a column with few values, or by year/month/day of a timestamp' });
-          else if (['float', 'bytes', 'json', 'timestamp', 'time', 'array', 'set', 'uuid'].includes(col.type.kind) || (col.type.kind === 'decimal' && (col.type.scale ?? 0) > 0))
-            add({ severity: 'warning', code: 'PARTITION_CARDINALITY', table: t.name, column: col.name, message: `${t.name} is partitioned by the ${col.type.kind} values of ${col.name}, which are usually all different: many small files`, action: col.type.kind === 'timestamp' ? `partition by {column: ${col.name}, by: day} (or month, year)` : 'partition by a column with few values' });
+          if (
+            (t.primaryKey.length === 1 && t.primaryKey[0] === col.name) ||
+            t.uniqueKeys.some((u) => u.length === 1 && u[0] === col.name)
+          )
+            add({
+              severity: 'error',
+              code: 'PARTITION_PER_ROW',
+              table: t.name,
+              column: col.name,
+              message: `${t.name} is partitioned by ${col.name}, a unique column: one folder and one file per row`,
+              action: 'partition by a column with few values, or by year/month/day of a timestamp',
+            });
+          else if (
+            ['float', 'bytes', 'json', 'timestamp', 'time', 'array', 'set', 'uuid'].includes(col.type.kind) ||
+            (col.type.kind === 'decimal' && (col.type.scale ?? 0) > 0)
+          )
+            add({
+              severity: 'warning',
+              code: 'PARTITION_CARDINALITY',
+              table: t.name,
+              column: col.name,
+              message: `${t.name} is partitioned by the ${col.type.kind} values of ${col.name}, which are usually all different: many small files`,
+              action:
+                col.type.kind === 'timestamp'
+                  ? `partition by {column: ${col.name}, by: day} (or month, year)`
+                  : 'partition by a column with few values',
+            });
         } else if (spec.by === 'day' || spec.by === 'hour')
-          add({ severity: t.key[0] === col.name ? 'info' : 'warning', code: 'PARTITION_CARDINALITY', table: t.name, column: col.name, message: `${t.name} is partitioned by the ${spec.by} of ${col.name}: each chunk writes a file in every ${spec.by} its rows fall in`, action: t.key[0] === col.name ? 'no action needed' : `check that rows of one chunk span few ${spec.by}s, or partition by month, or raise rowsPerChunk` });
+          add({
+            severity: t.key[0] === col.name ? 'info' : 'warning',
+            code: 'PARTITION_CARDINALITY',
+            table: t.name,
+            column: col.name,
+            message: `${t.name} is partitioned by the ${spec.by} of ${col.name}: each chunk writes a file in every ${spec.by} its rows fall in`,
+            action:
+              t.key[0] === col.name
+                ? 'no action needed'
+                : `check that rows of one chunk span few ${spec.by}s, or partition by month, or raise rowsPerChunk`,
+          });
       }
       this.formatFindings(t, format).forEach(add);
       const variable = t.columns.filter((c) => {
@@ -429,12 +539,33 @@ export class ObjectStoreTarget implements Target {
       });
       const fixed = t.columns.reduce((n, c) => {
         const { shape } = parseNative(c.nativeType);
-        return n + ('leaf' in shape ? (shape.leaf.physical === 'BOOLEAN' ? 1 : shape.leaf.physical === 'INT32' || shape.leaf.physical === 'FLOAT' ? 4 : shape.leaf.typeLength ?? 8) : 0);
+        return (
+          n +
+          ('leaf' in shape
+            ? shape.leaf.physical === 'BOOLEAN'
+              ? 1
+              : shape.leaf.physical === 'INT32' || shape.leaf.physical === 'FLOAT'
+                ? 4
+                : (shape.leaf.typeLength ?? 8)
+            : 0)
+        );
       }, 0);
       if (fixed > layout.settings.rowGroupBytes)
-        add({ severity: 'error', code: 'ROW_GROUP_SIZE', table: t.name, message: `a row of ${t.name} takes ${fixed} bytes, more than the row group size ${layout.settings.rowGroupBytes}`, action: 'raise rowGroupSize in target.options or the table options' });
+        add({
+          severity: 'error',
+          code: 'ROW_GROUP_SIZE',
+          table: t.name,
+          message: `a row of ${t.name} takes ${fixed} bytes, more than the row group size ${layout.settings.rowGroupBytes}`,
+          action: 'raise rowGroupSize in target.options or the table options',
+        });
       else if (format === 'parquet' && variable.length > 0 && layout.settings.rowGroupBytes < 16 * 1024 * 1024)
-        add({ severity: 'info', code: 'ROW_GROUP_SIZE', table: t.name, message: `${t.name} has text or binary columns (${variable.map((c) => c.name).join(', ')}) and row groups of ${layout.settings.rowGroupBytes} bytes: a row larger than that makes a row group of its own`, action: 'no action needed unless rows are that large; then raise rowGroupSize' });
+        add({
+          severity: 'info',
+          code: 'ROW_GROUP_SIZE',
+          table: t.name,
+          message: `${t.name} has text or binary columns (${variable.map((c) => c.name).join(', ')}) and row groups of ${layout.settings.rowGroupBytes} bytes: a row larger than that makes a row group of its own`,
+          action: 'no action needed unless rows are that large; then raise rowGroupSize',
+        });
     }
     return findings;
   }
@@ -443,19 +574,62 @@ export class ObjectStoreTarget implements Target {
   private formatFindings(t: TargetTable, format: Format): Finding[] {
     const out: Finding[] = [];
     const cols = (pred: (c: TargetColumn) => boolean) => t.columns.filter(pred).map((c) => c.name);
-    const note = (code: string, names: string[], message: string, action: string, severity: Finding['severity'] = 'info') => {
-      if (names.length > 0) out.push({ severity, code, table: t.name, message: `${t.name} (${names.join(', ')}): ${message}`, action });
+    const note = (
+      code: string,
+      names: string[],
+      message: string,
+      action: string,
+      severity: Finding['severity'] = 'info',
+    ) => {
+      if (names.length > 0)
+        out.push({ severity, code, table: t.name, message: `${t.name} (${names.join(', ')}): ${message}`, action });
     };
     if (format === 'parquet') {
-      note('TYPE_FORMAT', cols((c) => c.type.kind === 'decimal' && (c.type.precision ?? 0) > MAX_READABLE_DECIMAL_PRECISION), `Parquet decimals of more than ${MAX_READABLE_DECIMAL_PRECISION} digits are not read by DuckDB, Spark or Athena`, 'set the column type to STRING in the plan to keep the digits as text', 'warning');
-      note('TYPE_FORMAT', cols((c) => c.nativeType.toUpperCase() === 'UINT64'), 'unsigned 64-bit integers are read as signed by Hive, Spark and Athena', 'set the column type to DECIMAL(20,0) in the plan if values pass 9223372036854775807');
-      note('TYPE_FORMAT', cols((c) => /^TIME\(/i.test(c.nativeType)), 'Athena and Hive have no TIME type', 'set the column type to STRING in the plan if Athena or Hive read the files');
-      note('TYPE_FORMAT', cols((c) => /^TIMESTAMP\(MICROS/i.test(c.nativeType)), 'Athena and Glue read Parquet timestamps in milliseconds only', 'set target.options.timestampUnit to millis (before `ferry plan`, or edit the column types) if they read the files');
+      note(
+        'TYPE_FORMAT',
+        cols((c) => c.type.kind === 'decimal' && (c.type.precision ?? 0) > MAX_READABLE_DECIMAL_PRECISION),
+        `Parquet decimals of more than ${MAX_READABLE_DECIMAL_PRECISION} digits are not read by DuckDB, Spark or Athena`,
+        'set the column type to STRING in the plan to keep the digits as text',
+        'warning',
+      );
+      note(
+        'TYPE_FORMAT',
+        cols((c) => c.nativeType.toUpperCase() === 'UINT64'),
+        'unsigned 64-bit integers are read as signed by Hive, Spark and Athena',
+        'set the column type to DECIMAL(20,0) in the plan if values pass 9223372036854775807',
+      );
+      note(
+        'TYPE_FORMAT',
+        cols((c) => /^TIME\(/i.test(c.nativeType)),
+        'Athena and Hive have no TIME type',
+        'set the column type to STRING in the plan if Athena or Hive read the files',
+      );
+      note(
+        'TYPE_FORMAT',
+        cols((c) => /^TIMESTAMP\(MICROS/i.test(c.nativeType)),
+        'Athena and Glue read Parquet timestamps in milliseconds only',
+        'set target.options.timestampUnit to millis (before `ferry plan`, or edit the column types) if they read the files',
+      );
     } else if (format === 'ndjson') {
-      note('TYPE_FORMAT', cols((c) => (c.type.kind === 'int' && c.type.bits === 64) || c.type.kind === 'decimal'), 'large integers are JSON numbers with every digit (JavaScript and jq round them past 2^53) and decimals are strings, to stay exact', 'read them as strings or 64-bit integers in the consumer');
-      note('TYPE_FORMAT', cols((c) => c.type.kind === 'bytes'), 'binary values are base64 strings', 'decode them with from_base64 (DuckDB) or the like');
+      note(
+        'TYPE_FORMAT',
+        cols((c) => (c.type.kind === 'int' && c.type.bits === 64) || c.type.kind === 'decimal'),
+        'large integers are JSON numbers with every digit (JavaScript and jq round them past 2^53) and decimals are strings, to stay exact',
+        'read them as strings or 64-bit integers in the consumer',
+      );
+      note(
+        'TYPE_FORMAT',
+        cols((c) => c.type.kind === 'bytes'),
+        'binary values are base64 strings',
+        'decode them with from_base64 (DuckDB) or the like',
+      );
     } else {
-      note('TYPE_FORMAT', cols(() => true), 'CSV has no column types: values are text (binary as base64, lists and JSON as JSON text, NULL as an empty unquoted field); _schema.json says what each column is', 'give the types to the reader (DuckDB: read_csv(..., columns = {...}))');
+      note(
+        'TYPE_FORMAT',
+        cols(() => true),
+        'CSV has no column types: values are text (binary as base64, lists and JSON as JSON text, NULL as an empty unquoted field); _schema.json says what each column is',
+        'give the types to the reader (DuckDB: read_csv(..., columns = {...}))',
+      );
     }
     return out;
   }
@@ -465,14 +639,27 @@ export class ObjectStoreTarget implements Target {
     this.records.delete(table.name);
     const exists = await holdsObjects(this.store, layout.dir);
     if (exists && ifExists === 'fail')
-      throw new FerryError('TABLE_EXISTS', `table ${table.name} already exists: ${this.store.location}${layout.dir} holds objects`, 'set target.ifExists to drop or truncate in the plan');
+      throw new FerryError(
+        'TABLE_EXISTS',
+        `table ${table.name} already exists: ${this.store.location}${layout.dir} holds objects`,
+        'set target.ifExists to drop or truncate in the plan',
+      );
     if (exists) await this.store.deleteFolder(layout.dir);
     this.forgetWritten(layout);
-    await this.store.put(layout.dir + SCHEMA_FILE, JSON.stringify(schemaDocument(table, layout, this.settings), null, 2) + '\n');
+    await this.store.put(
+      layout.dir + SCHEMA_FILE,
+      JSON.stringify(schemaDocument(table, layout, this.settings), null, 2) + '\n',
+    );
   }
 
   private chunkMetadata(table: TargetTable, id: string): Record<string, string> {
-    return { 'ferry.table': table.name, 'ferry.chunk': id, 'ferry.columns': JSON.stringify(table.columns.map((c) => ({ name: c.name, type: c.nativeType, canonical: formatType(c.type) }))) };
+    return {
+      'ferry.table': table.name,
+      'ferry.chunk': id,
+      'ferry.columns': JSON.stringify(
+        table.columns.map((c) => ({ name: c.name, type: c.nativeType, canonical: formatType(c.type) })),
+      ),
+    };
   }
 
   async writeChunk(chunk: ChunkWrite, batches: AsyncIterable<RowBatch>): Promise<WriteResult> {
@@ -481,9 +668,22 @@ export class ObjectStoreTarget implements Target {
     const id = chunkId(range);
     this.records.delete(table.name);
     if (replace) await this.deleteRecord(layout, id);
-    const files = new ChunkFiles(this.store, layout, id, this.settings.maxPartitionsPerChunk, this.chunkMetadata(table, id));
+    const files = new ChunkFiles(
+      this.store,
+      layout,
+      id,
+      this.settings.maxPartitionsPerChunk,
+      this.chunkMetadata(table, id),
+    );
     const check = isolate ? rowChecker(layout.settings, table.columns) : undefined;
-    const unique = layout.uniqueIndexes && new DuplicateKeys(layout.uniqueIndexes, table.primaryKey, layout.uniqueIndexes.map((i) => table.columns[i]!.type), layout.keyCompare);
+    const unique =
+      layout.uniqueIndexes &&
+      new DuplicateKeys(
+        layout.uniqueIndexes,
+        table.primaryKey,
+        layout.uniqueIndexes.map((i) => table.columns[i]!.type),
+        layout.keyCompare,
+      );
     const rejects: Reject[] = [];
     const unpartitioned = layout.partitions.length === 0;
     let single: OpenFile | undefined;
@@ -500,7 +700,12 @@ export class ObjectStoreTarget implements Target {
             }
           } else if (unique) {
             const why = unique.add(row);
-            if (why) throw new FerryError('WRITE_FAILED', `${table.name}: ${why}`, 'remove the duplicate rows in the source, or the primary key from the plan');
+            if (why)
+              throw new FerryError(
+                'WRITE_FAILED',
+                `${table.name}: ${why}`,
+                'remove the duplicate rows in the source, or the primary key from the plan',
+              );
           }
           const f = unpartitioned ? (single ??= files.fileOf('')) : files.fileOf(layout.partitionOf(row));
           f.writer.add(row);
@@ -526,7 +731,10 @@ export class ObjectStoreTarget implements Target {
     this.written.set(key, record);
     if (chunk.replace) await this.removeStale(layout, record.chunk, record.files);
     this.records.delete(layout.table.name);
-    this.log.debug({ table: layout.table.name, chunk: record.chunk, rows: record.rows, files: record.files.length }, 'object store chunk written');
+    this.log.debug(
+      { table: layout.table.name, chunk: record.chunk, rows: record.rows, files: record.files.length },
+      'object store chunk written',
+    );
   }
 
   private recordKey(layout: TableLayout, id: string): string {
@@ -552,7 +760,8 @@ export class ObjectStoreTarget implements Target {
     const { table, range } = chunk;
     const layout = this.layout(table);
     const appenders = layout.columnAppenders;
-    if (!appenders) throw new FerryError('INTERNAL', `table ${table.name} cannot be written from columns`, 'report this');
+    if (!appenders)
+      throw new FerryError('INTERNAL', `table ${table.name} cannot be written from columns`, 'report this');
     const id = chunkId(range);
     this.records.delete(table.name);
     if (chunk.replace) await this.deleteRecord(layout, id);
@@ -564,7 +773,12 @@ export class ObjectStoreTarget implements Target {
     try {
       for await (const batch of batches) {
         const repeated = keys?.repeated(batch.columns[keyIndex!]!);
-        if (repeated !== undefined) throw new FerryError('WRITE_FAILED', `${table.name}: duplicate primary key (${table.primaryKey.join(', ')}) = (${String(repeated)})`, 'remove the duplicate rows in the source, or the primary key from the plan');
+        if (repeated !== undefined)
+          throw new FerryError(
+            'WRITE_FAILED',
+            `${table.name}: duplicate primary key (${table.primaryKey.join(', ')}) = (${String(repeated)})`,
+            'remove the duplicate rows in the source, or the primary key from the plan',
+          );
         let from = 0;
         while (from < batch.rows) {
           const f = files.fileOf('');
@@ -597,7 +811,10 @@ export class ObjectStoreTarget implements Target {
       if (base.includes(marker) && !keep.has(o.key)) stale.push(o.key);
     }
     if (stale.length > 0) {
-      this.log.info({ table: layout.table.name, chunk: id, files: stale.length }, 'removing files of an earlier attempt of the chunk');
+      this.log.info(
+        { table: layout.table.name, chunk: id, files: stale.length },
+        'removing files of an earlier attempt of the chunk',
+      );
       await this.store.delete(stale);
     }
   }
@@ -662,7 +879,12 @@ export class ObjectStoreTarget implements Target {
   /** Foreign keys are declared in _schema.json already; files have nothing to enforce them. */
   async addForeignKeys(): Promise<void> {}
 
-  private async *rowsOf(table: TargetTable, range: KeyRange, wanted: number[], batchRows: number): AsyncIterable<unknown[][]> {
+  private async *rowsOf(
+    table: TargetTable,
+    range: KeyRange,
+    wanted: number[],
+    batchRows: number,
+  ): AsyncIterable<unknown[][]> {
     const layout = this.layout(table);
     const bounded = range.lower !== undefined || range.upper !== undefined;
     const cmp = bounded ? layout.compare() : [];
@@ -673,8 +895,24 @@ export class ObjectStoreTarget implements Target {
       for (const file of record.files) {
         const key = layout.dir + file.path;
         try {
-          for await (const rows of readFile(formatOfPath(file.path), () => this.store.open(key, file.bytes), () => this.store.stream(key), table.columns, wanted, batchRows)) {
-            for (const row of rows) if (!bounded || inRange(keyIdx.map((i) => row[i]), range, cmp)) out.push(row);
+          for await (const rows of readFile(
+            formatOfPath(file.path),
+            () => this.store.open(key, file.bytes),
+            () => this.store.stream(key),
+            table.columns,
+            wanted,
+            batchRows,
+          )) {
+            for (const row of rows)
+              if (
+                !bounded ||
+                inRange(
+                  keyIdx.map((i) => row[i]),
+                  range,
+                  cmp,
+                )
+              )
+                out.push(row);
             if (out.length >= batchRows) {
               yield out;
               out = [];
@@ -682,8 +920,16 @@ export class ObjectStoreTarget implements Target {
           }
         } catch (err) {
           if (err instanceof FerryError) throw err;
-          const what = err instanceof NotFerryParquet ? `it has ${err.message}, which ferry does not write` : (err as Error).message;
-          throw new FerryError('READ_FAILED', `cannot read ${this.store.location}${key}: ${what}`, 'run the chunk again (ferry run) or check that nothing else wrote to the table folder', { cause: err });
+          const what =
+            err instanceof NotFerryParquet
+              ? `it has ${err.message}, which ferry does not write`
+              : (err as Error).message;
+          throw new FerryError(
+            'READ_FAILED',
+            `cannot read ${this.store.location}${key}: ${what}`,
+            'run the chunk again (ferry run) or check that nothing else wrote to the table folder',
+            { cause: err },
+          );
         }
       }
     if (out.length > 0) yield out;
@@ -723,7 +969,13 @@ export class ObjectStoreTarget implements Target {
     const dir = this.layout(table).dir;
     const listed: ListedObject[] = [];
     for await (const o of this.store.list(dir)) listed.push(o);
-    return folderFingerprint(listed, await this.recordsAt(dir, listed.map((o) => o.key)));
+    return folderFingerprint(
+      listed,
+      await this.recordsAt(
+        dir,
+        listed.map((o) => o.key),
+      ),
+    );
   }
 
   scratch(table: TargetTable, suffix: string): TargetTable {
@@ -736,7 +988,9 @@ export class ObjectStoreTarget implements Target {
     if (native.startsWith('TIME('))
       return (v) => {
         const s = v as string;
-        return s.charCodeAt(0) === 45 || s.charCodeAt(2) !== 58 || s > '24:00:00' ? `time ${s} is not a time of day (00:00:00 to 24:00:00), which Parquet TIME holds` : undefined;
+        return s.charCodeAt(0) === 45 || s.charCodeAt(2) !== 58 || s > '24:00:00'
+          ? `time ${s} is not a time of day (00:00:00 to 24:00:00), which Parquet TIME holds`
+          : undefined;
       };
     if (native === 'DATE' || native.startsWith('TIMESTAMP(')) {
       const limit = yearLimit(native);
@@ -756,12 +1010,27 @@ export class ObjectStoreTarget implements Target {
     for (const name of names) {
       const doc = await this.store.get(`${name}/${SCHEMA_FILE}`);
       if (!doc) continue;
-      const schema = JSON.parse(doc.toString('utf8')) as { columns: { name: string; type: string; nullable: boolean; default?: string; autoIncrement?: boolean }[]; primaryKey: string[]; uniqueKeys: string[][]; indexes: TableInfo['indexes']; foreignKeys: TableInfo['foreignKeys'] };
+      const schema = JSON.parse(doc.toString('utf8')) as {
+        columns: { name: string; type: string; nullable: boolean; default?: string; autoIncrement?: boolean }[];
+        primaryKey: string[];
+        uniqueKeys: string[][];
+        indexes: TableInfo['indexes'];
+        foreignKeys: TableInfo['foreignKeys'];
+      };
       const manifest = await this.store.get(`${name}/${MANIFEST_FILE}`);
-      const totals = manifest ? (JSON.parse(manifest.toString('utf8')) as { rows: number; bytes: number }) : { rows: 0, bytes: 0 };
+      const totals = manifest
+        ? (JSON.parse(manifest.toString('utf8')) as { rows: number; bytes: number })
+        : { rows: 0, bytes: 0 };
       tables.push({
         name,
-        columns: schema.columns.map((c) => ({ name: c.name, type: parseNative(c.type).canonical, nativeType: c.type, nullable: c.nullable, default: c.default, autoIncrement: c.autoIncrement })),
+        columns: schema.columns.map((c) => ({
+          name: c.name,
+          type: parseNative(c.type).canonical,
+          nativeType: c.type,
+          nullable: c.nullable,
+          default: c.default,
+          autoIncrement: c.autoIncrement,
+        })),
         primaryKey: schema.primaryKey,
         uniqueKeys: schema.uniqueKeys,
         indexes: schema.indexes,

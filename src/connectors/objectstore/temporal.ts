@@ -23,7 +23,8 @@ const DATE_RE = /^(-?\d{4,})-(\d\d)-(\d\d)/;
 
 /** Where the date part ends and its year, month and day, for any year. */
 function dateParts(s: string): [y: number, m: number, d: number, end: number] {
-  if (s.length >= 10 && s.charCodeAt(4) === 45 && s.charCodeAt(0) !== 45) return [digit(s, 0) * 1000 + digit(s, 1) * 100 + two(s, 2), two(s, 5), two(s, 8), 10];
+  if (s.length >= 10 && s.charCodeAt(4) === 45 && s.charCodeAt(0) !== 45)
+    return [digit(s, 0) * 1000 + digit(s, 1) * 100 + two(s, 2), two(s, 5), two(s, 8), 10];
   const m = DATE_RE.exec(s);
   if (!m) throw new RowRefused(`"${s}" is not a date`);
   return [Number(m[1]), Number(m[2]), Number(m[3]), m[0].length];
@@ -36,7 +37,8 @@ export function parseDate(s: string): number {
 
 /** Microseconds of "HH:MM:SS[.ffffff]", hours up to 24. */
 export function parseTime(s: string, from = 0): number {
-  if (s.charCodeAt(from + 2) !== 58 || s.charCodeAt(from + 5) !== 58) throw new RowRefused(`"${s}" is not a time of day`);
+  if (s.charCodeAt(from + 2) !== 58 || s.charCodeAt(from + 5) !== 58)
+    throw new RowRefused(`"${s}" is not a time of day`);
   const secs = two(s, from) * 3600 + two(s, from + 3) * 60 + two(s, from + 6);
   let us = 0;
   if (s.charCodeAt(from + 8) === 46) {
@@ -56,7 +58,8 @@ export function parseTimestamp(s: string, unit: 'MILLIS' | 'MICROS'): number | b
   const days = daysFromCivil(y, m, d);
   const us = parseTime(s, end + 1);
   if (unit === 'MILLIS') {
-    if (us % 1000 !== 0) throw new RowRefused(`${s} has a fraction of a second finer than the milliseconds this column keeps`);
+    if (us % 1000 !== 0)
+      throw new RowRefused(`${s} has a fraction of a second finer than the milliseconds this column keeps`);
     return days * MS_PER_DAY + us / 1000;
   }
   if (days > -EXACT_DAYS && days < EXACT_DAYS) return days * US_PER_DAY + us;

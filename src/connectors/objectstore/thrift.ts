@@ -3,7 +3,21 @@
 // Writing takes structs as lists of [field id, value]; reading gives every struct as an
 // object keyed by field id, so fields this reader does not know are skipped for free.
 
-export const T = { TRUE: 1, FALSE: 2, BYTE: 3, I16: 4, I32: 5, I64: 6, DOUBLE: 7, BINARY: 8, LIST: 9, SET: 10, MAP: 11, STRUCT: 12, UUID: 13 } as const;
+export const T = {
+  TRUE: 1,
+  FALSE: 2,
+  BYTE: 3,
+  I16: 4,
+  I32: 5,
+  I64: 6,
+  DOUBLE: 7,
+  BINARY: 8,
+  LIST: 9,
+  SET: 10,
+  MAP: 11,
+  STRUCT: 12,
+  UUID: 13,
+} as const;
 
 export type ThriftValue =
   | { t: 'i32' | 'i64' | 'i16'; v: number }
@@ -23,7 +37,15 @@ export const bin = (v: Uint8Array | string): ThriftValue => ({ t: 'bin', v });
 export const struct = (...v: ThriftField[]): ThriftValue => ({ t: 'struct', v });
 export const list = (of: 'i32' | 'bin' | 'struct', v: ThriftValue[]): ThriftValue => ({ t: 'list', of, v });
 
-const TYPE_ID = { i16: T.I16, i32: T.I32, i64: T.I64, byte: T.BYTE, bin: T.BINARY, struct: T.STRUCT, list: T.LIST } as const;
+const TYPE_ID = {
+  i16: T.I16,
+  i32: T.I32,
+  i64: T.I64,
+  byte: T.BYTE,
+  bin: T.BINARY,
+  struct: T.STRUCT,
+  list: T.LIST,
+} as const;
 
 /** Serializes one struct (given as its fields) with the compact protocol. */
 export function encodeStruct(fields: ThriftField[]): Buffer {
@@ -158,7 +180,8 @@ export class ThriftReader {
         const size = head >> 4 === 15 ? this.varint() : head >> 4;
         const elem = head & 0x0f;
         const items: unknown[] = [];
-        for (let i = 0; i < size; i++) items.push(elem === T.TRUE || elem === T.FALSE ? this.buf[this.pos++] === 1 : this.value(elem));
+        for (let i = 0; i < size; i++)
+          items.push(elem === T.TRUE || elem === T.FALSE ? this.buf[this.pos++] === 1 : this.value(elem));
         return items;
       }
       case T.MAP: {

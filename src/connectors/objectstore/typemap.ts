@@ -40,9 +40,15 @@ interface TypeMapEntry {
   note?: string;
 }
 
-const int = (physical: 'INT32' | 'INT64', bits: 8 | 16 | 32 | 64, signed: boolean): Leaf => ({ physical, logical: { type: 'INTEGER', bits, signed } });
+const int = (physical: 'INT32' | 'INT64', bits: 8 | 16 | 32 | 64, signed: boolean): Leaf => ({
+  physical,
+  logical: { type: 'INTEGER', bits, signed },
+});
 const text = (type: 'STRING' | 'ENUM' | 'JSON'): Leaf => ({ physical: 'BYTE_ARRAY', logical: { type } });
-const time = (type: 'TIME' | 'TIMESTAMP', unit: TimeUnit, utc: boolean): Leaf => ({ physical: unit === 'MILLIS' && type === 'TIME' ? 'INT32' : 'INT64', logical: { type, unit, utc } });
+const time = (type: 'TIME' | 'TIMESTAMP', unit: TimeUnit, utc: boolean): Leaf => ({
+  physical: unit === 'MILLIS' && type === 'TIME' ? 'INT32' : 'INT64',
+  logical: { type, unit, utc },
+});
 
 export const TYPE_MAP: TypeMapEntry[] = [
   { native: 'BOOLEAN', canonical: 'bool', leaf: { physical: 'BOOLEAN' } },
@@ -60,7 +66,11 @@ export const TYPE_MAP: TypeMapEntry[] = [
   { native: 'DECIMAL(p,s)', canonical: 'decimal(p,s)' },
   { native: 'STRING', canonical: 'text', leaf: text('STRING') },
   { native: 'JSON', canonical: 'json', leaf: text('JSON') },
-  { native: 'UUID', canonical: 'uuid', leaf: { physical: 'FIXED_LEN_BYTE_ARRAY', typeLength: 16, logical: { type: 'UUID' } } },
+  {
+    native: 'UUID',
+    canonical: 'uuid',
+    leaf: { physical: 'FIXED_LEN_BYTE_ARRAY', typeLength: 16, logical: { type: 'UUID' } },
+  },
   { native: 'BINARY', canonical: 'bytes', leaf: { physical: 'BYTE_ARRAY' } },
   { native: 'DATE', canonical: 'date', leaf: { physical: 'INT32', logical: { type: 'DATE' } } },
   { native: 'TIME(MILLIS)', canonical: 'time(3)', leaf: time('TIME', 'MILLIS', false) },
@@ -84,9 +94,24 @@ export const TYPE_MAP: TypeMapEntry[] = [
   { native: 'TIME(MICROS)', canonical: 'time(p)', createOnly: true },
   { native: 'TIMESTAMP(MICROS)', canonical: 'timestamp(p)', createOnly: true },
   { native: 'TIMESTAMP(MICROS,UTC)', canonical: 'timestamptz(p)', createOnly: true },
-  { native: 'STRING', canonical: 'timetz(p)', createOnly: true, note: 'kept as text with its UTC offset (Parquet has no time with a time zone)' },
-  { native: 'STRING', canonical: 'interval', createOnly: true, note: 'kept as text (Parquet INTERVAL has no microseconds)' },
-  { native: 'STRING', canonical: 'decimal', createOnly: true, note: 'a decimal without precision is kept exactly, as text' },
+  {
+    native: 'STRING',
+    canonical: 'timetz(p)',
+    createOnly: true,
+    note: 'kept as text with its UTC offset (Parquet has no time with a time zone)',
+  },
+  {
+    native: 'STRING',
+    canonical: 'interval',
+    createOnly: true,
+    note: 'kept as text (Parquet INTERVAL has no microseconds)',
+  },
+  {
+    native: 'STRING',
+    canonical: 'decimal',
+    createOnly: true,
+    note: 'a decimal without precision is kept exactly, as text',
+  },
 ];
 
 /** Parquet's largest decimal that common readers (DuckDB, Spark, Athena) take. */
@@ -99,12 +124,16 @@ const withGroups = (s: string) => escapeRe(s).replace(PLACEHOLDER, (c) => `(?<${
 /** Looks for placeholders only inside the parentheses, so "timestamp" keeps its letters. */
 function patternRe(pattern: string): RegExp {
   const open = pattern.indexOf('(');
-  return open < 0 ? new RegExp(`^${escapeRe(pattern)}$`) : new RegExp(`^${escapeRe(pattern.slice(0, open))}${withGroups(pattern.slice(open))}$`);
+  return open < 0
+    ? new RegExp(`^${escapeRe(pattern)}$`)
+    : new RegExp(`^${escapeRe(pattern.slice(0, open))}${withGroups(pattern.slice(open))}$`);
 }
 
 function fill(template: string, groups: Record<string, string>): string {
   const open = template.indexOf('(');
-  return open < 0 ? template : template.slice(0, open) + template.slice(open).replace(PLACEHOLDER, (c) => groups[c] ?? c);
+  return open < 0
+    ? template
+    : template.slice(0, open) + template.slice(open).replace(PLACEHOLDER, (c) => groups[c] ?? c);
 }
 
 const compiled = TYPE_MAP.map((e) => ({ ...e, nativeRe: patternRe(e.native), canonicalRe: patternRe(e.canonical) }));
@@ -192,13 +221,19 @@ export function nativeType(t: CanonicalType, timestampUnit: TimeUnit = 'MICROS')
     }
     case 'decimal':
       if (t.precision !== undefined && t.precision > MAX_READABLE_DECIMAL_PRECISION)
-        return { native: 'STRING', note: `decimals of more than ${MAX_READABLE_DECIMAL_PRECISION} digits are kept exactly, as text (readers take Parquet decimals up to ${MAX_READABLE_DECIMAL_PRECISION} digits)` };
+        return {
+          native: 'STRING',
+          note: `decimals of more than ${MAX_READABLE_DECIMAL_PRECISION} digits are kept exactly, as text (readers take Parquet decimals up to ${MAX_READABLE_DECIMAL_PRECISION} digits)`,
+        };
       break;
     case 'timestamp':
       if (timestampUnit === 'MILLIS')
         return {
           native: `TIMESTAMP(MILLIS${t.tz ? ',UTC' : ''})`,
-          note: t.precision > 3 ? 'milliseconds (target.options.timestampUnit): values with finer fractions of a second are refused' : undefined,
+          note:
+            t.precision > 3
+              ? 'milliseconds (target.options.timestampUnit): values with finer fractions of a second are refused'
+              : undefined,
         };
       break;
   }

@@ -2,7 +2,15 @@
 // timestamps are byte-swapped and shifted to their canonical epoch, text and bytes copied,
 // numerics turned into unscaled integers. Values with no columnar form (infinite dates and
 // timestamps, NaN numerics) throw: the caller reads the chunk as rows instead.
-import { BatchBuilder, ColumnBuilder, columnDecoder, columnLayout, noColumnarForm, writeIntLE, type ColumnDecoder } from '../../core/columns.js';
+import {
+  BatchBuilder,
+  ColumnBuilder,
+  columnDecoder,
+  columnLayout,
+  noColumnarForm,
+  writeIntLE,
+  type ColumnDecoder,
+} from '../../core/columns.js';
 import type { CanonicalType } from '../../core/types.js';
 import { int32, int64, type RowSink } from './binary-read.js';
 import { DATE_INFINITY, DATE_MINUS_INFINITY, PG_EPOCH_DAYS, US_PER_DAY } from './temporal.js';
@@ -50,7 +58,8 @@ function decodeNumeric(b: ColumnBuilder, buf: Buffer, at: number, scale: number,
   const exponent = 4 * (weight - ndigits + 1) + scale;
   let acc = 0;
   let k = 0;
-  for (; k < ndigits && acc <= MAX_SAFE_ACC; k++) acc = acc * 10000 + ((buf[at + 8 + 2 * k]! << 8) | buf[at + 9 + 2 * k]!);
+  for (; k < ndigits && acc <= MAX_SAFE_ACC; k++)
+    acc = acc * 10000 + ((buf[at + 8 + 2 * k]! << 8) | buf[at + 9 + 2 * k]!);
   if (k === ndigits) {
     const unscaled = exponent >= 0 ? acc * 10 ** exponent : acc / 10 ** -exponent;
     if (Number.isSafeInteger(unscaled)) return writeIntLE(b, sign === 0 ? unscaled : -unscaled, width);

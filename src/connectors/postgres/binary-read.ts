@@ -58,7 +58,8 @@ function decodeNumeric(buf: Buffer, at: number): string {
   }
   if (dscale === 0) return out;
   let frac = '';
-  for (let k = weight + 1; frac.length < dscale; k++) frac += k >= 0 && k < ndigits ? FOUR_DIGITS[uint16(buf, digits + 2 * k)] : '0000';
+  for (let k = weight + 1; frac.length < dscale; k++)
+    frac += k >= 0 && k < ndigits ? FOUR_DIGITS[uint16(buf, digits + 2 * k)] : '0000';
   return out + '.' + (frac.length === dscale ? frac : frac.slice(0, dscale));
 }
 
@@ -114,9 +115,13 @@ function scalarDecoder(family: ScalarFamily, t: CanonicalType): Decoder {
       return (buf, at) => int32(buf, at);
     case 'int8':
       // int64 travels as bigint; narrower canonical ints (uint32 stored as bigint) as numbers
-      return t.kind === 'int' && t.bits === 64 ? (buf, at) => bigintOf(int64(buf, at)) : (buf, at) => Number(int64(buf, at));
+      return t.kind === 'int' && t.bits === 64
+        ? (buf, at) => bigintOf(int64(buf, at))
+        : (buf, at) => Number(int64(buf, at));
     case 'numeric':
-      return t.kind === 'int' && t.bits === 64 ? (buf, at) => BigInt(decodeNumeric(buf, at)) : (buf, at) => decodeNumeric(buf, at);
+      return t.kind === 'int' && t.bits === 64
+        ? (buf, at) => BigInt(decodeNumeric(buf, at))
+        : (buf, at) => decodeNumeric(buf, at);
     case 'float4':
       return (buf, at) => buf.readFloatBE(at);
     case 'float8':
@@ -255,7 +260,12 @@ export class BinaryCopyParser {
 
   /** Throws unless the stream ended where it should (after its trailer). */
   finish(): void {
-    if (!this.done) throw new FerryError('READ_FAILED', 'the PostgreSQL COPY stream ended in the middle of a row', 'run again; if it persists, report it');
+    if (!this.done)
+      throw new FerryError(
+        'READ_FAILED',
+        'the PostgreSQL COPY stream ended in the middle of a row',
+        'run again; if it persists, report it',
+      );
   }
 
   /** Parses the complete rows in buf[start..end); returns where the first incomplete one starts. */
@@ -266,7 +276,12 @@ export class BinaryCopyParser {
         this.need = HEADER_FIXED;
         return p;
       }
-      if (!buf.subarray(p, p + SIGNATURE.length).equals(SIGNATURE)) throw new FerryError('READ_FAILED', 'the PostgreSQL COPY stream does not start with the binary signature', 'report this');
+      if (!buf.subarray(p, p + SIGNATURE.length).equals(SIGNATURE))
+        throw new FerryError(
+          'READ_FAILED',
+          'the PostgreSQL COPY stream does not start with the binary signature',
+          'report this',
+        );
       const headerEnd = p + HEADER_FIXED + int32(buf, p + HEADER_FIXED - 4);
       if (end < headerEnd) {
         this.need = headerEnd - p;
@@ -283,7 +298,12 @@ export class BinaryCopyParser {
         this.done = true;
         return end;
       }
-      if (fields !== n) throw new FerryError('READ_FAILED', `a PostgreSQL COPY row has ${fields} fields where ${n} were asked`, 'report this');
+      if (fields !== n)
+        throw new FerryError(
+          'READ_FAILED',
+          `a PostgreSQL COPY row has ${fields} fields where ${n} were asked`,
+          'report this',
+        );
       let q = p + 2;
       for (let i = 0; i < n; i++) {
         if (q + 4 > end) {

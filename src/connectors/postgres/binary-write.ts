@@ -1,7 +1,15 @@
 // Writing COPY ... FROM STDIN (FORMAT binary): canonical values encoded straight into one
 // growing buffer, one encoder per column chosen once per chunk from the live column types.
 import { normalizeDecimal } from '../../core/values.js';
-import { ValueError, parseDate, parseInterval, parseTime, parseTimeTz, parseTimestamp, US_PER_DAY } from './temporal.js';
+import {
+  ValueError,
+  parseDate,
+  parseInterval,
+  parseTime,
+  parseTimeTz,
+  parseTimestamp,
+  US_PER_DAY,
+} from './temporal.js';
 import type { ScalarFamily } from './wire.js';
 
 /** Node's own UTF-8 fast path under Buffer#write, without its argument checks (not in @types/node). */
@@ -83,7 +91,13 @@ const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 export const BINARY_HEADER = Buffer.concat([SIGNATURE, Buffer.alloc(8)]);
 
 function num(v: unknown): number {
-  return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'boolean' ? Number(v) : Number(String(v));
+  return typeof v === 'number'
+    ? v
+    : typeof v === 'bigint'
+      ? Number(v)
+      : typeof v === 'boolean'
+        ? Number(v)
+        : Number(String(v));
 }
 
 function str(v: unknown): string {
@@ -110,7 +124,16 @@ let groups = new Uint16Array(64);
 
 /** numeric's binary form from decimal text: base-10000 digit groups around the point. */
 function writeNumeric(w: BinaryWriter, v: unknown): void {
-  let s = typeof v === 'string' ? v : typeof v === 'number' && !Number.isFinite(v) ? (Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity') : String(v);
+  let s =
+    typeof v === 'string'
+      ? v
+      : typeof v === 'number' && !Number.isFinite(v)
+        ? Number.isNaN(v)
+          ? 'NaN'
+          : v > 0
+            ? 'Infinity'
+            : '-Infinity'
+        : String(v);
   let i = 0;
   let neg = false;
   const c0 = s.charCodeAt(0);
@@ -192,7 +215,9 @@ function writeNumeric(w: BinaryWriter, v: unknown): void {
 /** Why a float64 does not fit real (PostgreSQL refuses overflow and underflow to zero), or undefined. */
 export function float4Misfit(n: number): string | undefined {
   const f = Math.fround(n);
-  return (Number.isFinite(n) && !Number.isFinite(f)) || (f === 0 && n !== 0) ? `${n} is out of range for real (about ±1.4e-45 to ±3.4e38)` : undefined;
+  return (Number.isFinite(n) && !Number.isFinite(f)) || (f === 0 && n !== 0)
+    ? `${n} is out of range for real (about ±1.4e-45 to ±3.4e38)`
+    : undefined;
 }
 
 function writeTimestamp(tz: boolean): Encoder {
@@ -217,7 +242,10 @@ function writeTimestamp(tz: boolean): Encoder {
 
 function uuidBytes(w: BinaryWriter, v: unknown): void {
   const s = str(v);
-  const hex = s.length === 36 && s[8] === '-' ? s.slice(0, 8) + s.slice(9, 13) + s.slice(14, 18) + s.slice(19, 23) + s.slice(24) : s.replace(/[{}-]/g, '');
+  const hex =
+    s.length === 36 && s[8] === '-'
+      ? s.slice(0, 8) + s.slice(9, 13) + s.slice(14, 18) + s.slice(19, 23) + s.slice(24)
+      : s.replace(/[{}-]/g, '');
   if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new ValueError(`"${s}" is not a UUID`);
   w.ensure(20);
   w.int32(16);
@@ -247,7 +275,8 @@ export function scalarEncoder(family: ScalarFamily): Encoder {
   switch (family) {
     case 'bool':
       return (w, v) => {
-        if (typeof v !== 'boolean' && typeof v !== 'number' && typeof v !== 'bigint') throw new ValueError(`${String(v)} is not a boolean`);
+        if (typeof v !== 'boolean' && typeof v !== 'number' && typeof v !== 'bigint')
+          throw new ValueError(`${String(v)} is not a boolean`);
         w.ensure(5);
         w.int32(1);
         w.buf[w.pos++] = v ? 1 : 0;

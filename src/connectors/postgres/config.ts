@@ -16,18 +16,37 @@ export interface PgEndpoint {
   schema: string;
 }
 
-const KNOWN_PARAMS = new Set(['sslmode', 'sslrootcert', 'schema', 'host', 'port', 'user', 'password', 'connect_timeout', 'application_name']);
+const KNOWN_PARAMS = new Set([
+  'sslmode',
+  'sslrootcert',
+  'schema',
+  'host',
+  'port',
+  'user',
+  'password',
+  'connect_timeout',
+  'application_name',
+]);
 
 export function parsePgUrl(url: string): PgEndpoint {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    throw new FerryError('URL_INVALID', `cannot read the PostgreSQL URL ${redactUrl(url)}`, 'write it as postgres://user:password@host:5432/database');
+    throw new FerryError(
+      'URL_INVALID',
+      `cannot read the PostgreSQL URL ${redactUrl(url)}`,
+      'write it as postgres://user:password@host:5432/database',
+    );
   }
   const q = u.searchParams;
   for (const key of q.keys())
-    if (!KNOWN_PARAMS.has(key)) throw new FerryError('URL_INVALID', `unknown parameter "${key}" in ${redactUrl(url)}`, `use only ${[...KNOWN_PARAMS].join(', ')}`);
+    if (!KNOWN_PARAMS.has(key))
+      throw new FerryError(
+        'URL_INVALID',
+        `unknown parameter "${key}" in ${redactUrl(url)}`,
+        `use only ${[...KNOWN_PARAMS].join(', ')}`,
+      );
   const host = q.get('host') ?? (decodeURIComponent(u.hostname).replace(/^\[|\]$/g, '') || 'localhost');
   const port = Number(q.get('port') ?? (u.port || 5432));
   const user = q.get('user') ?? (decodeURIComponent(u.username) || process.env.PGUSER || 'postgres');
@@ -35,7 +54,14 @@ export function parsePgUrl(url: string): PgEndpoint {
   const database = decodeURIComponent(u.pathname.replace(/^\//, '')) || user;
   const timeout = Number(q.get('connect_timeout') ?? 10);
   // libpq's parameters, environment variables and default CA file
-  const tls = tlsSettings({ sslmode: q.get('sslmode') ?? process.env.PGSSLMODE, sslrootcert: q.get('sslrootcert') ?? process.env.PGSSLROOTCERT }, redactUrl(url), join(homedir(), '.postgresql', 'root.crt'));
+  const tls = tlsSettings(
+    {
+      sslmode: q.get('sslmode') ?? process.env.PGSSLMODE,
+      sslrootcert: q.get('sslrootcert') ?? process.env.PGSSLROOTCERT,
+    },
+    redactUrl(url),
+    join(homedir(), '.postgresql', 'root.crt'),
+  );
   return {
     config: {
       host,

@@ -62,7 +62,8 @@ class CopyOut {
   submit(connection: PgConnection): Error | undefined {
     const socket = connection.stream;
     const listeners = socket.listeners('data') as ((chunk: Buffer) => void)[];
-    if (listeners.length !== 1) return new Error(`the connection's socket has ${listeners.length} data listeners where pg keeps one`);
+    if (listeners.length !== 1)
+      return new Error(`the connection's socket has ${listeners.length} data listeners where pg keeps one`);
     this.socket = socket;
     this.pgListener = listeners[0]!;
     socket.removeListener('data', this.pgListener);
@@ -153,7 +154,9 @@ class CopyOut {
           return this.detach(chunk.subarray(p));
         default:
           // an error, or the end: pg takes the connection back from this message on
-          return this.detach(p - headerStart === 5 ? chunk.subarray(headerStart) : Buffer.concat([this.header, chunk.subarray(p)]));
+          return this.detach(
+            p - headerStart === 5 ? chunk.subarray(headerStart) : Buffer.concat([this.header, chunk.subarray(p)]),
+          );
       }
     }
   }
@@ -171,11 +174,16 @@ class CopyOut {
  * Batches of `select`, read by binary COPY. When the caller stops early the connection is
  * left mid-COPY: the caller must discard it.
  */
-async function* copyOutWith<B>(client: pg.ClientBase, select: string, fields: number, batcher: Batcher<B>): AsyncGenerator<B> {
+async function* copyOutWith<B>(
+  client: pg.ClientBase,
+  select: string,
+  fields: number,
+  batcher: Batcher<B>,
+): AsyncGenerator<B> {
   const parser = new BinaryCopyParser(fields, batcher);
   const copy = new CopyOut(`COPY (${select}) TO STDOUT (FORMAT binary)`, parser, () => batcher.ready.length > 0);
   void client.query(copy as unknown as pg.Submittable);
-  for (let reading = true; reading; ) {
+  for (let reading = true; reading;) {
     reading = await copy.more();
     while (batcher.ready.length > 0) yield batcher.ready.shift()!;
   }
@@ -185,12 +193,22 @@ async function* copyOutWith<B>(client: pg.ClientBase, select: string, fields: nu
 }
 
 /** Rows of `select` as canonical values, in batches of `batchRows`. */
-export function copyOut(client: pg.ClientBase, select: string, decoders: Decoder[], batchRows: number): AsyncGenerator<RowBatch> {
+export function copyOut(
+  client: pg.ClientBase,
+  select: string,
+  decoders: Decoder[],
+  batchRows: number,
+): AsyncGenerator<RowBatch> {
   return copyOutWith(client, select, decoders.length, new RowBatcher(decoders, batchRows));
 }
 
 /** Rows of `select` as column batches of `batchRows` rows (see binary-columns.ts). */
-export function copyOutColumns(client: pg.ClientBase, select: string, decoders: ColumnDecoder[], batchRows: number): AsyncGenerator<ColumnBatch> {
+export function copyOutColumns(
+  client: pg.ClientBase,
+  select: string,
+  decoders: ColumnDecoder[],
+  batchRows: number,
+): AsyncGenerator<ColumnBatch> {
   return copyOutWith(client, select, decoders.length, new ColumnBatcher(decoders, batchRows));
 }
 

@@ -1,6 +1,15 @@
 // The PostgreSQL connector: source and target over node-postgres, COPY in binary both ways.
 import pg from 'pg';
-import type { Capabilities, ConnectOptions, Connector, ConnectorFactory, NativeTypeChoice, PrivilegeNeeds, Source, Target } from '../../core/contracts.js';
+import type {
+  Capabilities,
+  ConnectOptions,
+  Connector,
+  ConnectorFactory,
+  NativeTypeChoice,
+  PrivilegeNeeds,
+  Source,
+  Target,
+} from '../../core/contracts.js';
 import type { CanonicalType, Finding, SchemaInfo } from '../../core/types.js';
 import { parsePgUrl, sessionPool, watchErrors } from './config.js';
 import { connectError, queryError } from './errors.js';

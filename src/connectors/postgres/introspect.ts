@@ -187,10 +187,21 @@ WHERE i.indrelid = ANY($1::oid[]) AND NOT i.indisprimary
   AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = i.indrelid AND c.conindid = i.indexrelid AND c.contype IN ('p', 'u', 'x'))
 ORDER BY i.indrelid, ic.relname`;
 
-const FK_ACTIONS: Record<string, string | undefined> = { a: undefined, r: 'RESTRICT', c: 'CASCADE', n: 'SET NULL', d: 'SET DEFAULT' };
+const FK_ACTIONS: Record<string, string | undefined> = {
+  a: undefined,
+  r: 'RESTRICT',
+  c: 'CASCADE',
+  n: 'SET NULL',
+  d: 'SET DEFAULT',
+};
 
 function foreignKeyOf(c: ConstraintRow, defaultSchema: string): ForeignKey {
-  const fk: ForeignKey = { name: c.name, columns: c.columns, refTable: reportedName(c.ref_schema!, c.ref_table!, defaultSchema), refColumns: c.ref_columns };
+  const fk: ForeignKey = {
+    name: c.name,
+    columns: c.columns,
+    refTable: reportedName(c.ref_schema!, c.ref_table!, defaultSchema),
+    refColumns: c.ref_columns,
+  };
   const onDelete = FK_ACTIONS[c.on_delete];
   const onUpdate = FK_ACTIONS[c.on_update];
   if (onDelete) fk.onDelete = onDelete;
@@ -226,17 +237,36 @@ function byTable<T>(rows: T[], relid: (row: T) => number): Map<number, T[]> {
   return out;
 }
 
-export async function introspect(client: pg.ClientBase, defaultSchema: string, filter?: { tables?: string[] }): Promise<SchemaInfo> {
+export async function introspect(
+  client: pg.ClientBase,
+  defaultSchema: string,
+  filter?: { tables?: string[] },
+): Promise<SchemaInfo> {
   const version = (await client.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version;
-  const all = (await client.query<{ relid: string; schema: string; name: string; rows: string; bytes: string }>(TABLES_SQL)).rows;
+  const all = (
+    await client.query<{ relid: string; schema: string; name: string; rows: string; bytes: string }>(TABLES_SQL)
+  ).rows;
   const wanted = filter?.tables ? new Set(filter.tables) : undefined;
   const selected = all
     .map((t) => ({ ...t, reported: reportedName(t.schema, t.name, defaultSchema) }))
     .filter((t) => !wanted || wanted.has(t.reported));
   const relids = selected.map((t) => Number(t.relid));
   const columns = byTable(await catalogColumns(client, relids), (c) => c.relid);
-  const constraints = byTable((await client.query<ConstraintRow>(CONSTRAINTS_SQL, [relids])).rows, (c) => Number(c.relid));
-  const indexes = byTable((await client.query<{ relid: string; name: string; unique: boolean; columns: string[]; expression: string | null }>(INDEXES_SQL, [relids])).rows, (i) => Number(i.relid));
+  const constraints = byTable((await client.query<ConstraintRow>(CONSTRAINTS_SQL, [relids])).rows, (c) =>
+    Number(c.relid),
+  );
+  const indexes = byTable(
+    (
+      await client.query<{
+        relid: string;
+        name: string;
+        unique: boolean;
+        columns: string[];
+        expression: string | null;
+      }>(INDEXES_SQL, [relids])
+    ).rows,
+    (i) => Number(i.relid),
+  );
   const tables: TableInfo[] = selected.map((t) => {
     const relid = Number(t.relid);
     const own = constraints.get(relid) ?? [];
@@ -248,8 +278,15 @@ export async function introspect(client: pg.ClientBase, defaultSchema: string, f
       else if (c.default !== null) col.default = c.default;
       return col;
     });
-    const foreignKeys = [...own.filter((c) => c.type === 'f' && !c.on_leaf).map((c) => foreignKeyOf(c, defaultSchema)), ...leafForeignKeys(own, defaultSchema)];
-    const tableIndexes: IndexInfo[] = (indexes.get(relid) ?? []).map((i) => (i.expression ? { name: i.name, columns: i.columns, unique: i.unique, expression: i.expression } : { name: i.name, columns: i.columns, unique: i.unique }));
+    const foreignKeys = [
+      ...own.filter((c) => c.type === 'f' && !c.on_leaf).map((c) => foreignKeyOf(c, defaultSchema)),
+      ...leafForeignKeys(own, defaultSchema),
+    ];
+    const tableIndexes: IndexInfo[] = (indexes.get(relid) ?? []).map((i) =>
+      i.expression
+        ? { name: i.name, columns: i.columns, unique: i.unique, expression: i.expression }
+        : { name: i.name, columns: i.columns, unique: i.unique },
+    );
     return {
       name: t.reported,
       columns: cols,

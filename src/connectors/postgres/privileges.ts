@@ -73,20 +73,31 @@ async function schemaRights(client: pg.ClientBase, schemas: string[]): Promise<M
 }
 
 function names(list: string[]): string {
-  return list.length <= NAMES_SHOWN ? list.join(', ') : `${list.slice(0, NAMES_SHOWN).join(', ')} and ${list.length - NAMES_SHOWN} more`;
+  return list.length <= NAMES_SHOWN
+    ? list.join(', ')
+    : `${list.slice(0, NAMES_SHOWN).join(', ')} and ${list.length - NAMES_SHOWN} more`;
 }
 
 function tablesPhrase(list: string[]): string {
   return `${list.length === 1 ? 'table' : `${list.length} tables`} (${names(list)})`;
 }
 
-export async function privileges(client: pg.ClientBase, defaultSchema: string, needs: PrivilegeNeeds): Promise<Finding[]> {
+export async function privileges(
+  client: pg.ClientBase,
+  defaultSchema: string,
+  needs: PrivilegeNeeds,
+): Promise<Finding[]> {
   const who = await account(client);
   if (needs.role === 'source') return sourceFindings(client, defaultSchema, who, needs.tables);
   return who.superuser ? [] : targetFindings(client, defaultSchema, who, needs.tables, needs.ifExists);
 }
 
-async function sourceFindings(client: pg.ClientBase, defaultSchema: string, who: Account, tables: string[]): Promise<Finding[]> {
+async function sourceFindings(
+  client: pg.ClientBase,
+  defaultSchema: string,
+  who: Account,
+  tables: string[],
+): Promise<Finding[]> {
   const refs = tables.map((t) => tableRef(t, defaultSchema));
   const rights = await tableRights(client, refs);
   const schemas = await schemaRights(client, [...new Set(refs.map((r) => r.schema))]);
@@ -94,7 +105,12 @@ async function sourceFindings(client: pg.ClientBase, defaultSchema: string, who:
   const findings: Finding[] = [];
   const readOnly = `use a read-only account for the source, e.g. CREATE ROLE ferry_reader LOGIN; GRANT pg_read_all_data TO ferry_reader (PostgreSQL 14+; or GRANT SELECT on the tables)`;
   if (who.superuser) {
-    findings.push({ severity: 'warning', code: 'SOURCE_CAN_WRITE', message: `the source account ${who.user} is a superuser: it can write to and drop every table`, action: readOnly });
+    findings.push({
+      severity: 'warning',
+      code: 'SOURCE_CAN_WRITE',
+      message: `the source account ${who.user} is a superuser: it can write to and drop every table`,
+      action: readOnly,
+    });
   } else {
     const writable = tables.filter((_, i) => rights[i]!.exists && WRITES.some((w) => rights[i]![w]));
     if (writable.length > 0) {
@@ -104,22 +120,40 @@ async function sourceFindings(client: pg.ClientBase, defaultSchema: string, who:
         severity: 'warning',
         code: 'SOURCE_CAN_WRITE',
         message: `the source account ${who.user} can write: ${can.join(', ')} on ${writable.length} of ${tables.length} tables (${names(writable)})${owned.length > 0 ? `, and owns ${owned.length} (may ALTER and DROP them)` : ''}`,
-        action: owned.length > 0 ? readOnly : `${readOnly}; or REVOKE ${can.join(', ')} ON ${writable.map((t) => tableRef(t, defaultSchema).sql).join(', ')} FROM ${role}`,
+        action:
+          owned.length > 0
+            ? readOnly
+            : `${readOnly}; or REVOKE ${can.join(', ')} ON ${writable.map((t) => tableRef(t, defaultSchema).sql).join(', ')} FROM ${role}`,
       });
     }
   }
-  const unreadable = tables.filter((_, i) => rights[i]!.exists && (!rights[i]!.select || !schemas.get(refs[i]!.schema)?.usage));
+  const unreadable = tables.filter(
+    (_, i) => rights[i]!.exists && (!rights[i]!.select || !schemas.get(refs[i]!.schema)?.usage),
+  );
   if (unreadable.length > 0) {
-    const noUsage = [...new Set(unreadable.map((t) => tableRef(t, defaultSchema).schema))].filter((s) => !schemas.get(s)?.usage);
-    const grants = [...noUsage.map((s) => `GRANT USAGE ON SCHEMA ${quoteIdent(s)} TO ${role}`), `GRANT SELECT ON ${unreadable.map((t) => tableRef(t, defaultSchema).sql).join(', ')} TO ${role}`];
-    findings.push({ severity: 'error', code: 'SOURCE_CANNOT_READ', message: `the source account ${who.user} cannot read ${tablesPhrase(unreadable)}`, action: grants.join('; ') });
+    const noUsage = [...new Set(unreadable.map((t) => tableRef(t, defaultSchema).schema))].filter(
+      (s) => !schemas.get(s)?.usage,
+    );
+    const grants = [
+      ...noUsage.map((s) => `GRANT USAGE ON SCHEMA ${quoteIdent(s)} TO ${role}`),
+      `GRANT SELECT ON ${unreadable.map((t) => tableRef(t, defaultSchema).sql).join(', ')} TO ${role}`,
+    ];
+    findings.push({
+      severity: 'error',
+      code: 'SOURCE_CANNOT_READ',
+      message: `the source account ${who.user} cannot read ${tablesPhrase(unreadable)}`,
+      action: grants.join('; '),
+    });
   }
   return findings;
 }
 
 /** Missing privileges collected per object, so that one finding (and one GRANT) covers each. */
 class Missing {
-  private readonly byObject = new Map<string, { privileges: Set<string>; grantOn: string; what: string; tables: Set<string> }>();
+  private readonly byObject = new Map<
+    string,
+    { privileges: Set<string>; grantOn: string; what: string; tables: Set<string> }
+  >();
 
   add(what: string, grantOn: string, privilege: string, table: string): void {
     let m = this.byObject.get(grantOn);
@@ -145,10 +179,21 @@ class Missing {
 
 /** Whether finishing the table (indexes, unique keys, counters, foreign keys) alters it: only its owner may. */
 function altersAfterData(t: TargetTable): boolean {
-  return t.indexes.length > 0 || t.uniqueKeys.length > 0 || t.foreignKeys.length > 0 || t.columns.some((c) => c.autoIncrement);
+  return (
+    t.indexes.length > 0 ||
+    t.uniqueKeys.length > 0 ||
+    t.foreignKeys.length > 0 ||
+    t.columns.some((c) => c.autoIncrement)
+  );
 }
 
-async function targetFindings(client: pg.ClientBase, defaultSchema: string, who: Account, tables: TargetTable[], ifExists: IfExists): Promise<Finding[]> {
+async function targetFindings(
+  client: pg.ClientBase,
+  defaultSchema: string,
+  who: Account,
+  tables: TargetTable[],
+  ifExists: IfExists,
+): Promise<Finding[]> {
   const refs = tables.map((t) => tableRef(t.name, defaultSchema));
   const rights = await tableRights(client, refs);
   const role = quoteIdent(who.user);
@@ -163,7 +208,13 @@ async function targetFindings(client: pg.ClientBase, defaultSchema: string, who:
     if (!r.exists || ifExists === 'drop') {
       created.add(ref.sql);
       if (r.exists && !r.owner)
-        findings.push({ severity: 'error', code: 'TARGET_PRIVILEGE', table: t.name, message: `the target account ${who.user} does not own table ${t.name}, which target.ifExists: drop drops`, action: `ALTER TABLE ${ref.sql} OWNER TO ${role} (as its owner), or drop the table first` });
+        findings.push({
+          severity: 'error',
+          code: 'TARGET_PRIVILEGE',
+          table: t.name,
+          message: `the target account ${who.user} does not own table ${t.name}, which target.ifExists: drop drops`,
+          action: `ALTER TABLE ${ref.sql} OWNER TO ${role} (as its owner), or drop the table first`,
+        });
       return;
     }
     // a table kept (truncate, or resumed): written, read back, emptied by range
@@ -175,7 +226,13 @@ async function targetFindings(client: pg.ClientBase, defaultSchema: string, who:
     ];
     for (const [has, privilege] of needed) if (!has) missing.add(`table ${t.name}`, ref.sql, privilege, t.name);
     if (!r.owner && altersAfterData(t))
-      findings.push({ severity: 'error', code: 'TARGET_PRIVILEGE', table: t.name, message: `the target account ${who.user} does not own table ${t.name}, and only its owner may add its indexes, keys and counters`, action: `ALTER TABLE ${ref.sql} OWNER TO ${role} (as its owner), or use target.ifExists: drop` });
+      findings.push({
+        severity: 'error',
+        code: 'TARGET_PRIVILEGE',
+        table: t.name,
+        message: `the target account ${who.user} does not own table ${t.name}, and only its owner may add its indexes, keys and counters`,
+        action: `ALTER TABLE ${ref.sql} OWNER TO ${role} (as its owner), or use target.ifExists: drop`,
+      });
   });
   const schemas = await schemaRights(client, [...schemasUsed.keys()]);
   for (const [schema, names] of schemasUsed) {
@@ -183,18 +240,35 @@ async function targetFindings(client: pg.ClientBase, defaultSchema: string, who:
     const creating = names.filter((n) => created.has(tableRef(n, defaultSchema).sql));
     if (!s.exists) {
       if (!who.createSchemas)
-        findings.push({ severity: 'error', code: 'TARGET_PRIVILEGE', message: `schema ${schema} does not exist and the target account ${who.user} lacks CREATE on database ${who.database} to create it`, action: `CREATE SCHEMA ${quoteIdent(schema)} AUTHORIZATION ${role} (as a superuser or the database owner)` });
+        findings.push({
+          severity: 'error',
+          code: 'TARGET_PRIVILEGE',
+          message: `schema ${schema} does not exist and the target account ${who.user} lacks CREATE on database ${who.database} to create it`,
+          action: `CREATE SCHEMA ${quoteIdent(schema)} AUTHORIZATION ${role} (as a superuser or the database owner)`,
+        });
       continue;
     }
     if (!s.usage) for (const n of names) missing.add(`schema ${schema}`, `SCHEMA ${quoteIdent(schema)}`, 'USAGE', n);
-    if (!s.create) for (const n of creating) missing.add(`schema ${schema}`, `SCHEMA ${quoteIdent(schema)}`, 'CREATE', n);
+    if (!s.create)
+      for (const n of creating) missing.add(`schema ${schema}`, `SCHEMA ${quoteIdent(schema)}`, 'CREATE', n);
   }
   // foreign keys to tables this run does not create need REFERENCES on them
-  const outside = tables.flatMap((t) => t.foreignKeys.map((fk) => ({ table: t.name, ref: tableRef(fk.refTable, defaultSchema) }))).filter((x) => !created.has(x.ref.sql));
+  const outside = tables
+    .flatMap((t) => t.foreignKeys.map((fk) => ({ table: t.name, ref: tableRef(fk.refTable, defaultSchema) })))
+    .filter((x) => !created.has(x.ref.sql));
   if (outside.length > 0) {
-    const refRights = await tableRights(client, outside.map((x) => x.ref));
+    const refRights = await tableRights(
+      client,
+      outside.map((x) => x.ref),
+    );
     outside.forEach((x, i) => {
-      if (refRights[i]!.exists && !refRights[i]!.references) missing.add(`table ${x.ref.schema === defaultSchema ? x.ref.table : `${x.ref.schema}.${x.ref.table}`}`, x.ref.sql, 'REFERENCES', x.table);
+      if (refRights[i]!.exists && !refRights[i]!.references)
+        missing.add(
+          `table ${x.ref.schema === defaultSchema ? x.ref.table : `${x.ref.schema}.${x.ref.table}`}`,
+          x.ref.sql,
+          'REFERENCES',
+          x.table,
+        );
     });
   }
   return [...findings, ...missing.findings(role, who.user)];

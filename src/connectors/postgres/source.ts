@@ -57,7 +57,8 @@ export class PgReadView implements ReadView {
 
   async acquire(): Promise<pg.Client> {
     for (;;) {
-      if (this.released) throw new FerryError('INTERNAL', 'the PostgreSQL read view was used after its release', 'report this');
+      if (this.released)
+        throw new FerryError('INTERNAL', 'the PostgreSQL read view was used after its release', 'report this');
       const client = this.idle.pop();
       if (client) return client;
       if (this.open < this.parallelism) {
@@ -65,14 +66,21 @@ export class PgReadView implements ReadView {
         let reader: pg.Client | undefined;
         try {
           reader = await openClient(this.settings);
-          await reader.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT ${sqlLiteral(this.snapshotId)}`);
+          await reader.query(
+            `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT ${sqlLiteral(this.snapshotId)}`,
+          );
           return reader;
         } catch (e) {
           reader?.end().catch(() => {});
           this.open--;
           this.waiting.shift()?.();
           if ((e as { code?: string }).code === '22023')
-            throw new FerryError('READ_FAILED', 'the exported snapshot is gone (the connection holding it was lost)', 'run again: the run resumes on a new snapshot', { cause: e });
+            throw new FerryError(
+              'READ_FAILED',
+              'the exported snapshot is gone (the connection holding it was lost)',
+              'run again: the run resumes on a new snapshot',
+              { cause: e },
+            );
           throw queryError(e, 'READ_FAILED', 'cannot open a reader on the snapshot');
         }
       }
@@ -102,7 +110,12 @@ export class PgReadView implements ReadView {
 }
 
 function pgView(view: ReadView): PgReadView {
-  if (!(view instanceof PgReadView)) throw new FerryError('INTERNAL', 'a read view of another connector was given to the PostgreSQL source', 'report this');
+  if (!(view instanceof PgReadView))
+    throw new FerryError(
+      'INTERNAL',
+      'a read view of another connector was given to the PostgreSQL source',
+      'report this',
+    );
   return view;
 }
 
@@ -117,12 +130,19 @@ export class PgSource implements Source {
     try {
       await exporter.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       const { rows } = await exporter.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
-      const view = new PgReadView(Math.max(1, parallelism), exporter, rows[0]!.id, this.settings, (v) => this.views.delete(v));
+      const view = new PgReadView(Math.max(1, parallelism), exporter, rows[0]!.id, this.settings, (v) =>
+        this.views.delete(v),
+      );
       this.views.add(view);
       return view;
     } catch (e) {
       await exporter.end().catch(() => {});
-      throw queryError(e, 'READ_FAILED', 'cannot export a snapshot', 'check that the user may read the database (and that the server is not a standby)');
+      throw queryError(
+        e,
+        'READ_FAILED',
+        'cannot export a snapshot',
+        'check that the user may read the database (and that the server is not a standby)',
+      );
     }
   }
 
@@ -132,7 +152,12 @@ export class PgSource implements Source {
   }
 
   /** Runs a COPY read on a reader of the view; the reader is replaced unless the read ran to its end. */
-  private async *viaReader<B>(view: ReadView, what: string, table: SourceTable, read: (client: pg.Client) => AsyncIterable<B>): AsyncGenerator<B> {
+  private async *viaReader<B>(
+    view: ReadView,
+    what: string,
+    table: SourceTable,
+    read: (client: pg.Client) => AsyncIterable<B>,
+  ): AsyncGenerator<B> {
     const v = pgView(view);
     const client = await v.acquire();
     let healthy = false;
@@ -147,7 +172,11 @@ export class PgSource implements Source {
   }
 
   /** Runs queries on a reader of the view; the reader is replaced if they fail. */
-  private async onReader<T>(view: ReadView, queries: (client: pg.Client) => Promise<T>, fail: (e: unknown) => FerryError): Promise<T> {
+  private async onReader<T>(
+    view: ReadView,
+    queries: (client: pg.Client) => Promise<T>,
+    fail: (e: unknown) => FerryError,
+  ): Promise<T> {
     const v = pgView(view);
     const client = await v.acquire();
     let healthy = false;
@@ -166,7 +195,10 @@ export class PgSource implements Source {
     if (table.key.length === 0) return [{}];
     const ref = tableRef(table.name, this.settings.schema);
     const key = keyColumns(table.name, table.key, table.columns);
-    const even = key.length === 1 && key[0]!.type.kind === 'int' ? await this.evenSplit(table, ref.sql, key[0]!, rowsPerChunk, view, within) : undefined;
+    const even =
+      key.length === 1 && key[0]!.type.kind === 'int'
+        ? await this.evenSplit(table, ref.sql, key[0]!, rowsPerChunk, view, within)
+        : undefined;
     if (even) return even;
     const keys = table.key.map(quoteIdent).join(', ');
     const every = Math.max(1, Math.floor(rowsPerChunk));
@@ -176,7 +208,10 @@ export class PgSource implements Source {
       `${whereClause(this.conditions(table, within ?? {}))}) q WHERE ferry_rn > 1 AND (ferry_rn - 1) % ${every} = 0 ORDER BY ${keys}`;
     const starts: unknown[][] = [];
     const decoders = key.map((c) => decoderFor(c.type));
-    for await (const batch of this.viaReader(view, 'split', table, (client) => copyOut(client, select, decoders, 10_000))) starts.push(...batch.rows);
+    for await (const batch of this.viaReader(view, 'split', table, (client) =>
+      copyOut(client, select, decoders, 10_000),
+    ))
+      starts.push(...batch.rows);
     return rangesBetween(starts, within);
   }
 
@@ -190,7 +225,12 @@ export class PgSource implements Source {
     return this.viaReader(view, 'read', table, (client) => copyOut(client, select, decoders, batchRows));
   }
 
-  readColumns(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<ColumnBatch> | undefined {
+  readColumns(
+    table: SourceTable,
+    range: KeyRange,
+    view: ReadView,
+    batchRows: number,
+  ): AsyncIterable<ColumnBatch> | undefined {
     const decoders = table.columns.map((c) => columnDecoderFor(c.type));
     if (!decoders.every((d): d is ColumnDecoder => d !== undefined)) return undefined;
     const select = this.selectRange(table, range);
@@ -198,7 +238,14 @@ export class PgSource implements Source {
   }
 
   /** Ranges by key arithmetic from the key's minimum and maximum and the planner's row estimate (core/split.ts), when the key is dense. */
-  private evenSplit(table: SourceTable, ref: string, key: SourceTable['columns'][number], rowsPerChunk: number, view: ReadView, within?: KeyRange): Promise<KeyRange[] | undefined> {
+  private evenSplit(
+    table: SourceTable,
+    ref: string,
+    key: SourceTable['columns'][number],
+    rowsPerChunk: number,
+    view: ReadView,
+    within?: KeyRange,
+  ): Promise<KeyRange[] | undefined> {
     const from = `FROM ${ref}${whereClause(this.conditions(table, within ?? {}))}`;
     const k = quoteIdent(key.name);
     return this.onReader(
@@ -211,8 +258,17 @@ export class PgSource implements Source {
         );
         const { lo, hi, analyzed } = rows[0]!;
         if (lo === null || hi === null || !analyzed) return undefined;
-        const plan = await client.query<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }>(`EXPLAIN (FORMAT JSON) SELECT 1 ${from}`);
-        return evenKeyRanges(key.type, BigInt(lo), BigInt(hi), plan.rows[0]!['QUERY PLAN'][0]!.Plan['Plan Rows'], rowsPerChunk, within);
+        const plan = await client.query<{ 'QUERY PLAN': { Plan: { 'Plan Rows': number } }[] }>(
+          `EXPLAIN (FORMAT JSON) SELECT 1 ${from}`,
+        );
+        return evenKeyRanges(
+          key.type,
+          BigInt(lo),
+          BigInt(hi),
+          plan.rows[0]!['QUERY PLAN'][0]!.Plan['Plan Rows'],
+          rowsPerChunk,
+          within,
+        );
       },
       (e) => readError(e, 'split', table),
     );
@@ -230,5 +286,10 @@ export class PgSource implements Source {
 
 /** A read's error, with what to check: the table name, and the plan's where filter if it has one. */
 function readError(e: unknown, what: string, table: SourceTable): FerryError {
-  return queryError(e, 'READ_FAILED', `cannot ${what} ${table.name}`, table.where ? 'check the table name and the where filter in the plan' : 'check the table name in the plan');
+  return queryError(
+    e,
+    'READ_FAILED',
+    `cannot ${what} ${table.name}`,
+    table.where ? 'check the table name and the where filter in the plan' : 'check the table name in the plan',
+  );
 }

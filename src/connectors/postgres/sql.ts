@@ -35,10 +35,13 @@ export function selectList(columns: Pick<Column, 'name' | 'type' | 'nativeType'>
 
 function tupleSide(names: string[], values: unknown[], types: CanonicalType[]): [string, string] {
   const lits = values.map((v, i) => {
-    if (v === null || v === undefined) throw new FerryError('INTERNAL', `a key range bound of ${names[i]} is NULL`, 'report this');
+    if (v === null || v === undefined)
+      throw new FerryError('INTERNAL', `a key range bound of ${names[i]} is NULL`, 'report this');
     return sqlLiteral(textForm(types[i]!)(v));
   });
-  return names.length === 1 ? [quoteIdent(names[0]!), lits[0]!] : [`(${names.map(quoteIdent).join(', ')})`, `(${lits.join(', ')})`];
+  return names.length === 1
+    ? [quoteIdent(names[0]!), lits[0]!]
+    : [`(${names.map(quoteIdent).join(', ')})`, `(${lits.join(', ')})`];
 }
 
 /** Conditions for [lower, upper) over the key columns (tuple comparison for composite keys). */
@@ -64,13 +67,25 @@ export function whereClause(conditions: (string | undefined)[]): string {
 export function keyColumns<C extends Pick<Column, 'name' | 'type'>>(table: string, key: string[], columns: C[]): C[] {
   return key.map((k) => {
     const c = columns.find((x) => x.name === k);
-    if (!c) throw new FerryError('PLAN_INVALID', `the chunk key column ${k} is not among the columns of ${table}`, 'check chunking.key in the plan');
+    if (!c)
+      throw new FerryError(
+        'PLAN_INVALID',
+        `the chunk key column ${k} is not among the columns of ${table}`,
+        'check chunking.key in the plan',
+      );
     return c;
   });
 }
 
 /** Conditions selecting a key range of a table (none without a key). */
-export function keyRangeConditions(table: { name: string; key: string[]; columns: Pick<Column, 'name' | 'type'>[] }, range: KeyRange): string[] {
+export function keyRangeConditions(
+  table: { name: string; key: string[]; columns: Pick<Column, 'name' | 'type'>[] },
+  range: KeyRange,
+): string[] {
   if (table.key.length === 0) return [];
-  return rangeConditions(table.key, keyColumns(table.name, table.key, table.columns).map((c) => c.type), range);
+  return rangeConditions(
+    table.key,
+    keyColumns(table.name, table.key, table.columns).map((c) => c.type),
+    range,
+  );
 }

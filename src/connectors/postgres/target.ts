@@ -2,12 +2,28 @@
 // one transaction each (delete-range + copy when replaying), indexes, counters and foreign
 // keys after the data.
 import type pg from 'pg';
-import type { ChunkWrite, IfExists, Reject, TableFingerprint, Target, TargetColumn, TargetTable, WriteResult } from '../../core/contracts.js';
+import type {
+  ChunkWrite,
+  IfExists,
+  Reject,
+  TableFingerprint,
+  Target,
+  TargetColumn,
+  TargetTable,
+  WriteResult,
+} from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { writeIsolated } from '../../core/isolate.js';
 import type { Logger } from '../../core/log.js';
 import type { Finding, KeyRange, RowBatch } from '../../core/types.js';
-import { BINARY_HEADER, BinaryWriter, arrayEncoder, float4Misfit, scalarEncoder, type Encoder } from './binary-write.js';
+import {
+  BINARY_HEADER,
+  BinaryWriter,
+  arrayEncoder,
+  float4Misfit,
+  scalarEncoder,
+  type Encoder,
+} from './binary-write.js';
 import { decoderFor } from './binary-read.js';
 import { CopyIn, copyOut } from './copy.js';
 import { isTransientPgError, pgReason, queryError } from './errors.js';
@@ -104,7 +120,13 @@ export class PgTarget implements Target {
     for (const t of tables) {
       for (const name of [t.name, ...t.columns.map((c) => c.name)])
         if (!identifierFits(name))
-          findings.push({ severity: 'error', code: 'NAME_TOO_LONG', table: t.name, message: `the name "${name}" is longer than PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte limit`, action: 'rename it in the plan (target names)' });
+          findings.push({
+            severity: 'error',
+            code: 'NAME_TOO_LONG',
+            table: t.name,
+            message: `the name "${name}" is longer than PostgreSQL's ${MAX_IDENTIFIER_BYTES}-byte limit`,
+            action: 'rename it in the plan (target names)',
+          });
       for (const c of t.columns) if (!/^enum\s*\(/i.test(c.nativeType)) natives.add(c.nativeType);
     }
     if (natives.size === 0) return findings;
@@ -112,14 +134,24 @@ export class PgTarget implements Target {
     await this.withClient(async (c) => {
       for (const native of natives) {
         // to_regtype answers NULL for an unknown name and raises for one that does not parse
-        const known = await c.query<{ known: boolean }>('SELECT to_regtype($1) IS NOT NULL AS known', [native]).then((r) => r.rows[0]!.known, () => false);
+        const known = await c.query<{ known: boolean }>('SELECT to_regtype($1) IS NOT NULL AS known', [native]).then(
+          (r) => r.rows[0]!.known,
+          () => false,
+        );
         if (!known) unknown.add(native);
       }
     });
     for (const t of tables)
       for (const c of t.columns)
         if (unknown.has(c.nativeType))
-          findings.push({ severity: 'error', code: 'UNKNOWN_TYPE', table: t.name, column: c.name, message: `PostgreSQL has no type ${c.nativeType} (column ${t.name}.${c.name})`, action: 'change the column type in the plan to a PostgreSQL type' });
+          findings.push({
+            severity: 'error',
+            code: 'UNKNOWN_TYPE',
+            table: t.name,
+            column: c.name,
+            message: `PostgreSQL has no type ${c.nativeType} (column ${t.name}.${c.name})`,
+            action: 'change the column type in the plan to a PostgreSQL type',
+          });
     return findings;
   }
 
@@ -137,42 +169,69 @@ export class PgTarget implements Target {
     const ref = this.ref(table.name);
     this.formats.delete(table.name);
     await this.withClient(async (client) => {
-      const exists = (await client.query("SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')", [ref.schema, ref.table])).rowCount! > 0;
+      const exists =
+        (
+          await client.query(
+            "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
+            [ref.schema, ref.table],
+          )
+        ).rowCount! > 0;
       if (exists && ifExists === 'fail')
-        throw new FerryError('TABLE_EXISTS', `table ${table.name} already exists in the target`, 'set target.ifExists to drop or truncate in the plan (or drop the table yourself)');
+        throw new FerryError(
+          'TABLE_EXISTS',
+          `table ${table.name} already exists in the target`,
+          'set target.ifExists to drop or truncate in the plan (or drop the table yourself)',
+        );
       try {
         await this.inTransaction(client, async () => {
           if (exists && ifExists === 'truncate') {
             // referencing tables are emptied too (their rows would dangle); this table's own
             // foreign keys are dropped and come back after the data, like on a fresh table
             await client.query(`TRUNCATE ${ref.sql} CASCADE`);
-            const fks = await client.query<{ conname: string }>("SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f'", [ref.sql]);
-            for (const fk of fks.rows) await client.query(`ALTER TABLE ${ref.sql} DROP CONSTRAINT ${quoteIdent(fk.conname)}`);
+            const fks = await client.query<{ conname: string }>(
+              "SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f'",
+              [ref.sql],
+            );
+            for (const fk of fks.rows)
+              await client.query(`ALTER TABLE ${ref.sql} DROP CONSTRAINT ${quoteIdent(fk.conname)}`);
             return;
           }
           if (exists) await client.query(`DROP TABLE ${ref.sql} CASCADE`);
           // CREATE SCHEMA IF NOT EXISTS would need CREATE on the database even when the schema exists
-          if ((await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [ref.schema])).rowCount === 0) await client.query(`CREATE SCHEMA ${quoteIdent(ref.schema)}`);
+          if ((await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [ref.schema])).rowCount === 0)
+            await client.query(`CREATE SCHEMA ${quoteIdent(ref.schema)}`);
           for (const c of table.columns) {
             if (!ENUM_NATIVE.test(c.nativeType.trim())) continue;
             let t = describeNative(c.nativeType).type;
             while (t.kind === 'array') t = t.element;
             const labels = t.kind === 'enum' ? t.values : [];
             await client.query(`DROP TYPE IF EXISTS ${enumTypeRef(ref, c.name)}`);
-            await client.query(`CREATE TYPE ${enumTypeRef(ref, c.name)} AS ENUM (${labels.map(sqlLiteral).join(', ')})`);
+            await client.query(
+              `CREATE TYPE ${enumTypeRef(ref, c.name)} AS ENUM (${labels.map(sqlLiteral).join(', ')})`,
+            );
           }
-          const pk = table.primaryKey.length > 0 ? `, PRIMARY KEY (${table.primaryKey.map(quoteIdent).join(', ')})` : '';
-          await client.query(`CREATE TABLE ${ref.sql} (${table.columns.map((c) => this.columnSql(ref, c)).join(', ')}${pk})`);
+          const pk =
+            table.primaryKey.length > 0 ? `, PRIMARY KEY (${table.primaryKey.map(quoteIdent).join(', ')})` : '';
+          await client.query(
+            `CREATE TABLE ${ref.sql} (${table.columns.map((c) => this.columnSql(ref, c)).join(', ')}${pk})`,
+          );
           for (const c of table.columns) {
             if (!c.autoIncrement || isIdentity(c)) continue;
             // counters on non-integer columns (numeric(20,0) for MySQL's unsigned bigint) are an owned sequence
             const seq = `${quoteIdent(ref.schema)}.${quoteIdent(shortName(`${ref.table}_${c.name}_seq`))}`;
             await client.query(`CREATE SEQUENCE ${seq} OWNED BY ${ref.sql}.${quoteIdent(c.name)}`);
-            await client.query(`ALTER TABLE ${ref.sql} ALTER ${quoteIdent(c.name)} SET DEFAULT nextval('${seq.replace(/'/g, "''")}')`);
+            await client.query(
+              `ALTER TABLE ${ref.sql} ALTER ${quoteIdent(c.name)} SET DEFAULT nextval('${seq.replace(/'/g, "''")}')`,
+            );
           }
         });
       } catch (e) {
-        throw queryError(e, 'WRITE_FAILED', `cannot prepare table ${table.name}`, 'fix the column types or names in the plan');
+        throw queryError(
+          e,
+          'WRITE_FAILED',
+          `cannot prepare table ${table.name}`,
+          'fix the column types or names in the plan',
+        );
       }
     });
   }
@@ -195,13 +254,21 @@ export class PgTarget implements Target {
     const columns = `${ref.sql} (${table.columns.map((c) => quoteIdent(c.name)).join(', ')})`;
     const encoders: (Encoder | undefined)[] = table.columns.map((c) => {
       const col = live.find((x) => x.name === c.name);
-      if (!col) throw new FerryError('PLAN_INVALID', `column ${c.name} does not exist in the target table ${table.name}`, 'prepare the table again (target.ifExists: drop) or fix the plan');
+      if (!col)
+        throw new FerryError(
+          'PLAN_INVALID',
+          `column ${c.name} does not exist in the target table ${table.name}`,
+          'prepare the table again (target.ifExists: drop) or fix the plan',
+        );
       const family = liveFamily(col);
       if (family === undefined || family !== familyOf(c.type)) return undefined;
-      return family.startsWith('array:') ? arrayEncoder(scalarEncoder(family.slice(6) as ScalarFamily), col.elemOid) : scalarEncoder(family as ScalarFamily);
+      return family.startsWith('array:')
+        ? arrayEncoder(scalarEncoder(family.slice(6) as ScalarFamily), col.elemOid)
+        : scalarEncoder(family as ScalarFamily);
     });
     const names = table.columns.map((c) => c.name);
-    if (encoders.every((e) => e !== undefined)) return binaryFormat(`COPY ${columns} FROM STDIN (FORMAT binary)`, encoders as Encoder[], names);
+    if (encoders.every((e) => e !== undefined))
+      return binaryFormat(`COPY ${columns} FROM STDIN (FORMAT binary)`, encoders as Encoder[], names);
     const encode = copyTextEncoder(table.columns.map((c) => c.type));
     const textRows = async (rows: unknown[][], emit: Emit) => {
       for (let i = 0; i < rows.length; i += 1000) await emit(encode(rows.slice(i, i + 1000)));
@@ -222,7 +289,9 @@ export class PgTarget implements Target {
       try {
         return await this.inTransaction(client, async () => {
           if (chunk.replace) await client.query(this.deleteSql(table, chunk.range));
-          return chunk.isolate ? await this.copyIsolated(client, format, batches) : { rows: await copyAll(client, format, batches), rejects: [] };
+          return chunk.isolate
+            ? await this.copyIsolated(client, format, batches)
+            : { rows: await copyAll(client, format, batches), rejects: [] };
         });
       } catch (e) {
         if (e instanceof SourceError) throw e.original;
@@ -231,7 +300,11 @@ export class PgTarget implements Target {
     });
   }
 
-  private async copyIsolated(client: pg.ClientBase, format: RowFormat, batches: AsyncIterable<RowBatch>): Promise<WriteResult> {
+  private async copyIsolated(
+    client: pg.ClientBase,
+    format: RowFormat,
+    batches: AsyncIterable<RowBatch>,
+  ): Promise<WriteResult> {
     const rejects: Reject[] = [];
     let rows = 0;
     // a lost connection is not the rows' fault: it ends the isolation instead of refusing every row
@@ -266,19 +339,39 @@ export class PgTarget implements Target {
         for (const c of table.columns) {
           if (!c.autoIncrement) continue;
           const col = quoteIdent(c.name);
-          await client.query(`SELECT setval(pg_get_serial_sequence($1, $2), greatest(coalesce(max(${col}), 0) + 1, 1)::int8, false) FROM ${ref.sql}`, [ref.sql, c.name]);
+          await client.query(
+            `SELECT setval(pg_get_serial_sequence($1, $2), greatest(coalesce(max(${col}), 0) + 1, 1)::int8, false) FROM ${ref.sql}`,
+            [ref.sql, c.name],
+          );
         }
         await client.query(`ANALYZE ${ref.sql}`);
       } catch (e) {
-        throw queryError(e, 'WRITE_FAILED', `cannot finish table ${table.name}`, 'fix the index or key in the plan, or the data that breaks it');
+        throw queryError(
+          e,
+          'WRITE_FAILED',
+          `cannot finish table ${table.name}`,
+          'fix the index or key in the plan, or the data that breaks it',
+        );
       }
     });
   }
 
   /** Index names are per schema in PostgreSQL: a name taken by another table's index gets the table name in front. */
-  private async createIndex(client: pg.ClientBase, table: TargetTable, ref: TableRef, name: string, columns: string[], unique: boolean): Promise<void> {
+  private async createIndex(
+    client: pg.ClientBase,
+    table: TargetTable,
+    ref: TableRef,
+    name: string,
+    columns: string[],
+    unique: boolean,
+  ): Promise<void> {
     const owner = async (n: string) =>
-      (await client.query<{ table: string }>("SELECT i.indrelid::regclass::text AS table FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = $1 AND c.relname = $2", [ref.schema, n])).rows[0]?.table;
+      (
+        await client.query<{ table: string }>(
+          'SELECT i.indrelid::regclass::text AS table FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid JOIN pg_namespace s ON s.oid = c.relnamespace WHERE s.nspname = $1 AND c.relname = $2',
+          [ref.schema, n],
+        )
+      ).rows[0]?.table;
     let indexName = shortName(name);
     let taken = await owner(indexName);
     const self = (await client.query<{ t: string }>('SELECT $1::regclass::text AS t', [ref.sql])).rows[0]!.t;
@@ -288,7 +381,9 @@ export class PgTarget implements Target {
       taken = await owner(indexName);
       if (taken === self) return;
     }
-    await client.query(`CREATE ${unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(indexName)} ON ${ref.sql} (${columns.map(quoteIdent).join(', ')})`);
+    await client.query(
+      `CREATE ${unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(indexName)} ON ${ref.sql} (${columns.map(quoteIdent).join(', ')})`,
+    );
     this.db.log.debug({ table: table.name, index: indexName }, 'index created');
   }
 
@@ -304,7 +399,14 @@ export class PgTarget implements Target {
   async addForeignKeys(table: TargetTable): Promise<void> {
     const ref = this.ref(table.name);
     await this.withClient(async (client) => {
-      const existing = new Set((await client.query<{ conname: string }>("SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f'", [ref.sql])).rows.map((r) => r.conname));
+      const existing = new Set(
+        (
+          await client.query<{ conname: string }>(
+            "SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f'",
+            [ref.sql],
+          )
+        ).rows.map((r) => r.conname),
+      );
       for (const fk of table.foreignKeys) {
         const name = shortName(fk.name);
         if (existing.has(name)) continue;
@@ -319,7 +421,12 @@ export class PgTarget implements Target {
         try {
           await client.query(sql);
         } catch (e) {
-          throw queryError(e, 'WRITE_FAILED', `cannot add foreign key ${fk.name} of ${table.name}`, 'fix the rows that have no parent, or remove the foreign key from the plan');
+          throw queryError(
+            e,
+            'WRITE_FAILED',
+            `cannot add foreign key ${fk.name} of ${table.name}`,
+            'fix the rows that have no parent, or remove the foreign key from the plan',
+          );
         }
       }
     });
@@ -330,7 +437,12 @@ export class PgTarget implements Target {
     const client = await this.db.connect();
     let clean = false;
     try {
-      yield* copyOut(client, select, table.columns.map((c) => decoderFor(c.type)), batchRows);
+      yield* copyOut(
+        client,
+        select,
+        table.columns.map((c) => decoderFor(c.type)),
+        batchRows,
+      );
       clean = true;
     } catch (e) {
       throw queryError(e, 'READ_FAILED', `cannot read back ${table.name}`);
@@ -342,7 +454,11 @@ export class PgTarget implements Target {
 
   async count(table: TargetTable, range: KeyRange): Promise<number> {
     try {
-      const { rows } = await this.withClient((c) => c.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.ref(table.name).sql}${whereClause(keyRangeConditions(table, range))}`));
+      const { rows } = await this.withClient((c) =>
+        c.query<{ n: string }>(
+          `SELECT count(*) AS n FROM ${this.ref(table.name).sql}${whereClause(keyRangeConditions(table, range))}`,
+        ),
+      );
       return Number(rows[0]!.n);
     } catch (e) {
       throw queryError(e, 'READ_FAILED', `cannot count the rows of ${table.name}`);
@@ -361,7 +477,9 @@ export class PgTarget implements Target {
         await this.inTransaction(client, async () => {
           await client.query(`DROP TABLE IF EXISTS ${ref.sql} CASCADE`);
           // the enum types prepare() made for the table's enum columns (its sequences go with the table)
-          for (const c of table.columns) if (ENUM_NATIVE.test(c.nativeType.trim())) await client.query(`DROP TYPE IF EXISTS ${enumTypeRef(ref, c.name)}`);
+          for (const c of table.columns)
+            if (ENUM_NATIVE.test(c.nativeType.trim()))
+              await client.query(`DROP TYPE IF EXISTS ${enumTypeRef(ref, c.name)}`);
         });
       } catch (e) {
         throw queryError(e, 'WRITE_FAILED', `cannot drop table ${table.name}`, 'check that the account owns the table');
@@ -379,7 +497,9 @@ export class PgTarget implements Target {
       return await this.withClient(async (client) => {
         const found = await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [ref.sql]);
         if (!found.rows[0]!.found) return undefined;
-        const { rows } = await client.query<{ n: string; s: string }>(`SELECT count(*)::text AS n, coalesce(sum(xmin::text::int8), 0)::text AS s FROM ${ref.sql}`);
+        const { rows } = await client.query<{ n: string; s: string }>(
+          `SELECT count(*)::text AS n, coalesce(sum(xmin::text::int8), 0)::text AS s FROM ${ref.sql}`,
+        );
         return { rows: Number(rows[0]!.n), hash: `xmin:${rows[0]!.s}` };
       });
     } catch (e) {
@@ -403,13 +523,25 @@ function valueCheckFor(column: TargetColumn): ((v: unknown) => string | undefine
     switch (element.kind) {
       case 'string':
       case 'enum':
-        return (v) => (typeof v === 'string' && v.includes('\u0000') ? 'PostgreSQL text cannot contain the NUL character (\\0)' : undefined);
+        return (v) =>
+          typeof v === 'string' && v.includes('\u0000')
+            ? 'PostgreSQL text cannot contain the NUL character (\\0)'
+            : undefined;
       case 'set':
-        return (v) => (Array.isArray(v) && v.some((e) => typeof e === 'string' && e.includes('\u0000')) ? 'PostgreSQL text cannot contain the NUL character (\\0)' : undefined);
+        return (v) =>
+          Array.isArray(v) && v.some((e) => typeof e === 'string' && e.includes('\u0000'))
+            ? 'PostgreSQL text cannot contain the NUL character (\\0)'
+            : undefined;
       case 'json':
         return element.binary
-          ? (v) => (typeof v === 'string' && (v.includes('\u0000') || (v.includes('\\u0000') && ESCAPED_NUL.test(v))) ? 'PostgreSQL jsonb cannot contain the NUL character (\\u0000)' : undefined)
-          : (v) => (typeof v === 'string' && v.includes('\u0000') ? 'PostgreSQL json cannot contain the NUL character (\\0)' : undefined);
+          ? (v) =>
+              typeof v === 'string' && (v.includes('\u0000') || (v.includes('\\u0000') && ESCAPED_NUL.test(v)))
+                ? 'PostgreSQL jsonb cannot contain the NUL character (\\u0000)'
+                : undefined
+          : (v) =>
+              typeof v === 'string' && v.includes('\u0000')
+                ? 'PostgreSQL json cannot contain the NUL character (\\0)'
+                : undefined;
       case 'float':
         return element.bits === 32 ? (v) => (typeof v === 'number' ? float4Misfit(v) : undefined) : undefined;
       default:
@@ -511,6 +643,11 @@ async function copyAll(client: pg.ClientBase, format: RowFormat, batches: AsyncI
 }
 
 function writeError(e: unknown, table: string): FerryError {
-  if (e instanceof ValueError) return new FerryError('WRITE_FAILED', `cannot write to ${table}: ${e.message}`, 'fix the value or change the column type in the plan');
+  if (e instanceof ValueError)
+    return new FerryError(
+      'WRITE_FAILED',
+      `cannot write to ${table}: ${e.message}`,
+      'fix the value or change the column type in the plan',
+    );
   return queryError(e, 'WRITE_FAILED', `cannot write to ${table}`);
 }

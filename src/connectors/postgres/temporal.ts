@@ -143,7 +143,8 @@ function parseTimePart(s: string, at: number, what: string): number {
   const h = twoDigits(s, at);
   const m = twoDigits(s, at + 3);
   const sec = twoDigits(s, at + 6);
-  if (h < 0 || m < 0 || sec < 0 || s.charCodeAt(at + 2) !== 58 || s.charCodeAt(at + 5) !== 58 || m > 59 || sec > 60) bad(s, what);
+  if (h < 0 || m < 0 || sec < 0 || s.charCodeAt(at + 2) !== 58 || s.charCodeAt(at + 5) !== 58 || m > 59 || sec > 60)
+    bad(s, what);
   let us = 0;
   let i = at + 8;
   if (s.charCodeAt(i) === 46) {
@@ -281,12 +282,14 @@ export function formatInterval(months: number, days: number, hours: number, us: 
   return out;
 }
 
-const ISO_INTERVAL = /^P(?:(-?\d+)Y)?(?:(-?\d+)M)?(?:(-?\d+)W)?(?:(-?\d+)D)?(?:T(?:(-?\d+)H)?(?:(-?\d+)M)?(?:(-?)(\d+)(?:\.(\d{1,6})\d*)?S)?)?$/;
+const ISO_INTERVAL =
+  /^P(?:(-?\d+)Y)?(?:(-?\d+)M)?(?:(-?\d+)W)?(?:(-?\d+)D)?(?:T(?:(-?\d+)H)?(?:(-?\d+)M)?(?:(-?)(\d+)(?:\.(\d{1,6})\d*)?S)?)?$/;
 
 /** [months, days, microseconds] of an ISO 8601 duration such as "P1Y2M3DT4H5M6.5S". */
 export function parseInterval(s: string): [number, number, number] {
   const m = ISO_INTERVAL.exec(s);
-  if (!m || s === 'P' || s.endsWith('T')) throw new ValueError(`"${s}" is not an ISO 8601 interval (like P1Y2M3DT4H5M6.5S)`);
+  if (!m || s === 'P' || s.endsWith('T'))
+    throw new ValueError(`"${s}" is not an ISO 8601 interval (like P1Y2M3DT4H5M6.5S)`);
   const n = (i: number) => (m[i] ? Number(m[i]) : 0);
   const seconds = n(8) * US_PER_SECOND + (m[9] ? Number(m[9].padEnd(6, '0')) : 0);
   const us = n(5) * US_PER_HOUR + n(6) * US_PER_MINUTE + (m[7] ? -seconds : seconds);

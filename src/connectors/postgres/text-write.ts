@@ -26,7 +26,9 @@ function quoteElement(s: string): string {
 
 function arrayLiteral(element: TextForm): TextForm {
   const literal = (v: unknown): string => {
-    const items = (v as unknown[]).map((e) => (e === null || e === undefined ? 'NULL' : Array.isArray(e) ? literal(e) : quoteElement(element(e))));
+    const items = (v as unknown[]).map((e) =>
+      e === null || e === undefined ? 'NULL' : Array.isArray(e) ? literal(e) : quoteElement(element(e)),
+    );
     return `{${items.join(',')}}`;
   };
   return literal;

@@ -23,13 +23,41 @@ export const TYPE_MAP: TypeMapEntry[] = [
   { canonical: 'int16', native: 'smallint', aliases: ['int2', 'smallserial', 'serial2'] },
   { canonical: 'int32', native: 'integer', aliases: ['int', 'int4', 'serial', 'serial4'] },
   { canonical: 'int64', native: 'bigint', aliases: ['int8', 'bigserial', 'serial8'] },
-  { canonical: 'int8', native: 'smallint', note: 'PostgreSQL has no 1-byte integer; stored as smallint (every value fits)' },
-  { canonical: 'uint8', native: 'smallint', note: 'PostgreSQL has no unsigned integers; stored as smallint (every value fits)' },
-  { canonical: 'uint16', native: 'integer', note: 'PostgreSQL has no unsigned integers; stored as integer (every value fits)' },
-  { canonical: 'int24', native: 'integer', note: 'PostgreSQL has no 3-byte integer; stored as integer (every value fits)' },
-  { canonical: 'uint24', native: 'integer', note: 'PostgreSQL has no unsigned integers; stored as integer (every value fits)' },
-  { canonical: 'uint32', native: 'bigint', note: 'PostgreSQL has no unsigned integers; stored as bigint (every value fits)' },
-  { canonical: 'uint64', native: 'numeric(20,0)', note: 'PostgreSQL has no unsigned 64-bit integer; stored as numeric(20,0) (every value fits, read back as decimal)' },
+  {
+    canonical: 'int8',
+    native: 'smallint',
+    note: 'PostgreSQL has no 1-byte integer; stored as smallint (every value fits)',
+  },
+  {
+    canonical: 'uint8',
+    native: 'smallint',
+    note: 'PostgreSQL has no unsigned integers; stored as smallint (every value fits)',
+  },
+  {
+    canonical: 'uint16',
+    native: 'integer',
+    note: 'PostgreSQL has no unsigned integers; stored as integer (every value fits)',
+  },
+  {
+    canonical: 'int24',
+    native: 'integer',
+    note: 'PostgreSQL has no 3-byte integer; stored as integer (every value fits)',
+  },
+  {
+    canonical: 'uint24',
+    native: 'integer',
+    note: 'PostgreSQL has no unsigned integers; stored as integer (every value fits)',
+  },
+  {
+    canonical: 'uint32',
+    native: 'bigint',
+    note: 'PostgreSQL has no unsigned integers; stored as bigint (every value fits)',
+  },
+  {
+    canonical: 'uint64',
+    native: 'numeric(20,0)',
+    note: 'PostgreSQL has no unsigned 64-bit integer; stored as numeric(20,0) (every value fits, read back as decimal)',
+  },
   { canonical: 'year', native: 'smallint', note: 'PostgreSQL has no year type; stored as smallint' },
   { canonical: 'decimal($1,$2)', native: 'numeric($1,$2)', aliases: ['decimal($1,$2)'] },
   { canonical: 'decimal($1,0)', native: 'numeric($1)', aliases: ['decimal($1)'], readOnly: true },
@@ -42,8 +70,16 @@ export const TYPE_MAP: TypeMapEntry[] = [
   { canonical: 'varchar($1)', native: 'varchar($1)', aliases: ['character varying($1)'] },
   { canonical: 'text', native: 'text', aliases: ['varchar', 'character varying', 'bpchar', 'name'] },
   { canonical: 'bytes', native: 'bytea' },
-  { canonical: 'binary($1)', native: 'bytea', note: 'PostgreSQL bytea has no fixed length; the length is not enforced' },
-  { canonical: 'varbinary($1)', native: 'bytea', note: 'PostgreSQL bytea has no length limit; the limit is not enforced' },
+  {
+    canonical: 'binary($1)',
+    native: 'bytea',
+    note: 'PostgreSQL bytea has no fixed length; the length is not enforced',
+  },
+  {
+    canonical: 'varbinary($1)',
+    native: 'bytea',
+    note: 'PostgreSQL bytea has no length limit; the limit is not enforced',
+  },
   { canonical: 'date', native: 'date' },
   { canonical: 'time($1)', native: 'time($1)', aliases: ['time($1) without time zone'] },
   { canonical: 'time(6)', native: 'time', aliases: ['time without time zone'], readOnly: true },
@@ -102,22 +138,35 @@ export function nativeType(t: CanonicalType): NativeTypeChoice {
     case 'enum':
       return { native: enumNative(t.values) };
     case 'set':
-      return { native: 'text[]', note: 'PostgreSQL has no set type; stored as a text array (the allowed values are not enforced)' };
+      return {
+        native: 'text[]',
+        note: 'PostgreSQL has no set type; stored as a text array (the allowed values are not enforced)',
+      };
     case 'array': {
       if (t.element.kind === 'array') {
         const inner = nativeType(t.element);
-        return { native: inner.native, note: `PostgreSQL arrays do not fix their number of dimensions; stored as ${inner.native}${inner.note ? ` (${inner.note})` : ''}` };
+        return {
+          native: inner.native,
+          note: `PostgreSQL arrays do not fix their number of dimensions; stored as ${inner.native}${inner.note ? ` (${inner.note})` : ''}`,
+        };
       }
       const element = nativeType(t.element);
       return { native: `${element.native}[]`, ...(element.note ? { note: element.note } : {}) };
     }
     case 'decimal':
       if (t.precision !== undefined && t.precision > MAX_NUMERIC_PRECISION)
-        return { native: 'numeric', note: `PostgreSQL numeric precision is at most ${MAX_NUMERIC_PRECISION}; stored as unconstrained numeric` };
+        return {
+          native: 'numeric',
+          note: `PostgreSQL numeric precision is at most ${MAX_NUMERIC_PRECISION}; stored as unconstrained numeric`,
+        };
       break;
     case 'time':
     case 'timestamp':
-      if (t.precision > MAX_TIME_PRECISION) return { ...nativeType({ ...t, precision: MAX_TIME_PRECISION }), note: 'PostgreSQL keeps at most microseconds; finer fractions are rounded' };
+      if (t.precision > MAX_TIME_PRECISION)
+        return {
+          ...nativeType({ ...t, precision: MAX_TIME_PRECISION }),
+          note: 'PostgreSQL keeps at most microseconds; finer fractions are rounded',
+        };
       break;
   }
   const text = formatType(t);
@@ -168,7 +217,9 @@ export function describeNative(native: string): NativeInfo {
     for (const re of c.natives) {
       const m = re.exec(n);
       if (m) {
-        const args = m.slice(1).map((a) => (c.entry.canonical.startsWith('time') ? String(Math.min(Number(a), MAX_TIME_PRECISION)) : a));
+        const args = m
+          .slice(1)
+          .map((a) => (c.entry.canonical.startsWith('time') ? String(Math.min(Number(a), MAX_TIME_PRECISION)) : a));
         return { type: parseType(fill(c.entry.canonical, args)), known: true };
       }
     }

@@ -71,7 +71,6 @@ export function familyOf(t: CanonicalType): Family {
   return t.kind === 'array' || t.kind === 'set' ? `array:${scalarFamily(t)}` : scalarFamily(t);
 }
 
-
 /** The SQL type of a scalar family: its own name (families are named after PostgreSQL's types), but bits travel as varbit. */
 function scalarCastName(f: ScalarFamily): string {
   return f === 'bit' ? 'varbit' : f;

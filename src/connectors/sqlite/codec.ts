@@ -31,9 +31,17 @@ function uuidText(v: unknown): unknown {
 function elementToJson(t: CanonicalType): Codec | undefined {
   switch (t.kind) {
     case 'int':
-      return t.bits === 64 ? (v) => (typeof v === 'bigint' && v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : typeof v === 'bigint' ? String(v) : v) : undefined;
+      return t.bits === 64
+        ? (v) =>
+            typeof v === 'bigint' && v >= -9007199254740991n && v <= 9007199254740991n
+              ? Number(v)
+              : typeof v === 'bigint'
+                ? String(v)
+                : v
+        : undefined;
     case 'float':
-      return (v) => (typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0)) ? (Object.is(v, -0) ? '-0' : String(v)) : v);
+      return (v) =>
+        typeof v === 'number' && (!Number.isFinite(v) || Object.is(v, -0)) ? (Object.is(v, -0) ? '-0' : String(v)) : v;
     case 'bytes':
       return (v) => (v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('hex') : v);
     case 'array': {
@@ -78,7 +86,12 @@ export function decoder(t: CanonicalType): Codec | undefined {
     case 'int':
       if (t.bits === 64) {
         if (!t.unsigned) return (v) => (typeof v === 'number' && Number.isInteger(v) ? BigInt(v) : v);
-        return (v) => (typeof v === 'string' && /^\d+$/.test(v) ? BigInt(v) : typeof v === 'number' && Number.isInteger(v) ? BigInt(v) : v);
+        return (v) =>
+          typeof v === 'string' && /^\d+$/.test(v)
+            ? BigInt(v)
+            : typeof v === 'number' && Number.isInteger(v)
+              ? BigInt(v)
+              : v;
       }
       return (v) => (typeof v === 'bigint' ? Number(v) : v);
     case 'year':
@@ -162,7 +175,9 @@ export function encoder(t: CanonicalType): Codec | undefined {
       return (v) => (v === true ? 1 : v === false ? 0 : v);
     case 'int':
       // past int64 the value is stored as 20-digit text, which sorts after every integer
-      return t.bits === 64 && t.unsigned ? (v) => (typeof v === 'bigint' && v > INT64_MAX ? v.toString().padStart(20, '0') : v) : undefined;
+      return t.bits === 64 && t.unsigned
+        ? (v) => (typeof v === 'bigint' && v > INT64_MAX ? v.toString().padStart(20, '0') : v)
+        : undefined;
     case 'float':
       // SQLite stores a bound NaN as NULL
       return (v) => (v !== v ? 'NaN' : v);
@@ -172,7 +187,10 @@ export function encoder(t: CanonicalType): Codec | undefined {
       return (v) => (Array.isArray(v) ? JSON.stringify(v) : v);
     case 'array': {
       const each = elementToJson(t.element);
-      return (v) => (Array.isArray(v) ? JSON.stringify(each ? v.map((e) => (e === null || e === undefined ? null : each(e))) : v) : v);
+      return (v) =>
+        Array.isArray(v)
+          ? JSON.stringify(each ? v.map((e) => (e === null || e === undefined ? null : each(e))) : v)
+          : v;
     }
     default:
       return undefined;

@@ -30,7 +30,13 @@ export function toFerryError(err: unknown, code: ErrorCode, context: string): Fe
   if (err instanceof FerryError) return err;
   const message = err instanceof Error ? err.message : String(err);
   const missing = /^no such table: (.+)$/.exec(message);
-  if (missing) return new FerryError('TABLE_NOT_FOUND', `${context}: table ${missing[1]} does not exist`, 'check the table name in the plan, or run ferry plan again', { cause: err });
+  if (missing)
+    return new FerryError(
+      'TABLE_NOT_FOUND',
+      `${context}: table ${missing[1]} does not exist`,
+      'check the table name in the plan, or run ferry plan again',
+      { cause: err },
+    );
   const sqlite = sqliteCode(err);
   const transient = sqlite.startsWith('SQLITE_BUSY') || sqlite.startsWith('SQLITE_LOCKED');
   const action = transient
@@ -47,7 +53,10 @@ function probe(db: Db, path: string): Db {
     return db;
   } catch (err) {
     db.close();
-    if (sqliteCode(err) === 'SQLITE_NOTADB') throw new FerryError('CONNECT_FAILED', `${path} is not a SQLite database`, 'check the path in the sqlite: URL', { cause: err });
+    if (sqliteCode(err) === 'SQLITE_NOTADB')
+      throw new FerryError('CONNECT_FAILED', `${path} is not a SQLite database`, 'check the path in the sqlite: URL', {
+        cause: err,
+      });
     throw toFerryError(err, 'CONNECT_FAILED', `opening ${path}`);
   }
 }
@@ -60,7 +69,12 @@ function open(path: string, options: Database.Options): Db {
     return probe(db, path);
   } catch (err) {
     if (err instanceof FerryError) throw err;
-    throw new FerryError('CONNECT_FAILED', `cannot open SQLite database ${path}: ${(err as Error).message}`, 'check that the path is a file ferry may read (and, for a target, write)', { cause: err });
+    throw new FerryError(
+      'CONNECT_FAILED',
+      `cannot open SQLite database ${path}: ${(err as Error).message}`,
+      'check that the path is a file ferry may read (and, for a target, write)',
+      { cause: err },
+    );
   }
 }
 
@@ -134,7 +148,12 @@ export class Connections {
         try {
           mkdirSync(dirname(this.path), { recursive: true });
         } catch (err) {
-          throw new FerryError('CONNECT_FAILED', `cannot create the folder of SQLite database ${this.path}: ${(err as Error).message}`, 'check the path in the sqlite: URL and the permissions of its folder', { cause: err });
+          throw new FerryError(
+            'CONNECT_FAILED',
+            `cannot create the folder of SQLite database ${this.path}: ${(err as Error).message}`,
+            'check the path in the sqlite: URL and the permissions of its folder',
+            { cause: err },
+          );
         }
       }
       const db = open(this.path, {});
@@ -170,7 +189,12 @@ export class Connections {
   }
 
   private openReadOnly(): Db {
-    if (!existsSync(this.path)) throw new FerryError('DATABASE_NOT_FOUND', `SQLite database ${this.path} does not exist`, 'check the path in the sqlite: URL (ferry never creates a source database)');
+    if (!existsSync(this.path))
+      throw new FerryError(
+        'DATABASE_NOT_FOUND',
+        `SQLite database ${this.path} does not exist`,
+        'check the path in the sqlite: URL (ferry never creates a source database)',
+      );
     const db = open(this.path, { readonly: true, fileMustExist: true });
     db.pragma(`cache_size = -${CACHE_KIB}`);
     return db;

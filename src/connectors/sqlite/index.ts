@@ -1,5 +1,14 @@
 // The SQLite connector (better-sqlite3): a file as source or target, sqlite:path URLs.
-import type { Capabilities, ConnectOptions, Connector, ConnectorFactory, NativeTypeChoice, PrivilegeNeeds, Source, Target } from '../../core/contracts.js';
+import type {
+  Capabilities,
+  ConnectOptions,
+  Connector,
+  ConnectorFactory,
+  NativeTypeChoice,
+  PrivilegeNeeds,
+  Source,
+  Target,
+} from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { CanonicalType, Finding, SchemaInfo } from '../../core/types.js';
@@ -73,7 +82,11 @@ export const sqliteConnector: ConnectorFactory = {
   async connect(opts: ConnectOptions): Promise<Connector> {
     const path = sqlitePath(opts.url);
     if (path.trim() === '')
-      throw new FerryError('URL_INVALID', 'the sqlite: URL names no database file', 'use sqlite:relative/path.db, sqlite:///absolute/path.db or sqlite::memory:');
+      throw new FerryError(
+        'URL_INVALID',
+        'the sqlite: URL names no database file',
+        'use sqlite:relative/path.db, sqlite:///absolute/path.db or sqlite::memory:',
+      );
     return new SqliteConnector(path, opts.log);
   },
 };

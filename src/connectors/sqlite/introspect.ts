@@ -34,19 +34,27 @@ function primaryKeyOf(columns: ColumnRow[]): string[] {
 }
 
 function columnRows(db: Db, table: string): ColumnRow[] {
-  return db.prepare('SELECT name, type, "notnull", dflt_value, pk, hidden FROM pragma_table_xinfo(?) ORDER BY cid').all(table) as ColumnRow[];
+  return db
+    .prepare('SELECT name, type, "notnull", dflt_value, pk, hidden FROM pragma_table_xinfo(?) ORDER BY cid')
+    .all(table) as ColumnRow[];
 }
 
 /** The foreign keys declared on a table, in declaration order. */
 export function foreignKeysOf(db: Db, table: string): ForeignKey[] {
-  const rows = db.prepare('SELECT id, "table", "from", "to", on_update, on_delete FROM pragma_foreign_key_list(?) ORDER BY id DESC, seq').all(table) as ForeignKeyRow[];
+  const rows = db
+    .prepare(
+      'SELECT id, "table", "from", "to", on_update, on_delete FROM pragma_foreign_key_list(?) ORDER BY id DESC, seq',
+    )
+    .all(table) as ForeignKeyRow[];
   const byId = new Map<bigint, ForeignKeyRow[]>();
   for (const r of rows) byId.set(r.id, [...(byId.get(r.id) ?? []), r]);
   return [...byId.values()].map((parts) => {
     const first = parts[0]!;
     const columns = parts.map((p) => p.from);
     // "REFERENCES parent" without columns means the parent's primary key
-    const refColumns = parts.some((p) => p.to === null) ? primaryKeyOf(columnRows(db, first.table)) : parts.map((p) => p.to!);
+    const refColumns = parts.some((p) => p.to === null)
+      ? primaryKeyOf(columnRows(db, first.table))
+      : parts.map((p) => p.to!);
     const fk: ForeignKey = { name: `${table}_${columns.join('_')}_fkey`, columns, refTable: first.table, refColumns };
     if (first.on_delete !== 'NO ACTION') fk.onDelete = first.on_delete;
     if (first.on_update !== 'NO ACTION') fk.onUpdate = first.on_update;
@@ -57,14 +65,21 @@ export function foreignKeysOf(db: Db, table: string): ForeignKey[] {
 function indexesOf(db: Db, table: string): { uniqueKeys: string[][]; indexes: IndexInfo[] } {
   const uniqueKeys: string[][] = [];
   const indexes: IndexInfo[] = [];
-  const list = db.prepare('SELECT name, "unique", origin, partial FROM pragma_index_list(?) ORDER BY seq DESC').all(table) as { name: string; unique: bigint; origin: string; partial: bigint }[];
+  const list = db
+    .prepare('SELECT name, "unique", origin, partial FROM pragma_index_list(?) ORDER BY seq DESC')
+    .all(table) as { name: string; unique: bigint; origin: string; partial: bigint }[];
   for (const ix of list) {
     if (ix.origin === 'pk') continue;
-    const parts = db.prepare('SELECT cid, name FROM pragma_index_xinfo(?) WHERE key = 1 ORDER BY seqno').all(ix.name) as { cid: bigint; name: string | null }[];
+    const parts = db
+      .prepare('SELECT cid, name FROM pragma_index_xinfo(?) WHERE key = 1 ORDER BY seqno')
+      .all(ix.name) as { cid: bigint; name: string | null }[];
     const columns = parts.flatMap((p) => (p.name === null ? [] : [p.name]));
     const unique = ix.unique === 1n;
     if (ix.partial === 1n || parts.some((p) => p.cid === -2n)) {
-      const sql = db.prepare("SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?").pluck().get(ix.name) as string;
+      const sql = db
+        .prepare("SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?")
+        .pluck()
+        .get(ix.name) as string;
       indexes.push({ name: ix.name, columns, unique, expression: sql });
     } else if (unique) uniqueKeys.push(columns);
     else indexes.push({ name: ix.name, columns, unique: false });
@@ -75,10 +90,16 @@ function indexesOf(db: Db, table: string): { uniqueKeys: string[][]; indexes: In
 /** Row counts from sqlite_stat1 where ANALYZE left them, else count(*) (a local scan). */
 function rowCount(db: Db, table: string, hasStats: boolean): number {
   if (hasStats) {
-    const stat = db.prepare('SELECT stat FROM sqlite_stat1 WHERE tbl = ? LIMIT 1').pluck().get(table) as string | undefined;
+    const stat = db.prepare('SELECT stat FROM sqlite_stat1 WHERE tbl = ? LIMIT 1').pluck().get(table) as
+      string | undefined;
     if (stat !== undefined) return Number(stat.split(' ')[0]);
   }
-  return Number(db.prepare(`SELECT count(*) FROM ${ident(table)}`).pluck().get());
+  return Number(
+    db
+      .prepare(`SELECT count(*) FROM ${ident(table)}`)
+      .pluck()
+      .get(),
+  );
 }
 
 /** Bytes of each table's b-tree: dbstat on databases of moderate size, else the file size shared by row count. */
@@ -96,11 +117,18 @@ function tableBytes(db: Db, rows: Map<string, number>): Map<string, number> {
     }
   }
   const allRows = [...rows.values()].reduce((a, b) => a + b, 0);
-  for (const [name, n] of rows) bytes.set(name, Math.max(pageSize, allRows === 0 ? 0 : Math.round((total * n) / allRows)));
+  for (const [name, n] of rows)
+    bytes.set(name, Math.max(pageSize, allRows === 0 ? 0 : Math.round((total * n) / allRows)));
   return bytes;
 }
 
-function describeTable(db: Db, name: string, withoutRowid: boolean, rowEstimate: number, bytesEstimate: number): TableInfo {
+function describeTable(
+  db: Db,
+  name: string,
+  withoutRowid: boolean,
+  rowEstimate: number,
+  bytesEstimate: number,
+): TableInfo {
   const rows = columnRows(db, name);
   const primaryKey = primaryKeyOf(rows);
   const pkRow = primaryKey.length === 1 ? rows.find((r) => r.name === primaryKey[0]) : undefined;
@@ -109,21 +137,44 @@ function describeTable(db: Db, name: string, withoutRowid: boolean, rowEstimate:
   const columns: Column[] = rows
     .filter((r) => r.hidden !== 1n)
     .map((r) => {
-      const column: Column = { name: r.name, type: canonicalType(r.type), nativeType: r.type, nullable: r.notnull === 0n && r !== rowidKey && !(withoutRowid && r.pk > 0n) };
+      const column: Column = {
+        name: r.name,
+        type: canonicalType(r.type),
+        nativeType: r.type,
+        nullable: r.notnull === 0n && r !== rowidKey && !(withoutRowid && r.pk > 0n),
+      };
       if (r.dflt_value !== null) column.default = r.dflt_value;
       if (r === rowidKey) column.autoIncrement = true;
       return column;
     });
-  return { name, columns, primaryKey, ...indexesOf(db, name), foreignKeys: foreignKeysOf(db, name), rowEstimate, bytesEstimate };
+  return {
+    name,
+    columns,
+    primaryKey,
+    ...indexesOf(db, name),
+    foreignKeys: foreignKeysOf(db, name),
+    rowEstimate,
+    bytesEstimate,
+  };
 }
 
 export function introspectDb(db: Db, path: string, filter?: { tables?: string[] }): SchemaInfo {
   const version = String(db.prepare('SELECT sqlite_version()').pluck().get());
-  const listed = db.prepare("SELECT name, wr FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name").all() as { name: string; wr: bigint }[];
+  const listed = db
+    .prepare(
+      "SELECT name, wr FROM pragma_table_list WHERE schema = 'main' AND type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+    )
+    .all() as { name: string; wr: bigint }[];
   const chosen = filter?.tables
     ? filter.tables.map((wanted) => {
-        const found = listed.find((t) => t.name === wanted) ?? listed.find((t) => t.name.toLowerCase() === wanted.toLowerCase());
-        if (!found) throw new FerryError('TABLE_NOT_FOUND', `table ${wanted} does not exist in SQLite database ${path}`, 'check the table name in the plan');
+        const found =
+          listed.find((t) => t.name === wanted) ?? listed.find((t) => t.name.toLowerCase() === wanted.toLowerCase());
+        if (!found)
+          throw new FerryError(
+            'TABLE_NOT_FOUND',
+            `table ${wanted} does not exist in SQLite database ${path}`,
+            'check the table name in the plan',
+          );
         return found;
       })
     : listed;

@@ -25,10 +25,20 @@ export function privileges(path: string, memory: boolean, needs: PrivilegeNeeds)
   if (memory) return [];
   if (needs.role === 'source')
     return existsSync(path) && writable(path)
-      ? [{ severity: 'info', code: 'SOURCE_READ_ONLY', message: `ferry opens the source ${path} read-only, although this account may write it`, action: 'no action needed' }]
+      ? [
+          {
+            severity: 'info',
+            code: 'SOURCE_READ_ONLY',
+            message: `ferry opens the source ${path} read-only, although this account may write it`,
+            action: 'no action needed',
+          },
+        ]
       : [];
   const folder = existsSync(path) ? dirname(path) : existingFolder(path);
-  const blocked = [existsSync(path) && !writable(path) ? `the file ${path}` : undefined, writable(folder) ? undefined : `the folder ${folder}`].filter((x): x is string => x !== undefined);
+  const blocked = [
+    existsSync(path) && !writable(path) ? `the file ${path}` : undefined,
+    writable(folder) ? undefined : `the folder ${folder}`,
+  ].filter((x): x is string => x !== undefined);
   if (blocked.length === 0) return [];
   return [
     {

@@ -19,12 +19,17 @@ function decodersOf(spec: TableSpec, names: string[]) {
  */
 export async function* readRows(db: Db, spec: TableSpec, range: KeyRange, batchRows: number): AsyncGenerator<RowBatch> {
   const context = `reading table ${spec.name}`;
-  const decoders = decodersOf(spec, spec.columns.map((c) => c.name));
+  const decoders = decodersOf(
+    spec,
+    spec.columns.map((c) => c.name),
+  );
   const decoded = decoders.flatMap((d, i) => (d ? [i] : []));
   const filter = rangeFilter(spec, range);
   let rows: IterableIterator<unknown[]>;
   try {
-    const stmt = db.prepare(`SELECT ${identList(spec.columns.map((c) => c.name))} FROM ${ident(spec.name)}${filter.sql}`).raw(true);
+    const stmt = db
+      .prepare(`SELECT ${identList(spec.columns.map((c) => c.name))} FROM ${ident(spec.name)}${filter.sql}`)
+      .raw(true);
     rows = stmt.iterate(filter.params) as IterableIterator<unknown[]>;
   } catch (err) {
     throw toFerryError(err, 'READ_FAILED', context);
@@ -40,7 +45,12 @@ export async function* readRows(db: Db, spec: TableSpec, range: KeyRange, batchR
         throw toFerryError(err, 'READ_FAILED', context);
       }
       if (next.done) {
-        if (open.ended) throw new FerryError('INTERNAL', `${context}: the connection was closed before the read finished`, 'release a read view only after its reads are done');
+        if (open.ended)
+          throw new FerryError(
+            'INTERNAL',
+            `${context}: the connection was closed before the read finished`,
+            'release a read view only after its reads are done',
+          );
         break;
       }
       const row = next.value;
@@ -64,7 +74,12 @@ export async function* readRows(db: Db, spec: TableSpec, range: KeyRange, batchR
 export function countRows(db: Db, spec: TableSpec, range: KeyRange): number {
   const filter = rangeFilter(spec, range);
   try {
-    return Number(db.prepare(`SELECT count(*) FROM ${ident(spec.name)}${filter.sql}`).pluck().get(filter.params));
+    return Number(
+      db
+        .prepare(`SELECT count(*) FROM ${ident(spec.name)}${filter.sql}`)
+        .pluck()
+        .get(filter.params),
+    );
   } catch (err) {
     throw toFerryError(err, 'READ_FAILED', `counting table ${spec.name}`);
   }
@@ -78,7 +93,10 @@ function rangeOf(lower: unknown[] | undefined, upper: unknown[] | undefined): Ke
 }
 
 /** Identity of a stored key, to drop repeated boundaries of a key with duplicates. */
-const storedKey = (values: unknown[]) => values.map((v) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : `${typeof v}:${String(v)}`)).join('\u0001');
+const storedKey = (values: unknown[]) =>
+  values
+    .map((v) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : `${typeof v}:${String(v)}`))
+    .join('\u0001');
 
 /**
  * Keyset quantiles: the key of every rowsPerChunk-th row in key order (one pass over the key
@@ -91,7 +109,9 @@ export function splitRanges(db: Db, spec: TableSpec, rowsPerChunk: number, withi
   let boundaries: unknown[][];
   try {
     boundaries = db
-      .prepare(`SELECT ${keys} FROM (SELECT ${keys}, row_number() OVER (ORDER BY ${keys}) AS ferry_row FROM ${ident(spec.name)}${filter.sql}) WHERE ferry_row > 1 AND (ferry_row - 1) % ? = 0 ORDER BY ferry_row`)
+      .prepare(
+        `SELECT ${keys} FROM (SELECT ${keys}, row_number() OVER (ORDER BY ${keys}) AS ferry_row FROM ${ident(spec.name)}${filter.sql}) WHERE ferry_row > 1 AND (ferry_row - 1) % ? = 0 ORDER BY ferry_row`,
+      )
       .raw(true)
       .all([...filter.params, Math.max(1, Math.floor(rowsPerChunk))]) as unknown[][];
   } catch (err) {

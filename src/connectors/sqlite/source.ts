@@ -32,7 +32,12 @@ class SqliteView implements ReadView {
 }
 
 function dbOf(view: ReadView): Db {
-  if (!(view instanceof SqliteView)) throw new FerryError('INTERNAL', 'the SQLite source was given a read view of another connector', 'report this as a bug');
+  if (!(view instanceof SqliteView))
+    throw new FerryError(
+      'INTERNAL',
+      'the SQLite source was given a read view of another connector',
+      'report this as a bug',
+    );
   return view.db;
 }
 

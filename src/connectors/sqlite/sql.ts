@@ -53,7 +53,8 @@ export function rangeFilter(spec: TableSpec, range: KeyRange): { sql: string; pa
 
 const FK_ACTION = /^(CASCADE|SET NULL|SET DEFAULT|RESTRICT|NO ACTION)$/i;
 // defaults SQLite can take as they are; other engines' expressions (nextval(), now()::text) are not carried
-const LITERAL_DEFAULT = /^(NULL|TRUE|FALSE|CURRENT_TIMESTAMP|CURRENT_DATE|CURRENT_TIME|[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|'(?:[^']|'')*')$/i;
+const LITERAL_DEFAULT =
+  /^(NULL|TRUE|FALSE|CURRENT_TIMESTAMP|CURRENT_DATE|CURRENT_TIME|[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|'(?:[^']|'')*')$/i;
 
 // the other engines' spellings of "now" and "today"
 const NOW_DEFAULT = /^(current_timestamp|now|localtimestamp)(\(\d*\))?$/i;
@@ -88,7 +89,11 @@ function foreignKeySql(fk: ForeignKey): string {
  * because SQLite cannot add them later without rebuilding the table; ferry's connection does
  * not enforce them, so the data may arrive in any order (addForeignKeys checks it afterwards).
  */
-export function createTableSql(table: TargetTable, name: string, skippedDefault: (column: TargetColumn) => void): string {
+export function createTableSql(
+  table: TargetTable,
+  name: string,
+  skippedDefault: (column: TargetColumn) => void,
+): string {
   const rowidKey = rowidKeyColumn(table);
   const lines = table.columns.map((c) => {
     if (c === rowidKey) return `${ident(c.name)} INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT`;

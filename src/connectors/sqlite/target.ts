@@ -91,12 +91,17 @@ const firstLine = (err: unknown) => (err instanceof Error ? err.message : String
 
 /** An index name of its own: SQLite's index names are per database, other engines' per table. */
 function indexName(db: Db, table: string, wanted: string): string {
-  const owner = db.prepare('SELECT type, tbl_name FROM sqlite_schema WHERE name = ? COLLATE NOCASE').get(wanted) as { type: string; tbl_name: string } | undefined;
-  return !owner || (owner.type === 'index' && owner.tbl_name.toLowerCase() === table.toLowerCase()) ? wanted : `${table}_${wanted}`;
+  const owner = db.prepare('SELECT type, tbl_name FROM sqlite_schema WHERE name = ? COLLATE NOCASE').get(wanted) as
+    { type: string; tbl_name: string } | undefined;
+  return !owner || (owner.type === 'index' && owner.tbl_name.toLowerCase() === table.toLowerCase())
+    ? wanted
+    : `${table}_${wanted}`;
 }
 
 function createIndex(db: Db, table: string, name: string, columns: string[], unique: boolean): void {
-  db.exec(`CREATE ${unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${ident(indexName(db, table, name))} ON ${ident(table)} (${identList(columns)})`);
+  db.exec(
+    `CREATE ${unique ? 'UNIQUE ' : ''}INDEX IF NOT EXISTS ${ident(indexName(db, table, name))} ON ${ident(table)} (${identList(columns)})`,
+  );
 }
 
 export class SqliteTarget implements Target {
@@ -142,16 +147,30 @@ export class SqliteTarget implements Target {
     return this.writes.run(async () => {
       const db = this.conns.write();
       try {
-        const existing = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name = ? COLLATE NOCASE").pluck().get(table.name) as string | undefined;
+        const existing = db
+          .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name = ? COLLATE NOCASE")
+          .pluck()
+          .get(table.name) as string | undefined;
         if (existing !== undefined && ifExists === 'fail')
-          throw new FerryError('TABLE_EXISTS', `table ${existing} already exists in SQLite database ${this.conns.path}`, 'set target.ifExists to drop or truncate in the plan');
+          throw new FerryError(
+            'TABLE_EXISTS',
+            `table ${existing} already exists in SQLite database ${this.conns.path}`,
+            'set target.ifExists to drop or truncate in the plan',
+          );
         db.transaction(() => {
           if (existing !== undefined && ifExists === 'truncate') {
             db.exec(`DELETE FROM ${ident(existing)}`);
             return;
           }
           if (existing !== undefined) db.exec(`DROP TABLE ${ident(existing)}`);
-          db.exec(createTableSql(table, table.name, (c) => this.log.warn({ table: table.name, column: c.name, default: c.default }, 'SQLite target: column default is not a literal SQLite can take; it is left out')));
+          db.exec(
+            createTableSql(table, table.name, (c) =>
+              this.log.warn(
+                { table: table.name, column: c.name, default: c.default },
+                'SQLite target: column default is not a literal SQLite can take; it is left out',
+              ),
+            ),
+          );
         }).immediate();
       } catch (err) {
         throw toFerryError(err, 'WRITE_FAILED', `creating table ${table.name}`);
@@ -178,7 +197,12 @@ export class SqliteTarget implements Target {
             rows += batch.rows.length;
             continue;
           }
-          const refused = await writeIsolated(batch.rows, ISOLATE_GROUP_ROWS, async (group) => inserter.insertOrUndo(group), firstLine);
+          const refused = await writeIsolated(
+            batch.rows,
+            ISOLATE_GROUP_ROWS,
+            async (group) => inserter.insertOrUndo(group),
+            firstLine,
+          );
           rows += batch.rows.length - refused.length;
           for (const r of refused) rejects.push(r);
         }
@@ -200,9 +224,14 @@ export class SqliteTarget implements Target {
       const db = this.conns.write();
       try {
         db.transaction(() => {
-          for (const columns of table.uniqueKeys) createIndex(db, table.name, `${table.name}_${columns.join('_')}_key`, columns, true);
+          for (const columns of table.uniqueKeys)
+            createIndex(db, table.name, `${table.name}_${columns.join('_')}_key`, columns, true);
           for (const ix of table.indexes) {
-            if (ix.expression) this.log.warn({ table: table.name, index: ix.name, expression: ix.expression }, 'SQLite target: expression or partial index is not carried over');
+            if (ix.expression)
+              this.log.warn(
+                { table: table.name, index: ix.name, expression: ix.expression },
+                'SQLite target: expression or partial index is not carried over',
+              );
             else createIndex(db, table.name, ix.name, ix.columns, ix.unique);
           }
         }).immediate();
@@ -225,15 +254,26 @@ export class SqliteTarget implements Target {
       try {
         const declared = foreignKeysOf(db, table.name);
         const isDeclared = (fk: TargetTable['foreignKeys'][number]) =>
-          declared.some((d) => d.refTable.toLowerCase() === fk.refTable.toLowerCase() && d.columns.join() === fk.columns.join() && d.refColumns.join() === fk.refColumns.join());
+          declared.some(
+            (d) =>
+              d.refTable.toLowerCase() === fk.refTable.toLowerCase() &&
+              d.columns.join() === fk.columns.join() &&
+              d.refColumns.join() === fk.refColumns.join(),
+          );
         if (!table.foreignKeys.every(isDeclared)) this.rebuild(db, table);
-        violations = db.prepare('SELECT parent, count(*) AS rows FROM pragma_foreign_key_check(?) GROUP BY parent').all(table.name) as { parent: string; rows: bigint }[];
+        violations = db
+          .prepare('SELECT parent, count(*) AS rows FROM pragma_foreign_key_check(?) GROUP BY parent')
+          .all(table.name) as { parent: string; rows: bigint }[];
       } catch (err) {
         throw toFerryError(err, 'WRITE_FAILED', `adding the foreign keys of table ${table.name}`);
       }
       if (violations.length > 0) {
         const which = violations.map((v) => `${v.rows} rows refer to rows missing from ${v.parent}`).join('; ');
-        throw new FerryError('WRITE_FAILED', `foreign keys of table ${table.name} do not hold: ${which}`, 'copy the missing parent rows, or remove the foreign key from the plan');
+        throw new FerryError(
+          'WRITE_FAILED',
+          `foreign keys of table ${table.name} do not hold: ${which}`,
+          'copy the missing parent rows, or remove the foreign key from the plan',
+        );
       }
     });
   }
@@ -241,7 +281,12 @@ export class SqliteTarget implements Target {
   /** SQLite's way to change a table's definition: create the new one, copy, drop, rename. */
   private rebuild(db: Db, table: TargetTable): void {
     db.transaction(() => {
-      const dependents = db.prepare("SELECT sql FROM sqlite_schema WHERE tbl_name = ? COLLATE NOCASE AND type IN ('index', 'trigger') AND sql IS NOT NULL").pluck().all(table.name) as string[];
+      const dependents = db
+        .prepare(
+          "SELECT sql FROM sqlite_schema WHERE tbl_name = ? COLLATE NOCASE AND type IN ('index', 'trigger') AND sql IS NOT NULL",
+        )
+        .pluck()
+        .all(table.name) as string[];
       const rebuilt = `${table.name}_ferry_rebuild`;
       const columns = identList(table.columns.map((c) => c.name));
       db.exec(`DROP TABLE IF EXISTS ${ident(rebuilt)}`);

@@ -141,7 +141,9 @@ const withGroups = (s: string) => escapeRe(s).replace(PLACEHOLDER, (c) => `(?<${
 /** Splits "name(args)" so that placeholders are looked for only in the arguments. */
 function canonicalRe(canonical: string): RegExp {
   const open = canonical.indexOf('(');
-  return open < 0 ? new RegExp(`^${escapeRe(canonical)}$`) : new RegExp(`^${escapeRe(canonical.slice(0, open))}${withGroups(canonical.slice(open))}$`);
+  return open < 0
+    ? new RegExp(`^${escapeRe(canonical)}$`)
+    : new RegExp(`^${escapeRe(canonical.slice(0, open))}${withGroups(canonical.slice(open))}$`);
 }
 
 function fill(template: string, groups: Record<string, string>, argsOnly: boolean): string {
@@ -150,7 +152,11 @@ function fill(template: string, groups: Record<string, string>, argsOnly: boolea
   return template.slice(0, open) + template.slice(open).replace(PLACEHOLDER, (c) => groups[c] ?? c);
 }
 
-const compiled = TYPE_MAP.map((e) => ({ ...e, nativeRe: new RegExp(`^${withGroups(e.native)}$`), canonicalRe: canonicalRe(e.canonical) }));
+const compiled = TYPE_MAP.map((e) => ({
+  ...e,
+  nativeRe: new RegExp(`^${withGroups(e.native)}$`),
+  canonicalRe: canonicalRe(e.canonical),
+}));
 
 /** Upper case, single spaces, no spaces around parentheses, no integer display widths or ZEROFILL. */
 function normalise(native: string): string {
@@ -168,8 +174,10 @@ function normalise(native: string): string {
 // Enum values live in the declared name, which must keep TEXT affinity: any "INT" in it
 // (a value like 'print') would give the column INTEGER affinity, so an "i" before "nt" and
 // the escape character itself are written as \xHH.
-const escapeValues = (list: string) => list.replace(/\\/g, '\\x5c').replace(/i(?=nt)/gi, (c) => `\\x${c.charCodeAt(0).toString(16)}`);
-const unescapeValues = (list: string) => list.replace(/\\x([0-9a-f]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+const escapeValues = (list: string) =>
+  list.replace(/\\/g, '\\x5c').replace(/i(?=nt)/gi, (c) => `\\x${c.charCodeAt(0).toString(16)}`);
+const unescapeValues = (list: string) =>
+  list.replace(/\\x([0-9a-f]{2})/gi, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
 
 /** Declared names that carry a canonical value list or element type. */
 function nameWithValues(native: string): CanonicalType | undefined {
@@ -213,7 +221,8 @@ export function nativeType(t: CanonicalType): string {
   switch (t.kind) {
     case 'decimal':
       // whole numbers of up to 18 digits are exact as SQLite integers, which sort as numbers
-      if (t.scale === 0 && t.precision !== undefined && t.precision <= MAX_INTEGER_DIGITS) return `NUMERIC(${t.precision})`;
+      if (t.scale === 0 && t.precision !== undefined && t.precision <= MAX_INTEGER_DIGITS)
+        return `NUMERIC(${t.precision})`;
       break;
     case 'enum':
       return `ENUM_TEXT${escapeValues(text.slice('enum'.length))}`;
@@ -236,20 +245,37 @@ export function affinityLoss(t: CanonicalType, a: Affinity): string | undefined 
     case 'int':
     case 'year':
     case 'bool':
-      if (t.kind === 'int' && t.bits === 64 && t.unsigned) return a === 'BLOB' || a === 'TEXT' ? undefined : 'values past 9223372036854775807 become inexact floating point numbers';
-      return a === 'REAL' || a === 'TEXT' ? `integers are stored as ${a === 'REAL' ? 'floating point numbers' : 'text'}` : undefined;
+      if (t.kind === 'int' && t.bits === 64 && t.unsigned)
+        return a === 'BLOB' || a === 'TEXT'
+          ? undefined
+          : 'values past 9223372036854775807 become inexact floating point numbers';
+      return a === 'REAL' || a === 'TEXT'
+        ? `integers are stored as ${a === 'REAL' ? 'floating point numbers' : 'text'}`
+        : undefined;
     case 'decimal':
       if (a === 'TEXT' || a === 'BLOB') return undefined;
-      if ((a === 'INTEGER' || a === 'NUMERIC') && t.scale === 0 && t.precision !== undefined && t.precision <= MAX_INTEGER_DIGITS) return undefined;
+      if (
+        (a === 'INTEGER' || a === 'NUMERIC') &&
+        t.scale === 0 &&
+        t.precision !== undefined &&
+        t.precision <= MAX_INTEGER_DIGITS
+      )
+        return undefined;
       return 'decimals become floating point numbers with about 15 significant digits, and trailing zeros are lost';
     case 'float':
-      return a === 'BLOB' ? undefined : a === 'TEXT' ? 'floating point numbers are stored as text' : '-0 is stored as 0';
+      return a === 'BLOB'
+        ? undefined
+        : a === 'TEXT'
+          ? 'floating point numbers are stored as text'
+          : '-0 is stored as 0';
     case 'string':
     case 'enum':
     case 'json':
     case 'bit':
     case 'interval':
-      return a === 'TEXT' || a === 'BLOB' ? undefined : "text that looks like a number is stored as a number ('007' becomes 7)";
+      return a === 'TEXT' || a === 'BLOB'
+        ? undefined
+        : "text that looks like a number is stored as a number ('007' becomes 7)";
     default:
       return undefined;
   }
