@@ -236,20 +236,18 @@ describe('tls: PostgreSQL', () => {
     try {
       const info = (await t.introspect()).tables.find((x) => x.name === 'orders')!;
       assert.equal(
-        await t
-          .target()
-          .count(
-            {
-              name: 'orders',
-              columns: info.columns,
-              primaryKey: ['id'],
-              key: ['id'],
-              uniqueKeys: [],
-              indexes: [],
-              foreignKeys: [],
-            },
-            {},
-          ),
+        await t.target().count(
+          {
+            name: 'orders',
+            columns: info.columns,
+            primaryKey: ['id'],
+            key: ['id'],
+            uniqueKeys: [],
+            indexes: [],
+            foreignKeys: [],
+          },
+          {},
+        ),
         2500,
       );
     } finally {
