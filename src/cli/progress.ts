@@ -1,6 +1,6 @@
 // Progress of a run: bars per table on a terminal, plain log lines otherwise.
 import cliProgress from 'cli-progress';
-import type { RunEvent } from '../pipeline/run.js';
+import type { RunEvent } from '../pipeline/copy/run.js';
 
 interface TableProgress {
   rows: number;

@@ -16,7 +16,7 @@ import { FerryError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { Finding } from '../../src/core/types.js';
 import { parseType } from '../../src/core/types.js';
-import { assess } from '../../src/pipeline/assess.js';
+import { assess } from '../../src/pipeline/plan/assess.js';
 import { ferry, planFor } from '../e2e/support.js';
 import { freshMysql, freshPg, freshSqlite, MYSQL_BASE, mysqlExec, PG_BASE, pgExec, tmpDir } from '../helpers.js';
 import { privateMariadb, type PrivateMariadb } from '../private-mariadb.js';

@@ -1,8 +1,8 @@
 // Real sample databases written by others, migrated between engines and verified.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { runPlan } from '../../src/pipeline/run.js';
-import { verifyPlan } from '../../src/pipeline/verify.js';
+import { runPlan } from '../../src/pipeline/copy/run.js';
+import { verifyPlan } from '../../src/pipeline/verify/verify.js';
 import { freshDb, loadChinook, loadPagila, open, planFor, type Engine } from './support.js';
 
 const CHINOOK_ROWS = 15607;

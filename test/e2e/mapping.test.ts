@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
-import { runPlan } from '../../src/pipeline/run.js';
-import { verifyPlan } from '../../src/pipeline/verify.js';
+import { runPlan } from '../../src/pipeline/copy/run.js';
+import { verifyPlan } from '../../src/pipeline/verify/verify.js';
 import { freshMysql, freshPg, mysqlExec, pgExec } from '../helpers.js';
 import { planFor } from './support.js';
 

@@ -1,7 +1,7 @@
 // Kill -9 in the middle of a table, run again: every row exactly once.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { verifyPlan } from '../../src/pipeline/verify.js';
+import { verifyPlan } from '../../src/pipeline/verify/verify.js';
 import { freshMysql, freshPg, mysqlExec, pgExec } from '../helpers.js';
 import { ferry, killMidRun, planFor } from './support.js';
 

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { TargetTable } from '../../src/core/contracts.js';
-import { runPlan } from '../../src/pipeline/run.js';
-import { verifyPlan } from '../../src/pipeline/verify.js';
+import { runPlan } from '../../src/pipeline/copy/run.js';
+import { verifyPlan } from '../../src/pipeline/verify/verify.js';
 import { canonicalText, convertValue } from '../../src/core/values.js';
 import { edgeColumns, edgeRows, floatSpecials } from '../fixtures/edge.js';
 import { batchesOf, collect, tableFor } from '../contract/target-contract.js';

@@ -9,7 +9,7 @@ import { connect } from '../../src/connectors/index.js';
 import type { Connector } from '../../src/core/contracts.js';
 import { silentLogger } from '../../src/core/log.js';
 import { planToYaml, type Plan } from '../../src/core/plan.js';
-import { makePlan } from '../../src/pipeline/assess.js';
+import { makePlan } from '../../src/pipeline/plan/assess.js';
 import { freshMysql, freshPg, freshSqlite, PG_BASE, tmpDir } from '../helpers.js';
 
 export type Engine = 'postgres' | 'mysql' | 'sqlite';

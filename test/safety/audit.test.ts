@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { runPlan } from '../../src/pipeline/run.js';
+import { runPlan } from '../../src/pipeline/copy/run.js';
 import { freshSqlite } from '../helpers.js';
 import { ferry, planFor } from '../e2e/support.js';
 

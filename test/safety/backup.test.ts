@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import type { Connector } from '../../src/core/contracts.js';
 import type { FerryError } from '../../src/core/errors.js';
 import { canonicalText } from '../../src/core/values.js';
-import { readAll } from '../../src/pipeline/backup-store.js';
+import { readAll } from '../../src/pipeline/safety/backup-store.js';
 import {
   backupPlan,
   definitionOf,
@@ -18,9 +18,9 @@ import {
   targetTableOf,
   verifyBackup,
   type Manifest,
-} from '../../src/pipeline/backup.js';
-import { restoreBackup } from '../../src/pipeline/restore.js';
-import { keyFromText, OpenStream, SealStream, type BackupKey } from '../../src/pipeline/sealed.js';
+} from '../../src/pipeline/safety/backup.js';
+import { restoreBackup } from '../../src/pipeline/safety/restore.js';
+import { keyFromText, OpenStream, SealStream, type BackupKey } from '../../src/pipeline/safety/sealed.js';
 import { startS3, type S3Server } from '../connectors/objectstore-servers.js';
 import { freshMysql, freshPg, freshSqlite, mysqlExec, pgExec, tmpDir } from '../helpers.js';
 import { ferry, open, planFor } from '../e2e/support.js';

@@ -3,7 +3,7 @@
 // DynamoDB targets: stores.test.ts.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { dryRun } from '../../src/pipeline/dryrun.js';
+import { dryRun } from '../../src/pipeline/copy/dryrun.js';
 import { freshMysql, freshPg, mysqlExec, pgExec } from '../helpers.js';
 import { ferry, planFor } from '../e2e/support.js';
 

@@ -5,9 +5,9 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { insideWindow, nextOpening, parseWindow } from '../../src/core/schedule.js';
 import { parsePlan } from '../../src/core/plan.js';
-import { runPlan, type RunEvent } from '../../src/pipeline/run.js';
-import type { Clock } from '../../src/pipeline/schedule.js';
-import { verifyPlan } from '../../src/pipeline/verify.js';
+import { runPlan, type RunEvent } from '../../src/pipeline/copy/run.js';
+import type { Clock } from '../../src/pipeline/copy/schedule.js';
+import { verifyPlan } from '../../src/pipeline/verify/verify.js';
 import { freshPg, freshSqlite, pgExec } from '../helpers.js';
 import { planFor } from '../e2e/support.js';
 

@@ -19,9 +19,9 @@ import {
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { FerryError } from '../../src/core/errors.js';
 import { allTables, type Plan } from '../../src/core/plan.js';
-import { dryRun } from '../../src/pipeline/dryrun.js';
-import { rollbackRun } from '../../src/pipeline/rollback.js';
-import { runPlan } from '../../src/pipeline/run.js';
+import { dryRun } from '../../src/pipeline/copy/dryrun.js';
+import { rollbackRun } from '../../src/pipeline/safety/rollback.js';
+import { runPlan } from '../../src/pipeline/copy/run.js';
 import { startDynalite, type LocalDynamo } from '../connectors/dynamodb-local.js';
 import { startS3, type S3Server } from '../connectors/objectstore-servers.js';
 import { tmpDir } from '../helpers.js';

@@ -1,14 +1,14 @@
 // `ferry verify PLAN`: independent of the copy path. Reads both sides, compares row counts
 // and per-chunk order-independent digests of canonical values, and bisects mismatching
 // chunks down to the rows that differ.
-import type { ReadView } from '../core/contracts.js';
-import { DigestBuilder, rowText, type Digest } from '../core/digest.js';
-import type { CanonicalType, KeyRange, RowBatch } from '../core/types.js';
-import { canonicalText } from '../core/values.js';
-import type { TableMapping } from './mapping.js';
-import { openSession, type Session, type SessionOptions } from './session.js';
-import type { VerifyRecord } from './state.js';
-import { readerCount } from './throttle.js';
+import type { ReadView } from '../../core/contracts.js';
+import { DigestBuilder, rowText, type Digest } from '../../core/digest.js';
+import type { CanonicalType, KeyRange, RowBatch } from '../../core/types.js';
+import { canonicalText } from '../../core/values.js';
+import type { TableMapping } from '../plan/mapping.js';
+import { openSession, type Session, type SessionOptions } from '../session/session.js';
+import type { VerifyRecord } from '../session/checkpoints.js';
+import { readerCount } from '../copy/throttle.js';
 
 export interface VerifyOptions extends SessionOptions {
   /** how many differing keys to show per table */

@@ -4,12 +4,12 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
-import type { TableFingerprint, TargetTable } from '../core/contracts.js';
-import type { Digest } from '../core/digest.js';
-import type { Finding, KeyRange } from '../core/types.js';
-import { stateParse, stateStringify } from '../core/values.js';
-import { redact } from '../core/secrets.js';
-import { FerryError } from '../core/errors.js';
+import type { TableFingerprint, TargetTable } from '../../core/contracts.js';
+import type { Digest } from '../../core/digest.js';
+import type { Finding, KeyRange } from '../../core/types.js';
+import { stateParse, stateStringify } from '../../core/values.js';
+import { redact } from '../../core/secrets.js';
+import { FerryError } from '../../core/errors.js';
 
 export type ChunkStatus = 'pending' | 'running' | 'done' | 'failed';
 export type TableStatus = 'prepared' | 'copied' | 'finished' | 'linked';

@@ -6,17 +6,17 @@
 // the digest of what the target reads back), the timings give an estimate of the full run,
 // and the scratch tables are dropped afterwards.
 import { randomBytes } from 'node:crypto';
-import type { ReadView, Reject, TargetTable } from '../core/contracts.js';
-import { DigestBuilder, rowText, type Digest } from '../core/digest.js';
-import { FerryError } from '../core/errors.js';
-import type { Finding, KeyRange, RowBatch } from '../core/types.js';
-import { canonicalText } from '../core/values.js';
-import { AuditLog } from './audit.js';
-import type { TableMapping } from './mapping.js';
+import type { ReadView, Reject, TargetTable } from '../../core/contracts.js';
+import { DigestBuilder, rowText, type Digest } from '../../core/digest.js';
+import { FerryError } from '../../core/errors.js';
+import type { Finding, KeyRange, RowBatch } from '../../core/types.js';
+import { canonicalText } from '../../core/values.js';
+import { AuditLog } from '../safety/audit.js';
+import type { TableMapping } from '../plan/mapping.js';
 import { systemClock, type Clock } from './schedule.js';
-import { openSession, type Session, type SessionOptions } from './session.js';
+import { openSession, type Session, type SessionOptions } from '../session/session.js';
 import { readerCount, Throttle } from './throttle.js';
-import { rowDiff } from './verify.js';
+import { rowDiff } from '../verify/verify.js';
 
 export interface DryRunOptions extends SessionOptions {
   /** rows per table (default 1000) */

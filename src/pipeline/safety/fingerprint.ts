@@ -1,9 +1,9 @@
 // Table fingerprints: what a table held when a run left it, so that rollback can tell whether
 // anything changed it since. Pushed down into the engine where the connector can; otherwise
 // a digest of every row read back.
-import type { Connector, TableFingerprint, TargetTable } from '../core/contracts.js';
-import { DigestBuilder, digestFingerprint } from '../core/digest.js';
-import { FerryError } from '../core/errors.js';
+import type { Connector, TableFingerprint, TargetTable } from '../../core/contracts.js';
+import { DigestBuilder, digestFingerprint } from '../../core/digest.js';
+import { FerryError } from '../../core/errors.js';
 
 /**
  * Whether a table exists in a target. Connectors leave a missing table out of introspect or

@@ -1,7 +1,7 @@
 // The schedule gate of a run: outside the plan's windows, workers wait before their next
 // chunk (a chunk in flight finishes) and go on when a window opens. Time comes from a clock
 // that tests replace.
-import { insideAny, nextOpening, parseWindow, type Window } from '../core/schedule.js';
+import { insideAny, nextOpening, parseWindow, type Window } from '../../core/schedule.js';
 
 export interface Clock {
   now(): number;

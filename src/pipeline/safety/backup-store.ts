@@ -18,8 +18,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { FerryError } from '../core/errors.js';
-import { hasLiteralPassword, redact } from '../core/secrets.js';
+import { FerryError } from '../../core/errors.js';
+import { hasLiteralPassword, redact } from '../../core/secrets.js';
 
 export interface StoredFile {
   bytes: number;

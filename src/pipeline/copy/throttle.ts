@@ -1,7 +1,7 @@
 // Throttles on what a run reads from the source: rows and bytes per second, shared by all
 // workers (token buckets with a one-second burst; a batch larger than what is left waits
 // for its debt to be paid).
-import type { ColumnBatch } from '../core/columns.js';
+import type { ColumnBatch } from '../../core/columns.js';
 import type { Clock } from './schedule.js';
 
 class Bucket {

@@ -3,19 +3,20 @@
 // run killed at any instant resumes and finishes with exactly one copy of every row.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ColumnBatch } from '../core/columns.js';
-import type { ReadView, Reject, WriteResult } from '../core/contracts.js';
-import { addDigests, digestFingerprint } from '../core/digest.js';
-import { FerryError, isTransient } from '../core/errors.js';
-import type { RowBatch } from '../core/types.js';
-import { stateStringify } from '../core/values.js';
-import { AuditLog } from './audit.js';
-import { backupSession, keySourceOf } from './backup.js';
-import { fingerprintOf, tableHeld } from './fingerprint.js';
-import type { TableMapping } from './mapping.js';
+import type { ColumnBatch } from '../../core/columns.js';
+import type { ReadView, Reject, WriteResult } from '../../core/contracts.js';
+import { addDigests, digestFingerprint } from '../../core/digest.js';
+import { FerryError, isTransient } from '../../core/errors.js';
+import type { RowBatch } from '../../core/types.js';
+import { stateStringify } from '../../core/values.js';
+import { AuditLog } from '../safety/audit.js';
+import { backupSession, keySourceOf } from '../safety/backup.js';
+import { fingerprintOf, tableHeld } from '../safety/fingerprint.js';
+import type { TableMapping } from '../plan/mapping.js';
 import { ScheduleGate, systemClock, type Clock } from './schedule.js';
-import { openSession, type Session, type SessionOptions } from './session.js';
-import type { ChunkState } from './state.js';
+import { openSession, type Session, type SessionOptions } from '../session/session.js';
+import type { ChunkState } from '../session/checkpoints.js';
+import { withRetries } from './retry.js';
 import { readerCount, Throttle } from './throttle.js';
 
 export type RunEvent =
@@ -59,21 +60,6 @@ export interface RunSummary {
   rejects: number;
   rejectFiles: string[];
   seconds: number;
-}
-
-const MAX_TRANSIENT_RETRIES = 5;
-
-async function withRetries<T>(what: string, session: Session, fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (!isTransient(e) || attempt >= MAX_TRANSIENT_RETRIES) throw e;
-      const delay = Math.min(10_000, 200 * 2 ** attempt) * (0.5 + Math.random());
-      session.log.warn({ err: (e as Error).message, attempt: attempt + 1 }, `${what}: transient error, retrying`);
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
 }
 
 /** Runs (or resumes) a plan. */
@@ -410,14 +396,14 @@ async function copyChunk(
     const written = result ? 'columns' : 'rows';
     if (!result)
       try {
-        result = await withRetries(`${name} chunk ${chunk.idx}`, session, () => attempt(false));
+        result = await withRetries(`${name} chunk ${chunk.idx}`, session.log, () => attempt(false));
       } catch (e) {
         if (isTransient(e) || !(e instanceof FerryError) || e.code !== 'WRITE_FAILED') throw e;
         session.log.info(
           { table: name, chunk: chunk.idx, err: e.message },
           'chunk refused by the target; writing row by row to isolate the refused rows',
         );
-        result = await withRetries(`${name} chunk ${chunk.idx}`, session, () => attempt(true));
+        result = await withRetries(`${name} chunk ${chunk.idx}`, session.log, () => attempt(true));
       }
     state.finishChunk(hash, name, chunk.idx, result.rows, result.rejects, result.digest);
     ctl.audit.record('chunk written', {

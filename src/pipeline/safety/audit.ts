@@ -6,9 +6,9 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger, type Logger } from '../core/log.js';
-import { redact } from '../core/secrets.js';
-import type { StateStore } from './state.js';
+import { silentLogger, type Logger } from '../../core/log.js';
+import { redact } from '../../core/secrets.js';
+import type { StateStore } from '../session/checkpoints.js';
 
 const HASH_FIELD = /,"hash":"([0-9a-f]{64})"\}$/;
 

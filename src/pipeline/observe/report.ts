@@ -2,10 +2,10 @@
 // findings, timings per table and phase, rows/s, rejects and the verification result.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parsePlan, type Plan } from '../core/plan.js';
-import { redact } from '../core/secrets.js';
-import { redactUrl } from '../core/url.js';
-import { requireRun, StateStore } from './state.js';
+import { parsePlan, type Plan } from '../../core/plan.js';
+import { redact } from '../../core/secrets.js';
+import { redactUrl } from '../../core/url.js';
+import { requireRun, StateStore } from '../session/checkpoints.js';
 
 export interface ReportOptions {
   stateDir?: string;

@@ -1,12 +1,12 @@
 // A session: a loaded plan with its state store and both endpoints connected, and every
 // planned table mapped against the live source schema. Shared by run, verify and report.
 import { resolve } from 'node:path';
-import { connect } from '../connectors/index.js';
-import type { Connector } from '../core/contracts.js';
-import { silentLogger, type Logger } from '../core/log.js';
-import { loadPlan, type Plan } from '../core/plan.js';
-import { mapTable, type TableMapping } from './mapping.js';
-import { StateStore } from './state.js';
+import { connect } from '../../connectors/index.js';
+import type { Connector } from '../../core/contracts.js';
+import { silentLogger, type Logger } from '../../core/log.js';
+import { loadPlan, type Plan } from '../../core/plan.js';
+import { mapTable, type TableMapping } from '../plan/mapping.js';
+import { StateStore } from './checkpoints.js';
 
 export interface SessionOptions {
   log?: Logger;

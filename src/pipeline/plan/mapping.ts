@@ -1,13 +1,13 @@
 // Mapping: a table plan turned into what the connectors read and write, and the row
 // function between them (zero-date policy, transforms, casts, fit checks).
 import { createHash } from 'node:crypto';
-import type { Connector, Reject, SourceTable, TargetTable } from '../core/contracts.js';
-import { FerryError } from '../core/errors.js';
-import type { Plan, TablePlan, Transform } from '../core/plan.js';
-import type { CanonicalType, RowBatch, TableInfo } from '../core/types.js';
-import { formatType, parseType } from '../core/types.js';
-import { sameColumnValues } from '../core/columns.js';
-import { alwaysFits, converter, misfit } from '../core/values.js';
+import type { Connector, Reject, SourceTable, TargetTable } from '../../core/contracts.js';
+import { FerryError } from '../../core/errors.js';
+import type { Plan, TablePlan, Transform } from '../../core/plan.js';
+import type { CanonicalType, RowBatch, TableInfo } from '../../core/types.js';
+import { formatType, parseType } from '../../core/types.js';
+import { sameColumnValues } from '../../core/columns.js';
+import { alwaysFits, converter, misfit } from '../../core/values.js';
 
 export interface TableMapping {
   plan: TablePlan;

@@ -5,16 +5,16 @@
 // table is compared with the fingerprint the run recorded when it finished the table: a table
 // changed since (the application already writes to it) stops the rollback unless forced.
 import { resolve } from 'node:path';
-import { connect } from '../connectors/index.js';
-import type { Connector } from '../core/contracts.js';
-import { FerryError } from '../core/errors.js';
-import { silentLogger, type Logger } from '../core/log.js';
+import { connect } from '../../connectors/index.js';
+import type { Connector } from '../../core/contracts.js';
+import { FerryError } from '../../core/errors.js';
+import { silentLogger, type Logger } from '../../core/log.js';
 import { AuditLog } from './audit.js';
 import { openBackup, type OpenedBackup } from './backup.js';
 import { fingerprintOf, sameFingerprint } from './fingerprint.js';
 import { partOf, restoreTables } from './restore.js';
 import type { KeySource } from './sealed.js';
-import { requireRun, StateStore, type BackupRecord, type TableWrite } from './state.js';
+import { requireRun, StateStore, type BackupRecord, type TableWrite } from '../session/checkpoints.js';
 
 export interface RollbackOptions {
   stateDir?: string;

@@ -3,12 +3,12 @@
 // for every engine ferry writes to. Every file is checked (size, hash, authentication, row
 // count) as it is read; a file that fails stops the restore with its name.
 import { resolve } from 'node:path';
-import { connect } from '../connectors/index.js';
-import type { Connector, IfExists } from '../core/contracts.js';
-import { FerryError } from '../core/errors.js';
-import { silentLogger, type Logger } from '../core/log.js';
-import { formatType, parseType } from '../core/types.js';
-import { converter } from '../core/values.js';
+import { connect } from '../../connectors/index.js';
+import type { Connector, IfExists } from '../../core/contracts.js';
+import { FerryError } from '../../core/errors.js';
+import { silentLogger, type Logger } from '../../core/log.js';
+import { formatType, parseType } from '../../core/types.js';
+import { converter } from '../../core/values.js';
 import { AuditLog } from './audit.js';
 import {
   backupRows,
@@ -20,7 +20,7 @@ import {
   type OpenedBackup,
 } from './backup.js';
 import type { KeySource } from './sealed.js';
-import { StateStore } from './state.js';
+import { StateStore } from '../session/checkpoints.js';
 
 export interface RestoreOptions {
   /** the database to load into; secrets as ${env:NAME} references */

@@ -1,15 +1,15 @@
 // `ferry assess`: what the source holds and what will need attention in the target,
 // before anything is written. Also the planner: `ferry plan` writes a reviewable plan.
-import { connect } from '../connectors/index.js';
-import type { Connector } from '../core/contracts.js';
-import { silentLogger, type Logger } from '../core/log.js';
-import type { Plan, TablePlan } from '../core/plan.js';
-import type { CanonicalType, Finding, SchemaInfo, TableInfo } from '../core/types.js';
-import { formatType } from '../core/types.js';
-import { alwaysFits } from '../core/values.js';
-import { hasLiteralPassword } from '../core/secrets.js';
-import { redactUrl } from '../core/url.js';
-import { FerryError } from '../core/errors.js';
+import { connect } from '../../connectors/index.js';
+import type { Connector } from '../../core/contracts.js';
+import { silentLogger, type Logger } from '../../core/log.js';
+import type { Plan, TablePlan } from '../../core/plan.js';
+import type { CanonicalType, Finding, SchemaInfo, TableInfo } from '../../core/types.js';
+import { formatType } from '../../core/types.js';
+import { alwaysFits } from '../../core/values.js';
+import { hasLiteralPassword } from '../../core/secrets.js';
+import { redactUrl } from '../../core/url.js';
+import { FerryError } from '../../core/errors.js';
 import { mapTable } from './mapping.js';
 
 export interface AssessOptions {
