@@ -1,7 +1,5 @@
 // The MySQL/MariaDB connector against the MariaDB server of this machine.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import mysql from 'mysql2/promise';
 import { toFerryError } from '../../src/connectors/mysql/errors.js';
@@ -14,15 +12,17 @@ import { formatType, parseType } from '../../src/core/types.js';
 import { sourceContract } from '../contract/source-contract.js';
 import { batchesOf, collect, targetContract } from '../contract/target-contract.js';
 import { edgeColumns } from '../fixtures/edge.js';
-import { freshMysql, MYSQL_BASE, mysqlExec } from '../helpers.js';
+import { loadChinook } from '../e2e/support.js';
+import { dbName, freshMysql, hostPort, MYSQL_BASE, mysqlExec, mysqlUser, re, unique } from '../helpers.js';
 
 const open = (url: string) => mysqlConnector.connect({ url, log: silentLogger });
 
+let sourceContractDb = '';
 sourceContract('mysql', {
-  open: async () => open(await freshMysql('mysql_source_contract')),
+  open: async () => open((sourceContractDb = await freshMysql('mysql_source_contract'))),
   floatSpecials: false,
   columns: true,
-  analyze: (table) => mysqlExec(`${MYSQL_BASE}/mysql_source_contract`, `ANALYZE TABLE \`${table}\``),
+  analyze: (table) => mysqlExec(sourceContractDb, `ANALYZE TABLE \`${table}\``),
 });
 targetContract('mysql', { open: async () => open(await freshMysql('mysql_target_contract')), floatSpecials: false });
 // the write path of servers without LOAD DATA LOCAL INFILE: multi-row INSERTs
@@ -544,26 +544,19 @@ describe('mysql: connection errors', () => {
   });
 
   test('a wrong password is AUTH_FAILED naming the user', async () => {
-    await mysqlExec(
-      `${MYSQL_BASE}/mysql`,
-      "DROP USER IF EXISTS 'ferry_mysql_pw'@'%'; CREATE USER 'ferry_mysql_pw'@'%' IDENTIFIED BY 'right-pw-123'",
-    );
-    try {
-      const base = new URL(MYSQL_BASE);
-      await assert.rejects(open(`mysql://ferry_mysql_pw:wrong-pw-456@${base.host}/mysql`), (e) => {
-        oneLineWithout(e, 'AUTH_FAILED', 'wrong-pw-456');
-        assert.match((e as Error).message, /ferry_mysql_pw@/);
-        return true;
-      });
-    } finally {
-      await mysqlExec(`${MYSQL_BASE}/mysql`, "DROP USER IF EXISTS 'ferry_mysql_pw'@'%'");
-    }
+    const user = mysqlUser('ferry_mysql_pw');
+    await mysqlExec(`${MYSQL_BASE}/mysql`, `CREATE USER '${user}'@'%' IDENTIFIED BY 'right-pw-123'`);
+    await assert.rejects(open(`mysql://${user}:wrong-pw-456@${hostPort(MYSQL_BASE)}/mysql`), (e) => {
+      oneLineWithout(e, 'AUTH_FAILED', 'wrong-pw-456');
+      assert.match((e as Error).message, re`${user}@`);
+      return true;
+    });
   });
 
   test('an unknown database is DATABASE_NOT_FOUND', async () => {
     await assert.rejects(
-      open(`${MYSQL_BASE}/mysql_no_such_db`),
-      (e) => oneLineWithout(e, 'DATABASE_NOT_FOUND') && /mysql_no_such_db/.test((e as Error).message),
+      open(`${MYSQL_BASE}/${unique('mysql_no_such_db')}`),
+      (e) => oneLineWithout(e, 'DATABASE_NOT_FOUND') && re`${unique('mysql_no_such_db')}`.test((e as Error).message),
     );
   });
 
@@ -604,7 +597,8 @@ describe('mysql: connection errors', () => {
       try {
         const [reader] = (await mysqlExec(
           url,
-          "SELECT t.trx_mysql_thread_id AS id FROM information_schema.INNODB_TRX t JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id WHERE p.DB = 'mysql_killed'",
+          'SELECT t.trx_mysql_thread_id AS id FROM information_schema.INNODB_TRX t JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id WHERE p.DB = ?',
+          [dbName(url)],
         )) as { id: number }[];
         await mysqlExec(url, `KILL ${reader!.id}`);
         await assert.rejects(collect(source.read(table, {}, view, 10)), (e: FerryError) => e.code === 'READ_FAILED');
@@ -647,25 +641,7 @@ describe('mysql: connection errors', () => {
 describe('mysql: Chinook', () => {
   let conn: Connector;
   before(async () => {
-    const script = readFileSync('/work/shared/datasets/chinook/Chinook_MySql.sql', 'utf8').replace(
-      /`Chinook`/g,
-      '`mysql_chinook`',
-    );
-    const base = new URL(MYSQL_BASE);
-    execFileSync(
-      'mariadb',
-      [
-        '--default-character-set=utf8mb4',
-        '-h',
-        base.hostname,
-        '-P',
-        base.port || '3306',
-        '-u',
-        decodeURIComponent(base.username) || 'root',
-      ],
-      { input: script },
-    );
-    conn = await open(`${MYSQL_BASE}/mysql_chinook`);
+    conn = await open(await loadChinook('mysql', 'mysql_chinook'));
   });
   after(async () => conn?.close());
 

@@ -16,16 +16,17 @@ import { canonicalText } from '../../src/core/values.js';
 import { sourceContract } from '../contract/source-contract.js';
 import { batchesOf, collect, targetContract } from '../contract/target-contract.js';
 import { edgeColumns } from '../fixtures/edge.js';
-import { freshPg, PG_BASE, pgExec } from '../helpers.js';
+import { freshPg, hostPort, PG_BASE, pgExec } from '../helpers.js';
 import { privatePostgres, type PrivatePostgres } from '../private-postgres.js';
 
 const open = (url: string) => postgresConnector.connect({ url, log: silentLogger, poolSize: 4 });
 
+let sourceContractDb = '';
 sourceContract('postgres', {
-  open: async () => open(await freshPg('ferry_pg_source')),
+  open: async () => open((sourceContractDb = await freshPg('ferry_pg_source'))),
   floatSpecials: true,
   columns: true,
-  analyze: (table) => pgExec(`${PG_BASE}/ferry_pg_source`, `ANALYZE "${table}"`),
+  analyze: (table) => pgExec(sourceContractDb, `ANALYZE "${table}"`),
 });
 targetContract('postgres', { open: async () => open(await freshPg('ferry_pg_target')), floatSpecials: true });
 
@@ -74,7 +75,8 @@ async function readAll(conn: Connector, table: SourceTable): Promise<unknown[][]
 async function tricklingProxy(): Promise<{ port: number; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
-    const upstream = net.connect(5432, '127.0.0.1');
+    const pgServer = new URL(PG_BASE);
+    const upstream = net.connect(Number(pgServer.port || 5432), pgServer.hostname);
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on('error', () => {
@@ -813,7 +815,7 @@ describe('postgres: source', () => {
 
   test('a COPY whose bytes arrive a few at a time reads the same rows; an error after rows have streamed is named', async () => {
     const proxy = await tricklingProxy();
-    const slow = await open(url.replace(':5432/', `:${proxy.port}/`));
+    const slow = await open(url.replace(`@${hostPort(PG_BASE)}/`, `@127.0.0.1:${proxy.port}/`));
     try {
       const direct = await readAll(conn, table);
       assert.deepEqual(await readAll(slow, table), direct);

@@ -18,7 +18,22 @@ import type { Finding } from '../../src/core/types.js';
 import { parseType } from '../../src/core/types.js';
 import { assess } from '../../src/pipeline/plan/assess.js';
 import { ferry, planFor } from '../e2e/support.js';
-import { freshMysql, freshPg, freshSqlite, MYSQL_BASE, mysqlExec, PG_BASE, pgExec, tmpDir } from '../helpers.js';
+import {
+  dbName,
+  freshMysql,
+  freshPg,
+  freshSqlite,
+  hostPort,
+  MYSQL_BASE,
+  mysqlExec,
+  mysqlRole,
+  mysqlUser,
+  PG_BASE,
+  pgExec,
+  pgRole,
+  re,
+  tmpDir,
+} from '../helpers.js';
 import { privateMariadb, type PrivateMariadb } from '../private-mariadb.js';
 import { privatePostgres, type PrivatePostgres } from '../private-postgres.js';
 
@@ -191,7 +206,7 @@ describe('tls: PostgreSQL', () => {
     await refused(
       `${PG_BASE}/postgres?sslmode=require`,
       'TLS_FAILED',
-      /PostgreSQL at 127\.0\.0\.1:5432: the server does not support TLS, and sslmode=require requires it/,
+      re`PostgreSQL at ${hostPort(PG_BASE)}: the server does not support TLS, and sslmode=require requires it`,
       /sslmode=disable/,
     );
   });
@@ -314,7 +329,7 @@ describe('tls: MariaDB', () => {
     await refused(
       `${MYSQL_BASE}/mysql?sslmode=require`,
       'TLS_FAILED',
-      /MySQL at 127\.0\.0\.1:3306: the server does not support TLS, and sslmode=require requires it/,
+      re`MySQL at ${hostPort(MYSQL_BASE)}: the server does not support TLS, and sslmode=require requires it`,
       /sslmode=disable/,
     );
     await refused(`${MYSQL_BASE}/mysql?ssl=true`, 'TLS_FAILED', /does not support TLS/);
@@ -351,7 +366,7 @@ async function privilegesOf(url: string, needs: PrivilegeNeeds): Promise<Finding
 }
 
 describe('least privilege: PostgreSQL', () => {
-  const ROLES = ['ferry_tls_reader', 'ferry_tls_writer', 'ferry_tls_loader'];
+  const [reader, writer, loader] = ['ferry_tls_reader', 'ferry_tls_writer', 'ferry_tls_loader'].map(pgRole);
   let source: string;
   let target: string;
   let owned: string;
@@ -362,30 +377,31 @@ describe('least privilege: PostgreSQL', () => {
     target = await freshPg('ferry_tls_priv_tgt');
     // every database the roles hold grants in is dropped before the roles are
     owned = await freshPg('ferry_tls_priv_owned');
-    for (const r of ROLES) await pgExec(`${PG_BASE}/postgres`, `DROP ROLE IF EXISTS ${r}; CREATE ROLE ${r} LOGIN`);
+    for (const r of [reader, writer, loader])
+      await pgExec(`${PG_BASE}/postgres`, `DROP ROLE IF EXISTS ${r}; CREATE ROLE ${r} LOGIN`);
     await pgExec(
       source,
       `CREATE TABLE parent (id integer PRIMARY KEY, name text);
        CREATE TABLE child (id integer PRIMARY KEY, parent_id integer REFERENCES parent, note text);
        INSERT INTO parent SELECT g, 'p' || g FROM generate_series(1, 50) g;
        INSERT INTO child SELECT g, 1 + g % 50, 'c' || g FROM generate_series(1, 200) g;
-       GRANT SELECT ON parent, child TO ferry_tls_reader;
-       GRANT SELECT, INSERT, UPDATE, DELETE ON parent, child TO ferry_tls_writer`,
+       GRANT SELECT ON parent, child TO ${reader};
+       GRANT SELECT, INSERT, UPDATE, DELETE ON parent, child TO ${writer}`,
     );
   });
 
   test('a read-only source account gets no finding', async () => {
-    assert.deepEqual(await privilegesOf(as(source, 'ferry_tls_reader'), SOURCE_TABLES), []);
+    assert.deepEqual(await privilegesOf(as(source, reader), SOURCE_TABLES), []);
   });
 
   test('a source account that can write is warned, with what it can do', async () => {
-    const [f, ...rest] = await privilegesOf(as(source, 'ferry_tls_writer'), SOURCE_TABLES);
+    const [f, ...rest] = await privilegesOf(as(source, writer), SOURCE_TABLES);
     assert.deepEqual(rest, []);
     assert.equal(f!.severity, 'warning');
     assert.equal(f!.code, 'SOURCE_CAN_WRITE');
     assert.match(
       f!.message,
-      /the source account ferry_tls_writer can write: INSERT, UPDATE, DELETE on 2 of 2 tables \(parent, child\)$/,
+      re`the source account ${writer} can write: INSERT, UPDATE, DELETE on 2 of 2 tables \(parent, child\)$`,
     );
     assert.match(f!.action, /read-only account/);
     const superuser = await privilegesOf(source, SOURCE_TABLES);
@@ -394,38 +410,38 @@ describe('least privilege: PostgreSQL', () => {
   });
 
   test('a source account that cannot read a table is an error with the GRANT', async () => {
-    const findings = await privilegesOf(as(source, 'ferry_tls_loader'), SOURCE_TABLES);
+    const findings = await privilegesOf(as(source, loader), SOURCE_TABLES);
     assert.deepEqual(codes(findings), ['error SOURCE_CANNOT_READ']);
     assert.match(findings[0]!.message, /cannot read 2 tables \(parent, child\)/);
-    assert.equal(findings[0]!.action, 'GRANT SELECT ON "public"."parent", "public"."child" TO "ferry_tls_loader"');
+    assert.equal(findings[0]!.action, `GRANT SELECT ON "public"."parent", "public"."child" TO "${loader}"`);
   });
 
   test('assess names the CREATE a target account lacks, with the GRANT, before any write', async () => {
-    const a = await assess({ source: as(source, 'ferry_tls_reader'), target: as(target, 'ferry_tls_loader') });
+    const a = await assess({ source: as(source, reader), target: as(target, loader) });
     const errors = a.findings.filter((f) => f.severity === 'error');
     assert.deepEqual(codes(errors), ['error TARGET_PRIVILEGE']);
     assert.match(
       errors[0]!.message,
-      /the target account ferry_tls_loader lacks CREATE on schema public, which the run needs for 2 tables \(parent, child\)/,
+      re`the target account ${loader} lacks CREATE on schema public, which the run needs for 2 tables \(parent, child\)`,
     );
-    assert.equal(errors[0]!.action, 'GRANT CREATE ON SCHEMA "public" TO "ferry_tls_loader"');
+    assert.equal(errors[0]!.action, `GRANT CREATE ON SCHEMA "public" TO "${loader}"`);
     assert.ok(!a.findings.some((f) => f.code === 'SOURCE_CAN_WRITE'), 'the reader is read-only');
   });
 
   test('ferry run stops before writing when the target account lacks CREATE, and runs once granted', async () => {
-    const { file, dir } = await planFor(as(source, 'ferry_tls_reader'), as(target, 'ferry_tls_loader'));
+    const { file, dir } = await planFor(as(source, reader), as(target, loader));
     const stopped = ferry(['run', file], { cwd: dir });
     assert.equal(stopped.code, 1, stopped.stderr);
     const lines = stopped.stderr.trim().split('\n');
     assert.equal(lines.length, 1, stopped.stderr);
-    assert.match(lines[0]!, /lacks CREATE on schema public.*GRANT CREATE ON SCHEMA "public" TO "ferry_tls_loader"/);
+    assert.match(lines[0]!, re`lacks CREATE on schema public.*GRANT CREATE ON SCHEMA "public" TO "${loader}"`);
     const tables = await pgExec(
       target,
       "SELECT count(*)::int AS n FROM pg_class WHERE relnamespace = 'public'::regnamespace",
     );
     assert.equal(tables.rows[0].n, 0, 'nothing was created');
 
-    await pgExec(target, 'GRANT CREATE ON SCHEMA public TO ferry_tls_loader');
+    await pgExec(target, `GRANT CREATE ON SCHEMA public TO ${loader}`);
     const ran = ferry(['run', file], { cwd: dir });
     assert.equal(ran.code, 0, ran.stderr);
     const verified = ferry(['verify', file], { cwd: dir });
@@ -434,26 +450,23 @@ describe('least privilege: PostgreSQL', () => {
   });
 
   test('tables the target account does not own cannot be dropped, nor referred to without REFERENCES', async () => {
-    await pgExec(
-      owned,
-      'CREATE TABLE parent (id integer PRIMARY KEY); GRANT CREATE ON SCHEMA public TO ferry_tls_loader',
-    );
-    const findings = await privilegesOf(as(owned, 'ferry_tls_loader'), {
+    await pgExec(owned, `CREATE TABLE parent (id integer PRIMARY KEY); GRANT CREATE ON SCHEMA public TO ${loader}`);
+    const findings = await privilegesOf(as(owned, loader), {
       role: 'target',
       tables: [targetTable('parent')],
       ifExists: 'drop',
     });
     assert.deepEqual(codes(findings), ['error TARGET_PRIVILEGE']);
     assert.match(findings[0]!.message, /does not own table parent, which target\.ifExists: drop drops/);
-    const referring = await privilegesOf(as(owned, 'ferry_tls_loader'), {
+    const referring = await privilegesOf(as(owned, loader), {
       role: 'target',
       tables: [targetTable('child', 'parent')],
       ifExists: 'drop',
     });
     assert.deepEqual(codes(referring), ['error TARGET_PRIVILEGE']);
     assert.match(referring[0]!.message, /lacks REFERENCES on table parent, which the run needs for table \(child\)/);
-    assert.equal(referring[0]!.action, 'GRANT REFERENCES ON "public"."parent" TO "ferry_tls_loader"');
-    const kept = await privilegesOf(as(owned, 'ferry_tls_loader'), {
+    assert.equal(referring[0]!.action, `GRANT REFERENCES ON "public"."parent" TO "${loader}"`);
+    const kept = await privilegesOf(as(owned, loader), {
       role: 'target',
       tables: [targetTable('parent')],
       ifExists: 'truncate',
@@ -464,7 +477,11 @@ describe('least privilege: PostgreSQL', () => {
 });
 
 describe('least privilege: MariaDB', () => {
-  const USERS = ['ferry_tls_reader', 'ferry_tls_writer', 'ferry_tls_loader', 'ferry_tls_creator'];
+  const USERS = ['ferry_tls_reader', 'ferry_tls_writer', 'ferry_tls_loader', 'ferry_tls_creator'].map((u) =>
+    mysqlUser(u),
+  );
+  const [reader, writer, loader, creator] = USERS;
+  const builder = mysqlRole('ferry_tls_builder');
   let source: string;
   let target: string;
   const as = (url: string, user: string) => url.replace('root@', `${user}:Pw-${user}@`);
@@ -482,13 +499,13 @@ describe('least privilege: MariaDB', () => {
     ).join(' ');
     await mysqlExec(
       MYSQL_BASE,
-      `${users} DROP ROLE IF EXISTS ferry_tls_builder; CREATE ROLE ferry_tls_builder;
-       GRANT SELECT ON ferry_tls_priv_src.* TO 'ferry_tls_reader'@'%';
-       GRANT ALL ON ferry_tls_priv_src.* TO 'ferry_tls_writer'@'%';
-       GRANT SELECT, INSERT, DELETE ON ferry_tls_priv_tgt.* TO 'ferry_tls_loader'@'%';
-       GRANT SELECT, INSERT, DELETE ON ferry_tls_priv_tgt.* TO 'ferry_tls_creator'@'%';
-       GRANT CREATE, ALTER, DROP ON ferry_tls_priv_tgt.* TO ferry_tls_builder;
-       GRANT ferry_tls_builder TO 'ferry_tls_creator'@'%'; SET DEFAULT ROLE ferry_tls_builder FOR 'ferry_tls_creator'@'%'`,
+      `${users} DROP ROLE IF EXISTS ${builder}; CREATE ROLE ${builder};
+       GRANT SELECT ON ${dbName(source)}.* TO '${reader}'@'%';
+       GRANT ALL ON ${dbName(source)}.* TO '${writer}'@'%';
+       GRANT SELECT, INSERT, DELETE ON ${dbName(target)}.* TO '${loader}'@'%';
+       GRANT SELECT, INSERT, DELETE ON ${dbName(target)}.* TO '${creator}'@'%';
+       GRANT CREATE, ALTER, DROP ON ${dbName(target)}.* TO ${builder};
+       GRANT ${builder} TO '${creator}'@'%'; SET DEFAULT ROLE ${builder} FOR '${creator}'@'%'`,
     );
     await mysqlExec(
       source,
@@ -497,39 +514,37 @@ describe('least privilege: MariaDB', () => {
   });
 
   test('a read-only source account is told only about RELOAD, which a consistent parallel snapshot needs', async () => {
-    const findings = await privilegesOf(as(source, 'ferry_tls_reader'), SOURCE_TABLES);
+    const findings = await privilegesOf(as(source, reader), SOURCE_TABLES);
     assert.deepEqual(codes(findings), ['warning SOURCE_SNAPSHOT']);
     assert.match(findings[0]!.message, /lacks RELOAD/);
-    assert.match(findings[0]!.action, /GRANT RELOAD ON \*\.\* TO 'ferry_tls_reader'@'%'/);
-    await mysqlExec(MYSQL_BASE, "GRANT RELOAD ON *.* TO 'ferry_tls_reader'@'%'");
-    assert.deepEqual(await privilegesOf(as(source, 'ferry_tls_reader'), SOURCE_TABLES), []);
+    assert.match(findings[0]!.action, re`GRANT RELOAD ON \*\.\* TO '${reader}'@'%'`);
+    await mysqlExec(MYSQL_BASE, `GRANT RELOAD ON *.* TO '${reader}'@'%'`);
+    assert.deepEqual(await privilegesOf(as(source, reader), SOURCE_TABLES), []);
   });
 
   test('a source account that can write is warned, with what it can do', async () => {
-    const findings = await privilegesOf(as(source, 'ferry_tls_writer'), SOURCE_TABLES);
+    const findings = await privilegesOf(as(source, writer), SOURCE_TABLES);
     assert.deepEqual(codes(findings), ['warning SOURCE_CAN_WRITE', 'warning SOURCE_SNAPSHOT']);
     assert.match(
       findings[0]!.message,
-      /the source account ferry_tls_writer@% can write: INSERT, UPDATE, DELETE, DROP, ALTER on 2 of 2 tables \(parent, child\)/,
+      re`the source account ${writer}@% can write: INSERT, UPDATE, DELETE, DROP, ALTER on 2 of 2 tables \(parent, child\)`,
     );
     assert.match(findings[0]!.action, /read-only account/);
   });
 
   test('a target account without CREATE gets an error naming it, with the GRANT', async () => {
-    const findings = (await privilegesOf(as(target, 'ferry_tls_loader'), TARGET_TABLES)).filter(
-      (f) => f.severity === 'error',
-    );
+    const findings = (await privilegesOf(as(target, loader), TARGET_TABLES)).filter((f) => f.severity === 'error');
     assert.deepEqual(codes(findings), ['error TARGET_PRIVILEGE', 'error TARGET_PRIVILEGE']);
     assert.match(
       findings[0]!.message,
-      /the target account ferry_tls_loader@% lacks CREATE on database ferry_tls_priv_tgt, which the run needs for 2 tables \(parent, child\)/,
+      re`the target account ${loader}@% lacks CREATE on database ${dbName(target)}, which the run needs for 2 tables \(parent, child\)`,
     );
     assert.match(findings[1]!.message, /lacks ALTER .* for table \(child\)/);
-    assert.equal(findings[0]!.action, "GRANT CREATE, ALTER ON `ferry_tls_priv_tgt`.* TO 'ferry_tls_loader'@'%'");
+    assert.equal(findings[0]!.action, `GRANT CREATE, ALTER ON \`${dbName(target)}\`.* TO '${loader}'@'%'`);
   });
 
   test('privileges held through a default role count', async () => {
-    const findings = await privilegesOf(as(target, 'ferry_tls_creator'), TARGET_TABLES);
+    const findings = await privilegesOf(as(target, creator), TARGET_TABLES);
     assert.deepEqual(
       findings.filter((f) => f.severity === 'error'),
       [],

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { freshMysql, freshPg, mysqlExec, pgExec, tmpDir, MYSQL_BASE } from '../helpers.js';
+import { freshMysql, freshPg, hostPort, mysqlExec, mysqlUser, pgExec, re, tmpDir, MYSQL_BASE } from '../helpers.js';
 import { ferry, planFor } from './support.js';
 
 function oneLine(stderr: string): string {
@@ -56,16 +56,17 @@ test('an unreachable host is named with what to check', () => {
 });
 
 test('a wrong password is refused without showing it', async () => {
+  const user = mysqlUser('ferry_pw', ['%', 'localhost']);
   await mysqlExec(
     MYSQL_BASE,
-    "CREATE USER IF NOT EXISTS 'ferry_pw'@'%' IDENTIFIED BY 'right-secret'; CREATE USER IF NOT EXISTS 'ferry_pw'@'localhost' IDENTIFIED BY 'right-secret'",
+    `CREATE USER '${user}'@'%' IDENTIFIED BY 'right-secret'; CREATE USER '${user}'@'localhost' IDENTIFIED BY 'right-secret'`,
   );
-  const r = ferry(['assess', '--source', 'mysql://ferry_pw:${env:FERRY_TEST_PW}@127.0.0.1:3306/test'], {
+  const r = ferry(['assess', '--source', `mysql://${user}:\${env:FERRY_TEST_PW}@${hostPort(MYSQL_BASE)}/mysql`], {
     env: { FERRY_TEST_PW: 'wrong-secret-123' },
   });
   assert.equal(r.code, 1);
   const line = oneLine(r.stderr);
-  assert.match(line, /refused the password for user ferry_pw/);
+  assert.match(line, re`refused the password for user ${user}`);
   assert.doesNotMatch(line + r.stdout, /wrong-secret-123/);
 });
 

@@ -10,7 +10,7 @@ import type { Connector } from '../../src/core/contracts.js';
 import { silentLogger } from '../../src/core/log.js';
 import { planToYaml, type Plan } from '../../src/core/plan.js';
 import { makePlan } from '../../src/pipeline/plan/assess.js';
-import { freshMysql, freshPg, freshSqlite, PG_BASE, tmpDir } from '../helpers.js';
+import { dbName, freshMysql, freshPg, freshSqlite, mariadbClientArgs, PG_BASE, tmpDir } from '../helpers.js';
 
 export type Engine = 'postgres' | 'mysql' | 'sqlite';
 export const ENGINES: Engine[] = ['postgres', 'mysql', 'sqlite'];
@@ -39,7 +39,9 @@ export async function loadChinook(engine: Engine, name: string): Promise<string>
   const dir = join(datasetsDir, 'chinook');
   if (engine === 'postgres') sh(`tail -n +29 ${dir}/Chinook_PostgreSql.sql | psql -X -q -v ON_ERROR_STOP=1 '${url}'`);
   else if (engine === 'mysql')
-    sh(`tail -n +29 ${dir}/Chinook_MySql.sql | mariadb -h 127.0.0.1 -u root --default-character-set=utf8mb4 ${name}`);
+    sh(
+      `tail -n +29 ${dir}/Chinook_MySql.sql | mariadb ${mariadbClientArgs().join(' ')} --default-character-set=utf8mb4 ${dbName(url)}`,
+    );
   else sh(`sqlite3 -bail '${url.slice('sqlite:'.length)}' < ${dir}/Chinook_Sqlite.sql`);
   return url;
 }

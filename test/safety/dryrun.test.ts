@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { dryRun } from '../../src/pipeline/copy/dryrun.js';
-import { freshMysql, freshPg, mysqlExec, pgExec } from '../helpers.js';
+import { dbName, freshMysql, freshPg, mysqlExec, pgExec } from '../helpers.js';
 import { ferry, planFor } from '../e2e/support.js';
 
 async function source(): Promise<string> {
@@ -64,7 +64,7 @@ test('a sample of every table goes through the real target and is verified; the 
     /scratch tables dropped: (items|events)__ferrytest_([0-9a-f]{6}), (items|events)__ferrytest_\2\n/,
   );
 
-  assert.deepEqual(await mysqlExec(target, 'SHOW TABLES'), [{ Tables_in_ferry_safety_dry_dst: 'items' }]);
+  assert.deepEqual(await mysqlExec(target, 'SHOW TABLES'), [{ [`Tables_in_${dbName(target)}`]: 'items' }]);
   assert.deepEqual(await mysqlExec(target, 'SELECT id, label FROM items ORDER BY id'), [
     { id: 1, label: 'live' },
     { id: 2, label: 'data' },

@@ -8,7 +8,7 @@ import { parsePlan } from '../../src/core/plan.js';
 import { runPlan, type RunEvent } from '../../src/pipeline/copy/run.js';
 import type { Clock } from '../../src/pipeline/copy/schedule.js';
 import { verifyPlan } from '../../src/pipeline/verify/verify.js';
-import { freshPg, freshSqlite, pgExec } from '../helpers.js';
+import { dbName, freshPg, freshSqlite, PG_BASE, pgExec } from '../helpers.js';
 import { planFor } from '../e2e/support.js';
 
 /** Time that passes only when the run sleeps. */
@@ -170,7 +170,7 @@ async function peakConnections(database: string, work: Promise<unknown>): Promis
   const finished = work.finally(() => (done = true));
   while (!done) {
     const { rows } = await pgExec(
-      `postgres://postgres@127.0.0.1:5432/postgres`,
+      `${PG_BASE}/postgres`,
       "SELECT count(*)::int n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'ferry'",
       [database],
     );
@@ -199,7 +199,7 @@ test('sourceConnections caps the readers on the source', async () => {
       },
       { rowsPerChunk: 150 },
     );
-    peaks.push(await peakConnections('ferry_safety_conns_src', runPlan(file)));
+    peaks.push(await peakConnections(dbName(source), runPlan(file)));
   }
   const [free, capped] = peaks as [number, number];
   // one reader, plus the connection that holds the snapshot and the one that read the catalog

@@ -7,7 +7,19 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { hasLiteralPassword } from '../../src/core/secrets.js';
-import { MYSQL_BASE, mysqlExec, pgExec, PG_BASE, tmpDir } from '../helpers.js';
+import {
+  freshMysql,
+  freshPg,
+  MYSQL_BASE,
+  mysqlExec,
+  mysqlUser,
+  pgExec,
+  PG_BASE,
+  pgRole,
+  re,
+  tmpDir,
+  unique,
+} from '../helpers.js';
 import { ferry, type CliResult } from '../e2e/support.js';
 
 function filesUnder(dir: string): string[] {
@@ -32,24 +44,30 @@ test('canary passwords and key appear in no file ferry writes and nothing it pri
   ];
 
   const quoted = sourcePassword.replace(/'/g, "''");
+  const srcDb = unique('ferry_safety_canary_src');
+  const dstDb = unique('ferry_safety_canary_dst');
+  const user = mysqlUser('ferry_canary', ['%', 'localhost']);
+  const role = pgRole('ferry_canary');
+  const srcUrl = await freshMysql('ferry_safety_canary_src');
   await mysqlExec(
     MYSQL_BASE,
-    `DROP DATABASE IF EXISTS ferry_safety_canary_src; CREATE DATABASE ferry_safety_canary_src CHARACTER SET utf8mb4;
-    DROP USER IF EXISTS 'ferry_canary'@'%'; DROP USER IF EXISTS 'ferry_canary'@'localhost';
-    CREATE USER 'ferry_canary'@'%' IDENTIFIED BY '${quoted}'; CREATE USER 'ferry_canary'@'localhost' IDENTIFIED BY '${quoted}';
-    GRANT ALL ON ferry_safety_canary_src.* TO 'ferry_canary'@'%'; GRANT ALL ON ferry_safety_canary_src.* TO 'ferry_canary'@'localhost';
-    CREATE TABLE ferry_safety_canary_src.accounts (id int PRIMARY KEY, owner varchar(40) NOT NULL, balance decimal(12,2), opened datetime(6));
-    INSERT INTO ferry_safety_canary_src.accounts VALUES (1, 'Zoë', 10.50, '2024-01-01 10:00:00.000001'), (2, 'Łukasz', -3.25, NULL), (3, '李雷', 0, '1999-12-31 23:59:59.999999');`,
+    `CREATE USER '${user}'@'%' IDENTIFIED BY '${quoted}'; CREATE USER '${user}'@'localhost' IDENTIFIED BY '${quoted}';
+    GRANT ALL ON ${srcDb}.* TO '${user}'@'%'; GRANT ALL ON ${srcDb}.* TO '${user}'@'localhost';`,
   );
-  await pgExec(`${PG_BASE}/postgres`, 'DROP DATABASE IF EXISTS ferry_safety_canary_dst WITH (FORCE)');
-  await pgExec(`${PG_BASE}/postgres`, 'DROP ROLE IF EXISTS ferry_canary');
-  await pgExec(`${PG_BASE}/postgres`, `CREATE ROLE ferry_canary LOGIN PASSWORD '${targetPassword}'`);
-  await pgExec(`${PG_BASE}/postgres`, 'CREATE DATABASE ferry_safety_canary_dst OWNER ferry_canary');
+  await mysqlExec(
+    srcUrl,
+    `CREATE TABLE accounts (id int PRIMARY KEY, owner varchar(40) NOT NULL, balance decimal(12,2), opened datetime(6));
+    INSERT INTO accounts VALUES (1, 'Zoë', 10.50, '2024-01-01 10:00:00.000001'), (2, 'Łukasz', -3.25, NULL), (3, '李雷', 0, '1999-12-31 23:59:59.999999');`,
+  );
+  // the target database belongs to the canary role: dropped (by freshPg's bookkeeping) before the role is
+  await freshPg('ferry_safety_canary_dst');
+  await pgExec(`${PG_BASE}/postgres`, `CREATE ROLE ${role} LOGIN PASSWORD '${targetPassword}'`);
+  await pgExec(`${PG_BASE}/postgres`, `ALTER DATABASE ${dstDb} OWNER TO ${role}`);
 
   const env = { FERRY_CANARY_SRC_PW: sourcePassword, FERRY_CANARY_DST_PW: targetPassword, FERRY_BACKUP_KEY: key };
   const host = (base: string) => base.replace(/^\w+:\/\/[^@]*@/, '');
-  const src = `mysql://ferry_canary:\${env:FERRY_CANARY_SRC_PW}@${host(MYSQL_BASE)}/ferry_safety_canary_src`;
-  const dst = `postgres://ferry_canary:\${env:FERRY_CANARY_DST_PW}@${host(PG_BASE)}/ferry_safety_canary_dst`;
+  const src = `mysql://${user}:\${env:FERRY_CANARY_SRC_PW}@${host(MYSQL_BASE)}/${srcDb}`;
+  const dst = `postgres://${role}:\${env:FERRY_CANARY_DST_PW}@${host(PG_BASE)}/${dstDb}`;
   const dir = tmpDir('ferry-safety-canary-');
   const printed: CliResult[] = [];
   const cli = (args: string[], expected = 0) => {
@@ -64,7 +82,7 @@ test('canary passwords and key appear in no file ferry writes and nothing it pri
     [
       'plan',
       '--source',
-      `mysql://ferry_canary:${encodeURIComponent(sourcePassword)}@${host(MYSQL_BASE)}/ferry_safety_canary_src`,
+      `mysql://${user}:${encodeURIComponent(sourcePassword)}@${host(MYSQL_BASE)}/${srcDb}`,
       '--target',
       dst,
       '-o',
@@ -74,7 +92,7 @@ test('canary passwords and key appear in no file ferry writes and nothing it pri
   );
   assert.match(
     literal.stderr,
-    /the source URL mysql:\/\/ferry_canary:\*\*\*@.* holds a literal password, which would be written into the plan: write \$\{env:NAME\} in its place/,
+    re`the source URL mysql://${user}:\*\*\*@.* holds a literal password, which would be written into the plan: write \$\{env:NAME\} in its place`,
   );
   assert.ok(!existsSync(join(dir, 'literal.yaml')));
 
@@ -85,7 +103,7 @@ test('canary passwords and key appear in no file ferry writes and nothing it pri
     planFile,
     readFileSync(planFile, 'utf8').replace('settings:\n', 'settings:\n  backup: { before: true, to: backups }\n'),
   );
-  assert.match(readFileSync(planFile, 'utf8'), /url: mysql:\/\/ferry_canary:\$\{env:FERRY_CANARY_SRC_PW\}@/);
+  assert.match(readFileSync(planFile, 'utf8'), re`url: mysql://${user}:\$\{env:FERRY_CANARY_SRC_PW\}@`);
   cli(['test', 'plan.yaml', '--sample', '2']);
   const backup = cli(['backup', 'plan.yaml']);
   const location = /backup \S+: (\S+) \(/.exec(backup.stdout)![1]!;
@@ -98,16 +116,11 @@ test('canary passwords and key appear in no file ferry writes and nothing it pri
   cli(['rollback']);
   cli(['restore', location, '--target', dst]);
   assert.deepEqual(
-    (await pgExec(`${PG_BASE}/ferry_safety_canary_dst`, 'SELECT owner FROM accounts ORDER BY id')).rows.map(
-      (r) => r.owner,
-    ),
+    (await pgExec(`${PG_BASE}/${dstDb}`, 'SELECT owner FROM accounts ORDER BY id')).rows.map((r) => r.owner),
     ['Zoë', 'Łukasz', '李雷'],
   );
   // failures name the endpoint, never its password
-  const unreachable = cli(
-    ['assess', '--source', `mysql://ferry_canary:\${env:FERRY_CANARY_SRC_PW}@127.0.0.1:1/nowhere`],
-    1,
-  );
+  const unreachable = cli(['assess', '--source', `mysql://${user}:\${env:FERRY_CANARY_SRC_PW}@127.0.0.1:1/nowhere`], 1);
   assert.match(unreachable.stderr, /127\.0\.0\.1:1/);
   // a plan someone edited a literal password into is refused at load
   const edited = join(tmpDir('ferry-safety-canary-edited-'), 'plan.yaml');
