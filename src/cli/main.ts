@@ -87,14 +87,32 @@ function printAssessment(a: Assessment): void {
   out(f.toString());
 }
 
-function printRun(s: RunSummary): void {
-  const t = newTable({ head: ['table', 'rows', 'rejected', 'seconds', 'rows/s'] });
+function printRun(s: RunSummary, planFile: string): void {
+  if (s.nothingToDo) {
+    const by = s.nothingToDo.finishedBy;
+    out(
+      `nothing to do: every table of ${planFile} was copied${by ? ` by run ${by.id} (finished ${by.finished})` : ''}; \`ferry verify ${planFile}\` checks the target`,
+    );
+    return;
+  }
+  const t = newTable({ head: ['table', 'rows', 'copied now', 'resumed chunks', 'rejected', 'seconds', 'rows/s'] });
   for (const x of s.tables)
-    t.push([x.table, x.rows, x.rejects, x.seconds.toFixed(2), x.seconds > 0 ? Math.round(x.rows / x.seconds) : '']);
+    t.push([
+      x.table,
+      x.rows,
+      x.copied,
+      x.resumedChunks,
+      x.rejects,
+      x.seconds.toFixed(2),
+      x.seconds > 0 ? Math.round(x.copied / x.seconds) : '',
+    ]);
   out(t.toString());
-  const rows = s.tables.reduce((n, x) => n + x.rows, 0);
+  const resumed =
+    s.resumed.chunks > 0
+      ? `; resumed after ${s.resumed.chunks} chunks (${s.resumed.rows} rows) copied by earlier runs`
+      : '';
   out(
-    `run ${s.runId}: ${rows} rows in ${s.seconds.toFixed(2)} s (${Math.round(rows / Math.max(s.seconds, 0.001))} rows/s), ${s.rejects} rejected`,
+    `run ${s.runId}: copied ${s.copied} rows in ${s.seconds.toFixed(2)} s (${Math.round(s.copied / Math.max(s.seconds, 0.001))} rows/s)${resumed}, ${s.rejects} rejected`,
   );
   for (const f of s.rejectFiles) out(`rejected rows: ${f}`);
 }
@@ -129,6 +147,7 @@ function printDryRun(r: DryRunResult): void {
       'indexes s',
       'rows/s',
       'full copy (est.)',
+      'chunks as',
     ],
   });
   for (const x of r.tables)
@@ -144,6 +163,7 @@ function printDryRun(r: DryRunResult): void {
       x.seconds.indexes.toFixed(2),
       x.rowsPerSecond,
       duration(x.estimatedSeconds),
+      [x.as.columns && `${x.as.columns} columns`, x.as.rows && `${x.as.rows} rows`].filter(Boolean).join(', '),
     ]);
   out(t.toString());
   for (const x of r.tables) {
@@ -244,8 +264,8 @@ async function main(argv: string[]): Promise<number> {
       try {
         const s = await runPlan(planFile, { log: logger(globals()), stateDir: o.stateDir, onEvent: progress.onEvent });
         progress.stop();
-        printRun(s);
-        if (s.rejects > 0) code = EXIT.rejects;
+        printRun(s, planFile);
+        if (s.rejects > 0 && !s.nothingToDo) code = EXIT.rejects;
       } finally {
         progress.stop();
       }
@@ -500,7 +520,7 @@ async function main(argv: string[]): Promise<number> {
       writeFileSync(planFile, planToYaml(plan));
       out(`plan written to ${planFile}`);
       out('\n== run');
-      printRun(await runPlan(planFile, { log }));
+      printRun(await runPlan(planFile, { log }), planFile);
       out('\n== verify');
       const v = await verifyPlan(planFile, { log });
       printVerify(v);

@@ -1,19 +1,25 @@
 // Progress of a run: bars per table on a terminal, plain log lines otherwise.
 import cliProgress from 'cli-progress';
-import type { RunEvent } from '../pipeline/copy/run.js';
+import type { RunEvent } from '../pipeline/copy/events.js';
 
 interface TableProgress {
   rows: number;
+  /** rows earlier runs copied: not in this run's rate */
+  resumed: number;
   total: number;
   started: number;
   bar?: cliProgress.SingleBar;
 }
 
+/** Rows a second this run copies (rows earlier runs copied left out). */
+function rate(p: TableProgress): number {
+  return (p.rows - p.resumed) / Math.max(0.001, (Date.now() - p.started) / 1000);
+}
+
 function eta(p: TableProgress): string {
-  const secs = (Date.now() - p.started) / 1000;
-  const rate = secs > 0 ? p.rows / secs : 0;
-  if (rate === 0 || p.total <= p.rows) return '';
-  return `${Math.ceil((p.total - p.rows) / rate)}s`;
+  const r = rate(p);
+  if (r === 0 || p.total <= p.rows) return '';
+  return `${Math.ceil((p.total - p.rows) / r)}s`;
 }
 
 export function progressReporter(
@@ -33,11 +39,20 @@ export function progressReporter(
       )
     : undefined;
   let lastLine = 0;
-  const rate = (p: TableProgress) => Math.round(p.rows / Math.max(0.001, (Date.now() - p.started) / 1000));
   const onEvent = (e: RunEvent) => {
     if (e.type === 'start') {
+      const chunksDone = e.tables.reduce((n, t) => n + t.chunksDone, 0);
+      if (chunksDone > 0)
+        write(
+          `resuming: ${chunksDone} chunks (${e.tables.reduce((n, t) => n + t.rowsDone, 0)} rows) were copied by earlier runs and are not copied again`,
+        );
       for (const t of e.tables) {
-        const p: TableProgress = { rows: t.rowsDone, total: Math.max(t.rowsEstimate, t.rowsDone), started: Date.now() };
+        const p: TableProgress = {
+          rows: t.rowsDone,
+          resumed: t.rowsDone,
+          total: Math.max(t.rowsEstimate, t.rowsDone),
+          started: Date.now(),
+        };
         p.bar = multi?.create(p.total, p.rows, {
           table: t.name.padEnd(16).slice(0, 16),
           rate: 0,
@@ -50,7 +65,7 @@ export function progressReporter(
       return;
     }
     if (e.type === 'chunks') {
-      if (!tty) write(`${e.table}: ${e.chunks} chunks`);
+      if (!tty) write(`${e.table}: ${e.chunks} chunks${e.done > 0 ? `, ${e.done} copied by earlier runs` : ''}`);
       return;
     }
     if (e.type === 'paused' || e.type === 'resumed') {
@@ -72,10 +87,10 @@ export function progressReporter(
         p.total = p.rows;
         p.bar?.setTotal(p.total);
       }
-      p.bar?.update(p.rows, { rate: rate(p), eta_s2: eta(p) });
+      p.bar?.update(p.rows, { rate: Math.round(rate(p)), eta_s2: eta(p) });
       if (!tty && Date.now() - lastLine > 5000) {
         lastLine = Date.now();
-        write(`${e.table}: ${p.rows}/${p.total} rows, ${rate(p)} rows/s${eta(p) ? `, ETA ${eta(p)}` : ''}`);
+        write(`${e.table}: ${p.rows}/${p.total} rows, ${Math.round(rate(p))} rows/s${eta(p) ? `, ETA ${eta(p)}` : ''}`);
       }
     } else if (e.type === 'table-done' && p) {
       p.bar?.update(p.rows, { phase: 'done' });

@@ -2,6 +2,8 @@
 // civil_from_days), so temporal values never pass through Date and years outside 0..9999 work.
 
 const TWO_DIGITS = Array.from({ length: 100 }, (_, i) => (i < 10 ? `0${i}` : String(i)));
+export const US_PER_DAY = 86_400_000_000;
+export const MS_PER_DAY = 86_400_000;
 
 /** Days since 1970-01-01 of a civil date (astronomical years: 0 is 1 BC). */
 export function daysFromCivil(y: number, m: number, d: number): number {
@@ -30,4 +32,40 @@ export function formatDays(days: number): string {
   const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
   const m = mp < 10 ? mp + 3 : mp - 9;
   return `${formatYear(yoe + era * 400 + (m <= 2 ? 1 : 0))}-${TWO_DIGITS[m]}-${TWO_DIGITS[d]}`;
+}
+
+function fraction(us: number): string {
+  if (us === 0) return '';
+  let f = String(us).padStart(6, '0');
+  while (f.endsWith('0')) f = f.slice(0, -1);
+  return `.${f}`;
+}
+
+/** The canonical "HH:MM:SS[.ffffff]" of microseconds since midnight (hours past 24 for a duration). */
+export function formatTime(us: number): string {
+  const secs = Math.floor(us / 1_000_000);
+  const h = Math.floor(secs / 3600);
+  return `${h < 100 ? TWO_DIGITS[h] : h}:${TWO_DIGITS[Math.floor(secs / 60) % 60]}:${TWO_DIGITS[secs % 60]}${fraction(us % 1_000_000)}`;
+}
+
+/** The canonical timestamp text of milli- or microseconds since 1970-01-01 00:00 (UTC with `tz`: a "Z" at the end). */
+export function formatTimestamp(v: number | bigint, unit: 'MILLIS' | 'MICROS', tz: boolean): string {
+  let days: number;
+  let us: number;
+  if (typeof v === 'bigint') {
+    const perDay = unit === 'MILLIS' ? BigInt(MS_PER_DAY) : BigInt(US_PER_DAY);
+    let d = v / perDay;
+    let rest = v % perDay;
+    if (rest < 0n) {
+      rest += perDay;
+      d -= 1n;
+    }
+    days = Number(d);
+    us = Number(rest) * (unit === 'MILLIS' ? 1000 : 1);
+  } else {
+    const perDay = unit === 'MILLIS' ? MS_PER_DAY : US_PER_DAY;
+    days = Math.floor(v / perDay);
+    us = (v - days * perDay) * (unit === 'MILLIS' ? 1000 : 1);
+  }
+  return `${formatDays(days)} ${formatTime(us)}${tz ? 'Z' : ''}`;
 }

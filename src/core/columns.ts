@@ -5,6 +5,7 @@
 // remain the contract every connector speaks; columns are an optional shortcut for plain
 // mappings (no transform, cast or per-value check), and the pipeline falls back to rows
 // whenever either side declines.
+import { formatDays, formatTimestamp } from './calendar.js';
 import { FerryError } from './errors.js';
 import type { CanonicalType } from './types.js';
 
@@ -371,4 +372,47 @@ export function sliceColumns(batch: ColumnBatch, from: number, to: number): Colu
       return out;
     }),
   };
+}
+
+/** The canonical value of a column's k-th non-null value, read back from its layout. */
+function columnValue(v: ColumnVector, k: number, t: CanonicalType): unknown {
+  const buf = Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength);
+  switch (v.layout) {
+    case 'int32': {
+      const n = buf.readInt32LE(4 * k);
+      return t.kind === 'date' ? formatDays(n) : n;
+    }
+    case 'int64':
+    case 'int128': {
+      const n =
+        v.layout === 'int64'
+          ? buf.readBigInt64LE(8 * k)
+          : (buf.readBigInt64LE(16 * k + 8) << 64n) | buf.readBigUInt64LE(16 * k);
+      if (t.kind === 'timestamp') return formatTimestamp(n, 'MICROS', t.tz === true);
+      if (t.kind !== 'decimal') return n;
+      const digits = (n < 0n ? -n : n).toString().padStart((t.scale ?? 0) + 1, '0');
+      const point = digits.length - (t.scale ?? 0);
+      return `${n < 0n ? '-' : ''}${digits.slice(0, point)}${t.scale ? '.' + digits.slice(point) : ''}`;
+    }
+    case 'float64':
+      return buf.readDoubleLE(8 * k);
+    case 'bool':
+      return buf[k] === 1;
+    case 'bytes': {
+      const value = buf.subarray(v.offsets![k]! + 4, v.offsets![k + 1]!);
+      return t.kind === 'bytes' ? new Uint8Array(value) : value.toString('utf8');
+    }
+  }
+}
+
+/**
+ * A column batch as rows of canonical values (of `types`, the batch's columns in order): for a
+ * consumer that needs rows of what went as columns (the dry run's digest of what it handed over).
+ */
+export function rowsOfColumns(batch: ColumnBatch, types: CanonicalType[]): unknown[][] {
+  const next = batch.columns.map(() => 0);
+  const rows: unknown[][] = [];
+  for (let r = 0; r < batch.rows; r++)
+    rows.push(batch.columns.map((v, i) => (v.nulls?.[r] ? null : columnValue(v, next[i]!++, types[i]!))));
+  return rows;
 }

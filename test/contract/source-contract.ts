@@ -2,9 +2,7 @@
 // connector's target side, so the suite needs nothing engine-specific.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { formatTimestamp } from '../../src/connectors/objectstore/temporal.js';
-import { formatDays } from '../../src/core/calendar.js';
-import { columnLayout, type ColumnBatch, type ColumnVector } from '../../src/core/columns.js';
+import { columnLayout, rowsOfColumns, type ColumnBatch } from '../../src/core/columns.js';
 import type { Connector, SourceTable, TargetTable } from '../../src/core/contracts.js';
 import type { CanonicalType, Column, KeyRange } from '../../src/core/types.js';
 import { canonicalText } from '../../src/core/values.js';
@@ -15,48 +13,22 @@ function sourceTableOf(t: TargetTable, columns: Column[], key = t.key, where?: s
   return { name: t.name, columns: t.columns.map((c) => columns.find((x) => x.name === c.name)!), key, where };
 }
 
-/** The canonical value of a column's k-th non-null value, read back from its layout (see core/columns.ts). */
-function columnValue(v: ColumnVector, k: number, t: CanonicalType): unknown {
-  const buf = Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength);
-  switch (v.layout) {
-    case 'int32': {
-      const n = buf.readInt32LE(4 * k);
-      return t.kind === 'date' ? formatDays(n) : n;
-    }
-    case 'int64':
-    case 'int128': {
-      const n =
-        v.layout === 'int64'
-          ? buf.readBigInt64LE(8 * k)
-          : (buf.readBigInt64LE(16 * k + 8) << 64n) | buf.readBigUInt64LE(16 * k);
-      if (t.kind === 'timestamp') return formatTimestamp(n, 'MICROS', t.tz === true);
-      if (t.kind !== 'decimal') return n;
-      const digits = (n < 0n ? -n : n).toString().padStart((t.scale ?? 0) + 1, '0');
-      const point = digits.length - (t.scale ?? 0);
-      return `${n < 0n ? '-' : ''}${digits.slice(0, point)}${t.scale ? '.' + digits.slice(point) : ''}`;
-    }
-    case 'float64':
-      return buf.readDoubleLE(8 * k);
-    case 'bool':
-      return buf[k] === 1;
-    case 'bytes': {
-      const value = buf.subarray(v.offsets![k]! + 4, v.offsets![k + 1]!);
-      assert.equal(buf.readInt32LE(v.offsets![k]!), value.length, 'a bytes value starts with its length');
-      return t.kind === 'bytes' ? new Uint8Array(value) : value.toString('utf8');
-    }
-  }
-}
-
-/** Column batches as rows of canonical values. */
+/** Column batches as rows of canonical values, after checking the layout's bookkeeping (counts, length prefixes). */
 function rowsOfBatches(batches: ColumnBatch[], types: CanonicalType[]): unknown[][] {
-  const rows: unknown[][] = [];
-  for (const b of batches) {
-    const next = b.columns.map(() => 0);
-    for (let r = 0; r < b.rows; r++)
-      rows.push(b.columns.map((v, i) => (v.nulls?.[r] ? null : columnValue(v, next[i]!++, types[i]!))));
-    b.columns.forEach((v, i) => assert.equal(next[i], v.count, `column ${i} holds ${v.count} values`));
-  }
-  return rows;
+  for (const b of batches)
+    b.columns.forEach((v, i) => {
+      const nonNull = v.nulls ? v.nulls.reduce((n, x) => n + 1 - x, 0) : b.rows;
+      assert.equal(v.count, nonNull, `column ${i} holds a value for each row that is not NULL`);
+      if (!v.offsets) return;
+      const buf = Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength);
+      for (let k = 0; k < v.count; k++)
+        assert.equal(
+          buf.readInt32LE(v.offsets[k]!),
+          v.offsets[k + 1]! - v.offsets[k]! - 4,
+          'a bytes value starts with its length',
+        );
+    });
+  return batches.flatMap((b) => rowsOfColumns(b, types));
 }
 
 export function sourceContract(label: string, opts: ContractOptions): void {

@@ -2,7 +2,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { verifyPlan } from '../../src/pipeline/verify/verify.js';
-import { freshMysql, freshPg, mysqlExec, pgExec } from '../helpers.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { freshMysql, freshPg, mysqlExec, pgExec, re } from '../helpers.js';
 import { ferry, killMidRun, planFor } from './support.js';
 
 const ROWS = 400_000;
@@ -29,8 +32,32 @@ test('SIGKILL during a table, then run again: exactly one copy of every row, ver
   const partial = await rowsIn(target);
   assert.ok(partial > 0 && partial < ROWS, `killed mid-table with ${partial} rows written`);
 
+  const state = new Database(join(dir, '.ferry', 'state.db'), { readonly: true });
+  const [doneBefore, rowsBefore] = state
+    .prepare("SELECT count(*), coalesce(sum(rows), 0) FROM chunks WHERE status = 'done'")
+    .raw()
+    .get() as [number, number];
+  state.close();
   const again = ferry(['run', file], { cwd: dir });
   assert.equal(again.code, 0, again.stderr);
+  // the resumed run says what it resumed after, and counts only what it copied itself
+  assert.match(
+    again.stdout,
+    re`resuming: ${doneBefore} chunks \(${rowsBefore} rows\) were copied by earlier runs and are not copied again`,
+  );
+  assert.match(
+    again.stdout,
+    re`copied ${ROWS - rowsBefore} rows in [\d.]+ s \(\d+ rows/s\); resumed after ${doneBefore} chunks \(${rowsBefore} rows\) copied by earlier runs, 0 rejected`,
+  );
+  const [resumedRun] = readdirSync(join(dir, '.ferry', 'audit'))
+    .sort()
+    .slice(-1);
+  const report = ferry(['report'], { cwd: dir });
+  assert.equal(report.code, 0, report.stderr);
+  const markdown = readFileSync(join(dir, '.ferry', 'reports', `${resumedRun!.replace(/\.jsonl$/, '')}.md`), 'utf8');
+  assert.match(markdown, re`Total: ${ROWS - rowsBefore} rows copied by this run`);
+  assert.match(markdown, re`This run resumed after ${doneBefore} chunks \(${rowsBefore} rows\) copied by earlier runs`);
+  assert.match(markdown, re`\| items \| ${doneBefore} \| ${rowsBefore} \|`);
   const [{ n, d }] = (await mysqlExec(target, 'SELECT count(*) n, count(DISTINCT id) d FROM items')) as {
     n: number;
     d: number;
@@ -39,6 +66,18 @@ test('SIGKILL during a table, then run again: exactly one copy of every row, ver
   assert.equal(Number(d), ROWS);
   const v = await verifyPlan(file);
   assert.ok(v.ok, JSON.stringify(v.tables));
+
+  // run again once finished: nothing to do, and no new run (the latest is still the one that finished)
+  const finished = ferry(['run', file], { cwd: dir });
+  assert.equal(finished.code, 0, finished.stderr);
+  assert.match(finished.stdout, re`^nothing to do: every table of ${file} was copied by run \S+ \(finished `);
+  assert.deepEqual(
+    readdirSync(join(dir, '.ferry', 'audit'))
+      .sort()
+      .slice(-1),
+    [resumedRun],
+  );
+  assert.match(ferry(['report'], { cwd: dir }).stdout, re`report of run ${resumedRun!.replace(/\.jsonl$/, '')}:`);
 });
 
 test('a table without a key is replaced whole on resume, never duplicated', async () => {

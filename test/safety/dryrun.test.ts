@@ -2,9 +2,10 @@
 // verified and timed, then dropped; the real tables are never touched. Object storage and
 // DynamoDB targets: stores.test.ts.
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { dryRun } from '../../src/pipeline/copy/dryrun.js';
-import { dbName, freshMysql, freshPg, mysqlExec, pgExec } from '../helpers.js';
+import { dbName, freshMysql, freshPg, mysqlExec, pgExec, tmpDir } from '../helpers.js';
 import { ferry, planFor } from '../e2e/support.js';
 
 async function source(): Promise<string> {
@@ -117,4 +118,31 @@ test('a target that does not give back what it was given is caught, down to the 
   } finally {
     await pgExec(target, 'DROP EVENT TRIGGER add_shout');
   }
+});
+
+test('the sample takes the path a run takes: column batches into Parquet, rows for a chunk with a value columns cannot carry', async () => {
+  const src = await freshPg('ferry_safety_dry_columns');
+  await pgExec(
+    src,
+    `CREATE TABLE events (id bigint PRIMARY KEY, at timestamp(6) NOT NULL, amount numeric(12,2), note text);
+     INSERT INTO events SELECT g, '2024-01-01'::timestamp + g * interval '1 minute', g * 0.5, 'note ' || g FROM generate_series(1, 4000) g;
+     UPDATE events SET at = 'infinity' WHERE id = 3;
+     ANALYZE events;
+     CREATE TABLE log (at timestamp(6) NOT NULL, line text);
+     INSERT INTO log SELECT '2024-01-01'::timestamp + g * interval '1 second', 'line ' || g FROM generate_series(1, 3000) g`,
+  );
+  const lake = tmpDir('ferry-safety-dry-lake-');
+  const { file } = await planFor(src, `file:${lake}`, () => {}, { rowsPerChunk: 1000 });
+  const r = await dryRun(file, { sample: 400 });
+  const events = r.tables.find((t) => t.table === 'events')!;
+  // eight slices of the key: the first holds id 3, whose infinite timestamp has no column form
+  assert.deepEqual(events.as, { columns: 7, rows: 1 });
+  assert.equal(events.sampled, 400);
+  assert.equal(events.rejected, 1, 'Parquet cannot hold an infinite timestamp: rejected, as in a run');
+  assert.match(events.rejects[0]!, /infinity/);
+  assert.equal(events.match, true, 'what was handed over, as columns and as rows, is what the target gives back');
+  // a table without a key: its first rows, cut out of the column batches
+  const log = r.tables.find((t) => t.table === 'log')!;
+  assert.deepEqual([log.as, log.sampled, log.written, log.match], [{ columns: 1, rows: 0 }, 400, 400, true]);
+  assert.deepEqual(readdirSync(lake), [], 'the scratch prefix is removed');
 });

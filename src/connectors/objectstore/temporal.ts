@@ -4,17 +4,14 @@
 // Numbers are used while they are exact (within about 285 years of 1970 for microseconds),
 // bigints past that.
 
-import { daysFromCivil, formatDays } from '../../core/calendar.js';
+import { daysFromCivil, formatDays, formatTime, formatTimestamp, MS_PER_DAY, US_PER_DAY } from '../../core/calendar.js';
 
-export { formatDays };
+export { formatDays, formatTime, formatTimestamp };
 
 export class RowRefused extends Error {}
 
-const US_PER_DAY = 86_400_000_000;
-const MS_PER_DAY = 86_400_000;
 // every timestamp this many days from 1970 has an exact microsecond count below 2^53
 const EXACT_DAYS = 100_000;
-const TWO = Array.from({ length: 100 }, (_, i) => (i < 10 ? `0${i}` : String(i)));
 
 const digit = (s: string, i: number) => s.charCodeAt(i) - 48;
 const two = (s: string, i: number) => digit(s, i) * 10 + digit(s, i + 1);
@@ -64,40 +61,6 @@ export function parseTimestamp(s: string, unit: 'MILLIS' | 'MICROS'): number | b
   }
   if (days > -EXACT_DAYS && days < EXACT_DAYS) return days * US_PER_DAY + us;
   return BigInt(days) * BigInt(US_PER_DAY) + BigInt(us);
-}
-
-function fraction(us: number): string {
-  if (us === 0) return '';
-  let f = String(us).padStart(6, '0');
-  while (f.endsWith('0')) f = f.slice(0, -1);
-  return `.${f}`;
-}
-
-export function formatTime(us: number): string {
-  const secs = Math.floor(us / 1_000_000);
-  const h = Math.floor(secs / 3600);
-  return `${h < 100 ? TWO[h] : h}:${TWO[Math.floor(secs / 60) % 60]}:${TWO[secs % 60]}${fraction(us % 1_000_000)}`;
-}
-
-export function formatTimestamp(v: number | bigint, unit: 'MILLIS' | 'MICROS', tz: boolean): string {
-  let days: number;
-  let us: number;
-  if (typeof v === 'bigint') {
-    const perDay = unit === 'MILLIS' ? BigInt(MS_PER_DAY) : BigInt(US_PER_DAY);
-    let d = v / perDay;
-    let rest = v % perDay;
-    if (rest < 0n) {
-      rest += perDay;
-      d -= 1n;
-    }
-    days = Number(d);
-    us = Number(rest) * (unit === 'MILLIS' ? 1000 : 1);
-  } else {
-    const perDay = unit === 'MILLIS' ? MS_PER_DAY : US_PER_DAY;
-    days = Math.floor(v / perDay);
-    us = (v - days * perDay) * (unit === 'MILLIS' ? 1000 : 1);
-  }
-  return `${formatDays(days)} ${formatTime(us)}${tz ? 'Z' : ''}`;
 }
 
 /** The year, month, day and hour of a date or timestamp, for partition paths. */

@@ -7,6 +7,7 @@
 // and the scratch tables are dropped afterwards.
 import { randomBytes } from 'node:crypto';
 import type { ReadView, Reject, TargetTable } from '../../core/contracts.js';
+import { rowsOfColumns } from '../../core/columns.js';
 import { DigestBuilder, rowText, type Digest } from '../../core/digest.js';
 import { FerryError } from '../../core/errors.js';
 import type { Finding, KeyRange, RowBatch } from '../../core/types.js';
@@ -15,6 +16,8 @@ import { AuditLog } from '../safety/audit.js';
 import type { TableMapping } from '../plan/mapping.js';
 import { systemClock, type Clock } from './schedule.js';
 import { openSession, type Session, type SessionOptions } from '../session/session.js';
+import { copyChunk, type ChunkTap, type CopyPath } from './chunk.js';
+import { preflight } from './preflight.js';
 import { readerCount, Throttle } from './throttle.js';
 import { rowDiff } from '../verify/verify.js';
 
@@ -36,6 +39,8 @@ export interface DryRunTable {
   rows: number;
   sampled: number;
   written: number;
+  /** the sample's chunks by the path they took, as a run's would: column batches or rows */
+  as: { columns: number; rows: number };
   rejected: number;
   /** the first reasons rows were rejected for */
   rejects: string[];
@@ -120,18 +125,15 @@ async function sampleRanges(
 /** Copies a sample of a table into its (prepared) scratch table, builds its indexes and verifies it. */
 async function sampleTable(
   session: Session,
+  path: CopyPath,
   m: TableMapping,
   table: TargetTable,
-  view: ReadView,
   n: number,
   total: number,
-  throttle: Throttle | undefined,
   workers: number,
 ): Promise<Omit<DryRunTable, 'seconds'> & { seconds: { copy: number; indexes: number }; findings: Finding[] }> {
-  const source = session.source.source();
-  const target = session.target.target();
+  const { target, view, batchRows } = path;
   const types = table.columns.map((c) => c.type);
-  const batchRows = session.plan.settings.batchRows;
   const findings: Finding[] = [];
   const where = await sampleRanges(session, m, n, total, view);
   const ranges = where === 'first-rows' ? [{}] : where;
@@ -140,43 +142,36 @@ async function sampleTable(
   const handed = new Map<KeyRange, Digest>();
   let written = 0;
   let sampled = 0;
+  const as = { columns: 0, rows: 0 };
 
-  const copyRange = async (range: KeyRange) => {
+  const copyRange = async (range: KeyRange, i: number) => {
     let digest = new DigestBuilder(types);
-    let read = 0;
-    let mappingRejects: Reject[] = [];
-    const batches = async function* (): AsyncIterable<RowBatch> {
-      digest = new DigestBuilder(types);
-      mappingRejects = [];
-      read = 0;
-      for await (const batch of source.read(m.source, range, view, batchRows)) {
-        if (where === 'first-rows' && read + batch.rows.length > n) batch.rows.length = n - read;
-        if (throttle) await throttle.pass(batch.rows);
-        read += batch.rows.length;
-        const out = m.mapBatch(batch, mappingRejects);
-        for (const row of out.rows) digest.add(row);
-        if (out.rows.length > 0) yield out;
-        if (where === 'first-rows' && read >= n) return;
-      }
+    const tap: ChunkTap = {
+      attempt: () => (digest = new DigestBuilder(types)),
+      rows: (batch) => batch.rows.forEach((row) => digest.add(row)),
+      columns: (batch) => rowsOfColumns(batch, types).forEach((row) => digest.add(row)),
     };
-    let result;
-    try {
-      result = await target.writeChunk({ table, range, replace: false, isolate: false }, batches());
-    } catch (e) {
-      if (!(e instanceof FerryError) || e.code !== 'WRITE_FAILED' || e.transient) throw e;
-      result = await target.writeChunk({ table, range, replace: true, isolate: true }, batches());
-    }
+    const result = await copyChunk(path, {
+      label: `${m.target.name} sample ${i}`,
+      m,
+      table,
+      range,
+      replace: false,
+      limit: where === 'first-rows' ? n : undefined,
+      tap,
+    });
     const refused = new DigestBuilder(types);
-    for (const r of result.rejects) refused.add(r.row);
+    for (const r of result.refused) refused.add(r.row);
     handed.set(range, minus(digest.result(), refused.result()));
-    rejects.push(...mappingRejects, ...result.rejects);
+    rejects.push(...result.rejects);
     written += result.rows;
-    sampled += read;
+    sampled += result.rowsRead;
+    as[result.as]++;
   };
-  const queue = [...ranges];
+  const queue = ranges.map((range, i) => ({ range, i }));
   await Promise.all(
     Array.from({ length: Math.min(workers, queue.length) }, async () => {
-      for (let r = queue.shift(); r; r = queue.shift()) await copyRange(r);
+      for (let job = queue.shift(); job; job = queue.shift()) await copyRange(job.range, job.i);
     }),
   );
   const t2 = performance.now();
@@ -233,6 +228,7 @@ async function sampleTable(
     rows: total,
     sampled,
     written,
+    as,
     rejected: rejects.length,
     rejects: [...new Set(rejects.map((r) => r.reason))].slice(0, SHOWN),
     match: differences.length === 0,
@@ -308,15 +304,7 @@ export async function dryRun(planFile: string, opts: DryRunOptions = {}): Promis
     });
     const all = session.waves.flat();
     // the same checks a run makes before it writes
-    const findings = [
-      ...(await target.check(all.map((m) => m.target))),
-      ...((await session.source.privileges?.({ role: 'source', tables: all.map((m) => m.source.name) })) ?? []),
-      ...((await session.target.privileges?.({
-        role: 'target',
-        tables: all.map((m) => m.target),
-        ifExists: plan.target.ifExists,
-      })) ?? []),
-    ];
+    const findings = await preflight(session);
     if (findings.some((f) => f.severity === 'error')) return finish(findings, [], 0);
     if (all.some((m) => m.target.foreignKeys.length > 0))
       findings.push({
@@ -326,8 +314,15 @@ export async function dryRun(planFile: string, opts: DryRunOptions = {}): Promis
         action: '`ferry run` adds them after the data; `ferry verify` checks every row',
       });
     const workers = readerCount(plan.settings);
-    const throttle = Throttle.of(plan.settings.throttle, opts.clock ?? systemClock);
     view = await session.source.source().snapshot(workers);
+    const path: CopyPath = {
+      source: session.source.source(),
+      target,
+      view,
+      batchRows: plan.settings.batchRows,
+      log: session.log,
+      throttle: Throttle.of(plan.settings.throttle, opts.clock ?? systemClock),
+    };
     const tables: DryRunTable[] = [];
     for (const m of all) {
       const total = await session.source.source().count(m.source, {}, view);
@@ -344,11 +339,7 @@ export async function dryRun(planFile: string, opts: DryRunOptions = {}): Promis
       await target.prepare(scratch, 'fail');
       prepared.push(scratch);
       const prepare = (performance.now() - t0) / 1000;
-      const {
-        findings: own,
-        seconds,
-        ...rest
-      } = await sampleTable(session, m, scratch, view, n, total, throttle, workers);
+      const { findings: own, seconds, ...rest } = await sampleTable(session, path, m, scratch, n, total, workers);
       const t: DryRunTable = { ...rest, seconds: { prepare, ...seconds } };
       findings.push(...own);
       tables.push(t);
@@ -356,6 +347,7 @@ export async function dryRun(planFile: string, opts: DryRunOptions = {}): Promis
         table: t.table,
         scratch: t.scratch,
         sampled: t.sampled,
+        as: t.as,
         written: t.written,
         rejected: t.rejected,
         match: t.match,

@@ -3,11 +3,9 @@
 // run killed at any instant resumes and finishes with exactly one copy of every row.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ColumnBatch } from '../../core/columns.js';
-import type { ReadView, Reject, WriteResult } from '../../core/contracts.js';
+import type { ReadView } from '../../core/contracts.js';
 import { addDigests, digestFingerprint } from '../../core/digest.js';
-import { FerryError, isTransient } from '../../core/errors.js';
-import type { RowBatch } from '../../core/types.js';
+import { FerryError } from '../../core/errors.js';
 import { stateStringify } from '../../core/values.js';
 import { AuditLog } from '../safety/audit.js';
 import { backupSession, keySourceOf } from '../safety/backup.js';
@@ -15,19 +13,13 @@ import { fingerprintOf, tableHeld } from '../safety/fingerprint.js';
 import type { TableMapping } from '../plan/mapping.js';
 import { ScheduleGate, systemClock, type Clock } from './schedule.js';
 import { openSession, type Session, type SessionOptions } from '../session/session.js';
-import type { ChunkState } from '../session/checkpoints.js';
-import { withRetries } from './retry.js';
+import type { ChunkState, RunRecord } from '../session/checkpoints.js';
+import { copyChunk, type CopyPath } from './chunk.js';
+import type { RunEvent } from './events.js';
+import { preflight } from './preflight.js';
 import { readerCount, Throttle } from './throttle.js';
 
-export type RunEvent =
-  | { type: 'start'; runId: string; tables: { name: string; rowsEstimate: number; rowsDone: number }[] }
-  /** a table is split into chunks (its copy may start) */
-  | { type: 'chunks'; table: string; chunks: number }
-  | { type: 'phase'; table: string; phase: string }
-  | { type: 'progress'; table: string; rows: number }
-  | { type: 'table-done'; table: string }
-  | { type: 'paused'; until?: string }
-  | { type: 'resumed' };
+export type { RunEvent } from './events.js';
 
 export interface RunOptions extends SessionOptions {
   onEvent?: (e: RunEvent) => void;
@@ -47,8 +39,14 @@ interface Controls {
 
 export interface TableSummary {
   table: string;
+  /** rows the target holds: copied by this run and by the earlier runs it resumed */
   rows: number;
+  /** rows this run copied itself */
+  copied: number;
+  /** chunks earlier runs had copied, which this run did not copy again */
+  resumedChunks: number;
   rejects: number;
+  /** this run's time on the table (prepare, copy, indexes, foreign keys) */
   seconds: number;
 }
 
@@ -57,15 +55,35 @@ export interface RunSummary {
   planHash: string;
   stateDir: string;
   tables: TableSummary[];
+  /** rows this run copied itself */
+  copied: number;
+  /** what earlier runs had copied: this run resumed after it */
+  resumed: { chunks: number; rows: number };
   rejects: number;
   rejectFiles: string[];
   seconds: number;
+  /** set when the plan was finished already: this call started no run (`finishedBy`: the run that finished it) */
+  nothingToDo?: { finishedBy?: RunRecord };
 }
 
 /** Runs (or resumes) a plan. */
 export async function runPlan(planFile: string, opts: RunOptions = {}): Promise<RunSummary> {
   const session = await openSession(planFile, opts);
   const { state, hash, plan } = session;
+  const all = session.waves.flat();
+  // a finished plan is not run again, and its last run stays the latest (report, rollback)
+  if (all.every((m) => state.tableStatus(hash, m.target.name) === 'linked')) {
+    const finishedBy = state
+      .runsOf(hash, 'run')
+      .filter((r) => r.status.startsWith('done'))
+      .at(-1);
+    try {
+      const summary = summarize(session, finishedBy?.id ?? '', all, performance.now());
+      return { ...summary, rejectFiles: [], nothingToDo: { finishedBy } };
+    } finally {
+      await session.close();
+    }
+  }
   const runId = state.startRun(hash, planFile, 'run');
   const emit = opts.onEvent ?? (() => {});
   const t0 = performance.now();
@@ -101,16 +119,7 @@ export async function runPlan(planFile: string, opts: RunOptions = {}): Promise<
       settings: plan.settings,
     });
     state.setPlanTarget(hash, plan.target.url, plan.target.options);
-    const all = session.waves.flat();
-    const findings = [
-      ...(await session.target.target().check(all.map((m) => m.target))),
-      ...((await session.source.privileges?.({ role: 'source', tables: all.map((m) => m.source.name) })) ?? []),
-      ...((await session.target.privileges?.({
-        role: 'target',
-        tables: all.map((m) => m.target),
-        ifExists: plan.target.ifExists,
-      })) ?? []),
-    ];
+    const findings = await preflight(session);
     state.addFindings(runId, findings);
     const blocking = findings.filter((f) => f.severity === 'error');
     audit.record('checked', {
@@ -138,19 +147,28 @@ export async function runPlan(planFile: string, opts: RunOptions = {}): Promise<
       });
     view = await session.source.source().snapshot(ctl.workers);
     audit.record('snapshot taken', { readers: ctl.workers });
-    emit({
-      type: 'start',
-      runId,
-      tables: all.map((m) => {
-        const chunks = state.chunks(hash, m.target.name);
-        return {
-          name: m.target.name,
-          rowsEstimate: m.plan.rowEstimate ?? 0,
-          rowsDone: chunks.reduce((n, c) => n + (c.status === 'done' ? c.rows : 0), 0),
-        };
-      }),
+    const tables = all.map((m) => {
+      const done = state.chunks(hash, m.target.name).filter((c) => c.status === 'done');
+      return {
+        name: m.target.name,
+        rowsEstimate: m.plan.rowEstimate ?? 0,
+        rowsDone: done.reduce((n, c) => n + c.rows, 0),
+        chunksDone: done.length,
+      };
     });
-    await copyAll(session, runId, view, emit, rowsByTable, ctl);
+    const resumed = tables.reduce((n, t) => n + t.chunksDone, 0);
+    if (resumed > 0) audit.record('resumed', { chunks: resumed, rows: tables.reduce((n, t) => n + t.rowsDone, 0) });
+    emit({ type: 'start', runId, tables });
+    const path: CopyPath = {
+      source: session.source.source(),
+      target: session.target.target(),
+      view,
+      batchRows: plan.settings.batchRows,
+      log: session.log,
+      throttle: ctl.throttle,
+      onRows: (table, rows) => emit({ type: 'progress', table, rows }),
+    };
+    await copyAll(session, runId, path, emit, rowsByTable, ctl);
     for (const m of all) {
       if (state.tableStatus(hash, m.target.name) === 'linked') continue;
       await timed(session, runId, m.target.name, 'foreign keys', emit, () =>
@@ -160,10 +178,11 @@ export async function runPlan(planFile: string, opts: RunOptions = {}): Promise<
       audit.record('foreign keys added', { table: m.target.name, foreignKeys: m.target.foreignKeys.length });
       emit({ type: 'table-done', table: m.target.name });
     }
-    const summary = summarize(session, runId, all, t0);
+    const summary = { ...summarize(session, runId, all, t0), rejectFiles: writeRejectFiles(session, all) };
     state.finishRun(runId, summary.rejects > 0 ? 'done-with-rejects' : 'done');
     audit.record('run finished', {
       rows: summary.tables.reduce((n, t) => n + t.rows, 0),
+      copied: summary.copied,
       rejects: summary.rejects,
       seconds: Math.round(summary.seconds * 1000) / 1000,
     });
@@ -237,7 +256,7 @@ async function prepareTable(
 async function copyAll(
   session: Session,
   runId: string,
-  view: ReadView,
+  path: CopyPath,
   emit: (e: RunEvent) => void,
   rowsByTable: Map<string, number>,
   ctl: Controls,
@@ -260,10 +279,10 @@ async function copyAll(
     try {
       for (const m of tables) {
         if (failure !== undefined) break;
-        await prepareTable(session, runId, m, view, emit, ctl);
+        await prepareTable(session, runId, m, path.view, emit, ctl);
         const chunks = state.chunks(hash, m.target.name);
-        emit({ type: 'chunks', table: m.target.name, chunks: chunks.length });
         const pending = chunks.filter((c) => c.status !== 'done');
+        emit({ type: 'chunks', table: m.target.name, chunks: chunks.length, done: chunks.length - pending.length });
         if (pending.length > 0) remaining.set(m.target.name, pending.length);
         for (const chunk of pending) queue.push({ m, chunk });
         wake();
@@ -292,7 +311,7 @@ async function copyAll(
         emit({ type: 'phase', table: name, phase: 'copy' });
       }
       try {
-        const rows = await copyChunk(session, m, chunk, view, emit, ctl);
+        const rows = await copyPlannedChunk(session, runId, m, chunk, path, ctl);
         rowsByTable.set(name, (rowsByTable.get(name) ?? 0) + rows);
         const spent = state.rejectCount(hash);
         if (spent > plan.settings.maxRejects)
@@ -327,92 +346,35 @@ async function copyAll(
   await Promise.all(finishing);
 }
 
-async function copyChunk(
+/** Copies one chunk of the plan through the one copy path, recording it in the checkpoint store and the audit log. */
+async function copyPlannedChunk(
   session: Session,
+  runId: string,
   m: TableMapping,
   chunk: ChunkState,
-  view: ReadView,
-  emit: (e: RunEvent) => void,
+  path: CopyPath,
   ctl: Controls,
 ): Promise<number> {
-  const { state, hash, plan } = session;
+  const { state, hash } = session;
   const name = m.target.name;
-  const source = session.source.source();
-  const target = session.target.target();
-  // a chunk that was started before may have committed in the target: replace it
-  let replace = chunk.attempts > 0;
-  const attempt = async (isolate: boolean) => {
-    state.startChunk(hash, name, chunk.idx);
-    const rejects: Reject[] = [];
-    let rowsRead = 0;
-    const batches = async function* (): AsyncIterable<RowBatch> {
-      for await (const batch of source.read(m.source, chunk.range, view, plan.settings.batchRows)) {
-        if (ctl.throttle) await ctl.throttle.pass(batch.rows);
-        rowsRead += batch.rows.length;
-        const out = m.mapBatch(batch, rejects);
-        emit({ type: 'progress', table: name, rows: batch.rows.length });
-        if (out.rows.length > 0) yield out;
-      }
-    };
-    try {
-      const result = await target.writeChunk({ table: m.target, range: chunk.range, replace, isolate }, batches());
-      return { ...result, rejects: [...rejects, ...result.rejects], rowsRead };
-    } finally {
-      replace = true;
-    }
-  };
-  // the fast path first: column batches, when both sides speak them and no value changes
-  const columns = async (): Promise<(WriteResult & { rowsRead: number }) | undefined> => {
-    if (!m.columnar || !target.writeColumns || !target.takesColumns?.(m.target)) return undefined;
-    const read = source.readColumns?.(m.source, chunk.range, view, plan.settings.batchRows);
-    if (!read) return undefined;
-    state.startChunk(hash, name, chunk.idx);
-    let rowsRead = 0;
-    const batches = async function* (): AsyncIterable<ColumnBatch> {
-      for await (const batch of read) {
-        if (ctl.throttle) await ctl.throttle.passColumns(batch);
-        rowsRead += batch.rows;
-        emit({ type: 'progress', table: name, rows: batch.rows });
-        yield batch;
-      }
-    };
-    try {
-      return {
-        ...(await target.writeColumns({ table: m.target, range: chunk.range, replace, isolate: false }, batches())),
-        rowsRead,
-      };
-    } catch (e) {
-      session.log.info(
-        { table: name, chunk: chunk.idx, err: (e as Error).message },
-        'chunk not written from columns; writing it as rows',
-      );
-      return undefined;
-    } finally {
-      replace = true;
-    }
-  };
   try {
-    let result = await columns();
-    const written = result ? 'columns' : 'rows';
-    if (!result)
-      try {
-        result = await withRetries(`${name} chunk ${chunk.idx}`, session.log, () => attempt(false));
-      } catch (e) {
-        if (isTransient(e) || !(e instanceof FerryError) || e.code !== 'WRITE_FAILED') throw e;
-        session.log.info(
-          { table: name, chunk: chunk.idx, err: e.message },
-          'chunk refused by the target; writing row by row to isolate the refused rows',
-        );
-        result = await withRetries(`${name} chunk ${chunk.idx}`, session.log, () => attempt(true));
-      }
-    state.finishChunk(hash, name, chunk.idx, result.rows, result.rejects, result.digest);
+    const result = await copyChunk(path, {
+      label: `${name} chunk ${chunk.idx}`,
+      m,
+      table: m.target,
+      range: chunk.range,
+      // a chunk that was started before may have committed in the target: replace it
+      replace: chunk.attempts > 0,
+      onAttempt: () => state.startChunk(hash, name, chunk.idx),
+    });
+    state.finishChunk(hash, name, chunk.idx, runId, result.rows, result.rejects, result.digest);
     ctl.audit.record('chunk written', {
       table: name,
       chunk: chunk.idx,
       rows: result.rows,
       rejects: result.rejects.length,
       replaced: chunk.attempts > 0,
-      as: written,
+      as: result.as,
     });
     return result.rows;
   } catch (e) {
@@ -465,15 +427,25 @@ function writeRejectFiles(session: Session, tables: TableMapping[]): string[] {
   return files;
 }
 
-function summarize(session: Session, runId: string, tables: TableMapping[], t0: number): RunSummary {
+function summarize(
+  session: Session,
+  runId: string,
+  tables: TableMapping[],
+  t0: number,
+): Omit<RunSummary, 'rejectFiles'> {
   const { state, hash } = session;
   const phases = state.phases(runId);
+  let resumedRows = 0;
   const summary = tables.map((m) => {
     const chunks = state.chunks(hash, m.target.name);
     const own = phases.filter((p) => p.table === m.target.name);
+    const resumed = chunks.filter((c) => c.status === 'done' && c.runId !== runId);
+    resumedRows += resumed.reduce((n, c) => n + c.rows, 0);
     return {
       table: m.target.name,
       rows: chunks.reduce((n, c) => n + c.rows, 0),
+      copied: chunks.reduce((n, c) => n + (c.runId === runId ? c.rows : 0), 0),
+      resumedChunks: resumed.length,
       rejects: chunks.reduce((n, c) => n + c.rejects, 0),
       seconds: own.reduce((s, p) => s + (p.finished - p.started) / 1000, 0),
     };
@@ -483,8 +455,9 @@ function summarize(session: Session, runId: string, tables: TableMapping[], t0: 
     planHash: hash,
     stateDir: state.dir,
     tables: summary,
+    copied: summary.reduce((n, t) => n + t.copied, 0),
+    resumed: { chunks: summary.reduce((n, t) => n + t.resumedChunks, 0), rows: resumedRows },
     rejects: summary.reduce((n, t) => n + t.rejects, 0),
-    rejectFiles: writeRejectFiles(session, tables),
     seconds: (performance.now() - t0) / 1000,
   };
 }

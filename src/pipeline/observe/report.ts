@@ -116,8 +116,32 @@ export function writeReport(opts: ReportOptions = {}): ReportFiles {
       phases.length > 0 ? Math.max(...phases.map((p) => p.finished)) - Math.min(...phases.map((p) => p.started)) : 0;
     const rows = phases.filter((p) => p.phase === 'copy').reduce((n, p) => n + p.rows, 0);
     md.push(
-      `\nTotal: ${rows} rows in ${seconds(total)} s${total > 0 ? ` (${Math.round((rows * 1000) / total)} rows/s)` : ''}.\n`,
+      `\nTotal: ${rows} rows copied by this run in ${seconds(total)} s${total > 0 ? ` (${Math.round((rows * 1000) / total)} rows/s)` : ''}.\n`,
     );
+    // chunks runs before this one had copied: this run resumed after them and did not copy them again
+    const earlier = new Set(
+      state
+        .runsOf(run.planHash, 'run')
+        .filter((r) => r.started < run.started)
+        .map((r) => r.id),
+    );
+    const resumed = tables
+      .map(({ t }) => {
+        const chunks = state.chunks(run.planHash, t.target).filter((c) => c.runId && earlier.has(c.runId));
+        return { table: t.target, chunks: chunks.length, rows: chunks.reduce((n, c) => n + c.rows, 0) };
+      })
+      .filter((r) => r.chunks > 0);
+    if (resumed.length > 0) {
+      md.push(
+        `\nThis run resumed after ${resumed.reduce((n, r) => n + r.chunks, 0)} chunks (${resumed.reduce((n, r) => n + r.rows, 0)} rows) copied by earlier runs; the rates above count only the rows it copied itself.\n`,
+      );
+      md.push(
+        table(
+          ['table', 'chunks resumed', 'rows resumed'],
+          resumed.map((r) => [r.table, r.chunks, r.rows]),
+        ),
+      );
+    }
     md.push('\n## Rejected rows\n');
     md.push(
       table(

@@ -22,6 +22,8 @@ export interface ChunkState {
   attempts: number;
   rows: number;
   rejects: number;
+  /** the run that finished the chunk (undefined: not done, or done before runs were recorded per chunk) */
+  runId?: string;
 }
 
 export interface RunRecord {
@@ -68,7 +70,7 @@ CREATE TABLE IF NOT EXISTS runs(id TEXT PRIMARY KEY, plan_hash TEXT NOT NULL, pl
 CREATE TABLE IF NOT EXISTS tables(plan_hash TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL, PRIMARY KEY(plan_hash, name));
 CREATE TABLE IF NOT EXISTS chunks(plan_hash TEXT NOT NULL, table_name TEXT NOT NULL, idx INTEGER NOT NULL, range TEXT NOT NULL,
   status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, rows INTEGER NOT NULL DEFAULT 0, rejects INTEGER NOT NULL DEFAULT 0,
-  error TEXT, digest TEXT, PRIMARY KEY(plan_hash, table_name, idx));
+  error TEXT, digest TEXT, run_id TEXT, PRIMARY KEY(plan_hash, table_name, idx));
 CREATE TABLE IF NOT EXISTS rejects(plan_hash TEXT NOT NULL, table_name TEXT NOT NULL, chunk INTEGER NOT NULL, row TEXT NOT NULL, reason TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS rejects_chunk ON rejects(plan_hash, table_name, chunk);
 CREATE TABLE IF NOT EXISTS phases(run_id TEXT NOT NULL, table_name TEXT NOT NULL, phase TEXT NOT NULL, started REAL NOT NULL, finished REAL NOT NULL, rows INTEGER NOT NULL);
@@ -117,9 +119,10 @@ export class StateStore {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 10000');
     this.db.exec(SCHEMA);
-    // state written before chunks kept their target's digest
+    // state written before chunks kept their target's digest, or the run that finished them
     const chunkColumns = this.db.prepare('PRAGMA table_info(chunks)').all() as { name: string }[];
-    if (!chunkColumns.some((c) => c.name === 'digest')) this.db.exec('ALTER TABLE chunks ADD COLUMN digest TEXT');
+    for (const column of ['digest', 'run_id'])
+      if (!chunkColumns.some((c) => c.name === column)) this.db.exec(`ALTER TABLE chunks ADD COLUMN ${column} TEXT`);
   }
 
   close(): void {
@@ -186,6 +189,7 @@ export class StateStore {
       attempts: r.attempts as number,
       rows: r.rows as number,
       rejects: r.rejects as number,
+      ...(r.run_id ? { runId: r.run_id as string } : {}),
     }));
   }
 
@@ -209,6 +213,7 @@ export class StateStore {
     planHash: string,
     table: string,
     idx: number,
+    runId: string,
     rows: number,
     rejects: { row: unknown[]; reason: string }[],
     digest?: Digest,
@@ -221,9 +226,9 @@ export class StateStore {
       for (const r of rejects) ins.run(planHash, table, idx, stateStringify(r.row), redact(r.reason));
       this.db
         .prepare(
-          "UPDATE chunks SET status = 'done', rows = ?, rejects = ?, digest = ? WHERE plan_hash = ? AND table_name = ? AND idx = ?",
+          "UPDATE chunks SET status = 'done', rows = ?, rejects = ?, digest = ?, run_id = ? WHERE plan_hash = ? AND table_name = ? AND idx = ?",
         )
-        .run(rows, rejects.length, digest ? JSON.stringify(digest) : null, planHash, table, idx);
+        .run(rows, rejects.length, digest ? JSON.stringify(digest) : null, runId, planHash, table, idx);
     })();
   }
 

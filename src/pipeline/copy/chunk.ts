@@ -1,0 +1,138 @@
+// The one chunk copy: every command that moves rows (run, the dry run) copies a chunk through
+// copyChunk, so a rehearsal takes the real path. Column batches first, when both sides speak
+// them and no value changes on the way; else rows, with transient errors retried; a chunk the
+// target refuses is written again row by row to isolate the rows it refuses.
+import { sliceColumns, type ColumnBatch } from '../../core/columns.js';
+import type { ReadView, Reject, Source, Target, TargetTable, WriteResult } from '../../core/contracts.js';
+import { FerryError, isTransient } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
+import type { KeyRange, RowBatch } from '../../core/types.js';
+import type { TableMapping } from '../plan/mapping.js';
+import { withRetries } from './retry.js';
+import type { Throttle } from './throttle.js';
+
+/** What every chunk of a command is copied with. */
+export interface CopyPath {
+  source: Source;
+  target: Target;
+  /** the consistent view the chunks are read under */
+  view: ReadView;
+  batchRows: number;
+  log: Logger;
+  throttle?: Throttle;
+  /** rows read from the source, as they are read (progress) */
+  onRows?: (table: string, rows: number) => void;
+}
+
+/** What the caller sees of what is handed to the target (the dry run digests it). */
+export interface ChunkTap {
+  /** an attempt starts: what earlier attempts handed over is void */
+  attempt(): void;
+  /** mapped rows handed to the target */
+  rows(batch: RowBatch): void;
+  /** a column batch handed to the target (of the target table's columns, in order) */
+  columns(batch: ColumnBatch): void;
+}
+
+export interface ChunkJob {
+  /** the chunk in log lines: "orders chunk 3" */
+  label: string;
+  m: TableMapping;
+  /** where the rows go: the mapping's target table, or a dry run's scratch copy of it */
+  table: TargetTable;
+  range: KeyRange;
+  /** the target may hold rows of this chunk from an earlier attempt: the first write replaces them */
+  replace: boolean;
+  /** copy at most this many rows (a dry run's sample of a table without a chunk key) */
+  limit?: number;
+  /** before every attempt (the run marks the chunk running in its checkpoint store) */
+  onAttempt?: () => void;
+  tap?: ChunkTap;
+}
+
+export interface ChunkResult extends WriteResult {
+  /** rows read from the source */
+  rowsRead: number;
+  /** the rows the target itself refused (also in `rejects`, after the rows the mapping refused) */
+  refused: Reject[];
+  as: 'columns' | 'rows';
+}
+
+/** Copies one chunk: all its rows, or all but the rejected ones, each with its reason. */
+export async function copyChunk(path: CopyPath, job: ChunkJob): Promise<ChunkResult> {
+  const { m, table, range } = job;
+  let replace = job.replace;
+
+  const rowAttempt = async (isolate: boolean): Promise<ChunkResult> => {
+    job.onAttempt?.();
+    job.tap?.attempt();
+    const mapped: Reject[] = [];
+    let rowsRead = 0;
+    const batches = async function* (): AsyncIterable<RowBatch> {
+      for await (const batch of path.source.read(m.source, range, path.view, path.batchRows)) {
+        if (job.limit !== undefined && rowsRead + batch.rows.length > job.limit)
+          batch.rows.length = job.limit - rowsRead;
+        if (path.throttle) await path.throttle.pass(batch.rows);
+        rowsRead += batch.rows.length;
+        path.onRows?.(m.target.name, batch.rows.length);
+        const out = m.mapBatch(batch, mapped);
+        job.tap?.rows(out);
+        if (out.rows.length > 0) yield out;
+        if (job.limit !== undefined && rowsRead >= job.limit) return;
+      }
+    };
+    try {
+      const result = await path.target.writeChunk({ table, range, replace, isolate }, batches());
+      return { ...result, rejects: [...mapped, ...result.rejects], refused: result.rejects, rowsRead, as: 'rows' };
+    } finally {
+      replace = true;
+    }
+  };
+
+  // the fast path: column batches, when both sides speak them and no value changes
+  const columnAttempt = async (): Promise<ChunkResult | undefined> => {
+    if (!m.columnar || !path.target.writeColumns || !path.target.takesColumns?.(table)) return undefined;
+    const read = path.source.readColumns?.(m.source, range, path.view, path.batchRows);
+    if (!read) return undefined;
+    job.onAttempt?.();
+    job.tap?.attempt();
+    let rowsRead = 0;
+    const batches = async function* (): AsyncIterable<ColumnBatch> {
+      for await (let batch of read) {
+        if (job.limit !== undefined && rowsRead + batch.rows > job.limit)
+          batch = sliceColumns(batch, 0, job.limit - rowsRead);
+        if (path.throttle) await path.throttle.passColumns(batch);
+        rowsRead += batch.rows;
+        path.onRows?.(m.target.name, batch.rows);
+        job.tap?.columns(batch);
+        yield batch;
+        if (job.limit !== undefined && rowsRead >= job.limit) return;
+      }
+    };
+    try {
+      const result = await path.target.writeColumns({ table, range, replace, isolate: false }, batches());
+      return { ...result, refused: [], rowsRead, as: 'columns' };
+    } catch (e) {
+      path.log.info(
+        { table: m.target.name, chunk: job.label, err: (e as Error).message },
+        'chunk not written from columns; writing it as rows',
+      );
+      return undefined;
+    } finally {
+      replace = true;
+    }
+  };
+
+  const columns = await columnAttempt();
+  if (columns) return columns;
+  try {
+    return await withRetries(job.label, path.log, () => rowAttempt(false));
+  } catch (e) {
+    if (isTransient(e) || !(e instanceof FerryError) || e.code !== 'WRITE_FAILED') throw e;
+    path.log.info(
+      { table: m.target.name, chunk: job.label, err: e.message },
+      'chunk refused by the target; writing row by row to isolate the refused rows',
+    );
+    return withRetries(job.label, path.log, () => rowAttempt(true));
+  }
+}

@@ -1,0 +1,21 @@
+// What a run tells its watchers (the terminal's progress, a program's own view) as it goes.
+
+export interface RunStartTable {
+  name: string;
+  rowsEstimate: number;
+  /** rows of chunks earlier runs copied: a resumed run does not copy them again */
+  rowsDone: number;
+  /** chunks earlier runs copied (0 for a table not split yet) */
+  chunksDone: number;
+}
+
+export type RunEvent =
+  | { type: 'start'; runId: string; tables: RunStartTable[] }
+  /** a table is split into chunks (its copy may start); `done` of them were copied by earlier runs */
+  | { type: 'chunks'; table: string; chunks: number; done: number }
+  | { type: 'phase'; table: string; phase: string }
+  /** rows read from the source for a table since the last progress event */
+  | { type: 'progress'; table: string; rows: number }
+  | { type: 'table-done'; table: string }
+  | { type: 'paused'; until?: string }
+  | { type: 'resumed' };
