@@ -1,9 +1,11 @@
 // Bad input gets one line that names the problem and what to do, and no stack trace.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { freshMysql, freshPg, hostPort, mysqlExec, mysqlUser, pgExec, re, tmpDir, MYSQL_BASE } from '../helpers.js';
+import type { FerryError } from '../../src/core/errors.js';
+import { makePlan } from '../../src/pipeline/plan/assess.js';
 import { ferry, planFor } from './support.js';
 
 function oneLine(stderr: string): string {
@@ -95,4 +97,35 @@ test('a value that does not fit the target is rejected with its reason, and the 
   assert.equal(again.code, 4, again.stderr);
   const [{ n }] = (await mysqlExec(dst, 'SELECT count(*) n FROM amounts')) as { n: number }[];
   assert.equal(Number(n), 199);
+});
+
+test('a bad number is refused where it is given, in one line (plus where help is), before anything is written', () => {
+  const dir = tmpDir();
+  const plan = ['plan', '--source', 'sqlite:x.db', '--target', 'sqlite:y.db', '-o', 'p.yaml'];
+  for (const [args, option, expected] of [
+    [[...plan, '--parallelism', 'banana'], '--parallelism <n>', 'a whole number, at least 1'],
+    [[...plan, '--parallelism', '0'], '--parallelism <n>', 'a whole number, at least 1'],
+    [[...plan, '--rows-per-chunk', '-5'], '--rows-per-chunk <n>', 'a whole number, at least 1'],
+    [[...plan, '--rows-per-chunk', '2.5'], '--rows-per-chunk <n>', 'a whole number, at least 1'],
+    [['test', 'p.yaml', '--sample', '-3'], '--sample <n>', 'a whole number, at least 1'],
+    [['test', 'p.yaml', '--percent', '0'], '--percent <p>', 'a percentage, more than 0 and at most 100'],
+    [['test', 'p.yaml', '--percent', 'lots'], '--percent <p>', 'a percentage, more than 0 and at most 100'],
+    [['verify', 'p.yaml', '--sample', 'x'], '--sample <n>', 'a whole number, at least 0'],
+  ] as const) {
+    const r = ferry([...args], { cwd: dir });
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    const [line, hint, ...rest] = r.stderr.trim().split('\n');
+    assert.match(line!, re`option '${option}' argument '${args.at(-1)}' is invalid. expected ${expected}`);
+    assert.equal(hint, '(add --help for usage)');
+    assert.deepEqual(rest, []);
+    assert.deepEqual(readdirSync(dir), [], 'nothing written');
+  }
+});
+
+test('makePlan refuses a parallelism or chunk size that is not a whole number, before connecting', async () => {
+  for (const opts of [{ parallelism: Number.NaN }, { parallelism: 0 }, { rowsPerChunk: -5 }, { rowsPerChunk: 1.5 }])
+    await assert.rejects(
+      makePlan({ source: 'sqlite:/nonexistent/x.db', target: 'sqlite:/nonexistent/y.db', ...opts }),
+      (e: FerryError) => e.code === 'PLAN_INVALID' && /must be a whole number, at least 1/.test(e.message),
+    );
 });

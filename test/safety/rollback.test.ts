@@ -91,6 +91,7 @@ test('MySQL: a target changed since the run stops the rollback, --force goes ahe
   assert.equal(refused.stderr.trim().split('\n').length, 1);
   assert.deepEqual(await mysqlExec(target, 'SELECT count(*) n FROM orders'), [{ n: 1200 }], 'nothing was touched');
   const check = ferry(['rollback', '--check', ...state]);
+  assert.equal(check.code, 3, 'a check that finds the target changed fails');
   assert.match(check.stdout, /orders .*drop .*changed since the run/);
   const forced = ferry(['rollback', '--force', ...state]);
   assert.equal(forced.code, 0, forced.stderr);

@@ -281,6 +281,16 @@ export function buildPlan(
 }
 
 export async function makePlan(opts: PlanOptions): Promise<Plan> {
+  for (const [option, value] of [
+    ['rowsPerChunk', opts.rowsPerChunk],
+    ['parallelism', opts.parallelism],
+  ] as const)
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= 1))
+      throw new FerryError(
+        'PLAN_INVALID',
+        `${option} must be a whole number, at least 1 (got ${value})`,
+        `for example ${option}: ${option === 'parallelism' ? 4 : 100000}`,
+      );
   // a plan is a file people pass around and commit: secrets go in as references only
   for (const [side, url] of [
     ['source', opts.source],
