@@ -6,19 +6,18 @@ import type { CanonicalType, Column, Finding, ForeignKey, IndexInfo, KeyRange, R
 import type { Logger } from './log.js';
 import type { Plan } from './plan.js';
 
+/** What the pipeline acts on about an engine beyond its types. */
 export interface Capabilities {
-  /** chunk writes commit atomically (delete-range + insert in one transaction) */
-  transactions: boolean;
-  /** how parallel readers share one consistent view */
-  snapshot: 'exported' | 'synchronized' | 'single';
-  /** readers can usefully run in parallel (false for an embedded engine on one thread) */
-  parallelReads: boolean;
-  /** the engine can hold dates with zero parts (MySQL's 0000-00-00), which the plan's zeroDates policy handles */
-  zeroDates?: boolean;
-  /** key types whose order is the same in this engine and in every other (safe to chunk by range) */
+  /**
+   * Key types whose order is the same in this engine and in every other: the planner chunks a
+   * table by range only on a key of these kinds in both the source and the target.
+   */
   portableKeyKinds: CanonicalType['kind'][];
-  /** the target keeps unique keys, foreign keys and secondary indexes (default true; false for a key-value store) */
-  constraints?: boolean;
+  /**
+   * The engine can hold dates with zero parts (MySQL's 0000-00-00): assess says so for its date
+   * and timestamp columns, and the mapping applies the plan's source.zeroDates policy to them.
+   */
+  zeroDates?: boolean;
 }
 
 export interface ConnectOptions {

@@ -31,12 +31,8 @@ import { BARE, canonicalType, nativeType } from './typemap.js';
 class DynamoConnector implements Connector {
   readonly kind = 'dynamodb';
   readonly capabilities: Capabilities = {
-    transactions: false,
-    snapshot: 'single',
-    parallelReads: true,
     // verify reads ranges of these back in their canonical order (see keys.ts)
     portableKeyKinds: ['int', 'year', 'decimal', 'date', 'timestamp'],
-    constraints: false,
   };
   readonly designs = DESIGNS;
   private targetSide?: DynamoTarget;

@@ -20,9 +20,6 @@ import { MysqlTarget, type TargetTraits } from './target.js';
 import { canonicalTypeOf, nativeTypeOf, type ServerTraits } from './typemap.js';
 
 const CAPABILITIES: Capabilities = {
-  transactions: true,
-  snapshot: 'synchronized',
-  parallelReads: true,
   zeroDates: true,
   // text collations, enum (ordered by position) and MariaDB's uuid (ordered by its time fields) differ from other engines
   portableKeyKinds: ['int', 'decimal', 'date', 'time', 'timestamp', 'year'],

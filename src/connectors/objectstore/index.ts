@@ -25,10 +25,6 @@ const CREATED_BY = 'ferry version 0.1.0';
 class ObjectStoreConnector implements Connector {
   readonly kind = 'objectstore';
   readonly capabilities: Capabilities = {
-    // files cannot be written atomically in groups: chunks are idempotent instead (see target.ts)
-    transactions: false,
-    snapshot: 'single',
-    parallelReads: true,
     portableKeyKinds: ORDERED_KINDS,
   };
   private readonly targetSide: ObjectStoreTarget;

@@ -20,9 +20,6 @@ import { PgTarget } from './target.js';
 import { canonicalType, nativeType } from './typemap.js';
 
 const CAPABILITIES: Capabilities = {
-  transactions: true,
-  snapshot: 'exported',
-  parallelReads: true,
   // text and uuid are left out: their order depends on collation and storage in other engines
   portableKeyKinds: ['int', 'decimal', 'date', 'time', 'timestamp', 'year'],
 };

@@ -23,9 +23,6 @@ import { canonicalType, nativeType } from './typemap.js';
 class SqliteConnector implements Connector {
   readonly kind = 'sqlite';
   readonly capabilities: Capabilities = {
-    transactions: true,
-    snapshot: 'single',
-    parallelReads: false,
     // integers (uint64 past int64 as padded text, after every integer), dates and timestamps
     // as canonical text sort as in every engine; decimals kept as text sort as text, so not them
     portableKeyKinds: ['int', 'year', 'date', 'timestamp'],
