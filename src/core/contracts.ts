@@ -48,18 +48,9 @@ export interface SourceTable {
 }
 
 /** A target table as the pipeline writes it (names and types after mapping). */
-export interface TargetColumn {
-  name: string;
-  type: CanonicalType;
-  nativeType: string;
-  nullable: boolean;
-  default?: string;
-  autoIncrement?: boolean;
-}
-
 export interface TargetTable {
   name: string;
-  columns: TargetColumn[];
+  columns: Column[];
   primaryKey: string[];
   /** chunk key columns (target names); empty when the table is written as one chunk */
   key: string[];
@@ -153,7 +144,7 @@ export interface Target {
   readBack(table: TargetTable, range: KeyRange, batchRows: number): AsyncIterable<RowBatch>;
   count(table: TargetTable, range: KeyRange): Promise<number>;
   /** a check for limits of this engine beyond the canonical type (MySQL has no NaN, …); undefined when none */
-  valueCheck?(column: TargetColumn): ((v: unknown) => string | undefined) | undefined;
+  valueCheck?(column: Column): ((v: unknown) => string | undefined) | undefined;
   /**
    * Removes the table and what prepare() made for it (types, sequences, storage no other table
    * uses); nothing when it does not exist. Rollback and dry-run cleanup need it: without it

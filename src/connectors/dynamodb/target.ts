@@ -1,17 +1,9 @@
 // The DynamoDB target: tables created on demand or provisioned with their indexes, items put by
 // key (a replayed chunk overwrites its own items), keys that could collide written with a
 // condition, and the table read back once per verify through a local index of the chunk key.
-import type {
-  ChunkWrite,
-  IfExists,
-  TableFingerprint,
-  Target,
-  TargetColumn,
-  TargetTable,
-  WriteResult,
-} from '../../core/contracts.js';
+import type { ChunkWrite, IfExists, TableFingerprint, Target, TargetTable, WriteResult } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
-import type { Finding, KeyRange, RowBatch } from '../../core/types.js';
+import type { Column, Finding, KeyRange, RowBatch } from '../../core/types.js';
 import { formatType } from '../../core/types.js';
 import { numberCheck } from './codec.js';
 import { literalPrefix } from './keys.js';
@@ -35,7 +27,7 @@ import { writeChunk } from './writer.js';
 const MAX_ITEM_KB = 400;
 
 /** The largest UTF-8 size a value of the column can have, or undefined when it has no bound. */
-function maxValueBytes(c: TargetColumn): number | undefined {
+function maxValueBytes(c: Column): number | undefined {
   const t = c.type;
   switch (t.kind) {
     case 'string':
@@ -286,7 +278,7 @@ export class DynamoTarget implements Target {
     return copy;
   }
 
-  valueCheck(column: TargetColumn): ((v: unknown) => string | undefined) | undefined {
+  valueCheck(column: Column): ((v: unknown) => string | undefined) | undefined {
     if (this.ctx.options.bigNumbers === 'string' || parseNative(column.nativeType).attr !== 'N') return undefined;
     return numberCheck(column.type);
   }

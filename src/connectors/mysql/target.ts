@@ -7,14 +7,13 @@ import type {
   Reject,
   TableFingerprint,
   Target,
-  TargetColumn,
   TargetTable,
   WriteResult,
 } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { writeIsolated } from '../../core/isolate.js';
 import type { Logger } from '../../core/log.js';
-import type { Finding, KeyRange, RowBatch } from '../../core/types.js';
+import type { Column, Finding, KeyRange, RowBatch } from '../../core/types.js';
 import { Readable } from 'node:stream';
 import { loadDataFormat, quoteIdent, rowEncoder } from './codec.js';
 import { isFatal, isTransient, reasonOf, toFerryError } from './errors.js';
@@ -146,7 +145,7 @@ export class MysqlTarget implements Target {
     return findings;
   }
 
-  private columnDef(c: TargetColumn, autoIncrement: boolean): string {
+  private columnDef(c: Column, autoIncrement: boolean): string {
     let def = `${quoteIdent(c.name)} ${c.nativeType}${c.nullable ? ' NULL' : ' NOT NULL'}`;
     if (c.default !== undefined) {
       const dflt = c.default.trim();
@@ -461,7 +460,7 @@ export class MysqlTarget implements Target {
     }
   }
 
-  valueCheck(column: TargetColumn): ((v: unknown) => string | undefined) | undefined {
+  valueCheck(column: Column): ((v: unknown) => string | undefined) | undefined {
     return valueCheckFor(column, this.traits.maxPacket);
   }
 
@@ -512,10 +511,7 @@ function dateProblem(s: string): string | undefined {
 }
 
 /** Checks for what MySQL cannot hold beyond the canonical type (see Target.valueCheck). */
-export function valueCheckFor(
-  column: TargetColumn,
-  maxPacket: number,
-): ((v: unknown) => string | undefined) | undefined {
+export function valueCheckFor(column: Column, maxPacket: number): ((v: unknown) => string | undefined) | undefined {
   const native = column.nativeType;
   switch (column.type.kind) {
     case 'float':

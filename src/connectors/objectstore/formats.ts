@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip, createGzip, type Gzip } from 'node:zlib';
 import type { ColumnBatch } from '../../core/columns.js';
-import type { TargetColumn } from '../../core/contracts.js';
+import type { Column } from '../../core/types.js';
 import type { ColumnAppender } from './parquet-columns.js';
 import { CsvParser, csvDecoder, csvEncoder, csvField, jsonDecoder, jsonEncoder, ndjsonMembers } from './codec-text.js';
 import type { Codec } from './compress.js';
@@ -65,7 +65,7 @@ class TextFileWriter implements FormatWriter {
   private readonly done?: Promise<void>;
 
   constructor(
-    columns: TargetColumn[],
+    columns: Column[],
     format: 'ndjson' | 'csv',
     gzip: boolean,
     level: number | undefined,
@@ -161,7 +161,7 @@ class ParquetWriterAdapter extends ParquetFileWriter implements FormatWriter {
 
 export function createWriter(
   s: FormatSettings,
-  columns: TargetColumn[],
+  columns: Column[],
   metadata: Record<string, string>,
   sink: Sink,
 ): FormatWriter {
@@ -180,7 +180,7 @@ export function createWriter(
 }
 
 /** Why a row cannot be written in this format, checked without writing (for isolating refused rows). */
-export function rowChecker(s: FormatSettings, columns: TargetColumn[]): (row: unknown[]) => string | undefined {
+export function rowChecker(s: FormatSettings, columns: Column[]): (row: unknown[]) => string | undefined {
   if (s.format === 'parquet') {
     const trial = new RowTrial(columns);
     return (row) => trial.check(row);
@@ -202,7 +202,7 @@ export async function* readFile(
   s: Pick<FormatSettings, 'format' | 'gzip'>,
   open: () => RandomAccess,
   stream: () => AsyncIterable<Buffer>,
-  columns: TargetColumn[],
+  columns: Column[],
   wanted: number[],
   batchRows: number,
 ): AsyncIterable<unknown[][]> {

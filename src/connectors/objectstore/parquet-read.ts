@@ -1,7 +1,7 @@
 // Reads back the Parquet files ferry wrote (PLAIN values, RLE/bit-packed levels, data page
 // v1, the codecs of compress.ts), row group by row group, into canonical values: what
 // `ferry verify` compares with the source.
-import type { TargetColumn } from '../../core/contracts.js';
+import type { CanonicalType, Column } from '../../core/types.js';
 import { codecById, type Codec } from './compress.js';
 import { fixedWidth, leafDecoder, type ValueDecoder } from './parquet-codec.js';
 import { PHYSICAL_ID } from './parquet-write.js';
@@ -201,7 +201,7 @@ function leafOf(shape: Shape): Leaf {
   return 'leaf' in shape ? shape.leaf : leafOf(shape.list);
 }
 
-function elementType(t: TargetColumn['type']): TargetColumn['type'] {
+function elementType(t: CanonicalType): CanonicalType {
   if (t.kind === 'array') return elementType(t.element);
   return t.kind === 'set' ? { kind: 'string' } : t;
 }
@@ -212,7 +212,7 @@ function elementType(t: TargetColumn['type']): TargetColumn['type'] {
  */
 export async function* readParquet(
   file: RandomAccess,
-  columns: TargetColumn[],
+  columns: Column[],
   wanted: number[],
   batchRows: number,
 ): AsyncIterable<unknown[][]> {

@@ -2,7 +2,7 @@
 // per-column pages (PLAIN values, RLE/bit-packed levels, data page v1), pages are compressed
 // as they fill, a row group is written out when it reaches its size, and the footer last.
 // Memory stays at one row group's compressed pages plus one open page per column.
-import type { TargetColumn } from '../../core/contracts.js';
+import type { CanonicalType, Column } from '../../core/types.js';
 import { ByteBuf, leafEncoder, statBytes, type ValueEncoder } from './parquet-codec.js';
 import type { ColumnBatch, ColumnVector } from '../../core/columns.js';
 import type { Codec } from './compress.js';
@@ -425,7 +425,7 @@ type ColumnPut = (v: unknown) => void;
 function columnPut(
   name: string,
   shape: Shape,
-  t: TargetColumn['type'],
+  t: CanonicalType,
   required: boolean,
   leaves: LeafWriter[],
   pageBytes: number,
@@ -492,7 +492,7 @@ export class RowStriper {
   private readonly puts: ColumnPut[];
   readonly schema: ThriftField[][];
 
-  constructor(columns: TargetColumn[], pageBytes: number) {
+  constructor(columns: Column[], pageBytes: number) {
     const elements: ThriftField[][] = [
       [
         [4, bin('schema')],
@@ -542,7 +542,7 @@ export class ParquetFileWriter {
   private started = false;
 
   constructor(
-    columns: TargetColumn[],
+    columns: Column[],
     private readonly opts: ParquetOptions,
     private readonly sink: Sink,
   ) {
@@ -713,7 +713,7 @@ export class ParquetFileWriter {
 /** Checks that a row encodes (trying it on a scratch striper), so a refusal never half-writes a row. */
 export class RowTrial {
   private readonly striper: RowStriper;
-  constructor(columns: TargetColumn[]) {
+  constructor(columns: Column[]) {
     // one row at a time: small buffers
     this.striper = new RowStriper(columns, 4096);
   }

@@ -25,13 +25,12 @@ import type {
   Reject,
   TableFingerprint,
   Target,
-  TargetColumn,
   TargetTable,
   WriteResult,
 } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { Finding, KeyRange, RowBatch, SchemaInfo, TableInfo } from '../../core/types.js';
+import type { CanonicalType, Column, Finding, KeyRange, RowBatch, SchemaInfo, TableInfo } from '../../core/types.js';
 import { formatType } from '../../core/types.js';
 import { stateParse, stateStringify } from '../../core/values.js';
 import {
@@ -182,7 +181,7 @@ class DuplicateKeys {
   constructor(
     indexes: number[],
     private readonly names: string[],
-    types: TargetColumn['type'][],
+    types: CanonicalType[],
     compare: Compare[] | undefined,
   ) {
     const identity = types.map(keyIdentity);
@@ -573,7 +572,7 @@ export class ObjectStoreTarget implements Target {
   /** Types the chosen format keeps only in part, or that common readers take only in part. */
   private formatFindings(t: TargetTable, format: Format): Finding[] {
     const out: Finding[] = [];
-    const cols = (pred: (c: TargetColumn) => boolean) => t.columns.filter(pred).map((c) => c.name);
+    const cols = (pred: (c: Column) => boolean) => t.columns.filter(pred).map((c) => c.name);
     const note = (
       code: string,
       names: string[],
@@ -982,7 +981,7 @@ export class ObjectStoreTarget implements Target {
     return scratchTable(table, suffix);
   }
 
-  valueCheck(column: TargetColumn): ((v: unknown) => string | undefined) | undefined {
+  valueCheck(column: Column): ((v: unknown) => string | undefined) | undefined {
     if (this.settings.format.format !== 'parquet') return undefined;
     const native = column.nativeType.toUpperCase();
     if (native.startsWith('TIME('))

@@ -8,14 +8,13 @@ import type {
   Reject,
   TableFingerprint,
   Target,
-  TargetColumn,
   TargetTable,
   WriteResult,
 } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { writeIsolated } from '../../core/isolate.js';
 import type { Logger } from '../../core/log.js';
-import type { Finding, KeyRange, RowBatch } from '../../core/types.js';
+import type { Column, Finding, KeyRange, RowBatch } from '../../core/types.js';
 import {
   BINARY_HEADER,
   BinaryWriter,
@@ -75,7 +74,7 @@ function enumTypeRef(ref: TableRef, column: string): string {
 }
 
 /** Counters on integer columns are identities; on others (numeric(20,0)) an owned sequence. */
-function isIdentity(c: TargetColumn): boolean {
+function isIdentity(c: Column): boolean {
   return !!c.autoIncrement && ['int2', 'int4', 'int8'].includes(familyOf(describeNative(c.nativeType).type));
 }
 
@@ -155,7 +154,7 @@ export class PgTarget implements Target {
     return findings;
   }
 
-  private columnSql(ref: TableRef, c: TargetColumn): string {
+  private columnSql(ref: TableRef, c: Column): string {
     const enumType = ENUM_NATIVE.exec(c.nativeType.trim());
     const type = enumType ? `${enumTypeRef(ref, c.name)}${enumType[1]}` : c.nativeType;
     let extra = '';
@@ -465,7 +464,7 @@ export class PgTarget implements Target {
     }
   }
 
-  valueCheck(column: TargetColumn): ((v: unknown) => string | undefined) | undefined {
+  valueCheck(column: Column): ((v: unknown) => string | undefined) | undefined {
     return valueCheckFor(column);
   }
 
@@ -516,7 +515,7 @@ const ESCAPED_NUL = /(?<!\\)(?:\\\\)*\\u0000/;
  * not checked here: PostgreSQL's range is wider than any other engine's, and an impossible
  * date fails its chunk, whose rows are then isolated with the reason.)
  */
-function valueCheckFor(column: TargetColumn): ((v: unknown) => string | undefined) | undefined {
+function valueCheckFor(column: Column): ((v: unknown) => string | undefined) | undefined {
   const t = column.type;
   const element = t.kind === 'array' ? t.element : t;
   const scalar = ((): ((v: unknown) => string | undefined) | undefined => {

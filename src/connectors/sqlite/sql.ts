@@ -1,6 +1,6 @@
 // SQL text: quoting, the row filter of a key range, and the CREATE TABLE of a target table.
-import type { TargetColumn, TargetTable } from '../../core/contracts.js';
-import type { CanonicalType, ForeignKey, KeyRange } from '../../core/types.js';
+import type { TargetTable } from '../../core/contracts.js';
+import type { CanonicalType, Column, ForeignKey, KeyRange } from '../../core/types.js';
 import { encoder } from './codec.js';
 
 export const ident = (name: string): string => `"${name.replace(/"/g, '""')}"`;
@@ -71,7 +71,7 @@ export function defaultSql(expression: string): string | undefined {
 }
 
 /** The column a sole integer auto-increment key becomes: SQLite assigns only INTEGER PRIMARY KEY. */
-export function rowidKeyColumn(table: TargetTable): TargetColumn | undefined {
+export function rowidKeyColumn(table: TargetTable): Column | undefined {
   if (table.primaryKey.length !== 1) return undefined;
   const column = table.columns.find((c) => c.name === table.primaryKey[0]);
   return column?.autoIncrement && column.type.kind === 'int' ? column : undefined;
@@ -89,11 +89,7 @@ function foreignKeySql(fk: ForeignKey): string {
  * because SQLite cannot add them later without rebuilding the table; ferry's connection does
  * not enforce them, so the data may arrive in any order (addForeignKeys checks it afterwards).
  */
-export function createTableSql(
-  table: TargetTable,
-  name: string,
-  skippedDefault: (column: TargetColumn) => void,
-): string {
+export function createTableSql(table: TargetTable, name: string, skippedDefault: (column: Column) => void): string {
   const rowidKey = rowidKeyColumn(table);
   const lines = table.columns.map((c) => {
     if (c === rowidKey) return `${ident(c.name)} INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT`;
