@@ -6,14 +6,14 @@ import { registerUrlSecrets, resolveSecrets } from '../core/secrets.js';
 import { endpointScheme } from '../core/url.js';
 
 const registry: Record<string, () => Promise<ConnectorFactory>> = {
-  postgres: async () => (await import('./postgres/index.js')).postgresConnector,
-  postgresql: async () => (await import('./postgres/index.js')).postgresConnector,
-  mysql: async () => (await import('./mysql/index.js')).mysqlConnector,
-  mariadb: async () => (await import('./mysql/index.js')).mysqlConnector,
-  sqlite: async () => (await import('./sqlite/index.js')).sqliteConnector,
-  dynamodb: async () => (await import('./dynamodb/index.js')).dynamodbConnector,
-  s3: async () => (await import('./objectstore/index.js')).objectStoreConnector,
-  file: async () => (await import('./objectstore/index.js')).objectStoreConnector,
+  postgres: async () => (await import('./postgres/connector.js')).postgresConnector,
+  postgresql: async () => (await import('./postgres/connector.js')).postgresConnector,
+  mysql: async () => (await import('./mysql/connector.js')).mysqlConnector,
+  mariadb: async () => (await import('./mysql/connector.js')).mysqlConnector,
+  sqlite: async () => (await import('./sqlite/connector.js')).sqliteConnector,
+  dynamodb: async () => (await import('./dynamodb/connector.js')).dynamodbConnector,
+  s3: async () => (await import('./objectstore/connector.js')).objectStoreConnector,
+  file: async () => (await import('./objectstore/connector.js')).objectStoreConnector,
 };
 
 export function knownSchemes(): string[] {
