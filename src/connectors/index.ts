@@ -1,24 +1,25 @@
-// The connector registry: one line per connector; each is loaded only when its scheme is used.
+// The connector registry: every connector folder's factory, one line each. A factory names its URL
+// schemes and loads its connector only when connect() is called (see <folder>/index.ts).
 import type { Connector, ConnectorFactory } from '../core/contracts.js';
 import { FerryError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
 import { registerUrlSecrets, resolveSecrets } from '../core/secrets.js';
 import { endpointScheme } from '../core/url.js';
+import { dynamodbConnector } from './dynamodb/index.js';
+import { mysqlConnector } from './mysql/index.js';
+import { objectStoreConnector } from './objectstore/index.js';
+import { postgresConnector } from './postgres/index.js';
+import { sqliteConnector } from './sqlite/index.js';
 
-const registry: Record<string, () => Promise<ConnectorFactory>> = {
-  postgres: async () => (await import('./postgres/connector.js')).postgresConnector,
-  postgresql: async () => (await import('./postgres/connector.js')).postgresConnector,
-  mysql: async () => (await import('./mysql/connector.js')).mysqlConnector,
-  mariadb: async () => (await import('./mysql/connector.js')).mysqlConnector,
-  sqlite: async () => (await import('./sqlite/connector.js')).sqliteConnector,
-  dynamodb: async () => (await import('./dynamodb/connector.js')).dynamodbConnector,
-  s3: async () => (await import('./objectstore/connector.js')).objectStoreConnector,
-  file: async () => (await import('./objectstore/connector.js')).objectStoreConnector,
-};
+const factories: ConnectorFactory[] = [
+  postgresConnector,
+  mysqlConnector,
+  sqliteConnector,
+  objectStoreConnector,
+  dynamodbConnector,
+];
 
-export function knownSchemes(): string[] {
-  return Object.keys(registry);
-}
+const byScheme = new Map(factories.flatMap((f) => f.schemes.map((scheme) => [scheme, f] as const)));
 
 /** Resolves secret references in the URL and connects with the connector for its scheme. */
 export async function connect(
@@ -28,17 +29,14 @@ export async function connect(
   options?: Record<string, unknown>,
 ): Promise<Connector> {
   const scheme = endpointScheme(url);
-  const load = registry[scheme];
-  if (!load)
+  const factory = byScheme.get(scheme);
+  if (!factory)
     throw new FerryError(
       'URL_INVALID',
       `no connector for "${scheme}:" endpoints`,
-      `use one of ${knownSchemes()
-        .map((s) => s + ':')
-        .join(', ')}`,
+      `use one of ${[...byScheme.keys()].map((s) => s + ':').join(', ')}`,
     );
   const resolved = resolveSecrets(url);
   registerUrlSecrets(resolved);
-  const factory = await load();
   return factory.connect({ url: resolved, log, poolSize, options });
 }

@@ -14,7 +14,7 @@ import {
   UpdateItemCommand,
   type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
-import { dynamodbConnector } from '../../src/connectors/dynamodb/connector.js';
+import { dynamodbConnector } from '../../src/connectors/dynamodb/index.js';
 import { epochText, fromEpoch } from '../../src/connectors/dynamodb/codec.js';
 import { tupleKey } from '../../src/connectors/dynamodb/keys.js';
 import type { Connector, TargetTable } from '../../src/core/contracts.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import mysql from 'mysql2/promise';
 import { toFerryError } from '../../src/connectors/mysql/errors.js';
-import { mysqlConnector } from '../../src/connectors/mysql/connector.js';
+import { mysqlConnector } from '../../src/connectors/mysql/index.js';
 import { parseEndpoint } from '../../src/connectors/mysql/session.js';
 import type { Connector, SourceTable, TargetTable } from '../../src/core/contracts.js';
 import { FerryError } from '../../src/core/errors.js';

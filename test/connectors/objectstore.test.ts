@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { objectStoreConnector } from '../../src/connectors/objectstore/connector.js';
+import { objectStoreConnector } from '../../src/connectors/objectstore/index.js';
 import { ColumnBuilder, writeIntLE, type ColumnBatch } from '../../src/core/columns.js';
 import type { Connector, TargetTable } from '../../src/core/contracts.js';
 import { decodeLevels } from '../../src/connectors/objectstore/parquet-read.js';

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { postgresConnector } from '../../src/connectors/postgres/connector.js';
+import { postgresConnector } from '../../src/connectors/postgres/index.js';
 import pg from 'pg';
 import type { Connector, SourceTable, TargetTable } from '../../src/core/contracts.js';
 import { FerryError } from '../../src/core/errors.js';

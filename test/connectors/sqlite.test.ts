@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { sqliteConnector } from '../../src/connectors/sqlite/connector.js';
+import { sqliteConnector } from '../../src/connectors/sqlite/index.js';
 import type { Connector, SourceTable, TargetTable } from '../../src/core/contracts.js';
 import { silentLogger } from '../../src/core/log.js';
 import type { CanonicalType, Column } from '../../src/core/types.js';

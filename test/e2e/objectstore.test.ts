@@ -6,7 +6,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
-import { objectStoreConnector } from '../../src/connectors/objectstore/connector.js';
+import { objectStoreConnector } from '../../src/connectors/objectstore/index.js';
 import type { TargetTable } from '../../src/core/contracts.js';
 import type { CanonicalType, KeyRange } from '../../src/core/types.js';
 import pino from 'pino';

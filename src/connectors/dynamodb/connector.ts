@@ -4,7 +4,6 @@ import type {
   Capabilities,
   ConnectOptions,
   Connector,
-  ConnectorFactory,
   NativeTypeChoice,
   Source,
   Target,
@@ -143,21 +142,19 @@ class DynamoConnector implements Connector {
   }
 }
 
-export const dynamodbConnector: ConnectorFactory = {
-  schemes: ['dynamodb'],
-  async connect(opts: ConnectOptions): Promise<Connector> {
-    const endpoint = parseEndpoint(opts.url);
-    const options = parseTargetOptions(opts.options);
-    // a socket for every write call in flight, and for the scans and table calls beside them
-    const client = createClient(endpoint, options.writers + options.scanSegments * (opts.poolSize ?? 4) + 4);
-    // one cheap call, so that a wrong endpoint or credentials are told now, in one line
-    try {
-      await client.send(new ListTablesCommand({ Limit: 1 }));
-    } catch (err) {
-      client.destroy();
-      const e = toFerryError(err, 'CONNECT_FAILED', 'connecting', endpoint);
-      throw e.code === 'CONNECT_FAILED' ? new FerryError('CONNECT_FAILED', e.message, e.action, { cause: err }) : e;
-    }
-    return new DynamoConnector(client, endpoint, options, opts);
-  },
-};
+/** Opens the connector (the folder's factory in index.ts calls this). */
+export async function connect(opts: ConnectOptions): Promise<Connector> {
+  const endpoint = parseEndpoint(opts.url);
+  const options = parseTargetOptions(opts.options);
+  // a socket for every write call in flight, and for the scans and table calls beside them
+  const client = createClient(endpoint, options.writers + options.scanSegments * (opts.poolSize ?? 4) + 4);
+  // one cheap call, so that a wrong endpoint or credentials are told now, in one line
+  try {
+    await client.send(new ListTablesCommand({ Limit: 1 }));
+  } catch (err) {
+    client.destroy();
+    const e = toFerryError(err, 'CONNECT_FAILED', 'connecting', endpoint);
+    throw e.code === 'CONNECT_FAILED' ? new FerryError('CONNECT_FAILED', e.message, e.action, { cause: err }) : e;
+  }
+  return new DynamoConnector(client, endpoint, options, opts);
+}

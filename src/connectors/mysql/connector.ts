@@ -3,7 +3,6 @@ import type {
   Capabilities,
   ConnectOptions,
   Connector,
-  ConnectorFactory,
   NativeTypeChoice,
   PrivilegeNeeds,
   Source,
@@ -96,26 +95,24 @@ class MysqlConnector implements Connector {
   }
 }
 
-export const mysqlConnector: ConnectorFactory = {
-  schemes: ['mysql', 'mariadb'],
-  async connect(opts: ConnectOptions): Promise<Connector> {
-    const ep = parseEndpoint(opts.url);
-    const pool = new SessionPool(ep, SESSION.target, Math.max(1, opts.poolSize ?? 4));
-    try {
-      const [row] = await pool.use((conn) =>
-        run<{ version: string; maxPacket: number | string; localInfile: number | string }[]>(
-          conn,
-          'SELECT VERSION() AS version, @@max_allowed_packet AS maxPacket, @@local_infile AS localInfile',
-        ),
-      );
-      return new MysqlConnector(
-        pool,
-        serverOf(row!.version, Number(row!.maxPacket), ep.localInfile && Number(row!.localInfile) === 1),
-        opts.log,
-      );
-    } catch (err) {
-      await pool.close();
-      throw toFerryError(err, ep, 'connect');
-    }
-  },
-};
+/** Opens the connector (the folder's factory in index.ts calls this). */
+export async function connect(opts: ConnectOptions): Promise<Connector> {
+  const ep = parseEndpoint(opts.url);
+  const pool = new SessionPool(ep, SESSION.target, Math.max(1, opts.poolSize ?? 4));
+  try {
+    const [row] = await pool.use((conn) =>
+      run<{ version: string; maxPacket: number | string; localInfile: number | string }[]>(
+        conn,
+        'SELECT VERSION() AS version, @@max_allowed_packet AS maxPacket, @@local_infile AS localInfile',
+      ),
+    );
+    return new MysqlConnector(
+      pool,
+      serverOf(row!.version, Number(row!.maxPacket), ep.localInfile && Number(row!.localInfile) === 1),
+      opts.log,
+    );
+  } catch (err) {
+    await pool.close();
+    throw toFerryError(err, ep, 'connect');
+  }
+}

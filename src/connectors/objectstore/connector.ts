@@ -4,7 +4,6 @@ import type {
   Capabilities,
   ConnectOptions,
   Connector,
-  ConnectorFactory,
   NativeTypeChoice,
   Source,
   Target,
@@ -71,54 +70,52 @@ class ObjectStoreConnector implements Connector {
   }
 }
 
-export const objectStoreConnector: ConnectorFactory = {
-  schemes: ['s3', 'file'],
-  async connect(opts: ConnectOptions): Promise<Connector> {
-    const endpoint = parseEndpoint(opts.url);
-    const options = parseTargetOptions(endpoint.params, opts.options);
-    const store: ObjectStore =
-      endpoint.kind === 'folder'
-        ? new FolderStore(endpoint.path)
-        : await S3Store.create({
-            bucket: endpoint.bucket,
-            prefix: endpoint.prefix,
-            region: options.region,
-            endpoint: options.endpoint,
-            forcePathStyle: options.forcePathStyle,
-            credentials: endpoint.credentials,
-            sse: options.sse as 'AES256' | 'aws:kms' | undefined,
-            kmsKeyId: options.kmsKeyId,
-            expectedBucketOwner: options.expectedBucketOwner,
-            partBytes: options.partSize,
-            uploadConcurrency: options.uploadConcurrency,
-            maxAttempts: options.maxAttempts,
-          });
-    try {
-      await store.check();
-      const compression = options.compression ?? (options.format === 'parquet' ? 'zstd' : 'none');
-      const codec = await loadCodec(
-        options.format === 'parquet' ? (compression as 'zstd' | 'snappy' | 'none') : 'none',
-        options.compressionLevel,
-      );
-      const settings: TargetSettings = {
-        format: {
-          format: options.format,
-          codec,
-          gzip: compression === 'gzip',
-          gzipLevel: compression === 'gzip' ? options.compressionLevel : undefined,
-          pageBytes: options.pageSize,
-          rowGroupBytes: options.rowGroupSize,
-          rowGroupRows: options.rowGroupRows,
-          fileBytes: options.fileSize,
-          createdBy: CREATED_BY,
-        },
-        compression,
-        maxPartitionsPerChunk: options.maxPartitionsPerChunk,
-      };
-      return new ObjectStoreConnector(store, options, settings, opts);
-    } catch (err) {
-      await store.close();
-      throw err;
-    }
-  },
-};
+/** Opens the connector (the folder's factory in index.ts calls this). */
+export async function connect(opts: ConnectOptions): Promise<Connector> {
+  const endpoint = parseEndpoint(opts.url);
+  const options = parseTargetOptions(endpoint.params, opts.options);
+  const store: ObjectStore =
+    endpoint.kind === 'folder'
+      ? new FolderStore(endpoint.path)
+      : await S3Store.create({
+          bucket: endpoint.bucket,
+          prefix: endpoint.prefix,
+          region: options.region,
+          endpoint: options.endpoint,
+          forcePathStyle: options.forcePathStyle,
+          credentials: endpoint.credentials,
+          sse: options.sse as 'AES256' | 'aws:kms' | undefined,
+          kmsKeyId: options.kmsKeyId,
+          expectedBucketOwner: options.expectedBucketOwner,
+          partBytes: options.partSize,
+          uploadConcurrency: options.uploadConcurrency,
+          maxAttempts: options.maxAttempts,
+        });
+  try {
+    await store.check();
+    const compression = options.compression ?? (options.format === 'parquet' ? 'zstd' : 'none');
+    const codec = await loadCodec(
+      options.format === 'parquet' ? (compression as 'zstd' | 'snappy' | 'none') : 'none',
+      options.compressionLevel,
+    );
+    const settings: TargetSettings = {
+      format: {
+        format: options.format,
+        codec,
+        gzip: compression === 'gzip',
+        gzipLevel: compression === 'gzip' ? options.compressionLevel : undefined,
+        pageBytes: options.pageSize,
+        rowGroupBytes: options.rowGroupSize,
+        rowGroupRows: options.rowGroupRows,
+        fileBytes: options.fileSize,
+        createdBy: CREATED_BY,
+      },
+      compression,
+      maxPartitionsPerChunk: options.maxPartitionsPerChunk,
+    };
+    return new ObjectStoreConnector(store, options, settings, opts);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}

@@ -4,7 +4,6 @@ import type {
   Capabilities,
   ConnectOptions,
   Connector,
-  ConnectorFactory,
   NativeTypeChoice,
   PrivilegeNeeds,
   Source,
@@ -86,19 +85,17 @@ class PostgresConnector implements Connector {
   }
 }
 
-export const postgresConnector: ConnectorFactory = {
-  schemes: ['postgres', 'postgresql'],
-  async connect(opts: ConnectOptions): Promise<Connector> {
-    const { config, endpoint, schema } = parsePgUrl(opts.url);
-    const pool = new pg.Pool({ ...config, max: Math.max(1, opts.poolSize ?? 4) });
-    watchErrors(pool, opts.log);
-    try {
-      const client = await sessionPool(pool, schema)();
-      client.release();
-    } catch (e) {
-      await pool.end().catch(() => {});
-      throw connectError(e, endpoint);
-    }
-    return new PostgresConnector(pool, { config, endpoint, schema, log: opts.log });
-  },
-};
+/** Opens the connector (the folder's factory in index.ts calls this). */
+export async function connect(opts: ConnectOptions): Promise<Connector> {
+  const { config, endpoint, schema } = parsePgUrl(opts.url);
+  const pool = new pg.Pool({ ...config, max: Math.max(1, opts.poolSize ?? 4) });
+  watchErrors(pool, opts.log);
+  try {
+    const client = await sessionPool(pool, schema)();
+    client.release();
+  } catch (e) {
+    await pool.end().catch(() => {});
+    throw connectError(e, endpoint);
+  }
+  return new PostgresConnector(pool, { config, endpoint, schema, log: opts.log });
+}

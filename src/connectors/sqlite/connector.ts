@@ -3,7 +3,6 @@ import type {
   Capabilities,
   ConnectOptions,
   Connector,
-  ConnectorFactory,
   NativeTypeChoice,
   PrivilegeNeeds,
   Source,
@@ -74,16 +73,14 @@ class SqliteConnector implements Connector {
   }
 }
 
-export const sqliteConnector: ConnectorFactory = {
-  schemes: ['sqlite'],
-  async connect(opts: ConnectOptions): Promise<Connector> {
-    const path = sqlitePath(opts.url);
-    if (path.trim() === '')
-      throw new FerryError(
-        'URL_INVALID',
-        'the sqlite: URL names no database file',
-        'use sqlite:relative/path.db, sqlite:///absolute/path.db or sqlite::memory:',
-      );
-    return new SqliteConnector(path, opts.log);
-  },
-};
+/** Opens the connector (the folder's factory in index.ts calls this). */
+export async function connect(opts: ConnectOptions): Promise<Connector> {
+  const path = sqlitePath(opts.url);
+  if (path.trim() === '')
+    throw new FerryError(
+      'URL_INVALID',
+      'the sqlite: URL names no database file',
+      'use sqlite:relative/path.db, sqlite:///absolute/path.db or sqlite::memory:',
+    );
+  return new SqliteConnector(path, opts.log);
+}

@@ -1,0 +1,8 @@
+// The DynamoDB connector's factory: the URL schemes it answers. The connector (connector.ts and the AWS SDK) is
+// loaded only when an endpoint is opened, so that the registry lists every factory for free.
+import type { ConnectorFactory } from '../../core/contracts.js';
+
+export const dynamodbConnector: ConnectorFactory = {
+  schemes: ['dynamodb'],
+  connect: async (opts) => (await import('./connector.js')).connect(opts),
+};
