@@ -53,6 +53,7 @@ after(async () => s3.stop());
 targetContract('objectstore: folder, parquet', {
   open: () => open(`file:${tmpDir('ferry-os-')}`),
   floatSpecials: true,
+  columns: true,
 });
 targetContract('objectstore: folder, ndjson.gz', {
   open: () => open(`file:${tmpDir('ferry-os-')}?format=ndjson&compression=gzip`),
@@ -62,7 +63,11 @@ targetContract('objectstore: folder, csv', {
   open: () => open(`file:${tmpDir('ferry-os-')}`, { format: 'csv' }),
   floatSpecials: true,
 });
-targetContract('objectstore: s3, parquet', { open: () => open(s3.url('contract')), floatSpecials: true });
+targetContract('objectstore: s3, parquet', {
+  open: () => open(s3.url('contract')),
+  floatSpecials: true,
+  columns: true,
+});
 
 describe('objectstore type map', () => {
   let conn: Connector;

@@ -1,8 +1,9 @@
 // The contract every target connector passes: the same tests for each.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sameColumnValues } from '../../src/core/columns.js';
 import type { Connector, Target, TargetTable } from '../../src/core/contracts.js';
-import type { RowBatch } from '../../src/core/types.js';
+import type { KeyRange, RowBatch } from '../../src/core/types.js';
 import { canonicalText, convertValue } from '../../src/core/values.js';
 import {
   childColumns,
@@ -14,6 +15,7 @@ import {
   parentRows,
   type EdgeColumn,
 } from '../fixtures/edge.js';
+import { columnBatchesOf } from './column-batches.js';
 
 export async function* batchesOf(rows: unknown[][], size = 1000): AsyncIterable<RowBatch> {
   for (let i = 0; i < rows.length; i += size) yield { rows: rows.slice(i, i + size) };
@@ -61,7 +63,7 @@ export interface ContractOptions {
   open: () => Promise<Connector>;
   /** the engine stores NaN and ±Infinity in float columns */
   floatSpecials: boolean;
-  /** the source reads column batches (readColumns) */
+  /** the connector speaks column batches: its source reads them (readColumns), its target writes them (writeColumns) */
   columns?: boolean;
   /** false for a target that keeps no unique keys, foreign keys or secondary indexes (a key-value store) */
   constraints?: boolean;
@@ -175,6 +177,80 @@ export function targetContract(label: string, opts: ContractOptions): void {
       for (const r of res.rejects) assert.match(r.reason, /\w/);
       assert.deepEqual(res.rejects.map((r) => r.row[0]).sort(), [51n, 7n].sort());
       assert.equal(await target.count(t, {}), 50);
+    });
+
+    test('column batches write the values rows write, for every column the target takes as columns', async () => {
+      if (!opts.columns) {
+        assert.ok(
+          !target.takesColumns?.(tableFor(conn, 'parent_columns', parentColumns)),
+          'a target that takes column batches runs this suite with columns: true',
+        );
+        return;
+      }
+      assert.ok(target.takesColumns && target.writeColumns, 'takesColumns and writeColumns go together');
+      const edge = tableFor(conn, 'edge_columns', edgeColumns);
+      // the columns a source gives as columns (no value changes on the way) that the target takes as they are
+      const taken = edgeColumns.flatMap((c, i) =>
+        sameColumnValues(c.type, edge.columns[i]!.type) &&
+        target.takesColumns!({ ...edge, columns: [edge.columns[0]!, edge.columns[i]!] })
+          ? [i]
+          : [],
+      );
+      assert.equal(taken[0], 0, 'the key column is taken');
+      const t: TargetTable = { ...edge, columns: taken.map((i) => edge.columns[i]!) };
+      assert.ok(target.takesColumns(t), `${t.columns.map((c) => c.name).join(', ')} are taken together`);
+      const cols = taken.map((i) => edgeColumns[i]!);
+      const rows = edgeRows.map((r) => taken.map((i) => r[i]));
+      await target.prepare(t, 'drop');
+      const types = t.columns.map((c) => c.type);
+      const res = await target.writeColumns(
+        { table: t, range: {}, replace: false, isolate: false },
+        columnBatchesOf(rows, types, 3),
+      );
+      assert.equal(res.rows, rows.length);
+      assert.deepEqual(res.rejects, []);
+      assert.deepEqual(actualText(await collect(target.readBack(t, {}, 100)), t), expectedText(rows, cols, t));
+    });
+
+    test('a chunk of column batches replays as one of rows does; a value the target refuses fails it', async () => {
+      if (!opts.columns) return;
+      const t = tableFor(conn, 'parent_columns', parentColumns);
+      assert.ok(target.takesColumns!(t), 'an integer key, text and a timestamp are taken as columns');
+      await target.prepare(t, 'drop');
+      const types = t.columns.map((c) => c.type);
+      const write = (range: KeyRange, rows: unknown[][], replace: boolean) =>
+        target.writeColumns!({ table: t, range, replace, isolate: false }, columnBatchesOf(rows, types, 64));
+      const all = parentRows(300);
+      await write({ upper: [151n] }, all.slice(0, 150), false);
+      // an interrupted attempt left part of the last chunk; the replay must not duplicate it
+      await write({ lower: [151n] }, all.slice(150, 200), false);
+      await write({ lower: [151n] }, all.slice(150), true);
+      const held = actualText(await collect(target.readBack(t, {}, 64)), t);
+      assert.deepEqual(held, expectedText(all, parentColumns, t));
+      // columns and rows agree: a timestamp that valueCheck() refuses in a row fails a chunk of columns, and writes nothing
+      const check = target.valueCheck?.(t.columns[2]!);
+      for (const [id, stamp] of [
+        [301n, '291000-01-01 00:00:00'],
+        [302n, '-289000-01-01 00:00:00'],
+      ] as const) {
+        const row = [id, `far ${id}`, stamp];
+        const range = { lower: [id], upper: [id + 1n] };
+        const refusal = check?.(stamp);
+        if (refusal === undefined) {
+          await write(range, [row], false);
+          assert.deepEqual(
+            actualText(await collect(target.readBack(t, range, 1)), t),
+            expectedText([row], parentColumns, t),
+          );
+          held.push(actualText([row], t)[0]!);
+        } else
+          await assert.rejects(
+            write(range, [row], false),
+            (e: Error & { code?: string }) => typeof e.code === 'string' && !e.message.includes('\n'),
+            `${stamp} fails the chunk with a one-line error, as ${refusal}`,
+          );
+      }
+      assert.deepEqual(actualText(await collect(target.readBack(t, {}, 64)), t), held);
     });
 
     test('drop removes a table and what prepare made for it; a fingerprint follows every change', async () => {
