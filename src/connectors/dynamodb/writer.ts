@@ -49,6 +49,8 @@ interface Entry {
   item: Record<string, AttributeValue>;
   /** the item's key as text (see Layout.keyOf) */
   key: string;
+  /** the item's size as DynamoDB counts it */
+  size: number;
 }
 
 const firstLine = (err: unknown) => ((err as Error)?.message ?? String(err)).split('\n')[0]!;
@@ -98,61 +100,178 @@ export async function deleteKeys(
  * Writes a chunk. `conditional`: the table's keys may collide, so each item is put alone with
  * a condition that refuses to replace an item of another source row.
  */
-export async function writeChunk(
+export function writeChunk(
   ctx: WriterContext,
   layout: Layout,
   chunk: ChunkWrite,
   batches: AsyncIterable<RowBatch>,
   conditional: boolean,
 ): Promise<WriteResult> {
-  const { isolate } = chunk;
-  const table = layout.tableName;
-  const where = `table ${chunk.table.name}`;
-  const seen = new Set<string>();
-  const occurrences = new Map<string, number>();
-  // keys (as text) of the items written, to take them back if the chunk is refused
-  const written: string[] = [];
-  const rejects: Reject[] = [];
-  const inflight = new Set<Promise<void>>();
-  // of the items written, for the table's fingerprint (see Target.fingerprint)
-  const digest = new ItemDigest();
-  let failure: FerryError | undefined;
-  let rows = 0;
-  const wrote = (e: Entry) => {
-    written.push(e.key);
-    digest.addItem(e.item);
-    rows++;
-  };
+  return new ChunkWriter(ctx, layout, chunk, conditional).write(batches);
+}
 
-  const refuse = (row: unknown[], reason: string) => {
-    if (isolate) rejects.push({ row, reason });
-    else
-      failure ??= new FerryError(
-        'WRITE_FAILED',
-        `${where}: a row was refused: ${reason}`,
-        'fix the row or the plan; the chunk is retried row by row to set the refused rows aside',
+/**
+ * One chunk on its way: each row becomes an item (or a refused row), items gather into groups
+ * of one BatchWriteItem call, and each full group is sent as soon as a writer is free, while
+ * the next one fills. The first failure stops the reading; unless it is transient, the items
+ * written are taken back.
+ */
+class ChunkWriter {
+  private readonly table: string;
+  private readonly where: string;
+  /** the keys (as text) of the chunk's items so far: two rows with one key are one too many */
+  private readonly seen = new Set<string>();
+  /** how many rows of each content the chunk has had, for the row ids of identical rows */
+  private readonly occurrences = new Map<string, number>();
+  /** keys (as text) of the items written, to take them back if the chunk is refused */
+  private readonly written: string[] = [];
+  private readonly rejects: Reject[] = [];
+  private readonly inflight = new Set<Promise<void>>();
+  /** of the items written, for the table's fingerprint (see Target.fingerprint) */
+  private readonly digest = new ItemDigest();
+  private failure: FerryError | undefined;
+  private rows = 0;
+  /** the group filling up: at most one call's items and bytes */
+  private group: Entry[] = [];
+  private groupBytes = 0;
+
+  constructor(
+    private readonly ctx: WriterContext,
+    private readonly layout: Layout,
+    private readonly chunk: ChunkWrite,
+    private readonly conditional: boolean,
+  ) {
+    this.table = layout.tableName;
+    this.where = `table ${chunk.table.name}`;
+  }
+
+  async write(batches: AsyncIterable<RowBatch>): Promise<WriteResult> {
+    try {
+      await this.sendRows(batches);
+    } finally {
+      await Promise.allSettled([...this.inflight]);
+    }
+    if (this.failure) {
+      await this.takeBack();
+      throw this.failure;
+    }
+    return { rows: this.rows, rejects: this.rejects, digest: this.digest.result() };
+  }
+
+  /** Turns the rows into items and sends them group by group, until the rows end or the chunk fails. */
+  private async sendRows(batches: AsyncIterable<RowBatch>): Promise<void> {
+    for await (const batch of batches)
+      for (const row of batch.rows) {
+        if (this.failure) return;
+        const entry = this.entryOf(row);
+        if (!entry) continue;
+        const full = this.addToGroup(entry);
+        if (full) await this.dispatch(full);
+      }
+    if (this.group.length > 0 && !this.failure) await this.dispatch(this.group);
+  }
+
+  /** The row's item, or undefined when the row is refused: DynamoDB cannot hold its item, or its key is another row's. */
+  private entryOf(row: unknown[]): Entry | undefined {
+    const { layout, conditional } = this;
+    const id = layout.usesRowId || (conditional && layout.identity.length === 0) ? this.rowId(row) : '';
+    let item: Record<string, AttributeValue>;
+    try {
+      item = layout.item(row, id);
+    } catch (err) {
+      if (!(err instanceof Refusal)) throw err;
+      this.refuse(row, err.message);
+      return undefined;
+    }
+    // the writer's own attribute counts too
+    if (conditional) item[SOURCE_ATTRIBUTE] = { S: this.sourceIdentity(row, id) };
+    const size = itemSize(item);
+    if (size > MAX_ITEM_BYTES) {
+      this.refuse(row, `the item is ${size} bytes, more than DynamoDB's limit of ${MAX_ITEM_BYTES} bytes (400 KB)`);
+      return undefined;
+    }
+    const key = layout.keyOf(item);
+    if (this.seen.has(key)) {
+      this.refuse(
+        row,
+        `its key (${layout.describeKey(item)}) is the key of another row of this chunk: two source rows map to one item`,
       );
-  };
-  const fail = (err: unknown, context: string) => {
-    failure ??= toFerryError(err, 'WRITE_FAILED', `${where}: ${context}`, ctx.endpoint);
-  };
+      return undefined;
+    }
+    this.seen.add(key);
+    return { row, item, key, size };
+  }
 
-  const rowId = (row: unknown[]): string => {
-    const digest = createHash('md5').update(rowText(row, layout.types)).digest('hex');
-    const n = (occurrences.get(digest) ?? 0) + 1;
-    occurrences.set(digest, n);
-    return `${digest}.${n}`;
-  };
-  const identity = (row: unknown[], id: string): string =>
-    `${layout.entity ?? chunk.table.name}\u0000${layout.identity.length > 0 ? layout.identity.map((i) => canonicalText(row[i], layout.types[i]!)).join('\u0001') : id}`;
+  /** Adds the entry to the group; when it does not fit, it starts the next group and the full one is returned, to be sent. */
+  private addToGroup(entry: Entry): Entry[] | undefined {
+    let full: Entry[] | undefined;
+    if (this.group.length === MAX_BATCH_ITEMS || this.groupBytes + entry.size > MAX_BATCH_BYTES) {
+      full = this.group;
+      this.group = [];
+      this.groupBytes = 0;
+    }
+    this.group.push(entry);
+    this.groupBytes += entry.size;
+    return full;
+  }
 
-  const putConditional = async (e: Entry): Promise<boolean> => {
+  /** Sends a group once a writer is free, without waiting for the call to end. */
+  private async dispatch(group: Entry[]): Promise<void> {
+    await this.ctx.writers.take();
+    const p: Promise<void> = this.send(group)
+      .catch((err) => this.fail(err, 'writing'))
+      .finally(() => {
+        this.ctx.writers.give();
+        this.inflight.delete(p);
+      });
+    this.inflight.add(p);
+  }
+
+  private async send(group: Entry[]): Promise<void> {
+    await this.ctx.rate.take(group.length);
+    if (this.conditional) {
+      for (const e of group) if (this.failure === undefined && (await this.putConditional(e))) this.wrote(e);
+      return;
+    }
+    try {
+      await this.putAll(group);
+      for (const e of group) this.wrote(e);
+    } catch (err) {
+      if (isRetryable(err) || !this.chunk.isolate) return this.fail(err, 'BatchWriteItem');
+      await this.isolateRefused(group);
+    }
+  }
+
+  private putAll(group: Entry[]): Promise<void> {
+    return batchWrite(
+      this.ctx,
+      this.table,
+      group.map((e) => ({ PutRequest: { Item: e.item } })),
+    );
+  }
+
+  /** DynamoDB refused a call: halves it until the items it refuses stand alone, and sets their rows aside. */
+  private async isolateRefused(group: Entry[]): Promise<void> {
+    const refused = await writeIsolated(
+      group as unknown as unknown[][],
+      group.length,
+      (part) => this.putAll(part as unknown as Entry[]),
+      firstLine,
+    );
+    const out = new Set(refused.map((r) => r.row as unknown as Entry));
+    for (const e of group) if (!out.has(e)) this.wrote(e);
+    for (const r of refused) this.refuse((r.row as unknown as Entry).row, r.reason);
+  }
+
+  /** Puts one item unless its key holds the item of another source row; false when it was not written. */
+  private async putConditional(e: Entry): Promise<boolean> {
+    const { ctx, layout } = this;
     try {
       await withRetries(
         () =>
           ctx.client.send(
             new PutItemCommand({
-              TableName: table,
+              TableName: this.table,
               Item: e.item,
               ConditionExpression: 'attribute_not_exists(#key) OR #source = :source',
               ExpressionAttributeNames: { '#key': layout.partition.attribute, '#source': SOURCE_ATTRIBUTE },
@@ -160,126 +279,75 @@ export async function writeChunk(
             }),
           ),
         ctx.log,
-        where,
+        this.where,
         ctx.backoff,
       );
       return true;
     } catch (err) {
       if ((err as Error).name === 'ConditionalCheckFailedException') {
-        refuse(
+        this.refuse(
           e.row,
           `its key (${layout.describeKey(e.item)}) already holds the item of another source row: two source rows map to one item`,
         );
         return false;
       }
-      if (isRetryable(err) || !isolate) fail(err, 'writing an item');
-      else refuse(e.row, firstLine(err));
+      if (isRetryable(err) || !this.chunk.isolate) this.fail(err, 'writing an item');
+      else this.refuse(e.row, firstLine(err));
       return false;
     }
-  };
-
-  const sendGroup = async (group: Entry[]): Promise<void> => {
-    await ctx.rate.take(group.length);
-    if (conditional) {
-      for (const e of group) if (failure === undefined && (await putConditional(e))) wrote(e);
-      return;
-    }
-    try {
-      await batchWrite(
-        ctx,
-        table,
-        group.map((e) => ({ PutRequest: { Item: e.item } })),
-      );
-      group.forEach(wrote);
-    } catch (err) {
-      if (isRetryable(err) || !isolate) return fail(err, 'BatchWriteItem');
-      // DynamoDB refused the call: halve it until the items it refuses stand alone
-      const refused = await writeIsolated(
-        group as unknown as unknown[][],
-        group.length,
-        (part) =>
-          batchWrite(
-            ctx,
-            table,
-            (part as unknown as Entry[]).map((e) => ({ PutRequest: { Item: e.item } })),
-          ),
-        firstLine,
-      );
-      const out = new Set(refused.map((r) => r.row as unknown as Entry));
-      for (const e of group) if (!out.has(e)) wrote(e);
-      for (const r of refused) refuse((r.row as unknown as Entry).row, r.reason);
-    }
-  };
-
-  const dispatch = async (group: Entry[]) => {
-    await ctx.writers.take();
-    const p: Promise<void> = sendGroup(group)
-      .catch((err) => fail(err, 'writing'))
-      .finally(() => {
-        ctx.writers.give();
-        inflight.delete(p);
-      });
-    inflight.add(p);
-  };
-
-  let group: Entry[] = [];
-  let groupBytes = 0;
-  try {
-    outer: for await (const batch of batches) {
-      for (const row of batch.rows) {
-        if (failure) break outer;
-        let item: Record<string, AttributeValue>;
-        const id = layout.usesRowId || (conditional && layout.identity.length === 0) ? rowId(row) : '';
-        try {
-          item = layout.item(row, id);
-        } catch (err) {
-          if (!(err instanceof Refusal)) throw err;
-          refuse(row, err.message);
-          continue;
-        }
-        // the writer's own attribute counts too
-        if (conditional) item[SOURCE_ATTRIBUTE] = { S: identity(row, id) };
-        const size = itemSize(item);
-        if (size > MAX_ITEM_BYTES) {
-          refuse(row, `the item is ${size} bytes, more than DynamoDB's limit of ${MAX_ITEM_BYTES} bytes (400 KB)`);
-          continue;
-        }
-        const key = layout.keyOf(item);
-        if (seen.has(key)) {
-          refuse(
-            row,
-            `its key (${layout.describeKey(item)}) is the key of another row of this chunk: two source rows map to one item`,
-          );
-          continue;
-        }
-        seen.add(key);
-        if (group.length === MAX_BATCH_ITEMS || groupBytes + size > MAX_BATCH_BYTES) {
-          await dispatch(group);
-          group = [];
-          groupBytes = 0;
-        }
-        group.push({ row, item, key });
-        groupBytes += size;
-      }
-    }
-    if (group.length > 0 && !failure) await dispatch(group);
-  } finally {
-    await Promise.allSettled([...inflight]);
   }
-  if (failure) {
-    // nothing of a refused chunk stays (a transient failure is retried and overwrites instead)
-    if (!failure.transient && written.length > 0)
-      await deleteKeys(
-        ctx,
-        table,
-        written.map((k) => layout.keyFromText(k)),
-      ).catch((err) =>
-        ctx.log.warn(
-          { table: chunk.table.name, err: firstLine(err) },
-          'DynamoDB target: could not remove the items of a failed chunk; its retry overwrites them',
-        ),
-      );
-    throw failure;
+
+  private wrote(e: Entry): void {
+    this.written.push(e.key);
+    this.digest.addItem(e.item);
+    this.rows++;
   }
-  return { rows, rejects, digest: digest.result() };
+
+  /** A row DynamoDB cannot take: a reject when the chunk is isolated, else the chunk's failure. */
+  private refuse(row: unknown[], reason: string): void {
+    if (this.chunk.isolate) this.rejects.push({ row, reason });
+    else
+      this.failure ??= new FerryError(
+        'WRITE_FAILED',
+        `${this.where}: a row was refused: ${reason}`,
+        'fix the row or the plan; the chunk is retried row by row to set the refused rows aside',
+      );
+  }
+
+  private fail(err: unknown, context: string): void {
+    this.failure ??= toFerryError(err, 'WRITE_FAILED', `${this.where}: ${context}`, this.ctx.endpoint);
+  }
+
+  /** The row's id for {#row} key templates: a digest of its values, and which of the chunk's identical rows it is. */
+  private rowId(row: unknown[]): string {
+    const digest = createHash('md5').update(rowText(row, this.layout.types)).digest('hex');
+    const n = (this.occurrences.get(digest) ?? 0) + 1;
+    this.occurrences.set(digest, n);
+    return `${digest}.${n}`;
+  }
+
+  /** Which source row an item is, as a conditional write keeps it: its entity and primary key (else its row id). */
+  private sourceIdentity(row: unknown[], id: string): string {
+    const { layout } = this;
+    const key =
+      layout.identity.length > 0
+        ? layout.identity.map((i) => canonicalText(row[i], layout.types[i]!)).join('\u0001')
+        : id;
+    return `${layout.entity ?? this.chunk.table.name}\u0000${key}`;
+  }
+
+  /** Takes back the items of a refused chunk (a transient failure is retried, and its retry overwrites them instead). */
+  private async takeBack(): Promise<void> {
+    if (this.failure!.transient || this.written.length === 0) return;
+    await deleteKeys(
+      this.ctx,
+      this.table,
+      this.written.map((k) => this.layout.keyFromText(k)),
+    ).catch((err) =>
+      this.ctx.log.warn(
+        { table: this.chunk.table.name, err: firstLine(err) },
+        'DynamoDB target: could not remove the items of a failed chunk; its retry overwrites them',
+      ),
+    );
+  }
 }
