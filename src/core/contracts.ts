@@ -5,6 +5,7 @@ import type { Digest } from './digest.js';
 import type { CanonicalType, Column, Finding, ForeignKey, IndexInfo, KeyRange, RowBatch, SchemaInfo } from './types.js';
 import type { Logger } from './log.js';
 import type { Plan } from './plan.js';
+import type { ProfileAnswer, ProfileAsk, ProfileTable } from './profile.js';
 
 /** What the pipeline acts on about an engine beyond its types. */
 export interface Capabilities {
@@ -74,6 +75,13 @@ export interface Source {
   split(table: SourceTable, rowsPerChunk: number, view: ReadView, within?: KeyRange): Promise<KeyRange[]>;
   read(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<RowBatch>;
   count(table: SourceTable, range: KeyRange, view: ReadView): Promise<number>;
+  /**
+   * Answers questions about the data of a table (core/profile.ts): an answer for each ask the
+   * engine answers (the others are left out), with its ask. It reads the whole table, outside
+   * any read view (one scan for the questions about columns, a query per foreign key): assess
+   * and plan ask it, a run never does. Without it, the planner decides from the schema alone.
+   */
+  profile?(table: ProfileTable, asks: ProfileAsk[]): Promise<ProfileAnswer[]>;
   /**
    * The rows read() gives, as column batches (core/columns.ts); undefined when a column of the
    * table has no columnar form in this source. A value met that has none (an infinite date, …)

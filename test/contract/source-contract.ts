@@ -4,7 +4,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { columnLayout, rowsOfColumns, type ColumnBatch } from '../../src/core/columns.js';
 import type { Connector, SourceTable, TargetTable } from '../../src/core/contracts.js';
-import type { CanonicalType, Column, KeyRange } from '../../src/core/types.js';
+import { FerryError } from '../../src/core/errors.js';
+import type { ProfileAsk } from '../../src/core/profile.js';
+import type { CanonicalType, Column, ForeignKey, KeyRange } from '../../src/core/types.js';
+import { parseType } from '../../src/core/types.js';
 import { canonicalText } from '../../src/core/values.js';
 import { childColumns, childRows, edgeColumns, edgeRows, parentColumns, parentRows } from '../fixtures/edge.js';
 import { actualText, batchesOf, collect, expectedText, tableFor, type ContractOptions } from './target-contract.js';
@@ -231,6 +234,55 @@ export function sourceContract(label: string, opts: ContractOptions): void {
           await view.release();
         }
       });
+
+    test('profile measures the longest values and counts orphan rows, a NULL in a key column leaving the row unchecked', async () => {
+      const columns = [
+        { name: 'id', type: parseType('int64') },
+        { name: 'parent_id', type: parseType('int64') },
+        { name: 'parent_name', type: parseType('varchar(100)') },
+        { name: 'payload', type: parseType('bytes') },
+        { name: 'nothing', type: parseType('text') },
+      ];
+      const orphan = tableFor(conn, 'src_orphan', columns);
+      await conn.target().prepare(orphan, 'drop');
+      const bytes = (...b: number[]) => new Uint8Array(b);
+      // by parent_id alone rows 5 and 6 are orphans; by (parent_id, parent_name) rows 2 and 5
+      const rows = [
+        [1n, 1n, 'parent 1 é', bytes(0xff, 0xfe, 0xfd), null],
+        [2n, 2n, 'wrong', bytes(), null],
+        [3n, null, 'x', null, null],
+        [4n, 3n, null, bytes(0, 1, 2, 3, 4, 5, 6), null],
+        [5n, BigInt(N + 5), 'parent 5 é', null, null],
+        [6n, BigInt(N + 6), null, null, null],
+      ];
+      await conn.target().writeChunk({ table: orphan, range: {}, replace: false, isolate: false }, batchesOf(rows));
+      await conn.target().finishTable(orphan);
+      const fk = (name: string, own: string[], ref: string[]): ForeignKey => ({
+        name,
+        columns: own,
+        refTable: 'src_parent',
+        refColumns: ref,
+      });
+      const asks: ProfileAsk[] = [
+        { kind: 'maxLength', column: 'parent_name' },
+        { kind: 'orphans', foreignKey: fk('by_id', ['parent_id'], ['id']) },
+        { kind: 'maxLength', column: 'payload' },
+        { kind: 'orphans', foreignKey: fk('by_id_name', ['parent_id', 'parent_name'], ['id', 'name']) },
+        { kind: 'maxLength', column: 'nothing' },
+      ];
+      const [info] = (await conn.introspect({ tables: ['src_orphan'] })).tables;
+      const source = conn.source();
+      const answers = await source.profile!(info!, asks);
+      assert.equal(answers.length, asks.length);
+      assert.deepEqual(
+        asks.map((ask) => answers.find((a) => a.ask === ask)?.answer),
+        [{ length: 10 }, { rows: 2 }, { length: 7 }, { rows: 2 }, { length: 0 }],
+      );
+      await assert.rejects(
+        source.profile!({ name: 'src_missing', columns: info!.columns }, asks),
+        (e: unknown) => e instanceof FerryError && e.code === 'TABLE_NOT_FOUND' && e.message.includes('src_missing'),
+      );
+    });
 
     test('a row filter selects rows, and the snapshot hides later writes', async () => {
       const schema = await conn.introspect({ tables: ['src_parent'] });

@@ -83,7 +83,7 @@ class MysqlConnector implements Connector {
   }
 
   source(): Source {
-    return (this.sourceSide ??= new MysqlSource(this.pool.ep, this.log));
+    return (this.sourceSide ??= new MysqlSource(this.pool, this.log));
   }
 
   target(): Target {

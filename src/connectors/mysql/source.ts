@@ -5,6 +5,7 @@ import { FerryError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { KeyRange, RowBatch } from '../../core/types.js';
 import type { ColumnBatch, ColumnDecoder } from '../../core/columns.js';
+import { profileStatements, type ProfileAnswer, type ProfileAsk, type ProfileTable } from '../../core/profile.js';
 import { evenKeyRanges, rangesBetween } from '../../core/split.js';
 import {
   batchDecoder,
@@ -16,6 +17,7 @@ import {
   type CodecColumn,
 } from './codec.js';
 import { isFatal, reasonOf, toFerryError } from './errors.js';
+import { profileDialect } from './profile.js';
 import {
   closeSession,
   isDead,
@@ -25,6 +27,7 @@ import {
   streamColumns,
   streamRows,
   type Endpoint,
+  type SessionPool,
 } from './session.js';
 import { keyColumns, rangeConditions, tupleCompare, whereClause } from './sql.js';
 import { TextColumnBatcher, textColumnDecoderFor } from './text-columns.js';
@@ -100,10 +103,15 @@ function viewOf(view: ReadView): MysqlReadView {
 }
 
 export class MysqlSource implements Source {
+  private readonly ep: Endpoint;
+
   constructor(
-    private readonly ep: Endpoint,
+    /** the connector's connections, for reads outside a view */
+    private readonly pool: SessionPool,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.ep = pool.ep;
+  }
 
   async snapshot(parallelism: number): Promise<ReadView> {
     const n = Math.max(1, parallelism);
@@ -214,6 +222,19 @@ export class MysqlSource implements Source {
           'arrays',
         );
         return evenKeyRanges(key.type, BigInt(String(lo)), BigInt(String(hi)), Number(stats?.[0] ?? 0), rowsPerChunk);
+      });
+    } catch (err) {
+      throw toFerryError(err, this.ep, 'read', table.name);
+    }
+  }
+
+  async profile(table: ProfileTable, asks: ProfileAsk[]): Promise<ProfileAnswer[]> {
+    const statements = profileStatements(asks, quoteIdent(table.name), profileDialect(table));
+    try {
+      return await this.pool.use(async (conn) => {
+        const answers: ProfileAnswer[] = [];
+        for (const s of statements) answers.push(...s.answers((await run<unknown[][]>(conn, s.sql, [], 'arrays'))[0]!));
+        return answers;
       });
     } catch (err) {
       throw toFerryError(err, this.ep, 'read', table.name);

@@ -37,7 +37,7 @@ class PostgresConnector implements Connector {
     private readonly settings: PgSourceSettings,
   ) {
     this.connectPooled = sessionPool(pool, settings.schema);
-    this.sourceSide = new PgSource(settings, this.views);
+    this.sourceSide = new PgSource(settings, this.views, this.connectPooled);
     this.targetSide = new PgTarget({ connect: this.connectPooled, schema: settings.schema, log: settings.log });
   }
 

@@ -6,10 +6,12 @@ import { evenKeyRanges, rangesBetween } from '../../core/split.js';
 import type { ReadView, Source, SourceTable } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
+import { profileStatements, type ProfileAnswer, type ProfileAsk, type ProfileTable } from '../../core/profile.js';
 import type { KeyRange, RowBatch } from '../../core/types.js';
 import { decoderFor } from './binary-read.js';
 import { sessionSql, watchErrors } from './config.js';
 import { copyOut, copyOutColumns } from './copy.js';
+import { profileDialect } from './profile.js';
 import { columnDecoderFor } from './binary-columns.js';
 import { connectError, queryError, type Endpoint } from './errors.js';
 import { keyColumns, keyRangeConditions, quoteIdent, selectList, tableRef, whereClause } from './sql.js';
@@ -123,6 +125,8 @@ export class PgSource implements Source {
   constructor(
     private readonly settings: PgSourceSettings,
     private readonly views: Set<PgReadView>,
+    /** a connection of the connector's pool, for reads outside a view */
+    private readonly connectPooled: () => Promise<pg.PoolClient>,
   ) {}
 
   async snapshot(parallelism: number): Promise<ReadView> {
@@ -272,6 +276,27 @@ export class PgSource implements Source {
       },
       (e) => readError(e, 'split', table),
     );
+  }
+
+  async profile(table: ProfileTable, asks: ProfileAsk[]): Promise<ProfileAnswer[]> {
+    const statements = profileStatements(
+      asks,
+      tableRef(table.name, this.settings.schema).sql,
+      profileDialect(table, this.settings.schema),
+    );
+    const client = await this.connectPooled();
+    try {
+      const answers: ProfileAnswer[] = [];
+      for (const s of statements) {
+        const { rows } = await client.query<unknown[]>({ text: s.sql, rowMode: 'array' });
+        answers.push(...s.answers(rows[0]!));
+      }
+      return answers;
+    } catch (e) {
+      throw queryError(e, 'READ_FAILED', `cannot measure the data of ${table.name}`);
+    } finally {
+      client.release();
+    }
   }
 
   count(table: SourceTable, range: KeyRange, view: ReadView): Promise<number> {

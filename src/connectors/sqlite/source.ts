@@ -4,9 +4,12 @@
 // it is released (writers wait for their busy timeout, then fail with SQLITE_BUSY).
 import type { ReadView, Source, SourceTable } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
+import { profileStatements, type ProfileAnswer, type ProfileAsk, type ProfileTable } from '../../core/profile.js';
 import type { KeyRange, RowBatch } from '../../core/types.js';
-import type { Connections, Db } from './db.js';
+import { toFerryError, type Connections, type Db } from './db.js';
+import { profileDialect } from './profile.js';
 import { countRows, readRows, splitRanges } from './read.js';
+import { ident } from './sql.js';
 
 class SqliteView implements ReadView {
   /** SQLite reads on one thread: readers share this one connection, one after another */
@@ -61,6 +64,17 @@ export class SqliteSource implements Source {
 
   async *read(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<RowBatch> {
     yield* readRows(dbOf(view), table, range, batchRows);
+  }
+
+  async profile(table: ProfileTable, asks: ProfileAsk[]): Promise<ProfileAnswer[]> {
+    const db = this.conns.read();
+    try {
+      return profileStatements(asks, ident(table.name), profileDialect(table)).flatMap((s) =>
+        s.answers(db.prepare(s.sql).raw().get() as unknown[]),
+      );
+    } catch (err) {
+      throw toFerryError(err, 'READ_FAILED', `measuring the data of ${table.name}`);
+    }
   }
 
   async count(table: SourceTable, range: KeyRange, view: ReadView): Promise<number> {

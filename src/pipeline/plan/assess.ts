@@ -11,6 +11,7 @@ import { hasLiteralPassword } from '../../core/secrets.js';
 import { redactUrl } from '../../core/url.js';
 import { FerryError } from '../../core/errors.js';
 import { mapTable } from './mapping.js';
+import { measure, type DataProfile } from './profile.js';
 
 export interface AssessOptions {
   source: string;
@@ -86,7 +87,13 @@ export function chunkKey(t: TableInfo, source: Connector, target?: Connector): s
   return nonNullUnique ?? [];
 }
 
-function tableFindings(t: TableInfo, source: Connector, target: Connector | undefined, names: Set<string>): Finding[] {
+function tableFindings(
+  t: TableInfo,
+  source: Connector,
+  target: Connector | undefined,
+  names: Set<string>,
+  profile: DataProfile,
+): Finding[] {
   const f: Finding[] = [];
   const key = chunkKey(t, source, target);
   if (t.primaryKey.length === 0)
@@ -117,6 +124,17 @@ function tableFindings(t: TableInfo, source: Connector, target: Connector | unde
         message: `foreign key ${fk.name} of ${t.name} refers to ${fk.refTable}, which is not selected`,
         action: `add ${fk.refTable} to the selection, or remove the foreign key from the plan`,
       });
+    else {
+      const orphans = profile.get(t.name, { kind: 'orphans', foreignKey: fk })?.rows ?? 0;
+      if (orphans > 0)
+        f.push({
+          severity: 'warning',
+          code: 'ORPHAN_ROWS',
+          table: t.name,
+          message: `${orphans} rows of ${t.name} refer to no row of ${fk.refTable} by foreign key ${fk.name} (${fk.columns.join(', ')})`,
+          action: `the foreign key cannot be added after the copy: fix or delete those rows in the source, or remove the foreign key from the plan`,
+        });
+    }
   for (const c of t.columns) {
     if (source.capabilities.zeroDates && (c.type.kind === 'date' || c.type.kind === 'timestamp'))
       f.push({
@@ -170,7 +188,8 @@ async function assessSchema(
   const names = new Set(schema.tables.map((t) => t.name));
   const waveOf = new Map<string, number>();
   waves(schema.tables).forEach((w, i) => w.forEach((t) => waveOf.set(t.name, i + 1)));
-  const findings = schema.tables.flatMap((t) => tableFindings(t, source, target, names));
+  const profile = await measure(schema, source, opts.log ?? silentLogger);
+  const findings = schema.tables.flatMap((t) => tableFindings(t, source, target, names, profile));
   findings.push(...((await source.privileges?.({ role: 'source', tables: schema.tables.map((t) => t.name) })) ?? []));
   if (opts.tables)
     for (const t of opts.tables)
