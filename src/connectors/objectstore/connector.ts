@@ -11,11 +11,11 @@ import type {
 import { FerryError } from '../../core/errors.js';
 import type { CanonicalType, SchemaInfo } from '../../core/types.js';
 import { loadCodec } from './compress.js';
-import { FolderStore } from './folder.js';
+import { FolderStore } from '../../stores/folder.js';
 import { ORDERED_KINDS } from './keys.js';
 import { parseEndpoint, parseTargetOptions, type TargetOptions } from './options.js';
-import { S3Store } from './s3.js';
-import type { ObjectStore } from './store.js';
+import { S3Store } from '../../stores/s3.js';
+import type { ObjectStore } from '../../stores/store.js';
 import { ObjectStoreTarget, type TargetSettings } from './target.js';
 import { canonicalType, nativeType } from './typemap.js';
 

@@ -2,17 +2,12 @@
 // v1, the codecs of compress.ts), row group by row group, into canonical values: what
 // `ferry verify` compares with the source.
 import type { CanonicalType, Column } from '../../core/types.js';
+import type { RandomAccess } from '../../stores/store.js';
 import { codecById, type Codec } from './compress.js';
 import { fixedWidth, leafDecoder, type ValueDecoder } from './parquet-codec.js';
 import { PHYSICAL_ID } from './parquet-write.js';
 import { ThriftReader, type ThriftStruct } from './thrift.js';
 import { parseNative, type Leaf, type Shape } from './typemap.js';
-
-/** Byte ranges of one object. */
-export interface RandomAccess {
-  size: number;
-  read(start: number, end: number): Promise<Buffer>;
-}
 
 export class NotFerryParquet extends Error {}
 

@@ -2,7 +2,7 @@
 // holds (a fingerprint), and where a dry run puts its scratch copy of a table.
 import { createHash } from 'node:crypto';
 import type { TableFingerprint, TargetTable } from '../../core/contracts.js';
-import type { ListedObject, ObjectStore } from './store.js';
+import type { ListedObject, ObjectStore } from '../../stores/store.js';
 
 /** Whether any object is under the folder prefix. */
 export async function holdsObjects(store: ObjectStore, dir: string): Promise<boolean> {

@@ -49,7 +49,7 @@ import { int64FromWords } from './parquet-codec.js';
 import { NotFerryParquet } from './parquet-read.js';
 import { partitioner, partitionValues } from './partition.js';
 import { folderFingerprint, holdsObjects, scratchTable } from './removal.js';
-import type { ListedObject, ObjectStore, ObjectWriter } from './store.js';
+import type { ListedObject, ObjectStore, ObjectWriter } from '../../stores/store.js';
 import { RowRefused } from './temporal.js';
 import { MAX_READABLE_DECIMAL_PRECISION, parseNative, type Leaf } from './typemap.js';
 

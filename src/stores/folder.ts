@@ -4,9 +4,8 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { FerryError } from '../../core/errors.js';
-import type { RandomAccess } from './parquet-read.js';
-import { Tally, type ListedObject, type ObjectStore, type ObjectWriter } from './store.js';
+import { FerryError } from '../core/errors.js';
+import { Tally, type ListedObject, type ObjectStore, type ObjectWriter, type RandomAccess } from './store.js';
 
 function fsError(err: unknown, what: string): FerryError {
   const e = err as NodeJS.ErrnoException;

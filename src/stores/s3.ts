@@ -3,9 +3,8 @@
 // bounded number of parts in memory; the SDK retries throttling, 5xx and network errors
 // with backoff, and whatever still fails becomes a one-line FerryError.
 import { createRequire } from 'node:module';
-import { FerryError, type ErrorCode } from '../../core/errors.js';
-import type { RandomAccess } from './parquet-read.js';
-import { Tally, type ListedObject, type ObjectStore, type ObjectWriter } from './store.js';
+import { FerryError, type ErrorCode } from '../core/errors.js';
+import { Tally, type ListedObject, type ObjectStore, type ObjectWriter, type RandomAccess } from './store.js';
 
 type S3 = typeof import('@aws-sdk/client-s3');
 type Client = InstanceType<S3['S3Client']>;

@@ -1,7 +1,6 @@
 // What the object store target needs of a store: S3 (and S3-compatible stores) and a local
 // folder both answer it, so everything above runs the same code path for both.
 import { createHash, type Hash } from 'node:crypto';
-import type { RandomAccess } from './parquet-read.js';
 
 /** Keys are relative to the endpoint's root (bucket prefix or folder), "/"-separated. */
 export interface ObjectStore {
@@ -34,6 +33,12 @@ export interface ListedObject {
   size: number;
   /** changes whenever the object is written again: the ETag on S3, a file's modification time */
   version: string;
+}
+
+/** Byte ranges of an object of known size (Parquet files are read from their footer). */
+export interface RandomAccess {
+  size: number;
+  read(start: number, end: number): Promise<Buffer>;
 }
 
 export interface ObjectWriter {
