@@ -20,7 +20,7 @@ function fsError(err: unknown, what: string): FerryError {
       ? 'give ferry write access to the folder, or choose another one'
       : e.code === 'ENOSPC'
         ? 'free space, or write to another folder'
-        : 'check the folder in the target URL';
+        : 'check the folder in the URL';
   return new FerryError(
     e.code === 'EACCES' || e.code === 'EPERM' ? 'AUTH_FAILED' : 'WRITE_FAILED',
     `${what}: ${reason}`,
@@ -128,6 +128,15 @@ export class FolderStore implements ObjectStore {
   async get(key: string): Promise<Buffer | undefined> {
     try {
       return await readFile(this.path(key));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw fsError(err, `reading ${this.path(key)}`);
+    }
+  }
+
+  async size(key: string): Promise<number | undefined> {
+    try {
+      return (await stat(this.path(key))).size;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw fsError(err, `reading ${this.path(key)}`);

@@ -1,5 +1,6 @@
-// What the object store target needs of a store: S3 (and S3-compatible stores) and a local
-// folder both answer it, so everything above runs the same code path for both.
+// A store of objects by key: S3 (and S3-compatible stores) and a local folder both answer it,
+// so the object store target and backups run the same code path for both. An object written
+// appears whole or not at all, and is written and read as a stream, in bounded memory.
 import { createHash, type Hash } from 'node:crypto';
 
 /** Keys are relative to the endpoint's root (bucket prefix or folder), "/"-separated. */
@@ -14,6 +15,8 @@ export interface ObjectStore {
   writer(key: string): ObjectWriter;
   /** a whole small object, or undefined when there is none */
   get(key: string): Promise<Buffer | undefined>;
+  /** an object's size in bytes, or undefined when there is none */
+  size(key: string): Promise<number | undefined>;
   /** byte ranges of an object of known size */
   open(key: string, size: number): RandomAccess;
   /** the bytes of an object, streamed */
@@ -60,5 +63,21 @@ export class Tally {
   }
   result(): { bytes: number; sha256: string } {
     return { bytes: this.bytes, sha256: this.hash.digest('hex') };
+  }
+}
+
+/** Writes a stream of bytes to an object; when the stream or a write fails, the object does not appear. */
+export async function writeStream(
+  store: ObjectStore,
+  key: string,
+  chunks: AsyncIterable<Buffer>,
+): Promise<{ bytes: number; sha256: string }> {
+  const w = store.writer(key);
+  try {
+    for await (const chunk of chunks) await w.write(chunk);
+    return await w.close();
+  } catch (err) {
+    await w.abort();
+    throw err;
   }
 }

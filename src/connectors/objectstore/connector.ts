@@ -10,12 +10,11 @@ import type {
 } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import type { CanonicalType, SchemaInfo } from '../../core/types.js';
-import { loadCodec } from './compress.js';
-import { FolderStore } from '../../stores/folder.js';
-import { ORDERED_KINDS } from './keys.js';
-import { parseEndpoint, parseTargetOptions, type TargetOptions } from './options.js';
-import { S3Store } from '../../stores/s3.js';
+import { openStore, parseLocation } from '../../stores/location.js';
 import type { ObjectStore } from '../../stores/store.js';
+import { loadCodec } from './compress.js';
+import { ORDERED_KINDS } from './keys.js';
+import { parseTargetOptions, type TargetOptions } from './options.js';
 import { ObjectStoreTarget, type TargetSettings } from './target.js';
 import { canonicalType, nativeType } from './typemap.js';
 
@@ -72,25 +71,9 @@ class ObjectStoreConnector implements Connector {
 
 /** Opens the connector (the folder's factory in index.ts calls this). */
 export async function connect(opts: ConnectOptions): Promise<Connector> {
-  const endpoint = parseEndpoint(opts.url);
-  const options = parseTargetOptions(endpoint.params, opts.options);
-  const store: ObjectStore =
-    endpoint.kind === 'folder'
-      ? new FolderStore(endpoint.path)
-      : await S3Store.create({
-          bucket: endpoint.bucket,
-          prefix: endpoint.prefix,
-          region: options.region,
-          endpoint: options.endpoint,
-          forcePathStyle: options.forcePathStyle,
-          credentials: endpoint.credentials,
-          sse: options.sse as 'AES256' | 'aws:kms' | undefined,
-          kmsKeyId: options.kmsKeyId,
-          expectedBucketOwner: options.expectedBucketOwner,
-          partBytes: options.partSize,
-          uploadConcurrency: options.uploadConcurrency,
-          maxAttempts: options.maxAttempts,
-        });
+  const location = parseLocation(opts.url);
+  const options = parseTargetOptions(location.params, opts.options);
+  const store = await openStore(location, options);
   try {
     await store.check();
     const compression = options.compression ?? (options.format === 'parquet' ? 'zstd' : 'none');
