@@ -19,11 +19,12 @@ import { writeReport } from '../pipeline/observe/report.js';
 import { runPlan, type RunSummary } from '../pipeline/copy/run.js';
 import { verifyPlan, type VerifyResult } from '../pipeline/verify/verify.js';
 import { verifyAudit } from '../pipeline/safety/audit.js';
-import { backupPlan, verifyBackup } from '../pipeline/safety/backup.js';
+import { verifyBackup } from '../pipeline/safety/backup/verify.js';
+import { backupPlan } from '../pipeline/safety/backup/writer.js';
 import { dryRun, type DryRunResult } from '../pipeline/copy/dryrun.js';
 import { restoreBackup } from '../pipeline/safety/restore.js';
 import { rollbackRun } from '../pipeline/safety/rollback.js';
-import type { KeySource } from '../pipeline/safety/sealed.js';
+import type { KeySource } from '../pipeline/safety/backup/sealed.js';
 import { StateStore } from '../pipeline/session/checkpoints.js';
 import { progressReporter } from './progress.js';
 

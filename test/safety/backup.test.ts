@@ -11,16 +11,11 @@ import type { Connector } from '../../src/core/contracts.js';
 import type { FerryError } from '../../src/core/errors.js';
 import { canonicalText } from '../../src/core/values.js';
 import { readAll } from '../../src/pipeline/safety/backup-store.js';
-import {
-  backupPlan,
-  definitionOf,
-  MANIFEST,
-  targetTableOf,
-  verifyBackup,
-  type Manifest,
-} from '../../src/pipeline/safety/backup.js';
+import { definitionOf, MANIFEST, targetTableOf, type Manifest } from '../../src/pipeline/safety/backup/format.js';
+import { verifyBackup } from '../../src/pipeline/safety/backup/verify.js';
+import { backupPlan } from '../../src/pipeline/safety/backup/writer.js';
 import { restoreBackup } from '../../src/pipeline/safety/restore.js';
-import { keyFromText, OpenStream, SealStream, type BackupKey } from '../../src/pipeline/safety/sealed.js';
+import { keyFromText, OpenStream, SealStream, type BackupKey } from '../../src/pipeline/safety/backup/sealed.js';
 import { startS3, type S3Server } from '../connectors/objectstore-servers.js';
 import { freshMysql, freshPg, freshSqlite, mysqlExec, pgExec, tmpDir } from '../helpers.js';
 import { ferry, open, planFor } from '../e2e/support.js';

@@ -8,7 +8,7 @@ import { addDigests, digestFingerprint } from '../../core/digest.js';
 import { FerryError } from '../../core/errors.js';
 import { stateStringify } from '../../core/values.js';
 import { AuditLog } from '../safety/audit.js';
-import { backupSession, keySourceOf } from '../safety/backup.js';
+import { backupSession, keySourceOf } from '../safety/backup/writer.js';
 import { fingerprintOf, tableHeld } from '../safety/fingerprint.js';
 import type { TableMapping } from '../plan/mapping.js';
 import { ScheduleGate, systemClock, type Clock } from './schedule.js';

@@ -10,16 +10,9 @@ import { silentLogger, type Logger } from '../../core/log.js';
 import { formatType, parseType } from '../../core/types.js';
 import { converter } from '../../core/values.js';
 import { AuditLog } from './audit.js';
-import {
-  backupRows,
-  fileRange,
-  openBackup,
-  targetTableOf,
-  type BackupPart,
-  type BackupTable,
-  type OpenedBackup,
-} from './backup.js';
-import type { KeySource } from './sealed.js';
+import { fileRange, targetTableOf, type BackupPart, type BackupTable } from './backup/format.js';
+import { backupRows, openBackup, type OpenedBackup } from './backup/reader.js';
+import type { KeySource } from './backup/sealed.js';
 import { StateStore } from '../session/checkpoints.js';
 
 export interface RestoreOptions {

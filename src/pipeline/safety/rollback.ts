@@ -10,10 +10,10 @@ import type { Connector } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { AuditLog } from './audit.js';
-import { openBackup, type OpenedBackup } from './backup.js';
+import { openBackup, type OpenedBackup } from './backup/reader.js';
 import { fingerprintOf, sameFingerprint } from './fingerprint.js';
 import { partOf, restoreTables } from './restore.js';
-import type { KeySource } from './sealed.js';
+import type { KeySource } from './backup/sealed.js';
 import { requireRun, StateStore, type BackupRecord, type TableWrite } from '../session/checkpoints.js';
 
 export interface RollbackOptions {

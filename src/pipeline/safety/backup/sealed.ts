@@ -10,8 +10,8 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
-import { FerryError } from '../../core/errors.js';
-import { registerSecret } from '../../core/secrets.js';
+import { FerryError } from '../../../core/errors.js';
+import { registerSecret } from '../../../core/secrets.js';
 
 const MAGIC = Buffer.from('FERRYBK1');
 const HEADER_BYTES = MAGIC.length + 16;
