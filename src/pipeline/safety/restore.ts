@@ -135,6 +135,14 @@ export function partOf(
 export async function restoreBackup(location: string, opts: RestoreOptions): Promise<RestoreSummary> {
   const t0 = performance.now();
   const b = await openBackup(location, opts.key ?? {});
+  try {
+    return await restoreFrom(b, opts, t0);
+  } finally {
+    await b.store.close();
+  }
+}
+
+async function restoreFrom(b: OpenedBackup, opts: RestoreOptions, t0: number): Promise<RestoreSummary> {
   const { part, tables } = partOf(b, opts.side ?? 'source', opts.tables);
   const state = new StateStore(resolve(opts.stateDir ?? '.ferry'));
   const runId = state.startRun(b.manifest.plan.hash, b.manifest.plan.file, 'restore');
@@ -143,7 +151,7 @@ export async function restoreBackup(location: string, opts: RestoreOptions): Pro
   try {
     audit.record('restore started', {
       backup: b.manifest.id,
-      location: b.store.location,
+      location: b.location,
       side: part.side,
       target: opts.target,
       tables: tables.map((t) => t.name),

@@ -96,6 +96,7 @@ export async function rollbackRun(opts: RollbackOptions = {}): Promise<RollbackR
   let conn: Connector | undefined;
   let audit: AuditLog | undefined;
   let ownRun: string | undefined;
+  let opened: OpenedBackup | undefined;
   try {
     const run = requireRun(state, opts.runId);
     if (run.command !== 'run')
@@ -129,7 +130,6 @@ export async function rollbackRun(opts: RollbackOptions = {}): Promise<RollbackR
       );
 
     const record = state.backups(hash, 'before-run').at(-1);
-    let opened: OpenedBackup | undefined;
     if (record && writes.some((w) => w.action !== 'created'))
       opened = await openBackup(record.location, opts.key ?? record.key);
     const backedUp = opened?.manifest.parts.find((p) => p.side === 'target')?.tables.map((t) => t.name) ?? [];
@@ -187,5 +187,6 @@ export async function rollbackRun(opts: RollbackOptions = {}): Promise<RollbackR
     audit?.close();
     state.close();
     await conn?.close();
+    await opened?.store.close();
   }
 }

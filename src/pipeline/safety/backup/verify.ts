@@ -25,6 +25,14 @@ export async function verifyBackup(location: string, keySource: KeySource = {}):
       return { id: '?', location, ok: false, tables: 0, files: 0, rows: 0, problems: [e.message] };
     throw e;
   }
+  try {
+    return await verifyFiles(b);
+  } finally {
+    await b.store.close();
+  }
+}
+
+async function verifyFiles(b: OpenedBackup): Promise<BackupCheck> {
   const problems: string[] = [];
   let files = 0;
   let rows = 0;
@@ -41,7 +49,7 @@ export async function verifyBackup(location: string, keySource: KeySource = {}):
     }
   return {
     id: b.manifest.id,
-    location: b.store.location,
+    location: b.location,
     ok: problems.length === 0,
     tables: tables.length,
     files,

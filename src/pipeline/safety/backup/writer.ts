@@ -3,7 +3,6 @@
 // storage (format.ts). One file per chunk of the plan, so a backup streams in bounded memory
 // and in parallel. The manifest is authenticated with a key derived from the backup key; the
 // key itself is never stored, only its id.
-import { isAbsolute, relative, resolve } from 'node:path';
 import { pipeline, Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { SourceTable } from '../../../core/contracts.js';
@@ -12,8 +11,8 @@ import { redact } from '../../../core/secrets.js';
 import type { KeyRange, RowBatch } from '../../../core/types.js';
 import { stateStringify } from '../../../core/values.js';
 import { AuditLog } from '../audit.js';
-import { openBackupStore, type BackupStore } from '../backup-store.js';
 import { tableExists } from '../fingerprint.js';
+import { writeStream, type ObjectStore } from '../../../stores/store.js';
 import { systemClock, type Clock } from '../../copy/schedule.js';
 import { readerCount, Throttle } from '../../copy/throttle.js';
 import { openSession, type Session, type SessionOptions } from '../../session/session.js';
@@ -31,6 +30,7 @@ import {
   type BackupTable,
   type Manifest,
 } from './format.js';
+import { backupLocation, checkKeyPlace, openBackupLocation } from './location.js';
 import { loadKey, manifestMac, SealStream, type BackupKey, type KeySource } from './sealed.js';
 
 /** fast compression: level 1 makes files a few percent larger than the default 6, in a quarter of the time */
@@ -73,21 +73,9 @@ export function keySourceOf(settings: Session['plan']['settings'], override?: Ke
   return { env: settings.backup?.keyEnv, file: settings.backup?.keyFile };
 }
 
-/** Refuses a key file kept inside the backup folder: a backup and its key never travel together. */
-function checkKeyPlace(key: KeySource, store: BackupStore): void {
-  if (!key.file || !store.localDir) return;
-  const rel = relative(store.localDir, resolve(key.file));
-  if (!rel.startsWith('..') && !isAbsolute(rel))
-    throw new FerryError(
-      'PLAN_INVALID',
-      `the backup key file ${key.file} is inside the backup folder ${store.localDir}`,
-      'keep the key away from the backups (another disk, a secret manager): move it and point keyFile at the new place',
-    );
-}
-
 /** Encodes rows as NDJSON, compresses, seals and stores one file; returns its entry. */
 async function writeRows(
-  store: BackupStore,
+  store: ObjectStore,
   path: string,
   key: BackupKey,
   rows: AsyncIterable<RowBatch>,
@@ -105,7 +93,8 @@ async function writeRows(
     }
   };
   // pipeline() hands a failed read on to the store's write instead of leaving it waiting
-  const stored = await store.write(
+  const stored = await writeStream(
+    store,
     path,
     pipeline(Readable.from(lines()), createGzip({ level: GZIP_LEVEL }), new SealStream(key), () => {}),
   );
@@ -130,7 +119,7 @@ async function inParallel<T>(items: T[], workers: number, fn: (item: T) => Promi
 
 async function backupSource(
   session: Session,
-  store: BackupStore,
+  store: ObjectStore,
   key: BackupKey,
   ctx: BackupContext,
   throttle: Throttle | undefined,
@@ -192,7 +181,7 @@ async function backupSource(
 /** The target tables of the plan that exist already; undefined when none does. */
 async function backupTarget(
   session: Session,
-  store: BackupStore,
+  store: ObjectStore,
   key: BackupKey,
   ctx: BackupContext,
 ): Promise<BackupPart | undefined> {
@@ -236,61 +225,66 @@ function reportTable(ctx: BackupContext, side: 'source' | 'target', t: BackupTab
 export async function backupSession(session: Session, ctx: BackupContext): Promise<BackupSummary> {
   const t0 = performance.now();
   const key = loadKey(ctx.key);
-  const root = await openBackupStore(ctx.to);
-  checkKeyPlace(ctx.key, root);
+  checkKeyPlace(ctx.key, ctx.to);
   const id = newBackupId();
-  const store = root.sub(id);
-  ctx.audit.record('backup started', { backup: id, location: store.location, keyId: key.id, purpose: ctx.purpose });
-  const notes: string[] = [];
-  const parts: BackupPart[] = [
-    await backupSource(session, store, key, ctx, Throttle.of(session.plan.settings.throttle, ctx.clock)),
-  ];
-  if (session.target.target().drop) {
-    const target = await backupTarget(session, store, key, ctx);
-    if (target) parts.push(target);
-    else notes.push('no table of the plan exists in the target yet: nothing of the target to back up');
-  } else notes.push(`the target's existing data is not backed up: ferry cannot restore ${session.target.kind} targets`);
-  const body = {
-    format: FORMAT,
-    version: FORMAT_VERSION,
-    id,
-    created: new Date().toISOString(),
-    plan: { file: session.planFile, hash: session.hash },
-    runId: ctx.runId,
-    keyId: key.id,
-    cipher: 'aes-256-gcm',
-    compression: 'gzip',
-    rows: 'ndjson',
-    parts,
-  } as const;
-  const manifest: Manifest = { ...body, mac: manifestMac(key, JSON.stringify(body)) };
-  // written last: a backup without its manifest is one that did not finish
-  await store.write(MANIFEST, Readable.from([Buffer.from(JSON.stringify(manifest, null, 2) + '\n')]));
-  session.state.addBackup({
-    id,
-    planHash: session.hash,
-    runId: ctx.runId,
-    location: store.location,
-    purpose: ctx.purpose,
-    created: body.created,
-    key: ctx.key,
-  });
-  const tables = parts.flatMap((p) =>
-    p.tables.map((t) => ({
-      side: p.side,
-      table: t.name,
-      rows: t.rows,
-      files: t.files.length,
-      bytes: t.files.reduce((n, f) => n + f.bytes, 0),
-    })),
-  );
-  ctx.audit.record('backup finished', {
-    backup: id,
-    location: store.location,
-    tables: tables.length,
-    rows: tables.reduce((n, t) => n + t.rows, 0),
-  });
-  return { id, location: store.location, runId: ctx.runId, tables, notes, seconds: (performance.now() - t0) / 1000 };
+  const location = backupLocation(ctx.to, id);
+  const store = await openBackupLocation(location);
+  try {
+    ctx.audit.record('backup started', { backup: id, location, keyId: key.id, purpose: ctx.purpose });
+    const notes: string[] = [];
+    const parts: BackupPart[] = [
+      await backupSource(session, store, key, ctx, Throttle.of(session.plan.settings.throttle, ctx.clock)),
+    ];
+    if (session.target.target().drop) {
+      const target = await backupTarget(session, store, key, ctx);
+      if (target) parts.push(target);
+      else notes.push('no table of the plan exists in the target yet: nothing of the target to back up');
+    } else
+      notes.push(`the target's existing data is not backed up: ferry cannot restore ${session.target.kind} targets`);
+    const body = {
+      format: FORMAT,
+      version: FORMAT_VERSION,
+      id,
+      created: new Date().toISOString(),
+      plan: { file: session.planFile, hash: session.hash },
+      runId: ctx.runId,
+      keyId: key.id,
+      cipher: 'aes-256-gcm',
+      compression: 'gzip',
+      rows: 'ndjson',
+      parts,
+    } as const;
+    const manifest: Manifest = { ...body, mac: manifestMac(key, JSON.stringify(body)) };
+    // written last: a backup without its manifest is one that did not finish
+    await store.put(MANIFEST, JSON.stringify(manifest, null, 2) + '\n');
+    session.state.addBackup({
+      id,
+      planHash: session.hash,
+      runId: ctx.runId,
+      location,
+      purpose: ctx.purpose,
+      created: body.created,
+      key: ctx.key,
+    });
+    const tables = parts.flatMap((p) =>
+      p.tables.map((t) => ({
+        side: p.side,
+        table: t.name,
+        rows: t.rows,
+        files: t.files.length,
+        bytes: t.files.reduce((n, f) => n + f.bytes, 0),
+      })),
+    );
+    ctx.audit.record('backup finished', {
+      backup: id,
+      location,
+      tables: tables.length,
+      rows: tables.reduce((n, t) => n + t.rows, 0),
+    });
+    return { id, location, runId: ctx.runId, tables, notes, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    await store.close();
+  }
 }
 
 /** `ferry backup PLAN`. */
