@@ -183,6 +183,8 @@ export class FolderStore implements ObjectStore {
       throw fsError(err, `listing ${dir}`);
     }
     for (const e of entries) {
+      // the temporary file of a write under way, or of a process that was killed, is listed too
+      // (S3 lists neither): a chunk written again finds what its killed attempt left, by name
       if (!e.isFile()) continue;
       const full = join(e.parentPath, e.name);
       const key = relative(this.root, full).split(sep).join('/');

@@ -21,7 +21,7 @@ export interface ObjectStore {
   open(key: string, size: number): RandomAccess;
   /** the bytes of an object, streamed */
   stream(key: string): AsyncIterable<Buffer>;
-  /** every object whose key starts with `prefix`, in no particular order */
+  /** every object whose key starts with `prefix`, in no particular order (a folder also lists the hidden temporary files of writes, .<name>.<random>.tmp) */
   list(prefix: string): AsyncIterable<ListedObject>;
   /** names of the folders directly under a folder prefix ("" for the root) */
   folders(prefix: string): Promise<string[]>;
