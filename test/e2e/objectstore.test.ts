@@ -1,10 +1,8 @@
 // SQL databases into object storage end to end: plan, run, verify, resume after SIGKILL, and
 // the files as DuckDB reads them; the S3 runs go through the CLI against a real S3 API server.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { objectStoreConnector } from '../../src/connectors/objectstore/index.js';
 import type { TargetTable } from '../../src/core/contracts.js';
@@ -18,31 +16,7 @@ import { batchesOf, collect, tableFor } from '../contract/target-contract.js';
 import { edgeColumns, edgeRows, floatSpecials, type EdgeColumn } from '../fixtures/edge.js';
 import { duckdb, startDenyingProxy, startS3, type S3Server } from '../connectors/objectstore-servers.js';
 import { freshMysql, freshPg, mysqlExec, pgExec, tmpDir } from '../helpers.js';
-import { ENGINES, freshDb, killMidRun, open, planFor } from './support.js';
-
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** The CLI in a child process, without blocking this one (the S3 server runs here). */
-function ferry(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): Promise<Ran> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: opts.cwd,
-      env: { ...process.env, ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { ENGINES, ferryAsync, freshDb, killMidRun, open, planFor } from './support.js';
 
 function oneLine(stderr: string): string {
   const lines = stderr.trim().split('\n');
@@ -508,7 +482,7 @@ describe('PostgreSQL into Parquet on S3, through the CLI', () => {
   test('plan, run and verify; the files are Hive-partitioned by month and DuckDB reads every value', async () => {
     const cwd = tmpDir('ferry-os-cli-');
     const target = s3.url('lake');
-    const plan = await ferry(
+    const plan = await ferryAsync(
       ['plan', '--source', source, '--target', target, '--rows-per-chunk', '3000', '-o', 'plan.yaml'],
       { cwd },
     );
@@ -522,9 +496,9 @@ describe('PostgreSQL into Parquet on S3, through the CLI', () => {
       yaml,
       text.replace(/(\n( +)chunking:)/, '\n$2options: { partitionBy: { column: placed, by: month } }$1'),
     );
-    const run = await ferry(['run', 'plan.yaml'], { cwd });
+    const run = await ferryAsync(['run', 'plan.yaml'], { cwd });
     assert.equal(run.code, 0, run.stderr);
-    const verify = await ferry(['verify', 'plan.yaml'], { cwd });
+    const verify = await ferryAsync(['verify', 'plan.yaml'], { cwd });
     assert.equal(verify.code, 0, verify.stdout + verify.stderr);
 
     // s3rver keeps each object as a file named after its key
@@ -559,7 +533,7 @@ describe('PostgreSQL into Parquet on S3, through the CLI', () => {
 
   test('a wrong bucket, wrong credentials and a missing permission each stop with one line', async () => {
     const cwd = tmpDir('ferry-os-cli-');
-    const bucket = await ferry(
+    const bucket = await ferryAsync(
       [
         'plan',
         '--source',
@@ -577,7 +551,7 @@ describe('PostgreSQL into Parquet on S3, through the CLI', () => {
       /^ferry: bucket ferry-missing does not exist at http:\/\/127\.0\.0\.1:\d+: create the bucket/,
     );
 
-    const creds = await ferry(['plan', '--source', source, '--target', s3.url('lake'), '-o', 'p.yaml'], {
+    const creds = await ferryAsync(['plan', '--source', source, '--target', s3.url('lake'), '-o', 'p.yaml'], {
       cwd,
       env: { AWS_ACCESS_KEY_ID: 'AKIAWRONG', AWS_SECRET_ACCESS_KEY: 'wrong-secret-789' },
     });
@@ -589,12 +563,12 @@ describe('PostgreSQL into Parquet on S3, through the CLI', () => {
     // listing is allowed, writing objects is not
     const proxy = await startDenyingProxy(s3, (r) => r.method === 'PUT' || r.method === 'POST');
     try {
-      const plan = await ferry(
+      const plan = await ferryAsync(
         ['plan', '--source', source, '--target', s3.url('denied', '', proxy.endpoint), '-o', 'p.yaml'],
         { cwd },
       );
       assert.equal(plan.code, 0, plan.stderr);
-      const run = await ferry(['run', 'p.yaml'], { cwd });
+      const run = await ferryAsync(['run', 'p.yaml'], { cwd });
       assert.equal(run.code, 1);
       assert.match(
         oneLine(run.stderr),
@@ -662,7 +636,7 @@ describe('resume after SIGKILL', () => {
       `killed mid-table with ${partial![0]} rows written`,
     );
 
-    const again = await ferry(['run', file], { cwd });
+    const again = await ferryAsync(['run', file], { cwd });
     assert.equal(again.code, 0, again.stderr);
     const [agg] = await duckdb(
       `SELECT count(*)::INT, count(DISTINCT id)::INT FROM read_parquet('${dir}/items/*.parquet')`,

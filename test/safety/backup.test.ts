@@ -16,9 +16,9 @@ import { verifyBackup } from '../../src/pipeline/safety/backup/verify.js';
 import { backupPlan } from '../../src/pipeline/safety/backup/writer.js';
 import { restoreBackup } from '../../src/pipeline/safety/restore.js';
 import { keyFromText, OpenStream, SealStream, type BackupKey } from '../../src/pipeline/safety/backup/sealed.js';
-import { startS3, type S3Server } from '../connectors/objectstore-servers.js';
+import { startDenyingProxy, startS3, type S3Server } from '../connectors/objectstore-servers.js';
 import { freshMysql, freshPg, freshSqlite, mysqlExec, pgExec, tmpDir } from '../helpers.js';
-import { ferry, open, planFor } from '../e2e/support.js';
+import { ferry, ferryAsync, open, planFor } from '../e2e/support.js';
 
 const KEY_TEXT = randomBytes(32).toString('base64');
 const KEY = keyFromText(KEY_TEXT, 'test');
@@ -274,4 +274,76 @@ test('a backup to object storage verifies and restores', async () => {
     { table: 'edge_values', rows: 4 },
     { table: 'plain', rows: 2500 },
   ]);
+});
+
+test('a backup streams into S3 as it is sealed, with no local copy, in parts, and reads back every byte and character', async () => {
+  const src = await freshPg('ferry_safety_s3_stream');
+  // about 8 MiB of sealed data in one file (random bytes do not compress), and characters of
+  // two and three bytes that the chunks of the decompressed file cut through
+  await pgExec(
+    src,
+    `CREATE TABLE big (id int PRIMARY KEY, b bytea NOT NULL, t text NOT NULL);
+     INSERT INTO big SELECT g, (SELECT decode(string_agg(md5(g || '-' || i), ''), 'hex') FROM generate_series(1, 64) i),
+       repeat('李ë✓', 100 + g % 7) FROM generate_series(1, 8000) g;`,
+  );
+  const { file, dir } = await planFor(src, freshSqlite('ferry_safety_s3_stream_dst'), () => {}, {
+    rowsPerChunk: 10_000,
+  });
+  const proxy = await startDenyingProxy(s3, () => false);
+  try {
+    const to = `s3://${s3.bucket}/streamed?endpoint=${proxy.endpoint}&forcePathStyle=true&region=us-east-1&partSize=5MiB`;
+    // a backup that staged its files on the local disk fails here
+    const made = await ferryAsync(['backup', file, '--to', to, '--key-env', 'FERRY_SAFETY_KEY'], {
+      cwd: dir,
+      env: { TMPDIR: join(dir, 'no-such-folder') },
+    });
+    assert.equal(made.code, 0, made.stderr);
+    const location = /backup \S+: (\S+) \(/.exec(made.stdout)![1]!;
+    const parts = proxy.requests.filter((r) => r.method === 'PUT' && /[?&]partNumber=/.test(r.url));
+    assert.ok(parts.length >= 2, `the file went up in parts of 5 MiB (${parts.length})`);
+
+    const check = await verifyBackup(location, { env: 'FERRY_SAFETY_KEY' });
+    assert.deepEqual({ ok: check.ok, files: check.files, rows: check.rows }, { ok: true, files: 1, rows: 8000 });
+    const again = await freshPg('ferry_safety_s3_stream_again');
+    await restoreBackup(location, { target: again, key: { env: 'FERRY_SAFETY_KEY' }, stateDir: join(dir, '.ferry') });
+    const [a, b] = [await open(src), await open(again)];
+    try {
+      assert.deepEqual(await contents(b, 'big'), await contents(a, 'big'));
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  } finally {
+    await proxy.stop();
+  }
+});
+
+test('a backup location is one line when it holds credentials, an unknown or bad parameter, or is no location', async () => {
+  const { file, dir } = await planFor(await source(), freshSqlite('ferry_safety_badplace_dst'));
+  const secret = ferry(
+    ['backup', file, '--to', 's3://AKIAEXAMPLE:topsecret99@bucket/x', '--key-env', 'FERRY_SAFETY_KEY'],
+    {
+      cwd: dir,
+    },
+  );
+  assert.equal(secret.code, 2);
+  assert.match(
+    secret.stderr,
+    /^ferry: the backup location s3:\/\/AKIAEXAMPLE:\S+@bucket\/x holds credentials: leave them out/,
+  );
+  assert.doesNotMatch(secret.stdout + secret.stderr, /topsecret99/);
+
+  const refused = async (to: string, message: RegExp, action?: RegExp) =>
+    assert.rejects(
+      backupPlan(file, { to, key: { env: 'FERRY_SAFETY_KEY' } }),
+      (e: FerryError) =>
+        e.code === 'URL_INVALID' && message.test(e.message) && (!action || action.test(e.action ?? '')),
+    );
+  await refused(
+    `s3://${s3.bucket}/x?regoin=eu-west-1`,
+    /^backup location s3:\/\/ferry-safety-backups\/x\?regoin=eu-west-1: unknown option regoin$/,
+    /^the parameters of an s3:\/\/ backup location are region, endpoint, forcePathStyle, sse, kmsKeyId, /,
+  );
+  await refused(`s3://${s3.bucket}/x?partSize=1MiB`, / partSize: at least 5MiB \(the S3 minimum\)$/);
+  await refused(`file:${join(dir, 'backups')}?region=eu-west-1`, /is a folder, which takes no parameters$/);
+  await refused('s3:bucket/x', /^"s3:bucket\/x" is not an S3 URL$/);
 });
