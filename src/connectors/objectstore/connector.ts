@@ -12,7 +12,7 @@ import { FerryError } from '../../core/errors.js';
 import type { CanonicalType, SchemaInfo } from '../../core/types.js';
 import { openStore, parseLocation } from '../../stores/location.js';
 import type { ObjectStore } from '../../stores/store.js';
-import { loadCodec } from './compress.js';
+import { loadCodec } from './parquet/compress.js';
 import { ORDERED_KINDS } from './keys.js';
 import { parseTargetOptions, type TargetOptions } from './options.js';
 import { ObjectStoreTarget, type TargetSettings } from './target.js';

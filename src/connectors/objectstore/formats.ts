@@ -8,11 +8,11 @@ import { createGunzip, createGzip, type Gzip } from 'node:zlib';
 import type { ColumnBatch } from '../../core/columns.js';
 import type { Column } from '../../core/types.js';
 import type { RandomAccess } from '../../stores/store.js';
-import type { ColumnAppender } from './parquet-columns.js';
+import type { ColumnAppender } from './parquet/columns.js';
 import { CsvParser, csvDecoder, csvEncoder, csvField, jsonDecoder, jsonEncoder, ndjsonMembers } from './codec-text.js';
-import type { Codec } from './compress.js';
-import { ParquetFileWriter, RowTrial, type ParquetOptions, type Sink, type WrittenFile } from './parquet-write.js';
-import { readParquet } from './parquet-read.js';
+import type { Codec } from './parquet/compress.js';
+import { ParquetFileWriter, RowTrial, type ParquetOptions, type Sink, type WrittenFile } from './parquet/write.js';
+import { readParquet } from './parquet/read.js';
 import { RowRefused } from './temporal.js';
 
 export type Format = 'parquet' | 'ndjson' | 'csv';

@@ -44,9 +44,9 @@ import {
 } from './formats.js';
 import { compareFor, inRange, keyIdentity, ORDERED_KINDS, overlaps, sameRange, type Compare } from './keys.js';
 import { parseTableOptions, type PartitionSpec } from './options.js';
-import { columnAppender, type ColumnAppender } from './parquet-columns.js';
-import { int64FromWords } from './parquet-codec.js';
-import { NotFerryParquet } from './parquet-read.js';
+import { columnAppender, type ColumnAppender } from './parquet/columns.js';
+import { int64FromWords } from './parquet/codec.js';
+import { NotFerryParquet } from './parquet/read.js';
 import { partitioner, partitionValues } from './partition.js';
 import { folderFingerprint, holdsObjects, scratchTable } from './removal.js';
 import type { ListedObject, ObjectStore, ObjectWriter } from '../../stores/store.js';
@@ -143,7 +143,7 @@ class TableLayout {
 }
 
 /**
- * How each column of the table goes into its leaf from a column batch (see parquet-columns.ts);
+ * How each column of the table goes into its leaf from a column batch (see parquet/columns.ts);
  * undefined unless the table is Parquet without partitions, every column has a layout its leaf
  * takes as it is, and repeated primary keys can be found in columns (one integer key column).
  */

@@ -1,7 +1,7 @@
 // Canonical values <-> Parquet's PLAIN encoding of each leaf type, one function per column
 // chosen up front, so the per-value work is a direct write into the page buffer.
-import { normalizeDecimal } from '../../core/values.js';
-import type { CanonicalType } from '../../core/types.js';
+import { normalizeDecimal } from '../../../core/values.js';
+import type { CanonicalType } from '../../../core/types.js';
 import {
   formatDays,
   formatTime,
@@ -10,8 +10,8 @@ import {
   parseTime,
   parseTimestamp,
   RowRefused,
-} from './temporal.js';
-import type { Leaf } from './typemap.js';
+} from '../temporal.js';
+import type { Leaf } from '../typemap.js';
 
 /** A growable byte buffer that encoders write into directly (numbers through a DataView, which V8 inlines). */
 export class ByteBuf {

@@ -1,9 +1,9 @@
 // Column batches (core/columns.ts) into Parquet's PLAIN encoding: most layouts are already the
 // leaf's bytes (little-endian integers and doubles, text with its 4-byte lengths), so a column
 // of a batch is one copy; decimals get their big-endian fixed-length form.
-import type { ColumnLayout, ColumnVector } from '../../core/columns.js';
-import { int64FromWords, type ByteBuf } from './parquet-codec.js';
-import type { Leaf } from './typemap.js';
+import type { ColumnLayout, ColumnVector } from '../../../core/columns.js';
+import { int64FromWords, type ByteBuf } from './codec.js';
+import type { Leaf } from '../typemap.js';
 
 /** Appends the non-null values of a column to a page's value buffer; returns their min and max for INT32/INT64 leaves. */
 export type ColumnAppender = (

@@ -1,13 +1,13 @@
 // Reads back the Parquet files ferry wrote (PLAIN values, RLE/bit-packed levels, data page
 // v1, the codecs of compress.ts), row group by row group, into canonical values: what
 // `ferry verify` compares with the source.
-import type { CanonicalType, Column } from '../../core/types.js';
-import type { RandomAccess } from '../../stores/store.js';
+import type { CanonicalType, Column } from '../../../core/types.js';
+import type { RandomAccess } from '../../../stores/store.js';
 import { codecById, type Codec } from './compress.js';
-import { fixedWidth, leafDecoder, type ValueDecoder } from './parquet-codec.js';
-import { PHYSICAL_ID } from './parquet-write.js';
+import { fixedWidth, leafDecoder, type ValueDecoder } from './codec.js';
+import { PHYSICAL_ID } from './write.js';
 import { ThriftReader, type ThriftStruct } from './thrift.js';
-import { parseNative, type Leaf, type Shape } from './typemap.js';
+import { parseNative, type Leaf, type Shape } from '../typemap.js';
 
 export class NotFerryParquet extends Error {}
 

@@ -2,14 +2,14 @@
 // per-column pages (PLAIN values, RLE/bit-packed levels, data page v1), pages are compressed
 // as they fill, a row group is written out when it reaches its size, and the footer last.
 // Memory stays at one row group's compressed pages plus one open page per column.
-import type { CanonicalType, Column } from '../../core/types.js';
-import { ByteBuf, leafEncoder, statBytes, type ValueEncoder } from './parquet-codec.js';
-import type { ColumnBatch, ColumnVector } from '../../core/columns.js';
+import type { CanonicalType, Column } from '../../../core/types.js';
+import { ByteBuf, leafEncoder, statBytes, type ValueEncoder } from './codec.js';
+import type { ColumnBatch, ColumnVector } from '../../../core/columns.js';
 import type { Codec } from './compress.js';
-import type { ColumnAppender } from './parquet-columns.js';
-import { RowRefused } from './temporal.js';
+import type { ColumnAppender } from './columns.js';
+import { RowRefused } from '../temporal.js';
 import { bin, byte, encodeStruct, i32, i64, list, struct, bool, type ThriftField, type ThriftValue } from './thrift.js';
-import { parseNative, type Leaf, type Logical, type Shape } from './typemap.js';
+import { parseNative, type Leaf, type Logical, type Shape } from '../typemap.js';
 
 export const PHYSICAL_ID = {
   BOOLEAN: 0,
