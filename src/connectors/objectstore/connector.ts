@@ -15,7 +15,8 @@ import type { ObjectStore } from '../../stores/store.js';
 import { loadCodec } from './parquet/compress.js';
 import { ORDERED_KINDS } from './keys.js';
 import { parseTargetOptions, type TargetOptions } from './options.js';
-import { ObjectStoreTarget, type TargetSettings } from './target.js';
+import type { TargetSettings } from './layout.js';
+import { ObjectStoreTarget } from './target.js';
 import { canonicalType, nativeType } from './typemap.js';
 
 const CREATED_BY = 'ferry version 0.1.0';

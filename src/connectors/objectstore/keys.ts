@@ -66,7 +66,8 @@ export function compareFor(t: CanonicalType): Compare | undefined {
   }
 }
 
-function compareTuple(a: unknown[], b: unknown[], cmp: Compare[]): number {
+/** Compares two keys (tuples of key column values) column by column. */
+export function compareTuple(a: unknown[], b: unknown[], cmp: Compare[]): number {
   for (let i = 0; i < cmp.length; i++) {
     const c = cmp[i]!(a[i], b[i]);
     if (c !== 0) return c;
