@@ -18,6 +18,7 @@ export type StoreLocation =
     }
   | { kind: 'folder'; path: string; params: Record<string, string> };
 
+/** Where a URL puts a store; parameters are left to the caller to check (they are options of different things). */
 export function parseLocation(url: string): StoreLocation {
   if (/^s3:/i.test(url)) return parseS3(url);
   if (!/^file:/i.test(url)) return { kind: 'folder', path: url, params: {} };

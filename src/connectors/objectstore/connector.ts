@@ -14,8 +14,8 @@ import { openStore, parseLocation } from '../../stores/location.js';
 import type { ObjectStore } from '../../stores/store.js';
 import { loadCodec } from './parquet/compress.js';
 import { ORDERED_KINDS } from './keys.js';
-import { parseTargetOptions, type TargetOptions } from './options.js';
 import type { TargetSettings } from './layout.js';
+import { parseTargetOptions, type TargetOptions } from './options.js';
 import { ObjectStoreTarget } from './target.js';
 import { canonicalType, nativeType } from './typemap.js';
 
