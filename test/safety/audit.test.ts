@@ -3,10 +3,11 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { runPlan } from '../../src/pipeline/copy/run.js';
+import { verifyPlan } from '../../src/pipeline/verify/verify.js';
 import { freshSqlite } from '../helpers.js';
 import { ferry, planFor } from '../e2e/support.js';
 
@@ -83,4 +84,42 @@ test('every step of a run is one chained line; edits, removals and cuts are foun
   tampered(forged.join('\n') + '\n', /BROKEN: the log does not end where the state recorded/);
 
   assert.deepEqual(readdirSync(join(stateDir, 'audit')), [`${summary.runId}.jsonl`]);
+});
+
+test('every command that acts on a plan opens and closes its log the same way: started, then finished with its status or failed with its one line', async () => {
+  const source = freshSqlite('ferry_safety_audit_cmd_src');
+  const db = new Database(source.slice('sqlite:'.length));
+  db.exec("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO item VALUES (1, 'one'), (2, 'two')");
+  db.close();
+  const { file, dir } = await planFor(source, freshSqlite('ferry_safety_audit_cmd_dst'));
+  const eventsOf = (runId: string) =>
+    readFileSync(join(dir, '.ferry', 'audit', `${runId}.jsonl`), 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  await runPlan(file);
+  const verified = await verifyPlan(file);
+  const lines = eventsOf(verified.runId);
+  assert.deepEqual(
+    lines.map((l) => l.event),
+    ['verify started', 'table verified', 'verify finished'],
+  );
+  assert.equal(lines.at(-1)!.status, 'match');
+  assert.equal(lines[1]!.sample, undefined, 'counts, never the values of differing rows');
+  // a run that fails: its log ends with the error's one line, and so does its record
+  const { file: casting } = await planFor(source, freshSqlite('ferry_safety_audit_cmd_cast'), (p) => {
+    p.waves[0]!.tables[0]!.columns.find((c) => c.source === 'name')!.type = 'INTEGER';
+  });
+  await assert.rejects(runPlan(casting), /2 rows were rejected and the plan allows 0/);
+  const state = new Database(join(dirname(casting), '.ferry', 'state.db'), { readonly: true });
+  const run = state.prepare("SELECT id, status, error FROM runs WHERE command = 'run'").get() as Record<string, string>;
+  state.close();
+  assert.equal(run.status, 'failed');
+  const failed = readFileSync(join(dirname(casting), '.ferry', 'audit', `${run.id}.jsonl`), 'utf8')
+    .trimEnd()
+    .split('\n');
+  const last = JSON.parse(failed.at(-1)!) as Record<string, string>;
+  assert.equal(last.event, 'run failed');
+  assert.equal(last.error, run.error);
+  assert.match(last.error!, /^2 rows were rejected and the plan allows 0; the last in item: see the reject files/);
 });

@@ -12,9 +12,10 @@ import { DigestBuilder, rowText, type Digest } from '../../core/digest.js';
 import { FerryError } from '../../core/errors.js';
 import type { Finding, KeyRange, RowBatch } from '../../core/types.js';
 import { canonicalText } from '../../core/values.js';
-import { AuditLog } from '../safety/audit.js';
+import type { AuditLog } from '../safety/audit.js';
 import type { TableMapping } from '../plan/mapping.js';
 import { systemClock, type Clock } from './schedule.js';
+import { asCommand, type CommandEnd, type CommandRun } from '../session/command.js';
 import { openSession, type Session, type SessionOptions } from '../session/session.js';
 import { copyChunk, type ChunkTap, type CopyPath } from './chunk.js';
 import { preflight } from './preflight.js';
@@ -283,29 +284,56 @@ export async function dryRun(planFile: string, opts: DryRunOptions = {}): Promis
     );
   const session = await openSession(planFile, opts);
   const { state, hash, plan } = session;
-  const target = session.target.target();
-  const runId = state.startRun(hash, planFile, 'test');
-  const audit = AuditLog.open(state, runId, 'test', hash, session.log);
-  const suffix = `__ferrytest_${randomBytes(3).toString('hex')}`;
-  const prepared: TargetTable[] = [];
-  let view: ReadView | undefined;
-  let failed = false;
   try {
-    if (!target.drop)
+    if (!session.target.target().drop)
       throw new FerryError(
         'UNSUPPORTED',
         `a dry run is not available for ${session.target.kind} targets: the connector cannot remove the scratch tables afterwards`,
         'run the plan against a scratch target of your own',
       );
-    audit.record('dry run started', {
+    const suffix = `__ferrytest_${randomBytes(3).toString('hex')}`;
+    const details = {
       target: plan.target.url,
       suffix,
       sample: opts.percent !== undefined ? `${opts.percent}%` : (opts.sample ?? DEFAULT_SAMPLE),
-    });
+    };
+    return await asCommand(
+      { state, plan: { hash, file: planFile }, command: 'test', log: session.log, details },
+      (run) => sampleAll(session, run, suffix, opts),
+    );
+  } finally {
+    await session.close();
+  }
+}
+
+/** The dry run proper: the run's checks, then a sample of every table into its scratch table; the scratch tables go afterwards. */
+async function sampleAll(
+  session: Session,
+  run: CommandRun,
+  suffix: string,
+  opts: DryRunOptions,
+): Promise<CommandEnd<DryRunResult>> {
+  const { state, plan } = session;
+  const target = session.target.target();
+  const prepared: TargetTable[] = [];
+  let view: ReadView | undefined;
+  let failed = false;
+  const finish = (findings: Finding[], tables: DryRunTable[]): CommandEnd<DryRunResult> => {
+    state.addFindings(run.id, findings);
+    const ok = !findings.some((f) => f.severity === 'error') && tables.every((t) => t.match && t.rejected === 0);
+    const estimatedSeconds = tables.reduce((sum, t) => sum + t.estimatedSeconds, 0);
+    const kept = opts.keep ? [...new Set(prepared.map((t) => t.name))] : [];
+    return {
+      result: { runId: run.id, suffix, tables, findings, estimatedSeconds, ok, kept },
+      status: ok ? 'ok' : 'findings',
+      details: { ok, findings: findings.length, estimatedSeconds },
+    };
+  };
+  try {
     const all = session.waves.flat();
     // the same checks a run makes before it writes
     const findings = await preflight(session);
-    if (findings.some((f) => f.severity === 'error')) return finish(findings, [], 0);
+    if (findings.some((f) => f.severity === 'error')) return finish(findings, []);
     if (all.some((m) => m.target.foreignKeys.length > 0))
       findings.push({
         severity: 'info',
@@ -343,7 +371,7 @@ export async function dryRun(planFile: string, opts: DryRunOptions = {}): Promis
       const t: DryRunTable = { ...rest, seconds: { prepare, ...seconds } };
       findings.push(...own);
       tables.push(t);
-      audit.record('table sampled', {
+      run.audit.record('table sampled', {
         table: t.table,
         scratch: t.scratch,
         sampled: t.sampled,
@@ -354,41 +382,14 @@ export async function dryRun(planFile: string, opts: DryRunOptions = {}): Promis
       });
       opts.onTable?.(t);
     }
-    return finish(
-      findings,
-      tables,
-      tables.reduce((s, t) => s + t.estimatedSeconds, 0),
-    );
+    return finish(findings, tables);
   } catch (e) {
     failed = true;
-    audit.record('dry run failed', { error: (e as Error).message });
-    state.finishRun(runId, 'failed', (e as Error).message);
     throw e;
   } finally {
     await view?.release().catch(() => {});
-    try {
-      // a failed cleanup is the error to report, unless the dry run failed first
-      if (!opts.keep) await cleanUp(session, prepared, audit).catch((e) => (failed ? undefined : Promise.reject(e)));
-    } finally {
-      audit.close();
-      await session.close();
-    }
-  }
-
-  function finish(findings: Finding[], tables: DryRunTable[], estimatedSeconds: number): DryRunResult {
-    state.addFindings(runId, findings);
-    const ok = !findings.some((f) => f.severity === 'error') && tables.every((t) => t.match && t.rejected === 0);
-    state.finishRun(runId, ok ? 'ok' : 'findings');
-    audit.record('dry run finished', { ok, findings: findings.length, estimatedSeconds });
-    return {
-      runId,
-      suffix,
-      tables,
-      findings,
-      estimatedSeconds,
-      ok,
-      kept: opts.keep ? [...new Set(prepared.map((t) => t.name))] : [],
-    };
+    // a failed cleanup is the error to report, unless the dry run failed first
+    if (!opts.keep) await cleanUp(session, prepared, run.audit).catch((e) => (failed ? undefined : Promise.reject(e)));
   }
 }
 

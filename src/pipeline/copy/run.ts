@@ -7,11 +7,12 @@ import type { ReadView } from '../../core/contracts.js';
 import { addDigests, digestFingerprint } from '../../core/digest.js';
 import { FerryError } from '../../core/errors.js';
 import { stateStringify } from '../../core/values.js';
-import { AuditLog } from '../safety/audit.js';
+import type { AuditLog } from '../safety/audit.js';
 import { backupSession, keySourceOf } from '../safety/backup/writer.js';
 import { fingerprintOf, tableHeld } from '../safety/fingerprint.js';
 import type { TableMapping } from '../plan/mapping.js';
 import { ScheduleGate, systemClock, type Clock } from './schedule.js';
+import { asCommand, type CommandEnd, type CommandRun } from '../session/command.js';
 import { openSession, type Session, type SessionOptions } from '../session/session.js';
 import type { ChunkState, RunRecord } from '../session/checkpoints.js';
 import { copyChunk, type CopyPath } from './chunk.js';
@@ -70,26 +71,42 @@ export interface RunSummary {
 export async function runPlan(planFile: string, opts: RunOptions = {}): Promise<RunSummary> {
   const session = await openSession(planFile, opts);
   const { state, hash, plan } = session;
-  const all = session.waves.flat();
-  // a finished plan is not run again, and its last run stays the latest (report, rollback)
-  if (all.every((m) => state.tableStatus(hash, m.target.name) === 'linked')) {
-    const finishedBy = state
-      .runsOf(hash, 'run')
-      .filter((r) => r.status.startsWith('done'))
-      .at(-1);
-    try {
+  try {
+    const all = session.waves.flat();
+    // a finished plan is not run again, and its last run stays the latest (report, rollback)
+    if (all.every((m) => state.tableStatus(hash, m.target.name) === 'linked')) {
+      const finishedBy = state
+        .runsOf(hash, 'run')
+        .filter((r) => r.status.startsWith('done'))
+        .at(-1);
       const summary = summarize(session, finishedBy?.id ?? '', all, performance.now());
       return { ...summary, rejectFiles: [], nothingToDo: { finishedBy } };
-    } finally {
-      await session.close();
     }
+    const details = {
+      planFile,
+      source: plan.source.url,
+      target: plan.target.url,
+      ifExists: plan.target.ifExists,
+      settings: plan.settings,
+    };
+    return await asCommand(
+      { state, plan: { hash, file: planFile }, command: 'run', log: session.log, details },
+      (run) => copyPlan(session, run, opts),
+    );
+  } finally {
+    await session.close();
   }
-  const runId = state.startRun(hash, planFile, 'run');
+}
+
+/** The run proper: checks, the backup before the first write, then every table, chunk by chunk. */
+async function copyPlan(session: Session, run: CommandRun, opts: RunOptions): Promise<CommandEnd<RunSummary>> {
+  const { state, hash, plan } = session;
+  const { id: runId, audit } = run;
+  const all = session.waves.flat();
   const emit = opts.onEvent ?? (() => {});
   const t0 = performance.now();
   const rowsByTable = new Map<string, number>();
   const clock = opts.clock ?? systemClock;
-  const audit = AuditLog.open(state, runId, 'run', hash, session.log);
   const ctl: Controls = {
     audit,
     gate: plan.settings.schedule
@@ -111,13 +128,6 @@ export async function runPlan(planFile: string, opts: RunOptions = {}): Promise<
   };
   let view: ReadView | undefined;
   try {
-    audit.record('run started', {
-      planFile,
-      source: plan.source.url,
-      target: plan.target.url,
-      ifExists: plan.target.ifExists,
-      settings: plan.settings,
-    });
     state.setPlanTarget(hash, plan.target.url, plan.target.options);
     const findings = await preflight(session);
     state.addFindings(runId, findings);
@@ -179,24 +189,21 @@ export async function runPlan(planFile: string, opts: RunOptions = {}): Promise<
       emit({ type: 'table-done', table: m.target.name });
     }
     const summary = { ...summarize(session, runId, all, t0), rejectFiles: writeRejectFiles(session, all) };
-    state.finishRun(runId, summary.rejects > 0 ? 'done-with-rejects' : 'done');
-    audit.record('run finished', {
-      rows: summary.tables.reduce((n, t) => n + t.rows, 0),
-      copied: summary.copied,
-      rejects: summary.rejects,
-      seconds: Math.round(summary.seconds * 1000) / 1000,
-    });
-    return summary;
+    return {
+      result: summary,
+      status: summary.rejects > 0 ? 'done-with-rejects' : 'done',
+      details: {
+        rows: summary.tables.reduce((n, t) => n + t.rows, 0),
+        copied: summary.copied,
+        rejects: summary.rejects,
+        seconds: Math.round(summary.seconds * 1000) / 1000,
+      },
+    };
   } catch (e) {
-    writeRejectFiles(session, session.waves.flat());
-    const message = e instanceof FerryError ? e.oneLine() : String((e as Error).message);
-    state.finishRun(runId, 'failed', message);
-    audit.record('run failed', { error: message });
+    writeRejectFiles(session, all);
     throw e;
   } finally {
-    audit.close();
     await view?.release().catch(() => {});
-    await session.close();
   }
 }
 

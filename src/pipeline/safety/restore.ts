@@ -9,11 +9,12 @@ import { FerryError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { formatType, parseType } from '../../core/types.js';
 import { converter } from '../../core/values.js';
-import { AuditLog } from './audit.js';
+import type { AuditLog } from './audit.js';
 import { fileRange, targetTableOf, type BackupPart, type BackupTable } from './backup/format.js';
 import { backupRows, openBackup, type OpenedBackup } from './backup/reader.js';
 import type { KeySource } from './backup/sealed.js';
 import { StateStore } from '../session/checkpoints.js';
+import { asCommand } from '../session/command.js';
 
 export interface RestoreOptions {
   /** the database to load into; secrets as ${env:NAME} references */
@@ -145,37 +146,36 @@ export async function restoreBackup(location: string, opts: RestoreOptions): Pro
 async function restoreFrom(b: OpenedBackup, opts: RestoreOptions, t0: number): Promise<RestoreSummary> {
   const { part, tables } = partOf(b, opts.side ?? 'source', opts.tables);
   const state = new StateStore(resolve(opts.stateDir ?? '.ferry'));
-  const runId = state.startRun(b.manifest.plan.hash, b.manifest.plan.file, 'restore');
-  const audit = AuditLog.open(state, runId, 'restore', b.manifest.plan.hash, opts.log);
   let conn: Connector | undefined;
   try {
-    audit.record('restore started', {
+    const details = {
       backup: b.manifest.id,
       location: b.location,
       side: part.side,
       target: opts.target,
       tables: tables.map((t) => t.name),
+    };
+    const plan = { hash: b.manifest.plan.hash, file: b.manifest.plan.file };
+    const log = opts.log ?? silentLogger;
+    return await asCommand({ state, plan, command: 'restore', log, details }, async (run) => {
+      conn = await connect(opts.target, log, 2);
+      const restored = await restoreTables(
+        b,
+        part,
+        tables,
+        conn,
+        opts.ifExists ?? 'fail',
+        opts.batchRows ?? 1000,
+        run.audit,
+        opts.onTable,
+      );
+      return {
+        result: { runId: run.id, backupId: b.manifest.id, tables: restored, seconds: (performance.now() - t0) / 1000 },
+        status: 'done',
+        details: { tables: restored.length, rows: restored.reduce((n, t) => n + t.rows, 0) },
+      };
     });
-    conn = await connect(opts.target, opts.log ?? silentLogger, 2);
-    const restored = await restoreTables(
-      b,
-      part,
-      tables,
-      conn,
-      opts.ifExists ?? 'fail',
-      opts.batchRows ?? 1000,
-      audit,
-      opts.onTable,
-    );
-    audit.record('restore finished', { tables: restored.length, rows: restored.reduce((n, t) => n + t.rows, 0) });
-    state.finishRun(runId, 'done');
-    return { runId, backupId: b.manifest.id, tables: restored, seconds: (performance.now() - t0) / 1000 };
-  } catch (e) {
-    audit.record('failed', { error: (e as Error).message });
-    state.finishRun(runId, 'failed', (e as Error).message);
-    throw e;
   } finally {
-    audit.close();
     state.close();
     await conn?.close();
   }

@@ -9,12 +9,12 @@ import { connect } from '../../connectors/index.js';
 import type { Connector } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/log.js';
-import { AuditLog } from './audit.js';
 import { openBackup, type OpenedBackup } from './backup/reader.js';
 import { fingerprintOf, sameFingerprint } from './fingerprint.js';
 import { partOf, restoreTables } from './restore.js';
 import type { KeySource } from './backup/sealed.js';
 import { requireRun, StateStore, type BackupRecord, type TableWrite } from '../session/checkpoints.js';
+import { asCommand } from '../session/command.js';
 
 export interface RollbackOptions {
   stateDir?: string;
@@ -94,8 +94,6 @@ async function* noRows() {}
 export async function rollbackRun(opts: RollbackOptions = {}): Promise<RollbackResult> {
   const state = new StateStore(resolve(opts.stateDir ?? '.ferry'));
   let conn: Connector | undefined;
-  let audit: AuditLog | undefined;
-  let ownRun: string | undefined;
   let opened: OpenedBackup | undefined;
   try {
     const run = requireRun(state, opts.runId);
@@ -138,53 +136,55 @@ export async function rollbackRun(opts: RollbackOptions = {}): Promise<RollbackR
       steps.push(await stepFor(conn, w, record && opened ? { record, tables: new Set(backedUp) } : undefined));
     if (opts.check) return { runId: '', runs, steps, backup: opened?.manifest.id, done: false };
 
-    ownRun = state.startRun(hash, run.planFile, 'rollback');
-    audit = AuditLog.open(state, ownRun, 'rollback', hash, opts.log);
-    audit.record('rollback started', {
+    const details = {
       of: runs,
       target: target.url,
       force: !!opts.force,
       steps: steps.map((s) => `${s.table}: ${s.action}`),
-    });
-    const blockers = steps.filter((s) => s.blocker);
-    if (blockers.length > 0 && !opts.force)
-      throw new FerryError(
-        'TARGET_CHANGED',
-        `refusing to roll back run ${run.id}: ${blockers[0]!.blocker}${blockers.length > 1 ? ` (and ${blockers.length - 1} more)` : ''}`,
-        'find out who writes to the target (has the application moved to it?); run `ferry rollback --check` to see every step, and `ferry rollback --force` to roll back all the same',
-      );
-    for (const s of steps.filter((x) => x.blocker)) audit.record('forced', { table: s.table, blocker: s.blocker });
-    const byName = new Map(writes.map((w) => [w.name, w]));
+    };
     const tgt = conn.target();
-    // children before parents: the reverse of the order the run prepared them in
-    for (const s of [...steps].reverse()) {
-      const w = byName.get(s.table)!;
-      if (s.action === 'drop' || s.action === 'restore') await tgt.drop!(w.definition);
-      else if (s.action === 'empty')
-        await tgt.writeChunk(
-          { table: { ...w.definition, key: [] }, range: {}, replace: true, isolate: false },
-          noRows(),
-        );
-      if (s.action !== 'restore' && s.action !== 'none')
-        audit.record(s.action === 'drop' ? 'table dropped' : 'table emptied', { table: s.table, reason: s.reason });
-    }
-    const restore = steps.filter((s) => s.action === 'restore').map((s) => s.table);
-    if (restore.length > 0 && opened) {
-      const { part, tables } = partOf(opened, 'target', restore);
-      await restoreTables(opened, part, tables, conn, 'fail', 1000, audit);
-    }
-    state.resetPlan(hash, 'rolled back');
-    state.finishRun(ownRun, 'done');
-    audit.record('rollback finished', { tables: steps.length });
-    return { runId: ownRun, runs, steps, backup: opened?.manifest.id, done: true };
-  } catch (e) {
-    if (ownRun) {
-      audit?.record('rollback failed', { error: (e as Error).message });
-      state.finishRun(ownRun, 'failed', (e as Error).message);
-    }
-    throw e;
+    const plan = { hash, file: run.planFile };
+    return await asCommand(
+      { state, plan, command: 'rollback', log: opts.log ?? silentLogger, details },
+      async (own) => {
+        const blockers = steps.filter((s) => s.blocker);
+        if (blockers.length > 0 && !opts.force)
+          throw new FerryError(
+            'TARGET_CHANGED',
+            `refusing to roll back run ${run.id}: ${blockers[0]!.blocker}${blockers.length > 1 ? ` (and ${blockers.length - 1} more)` : ''}`,
+            'find out who writes to the target (has the application moved to it?); run `ferry rollback --check` to see every step, and `ferry rollback --force` to roll back all the same',
+          );
+        for (const s of blockers) own.audit.record('forced', { table: s.table, blocker: s.blocker });
+        const byName = new Map(writes.map((w) => [w.name, w]));
+        // children before parents: the reverse of the order the run prepared them in
+        for (const s of [...steps].reverse()) {
+          const w = byName.get(s.table)!;
+          if (s.action === 'drop' || s.action === 'restore') await tgt.drop!(w.definition);
+          else if (s.action === 'empty')
+            await tgt.writeChunk(
+              { table: { ...w.definition, key: [] }, range: {}, replace: true, isolate: false },
+              noRows(),
+            );
+          if (s.action !== 'restore' && s.action !== 'none')
+            own.audit.record(s.action === 'drop' ? 'table dropped' : 'table emptied', {
+              table: s.table,
+              reason: s.reason,
+            });
+        }
+        const restore = steps.filter((s) => s.action === 'restore').map((s) => s.table);
+        if (restore.length > 0 && opened) {
+          const { part, tables } = partOf(opened, 'target', restore);
+          await restoreTables(opened, part, tables, conn!, 'fail', 1000, own.audit);
+        }
+        state.resetPlan(hash, 'rolled back');
+        return {
+          result: { runId: own.id, runs, steps, backup: opened?.manifest.id, done: true },
+          status: 'done',
+          details: { tables: steps.length },
+        };
+      },
+    );
   } finally {
-    audit?.close();
     state.close();
     await conn?.close();
     await opened?.store.close();

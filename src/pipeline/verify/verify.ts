@@ -6,6 +6,7 @@ import { DigestBuilder, rowText, type Digest } from '../../core/digest.js';
 import type { CanonicalType, KeyRange, RowBatch } from '../../core/types.js';
 import { canonicalText } from '../../core/values.js';
 import type { TableMapping } from '../plan/mapping.js';
+import { asCommand, type CommandEnd, type CommandRun } from '../session/command.js';
 import { openSession, type Session, type SessionOptions } from '../session/session.js';
 import type { VerifyRecord } from '../session/checkpoints.js';
 import { readerCount } from '../copy/throttle.js';
@@ -33,8 +34,19 @@ interface Side {
 
 export async function verifyPlan(planFile: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
   const session = await openSession(planFile, opts);
-  const { state, hash } = session;
-  const runId = state.startRun(hash, planFile, 'verify');
+  const { state, hash, plan } = session;
+  try {
+    const details = { source: plan.source.url, target: plan.target.url };
+    return await asCommand(
+      { state, plan: { hash, file: planFile }, command: 'verify', log: session.log, details },
+      (run) => verifyAll(session, run, opts),
+    );
+  } finally {
+    await session.close();
+  }
+}
+
+async function verifyAll(session: Session, run: CommandRun, opts: VerifyOptions): Promise<CommandEnd<VerifyResult>> {
   let view: ReadView | undefined;
   try {
     // within the plan's cap on source connections, like the run
@@ -57,19 +69,17 @@ export async function verifyPlan(planFile: string, opts: VerifyOptions = {}): Pr
           message: (e as Error).message,
         };
       }
-      state.addVerification(runId, rec);
+      session.state.addVerification(run.id, rec);
+      const { sample: _differing, ...counts } = rec;
+      run.audit.record('table verified', counts);
       opts.onTable?.(rec);
       results.push(rec);
     }
     const ok = results.every((r) => r.status === 'match' && r.rejected === 0);
-    state.finishRun(runId, ok ? 'match' : 'mismatch');
-    return { runId, tables: results, ok };
-  } catch (e) {
-    state.finishRun(runId, 'failed', (e as Error).message);
-    throw e;
+    const status = ok ? 'match' : 'mismatch';
+    return { result: { runId: run.id, tables: results, ok }, status, details: { tables: results.length } };
   } finally {
     await view?.release().catch(() => {});
-    await session.close();
   }
 }
 

@@ -10,11 +10,12 @@ import { FerryError } from '../../../core/errors.js';
 import { redact } from '../../../core/secrets.js';
 import type { KeyRange, RowBatch } from '../../../core/types.js';
 import { stateStringify } from '../../../core/values.js';
-import { AuditLog } from '../audit.js';
+import type { AuditLog } from '../audit.js';
 import { tableExists } from '../fingerprint.js';
 import { writeStream, type ObjectStore } from '../../../stores/store.js';
 import { systemClock, type Clock } from '../../copy/schedule.js';
 import { readerCount, Throttle } from '../../copy/throttle.js';
+import { asCommand } from '../../session/command.js';
 import { openSession, type Session, type SessionOptions } from '../../session/session.js';
 import {
   dataFile,
@@ -230,7 +231,7 @@ export async function backupSession(session: Session, ctx: BackupContext): Promi
   const location = backupLocation(ctx.to, id);
   const store = await openBackupLocation(location);
   try {
-    ctx.audit.record('backup started', { backup: id, location, keyId: key.id, purpose: ctx.purpose });
+    ctx.audit.record('backup location', { backup: id, location, keyId: key.id, purpose: ctx.purpose });
     const notes: string[] = [];
     const parts: BackupPart[] = [
       await backupSource(session, store, key, ctx, Throttle.of(session.plan.settings.throttle, ctx.clock)),
@@ -275,7 +276,7 @@ export async function backupSession(session: Session, ctx: BackupContext): Promi
         bytes: t.files.reduce((n, f) => n + f.bytes, 0),
       })),
     );
-    ctx.audit.record('backup finished', {
+    ctx.audit.record('backup written', {
       backup: id,
       location,
       tables: tables.length,
@@ -291,33 +292,30 @@ export async function backupSession(session: Session, ctx: BackupContext): Promi
 export async function backupPlan(planFile: string, opts: BackupOptions = {}): Promise<BackupSummary> {
   const session = await openSession(planFile, opts);
   const { state, hash, plan } = session;
-  const to = opts.to ?? plan.settings.backup?.to;
-  const runId = state.startRun(hash, planFile, 'backup');
-  const audit = AuditLog.open(state, runId, 'backup', hash, session.log);
   try {
+    const to = opts.to ?? plan.settings.backup?.to;
     if (!to)
       throw new FerryError(
         'PLAN_INVALID',
         'no backup location: the plan has no settings.backup.to',
         'add settings.backup.to (a folder or s3://bucket/prefix) to the plan, or pass --to',
       );
-    const summary = await backupSession(session, {
-      runId,
-      audit,
-      purpose: 'manual',
-      to,
-      key: keySourceOf(plan.settings, opts.key),
-      clock: opts.clock ?? systemClock,
-      onTable: opts.onTable,
-    });
-    state.finishRun(runId, 'done');
-    return summary;
-  } catch (e) {
-    audit.record('failed', { error: (e as Error).message });
-    state.finishRun(runId, 'failed', (e as Error).message);
-    throw e;
+    return await asCommand(
+      { state, plan: { hash, file: planFile }, command: 'backup', log: session.log, details: { to } },
+      async (run) => {
+        const summary = await backupSession(session, {
+          runId: run.id,
+          audit: run.audit,
+          purpose: 'manual',
+          to,
+          key: keySourceOf(plan.settings, opts.key),
+          clock: opts.clock ?? systemClock,
+          onTable: opts.onTable,
+        });
+        return { result: summary, status: 'done', details: { backup: summary.id } };
+      },
+    );
   } finally {
-    audit.close();
     await session.close();
   }
 }
