@@ -197,6 +197,13 @@ export interface Connector {
   nativeType(t: CanonicalType): NativeTypeChoice;
   /** the canonical type of a native type as written in a plan ("numeric(10,2)") */
   canonicalType(native: string): CanonicalType;
+  /**
+   * Whether a native type is one of this engine's own that no canonical type describes
+   * (PostgreSQL's inet, tsvector, ranges, …): its values travel as the engine's text for it. The
+   * planner keeps such a type between two databases of this engine, and into another engine
+   * stores that text (a finding says so). Without it, every native type has a canonical one.
+   */
+  ownType?(native: string): boolean;
   source(): Source;
   target(): Target;
   close(): Promise<void>;

@@ -345,6 +345,7 @@ const SAME_REPRESENTATION: CanonicalType['kind'][] = [
  */
 export function converter(from: CanonicalType, to: CanonicalType): ((v: unknown) => unknown) | undefined {
   if (from.kind === to.kind && SAME_REPRESENTATION.includes(from.kind)) return undefined;
+  if (formatType(from) === formatType(to)) return undefined;
   if (from.kind === 'int' && to.kind === 'int') {
     if ((from.bits === 64) === (to.bits === 64)) return undefined;
     return to.bits === 64
@@ -432,20 +433,42 @@ export function convertValue(v: unknown, from: CanonicalType, to: CanonicalType)
       if (Array.isArray(v)) return v.map(String);
       return String(v) === '' ? [] : String(v).split(',');
     case 'array':
-      if (Array.isArray(v))
-        return v.map((e) =>
-          convertValue(
-            e,
-            from.kind === 'array' ? from.element : from.kind === 'set' ? { kind: 'string' } : from,
-            to.element,
-          ),
-        );
+      if (Array.isArray(v)) {
+        const element = from.kind === 'array' ? from.element : from.kind === 'set' ? { kind: 'string' as const } : from;
+        // arrays need not fix their dimensions (PostgreSQL's do not): an array element is the next level
+        return v.map((e) => (Array.isArray(e) ? convertValue(e, from, to) : convertValue(e, element, to.element)));
+      }
+      if (typeof v === 'string' && (f === 'json' || f === 'string'))
+        // elements as JSON gives them: numbers, booleans and strings, converted as from text
+        return convertValue(jsonArray(v), { kind: 'array', element: { kind: 'string' } }, to);
       return fail(v, from, to);
     case 'bit':
       if (typeof v === 'string' && /^[01]*$/.test(v)) return v;
       if (typeof v === 'number' || typeof v === 'bigint') return BigInt(v).toString(2).padStart(to.length, '0');
       return fail(v, from, to);
   }
+}
+
+/**
+ * A JSON array's elements (the form arrays take in engines without them, like MySQL's json),
+ * or VALUE_DOES_NOT_FIT: not an array, or an integer past 2^53 that JSON.parse would round.
+ */
+function jsonArray(text: string): unknown[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const inexact = (x: unknown): boolean =>
+    Array.isArray(x) ? x.some(inexact) : typeof x === 'number' && Number.isInteger(x) && !Number.isSafeInteger(x);
+  if (!Array.isArray(parsed) || inexact(parsed))
+    throw new FerryError(
+      'VALUE_DOES_NOT_FIT',
+      `${JSON.stringify(text.length > 60 ? text.slice(0, 60) + '…' : text)} is not a JSON array of exact values`,
+      'change the cast in the plan or filter the row',
+    );
+  return parsed;
 }
 
 /** The value with what JSON has no form for replaced by tagged objects; the value itself when nothing needs it. */

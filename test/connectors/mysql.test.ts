@@ -116,7 +116,7 @@ describe('mysql: type map', () => {
       ['timetz(3)', 'time(3)'],
       ['interval', 'varchar(64)'],
       ['array<int64>', 'json'],
-      ['varbit(10)', 'bit(10)'],
+      ['varbit(10)', 'varchar(10)'],
       ['decimal', 'decimal(65,30)'],
       ['char(300)', 'varchar(300)'],
       ['varchar(20000)', 'longtext'],

@@ -149,8 +149,8 @@ export const CANONICAL_TO_NATIVE: Record<string, NativeTypeChoice> = {
   'array<$*>': { native: 'json', note: 'MySQL has no array type: arrays are stored as JSON arrays' },
   'bit($1)': { native: 'bit($1)' },
   'varbit($1)': {
-    native: 'bit($1)',
-    note: 'MySQL has no varying bit string: stored as bit(n), shorter strings are left-padded with zeros',
+    native: 'varchar($1)',
+    note: 'MySQL has no varying bit string (its bit(n) would pad shorter strings with zeros): stored as a text of 0 and 1',
   },
   interval: { native: 'varchar(64)', note: 'MySQL has no interval type: stored as its text' },
 };

@@ -16,7 +16,7 @@ import { introspect } from './introspect.js';
 import { privileges } from './privileges.js';
 import { PgSource, type PgReadView, type PgSourceSettings } from './source.js';
 import { PgTarget } from './target.js';
-import { canonicalType, nativeType } from './typemap.js';
+import { canonicalType, describeNative, nativeType } from './typemap.js';
 
 const CAPABILITIES: Capabilities = {
   // text and uuid are left out: their order depends on collation and storage in other engines
@@ -69,6 +69,10 @@ class PostgresConnector implements Connector {
 
   canonicalType(native: string): CanonicalType {
     return canonicalType(native);
+  }
+
+  ownType(native: string): boolean {
+    return !describeNative(native).known;
   }
 
   source(): Source {

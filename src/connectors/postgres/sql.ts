@@ -3,7 +3,7 @@
 import { FerryError } from '../../core/errors.js';
 import type { CanonicalType, Column, KeyRange } from '../../core/types.js';
 import { sqlLiteral, textForm } from './text-write.js';
-import { readCast } from './wire.js';
+import { readExpression } from './wire.js';
 
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -30,7 +30,7 @@ export function reportedName(schema: string, table: string, defaultSchema: strin
 
 /** The select list that reads columns in the wire family of their canonical types. */
 export function selectList(columns: Pick<Column, 'name' | 'type' | 'nativeType'>[]): string {
-  return columns.map((c) => quoteIdent(c.name) + readCast(c.nativeType, c.type)).join(', ');
+  return columns.map((c) => readExpression(quoteIdent(c.name), c.nativeType, c.type)).join(', ');
 }
 
 function tupleSide(names: string[], values: unknown[], types: CanonicalType[]): [string, string] {

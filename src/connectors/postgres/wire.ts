@@ -81,11 +81,19 @@ export function castName(f: Family): string {
   return f.startsWith('array:') ? `${scalarCastName(f.slice(6) as ScalarFamily)}[]` : scalarCastName(f as ScalarFamily);
 }
 
-/** The cast (like "::int8") a column of this native type needs to be read as `type`, or "". */
-export function readCast(nativeType: string, type: CanonicalType): string {
+/**
+ * The select-list expression that reads a column (`ident`, quoted) in the wire family of `type`:
+ * the column itself, or a cast. A native type ferry does not know (inet, tsvector, ranges, …)
+ * travels as its output function's text, the form PostgreSQL prints: its cast to text may differ
+ * (an inet host address ::1 would read as ::1/128); an array of one as text[] of its elements'.
+ */
+export function readExpression(ident: string, nativeType: string, type: CanonicalType): string {
   const native = describeNative(nativeType);
   const want = familyOf(type);
-  return native.known && familyOf(native.type) === want ? '' : `::${castName(want)}`;
+  if (native.known && familyOf(native.type) === want) return ident;
+  if (!native.known && (want === 'text' || want === 'array:text'))
+    return `CASE WHEN ${ident} IS NOT NULL THEN format('%s', ${ident})${want === 'text' ? '' : '::text[]'} END`;
+  return `${ident}::${castName(want)}`;
 }
 
 /** Families by the catalog name of a base type (typname), for columns found in a live table. */

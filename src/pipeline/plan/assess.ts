@@ -4,7 +4,7 @@ import { connect } from '../../connectors/index.js';
 import type { Connector } from '../../core/contracts.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import type { Plan, TablePlan } from '../../core/plan.js';
-import type { CanonicalType, Finding, SchemaInfo, TableInfo } from '../../core/types.js';
+import type { CanonicalType, Column, Finding, SchemaInfo, TableInfo } from '../../core/types.js';
 import { formatType } from '../../core/types.js';
 import { alwaysFits } from '../../core/values.js';
 import { hasLiteralPassword } from '../../core/secrets.js';
@@ -146,6 +146,19 @@ function tableFindings(
         action: "the plan's source.zeroDates decides: reject (default), null, or text",
       });
     if (!target) continue;
+    if (source.ownType?.(c.nativeType)) {
+      if (source.kind !== target.kind)
+        f.push({
+          severity: 'info',
+          code: 'TYPE_AS_TEXT',
+          table: t.name,
+          column: c.name,
+          message: `${t.name}.${c.name} ${c.nativeType} has no ${target.kind} type: stored as ${source.kind}'s text for it`,
+          action:
+            'no action needed; docs/types.md lists the text forms (a plan back into the source engine can name the type again)',
+        });
+      continue;
+    }
     const choice = target.nativeType(c.type);
     const stored = target.canonicalType(choice.native);
     // bool never "always fits" (loosely typed engines hold other values) but maps to bool faithfully
@@ -254,6 +267,13 @@ function targetName(name: string): string {
   return name.includes('.') ? name.slice(name.lastIndexOf('.') + 1) : name;
 }
 
+/** The native type the plan gives a column in the target. */
+function plannedType(c: Column, source: Connector, target: Connector): string {
+  // an engine's own type (inet, tsvector) stays itself between two databases of that engine
+  if (source.kind === target.kind && source.ownType?.(c.nativeType)) return c.nativeType;
+  return target.nativeType(c.type).native;
+}
+
 /** A plan for copying every table of the schema as it is. */
 export function buildPlan(
   schema: SchemaInfo,
@@ -271,7 +291,7 @@ export function buildPlan(
       source: c.name,
       target: c.name,
       sourceType: formatType(c.type),
-      type: target.nativeType(c.type).native,
+      type: plannedType(c, source, target),
       nullable: c.nullable,
       ...(c.autoIncrement ? { autoIncrement: true } : {}),
     })),
