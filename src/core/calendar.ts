@@ -69,3 +69,22 @@ export function formatTimestamp(v: number | bigint, unit: 'MILLIS' | 'MICROS', t
   }
   return `${formatDays(days)} ${formatTime(us)}${tz ? 'Z' : ''}`;
 }
+
+// Julian day 2440587.5 is 1970-01-01 00:00 UTC
+const JULIAN_EPOCH_MS = 210_866_760_000_000;
+
+/**
+ * A number stored as a point in time, read as SQLite's date functions read it (to the
+ * millisecond): Unix epoch seconds or a Julian day number. The canonical UTC timestamp, without
+ * a "Z"; undefined for a number that is no point in time (NaN, infinite).
+ */
+export function numericTimestamp(v: number | bigint, as: 'unixepoch' | 'julianday'): string | undefined {
+  if (typeof v === 'bigint' && as === 'unixepoch') return formatTimestamp(v * 1_000_000n, 'MICROS', false);
+  const n = Number(v);
+  if (!Number.isFinite(n)) return undefined;
+  return formatTimestamp(
+    as === 'unixepoch' ? Math.round(n * 1000) : Math.round(n * MS_PER_DAY) - JULIAN_EPOCH_MS,
+    'MILLIS',
+    false,
+  );
+}

@@ -19,6 +19,12 @@ export interface Capabilities {
    * and timestamp columns, and the mapping applies the plan's source.zeroDates policy to them.
    */
   zeroDates?: boolean;
+  /**
+   * A column may hold values its declared type does not describe (SQLite's dynamic typing): the
+   * mapping checks each value of a date or time column against its type, and applies the plan's
+   * source.numericDates to the numbers in date and timestamp columns.
+   */
+  looseValues?: boolean;
 }
 
 export interface ConnectOptions {

@@ -81,6 +81,12 @@ export const PlanSchema = z.strictObject({
       .enum(['null', 'reject', 'text'])
       .default('reject')
       .describe('MySQL 0000-00-00 dates: write NULL, reject the row, or keep as text'),
+    numericDates: z
+      .enum(['reject', 'unixepoch', 'julianday'])
+      .optional()
+      .describe(
+        'SQLite numbers in date and timestamp columns: reject the row (the default), or read them as Unix epoch seconds or Julian day numbers',
+      ),
   }),
   target: z.strictObject({
     url: z.string().min(1),

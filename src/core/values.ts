@@ -291,13 +291,18 @@ export function misfit(v: unknown, t: CanonicalType): string | undefined {
       return (v as string).length > t.length
         ? `bit string of length ${(v as string).length} is longer than ${formatType(t)}`
         : undefined;
+    case 'date':
+      return typeof v === 'string' && DATE_FORM.test(v) ? undefined : `${JSON.stringify(v)} is not a date (YYYY-MM-DD)`;
     case 'time': {
       const s = String(v);
+      if (!TIME_FORM.test(s)) return `${JSON.stringify(v)} is not a time of day (HH:MM:SS)`;
       if (s.startsWith('-') || Number(s.split(':')[0]) > 24) return `time ${s} is outside 00:00:00..24:00:00`;
       return fractionMisfit(s, t.precision);
     }
     case 'timestamp':
-      return fractionMisfit(String(v), t.precision);
+      if (typeof v !== 'string' || !TIMESTAMP_FORM.test(v))
+        return `${JSON.stringify(v)} is not a ${t.tz ? 'UTC ' : ''}timestamp (YYYY-MM-DD HH:MM:SS${t.tz ? 'Z' : ''})`;
+      return fractionMisfit(v, t.precision);
     case 'float':
       return t.bits === 32 && typeof v === 'number' && Math.fround(v) !== v && !Number.isNaN(v)
         ? `${v} has more precision than float32 holds`
@@ -306,6 +311,11 @@ export function misfit(v: unknown, t: CanonicalType): string | undefined {
       return undefined;
   }
 }
+
+// the canonical forms (see the top of this file), PostgreSQL's infinities included
+const DATE_FORM = /^(-?\d{4,}-\d\d-\d\d|-?infinity)$/;
+const TIME_FORM = /^-?\d{2,}:\d\d:\d\d(\.\d+)?([+-]\d\d(:\d\d){0,2})?$/;
+const TIMESTAMP_FORM = /^(-?\d{4,}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(\.\d+)?Z?|-?infinity)$/;
 
 function fractionMisfit(s: string, precision: number): string | undefined {
   const frac = /\.(\d+)/.exec(s)?.[1]?.replace(/0+$/, '') ?? '';

@@ -634,7 +634,7 @@ describe('sqlite source', () => {
             [],
           ],
           [3n, '2009-01-01 00:00:00', '2009-01-01 10:00:00Z', '7 pm', 2n, null, '0.1', 'abc', null, null],
-          [4n, 'not a date', '2009-01-01 10:00:00+02:00', null, null, null, '1000000000000000000000', 1.5, null, null],
+          [4n, 'not a date', '2009-01-01 08:00:00Z', null, null, null, '1000000000000000000000', 1.5, null, null],
           [5n, 1234567890n, null, null, null, null, null, null, null, null],
         ]);
       } finally {

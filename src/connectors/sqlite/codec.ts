@@ -4,17 +4,11 @@
 // them with a reason.
 import type { CanonicalType } from '../../core/types.js';
 import { normalizeDecimal } from '../../core/values.js';
+import { readDate, readTime, readTimestamp } from './temporal.js';
 
 export type Codec = (v: unknown) => unknown;
 
 const INT64_MAX = (1n << 63n) - 1n;
-
-const TIMESTAMP = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?$/;
-// what SQLite applications write: a "T" separator, no seconds, or a date alone
-const LOOSE_TIMESTAMP = /^(-?\d{4,}-\d\d-\d\d)(?:[ T](\d\d:\d\d)(:\d\d(?:\.\d{1,6})?)?)?$/;
-// the same with an optional UTC zone; no zone means UTC, as SQLite's own date functions have it
-const LOOSE_TIMESTAMPTZ = /^(-?\d{4,}-\d\d-\d\d)[ T](\d\d:\d\d)(:\d\d(?:\.\d{1,6})?)?(?:Z|[+-]00(?::?00)?)?$/i;
-const LOOSE_TIME = /^(\d\d:\d\d)(:\d\d(?:\.\d{1,6})?)?$/;
 
 const asText = (v: unknown) => (typeof v === 'bigint' || typeof v === 'number' ? String(v) : v);
 
@@ -113,29 +107,15 @@ export function decoder(t: CanonicalType): Codec | undefined {
     case 'interval':
       return asText;
     case 'bytes':
-    case 'date':
       return undefined;
+    case 'date':
+      return readDate;
     case 'uuid':
       return uuidText;
     case 'time':
-      if (t.tz) return undefined;
-      return (v) => {
-        if (typeof v !== 'string' || v.length === 8 || (v.length > 8 && v[8] === '.')) return v;
-        const m = LOOSE_TIME.exec(v);
-        return m ? `${m[1]}${m[2] ?? ':00'}` : v;
-      };
+      return t.tz ? undefined : readTime;
     case 'timestamp':
-      if (t.tz)
-        return (v) => {
-          if (typeof v !== 'string') return v;
-          const m = LOOSE_TIMESTAMPTZ.exec(v);
-          return m ? `${m[1]} ${m[2]}${m[3] ?? ':00'}Z` : v;
-        };
-      return (v) => {
-        if (typeof v !== 'string' || TIMESTAMP.test(v)) return v;
-        const m = LOOSE_TIMESTAMP.exec(v);
-        return m ? `${m[1]} ${m[2] ?? '00:00'}${m[3] ?? ':00'}` : v;
-      };
+      return readTimestamp(t.tz);
     case 'set':
       return (v) => {
         if (typeof v !== 'string') return v;

@@ -25,6 +25,7 @@ class SqliteConnector implements Connector {
     // integers (uint64 past int64 as padded text, after every integer), dates and timestamps
     // as canonical text sort as in every engine; decimals kept as text sort as text, so not them
     portableKeyKinds: ['int', 'year', 'date', 'timestamp'],
+    looseValues: true,
   };
   private readonly conns: Connections;
   private sourceSide?: SqliteSource;

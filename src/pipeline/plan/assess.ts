@@ -304,7 +304,11 @@ export function buildPlan(
   });
   const plan: Plan = {
     ferry: 1,
-    source: { url: opts.source, zeroDates: 'reject' },
+    source: {
+      url: opts.source,
+      zeroDates: 'reject',
+      ...(source.capabilities.looseValues ? { numericDates: 'reject' } : {}),
+    },
     target: { url: opts.target, ifExists: opts.ifExists ?? 'fail' },
     settings: { parallelism: opts.parallelism ?? 4, batchRows: 1000, maxRejects: 0, stateDir: '.ferry' },
     waves: waves(schema.tables).map((w) => ({ tables: w.map(tableOf) })),

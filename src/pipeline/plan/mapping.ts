@@ -6,6 +6,7 @@ import { FerryError } from '../../core/errors.js';
 import type { Plan, TablePlan, Transform } from '../../core/plan.js';
 import type { CanonicalType, RowBatch, TableInfo } from '../../core/types.js';
 import { formatType, parseType } from '../../core/types.js';
+import { numericTimestamp } from '../../core/calendar.js';
 import { sameColumnValues } from '../../core/columns.js';
 import { alwaysFits, converter, misfit } from '../../core/values.js';
 
@@ -69,6 +70,34 @@ function zeroDateStep(policy: Plan['source']['zeroDates'], column: string, targe
         ? `column ${column}: zero date ${v} needs a text column (set this column's type to a text type)`
         : `column ${column}: zero date ${v} (the plan's source.zeroDates is "reject"; set it to null or text to keep the row)`,
     );
+  };
+}
+
+/**
+ * For a source whose columns may hold any value (SQLite): numbers in a date or timestamp column
+ * read by the plan's source.numericDates, then every value checked against the column's type.
+ */
+function looseTemporalStep(policy: Plan['source']['numericDates'], column: string, type: CanonicalType): ValueStep {
+  const numeric = (v: number | bigint): unknown => {
+    const why = `${v} is a number, not a ${formatType(type)}`;
+    if (type.kind === 'time' || policy === undefined || policy === 'reject')
+      throw new RowRejected(
+        type.kind === 'time'
+          ? `column ${column}: ${why}`
+          : `column ${column}: ${why} (set the plan's source.numericDates to unixepoch or julianday if the column holds such numbers)`,
+      );
+    const stamp = numericTimestamp(v, policy);
+    if (stamp === undefined) throw new RowRejected(`column ${column}: ${why}`);
+    if (type.kind === 'timestamp') return type.tz ? `${stamp}Z` : stamp;
+    if (!stamp.endsWith(' 00:00:00'))
+      throw new RowRejected(`column ${column}: ${v} read as ${policy} is ${stamp}, a time of day a date does not keep`);
+    return stamp.slice(0, -' 00:00:00'.length);
+  };
+  return (v) => {
+    const value = typeof v === 'number' || typeof v === 'bigint' ? numeric(v) : v;
+    const why = misfit(value, type);
+    if (why) throw new RowRejected(`column ${column}: ${why}`);
+    return value;
   };
 }
 
@@ -155,6 +184,8 @@ export function mapTable(
     const to = targetCols[i]!.type;
     if (sourceConn.capabilities.zeroDates && (type.kind === 'date' || type.kind === 'timestamp'))
       parts.push(zeroDateStep(plan.source.zeroDates, c.target, to));
+    if (sourceConn.capabilities.looseValues && ['date', 'time', 'timestamp'].includes(type.kind))
+      parts.push(looseTemporalStep(plan.source.numericDates, c.target, type));
     if (c.transform) {
       const t = transformStep(c.transform);
       parts.push(t.step);
