@@ -24,6 +24,7 @@ import { FerryError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import {
   formatType,
+  type CanonicalType,
   type Column,
   type Finding,
   type KeyRange,
@@ -69,6 +70,21 @@ function writeError(err: unknown, table: string): FerryError {
     'report this as a bug if it persists',
     { cause: err },
   );
+}
+
+/**
+ * A Parquet list has the depth of its type, where a PostgreSQL array of that type may have more
+ * dimensions (int[] holds {{1,2},{3,4}}): such a value is refused, not flattened.
+ */
+function listDepthCheck(t: CanonicalType & { kind: 'array' }, native: string): (v: unknown) => string | undefined {
+  let depth = 0;
+  for (let e: CanonicalType = t; e.kind === 'array'; e = e.element) depth++;
+  const deeper = (v: unknown, level: number): boolean =>
+    Array.isArray(v) && (level > depth || v.some((e) => deeper(e, level + 1)));
+  return (v) =>
+    deeper(v, 1)
+      ? `an array of more dimensions than Parquet ${native} holds (give the column one LIST<…> per dimension in the plan)`
+      : undefined;
 }
 
 export class ObjectStoreTarget implements Target {
@@ -383,6 +399,7 @@ export class ObjectStoreTarget implements Target {
 
   valueCheck(column: Column): ((v: unknown) => string | undefined) | undefined {
     if (this.settings.format.format !== 'parquet') return undefined;
+    if (column.type.kind === 'array') return listDepthCheck(column.type, column.nativeType);
     const native = column.nativeType.toUpperCase();
     if (native.startsWith('TIME('))
       return (v) => {
