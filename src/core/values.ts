@@ -445,8 +445,12 @@ export function convertValue(v: unknown, from: CanonicalType, to: CanonicalType)
     case 'array':
       if (Array.isArray(v)) {
         const element = from.kind === 'array' ? from.element : from.kind === 'set' ? { kind: 'string' as const } : from;
-        // arrays need not fix their dimensions (PostgreSQL's do not): an array element is the next level
-        return v.map((e) => (Array.isArray(e) ? convertValue(e, from, to) : convertValue(e, element, to.element)));
+        // arrays need not fix their dimensions (PostgreSQL's do not): an array past the type's depth is the same level again
+        return v.map((e) =>
+          Array.isArray(e) && to.element.kind !== 'array'
+            ? convertValue(e, from, to)
+            : convertValue(e, element, to.element),
+        );
       }
       if (typeof v === 'string' && (f === 'json' || f === 'string'))
         // elements as JSON gives them: numbers, booleans and strings, converted as from text
