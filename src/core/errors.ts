@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'ERROR_BUDGET_SPENT'
   | 'WRITE_FAILED'
   | 'READ_FAILED'
+  | 'SNAPSHOT_LOST'
   | 'VERIFY_FAILED'
   | 'STATE_CONFLICT'
   | 'RUN_NOT_FOUND'
@@ -46,6 +47,19 @@ export class FerryError extends Error {
 
 export function isTransient(err: unknown): boolean {
   return err instanceof FerryError && err.transient;
+}
+
+/**
+ * The source's consistent snapshot ended with a connection that held it (a server restart). A
+ * read on a new connection would see another moment of the data, so the command stops here.
+ */
+export function snapshotLost(reason: string, cause?: unknown): FerryError {
+  return new FerryError(
+    'SNAPSHOT_LOST',
+    `the source's consistent snapshot is gone (${reason})`,
+    'run the same command again: it reads from a new snapshot',
+    { cause },
+  );
 }
 
 /** Exit codes, documented in the README. */

@@ -844,7 +844,23 @@ describe('postgres: source', () => {
         url,
         "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_export_snapshot%' AND pid <> pg_backend_pid()",
       );
-      await rejectsWith(conn.source().count(table, {}, view), 'READ_FAILED', /snapshot is gone/);
+      await rejectsWith(conn.source().count(table, {}, view), 'SNAPSHOT_LOST', /snapshot is gone \(PostgreSQL at /);
+    } finally {
+      await view.release();
+    }
+  });
+
+  test('a reader that died while the snapshot lives is replaced by one on the same snapshot', async () => {
+    const view = await conn.source().snapshot(1);
+    try {
+      const before = await conn.source().count(table, {}, view);
+      await pgExec(url, "INSERT INTO pairs VALUES (6000, '2024-01-01', 'after the snapshot')");
+      const { rows } = await pgExec(
+        url,
+        "SELECT pg_terminate_backend(pid, 5000) AS gone FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction' AND query LIKE 'SELECT count(*) AS n FROM%'",
+      );
+      assert.deepEqual(rows, [{ gone: true }]);
+      assert.equal(await conn.source().count(table, {}, view), before);
     } finally {
       await view.release();
     }

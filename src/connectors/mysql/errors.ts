@@ -56,10 +56,13 @@ export function isTransient(err: unknown): boolean {
   return TRANSIENT_ERRNOS.has(e?.errno ?? 0) || TRANSIENT_CODES.has(e?.code ?? '');
 }
 
+/** The server ended the session: it shuts down, killed the connection, or dropped it as idle. */
+const SESSION_ENDED_ERRNOS = new Set([1053, 1927, 4031]);
+
 /** Whether the connection can no longer be used after this error (or the driver error it wraps). */
 export function isFatal(err: unknown): boolean {
   const e = err as DriverError & { cause?: DriverError };
-  return Boolean(e?.fatal || e?.cause?.fatal);
+  return [e, e?.cause].some((x) => x?.fatal || SESSION_ENDED_ERRNOS.has(x?.errno ?? 0));
 }
 
 export function toFerryError(err: unknown, ep: Endpoint, activity: Activity, table?: string): FerryError {
@@ -96,14 +99,12 @@ export function toFerryError(err: unknown, ep: Endpoint, activity: Activity, tab
       );
   }
   if (activity === 'connect' && UNREACHABLE_CODES.has(e?.code ?? '')) {
+    // a server that restarts refuses connections for a while: a chunk retried later may get one
     return new FerryError(
       'CONNECT_FAILED',
       `cannot reach MySQL at ${where} (${e.code})`,
       'check the host and port of the endpoint URL and that the server accepts connections from this machine',
-      {
-        transient: isTransient(err),
-        cause: err,
-      },
+      { transient: true, cause: err },
     );
   }
   const code = activity === 'connect' ? 'CONNECT_FAILED' : activity === 'read' ? 'READ_FAILED' : 'WRITE_FAILED';

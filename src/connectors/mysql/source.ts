@@ -1,7 +1,7 @@
 // The read side: a consistent view shared by parallel readers, keyset splitting, streaming reads.
 import type { Connection } from 'mysql2';
 import type { ReadView, Source, SourceTable } from '../../core/contracts.js';
-import { FerryError } from '../../core/errors.js';
+import { FerryError, snapshotLost } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { KeyRange, RowBatch } from '../../core/types.js';
 import type { ColumnBatch, ColumnDecoder } from '../../core/columns.js';
@@ -34,7 +34,9 @@ import { TextColumnBatcher, textColumnDecoderFor } from './text-columns.js';
 
 /**
  * `parallelism` connections, each inside START TRANSACTION WITH CONSISTENT SNAPSHOT taken
- * while a global read lock held every commit back, so all of them see the same data.
+ * while a global read lock held every commit back, so all of them see the same data. A
+ * snapshot cannot be reopened on another connection: one reader lost (a server restart) ends
+ * the view, and every read after that fails with snapshotLost.
  */
 class MysqlReadView implements ReadView {
   private free: Connection[];
@@ -44,6 +46,7 @@ class MysqlReadView implements ReadView {
   constructor(
     readonly parallelism: number,
     private readonly conns: Connection[],
+    private readonly ep: Endpoint,
   ) {
     this.free = [...conns];
   }
@@ -51,8 +54,8 @@ class MysqlReadView implements ReadView {
   async take(): Promise<Connection> {
     if (this.lost) throw this.lostError();
     const conn = this.free.pop() ?? (await new Promise<Connection>((resolve) => this.waiters.push(resolve)));
-    if (isDead(conn)) {
-      this.lost ??= 'the server closed it';
+    if (isDead(conn)) this.lost ??= 'the server closed a connection of it';
+    if (this.lost) {
       this.give(conn);
       throw this.lostError();
     }
@@ -60,22 +63,22 @@ class MysqlReadView implements ReadView {
   }
 
   give(conn: Connection, err?: unknown): void {
-    // a snapshot cannot be reopened on another connection: a broken reader ends the view
-    if (isFatal(err)) this.lost = reasonOf(err);
+    if (isFatal(err)) this.lost ??= reasonOf(err);
     const next = this.waiters.shift();
     if (next) next(conn);
     else this.free.push(conn);
   }
 
-  private lostError(): FerryError {
-    return new FerryError(
-      'READ_FAILED',
-      `a MySQL connection of the consistent snapshot was lost (${this.lost})`,
-      'run again: ferry takes a new snapshot and re-reads the unfinished chunks',
-    );
+  /** A reader's error as its caller throws it: the end of the snapshot, once a connection of it is lost. */
+  failure(err: unknown, table?: string): FerryError {
+    return this.lost ? this.lostError(err) : toFerryError(err, this.ep, 'read', table);
   }
 
-  async use<T>(fn: (conn: Connection) => Promise<T>): Promise<T> {
+  private lostError(cause?: unknown): FerryError {
+    return snapshotLost(`MySQL at ${this.ep.host}:${this.ep.port}: ${this.lost}`, cause);
+  }
+
+  async use<T>(fn: (conn: Connection) => Promise<T>, table?: string): Promise<T> {
     const conn = await this.take();
     try {
       const out = await fn(conn);
@@ -83,7 +86,7 @@ class MysqlReadView implements ReadView {
       return out;
     } catch (err) {
       this.give(conn, err);
-      throw err;
+      throw this.failure(err, table);
     }
   }
 
@@ -145,7 +148,7 @@ export class MysqlSource implements Source {
       for (const c of conns) c.destroy();
       throw toFerryError(err, this.ep, 'read');
     }
-    return new MysqlReadView(n, conns);
+    return new MysqlReadView(n, conns, this.ep);
   }
 
   async split(table: SourceTable, rowsPerChunk: number, view: ReadView, within: KeyRange = {}): Promise<KeyRange[]> {
@@ -164,31 +167,27 @@ export class MysqlSource implements Source {
     const step = Math.max(1, Math.floor(rowsPerChunk));
     const starts: unknown[][] = [];
     let lower = within.lower;
-    await viewOf(view)
-      .use(async (conn) => {
-        const nextKey = async (cond: string | undefined, offset: number): Promise<unknown[] | undefined> => {
-          const rows = await run<unknown[][]>(
-            conn,
-            `${from}${whereClause([cond, upper, table.where])}${order} LIMIT 1 OFFSET ${offset}`,
-            [],
-            'arrays',
-          );
-          return rows[0]?.map((v, i) => decoders[i]!(v));
-        };
-        for (;;) {
-          const lowerLits = lower && boundLiterals(keys, lower);
-          let boundary = await nextKey(lowerLits && tupleCompare(names, lowerLits, '>='), step);
-          // a key repeated more than rowsPerChunk times: the chunk ends at the next distinct key
-          if (boundary && lowerLits && boundLiterals(keys, boundary).join() === lowerLits.join())
-            boundary = await nextKey(tupleCompare(names, lowerLits, '>'), 0);
-          if (!boundary) break;
-          starts.push(boundary);
-          lower = boundary;
-        }
-      })
-      .catch((err) => {
-        throw toFerryError(err, this.ep, 'read', table.name);
-      });
+    await viewOf(view).use(async (conn) => {
+      const nextKey = async (cond: string | undefined, offset: number): Promise<unknown[] | undefined> => {
+        const rows = await run<unknown[][]>(
+          conn,
+          `${from}${whereClause([cond, upper, table.where])}${order} LIMIT 1 OFFSET ${offset}`,
+          [],
+          'arrays',
+        );
+        return rows[0]?.map((v, i) => decoders[i]!(v));
+      };
+      for (;;) {
+        const lowerLits = lower && boundLiterals(keys, lower);
+        let boundary = await nextKey(lowerLits && tupleCompare(names, lowerLits, '>='), step);
+        // a key repeated more than rowsPerChunk times: the chunk ends at the next distinct key
+        if (boundary && lowerLits && boundLiterals(keys, boundary).join() === lowerLits.join())
+          boundary = await nextKey(tupleCompare(names, lowerLits, '>'), 0);
+        if (!boundary) break;
+        starts.push(boundary);
+        lower = boundary;
+      }
+    }, table.name);
     return rangesBetween(starts, within);
   }
 
@@ -205,27 +204,23 @@ export class MysqlSource implements Source {
   ): Promise<KeyRange[] | undefined> {
     if (key.type.kind !== 'int' || !readsAsIs(key)) return undefined;
     const k = quoteIdent(key.name);
-    try {
-      return await viewOf(view).use(async (conn) => {
-        const [[lo, hi]] = await run<unknown[][]>(
-          conn,
-          `SELECT CAST(MIN(${k}) AS CHAR), CAST(MAX(${k}) AS CHAR) FROM ${quoteIdent(table.name)}`,
-          [],
-          'arrays',
-        );
-        if (lo === null || hi === null) return undefined;
-        // a view has no estimate (NULL): it is split exactly
-        const [stats] = await run<unknown[][]>(
-          conn,
-          'SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
-          [table.name],
-          'arrays',
-        );
-        return evenKeyRanges(key.type, BigInt(String(lo)), BigInt(String(hi)), Number(stats?.[0] ?? 0), rowsPerChunk);
-      });
-    } catch (err) {
-      throw toFerryError(err, this.ep, 'read', table.name);
-    }
+    return viewOf(view).use(async (conn) => {
+      const [[lo, hi]] = await run<unknown[][]>(
+        conn,
+        `SELECT CAST(MIN(${k}) AS CHAR), CAST(MAX(${k}) AS CHAR) FROM ${quoteIdent(table.name)}`,
+        [],
+        'arrays',
+      );
+      if (lo === null || hi === null) return undefined;
+      // a view has no estimate (NULL): it is split exactly
+      const [stats] = await run<unknown[][]>(
+        conn,
+        'SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+        [table.name],
+        'arrays',
+      );
+      return evenKeyRanges(key.type, BigInt(String(lo)), BigInt(String(hi)), Number(stats?.[0] ?? 0), rowsPerChunk);
+    }, table.name);
   }
 
   async profile(table: ProfileTable, asks: ProfileAsk[]): Promise<ProfileAnswer[]> {
@@ -243,11 +238,10 @@ export class MysqlSource implements Source {
 
   async count(table: SourceTable, range: KeyRange, view: ReadView): Promise<number> {
     const sql = `SELECT COUNT(*) FROM ${quoteIdent(table.name)}${whereClause([...rangeConditions(keyColumns(table.name, table.columns, table.key), range), table.where])}`;
-    try {
-      return await viewOf(view).use(async (conn) => Number((await run<unknown[][]>(conn, sql, [], 'arrays'))[0]![0]));
-    } catch (err) {
-      throw toFerryError(err, this.ep, 'read', table.name);
-    }
+    return viewOf(view).use(
+      async (conn) => Number((await run<unknown[][]>(conn, sql, [], 'arrays'))[0]![0]),
+      table.name,
+    );
   }
 
   read(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<RowBatch> {
@@ -295,14 +289,15 @@ export class MysqlSource implements Source {
   ): AsyncIterable<T> {
     const v = viewOf(view);
     const conn = await v.take();
-    let failure: unknown;
+    let given = false;
     try {
       yield* read(conn);
     } catch (err) {
-      failure = err;
-      throw toFerryError(err, this.ep, 'read', table.name);
+      v.give(conn, err);
+      given = true;
+      throw v.failure(err, table.name);
     } finally {
-      v.give(conn, failure);
+      if (!given) v.give(conn);
     }
   }
 }

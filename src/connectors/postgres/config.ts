@@ -6,7 +6,7 @@ import { FerryError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { nodeTlsOptions, tlsSettings } from '../../core/tls.js';
 import { redactUrl } from '../../core/url.js';
-import type { Endpoint } from './errors.js';
+import { connectError, type Endpoint } from './errors.js';
 import { quoteIdent } from './sql.js';
 
 export interface PgEndpoint {
@@ -99,18 +99,25 @@ export function sessionSql(schema: string): string {
   ].join('; ');
 }
 
-/** Connections of a pool, each set up with the session settings before its first use. */
-export function sessionPool(pool: pg.Pool, schema: string): () => Promise<pg.PoolClient> {
+/**
+ * Connections of a pool, each set up with the session settings before its first use. pg-pool
+ * listens for errors of idle connections only: a connection that drops while checked out (a
+ * server restart in the middle of a chunk) emits 'error' on the client, which must be heard.
+ */
+export function sessionPool(pool: pg.Pool, at: PgEndpoint, log: Logger): () => Promise<pg.PoolClient> {
   const ready = new WeakSet<pg.PoolClient>();
-  const session = sessionSql(schema);
+  const session = sessionSql(at.schema);
   return async () => {
-    const client = await pool.connect();
+    const client = await pool.connect().catch((e: unknown) => {
+      throw connectError(e, at.endpoint);
+    });
     if (!ready.has(client)) {
+      watchErrors(client, log);
       try {
         await client.query(session);
       } catch (e) {
         client.release(true);
-        throw e;
+        throw connectError(e, at.endpoint);
       }
       ready.add(client);
     }
@@ -118,7 +125,11 @@ export function sessionPool(pool: pg.Pool, schema: string): () => Promise<pg.Poo
   };
 }
 
-/** Logs errors of idle connections (a server restart) instead of letting them crash the process. */
+/**
+ * Hears errors of a connection (a server restart) instead of letting them crash the process.
+ * The operation that was using it fails on its own (and is retried or reported); an idle one
+ * is dropped: the log says so at info level only.
+ */
 export function watchErrors(emitter: { on(event: 'error', fn: (e: Error) => void): unknown }, log: Logger): void {
-  emitter.on('error', (e) => log.warn({ err: e.message }, 'PostgreSQL connection error'));
+  emitter.on('error', (e) => log.info({ err: e.message }, 'PostgreSQL connection error'));
 }

@@ -36,7 +36,7 @@ class PostgresConnector implements Connector {
     private readonly pool: pg.Pool,
     private readonly settings: PgSourceSettings,
   ) {
-    this.connectPooled = sessionPool(pool, settings.schema);
+    this.connectPooled = sessionPool(pool, settings, settings.log);
     this.sourceSide = new PgSource(settings, this.views, this.connectPooled);
     this.targetSide = new PgTarget({ connect: this.connectPooled, schema: settings.schema, log: settings.log });
   }
@@ -91,11 +91,12 @@ class PostgresConnector implements Connector {
 
 /** Opens the connector (the folder's factory in index.ts calls this). */
 export async function connect(opts: ConnectOptions): Promise<Connector> {
-  const { config, endpoint, schema } = parsePgUrl(opts.url);
+  const at = parsePgUrl(opts.url);
+  const { config, endpoint, schema } = at;
   const pool = new pg.Pool({ ...config, max: Math.max(1, opts.poolSize ?? 4) });
   watchErrors(pool, opts.log);
   try {
-    const client = await sessionPool(pool, schema)();
+    const client = await sessionPool(pool, at, opts.log)();
     client.release();
   } catch (e) {
     await pool.end().catch(() => {});

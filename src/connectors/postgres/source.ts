@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { ColumnBatch, ColumnDecoder } from '../../core/columns.js';
 import { evenKeyRanges, rangesBetween } from '../../core/split.js';
 import type { ReadView, Source, SourceTable } from '../../core/contracts.js';
-import { FerryError } from '../../core/errors.js';
+import { FerryError, snapshotLost } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { profileStatements, type ProfileAnswer, type ProfileAsk, type ProfileTable } from '../../core/profile.js';
 import type { KeyRange, RowBatch } from '../../core/types.js';
@@ -13,9 +13,12 @@ import { sessionSql, watchErrors } from './config.js';
 import { copyOut, copyOutColumns } from './copy.js';
 import { profileDialect } from './profile.js';
 import { columnDecoderFor } from './binary-columns.js';
-import { connectError, queryError, type Endpoint } from './errors.js';
+import { connectError, isTransientPgError, pgReason, queryError, type Endpoint } from './errors.js';
 import { keyColumns, keyRangeConditions, quoteIdent, selectList, tableRef, whereClause } from './sql.js';
 import { sqlLiteral } from './text-write.js';
+
+/** how long the snapshot's connection may take to answer whether it is still there */
+const SNAPSHOT_PING_MS = 10_000;
 
 export interface PgSourceSettings {
   config: pg.ClientConfig;
@@ -41,13 +44,18 @@ async function openClient(s: PgSourceSettings): Promise<pg.Client> {
  * A snapshot exported by one connection and imported by up to `parallelism` readers, opened
  * as needed. The exporting transaction stays open for the view's life, so a reader whose
  * connection had to be dropped (a read abandoned mid-COPY, an error) is replaced by a new
- * one importing the same snapshot.
+ * one importing the same snapshot. When the exporting connection is gone (a server restart),
+ * so is the snapshot: every read after that fails with snapshotLost.
  */
 export class PgReadView implements ReadView {
   private readonly idle: pg.Client[] = [];
+  /** readers whose connection failed (a reader terminated while idle): replaced, never used again */
+  private readonly broken = new WeakSet<pg.Client>();
   private readonly waiting: (() => void)[] = [];
   private open = 0;
   private released = false;
+  /** why the snapshot is gone, once it is */
+  private lost?: string;
 
   constructor(
     readonly parallelism: number,
@@ -55,19 +63,27 @@ export class PgReadView implements ReadView {
     private readonly snapshotId: string,
     private readonly settings: PgSourceSettings,
     private readonly onRelease: (view: PgReadView) => void,
-  ) {}
+  ) {
+    exporter.on('error', (e) => (this.lost ??= pgReason(e)));
+    exporter.on('end', () => (this.lost ??= 'the connection holding it closed'));
+  }
 
   async acquire(): Promise<pg.Client> {
     for (;;) {
       if (this.released)
         throw new FerryError('INTERNAL', 'the PostgreSQL read view was used after its release', 'report this');
+      if (this.lost) throw this.lostError();
       const client = this.idle.pop();
-      if (client) return client;
+      if (client && !this.broken.has(client)) return client;
+      if (client) {
+        this.giveBack(client, false);
+        continue;
+      }
       if (this.open < this.parallelism) {
         this.open++;
         let reader: pg.Client | undefined;
         try {
-          reader = await openClient(this.settings);
+          reader = this.watched(await openClient(this.settings));
           await reader.query(
             `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT ${sqlLiteral(this.snapshotId)}`,
           );
@@ -76,18 +92,36 @@ export class PgReadView implements ReadView {
           reader?.end().catch(() => {});
           this.open--;
           this.waiting.shift()?.();
-          if ((e as { code?: string }).code === '22023')
-            throw new FerryError(
-              'READ_FAILED',
-              'the exported snapshot is gone (the connection holding it was lost)',
-              'run again: the run resumes on a new snapshot',
-              { cause: e },
-            );
-          throw queryError(e, 'READ_FAILED', 'cannot open a reader on the snapshot');
+          if ((e as { code?: string }).code === '22023') this.lost ??= 'the server no longer has it';
+          throw await this.failure(e, () => queryError(e, 'READ_FAILED', 'cannot open a reader on the snapshot'));
         }
       }
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
+  }
+
+  private watched(reader: pg.Client): pg.Client {
+    reader.on('error', () => this.broken.add(reader));
+    return reader;
+  }
+
+  /**
+   * A reader's error as its caller throws it. A lost connection may have taken the snapshot
+   * with it: the exporting connection is asked, and only while it answers may the read be
+   * retried (on a new reader importing the same snapshot).
+   */
+  async failure(e: unknown, otherwise: () => FerryError): Promise<FerryError> {
+    const connectionLost = e instanceof FerryError ? e.transient : isTransientPgError(e);
+    if (connectionLost && !this.lost)
+      await this.exporter
+        .query({ text: 'SELECT 1', query_timeout: SNAPSHOT_PING_MS } as pg.QueryConfig)
+        .catch((x: unknown) => (this.lost ??= pgReason(x)));
+    return this.lost ? this.lostError(e) : otherwise();
+  }
+
+  private lostError(cause?: unknown): FerryError {
+    const { host, port } = this.settings.endpoint;
+    return snapshotLost(`PostgreSQL at ${host}:${port}: ${this.lost}`, cause);
   }
 
   /** Returns a reader; one that is not `healthy` (mid-COPY, in a failed transaction) is closed. */
@@ -169,7 +203,7 @@ export class PgSource implements Source {
       yield* read(client);
       healthy = true;
     } catch (e) {
-      throw readError(e, what, table);
+      throw await v.failure(e, () => readError(e, what, table));
     } finally {
       v.giveBack(client, healthy);
     }
@@ -189,7 +223,7 @@ export class PgSource implements Source {
       healthy = true;
       return out;
     } catch (e) {
-      throw fail(e);
+      throw await v.failure(e, () => fail(e));
     } finally {
       v.giveBack(client, healthy);
     }
