@@ -12,6 +12,9 @@ import { parseType } from './types.js';
 const name = z.string().min(1);
 const int = (min: number) => z.number().int().min(min);
 
+/** How often and how long a chunk is tried again after a transient error, unless the plan says otherwise. */
+export const DEFAULT_RETRIES = { attempts: 8, maxDelaySeconds: 30 };
+
 export const TransformSchema = z.union([
   z.strictObject({
     hash: z.strictObject({ salt: z.string().optional() }).describe('SHA-256 of the value (with salt), as hex'),
@@ -126,6 +129,21 @@ export const PlanSchema = z.strictObject({
         })
         .optional()
         .describe('limits that keep the load on a live source low'),
+      retries: z
+        .strictObject({
+          attempts: int(1)
+            .default(DEFAULT_RETRIES.attempts)
+            .describe('tries of a chunk at most, the first included, when it fails with a transient error'),
+          maxDelaySeconds: z
+            .number()
+            .positive()
+            .default(DEFAULT_RETRIES.maxDelaySeconds)
+            .describe('the longest wait between two tries (the waits double from half a second, with jitter)'),
+        })
+        .prefault({})
+        .describe(
+          'chunks that fail with a transient error (a dropped connection, a server restart, a deadlock) are tried again; the defaults wait at least 30 s in all',
+        ),
       backup: z
         .strictObject({
           before: z

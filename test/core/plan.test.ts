@@ -80,5 +80,5 @@ test('a malformed plan names the file, line and path of the problem', () => {
 
 test('the shipped JSON Schema is the schema the loader uses', () => {
   const shipped = JSON.parse(readFileSync('schema/ferry.plan.schema.json', 'utf8'));
-  assert.deepEqual(shipped, planJsonSchema());
+  assert.deepEqual(shipped, planJsonSchema(), 'regenerate it with npm run schema');
 });

@@ -8,7 +8,7 @@ import { FerryError, isTransient } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { KeyRange, RowBatch } from '../../core/types.js';
 import type { TableMapping } from '../plan/mapping.js';
-import { withRetries } from './retry.js';
+import { withRetries, type RetrySettings } from './retry.js';
 import type { Throttle } from './throttle.js';
 
 /** What every chunk of a command is copied with. */
@@ -19,6 +19,8 @@ export interface CopyPath {
   view: ReadView;
   batchRows: number;
   log: Logger;
+  /** how often and how long a chunk is tried again after a transient error (the plan's settings.retries) */
+  retries: RetrySettings;
   throttle?: Throttle;
   /** rows read from the source, as they are read (progress) */
   onRows?: (table: string, rows: number) => void;
@@ -126,13 +128,13 @@ export async function copyChunk(path: CopyPath, job: ChunkJob): Promise<ChunkRes
   const columns = await columnAttempt();
   if (columns) return columns;
   try {
-    return await withRetries(job.label, path.log, () => rowAttempt(false));
+    return await withRetries(job.label, path.log, path.retries, () => rowAttempt(false));
   } catch (e) {
     if (isTransient(e) || !(e instanceof FerryError) || e.code !== 'WRITE_FAILED') throw e;
     path.log.info(
       { table: m.target.name, chunk: job.label, err: e.message },
       'chunk refused by the target; writing row by row to isolate the refused rows',
     );
-    return withRetries(job.label, path.log, () => rowAttempt(true));
+    return withRetries(job.label, path.log, path.retries, () => rowAttempt(true));
   }
 }

@@ -349,6 +349,7 @@ async function sampleAll(
       view,
       batchRows: plan.settings.batchRows,
       log: session.log,
+      retries: plan.settings.retries,
       throttle: Throttle.of(plan.settings.throttle, opts.clock ?? systemClock),
     };
     const tables: DryRunTable[] = [];

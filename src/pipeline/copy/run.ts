@@ -18,6 +18,7 @@ import type { ChunkState, RunRecord } from '../session/checkpoints.js';
 import { copyChunk, type CopyPath } from './chunk.js';
 import type { RunEvent } from './events.js';
 import { preflight } from './preflight.js';
+import { withRetries } from './retry.js';
 import { readerCount, Throttle } from './throttle.js';
 
 export type { RunEvent } from './events.js';
@@ -175,6 +176,7 @@ async function copyPlan(session: Session, run: CommandRun, opts: RunOptions): Pr
       view,
       batchRows: plan.settings.batchRows,
       log: session.log,
+      retries: plan.settings.retries,
       throttle: ctl.throttle,
       onRows: (table, rows) => emit({ type: 'progress', table, rows }),
     };
@@ -182,7 +184,9 @@ async function copyPlan(session: Session, run: CommandRun, opts: RunOptions): Pr
     for (const m of all) {
       if (state.tableStatus(hash, m.target.name) === 'linked') continue;
       await timed(session, runId, m.target.name, 'foreign keys', emit, () =>
-        session.target.target().addForeignKeys(m.target),
+        withRetries(`${m.target.name} foreign keys`, session.log, plan.settings.retries, () =>
+          session.target.target().addForeignKeys(m.target),
+        ),
       );
       state.setTableStatus(hash, m.target.name, 'linked');
       audit.record('foreign keys added', { table: m.target.name, foreignKeys: m.target.foreignKeys.length });
@@ -201,7 +205,7 @@ async function copyPlan(session: Session, run: CommandRun, opts: RunOptions): Pr
     };
   } catch (e) {
     writeRejectFiles(session, all);
-    throw e;
+    throw e instanceof FerryError && e.code === 'SNAPSHOT_LOST' ? keptOfTheRun(session, e) : e;
   } finally {
     await view?.release().catch(() => {});
   }
@@ -399,7 +403,11 @@ async function finishTable(
 ): Promise<void> {
   const { state, hash } = session;
   if (state.tableStatus(hash, m.target.name) !== 'copied') return;
-  await timed(session, runId, m.target.name, 'indexes', emit, () => session.target.target().finishTable(m.target));
+  await timed(session, runId, m.target.name, 'indexes', emit, () =>
+    withRetries(`${m.target.name} indexes`, session.log, session.plan.settings.retries, () =>
+      session.target.target().finishTable(m.target),
+    ),
+  );
   // what the table holds as the run leaves it: rollback refuses to drop a table changed since;
   // from the chunks' digests where the target gave them (reading the table again costs a scan)
   const digests = state.chunkDigests(hash, m.target.name);
@@ -414,6 +422,22 @@ async function finishTable(
     table: m.target.name,
     ...(fingerprint ? { rows: fingerprint.rows, fingerprint: fingerprint.hash } : {}),
   });
+}
+
+/** A snapshot lost in the middle of a run: what the run kept, and what running it again means for consistency. */
+function keptOfTheRun(session: Session, e: FerryError): FerryError {
+  const done = session.waves
+    .flat()
+    .reduce(
+      (n, m) => n + session.state.chunks(session.hash, m.target.name).filter((c) => c.status === 'done').length,
+      0,
+    );
+  return new FerryError(
+    e.code,
+    `${e.message}; the ${done === 1 ? 'chunk' : `${done} chunks`} copied so far ${done === 1 ? 'is' : 'are'} kept`,
+    'run the same command to copy the rest from a new snapshot (the chunks copied before and after it then come from two different moments of the source)',
+    { cause: e },
+  );
 }
 
 function writeRejectFiles(session: Session, tables: TableMapping[]): string[] {

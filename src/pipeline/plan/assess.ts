@@ -3,7 +3,7 @@
 import { connect } from '../../connectors/index.js';
 import type { Connector } from '../../core/contracts.js';
 import { silentLogger, type Logger } from '../../core/log.js';
-import type { Plan, TablePlan } from '../../core/plan.js';
+import { DEFAULT_RETRIES, type Plan, type TablePlan } from '../../core/plan.js';
 import type { CanonicalType, Column, Finding, SchemaInfo, TableInfo } from '../../core/types.js';
 import { formatType } from '../../core/types.js';
 import { alwaysFits } from '../../core/values.js';
@@ -310,7 +310,13 @@ export function buildPlan(
       ...(source.capabilities.looseValues ? { numericDates: 'reject' } : {}),
     },
     target: { url: opts.target, ifExists: opts.ifExists ?? 'fail' },
-    settings: { parallelism: opts.parallelism ?? 4, batchRows: 1000, maxRejects: 0, stateDir: '.ferry' },
+    settings: {
+      parallelism: opts.parallelism ?? 4,
+      batchRows: 1000,
+      maxRejects: 0,
+      stateDir: '.ferry',
+      retries: { ...DEFAULT_RETRIES },
+    },
     waves: waves(schema.tables).map((w) => ({ tables: w.map(tableOf) })),
   };
   if (opts.design !== undefined && !target.designs?.includes(opts.design))
