@@ -1,6 +1,7 @@
 // A MariaDB server of a test's own (mariadb-install-db + mariadbd on a free port), for settings
-// the shared server must not get: TLS with a test certificate.
-import { execFileSync, spawn } from 'node:child_process';
+// the shared server must not get (TLS with a test certificate) and for what must not happen to
+// it (a shutdown or a restart in the middle of a run).
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,15 @@ import { freePort } from './private-postgres.js';
 
 export interface PrivateMariadb {
   port: number;
+  /** the URL of a database on it, as root */
+  url(database: string): string;
+  /** a normal shutdown (SIGTERM: "server shutdown in progress", connections closed); port and data stay */
+  shutdown(): Promise<void>;
+  /** starts it again after shutdown(), on the same port with the same data */
+  start(): Promise<void>;
+  /** shutdown() and start() */
+  restart(): Promise<void>;
+  /** ends it and removes its files */
   stop(): Promise<void>;
 }
 
@@ -69,21 +79,47 @@ export async function privateMariadb(opts: { tls?: { cert: string; key: string }
     }
     args.push(`--ssl-cert=${join(dir, 'server.crt')}`, `--ssl-key=${join(dir, 'server.key')}`);
   }
-  const server = spawn('/usr/sbin/mariadbd', args, { stdio: 'ignore' });
-  const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
-  const stop = async () => {
-    server.kill('SIGTERM');
+  let server: ChildProcess | undefined;
+  let exited = Promise.resolve();
+  const shutdown = async () => {
+    server?.kill('SIGTERM');
     await exited;
+    server = undefined;
+  };
+  const start = async () => {
+    const child = spawn('/usr/sbin/mariadbd', args, { stdio: 'ignore' });
+    server = child;
+    exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    for (let i = 0; i < 100; i++) {
+      if (child.exitCode !== null) break;
+      if (await reachable(port)) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const log = existsSync(join(dir, 'error.log'))
+      ? readFileSync(join(dir, 'error.log'), 'utf8').trim().split('\n').slice(-3).join(' | ')
+      : 'no log';
+    await shutdown();
+    throw new Error(`the private MariaDB server did not start: ${log}`);
+  };
+  const stop = async () => {
+    await shutdown();
     rmSync(dir, { recursive: true, force: true });
   };
-  for (let i = 0; i < 100; i++) {
-    if (server.exitCode !== null) break;
-    if (await reachable(port)) return { port, stop };
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    await start();
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
   }
-  const log = existsSync(join(dir, 'error.log'))
-    ? readFileSync(join(dir, 'error.log'), 'utf8').trim().split('\n').slice(-3).join(' | ')
-    : 'no log';
-  await stop();
-  throw new Error(`the private MariaDB server did not start: ${log}`);
+  return {
+    port,
+    url: (database) => `mysql://root@127.0.0.1:${port}/${database}`,
+    shutdown,
+    start,
+    restart: async () => {
+      await shutdown();
+      await start();
+    },
+    stop,
+  };
 }

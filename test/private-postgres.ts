@@ -1,5 +1,6 @@
 // A PostgreSQL server of a test's own (initdb + pg_ctl on a free port), for settings the shared
-// server must not get: password authentication, TLS with a test certificate.
+// server must not get (password authentication, TLS with a test certificate) and for what must
+// not happen to it (a shutdown or a restart in the middle of a run).
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -15,6 +16,15 @@ export interface PrivatePostgresOptions {
 
 export interface PrivatePostgres {
   port: number;
+  /** the URL of a database on it, as user postgres */
+  url(database: string): string;
+  /** a fast shutdown (sessions end with "terminating connection due to administrator command"); port and data stay */
+  shutdown(): void;
+  /** starts it again after shutdown(), on the same port with the same data */
+  start(): void;
+  /** shutdown() and start() */
+  restart(): void;
+  /** ends it and removes its files */
   stop(): void;
 }
 
@@ -80,11 +90,28 @@ export async function privatePostgres(opts: PrivatePostgresOptions = {}): Promis
       `-c ssl_key_file=${join(dir, 'server.key')}`,
     );
   }
-  run([`${bin}/pg_ctl`, '-D', join(dir, 'data'), '-w', '-l', join(dir, 'log'), '-o', settings.join(' '), 'start']);
+  const pgCtl = (...args: string[]) => run([`${bin}/pg_ctl`, '-D', join(dir, 'data'), '-w', ...args]);
+  let running = false;
+  const start = () => {
+    pgCtl('-l', join(dir, 'log'), '-o', settings.join(' '), 'start');
+    running = true;
+  };
+  const shutdown = () => {
+    pgCtl('-m', 'fast', 'stop');
+    running = false;
+  };
+  start();
   return {
     port,
+    url: (database) => `postgres://postgres@127.0.0.1:${port}/${database}`,
+    shutdown,
+    start,
+    restart: () => {
+      shutdown();
+      start();
+    },
     stop: () => {
-      run([`${bin}/pg_ctl`, '-D', join(dir, 'data'), '-m', 'immediate', '-w', 'stop']);
+      if (running) pgCtl('-m', 'immediate', 'stop');
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,6 +1,6 @@
 // Support for end-to-end tests: engines by name, dataset loading, the CLI as a user runs it.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,12 +119,8 @@ export function ferrySpawn(args: string[], opts: { cwd?: string } = {}) {
   return spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** Starts `ferry run PLAN` in `cwd` and kills it with SIGKILL as soon as `minDone` chunks are durable. */
-export async function killMidRun(file: string, cwd: string, minDone = 3): Promise<void> {
-  const child = ferrySpawn(['run', file], { cwd });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+/** Waits until at least `minDone` chunks of the run in `cwd` are durable (a minute at most). */
+async function chunksDone(cwd: string, minDone: number): Promise<void> {
   const state = join(cwd, '.ferry', 'state.db');
   for (let i = 0; i < 1200; i++) {
     await new Promise((r) => setTimeout(r, 50));
@@ -134,13 +130,38 @@ export async function killMidRun(file: string, cwd: string, minDone = 3): Promis
         done: number;
       };
       db.close();
-      if (done >= minDone) break;
+      if (done >= minDone) return;
     } catch {
       // the state file is not there yet
     }
   }
-  child.kill('SIGKILL');
-  assert.equal(await exited, null, `the run was killed, not finished (${stderr})`);
+}
+
+/**
+ * Starts `ferry run PLAN` in `cwd`, does `meanwhile` to it (or to its servers) as soon as
+ * `minDone` chunks are durable, and returns how the run ended (code -1: killed by a signal).
+ */
+export async function runMeanwhile(
+  file: string,
+  cwd: string,
+  minDone: number,
+  meanwhile: (run: ChildProcess) => unknown,
+): Promise<CliResult> {
+  const child = ferrySpawn(['run', file], { cwd });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  await chunksDone(cwd, minDone);
+  await meanwhile(child);
+  return { code: (await exited) ?? -1, stdout, stderr };
+}
+
+/** Starts `ferry run PLAN` in `cwd` and kills it with SIGKILL as soon as `minDone` chunks are durable. */
+export async function killMidRun(file: string, cwd: string, minDone = 3): Promise<void> {
+  const run = await runMeanwhile(file, cwd, minDone, (child) => child.kill('SIGKILL'));
+  assert.equal(run.code, -1, `the run was killed, not finished (${run.stderr})`);
 }
 
 export { PG_BASE };

@@ -1,0 +1,202 @@
+// A database server restarted in the middle of `ferry run`, as a user runs it. As the target:
+// the same command rides it out (the chunks in flight are tried again on new connections, each
+// replacing what an attempt left) and every row is there once. As the source: the snapshot is
+// gone, the run says so in one line, and the same command run again finishes from a new one.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import type { Plan } from '../../src/core/plan.js';
+import { freshMysql, freshPg, mysqlExec, pgExec, re } from '../helpers.js';
+import { privateMariadb, type PrivateMariadb } from '../private-mariadb.js';
+import { privatePostgres, type PrivatePostgres } from '../private-postgres.js';
+import { ferry, planFor, runMeanwhile, type CliResult } from './support.js';
+
+const ROWS = 20_000;
+const ROWS_PER_CHUNK = 2_000;
+const CHUNKS = ROWS / ROWS_PER_CHUNK;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function pgItems(url: string): Promise<void> {
+  await pgExec(url, 'CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, price numeric(12,2))');
+  await pgExec(
+    url,
+    `INSERT INTO items SELECT g, 'item ' || g || ' ü', g % 1000 / 100.0 FROM generate_series(1, ${ROWS}) g`,
+  );
+}
+
+async function mysqlItems(url: string): Promise<void> {
+  await mysqlExec(
+    url,
+    `CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, price decimal(12,2));
+     INSERT INTO items SELECT seq, concat('item ', seq, ' ü'), seq % 1000 / 100.0 FROM seq_1_to_${ROWS}`,
+  );
+}
+
+async function itemsIn(url: string): Promise<{ rows: number; distinct: number }> {
+  const sql = 'SELECT count(*) AS n, count(DISTINCT id) AS d FROM items';
+  const [row] = url.startsWith('postgres')
+    ? (await pgExec(url, sql)).rows
+    : ((await mysqlExec(url, sql)) as { n: unknown; d: unknown }[]);
+  return { rows: Number(row.n), distinct: Number(row.d) };
+}
+
+/** A plan whose reads are throttled, so that the run is still copying when the server goes. */
+function slowPlan(source: string, target: string, edit: (p: Plan) => void = () => {}) {
+  return planFor(
+    source,
+    target,
+    (p) => {
+      p.settings.throttle = { rowsPerSecond: 4000 };
+      p.settings.batchRows = 500;
+      edit(p);
+    },
+    { rowsPerChunk: ROWS_PER_CHUNK },
+  );
+}
+
+function chunkState(dir: string): { done: number; mostAttempts: number } {
+  const db = new Database(join(dir, '.ferry', 'state.db'), { readonly: true });
+  try {
+    return db
+      .prepare("SELECT count(*) FILTER (WHERE status = 'done') AS done, max(attempts) AS mostAttempts FROM chunks")
+      .get() as { done: number; mostAttempts: number };
+  } finally {
+    db.close();
+  }
+}
+
+function noStackTrace(r: CliResult): void {
+  assert.doesNotMatch(r.stderr, /^\s+at |Unhandled|node:internal/m, r.stderr);
+}
+
+/** Every row once in the target, and `ferry verify` agrees. */
+async function copiedOnce(target: string, file: string, dir: string): Promise<void> {
+  assert.deepEqual(await itemsIn(target), { rows: ROWS, distinct: ROWS });
+  const verify = ferry(['verify', file], { cwd: dir });
+  assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+}
+
+/** The run stopped with the one line that says the snapshot is gone, after some chunks were done. */
+function stoppedForSnapshot(r: CliResult, dir: string, engine: string, port: number): void {
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  noStackTrace(r);
+  const { done } = chunkState(dir);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(
+    lines[0]!,
+    re`^ferry: the source's consistent snapshot is gone \(${engine} at 127.0.0.1:${port}: .+\); the ${done} chunks copied so far are kept: run the same command to copy the rest from a new snapshot \(the chunks copied before and after it then come from two different moments of the source\)$`,
+  );
+  assert.ok(done >= 2 && done < CHUNKS, `${done} of ${CHUNKS} chunks kept`);
+}
+
+describe('restart: PostgreSQL', () => {
+  let pg: PrivatePostgres;
+  before(async () => {
+    pg = await privatePostgres();
+  });
+  after(() => pg?.stop());
+
+  test('a target down for a few seconds in the middle of a run: the same command finishes, every row once', async () => {
+    const source = await freshMysql('ferry_restart_pgdst_src');
+    await mysqlItems(source);
+    await pgExec(pg.url('postgres'), 'CREATE DATABASE target_restarted');
+    const target = pg.url('target_restarted');
+    const { file, dir } = await slowPlan(source, target);
+    const run = await runMeanwhile(file, dir, 2, async () => {
+      pg.shutdown();
+      await sleep(3000);
+      pg.start();
+    });
+    assert.equal(run.code, 0, run.stderr);
+    noStackTrace(run);
+    assert.ok(chunkState(dir).mostAttempts > 1, 'chunks in flight were tried again');
+    await copiedOnce(target, file, dir);
+  });
+
+  test('a target that stays down: the run stops after settings.retries.attempts with one line, and resumes later', async () => {
+    const source = await freshMysql('ferry_restart_pgdown_src');
+    await mysqlItems(source);
+    await pgExec(pg.url('postgres'), 'CREATE DATABASE target_down');
+    const target = pg.url('target_down');
+    const { file, dir } = await slowPlan(
+      source,
+      target,
+      (p) => (p.settings.retries = { attempts: 3, maxDelaySeconds: 1 }),
+    );
+    const run = await runMeanwhile(file, dir, 2, () => pg.shutdown());
+    try {
+      assert.equal(run.code, 1, run.stderr);
+      noStackTrace(run);
+      const last = run.stderr.trim().split('\n').at(-1)!;
+      const [, chunk] =
+        /^ferry: items chunk (\d+) failed 3 times in \d+ s: .+: check the server named here, then run the same command to resume \(settings\.retries sets how long a run keeps trying\)$/.exec(
+          last,
+        ) ?? assert.fail(last);
+      const retried = run.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { msg: string })
+        .filter((l) => l.msg === `items chunk ${chunk}: transient error, retrying`);
+      assert.equal(retried.length, 2, run.stderr);
+    } finally {
+      pg.start();
+    }
+    const again = ferry(['run', file], { cwd: dir });
+    assert.equal(again.code, 0, again.stderr);
+    await copiedOnce(target, file, dir);
+  });
+
+  test('a source restarted in the middle of a run: one line says the snapshot is gone; the same command finishes', async () => {
+    await pgExec(pg.url('postgres'), 'CREATE DATABASE source_restarted');
+    const source = pg.url('source_restarted');
+    await pgItems(source);
+    const target = await freshMysql('ferry_restart_pgsrc_dst');
+    const { file, dir } = await slowPlan(source, target);
+    const run = await runMeanwhile(file, dir, 2, () => pg.restart());
+    stoppedForSnapshot(run, dir, 'PostgreSQL', pg.port);
+    const again = ferry(['run', file], { cwd: dir });
+    assert.equal(again.code, 0, again.stderr);
+    await copiedOnce(target, file, dir);
+  });
+});
+
+describe('restart: MariaDB', () => {
+  let maria: PrivateMariadb;
+  before(async () => {
+    maria = await privateMariadb();
+  });
+  after(() => maria?.stop());
+
+  test('a target down for a few seconds in the middle of a run: the same command finishes, every row once', async () => {
+    const source = await freshPg('ferry_restart_mydst_src');
+    await pgItems(source);
+    await mysqlExec(maria.url('mysql'), 'CREATE DATABASE target_restarted CHARACTER SET utf8mb4');
+    const target = maria.url('target_restarted');
+    const { file, dir } = await slowPlan(source, target);
+    const run = await runMeanwhile(file, dir, 2, async () => {
+      await maria.shutdown();
+      await sleep(3000);
+      await maria.start();
+    });
+    assert.equal(run.code, 0, run.stderr);
+    noStackTrace(run);
+    assert.ok(chunkState(dir).mostAttempts > 1, 'chunks in flight were tried again');
+    await copiedOnce(target, file, dir);
+  });
+
+  test('a source restarted in the middle of a run: one line says the snapshot is gone; the same command finishes', async () => {
+    await mysqlExec(maria.url('mysql'), 'CREATE DATABASE source_restarted CHARACTER SET utf8mb4');
+    const source = maria.url('source_restarted');
+    await mysqlItems(source);
+    const target = await freshPg('ferry_restart_mysrc_dst');
+    const { file, dir } = await slowPlan(source, target);
+    const run = await runMeanwhile(file, dir, 2, () => maria.restart());
+    stoppedForSnapshot(run, dir, 'MySQL', maria.port);
+    const again = ferry(['run', file], { cwd: dir });
+    assert.equal(again.code, 0, again.stderr);
+    await copiedOnce(target, file, dir);
+  });
+});
