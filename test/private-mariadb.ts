@@ -10,8 +10,8 @@ import { freePort } from './private-postgres.js';
 
 export interface PrivateMariadb {
   port: number;
-  /** the URL of a database on it, as root */
-  url(database: string): string;
+  /** creates a database on it (utf8mb4); returns its URL (as root) */
+  database(name: string): Promise<string>;
   /** a normal shutdown (SIGTERM: "server shutdown in progress", connections closed); port and data stay */
   shutdown(): Promise<void>;
   /** starts it again after shutdown(), on the same port with the same data */
@@ -113,7 +113,15 @@ export async function privateMariadb(opts: { tls?: { cert: string; key: string }
   }
   return {
     port,
-    url: (database) => `mysql://root@127.0.0.1:${port}/${database}`,
+    database: async (name) => {
+      const c = await mysql.createConnection({ host: '127.0.0.1', port, user: 'root' });
+      try {
+        await c.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
+      } finally {
+        await c.end();
+      }
+      return `mysql://root@127.0.0.1:${port}/${name}`;
+    },
     shutdown,
     start,
     restart: async () => {

@@ -6,6 +6,7 @@ import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync, writeFileSync 
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 
 export interface PrivatePostgresOptions {
   /** the postgres user's password; without one, every local user is trusted */
@@ -16,8 +17,8 @@ export interface PrivatePostgresOptions {
 
 export interface PrivatePostgres {
   port: number;
-  /** the URL of a database on it, as user postgres */
-  url(database: string): string;
+  /** creates a database on it; returns its URL (as user postgres) */
+  database(name: string): Promise<string>;
   /** a fast shutdown (sessions end with "terminating connection due to administrator command"); port and data stay */
   shutdown(): void;
   /** starts it again after shutdown(), on the same port with the same data */
@@ -103,7 +104,16 @@ export async function privatePostgres(opts: PrivatePostgresOptions = {}): Promis
   start();
   return {
     port,
-    url: (database) => `postgres://postgres@127.0.0.1:${port}/${database}`,
+    database: async (name) => {
+      const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+      await c.connect();
+      try {
+        await c.query(`CREATE DATABASE "${name}"`);
+      } finally {
+        await c.end();
+      }
+      return `postgres://postgres@127.0.0.1:${port}/${name}`;
+    },
     shutdown,
     start,
     restart: () => {

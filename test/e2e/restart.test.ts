@@ -78,55 +78,68 @@ async function copiedOnce(target: string, file: string, dir: string): Promise<vo
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);
 }
 
-/** The run stopped with the one line that says the snapshot is gone, after some chunks were done. */
-function stoppedForSnapshot(r: CliResult, dir: string, engine: string, port: number): void {
-  assert.equal(r.code, 1, r.stdout + r.stderr);
-  noStackTrace(r);
+/** A private server of this file's, with the name ferry gives its engine in messages. */
+type Server = (PrivatePostgres | PrivateMariadb) & { engine: 'PostgreSQL' | 'MySQL' };
+
+/** A run whose target goes down for a few seconds after two chunks: the same command finishes. */
+async function targetDownAWhile(source: string, server: Server): Promise<void> {
+  const target = await server.database('target_down_a_while');
+  const { file, dir } = await slowPlan(source, target);
+  const run = await runMeanwhile(file, dir, 2, async () => {
+    await server.shutdown();
+    await sleep(3000);
+    await server.start();
+  });
+  assert.equal(run.code, 0, run.stderr);
+  noStackTrace(run);
+  assert.ok(chunkState(dir).mostAttempts > 1, 'chunks in flight were tried again');
+  await copiedOnce(target, file, dir);
+}
+
+/** A run whose source restarts after two chunks stops with one line; the same command then finishes. */
+async function sourceRestarted(server: Server, fill: (url: string) => Promise<void>, target: string): Promise<void> {
+  const source = await server.database('source_restarted');
+  await fill(source);
+  const { file, dir } = await slowPlan(source, target);
+  const run = await runMeanwhile(file, dir, 2, () => server.restart());
+  assert.equal(run.code, 1, run.stdout + run.stderr);
+  noStackTrace(run);
   const { done } = chunkState(dir);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, r.stderr);
+  const lines = run.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, run.stderr);
   assert.match(
     lines[0]!,
-    re`^ferry: the source's consistent snapshot is gone \(${engine} at 127.0.0.1:${port}: .+\); the ${done} chunks copied so far are kept: run the same command to copy the rest from a new snapshot \(the chunks copied before and after it then come from two different moments of the source\)$`,
+    re`^ferry: the source's consistent snapshot is gone \(${server.engine} at 127.0.0.1:${server.port}: .+\); the ${done} chunks copied so far are kept: run the same command to copy the rest from a new snapshot \(the chunks copied before and after it then come from two different moments of the source\)$`,
   );
   assert.ok(done >= 2 && done < CHUNKS, `${done} of ${CHUNKS} chunks kept`);
+  const again = ferry(['run', file], { cwd: dir });
+  assert.equal(again.code, 0, again.stderr);
+  await copiedOnce(target, file, dir);
 }
 
 describe('restart: PostgreSQL', () => {
-  let pg: PrivatePostgres;
+  let server: Server;
   before(async () => {
-    pg = await privatePostgres();
+    server = { ...(await privatePostgres()), engine: 'PostgreSQL' };
   });
-  after(() => pg?.stop());
+  after(() => server?.stop());
 
   test('a target down for a few seconds in the middle of a run: the same command finishes, every row once', async () => {
     const source = await freshMysql('ferry_restart_pgdst_src');
     await mysqlItems(source);
-    await pgExec(pg.url('postgres'), 'CREATE DATABASE target_restarted');
-    const target = pg.url('target_restarted');
-    const { file, dir } = await slowPlan(source, target);
-    const run = await runMeanwhile(file, dir, 2, async () => {
-      pg.shutdown();
-      await sleep(3000);
-      pg.start();
-    });
-    assert.equal(run.code, 0, run.stderr);
-    noStackTrace(run);
-    assert.ok(chunkState(dir).mostAttempts > 1, 'chunks in flight were tried again');
-    await copiedOnce(target, file, dir);
+    await targetDownAWhile(source, server);
   });
 
   test('a target that stays down: the run stops after settings.retries.attempts with one line, and resumes later', async () => {
     const source = await freshMysql('ferry_restart_pgdown_src');
     await mysqlItems(source);
-    await pgExec(pg.url('postgres'), 'CREATE DATABASE target_down');
-    const target = pg.url('target_down');
+    const target = await server.database('target_down');
     const { file, dir } = await slowPlan(
       source,
       target,
       (p) => (p.settings.retries = { attempts: 3, maxDelaySeconds: 1 }),
     );
-    const run = await runMeanwhile(file, dir, 2, () => pg.shutdown());
+    const run = await runMeanwhile(file, dir, 2, () => server.shutdown());
     try {
       assert.equal(run.code, 1, run.stderr);
       noStackTrace(run);
@@ -142,7 +155,7 @@ describe('restart: PostgreSQL', () => {
         .filter((l) => l.msg === `items chunk ${chunk}: transient error, retrying`);
       assert.equal(retried.length, 2, run.stderr);
     } finally {
-      pg.start();
+      await server.start();
     }
     const again = ferry(['run', file], { cwd: dir });
     assert.equal(again.code, 0, again.stderr);
@@ -150,53 +163,24 @@ describe('restart: PostgreSQL', () => {
   });
 
   test('a source restarted in the middle of a run: one line says the snapshot is gone; the same command finishes', async () => {
-    await pgExec(pg.url('postgres'), 'CREATE DATABASE source_restarted');
-    const source = pg.url('source_restarted');
-    await pgItems(source);
-    const target = await freshMysql('ferry_restart_pgsrc_dst');
-    const { file, dir } = await slowPlan(source, target);
-    const run = await runMeanwhile(file, dir, 2, () => pg.restart());
-    stoppedForSnapshot(run, dir, 'PostgreSQL', pg.port);
-    const again = ferry(['run', file], { cwd: dir });
-    assert.equal(again.code, 0, again.stderr);
-    await copiedOnce(target, file, dir);
+    await sourceRestarted(server, pgItems, await freshMysql('ferry_restart_pgsrc_dst'));
   });
 });
 
 describe('restart: MariaDB', () => {
-  let maria: PrivateMariadb;
+  let server: Server;
   before(async () => {
-    maria = await privateMariadb();
+    server = { ...(await privateMariadb()), engine: 'MySQL' };
   });
-  after(() => maria?.stop());
+  after(() => server?.stop());
 
   test('a target down for a few seconds in the middle of a run: the same command finishes, every row once', async () => {
     const source = await freshPg('ferry_restart_mydst_src');
     await pgItems(source);
-    await mysqlExec(maria.url('mysql'), 'CREATE DATABASE target_restarted CHARACTER SET utf8mb4');
-    const target = maria.url('target_restarted');
-    const { file, dir } = await slowPlan(source, target);
-    const run = await runMeanwhile(file, dir, 2, async () => {
-      await maria.shutdown();
-      await sleep(3000);
-      await maria.start();
-    });
-    assert.equal(run.code, 0, run.stderr);
-    noStackTrace(run);
-    assert.ok(chunkState(dir).mostAttempts > 1, 'chunks in flight were tried again');
-    await copiedOnce(target, file, dir);
+    await targetDownAWhile(source, server);
   });
 
   test('a source restarted in the middle of a run: one line says the snapshot is gone; the same command finishes', async () => {
-    await mysqlExec(maria.url('mysql'), 'CREATE DATABASE source_restarted CHARACTER SET utf8mb4');
-    const source = maria.url('source_restarted');
-    await mysqlItems(source);
-    const target = await freshPg('ferry_restart_mysrc_dst');
-    const { file, dir } = await slowPlan(source, target);
-    const run = await runMeanwhile(file, dir, 2, () => maria.restart());
-    stoppedForSnapshot(run, dir, 'MySQL', maria.port);
-    const again = ferry(['run', file], { cwd: dir });
-    assert.equal(again.code, 0, again.stderr);
-    await copiedOnce(target, file, dir);
+    await sourceRestarted(server, mysqlItems, await freshPg('ferry_restart_mysrc_dst'));
   });
 });
