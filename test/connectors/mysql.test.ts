@@ -10,7 +10,7 @@ import { FerryError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { formatType, parseType } from '../../src/core/types.js';
 import { sourceContract } from '../contract/source-contract.js';
-import { batchesOf, collect, targetContract } from '../contract/target-contract.js';
+import { batchesOf, collect, targetContract, writeUntilKilled } from '../contract/target-contract.js';
 import { edgeColumns } from '../fixtures/edge.js';
 import { loadChinook } from '../e2e/support.js';
 import { dbName, freshMysql, hostPort, MYSQL_BASE, mysqlExec, mysqlUser, re, unique } from '../helpers.js';
@@ -583,6 +583,37 @@ describe('mysql: connection errors', () => {
       assert.match(e.message, /deadlock/i);
     } finally {
       await Promise.all([a.end(), b.end()]);
+    }
+  });
+
+  test('a write whose connection is killed is a transient WRITE_FAILED, and its rows stop being pulled', async () => {
+    const url = await freshMysql('mysql_write_killed');
+    const conn = await open(url);
+    try {
+      const table: TargetTable = {
+        name: 'endless',
+        columns: [
+          { name: 'id', type: parseType('int32'), nativeType: 'int', nullable: false },
+          { name: 'note', type: parseType('text'), nativeType: 'text', nullable: true },
+        ],
+        primaryKey: ['id'],
+        key: ['id'],
+        uniqueKeys: [],
+        indexes: [],
+        foreignKeys: [],
+      };
+      await conn.target().prepare(table, 'drop');
+      await writeUntilKilled(conn.target(), table, async () => {
+        const [writer] = (await mysqlExec(
+          url,
+          "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'LOAD DATA%'",
+          [dbName(url)],
+        )) as { id: number }[];
+        if (writer) await mysqlExec(url, `KILL ${writer.id}`);
+        return writer !== undefined;
+      });
+    } finally {
+      await conn.close();
     }
   });
 

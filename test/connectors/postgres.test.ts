@@ -14,7 +14,7 @@ import { silentLogger } from '../../src/core/log.js';
 import { formatType, parseType } from '../../src/core/types.js';
 import { canonicalText } from '../../src/core/values.js';
 import { sourceContract } from '../contract/source-contract.js';
-import { batchesOf, collect, targetContract } from '../contract/target-contract.js';
+import { batchesOf, collect, targetContract, writeUntilKilled } from '../contract/target-contract.js';
 import { edgeColumns } from '../fixtures/edge.js';
 import { freshPg, hostPort, PG_BASE, pgExec } from '../helpers.js';
 import { privatePostgres, type PrivatePostgres } from '../private-postgres.js';
@@ -607,6 +607,21 @@ describe('postgres: target', () => {
       const info = (await conn.introspect({ tables: ['counted'] })).tables[0]!;
       assert.equal(info.columns[0]!.autoIncrement, true);
     }
+  });
+
+  test('a write whose connection is terminated is a transient WRITE_FAILED, and its rows stop being pulled', async () => {
+    const t = nativeTable(conn, 'endless', [
+      ['id', 'integer'],
+      ['note', 'text'],
+    ]);
+    await conn.target().prepare(t, 'drop');
+    await writeUntilKilled(conn.target(), t, async () => {
+      const { rows } = await pgExec(
+        url,
+        "SELECT pg_terminate_backend(pid) AS gone FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY %endless%'",
+      );
+      return rows.length > 0;
+    });
   });
 
   test('truncate empties the table and takes its foreign keys off until addForeignKeys; indexes and keys are not duplicated', async () => {

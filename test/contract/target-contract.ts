@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sameColumnValues } from '../../src/core/columns.js';
 import type { Connector, Target, TargetTable } from '../../src/core/contracts.js';
+import { FerryError } from '../../src/core/errors.js';
 import type { KeyRange, RowBatch } from '../../src/core/types.js';
 import { canonicalText, convertValue } from '../../src/core/values.js';
 import {
@@ -19,6 +20,40 @@ import { columnBatchesOf } from './column-batches.js';
 
 export async function* batchesOf(rows: unknown[][], size = 1000): AsyncIterable<RowBatch> {
   for (let i = 0; i < rows.length; i += size) yield { rows: rows.slice(i, i + size) };
+}
+
+/**
+ * Writes rows of (integer id, text note) without end into `table` until `killWriter` (asked again
+ * and again) has killed the connection writing them. The write must then fail as a transient
+ * WRITE_FAILED, and take no more than a batch or two after the kill (the rows come slowly then,
+ * so that the writer hears of its connection's end between two of them): the rows' source is
+ * not read on for nothing.
+ */
+export async function writeUntilKilled(
+  target: Target,
+  table: TargetTable,
+  killWriter: () => Promise<boolean>,
+): Promise<void> {
+  let pulled = 0;
+  let killed = false;
+  async function* endless(): AsyncIterable<RowBatch> {
+    for (;;) {
+      const first = pulled++ * 100;
+      yield { rows: Array.from({ length: 100 }, (_, i) => [first + i, 'a row of a chunk that never ends']) };
+      await new Promise((r) => setTimeout(r, killed ? 50 : 5));
+    }
+  }
+  let failure: unknown;
+  const writing = target
+    .writeChunk({ table, range: {}, replace: false, isolate: false }, endless())
+    .catch((e: unknown) => (failure = e));
+  while (!(await killWriter()));
+  killed = true;
+  const atKill = pulled;
+  await writing;
+  assert.ok(failure instanceof FerryError && failure.code === 'WRITE_FAILED' && failure.transient, String(failure));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(pulled - atKill <= 2, `${pulled - atKill} batches pulled after the writer was killed`);
 }
 
 export async function collect(it: AsyncIterable<RowBatch>): Promise<unknown[][]> {

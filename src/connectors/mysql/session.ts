@@ -128,11 +128,23 @@ export function run<T = any>(
   });
 }
 
-/** Runs LOAD DATA LOCAL INFILE with the file's content from a stream of Buffers. */
-export function runLoad<T = any>(conn: Connection, sql: string, content: () => Readable): Promise<T> {
-  return new Promise((resolve, reject) => {
-    conn.query({ sql, infileStreamFactory: content }, (err, res) => (err ? reject(err) : resolve(res as T)));
-  });
+/**
+ * Runs LOAD DATA LOCAL INFILE with the file's content from a stream of Buffers. `ended` is
+ * aborted when the statement ends: one that failed first (a dropped connection) leaves the
+ * stream to itself, and its producer should stop. mysql2 then no longer listens to the stream
+ * either: an error of it is heard here, or it would crash the process.
+ */
+export function runLoad<T = any>(conn: Connection, sql: string, content: (ended: AbortSignal) => Readable): Promise<T> {
+  const statement = new AbortController();
+  const open = () => {
+    const stream = content(statement.signal);
+    // while mysql2 listens, the statement fails with the stream's error
+    stream.on('error', () => {});
+    return stream;
+  };
+  return new Promise<T>((resolve, reject) => {
+    conn.query({ sql, infileStreamFactory: open }, (err, res) => (err ? reject(err) : resolve(res as T)));
+  }).finally(() => statement.abort());
 }
 
 /** Socket bytes queued for the server beyond which a LOAD DATA producer waits. */
@@ -144,7 +156,8 @@ const WRITE_AHEAD_BYTES = 4 << 20;
  */
 export function socketDrained(conn: Connection): Promise<void> {
   const socket = (conn as unknown as { stream: Writable }).stream;
-  if (socket.writableLength < WRITE_AHEAD_BYTES) return Promise.resolve();
+  // a socket already closed (the server went away) never drains: the statement fails instead
+  if (socket.writableLength < WRITE_AHEAD_BYTES || socket.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       socket.off('drain', done);

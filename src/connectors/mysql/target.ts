@@ -272,10 +272,12 @@ export class MysqlTarget implements Target {
     const format = loadDataFormat(table.columns);
     const chunkChars = Math.min(LOAD_CHUNK_CHARS, this.statementChars);
     let rows = 0;
-    async function* content(): AsyncGenerator<Buffer> {
+    async function* content(ended: AbortSignal): AsyncGenerator<Buffer> {
       let lines: string[] = [];
       let chars = 0;
       for await (const batch of batches) {
+        // the statement failed meanwhile (a dropped connection): the rest of the read would go nowhere
+        if (ended.aborted) return;
         for (const row of batch.rows) {
           const line = format.encodeRow(row);
           lines.push(line);
@@ -294,8 +296,8 @@ export class MysqlTarget implements Target {
     const sql =
       `LOAD DATA LOCAL INFILE 'ferry' INTO TABLE ${quoteIdent(table.name)} CHARACTER SET utf8mb4 ` +
       `FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${format.columns})${format.set}`;
-    const result = await runLoad<{ affectedRows: number; warningStatus: number }>(conn, sql, () =>
-      Readable.from(content(), { objectMode: false }),
+    const result = await runLoad<{ affectedRows: number; warningStatus: number }>(conn, sql, (ended) =>
+      Readable.from(content(ended), { objectMode: false }),
     );
     if (result.warningStatus > 0) {
       const [first] = await run<{ Message: string }[]>(conn, 'SHOW WARNINGS LIMIT 1');

@@ -224,14 +224,19 @@ export class CopyIn {
     });
   }
 
-  async write(buf: Buffer | string): Promise<void> {
+  /** Throws the COPY's failure (a dropped connection, an error of the server), if it has failed. */
+  check(): void {
     if (this.failure) throw this.failure;
+  }
+
+  async write(buf: Buffer | string): Promise<void> {
+    this.check();
     if (!this.stream.write(buf)) await once(this.stream, 'drain');
   }
 
   /** Ends the data; resolves with the rows the server stored. */
   async end(): Promise<number> {
-    if (this.failure) throw this.failure;
+    this.check();
     this.stream.end();
     await finished(this.stream);
     return this.stream.rowCount;

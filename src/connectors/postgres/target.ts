@@ -632,7 +632,11 @@ async function copyAll(client: pg.ClientBase, format: RowFormat, batches: AsyncI
   try {
     const encoder = format.start();
     const emit = (data: Buffer | string) => copy.write(data);
-    for await (const batch of sourceBatches(batches)) await encoder.rows(batch.rows, emit);
+    for await (const batch of sourceBatches(batches)) {
+      // rows are sent in pieces of a few hundred kilobytes: a connection dropped meanwhile stops the read here
+      copy.check();
+      await encoder.rows(batch.rows, emit);
+    }
     await encoder.end(emit);
     return await copy.end();
   } catch (e) {
