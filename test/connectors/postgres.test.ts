@@ -68,15 +68,25 @@ async function readAll(conn: Connector, table: SourceTable): Promise<unknown[][]
   }
 }
 
+/** The two sockets of a proxied connection. */
+interface Proxied {
+  client: net.Socket;
+  upstream: net.Socket;
+}
+
 /**
- * A loopback proxy to the PostgreSQL server that passes the server's bytes on 1 to 7 at a time,
- * so that protocol messages and COPY rows are split at every kind of place.
+ * A loopback proxy to the PostgreSQL server: `toClient` passes each piece of the server's bytes
+ * on, `toServer` each piece of the client's (as they are, by default).
  */
-async function tricklingProxy(): Promise<{ port: number; close(): Promise<void> }> {
+async function pgProxy(relay: {
+  toClient?: (chunk: Buffer, c: Proxied) => Promise<void>;
+  toServer?: (chunk: Buffer, c: Proxied) => void;
+}): Promise<{ port: number; close(): Promise<void> }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const pgServer = new URL(PG_BASE);
     const upstream = net.connect(Number(pgServer.port || 5432), pgServer.hostname);
+    const c = { client, upstream };
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on('error', () => {
@@ -84,15 +94,16 @@ async function tricklingProxy(): Promise<{ port: number; close(): Promise<void> 
         upstream.destroy();
       });
     }
-    client.pipe(upstream);
-    upstream.on('data', async (chunk: Buffer) => {
-      upstream.pause();
-      for (let p = 0, n = 1; p < chunk.length; p += n, n = (n % 7) + 1) {
-        client.write(chunk.subarray(p, p + n));
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-      upstream.resume();
-    });
+    const { toClient, toServer } = relay;
+    if (toServer) client.on('data', (chunk: Buffer) => toServer(chunk, c));
+    else client.pipe(upstream);
+    if (toClient)
+      upstream.on('data', async (chunk: Buffer) => {
+        upstream.pause();
+        await toClient(chunk, c);
+        upstream.resume();
+      });
+    else upstream.pipe(client);
     upstream.on('end', () => client.end());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -103,6 +114,18 @@ async function tricklingProxy(): Promise<{ port: number; close(): Promise<void> 
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** A proxy that passes the server's bytes on 1 to 7 at a time, so that protocol messages and COPY rows are split at every kind of place. */
+function tricklingProxy(): Promise<{ port: number; close(): Promise<void> }> {
+  return pgProxy({
+    toClient: async (chunk, { client }) => {
+      for (let p = 0, n = 1; p < chunk.length; p += n, n = (n % 7) + 1) {
+        client.write(chunk.subarray(p, p + n));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    },
+  });
 }
 
 async function rejectsWith(p: Promise<unknown>, code: string, message: RegExp): Promise<FerryError> {
@@ -623,6 +646,39 @@ describe('postgres: target', () => {
       return rows.length > 0;
     });
   });
+
+  test(
+    'a connection cut as a COPY starts fails the write as transient (and does not wait for the COPY forever)',
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      // the server never answers the COPY: the connection ends before it sees it
+      const proxy = await pgProxy({
+        toServer: (chunk, { client, upstream }) => {
+          if (!chunk.includes('COPY ')) return void upstream.write(chunk);
+          client.destroy();
+          upstream.destroy();
+        },
+      });
+      const cut = await open(url.replace(`@${hostPort(PG_BASE)}/`, `@127.0.0.1:${proxy.port}/`));
+      try {
+        const t = nativeTable(cut, 'cut', [
+          ['id', 'integer'],
+          ['note', 'text'],
+        ]);
+        await cut.target().prepare(t, 'drop');
+        const rows = Array.from({ length: 5000 }, (_, i) => [i, `row ${i}`]);
+        await assert.rejects(
+          cut.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows, 100)),
+          (e: FerryError) => e.code === 'WRITE_FAILED' && e.transient,
+        );
+      } finally {
+        await cut.close();
+        await proxy.close();
+      }
+    },
+  );
 
   test('truncate empties the table and takes its foreign keys off until addForeignKeys; indexes and keys are not duplicated', async () => {
     const parent = nativeTable(conn, 'tparent', [['id', 'integer']]);

@@ -244,6 +244,9 @@ export class CopyIn {
 
   /** Abandons the COPY (the server rolls it back) and waits until the connection is usable again. */
   async abort(reason: Error): Promise<void> {
+    // a COPY that failed is over: there is nothing to cancel, and a connection that ended before
+    // the server took the COPY would never answer the cancel, which pg-copy-streams waits for
+    if (this.failure) return;
     if (!this.stream.destroyed) this.stream.destroy(reason);
     await finished(this.stream).catch(() => {});
   }
