@@ -137,9 +137,13 @@ async function chunksDone(cwd: string, minDone: number): Promise<void> {
   }
 }
 
+/** How long a run started by runMeanwhile may take before it is taken for hung and killed. */
+const RUN_LIMIT_MS = 300_000;
+
 /**
  * Starts `ferry run PLAN` in `cwd`, does `meanwhile` to it (or to its servers) as soon as
- * `minDone` chunks are durable, and returns how the run ended (code -1: killed by a signal).
+ * `minDone` chunks are durable, and returns how the run ended (code -1: killed by a signal;
+ * a run that hangs is killed after RUN_LIMIT_MS, and its stderr says so).
  */
 export async function runMeanwhile(
   file: string,
@@ -153,9 +157,15 @@ export async function runMeanwhile(
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const hung = setTimeout(() => {
+    stderr += `\n(the run did not end within ${RUN_LIMIT_MS / 1000} s: killed)`;
+    child.kill('SIGKILL');
+  }, RUN_LIMIT_MS);
   await chunksDone(cwd, minDone);
   await meanwhile(child);
-  return { code: (await exited) ?? -1, stdout, stderr };
+  const code = (await exited) ?? -1;
+  clearTimeout(hung);
+  return { code, stdout, stderr };
 }
 
 /** Starts `ferry run PLAN` in `cwd` and kills it with SIGKILL as soon as `minDone` chunks are durable. */
