@@ -358,9 +358,18 @@ describe('postgres into Parquet as column batches, or rows', () => {
       { rowsPerChunk: 100 },
     );
     const { log, messages } = capturingLogger();
-    const run = await runPlan(file, { log });
+    const progress = new Map<string, number>();
+    const run = await runPlan(file, {
+      log,
+      onEvent: (e) => e.type === 'progress' && progress.set(e.table, (progress.get(e.table) ?? 0) + e.rows),
+    });
     const fellBack = messages().filter((m) => m.msg === FELL_BACK);
     assert.deepEqual([...new Set(fellBack.map((m) => m.table))].sort(), ['dupes', 'events']);
+    // a chunk read again as rows after its column attempt failed is counted once in the progress
+    assert.deepEqual(
+      Object.fromEntries(progress),
+      Object.fromEntries(run.tables.map((t) => [t.table, t.rows + t.rejects])),
+    );
     assert.deepEqual(writtenAs(planDir), {
       events: { columns: 0, rows: 3 },
       moved: { columns: 3, rows: 0 },

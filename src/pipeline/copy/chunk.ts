@@ -22,7 +22,7 @@ export interface CopyPath {
   /** how often and how long a chunk is tried again after a transient error (the plan's settings.retries) */
   retries: RetrySettings;
   throttle?: Throttle;
-  /** rows read from the source, as they are read (progress) */
+  /** rows read from the source, as they are read (progress); a failed attempt's rows are taken back (negative) */
   onRows?: (table: string, rows: number) => void;
 }
 
@@ -64,10 +64,20 @@ export interface ChunkResult extends WriteResult {
 export async function copyChunk(path: CopyPath, job: ChunkJob): Promise<ChunkResult> {
   const { m, table, range } = job;
   let replace = job.replace;
-
-  const rowAttempt = async (isolate: boolean): Promise<ChunkResult> => {
+  // the rows this chunk has reported read in its current attempt: a new attempt takes them back
+  let reported = 0;
+  const progress = (rows: number) => {
+    reported += rows;
+    path.onRows?.(m.target.name, rows);
+  };
+  const newAttempt = () => {
     job.onAttempt?.();
     job.tap?.attempt();
+    if (reported !== 0) progress(-reported);
+  };
+
+  const rowAttempt = async (isolate: boolean): Promise<ChunkResult> => {
+    newAttempt();
     const mapped: Reject[] = [];
     let rowsRead = 0;
     const batches = async function* (): AsyncIterable<RowBatch> {
@@ -76,7 +86,7 @@ export async function copyChunk(path: CopyPath, job: ChunkJob): Promise<ChunkRes
           batch.rows.length = job.limit - rowsRead;
         if (path.throttle) await path.throttle.pass(batch.rows);
         rowsRead += batch.rows.length;
-        path.onRows?.(m.target.name, batch.rows.length);
+        progress(batch.rows.length);
         const out = m.mapBatch(batch, mapped);
         job.tap?.rows(out);
         if (out.rows.length > 0) yield out;
@@ -96,8 +106,7 @@ export async function copyChunk(path: CopyPath, job: ChunkJob): Promise<ChunkRes
     if (!m.columnar || !path.target.writeColumns || !path.target.takesColumns?.(table)) return undefined;
     const read = path.source.readColumns?.(m.source, range, path.view, path.batchRows);
     if (!read) return undefined;
-    job.onAttempt?.();
-    job.tap?.attempt();
+    newAttempt();
     let rowsRead = 0;
     const batches = async function* (): AsyncIterable<ColumnBatch> {
       for await (let batch of read) {
@@ -105,7 +114,7 @@ export async function copyChunk(path: CopyPath, job: ChunkJob): Promise<ChunkRes
           batch = sliceColumns(batch, 0, job.limit - rowsRead);
         if (path.throttle) await path.throttle.passColumns(batch);
         rowsRead += batch.rows;
-        path.onRows?.(m.target.name, batch.rows);
+        progress(batch.rows);
         job.tap?.columns(batch);
         yield batch;
         if (job.limit !== undefined && rowsRead >= job.limit) return;

@@ -14,7 +14,7 @@ export type RunEvent =
   /** a table is split into chunks (its copy may start); `done` of them were copied by earlier runs */
   | { type: 'chunks'; table: string; chunks: number; done: number }
   | { type: 'phase'; table: string; phase: string }
-  /** rows read from the source for a table since the last progress event */
+  /** rows read from the source for a table since the last progress event (negative: an attempt given up, its chunk read again) */
   | { type: 'progress'; table: string; rows: number }
   | { type: 'table-done'; table: string }
   | { type: 'paused'; until?: string }
