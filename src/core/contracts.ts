@@ -210,8 +210,10 @@ export interface Connector {
    * stores that text (a finding says so). Without it, every native type has a canonical one.
    */
   ownType?(native: string): boolean;
-  source(): Source;
-  target(): Target;
+  /** the Source side; absent for a connector that can only be written to (object stores, DynamoDB) */
+  source?(): Source;
+  /** the Target side; absent for a connector that can only be read from */
+  target?(): Target;
   close(): Promise<void>;
   /**
    * Least privilege, checked before any write. As a source: a warning when the account can

@@ -25,6 +25,7 @@ import { canonicalText } from '../../src/core/values.js';
 import { actualText, batchesOf, collect, expectedText, tableFor, targetContract } from '../contract/target-contract.js';
 import { childColumns, childRows, edgeColumns, edgeRows, parentColumns, parentRows } from '../fixtures/edge.js';
 import { startDynalite, startFaultyProxy, type LocalDynamo } from './dynamodb-local.js';
+import { sourceSide } from '../../src/pipeline/session/sides.js';
 
 const codeIs = (code: string) => (e: Error & { code?: string }) => e.code === code;
 const open = (url: string, options?: Record<string, unknown>) =>
@@ -64,12 +65,10 @@ const write = (
   rows: unknown[][],
   extra: { replace?: boolean; isolate?: boolean; range?: object } = {},
 ) =>
-  conn
-    .target()
-    .writeChunk(
-      { table, range: extra.range ?? {}, replace: extra.replace ?? false, isolate: extra.isolate ?? false },
-      batchesOf(rows, 100),
-    );
+  conn.target!().writeChunk(
+    { table, range: extra.range ?? {}, replace: extra.replace ?? false, isolate: extra.isolate ?? false },
+    batchesOf(rows, 100),
+  );
 
 describe('dynamodb type map', () => {
   let conn: Connector;
@@ -195,7 +194,7 @@ describe('dynamodb encodings as the plan says', () => {
 
   test('attributes have DynamoDB types readers expect: N, S (ISO 8601), B, BOOL, M, L, SS, NULL', async () => {
     const t = tableFor(conn, 'enc_default', edgeColumns);
-    await conn.target().prepare(t, 'drop');
+    await conn.target!().prepare(t, 'drop');
     await write(conn, t, edgeRows.slice(1, 2).concat(edgeRows.slice(3)));
     const item = (await client.send(new GetItemCommand({ TableName: 'enc_default', Key: { id: { N: '2' } } }))).Item!;
     assert.deepEqual(item.i64, { N: '9223372036854775807' });
@@ -217,7 +216,7 @@ describe('dynamodb encodings as the plan says', () => {
     const nulls = (await client.send(new GetItemCommand({ TableName: 'enc_default', Key: { id: { N: '4' } } }))).Item!;
     assert.deepEqual(nulls.body, { NULL: true });
     assert.deepEqual(
-      actualText(await collect(conn.target().readBack(t, {}, 10)), t),
+      actualText(await collect(conn.target!().readBack(t, {}, 10)), t),
       expectedText([edgeRows[1]!, edgeRows[3]!], edgeColumns, t),
     );
   });
@@ -226,19 +225,19 @@ describe('dynamodb encodings as the plan says', () => {
     // numbers come back in DynamoDB's normal form (2.50 as 2.5): the digest does not mind
     const money = [edgeColumns[0]!, edgeColumns.find((c) => c.name === 'money')!];
     const decimals = tableFor(conn, 'enc_digest_decimals', money);
-    await conn.target().prepare(decimals, 'drop');
+    await conn.target!().prepare(decimals, 'drop');
     const written = await write(conn, decimals, [
       [1, '2.50'],
       [2, '-0.10'],
       [3, '100.00'],
     ]);
-    assert.deepEqual(await conn.target().fingerprint!(decimals), digestFingerprint(written.digest!));
+    assert.deepEqual(await conn.target!().fingerprint!(decimals), digestFingerprint(written.digest!));
 
     const t = tableFor(conn, 'enc_digest', edgeColumns);
-    await conn.target().prepare(t, 'drop');
+    await conn.target!().prepare(t, 'drop');
     const result = await write(conn, t, edgeRows);
     assert.equal(result.digest?.rows, edgeRows.length);
-    assert.deepEqual(await conn.target().fingerprint!(t), digestFingerprint(result.digest!));
+    assert.deepEqual(await conn.target!().fingerprint!(t), digestFingerprint(result.digest!));
     await client.send(
       new UpdateItemCommand({
         TableName: 'enc_digest',
@@ -247,7 +246,7 @@ describe('dynamodb encodings as the plan says', () => {
         ExpressionAttributeValues: { ':n': { S: 'changed' } },
       }),
     );
-    const after = await conn.target().fingerprint!(t);
+    const after = await conn.target!().fingerprint!(t);
     assert.equal(after?.rows, edgeRows.length);
     assert.notEqual(after?.hash, digestFingerprint(result.digest!).hash);
   });
@@ -260,7 +259,7 @@ describe('dynamodb encodings as the plan says', () => {
     const t = tableFor(conn, 'enc_chosen', cols);
     const natives = ['N:int32', 'N:timestamp(6)', 'N:timestamptz(6)', 'N:date', 'S:json', 'S:decimal(10,2)'];
     t.columns = t.columns.map((c, i) => ({ ...c, nativeType: natives[i]!, type: conn.canonicalType(natives[i]!) }));
-    await conn.target().prepare(t, 'drop');
+    await conn.target!().prepare(t, 'drop');
     const rows = edgeRows.map((r) => [r[0], ...cols.slice(1).map((c) => r[edgeColumns.indexOf(c)])]);
     await write(conn, t, rows);
     const item = (await client.send(new GetItemCommand({ TableName: 'enc_chosen', Key: { id: { N: '3' } } }))).Item!;
@@ -269,7 +268,7 @@ describe('dynamodb encodings as the plan says', () => {
     assert.deepEqual(item.day, { N: '-2209075200' });
     assert.deepEqual(item.doc, { S: '"just a string"' });
     assert.deepEqual(item.money, { S: '0.01' });
-    assert.deepEqual(actualText(await collect(conn.target().readBack(t, {}, 10)), t), expectedText(rows, cols, t));
+    assert.deepEqual(actualText(await collect(conn.target!().readBack(t, {}, 10)), t), expectedText(rows, cols, t));
   });
 });
 
@@ -287,15 +286,15 @@ describe('dynamodb limits: 38-digit numbers, no NaN, 400 KB items', () => {
       { name: 'f', type: parseType('float64') },
     ];
     const t = tableFor(conn, 'limits_numbers', cols);
-    const bigCheck = conn.target().valueCheck!(t.columns[1]!)!;
-    const floatCheck = conn.target().valueCheck!(t.columns[2]!)!;
+    const bigCheck = conn.target!().valueCheck!(t.columns[1]!)!;
+    const floatCheck = conn.target!().valueCheck!(t.columns[2]!)!;
     assert.match(bigCheck('1' + '0'.repeat(37) + '1') ?? '', /39 significant digits/);
     assert.equal(bigCheck('1' + '0'.repeat(60)), undefined);
     for (const f of [Number.NaN, Infinity, -Infinity, -0, 1e200, -1e-200]) assert.ok(floatCheck(f), String(f));
     assert.equal(floatCheck(1.5), undefined);
-    assert.equal(conn.target().valueCheck!(tableFor(conn, 'x', [edgeColumns[1]!]).columns[0]!), undefined);
+    assert.equal(conn.target!().valueCheck!(tableFor(conn, 'x', [edgeColumns[1]!]).columns[0]!), undefined);
 
-    await conn.target().prepare(t, 'drop');
+    await conn.target!().prepare(t, 'drop');
     const rows = [
       [1, '12', 1.5],
       [2, '9'.repeat(39), 2.5],
@@ -306,7 +305,7 @@ describe('dynamodb limits: 38-digit numbers, no NaN, 400 KB items', () => {
       write(conn, t, rows),
       (e: Error & { code?: string }) => e.code === 'WRITE_FAILED' && /39 significant digits/.test(e.message),
     );
-    assert.equal(await conn.target().count(t, {}), 0, 'a refused chunk leaves nothing');
+    assert.equal(await conn.target!().count(t, {}), 0, 'a refused chunk leaves nothing');
     const res = await write(conn, t, rows, { replace: true, isolate: true });
     assert.equal(res.rows, 2);
     assert.deepEqual(
@@ -318,7 +317,7 @@ describe('dynamodb limits: 38-digit numbers, no NaN, 400 KB items', () => {
 
   test("an item over 400 KB (by DynamoDB's size rules) is refused with its size; the others are written", async () => {
     const t = tableFor(conn, 'limits_size', parentColumns);
-    await conn.target().prepare(t, 'drop');
+    await conn.target!().prepare(t, 'drop');
     const rows = parentRows(30);
     rows[10]![1] = 'é'.repeat(205_000);
     rows[20]![1] = 'x'.repeat(409_000);
@@ -327,9 +326,9 @@ describe('dynamodb limits: 38-digit numbers, no NaN, 400 KB items', () => {
     assert.equal(res.rejects.length, 1);
     assert.equal(res.rejects[0]!.row[0], 11n);
     assert.match(res.rejects[0]!.reason, /410\d{3} bytes, more than DynamoDB's limit of 409600 bytes/);
-    const findings = await conn
-      .target()
-      .check([tableFor(conn, 'limits_size', [...parentColumns, { name: 'notes', type: parseType('text') }])]);
+    const findings = await conn.target!().check([
+      tableFor(conn, 'limits_size', [...parentColumns, { name: 'notes', type: parseType('text') }]),
+    ]);
     assert.ok(findings.some((f) => f.code === 'DYNAMODB_ITEM_SIZE' && /notes/.test(f.message)));
   });
 });
@@ -340,13 +339,13 @@ describe('dynamodb writes survive throttling and UnprocessedItems', () => {
     const conn = await open(proxy.url, { writers: 4 });
     try {
       const t = tableFor(conn, 'busy', parentColumns);
-      await conn.target().prepare(t, 'drop');
+      await conn.target!().prepare(t, 'drop');
       const rows = parentRows(3000);
       const res = await write(conn, t, rows);
       assert.equal(res.rows, 3000);
       assert.ok(proxy.stats.throttled > 10, `throttled ${proxy.stats.throttled} calls`);
       assert.ok(proxy.stats.unprocessedItems > 100, `${proxy.stats.unprocessedItems} unprocessed items`);
-      const back = await collect(conn.target().readBack(t, {}, 500));
+      const back = await collect(conn.target!().readBack(t, {}, 500));
       assert.deepEqual(actualText(back, t), expectedText(rows, parentColumns, t));
     } finally {
       await conn.close();
@@ -358,7 +357,7 @@ describe('dynamodb writes survive throttling and UnprocessedItems', () => {
     const conn = await open(dynamo.url, { writeRate: 1000 });
     try {
       const t = tableFor(conn, 'capped', parentColumns);
-      await conn.target().prepare(t, 'drop');
+      await conn.target!().prepare(t, 'drop');
       const started = performance.now();
       await write(conn, t, parentRows(1500));
       const seconds = (performance.now() - started) / 1000;
@@ -383,12 +382,12 @@ describe('dynamodb keys: templates, collisions, existing tables, indexes', () =>
 
   test('a template without the primary key is a finding; rows that meet on a key are refused, across chunks too', async () => {
     const t = { ...tableFor(conn, 'collide', childColumns), options: { partitionKey: 'PARENT#{parent_id}' } };
-    const findings = await conn.target().check([t]);
+    const findings = await conn.target!().check([t]);
     assert.ok(
       findings.some((f) => f.code === 'DYNAMODB_KEY_COLLISION' && /primary key/.test(f.message)),
       JSON.stringify(findings),
     );
-    await conn.target().prepare(t, 'drop');
+    await conn.target!().prepare(t, 'drop');
     // childRows(n, 20) give row i the parent (i % 20) + 1: rows 1..20 have distinct parents, row 21 meets row 1
     const rows = childRows(30, 20);
     await write(conn, t, rows.slice(0, 20), { range: { upper: [21n] } });
@@ -401,9 +400,9 @@ describe('dynamodb keys: templates, collisions, existing tables, indexes', () =>
     assert.equal(res.rows, 0);
     assert.equal(res.rejects.length, 10);
     assert.match(res.rejects[0]!.reason, /PK=PARENT#2\).*already holds the item of another source row/);
-    assert.equal(await conn.target().count(t, {}), 20);
+    assert.equal(await conn.target!().count(t, {}), 20);
     // within one chunk, the second row of a key is refused
-    await conn.target().prepare(t, 'truncate');
+    await conn.target!().prepare(t, 'truncate');
     const inChunk = await write(conn, t, rows.slice(0, 25), { isolate: true });
     assert.deepEqual(
       inChunk.rejects.map((r) => r.row[0]),
@@ -416,15 +415,15 @@ describe('dynamodb keys: templates, collisions, existing tables, indexes', () =>
       ...tableFor(conn, 'templated', parentColumns),
       options: { partitionKey: 'PARENT#{id}', sortKey: 'AT#{created}' },
     };
-    const findings = await conn.target().check([t]);
+    const findings = await conn.target!().check([t]);
     assert.ok(!findings.some((f) => f.code === 'DYNAMODB_KEY_COLLISION'), JSON.stringify(findings));
     const ambiguous = { ...tableFor(conn, 'templated', parentColumns), options: { partitionKey: '{name}{id}' } };
     assert.ok(
-      (await conn.target().check([ambiguous])).some(
+      (await conn.target!().check([ambiguous])).some(
         (f) => f.code === 'DYNAMODB_KEY_COLLISION' && /nothing between/.test(f.message),
       ),
     );
-    await conn.target().prepare(t, 'drop');
+    await conn.target!().prepare(t, 'drop');
     await write(conn, t, parentRows(5));
     const item = (
       await client.send(
@@ -440,7 +439,7 @@ describe('dynamodb keys: templates, collisions, existing tables, indexes', () =>
     await assert.rejects(write(conn, t, [...parentRows(60, 6), [null, 'no id', '2024-01-01 00:00:00']]), (e: Error) =>
       /column id is NULL/.test(e.message),
     );
-    assert.equal(await conn.target().count(t, {}), 5);
+    assert.equal(await conn.target!().count(t, {}), 5);
   });
 
   test('an existing table with another key schema is an error before any write', async () => {
@@ -453,10 +452,10 @@ describe('dynamodb keys: templates, collisions, existing tables, indexes', () =>
       }),
     );
     const t = tableFor(conn, 'other_key', parentColumns);
-    const findings = await conn.target().check([t]);
+    const findings = await conn.target!().check([t]);
     assert.ok(findings.some((f) => f.code === 'DYNAMODB_TABLE_KEY' && /\(code S\).*\(id N\)/.test(f.message)));
     await assert.rejects(
-      conn.target().prepare(t, 'truncate'),
+      conn.target!().prepare(t, 'truncate'),
       (e: Error & { code?: string }) =>
         e.code === 'TABLE_EXISTS' &&
         /has the key \(code S\), and the plan for other_key needs \(id N\)/.test(e.message),
@@ -471,9 +470,9 @@ describe('dynamodb keys: templates, collisions, existing tables, indexes', () =>
       }),
     );
     const premade = tableFor(conn, 'premade', parentColumns);
-    await conn.target().prepare(premade, 'fail');
+    await conn.target!().prepare(premade, 'fail');
     await write(conn, premade, parentRows(3));
-    await assert.rejects(conn.target().prepare(premade, 'fail'), codeIs('TABLE_EXISTS'));
+    await assert.rejects(conn.target!().prepare(premade, 'fail'), codeIs('TABLE_EXISTS'));
   });
 
   test('provisioned capacity and global secondary indexes, active before the data is queried', async () => {
@@ -488,10 +487,10 @@ describe('dynamodb keys: templates, collisions, existing tables, indexes', () =>
           ],
         },
       };
-      await prov.target().check([t]);
-      await prov.target().prepare(t, 'drop');
+      await prov.target!().check([t]);
+      await prov.target!().prepare(t, 'drop');
       await write(prov, t, parentRows(20));
-      await prov.target().finishTable(t);
+      await prov.target!().finishTable(t);
       const desc = (await client.send(new DescribeTableCommand({ TableName: 'indexed' }))).Table!;
       assert.equal(desc.ProvisionedThroughput?.WriteCapacityUnits, 9);
       assert.deepEqual(desc.GlobalSecondaryIndexes?.map((g) => [g.IndexName, g.IndexStatus]).sort(), [
@@ -530,13 +529,13 @@ describe('dynamodb keys: templates, collisions, existing tables, indexes', () =>
       ]),
       options: { ...shared, entity: 'Child', partitionKey: 'PARENT#{parent_id}', sortKey: 'CHILD#{id}' },
     };
-    const findings = await conn.target().check([p, c]);
+    const findings = await conn.target!().check([p, c]);
     assert.deepEqual(
       findings.filter((f) => f.severity !== 'info'),
       [],
     );
-    await conn.target().prepare(p, 'drop');
-    await conn.target().prepare(c, 'drop');
+    await conn.target!().prepare(p, 'drop');
+    await conn.target!().prepare(c, 'drop');
     await write(conn, p, parentRows(3));
     await write(conn, c, [
       [1n, 2n, 'a'],
@@ -555,25 +554,25 @@ describe('dynamodb keys: templates, collisions, existing tables, indexes', () =>
       'Child:CHILD#2',
       'Parent:PARENT#2',
     ]);
-    assert.equal(await conn.target().count(p, {}), 3);
-    assert.deepEqual((await collect(conn.target().readBack(c, { lower: [2n] }, 10))).map((r) => r[2]).sort(), [
+    assert.equal(await conn.target!().count(p, {}), 3);
+    assert.deepEqual((await collect(conn.target!().readBack(c, { lower: [2n] }, 10))).map((r) => r[2]).sort(), [
       'b',
       'c',
     ]);
     assert.equal((await scanAll(client, 'shared_app')).length, 6);
     // the same entity twice, or none, in a shared table is an error
     const twice = { ...c, options: { ...c.options, entity: 'Parent' } };
-    assert.ok((await conn.target().check([p, twice])).some((f) => f.code === 'DYNAMODB_ENTITY_MISSING'));
+    assert.ok((await conn.target!().check([p, twice])).some((f) => f.code === 'DYNAMODB_ENTITY_MISSING'));
   });
 
   test('a keyless table gets a key from its row values, and a replay replaces it whole', async () => {
     const t = { ...tableFor(conn, 'keyless', parentColumns, []), primaryKey: [], key: [] };
-    await conn.target().prepare(t, 'drop');
+    await conn.target!().prepare(t, 'drop');
     const rows = parentRows(10);
     await write(conn, t, [...rows, rows[0]!]);
     await write(conn, t, [...rows.slice(2), rows[0]!, rows[0]!], { replace: true });
-    assert.equal(await conn.target().count(t, {}), 10);
-    const texts = (await collect(conn.target().readBack(t, {}, 100))).map((r) =>
+    assert.equal(await conn.target!().count(t, {}), 10);
+    const texts = (await collect(conn.target!().readBack(t, {}, 100))).map((r) =>
       canonicalText(r[0], parseType('int64')),
     );
     assert.deepEqual(texts.sort(), ['1', '1', '10', '3', '4', '5', '6', '7', '8', '9']);
@@ -602,22 +601,23 @@ describe('dynamodb endpoints, options and errors in one line', () => {
     await assert.rejects(open(dynamo.url, { writers: 0 }), codeIs('PLAN_INVALID'));
     const conn = await open(dynamo.url);
     try {
-      assert.throws(() => conn.source(), codeIs('UNSUPPORTED'));
+      assert.equal(conn.source, undefined, 'a target only: no source side');
+      assert.throws(() => sourceSide(conn), codeIs('UNSUPPORTED'));
       const bad = { ...tableFor(conn, 'badopts', parentColumns), options: { partitionKey: 'X#{nope}' } };
       await assert.rejects(
-        conn.target().check([bad]),
+        conn.target!().check([bad]),
         (e: Error & { code?: string }) => e.code === 'PLAN_INVALID' && /\{nope\}/.test(e.message),
       );
       const unknown = { ...tableFor(conn, 'badopts', parentColumns), options: { partitonKey: '{id}' } };
       await assert.rejects(
-        conn.target().check([unknown]),
+        conn.target!().check([unknown]),
         (e: Error & { code?: string }) => e.code === 'PLAN_INVALID' && /options of table badopts/.test(e.message),
       );
       const clash = {
         ...tableFor(conn, 'badopts', parentColumns),
         options: { partitionKey: 'P#{id}', partitionKeyAttribute: 'name' },
       };
-      await assert.rejects(conn.target().check([clash]), (e: Error) =>
+      await assert.rejects(conn.target!().check([clash]), (e: Error) =>
         /attribute "name" is also a column/.test(e.message),
       );
     } finally {
@@ -631,7 +631,7 @@ describe('dynamodb endpoints, options and errors in one line', () => {
     const conn = await open('dynamodb://us-east-1');
     try {
       const t = tableFor(conn, 'env_endpoint', parentColumns);
-      await conn.target().prepare(t, 'drop');
+      await conn.target!().prepare(t, 'drop');
       assert.equal((await write(conn, t, parentRows(60))).rows, 60);
       assert.equal((await scanAll(client, 'env_endpoint')).length, 60);
     } finally {
@@ -645,7 +645,7 @@ describe('dynamodb endpoints, options and errors in one line', () => {
     const conn = await open(dynamo.url);
     try {
       const t = tableFor(conn, 'introspected', parentColumns);
-      await conn.target().prepare(t, 'drop');
+      await conn.target!().prepare(t, 'drop');
       await write(conn, t, parentRows(4));
       const info = (await conn.introspect({ tables: ['introspected'] })).tables[0]!;
       assert.deepEqual(info.primaryKey, ['id']);

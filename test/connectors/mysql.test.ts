@@ -38,7 +38,7 @@ async function sourceTable(conn: Connector, name: string, key?: string[]): Promi
 }
 
 async function readAll(conn: Connector, table: SourceTable): Promise<unknown[][]> {
-  const source = conn.source();
+  const source = conn.source!();
   const view = await source.snapshot(1);
   try {
     return await collect(source.read(table, {}, view, 100));
@@ -203,7 +203,7 @@ describe('mysql: reading values as stored', () => {
     const values = Array.from({ length: 1000 }, (_, i) => `(${i % 7}, 'r${i}', ${i})`).join(',');
     await mysqlExec(url, `INSERT INTO pairs VALUES ${values}`);
     const table = await sourceTable(conn, 'pairs');
-    const source = conn.source();
+    const source = conn.source!();
     const view = await source.snapshot(3);
     try {
       const ranges = await source.split(table, 90, view);
@@ -227,7 +227,7 @@ describe('mysql: reading values as stored', () => {
       'CREATE TABLE repeats (k int, v int); INSERT INTO repeats SELECT IF(seq < 500, 1, seq), seq FROM seq_1_to_700',
     );
     const table = { ...(await sourceTable(conn, 'repeats')), key: ['k'] };
-    const source = conn.source();
+    const source = conn.source!();
     const view = await source.snapshot(1);
     try {
       const ranges = await source.split(table, 100, view);
@@ -253,7 +253,7 @@ describe('mysql: writing refuses what MySQL cannot hold', () => {
   });
 
   test('valueCheck names dates, times and floats out of range', () => {
-    const target = conn.target();
+    const target = conn.target!();
     const date = target.valueCheck!(column('date'))!;
     assert.equal(date('0001-01-01'), undefined);
     assert.equal(date('9999-12-31'), undefined);
@@ -273,7 +273,7 @@ describe('mysql: writing refuses what MySQL cannot hold', () => {
   });
 
   test('a value that does not fit fails the chunk with the server reason', async () => {
-    const target = conn.target();
+    const target = conn.target!();
     const table: TargetTable = {
       name: 'narrow',
       columns: [
@@ -319,7 +319,7 @@ describe('mysql: writing refuses what MySQL cannot hold', () => {
   });
 
   test('a timetz value is stored as its UTC time of day', async () => {
-    const target = conn.target();
+    const target = conn.target!();
     const native = conn.nativeType(parseType('timetz(0)')).native;
     const table: TargetTable = {
       name: 'clock',
@@ -385,7 +385,7 @@ describe('mysql: tables, keys and indexes', () => {
         indexes: [{ name: 'b_idx', columns: ['b'], unique: false }],
       },
     );
-    const findings = await conn.target().check([t]);
+    const findings = await conn.target!().check([t]);
     const codes = findings.map((f) => `${f.severity} ${f.code}`).sort();
     assert.deepEqual(codes, [
       'error IDENTIFIER_TOO_LONG',
@@ -397,7 +397,7 @@ describe('mysql: tables, keys and indexes', () => {
   });
 
   test('finishing a table twice is harmless and the auto-increment counter continues after the data', async () => {
-    const target = conn.target();
+    const target = conn.target!();
     const parent = tableOf(
       'counted',
       [col('id', 'int64', 'bigint', { nullable: false, autoIncrement: true }), col('note', 'text', 'longtext')],
@@ -447,7 +447,7 @@ describe('mysql: tables, keys and indexes', () => {
   });
 
   test('a key of 0 in an auto-increment column stays 0, whichever chunk comes first (with a binary column, LOAD DATA has a SET clause)', async () => {
-    const target = conn.target();
+    const target = conn.target!();
     const t = tableOf('zero_key', [
       col('id', 'int32', 'int', { nullable: false, autoIncrement: true }),
       col('picture', 'bytes', 'longblob'),
@@ -484,7 +484,7 @@ describe('mysql: tables, keys and indexes', () => {
   });
 
   test('an auto-increment column that does not lead the primary key gets the index MySQL needs', async () => {
-    const target = conn.target();
+    const target = conn.target!();
     const t = tableOf(
       'dated',
       [
@@ -513,7 +513,7 @@ describe('mysql: tables, keys and indexes', () => {
   });
 
   test('a foreign key the rows break is refused when it is added', async () => {
-    const target = conn.target();
+    const target = conn.target!();
     const parent = tableOf('owner', [col('id', 'int32', 'int', { nullable: false })]);
     const child = tableOf('owned', [col('id', 'int32', 'int', { nullable: false }), col('owner', 'int32', 'int')], {
       foreignKeys: [{ name: 'owned_owner_fk', columns: ['owner'], refTable: 'owner', refColumns: ['id'] }],
@@ -602,8 +602,8 @@ describe('mysql: connection errors', () => {
         indexes: [],
         foreignKeys: [],
       };
-      await conn.target().prepare(table, 'drop');
-      await writeUntilKilled(conn.target(), table, async () => {
+      await conn.target!().prepare(table, 'drop');
+      await writeUntilKilled(conn.target!(), table, async () => {
         const [writer] = (await mysqlExec(
           url,
           "SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND INFO LIKE 'LOAD DATA%'",
@@ -623,7 +623,7 @@ describe('mysql: connection errors', () => {
     const conn = await open(url);
     try {
       const table = await sourceTable(conn, 'items');
-      const source = conn.source();
+      const source = conn.source!();
       const view = await source.snapshot(1);
       try {
         const [reader] = (await mysqlExec(
@@ -654,7 +654,7 @@ describe('mysql: connection errors', () => {
         columns: [{ name: 'id', type: parseType('int32'), nativeType: 'int', nullable: false }],
         key: ['id'],
       };
-      const source = conn.source();
+      const source = conn.source!();
       const view = await source.snapshot(1);
       try {
         await assert.rejects(
@@ -712,7 +712,7 @@ describe('mysql: Chinook', () => {
 
   test('every row of every table is read once, in chunks', async () => {
     const schema = await conn.introspect();
-    const source = conn.source();
+    const source = conn.source!();
     const view = await source.snapshot(2);
     try {
       let total = 0;

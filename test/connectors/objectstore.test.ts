@@ -262,9 +262,9 @@ describe('Parquet files as DuckDB reads them', () => {
 
   test('every canonical type has its Parquet logical type and its exact value', async () => {
     const t = tableFor(conn, 'edge', edgeColumns);
-    await conn.target().prepare(t, 'fail');
-    await conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(edgeRows));
-    await conn.target().finishTable(t);
+    await conn.target!().prepare(t, 'fail');
+    await conn.target!().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(edgeRows));
+    await conn.target!().finishTable(t);
     const files = `read_parquet('${dir}/edge/*.parquet')`;
     const types = Object.fromEntries((await duckdb(`DESCRIBE SELECT * FROM ${files}`)).map((r) => [r[0], r[1]]));
     assert.deepEqual(types, DUCK_TYPES);
@@ -296,9 +296,9 @@ describe('Parquet files as DuckDB reads them', () => {
       [4, '9999-12-31', '9999-12-31 23:59:59.999999', '9999-12-31 23:59:59.999999Z', '24:00:00'],
     ];
     const t = tableFor(conn, 'far', cols);
-    await conn.target().prepare(t, 'drop');
-    await conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows));
-    assert.deepEqual(actualText(await collect(conn.target().readBack(t, {}, 10)), t), expectedText(rows, cols, t));
+    await conn.target!().prepare(t, 'drop');
+    await conn.target!().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows));
+    assert.deepEqual(actualText(await collect(conn.target!().readBack(t, {}, 10)), t), expectedText(rows, cols, t));
     const duck = await duckdb(
       `SELECT d::VARCHAR, ts::VARCHAR, tz::VARCHAR, t3::VARCHAR FROM read_parquet('${dir}/far/*.parquet') ORDER BY id`,
     );
@@ -332,9 +332,9 @@ describe('Parquet files as DuckDB reads them', () => {
       [4, [null, [9223372036854775807n]], ['0.01'], ['x']],
     ];
     const t = tableFor(conn, 'lists', cols);
-    await conn.target().prepare(t, 'drop');
-    await conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows));
-    assert.deepEqual(actualText(await collect(conn.target().readBack(t, {}, 10)), t), expectedText(rows, cols, t));
+    await conn.target!().prepare(t, 'drop');
+    await conn.target!().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows));
+    assert.deepEqual(actualText(await collect(conn.target!().readBack(t, {}, 10)), t), expectedText(rows, cols, t));
     const duck = await duckdb(
       `SELECT to_json(grid)::VARCHAR, amounts::VARCHAR, to_json(words)::VARCHAR FROM read_parquet('${dir}/lists/*.parquet') ORDER BY id`,
     );
@@ -353,9 +353,12 @@ describe('Parquet files as DuckDB reads them', () => {
       try {
         const t = tableFor(small, 'parent', parentColumns);
         const rows = parentRows(20_000);
-        await small.target().prepare(t, 'fail');
-        await small.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows, 3000));
-        await small.target().finishTable(t);
+        await small.target!().prepare(t, 'fail');
+        await small.target!().writeChunk(
+          { table: t, range: {}, replace: false, isolate: false },
+          batchesOf(rows, 3000),
+        );
+        await small.target!().finishTable(t);
         const parts = filesUnder(join(d, 'parent')).filter((f) => f.endsWith('.parquet'));
         assert.ok(parts.length >= 3, `several files: ${parts.join(', ')}`);
         const [meta] = await duckdb(
@@ -368,7 +371,7 @@ describe('Parquet files as DuckDB reads them', () => {
         );
         assert.deepEqual(agg, [20_000, 20_000, String((20_000 * 20_001) / 2), '2024-01-01 00:00:59.019979']);
         assert.deepEqual(
-          actualText(await collect(small.target().readBack(t, {}, 5000)), t),
+          actualText(await collect(small.target!().readBack(t, {}, 5000)), t),
           expectedText(rows, parentColumns, t),
         );
       } finally {
@@ -385,9 +388,9 @@ describe('Parquet files as DuckDB reads them', () => {
       const zstd = await open(`file:${d}?compressionLevel=${compressionLevel}`);
       try {
         const t = tableFor(zstd, 'parent', parentColumns);
-        await zstd.target().prepare(t, 'fail');
-        await zstd.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows, 3000));
-        await zstd.target().finishTable(t);
+        await zstd.target!().prepare(t, 'fail');
+        await zstd.target!().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows, 3000));
+        await zstd.target!().finishTable(t);
         const parts = filesUnder(join(d, 'parent')).filter((f) => f.endsWith('.parquet'));
         bytes.push(parts.reduce((n, f) => n + statSync(join(d, 'parent', f)).size, 0));
         const [meta] = await duckdb(
@@ -399,7 +402,7 @@ describe('Parquet files as DuckDB reads them', () => {
         );
         assert.deepEqual(agg, [20_000, String((20_000 * 20_001) / 2), '2024-01-01 00:00:59.019979']);
         assert.deepEqual(
-          actualText(await collect(zstd.target().readBack(t, {}, 5000)), t),
+          actualText(await collect(zstd.target!().readBack(t, {}, 5000)), t),
           expectedText(rows, parentColumns, t),
         );
       } finally {
@@ -429,7 +432,7 @@ describe('objectstore layout, manifest and replays', () => {
 
   test('the manifest, written last, lists every file with its rows and checksum, and the schema file the columns', async () => {
     const t = tableFor(conn, 'parent', parentColumns);
-    await conn.target().prepare(t, 'fail');
+    await conn.target!().prepare(t, 'fail');
     const schema = JSON.parse(readFileSync(join(dir, 'parent', '_schema.json'), 'utf8'));
     assert.deepEqual(
       schema.columns.map((c: { name: string; type: string }) => `${c.name} ${c.type}`),
@@ -437,17 +440,16 @@ describe('objectstore layout, manifest and replays', () => {
     );
     assert.deepEqual(schema.primaryKey, ['id']);
     const rows = parentRows(3000);
-    await conn
-      .target()
-      .writeChunk(
-        { table: t, range: { upper: [1501n] }, replace: false, isolate: false },
-        batchesOf(rows.slice(0, 1500)),
-      );
-    await conn
-      .target()
-      .writeChunk({ table: t, range: { lower: [1501n] }, replace: false, isolate: false }, batchesOf(rows.slice(1500)));
+    await conn.target!().writeChunk(
+      { table: t, range: { upper: [1501n] }, replace: false, isolate: false },
+      batchesOf(rows.slice(0, 1500)),
+    );
+    await conn.target!().writeChunk(
+      { table: t, range: { lower: [1501n] }, replace: false, isolate: false },
+      batchesOf(rows.slice(1500)),
+    );
     assert.equal(filesUnder(join(dir, 'parent')).includes('_manifest.json'), false);
-    await conn.target().finishTable(t);
+    await conn.target!().finishTable(t);
     const manifest = JSON.parse(readFileSync(join(dir, 'parent', '_manifest.json'), 'utf8'));
     assert.equal(manifest.complete, true);
     assert.equal(manifest.rows, 3000);
@@ -472,28 +474,28 @@ describe('objectstore layout, manifest and replays', () => {
 
   test('a replayed chunk that writes fewer files removes the extra files of its earlier attempt', async () => {
     const t = tableFor(conn, 'replay', parentColumns);
-    await conn.target().prepare(t, 'fail');
+    await conn.target!().prepare(t, 'fail');
     const range = { lower: [1n] };
-    await conn.target().writeChunk({ table: t, range, replace: false, isolate: false }, batchesOf(parentRows(4000)));
+    await conn.target!().writeChunk({ table: t, range, replace: false, isolate: false }, batchesOf(parentRows(4000)));
     const before = filesUnder(join(dir, 'replay')).filter((f) => f.endsWith('.parquet'));
     assert.ok(before.length >= 3, before.join(', '));
-    await conn.target().writeChunk({ table: t, range, replace: true, isolate: false }, batchesOf(parentRows(500)));
+    await conn.target!().writeChunk({ table: t, range, replace: true, isolate: false }, batchesOf(parentRows(500)));
     const after = filesUnder(join(dir, 'replay')).filter((f) => f.endsWith('.parquet'));
     assert.deepEqual(after, [before[0]]);
-    assert.equal(await conn.target().count(t, {}), 500);
+    assert.equal(await conn.target!().count(t, {}), 500);
     const [n] = await duckdb(`SELECT count(*)::INT FROM read_parquet('${dir}/replay/*.parquet')`);
     assert.equal(n![0], 500);
   });
 
   test('a chunk that fails half-way leaves no file behind', async () => {
     const t = tableFor(conn, 'halfway', parentColumns);
-    await conn.target().prepare(t, 'fail');
+    await conn.target!().prepare(t, 'fail');
     async function* failing() {
       yield { rows: parentRows(2000) };
       throw new Error('source connection lost');
     }
     await assert.rejects(
-      conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, failing()),
+      conn.target!().writeChunk({ table: t, range: {}, replace: false, isolate: false }, failing()),
       /source connection lost/,
     );
     assert.deepEqual(filesUnder(join(dir, 'halfway')), ['_schema.json']);
@@ -511,16 +513,15 @@ describe('objectstore layout, manifest and replays', () => {
       ...tableFor(conn, 'events', cols),
       options: { partitionBy: ['country', { column: 'at', by: 'month' }] },
     };
-    await conn.target().prepare(t, 'fail');
-    await conn
-      .target()
-      .writeChunk(
-        { table: t, range: { upper: [301n] }, replace: false, isolate: false },
-        batchesOf(rows.slice(0, 300)),
-      );
-    await conn
-      .target()
-      .writeChunk({ table: t, range: { lower: [301n] }, replace: false, isolate: false }, batchesOf(rows.slice(300)));
+    await conn.target!().prepare(t, 'fail');
+    await conn.target!().writeChunk(
+      { table: t, range: { upper: [301n] }, replace: false, isolate: false },
+      batchesOf(rows.slice(0, 300)),
+    );
+    await conn.target!().writeChunk(
+      { table: t, range: { lower: [301n] }, replace: false, isolate: false },
+      batchesOf(rows.slice(300)),
+    );
     const folders = new Set(
       filesUnder(join(dir, 'events'))
         .filter((f) => f.endsWith('.parquet'))
@@ -545,16 +546,14 @@ describe('objectstore layout, manifest and replays', () => {
       duck.some((r) => r[0] === 'a/b' && Number(r[2]) === 6),
       String(duck),
     );
-    assert.equal(await conn.target().count(t, { lower: [101n], upper: [451n] }), 350);
-    assert.deepEqual(actualText(await collect(conn.target().readBack(t, {}, 100)), t), expectedText(rows, cols, t));
+    assert.equal(await conn.target!().count(t, { lower: [101n], upper: [451n] }), 350);
+    assert.deepEqual(actualText(await collect(conn.target!().readBack(t, {}, 100)), t), expectedText(rows, cols, t));
     // a replay that no longer has rows for some partitions removes their files
-    await conn
-      .target()
-      .writeChunk(
-        { table: t, range: { lower: [301n] }, replace: true, isolate: false },
-        batchesOf(rows.slice(300).filter((r) => r[1] === 'de')),
-      );
-    assert.equal(await conn.target().count(t, { lower: [301n] }), rows.slice(300).filter((r) => r[1] === 'de').length);
+    await conn.target!().writeChunk(
+      { table: t, range: { lower: [301n] }, replace: true, isolate: false },
+      batchesOf(rows.slice(300).filter((r) => r[1] === 'de')),
+    );
+    assert.equal(await conn.target!().count(t, { lower: [301n] }), rows.slice(300).filter((r) => r[1] === 'de').length);
     const [n] = await duckdb(`SELECT count(*)::INT FROM read_parquet('${dir}/events/**/*.parquet')`);
     assert.equal(n![0], 300 + rows.slice(300).filter((r) => r[1] === 'de').length);
   });
@@ -567,10 +566,10 @@ describe('objectstore layout, manifest and replays', () => {
         ...tableFor(few, 'daily', cols),
         options: { partitionBy: { column: 'day', by: 'day' } },
       };
-      await few.target().prepare(t, 'drop');
+      await few.target!().prepare(t, 'drop');
       const rows = Array.from({ length: 10 }, (_, i) => [BigInt(i + 1), `2024-01-${String(i + 1).padStart(2, '0')}`]);
       await assert.rejects(
-        few.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows)),
+        few.target!().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows)),
         codeIs('WRITE_FAILED', /daily writes more than 3 partitions/),
       );
       assert.deepEqual(filesUnder(join(dir, 'daily')), ['_schema.json']);
@@ -607,7 +606,7 @@ describe('objectstore from column batches', () => {
     const dir = tmpDir('ferry-os-columns-');
     const conn = await open(`file:${dir}`);
     try {
-      const target = conn.target();
+      const target = conn.target!();
       const table = tableFor(conn, 'items', columns);
       assert.ok(target.takesColumns!(table));
       await target.prepare(table, 'drop');
@@ -685,7 +684,7 @@ describe('objectstore checks before the run', () => {
     ]);
     t.columns[4]!.nativeType = 'DECIMAL(40,2)';
     t.columns[4]!.type = conn.canonicalType('DECIMAL(40,2)');
-    const findings = await conn.target().check([
+    const findings = await conn.target!().check([
       { ...t, options: { partitionBy: 'id' } },
       { ...t, name: 'by_email', key: ['email'], options: { partitionBy: 'at' } },
       { ...t, name: 'daily', options: { partitionBy: { column: 'at', by: 'day' } } },
@@ -725,30 +724,30 @@ describe('objectstore checks before the run', () => {
     );
     const t = tableFor(conn, 'opts', parentColumns);
     await assert.rejects(
-      conn.target().check([{ ...t, options: { partitionBy: 'nope' } }]),
+      conn.target!().check([{ ...t, options: { partitionBy: 'nope' } }]),
       codeIs('PLAN_INVALID', /partitionBy names column nope/),
     );
     await assert.rejects(
-      conn.target().check([{ ...t, options: { partitionBy: { column: 'name', by: 'month' } } }]),
+      conn.target!().check([{ ...t, options: { partitionBy: { column: 'name', by: 'month' } } }]),
       codeIs('PLAN_INVALID', /needs a date or timestamp column/),
     );
     await assert.rejects(
-      conn.target().check([{ ...t, options: { partition: 'name' } }]),
+      conn.target!().check([{ ...t, options: { partition: 'name' } }]),
       codeIs('PLAN_INVALID', /unknown option partition/),
     );
   });
 
   test('values Parquet cannot hold are refused one by one', () => {
     const t = tableFor(conn, 'limits', [col('id', 'int32'), col('t', 'time(6)'), col('d', 'date')]);
-    const time = conn.target().valueCheck!(t.columns[1]!)!;
+    const time = conn.target!().valueCheck!(t.columns[1]!)!;
     assert.equal(time('23:59:59.999999'), undefined);
     assert.match(time('-838:59:59') ?? '', /not a time of day/);
     assert.match(time('25:00:00') ?? '', /not a time of day/);
-    const date = conn.target().valueCheck!(t.columns[2]!)!;
+    const date = conn.target!().valueCheck!(t.columns[2]!)!;
     assert.equal(date('2024-01-01'), undefined);
     assert.equal(date('-4713-11-24'), undefined);
     assert.match(date('9999999-01-01') ?? '', /outside the years/);
-    assert.equal(conn.target().valueCheck!(t.columns[0]!), undefined);
+    assert.equal(conn.target!().valueCheck!(t.columns[0]!), undefined);
   });
 });
 
@@ -760,9 +759,9 @@ describe('objectstore on S3', () => {
       // random bytes do not compress, so the file really is larger than a part
       const rows = Array.from({ length: 12_000 }, (_, i) => [BigInt(i + 1), new Uint8Array(randomBytes(1000))]);
       const t = tableFor(conn, 'blobs', cols);
-      await conn.target().prepare(t, 'drop');
-      await conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows, 2000));
-      await conn.target().finishTable(t);
+      await conn.target!().prepare(t, 'drop');
+      await conn.target!().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows, 2000));
+      await conn.target!().finishTable(t);
       const manifest = JSON.parse(
         readFileSync(join(s3.dir, s3.bucket, 'multipart', 'blobs', '_manifest.json._S3rver_object'), 'utf8'),
       );
@@ -772,7 +771,7 @@ describe('objectstore on S3', () => {
       );
       assert.equal(createHash('sha256').update(stored).digest('hex'), manifest.files[0].sha256);
       assert.deepEqual(
-        actualText(await collect(conn.target().readBack(t, { lower: [11_990n] }, 100)), t),
+        actualText(await collect(conn.target!().readBack(t, { lower: [11_990n] }, 100)), t),
         expectedText(rows.slice(11_989), cols, t),
       );
     } finally {
@@ -788,10 +787,11 @@ describe('objectstore on S3', () => {
       );
       try {
         const t = tableFor(conn, 'parent', parentColumns);
-        await conn.target().prepare(t, 'drop');
-        await conn
-          .target()
-          .writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(parentRows(10)));
+        await conn.target!().prepare(t, 'drop');
+        await conn.target!().writeChunk(
+          { table: t, range: {}, replace: false, isolate: false },
+          batchesOf(parentRows(10)),
+        );
       } finally {
         await conn.close();
       }
@@ -826,7 +826,7 @@ describe('objectstore on S3', () => {
       const conn = await open(s3.url('denied', '', proxy.endpoint));
       try {
         const t = tableFor(conn, 'parent', parentColumns);
-        await assert.rejects(conn.target().prepare(t, 'drop'), (e: Error & { code?: string; action?: string }) => {
+        await assert.rejects(conn.target!().prepare(t, 'drop'), (e: Error & { code?: string; action?: string }) => {
           codeIs('AUTH_FAILED', /access denied writing s3:\/\/ferry-test\/denied\/parent\/_schema\.json/)(e);
           assert.match(e.action ?? '', /s3:PutObject on arn:aws:s3:::ferry-test\/denied\/\*/);
           return true;

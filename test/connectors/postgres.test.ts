@@ -59,9 +59,9 @@ function sourceOf(t: TargetTable, where?: string): SourceTable {
 
 /** Rows read through a fresh snapshot, sorted by the first column. */
 async function readAll(conn: Connector, table: SourceTable): Promise<unknown[][]> {
-  const view = await conn.source().snapshot(1);
+  const view = await conn.source!().snapshot(1);
   try {
-    const rows = await collect(conn.source().read(table, {}, view, 100));
+    const rows = await collect(conn.source!().read(table, {}, view, 100));
     return rows.sort((a, b) => Number(a[0]) - Number(b[0]));
   } finally {
     await view.release();
@@ -284,7 +284,7 @@ describe('postgres: type map', () => {
         "enum('x','y')[]",
       ];
       const t = nativeTable(c, 'typed', [['id', 'integer'], ...natives.map((n, i): [string, string] => [`c${i}`, n])]);
-      await c.target().prepare(t, 'fail');
+      await c.target!().prepare(t, 'fail');
       const info = (await c.introspect({ tables: ['typed'] })).tables[0]!;
       info.columns.forEach((col, i) => {
         assert.deepEqual(
@@ -333,10 +333,11 @@ describe('postgres: values in binary COPY', () => {
     rows: unknown[][],
   ): Promise<{ back: unknown[][]; server: string[][] }> {
     const t = nativeTable(conn, name, [['id', 'integer'], ...natives]);
-    await conn.target().prepare(t, 'drop');
-    const res = await conn
-      .target()
-      .writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows));
+    await conn.target!().prepare(t, 'drop');
+    const res = await conn.target!().writeChunk(
+      { table: t, range: {}, replace: false, isolate: false },
+      batchesOf(rows),
+    );
     assert.equal(res.rows, rows.length);
     const back = await readAll(conn, sourceOf(t));
     const client = new pg.Client({ connectionString: url, options: '-c IntervalStyle=iso_8601 -c TimeZone=UTC' });
@@ -553,7 +554,7 @@ describe('postgres: values in binary COPY', () => {
       ['day', 'date'],
       ['label', 'text'],
     ]);
-    await conn.target().prepare(t, 'drop');
+    await conn.target!().prepare(t, 'drop');
     const rows = [
       [1, '2024-01-01', 'fine'],
       [2, '0000-00-00', 'zero date'],
@@ -561,12 +562,12 @@ describe('postgres: values in binary COPY', () => {
       [4, '2024-03-01', 'fine too'],
     ];
     await rejectsWith(
-      conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows)),
+      conn.target!().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows)),
       'WRITE_FAILED',
       /column day: "0000-00-00" is a zero date/,
     );
-    assert.equal(await conn.target().count(t, {}), 0);
-    const res = await conn.target().writeChunk({ table: t, range: {}, replace: true, isolate: true }, batchesOf(rows));
+    assert.equal(await conn.target!().count(t, {}), 0);
+    const res = await conn.target!().writeChunk({ table: t, range: {}, replace: true, isolate: true }, batchesOf(rows));
     assert.equal(res.rows, 2);
     assert.deepEqual(
       res.rejects.map((r) => [r.row[0], r.reason]),
@@ -576,7 +577,7 @@ describe('postgres: values in binary COPY', () => {
       ],
     );
     const check = (type: string) =>
-      conn.target().valueCheck!({
+      conn.target!().valueCheck!({
         name: 'c',
         type: parseType(type),
         nativeType: conn.nativeType(parseType(type)).native,
@@ -587,7 +588,7 @@ describe('postgres: values in binary COPY', () => {
     assert.match(check('jsonb')!('{"a": "\\u0000"}') ?? '', /NUL/);
     assert.equal(check('jsonb')!('{"a": "\\\\u0000"}'), undefined);
     assert.equal(
-      conn.target().valueCheck!({ name: 'c', type: parseType('date'), nativeType: 'date', nullable: true }),
+      conn.target!().valueCheck!({ name: 'c', type: parseType('date'), nativeType: 'date', nullable: true }),
       undefined,
       'dates are checked by the write itself',
     );
@@ -614,8 +615,8 @@ describe('postgres: target', () => {
         ['name', 'text'],
       ]);
       t.columns[0]!.autoIncrement = true;
-      await conn.target().prepare(t, 'drop');
-      await conn.target().writeChunk(
+      await conn.target!().prepare(t, 'drop');
+      await conn.target!().writeChunk(
         { table: t, range: {}, replace: false, isolate: false },
         batchesOf(
           [
@@ -624,7 +625,7 @@ describe('postgres: target', () => {
           ].map(([id, n]) => [native === 'bigint' ? id : String(id), n]),
         ),
       );
-      await conn.target().finishTable(t);
+      await conn.target!().finishTable(t);
       const { rows } = await pgExec(url, "INSERT INTO counted (name) VALUES ('next') RETURNING id::text AS id");
       assert.equal(rows[0].id, '42', native);
       const info = (await conn.introspect({ tables: ['counted'] })).tables[0]!;
@@ -637,8 +638,8 @@ describe('postgres: target', () => {
       ['id', 'integer'],
       ['note', 'text'],
     ]);
-    await conn.target().prepare(t, 'drop');
-    await writeUntilKilled(conn.target(), t, async () => {
+    await conn.target!().prepare(t, 'drop');
+    await writeUntilKilled(conn.target!(), t, async () => {
       const { rows } = await pgExec(
         url,
         "SELECT pg_terminate_backend(pid) AS gone FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY %endless%'",
@@ -667,10 +668,10 @@ describe('postgres: target', () => {
           ['id', 'integer'],
           ['note', 'text'],
         ]);
-        await cut.target().prepare(t, 'drop');
+        await cut.target!().prepare(t, 'drop');
         const rows = Array.from({ length: 5000 }, (_, i) => [i, `row ${i}`]);
         await assert.rejects(
-          cut.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows, 100)),
+          cut.target!().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows, 100)),
           (e: FerryError) => e.code === 'WRITE_FAILED' && e.transient,
         );
       } finally {
@@ -697,24 +698,27 @@ describe('postgres: target', () => {
         onDelete: 'cascade',
       },
     ];
-    for (const t of [parent, child]) await conn.target().prepare(t, 'drop');
-    await conn.target().writeChunk({ table: parent, range: {}, replace: false, isolate: false }, batchesOf([[1], [2]]));
-    await conn.target().writeChunk(
+    for (const t of [parent, child]) await conn.target!().prepare(t, 'drop');
+    await conn.target!().writeChunk(
+      { table: parent, range: {}, replace: false, isolate: false },
+      batchesOf([[1], [2]]),
+    );
+    await conn.target!().writeChunk(
       { table: child, range: {}, replace: false, isolate: false },
       batchesOf([
         [1, 1],
         [2, 2],
       ]),
     );
-    for (const t of [parent, child]) await conn.target().finishTable(t);
-    await conn.target().addForeignKeys(child);
+    for (const t of [parent, child]) await conn.target!().finishTable(t);
+    await conn.target!().addForeignKeys(child);
     // a second run over the same tables
-    for (const t of [parent, child]) await conn.target().prepare(t, 'truncate');
-    assert.equal(await conn.target().count(child, {}), 0);
-    await conn.target().writeChunk({ table: child, range: {}, replace: false, isolate: false }, batchesOf([[1, 7]]));
-    await conn.target().writeChunk({ table: parent, range: {}, replace: false, isolate: false }, batchesOf([[7]]));
-    for (const t of [parent, child]) await conn.target().finishTable(t);
-    await conn.target().addForeignKeys(child);
+    for (const t of [parent, child]) await conn.target!().prepare(t, 'truncate');
+    assert.equal(await conn.target!().count(child, {}), 0);
+    await conn.target!().writeChunk({ table: child, range: {}, replace: false, isolate: false }, batchesOf([[1, 7]]));
+    await conn.target!().writeChunk({ table: parent, range: {}, replace: false, isolate: false }, batchesOf([[7]]));
+    for (const t of [parent, child]) await conn.target!().finishTable(t);
+    await conn.target!().addForeignKeys(child);
     const info = (await conn.introspect({ tables: ['tchild'] })).tables[0]!;
     assert.deepEqual(info.foreignKeys, [
       {
@@ -743,8 +747,8 @@ describe('postgres: target', () => {
     ]);
     for (const t of [a, b]) {
       t.indexes = [{ name: 'by_name', columns: ['name'], unique: false }];
-      await conn.target().prepare(t, 'drop');
-      await conn.target().finishTable(t);
+      await conn.target!().prepare(t, 'drop');
+      await conn.target!().finishTable(t);
     }
     const schema = await conn.introspect({ tables: ['idx_a', 'idx_b'] });
     assert.deepEqual(
@@ -761,7 +765,7 @@ describe('postgres: target', () => {
       ['ok', "enum('a')"],
       ['x'.repeat(64), 'text'],
     ]);
-    const findings = await conn.target().check([t]);
+    const findings = await conn.target!().check([t]);
     assert.deepEqual(
       findings.map((f) => [f.severity, f.code, f.column ?? '']),
       [
@@ -771,7 +775,7 @@ describe('postgres: target', () => {
       ],
     );
     assert.deepEqual(
-      await conn.target().check([
+      await conn.target!().check([
         nativeTable(conn, 'fine', [
           ['id', 'integer'],
           ['at', 'timestamptz(3)'],
@@ -790,8 +794,11 @@ describe('postgres: target', () => {
         ['id', 'integer'],
         ['size', "enum('s','m')"],
       ]);
-      await inSales.target().prepare(t, 'fail');
-      await inSales.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf([[1, 'm']]));
+      await inSales.target!().prepare(t, 'fail');
+      await inSales.target!().writeChunk(
+        { table: t, range: {}, replace: false, isolate: false },
+        batchesOf([[1, 'm']]),
+      );
       await pgExec(url, 'CREATE TABLE public.plain (id int PRIMARY KEY)');
       const fromSales = (await inSales.introspect()).tables.map((x) => x.name);
       assert.ok(fromSales.includes('orders') && fromSales.includes('public.plain'), fromSales.join());
@@ -822,31 +829,31 @@ describe('postgres: source', () => {
       ],
       ['a', 'b'],
     );
-    await conn.target().prepare(t, 'fail');
+    await conn.target!().prepare(t, 'fail');
     const rows = Array.from({ length: N }, (_, i) => [
       Math.floor(i / 10),
       `2024-01-${String((i % 10) + 1).padStart(2, '0')}`,
       `row ${i}`,
     ]);
-    await conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows));
+    await conn.target!().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows));
     table = sourceOf(t);
   });
   after(async () => conn?.close());
 
   test('split by a composite key covers every row once; a range within splits again', async () => {
-    const view = await conn.source().snapshot(2);
+    const view = await conn.source!().snapshot(2);
     try {
-      const ranges = await conn.source().split(table, 150, view);
+      const ranges = await conn.source!().split(table, 150, view);
       assert.equal(ranges.length, 7);
       const seen = new Set<string>();
       for (const r of ranges) {
-        const rows = await collect(conn.source().read(table, r, view, 64));
+        const rows = await collect(conn.source!().read(table, r, view, 64));
         assert.ok(rows.length <= 150, `${rows.length} rows`);
         for (const row of rows) seen.add(`${row[0]}|${row[1]}`);
       }
       assert.equal(seen.size, N);
-      const inner = await conn.source().split(table, 40, view, ranges[2]);
-      const counts = await Promise.all(inner.map((r) => conn.source().count(table, r, view)));
+      const inner = await conn.source!().split(table, 40, view, ranges[2]);
+      const counts = await Promise.all(inner.map((r) => conn.source!().count(table, r, view)));
       assert.equal(
         counts.reduce((a, b) => a + b, 0),
         150,
@@ -859,29 +866,29 @@ describe('postgres: source', () => {
   });
 
   test('an abandoned read or a failed one gives its reader back renewed, on the same snapshot', async () => {
-    const view = await conn.source().snapshot(1);
+    const view = await conn.source!().snapshot(1);
     try {
       await pgExec(url, "INSERT INTO pairs VALUES (5000, '2024-01-01', 'after the snapshot')");
-      for await (const batch of conn.source().read(table, {}, view, 10)) {
+      for await (const batch of conn.source!().read(table, {}, view, 10)) {
         assert.equal(batch.rows.length, 10);
         break;
       }
       await rejectsWith(
-        collect(conn.source().read({ ...table, where: 'no_such_column > 1' }, {}, view, 10)),
+        collect(conn.source!().read({ ...table, where: 'no_such_column > 1' }, {}, view, 10)),
         'READ_FAILED',
         /no_such_column/,
       );
       // one reader: the second read waits for the first
       const [x, y] = await Promise.all([
-        collect(conn.source().read(table, {}, view, 100)),
-        conn.source().count(table, { lower: [50, '2024-01-01'] }, view),
+        collect(conn.source!().read(table, {}, view, 100)),
+        conn.source!().count(table, { lower: [50, '2024-01-01'] }, view),
       ]);
       assert.equal(x.length, N);
       assert.equal(y, N / 2);
     } finally {
       await view.release();
     }
-    await rejectsWith(conn.source().count(table, {}, view), 'INTERNAL', /after its release/);
+    await rejectsWith(conn.source!().count(table, {}, view), 'INTERNAL', /after its release/);
   });
 
   test('a COPY whose bytes arrive a few at a time reads the same rows; an error after rows have streamed is named', async () => {
@@ -890,15 +897,15 @@ describe('postgres: source', () => {
     try {
       const direct = await readAll(conn, table);
       assert.deepEqual(await readAll(slow, table), direct);
-      const view = await slow.source().snapshot(1);
+      const view = await slow.source!().snapshot(1);
       try {
         // rows are stored in key order: those before a = 60 stream before the division fails
         await rejectsWith(
-          collect(slow.source().read({ ...table, where: '1 / (a - 60) <> 2' }, {}, view, 10)),
+          collect(slow.source!().read({ ...table, where: '1 / (a - 60) <> 2' }, {}, view, 10)),
           'READ_FAILED',
           /division by zero/,
         );
-        assert.equal((await collect(slow.source().read(table, {}, view, 100))).length, direct.length);
+        assert.equal((await collect(slow.source!().read(table, {}, view, 100))).length, direct.length);
       } finally {
         await view.release();
       }
@@ -909,39 +916,39 @@ describe('postgres: source', () => {
   });
 
   test('a snapshot whose exporting connection died says so', async () => {
-    const view = await conn.source().snapshot(1);
+    const view = await conn.source!().snapshot(1);
     try {
       await pgExec(
         url,
         "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE '%pg_export_snapshot%' AND pid <> pg_backend_pid()",
       );
-      await rejectsWith(conn.source().count(table, {}, view), 'SNAPSHOT_LOST', /snapshot is gone \(PostgreSQL at /);
+      await rejectsWith(conn.source!().count(table, {}, view), 'SNAPSHOT_LOST', /snapshot is gone \(PostgreSQL at /);
     } finally {
       await view.release();
     }
   });
 
   test('a reader that died while the snapshot lives is replaced by one on the same snapshot', async () => {
-    const view = await conn.source().snapshot(1);
+    const view = await conn.source!().snapshot(1);
     try {
-      const before = await conn.source().count(table, {}, view);
+      const before = await conn.source!().count(table, {}, view);
       await pgExec(url, "INSERT INTO pairs VALUES (6000, '2024-01-01', 'after the snapshot')");
       const { rows } = await pgExec(
         url,
         "SELECT pg_terminate_backend(pid, 5000) AS gone FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction' AND query LIKE 'SELECT count(*) AS n FROM%'",
       );
       assert.deepEqual(rows, [{ gone: true }]);
-      assert.equal(await conn.source().count(table, {}, view), before);
+      assert.equal(await conn.source!().count(table, {}, view), before);
     } finally {
       await view.release();
     }
   });
 
   test('a table that is not there is named', async () => {
-    const view = await conn.source().snapshot(1);
+    const view = await conn.source!().snapshot(1);
     try {
       await rejectsWith(
-        collect(conn.source().read({ ...table, name: 'no_such_table' }, {}, view, 10)),
+        collect(conn.source!().read({ ...table, name: 'no_such_table' }, {}, view, 10)),
         'TABLE_NOT_FOUND',
         /no_such_table/,
       );
@@ -1031,11 +1038,11 @@ describe('postgres: Pagila', () => {
   test('the partitioned payment table reads once through its parent, split by its composite key', async () => {
     const info = (await conn.introspect({ tables: ['payment'] })).tables[0]!;
     const payment: SourceTable = { name: 'payment', columns: info.columns, key: info.primaryKey };
-    const view = await conn.source().snapshot(3);
+    const view = await conn.source!().snapshot(3);
     try {
-      const ranges = await conn.source().split(payment, 3000, view);
+      const ranges = await conn.source!().split(payment, 3000, view);
       assert.equal(ranges.length, 6);
-      const chunks = await Promise.all(ranges.map((r) => collect(conn.source().read(payment, r, view, 1000))));
+      const chunks = await Promise.all(ranges.map((r) => collect(conn.source!().read(payment, r, view, 1000))));
       const keys = new Set(chunks.flat().map((r) => `${r[5]}|${r[0]}`));
       assert.equal(keys.size, 16049);
       const first = chunks[0]![0]!;

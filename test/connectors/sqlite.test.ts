@@ -186,9 +186,9 @@ describe('sqlite target keeps values exactly', () => {
       [3n, 'print', '12345678.90', '12345678901234567890', ' 12 ', '1111', 0n],
       [4n, 'INTERIOR', '0.10', '"x"', '', '0001', 9223372036854775807n],
     ];
-    await conn.target().prepare(t, 'fail');
-    await conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows));
-    assert.deepEqual(await collect(conn.target().readBack(t, {}, 10)), rows);
+    await conn.target!().prepare(t, 'fail');
+    await conn.target!().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(rows));
+    assert.deepEqual(await collect(conn.target!().readBack(t, {}, 10)), rows);
     const db = new Database(fileOf(url), { readonly: true });
     try {
       const types = db
@@ -207,12 +207,13 @@ describe('sqlite target keeps values exactly', () => {
       { name: 'note', type: parseType('text') },
     ]);
     const keys = [1n, 9223372036854775807n, 9223372036854775808n, 10000000000000000000n, 18446744073709551615n];
-    await conn.target().prepare(t, 'fail');
-    await conn
-      .target()
-      .writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(keys.map((k) => [k, `key ${k}`])));
+    await conn.target!().prepare(t, 'fail');
+    await conn.target!().writeChunk(
+      { table: t, range: {}, replace: false, isolate: false },
+      batchesOf(keys.map((k) => [k, `key ${k}`])),
+    );
     const st: SourceTable = { name: t.name, columns: t.columns, key: ['id'] };
-    const source = conn.source();
+    const source = conn.source!();
     const view = await source.snapshot(1);
     try {
       const ranges = await source.split(st, 1, view);
@@ -228,14 +229,12 @@ describe('sqlite target keeps values exactly', () => {
       await view.release();
     }
     const high = { lower: [9223372036854775808n] };
-    assert.equal(await conn.target().count(t, high), 3);
-    await conn
-      .target()
-      .writeChunk(
-        { table: t, range: high, replace: true, isolate: false },
-        batchesOf([[10000000000000000000n, 'again']]),
-      );
-    const left = (await collect(conn.target().readBack(t, {}, 10)))
+    assert.equal(await conn.target!().count(t, high), 3);
+    await conn.target!().writeChunk(
+      { table: t, range: high, replace: true, isolate: false },
+      batchesOf([[10000000000000000000n, 'again']]),
+    );
+    const left = (await collect(conn.target!().readBack(t, {}, 10)))
       .map((r) => r[0] as bigint)
       .sort((a, b) => (a < b ? -1 : 1));
     assert.deepEqual(left, [1n, 9223372036854775807n, 10000000000000000000n]);
@@ -244,15 +243,13 @@ describe('sqlite target keeps values exactly', () => {
   test('whole decimals are stored as integers, so their ranges are numeric', async () => {
     const t = tableFor(conn, 'decimal_keys', [{ name: 'id', type: parseType('decimal(18,0)') }]);
     assert.equal(t.columns[0]!.nativeType, 'NUMERIC(18)');
-    await conn.target().prepare(t, 'fail');
-    await conn
-      .target()
-      .writeChunk(
-        { table: t, range: {}, replace: false, isolate: false },
-        batchesOf([['-999999999999999999'], ['5'], ['10'], ['999999999999999999']]),
-      );
-    assert.equal(await conn.target().count(t, { lower: ['9'] }), 2);
-    assert.deepEqual((await collect(conn.target().readBack(t, { upper: ['10'] }, 10))).map((r) => r[0]).sort(), [
+    await conn.target!().prepare(t, 'fail');
+    await conn.target!().writeChunk(
+      { table: t, range: {}, replace: false, isolate: false },
+      batchesOf([['-999999999999999999'], ['5'], ['10'], ['999999999999999999']]),
+    );
+    assert.equal(await conn.target!().count(t, { lower: ['9'] }), 2);
+    assert.deepEqual((await collect(conn.target!().readBack(t, { upper: ['10'] }, 10))).map((r) => r[0]).sort(), [
       '-999999999999999999',
       '5',
     ]);
@@ -260,15 +257,13 @@ describe('sqlite target keeps values exactly', () => {
 
   test('timestamps with a time zone keep their order in text, whatever their fractions', async () => {
     const t = tableFor(conn, 'tz_keys', [{ name: 'at', type: parseType('timestamptz(6)') }], ['at']);
-    await conn.target().prepare(t, 'fail');
-    await conn
-      .target()
-      .writeChunk(
-        { table: t, range: {}, replace: false, isolate: false },
-        batchesOf([['2024-01-01 00:00:01Z'], ['2024-01-01 00:00:01.5Z'], ['2024-01-01 00:00:00.25Z']]),
-      );
-    assert.equal(await conn.target().count(t, { lower: ['2024-01-01 00:00:01Z'] }), 2);
-    assert.equal(await conn.target().count(t, { upper: ['2024-01-01 00:00:01.5Z'] }), 2);
+    await conn.target!().prepare(t, 'fail');
+    await conn.target!().writeChunk(
+      { table: t, range: {}, replace: false, isolate: false },
+      batchesOf([['2024-01-01 00:00:01Z'], ['2024-01-01 00:00:01.5Z'], ['2024-01-01 00:00:00.25Z']]),
+    );
+    assert.equal(await conn.target!().count(t, { lower: ['2024-01-01 00:00:01Z'] }), 2);
+    assert.equal(await conn.target!().count(t, { upper: ['2024-01-01 00:00:01.5Z'] }), 2);
   });
 });
 
@@ -285,7 +280,7 @@ describe('sqlite target schema', () => {
     const nested = join(tmpDir(), 'a', 'b', 'new.db');
     const c = await open(`sqlite://${nested}`);
     try {
-      await c.target().prepare(tableFor(c, 'parent', parentColumns), 'fail');
+      await c.target!().prepare(tableFor(c, 'parent', parentColumns), 'fail');
     } finally {
       await c.close();
     }
@@ -303,20 +298,20 @@ describe('sqlite target schema', () => {
       { name: 'name', type: parseType('text') },
     ]);
     t.columns[0]!.autoIncrement = true;
-    const findings = await conn.target().check([t]);
+    const findings = await conn.target!().check([t]);
     assert.deepEqual(
       findings.map((f) => [f.code, f.column]),
       [['SQLITE_ROWID_KEY', 'id']],
     );
-    await conn.target().prepare(t, 'fail');
-    await conn.target().writeChunk(
+    await conn.target!().prepare(t, 'fail');
+    await conn.target!().writeChunk(
       { table: t, range: {}, replace: false, isolate: false },
       batchesOf([
         [1, 'a'],
         [41, 'b'],
       ]),
     );
-    await conn.target().finishTable(t);
+    await conn.target!().finishTable(t);
     const db = new Database(fileOf(url));
     try {
       db.prepare("INSERT INTO counters (name) VALUES ('new')").run();
@@ -335,10 +330,10 @@ describe('sqlite target schema', () => {
       { name: 'name', type: parseType('text') },
     ]);
     t.columns[0]!.autoIncrement = true;
-    const [finding] = await conn.target().check([t]);
+    const [finding] = await conn.target!().check([t]);
     assert.match(finding!.message, /keys past 9223372036854775807 are refused/);
-    await conn.target().prepare(t, 'fail');
-    const res = await conn.target().writeChunk(
+    await conn.target!().prepare(t, 'fail');
+    const res = await conn.target!().writeChunk(
       { table: t, range: {}, replace: false, isolate: true },
       batchesOf([
         [1n, 'a'],
@@ -363,10 +358,10 @@ describe('sqlite target schema', () => {
       { name: 'amount', type: parseType('decimal(38,10)') },
       { name: 'ratio', type: parseType('float64') },
     ]);
-    assert.deepEqual(await conn.target().check([t]), []);
+    assert.deepEqual(await conn.target!().check([t]), []);
     t.columns[1]!.nativeType = 'NUMERIC(38,10)';
     t.columns[2]!.nativeType = 'REAL';
-    const findings = await conn.target().check([t]);
+    const findings = await conn.target!().check([t]);
     assert.deepEqual(
       findings.map((f) => [f.severity, f.code, f.column]),
       [
@@ -395,7 +390,7 @@ describe('sqlite target schema', () => {
       'curdate()',
     ];
     defaults.forEach((d, i) => (t.columns[i]!.default = d));
-    await conn.target().prepare(t, 'fail');
+    await conn.target!().prepare(t, 'fail');
     const cols = (await conn.introspect({ tables: ['defaults'] })).tables[0]!.columns;
     assert.deepEqual(
       cols.map((c) => c.default),
@@ -407,9 +402,9 @@ describe('sqlite target schema', () => {
     for (const name of ['first', 'second']) {
       const t = tableFor(conn, name, parentColumns);
       t.indexes = [{ name: 'created_idx', columns: ['created'], unique: false }];
-      await conn.target().prepare(t, 'fail');
-      await conn.target().finishTable(t);
-      await conn.target().finishTable(t);
+      await conn.target!().prepare(t, 'fail');
+      await conn.target!().finishTable(t);
+      await conn.target!().finishTable(t);
     }
     const schema = await conn.introspect({ tables: ['first', 'second'] });
     assert.deepEqual(
@@ -425,12 +420,13 @@ describe('sqlite target schema', () => {
       { name: 'parent_id', type: parseType('int64') },
     ]);
     child.indexes = [{ name: 'rb_child_parent_idx', columns: ['parent_id'], unique: false }];
-    await conn.target().prepare(parent, 'fail');
-    await conn.target().prepare(child, 'fail');
-    await conn
-      .target()
-      .writeChunk({ table: parent, range: {}, replace: false, isolate: false }, batchesOf(parentRows(3)));
-    await conn.target().writeChunk(
+    await conn.target!().prepare(parent, 'fail');
+    await conn.target!().prepare(child, 'fail');
+    await conn.target!().writeChunk(
+      { table: parent, range: {}, replace: false, isolate: false },
+      batchesOf(parentRows(3)),
+    );
+    await conn.target!().writeChunk(
       { table: child, range: {}, replace: false, isolate: false },
       batchesOf([
         [1n, 1n],
@@ -438,7 +434,7 @@ describe('sqlite target schema', () => {
         [3n, 9n],
       ]),
     );
-    await conn.target().finishTable(child);
+    await conn.target!().finishTable(child);
     child.foreignKeys = [
       {
         name: 'rb_child_parent_fk',
@@ -449,7 +445,7 @@ describe('sqlite target schema', () => {
       },
     ];
     await assert.rejects(
-      conn.target().addForeignKeys(child),
+      conn.target!().addForeignKeys(child),
       (e: Error & { code?: string }) =>
         e.code === 'WRITE_FAILED' &&
         /rb_child/.test(e.message) &&
@@ -469,16 +465,17 @@ describe('sqlite target schema', () => {
       info.indexes.map((i) => i.name),
       ['rb_child_parent_idx'],
     );
-    assert.equal(await conn.target().count(child, {}), 3);
-    await conn
-      .target()
-      .writeChunk({ table: child, range: { lower: [3n] }, replace: true, isolate: false }, batchesOf([[3n, 2n]]));
-    await conn.target().addForeignKeys(child);
+    assert.equal(await conn.target!().count(child, {}), 3);
+    await conn.target!().writeChunk(
+      { table: child, range: { lower: [3n] }, replace: true, isolate: false },
+      batchesOf([[3n, 2n]]),
+    );
+    await conn.target!().addForeignKeys(child);
   });
 
   test('chunks written at the same time are written one after another, each whole', async () => {
     const t = tableFor(conn, 'together', parentColumns);
-    await conn.target().prepare(t, 'fail');
+    await conn.target!().prepare(t, 'fail');
     async function* slow(rows: unknown[][]) {
       for (const row of rows) {
         await new Promise((r) => setTimeout(r, 1));
@@ -487,26 +484,28 @@ describe('sqlite target schema', () => {
     }
     const all = parentRows(40);
     const results = await Promise.all([
-      conn
-        .target()
-        .writeChunk({ table: t, range: { upper: [21n] }, replace: true, isolate: false }, slow(all.slice(0, 20))),
-      conn
-        .target()
-        .writeChunk({ table: t, range: { lower: [21n] }, replace: true, isolate: false }, slow(all.slice(20))),
+      conn.target!().writeChunk(
+        { table: t, range: { upper: [21n] }, replace: true, isolate: false },
+        slow(all.slice(0, 20)),
+      ),
+      conn.target!().writeChunk(
+        { table: t, range: { lower: [21n] }, replace: true, isolate: false },
+        slow(all.slice(20)),
+      ),
     ]);
     assert.deepEqual(
       results.map((r) => r.rows),
       [20, 20],
     );
-    assert.equal(await conn.target().count(t, {}), 40);
+    assert.equal(await conn.target!().count(t, {}), 40);
   });
 
   test('a table name that does not exist is TABLE_NOT_FOUND', async () => {
     await assert.rejects(conn.introspect({ tables: ['no_such_table'] }), codeIs('TABLE_NOT_FOUND'));
     const t = tableFor(conn, 'no_such_table', parentColumns);
-    await assert.rejects(collect(conn.target().readBack(t, {}, 10)), codeIs('TABLE_NOT_FOUND'));
+    await assert.rejects(collect(conn.target!().readBack(t, {}, 10)), codeIs('TABLE_NOT_FOUND'));
     await assert.rejects(
-      conn.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(parentRows(1))),
+      conn.target!().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(parentRows(1))),
       codeIs('TABLE_NOT_FOUND'),
     );
   });
@@ -515,11 +514,11 @@ describe('sqlite target schema', () => {
     const c = await open('sqlite::memory:');
     try {
       const t = tableFor(c, 'scratch', parentColumns);
-      await c.target().prepare(t, 'fail');
-      await c.target().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(parentRows(5)));
-      const view = await c.source().snapshot(1);
+      await c.target!().prepare(t, 'fail');
+      await c.target!().writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(parentRows(5)));
+      const view = await c.source!().snapshot(1);
       try {
-        assert.equal(await c.source().count({ name: 'scratch', columns: t.columns, key: ['id'] }, {}, view), 5);
+        assert.equal(await c.source!().count({ name: 'scratch', columns: t.columns, key: ['id'] }, {}, view), 5);
       } finally {
         await view.release();
       }
@@ -538,7 +537,7 @@ describe('sqlite source', () => {
         conn.introspect(),
         (e: Error & { code?: string }) => e.code === 'DATABASE_NOT_FOUND' && e.message.includes(fileOf(url)),
       );
-      await assert.rejects(conn.source().snapshot(1), codeIs('DATABASE_NOT_FOUND'));
+      await assert.rejects(conn.source!().snapshot(1), codeIs('DATABASE_NOT_FOUND'));
       assert.equal(existsSync(fileOf(url)), false);
     } finally {
       await conn.close();
@@ -606,9 +605,9 @@ describe('sqlite source', () => {
           "set('a','b')",
         ],
       );
-      const view = await conn.source().snapshot(1);
+      const view = await conn.source!().snapshot(1);
       try {
-        assert.deepEqual(await collect(conn.source().read(st, {}, view, 2)), [
+        assert.deepEqual(await collect(conn.source!().read(st, {}, view, 2)), [
           [
             1n,
             '2009-01-01 00:00:00',
@@ -650,25 +649,24 @@ describe('sqlite source', () => {
     const conn = await open(url);
     try {
       const t = tableFor(conn, 'parent', parentColumns);
-      await conn.target().prepare(t, 'fail');
-      await conn
-        .target()
-        .writeChunk({ table: t, range: {}, replace: false, isolate: false }, batchesOf(parentRows(100)));
+      await conn.target!().prepare(t, 'fail');
+      await conn.target!().writeChunk(
+        { table: t, range: {}, replace: false, isolate: false },
+        batchesOf(parentRows(100)),
+      );
       const st = await sourceTable(conn, 'parent');
-      const view = await conn.source().snapshot(2);
+      const view = await conn.source!().snapshot(2);
       try {
-        const a = conn
-          .source()
+        const a = conn.source!()
           .read(st, { upper: [51n] }, view, 10)
           [Symbol.asyncIterator]();
-        const b = conn
-          .source()
+        const b = conn.source!()
           .read(st, { lower: [51n] }, view, 10)
           [Symbol.asyncIterator]();
         let rows = 0;
         for (;;) {
           const [x, y] = [await a.next(), await b.next()];
-          assert.equal(await conn.source().count(st, {}, view), 100);
+          assert.equal(await conn.source!().count(st, {}, view), 100);
           if (x.done && y.done) break;
           rows += (x.done ? 0 : x.value.rows.length) + (y.done ? 0 : y.value.rows.length);
         }
@@ -676,8 +674,8 @@ describe('sqlite source', () => {
       } finally {
         await view.release();
       }
-      const view2 = await conn.source().snapshot(1);
-      const unfinished = conn.source().read(st, {}, view2, 10)[Symbol.asyncIterator]();
+      const view2 = await conn.source!().snapshot(1);
+      const unfinished = conn.source!().read(st, {}, view2, 10)[Symbol.asyncIterator]();
       assert.equal((await unfinished.next()).value?.rows.length, 10);
       await view2.release();
       await assert.rejects(unfinished.next(), /closed before the read finished/);
@@ -718,7 +716,7 @@ describe('sqlite source: Chinook', () => {
     try {
       assert.equal(writer.pragma('journal_mode', { simple: true }), 'delete');
       const touch = writer.prepare('UPDATE Genre SET Name = Name WHERE GenreId = 1');
-      const view = await conn.source().snapshot(1);
+      const view = await conn.source!().snapshot(1);
       try {
         assert.throws(
           () => touch.run(),
@@ -771,11 +769,11 @@ describe('sqlite source: Chinook', () => {
   });
 
   test('every value reads as a canonical value of its column', async () => {
-    const view = await conn.source().snapshot(1);
+    const view = await conn.source!().snapshot(1);
     try {
       for (const name of Object.keys(counts)) {
         const st = await sourceTable(conn, name);
-        const rows = await collect(conn.source().read(st, {}, view, 500));
+        const rows = await collect(conn.source!().read(st, {}, view, 500));
         assert.equal(rows.length, counts[name]);
         for (const row of rows)
           st.columns.forEach((c, i) => {
@@ -794,7 +792,7 @@ describe('sqlite source: Chinook', () => {
           });
       }
       const invoices = await sourceTable(conn, 'Invoice');
-      const [first] = await collect(conn.source().read(invoices, { upper: [2n] }, view, 10));
+      const [first] = await collect(conn.source!().read(invoices, { upper: [2n] }, view, 10));
       assert.deepEqual(first, [
         1n,
         2n,
@@ -813,16 +811,16 @@ describe('sqlite source: Chinook', () => {
 
   test('a composite key splits into ranges that cover every row once', async () => {
     const st = await sourceTable(conn, 'PlaylistTrack');
-    const view = await conn.source().snapshot(1);
+    const view = await conn.source!().snapshot(1);
     try {
-      const ranges = await conn.source().split(st, 1000, view);
+      const ranges = await conn.source!().split(st, 1000, view);
       assert.equal(ranges.length, 9);
       const seen = new Set<string>();
       for (const r of ranges) {
-        const rows = await collect(conn.source().read(st, r, view, 1000));
+        const rows = await collect(conn.source!().read(st, r, view, 1000));
         assert.ok(rows.length <= 1000);
         for (const row of rows) seen.add(row.join('/'));
-        assert.equal(await conn.source().count(st, r, view), rows.length);
+        assert.equal(await conn.source!().count(st, r, view), rows.length);
       }
       assert.equal(seen.size, counts.PlaylistTrack);
     } finally {
@@ -832,7 +830,7 @@ describe('sqlite source: Chinook', () => {
 
   test('copying Chinook into a new SQLite file keeps every row', async () => {
     const target = await open(freshSqlite('sqlite_chinook_copy'));
-    const view = await conn.source().snapshot(1);
+    const view = await conn.source!().snapshot(1);
     try {
       const schema = await conn.introspect();
       const tables: TargetTable[] = schema.tables.map((t) => ({
@@ -840,23 +838,24 @@ describe('sqlite source: Chinook', () => {
         columns: t.columns.map((c) => ({ ...c, nativeType: target.nativeType(c.type).native })),
         key: t.primaryKey,
       }));
-      for (const t of tables) await target.target().prepare(t, 'fail');
+      for (const t of tables) await target.target!().prepare(t, 'fail');
       for (const t of tables) {
         const st = await sourceTable(conn, t.name);
-        const res = await target
-          .target()
-          .writeChunk({ table: t, range: {}, replace: false, isolate: false }, conn.source().read(st, {}, view, 1000));
+        const res = await target.target!().writeChunk(
+          { table: t, range: {}, replace: false, isolate: false },
+          conn.source!().read(st, {}, view, 1000),
+        );
         assert.equal(res.rows, counts[t.name]);
-        await target.target().finishTable(t);
+        await target.target!().finishTable(t);
       }
-      for (const t of tables) await target.target().addForeignKeys(t);
+      for (const t of tables) await target.target!().addForeignKeys(t);
       const copied = await target.introspect();
       assert.deepEqual(
         copied.tables.map((t) => [t.name, t.rowEstimate, t.primaryKey.join(), t.foreignKeys.length]),
         schema.tables.map((t) => [t.name, t.rowEstimate, t.primaryKey.join(), t.foreignKeys.length]),
       );
       const invoices = tables.find((t) => t.name === 'Invoice')!;
-      const [first] = await collect(target.target().readBack(invoices, { upper: [2n] }, 10));
+      const [first] = await collect(target.target!().readBack(invoices, { upper: [2n] }, 10));
       assert.deepEqual(first, [
         1n,
         2n,

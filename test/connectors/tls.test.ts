@@ -251,7 +251,7 @@ describe('tls: PostgreSQL', () => {
     try {
       const info = (await t.introspect()).tables.find((x) => x.name === 'orders')!;
       assert.equal(
-        await t.target().count(
+        await t.target!().count(
           {
             name: 'orders',
             columns: info.columns,
@@ -577,7 +577,7 @@ describe('least privilege: SQLite', () => {
     const url = freshSqlite('ferry_tls_priv_src');
     const c = await openWith(url);
     try {
-      await c.target().prepare(targetTable('parent'), 'fail');
+      await c.target!().prepare(targetTable('parent'), 'fail');
       const findings = await c.privileges!({ role: 'source', tables: ['parent'] });
       assert.deepEqual(codes(findings), ['info SOURCE_READ_ONLY']);
     } finally {

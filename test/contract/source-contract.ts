@@ -42,7 +42,7 @@ export function sourceContract(label: string, opts: ContractOptions): void {
     const N = 2500;
     before(async () => {
       conn = await opts.open();
-      const target = conn.target();
+      const target = conn.target!();
       parent = tableFor(conn, 'src_parent', parentColumns);
       edge = tableFor(conn, 'src_edge', edgeColumns);
       const child = tableFor(conn, 'src_child', childColumns);
@@ -95,7 +95,7 @@ export function sourceContract(label: string, opts: ContractOptions): void {
     test('split covers every row exactly once in chunks of about the asked size', async () => {
       const schema = await conn.introspect({ tables: ['src_parent'] });
       const st = sourceTableOf(parent, schema.tables[0]!.columns);
-      const source = conn.source();
+      const source = conn.source!();
       const view = await source.snapshot(2);
       try {
         const ranges = await source.split(st, 400, view);
@@ -138,18 +138,16 @@ export function sourceContract(label: string, opts: ContractOptions): void {
           [dense, ids],
           [sparse, ids.map((id) => id * 1000)],
         ] as const) {
-          await conn.target().prepare(t, 'drop');
-          await conn
-            .target()
-            .writeChunk(
-              { table: t, range: {}, replace: false, isolate: false },
-              batchesOf(keys.map((id) => [BigInt(id), `row ${id}`, '2024-01-01 00:00:00'])),
-            );
-          await conn.target().finishTable(t);
+          await conn.target!().prepare(t, 'drop');
+          await conn.target!().writeChunk(
+            { table: t, range: {}, replace: false, isolate: false },
+            batchesOf(keys.map((id) => [BigInt(id), `row ${id}`, '2024-01-01 00:00:00'])),
+          );
+          await conn.target!().finishTable(t);
           await opts.analyze!(t.name);
         }
         const schema = await conn.introspect({ tables: ['src_dense', 'src_sparse'] });
-        const source = conn.source();
+        const source = conn.source!();
         const view = await source.snapshot(1);
         try {
           const covered = async (st: SourceTable, ranges: KeyRange[]) => {
@@ -180,7 +178,7 @@ export function sourceContract(label: string, opts: ContractOptions): void {
     test('read gives canonical values', async () => {
       const schema = await conn.introspect({ tables: ['src_edge'] });
       const st = sourceTableOf(edge, schema.tables[0]!.columns);
-      const source = conn.source();
+      const source = conn.source!();
       const view = await source.snapshot(1);
       try {
         const rows = await collect(source.read(st, {}, view, 2));
@@ -203,7 +201,7 @@ export function sourceContract(label: string, opts: ContractOptions): void {
         const columnar = st.columns.flatMap((c, i) => (columnLayout(c.type) ? [i] : []));
         const table: SourceTable = { ...st, columns: columnar.map((i) => st.columns[i]!) };
         const target: TargetTable = { ...edge, columns: columnar.map((i) => edge.columns[i]!) };
-        const source = conn.source();
+        const source = conn.source!();
         const view = await source.snapshot(1);
         try {
           const read = source.readColumns!(table, {}, view, 3);
@@ -244,7 +242,7 @@ export function sourceContract(label: string, opts: ContractOptions): void {
         { name: 'nothing', type: parseType('text') },
       ];
       const orphan = tableFor(conn, 'src_orphan', columns);
-      await conn.target().prepare(orphan, 'drop');
+      await conn.target!().prepare(orphan, 'drop');
       const bytes = (...b: number[]) => new Uint8Array(b);
       // by parent_id alone rows 5 and 6 are orphans; by (parent_id, parent_name) rows 2 and 5
       const rows = [
@@ -255,8 +253,8 @@ export function sourceContract(label: string, opts: ContractOptions): void {
         [5n, BigInt(N + 5), 'parent 5 é', null, null],
         [6n, BigInt(N + 6), null, null, null],
       ];
-      await conn.target().writeChunk({ table: orphan, range: {}, replace: false, isolate: false }, batchesOf(rows));
-      await conn.target().finishTable(orphan);
+      await conn.target!().writeChunk({ table: orphan, range: {}, replace: false, isolate: false }, batchesOf(rows));
+      await conn.target!().finishTable(orphan);
       const fk = (name: string, own: string[], ref: string[]): ForeignKey => ({
         name,
         columns: own,
@@ -271,7 +269,7 @@ export function sourceContract(label: string, opts: ContractOptions): void {
         { kind: 'maxLength', column: 'nothing' },
       ];
       const [info] = (await conn.introspect({ tables: ['src_orphan'] })).tables;
-      const source = conn.source();
+      const source = conn.source!();
       const answers = await source.profile!(info!, asks);
       assert.equal(answers.length, asks.length);
       assert.deepEqual(
@@ -286,15 +284,13 @@ export function sourceContract(label: string, opts: ContractOptions): void {
 
     test('a row filter selects rows, and the snapshot hides later writes', async () => {
       const schema = await conn.introspect({ tables: ['src_parent'] });
-      const source = conn.source();
+      const source = conn.source!();
       const view = await source.snapshot(2);
       try {
-        await conn
-          .target()
-          .writeChunk(
-            { table: parent, range: { lower: [BigInt(N + 1)] }, replace: false, isolate: false },
-            batchesOf(parentRows(10, N + 1)),
-          );
+        await conn.target!().writeChunk(
+          { table: parent, range: { lower: [BigInt(N + 1)] }, replace: false, isolate: false },
+          batchesOf(parentRows(10, N + 1)),
+        );
         const st = sourceTableOf(parent, schema.tables[0]!.columns);
         assert.equal(await source.count(st, {}, view), N, 'rows written after the snapshot are not seen');
         const filtered = sourceTableOf(parent, schema.tables[0]!.columns, ['id'], 'id <= 10');

@@ -112,7 +112,7 @@ export function targetContract(label: string, opts: ContractOptions): void {
     let target: Target;
     before(async () => {
       conn = await opts.open();
-      target = conn.target();
+      target = conn.target!();
     });
     after(async () => conn?.close());
 

@@ -129,3 +129,19 @@ test('makePlan refuses a parallelism or chunk size that is not a whole number, b
       (e: FerryError) => e.code === 'PLAN_INVALID' && /must be a whole number, at least 1/.test(e.message),
     );
 });
+
+test('an endpoint that can only be written to is refused as a source, in one line, before anything is read or written', () => {
+  const dir = tmpDir();
+  for (const [args, kind] of [
+    [['assess', '--source', `file:${dir}`], 'objectstore'],
+    [['plan', '--source', `file:${dir}`, '--target', 'sqlite:t.db', '-o', 'p.yaml'], 'objectstore'],
+  ] as const) {
+    const r = ferry([...args], { cwd: dir });
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(
+      oneLine(r.stderr),
+      `ferry: ${kind} endpoints can only be targets: use a PostgreSQL, MySQL or SQLite database as the source`,
+    );
+    assert.deepEqual(readdirSync(dir), [], 'nothing written');
+  }
+});

@@ -53,7 +53,7 @@ async function lakeText(
       })),
     };
     const types = target.columns.map((c) => c.type);
-    const rows = (await collect(conn.target().readBack(target, range, 100))).map((r) =>
+    const rows = (await collect(conn.target!().readBack(target, range, 100))).map((r) =>
       r.map((x, i) => canonicalText(x, types[i]!)),
     );
     return { rows, types };
@@ -70,19 +70,18 @@ describe('SQL engines into Parquet', () => {
       let sourceTable: TargetTable;
       try {
         sourceTable = tableFor(sconn, 'edge', edgeColumns);
-        await sconn.target().prepare(sourceTable, 'drop');
-        await sconn
-          .target()
-          .writeChunk({ table: sourceTable, range: {}, replace: false, isolate: false }, batchesOf(edgeRows));
+        await sconn.target!().prepare(sourceTable, 'drop');
+        await sconn.target!().writeChunk(
+          { table: sourceTable, range: {}, replace: false, isolate: false },
+          batchesOf(edgeRows),
+        );
         if (from !== 'mysql') {
           const floats = tableFor(sconn, 'floats', [edgeColumns[0]!, edgeColumns.find((c) => c.name === 'f64')!]);
-          await sconn.target().prepare(floats, 'drop');
-          await sconn
-            .target()
-            .writeChunk(
-              { table: floats, range: {}, replace: false, isolate: false },
-              batchesOf(floatSpecials.map((f, i) => [i + 1, f])),
-            );
+          await sconn.target!().prepare(floats, 'drop');
+          await sconn.target!().writeChunk(
+            { table: floats, range: {}, replace: false, isolate: false },
+            batchesOf(floatSpecials.map((f, i) => [i + 1, f])),
+          );
         }
       } finally {
         await sconn.close();
@@ -221,17 +220,15 @@ for (const [engine, db] of Object.entries(COLUMN_SOURCES) as ['postgres' | 'mysq
       const sconn = await open(src);
       try {
         const edge = tableFor(sconn, 'edge', columns);
-        await sconn.target().prepare(edge, 'drop');
-        await sconn.target().writeChunk({ table: edge, range: {}, replace: false, isolate: false }, batchesOf(rows));
+        await sconn.target!().prepare(edge, 'drop');
+        await sconn.target!().writeChunk({ table: edge, range: {}, replace: false, isolate: false }, batchesOf(rows));
         if (engine === 'postgres') {
           const floats = tableFor(sconn, 'floats', [edgeColumns[0]!, edgeColumns.find((c) => c.name === 'f64')!]);
-          await sconn.target().prepare(floats, 'drop');
-          await sconn
-            .target()
-            .writeChunk(
-              { table: floats, range: {}, replace: false, isolate: false },
-              batchesOf(floatSpecials.map((f, i) => [i + 1, f])),
-            );
+          await sconn.target!().prepare(floats, 'drop');
+          await sconn.target!().writeChunk(
+            { table: floats, range: {}, replace: false, isolate: false },
+            batchesOf(floatSpecials.map((f, i) => [i + 1, f])),
+          );
         }
       } finally {
         await sconn.close();

@@ -22,19 +22,18 @@ for (const from of ENGINES)
         let sourceTable: TargetTable;
         try {
           sourceTable = tableFor(sconn, 'edge', edgeColumns);
-          await sconn.target().prepare(sourceTable, 'drop');
-          await sconn
-            .target()
-            .writeChunk({ table: sourceTable, range: {}, replace: false, isolate: false }, batchesOf(edgeRows));
+          await sconn.target!().prepare(sourceTable, 'drop');
+          await sconn.target!().writeChunk(
+            { table: sourceTable, range: {}, replace: false, isolate: false },
+            batchesOf(edgeRows),
+          );
           if (HAS_FLOAT_SPECIALS[from] && HAS_FLOAT_SPECIALS[to]) {
             const floats = tableFor(sconn, 'floats', [edgeColumns[0]!, edgeColumns.find((c) => c.name === 'f64')!]);
-            await sconn.target().prepare(floats, 'drop');
-            await sconn
-              .target()
-              .writeChunk(
-                { table: floats, range: {}, replace: false, isolate: false },
-                batchesOf(floatSpecials.map((f, i) => [i + 1, f])),
-              );
+            await sconn.target!().prepare(floats, 'drop');
+            await sconn.target!().writeChunk(
+              { table: floats, range: {}, replace: false, isolate: false },
+              batchesOf(floatSpecials.map((f, i) => [i + 1, f])),
+            );
           }
         } finally {
           await sconn.close();
@@ -57,7 +56,7 @@ for (const from of ENGINES)
               nullable: c.nullable,
             })),
           };
-          const back = (await collect(tconn.target().readBack(targetTable, {}, 100))).map((r) =>
+          const back = (await collect(tconn.target!().readBack(targetTable, {}, 100))).map((r) =>
             r.map((v, i) => canonicalText(v, targetTable.columns[i]!.type)),
           );
           const expected = edgeRows.map((r) =>

@@ -50,7 +50,7 @@ async function compareValues(planFile: string, rejected: Map<string, Set<string>
   const session = await openSession(planFile);
   let compared = 0;
   try {
-    const view = await session.source.source().snapshot(1);
+    const view = await session.source.source!().snapshot(1);
     try {
       for (const m of session.waves.flat()) {
         const whole: KeyRange = {};
@@ -61,10 +61,10 @@ async function compareValues(planFile: string, rejected: Map<string, Set<string>
         };
         const sourceTypes = m.source.columns.map((c) => c.type);
         const key = m.plan.primaryKey.map((k) => m.target.columns.findIndex((c) => c.name === k));
-        const expected = byKey(await read(session.source.source().read(m.source, whole, view, 500)), key, sourceTypes);
+        const expected = byKey(await read(session.source.source!().read(m.source, whole, view, 500)), key, sourceTypes);
         for (const k of rejected.get(m.target.name) ?? []) expected.delete(k);
         const actual = byKey(
-          await read(session.target.target().readBack(m.target, whole, 500)),
+          await read(session.target.target!().readBack(m.target, whole, 500)),
           key,
           sourceTypes,
           m.target.columns.map((c) => c.type),

@@ -93,7 +93,7 @@ async function contents(conn: Connector, table: string): Promise<string[]> {
   const info = (await conn.introspect({ tables: [table] })).tables[0]!;
   const t = targetTableOf(definitionOf(info), table, [], conn, conn.kind);
   const rows: string[] = [];
-  for await (const b of conn.target().readBack(t, {}, 500))
+  for await (const b of conn.target!().readBack(t, {}, 500))
     for (const r of b.rows) rows.push(r.map((v, i) => canonicalText(v, t.columns[i]!.type)).join('|'));
   return rows.sort();
 }

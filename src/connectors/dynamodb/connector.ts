@@ -1,13 +1,6 @@
 // The DynamoDB connector (AWS SDK v3): a target only, dynamodb://region[?endpoint=URL].
 import { DescribeTableCommand, ListTablesCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type {
-  Capabilities,
-  ConnectOptions,
-  Connector,
-  NativeTypeChoice,
-  Source,
-  Target,
-} from '../../core/contracts.js';
+import type { Capabilities, ConnectOptions, Connector, NativeTypeChoice, Target } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import type { Plan } from '../../core/plan.js';
 import type { CanonicalType, Column, SchemaInfo, TableInfo } from '../../core/types.js';
@@ -105,14 +98,6 @@ class DynamoConnector implements Connector {
 
   proposePlan(plan: Plan, schema: SchemaInfo, design?: string): Plan {
     return proposePlan(plan, schema, design);
-  }
-
-  source(): Source {
-    throw new FerryError(
-      'UNSUPPORTED',
-      'dynamodb endpoints can only be targets',
-      'use a PostgreSQL, MySQL or SQLite source',
-    );
   }
 
   target(): Target {

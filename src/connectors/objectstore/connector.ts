@@ -1,14 +1,6 @@
 // The object store connector: S3 and S3-compatible stores (s3://bucket/prefix) and local
 // folders (file:./dir) as targets, written as Parquet, NDJSON or CSV files.
-import type {
-  Capabilities,
-  ConnectOptions,
-  Connector,
-  NativeTypeChoice,
-  Source,
-  Target,
-} from '../../core/contracts.js';
-import { FerryError } from '../../core/errors.js';
+import type { Capabilities, ConnectOptions, Connector, NativeTypeChoice, Target } from '../../core/contracts.js';
 import type { CanonicalType, SchemaInfo } from '../../core/types.js';
 import { openStore, parseLocation } from '../../stores/location.js';
 import type { ObjectStore } from '../../stores/store.js';
@@ -51,14 +43,6 @@ class ObjectStoreConnector implements Connector {
 
   canonicalType(native: string): CanonicalType {
     return canonicalType(native);
-  }
-
-  source(): Source {
-    throw new FerryError(
-      'UNSUPPORTED',
-      'object store endpoints (s3:, file:) can only be targets',
-      'use a PostgreSQL, MySQL or SQLite database as the source',
-    );
   }
 
   target(): Target {

@@ -115,7 +115,7 @@ async function sampleRanges(
 ): Promise<KeyRange[] | 'first-rows'> {
   if (n >= total) return [{}];
   if (m.source.key.length === 0) return 'first-rows';
-  const source = session.source.source();
+  const source = session.reader;
   const slices = Math.min(SLICES, n);
   const coarse = await source.split(m.source, Math.ceil(total / slices), view);
   const out: KeyRange[] = [];
@@ -264,8 +264,8 @@ async function rowsDiffering(
     }
     return out;
   };
-  const a = await byKey(session.source.source().read(m.source, range, view, session.plan.settings.batchRows), false);
-  const b = await byKey(session.target.target().readBack(table, range, session.plan.settings.batchRows), true);
+  const a = await byKey(session.reader.read(m.source, range, view, session.plan.settings.batchRows), false);
+  const b = await byKey(session.writer.readBack(table, range, session.plan.settings.batchRows), true);
   return rowDiff(m, a, b, SHOWN, types);
 }
 
@@ -285,7 +285,7 @@ export async function dryRun(planFile: string, opts: DryRunOptions = {}): Promis
   const session = await openSession(planFile, opts);
   const { state, hash, plan } = session;
   try {
-    if (!session.target.target().drop)
+    if (!session.writer.drop)
       throw new FerryError(
         'UNSUPPORTED',
         `a dry run is not available for ${session.target.kind} targets: the connector cannot remove the scratch tables afterwards`,
@@ -314,7 +314,7 @@ async function sampleAll(
   opts: DryRunOptions,
 ): Promise<CommandEnd<DryRunResult>> {
   const { state, plan } = session;
-  const target = session.target.target();
+  const target = session.writer;
   const prepared: TargetTable[] = [];
   let view: ReadView | undefined;
   let failed = false;
@@ -342,9 +342,9 @@ async function sampleAll(
         action: '`ferry run` adds them after the data; `ferry verify` checks every row',
       });
     const workers = readerCount(plan.settings);
-    view = await session.source.source().snapshot(workers);
+    view = await session.reader.snapshot(workers);
     const path: CopyPath = {
-      source: session.source.source(),
+      source: session.reader,
       target,
       view,
       batchRows: plan.settings.batchRows,
@@ -354,7 +354,7 @@ async function sampleAll(
     };
     const tables: DryRunTable[] = [];
     for (const m of all) {
-      const total = await session.source.source().count(m.source, {}, view);
+      const total = await session.reader.count(m.source, {}, view);
       const n = Math.max(
         1,
         Math.min(
@@ -396,7 +396,7 @@ async function sampleAll(
 
 /** Drops the scratch tables, children first; names what could not be dropped. */
 async function cleanUp(session: Session, tables: TargetTable[], audit: AuditLog): Promise<void> {
-  const target = session.target.target();
+  const target = session.writer;
   // tables that share storage (DynamoDB entities) share a scratch name: each is named once
   const left = new Set<string>();
   for (const t of [...tables].reverse()) {

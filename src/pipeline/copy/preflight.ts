@@ -7,7 +7,7 @@ export async function preflight(session: Session): Promise<Finding[]> {
   const all = session.waves.flat();
   const ifExists = session.plan.target.ifExists;
   return [
-    ...(await session.target.target().check(all.map((m) => m.target))),
+    ...(await session.writer.check(all.map((m) => m.target))),
     ...((await session.source.privileges?.({ role: 'source', tables: all.map((m) => m.source.name) })) ?? []),
     ...((await session.target.privileges?.({ role: 'target', tables: all.map((m) => m.target), ifExists })) ?? []),
   ];

@@ -156,7 +156,7 @@ async function copyPlan(session: Session, run: CommandRun, opts: RunOptions): Pr
         key: keySourceOf(plan.settings),
         clock,
       });
-    view = await session.source.source().snapshot(ctl.workers);
+    view = await session.reader.snapshot(ctl.workers);
     audit.record('snapshot taken', { readers: ctl.workers });
     const tables = all.map((m) => {
       const done = state.chunks(hash, m.target.name).filter((c) => c.status === 'done');
@@ -171,8 +171,8 @@ async function copyPlan(session: Session, run: CommandRun, opts: RunOptions): Pr
     if (resumed > 0) audit.record('resumed', { chunks: resumed, rows: tables.reduce((n, t) => n + t.rowsDone, 0) });
     emit({ type: 'start', runId, tables });
     const path: CopyPath = {
-      source: session.source.source(),
-      target: session.target.target(),
+      source: session.reader,
+      target: session.writer,
       view,
       batchRows: plan.settings.batchRows,
       log: session.log,
@@ -185,7 +185,7 @@ async function copyPlan(session: Session, run: CommandRun, opts: RunOptions): Pr
       if (state.tableStatus(hash, m.target.name) === 'linked') continue;
       await timed(session, runId, m.target.name, 'foreign keys', emit, () =>
         withRetries(`${m.target.name} foreign keys`, session.log, plan.settings.retries, () =>
-          session.target.target().addForeignKeys(m.target),
+          session.writer.addForeignKeys(m.target),
         ),
       );
       state.setTableStatus(hash, m.target.name, 'linked');
@@ -243,17 +243,13 @@ async function prepareTable(
     const action = !existed ? 'created' : plan.target.ifExists === 'truncate' ? 'truncated' : 'replaced';
     if (!existed || plan.target.ifExists !== 'fail')
       state.recordTableWrite(hash, { name, runId, action, definition: m.target });
-    await timed(session, runId, name, 'prepare', emit, () =>
-      session.target.target().prepare(m.target, plan.target.ifExists),
-    );
+    await timed(session, runId, name, 'prepare', emit, () => session.writer.prepare(m.target, plan.target.ifExists));
     state.setTableStatus(hash, name, 'prepared');
     ctl.audit.record('table prepared', { table: name, action });
   }
   if (state.chunks(hash, name).length === 0) {
     const ranges =
-      m.source.key.length > 0
-        ? await session.source.source().split(m.source, m.plan.chunking.rowsPerChunk, view)
-        : [{}];
+      m.source.key.length > 0 ? await session.reader.split(m.source, m.plan.chunking.rowsPerChunk, view) : [{}];
     state.addChunks(hash, name, ranges.length > 0 ? ranges : [{}]);
   }
 }
@@ -405,13 +401,13 @@ async function finishTable(
   if (state.tableStatus(hash, m.target.name) !== 'copied') return;
   await timed(session, runId, m.target.name, 'indexes', emit, () =>
     withRetries(`${m.target.name} indexes`, session.log, session.plan.settings.retries, () =>
-      session.target.target().finishTable(m.target),
+      session.writer.finishTable(m.target),
     ),
   );
   // what the table holds as the run leaves it: rollback refuses to drop a table changed since;
   // from the chunks' digests where the target gave them (reading the table again costs a scan)
   const digests = state.chunkDigests(hash, m.target.name);
-  const fingerprint = !session.target.target().drop
+  const fingerprint = !session.writer.drop
     ? undefined
     : digests
       ? digestFingerprint(addDigests(digests))

@@ -12,6 +12,7 @@ import { redactUrl } from '../../core/url.js';
 import { FerryError } from '../../core/errors.js';
 import { mapTable } from './mapping.js';
 import { measure, type DataProfile } from './profile.js';
+import { sourceSide, targetSide } from '../session/sides.js';
 
 export interface AssessOptions {
   source: string;
@@ -184,7 +185,9 @@ export async function assess(opts: AssessOptions): Promise<Assessment> {
   const source = await connect(opts.source, log);
   let target: Connector | undefined;
   try {
+    sourceSide(source);
     target = opts.target ? await connect(opts.target, log) : undefined;
+    if (target) targetSide(target);
     const schema = await source.introspect(opts.tables ? { tables: opts.tables } : undefined);
     return await assessSchema(schema, source, target, opts);
   } finally {
@@ -220,7 +223,7 @@ async function assessSchema(
     const planned = plan.waves.flatMap((w) =>
       w.tables.map((tp) => mapTable(plan, tp, byName.get(tp.source), source, target, tp.source).target),
     );
-    findings.push(...(await target.target().check(planned)));
+    findings.push(...(await targetSide(target).check(planned)));
     findings.push(
       ...((await target.privileges?.({ role: 'target', tables: planned, ifExists: plan.target.ifExists })) ?? []),
     );
@@ -354,8 +357,10 @@ export async function makePlan(opts: PlanOptions): Promise<Plan> {
   const log = opts.log ?? silentLogger;
   const source = await connect(opts.source, log);
   try {
+    sourceSide(source);
     const target = await connect(opts.target, log);
     try {
+      targetSide(target);
       const schema = await source.introspect(opts.tables ? { tables: opts.tables } : undefined);
       if (opts.tables) {
         const missing = opts.tables.filter((t) => !schema.tables.some((x) => x.name === t));

@@ -9,6 +9,7 @@ import { formatType, parseType } from '../../core/types.js';
 import { numericTimestamp } from '../../core/calendar.js';
 import { sameColumnValues } from '../../core/columns.js';
 import { alwaysFits, converter, misfit } from '../../core/values.js';
+import { targetSide } from '../session/sides.js';
 
 export interface TableMapping {
   plan: TablePlan;
@@ -175,7 +176,8 @@ export function mapTable(
     options: tp.options,
   };
 
-  const engineCheckFor = targetConn.target().valueCheck?.bind(targetConn.target());
+  const writer = targetSide(targetConn);
+  const engineCheckFor = writer.valueCheck?.bind(writer);
   // whether every value goes as it is (no step but the target's own check)
   let columnar = true;
   const steps: (ValueStep | undefined)[] = cols.map((c, i) => {

@@ -10,6 +10,7 @@ import {
   type ProfileQuestions,
 } from '../../core/profile.js';
 import type { SchemaInfo, TableInfo } from '../../core/types.js';
+import { sourceSide } from '../session/sides.js';
 
 /** The questions asked of a table's data; `selected` are the names of the tables planned with it. */
 export function profileAsks(t: TableInfo, selected: Set<string>): ProfileAsk[] {
@@ -41,7 +42,7 @@ export async function measure(schema: SchemaInfo, source: Connector, log: Logger
     const asks = profileAsks(t, selected);
     return asks.length > 0 ? [{ t, asks }] : [];
   });
-  const side = asked.length > 0 ? source.source() : undefined;
+  const side = asked.length > 0 ? sourceSide(source) : undefined;
   if (!side?.profile) return new DataProfile();
   log.info(`measuring the data of ${asked.length} tables for the plan: each is read whole`);
   const answers: { table: string; answer: ProfileAnswer }[] = [];

@@ -4,6 +4,7 @@
 import type { Connector, TableFingerprint, TargetTable } from '../../core/contracts.js';
 import { DigestBuilder, digestFingerprint } from '../../core/digest.js';
 import { FerryError } from '../../core/errors.js';
+import { targetSide } from '../session/sides.js';
 
 /**
  * Whether a table exists in a target. Connectors leave a missing table out of introspect or
@@ -20,7 +21,7 @@ export async function tableExists(conn: Connector, name: string): Promise<boolea
 
 /** Whether the target holds a table already (as its prepare sees it), by name where the target cannot say. */
 export async function tableHeld(conn: Connector, table: TargetTable): Promise<boolean> {
-  const target = conn.target();
+  const target = targetSide(conn);
   return target.exists ? target.exists(table) : tableExists(conn, table.name);
 }
 
@@ -29,7 +30,7 @@ export async function fingerprintOf(
   table: TargetTable,
   batchRows: number,
 ): Promise<TableFingerprint | undefined> {
-  const target = conn.target();
+  const target = targetSide(conn);
   if (target.fingerprint) return target.fingerprint(table);
   if (!(await tableHeld(conn, table))) return undefined;
   const digest = new DigestBuilder(table.columns.map((c) => c.type));

@@ -15,6 +15,7 @@ import { backupRows, openBackup, type OpenedBackup } from './backup/reader.js';
 import type { KeySource } from './backup/sealed.js';
 import { StateStore } from '../session/checkpoints.js';
 import { asCommand } from '../session/command.js';
+import { targetSide } from '../session/sides.js';
 
 export interface RestoreOptions {
   /** the database to load into; secrets as ${env:NAME} references */
@@ -55,7 +56,7 @@ export async function restoreTables(
   audit: AuditLog,
   onTable?: RestoreOptions['onTable'],
 ): Promise<{ table: string; rows: number }[]> {
-  const target = conn.target();
+  const target = targetSide(conn);
   const restored = new Set(tables.map((t) => restoredName(t.name, conn, part.engine)));
   const planned = tables.map((t) => {
     const table = targetTableOf(t.definition, restoredName(t.name, conn, part.engine), t.key, conn, part.engine);

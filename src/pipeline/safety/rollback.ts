@@ -15,6 +15,7 @@ import { partOf, restoreTables } from './restore.js';
 import type { KeySource } from './backup/sealed.js';
 import { requireRun, StateStore, type BackupRecord, type TableWrite } from '../session/checkpoints.js';
 import { asCommand } from '../session/command.js';
+import { targetSide } from '../session/sides.js';
 
 export interface RollbackOptions {
   stateDir?: string;
@@ -120,7 +121,7 @@ export async function rollbackRun(opts: RollbackOptions = {}): Promise<RollbackR
         'roll back by hand: drop the tables the run created',
       );
     conn = await connect(target.url, opts.log ?? silentLogger, 2, target.options);
-    if (!conn.target().drop)
+    if (!targetSide(conn).drop)
       throw new FerryError(
         'UNSUPPORTED',
         `rollback is not available for ${conn.kind} targets: the ${conn.kind} connector cannot remove what a run wrote`,
@@ -142,7 +143,7 @@ export async function rollbackRun(opts: RollbackOptions = {}): Promise<RollbackR
       force: !!opts.force,
       steps: steps.map((s) => `${s.table}: ${s.action}`),
     };
-    const tgt = conn.target();
+    const tgt = targetSide(conn);
     const plan = { hash, file: run.planFile };
     return await asCommand(
       { state, plan, command: 'rollback', log: opts.log ?? silentLogger, details },

@@ -2,11 +2,12 @@
 // planned table mapped against the live source schema. Shared by run, verify and report.
 import { resolve } from 'node:path';
 import { connect } from '../../connectors/index.js';
-import type { Connector } from '../../core/contracts.js';
+import type { Connector, Source, Target } from '../../core/contracts.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { loadPlan, type Plan } from '../../core/plan.js';
 import { mapTable, type TableMapping } from '../plan/mapping.js';
 import { StateStore } from './checkpoints.js';
+import { sourceSide, targetSide } from './sides.js';
 
 export interface SessionOptions {
   log?: Logger;
@@ -21,6 +22,10 @@ export interface Session {
   state: StateStore;
   source: Connector;
   target: Connector;
+  /** the source connector's Source side */
+  reader: Source;
+  /** the target connector's Target side */
+  writer: Target;
   /** mappings per wave, in plan order */
   waves: TableMapping[][];
   log: Logger;
@@ -38,7 +43,9 @@ export async function openSession(planFile: string, opts: SessionOptions = {}): 
   let target: Connector | undefined;
   let state: StateStore | undefined;
   try {
+    const reader = sourceSide(source);
     target = await connect(plan.target.url, log, plan.settings.parallelism + 1, plan.target.options);
+    const writer = targetSide(target);
     const schema = await source.introspect({ tables: plan.waves.flatMap((w) => w.tables.map((t) => t.source)) });
     const byName = new Map(schema.tables.map((t) => [t.name, t]));
     const tgt = target;
@@ -56,6 +63,8 @@ export async function openSession(planFile: string, opts: SessionOptions = {}): 
       state: st,
       source,
       target: tgt,
+      reader,
+      writer,
       waves,
       log,
       async close() {

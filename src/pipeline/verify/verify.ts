@@ -50,7 +50,7 @@ async function verifyAll(session: Session, run: CommandRun, opts: VerifyOptions)
   let view: ReadView | undefined;
   try {
     // within the plan's cap on source connections, like the run
-    view = await session.source.source().snapshot(readerCount(session.plan.settings));
+    view = await session.reader.snapshot(readerCount(session.plan.settings));
     const results: VerifyRecord[] = [];
     for (const m of session.waves.flat()) {
       let rec: VerifyRecord;
@@ -90,8 +90,8 @@ async function verifyTable(
   sampleSize: number,
 ): Promise<VerifyRecord> {
   const { state, hash, plan } = session;
-  const source = session.source.source();
-  const target = session.target.target();
+  const source = session.reader;
+  const target = session.writer;
   const sourceTypes = m.source.columns.map((c) => c.type);
   const targetTypes = m.target.columns.map((c) => c.type);
   const batchRows = plan.settings.batchRows;
@@ -179,7 +179,7 @@ async function bisect(
   view: ReadView,
   types: CanonicalType[],
 ): Promise<string[]> {
-  const source = session.source.source();
+  const source = session.reader;
   const n = await source.count(m.source, range, view);
   if (m.source.key.length === 0 && n > NO_KEY_ROW_DIFF_LIMIT)
     return [`${m.target.name}: digests differ (table has no key and ${n} rows: no row sample)`];

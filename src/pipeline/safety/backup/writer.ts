@@ -126,7 +126,7 @@ async function backupSource(
   throttle: Throttle | undefined,
 ): Promise<BackupPart> {
   const { plan } = session;
-  const source = session.source.source();
+  const source = session.reader;
   const schema = await session.source.introspect({ tables: plan.waves.flatMap((w) => w.tables.map((t) => t.source)) });
   const byName = new Map(schema.tables.map((t) => [t.name, t]));
   const readers = readerCount(plan.settings);
@@ -190,7 +190,7 @@ async function backupTarget(
   for (const m of session.waves.flat()) if (await tableExists(session.target, m.target.name)) names.push(m.target.name);
   if (names.length === 0) return undefined;
   const schema = await session.target.introspect({ tables: names });
-  const target = session.target.target();
+  const target = session.writer;
   const tables: BackupTable[] = [];
   let ti = 0;
   for (const info of schema.tables) {
@@ -236,7 +236,7 @@ export async function backupSession(session: Session, ctx: BackupContext): Promi
     const parts: BackupPart[] = [
       await backupSource(session, store, key, ctx, Throttle.of(session.plan.settings.throttle, ctx.clock)),
     ];
-    if (session.target.target().drop) {
+    if (session.writer.drop) {
       const target = await backupTarget(session, store, key, ctx);
       if (target) parts.push(target);
       else notes.push('no table of the plan exists in the target yet: nothing of the target to back up');
