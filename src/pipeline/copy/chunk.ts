@@ -64,28 +64,26 @@ export interface ChunkResult extends WriteResult {
 export async function copyChunk(path: CopyPath, job: ChunkJob): Promise<ChunkResult> {
   const { m, table, range } = job;
   let replace = job.replace;
-  // the rows this chunk has reported read in its current attempt: a new attempt takes them back
-  let reported = 0;
+  // rows read in the current attempt, as reported to the watchers: a new attempt takes them back
+  let rowsRead = 0;
   const progress = (rows: number) => {
-    reported += rows;
+    rowsRead += rows;
     path.onRows?.(m.target.name, rows);
   };
   const newAttempt = () => {
     job.onAttempt?.();
     job.tap?.attempt();
-    if (reported !== 0) progress(-reported);
+    if (rowsRead !== 0) progress(-rowsRead);
   };
 
   const rowAttempt = async (isolate: boolean): Promise<ChunkResult> => {
     newAttempt();
     const mapped: Reject[] = [];
-    let rowsRead = 0;
     const batches = async function* (): AsyncIterable<RowBatch> {
       for await (const batch of path.source.read(m.source, range, path.view, path.batchRows)) {
         if (job.limit !== undefined && rowsRead + batch.rows.length > job.limit)
           batch.rows.length = job.limit - rowsRead;
         if (path.throttle) await path.throttle.pass(batch.rows);
-        rowsRead += batch.rows.length;
         progress(batch.rows.length);
         const out = m.mapBatch(batch, mapped);
         job.tap?.rows(out);
@@ -107,13 +105,11 @@ export async function copyChunk(path: CopyPath, job: ChunkJob): Promise<ChunkRes
     const read = path.source.readColumns?.(m.source, range, path.view, path.batchRows);
     if (!read) return undefined;
     newAttempt();
-    let rowsRead = 0;
     const batches = async function* (): AsyncIterable<ColumnBatch> {
       for await (let batch of read) {
         if (job.limit !== undefined && rowsRead + batch.rows > job.limit)
           batch = sliceColumns(batch, 0, job.limit - rowsRead);
         if (path.throttle) await path.throttle.passColumns(batch);
-        rowsRead += batch.rows;
         progress(batch.rows);
         job.tap?.columns(batch);
         yield batch;
