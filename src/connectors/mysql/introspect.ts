@@ -48,6 +48,11 @@ interface ForeignKeyRow {
   refSchema: string;
   refTable: string;
   refCol: string;
+}
+
+interface ForeignKeyRuleRow {
+  tbl: string;
+  name: string;
   onUpdate: string;
   onDelete: string;
 }
@@ -81,7 +86,7 @@ export async function introspect(
     return { engine: server.mariadb ? 'mariadb' : 'mysql', version: server.version, tables: [] };
   const and = (col: string) => (only ? ` AND ${col} IN (?)` : '');
   const params = only ? [only] : [];
-  const [tableRows, columnRows, indexRows, fkRows, json] = await Promise.all([
+  const [tableRows, columnRows, indexRows, fkRows, fkRules, json] = await Promise.all([
     run<{ tbl: string; rowCount: number | string | null; bytes: number | string | null }[]>(
       conn,
       `SELECT TABLE_NAME AS tbl, TABLE_ROWS AS rowCount, DATA_LENGTH AS bytes FROM information_schema.TABLES
@@ -103,13 +108,20 @@ export async function introspect(
     ),
     run<ForeignKeyRow[]>(
       conn,
-      `SELECT k.TABLE_NAME AS tbl, k.CONSTRAINT_NAME AS name, k.COLUMN_NAME AS col, k.REFERENCED_TABLE_SCHEMA AS refSchema,
-              k.REFERENCED_TABLE_NAME AS refTable, k.REFERENCED_COLUMN_NAME AS refCol, r.UPDATE_RULE AS onUpdate, r.DELETE_RULE AS onDelete
-       FROM information_schema.KEY_COLUMN_USAGE k
-       JOIN information_schema.REFERENTIAL_CONSTRAINTS r
-         ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME AND r.TABLE_NAME = k.TABLE_NAME
-       WHERE k.TABLE_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IS NOT NULL${and('k.TABLE_NAME')}
-       ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.ORDINAL_POSITION`,
+      `SELECT TABLE_NAME AS tbl, CONSTRAINT_NAME AS name, COLUMN_NAME AS col, REFERENCED_TABLE_SCHEMA AS refSchema,
+              REFERENCED_TABLE_NAME AS refTable, REFERENCED_COLUMN_NAME AS refCol
+       FROM information_schema.KEY_COLUMN_USAGE
+       WHERE TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME IS NOT NULL${and('TABLE_NAME')}
+       ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION`,
+      params,
+    ),
+    // a query of its own, not a join: joined, the server opens every database's tables to fill
+    // REFERENTIAL_CONSTRAINTS (slow on a server of many databases; MariaDB 10.11 crashed doing
+    // it while other databases were dropped)
+    run<ForeignKeyRuleRow[]>(
+      conn,
+      `SELECT TABLE_NAME AS tbl, CONSTRAINT_NAME AS name, UPDATE_RULE AS onUpdate, DELETE_RULE AS onDelete
+       FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()${and('TABLE_NAME')}`,
       params,
     ),
     jsonColumns(conn, only),
@@ -178,6 +190,7 @@ export async function introspect(
     }
   }
 
+  const rules = new Map(fkRules.map((r) => [`${r.tbl}\u0000${r.name}`, r]));
   const fks = new Map<string, ForeignKey>();
   for (const r of fkRows) {
     const table = tables.get(r.tbl);
@@ -190,8 +203,8 @@ export async function introspect(
         columns: [],
         refTable: r.refSchema === database ? r.refTable : `${r.refSchema}.${r.refTable}`,
         refColumns: [],
-        onDelete: r.onDelete,
-        onUpdate: r.onUpdate,
+        onDelete: rules.get(id)?.onDelete ?? 'RESTRICT',
+        onUpdate: rules.get(id)?.onUpdate ?? 'RESTRICT',
       };
       fks.set(id, fk);
       table.foreignKeys.push(fk);
