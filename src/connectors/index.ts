@@ -3,7 +3,7 @@
 import type { Connector, ConnectorFactory } from '../core/contracts.js';
 import { FerryError } from '../core/errors.js';
 import type { Logger } from '../core/log.js';
-import { registerUrlSecrets, resolveSecrets } from '../core/secrets.js';
+import { registerUrlSecrets, resolveSecrets, resolveSecretsIn } from '../core/secrets.js';
 import { endpointScheme } from '../core/url.js';
 import { dynamodbConnector } from './dynamodb/index.js';
 import { mysqlConnector } from './mysql/index.js';
@@ -21,7 +21,7 @@ const factories: ConnectorFactory[] = [
 
 const byScheme = new Map(factories.flatMap((f) => f.schemes.map((scheme) => [scheme, f] as const)));
 
-/** Resolves secret references in the URL and connects with the connector for its scheme. */
+/** Resolves secret references in the URL and the options, and connects with the connector for its scheme. */
 export async function connect(
   url: string,
   log: Logger,
@@ -38,5 +38,5 @@ export async function connect(
     );
   const resolved = resolveSecrets(url);
   registerUrlSecrets(resolved);
-  return factory.connect({ url: resolved, log, poolSize, options });
+  return factory.connect({ url: resolved, log, poolSize, options: options && resolveSecretsIn(options) });
 }

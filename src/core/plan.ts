@@ -6,7 +6,7 @@ import { Document, LineCounter, parseDocument, isMap, isNode, isSeq, visit } fro
 import { z } from 'zod';
 import { FerryError } from './errors.js';
 import { parseWindow } from './schedule.js';
-import { hasLiteralPassword } from './secrets.js';
+import { hasLiteralPassword, onlyReferences, resolveSecretText, secretId } from './secrets.js';
 import { parseType } from './types.js';
 
 const name = z.string().min(1);
@@ -17,7 +17,13 @@ export const DEFAULT_RETRIES = { attempts: 8, maxDelaySeconds: 30 };
 
 export const TransformSchema = z.union([
   z.strictObject({
-    hash: z.strictObject({ salt: z.string().optional() }).describe('SHA-256 of the value (with salt), as hex'),
+    hash: z
+      .strictObject({
+        salt: z
+          .string({ error: 'the hash needs a secret key: write salt: "${env:NAME}" or "${file:path}"' })
+          .describe('the secret key of the hash: ${env:NAME} or ${file:path}, at least 16 characters'),
+      })
+      .describe('HMAC-SHA-256 of the value keyed by the secret salt, as hex'),
   }),
   z.strictObject({
     mask: z
@@ -195,6 +201,18 @@ function semanticIssues(plan: Plan): { path: PropertyKey[]; message: string }[] 
         path: [side, 'url'],
         message: 'the URL holds a literal password: write ${env:NAME} or ${file:path} in its place',
       });
+  plan.waves.forEach((w, wi) =>
+    w.tables.forEach((t, ti) =>
+      t.columns.forEach((c, ci) => {
+        if (c.transform && 'hash' in c.transform && !onlyReferences(c.transform.hash.salt))
+          issues.push({
+            path: ['waves', wi, 'tables', ti, 'columns', ci, 'transform', 'hash', 'salt'],
+            message:
+              'the salt is written in the plan, so it is no secret: write ${env:NAME} or ${file:path} in its place',
+          });
+      }),
+    ),
+  );
   plan.settings.schedule?.windows.forEach((w, i) => {
     try {
       parseWindow(w);
@@ -319,7 +337,43 @@ export function parsePlan(text: string, file = 'plan'): Plan {
   return parsed.data;
 }
 
-export function loadPlan(file: string): { plan: Plan; text: string; hash: string } {
+/** The keys of a plan's hash transforms, resolved: by the salt as the plan writes it (a reference). */
+export type TransformKeys = Map<string, Buffer>;
+
+/** A key shorter than this is guessed from the hashes it made (the values hashed are often guessable too). */
+export const MIN_KEY_CHARS = 16;
+
+/**
+ * Resolves the secret of every hash transform of a plan (a variable not set, a file not
+ * readable, a key too short: one line naming the column).
+ */
+export function transformKeys(plan: Plan, file = 'plan'): TransformKeys {
+  const keys: TransformKeys = new Map();
+  for (const t of allTables(plan))
+    for (const c of t.columns) {
+      if (!c.transform || !('hash' in c.transform) || keys.has(c.transform.hash.salt)) continue;
+      const ref = c.transform.hash.salt;
+      const where = `${file}: ${t.source}.${c.source}`;
+      let key: string;
+      try {
+        key = resolveSecretText(ref, 'the hash salt');
+      } catch (e) {
+        const err = e as FerryError;
+        throw new FerryError(err.code, `${where}: ${err.message}`, err.action);
+      }
+      if ([...key].length < MIN_KEY_CHARS)
+        throw new FerryError(
+          'SECRET_MISSING',
+          `${where}: the hash salt ${ref} has ${[...key].length} characters, fewer than ${MIN_KEY_CHARS}`,
+          'use a random secret of at least 16 characters, e.g. from `openssl rand -base64 32`',
+        );
+      keys.set(ref, Buffer.from(key, 'utf8'));
+    }
+  return keys;
+}
+
+/** Loads a plan and resolves its transform keys; its hash names its state. */
+export function loadPlan(file: string): { plan: Plan; text: string; hash: string; keys: TransformKeys } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -331,16 +385,33 @@ export function loadPlan(file: string): { plan: Plan; text: string; hash: string
     );
   }
   const plan = parsePlan(text, file);
-  return { plan, text, hash: planHash(plan) };
+  const keys = transformKeys(plan, file);
+  return { plan, text, hash: planHash(plan, keys), keys };
 }
 
 /**
  * The hash that names a plan's state: what is copied and how it is mapped. Settings
- * (parallelism, batch size, error budget) are left out so they can change between runs.
+ * (parallelism, batch size, error budget) are left out so they can change between runs. A
+ * hash transform counts by its key, not by how the plan refers to it: the same key moved
+ * from a variable to a file keeps the state; another key writes other values, a new copy.
  */
-export function planHash(plan: Plan): string {
+export function planHash(plan: Plan, keys: TransformKeys): string {
   const { settings: _settings, ...what } = plan;
-  return createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 16);
+  const keyed = {
+    ...what,
+    waves: what.waves.map((w) => ({
+      tables: w.tables.map((t) => ({
+        ...t,
+        columns: t.columns.map((c) => {
+          if (!c.transform || !('hash' in c.transform)) return c;
+          const key = keys.get(c.transform.hash.salt);
+          if (!key) throw new FerryError('INTERNAL', `the key of ${t.source}.${c.source} was not resolved`);
+          return { ...c, transform: { hash: { key: secretId(key, 'ferry transform key id') } } };
+        }),
+      })),
+    })),
+  };
+  return createHash('sha256').update(JSON.stringify(keyed)).digest('hex').slice(0, 16);
 }
 
 /** YAML of a plan, one line per column, index and foreign key, so a review reads like a table. */

@@ -1,6 +1,8 @@
-// Secrets are never literal in plans: ${env:NAME} and ${file:path} references are resolved
-// at connect time, and every resolved value is remembered so `redact` can scrub it from any
+// Secrets are never literal in plans: ${env:NAME} and ${file:path} references, resolved here
+// and only here (URLs at connect time, target options, transform keys, the backup key) when a
+// command needs them, and every resolved value is remembered so `redact` can scrub it from any
 // text ferry writes (logs, errors, state, reports).
+import { createHash, hkdfSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { FerryError } from './errors.js';
 
@@ -13,32 +15,80 @@ export function registerSecret(value: string): void {
   }
 }
 
-/** Resolves ${env:NAME} and ${file:path} references in a string. */
-export function resolveSecrets(text: string): string {
-  return text.replace(/\$\{(env|file):([^}]+)\}/g, (_m, kind: string, ref: string) => {
-    let value: string | undefined;
-    if (kind === 'env') {
-      value = process.env[ref];
-      if (value === undefined)
-        throw new FerryError(
-          'SECRET_MISSING',
-          `environment variable ${ref} is not set`,
-          `export ${ref} before running ferry`,
-        );
-    } else {
-      try {
-        value = readFileSync(ref, 'utf8').replace(/\r?\n$/, '');
-      } catch {
-        throw new FerryError(
-          'SECRET_MISSING',
-          `cannot read secret file ${ref}`,
-          'check the path in the ${file:…} reference',
-        );
-      }
+/** Where a secret is kept: an environment variable, or a file (its last line break is not part of it). */
+export type SecretRef = { env: string } | { file: string };
+
+const REFERENCE = /\$\{(env|file):([^}]+)\}/g;
+
+/**
+ * The value of a secret, remembered for redaction. `what` names it in the one-line error a
+ * variable that is not set, or a file that cannot be read, gives.
+ */
+export function readSecret(ref: SecretRef, what = 'secret'): string {
+  let value: string;
+  if ('env' in ref) {
+    const v = process.env[ref.env];
+    if (v === undefined)
+      throw new FerryError(
+        'SECRET_MISSING',
+        `environment variable ${ref.env}${what === 'secret' ? '' : ` (${what})`} is not set`,
+        `export ${ref.env} before running ferry`,
+      );
+    value = v;
+  } else {
+    try {
+      value = readFileSync(ref.file, 'utf8').replace(/\r?\n$/, '');
+    } catch {
+      throw new FerryError(
+        'SECRET_MISSING',
+        `cannot read ${what} file ${ref.file}`,
+        'check the path, and that ferry may read the file',
+      );
     }
-    registerSecret(value);
-    return encodeURIComponent(value);
-  });
+  }
+  registerSecret(value);
+  return value;
+}
+
+function resolveWith(text: string, spell: (value: string) => string, what?: string): string {
+  return text.replace(REFERENCE, (_m, kind: string, name: string) =>
+    spell(readSecret(kind === 'env' ? { env: name } : { file: name }, what)),
+  );
+}
+
+/** Resolves ${env:NAME} and ${file:path} references in a URL (values percent-encoded). */
+export function resolveSecrets(url: string): string {
+  return resolveWith(url, encodeURIComponent);
+}
+
+/** Resolves the references in a text that is no URL (a transform's key, an option's value). */
+export function resolveSecretText(text: string, what?: string): string {
+  return resolveWith(text, (v) => v, what);
+}
+
+/** Every string of a plan's options (objects and lists of them) with its references resolved. */
+export function resolveSecretsIn<T>(value: T): T {
+  if (typeof value === 'string') return resolveSecretText(value) as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => resolveSecretsIn(v)) as T;
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveSecretsIn(v)])) as T;
+  return value;
+}
+
+/** Whether a text is made only of ${env:…}/${file:…} references (no literal part a plan would give away). */
+export function onlyReferences(text: string): boolean {
+  return text.trim() !== '' && text.replace(REFERENCE, '') === '';
+}
+
+/**
+ * Names a secret without revealing it: a hash of a key derived from it for `purpose`, so that
+ * the name says nothing about keys derived for anything else.
+ */
+export function secretId(material: Buffer, purpose: string): string {
+  return createHash('sha256')
+    .update(Buffer.from(hkdfSync('sha256', material, '', purpose, 32)))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /** Replaces URL passwords and every known secret in a text by "***". */
@@ -71,7 +121,7 @@ export function registerUrlSecrets(url: string): void {
  * parameter) that is not made only of ${env:…}/${file:…} references.
  */
 export function hasLiteralPassword(url: string): boolean {
-  const bare = url.replace(/\$\{(env|file):[^}]+\}/g, '');
+  const bare = url.replace(REFERENCE, '');
   const userinfo = /^[a-z][a-z0-9+.-]*:\/\/[^/?#@:]*:([^/?#@]*)@/i.exec(bare);
   const param = /[?&]password=([^&#]*)/i.exec(bare);
   return !!userinfo?.[1] || !!param?.[1];

@@ -1,7 +1,7 @@
 // The plan's mapping rules as a user writes them: renames, exclusions, casts, a row filter and
 // personal-data transforms, applied by run and honoured by verify.
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { test } from 'node:test';
 import { runPlan } from '../../src/pipeline/copy/run.js';
 import { verifyPlan } from '../../src/pipeline/verify/verify.js';
@@ -9,6 +9,8 @@ import { freshMysql, freshPg, mysqlExec, pgExec } from '../helpers.js';
 import { planFor } from './support.js';
 
 test('rename, exclude, cast, filter, hash, mask and fixed value', async () => {
+  const key = 'a secret key of the email hash';
+  process.env.FERRY_TEST_MAPPING_KEY = key;
   const source = await freshPg('ferry_map_src');
   await pgExec(
     source,
@@ -26,7 +28,7 @@ test('rename, exclude, cast, filter, hash, mask and fixed value', async () => {
     const col = (name: string) => t.columns.find((c) => c.source === name)!;
     col('id').target = 'customer_id';
     t.primaryKey = ['customer_id'];
-    col('email').transform = { hash: { salt: 'pepper' } };
+    col('email').transform = { hash: { salt: '${env:FERRY_TEST_MAPPING_KEY}' } };
     col('email').type = 'varchar(64)';
     col('phone').transform = { mask: { keepFirst: 0, keepLast: 4, char: '*' } };
     col('secret').exclude = true;
@@ -44,7 +46,7 @@ test('rename, exclude, cast, filter, hash, mask and fixed value', async () => {
   );
   const first = rows[0]!;
   assert.equal(first.customer_id, 3);
-  assert.equal(first.email, createHash('sha256').update('pepper').update('user3@example.com').digest('hex'));
+  assert.equal(first.email, createHmac('sha256', key).update('user3@example.com').digest('hex'));
   assert.equal(first.phone, '************0003');
   assert.equal(first.score, '4.50', 'cast to text from the exact decimal, scale kept');
   assert.equal(first.country, 'France');

@@ -86,6 +86,13 @@ export interface CliResult {
   stderr: string;
 }
 
+/** The one line a command printed on stderr (a failure's), asserting it is one and no stack trace. */
+export function oneLine(stderr: string): string {
+  const lines = stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `one line, got: ${stderr}`);
+  return lines[0]!;
+}
+
 export function ferry(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): CliResult {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     cwd: opts.cwd,

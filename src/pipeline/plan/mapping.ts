@@ -1,9 +1,9 @@
 // Mapping: a table plan turned into what the connectors read and write, and the row
 // function between them (zero-date policy, transforms, casts, fit checks).
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { Connector, Reject, SourceTable, TargetTable } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
-import type { Plan, TablePlan, Transform } from '../../core/plan.js';
+import { transformKeys, type Plan, type TablePlan, type Transform, type TransformKeys } from '../../core/plan.js';
 import type { CanonicalType, RowBatch, TableInfo } from '../../core/types.js';
 import { formatType, parseType } from '../../core/types.js';
 import { numericTimestamp } from '../../core/calendar.js';
@@ -30,15 +30,15 @@ type ValueStep = (v: unknown) => unknown;
 
 class RowRejected extends Error {}
 
-function transformStep(t: Transform): { step: ValueStep; type?: CanonicalType } {
+function transformStep(t: Transform, keys: TransformKeys): { step: ValueStep; type?: CanonicalType } {
   if ('hash' in t) {
-    const salt = t.hash.salt ?? '';
+    const key = keys.get(t.hash.salt);
+    if (!key) throw new FerryError('INTERNAL', `the hash salt ${t.hash.salt} was not resolved`);
     return {
       step: (v) =>
         v === null
           ? null
-          : createHash('sha256')
-              .update(salt)
+          : createHmac('sha256', key)
               .update(v instanceof Uint8Array ? v : String(v))
               .digest('hex'),
       type: { kind: 'string' },
@@ -102,7 +102,10 @@ function looseTemporalStep(policy: Plan['source']['numericDates'], column: strin
   };
 }
 
-/** Builds the mapping of one planned table, checking the plan against the live source schema. */
+/**
+ * Builds the mapping of one planned table, checking the plan against the live source schema.
+ * `keys` are the plan's resolved transform keys (loadPlan's).
+ */
 export function mapTable(
   plan: Plan,
   tp: TablePlan,
@@ -110,6 +113,7 @@ export function mapTable(
   sourceConn: Connector,
   targetConn: Connector,
   where: string,
+  keys: TransformKeys = transformKeys(plan),
 ): TableMapping {
   if (!info)
     throw new FerryError(
@@ -189,7 +193,7 @@ export function mapTable(
     if (sourceConn.capabilities.looseValues && ['date', 'time', 'timestamp'].includes(type.kind))
       parts.push(looseTemporalStep(plan.source.numericDates, c.target, type));
     if (c.transform) {
-      const t = transformStep(c.transform);
+      const t = transformStep(c.transform, keys);
       parts.push(t.step);
       if (t.type) type = t.type;
     }

@@ -38,7 +38,8 @@ export function openState(plan: Plan, opts: SessionOptions): StateStore {
 
 export async function openSession(planFile: string, opts: SessionOptions = {}): Promise<Session> {
   const log = opts.log ?? silentLogger;
-  const { plan, hash } = loadPlan(planFile);
+  // the plan's transform keys are resolved before anything is connected to, let alone written
+  const { plan, hash, keys } = loadPlan(planFile);
   const source = await connect(plan.source.url, log, plan.settings.parallelism + 1);
   let target: Connector | undefined;
   let state: StateStore | undefined;
@@ -51,7 +52,7 @@ export async function openSession(planFile: string, opts: SessionOptions = {}): 
     const tgt = target;
     const waves = plan.waves.map((w, wi) =>
       w.tables.map((tp, ti) =>
-        mapTable(plan, tp, byName.get(tp.source), source, tgt, `${planFile}: waves[${wi}].tables[${ti}]`),
+        mapTable(plan, tp, byName.get(tp.source), source, tgt, `${planFile}: waves[${wi}].tables[${ti}]`, keys),
       ),
     );
     state = openState(plan, opts);

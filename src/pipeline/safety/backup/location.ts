@@ -1,10 +1,11 @@
 // Where backups are kept: a folder path, file:path, or s3://bucket/prefix?region=…&endpoint=…
 // (any option of the S3 store), opened as a store of src/stores/. A location is recorded in the
 // state and the audit log, so it never holds credentials: S3 credentials come from the AWS chain.
+// Its parameters may be ${env:…}/${file:…} references, resolved when it is opened.
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { FerryError } from '../../../core/errors.js';
 import { optionIssue } from '../../../core/options.js';
-import { hasLiteralPassword, redact } from '../../../core/secrets.js';
+import { hasLiteralPassword, redact, resolveSecretsIn } from '../../../core/secrets.js';
 import { openStore, parseLocation, type StoreLocation } from '../../../stores/location.js';
 import { S3OptionsSchema, type S3Options } from '../../../stores/options.js';
 import type { ObjectStore } from '../../../stores/store.js';
@@ -30,7 +31,7 @@ function parseBackupLocation(location: string): { where: StoreLocation; options:
       );
     return { where: { ...where, path: resolve(where.path) }, options: S3OptionsSchema.parse({}) };
   }
-  const options = S3OptionsSchema.safeParse(where.params);
+  const options = S3OptionsSchema.safeParse(resolveSecretsIn(where.params));
   if (!options.success)
     throw new FerryError(
       'URL_INVALID',

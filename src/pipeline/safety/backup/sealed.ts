@@ -7,11 +7,10 @@
 //   file  = "FERRYBK1" (8 bytes) | file id (16) | frame*          (the last frame has the end flag)
 //   frame = plaintext length (uint32 BE) | flags (1; bit 0 = end) | nonce (12) | ciphertext | tag (16)
 //   AAD   = magic | file id | sequence number (uint64 BE) | flags
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import { FerryError } from '../../../core/errors.js';
-import { registerSecret } from '../../../core/secrets.js';
+import { readSecret, registerSecret, secretId } from '../../../core/secrets.js';
 
 const MAGIC = Buffer.from('FERRYBK1');
 const HEADER_BYTES = MAGIC.length + 16;
@@ -51,39 +50,14 @@ export function keyFromText(text: string, where: string): BackupKey {
   if (!material || material.length !== 32)
     throw new FerryError('SECRET_MISSING', `the backup key in ${where} is not 32 bytes as hex or base64`, KEY_HELP);
   registerSecret(t);
-  return {
-    id: createHash('sha256')
-      .update(derive(material, '', 'ferry backup key id'))
-      .digest('hex')
-      .slice(0, 16),
-    material,
-  };
+  return { id: secretId(material, 'ferry backup key id'), material };
 }
 
 /** Loads the backup key from an environment variable (default FERRY_BACKUP_KEY) or a file. */
 export function loadKey(source: KeySource): BackupKey {
-  if (source.file) {
-    let text: string;
-    try {
-      text = readFileSync(source.file, 'utf8');
-    } catch {
-      throw new FerryError(
-        'SECRET_MISSING',
-        `cannot read the backup key file ${source.file}`,
-        'check settings.backup.keyFile or --key-file',
-      );
-    }
-    return keyFromText(text, `file ${source.file}`);
-  }
-  const name = source.env ?? DEFAULT_KEY_ENV;
-  const text = process.env[name];
-  if (text === undefined)
-    throw new FerryError(
-      'SECRET_MISSING',
-      `environment variable ${name} (the backup key) is not set`,
-      `export ${name}; ${KEY_HELP}`,
-    );
-  return keyFromText(text, `environment variable ${name}`);
+  if (source.file) return keyFromText(readSecret({ file: source.file }, 'the backup key'), `file ${source.file}`);
+  const env = source.env ?? DEFAULT_KEY_ENV;
+  return keyFromText(readSecret({ env }, 'the backup key'), `environment variable ${env}`);
 }
 
 /** The authentication code of a manifest's text. */
