@@ -38,18 +38,32 @@ async function syncDir(dir: string): Promise<void> {
   }
 }
 
+/** The modes a folder store makes folders and files with (before the umask). */
+interface Modes {
+  folder: number;
+  file: number;
+}
+
+const SHARED: Modes = { folder: 0o777, file: 0o666 };
+const OWNER_ONLY: Modes = { folder: 0o700, file: 0o600 };
+
 /** Writes to a temporary file beside the object and renames it into place on close. */
 class FileWriter implements ObjectWriter {
   private fh?: Promise<FileHandle>;
   private readonly tmp: string;
   private readonly tally = new Tally();
 
-  constructor(private readonly path: string) {
+  constructor(
+    private readonly path: string,
+    private readonly modes: Modes,
+  ) {
     this.tmp = join(dirname(path), `.${relative(dirname(path), path)}.${randomBytes(4).toString('hex')}.tmp`);
   }
 
   private handle(): Promise<FileHandle> {
-    this.fh ??= mkdir(dirname(this.path), { recursive: true }).then(() => open(this.tmp, 'w'));
+    this.fh ??= mkdir(dirname(this.path), { recursive: true, mode: this.modes.folder }).then(() =>
+      open(this.tmp, 'w', this.modes.file),
+    );
     return this.fh;
   }
 
@@ -78,9 +92,15 @@ class FileWriter implements ObjectWriter {
 
 export class FolderStore implements ObjectStore {
   readonly location: string;
+  private readonly modes: Modes;
 
-  constructor(private readonly root: string) {
+  /** `ownerOnly`: what the store makes is readable by its owner only (backups), not as the umask allows (a data lake) */
+  constructor(
+    private readonly root: string,
+    ownerOnly = false,
+  ) {
     this.location = root.endsWith('/') ? root : `${root}/`;
+    this.modes = ownerOnly ? OWNER_ONLY : SHARED;
   }
 
   private path(key: string): string {
@@ -89,7 +109,7 @@ export class FolderStore implements ObjectStore {
 
   async check(): Promise<void> {
     try {
-      await mkdir(this.root, { recursive: true });
+      await mkdir(this.root, { recursive: true, mode: this.modes.folder });
       const probe = join(this.root, `.ferry-probe-${randomBytes(4).toString('hex')}`);
       const fh = await open(probe, 'w');
       await fh.close();
@@ -112,7 +132,7 @@ export class FolderStore implements ObjectStore {
 
   writer(key: string): ObjectWriter {
     const path = this.path(key);
-    const w = new FileWriter(path);
+    const w = new FileWriter(path, this.modes);
     const wrap =
       <A extends unknown[], R>(f: (...a: A) => Promise<R>) =>
       async (...a: A): Promise<R> => {

@@ -56,9 +56,12 @@ function parseS3(url: string): StoreLocation {
   };
 }
 
-/** The store a location names; S3 options apply to an s3:// location only. */
-export async function openStore(location: StoreLocation, options: S3Options): Promise<ObjectStore> {
-  if (location.kind === 'folder') return new FolderStore(location.path);
+/**
+ * The store a location names; S3 options apply to an s3:// location only. `ownerOnly`: a folder's
+ * files and folders are made readable by their owner only.
+ */
+export async function openStore(location: StoreLocation, options: S3Options, ownerOnly = false): Promise<ObjectStore> {
+  if (location.kind === 'folder') return new FolderStore(location.path, ownerOnly);
   const { bucket, prefix, credentials } = location;
   return S3Store.create({ ...options, bucket, prefix, credentials });
 }

@@ -3,7 +3,7 @@
 // line it printed is searched for them. A literal password never gets into a plan.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { hasLiteralPassword } from '../../src/core/secrets.js';
@@ -21,13 +21,7 @@ import {
   unique,
 } from '../helpers.js';
 import { ferry, type CliResult } from '../e2e/support.js';
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir).flatMap((f) => {
-    const p = join(dir, f);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
-}
+import { assertNowhere, filesUnder } from './canaries.js';
 
 test('canary passwords and key appear in no file ferry writes and nothing it prints', async () => {
   const tag = randomBytes(4).toString('hex');
@@ -151,13 +145,7 @@ test('canary passwords and key appear in no file ferry writes and nothing it pri
     printed.some((r) => /"level":30,.*"msg":"run: run started"/.test(r.stderr)),
     'the logs were on',
   );
-  for (const f of written) {
-    const bytes = readFileSync(f);
-    for (const text of [bytes.toString('utf8'), bytes.toString('latin1')])
-      for (const c of canaries) assert.ok(!text.includes(c), `${f} holds a secret`);
-  }
-  for (const [i, r] of printed.entries())
-    for (const c of canaries) assert.ok(!(r.stdout + r.stderr).includes(c), `command ${i} printed a secret`);
+  assertNowhere(canaries, written, printed);
 });
 
 test('a literal password is told from a reference, wherever it is in the URL', () => {

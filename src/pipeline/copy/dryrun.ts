@@ -140,6 +140,8 @@ async function sampleTable(
   const ranges = where === 'first-rows' ? [{}] : where;
   const t1 = performance.now();
   const rejects: Reject[] = [];
+  // the rows the target refused, as it received them
+  const refusedRows = new Set<string>();
   const handed = new Map<KeyRange, Digest>();
   let written = 0;
   let sampled = 0;
@@ -162,7 +164,10 @@ async function sampleTable(
       tap,
     });
     const refused = new DigestBuilder(types);
-    for (const r of result.refused) refused.add(r.row);
+    for (const r of result.refused) {
+      refused.add(r.row);
+      refusedRows.add(rowText(r.row, types));
+    }
     handed.set(range, minus(digest.result(), refused.result()));
     rejects.push(...result.rejects);
     written += result.rows;
@@ -201,7 +206,7 @@ async function sampleTable(
       differences.push(`${expected.rows} rows written, ${actual.rows} read back, and the rows differ`);
     else
       differences.push(
-        ...(await rowsDiffering(session, m, table, range, view, rejects)).slice(0, SHOWN - differences.length),
+        ...(await rowsDiffering(session, m, table, range, view, refusedRows)).slice(0, SHOWN - differences.length),
       );
     if (differences.length >= SHOWN) break;
   }
@@ -241,25 +246,24 @@ async function sampleTable(
   };
 }
 
-/** The rows of a range that differ between the source (mapped, rejects left out) and the scratch table. */
+/**
+ * The rows of a range that differ between the source (mapped, rejects left out: those the
+ * mapping refuses, and `refused`, the texts of the rows the target refused) and the scratch table.
+ */
 async function rowsDiffering(
   session: Session,
   m: TableMapping,
   table: TargetTable,
   range: KeyRange,
   view: ReadView,
-  rejects: Reject[],
+  refused: Set<string>,
 ): Promise<string[]> {
   const types = table.columns.map((c) => c.type);
-  const sourceTypes = m.source.columns.map((c) => c.type);
-  const refused = new Set(rejects.map((r) => rowText(r.row, sourceTypes)));
   const keyText = (row: unknown[]) => m.keyIndexes.map((i) => canonicalText(row[i], types[i]!)).join(', ');
   const byKey = async (batches: AsyncIterable<RowBatch>, mapped: boolean) => {
     const out = new Map<string, string[]>();
     for await (const b of batches) {
-      const rows = mapped
-        ? b.rows
-        : m.mapBatch({ rows: b.rows.filter((r) => !refused.has(rowText(r, sourceTypes))) }, []).rows;
+      const rows = mapped ? b.rows : m.mapBatch(b, []).rows.filter((r) => !refused.has(rowText(r, types)));
       for (const r of rows) out.set(keyText(r), [...(out.get(keyText(r)) ?? []), rowText(r, types)]);
     }
     return out;

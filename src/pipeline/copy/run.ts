@@ -1,7 +1,6 @@
 // `ferry run PLAN`: create the target tables, copy chunk by chunk under one consistent
 // source snapshot, in parallel within the plan's limits, recording every chunk so that a
 // run killed at any instant resumes and finishes with exactly one copy of every row.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ReadView } from '../../core/contracts.js';
 import { addDigests, digestFingerprint } from '../../core/digest.js';
@@ -14,6 +13,7 @@ import type { TableMapping } from '../plan/mapping.js';
 import { ScheduleGate, systemClock, type Clock } from './schedule.js';
 import { asCommand, type CommandEnd, type CommandRun } from '../session/command.js';
 import { openSession, type Session, type SessionOptions } from '../session/session.js';
+import { writePrivateFile } from '../session/private-files.js';
 import type { ChunkState, RunRecord } from '../session/checkpoints.js';
 import { copyChunk, type CopyPath } from './chunk.js';
 import type { RunEvent } from './events.js';
@@ -374,7 +374,9 @@ async function copyPlannedChunk(
       replace: chunk.attempts > 0,
       onAttempt: () => state.startChunk(hash, name, chunk.idx),
     });
-    state.finishChunk(hash, name, chunk.idx, runId, result.rows, result.rejects, result.digest);
+    const refused = new Set(result.refused);
+    const rejects = result.rejects.map((r) => ({ ...r, refusedBy: refused.has(r) ? 'target' : 'mapping' }) as const);
+    state.finishChunk(hash, name, chunk.idx, runId, result.rows, rejects, result.digest);
     ctl.audit.record('chunk written', {
       table: name,
       chunk: chunk.idx,
@@ -436,18 +438,34 @@ function keptOfTheRun(session: Session, e: FerryError): FerryError {
   );
 }
 
+/**
+ * One file per table with rejects, a line per row: as the state store keeps it (transformed
+ * columns transformed), named by the columns of the side that refused it.
+ */
 function writeRejectFiles(session: Session, tables: TableMapping[]): string[] {
   const files: string[] = [];
   for (const m of tables) {
     const rejects = session.state.rejects(session.hash, m.target.name);
     if (rejects.length === 0) continue;
-    const dir = join(session.state.dir, 'rejects');
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, `${m.target.name}.ndjson`);
-    const columns = m.source.columns.map((c) => c.name);
-    writeFileSync(
+    const file = join(session.state.folder('rejects'), `${m.target.name}.ndjson`);
+    const columns = {
+      mapping: m.source.columns.map((c) => c.name),
+      target: m.target.columns.map((c) => c.name),
+    };
+    writePrivateFile(
       file,
-      rejects.map((r) => stateStringify({ chunk: r.chunk, reason: r.reason, columns, row: r.row }) + '\n').join(''),
+      rejects
+        .map(
+          (r) =>
+            stateStringify({
+              chunk: r.chunk,
+              refusedBy: r.refusedBy,
+              reason: r.reason,
+              columns: columns[r.refusedBy],
+              row: r.row,
+            }) + '\n',
+        )
+        .join(''),
     );
     files.push(file);
   }

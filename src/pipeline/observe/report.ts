@@ -1,11 +1,12 @@
 // `ferry report [RUN]`: a Markdown and a self-contained HTML record of a run: plan summary,
 // findings, timings per table and phase, rows/s, rejects and the verification result.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parsePlan, type Plan } from '../../core/plan.js';
 import { redact } from '../../core/secrets.js';
 import { redactUrl } from '../../core/url.js';
 import { requireRun, StateStore } from '../session/checkpoints.js';
+import { writePrivateFile } from '../session/private-files.js';
 
 export interface ReportOptions {
   stateDir?: string;
@@ -172,12 +173,11 @@ export function writeReport(opts: ReportOptions = {}): ReportFiles {
       if (samples.length > 0) md.push('\nDiffering rows (sample):\n\n' + table(['table', 'difference'], samples));
     }
     const markdown = redact(md.join(''));
-    const dir = join(state.dir, 'reports');
-    mkdirSync(dir, { recursive: true });
+    const dir = state.folder('reports');
     const mdFile = join(dir, `${run.id}.md`);
     const htmlFile = join(dir, `${run.id}.html`);
-    writeFileSync(mdFile, markdown);
-    writeFileSync(htmlFile, toHtml(markdown, `ferry run ${run.id}`));
+    writePrivateFile(mdFile, markdown);
+    writePrivateFile(htmlFile, toHtml(markdown, `ferry run ${run.id}`));
     return { runId: run.id, markdown: mdFile, html: htmlFile };
   } finally {
     state.close();

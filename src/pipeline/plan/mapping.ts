@@ -15,8 +15,13 @@ export interface TableMapping {
   plan: TablePlan;
   source: SourceTable;
   target: TargetTable;
-  /** maps a batch of source rows to target rows; refused rows go to `rejects` */
+  /**
+   * maps a batch of source rows to target rows; refused rows go to `rejects`, as read but with
+   * the transformed columns transformed, so a masked value is never kept with its reason
+   */
   mapBatch(batch: RowBatch, rejects: Reject[]): RowBatch;
+  /** per target column: the plan transforms it (its values are never shown: verify samples, dry run differences) */
+  transformed: boolean[];
   /** positions of the chunk key columns in the target row */
   keyIndexes: number[];
   /**
@@ -184,18 +189,23 @@ export function mapTable(
   const engineCheckFor = writer.valueCheck?.bind(writer);
   // whether every value goes as it is (no step but the target's own check)
   let columnar = true;
+  // the transform of each transformed column: a refused row is kept with these applied
+  const transforms: [number, ValueStep][] = [];
   const steps: (ValueStep | undefined)[] = cols.map((c, i) => {
     const parts: ValueStep[] = [];
     let type = sourceCols[i]!.type;
     const to = targetCols[i]!.type;
-    if (sourceConn.capabilities.zeroDates && (type.kind === 'date' || type.kind === 'timestamp'))
-      parts.push(zeroDateStep(plan.source.zeroDates, c.target, to));
-    if (sourceConn.capabilities.looseValues && ['date', 'time', 'timestamp'].includes(type.kind))
-      parts.push(looseTemporalStep(plan.source.numericDates, c.target, type));
     if (c.transform) {
+      // a value to transform goes straight into its transform: no check before it quotes it in a reason
       const t = transformStep(c.transform, keys);
       parts.push(t.step);
+      transforms.push([i, t.step]);
       if (t.type) type = t.type;
+    } else {
+      if (sourceConn.capabilities.zeroDates && (type.kind === 'date' || type.kind === 'timestamp'))
+        parts.push(zeroDateStep(plan.source.zeroDates, c.target, to));
+      if (sourceConn.capabilities.looseValues && ['date', 'time', 'timestamp'].includes(type.kind))
+        parts.push(looseTemporalStep(plan.source.numericDates, c.target, type));
     }
     const fits = alwaysFits(type, to);
     const convert = converter(type, to);
@@ -234,7 +244,8 @@ export function mapTable(
     .map((s, i) => [i, s] as const)
     .filter((x): x is readonly [number, ValueStep] => x[1] !== undefined);
 
-  // rows are mapped in place (the batch is ours); a refused row gets its source values back
+  // rows are mapped in place (the batch is ours); a refused row gets its source values back,
+  // its transformed columns transformed
   const original: unknown[] = new Array(active.length);
   const mapBatch = (batch: RowBatch, rejects: Reject[]): RowBatch => {
     if (active.length === 0) return batch;
@@ -252,6 +263,7 @@ export function mapTable(
       } catch (e) {
         if (!(e instanceof RowRejected)) throw e;
         for (let k = 0; k < j; k++) row[active[k]![0]] = original[k];
+        for (const [i, transform] of transforms) row[i] = transform(row[i]);
         rejects.push({ row, reason: e.message });
       }
     }
@@ -263,6 +275,7 @@ export function mapTable(
     source,
     target,
     mapBatch,
+    transformed: cols.map((c) => c.transform !== undefined),
     keyIndexes: keyTarget.map((k) => targetCols.findIndex((c) => c.name === k)),
     columnar,
   };

@@ -3,12 +3,13 @@
 // edited, reordered or removed line breaks the chain. The state store keeps the last hash and
 // the line count of every log, so lines cut off the end are found too. Lines are redacted.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, readdirSync, readFileSync, writeSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { redact } from '../../core/secrets.js';
 import type { StateStore } from '../session/checkpoints.js';
+import { openPrivateFile } from '../session/private-files.js';
 
 const HASH_FIELD = /,"hash":"([0-9a-f]{64})"\}$/;
 
@@ -42,8 +43,8 @@ export class AuditLog {
     private readonly planHash: string,
     private readonly log: Logger,
   ) {
-    mkdirSync(join(state.dir, 'audit'), { recursive: true });
-    this.fd = openSync(auditFile(state.dir, runId), 'a');
+    state.folder('audit');
+    this.fd = openPrivateFile(auditFile(state.dir, runId), 'a');
   }
 
   /** Opens the log of a run that was just started in the state store; every step is logged to `log` too. */

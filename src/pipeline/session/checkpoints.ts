@@ -1,6 +1,6 @@
 // The checkpoint store: durable state of every table and chunk of a plan, runs, rejects,
 // timings and verification results, in an embedded SQLite file under .ferry/.
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
@@ -10,6 +10,7 @@ import type { Finding, KeyRange } from '../../core/types.js';
 import { stateParse, stateStringify } from '../../core/values.js';
 import { redact } from '../../core/secrets.js';
 import { FerryError } from '../../core/errors.js';
+import { openPrivateFile, PRIVATE_FILE, privateFolder } from './private-files.js';
 
 export type ChunkStatus = 'pending' | 'running' | 'done' | 'failed';
 export type TableStatus = 'prepared' | 'copied' | 'finished' | 'linked';
@@ -37,11 +38,18 @@ export interface RunRecord {
   error: string | null;
 }
 
+/**
+ * Who refused a row: the mapping (the row as read, its transformed columns transformed; source
+ * column names) or the target (the row as the target received it; target column names).
+ */
+export type RefusedBy = 'mapping' | 'target';
+
 export interface RejectRecord {
   table: string;
   chunk: number;
   row: unknown[];
   reason: string;
+  refusedBy: RefusedBy;
 }
 
 export interface PhaseRecord {
@@ -71,7 +79,8 @@ CREATE TABLE IF NOT EXISTS tables(plan_hash TEXT NOT NULL, name TEXT NOT NULL, s
 CREATE TABLE IF NOT EXISTS chunks(plan_hash TEXT NOT NULL, table_name TEXT NOT NULL, idx INTEGER NOT NULL, range TEXT NOT NULL,
   status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, rows INTEGER NOT NULL DEFAULT 0, rejects INTEGER NOT NULL DEFAULT 0,
   error TEXT, digest TEXT, run_id TEXT, PRIMARY KEY(plan_hash, table_name, idx));
-CREATE TABLE IF NOT EXISTS rejects(plan_hash TEXT NOT NULL, table_name TEXT NOT NULL, chunk INTEGER NOT NULL, row TEXT NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rejects(plan_hash TEXT NOT NULL, table_name TEXT NOT NULL, chunk INTEGER NOT NULL, row TEXT NOT NULL, reason TEXT NOT NULL,
+  refused_by TEXT NOT NULL DEFAULT 'mapping');
 CREATE INDEX IF NOT EXISTS rejects_chunk ON rejects(plan_hash, table_name, chunk);
 CREATE TABLE IF NOT EXISTS phases(run_id TEXT NOT NULL, table_name TEXT NOT NULL, phase TEXT NOT NULL, started REAL NOT NULL, finished REAL NOT NULL, rows INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS findings(run_id TEXT NOT NULL, finding TEXT NOT NULL);
@@ -113,8 +122,12 @@ export class StateStore {
   private readonly db: Database.Database;
 
   constructor(readonly dir: string) {
-    mkdirSync(dir, { recursive: true });
-    this.db = new Database(join(dir, 'state.db'));
+    privateFolder(dir);
+    const file = join(dir, 'state.db');
+    closeSync(openPrivateFile(file, 'a'));
+    // SQLite gives the -wal and -shm files it makes the mode of the database file; an earlier version's keep theirs
+    for (const f of [`${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, PRIVATE_FILE);
+    this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 10000');
@@ -123,6 +136,14 @@ export class StateStore {
     const chunkColumns = this.db.prepare('PRAGMA table_info(chunks)').all() as { name: string }[];
     for (const column of ['digest', 'run_id'])
       if (!chunkColumns.some((c) => c.name === column)) this.db.exec(`ALTER TABLE chunks ADD COLUMN ${column} TEXT`);
+    const rejectColumns = this.db.prepare('PRAGMA table_info(rejects)').all() as { name: string }[];
+    if (!rejectColumns.some((c) => c.name === 'refused_by'))
+      this.db.exec("ALTER TABLE rejects ADD COLUMN refused_by TEXT NOT NULL DEFAULT 'mapping'");
+  }
+
+  /** A folder of the state folder (rejects, reports, audit), readable by its owner only. */
+  folder(name: string): string {
+    return privateFolder(join(this.dir, name));
   }
 
   close(): void {
@@ -215,15 +236,15 @@ export class StateStore {
     idx: number,
     runId: string,
     rows: number,
-    rejects: { row: unknown[]; reason: string }[],
+    rejects: { row: unknown[]; reason: string; refusedBy: RefusedBy }[],
     digest?: Digest,
   ): void {
     this.db.transaction(() => {
       this.db
         .prepare('DELETE FROM rejects WHERE plan_hash = ? AND table_name = ? AND chunk = ?')
         .run(planHash, table, idx);
-      const ins = this.db.prepare('INSERT INTO rejects VALUES (?,?,?,?,?)');
-      for (const r of rejects) ins.run(planHash, table, idx, stateStringify(r.row), redact(r.reason));
+      const ins = this.db.prepare('INSERT INTO rejects VALUES (?,?,?,?,?,?)');
+      for (const r of rejects) ins.run(planHash, table, idx, stateStringify(r.row), redact(r.reason), r.refusedBy);
       this.db
         .prepare(
           "UPDATE chunks SET status = 'done', rows = ?, rejects = ?, digest = ?, run_id = ? WHERE plan_hash = ? AND table_name = ? AND idx = ?",
@@ -264,6 +285,7 @@ export class StateStore {
       chunk: r.chunk as number,
       row: stateParse<unknown[]>(r.row as string),
       reason: r.reason as string,
+      refusedBy: r.refused_by as RefusedBy,
     }));
   }
 

@@ -92,11 +92,16 @@ async function verifyTable(
   const { state, hash, plan } = session;
   const source = session.reader;
   const target = session.writer;
-  const sourceTypes = m.source.columns.map((c) => c.type);
   const targetTypes = m.target.columns.map((c) => c.type);
   const batchRows = plan.settings.batchRows;
-  // rows the run recorded as rejected are known differences: left out of the source side, and counted
-  const rejectedRows = new Set(state.rejects(hash, m.target.name).map((r) => rowText(r.row, sourceTypes)));
+  // rejected rows are known differences, left out of the source side and counted: those the
+  // mapping refuses (it refuses them again), and those the run recorded the target refusing
+  const refused = new Set(
+    state
+      .rejects(hash, m.target.name)
+      .filter((r) => r.refusedBy === 'target')
+      .map((r) => rowText(r.row, targetTypes)),
+  );
   let rejected = 0;
   const keyText = (row: unknown[]) =>
     m.keyIndexes.length > 0
@@ -105,10 +110,11 @@ async function verifyTable(
 
   async function* sourceRows(range: KeyRange, countRejected: boolean): AsyncIterable<RowBatch> {
     for await (const batch of source.read(m.source, range, view, batchRows)) {
-      const kept =
-        rejectedRows.size === 0 ? batch.rows : batch.rows.filter((r) => !rejectedRows.has(rowText(r, sourceTypes)));
-      if (countRejected) rejected += batch.rows.length - kept.length;
-      yield m.mapBatch({ rows: kept }, []);
+      const read = batch.rows.length;
+      const mapped = m.mapBatch(batch, []).rows;
+      const kept = refused.size === 0 ? mapped : mapped.filter((r) => !refused.has(rowText(r, targetTypes)));
+      if (countRejected) rejected += read - kept.length;
+      yield { rows: kept };
     }
   }
   const digestOf = async (batches: AsyncIterable<RowBatch>): Promise<Digest> => {
@@ -207,29 +213,38 @@ export function rowDiff(
   types: CanonicalType[],
 ): string[] {
   const out: string[] = [];
-  const keyName = m.target.key.length > 0 ? `(${m.target.key.join(', ')}) = ` : 'row ';
+  const show = (v: string | undefined) => (v === '\u0000' ? 'NULL' : JSON.stringify(v));
+  // a row is named by its key; without one, by its values, those of transformed columns left out
+  const name =
+    m.keyIndexes.length > 0
+      ? (k: string) => `(${m.target.key.join(', ')}) = ${k}`
+      : (k: string) =>
+          `row (${k
+            .split('\u0001')
+            .slice(0, -1)
+            .map((v, i) => (m.transformed[i] ? '…' : show(v)))
+            .join(', ')})`;
   const describe = (s: string, t: string) => {
     const sv = s.split('\u0001');
     const tv = t.split('\u0001');
     const i = sv.findIndex((v, j) => v !== tv[j]);
-    const show = (v: string | undefined) => (v === '\u0000' ? 'NULL' : JSON.stringify(v));
-    return i >= 0
-      ? `column ${m.target.columns[i]?.name ?? i} (${types[i] ? types[i]!.kind : '?'}): source ${show(sv[i])}, target ${show(tv[i])}`
-      : 'rows differ';
+    if (i < 0) return 'rows differ';
+    const column = `column ${m.target.columns[i]?.name ?? i} (${types[i] ? types[i]!.kind : '?'})`;
+    return m.transformed[i]
+      ? `${column}: values differ (the plan transforms this column: values not shown)`
+      : `${column}: source ${show(sv[i])}, target ${show(tv[i])}`;
   };
   for (const [k, rows] of a) {
     if (out.length >= limit) return out;
     const other = b.get(k);
-    if (!other) out.push(`${keyName}${k}: missing in target`);
-    else if (m.keyIndexes.length > 0 && rows[0] !== other[0])
-      out.push(`${keyName}${k}: ${describe(rows[0]!, other[0]!)}`);
-    else if (rows.length !== other.length)
-      out.push(`${keyName}${k}: ${rows.length} in source, ${other.length} in target`);
+    if (!other) out.push(`${name(k)}: missing in target`);
+    else if (m.keyIndexes.length > 0 && rows[0] !== other[0]) out.push(`${name(k)}: ${describe(rows[0]!, other[0]!)}`);
+    else if (rows.length !== other.length) out.push(`${name(k)}: ${rows.length} in source, ${other.length} in target`);
   }
   for (const [k, rows] of b) {
     if (out.length >= limit) return out;
-    if (!a.has(k)) out.push(`${keyName}${k}: in target only${rows.length > 1 ? ` (${rows.length} copies)` : ''}`);
-    else if (m.keyIndexes.length > 0 && rows.length > 1) out.push(`${keyName}${k}: ${rows.length} copies in target`);
+    if (!a.has(k)) out.push(`${name(k)}: in target only${rows.length > 1 ? ` (${rows.length} copies)` : ''}`);
+    else if (m.keyIndexes.length > 0 && rows.length > 1) out.push(`${name(k)}: ${rows.length} copies in target`);
   }
   return out;
 }

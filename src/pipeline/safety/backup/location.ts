@@ -41,10 +41,10 @@ function parseBackupLocation(location: string): { where: StoreLocation; options:
   return { where, options: options.data };
 }
 
-/** The store of a backup location: the folder or S3 prefix that holds backups, or one backup. */
+/** The store of a backup location: the folder (its owner's alone) or S3 prefix that holds backups, or one backup. */
 export async function openBackupLocation(location: string): Promise<ObjectStore> {
   const { where, options } = parseBackupLocation(location);
-  return openStore(where, options);
+  return openStore(where, options, true);
 }
 
 /** The location of backup `id` in the backups location `root`, with root's parameters. */
