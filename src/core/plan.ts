@@ -341,7 +341,7 @@ export function parsePlan(text: string, file = 'plan'): Plan {
 export type TransformKeys = Map<string, Buffer>;
 
 /** A key shorter than this is guessed from the hashes it made (the values hashed are often guessable too). */
-export const MIN_KEY_CHARS = 16;
+const MIN_KEY_CHARS = 16;
 
 /**
  * Resolves the secret of every hash transform of a plan (a variable not set, a file not
@@ -365,7 +365,7 @@ export function transformKeys(plan: Plan, file = 'plan'): TransformKeys {
         throw new FerryError(
           'SECRET_MISSING',
           `${where}: the hash salt ${ref} has ${[...key].length} characters, fewer than ${MIN_KEY_CHARS}`,
-          'use a random secret of at least 16 characters, e.g. from `openssl rand -base64 32`',
+          `use a random secret of at least ${MIN_KEY_CHARS} characters, e.g. from \`openssl rand -base64 32\``,
         );
       keys.set(ref, Buffer.from(key, 'utf8'));
     }

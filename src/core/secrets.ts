@@ -24,14 +24,14 @@ const REFERENCE = /\$\{(env|file):([^}]+)\}/g;
  * The value of a secret, remembered for redaction. `what` names it in the one-line error a
  * variable that is not set, or a file that cannot be read, gives.
  */
-export function readSecret(ref: SecretRef, what = 'secret'): string {
+export function readSecret(ref: SecretRef, what?: string): string {
   let value: string;
   if ('env' in ref) {
     const v = process.env[ref.env];
     if (v === undefined)
       throw new FerryError(
         'SECRET_MISSING',
-        `environment variable ${ref.env}${what === 'secret' ? '' : ` (${what})`} is not set`,
+        `environment variable ${ref.env}${what ? ` (${what})` : ''} is not set`,
         `export ${ref.env} before running ferry`,
       );
     value = v;
@@ -41,7 +41,7 @@ export function readSecret(ref: SecretRef, what = 'secret'): string {
     } catch {
       throw new FerryError(
         'SECRET_MISSING',
-        `cannot read ${what} file ${ref.file}`,
+        `cannot read ${what ?? 'secret'} file ${ref.file}`,
         'check the path, and that ferry may read the file',
       );
     }
