@@ -3,7 +3,7 @@
 // away) and whatever an earlier version left: the mode is set after the file is opened.
 import { chmodSync, closeSync, fchmodSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 
-export const PRIVATE_FOLDER = 0o700;
+const PRIVATE_FOLDER = 0o700;
 export const PRIVATE_FILE = 0o600;
 
 /** Makes a folder (and its missing parents) readable by its owner only; returns it. */
