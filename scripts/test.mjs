@@ -19,7 +19,8 @@ const servers = [
   {
     name: 'MariaDB',
     ...at(process.env.FERRY_TEST_MYSQL ?? 'mysql://127.0.0.1:3306', 3306),
-    start: 'start-stop-daemon --start --oknodo --background --pidfile /run/mysqld/ferry-shared.pid --exec /usr/sbin/mariadbd',
+    start:
+      'start-stop-daemon --start --oknodo --background --pidfile /run/mysqld/ferry-shared.pid --exec /usr/sbin/mariadbd',
   },
 ];
 

@@ -1,5 +1,6 @@
 // The contracts between the pipeline and the connectors. The pipeline knows connectors
 // only through these; a connector knows only core/.
+import type { ChangeTransaction, TargetChange } from './changes.js';
 import type { ColumnBatch } from './columns.js';
 import type { Digest } from './digest.js';
 import type { CanonicalType, Column, Finding, ForeignKey, IndexInfo, KeyRange, RowBatch, SchemaInfo } from './types.js';
@@ -100,6 +101,50 @@ export interface Source {
     view: ReadView,
     batchRows: number,
   ): AsyncIterable<ColumnBatch> | undefined;
+  /**
+   * The source's change log, for `ferry run --follow` (live changes, core/changes.ts). Without
+   * it, following changes is refused for this source.
+   */
+  changeLog?(settings: ChangeLogSettings): ChangeLog;
+}
+
+/** What a plan's stream of changes is named by on the source, and how it is read (the plan's cdc section). */
+export interface ChangeLogSettings {
+  /** PostgreSQL: the replication slot's name */
+  slot: string;
+  /** PostgreSQL: the publication's name */
+  publication: string;
+  /** how often the stream says where the log stands when no change comes (and, PostgreSQL, writes a heartbeat into it) */
+  heartbeatSeconds: number;
+}
+
+/** A source's change log, as one plan follows it. */
+export interface ChangeLog {
+  /** whether the source can give its changes (server settings, privileges, table settings), with what to do */
+  check(tables: SourceTable[]): Promise<Finding[]>;
+  /**
+   * Makes what the stream needs on the source (a slot, a publication: idempotent), and opens a
+   * consistent view for `parallelism` readers at a known position of the log: the rows the view
+   * reads and the changes stream(from: position) gives are the source's history, with no gap
+   * and no overlap.
+   */
+  snapshot(tables: SourceTable[], parallelism: number): Promise<{ view: ReadView; position: string }>;
+  /**
+   * The changes to `tables` committed after `from`, whole transactions in commit order, and
+   * heartbeats (transactions without changes) while none come. Reading stops while the caller
+   * does not pull: the source's log holds what is not read yet.
+   */
+  stream(tables: SourceTable[], from: string): ChangeStream;
+  /** where the log stands now, and how much of it the source keeps for this stream (bytes) */
+  status(): Promise<{ position: string; retainedBytes?: number }>;
+  /** removes what snapshot() made on the source; nothing when there is nothing */
+  drop(): Promise<void>;
+}
+
+export interface ChangeStream extends AsyncIterable<ChangeTransaction> {
+  /** everything up to `position` is durable in the target: the source may forget it */
+  acknowledge(position: string): Promise<void>;
+  close(): Promise<void>;
 }
 
 export type IfExists = 'fail' | 'drop' | 'truncate';
@@ -127,6 +172,12 @@ export interface WriteResult {
    * fingerprint it records when a run finishes the table, instead of reading the table again.
    */
   digest?: Digest;
+}
+
+/** A change as applyChanges takes it: the target table and the change in its columns. */
+export interface AppliedChange {
+  table: TargetTable;
+  change: TargetChange;
 }
 
 /** What a table holds at one moment, to tell later whether anything changed it. */
@@ -178,6 +229,15 @@ export interface Target {
    * the pipeline asks introspect for the name.
    */
   exists?(table: TargetTable): Promise<boolean>;
+  /**
+   * Applies live changes of several tables, in the source's commit order, and stores `position`
+   * under `stream`, all in one transaction where the engine has them, so that the changes a
+   * target holds and the position it holds never disagree. Without it, following changes into
+   * this target is refused.
+   */
+  applyChanges?(changes: AppliedChange[], stream: string, position: string): Promise<void>;
+  /** the position applyChanges last stored under `stream`; undefined before the first */
+  appliedPosition?(stream: string): Promise<string | undefined>;
   /**
    * The table a dry run writes its sample of `table` to. Every name the target creates for it
    * (tables, folders, indexes, keys) carries `suffix`, so nothing of the real table is touched;

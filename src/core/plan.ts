@@ -170,6 +170,27 @@ export const PlanSchema = z.strictObject({
         .describe('encrypted, compressed backups (AES-256-GCM, gzip)'),
     })
     .prefault({}),
+  cdc: z
+    .strictObject({
+      slot: name.describe('PostgreSQL: the replication slot ferry creates and follows'),
+      publication: name.describe('PostgreSQL: the publication ferry creates for the tables of the plan'),
+      heartbeatSeconds: int(1)
+        .default(10)
+        .describe('how often, without changes, the stream says where the log stands (so the source can let go of it)'),
+      batch: z
+        .strictObject({
+          transactions: int(1).default(1000).describe('source transactions at most in one target transaction'),
+          changes: int(1)
+            .default(10_000)
+            .describe('row changes at most in one target transaction (a bigger source transaction stays whole)'),
+          waitMs: int(0).default(200).describe('how long a batch waits for more transactions before it is applied'),
+        })
+        .prefault({}),
+    })
+    .optional()
+    .describe(
+      'live changes (`ferry run --follow`): the names of what ferry keeps on the source for the stream, and how changes are batched',
+    ),
   waves: z
     .array(z.strictObject({ tables: z.array(TablePlanSchema) }))
     .min(1)
@@ -391,12 +412,13 @@ export function loadPlan(file: string): { plan: Plan; text: string; hash: string
 
 /**
  * The hash that names a plan's state: what is copied and how it is mapped. Settings
- * (parallelism, batch size, error budget) are left out so they can change between runs. A
+ * (parallelism, batch size, error budget) and how changes are followed (cdc) are left out so
+ * they can change between runs. A
  * hash transform counts by its key, not by how the plan refers to it: the same key moved
  * from a variable to a file keeps the state; another key writes other values, a new copy.
  */
 export function planHash(plan: Plan, keys: TransformKeys): string {
-  const { settings: _settings, ...what } = plan;
+  const { settings: _settings, cdc: _cdc, ...what } = plan;
   const keyed = {
     ...what,
     waves: what.waves.map((w) => ({
