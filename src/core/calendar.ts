@@ -48,6 +48,40 @@ export function formatTime(us: number): string {
   return `${h < 100 ? TWO_DIGITS[h] : h}:${TWO_DIGITS[Math.floor(secs / 60) % 60]}:${TWO_DIGITS[secs % 60]}${fraction(us % 1_000_000)}`;
 }
 
+function isoPart(n: number, unit: string): string {
+  return n === 0 ? '' : `${n}${unit}`;
+}
+
+/** ISO 8601 text of an interval, exactly as PostgreSQL writes it with IntervalStyle iso_8601. */
+export function formatInterval(months: number, days: number, hours: number, us: number): string {
+  const years = Math.trunc(months / 12);
+  const mons = months % 12 || 0;
+  let rest = us;
+  const minutes = Math.trunc(rest / 60_000_000);
+  rest -= minutes * 60_000_000;
+  if (years === 0 && mons === 0 && days === 0 && hours === 0 && minutes === 0 && rest === 0) return 'PT0S';
+  let out = `P${isoPart(years, 'Y')}${isoPart(mons, 'M')}${isoPart(days, 'D')}`;
+  if (hours !== 0 || minutes !== 0 || rest !== 0) out += `T${isoPart(hours, 'H')}${isoPart(minutes, 'M')}`;
+  if (rest !== 0) {
+    const abs = Math.abs(rest);
+    const sec = Math.floor(abs / 1_000_000);
+    out += `${rest < 0 ? '-' : ''}${sec}${fraction(abs - sec * 1_000_000)}S`;
+  }
+  return out;
+}
+
+/**
+ * The interval (as formatInterval writes it) of a time "[-]HH:MM:SS[.ffffff]": a time of day, or a
+ * duration as MySQL's TIME holds one (negative, or hours past 24); undefined for other text.
+ */
+export function timeAsInterval(s: string): string | undefined {
+  const m = /^(-?)(\d+):(\d\d):(\d\d)(?:\.(\d{1,6}))?$/.exec(s);
+  if (!m) return undefined;
+  const sign = m[1] ? -1 : 1;
+  const rest = (Number(m[3]) * 60 + Number(m[4])) * 1_000_000 + Number((m[5] ?? '').padEnd(6, '0'));
+  return formatInterval(0, 0, sign * Number(m[2]) || 0, sign * rest || 0);
+}
+
 /** The canonical timestamp text of milli- or microseconds since 1970-01-01 00:00 (UTC with `tz`: a "Z" at the end). */
 export function formatTimestamp(v: number | bigint, unit: 'MILLIS' | 'MICROS', tz: boolean): string {
   let days: number;

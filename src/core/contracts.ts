@@ -21,11 +21,24 @@ export interface Capabilities {
    */
   zeroDates?: boolean;
   /**
-   * A column may hold values its declared type does not describe (SQLite's dynamic typing): the
-   * mapping checks each value of a date or time column against its type, and applies the plan's
-   * source.numericDates to the numbers in date and timestamp columns.
+   * A column may hold values its declared type does not describe (SQLite's dynamic typing): assess
+   * counts each column's storage classes and the plan gives a column a type that holds them all;
+   * the mapping converts a value by its own class, checks each value of a date or time column
+   * against its type, and applies the plan's source.numericDates to the numbers in date and
+   * timestamp columns.
    */
   looseValues?: boolean;
+  /**
+   * A boolean column may hold other integers (MySQL's tinyint(1), SQLite's):
+   * assess counts them, and the plan gives a column that holds any an integer type.
+   */
+  looseBooleans?: boolean;
+  /**
+   * Time columns hold durations (MySQL's TIME: -838:59:59..838:59:59). As a source: assess counts
+   * the values that are no time of day, and the plan makes such a column an interval in a target
+   * without durations. As a target: its time columns take them.
+   */
+  durations?: boolean;
 }
 
 export interface ConnectOptions {

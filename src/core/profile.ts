@@ -19,6 +19,12 @@ export interface ProfileQuestions {
   maxLength: { ask: { column: string }; answer: { length: number } };
   /** rows whose foreign-key columns are all set and match no row of the referenced table */
   orphans: { ask: { foreignKey: ForeignKey }; answer: { rows: number } };
+  /** how many values of a column are of each storage class (SQLite's typeof) */
+  storageClasses: { ask: { column: string }; answer: { integer: number; real: number; text: number; blob: number } };
+  /** values of a boolean column other than 0 and 1, and the least and the greatest of its integers */
+  notBoolean: { ask: { column: string }; answer: { rows: number; min: number; max: number } };
+  /** values of a time column that are no time of day: negative, or 24 hours and more */
+  durations: { ask: { column: string }; answer: { rows: number } };
 }
 
 export type ProfileKind = keyof ProfileQuestions;

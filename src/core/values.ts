@@ -10,6 +10,7 @@
 //   timestamp -> "YYYY-MM-DD HH:MM:SS[.ffffff]"; timestamptz -> the same in UTC with a "Z"
 //   set -> string[]   array -> unknown[] of element values   bit -> "0101…"
 // Temporal values never pass through Date.
+import { timeAsInterval } from './calendar.js';
 import { FerryError } from './errors.js';
 import type { CanonicalType } from './types.js';
 import { formatType } from './types.js';
@@ -152,6 +153,8 @@ export function canonicalJson(text: string): string {
  */
 export function canonicalText(v: unknown, t: CanonicalType): string {
   if (v === null || v === undefined) return '\u0000';
+  // bytes are their hex in a column of any type: a loosely typed source (SQLite) may give values of another class than its column's
+  if (v instanceof Uint8Array) return hex(v);
   switch (t.kind) {
     case 'int':
     case 'year':
@@ -165,8 +168,6 @@ export function canonicalText(v: unknown, t: CanonicalType): string {
     case 'string':
       // CHAR(n) pads with spaces in some engines and strips them in others
       return t.fixed ? String(v).replace(/ +$/, '') : String(v);
-    case 'bytes':
-      return hex(v as Uint8Array);
     case 'uuid':
       return String(v).toLowerCase();
     case 'time':
@@ -178,7 +179,7 @@ export function canonicalText(v: unknown, t: CanonicalType): string {
     case 'json':
       return canonicalJson(String(v));
     case 'array':
-      return JSON.stringify((v as unknown[]).map((e) => canonicalText(e, t.element)));
+      return Array.isArray(v) ? JSON.stringify(v.map((e) => canonicalText(e, t.element))) : String(v);
     default:
       return String(v);
   }
@@ -407,6 +408,9 @@ export function convertValue(v: unknown, from: CanonicalType, to: CanonicalType)
     case 'string':
     case 'enum':
     case 'interval':
+      // a time (MySQL's TIME holds durations) is the interval of that length
+      if (to.kind === 'interval' && from.kind === 'time' && !from.tz)
+        return timeAsInterval(String(v)) ?? fail(v, from, to);
       if (f === 'bytes') return Buffer.from(v as Uint8Array).toString('utf8');
       if (f === 'set') return (v as string[]).join(',');
       if (f === 'array' || (typeof v === 'object' && v !== null))

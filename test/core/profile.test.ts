@@ -10,6 +10,9 @@ test('the aggregates asked of a table share one statement; each other ask has it
   const dialect: ProfileDialect = {
     maxLength: { aggregate: true, fields: ({ column }) => ({ length: `max(length(${column}))` }) },
     orphans: { aggregate: false, fields: ({ foreignKey }) => ({ rows: `(orphans of ${foreignKey.name})` }) },
+    storageClasses: undefined,
+    notBoolean: undefined,
+    durations: undefined,
   };
   const asks: ProfileAsk[] = [
     { kind: 'maxLength', column: 'a' },
@@ -32,6 +35,9 @@ test('a question the engine does not answer is left out', () => {
   const dialect: ProfileDialect = {
     maxLength: undefined,
     orphans: { aggregate: false, fields: () => ({ rows: 'count' }) },
+    storageClasses: undefined,
+    notBoolean: undefined,
+    durations: undefined,
   };
   assert.deepEqual(
     profileStatements([{ kind: 'maxLength', column: 'a' }], 't', dialect).map((s) => s.sql),

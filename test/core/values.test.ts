@@ -105,6 +105,25 @@ test('casts convert exactly or refuse', () => {
   );
 });
 
+test('a time, of a day or a duration, is the interval of that length, as PostgreSQL writes it in ISO 8601', () => {
+  const asInterval = (t: string) => convertValue(t, parseType('time(6)'), parseType('interval'));
+  // psql, IntervalStyle iso_8601: SELECT '-838:59:59'::interval, …
+  assert.deepEqual(
+    ['-838:59:59', '25:00:00', '00:00:00', '-00:00:01.5', '09:30:00.000001', '-01:00:00', '838:59:59.999999'].map(
+      asInterval,
+    ),
+    ['PT-838H-59M-59S', 'PT25H', 'PT0S', 'PT-1.5S', 'PT9H30M0.000001S', 'PT-1H', 'PT838H59M59.999999S'],
+  );
+  assert.throws(() => asInterval('noon'), /cannot convert "noon" from time\(6\) to interval/);
+});
+
+test('canonical text of bytes is their hex in a column of any type (a SQLite column may hold a blob)', () => {
+  const blob = new Uint8Array([104, 105]);
+  assert.equal(canonicalText(blob, parseType('text')), '6869');
+  assert.equal(canonicalText(Buffer.from(blob), parseType('text')), '6869');
+  assert.equal(canonicalText('hi', parseType('bytes')), 'hi');
+});
+
 test('state JSON keeps bigint and bytes', () => {
   const v = { a: [1n << 70n, new Uint8Array([0, 255])], b: 'x' };
   assert.deepEqual(stateParse(stateStringify(v)), v);

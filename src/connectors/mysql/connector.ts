@@ -20,6 +20,8 @@ import { canonicalTypeOf, nativeTypeOf, type ServerTraits } from './typemap.js';
 
 const CAPABILITIES: Capabilities = {
   zeroDates: true,
+  looseBooleans: true,
+  durations: true,
   // text collations, enum (ordered by position) and MariaDB's uuid (ordered by its time fields) differ from other engines
   portableKeyKinds: ['int', 'decimal', 'date', 'time', 'timestamp', 'year'],
 };

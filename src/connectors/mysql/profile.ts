@@ -6,6 +6,21 @@ export function profileDialect(table: ProfileTable): ProfileDialect {
   return {
     // CHAR_LENGTH counts the bytes of a binary string
     maxLength: { aggregate: true, fields: ({ column }) => ({ length: `MAX(CHAR_LENGTH(${quoteIdent(column)}))` }) },
+    storageClasses: undefined,
+    notBoolean: {
+      aggregate: true,
+      fields: ({ column }) => {
+        const c = quoteIdent(column);
+        return { rows: `SUM(${c} NOT IN (0, 1))`, min: `MIN(${c})`, max: `MAX(${c})` };
+      },
+    },
+    // TIME holds -838:59:59..838:59:59
+    durations: {
+      aggregate: true,
+      fields: ({ column }) => ({
+        rows: `SUM(${quoteIdent(column)} < '00:00:00' OR ${quoteIdent(column)} >= '24:00:00')`,
+      }),
+    },
     orphans: {
       aggregate: false,
       fields: ({ foreignKey }) => ({

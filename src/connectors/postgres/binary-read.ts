@@ -1,5 +1,6 @@
 // Reading COPY ... TO STDOUT (FORMAT binary): a row parser that takes the stream's chunks as
 // they come (rows straddle chunks), and one decoder per column chosen once per read.
+import { formatInterval } from '../../core/calendar.js';
 import { FerryError } from '../../core/errors.js';
 import type { CanonicalType, RowBatch } from '../../core/types.js';
 import {
@@ -8,7 +9,6 @@ import {
   DATE_MINUS_INFINITY,
   US_PER_DAY,
   formatDays,
-  formatInterval,
   formatOffset,
   formatTimeOfDay,
   splitIntervalTime,

@@ -11,6 +11,10 @@ export function profileDialect(table: ProfileTable, schema: string): ProfileDial
         length: `max(length(${quoteIdent(column)}${bytes(column) ? '' : '::text'}))`,
       }),
     },
+    // PostgreSQL's values are what their types say
+    storageClasses: undefined,
+    notBoolean: undefined,
+    durations: undefined,
     orphans: {
       aggregate: false,
       fields: ({ foreignKey }) => ({

@@ -40,17 +40,6 @@ function daysInMonth(y: number, m: number): number {
   return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28;
 }
 
-/** ".ffffff" without trailing zeros (as PostgreSQL writes intervals), or "" for a whole second. */
-function fraction(us: number): string {
-  if (us === 0) return '';
-  let digits = 6;
-  while (us % 10 === 0) {
-    us /= 10;
-    digits--;
-  }
-  return `.${String(us).padStart(digits, '0')}`;
-}
-
 /** "HH:MM:SS[.ffffff]" of microseconds since midnight (24:00:00 included); a fraction always has six digits. */
 export function formatTimeOfDay(us: number): string {
   const secs = Math.floor(us / US_PER_SECOND);
@@ -249,10 +238,6 @@ export function parseTimestamp(s: string, tz: boolean): typeof parsedTimestamp {
 
 // ---- intervals, as ISO 8601 durations the way PostgreSQL's iso_8601 style writes them ----
 
-function isoPart(n: number, unit: string): string {
-  return n === 0 ? '' : `${n}${unit}`;
-}
-
 /** [whole hours, microseconds of the rest] of an interval's time part (int64 microseconds as hi/lo words). */
 export function splitIntervalTime(hi: number, lo: number): [number, number] {
   if (hi >= -0x200000 && hi < 0x200000) {
@@ -262,24 +247,6 @@ export function splitIntervalTime(hi: number, lo: number): [number, number] {
   }
   const us = (BigInt(hi) << 32n) + BigInt(lo);
   return [Number(us / BigInt(US_PER_HOUR)), Number(us % BigInt(US_PER_HOUR))];
-}
-
-/** ISO 8601 text of an interval, exactly as PostgreSQL writes it with IntervalStyle iso_8601. */
-export function formatInterval(months: number, days: number, hours: number, us: number): string {
-  const years = Math.trunc(months / 12);
-  const mons = months % 12 || 0;
-  let rest = us;
-  const minutes = Math.trunc(rest / US_PER_MINUTE);
-  rest -= minutes * US_PER_MINUTE;
-  if (years === 0 && mons === 0 && days === 0 && hours === 0 && minutes === 0 && rest === 0) return 'PT0S';
-  let out = `P${isoPart(years, 'Y')}${isoPart(mons, 'M')}${isoPart(days, 'D')}`;
-  if (hours !== 0 || minutes !== 0 || rest !== 0) out += `T${isoPart(hours, 'H')}${isoPart(minutes, 'M')}`;
-  if (rest !== 0) {
-    const abs = Math.abs(rest);
-    const sec = Math.floor(abs / US_PER_SECOND);
-    out += `${rest < 0 ? '-' : ''}${sec}${fraction(abs - sec * US_PER_SECOND)}S`;
-  }
-  return out;
 }
 
 const ISO_INTERVAL =

@@ -26,6 +26,7 @@ class SqliteConnector implements Connector {
     // as canonical text sort as in every engine; decimals kept as text sort as text, so not them
     portableKeyKinds: ['int', 'year', 'date', 'timestamp'],
     looseValues: true,
+    looseBooleans: true,
   };
   private readonly conns: Connections;
   private sourceSide?: SqliteSource;

@@ -11,8 +11,9 @@ import { hasLiteralPassword } from '../../core/secrets.js';
 import { redactUrl } from '../../core/url.js';
 import { FerryError } from '../../core/errors.js';
 import { mapTable } from './mapping.js';
-import { measure, type DataProfile } from './profile.js';
 import { sourceSide, targetSide } from '../session/sides.js';
+import { dataKey, dataType, dataTypeFinding } from './data-types.js';
+import { DataProfile, measure } from './profile.js';
 
 export interface AssessOptions {
   source: string;
@@ -160,6 +161,11 @@ function tableFindings(
         });
       continue;
     }
+    const decided = dataType(t.name, c, target, profile);
+    if (decided) {
+      f.push(dataTypeFinding(t.name, c, decided, target));
+      continue;
+    }
     const choice = target.nativeType(c.type);
     const stored = target.canonicalType(choice.native);
     // bool never "always fits" (loosely typed engines hold other values) but maps to bool faithfully
@@ -218,7 +224,7 @@ async function assessSchema(
           action: 'check the name (tables of other PostgreSQL schemas are written schema.table)',
         });
   if (target) {
-    const plan = buildPlan(schema, source, target, { source: opts.source, target: opts.target! });
+    const plan = buildPlan(schema, source, target, { source: opts.source, target: opts.target! }, profile);
     const byName = new Map(schema.tables.map((t) => [t.name, t]));
     const planned = plan.waves.flatMap((w) =>
       w.tables.map((tp) => mapTable(plan, tp, byName.get(tp.source), source, target, tp.source).target),
@@ -271,10 +277,10 @@ function targetName(name: string): string {
 }
 
 /** The native type the plan gives a column in the target. */
-function plannedType(c: Column, source: Connector, target: Connector): string {
+function plannedType(table: string, c: Column, source: Connector, target: Connector, profile: DataProfile): string {
   // an engine's own type (inet, tsvector) stays itself between two databases of that engine
   if (source.kind === target.kind && source.ownType?.(c.nativeType)) return c.nativeType;
-  return target.nativeType(c.type).native;
+  return target.nativeType(dataType(table, c, target, profile)?.type ?? c.type).native;
 }
 
 /** A plan for copying every table of the schema as it is. */
@@ -283,18 +289,19 @@ export function buildPlan(
   source: Connector,
   target: Connector,
   opts: Omit<PlanOptions, 'log' | 'tables'>,
+  profile: DataProfile = new DataProfile(),
 ): Plan {
   const rowsPerChunk = opts.rowsPerChunk ?? 100_000;
   const tableOf = (t: TableInfo): TablePlan => ({
     source: t.name,
     target: targetName(t.name),
     rowEstimate: t.rowEstimate,
-    chunking: { key: chunkKey(t, source, target), rowsPerChunk },
+    chunking: { key: dataKey(t, chunkKey(t, source, target), target, profile), rowsPerChunk },
     columns: t.columns.map((c) => ({
       source: c.name,
       target: c.name,
       sourceType: formatType(c.type),
-      type: plannedType(c, source, target),
+      type: plannedType(t.name, c, source, target, profile),
       nullable: c.nullable,
       ...(c.autoIncrement ? { autoIncrement: true } : {}),
     })),
@@ -371,7 +378,7 @@ export async function makePlan(opts: PlanOptions): Promise<Plan> {
             'check the name (tables of other PostgreSQL schemas are written schema.table)',
           );
       }
-      const plan = buildPlan(schema, source, target, opts);
+      const plan = buildPlan(schema, source, target, opts, await measure(schema, source, log));
       const names = new Set(plan.waves.flatMap((w) => w.tables.map((t) => t.target)));
       for (const w of plan.waves)
         for (const t of w.tables) t.foreignKeys = t.foreignKeys.filter((f) => names.has(f.refTable));

@@ -8,8 +8,8 @@ import type { CanonicalType, RowBatch, TableInfo } from '../../core/types.js';
 import { formatType, parseType } from '../../core/types.js';
 import { numericTimestamp } from '../../core/calendar.js';
 import { sameColumnValues } from '../../core/columns.js';
-import { alwaysFits, converter, misfit } from '../../core/values.js';
 import { targetSide } from '../session/sides.js';
+import { alwaysFits, converter, convertValue, misfit } from '../../core/values.js';
 
 export interface TableMapping {
   plan: TablePlan;
@@ -104,6 +104,76 @@ function looseTemporalStep(policy: Plan['source']['numericDates'], column: strin
     const why = misfit(value, type);
     if (why) throw new RowRejected(`column ${column}: ${why}`);
     return value;
+  };
+}
+
+/** The JavaScript class a value travels as (core/values.ts), or that of a canonical type's values. */
+function classOf(v: unknown): string {
+  return v instanceof Uint8Array ? 'bytes' : Array.isArray(v) ? 'array' : typeof v;
+}
+const CLASS_OF_TYPE: Partial<Record<CanonicalType['kind'], string>> = {
+  decimal: 'string',
+  float: 'number',
+  bool: 'boolean',
+  string: 'string',
+  bytes: 'bytes',
+  year: 'number',
+  json: 'string',
+  uuid: 'string',
+  enum: 'string',
+  interval: 'string',
+  bit: 'string',
+  set: 'array',
+  array: 'array',
+};
+const travelsAs = (t: CanonicalType) =>
+  t.kind === 'int' ? (t.bits === 64 ? 'bigint' : 'number') : CLASS_OF_TYPE[t.kind];
+/** The canonical type of a value by its class alone, for values a loosely typed column holds beside its type's. */
+const TYPE_OF_CLASS: Record<string, CanonicalType> = {
+  bigint: { kind: 'int', bits: 64, unsigned: false },
+  number: { kind: 'float', bits: 64 },
+  string: { kind: 'string' },
+};
+// the types a column holding values of several classes is planned as (plan/data-types.ts)
+const WIDE_KINDS: CanonicalType['kind'][] = ['string', 'decimal', 'int', 'float'];
+
+/**
+ * The conversion of a column of a source whose columns may hold any value (SQLite): a value of
+ * another class than its column's type is converted by its own class into a type that holds
+ * several (text, decimal, integer, float); text never becomes bytes, nor bytes anything else.
+ * Values of the column's own class go through `convert`.
+ */
+function looseConverter(
+  type: CanonicalType,
+  to: CanonicalType,
+  convert: ((v: unknown) => unknown) | undefined,
+): (v: unknown) => unknown {
+  const own = travelsAs(type);
+  return (v) => {
+    const cls = classOf(v);
+    if (cls === 'bytes' && to.kind !== 'bytes')
+      throw new Error(
+        `a blob of ${(v as Uint8Array).byteLength} bytes is not ${formatType(to)} (give the column a bytes type in the plan to keep its blobs)`,
+      );
+    if (cls !== 'bytes' && to.kind === 'bytes')
+      throw new Error(
+        `${JSON.stringify(typeof v === 'bigint' ? String(v) : v)} is ${cls === 'string' ? 'text' : 'a number'}, not bytes (give the column a text type in the plan to keep it)`,
+      );
+    if (!WIDE_KINDS.includes(to.kind) || (cls === own && cls !== 'boolean')) return convert ? convert(v) : v;
+    // a boolean was read from the integer 0 or 1
+    if (cls === 'boolean') return convertValue(v ? 1n : 0n, TYPE_OF_CLASS.bigint!, to);
+    return convertValue(v, TYPE_OF_CLASS[cls] ?? type, to);
+  };
+}
+
+/** For a source whose times are durations, into a target whose times are not: a duration is refused with what to do. */
+function timeOfDayStep(column: string): ValueStep {
+  return (v) => {
+    if (typeof v === 'string' && (v.startsWith('-') || Number(v.split(':')[0]) >= 24))
+      throw new RowRejected(
+        `column ${column}: time ${v} is a duration, not a time of day (change the column's type in the plan to interval)`,
+      );
+    return v;
   };
 }
 
@@ -206,9 +276,22 @@ export function mapTable(
         parts.push(zeroDateStep(plan.source.zeroDates, c.target, to));
       if (sourceConn.capabilities.looseValues && ['date', 'time', 'timestamp'].includes(type.kind))
         parts.push(looseTemporalStep(plan.source.numericDates, c.target, type));
+      if (
+        sourceConn.capabilities.durations &&
+        type.kind === 'time' &&
+        !targetConn.capabilities.durations &&
+        to.kind === 'time'
+      )
+        parts.push(timeOfDayStep(c.target));
     }
     const fits = alwaysFits(type, to);
-    const convert = converter(type, to);
+    // the values of a loosely typed column are of any class: by their own, when the column's type changes
+    const loose =
+      sourceConn.capabilities.looseValues &&
+      !c.transform &&
+      !['date', 'time', 'timestamp'].includes(type.kind) &&
+      (formatType(type) !== formatType(to) || to.kind === 'bytes' || to.kind === 'string');
+    const convert = loose ? looseConverter(type, to, converter(type, to)) : converter(type, to);
     // a bool never "always fits" because loose engines give other values in rows; a bool column holds 0 and 1 only
     const checked = !fits && !(type.kind === 'bool' && to.kind === 'bool');
     // the zero-date policy does not count: column readers give no zero dates (the chunk then goes as rows, where it acts)

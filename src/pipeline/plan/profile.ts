@@ -1,6 +1,6 @@
 // What assess and plan measure of the source's data before deciding (Source.profile): the
 // questions each table is asked, and their answers, looked up by the decisions that need them.
-import type { Connector } from '../../core/contracts.js';
+import type { Capabilities, Connector } from '../../core/contracts.js';
 import type { Logger } from '../../core/log.js';
 import {
   askSubject,
@@ -11,12 +11,16 @@ import {
 } from '../../core/profile.js';
 import type { SchemaInfo, TableInfo } from '../../core/types.js';
 import { sourceSide } from '../session/sides.js';
+import { typeAsks } from './data-types.js';
 
 /** The questions asked of a table's data; `selected` are the names of the tables planned with it. */
-export function profileAsks(t: TableInfo, selected: Set<string>): ProfileAsk[] {
-  return t.foreignKeys.flatMap((fk): ProfileAsk[] =>
-    selected.has(fk.refTable) ? [{ kind: 'orphans', foreignKey: fk }] : [],
-  );
+export function profileAsks(t: TableInfo, selected: Set<string>, source: Capabilities): ProfileAsk[] {
+  return [
+    ...t.foreignKeys.flatMap((fk): ProfileAsk[] =>
+      selected.has(fk.refTable) ? [{ kind: 'orphans', foreignKey: fk }] : [],
+    ),
+    ...typeAsks(t, source),
+  ];
 }
 
 const keyOf = (table: string, ask: ProfileAsk) => `${table}\0${ask.kind}\0${askSubject(ask)}`;
@@ -39,7 +43,7 @@ export class DataProfile {
 export async function measure(schema: SchemaInfo, source: Connector, log: Logger): Promise<DataProfile> {
   const selected = new Set(schema.tables.map((t) => t.name));
   const asked = schema.tables.flatMap((t) => {
-    const asks = profileAsks(t, selected);
+    const asks = profileAsks(t, selected, source.capabilities);
     return asks.length > 0 ? [{ t, asks }] : [];
   });
   const side = asked.length > 0 ? sourceSide(source) : undefined;
