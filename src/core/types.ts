@@ -19,7 +19,9 @@ export type CanonicalType =
   | { kind: 'uuid' }
   | { kind: 'array'; element: CanonicalType }
   | { kind: 'bit'; length: number; varying: boolean }
-  | { kind: 'interval' };
+  | { kind: 'interval' }
+  /** a geometry of any shape, with its spatial reference (SRID) */
+  | { kind: 'geometry' };
 
 export type TypeKind = CanonicalType['kind'];
 
@@ -45,6 +47,7 @@ export function formatType(t: CanonicalType): string {
     case 'year':
     case 'uuid':
     case 'interval':
+    case 'geometry':
       return t.kind;
     case 'time':
       return `${t.tz ? 'timetz' : 'time'}(${t.precision})`;
@@ -88,7 +91,7 @@ export function parseType(text: string): CanonicalType {
     new FerryError(
       'PLAN_INVALID',
       `unknown canonical type "${text}"`,
-      'use one of int8..int64, uint8..uint64, decimal(p,s), float32, float64, bool, text, varchar(n), char(n), bytes, binary(n), varbinary(n), date, time(p), timetz(p), timestamp(p), timestamptz(p), year, enum(...), set(...), json, jsonb, uuid, array<T>, bit(n), varbit(n), interval',
+      'use one of int8..int64, uint8..uint64, decimal(p,s), float32, float64, bool, text, varchar(n), char(n), bytes, binary(n), varbinary(n), date, time(p), timetz(p), timestamp(p), timestamptz(p), year, enum(...), set(...), json, jsonb, uuid, array<T>, bit(n), varbit(n), interval, geometry',
     );
   let m = /^(u?)int(8|16|24|32|64)$/.exec(s);
   if (m) return { kind: 'int', bits: Number(m[2]) as 8 | 16 | 24 | 32 | 64, unsigned: m[1] === 'u' };
@@ -104,7 +107,8 @@ export function parseType(text: string): CanonicalType {
   if (s === 'bytes') return { kind: 'bytes' };
   m = /^(var)?binary\((\d+)\)$/.exec(s);
   if (m) return { kind: 'bytes', length: Number(m[2]), fixed: !m[1] };
-  if (s === 'date' || s === 'year' || s === 'uuid' || s === 'interval') return { kind: s } as CanonicalType;
+  if (s === 'date' || s === 'year' || s === 'uuid' || s === 'interval' || s === 'geometry')
+    return { kind: s } as CanonicalType;
   m = /^(time|timetz|timestamp|timestamptz)\((\d)\)$/.exec(s);
   if (m) {
     const tz = m[1]!.endsWith('tz');

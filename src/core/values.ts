@@ -9,9 +9,11 @@
 //   time -> "HH:MM:SS[.ffffff]" (MySQL may give "-838:59:59"); timetz adds "+HH:MM"
 //   timestamp -> "YYYY-MM-DD HH:MM:SS[.ffffff]"; timestamptz -> the same in UTC with a "Z"
 //   set -> string[]   array -> unknown[] of element values   bit -> "0101…"
+//   geometry -> Uint8Array of its EWKB (core/geometry.ts)
 // Temporal values never pass through Date.
 import { timeAsInterval } from './calendar.js';
 import { FerryError } from './errors.js';
+import { geometryText } from './geometry.js';
 import type { CanonicalType } from './types.js';
 import { formatType } from './types.js';
 
@@ -218,6 +220,8 @@ export function alwaysFits(from: CanonicalType, to: CanonicalType): boolean {
   }
   if (from.kind === 'string' && to.kind === 'string')
     return to.length === undefined || (from.length !== undefined && from.length <= to.length);
+  // a geometry is its EWKB, or that as text
+  if (from.kind === 'geometry' && to.kind === 'bytes') return to.length === undefined;
   if (from.kind === 'bytes' && to.kind === 'bytes')
     return to.length === undefined || (from.length !== undefined && from.length <= to.length && !to.fixed);
   if (from.kind === 'float' && to.kind === 'float') return from.bits <= to.bits;
@@ -243,6 +247,7 @@ export function alwaysFits(from: CanonicalType, to: CanonicalType): boolean {
       'interval',
       'bit',
       'set',
+      'geometry',
     ].includes(from.kind);
   return false;
 }
@@ -348,6 +353,7 @@ const SAME_REPRESENTATION: CanonicalType['kind'][] = [
   'float',
   'bool',
   'set',
+  'geometry',
 ];
 
 /**
@@ -412,6 +418,7 @@ export function convertValue(v: unknown, from: CanonicalType, to: CanonicalType)
       if (to.kind === 'interval' && from.kind === 'time' && !from.tz)
         return timeAsInterval(String(v)) ?? fail(v, from, to);
       if (f === 'bytes') return Buffer.from(v as Uint8Array).toString('utf8');
+      if (f === 'geometry') return geometryText(v as Uint8Array);
       if (f === 'set') return (v as string[]).join(',');
       if (f === 'array' || (typeof v === 'object' && v !== null))
         return JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? String(x) : x));
@@ -459,6 +466,10 @@ export function convertValue(v: unknown, from: CanonicalType, to: CanonicalType)
       if (typeof v === 'string' && (f === 'json' || f === 'string'))
         // elements as JSON gives them: numbers, booleans and strings, converted as from text
         return convertValue(jsonArray(v), { kind: 'array', element: { kind: 'string' } }, to);
+      return fail(v, from, to);
+    case 'geometry':
+      // well-known binary, extended or not; the target's reader checks it
+      if (v instanceof Uint8Array) return v;
       return fail(v, from, to);
     case 'bit':
       if (typeof v === 'string' && /^[01]*$/.test(v)) return v;

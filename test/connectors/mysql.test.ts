@@ -100,7 +100,8 @@ describe('mysql: type map', () => {
       ['json', 'json'],
       ['uuid', 'uuid'],
       ['bit(1)', 'bit(1)'],
-      ['geometry', 'bytes'],
+      ['geometry', 'geometry'],
+      ['point', 'geometry'],
     ];
     for (const [native, canonical] of cases) assert.equal(formatType(conn.canonicalType(native)), canonical, native);
     assert.throws(

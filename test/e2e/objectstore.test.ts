@@ -435,6 +435,10 @@ describe('mysql into Parquet as column batches, or rows', () => {
       (p) => {
         p.source.zeroDates = 'null';
         p.settings.maxRejects = 1;
+        // the plan makes a tinyint(1) that holds a 2 an integer (docs/types.md); kept boolean here, as by hand
+        const ok = p.waves[0]!.tables[0]!.columns.find((c) => c.source === 'ok')!;
+        assert.equal(ok.type, 'INT8');
+        ok.type = 'BOOLEAN';
       },
       { rowsPerChunk: 100 },
     );

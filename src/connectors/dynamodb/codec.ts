@@ -367,6 +367,7 @@ function defaultAttr(t: CanonicalType): AttrType {
     case 'bool':
       return 'BOOL';
     case 'bytes':
+    case 'geometry':
       return 'B';
     case 'set':
       return 'SS';
@@ -397,6 +398,7 @@ export function decoderFor(attr: AttrType, t: CanonicalType): Decoder {
     case 'bool':
       return (a) => (a.BOOL !== undefined ? a.BOOL : a.N !== undefined ? a.N !== '0' : a.S === 'true');
     case 'bytes':
+    case 'geometry':
       return (a) => a.B!;
     case 'date':
       return attr === 'N' ? (a) => fromEpoch(a.N!, 'date', false) : (a) => a.S!;

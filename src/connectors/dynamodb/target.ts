@@ -41,6 +41,7 @@ function maxValueBytes(c: Column): number | undefined {
     case 'json':
     case 'array':
     case 'interval':
+    case 'geometry':
       return undefined;
     case 'bit':
       return t.length;

@@ -45,6 +45,12 @@ export const TYPE_MAP: TypeMapEntry[] = [
   { kind: 'array', create: 'L', also: [] },
   { kind: 'bit', create: 'S', also: [] },
   { kind: 'interval', create: 'S', also: [] },
+  {
+    kind: 'geometry',
+    create: 'B',
+    also: [],
+    note: "stored as WKB (PostGIS's EWKB, with the SRID); make the type S in the plan for WKT",
+  },
 ];
 
 /** Bare attribute types, as DynamoDB itself reports them, and the canonical type that holds any of their values. */

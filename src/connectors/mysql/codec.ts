@@ -5,6 +5,7 @@
 import type { CanonicalType } from '../../core/types.js';
 import { formatType } from '../../core/types.js';
 import { convertValue } from '../../core/values.js';
+import { fromMysqlGeometry, toMysqlGeometry } from '../../core/geometry.js';
 import { canonicalTypeOf } from './typemap.js';
 
 /** What the codec needs to know of a column, source or target. */
@@ -21,8 +22,6 @@ type Encode = (v: any) => string;
 export function quoteIdent(name: string): string {
   return '`' + name.replace(/`/g, '``') + '`';
 }
-
-const SPATIAL = /^(geometry|point|linestring|polygon|multipoint|multilinestring|multipolygon|geometrycollection)\b/i;
 
 /** The canonical type the wire value of a native type is decoded as (before any cast). */
 function wireType(col: CodecColumn): CanonicalType {
@@ -41,7 +40,8 @@ export function selectExpr(col: CodecColumn): string {
   const id = quoteIdent(col.name);
   const wire = wireType(col);
   if (wire.kind === 'float') return wire.bits === 32 ? `CONCAT(${id} * 1e0)` : `CONCAT(${id})`;
-  if (SPATIAL.test(col.nativeType)) return `ST_AsBinary(${id})`;
+  // MySQL's own form (SRID, then WKB); mysql2 would parse a spatial column into objects
+  if (wire.kind === 'geometry') return `CAST(${id} AS BINARY)`;
   return id;
 }
 
@@ -76,6 +76,8 @@ function wireDecoder(t: CanonicalType): Decode | undefined {
       return (v: Uint8Array) => bitString(v, t.length);
     case 'uuid':
       return decodeLower;
+    case 'geometry':
+      return fromMysqlGeometry;
     default:
       return undefined;
   }
@@ -94,7 +96,8 @@ function decoderFor(col: CodecColumn): Decode | undefined {
  * column reader parses of it).
  */
 export function readsAsIs(col: CodecColumn): boolean {
-  return formatType(wireType(col)) === formatType(col.type) && !SPATIAL.test(col.nativeType);
+  const wire = wireType(col);
+  return formatType(wire) === formatType(col.type) && wire.kind !== 'geometry';
 }
 
 /** Converts a batch of rows (arrays in column order) to canonical values, in place. */
@@ -169,6 +172,8 @@ function textFormFor(t: CanonicalType): Encode {
       return boolText;
     case 'bytes':
       return bytesText;
+    case 'geometry':
+      return (v) => bytesText(toMysqlGeometry(v));
     case 'timestamp':
       return timestampText;
     case 'time':
@@ -207,6 +212,7 @@ export function literalEncoder(col: CodecColumn): Encode {
         return s.includes('e') ? s : `${s}e0`;
       };
     case 'bytes':
+    case 'geometry':
       return (v) => `X'${text(v)}'`;
     case 'bit':
       return (v) => (typeof v === 'string' && BITS.test(v) ? `b'${v}'` : quoteString(String(v)));
@@ -249,7 +255,7 @@ export function loadDataFormat(cols: CodecColumn[]): {
   const sets: string[] = [];
   cols.forEach((c, i) => {
     const id = quoteIdent(c.name);
-    if (c.type.kind === 'bytes') {
+    if (c.type.kind === 'bytes' || c.type.kind === 'geometry') {
       targets.push(`@v${i}`);
       sets.push(`${id} = UNHEX(@v${i})`);
     } else if (c.type.kind === 'bit') {
@@ -265,7 +271,7 @@ export function loadDataFormat(cols: CodecColumn[]): {
   });
   const encoders = cols.map((c) => textFormFor(c.type));
   // hex digits, and the text of numbers and booleans, never need escaping
-  const plain = cols.map((c) => c.type.kind === 'bytes');
+  const plain = cols.map((c) => c.type.kind === 'bytes' || c.type.kind === 'geometry');
   const n = encoders.length;
   const encodeRow = (row: unknown[]) => {
     let s = '';

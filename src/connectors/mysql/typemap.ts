@@ -73,15 +73,15 @@ export const NATIVE_TO_CANONICAL: Record<string, string> = {
   'bit($1)': 'bit($1)',
   inet4: 'varchar(15)',
   inet6: 'varchar(39)',
-  // spatial values travel as their WKB bytes (see the read path's select expression)
-  geometry: 'bytes',
-  point: 'bytes',
-  linestring: 'bytes',
-  polygon: 'bytes',
-  multipoint: 'bytes',
-  multilinestring: 'bytes',
-  multipolygon: 'bytes',
-  geometrycollection: 'bytes',
+  // spatial values travel as EWKB, with their SRID (see the codec)
+  geometry: 'geometry',
+  point: 'geometry',
+  linestring: 'geometry',
+  polygon: 'geometry',
+  multipoint: 'geometry',
+  multilinestring: 'geometry',
+  multipolygon: 'geometry',
+  geometrycollection: 'geometry',
 };
 
 /** Synonyms MySQL accepts in DDL, folded to the name it reports. */
@@ -153,6 +153,7 @@ export const CANONICAL_TO_NATIVE: Record<string, NativeTypeChoice> = {
     note: 'MySQL has no varying bit string (its bit(n) would pad shorter strings with zeros): stored as a text of 0 and 1',
   },
   interval: { native: 'varchar(64)', note: 'MySQL has no interval type: stored as its text' },
+  geometry: { native: 'geometry' },
 };
 
 interface Shape {

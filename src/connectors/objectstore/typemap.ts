@@ -112,6 +112,12 @@ export const TYPE_MAP: TypeMapEntry[] = [
     createOnly: true,
     note: 'a decimal without precision is kept exactly, as text',
   },
+  {
+    native: 'BINARY',
+    canonical: 'geometry',
+    createOnly: true,
+    note: "stored as WKB (PostGIS's EWKB, with the SRID); make the type STRING in the plan for WKT",
+  },
 ];
 
 /** Parquet's largest decimal that common readers (DuckDB, Spark, Athena) take. */

@@ -132,6 +132,7 @@ function scalarDecoder(family: ScalarFamily, t: CanonicalType): Decoder {
       // a version byte (1), then the text
       return (buf, at, len) => (buf as unknown as Utf8Slicing).utf8Slice(at + 1, at + len);
     case 'bytea':
+    case 'geometry':
       // a view, not a copy: the stream's chunks are fresh buffers that nothing writes again
       return (buf, at, len) => new Uint8Array(buf.buffer, buf.byteOffset + at, len);
     case 'uuid':

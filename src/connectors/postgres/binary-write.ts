@@ -330,6 +330,7 @@ export function scalarEncoder(family: ScalarFamily): Encoder {
         w.pos += n;
       };
     case 'bytea':
+    case 'geometry':
       return (w, v) => {
         const b = v instanceof Uint8Array ? v : Buffer.from(str(v), 'utf8');
         w.ensure(4 + b.byteLength);

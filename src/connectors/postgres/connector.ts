@@ -18,6 +18,9 @@ import { PgSource, type PgReadView, type PgSourceSettings } from './source.js';
 import { PgTarget } from './target.js';
 import { canonicalType, describeNative, nativeType } from './typemap.js';
 
+const NO_POSTGIS =
+  "PostGIS is not installed in this database: stored as WKB in bytea (PostGIS's EWKB, with the SRID); make the type text in the plan for WKT (SRID=4326;POINT(1 2)), or CREATE EXTENSION postgis first for geometry";
+
 const CAPABILITIES: Capabilities = {
   // text and uuid are left out: their order depends on collation and storage in other engines
   portableKeyKinds: ['int', 'decimal', 'date', 'time', 'timestamp', 'year'],
@@ -35,6 +38,8 @@ class PostgresConnector implements Connector {
   constructor(
     private readonly pool: pg.Pool,
     private readonly settings: PgSourceSettings,
+    /** PostGIS is installed (its geometry type is on the search path) */
+    private readonly postgis: boolean,
   ) {
     this.connectPooled = sessionPool(pool, settings, settings.log);
     this.sourceSide = new PgSource(settings, this.views, this.connectPooled);
@@ -64,6 +69,7 @@ class PostgresConnector implements Connector {
   }
 
   nativeType(t: CanonicalType): NativeTypeChoice {
+    if (t.kind === 'geometry' && !this.postgis) return { native: 'bytea', note: NO_POSTGIS };
     return nativeType(t);
   }
 
@@ -95,12 +101,17 @@ export async function connect(opts: ConnectOptions): Promise<Connector> {
   const { config, endpoint, schema } = at;
   const pool = new pg.Pool({ ...config, max: Math.max(1, opts.poolSize ?? 4) });
   watchErrors(pool, opts.log);
+  let postgis: boolean;
   try {
     const client = await sessionPool(pool, at, opts.log)();
-    client.release();
+    try {
+      postgis = (await client.query(`SELECT to_regtype('geometry') IS NOT NULL AS postgis`)).rows[0].postgis === true;
+    } finally {
+      client.release();
+    }
   } catch (e) {
     await pool.end().catch(() => {});
     throw connectError(e, endpoint);
   }
-  return new PostgresConnector(pool, { config, endpoint, schema, log: opts.log });
+  return new PostgresConnector(pool, { config, endpoint, schema, log: opts.log }, postgis);
 }

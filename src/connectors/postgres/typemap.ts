@@ -96,6 +96,8 @@ export const TYPE_MAP: TypeMapEntry[] = [
   { canonical: 'bit($1)', native: 'bit($1)' },
   { canonical: 'bit(1)', native: 'bit', readOnly: true },
   { canonical: 'varbit($1)', native: 'varbit($1)', aliases: ['bit varying($1)'] },
+  // PostGIS's; a column's shape and SRID (geometry(Point,4326)) are not kept: each value has its own SRID
+  { canonical: 'geometry', native: 'geometry' },
 ];
 
 /** PostgreSQL's limits on type modifiers. */
@@ -210,6 +212,7 @@ export function describeNative(native: string): NativeInfo {
   }
   const n = normalize(trimmed);
   if (/^interval\b/.test(n)) return { type: { kind: 'interval' }, known: true };
+  if (/^(\w+\.)?geometry\b/.test(n)) return { type: { kind: 'geometry' }, known: true };
   const float = /^float\((\d+)\)$/.exec(n);
   if (float) return { type: { kind: 'float', bits: Number(float[1]) <= 24 ? 32 : 64 }, known: true };
   for (const c of COMPILED) {

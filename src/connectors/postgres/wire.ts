@@ -22,7 +22,8 @@ export type ScalarFamily =
   | 'timestamp'
   | 'timestamptz'
   | 'interval'
-  | 'bit';
+  | 'bit'
+  | 'geometry';
 
 /** A scalar family, or an array (of any number of dimensions) of one. */
 export type Family = ScalarFamily | `array:${ScalarFamily}`;
@@ -63,6 +64,8 @@ export function scalarFamily(t: CanonicalType): ScalarFamily {
       return 'text';
     case 'array':
       return scalarFamily(t.element);
+    case 'geometry':
+      return 'geometry';
   }
 }
 
@@ -121,4 +124,6 @@ export const FAMILY_BY_TYPNAME: Record<string, ScalarFamily> = {
   interval: 'interval',
   bit: 'bit',
   varbit: 'bit',
+  // PostGIS's: EWKB both ways
+  geometry: 'geometry',
 };

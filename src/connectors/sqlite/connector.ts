@@ -53,7 +53,14 @@ class SqliteConnector implements Connector {
   }
 
   nativeType(t: CanonicalType): NativeTypeChoice {
-    return { native: nativeType(t) };
+    return {
+      native: nativeType(t),
+      ...(t.kind === 'geometry'
+        ? {
+            note: "SQLite has no geometry type: stored as WKB (PostGIS's EWKB, with the SRID); make the type TEXT in the plan for WKT",
+          }
+        : {}),
+    };
   }
 
   canonicalType(native: string): CanonicalType {

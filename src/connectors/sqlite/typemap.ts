@@ -120,6 +120,8 @@ export const TYPE_MAP: TypeMapEntry[] = [
   { native: 'TIMESTAMP(p) WITH TIME ZONE', canonical: 'timestamptz(p)' },
   { native: 'YEAR', canonical: 'year', create: true },
   { native: 'INTERVAL', canonical: 'interval', create: true },
+  // EWKB in a blob (BLOB affinity)
+  { native: 'GEOMETRY_BLOB', canonical: 'geometry', create: true },
 
   { native: 'JSON_TEXT', canonical: 'json', create: true },
   { native: 'JSONB_TEXT', canonical: 'jsonb', create: true },

@@ -125,6 +125,7 @@ const CLASS_OF_TYPE: Partial<Record<CanonicalType['kind'], string>> = {
   bit: 'string',
   set: 'array',
   array: 'array',
+  geometry: 'bytes',
 };
 const travelsAs = (t: CanonicalType) =>
   t.kind === 'int' ? (t.bits === 64 ? 'bigint' : 'number') : CLASS_OF_TYPE[t.kind];
@@ -136,6 +137,7 @@ const TYPE_OF_CLASS: Record<string, CanonicalType> = {
 };
 // the types a column holding values of several classes is planned as (plan/data-types.ts)
 const WIDE_KINDS: CanonicalType['kind'][] = ['string', 'decimal', 'int', 'float'];
+const BINARY_KINDS: CanonicalType['kind'][] = ['bytes', 'geometry'];
 
 /**
  * The conversion of a column of a source whose columns may hold any value (SQLite): a value of
@@ -149,13 +151,16 @@ function looseConverter(
   convert: ((v: unknown) => unknown) | undefined,
 ): (v: unknown) => unknown {
   const own = travelsAs(type);
+  const binary = BINARY_KINDS.includes(to.kind);
+  // a geometry's blob is its EWKB, which has a text form
+  const blobConverts = type.kind === 'geometry';
   return (v) => {
     const cls = classOf(v);
-    if (cls === 'bytes' && to.kind !== 'bytes')
+    if (cls === 'bytes' && !binary && !blobConverts)
       throw new Error(
         `a blob of ${(v as Uint8Array).byteLength} bytes is not ${formatType(to)} (give the column a bytes type in the plan to keep its blobs)`,
       );
-    if (cls !== 'bytes' && to.kind === 'bytes')
+    if (cls !== 'bytes' && binary)
       throw new Error(
         `${JSON.stringify(typeof v === 'bigint' ? String(v) : v)} is ${cls === 'string' ? 'text' : 'a number'}, not bytes (give the column a text type in the plan to keep it)`,
       );
@@ -290,7 +295,7 @@ export function mapTable(
       sourceConn.capabilities.looseValues &&
       !c.transform &&
       !['date', 'time', 'timestamp'].includes(type.kind) &&
-      (formatType(type) !== formatType(to) || to.kind === 'bytes' || to.kind === 'string');
+      (formatType(type) !== formatType(to) || ['bytes', 'geometry', 'string'].includes(to.kind));
     const convert = loose ? looseConverter(type, to, converter(type, to)) : converter(type, to);
     // a bool never "always fits" because loose engines give other values in rows; a bool column holds 0 and 1 only
     const checked = !fits && !(type.kind === 'bool' && to.kind === 'bool');
