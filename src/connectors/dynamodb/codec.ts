@@ -351,7 +351,13 @@ export function encoderFor(attr: AttrType, t: CanonicalType, bigNumbers: BigNumb
       if (t.kind !== 'array') return (v) => jsonToAttribute(v as string) ?? { S: v as string };
       const element = t.element;
       const inner = encoderFor(defaultAttr(element), element, bigNumbers);
-      return (v) => ({ L: (v as unknown[]).map((e) => (e === null || e === undefined ? NULL : inner(e))) });
+      // arrays need not fix their dimensions (PostgreSQL's do not): an array past the type's depth is a list again
+      const list = (v: unknown[]): AttributeValue => ({
+        L: v.map((e) =>
+          e === null || e === undefined ? NULL : Array.isArray(e) && element.kind !== 'array' ? list(e) : inner(e),
+        ),
+      });
+      return (v) => list(v as unknown[]);
     }
   }
 }
@@ -411,7 +417,9 @@ export function decoderFor(attr: AttrType, t: CanonicalType): Decoder {
     case 'array': {
       const element = t.element;
       const inner = decoderFor(defaultAttr(element), element);
-      return (a) => a.L!.map((e) => (e.NULL ? null : inner(e)));
+      const list = (a: AttributeValue): unknown[] =>
+        a.L!.map((e) => (e.NULL ? null : e.L && element.kind !== 'array' ? list(e) : inner(e)));
+      return list;
     }
     default:
       return (a) => a.S!;
