@@ -11,7 +11,7 @@ import { stateParse } from '../../src/core/values.js';
 import { runPlan } from '../../src/pipeline/copy/run.js';
 import { assess } from '../../src/pipeline/plan/assess.js';
 import { verifyPlan } from '../../src/pipeline/verify/verify.js';
-import { freshMysql, freshPg, freshSqlite, mysqlExec, pgExec } from '../helpers.js';
+import { freshMysql, freshPg, freshSqlite, mysqlExec, pgExec, tmpDir } from '../helpers.js';
 import { freshDb, planFor } from './support.js';
 
 function rejectsOf(dir: string, table: string): { id: number; reason: string }[] {
@@ -80,21 +80,24 @@ describe('SQLite storage classes', () => {
     ]);
   });
 
-  for (const to of ['postgres', 'mysql', 'sqlite'] as const)
+  for (const to of ['postgres', 'mysql', 'sqlite', 'folder'] as const)
     test(`into ${to}: every value arrives in a type that holds it; a blob in a text column is rejected with the reason`, async () => {
       const source = sqliteLoose(`loose_${to}`);
-      const target = await freshDb(to, `ferry_loose_${to}`);
+      const target = to === 'folder' ? `file:${tmpDir('ferry-loose-')}` : await freshDb(to, `ferry_loose_${to}`);
       const { file, dir, plan } = await planFor(source, target, (p) => (p.settings.maxRejects = 1));
       const types = Object.fromEntries(plan.waves[0]!.tables[0]!.columns.map((c) => [c.source, c.type]));
-      const text = { postgres: 'text', mysql: 'longtext', sqlite: 'TEXT' }[to];
+      const text = { postgres: 'text', mysql: 'longtext', sqlite: 'TEXT', folder: 'STRING' }[to];
       assert.equal(types.anything, text);
       assert.equal(types.qty, text);
       assert.equal(types.note, text);
       assert.equal(types.label, text);
-      assert.equal(types.amount, { postgres: 'numeric', mysql: 'decimal(65,30)', sqlite: 'DECIMAL_TEXT' }[to]);
-      assert.equal(types.level, { postgres: 'smallint', mysql: 'tinyint', sqlite: 'TINYINT' }[to]);
-      assert.equal(types.flag, { postgres: 'boolean', mysql: 'tinyint(1)', sqlite: 'BOOLEAN' }[to]);
-      assert.equal(types.photo, { postgres: 'bytea', mysql: 'longblob', sqlite: 'BLOB' }[to]);
+      assert.equal(
+        types.amount,
+        { postgres: 'numeric', mysql: 'decimal(65,30)', sqlite: 'DECIMAL_TEXT', folder: 'STRING' }[to],
+      );
+      assert.equal(types.level, { postgres: 'smallint', mysql: 'tinyint', sqlite: 'TINYINT', folder: 'INT8' }[to]);
+      assert.equal(types.flag, { postgres: 'boolean', mysql: 'tinyint(1)', sqlite: 'BOOLEAN', folder: 'BOOLEAN' }[to]);
+      assert.equal(types.photo, { postgres: 'bytea', mysql: 'longblob', sqlite: 'BLOB', folder: 'BINARY' }[to]);
       assert.equal((await runPlan(file)).rejects, 1);
       assert.deepEqual(rejectsOf(dir, 'item'), [
         {
@@ -181,10 +184,11 @@ describe('MySQL tinyint(1) and TIME', () => {
     );
   });
 
-  for (const to of ['postgres', 'sqlite', 'mysql'] as const)
+  for (const to of ['postgres', 'sqlite', 'mysql', 'folder'] as const)
     test(`into ${to}: a flag stays boolean, other tinyint(1) values a small integer, durations an interval where times are of a day`, async () => {
       const source = await mysqlApp(`mysql_classes_${to}`);
-      const target = await freshDb(to, `ferry_mysql_classes_${to}`);
+      const target =
+        to === 'folder' ? `file:${tmpDir('ferry-mysql-classes-')}` : await freshDb(to, `ferry_mysql_classes_${to}`);
       const { file, plan } = await planFor(source, target);
       const types = Object.fromEntries(plan.waves[0]!.tables[0]!.columns.map((c) => [c.source, c.type]));
       assert.deepEqual(
@@ -193,6 +197,7 @@ describe('MySQL tinyint(1) and TIME', () => {
           postgres: { id: 'integer', active: 'boolean', level: 'smallint', length: 'interval', starts: 'time(0)' },
           sqlite: { id: 'INT32', active: 'BOOLEAN', level: 'TINYINT', length: 'INTERVAL', starts: 'TIME(0)' },
           mysql: { id: 'int', active: 'tinyint(1)', level: 'tinyint', length: 'time(3)', starts: 'time(0)' },
+          folder: { id: 'INT32', active: 'BOOLEAN', level: 'INT8', length: 'STRING', starts: 'TIME(MICROS)' },
         }[to],
       );
       assert.equal((await runPlan(file)).rejects, 0);
