@@ -27,6 +27,7 @@ import { rollbackRun } from '../pipeline/safety/rollback.js';
 import type { KeySource } from '../pipeline/safety/backup/sealed.js';
 import { StateStore } from '../pipeline/session/checkpoints.js';
 import { progressReporter } from './progress.js';
+import { planStatus, type PlanStatus } from '../pipeline/observe/status.js';
 
 const out = (line = ''): void => {
   process.stdout.write(line + '\n');
@@ -116,6 +117,32 @@ function printRun(s: RunSummary, planFile: string): void {
     `run ${s.runId}: copied ${s.copied} rows in ${s.seconds.toFixed(2)} s (${Math.round(s.copied / Math.max(s.seconds, 0.001))} rows/s)${resumed}, ${s.rejects} rejected`,
   );
   for (const f of s.rejectFiles) out(`rejected rows: ${f}`);
+  if (s.follow)
+    out(
+      `followed live changes: applied ${s.follow.changes} changes in ${s.follow.transactions} transactions${s.follow.rejects > 0 ? `, ${s.follow.rejects} rejected` : ''}; stopped at ${s.follow.position}: the same command goes on from there`,
+    );
+}
+
+function printStatus(s: PlanStatus): void {
+  out(`${s.plan} (plan ${s.hash}): ${s.phase}`);
+  if (s.run)
+    out(
+      `latest run ${s.run.id}: ${s.run.status}, started ${s.run.started}${s.run.finished ? `, ended ${s.run.finished}` : ''}`,
+    );
+  const t = newTable({ head: ['table', 'state', 'chunks done', 'rows', 'rejected'] });
+  for (const x of s.tables) t.push([x.table, x.state, `${x.chunksDone}/${x.chunks}`, x.rows, x.rejects]);
+  out(t.toString());
+  const st = s.stream;
+  if (!st) return;
+  out(
+    `live changes: from ${st.start}; applied up to ${st.applied ?? '(nothing yet)'}${st.appliedAt ? ` at ${st.appliedAt}` : ''}, ${st.changes} changes`,
+  );
+  if (st.lagSeconds !== undefined) out(`lag of the last batch: ${st.lagSeconds.toFixed(1)} s from the source's commit`);
+  if (st.sourcePosition)
+    out(
+      `source now at ${st.sourcePosition}${st.retainedBytes !== undefined ? `, keeping ${bytes(st.retainedBytes)} of its log for this stream` : ''}`,
+    );
+  if (st.sourceError) out(`source: ${st.sourceError}`);
 }
 
 function printVerify(v: VerifyResult): void {
@@ -276,16 +303,41 @@ async function main(argv: string[]): Promise<number> {
     .description('run (or resume) a plan')
     .argument('<plan>', 'plan file')
     .option('--state-dir <dir>', "checkpoint store folder (default: the plan's settings.stateDir)")
-    .action(async (planFile: string, o: { stateDir?: string }) => {
+    .option(
+      '--follow',
+      'after the copy, apply the live changes of the source until stopped (Ctrl-C or SIGTERM: a clean stop)',
+    )
+    .action(async (planFile: string, o: { stateDir?: string; follow?: boolean }) => {
       const progress = progressReporter(out, tty);
+      const stop = new AbortController();
+      // following stops cleanly on the first signal (the batch in hand is applied); a second one exits at once
+      if (o.follow) stopGracefully = () => stop.abort();
       try {
-        const s = await runPlan(planFile, { log: logger(globals()), stateDir: o.stateDir, onEvent: progress.onEvent });
+        const s = await runPlan(planFile, {
+          log: logger(globals()),
+          stateDir: o.stateDir,
+          onEvent: progress.onEvent,
+          follow: o.follow,
+          signal: stop.signal,
+        });
         progress.stop();
         printRun(s, planFile);
         if (s.rejects > 0 && !s.nothingToDo) code = EXIT.rejects;
       } finally {
         progress.stop();
       }
+    });
+
+  program
+    .command('status')
+    .description('where a plan stands: its phase, each table, and the live changes it follows')
+    .argument('<plan>', 'plan file')
+    .option('--state-dir <dir>', 'checkpoint store folder')
+    .option('--json', 'machine-readable output')
+    .action(async (planFile: string, o: { stateDir?: string; json?: boolean }) => {
+      const st = await planStatus(planFile, { log: logger(globals()), stateDir: o.stateDir });
+      if (o.json) out(JSON.stringify(st, null, 2));
+      else printStatus(st);
     });
 
   program
@@ -565,8 +617,16 @@ async function main(argv: string[]): Promise<number> {
   return code;
 }
 
-process.on('SIGINT', () => process.exit(EXIT.interrupted));
-process.on('SIGTERM', () => process.exit(EXIT.interrupted));
+/** A command that stops cleanly on a signal sets this; without it a signal ends ferry at once. */
+let stopGracefully: (() => void) | undefined;
+const onSignal = () => {
+  const stop = stopGracefully;
+  stopGracefully = undefined;
+  if (stop) stop();
+  else process.exit(EXIT.interrupted);
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
 
 main(process.argv).then(
   (code) => process.exit(code),

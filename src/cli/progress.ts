@@ -39,6 +39,7 @@ export function progressReporter(
       )
     : undefined;
   let lastLine = 0;
+  const applied = { changes: 0, transactions: 0 };
   const onEvent = (e: RunEvent) => {
     if (e.type === 'start') {
       const chunksDone = e.tables.reduce((n, t) => n + t.chunksDone, 0);
@@ -75,6 +76,23 @@ export function progressReporter(
           : 'resumed: a schedule window opened';
       if (multi) multi.log(line + '\n');
       else write(line);
+      return;
+    }
+    if (e.type === 'following') {
+      multi?.stop();
+      write(
+        `following live changes from ${e.from} (Ctrl-C stops once the batch in hand is applied; the same command goes on)`,
+      );
+      return;
+    }
+    if (e.type === 'applied') {
+      applied.changes += e.changes;
+      applied.transactions += e.transactions;
+      if (Date.now() - lastLine > 5000) {
+        lastLine = Date.now();
+        const lag = e.lagSeconds === undefined ? '' : `, lag ${e.lagSeconds.toFixed(1)} s`;
+        write(`applied ${applied.changes} changes in ${applied.transactions} transactions${lag}, at ${e.position}`);
+      }
       return;
     }
     const p = tables.get(e.table);

@@ -1,6 +1,7 @@
 // Kill -9 in the middle of a table, run again: every row exactly once.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { PlanStatus } from '../../src/pipeline/observe/status.js';
 import { verifyPlan } from '../../src/pipeline/verify/verify.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,9 +29,17 @@ test('SIGKILL during a table, then run again: exactly one copy of every row, ver
   const target = await freshMysql('ferry_resume_dst');
   const { file, dir } = await planFor(source, target, (p) => (p.settings.batchRows = 2000), { rowsPerChunk: 10_000 });
 
+  const before = ferry(['status', file, '--json'], { cwd: dir });
+  assert.equal(before.code, 0, before.stderr);
+  assert.equal((JSON.parse(before.stdout) as PlanStatus).phase, 'not started');
   await killMidRun(file, dir);
   const partial = await rowsIn(target);
   assert.ok(partial > 0 && partial < ROWS, `killed mid-table with ${partial} rows written`);
+  const midway = JSON.parse(ferry(['status', file, '--json'], { cwd: dir }).stdout) as PlanStatus;
+  assert.equal(midway.phase, 'copying');
+  // a chunk the target committed as the run was killed is not done yet: it is written again
+  assert.ok(midway.tables[0]!.rows > 0 && midway.tables[0]!.rows <= partial, `${midway.tables[0]!.rows} of ${partial}`);
+  assert.ok(midway.tables[0]!.chunksDone > 0 && midway.tables[0]!.chunksDone < midway.tables[0]!.chunks);
 
   const state = new Database(join(dir, '.ferry', 'state.db'), { readonly: true });
   const [doneBefore, rowsBefore] = state
@@ -66,6 +75,16 @@ test('SIGKILL during a table, then run again: exactly one copy of every row, ver
   assert.equal(Number(d), ROWS);
   const v = await verifyPlan(file);
   assert.ok(v.ok, JSON.stringify(v.tables));
+  const after = JSON.parse(ferry(['status', file, '--json'], { cwd: dir }).stdout) as PlanStatus;
+  assert.deepEqual(
+    [
+      after.phase,
+      after.tables[0]!.state,
+      after.tables[0]!.rows,
+      after.tables[0]!.chunksDone === after.tables[0]!.chunks,
+    ],
+    ['copied', 'linked', ROWS, true],
+  );
 
   // run again once finished: nothing to do, and no new run (the latest is still the one that finished)
   const audits = readdirSync(join(dir, '.ferry', 'audit'));

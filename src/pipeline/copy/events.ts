@@ -17,5 +17,9 @@ export type RunEvent =
   /** rows read from the source for a table since the last progress event (negative: an attempt given up, its chunk read again) */
   | { type: 'progress'; table: string; rows: number }
   | { type: 'table-done'; table: string }
+  /** live changes: the copy is in, and the changes after `from` are applied from now on */
+  | { type: 'following'; from: string }
+  /** a batch of live changes is in the target (`lagSeconds`: since the source committed its last transaction) */
+  | { type: 'applied'; transactions: number; changes: number; position: string; lagSeconds?: number }
   | { type: 'paused'; until?: string }
   | { type: 'resumed' };

@@ -2,7 +2,7 @@
 // source snapshot, in parallel within the plan's limits, recording every chunk so that a
 // run killed at any instant resumes and finishes with exactly one copy of every row.
 import { join } from 'node:path';
-import type { ReadView } from '../../core/contracts.js';
+import type { ChangeLog, ReadView } from '../../core/contracts.js';
 import { addDigests, digestFingerprint } from '../../core/digest.js';
 import { FerryError } from '../../core/errors.js';
 import { stateStringify } from '../../core/values.js';
@@ -20,11 +20,16 @@ import type { RunEvent } from './events.js';
 import { preflight } from './preflight.js';
 import { withRetries } from './retry.js';
 import { readerCount, Throttle } from './throttle.js';
+import { followChanges, followedChangeLog, type FollowSummary } from '../follow/follow.js';
 
 export type { RunEvent } from './events.js';
 
 export interface RunOptions extends SessionOptions {
   onEvent?: (e: RunEvent) => void;
+  /** then follow the source's live changes until `signal` stops it (`ferry run --follow`) */
+  follow?: boolean;
+  /** stops following: the batch of changes in hand is applied first */
+  signal?: AbortSignal;
   /** the time the schedule window and the throttles go by (tests inject one) */
   clock?: Clock;
 }
@@ -66,6 +71,8 @@ export interface RunSummary {
   seconds: number;
   /** set when the plan was finished already: this call started no run (`finishedBy`: the run that finished it) */
   nothingToDo?: { finishedBy?: RunRecord };
+  /** what following live changes applied, when the run followed them */
+  follow?: FollowSummary;
 }
 
 /** Runs (or resumes) a plan. */
@@ -75,7 +82,7 @@ export async function runPlan(planFile: string, opts: RunOptions = {}): Promise<
   try {
     const all = session.waves.flat();
     // a finished plan is not run again, and its last run stays the latest (report, rollback)
-    if (all.every((m) => state.tableStatus(hash, m.target.name) === 'linked')) {
+    if (!opts.follow && all.every((m) => state.tableStatus(hash, m.target.name) === 'linked')) {
       const finishedBy = state
         .runsOf(hash, 'run')
         .filter((r) => r.status.startsWith('done'))
@@ -83,6 +90,8 @@ export async function runPlan(planFile: string, opts: RunOptions = {}): Promise<
       const summary = summarize(session, finishedBy?.id ?? '', all, performance.now());
       return { ...summary, rejectFiles: [], nothingToDo: { finishedBy } };
     }
+    // a plan that cannot be followed is refused before a run starts
+    const changeLog = opts.follow ? followedChangeLog(session) : undefined;
     const details = {
       planFile,
       source: plan.source.url,
@@ -92,7 +101,7 @@ export async function runPlan(planFile: string, opts: RunOptions = {}): Promise<
     };
     return await asCommand(
       { state, plan: { hash, file: planFile }, command: 'run', log: session.log, details },
-      (run) => copyPlan(session, run, opts),
+      (run) => copyPlan(session, run, opts, changeLog),
     );
   } finally {
     await session.close();
@@ -100,7 +109,12 @@ export async function runPlan(planFile: string, opts: RunOptions = {}): Promise<
 }
 
 /** The run proper: checks, the backup before the first write, then every table, chunk by chunk. */
-async function copyPlan(session: Session, run: CommandRun, opts: RunOptions): Promise<CommandEnd<RunSummary>> {
+async function copyPlan(
+  session: Session,
+  run: CommandRun,
+  opts: RunOptions,
+  changeLog: ChangeLog | undefined,
+): Promise<CommandEnd<RunSummary>> {
   const { state, hash, plan } = session;
   const { id: runId, audit } = run;
   const all = session.waves.flat();
@@ -131,6 +145,7 @@ async function copyPlan(session: Session, run: CommandRun, opts: RunOptions): Pr
   try {
     state.setPlanTarget(hash, plan.target.url, plan.target.options);
     const findings = await preflight(session);
+    if (changeLog) findings.push(...(await changeLog.check(all.map((m) => m.source))));
     state.addFindings(runId, findings);
     const blocking = findings.filter((f) => f.severity === 'error');
     audit.record('checked', {
@@ -144,6 +159,51 @@ async function copyPlan(session: Session, run: CommandRun, opts: RunOptions): Pr
         blocking[0]!.action,
       );
 
+    // following a plan whose copy is in: only the changes are left
+    const copied = all.every((m) => state.tableStatus(hash, m.target.name) === 'linked');
+    if (!copied) view = await copyTables(session, run, ctl, changeLog, emit, rowsByTable, clock);
+    await view?.release();
+    view = undefined;
+    const summary = { ...summarize(session, runId, all, t0), rejectFiles: writeRejectFiles(session, all) };
+    if (changeLog) summary.follow = await followChanges(session, run, changeLog, opts);
+    return {
+      result: summary,
+      status: summary.rejects > 0 ? 'done-with-rejects' : 'done',
+      details: {
+        rows: summary.tables.reduce((n, t) => n + t.rows, 0),
+        copied: summary.copied,
+        rejects: summary.rejects,
+        seconds: Math.round(summary.seconds * 1000) / 1000,
+        ...(summary.follow ? { follow: summary.follow } : {}),
+      },
+    };
+  } catch (e) {
+    writeRejectFiles(session, all);
+    throw e instanceof FerryError && e.code === 'SNAPSHOT_LOST' ? keptOfTheRun(session, e) : e;
+  } finally {
+    await view?.release().catch(() => {});
+  }
+}
+
+/**
+ * The copy: the backup before the first write, one consistent view (at a position of the change
+ * log when following), every table chunk by chunk, then the foreign keys. Returns the view, for
+ * the caller to release.
+ */
+async function copyTables(
+  session: Session,
+  run: CommandRun,
+  ctl: Controls,
+  changeLog: ChangeLog | undefined,
+  emit: (e: RunEvent) => void,
+  rowsByTable: Map<string, number>,
+  clock: Clock,
+): Promise<ReadView> {
+  const { state, hash, plan } = session;
+  const { id: runId, audit } = run;
+  const all = session.waves.flat();
+  let view: ReadView | undefined;
+  try {
     await ctl.gate?.wait();
     const backup = plan.settings.backup;
     // before the first write only: a resumed run would back up its own partial copy
@@ -156,8 +216,19 @@ async function copyPlan(session: Session, run: CommandRun, opts: RunOptions): Pr
         key: keySourceOf(plan.settings),
         clock,
       });
-    view = await session.reader.snapshot(ctl.workers);
-    audit.record('snapshot taken', { readers: ctl.workers });
+    if (changeLog) {
+      // the changes after this position are those the copy does not see
+      const at = await changeLog.snapshot(
+        all.map((m) => m.source),
+        ctl.workers,
+      );
+      view = at.view;
+      state.setStreamStart(hash, at.position);
+      audit.record('snapshot taken', { readers: ctl.workers, position: at.position });
+    } else {
+      view = await session.reader.snapshot(ctl.workers);
+      audit.record('snapshot taken', { readers: ctl.workers });
+    }
     const tables = all.map((m) => {
       const done = state.chunks(hash, m.target.name).filter((c) => c.status === 'done');
       return {
@@ -192,22 +263,10 @@ async function copyPlan(session: Session, run: CommandRun, opts: RunOptions): Pr
       audit.record('foreign keys added', { table: m.target.name, foreignKeys: m.target.foreignKeys.length });
       emit({ type: 'table-done', table: m.target.name });
     }
-    const summary = { ...summarize(session, runId, all, t0), rejectFiles: writeRejectFiles(session, all) };
-    return {
-      result: summary,
-      status: summary.rejects > 0 ? 'done-with-rejects' : 'done',
-      details: {
-        rows: summary.tables.reduce((n, t) => n + t.rows, 0),
-        copied: summary.copied,
-        rejects: summary.rejects,
-        seconds: Math.round(summary.seconds * 1000) / 1000,
-      },
-    };
+    return view;
   } catch (e) {
-    writeRejectFiles(session, all);
-    throw e instanceof FerryError && e.code === 'SNAPSHOT_LOST' ? keptOfTheRun(session, e) : e;
-  } finally {
     await view?.release().catch(() => {});
+    throw e;
   }
 }
 

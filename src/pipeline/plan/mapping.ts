@@ -11,6 +11,7 @@ import { sameColumnValues } from '../../core/columns.js';
 import { alwaysFits, converter, misfit } from '../../core/values.js';
 import { targetSide } from '../session/sides.js';
 import { looseConverter } from './loose-values.js';
+import { UNCHANGED } from '../../core/changes.js';
 
 export interface TableMapping {
   plan: TablePlan;
@@ -21,6 +22,11 @@ export interface TableMapping {
    * the transformed columns transformed, so a masked value is never kept with its reason
    */
   mapBatch(batch: RowBatch, rejects: Reject[]): RowBatch;
+  /**
+   * maps one row of a live change in place, leaving UNCHANGED values as they are; the reason it
+   * is refused for, or undefined (the refused row is then as mapBatch keeps it in rejects)
+   */
+  mapChangeRow(row: unknown[]): string | undefined;
   /** per target column: the plan transforms it (its values are never shown: verify samples, dry run differences) */
   transformed: boolean[];
   /** positions of the chunk key columns in the target row */
@@ -272,34 +278,43 @@ export function mapTable(
   // rows are mapped in place (the batch is ours); a refused row gets its source values back,
   // its transformed columns transformed
   const original: unknown[] = new Array(active.length);
+  const mapRow = (row: unknown[], steps: typeof active): string | undefined => {
+    let j = 0;
+    try {
+      for (; j < steps.length; j++) {
+        const [i, step] = steps[j]!;
+        original[j] = row[i];
+        row[i] = step(row[i]);
+      }
+      return undefined;
+    } catch (e) {
+      if (!(e instanceof RowRejected)) throw e;
+      for (let k = 0; k < j; k++) row[steps[k]![0]] = original[k];
+      for (const [i, transform] of transforms) if (row[i] !== UNCHANGED) row[i] = transform(row[i]);
+      return e.message;
+    }
+  };
   const mapBatch = (batch: RowBatch, rejects: Reject[]): RowBatch => {
     if (active.length === 0) return batch;
     let kept = 0;
     const rows = batch.rows;
     for (const row of rows) {
-      let j = 0;
-      try {
-        for (; j < active.length; j++) {
-          const [i, step] = active[j]!;
-          original[j] = row[i];
-          row[i] = step(row[i]);
-        }
-        rows[kept++] = row;
-      } catch (e) {
-        if (!(e instanceof RowRejected)) throw e;
-        for (let k = 0; k < j; k++) row[active[k]![0]] = original[k];
-        for (const [i, transform] of transforms) row[i] = transform(row[i]);
-        rejects.push({ row, reason: e.message });
-      }
+      const reason = mapRow(row, active);
+      if (reason === undefined) rows[kept++] = row;
+      else rejects.push({ row, reason });
     }
     rows.length = kept;
     return batch;
   };
+  // a live change's row may hold values the change log did not carry: they stay as they are
+  const changeSteps = active.map(([i, step]) => [i, (v: unknown) => (v === UNCHANGED ? v : step(v))] as const);
+  const mapChangeRow = (row: unknown[]) => mapRow(row, changeSteps);
   return {
     plan: tp,
     source,
     target,
     mapBatch,
+    mapChangeRow,
     transformed: cols.map((c) => c.transform !== undefined),
     keyIndexes: keyTarget.map((k) => targetCols.findIndex((c) => c.name === k)),
     columnar,

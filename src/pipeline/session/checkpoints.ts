@@ -91,6 +91,8 @@ CREATE TABLE IF NOT EXISTS plan_targets(plan_hash TEXT PRIMARY KEY, url TEXT NOT
 CREATE TABLE IF NOT EXISTS backups(id TEXT PRIMARY KEY, plan_hash TEXT NOT NULL, run_id TEXT NOT NULL, location TEXT NOT NULL,
   purpose TEXT NOT NULL, created TEXT NOT NULL, key TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_heads(run_id TEXT PRIMARY KEY, lines INTEGER NOT NULL, hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS streams(plan_hash TEXT PRIMARY KEY, start TEXT NOT NULL, applied TEXT, committed TEXT,
+  applied_at TEXT, changes INTEGER NOT NULL DEFAULT 0);
 `;
 
 /** What a run did to a target table when it prepared it. */
@@ -104,6 +106,18 @@ export interface TableWrite {
   definition: TargetTable;
   /** the table's content when the run left it (after its indexes) */
   fingerprint?: TableFingerprint;
+}
+
+/** A plan's stream of live changes, as the checkpoint store keeps it. */
+export interface StreamRecord {
+  /** the copy's snapshot position: the stream starts after it */
+  start: string;
+  /** the position applied last, when it was applied, and the source's commit time of its transaction */
+  applied?: string;
+  committed?: string;
+  appliedAt?: string;
+  /** row changes applied in all */
+  changes: number;
 }
 
 export interface BackupRecord {
@@ -260,6 +274,14 @@ export class StateStore {
       .all(planHash, table) as { digest: string | null }[];
     if (rows.length === 0 || rows.some((r) => r.digest === null)) return undefined;
     return rows.map((r) => JSON.parse(r.digest!) as Digest);
+  }
+
+  /** Records live changes the mapping refused (chunk -1: no chunk of the copy). */
+  addChangeRejects(planHash: string, rejects: Omit<RejectRecord, 'chunk'>[]): void {
+    const ins = this.db.prepare('INSERT INTO rejects VALUES (?,?,-1,?,?,?)');
+    this.db.transaction(() => {
+      for (const r of rejects) ins.run(planHash, r.table, stateStringify(r.row), redact(r.reason), r.refusedBy);
+    })();
   }
 
   failChunk(planHash: string, table: string, idx: number, error: string): void {
@@ -425,6 +447,46 @@ export class StateStore {
   auditHead(runId: string): { lines: number; hash: string } | undefined {
     return this.db.prepare('SELECT lines, hash FROM audit_heads WHERE run_id = ?').get(runId) as
       { lines: number; hash: string } | undefined;
+  }
+
+  /**
+   * Where a plan's live changes start: the position of the copy's snapshot, kept from the first
+   * run that took one (a resumed run replays the stream from it over what it copies later).
+   */
+  streamStart(planHash: string): string | undefined {
+    const r = this.db.prepare('SELECT start FROM streams WHERE plan_hash = ?').get(planHash) as
+      { start: string } | undefined;
+    return r?.start;
+  }
+
+  /** Keeps the snapshot's position as the stream's start, unless an earlier run kept one. */
+  setStreamStart(planHash: string, position: string): void {
+    this.db
+      .prepare('INSERT INTO streams(plan_hash, start) VALUES (?,?) ON CONFLICT(plan_hash) DO NOTHING')
+      .run(planHash, position);
+  }
+
+  /** What the follow loop applied last (the target holds the truth; this is for `ferry status`). */
+  setStreamApplied(planHash: string, applied: { position: string; committed?: string; changes: number }): void {
+    this.db
+      .prepare(
+        'UPDATE streams SET applied = ?, committed = ?, applied_at = ?, changes = changes + ? WHERE plan_hash = ?',
+      )
+      .run(applied.position, applied.committed ?? null, new Date().toISOString(), applied.changes, planHash);
+  }
+
+  stream(planHash: string): StreamRecord | undefined {
+    const r = this.db.prepare('SELECT * FROM streams WHERE plan_hash = ?').get(planHash) as
+      Record<string, string | number | null> | undefined;
+    return (
+      r && {
+        start: r.start as string,
+        applied: (r.applied as string | null) ?? undefined,
+        committed: (r.committed as string | null) ?? undefined,
+        appliedAt: (r.applied_at as string | null) ?? undefined,
+        changes: r.changes as number,
+      }
+    );
   }
 
   auditRuns(): string[] {

@@ -1,0 +1,258 @@
+// `ferry run PLAN --follow`, once the copy is in: every change the source commits after the copy's
+// snapshot is mapped as the copy maps rows and applied to the target in commit order, in batches
+// that never split a source transaction. The target stores each batch's position with its changes
+// (Target.applyChanges); the source is told only then that it may forget them. Killed at any
+// instant, the same command streams again from the position the target holds.
+import { UNCHANGED, type ChangeTransaction, type RowChange, type TargetChange } from '../../core/changes.js';
+import type { AppliedChange, ChangeLog, ChangeLogSettings, ChangeStream } from '../../core/contracts.js';
+import { FerryError } from '../../core/errors.js';
+import { canonicalText } from '../../core/values.js';
+import type { RunEvent } from '../copy/events.js';
+import { withRetries } from '../copy/retry.js';
+import type { TableMapping } from '../plan/mapping.js';
+import type { RejectRecord } from '../session/checkpoints.js';
+import type { CommandRun } from '../session/command.js';
+import type { Session } from '../session/session.js';
+
+export interface FollowOptions {
+  /** stops following (SIGTERM, SIGINT): the batch in hand is applied and acknowledged first */
+  signal?: AbortSignal;
+  onEvent?: (e: RunEvent) => void;
+}
+
+export interface FollowSummary {
+  /** source transactions applied (heartbeats left out) */
+  transactions: number;
+  /** row changes applied */
+  changes: number;
+  /** row changes refused (a value the target cannot hold), recorded with their reasons */
+  rejects: number;
+  /** the position the target holds when following stops */
+  position: string;
+}
+
+/** How one table's changes become the target's: its mapping, and where its primary key is. */
+interface Followed {
+  m: TableMapping;
+  key: number[];
+}
+
+/** The tables of a plan as live changes are applied to them; one line for what cannot be followed. */
+function followedTables(session: Session): Map<string, Followed> {
+  const out = new Map<string, Followed>();
+  for (const m of session.waves.flat()) {
+    if (m.target.primaryKey.length === 0)
+      throw new FerryError(
+        'UNSUPPORTED',
+        `${m.target.name} has no primary key in the plan: its live changes cannot be applied (a change must name the row it changes)`,
+        'give the table a primary key in the plan (a unique key of the source), or leave it out of a plan you follow',
+      );
+    if (m.plan.where)
+      throw new FerryError(
+        'UNSUPPORTED',
+        `${m.source.name} is copied with a row filter (where): its live changes cannot be filtered the same way`,
+        'leave the filter out of a plan you follow, or the table out of the plan',
+      );
+    const key = m.target.primaryKey.map((k) => m.target.columns.findIndex((c) => c.name === k));
+    out.set(m.source.name, { m, key });
+  }
+  return out;
+}
+
+/** What the source keeps for a plan's stream, by the plan's cdc section or named after the plan. */
+export function changeLogSettings(session: Session): ChangeLogSettings {
+  const name = `ferry_${session.hash}`;
+  const cdc = session.plan.cdc;
+  return {
+    slot: cdc?.slot ?? name,
+    publication: cdc?.publication ?? name,
+    heartbeatSeconds: cdc?.heartbeatSeconds ?? 10,
+  };
+}
+
+/**
+ * The source's change log for following the plan, once the source, the target and every table
+ * are known to allow it: a one-line error before anything is copied otherwise.
+ */
+export function followedChangeLog(session: Session): ChangeLog {
+  if (!session.reader.changeLog)
+    throw new FerryError(
+      'UNSUPPORTED',
+      `${session.source.kind} sources cannot give their live changes`,
+      'follow a PostgreSQL or MySQL/MariaDB source, or run without --follow',
+    );
+  if (!session.writer.applyChanges || !session.writer.appliedPosition)
+    throw new FerryError(
+      'UNSUPPORTED',
+      `${session.target.kind} targets cannot take live changes`,
+      'follow into a target that takes them (docs/architecture.md, "Live changes"), or run without --follow',
+    );
+  followedTables(session);
+  return session.reader.changeLog(changeLogSettings(session));
+}
+
+/** The position to stream from: the target's, or before the first apply, the copy's snapshot. */
+export async function followFrom(session: Session): Promise<string> {
+  const applied = await session.writer.appliedPosition!(session.hash);
+  const start = session.state.streamStart(session.hash);
+  if (applied !== undefined) return applied;
+  if (start === undefined)
+    throw new FerryError(
+      'INTERNAL',
+      `no position to follow ${session.planFile} from: the copy's snapshot left none in ${session.state.dir}`,
+      'run `ferry run PLAN --follow` again: it copies what is left and takes a position',
+    );
+  return start;
+}
+
+/** Follows the source's changes until `opts.signal` stops it. */
+export async function followChanges(
+  session: Session,
+  run: CommandRun,
+  changeLog: ChangeLog,
+  opts: FollowOptions,
+): Promise<FollowSummary> {
+  const { plan, state, hash, writer } = session;
+  const tables = followedTables(session);
+  const emit = opts.onEvent ?? (() => {});
+  const from = await followFrom(session);
+  run.audit.record('following', { from });
+  emit({ type: 'following', from });
+  const stream = changeLog.stream(
+    [...tables.values()].map((t) => t.m.source),
+    from,
+  );
+  const limits = plan.cdc?.batch ?? { transactions: 1000, changes: 10_000, waitMs: 200 };
+  const summary: FollowSummary = { transactions: 0, changes: 0, rejects: 0, position: from };
+  let batch: AppliedChange[] = [];
+  let transactions = 0;
+  let position: string | undefined;
+  let committed: string | undefined;
+  let rejected: Omit<RejectRecord, 'chunk'>[] = [];
+
+  const flush = async () => {
+    if (position === undefined) return;
+    const at = position;
+    if (batch.length > 0)
+      await withRetries('applying live changes', session.log, plan.settings.retries, () =>
+        writer.applyChanges!(batch, hash, at),
+      );
+    // a batch of heartbeats only: the target holds nothing new, the source may still move on
+    await stream.acknowledge(at);
+    if (rejected.length > 0) state.addChangeRejects(hash, rejected);
+    if (batch.length > 0) state.setStreamApplied(hash, { position: at, committed, changes: batch.length });
+    summary.transactions += transactions;
+    summary.changes += batch.length;
+    summary.rejects += rejected.length;
+    summary.position = at;
+    emit({
+      type: 'applied',
+      transactions,
+      changes: batch.length,
+      position: at,
+      lagSeconds: committed ? Math.max(0, (Date.now() - Date.parse(committed)) / 1000) : undefined,
+    });
+    if (state.rejectCount(hash) > plan.settings.maxRejects)
+      throw new FerryError(
+        'ERROR_BUDGET_SPENT',
+        `${state.rejectCount(hash)} rows were rejected and the plan allows ${plan.settings.maxRejects}; the last a live change of ${rejected.at(-1)?.table}`,
+        'see the reject files, fix the data or the plan (or raise settings.maxRejects), then run again to resume',
+      );
+    batch = [];
+    transactions = 0;
+    position = undefined;
+    committed = undefined;
+    rejected = [];
+  };
+
+  const take = (tx: ChangeTransaction) => {
+    for (const c of tx.changes) {
+      const t = tables.get(c.table);
+      if (!t) continue;
+      const mapped = targetChange(t, c);
+      if (typeof mapped === 'string') rejected.push({ table: t.m.target.name, ...rejectOf(c, mapped) });
+      else batch.push({ table: t.m.target, change: mapped });
+    }
+    if (tx.changes.length > 0) {
+      transactions++;
+      committed = tx.committed ?? committed;
+    }
+    position = tx.position;
+  };
+
+  try {
+    await pull(stream, limits, opts.signal, take, flush, () => batch.length);
+    await flush();
+  } finally {
+    await stream.close();
+  }
+  run.audit.record('stopped following', { ...summary });
+  return summary;
+}
+
+/**
+ * Pulls transactions into the batch and applies it when it is full, when no transaction came for
+ * `waitMs`, or when following stops; a transaction is never split.
+ */
+async function pull(
+  stream: ChangeStream,
+  limits: { transactions: number; changes: number; waitMs: number },
+  signal: AbortSignal | undefined,
+  take: (tx: ChangeTransaction) => void,
+  flush: () => Promise<void>,
+  pending: () => number,
+): Promise<void> {
+  const it = stream[Symbol.asyncIterator]();
+  const stopped = new Promise<'stop'>((resolve) => {
+    if (signal?.aborted) resolve('stop');
+    signal?.addEventListener('abort', () => resolve('stop'), { once: true });
+  });
+  let next: Promise<IteratorResult<ChangeTransaction>> | undefined;
+  let taken = 0;
+  for (;;) {
+    next ??= it.next();
+    const waits: Promise<unknown>[] = [next, stopped];
+    let timer: NodeJS.Timeout | undefined;
+    if (taken > 0) waits.push(new Promise((resolve) => (timer = setTimeout(() => resolve('due'), limits.waitMs))));
+    const got = await Promise.race(waits);
+    clearTimeout(timer);
+    if (got === 'stop') return;
+    if (got === 'due') {
+      await flush();
+      taken = 0;
+      continue;
+    }
+    next = undefined;
+    const r = got as IteratorResult<ChangeTransaction>;
+    if (r.done) return;
+    take(r.value);
+    taken++;
+    if (taken >= limits.transactions || pending() >= limits.changes) {
+      await flush();
+      taken = 0;
+    }
+  }
+}
+
+/** A row change as the target applies it, or the reason its values are refused. */
+function targetChange(t: Followed, c: RowChange): TargetChange | string {
+  const { m, key } = t;
+  const map = (row: unknown[]) => m.mapChangeRow(row);
+  if (c.op === 'insert') return map(c.after) ?? { op: 'upsert', row: c.after };
+  if (c.op === 'delete') return map(c.before) ?? { op: 'delete', key: key.map((i) => c.before[i]) };
+  const why = map(c.before) ?? map(c.after);
+  if (why !== undefined) return why;
+  const types = m.target.columns.map((col) => col.type);
+  const sameKey = key.every(
+    (i) => c.after[i] !== UNCHANGED && canonicalText(c.before[i], types[i]!) === canonicalText(c.after[i], types[i]!),
+  );
+  return sameKey && !c.after.includes(UNCHANGED)
+    ? { op: 'upsert', row: c.after }
+    : { op: 'update', key: key.map((i) => c.before[i]), row: c.after };
+}
+
+/** A refused change as its reject record keeps it: the row it would have written, values the log did not carry as null. */
+function rejectOf(c: RowChange, reason: string): Pick<RejectRecord, 'row' | 'reason' | 'refusedBy'> {
+  const row = c.op === 'delete' ? c.before : c.after;
+  return { row: row.map((v) => (v === UNCHANGED ? null : v)), reason: `live ${c.op}: ${reason}`, refusedBy: 'mapping' };
+}

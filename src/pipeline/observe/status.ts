@@ -1,0 +1,110 @@
+// `ferry status PLAN`: where a plan stands: its phase, each table's copy, and for a plan that
+// follows live changes, the source's position, the position the target holds, how far behind it
+// is and what the source keeps for the stream.
+import type { StreamRecord, TableStatus } from '../session/checkpoints.js';
+import { changeLogSettings } from '../follow/follow.js';
+import { openSession, type SessionOptions } from '../session/session.js';
+
+export type Phase = 'not started' | 'copying' | 'copied' | 'following';
+
+export interface TableProgressStatus {
+  table: string;
+  /** prepared, copied, finished, linked (foreign keys in), or not started */
+  state: TableStatus | 'not started';
+  chunks: number;
+  chunksDone: number;
+  rows: number;
+  rejects: number;
+}
+
+export interface StreamStatus {
+  /** the copy's snapshot position: the changes after it are followed */
+  start: string;
+  /** the position the target holds (the last batch applied), and when it was applied */
+  applied?: string;
+  appliedAt?: string;
+  /** seconds from the source's commit of the last applied transaction to its apply */
+  lagSeconds?: number;
+  changes: number;
+  /** where the source's log stands now, and what it keeps for the stream (bytes) */
+  sourcePosition?: string;
+  retainedBytes?: number;
+  /** why the source could not say (unreachable, no change log) */
+  sourceError?: string;
+}
+
+export interface PlanStatus {
+  plan: string;
+  hash: string;
+  phase: Phase;
+  /** the latest run of the plan, and whether it is running now */
+  run?: { id: string; status: string; started: string; finished: string | null };
+  tables: TableProgressStatus[];
+  stream?: StreamStatus;
+}
+
+export async function planStatus(planFile: string, opts: SessionOptions = {}): Promise<PlanStatus> {
+  const session = await openSession(planFile, opts);
+  const { state, hash } = session;
+  try {
+    const tables = session.waves.flat().map((m): TableProgressStatus => {
+      const chunks = state.chunks(hash, m.target.name);
+      const done = chunks.filter((c) => c.status === 'done');
+      return {
+        table: m.target.name,
+        state: state.tableStatus(hash, m.target.name) ?? 'not started',
+        chunks: chunks.length,
+        chunksDone: done.length,
+        rows: done.reduce((n, c) => n + c.rows, 0),
+        rejects: done.reduce((n, c) => n + c.rejects, 0),
+      };
+    });
+    const run = state.run(undefined, 'run');
+    const recorded = state.stream(hash);
+    const stream = recorded ? await streamStatus(session, recorded) : undefined;
+    const copied = tables.every((t) => t.state === 'linked');
+    const started = tables.some((t) => t.state !== 'not started');
+    const phase: Phase = stream?.applied ? 'following' : copied ? 'copied' : started ? 'copying' : 'not started';
+    return {
+      plan: planFile,
+      hash,
+      phase,
+      ...(run && run.planHash === hash
+        ? { run: { id: run.id, status: run.status, started: run.started, finished: run.finished } }
+        : {}),
+      tables,
+      ...(stream ? { stream } : {}),
+    };
+  } finally {
+    await session.close();
+  }
+}
+
+async function streamStatus(
+  session: Awaited<ReturnType<typeof openSession>>,
+  recorded: StreamRecord,
+): Promise<StreamStatus> {
+  const out: StreamStatus = {
+    start: recorded.start,
+    changes: recorded.changes,
+    ...(recorded.applied ? { applied: recorded.applied } : {}),
+    ...(recorded.appliedAt ? { appliedAt: recorded.appliedAt } : {}),
+    ...(recorded.committed && recorded.appliedAt
+      ? { lagSeconds: Math.max(0, (Date.parse(recorded.appliedAt) - Date.parse(recorded.committed)) / 1000) }
+      : {}),
+  };
+  // the target holds the truth of what was applied
+  const applied = await session.writer.appliedPosition?.(session.hash);
+  if (applied !== undefined) out.applied = applied;
+  try {
+    const log = session.reader.changeLog?.(changeLogSettings(session));
+    if (log) {
+      const now = await log.status();
+      out.sourcePosition = now.position;
+      if (now.retainedBytes !== undefined) out.retainedBytes = now.retainedBytes;
+    }
+  } catch (e) {
+    out.sourceError = (e as Error).message;
+  }
+  return out;
+}
