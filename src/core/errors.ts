@@ -24,6 +24,9 @@ export type ErrorCode =
   | 'BACKUP_INVALID'
   | 'TARGET_CHANGED'
   | 'AUDIT_BROKEN'
+  | 'PATH_INVALID'
+  | 'FILE_UNWRITABLE'
+  | 'STATE_DAMAGED'
   | 'INTERNAL';
 
 export class FerryError extends Error {

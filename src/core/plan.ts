@@ -335,7 +335,17 @@ export function parsePlan(text: string, file = 'plan'): Plan {
     }
     return file;
   };
-  const raw = doc.toJS();
+  let raw: unknown;
+  try {
+    raw = doc.toJS();
+  } catch (e) {
+    // the yaml library stops a document whose aliases would expand without bound (an "alias bomb")
+    throw new FerryError(
+      'PLAN_INVALID',
+      `${file}: ${(e as Error).message}`,
+      'write the plan without YAML aliases (ferry plan writes none)',
+    );
+  }
   const parsed = PlanSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -398,11 +408,14 @@ export function loadPlan(file: string): { plan: Plan; text: string; hash: string
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
-  } catch {
+  } catch (e) {
+    const errno = (e as NodeJS.ErrnoException).code;
     throw new FerryError(
       'PLAN_NOT_FOUND',
-      `cannot read plan ${file}`,
-      'write one with `ferry plan --source URL --target URL -o ferry.plan.yaml`',
+      `cannot read plan ${file}: ${errno === 'ENOENT' ? 'no such file' : errno === 'EISDIR' ? 'it is a folder' : errno === 'EACCES' ? 'permission denied' : (e as Error).message}`,
+      errno === 'EACCES'
+        ? 'give this user read access to it'
+        : 'write one with `ferry plan --source URL --target URL -o ferry.plan.yaml`',
     );
   }
   const plan = parsePlan(text, file);

@@ -5,29 +5,11 @@ import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, type FileHandl
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FerryError } from '../core/errors.js';
+import { fileError } from '../core/files.js';
 import { Tally, type ListedObject, type ObjectStore, type ObjectWriter, type RandomAccess } from './store.js';
 
-function fsError(err: unknown, what: string): FerryError {
-  const e = err as NodeJS.ErrnoException;
-  const reason =
-    e.code === 'EACCES' || e.code === 'EPERM'
-      ? 'permission denied'
-      : e.code === 'ENOSPC'
-        ? 'no space left on the device'
-        : (e.message ?? String(err)).split('\n')[0];
-  const action =
-    e.code === 'EACCES' || e.code === 'EPERM'
-      ? 'give ferry write access to the folder, or choose another one'
-      : e.code === 'ENOSPC'
-        ? 'free space, or write to another folder'
-        : 'check the folder in the URL';
-  return new FerryError(
-    e.code === 'EACCES' || e.code === 'EPERM' ? 'AUTH_FAILED' : 'WRITE_FAILED',
-    `${what}: ${reason}`,
-    action,
-    { cause: err },
-  );
-}
+/** What a caller can do instead, in every error of a folder store. */
+const ELSEWHERE = 'choose another folder';
 
 async function syncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
@@ -107,15 +89,28 @@ export class FolderStore implements ObjectStore {
     return join(this.root, ...key.split('/'));
   }
 
+  /**
+   * Refuses a folder that cannot be written, without making it (the first write does): a
+   * command that only looks, like assess, leaves nothing behind. The probe goes into the folder
+   * or, while it does not exist, into the nearest parent that does, and is removed.
+   */
   async check(): Promise<void> {
+    let dir = resolve(this.root);
+    while (
+      dir !== dirname(dir) &&
+      !(await stat(dir).then(
+        () => true,
+        (err: NodeJS.ErrnoException) => err.code !== 'ENOENT',
+      ))
+    )
+      dir = dirname(dir);
+    const probe = join(dir, `.ferry-probe-${randomBytes(4).toString('hex')}`);
     try {
-      await mkdir(this.root, { recursive: true, mode: this.modes.folder });
-      const probe = join(this.root, `.ferry-probe-${randomBytes(4).toString('hex')}`);
-      const fh = await open(probe, 'w');
+      const fh = await open(probe, 'wx');
       await fh.close();
       await rm(probe);
     } catch (err) {
-      throw fsError(err, `cannot write to folder ${this.root}`);
+      throw fileError(err, `cannot write to folder ${this.root}`, ELSEWHERE);
     }
   }
 
@@ -126,7 +121,7 @@ export class FolderStore implements ObjectStore {
       await w.close();
     } catch (err) {
       await w.abort();
-      throw fsError(err, `writing ${this.path(key)}`);
+      throw fileError(err, `writing ${this.path(key)}`, ELSEWHERE);
     }
   }
 
@@ -139,7 +134,7 @@ export class FolderStore implements ObjectStore {
         try {
           return await f(...a);
         } catch (err) {
-          throw err instanceof FerryError ? err : fsError(err, `writing ${path}`);
+          throw err instanceof FerryError ? err : fileError(err, `writing ${path}`, ELSEWHERE);
         }
       };
     return { write: wrap((...c: Buffer[]) => w.write(...c)), close: wrap(() => w.close()), abort: () => w.abort() };
@@ -150,7 +145,7 @@ export class FolderStore implements ObjectStore {
       return await readFile(this.path(key));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw fsError(err, `reading ${this.path(key)}`);
+      throw fileError(err, `reading ${this.path(key)}`, ELSEWHERE);
     }
   }
 
@@ -159,7 +154,7 @@ export class FolderStore implements ObjectStore {
       return (await stat(this.path(key))).size;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw fsError(err, `reading ${this.path(key)}`);
+      throw fileError(err, `reading ${this.path(key)}`, ELSEWHERE);
     }
   }
 
@@ -169,7 +164,7 @@ export class FolderStore implements ObjectStore {
       size,
       async read(start: number, end: number): Promise<Buffer> {
         const fh = await open(path, 'r').catch((err: unknown) => {
-          throw fsError(err, `reading ${path}`);
+          throw fileError(err, `reading ${path}`, ELSEWHERE);
         });
         try {
           const buf = Buffer.allocUnsafe(end - start);
@@ -187,7 +182,7 @@ export class FolderStore implements ObjectStore {
     try {
       for await (const chunk of createReadStream(path)) yield chunk as Buffer;
     } catch (err) {
-      throw fsError(err, `reading ${path}`);
+      throw fileError(err, `reading ${path}`, ELSEWHERE);
     }
   }
 
@@ -200,7 +195,7 @@ export class FolderStore implements ObjectStore {
       entries = await readdir(dir, { recursive: true, withFileTypes: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw fsError(err, `listing ${dir}`);
+      throw fileError(err, `listing ${dir}`, ELSEWHERE);
     }
     for (const e of entries) {
       // the temporary file of a write under way, or of a process that was killed, is listed too
@@ -215,7 +210,7 @@ export class FolderStore implements ObjectStore {
       } catch (err) {
         // removed by a concurrent chunk between the listing and now
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw fsError(err, `reading ${full}`);
+        throw fileError(err, `reading ${full}`, ELSEWHERE);
       }
       yield { key, size: info.size, version: String(info.mtimeMs) };
     }
@@ -228,7 +223,7 @@ export class FolderStore implements ObjectStore {
         .map((e) => e.name);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw fsError(err, `listing ${this.path(prefix)}`);
+      throw fileError(err, `listing ${this.path(prefix)}`, ELSEWHERE);
     }
   }
 
@@ -236,7 +231,7 @@ export class FolderStore implements ObjectStore {
     try {
       await Promise.all(keys.map((k) => rm(this.path(k), { force: true })));
     } catch (err) {
-      throw fsError(err, `deleting files in ${this.root}`);
+      throw fileError(err, `deleting files in ${this.root}`, ELSEWHERE);
     }
   }
 
@@ -244,7 +239,7 @@ export class FolderStore implements ObjectStore {
     try {
       await rm(this.path(prefix), { recursive: true, force: true });
     } catch (err) {
-      throw fsError(err, `deleting ${this.path(prefix)}`);
+      throw fileError(err, `deleting ${this.path(prefix)}`, ELSEWHERE);
     }
     // as on S3, where a prefix without objects does not exist: the folders above it that are
     // empty now go too (a nested table folder, __ferrytest_3fa9c1/orders/), up to the root

@@ -47,7 +47,7 @@ test('an unknown table is named', async () => {
     '-o',
     join(tmpDir(), 'p.yaml'),
   ]);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2);
   assert.match(oneLine(r.stderr), /table ghost does not exist in the source/);
 });
 

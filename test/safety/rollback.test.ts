@@ -97,7 +97,7 @@ test('MySQL: a target changed since the run stops the rollback, --force goes ahe
   assert.equal(forced.code, 0, forced.stderr);
   assert.deepEqual(await mysqlExec(target, 'SHOW TABLES'), []);
   const none = ferry(['rollback', ...state]);
-  assert.equal(none.code, 1);
+  assert.equal(none.code, 2);
   assert.match(none.stderr, /left nothing to roll back/);
 });
 

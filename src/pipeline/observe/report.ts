@@ -39,7 +39,7 @@ function seconds(ms: number): string {
 }
 
 export function writeReport(opts: ReportOptions = {}): ReportFiles {
-  const state = new StateStore(resolve(opts.stateDir ?? '.ferry'));
+  const state = new StateStore(resolve(opts.stateDir ?? '.ferry'), { existing: true });
   try {
     const run = requireRun(state, opts.runId);
     let plan: Plan | undefined;

@@ -3,13 +3,13 @@
 // edited, reordered or removed line breaks the chain. The state store keeps the last hash and
 // the line count of every log, so lines cut off the end are found too. Lines are redacted.
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, readdirSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { redact } from '../../core/secrets.js';
 import type { StateStore } from '../session/checkpoints.js';
-import { openPrivateFile } from '../session/private-files.js';
+import { appendDurably, openPrivateFile } from '../session/private-files.js';
 
 const HASH_FIELD = /,"hash":"([0-9a-f]{64})"\}$/;
 
@@ -30,6 +30,7 @@ export function auditFile(stateDir: string, runId: string): string {
 }
 
 export class AuditLog {
+  private readonly file: string;
   private readonly fd: number;
   private prev = '';
   private seq = 0;
@@ -44,7 +45,8 @@ export class AuditLog {
     private readonly log: Logger,
   ) {
     state.folder('audit');
-    this.fd = openPrivateFile(auditFile(state.dir, runId), 'a');
+    this.file = auditFile(state.dir, runId);
+    this.fd = openPrivateFile(this.file, 'a');
   }
 
   /** Opens the log of a run that was just started in the state store; every step is logged to `log` too. */
@@ -75,8 +77,7 @@ export class AuditLog {
     };
     const body = redact(JSON.stringify(entry, (_k, v) => (typeof v === 'bigint' ? String(v) : v)));
     const hash = sha256(body);
-    writeSync(this.fd, `${body.slice(0, -1)},"hash":"${hash}"}\n`);
-    fsyncSync(this.fd);
+    appendDurably(this.fd, this.file, `${body.slice(0, -1)},"hash":"${hash}"}\n`);
     this.prev = hash;
     this.state.setAuditHead(this.runId, this.seq, hash);
   }

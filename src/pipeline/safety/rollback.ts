@@ -93,7 +93,7 @@ async function stepFor(
 async function* noRows() {}
 
 export async function rollbackRun(opts: RollbackOptions = {}): Promise<RollbackResult> {
-  const state = new StateStore(resolve(opts.stateDir ?? '.ferry'));
+  const state = new StateStore(resolve(opts.stateDir ?? '.ferry'), { existing: true });
   let conn: Connector | undefined;
   let opened: OpenedBackup | undefined;
   try {

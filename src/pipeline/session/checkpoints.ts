@@ -3,14 +3,14 @@
 import { chmodSync, closeSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import Database from 'better-sqlite3';
 import type { TableFingerprint, TargetTable } from '../../core/contracts.js';
 import type { Digest } from '../../core/digest.js';
 import type { Finding, KeyRange } from '../../core/types.js';
 import { stateParse, stateStringify } from '../../core/values.js';
 import { redact } from '../../core/secrets.js';
 import { FerryError } from '../../core/errors.js';
-import { openPrivateFile, PRIVATE_FILE, privateFolder } from './private-files.js';
+import { inStateFolder, openPrivateFile, PRIVATE_FILE, privateFolder } from './private-files.js';
+import { openStateDb, type StateDb } from './state-db.js';
 
 export type ChunkStatus = 'pending' | 'running' | 'done' | 'failed';
 export type TableStatus = 'prepared' | 'copied' | 'finished' | 'linked';
@@ -133,18 +133,26 @@ export interface BackupRecord {
 }
 
 export class StateStore {
-  private readonly db: Database.Database;
+  private readonly db: StateDb;
 
-  constructor(readonly dir: string) {
-    privateFolder(dir);
+  /** `existing`: only a state that is there already will do (commands that read it, like report, make none) */
+  constructor(
+    readonly dir: string,
+    opts: { existing?: boolean } = {},
+  ) {
     const file = join(dir, 'state.db');
+    if (opts.existing && !existsSync(file))
+      throw new FerryError(
+        'RUN_NOT_FOUND',
+        `no ferry state in ${dir}`,
+        'run `ferry run PLAN` first, or pass --state-dir with the folder a run used',
+      );
+    privateFolder(dir);
     closeSync(openPrivateFile(file, 'a'));
     // SQLite gives the -wal and -shm files it makes the mode of the database file; an earlier version's keep theirs
-    for (const f of [`${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, PRIVATE_FILE);
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 10000');
+    for (const f of [`${file}-wal`, `${file}-shm`])
+      if (existsSync(f)) inStateFolder(f, () => chmodSync(f, PRIVATE_FILE));
+    this.db = openStateDb(file);
     this.db.exec(SCHEMA);
     // state written before chunks kept their target's digest, or the run that finished them
     const chunkColumns = this.db.prepare('PRAGMA table_info(chunks)').all() as { name: string }[];

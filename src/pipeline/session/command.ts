@@ -47,8 +47,12 @@ export async function asCommand<T>(start: CommandStart, body: (run: CommandRun) 
     return end.result;
   } catch (e) {
     const message = e instanceof FerryError ? e.oneLine() : String((e as Error).message);
-    state.finishRun(id, 'failed', message);
-    audit.record(`${command} failed`, { error: message });
+    try {
+      state.finishRun(id, 'failed', message);
+      audit.record(`${command} failed`, { error: message });
+    } catch {
+      // the state folder cannot take the record (a full disk): the error that stopped the command is the one to tell
+    }
     throw e;
   } finally {
     audit.close();
