@@ -210,6 +210,7 @@ function printDryRun(r: DryRunResult): void {
     out(f.toString());
   }
   out(`estimated copy time of the full run: ${duration(r.estimatedSeconds)} (at the sample's rates)`);
+  if (r.leftovers.length > 0) out(`scratch tables an earlier test left dropped: ${r.leftovers.join(', ')}`);
   const scratch = [...new Set(r.tables.map((x) => x.scratch))];
   if (r.kept.length > 0) out(`scratch tables kept: ${r.kept.join(', ')}`);
   else if (scratch.length > 0) out(`scratch tables dropped: ${scratch.join(', ')}`);
@@ -250,6 +251,7 @@ const USAGE_CODES: ErrorCode[] = [
 function exitCodeOf(e: FerryError): number {
   if (USAGE_CODES.includes(e.code)) return EXIT.usage;
   if (e.code === 'ERROR_BUDGET_SPENT') return EXIT.rejects;
+  if (e.code === 'INTERRUPTED') return EXIT.interrupted;
   return EXIT.failed;
 }
 
@@ -425,12 +427,20 @@ async function main(argv: string[]): Promise<number> {
       ) => {
         if (o.sample !== undefined && o.percent !== undefined)
           throw new FerryError('PLAN_INVALID', 'give --sample or --percent, not both', 'choose one');
+        const stop = new AbortController();
+        stopGracefully = () => {
+          stop.abort();
+          process.stderr.write(
+            'ferry: stopping: dropping the scratch tables first (interrupt again to stop at once; the next `ferry test` drops them then)\n',
+          );
+        };
         const r = await dryRun(planFile, {
           log: logger(globals()),
           stateDir: o.stateDir,
           sample: o.sample,
           percent: o.percent,
           keep: o.keep,
+          signal: stop.signal,
         });
         if (o.json) out(JSON.stringify(r, null, 2));
         else printDryRun(r);

@@ -27,6 +27,7 @@ export type ErrorCode =
   | 'PATH_INVALID'
   | 'FILE_UNWRITABLE'
   | 'STATE_DAMAGED'
+  | 'INTERRUPTED'
   | 'INTERNAL';
 
 export class FerryError extends Error {

@@ -6,7 +6,7 @@ import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { dryRun } from '../../src/pipeline/copy/dryrun.js';
 import { dbName, freshMysql, freshPg, mysqlExec, pgExec, tmpDir } from '../helpers.js';
-import { ferry, planFor } from '../e2e/support.js';
+import { ferry, ferrySpawn, planFor } from '../e2e/support.js';
 
 async function source(): Promise<string> {
   const url = await freshPg('ferry_safety_dry_src');
@@ -145,4 +145,56 @@ test('the sample takes the path a run takes: column batches into Parquet, rows f
   const log = r.tables.find((t) => t.table === 'log')!;
   assert.deepEqual([log.as, log.sampled, log.written, log.match], [{ columns: 1, rows: 0 }, 400, 400, true]);
   assert.deepEqual(readdirSync(lake), [], 'the scratch prefix is removed');
+});
+
+/** The scratch tables in a PostgreSQL database now. */
+async function scratchTables(url: string): Promise<string[]> {
+  const r = await pgExec(url, "SELECT tablename FROM pg_tables WHERE tablename LIKE '%\\_\\_ferrytest\\_%' ORDER BY 1");
+  return r.rows.map((x: { tablename: string }) => x.tablename);
+}
+
+/** Starts `ferry test` slowly (a throttled source) and does `meanwhile` to it once its first scratch table exists. */
+async function interruptedTest(
+  signal: NodeJS.Signals,
+): Promise<{ target: string; file: string; dir: string; code: number | null; stderr: string }> {
+  const target = await freshPg(`ferry_safety_dry_${signal.toLowerCase()}`);
+  const { file, dir } = await planFor(await source(), target, (p) => (p.settings.throttle = { rowsPerSecond: 2000 }), {
+    rowsPerChunk: 5000,
+  });
+  const child = ferrySpawn(['test', file, '--sample', '6000'], { cwd: dir });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  for (let i = 0; i < 1200 && (await scratchTables(target)).length === 0; i++)
+    await new Promise((r) => setTimeout(r, 50));
+  assert.notDeepEqual(await scratchTables(target), [], 'the dry run made a scratch table');
+  child.kill(signal);
+  return { target, file, dir, code: await exited, stderr };
+}
+
+test('an interrupted dry run drops its scratch tables before it exits', async () => {
+  const { target, code, stderr } = await interruptedTest('SIGINT');
+  assert.equal(code, 130, stderr);
+  assert.match(stderr, /^ferry: ferry test was interrupted; its scratch tables are dropped$/m);
+  assert.deepEqual(await scratchTables(target), []);
+});
+
+test('a dry run killed outright leaves records the next one finds: it drops those scratch tables first, saying so', async () => {
+  const { target, file, dir, code } = await interruptedTest('SIGKILL');
+  assert.equal(code, null, 'killed');
+  const left = await scratchTables(target);
+  assert.notDeepEqual(left, [], 'a scratch table was left behind');
+  const next = ferry(['test', file, '--sample', '100'], { cwd: dir });
+  assert.equal(next.code, 0, next.stderr);
+  const [line] = next.stdout.split('\n').filter((l) => l.startsWith('scratch tables an earlier test left dropped: '));
+  assert.deepEqual(
+    line!
+      .slice(line!.indexOf(': ') + 2)
+      .split(', ')
+      .sort(),
+    left,
+  );
+  assert.deepEqual(await scratchTables(target), []);
+  const again = ferry(['test', file, '--sample', '100'], { cwd: dir });
+  assert.doesNotMatch(again.stdout, /an earlier test left/, 'the records are gone with the tables');
 });

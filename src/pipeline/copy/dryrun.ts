@@ -4,7 +4,9 @@
 // target makes of it: a scratch folder, a scratch DynamoDB table), so the real tables are
 // never touched. The sample is verified (the digest of what ferry handed the target against
 // the digest of what the target reads back), the timings give an estimate of the full run,
-// and the scratch tables are dropped afterwards.
+// and the scratch tables are dropped afterwards. Each scratch table is recorded in the state
+// before it is made and forgotten when it is dropped: an interrupted dry run drops its own
+// before it ends, and one that was killed leaves records the next dry run finds and drops.
 import { randomBytes } from 'node:crypto';
 import type { ReadView, Reject, TargetTable } from '../../core/contracts.js';
 import { rowsOfColumns } from '../../core/columns.js';
@@ -13,6 +15,7 @@ import { FerryError } from '../../core/errors.js';
 import type { Finding, KeyRange, RowBatch } from '../../core/types.js';
 import { canonicalText } from '../../core/values.js';
 import type { AuditLog } from '../safety/audit.js';
+import type { ScratchRecord } from '../session/checkpoints.js';
 import type { TableMapping } from '../plan/mapping.js';
 import { systemClock, type Clock } from './schedule.js';
 import { asCommand, type CommandEnd, type CommandRun } from '../session/command.js';
@@ -31,6 +34,8 @@ export interface DryRunOptions extends SessionOptions {
   keep?: boolean;
   clock?: Clock;
   onTable?: (t: DryRunTable) => void;
+  /** an interrupt: the dry run stops between slices of the sample, drops its scratch tables and throws INTERRUPTED */
+  signal?: AbortSignal;
 }
 
 export interface DryRunTable {
@@ -64,6 +69,8 @@ export interface DryRunResult {
   ok: boolean;
   /** scratch tables left in place (keep) */
   kept: string[];
+  /** scratch tables earlier dry runs left (interrupted, killed), dropped before this one began */
+  leftovers: string[];
 }
 
 const DEFAULT_SAMPLE = 1000;
@@ -132,6 +139,7 @@ async function sampleTable(
   n: number,
   total: number,
   workers: number,
+  stopIfAsked: () => void,
 ): Promise<Omit<DryRunTable, 'seconds'> & { seconds: { copy: number; indexes: number }; findings: Finding[] }> {
   const { target, view, batchRows } = path;
   const types = table.columns.map((c) => c.type);
@@ -175,11 +183,22 @@ async function sampleTable(
     as[result.as]++;
   };
   const queue = ranges.map((range, i) => ({ range, i }));
-  await Promise.all(
+  // every worker has stopped before this returns (or throws): nothing writes to a scratch table being dropped
+  const ended = await Promise.allSettled(
     Array.from({ length: Math.min(workers, queue.length) }, async () => {
-      for (let job = queue.shift(); job; job = queue.shift()) await copyRange(job.range, job.i);
+      for (let job = queue.shift(); job; job = queue.shift()) {
+        try {
+          stopIfAsked();
+          await copyRange(job.range, job.i);
+        } catch (e) {
+          queue.length = 0;
+          throw e;
+        }
+      }
     }),
   );
+  const failed = ended.find((r) => r.status === 'rejected');
+  if (failed) throw failed.reason;
   const t2 = performance.now();
   try {
     await target.finishTable(table);
@@ -310,6 +329,22 @@ export async function dryRun(planFile: string, opts: DryRunOptions = {}): Promis
   }
 }
 
+/** The key scratch tables are recorded under: the target as the plan writes it (secrets as references). */
+function targetKey(session: Session): string {
+  return JSON.stringify({ url: session.plan.target.url, options: session.plan.target.options ?? null });
+}
+
+/** The error a dry run stops with when it is interrupted, once its scratch tables are dropped (or not). */
+function interrupted(left: string[]): FerryError {
+  return new FerryError(
+    'INTERRUPTED',
+    left.length === 0
+      ? 'ferry test was interrupted; its scratch tables are dropped'
+      : `ferry test was interrupted and could not drop its scratch tables ${left.join(', ')}`,
+    left.length === 0 ? '' : 'run `ferry test` again: it drops them first (or drop them by hand)',
+  );
+}
+
 /** The dry run proper: the run's checks, then a sample of every table into its scratch table; the scratch tables go afterwards. */
 async function sampleAll(
   session: Session,
@@ -319,16 +354,32 @@ async function sampleAll(
 ): Promise<CommandEnd<DryRunResult>> {
   const { state, plan } = session;
   const target = session.writer;
-  const prepared: TargetTable[] = [];
+  const targetId = targetKey(session);
+  const prepared: ScratchRecord[] = [];
   let view: ReadView | undefined;
-  let failed = false;
-  const finish = (findings: Finding[], tables: DryRunTable[]): CommandEnd<DryRunResult> => {
+  let failure: unknown;
+  const stopIfAsked = () => {
+    if (opts.signal?.aborted) throw interrupted([]);
+  };
+  const findings: Finding[] = [];
+  // what earlier dry runs left: rows of the source sitting in the target under scratch names
+  const leftovers = state.scratchTables(targetId);
+  const stillLeft = await dropScratch(session, leftovers, run.audit, 'leftover scratch tables dropped');
+  if (stillLeft.length > 0)
+    findings.push({
+      severity: 'warning',
+      code: 'SCRATCH_LEFT',
+      message: `scratch tables earlier dry runs left could not be dropped: ${stillLeft.join(', ')}`,
+      action: 'drop them by hand; they hold sampled rows of the source',
+    });
+  const finish = (tables: DryRunTable[]): CommandEnd<DryRunResult> => {
     state.addFindings(run.id, findings);
     const ok = !findings.some((f) => f.severity === 'error') && tables.every((t) => t.match && t.rejected === 0);
     const estimatedSeconds = tables.reduce((sum, t) => sum + t.estimatedSeconds, 0);
-    const kept = opts.keep ? [...new Set(prepared.map((t) => t.name))] : [];
+    const kept = opts.keep ? [...new Set(prepared.map((p) => p.table.name))] : [];
+    const dropped = [...new Set(leftovers.map((l) => l.table.name))].filter((n) => !stillLeft.includes(n));
     return {
-      result: { runId: run.id, suffix, tables, findings, estimatedSeconds, ok, kept },
+      result: { runId: run.id, suffix, tables, findings, estimatedSeconds, ok, kept, leftovers: dropped },
       status: ok ? 'ok' : 'findings',
       details: { ok, findings: findings.length, estimatedSeconds },
     };
@@ -336,8 +387,8 @@ async function sampleAll(
   try {
     const all = session.waves.flat();
     // the same checks a run makes before it writes
-    const findings = await preflight(session);
-    if (findings.some((f) => f.severity === 'error')) return finish(findings, []);
+    findings.push(...(await preflight(session)));
+    if (findings.some((f) => f.severity === 'error')) return finish([]);
     if (all.some((m) => m.target.foreignKeys.length > 0))
       findings.push({
         severity: 'info',
@@ -345,6 +396,7 @@ async function sampleAll(
         message: 'foreign keys are not checked on a sample (the parents of sampled rows are mostly not in it)',
         action: '`ferry run` adds them after the data; `ferry verify` checks every row',
       });
+    stopIfAsked();
     const workers = readerCount(plan.settings);
     view = await session.reader.snapshot(workers);
     const path: CopyPath = {
@@ -358,6 +410,7 @@ async function sampleAll(
     };
     const tables: DryRunTable[] = [];
     for (const m of all) {
+      stopIfAsked();
       const total = await session.reader.count(m.source, {}, view);
       const n = Math.max(
         1,
@@ -368,11 +421,22 @@ async function sampleAll(
       );
       const scratch = target.scratch ? target.scratch(m.target, suffix) : scratchTable(m.target, suffix);
       const t0 = performance.now();
-      // 'fail': a table of that name that is not this dry run's own is never touched
-      await target.prepare(scratch, 'fail');
-      prepared.push(scratch);
+      const record = { id: state.recordScratch(targetId, run.id, scratch), runId: run.id, table: scratch };
+      try {
+        // 'fail': a table of that name that is not this dry run's own is never touched
+        await target.prepare(scratch, 'fail');
+      } catch (e) {
+        if (e instanceof FerryError && e.code === 'TABLE_EXISTS') state.forgetScratch([record.id]);
+        else prepared.push(record);
+        throw e;
+      }
+      prepared.push(record);
       const prepare = (performance.now() - t0) / 1000;
-      const { findings: own, seconds, ...rest } = await sampleTable(session, path, m, scratch, n, total, workers);
+      const {
+        findings: own,
+        seconds,
+        ...rest
+      } = await sampleTable(session, path, m, scratch, n, total, workers, stopIfAsked);
       const t: DryRunTable = { ...rest, seconds: { prepare, ...seconds } };
       findings.push(...own);
       tables.push(t);
@@ -387,37 +451,54 @@ async function sampleAll(
       });
       opts.onTable?.(t);
     }
-    return finish(findings, tables);
+    return finish(tables);
   } catch (e) {
-    failed = true;
+    failure = e;
     throw e;
   } finally {
     await view?.release().catch(() => {});
-    // a failed cleanup is the error to report, unless the dry run failed first
-    if (!opts.keep) await cleanUp(session, prepared, run.audit).catch((e) => (failed ? undefined : Promise.reject(e)));
+    if (opts.keep) state.forgetScratch(prepared.map((p) => p.id));
+    else {
+      const left = await dropScratch(session, prepared, run.audit, 'scratch tables dropped');
+      if (failure instanceof FerryError && failure.code === 'INTERRUPTED') throw interrupted(left);
+      // a failed cleanup is the error to report, unless the dry run failed first
+      if (left.length > 0 && failure === undefined)
+        throw new FerryError(
+          'WRITE_FAILED',
+          `the dry run could not drop its scratch tables ${left.join(', ')}`,
+          'run `ferry test` again: it drops them first (or drop them by hand; they hold only sampled rows)',
+        );
+    }
   }
 }
 
-/** Drops the scratch tables, children first; names what could not be dropped. */
-async function cleanUp(session: Session, tables: TargetTable[], audit: AuditLog): Promise<void> {
-  const target = session.writer;
+/**
+ * Drops scratch tables, the last made first (children before parents), and forgets those
+ * dropped; returns the names of those that could not be dropped (still recorded).
+ */
+async function dropScratch(
+  session: Session,
+  tables: ScratchRecord[],
+  audit: AuditLog,
+  event: string,
+): Promise<string[]> {
+  if (tables.length === 0) return [];
+  const dropped: number[] = [];
   // tables that share storage (DynamoDB entities) share a scratch name: each is named once
   const left = new Set<string>();
   for (const t of [...tables].reverse()) {
     try {
-      await target.drop!(t);
+      await session.writer.drop!(t.table);
+      dropped.push(t.id);
     } catch {
-      left.add(t.name);
+      left.add(t.table.name);
     }
   }
-  audit.record('scratch tables dropped', {
-    tables: [...new Set(tables.map((t) => t.name))],
+  session.state.forgetScratch(dropped);
+  audit.record(event, {
+    tables: [...new Set(tables.map((t) => t.table.name))],
     ...(left.size > 0 ? { left: [...left] } : {}),
+    ...(tables.some((t) => t.runId !== audit.runId) ? { of: [...new Set(tables.map((t) => t.runId))] } : {}),
   });
-  if (left.size > 0)
-    throw new FerryError(
-      'WRITE_FAILED',
-      `the dry run could not drop its scratch tables ${[...left].join(', ')}`,
-      'drop them by hand; they hold only sampled rows',
-    );
+  return [...left];
 }

@@ -93,6 +93,7 @@ CREATE TABLE IF NOT EXISTS backups(id TEXT PRIMARY KEY, plan_hash TEXT NOT NULL,
 CREATE TABLE IF NOT EXISTS audit_heads(run_id TEXT PRIMARY KEY, lines INTEGER NOT NULL, hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS streams(plan_hash TEXT PRIMARY KEY, start TEXT NOT NULL, applied TEXT, committed TEXT,
   applied_at TEXT, changes INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS scratch_tables(id INTEGER PRIMARY KEY, target TEXT NOT NULL, run_id TEXT NOT NULL, definition TEXT NOT NULL);
 `;
 
 /** What a run did to a target table when it prepared it. */
@@ -118,6 +119,14 @@ export interface StreamRecord {
   appliedAt?: string;
   /** row changes applied in all */
   changes: number;
+}
+
+/** A dry run's scratch table, recorded before it is made, until it is dropped. */
+export interface ScratchRecord {
+  id: number;
+  /** the dry run that made it */
+  runId: string;
+  table: TargetTable;
 }
 
 export interface BackupRecord {
@@ -442,6 +451,35 @@ export class StateStore {
         this.db.prepare(`DELETE FROM ${t} WHERE plan_hash = ?`).run(planHash);
       this.db.prepare("UPDATE runs SET status = ? WHERE plan_hash = ? AND command = 'run'").run(runStatus, planHash);
     })();
+  }
+
+  /**
+   * Records a scratch table a dry run is about to make, before it makes it (a dry run killed at
+   * any instant leaves a record the next one finds); `target` names the target as the plan writes it.
+   */
+  recordScratch(target: string, runId: string, table: TargetTable): number {
+    return Number(
+      this.db
+        .prepare('INSERT INTO scratch_tables(target, run_id, definition) VALUES (?,?,?)')
+        .run(target, runId, stateStringify(table)).lastInsertRowid,
+    );
+  }
+
+  /** The scratch tables recorded in a target and not dropped yet, in the order they were made. */
+  scratchTables(target: string): ScratchRecord[] {
+    return (
+      this.db.prepare('SELECT * FROM scratch_tables WHERE target = ? ORDER BY id').all(target) as {
+        id: number;
+        run_id: string;
+        definition: string;
+      }[]
+    ).map((r) => ({ id: r.id, runId: r.run_id, table: stateParse<TargetTable>(r.definition) }));
+  }
+
+  /** Forgets scratch tables that were dropped (or are kept on purpose). */
+  forgetScratch(ids: number[]): void {
+    const del = this.db.prepare('DELETE FROM scratch_tables WHERE id = ?');
+    this.db.transaction(() => ids.forEach((id) => del.run(id)))();
   }
 
   setAuditHead(runId: string, lines: number, hash: string): void {
