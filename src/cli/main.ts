@@ -257,9 +257,15 @@ function exitCodeOf(e: FerryError): number {
 
 /**
  * Commander prints the whole help when a command that has subcommands is given none (`ferry`,
- * `ferry audit`): here that is a usage error like any other, one line and where help is.
+ * `ferry audit`) or `ferry help` an unknown one, and puts its "Did you mean" on a line of its
+ * own: here each is a usage error like any other, one line and where help is.
  */
 class FerryCommand extends Command {
+  constructor(name?: string) {
+    super(name);
+    this.configureOutput({ outputError: (text, write) => write(text.replace('\n(Did you mean', ' (did you mean')) });
+  }
+
   override createCommand(name?: string): FerryCommand {
     return new FerryCommand(name);
   }
@@ -269,7 +275,11 @@ class FerryCommand extends Command {
   override help(arg?: HelpContext | ((str: string) => string)): never {
     if (typeof arg !== 'object' || !arg.error) return super.help(arg as HelpContext);
     const names = this.commands.map((c) => c.name()).filter((n) => n !== 'help');
-    return this.error(`error: missing command: one of ${names.join(', ')}`, { code: 'commander.missingCommand' });
+    const unknown = this.args.find((a) => a !== 'help' && !names.includes(a));
+    return this.error(
+      unknown ? `error: unknown command '${unknown}'` : `error: missing command: one of ${names.join(', ')}`,
+      { code: unknown ? 'commander.unknownCommand' : 'commander.missingCommand' },
+    );
   }
 }
 
@@ -281,7 +291,8 @@ async function main(argv: string[]): Promise<number> {
     .addOption(
       new Option('--log-level <level>', 'log level')
         .choices(['debug', 'info', 'warn', 'error'])
-        .default(process.env.FERRY_LOG_LEVEL ?? 'warn'),
+        .env('FERRY_LOG_LEVEL')
+        .default('warn'),
     )
     .option('--json-logs', 'structured JSON logs on stderr')
     .showHelpAfterError('(add --help for usage)')
@@ -614,7 +625,12 @@ async function main(argv: string[]): Promise<number> {
       const dir = resolve(o.dir);
       const source = join(dir, 'shop.db');
       const target = join(dir, 'shop-migrated.db');
-      const counts = createDemoDatabase(source);
+      let counts: Record<string, number>;
+      try {
+        counts = createDemoDatabase(source);
+      } catch (e) {
+        throw fileError(e, `cannot write the sample database ${source}`, 'choose another folder with --dir');
+      }
       // a demo starts afresh: no target and no state from an earlier demo
       for (const stale of [target, `${target}-wal`, `${target}-shm`, join(dir, '.ferry')])
         rmSync(stale, { recursive: true, force: true });

@@ -15,7 +15,7 @@ const int = (min: number) => z.number().int().min(min);
 /** How often and how long a chunk is tried again after a transient error, unless the plan says otherwise. */
 export const DEFAULT_RETRIES = { attempts: 8, maxDelaySeconds: 30 };
 
-export const TransformSchema = z.union([
+const TRANSFORMS = [
   z.strictObject({
     hash: z
       .strictObject({
@@ -37,7 +37,12 @@ export const TransformSchema = z.union([
   z.strictObject({
     value: z.union([z.string(), z.number(), z.boolean(), z.null()]).describe('a fixed value for every row'),
   }),
-]);
+] as const;
+
+export const TransformSchema = z.union(TRANSFORMS, {
+  error:
+    'a transform is one of hash, mask or value: { hash: { salt } }, { mask: { keepFirst, keepLast, char } }, { value }',
+});
 
 export const ColumnPlanSchema = z.strictObject({
   source: name.describe('column name in the source'),

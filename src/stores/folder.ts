@@ -68,7 +68,8 @@ class FileWriter implements ObjectWriter {
     if (!this.fh) return;
     const fh = await this.fh.catch(() => undefined);
     await fh?.close().catch(() => {});
-    await rm(this.tmp, { force: true });
+    // best effort: the error that made the write stop is the one to tell (a folder of the path may be a file)
+    await rm(this.tmp, { force: true }).catch(() => {});
   }
 }
 

@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { fileError } from '../../core/files.js';
 import { FerryError, type ErrorCode } from '../../core/errors.js';
 
 export type Db = Database.Database;
@@ -148,11 +149,10 @@ export class Connections {
         try {
           mkdirSync(dirname(this.path), { recursive: true });
         } catch (err) {
-          throw new FerryError(
-            'CONNECT_FAILED',
-            `cannot create the folder of SQLite database ${this.path}: ${(err as Error).message}`,
-            'check the path in the sqlite: URL and the permissions of its folder',
-            { cause: err },
+          throw fileError(
+            err,
+            `cannot create the folder of SQLite database ${this.path}`,
+            'check the path in the sqlite: URL',
           );
         }
       }

@@ -333,11 +333,17 @@ async function copyAll(
   const copyStart = new Map<string, number>();
   const remaining = new Map<string, number>();
   const finishing: Promise<void>[] = [];
+  let failure: unknown;
   const tableCopied = (m: TableMapping) => {
     if (state.tableStatus(hash, m.target.name) === 'prepared') state.setTableStatus(hash, m.target.name, 'copied');
-    finishing.push(finishTable(session, runId, m, emit, ctl));
+    // a table whose indexes fail stops the run as a chunk that fails does (caught here: it is
+    // awaited only once the chunks are done, and meanwhile would be an unhandled rejection)
+    finishing.push(
+      finishTable(session, runId, m, emit, ctl).catch((e: unknown) => {
+        failure ??= e;
+      }),
+    );
   };
-  let failure: unknown;
   let preparing = true;
   const idle: (() => void)[] = [];
   const wake = () => idle.splice(0).forEach((w) => w());
@@ -403,13 +409,12 @@ async function copyAll(
     }
   };
   await Promise.all([prepared, ...Array.from({ length: ctl.workers }, worker)]);
-  const finished = await Promise.allSettled(finishing);
+  await Promise.all(finishing);
   if (failure !== undefined) throw failure;
-  const failedFinish = finished.find((r) => r.status === 'rejected');
-  if (failedFinish) throw (failedFinish as PromiseRejectedResult).reason;
   // tables whose chunks were all done in an earlier run, but not yet finished
   for (const m of tables) if (!remaining.has(m.target.name)) tableCopied(m);
   await Promise.all(finishing);
+  if (failure !== undefined) throw failure;
 }
 
 /** Copies one chunk of the plan through the one copy path, recording it in the checkpoint store and the audit log. */

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { FerryError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { redact } from '../../core/secrets.js';
 import type { StateStore } from '../session/checkpoints.js';
@@ -140,6 +141,12 @@ export function verifyAuditLog(state: StateStore, runId: string): AuditCheck {
 
 /** Checks the log of one run, or of every run that has one. */
 export function verifyAudit(state: StateStore, runId?: string): AuditCheck[] {
+  if (runId && !state.auditHead(runId) && !existsSync(auditFile(state.dir, runId)))
+    throw new FerryError(
+      'RUN_NOT_FOUND',
+      `no audit log of run ${runId} in ${state.dir}`,
+      'give the id of a run (the names of the audit folder), or no id to check every log',
+    );
   if (runId) return [verifyAuditLog(state, runId)];
   const dir = join(state.dir, 'audit');
   const onDisk = existsSync(dir)

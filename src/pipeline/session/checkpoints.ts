@@ -1,6 +1,6 @@
 // The checkpoint store: durable state of every table and chunk of a plan, runs, rejects,
 // timings and verification results, in an embedded SQLite file under .ferry/.
-import { chmodSync, closeSync, existsSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { TableFingerprint, TargetTable } from '../../core/contracts.js';
@@ -9,7 +9,8 @@ import type { Finding, KeyRange } from '../../core/types.js';
 import { stateParse, stateStringify } from '../../core/values.js';
 import { redact } from '../../core/secrets.js';
 import { FerryError } from '../../core/errors.js';
-import { inStateFolder, openPrivateFile, PRIVATE_FILE, privateFolder } from './private-files.js';
+import { fileError } from '../../core/files.js';
+import { inStateFolder, openPrivateFile, OTHER_STATE_FOLDER, PRIVATE_FILE, privateFolder } from './private-files.js';
 import { openStateDb, type StateDb } from './state-db.js';
 
 export type ChunkStatus = 'pending' | 'running' | 'done' | 'failed';
@@ -141,6 +142,17 @@ export interface BackupRecord {
   key: { env?: string; file?: string };
 }
 
+/** Whether a state file is there; one in a folder this user may not look into is one line naming it, not "no state". */
+function stateFileExists(file: string): boolean {
+  try {
+    statSync(file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw fileError(e, `cannot read ${file}`, OTHER_STATE_FOLDER);
+  }
+}
+
 export class StateStore {
   private readonly db: StateDb;
 
@@ -150,7 +162,7 @@ export class StateStore {
     opts: { existing?: boolean } = {},
   ) {
     const file = join(dir, 'state.db');
-    if (opts.existing && !existsSync(file))
+    if (opts.existing && !stateFileExists(file))
       throw new FerryError(
         'RUN_NOT_FOUND',
         `no ferry state in ${dir}`,

@@ -13,6 +13,8 @@ export interface SessionOptions {
   log?: Logger;
   /** overrides the plan's settings.stateDir */
   stateDir?: string;
+  /** what the command needs of the plan, checked before anything is connected to or written (a backup's key) */
+  check?: (plan: Plan) => void;
 }
 
 export interface Session {
@@ -40,6 +42,7 @@ export async function openSession(planFile: string, opts: SessionOptions = {}): 
   const log = opts.log ?? silentLogger;
   // the plan's transform keys are resolved before anything is connected to, let alone written
   const { plan, hash, keys } = loadPlan(planFile);
+  opts.check?.(plan);
   const source = await connect(plan.source.url, log, plan.settings.parallelism + 1);
   let target: Connector | undefined;
   let state: StateStore | undefined;

@@ -290,16 +290,24 @@ export async function backupSession(session: Session, ctx: BackupContext): Promi
 
 /** `ferry backup PLAN`. */
 export async function backupPlan(planFile: string, opts: BackupOptions = {}): Promise<BackupSummary> {
-  const session = await openSession(planFile, opts);
-  const { state, hash, plan } = session;
-  try {
-    const to = opts.to ?? plan.settings.backup?.to;
+  const locationOf = (plan: Session['plan']) => opts.to ?? plan.settings.backup?.to;
+  // where the backup goes and its key, before anything is written (the state folder included)
+  const check = (plan: Session['plan']) => {
+    const to = locationOf(plan);
     if (!to)
       throw new FerryError(
         'PLAN_INVALID',
         'no backup location: the plan has no settings.backup.to',
         'add settings.backup.to (a folder or s3://bucket/prefix) to the plan, or pass --to',
       );
+    const key = keySourceOf(plan.settings, opts.key);
+    loadKey(key);
+    checkKeyPlace(key, to);
+  };
+  const session = await openSession(planFile, { ...opts, check });
+  const { state, hash, plan } = session;
+  const to = locationOf(plan)!;
+  try {
     return await asCommand(
       { state, plan: { hash, file: planFile }, command: 'backup', log: session.log, details: { to } },
       async (run) => {
