@@ -103,16 +103,23 @@ export function ferry(args: string[], opts: { cwd?: string; env?: Record<string,
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** The CLI in a child process without blocking this one: for commands that talk to a server this process runs (s3rver). */
+/**
+ * The CLI in a child process without blocking this one: for commands that talk to a server this
+ * process runs (s3rver), or run side by side. An `env` value undefined unsets the variable;
+ * `user` runs it as another user (uid and gid).
+ */
 export function ferryAsync(
   args: string[],
-  opts: { cwd?: string; env?: Record<string, string> } = {},
+  opts: { cwd?: string; env?: Record<string, string | undefined>; user?: { uid: number; gid: number } } = {},
 ): Promise<CliResult> {
+  const env = { ...process.env, ...opts.env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: opts.cwd,
-      env: { ...process.env, ...opts.env },
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...opts.user,
     });
     let stdout = '';
     let stderr = '';
