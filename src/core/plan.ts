@@ -408,16 +408,24 @@ export function transformKeys(plan: Plan, file = 'plan'): TransformKeys {
   return keys;
 }
 
+/** Why a plan file cannot be read, by the file system's error code. */
+const UNREADABLE: Record<string, string> = {
+  ENOENT: 'no such file',
+  EISDIR: 'it is a folder',
+  EACCES: 'permission denied',
+};
+
 /** Loads a plan and resolves its transform keys; its hash names its state. */
 export function loadPlan(file: string): { plan: Plan; text: string; hash: string; keys: TransformKeys } {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    const errno = (e as NodeJS.ErrnoException).code;
+    const errno = (e as NodeJS.ErrnoException).code ?? '';
+    const why = UNREADABLE[errno] ?? (e as Error).message;
     throw new FerryError(
       'PLAN_NOT_FOUND',
-      `cannot read plan ${file}: ${errno === 'ENOENT' ? 'no such file' : errno === 'EISDIR' ? 'it is a folder' : errno === 'EACCES' ? 'permission denied' : (e as Error).message}`,
+      `cannot read plan ${file}: ${why}`,
       errno === 'EACCES'
         ? 'give this user read access to it'
         : 'write one with `ferry plan --source URL --target URL -o ferry.plan.yaml`',
