@@ -11,6 +11,12 @@ export const PLAN_FILES: Row[] = [
     stderr: /^ferry: cannot read plan nope\.yaml: no such file: write one with `ferry plan --source URL --target URL/,
   },
   {
+    does: 'status of a plan that does not exist',
+    args: () => ['status', 'nope.yaml'],
+    code: 2,
+    stderr: /^ferry: cannot read plan nope\.yaml: no such file: /,
+  },
+  {
     does: 'a folder given as the plan',
     args: () => ['verify', 'plans'],
     setup: (dir) => mkdirSync(join(dir, 'plans')),
