@@ -79,6 +79,13 @@ export function toFerryError(err: unknown, ep: Endpoint, activity: Activity, tab
         `MySQL refused the password for user ${ep.user}@${ep.host}`,
         'check the user and password of the endpoint URL (keep the password in ${env:NAME} or ${file:path})',
       );
+    case 1698:
+      // MariaDB's answer to a user it does not know that gives no password
+      return new FerryError(
+        'AUTH_FAILED',
+        `MySQL refused user ${ep.user}@${ep.host}, which gave no password`,
+        'check the user name, and give its password in the endpoint URL as ${env:NAME} or ${file:path}',
+      );
     case 1044:
       return new FerryError(
         'AUTH_FAILED',
