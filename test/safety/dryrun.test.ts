@@ -153,7 +153,7 @@ async function scratchTables(url: string): Promise<string[]> {
   return r.rows.map((x: { tablename: string }) => x.tablename);
 }
 
-/** Starts `ferry test` slowly (a throttled source) and does `meanwhile` to it once its first scratch table exists. */
+/** Starts `ferry test` slowly (a throttled source) and sends it `signal` once its first scratch table exists. */
 async function interruptedTest(
   signal: NodeJS.Signals,
 ): Promise<{ target: string; file: string; dir: string; code: number | null; stderr: string }> {
