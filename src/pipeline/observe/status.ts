@@ -1,7 +1,9 @@
 // `ferry status PLAN`: where a plan stands: its phase, each table's copy, and for a plan that
 // follows live changes, the source's position, the position the target holds, how far behind it
 // is and what the source keeps for the stream.
-import type { StreamRecord, TableStatus } from '../session/checkpoints.js';
+import { resolve } from 'node:path';
+import { loadPlan } from '../../core/plan.js';
+import { stateExists, type StreamRecord, type TableStatus } from '../session/checkpoints.js';
 import { changeLogSettings } from '../follow/follow.js';
 import { openSession, type SessionOptions } from '../session/session.js';
 
@@ -44,8 +46,26 @@ export interface PlanStatus {
 }
 
 export async function planStatus(planFile: string, opts: SessionOptions = {}): Promise<PlanStatus> {
+  // a plan no run has touched: nothing to connect to, and no state to make
+  const { plan, hash } = loadPlan(planFile);
+  if (!stateExists(resolve(opts.stateDir ?? plan.settings.stateDir)))
+    return {
+      plan: planFile,
+      hash,
+      phase: 'not started',
+      tables: plan.waves.flatMap((w) =>
+        w.tables.map((t) => ({
+          table: t.target,
+          state: 'not started' as const,
+          chunks: 0,
+          chunksDone: 0,
+          rows: 0,
+          rejects: 0,
+        })),
+      ),
+    };
   const session = await openSession(planFile, opts);
-  const { state, hash } = session;
+  const { state } = session;
   try {
     const tables = session.waves.flat().map((m): TableProgressStatus => {
       const chunks = state.chunks(hash, m.target.name);

@@ -142,6 +142,11 @@ export interface BackupRecord {
   key: { env?: string; file?: string };
 }
 
+/** Whether a state folder holds a state (commands that only look, like status, make none). */
+export function stateExists(dir: string): boolean {
+  return stateFileExists(join(dir, 'state.db'));
+}
+
 /** Whether a state file is there; one in a folder this user may not look into is one line naming it, not "no state". */
 function stateFileExists(file: string): boolean {
   try {
