@@ -14,6 +14,7 @@ import { silentLogger } from '../../src/core/log.js';
 import { formatType, parseType } from '../../src/core/types.js';
 import { canonicalText } from '../../src/core/values.js';
 import { sourceContract } from '../contract/source-contract.js';
+import { applyUntilKilled } from '../contract/apply-contract.js';
 import { batchesOf, collect, targetContract, writeUntilKilled } from '../contract/target-contract.js';
 import { edgeColumns } from '../fixtures/edge.js';
 import { freshPg, hostPort, PG_BASE, pgExec } from '../helpers.js';
@@ -326,7 +327,10 @@ describe('postgres: values in binary COPY', () => {
   });
   after(async () => conn?.close());
 
-  /** Writes rows, reads them back through a snapshot, and returns them with the server's own text of each value. */
+  /**
+   * Writes rows, reads them back through a snapshot, and returns them with the server's own text
+   * of each value. The rows applied as live changes to a table of their own read back the same.
+   */
   async function roundTrip(
     name: string,
     natives: [string, string][],
@@ -340,6 +344,15 @@ describe('postgres: values in binary COPY', () => {
     );
     assert.equal(res.rows, rows.length);
     const back = await readAll(conn, sourceOf(t));
+    // live changes write the values as SQL text, not binary COPY: they read back the same
+    const applied = { ...t, name: `${name}_applied` };
+    await conn.target!().prepare(applied, 'drop');
+    await conn.target!().applyChanges!(
+      rows.map((row) => ({ table: applied, change: { op: 'upsert', row } })),
+      name,
+      'one',
+    );
+    assert.deepEqual(await readAll(conn, sourceOf(applied)), back, 'applied as written');
     const client = new pg.Client({ connectionString: url, options: '-c IntervalStyle=iso_8601 -c TimeZone=UTC' });
     await client.connect();
     try {
@@ -805,8 +818,102 @@ describe('postgres: target', () => {
       const fromPublic = await conn.introspect({ tables: ['ferry_sales.orders'] });
       assert.equal(fromPublic.tables[0]!.name, 'ferry_sales.orders');
       assert.deepEqual(await readAll(conn, { ...sourceOf(t), name: 'ferry_sales.orders' }), [[1, 'm']]);
+      // live changes too, and the positions are kept in the URL's schema
+      await inSales.target!().applyChanges!([{ table: t, change: { op: 'upsert', row: [1, 's'] } }], 'sales', 'p1');
+      assert.deepEqual(await readAll(conn, { ...sourceOf(t), name: 'ferry_sales.orders' }), [[1, 's']]);
+      const { rows } = await pgExec(url, 'SELECT stream, position FROM ferry_sales._ferry_positions');
+      assert.deepEqual(rows, [{ stream: 'sales', position: 'p1' }]);
+      assert.equal(await conn.target!().appliedPosition!('sales'), undefined);
     } finally {
       await inSales.close();
+    }
+  });
+
+  test('live changes: a connection terminated inside a batch leaves neither the batch nor its position', async () => {
+    await applyUntilKilled(conn, async () => {
+      const { rows } = await pgExec(
+        url,
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_xid IS NOT NULL',
+      );
+      return rows.length > 0;
+    });
+  });
+
+  test("live changes: a key changed in place takes the rows that refer to it along, by the target's foreign keys", async () => {
+    const target = conn.target!();
+    const parent = nativeTable(conn, 'renumbered', [
+      ['id', 'integer'],
+      ['name', 'text'],
+    ]);
+    const child = nativeTable(conn, 'renumbered_child', [
+      ['id', 'integer'],
+      ['parent_id', 'integer'],
+    ]);
+    child.foreignKeys = [
+      {
+        name: 'renumbered_child_parent',
+        columns: ['parent_id'],
+        refTable: 'renumbered',
+        refColumns: ['id'],
+        onUpdate: 'CASCADE',
+      },
+    ];
+    for (const [t, rows] of [
+      [
+        parent,
+        [
+          [1, 'one'],
+          [2, 'two'],
+        ],
+      ],
+      [
+        child,
+        [
+          [10, 1],
+          [11, 1],
+          [12, 2],
+        ],
+      ],
+    ] as const) {
+      await target.prepare(t, 'drop');
+      await target.writeChunk(
+        { table: t, range: {}, replace: false, isolate: false },
+        batchesOf(rows.map((r) => [...r])),
+      );
+    }
+    await target.addForeignKeys(child);
+    await target.applyChanges!(
+      [{ table: parent, change: { op: 'update', key: [1], row: [100, 'one, renumbered'] } }],
+      'renumbered',
+      '1',
+    );
+    assert.deepEqual(await readAll(conn, sourceOf(parent)), [
+      [2, 'two'],
+      [100, 'one, renumbered'],
+    ]);
+    assert.deepEqual(await readAll(conn, sourceOf(child)), [
+      [10, 100],
+      [11, 100],
+      [12, 2],
+    ]);
+  });
+
+  test('live changes into PostGIS geometry keep each value with its SRID', async () => {
+    const gisUrl = await freshPg('ferry_pg_apply_gis');
+    await pgExec(gisUrl, 'CREATE EXTENSION postgis');
+    const gis = await open(gisUrl);
+    try {
+      const t = nativeTable(gis, 'places', [
+        ['id', 'integer'],
+        ['spot', 'geometry'],
+      ]);
+      await gis.target!().prepare(t, 'drop');
+      const point = new Uint8Array(Buffer.from('0101000020E6100000000000000000F03F0000000000000040', 'hex'));
+      await gis.target!().applyChanges!([{ table: t, change: { op: 'upsert', row: [1, point] } }], 'gis', '1');
+      const { rows } = await pgExec(gisUrl, 'SELECT ST_AsEWKT(spot) AS spot FROM places');
+      assert.deepEqual(rows, [{ spot: 'SRID=4326;POINT(1 2)' }]);
+    } finally {
+      await gis.close();
     }
   });
 });

@@ -16,6 +16,7 @@ import {
   parentRows,
   type EdgeColumn,
 } from '../fixtures/edge.js';
+import { applyContract } from './apply-contract.js';
 import { columnBatchesOf } from './column-batches.js';
 
 export async function* batchesOf(rows: unknown[][], size = 1000): AsyncIterable<RowBatch> {
@@ -383,5 +384,7 @@ export function targetContract(label: string, opts: ContractOptions): void {
       assert.equal(child.foreignKeys[0]?.refTable, 'fk_parent');
       assert.deepEqual(child.foreignKeys[0]?.columns, ['parent_id']);
     });
+
+    applyContract(() => ({ conn, target }), opts);
   });
 }

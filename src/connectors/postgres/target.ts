@@ -3,6 +3,7 @@
 // keys after the data.
 import type pg from 'pg';
 import type {
+  AppliedChange,
   ChunkWrite,
   IfExists,
   Reject,
@@ -23,6 +24,7 @@ import {
   scalarEncoder,
   type Encoder,
 } from './binary-write.js';
+import { PgApply } from './apply.js';
 import { decoderFor } from './binary-read.js';
 import { CopyIn, copyOut } from './copy.js';
 import { isTransientPgError, pgReason, queryError } from './errors.js';
@@ -81,8 +83,11 @@ function isIdentity(c: Column): boolean {
 export class PgTarget implements Target {
   /** formats by table, from the live column types; forgotten when prepare() changes the table */
   private readonly formats = new Map<string, Promise<RowFormat>>();
+  private readonly changes: PgApply;
 
-  constructor(private readonly db: PgPool) {}
+  constructor(private readonly db: PgPool) {
+    this.changes = new PgApply({ withClient: (fn) => this.withClient(fn), schema: db.schema });
+  }
 
   private ref(name: string): TableRef {
     return tableRef(name, this.db.schema);
@@ -466,6 +471,14 @@ export class PgTarget implements Target {
 
   valueCheck(column: Column): ((v: unknown) => string | undefined) | undefined {
     return valueCheckFor(column);
+  }
+
+  applyChanges(changes: AppliedChange[], stream: string, position: string): Promise<void> {
+    return this.changes.applyChanges(changes, stream, position);
+  }
+
+  appliedPosition(stream: string): Promise<string | undefined> {
+    return this.changes.appliedPosition(stream);
   }
 
   async drop(table: TargetTable): Promise<void> {

@@ -15,6 +15,10 @@ function bcDate(s: string): string {
   return `${String(year).padStart(4, '0')}${m[3]!.replace(/Z$/, '+00')} BC`;
 }
 
+function hexOf(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}
+
 function floatText(v: unknown): string {
   const n = typeof v === 'number' ? v : Number(v);
   return Object.is(n, -0) ? '-0' : String(n);
@@ -41,10 +45,10 @@ export function textForm(t: CanonicalType): TextForm {
     case 'bool':
       return (v) => (v ? 't' : 'f');
     case 'bytes':
-      return (v) => {
-        const b = v as Uint8Array;
-        return `\\x${Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex')}`;
-      };
+      return (v) => `\\x${hexOf(v as Uint8Array)}`;
+    case 'geometry':
+      // PostGIS reads EWKB as hex digits
+      return (v) => hexOf(v as Uint8Array);
     case 'date':
     case 'timestamp':
       return (v) => bcDate(String(v));
