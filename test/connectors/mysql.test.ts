@@ -10,6 +10,7 @@ import { FerryError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { formatType, parseType } from '../../src/core/types.js';
 import { sourceContract } from '../contract/source-contract.js';
+import { applyUntilKilled } from '../contract/apply-contract.js';
 import { batchesOf, collect, targetContract, writeUntilKilled } from '../contract/target-contract.js';
 import { edgeColumns } from '../fixtures/edge.js';
 import { loadChinook } from '../e2e/support.js';
@@ -612,6 +613,24 @@ describe('mysql: connection errors', () => {
         )) as { id: number }[];
         if (writer) await mysqlExec(url, `KILL ${writer.id}`);
         return writer !== undefined;
+      });
+    } finally {
+      await conn.close();
+    }
+  });
+
+  test('live changes: a connection killed inside a batch leaves neither the batch nor its position', async () => {
+    const url = await freshMysql('mysql_apply_killed');
+    const conn = await open(url);
+    try {
+      await applyUntilKilled(conn, async () => {
+        const [applier] = (await mysqlExec(
+          url,
+          'SELECT p.ID AS id FROM information_schema.INNODB_TRX t JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id WHERE p.DB = ? AND p.ID <> CONNECTION_ID()',
+          [dbName(url)],
+        )) as { id: number }[];
+        if (applier) await mysqlExec(url, `KILL ${applier.id}`);
+        return applier !== undefined;
       });
     } finally {
       await conn.close();

@@ -49,6 +49,8 @@ class MysqlConnector implements Connector {
 
   constructor(
     private readonly pool: SessionPool,
+    /** the connection live changes are applied on */
+    private readonly applier: SessionPool,
     private readonly server: Server,
     private readonly log: Logger,
   ) {}
@@ -89,11 +91,11 @@ class MysqlConnector implements Connector {
   }
 
   target(): Target {
-    return (this.targetSide ??= new MysqlTarget(this.pool, this.server, this.log));
+    return (this.targetSide ??= new MysqlTarget(this.pool, this.applier, this.server, this.log));
   }
 
-  close(): Promise<void> {
-    return this.pool.close();
+  async close(): Promise<void> {
+    await Promise.all([this.pool.close(), this.applier.close()]);
   }
 }
 
@@ -110,6 +112,8 @@ export async function connect(opts: ConnectOptions): Promise<Connector> {
     );
     return new MysqlConnector(
       pool,
+      // ferry's own statements, many in one query: a round trip per call, not per change
+      new SessionPool(ep, SESSION.target, 1, true),
       serverOf(row!.version, Number(row!.maxPacket), ep.localInfile && Number(row!.localInfile) === 1),
       opts.log,
     );

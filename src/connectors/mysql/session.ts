@@ -89,8 +89,10 @@ function socketToAddress(ep: Endpoint): () => Socket {
   };
 }
 
-function options(ep: Endpoint): ConnectionOptions {
+/** `multipleStatements`: the connection takes statements separated by ";" in one query (ferry's own SQL only) */
+function options(ep: Endpoint, multipleStatements: boolean): ConnectionOptions {
   return {
+    multipleStatements,
     host: ep.host,
     port: ep.port,
     user: ep.user,
@@ -172,8 +174,8 @@ export function socketDrained(conn: Connection): Promise<void> {
 const dead = new WeakSet<Connection>();
 
 /** Opens a connection and applies the session settings; errors become FerryErrors. */
-export async function openSession(ep: Endpoint, settings: string[]): Promise<Connection> {
-  const conn = mysql.createConnection(options(ep));
+export async function openSession(ep: Endpoint, settings: string[], multipleStatements = false): Promise<Connection> {
+  const conn = mysql.createConnection(options(ep, multipleStatements));
   // an idle connection the server closes emits 'error'; without a listener it would crash the process
   conn.on('error', () => dead.add(conn));
   try {
@@ -209,6 +211,8 @@ export class SessionPool {
     readonly ep: Endpoint,
     private readonly settings: string[],
     private readonly size: number,
+    /** its connections take several statements in one query */
+    private readonly multipleStatements = false,
   ) {}
 
   async acquire(): Promise<Connection> {
@@ -224,7 +228,7 @@ export class SessionPool {
       if (this.open < this.size) {
         this.open++;
         try {
-          return await openSession(this.ep, this.settings);
+          return await openSession(this.ep, this.settings, this.multipleStatements);
         } catch (err) {
           this.open--;
           this.waiters.shift()?.();

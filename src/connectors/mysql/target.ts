@@ -2,6 +2,7 @@
 // foreign keys after the data, read-back for verification.
 import type { Connection } from 'mysql2';
 import type {
+  AppliedChange,
   ChunkWrite,
   IfExists,
   Reject,
@@ -15,6 +16,7 @@ import { writeIsolated } from '../../core/isolate.js';
 import type { Logger } from '../../core/log.js';
 import type { Column, Finding, KeyRange, RowBatch } from '../../core/types.js';
 import { Readable } from 'node:stream';
+import { MysqlApply } from './apply.js';
 import { loadDataFormat, quoteIdent, rowEncoder } from './codec.js';
 import { isFatal, isTransient, reasonOf, toFerryError } from './errors.js';
 import { run, runLoad, socketDrained, type SessionPool } from './session.js';
@@ -65,13 +67,17 @@ function clip(name: string): string {
 export class MysqlTarget implements Target {
   /** statement size in UTF-16 units; a UTF-8 byte count is at most three times that */
   private readonly statementChars: number;
+  private readonly changes: MysqlApply;
 
   constructor(
     private readonly pool: SessionPool,
+    /** connections that take several statements in one query, for live changes */
+    applier: SessionPool,
     private readonly traits: TargetTraits,
     private readonly log: Logger,
   ) {
     this.statementChars = Math.max(16_384, Math.min(STATEMENT_CHARS_CAP, Math.floor((traits.maxPacket - 4096) / 3)));
+    this.changes = new MysqlApply(applier, this.statementChars);
   }
 
   async check(tables: TargetTable[]): Promise<Finding[]> {
@@ -464,6 +470,14 @@ export class MysqlTarget implements Target {
 
   valueCheck(column: Column): ((v: unknown) => string | undefined) | undefined {
     return valueCheckFor(column, this.traits.maxPacket);
+  }
+
+  applyChanges(changes: AppliedChange[], stream: string, position: string): Promise<void> {
+    return this.changes.applyChanges(changes, stream, position);
+  }
+
+  appliedPosition(stream: string): Promise<string | undefined> {
+    return this.changes.appliedPosition(stream);
   }
 
   async drop(table: TargetTable): Promise<void> {
