@@ -1,89 +1,28 @@
 // The SQLite target: tables created with types that keep canonical values exactly, chunks
 // written as multi-row INSERTs in one transaction, keys and foreign keys after the data.
-import type { ChunkWrite, IfExists, Reject, Target, TargetTable, WriteResult } from '../../core/contracts.js';
+import type {
+  AppliedChange,
+  ChunkWrite,
+  IfExists,
+  Reject,
+  Target,
+  TargetTable,
+  WriteResult,
+} from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { writeIsolated } from '../../core/isolate.js';
 import type { Logger } from '../../core/log.js';
 import type { Finding, KeyRange, RowBatch } from '../../core/types.js';
 import { formatType } from '../../core/types.js';
-import { encoder, type Codec } from './codec.js';
+import { SqliteApply } from './apply.js';
 import { toFerryError, type Connections, type Db, Serial } from './db.js';
+import { Inserter } from './insert.js';
 import { foreignKeysOf } from './introspect.js';
 import { countRows, readRows } from './read.js';
 import { createTableSql, ident, identList, rangeFilter, rowidKeyColumn, type TableSpec } from './sql.js';
 import { affinity, affinityLoss, nativeType } from './typemap.js';
 
-// bound parameters per statement, within SQLite's oldest limit
-const MAX_PARAMS = 999;
-const MAX_ROWS_PER_INSERT = 100;
 const ISOLATE_GROUP_ROWS = 100;
-
-type Statement = ReturnType<Db['prepare']>;
-
-/** Prepared INSERTs of a table: many rows per statement, then one at a time for the rest. */
-class Inserter {
-  private readonly encoders: (Codec | undefined)[];
-  private readonly width: number;
-  private readonly groupRows: number;
-  private readonly one: Statement;
-  private readonly many: Statement;
-  private readonly oneParams: unknown[];
-  private readonly manyParams: unknown[];
-
-  constructor(
-    private readonly db: Db,
-    table: TargetTable,
-  ) {
-    this.encoders = table.columns.map((c) => encoder(c.type));
-    this.width = table.columns.length;
-    this.groupRows = Math.max(1, Math.min(MAX_ROWS_PER_INSERT, Math.floor(MAX_PARAMS / this.width)));
-    const head = `INSERT INTO ${ident(table.name)} (${identList(table.columns.map((c) => c.name))}) VALUES `;
-    const tuple = `(${table.columns.map(() => '?').join(', ')})`;
-    this.one = db.prepare(head + tuple);
-    this.many = db.prepare(head + Array<string>(this.groupRows).fill(tuple).join(', '));
-    this.oneParams = new Array<unknown>(this.width);
-    this.manyParams = new Array<unknown>(this.width * this.groupRows);
-  }
-
-  insert(rows: unknown[][]): void {
-    const group = this.groupRows;
-    let r = 0;
-    for (; r + group <= rows.length; r += group) {
-      this.bind(this.manyParams, rows, r, group);
-      this.many.run(this.manyParams);
-    }
-    for (; r < rows.length; r++) {
-      this.bind(this.oneParams, rows, r, 1);
-      this.one.run(this.oneParams);
-    }
-  }
-
-  /** Inserts a group under a savepoint, leaving nothing behind when a row is refused. */
-  insertOrUndo(rows: unknown[][]): void {
-    this.db.exec('SAVEPOINT ferry_group');
-    try {
-      this.insert(rows);
-      this.db.exec('RELEASE ferry_group');
-    } catch (err) {
-      this.db.exec('ROLLBACK TO ferry_group');
-      this.db.exec('RELEASE ferry_group');
-      throw err;
-    }
-  }
-
-  private bind(params: unknown[], rows: unknown[][], from: number, count: number): void {
-    const { encoders, width } = this;
-    let j = 0;
-    for (let r = from; r < from + count; r++) {
-      const row = rows[r]!;
-      for (let c = 0; c < width; c++) {
-        const v = row[c];
-        const encode = encoders[c];
-        params[j++] = v === null || v === undefined ? null : encode ? encode(v) : v;
-      }
-    }
-  }
-}
 
 const specOf = (table: TargetTable): TableSpec => ({ name: table.name, columns: table.columns, key: table.key });
 
@@ -106,6 +45,7 @@ function createIndex(db: Db, table: string, name: string, columns: string[], uni
 
 export class SqliteTarget implements Target {
   private readonly writes = new Serial();
+  private readonly changes = new SqliteApply();
 
   constructor(
     private readonly conns: Connections,
@@ -305,6 +245,14 @@ export class SqliteTarget implements Target {
 
   async count(table: TargetTable, range: KeyRange): Promise<number> {
     return countRows(this.conns.read(), specOf(table), range);
+  }
+
+  applyChanges(changes: AppliedChange[], stream: string, position: string): Promise<void> {
+    return this.writes.run(async () => this.changes.applyChanges(this.conns.write(), changes, stream, position));
+  }
+
+  appliedPosition(stream: string): Promise<string | undefined> {
+    return this.writes.run(async () => this.changes.appliedPosition(this.conns.write(), stream));
   }
 
   drop(table: TargetTable): Promise<void> {
