@@ -276,10 +276,12 @@ describe('sqlite target schema', () => {
   });
   after(async () => conn.close());
 
-  test('a target file is created with its folder, in WAL mode', async () => {
+  test('a target file is created with its folder, in WAL mode (asking for an applied position creates none)', async () => {
     const nested = join(tmpDir(), 'a', 'b', 'new.db');
     const c = await open(`sqlite://${nested}`);
     try {
+      assert.equal(await c.target!().appliedPosition!('follow'), undefined);
+      assert.equal(existsSync(nested), false);
       await c.target!().prepare(tableFor(c, 'parent', parentColumns), 'fail');
     } finally {
       await c.close();

@@ -251,8 +251,16 @@ export class SqliteTarget implements Target {
     return this.writes.run(async () => this.changes.applyChanges(this.conns.write(), changes, stream, position));
   }
 
-  appliedPosition(stream: string): Promise<string | undefined> {
-    return this.writes.run(async () => this.changes.appliedPosition(this.conns.write(), stream));
+  async appliedPosition(stream: string): Promise<string | undefined> {
+    let db: Db;
+    try {
+      db = this.conns.read();
+    } catch (err) {
+      // reading creates no file: a database not made yet has no position
+      if (err instanceof FerryError && err.code === 'DATABASE_NOT_FOUND') return undefined;
+      throw err;
+    }
+    return this.changes.appliedPosition(db, stream);
   }
 
   drop(table: TargetTable): Promise<void> {
