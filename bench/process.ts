@@ -14,6 +14,8 @@ export interface RunOptions {
   logFile: string;
   /** Measure the peak resident set size and the CPU time (under GNU time). */
   measureRss?: boolean;
+  /** The exit code of a run that went as expected (0 unless said). */
+  expectedExit?: number;
 }
 
 export interface Timed {
@@ -41,7 +43,7 @@ function exitCode(command: string, args: string[], options: RunOptions): Promise
   }
 }
 
-/** Runs a command to completion; throws with the end of its log unless it exits with 0. */
+/** Runs a command to completion; throws with the end of its log unless it exits with the expected code. */
 export async function runTimed(command: string, args: string[], options: RunOptions): Promise<Timed> {
   appendFileSync(options.logFile, `$ ${[command, ...args].join(' ')}\n`);
   const rssFile = `${options.logFile}.rss`;
@@ -52,7 +54,7 @@ export async function runTimed(command: string, args: string[], options: RunOpti
   const code = await exitCode(program, programArgs, options);
   const wallSeconds = (performance.now() - started) / 1000;
   try {
-    if (code !== 0)
+    if (code !== (options.expectedExit ?? 0))
       throw new Error(
         `${options.label} exited with code ${code}; the end of ${options.logFile}:\n${logTail(options.logFile)}`,
       );

@@ -1,9 +1,11 @@
-// The results: a table on the terminal, bench/results.json and bench/results.md.
-import { writeFileSync } from 'node:fs';
+// The results: a table on the terminal, bench/results.json and bench/results.md (which also
+// holds the large-value benchmark's section, from bench/results-large.json).
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CaseResult, Measurement } from './cases.js';
 import type { TableSizes } from './dataset.js';
 import type { Environment } from './environment.js';
+import { LARGE_RESULTS_FILE, largeMarkdown, type LargeResults } from './large-report.js';
 
 export interface MemoryPoint {
   rows: number;
@@ -113,8 +115,20 @@ function markdown(results: BenchResults): string {
   ].join('\n');
 }
 
+function readResults<T>(path: string): T | undefined {
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as T) : undefined;
+}
+
+/** bench/results.md from the results of both benchmarks, each from its JSON file. */
+export function writeResultsMarkdown(benchDir: string): void {
+  const main = readResults<BenchResults>(join(benchDir, 'results.json'));
+  const large = readResults<LargeResults>(join(benchDir, LARGE_RESULTS_FILE));
+  const sections = [main ? markdown(main) : '# ferry benchmark results\n', ...(large ? [largeMarkdown(large)] : [])];
+  writeFileSync(join(benchDir, 'results.md'), sections.join('\n'));
+}
+
 export function writeResults(benchDir: string, results: BenchResults): void {
   writeFileSync(join(benchDir, 'results.json'), JSON.stringify(results, null, 2) + '\n');
-  writeFileSync(join(benchDir, 'results.md'), markdown(results));
+  writeResultsMarkdown(benchDir);
   console.log(`results written to ${join(benchDir, 'results.json')} and results.md`);
 }

@@ -41,8 +41,13 @@ async function reachable(port: number): Promise<boolean> {
   }
 }
 
-/** A server whose root@127.0.0.1 has no password; `tls` makes it offer TLS with the given certificate. */
-export async function privateMariadb(opts: { tls?: { cert: string; key: string } } = {}): Promise<PrivateMariadb> {
+/**
+ * A server whose root@127.0.0.1 has no password; `tls` makes it offer TLS with the given
+ * certificate; `settings` are more server options (`--max-allowed-packet=1G`), after the defaults.
+ */
+export async function privateMariadb(
+  opts: { tls?: { cert: string; key: string }; settings?: string[] } = {},
+): Promise<PrivateMariadb> {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-mariadb-private-'));
   owned(dir);
   const port = await freePort();
@@ -68,6 +73,7 @@ export async function privateMariadb(opts: { tls?: { cert: string; key: string }
     '--innodb-buffer-pool-size=16M',
     `--log-error=${join(dir, 'error.log')}`,
     ...user,
+    ...(opts.settings ?? []),
   ];
   if (opts.tls) {
     for (const [from, to] of [
