@@ -216,8 +216,14 @@ export interface RowSink {
  * Parses the framing of a binary COPY stream and hands each complete row to a sink.
  */
 export class BinaryCopyParser {
-  /** the start of an incomplete row (or header), kept until the next chunk */
+  /**
+   * The start of an incomplete row (or header): a view of the chunk it came in until the next
+   * chunk, then a buffer of ferry's own that gathers the row's bytes as they come
+   */
   private held?: Buffer;
+  /** bytes of `held` that hold the row so far */
+  private heldBytes = 0;
+  private ownsHeld = false;
   private need = HEADER_FIXED;
   private headerDone = false;
   private readonly at: Int32Array;
@@ -235,28 +241,48 @@ export class BinaryCopyParser {
   /** Takes the stream's next bytes, chunk[start..end). */
   push(chunk: Buffer, start = 0, end = chunk.length): void {
     if (this.done) return;
-    const held = this.held;
-    if (held) {
-      // the row that straddles two chunks is joined with just enough of the new chunk to
-      // complete it; the rest of the chunk is parsed where it is, not copied
+    if (this.held) {
+      // the row that straddles chunks is gathered with just enough of each chunk to complete
+      // what is known of it, so a row of any size is copied once; the rest of the chunk is
+      // parsed where it is
+      const before = this.heldBytes;
+      let p = start;
       for (;;) {
-        const take = Math.max(1, this.need - held.length);
-        if (take > end - start) {
-          this.held = Buffer.concat([held, chunk.subarray(start, end)]);
-          return;
-        }
-        const joined = Buffer.concat([held, chunk.subarray(start, start + take)]);
-        const stop = this.parse(joined, 0, joined.length);
+        const take = Math.min(end - p, Math.max(1, this.need - this.heldBytes));
+        if (take === 0) return;
+        this.hold(chunk, p, p + take);
+        p += take;
+        if (this.heldBytes < this.need) continue;
+        const stop = this.parse(this.held!, 0, this.heldBytes);
         if (stop > 0 || this.done) {
           this.held = undefined;
           if (this.done) return;
-          start += stop - held.length;
+          start += stop - before;
           break;
         }
       }
     }
     const stop = this.parse(chunk, start, end);
-    this.held = stop < end && !this.done ? chunk.subarray(stop, end) : undefined;
+    if (stop < end && !this.done) {
+      this.held = chunk.subarray(stop, end);
+      this.heldBytes = end - stop;
+      this.ownsHeld = false;
+    }
+  }
+
+  /** Appends chunk[from..to) to the held row, in a buffer of its own with room for what the row needs. */
+  private hold(chunk: Buffer, from: number, to: number): void {
+    const size = this.heldBytes + to - from;
+    if (!this.ownsHeld || size > this.held!.length) {
+      // an eighth more than needed: the fields after a large one fit without copying it again
+      const wanted = Math.max(size, this.need);
+      const grown = Buffer.allocUnsafe(wanted + (wanted >> 3));
+      this.held!.copy(grown, 0, 0, this.heldBytes);
+      this.held = grown;
+      this.ownsHeld = true;
+    }
+    chunk.copy(this.held!, this.heldBytes, from, to);
+    this.heldBytes = size;
   }
 
   /** Throws unless the stream ended where it should (after its trailer). */
