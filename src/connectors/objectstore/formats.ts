@@ -222,7 +222,9 @@ export async function* readFile(
   let batch: unknown[][] = [];
   if (s.format === 'ndjson') {
     const decoders = wanted.map((i) => ({ i, name: columns[i]!.name, decode: jsonDecoder(columns[i]!.type) }));
-    let rest = '';
+    // the start of a line that goes on in the next chunk, in pieces: a line is searched for its
+    // end and joined once, however many chunks it spans
+    let rest: string[] = [];
     const lineRow = (line: string) => {
       const members = ndjsonMembers(line);
       const row = new Array<unknown>(columns.length);
@@ -232,18 +234,25 @@ export async function* readFile(
       }
       batch.push(row);
     };
+    const endLine = (last: string) => {
+      const line = rest.length > 0 ? rest.join('') + last : last;
+      rest = [];
+      if (line.trim() !== '') lineRow(line);
+    };
     for await (const chunk of source) {
-      const text = rest + decoder.write(chunk);
-      const lines = text.split('\n');
-      rest = lines.pop()!;
-      for (const line of lines) if (line.trim() !== '') lineRow(line);
+      const text = decoder.write(chunk);
+      let start = 0;
+      for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
+        endLine(text.slice(start, end));
+        start = end + 1;
+      }
+      if (start < text.length) rest.push(text.slice(start));
       if (batch.length >= batchRows) {
         yield batch;
         batch = [];
       }
     }
-    rest += decoder.end();
-    if (rest.trim() !== '') lineRow(rest);
+    endLine(decoder.end());
   } else {
     const parser = new CsvParser();
     const decoders = wanted.map((i) => ({ i, decode: csvDecoder(columns[i]!.type) }));
