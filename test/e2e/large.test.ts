@@ -1,0 +1,144 @@
+// Large values end to end: text of every UTF-8 width (multi-byte characters across whatever
+// chunks carry them, and the characters each format escapes) and bytes of every value, a few
+// MiB each, through every source → target pair that can hold them, arrive exactly and verify.
+// DynamoDB, whose items hold at most 400 KB, rejects such rows with the reason and writes the rest.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import type { TargetTable } from '../../src/core/contracts.js';
+import { parseType } from '../../src/core/types.js';
+import { runPlan } from '../../src/pipeline/copy/run.js';
+import { verifyPlan } from '../../src/pipeline/verify/verify.js';
+import { startDynalite, type LocalDynamo } from '../connectors/dynamodb-local.js';
+import { batchesOf, collect, tableFor } from '../contract/target-contract.js';
+import type { EdgeColumn } from '../fixtures/edge.js';
+import { largeBytes, largeText } from '../fixtures/large.js';
+import { tmpDir } from '../helpers.js';
+import { ENGINES, freshDb, open, planFor, type Engine } from './support.js';
+
+const MIB = 1 << 20;
+const columns: EdgeColumn[] = [
+  { name: 'id', type: parseType('int32') },
+  { name: 't', type: parseType('text') },
+  { name: 'b', type: parseType('bytes') },
+];
+// two large rows with small ones between them, so that rows of every size follow one another
+const rows: unknown[][] = [
+  [1, largeText(3 * MIB, 7), largeBytes(2 * MIB, 7)],
+  [2, 'été 🚢', new Uint8Array([0, 255, 10, 9, 92])],
+  [3, null, null],
+  [4, largeText(2 * MIB + 3, 11), largeBytes(MIB + 5, 11)],
+];
+
+/** Where the first difference is, without printing megabytes. */
+function sameValue(actual: unknown, expected: unknown, what: string): void {
+  if (expected === null) return assert.equal(actual, null, what);
+  if (typeof expected === 'string') {
+    assert.equal(typeof actual, 'string', `${what} is text`);
+    const a = actual as string;
+    if (a === expected) return;
+    let i = 0;
+    while (i < a.length && a[i] === expected[i]) i++;
+    assert.fail(
+      `${what}: ${a.length} characters where ${expected.length} were written, first different at ${i}: ${JSON.stringify(a.slice(i, i + 20))}`,
+    );
+  }
+  assert.ok(actual instanceof Uint8Array, `${what} is bytes`);
+  const a = Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength);
+  const e = Buffer.from(expected as Uint8Array);
+  if (a.equals(e)) return;
+  let i = 0;
+  while (i < a.length && a[i] === e[i]) i++;
+  assert.fail(`${what}: ${a.length} bytes where ${e.length} were written, first different at ${i}`);
+}
+
+async function largeSource(engine: Engine, name: string): Promise<string> {
+  const url = await freshDb(engine, name);
+  const conn = await open(url);
+  try {
+    const table = tableFor(conn, 'doc', columns);
+    await conn.target!().prepare(table, 'drop');
+    await conn.target!().writeChunk({ table, range: {}, replace: false, isolate: false }, batchesOf(rows));
+  } finally {
+    await conn.close();
+  }
+  return url;
+}
+
+/** The rows of the target's table, as the target reads them back, in key order. */
+async function readBack(url: string): Promise<unknown[][]> {
+  const conn = await open(url);
+  try {
+    const info = (await conn.introspect({ tables: ['doc'] })).tables[0]!;
+    const table: TargetTable = {
+      ...tableFor(conn, 'doc', columns),
+      columns: info.columns.map((c) => ({
+        name: c.name,
+        type: c.type,
+        nativeType: c.nativeType,
+        nullable: c.nullable,
+      })),
+    };
+    const back = await collect(conn.target!().readBack(table, {}, 2));
+    return back.sort((a, b) => Number(a[0]) - Number(b[0]));
+  } finally {
+    await conn.close();
+  }
+}
+
+const TARGETS: { name: string; url: (from: Engine) => Promise<string> }[] = [
+  ...ENGINES.map((to) => ({ name: to, url: (from: Engine) => freshDb(to, `ferry_large_${from}_${to}`) })),
+  ...(['parquet', 'ndjson', 'csv'] as const).map((format) => ({
+    name: format,
+    url: async () => `file:${tmpDir(`ferry-large-${format}-`)}?format=${format}`,
+  })),
+];
+
+for (const from of ENGINES)
+  describe(`large values from ${from}`, () => {
+    let source: string;
+    before(async () => {
+      source = await largeSource(from, `ferry_large_${from}_src`);
+    });
+
+    for (const to of TARGETS)
+      test(`to ${to.name}: text and bytes of several MiB arrive exactly and verify`, async () => {
+        const target = await to.url(from);
+        const { file } = await planFor(source, target);
+        const run = await runPlan(file);
+        assert.equal(run.rejects, 0);
+        assert.equal(run.copied, rows.length);
+        const v = await verifyPlan(file);
+        assert.ok(v.ok, JSON.stringify(v.tables));
+        const back = await readBack(target);
+        assert.equal(back.length, rows.length);
+        back.forEach((row, r) => {
+          assert.equal(Number(row[0]), rows[r]![0]);
+          sameValue(row[1], rows[r]![1], `row ${r + 1}, text`);
+          sameValue(row[2], rows[r]![2], `row ${r + 1}, bytes`);
+        });
+      });
+  });
+
+describe('large values into DynamoDB', () => {
+  let dynamo: LocalDynamo;
+  before(async () => {
+    dynamo = await startDynalite();
+  });
+  after(async () => dynamo.stop());
+
+  test('rows of several MiB are rejected with their size, the others written', async () => {
+    const source = await largeSource('postgres', 'ferry_large_dynamodb_src');
+    const { file } = await planFor(source, dynamo.url, (p) => (p.settings.maxRejects = 2));
+    const run = await runPlan(file);
+    assert.equal(run.rejects, 2);
+    assert.equal(run.copied, 2);
+    const reasons = readFileSync(run.rejectFiles[0]!, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { reason: string }).reason);
+    assert.equal(reasons.length, 2);
+    for (const reason of reasons)
+      assert.match(reason, /^the item is \d{7} bytes, more than DynamoDB's limit of 409600 bytes/);
+  });
+});
