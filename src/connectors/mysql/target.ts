@@ -278,6 +278,16 @@ export class MysqlTarget implements Target {
     const format = loadDataFormat(table.columns);
     const chunkChars = Math.min(LOAD_CHUNK_CHARS, this.statementChars);
     let rows = 0;
+    // the most UTF-8 bytes a piece of chunkChars characters takes: a longer line (a large value)
+    // goes in pieces of this size too, since mysql2 copies each piece it is given once more
+    const pieceBytes = 3 * chunkChars;
+    async function* pieces(lines: string[]): AsyncGenerator<Buffer> {
+      const data = Buffer.from(lines.join(''));
+      for (let at = 0; at < data.length; at += pieceBytes) {
+        yield data.subarray(at, at + pieceBytes);
+        await socketDrained(conn);
+      }
+    }
     async function* content(ended: AbortSignal): AsyncGenerator<Buffer> {
       let lines: string[] = [];
       let chars = 0;
@@ -289,15 +299,14 @@ export class MysqlTarget implements Target {
           lines.push(line);
           chars += line.length;
           if (chars >= chunkChars) {
-            yield Buffer.from(lines.join(''));
+            yield* pieces(lines);
             lines = [];
             chars = 0;
-            await socketDrained(conn);
           }
         }
         rows += batch.rows.length;
       }
-      if (chars > 0) yield Buffer.from(lines.join(''));
+      if (chars > 0) yield* pieces(lines);
     }
     const sql =
       `LOAD DATA LOCAL INFILE 'ferry' INTO TABLE ${quoteIdent(table.name)} CHARACTER SET utf8mb4 ` +
