@@ -1,6 +1,6 @@
 // Order-independent digests of canonical rows: the sum, lane by lane modulo 2^32, of an
 // MD5 of each row's canonical text. Sums (unlike XOR) do not cancel duplicate rows.
-import { hash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import type { TableFingerprint } from './contracts.js';
 import type { CanonicalType } from './types.js';
 import { canonicalText } from './values.js';
@@ -16,9 +16,28 @@ export function rowText(row: unknown[], types: CanonicalType[]): string {
   return s;
 }
 
-/** MD5 in one call (no hash object per row). */
+/** Rows whose text reaches this many UTF-16 units are hashed value by value (see rowHash). */
+const LONG_ROW = 1 << 20;
+
+/**
+ * The MD5 of a row's text: in one call (no hash object per row), or for a long row (a large
+ * value) value by value, so that the row's text is never copied whole once more to be hashed.
+ */
 export function rowHash(row: unknown[], types: CanonicalType[]): Buffer {
-  return hash('md5', rowText(row, types), 'buffer');
+  let s = '';
+  for (let i = 0; i < types.length; i++) {
+    const text = canonicalText(row[i], types[i]!);
+    if (s.length + text.length >= LONG_ROW) return longRowHash(row, types, i, s, text);
+    s += text + '\u0001';
+  }
+  return hash('md5', s, 'buffer');
+}
+
+/** The same MD5 as rowHash's, from the text of the values before `at`, value `at`'s text, then the rest. */
+function longRowHash(row: unknown[], types: CanonicalType[], at: number, before: string, text: string): Buffer {
+  const h = createHash('md5').update(before).update(text).update('\u0001');
+  for (let i = at + 1; i < types.length; i++) h.update(canonicalText(row[i], types[i]!)).update('\u0001');
+  return h.digest();
 }
 
 export class DigestBuilder {

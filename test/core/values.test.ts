@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { daysFromCivil, formatDays } from '../../src/core/calendar.js';
-import { DigestBuilder } from '../../src/core/digest.js';
+import { DigestBuilder, rowHash, rowText } from '../../src/core/digest.js';
 import { parseType, formatType } from '../../src/core/types.js';
 import {
   alwaysFits,
@@ -13,6 +14,7 @@ import {
   stateParse,
   stateStringify,
 } from '../../src/core/values.js';
+import { largeBytes, largeText } from '../fixtures/large.js';
 
 test('decimal text is normalised without losing digits', () => {
   assert.equal(normalizeDecimal('0012.3400'), '12.34');
@@ -127,6 +129,18 @@ test('canonical text of bytes is their hex in a column of any type (a SQLite col
 test('state JSON keeps bigint and bytes', () => {
   const v = { a: [1n << 70n, new Uint8Array([0, 255])], b: 'x' };
   assert.deepEqual(stateParse(stateStringify(v)), v);
+});
+
+test('a row with a large value hashes as the MD5 of its whole text, wherever the value is', () => {
+  const types = ['int32', 'text', 'bytes', 'text'].map((t) => parseType(t));
+  const large = largeText(1 << 20);
+  for (const row of [
+    [1, large, largeBytes(1 << 19), 'é'],
+    [2, 'before', null, large],
+    [3, 'x'.repeat((1 << 20) - 20), new Uint8Array([0, 255]), 'after'],
+    [4, 'small', new Uint8Array([1]), 'row'],
+  ])
+    assert.deepEqual(rowHash(row, types), createHash('md5').update(rowText(row, types)).digest(), `row ${row[0]}`);
 });
 
 test('digests ignore row order and see duplicates', () => {
