@@ -6,6 +6,7 @@ import type { CanonicalType } from '../../core/types.js';
 import { formatType } from '../../core/types.js';
 import { convertValue } from '../../core/values.js';
 import { fromMysqlGeometry, toMysqlGeometry } from '../../core/geometry.js';
+import type { LoadContent } from './load-content.js';
 import { canonicalTypeOf } from './typemap.js';
 
 /** What the codec needs to know of a column, source or target. */
@@ -241,24 +242,25 @@ const TSV_ESCAPABLE = /[\0\t\n\\]/g;
 const TSV_ESCAPES: Record<string, string> = { '\0': '\\0', '\t': '\\t', '\n': '\\n', '\\': '\\\\' };
 const tsvEscapeChar = (c: string) => TSV_ESCAPES[c]!;
 
+/** A bytes value as bytes (a value of another kind: the UTF-8 of its text). */
+const bytesOf = (v: unknown): Uint8Array => (v instanceof Uint8Array ? v : Buffer.from(String(v)));
+
 /**
  * LOAD DATA of a table: the column list and SET clause, and the encoder of a row as one
- * tab-separated line (\N for NULL, backslash escapes). Bytes travel as hex and bit strings
- * as binary digits, converted by the server through user variables.
+ * tab-separated line (\N for NULL, backslash escapes) into the content. Bytes travel as they
+ * are (escaped by the content), bit strings as binary digits converted by the server through
+ * a user variable.
  */
 export function loadDataFormat(cols: CodecColumn[]): {
   columns: string;
   set: string;
-  encodeRow: (row: unknown[]) => string;
+  encodeRow: (row: unknown[], out: LoadContent) => void;
 } {
   const targets: string[] = [];
   const sets: string[] = [];
   cols.forEach((c, i) => {
     const id = quoteIdent(c.name);
-    if (c.type.kind === 'bytes' || c.type.kind === 'geometry') {
-      targets.push(`@v${i}`);
-      sets.push(`${id} = UNHEX(@v${i})`);
-    } else if (c.type.kind === 'bit') {
+    if (c.type.kind === 'bit') {
       targets.push(`@v${i}`);
       sets.push(`${id} = CAST(CONV(@v${i}, 2, 10) AS UNSIGNED)`);
     } else if (c.autoIncrement) {
@@ -270,22 +272,33 @@ export function loadDataFormat(cols: CodecColumn[]): {
     } else targets.push(id);
   });
   const encoders = cols.map((c) => textFormFor(c.type));
-  // hex digits, and the text of numbers and booleans, never need escaping
-  const plain = cols.map((c) => c.type.kind === 'bytes' || c.type.kind === 'geometry');
+  // bytes, and geometry as MySQL's own bytes, travel as they are
+  const binary = cols.map((c): ((v: unknown) => Uint8Array) | undefined =>
+    c.type.kind === 'bytes'
+      ? bytesOf
+      : c.type.kind === 'geometry'
+        ? (v) => toMysqlGeometry(v as Uint8Array)
+        : undefined,
+  );
   const n = encoders.length;
-  const encodeRow = (row: unknown[]) => {
+  const encodeRow = (row: unknown[], out: LoadContent) => {
     let s = '';
     for (let i = 0; i < n; i++) {
       const v = row[i];
       if (i > 0) s += '\t';
       if (v === null || v === undefined) s += '\\N';
-      else {
+      else if (binary[i]) {
+        out.text(s);
+        out.bytes(binary[i]!(v));
+        s = '';
+      } else {
         const t = encoders[i]!(v);
-        const safe = plain[i] || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean';
+        // the text of numbers and booleans never needs escaping
+        const safe = typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean';
         s += safe || !TSV_SPECIAL.test(t) ? t : t.replace(TSV_ESCAPABLE, tsvEscapeChar);
       }
     }
-    return s + '\n';
+    out.text(s + '\n');
   };
   return { columns: targets.join(', '), set: sets.length ? ` SET ${sets.join(', ')}` : '', encodeRow };
 }

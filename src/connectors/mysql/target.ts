@@ -18,6 +18,7 @@ import type { Column, Finding, KeyRange, RowBatch } from '../../core/types.js';
 import { Readable } from 'node:stream';
 import { MysqlApply } from './apply.js';
 import { loadDataFormat, quoteIdent, rowEncoder } from './codec.js';
+import { LoadContent } from './load-content.js';
 import { isFatal, isTransient, reasonOf, toFerryError } from './errors.js';
 import { run, runLoad, socketDrained, type SessionPool } from './session.js';
 import { readRows } from './source.js';
@@ -278,35 +279,27 @@ export class MysqlTarget implements Target {
     const format = loadDataFormat(table.columns);
     const chunkChars = Math.min(LOAD_CHUNK_CHARS, this.statementChars);
     let rows = 0;
-    // the most UTF-8 bytes a piece of chunkChars characters takes: a longer line (a large value)
-    // goes in pieces of this size too, since mysql2 copies each piece it is given once more
+    // the most UTF-8 bytes a piece of chunkChars characters takes; a larger value goes in
+    // pieces of this size too
     const pieceBytes = 3 * chunkChars;
-    async function* pieces(lines: string[]): AsyncGenerator<Buffer> {
-      const data = Buffer.from(lines.join(''));
-      for (let at = 0; at < data.length; at += pieceBytes) {
-        yield data.subarray(at, at + pieceBytes);
-        await socketDrained(conn);
-      }
-    }
     async function* content(ended: AbortSignal): AsyncGenerator<Buffer> {
-      let lines: string[] = [];
-      let chars = 0;
+      const out = new LoadContent();
+      const pieces = async function* () {
+        for (const piece of out.take(pieceBytes)) {
+          yield piece;
+          await socketDrained(conn);
+        }
+      };
       for await (const batch of batches) {
         // the statement failed meanwhile (a dropped connection): the rest of the read would go nowhere
         if (ended.aborted) return;
         for (const row of batch.rows) {
-          const line = format.encodeRow(row);
-          lines.push(line);
-          chars += line.length;
-          if (chars >= chunkChars) {
-            yield* pieces(lines);
-            lines = [];
-            chars = 0;
-          }
+          format.encodeRow(row, out);
+          if (out.size >= chunkChars) yield* pieces();
         }
         rows += batch.rows.length;
       }
-      if (chars > 0) yield* pieces(lines);
+      if (out.size > 0) yield* pieces();
     }
     const sql =
       `LOAD DATA LOCAL INFILE 'ferry' INTO TABLE ${quoteIdent(table.name)} CHARACTER SET utf8mb4 ` +
