@@ -25,7 +25,7 @@ export class LoadContent {
     this.chars += s.length;
   }
 
-  /** A bytes value as its bytes, escaped. */
+  /** Bytes as they are, escaped: a bytes value, or the UTF-8 of a long text. */
   bytes(v: Uint8Array): void {
     this.endText();
     let specials = 0;
