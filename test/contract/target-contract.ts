@@ -79,6 +79,15 @@ export function tableFor(conn: Connector, name: string, cols: EdgeColumn[], key 
   };
 }
 
+/** `tableFor`'s table with its columns as the connector finds them written (to read back what a run wrote). */
+export async function foundTable(conn: Connector, name: string, cols: EdgeColumn[]): Promise<TargetTable> {
+  const info = (await conn.introspect({ tables: [name] })).tables[0]!;
+  return {
+    ...tableFor(conn, name, cols),
+    columns: info.columns.map((c) => ({ name: c.name, type: c.type, nativeType: c.nativeType, nullable: c.nullable })),
+  };
+}
+
 /** Canonical text of rows as the target should give them back, sorted by the first column. */
 export function expectedText(rows: unknown[][], cols: EdgeColumn[], table: TargetTable): string[][] {
   return rows

@@ -5,12 +5,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import type { TargetTable } from '../../src/core/contracts.js';
 import { parseType } from '../../src/core/types.js';
 import { runPlan } from '../../src/pipeline/copy/run.js';
 import { verifyPlan } from '../../src/pipeline/verify/verify.js';
 import { startDynalite, type LocalDynamo } from '../connectors/dynamodb-local.js';
-import { batchesOf, collect, tableFor } from '../contract/target-contract.js';
+import { batchesOf, collect, foundTable, tableFor } from '../contract/target-contract.js';
 import type { EdgeColumn } from '../fixtures/edge.js';
 import { largeBytes, largeText } from '../fixtures/large.js';
 import { tmpDir } from '../helpers.js';
@@ -69,16 +68,7 @@ async function largeSource(engine: Engine, name: string): Promise<string> {
 async function readBack(url: string): Promise<unknown[][]> {
   const conn = await open(url);
   try {
-    const info = (await conn.introspect({ tables: ['doc'] })).tables[0]!;
-    const table: TargetTable = {
-      ...tableFor(conn, 'doc', columns),
-      columns: info.columns.map((c) => ({
-        name: c.name,
-        type: c.type,
-        nativeType: c.nativeType,
-        nullable: c.nullable,
-      })),
-    };
+    const table = await foundTable(conn, 'doc', columns);
     const back = await collect(conn.target!().readBack(table, {}, 2));
     return back.sort((a, b) => Number(a[0]) - Number(b[0]));
   } finally {

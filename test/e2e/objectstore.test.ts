@@ -12,7 +12,7 @@ import { silentLogger, type Logger } from '../../src/core/log.js';
 import { canonicalText, convertValue } from '../../src/core/values.js';
 import { runPlan } from '../../src/pipeline/copy/run.js';
 import { verifyPlan } from '../../src/pipeline/verify/verify.js';
-import { batchesOf, collect, tableFor } from '../contract/target-contract.js';
+import { batchesOf, collect, foundTable, tableFor } from '../contract/target-contract.js';
 import { edgeColumns, edgeRows, floatSpecials, type EdgeColumn } from '../fixtures/edge.js';
 import { duckdb, startDenyingProxy, startS3, type S3Server } from '../connectors/objectstore-servers.js';
 import { freshMysql, freshPg, mysqlExec, pgExec, tmpDir } from '../helpers.js';
@@ -42,16 +42,7 @@ async function lakeText(
 ): Promise<{ rows: string[][]; types: CanonicalType[] }> {
   const conn = await objectStoreConnector.connect({ url: `file:${dir}`, log: silentLogger });
   try {
-    const info = (await conn.introspect({ tables: [table] })).tables[0]!;
-    const target: TargetTable = {
-      ...tableFor(conn, table, columns),
-      columns: info.columns.map((c) => ({
-        name: c.name,
-        type: c.type,
-        nativeType: c.nativeType,
-        nullable: c.nullable,
-      })),
-    };
+    const target = await foundTable(conn, table, columns);
     const types = target.columns.map((c) => c.type);
     const rows = (await collect(conn.target!().readBack(target, range, 100))).map((r) =>
       r.map((x, i) => canonicalText(x, types[i]!)),

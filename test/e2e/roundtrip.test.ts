@@ -7,7 +7,7 @@ import { runPlan } from '../../src/pipeline/copy/run.js';
 import { verifyPlan } from '../../src/pipeline/verify/verify.js';
 import { canonicalText, convertValue } from '../../src/core/values.js';
 import { edgeColumns, edgeRows, floatSpecials } from '../fixtures/edge.js';
-import { batchesOf, collect, tableFor } from '../contract/target-contract.js';
+import { batchesOf, collect, foundTable, tableFor } from '../contract/target-contract.js';
 import { ENGINES, freshDb, open, planFor, type Engine } from './support.js';
 
 const HAS_FLOAT_SPECIALS: Record<Engine, boolean> = { postgres: true, mysql: false, sqlite: true };
@@ -46,16 +46,7 @@ for (const from of ENGINES)
 
         const tconn = await open(dst);
         try {
-          const info = (await tconn.introspect({ tables: ['edge'] })).tables[0]!;
-          const targetTable: TargetTable = {
-            ...tableFor(tconn, 'edge', edgeColumns),
-            columns: info.columns.map((c) => ({
-              name: c.name,
-              type: c.type,
-              nativeType: c.nativeType,
-              nullable: c.nullable,
-            })),
-          };
+          const targetTable = await foundTable(tconn, 'edge', edgeColumns);
           const back = (await collect(tconn.target!().readBack(targetTable, {}, 100))).map((r) =>
             r.map((v, i) => canonicalText(v, targetTable.columns[i]!.type)),
           );
