@@ -9,6 +9,7 @@ import { largeBytes, largeText } from '../test/fixtures/large.js';
 import { privateMariadb } from '../test/private-mariadb.js';
 import { startServerProcess } from '../test/server-process.js';
 import { pgUrl, sqliteUrl } from './config.js';
+import { S3RVER } from './objectstore.js';
 import { recreatePgDatabase, withPg, withSqlite } from './db.js';
 import mysql from 'mysql2/promise';
 
@@ -45,13 +46,6 @@ export interface LargeEndpoints {
   stop(): Promise<void>;
 }
 
-const S3RVER = `
-const S3rver = require('s3rver');
-const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: process.argv[1], configureBuckets: [{ name: 'large', configs: [] }] });
-server.run().then(({ port }) => process.stdout.write(port + '\\n'));
-process.on('SIGTERM', () => server.close().then(() => process.exit(0)));
-`;
-
 /** Starts the private MariaDB, s3rver and dynalite; builds the source tables (`tables` names them). */
 export async function startEndpoints(
   workDir: string,
@@ -70,7 +64,7 @@ export async function startEndpoints(
       settings: ['--max-allowed-packet=1G', '--innodb-log-file-size=1G', '--innodb-buffer-pool-size=512M'],
     });
     stops.push(mariadb.stop);
-    const s3 = await startServerProcess('s3rver', S3RVER, [join(workDir, 's3rver')]);
+    const s3 = await startServerProcess('s3rver', S3RVER, [join(workDir, 's3rver'), 'large']);
     stops.push(s3.stop);
     const dynamo = await startDynalite();
     stops.push(dynamo.stop);

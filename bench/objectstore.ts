@@ -15,8 +15,9 @@ import { type SourceData, sourceUrl } from './sources.js';
 const BUCKET = 'ferry-bench';
 
 // s3rver in a process of its own, as an S3 service is: its CPU time is measured apart, and the
-// benchmark's own process (which ran the other cases) does not slow it
-const S3RVER = `
+// benchmark's own process (which ran the other cases) does not slow it; its arguments are its
+// folder and the bucket
+export const S3RVER = `
 const S3rver = require('s3rver');
 const server = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: process.argv[1], configureBuckets: [{ name: process.argv[2], configs: [] }] });
 server.run().then(({ port }) => process.stdout.write(port + '\\n'));
