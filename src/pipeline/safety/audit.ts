@@ -139,6 +139,26 @@ export function verifyAuditLog(state: StateStore, runId: string): AuditCheck {
   return { run: runId, file, lines: lines.length, ok: true };
 }
 
+/**
+ * The entries of one run's log that record `event`, in order, for a reader such as the report;
+ * a line that is not an entry is left out (`ferry audit verify` is what says a log is damaged).
+ */
+export function auditEvents(stateDir: string, runId: string, event: string): Record<string, unknown>[] {
+  const file = auditFile(stateDir, runId);
+  if (!existsSync(file)) return [];
+  const entries: Record<string, unknown>[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.includes(`"event":${JSON.stringify(event)}`)) continue;
+    try {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      if (entry.event === event) entries.push(entry);
+    } catch {
+      // a damaged line: left out
+    }
+  }
+  return entries;
+}
+
 /** Checks the log of one run, or of every run that has one. */
 export function verifyAudit(state: StateStore, runId?: string): AuditCheck[] {
   if (runId && !state.auditHead(runId) && !existsSync(auditFile(state.dir, runId)))

@@ -1,0 +1,119 @@
+// What a report says about a run, gathered from the state store, the plan and the run's audit
+// log: the facts the Markdown and the HTML forms both show, and the verdict at their top.
+import { readFileSync } from 'node:fs';
+import { parsePlan, type Plan, type TablePlan } from '../../core/plan.js';
+import type { Finding } from '../../core/types.js';
+import { auditEvents } from '../safety/audit.js';
+import type { PhaseRecord, RejectRecord, RunRecord, StateStore, VerifyRecord } from '../session/checkpoints.js';
+
+/** The one-line answer a reader looks for first. */
+export type VerdictKind = 'verified' | 'mismatches' | 'rejected rows' | 'not verified' | 'incomplete';
+
+export interface Verdict {
+  kind: VerdictKind;
+  /** the sentence under it: what it means and what to do */
+  detail: string;
+}
+
+/** A chunk this run wrote, when it was written: the throughput chart's points. */
+export interface ChunkWritten {
+  table: string;
+  /** milliseconds since the epoch */
+  at: number;
+  rows: number;
+}
+
+export interface ResumedTable {
+  table: string;
+  chunks: number;
+  rows: number;
+}
+
+export interface ReportData {
+  run: RunRecord;
+  /** undefined when the plan file cannot be read any more */
+  plan?: Plan;
+  tables: { t: TablePlan; wave: number }[];
+  phases: PhaseRecord[];
+  findings: Finding[];
+  rejects: RejectRecord[];
+  verification?: { run: RunRecord; results: VerifyRecord[] };
+  /** the verification was started before this run finished: it does not speak for what the run wrote */
+  verificationStale: boolean;
+  resumed: ResumedTable[];
+  chunks: ChunkWritten[];
+  verdict: Verdict;
+}
+
+function readPlan(file: string): Plan | undefined {
+  try {
+    return parsePlan(readFileSync(file, 'utf8'), file);
+  } catch {
+    return undefined;
+  }
+}
+
+function verdictOf(d: Omit<ReportData, 'verdict'>): Verdict {
+  if (!d.run.status.startsWith('done'))
+    return {
+      kind: 'incomplete',
+      detail: `the run ${d.run.finished ? `ended ${d.run.status}` : 'has not finished'}${d.run.error ? `: ${d.run.error}` : ''}; running the same command resumes it`,
+    };
+  const mismatched = d.verification?.results.filter((v) => v.status !== 'match') ?? [];
+  if (d.verification && !d.verificationStale && mismatched.length > 0)
+    return {
+      kind: 'mismatches',
+      detail: `verification found differences in ${mismatched.map((v) => v.table).join(', ')}: see Verification below`,
+    };
+  if (d.rejects.length > 0)
+    return {
+      kind: 'rejected rows',
+      detail: `${d.rejects.length.toLocaleString('en-US')} rows were refused and are in the reject files, each with its reason`,
+    };
+  if (!d.verification || d.verificationStale)
+    return {
+      kind: 'not verified',
+      detail: `every table was copied; run \`ferry verify ${d.run.planFile}\` to prove source and target agree`,
+    };
+  return { kind: 'verified', detail: 'every table was copied and verification found source and target equal' };
+}
+
+/** Chunks runs of the plan before this one had copied: this run resumed after them. */
+function resumedTables(state: StateStore, run: RunRecord, tables: { t: TablePlan }[]): ResumedTable[] {
+  const earlier = new Set(
+    state
+      .runsOf(run.planHash, 'run')
+      .filter((r) => r.started < run.started)
+      .map((r) => r.id),
+  );
+  return tables
+    .map(({ t }) => {
+      const chunks = state.chunks(run.planHash, t.target).filter((c) => c.runId && earlier.has(c.runId));
+      return { table: t.target, chunks: chunks.length, rows: chunks.reduce((n, c) => n + c.rows, 0) };
+    })
+    .filter((r) => r.chunks > 0);
+}
+
+export function gatherReport(state: StateStore, run: RunRecord): ReportData {
+  const plan = readPlan(run.planFile);
+  const tables = plan ? plan.waves.flatMap((w, i) => w.tables.map((t) => ({ t, wave: i + 1 }))) : [];
+  const verification = state.latestVerification(run.planHash);
+  const chunks = auditEvents(state.dir, run.id, 'chunk written').map((e) => ({
+    table: String(e.table),
+    at: Date.parse(String(e.time)),
+    rows: Number(e.rows) || 0,
+  }));
+  const gathered = {
+    run,
+    plan,
+    tables,
+    phases: state.phases(run.id),
+    findings: state.findings(run.id),
+    rejects: state.rejects(run.planHash),
+    verification,
+    verificationStale: !!verification && (!run.finished || verification.run.started < run.finished),
+    resumed: resumedTables(state, run, tables),
+    chunks: chunks.filter((c) => Number.isFinite(c.at)),
+  };
+  return { ...gathered, verdict: verdictOf(gathered) };
+}
