@@ -67,6 +67,7 @@ test('a run that did not finish is reported incomplete; text from the databases 
   state.addFindings(finished.id, [
     {
       severity: 'warning',
+      code: 'PRIVILEGE',
       table: '<img onerror=x>',
       message: `the account lacks a privilege | <script>alert(1)</script> *not emphasis*`,
       action: `run ${grant}`,

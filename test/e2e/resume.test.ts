@@ -64,9 +64,14 @@ test('SIGKILL during a table, then run again: exactly one copy of every row, ver
   const report = ferry(['report'], { cwd: dir });
   assert.equal(report.code, 0, report.stderr);
   const markdown = readFileSync(join(dir, '.ferry', 'reports', `${resumedRun!.replace(/\.jsonl$/, '')}.md`), 'utf8');
-  assert.match(markdown, re`Total: ${ROWS - rowsBefore} rows copied by this run`);
-  assert.match(markdown, re`This run resumed after ${doneBefore} chunks \(${rowsBefore} rows\) copied by earlier runs`);
-  assert.match(markdown, re`\| items \| ${doneBefore} \| ${rowsBefore} \|`);
+  // the report writes whole numbers with thousands separators
+  const separated = (x: number) => x.toLocaleString('en-US');
+  assert.match(markdown, re`Total: ${separated(ROWS - rowsBefore)} rows copied by this run`);
+  assert.match(
+    markdown,
+    re`This run resumed after ${separated(doneBefore)} chunks \(${separated(rowsBefore)} rows\) copied by earlier runs`,
+  );
+  assert.match(markdown, re`\| items \| ${separated(doneBefore)} \| ${separated(rowsBefore)} \|`);
   const [{ n, d }] = (await mysqlExec(target, 'SELECT count(*) n, count(DISTINCT id) d FROM items')) as {
     n: number;
     d: number;
