@@ -29,6 +29,7 @@ import type { KeySource } from '../pipeline/safety/backup/sealed.js';
 import { StateStore } from '../pipeline/session/checkpoints.js';
 import { progressReporter } from './progress.js';
 import { planStatus, type PlanStatus } from '../pipeline/observe/status.js';
+import { listRuns } from '../pipeline/observe/runs.js';
 
 const out = (line = ''): void => {
   process.stdout.write(line + '\n');
@@ -358,8 +359,13 @@ async function main(argv: string[]): Promise<number> {
       '--follow',
       'after the copy, apply the live changes of the source until stopped (Ctrl-C or SIGTERM: a clean stop)',
     )
-    .action(async (planFile: string, o: { stateDir?: string; follow?: boolean }) => {
-      const progress = progressReporter(out, tty);
+    .option('--json', 'print the summary as JSON (no progress lines)')
+    .action(async (planFile: string, o: { stateDir?: string; follow?: boolean; json?: boolean }) => {
+      const progress = o.json ? undefined : progressReporter(out, tty);
+      onInterrupt = {
+        endLines: () => progress?.stop(),
+        note: `interrupted: run the same command (\`ferry run ${planFile}\`) to resume; what was copied is kept`,
+      };
       const stop = new AbortController();
       // following stops cleanly on the first signal (the batch in hand is applied); a second one exits at once
       if (o.follow) stopGracefully = () => stop.abort();
@@ -367,15 +373,16 @@ async function main(argv: string[]): Promise<number> {
         const s = await runPlan(planFile, {
           log: logger(globals()),
           stateDir: o.stateDir,
-          onEvent: progress.onEvent,
+          onEvent: progress?.onEvent,
           follow: o.follow,
           signal: stop.signal,
         });
-        progress.stop();
-        printRun(s, planFile);
+        progress?.stop();
+        if (o.json) out(JSON.stringify(s, null, 2));
+        else printRun(s, planFile);
         if (s.rejects > 0 && !s.nothingToDo) code = EXIT.rejects;
       } finally {
-        progress.stop();
+        progress?.stop();
       }
     });
 
@@ -408,6 +415,20 @@ async function main(argv: string[]): Promise<number> {
       if (o.json) out(JSON.stringify(v, null, 2));
       else printVerify(v);
       if (!v.ok) code = EXIT.verifyMismatch;
+    });
+
+  program
+    .command('runs')
+    .description('every run recorded in a state folder, newest first: command, plan, start, end and how it ended')
+    .option('--state-dir <dir>', 'checkpoint store folder', '.ferry')
+    .option('--json', 'machine-readable output')
+    .action((o: { stateDir: string; json?: boolean }) => {
+      const runs = listRuns({ stateDir: o.stateDir });
+      if (o.json) return out(JSON.stringify(runs, null, 2));
+      const t = newTable({ head: ['run', 'command', 'plan', 'started', 'ended', 'status'] });
+      for (const r of runs)
+        t.push([r.id, r.command, r.planFile, r.started, r.finished ?? '', r.status + (r.error ? `: ${r.error}` : '')]);
+      out(runs.length > 0 ? t.toString() : `no runs recorded in ${resolve(o.stateDir)}`);
     });
 
   program
@@ -683,11 +704,17 @@ async function main(argv: string[]): Promise<number> {
 
 /** A command that stops cleanly on a signal sets this; without it a signal ends ferry at once. */
 let stopGracefully: (() => void) | undefined;
+/** What ends a command's progress lines and what it says when a signal ends it at once. */
+let onInterrupt: { endLines: () => void; note: string } | undefined;
 const onSignal = () => {
   const stop = stopGracefully;
   stopGracefully = undefined;
-  if (stop) stop();
-  else process.exit(EXIT.interrupted);
+  if (stop) return stop();
+  if (onInterrupt) {
+    onInterrupt.endLines();
+    process.stderr.write(`ferry: ${onInterrupt.note}\n`);
+  }
+  process.exit(EXIT.interrupted);
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);

@@ -452,6 +452,12 @@ export class StateStore {
     }));
   }
 
+  /** Every run of every command and plan this state holds, newest first. */
+  allRuns(): RunRecord[] {
+    const ids = this.db.prepare('SELECT id FROM runs ORDER BY started DESC, rowid DESC').pluck().all() as string[];
+    return ids.map((id) => this.run(id)!);
+  }
+
   /** Runs of a plan (by hash) of one command, oldest first. */
   runsOf(planHash: string, command: string): RunRecord[] {
     const ids = this.db
