@@ -9,7 +9,7 @@ interface TableProgress {
   /** rows earlier runs copied: not in this run's rate */
   resumed: number;
   total: number;
-  /** when this run first copied rows of the table: its rate counts from there, not from the run's start */
+  /** when this run began copying the table: its rate counts from there, not from the run's start */
   started?: number;
   bar?: cliProgress.SingleBar;
 }
@@ -153,11 +153,12 @@ export function progressReporter(write: (line: string) => void, tty: boolean): P
     }
     const p = tables.get(e.table);
     if (e.type === 'phase') {
+      // the rate counts from the table's copy, so a table that waited for its wave is not made slow by the wait
+      if (p && e.phase === 'copy') p.started ??= Date.now();
       p?.bar?.update({ phase: e.phase });
       if (!tty) write(`${e.table}: ${e.phase}`);
     } else if (e.type === 'progress' && p) {
-      // the rate counts from the first rows, so a table that waited for its wave is not made slow by the wait
-      p.started ??= Date.now() - 1;
+      p.started ??= Date.now();
       p.rows += e.rows;
       if (p.rows > p.total) {
         p.total = p.rows;
