@@ -5,8 +5,8 @@
 // an item of the `_ferry_positions` table. A call cut short leaves the old position: the same
 // changes are applied again from it, and give the same items.
 import { BatchGetItemCommand, GetItemCommand, PutItemCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { POSITIONS_TABLE, rowUpdate, tableKeys, type TableKeys } from '../../core/apply.js';
-import { UNCHANGED } from '../../core/changes.js';
+import { POSITIONS_TABLE, type TableKeys } from '../../core/apply.js';
+import { RowStates, type RowState } from '../../core/apply-state.js';
 import type { AppliedChange, TargetTable } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { isRetryable, toFerryError, withRetries } from './client.js';
@@ -37,20 +37,8 @@ interface Applied {
   conditional: boolean;
 }
 
-/** One row's state as the call's changes leave it. */
-interface RowState {
-  of: Applied;
-  /** the row's primary key values */
-  key: unknown[];
-  /** the row now; null when there is none */
-  row: unknown[] | null;
-  /** a change of the call set it (else it is what the item held before the call) */
-  changed: boolean;
-}
-
 /** The table's primary key columns, checked to be what its DynamoDB key is made of. */
-function applied(table: TargetTable, tables: ApplyTables): Applied {
-  const keys = tableKeys(table);
+function applied(table: TargetTable, keys: TableKeys, tables: ApplyTables): Applied {
   const layout = tables.layoutOf(table);
   const made = layout.keyColumns();
   const outside = made.columns.filter((c) => !keys.indexes.includes(c)).map((c) => layout.names[c]!);
@@ -77,51 +65,15 @@ export class DynamoApply {
   ) {}
 
   async applyChanges(changes: AppliedChange[], stream: string, position: string): Promise<void> {
+    const states = new RowStates();
     const byTable = new Map<TargetTable, Applied>();
-    const of = (table: TargetTable) => {
-      let a = byTable.get(table);
-      if (!a) byTable.set(table, (a = applied(table, this.tables)));
-      return a;
-    };
     // every table is checked before anything is read or written
-    for (const c of changes) of(c.table);
+    for (const { table } of changes)
+      if (!byTable.has(table)) byTable.set(table, applied(table, states.keys(table), this.tables));
     await this.ensurePositions();
-    const states = await this.statesBefore(changes, of);
-    for (const { table, change } of changes) {
-      const a = of(table);
-      const state = (key: unknown[]) => {
-        const id = this.id(a, key);
-        let s = states.get(id);
-        if (!s) states.set(id, (s = { of: a, key, row: null, changed: false }));
-        return s;
-      };
-      const set = (key: unknown[], row: unknown[] | null) => Object.assign(state(key), { row, changed: true });
-      switch (change.op) {
-        case 'upsert':
-          set(this.keyOf(a, change.row), change.row);
-          break;
-        case 'delete':
-          set(change.key, null);
-          break;
-        case 'update': {
-          const u = rowUpdate(a.keys, change.key, change.row);
-          const merged = (base: unknown[]) => base.map((v, i) => (change.row[i] === UNCHANGED ? v : change.row[i]));
-          if (u.whole) {
-            if (u.moved) set(u.key, null);
-            set(u.newKey, change.row);
-            break;
-          }
-          // cases as in core/apply.ts RowUpdate: the row of the new key if there is one, else the old one's
-          const now = state(u.newKey).row;
-          const was = u.moved ? state(u.key).row : null;
-          if (u.moved && (now || was)) set(u.key, null);
-          if (now) set(u.newKey, merged(now));
-          else if (was) set(u.newKey, merged(was));
-          break;
-        }
-      }
-    }
-    await this.write([...states.values()].filter((s) => s.changed));
+    await this.readNeeded(states, states.needed(changes), byTable);
+    states.apply(changes);
+    await this.write(states.changed(), byTable);
     for (const a of byTable.values()) this.tables.changed(a.layout.tableName);
     await this.storePosition(stream, position);
   }
@@ -148,14 +100,6 @@ export class DynamoApply {
     }
   }
 
-  private id(a: Applied, key: unknown[]): string {
-    return `${a.table.name}\u0000${a.keys.id(key)}`;
-  }
-
-  private keyOf(a: Applied, row: unknown[]): unknown[] {
-    return a.keys.indexes.map((i) => row[i]);
-  }
-
   /** A row with only its key columns set, from the key's values. */
   private keyRow(a: Applied, key: unknown[]): unknown[] {
     const row = new Array<unknown>(a.table.columns.length).fill(null);
@@ -171,45 +115,36 @@ export class DynamoApply {
     }
   }
 
-  /**
-   * What the items hold before the call, for the rows an update that carries UNCHANGED columns
-   * needs as its base (strongly consistent reads): the other changes need nothing read.
-   */
-  private async statesBefore(
-    changes: AppliedChange[],
-    of: (t: TargetTable) => Applied,
-  ): Promise<Map<string, RowState>> {
-    const states = new Map<string, RowState>();
-    const wanted = new Map<string, { state: RowState; item: Record<string, AttributeValue> }[]>();
-    const want = (a: Applied, key: unknown[]) => {
-      const id = this.id(a, key);
-      if (states.has(id)) return;
-      const state: RowState = { of: a, key, row: null, changed: false };
-      states.set(id, state);
-      const list = wanted.get(a.layout.tableName) ?? [];
-      list.push({ state, item: this.itemKey(a, key) });
-      wanted.set(a.layout.tableName, list);
-    };
-    for (const { table, change } of changes) {
-      if (change.op !== 'update' || !change.row.includes(UNCHANGED)) continue;
-      const a = of(table);
-      const u = rowUpdate(a.keys, change.key, change.row);
-      want(a, u.newKey);
-      if (u.moved) want(a, u.key);
-    }
-    for (const [tableName, list] of wanted) {
+  /** Reads what the needed rows' items hold (strongly consistent), by DynamoDB table. */
+  private async readNeeded(
+    states: RowStates,
+    needed: { table: TargetTable; key: unknown[] }[],
+    byTable: Map<TargetTable, Applied>,
+  ): Promise<void> {
+    const wanted = new Map<string, Map<string, { a: Applied; key: unknown[]; item: Record<string, AttributeValue> }>>();
+    for (const { table, key } of needed) {
+      const a = byTable.get(table)!;
+      const item = this.itemKey(a, key);
+      const byKey = wanted.get(a.layout.tableName) ?? new Map();
+      wanted.set(a.layout.tableName, byKey);
       // tables sharing a DynamoDB table share its key attributes
-      const keyOf = (item: Record<string, AttributeValue>) => list[0]!.state.of.layout.keyOf(item);
-      const byKey = new Map<string, { state: RowState; item: Record<string, AttributeValue> }>();
-      for (const w of list) byKey.set(keyOf(w.item), w);
-      const keys = [...byKey.values()].map((w) => w.item);
-      for (let i = 0; i < keys.length; i += MAX_GET_KEYS)
-        for (const item of await this.getItems(tableName, keys.slice(i, i + MAX_GET_KEYS))) {
-          const state = byKey.get(keyOf(item))?.state;
-          if (state) state.row = state.of.layout.row(item);
-        }
+      byKey.set(a.layout.keyOf(item), { a, key, item });
     }
-    return states;
+    for (const [tableName, byKey] of wanted) {
+      const list = [...byKey.values()];
+      const keyOf = (item: Record<string, AttributeValue>) => list[0]!.a.layout.keyOf(item);
+      const found = new Map<string, Record<string, AttributeValue>>();
+      for (let i = 0; i < list.length; i += MAX_GET_KEYS)
+        for (const item of await this.getItems(
+          tableName,
+          list.slice(i, i + MAX_GET_KEYS).map((w) => w.item),
+        ))
+          found.set(keyOf(item), item);
+      for (const [k, w] of byKey) {
+        const item = found.get(k);
+        states.know(w.a.table, w.key, item ? w.a.layout.row(item) : null);
+      }
+    }
   }
 
   /** The items of these keys that exist (BatchGetItem, until DynamoDB has answered for every key). */
@@ -259,31 +194,27 @@ export class DynamoApply {
   }
 
   /** Puts and deletes the final state of every row the call changed; nothing is written if any is refused. */
-  private async write(states: RowState[]): Promise<void> {
+  private async write(states: RowState[], byTable: Map<TargetTable, Applied>): Promise<void> {
     const requests = new Map<
-      string,
-      {
-        layout: Layout;
-        conditional: boolean;
-        puts: Record<string, AttributeValue>[];
-        deletes: Record<string, AttributeValue>[];
-      }
+      Applied,
+      { puts: Record<string, AttributeValue>[]; deletes: Record<string, AttributeValue>[] }
     >();
     const items = new Map<string, RowState>();
     for (const s of states) {
-      const { layout, conditional } = s.of;
+      const a = byTable.get(s.table)!;
+      const { layout, conditional } = a;
       let item: Record<string, AttributeValue>;
       try {
-        item = s.row ? layout.item(s.row, '') : this.itemKey(s.of, s.key);
+        item = s.row ? layout.item(s.row, '') : this.itemKey(a, s.key);
       } catch (err) {
-        throw this.refused(s.of, err);
+        throw this.refused(a, err);
       }
       if (s.row) {
         if (conditional) item[SOURCE_ATTRIBUTE] = { S: sourceIdentity(layout, s.row, '') };
         const size = itemSize(item);
         if (size > MAX_ITEM_BYTES)
           throw this.refused(
-            s.of,
+            a,
             new Refusal(`the item is ${size} bytes, more than DynamoDB's limit of ${MAX_ITEM_BYTES} bytes (400 KB)`),
           );
       }
@@ -292,26 +223,27 @@ export class DynamoApply {
       if (other)
         throw new FerryError(
           'WRITE_FAILED',
-          `table ${s.of.table.name}: two rows of the changes (${s.of.table.name} and ${other.of.table.name}) map to one DynamoDB item (${layout.describeKey(item)})`,
+          `table ${a.table.name}: two rows of the changes (${a.table.name} and ${other.table.name}) map to one DynamoDB item (${layout.describeKey(item)})`,
           'make the key templates tell the rows apart (every primary key column, and the entity prefix), then run again',
         );
       items.set(where, s);
-      const r = requests.get(layout.tableName) ?? { layout, conditional, puts: [], deletes: [] };
-      requests.set(layout.tableName, r);
+      const r = requests.get(a) ?? { puts: [], deletes: [] };
+      requests.set(a, r);
       (s.row ? r.puts : r.deletes).push(item);
     }
     const sends: Promise<void>[] = [];
-    for (const [tableName, r] of requests) {
-      const conditional = r.conditional ? r.puts : [];
+    for (const [{ layout, conditional }, r] of requests) {
+      const { tableName } = layout;
       const batched = [
-        ...(r.conditional ? [] : r.puts.map((Item) => ({ PutRequest: { Item } }))),
+        ...(conditional ? [] : r.puts.map((Item) => ({ PutRequest: { Item } }))),
         ...r.deletes.map((Key) => ({ DeleteRequest: { Key } })),
       ];
       for (let i = 0; i < batched.length; i += MAX_BATCH_ITEMS) {
         const group = batched.slice(i, i + MAX_BATCH_ITEMS);
         sends.push(this.sending(tableName, group.length, () => batchWrite(this.ctx, tableName, group)));
       }
-      for (const item of conditional) sends.push(this.sending(tableName, 1, () => this.putConditional(r.layout, item)));
+      if (conditional)
+        for (const item of r.puts) sends.push(this.sending(tableName, 1, () => this.putConditional(layout, item)));
     }
     const results = await Promise.allSettled(sends);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
