@@ -28,6 +28,24 @@ export interface ChunkRecord {
   range: KeyRange;
   rows: number;
   files: FileEntry[];
+  /** a compaction's record: the records whose files it holds now (readers leave those out) */
+  replaces?: string[];
+  /** a compaction's record: the last sequence of each stream (by id) whose change files it took in */
+  changesThrough?: Record<string, number>;
+}
+
+/** The records that hold the table: those no compaction's record replaces. */
+export function currentRecords(records: ChunkRecord[]): ChunkRecord[] {
+  const replaced = new Set(records.flatMap((r) => r.replaces ?? []));
+  return records.filter((r) => !replaced.has(r.chunk));
+}
+
+/** The change files the table's snapshot holds already: up to these sequences, by stream id. */
+export function changesThrough(records: ChunkRecord[]): Record<string, number> {
+  const through: Record<string, number> = {};
+  for (const r of records)
+    for (const [id, n] of Object.entries(r.changesThrough ?? {})) through[id] = Math.max(through[id] ?? 0, n);
+  return through;
 }
 
 /** The id of a chunk: its key range, hashed (the same range always names the same files). */

@@ -1,0 +1,44 @@
+// A table as it is now: the rows of its snapshot (the copy's files, or a compaction's) with its
+// change files applied in order. The changes are held in memory (a compaction folds them into
+// the snapshot); the snapshot is streamed, once, or twice when an update that carries UNCHANGED
+// columns needs a row of it as its base (the first pass keeps only those rows).
+import { RowStates } from '../../core/apply-state.js';
+import type { AppliedChange, TargetTable } from '../../core/contracts.js';
+
+export async function* currentRows(
+  table: TargetTable,
+  changes: AppliedChange[],
+  snapshot: () => AsyncIterable<unknown[][]>,
+  keep: (row: unknown[]) => boolean,
+  batchRows: number,
+): AsyncIterable<unknown[][]> {
+  const states = new RowStates();
+  const needed = states.needed(changes);
+  if (needed.length > 0) {
+    const wanted = new Set(needed.map((n) => states.id(table, n.key)));
+    for await (const rows of snapshot())
+      for (const row of rows) {
+        const key = states.keyOf(table, row);
+        if (wanted.has(states.id(table, key))) states.know(table, key, row);
+      }
+    for (const n of needed) states.know(n.table, n.key, null);
+  }
+  states.apply(changes);
+  let out: unknown[][] = [];
+  for await (const rows of snapshot()) {
+    for (const row of rows) if (!states.changedAt(table, states.keyOf(table, row)) && keep(row)) out.push(row);
+    if (out.length >= batchRows) {
+      yield out;
+      out = [];
+    }
+  }
+  for (const s of states.changed())
+    if (s.row && keep(s.row)) {
+      out.push(s.row);
+      if (out.length >= batchRows) {
+        yield out;
+        out = [];
+      }
+    }
+  if (out.length > 0) yield out;
+}
