@@ -110,13 +110,11 @@ describe('objectstore live changes, in a folder', () => {
       ]);
       const positions = filesUnder(join(dir, '_ferry_positions'));
       assert.equal(positions.length, 1);
-      assert.deepEqual(JSON.parse(readFileSync(join(dir, '_ferry_positions', positions[0]!), 'utf8')) as unknown, {
-        ...(JSON.parse(readFileSync(join(dir, '_ferry_positions', positions[0]!), 'utf8')) as object),
-        stream: 'plan abc',
-        sequence: 1,
-        position: '0/16B3748',
-        tables: ['orders/'],
-      });
+      const { appliedAt, ...record } = JSON.parse(
+        readFileSync(join(dir, '_ferry_positions', positions[0]!), 'utf8'),
+      ) as Record<string, unknown>;
+      assert.match(String(appliedAt), /^\d{4}-\d\d-\d\dT/);
+      assert.deepEqual(record, { stream: 'plan abc', sequence: 1, position: '0/16B3748', tables: ['orders/'] });
       // introspect still finds one table
       assert.deepEqual(
         (await conn.introspect()).tables.map((t) => t.name),
