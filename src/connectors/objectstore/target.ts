@@ -14,6 +14,7 @@
 // record are durable.
 import { sliceColumns, type ColumnBatch } from '../../core/columns.js';
 import { keyColumnIndexes } from '../../core/apply.js';
+import type { RowStates } from '../../core/apply-state.js';
 import type {
   AppliedChange,
   ChunkWrite,
@@ -59,7 +60,7 @@ import { tableFindings } from './findings.js';
 import { readFile, rowChecker } from './formats.js';
 import { inRange, overlaps, sameRange } from './keys.js';
 import { schemaDocument, TableLayout, yearLimit, type TargetSettings } from './layout.js';
-import { currentRows } from './merge.js';
+import { changedRows, currentRows } from './merge.js';
 import { NotFerryParquet } from './parquet/read.js';
 import { folderFingerprint, holdsObjects, scratchTable } from './removal.js';
 import { RowRefused } from './temporal.js';
@@ -103,6 +104,8 @@ export class ObjectStoreTarget implements Target {
   private readonly layouts = new WeakMap<TargetTable, TableLayout>();
   private readonly records: ChunkRecords;
   private readonly changeLog: ChangeLog;
+  /** what each table folder's change files leave of its rows, for the change files it was worked out of */
+  private readonly changedRows = new Map<string, { signature: string; states: Promise<RowStates> }>();
 
   constructor(
     private readonly store: ObjectStore,
@@ -125,7 +128,7 @@ export class ObjectStoreTarget implements Target {
 
   async prepare(table: TargetTable, ifExists: IfExists): Promise<void> {
     const layout = this.layout(table);
-    this.records.changed(layout.dir);
+    this.changed(layout.dir);
     const exists = await holdsObjects(this.store, layout.dir);
     if (exists && ifExists === 'fail')
       throw new FerryError(
@@ -135,6 +138,7 @@ export class ObjectStoreTarget implements Target {
       );
     if (exists) await this.store.deleteFolder(layout.dir);
     this.records.forget(layout.dir);
+    this.changedRows.delete(layout.dir);
     await this.store.put(
       layout.dir + SCHEMA_FILE,
       JSON.stringify(schemaDocument(table, layout, this.settings), null, 2) + '\n',
@@ -155,7 +159,7 @@ export class ObjectStoreTarget implements Target {
     const { table, range, replace, isolate } = chunk;
     const layout = this.layout(table);
     const id = chunkId(range);
-    this.records.changed(layout.dir);
+    this.changed(layout.dir);
     if (replace) await this.records.remove(layout.dir, id);
     const files = new ChunkFiles(
       this.store,
@@ -244,7 +248,7 @@ export class ObjectStoreTarget implements Target {
     if (!appenders)
       throw new FerryError('INTERNAL', `table ${table.name} cannot be written from columns`, 'report this');
     const id = chunkId(range);
-    this.records.changed(layout.dir);
+    this.changed(layout.dir);
     if (chunk.replace) await this.records.remove(layout.dir, id);
     const files = new ChunkFiles(this.store, layout, id, 1, this.chunkMetadata(table, id));
     const keyIndex = layout.uniqueIndexes?.[0];
@@ -284,7 +288,7 @@ export class ObjectStoreTarget implements Target {
 
   async finishTable(table: TargetTable): Promise<void> {
     const layout = this.layout(table);
-    this.records.changed(layout.dir);
+    this.changed(layout.dir);
     const records = currentRecords(await this.records.of(layout.dir));
     await this.writeManifest(layout, records);
   }
@@ -316,25 +320,43 @@ export class ObjectStoreTarget implements Target {
   /** Foreign keys are declared in _schema.json already; files have nothing to enforce them. */
   async addForeignKeys(): Promise<void> {}
 
-  /** The live changes of the table its snapshot does not hold yet, in order (none for most tables). */
-  private async changesOf(table: TargetTable): Promise<AppliedChange[]> {
+  /**
+   * The final state of every row the table's counted change files touch (after what its snapshot
+   * holds already), worked out once for a set of change files; undefined when it has none.
+   */
+  private async changedRowsOf(table: TargetTable): Promise<RowStates | undefined> {
     const layout = this.layout(table);
     const files = await this.changeLog.committedFiles(
       layout.dir,
       changesThrough(currentRecords(await this.records.of(layout.dir))),
     );
-    if (files.length === 0) return [];
-    const keys = keyColumnIndexes(table);
-    const out: AppliedChange[] = [];
-    for (const f of files) {
-      const key = layout.dir + f.path;
-      try {
-        out.push(...(await readChangeFile(this.store, key, layout.settings, table, keys)));
-      } catch (err) {
-        throw changeFileError(this.store.location, key, err);
+    if (files.length === 0) return undefined;
+    const signature = files.map((f) => f.path).join('\n');
+    const cached = this.changedRows.get(layout.dir);
+    if (cached?.signature === signature) return cached.states;
+    const states = (async () => {
+      const keys = keyColumnIndexes(table);
+      const changes: AppliedChange[] = [];
+      for (const f of files) {
+        const key = layout.dir + f.path;
+        try {
+          changes.push(...(await readChangeFile(this.store, key, layout.settings, table, keys)));
+        } catch (err) {
+          throw changeFileError(this.store.location, key, err);
+        }
       }
-    }
-    return out;
+      const all = table.columns.map((_c, i) => i);
+      return changedRows(table, changes, () => this.snapshotRows(table, {}, all, 10_000));
+    })();
+    states.catch(() => this.changedRows.delete(layout.dir));
+    this.changedRows.set(layout.dir, { signature, states });
+    return states;
+  }
+
+  /** The table's snapshot or change files are changing: what was worked out of them is forgotten. */
+  private changed(dir: string): void {
+    this.records.changed(dir);
+    this.changedRows.delete(dir);
   }
 
   /** The rows of the table in a key range, as they are now: its snapshot with its live changes applied. */
@@ -344,19 +366,23 @@ export class ObjectStoreTarget implements Target {
     wanted: number[],
     batchRows: number,
   ): AsyncIterable<unknown[][]> {
-    const changes = await this.changesOf(table);
-    if (changes.length === 0) {
+    const states = await this.changedRowsOf(table);
+    if (!states) {
       yield* this.snapshotRows(table, range, wanted, batchRows);
       return;
     }
     const layout = this.layout(table);
     const bounded = range.lower !== undefined || range.upper !== undefined;
     const cmp = bounded ? layout.compare() : [];
-    const all = table.columns.map((_c, i) => i);
     yield* currentRows(
       table,
-      changes,
-      () => this.snapshotRows(table, {}, all, batchRows),
+      states,
+      this.snapshotRows(
+        table,
+        range,
+        table.columns.map((_c, i) => i),
+        batchRows,
+      ),
       (row) =>
         !bounded ||
         inRange(
@@ -435,7 +461,7 @@ export class ObjectStoreTarget implements Target {
   async count(table: TargetTable, range: KeyRange): Promise<number> {
     const layout = this.layout(table);
     const records = currentRecords(await this.records.of(layout.dir));
-    const changed = (await this.changesOf(table)).length > 0;
+    const changed = (await this.changedRowsOf(table)) !== undefined;
     if (!changed && range.lower === undefined && range.upper === undefined)
       return records.reduce((n, r) => n + r.rows, 0);
     const exact = changed ? undefined : records.find((r) => sameRange(r.range, range, layout.compare()));
@@ -514,7 +540,7 @@ export class ObjectStoreTarget implements Target {
     const folded = new Map<string, Record<string, number>>();
     for (const table of tables) {
       const layout = this.layout(table);
-      this.records.changed(layout.dir);
+      this.changed(layout.dir);
       const result = await compactTable(
         {
           store: this.store,
@@ -548,6 +574,7 @@ export class ObjectStoreTarget implements Target {
   async drop(table: TargetTable): Promise<void> {
     const { dir } = this.layout(table);
     this.records.forget(dir);
+    this.changedRows.delete(dir);
     await this.store.deleteFolder(dir);
   }
 
