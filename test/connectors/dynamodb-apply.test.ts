@@ -149,6 +149,13 @@ describe('dynamodb live changes', () => {
     );
     assert.equal(await conn.target!().count(p, {}), 2);
     assert.equal(await conn.target!().count(c, {}), 3);
+    // and the assessment says so beforehand, for that table only
+    const findings = (await conn.target!().check([p, c])).filter((f) => f.code === 'DYNAMODB_NOT_FOLLOWABLE');
+    assert.deepEqual(
+      findings.map((f) => [f.table, f.severity]),
+      [['apply_outside', 'info']],
+    );
+    assert.match(findings[0]!.message, /--follow.*outside its primary key \(parent_id\)/);
   });
 
   test('a call cut short after its items and before its position is applied again to the same items', async () => {

@@ -37,20 +37,35 @@ interface Applied {
   conditional: boolean;
 }
 
+/**
+ * Why live changes cannot be applied to the table's items, or undefined: a change names its row
+ * by the primary key alone, so the item key must be made of primary key columns.
+ */
+export function unfollowable(table: TargetTable, layout: Layout): string | undefined {
+  const made = layout.keyColumns();
+  const key = table.primaryKey.map((name) => layout.names.indexOf(name));
+  const outside = made.columns.filter((c) => !key.includes(c)).map((c) => layout.names[c]!);
+  if (!made.usesRow && outside.length === 0 && key.length > 0) return undefined;
+  const templates = layout
+    .keyAttributes()
+    .map((k) => `${k.attribute} = ${k.template!.text}`)
+    .join(', ');
+  const what = made.usesRow
+    ? 'the whole row ({#row})'
+    : outside.length > 0
+      ? `columns outside its primary key (${outside.join(', ')})`
+      : 'columns of a table without a primary key';
+  return `its DynamoDB key (${templates}) is made of ${what}, and a change names its row by the primary key alone`;
+}
+
 /** The table's primary key columns, checked to be what its DynamoDB key is made of. */
 function applied(table: TargetTable, keys: TableKeys, tables: ApplyTables): Applied {
   const layout = tables.layoutOf(table);
-  const made = layout.keyColumns();
-  const outside = made.columns.filter((c) => !keys.indexes.includes(c)).map((c) => layout.names[c]!);
-  if (made.usesRow || outside.length > 0)
+  const why = unfollowable(table, layout);
+  if (why)
     throw new FerryError(
       'UNSUPPORTED',
-      `table ${table.name}: its DynamoDB key (${layout
-        .keyAttributes()
-        .map((k) => `${k.attribute} = ${k.template!.text}`)
-        .join(
-          ', ',
-        )}) is made of ${made.usesRow ? 'the whole row ({#row})' : `columns outside its primary key (${outside.join(', ')})`}, and a change names its row by the primary key alone`,
+      `table ${table.name}: ${why}`,
       `make the key templates of ${table.name} (options.partitionKey, options.sortKey) of its primary key columns only, or leave the table out of the plan you follow`,
     );
   return { table, layout, keys, conditional: tables.conditional(layout) };

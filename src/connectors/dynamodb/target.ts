@@ -13,7 +13,7 @@ import type {
 import { FerryError } from '../../core/errors.js';
 import type { Column, Finding, KeyRange, RowBatch } from '../../core/types.js';
 import { formatType } from '../../core/types.js';
-import { DynamoApply } from './apply.js';
+import { DynamoApply, unfollowable } from './apply.js';
 import { numberCheck } from './codec.js';
 import { literalPrefix } from './keys.js';
 import { Layout, type IndexLayout } from './layout.js';
@@ -165,6 +165,16 @@ export class DynamoTarget implements Target {
           table: t.name,
           message: `DynamoDB keeps no unique keys, foreign keys or secondary indexes: those of ${t.name} are not created`,
           action: 'declare global secondary indexes in the table options (gsis) for the queries that need them',
+        });
+      const noFollow = unfollowable(t, l);
+      if (noFollow)
+        findings.push({
+          severity: 'info',
+          code: 'DYNAMODB_NOT_FOLLOWABLE',
+          table: t.name,
+          message: `live changes (ferry run --follow) cannot be applied to ${t.name}: ${noFollow}`,
+          action:
+            'to follow it, make its key templates (options.partitionKey, options.sortKey) of its primary key columns only',
         });
       const unbounded = t.columns.filter((c) => maxValueBytes(c) === undefined).map((c) => c.name);
       const bounded = t.columns.reduce((n, c) => n + (maxValueBytes(c) ?? 0) + Buffer.byteLength(c.name), 0);
