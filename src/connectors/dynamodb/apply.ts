@@ -88,8 +88,12 @@ export class DynamoApply {
     await this.ensurePositions();
     await this.readNeeded(states, states.needed(changes), byTable);
     states.apply(changes);
-    await this.write(states.changed(), byTable);
-    for (const a of byTable.values()) this.tables.changed(a.layout.tableName);
+    try {
+      await this.write(states.changed(), byTable);
+    } finally {
+      // a call that failed part way wrote some items too
+      for (const a of byTable.values()) this.tables.changed(a.layout.tableName);
+    }
     await this.storePosition(stream, position);
   }
 
