@@ -9,7 +9,7 @@ import { POSITIONS_TABLE, type TableKeys } from '../../core/apply.js';
 import { RowStates, type RowState } from '../../core/apply-state.js';
 import type { AppliedChange, TargetTable } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
-import { isRetryable, toFerryError, withRetries } from './client.js';
+import { isRetryable, jitter, sleep, toFerryError, withRetries } from './client.js';
 import { itemSize, MAX_ITEM_BYTES, Refusal } from './codec.js';
 import { SOURCE_ATTRIBUTE, type Layout } from './layout.js';
 import { ensureKeyedTable, type TableContext } from './tables.js';
@@ -161,7 +161,10 @@ export class DynamoApply {
           found.set(keyOf(item), item);
       for (const [k, w] of byKey) {
         const item = found.get(k);
-        states.know(w.a.table, w.key, item ? w.a.layout.row(item) : null);
+        // in a shared table, an item of another entity at the key is not the row's
+        const { entity, entityAttribute } = w.a.layout;
+        const own = item && (entity === undefined || item[entityAttribute]?.S === entity);
+        states.know(w.a.table, w.key, own ? w.a.layout.row(item) : null);
       }
     }
   }
@@ -196,6 +199,7 @@ export class DynamoApply {
             { transient: true },
           );
         todo = left;
+        if (todo.length > 0) await sleep(jitter(this.ctx.backoff, attempt));
       }
     } catch (err) {
       throw toFerryError(err, 'READ_FAILED', what, this.ctx.endpoint);
