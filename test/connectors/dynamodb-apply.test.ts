@@ -1,6 +1,7 @@
 // Live changes into DynamoDB beyond the apply contract (which the target contract runs): many
 // changes through a proxy that throttles and leaves items unprocessed, entities of a shared
-// table, a table whose item key is not made of its primary key, and a call cut short between
+// table (and tables whose keys may meet: conditional puts), a table whose item key is not made
+// of its primary key, and a call cut short between
 // its items and its position, then applied again.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -129,6 +130,50 @@ describe('dynamodb live changes', () => {
     );
     const children = (await collect(target.readBack(c, {}, 100))).map((r) => `${r[0]}/${r[1]}`).sort();
     assert.deepEqual(children, ['1/4', '2/3', '4/2', '5/3', '6/1', '7/4'].sort());
+  });
+
+  test("tables whose keys may meet are applied item by item with the copy's condition: another row's item is never replaced", async () => {
+    const shared = { table: 'apply_overlap_app', partitionKey: 'ROW#{id}' };
+    const a = { ...tableFor(conn, 'apply_overlap_a', parentColumns), options: { ...shared, entity: 'A' } };
+    const b = { ...tableFor(conn, 'apply_overlap_b', parentColumns), options: { ...shared, entity: 'B' } };
+    const target = conn.target!();
+    assert.ok((await target.check([a, b])).some((f) => f.code === 'DYNAMODB_KEY_COLLISION'));
+    await copied(conn, a, parentRows(3));
+    await target.prepare(b, 'truncate');
+    await target.writeChunk({ table: b, range: {}, replace: false, isolate: false }, batchesOf(parentRows(2, 10)));
+    await target.applyChanges!(
+      [
+        upsert(a, parentRows(1, 4)[0]!),
+        update(a, [1n], [1n, 'one, updated', parentRows(1)[0]![2]]),
+        upsert(b, parentRows(1, 12)[0]!),
+      ],
+      'overlap',
+      'p1',
+    );
+    assert.deepEqual(
+      (await held(conn, a)).map((r) => r.slice(0, 2)),
+      [
+        ['1', 'one, updated'],
+        ['2', 'parent 2 é'],
+        ['3', 'parent 3 é'],
+        ['4', 'parent 4 é'],
+      ],
+    );
+    // B's row 2 would land on A's item ROW#2
+    await assert.rejects(target.applyChanges!([upsert(b, parentRows(1, 2)[0]!)], 'overlap', 'p2'), (e) => {
+      assert.ok(e instanceof FerryError && e.code === 'WRITE_FAILED', String(e));
+      assert.match(e.message, /apply_overlap_b: .*ROW#2.* holds the item of another source row/);
+      return true;
+    });
+    assert.equal(await target.appliedPosition!('overlap'), 'p1');
+    assert.deepEqual(
+      (await held(conn, a)).map((r) => r[0]),
+      ['1', '2', '3', '4'],
+    );
+    assert.deepEqual(
+      (await held(conn, b)).map((r) => r[0]),
+      ['10', '11', '12'],
+    );
   });
 
   test('a table whose item key is made of columns outside its primary key is refused before anything is written', async () => {
