@@ -1,8 +1,8 @@
 // Live changes into DynamoDB beyond the apply contract (which the target contract runs): many
 // changes through a proxy that throttles and leaves items unprocessed, entities of a shared
 // table (and tables whose keys may meet: conditional puts), a table whose item key is not made
-// of its primary key, and a call cut short between
-// its items and its position, then applied again.
+// of its primary key, and a call cut short between its items and its position, then applied
+// again.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
