@@ -9,6 +9,8 @@ import { objectStoreConnector } from '../../src/connectors/objectstore/index.js'
 import { UNCHANGED } from '../../src/core/changes.js';
 import type { AppliedChange, Connector, TargetTable } from '../../src/core/contracts.js';
 import { silentLogger } from '../../src/core/log.js';
+import { stateParse, stateStringify } from '../../src/core/values.js';
+import type { ChunkRecord } from '../../src/connectors/objectstore/chunk-files.js';
 import { actualText, batchesOf, collect, expectedText, tableFor } from '../contract/target-contract.js';
 import { childColumns, childRows, parentColumns, parentRows } from '../fixtures/edge.js';
 import { tmpDir } from '../helpers.js';
@@ -196,12 +198,31 @@ describe('objectstore live changes, in a folder', () => {
       assert.equal(await target.count(c, { lower: [100n] }), rows.filter((r) => (r[0] as bigint) >= 100n).length);
 
       const [result] = await target.compact!([c]);
-      assert.deepEqual(result, { table: 'lines', rows: rows.length, changeFiles: 2, files: 5 });
+      // a new chunk for each of the copy's four key ranges, each in the five partitions
+      assert.deepEqual(result, { table: 'lines', rows: rows.length, changeFiles: 2, files: 20 });
       const files = filesUnder(join(dir, 'lines'));
+      const records = files
+        .filter((f) => f.startsWith('_chunks/'))
+        .map((f) => stateParse<ChunkRecord>(readFileSync(join(dir, 'lines', f), 'utf8')));
       assert.deepEqual(
-        files.filter((f) => !f.startsWith('parent_id=')),
-        ['_chunks/' + files.find((f) => f.startsWith('_chunks/'))!.slice(8), '_manifest.json', '_schema.json'],
-        'one chunk record, no change files',
+        files.filter((f) => !f.startsWith('parent_id=') && !f.startsWith('_chunks/')),
+        ['_manifest.json', '_schema.json'],
+        'no change files',
+      );
+      assert.deepEqual(
+        records
+          .filter((r) => r.pending)
+          .map((r) => stateStringify(r.range))
+          .sort(),
+        [{ upper: [51n] }, { lower: [51n], upper: [101n] }, { lower: [101n], upper: [151n] }, { lower: [151n] }]
+          .map((r) => stateStringify(r))
+          .sort(),
+        'the ranges of the copy',
+      );
+      assert.equal(records.filter((r) => r.activates).length, 1, 'and the switch');
+      assert.equal(
+        await target.count(c, { lower: [51n], upper: [101n] }),
+        rows.filter((r) => (r[0] as bigint) >= 51n && (r[0] as bigint) < 101n).length,
       );
       const manifest = JSON.parse(readFileSync(join(dir, 'lines', '_manifest.json'), 'utf8')) as {
         rows: number;
@@ -273,6 +294,45 @@ describe('objectstore live changes, in a folder', () => {
         const [second] = await next.target!().compact!([c]);
         assert.deepEqual([second!.rows, second!.changeFiles], [rows.length, 0]);
         assert.deepEqual(filesUnder(join(dir, 'killed')), compacted);
+        assert.deepEqual(await held(next, c), expectedText(rows, childColumns, c));
+      } finally {
+        await next.close();
+      }
+    } finally {
+      await conn.close();
+    }
+  });
+  test('a compaction killed before its switch counts for nothing, and the next one writes over it', async () => {
+    const dir = tmpDir('ferry-os-apply-');
+    const conn = await open(`file:${dir}`);
+    try {
+      const c = await copied(conn, tableFor(conn, 'unswitched', childColumns), childRows(200, 5));
+      const { changes, rows } = someChanges(c);
+      await conn.target!().applyChanges!(changes, 'plan', 'p1');
+      const saved = tmpDir('ferry-os-saved-');
+      cpSync(join(dir, 'unswitched'), saved, { recursive: true });
+      await conn.target!().compact!([c]);
+      const compacted = filesUnder(join(dir, 'unswitched'));
+      // as if killed before the switch record: the new chunks' files and pending records, and all that was there
+      const switchRecord = compacted.find(
+        (f) =>
+          f.startsWith('_chunks/') &&
+          stateParse<ChunkRecord>(readFileSync(join(dir, 'unswitched', f), 'utf8')).activates !== undefined,
+      )!;
+      rmSync(join(dir, 'unswitched', switchRecord));
+      rmSync(join(dir, 'unswitched', '_manifest.json'));
+      cpSync(saved, join(dir, 'unswitched'), { recursive: true });
+      const next = await open(`file:${dir}`);
+      try {
+        assert.deepEqual(
+          await held(next, c),
+          expectedText(rows, childColumns, c),
+          'the old chunks and the change file',
+        );
+        assert.equal(await next.target!().count(c, {}), rows.length);
+        const [again] = await next.target!().compact!([c]);
+        assert.deepEqual([again!.rows, again!.changeFiles], [rows.length, 1]);
+        assert.deepEqual(filesUnder(join(dir, 'unswitched')), compacted);
         assert.deepEqual(await held(next, c), expectedText(rows, childColumns, c));
       } finally {
         await next.close();

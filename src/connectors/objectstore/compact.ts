@@ -1,18 +1,21 @@
-// Compaction (`ferry compact`): a table's snapshot and its change files become one new snapshot
-// of the table as it is now, written as the copy writes a chunk (Hive-readable files, partitioned
-// as the plan says). The switch is one object: the new chunk record, which names the records it
-// replaces and the change files it took in (by stream, up to a sequence), so ferry's reader sees
-// the old table or the new one, never both; the manifest follows, listing only the new files;
-// then the replaced records, their files and the folded change files are removed. Killed at any
-// point, the next compaction finishes the removal (or, before the switch, starts again: the new
-// files are named from what they fold in, so they are written over).
+// Compaction (`ferry compact`): a table's snapshot and its change files become a new snapshot of
+// the table as it is now, written as the copy writes chunks (Hive-readable files, partitioned as
+// the plan says), one new chunk for each key range the table's chunks had, so that reading a
+// range (verify) still reads only its files. The new chunks' records are pending until the
+// switch: one record that names the records it replaces, the pending ones it activates and the
+// change files it took in (by stream, up to a sequence), so ferry's reader sees the old table or
+// the new one, never both. The manifest follows, listing only the new files; then the replaced
+// records, their files and the folded change files are removed. Killed at any point, the next
+// compaction finishes the removal (or, before the switch, starts again: the new files are named
+// from what they fold in, so they are written over).
 import { createHash } from 'node:crypto';
 import type { CompactResult } from '../../core/contracts.js';
 import type { Logger } from '../../core/log.js';
+import type { KeyRange } from '../../core/types.js';
 import { stateStringify } from '../../core/values.js';
 import type { ObjectStore } from '../../stores/store.js';
 import type { ChangeLog } from './change-log.js';
-import { changesThrough, ChunkFiles, currentRecords, type ChunkRecord, type FileEntry } from './chunk-files.js';
+import { changesThrough, ChunkFiles, currentRecords, type ChunkRecord } from './chunk-files.js';
 import type { ChunkRecords } from './chunk-records.js';
 import type { TableLayout } from './layout.js';
 
@@ -21,48 +24,80 @@ export interface CompactContext {
   records: ChunkRecords;
   changeLog: ChangeLog;
   log: Logger;
-  /** the table as it is now (its snapshot with its change files applied) */
-  rows: (batchRows: number) => AsyncIterable<unknown[][]>;
+  /** the rows of a key range as they are now (the snapshot with the change files applied) */
+  rows: (range: KeyRange, batchRows: number) => AsyncIterable<unknown[][]>;
   /** the metadata of a data file of the chunk */
   metadata: (chunk: string) => Record<string, string>;
   /** writes the manifest of these (current) records */
   manifest: (records: ChunkRecord[]) => Promise<void>;
+  maxPartitionsPerChunk: number;
 }
 
 const BATCH_ROWS = 10_000;
+
+const idOf = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
 
 export async function compactTable(
   ctx: CompactContext,
   layout: TableLayout,
 ): Promise<{ summary: CompactResult; through: Record<string, number> }> {
   const { dir, table } = layout;
-  const before = currentRecords(await ctx.records.of(dir));
+  const all = await ctx.records.of(dir);
+  const before = currentRecords(all);
   const folded = changesThrough(before);
   const changeFiles = await ctx.changeLog.committedFiles(dir, folded);
+  const chunks = before.filter((r) => !r.activates);
   if (changeFiles.length === 0) {
     await removeReplaced(ctx, layout, folded);
     return {
       summary: {
         table: table.name,
-        rows: before.reduce((n, r) => n + r.rows, 0),
+        rows: chunks.reduce((n, r) => n + r.rows, 0),
         changeFiles: 0,
-        files: before.reduce((n, r) => n + r.files.length, 0),
+        files: chunks.reduce((n, r) => n + r.files.length, 0),
       },
       through: folded,
     };
   }
   const through = { ...folded };
   for (const f of changeFiles) through[f.stream] = Math.max(through[f.stream] ?? 0, f.sequence);
-  const id = createHash('sha256')
-    .update(`compaction ${stateStringify(through)}`)
-    .digest('hex')
-    .slice(0, 16);
-  const files = new ChunkFiles(ctx.store, layout, id, Number.MAX_SAFE_INTEGER, ctx.metadata(id));
+  const generation = `compaction ${stateStringify(through)}`;
+  // the key ranges of the table's chunks (a table without chunks, or never split, is one)
+  const ranges: KeyRange[] = chunks.length > 0 ? chunks.map((r) => r.range) : [{}];
+  const written: ChunkRecord[] = [];
+  for (const range of ranges) {
+    const id = idOf(`${generation} ${stateStringify(range)}`);
+    const record = await writeRange(ctx, layout, id, range);
+    await ctx.records.write(dir, { ...record, pending: true });
+    written.push(record);
+  }
+  // the switch: from here on, the new chunks are the table (a compaction killed before its switch
+  // left records of the same names, now written over: they are not replaced)
+  const ids = new Set([idOf(generation), ...written.map((r) => r.chunk)]);
+  await ctx.records.write(dir, {
+    chunk: idOf(generation),
+    range: {},
+    rows: 0,
+    files: [],
+    replaces: all.map((r) => r.chunk).filter((id) => !ids.has(id)),
+    activates: written.map((r) => r.chunk),
+    changesThrough: through,
+  });
+  await ctx.manifest(currentRecords(await ctx.records.of(dir)));
+  await removeReplaced(ctx, layout, through);
+  const rows = written.reduce((n, r) => n + r.rows, 0);
+  const files = written.reduce((n, r) => n + r.files.length, 0);
+  ctx.log.info({ table: table.name, rows, changeFiles: changeFiles.length, files }, 'table compacted');
+  return { summary: { table: table.name, rows, changeFiles: changeFiles.length, files }, through };
+}
+
+/** Writes one key range of the table as it is now as the files of a new chunk. */
+async function writeRange(ctx: CompactContext, layout: TableLayout, id: string, range: KeyRange): Promise<ChunkRecord> {
+  const files = new ChunkFiles(ctx.store, layout, id, ctx.maxPartitionsPerChunk, ctx.metadata(id));
   const unpartitioned = layout.partitions.length === 0;
   let rows = 0;
-  let written: FileEntry[];
   try {
-    for await (const batch of ctx.rows(BATCH_ROWS)) {
+    for await (const batch of ctx.rows(range, BATCH_ROWS)) {
       for (const row of batch) {
         const f = files.fileOf(unpartitioned ? '' : layout.partitionOf(row));
         f.writer.add(row);
@@ -71,23 +106,11 @@ export async function compactTable(
       }
       if (!unpartitioned) await files.limitMemory();
     }
-    written = await files.finish(unpartitioned);
+    return { chunk: id, range, rows, files: await files.finish(unpartitioned) };
   } catch (err) {
     await files.abort();
     throw err;
   }
-  await ctx.records.write(dir, {
-    chunk: id,
-    range: {},
-    rows,
-    files: written,
-    replaces: before.map((r) => r.chunk).filter((c) => c !== id),
-    changesThrough: through,
-  });
-  await ctx.manifest(currentRecords(await ctx.records.of(dir)));
-  await removeReplaced(ctx, layout, through);
-  ctx.log.info({ table: table.name, rows, changeFiles: changeFiles.length, files: written.length }, 'table compacted');
-  return { summary: { table: table.name, rows, changeFiles: changeFiles.length, files: written.length }, through };
 }
 
 /** Removes what a compaction replaced: old chunk records, data files no current record names, folded change files. */

@@ -547,13 +547,14 @@ export class ObjectStoreTarget implements Target {
           records: this.records,
           changeLog: this.changeLog,
           log: this.log,
-          rows: (batchRows) =>
+          rows: (range, batchRows) =>
             this.rowsOf(
               table,
-              {},
+              range,
               table.columns.map((_c, i) => i),
               batchRows,
             ),
+          maxPartitionsPerChunk: this.settings.maxPartitionsPerChunk,
           metadata: (id) => this.chunkMetadata(table, id),
           manifest: (records) => this.writeManifest(layout, records),
         },
