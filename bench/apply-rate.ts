@@ -1,11 +1,12 @@
-// How many live changes a SQL target applies a second (Target.applyChanges), without a source:
-// `npm run build && node dist/bench/apply-rate.js [postgres|mysql|sqlite]`. An application's
+// How many live changes a target applies a second (Target.applyChanges), without a source:
+// `npm run build && node dist/bench/apply-rate.js [postgres|mysql|sqlite|dynamodb|folder]`. An application's
 // transactions, generated here: an order inserted and its customer's balance updated, now and
 // then an order's note changed or an order deleted, in calls of APPLY_BATCH transactions
 // (the plan's cdc.batch.transactions default); APPLY_CHANGES changes in all. The database
 // bench_apply is made afresh on the machine's servers (a file in the system's temp folder for
-// SQLite).
-import { rmSync } from 'node:fs';
+// SQLite); DynamoDB is dynalite on loopback, started for the run; a folder of Parquet change
+// files is made in the temp folder.
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '../src/connectors/index.js';
@@ -14,6 +15,7 @@ import { silentLogger } from '../src/core/log.js';
 import { parseType } from '../src/core/types.js';
 import { MARIADB_SERVER, PG_SERVER } from './config.js';
 import { withMariadb, withPg } from './db.js';
+import { startDynalite } from '../test/connectors/dynamodb-local.js';
 
 const DB = 'bench_apply';
 const CUSTOMERS = 10_000;
@@ -35,7 +37,20 @@ function table(name: string, columns: [string, string, string][]): TargetTable {
   };
 }
 
-async function freshTarget(engine: string): Promise<string> {
+/** A fresh target's URL, and what stops what was started for it. */
+async function freshTarget(engine: string): Promise<{ url: string; stop?: () => Promise<void> }> {
+  if (engine === 'dynamodb') {
+    const dynamo = await startDynalite();
+    return { url: dynamo.url, stop: dynamo.stop };
+  }
+  if (engine === 'folder') {
+    const dir = mkdtempSync(join(tmpdir(), `${DB}-`));
+    return { url: `file:${dir}`, stop: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  return { url: await freshSqlTarget(engine) };
+}
+
+async function freshSqlTarget(engine: string): Promise<string> {
   if (engine === 'postgres') {
     await withPg('postgres', async (c) => {
       await c.query(`DROP DATABASE IF EXISTS ${DB} WITH (FORCE)`);
@@ -60,7 +75,8 @@ async function main(): Promise<void> {
   const engine = process.argv[2] ?? 'postgres';
   const total = Number(process.env.APPLY_CHANGES ?? 200_000);
   const perCall = Number(process.env.APPLY_BATCH ?? 1000);
-  const conn = await connect(await freshTarget(engine), silentLogger);
+  const fresh = await freshTarget(engine);
+  const conn = await connect(fresh.url, silentLogger);
   const target = conn.target!();
   const nativeOf = (t: string) => conn.nativeType(parseType(t)).native;
   const spec = (cols: [string, string][]) => cols.map(([c, t]) => [c, t, nativeOf(t)] as [string, string, string]);
@@ -146,6 +162,7 @@ async function main(): Promise<void> {
     `${engine}: ${changes} changes in ${calls.length} calls of ${perCall} transactions: ${seconds.toFixed(2)} s, ${Math.round(changes / seconds)} changes/s (position ${await target.appliedPosition!('bench')})`,
   );
   await conn.close();
+  await fresh.stop?.();
 }
 
 await main();

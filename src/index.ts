@@ -10,6 +10,7 @@ export { runPlan, type RunSummary, type RunEvent } from './pipeline/copy/run.js'
 export { verifyPlan, type VerifyResult } from './pipeline/verify/verify.js';
 export { writeReport } from './pipeline/observe/report.js';
 export { planStatus, type PlanStatus } from './pipeline/observe/status.js';
+export { compactPlan, type CompactSummary } from './pipeline/follow/compact.js';
 export * from './core/changes.js';
 export { createDemoDatabase } from './pipeline/demo/sample-shop.js';
 export { dryRun, type DryRunResult, type DryRunTable } from './pipeline/copy/dryrun.js';

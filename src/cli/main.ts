@@ -30,6 +30,7 @@ import { StateStore } from '../pipeline/session/checkpoints.js';
 import { progressReporter } from './progress.js';
 import { planStatus, type PlanStatus } from '../pipeline/observe/status.js';
 import { listRuns } from '../pipeline/observe/runs.js';
+import { compactPlan, type CompactSummary } from '../pipeline/follow/compact.js';
 
 const out = (line = ''): void => {
   process.stdout.write(line + '\n');
@@ -145,6 +146,18 @@ function printStatus(s: PlanStatus): void {
       `source now at ${st.sourcePosition}${st.retainedBytes !== undefined ? `, keeping ${bytes(st.retainedBytes)} of its log for this stream` : ''}`,
     );
   if (st.sourceError) out(`source: ${st.sourceError}`);
+}
+
+function printCompact(c: CompactSummary): void {
+  const t = newTable({ head: ['table', 'change files taken in', 'rows', 'data files'] });
+  for (const x of c.tables) t.push([x.table, x.changeFiles, x.rows, x.files]);
+  out(t.toString());
+  const folded = c.tables.filter((x) => x.changeFiles > 0).length;
+  out(
+    folded > 0
+      ? `compact: ${folded} of ${c.tables.length} tables written anew with their live changes`
+      : 'compact: no table had live changes to take in',
+  );
 }
 
 function printVerify(v: VerifyResult): void {
@@ -396,6 +409,18 @@ async function main(argv: string[]): Promise<number> {
       const st = await planStatus(planFile, { log: logger(globals()), stateDir: o.stateDir });
       if (o.json) out(JSON.stringify(st, null, 2));
       else printStatus(st);
+    });
+
+  program
+    .command('compact')
+    .description('object storage: fold the live changes into a new snapshot of every table, with its manifest')
+    .argument('<plan>', 'plan file')
+    .option('--state-dir <dir>', 'checkpoint store folder')
+    .option('--json', 'machine-readable output')
+    .action(async (planFile: string, o: { stateDir?: string; json?: boolean }) => {
+      const c = await compactPlan(planFile, { log: logger(globals()), stateDir: o.stateDir });
+      if (o.json) out(JSON.stringify(c, null, 2));
+      else printCompact(c);
     });
 
   program

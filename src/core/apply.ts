@@ -61,19 +61,20 @@ export function keyColumnIndexes(table: TargetTable): number[] {
   });
 }
 
-/** What a table's changes need, worked out once per call. */
-interface TableKeys {
+/** What a table's changes need, worked out once per call: its key columns, and a key's identity as text. */
+export interface TableKeys {
   indexes: number[];
   id(values: unknown[]): string;
 }
 
-function tableKeys(table: TargetTable): TableKeys {
+export function tableKeys(table: TargetTable): TableKeys {
   const indexes = keyColumnIndexes(table);
   const types = indexes.map((i) => table.columns[i]!.type);
   return { indexes, id: (values) => values.map((v, i) => canonicalText(v, types[i]!)).join('\u0001') };
 }
 
-function rowUpdate(keys: TableKeys, key: unknown[], row: unknown[]): RowUpdate {
+/** The update of the row of `key` to `row`, its cases worked out (see RowUpdate). */
+export function rowUpdate(keys: TableKeys, key: unknown[], row: unknown[]): RowUpdate {
   const carried: number[] = [];
   row.forEach((v, i) => {
     if (v !== UNCHANGED) carried.push(i);

@@ -193,6 +193,17 @@ export interface AppliedChange {
   change: TargetChange;
 }
 
+/** What compacting a table did. */
+export interface CompactResult {
+  table: string;
+  /** rows of the new snapshot */
+  rows: number;
+  /** change files taken into it (0: the table had none, and was left as it was) */
+  changeFiles: number;
+  /** data files of the table now */
+  files: number;
+}
+
 /** What a table holds at one moment, to tell later whether anything changed it. */
 export interface TableFingerprint {
   rows: number;
@@ -251,6 +262,12 @@ export interface Target {
   applyChanges?(changes: AppliedChange[], stream: string, position: string): Promise<void>;
   /** the position applyChanges last stored under `stream`; undefined before the first */
   appliedPosition?(stream: string): Promise<string | undefined>;
+  /**
+   * For a target that keeps live changes beside the copy (object storage's change files):
+   * writes each table as it is now as its new snapshot, and removes the changes it took in.
+   * Without it, `ferry compact` is refused (the other targets apply changes in place).
+   */
+  compact?(tables: TargetTable[]): Promise<CompactResult[]>;
   /**
    * The table a dry run writes its sample of `table` to. Every name the target creates for it
    * (tables, folders, indexes, keys) carries `suffix`, so nothing of the real table is touched;

@@ -54,19 +54,23 @@ targetContract('objectstore: folder, parquet', {
   open: () => open(`file:${tmpDir('ferry-os-')}`),
   floatSpecials: true,
   columns: true,
+  enforcesUniqueKeys: false,
 });
 targetContract('objectstore: folder, ndjson.gz', {
   open: () => open(`file:${tmpDir('ferry-os-')}?format=ndjson&compression=gzip`),
   floatSpecials: true,
+  enforcesUniqueKeys: false,
 });
 targetContract('objectstore: folder, csv', {
   open: () => open(`file:${tmpDir('ferry-os-')}`, { format: 'csv' }),
   floatSpecials: true,
+  enforcesUniqueKeys: false,
 });
 targetContract('objectstore: s3, parquet', {
   open: () => open(s3.url('contract')),
   floatSpecials: true,
   columns: true,
+  enforcesUniqueKeys: false,
 });
 
 describe('objectstore type map', () => {

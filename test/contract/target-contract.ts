@@ -112,6 +112,8 @@ export interface ContractOptions {
   columns?: boolean;
   /** false for a target that keeps no unique keys, foreign keys or secondary indexes (a key-value store) */
   constraints?: boolean;
+  /** false for a target that declares unique keys without refusing a row that breaks one (files) */
+  enforcesUniqueKeys?: boolean;
   /** updates the engine's statistics of a table (for sources that split by them) */
   analyze?: (table: string) => Promise<unknown>;
 }

@@ -296,6 +296,28 @@ export class Layout {
     return item;
   }
 
+  /**
+   * The item's key attributes from the row's values: only the columns the key templates name are
+   * read (a template with {#row} has no key without the whole row: see keyColumns).
+   */
+  keyItem(row: unknown[]): Record<string, AttributeValue> {
+    const key: Record<string, AttributeValue> = {};
+    for (const k of this.keyAttributes()) {
+      const v = k.isColumn
+        ? this.encoders[this.names.indexOf(k.attribute)]!(row[this.names.indexOf(k.attribute)])
+        : this.added.find((a) => a.attribute === k.attribute)!.render(row, '');
+      if (v === undefined) throw new Refusal(`the key attribute ${k.attribute} would be NULL`);
+      key[k.attribute] = v;
+    }
+    return key;
+  }
+
+  /** The columns the item's key is made of (partition and sort key templates), and whether {#row} is among them. */
+  keyColumns(): { columns: number[]; usesRow: boolean } {
+    const templates = this.keyAttributes().map((k) => k.template!);
+    return { columns: [...new Set(templates.flatMap((t) => t.columns))], usesRow: this.usesRowId };
+  }
+
   /** The primary key of an item as one text: the partition key's text, length first, then the sort key's. */
   keyOf(item: Record<string, AttributeValue>): string {
     const p = keyValueText(item[this.partition.attribute]!);

@@ -174,6 +174,37 @@ export async function createTable(ctx: TableContext, layout: Layout, indexes: In
   await waitFor(ctx, layout.tableName);
 }
 
+/**
+ * Creates a table of ferry's own with a string partition key (on demand, or at the plan's
+ * capacity) unless it exists, and waits until it is active.
+ */
+export async function ensureKeyedTable(ctx: TableContext, name: string, attribute: string): Promise<void> {
+  if ((await describeTable(ctx, name))?.TableStatus === 'ACTIVE') return;
+  const key: KeyAttribute = { attribute, type: 'S', isColumn: false };
+  try {
+    await withRetries(
+      () =>
+        ctx.client.send(
+          new CreateTableCommand({
+            TableName: name,
+            AttributeDefinitions: attributeDefinitions([key]),
+            KeySchema: keySchema(key),
+            BillingMode: ctx.options.billing === 'provisioned' ? 'PROVISIONED' : 'PAY_PER_REQUEST',
+            ...capacity(ctx),
+          }),
+        ),
+      ctx.log,
+      `creating DynamoDB table ${name}`,
+      ctx.backoff,
+    );
+  } catch (err) {
+    // made meanwhile (by another process, or a call that did not see it yet): wait for it as for ours
+    if ((err as Error).name !== 'ResourceInUseException')
+      throw toFerryError(err, 'WRITE_FAILED', `creating DynamoDB table ${name}`, ctx.endpoint);
+  }
+  await waitFor(ctx, name);
+}
+
 export async function dropTable(ctx: TableContext, name: string): Promise<void> {
   await call(ctx, `deleting DynamoDB table ${name}`, () =>
     ctx.client.send(new DeleteTableCommand({ TableName: name })),

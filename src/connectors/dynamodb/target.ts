@@ -1,10 +1,19 @@
 // The DynamoDB target: tables created on demand or provisioned with their indexes, items put by
 // key (a replayed chunk overwrites its own items), keys that could collide written with a
 // condition, and the table read back once per verify through a local index of the chunk key.
-import type { ChunkWrite, IfExists, TableFingerprint, Target, TargetTable, WriteResult } from '../../core/contracts.js';
+import type {
+  AppliedChange,
+  ChunkWrite,
+  IfExists,
+  TableFingerprint,
+  Target,
+  TargetTable,
+  WriteResult,
+} from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import type { Column, Finding, KeyRange, RowBatch } from '../../core/types.js';
 import { formatType } from '../../core/types.js';
+import { DynamoApply, unfollowable } from './apply.js';
 import { numberCheck } from './codec.js';
 import { literalPrefix } from './keys.js';
 import { Layout, type IndexLayout } from './layout.js';
@@ -59,7 +68,20 @@ export class DynamoTarget implements Target {
   private readonly recreated = new Set<string>();
   private readonly readBack_ = new ReadBackStore();
 
-  constructor(private readonly ctx: TableContext) {}
+  private readonly changes: DynamoApply;
+
+  constructor(private readonly ctx: TableContext) {
+    this.changes = new DynamoApply(ctx, {
+      layoutOf: (table) => this.layoutOf(table),
+      conditional: (l) => this.conditional(l),
+      changed: (tableName) => this.readBack_.forget(tableName),
+    });
+  }
+
+  /** The table's items are put one by one with a condition: its keys may meet another row's (see check()). */
+  private conditional(l: Layout): boolean {
+    return l.collisionRisk !== undefined || this.sharedRisk.has(`${l.tableName}\u0000${l.entity}`);
+  }
 
   /** Compiled afresh for every call: it is cheap, and a caller may change the table between calls. */
   layoutOf(table: TargetTable): Layout {
@@ -144,6 +166,16 @@ export class DynamoTarget implements Target {
           message: `DynamoDB keeps no unique keys, foreign keys or secondary indexes: those of ${t.name} are not created`,
           action: 'declare global secondary indexes in the table options (gsis) for the queries that need them',
         });
+      const noFollow = unfollowable(t, l);
+      if (noFollow)
+        findings.push({
+          severity: 'info',
+          code: 'DYNAMODB_NOT_FOLLOWABLE',
+          table: t.name,
+          message: `live changes (ferry run --follow) cannot be applied to ${t.name}: ${noFollow}`,
+          action:
+            'to follow it, make its key templates (options.partitionKey, options.sortKey) of its primary key columns only',
+        });
       const unbounded = t.columns.filter((c) => maxValueBytes(c) === undefined).map((c) => c.name);
       const bounded = t.columns.reduce((n, c) => n + (maxValueBytes(c) ?? 0) + Buffer.byteLength(c.name), 0);
       if (unbounded.length > 0 || bounded > MAX_ITEM_KB * 1024)
@@ -222,8 +254,7 @@ export class DynamoTarget implements Target {
     this.readBack_.forget(l.tableName);
     // a table without a chunk key is one chunk: its replay replaces everything it wrote
     if (chunk.replace && chunk.table.key.length === 0) await deleteItems(this.ctx, l);
-    const conditional = l.collisionRisk !== undefined || this.sharedRisk.has(`${l.tableName}\u0000${l.entity}`);
-    return writeChunk(this.ctx, l, chunk, batches, conditional);
+    return writeChunk(this.ctx, l, chunk, batches, this.conditional(l));
   }
 
   async finishTable(table: TargetTable): Promise<void> {
@@ -251,6 +282,14 @@ export class DynamoTarget implements Target {
   count(table: TargetTable, range: KeyRange): Promise<number> {
     const l = this.layoutOf(table);
     return this.readBack_.count(l, range, this.scanner(l));
+  }
+
+  applyChanges(changes: AppliedChange[], stream: string, position: string): Promise<void> {
+    return this.changes.applyChanges(changes, stream, position);
+  }
+
+  appliedPosition(stream: string): Promise<string | undefined> {
+    return this.changes.appliedPosition(stream);
   }
 
   exists(table: TargetTable): Promise<boolean> {

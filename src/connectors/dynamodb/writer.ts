@@ -96,6 +96,15 @@ export async function deleteKeys(
     );
 }
 
+/** Which source row an item is, as a conditional write keeps it: its entity and primary key (else its row id). */
+export function sourceIdentity(layout: Layout, row: unknown[], id: string): string {
+  const key =
+    layout.identity.length > 0
+      ? layout.identity.map((i) => canonicalText(row[i], layout.types[i]!)).join('\u0001')
+      : id;
+  return `${layout.entity ?? layout.table.name}\u0000${key}`;
+}
+
 /**
  * Writes a chunk. `conditional`: the table's keys may collide, so each item is put alone with
  * a condition that refuses to replace an item of another source row.
@@ -184,7 +193,7 @@ class ChunkWriter {
       return undefined;
     }
     // the writer's own attribute counts too
-    if (conditional) item[SOURCE_ATTRIBUTE] = { S: this.sourceIdentity(row, id) };
+    if (conditional) item[SOURCE_ATTRIBUTE] = { S: sourceIdentity(layout, row, id) };
     const size = itemSize(item);
     if (size > MAX_ITEM_BYTES) {
       this.refuse(row, `the item is ${size} bytes, more than DynamoDB's limit of ${MAX_ITEM_BYTES} bytes (400 KB)`);
@@ -324,16 +333,6 @@ class ChunkWriter {
     const n = (this.occurrences.get(digest) ?? 0) + 1;
     this.occurrences.set(digest, n);
     return `${digest}.${n}`;
-  }
-
-  /** Which source row an item is, as a conditional write keeps it: its entity and primary key (else its row id). */
-  private sourceIdentity(row: unknown[], id: string): string {
-    const { layout } = this;
-    const key =
-      layout.identity.length > 0
-        ? layout.identity.map((i) => canonicalText(row[i], layout.types[i]!)).join('\u0001')
-        : id;
-    return `${layout.entity ?? this.chunk.table.name}\u0000${key}`;
   }
 
   /** Takes back the items of a refused chunk (a transient failure is retried, and its retry overwrites them instead). */

@@ -28,6 +28,30 @@ export interface ChunkRecord {
   range: KeyRange;
   rows: number;
   files: FileEntry[];
+  /** a record a compaction wrote: it counts only once a switch record activates it */
+  pending?: boolean;
+  /** a compaction's switch record (no files of its own): the records it replaces (readers leave them out) */
+  replaces?: string[];
+  /** a compaction's switch record: the pending records that hold the table from now on */
+  activates?: string[];
+  /** a compaction's switch record: the last sequence of each stream (by id) whose change files it took in */
+  changesThrough?: Record<string, number>;
+}
+
+/** The records that hold the table: those no switch record replaces, and of a compaction's, those one activates. */
+export function currentRecords(records: ChunkRecord[]): ChunkRecord[] {
+  const replaced = new Set(records.flatMap((r) => r.replaces ?? []));
+  const live = records.filter((r) => !replaced.has(r.chunk));
+  const activated = new Set(live.flatMap((r) => r.activates ?? []));
+  return live.filter((r) => !r.pending || activated.has(r.chunk));
+}
+
+/** The change files the table's snapshot holds already: up to these sequences, by stream id. */
+export function changesThrough(records: ChunkRecord[]): Record<string, number> {
+  const through: Record<string, number> = {};
+  for (const r of records)
+    for (const [id, n] of Object.entries(r.changesThrough ?? {})) through[id] = Math.max(through[id] ?? 0, n);
+  return through;
 }
 
 /** The id of a chunk: its key range, hashed (the same range always names the same files). */

@@ -4,6 +4,8 @@
 //   <table>/[col=v/|year=YYYY/month=MM/]part-<chunk>-<n>.<ext>   the data
 //   <table>/_chunks/<chunk>.json                 the files, rows and checksums of one chunk
 //   <table>/_manifest.json                       every file, written last: the table is complete
+//   <table>/_changes/<stream>-<sequence>.changes live changes, applied on read (change-files.ts)
+//   _ferry_positions/<stream>/<sequence>.json    each call's position, after its change files (change-log.ts)
 //
 // A chunk's files are named from a hash of its key range, so a replayed chunk overwrites its
 // files; it then removes files of earlier attempts it did not write again, and its record
@@ -11,8 +13,12 @@
 // transactions) but idempotent, and a chunk is reported written only when its files and its
 // record are durable.
 import { sliceColumns, type ColumnBatch } from '../../core/columns.js';
+import { keyColumnIndexes } from '../../core/apply.js';
+import type { RowStates } from '../../core/apply-state.js';
 import type {
+  AppliedChange,
   ChunkWrite,
+  CompactResult,
   IfExists,
   Reject,
   TableFingerprint,
@@ -20,6 +26,7 @@ import type {
   TargetTable,
   WriteResult,
 } from '../../core/contracts.js';
+import type { TargetChange } from '../../core/changes.js';
 import { FerryError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import {
@@ -33,9 +40,13 @@ import {
   type TableInfo,
 } from '../../core/types.js';
 import type { ListedObject, ObjectStore } from '../../stores/store.js';
+import { changeFilePath, changeMisfit, readChangeFile, writeChangeFile } from './change-files.js';
+import { changeFileError, ChangeLog, streamId } from './change-log.js';
 import {
+  changesThrough,
   ChunkFiles,
   chunkId,
+  currentRecords,
   formatOfPath,
   staleFiles,
   type ChunkRecord,
@@ -43,11 +54,13 @@ import {
   type OpenFile,
 } from './chunk-files.js';
 import { ChunkRecords } from './chunk-records.js';
+import { compactTable, pruneFolded } from './compact.js';
 import { DuplicateKeys, IntegerKeys } from './duplicate-keys.js';
 import { tableFindings } from './findings.js';
 import { readFile, rowChecker } from './formats.js';
 import { inRange, overlaps, sameRange } from './keys.js';
 import { schemaDocument, TableLayout, yearLimit, type TargetSettings } from './layout.js';
+import { changedRows, currentRows } from './merge.js';
 import { NotFerryParquet } from './parquet/read.js';
 import { folderFingerprint, holdsObjects, scratchTable } from './removal.js';
 import { RowRefused } from './temporal.js';
@@ -90,6 +103,9 @@ function listDepthCheck(t: CanonicalType & { kind: 'array' }, native: string): (
 export class ObjectStoreTarget implements Target {
   private readonly layouts = new WeakMap<TargetTable, TableLayout>();
   private readonly records: ChunkRecords;
+  private readonly changeLog: ChangeLog;
+  /** what each table folder's change files leave of its rows, for the change files it was worked out of */
+  private readonly changedRows = new Map<string, { signature: string; states: Promise<RowStates> }>();
 
   constructor(
     private readonly store: ObjectStore,
@@ -97,6 +113,7 @@ export class ObjectStoreTarget implements Target {
     private readonly log: Logger,
   ) {
     this.records = new ChunkRecords(store);
+    this.changeLog = new ChangeLog(store);
   }
 
   private layout(table: TargetTable): TableLayout {
@@ -111,7 +128,7 @@ export class ObjectStoreTarget implements Target {
 
   async prepare(table: TargetTable, ifExists: IfExists): Promise<void> {
     const layout = this.layout(table);
-    this.records.changed(layout.dir);
+    this.changed(layout.dir);
     const exists = await holdsObjects(this.store, layout.dir);
     if (exists && ifExists === 'fail')
       throw new FerryError(
@@ -121,6 +138,7 @@ export class ObjectStoreTarget implements Target {
       );
     if (exists) await this.store.deleteFolder(layout.dir);
     this.records.forget(layout.dir);
+    this.changedRows.delete(layout.dir);
     await this.store.put(
       layout.dir + SCHEMA_FILE,
       JSON.stringify(schemaDocument(table, layout, this.settings), null, 2) + '\n',
@@ -141,7 +159,7 @@ export class ObjectStoreTarget implements Target {
     const { table, range, replace, isolate } = chunk;
     const layout = this.layout(table);
     const id = chunkId(range);
-    this.records.changed(layout.dir);
+    this.changed(layout.dir);
     if (replace) await this.records.remove(layout.dir, id);
     const files = new ChunkFiles(
       this.store,
@@ -230,7 +248,7 @@ export class ObjectStoreTarget implements Target {
     if (!appenders)
       throw new FerryError('INTERNAL', `table ${table.name} cannot be written from columns`, 'report this');
     const id = chunkId(range);
-    this.records.changed(layout.dir);
+    this.changed(layout.dir);
     if (chunk.replace) await this.records.remove(layout.dir, id);
     const files = new ChunkFiles(this.store, layout, id, 1, this.chunkMetadata(table, id));
     const keyIndex = layout.uniqueIndexes?.[0];
@@ -270,8 +288,15 @@ export class ObjectStoreTarget implements Target {
 
   async finishTable(table: TargetTable): Promise<void> {
     const layout = this.layout(table);
-    this.records.changed(layout.dir);
-    const records = await this.records.of(layout.dir);
+    this.changed(layout.dir);
+    const records = currentRecords(await this.records.of(layout.dir));
+    await this.writeManifest(layout, records);
+  }
+
+  /** The table's manifest: every file of its current records (a reader of the manifest sees the table whole). */
+  private async writeManifest(layout: TableLayout, records: ChunkRecord[]): Promise<void> {
+    const { table } = layout;
+    const through = changesThrough(records);
     const files = records
       .flatMap((r) => r.files.map((f) => ({ ...f, chunk: r.chunk })))
       .sort((a, b) => (a.path < b.path ? -1 : 1));
@@ -285,6 +310,7 @@ export class ObjectStoreTarget implements Target {
       rows: files.reduce((n, f) => n + f.rows, 0),
       bytes: files.reduce((n, f) => n + f.bytes, 0),
       chunks: records.length,
+      ...(Object.keys(through).length > 0 ? { changesThrough: through } : {}),
       files,
       schema: schemaDocument(table, layout, this.settings),
     };
@@ -294,7 +320,82 @@ export class ObjectStoreTarget implements Target {
   /** Foreign keys are declared in _schema.json already; files have nothing to enforce them. */
   async addForeignKeys(): Promise<void> {}
 
+  /**
+   * The final state of every row the table's counted change files touch (after what its snapshot
+   * holds already), worked out once for a set of change files; undefined when it has none.
+   */
+  private async changedRowsOf(table: TargetTable): Promise<RowStates | undefined> {
+    const layout = this.layout(table);
+    const files = await this.changeLog.committedFiles(
+      layout.dir,
+      changesThrough(currentRecords(await this.records.of(layout.dir))),
+    );
+    if (files.length === 0) return undefined;
+    const signature = files.map((f) => f.path).join('\n');
+    const cached = this.changedRows.get(layout.dir);
+    if (cached?.signature === signature) return cached.states;
+    const states = (async () => {
+      const keys = keyColumnIndexes(table);
+      const changes: AppliedChange[] = [];
+      for (const f of files) {
+        const key = layout.dir + f.path;
+        try {
+          changes.push(...(await readChangeFile(this.store, key, layout.settings, table, keys)));
+        } catch (err) {
+          throw changeFileError(this.store.location, key, err);
+        }
+      }
+      const all = table.columns.map((_c, i) => i);
+      return changedRows(table, changes, () => this.snapshotRows(table, {}, all, 10_000));
+    })();
+    states.catch(() => this.changedRows.delete(layout.dir));
+    this.changedRows.set(layout.dir, { signature, states });
+    return states;
+  }
+
+  /** The table's snapshot or change files are changing: what was worked out of them is forgotten. */
+  private changed(dir: string): void {
+    this.records.changed(dir);
+    this.changedRows.delete(dir);
+  }
+
+  /** The rows of the table in a key range, as they are now: its snapshot with its live changes applied. */
   private async *rowsOf(
+    table: TargetTable,
+    range: KeyRange,
+    wanted: number[],
+    batchRows: number,
+  ): AsyncIterable<unknown[][]> {
+    const states = await this.changedRowsOf(table);
+    if (!states) {
+      yield* this.snapshotRows(table, range, wanted, batchRows);
+      return;
+    }
+    const layout = this.layout(table);
+    const bounded = range.lower !== undefined || range.upper !== undefined;
+    const cmp = bounded ? layout.compare() : [];
+    yield* currentRows(
+      table,
+      states,
+      this.snapshotRows(
+        table,
+        range,
+        table.columns.map((_c, i) => i),
+        batchRows,
+      ),
+      (row) =>
+        !bounded ||
+        inRange(
+          layout.keyIndexes.map((i) => row[i]),
+          range,
+          cmp,
+        ),
+      batchRows,
+    );
+  }
+
+  /** The rows of the table's snapshot in a key range: the files of its current chunk records. */
+  private async *snapshotRows(
     table: TargetTable,
     range: KeyRange,
     wanted: number[],
@@ -303,7 +404,9 @@ export class ObjectStoreTarget implements Target {
     const layout = this.layout(table);
     const bounded = range.lower !== undefined || range.upper !== undefined;
     const cmp = bounded ? layout.compare() : [];
-    const records = (await this.records.of(layout.dir)).filter((r) => !bounded || overlaps(r.range, range, cmp));
+    const records = currentRecords(await this.records.of(layout.dir)).filter(
+      (r) => !bounded || overlaps(r.range, range, cmp),
+    );
     const keyIdx = layout.keyIndexes;
     let out: unknown[][] = [];
     for (const record of records)
@@ -357,13 +460,111 @@ export class ObjectStoreTarget implements Target {
 
   async count(table: TargetTable, range: KeyRange): Promise<number> {
     const layout = this.layout(table);
-    const records = await this.records.of(layout.dir);
-    if (range.lower === undefined && range.upper === undefined) return records.reduce((n, r) => n + r.rows, 0);
-    const exact = records.find((r) => sameRange(r.range, range, layout.compare()));
+    const records = currentRecords(await this.records.of(layout.dir));
+    const changed = (await this.changedRowsOf(table)) !== undefined;
+    if (!changed && range.lower === undefined && range.upper === undefined)
+      return records.reduce((n, r) => n + r.rows, 0);
+    const exact = changed ? undefined : records.find((r) => sameRange(r.range, range, layout.compare()));
     if (exact) return exact.rows;
     let n = 0;
     for await (const rows of this.rowsOf(table, range, layout.keyIndexes, 10_000)) n += rows.length;
     return n;
+  }
+
+  /**
+   * Writes each table's changes of the call as a change file, then the call's position record:
+   * the files count from then on. A change that cannot be applied fails the call before any
+   * file is written; a call cut short leaves files that never count.
+   */
+  async applyChanges(changes: AppliedChange[], stream: string, position: string): Promise<void> {
+    const byTable = new Map<TargetTable, TargetChange[]>();
+    for (const { table, change } of changes) {
+      let list = byTable.get(table);
+      if (!list) {
+        keyColumnIndexes(table);
+        byTable.set(table, (list = []));
+      }
+      list.push(change);
+    }
+    for (const [table, list] of byTable)
+      for (const change of list) {
+        const why = changeMisfit(table, change);
+        if (why)
+          throw new FerryError(
+            'WRITE_FAILED',
+            `${table.name}: a change was refused: ${why}`,
+            'fix the row in the source or the column in the plan, then run again: the changes are applied again from the last position',
+          );
+      }
+    const sequence = ((await this.changeLog.lastRecord(stream))?.sequence ?? 0) + 1;
+    const id = streamId(stream);
+    const dirs: string[] = [];
+    await Promise.all(
+      [...byTable].map(async ([table, list]) => {
+        const layout = this.layout(table);
+        dirs.push(layout.dir);
+        try {
+          await writeChangeFile(
+            this.store,
+            layout.dir + changeFilePath(id, sequence),
+            layout.settings,
+            table,
+            keyColumnIndexes(table),
+            list,
+            position,
+          );
+        } catch (err) {
+          throw writeError(err, table.name);
+        }
+      }),
+    );
+    await this.changeLog.commit({
+      stream,
+      sequence,
+      position,
+      appliedAt: new Date().toISOString(),
+      tables: dirs.sort(),
+    });
+  }
+
+  async appliedPosition(stream: string): Promise<string | undefined> {
+    return (await this.changeLog.lastRecord(stream))?.position;
+  }
+
+  /**
+   * Folds each table's change files into a new snapshot of it (see compact.ts), then removes the
+   * position records whose every change file is folded (the last one stays: the position).
+   */
+  async compact(tables: TargetTable[]): Promise<CompactResult[]> {
+    const results: CompactResult[] = [];
+    const folded = new Map<string, Record<string, number>>();
+    for (const table of tables) {
+      const layout = this.layout(table);
+      this.changed(layout.dir);
+      const result = await compactTable(
+        {
+          store: this.store,
+          records: this.records,
+          changeLog: this.changeLog,
+          log: this.log,
+          rows: (range, batchRows) =>
+            this.rowsOf(
+              table,
+              range,
+              table.columns.map((_c, i) => i),
+              batchRows,
+            ),
+          maxPartitionsPerChunk: this.settings.maxPartitionsPerChunk,
+          metadata: (id) => this.chunkMetadata(table, id),
+          manifest: (records) => this.writeManifest(layout, records),
+        },
+        layout,
+      );
+      folded.set(layout.dir, result.through);
+      results.push(result.summary);
+    }
+    await pruneFolded(this.changeLog, folded);
+    return results;
   }
 
   exists(table: TargetTable): Promise<boolean> {
@@ -374,6 +575,7 @@ export class ObjectStoreTarget implements Target {
   async drop(table: TargetTable): Promise<void> {
     const { dir } = this.layout(table);
     this.records.forget(dir);
+    this.changedRows.delete(dir);
     await this.store.deleteFolder(dir);
   }
 

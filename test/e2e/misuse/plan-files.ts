@@ -17,6 +17,12 @@ export const PLAN_FILES: Row[] = [
     stderr: /^ferry: cannot read plan nope\.yaml: no such file: /,
   },
   {
+    does: 'compact of a plan that does not exist',
+    args: () => ['compact', 'nope.yaml'],
+    code: 2,
+    stderr: /^ferry: cannot read plan nope\.yaml: no such file: /,
+  },
+  {
     does: 'a folder given as the plan',
     args: () => ['verify', 'plans'],
     setup: (dir) => mkdirSync(join(dir, 'plans')),

@@ -1,0 +1,48 @@
+// `ferry compact PLAN`: for a target that keeps live changes beside the copy (object storage's
+// change files), writes every table of the plan as it is now as its new snapshot, with its
+// manifest, and removes the changes taken in. Run it at cutover, or whenever the change files
+// have grown, once the copy is in.
+import type { CompactResult } from '../../core/contracts.js';
+import { FerryError } from '../../core/errors.js';
+import { asCommand } from '../session/command.js';
+import { openSession, type SessionOptions } from '../session/session.js';
+
+export interface CompactSummary {
+  runId: string;
+  tables: CompactResult[];
+}
+
+export async function compactPlan(planFile: string, opts: SessionOptions = {}): Promise<CompactSummary> {
+  const session = await openSession(planFile, opts);
+  const { state, hash, plan } = session;
+  try {
+    const compact = session.writer.compact?.bind(session.writer);
+    if (!compact)
+      throw new FerryError(
+        'UNSUPPORTED',
+        `${session.target.kind} targets apply live changes in place: there is nothing to compact`,
+        'compact a plan whose target is object storage (s3: or file:)',
+      );
+    const tables = session.waves.flat().map((m) => m.target);
+    return await asCommand(
+      {
+        state,
+        plan: { hash, file: planFile },
+        command: 'compact',
+        log: session.log,
+        details: { target: plan.target.url },
+      },
+      async (run) => {
+        const results = await compact(tables);
+        for (const r of results) run.audit.record('table compacted', { ...r });
+        return {
+          result: { runId: run.id, tables: results },
+          status: 'done',
+          details: { tables: results.length, changeFiles: results.reduce((n, r) => n + r.changeFiles, 0) },
+        };
+      },
+    );
+  } finally {
+    await session.close();
+  }
+}
