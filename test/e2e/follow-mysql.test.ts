@@ -124,6 +124,22 @@ function appliedPosition(dir: string): string | undefined {
   }
 }
 
+/** Where a followed run stands by its state: copying, copied but nothing applied yet, or streaming. */
+function phaseOf(dir: string): 'copy' | 'handoff' | 'stream' {
+  if (appliedPosition(dir) !== undefined) return 'stream';
+  try {
+    const db = new Database(join(dir, '.ferry', 'state.db'), { readonly: true, fileMustExist: true });
+    try {
+      const statuses = db.prepare('SELECT status FROM tables').pluck().all() as string[];
+      return statuses.length === 2 && statuses.every((s) => s === 'linked') ? 'handoff' : 'copy';
+    } finally {
+      db.close();
+    }
+  } catch {
+    return 'copy';
+  }
+}
+
 /** Waits until the target has applied everything the source logged (two minutes at most). */
 async function caughtUp(dir: string, source: string): Promise<void> {
   const want = await sourcePosition(source);
@@ -195,30 +211,37 @@ describe('follow: MariaDB -> every SQL target while the application writes', () 
       assert.equal(verify.code, 0, verify.stdout + verify.stderr);
     });
 
-  test('-> PostgreSQL: killed (SIGKILL) at 10 random moments of the copy, the handoff and the stream, the same command each time: the target equals the source', async () => {
-    const source = await server.database('follow_killed');
-    await seedSource(source);
-    const { file, dir } = await planFor(source, await freshPg('follow_my_killed'), planEdit, { rowsPerChunk: 500 });
-    const writer = new Writer(source, 2);
-    const rnd = random(42);
-    writer.start();
-    try {
-      for (let kill = 0; kill < 10; kill++) {
-        const f = follow(file, dir);
-        // the first kills land in the copy, the later ones mostly in the stream
-        await new Promise((r) => setTimeout(r, 300 + rnd() * (kill < 4 ? 1500 : 4000)));
-        const code = await stopped(f, 'SIGKILL');
-        assert.equal(code, null, `killed, not ended by itself: ${f.stderr()}`);
+  for (const [name, fresh] of [targets[0]!, targets[2]!])
+    test(`-> ${name}: killed (SIGKILL) at 10 random moments of the copy, the handoff and the stream, the same command each time: the target equals the source`, async () => {
+      const source = await server.database(`follow_killed_${name.toLowerCase()}`);
+      await seedSource(source);
+      const { file, dir } = await planFor(source, await fresh(), planEdit, { rowsPerChunk: 500 });
+      const writer = new Writer(source, 2);
+      const rnd = random(42);
+      const phases: string[] = [];
+      writer.start();
+      try {
+        for (let kill = 0; kill < 10; kill++) {
+          const f = follow(file, dir);
+          // the first kills land in the copy, the later ones mostly in the stream
+          await new Promise((r) => setTimeout(r, 300 + rnd() * (kill < 4 ? 1500 : 4000)));
+          phases.push(phaseOf(dir));
+          const code = await stopped(f, 'SIGKILL');
+          assert.equal(code, null, `killed, not ended by itself: ${f.stderr()}`);
+        }
+      } finally {
+        await writer.stop();
       }
-    } finally {
-      await writer.stop();
-    }
-    const f = follow(file, dir);
-    await caughtUp(dir, source);
-    assert.equal(await stopped(f, 'SIGTERM'), 0, f.stderr());
-    const verify = ferry(['verify', file], { cwd: dir });
-    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
-  });
+      assert.ok(
+        phases.includes('copy') && phases.includes('stream'),
+        `killed while copying and while streaming: ${phases}`,
+      );
+      const f = follow(file, dir);
+      await caughtUp(dir, source);
+      assert.equal(await stopped(f, 'SIGTERM'), 0, f.stderr());
+      const verify = ferry(['verify', file], { cwd: dir });
+      assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+    });
 
   test('a binlog purged while ferry was stopped: the same command says in one line that the changes are lost and what to do', async () => {
     const source = await server.database('follow_purged');
