@@ -124,6 +124,23 @@ function appliedPosition(dir: string): string | undefined {
   }
 }
 
+/** Waits until `count` chunks of the copy are durable (a minute at most). */
+async function chunksDone(dir: string, count: number): Promise<void> {
+  for (let i = 0; i < 3000; i++) {
+    try {
+      const db = new Database(join(dir, '.ferry', 'state.db'), { readonly: true, fileMustExist: true });
+      try {
+        if ((db.prepare("SELECT count(*) FROM chunks WHERE status = 'done'").pluck().get() as number) >= count) return;
+      } finally {
+        db.close();
+      }
+    } catch {
+      // no state yet
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Where a followed run stands by its state: copying, copied but nothing applied yet, or streaming. */
 function phaseOf(dir: string): 'copy' | 'handoff' | 'stream' {
   if (appliedPosition(dir) !== undefined) return 'stream';
@@ -223,8 +240,9 @@ describe('follow: MariaDB -> every SQL target while the application writes', () 
       try {
         for (let kill = 0; kill < 10; kill++) {
           const f = follow(file, dir);
-          // the first kills land in the copy, the later ones mostly in the stream
-          await new Promise((r) => setTimeout(r, 300 + rnd() * (kill < 4 ? 1500 : 4000)));
+          // the first kills land in the copy (a few more chunks in each time), the later ones at random
+          if (kill < 3) await chunksDone(dir, 2 + kill * 4);
+          else await new Promise((r) => setTimeout(r, 300 + rnd() * 4000));
           phases.push(phaseOf(dir));
           const code = await stopped(f, 'SIGKILL');
           assert.equal(code, null, `killed, not ended by itself: ${f.stderr()}`);
