@@ -219,6 +219,46 @@ describe('mysql: the binlog change log', () => {
     }
   });
 
+  for (const metadata of ['FULL', 'NO_LOG'])
+    test(`a consumer that does not pull stops the reading; what it pulls later comes whole and in order (binlog_row_metadata=${metadata})`, async () => {
+      const name = `held_${metadata.toLowerCase()}`;
+      await mysqlExec(
+        url,
+        `SET GLOBAL binlog_row_metadata = '${metadata}'; CREATE TABLE ${name} (id int PRIMARY KEY, v text)`,
+      );
+      try {
+        const table = await sourceTable(conn, name);
+        const from = await position();
+        const statements = Array.from(
+          { length: 300 },
+          (_, i) => `INSERT INTO ${name} VALUES (${i}, REPEAT('v', ${i}))`,
+        );
+        // a new connection for the binlog format to apply: the table maps of a new table come from information_schema without FULL
+        await mysqlExec(url, statements.join(';'));
+        const stream = changeLog().stream([table], from);
+        try {
+          const it = stream[Symbol.asyncIterator]();
+          const first = await it.next();
+          await new Promise((r) => setTimeout(r, 1000));
+          const queued = (stream as unknown as { queue: unknown[] }).queue.length;
+          assert.ok(queued <= 4, `${queued} transactions read ahead of the consumer`);
+          const ids = [first.value as ChangeTransaction];
+          while (ids.length < 300) {
+            const { value } = await it.next();
+            if (value.changes.length > 0) ids.push(value);
+          }
+          assert.deepEqual(
+            ids.map((t) => t.changes),
+            Array.from({ length: 300 }, (_, i) => [{ table: name, op: 'insert', after: [i, 'v'.repeat(i)] }]),
+          );
+        } finally {
+          await stream.close();
+        }
+      } finally {
+        await mysqlExec(url, "SET GLOBAL binlog_row_metadata = 'FULL'");
+      }
+    });
+
   test('a statement that changes a followed table stops the stream with a line naming it', async () => {
     await mysqlExec(url, 'CREATE TABLE shaped (id int PRIMARY KEY, v int)');
     const table = await sourceTable(conn, 'shaped');
