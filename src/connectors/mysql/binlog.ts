@@ -183,7 +183,17 @@ export class BinlogStream implements ChangeStream {
       serverId,
       filename: from.file,
       position: from.offset,
-      includeEvents: ['rotate', 'mariadbgtid', 'tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'query'],
+      includeEvents: [
+        'rotate',
+        'mariadbgtid',
+        'tablemap',
+        'writerows',
+        'updaterows',
+        'deleterows',
+        'xid',
+        'xaprepare',
+        'query',
+      ],
       includeSchema: { [ep.database]: tables.map((t) => t.name) },
     });
     this.hold = new Hold(z.connection!);
@@ -207,6 +217,15 @@ export class BinlogStream implements ChangeStream {
         return this.rows(e as AnyBinlogEvent & { tableId: number; rows: unknown[] });
       case 'xid':
         return this.commit(e as XidEvent);
+      case 'xaprepare':
+        if (this.pending.length > 0)
+          throw new FerryError(
+            'UNSUPPORTED',
+            `an XA transaction changed ${this.pending[0]!.table} on the source: its changes cannot be followed (they commit later, apart from it)`,
+            'copy the plan afresh once the application no longer uses XA transactions on the followed tables',
+          );
+        this.inTransaction = false;
+        return;
       case 'query':
         return this.query(e as QueryEvent);
     }
