@@ -27,6 +27,11 @@ const GEOMETRY = 255;
 const READ_AHEAD_TRANSACTIONS = 4;
 /** Row changes queued ahead of the consumer before the binlog connection is paused. */
 const READ_AHEAD_CHANGES = 10_000;
+/**
+ * Times a lost binlog connection is opened again (from the last commit read), waits doubling
+ * from half a second up to 30 s: a server restart of a minute or so is survived, as a copy's is.
+ */
+const RECONNECTS = 8;
 
 export interface BinlogStreamOptions {
   ep: Endpoint;
@@ -40,7 +45,7 @@ export interface BinlogStreamOptions {
    * Checks the position is still on the server and reads the followed tables' definitions as
    * information_schema gives them (column name, type, character set), before reading starts.
    */
-  prepare(): Promise<Map<string, ColumnSchema[]>>;
+  prepare(from: BinlogPosition): Promise<Map<string, ColumnSchema[]>>;
 }
 
 /**
@@ -93,11 +98,14 @@ export class BinlogStream implements ChangeStream {
   private inTransaction = false;
   private file: string;
   /** the position after the last commit read, of any table */
-  private reached: string;
+  private reached: BinlogPosition;
+  /** connections lost since the last commit read */
+  private lost = 0;
+  private reconnecting = false;
 
   constructor(private readonly opts: BinlogStreamOptions) {
     this.file = opts.from.file;
-    this.reached = formatPosition(opts.from);
+    this.reached = opts.from;
     this.followed = new Set(opts.tables.map((t) => t.name));
     for (const t of opts.tables) this.decoders.set(t.name, binlogRowDecoder(t.name, t.columns));
   }
@@ -145,7 +153,7 @@ export class BinlogStream implements ChangeStream {
       });
       clearTimeout(timer);
       this.wake = undefined;
-      if (!woken) return { value: { position: this.reached, changes: [] }, done: false };
+      if (!woken) return { value: { position: formatPosition(this.reached), changes: [] }, done: false };
     }
   }
 
@@ -165,14 +173,60 @@ export class BinlogStream implements ChangeStream {
   }
 
   private async start(): Promise<void> {
-    const { ep, from, serverId, tables } = this.opts;
-    this.schemas = await this.opts.prepare();
+    try {
+      await this.open(this.opts.from);
+    } catch (err) {
+      if (!(err instanceof FerryError && err.transient)) throw err;
+      this.reconnect(err);
+    }
+  }
+
+  /**
+   * A connection lost (a server restart, a network failure): the stream opens a new one from the
+   * last commit read, the transaction it was in the middle of read again whole.
+   */
+  private reconnect(err: FerryError): void {
+    if (this.reconnecting) return;
+    this.reconnecting = true;
+    const old = this.zongji;
+    this.zongji = undefined;
+    old?.stop();
+    void (async () => {
+      let last = err;
+      while (!this.closed && last.transient && this.lost < RECONNECTS) {
+        await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** this.lost++)));
+        if (this.closed) break;
+        try {
+          await this.open(this.reached);
+          this.reconnecting = false;
+          return;
+        } catch (e) {
+          last = e instanceof FerryError ? e : toFerryError(e, this.opts.ep, 'read');
+        }
+      }
+      this.reconnecting = false;
+      this.fail(last);
+    })();
+  }
+
+  private async open(from: BinlogPosition): Promise<void> {
+    const { ep, serverId, tables } = this.opts;
+    this.schemas = await this.opts.prepare(from);
     if (this.closed) return;
+    this.file = from.file;
+    this.pending = [];
+    this.inTransaction = false;
     // row values as the copy's connections give them: dates as strings, TIMESTAMP in UTC, JSON as text
     const z = new ZongJi({ ...connectionOptions(ep, false), timezone: 'Z' });
     this.zongji = z;
-    z.on('error', (err: unknown) => this.fail(binlogError(err, ep, from)));
+    z.on('error', (err: unknown) => {
+      if (z !== this.zongji) return;
+      const e = binlogError(err, ep, from);
+      if (e.transient) this.reconnect(e);
+      else this.fail(e);
+    });
     z.on('binlog', (e: AnyBinlogEvent) => {
+      if (z !== this.zongji) return;
       try {
         this.take(e);
       } catch (err) {
@@ -197,6 +251,7 @@ export class BinlogStream implements ChangeStream {
       includeSchema: { [ep.database]: tables.map((t) => t.name) },
     });
     this.hold = new Hold(z.connection!);
+    this.hold.set(this.behind());
   }
 
   private take(e: AnyBinlogEvent): void {
@@ -284,11 +339,16 @@ export class BinlogStream implements ChangeStream {
 
   private commit(e: XidEvent | QueryEvent): void {
     this.inTransaction = false;
-    this.reached = formatPosition({ file: this.file, offset: e.nextPosition });
+    this.lost = 0;
+    this.reached = { file: this.file, offset: e.nextPosition };
     if (this.pending.length === 0) return;
     const changes = this.pending;
     this.pending = [];
-    this.queue.push({ position: this.reached, committed: new Date(e.timestamp).toISOString(), changes });
+    this.queue.push({
+      position: formatPosition(this.reached),
+      committed: new Date(e.timestamp).toISOString(),
+      changes,
+    });
     this.queuedChanges += changes.length;
     if (this.behind()) this.hold?.set(true);
     this.signal();
@@ -310,8 +370,7 @@ export class BinlogStream implements ChangeStream {
         'make the plan again for the new definition (ferry plan) and copy the table afresh (ferry rollback PLAN, then ferry run PLAN --follow)',
       );
     // a statement of its own (DDL of another table): the log moves on past it
-    if (!this.inTransaction && e.nextPosition > 0)
-      this.reached = formatPosition({ file: this.file, offset: e.nextPosition });
+    if (!this.inTransaction && e.nextPosition > 0) this.reached = { file: this.file, offset: e.nextPosition };
   }
 }
 

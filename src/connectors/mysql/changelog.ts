@@ -54,7 +54,7 @@ export class MysqlChangeLog implements ChangeLog {
       from: position,
       serverId: serverIdOf(this.settings.slot),
       heartbeatMs: this.settings.heartbeatSeconds * 1000,
-      prepare: () => this.prepare(tables, position),
+      prepare: (at) => this.prepare(tables, at),
     });
   }
 
