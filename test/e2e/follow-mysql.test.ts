@@ -226,6 +226,15 @@ describe('follow: MariaDB -> every SQL target while the application writes', () 
       assert.equal(await stopped(f, 'SIGTERM'), 0, f.stderr());
       const verify = ferry(['verify', file], { cwd: dir });
       assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+      // where the source's binlog stands, and the target holds all of it
+      const status = ferry(['status', file, '--json'], { cwd: dir });
+      assert.equal(status.code, 0, status.stderr);
+      const { phase, stream } = JSON.parse(status.stdout) as { phase: string; stream: Record<string, unknown> };
+      const at = await sourcePosition(source);
+      assert.equal(phase, 'following');
+      assert.equal(stream.applied, at);
+      assert.equal(stream.sourcePosition, at);
+      assert.equal(typeof stream.lagSeconds, 'number');
     });
 
   for (const [name, fresh] of [targets[0]!, targets[2]!])
