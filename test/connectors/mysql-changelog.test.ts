@@ -8,6 +8,7 @@ import type { ChangeLogSettings, ChangeStream, Connector, SourceTable } from '..
 import { FerryError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { collect } from '../contract/target-contract.js';
+import { mysqlKindsTable } from '../fixtures/mysql-kinds.js';
 import { freshMysql, mysqlExec } from '../helpers.js';
 import { privateMariadb, type PrivateMariadb } from '../private-mariadb.js';
 
@@ -81,15 +82,7 @@ describe('mysql: the binlog change log', () => {
   });
 
   test('every type arrives from the binlog as the copy reads it', async () => {
-    await mysqlExec(
-      url,
-      `CREATE TABLE types (id int PRIMARY KEY, ti tinyint, tu tinyint unsigned, si smallint, mi mediumint unsigned,
-         i int, iu int unsigned, bi bigint, bu bigint unsigned, flag tinyint(1), d decimal(65,30), dn decimal(10,0),
-         f float, g double, c char(5), vc varchar(20), t text, lt longtext CHARACTER SET latin1, bn binary(4),
-         vb varbinary(8), bl blob, dt date, tm time(6), t0 time, dtm datetime(6), dt0 datetime, ts timestamp(6) NULL,
-         ts0 timestamp NULL, y year, e enum('a','b','c'), s set('x','y','z'), j json, u uuid, b1 bit(1), b12 bit(12),
-         b64 bit(64), geo geometry, pt point, i4 inet4, i6 inet6)`,
-    );
+    await mysqlExec(url, mysqlKindsTable('types'));
     const table = await sourceTable(conn, 'types');
     const from = await position();
     await mysqlExec(

@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
 import type { Plan } from '../../src/core/plan.js';
 import { freshMysql, freshPg, freshSqlite, mysqlExec } from '../helpers.js';
+import { mysqlKindsRows, mysqlKindsTable } from '../fixtures/mysql-kinds.js';
 import { privateMariadb, type PrivateMariadb } from '../private-mariadb.js';
 import { ferry, ferrySpawn, planFor } from './support.js';
 
@@ -142,13 +143,13 @@ async function chunksDone(dir: string, count: number): Promise<void> {
 }
 
 /** Where a followed run stands by its state: copying, copied but nothing applied yet, or streaming. */
-function phaseOf(dir: string): 'copy' | 'handoff' | 'stream' {
+function phaseOf(dir: string, tables = 2): 'copy' | 'handoff' | 'stream' {
   if (appliedPosition(dir) !== undefined) return 'stream';
   try {
     const db = new Database(join(dir, '.ferry', 'state.db'), { readonly: true, fileMustExist: true });
     try {
       const statuses = db.prepare('SELECT status FROM tables').pluck().all() as string[];
-      return statuses.length === 2 && statuses.every((s) => s === 'linked') ? 'handoff' : 'copy';
+      return statuses.length === tables && statuses.every((s) => s === 'linked') ? 'handoff' : 'copy';
     } finally {
       db.close();
     }
@@ -235,6 +236,30 @@ describe('follow: MariaDB -> every SQL target while the application writes', () 
       assert.equal(stream.applied, at);
       assert.equal(stream.sourcePosition, at);
       assert.equal(typeof stream.lagSeconds, 'number');
+    });
+
+  for (const [name, fresh] of targets)
+    test(`-> ${name}: values of every type the source reads, copied, then inserted, updated and deleted live: the target equals the source`, async () => {
+      const source = await server.database(`follow_kinds_${name.toLowerCase()}`);
+      await mysqlExec(
+        source,
+        `SET time_zone = '+00:00'; ${mysqlKindsTable('kinds')}; INSERT INTO kinds VALUES ${mysqlKindsRows(1)}`,
+      );
+      const { file, dir } = await planFor(source, await fresh(), planEdit);
+      const f = follow(file, dir);
+      for (let i = 0; i < 600 && phaseOf(dir, 1) === 'copy'; i++) await new Promise((r) => setTimeout(r, 100));
+      await mysqlExec(
+        source,
+        `SET time_zone = '+00:00'; INSERT INTO kinds VALUES ${mysqlKindsRows(10)};
+         UPDATE kinds SET id = id + 100 WHERE id = 2;
+         UPDATE kinds SET vc = 'changed', geo = ST_GeomFromText('POINT(3 4)', 3857), s = 'y', b12 = b'111' WHERE id = 1;
+         UPDATE kinds SET i = 1, j = '{}' WHERE id = 12;
+         DELETE FROM kinds WHERE id = 3`,
+      );
+      await caughtUp(dir, source);
+      assert.equal(await stopped(f, 'SIGTERM'), 0, f.stderr());
+      const verify = ferry(['verify', file], { cwd: dir });
+      assert.equal(verify.code, 0, verify.stdout + verify.stderr);
     });
 
   for (const [name, fresh] of [targets[0]!, targets[2]!])
