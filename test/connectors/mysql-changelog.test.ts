@@ -1,7 +1,7 @@
 // The MySQL/MariaDB change log (the row binlog) against a private MariaDB that writes one.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { changedTable } from '../../src/connectors/mysql/binlog.js';
+import { changedTable } from '../../src/connectors/mysql/binlog-ddl.js';
 import { mysqlConnector } from '../../src/connectors/mysql/index.js';
 import type { ChangeTransaction, RowChange } from '../../src/core/changes.js';
 import type { ChangeLogSettings, ChangeStream, Connector, SourceTable } from '../../src/core/contracts.js';
@@ -300,6 +300,18 @@ describe('mysql: the binlog change log', () => {
       ['DROP DATABASE cdc', 'orders'],
       ['DROP DATABASE other', undefined],
       ['INSERT INTO orders VALUES (1)', undefined],
+      // indexes, keys and table options leave the rows as they are
+      ['ALTER TABLE orders ADD INDEX ix (a, b), ADD UNIQUE KEY (c)', undefined],
+      ['ALTER TABLE orders ADD UNIQUE (c), DROP INDEX ix, RENAME INDEX a TO b', undefined],
+      ["ALTER TABLE orders ADD CONSTRAINT fk FOREIGN KEY (a) REFERENCES p (id), COMMENT = 'x, y'", undefined],
+      ['ALTER TABLE orders ENGINE = InnoDB, ALGORITHM = INPLACE, LOCK = NONE', undefined],
+      ['ALTER TABLE orders FORCE', undefined],
+      ['ALTER TABLE orders ADD INDEX ix (a), ADD COLUMN z int', 'orders'],
+      ['ALTER TABLE orders ADD PRIMARY KEY (a)', 'orders'],
+      ['ALTER TABLE orders ADD CONSTRAINT pk PRIMARY KEY (a)', 'orders'],
+      ['ALTER TABLE orders MODIFY a bigint', 'orders'],
+      ['ALTER TABLE orders CONVERT TO CHARACTER SET latin1', 'orders'],
+      ['ALTER TABLE orders RENAME TO orders2', 'orders'],
     ];
     for (const [statement, table] of cases)
       assert.equal(changedTable(statement, 'cdc', 'cdc', followed), table, statement);

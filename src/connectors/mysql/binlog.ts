@@ -15,6 +15,7 @@ import type { ChangeTransaction, RowChange } from '../../core/changes.js';
 import type { ChangeStream, SourceTable } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { formatPosition, type BinlogPosition } from './binlog-position.js';
+import { changedTable } from './binlog-ddl.js';
 import { binlogRowDecoder } from './binlog-values.js';
 import { reasonOf, toFerryError } from './errors.js';
 import { connectionOptions, type Endpoint } from './session.js';
@@ -377,49 +378,6 @@ export class BinlogStream implements ChangeStream {
 function oneLine(statement: string): string {
   const s = statement.replace(/\s+/g, ' ');
   return s.length > 120 ? `${s.slice(0, 117)}…` : s;
-}
-
-const IDENT = '(?:`(?:[^`]|``)+`|[\\w$]+)';
-const NAME = new RegExp(`\\s*(${IDENT})(?:\\s*\\.\\s*(${IDENT}))?`, 'y');
-/** Statements that change or remove a table, up to the first table name. */
-const TABLE_STATEMENT =
-  /^(?:\/\*.*?\*\/\s*)*(?:ALTER\s+(?:ONLINE\s+)?(?:IGNORE\s+)?TABLE|DROP\s+TABLES?|RENAME\s+TABLES?|TRUNCATE(?:\s+TABLE)?|CREATE\s+OR\s+REPLACE\s+TABLE)(?:\s+IF\s+EXISTS)?\s/is;
-const DATABASE_STATEMENT = /^(?:\/\*.*?\*\/\s*)*DROP\s+(?:DATABASE|SCHEMA)(?:\s+IF\s+EXISTS)?\s/is;
-
-const unquote = (name: string) => (name.startsWith('`') ? name.slice(1, -1).replace(/``/g, '`') : name);
-
-/**
- * The followed table a statement changes or removes (ALTER, DROP, RENAME, TRUNCATE, CREATE OR
- * REPLACE TABLE; DROP DATABASE of the source's), or undefined. `schema` is the statement's
- * default database; names may be qualified.
- */
-export function changedTable(
-  statement: string,
-  schema: string,
-  database: string,
-  followed: Set<string>,
-): string | undefined {
-  const db = DATABASE_STATEMENT.exec(statement);
-  if (db) {
-    NAME.lastIndex = db[0].length;
-    const m = NAME.exec(statement);
-    return m && unquote(m[1]!) === database ? [...followed][0] : undefined;
-  }
-  const head = TABLE_STATEMENT.exec(statement);
-  if (!head) return undefined;
-  let at = head[0].length;
-  for (;;) {
-    NAME.lastIndex = at;
-    const m = NAME.exec(statement);
-    if (!m) return undefined;
-    at = NAME.lastIndex;
-    const [inDb, table] = m[2] === undefined ? [schema, unquote(m[1]!)] : [unquote(m[1]!), unquote(m[2])];
-    if (inDb === database && followed.has(table)) return table;
-    // RENAME TABLE a TO b, c TO d; DROP TABLE a, b
-    const rest = /^\s+TO\s|^\s*,/i.exec(statement.slice(at));
-    if (!rest) return undefined;
-    at += rest[0].length;
-  }
 }
 
 /** The binlog a stream starts from is not on the server any more (purged, or another server's). */
