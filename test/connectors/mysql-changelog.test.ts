@@ -1,7 +1,7 @@
 // The MySQL/MariaDB change log (the row binlog) against a private MariaDB that writes one.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { changedTable } from '../../src/connectors/mysql/binlog-ddl.js';
+import { changedTable, statementChange } from '../../src/connectors/mysql/binlog-ddl.js';
 import { mysqlConnector } from '../../src/connectors/mysql/index.js';
 import type { ChangeTransaction, RowChange } from '../../src/core/changes.js';
 import type { ChangeLogSettings, ChangeStream, Connector, SourceTable } from '../../src/core/contracts.js';
@@ -282,6 +282,28 @@ describe('mysql: the binlog change log', () => {
     );
   });
 
+  test('a change of a followed table logged as a statement (a session not in ROW format) stops the stream with a line that says so', async () => {
+    await mysqlExec(
+      url,
+      'CREATE TABLE stated (id int PRIMARY KEY, v int); CREATE TABLE unrelated (id int PRIMARY KEY)',
+    );
+    const table = await sourceTable(conn, 'stated');
+    const from = await position();
+    await mysqlExec(
+      url,
+      "SET SESSION binlog_format = 'STATEMENT'; INSERT INTO unrelated VALUES (100); INSERT INTO stated VALUES (1, 1)",
+    );
+    const error = await firstError(changeLog().stream([table], from));
+    assert.ok(
+      oneLine(
+        error,
+        'UNSUPPORTED',
+        /^a change of stated was logged as a statement, not as rows \(INSERT INTO stated VALUES \(1, 1\)\): ferry reads rows only/,
+      ),
+      String(error),
+    );
+  });
+
   test('statements that change a followed table are told from those that do not', () => {
     const followed = new Set(['orders', 'odd`name']);
     const cases: [string, string | undefined][] = [
@@ -315,6 +337,15 @@ describe('mysql: the binlog change log', () => {
     ];
     for (const [statement, table] of cases)
       assert.equal(changedTable(statement, 'cdc', 'cdc', followed), table, statement);
+    const statements: [string, string | undefined][] = [
+      ['INSERT INTO orders VALUES (1)', 'orders'],
+      ['UPDATE `cdc`.`orders` SET a = 1', 'orders'],
+      ['/* app */ DELETE FROM other WHERE id IN (SELECT id FROM orders)', 'orders'],
+      ['INSERT INTO other VALUES (1)', undefined],
+      ['INSERT INTO other VALUES ("orders")', undefined],
+      ['SAVEPOINT orders', undefined],
+    ];
+    for (const [statement, table] of statements) assert.equal(statementChange(statement, followed), table, statement);
   });
 
   test('check: a server and an account that can give their changes have nothing to say; one that cannot, what to do', async () => {

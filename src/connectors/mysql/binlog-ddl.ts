@@ -76,3 +76,19 @@ function rowsKept(clauses: string): boolean {
   // ADD PRIMARY KEY, ADD COLUMN, MODIFY, CHANGE, DROP COLUMN, RENAME TO, CONVERT TO CHARACTER SET, … do not
   return parts.every((p) => p !== '' && ROWS_KEPT.test(p) && !/^ADD\s+(?:CONSTRAINT\b.*?\s)?PRIMARY\b/i.test(p));
 }
+
+/** String literals, with their escapes and doubled quotes */
+const STRINGS = /'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*"/gs;
+const DML = /^(?:\/\*.*?\*\/\s*)*(?:INSERT|REPLACE|UPDATE|DELETE|LOAD\s+DATA|LOAD\s+XML)\b/is;
+
+/**
+ * The followed table a change logged as a statement (a session whose binlog_format is not ROW)
+ * may have changed: a statement that changes rows and names the table. ferry reads rows only.
+ */
+export function statementChange(statement: string, followed: Set<string>): string | undefined {
+  if (!DML.test(statement)) return undefined;
+  const names = new Set<string>();
+  const code = statement.replace(STRINGS, "''");
+  for (const m of code.matchAll(new RegExp(IDENT, 'g'))) names.add(unquote(m[0]));
+  return [...followed].find((t) => names.has(t));
+}

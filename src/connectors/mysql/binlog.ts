@@ -15,7 +15,7 @@ import type { ChangeTransaction, RowChange } from '../../core/changes.js';
 import type { ChangeStream, SourceTable } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { formatPosition, type BinlogPosition } from './binlog-position.js';
-import { changedTable } from './binlog-ddl.js';
+import { changedTable, statementChange } from './binlog-ddl.js';
 import { binlogRowDecoder } from './binlog-values.js';
 import { reasonOf, toFerryError } from './errors.js';
 import { connectionOptions, type Endpoint } from './session.js';
@@ -369,6 +369,13 @@ export class BinlogStream implements ChangeStream {
         'UNSUPPORTED',
         `${table} changed on the source (${oneLine(statement)}): live changes cannot follow a change of a followed table's definition`,
         'make the plan again for the new definition (ferry plan) and copy the table afresh (ferry rollback PLAN, then ferry run PLAN --follow)',
+      );
+    const changed = statementChange(statement, this.followed);
+    if (changed)
+      throw new FerryError(
+        'UNSUPPORTED',
+        `a change of ${changed} was logged as a statement, not as rows (${oneLine(statement)}): ferry reads rows only, so it cannot follow it`,
+        "SET GLOBAL binlog_format = 'ROW', restart the application's connections (a session keeps the format it started with), then copy the plan afresh (ferry rollback PLAN, then ferry run PLAN --follow)",
       );
     // a statement of its own (DDL of another table): the log moves on past it
     if (!this.inTransaction && e.nextPosition > 0) this.reached = { file: this.file, offset: e.nextPosition };
