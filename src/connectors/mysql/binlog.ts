@@ -195,7 +195,8 @@ export class BinlogStream implements ChangeStream {
     void (async () => {
       let last = err;
       while (!this.closed && last.transient && this.lost < RECONNECTS) {
-        await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** this.lost++)));
+        // unref'd: a stream closed meanwhile does not hold the process for the rest of the wait
+        await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** this.lost++)).unref());
         if (this.closed) break;
         try {
           await this.open(this.reached);
