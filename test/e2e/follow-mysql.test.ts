@@ -262,7 +262,7 @@ describe('follow: MariaDB -> every SQL target while the application writes', () 
       assert.equal(verify.code, 0, verify.stdout + verify.stderr);
     });
 
-  for (const [name, fresh] of [targets[0]!, targets[2]!])
+  for (const [name, fresh] of targets)
     test(`-> ${name}: killed (SIGKILL) at 10 random moments of the copy, the handoff and the stream, the same command each time: the target equals the source`, async () => {
       const source = await server.database(`follow_killed_${name.toLowerCase()}`);
       await seedSource(source);
