@@ -386,6 +386,44 @@ describe('mysql: the binlog change log', () => {
     }
   });
 
+  test('check: row images, row metadata and a short retention say what to set', async () => {
+    await mysqlExec(
+      url,
+      "SET GLOBAL binlog_row_image = 'MINIMAL', binlog_row_metadata = 'NO_LOG', binlog_expire_logs_seconds = 3600",
+    );
+    try {
+      const findings = await changeLog().check([]);
+      assert.deepEqual(
+        findings.map((f) => [f.severity, f.code, f.message, f.action]),
+        [
+          [
+            'error',
+            'CDC_ROW_IMAGE',
+            'the MySQL source logs MINIMAL row images, not whole rows (binlog_row_image=FULL), so an update would not say every column',
+            "SET GLOBAL binlog_row_image = 'FULL' and put it in the server's configuration (RDS: the parameter group)",
+          ],
+          [
+            'warning',
+            'CDC_ROW_METADATA',
+            "the MySQL source's binlog does not name the columns of its rows (binlog_row_metadata=NO_LOG): rows logged before a column is added to a followed table cannot be read",
+            "SET GLOBAL binlog_row_metadata = 'FULL' and put it in the server's configuration (RDS: the parameter group)",
+          ],
+          [
+            'warning',
+            'CDC_RETENTION',
+            'the MySQL source keeps its binlog 60 minutes: a copy, or a stop of ferry, longer than that loses the changes to follow',
+            "keep it longer than the copy takes and ferry may be stopped: SET GLOBAL binlog_expire_logs_seconds = 604800 (RDS: CALL mysql.rds_set_configuration('binlog retention hours', 168))",
+          ],
+        ],
+      );
+    } finally {
+      await mysqlExec(
+        url,
+        "SET GLOBAL binlog_row_image = 'FULL', binlog_row_metadata = 'FULL', binlog_expire_logs_seconds = 0",
+      );
+    }
+  });
+
   test('a server without a binlog says so', async () => {
     const shared = await open(await freshMysql('mysql_cdc_nolog'));
     try {
