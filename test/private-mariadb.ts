@@ -43,10 +43,12 @@ async function reachable(port: number): Promise<boolean> {
 
 /**
  * A server whose root@127.0.0.1 has no password; `tls` makes it offer TLS with the given
- * certificate; `settings` are more server options (`--max-allowed-packet=1G`), after the defaults.
+ * certificate; `binlog` writes a row binlog (log_bin, binlog_format=ROW, binlog_row_image=FULL,
+ * binlog_row_metadata=FULL) in its folder, for live changes; `settings` are more server options
+ * (`--max-allowed-packet=1G`), after the defaults.
  */
 export async function privateMariadb(
-  opts: { tls?: { cert: string; key: string }; settings?: string[] } = {},
+  opts: { tls?: { cert: string; key: string }; binlog?: boolean; settings?: string[] } = {},
 ): Promise<PrivateMariadb> {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-mariadb-private-'));
   owned(dir);
@@ -69,7 +71,15 @@ export async function privateMariadb(
     `--port=${port}`,
     '--bind-address=127.0.0.1',
     `--socket=${join(dir, 'sock')}`,
-    '--skip-log-bin',
+    ...(opts.binlog
+      ? [
+          `--log-bin=${join(dir, 'data', 'binlog')}`,
+          '--server-id=1',
+          '--binlog-format=ROW',
+          '--binlog-row-image=FULL',
+          '--binlog-row-metadata=FULL',
+        ]
+      : ['--skip-log-bin']),
     '--innodb-buffer-pool-size=16M',
     `--log-error=${join(dir, 'error.log')}`,
     ...user,

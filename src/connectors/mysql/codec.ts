@@ -25,7 +25,7 @@ export function quoteIdent(name: string): string {
 }
 
 /** The canonical type the wire value of a native type is decoded as (before any cast). */
-function wireType(col: CodecColumn): CanonicalType {
+export function wireType(col: CodecColumn): CanonicalType {
   try {
     return canonicalTypeOf(col.nativeType);
   } catch {

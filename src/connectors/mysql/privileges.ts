@@ -238,3 +238,22 @@ async function targetFindings(
     });
   return findings;
 }
+
+/**
+ * What reading the binlog asks of the source account: REPLICATION SLAVE to receive it, and
+ * REPLICATION CLIENT (MariaDB 10.5+: BINLOG MONITOR) to ask where it stands.
+ */
+export async function changeLogPrivileges(conn: Connection, mariadb: boolean): Promise<Finding[]> {
+  const { user, grants } = await grantsOf(conn, mariadb);
+  const account = accountName(user);
+  const lacking: string[] = [];
+  if (!globalHas(grants, 'REPLICATION SLAVE')) lacking.push('REPLICATION SLAVE');
+  const monitor = mariadb ? ['BINLOG MONITOR', 'REPLICATION CLIENT'] : ['REPLICATION CLIENT'];
+  if (!monitor.some((p) => globalHas(grants, p))) lacking.push(monitor[0]!);
+  return lacking.map((privilege) => ({
+    severity: 'error',
+    code: 'CDC_PRIVILEGE',
+    message: `the source account ${user} lacks ${privilege}, which reading the binlog needs`,
+    action: `GRANT ${lacking.join(', ')} ON *.* TO ${account}`,
+  }));
+}

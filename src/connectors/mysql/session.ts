@@ -90,7 +90,7 @@ function socketToAddress(ep: Endpoint): () => Socket {
 }
 
 /** `multipleStatements`: the connection takes statements separated by ";" in one query (ferry's own SQL only) */
-function options(ep: Endpoint, multipleStatements: boolean): ConnectionOptions {
+export function connectionOptions(ep: Endpoint, multipleStatements: boolean): ConnectionOptions {
   return {
     multipleStatements,
     host: ep.host,
@@ -175,7 +175,7 @@ const dead = new WeakSet<Connection>();
 
 /** Opens a connection and applies the session settings; errors become FerryErrors. */
 export async function openSession(ep: Endpoint, settings: string[], multipleStatements = false): Promise<Connection> {
-  const conn = mysql.createConnection(options(ep, multipleStatements));
+  const conn = mysql.createConnection(connectionOptions(ep, multipleStatements));
   // an idle connection the server closes emits 'error'; without a listener it would crash the process
   conn.on('error', () => dead.add(conn));
   try {

@@ -1,6 +1,6 @@
 // The read side: a consistent view shared by parallel readers, keyset splitting, streaming reads.
 import type { Connection } from 'mysql2';
-import type { ReadView, Source, SourceTable } from '../../core/contracts.js';
+import type { ChangeLog, ChangeLogSettings, ReadView, Source, SourceTable } from '../../core/contracts.js';
 import { FerryError, snapshotLost } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { KeyRange, RowBatch } from '../../core/types.js';
@@ -16,6 +16,8 @@ import {
   valueDecoder,
   type CodecColumn,
 } from './codec.js';
+import { comparePositions, currentPosition, formatPosition, type BinlogPosition } from './binlog-position.js';
+import { MysqlChangeLog } from './changelog.js';
 import { isFatal, reasonOf, toFerryError } from './errors.js';
 import { profileDialect } from './profile.js';
 import {
@@ -117,6 +119,25 @@ export class MysqlSource implements Source {
   }
 
   async snapshot(parallelism: number): Promise<ReadView> {
+    return (await this.openView(parallelism, false)).view;
+  }
+
+  /**
+   * A view and the binlog position of its data, for live changes: the changes after it are
+   * those the view does not see. MariaDB says where each reader's snapshot stands in the binlog
+   * (binlog_snapshot_file/position); MySQL's position is read while the global read lock holds
+   * every commit, or without it before the snapshots start: an earlier position only replays
+   * changes the copy holds already, which applying them again leaves as they are.
+   */
+  async snapshotAt(parallelism: number): Promise<{ view: ReadView; position: string }> {
+    const { view, position } = await this.openView(parallelism, true);
+    return { view, position: formatPosition(position!) };
+  }
+
+  private async openView(
+    parallelism: number,
+    withPosition: boolean,
+  ): Promise<{ view: MysqlReadView; position?: BinlogPosition }> {
     const n = Math.max(1, parallelism);
     const opened = await Promise.allSettled(Array.from({ length: n }, () => openSession(this.ep, SESSION.source)));
     const conns = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
@@ -125,6 +146,7 @@ export class MysqlSource implements Source {
       for (const c of conns) c.destroy();
       throw refused.reason;
     }
+    let position: BinlogPosition | undefined;
     try {
       // one reader alone is consistent by itself; several must start while commits are held
       let locked = false;
@@ -140,7 +162,9 @@ export class MysqlSource implements Source {
         }
       }
       try {
+        const before = withPosition ? await currentPosition(conns[0]!) : undefined;
         await Promise.all(conns.map((c) => run(c, 'START TRANSACTION WITH CONSISTENT SNAPSHOT')));
+        if (before) position = (await snapshotPositions(conns)) ?? before;
       } finally {
         if (locked) await run(conns[0]!, 'UNLOCK TABLES');
       }
@@ -148,7 +172,12 @@ export class MysqlSource implements Source {
       for (const c of conns) c.destroy();
       throw toFerryError(err, this.ep, 'read');
     }
-    return new MysqlReadView(n, conns, this.ep);
+    return { view: new MysqlReadView(n, conns, this.ep), position };
+  }
+
+  /** Live changes of this source, from its binlog (changelog.ts). */
+  changeLog(settings: ChangeLogSettings): ChangeLog {
+    return new MysqlChangeLog(this, this.pool, settings);
   }
 
   async split(table: SourceTable, rowsPerChunk: number, view: ReadView, within: KeyRange = {}): Promise<KeyRange[]> {
@@ -300,6 +329,24 @@ export class MysqlSource implements Source {
       if (!given) v.give(conn);
     }
   }
+}
+
+/**
+ * The earliest of the readers' snapshot positions in the binlog (MariaDB); undefined where the
+ * server does not say (MySQL).
+ */
+async function snapshotPositions(conns: Connection[]): Promise<BinlogPosition | undefined> {
+  let earliest: BinlogPosition | undefined;
+  for (const c of conns) {
+    const rows = await run<{ Variable_name: string; Value: string }[]>(c, "SHOW STATUS LIKE 'binlog_snapshot_%'");
+    const value = (name: string) => rows.find((r) => r.Variable_name.toLowerCase() === name)?.Value;
+    const file = value('binlog_snapshot_file');
+    const offset = Number(value('binlog_snapshot_position'));
+    if (!file || !Number.isSafeInteger(offset)) return undefined;
+    const p = { file, offset };
+    if (!earliest || comparePositions(p, earliest) < 0) earliest = p;
+  }
+  return earliest;
 }
 
 function selectSql(table: string, columns: CodecColumn[], conditions: string[], where: string | undefined): string {
