@@ -218,7 +218,7 @@ function pathText(path: PropertyKey[]): string {
     .replace(/^\./, '');
 }
 
-/** Checks that go beyond the shape: types parse, names resolve, waves follow foreign keys. */
+/** Checks that go beyond the shape: types parse, names resolve, foreign keys refer to tables of the plan. */
 function semanticIssues(plan: Plan): { path: PropertyKey[]; message: string }[] {
   const issues: { path: PropertyKey[]; message: string }[] = [];
   for (const side of ['source', 'target'] as const)
@@ -299,16 +299,11 @@ function semanticIssues(plan: Plan): { path: PropertyKey[]; message: string }[] 
       t.indexes.forEach((ix, ii) => checkCols(ix.columns, [...at, 'indexes', ii, 'columns']));
       t.foreignKeys.forEach((fk, fi) => {
         checkCols(fk.columns, [...at, 'foreignKeys', fi, 'columns']);
-        const refWave = waveOf.get(fk.refTable);
-        if (refWave === undefined)
+        // any wave will do: foreign keys are added after all the data (a cycle cannot be ordered)
+        if (!waveOf.has(fk.refTable))
           issues.push({
             path: [...at, 'foreignKeys', fi, 'refTable'],
             message: `foreign key ${fk.name} refers to "${fk.refTable}", which is not in the plan (drop the foreign key or add the table)`,
-          });
-        else if (refWave > wi)
-          issues.push({
-            path: [...at, 'foreignKeys', fi, 'refTable'],
-            message: `foreign key ${fk.name} refers to "${fk.refTable}" in a later wave (move it to wave ${refWave + 1} or earlier)`,
           });
       });
     }),

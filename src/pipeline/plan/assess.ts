@@ -14,6 +14,7 @@ import { mapTable } from './mapping.js';
 import { sourceSide, targetSide } from '../session/sides.js';
 import { dataKey, dataType, dataTypeFinding } from './data-types.js';
 import { DataProfile, measure } from './profile.js';
+import { waves } from './waves.js';
 
 export interface AssessOptions {
   source: string;
@@ -50,29 +51,6 @@ const BYTES_PER_SECOND = 40 * 1024 * 1024;
 
 function isLarge(t: CanonicalType): boolean {
   return LARGE_KINDS.includes(t.kind) || (t.kind === 'string' && t.length === undefined);
-}
-
-/** Waves: tables in foreign-key order (a table comes after the tables it refers to). Cycles share a wave. */
-export function waves(tables: TableInfo[]): TableInfo[][] {
-  const names = new Set(tables.map((t) => t.name));
-  const level = new Map<string, number>();
-  const visiting = new Set<string>();
-  const byName = new Map(tables.map((t) => [t.name, t]));
-  const depth = (t: TableInfo): number => {
-    if (level.has(t.name)) return level.get(t.name)!;
-    if (visiting.has(t.name)) return 0;
-    visiting.add(t.name);
-    let d = 0;
-    for (const fk of t.foreignKeys)
-      if (fk.refTable !== t.name && names.has(fk.refTable)) d = Math.max(d, depth(byName.get(fk.refTable)!) + 1);
-    visiting.delete(t.name);
-    level.set(t.name, d);
-    return d;
-  };
-  tables.forEach(depth);
-  const out: TableInfo[][] = [];
-  for (const t of tables) (out[level.get(t.name)!] ??= []).push(t);
-  return out.filter((w) => w && w.length > 0);
 }
 
 /** The chunk key: the primary key (else a unique key) when every column orders the same in the source and the target. */
