@@ -39,6 +39,11 @@ export interface Capabilities {
    * without durations. As a target: its time columns take them.
    */
   durations?: boolean;
+  /**
+   * As a target: a foreign key can be added without checking the rows already there, and is
+   * enforced for rows written after (PostgreSQL's NOT VALID): the plan's `onOrphans: not-valid`.
+   */
+  notValidForeignKeys?: boolean;
 }
 
 export interface ConnectOptions {
@@ -68,6 +73,12 @@ export interface SourceTable {
   where?: string;
 }
 
+/** A foreign key as a target adds it. */
+export interface TargetForeignKey extends ForeignKey {
+  /** the rows already in the table are not checked (only with capabilities.notValidForeignKeys) */
+  notValid?: boolean;
+}
+
 /** A target table as the pipeline writes it (names and types after mapping). */
 export interface TargetTable {
   name: string;
@@ -77,7 +88,7 @@ export interface TargetTable {
   key: string[];
   uniqueKeys: string[][];
   indexes: IndexInfo[];
-  foreignKeys: ForeignKey[];
+  foreignKeys: TargetForeignKey[];
   /** the table plan's options, for targets that take any */
   options?: Record<string, unknown>;
 }

@@ -64,6 +64,12 @@ const ForeignKeyPlanSchema = z.strictObject({
   refColumns: z.array(name).min(1),
   onDelete: z.string().optional(),
   onUpdate: z.string().optional(),
+  onOrphans: z
+    .enum(['skip-key', 'reject-rows', 'not-valid'])
+    .optional()
+    .describe(
+      'rows whose key finds no parent (a source that does not enforce the key): skip-key copies them and leaves the key out; reject-rows rejects them with the reason (the error budget applies); not-valid copies them and adds the key unchecked for them (PostgreSQL NOT VALID). Without it the key is added checked, and such rows make the run fail at the end',
+    ),
 });
 
 export const TablePlanSchema = z.strictObject({

@@ -24,6 +24,7 @@ const NO_POSTGIS =
 const CAPABILITIES: Capabilities = {
   // text and uuid are left out: their order depends on collation and storage in other engines
   portableKeyKinds: ['int', 'decimal', 'date', 'time', 'timestamp', 'year'],
+  notValidForeignKeys: true,
 };
 
 class PostgresConnector implements Connector {

@@ -15,6 +15,7 @@ import { sourceSide, targetSide } from '../session/sides.js';
 import { dataKey, dataType, dataTypeFinding } from './data-types.js';
 import { DataProfile, measure } from './profile.js';
 import { waves } from './waves.js';
+import { defaultOrphanChoice, orphanFinding } from './foreign-keys.js';
 
 export interface AssessOptions {
   source: string;
@@ -106,14 +107,7 @@ function tableFindings(
       });
     else {
       const orphans = profile.get(t.name, { kind: 'orphans', foreignKey: fk })?.rows ?? 0;
-      if (orphans > 0)
-        f.push({
-          severity: 'warning',
-          code: 'ORPHAN_ROWS',
-          table: t.name,
-          message: `${orphans} rows of ${t.name} refer to no row of ${fk.refTable} by foreign key ${fk.name} (${fk.columns.join(', ')})`,
-          action: `the foreign key cannot be added after the copy: fix or delete those rows in the source, or remove the foreign key from the plan`,
-        });
+      if (orphans > 0) f.push(orphanFinding(t.name, fk, orphans, target));
     }
   for (const c of t.columns) {
     if (source.capabilities.zeroDates && (c.type.kind === 'date' || c.type.kind === 'timestamp'))
@@ -288,7 +282,14 @@ export function buildPlan(
     indexes: t.indexes
       .filter((i) => !i.expression)
       .map((i) => ({ name: i.name, columns: i.columns, unique: i.unique })),
-    foreignKeys: t.foreignKeys.map((f) => ({ ...f, refTable: targetName(f.refTable) })),
+    foreignKeys: t.foreignKeys.map((f) => ({
+      ...f,
+      refTable: targetName(f.refTable),
+      // rows that refer to no parent would make the key fail after the whole copy: decided now
+      ...((profile.get(t.name, { kind: 'orphans', foreignKey: f })?.rows ?? 0) > 0
+        ? { onOrphans: defaultOrphanChoice(target) }
+        : {}),
+    })),
   });
   const plan: Plan = {
     ferry: 1,
