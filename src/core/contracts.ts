@@ -44,6 +44,12 @@ export interface Capabilities {
    * enforced for rows written after (PostgreSQL's NOT VALID): the plan's `onOrphans: not-valid`.
    */
   notValidForeignKeys?: boolean;
+  /**
+   * As a target: a primary or unique key takes only text and bytes of a bounded length, at most
+   * `bytes` in all, a character counting `bytesPerChar` (MySQL: 3072, utf8mb4's 4). The planner
+   * gives such key columns a length from their longest values (`plan/key-types.ts`).
+   */
+  keyLimit?: { bytes: number; bytesPerChar: number };
 }
 
 export interface ConnectOptions {

@@ -24,6 +24,8 @@ const CAPABILITIES: Capabilities = {
   durations: true,
   // text collations, enum (ordered by position) and MariaDB's uuid (ordered by its time fields) differ from other engines
   portableKeyKinds: ['int', 'decimal', 'date', 'time', 'timestamp', 'year'],
+  // InnoDB's index key prefix limit with the DYNAMIC row format, in utf8mb4
+  keyLimit: { bytes: 3072, bytesPerChar: 4 },
 };
 
 type Server = ServerInfo & ServerTraits & TargetTraits;

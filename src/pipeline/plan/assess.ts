@@ -4,7 +4,7 @@ import { connect } from '../../connectors/index.js';
 import type { Connector } from '../../core/contracts.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { DEFAULT_RETRIES, type Plan, type TablePlan } from '../../core/plan.js';
-import type { CanonicalType, Column, Finding, SchemaInfo, TableInfo } from '../../core/types.js';
+import type { CanonicalType, Finding, SchemaInfo, TableInfo } from '../../core/types.js';
 import { formatType } from '../../core/types.js';
 import { alwaysFits } from '../../core/values.js';
 import { hasLiteralPassword } from '../../core/secrets.js';
@@ -12,7 +12,8 @@ import { redactUrl } from '../../core/url.js';
 import { FerryError } from '../../core/errors.js';
 import { mapTable } from './mapping.js';
 import { sourceSide, targetSide } from '../session/sides.js';
-import { dataKey, dataType, dataTypeFinding } from './data-types.js';
+import { dataType, dataTypeFinding } from './data-types.js';
+import { keyKeepsOrder, keySizeFindings, keySizes } from './key-types.js';
 import { DataProfile, measure } from './profile.js';
 import { waves } from './waves.js';
 import { defaultOrphanChoice, orphanFinding } from './foreign-keys.js';
@@ -155,6 +156,7 @@ function tableFindings(
       });
     }
   }
+  if (target) f.push(...keySizeFindings(t, keySizes(t, dataTypes(t, target, profile), target, profile), target));
   return f;
 }
 
@@ -248,11 +250,31 @@ function targetName(name: string): string {
   return name.includes('.') ? name.slice(name.lastIndexOf('.') + 1) : name;
 }
 
-/** The native type the plan gives a column in the target. */
-function plannedType(table: string, c: Column, source: Connector, target: Connector, profile: DataProfile): string {
-  // an engine's own type (inet, tsvector) stays itself between two databases of that engine
-  if (source.kind === target.kind && source.ownType?.(c.nativeType)) return c.nativeType;
-  return target.nativeType(dataType(table, c, target, profile)?.type ?? c.type).native;
+/** The canonical type of each column of a table as its data decides. */
+function dataTypes(t: TableInfo, target: Connector, profile: DataProfile): Map<string, CanonicalType> {
+  return new Map(t.columns.map((c) => [c.name, dataType(t.name, c, target, profile)?.type ?? c.type]));
+}
+
+/** The native type the plan gives each column of a table in the target: as the data and the keys decide. */
+function plannedTypes(t: TableInfo, source: Connector, target: Connector, profile: DataProfile): Map<string, string> {
+  const types = dataTypes(t, target, profile);
+  const { sized } = keySizes(t, types, target, profile);
+  return new Map(
+    t.columns.map((c) => [
+      c.name,
+      // an engine's own type (inet, tsvector) stays itself between two databases of that engine
+      source.kind === target.kind && source.ownType?.(c.nativeType)
+        ? c.nativeType
+        : target.nativeType(sized.get(c.name)?.type ?? types.get(c.name)!).native,
+    ]),
+  );
+}
+
+/** The chunk key, or none when a column's planned type sorts otherwise than its source type (run chunks only by keys that keep their order). */
+function orderedKey(t: TableInfo, key: string[], planned: Map<string, string>, target: Connector): string[] {
+  const keeps = (k: string) =>
+    keyKeepsOrder(t.columns.find((c) => c.name === k)!.type, target.canonicalType(planned.get(k)!), target);
+  return key.every(keeps) ? key : [];
 }
 
 /** A plan for copying every table of the schema as it is. */
@@ -264,16 +286,17 @@ export function buildPlan(
   profile: DataProfile = new DataProfile(),
 ): Plan {
   const rowsPerChunk = opts.rowsPerChunk ?? 100_000;
+  const planned = new Map(schema.tables.map((t) => [t.name, plannedTypes(t, source, target, profile)]));
   const tableOf = (t: TableInfo): TablePlan => ({
     source: t.name,
     target: targetName(t.name),
     rowEstimate: t.rowEstimate,
-    chunking: { key: dataKey(t, chunkKey(t, source, target), target, profile), rowsPerChunk },
+    chunking: { key: orderedKey(t, chunkKey(t, source, target), planned.get(t.name)!, target), rowsPerChunk },
     columns: t.columns.map((c) => ({
       source: c.name,
       target: c.name,
       sourceType: formatType(c.type),
-      type: plannedType(t.name, c, source, target, profile),
+      type: planned.get(t.name)!.get(c.name)!,
       nullable: c.nullable,
       ...(c.autoIncrement ? { autoIncrement: true } : {}),
     })),

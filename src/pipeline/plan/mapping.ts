@@ -13,6 +13,7 @@ import { targetSide } from '../session/sides.js';
 import { looseConverter } from './loose-values.js';
 import { UNCHANGED } from '../../core/changes.js';
 import { targetForeignKeys } from './foreign-keys.js';
+import { keyKeepsOrder } from './key-types.js';
 
 export interface TableMapping {
   plan: TablePlan;
@@ -192,11 +193,11 @@ export function mapTable(
   });
   const keyTarget = tp.chunking.key.map((k) => {
     const i = cols.findIndex((c) => c.source === k);
-    if (sourceCols[i]!.type.kind !== targetCols[i]!.type.kind)
+    if (!keyKeepsOrder(sourceCols[i]!.type, targetCols[i]!.type, targetConn))
       throw new FerryError(
         'PLAN_INVALID',
         `${where}: chunk key column ${k} is cast from ${formatType(sourceCols[i]!.type)} to ${targetCols[i]!.nativeType}`,
-        'keep chunk key columns in the same kind of type, or chunk by another key',
+        'keep chunk key columns in a type that sorts as the source type does, or chunk by another key (an empty key: one chunk)',
       );
     return cols[i]!.target;
   });

@@ -12,6 +12,7 @@ import {
 import type { SchemaInfo, TableInfo } from '../../core/types.js';
 import { sourceSide } from '../session/sides.js';
 import { typeAsks } from './data-types.js';
+import { keyAsks } from './key-types.js';
 
 /** The questions asked of a table's data; `selected` are the names of the tables planned with it. */
 export function profileAsks(t: TableInfo, selected: Set<string>, source: Capabilities): ProfileAsk[] {
@@ -20,6 +21,7 @@ export function profileAsks(t: TableInfo, selected: Set<string>, source: Capabil
       selected.has(fk.refTable) ? [{ kind: 'orphans', foreignKey: fk }] : [],
     ),
     ...typeAsks(t, source),
+    ...keyAsks(t),
   ];
 }
 
