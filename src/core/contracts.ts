@@ -317,6 +317,12 @@ export interface Connector {
    * stores that text (a finding says so). Without it, every native type has a canonical one.
    */
   ownType?(native: string): boolean;
+  /**
+   * Whether a native type is a large-object type: its values live outside the row (PostgreSQL's
+   * lo and oid, references into pg_largeobject) or may take gigabytes (MySQL's longblob,
+   * longtext). Assess lists such columns; without it an engine has none.
+   */
+  largeObject?(native: string): boolean;
   /** the Source side; absent for a connector that can only be written to (object stores, DynamoDB) */
   source?(): Source;
   /** the Target side; absent for a connector that can only be read from */

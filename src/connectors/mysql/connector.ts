@@ -88,6 +88,11 @@ class MysqlConnector implements Connector {
     return canonicalTypeOf(native);
   }
 
+  largeObject(native: string): boolean {
+    // up to 4 GiB a value; blob, text and their medium forms hold at most 16 MiB
+    return /^long(blob|text)\b/i.test(native.trim());
+  }
+
   source(): Source {
     return (this.sourceSide ??= new MysqlSource(this.pool, this.log));
   }

@@ -130,10 +130,12 @@ export class MysqlTarget implements Target {
       for (const idx of t.indexes)
         for (const c of idx.columns.filter((k) => UNINDEXABLE.test(native.get(k) ?? '')))
           add(
-            idx.unique ? 'error' : 'warning',
+            idx.unique ? 'error' : 'info',
             'INDEX_ON_TEXT',
             t.name,
-            `index ${idx.name} covers ${native.get(c)} column ${c}: MySQL indexes only the first ${TEXT_INDEX_PREFIX} characters`,
+            idx.unique
+              ? `${t.name}.${c} ${native.get(c)} is in unique index ${idx.name}, and MySQL cannot index a whole text or blob value`
+              : `${t.name}.${c} ${native.get(c)} is in an index: MySQL indexes the first ${TEXT_INDEX_PREFIX} characters of it`,
             idx.unique
               ? "set the column's nativeType to varchar(n) in the plan"
               : 'nothing to do unless the index must cover the whole value',

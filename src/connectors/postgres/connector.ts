@@ -82,6 +82,11 @@ class PostgresConnector implements Connector {
     return !describeNative(native).known;
   }
 
+  largeObject(native: string): boolean {
+    // bytea and text hold their values in the row (TOAST): only references into pg_largeobject
+    return /^(lo|oid)$/i.test(native.trim());
+  }
+
   source(): Source {
     return this.sourceSide;
   }

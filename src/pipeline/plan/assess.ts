@@ -16,6 +16,7 @@ import { dataType, dataTypeFinding } from './data-types.js';
 import { keyKeepsOrder, keySizeFindings, keySizes } from './key-types.js';
 import { DataProfile, measure } from './profile.js';
 import { waves } from './waves.js';
+import { groupFindings, type FindingGroup } from './findings.js';
 import { defaultOrphanChoice, orphanFinding } from './foreign-keys.js';
 
 export interface AssessOptions {
@@ -41,19 +42,17 @@ export interface Assessment {
   target?: { url: string; engine: string };
   tables: TableInventory[];
   totals: { tables: number; rows: number; bytes: number };
+  /** every finding, one per place (table, column) */
   findings: Finding[];
+  /** the findings as a person reads them: one per kind, with the places it concerns */
+  groups: FindingGroup[];
   /** rough seconds for the copy, from rows and bytes at typical rates */
   estimatedSeconds: number;
 }
 
-const LARGE_KINDS: CanonicalType['kind'][] = ['bytes', 'json'];
 // typical sustained rates of a copy on modest hardware, for the estimate only
 const ROWS_PER_SECOND = 150_000;
 const BYTES_PER_SECOND = 40 * 1024 * 1024;
-
-function isLarge(t: CanonicalType): boolean {
-  return LARGE_KINDS.includes(t.kind) || (t.kind === 'string' && t.length === undefined);
-}
 
 /** The chunk key: the primary key (else a unique key) when every column orders the same in the source and the target. */
 export function chunkKey(t: TableInfo, source: Connector, target?: Connector): string[] {
@@ -216,7 +215,7 @@ async function assessSchema(
       columns: t.columns.length,
       primaryKey: t.primaryKey,
       foreignKeys: t.foreignKeys.map((f) => ({ columns: f.columns, refTable: f.refTable })),
-      largeObjectColumns: t.columns.filter((c) => isLarge(c.type)).map((c) => c.name),
+      largeObjectColumns: t.columns.filter((c) => source.largeObject?.(c.nativeType)).map((c) => c.name),
       wave: waveOf.get(t.name)!,
     }))
     .sort((a, b) => a.wave - b.wave || a.name.localeCompare(b.name));
@@ -230,6 +229,7 @@ async function assessSchema(
     tables,
     totals: { tables: tables.length, rows, bytes },
     findings,
+    groups: groupFindings(findings),
     estimatedSeconds: Math.ceil(Math.max(rows / ROWS_PER_SECOND, bytes / BYTES_PER_SECOND)),
   };
 }
