@@ -1,6 +1,7 @@
 // Foreign-key cycles and self-references: tables that refer to each other directly (a 2-cycle),
 // through a chain (a 3-cycle) or to themselves are planned into one wave, the default plan runs
-// and verifies from each SQL engine into each, and every foreign key is in the target at the end.
+// and verifies from each SQL engine into each, and every foreign key is in the target at the end,
+// also when a second plan empties the tables the first one made.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
@@ -87,7 +88,7 @@ const EXPECTED_KEYS = KEYS.map(([, table, column, ref]) => `${table}.${column} -
 describe('foreign-key cycles and self-references', () => {
   for (const from of ENGINES)
     for (const to of ENGINES)
-      test(`${from} into ${to}: cycles share a wave, the plan runs and verifies, every foreign key is added`, async () => {
+      test(`${from} into ${to}: cycles share a wave, the plan runs and verifies, every foreign key is added, again after truncate`, async () => {
         const source = await load(from);
         const target = await freshDb(to, `ferry_fkg_${from}_${to}`);
         const { file, plan } = await planFor(source, target);
@@ -108,6 +109,11 @@ describe('foreign-key cycles and self-references', () => {
           ['emp', 'match', 3],
           ['node', 'match', 4],
         ]);
+        assert.deepEqual(await foreignKeys(target), EXPECTED_KEYS);
+        // again into the tables and keys the first run left: emptied, not dropped
+        const again = await planFor(source, target, (p) => (p.target.ifExists = 'truncate'));
+        assert.equal((await runPlan(again.file)).copied, 18);
+        assert.equal((await verifyPlan(again.file)).ok, true);
         assert.deepEqual(await foreignKeys(target), EXPECTED_KEYS);
       });
 });

@@ -27,7 +27,10 @@ const PAIRS = [
 const sqlText = (v: unknown) => (v === null ? 'NULL' : typeof v === 'number' ? String(v) : `'${String(v)}'`);
 const values = (rows: unknown[][]) => rows.map((r) => `(${r.map(sqlText).join(', ')})`).join(', ');
 
-/** tag (a text primary key, a text unique key, a text column with a plain index) and pair (a composite text key). */
+/**
+ * tag (a text primary key, a text unique key, a text column with a plain index), pair (a composite
+ * text key) and tagging (a text foreign key to tag).
+ */
 async function textKeys(engine: 'postgres' | 'sqlite', name: string): Promise<string> {
   const url = await freshDb(engine, name);
   const text = engine === 'postgres' ? 'text' : 'TEXT';
@@ -35,7 +38,9 @@ async function textKeys(engine: 'postgres' | 'sqlite', name: string): Promise<st
     `CREATE TABLE tag (name ${text} PRIMARY KEY, code ${engine === 'postgres' ? 'varchar' : 'TEXT'} NOT NULL UNIQUE, note ${text})`,
     'CREATE INDEX tag_note ON tag (note)',
     `CREATE TABLE pair (a ${text} NOT NULL, b ${text} NOT NULL, n int, PRIMARY KEY (a, b))`,
+    `CREATE TABLE tagging (id int PRIMARY KEY, tag ${text} REFERENCES tag (name))`,
     `INSERT INTO tag VALUES ${values(TEXT_ROWS)}`,
+    `INSERT INTO tagging VALUES (1, 'alpha'), (2, '${LONG}'), (3, NULL)`,
     `INSERT INTO pair VALUES ${values(PAIRS)}`,
   ];
   if (engine === 'postgres') for (const s of statements) await pgExec(url, s);
@@ -91,6 +96,12 @@ describe('text keys into MariaDB', () => {
             'b',
             `pair.b ${from === 'postgres' ? 'text' : 'TEXT'} is in a key, which mysql indexes only for bounded values: planned as varchar(383) (its longest value has 3 characters)`,
           ],
+          [
+            'KEY_TYPE_SIZED',
+            'tagging',
+            'tag',
+            `tagging.tag ${from === 'postgres' ? 'text' : 'TEXT'} refers to tag.name by a foreign key, which mysql indexes only for bounded values: planned as varchar(768)`,
+          ],
         ].sort(),
       );
       const { file } = await planFor(source, target);
@@ -107,6 +118,17 @@ describe('text keys into MariaDB', () => {
         b: 'varchar(383)',
         n: from === 'postgres' ? 'int(11)' : 'bigint(20)',
       });
+      assert.deepEqual(await columnTypes(target, 'tagging'), {
+        id: from === 'postgres' ? 'int(11)' : 'bigint(20)',
+        tag: 'varchar(768)',
+      });
+      assert.deepEqual(
+        await mysqlExec(
+          target,
+          'SELECT TABLE_NAME AS t, REFERENCED_TABLE_NAME AS ref FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = DATABASE()',
+        ),
+        [{ t: 'tagging', ref: 'tag' }],
+      );
       const names = (await mysqlExec(target, 'SELECT name FROM tag ORDER BY code')) as { name: string }[];
       assert.deepEqual(
         names.map((r) => r.name),

@@ -13,7 +13,7 @@ import { FerryError } from '../../core/errors.js';
 import { mapTable } from './mapping.js';
 import { sourceSide, targetSide } from '../session/sides.js';
 import { dataType, dataTypeFinding } from './data-types.js';
-import { keyKeepsOrder, keySizeFindings, keySizes } from './key-types.js';
+import { keyKeepsOrder, keySizeFindings, schemaKeySizes, type KeySizes, type SizedColumn } from './key-types.js';
 import { DataProfile, measure } from './profile.js';
 import { waves } from './waves.js';
 import { groupFindings, type FindingGroup } from './findings.js';
@@ -74,6 +74,7 @@ function tableFindings(
   target: Connector | undefined,
   names: Set<string>,
   profile: DataProfile,
+  sizes: KeySizes | undefined,
 ): Finding[] {
   const f: Finding[] = [];
   const key = chunkKey(t, source, target);
@@ -155,7 +156,7 @@ function tableFindings(
       });
     }
   }
-  if (target) f.push(...keySizeFindings(t, keySizes(t, dataTypes(t, target, profile), target, profile), target));
+  if (target && sizes) f.push(...keySizeFindings(t, sizes, target));
   return f;
 }
 
@@ -184,7 +185,8 @@ async function assessSchema(
   const waveOf = new Map<string, number>();
   waves(schema.tables).forEach((w, i) => w.forEach((t) => waveOf.set(t.name, i + 1)));
   const profile = await measure(schema, source, opts.log ?? silentLogger);
-  const findings = schema.tables.flatMap((t) => tableFindings(t, source, target, names, profile));
+  const sizes = target && keySizesOf(schema, target, profile);
+  const findings = schema.tables.flatMap((t) => tableFindings(t, source, target, names, profile, sizes?.get(t.name)));
   findings.push(...((await source.privileges?.({ role: 'source', tables: schema.tables.map((t) => t.name) })) ?? []));
   if (opts.tables)
     for (const t of opts.tables)
@@ -255,10 +257,20 @@ function dataTypes(t: TableInfo, target: Connector, profile: DataProfile): Map<s
   return new Map(t.columns.map((c) => [c.name, dataType(t.name, c, target, profile)?.type ?? c.type]));
 }
 
+/** The key sizes of every table of a schema in the target, from the types the data decides. */
+function keySizesOf(schema: SchemaInfo, target: Connector, profile: DataProfile): Map<string, KeySizes> {
+  return schemaKeySizes(schema.tables, (t) => dataTypes(t, target, profile), target, profile);
+}
+
 /** The native type the plan gives each column of a table in the target: as the data and the keys decide. */
-function plannedTypes(t: TableInfo, source: Connector, target: Connector, profile: DataProfile): Map<string, string> {
+function plannedTypes(
+  t: TableInfo,
+  source: Connector,
+  target: Connector,
+  profile: DataProfile,
+  sized: Map<string, SizedColumn>,
+): Map<string, string> {
   const types = dataTypes(t, target, profile);
-  const { sized } = keySizes(t, types, target, profile);
   return new Map(
     t.columns.map((c) => [
       c.name,
@@ -286,7 +298,10 @@ export function buildPlan(
   profile: DataProfile = new DataProfile(),
 ): Plan {
   const rowsPerChunk = opts.rowsPerChunk ?? 100_000;
-  const planned = new Map(schema.tables.map((t) => [t.name, plannedTypes(t, source, target, profile)]));
+  const sizes = keySizesOf(schema, target, profile);
+  const planned = new Map(
+    schema.tables.map((t) => [t.name, plannedTypes(t, source, target, profile, sizes.get(t.name)!.sized)]),
+  );
   const tableOf = (t: TableInfo): TablePlan => ({
     source: t.name,
     target: targetName(t.name),

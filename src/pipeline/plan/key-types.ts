@@ -34,6 +34,8 @@ export interface SizedColumn {
   type: CanonicalType;
   /** the longest value measured (characters of text, bytes of bytes); undefined when not measured */
   longest: number | undefined;
+  /** table.column of the key column a foreign key column takes its type from */
+  refersTo?: string;
 }
 
 export interface KeySizes {
@@ -88,18 +90,47 @@ export function keySizes(
   return out;
 }
 
+/**
+ * The key sizes of every table of a schema. A text or bytes column without a length in a foreign
+ * key to a sized column takes that column's type: the target indexes a foreign key's columns too.
+ */
+export function schemaKeySizes(
+  tables: TableInfo[],
+  typesOf: (t: TableInfo) => Map<string, CanonicalType>,
+  target: Connector,
+  profile: DataProfile,
+): Map<string, KeySizes> {
+  const types = new Map(tables.map((t) => [t.name, typesOf(t)]));
+  const sizes = new Map(tables.map((t) => [t.name, keySizes(t, types.get(t.name)!, target, profile)]));
+  for (const t of tables)
+    for (const fk of t.foreignKeys)
+      fk.columns.forEach((column, i) => {
+        const ref = sizes.get(fk.refTable)?.sized.get(fk.refColumns[i]!);
+        const type = types.get(t.name)!.get(column)!;
+        const own = sizes.get(t.name)!.sized;
+        if (!ref || own.has(column) || !sizable(type) || type.length !== undefined) return;
+        own.set(column, {
+          type: { ...type, length: lengthOf(ref.type) },
+          longest: undefined,
+          refersTo: `${fk.refTable}.${fk.refColumns[i]}`,
+        });
+      });
+  return sizes;
+}
+
 /** Assess's findings for the key columns given a length and the keys that cannot have one. */
 export function keySizeFindings(t: TableInfo, sizes: KeySizes, target: Connector): Finding[] {
   const limit = target.capabilities.keyLimit;
-  const sized = [...sizes.sized].map(([column, { type, longest }]): Finding => {
+  const sized = [...sizes.sized].map(([column, { type, longest, refersTo }]): Finding => {
     const c = t.columns.find((x) => x.name === column)!;
     const unit = type.kind === 'string' ? 'characters' : 'bytes';
+    const where = refersTo ? `refers to ${refersTo} by a foreign key` : 'is in a key';
     return {
       severity: 'info',
       code: 'KEY_TYPE_SIZED',
       table: t.name,
       column,
-      message: `${t.name}.${column} ${c.nativeType} is in a key, which ${target.kind} indexes only for bounded values: planned as ${target.nativeType(type).native}${longest === undefined ? '' : ` (its longest value has ${longest} ${unit})`}`,
+      message: `${t.name}.${column} ${c.nativeType} ${where}, which ${target.kind} indexes only for bounded values: planned as ${target.nativeType(type).native}${longest === undefined ? '' : ` (its longest value has ${longest} ${unit})`}`,
       action:
         'no action needed; longer values written later are refused by the target (change the length in the plan, within the key limit)',
     };
