@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { stateParse } from '../../src/core/values.js';
+import { dryRun } from '../../src/pipeline/copy/dryrun.js';
 import { runPlan } from '../../src/pipeline/copy/run.js';
 import { assess } from '../../src/pipeline/plan/assess.js';
 import { verifyPlan } from '../../src/pipeline/verify/verify.js';
@@ -160,6 +161,26 @@ describe('foreign keys the source does not enforce', () => {
           ],
         );
       });
+
+  test('a dry run of reject-rows rejects the orphans of its sample with the reason, and writes the rest', async () => {
+    const source = await load('mysql', 'ferry_orph_dry');
+    const target = await freshDb('postgres', 'ferry_orph_dry_t');
+    const { file } = await planFor(source, target, (p) => {
+      for (const t of p.waves.flatMap((w) => w.tables)) for (const f of t.foreignKeys) f.onOrphans = 'reject-rows';
+    });
+    const r = await dryRun(file);
+    assert.deepEqual(
+      r.tables.map((t) => [t.table, t.sampled, t.written, t.rejected, t.match]),
+      [
+        ['parent', 2, 2, 0, true],
+        ['child', 5, 3, 2, true],
+      ],
+    );
+    assert.deepEqual(r.tables[1]!.rejects, [
+      "foreign key child_parent_fk: no row of parent has (id) = (9) (the plan's onOrphans is reject-rows)",
+      "foreign key child_parent_fk: no row of parent has (id) = (7) (the plan's onOrphans is reject-rows)",
+    ]);
+  });
 
   test('reject-rows within the error budget only: a run over it stops while copying the table', async () => {
     const source = await load('sqlite', 'ferry_orph_budget');
