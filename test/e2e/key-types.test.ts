@@ -29,7 +29,7 @@ const values = (rows: unknown[][]) => rows.map((r) => `(${r.map(sqlText).join(',
 
 /**
  * tag (a text primary key, a text unique key, a text column with a plain index), pair (a composite
- * text key) and tagging (a text foreign key to tag).
+ * text key), tagging (a text foreign key to tag) and blobkey (a bytes primary key).
  */
 async function textKeys(engine: 'postgres' | 'sqlite', name: string): Promise<string> {
   const url = await freshDb(engine, name);
@@ -39,6 +39,8 @@ async function textKeys(engine: 'postgres' | 'sqlite', name: string): Promise<st
     'CREATE INDEX tag_note ON tag (note)',
     `CREATE TABLE pair (a ${text} NOT NULL, b ${text} NOT NULL, n int, PRIMARY KEY (a, b))`,
     `CREATE TABLE tagging (id int PRIMARY KEY, tag ${text} REFERENCES tag (name))`,
+    `CREATE TABLE blobkey (k ${engine === 'postgres' ? 'bytea' : 'BLOB'} PRIMARY KEY)`,
+    `INSERT INTO blobkey VALUES (${engine === 'postgres' ? "'\\x00ff'" : "x'00ff'"}), (${engine === 'postgres' ? "'\\x01'" : "x'01'"})`,
     `INSERT INTO tag VALUES ${values(TEXT_ROWS)}`,
     `INSERT INTO tagging VALUES (1, 'alpha'), (2, '${LONG}'), (3, NULL)`,
     `INSERT INTO pair VALUES ${values(PAIRS)}`,
@@ -98,6 +100,12 @@ describe('text keys into MariaDB', () => {
           ],
           [
             'KEY_TYPE_SIZED',
+            'blobkey',
+            'k',
+            `blobkey.k ${from === 'postgres' ? 'bytea' : 'BLOB'} is in a key, which mysql indexes only for bounded values: planned as varbinary(3072) (its longest value has 2 bytes)`,
+          ],
+          [
+            'KEY_TYPE_SIZED',
             'tagging',
             'tag',
             `tagging.tag ${from === 'postgres' ? 'text' : 'TEXT'} refers to tag.name by a foreign key, which mysql indexes only for bounded values: planned as varchar(768)`,
@@ -118,6 +126,11 @@ describe('text keys into MariaDB', () => {
         b: 'varchar(383)',
         n: from === 'postgres' ? 'int(11)' : 'bigint(20)',
       });
+      assert.deepEqual(await columnTypes(target, 'blobkey'), { k: 'varbinary(3072)' });
+      assert.deepEqual(
+        ((await mysqlExec(target, 'SELECT hex(k) AS k FROM blobkey ORDER BY k')) as { k: string }[]).map((r) => r.k),
+        ['00FF', '01'],
+      );
       assert.deepEqual(await columnTypes(target, 'tagging'), {
         id: from === 'postgres' ? 'int(11)' : 'bigint(20)',
         tag: 'varchar(768)',
