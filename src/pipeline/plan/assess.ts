@@ -184,7 +184,7 @@ async function assessSchema(
   const names = new Set(schema.tables.map((t) => t.name));
   const waveOf = new Map<string, number>();
   waves(schema.tables).forEach((w, i) => w.forEach((t) => waveOf.set(t.name, i + 1)));
-  const profile = await measure(schema, source, opts.log ?? silentLogger);
+  const profile = await measure(schema, source, target, opts.log ?? silentLogger);
   const sizes = target && keySizesOf(schema, target, profile);
   const findings = schema.tables.flatMap((t) => tableFindings(t, source, target, names, profile, sizes?.get(t.name)));
   findings.push(...((await source.privileges?.({ role: 'source', tables: schema.tables.map((t) => t.name) })) ?? []));
@@ -395,7 +395,7 @@ export async function makePlan(opts: PlanOptions): Promise<Plan> {
             'check the name (tables of other PostgreSQL schemas are written schema.table)',
           );
       }
-      const plan = buildPlan(schema, source, target, opts, await measure(schema, source, log));
+      const plan = buildPlan(schema, source, target, opts, await measure(schema, source, target, log));
       const names = new Set(plan.waves.flatMap((w) => w.tables.map((t) => t.target)));
       for (const w of plan.waves)
         for (const t of w.tables) t.foreignKeys = t.foreignKeys.filter((f) => names.has(f.refTable));
