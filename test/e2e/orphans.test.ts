@@ -12,7 +12,7 @@ import { dryRun } from '../../src/pipeline/copy/dryrun.js';
 import { runPlan } from '../../src/pipeline/copy/run.js';
 import { assess } from '../../src/pipeline/plan/assess.js';
 import { verifyPlan } from '../../src/pipeline/verify/verify.js';
-import { dbName, mariadbClientArgs, mysqlExec, pgExec } from '../helpers.js';
+import { dbName, freshSqlite, mariadbClientArgs, mysqlExec, pgExec } from '../helpers.js';
 import { freshDb, planFor, type Engine } from './support.js';
 
 const TABLES = [
@@ -161,6 +161,47 @@ describe('foreign keys the source does not enforce', () => {
           ],
         );
       });
+
+  for (const to of TARGETS)
+    test(`reject-rows into ${to}: a row whose parent row is rejected is rejected too, down a tree`, async () => {
+      const source = freshSqlite(`ferry_orph_tree_${to}`);
+      const db = new Database(source.slice('sqlite:'.length));
+      db.pragma('foreign_keys = OFF');
+      db.exec(`CREATE TABLE node (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES node (id), label TEXT);
+               INSERT INTO node VALUES (1, NULL, 'root'), (2, 1, 'a'), (3, 99, 'lost'), (4, 3, 'under lost'),
+                 (5, 4, 'deeper'), (6, 2, 'b');`);
+      db.close();
+      const target = await freshDb(to, `ferry_orph_tree_t_${to}`);
+      const { file, dir } = await planFor(source, target, (p) => {
+        p.settings.maxRejects = 3;
+        for (const f of p.waves[0]!.tables[0]!.foreignKeys) f.onOrphans = 'reject-rows';
+      });
+      assert.equal((await runPlan(file)).rejects, 3);
+      const reason = (what: string) => `foreign key node_parent_fkey: ${what} (the plan's onOrphans is reject-rows)`;
+      assert.deepEqual(
+        readFileSync(join(dir, '.ferry', 'rejects', 'node.ndjson'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => stateParse<{ row: unknown[]; reason: string }>(l))
+          .map((r) => [Number(r.row[0]), r.reason])
+          .sort((a, b) => Number(a[0]) - Number(b[0])),
+        [
+          [3, reason('no row of node has (id) = (99)')],
+          [4, reason('the row of node (id) = (3) is rejected itself')],
+          [5, reason('the row of node (id) = (4) is rejected itself')],
+        ],
+      );
+      const sql = 'SELECT id FROM node ORDER BY id';
+      const ids =
+        to === 'postgres' ? (await pgExec(target, sql)).rows : ((await mysqlExec(target, sql)) as { id: number }[]);
+      assert.deepEqual(
+        ids.map((r: { id: number }) => Number(r.id)),
+        [1, 2, 6],
+      );
+      assert.deepEqual(await targetKeys(target, to), [
+        to === 'postgres' ? 'node_parent_fkey validated' : 'node_parent_fkey',
+      ]);
+    });
 
   test('a dry run of reject-rows rejects the orphans of its sample with the reason, and writes the rest', async () => {
     const source = await load('mysql', 'ferry_orph_dry');
