@@ -112,58 +112,70 @@ export async function refuseOrphans(
   const rows = new Map<TableMapping, Map<number, unknown>[]>();
   for (const [m, positions] of used) rows.set(m, await readColumns(m, [...positions], source, view, batchRows));
   const kept = new Map([...rows].map(([m, r]) => [m, r.map(() => true)]));
-  const valuesOf = (row: Map<number, unknown>, at: { at: number }[]) => at.map((a) => row.get(a.at));
-  const parentKeys = (k: OrphanKey, onlyKept: boolean) => {
-    const out = new Set<string>();
-    rows.get(k.parent)!.forEach((row, i) => {
-      if (!onlyKept || kept.get(k.parent)![i])
-        out.add(
-          keyText(
-            valuesOf(row, k.refs),
-            k.refs.map((r) => r.column),
-          ),
+  const textOf = (row: Map<number, unknown>, at: { at: number; column: Column }[]) => {
+    const values = at.map((a) => row.get(a.at));
+    return values.some((v) => v === null)
+      ? undefined
+      : keyText(
+          values,
+          at.map((a) => a.column),
         );
-    });
-    return out;
   };
-  const orphan = (values: unknown[], k: OrphanKey, parents: Set<string>) =>
-    !values.some((v) => v === null) &&
-    !parents.has(
-      keyText(
-        values,
-        k.own.map((o) => o.column),
-      ),
-    );
-  // a parent row refused makes its children orphans in the target: until nothing more is refused
-  for (let changed = true; changed;) {
-    changed = false;
-    for (const k of keys) {
-      const parents = parentKeys(k, true);
-      const keep = kept.get(k.child)!;
-      rows.get(k.child)!.forEach((row, i) => {
-        if (keep[i] && orphan(valuesOf(row, k.own), k, parents)) {
-          keep[i] = false;
-          changed = true;
-        }
-      });
+  // per key: how many parent rows each key value has (kept ones), and the child rows that refer to it
+  const parents = keys.map((k) => {
+    const count = new Map<string, number>();
+    for (const row of rows.get(k.parent)!) {
+      const text = textOf(row, k.refs);
+      if (text !== undefined) count.set(text, (count.get(text) ?? 0) + 1);
     }
+    return count;
+  });
+  const read = parents.map((count) => new Set(count.keys()));
+  const children = keys.map((k) => {
+    const of = new Map<string, number[]>();
+    rows.get(k.child)!.forEach((row, i) => {
+      const text = textOf(row, k.own);
+      if (text === undefined) return;
+      const at = of.get(text);
+      if (at) at.push(i);
+      else of.set(text, [i]);
+    });
+    return of;
+  });
+  // refusing a row takes it out as a parent: the rows that referred only to it are refused in turn
+  const refused: [TableMapping, number][] = [];
+  const refuse = (m: TableMapping, i: number) => {
+    if (!kept.get(m)![i]) return;
+    kept.get(m)![i] = false;
+    refused.push([m, i]);
+  };
+  keys.forEach((k, n) => {
+    for (const [text, at] of children[n]!) if (!parents[n]!.get(text)) for (const i of at) refuse(k.child, i);
+  });
+  while (refused.length > 0) {
+    const [m, i] = refused.pop()!;
+    keys.forEach((k, n) => {
+      if (k.parent !== m) return;
+      const text = textOf(rows.get(m)![i]!, k.refs);
+      if (text === undefined) return;
+      const left = parents[n]!.get(text)! - 1;
+      parents[n]!.set(text, left);
+      if (left === 0) for (const j of children[n]!.get(text) ?? []) refuse(k.child, j);
+    });
   }
-  for (const k of keys) {
-    const copied = parentKeys(k, true);
-    const read = parentKeys(k, false);
+  keys.forEach((k, n) => {
     k.child.refuseRows((row) => {
       const values = k.own.map((o) => row[o.at]);
-      if (!orphan(values, k, copied)) return undefined;
+      if (values.some((v) => v === null)) return undefined;
+      const key = keyText(
+        values,
+        k.own.map((o) => o.column),
+      );
+      if (parents[n]!.get(key)) return undefined;
       const text = values.map((v, i) => canonicalText(v, k.own[i]!.column.type)).join(', ');
-      const where = `${k.fk.refTable} (${k.fk.refColumns.join(', ')}) = (${text})`;
-      return read.has(
-        keyText(
-          values,
-          k.own.map((o) => o.column),
-        ),
-      )
-        ? `foreign key ${k.fk.name}: the row of ${where} is rejected itself (the plan's onOrphans is reject-rows)`
+      return read[n]!.has(key)
+        ? `foreign key ${k.fk.name}: the row of ${k.fk.refTable} (${k.fk.refColumns.join(', ')}) = (${text}) is rejected itself (the plan's onOrphans is reject-rows)`
         : `foreign key ${k.fk.name}: no row of ${k.fk.refTable} has (${k.fk.refColumns.join(', ')}) = (${text}) (the plan's onOrphans is reject-rows)`;
     });
-  }
+  });
 }
