@@ -101,7 +101,7 @@ describe('foreign keys the source does not enforce', () => {
               'warning',
               `2 rows of child refer to no row of parent by foreign key ${keyName(from)} (parent_id)`,
               to === 'postgres'
-                ? 'the plan copies them and adds the key as NOT VALID (checked for new rows only) (onOrphans: not-valid); set onOrphans to skip-key or reject-rows in the plan (reject-rows counts against the error budget), or fix the rows in the source'
+                ? 'the plan copies them and adds the key as NOT VALID (checked for rows written later only) (onOrphans: not-valid); set onOrphans to skip-key or reject-rows in the plan (reject-rows counts against the error budget), or fix the rows in the source'
                 : 'the plan copies them and leaves the key out (onOrphans: skip-key); set onOrphans to reject-rows in the plan (reject-rows counts against the error budget), or fix the rows in the source',
             ],
           ],
@@ -126,6 +126,29 @@ describe('foreign keys the source does not enforce', () => {
           // the key holds for new rows
           await assert.rejects(pgExec(target, 'INSERT INTO child VALUES (6, 8, NULL)'), /violates foreign key/);
       });
+
+  for (const from of SOURCES)
+    test(`${from} into SQLite, the default plan: the key is declared and not checked for the rows there, only for new ones`, async () => {
+      const source = await load(from, `ferry_orph_lite_${from}`);
+      const target = await freshDb('sqlite', `ferry_orph_lite_t_${from}`);
+      const { file, plan } = await planFor(source, target);
+      const fk = plan.waves.flatMap((w) => w.tables).find((t) => t.target === 'child')!.foreignKeys[0]!;
+      assert.equal(fk.onOrphans, 'not-valid');
+      assert.equal((await runPlan(file)).rejects, 0);
+      assert.equal((await verifyPlan(file)).ok, true);
+      const db = new Database(target.slice('sqlite:'.length));
+      try {
+        assert.deepEqual(db.prepare('SELECT id FROM child ORDER BY id').pluck().all(), [1, 2, 3, 4, 5]);
+        assert.deepEqual(
+          db.prepare('SELECT "from", "table", "to" FROM pragma_foreign_key_list(?)').raw().all('child'),
+          [['parent_id', 'parent', 'id']],
+        );
+        db.pragma('foreign_keys = ON');
+        assert.throws(() => db.exec('INSERT INTO child VALUES (6, 8, NULL)'), /FOREIGN KEY constraint failed/);
+      } finally {
+        db.close();
+      }
+    });
 
   for (const from of SOURCES)
     for (const to of TARGETS)
@@ -248,7 +271,7 @@ describe('foreign keys the source does not enforce', () => {
     });
     await assert.rejects(
       runPlan(notValid.file),
-      /waves\[1\]\.tables\[0\]: foreign key child_parent_id_fkey: onOrphans not-valid is PostgreSQL's NOT VALID, which mysql does not have/,
+      /waves\[1\]\.tables\[0\]: foreign key child_parent_id_fkey: onOrphans not-valid adds the key unchecked for the rows there \(PostgreSQL's NOT VALID\), which mysql cannot/,
     );
     assert.deepEqual(await targetKeys(myTarget, 'mysql'), []);
   });

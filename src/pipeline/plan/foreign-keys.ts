@@ -16,7 +16,7 @@ export function targetForeignKeys(tp: TablePlan, target: Connector, where: strin
     if (!target.capabilities.notValidForeignKeys)
       throw new FerryError(
         'PLAN_INVALID',
-        `${where}: foreign key ${fk.name}: onOrphans not-valid is PostgreSQL's NOT VALID, which ${target.kind} does not have`,
+        `${where}: foreign key ${fk.name}: onOrphans not-valid adds the key unchecked for the rows there (PostgreSQL's NOT VALID), which ${target.kind} cannot`,
         'use onOrphans: skip-key (copy the rows, leave the key out) or reject-rows (reject the rows that have no parent)',
       );
     return [{ ...fk, notValid: true }];
@@ -33,7 +33,7 @@ export function orphanFinding(table: string, fk: ForeignKey, rows: number, targe
   const choice = target ? defaultOrphanChoice(target) : undefined;
   const planned =
     choice === 'not-valid'
-      ? 'the plan copies them and adds the key as NOT VALID (checked for new rows only)'
+      ? 'the plan copies them and adds the key as NOT VALID (checked for rows written later only)'
       : 'the plan copies them and leaves the key out';
   const others = target?.capabilities.notValidForeignKeys ? 'skip-key or reject-rows' : 'reject-rows';
   return {
