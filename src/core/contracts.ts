@@ -41,8 +41,8 @@ export interface Capabilities {
   durations?: boolean;
   /**
    * As a target: a foreign key can be added without checking the rows already there, and is
-   * enforced for rows written after (PostgreSQL's NOT VALID; SQLite declares every key unchecked
-   * and leaves out the check after the data): the plan's `onOrphans: not-valid`.
+   * enforced for rows written after (PostgreSQL's NOT VALID; MySQL adds it with foreign_key_checks
+   * off; SQLite leaves it out of the check after the data): the plan's `onOrphans: not-valid`.
    */
   notValidForeignKeys?: boolean;
   /**

@@ -68,7 +68,7 @@ const ForeignKeyPlanSchema = z.strictObject({
     .enum(['skip-key', 'reject-rows', 'not-valid'])
     .optional()
     .describe(
-      'rows whose key finds no parent (a source that does not enforce the key): skip-key copies them and leaves the key out; reject-rows rejects them with the reason (the error budget applies); not-valid copies them and adds the key unchecked for them, checked for rows written later (NOT VALID in PostgreSQL; SQLite too). Without it the key is added checked, and such rows make the run fail at the end',
+      'rows whose key finds no parent (a source that does not enforce the key): skip-key copies them and leaves the key out; reject-rows rejects them with the reason (the error budget applies); not-valid copies them and adds the key unchecked for them, checked for rows written later (NOT VALID in PostgreSQL; MySQL and SQLite too; not object stores or DynamoDB). Without it the key is added checked, and such rows make the run fail at the end',
     ),
 });
 

@@ -12,7 +12,7 @@ import { dryRun } from '../../src/pipeline/copy/dryrun.js';
 import { runPlan } from '../../src/pipeline/copy/run.js';
 import { assess } from '../../src/pipeline/plan/assess.js';
 import { verifyPlan } from '../../src/pipeline/verify/verify.js';
-import { dbName, freshSqlite, mariadbClientArgs, mysqlExec, pgExec } from '../helpers.js';
+import { dbName, freshSqlite, mariadbClientArgs, mysqlExec, pgExec, tmpDir } from '../helpers.js';
 import { freshDb, planFor, type Engine } from './support.js';
 
 const TABLES = [
@@ -100,9 +100,7 @@ describe('foreign keys the source does not enforce', () => {
             [
               'warning',
               `2 rows of child refer to no row of parent by foreign key ${keyName(from)} (parent_id)`,
-              to === 'postgres'
-                ? 'the plan copies them and adds the key as NOT VALID (checked for rows written later only) (onOrphans: not-valid); set onOrphans to skip-key or reject-rows in the plan (reject-rows counts against the error budget), or fix the rows in the source'
-                : 'the plan copies them and leaves the key out (onOrphans: skip-key); set onOrphans to reject-rows in the plan (reject-rows counts against the error budget), or fix the rows in the source',
+              'the plan copies them and adds the key as NOT VALID (checked for rows written later only) (onOrphans: not-valid); set onOrphans to skip-key or reject-rows in the plan (reject-rows counts against the error budget), or fix the rows in the source',
             ],
           ],
         );
@@ -111,20 +109,24 @@ describe('foreign keys the source does not enforce', () => {
 
   for (const from of SOURCES)
     for (const to of TARGETS)
-      test(`${from} into ${to}, the default plan: every row is copied and verified, the key as the target can hold it`, async () => {
+      test(`${from} into ${to}, the default plan: every row is copied and verified, the key added unchecked for them`, async () => {
         const source = await load(from, `ferry_orph_def_${from}_${to}`);
         const target = await freshDb(to, `ferry_orph_def_t_${from}_${to}`);
         const { file, plan } = await planFor(source, target);
         const fk = plan.waves.flatMap((w) => w.tables).find((t) => t.target === 'child')!.foreignKeys[0]!;
-        assert.equal(fk.onOrphans, to === 'postgres' ? 'not-valid' : 'skip-key');
+        assert.equal(fk.onOrphans, 'not-valid');
         const run = await runPlan(file);
         assert.equal(run.rejects, 0);
         assert.deepEqual(await childIds(target), [1, 2, 3, 4, 5]);
-        assert.deepEqual(await targetKeys(target, to), to === 'postgres' ? [`${keyName(from)} not valid`] : []);
+        assert.deepEqual(
+          await targetKeys(target, to),
+          to === 'postgres' ? [`${keyName(from)} not valid`] : [keyName(from)],
+        );
         assert.equal((await verifyPlan(file)).ok, true);
-        if (to === 'postgres')
-          // the key holds for new rows
-          await assert.rejects(pgExec(target, 'INSERT INTO child VALUES (6, 8, NULL)'), /violates foreign key/);
+        // the key holds for rows written later
+        const insert = 'INSERT INTO child VALUES (6, 8, NULL)';
+        if (to === 'postgres') await assert.rejects(pgExec(target, insert), /violates foreign key/);
+        else await assert.rejects(mysqlExec(target, insert), /foreign key constraint fails/);
       });
 
   for (const from of SOURCES)
@@ -255,24 +257,32 @@ describe('foreign keys the source does not enforce', () => {
     await assert.rejects(runPlan(file), /2 rows were rejected and the plan allows 0; the last in child/);
   });
 
-  test('skip-key into PostgreSQL copies every row and adds no key; not-valid into MariaDB is refused before any run', async () => {
-    const source = await load('sqlite', 'ferry_orph_choices');
-    const pgTarget = await freshDb('postgres', 'ferry_orph_skip_t');
-    const skip = await planFor(source, pgTarget, (p) => {
-      for (const t of p.waves.flatMap((w) => w.tables)) for (const f of t.foreignKeys) f.onOrphans = 'skip-key';
+  for (const to of TARGETS)
+    test(`skip-key into ${to} copies every row and adds no key`, async () => {
+      const source = await load('sqlite', `ferry_orph_skip_${to}`);
+      const target = await freshDb(to, `ferry_orph_skip_t_${to}`);
+      const skip = await planFor(source, target, (p) => {
+        for (const t of p.waves.flatMap((w) => w.tables)) for (const f of t.foreignKeys) f.onOrphans = 'skip-key';
+      });
+      assert.equal((await runPlan(skip.file)).rejects, 0);
+      assert.deepEqual(await childIds(target), [1, 2, 3, 4, 5]);
+      assert.deepEqual(await targetKeys(target, to), []);
     });
-    assert.equal((await runPlan(skip.file)).rejects, 0);
-    assert.deepEqual(await childIds(pgTarget), [1, 2, 3, 4, 5]);
-    assert.deepEqual(await targetKeys(pgTarget, 'postgres'), []);
 
-    const myTarget = await freshDb('mysql', 'ferry_orph_nv_t');
-    const notValid = await planFor(source, myTarget, (p) => {
+  test('not-valid into a target that cannot add a key unchecked (a folder) is refused before any run; the default there is skip-key', async () => {
+    const source = await load('sqlite', 'ferry_orph_folder');
+    const target = `file:${tmpDir('ferry-orph-')}`;
+    const { plan } = await planFor(source, target);
+    assert.equal(
+      plan.waves.flatMap((w) => w.tables).find((t) => t.target === 'child')!.foreignKeys[0]!.onOrphans,
+      'skip-key',
+    );
+    const notValid = await planFor(source, target, (p) => {
       for (const t of p.waves.flatMap((w) => w.tables)) for (const f of t.foreignKeys) f.onOrphans = 'not-valid';
     });
     await assert.rejects(
       runPlan(notValid.file),
-      /waves\[1\]\.tables\[0\]: foreign key child_parent_id_fkey: onOrphans not-valid adds the key unchecked for the rows there \(PostgreSQL's NOT VALID\), which mysql cannot/,
+      /waves\[1\]\.tables\[0\]: foreign key child_parent_id_fkey: onOrphans not-valid adds the key unchecked for the rows there \(PostgreSQL's NOT VALID\), which objectstore cannot/,
     );
-    assert.deepEqual(await targetKeys(myTarget, 'mysql'), []);
   });
 });

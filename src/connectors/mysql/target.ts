@@ -419,19 +419,23 @@ export class MysqlTarget implements Target {
     await this.pool
       .use(async (conn) => {
         const have = await this.existing(conn, table.name, 'foreignKeys');
-        const clauses = table.foreignKeys
-          .filter((fk) => !have.has(clip(fk.name)))
-          .map(
+        const missing = table.foreignKeys.filter((fk) => !have.has(clip(fk.name)));
+        const clauses = (keys: typeof missing) =>
+          keys.map(
             (fk) =>
               `ADD CONSTRAINT ${quoteIdent(clip(fk.name))} FOREIGN KEY (${columnList(fk.columns)}) REFERENCES ${quoteIdent(fk.refTable)} (${columnList(fk.refColumns)})` +
               rule('DELETE', fk.onDelete) +
               rule('UPDATE', fk.onUpdate),
           );
-        if (!clauses.length) return;
+        const checked = clauses(missing.filter((fk) => !fk.notValid));
+        // added with the session's checks off, InnoDB does not check the rows there (NOT VALID)
+        const unchecked = clauses(missing.filter((fk) => fk.notValid));
+        if (unchecked.length) await run(conn, `ALTER TABLE ${quoteIdent(table.name)} ${unchecked.join(', ')}`);
+        if (!checked.length) return;
         // checked now: the rows already written must satisfy the keys
         await run(conn, 'SET foreign_key_checks = 1');
         try {
-          await run(conn, `ALTER TABLE ${quoteIdent(table.name)} ${clauses.join(', ')}`);
+          await run(conn, `ALTER TABLE ${quoteIdent(table.name)} ${checked.join(', ')}`);
         } finally {
           await run(conn, 'SET foreign_key_checks = 0');
         }

@@ -43,6 +43,6 @@ export function orphanFinding(table: string, fk: ForeignKey, rows: number, targe
     message: `${rows} rows of ${table} refer to no row of ${fk.refTable} by foreign key ${fk.name} (${fk.columns.join(', ')})`,
     action: choice
       ? `${planned} (onOrphans: ${choice}); set onOrphans to ${others} in the plan (reject-rows counts against the error budget), or fix the rows in the source`
-      : 'the key cannot be added as it is: the plan sets onOrphans for it (skip-key, reject-rows, or not-valid into PostgreSQL); or fix the rows in the source',
+      : 'the key cannot be added as it is: the plan sets onOrphans for it (not-valid into a SQL database, skip-key or reject-rows); or fix the rows in the source',
   };
 }
