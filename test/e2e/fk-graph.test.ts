@@ -7,7 +7,9 @@ import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import type { TableInfo } from '../../src/core/types.js';
+import { join } from 'node:path';
 import { runPlan } from '../../src/pipeline/copy/run.js';
+import { rollbackRun } from '../../src/pipeline/safety/rollback.js';
 import { waves } from '../../src/pipeline/plan/waves.js';
 import { verifyPlan } from '../../src/pipeline/verify/verify.js';
 import { dbName, mariadbClientArgs, pgExec } from '../helpers.js';
@@ -70,6 +72,15 @@ async function load(engine: Engine): Promise<string> {
   return url;
 }
 
+async function tableNames(url: string): Promise<string[]> {
+  const c = await open(url);
+  try {
+    return (await c.introspect()).tables.map((t) => t.name);
+  } finally {
+    await c.close();
+  }
+}
+
 /** The foreign keys of a database as "table.column -> referenced table", sorted. */
 async function foreignKeys(url: string): Promise<string[]> {
   const c = await open(url);
@@ -88,10 +99,10 @@ const EXPECTED_KEYS = KEYS.map(([, table, column, ref]) => `${table}.${column} -
 describe('foreign-key cycles and self-references', () => {
   for (const from of ENGINES)
     for (const to of ENGINES)
-      test(`${from} into ${to}: cycles share a wave, the plan runs and verifies, every foreign key is added, again after truncate`, async () => {
+      test(`${from} into ${to}: cycles share a wave, the plan runs and verifies, every foreign key is added, again after truncate, rolled back`, async () => {
         const source = await load(from);
         const target = await freshDb(to, `ferry_fkg_${from}_${to}`);
-        const { file, plan } = await planFor(source, target);
+        const { file, plan, dir } = await planFor(source, target);
         assert.deepEqual(
           plan.waves.map((w) => w.tables.map((t) => t.target).sort()),
           [['ca', 'cb', 'cc', 'dept', 'emp', 'node'], ['badge']],
@@ -115,6 +126,14 @@ describe('foreign-key cycles and self-references', () => {
         assert.equal((await runPlan(again.file)).copied, 18);
         assert.equal((await verifyPlan(again.file)).ok, true);
         assert.deepEqual(await foreignKeys(target), EXPECTED_KEYS);
+        // the first run made the tables: rolling it back drops them, keys that refer to each other and
+        // all (forced: the second run wrote them again, which PostgreSQL's fingerprint tells apart)
+        const back = await rollbackRun({ stateDir: join(dir, '.ferry'), force: true });
+        assert.deepEqual(
+          back.steps.map((s) => s.action),
+          Array(7).fill('drop'),
+        );
+        assert.deepEqual(await tableNames(target), []);
       });
 });
 
