@@ -39,6 +39,18 @@ export interface Capabilities {
    * without durations. As a target: its time columns take them.
    */
   durations?: boolean;
+  /**
+   * As a target: a foreign key can be added without checking the rows already there, and is
+   * enforced for rows written after (PostgreSQL's NOT VALID; MySQL adds it with foreign_key_checks
+   * off; SQLite leaves it out of the check after the data): the plan's `onOrphans: not-valid`.
+   */
+  notValidForeignKeys?: boolean;
+  /**
+   * As a target: a primary or unique key takes only text and bytes of a bounded length, at most
+   * `bytes` in all, a character counting `bytesPerChar` (MySQL: 3072, utf8mb4's 4). The planner
+   * gives such key columns a length from their longest values (`plan/key-types.ts`).
+   */
+  keyLimit?: { bytes: number; bytesPerChar: number };
 }
 
 export interface ConnectOptions {
@@ -68,6 +80,12 @@ export interface SourceTable {
   where?: string;
 }
 
+/** A foreign key as a target adds it. */
+export interface TargetForeignKey extends ForeignKey {
+  /** the rows already in the table are not checked (only with capabilities.notValidForeignKeys) */
+  notValid?: boolean;
+}
+
 /** A target table as the pipeline writes it (names and types after mapping). */
 export interface TargetTable {
   name: string;
@@ -77,7 +95,7 @@ export interface TargetTable {
   key: string[];
   uniqueKeys: string[][];
   indexes: IndexInfo[];
-  foreignKeys: ForeignKey[];
+  foreignKeys: TargetForeignKey[];
   /** the table plan's options, for targets that take any */
   options?: Record<string, unknown>;
 }
@@ -300,6 +318,12 @@ export interface Connector {
    * stores that text (a finding says so). Without it, every native type has a canonical one.
    */
   ownType?(native: string): boolean;
+  /**
+   * Whether a native type is a large-object type: its values live outside the row (PostgreSQL's
+   * lo and oid, references into pg_largeobject) or may take gigabytes (MySQL's longblob,
+   * longtext). Assess lists such columns; without it an engine has none.
+   */
+  largeObject?(native: string): boolean;
   /** the Source side; absent for a connector that can only be written to (object stores, DynamoDB) */
   source?(): Source;
   /** the Target side; absent for a connector that can only be read from */

@@ -24,6 +24,7 @@ const NO_POSTGIS =
 const CAPABILITIES: Capabilities = {
   // text and uuid are left out: their order depends on collation and storage in other engines
   portableKeyKinds: ['int', 'decimal', 'date', 'time', 'timestamp', 'year'],
+  notValidForeignKeys: true,
 };
 
 class PostgresConnector implements Connector {
@@ -79,6 +80,11 @@ class PostgresConnector implements Connector {
 
   ownType(native: string): boolean {
     return !describeNative(native).known;
+  }
+
+  largeObject(native: string): boolean {
+    // bytea and text hold their values in the row (TOAST): only references into pg_largeobject
+    return /^(lo|oid)$/i.test(native.trim());
   }
 
   source(): Source {

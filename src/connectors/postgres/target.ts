@@ -421,7 +421,7 @@ export class PgTarget implements Target {
           .filter(([, a]) => a && FK_ACTIONS.has(a.toUpperCase()))
           .map(([clause, a]) => ` ${clause} ${a!.toUpperCase()}`)
           .join('');
-        const sql = `ALTER TABLE ${ref.sql} ADD CONSTRAINT ${quoteIdent(name)} FOREIGN KEY (${fk.columns.map(quoteIdent).join(', ')}) REFERENCES ${this.ref(fk.refTable).sql} (${fk.refColumns.map(quoteIdent).join(', ')})${actions}`;
+        const sql = `ALTER TABLE ${ref.sql} ADD CONSTRAINT ${quoteIdent(name)} FOREIGN KEY (${fk.columns.map(quoteIdent).join(', ')}) REFERENCES ${this.ref(fk.refTable).sql} (${fk.refColumns.map(quoteIdent).join(', ')})${actions}${fk.notValid ? ' NOT VALID' : ''}`;
         try {
           await client.query(sql);
         } catch (e) {

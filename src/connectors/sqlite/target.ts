@@ -201,9 +201,24 @@ export class SqliteTarget implements Target {
               d.refColumns.join() === fk.refColumns.join(),
           );
         if (!table.foreignKeys.every(isDeclared)) this.rebuild(db, table);
-        violations = db
-          .prepare('SELECT parent, count(*) AS rows FROM pragma_foreign_key_check(?) GROUP BY parent')
-          .all(table.name) as { parent: string; rows: bigint }[];
+        // a key added NOT VALID holds for rows written later: the rows there now are not checked
+        const columnsOf = new Map<number, string>();
+        for (const k of db
+          .prepare('SELECT id, "from" AS col FROM pragma_foreign_key_list(?) ORDER BY id, seq')
+          .all(table.name) as { id: number; col: string }[])
+          columnsOf.set(k.id, columnsOf.has(k.id) ? `${columnsOf.get(k.id)},${k.col}` : k.col);
+        const unchecked = (parent: string, fkid: number) =>
+          table.foreignKeys.some(
+            (fk) =>
+              fk.notValid &&
+              fk.refTable.toLowerCase() === parent.toLowerCase() &&
+              fk.columns.join() === columnsOf.get(fkid),
+          );
+        violations = (
+          db
+            .prepare('SELECT parent, fkid, count(*) AS rows FROM pragma_foreign_key_check(?) GROUP BY parent, fkid')
+            .all(table.name) as { parent: string; fkid: number; rows: bigint }[]
+        ).filter((v) => !unchecked(v.parent, v.fkid));
       } catch (err) {
         throw toFerryError(err, 'WRITE_FAILED', `adding the foreign keys of table ${table.name}`);
       }

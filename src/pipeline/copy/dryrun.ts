@@ -24,6 +24,7 @@ import { copyChunk, type ChunkTap, type CopyPath } from './chunk.js';
 import { preflight } from './preflight.js';
 import { readerCount, Throttle } from './throttle.js';
 import { rowDiff } from '../verify/verify.js';
+import { refuseOrphans } from '../plan/orphans.js';
 
 export interface DryRunOptions extends SessionOptions {
   /** rows per table (default 1000) */
@@ -399,6 +400,7 @@ async function sampleAll(
     stopIfAsked();
     const workers = readerCount(plan.settings);
     view = await session.reader.snapshot(workers);
+    await refuseOrphans(all, session.reader, view, plan.settings.batchRows);
     const path: CopyPath = {
       source: session.reader,
       target,

@@ -21,6 +21,7 @@ import { preflight } from './preflight.js';
 import { withRetries } from './retry.js';
 import { readerCount, Throttle } from './throttle.js';
 import { followChanges, followedChangeLog, type FollowSummary } from '../follow/follow.js';
+import { refuseOrphans } from '../plan/orphans.js';
 
 export type { RunEvent } from './events.js';
 
@@ -229,6 +230,7 @@ async function copyTables(
       view = await session.reader.snapshot(ctl.workers);
       audit.record('snapshot taken', { readers: ctl.workers });
     }
+    await refuseOrphans(all, session.reader, view, plan.settings.batchRows);
     const tables = all.map((m) => {
       const done = state.chunks(hash, m.target.name).filter((c) => c.status === 'done');
       return {

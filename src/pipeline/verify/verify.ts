@@ -10,6 +10,7 @@ import { asCommand, type CommandEnd, type CommandRun } from '../session/command.
 import { openSession, type Session, type SessionOptions } from '../session/session.js';
 import type { VerifyRecord } from '../session/checkpoints.js';
 import { readerCount } from '../copy/throttle.js';
+import { refuseOrphans } from '../plan/orphans.js';
 
 export interface VerifyOptions extends SessionOptions {
   /** how many differing keys to show per table */
@@ -51,6 +52,8 @@ async function verifyAll(session: Session, run: CommandRun, opts: VerifyOptions)
   try {
     // within the plan's cap on source connections, like the run
     view = await session.reader.snapshot(readerCount(session.plan.settings));
+    // the rows the run rejected as orphans are left out of the source side as the run left them out
+    await refuseOrphans(session.waves.flat(), session.reader, view, session.plan.settings.batchRows);
     const results: VerifyRecord[] = [];
     for (const m of session.waves.flat()) {
       let rec: VerifyRecord;
