@@ -96,6 +96,13 @@ export interface Source {
   read(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<RowBatch>;
   count(table: SourceTable, range: KeyRange, view: ReadView): Promise<number>;
   /**
+   * Why the table's row filter (`table.where`) cannot be used, or undefined when it can: it is
+   * not one boolean expression that stays inside the parentheses it is placed in
+   * (core/sql-filter.ts), or the engine refuses it (checked in a read-only transaction, never
+   * run). Without it, a plan's where filter is refused for this source.
+   */
+  checkWhere?(table: SourceTable): Promise<string | undefined>;
+  /**
    * Answers questions about the data of a table (core/profile.ts): an answer for each ask the
    * engine answers (the others are left out), with its ask. It reads the whole table, outside
    * any read view (one scan for the questions about columns, a query per foreign key): assess

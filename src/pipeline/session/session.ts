@@ -7,6 +7,7 @@ import { silentLogger, type Logger } from '../../core/log.js';
 import { loadPlan, type Plan } from '../../core/plan.js';
 import { mapTable, type TableMapping } from '../plan/mapping.js';
 import { StateStore } from './checkpoints.js';
+import { checkFilters } from './filters.js';
 import { sourceSide, targetSide } from './sides.js';
 
 export interface SessionOptions {
@@ -58,6 +59,7 @@ export async function openSession(planFile: string, opts: SessionOptions = {}): 
         mapTable(plan, tp, byName.get(tp.source), source, tgt, `${planFile}: waves[${wi}].tables[${ti}]`, keys),
       ),
     );
+    await checkFilters(plan, planFile, waves, reader);
     state = openState(plan, opts);
     const st = state;
     return {
