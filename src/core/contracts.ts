@@ -218,6 +218,26 @@ export interface TableFingerprint {
   hash: string;
 }
 
+/** Who holds a lock, for the one line that refuses a second command. */
+export interface LockHolder {
+  /** the machine: its host name, or (seen from a database server) the client's address */
+  host: string;
+  /** the process, when the lock's keeper can tell */
+  pid?: number;
+  /** when the lock was taken (ISO 8601, UTC) */
+  since: string;
+  /** the ferry command that holds it (run, verify, …), when known */
+  command?: string;
+}
+
+/** A lock held; released when the command ends (a process that dies releases it by its lease or its connection). */
+export interface Lease {
+  release(): Promise<void>;
+}
+
+/** A lock taken, or who holds it (undefined when its keeper cannot tell). */
+export type LockOutcome = { lease: Lease } | { heldBy: LockHolder | undefined };
+
 export interface Target {
   /** compatibility findings before any write */
   check(tables: TargetTable[]): Promise<Finding[]>;
@@ -275,6 +295,15 @@ export interface Target {
    * Without it, `ferry compact` is refused (the other targets apply changes in place).
    */
   compact?(tables: TargetTable[]): Promise<CompactResult[]>;
+  /**
+   * Takes the lock `name` on the target, without waiting, for one command at a time across
+   * machines: a lock every runner of the plan sees (PostgreSQL: an advisory lock on a session
+   * kept open for the command; MySQL: GET_LOCK on one; SQLite: a lock file beside the
+   * database). It lives until released, or until its holder's process or connection is gone.
+   * `me` is what a refused command is told. Without it, the pipeline locks the plan in the
+   * state folder only (one machine, one state folder).
+   */
+  lock?(name: string, me: LockHolder): Promise<LockOutcome>;
   /**
    * The table a dry run writes its sample of `table` to. Every name the target creates for it
    * (tables, folders, indexes, keys) carries `suffix`, so nothing of the real table is touched;

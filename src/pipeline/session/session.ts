@@ -8,6 +8,7 @@ import { loadPlan, type Plan } from '../../core/plan.js';
 import { mapTable, type TableMapping } from '../plan/mapping.js';
 import { StateStore } from './checkpoints.js';
 import { checkFilters } from './filters.js';
+import type { PlanLockRequest } from './lock.js';
 import { sourceSide, targetSide } from './sides.js';
 
 export interface SessionOptions {
@@ -33,6 +34,11 @@ export interface Session {
   waves: TableMapping[][];
   log: Logger;
   close(): Promise<void>;
+}
+
+/** What the plan's lock is taken with by a command of this session (session/lock.ts). */
+export function lockRequest(session: Session, command: string): PlanLockRequest {
+  return { state: session.state, hash: session.hash, planFile: session.planFile, command, target: session.writer };
 }
 
 export function openState(plan: Plan, opts: SessionOptions): StateStore {
