@@ -28,7 +28,7 @@ export interface PgSourceSettings {
   log: Logger;
 }
 
-async function openClient(s: PgSourceSettings): Promise<pg.Client> {
+export async function openClient(s: PgSourceSettings): Promise<pg.Client> {
   const client = new pg.Client(s.config);
   watchErrors(client, s.log);
   try {
