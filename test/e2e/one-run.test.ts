@@ -1,0 +1,123 @@
+// One run at a time: two `ferry run`s of one plan started together, from one state folder or
+// from two (as from two machines: only the lock on the target is shared), on a table with a
+// primary key and one without. Exactly one copies, the other stops at once with one line that
+// names the holder, and the target holds every row exactly once. A run killed while holding
+// the locks leaves them to the next run, which takes them over and finishes the copy.
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { freshPg, mysqlExec, pgExec, tmpDir } from '../helpers.js';
+import { ENGINES, ferryAsync, freshDb, killMidRun, planFor, type CliResult, type Engine } from './support.js';
+
+const KEYED = 3000;
+const LOOSE = 1000;
+
+let made: Promise<string> | undefined;
+/** The source every test reads, made once. */
+function source(): Promise<string> {
+  return (made ??= makeSource());
+}
+
+async function makeSource(): Promise<string> {
+  const url = await freshPg('ferry_one_run_src');
+  await pgExec(
+    url,
+    `CREATE TABLE keyed (id int PRIMARY KEY, v text);
+     INSERT INTO keyed SELECT g, 'value ' || g FROM generate_series(1, ${KEYED}) g;
+     CREATE TABLE loose (v text);
+     INSERT INTO loose SELECT 'line ' || (g % 10) FROM generate_series(1, ${LOOSE}) g;`,
+  );
+  return url;
+}
+
+async function count(engine: Engine, url: string, table: string): Promise<number> {
+  const sql = `SELECT count(*) AS n FROM ${table}`;
+  if (engine === 'postgres') return Number((await pgExec(url, sql)).rows[0].n);
+  if (engine === 'mysql') return Number(((await mysqlExec(url, sql)) as { n: number }[])[0]!.n);
+  const db = new Database(url.slice('sqlite:'.length), { readonly: true });
+  try {
+    return (db.prepare(sql).get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+let targets = 0;
+
+/** A plan whose copy takes a few seconds whatever the machine: reads throttled to 1500 rows a second. */
+async function slowPlan(engine: Engine) {
+  const target = await freshDb(engine, `ferry_one_run_${engine}_${++targets}`);
+  const { file, dir } = await planFor(await source(), target, (p) => (p.settings.throttle = { rowsPerSecond: 1500 }), {
+    rowsPerChunk: 500,
+  });
+  return { file, dir, target };
+}
+
+const REFUSED =
+  /^ferry: another ferry command holds plan \S+ferry\.plan\.yaml \(its lock (in the state folder|on the target)\): ferry run, process (\d+) on host \S+, since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: wait for that command to end/;
+
+/** Exactly one of two runs copied and the other was refused in one line naming it (on `where`). */
+function oneRefused(results: CliResult[], where: string, engine: Engine): void {
+  const codes = results.map((r) => r.code).sort();
+  assert.deepEqual(codes, [0, 1], results.map((r) => r.stderr).join('\n'));
+  const refused = results.find((r) => r.code === 1)!;
+  const lines = refused.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, refused.stderr);
+  const m = REFUSED.exec(lines[0]!);
+  // MySQL tells the holder's host and since when, not its process
+  if (engine === 'mysql' && where === 'on the target')
+    assert.match(lines[0]!, /\(its lock on the target\): ferry, host \S+, since .* UTC: wait/);
+  else {
+    assert.ok(m, lines[0]);
+    assert.equal(m[1], where);
+  }
+}
+
+for (const engine of ENGINES)
+  describe(`one run at a time into ${engine}`, () => {
+    test('two runs started together from one state folder: one copies every row once, the other is refused', async () => {
+      const { file, dir, target } = await slowPlan(engine);
+      const results = await Promise.all([
+        ferryAsync(['run', file], { cwd: dir }),
+        ferryAsync(['run', file], { cwd: dir }),
+      ]);
+      oneRefused(results, 'in the state folder', engine);
+      assert.equal(await count(engine, target, 'keyed'), KEYED);
+      assert.equal(await count(engine, target, 'loose'), LOOSE);
+    });
+
+    test('two runs started together from two state folders: the lock on the target refuses one', async () => {
+      const { file, dir, target } = await slowPlan(engine);
+      const other = tmpDir('ferry-one-run-other-');
+      const results = await Promise.all([
+        ferryAsync(['run', file], { cwd: dir }),
+        ferryAsync(['run', file, '--state-dir', join(other, '.ferry')], { cwd: other }),
+      ]);
+      oneRefused(results, 'on the target', engine);
+      assert.equal(await count(engine, target, 'keyed'), KEYED);
+      assert.equal(await count(engine, target, 'loose'), LOOSE);
+    });
+
+    test('a verify while the plan runs is refused; a run killed holding the locks leaves them to the next', async () => {
+      const { file, dir, target } = await slowPlan(engine);
+      await killMidRun(file, dir, 1);
+      assert.equal(readdirSync(join(dir, '.ferry', 'locks')).length, 1, 'the killed run left its lock file');
+      const [run, verify] = await Promise.all([
+        ferryAsync(['run', file], { cwd: dir }),
+        new Promise<void>((r) => setTimeout(r, 1000)).then(() => ferryAsync(['verify', file], { cwd: dir })),
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(verify.code, 1, verify.stderr);
+      assert.match(
+        verify.stderr,
+        /^ferry: another ferry command holds plan \S+ \(its lock in the state folder\): ferry run, /,
+      );
+      assert.equal(await count(engine, target, 'keyed'), KEYED);
+      assert.equal(await count(engine, target, 'loose'), LOOSE);
+      assert.deepEqual(readdirSync(join(dir, '.ferry', 'locks')), [], 'the run released its lock');
+      const after = await ferryAsync(['verify', file], { cwd: dir });
+      assert.equal(after.code, 0, after.stderr);
+    });
+  });
