@@ -252,7 +252,14 @@ export class SqliteTarget implements Target {
   }
 
   async *readBack(table: TargetTable, range: KeyRange, batchRows: number): AsyncIterable<RowBatch> {
-    yield* readRows(this.conns.read(), specOf(table), range, batchRows);
+    // on a connection of its own: a statement iterating keeps its connection busy, and other
+    // reads (introspect as the next table is prepared, counts) go on meanwhile
+    const db = this.conns.openView();
+    try {
+      yield* readRows(db, specOf(table), range, batchRows);
+    } finally {
+      this.conns.closeView(db);
+    }
   }
 
   async count(table: TargetTable, range: KeyRange): Promise<number> {
