@@ -8,6 +8,7 @@ import { DATA } from './misuse/data.js';
 import { ENDPOINTS } from './misuse/endpoints.js';
 import { FILESYSTEM } from './misuse/filesystem.js';
 import { NAMES } from './misuse/names.js';
+import { ONE_RUN } from './misuse/one-run.js';
 import { PLAN_FILES } from './misuse/plan-files.js';
 import { STATE } from './misuse/state.js';
 import { makeFixtures, play, unmountAll, type Row } from './misuse/table.js';
@@ -15,7 +16,6 @@ import { URLS_AND_SECRETS } from './misuse/urls-and-secrets.js';
 import { WHERE_FILTERS } from './misuse/where-filters.js';
 
 // Classes other parts of issue 19 fill as they land, each a file of misuse/ in its place here:
-// one run at a time (a second run, verify, rollback or restore of the same plan and target),
 // bounds on parallelism and batch sizes,
 // timeouts of dead servers.
 const TABLE: [string, Row[]][] = [
@@ -27,7 +27,7 @@ const TABLE: [string, Row[]][] = [
   ['data that does not fit', DATA],
   ['state', STATE],
   ['the file system', FILESYSTEM],
-  ['one run at a time', []],
+  ['one run at a time', ONE_RUN],
   ['where filters', WHERE_FILTERS],
   ['bounds', []],
   ['timeouts', []],
