@@ -2,14 +2,14 @@
 // from two (as from two machines: only the lock on the target is shared), on a table with a
 // primary key and one without. Exactly one copies, the other stops at once with one line that
 // names the holder, and the target holds every row exactly once. A run killed while holding
-// the locks leaves them to the next run, which takes them over and finishes the copy.
+// the locks leaves them to the next run, which takes them over and copies everything.
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { freshPg, mysqlExec, pgExec, tmpDir } from '../helpers.js';
-import { ENGINES, ferryAsync, freshDb, killMidRun, planFor, type CliResult, type Engine } from './support.js';
+import { ENGINES, ferryAsync, ferrySpawn, freshDb, oneLine, planFor, type CliResult, type Engine } from './support.js';
 
 const KEYED = 3000;
 const LOOSE = 1000;
@@ -100,20 +100,37 @@ for (const engine of ENGINES)
       assert.equal(await count(engine, target, 'loose'), LOOSE);
     });
 
-    test('a verify while the plan runs is refused; a run killed holding the locks leaves them to the next', async () => {
+    test('a verify while a run holds the plan is refused; a run killed holding the locks leaves them to the next', async () => {
       const { file, dir, target } = await slowPlan(engine);
-      await killMidRun(file, dir, 1);
-      assert.equal(readdirSync(join(dir, '.ferry', 'locks')).length, 1, 'the killed run left its lock file');
-      const [run, verify] = await Promise.all([
-        ferryAsync(['run', file], { cwd: dir }),
-        new Promise<void>((r) => setTimeout(r, 1000)).then(() => ferryAsync(['verify', file], { cwd: dir })),
-      ]);
-      assert.equal(run.code, 0, run.stderr);
+      // the run takes the locks, then waits for its schedule window (12 hours away) before the first write
+      const text = readFileSync(file, 'utf8');
+      const h = (new Date().getUTCHours() + 12) % 24;
+      writeFileSync(
+        file,
+        text.replace(/^settings:\n/m, `settings:\n  schedule: { windows: ["daily ${h}:00-${h}:30 UTC"] }\n`),
+      );
+      const held = ferrySpawn(['run', file], { cwd: dir });
+      let out = '';
+      held.stdout.on('data', (d) => (out += d));
+      held.stderr.on('data', (d) => (out += d));
+      const ended = new Promise((r) => held.on('exit', r));
+      while (!/paused outside the schedule windows/.test(out)) await new Promise((r) => setTimeout(r, 100));
+
+      const verify = await ferryAsync(['verify', file], { cwd: dir });
       assert.equal(verify.code, 1, verify.stderr);
       assert.match(
-        verify.stderr,
-        /^ferry: another ferry command holds plan \S+ \(its lock in the state folder\): ferry run, /,
+        oneLine(verify.stderr),
+        new RegExp(
+          `^ferry: another ferry command holds plan \\S+ \\(its lock in the state folder\\): ferry run, process ${held.pid} on host `,
+        ),
       );
+      held.kill('SIGKILL');
+      await ended;
+      assert.equal(readdirSync(join(dir, '.ferry', 'locks')).length, 1, 'the killed run left its lock file');
+
+      writeFileSync(file, text);
+      const run = await ferryAsync(['run', file], { cwd: dir });
+      assert.equal(run.code, 0, run.stderr);
       assert.equal(await count(engine, target, 'keyed'), KEYED);
       assert.equal(await count(engine, target, 'loose'), LOOSE);
       assert.deepEqual(readdirSync(join(dir, '.ferry', 'locks')), [], 'the run released its lock');

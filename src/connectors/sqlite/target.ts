@@ -58,6 +58,8 @@ export class SqliteTarget implements Target {
   /** A lock file beside the database (a private in-memory database has no other writer). */
   async lock(name: string, me: LockHolder): Promise<LockOutcome> {
     if (this.conns.memory) return { lease: { release: async () => {} } };
+    // the folder a run would make for the database: the lock is beside where it will be
+    this.conns.makeFolder();
     return takeLockFile(`${this.conns.path}.${name}.lock`, me, {
       what: `SQLite database ${this.conns.path}`,
       elsewhere: 'put the database in a folder this user may write',
