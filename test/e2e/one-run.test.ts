@@ -58,19 +58,19 @@ async function slowPlan(engine: Engine) {
 const REFUSED =
   /^ferry: another ferry command holds plan \S+ferry\.plan\.yaml \(its lock (in the state folder|on the target)\): ferry run, process (\d+) on host \S+, since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC: wait for that command to end/;
 
-/** Exactly one of two runs copied and the other was refused in one line naming it (on `where`). */
-function oneRefused(results: CliResult[], where: string, engine: Engine): void {
+/**
+ * Exactly one of two runs copied and the other was refused in one line naming the holder, by
+ * its lock `where`. MySQL tells the holder's host and since when, not its process.
+ */
+function oneRefused(results: CliResult[], where: string, engine?: Engine): void {
   const codes = results.map((r) => r.code).sort();
   assert.deepEqual(codes, [0, 1], results.map((r) => r.stderr).join('\n'));
-  const refused = results.find((r) => r.code === 1)!;
-  const lines = refused.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, refused.stderr);
-  const m = REFUSED.exec(lines[0]!);
-  // MySQL tells the holder's host and since when, not its process
+  const line = oneLine(results.find((r) => r.code === 1)!.stderr);
   if (engine === 'mysql' && where === 'on the target')
-    assert.match(lines[0]!, /\(its lock on the target\): ferry, host \S+, since .* UTC: wait/);
+    assert.match(line, /\(its lock on the target\): ferry, host \S+, since .* UTC: wait/);
   else {
-    assert.ok(m, lines[0]);
+    const m = REFUSED.exec(line);
+    assert.ok(m, line);
     assert.equal(m[1], where);
   }
 }
@@ -138,3 +138,24 @@ for (const engine of ENGINES)
       assert.equal(after.code, 0, after.stderr);
     });
   });
+
+test('two runs into a folder of Parquet files from two state folders: the lock file at its root refuses one', async () => {
+  const dir = tmpDir('ferry-one-run-lake-');
+  const { file } = await planFor(
+    await source(),
+    `file:${join(dir, 'lake')}`,
+    (p) => (p.settings.throttle = { rowsPerSecond: 1500 }),
+    { rowsPerChunk: 500 },
+  );
+  const other = tmpDir('ferry-one-run-other-');
+  const results = await Promise.all([
+    ferryAsync(['run', file], { cwd: dir }),
+    ferryAsync(['run', file, '--state-dir', join(other, '.ferry')], { cwd: other }),
+  ]);
+  oneRefused(results, 'on the target');
+  assert.deepEqual(readdirSync(join(dir, 'lake')).sort(), ['keyed', 'loose'], 'the lock file is gone');
+  // verify compares every row of the source with the files: each row is there exactly once
+  const winner = results[0]!.code === 0 ? dir : other;
+  const verify = await ferryAsync(['verify', file, '--state-dir', join(winner, '.ferry')], { cwd: winner });
+  assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+});
