@@ -77,7 +77,8 @@ function read(path: string): Found | undefined {
   }
 }
 
-function holderOf(text: string): LockHolder | undefined {
+/** The holder a lock's JSON text names, if it names one. */
+export function holderOf(text: string): LockHolder | undefined {
   try {
     const h = JSON.parse(text) as Partial<LockHolder>;
     return typeof h.host === 'string' && typeof h.since === 'string'
@@ -89,9 +90,12 @@ function holderOf(text: string): LockHolder | undefined {
 }
 
 function isStale(found: Found, leaseMs: number): boolean {
-  if (Date.now() - found.touched > leaseMs) return true;
-  const h = found.holder;
-  return !!h && h.host === hostname() && typeof h.pid === 'number' && !alive(h.pid);
+  return Date.now() - found.touched > leaseMs || (!!found.holder && processGone(found.holder));
+}
+
+/** The holder's process ran on this host and is gone. */
+export function processGone(h: LockHolder): boolean {
+  return h.host === hostname() && typeof h.pid === 'number' && !alive(h.pid);
 }
 
 function alive(pid: number): boolean {

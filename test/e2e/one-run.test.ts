@@ -8,6 +8,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { startS3 } from '../connectors/objectstore-servers.js';
 import { freshPg, mysqlExec, pgExec, tmpDir } from '../helpers.js';
 import { ENGINES, ferryAsync, ferrySpawn, freshDb, oneLine, planFor, type CliResult, type Engine } from './support.js';
 
@@ -158,4 +159,29 @@ test('two runs into a folder of Parquet files from two state folders: the lock f
   const winner = results[0]!.code === 0 ? dir : other;
   const verify = await ferryAsync(['verify', file, '--state-dir', join(winner, '.ferry')], { cwd: winner });
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+});
+
+test('two runs into S3 from two state folders: the lock object refuses one', async () => {
+  const s3 = await startS3();
+  try {
+    const { file, dir } = await planFor(
+      await source(),
+      s3.url('one-run'),
+      (p) => (p.settings.throttle = { rowsPerSecond: 1500 }),
+      { rowsPerChunk: 500 },
+    );
+    const other = tmpDir('ferry-one-run-other-');
+    const results = await Promise.all([
+      ferryAsync(['run', file], { cwd: dir }),
+      ferryAsync(['run', file, '--state-dir', join(other, '.ferry')], { cwd: other }),
+    ]);
+    oneRefused(results, 'on the target');
+    const winner = results[0]!.code === 0 ? dir : other;
+    const verify = await ferryAsync(['verify', file, '--state-dir', join(winner, '.ferry')], { cwd: winner });
+    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+    const left = readdirSync(join(s3.dir, s3.bucket, 'one-run'));
+    assert.ok(!left.some((n) => n.includes('.lock')), `the lock object is gone: ${left.join(', ')}`);
+  } finally {
+    await s3.stop();
+  }
 });
