@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { startS3 } from '../connectors/objectstore-servers.js';
+import { startDenyingProxy, startS3 } from '../connectors/objectstore-servers.js';
 import { freshPg, mysqlExec, pgExec, tmpDir } from '../helpers.js';
 import { ENGINES, ferryAsync, ferrySpawn, freshDb, oneLine, planFor, type CliResult, type Engine } from './support.js';
 
@@ -161,12 +161,15 @@ test('two runs into a folder of Parquet files from two state folders: the lock f
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);
 });
 
-test('two runs into S3 from two state folders: the lock object refuses one', async () => {
+test('two runs into S3 from two state folders: the lock object refuses one; a verify that may not write goes on', async () => {
   const s3 = await startS3();
+  // the account may write while the plan runs, and only read when it is verified
+  let readOnly = false;
+  const proxy = await startDenyingProxy(s3, (r) => readOnly && ['PUT', 'POST', 'DELETE'].includes(r.method));
   try {
     const { file, dir } = await planFor(
       await source(),
-      s3.url('one-run'),
+      s3.url('one-run', '', proxy.endpoint),
       (p) => (p.settings.throttle = { rowsPerSecond: 1500 }),
       { rowsPerChunk: 500 },
     );
@@ -176,12 +179,18 @@ test('two runs into S3 from two state folders: the lock object refuses one', asy
       ferryAsync(['run', file, '--state-dir', join(other, '.ferry')], { cwd: other }),
     ]);
     oneRefused(results, 'on the target');
+    const left = readdirSync(join(s3.dir, s3.bucket, 'one-run'));
+    assert.ok(!left.some((n) => n.includes('.lock')), `the lock object is gone: ${left.join(', ')}`);
+    readOnly = true;
     const winner = results[0]!.code === 0 ? dir : other;
     const verify = await ferryAsync(['verify', file, '--state-dir', join(winner, '.ferry')], { cwd: winner });
     assert.equal(verify.code, 0, verify.stdout + verify.stderr);
-    const left = readdirSync(join(s3.dir, s3.bucket, 'one-run'));
-    assert.ok(!left.some((n) => n.includes('.lock')), `the lock object is gone: ${left.join(', ')}`);
+    assert.match(
+      verify.stderr,
+      /cannot take the lock of plan \S+ on the target; verify goes on with its lock in the state folder only/,
+    );
   } finally {
+    await proxy.stop();
     await s3.stop();
   }
 });

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { hostname } from 'node:os';
 import type { LockHolder, LockOutcome, Lease, Target } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
+import type { Logger } from '../../core/log.js';
 import { takeLockFile } from '../../core/lock-file.js';
 import type { StateStore } from './checkpoints.js';
 import { OTHER_STATE_FOLDER } from './private-files.js';
@@ -21,6 +22,11 @@ export interface PlanLockRequest {
   command: string;
   /** the target side, when the command has one */
   target?: Target;
+  /**
+   * The command only reads the target (verify): where its account may not take the lock there
+   * (a read-only S3 key or folder), it goes on with the lock in the state folder, saying so.
+   */
+  readsOnly?: { log: Logger };
 }
 
 /** Takes the plan's lock in the state folder and on the target; throws LOCKED, naming the holder, when either is held. */
@@ -34,7 +40,7 @@ export async function lockPlan(req: PlanLockRequest): Promise<Lease> {
   const state = leaseOf(local, req, 'its lock in the state folder');
   let remote: Lease | undefined;
   try {
-    if (req.target?.lock) remote = leaseOf(await req.target.lock(name, me), req, 'its lock on the target');
+    if (req.target?.lock) remote = leaseOf(await targetLock(req, name, me), req, 'its lock on the target');
   } catch (e) {
     await state.release();
     throw e;
@@ -44,6 +50,19 @@ export async function lockPlan(req: PlanLockRequest): Promise<Lease> {
       await Promise.allSettled([remote?.release(), state.release()]);
     },
   };
+}
+
+async function targetLock(req: PlanLockRequest, name: string, me: LockHolder): Promise<LockOutcome> {
+  try {
+    return await req.target!.lock!(name, me);
+  } catch (e) {
+    if (!req.readsOnly || !(e instanceof FerryError) || e.code === 'LOCKED') throw e;
+    req.readsOnly.log.warn(
+      { error: e.oneLine() },
+      `cannot take the lock of plan ${req.planFile} on the target; ${req.command} goes on with its lock in the state folder only`,
+    );
+    return { lease: { release: async () => {} } };
+  }
 }
 
 function leaseOf(outcome: LockOutcome, req: PlanLockRequest, where: string): Lease {

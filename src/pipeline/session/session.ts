@@ -38,7 +38,14 @@ export interface Session {
 
 /** What the plan's lock is taken with by a command of this session (session/lock.ts). */
 export function lockRequest(session: Session, command: string): PlanLockRequest {
-  return { state: session.state, hash: session.hash, planFile: session.planFile, command, target: session.writer };
+  return {
+    state: session.state,
+    hash: session.hash,
+    planFile: session.planFile,
+    command,
+    target: session.writer,
+    readsOnly: command === 'verify' ? { log: session.log } : undefined,
+  };
 }
 
 export function openState(plan: Plan, opts: SessionOptions): StateStore {
