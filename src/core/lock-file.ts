@@ -21,7 +21,6 @@ export interface LockFileOptions {
   what: string;
   /** the other way out when the folder cannot be written */
   elsewhere: string;
-  leaseMs?: number;
 }
 
 interface Found {
@@ -32,19 +31,18 @@ interface Found {
 
 /** Takes the lock of `path` for `me`, or says who holds it. */
 export function takeLockFile(path: string, me: LockHolder, opts: LockFileOptions): LockOutcome {
-  const { what, elsewhere, leaseMs = LEASE_MS } = opts;
-  const failed = (e: unknown) => fileError(e, `cannot take the lock of ${what} (${path})`, elsewhere);
+  const failed = (e: unknown) => fileError(e, `cannot take the lock of ${opts.what} (${path})`, opts.elsewhere);
   const text = JSON.stringify({ ...me, token: randomBytes(8).toString('hex') });
   for (let attempt = 0; attempt < 5; attempt++) {
-    if (create(path, text, failed)) return { lease: held(path, text, leaseMs) };
-    const found = read(path);
+    if (create(path, text, failed)) return { lease: held(path, text) };
+    const found = read(path, failed);
     if (!found) continue; // released meanwhile
-    if (!isStale(found, leaseMs)) return { heldBy: found.holder };
+    if (!isStale(found)) return { heldBy: found.holder };
     const taken = takeOver(path, found, text, failed);
-    if (taken === 'taken') return { lease: held(path, text, leaseMs) };
+    if (taken === 'taken') return { lease: held(path, text) };
     if (taken === 'busy') return { heldBy: found.holder };
   }
-  return { heldBy: read(path)?.holder };
+  return { heldBy: read(path, failed)?.holder };
 }
 
 /** Creates the lock file with `text` in it; false when it exists. */
@@ -66,14 +64,14 @@ function create(path: string, text: string, failed: (e: unknown) => Error): bool
   }
 }
 
-function read(path: string): Found | undefined {
+function read(path: string, failed: (e: unknown) => Error): Found | undefined {
   try {
     const touched = statSync(path).mtimeMs;
     const text = readFileSync(path, 'utf8');
     return { text, holder: holderOf(text), touched };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
+    throw failed(e);
   }
 }
 
@@ -89,8 +87,8 @@ export function holderOf(text: string): LockHolder | undefined {
   }
 }
 
-function isStale(found: Found, leaseMs: number): boolean {
-  return Date.now() - found.touched > leaseMs || (!!found.holder && processGone(found.holder));
+function isStale(found: Found): boolean {
+  return Date.now() - found.touched > LEASE_MS || (!!found.holder && processGone(found.holder));
 }
 
 /** The holder's process ran on this host and is gone. */
@@ -126,11 +124,19 @@ function takeOver(path: string, stale: Found, text: string, failed: (e: unknown)
   }
   closeSync(fd);
   try {
-    if (read(path)?.text !== stale.text) return 'again';
+    if (read(path, failed)?.text !== stale.text) return 'again';
     removeSafe(path);
     return create(path, text, failed) ? 'taken' : 'again';
   } finally {
     removeSafe(guard);
+  }
+}
+
+function readSafe(path: string): Found | undefined {
+  try {
+    return read(path, (e) => e as Error);
+  } catch {
+    return undefined;
   }
 }
 
@@ -151,23 +157,20 @@ function removeSafe(path: string): void {
 }
 
 /** The lease of a lock file this process made: renewed until released, removed only while it is still ours. */
-function held(path: string, text: string, leaseMs: number) {
-  const renew = setInterval(
-    () => {
-      try {
-        const now = new Date();
-        utimesSync(path, now, now);
-      } catch {
-        // the folder went away: the command that needs it fails on its own
-      }
-    },
-    Math.max(1000, leaseMs / 6),
-  );
+function held(path: string, text: string) {
+  const renew = setInterval(() => {
+    try {
+      const now = new Date();
+      utimesSync(path, now, now);
+    } catch {
+      // the folder went away: the command that needs it fails on its own
+    }
+  }, LEASE_MS / 6);
   renew.unref();
   return {
     async release(): Promise<void> {
       clearInterval(renew);
-      if (read(path)?.text === text) removeSafe(path);
+      if (readSafe(path)?.text === text) removeSafe(path);
     },
   };
 }
