@@ -114,6 +114,13 @@ export interface Source {
   read(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<RowBatch>;
   count(table: SourceTable, range: KeyRange, view: ReadView): Promise<number>;
   /**
+   * Why the table's row filter (`table.where`) cannot be used, or undefined when it can: it is
+   * not one boolean expression that stays inside the parentheses it is placed in
+   * (core/sql-filter.ts), or the engine refuses it (checked in a read-only transaction, never
+   * run). Without it, a plan's where filter is refused for this source.
+   */
+  checkWhere?(table: SourceTable): Promise<string | undefined>;
+  /**
    * Answers questions about the data of a table (core/profile.ts): an answer for each ask the
    * engine answers (the others are left out), with its ask. It reads the whole table, outside
    * any read view (one scan for the questions about columns, a query per foreign key): assess
@@ -229,6 +236,26 @@ export interface TableFingerprint {
   hash: string;
 }
 
+/** Who holds a lock, for the one line that refuses a second command. */
+export interface LockHolder {
+  /** the machine: its host name, or (seen from a database server) the client's address */
+  host: string;
+  /** the process, when the lock's keeper can tell */
+  pid?: number;
+  /** when the lock was taken (ISO 8601, UTC) */
+  since: string;
+  /** the ferry command that holds it (run, verify, …), when known */
+  command?: string;
+}
+
+/** A lock held; released when the command ends (a process that dies releases it by its lease or its connection). */
+export interface Lease {
+  release(): Promise<void>;
+}
+
+/** A lock taken, or who holds it (undefined when its keeper cannot tell). */
+export type LockOutcome = { lease: Lease } | { heldBy: LockHolder | undefined };
+
 export interface Target {
   /** compatibility findings before any write */
   check(tables: TargetTable[]): Promise<Finding[]>;
@@ -286,6 +313,15 @@ export interface Target {
    * Without it, `ferry compact` is refused (the other targets apply changes in place).
    */
   compact?(tables: TargetTable[]): Promise<CompactResult[]>;
+  /**
+   * Takes the lock `name` on the target, without waiting, for one command at a time across
+   * machines: a lock every runner of the plan sees (PostgreSQL: an advisory lock on a session
+   * kept open for the command; MySQL: GET_LOCK on one; SQLite: a lock file beside the
+   * database). It lives until released, or until its holder's process or connection is gone.
+   * `me` is what a refused command is told. Without it, the pipeline locks the plan in the
+   * state folder only (one machine, one state folder).
+   */
+  lock?(name: string, me: LockHolder): Promise<LockOutcome>;
   /**
    * The table a dry run writes its sample of `table` to. Every name the target creates for it
    * (tables, folders, indexes, keys) carries `suffix`, so nothing of the real table is touched;

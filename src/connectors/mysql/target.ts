@@ -5,6 +5,7 @@ import type {
   AppliedChange,
   ChunkWrite,
   IfExists,
+  LockOutcome,
   Reject,
   TableFingerprint,
   Target,
@@ -17,6 +18,7 @@ import type { Logger } from '../../core/log.js';
 import type { Column, Finding, KeyRange, RowBatch } from '../../core/types.js';
 import { Readable } from 'node:stream';
 import { MysqlApply } from './apply.js';
+import { mysqlLock } from './lock.js';
 import { loadDataFormat, quoteIdent, rowEncoder } from './codec.js';
 import { LoadContent } from './load-content.js';
 import { isFatal, isTransient, reasonOf, toFerryError } from './errors.js';
@@ -79,6 +81,10 @@ export class MysqlTarget implements Target {
   ) {
     this.statementChars = Math.max(16_384, Math.min(STATEMENT_CHARS_CAP, Math.floor((traits.maxPacket - 4096) / 3)));
     this.changes = new MysqlApply(applier, this.statementChars);
+  }
+
+  lock(name: string): Promise<LockOutcome> {
+    return mysqlLock(this.pool.ep, name);
   }
 
   async check(tables: TargetTable[]): Promise<Finding[]> {

@@ -13,6 +13,7 @@ import type { CanonicalType, Finding, SchemaInfo } from '../../core/types.js';
 import { parsePgUrl, sessionPool, watchErrors } from './config.js';
 import { connectError, queryError } from './errors.js';
 import { introspect } from './introspect.js';
+import { pgLock } from './lock.js';
 import { privileges } from './privileges.js';
 import { PgSource, type PgReadView, type PgSourceSettings } from './source.js';
 import { PgTarget } from './target.js';
@@ -44,7 +45,12 @@ class PostgresConnector implements Connector {
   ) {
     this.connectPooled = sessionPool(pool, settings, settings.log);
     this.sourceSide = new PgSource(settings, this.views, this.connectPooled);
-    this.targetSide = new PgTarget({ connect: this.connectPooled, schema: settings.schema, log: settings.log });
+    this.targetSide = new PgTarget({
+      connect: this.connectPooled,
+      lock: (name, me) => pgLock(settings, name, me),
+      schema: settings.schema,
+      log: settings.log,
+    });
   }
 
   async introspect(filter?: { tables?: string[] }): Promise<SchemaInfo> {

@@ -4,6 +4,8 @@ import type {
   AppliedChange,
   ChunkWrite,
   IfExists,
+  LockHolder,
+  LockOutcome,
   Reject,
   Target,
   TargetTable,
@@ -11,6 +13,7 @@ import type {
 } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { writeIsolated } from '../../core/isolate.js';
+import { takeLockFile } from '../../core/lock-file.js';
 import type { Logger } from '../../core/log.js';
 import type { Finding, KeyRange, RowBatch } from '../../core/types.js';
 import { formatType } from '../../core/types.js';
@@ -51,6 +54,17 @@ export class SqliteTarget implements Target {
     private readonly conns: Connections,
     private readonly log: Logger,
   ) {}
+
+  /** A lock file beside the database (a private in-memory database has no other writer). */
+  async lock(name: string, me: LockHolder): Promise<LockOutcome> {
+    if (this.conns.memory) return { lease: { release: async () => {} } };
+    // the folder a run would make for the database: the lock is beside where it will be
+    this.conns.makeFolder();
+    return takeLockFile(`${this.conns.path}.${name}.lock`, me, {
+      what: `SQLite database ${this.conns.path}`,
+      elsewhere: 'put the database in a folder this user may write',
+    });
+  }
 
   async check(tables: TargetTable[]): Promise<Finding[]> {
     const findings: Finding[] = [];
@@ -255,7 +269,14 @@ export class SqliteTarget implements Target {
   }
 
   async *readBack(table: TargetTable, range: KeyRange, batchRows: number): AsyncIterable<RowBatch> {
-    yield* readRows(this.conns.read(), specOf(table), range, batchRows);
+    // on a connection of its own: a statement iterating keeps its connection busy, and other
+    // reads (introspect as the next table is prepared, counts) go on meanwhile
+    const db = this.conns.openView();
+    try {
+      yield* readRows(db, specOf(table), range, batchRows);
+    } finally {
+      this.conns.closeView(db);
+    }
   }
 
   async count(table: TargetTable, range: KeyRange): Promise<number> {

@@ -7,7 +7,8 @@ import type { CanonicalType, KeyRange, RowBatch } from '../../core/types.js';
 import { canonicalText } from '../../core/values.js';
 import type { TableMapping } from '../plan/mapping.js';
 import { asCommand, type CommandEnd, type CommandRun } from '../session/command.js';
-import { openSession, type Session, type SessionOptions } from '../session/session.js';
+import { holdingPlan } from '../session/lock.js';
+import { lockRequest, openSession, type Session, type SessionOptions } from '../session/session.js';
 import type { VerifyRecord } from '../session/checkpoints.js';
 import { readerCount } from '../copy/throttle.js';
 import { refuseOrphans } from '../plan/orphans.js';
@@ -38,9 +39,10 @@ export async function verifyPlan(planFile: string, opts: VerifyOptions = {}): Pr
   const { state, hash, plan } = session;
   try {
     const details = { source: plan.source.url, target: plan.target.url };
-    return await asCommand(
-      { state, plan: { hash, file: planFile }, command: 'verify', log: session.log, details },
-      (run) => verifyAll(session, run, opts),
+    return await holdingPlan(lockRequest(session, 'verify'), () =>
+      asCommand({ state, plan: { hash, file: planFile }, command: 'verify', log: session.log, details }, (run) =>
+        verifyAll(session, run, opts),
+      ),
     );
   } finally {
     await session.close();
