@@ -1,6 +1,7 @@
 // The MySQL/MariaDB change log (the row binlog) against a private MariaDB that writes one.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { READ_AHEAD_TRANSACTIONS } from '../../src/connectors/mysql/binlog.js';
 import { changedTable, statementChange } from '../../src/connectors/mysql/binlog-ddl.js';
 import { mysqlConnector } from '../../src/connectors/mysql/index.js';
 import type { ChangeTransaction, RowChange } from '../../src/core/changes.js';
@@ -236,7 +237,7 @@ describe('mysql: the binlog change log', () => {
           const first = await it.next();
           await new Promise((r) => setTimeout(r, 1000));
           const queued = (stream as unknown as { queue: unknown[] }).queue.length;
-          assert.ok(queued <= 4, `${queued} transactions read ahead of the consumer`);
+          assert.ok(queued <= READ_AHEAD_TRANSACTIONS, `${queued} transactions read ahead of the consumer`);
           const ids = [first.value as ChangeTransaction];
           while (ids.length < 300) {
             const { value } = await it.next();

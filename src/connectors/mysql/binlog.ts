@@ -25,7 +25,7 @@ const BLOB = 252;
 const GEOMETRY = 255;
 
 /** Committed transactions queued ahead of the consumer before the binlog connection is paused. */
-const READ_AHEAD_TRANSACTIONS = 4;
+export const READ_AHEAD_TRANSACTIONS = 100;
 /** Row changes queued ahead of the consumer before the binlog connection is paused. */
 const READ_AHEAD_CHANGES = 10_000;
 /**
