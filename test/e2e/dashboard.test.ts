@@ -1,0 +1,192 @@
+// The live dashboard in a real browser (Debian's chromium, headless, driven by playwright-core):
+// its numbers move while a throttled run copies and end at the exact row counts, it loads
+// nothing from anywhere but ferry, /metrics counts what was copied, and an address beyond
+// loopback is served only with a token.
+import assert from 'node:assert/strict';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { chromium } from 'playwright-core';
+import { parse, stringify } from 'yaml';
+import { demoToRunAgain, ferry, oneLine } from './support.js';
+
+/** The demo's tables and their rows. */
+const DEMO_ROWS: Record<string, number> = { customer: 500, product: 70, order: 1500, order_item: 3750 };
+const DEMO_TOTAL = Object.values(DEMO_ROWS).reduce((a, b) => a + b, 0);
+
+const CLI = join(process.cwd(), 'dist', 'src', 'cli', 'main.js');
+
+interface Served {
+  child: ChildProcessWithoutNullStreams;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+function serve(args: string[], cwd: string): Served {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+/** Waits (two minutes at most) until `found` finds something in what the process printed. */
+async function waitFor<T>(s: Served, found: () => T | undefined, what: string): Promise<T> {
+  for (let i = 0; i < 2400; i++) {
+    const v = found();
+    if (v !== undefined) return v;
+    if (s.child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`${what} never came; stdout: ${s.stdout()}\nstderr: ${s.stderr()}`);
+}
+
+function dashboardUrl(s: Served): Promise<string> {
+  return waitFor(s, () => /^dashboard: (http:\/\/\S+)/m.exec(s.stdout())?.[1], 'the dashboard line');
+}
+
+/** The samples of a Prometheus text exposition: `name{labels}` → value. */
+function samples(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
+
+test('the dashboard in a browser: numbers move during a run and end at the exact counts; nothing is loaded from elsewhere; /metrics agrees', async (t) => {
+  const { dir, plan } = demoToRunAgain();
+  const doc = parse(readFileSync(plan, 'utf8')) as { settings: Record<string, unknown> };
+  doc.settings.throttle = { rowsPerSecond: 400 };
+  doc.settings.parallelism = 1;
+  writeFileSync(plan, stringify(doc));
+  const run = serve(['run', 'ferry.plan.yaml', '--serve', '127.0.0.1:0'], dir);
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
+  });
+  try {
+    const url = await dashboardUrl(run);
+    assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+    const origin = new URL(url).origin;
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const requests: string[] = [];
+    page.on('request', (r) => requests.push(r.url()));
+    await page.goto(url);
+    const total = page.locator('[data-total="rows"]');
+    const rowsSeen: number[] = [];
+    // the page's total, as often as it changes, until the run is over
+    while (!/the run is over/.test(run.stdout())) {
+      if (run.child.exitCode !== null) assert.fail(`the run ended early: ${run.stderr()}`);
+      const v = await total.getAttribute('data-value', { timeout: 60_000 }).catch(() => undefined);
+      if (v !== undefined && v !== null && Number(v) !== rowsSeen.at(-1)) rowsSeen.push(Number(v));
+      await page.waitForTimeout(200);
+    }
+    const during = rowsSeen.filter((n) => n > 0 && n < DEMO_TOTAL);
+    assert.ok(during.length >= 3, `the total moved while the run copied: ${rowsSeen.join(', ')}`);
+    assert.deepEqual(
+      rowsSeen,
+      [...rowsSeen].sort((a, b) => a - b),
+      `the total only grows: ${rowsSeen.join(', ')}`,
+    );
+
+    // the end: the exact counts, table by table, and the run's status
+    await page.waitForFunction(
+      `document.querySelector('[data-total="rows"]')?.getAttribute('data-value') === '${DEMO_TOTAL}'`,
+      undefined,
+      { timeout: 30_000 },
+    );
+    for (const [table, rows] of Object.entries(DEMO_ROWS)) {
+      const row = page.locator(`tr[data-table="${table}"]`);
+      assert.equal(await row.locator('[data-field="rows"]').getAttribute('data-value'), String(rows), table);
+      assert.equal(await row.locator('[data-field="phase"]').textContent(), 'done', table);
+      assert.equal(await row.locator('[data-field="rejects"]').getAttribute('data-value'), '0', table);
+    }
+    assert.equal(await total.textContent(), DEMO_TOTAL.toLocaleString('en-US'));
+    assert.match((await page.locator('#status').textContent()) ?? '', /^run done at /);
+    assert.equal(await page.locator('#throughput svg').count(), 1, 'the throughput chart is drawn');
+
+    const shots = mkdtempSync(join(tmpdir(), 'ferry-dashboard-'));
+    const screenshot = join(shots, 'dashboard.png');
+    await page.screenshot({ path: screenshot, fullPage: true });
+    assert.ok(statSync(screenshot).size > 10_000);
+    t.diagnostic(`screenshot: ${screenshot}`);
+
+    assert.ok(requests.length >= 2, requests.join(', '));
+    const elsewhere = requests.filter((r) => !r.startsWith(`${origin}/`) && !r.startsWith('data:'));
+    assert.deepEqual(elsewhere, [], 'every request went to the dashboard');
+
+    const metrics = await fetch(`${origin}/metrics`);
+    assert.equal(metrics.status, 200);
+    const m = samples(await metrics.text());
+    for (const [table, rows] of Object.entries(DEMO_ROWS)) {
+      assert.equal(m.get(`ferry_rows_copied_total{table="${table}"}`), rows, table);
+      assert.equal(m.get(`ferry_rejected_rows_total{table="${table}"}`), 0, table);
+      assert.equal(m.get(`ferry_chunks{table="${table}",state="pending"}`), 0, table);
+      assert.ok(m.get(`ferry_chunks{table="${table}",state="done"}`)! >= 1, table);
+    }
+    assert.ok(m.has('process_cpu_user_seconds_total'), 'the process metrics are there');
+  } finally {
+    await browser.close();
+    run.child.kill('SIGINT');
+  }
+  assert.equal(await run.exited, 0, run.stderr());
+});
+
+test('beyond loopback the dashboard needs a token: refused without one, 401 for a request without it', async () => {
+  const { dir } = demoToRunAgain();
+  assert.equal(ferry(['run', 'ferry.plan.yaml'], { cwd: dir }).code, 0);
+
+  const refused = ferry(['serve', '--listen', '0.0.0.0:0'], { cwd: dir });
+  assert.equal(refused.code, 2);
+  assert.match(
+    oneLine(refused.stderr),
+    /^ferry: the dashboard would listen on 0\.0\.0\.0, which is not a loopback address, without a token: add --token/,
+  );
+  const bad = ferry(['run', 'ferry.plan.yaml', '--serve', 'nowhere:port'], { cwd: dir });
+  assert.equal(bad.code, 2);
+  assert.match(oneLine(bad.stderr), /^ferry: cannot listen on 'nowhere:port': not \[host:\]port/);
+
+  const served = serve(['serve', '--listen', '0.0.0.0:0', '--token'], dir);
+  try {
+    const url = await dashboardUrl(served);
+    const m = /^http:\/\/0\.0\.0\.0:(\d+)\/\?token=([\w-]+)$/.exec(url);
+    assert.ok(m, url);
+    const [, port, token] = m;
+    const base = `http://127.0.0.1:${port}`;
+    for (const path of ['/', '/metrics', '/events', '/snapshot']) {
+      const res = await fetch(`${base}${path}`);
+      assert.equal(res.status, 401, path);
+      assert.match(await res.text(), /needs its token/);
+    }
+    assert.equal((await fetch(`${base}/metrics?token=wrong${token}`)).status, 401);
+    const page = await fetch(`${base}/?token=${token}`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+    const metrics = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(metrics.status, 200);
+    const counts = samples(await metrics.text());
+    for (const [table, rows] of Object.entries(DEMO_ROWS))
+      assert.equal(counts.get(`ferry_rows_copied_total{table="${table}"}`), rows, table);
+    assert.equal(served.stdout().split(token!).length, 2, 'the token is printed once');
+    assert.ok(!served.stderr().includes(token!), 'the token is in no log');
+  } finally {
+    served.child.kill('SIGINT');
+  }
+  assert.equal(await served.exited, 0, served.stderr());
+});
