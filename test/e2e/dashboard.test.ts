@@ -9,8 +9,10 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import Database from 'better-sqlite3';
 import { chromium } from 'playwright-core';
 import { parse, stringify } from 'yaml';
+import { StateStore } from '../../src/pipeline/session/checkpoints.js';
 import { demoToRunAgain, ferry, oneLine } from './support.js';
 
 /** The demo's tables and their rows. */
@@ -148,9 +150,22 @@ test('the dashboard in a browser: numbers move during a run and end at the exact
   assert.equal(await run.exited, 0, run.stderr());
 });
 
-test('beyond loopback the dashboard needs a token: refused without one, 401 for a request without it', async () => {
+test('ferry serve shows a finished run from its state: rejects by reason without their values, the verification; beyond loopback only with a token', async () => {
   const { dir } = demoToRunAgain();
   assert.equal(ferry(['run', 'ferry.plan.yaml'], { cwd: dir }).code, 0);
+  const target = new Database(join(dir, 'shop-migrated.db'));
+  target.prepare("UPDATE customer SET name = name || '!' WHERE id = 7").run();
+  target.close();
+  assert.equal(ferry(['verify', 'ferry.plan.yaml'], { cwd: dir }).code, 3);
+  // rows refused with their values (as the state keeps them): the dashboard shows the reason and how many
+  const state = new StateStore(join(dir, '.ferry'), { existing: true });
+  const secret = 'jane.secret@example.com';
+  const reason = 'email: the target refused the value (value too long for type character varying(10))';
+  state.addChangeRejects(state.run()!.planHash, [
+    { table: 'customer', row: [1, secret], reason, refusedBy: 'target' },
+    { table: 'customer', row: [2, `x${secret}`], reason, refusedBy: 'target' },
+  ]);
+  state.close();
 
   const refused = ferry(['serve', '--listen', '0.0.0.0:0'], { cwd: dir });
   assert.equal(refused.code, 2);
@@ -178,11 +193,33 @@ test('beyond loopback the dashboard needs a token: refused without one, 401 for 
     const page = await fetch(`${base}/?token=${token}`);
     assert.equal(page.status, 200);
     assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+
+    const snapshot = await (await fetch(`${base}/snapshot?token=${token}`)).text();
+    assert.ok(!snapshot.includes(secret), 'no value of a rejected row');
+    const shown = JSON.parse(snapshot) as {
+      rejects: unknown[];
+      verification: { stale: boolean; results: { table: string; status: string }[] };
+    };
+    assert.deepEqual(shown.rejects, [{ table: 'customer', reason, refusedBy: 'target', rows: 2 }]);
+    assert.equal(shown.verification.stale, false);
+    assert.deepEqual(
+      shown.verification.results.map((r) => [r.table, r.status]),
+      [
+        ['customer', 'mismatch'],
+        ['product', 'match'],
+        ['order', 'match'],
+        ['order_item', 'match'],
+      ],
+    );
+
     const metrics = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(metrics.status, 200);
     const counts = samples(await metrics.text());
-    for (const [table, rows] of Object.entries(DEMO_ROWS))
+    for (const [table, rows] of Object.entries(DEMO_ROWS)) {
       assert.equal(counts.get(`ferry_rows_copied_total{table="${table}"}`), rows, table);
+      assert.equal(counts.get(`ferry_rejected_rows_total{table="${table}"}`), table === 'customer' ? 2 : 0, table);
+      assert.equal(counts.get(`ferry_verify_mismatched_rows{table="${table}"}`), table === 'customer' ? 1 : 0, table);
+    }
     assert.equal(served.stdout().split(token!).length, 2, 'the token is printed once');
     assert.ok(!served.stderr().includes(token!), 'the token is in no log');
   } finally {

@@ -182,7 +182,8 @@ export class DashboardModel {
         rows,
         rowsEstimate: Math.max(t.rowsEstimate, rows),
         chunks: stored.chunks,
-        rejects: stored.rejects,
+        // the copy's rejects and those of live changes
+        rejects: facts.rejects.filter((r) => r.table === t.name).reduce((n, r) => n + r.rows, 0),
       };
     });
   }

@@ -29,7 +29,6 @@ export interface StoredTable {
   chunks: ChunkCounts;
   /** rows of the chunks done, by this run and earlier ones */
   rows: number;
-  rejects: number;
 }
 
 export interface StoreFacts {
@@ -70,7 +69,6 @@ export function readStoreFacts(state: StateStore, runId?: string): StoreFacts | 
       ...(status ? { status } : {}),
       chunks: counts,
       rows: done.reduce((n, c) => n + c.rows, 0),
-      rejects: done.reduce((n, c) => n + c.rejects, 0),
     });
   }
   const verification = state.latestVerification(run.planHash);
