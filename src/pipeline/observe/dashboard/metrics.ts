@@ -18,12 +18,12 @@ export function dashboardMetrics(snapshot: () => DashboardSnapshot): DashboardMe
 
   new Counter({
     name: 'ferry_rows_copied_total',
-    help: 'Rows copied into each target table (by this run and the runs it resumed)',
+    help: 'Rows written into each target table by the chunks done (by this run and the runs it resumed after)',
     labelNames: ['table'],
     registers: [registry],
     collect() {
       this.reset();
-      for (const t of current().tables) this.inc({ table: t.name }, t.rows);
+      for (const t of current().tables) this.inc({ table: t.name }, t.rowsWritten);
     },
   });
   new Gauge({

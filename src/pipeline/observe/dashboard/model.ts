@@ -12,7 +12,10 @@ export interface DashboardTable {
   wave: number;
   /** waiting, prepare, copy, indexes, foreign keys, done */
   phase: string;
+  /** rows copied so far: while a served run copies the table, rows read, the chunk under way among them */
   rows: number;
+  /** rows of the chunks done (what /metrics counts: it never goes back) */
+  rowsWritten: number;
   rowsEstimate: number;
   chunks: ChunkCounts;
   rejects: number;
@@ -180,6 +183,7 @@ export class DashboardModel {
         wave: t.wave,
         phase: phaseOf(stored.status, live?.phase, !!facts.run.finished),
         rows,
+        rowsWritten: stored.rows,
         rowsEstimate: Math.max(t.rowsEstimate, rows),
         chunks: stored.chunks,
         // the copy's rejects and those of live changes
