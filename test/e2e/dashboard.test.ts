@@ -150,7 +150,7 @@ test('the dashboard in a browser: numbers move during a run and end at the exact
   assert.equal(await run.exited, 0, run.stderr());
 });
 
-test('ferry serve shows a finished run from its state: rejects by reason without their values, the verification; beyond loopback only with a token', async () => {
+test('ferry serve shows a finished run from its state: live changes and their lag, rejects by reason without their values, the verification; beyond loopback only with a token', async () => {
   const { dir } = demoToRunAgain();
   assert.equal(ferry(['run', 'ferry.plan.yaml'], { cwd: dir }).code, 0);
   const target = new Database(join(dir, 'shop-migrated.db'));
@@ -161,11 +161,15 @@ test('ferry serve shows a finished run from its state: rejects by reason without
   const state = new StateStore(join(dir, '.ferry'), { existing: true });
   const secret = 'jane.secret@example.com';
   const reason = 'email: the target refused the value (value too long for type character varying(10))';
-  state.addChangeRejects(state.run()!.planHash, [
+  const hash = state.run()!.planHash;
+  // a stream of live changes, as the follow loop records its batches: 40 changes, then 2 more later
+  const committedAgo = (seconds: number) => new Date(Date.now() - seconds * 1000).toISOString();
+  state.setStreamStart(hash, '0/16B3748');
+  state.setStreamApplied(hash, { position: '0/16B4000', committed: committedAgo(3), changes: 40 });
+  state.addChangeRejects(hash, [
     { table: 'customer', row: [1, secret], reason, refusedBy: 'target' },
     { table: 'customer', row: [2, `x${secret}`], reason, refusedBy: 'target' },
   ]);
-  state.close();
 
   const refused = ferry(['serve', '--listen', '0.0.0.0:0'], { cwd: dir });
   assert.equal(refused.code, 2);
@@ -194,6 +198,31 @@ test('ferry serve shows a finished run from its state: rejects by reason without
     assert.equal(page.status, 200);
     assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'none'/);
 
+    // the next batch: the dashboard's next look at the state sees it
+    await new Promise((r) => setTimeout(r, 1100));
+    state.setStreamApplied(hash, { position: '0/16B5000', committed: committedAgo(5), changes: 2 });
+    state.close();
+    let cdc: { start: string; applied: string; changes: number; lagSeconds: number } | undefined;
+    for (let i = 0; i < 200 && cdc?.changes !== 42; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      cdc = ((await (await fetch(`${base}/snapshot?token=${token}`)).json()) as { cdc: typeof cdc }).cdc;
+    }
+    assert.deepEqual([cdc?.start, cdc?.applied, cdc?.changes], ['0/16B3748', '0/16B5000', 42]);
+    assert.ok(cdc!.lagSeconds >= 5 && cdc!.lagSeconds < 60, String(cdc!.lagSeconds));
+    // what the page is sent: the lag over time as a chart of its two batches
+    const events = await fetch(`${base}/events?token=${token}`);
+    const reader = events.body!.getReader();
+    let sent = '';
+    while (!/^data: .*\n\n/m.test(sent)) sent += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    const pushed = JSON.parse(/^data: (.*)$/m.exec(sent)![1]!) as { lagSvg: string; throughputSvg: string };
+    assert.match(pushed.lagSvg, /^<figure><svg id="lag"[\s\S]*<polyline points="[\d., ]+"/);
+    assert.match(
+      pushed.throughputSvg,
+      /^<figure><svg id="throughput"/,
+      'the run before it was watched, from its audit log',
+    );
+
     const snapshot = await (await fetch(`${base}/snapshot?token=${token}`)).text();
     assert.ok(!snapshot.includes(secret), 'no value of a rejected row');
     const shown = JSON.parse(snapshot) as {
@@ -220,6 +249,8 @@ test('ferry serve shows a finished run from its state: rejects by reason without
       assert.equal(counts.get(`ferry_rejected_rows_total{table="${table}"}`), table === 'customer' ? 2 : 0, table);
       assert.equal(counts.get(`ferry_verify_mismatched_rows{table="${table}"}`), table === 'customer' ? 1 : 0, table);
     }
+    assert.equal(counts.get('ferry_cdc_changes_applied_total'), 42);
+    assert.equal(counts.get('ferry_cdc_lag_seconds'), cdc!.lagSeconds);
     assert.equal(served.stdout().split(token!).length, 2, 'the token is printed once');
     assert.ok(!served.stderr().includes(token!), 'the token is in no log');
   } finally {
