@@ -353,6 +353,22 @@ export class StateStore {
     }));
   }
 
+  /** A plan's chunks counted by table and state, with their rows (one query: the dashboard asks every second). */
+  chunkCounts(planHash: string): { table: string; status: ChunkStatus; chunks: number; rows: number }[] {
+    return (
+      this.db
+        .prepare(
+          'SELECT table_name, status, count(*) n, sum(rows) r FROM chunks WHERE plan_hash = ? GROUP BY table_name, status',
+        )
+        .all(planHash) as Record<string, string | number>[]
+    ).map((c) => ({
+      table: c.table_name as string,
+      status: c.status as ChunkStatus,
+      chunks: c.n as number,
+      rows: c.r as number,
+    }));
+  }
+
   /** A plan's rejects by table, reason and who refused them, with how many rows each: no row values. */
   rejectReasons(planHash: string): RejectReason[] {
     return (

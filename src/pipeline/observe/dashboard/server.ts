@@ -15,7 +15,7 @@ import { stateExists, StateStore } from '../../session/checkpoints.js';
 import { dashboardMetrics } from './metrics.js';
 import { DashboardModel } from './model.js';
 import { dashboardPage } from './page.js';
-import { readStoreFacts, rowsWritten } from './store-facts.js';
+import { StoreReader } from './store-facts.js';
 
 export interface ListenAddress {
   host: string;
@@ -107,7 +107,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   const log = opts.log ?? silentLogger;
   const stateDir = resolve(opts.stateDir);
   // a finished run's state must be there; a run served in-process makes its own
-  let state = opts.live ? undefined : new StateStore(stateDir, { existing: true });
+  let store = opts.live ? undefined : new StoreReader(new StateStore(stateDir, { existing: true }));
   const model = new DashboardModel();
   const metrics = dashboardMetrics(() => model.snapshot());
   const clients = new Set<ServerResponse>();
@@ -115,10 +115,10 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
 
   const refresh = () => {
     try {
-      if (!state && stateExists(stateDir)) state = new StateStore(stateDir, { existing: true });
-      if (!state) return;
-      const facts = readStoreFacts(state, model.runId);
-      if (facts && facts.run.id !== model.watchedRun) model.watch(facts.run.id, rowsWritten(state, facts.run.id));
+      if (!store && stateExists(stateDir)) store = new StoreReader(new StateStore(stateDir, { existing: true }));
+      if (!store) return;
+      const facts = store.facts(model.runId);
+      if (facts && facts.run.id !== model.watchedRun) model.watch(facts.run.id, store.rowsWritten(facts.run.id));
       model.update(facts);
     } catch (e) {
       // the store busy or a run starting: the next tick reads it again
@@ -202,7 +202,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
       for (const c of clients) c.end();
       server.closeAllConnections();
       await new Promise<void>((ok) => server.close(() => ok()));
-      state?.close();
+      store?.state.close();
     },
   };
 }

@@ -53,42 +53,50 @@ function plannedTables(state: StateStore, run: RunRecord): PlannedTable[] {
   }
 }
 
-/** The facts of run `runId`, or of the latest run when none is given; undefined before any run. */
-export function readStoreFacts(state: StateStore, runId?: string): StoreFacts | undefined {
-  const run = state.run(runId, 'run');
-  if (!run) return undefined;
-  const tables = plannedTables(state, run);
-  const stored = new Map<string, StoredTable>();
-  for (const t of tables) {
-    const chunks = state.chunks(run.planHash, t.name);
-    const counts: ChunkCounts = { pending: 0, running: 0, done: 0, failed: 0 };
-    for (const c of chunks) counts[c.status]++;
-    const done = chunks.filter((c) => c.status === 'done');
-    const status = state.tableStatus(run.planHash, t.name);
-    stored.set(t.name, {
-      ...(status ? { status } : {}),
-      chunks: counts,
-      rows: done.reduce((n, c) => n + c.rows, 0),
-    });
-  }
-  const verification = state.latestVerification(run.planHash);
-  const stream = state.stream(run.planHash);
-  return {
-    run,
-    tables,
-    stored,
-    findings: state.findings(run.id),
-    rejects: state.rejectReasons(run.planHash),
-    ...(verification
-      ? { verification: { ...verification, stale: !run.finished || verification.run.started < run.finished } }
-      : {}),
-    ...(stream ? { stream } : {}),
-  };
-}
+/** Reads a state store's facts, the plan's tables read once per run. */
+export class StoreReader {
+  private planned?: { runId: string; tables: PlannedTable[] };
 
-/** Rows a run wrote, chunk by chunk with their times (its audit log): the throughput chart of a run watched after it began. */
-export function rowsWritten(state: StateStore, runId: string): { at: number; rows: number }[] {
-  return auditEvents(state.dir, runId, 'chunk written')
-    .map((e) => ({ at: Date.parse(String(e.time)), rows: Number(e.rows) || 0 }))
-    .filter((c) => Number.isFinite(c.at));
+  constructor(readonly state: StateStore) {}
+
+  /** The facts of run `runId`, or of the latest run when none is given; undefined before any run. */
+  facts(runId?: string): StoreFacts | undefined {
+    const state = this.state;
+    const run = state.run(runId, 'run');
+    if (!run) return undefined;
+    if (this.planned?.runId !== run.id) this.planned = { runId: run.id, tables: plannedTables(state, run) };
+    const tables = this.planned.tables;
+    const counts = state.chunkCounts(run.planHash);
+    const stored = new Map<string, StoredTable>();
+    for (const t of tables) {
+      const chunks: ChunkCounts = { pending: 0, running: 0, done: 0, failed: 0 };
+      let rows = 0;
+      for (const c of counts.filter((c) => c.table === t.name)) {
+        chunks[c.status] = c.chunks;
+        if (c.status === 'done') rows = c.rows;
+      }
+      const status = state.tableStatus(run.planHash, t.name);
+      stored.set(t.name, { ...(status ? { status } : {}), chunks, rows });
+    }
+    const verification = state.latestVerification(run.planHash);
+    const stream = state.stream(run.planHash);
+    return {
+      run,
+      tables,
+      stored,
+      findings: state.findings(run.id),
+      rejects: state.rejectReasons(run.planHash),
+      ...(verification
+        ? { verification: { ...verification, stale: !run.finished || verification.run.started < run.finished } }
+        : {}),
+      ...(stream ? { stream } : {}),
+    };
+  }
+
+  /** Rows a run wrote, chunk by chunk with their times (its audit log): the throughput chart of a run watched after it began. */
+  rowsWritten(runId: string): { at: number; rows: number }[] {
+    return auditEvents(this.state.dir, runId, 'chunk written')
+      .map((e) => ({ at: Date.parse(String(e.time)), rows: Number(e.rows) || 0 }))
+      .filter((c) => Number.isFinite(c.at));
+  }
 }
