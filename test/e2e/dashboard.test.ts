@@ -12,7 +12,10 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { chromium } from 'playwright-core';
 import { parse, stringify } from 'yaml';
-import { StateStore } from '../../src/pipeline/session/checkpoints.js';
+import { DashboardModel } from '../../src/pipeline/observe/dashboard/model.js';
+import { isLoopback, parseListen } from '../../src/pipeline/observe/dashboard/server.js';
+import type { StoreFacts } from '../../src/pipeline/observe/dashboard/store-facts.js';
+import { StateStore, type TableStatus } from '../../src/pipeline/session/checkpoints.js';
 import { demoToRunAgain, ferry, oneLine } from './support.js';
 
 /** The demo's tables and their rows. */
@@ -257,4 +260,54 @@ test('ferry serve shows a finished run from its state: live changes and their la
     served.child.kill('SIGINT');
   }
   assert.equal(await served.exited, 0, served.stderr());
+});
+
+test('a listen address is [host:]port, loopback unless a host says otherwise', () => {
+  assert.deepEqual(parseListen('8080'), { host: '127.0.0.1', port: 8080 });
+  assert.deepEqual(parseListen('0.0.0.0:0'), { host: '0.0.0.0', port: 0 });
+  assert.deepEqual(parseListen('[::1]:9000'), { host: '::1', port: 9000 });
+  assert.deepEqual(parseListen('localhost:7478'), { host: 'localhost', port: 7478 });
+  for (const bad of ['', 'host', ':80', '80:host', '70000', '[localhost]:80', 'a:b:80'])
+    assert.throws(() => parseListen(bad), /cannot listen on/, bad);
+  assert.deepEqual(
+    ['127.0.0.1', '127.8.9.1', '::1', 'localhost', '0.0.0.0', '10.0.0.5', '::', 'example.com'].map(isLoopback),
+    [true, true, true, true, false, false, false, false],
+  );
+});
+
+test("a table's rate counts the last seconds of its copy, its ETA what is left at that rate", () => {
+  const model = new DashboardModel();
+  const facts = (rows: number, status?: TableStatus): StoreFacts => ({
+    run: {
+      id: 'r1',
+      planHash: 'h',
+      planFile: 'p.yaml',
+      command: 'run',
+      started: '2026-01-01T00:00:00Z',
+      finished: null,
+      status: 'running',
+      error: null,
+    },
+    tables: [{ name: 't', wave: 1, rowsEstimate: 3000 }],
+    stored: new Map([
+      ['t', { ...(status ? { status } : {}), chunks: { pending: 2, running: 1, done: 1, failed: 0 }, rows }],
+    ]),
+    findings: [],
+    rejects: [],
+  });
+  model.watch('r1', []);
+  model.update(facts(0, 'prepared'), 0);
+  model.update(facts(500, 'prepared'), 1000);
+  model.update(facts(1500, 'prepared'), 2000);
+  const copying = model.snapshot().tables[0]!;
+  assert.deepEqual([copying.phase, copying.rows, copying.rowsPerSecond, copying.etaSeconds], ['copy', 1500, 750, 2]);
+  // a stall, then 1,000 rows in a second: the 10-second window holds only the last two looks (192 rows/s over the whole copy)
+  model.update(facts(1500, 'prepared'), 12_000);
+  model.update(facts(2500, 'prepared'), 13_000);
+  const resumed = model.snapshot().tables[0]!;
+  assert.deepEqual([resumed.rowsPerSecond, resumed.etaSeconds], [1000, 0.5]);
+  model.update(facts(3000, 'copied'), 14_000);
+  const indexing = model.snapshot().tables[0]!;
+  assert.deepEqual([indexing.phase, indexing.rowsPerSecond, indexing.etaSeconds], ['indexes', 0, undefined]);
+  assert.equal(model.snapshot().totals.rows, 3000);
 });
