@@ -296,6 +296,9 @@ test("a table's rate counts the last seconds of its copy, its ETA what is left a
     rejects: [],
   });
   model.watch('r1', []);
+  // waiting for its wave: not in its rate
+  model.update(facts(0), -5000);
+  assert.equal(model.snapshot().tables[0]!.phase, 'waiting');
   model.update(facts(0, 'prepared'), 0);
   model.update(facts(500, 'prepared'), 1000);
   model.update(facts(1500, 'prepared'), 2000);

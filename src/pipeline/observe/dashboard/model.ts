@@ -136,6 +136,11 @@ export class DashboardModel {
     this.lastTotal = total;
     trim(this.throughput);
     for (const t of tables) {
+      // a table's rate counts from its copy: the time it waited for its wave is not in it
+      if (t.phase !== 'copy') {
+        this.samples.delete(t.name);
+        continue;
+      }
       const s = this.samples.get(t.name) ?? [];
       s.push({ at: now, rows: t.rows });
       while (s.length > 2 && s[0]!.at < now - RATE_WINDOW_MS) s.shift();
