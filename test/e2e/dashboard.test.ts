@@ -16,7 +16,7 @@ import { DashboardModel } from '../../src/pipeline/observe/dashboard/model.js';
 import { isLoopback, parseListen } from '../../src/pipeline/observe/dashboard/server.js';
 import type { StoreFacts } from '../../src/pipeline/observe/dashboard/store-facts.js';
 import { StateStore, type TableStatus } from '../../src/pipeline/session/checkpoints.js';
-import { demoToRunAgain, ferry, oneLine } from './support.js';
+import { demoToRunAgain, ferry, ferryAsync, oneLine } from './support.js';
 
 /** The demo's tables and their rows. */
 const DEMO_ROWS: Record<string, number> = { customer: 500, product: 70, order: 1500, order_item: 3750 };
@@ -197,6 +197,12 @@ test('ferry serve shows a finished run from its state: live changes and their la
       assert.match(await res.text(), /needs its token/);
     }
     assert.equal((await fetch(`${base}/metrics?token=wrong${token}`)).status, 401);
+    const taken = await ferryAsync(['serve', '--listen', `127.0.0.1:${port}`], { cwd: dir });
+    assert.equal(taken.code, 2);
+    assert.equal(
+      oneLine(taken.stderr),
+      `ferry: cannot listen on 127.0.0.1:${port}: the port is in use: choose another port (0 takes a free one) or address`,
+    );
     const page = await fetch(`${base}/?token=${token}`);
     assert.equal(page.status, 200);
     assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'none'/);

@@ -39,7 +39,6 @@ export interface DashboardOptions {
 export interface Dashboard {
   /** where it listens, as a browser opens it (without the token) */
   url: string;
-  address: ListenAddress;
   onEvent(e: RunEvent): void;
   /** reads the state store now and sends the page what changed (a run's end) */
   refresh(): void;
@@ -172,15 +171,16 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     }
   });
   await new Promise<void>((ok, fail) => {
-    server.once('error', (e: NodeJS.ErrnoException) =>
+    server.once('error', (e: NodeJS.ErrnoException) => {
+      store?.state.close();
       fail(
         new FerryError(
           'SERVE_INVALID',
           `cannot listen on ${opts.listen}: ${e.code === 'EADDRINUSE' ? 'the port is in use' : e.code === 'EADDRNOTAVAIL' ? 'no interface has that address' : e.message}`,
           'choose another port (0 takes a free one) or address',
         ),
-      ),
-    );
+      );
+    });
     server.listen(address.port, address.host, ok);
   });
   const bound = server.address();
@@ -193,7 +193,6 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   heartbeat.unref();
   return {
     url: `http://${address.host.includes(':') ? `[${address.host}]` : address.host}:${port}/`,
-    address: { host: address.host, port },
     onEvent: (e) => model.apply(e),
     refresh,
     close: async () => {
