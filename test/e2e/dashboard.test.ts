@@ -73,7 +73,7 @@ test('the dashboard in a browser: numbers move during a run and end at the exact
   doc.settings.throttle = { rowsPerSecond: 400 };
   doc.settings.parallelism = 1;
   writeFileSync(plan, stringify(doc));
-  const run = serve(['run', 'ferry.plan.yaml', '--serve', '127.0.0.1:0'], dir);
+  // the browser first: started on a busy machine, it must not miss the run
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: [
@@ -85,6 +85,7 @@ test('the dashboard in a browser: numbers move during a run and end at the exact
       '--no-first-run',
     ],
   });
+  const run = serve(['run', 'ferry.plan.yaml', '--serve', '127.0.0.1:0'], dir);
   try {
     const url = await dashboardUrl(run);
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
