@@ -124,7 +124,11 @@ test('the dashboard in a browser: numbers move during a run and end at the exact
       assert.equal(await row.locator('[data-field="rejects"]').getAttribute('data-value'), '0', table);
     }
     assert.equal(await total.textContent(), DEMO_TOTAL.toLocaleString('en-US'));
-    assert.match((await page.locator('#status').textContent()) ?? '', /^run done at /);
+    // the report's verdict: copied, and no verification since
+    assert.match(
+      (await page.locator('#status').textContent()) ?? '',
+      /^copied, not verified every table was copied; run ferry verify ferry\.plan\.yaml to prove source and target agree \(run done at \S+\)$/,
+    );
     assert.equal(await page.locator('#throughput svg').count(), 1, 'the throughput chart is drawn');
 
     const shots = mkdtempSync(join(tmpdir(), 'ferry-dashboard-'));
@@ -236,9 +240,15 @@ test('ferry serve shows a finished run from its state: live changes and their la
     const snapshot = await (await fetch(`${base}/snapshot?token=${token}`)).text();
     assert.ok(!snapshot.includes(secret), 'no value of a rejected row');
     const shown = JSON.parse(snapshot) as {
+      verdict: { kind: string; title: string; detail: string };
       rejects: unknown[];
       verification: { stale: boolean; results: { table: string; status: string }[] };
     };
+    assert.deepEqual(shown.verdict, {
+      kind: 'mismatches',
+      title: 'mismatches',
+      detail: 'verification found differences in customer: see Verification below',
+    });
     assert.deepEqual(shown.rejects, [{ table: 'customer', reason, refusedBy: 'target', rows: 2 }]);
     assert.equal(shown.verification.stale, false);
     assert.deepEqual(

@@ -4,6 +4,8 @@
 // the lag of every batch of live changes.
 import type { RunEvent } from '../../copy/events.js';
 import { lineChart, throughputChart } from '../report-charts.js';
+import { verdictOf, type VerdictKind } from '../report-data.js';
+import { VERDICT_TITLE } from '../report-markdown.js';
 import type { TableStatus } from '../../session/checkpoints.js';
 import type { ChunkCounts, StoreFacts } from './store-facts.js';
 
@@ -33,6 +35,8 @@ export interface DashboardSnapshot {
     finished: string | null;
     error: string | null;
   };
+  /** once the run has ended: the report's verdict (report-data.ts) */
+  verdict?: { kind: VerdictKind; title: string; detail: string };
   tables: DashboardTable[];
   totals: { rows: number; rowsEstimate: number; rejects: number; rowsPerSecond: number };
   cdc?: { start: string; applied?: string; changes: number; lagSeconds?: number };
@@ -229,6 +233,14 @@ export class DashboardModel {
         ...(rowsPerSecond > 0 && left > 0 ? { etaSeconds: left / rowsPerSecond } : {}),
       };
     });
+    const verdict =
+      facts?.run.finished &&
+      verdictOf({
+        run: facts.run,
+        ...(facts.verification ? { verification: facts.verification } : {}),
+        verificationStale: facts.verification?.stale ?? false,
+        rejectedRows: facts.rejects.reduce((n, r) => n + r.rows, 0),
+      });
     const stream = facts?.stream;
     const lastLag = this.lag.at(-1)?.value;
     return {
@@ -244,6 +256,7 @@ export class DashboardModel {
             },
           }
         : {}),
+      ...(verdict ? { verdict: { ...verdict, title: VERDICT_TITLE[verdict.kind] } } : {}),
       tables,
       totals: {
         rows: tables.reduce((n, t) => n + t.rows, 0),

@@ -12,7 +12,7 @@ h1{font-size:1.4rem;margin:0 0 .3rem}h2{font-size:1.1rem;margin-top:1.6rem;borde
 table{border-collapse:collapse;margin:.5rem 0 1rem;width:100%}th,td{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:left;vertical-align:top}
 th{background:#f6f8fa}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .bar{background:#eaeef2;border-radius:3px;height:.7rem;min-width:8rem}.bar div{background:#0969da;height:100%;border-radius:3px}
-.status{padding:.6rem 1rem;border-radius:6px;margin:1rem 0}.good{background:#dafbe1;border:1px solid #1a7f37}
+.status{padding:.6rem 1rem;border-radius:6px;margin:1rem 0}.status strong{text-transform:uppercase;margin-right:.5rem}.good{background:#dafbe1;border:1px solid #1a7f37}
 .warn{background:#fff8c5;border:1px solid #9a6700}.bad{background:#ffebe9;border:1px solid #cf222e}.plain{background:#f6f8fa;border:1px solid #d0d7de}
 .empty{color:#57606a}figure{margin:.5rem 0}figcaption{color:#57606a;font-size:12px}svg{max-width:100%;height:auto}
 `;
@@ -74,15 +74,19 @@ function tile(field, value, text, label) {
   d.append(b, s);
   return d;
 }
+const VERDICT_CLASS = { verified: 'good', mismatches: 'bad', 'rejected rows': 'warn', 'not verified': 'warn', incomplete: 'bad' };
 function banner(s) {
   const b = $('status');
   const run = s.run;
+  b.replaceChildren();
   if (!run) { b.className = 'status plain'; b.textContent = 'waiting for a run to start'; return; }
-  const failed = run.finished && !run.status.startsWith('done');
-  b.className = 'status ' + (failed ? 'bad' : run.finished ? (s.totals.rejects > 0 ? 'warn' : 'good') : 'plain');
-  b.textContent = run.finished
-    ? 'run ' + run.status + ' at ' + run.finished + (run.error ? ': ' + run.error : '')
-    : 'running since ' + run.started;
+  if (!s.verdict) { b.className = 'status plain'; b.textContent = 'running since ' + run.started; return; }
+  b.className = 'status ' + VERDICT_CLASS[s.verdict.kind];
+  const title = document.createElement('strong');
+  title.textContent = s.verdict.title;
+  // the detail is the report's Markdown: its code spans shown as plain text
+  const detail = s.verdict.detail.split(String.fromCharCode(96)).join('');
+  b.append(title, ' ' + detail + ' (run ' + run.status + ' at ' + run.finished + ')');
 }
 function render(s) {
   $('title').textContent = s.run ? 'ferry run ' + s.run.id : 'ferry';
