@@ -133,10 +133,10 @@ export class DashboardModel {
     if (!facts) return;
     const tables = this.tables();
     const total = tables.reduce((n, t) => n + t.rows, 0);
-    // the first look at a run counts nothing as copied now: rows copied before it are history (loaded apart)
-    if (this.lastTotal !== undefined && total !== this.lastTotal)
-      this.throughput.push({ table: '', at: now, rows: total - this.lastTotal });
-    else if (this.lastTotal !== undefined) this.throughput.push({ table: '', at: now, rows: 0 });
+    // the first look at a run counts nothing as copied now: rows copied before it are history (loaded apart);
+    // rows an attempt given up had read are taken back, and the chart shows none copied then
+    if (this.lastTotal !== undefined)
+      this.throughput.push({ table: '', at: now, rows: Math.max(0, total - this.lastTotal) });
     this.lastTotal = total;
     trim(this.throughput);
     for (const t of tables) {
