@@ -383,6 +383,12 @@ async function main(argv: string[]): Promise<number> {
         planFile: string,
         o: { stateDir?: string; follow?: boolean; json?: boolean; serve?: string; token?: boolean },
       ) => {
+        if (o.token && !o.serve)
+          throw new FerryError(
+            'SERVE_INVALID',
+            "--token is the dashboard's",
+            'add --serve [host:]port, or leave --token out',
+          );
         const progress = o.json ? undefined : progressReporter(out, tty);
         const dashboard = o.serve
           ? await serveDashboard(

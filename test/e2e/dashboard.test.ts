@@ -185,6 +185,12 @@ test('ferry serve shows a finished run from its state: live changes and their la
     oneLine(refused.stderr),
     /^ferry: the dashboard would listen on 0\.0\.0\.0, which is not a loopback address, without a token: add --token/,
   );
+  const alone = ferry(['run', 'ferry.plan.yaml', '--token'], { cwd: dir });
+  assert.equal(alone.code, 2);
+  assert.equal(
+    oneLine(alone.stderr),
+    "ferry: --token is the dashboard's: add --serve [host:]port, or leave --token out",
+  );
   const bad = ferry(['run', 'ferry.plan.yaml', '--serve', 'nowhere:port'], { cwd: dir });
   assert.equal(bad.code, 2);
   assert.match(oneLine(bad.stderr), /^ferry: cannot listen on 'nowhere:port': not \[host:\]port/);
