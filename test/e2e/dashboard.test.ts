@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -143,6 +144,14 @@ test('the dashboard in a browser: numbers move during a run and end at the exact
 
     const metrics = await fetch(`${origin}/metrics`);
     assert.equal(metrics.status, 200);
+    // a page of another site whose name points at 127.0.0.1 (DNS rebinding) is refused
+    const rebound = await new Promise<number>((ok, fail) =>
+      get(`${origin}/snapshot`, { headers: { host: `attacker.example:${new URL(origin).port}` } }, (res) => {
+        res.resume();
+        ok(res.statusCode ?? 0);
+      }).on('error', fail),
+    );
+    assert.equal(rebound, 403);
     const m = samples(await metrics.text());
     for (const [table, rows] of Object.entries(DEMO_ROWS)) {
       assert.equal(m.get(`ferry_rows_copied_total{table="${table}"}`), rows, table);

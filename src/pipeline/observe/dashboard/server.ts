@@ -72,6 +72,12 @@ export function newToken(): string {
   return randomBytes(24).toString('base64url');
 }
 
+/** The host of a Host header: its port and an IPv6 address's brackets left out. */
+function hostOf(header: string | undefined): string {
+  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::\d+)?$/.exec(header ?? '');
+  return m ? (m[1] ?? m[2]!).toLowerCase() : '';
+}
+
 function hashed(s: string): Buffer {
   return createHash('sha256').update(s).digest();
 }
@@ -132,6 +138,13 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://dashboard');
+    // without a token, only a page of this address may ask: a site that points its own name at
+    // 127.0.0.1 (DNS rebinding) gets nothing
+    if (!expected && !isLoopback(hostOf(req.headers.host))) {
+      res.writeHead(403, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('this dashboard answers requests to its loopback address only\n');
+      return;
+    }
     if (expected) {
       const given = tokenOf(req, url);
       if (!given || !timingSafeEqual(hashed(given), expected)) {
