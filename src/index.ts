@@ -11,6 +11,7 @@ export { verifyPlan, type VerifyResult } from './pipeline/verify/verify.js';
 export { writeReport } from './pipeline/observe/report.js';
 export { planStatus, type PlanStatus } from './pipeline/observe/status.js';
 export { compactPlan, type CompactSummary } from './pipeline/follow/compact.js';
+export { startDashboard, type Dashboard, type DashboardOptions } from './pipeline/observe/dashboard/server.js';
 export * from './core/changes.js';
 export { createDemoDatabase } from './pipeline/demo/sample-shop.js';
 export { dryRun, type DryRunResult, type DryRunTable } from './pipeline/copy/dryrun.js';

@@ -11,8 +11,8 @@ import { Command, InvalidArgumentError, Option, type HelpContext } from 'command
 import Table from 'cli-table3';
 import { EXIT, FerryError, type ErrorCode } from '../core/errors.js';
 import { fileError } from '../core/files.js';
-import { createLogger } from '../core/log.js';
-import { planJsonSchema, planToYaml } from '../core/plan.js';
+import { createLogger, type Logger } from '../core/log.js';
+import { loadPlan, planJsonSchema, planToYaml } from '../core/plan.js';
 import { redact } from '../core/secrets.js';
 import { assess, makePlan, type Assessment } from '../pipeline/plan/assess.js';
 import { findingCounts } from '../pipeline/plan/findings.js';
@@ -32,6 +32,7 @@ import { progressReporter } from './progress.js';
 import { planStatus, type PlanStatus } from '../pipeline/observe/status.js';
 import { listRuns } from '../pipeline/observe/runs.js';
 import { compactPlan, type CompactSummary } from '../pipeline/follow/compact.js';
+import { newToken, startDashboard, type Dashboard } from '../pipeline/observe/dashboard/server.js';
 
 const out = (line = ''): void => {
   process.stdout.write(line + '\n');
@@ -258,6 +259,7 @@ const USAGE_CODES: ErrorCode[] = [
   'RUN_NOT_FOUND',
   'TABLE_NOT_FOUND',
   'PATH_INVALID',
+  'SERVE_INVALID',
 ];
 
 function exitCodeOf(e: FerryError): number {
@@ -371,29 +373,82 @@ async function main(argv: string[]): Promise<number> {
       'after the copy, apply the live changes of the source until stopped (Ctrl-C or SIGTERM: a clean stop)',
     )
     .option('--json', 'print the summary as JSON (no progress lines)')
-    .action(async (planFile: string, o: { stateDir?: string; follow?: boolean; json?: boolean }) => {
-      const progress = o.json ? undefined : progressReporter(out, tty);
-      onInterrupt = {
-        endLines: () => progress?.stop(),
-        note: `interrupted: run the same command (\`ferry run ${planFile}\`) to resume; what was copied is kept`,
-      };
-      const stop = new AbortController();
-      // following stops cleanly on the first signal (the batch in hand is applied); a second one exits at once
-      if (o.follow) stopGracefully = () => stop.abort();
+    .option(
+      '--serve <[host:]port>',
+      'serve a live dashboard and /metrics there while the run goes (and after, until Ctrl-C)',
+    )
+    .option('--token', 'require a token of the dashboard (made now and printed once): needed to listen beyond loopback')
+    .action(
+      async (
+        planFile: string,
+        o: { stateDir?: string; follow?: boolean; json?: boolean; serve?: string; token?: boolean },
+      ) => {
+        if (o.token && !o.serve)
+          throw new FerryError(
+            'SERVE_INVALID',
+            "--token is the dashboard's",
+            'add --serve [host:]port, or leave --token out',
+          );
+        const progress = o.json ? undefined : progressReporter(out, tty);
+        const dashboard = o.serve
+          ? await serveDashboard(
+              { listen: o.serve, token: o.token, stateDir: o.stateDir ?? loadPlan(planFile).plan.settings.stateDir },
+              true,
+              logger(globals()),
+              o.json ? (line) => process.stderr.write(line + '\n') : out,
+            )
+          : undefined;
+        onInterrupt = {
+          endLines: () => progress?.stop(),
+          note: `interrupted: run the same command (\`ferry run ${planFile}\`) to resume; what was copied is kept`,
+        };
+        const stop = new AbortController();
+        // following stops cleanly on the first signal (the batch in hand is applied); a second one exits at once
+        if (o.follow) stopGracefully = () => stop.abort();
+        try {
+          const s = await runPlan(planFile, {
+            log: logger(globals()),
+            stateDir: o.stateDir,
+            onEvent:
+              progress || dashboard
+                ? (e) => {
+                    progress?.onEvent(e);
+                    dashboard?.onEvent(e);
+                  }
+                : undefined,
+            follow: o.follow,
+            signal: stop.signal,
+          });
+          progress?.stop();
+          if (o.json) out(JSON.stringify(s, null, 2));
+          else printRun(s, planFile);
+          if (s.rejects > 0 && !s.nothingToDo) code = EXIT.rejects;
+          if (dashboard) {
+            dashboard.refresh();
+            (o.json ? process.stderr : process.stdout).write(
+              `the run is over; the dashboard stays at ${dashboard.url} until Ctrl-C\n`,
+            );
+            await untilStopped();
+          }
+        } finally {
+          progress?.stop();
+          await dashboard?.close();
+        }
+      },
+    );
+
+  program
+    .command('serve')
+    .description("serve the live dashboard and /metrics of a state folder's latest run (in progress or finished)")
+    .option('--state-dir <dir>', 'checkpoint store folder', '.ferry')
+    .option('--listen <[host:]port>', 'where to listen', '127.0.0.1:7478')
+    .option('--token', 'require a token (made now and printed once): needed to listen beyond loopback')
+    .action(async (o: { stateDir: string; listen: string; token?: boolean }) => {
+      const dashboard = await serveDashboard(o, false, logger(globals()), out);
       try {
-        const s = await runPlan(planFile, {
-          log: logger(globals()),
-          stateDir: o.stateDir,
-          onEvent: progress?.onEvent,
-          follow: o.follow,
-          signal: stop.signal,
-        });
-        progress?.stop();
-        if (o.json) out(JSON.stringify(s, null, 2));
-        else printRun(s, planFile);
-        if (s.rejects > 0 && !s.nothingToDo) code = EXIT.rejects;
+        await untilStopped();
       } finally {
-        progress?.stop();
+        await dashboard.close();
       }
     });
 
@@ -723,6 +778,34 @@ async function main(argv: string[]): Promise<number> {
     throw e;
   }
   return code;
+}
+
+/** Starts the dashboard and says where it is; a token made for it is printed here and nowhere else. */
+async function serveDashboard(
+  o: { listen: string; token?: boolean; stateDir: string },
+  live: boolean,
+  log: Logger,
+  say: (line: string) => void,
+): Promise<Dashboard> {
+  const token = o.token ? newToken() : undefined;
+  const dashboard = await startDashboard({
+    listen: o.listen,
+    stateDir: o.stateDir,
+    live,
+    log,
+    ...(token ? { token } : {}),
+  });
+  say(
+    token
+      ? `dashboard: ${dashboard.url}?token=${token} (the token is shown this once; /metrics takes it as Authorization: Bearer)`
+      : `dashboard: ${dashboard.url} (metrics at ${dashboard.url}metrics)`,
+  );
+  return dashboard;
+}
+
+/** Until Ctrl-C or SIGTERM: what a command that serves waits for. */
+function untilStopped(): Promise<void> {
+  return new Promise((ok) => (stopGracefully = ok));
 }
 
 /** A command that stops cleanly on a signal sets this; without it a signal ends ferry at once. */

@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'STATE_DAMAGED'
   | 'INTERRUPTED'
   | 'LOCKED'
+  | 'SERVE_INVALID'
   | 'INTERNAL';
 
 export class FerryError extends Error {

@@ -189,3 +189,11 @@ export async function killMidRun(file: string, cwd: string, minDone = 3): Promis
 }
 
 export { PG_BASE };
+
+/** The demo's migration, its target emptied again (rolled back) so that a run has work to do. */
+export function demoToRunAgain(): { dir: string; plan: string } {
+  const dir = join(tmpDir(), 'shop');
+  assert.equal(ferry(['demo', '--dir', dir]).code, 0);
+  assert.equal(ferry(['rollback', '--force'], { cwd: dir }).code, 0);
+  return { dir, plan: join(dir, 'ferry.plan.yaml') };
+}

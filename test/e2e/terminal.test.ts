@@ -6,8 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { abbreviate, duration, fitName, progressLine } from '../../src/cli/progress.js';
-import { tmpDir } from '../helpers.js';
-import { ferry, ferrySpawn } from './support.js';
+import { demoToRunAgain, ferry, ferrySpawn } from './support.js';
 
 /** A seeded generator, so a failing case can be replayed from the seed the assertion prints. */
 function prng(seed: number): () => number {
@@ -59,14 +58,6 @@ test('numbers are abbreviated, not cut; durations read as time; long names keep 
   assert.equal(fitName('customer_order_line_items_archive', 16), 'customer…archive');
   assert.equal(fitName('orders', 8), 'orders  ');
 });
-
-/** The demo's migration, its target emptied again (rolled back) so that a run has work to do. */
-function demoToRunAgain(): { dir: string; plan: string } {
-  const dir = join(tmpDir(), 'shop');
-  assert.equal(ferry(['demo', '--dir', dir]).code, 0);
-  assert.equal(ferry(['rollback', '--force'], { cwd: dir }).code, 0);
-  return { dir, plan: join(dir, 'ferry.plan.yaml') };
-}
 
 test('Ctrl-C ends a run with a line that says how to resume, and the same command finishes it', async () => {
   const { dir, plan } = demoToRunAgain();

@@ -83,35 +83,59 @@ export function throughputChart(chunks: ChunkWritten[]): string {
   const rows = new Array<number>(slices).fill(0);
   for (const c of chunks) rows[Math.min(slices - 1, Math.floor((c.at - start) / sliceMs))]! += c.rows;
   const rates = rows.map((r) => (r * 1000) / sliceMs);
-  const peak = Math.max(...rates);
-  const axisTicks = ticks(peak);
-  const top = 20;
-  const plotHeight = 160;
-  const scale = axisTicks.at(-1)! || 1;
-  const y = (v: number) => top + plotHeight - (v / scale) * plotHeight;
+  const { top, plotHeight, y, grid } = valueAxis(Math.max(...rates), (v) => count(Math.round(v)));
   const x = (i: number) => LABEL + (i / slices) * PLOT;
   const points = rates.flatMap((r, i) => [
     `${x(i).toFixed(1)},${y(r).toFixed(1)}`,
     `${x(i + 1).toFixed(1)},${y(r).toFixed(1)}`,
   ]);
   const area = `<polygon points="${x(0)},${y(0)} ${points.join(' ')} ${x(slices)},${y(0)}" fill="#0969da" fill-opacity="0.25" stroke="#0969da"/>`;
-  const grid = axisTicks.map(
-    (v) =>
-      `<line x1="${LABEL}" y1="${y(v).toFixed(1)}" x2="${LABEL + PLOT}" y2="${y(v).toFixed(1)}" stroke="#d0d7de"/><text x="${LABEL - 8}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${count(Math.round(v))}</text>`,
-  );
-  const timeAxis = ticks(span)
-    .filter((v) => v <= span)
-    .map(
-      (v) =>
-        `<text x="${x((v / span) * slices).toFixed(1)}" y="${top + plotHeight + 16}" text-anchor="middle">${secondsLabel(v)}</text>`,
-    );
   const unit = `<text x="${LABEL - 8}" y="${top - 8}" text-anchor="end">rows/s</text>`;
   return svg('throughput', 'Rows written per second over the run', top + plotHeight + 26, [
     ...grid,
     area,
-    ...timeAxis,
+    ...timeAxis(span, top + plotHeight + 16),
     unit,
   ]);
+}
+
+/** A value over time as a line (the dashboard's lag of live changes); `points` in order of time. */
+export function lineChart(id: string, title: string, unit: string, points: { at: number; value: number }[]): string {
+  if (points.length < 2) return '';
+  const start = points[0]!.at;
+  const span = points.at(-1)!.at - start;
+  if (span <= 0) return '';
+  const { top, plotHeight, y, grid } = valueAxis(Math.max(...points.map((p) => p.value)), (v) =>
+    v.toLocaleString('en-US', { maximumFractionDigits: 2 }),
+  );
+  const x = (at: number) => LABEL + ((at - start) / span) * PLOT;
+  const line = `<polyline points="${points.map((p) => `${x(p.at).toFixed(1)},${y(p.value).toFixed(1)}`).join(' ')}" fill="none" stroke="#bc4c00" stroke-width="2"/>`;
+  const unitLabel = `<text x="${LABEL - 8}" y="${top - 8}" text-anchor="end">${escapeXml(unit)}</text>`;
+  return svg(id, title, top + plotHeight + 26, [...grid, line, ...timeAxis(span, top + plotHeight + 16), unitLabel]);
+}
+
+/** A vertical axis from 0 to at least `max`, its grid lines and labels, and where a value goes on it. */
+function valueAxis(max: number, label: (v: number) => string) {
+  const axisTicks = ticks(max);
+  const top = 20;
+  const plotHeight = 160;
+  const scale = axisTicks.at(-1)! || 1;
+  const y = (v: number) => top + plotHeight - (v / scale) * plotHeight;
+  const grid = axisTicks.map(
+    (v) =>
+      `<line x1="${LABEL}" y1="${y(v).toFixed(1)}" x2="${LABEL + PLOT}" y2="${y(v).toFixed(1)}" stroke="#d0d7de"/><text x="${LABEL - 8}" y="${(y(v) + 4).toFixed(1)}" text-anchor="end">${label(v)}</text>`,
+  );
+  return { top, plotHeight, y, grid };
+}
+
+/** Labels of elapsed time under a plot that spans `span` milliseconds. */
+function timeAxis(span: number, labelY: number): string[] {
+  return ticks(span)
+    .filter((v) => v <= span)
+    .map(
+      (v) =>
+        `<text x="${(LABEL + (v / span) * PLOT).toFixed(1)}" y="${labelY}" text-anchor="middle">${secondsLabel(v)}</text>`,
+    );
 }
 
 function svg(id: string, title: string, height: number, parts: string[]): string {

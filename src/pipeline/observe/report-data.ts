@@ -53,7 +53,15 @@ function readPlan(file: string): Plan | undefined {
   }
 }
 
-function verdictOf(d: Omit<ReportData, 'verdict'>): Verdict {
+/** What the verdict is decided from (the report's facts; the dashboard's too). */
+export interface VerdictFacts {
+  run: RunRecord;
+  verification?: { results: VerifyRecord[] };
+  verificationStale: boolean;
+  rejectedRows: number;
+}
+
+export function verdictOf(d: VerdictFacts): Verdict {
   if (!d.run.status.startsWith('done'))
     return {
       kind: 'incomplete',
@@ -65,10 +73,10 @@ function verdictOf(d: Omit<ReportData, 'verdict'>): Verdict {
       kind: 'mismatches',
       detail: `verification found differences in ${mismatched.map((v) => v.table).join(', ')}: see Verification below`,
     };
-  if (d.rejects.length > 0)
+  if (d.rejectedRows > 0)
     return {
       kind: 'rejected rows',
-      detail: `${d.rejects.length.toLocaleString('en-US')} rows were refused and are in the reject files, each with its reason`,
+      detail: `${d.rejectedRows.toLocaleString('en-US')} rows were refused and are in the reject files, each with its reason`,
     };
   if (!d.verification || d.verificationStale)
     return {
@@ -115,5 +123,5 @@ export function gatherReport(state: StateStore, run: RunRecord): ReportData {
     resumed: resumedTables(state, run, tables),
     chunks: chunks.filter((c) => Number.isFinite(c.at)),
   };
-  return { ...gathered, verdict: verdictOf(gathered) };
+  return { ...gathered, verdict: verdictOf({ ...gathered, rejectedRows: gathered.rejects.length }) };
 }

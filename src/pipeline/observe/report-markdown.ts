@@ -29,7 +29,7 @@ export interface ReportSection {
   markdown: string;
 }
 
-const VERDICT_TITLE: Record<ReportData['verdict']['kind'], string> = {
+export const VERDICT_TITLE: Record<ReportData['verdict']['kind'], string> = {
   verified: 'migrated and verified',
   mismatches: 'mismatches',
   'rejected rows': 'rejected rows',

@@ -53,6 +53,14 @@ export interface RejectRecord {
   refusedBy: RefusedBy;
 }
 
+/** Rejected rows of a table that share a reason: how many, never their values. */
+export interface RejectReason {
+  table: string;
+  reason: string;
+  refusedBy: RefusedBy;
+  rows: number;
+}
+
 export interface PhaseRecord {
   table: string;
   phase: string;
@@ -342,6 +350,38 @@ export class StateStore {
       row: stateParse<unknown[]>(r.row as string),
       reason: r.reason as string,
       refusedBy: r.refused_by as RefusedBy,
+    }));
+  }
+
+  /** A plan's chunks counted by table and state, with their rows (one query: the dashboard asks every second). */
+  chunkCounts(planHash: string): { table: string; status: ChunkStatus; chunks: number; rows: number }[] {
+    return (
+      this.db
+        .prepare(
+          'SELECT table_name, status, count(*) n, sum(rows) r FROM chunks WHERE plan_hash = ? GROUP BY table_name, status',
+        )
+        .all(planHash) as Record<string, string | number>[]
+    ).map((c) => ({
+      table: c.table_name as string,
+      status: c.status as ChunkStatus,
+      chunks: c.n as number,
+      rows: c.r as number,
+    }));
+  }
+
+  /** A plan's rejects by table, reason and who refused them, with how many rows each: no row values. */
+  rejectReasons(planHash: string): RejectReason[] {
+    return (
+      this.db
+        .prepare(
+          'SELECT table_name, reason, refused_by, count(*) n FROM rejects WHERE plan_hash = ? GROUP BY table_name, reason, refused_by ORDER BY table_name, n DESC',
+        )
+        .all(planHash) as Record<string, string | number>[]
+    ).map((r) => ({
+      table: r.table_name as string,
+      reason: r.reason as string,
+      refusedBy: r.refused_by as RefusedBy,
+      rows: r.n as number,
     }));
   }
 
