@@ -479,6 +479,9 @@ describe('mysql: the binlog change log', () => {
       ),
       String(error),
     );
-    assert.match((error as FerryError).action, /ferry rollback PLAN, then ferry run PLAN --follow/);
+    assert.match(
+      (error as FerryError).action,
+      /ferry rollback --force in the plan's folder drops what the run wrote, live changes included; then ferry run PLAN --follow/,
+    );
   });
 });

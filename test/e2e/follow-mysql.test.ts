@@ -148,7 +148,24 @@ describe('follow: MariaDB -> every SQL target while the application writes', () 
     assert.equal(lines.length, 1, again.stderr);
     assert.match(
       lines[0]!,
-      /^ferry: MySQL at 127\.0\.0\.1:\d+ no longer has the binlog from binlog\.\d+:\d+ \(its oldest binlog is binlog\.\d+\): the changes since then cannot be followed: copy the plan afresh \(ferry rollback PLAN, then ferry run PLAN --follow\)/,
+      /^ferry: MySQL at 127\.0\.0\.1:\d+ no longer has the binlog from binlog\.\d+:\d+ \(its oldest binlog is binlog\.\d+\): the changes since then cannot be followed: copy the plan afresh \(ferry rollback --force in the plan's folder drops what the run wrote, live changes included; then ferry run PLAN --follow\)/,
     );
+    // the advice, followed: the copy from a new snapshot streams from there, not from the position
+    // the target kept of the copy that was rolled back (that binlog is gone)
+    const rolledBack = ferry(['rollback', '--force'], { cwd: dir });
+    assert.equal(rolledBack.code, 0, rolledBack.stderr);
+    const writer = new Writer(source, 7);
+    writer.start();
+    const afresh = follow(file, dir);
+    try {
+      for (let i = 0; i < 600 && appliedPosition(dir) === undefined; i++) await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 1000));
+    } finally {
+      await writer.stop();
+    }
+    await caughtUp(dir, source);
+    assert.equal(await stopped(afresh, 'SIGTERM'), 0, afresh.stderr());
+    const verify = ferry(['verify', file], { cwd: dir });
+    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
   });
 });

@@ -21,6 +21,10 @@ import { reasonOf, toFerryError } from './errors.js';
 import { connectionOptions, type Endpoint } from './session.js';
 
 /** MySQL's column type codes (the binlog's TableMap) */
+/** How to start a followed plan over: rollback refuses a target live changes altered unless forced. */
+const COPY_AFRESH =
+  "ferry rollback --force in the plan's folder drops what the run wrote, live changes included; then ferry run PLAN --follow";
+
 const BLOB = 252;
 const GEOMETRY = 255;
 
@@ -308,8 +312,8 @@ export class BinlogStream implements ChangeStream {
         'UNSUPPORTED',
         `the binlog holds rows of ${e.tableName} with other columns than the table has now (${e.columnCount} logged, ${now.length} now): its definition changed after these changes`,
         logged
-          ? 'make the plan again (ferry plan) and copy the table afresh (ferry rollback PLAN, then ferry run PLAN --follow)'
-          : 'copy the table afresh (ferry rollback PLAN, then ferry run PLAN --follow); with binlog_row_metadata=FULL on the server, ferry reads rows logged before a column was added',
+          ? `make the plan again (ferry plan) and copy the table afresh (${COPY_AFRESH})`
+          : `copy the table afresh (${COPY_AFRESH}); with binlog_row_metadata=FULL on the server, ferry reads rows logged before a column was added`,
       );
     const columns = schemas as ColumnSchema[];
     entry.columnSchemas = columns.map((s) => ({ ...s }));
@@ -369,14 +373,14 @@ export class BinlogStream implements ChangeStream {
       throw new FerryError(
         'UNSUPPORTED',
         `${table} changed on the source (${oneLine(statement)}): live changes cannot follow a change of a followed table's definition`,
-        'make the plan again for the new definition (ferry plan) and copy the table afresh (ferry rollback PLAN, then ferry run PLAN --follow)',
+        `make the plan again for the new definition (ferry plan) and copy the table afresh (${COPY_AFRESH})`,
       );
     const changed = statementChange(statement, this.followed);
     if (changed)
       throw new FerryError(
         'UNSUPPORTED',
         `a change of ${changed} was logged as a statement, not as rows (${oneLine(statement)}): ferry reads rows only, so it cannot follow it`,
-        "SET GLOBAL binlog_format = 'ROW', restart the application's connections (a session keeps the format it started with), then copy the plan afresh (ferry rollback PLAN, then ferry run PLAN --follow)",
+        `SET GLOBAL binlog_format = 'ROW', restart the application's connections (a session keeps the format it started with), then copy the plan afresh (${COPY_AFRESH})`,
       );
     // a statement of its own (DDL of another table): the log moves on past it
     if (!this.inTransaction && e.nextPosition > 0) this.reached = { file: this.file, offset: e.nextPosition };
@@ -393,7 +397,7 @@ export function binlogGone(ep: Endpoint, from: BinlogPosition, reason: string): 
   return new FerryError(
     'READ_FAILED',
     `MySQL at ${ep.host}:${ep.port} no longer has the binlog from ${formatPosition(from)} (${reason}): the changes since then cannot be followed`,
-    'copy the plan afresh (ferry rollback PLAN, then ferry run PLAN --follow), and keep binlogs longer than ferry may be stopped (binlog_expire_logs_seconds)',
+    `copy the plan afresh (${COPY_AFRESH}), and keep binlogs longer than ferry may be stopped (binlog_expire_logs_seconds)`,
   );
 }
 

@@ -3,6 +3,7 @@
 // that never split a source transaction. The target stores each batch's position with its changes
 // (Target.applyChanges); the source is told only then that it may forget them. Killed at any
 // instant, the same command streams again from the position the target holds.
+import { createHash } from 'node:crypto';
 import { UNCHANGED, type ChangeTransaction, type RowChange, type TargetChange } from '../../core/changes.js';
 import type { AppliedChange, ChangeLog, ChangeLogSettings, ChangeStream } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
@@ -91,11 +92,18 @@ export function followedChangeLog(session: Session): ChangeLog {
   return session.reader.changeLog(changeLogSettings(session));
 }
 
-/** The position to stream from: the target's, or before the first apply, the copy's snapshot. */
-export async function followFrom(session: Session): Promise<string> {
-  const applied = await session.writer.appliedPosition!(session.hash);
+/**
+ * What the target keeps the applied position under: the plan and the position of the copy's
+ * snapshot, so that a position a target kept from an earlier copy of the plan (rolled back, then
+ * copied again from a new snapshot) is never taken for this copy's.
+ */
+export function streamName(hash: string, start: string): string {
+  return `${hash}-${createHash('sha256').update(start).digest('hex').slice(0, 12)}`;
+}
+
+/** The copy's snapshot position, where the stream begins. */
+function streamStart(session: Session): string {
   const start = session.state.streamStart(session.hash);
-  if (applied !== undefined) return applied;
   if (start === undefined)
     throw new FerryError(
       'INTERNAL',
@@ -103,6 +111,12 @@ export async function followFrom(session: Session): Promise<string> {
       'run `ferry run PLAN --follow` again: it copies what is left and takes a position',
     );
   return start;
+}
+
+/** The position to stream from: the target's, or before the first apply, the copy's snapshot. */
+export async function followFrom(session: Session): Promise<string> {
+  const start = streamStart(session);
+  return (await session.writer.appliedPosition!(streamName(session.hash, start))) ?? start;
 }
 
 /** Follows the source's changes until `opts.signal` stops it. */
@@ -116,6 +130,7 @@ export async function followChanges(
   const tables = followedTables(session);
   const emit = opts.onEvent ?? (() => {});
   const from = await followFrom(session);
+  const name = streamName(hash, streamStart(session));
   run.audit.record('following', { from });
   emit({ type: 'following', from });
   const stream = changeLog.stream(
@@ -135,7 +150,7 @@ export async function followChanges(
     const at = position;
     if (batch.length > 0)
       await withRetries('applying live changes', session.log, plan.settings.retries, () =>
-        writer.applyChanges!(batch, hash, at),
+        writer.applyChanges!(batch, name, at),
       );
     // a batch of heartbeats only: the target holds nothing new, the source may still move on
     await stream.acknowledge(at);

@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import { loadPlan } from '../../core/plan.js';
 import { stateExists, type StreamRecord, type TableStatus } from '../session/checkpoints.js';
-import { changeLogSettings } from '../follow/follow.js';
+import { changeLogSettings, streamName } from '../follow/follow.js';
 import { openSession, type SessionOptions } from '../session/session.js';
 
 export type Phase = 'not started' | 'copying' | 'copied' | 'following';
@@ -114,7 +114,7 @@ async function streamStatus(
       : {}),
   };
   // the target holds the truth of what was applied
-  const applied = await session.writer.appliedPosition?.(session.hash);
+  const applied = await session.writer.appliedPosition?.(streamName(session.hash, recorded.start));
   if (applied !== undefined) out.applied = applied;
   try {
     const log = session.reader.changeLog?.(changeLogSettings(session));

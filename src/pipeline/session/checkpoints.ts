@@ -507,10 +507,13 @@ export class StateStore {
     return ids.map((id) => this.run(id)!);
   }
 
-  /** Forgets the copy state of a plan (tables, chunks, rejects, what its runs wrote): the next run starts afresh. */
+  /**
+   * Forgets the copy state of a plan (tables, chunks, rejects, what its runs wrote, the stream of
+   * live changes that began at its snapshot): the next run starts afresh.
+   */
   resetPlan(planHash: string, runStatus: string): void {
     this.db.transaction(() => {
-      for (const t of ['tables', 'chunks', 'rejects', 'table_writes'])
+      for (const t of ['tables', 'chunks', 'rejects', 'table_writes', 'streams'])
         this.db.prepare(`DELETE FROM ${t} WHERE plan_hash = ?`).run(planHash);
       this.db.prepare("UPDATE runs SET status = ? WHERE plan_hash = ? AND command = 'run'").run(runStatus, planHash);
     })();
