@@ -1,0 +1,233 @@
+// `ferry run PLAN --follow` from PostgreSQL (a private server with wal_level = logical) while an
+// application keeps writing: transactions over two tables, inserts, updates, deletes, primary-key
+// changes, a row inserted and deleted in one transaction, large TOASTed values left unchanged by
+// later updates. ferry is killed (SIGKILL) at random moments of the copy, the handoff and the
+// stream and started again each time, then stopped (SIGTERM): the target equals the source, by
+// ferry verify and value by value.
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import type { Connector, SourceTable, TargetTable } from '../../src/core/contracts.js';
+import { canonicalText } from '../../src/core/values.js';
+import { collect } from '../contract/target-contract.js';
+import { mysqlExec, pgExec, unique } from '../helpers.js';
+import { privatePostgres, type PrivatePostgres } from '../private-postgres.js';
+import { ferry, ferrySpawn, freshDb, open, planFor, type Engine } from './support.js';
+
+let server: PrivatePostgres;
+
+before(async () => {
+  server = await privatePostgres({
+    settings: { wal_level: 'logical', max_replication_slots: 10, max_wal_senders: 10 },
+  });
+});
+after(() => server?.stop());
+
+const ACCOUNTS = 3000;
+const ENTRIES = 6000;
+/** entries whose doc is large enough to be stored out of line (TOAST) */
+const LARGE_EVERY = 500;
+
+async function seedSource(url: string): Promise<void> {
+  await pgExec(
+    url,
+    `CREATE TABLE account (id int PRIMARY KEY, name text NOT NULL, balance numeric(12,2) NOT NULL);
+     CREATE TABLE entry (id bigint PRIMARY KEY, account int NOT NULL, amount numeric(12,2), note varchar(100), doc text);
+     ALTER TABLE entry ALTER doc SET STORAGE EXTERNAL;
+     INSERT INTO account SELECT g, 'account ' || g || ' é', (g % 1000) / 4.0 FROM generate_series(1, ${ACCOUNTS}) g;
+     INSERT INTO entry SELECT g, 1 + g % ${ACCOUNTS}, (g % 77) - 30.5, 'note ' || g,
+       CASE WHEN g % ${LARGE_EVERY} = 0 THEN repeat(md5(g::text), 3000) ELSE 'doc ' || g END
+       FROM generate_series(1, ${ENTRIES}) g`,
+  );
+}
+
+/** A small deterministic random source (mulberry32), so that a failure can be replayed. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The application: transactions of every kind, one after another, until stopped. */
+function writer(url: string, seed: number): { stop(): Promise<number> } {
+  const rnd = random(seed);
+  const pick = (n: number) => 1 + Math.floor(rnd() * n);
+  let nextAccount = ACCOUNTS + 1;
+  let nextEntry = 10_000_000;
+  let stopped = false;
+  let done = 0;
+  const client = new pg.Client({ connectionString: url });
+  const running = (async () => {
+    await client.connect();
+    while (!stopped) {
+      const kind = Math.floor(rnd() * 6);
+      const a = pick(ACCOUNTS);
+      const e = pick(ENTRIES);
+      const statements =
+        kind === 0
+          ? [
+              `INSERT INTO account VALUES (${nextAccount}, 'new ${nextAccount}', 0)`,
+              `INSERT INTO entry VALUES (${nextEntry++}, ${nextAccount}, 12.5, 'opening', 'doc')`,
+              `UPDATE account SET balance = balance + 12.5 WHERE id = ${nextAccount++}`,
+            ]
+          : kind === 1
+            ? [
+                `UPDATE account SET balance = balance - 1.25, name = name || '!' WHERE id = ${a}`,
+                `INSERT INTO entry VALUES (${nextEntry++}, ${a}, -1.25, 'fee', NULL)`,
+              ]
+            : kind === 2
+              ? [`DELETE FROM entry WHERE id = (SELECT max(id) FROM entry WHERE id <= ${e})`]
+              : kind === 3
+                ? // a primary-key change
+                  [
+                    `UPDATE entry SET id = id + 20000000 WHERE id = (SELECT min(id) FROM entry WHERE id >= ${e} AND id < 20000000)`,
+                  ]
+                : kind === 4
+                  ? [
+                      `INSERT INTO entry VALUES (${nextEntry}, ${a}, 1, 'fleeting', 'x')`,
+                      `DELETE FROM entry WHERE id = ${nextEntry++}`,
+                    ]
+                  : // a large value the update leaves as it is
+                    [
+                      `UPDATE entry SET note = 'touched ' || ${pick(1000)} WHERE id IN (SELECT id FROM entry WHERE doc IS NOT NULL AND length(doc) > 10000 ORDER BY id OFFSET ${pick(10)} LIMIT 2)`,
+                    ];
+      await client.query(`BEGIN; ${statements.join('; ')}; COMMIT`);
+      done++;
+      await new Promise((resolve) => setTimeout(resolve, rnd() * 10));
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await running;
+      await client.end();
+      return done;
+    },
+  };
+}
+
+/** Starts `ferry run PLAN --follow`; its output is kept on the child. */
+function follow(file: string, cwd: string): ChildProcess & { out: string } {
+  const child = ferrySpawn(['run', file, '--follow'], { cwd }) as ChildProcess & { out: string };
+  child.out = '';
+  child.stdout!.on('data', (d) => (child.out += d));
+  child.stderr!.on('data', (d) => (child.out += d));
+  return child;
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve(child.exitCode)
+    : new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+}
+
+/** The target's account row `id` (the last transaction's marker), once applied. */
+async function targetHas(engine: Engine, url: string, id: number): Promise<boolean> {
+  try {
+    if (engine === 'postgres') return (await pgExec(url, 'SELECT 1 FROM account WHERE id = $1', [id])).rowCount === 1;
+    if (engine === 'mysql')
+      return ((await mysqlExec(url, 'SELECT 1 FROM account WHERE id = ?', [id])) as unknown[]).length === 1;
+    const db = new Database(url.slice('sqlite:'.length), { readonly: true, fileMustExist: true });
+    try {
+      return db.prepare('SELECT 1 FROM account WHERE id = ?').get(id) !== undefined;
+    } finally {
+      db.close();
+    }
+  } catch {
+    return false; // the table is not there yet
+  }
+}
+
+/** Every row of a table as canonical text, by key, read from the source or the target. */
+async function rowsOf(conn: Connector, side: 'source' | 'target', name: string): Promise<string[][]> {
+  const info = (await conn.introspect({ tables: [name] })).tables[0]!;
+  let rows: unknown[][];
+  if (side === 'source') {
+    const table: SourceTable = { name, columns: info.columns, key: info.primaryKey };
+    const view = await conn.source!().snapshot(1);
+    rows = await collect(conn.source!().read(table, {}, view, 1000)).finally(() => view.release());
+  } else {
+    const table: TargetTable = {
+      name,
+      columns: info.columns,
+      primaryKey: info.primaryKey,
+      key: info.primaryKey,
+      uniqueKeys: [],
+      indexes: [],
+      foreignKeys: [],
+    };
+    rows = await collect(conn.target!().readBack(table, {}, 1000));
+  }
+  return rows
+    .map((r) => r.map((v, i) => canonicalText(v, info.columns[i]!.type)))
+    .sort((x, y) => Number(x[0]) - Number(y[0]));
+}
+
+async function followWithKills(engine: Engine, kills: number, seed: number): Promise<void> {
+  const source = await server.database(unique('follow_src'));
+  await seedSource(source);
+  const target = await freshDb(engine, 'ferry_follow_dst');
+  const slot = unique('ferry_follow');
+  const { file, dir } = await planFor(
+    source,
+    target,
+    (p) => {
+      p.cdc = { slot, publication: slot, heartbeatSeconds: 1, batch: { transactions: 50, changes: 500, waitMs: 100 } };
+    },
+    { rowsPerChunk: 500 },
+  );
+  const rnd = random(seed);
+  const app = writer(source, seed);
+  let run = follow(file, dir);
+  try {
+    for (let k = 0; k < kills; k++) {
+      // from the start (the slot, the copy) to well into the stream
+      await new Promise((resolve) => setTimeout(resolve, 300 + rnd() * 3000));
+      run.kill('SIGKILL');
+      await exited(run);
+      run = follow(file, dir);
+    }
+    const transactions = await app.stop();
+    assert.ok(transactions > 50, `the application wrote ${transactions} transactions`);
+    await pgExec(source, `INSERT INTO account VALUES (0, 'the end', 0)`);
+    for (let i = 0; i < 600 && !(await targetHas(engine, target, 0)); i++) {
+      if (run.exitCode !== null) assert.fail(`ferry run --follow ended by itself: ${run.out}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    run.kill('SIGTERM');
+    assert.equal(await exited(run), 0, run.out);
+    assert.match(
+      run.out,
+      /followed live changes: applied \d+ changes in \d+ transactions; stopped at [0-9A-F]+\/[0-9A-F]+: the same command goes on from there/,
+    );
+  } finally {
+    run.kill('SIGKILL');
+    await app.stop().catch(() => {});
+  }
+  const verify = ferry(['verify', file], { cwd: dir });
+  assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+  const [src, dst] = await Promise.all([open(source), open(target)]);
+  try {
+    for (const table of ['account', 'entry']) {
+      const [want, got] = await Promise.all([rowsOf(src, 'source', table), rowsOf(dst, 'target', table)]);
+      assert.equal(got.length, want.length, `${table}: ${got.length} rows in the target, ${want.length} in the source`);
+      assert.deepEqual(got, want, table);
+    }
+    await src.source!().changeLog!({ slot, publication: slot, heartbeatSeconds: 1 }).drop();
+  } finally {
+    await Promise.all([src.close(), dst.close()]);
+  }
+}
+
+describe('ferry run --follow from PostgreSQL', { timeout: 600_000 }, () => {
+  test('into PostgreSQL: a concurrent writer, SIGKILL at 10 random moments, then SIGTERM: the target equals the source', () =>
+    followWithKills('postgres', 10, 1));
+  test('into MariaDB: a concurrent writer, SIGKILL at 3 random moments', () => followWithKills('mysql', 3, 2));
+  test('into SQLite: a concurrent writer, SIGKILL at 3 random moments', () => followWithKills('sqlite', 3, 3));
+});
