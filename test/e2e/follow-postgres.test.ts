@@ -170,10 +170,10 @@ async function rowsOf(conn: Connector, side: 'source' | 'target', name: string):
 }
 
 async function followWithKills(engine: Engine, kills: number, seed: number): Promise<void> {
-  const source = await server.database(unique('follow_src'));
+  const source = await server.database(unique(`follow_src_${engine}`));
   await seedSource(source);
   const target = await freshDb(engine, 'ferry_follow_dst');
-  const slot = unique('ferry_follow');
+  const slot = unique(`ferry_follow_${engine}`);
   const { file, dir } = await planFor(
     source,
     target,
