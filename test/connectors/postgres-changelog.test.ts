@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { postgresConnector } from '../../src/connectors/postgres/index.js';
 import { UNCHANGED, type ChangeTransaction, type RowChange } from '../../src/core/changes.js';
-import type { ChangeLog, ChangeLogSettings, Connector, SourceTable } from '../../src/core/contracts.js';
+import type { ChangeLog, ChangeLogSettings, ChangeStream, Connector, SourceTable } from '../../src/core/contracts.js';
 import { FerryError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/log.js';
 import { canonicalText } from '../../src/core/values.js';
@@ -37,6 +37,8 @@ interface Fixture {
   settings: ChangeLogSettings;
   sql(text: string, params?: unknown[]): Promise<pg.QueryResult>;
   table(name: string): Promise<SourceTable>;
+  /** streams a test leaves open if it fails half-way; closed by close() */
+  streams: ChangeStream[];
   close(): Promise<void>;
 }
 
@@ -45,6 +47,7 @@ async function fixture(heartbeatSeconds = 1): Promise<Fixture> {
   const conn = await open(url);
   const settings = { slot: `ferry_test_${n}`, publication: `ferry_test_${n}`, heartbeatSeconds };
   const log = conn.source!().changeLog!(settings);
+  const streams: ChangeStream[] = [];
   return {
     url,
     conn,
@@ -55,7 +58,9 @@ async function fixture(heartbeatSeconds = 1): Promise<Fixture> {
       const t = (await conn.introspect({ tables: [name] })).tables[0]!;
       return { name: t.name, columns: t.columns, key: t.primaryKey };
     },
+    streams,
     close: async () => {
+      await Promise.all(streams.map((s) => s.close()));
       await log.drop();
       await conn.close();
     },
@@ -211,6 +216,7 @@ describe('PostgreSQL change log', { timeout: 120_000 }, () => {
         (3, NULL, NULL, NULL, NULL, NULL, '1 day 00:00:00.000001', NULL, '10000-01-01', '2000-01-01 00:00:00.1', '1900-01-01 12:00:00.000001+00',
          '[0:1]={7,8}', NULL, NULL, 1.1, 0.1, '0.00', NULL, '[]')`);
       const stream = f.log.stream([src, own], position);
+      f.streams.push(stream);
       const it = stream[Symbol.asyncIterator]();
       // the rows written after the snapshot in one transaction, the own types in another
       const txs = await take(it, 2);
@@ -256,6 +262,7 @@ describe('PostgreSQL change log', { timeout: 120_000 }, () => {
         `BEGIN; INSERT INTO doc VALUES (3, 'three', 'gone'); DELETE FROM doc WHERE id = 3; DELETE FROM doc WHERE id = 20; COMMIT`,
       );
       const stream = f.log.stream([doc], position);
+      f.streams.push(stream);
       const [insert, update, del] = await take(stream[Symbol.asyncIterator](), 3);
       await stream.close();
       assert.equal(insert!.changes.length, 2);
@@ -282,6 +289,7 @@ describe('PostgreSQL change log', { timeout: 120_000 }, () => {
       await view.release();
       for (let i = 1; i <= 3; i++) await f.sql(`INSERT INTO t VALUES (${i}, 'v${i}')`);
       const first = f.log.stream([t], position);
+      f.streams.push(first);
       const got = await take(first[Symbol.asyncIterator](), 3);
       // the server asks for a reply every second (wal_sender_timeout 2s), heartbeats ask too
       await new Promise((resolve) => setTimeout(resolve, 3500));
@@ -295,6 +303,7 @@ describe('PostgreSQL change log', { timeout: 120_000 }, () => {
       ).client.connection.stream.destroy();
       await first.close();
       const again = f.log.stream([t], position);
+      f.streams.push(again);
       const replayed = await take(again[Symbol.asyncIterator](), 2);
       await again.close();
       assert.deepEqual(
@@ -318,6 +327,7 @@ describe('PostgreSQL change log', { timeout: 120_000 }, () => {
       await f.sql(`DO $$ BEGIN FOR i IN 1..2000 LOOP
         INSERT INTO t SELECT i * 100 + k, repeat(md5((i * 100 + k)::text), 10) FROM generate_series(0, 99) k; COMMIT; END LOOP; END $$`);
       const stream = f.log.stream([t], position);
+      f.streams.push(stream);
       const it = stream[Symbol.asyncIterator]();
       await take(it, 1);
       await new Promise((resolve) => setTimeout(resolve, 3000));
@@ -344,6 +354,7 @@ describe('PostgreSQL change log', { timeout: 120_000 }, () => {
       const { view, position } = await f.log.snapshot([idle], 1);
       await view.release();
       const stream = f.log.stream([idle], position);
+      f.streams.push(stream);
       const it = stream[Symbol.asyncIterator]();
       const pulling = (async () => {
         for (;;) {
@@ -383,6 +394,7 @@ describe('PostgreSQL change log', { timeout: 120_000 }, () => {
       await view.release();
       await f.sql('TRUNCATE t');
       const stream = f.log.stream([t], position);
+      f.streams.push(stream);
       await assert.rejects(take(stream[Symbol.asyncIterator](), 1), (e: unknown) => {
         assert.ok(e instanceof FerryError);
         assert.equal(
@@ -394,6 +406,7 @@ describe('PostgreSQL change log', { timeout: 120_000 }, () => {
       await stream.close();
       // from where the log stands now: past the TRUNCATE
       const busy = f.log.stream([t], (await f.log.status()).position);
+      f.streams.push(busy);
       const it = busy[Symbol.asyncIterator]();
       const pending = it.next().catch((e: unknown) => e);
       await new Promise((resolve) => setTimeout(resolve, 500));

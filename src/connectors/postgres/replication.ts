@@ -291,6 +291,7 @@ export class PgChangeStream implements ChangeStream {
 
   private fail(e: unknown): void {
     if (this.closed) return;
+    clearInterval(this.timer);
     this.failure ??=
       e instanceof FerryError ? e : queryError(e, 'READ_FAILED', `the stream of replication slot ${this.s.slot} broke`);
     this.wakeUp();
