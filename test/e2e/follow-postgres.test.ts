@@ -6,6 +6,7 @@
 // ferry verify and value by value.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -144,6 +145,36 @@ async function targetHas(engine: Engine, url: string, id: number): Promise<boole
   }
 }
 
+type Phase = 'copy' | 'handoff' | 'stream';
+
+/**
+ * Where a followed run stands by its state: copying (until every table is in), the handoff (the
+ * copy is in, nothing applied yet) or streaming; waits (a minute at most) until `until` holds.
+ */
+async function phase(dir: string, until: (p: { name: Phase; chunksDone: number }) => boolean) {
+  let now = { name: 'copy' as Phase, chunksDone: 0 };
+  for (let i = 0; i < 3000; i++) {
+    try {
+      const db = new Database(join(dir, '.ferry', 'state.db'), { readonly: true, fileMustExist: true });
+      try {
+        const one = (sql: string) => (db.prepare(sql).raw().get() as unknown[] | undefined)?.[0];
+        const linked = Number(one("SELECT count(*) FROM tables WHERE status = 'linked'"));
+        now = {
+          name: linked < 2 ? 'copy' : one('SELECT applied FROM streams') ? 'stream' : 'handoff',
+          chunksDone: Number(one("SELECT count(*) FROM chunks WHERE status = 'done'")),
+        };
+      } finally {
+        db.close();
+      }
+      if (until(now)) return now;
+    } catch {
+      // the state file is not there yet, or its tables
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return now;
+}
+
 /** Every row of a table as canonical text, by key, read from the source or the target. */
 async function rowsOf(conn: Connector, side: 'source' | 'target', name: string): Promise<string[][]> {
   const info = (await conn.introspect({ tables: [name] })).tables[0]!;
@@ -169,30 +200,52 @@ async function rowsOf(conn: Connector, side: 'source' | 'target', name: string):
     .sort((x, y) => Number(x[0]) - Number(y[0]));
 }
 
-async function followWithKills(engine: Engine, kills: number, seed: number): Promise<void> {
-  const source = await server.database(unique(`follow_src_${engine}`));
+/**
+ * When ferry is killed: in the copy; at the handoff (the copy is in, nothing applied yet); at a
+ * random moment; or in the stream while the target stalls (its tables locked for 4 s: changes come
+ * in, none is applied, and the stream's heartbeats ask the server for a status update meanwhile).
+ */
+type KillMoment = 'copy' | 'handoff' | 'random' | 'stalled';
+
+async function followWithKills(engine: Engine, moments: KillMoment[], seed: number): Promise<void> {
+  const source = await server.database(unique(`follow_src_${engine}_${seed}`));
   await seedSource(source);
-  const target = await freshDb(engine, 'ferry_follow_dst');
-  const slot = unique(`ferry_follow_${engine}`);
+  const target = await freshDb(engine, `ferry_follow_dst_${seed}`);
+  const slot = unique(`ferry_follow_${engine}_${seed}`);
   const { file, dir } = await planFor(
     source,
     target,
     (p) => {
       p.cdc = { slot, publication: slot, heartbeatSeconds: 1, batch: { transactions: 50, changes: 500, waitMs: 100 } };
     },
-    { rowsPerChunk: 500 },
+    { rowsPerChunk: 200 },
   );
   const rnd = random(seed);
   const app = writer(source, seed);
   let run = follow(file, dir);
+  const killedIn: Phase[] = [];
   try {
-    for (let k = 0; k < kills; k++) {
-      // from the start (the slot, the copy) to well into the stream
-      await new Promise((resolve) => setTimeout(resolve, 300 + rnd() * 3000));
+    for (const moment of moments) {
+      let stall: pg.Client | undefined;
+      if (moment === 'copy') await phase(dir, (p) => p.chunksDone >= 3);
+      else if (moment === 'handoff') await phase(dir, (p) => p.name !== 'copy');
+      else if (moment === 'random') await new Promise((resolve) => setTimeout(resolve, 300 + rnd() * 3000));
+      else {
+        await phase(dir, (p) => p.name === 'stream');
+        stall = new pg.Client({ connectionString: target });
+        await stall.connect();
+        await stall.query('BEGIN; LOCK TABLE account, entry IN ACCESS EXCLUSIVE MODE');
+        await new Promise((resolve) => setTimeout(resolve, 4000));
+      }
+      killedIn.push((await phase(dir, () => true)).name);
       run.kill('SIGKILL');
       await exited(run);
+      await stall?.end();
       run = follow(file, dir);
     }
+    if (moments.includes('copy') && moments.includes('handoff') && moments.includes('random'))
+      for (const p of ['copy', 'handoff', 'stream'] as const)
+        assert.ok(killedIn.includes(p), `killed in ${killedIn.join(', ')}`);
     const transactions = await app.stop();
     assert.ok(transactions > 50, `the application wrote ${transactions} transactions`);
     await pgExec(source, `INSERT INTO account VALUES (0, 'the end', 0)`);
@@ -226,8 +279,12 @@ async function followWithKills(engine: Engine, kills: number, seed: number): Pro
 }
 
 describe('ferry run --follow from PostgreSQL', { timeout: 600_000 }, () => {
-  test('into PostgreSQL: a concurrent writer, SIGKILL at 10 random moments, then SIGTERM: the target equals the source', () =>
-    followWithKills('postgres', 10, 1));
-  test('into MariaDB: a concurrent writer, SIGKILL at 3 random moments', () => followWithKills('mysql', 3, 2));
-  test('into SQLite: a concurrent writer, SIGKILL at 3 random moments', () => followWithKills('sqlite', 3, 3));
+  test('into PostgreSQL: a concurrent writer, SIGKILL at 10 moments (the copy, the handoff, 8 random), then SIGTERM: the target equals the source', () =>
+    followWithKills('postgres', ['copy', 'handoff', ...Array<KillMoment>(8).fill('random')], 1));
+  test('into PostgreSQL: SIGKILL while the target stalls and changes keep coming: nothing received but not applied is lost', () =>
+    followWithKills('postgres', ['stalled', 'stalled'], 4));
+  test('into MariaDB: a concurrent writer, SIGKILL in the copy, at the handoff and at a random moment', () =>
+    followWithKills('mysql', ['copy', 'handoff', 'random'], 2));
+  test('into SQLite: a concurrent writer, SIGKILL in the copy, at the handoff and at a random moment', () =>
+    followWithKills('sqlite', ['copy', 'handoff', 'random'], 3));
 });
