@@ -13,9 +13,9 @@ import pg from 'pg';
 import type { Connector, SourceTable, TargetTable } from '../../src/core/contracts.js';
 import { canonicalText } from '../../src/core/values.js';
 import { collect } from '../contract/target-contract.js';
-import { mysqlExec, pgExec, unique } from '../helpers.js';
+import { freshPg, mysqlExec, pgExec, unique } from '../helpers.js';
 import { privatePostgres, type PrivatePostgres } from '../private-postgres.js';
-import { ferry, ferrySpawn, freshDb, open, planFor, type Engine } from './support.js';
+import { ferry, ferrySpawn, freshDb, oneLine, open, planFor, type Engine } from './support.js';
 
 let server: PrivatePostgres;
 
@@ -25,6 +25,9 @@ before(async () => {
   });
 });
 after(() => server?.stop());
+
+const REPLICA_WAL_MESSAGE =
+  "ferry: the plan cannot run: the source's wal_level is replica: its changes cannot be followed (logical replication needs wal_level = logical): set wal_level = logical and restart the server (RDS and Aurora: rds.logical_replication = 1 in the parameter group; Cloud SQL: the flag cloudsql.logical_decoding = on)";
 
 const ACCOUNTS = 3000;
 const ENTRIES = 6000;
@@ -288,6 +291,22 @@ async function followWithKills(engine: Engine, moments: KillMoment[], seed: numb
 }
 
 describe('ferry run --follow from PostgreSQL', { timeout: 600_000 }, () => {
+  test('a source whose wal_level is not logical: one line before anything is written', async () => {
+    const replica = await privatePostgres({ settings: { wal_level: 'replica' } });
+    try {
+      const source = await replica.database('app');
+      await pgExec(source, 'CREATE TABLE t (id int PRIMARY KEY)');
+      const target = await freshPg('ferry_follow_replica_dst');
+      const { file, dir } = await planFor(source, target);
+      const r = ferry(['run', file, '--follow'], { cwd: dir });
+      assert.deepEqual([r.code, oneLine(r.stderr)], [1, REPLICA_WAL_MESSAGE]);
+      const { rows } = await pgExec(target, "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = 'public'");
+      assert.equal(rows[0].n, 0);
+    } finally {
+      replica.stop();
+    }
+  });
+
   test('into PostgreSQL: a concurrent writer, SIGKILL at 10 moments (the copy, the handoff, 8 random), then SIGTERM: the target equals the source', () =>
     followWithKills('postgres', ['copy', 'handoff', ...Array<KillMoment>(8).fill('random')], 1));
   test('into PostgreSQL: SIGKILL while the target stalls and changes keep coming: nothing received but not applied is lost', () =>
