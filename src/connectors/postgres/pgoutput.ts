@@ -130,7 +130,7 @@ export class PgoutputDecoder {
         throw new FerryError(
           'UNSUPPORTED',
           `${names.join(', ')} was truncated on the source while ferry follows it: a TRUNCATE cannot be applied as row changes`,
-          'copy the table again (ferry rollback, then ferry run --follow), or leave TRUNCATE out while following',
+          'copy the plan again (ferry rollback, then ferry run PLAN --follow), or leave TRUNCATE out while following',
         );
       }
       default:

@@ -187,13 +187,13 @@ export class PgChangeStream implements ChangeStream {
       return new FerryError(
         'STATE_CONFLICT',
         `the replication slot ${this.s.slot} is gone from the source (${reason}): the changes since the copy are lost to ferry`,
-        'run `ferry rollback PLAN`, then `ferry run PLAN --follow` to copy again',
+        'run `ferry rollback` in the state folder, then `ferry run PLAN --follow` to copy again',
       );
     if (/can no longer get changes|has already been removed|invalidated/.test(reason))
       return new FerryError(
         'STATE_CONFLICT',
         `the source no longer keeps the changes the replication slot ${this.s.slot} needs (${reason})`,
-        'raise max_slot_wal_keep_size (or follow without long stops), then `ferry rollback PLAN` and `ferry run PLAN --follow` to copy again',
+        'raise max_slot_wal_keep_size (or follow without long stops), then `ferry rollback` and `ferry run PLAN --follow` to copy again',
       );
     if ((e as { code?: string }).code === '55006')
       return new FerryError(
