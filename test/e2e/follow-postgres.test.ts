@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { Connector, SourceTable, TargetTable } from '../../src/core/contracts.js';
+import type { PlanStatus } from '../../src/pipeline/observe/status.js';
 import { canonicalText } from '../../src/core/values.js';
 import { collect } from '../contract/target-contract.js';
 import { freshPg, mysqlExec, pgExec, unique } from '../helpers.js';
@@ -266,6 +267,12 @@ async function followWithKills(engine: Engine, moments: KillMoment[], seed: numb
     run.kill('SIGKILL');
     await app.stop().catch(() => {});
   }
+  // where the stream stands, and the WAL the slot keeps for it
+  const status = ferry(['status', file, '--json'], { cwd: dir });
+  assert.equal(status.code, 0, status.stderr);
+  const stream = (JSON.parse(status.stdout) as PlanStatus).stream!;
+  assert.match(`${stream.applied} ${stream.sourcePosition}`, /^[0-9A-F]+\/[0-9A-F]+ [0-9A-F]+\/[0-9A-F]+$/);
+  assert.equal(typeof stream.retainedBytes, 'number');
   const verify = ferry(['verify', file], { cwd: dir });
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);
   const [src, dst] = await Promise.all([open(source), open(target)]);
