@@ -280,6 +280,35 @@ describe('PostgreSQL change log', { timeout: 120_000 }, () => {
     }
   });
 
+  test("a partitioned table's changes come under its own name, as the copy reads it", async () => {
+    const f = await fixture();
+    try {
+      await f.sql(`CREATE TABLE event (id int, at date, what text, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+        CREATE TABLE event_2023 PARTITION OF event FOR VALUES FROM ('2023-01-01') TO ('2024-01-01');
+        CREATE TABLE event_2024 PARTITION OF event FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')`);
+      const event = await f.table('event');
+      const { view, position } = await f.log.snapshot([event], 1);
+      await view.release();
+      await f.sql(`INSERT INTO event VALUES (1, '2023-06-01', 'a'), (2, '2024-06-01', 'b')`);
+      await f.sql(`UPDATE event SET at = '2024-02-02' WHERE id = 1`);
+      const stream = f.log.stream([event], position);
+      f.streams.push(stream);
+      const txs = await take(stream[Symbol.asyncIterator](), 2);
+      assert.deepEqual(
+        txs.flatMap((t) => t.changes),
+        [
+          { table: 'event', op: 'insert', after: [1, '2023-06-01', 'a'] },
+          { table: 'event', op: 'insert', after: [2, '2024-06-01', 'b'] },
+          // a row that moves to another partition is deleted from one and inserted into the other
+          { table: 'event', op: 'delete', before: [1, '2023-06-01', UNCHANGED] },
+          { table: 'event', op: 'insert', after: [1, '2024-02-02', 'a'] },
+        ],
+      );
+    } finally {
+      await f.close();
+    }
+  });
+
   test('only acknowledged positions reach the server, even when it asks for a status update', async () => {
     const f = await fixture();
     try {

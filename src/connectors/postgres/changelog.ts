@@ -105,7 +105,10 @@ export class PgChangeLog implements ChangeLog {
   async snapshot(tables: SourceTable[], parallelism: number): Promise<{ view: ReadView; position: string }> {
     // the publication first: pgoutput reads it as of each change, so it must exist before the slot's start
     const slot = await this.onPooled('cannot prepare the publication and the replication slot', async (client) => {
-      await client.query(publicationSql(this.cdc.publication, tables, this.settings.schema));
+      const version = Number(
+        (await client.query<{ v: number }>("SELECT current_setting('server_version_num')::int AS v")).rows[0]!.v,
+      );
+      await client.query(publicationSql(this.cdc.publication, tables, this.settings.schema, version >= 130000));
       const { rows } = await client.query<{ confirmed: string }>(
         'SELECT confirmed_flush_lsn::text AS confirmed FROM pg_replication_slots WHERE slot_name = $1',
         [this.cdc.slot],
@@ -195,14 +198,21 @@ export class PgChangeLog implements ChangeLog {
   }
 }
 
-/** CREATE PUBLICATION for the tables, or ALTER PUBLICATION to them when it exists. */
-function publicationSql(name: string, tables: SourceTable[], schema: string): string {
+/**
+ * CREATE PUBLICATION for the tables, or ALTER PUBLICATION to them when it exists. A partitioned
+ * table's changes are published under its own name, as the copy reads it (`byRoot`, PostgreSQL 13
+ * and later; before, such a table cannot be published): under its partitions' names the stream
+ * would not know them.
+ */
+function publicationSql(name: string, tables: SourceTable[], schema: string, byRoot: boolean): string {
   const list = tables.map((t) => tableRef(t.name, schema).sql).join(', ');
   const pub = quoteIdent(name);
   const literal = `'${name.replace(/'/g, "''")}'`;
+  const root = byRoot ? ' WITH (publish_via_partition_root = true)' : '';
+  const setRoot = byRoot ? ` ALTER PUBLICATION ${pub} SET (publish_via_partition_root = true);` : '';
   return `DO $ferry$ BEGIN
-    IF EXISTS (SELECT 1 FROM pg_publication WHERE pubname = ${literal}) THEN ALTER PUBLICATION ${pub} SET TABLE ${list};
-    ELSE CREATE PUBLICATION ${pub} FOR TABLE ${list}; END IF; END $ferry$`;
+    IF EXISTS (SELECT 1 FROM pg_publication WHERE pubname = ${literal}) THEN ALTER PUBLICATION ${pub} SET TABLE ${list};${setRoot}
+    ELSE CREATE PUBLICATION ${pub} FOR TABLE ${list}${root}; END IF; END $ferry$`;
 }
 
 /**
