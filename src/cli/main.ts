@@ -15,6 +15,7 @@ import { createLogger } from '../core/log.js';
 import { planJsonSchema, planToYaml } from '../core/plan.js';
 import { redact } from '../core/secrets.js';
 import { assess, makePlan, type Assessment } from '../pipeline/plan/assess.js';
+import { findingCounts } from '../pipeline/plan/findings.js';
 import { createDemoDatabase } from '../pipeline/demo/sample-shop.js';
 import { writeReport } from '../pipeline/observe/report.js';
 import { runPlan, type RunSummary } from '../pipeline/copy/run.js';
@@ -61,6 +62,9 @@ function duration(s: number): string {
 
 function printAssessment(a: Assessment): void {
   out(
+    `${a.totals.tables} tables, ${a.totals.rows} rows, ${bytes(a.totals.bytes)}; estimated copy time ${duration(a.estimatedSeconds)}; ${findingCounts(a.groups)}`,
+  );
+  out(
     `source: ${a.source.url} (${a.source.engine} ${a.source.version})${a.target ? `\ntarget: ${a.target.url} (${a.target.engine})` : ''}`,
   );
   const t = newTable({ head: ['wave', 'table', 'rows', 'size', 'cols', 'primary key', 'references', 'large objects'] });
@@ -72,23 +76,17 @@ function printAssessment(a: Assessment): void {
       bytes(x.bytes),
       x.columns,
       x.primaryKey.join(', ') || '(none)',
-      x.foreignKeys.map((f) => f.refTable).join(', '),
+      [...new Set(x.foreignKeys.map((f) => f.refTable))].join(', '),
       x.largeObjectColumns.join(', '),
     ]);
   out(t.toString());
-  out(
-    `${a.totals.tables} tables, ${a.totals.rows} rows, ${bytes(a.totals.bytes)}; estimated copy time ${duration(a.estimatedSeconds)}`,
-  );
-  if (a.findings.length === 0) {
-    out('no findings');
-    return;
-  }
+  if (a.groups.length === 0) return;
   const f = newTable({
-    head: ['severity', 'where', 'finding', 'what to do'],
-    colWidths: [10, 28, 60, 50],
+    head: ['severity', 'finding', 'where', 'what to do'],
+    colWidths: [10, 60, 28, 50],
     wordWrap: true,
   });
-  for (const x of a.findings) f.push([x.severity, [x.table, x.column].filter(Boolean).join('.'), x.message, x.action]);
+  for (const g of a.groups) f.push([g.severity, g.message, g.places.join(', '), g.action]);
   out(f.toString());
 }
 

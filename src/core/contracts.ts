@@ -39,6 +39,18 @@ export interface Capabilities {
    * without durations. As a target: its time columns take them.
    */
   durations?: boolean;
+  /**
+   * As a target: a foreign key can be added without checking the rows already there, and is
+   * enforced for rows written after (PostgreSQL's NOT VALID; MySQL adds it with foreign_key_checks
+   * off; SQLite leaves it out of the check after the data): the plan's `onOrphans: not-valid`.
+   */
+  notValidForeignKeys?: boolean;
+  /**
+   * As a target: a primary or unique key takes only text and bytes of a bounded length, at most
+   * `bytes` in all, a character counting `bytesPerChar` (MySQL: 3072, utf8mb4's 4). The planner
+   * gives such key columns a length from their longest values (`plan/key-types.ts`).
+   */
+  keyLimit?: { bytes: number; bytesPerChar: number };
 }
 
 export interface ConnectOptions {
@@ -68,6 +80,12 @@ export interface SourceTable {
   where?: string;
 }
 
+/** A foreign key as a target adds it. */
+export interface TargetForeignKey extends ForeignKey {
+  /** the rows already in the table are not checked (only with capabilities.notValidForeignKeys) */
+  notValid?: boolean;
+}
+
 /** A target table as the pipeline writes it (names and types after mapping). */
 export interface TargetTable {
   name: string;
@@ -77,7 +95,7 @@ export interface TargetTable {
   key: string[];
   uniqueKeys: string[][];
   indexes: IndexInfo[];
-  foreignKeys: ForeignKey[];
+  foreignKeys: TargetForeignKey[];
   /** the table plan's options, for targets that take any */
   options?: Record<string, unknown>;
 }
@@ -95,6 +113,13 @@ export interface Source {
   split(table: SourceTable, rowsPerChunk: number, view: ReadView, within?: KeyRange): Promise<KeyRange[]>;
   read(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<RowBatch>;
   count(table: SourceTable, range: KeyRange, view: ReadView): Promise<number>;
+  /**
+   * Why the table's row filter (`table.where`) cannot be used, or undefined when it can: it is
+   * not one boolean expression that stays inside the parentheses it is placed in
+   * (core/sql-filter.ts), or the engine refuses it (checked in a read-only transaction, never
+   * run). Without it, a plan's where filter is refused for this source.
+   */
+  checkWhere?(table: SourceTable): Promise<string | undefined>;
   /**
    * Answers questions about the data of a table (core/profile.ts): an answer for each ask the
    * engine answers (the others are left out), with its ask. It reads the whole table, outside
@@ -211,6 +236,26 @@ export interface TableFingerprint {
   hash: string;
 }
 
+/** Who holds a lock, for the one line that refuses a second command. */
+export interface LockHolder {
+  /** the machine: its host name, or (seen from a database server) the client's address */
+  host: string;
+  /** the process, when the lock's keeper can tell */
+  pid?: number;
+  /** when the lock was taken (ISO 8601, UTC) */
+  since: string;
+  /** the ferry command that holds it (run, verify, …), when known */
+  command?: string;
+}
+
+/** A lock held; released when the command ends (a process that dies releases it by its lease or its connection). */
+export interface Lease {
+  release(): Promise<void>;
+}
+
+/** A lock taken, or who holds it (undefined when its keeper cannot tell). */
+export type LockOutcome = { lease: Lease } | { heldBy: LockHolder | undefined };
+
 export interface Target {
   /** compatibility findings before any write */
   check(tables: TargetTable[]): Promise<Finding[]>;
@@ -269,6 +314,15 @@ export interface Target {
    */
   compact?(tables: TargetTable[]): Promise<CompactResult[]>;
   /**
+   * Takes the lock `name` on the target, without waiting, for one command at a time across
+   * machines: a lock every runner of the plan sees (PostgreSQL: an advisory lock on a session
+   * kept open for the command; MySQL: GET_LOCK on one; SQLite: a lock file beside the
+   * database). It lives until released, or until its holder's process or connection is gone.
+   * `me` is what a refused command is told. Without it, the pipeline locks the plan in the
+   * state folder only (one machine, one state folder).
+   */
+  lock?(name: string, me: LockHolder): Promise<LockOutcome>;
+  /**
    * The table a dry run writes its sample of `table` to. Every name the target creates for it
    * (tables, folders, indexes, keys) carries `suffix`, so nothing of the real table is touched;
    * tables that share storage share their scratch storage. Without it, the pipeline renames
@@ -300,6 +354,12 @@ export interface Connector {
    * stores that text (a finding says so). Without it, every native type has a canonical one.
    */
   ownType?(native: string): boolean;
+  /**
+   * Whether a native type is a large-object type: its values live outside the row (PostgreSQL's
+   * lo and oid, references into pg_largeobject) or may take gigabytes (MySQL's longblob,
+   * longtext). Assess lists such columns; without it an engine has none.
+   */
+  largeObject?(native: string): boolean;
   /** the Source side; absent for a connector that can only be written to (object stores, DynamoDB) */
   source?(): Source;
   /** the Target side; absent for a connector that can only be read from */

@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'FILE_UNWRITABLE'
   | 'STATE_DAMAGED'
   | 'INTERRUPTED'
+  | 'LOCKED'
   | 'INTERNAL';
 
 export class FerryError extends Error {

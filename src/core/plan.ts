@@ -64,6 +64,12 @@ const ForeignKeyPlanSchema = z.strictObject({
   refColumns: z.array(name).min(1),
   onDelete: z.string().optional(),
   onUpdate: z.string().optional(),
+  onOrphans: z
+    .enum(['skip-key', 'reject-rows', 'not-valid'])
+    .optional()
+    .describe(
+      'rows whose key finds no parent (a source that does not enforce the key): skip-key copies them and leaves the key out; reject-rows rejects them with the reason (the error budget applies); not-valid copies them and adds the key unchecked for them, checked for rows written later (NOT VALID in PostgreSQL; MySQL and SQLite too; not object stores or DynamoDB). Without it the key is added checked, and such rows make the run fail at the end',
+    ),
 });
 
 export const TablePlanSchema = z.strictObject({
@@ -218,7 +224,7 @@ function pathText(path: PropertyKey[]): string {
     .replace(/^\./, '');
 }
 
-/** Checks that go beyond the shape: types parse, names resolve, waves follow foreign keys. */
+/** Checks that go beyond the shape: types parse, names resolve, foreign keys refer to tables of the plan. */
 function semanticIssues(plan: Plan): { path: PropertyKey[]; message: string }[] {
   const issues: { path: PropertyKey[]; message: string }[] = [];
   for (const side of ['source', 'target'] as const)
@@ -299,16 +305,11 @@ function semanticIssues(plan: Plan): { path: PropertyKey[]; message: string }[] 
       t.indexes.forEach((ix, ii) => checkCols(ix.columns, [...at, 'indexes', ii, 'columns']));
       t.foreignKeys.forEach((fk, fi) => {
         checkCols(fk.columns, [...at, 'foreignKeys', fi, 'columns']);
-        const refWave = waveOf.get(fk.refTable);
-        if (refWave === undefined)
+        // any wave will do: foreign keys are added after all the data (a cycle cannot be ordered)
+        if (!waveOf.has(fk.refTable))
           issues.push({
             path: [...at, 'foreignKeys', fi, 'refTable'],
             message: `foreign key ${fk.name} refers to "${fk.refTable}", which is not in the plan (drop the foreign key or add the table)`,
-          });
-        else if (refWave > wi)
-          issues.push({
-            path: [...at, 'foreignKeys', fi, 'refTable'],
-            message: `foreign key ${fk.name} refers to "${fk.refTable}" in a later wave (move it to wave ${refWave + 1} or earlier)`,
           });
       });
     }),

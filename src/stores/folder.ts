@@ -5,7 +5,9 @@ import { mkdir, open, readdir, readFile, rename, rm, rmdir, stat, type FileHandl
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { FerryError } from '../core/errors.js';
+import type { LockHolder, LockOutcome } from '../core/contracts.js';
 import { fileError } from '../core/files.js';
+import { takeLockFile } from '../core/lock-file.js';
 import { Tally, type ListedObject, type ObjectStore, type ObjectWriter, type RandomAccess } from './store.js';
 
 /** What a caller can do instead, in every error of a folder store. */
@@ -88,6 +90,17 @@ export class FolderStore implements ObjectStore {
 
   private path(key: string): string {
     return join(this.root, ...key.split('/'));
+  }
+
+  async lock(name: string, me: LockHolder): Promise<LockOutcome> {
+    const what = `folder ${this.root}`;
+    try {
+      await mkdir(this.root, { recursive: true, mode: this.modes.folder });
+    } catch (e) {
+      throw fileError(e, `cannot create ${what}`, 'check the path in the file: URL');
+    }
+    // a file at the root, not a folder: no table's folder holds it
+    return takeLockFile(join(this.root, `.${name}.lock`), me, { what, elsewhere: 'check the path in the file: URL' });
   }
 
   /**

@@ -3,9 +3,11 @@
 // bounded number of parts in memory; the SDK retries throttling, 5xx and network errors
 // with backoff, and whatever still fails becomes a one-line FerryError.
 import { createRequire } from 'node:module';
+import type { LockHolder, LockOutcome } from '../core/contracts.js';
 import type { ErrorCode, FerryError } from '../core/errors.js';
 import type { S3Options } from './options.js';
 import { s3Error, type S3Action, type SdkError } from './s3-errors.js';
+import { takeLockObject } from './lock-object.js';
 import { MultipartWriter } from './s3-upload.js';
 import type { ListedObject, ObjectStore, ObjectWriter, RandomAccess } from './store.js';
 
@@ -97,6 +99,42 @@ export class S3Store implements ObjectStore {
       new this.sdk.PutObjectCommand({ ...this.base, Key: this.key(key), Body: body, ...this.encryption() }),
       `writing s3://${this.settings.bucket}/${this.key(key)}`,
       's3:PutObject',
+    );
+  }
+
+  /** A lock object at the prefix's root (lock-object.ts), written with If-None-Match. */
+  lock(name: string, me: LockHolder): Promise<LockOutcome> {
+    return takeLockObject(
+      {
+        get: (key) => this.get(key),
+        put: (key, body) => this.put(key, body),
+        delete: (keys) => this.delete(keys),
+        putIfAbsent: async (key, body) => {
+          try {
+            await this.client.send(
+              new this.sdk.PutObjectCommand({
+                ...this.base,
+                Key: this.key(key),
+                Body: body,
+                IfNoneMatch: '*',
+                ...this.encryption(),
+              }),
+            );
+            return true;
+          } catch (err) {
+            const e = err as SdkError;
+            if (e.name === 'PreconditionFailed' || e.$metadata?.httpStatusCode === 412) return false;
+            throw this.error(
+              err,
+              `writing s3://${this.settings.bucket}/${this.key(key)}`,
+              's3:PutObject',
+              'WRITE_FAILED',
+            );
+          }
+        },
+      },
+      `.${name}.lock`,
+      me,
     );
   }
 

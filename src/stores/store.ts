@@ -2,6 +2,7 @@
 // so the object store target and backups run the same code path for both. An object written
 // appears whole or not at all, and is written and read as a stream, in bounded memory.
 import { createHash, type Hash } from 'node:crypto';
+import type { LockHolder, LockOutcome } from '../core/contracts.js';
 
 /** Keys are relative to the endpoint's root (bucket prefix or folder), "/"-separated. */
 export interface ObjectStore {
@@ -28,6 +29,11 @@ export interface ObjectStore {
   delete(keys: string[]): Promise<void>;
   /** deletes every object under a folder prefix ("table/"); a folder left without objects is gone too */
   deleteFolder(prefix: string): Promise<void>;
+  /**
+   * Takes the lock `name` without waiting (Target.lock): a folder keeps it as a hidden lock file
+   * at its root (core/lock-file.ts). Without it (S3, for now), the store is not locked.
+   */
+  lock?(name: string, me: LockHolder): Promise<LockOutcome>;
   close(): Promise<void>;
 }
 

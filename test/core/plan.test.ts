@@ -33,6 +33,17 @@ test('a valid plan loads with defaults filled in', () => {
   assert.equal(p.target.ifExists, 'fail');
 });
 
+test('a foreign key may refer to a table of any wave: keys are added after all the data', () => {
+  const parent = good.slice(good.indexOf('      - source: parent'), good.indexOf('  - tables:\n      - source: child'));
+  const child = good.slice(good.indexOf('      - source: child'));
+  const swapped = good.slice(0, good.indexOf('      - source: parent')) + child + '  - tables:\n' + parent;
+  const p = parsePlan(swapped, 'p.yaml');
+  assert.deepEqual(
+    p.waves.map((w) => w.tables.map((t) => t.target)),
+    [['child'], ['parent']],
+  );
+});
+
 test('a malformed plan names the file, line and path of the problem', () => {
   assert.throws(
     () =>

@@ -8,14 +8,15 @@ import { DATA } from './misuse/data.js';
 import { ENDPOINTS } from './misuse/endpoints.js';
 import { FILESYSTEM } from './misuse/filesystem.js';
 import { NAMES } from './misuse/names.js';
+import { ONE_RUN } from './misuse/one-run.js';
 import { PLAN_FILES } from './misuse/plan-files.js';
 import { STATE } from './misuse/state.js';
 import { makeFixtures, play, unmountAll, type Row } from './misuse/table.js';
 import { URLS_AND_SECRETS } from './misuse/urls-and-secrets.js';
+import { WHERE_FILTERS } from './misuse/where-filters.js';
 
 // Classes other parts of issue 19 fill as they land, each a file of misuse/ in its place here:
-// one run at a time (a second run, verify, rollback or restore of the same plan and target),
-// where filters that are not one boolean expression, bounds on parallelism and batch sizes,
+// bounds on parallelism and batch sizes,
 // timeouts of dead servers.
 const TABLE: [string, Row[]][] = [
   ['arguments', ARGUMENTS],
@@ -26,8 +27,8 @@ const TABLE: [string, Row[]][] = [
   ['data that does not fit', DATA],
   ['state', STATE],
   ['the file system', FILESYSTEM],
-  ['one run at a time', []],
-  ['where filters', []],
+  ['one run at a time', ONE_RUN],
+  ['where filters', WHERE_FILTERS],
   ['bounds', []],
   ['timeouts', []],
 ];

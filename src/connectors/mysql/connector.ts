@@ -24,6 +24,10 @@ const CAPABILITIES: Capabilities = {
   durations: true,
   // text collations, enum (ordered by position) and MariaDB's uuid (ordered by its time fields) differ from other engines
   portableKeyKinds: ['int', 'decimal', 'date', 'time', 'timestamp', 'year'],
+  // InnoDB's index key prefix limit with the DYNAMIC row format, in utf8mb4
+  keyLimit: { bytes: 3072, bytesPerChar: 4 },
+  // a key added with foreign_key_checks off leaves the rows there unchecked; later writes are checked
+  notValidForeignKeys: true,
 };
 
 type Server = ServerInfo & ServerTraits & TargetTraits;
@@ -84,6 +88,11 @@ class MysqlConnector implements Connector {
 
   canonicalType(native: string): CanonicalType {
     return canonicalTypeOf(native);
+  }
+
+  largeObject(native: string): boolean {
+    // up to 4 GiB a value; blob, text and their medium forms hold at most 16 MiB
+    return /^long(blob|text)\b/i.test(native.trim());
   }
 
   source(): Source {

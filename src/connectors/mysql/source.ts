@@ -7,6 +7,7 @@ import type { KeyRange, RowBatch } from '../../core/types.js';
 import type { ColumnBatch, ColumnDecoder } from '../../core/columns.js';
 import { profileStatements, type ProfileAnswer, type ProfileAsk, type ProfileTable } from '../../core/profile.js';
 import { evenKeyRanges, rangesBetween } from '../../core/split.js';
+import { filterProblem } from '../../core/sql-filter.js';
 import {
   batchDecoder,
   boundLiterals,
@@ -18,7 +19,7 @@ import {
 } from './codec.js';
 import { comparePositions, currentPosition, formatPosition, type BinlogPosition } from './binlog-position.js';
 import { MysqlChangeLog } from './changelog.js';
-import { isFatal, reasonOf, toFerryError } from './errors.js';
+import { isFatal, isTransient, reasonOf, toFerryError } from './errors.js';
 import { profileDialect } from './profile.js';
 import {
   closeSession,
@@ -35,7 +36,7 @@ import { keyColumns, rangeConditions, tupleCompare, whereClause } from './sql.js
 import { TextColumnBatcher, textColumnDecoderFor } from './text-columns.js';
 
 /**
- * `parallelism` connections, each inside START TRANSACTION WITH CONSISTENT SNAPSHOT taken
+ * `parallelism` connections, each inside START TRANSACTION READ ONLY, WITH CONSISTENT SNAPSHOT taken
  * while a global read lock held every commit back, so all of them see the same data. A
  * snapshot cannot be reopened on another connection: one reader lost (a server restart) ends
  * the view, and every read after that fails with snapshotLost.
@@ -163,7 +164,7 @@ export class MysqlSource implements Source {
       }
       try {
         const before = withPosition ? await currentPosition(conns[0]!) : undefined;
-        await Promise.all(conns.map((c) => run(c, 'START TRANSACTION WITH CONSISTENT SNAPSHOT')));
+        await Promise.all(conns.map((c) => run(c, 'START TRANSACTION READ ONLY, WITH CONSISTENT SNAPSHOT')));
         if (before) position = (await snapshotPositions(conns)) ?? before;
       } finally {
         if (locked) await run(conns[0]!, 'UNLOCK TABLES');
@@ -250,6 +251,27 @@ export class MysqlSource implements Source {
       );
       return evenKeyRanges(key.type, BigInt(String(lo)), BigInt(String(hi)), Number(stats?.[0] ?? 0), rowsPerChunk);
     }, table.name);
+  }
+
+  async checkWhere(table: SourceTable): Promise<string | undefined> {
+    const problem = filterProblem(table.where ?? '', 'mysql');
+    if (problem) return problem;
+    try {
+      return await this.pool.use(async (conn) => {
+        await run(conn, 'START TRANSACTION READ ONLY');
+        try {
+          await run(conn, `EXPLAIN SELECT 1 FROM ${quoteIdent(table.name)}${whereClause([table.where])}`);
+          return undefined;
+        } catch (err) {
+          if (isTransient(err)) throw err;
+          return reasonOf(err);
+        } finally {
+          await run(conn, 'ROLLBACK').catch(() => {});
+        }
+      });
+    } catch (err) {
+      throw toFerryError(err, this.ep, 'read', table.name);
+    }
   }
 
   async profile(table: ProfileTable, asks: ProfileAsk[]): Promise<ProfileAnswer[]> {

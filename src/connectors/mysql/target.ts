@@ -5,6 +5,7 @@ import type {
   AppliedChange,
   ChunkWrite,
   IfExists,
+  LockOutcome,
   Reject,
   TableFingerprint,
   Target,
@@ -17,6 +18,7 @@ import type { Logger } from '../../core/log.js';
 import type { Column, Finding, KeyRange, RowBatch } from '../../core/types.js';
 import { Readable } from 'node:stream';
 import { MysqlApply } from './apply.js';
+import { mysqlLock } from './lock.js';
 import { loadDataFormat, quoteIdent, rowEncoder } from './codec.js';
 import { LoadContent } from './load-content.js';
 import { isFatal, isTransient, reasonOf, toFerryError } from './errors.js';
@@ -81,6 +83,10 @@ export class MysqlTarget implements Target {
     this.changes = new MysqlApply(applier, this.statementChars);
   }
 
+  lock(name: string): Promise<LockOutcome> {
+    return mysqlLock(this.pool.ep, name);
+  }
+
   async check(tables: TargetTable[]): Promise<Finding[]> {
     const findings: Finding[] = [];
     const add = (
@@ -130,10 +136,12 @@ export class MysqlTarget implements Target {
       for (const idx of t.indexes)
         for (const c of idx.columns.filter((k) => UNINDEXABLE.test(native.get(k) ?? '')))
           add(
-            idx.unique ? 'error' : 'warning',
+            idx.unique ? 'error' : 'info',
             'INDEX_ON_TEXT',
             t.name,
-            `index ${idx.name} covers ${native.get(c)} column ${c}: MySQL indexes only the first ${TEXT_INDEX_PREFIX} characters`,
+            idx.unique
+              ? `${t.name}.${c} ${native.get(c)} is in unique index ${idx.name}, and MySQL cannot index a whole text or blob value`
+              : `${t.name}.${c} ${native.get(c)} is in an index: MySQL indexes the first ${TEXT_INDEX_PREFIX} characters of it`,
             idx.unique
               ? "set the column's nativeType to varchar(n) in the plan"
               : 'nothing to do unless the index must cover the whole value',
@@ -417,19 +425,23 @@ export class MysqlTarget implements Target {
     await this.pool
       .use(async (conn) => {
         const have = await this.existing(conn, table.name, 'foreignKeys');
-        const clauses = table.foreignKeys
-          .filter((fk) => !have.has(clip(fk.name)))
-          .map(
+        const missing = table.foreignKeys.filter((fk) => !have.has(clip(fk.name)));
+        const clauses = (keys: typeof missing) =>
+          keys.map(
             (fk) =>
               `ADD CONSTRAINT ${quoteIdent(clip(fk.name))} FOREIGN KEY (${columnList(fk.columns)}) REFERENCES ${quoteIdent(fk.refTable)} (${columnList(fk.refColumns)})` +
               rule('DELETE', fk.onDelete) +
               rule('UPDATE', fk.onUpdate),
           );
-        if (!clauses.length) return;
+        const checked = clauses(missing.filter((fk) => !fk.notValid));
+        // added with the session's checks off, InnoDB does not check the rows there (NOT VALID)
+        const unchecked = clauses(missing.filter((fk) => fk.notValid));
+        if (unchecked.length) await run(conn, `ALTER TABLE ${quoteIdent(table.name)} ${unchecked.join(', ')}`);
+        if (!checked.length) return;
         // checked now: the rows already written must satisfy the keys
         await run(conn, 'SET foreign_key_checks = 1');
         try {
-          await run(conn, `ALTER TABLE ${quoteIdent(table.name)} ${clauses.join(', ')}`);
+          await run(conn, `ALTER TABLE ${quoteIdent(table.name)} ${checked.join(', ')}`);
         } finally {
           await run(conn, 'SET foreign_key_checks = 0');
         }

@@ -20,6 +20,8 @@ import type {
   ChunkWrite,
   CompactResult,
   IfExists,
+  LockHolder,
+  LockOutcome,
   Reject,
   TableFingerprint,
   Target,
@@ -106,6 +108,8 @@ export class ObjectStoreTarget implements Target {
   private readonly changeLog: ChangeLog;
   /** what each table folder's change files leave of its rows, for the change files it was worked out of */
   private readonly changedRows = new Map<string, { signature: string; states: Promise<RowStates> }>();
+  /** the store's lock, where it has one (a folder) */
+  readonly lock?: (name: string, me: LockHolder) => Promise<LockOutcome>;
 
   constructor(
     private readonly store: ObjectStore,
@@ -114,6 +118,7 @@ export class ObjectStoreTarget implements Target {
   ) {
     this.records = new ChunkRecords(store);
     this.changeLog = new ChangeLog(store);
+    if (store.lock) this.lock = (name, me) => store.lock!(name, me);
   }
 
   private layout(table: TargetTable): TableLayout {

@@ -13,6 +13,7 @@ import type { CanonicalType, Finding, SchemaInfo } from '../../core/types.js';
 import { parsePgUrl, sessionPool, watchErrors } from './config.js';
 import { connectError, queryError } from './errors.js';
 import { introspect } from './introspect.js';
+import { pgLock } from './lock.js';
 import { privileges } from './privileges.js';
 import { PgSource, type PgReadView, type PgSourceSettings } from './source.js';
 import { PgTarget } from './target.js';
@@ -24,6 +25,7 @@ const NO_POSTGIS =
 const CAPABILITIES: Capabilities = {
   // text and uuid are left out: their order depends on collation and storage in other engines
   portableKeyKinds: ['int', 'decimal', 'date', 'time', 'timestamp', 'year'],
+  notValidForeignKeys: true,
 };
 
 class PostgresConnector implements Connector {
@@ -43,7 +45,12 @@ class PostgresConnector implements Connector {
   ) {
     this.connectPooled = sessionPool(pool, settings, settings.log);
     this.sourceSide = new PgSource(settings, this.views, this.connectPooled);
-    this.targetSide = new PgTarget({ connect: this.connectPooled, schema: settings.schema, log: settings.log });
+    this.targetSide = new PgTarget({
+      connect: this.connectPooled,
+      lock: (name, me) => pgLock(settings, name, me),
+      schema: settings.schema,
+      log: settings.log,
+    });
   }
 
   async introspect(filter?: { tables?: string[] }): Promise<SchemaInfo> {
@@ -79,6 +86,11 @@ class PostgresConnector implements Connector {
 
   ownType(native: string): boolean {
     return !describeNative(native).known;
+  }
+
+  largeObject(native: string): boolean {
+    // bytea and text hold their values in the row (TOAST): only references into pg_largeobject
+    return /^(lo|oid)$/i.test(native.trim());
   }
 
   source(): Source {

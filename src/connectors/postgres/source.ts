@@ -8,6 +8,7 @@ import { FerryError, snapshotLost } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { profileStatements, type ProfileAnswer, type ProfileAsk, type ProfileTable } from '../../core/profile.js';
 import type { KeyRange, RowBatch } from '../../core/types.js';
+import { filterProblem } from '../../core/sql-filter.js';
 import { decoderFor } from './binary-read.js';
 import { PgChangeLog } from './changelog.js';
 import { sessionSql, watchErrors } from './config.js';
@@ -28,7 +29,7 @@ export interface PgSourceSettings {
   log: Logger;
 }
 
-async function openClient(s: PgSourceSettings): Promise<pg.Client> {
+export async function openClient(s: PgSourceSettings): Promise<pg.Client> {
   const client = new pg.Client(s.config);
   watchErrors(client, s.log);
   try {
@@ -328,6 +329,25 @@ export class PgSource implements Source {
       },
       (e) => readError(e, 'split', table),
     );
+  }
+
+  async checkWhere(table: SourceTable): Promise<string | undefined> {
+    const problem = filterProblem(table.where ?? '', 'postgres');
+    if (problem) return problem;
+    const client = await this.connectPooled();
+    try {
+      await client.query('BEGIN READ ONLY');
+      await client.query(
+        `EXPLAIN SELECT 1 FROM ${tableRef(table.name, this.settings.schema).sql}${whereClause([table.where])}`,
+      );
+      return undefined;
+    } catch (e) {
+      if (isTransientPgError(e)) throw queryError(e, 'READ_FAILED', `cannot check the where filter of ${table.name}`);
+      return pgReason(e);
+    } finally {
+      await client.query('ROLLBACK').catch(() => {});
+      client.release();
+    }
   }
 
   async profile(table: ProfileTable, asks: ProfileAsk[]): Promise<ProfileAnswer[]> {

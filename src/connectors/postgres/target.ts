@@ -6,6 +6,8 @@ import type {
   AppliedChange,
   ChunkWrite,
   IfExists,
+  LockHolder,
+  LockOutcome,
   Reject,
   TableFingerprint,
   Target,
@@ -53,6 +55,8 @@ interface RowFormat {
 export interface PgPool {
   /** a pooled connection with ferry's session settings */
   connect(): Promise<pg.PoolClient>;
+  /** takes a lock on a session of its own (lock.ts) */
+  lock(name: string, me: LockHolder): Promise<LockOutcome>;
   schema: string;
   log: Logger;
 }
@@ -87,6 +91,10 @@ export class PgTarget implements Target {
 
   constructor(private readonly db: PgPool) {
     this.changes = new PgApply({ withClient: (fn) => this.withClient(fn), schema: db.schema });
+  }
+
+  lock(name: string, me: LockHolder): Promise<LockOutcome> {
+    return this.db.lock(name, me);
   }
 
   private ref(name: string): TableRef {
@@ -421,7 +429,7 @@ export class PgTarget implements Target {
           .filter(([, a]) => a && FK_ACTIONS.has(a.toUpperCase()))
           .map(([clause, a]) => ` ${clause} ${a!.toUpperCase()}`)
           .join('');
-        const sql = `ALTER TABLE ${ref.sql} ADD CONSTRAINT ${quoteIdent(name)} FOREIGN KEY (${fk.columns.map(quoteIdent).join(', ')}) REFERENCES ${this.ref(fk.refTable).sql} (${fk.refColumns.map(quoteIdent).join(', ')})${actions}`;
+        const sql = `ALTER TABLE ${ref.sql} ADD CONSTRAINT ${quoteIdent(name)} FOREIGN KEY (${fk.columns.map(quoteIdent).join(', ')}) REFERENCES ${this.ref(fk.refTable).sql} (${fk.refColumns.map(quoteIdent).join(', ')})${actions}${fk.notValid ? ' NOT VALID' : ''}`;
         try {
           await client.query(sql);
         } catch (e) {

@@ -27,6 +27,8 @@ class SqliteConnector implements Connector {
     portableKeyKinds: ['int', 'year', 'date', 'timestamp'],
     looseValues: true,
     looseBooleans: true,
+    // its keys are declared with the table and checked after the data: a NOT VALID one is not checked
+    notValidForeignKeys: true,
   };
   private readonly conns: Connections;
   private sourceSide?: SqliteSource;

@@ -145,17 +145,7 @@ export class Connections {
     if (this.memory) return this.memoryDb();
     if (!this.writer) {
       const created = !existsSync(this.path);
-      if (created) {
-        try {
-          mkdirSync(dirname(this.path), { recursive: true });
-        } catch (err) {
-          throw fileError(
-            err,
-            `cannot create the folder of SQLite database ${this.path}`,
-            'check the path in the sqlite: URL',
-          );
-        }
-      }
+      if (created) this.makeFolder();
       const db = open(this.path, {});
       if (created) db.pragma('journal_mode = WAL');
       // FKs are declared with the table but checked once the data is in (addForeignKeys)
@@ -167,6 +157,19 @@ export class Connections {
       this.writer = db;
     }
     return this.writer;
+  }
+
+  /** Makes the database's folder (and its missing parents) if it is not there. */
+  makeFolder(): void {
+    try {
+      mkdirSync(dirname(this.path), { recursive: true });
+    } catch (err) {
+      throw fileError(
+        err,
+        `cannot create the folder of SQLite database ${this.path}`,
+        'check the path in the sqlite: URL',
+      );
+    }
   }
 
   /** A connection of its own for a read view (the caller starts its transaction). */

@@ -5,11 +5,12 @@
 import type { ReadView, Source, SourceTable } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { profileStatements, type ProfileAnswer, type ProfileAsk, type ProfileTable } from '../../core/profile.js';
+import { filterProblem } from '../../core/sql-filter.js';
 import type { KeyRange, RowBatch } from '../../core/types.js';
 import { toFerryError, type Connections, type Db } from './db.js';
 import { profileDialect } from './profile.js';
 import { countRows, readRows, splitRanges } from './read.js';
-import { ident } from './sql.js';
+import { ident, rangeFilter } from './sql.js';
 
 class SqliteView implements ReadView {
   /** SQLite reads on one thread: readers share this one connection, one after another */
@@ -64,6 +65,20 @@ export class SqliteSource implements Source {
 
   async *read(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<RowBatch> {
     yield* readRows(dbOf(view), table, range, batchRows);
+  }
+
+  async checkWhere(table: SourceTable): Promise<string | undefined> {
+    const problem = filterProblem(table.where ?? '', 'sqlite');
+    if (problem) return problem;
+    try {
+      // compiled on a read-only connection, never run
+      this.conns
+        .read()
+        .prepare(`SELECT 1 FROM ${ident(table.name)}${rangeFilter({ ...table, key: [], columns: [] }, {}).sql}`);
+      return undefined;
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
   }
 
   async profile(table: ProfileTable, asks: ProfileAsk[]): Promise<ProfileAnswer[]> {

@@ -4,6 +4,8 @@ import type {
   AppliedChange,
   ChunkWrite,
   IfExists,
+  LockHolder,
+  LockOutcome,
   Reject,
   Target,
   TargetTable,
@@ -11,6 +13,7 @@ import type {
 } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { writeIsolated } from '../../core/isolate.js';
+import { takeLockFile } from '../../core/lock-file.js';
 import type { Logger } from '../../core/log.js';
 import type { Finding, KeyRange, RowBatch } from '../../core/types.js';
 import { formatType } from '../../core/types.js';
@@ -51,6 +54,17 @@ export class SqliteTarget implements Target {
     private readonly conns: Connections,
     private readonly log: Logger,
   ) {}
+
+  /** A lock file beside the database (a private in-memory database has no other writer). */
+  async lock(name: string, me: LockHolder): Promise<LockOutcome> {
+    if (this.conns.memory) return { lease: { release: async () => {} } };
+    // the folder a run would make for the database: the lock is beside where it will be
+    this.conns.makeFolder();
+    return takeLockFile(`${this.conns.path}.${name}.lock`, me, {
+      what: `SQLite database ${this.conns.path}`,
+      elsewhere: 'put the database in a folder this user may write',
+    });
+  }
 
   async check(tables: TargetTable[]): Promise<Finding[]> {
     const findings: Finding[] = [];
@@ -201,9 +215,24 @@ export class SqliteTarget implements Target {
               d.refColumns.join() === fk.refColumns.join(),
           );
         if (!table.foreignKeys.every(isDeclared)) this.rebuild(db, table);
-        violations = db
-          .prepare('SELECT parent, count(*) AS rows FROM pragma_foreign_key_check(?) GROUP BY parent')
-          .all(table.name) as { parent: string; rows: bigint }[];
+        // a key added NOT VALID holds for rows written later: the rows there now are not checked
+        const columnsOf = new Map<number, string>();
+        for (const k of db
+          .prepare('SELECT id, "from" AS col FROM pragma_foreign_key_list(?) ORDER BY id, seq')
+          .all(table.name) as { id: number; col: string }[])
+          columnsOf.set(k.id, columnsOf.has(k.id) ? `${columnsOf.get(k.id)},${k.col}` : k.col);
+        const unchecked = (parent: string, fkid: number) =>
+          table.foreignKeys.some(
+            (fk) =>
+              fk.notValid &&
+              fk.refTable.toLowerCase() === parent.toLowerCase() &&
+              fk.columns.join() === columnsOf.get(fkid),
+          );
+        violations = (
+          db
+            .prepare('SELECT parent, fkid, count(*) AS rows FROM pragma_foreign_key_check(?) GROUP BY parent, fkid')
+            .all(table.name) as { parent: string; fkid: number; rows: bigint }[]
+        ).filter((v) => !unchecked(v.parent, v.fkid));
       } catch (err) {
         throw toFerryError(err, 'WRITE_FAILED', `adding the foreign keys of table ${table.name}`);
       }
@@ -240,7 +269,14 @@ export class SqliteTarget implements Target {
   }
 
   async *readBack(table: TargetTable, range: KeyRange, batchRows: number): AsyncIterable<RowBatch> {
-    yield* readRows(this.conns.read(), specOf(table), range, batchRows);
+    // on a connection of its own: a statement iterating keeps its connection busy, and other
+    // reads (introspect as the next table is prepared, counts) go on meanwhile
+    const db = this.conns.openView();
+    try {
+      yield* readRows(db, specOf(table), range, batchRows);
+    } finally {
+      this.conns.closeView(db);
+    }
   }
 
   async count(table: TargetTable, range: KeyRange): Promise<number> {

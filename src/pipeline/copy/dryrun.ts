@@ -19,11 +19,13 @@ import type { ScratchRecord } from '../session/checkpoints.js';
 import type { TableMapping } from '../plan/mapping.js';
 import { systemClock, type Clock } from './schedule.js';
 import { asCommand, type CommandEnd, type CommandRun } from '../session/command.js';
-import { openSession, type Session, type SessionOptions } from '../session/session.js';
+import { holdingPlan } from '../session/lock.js';
+import { lockRequest, openSession, type Session, type SessionOptions } from '../session/session.js';
 import { copyChunk, type ChunkTap, type CopyPath } from './chunk.js';
 import { preflight } from './preflight.js';
 import { readerCount, Throttle } from './throttle.js';
 import { rowDiff } from '../verify/verify.js';
+import { refuseOrphans } from '../plan/orphans.js';
 
 export interface DryRunOptions extends SessionOptions {
   /** rows per table (default 1000) */
@@ -320,9 +322,10 @@ export async function dryRun(planFile: string, opts: DryRunOptions = {}): Promis
       suffix,
       sample: opts.percent !== undefined ? `${opts.percent}%` : (opts.sample ?? DEFAULT_SAMPLE),
     };
-    return await asCommand(
-      { state, plan: { hash, file: planFile }, command: 'test', log: session.log, details },
-      (run) => sampleAll(session, run, suffix, opts),
+    return await holdingPlan(lockRequest(session, 'test'), () =>
+      asCommand({ state, plan: { hash, file: planFile }, command: 'test', log: session.log, details }, (run) =>
+        sampleAll(session, run, suffix, opts),
+      ),
     );
   } finally {
     await session.close();
@@ -399,6 +402,7 @@ async function sampleAll(
     stopIfAsked();
     const workers = readerCount(plan.settings);
     view = await session.reader.snapshot(workers);
+    await refuseOrphans(all, session.reader, view, plan.settings.batchRows);
     const path: CopyPath = {
       source: session.reader,
       target,

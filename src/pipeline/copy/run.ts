@@ -12,7 +12,8 @@ import { fingerprintOf, tableHeld } from '../safety/fingerprint.js';
 import type { TableMapping } from '../plan/mapping.js';
 import { ScheduleGate, systemClock, type Clock } from './schedule.js';
 import { asCommand, type CommandEnd, type CommandRun } from '../session/command.js';
-import { openSession, type Session, type SessionOptions } from '../session/session.js';
+import { holdingPlan } from '../session/lock.js';
+import { lockRequest, openSession, type Session, type SessionOptions } from '../session/session.js';
 import { writePrivateFile } from '../session/private-files.js';
 import type { ChunkState, RunRecord } from '../session/checkpoints.js';
 import { copyChunk, type CopyPath } from './chunk.js';
@@ -21,6 +22,7 @@ import { preflight } from './preflight.js';
 import { withRetries } from './retry.js';
 import { readerCount, Throttle } from './throttle.js';
 import { followChanges, followedChangeLog, type FollowSummary } from '../follow/follow.js';
+import { refuseOrphans } from '../plan/orphans.js';
 
 export type { RunEvent } from './events.js';
 
@@ -78,34 +80,38 @@ export interface RunSummary {
 /** Runs (or resumes) a plan. */
 export async function runPlan(planFile: string, opts: RunOptions = {}): Promise<RunSummary> {
   const session = await openSession(planFile, opts);
-  const { state, hash, plan } = session;
   try {
-    const all = session.waves.flat();
-    // a finished plan is not run again, and its last run stays the latest (report, rollback)
-    if (!opts.follow && all.every((m) => state.tableStatus(hash, m.target.name) === 'linked')) {
-      const finishedBy = state
-        .runsOf(hash, 'run')
-        .filter((r) => r.status.startsWith('done'))
-        .at(-1);
-      const summary = summarize(session, finishedBy?.id ?? '', all, performance.now());
-      return { ...summary, rejectFiles: [], nothingToDo: { finishedBy } };
-    }
-    // a plan that cannot be followed is refused before a run starts
-    const changeLog = opts.follow ? followedChangeLog(session) : undefined;
-    const details = {
-      planFile,
-      source: plan.source.url,
-      target: plan.target.url,
-      ifExists: plan.target.ifExists,
-      settings: plan.settings,
-    };
-    return await asCommand(
-      { state, plan: { hash, file: planFile }, command: 'run', log: session.log, details },
-      (run) => copyPlan(session, run, opts, changeLog),
-    );
+    return await holdingPlan(lockRequest(session, 'run'), () => runHeld(session, planFile, opts));
   } finally {
     await session.close();
   }
+}
+
+/** runPlan with the plan's lock held. */
+async function runHeld(session: Session, planFile: string, opts: RunOptions): Promise<RunSummary> {
+  const { state, hash, plan } = session;
+  const all = session.waves.flat();
+  // a finished plan is not run again, and its last run stays the latest (report, rollback)
+  if (!opts.follow && all.every((m) => state.tableStatus(hash, m.target.name) === 'linked')) {
+    const finishedBy = state
+      .runsOf(hash, 'run')
+      .filter((r) => r.status.startsWith('done'))
+      .at(-1);
+    const summary = summarize(session, finishedBy?.id ?? '', all, performance.now());
+    return { ...summary, rejectFiles: [], nothingToDo: { finishedBy } };
+  }
+  // a plan that cannot be followed is refused before a run starts
+  const changeLog = opts.follow ? followedChangeLog(session) : undefined;
+  const details = {
+    planFile,
+    source: plan.source.url,
+    target: plan.target.url,
+    ifExists: plan.target.ifExists,
+    settings: plan.settings,
+  };
+  return await asCommand({ state, plan: { hash, file: planFile }, command: 'run', log: session.log, details }, (run) =>
+    copyPlan(session, run, opts, changeLog),
+  );
 }
 
 /** The run proper: checks, the backup before the first write, then every table, chunk by chunk. */
@@ -229,6 +235,7 @@ async function copyTables(
       view = await session.reader.snapshot(ctl.workers);
       audit.record('snapshot taken', { readers: ctl.workers });
     }
+    await refuseOrphans(all, session.reader, view, plan.settings.batchRows);
     const tables = all.map((m) => {
       const done = state.chunks(hash, m.target.name).filter((c) => c.status === 'done');
       return {

@@ -4,7 +4,7 @@ import { connect } from '../../connectors/index.js';
 import type { Connector } from '../../core/contracts.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { DEFAULT_RETRIES, type Plan, type TablePlan } from '../../core/plan.js';
-import type { CanonicalType, Column, Finding, SchemaInfo, TableInfo } from '../../core/types.js';
+import type { CanonicalType, Finding, SchemaInfo, TableInfo } from '../../core/types.js';
 import { formatType } from '../../core/types.js';
 import { alwaysFits } from '../../core/values.js';
 import { hasLiteralPassword } from '../../core/secrets.js';
@@ -12,8 +12,12 @@ import { redactUrl } from '../../core/url.js';
 import { FerryError } from '../../core/errors.js';
 import { mapTable } from './mapping.js';
 import { sourceSide, targetSide } from '../session/sides.js';
-import { dataKey, dataType, dataTypeFinding } from './data-types.js';
+import { dataType, dataTypeFinding } from './data-types.js';
+import { keyKeepsOrder, keySizeFindings, schemaKeySizes, type KeySizes, type SizedColumn } from './key-types.js';
 import { DataProfile, measure } from './profile.js';
+import { waves } from './waves.js';
+import { groupFindings, type FindingGroup } from './findings.js';
+import { defaultOrphanChoice, orphanFinding } from './foreign-keys.js';
 
 export interface AssessOptions {
   source: string;
@@ -40,42 +44,17 @@ export interface Assessment {
   target?: { url: string; engine: string };
   tables: TableInventory[];
   totals: { tables: number; rows: number; bytes: number };
+  /** every finding, one per place (table, column) */
   findings: Finding[];
+  /** the findings as a person reads them: one per kind, with the places it concerns */
+  groups: FindingGroup[];
   /** rough seconds for the copy, from rows and bytes at typical rates */
   estimatedSeconds: number;
 }
 
-const LARGE_KINDS: CanonicalType['kind'][] = ['bytes', 'json'];
 // typical sustained rates of a copy on modest hardware, for the estimate only
 const ROWS_PER_SECOND = 150_000;
 const BYTES_PER_SECOND = 40 * 1024 * 1024;
-
-function isLarge(t: CanonicalType): boolean {
-  return LARGE_KINDS.includes(t.kind) || (t.kind === 'string' && t.length === undefined);
-}
-
-/** Waves: tables in foreign-key order (a table comes after the tables it refers to). Cycles share a wave. */
-export function waves(tables: TableInfo[]): TableInfo[][] {
-  const names = new Set(tables.map((t) => t.name));
-  const level = new Map<string, number>();
-  const visiting = new Set<string>();
-  const byName = new Map(tables.map((t) => [t.name, t]));
-  const depth = (t: TableInfo): number => {
-    if (level.has(t.name)) return level.get(t.name)!;
-    if (visiting.has(t.name)) return 0;
-    visiting.add(t.name);
-    let d = 0;
-    for (const fk of t.foreignKeys)
-      if (fk.refTable !== t.name && names.has(fk.refTable)) d = Math.max(d, depth(byName.get(fk.refTable)!) + 1);
-    visiting.delete(t.name);
-    level.set(t.name, d);
-    return d;
-  };
-  tables.forEach(depth);
-  const out: TableInfo[][] = [];
-  for (const t of tables) (out[level.get(t.name)!] ??= []).push(t);
-  return out.filter((w) => w && w.length > 0);
-}
 
 /** The chunk key: the primary key (else a unique key) when every column orders the same in the source and the target. */
 export function chunkKey(t: TableInfo, source: Connector, target?: Connector): string[] {
@@ -97,6 +76,7 @@ function tableFindings(
   target: Connector | undefined,
   names: Set<string>,
   profile: DataProfile,
+  sizes: KeySizes | undefined,
 ): Finding[] {
   const f: Finding[] = [];
   const key = chunkKey(t, source, target);
@@ -130,14 +110,7 @@ function tableFindings(
       });
     else {
       const orphans = profile.get(t.name, { kind: 'orphans', foreignKey: fk })?.rows ?? 0;
-      if (orphans > 0)
-        f.push({
-          severity: 'warning',
-          code: 'ORPHAN_ROWS',
-          table: t.name,
-          message: `${orphans} rows of ${t.name} refer to no row of ${fk.refTable} by foreign key ${fk.name} (${fk.columns.join(', ')})`,
-          action: `the foreign key cannot be added after the copy: fix or delete those rows in the source, or remove the foreign key from the plan`,
-        });
+      if (orphans > 0) f.push(orphanFinding(t.name, fk, orphans, target));
     }
   for (const c of t.columns) {
     if (source.capabilities.zeroDates && (c.type.kind === 'date' || c.type.kind === 'timestamp'))
@@ -185,6 +158,7 @@ function tableFindings(
       });
     }
   }
+  if (target && sizes) f.push(...keySizeFindings(t, sizes, target));
   return f;
 }
 
@@ -229,8 +203,9 @@ async function assessSchema(
   const names = new Set(schema.tables.map((t) => t.name));
   const waveOf = new Map<string, number>();
   waves(schema.tables).forEach((w, i) => w.forEach((t) => waveOf.set(t.name, i + 1)));
-  const profile = await measure(schema, source, opts.log ?? silentLogger);
-  const findings = schema.tables.flatMap((t) => tableFindings(t, source, target, names, profile));
+  const profile = await measure(schema, source, target, opts.log ?? silentLogger);
+  const sizes = target && keySizesOf(schema, target, profile);
+  const findings = schema.tables.flatMap((t) => tableFindings(t, source, target, names, profile, sizes?.get(t.name)));
   findings.push(...((await source.privileges?.({ role: 'source', tables: schema.tables.map((t) => t.name) })) ?? []));
   if (opts.follow) findings.push(...(await liveChangeFindings(schema, source)));
   if (opts.tables)
@@ -262,7 +237,7 @@ async function assessSchema(
       columns: t.columns.length,
       primaryKey: t.primaryKey,
       foreignKeys: t.foreignKeys.map((f) => ({ columns: f.columns, refTable: f.refTable })),
-      largeObjectColumns: t.columns.filter((c) => isLarge(c.type)).map((c) => c.name),
+      largeObjectColumns: t.columns.filter((c) => source.largeObject?.(c.nativeType)).map((c) => c.name),
       wave: waveOf.get(t.name)!,
     }))
     .sort((a, b) => a.wave - b.wave || a.name.localeCompare(b.name));
@@ -276,6 +251,7 @@ async function assessSchema(
     tables,
     totals: { tables: tables.length, rows, bytes },
     findings,
+    groups: groupFindings(findings),
     estimatedSeconds: Math.ceil(Math.max(rows / ROWS_PER_SECOND, bytes / BYTES_PER_SECOND)),
   };
 }
@@ -296,11 +272,41 @@ function targetName(name: string): string {
   return name.includes('.') ? name.slice(name.lastIndexOf('.') + 1) : name;
 }
 
-/** The native type the plan gives a column in the target. */
-function plannedType(table: string, c: Column, source: Connector, target: Connector, profile: DataProfile): string {
-  // an engine's own type (inet, tsvector) stays itself between two databases of that engine
-  if (source.kind === target.kind && source.ownType?.(c.nativeType)) return c.nativeType;
-  return target.nativeType(dataType(table, c, target, profile)?.type ?? c.type).native;
+/** The canonical type of each column of a table as its data decides. */
+function dataTypes(t: TableInfo, target: Connector, profile: DataProfile): Map<string, CanonicalType> {
+  return new Map(t.columns.map((c) => [c.name, dataType(t.name, c, target, profile)?.type ?? c.type]));
+}
+
+/** The key sizes of every table of a schema in the target, from the types the data decides. */
+function keySizesOf(schema: SchemaInfo, target: Connector, profile: DataProfile): Map<string, KeySizes> {
+  return schemaKeySizes(schema.tables, (t) => dataTypes(t, target, profile), target, profile);
+}
+
+/** The native type the plan gives each column of a table in the target: as the data and the keys decide. */
+function plannedTypes(
+  t: TableInfo,
+  source: Connector,
+  target: Connector,
+  profile: DataProfile,
+  sized: Map<string, SizedColumn>,
+): Map<string, string> {
+  const types = dataTypes(t, target, profile);
+  return new Map(
+    t.columns.map((c) => [
+      c.name,
+      // an engine's own type (inet, tsvector) stays itself between two databases of that engine
+      source.kind === target.kind && source.ownType?.(c.nativeType)
+        ? c.nativeType
+        : target.nativeType(sized.get(c.name)?.type ?? types.get(c.name)!).native,
+    ]),
+  );
+}
+
+/** The chunk key, or none when a column's planned type sorts otherwise than its source type (run chunks only by keys that keep their order). */
+function orderedKey(t: TableInfo, key: string[], planned: Map<string, string>, target: Connector): string[] {
+  const keeps = (k: string) =>
+    keyKeepsOrder(t.columns.find((c) => c.name === k)!.type, target.canonicalType(planned.get(k)!), target);
+  return key.every(keeps) ? key : [];
 }
 
 /** A plan for copying every table of the schema as it is. */
@@ -312,16 +318,20 @@ export function buildPlan(
   profile: DataProfile = new DataProfile(),
 ): Plan {
   const rowsPerChunk = opts.rowsPerChunk ?? 100_000;
+  const sizes = keySizesOf(schema, target, profile);
+  const planned = new Map(
+    schema.tables.map((t) => [t.name, plannedTypes(t, source, target, profile, sizes.get(t.name)!.sized)]),
+  );
   const tableOf = (t: TableInfo): TablePlan => ({
     source: t.name,
     target: targetName(t.name),
     rowEstimate: t.rowEstimate,
-    chunking: { key: dataKey(t, chunkKey(t, source, target), target, profile), rowsPerChunk },
+    chunking: { key: orderedKey(t, chunkKey(t, source, target), planned.get(t.name)!, target), rowsPerChunk },
     columns: t.columns.map((c) => ({
       source: c.name,
       target: c.name,
       sourceType: formatType(c.type),
-      type: plannedType(t.name, c, source, target, profile),
+      type: planned.get(t.name)!.get(c.name)!,
       nullable: c.nullable,
       ...(c.autoIncrement ? { autoIncrement: true } : {}),
     })),
@@ -330,7 +340,14 @@ export function buildPlan(
     indexes: t.indexes
       .filter((i) => !i.expression)
       .map((i) => ({ name: i.name, columns: i.columns, unique: i.unique })),
-    foreignKeys: t.foreignKeys.map((f) => ({ ...f, refTable: targetName(f.refTable) })),
+    foreignKeys: t.foreignKeys.map((f) => ({
+      ...f,
+      refTable: targetName(f.refTable),
+      // rows that refer to no parent would make the key fail after the whole copy: decided now
+      ...((profile.get(t.name, { kind: 'orphans', foreignKey: f })?.rows ?? 0) > 0
+        ? { onOrphans: defaultOrphanChoice(target) }
+        : {}),
+    })),
   });
   const plan: Plan = {
     ferry: 1,
@@ -398,7 +415,7 @@ export async function makePlan(opts: PlanOptions): Promise<Plan> {
             'check the name (tables of other PostgreSQL schemas are written schema.table)',
           );
       }
-      const plan = buildPlan(schema, source, target, opts, await measure(schema, source, log));
+      const plan = buildPlan(schema, source, target, opts, await measure(schema, source, target, log));
       const names = new Set(plan.waves.flatMap((w) => w.tables.map((t) => t.target)));
       for (const w of plan.waves)
         for (const t of w.tables) t.foreignKeys = t.foreignKeys.filter((f) => names.has(f.refTable));

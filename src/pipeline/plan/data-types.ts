@@ -116,16 +116,6 @@ export function dataType(
   return undefined;
 }
 
-/** The chunk key, or none when the data changes the kind of one of its columns (run chunks only by keys that keep their kind). */
-export function dataKey(t: TableInfo, key: string[], target: Connector, profile: DataProfile): string[] {
-  const changed = (k: string) => {
-    const c = t.columns.find((x) => x.name === k)!;
-    const type = dataType(t.name, c, target, profile)?.type;
-    return type !== undefined && type.kind !== c.type.kind;
-  };
-  return key.some(changed) ? [] : key;
-}
-
 /** Assess's finding for a type the data decided. */
 export function dataTypeFinding(table: string, c: Column, choice: DataTypeChoice, target: Connector): Finding {
   const native = target.nativeType(choice.type).native;

@@ -12,6 +12,8 @@ import { alwaysFits, converter, misfit } from '../../core/values.js';
 import { targetSide } from '../session/sides.js';
 import { looseConverter } from './loose-values.js';
 import { UNCHANGED } from '../../core/changes.js';
+import { targetForeignKeys } from './foreign-keys.js';
+import { keyKeepsOrder } from './key-types.js';
 
 export interface TableMapping {
   plan: TablePlan;
@@ -27,6 +29,12 @@ export interface TableMapping {
    * is refused for, or undefined (the refused row is then as mapBatch keeps it in rejects)
    */
   mapChangeRow(row: unknown[]): string | undefined;
+  /**
+   * Adds a check of whole source rows made before any value is mapped (a row whose foreign key
+   * finds no parent, `orphans.ts`): mapBatch refuses a row it gives a reason for, and the table
+   * goes as rows. Live changes are not checked (their parents may be newer than the check knows).
+   */
+  refuseRows(check: RowCheck): void;
   /** per target column: the plan transforms it (its values are never shown: verify samples, dry run differences) */
   transformed: boolean[];
   /** positions of the chunk key columns in the target row */
@@ -39,6 +47,8 @@ export interface TableMapping {
 }
 
 type ValueStep = (v: unknown) => unknown;
+/** Why a source row is refused, or undefined. */
+export type RowCheck = (row: unknown[]) => string | undefined;
 
 class RowRejected extends Error {}
 
@@ -183,11 +193,11 @@ export function mapTable(
   });
   const keyTarget = tp.chunking.key.map((k) => {
     const i = cols.findIndex((c) => c.source === k);
-    if (sourceCols[i]!.type.kind !== targetCols[i]!.type.kind)
+    if (!keyKeepsOrder(sourceCols[i]!.type, targetCols[i]!.type, targetConn))
       throw new FerryError(
         'PLAN_INVALID',
         `${where}: chunk key column ${k} is cast from ${formatType(sourceCols[i]!.type)} to ${targetCols[i]!.nativeType}`,
-        'keep chunk key columns in the same kind of type, or chunk by another key',
+        'keep chunk key columns in a type that sorts as the source type does, or chunk by another key (an empty key: one chunk)',
       );
     return cols[i]!.target;
   });
@@ -199,7 +209,7 @@ export function mapTable(
     key: keyTarget,
     uniqueKeys: tp.uniqueKeys,
     indexes: tp.indexes.map((i) => ({ name: i.name, columns: i.columns, unique: i.unique })),
-    foreignKeys: tp.foreignKeys,
+    foreignKeys: targetForeignKeys(tp, targetConn, where),
     options: tp.options,
   };
 
@@ -278,9 +288,14 @@ export function mapTable(
   // rows are mapped in place (the batch is ours); a refused row gets its source values back,
   // its transformed columns transformed
   const original: unknown[] = new Array(active.length);
-  const mapRow = (row: unknown[], steps: typeof active): string | undefined => {
+  const rowChecks: RowCheck[] = [];
+  const mapRow = (row: unknown[], steps: typeof active, checks: RowCheck[] = []): string | undefined => {
     let j = 0;
     try {
+      for (const check of checks) {
+        const why = check(row);
+        if (why !== undefined) throw new RowRejected(why);
+      }
       for (; j < steps.length; j++) {
         const [i, step] = steps[j]!;
         original[j] = row[i];
@@ -295,11 +310,11 @@ export function mapTable(
     }
   };
   const mapBatch = (batch: RowBatch, rejects: Reject[]): RowBatch => {
-    if (active.length === 0) return batch;
+    if (active.length === 0 && rowChecks.length === 0) return batch;
     let kept = 0;
     const rows = batch.rows;
     for (const row of rows) {
-      const reason = mapRow(row, active);
+      const reason = mapRow(row, active, rowChecks);
       if (reason === undefined) rows[kept++] = row;
       else rejects.push({ row, reason });
     }
@@ -309,14 +324,19 @@ export function mapTable(
   // a live change's row may hold values the change log did not carry: they stay as they are
   const changeSteps = active.map(([i, step]) => [i, (v: unknown) => (v === UNCHANGED ? v : step(v))] as const);
   const mapChangeRow = (row: unknown[]) => mapRow(row, changeSteps);
-  return {
+  const mapping: TableMapping = {
     plan: tp,
     source,
     target,
     mapBatch,
     mapChangeRow,
+    refuseRows(check) {
+      rowChecks.push(check);
+      mapping.columnar = false;
+    },
     transformed: cols.map((c) => c.transform !== undefined),
     keyIndexes: keyTarget.map((k) => targetCols.findIndex((c) => c.name === k)),
     columnar,
   };
+  return mapping;
 }

@@ -12,14 +12,25 @@ import {
 import type { SchemaInfo, TableInfo } from '../../core/types.js';
 import { sourceSide } from '../session/sides.js';
 import { typeAsks } from './data-types.js';
+import { keyAsks } from './key-types.js';
 
-/** The questions asked of a table's data; `selected` are the names of the tables planned with it. */
-export function profileAsks(t: TableInfo, selected: Set<string>, source: Capabilities): ProfileAsk[] {
+/**
+ * The questions asked of a table's data; `selected` are the names of the tables planned with it,
+ * `target` the capabilities of the target when there is one.
+ */
+export function profileAsks(
+  t: TableInfo,
+  selected: Set<string>,
+  source: Capabilities,
+  target: Capabilities | undefined,
+): ProfileAsk[] {
   return [
     ...t.foreignKeys.flatMap((fk): ProfileAsk[] =>
       selected.has(fk.refTable) ? [{ kind: 'orphans', foreignKey: fk }] : [],
     ),
     ...typeAsks(t, source),
+    // key lengths matter only to a target that limits them
+    ...(target?.keyLimit ? keyAsks(t) : []),
   ];
 }
 
@@ -40,10 +51,15 @@ export class DataProfile {
 }
 
 /** Asks every table of the schema its questions. This reads the tables whole: large ones take a while. */
-export async function measure(schema: SchemaInfo, source: Connector, log: Logger): Promise<DataProfile> {
+export async function measure(
+  schema: SchemaInfo,
+  source: Connector,
+  target: Connector | undefined,
+  log: Logger,
+): Promise<DataProfile> {
   const selected = new Set(schema.tables.map((t) => t.name));
   const asked = schema.tables.flatMap((t) => {
-    const asks = profileAsks(t, selected, source.capabilities);
+    const asks = profileAsks(t, selected, source.capabilities, target?.capabilities);
     return asks.length > 0 ? [{ t, asks }] : [];
   });
   const side = asked.length > 0 ? sourceSide(source) : undefined;

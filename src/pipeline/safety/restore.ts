@@ -15,6 +15,7 @@ import { backupRows, openBackup, type OpenedBackup } from './backup/reader.js';
 import type { KeySource } from './backup/sealed.js';
 import { StateStore } from '../session/checkpoints.js';
 import { asCommand } from '../session/command.js';
+import { holdingPlan } from '../session/lock.js';
 import { targetSide } from '../session/sides.js';
 
 export interface RestoreOptions {
@@ -158,24 +159,33 @@ async function restoreFrom(b: OpenedBackup, opts: RestoreOptions, t0: number): P
     };
     const plan = { hash: b.manifest.plan.hash, file: b.manifest.plan.file };
     const log = opts.log ?? silentLogger;
-    return await asCommand({ state, plan, command: 'restore', log, details }, async (run) => {
-      conn = await connect(opts.target, log, 2);
-      const restored = await restoreTables(
-        b,
-        part,
-        tables,
-        conn,
-        opts.ifExists ?? 'fail',
-        opts.batchRows ?? 1000,
-        run.audit,
-        opts.onTable,
-      );
-      return {
-        result: { runId: run.id, backupId: b.manifest.id, tables: restored, seconds: (performance.now() - t0) / 1000 },
-        status: 'done',
-        details: { tables: restored.length, rows: restored.reduce((n, t) => n + t.rows, 0) },
-      };
-    });
+    conn = await connect(opts.target, log, 2);
+    const into = conn;
+    const lock = { state, hash: plan.hash, planFile: plan.file, command: 'restore', target: into.target?.() };
+    return await holdingPlan(lock, () =>
+      asCommand({ state, plan, command: 'restore', log, details }, async (run) => {
+        const restored = await restoreTables(
+          b,
+          part,
+          tables,
+          into,
+          opts.ifExists ?? 'fail',
+          opts.batchRows ?? 1000,
+          run.audit,
+          opts.onTable,
+        );
+        return {
+          result: {
+            runId: run.id,
+            backupId: b.manifest.id,
+            tables: restored,
+            seconds: (performance.now() - t0) / 1000,
+          },
+          status: 'done',
+          details: { tables: restored.length, rows: restored.reduce((n, t) => n + t.rows, 0) },
+        };
+      }),
+    );
   } finally {
     state.close();
     await conn?.close();

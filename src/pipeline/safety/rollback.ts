@@ -6,7 +6,7 @@
 // changed since (the application already writes to it) stops the rollback unless forced.
 import { resolve } from 'node:path';
 import { connect } from '../../connectors/index.js';
-import type { ChangeLogSettings, Connector } from '../../core/contracts.js';
+import type { ChangeLogSettings, Connector, Lease } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { openBackup, type OpenedBackup } from './backup/reader.js';
@@ -15,6 +15,7 @@ import { partOf, restoreTables } from './restore.js';
 import type { KeySource } from './backup/sealed.js';
 import { requireRun, StateStore, type BackupRecord, type TableWrite } from '../session/checkpoints.js';
 import { asCommand } from '../session/command.js';
+import { lockPlan } from '../session/lock.js';
 import { sourceSide, targetSide } from '../session/sides.js';
 import { changeLogSettingsOf } from '../follow/follow.js';
 import { loadPlan } from '../../core/plan.js';
@@ -98,6 +99,7 @@ export async function rollbackRun(opts: RollbackOptions = {}): Promise<RollbackR
   const state = new StateStore(resolve(opts.stateDir ?? '.ferry'), { existing: true });
   let conn: Connector | undefined;
   let opened: OpenedBackup | undefined;
+  let lease: Lease | undefined;
   try {
     const run = requireRun(state, opts.runId);
     if (run.command !== 'run')
@@ -129,6 +131,9 @@ export async function rollbackRun(opts: RollbackOptions = {}): Promise<RollbackR
         `rollback is not available for ${conn.kind} targets: the ${conn.kind} connector cannot remove what a run wrote`,
         `remove it by hand: ${writes.map((w) => w.name).join(', ')} (see docs/safety.md, "Rollback by target kind")`,
       );
+    // a check only looks; a rollback acts on what it checked, with no command of the plan running
+    if (!opts.check)
+      lease = await lockPlan({ state, hash, planFile: run.planFile, command: 'rollback', target: targetSide(conn) });
 
     const record = state.backups(hash, 'before-run').at(-1);
     if (record && writes.some((w) => w.action !== 'created'))
@@ -194,6 +199,7 @@ export async function rollbackRun(opts: RollbackOptions = {}): Promise<RollbackR
       },
     );
   } finally {
+    await lease?.release();
     state.close();
     await conn?.close();
     await opened?.store.close();

@@ -7,6 +7,8 @@ import { silentLogger, type Logger } from '../../core/log.js';
 import { loadPlan, type Plan } from '../../core/plan.js';
 import { mapTable, type TableMapping } from '../plan/mapping.js';
 import { StateStore } from './checkpoints.js';
+import { checkFilters } from './filters.js';
+import type { PlanLockRequest } from './lock.js';
 import { sourceSide, targetSide } from './sides.js';
 
 export interface SessionOptions {
@@ -34,6 +36,18 @@ export interface Session {
   close(): Promise<void>;
 }
 
+/** What the plan's lock is taken with by a command of this session (session/lock.ts). */
+export function lockRequest(session: Session, command: string): PlanLockRequest {
+  return {
+    state: session.state,
+    hash: session.hash,
+    planFile: session.planFile,
+    command,
+    target: session.writer,
+    readsOnly: command === 'verify' ? { log: session.log } : undefined,
+  };
+}
+
 export function openState(plan: Plan, opts: SessionOptions): StateStore {
   return new StateStore(resolve(opts.stateDir ?? plan.settings.stateDir));
 }
@@ -58,6 +72,7 @@ export async function openSession(planFile: string, opts: SessionOptions = {}): 
         mapTable(plan, tp, byName.get(tp.source), source, tgt, `${planFile}: waves[${wi}].tables[${ti}]`, keys),
       ),
     );
+    await checkFilters(plan, planFile, waves, reader);
     state = openState(plan, opts);
     const st = state;
     return {

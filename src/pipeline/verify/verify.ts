@@ -7,9 +7,11 @@ import type { CanonicalType, KeyRange, RowBatch } from '../../core/types.js';
 import { canonicalText } from '../../core/values.js';
 import type { TableMapping } from '../plan/mapping.js';
 import { asCommand, type CommandEnd, type CommandRun } from '../session/command.js';
-import { openSession, type Session, type SessionOptions } from '../session/session.js';
+import { holdingPlan } from '../session/lock.js';
+import { lockRequest, openSession, type Session, type SessionOptions } from '../session/session.js';
 import type { VerifyRecord } from '../session/checkpoints.js';
 import { readerCount } from '../copy/throttle.js';
+import { refuseOrphans } from '../plan/orphans.js';
 
 export interface VerifyOptions extends SessionOptions {
   /** how many differing keys to show per table */
@@ -37,9 +39,10 @@ export async function verifyPlan(planFile: string, opts: VerifyOptions = {}): Pr
   const { state, hash, plan } = session;
   try {
     const details = { source: plan.source.url, target: plan.target.url };
-    return await asCommand(
-      { state, plan: { hash, file: planFile }, command: 'verify', log: session.log, details },
-      (run) => verifyAll(session, run, opts),
+    return await holdingPlan(lockRequest(session, 'verify'), () =>
+      asCommand({ state, plan: { hash, file: planFile }, command: 'verify', log: session.log, details }, (run) =>
+        verifyAll(session, run, opts),
+      ),
     );
   } finally {
     await session.close();
@@ -51,6 +54,8 @@ async function verifyAll(session: Session, run: CommandRun, opts: VerifyOptions)
   try {
     // within the plan's cap on source connections, like the run
     view = await session.reader.snapshot(readerCount(session.plan.settings));
+    // the rows the run rejected as orphans are left out of the source side as the run left them out
+    await refuseOrphans(session.waves.flat(), session.reader, view, session.plan.settings.batchRows);
     const results: VerifyRecord[] = [];
     for (const m of session.waves.flat()) {
       let rec: VerifyRecord;
