@@ -13,6 +13,8 @@ export interface PrivatePostgresOptions {
   password?: string;
   /** PEM files of the server's certificate and key: the server runs with ssl=on and takes TCP connections only over TLS */
   tls?: { cert: string; key: string };
+  /** more server settings (-c name=value), such as wal_level=logical for live changes */
+  settings?: Record<string, string | number>;
 }
 
 export interface PrivatePostgres {
@@ -73,6 +75,7 @@ export async function privatePostgres(opts: PrivatePostgresOptions = {}): Promis
     '-c listen_addresses=127.0.0.1',
     '-c shared_buffers=16MB',
     '-c max_connections=20',
+    ...Object.entries(opts.settings ?? {}).map(([k, v]) => `-c ${k}=${v}`),
   ];
   if (opts.tls) {
     // the server refuses a key file others may read

@@ -319,8 +319,9 @@ async function main(argv: string[]): Promise<number> {
     .requiredOption('--source <url>', 'source endpoint URL')
     .option('--target <url>', 'target endpoint URL')
     .option('--tables <names>', 'comma-separated tables (default: all)', (v) => v.split(','))
+    .option('--follow', 'also check that the source can give its live changes (ferry run --follow)')
     .option('--json', 'machine-readable output')
-    .action(async (o: { source: string; target?: string; tables?: string[]; json?: boolean }) => {
+    .action(async (o: { source: string; target?: string; tables?: string[]; follow?: boolean; json?: boolean }) => {
       const a = await assess({ ...o, log: logger(globals()) });
       if (o.json) out(JSON.stringify(a, null, 2));
       else printAssessment(a);

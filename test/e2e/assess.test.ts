@@ -5,8 +5,11 @@ import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { sqlitePath } from '../../src/core/url.js';
 import { assess } from '../../src/pipeline/plan/assess.js';
-import { freshMysql, freshPg, freshSqlite, pgExec } from '../helpers.js';
+import { freshMysql, freshPg, freshSqlite, pgExec, PG_BASE } from '../helpers.js';
 import { ferry } from './support.js';
+
+/** the shared server's wal_level (replica unless someone set it) */
+const SHARED_WAL_LEVEL = String((await pgExec(`${PG_BASE}/postgres`, 'SHOW wal_level')).rows[0].wal_level);
 
 test('assess counts the rows each foreign key would refuse, from a source that does not enforce them', async () => {
   const source = freshSqlite('assess_orphans');
@@ -76,4 +79,33 @@ test('assess reads as a person reads it: a summary line first, one finding per k
   assert.equal(lines.filter((l) => l.includes('actor.updated')).length, 1);
   // film refers to lang twice, by two keys: lang once among its references
   assert.match(cli.stdout, /│ 2 +│ film +│ 0 +│ .*│ id +│ lang +│ script +│/);
+});
+
+test('assess --follow says what the source lacks to give its live changes, and a source that cannot give them', async () => {
+  const pgSource = await freshPg('assess_follow');
+  await pgExec(pgSource, 'CREATE TABLE keyed (id int PRIMARY KEY); CREATE TABLE loose (v int)');
+  const pgFindings = (await assess({ source: pgSource, follow: true })).findings;
+  const wal =
+    SHARED_WAL_LEVEL === 'logical'
+      ? []
+      : [
+          `the source's wal_level is ${SHARED_WAL_LEVEL}: its changes cannot be followed (logical replication needs wal_level = logical)`,
+        ];
+  assert.deepEqual(
+    pgFindings.filter((f) => f.code.startsWith('CDC_')).map((f) => f.message),
+    [
+      ...wal,
+      'loose has no primary key: its updates and deletes cannot be followed (and, once published, the source refuses them)',
+    ],
+  );
+  assert.equal((await assess({ source: pgSource })).findings.filter((f) => f.code.startsWith('CDC_')).length, 0);
+  const liteSource = freshSqlite('assess_follow');
+  const lite0 = new Database(sqlitePath(liteSource));
+  lite0.exec('CREATE TABLE t (id INTEGER PRIMARY KEY)');
+  lite0.close();
+  const lite = await assess({ source: liteSource, follow: true });
+  assert.deepEqual(
+    lite.findings.filter((f) => f.code.startsWith('CDC_')).map((f) => [f.severity, f.message]),
+    [['error', 'sqlite sources cannot give their live changes']],
+  );
 });

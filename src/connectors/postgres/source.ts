@@ -3,13 +3,14 @@
 import pg from 'pg';
 import type { ColumnBatch, ColumnDecoder } from '../../core/columns.js';
 import { evenKeyRanges, rangesBetween } from '../../core/split.js';
-import type { ReadView, Source, SourceTable } from '../../core/contracts.js';
+import type { ChangeLog, ChangeLogSettings, ReadView, Source, SourceTable } from '../../core/contracts.js';
 import { FerryError, snapshotLost } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { profileStatements, type ProfileAnswer, type ProfileAsk, type ProfileTable } from '../../core/profile.js';
 import type { KeyRange, RowBatch } from '../../core/types.js';
 import { filterProblem } from '../../core/sql-filter.js';
 import { decoderFor } from './binary-read.js';
+import { PgChangeLog } from './changelog.js';
 import { sessionSql, watchErrors } from './config.js';
 import { copyOut, copyOutColumns } from './copy.js';
 import { profileDialect } from './profile.js';
@@ -164,10 +165,27 @@ export class PgSource implements Source {
     private readonly connectPooled: () => Promise<pg.PoolClient>,
   ) {}
 
-  async snapshot(parallelism: number): Promise<ReadView> {
+  snapshot(parallelism: number): Promise<PgReadView> {
+    return this.openView(parallelism);
+  }
+
+  /**
+   * A view of a snapshot another connection exported (a replication slot's, as it was created),
+   * exported again by a connection of the view's own: the view outlives the one that made it.
+   */
+  importedSnapshot(parallelism: number, snapshotId: string): Promise<PgReadView> {
+    return this.openView(parallelism, snapshotId);
+  }
+
+  changeLog(settings: ChangeLogSettings): ChangeLog {
+    return new PgChangeLog(settings, this.settings, this, this.connectPooled);
+  }
+
+  private async openView(parallelism: number, imported?: string): Promise<PgReadView> {
     const exporter = await openClient(this.settings);
     try {
       await exporter.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      if (imported) await exporter.query(`SET TRANSACTION SNAPSHOT ${sqlLiteral(imported)}`);
       const { rows } = await exporter.query<{ id: string }>('SELECT pg_export_snapshot() AS id');
       const view = new PgReadView(Math.max(1, parallelism), exporter, rows[0]!.id, this.settings, (v) =>
         this.views.delete(v),

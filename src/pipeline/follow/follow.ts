@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { UNCHANGED, type ChangeTransaction, type RowChange, type TargetChange } from '../../core/changes.js';
 import type { AppliedChange, ChangeLog, ChangeLogSettings, ChangeStream } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
+import type { Plan } from '../../core/plan.js';
 import { canonicalText } from '../../core/values.js';
 import type { RunEvent } from '../copy/events.js';
 import { withRetries } from '../copy/retry.js';
@@ -62,8 +63,12 @@ function followedTables(session: Session): Map<string, Followed> {
 
 /** What the source keeps for a plan's stream, by the plan's cdc section or named after the plan. */
 export function changeLogSettings(session: Session): ChangeLogSettings {
-  const name = `ferry_${session.hash}`;
-  const cdc = session.plan.cdc;
+  return changeLogSettingsOf(session.hash, session.plan.cdc);
+}
+
+/** changeLogSettings of a plan known by its hash and cdc section (rollback has no session) */
+export function changeLogSettingsOf(hash: string, cdc: Plan['cdc']): ChangeLogSettings {
+  const name = `ferry_${hash}`;
   return {
     slot: cdc?.slot ?? name,
     publication: cdc?.publication ?? name,

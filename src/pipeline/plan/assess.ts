@@ -23,6 +23,8 @@ export interface AssessOptions {
   source: string;
   target?: string;
   tables?: string[];
+  /** also check that the source can give its live changes (`ferry run --follow`) */
+  follow?: boolean;
   log?: Logger;
 }
 
@@ -175,6 +177,23 @@ export async function assess(opts: AssessOptions): Promise<Assessment> {
   }
 }
 
+/** What the source lacks to give its live changes, as `ferry run --follow` checks it. */
+async function liveChangeFindings(schema: SchemaInfo, source: Connector): Promise<Finding[]> {
+  const side = sourceSide(source);
+  if (!side.changeLog)
+    return [
+      {
+        severity: 'error',
+        code: 'CDC_UNSUPPORTED',
+        message: `${source.kind} sources cannot give their live changes`,
+        action: 'follow a PostgreSQL or MySQL/MariaDB source, or run without --follow',
+      },
+    ];
+  // the names are the plan's; only whether they exist matters here, and a plan does not exist yet
+  const log = side.changeLog({ slot: 'ferry', publication: 'ferry', heartbeatSeconds: 10 });
+  return log.check(schema.tables.map((t) => ({ name: t.name, columns: t.columns, key: t.primaryKey })));
+}
+
 async function assessSchema(
   schema: SchemaInfo,
   source: Connector,
@@ -188,6 +207,7 @@ async function assessSchema(
   const sizes = target && keySizesOf(schema, target, profile);
   const findings = schema.tables.flatMap((t) => tableFindings(t, source, target, names, profile, sizes?.get(t.name)));
   findings.push(...((await source.privileges?.({ role: 'source', tables: schema.tables.map((t) => t.name) })) ?? []));
+  if (opts.follow) findings.push(...(await liveChangeFindings(schema, source)));
   if (opts.tables)
     for (const t of opts.tables)
       if (!names.has(t))

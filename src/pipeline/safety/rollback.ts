@@ -6,7 +6,7 @@
 // changed since (the application already writes to it) stops the rollback unless forced.
 import { resolve } from 'node:path';
 import { connect } from '../../connectors/index.js';
-import type { Connector, Lease } from '../../core/contracts.js';
+import type { ChangeLogSettings, Connector, Lease } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { silentLogger, type Logger } from '../../core/log.js';
 import { openBackup, type OpenedBackup } from './backup/reader.js';
@@ -16,7 +16,9 @@ import type { KeySource } from './backup/sealed.js';
 import { requireRun, StateStore, type BackupRecord, type TableWrite } from '../session/checkpoints.js';
 import { asCommand } from '../session/command.js';
 import { lockPlan } from '../session/lock.js';
-import { targetSide } from '../session/sides.js';
+import { sourceSide, targetSide } from '../session/sides.js';
+import { changeLogSettingsOf } from '../follow/follow.js';
+import { loadPlan } from '../../core/plan.js';
 
 export interface RollbackOptions {
   stateDir?: string;
@@ -142,6 +144,8 @@ export async function rollbackRun(opts: RollbackOptions = {}): Promise<RollbackR
       steps.push(await stepFor(conn, w, record && opened ? { record, tables: new Set(backedUp) } : undefined));
     if (opts.check) return { runId: '', runs, steps, backup: opened?.manifest.id, done: false };
 
+    // before any step: a plan file that cannot say where the stream is stops the rollback whole
+    const followed = state.stream(hash) ? followedSource(run.planFile, hash) : undefined;
     const details = {
       of: runs,
       target: target.url,
@@ -182,6 +186,10 @@ export async function rollbackRun(opts: RollbackOptions = {}): Promise<RollbackR
           const { part, tables } = partOf(opened, 'target', restore);
           await restoreTables(opened, part, tables, conn!, 'fail', 1000, own.audit);
         }
+        if (followed) {
+          await releaseChangeLog(followed, opts.log ?? silentLogger);
+          own.audit.record('live changes released', { slot: followed.settings.slot });
+        }
         state.resetPlan(hash, 'rolled back');
         return {
           result: { runId: own.id, runs, steps, backup: opened?.manifest.id, done: true },
@@ -195,5 +203,30 @@ export async function rollbackRun(opts: RollbackOptions = {}): Promise<RollbackR
     state.close();
     await conn?.close();
     await opened?.store.close();
+  }
+}
+
+/**
+ * Where a followed plan's stream is kept (the source, and the names of the slot and the
+ * publication), from the plan file: one that changed since the run may name another, so it is refused.
+ */
+function followedSource(planFile: string, hash: string): { url: string; settings: ChangeLogSettings } {
+  const { plan, hash: now } = loadPlan(planFile);
+  if (now !== hash)
+    throw new FerryError(
+      'STATE_CONFLICT',
+      `${planFile} changed since the run it rolls back: it cannot say which source keeps the run's live changes`,
+      'put the plan back as it was, or drop the replication slot and publication by hand (docs/live.md)',
+    );
+  return { url: plan.source.url, settings: changeLogSettingsOf(hash, plan.cdc) };
+}
+
+/** Drops what the source keeps for the stream (PostgreSQL: the replication slot and the publication). */
+async function releaseChangeLog(at: { url: string; settings: ChangeLogSettings }, log: Logger): Promise<void> {
+  const conn = await connect(at.url, log);
+  try {
+    await sourceSide(conn).changeLog?.(at.settings).drop();
+  } finally {
+    await conn.close();
   }
 }
