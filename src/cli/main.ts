@@ -14,7 +14,7 @@ import { fileError } from '../core/files.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { loadPlan, planJsonSchema, planToYaml } from '../core/plan.js';
 import { redact } from '../core/secrets.js';
-import { assess, makePlan, type Assessment } from '../pipeline/plan/assess.js';
+import { assess, makePlan, planRenames, type Assessment } from '../pipeline/plan/assess.js';
 import { findingCounts } from '../pipeline/plan/findings.js';
 import { createDemoDatabase } from '../pipeline/demo/sample-shop.js';
 import { writeReport } from '../pipeline/observe/report.js';
@@ -341,6 +341,12 @@ async function main(argv: string[]): Promise<number> {
     .option('--parallelism <n>', 'chunks copied at once', wholeNumber(1))
     .addOption(new Option('--if-exists <what>', 'when a target table exists').choices(['fail', 'drop', 'truncate']))
     .option('--design <name>', 'layout of a target that has several (DynamoDB: per-table, single-table)')
+    .addOption(
+      new Option(
+        '--names <policy>',
+        'target names: as in the source, lower case or snake_case (default: lower from MySQL and SQLite into PostgreSQL, else keep)',
+      ).choices(['keep', 'lower', 'snake']),
+    )
     .action(
       async (o: {
         source: string;
@@ -351,11 +357,12 @@ async function main(argv: string[]): Promise<number> {
         parallelism?: number;
         ifExists?: 'fail' | 'drop' | 'truncate';
         design?: string;
+        names?: 'keep' | 'lower' | 'snake';
       }) => {
         const plan = await makePlan({ ...o, log: logger(globals()) });
         const header = `# ferry plan, written ${new Date().toISOString()}. Review it, edit it, then: ferry run ${o.output}\n# Schema: schema/ferry.plan.schema.json in the ferry package. Secrets: write \${env:NAME} or \${file:path}, never a literal password.\n`;
         try {
-          writeFileSync(o.output, redact(planToYaml(plan, header)));
+          writeFileSync(o.output, redact(planToYaml(plan, header, planRenames(plan))));
         } catch (e) {
           throw fileError(e, `cannot write the plan ${o.output}`, 'choose another file with -o');
         }
@@ -752,7 +759,7 @@ async function main(argv: string[]): Promise<number> {
         log,
       });
       plan.settings.stateDir = join(dir, '.ferry');
-      writeFileSync(planFile, planToYaml(plan));
+      writeFileSync(planFile, planToYaml(plan, '', planRenames(plan)));
       out(`plan written to ${planFile}`);
       out('\n== run');
       printRun(await runPlan(planFile, { log }), planFile);

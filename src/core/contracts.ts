@@ -5,6 +5,7 @@ import type { ColumnBatch } from './columns.js';
 import type { Digest } from './digest.js';
 import type { CanonicalType, Column, Finding, ForeignKey, IndexInfo, KeyRange, RowBatch, SchemaInfo } from './types.js';
 import type { Logger } from './log.js';
+import type { NameRules } from './names.js';
 import type { Plan } from './plan.js';
 import type { ProfileAnswer, ProfileAsk, ProfileTable } from './profile.js';
 
@@ -51,6 +52,12 @@ export interface Capabilities {
    * gives such key columns a length from their longest values (`plan/key-types.ts`).
    */
   keyLimit?: { bytes: number; bytesPerChar: number };
+  /**
+   * What names this engine accepts as a target (length, characters, case) and where they must be
+   * unique: the planner gives every target name it writes a form these rules take
+   * (`pipeline/plan/names.ts`). Absent: any name.
+   */
+  names?: NameRules;
 }
 
 export interface ConnectOptions {

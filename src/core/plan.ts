@@ -6,6 +6,7 @@ import { Document, LineCounter, parseDocument, isMap, isNode, isSeq, visit } fro
 import { z } from 'zod';
 import { FerryError } from './errors.js';
 import { parseWindow } from './schedule.js';
+import { NAME_POLICIES } from './names.js';
 import { hasLiteralPassword, onlyReferences, resolveSecretText, secretId } from './secrets.js';
 import { parseType } from './types.js';
 
@@ -95,6 +96,12 @@ export const TablePlanSchema = z.strictObject({
 export const PlanSchema = z.strictObject({
   ferry: z.literal(1).describe('plan format version'),
   name: z.string().optional(),
+  names: z
+    .enum(NAME_POLICIES)
+    .optional()
+    .describe(
+      'how `ferry plan` named the target tables, columns, indexes and foreign keys: keep (as in the source), lower (lower case), snake (snake_case); names the target cannot take or that collide there are changed in any case, with a comment beside each. A run uses the target names as the plan gives them',
+    ),
   source: z.strictObject({
     url: z.string().min(1).describe('source endpoint; use ${env:NAME} or ${file:path} for secrets'),
     zeroDates: z
@@ -212,6 +219,16 @@ export type Plan = z.infer<typeof PlanSchema>;
 export type TablePlan = z.infer<typeof TablePlanSchema>;
 export type ColumnPlan = z.infer<typeof ColumnPlanSchema>;
 export type Transform = z.infer<typeof TransformSchema>;
+
+/** A target name `ferry plan` chose other than the source's, and why (the plan writer comments it). */
+export interface PlanRename {
+  kind: 'table' | 'column' | 'index' | 'foreignKey';
+  /** the source name of the planned table (of the table itself, or the one the column, index or key belongs to) */
+  table: string;
+  from: string;
+  to: string;
+  why: string;
+}
 
 export function planJsonSchema(): object {
   return z.toJSONSchema(PlanSchema, { io: 'input' });
@@ -463,8 +480,11 @@ export function planHash(plan: Plan, keys: TransformKeys): string {
   return createHash('sha256').update(JSON.stringify(keyed)).digest('hex').slice(0, 16);
 }
 
-/** YAML of a plan, one line per column, index and foreign key, so a review reads like a table. */
-export function planToYaml(plan: Plan, header = ''): string {
+/**
+ * YAML of a plan, one line per column, index and foreign key, so a review reads like a table;
+ * a name changed for the target beyond the plan's names policy has a comment saying why.
+ */
+export function planToYaml(plan: Plan, header = '', renames: PlanRename[] = []): string {
   const doc = new Document(plan, { aliasDuplicateObjects: false });
   visit(doc, {
     Pair(_key, pair, path) {
@@ -481,6 +501,34 @@ export function planToYaml(plan: Plan, header = ''): string {
       if (name === 'chunking' && isMap(pair.value)) pair.value.flow = true;
     },
   });
+  const seqAt = (path: (string | number)[]) => doc.getIn(path, true);
+  const policy = seqAt(['names']);
+  if (plan.names && plan.names !== 'keep' && isNode(policy))
+    policy.comment = ` target names are the source's in ${plan.names === 'lower' ? 'lower case' : 'snake_case'}; a comment beside a name says why it differs otherwise`;
+  plan.waves.forEach((w, wi) =>
+    w.tables.forEach((t, ti) => {
+      const at = ['waves', wi, 'tables', ti];
+      const listed: [PlanRename['kind'], string, { name?: string; target?: string }[]][] = [
+        ['column', 'columns', t.columns],
+        ['index', 'indexes', t.indexes],
+        ['foreignKey', 'foreignKeys', t.foreignKeys],
+      ];
+      for (const r of renames) {
+        // the names: policy is said once, at its key
+        if (r.table !== t.source || r.why === `names: ${plan.names}`) continue;
+        const note = ` ${r.why}`;
+        if (r.kind === 'table') {
+          const node = seqAt([...at, 'target']);
+          if (isNode(node)) node.comment = note;
+          continue;
+        }
+        const [, key, items] = listed.find(([kind]) => kind === r.kind)!;
+        const i = items.findIndex((x) => (r.kind === 'column' ? x.target : x.name) === r.to);
+        const node = i >= 0 ? seqAt([...at, key, i]) : undefined;
+        if (isNode(node)) node.comment = note;
+      }
+    }),
+  );
   return header + doc.toString({ lineWidth: 0 });
 }
 

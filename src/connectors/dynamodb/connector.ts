@@ -2,6 +2,7 @@
 import { DescribeTableCommand, ListTablesCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Capabilities, ConnectOptions, Connector, NativeTypeChoice, Target } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
+import type { NameRule } from '../../core/names.js';
 import type { Plan } from '../../core/plan.js';
 import type { CanonicalType, Column, SchemaInfo, TableInfo } from '../../core/types.js';
 import { BatchWriteSender } from './batchsend.js';
@@ -20,11 +21,20 @@ import { parseTargetOptions, type TargetOptions } from './options.js';
 import { DynamoTarget } from './target.js';
 import { BARE, canonicalType, nativeType } from './typemap.js';
 
+const TABLE_NAME: NameRule = { min: 3, max: 255, unit: 'bytes', invalid: /[^A-Za-z0-9_.-]/g };
+
 class DynamoConnector implements Connector {
   readonly kind = 'dynamodb';
   readonly capabilities: Capabilities = {
     // verify reads ranges of these back in their canonical order (see keys.ts)
     portableKeyKinds: ['int', 'year', 'decimal', 'date', 'timestamp'],
+    // table and index names: 3 to 255 of letters, digits, "_", "-", "."; key attributes at most 255 bytes
+    names: {
+      table: TABLE_NAME,
+      column: { max: 255, unit: 'bytes' },
+      index: TABLE_NAME,
+      constraint: {},
+    },
   };
   readonly designs = DESIGNS;
   private targetSide?: DynamoTarget;

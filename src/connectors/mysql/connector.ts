@@ -10,6 +10,7 @@ import type {
 } from '../../core/contracts.js';
 import type { Logger } from '../../core/log.js';
 import type { CanonicalType, Finding, SchemaInfo } from '../../core/types.js';
+import { IDENTIFIER } from './sql.js';
 import { toFerryError } from './errors.js';
 import { introspect, type ServerInfo } from './introspect.js';
 import { privileges } from './privileges.js';
@@ -28,6 +29,15 @@ const CAPABILITIES: Capabilities = {
   keyLimit: { bytes: 3072, bytesPerChar: 4 },
   // a key added with foreign_key_checks off leaves the rows there unchecked; later writes are checked
   notValidForeignKeys: true,
+  // table names ignore case too where the server's files do (lower_case_table_names, macOS,
+  // Windows): a plan that runs on any server treats them so; foreign key names are InnoDB's, per database
+  names: {
+    table: IDENTIFIER,
+    column: IDENTIFIER,
+    index: IDENTIFIER,
+    constraint: IDENTIFIER,
+    constraintsPerDatabase: true,
+  },
 };
 
 type Server = ServerInfo & ServerTraits & TargetTraits;

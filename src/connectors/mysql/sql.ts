@@ -1,7 +1,20 @@
 // SQL text shared by the source and the target: key-range conditions and row filters.
 import { FerryError } from '../../core/errors.js';
+import type { NameRule } from '../../core/names.js';
 import type { KeyRange } from '../../core/types.js';
 import { boundLiterals, quoteIdent, type CodecColumn } from './codec.js';
+
+/**
+ * MySQL names: 64 characters, no NUL and no character past the Basic Multilingual Plane
+ * (identifiers are utf8mb3), no trailing space; column and index names ignore case.
+ */
+export const IDENTIFIER: NameRule = {
+  max: 64,
+  unit: 'chars',
+  invalid: /[\u0000\u{10000}-\u{10FFFF}]/gu,
+  noTrailingSpace: true,
+  foldCase: true,
+};
 
 /**
  * (c1,c2,…) op (v1,v2,…) expanded column by column, led by a plain condition on the first

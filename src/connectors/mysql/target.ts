@@ -13,6 +13,7 @@ import type {
   WriteResult,
 } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
+import { fitName } from '../../core/names.js';
 import { writeIsolated } from '../../core/isolate.js';
 import type { Logger } from '../../core/log.js';
 import type { Column, Finding, KeyRange, RowBatch } from '../../core/types.js';
@@ -24,7 +25,7 @@ import { LoadContent } from './load-content.js';
 import { isFatal, isTransient, reasonOf, toFerryError } from './errors.js';
 import { run, runLoad, socketDrained, type SessionPool } from './session.js';
 import { readRows } from './source.js';
-import { keyColumns, rangeConditions, whereClause } from './sql.js';
+import { IDENTIFIER, keyColumns, rangeConditions, whereClause } from './sql.js';
 
 export interface TargetTraits {
   /** max_allowed_packet of the server, in bytes */
@@ -63,8 +64,9 @@ const autoColumn = (table: TargetTable) => table.columns.find((c) => c.autoIncre
 const insertHead = (table: TargetTable) =>
   `INSERT INTO ${quoteIdent(table.name)} (${columnList(table.columns.map((c) => c.name))}) VALUES `;
 
+/** A name derived from others (a unique key's, an index's): within MySQL's limit, two names stay two. */
 function clip(name: string): string {
-  return name.length <= MAX_IDENTIFIER ? name : name.slice(0, MAX_IDENTIFIER);
+  return fitName(name, IDENTIFIER);
 }
 
 export class MysqlTarget implements Target {

@@ -17,6 +17,14 @@ class ObjectStoreConnector implements Connector {
   readonly kind = 'objectstore';
   readonly capabilities: Capabilities = {
     portableKeyKinds: ORDERED_KINDS,
+    // a table is a folder: a file name (255 bytes) without "/" or "\\", not hidden (".", "_": Hive,
+    // Spark, Athena), and one folder for names that differ only in case (macOS, Windows)
+    names: {
+      table: { max: 255, unit: 'bytes', invalid: /[/\\\u0000]/g, reservedStart: /^[._]/, foldCase: true },
+      column: {},
+      index: {},
+      constraint: {},
+    },
   };
   private readonly targetSide: ObjectStoreTarget;
 

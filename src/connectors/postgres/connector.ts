@@ -15,6 +15,7 @@ import { connectError, queryError } from './errors.js';
 import { introspect } from './introspect.js';
 import { pgLock } from './lock.js';
 import { privileges } from './privileges.js';
+import { IDENTIFIER } from './sql.js';
 import { PgSource, type PgReadView, type PgSourceSettings } from './source.js';
 import { PgTarget } from './target.js';
 import { canonicalType, describeNative, nativeType } from './typemap.js';
@@ -26,6 +27,15 @@ const CAPABILITIES: Capabilities = {
   // text and uuid are left out: their order depends on collation and storage in other engines
   portableKeyKinds: ['int', 'decimal', 'date', 'time', 'timestamp', 'year'],
   notValidForeignKeys: true,
+  // an index is a relation of the schema, as a table is
+  names: {
+    table: IDENTIFIER,
+    column: IDENTIFIER,
+    index: IDENTIFIER,
+    constraint: IDENTIFIER,
+    indexesPerDatabase: true,
+    indexesShareTableNames: true,
+  },
 };
 
 class PostgresConnector implements Connector {

@@ -1,9 +1,13 @@
 // SQL text: quoted names, schema-qualified tables, key-range conditions with literal bounds
 // (COPY takes no parameters, so bounds are written as literals of the key columns' text).
 import { FerryError } from '../../core/errors.js';
+import type { NameRule } from '../../core/names.js';
 import type { CanonicalType, Column, KeyRange } from '../../core/types.js';
 import { sqlLiteral, textForm } from './text-write.js';
 import { readExpression } from './wire.js';
+
+/** PostgreSQL cuts longer identifiers short (to 63 bytes), and none holds NUL. */
+export const IDENTIFIER: NameRule = { max: 63, unit: 'bytes', invalid: /\u0000/g };
 
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;

@@ -15,6 +15,7 @@ import type {
   WriteResult,
 } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
+import { fitName } from '../../core/names.js';
 import { writeIsolated } from '../../core/isolate.js';
 import type { Logger } from '../../core/log.js';
 import type { Column, Finding, KeyRange, RowBatch } from '../../core/types.js';
@@ -31,7 +32,7 @@ import { decoderFor } from './binary-read.js';
 import { CopyIn, copyOut } from './copy.js';
 import { isTransientPgError, pgReason, queryError } from './errors.js';
 import { catalogColumns, liveFamily } from './introspect.js';
-import { keyRangeConditions, quoteIdent, selectList, tableRef, whereClause, type TableRef } from './sql.js';
+import { IDENTIFIER, keyRangeConditions, quoteIdent, selectList, tableRef, whereClause, type TableRef } from './sql.js';
 import { ValueError } from './temporal.js';
 import { copyTextEncoder, sqlLiteral } from './text-write.js';
 import { describeNative } from './typemap.js';
@@ -65,11 +66,9 @@ function identifierFits(name: string): boolean {
   return Buffer.byteLength(name) <= MAX_IDENTIFIER_BYTES;
 }
 
-/** A derived name cut to PostgreSQL's identifier limit on a character boundary. */
+/** A name derived from others (an enum type's, a sequence's, an index's): within PostgreSQL's limit, two names stay two. */
 function shortName(name: string): string {
-  let out = name;
-  while (!identifierFits(out)) out = out.slice(0, -1);
-  return out;
+  return fitName(name, IDENTIFIER);
 }
 
 /** enum(...) natives (and arrays of them) become an enum type named after the table and column. */

@@ -29,6 +29,15 @@ class SqliteConnector implements Connector {
     looseBooleans: true,
     // its keys are declared with the table and checked after the data: a NOT VALID one is not checked
     notValidForeignKeys: true,
+    // names ignore case; "sqlite_" starts only SQLite's own tables and indexes, which share one namespace
+    names: {
+      table: { foldCase: true, reservedStart: /^sqlite_/i },
+      column: { foldCase: true },
+      index: { foldCase: true, reservedStart: /^sqlite_/i },
+      constraint: { foldCase: true },
+      indexesPerDatabase: true,
+      indexesShareTableNames: true,
+    },
   };
   private readonly conns: Connections;
   private sourceSide?: SqliteSource;

@@ -3,7 +3,7 @@
 import { connect } from '../../connectors/index.js';
 import type { Connector } from '../../core/contracts.js';
 import { silentLogger, type Logger } from '../../core/log.js';
-import { DEFAULT_RETRIES, type Plan, type TablePlan } from '../../core/plan.js';
+import { DEFAULT_RETRIES, type Plan, type PlanRename, type TablePlan } from '../../core/plan.js';
 import type { CanonicalType, Finding, SchemaInfo, TableInfo } from '../../core/types.js';
 import { formatType } from '../../core/types.js';
 import { alwaysFits } from '../../core/values.js';
@@ -18,6 +18,16 @@ import { DataProfile, measure } from './profile.js';
 import { waves } from './waves.js';
 import { groupFindings, type FindingGroup } from './findings.js';
 import { defaultOrphanChoice, orphanFinding } from './foreign-keys.js';
+import { defaultPolicy, nameTargets, renameFindings } from './names.js';
+import type { NamePolicy } from '../../core/names.js';
+
+/** The target names each plan `buildPlan` made changed, for the plan writer's comments. */
+const RENAMES = new WeakMap<Plan, PlanRename[]>();
+
+/** What `buildPlan` (or `makePlan`) renamed in this plan for its target: the plan writer comments each. */
+export function planRenames(plan: Plan): PlanRename[] {
+  return RENAMES.get(plan) ?? [];
+}
 
 export interface AssessOptions {
   source: string;
@@ -224,6 +234,7 @@ async function assessSchema(
     const planned = plan.waves.flatMap((w) =>
       w.tables.map((tp) => mapTable(plan, tp, byName.get(tp.source), source, target, tp.source).target),
     );
+    findings.push(...renameFindings(planRenames(plan), plan.names!, target.kind));
     findings.push(...(await targetSide(target).check(planned)));
     findings.push(
       ...((await target.privileges?.({ role: 'target', tables: planned, ifExists: plan.target.ifExists })) ?? []),
@@ -265,6 +276,8 @@ export interface PlanOptions {
   ifExists?: Plan['target']['ifExists'];
   /** one of the target's designs (connector.designs), e.g. single-table for DynamoDB */
   design?: string;
+  /** how target names are made from source names (default: lower from MySQL and SQLite into PostgreSQL, else keep) */
+  names?: NamePolicy;
   log?: Logger;
 }
 
@@ -349,8 +362,10 @@ export function buildPlan(
         : {}),
     })),
   });
+  const names = opts.names ?? defaultPolicy(source, target);
   const plan: Plan = {
     ferry: 1,
+    names,
     source: {
       url: opts.source,
       zeroDates: 'reject',
@@ -372,8 +387,11 @@ export function buildPlan(
       `${target.kind} targets have no design "${opts.design}"`,
       target.designs ? `use --design ${target.designs.join(' or ')}` : 'leave out --design',
     );
+  const renames = nameTargets(plan, schema, target, names);
   // targets that take options (keys, layout) fill them in
-  return target.proposePlan ? target.proposePlan(plan, schema, opts.design) : plan;
+  const proposed = target.proposePlan ? target.proposePlan(plan, schema, opts.design) : plan;
+  RENAMES.set(proposed, renames);
+  return proposed;
 }
 
 export async function makePlan(opts: PlanOptions): Promise<Plan> {

@@ -1,0 +1,185 @@
+// Target names of a plan: every table, column, index and foreign key name `ferry plan` writes is
+// one the target takes (its NameRules: length, characters, case) and unique where the target
+// needs it unique. The plan's naming policy comes first (keep, lower, snake); then names too long
+// are cut with a hash, and names that collide (case, source schemas flattened into one database,
+// equal once cut) get the table's or schema's name in front or a number. Every change is a
+// PlanRename: the plan writer comments it, assess lists it.
+import type { Connector } from '../../core/contracts.js';
+import { applyPolicy, fitName, NameScope, type NamePolicy, type NameRule, type NameRules } from '../../core/names.js';
+import type { Plan, PlanRename } from '../../core/plan.js';
+import type { Finding, SchemaInfo } from '../../core/types.js';
+
+/** pgloader's choice: MySQL's and SQLite's names arrive lower case in PostgreSQL, so `select * from artist` works. */
+export function defaultPolicy(source: Connector, target: Connector): NamePolicy {
+  return target.kind === 'postgres' && (source.kind === 'mysql' || source.kind === 'sqlite') ? 'lower' : 'keep';
+}
+
+const KINDS: Record<PlanRename['kind'], string> = {
+  table: 'tables',
+  column: 'columns',
+  index: 'indexes',
+  foreignKey: 'foreign keys',
+};
+
+/** What the rule changed of a name, in words (empty when it took the name as it was). */
+function ruleReasons(name: string, rule: NameRule, engine: string): string[] {
+  const out: string[] = [];
+  if (rule.invalid && new RegExp(rule.invalid.source, rule.invalid.flags.replace('g', '')).test(name))
+    out.push(`holds characters ${engine} names cannot`);
+  if (rule.reservedStart?.test(name)) out.push(`starts as only ${engine}'s own names do`);
+  if (rule.noTrailingSpace && / $/.test(name)) out.push(`ends in a space, which ${engine} names cannot`);
+  if (rule.min !== undefined && name.length < rule.min) out.push(`shorter than ${engine}'s ${rule.min} characters`);
+  if (rule.max !== undefined) {
+    const size = rule.unit === 'bytes' ? Buffer.byteLength(name) : [...name].length;
+    if (size > rule.max)
+      out.push(`longer than ${engine}'s limit of ${rule.max} ${rule.unit === 'bytes' ? 'bytes' : 'characters'}`);
+  }
+  return out;
+}
+
+interface Namer {
+  /** the target name of `source` in `scope`, `candidates` tried after it; a change is recorded */
+  name(
+    kind: PlanRename['kind'],
+    table: string,
+    source: string,
+    scope: NameScope,
+    rule: NameRule,
+    candidates?: string[],
+    what?: string,
+  ): string;
+}
+
+/** The last part of a schema-qualified source name: tables of every source schema go into one target database. */
+function baseName(name: string): string {
+  return name.includes('.') ? name.slice(name.lastIndexOf('.') + 1) : name;
+}
+
+/**
+ * Gives every target name of the plan a form the target takes, unique in its scope, after the
+ * plan's naming policy; returns what changed. `schema` is the source the plan was built from
+ * (the source names of the tables foreign keys refer to).
+ */
+export function nameTargets(plan: Plan, schema: SchemaInfo, target: Connector, policy: NamePolicy): PlanRename[] {
+  const rules: NameRules = target.capabilities.names ?? { table: {}, column: {}, index: {}, constraint: {} };
+  const engine = target.kind;
+  const renames: PlanRename[] = [];
+  const namer: Namer = {
+    name(kind, table, source, scope, rule, candidates = [], what = kind) {
+      const wanted = applyPolicy(source, policy);
+      const out = scope.claim(
+        wanted,
+        candidates.map((c) => applyPolicy(c, policy)),
+      );
+      if (out === source) return out;
+      const why: string[] = [];
+      if (wanted !== source) why.push(`names: ${policy}`);
+      why.push(...ruleReasons(wanted, rule, engine));
+      if (out !== fitName(wanted, rule)) why.push(`"${fitName(wanted, rule)}" is taken by another ${what}`);
+      if (why.length > 0) renames.push({ kind, table, from: source, to: out, why: why.join('; ') });
+      return out;
+    },
+  };
+  const tables = plan.waves.flatMap((w) => w.tables);
+  const info = new Map(schema.tables.map((t) => [t.name, t]));
+
+  // tables: those of the default schema first, so they keep their names; a table of another
+  // schema whose name is taken gets its schema's name in front
+  const tableScope = new NameScope(rules.table);
+  const tableOf = new Map<string, string>();
+  const ordered = [...tables].sort((a, b) => Number(a.source.includes('.')) - Number(b.source.includes('.')));
+  for (const tp of ordered) {
+    const base = baseName(tp.source);
+    const schemaPrefixed = tp.source.includes('.') ? [tp.source.replace(/\./g, '_')] : [];
+    const name = namer.name('table', tp.source, base, tableScope, rules.table, schemaPrefixed, 'table');
+    tableOf.set(tp.source, name);
+  }
+  const columnsOf = new Map<string, Map<string, string>>();
+  for (const tp of tables) {
+    tp.target = tableOf.get(tp.source)!;
+    const scope = new NameScope(rules.column);
+    const columns = new Map<string, string>();
+    for (const c of tp.columns) {
+      const name = namer.name('column', tp.source, c.source, scope, rules.column, [], 'column of the table');
+      columns.set(c.target, name);
+      c.target = name;
+    }
+    columnsOf.set(tp.source, columns);
+    const col = (c: string) => columns.get(c) ?? c;
+    tp.primaryKey = tp.primaryKey.map(col);
+    tp.uniqueKeys = tp.uniqueKeys.map((u) => u.map(col));
+    for (const ix of tp.indexes) ix.columns = ix.columns.map(col);
+    for (const fk of tp.foreignKeys) fk.columns = fk.columns.map(col);
+  }
+
+  // foreign keys refer to the target names of their tables and columns
+  for (const tp of tables) {
+    const sourceFks = info.get(tp.source)?.foreignKeys ?? [];
+    for (const fk of tp.foreignKeys) {
+      const ref = sourceFks.find((f) => f.name === fk.name)?.refTable;
+      const refSource = ref ?? tables.find((t) => baseName(t.source) === fk.refTable)?.source;
+      if (refSource === undefined || !tableOf.has(refSource)) continue;
+      fk.refTable = tableOf.get(refSource)!;
+      const refColumns = columnsOf.get(refSource)!;
+      fk.refColumns = fk.refColumns.map((c) => refColumns.get(c) ?? c);
+    }
+  }
+
+  // index names: per table or per database, beside the table names where they share a namespace
+  const databaseIndexes = new NameScope(rules.index);
+  if (rules.indexesShareTableNames) for (const tp of tables) databaseIndexes.take(tp.target);
+  const databaseKeys = new NameScope(rules.constraint);
+  for (const tp of tables) {
+    const indexScope = rules.indexesPerDatabase ? databaseIndexes : new NameScope(rules.index);
+    for (const ix of tp.indexes)
+      ix.name = namer.name('index', tp.source, ix.name, indexScope, rules.index, [`${tp.target}_${ix.name}`], 'index');
+    const keyScope = rules.constraintsPerDatabase ? databaseKeys : new NameScope(rules.constraint);
+    for (const fk of tp.foreignKeys)
+      fk.name = namer.name(
+        'foreignKey',
+        tp.source,
+        fk.name,
+        keyScope,
+        rules.constraint,
+        [`${tp.target}_${fk.name}`],
+        'foreign key',
+      );
+  }
+  return renames;
+}
+
+/**
+ * The findings of a plan's renames: one for the names its policy changed (the plan lists each),
+ * one per kind of name for those the target's rules changed, each listing them.
+ */
+export function renameFindings(renames: PlanRename[], policy: NamePolicy, engine: string): Finding[] {
+  const findings: Finding[] = [];
+  const byPolicy = renames.filter((r) => r.why === `names: ${policy}`);
+  if (byPolicy.length > 0) {
+    const counts = Object.entries(KINDS)
+      .map(([kind, word]) => [byPolicy.filter((r) => r.kind === kind).length, word] as const)
+      .filter(([n]) => n > 0)
+      .map(([n, word]) => `${n} ${word}`);
+    findings.push({
+      severity: 'info',
+      code: 'NAMES_POLICY',
+      message: `names in ${engine} follow the plan's names: ${policy} (${counts.join(', ')} renamed)`,
+      action:
+        'no action needed; the plan gives each target name (names: keep in the plan before `ferry plan` keeps them as in the source)',
+    });
+  }
+  for (const [kind, word] of Object.entries(KINDS)) {
+    const changed = renames.filter((r) => r.kind === kind && r.why !== `names: ${policy}`);
+    if (changed.length === 0) continue;
+    const list = changed
+      .map((r) => `${kind === 'table' ? r.table : `${r.table}.${r.from}`} → ${r.to} (${r.why})`)
+      .join(', ');
+    findings.push({
+      severity: 'info',
+      code: 'NAMES_CHANGED',
+      message: `names shortened or changed for ${engine}: ${word} ${list}`,
+      action: 'no action needed; the plan says so beside each name (edit the target names there to choose others)',
+    });
+  }
+  return findings;
+}
