@@ -21,7 +21,7 @@ import { parseTargetOptions, type TargetOptions } from './options.js';
 import { DynamoTarget } from './target.js';
 import { BARE, canonicalType, nativeType } from './typemap.js';
 
-const TABLE_NAME: NameRule = { min: 3, max: 255, unit: 'bytes', invalid: /[^A-Za-z0-9_.-]/g };
+const TABLE_NAME: NameRule = { min: 3, max: 255, unit: 'bytes', invalid: /[^A-Za-z0-9_.-]/gu };
 
 class DynamoConnector implements Connector {
   readonly kind = 'dynamodb';

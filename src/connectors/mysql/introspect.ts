@@ -48,6 +48,7 @@ interface ForeignKeyRow {
   refSchema: string;
   refTable: string;
   refCol: string;
+  pos: number;
 }
 
 interface ForeignKeyRuleRow {
@@ -109,10 +110,10 @@ export async function introspect(
     run<ForeignKeyRow[]>(
       conn,
       `SELECT TABLE_NAME AS tbl, CONSTRAINT_NAME AS name, COLUMN_NAME AS col, REFERENCED_TABLE_SCHEMA AS refSchema,
-              REFERENCED_TABLE_NAME AS refTable, REFERENCED_COLUMN_NAME AS refCol
+              REFERENCED_TABLE_NAME AS refTable, REFERENCED_COLUMN_NAME AS refCol, ORDINAL_POSITION AS pos
        FROM information_schema.KEY_COLUMN_USAGE
        WHERE TABLE_SCHEMA = DATABASE() AND REFERENCED_TABLE_NAME IS NOT NULL${and('TABLE_NAME')}
-       ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION`,
+       ORDER BY TABLE_NAME, CONSTRAINT_NAME, REFERENCED_TABLE_SCHEMA, REFERENCED_TABLE_NAME, ORDINAL_POSITION`,
       params,
     ),
     // a query of its own, not a join: joined, the server opens every database's tables to fill
@@ -196,17 +197,21 @@ export async function introspect(
     const table = tables.get(r.tbl);
     if (!table) continue;
     const id = `${r.tbl}\u0000${r.name}`;
-    let fk = fks.get(id);
-    if (!fk) {
+    // information_schema cuts names to 64 characters: the keys MariaDB names <table>_ibfk_<n>
+    // after a long table name share one name there, told apart by the table they refer to
+    const group = `${id}\u0000${r.refSchema}\u0000${r.refTable}`;
+    let fk = fks.get(group);
+    if (!fk || Number(r.pos) === 1) {
+      const same = table.foreignKeys.filter((f) => f.name === r.name || f.name.startsWith(`${r.name} (`)).length;
       fk = {
-        name: r.name,
+        name: same === 0 ? r.name : `${r.name} (${same + 1})`,
         columns: [],
         refTable: r.refSchema === database ? r.refTable : `${r.refSchema}.${r.refTable}`,
         refColumns: [],
         onDelete: rules.get(id)?.onDelete ?? 'RESTRICT',
         onUpdate: rules.get(id)?.onUpdate ?? 'RESTRICT',
       };
-      fks.set(id, fk);
+      fks.set(group, fk);
       table.foreignKeys.push(fk);
     }
     fk.columns.push(r.col);
