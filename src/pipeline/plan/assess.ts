@@ -387,7 +387,7 @@ export function buildPlan(
       `${target.kind} targets have no design "${opts.design}"`,
       target.designs ? `use --design ${target.designs.join(' or ')}` : 'leave out --design',
     );
-  const renames = nameTargets(plan, schema, target, names);
+  const renames = nameTargets(plan, schema, source, target, names);
   // targets that take options (keys, layout) fill them in
   const proposed = target.proposePlan ? target.proposePlan(plan, schema, opts.design) : plan;
   RENAMES.set(proposed, renames);

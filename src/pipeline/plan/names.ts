@@ -50,17 +50,22 @@ interface Namer {
   ): string;
 }
 
-/** The last part of a schema-qualified source name: tables of every source schema go into one target database. */
-function baseName(name: string): string {
-  return name.includes('.') ? name.slice(name.lastIndexOf('.') + 1) : name;
-}
-
 /**
  * Gives every target name of the plan a form the target takes, unique in its scope, after the
  * plan's naming policy; returns what changed. `schema` is the source the plan was built from
  * (the source names of the tables foreign keys refer to).
  */
-export function nameTargets(plan: Plan, schema: SchemaInfo, target: Connector, policy: NamePolicy): PlanRename[] {
+export function nameTargets(
+  plan: Plan,
+  schema: SchemaInfo,
+  source: Connector,
+  target: Connector,
+  policy: NamePolicy,
+): PlanRename[] {
+  // PostgreSQL names a table of another schema schema.table: tables of every schema go into one
+  // target database, under their own name (elsewhere a dot is part of the name)
+  const qualified = (name: string) => source.kind === 'postgres' && name.includes('.');
+  const baseName = (name: string) => (qualified(name) ? name.slice(name.lastIndexOf('.') + 1) : name);
   const rules: NameRules = target.capabilities.names ?? { table: {}, column: {}, index: {}, constraint: {} };
   const engine = target.kind;
   const renames: PlanRename[] = [];
@@ -87,10 +92,10 @@ export function nameTargets(plan: Plan, schema: SchemaInfo, target: Connector, p
   // schema whose name is taken gets its schema's name in front
   const tableScope = new NameScope(rules.table);
   const tableOf = new Map<string, string>();
-  const ordered = [...tables].sort((a, b) => Number(a.source.includes('.')) - Number(b.source.includes('.')));
+  const ordered = [...tables].sort((a, b) => Number(qualified(a.source)) - Number(qualified(b.source)));
   for (const tp of ordered) {
     const base = baseName(tp.source);
-    const schemaPrefixed = tp.source.includes('.') ? [tp.source.replace(/\./g, '_')] : [];
+    const schemaPrefixed = qualified(tp.source) ? [tp.source.replace(/\./g, '_')] : [];
     const name = namer.name('table', tp.source, base, tableScope, rules.table, schemaPrefixed, 'table');
     tableOf.set(tp.source, name);
   }
