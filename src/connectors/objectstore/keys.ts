@@ -26,12 +26,21 @@ const compareDecimal: Compare = (a, b) => {
   return x.neg ? -c : c;
 };
 
-/** Year as a number (any sign and width), the rest as text: a shorter fraction is a prefix and sorts first. */
+/**
+ * Year as a number (any sign and width), the rest as text without a fraction's trailing zeros
+ * (engines spell 31.332870 and 31.33287 alike): a shorter fraction is a prefix and sorts first.
+ */
 function temporalParts(v: unknown): [number, string] {
   let s = String(v).replace('T', ' ');
   if (s.endsWith('Z')) s = s.slice(0, -1);
   const dash = s.indexOf('-', 1);
-  return [Number(s.slice(0, dash)), s.slice(dash)];
+  return [
+    Number(s.slice(0, dash)),
+    s
+      .slice(dash)
+      .replace(/(\.\d*?)0+$/, '$1')
+      .replace(/\.$/, ''),
+  ];
 }
 
 const compareTemporal: Compare = (a, b) => {
@@ -108,11 +117,7 @@ export function keyIdentity(t: CanonicalType): (v: unknown) => unknown {
     case 'date':
     case 'time':
     case 'timestamp':
-      return (v) =>
-        temporalParts(v)
-          .join('|')
-          .replace(/(\.\d*?)0+$/, '$1')
-          .replace(/\.$/, '');
+      return (v) => temporalParts(v).join('|');
     default:
       return (v) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : String(v));
   }
