@@ -29,7 +29,8 @@ const CAPABILITIES: Capabilities = {
   notValidForeignKeys: true,
   // an index is a relation of the schema, as a table is
   names: {
-    table: IDENTIFIER,
+    // a dot in a target table's name names its schema (analytics.orders)
+    table: { ...IDENTIFIER, invalid: /[\u0000.]/g },
     column: IDENTIFIER,
     index: IDENTIFIER,
     constraint: IDENTIFIER,

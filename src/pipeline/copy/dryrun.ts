@@ -12,6 +12,7 @@ import type { ReadView, Reject, TargetTable } from '../../core/contracts.js';
 import { rowsOfColumns } from '../../core/columns.js';
 import { DigestBuilder, rowText, type Digest } from '../../core/digest.js';
 import { FerryError } from '../../core/errors.js';
+import { fitName } from '../../core/names.js';
 import type { Finding, KeyRange, RowBatch } from '../../core/types.js';
 import { canonicalText } from '../../core/values.js';
 import type { AuditLog } from '../safety/audit.js';
@@ -81,13 +82,12 @@ const SLICES = 8;
 const MAX_NAME_BYTES = 60;
 const SHOWN = 5;
 
-/** The scratch name of a table (or index, or key): the name cut to fit, then the suffix. */
+/** The scratch name of a table (or index, or key): the name cut to fit (with a hash: two names stay two), then the suffix. */
 function scratchName(name: string, suffix: string): string {
   const dot = name.lastIndexOf('.');
   const schema = dot >= 0 ? name.slice(0, dot + 1) : '';
-  let base = name.slice(dot + 1);
-  while (base.length > 1 && Buffer.byteLength(base + suffix) > MAX_NAME_BYTES) base = base.slice(0, -1);
-  return schema + base + suffix;
+  const room = { max: MAX_NAME_BYTES - Buffer.byteLength(suffix), unit: 'bytes' } as const;
+  return schema + fitName(name.slice(dot + 1), room) + suffix;
 }
 
 function scratchTable(t: TargetTable, suffix: string): TargetTable {
