@@ -37,19 +37,6 @@ function ruleReasons(name: string, rule: NameRule, engine: string): string[] {
   return out;
 }
 
-interface Namer {
-  /** the target name of `source` in `scope`, `candidates` tried after it; a change is recorded */
-  name(
-    kind: PlanRename['kind'],
-    table: string,
-    source: string,
-    scope: NameScope,
-    rule: NameRule,
-    candidates?: string[],
-    what?: string,
-  ): string;
-}
-
 /**
  * Gives every target name of the plan a form the target takes, unique in its scope, after the
  * plan's naming policy; returns what changed. `schema` is the source the plan was built from
@@ -69,21 +56,28 @@ export function nameTargets(
   const rules: NameRules = target.capabilities.names ?? { table: {}, column: {}, index: {}, constraint: {} };
   const engine = target.kind;
   const renames: PlanRename[] = [];
-  const namer: Namer = {
-    name(kind, table, source, scope, rule, candidates = [], what = kind) {
-      const wanted = applyPolicy(source, policy);
-      const out = scope.claim(
-        wanted,
-        candidates.map((c) => applyPolicy(c, policy)),
-      );
-      if (out === source) return out;
-      const why: string[] = [];
-      if (wanted !== source) why.push(`names: ${policy}`);
-      why.push(...ruleReasons(wanted, rule, engine));
-      if (out !== fitName(wanted, rule)) why.push(`"${fitName(wanted, rule)}" is taken by another ${what}`);
-      if (why.length > 0) renames.push({ kind, table, from: source, to: out, why: why.join('; ') });
-      return out;
-    },
+  /** the target name of `source` (a `what`) in `scope`, `candidates` tried after it; a change is recorded */
+  const name = (
+    kind: PlanRename['kind'],
+    table: string,
+    source: string,
+    scope: NameScope,
+    rule: NameRule,
+    candidates: string[],
+    what: string,
+  ): string => {
+    const wanted = applyPolicy(source, policy);
+    const out = scope.claim(
+      wanted,
+      candidates.map((c) => applyPolicy(c, policy)),
+    );
+    if (out === source) return out;
+    const why: string[] = [];
+    if (wanted !== source) why.push(`names: ${policy}`);
+    why.push(...ruleReasons(wanted, rule, engine));
+    if (out !== fitName(wanted, rule)) why.push(`"${fitName(wanted, rule)}" is taken by another ${what}`);
+    renames.push({ kind, table, from: source, to: out, why: why.join('; ') || `changed for ${engine}` });
+    return out;
   };
   const tables = plan.waves.flatMap((w) => w.tables);
   const info = new Map(schema.tables.map((t) => [t.name, t]));
@@ -96,8 +90,7 @@ export function nameTargets(
   for (const tp of ordered) {
     const base = baseName(tp.source);
     const schemaPrefixed = qualified(tp.source) ? [tp.source.replace(/\./g, '_')] : [];
-    const name = namer.name('table', tp.source, base, tableScope, rules.table, schemaPrefixed, 'table');
-    tableOf.set(tp.source, name);
+    tableOf.set(tp.source, name('table', tp.source, base, tableScope, rules.table, schemaPrefixed, 'table'));
   }
   const columnsOf = new Map<string, Map<string, string>>();
   for (const tp of tables) {
@@ -105,9 +98,9 @@ export function nameTargets(
     const scope = new NameScope(rules.column);
     const columns = new Map<string, string>();
     for (const c of tp.columns) {
-      const name = namer.name('column', tp.source, c.source, scope, rules.column, [], 'column of the table');
-      columns.set(c.target, name);
-      c.target = name;
+      const named = name('column', tp.source, c.source, scope, rules.column, [], 'column of the table');
+      columns.set(c.target, named);
+      c.target = named;
     }
     columnsOf.set(tp.source, columns);
     const col = (c: string) => columns.get(c) ?? c;
@@ -137,10 +130,10 @@ export function nameTargets(
   for (const tp of tables) {
     const indexScope = rules.indexesPerDatabase ? databaseIndexes : new NameScope(rules.index);
     for (const ix of tp.indexes)
-      ix.name = namer.name('index', tp.source, ix.name, indexScope, rules.index, [`${tp.target}_${ix.name}`], 'index');
+      ix.name = name('index', tp.source, ix.name, indexScope, rules.index, [`${tp.target}_${ix.name}`], 'index');
     const keyScope = rules.constraintsPerDatabase ? databaseKeys : new NameScope(rules.constraint);
     for (const fk of tp.foreignKeys)
-      fk.name = namer.name(
+      fk.name = name(
         'foreignKey',
         tp.source,
         fk.name,
@@ -169,8 +162,7 @@ export function renameFindings(renames: PlanRename[], policy: NamePolicy, engine
       severity: 'info',
       code: 'NAMES_POLICY',
       message: `names in ${engine} follow the plan's names: ${policy} (${counts.join(', ')} renamed)`,
-      action:
-        'no action needed; the plan gives each target name (names: keep in the plan before `ferry plan` keeps them as in the source)',
+      action: 'no action needed; the plan gives each target name (`ferry plan --names keep` keeps the source names)',
     });
   }
   for (const [kind, word] of Object.entries(KINDS)) {
