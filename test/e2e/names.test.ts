@@ -10,7 +10,7 @@ import { parsePlan, type Plan } from '../../src/core/plan.js';
 import { runPlan } from '../../src/pipeline/copy/run.js';
 import { assess } from '../../src/pipeline/plan/assess.js';
 import { verifyPlan } from '../../src/pipeline/verify/verify.js';
-import { freshMysql, freshPg, freshSqlite, pgExec, tmpDir } from '../helpers.js';
+import { freshMysql, freshPg, freshSqlite, mysqlExec, pgExec, tmpDir } from '../helpers.js';
 import { ferry, planFor } from './support.js';
 
 const LONG_PG = `col_${'x'.repeat(59)}`; // 63 bytes, PostgreSQL's longest
@@ -117,6 +117,29 @@ describe('names the target takes', () => {
       { invoicelineid: '1', unitprice: '9.99' },
       { invoicelineid: '2', unitprice: '0.50' },
     ]);
+  });
+
+  test('MySQL: two foreign keys of a table with a long name, which information_schema names alike, stay two', async () => {
+    const source = await freshMysql('ferry_names_my_src');
+    const long = `order_line_${'é'.repeat(50)}`; // 61 characters: InnoDB names its keys <table>_ibfk_1 and _2
+    await mysqlExec(
+      source,
+      `CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY);
+       CREATE TABLE \`${long}\` (id int PRIMARY KEY, a int, b int, FOREIGN KEY (a) REFERENCES a (id), FOREIGN KEY (b) REFERENCES b (id));
+       INSERT INTO a VALUES (1); INSERT INTO b VALUES (2); INSERT INTO \`${long}\` VALUES (1, 1, 2), (2, NULL, 2);`,
+    );
+    const { file, plan } = await planFor(source, `sqlite:${join(tmpDir('ferry-names-'), 'out.db')}`);
+    const keys = tableOf(plan, long).foreignKeys;
+    assert.deepEqual(
+      keys.map((k) => [k.columns, k.refTable, k.refColumns]),
+      [
+        [['a'], 'a', ['id']],
+        [['b'], 'b', ['id']],
+      ],
+    );
+    assert.notEqual(keys[0]!.name, keys[1]!.name);
+    assert.equal((await runPlan(file)).rejects, 0);
+    assert.ok((await verifyPlan(file)).ok);
   });
 
   test('ferry plan --names keep and snake; into a folder, a table name that starts with "." is no hidden folder', async () => {
