@@ -19,6 +19,8 @@ export interface NameRule {
   reservedStart?: RegExp;
   /** the name may not end in a space (MySQL) */
   noTrailingSpace?: boolean;
+  /** names the engine gives things of its own in the same scope (DynamoDB's key attributes) */
+  reserved?: string[];
 }
 
 /** The names an engine gives tables, columns, indexes and constraints, and where each must be unique. */
@@ -91,7 +93,9 @@ export function fitName(name: string, rule: NameRule): string {
 export class NameScope {
   private readonly taken = new Set<string>();
 
-  constructor(private readonly rule: NameRule) {}
+  constructor(private readonly rule: NameRule) {
+    for (const name of rule.reserved ?? []) this.take(name);
+  }
 
   private key(name: string): string {
     return this.rule.foldCase ? name.toLowerCase() : name;

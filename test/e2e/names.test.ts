@@ -10,6 +10,7 @@ import { parsePlan, type Plan } from '../../src/core/plan.js';
 import { runPlan } from '../../src/pipeline/copy/run.js';
 import { assess } from '../../src/pipeline/plan/assess.js';
 import { verifyPlan } from '../../src/pipeline/verify/verify.js';
+import { startDynalite } from '../connectors/dynamodb-local.js';
 import { freshMysql, freshPg, freshSqlite, mysqlExec, pgExec, tmpDir } from '../helpers.js';
 import { ferry, planFor } from './support.js';
 
@@ -140,6 +141,29 @@ describe('names the target takes', () => {
     assert.notEqual(keys[0]!.name, keys[1]!.name);
     assert.equal((await runPlan(file)).rejects, 0);
     assert.ok((await verifyPlan(file)).ok);
+  });
+
+  test("DynamoDB: a table's name and columns its layout names itself (PK of a table without a key) are changed, and the copy verifies", async () => {
+    const dynamo = await startDynalite();
+    try {
+      const source = freshSqlite('ferry_names_dynamo');
+      const db = new Database(source.slice('sqlite:'.length));
+      db.exec(`CREATE TABLE "Order Details" ("PK" TEXT, "entityType" TEXT, qty INTEGER);
+               INSERT INTO "Order Details" VALUES ('a', 'x', 1), ('b', NULL, 2);`);
+      db.close();
+      const { file, plan } = await planFor(source, dynamo.url);
+      const t = tableOf(plan, 'Order Details');
+      assert.equal(t.target, 'Order_Details');
+      assert.deepEqual(
+        t.columns.map((c) => c.target),
+        ['PK_2', 'entityType_2', 'qty'],
+      );
+      assert.match(readFileSync(file, 'utf8'), /target: PK_2, .*\} # dynamodb names an attribute of its own so\n/);
+      assert.equal((await runPlan(file)).rejects, 0);
+      assert.ok((await verifyPlan(file)).ok);
+    } finally {
+      await dynamo.stop();
+    }
   });
 
   test('ferry plan --names keep and snake; into a folder, a table name that starts with "." is no hidden folder', async () => {

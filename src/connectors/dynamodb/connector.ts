@@ -31,7 +31,8 @@ class DynamoConnector implements Connector {
     // table and index names: 3 to 255 of letters, digits, "_", "-", "."; key attributes at most 255 bytes
     names: {
       table: TABLE_NAME,
-      column: { max: 255, unit: 'bytes' },
+      // the attributes ferry's layouts add: templated keys, the entity type (options can rename them)
+      column: { max: 255, unit: 'bytes', reserved: ['PK', 'SK', 'entityType'] },
       index: TABLE_NAME,
       constraint: {},
     },

@@ -28,6 +28,7 @@ function ruleReasons(name: string, rule: NameRule, engine: string): string[] {
     out.push(`holds characters ${engine} names cannot`);
   if (rule.reservedStart?.test(name)) out.push(`starts as only ${engine}'s own names do`);
   if (rule.noTrailingSpace && / $/.test(name)) out.push(`ends in a space, which ${engine} names cannot`);
+  if (rule.reserved?.includes(name)) out.push(`${engine} names an attribute of its own so`);
   if (rule.min !== undefined && name.length < rule.min) out.push(`shorter than ${engine}'s ${rule.min} characters`);
   if (rule.max !== undefined) {
     const size = rule.unit === 'bytes' ? Buffer.byteLength(name) : [...name].length;
@@ -75,7 +76,8 @@ export function nameTargets(
     const why: string[] = [];
     if (wanted !== source) why.push(`names: ${policy}`);
     why.push(...ruleReasons(wanted, rule, engine));
-    if (out !== fitName(wanted, rule)) why.push(`"${fitName(wanted, rule)}" is taken by another ${what}`);
+    if (out !== fitName(wanted, rule) && !rule.reserved?.includes(fitName(wanted, rule)))
+      why.push(`"${fitName(wanted, rule)}" is taken by another ${what}`);
     renames.push({ kind, table, from: source, to: out, why: why.join('; ') || `changed for ${engine}` });
     return out;
   };
