@@ -413,8 +413,9 @@ export class MysqlTarget implements Target {
         if (clauses.length) await run(conn, `ALTER TABLE ${name} ${clauses.join(', ')}`);
         if (!auto) return;
         const max = await run<unknown[][]>(conn, `SELECT MAX(${quoteIdent(auto.name)}) FROM ${name}`, [], 'arrays');
+        // the counter is positive: keys all below 1 leave it at 1
         const next = BigInt((max[0]![0] as string | number | null) ?? 0) + 1n;
-        await run(conn, `ALTER TABLE ${name} AUTO_INCREMENT = ${next}`);
+        await run(conn, `ALTER TABLE ${name} AUTO_INCREMENT = ${next > 1n ? next : 1n}`);
       })
       .catch((err) => {
         throw toFerryError(err, this.pool.ep, 'write', table.name);
