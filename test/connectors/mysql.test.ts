@@ -398,6 +398,26 @@ describe('mysql: tables, keys and indexes', () => {
     for (const f of findings) assert.match(f.action, /\w/);
   });
 
+  test('the auto-increment counter of a table whose keys are all below 1 starts at 1', async () => {
+    const target = conn.target!();
+    const negative = tableOf('counted_negative', [
+      col('id', 'int64', 'bigint', { nullable: false, autoIncrement: true }),
+      col('note', 'text', 'longtext'),
+    ]);
+    await target.prepare(negative, 'drop');
+    await target.writeChunk(
+      { table: negative, range: {}, replace: false, isolate: false },
+      batchesOf([
+        [-5n, 'a'],
+        [-2n, 'b'],
+      ]),
+    );
+    await target.finishTable(negative);
+    await mysqlExec(url, "INSERT INTO counted_negative (note) VALUES ('next')");
+    const [row] = (await mysqlExec(url, "SELECT id FROM counted_negative WHERE note = 'next'")) as { id: number }[];
+    assert.equal(Number(row!.id), 1);
+  });
+
   test('finishing a table twice is harmless and the auto-increment counter continues after the data', async () => {
     const target = conn.target!();
     const parent = tableOf(
