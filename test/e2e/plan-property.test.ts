@@ -29,6 +29,8 @@ async function load(s: GenSchema, name: string): Promise<string> {
     });
   else {
     const db = new Database(url.slice('sqlite:'.length));
+    // rows refer to tables filled after theirs (cycles); SQLite as applications use it checks no key
+    db.pragma('foreign_keys = OFF');
     for (const x of s.sql) db.exec(x);
     db.close();
   }
