@@ -230,8 +230,12 @@ export interface PlanRename {
   why: string;
 }
 
+/** The plan schema's `$id`: a name, not an address (the file travels in the package, `schema/`). */
+export const PLAN_SCHEMA_ID = 'urn:ferry:plan:1';
+
 export function planJsonSchema(): object {
-  return z.toJSONSchema(PlanSchema, { io: 'input' });
+  const { $schema, ...schema } = z.toJSONSchema(PlanSchema, { io: 'input' });
+  return { $schema, $id: PLAN_SCHEMA_ID, ...schema };
 }
 
 function pathText(path: PropertyKey[]): string {

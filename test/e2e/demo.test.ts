@@ -21,3 +21,19 @@ test('ferry demo assesses, plans, runs, verifies and reports', () => {
   assert.match(page, /order_item/);
   assert.doesNotMatch(page, /<script/);
 });
+
+test('a plan ferry writes points YAML editors at the schema it ships, and the schema names itself', () => {
+  const dir = join(tmpDir(), 'demo');
+  assert.equal(ferry(['demo', '--dir', dir]).code, 0);
+  const written = ferry(
+    ['plan', '--source', `sqlite:${join(dir, 'shop.db')}`, '--target', 'sqlite:copy.db', '-o', 'again.yaml'],
+    { cwd: dir },
+  );
+  assert.equal(written.code, 0, written.stderr);
+  const [first] = readFileSync(join(dir, 'again.yaml'), 'utf8').split('\n');
+  const [, schemaFile] =
+    /^# yaml-language-server: \$schema=(\/\S+\/schema\/ferry\.plan\.schema\.json)$/.exec(first!) ?? [];
+  assert.ok(schemaFile, first);
+  const schema = JSON.parse(readFileSync(schemaFile, 'utf8')) as { $id: string; $schema: string };
+  assert.deepEqual([schema.$schema, schema.$id], ['https://json-schema.org/draft/2020-12/schema', 'urn:ferry:plan:1']);
+});
