@@ -18,6 +18,8 @@ export interface PrivateMariadb {
   start(): Promise<void>;
   /** shutdown() and start() */
   restart(): Promise<void>;
+  /** kill -9: the server dies at once, its connections with it; start() recovers it */
+  kill(): Promise<void>;
   /** ends it and removes its files */
   stop(): Promise<void>;
 }
@@ -102,6 +104,11 @@ export async function privateMariadb(
     await exited;
     server = undefined;
   };
+  const kill = async () => {
+    server?.kill('SIGKILL');
+    await exited;
+    server = undefined;
+  };
   const start = async () => {
     const child = spawn('/usr/sbin/mariadbd', args, { stdio: 'ignore' });
     server = child;
@@ -144,6 +151,7 @@ export async function privateMariadb(
       await shutdown();
       await start();
     },
+    kill,
     stop,
   };
 }

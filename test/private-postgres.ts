@@ -2,7 +2,7 @@
 // server must not get (password authentication, TLS with a test certificate) and for what must
 // not happen to it (a shutdown or a restart in the middle of a run).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,8 @@ export interface PrivatePostgres {
   start(): void;
   /** shutdown() and start() */
   restart(): void;
+  /** kill -9 of the postmaster and every backend: connections die at once; start() recovers it */
+  kill(): Promise<void>;
   /** ends it and removes its files */
   stop(): void;
 }
@@ -50,6 +52,15 @@ function owned(path: string): void {
 function run(cmd: string[]): void {
   const argv = isRoot ? ['runuser', '-u', 'postgres', '--', ...cmd] : cmd;
   execFileSync(argv[0]!, argv.slice(1), { stdio: 'ignore' });
+}
+
+/** Whether a process runs (a zombie does not: nothing may reap it in a container). */
+function alive(pid: string): boolean {
+  try {
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 export async function privatePostgres(opts: PrivatePostgresOptions = {}): Promise<PrivatePostgres> {
@@ -101,6 +112,26 @@ export async function privatePostgres(opts: PrivatePostgresOptions = {}): Promis
     pgCtl('-m', 'fast', 'stop');
     running = false;
   };
+  const kill = async () => {
+    const postmaster = readFileSync(join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]!;
+    const backends = execFileSync('ps', ['-o', 'pid=', '--ppid', postmaster], { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+    for (const pid of [postmaster, ...backends]) {
+      try {
+        process.kill(Number(pid), 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+    while (alive(postmaster)) await new Promise((r) => setTimeout(r, 50));
+    // its lock files name a pid that may stay a zombie (nothing reaps it in a container): the
+    // server would take it for a running postmaster
+    for (const lock of [join(dir, 'data', 'postmaster.pid'), join(dir, `.s.PGSQL.${port}.lock`)])
+      rmSync(lock, { force: true });
+    running = false;
+  };
   start();
   return {
     port,
@@ -120,6 +151,7 @@ export async function privatePostgres(opts: PrivatePostgresOptions = {}): Promis
       shutdown();
       start();
     },
+    kill,
     stop: () => {
       if (running) pgCtl('-m', 'immediate', 'stop');
       rmSync(dir, { recursive: true, force: true });

@@ -84,10 +84,13 @@ function socketToAddress(ep: Endpoint): () => Socket {
     const socket = connectSocket(ep.port, ep.host);
     (socket as unknown as { _host: string })._host = ep.host;
     socket.setNoDelay(true);
-    socket.on('connect', () => socket.setKeepAlive(true));
+    socket.on('connect', () => socket.setKeepAlive(true, KEEPALIVE_IDLE_MS));
     return socket;
   };
 }
+
+/** Silence on a connection after which the system probes the peer (then every second, ten times). */
+const KEEPALIVE_IDLE_MS = 30_000;
 
 /** `multipleStatements`: the connection takes statements separated by ";" in one query (ferry's own SQL only) */
 export function connectionOptions(ep: Endpoint, multipleStatements: boolean): ConnectionOptions {
@@ -110,7 +113,10 @@ export function connectionOptions(ep: Endpoint, multipleStatements: boolean): Co
     jsonStrings: true,
     connectTimeout: 10_000,
     ...(ep.tls?.mode === 'verify-full' && isIP(ep.host) ? { stream: socketToAddress(ep) } : {}),
+    // probes after 30 s of silence (the system's default waits two hours): a server whose
+    // machine vanished ends its connections in about 40 s
     enableKeepAlive: true,
+    keepAliveInitialDelay: KEEPALIVE_IDLE_MS,
     // statements are built with literals already escaped; mysql2's default formatter would
     // scan every (multi-megabyte) INSERT for placeholders even without parameters
     queryFormat: (sql: string, values?: unknown) =>

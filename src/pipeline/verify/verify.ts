@@ -2,6 +2,7 @@
 // and per-chunk order-independent digests of canonical values, and bisects mismatching
 // chunks down to the rows that differ.
 import type { ReadView } from '../../core/contracts.js';
+import { FerryError, isNotAboutTheData } from '../../core/errors.js';
 import { DigestBuilder, rowText, type Digest } from '../../core/digest.js';
 import type { CanonicalType, KeyRange, RowBatch } from '../../core/types.js';
 import { canonicalText } from '../../core/values.js';
@@ -60,6 +61,8 @@ async function verifyAll(session: Session, run: CommandRun, opts: VerifyOptions)
       try {
         rec = await verifyTable(session, m, view, opts.sample ?? 10);
       } catch (e) {
+        // a server gone away is the command's failure (exit 1), not a difference (exit 3)
+        if (isNotAboutTheData(e)) throw stoppedAt(m.target.name, e as FerryError);
         rec = {
           table: m.target.name,
           status: 'error',
@@ -84,6 +87,10 @@ async function verifyAll(session: Session, run: CommandRun, opts: VerifyOptions)
   } finally {
     await view?.release().catch(() => {});
   }
+}
+
+function stoppedAt(table: string, e: FerryError): FerryError {
+  return new FerryError(e.code, `verify stopped at ${table}: ${e.message}`, e.action, { cause: e });
 }
 
 async function verifyTable(
