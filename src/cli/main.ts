@@ -36,6 +36,10 @@ import { compactPlan, type CompactSummary } from '../pipeline/follow/compact.js'
 const out = (line = ''): void => {
   process.stdout.write(line + '\n');
 };
+/** A warning: the command goes on (a setting it lowered), on stderr as `ferry: warning: …`. */
+const warning = (line: string): void => {
+  process.stderr.write(redact(`ferry: warning: ${line}`) + '\n');
+};
 const tty = process.stdout.isTTY === true;
 
 function logger(opts: { logLevel?: string; jsonLogs?: boolean }) {
@@ -383,6 +387,7 @@ async function main(argv: string[]): Promise<number> {
       try {
         const s = await runPlan(planFile, {
           log: logger(globals()),
+          onWarning: warning,
           stateDir: o.stateDir,
           onEvent: progress?.onEvent,
           follow: o.follow,
@@ -431,6 +436,7 @@ async function main(argv: string[]): Promise<number> {
     .action(async (planFile: string, o: { stateDir?: string; sample: number; json?: boolean }) => {
       const v = await verifyPlan(planFile, {
         log: logger(globals()),
+        onWarning: warning,
         stateDir: o.stateDir,
         sample: o.sample,
         onTable: o.json || !tty ? undefined : (r) => out(`${r.table}: ${r.status}`),
@@ -491,6 +497,7 @@ async function main(argv: string[]): Promise<number> {
         };
         const r = await dryRun(planFile, {
           log: logger(globals()),
+          onWarning: warning,
           stateDir: o.stateDir,
           sample: o.sample,
           percent: o.percent,
@@ -525,6 +532,7 @@ async function main(argv: string[]): Promise<number> {
           throw new FerryError('PLAN_INVALID', 'no plan given', 'ferry backup PLAN, or ferry backup verify LOCATION');
         const s = await backupPlan(planFile, {
           log: logger(globals()),
+          onWarning: warning,
           stateDir: o.stateDir,
           to: o.to,
           key: keySource(o),

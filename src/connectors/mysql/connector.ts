@@ -1,6 +1,7 @@
 // The MySQL/MariaDB connector (mysql2): source and target.
 import type {
   Capabilities,
+  ConnectionRoom,
   ConnectOptions,
   Connector,
   NativeTypeChoice,
@@ -10,6 +11,7 @@ import type {
 } from '../../core/contracts.js';
 import type { Logger } from '../../core/log.js';
 import type { CanonicalType, Finding, SchemaInfo } from '../../core/types.js';
+import { connectionRoom } from './connections.js';
 import { toFerryError } from './errors.js';
 import { introspect, type ServerInfo } from './introspect.js';
 import { privileges } from './privileges.js';
@@ -58,6 +60,14 @@ class MysqlConnector implements Connector {
     private readonly server: Server,
     private readonly log: Logger,
   ) {}
+
+  async connectionRoom(): Promise<ConnectionRoom> {
+    try {
+      return await this.pool.use((conn) => connectionRoom(conn, this.pool.ep));
+    } catch (err) {
+      throw toFerryError(err, this.pool.ep, 'read');
+    }
+  }
 
   async introspect(filter?: { tables?: string[] }): Promise<SchemaInfo> {
     try {

@@ -2,6 +2,7 @@
 import pg from 'pg';
 import type {
   Capabilities,
+  ConnectionRoom,
   ConnectOptions,
   Connector,
   NativeTypeChoice,
@@ -12,6 +13,7 @@ import type {
 import type { CanonicalType, Finding, SchemaInfo } from '../../core/types.js';
 import { parsePgUrl, sessionPool, watchErrors } from './config.js';
 import { connectError, queryError } from './errors.js';
+import { connectionRoom } from './connections.js';
 import { introspect } from './introspect.js';
 import { privileges } from './privileges.js';
 import { PgSource, type PgReadView, type PgSourceSettings } from './source.js';
@@ -64,6 +66,17 @@ class PostgresConnector implements Connector {
       return await privileges(client, this.settings.schema, needs);
     } catch (e) {
       throw queryError(e, 'READ_FAILED', 'cannot read the privileges of the PostgreSQL account');
+    } finally {
+      client.release();
+    }
+  }
+
+  async connectionRoom(): Promise<ConnectionRoom> {
+    const client = await this.connectPooled();
+    try {
+      return await connectionRoom(client, this.settings.endpoint);
+    } catch (e) {
+      throw queryError(e, 'READ_FAILED', 'cannot read the connection limits of the PostgreSQL server');
     } finally {
       client.release();
     }
