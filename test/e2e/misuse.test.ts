@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ARGUMENTS } from './misuse/arguments.js';
+import { BOUNDS } from './misuse/bounds.js';
 import { DATA } from './misuse/data.js';
 import { ENDPOINTS } from './misuse/endpoints.js';
 import { FILESYSTEM } from './misuse/filesystem.js';
@@ -28,7 +29,7 @@ const TABLE: [string, Row[]][] = [
   ['the file system', FILESYSTEM],
   ['one run at a time', []],
   ['where filters', []],
-  ['bounds', []],
+  ['bounds', BOUNDS],
   ['timeouts', []],
 ];
 

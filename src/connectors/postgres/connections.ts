@@ -29,9 +29,16 @@ export async function connectionRoom(client: pg.PoolClient, at: Endpoint): Promi
   const l = (await client.query<Limits>(LIMITS)).rows[0]!;
   const limits = [
     { free: l.server - l.server_used, limit: `max_connections ${l.server}, ${l.server_used} in use` },
-    ...(l.role >= 0 ? [{ free: l.role - l.role_used, limit: `the role's CONNECTION LIMIT ${l.role}, ${l.role_used} in use` }] : []),
+    ...(l.role >= 0
+      ? [{ free: l.role - l.role_used, limit: `the role's CONNECTION LIMIT ${l.role}, ${l.role_used} in use` }]
+      : []),
     ...(l.database >= 0
-      ? [{ free: l.database - l.database_used, limit: `the database's CONNECTION LIMIT ${l.database}, ${l.database_used} in use` }]
+      ? [
+          {
+            free: l.database - l.database_used,
+            limit: `the database's CONNECTION LIMIT ${l.database}, ${l.database_used} in use`,
+          },
+        ]
       : []),
   ];
   const tightest = limits.reduce((a, b) => (b.free < a.free ? b : a));

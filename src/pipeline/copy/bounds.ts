@@ -21,6 +21,8 @@ export interface Bounds {
 const BATCH_SHARE_OF_HEAP = 0.25;
 /** Batches a worker may hold at once: one read ahead, one mapped, one the target writes. */
 const BATCHES_PER_WORKER = 3;
+/** The workers a batch size must leave memory for: the default parallelism. */
+const WORKERS_A_BATCH_LEAVES_ROOM_FOR = 4;
 /** Connections a side opens besides one per worker (the snapshot's, a table's indexes while chunks copy). */
 const EXTRA_CONNECTIONS = 1;
 
@@ -29,13 +31,18 @@ export function batchBudget(): number {
   return Math.floor(getHeapStatistics().heap_size_limit * BATCH_SHARE_OF_HEAP);
 }
 
+/** Rows a table's size in the catalog says something about per row: fewer are mostly a page's overhead. */
+const ROWS_TO_AVERAGE = 1000;
+
 /**
  * What a row of a table takes in memory, roughly: the values' bytes (the table's average from
  * the catalog, twice over for JavaScript strings) and the arrays and values that hold them.
  */
 export function rowMemory(table: TableInfo | undefined, columns: number): number {
   const average =
-    table && table.rowEstimate > 0 && table.bytesEstimate > 0 ? table.bytesEstimate / table.rowEstimate : 32 * columns;
+    table && table.rowEstimate >= ROWS_TO_AVERAGE && table.bytesEstimate > 0
+      ? table.bytesEstimate / table.rowEstimate
+      : 32 * columns;
   return 64 + 24 * columns + 2 * average;
 }
 
@@ -71,8 +78,13 @@ export async function boundsOf(session: Session, warn: (line: string) => void): 
   const info = new Map(schema.tables.map((t) => [t.name, t]));
   const widest = Math.max(1, ...all.map((m) => rowMemory(info.get(m.source.name), m.source.columns.length)));
 
+  const asked = readerCount(plan.settings);
+  // a batch leaves room for the workers asked (up to a few: more are lowered, not the batch)
   let batchRows = plan.settings.batchRows;
-  const rowsThatFit = Math.max(1, Math.floor(budgetBytes / BATCHES_PER_WORKER / widest));
+  const rowsThatFit = Math.max(
+    1,
+    Math.floor(budgetBytes / (BATCHES_PER_WORKER * Math.min(asked, WORKERS_A_BATCH_LEAVES_ROOM_FOR) * widest)),
+  );
   if (batchRows > rowsThatFit) {
     warn(
       `settings.batchRows ${batchRows} is more than memory allows (batches of about ${mb(widest * batchRows)} MB, ${mb(budgetBytes)} MB for all batches in flight); using ${rowsThatFit}`,
@@ -80,7 +92,6 @@ export async function boundsOf(session: Session, warn: (line: string) => void): 
     batchRows = rowsThatFit;
   }
 
-  const asked = readerCount(plan.settings);
   const rooms = await Promise.all(
     [session.source, session.target].map((c) => c.connectionRoom?.() ?? Promise.resolve(undefined)),
   );
