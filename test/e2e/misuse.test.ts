@@ -12,6 +12,7 @@ import { NAMES } from './misuse/names.js';
 import { PLAN_FILES } from './misuse/plan-files.js';
 import { STATE } from './misuse/state.js';
 import { makeFixtures, play, unmountAll, type Row } from './misuse/table.js';
+import { TIMEOUTS } from './misuse/timeouts.js';
 import { URLS_AND_SECRETS } from './misuse/urls-and-secrets.js';
 
 // Classes other parts of issue 19 fill as they land, each a file of misuse/ in its place here:
@@ -30,7 +31,7 @@ const TABLE: [string, Row[]][] = [
   ['one run at a time', []],
   ['where filters', []],
   ['bounds', BOUNDS],
-  ['timeouts', []],
+  ['timeouts', TIMEOUTS],
 ];
 
 before(makeFixtures);
