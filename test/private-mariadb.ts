@@ -20,6 +20,9 @@ export interface PrivateMariadb {
   restart(): Promise<void>;
   /** kill -9: the server dies at once, its connections with it; start() recovers it */
   kill(): Promise<void>;
+  /** SIGSTOP: the server stops answering, its connections stay open; thaw() wakes it */
+  freeze(): void;
+  thaw(): void;
   /** ends it and removes its files */
   stop(): Promise<void>;
 }
@@ -125,6 +128,7 @@ export async function privateMariadb(
     throw new Error(`the private MariaDB server did not start: ${log}`);
   };
   const stop = async () => {
+    server?.kill('SIGCONT');
     await shutdown();
     rmSync(dir, { recursive: true, force: true });
   };
@@ -152,6 +156,8 @@ export async function privateMariadb(
       await start();
     },
     kill,
+    freeze: () => server?.kill('SIGSTOP'),
+    thaw: () => server?.kill('SIGCONT'),
     stop,
   };
 }

@@ -27,6 +27,9 @@ export interface PrivatePostgres {
   restart(): void;
   /** kill -9 of the postmaster and every backend: connections die at once; start() recovers it */
   kill(): Promise<void>;
+  /** SIGSTOP of the postmaster and every backend: the server stops answering, its connections stay open; thaw() wakes it */
+  freeze(): void;
+  thaw(): void;
   /** ends it and removes its files */
   stop(): void;
 }
@@ -112,20 +115,29 @@ export async function privatePostgres(opts: PrivatePostgresOptions = {}): Promis
     pgCtl('-m', 'fast', 'stop');
     running = false;
   };
-  const kill = async () => {
+  /** The postmaster and its children, as they are now. */
+  const processes = () => {
     const postmaster = readFileSync(join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]!;
     const backends = execFileSync('ps', ['-o', 'pid=', '--ppid', postmaster], { encoding: 'utf8' })
       .split('\n')
       .map((l) => l.trim())
       .filter(Boolean);
-    for (const pid of [postmaster, ...backends]) {
+    return [postmaster, ...backends];
+  };
+  const signal = (pids: string[], sig: NodeJS.Signals) => {
+    for (const pid of pids) {
       try {
-        process.kill(Number(pid), 'SIGKILL');
+        process.kill(Number(pid), sig);
       } catch {
         // gone already
       }
     }
-    while (alive(postmaster)) await new Promise((r) => setTimeout(r, 50));
+  };
+  let frozen: string[] = [];
+  const kill = async () => {
+    const pids = processes();
+    signal(pids, 'SIGKILL');
+    while (alive(pids[0]!)) await new Promise((r) => setTimeout(r, 50));
     // its lock files name a pid that may stay a zombie (nothing reaps it in a container): the
     // server would take it for a running postmaster
     for (const lock of [join(dir, 'data', 'postmaster.pid'), join(dir, `.s.PGSQL.${port}.lock`)])
@@ -152,7 +164,16 @@ export async function privatePostgres(opts: PrivatePostgresOptions = {}): Promis
       start();
     },
     kill,
+    freeze: () => {
+      frozen = processes();
+      signal(frozen, 'SIGSTOP');
+    },
+    thaw: () => {
+      signal(frozen, 'SIGCONT');
+      frozen = [];
+    },
     stop: () => {
+      signal(frozen, 'SIGCONT');
       if (running) pgCtl('-m', 'immediate', 'stop');
       rmSync(dir, { recursive: true, force: true });
     },

@@ -20,6 +20,12 @@ const ROWS_PER_CHUNK = 2_000;
 /** few and short retries: the limit a command must end within is theirs plus a minute */
 const RETRIES = { attempts: 3, maxDelaySeconds: 1 };
 const DEADLINE_MS = 90_000;
+/**
+ * A server that stops answering is found out by its silence (core/liveness.ts: asked every 10 s,
+ * gone after 30 s without an answer), and each retry waits out a connect timeout (10 s): the
+ * limit is that plus a minute.
+ */
+const SILENT_DEADLINE_MS = 10_000 + 30_000 + RETRIES.attempts * 10_000 + 60_000;
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -31,7 +37,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function ferryWithin(
   args: string[],
   cwd: string,
-  during?: { when: () => Promise<boolean>; meanwhile: () => Promise<void> },
+  during?: { when: () => Promise<boolean>; meanwhile: () => void | Promise<void> },
+  deadlineMs = DEADLINE_MS,
 ): Promise<CliResult> {
   const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -43,7 +50,7 @@ async function ferryWithin(
   const deadline = setTimeout(() => {
     hung = true;
     child.kill('SIGKILL');
-  }, DEADLINE_MS);
+  }, deadlineMs);
   if (during) {
     let running = true;
     void exited.then(() => (running = false));
@@ -53,7 +60,7 @@ async function ferryWithin(
   }
   const code = await exited;
   clearTimeout(deadline);
-  assert.ok(!hung, `ferry ${args[0]} did not end within ${DEADLINE_MS / 1000} s: ${stderr}`);
+  assert.ok(!hung, `ferry ${args[0]} did not end within ${deadlineMs / 1000} s: ${stderr}`);
   return { code: code ?? -1, stdout, stderr };
 }
 
@@ -74,6 +81,8 @@ interface Server {
   port: number;
   database(name: string): Promise<string>;
   kill(): Promise<void>;
+  freeze(): void;
+  thaw(): void;
   start(): void | Promise<void>;
   stop(): void | Promise<void>;
   /** whether a ferry session is connected to database `db` */
@@ -134,9 +143,9 @@ async function chunksDone(dir: string, minDone: number): Promise<boolean> {
   }
 }
 
-/** The same command once the server is back: it finishes, every row once, and verify agrees. */
-async function resumes(server: Server, file: string, dir: string, target: string): Promise<void> {
-  await server.start();
+/** The same command once the server is back (started again after a kill): it finishes, every row once, and verify agrees. */
+async function resumes(server: Server, file: string, dir: string, target: string, killed = true): Promise<void> {
+  if (killed) await server.start();
   const again = await ferryWithin(['run', file], dir);
   assert.equal(again.code, 0, again.stderr);
   assert.deepEqual(await itemsIn(target), { rows: ROWS, distinct: ROWS });
@@ -211,6 +220,42 @@ function faults(make: () => Promise<Server>, other: { fresh: (name: string) => P
       re`^ferry: items chunk \d+ failed ${RETRIES.attempts} times in \d+ s: .*${server.engine} at 127.0.0.1:${server.port}`,
     );
     await resumes(server, file, dir, target);
+  });
+
+  test('the target stops answering in the middle of a run: found silent, retried as the plan allows, then one line, exit 1; awake, the same command finishes', async () => {
+    const source = await other.fresh('ferry_faults_src');
+    await fill(source);
+    const target = await server.database('silent_target_during');
+    const { file, dir } = await slowPlan(source, target);
+    const run = await ferryWithin(
+      ['run', file],
+      dir,
+      { when: () => chunksDone(dir, 2), meanwhile: () => server.freeze() },
+      SILENT_DEADLINE_MS,
+    ).finally(() => server.thaw());
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(lastLine(run), re`^ferry: items chunk \d+ failed ${RETRIES.attempts} times in \d+ s: `);
+    assert.match(run.stderr, re`${server.engine} at 127.0.0.1:${server.port} did not answer for 30 s`);
+    await resumes(server, file, dir, target, false);
+  });
+
+  test('the source stops answering in the middle of a run: found silent, one line, exit 1; awake, the same command finishes', async () => {
+    const source = await server.database('silent_source_during');
+    await fill(source);
+    const target = await other.fresh('ferry_faults_dst');
+    const { file, dir } = await slowPlan(source, target);
+    const run = await ferryWithin(
+      ['run', file],
+      dir,
+      { when: () => chunksDone(dir, 2), meanwhile: () => server.freeze() },
+      SILENT_DEADLINE_MS,
+    ).finally(() => server.thaw());
+    assert.equal(run.code, 1, run.stderr);
+    assert.match(
+      lastLine(run),
+      re`^ferry: the source's consistent snapshot is gone \(${server.engine} at 127.0.0.1:${server.port}: .+\); the \d+ chunks copied so far are kept: `,
+    );
+    await resumes(server, file, dir, target, false);
   });
 
   for (const side of ['source', 'target'] as const)

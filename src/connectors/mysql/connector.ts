@@ -9,11 +9,13 @@ import type {
   Source,
   Target,
 } from '../../core/contracts.js';
+import type { Liveness } from '../../core/liveness.js';
 import type { Logger } from '../../core/log.js';
 import type { CanonicalType, Finding, SchemaInfo } from '../../core/types.js';
 import { connectionRoom } from './connections.js';
 import { toFerryError } from './errors.js';
 import { introspect, type ServerInfo } from './introspect.js';
+import { watch } from './liveness.js';
 import { privileges } from './privileges.js';
 import { parseEndpoint, run, SESSION, SessionPool } from './session.js';
 import { MysqlSource } from './source.js';
@@ -59,6 +61,7 @@ class MysqlConnector implements Connector {
     private readonly applier: SessionPool,
     private readonly server: Server,
     private readonly log: Logger,
+    private readonly liveness: Liveness,
   ) {}
 
   async connectionRoom(): Promise<ConnectionRoom> {
@@ -114,6 +117,7 @@ class MysqlConnector implements Connector {
   }
 
   async close(): Promise<void> {
+    this.liveness.stop();
     await Promise.all([this.pool.close(), this.applier.close()]);
   }
 }
@@ -121,6 +125,7 @@ class MysqlConnector implements Connector {
 /** Opens the connector (the folder's factory in index.ts calls this). */
 export async function connect(opts: ConnectOptions): Promise<Connector> {
   const ep = parseEndpoint(opts.url);
+  const liveness = watch(ep);
   const pool = new SessionPool(ep, SESSION.target, Math.max(1, opts.poolSize ?? 4));
   try {
     const [row] = await pool.use((conn) =>
@@ -135,8 +140,10 @@ export async function connect(opts: ConnectOptions): Promise<Connector> {
       new SessionPool(ep, SESSION.target, 1, true),
       serverOf(row!.version, Number(row!.maxPacket), ep.localInfile && Number(row!.localInfile) === 1),
       opts.log,
+      liveness,
     );
   } catch (err) {
+    liveness.stop();
     await pool.close();
     throw toFerryError(err, ep, 'connect');
   }
