@@ -17,8 +17,7 @@ import { URLS_AND_SECRETS } from './misuse/urls-and-secrets.js';
 
 // Classes other parts of issue 19 fill as they land, each a file of misuse/ in its place here:
 // one run at a time (a second run, verify, rollback or restore of the same plan and target),
-// where filters that are not one boolean expression, bounds on parallelism and batch sizes,
-// timeouts of dead servers.
+// where filters that are not one boolean expression.
 const TABLE: [string, Row[]][] = [
   ['arguments', ARGUMENTS],
   ['names of things that do not exist', NAMES],
