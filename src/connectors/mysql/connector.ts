@@ -36,7 +36,7 @@ const CAPABILITIES: Capabilities = {
 
 type Server = ServerInfo & ServerTraits & TargetTraits;
 
-function serverOf(version: string, maxPacket: number, localInfile: boolean): Server {
+function serverOf(version: string, maxPacket: number, localInfile: boolean, readCommitted: boolean): Server {
   const [major = 0, minor = 0] = (/^(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
   const mariadb = /mariadb/i.test(version);
   return {
@@ -44,6 +44,7 @@ function serverOf(version: string, maxPacket: number, localInfile: boolean): Ser
     mariadb,
     maxPacket,
     localInfile,
+    readCommitted,
     nativeUuid: mariadb && (major > 10 || (major === 10 && minor >= 7)),
     collation: mariadb ? 'utf8mb4_nopad_bin' : major >= 8 ? 'utf8mb4_0900_bin' : 'utf8mb4_bin',
   };
@@ -129,16 +130,29 @@ export async function connect(opts: ConnectOptions): Promise<Connector> {
   const pool = new SessionPool(ep, SESSION.target, Math.max(1, opts.poolSize ?? 4));
   try {
     const [row] = await pool.use((conn) =>
-      run<{ version: string; maxPacket: number | string; localInfile: number | string }[]>(
+      run<
+        {
+          version: string;
+          maxPacket: number | string;
+          localInfile: number | string;
+          logBin: number | string;
+          binlogFormat: string;
+        }[]
+      >(
         conn,
-        'SELECT VERSION() AS version, @@max_allowed_packet AS maxPacket, @@local_infile AS localInfile',
+        'SELECT VERSION() AS version, @@max_allowed_packet AS maxPacket, @@local_infile AS localInfile, @@log_bin AS logBin, @@binlog_format AS binlogFormat',
       ),
     );
     return new MysqlConnector(
       pool,
       // ferry's own statements, many in one query: a round trip per call, not per change
       new SessionPool(ep, SESSION.target, 1, true),
-      serverOf(row!.version, Number(row!.maxPacket), ep.localInfile && Number(row!.localInfile) === 1),
+      serverOf(
+        row!.version,
+        Number(row!.maxPacket),
+        ep.localInfile && Number(row!.localInfile) === 1,
+        !(Number(row!.logBin) === 1 && row!.binlogFormat === 'STATEMENT'),
+      ),
       opts.log,
       liveness,
     );
