@@ -40,7 +40,8 @@ async function ferryWithin(
   during?: { when: () => Promise<boolean>; meanwhile: () => void | Promise<void> },
   deadlineMs = DEADLINE_MS,
 ): Promise<CliResult> {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  // logs as JSON lines: the retries' lines are told from the one line of the outcome
+  const child = spawn(process.execPath, [CLI, '--json-logs', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));

@@ -13,8 +13,6 @@ export interface Bounds {
   /** chunks copied (or compared) at once */
   workers: number;
   batchRows: number;
-  /** the bytes batches in flight may take, all workers together */
-  budgetBytes: number;
 }
 
 /** The share of the heap batches in flight may take; the rest is everything else ferry holds. */
@@ -27,7 +25,7 @@ const WORKERS_A_BATCH_LEAVES_ROOM_FOR = 4;
 const EXTRA_CONNECTIONS = 1;
 
 /** The bytes batches in flight may take: a share of the heap Node allows this process. */
-export function batchBudget(): number {
+function batchBudget(): number {
   return Math.floor(getHeapStatistics().heap_size_limit * BATCH_SHARE_OF_HEAP);
 }
 
@@ -38,7 +36,7 @@ const ROWS_TO_AVERAGE = 1000;
  * What a row of a table takes in memory, roughly: the values' bytes (the table's average from
  * the catalog, twice over for JavaScript strings) and the arrays and values that hold them.
  */
-export function rowMemory(table: TableInfo | undefined, columns: number): number {
+function rowMemory(table: TableInfo | undefined, columns: number): number {
   const average =
     table && table.rowEstimate >= ROWS_TO_AVERAGE && table.bytesEstimate > 0
       ? table.bytesEstimate / table.rowEstimate
@@ -52,7 +50,8 @@ function workersByConnections(rooms: ConnectionRoom[]): { workers: number; room:
   for (const r of rooms) byServer.set(r.server, [...(byServer.get(r.server) ?? []), r]);
   let tightest: { workers: number; room: ConnectionRoom } | undefined;
   for (const [server, on] of byServer) {
-    const room = on[0]!;
+    // the tightest of them: the server's limit is shared, an account's own is the tighter one
+    const room = on.reduce((a, b) => (b.free < a.free ? b : a));
     const workers = Math.floor(room.free / on.length) - EXTRA_CONNECTIONS;
     if (workers < 1)
       throw new FerryError(
@@ -113,7 +112,7 @@ export async function boundsOf(session: Session, warn: (line: string) => void): 
   const tightest = limits.reduce((a, b) => (b.workers < a.workers ? b : a));
   const workers = Math.min(asked, tightest.workers);
   if (workers < asked) warn(`settings.parallelism ${asked} is more than ${tightest.why}; using ${workers}`);
-  return { workers, batchRows, budgetBytes };
+  return { workers, batchRows };
 }
 
 function mb(bytes: number): string {

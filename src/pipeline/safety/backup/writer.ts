@@ -68,7 +68,7 @@ export interface BackupContext {
   clock: Clock;
   onTable?: BackupOptions['onTable'];
   /** readers and batch size within what the servers and memory allow */
-  bounds: Pick<Bounds, 'workers' | 'batchRows'>;
+  bounds: Bounds;
 }
 
 /** The key source of a plan's backup settings, unless the caller names one. */
