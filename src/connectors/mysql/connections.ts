@@ -6,27 +6,23 @@ import { run, type Endpoint } from './session.js';
 
 interface Limits {
   server: number | string;
-  serverUsed: number | string;
   user: number | string;
   userUsed: number | string;
 }
 
 // without the PROCESS privilege the process list shows the account's own threads only: enough
-// for its own limit; Threads_connected counts every thread
+// for its own limit
 const LIMITS = `
 SELECT @@max_connections AS server,
-       (SELECT variable_value FROM information_schema.global_status WHERE variable_name = 'THREADS_CONNECTED') AS serverUsed,
        @@max_user_connections AS user,
        (SELECT count(*) FROM information_schema.processlist WHERE user = substring_index(current_user(), '@', 1)) AS userUsed`;
 
 export async function connectionRoom(conn: Connection, ep: Endpoint): Promise<ConnectionRoom> {
   const [l] = await run<Limits[]>(conn, LIMITS);
-  const [server, serverUsed, user, userUsed] = [l!.server, l!.serverUsed, l!.user, l!.userUsed].map(Number) as [
-    number,
-    number,
-    number,
-    number,
-  ];
+  // every thread, whoever may see it (MySQL 8 keeps the status in performance_schema, MariaDB in information_schema)
+  const [status] = await run<{ Value: string }[]>(conn, "SHOW GLOBAL STATUS LIKE 'Threads_connected'");
+  const [server, user, userUsed] = [l!.server, l!.user, l!.userUsed].map(Number) as [number, number, number];
+  const serverUsed = Number(status!.Value);
   const limits = [
     { free: server - serverUsed, limit: `max_connections ${server}, ${serverUsed} in use` },
     ...(user > 0 ? [{ free: user - userUsed, limit: `max_user_connections ${user}, ${userUsed} in use` }] : []),
