@@ -21,8 +21,11 @@ const BATCH_SHARE_OF_HEAP = 0.25;
 const BATCHES_PER_WORKER = 3;
 /** The workers a batch size must leave memory for: the default parallelism. */
 const WORKERS_A_BATCH_LEAVES_ROOM_FOR = 4;
-/** Connections a side opens besides one per worker (the snapshot's, a table's indexes while chunks copy). */
-const EXTRA_CONNECTIONS = 1;
+/**
+ * Connections a side opens besides one per worker: the snapshot's (or a table's indexes while
+ * chunks copy), and the one its liveness check asks on for a moment every few seconds.
+ */
+const EXTRA_CONNECTIONS = 2;
 
 /** The bytes batches in flight may take: a share of the heap Node allows this process. */
 function batchBudget(): number {

@@ -79,12 +79,12 @@ export const BOUNDS: Row[] = [
     writes: TARGET,
   },
   {
-    does: 'a source role that may hold three connections: one worker',
+    does: 'a source role that may hold four connections: one worker',
     args: () => ['run', 'plan.yaml'],
-    files: () => ({ 'plan.yaml': asLimitedRole('ferry_misuse_limit3', 3) }),
+    files: () => ({ 'plan.yaml': asLimitedRole('ferry_misuse_limit4', 4) }),
     code: 0,
     stderr:
-      /^ferry: warning: settings\.parallelism \d+ is more than PostgreSQL at \S+ has connections for \(the role's CONNECTION LIMIT 3, 1 in use\); using 1$/,
+      /^ferry: warning: settings\.parallelism \d+ is more than PostgreSQL at \S+ has connections for \(the role's CONNECTION LIMIT 4, 1 in use\); using 1$/,
     stdout: /copied 350 rows/,
     writes: TARGET,
   },
