@@ -18,6 +18,11 @@ export interface PrivateMariadb {
   start(): Promise<void>;
   /** shutdown() and start() */
   restart(): Promise<void>;
+  /** kill -9: the server dies at once, its connections with it; start() recovers it */
+  kill(): Promise<void>;
+  /** SIGSTOP: the server stops answering, its connections stay open; thaw() wakes it */
+  freeze(): void;
+  thaw(): void;
   /** ends it and removes its files */
   stop(): Promise<void>;
 }
@@ -102,6 +107,11 @@ export async function privateMariadb(
     await exited;
     server = undefined;
   };
+  const kill = async () => {
+    server?.kill('SIGKILL');
+    await exited;
+    server = undefined;
+  };
   const start = async () => {
     const child = spawn('/usr/sbin/mariadbd', args, { stdio: 'ignore' });
     server = child;
@@ -118,6 +128,7 @@ export async function privateMariadb(
     throw new Error(`the private MariaDB server did not start: ${log}`);
   };
   const stop = async () => {
+    server?.kill('SIGCONT');
     await shutdown();
     rmSync(dir, { recursive: true, force: true });
   };
@@ -144,6 +155,9 @@ export async function privateMariadb(
       await shutdown();
       await start();
     },
+    kill,
+    freeze: () => server?.kill('SIGSTOP'),
+    thaw: () => server?.kill('SIGCONT'),
     stop,
   };
 }

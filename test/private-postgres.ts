@@ -2,7 +2,7 @@
 // server must not get (password authentication, TLS with a test certificate) and for what must
 // not happen to it (a shutdown or a restart in the middle of a run).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +27,11 @@ export interface PrivatePostgres {
   start(): void;
   /** shutdown() and start() */
   restart(): void;
+  /** kill -9 of the postmaster and every backend: connections die at once; start() recovers it */
+  kill(): Promise<void>;
+  /** SIGSTOP of the postmaster and every backend: the server stops answering, its connections stay open; thaw() wakes it */
+  freeze(): void;
+  thaw(): void;
   /** ends it and removes its files */
   stop(): void;
 }
@@ -52,6 +57,15 @@ function owned(path: string): void {
 function run(cmd: string[]): void {
   const argv = isRoot ? ['runuser', '-u', 'postgres', '--', ...cmd] : cmd;
   execFileSync(argv[0]!, argv.slice(1), { stdio: 'ignore' });
+}
+
+/** Whether a process runs (a zombie does not: nothing may reap it in a container). */
+function alive(pid: string): boolean {
+  try {
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 export async function privatePostgres(opts: PrivatePostgresOptions = {}): Promise<PrivatePostgres> {
@@ -104,6 +118,35 @@ export async function privatePostgres(opts: PrivatePostgresOptions = {}): Promis
     pgCtl('-m', 'fast', 'stop');
     running = false;
   };
+  /** The postmaster and its children, as they are now. */
+  const processes = () => {
+    const postmaster = readFileSync(join(dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]!;
+    const backends = execFileSync('ps', ['-o', 'pid=', '--ppid', postmaster], { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
+    return [postmaster, ...backends];
+  };
+  const signal = (pids: string[], sig: NodeJS.Signals) => {
+    for (const pid of pids) {
+      try {
+        process.kill(Number(pid), sig);
+      } catch {
+        // gone already
+      }
+    }
+  };
+  let frozen: string[] = [];
+  const kill = async () => {
+    const pids = processes();
+    signal(pids, 'SIGKILL');
+    while (alive(pids[0]!)) await new Promise((r) => setTimeout(r, 50));
+    // its lock files name a pid that may stay a zombie (nothing reaps it in a container): the
+    // server would take it for a running postmaster
+    for (const lock of [join(dir, 'data', 'postmaster.pid'), join(dir, `.s.PGSQL.${port}.lock`)])
+      rmSync(lock, { force: true });
+    running = false;
+  };
   start();
   return {
     port,
@@ -123,7 +166,17 @@ export async function privatePostgres(opts: PrivatePostgresOptions = {}): Promis
       shutdown();
       start();
     },
+    kill,
+    freeze: () => {
+      frozen = processes();
+      signal(frozen, 'SIGSTOP');
+    },
+    thaw: () => {
+      signal(frozen, 'SIGCONT');
+      frozen = [];
+    },
     stop: () => {
+      signal(frozen, 'SIGCONT');
       if (running) pgCtl('-m', 'immediate', 'stop');
       rmSync(dir, { recursive: true, force: true });
     },

@@ -38,6 +38,10 @@ import { newToken, startDashboard, type Dashboard } from '../pipeline/observe/da
 const out = (line = ''): void => {
   process.stdout.write(line + '\n');
 };
+/** A warning: the command goes on (a setting it lowered), on stderr as `ferry: warning: …`. */
+const warning = (line: string): void => {
+  process.stderr.write(redact(`ferry: warning: ${line}`) + '\n');
+};
 const tty = process.stdout.isTTY === true;
 /** The plan's JSON Schema as the package ships it (`schema/`, beside `dist/`). */
 const PLAN_SCHEMA_FILE = fileURLToPath(new URL('../../../schema/ferry.plan.schema.json', import.meta.url));
@@ -420,6 +424,7 @@ async function main(argv: string[]): Promise<number> {
         try {
           const s = await runPlan(planFile, {
             log: logger(globals()),
+            onWarning: warning,
             stateDir: o.stateDir,
             onEvent:
               progress || dashboard
@@ -498,6 +503,7 @@ async function main(argv: string[]): Promise<number> {
     .action(async (planFile: string, o: { stateDir?: string; sample: number; json?: boolean }) => {
       const v = await verifyPlan(planFile, {
         log: logger(globals()),
+        onWarning: warning,
         stateDir: o.stateDir,
         sample: o.sample,
         onTable: o.json || !tty ? undefined : (r) => out(`${r.table}: ${r.status}`),
@@ -558,6 +564,7 @@ async function main(argv: string[]): Promise<number> {
         };
         const r = await dryRun(planFile, {
           log: logger(globals()),
+          onWarning: warning,
           stateDir: o.stateDir,
           sample: o.sample,
           percent: o.percent,
@@ -592,6 +599,7 @@ async function main(argv: string[]): Promise<number> {
           throw new FerryError('PLAN_INVALID', 'no plan given', 'ferry backup PLAN, or ferry backup verify LOCATION');
         const s = await backupPlan(planFile, {
           log: logger(globals()),
+          onWarning: warning,
           stateDir: o.stateDir,
           to: o.to,
           key: keySource(o),

@@ -379,6 +379,11 @@ export interface Connector {
    * Connectors without it are not checked.
    */
   privileges?(needs: PrivilegeNeeds): Promise<Finding[]>;
+  /**
+   * How many more connections this account may open on the server now (its connection limits
+   * less the connections in use), for the run's bounds. Without it, connections are not limited.
+   */
+  connectionRoom?(): Promise<ConnectionRoom>;
   /** the layouts `ferry plan --design` may ask of this target, the default first */
   readonly designs?: string[];
   /**
@@ -386,6 +391,16 @@ export interface Connector {
    * options), in the chosen design; for targets that take options.
    */
   proposePlan?(plan: Plan, schema: SchemaInfo, design?: string): Plan;
+}
+
+/** Room for more connections on a server (`Connector.connectionRoom`). */
+export interface ConnectionRoom {
+  /** the server ("PostgreSQL at host:port"): two endpoints on one server share its room */
+  server: string;
+  /** connections the account may still open */
+  free: number;
+  /** what limits it, for messages ("max_connections 100, 97 in use") */
+  limit: string;
 }
 
 export interface ConnectorFactory {

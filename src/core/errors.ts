@@ -55,6 +55,25 @@ export function isTransient(err: unknown): boolean {
   return err instanceof FerryError && err.transient;
 }
 
+/** Codes of errors that say nothing about the data: an endpoint that cannot be reached or used, the state, an interrupt. */
+const NOT_ABOUT_THE_DATA = new Set<ErrorCode>([
+  'CONNECT_FAILED',
+  'TLS_FAILED',
+  'AUTH_FAILED',
+  'SNAPSHOT_LOST',
+  'STATE_DAMAGED',
+  'FILE_UNWRITABLE',
+  'INTERRUPTED',
+]);
+
+/**
+ * Whether an error stopped a check without saying anything about the data it checked (a server
+ * that went away, or one retrying may reach): a check that met one failed, it found no difference.
+ */
+export function isNotAboutTheData(err: unknown): boolean {
+  return err instanceof FerryError && (err.transient || NOT_ABOUT_THE_DATA.has(err.code));
+}
+
 /**
  * The source's consistent snapshot ended with a connection that held it (a server restart). A
  * read on a new connection would see another moment of the data, so the command stops here.

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ARGUMENTS } from './misuse/arguments.js';
+import { BOUNDS } from './misuse/bounds.js';
 import { DATA } from './misuse/data.js';
 import { ENDPOINTS } from './misuse/endpoints.js';
 import { FILESYSTEM } from './misuse/filesystem.js';
@@ -12,12 +13,10 @@ import { ONE_RUN } from './misuse/one-run.js';
 import { PLAN_FILES } from './misuse/plan-files.js';
 import { STATE } from './misuse/state.js';
 import { makeFixtures, play, unmountAll, type Row } from './misuse/table.js';
+import { TIMEOUTS } from './misuse/timeouts.js';
 import { URLS_AND_SECRETS } from './misuse/urls-and-secrets.js';
 import { WHERE_FILTERS } from './misuse/where-filters.js';
 
-// Classes other parts of issue 19 fill as they land, each a file of misuse/ in its place here:
-// bounds on parallelism and batch sizes,
-// timeouts of dead servers.
 const TABLE: [string, Row[]][] = [
   ['arguments', ARGUMENTS],
   ['names of things that do not exist', NAMES],
@@ -29,8 +28,8 @@ const TABLE: [string, Row[]][] = [
   ['the file system', FILESYSTEM],
   ['one run at a time', ONE_RUN],
   ['where filters', WHERE_FILTERS],
-  ['bounds', []],
-  ['timeouts', []],
+  ['bounds', BOUNDS],
+  ['timeouts', TIMEOUTS],
 ];
 
 before(makeFixtures);

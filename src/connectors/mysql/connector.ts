@@ -1,6 +1,7 @@
 // The MySQL/MariaDB connector (mysql2): source and target.
 import type {
   Capabilities,
+  ConnectionRoom,
   ConnectOptions,
   Connector,
   NativeTypeChoice,
@@ -8,11 +9,14 @@ import type {
   Source,
   Target,
 } from '../../core/contracts.js';
+import type { Liveness } from '../../core/liveness.js';
 import type { Logger } from '../../core/log.js';
 import type { CanonicalType, Finding, SchemaInfo } from '../../core/types.js';
 import { IDENTIFIER } from './sql.js';
+import { connectionRoom } from './connections.js';
 import { toFerryError } from './errors.js';
 import { introspect, type ServerInfo } from './introspect.js';
+import { watch } from './liveness.js';
 import { privileges } from './privileges.js';
 import { parseEndpoint, run, SESSION, SessionPool } from './session.js';
 import { MysqlSource } from './source.js';
@@ -42,7 +46,7 @@ const CAPABILITIES: Capabilities = {
 
 type Server = ServerInfo & ServerTraits & TargetTraits;
 
-function serverOf(version: string, maxPacket: number, localInfile: boolean): Server {
+function serverOf(version: string, maxPacket: number, localInfile: boolean, readCommitted: boolean): Server {
   const [major = 0, minor = 0] = (/^(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
   const mariadb = /mariadb/i.test(version);
   return {
@@ -50,6 +54,7 @@ function serverOf(version: string, maxPacket: number, localInfile: boolean): Ser
     mariadb,
     maxPacket,
     localInfile,
+    readCommitted,
     nativeUuid: mariadb && (major > 10 || (major === 10 && minor >= 7)),
     collation: mariadb ? 'utf8mb4_nopad_bin' : major >= 8 ? 'utf8mb4_0900_bin' : 'utf8mb4_bin',
   };
@@ -67,7 +72,16 @@ class MysqlConnector implements Connector {
     private readonly applier: SessionPool,
     private readonly server: Server,
     private readonly log: Logger,
+    private readonly liveness: Liveness,
   ) {}
+
+  async connectionRoom(): Promise<ConnectionRoom> {
+    try {
+      return await this.pool.use((conn) => connectionRoom(conn, this.pool.ep));
+    } catch (err) {
+      throw toFerryError(err, this.pool.ep, 'read');
+    }
+  }
 
   async introspect(filter?: { tables?: string[] }): Promise<SchemaInfo> {
     try {
@@ -114,6 +128,7 @@ class MysqlConnector implements Connector {
   }
 
   async close(): Promise<void> {
+    this.liveness.stop();
     await Promise.all([this.pool.close(), this.applier.close()]);
   }
 }
@@ -121,22 +136,38 @@ class MysqlConnector implements Connector {
 /** Opens the connector (the folder's factory in index.ts calls this). */
 export async function connect(opts: ConnectOptions): Promise<Connector> {
   const ep = parseEndpoint(opts.url);
+  const liveness = watch(ep);
   const pool = new SessionPool(ep, SESSION.target, Math.max(1, opts.poolSize ?? 4));
   try {
     const [row] = await pool.use((conn) =>
-      run<{ version: string; maxPacket: number | string; localInfile: number | string }[]>(
+      run<
+        {
+          version: string;
+          maxPacket: number | string;
+          localInfile: number | string;
+          logBin: number | string;
+          binlogFormat: string;
+        }[]
+      >(
         conn,
-        'SELECT VERSION() AS version, @@max_allowed_packet AS maxPacket, @@local_infile AS localInfile',
+        'SELECT VERSION() AS version, @@max_allowed_packet AS maxPacket, @@local_infile AS localInfile, @@log_bin AS logBin, @@binlog_format AS binlogFormat',
       ),
     );
     return new MysqlConnector(
       pool,
       // ferry's own statements, many in one query: a round trip per call, not per change
       new SessionPool(ep, SESSION.target, 1, true),
-      serverOf(row!.version, Number(row!.maxPacket), ep.localInfile && Number(row!.localInfile) === 1),
+      serverOf(
+        row!.version,
+        Number(row!.maxPacket),
+        ep.localInfile && Number(row!.localInfile) === 1,
+        !(Number(row!.logBin) === 1 && row!.binlogFormat === 'STATEMENT'),
+      ),
       opts.log,
+      liveness,
     );
   } catch (err) {
+    liveness.stop();
     await pool.close();
     throw toFerryError(err, ep, 'connect');
   }

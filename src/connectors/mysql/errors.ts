@@ -119,7 +119,10 @@ export function toFerryError(err: unknown, ep: Endpoint, activity: Activity, tab
   const transient = isTransient(err);
   return new FerryError(
     code,
-    `MySQL ${activity}${subject} failed: ${reasonOf(err)}`,
+    // a connect names the server: nothing else says which endpoint failed
+    activity === 'connect'
+      ? `cannot connect to MySQL at ${where}: ${reasonOf(err)}`
+      : `MySQL ${activity}${subject} failed: ${reasonOf(err)}`,
     transient
       ? 'ferry retries this; if it persists, check the server'
       : 'fix the cause named by the server and run again',

@@ -6,6 +6,7 @@ import mysql from 'mysql2';
 import type { Connection, ConnectionOptions, Query } from 'mysql2';
 import type { ColumnBatch } from '../../core/columns.js';
 import { FerryError } from '../../core/errors.js';
+import type { Liveness } from '../../core/liveness.js';
 import { tlsSettings, type TlsSettings } from '../../core/tls.js';
 import { redactUrl, urlParams } from '../../core/url.js';
 import { isFatal, toFerryError } from './errors.js';
@@ -21,6 +22,8 @@ export interface Endpoint {
   tls?: TlsSettings;
   /** ?localInfile=false: write with INSERT even where the server allows LOAD DATA LOCAL INFILE */
   localInfile: boolean;
+  /** watches the server answers while its connections are open (set by the connector) */
+  liveness?: Liveness;
 }
 
 export function parseEndpoint(url: string): Endpoint {
@@ -73,19 +76,22 @@ export const SESSION = {
   ],
 };
 
+/** Silence on a connection after which the system probes the peer (then every second, ten times). */
+const KEEPALIVE_IDLE_MS = 30_000;
+
 /**
- * The socket of a verify-full connection to an IP address. Node checks the certificate against
- * the host name the socket looked up and, as mysql2 names no host to tls.connect, against
- * "localhost" when there was no lookup (an IP address): recording the address makes it check
- * the address connected to.
+ * The socket of a connection, watched by the endpoint's Liveness. For a verify-full connection
+ * to an IP address: Node checks the certificate against the host name the socket looked up
+ * and, as mysql2 names no host to tls.connect, against "localhost" when there was no lookup
+ * (an IP address): recording the address makes it check the address connected to.
  */
-function socketToAddress(ep: Endpoint): () => Socket {
+function socketFor(ep: Endpoint): () => Socket {
   return () => {
     const socket = connectSocket(ep.port, ep.host);
-    (socket as unknown as { _host: string })._host = ep.host;
+    if (ep.tls?.mode === 'verify-full' && isIP(ep.host)) (socket as unknown as { _host: string })._host = ep.host;
     socket.setNoDelay(true);
-    socket.on('connect', () => socket.setKeepAlive(true));
-    return socket;
+    socket.on('connect', () => socket.setKeepAlive(true, KEEPALIVE_IDLE_MS));
+    return ep.liveness?.track(socket) ?? socket;
   };
 }
 
@@ -109,8 +115,9 @@ export function connectionOptions(ep: Endpoint, multipleStatements: boolean): Co
     dateStrings: true,
     jsonStrings: true,
     connectTimeout: 10_000,
-    ...(ep.tls?.mode === 'verify-full' && isIP(ep.host) ? { stream: socketToAddress(ep) } : {}),
-    enableKeepAlive: true,
+    // keepalive probes after 30 s of silence (the system's default waits two hours): a server
+    // whose machine vanished ends its connections in about 40 s
+    stream: socketFor(ep),
     // statements are built with literals already escaped; mysql2's default formatter would
     // scan every (multi-megabyte) INSERT for placeholders even without parameters
     queryFormat: (sql: string, values?: unknown) =>

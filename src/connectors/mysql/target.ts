@@ -34,6 +34,12 @@ export interface TargetTraits {
   collation: string;
   /** the server accepts LOAD DATA LOCAL INFILE (local_infile=ON) */
   localInfile: boolean;
+  /**
+   * chunks are written under READ COMMITTED: no gap locks, so that chunks replayed side by side
+   * (a resumed run) do not deadlock on the keys between their ranges; not where the server logs
+   * statements (binlog_format=STATEMENT refuses it)
+   */
+  readCommitted: boolean;
 }
 
 const MAX_IDENTIFIER = 64;
@@ -216,6 +222,7 @@ export class MysqlTarget implements Target {
     const conn = await this.pool.acquire();
     let failure: unknown;
     try {
+      if (this.traits.readCommitted) await run(conn, 'SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
       await run(conn, 'START TRANSACTION');
       if (chunk.replace) {
         const conditions = table.key.length

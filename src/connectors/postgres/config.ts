@@ -28,6 +28,9 @@ const KNOWN_PARAMS = new Set([
   'application_name',
 ]);
 
+/** Silence on a connection after which the system probes the peer (then every second, ten times). */
+export const KEEPALIVE_IDLE_MS = 30_000;
+
 export function parsePgUrl(url: string): PgEndpoint {
   let u: URL;
   try {
@@ -72,7 +75,10 @@ export function parsePgUrl(url: string): PgEndpoint {
       ssl: tls ? nodeTlsOptions(tls) : false,
       application_name: q.get('application_name') ?? 'ferry',
       connectionTimeoutMillis: timeout * 1000,
+      // probes after 30 s of silence (the system's default waits two hours): a server whose
+      // machine vanished ends its connections in about 40 s
       keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
     },
     endpoint: { host, port, user, database, tls },
     schema: q.get('schema') ?? 'public',

@@ -2,6 +2,7 @@
 import pg from 'pg';
 import type {
   Capabilities,
+  ConnectionRoom,
   ConnectOptions,
   Connector,
   NativeTypeChoice,
@@ -9,11 +10,14 @@ import type {
   Source,
   Target,
 } from '../../core/contracts.js';
+import type { Liveness } from '../../core/liveness.js';
 import type { CanonicalType, Finding, SchemaInfo } from '../../core/types.js';
 import { parsePgUrl, sessionPool, watchErrors } from './config.js';
 import { connectError, queryError } from './errors.js';
+import { connectionRoom } from './connections.js';
 import { introspect } from './introspect.js';
 import { pgLock } from './lock.js';
+import { watched } from './liveness.js';
 import { privileges } from './privileges.js';
 import { IDENTIFIER } from './sql.js';
 import { PgSource, type PgReadView, type PgSourceSettings } from './source.js';
@@ -53,6 +57,7 @@ class PostgresConnector implements Connector {
     private readonly settings: PgSourceSettings,
     /** PostGIS is installed (its geometry type is on the search path) */
     private readonly postgis: boolean,
+    private readonly liveness: Liveness,
   ) {
     this.connectPooled = sessionPool(pool, settings, settings.log);
     this.sourceSide = new PgSource(settings, this.views, this.connectPooled);
@@ -86,6 +91,17 @@ class PostgresConnector implements Connector {
     }
   }
 
+  async connectionRoom(): Promise<ConnectionRoom> {
+    const client = await this.connectPooled();
+    try {
+      return await connectionRoom(client, this.settings.endpoint);
+    } catch (e) {
+      throw queryError(e, 'READ_FAILED', 'cannot read the connection limits of the PostgreSQL server');
+    } finally {
+      client.release();
+    }
+  }
+
   nativeType(t: CanonicalType): NativeTypeChoice {
     if (t.kind === 'geometry' && !this.postgis) return { native: 'bytea', note: NO_POSTGIS };
     return nativeType(t);
@@ -113,6 +129,7 @@ class PostgresConnector implements Connector {
   }
 
   async close(): Promise<void> {
+    this.liveness.stop();
     await Promise.all([...this.views].map((v) => v.release()));
     await this.pool.end();
   }
@@ -121,20 +138,22 @@ class PostgresConnector implements Connector {
 /** Opens the connector (the folder's factory in index.ts calls this). */
 export async function connect(opts: ConnectOptions): Promise<Connector> {
   const at = parsePgUrl(opts.url);
-  const { config, endpoint, schema } = at;
+  const { endpoint, schema } = at;
+  const { config, liveness } = watched(at);
   const pool = new pg.Pool({ ...config, max: Math.max(1, opts.poolSize ?? 4) });
   watchErrors(pool, opts.log);
   let postgis: boolean;
   try {
-    const client = await sessionPool(pool, at, opts.log)();
+    const client = await sessionPool(pool, { ...at, config }, opts.log)();
     try {
       postgis = (await client.query(`SELECT to_regtype('geometry') IS NOT NULL AS postgis`)).rows[0].postgis === true;
     } finally {
       client.release();
     }
   } catch (e) {
+    liveness.stop();
     await pool.end().catch(() => {});
     throw connectError(e, endpoint);
   }
-  return new PostgresConnector(pool, { config, endpoint, schema, log: opts.log }, postgis);
+  return new PostgresConnector(pool, { config, endpoint, schema, log: opts.log }, postgis, liveness);
 }

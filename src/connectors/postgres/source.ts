@@ -58,6 +58,8 @@ export class PgReadView implements ReadView {
   private released = false;
   /** why the snapshot is gone, once it is */
   private lost?: string;
+  /** the question to the exporting connection in flight, if any */
+  private asking?: Promise<void>;
 
   constructor(
     readonly parallelism: number,
@@ -114,11 +116,22 @@ export class PgReadView implements ReadView {
    */
   async failure(e: unknown, otherwise: () => FerryError): Promise<FerryError> {
     const connectionLost = e instanceof FerryError ? e.transient : isTransientPgError(e);
-    if (connectionLost && !this.lost)
-      await this.exporter
-        .query({ text: 'SELECT 1', query_timeout: SNAPSHOT_PING_MS } as pg.QueryConfig)
-        .catch((x: unknown) => (this.lost ??= pgReason(x)));
+    if (connectionLost && !this.lost) await this.askExporter();
     return this.lost ? this.lostError(e) : otherwise();
+  }
+
+  /** Whether the exporting connection still answers; readers that fail together share one question. */
+  private askExporter(): Promise<void> {
+    this.asking ??= this.exporter
+      .query({ text: 'SELECT 1', query_timeout: SNAPSHOT_PING_MS } as pg.QueryConfig)
+      .then(
+        () => {},
+        (x: unknown) => {
+          this.lost ??= pgReason(x);
+        },
+      )
+      .finally(() => (this.asking = undefined));
+    return this.asking;
   }
 
   private lostError(cause?: unknown): FerryError {

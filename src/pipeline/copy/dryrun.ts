@@ -24,7 +24,8 @@ import { holdingPlan } from '../session/lock.js';
 import { lockRequest, openSession, type Session, type SessionOptions } from '../session/session.js';
 import { copyChunk, type ChunkTap, type CopyPath } from './chunk.js';
 import { preflight } from './preflight.js';
-import { readerCount, Throttle } from './throttle.js';
+import { boundsOf } from './bounds.js';
+import { Throttle } from './throttle.js';
 import { rowDiff } from '../verify/verify.js';
 import { refuseOrphans } from '../plan/orphans.js';
 
@@ -400,14 +401,14 @@ async function sampleAll(
         action: '`ferry run` adds them after the data; `ferry verify` checks every row',
       });
     stopIfAsked();
-    const workers = readerCount(plan.settings);
+    const { workers, batchRows } = await boundsOf(session, (line) => opts.onWarning?.(line));
     view = await session.reader.snapshot(workers);
-    await refuseOrphans(all, session.reader, view, plan.settings.batchRows);
+    await refuseOrphans(all, session.reader, view, batchRows);
     const path: CopyPath = {
       source: session.reader,
       target,
       view,
-      batchRows: plan.settings.batchRows,
+      batchRows,
       log: session.log,
       retries: plan.settings.retries,
       throttle: Throttle.of(plan.settings.throttle, opts.clock ?? systemClock),

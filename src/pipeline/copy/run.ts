@@ -20,7 +20,8 @@ import { copyChunk, type CopyPath } from './chunk.js';
 import type { RunEvent } from './events.js';
 import { preflight } from './preflight.js';
 import { withRetries } from './retry.js';
-import { readerCount, Throttle } from './throttle.js';
+import { boundsOf } from './bounds.js';
+import { Throttle } from './throttle.js';
 import { followChanges, followedChangeLog, type FollowSummary } from '../follow/follow.js';
 import { refuseOrphans } from '../plan/orphans.js';
 
@@ -42,8 +43,10 @@ interface Controls {
   /** waits while outside the plan's schedule windows */
   gate?: ScheduleGate;
   throttle?: Throttle;
-  /** chunks copied at once: the plan's parallelism within its source connection limit */
+  /** chunks copied at once: the plan's parallelism within its source connection limit and the run's bounds */
   workers: number;
+  /** rows per batch: the plan's, within the run's bounds */
+  batchRows: number;
 }
 
 export interface TableSummary {
@@ -145,7 +148,8 @@ async function copyPlan(
         )
       : undefined,
     throttle: Throttle.of(plan.settings.throttle, clock),
-    workers: readerCount(plan.settings),
+    workers: 1,
+    batchRows: plan.settings.batchRows,
   };
   let view: ReadView | undefined;
   try {
@@ -164,6 +168,12 @@ async function copyPlan(
         `the plan cannot run: ${blocking[0]!.message}${blocking.length > 1 ? ` (and ${blocking.length - 1} more)` : ''}`,
         blocking[0]!.action,
       );
+    const bounds = await boundsOf(session, (line) => {
+      audit.record('setting lowered', { reason: line });
+      opts.onWarning?.(line);
+    });
+    ctl.workers = bounds.workers;
+    ctl.batchRows = bounds.batchRows;
 
     // following a plan whose copy is in: only the changes are left
     const copied = all.every((m) => state.tableStatus(hash, m.target.name) === 'linked');
@@ -221,6 +231,7 @@ async function copyTables(
         to: backup.to,
         key: keySourceOf(plan.settings),
         clock,
+        bounds: ctl,
       });
     if (changeLog) {
       // the changes after this position are those the copy does not see
@@ -235,7 +246,7 @@ async function copyTables(
       view = await session.reader.snapshot(ctl.workers);
       audit.record('snapshot taken', { readers: ctl.workers });
     }
-    await refuseOrphans(all, session.reader, view, plan.settings.batchRows);
+    await refuseOrphans(all, session.reader, view, ctl.batchRows);
     const tables = all.map((m) => {
       const done = state.chunks(hash, m.target.name).filter((c) => c.status === 'done');
       return {
@@ -252,7 +263,7 @@ async function copyTables(
       source: session.reader,
       target: session.writer,
       view,
-      batchRows: plan.settings.batchRows,
+      batchRows: ctl.batchRows,
       log: session.log,
       retries: plan.settings.retries,
       throttle: ctl.throttle,
@@ -484,7 +495,7 @@ async function finishTable(
     ? undefined
     : digests
       ? digestFingerprint(addDigests(digests))
-      : await fingerprintOf(session.target, m.target, session.plan.settings.batchRows);
+      : await fingerprintOf(session.target, m.target, ctl.batchRows);
   state.setFingerprint(hash, m.target.name, fingerprint);
   state.setTableStatus(hash, m.target.name, 'finished');
   ctl.audit.record('table finished', {

@@ -17,6 +17,8 @@ export interface SessionOptions {
   stateDir?: string;
   /** what the command needs of the plan, checked before anything is connected to or written (a backup's key) */
   check?: (plan: Plan) => void;
+  /** a warning in one line: the command goes on (a setting lowered to what the servers or memory allow) */
+  onWarning?: (line: string) => void;
 }
 
 export interface Session {

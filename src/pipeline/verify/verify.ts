@@ -2,6 +2,7 @@
 // and per-chunk order-independent digests of canonical values, and bisects mismatching
 // chunks down to the rows that differ.
 import type { ReadView } from '../../core/contracts.js';
+import { FerryError, isNotAboutTheData } from '../../core/errors.js';
 import { DigestBuilder, rowText, type Digest } from '../../core/digest.js';
 import type { CanonicalType, KeyRange, RowBatch } from '../../core/types.js';
 import { canonicalText } from '../../core/values.js';
@@ -10,7 +11,7 @@ import { asCommand, type CommandEnd, type CommandRun } from '../session/command.
 import { holdingPlan } from '../session/lock.js';
 import { lockRequest, openSession, type Session, type SessionOptions } from '../session/session.js';
 import type { VerifyRecord } from '../session/checkpoints.js';
-import { readerCount } from '../copy/throttle.js';
+import { boundsOf, type Bounds } from '../copy/bounds.js';
 import { refuseOrphans } from '../plan/orphans.js';
 
 export interface VerifyOptions extends SessionOptions {
@@ -52,16 +53,19 @@ export async function verifyPlan(planFile: string, opts: VerifyOptions = {}): Pr
 async function verifyAll(session: Session, run: CommandRun, opts: VerifyOptions): Promise<CommandEnd<VerifyResult>> {
   let view: ReadView | undefined;
   try {
-    // within the plan's cap on source connections, like the run
-    view = await session.reader.snapshot(readerCount(session.plan.settings));
+    // within the plan's cap on source connections and the bounds of servers and memory, like the run
+    const bounds = await boundsOf(session, (line) => opts.onWarning?.(line));
+    view = await session.reader.snapshot(bounds.workers);
     // the rows the run rejected as orphans are left out of the source side as the run left them out
-    await refuseOrphans(session.waves.flat(), session.reader, view, session.plan.settings.batchRows);
+    await refuseOrphans(session.waves.flat(), session.reader, view, bounds.batchRows);
     const results: VerifyRecord[] = [];
     for (const m of session.waves.flat()) {
       let rec: VerifyRecord;
       try {
-        rec = await verifyTable(session, m, view, opts.sample ?? 10);
+        rec = await verifyTable(session, m, view, bounds, opts.sample ?? 10);
       } catch (e) {
+        // a server gone away is the command's failure (exit 1), not a difference (exit 3)
+        if (isNotAboutTheData(e)) throw stoppedAt(m.target.name, e as FerryError);
         rec = {
           table: m.target.name,
           status: 'error',
@@ -88,17 +92,22 @@ async function verifyAll(session: Session, run: CommandRun, opts: VerifyOptions)
   }
 }
 
+function stoppedAt(table: string, e: FerryError): FerryError {
+  return new FerryError(e.code, `verify stopped at ${table}: ${e.message}`, e.action, { cause: e });
+}
+
 async function verifyTable(
   session: Session,
   m: TableMapping,
   view: ReadView,
+  bounds: Bounds,
   sampleSize: number,
 ): Promise<VerifyRecord> {
-  const { state, hash, plan } = session;
+  const { state, hash } = session;
   const source = session.reader;
   const target = session.writer;
   const targetTypes = m.target.columns.map((c) => c.type);
-  const batchRows = plan.settings.batchRows;
+  const { batchRows } = bounds;
   // rejected rows are known differences, left out of the source side and counted: those the
   // mapping refuses (it refuses them again), and those the run recorded the target refusing
   const refused = new Set(
@@ -161,7 +170,7 @@ async function verifyTable(
       if (a.rows !== b.rows || a.sum !== b.sum) mismatched.push(range);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(plan.settings.parallelism, view.parallelism)) }, worker));
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(bounds.workers, view.parallelism)) }, worker));
 
   const sample: string[] = [];
   for (const range of mismatched) {

@@ -14,7 +14,8 @@ import type { AuditLog } from '../audit.js';
 import { tableExists } from '../fingerprint.js';
 import { writeStream, type ObjectStore } from '../../../stores/store.js';
 import { systemClock, type Clock } from '../../copy/schedule.js';
-import { readerCount, Throttle } from '../../copy/throttle.js';
+import { boundsOf, type Bounds } from '../../copy/bounds.js';
+import { Throttle } from '../../copy/throttle.js';
 import { asCommand } from '../../session/command.js';
 import { openSession, type Session, type SessionOptions } from '../../session/session.js';
 import {
@@ -66,6 +67,8 @@ export interface BackupContext {
   key: KeySource;
   clock: Clock;
   onTable?: BackupOptions['onTable'];
+  /** readers and batch size within what the servers and memory allow */
+  bounds: Bounds;
 }
 
 /** The key source of a plan's backup settings, unless the caller names one. */
@@ -129,7 +132,7 @@ async function backupSource(
   const source = session.reader;
   const schema = await session.source.introspect({ tables: plan.waves.flatMap((w) => w.tables.map((t) => t.source)) });
   const byName = new Map(schema.tables.map((t) => [t.name, t]));
-  const readers = readerCount(plan.settings);
+  const readers = ctx.bounds.workers;
   const view = await source.snapshot(readers);
   try {
     const tables: BackupTable[] = [];
@@ -151,7 +154,7 @@ async function backupSource(
             store,
             dataFile(folder, i + 1),
             key,
-            source.read(table, range, view, plan.settings.batchRows),
+            source.read(table, range, view, ctx.bounds.batchRows),
             range,
             throttle,
           );
@@ -200,7 +203,7 @@ async function backupTarget(
       store,
       dataFile(tableFolder('target', ++ti, info.name), 1),
       key,
-      target.readBack(table, {}, session.plan.settings.batchRows),
+      target.readBack(table, {}, ctx.bounds.batchRows),
       {},
     );
     const entry: BackupTable = { name: info.name, definition: def, key: [], rows: file.rows, files: [file] };
@@ -319,6 +322,7 @@ export async function backupPlan(planFile: string, opts: BackupOptions = {}): Pr
           key: keySourceOf(plan.settings, opts.key),
           clock: opts.clock ?? systemClock,
           onTable: opts.onTable,
+          bounds: await boundsOf(session, (line) => opts.onWarning?.(line)),
         });
         return { result: summary, status: 'done', details: { backup: summary.id } };
       },
