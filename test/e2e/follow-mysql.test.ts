@@ -102,9 +102,14 @@ describe('follow: MariaDB -> every SQL target while the application writes', () 
       try {
         for (let kill = 0; kill < 10; kill++) {
           const f = follow(file, dir);
-          // the first kills land in the copy (a few more chunks in each time), the later ones at random
+          // the first kills land in the copy (a few more chunks in each time), the middle ones at
+          // random, the last ones once changes stream (however slow the machine makes the copy)
           if (kill < 3) await chunksDone(dir, 2 + kill * 4);
-          else await new Promise((r) => setTimeout(r, 300 + rnd() * 4000));
+          else if (kill < 7) await new Promise((r) => setTimeout(r, 300 + rnd() * 4000));
+          else {
+            for (let i = 0; i < 1200 && phaseOf(dir) !== 'stream'; i++) await new Promise((r) => setTimeout(r, 100));
+            await new Promise((r) => setTimeout(r, 300 + rnd() * 2000));
+          }
           phases.push(phaseOf(dir));
           const code = await stopped(f, 'SIGKILL');
           assert.equal(code, null, `killed, not ended by itself: ${f.stderr()}`);
