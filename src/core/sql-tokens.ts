@@ -55,6 +55,9 @@ export function sqlTokens(sql: string, dialect: SqlDialect): SqlToken[] {
       const escaped =
         dialect === 'mysql' || (dialect === 'postgres' && prev?.kind === 'word' && /^[eE]$/.test(prev.text));
       push('literal', closing(sql, i, "'", escaped, 'a string'));
+    } else if (c === '"' && dialect === 'mysql') {
+      // MySQL reads "…" as a string (unless its sql_mode has ANSI_QUOTES)
+      push('literal', closing(sql, i, '"', true, 'a string'));
     } else if (c === '"') {
       const end = closing(sql, i, '"', false, 'a quoted name');
       push('quoted', end, sql.slice(i + 1, end - 1).replaceAll('""', '"'));
