@@ -6,13 +6,13 @@ import { readFileSync } from 'node:fs';
 import type { Connector, QueryResult } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { fileError } from '../../core/files.js';
-import { allTables } from '../../core/plan.js';
+import { allTables, type TablePlan } from '../../core/plan.js';
 import type { SqlDialect } from '../../core/sql-tokens.js';
 import { openSession, type SessionOptions } from '../session/session.js';
 import { answerDifference } from './answers.js';
 import { missingIndexes } from './indexes.js';
 import { notRunnable, ordersAnswer, splitQueries, type NamedQuery } from './queries.js';
-import { translateQuery } from './translate.js';
+import { NO_PLAN_TABLE, translateQuery } from './translate.js';
 
 export interface PerfOptions extends SessionOptions {
   /** a file of queries; without it, fromStats */
@@ -80,7 +80,7 @@ export async function perfPlan(planFile: string, opts: PerfOptions): Promise<Per
     const to = dialectOf(target, 'target');
     const threshold = { slowerThan: plan.settings.perf?.slowerThan ?? 2, floorMs: plan.settings.perf?.floorMs ?? 5 };
     const skipped: PerfResult['skipped'] = [];
-    let queries: NamedQuery[];
+    let queries: NamedQuery[] = [];
     if (text !== undefined) {
       try {
         queries = splitQueries(text, from);
@@ -89,8 +89,9 @@ export async function perfPlan(planFile: string, opts: PerfOptions): Promise<Per
       }
       if (queries.length === 0)
         throw new FerryError('PLAN_INVALID', `${opts.queries} holds no query`, 'end each query with ";"');
-    } else queries = await rankedQueries(source, opts.top ?? 10, from, skipped);
+    }
     const tables = allTables(plan);
+    if (text === undefined) queries = await rankedQueries(source, opts.top ?? 10, tables, from, skipped);
     const checks: QueryCheck[] = [];
     for (const q of queries) {
       const check = await checkQuery(q, source, target, tables, from, to, opts.runs ?? 5, threshold);
@@ -115,18 +116,19 @@ function readQueryFile(path: string): string {
 async function rankedQueries(
   source: Connector,
   top: number,
+  tables: TablePlan[],
   dialect: SqlDialect,
   skipped: PerfResult['skipped'],
 ): Promise<NamedQuery[]> {
   if (!source.rankedStatements)
     throw new FerryError('UNSUPPORTED', `${source.kind} keeps no statement statistics`, 'give --queries FILE');
-  // the statistics hold other statements too (writes, catalog reads): look further than `top`
+  // the statistics hold other statements too (writes, catalog reads, ferry's own): look further than `top`
   const ranked = await source.rankedStatements(top * 10 + 50);
   const queries: NamedQuery[] = [];
   for (const s of ranked) {
     if (queries.length === top) break;
     const reason = notRunnable(s.sql, dialect);
-    if (reason === 'not a SELECT') continue;
+    if (reason === 'not a SELECT' || !touchesPlan(s.sql, tables, dialect)) continue;
     if (reason) skipped.push({ sql: s.sql, reason });
     else queries.push({ name: `top ${queries.length + 1} (${s.calls} calls)`, sql: s.sql });
   }
@@ -137,7 +139,7 @@ async function checkQuery(
   q: NamedQuery,
   source: Connector,
   target: Connector,
-  tables: ReturnType<typeof allTables>,
+  tables: TablePlan[],
   from: SqlDialect,
   to: SqlDialect,
   runs: number,
@@ -197,6 +199,11 @@ async function timed(side: Connector, sql: string, runs: number): Promise<Timed>
   times.sort((a, b) => a - b);
   const at = (p: number) => times[Math.min(times.length - 1, Math.ceil(p * times.length) - 1)]!;
   return { answer, timing: { medianMs: at(0.5), p95Ms: at(0.95) } };
+}
+
+function touchesPlan(sql: string, tables: TablePlan[], dialect: SqlDialect): boolean {
+  const t = translateQuery(sql, tables, dialect, dialect);
+  return !('problem' in t) || t.problem !== NO_PLAN_TABLE;
 }
 
 function ms(n: number): string {

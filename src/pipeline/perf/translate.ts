@@ -12,6 +12,8 @@ export interface Translated {
   columns: Map<string, Set<string>>;
 }
 
+export const NO_PLAN_TABLE = 'it names no table of the plan';
+
 export type Translation = Translated | { problem: string };
 
 function nameOf(t: SqlToken): string | undefined {
@@ -36,7 +38,7 @@ export function translateQuery(sql: string, tables: TablePlan[], from: SqlDialec
       return n !== undefined && same(t, n, tp.source, from);
     }),
   );
-  if (touched.length === 0) return { problem: 'it names no table of the plan' };
+  if (touched.length === 0) return { problem: NO_PLAN_TABLE };
   const columns = new Map(touched.map((tp) => [tp.source, new Set<string>()]));
   const out: string[] = [];
   for (const [i, t] of tokens.entries()) {
