@@ -5,10 +5,14 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Plan } from '../../src/core/plan.js';
+import type { Plan, TablePlan } from '../../src/core/plan.js';
 import { runPlan } from '../../src/pipeline/copy/run.js';
+import type { QueryResult } from '../../src/core/contracts.js';
+import { answerDifference } from '../../src/pipeline/perf/answers.js';
 import { splitQueries } from '../../src/pipeline/perf/queries.js';
-import { freshMysql, freshPg, mysqlExec, pgExec, tmpDir } from '../helpers.js';
+import { translateQuery } from '../../src/pipeline/perf/translate.js';
+import Database from 'better-sqlite3';
+import { freshMysql, freshPg, freshSqlite, mysqlExec, pgExec, tmpDir } from '../helpers.js';
 import { privatePostgres } from '../private-postgres.js';
 import { ferry, planFor } from './support.js';
 
@@ -165,4 +169,135 @@ test('perf needs a SQL target: a folder of files is refused in one line', async 
   const r = ferry(['perf', file, '--from-stats']);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /perf needs a SQL target: objectstore does not run queries/);
+});
+
+test("a query takes the plan's renames and the target's quotes; one the mapping cannot answer for says why", () => {
+  const orders = {
+    source: 'orders',
+    target: 'purchases',
+    columns: [
+      { source: 'id', target: 'id' },
+      { source: 'customer', target: 'customer_id' },
+      { source: 'email', target: 'email', transform: { value: 'x' } },
+      { source: 'secret', target: 'secret', exclude: true },
+    ],
+  } as unknown as TablePlan;
+  const people = {
+    source: 'people',
+    target: 'people',
+    columns: [
+      { source: 'id', target: 'person_id' },
+      { source: 'customer', target: 'customer' },
+    ],
+  } as unknown as TablePlan;
+  const t = translateQuery(
+    "SELECT `id`, count(*) FROM orders WHERE customer = 'customer' GROUP BY `Orders`.id",
+    [orders, people],
+    'mysql',
+    'postgres',
+  );
+  assert.ok(!('problem' in t));
+  assert.equal(
+    t.sql,
+    `SELECT "id", count(*) FROM "purchases" WHERE "customer_id" = 'customer' GROUP BY "purchases".id`,
+  );
+  assert.deepEqual([...t.columns.get('orders')!], ['id', 'customer']);
+  const problem = (sql: string) => {
+    const r = translateQuery(sql, [orders, people], 'postgres', 'postgres');
+    return 'problem' in r ? r.problem : r.sql;
+  };
+  assert.equal(problem('SELECT email FROM orders'), 'column email of orders is transformed by the plan');
+  assert.equal(problem('SELECT secret FROM orders'), 'column secret of orders is left out of the copy');
+  assert.equal(
+    problem('SELECT o.id FROM orders o JOIN people p ON p.customer = o.customer'),
+    'column id has different target names in the tables of the query (id, person_id)',
+  );
+  assert.equal(problem('SELECT 1 FROM elsewhere'), 'it names no table of the plan');
+});
+
+test('answers compare as canonical values: 1.50 is 1.5, a boolean is 1, order counts only when the query orders', () => {
+  const num = { kind: 'decimal' } as const;
+  const source: QueryResult = {
+    columns: [
+      { name: 'a', type: num },
+      { name: 'b', type: { kind: 'bool' } },
+    ],
+    rows: [
+      ['1.50', true],
+      ['2', false],
+    ],
+  };
+  const target: QueryResult = {
+    columns: [
+      { name: 'a', type: num },
+      { name: 'b', type: { kind: 'int', bits: 32, unsigned: false } },
+    ],
+    rows: [
+      ['2.000', 0],
+      ['1.5', 1],
+    ],
+  };
+  assert.equal(answerDifference(source, target, false), undefined);
+  assert.equal(answerDifference(source, target, true), 'row 1 differs: source (1.5, 1), target (2, 0)');
+  assert.equal(
+    answerDifference(
+      source,
+      {
+        ...target,
+        rows: [
+          ['1.5', 1],
+          ['2', null],
+        ],
+      },
+      false,
+    ),
+    'the source answers 2 rows, the target 2; only the source has (2, 0); only the target has (2, NULL)',
+  );
+});
+
+test('SQLite to SQLite: the same answers pass, a changed target row differs, a transformed column is not translated', async () => {
+  const source = freshSqlite('ferry_perf_lite_src');
+  const db = new Database(source.slice('sqlite:'.length));
+  db.exec(`CREATE TABLE items (id INTEGER PRIMARY KEY, price NUMERIC(8,2), label TEXT, secret TEXT)`);
+  const insert = db.prepare(`INSERT INTO items VALUES (?, ?, ?, ?)`);
+  for (let i = 1; i <= 100; i++) insert.run(i, i / 4, `item ${i}`, `s${i}`);
+  db.close();
+  const target = freshSqlite('ferry_perf_lite_dst');
+  const { file, dir } = await planFor(source, target, (p) => {
+    const t = p.waves[0]!.tables[0]!;
+    t.target = 'goods';
+    t.columns.find((c) => c.source === 'label')!.target = 'title';
+    t.columns.find((c) => c.source === 'secret')!.transform = { value: 'hidden' };
+  });
+  assert.equal((await runPlan(file)).rejects, 0);
+  const queries = join(dir, 'queries.sql');
+  writeFileSync(
+    queries,
+    `-- name: dear\nSELECT label, price, count(*) AS n FROM items WHERE id > 80 GROUP BY label, price;\n-- name: secrets\nSELECT secret FROM items;\n`,
+  );
+  const first = ferry(['perf', file, '--queries', queries, '--json']);
+  const before = JSON.parse(first.stdout) as {
+    queries: { name: string; status: string; message?: string; rows?: object }[];
+  };
+  assert.deepEqual(
+    before.queries.map((q) => [q.name, q.status, q.rows ?? q.message]),
+    [
+      ['dear', 'ok', { source: 20, target: 20 }],
+      [
+        'secrets',
+        'untranslatable',
+        "the plan's mapping cannot translate it: column secret of items is transformed by the plan",
+      ],
+    ],
+  );
+  assert.equal(first.code, 3, 'a query the check could not run is no pass');
+  const t = new Database(target.slice('sqlite:'.length));
+  t.exec(`UPDATE goods SET title = 'renamed' WHERE id = 100`);
+  t.close();
+  const second = JSON.parse(ferry(['perf', file, '--queries', queries, '--json']).stdout) as typeof before;
+  assert.equal(second.queries[0]!.status, 'differs');
+  assert.equal(
+    second.queries[0]!.message,
+    'the source answers 20 rows, the target 20; only the source has (item 100, 25, 1); only the target has (renamed, 25, 1)',
+  );
 });
