@@ -530,13 +530,14 @@ async function main(argv: string[]): Promise<number> {
         planFile: string,
         o: { queries?: string; fromStats?: boolean; top: number; runs: number; stateDir?: string; json?: boolean },
       ) => {
+        const listed = !o.json && tty;
         const r = await perfPlan(planFile, {
           ...o,
           log: logger(globals()),
-          onQuery: o.json || !tty ? undefined : (q) => out(queryLine(q)),
+          onQuery: listed ? (q) => out(queryLine(q)) : undefined,
         });
         if (o.json) out(JSON.stringify(r, null, 2));
-        else perfLines(r).forEach((l) => out(l));
+        else perfLines(r, listed).forEach((l) => out(l));
         if (!r.ok) code = EXIT.verifyMismatch;
       },
     );

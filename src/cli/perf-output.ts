@@ -11,10 +11,11 @@ export function queryLine(q: QueryCheck): string {
   return `${q.name}: ${q.status}${times}`;
 }
 
-export function perfLines(r: PerfResult): string[] {
+/** `listed`: each query's line was printed as it was checked (on a terminal) */
+export function perfLines(r: PerfResult, listed: boolean): string[] {
   const lines: string[] = [];
   for (const q of r.queries) {
-    lines.push(queryLine(q));
+    if (!listed || q.status !== 'ok') lines.push(queryLine(q));
     if (q.status === 'ok') continue;
     if (q.message) lines.push(`  ${q.message}`);
     for (const cause of q.causes ?? []) lines.push(`  likely cause: ${cause}`);

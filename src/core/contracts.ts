@@ -421,6 +421,8 @@ export interface ConnectionRoom {
 export interface QueryResult {
   columns: { name: string; type: CanonicalType }[];
   rows: unknown[][];
+  /** how long the statement itself took, in milliseconds (not the transaction around it, nor the type lookups) */
+  ms: number;
 }
 
 /** A statement the engine's own statistics rank among the costliest, for `ferry perf --from-stats`. */

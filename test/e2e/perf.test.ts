@@ -7,12 +7,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Plan, TablePlan } from '../../src/core/plan.js';
 import { runPlan } from '../../src/pipeline/copy/run.js';
-import type { QueryResult } from '../../src/core/contracts.js';
-import { answerDifference } from '../../src/pipeline/perf/answers.js';
+import { answerDifference, type Answer } from '../../src/pipeline/perf/answers.js';
+import type { PerfResult } from '../../src/pipeline/perf/perf.js';
 import { splitQueries } from '../../src/pipeline/perf/queries.js';
 import { translateQuery } from '../../src/pipeline/perf/translate.js';
 import Database from 'better-sqlite3';
 import { freshMysql, freshPg, freshSqlite, mysqlExec, pgExec, tmpDir } from '../helpers.js';
+import { privateMariadb } from '../private-mariadb.js';
 import { privatePostgres } from '../private-postgres.js';
 import { ferry, planFor } from './support.js';
 
@@ -33,7 +34,11 @@ function renamed(p: Plan): void {
   t.target = 'purchases';
   t.columns.find((c) => c.source === 'customer')!.target = 'customer_id';
   for (const ix of t.indexes) ix.columns = ix.columns.map((c) => (c === 'customer' ? 'customer_id' : c));
-  // the machine is shared: a wide margin for noise, which the missing index exceeds by far
+  wideMargin(p);
+}
+
+/** The machine is shared: a wide margin for noise, which the missing index exceeds by far. */
+function wideMargin(p: Plan): void {
   p.settings.perf = { slowerThan: 10, floorMs: 50 };
 }
 
@@ -130,8 +135,10 @@ test("--from-stats runs the source's costliest SELECTs from pg_stat_statements, 
     await pgExec(source, `CREATE TABLE items (id int PRIMARY KEY, label text)`);
     await pgExec(source, `INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 1000) g`);
     const target = await freshPg('ferry_perf_stats_dst');
-    const { file } = await planFor(source, target);
+    const { file } = await planFor(source, target, wideMargin);
     assert.equal((await runPlan(file)).rejects, 0);
+    // the statistics from here on are the application's (ferry's own reads of the copy left out)
+    await pgExec(source, 'SELECT pg_stat_statements_reset()');
     for (let i = 0; i < 3; i++) {
       await pgExec(source, 'SELECT count(*) FROM items WHERE label IS NOT NULL');
       await pgExec(source, 'SELECT label FROM items WHERE id = 7');
@@ -217,7 +224,7 @@ test("a query takes the plan's renames and the target's quotes; one the mapping 
 
 test('answers compare as canonical values: 1.50 is 1.5, a boolean is 1, order counts only when the query orders', () => {
   const num = { kind: 'decimal' } as const;
-  const source: QueryResult = {
+  const source: Answer = {
     columns: [
       { name: 'a', type: num },
       { name: 'b', type: { kind: 'bool' } },
@@ -227,7 +234,7 @@ test('answers compare as canonical values: 1.50 is 1.5, a boolean is 1, order co
       ['2', false],
     ],
   };
-  const target: QueryResult = {
+  const target: Answer = {
     columns: [
       { name: 'a', type: num },
       { name: 'b', type: { kind: 'int', bits: 32, unsigned: false } },
@@ -264,6 +271,7 @@ test('SQLite to SQLite: the same answers pass, a changed target row differs, a t
   db.close();
   const target = freshSqlite('ferry_perf_lite_dst');
   const { file, dir } = await planFor(source, target, (p) => {
+    wideMargin(p);
     const t = p.waves[0]!.tables[0]!;
     t.target = 'goods';
     t.columns.find((c) => c.source === 'label')!.target = 'title';
@@ -299,5 +307,52 @@ test('SQLite to SQLite: the same answers pass, a changed target row differs, a t
   assert.equal(
     second.queries[0]!.message,
     'the source answers 20 rows, the target 20; only the source has (item 100, 25, 1); only the target has (renamed, 25, 1)',
+  );
+});
+
+test('--from-stats on MariaDB reads performance_schema digests: a digest with ? placeholders is skipped, one without runs on PostgreSQL', async () => {
+  const server = await privateMariadb({ settings: ['--performance_schema=ON'] });
+  try {
+    const source = await server.database('ferry_perf_mstats');
+    await mysqlExec(source, `CREATE TABLE items (id int PRIMARY KEY, label text)`);
+    await mysqlExec(source, `INSERT INTO items SELECT seq, CONCAT('item ', seq) FROM seq_1_to_1000`);
+    const target = await freshPg('ferry_perf_mstats_dst');
+    const { file } = await planFor(source, target, wideMargin);
+    assert.equal((await runPlan(file)).rejects, 0);
+    // the statistics from here on are the application's (ferry's own reads of the copy left out)
+    await mysqlExec(source, 'TRUNCATE performance_schema.events_statements_summary_by_digest');
+    for (let i = 0; i < 3; i++) {
+      await mysqlExec(source, 'SELECT count(*) FROM items WHERE label IS NOT NULL');
+      await mysqlExec(source, 'SELECT label FROM items WHERE id = 7');
+    }
+    const r = ferry(['perf', file, '--from-stats', '--top', '5', '--json']);
+    const result = JSON.parse(r.stdout) as PerfResult;
+    const counted = result.queries.find((q) => /count/i.test(q.sql));
+    assert.equal(counted?.status, 'ok', r.stdout);
+    assert.match(counted.targetSql!, /FROM "items" WHERE "label" IS NOT NULL/);
+    assert.ok(
+      result.skipped.some(
+        (s) =>
+          /WHERE `?id`? = \?/i.test(s.sql) && s.reason === 'its constants are placeholders the statistics left in it',
+      ),
+      r.stdout,
+    );
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+  } finally {
+    server.stop();
+  }
+});
+
+test('--from-stats with performance_schema off is a one-line error saying how to turn it on', async () => {
+  const source = await freshMysql('ferry_perf_nopfs');
+  await mysqlExec(source, `CREATE TABLE items (id int PRIMARY KEY)`);
+  const probe = (await mysqlExec(source, 'SELECT @@performance_schema AS p')) as { p: number }[];
+  assert.equal(Number(probe[0]!.p), 0, 'the shared MariaDB runs without performance_schema');
+  const { file } = await planFor(source, await freshPg('ferry_perf_nopfs_dst'));
+  const r = ferry(['perf', file, '--from-stats']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(
+    r.stderr.trim(),
+    "ferry: performance_schema is off on the source server: set performance_schema=ON in the server's configuration and restart it",
   );
 });

@@ -3,6 +3,7 @@
 import type { FieldPacket } from 'mysql2';
 import type { QueryResult, RankedStatement } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
+import { sqlTokens } from '../../core/sql-tokens.js';
 import type { CanonicalType } from '../../core/types.js';
 import { toFerryError } from './errors.js';
 import { run, type SessionPool } from './session.js';
@@ -49,14 +50,16 @@ export function runQuery(pool: SessionPool, sql: string): Promise<QueryResult> {
     .use(async (conn) => {
       await run(conn, 'START TRANSACTION READ ONLY');
       try {
+        const start = performance.now();
         const [rows, fields] = await new Promise<[unknown[][], FieldPacket[]]>((resolve, reject) =>
           conn.query({ sql, rowsAsArray: true }, (err, res, f) =>
             err ? reject(err) : resolve([res as unknown[][], f as FieldPacket[]]),
           ),
         );
+        const ms = performance.now() - start;
         if (!Array.isArray(fields))
           throw new FerryError('UNSUPPORTED', 'the statement gives no rows', 'give SELECT statements only');
-        return { columns: fields.map((f) => ({ name: f.name, type: canonicalOf(f) })), rows };
+        return { columns: fields.map((f) => ({ name: f.name, type: canonicalOf(f) })), rows, ms };
       } finally {
         await run(conn, 'ROLLBACK');
       }
@@ -84,6 +87,24 @@ export function explain(pool: SessionPool, sql: string): Promise<string> {
     });
 }
 
+/**
+ * A digest's text as a statement: the digest puts a space between a function's name and its
+ * "(", which MySQL reads as a column name followed by a parenthesis (without IGNORE_SPACE).
+ */
+function digestSql(digest: string): string {
+  let tokens;
+  try {
+    tokens = sqlTokens(digest, 'mysql');
+  } catch {
+    return digest;
+  }
+  return tokens
+    .filter((t, i) => !(t.kind === 'space' && tokens[i - 1]?.kind === 'word' && tokens[i + 1]?.text === '('))
+    .map((t) => t.text)
+    .join('')
+    .trim();
+}
+
 export function rankedStatements(pool: SessionPool, limit: number): Promise<RankedStatement[]> {
   return pool
     .use(async (conn) => {
@@ -103,7 +124,7 @@ export function rankedStatements(pool: SessionPool, limit: number): Promise<Rank
           ORDER BY SUM_TIMER_WAIT DESC LIMIT ?`,
         [limit],
       );
-      return rows.map((r) => ({ sql: r.sql, calls: Number(r.calls), totalMs: Number(r.total) }));
+      return rows.map((r) => ({ sql: digestSql(r.sql), calls: Number(r.calls), totalMs: Number(r.total) }));
     })
     .catch((err: unknown) => {
       throw toFerryError(err, pool.ep, 'read');

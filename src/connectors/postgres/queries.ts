@@ -23,7 +23,9 @@ export async function runQuery(connect: () => Promise<pg.PoolClient>, sql: strin
   try {
     await client.query('BEGIN READ ONLY');
     try {
+      const start = performance.now();
       const res = await client.query({ text: sql, rowMode: 'array', types: textTypes });
+      const ms = performance.now() - start;
       const natives = await client.query<{ native: string }>(
         `SELECT format_type(t, NULLIF(m, -1)) AS native FROM unnest($1::oid[], $2::int[]) WITH ORDINALITY AS u(t, m, n) ORDER BY n`,
         [res.fields.map((f) => f.dataTypeID), res.fields.map((f) => f.dataTypeModifier)],
@@ -31,6 +33,7 @@ export async function runQuery(connect: () => Promise<pg.PoolClient>, sql: strin
       return {
         columns: res.fields.map((f, i) => ({ name: f.name, type: canonicalType(natives.rows[i]!.native) })),
         rows: res.rows as unknown[][],
+        ms,
       };
     } finally {
       await client.query('ROLLBACK');

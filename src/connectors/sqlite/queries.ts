@@ -20,12 +20,14 @@ export function runQuery(db: Db, sql: string): QueryResult {
     const stmt = db.prepare(sql);
     if (!stmt.reader || !stmt.readonly)
       throw new FerryError('UNSUPPORTED', 'the statement does not only read rows', 'give SELECT statements only');
+    const start = performance.now();
     const rows = stmt.raw(true).safeIntegers(true).all() as unknown[][];
+    const ms = performance.now() - start;
     const columns = stmt.columns().map((c, i) => ({
       name: c.name,
       type: c.type ? canonicalType(c.type) : typeOfValues(rows, i),
     }));
-    return { columns, rows };
+    return { columns, rows, ms };
   } catch (err) {
     throw toFerryError(err, 'READ_FAILED', 'SQLite refused the query');
   }

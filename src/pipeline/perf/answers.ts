@@ -4,13 +4,15 @@ import type { QueryResult } from '../../core/contracts.js';
 import type { CanonicalType } from '../../core/types.js';
 import { canonicalText } from '../../core/values.js';
 
+export type Answer = Pick<QueryResult, 'columns' | 'rows'>;
+
 function cellText(v: unknown, t: CanonicalType): string {
   // a condition is a boolean in PostgreSQL and an integer in MySQL
   if (t.kind === 'bool' && v !== null && v !== undefined) return v ? '1' : '0';
   return canonicalText(v, t);
 }
 
-function rowTexts(answer: QueryResult): string[] {
+function rowTexts(answer: Answer): string[] {
   const types = answer.columns.map((c) => c.type);
   return answer.rows.map((row) => types.map((t, i) => cellText(row[i], t)).join('\u0001'));
 }
@@ -23,7 +25,7 @@ function shown(row: string): string {
 }
 
 /** What differs between the source's and the target's answers; undefined when they are the same. */
-export function answerDifference(source: QueryResult, target: QueryResult, ordered: boolean): string | undefined {
+export function answerDifference(source: Answer, target: Answer, ordered: boolean): string | undefined {
   if (source.columns.length !== target.columns.length)
     return `the source answers ${source.columns.length} columns, the target ${target.columns.length}`;
   const a = rowTexts(source);
