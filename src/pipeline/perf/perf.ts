@@ -161,18 +161,37 @@ async function checkQuery(
       message: `the plan's mapping cannot translate it: ${translated.problem}`,
     };
   const check: QueryCheck = { ...base, targetSql: translated.sql, status: 'ok' };
-  let src: Timed;
-  let tgt: Timed;
-  try {
-    src = await timed(source, q.sql, runs);
-  } catch (e) {
-    return { ...check, status: 'failed', refusedBy: 'source', message: `the source refused it: ${oneLine(e)}` };
+  const sides = [
+    {
+      conn: source,
+      sql: q.sql,
+      role: 'source' as const,
+      times: [] as number[],
+      answer: undefined as QueryResult | undefined,
+    },
+    {
+      conn: target,
+      sql: translated.sql,
+      role: 'target' as const,
+      times: [] as number[],
+      answer: undefined as QueryResult | undefined,
+    },
+  ];
+  // one warm-up each, then the runs taken in turns, so that a burst of load on the machine
+  // falls on both sides alike
+  for (let run = 0; run <= runs; run++) {
+    for (const side of sides) {
+      try {
+        side.answer = await side.conn.runQuery!(side.sql);
+      } catch (e) {
+        const message = `the ${side.role} refused it: ${oneLine(e)}`;
+        return { ...check, status: 'failed', refusedBy: side.role, message };
+      }
+      if (run > 0) side.times.push(side.answer.ms);
+    }
   }
-  try {
-    tgt = await timed(target, translated.sql, runs);
-  } catch (e) {
-    return { ...check, status: 'failed', refusedBy: 'target', message: `the target refused it: ${oneLine(e)}` };
-  }
+  const src = { answer: sides[0]!.answer!, timing: timing(sides[0]!.times) };
+  const tgt = { answer: sides[1]!.answer!, timing: timing(sides[1]!.times) };
   check.source = src.timing;
   check.target = tgt.timing;
   check.rows = { source: src.answer.rows.length, target: tgt.answer.rows.length };
@@ -186,25 +205,16 @@ async function checkQuery(
   check.causes = await missingIndexes(translated, source, target).catch((e: unknown) => [
     `(cannot compare the indexes: ${oneLine(e)})`,
   ]);
+  if (check.causes.length === 0)
+    check.causes.push('no index of the source on the columns it names is missing on the target: compare the plans');
   return check;
 }
 
-interface Timed {
-  answer: QueryResult;
-  timing: Timing;
-}
-
-/** One warm-up run, then `runs` timed ones; the answer is the last run's. */
-async function timed(side: Connector, sql: string, runs: number): Promise<Timed> {
-  let answer = await side.runQuery!(sql);
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    answer = await side.runQuery!(sql);
-    times.push(answer.ms);
-  }
-  times.sort((a, b) => a - b);
-  const at = (p: number) => times[Math.min(times.length - 1, Math.ceil(p * times.length) - 1)]!;
-  return { answer, timing: { medianMs: at(0.5), p95Ms: at(0.95) } };
+/** The median and the 95th percentile (nearest rank) of the times. */
+function timing(times: number[]): Timing {
+  const sorted = [...times].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!;
+  return { medianMs: at(0.5), p95Ms: at(0.95) };
 }
 
 function touchesPlan(sql: string, tables: TablePlan[], dialect: SqlDialect): boolean {
