@@ -356,3 +356,30 @@ test('--from-stats with performance_schema off is a one-line error saying how to
     "ferry: performance_schema is off on the source server: set performance_schema=ON in the server's configuration and restart it",
   );
 });
+
+test('bad input: no query source, a missing file, and a statement that writes, each said in one line', async () => {
+  const source = await freshPg('ferry_perf_bad');
+  await pgExec(source, `CREATE TABLE items (id int PRIMARY KEY)`);
+  await pgExec(source, `INSERT INTO items VALUES (1), (2)`);
+  const target = await freshPg('ferry_perf_bad_dst');
+  const { file, dir } = await planFor(source, target);
+  assert.equal((await runPlan(file)).rejects, 0);
+  const neither = ferry(['perf', file]);
+  assert.equal(neither.code, 2);
+  assert.equal(neither.stderr.trim(), 'ferry: give --queries FILE or --from-stats: ferry perf PLAN --queries FILE');
+  const missing = ferry(['perf', file, '--queries', join(dir, 'nowhere.sql')]);
+  assert.equal(missing.code, 2, missing.stderr);
+  assert.match(
+    missing.stderr,
+    /^ferry: cannot read the query file .*nowhere\.sql: .*check the path given to --queries\n$/,
+  );
+  const writes = join(dir, 'writes.sql');
+  writeFileSync(writes, '-- name: cleanup\nDELETE FROM items;\n');
+  const r = ferry(['perf', file, '--queries', writes]);
+  assert.equal(r.code, 3, r.stdout + r.stderr);
+  assert.match(
+    r.stdout,
+    /^cleanup: failed\n {2}the source refused it: .*cannot execute DELETE in a read-only transaction$/m,
+  );
+  assert.deepEqual((await pgExec(source, 'SELECT count(*)::int AS n FROM items')).rows, [{ n: 2 }], 'nothing deleted');
+});
