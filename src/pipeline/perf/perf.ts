@@ -142,6 +142,15 @@ async function rankedQueries(
   return queries;
 }
 
+/** One side of a query's check: what it runs, its times, its last answer. */
+interface Side {
+  conn: Connector;
+  sql: string;
+  role: 'source' | 'target';
+  times: number[];
+  answer?: QueryResult;
+}
+
 async function checkQuery(
   q: NamedQuery,
   source: Connector,
@@ -161,21 +170,9 @@ async function checkQuery(
       message: `the plan's mapping cannot translate it: ${translated.problem}`,
     };
   const check: QueryCheck = { ...base, targetSql: translated.sql, status: 'ok' };
-  const sides = [
-    {
-      conn: source,
-      sql: q.sql,
-      role: 'source' as const,
-      times: [] as number[],
-      answer: undefined as QueryResult | undefined,
-    },
-    {
-      conn: target,
-      sql: translated.sql,
-      role: 'target' as const,
-      times: [] as number[],
-      answer: undefined as QueryResult | undefined,
-    },
+  const sides: Side[] = [
+    { conn: source, sql: q.sql, role: 'source', times: [] },
+    { conn: target, sql: translated.sql, role: 'target', times: [] },
   ];
   // one warm-up each, then the runs taken in turns, so that a burst of load on the machine
   // falls on both sides alike
