@@ -8,6 +8,7 @@ export { connect } from './connectors/index.js';
 export { assess, makePlan, buildPlan, planRenames, type Assessment, type PlanOptions } from './pipeline/plan/assess.js';
 export { runPlan, type RunSummary, type RunEvent } from './pipeline/copy/run.js';
 export { verifyPlan, type VerifyResult } from './pipeline/verify/verify.js';
+export { perfPlan, type PerfResult, type QueryCheck } from './pipeline/perf/perf.js';
 export { writeReport } from './pipeline/observe/report.js';
 export { planStatus, type PlanStatus } from './pipeline/observe/status.js';
 export { compactPlan, type CompactSummary } from './pipeline/follow/compact.js';

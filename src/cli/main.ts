@@ -34,6 +34,8 @@ import { planStatus, type PlanStatus } from '../pipeline/observe/status.js';
 import { listRuns } from '../pipeline/observe/runs.js';
 import { compactPlan, type CompactSummary } from '../pipeline/follow/compact.js';
 import { newToken, startDashboard, type Dashboard } from '../pipeline/observe/dashboard/server.js';
+import { perfPlan } from '../pipeline/perf/perf.js';
+import { perfLines, queryLine } from './perf-output.js';
 
 const out = (line = ''): void => {
   process.stdout.write(line + '\n');
@@ -512,6 +514,33 @@ async function main(argv: string[]): Promise<number> {
       else printVerify(v);
       if (!v.ok) code = EXIT.verifyMismatch;
     });
+
+  program
+    .command('perf')
+    .description("after the move: run the application's queries on both sides, compare answers and p95 times")
+    .argument('<plan>', 'plan file')
+    .option('--queries <file>', 'SQL statements ended by ";", each optionally after a "-- name: NAME" line')
+    .option('--from-stats', "the source's costliest SELECTs (pg_stat_statements, performance_schema)")
+    .option('--top <n>', 'with --from-stats: how many', wholeNumber(1), 10)
+    .option('--runs <n>', 'timed runs per query and side, after one warm-up', wholeNumber(1), 5)
+    .option('--state-dir <dir>', 'checkpoint store folder')
+    .option('--json', 'machine-readable output')
+    .action(
+      async (
+        planFile: string,
+        o: { queries?: string; fromStats?: boolean; top: number; runs: number; stateDir?: string; json?: boolean },
+      ) => {
+        const listed = !o.json && tty;
+        const r = await perfPlan(planFile, {
+          ...o,
+          log: logger(globals()),
+          onQuery: listed ? (q) => out(queryLine(q)) : undefined,
+        });
+        if (o.json) out(JSON.stringify(r, null, 2));
+        else perfLines(r, listed).forEach((l) => out(l));
+        if (!r.ok) code = EXIT.verifyMismatch;
+      },
+    );
 
   program
     .command('runs')

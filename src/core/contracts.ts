@@ -384,6 +384,20 @@ export interface Connector {
    * less the connections in use), for the run's bounds. Without it, connections are not limited.
    */
   connectionRoom?(): Promise<ConnectionRoom>;
+  /**
+   * Runs one statement of the application's in a read-only transaction (`ferry perf`), on the
+   * source or the target alike. SQL engines have it; without it the pipeline refuses ("perf
+   * needs a SQL target").
+   */
+  runQuery?(sql: string): Promise<QueryResult>;
+  /** the engine's plan for a statement, as text (EXPLAIN); with runQuery */
+  explain?(sql: string): Promise<string>;
+  /**
+   * The `limit` statements the engine's statistics rank costliest by total time (pg_stat_statements,
+   * performance_schema digests), any kind; a FerryError saying how to turn the statistics on when
+   * they are off. Without it, `ferry perf --from-stats` is refused for this source.
+   */
+  rankedStatements?(limit: number): Promise<RankedStatement[]>;
   /** the layouts `ferry plan --design` may ask of this target, the default first */
   readonly designs?: string[];
   /**
@@ -401,6 +415,22 @@ export interface ConnectionRoom {
   free: number;
   /** what limits it, for messages ("max_connections 100, 97 in use") */
   limit: string;
+}
+
+/** A query's answer, for `ferry perf`: its columns with their canonical types, its rows as canonical values. */
+export interface QueryResult {
+  columns: { name: string; type: CanonicalType }[];
+  rows: unknown[][];
+  /** how long the statement itself took, in milliseconds (not the transaction around it, nor the type lookups) */
+  ms: number;
+}
+
+/** A statement the engine's own statistics rank among the costliest, for `ferry perf --from-stats`. */
+export interface RankedStatement {
+  /** as the statistics keep it: constants may be placeholders ($1, ?) */
+  sql: string;
+  calls: number;
+  totalMs: number;
 }
 
 export interface ConnectorFactory {

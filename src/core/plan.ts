@@ -168,6 +168,23 @@ export const PlanSchema = z.strictObject({
         .describe(
           'chunks that fail with a transient error (a dropped connection, a server restart, a deadlock) are tried again; the defaults wait at least 30 s in all',
         ),
+      perf: z
+        .strictObject({
+          slowerThan: z
+            .number()
+            .positive()
+            .default(2)
+            .describe(
+              "ferry perf fails a query whose p95 time on the target is more than this many times the source's",
+            ),
+          floorMs: z
+            .number()
+            .nonnegative()
+            .default(5)
+            .describe('…and more than this many milliseconds: below it, differences are noise'),
+        })
+        .optional()
+        .describe('the thresholds of ferry perf, the check that the target answers the queries as fast as the source'),
       backup: z
         .strictObject({
           before: z

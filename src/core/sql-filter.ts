@@ -1,11 +1,12 @@
 // A plan's row filter is placed inside parentheses, `WHERE (<filter>) AND <key range>`, in
 // every read and count of its table. It must be one boolean expression that stays there: no
 // parenthesis it did not open closed, none left open, no second statement, no comment that
-// hides the rest. A small tokenizer per dialect checks that before the engine sees the filter
-// (the engine then checks the expression itself: `Source.checkWhere`). It skips string literals
-// and quoted identifiers as the engine reads them, so a `)` or `;` inside them is text.
+// hides the rest. The filter's tokens (`sql-tokens.ts`, per dialect) are checked for that before
+// the engine sees it (the engine then checks the expression itself: `Source.checkWhere`); a `)`
+// or `;` inside a string literal or a quoted name is text.
+import { sqlTokens, UnclosedSqlText, type SqlDialect } from './sql-tokens.js';
 
-export type SqlDialect = 'postgres' | 'mysql' | 'sqlite';
+export type { SqlDialect } from './sql-tokens.js';
 
 /** Why `filter` is not one expression that stays inside its parentheses; undefined when it is. */
 export function filterProblem(filter: string, dialect: SqlDialect): string | undefined {
@@ -16,67 +17,24 @@ export function filterProblem(filter: string, dialect: SqlDialect): string | und
   return scan(filter, dialect, false);
 }
 
-const IDENT_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/;
-
 function scan(s: string, dialect: SqlDialect, backslashes: boolean): string | undefined {
+  let tokens;
+  let unclosed: string | undefined;
+  try {
+    tokens = sqlTokens(s, dialect, { backslashes });
+  } catch (e) {
+    if (!(e instanceof UnclosedSqlText)) throw e;
+    // a problem before the text that is not closed comes first
+    tokens = e.before;
+    unclosed = e.message;
+  }
   let depth = 0;
-  let i = 0;
-  while (i < s.length) {
-    const c = s[i]!;
-    const next = s[i + 1];
-    if (c === "'") {
-      // PostgreSQL's E'…' strings take backslash escapes; its standard strings do not
-      const escaped =
-        dialect === 'mysql'
-          ? backslashes
-          : dialect === 'postgres' && /[eE]/.test(s[i - 1] ?? '') && !IDENT_CHAR.test(s[i - 2] ?? '');
-      const end = quoted(s, i, "'", escaped);
-      if (end < 0) return 'a string is not closed';
-      i = end;
-    } else if (c === '"') {
-      const end = quoted(s, i, '"', dialect === 'mysql' && backslashes);
-      if (end < 0) return 'a quoted name or string is not closed';
-      i = end;
-    } else if (c === '`' && dialect !== 'postgres') {
-      const end = quoted(s, i, '`', false);
-      if (end < 0) return 'a quoted name is not closed';
-      i = end;
-    } else if (c === '[' && dialect === 'sqlite') {
-      const end = s.indexOf(']', i + 1);
-      if (end < 0) return 'a quoted name is not closed';
-      i = end + 1;
-    } else if (c === '$' && dialect === 'postgres' && !IDENT_CHAR.test(s[i - 1] ?? '')) {
-      const tag = /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(s.slice(i))?.[0];
-      if (tag === undefined) i++;
-      else {
-        const end = s.indexOf(tag, i + tag.length);
-        if (end < 0) return 'a dollar-quoted string is not closed';
-        i = end + tag.length;
-      }
-    } else if (c === ';') return 'it holds a ";": one expression, not statements';
-    else if ((c === '-' && next === '-') || (c === '/' && next === '*') || (c === '#' && dialect === 'mysql'))
-      return 'it holds a comment, which would hide what follows it';
-    else if (c === '(') {
-      depth++;
-      i++;
-    } else if (c === ')') {
-      if (--depth < 0) return 'it closes a parenthesis it did not open';
-      i++;
-    } else i++;
+  for (const t of tokens) {
+    if (t.kind === 'comment') return 'it holds a comment, which would hide what follows it';
+    if (t.kind !== 'symbol') continue;
+    if (t.text === ';') return 'it holds a ";": one expression, not statements';
+    if (t.text === '(') depth++;
+    else if (t.text === ')' && --depth < 0) return 'it closes a parenthesis it did not open';
   }
-  return depth > 0 ? 'it leaves a parenthesis open' : undefined;
-}
-
-/** The index just past the literal or quoted name opened at `start`, or -1 when it is not closed. */
-function quoted(s: string, start: number, quote: string, backslashes: boolean): number {
-  let i = start + 1;
-  while (i < s.length) {
-    const c = s[i]!;
-    if (backslashes && c === '\\') i += 2;
-    else if (c === quote) {
-      if (s[i + 1] === quote) i += 2;
-      else return i + 1;
-    } else i++;
-  }
-  return -1;
+  return unclosed ?? (depth > 0 ? 'it leaves a parenthesis open' : undefined);
 }

@@ -6,6 +6,8 @@ import type {
   Connector,
   NativeTypeChoice,
   PrivilegeNeeds,
+  QueryResult,
+  RankedStatement,
   Source,
   Target,
 } from '../../core/contracts.js';
@@ -18,6 +20,7 @@ import { toFerryError } from './errors.js';
 import { introspect, type ServerInfo } from './introspect.js';
 import { watch } from './liveness.js';
 import { privileges } from './privileges.js';
+import { explain, rankedStatements, runQuery } from './queries.js';
 import { parseEndpoint, run, SESSION, SessionPool } from './session.js';
 import { MysqlSource } from './source.js';
 import { MysqlTarget, type TargetTraits } from './target.js';
@@ -117,6 +120,18 @@ class MysqlConnector implements Connector {
   largeObject(native: string): boolean {
     // up to 4 GiB a value; blob, text and their medium forms hold at most 16 MiB
     return /^long(blob|text)\b/i.test(native.trim());
+  }
+
+  runQuery(sql: string): Promise<QueryResult> {
+    return runQuery(this.pool, sql);
+  }
+
+  explain(sql: string): Promise<string> {
+    return explain(this.pool, sql);
+  }
+
+  rankedStatements(limit: number): Promise<RankedStatement[]> {
+    return rankedStatements(this.pool, limit);
   }
 
   source(): Source {

@@ -7,6 +7,8 @@ import type {
   Connector,
   NativeTypeChoice,
   PrivilegeNeeds,
+  QueryResult,
+  RankedStatement,
   Source,
   Target,
 } from '../../core/contracts.js';
@@ -20,6 +22,7 @@ import { pgLock } from './lock.js';
 import { watched } from './liveness.js';
 import { privileges } from './privileges.js';
 import { IDENTIFIER } from './sql.js';
+import { explain, rankedStatements, runQuery } from './queries.js';
 import { PgSource, type PgReadView, type PgSourceSettings } from './source.js';
 import { PgTarget } from './target.js';
 import { canonicalType, describeNative, nativeType } from './typemap.js';
@@ -118,6 +121,18 @@ class PostgresConnector implements Connector {
   largeObject(native: string): boolean {
     // bytea and text hold their values in the row (TOAST): only references into pg_largeobject
     return /^(lo|oid)$/i.test(native.trim());
+  }
+
+  runQuery(sql: string): Promise<QueryResult> {
+    return runQuery(this.connectPooled, sql);
+  }
+
+  explain(sql: string): Promise<string> {
+    return explain(this.connectPooled, sql);
+  }
+
+  rankedStatements(limit: number): Promise<RankedStatement[]> {
+    return rankedStatements(this.connectPooled, limit);
   }
 
   source(): Source {

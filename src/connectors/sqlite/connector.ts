@@ -5,6 +5,7 @@ import type {
   Connector,
   NativeTypeChoice,
   PrivilegeNeeds,
+  QueryResult,
   Source,
   Target,
 } from '../../core/contracts.js';
@@ -15,6 +16,7 @@ import { sqlitePath } from '../../core/url.js';
 import { Connections, toFerryError } from './db.js';
 import { introspectDb } from './introspect.js';
 import { privileges } from './privileges.js';
+import { explain, runQuery } from './queries.js';
 import { SqliteSource } from './source.js';
 import { SqliteTarget } from './target.js';
 import { canonicalType, nativeType } from './typemap.js';
@@ -76,6 +78,14 @@ class SqliteConnector implements Connector {
 
   canonicalType(native: string): CanonicalType {
     return canonicalType(native);
+  }
+
+  async runQuery(sql: string): Promise<QueryResult> {
+    return runQuery(this.conns.read(), sql);
+  }
+
+  async explain(sql: string): Promise<string> {
+    return explain(this.conns.read(), sql);
   }
 
   source(): Source {
