@@ -211,8 +211,10 @@ export async function followChanges(
 }
 
 /**
- * Pulls transactions into the batch and applies it when it is full, when no transaction came for
- * `waitMs`, or when following stops; a transaction is never split.
+ * Pulls transactions into the batch and applies it when it is full, when `waitMs` passed since
+ * its first transaction, or when following stops; a transaction is never split. The wait counts
+ * from the batch's first transaction, not from the last one: under a steady stream the last one is
+ * always recent, and the batch would wait until full (seconds of lag at a thousand changes a second).
  */
 async function pull(
   stream: ChangeStream,
@@ -229,11 +231,13 @@ async function pull(
   });
   let next: Promise<IteratorResult<ChangeTransaction>> | undefined;
   let taken = 0;
+  let due = 0;
   for (;;) {
     next ??= it.next();
     const waits: Promise<unknown>[] = [next, stopped];
     let timer: NodeJS.Timeout | undefined;
-    if (taken > 0) waits.push(new Promise((resolve) => (timer = setTimeout(() => resolve('due'), limits.waitMs))));
+    if (taken > 0)
+      waits.push(new Promise((resolve) => (timer = setTimeout(() => resolve('due'), Math.max(0, due - Date.now())))));
     const got = await Promise.race(waits);
     clearTimeout(timer);
     if (got === 'stop') return;
@@ -246,7 +250,7 @@ async function pull(
     const r = got as IteratorResult<ChangeTransaction>;
     if (r.done) return;
     take(r.value);
-    taken++;
+    if (taken++ === 0) due = Date.now() + limits.waitMs;
     if (taken >= limits.transactions || pending() >= limits.changes) {
       await flush();
       taken = 0;
