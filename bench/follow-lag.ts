@@ -262,6 +262,7 @@ async function followCase(
     // the copy and the handoff: the first marker arrives once changes are applied
     await writer.writeMarker();
     await probe.reached(writer.lastMarker, 120_000);
+    const copyPeakRssMb = Math.round(peakRssMb(ferry.child.pid!));
 
     const sustained: FollowCase['sustained'] = [];
     for (const rate of rates) {
@@ -280,6 +281,7 @@ async function followCase(
         lagP95Ms: percentile(probe.lags, 95),
         lagMaxMs: Math.max(...probe.lags),
         samples: probe.lags.length,
+        peakRssMb: Math.round(peakRssMb(ferry.child.pid!)),
       });
       console.log(`  ${target.name} at ${rate}/s: ${JSON.stringify(sustained.at(-1))}`);
     }
@@ -295,6 +297,7 @@ async function followCase(
       source: 'MariaDB',
       target: target.name,
       seconds,
+      copyPeakRssMb,
       sustained,
       burst: { changes: burst, seconds: burstSeconds, applied: Math.round(burst / burstSeconds) },
       peakRssMb: Math.round(peakRssMb(ferry.child.pid!)),
