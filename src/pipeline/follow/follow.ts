@@ -225,21 +225,26 @@ async function pull(
   pending: () => number,
 ): Promise<void> {
   const it = stream[Symbol.asyncIterator]();
-  const stopped = new Promise<'stop'>((resolve) => {
-    if (signal?.aborted) resolve('stop');
-    signal?.addEventListener('abort', () => resolve('stop'), { once: true });
-  });
   let next: Promise<IteratorResult<ChangeTransaction>> | undefined;
   let taken = 0;
   let due = 0;
   for (;;) {
     next ??= it.next();
+    // a stop promise of this turn only: racing one promise that lives as long as the loop would
+    // keep every turn's result (each transaction read) reachable from its reactions until the end
+    let onAbort = () => {};
+    const stopped = new Promise<'stop'>((resolve) => {
+      onAbort = () => resolve('stop');
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
+    });
     const waits: Promise<unknown>[] = [next, stopped];
     let timer: NodeJS.Timeout | undefined;
     if (taken > 0)
       waits.push(new Promise((resolve) => (timer = setTimeout(() => resolve('due'), Math.max(0, due - Date.now())))));
     const got = await Promise.race(waits);
     clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
     if (got === 'stop') return;
     if (got === 'due') {
       await flush();
