@@ -51,6 +51,7 @@ const HEADERS = [
   'lag p95 ms',
   'lag max ms',
   'markers',
+  'peak RSS MB so far',
 ];
 
 function rows(results: FollowResults): string[][] {
@@ -116,6 +117,7 @@ export function followMarkdown(results: FollowResults): string {
     'written at that rate over the time until its last marker was in the target. The backlog row: ferry is stopped',
     '(SIGSTOP) while the writer writes as fast as the source takes it, then resumed (SIGCONT); applied/s is the',
     'backlog over the time from resuming to its last marker in the target (reading the binlog included).',
+    'The DynamoDB target is dynalite, one single-threaded process on the same two cores: its rate bounds that case.',
     '',
   ].join('\n');
 }
