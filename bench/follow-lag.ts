@@ -1,6 +1,7 @@
 // The live-changes case (`BENCH_CASES=follow npm run bench`, or alone: `npm run build && node
-// dist/bench/follow-lag.js`): a private MariaDB writing a row binlog is copied by `ferry run PLAN
-// --follow` (the CLI in a child process) into PostgreSQL and into DynamoDB (dynalite); then an
+// dist/bench/follow-lag.js`): a private MariaDB writing a row binlog and a private PostgreSQL
+// with wal_level=logical (FOLLOW_SOURCES, default mariadb,postgres) are each copied by `ferry run
+// PLAN --follow` (the CLI in a child process) into PostgreSQL and into DynamoDB (dynalite); then an
 // application writes at a paced rate (FOLLOW_RATES, default 1000,5000 changes/s) for
 // FOLLOW_SECONDS (default 60), and then as fast as it can while ferry is stopped (SIGSTOP), to
 // see how fast ferry applies a backlog once it runs again (SIGCONT).
@@ -19,6 +20,7 @@ import { planToYaml } from '../src/core/plan.js';
 import { makePlan } from '../src/pipeline/plan/assess.js';
 import { startDynalite, type LocalDynamo } from '../test/connectors/dynamodb-local.js';
 import { privateMariadb } from '../test/private-mariadb.js';
+import { privatePostgres } from '../test/private-postgres.js';
 import { type BenchConfig, loadConfig, pgUrl } from './config.js';
 import { recreatePgDatabase } from './db.js';
 import { describeEnvironment } from './environment.js';
@@ -79,6 +81,19 @@ async function dynamoTarget(dynamo: LocalDynamo): Promise<Target> {
   };
 }
 
+/** A session of the application on the source: SQL text of several statements at once. */
+interface SourceSession {
+  query(sql: string): Promise<unknown>;
+  end(): Promise<void>;
+}
+
+async function sourceSession(url: string): Promise<SourceSession> {
+  if (!url.startsWith('postgres')) return mysql.createConnection({ uri: url, multipleStatements: true });
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return client;
+}
+
 /** The application: small transactions paced by a token bucket, and marker rows for the lag. */
 class Writer {
   changes = 0;
@@ -88,8 +103,8 @@ class Writer {
   private marker = 0;
 
   constructor(
-    private readonly conn: mysql.Connection,
-    private readonly markerConn: mysql.Connection,
+    private readonly conn: SourceSession,
+    private readonly markerConn: SourceSession,
   ) {}
 
   private transaction(): string {
@@ -232,19 +247,22 @@ function follow(
 
 async function followCase(
   config: BenchConfig,
+  sourceName: string,
   sourceUrl: string,
   target: Target,
   rates: number[],
   seconds: number,
 ): Promise<FollowCase> {
-  const app = await mysql.createConnection({ uri: sourceUrl, multipleStatements: true });
+  const app = await sourceSession(sourceUrl);
+  const series = sourceUrl.startsWith('postgres') ? `generate_series(1, ${SEEDED}) AS s(seq)` : `seq_1_to_${SEEDED}`;
   await app.query(
     `DROP TABLE IF EXISTS events, markers;
      CREATE TABLE events (id bigint PRIMARY KEY, account int NOT NULL, amount decimal(12,2) NOT NULL, note varchar(100), written_at bigint NOT NULL);
      CREATE TABLE markers (id int PRIMARY KEY, written_at bigint NOT NULL);
-     INSERT INTO events SELECT seq, seq % 500, seq / 100, CONCAT('event ', seq), 0 FROM seq_1_to_${SEEDED}`,
+     INSERT INTO events SELECT seq, seq % 500, seq / 100, CONCAT('event ', seq), 0 FROM ${series}`,
   );
-  const dir = join(config.dataDir, `follow-${target.name.toLowerCase()}`);
+  const tag = `${sourceName}-${target.name}`.toLowerCase();
+  const dir = join(config.dataDir, `follow-${tag}`);
   const plan = await makePlan({ source: sourceUrl, target: target.url, ifExists: 'drop' });
   plan.settings.stateDir = join(dir, '.ferry');
   const file = join(dir, 'ferry.plan.yaml');
@@ -252,10 +270,10 @@ async function followCase(
   mkdirSync(dir, { recursive: true });
   writeFileSync(file, planToYaml(plan));
 
-  const markerConn = await mysql.createConnection({ uri: sourceUrl });
+  const markerConn = await sourceSession(sourceUrl);
   const writer = new Writer(app, markerConn);
   const probe = new LagProbe(target, writer);
-  const ferry = follow(config, file, dir, join(config.logDir, `follow-${target.name.toLowerCase()}.log`));
+  const ferry = follow(config, file, dir, join(config.logDir, `follow-${tag}.log`));
   const exited = new Promise<number | null>((resolve) => ferry.child.on('exit', (code) => resolve(code)));
   probe.start();
   try {
@@ -294,7 +312,7 @@ async function followCase(
     await probe.reached(writer.lastMarker);
     const burstSeconds = (Date.now() - start) / 1000;
     const result: FollowCase = {
-      source: 'MariaDB',
+      source: sourceName,
       target: target.name,
       seconds,
       copyPeakRssMb,
@@ -330,29 +348,60 @@ function followSeconds(): number {
   return n;
 }
 
-/** The follow case: MariaDB (private, row binlog) into PostgreSQL and DynamoDB. */
-export async function runFollowCases(config: BenchConfig): Promise<FollowResults> {
-  // the application's durability is not what is measured: commits that wait for no fsync let one
-  // connection write 5,000 changes a second on a busy 2-core machine
+interface FollowSource {
+  name: string;
+  database(name: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+// the application's durability is not what is measured: commits that wait for no fsync let one
+// connection write 5,000 changes a second on a busy 2-core machine
+async function mariadbSource(): Promise<FollowSource> {
   const server = await privateMariadb({
     binlog: true,
     settings: ['--innodb-flush-log-at-trx-commit=2', '--sync-binlog=0', '--innodb-buffer-pool-size=128M'],
   });
-  const dynamo = await startDynalite();
+  return { name: 'MariaDB', database: (n) => server.database(n), stop: () => server.stop() };
+}
+
+async function postgresSource(): Promise<FollowSource> {
+  const server = await privatePostgres({
+    settings: { wal_level: 'logical', max_replication_slots: 10, max_wal_senders: 10, synchronous_commit: 'off' },
+  });
+  return { name: 'PostgreSQL', database: (n) => server.database(n), stop: async () => server.stop() };
+}
+
+/** FOLLOW_SOURCES (default mariadb,postgres): the sources followed. */
+function sources(): (() => Promise<FollowSource>)[] {
+  const text = process.env.FOLLOW_SOURCES ?? 'mariadb,postgres';
+  const known: Record<string, () => Promise<FollowSource>> = { mariadb: mariadbSource, postgres: postgresSource };
+  return text.split(',').map((name) => {
+    const make = known[name.trim()];
+    if (!make) throw new Error(`FOLLOW_SOURCES=${text}: ${name} is not a source (mariadb, postgres)`);
+    return make;
+  });
+}
+
+/** The follow case: each source (a private server) into PostgreSQL and DynamoDB. */
+export async function runFollowCases(config: BenchConfig): Promise<FollowResults> {
   const cases: FollowCase[] = [];
-  try {
-    for (const make of [postgresTarget, () => dynamoTarget(dynamo)]) {
-      const target = await make();
-      try {
-        const source = await server.database(`bench_follow_${target.name.toLowerCase()}`);
-        cases.push(await followCase(config, source, target, rates(), followSeconds()));
-      } finally {
-        await target.close();
+  for (const makeSource of sources()) {
+    const source = await makeSource();
+    const dynamo = await startDynalite();
+    try {
+      for (const make of [postgresTarget, () => dynamoTarget(dynamo)]) {
+        const target = await make();
+        try {
+          const url = await source.database(`bench_follow_${target.name.toLowerCase()}`);
+          cases.push(await followCase(config, source.name, url, target, rates(), followSeconds()));
+        } finally {
+          await target.close();
+        }
       }
+    } finally {
+      await dynamo.stop();
+      await source.stop();
     }
-  } finally {
-    await dynamo.stop();
-    await server.stop();
   }
   const results = { environment: await describeEnvironment(), cases };
   printFollowTable(results);

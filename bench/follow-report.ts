@@ -108,7 +108,8 @@ export function followMarkdown(results: FollowResults): string {
         `ferry peak RSS (VmHWM), ${c.source} → ${c.target}: ${c.copyPeakRssMb} MB after the copy, ${c.peakRssMb} MB at the end.`,
     ),
     '',
-    'The source is a private MariaDB writing a row binlog; `ferry run PLAN --follow` (the CLI in a child process,',
+    'The sources are private servers: MariaDB writing a row binlog, PostgreSQL with wal_level=logical (both',
+    'committing without waiting for an fsync); `ferry run PLAN --follow` (the CLI in a child process,',
     'plan defaults, cdc batch defaults) copies 10,000 rows, then follows. The writer paces small transactions',
     '(an insert, an update and a delete each) with a token bucket for ' +
       `${seconds} s per rate, and commits a marker row ten times a second.`,
