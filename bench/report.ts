@@ -6,6 +6,7 @@ import type { CaseResult, Measurement } from './cases.js';
 import type { TableSizes } from './dataset.js';
 import type { Environment } from './environment.js';
 import { LARGE_RESULTS_FILE, largeMarkdown, type LargeResults } from './large-report.js';
+import { FOLLOW_RESULTS_FILE, followMarkdown, type FollowResults } from './follow-report.js';
 
 export interface MemoryPoint {
   rows: number;
@@ -119,11 +120,16 @@ function readResults<T>(path: string): T | undefined {
   return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as T) : undefined;
 }
 
-/** bench/results.md from the results of both benchmarks, each from its JSON file. */
+/** bench/results.md from the results of the benchmarks, each from its JSON file. */
 export function writeResultsMarkdown(benchDir: string): void {
   const main = readResults<BenchResults>(join(benchDir, 'results.json'));
   const large = readResults<LargeResults>(join(benchDir, LARGE_RESULTS_FILE));
-  const sections = [main ? markdown(main) : '# ferry benchmark results\n', ...(large ? [largeMarkdown(large)] : [])];
+  const follow = readResults<FollowResults>(join(benchDir, FOLLOW_RESULTS_FILE));
+  const sections = [
+    main ? markdown(main) : '# ferry benchmark results\n',
+    ...(large ? [largeMarkdown(large)] : []),
+    ...(follow ? [followMarkdown(follow)] : []),
+  ];
   writeFileSync(join(benchDir, 'results.md'), sections.join('\n'));
 }
 

@@ -218,7 +218,9 @@ export const PlanSchema = z.strictObject({
           changes: int(1)
             .default(10_000)
             .describe('row changes at most in one target transaction (a bigger source transaction stays whole)'),
-          waitMs: int(0).default(200).describe('how long a batch waits for more transactions before it is applied'),
+          waitMs: int(0)
+            .default(200)
+            .describe('how long a batch waits, from its first transaction, for more before it is applied'),
         })
         .prefault({}),
     })

@@ -211,8 +211,10 @@ export async function followChanges(
 }
 
 /**
- * Pulls transactions into the batch and applies it when it is full, when no transaction came for
- * `waitMs`, or when following stops; a transaction is never split.
+ * Pulls transactions into the batch and applies it when it is full, when `waitMs` passed since
+ * its first transaction, or when following stops; a transaction is never split. The wait counts
+ * from the batch's first transaction, not from the last one: under a steady stream the last one is
+ * always recent, and the batch would wait until full (seconds of lag at a thousand changes a second).
  */
 async function pull(
   stream: ChangeStream,
@@ -223,19 +225,26 @@ async function pull(
   pending: () => number,
 ): Promise<void> {
   const it = stream[Symbol.asyncIterator]();
-  const stopped = new Promise<'stop'>((resolve) => {
-    if (signal?.aborted) resolve('stop');
-    signal?.addEventListener('abort', () => resolve('stop'), { once: true });
-  });
   let next: Promise<IteratorResult<ChangeTransaction>> | undefined;
   let taken = 0;
+  let due = 0;
   for (;;) {
     next ??= it.next();
+    // a stop promise of this turn only: racing one promise that lives as long as the loop would
+    // keep every turn's result (each transaction read) reachable from its reactions until the end
+    let onAbort = () => {};
+    const stopped = new Promise<'stop'>((resolve) => {
+      onAbort = () => resolve('stop');
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
+    });
     const waits: Promise<unknown>[] = [next, stopped];
     let timer: NodeJS.Timeout | undefined;
-    if (taken > 0) waits.push(new Promise((resolve) => (timer = setTimeout(() => resolve('due'), limits.waitMs))));
+    if (taken > 0)
+      waits.push(new Promise((resolve) => (timer = setTimeout(() => resolve('due'), Math.max(0, due - Date.now())))));
     const got = await Promise.race(waits);
     clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
     if (got === 'stop') return;
     if (got === 'due') {
       await flush();
@@ -246,7 +255,7 @@ async function pull(
     const r = got as IteratorResult<ChangeTransaction>;
     if (r.done) return;
     take(r.value);
-    taken++;
+    if (taken++ === 0) due = Date.now() + limits.waitMs;
     if (taken >= limits.transactions || pending() >= limits.changes) {
       await flush();
       taken = 0;
