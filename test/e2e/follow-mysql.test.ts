@@ -10,11 +10,11 @@ import { privateMariadb, type PrivateMariadb } from '../private-mariadb.js';
 import {
   appliedPosition,
   caughtUp,
-  chunksDone,
   follow,
+  followKilledTenTimes,
+  followWhileWriting,
   phaseOf,
   planEdit,
-  random,
   seedSource,
   sourcePosition,
   stopped,
@@ -39,22 +39,7 @@ describe('follow: MariaDB -> every SQL target while the application writes', () 
       const source = await server.database(`follow_${name.toLowerCase()}`);
       await seedSource(source);
       const { file, dir } = await planFor(source, await fresh(), planEdit, { rowsPerChunk: 1000 });
-      const writer = new Writer(source, 1);
-      writer.start();
-      const f = follow(file, dir);
-      try {
-        // the copy, the handoff, then a while of following
-        for (let i = 0; i < 600 && appliedPosition(dir) === undefined; i++)
-          await new Promise((r) => setTimeout(r, 100));
-        await new Promise((r) => setTimeout(r, 2000));
-      } finally {
-        await writer.stop();
-      }
-      assert.ok(writer.transactions > 50, `the application wrote (${writer.transactions} transactions)`);
-      await caughtUp(dir, source);
-      assert.equal(await stopped(f, 'SIGTERM'), 0, f.stderr());
-      const verify = ferry(['verify', file], { cwd: dir });
-      assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+      await followWhileWriting(source, file, dir);
       // where the source's binlog stands, and the target holds all of it
       const status = ferry(['status', file, '--json'], { cwd: dir });
       assert.equal(status.code, 0, status.stderr);
@@ -95,37 +80,7 @@ describe('follow: MariaDB -> every SQL target while the application writes', () 
       const source = await server.database(`follow_killed_${name.toLowerCase()}`);
       await seedSource(source);
       const { file, dir } = await planFor(source, await fresh(), planEdit, { rowsPerChunk: 500 });
-      const writer = new Writer(source, 2);
-      const rnd = random(42);
-      const phases: string[] = [];
-      writer.start();
-      try {
-        for (let kill = 0; kill < 10; kill++) {
-          const f = follow(file, dir);
-          // the first kills land in the copy (a few more chunks in each time), the middle ones at
-          // random, the last ones once changes stream (however slow the machine makes the copy)
-          if (kill < 3) await chunksDone(dir, 2 + kill * 4);
-          else if (kill < 7) await new Promise((r) => setTimeout(r, 300 + rnd() * 4000));
-          else {
-            for (let i = 0; i < 1200 && phaseOf(dir) !== 'stream'; i++) await new Promise((r) => setTimeout(r, 100));
-            await new Promise((r) => setTimeout(r, 300 + rnd() * 2000));
-          }
-          phases.push(phaseOf(dir));
-          const code = await stopped(f, 'SIGKILL');
-          assert.equal(code, null, `killed, not ended by itself: ${f.stderr()}`);
-        }
-      } finally {
-        await writer.stop();
-      }
-      assert.ok(
-        phases.includes('copy') && phases.includes('stream'),
-        `killed while copying and while streaming: ${phases}`,
-      );
-      const f = follow(file, dir);
-      await caughtUp(dir, source);
-      assert.equal(await stopped(f, 'SIGTERM'), 0, f.stderr());
-      const verify = ferry(['verify', file], { cwd: dir });
-      assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+      await followKilledTenTimes(source, file, dir);
     });
 
   test('a binlog purged while ferry was stopped: the same command says in one line that the changes are lost and what to do', async () => {

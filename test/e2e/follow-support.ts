@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
 import type { Plan } from '../../src/core/plan.js';
 import { mysqlExec } from '../helpers.js';
-import { ferrySpawn } from './support.js';
+import { ferry, ferrySpawn } from './support.js';
 
 const ACCOUNTS = 500;
 const ENTRIES = 12_000;
@@ -188,4 +188,61 @@ export function planEdit(p: Plan): void {
     heartbeatSeconds: 1,
     batch: { transactions: 200, changes: 2000, waitMs: 100 },
   };
+}
+
+/** Follows while the application writes, stops with SIGTERM once caught up: verify finds the target equal. */
+export async function followWhileWriting(source: string, file: string, dir: string): Promise<void> {
+  const writer = new Writer(source, 1);
+  writer.start();
+  const f = follow(file, dir);
+  try {
+    // the copy, the handoff, then a while of following
+    for (let i = 0; i < 600 && appliedPosition(dir) === undefined; i++) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 2000));
+  } finally {
+    await writer.stop();
+  }
+  assert.ok(writer.transactions > 50, `the application wrote (${writer.transactions} transactions)`);
+  await caughtUp(dir, source);
+  assert.equal(await stopped(f, 'SIGTERM'), 0, f.stderr());
+  const verify = ferry(['verify', file], { cwd: dir });
+  assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+}
+
+/**
+ * Kills ferry (SIGKILL) at 10 moments of the copy, the handoff and the stream while the application
+ * writes, starting the same command each time, then follows to the end: verify finds the target equal.
+ */
+export async function followKilledTenTimes(source: string, file: string, dir: string): Promise<void> {
+  const writer = new Writer(source, 2);
+  const rnd = random(42);
+  const phases: string[] = [];
+  writer.start();
+  try {
+    for (let kill = 0; kill < 10; kill++) {
+      const f = follow(file, dir);
+      // the first kills land in the copy (a few more chunks in each time), the next ones at random,
+      // the last ones once the stream is applied (however long a loaded machine takes to get there)
+      if (kill < 3) await chunksDone(dir, 2 + kill * 4);
+      else if (kill < 6) await new Promise((r) => setTimeout(r, 300 + rnd() * 4000));
+      else {
+        for (let i = 0; i < 1200 && phaseOf(dir) !== 'stream'; i++) await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, rnd() * 2000));
+      }
+      phases.push(phaseOf(dir));
+      const code = await stopped(f, 'SIGKILL');
+      assert.equal(code, null, `killed, not ended by itself: ${f.stderr()}`);
+    }
+  } finally {
+    await writer.stop();
+  }
+  assert.ok(
+    phases.includes('copy') && phases.includes('stream'),
+    `killed while copying and while streaming: ${phases}`,
+  );
+  const f = follow(file, dir);
+  await caughtUp(dir, source);
+  assert.equal(await stopped(f, 'SIGTERM'), 0, f.stderr());
+  const verify = ferry(['verify', file], { cwd: dir });
+  assert.equal(verify.code, 0, verify.stdout + verify.stderr);
 }
