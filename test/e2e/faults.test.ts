@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { freshMysql, freshPg, mysqlExec, pgExec, re, tmpDir } from '../helpers.js';
 import { privateMariadb } from '../private-mariadb.js';
 import { privatePostgres } from '../private-postgres.js';
-import { planFor, type CliResult } from './support.js';
+import { fillItems, itemsIn, planFor, type CliResult } from './support.js';
 
 const ROWS = 20_000;
 const ROWS_PER_CHUNK = 2_000;
@@ -90,29 +90,6 @@ interface Server {
   serving(db: string): Promise<boolean>;
 }
 
-async function fill(url: string): Promise<void> {
-  if (url.startsWith('postgres')) {
-    await pgExec(url, 'CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, price numeric(12,2))');
-    await pgExec(
-      url,
-      `INSERT INTO items SELECT g, 'item ' || g || ' ü', g % 1000 / 100.0 FROM generate_series(1, ${ROWS}) g`,
-    );
-  } else
-    await mysqlExec(
-      url,
-      `CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, price decimal(12,2));
-       INSERT INTO items SELECT seq, concat('item ', seq, ' ü'), seq % 1000 / 100.0 FROM seq_1_to_${ROWS}`,
-    );
-}
-
-async function itemsIn(url: string): Promise<{ rows: number; distinct: number }> {
-  const sql = 'SELECT count(*) AS n, count(DISTINCT id) AS d FROM items';
-  const [row] = url.startsWith('postgres')
-    ? (await pgExec(url, sql)).rows
-    : ((await mysqlExec(url, sql)) as { n: unknown; d: unknown }[]);
-  return { rows: Number(row.n), distinct: Number(row.d) };
-}
-
 /** A plan with short retries whose reads are throttled, so that the run is still copying when the server dies. */
 function slowPlan(source: string, target: string) {
   return planFor(
@@ -167,7 +144,7 @@ function faults(make: () => Promise<Server>, other: { fresh: (name: string) => P
 
   test('the source is dead before the run connects: one line, exit 1; back, the same command finishes', async () => {
     const source = await server.database('dead_source_before');
-    await fill(source);
+    await fillItems(source, ROWS);
     const target = await other.fresh('ferry_faults_dst');
     const { file, dir } = await slowPlan(source, target);
     await server.kill();
@@ -179,7 +156,7 @@ function faults(make: () => Promise<Server>, other: { fresh: (name: string) => P
 
   test('the target is dead before the run connects: one line, exit 1; back, the same command finishes', async () => {
     const source = await other.fresh('ferry_faults_src');
-    await fill(source);
+    await fillItems(source, ROWS);
     const target = await server.database('dead_target_before');
     const { file, dir } = await slowPlan(source, target);
     await server.kill();
@@ -191,7 +168,7 @@ function faults(make: () => Promise<Server>, other: { fresh: (name: string) => P
 
   test('the source dies in the middle of a run: one line, exit 1; back, the same command finishes', async () => {
     const source = await server.database('dead_source_during');
-    await fill(source);
+    await fillItems(source, ROWS);
     const target = await other.fresh('ferry_faults_dst');
     const { file, dir } = await slowPlan(source, target);
     const run = await ferryWithin(['run', file], dir, {
@@ -208,7 +185,7 @@ function faults(make: () => Promise<Server>, other: { fresh: (name: string) => P
 
   test('the target dies in the middle of a run: retried as the plan allows, then one line, exit 1; back, the same command finishes', async () => {
     const source = await other.fresh('ferry_faults_src');
-    await fill(source);
+    await fillItems(source, ROWS);
     const target = await server.database('dead_target_during');
     const { file, dir } = await slowPlan(source, target);
     const run = await ferryWithin(['run', file], dir, {
@@ -225,7 +202,7 @@ function faults(make: () => Promise<Server>, other: { fresh: (name: string) => P
 
   test('the target stops answering in the middle of a run: found silent, retried as the plan allows, then one line, exit 1; awake, the same command finishes', async () => {
     const source = await other.fresh('ferry_faults_src');
-    await fill(source);
+    await fillItems(source, ROWS);
     const target = await server.database('silent_target_during');
     const { file, dir } = await slowPlan(source, target);
     const run = await ferryWithin(
@@ -242,7 +219,7 @@ function faults(make: () => Promise<Server>, other: { fresh: (name: string) => P
 
   test('the source stops answering in the middle of a run: found silent, one line, exit 1; awake, the same command finishes', async () => {
     const source = await server.database('silent_source_during');
-    await fill(source);
+    await fillItems(source, ROWS);
     const target = await other.fresh('ferry_faults_dst');
     const { file, dir } = await slowPlan(source, target);
     const run = await ferryWithin(
@@ -264,7 +241,7 @@ function faults(make: () => Promise<Server>, other: { fresh: (name: string) => P
       const mine = await server.database(`dead_${side}_verify`);
       const theirs = await other.fresh(`ferry_faults_${side === 'source' ? 'dst' : 'src'}`);
       const [source, target] = side === 'source' ? [mine, theirs] : [theirs, mine];
-      await fill(source);
+      await fillItems(source, ROWS);
       const { file, dir } = await planFor(source, target, (p) => (p.settings.retries = RETRIES), {
         rowsPerChunk: ROWS_PER_CHUNK,
       });

@@ -7,10 +7,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import type { Plan } from '../../src/core/plan.js';
-import { freshMysql, freshPg, mysqlExec, pgExec, re } from '../helpers.js';
+import { freshMysql, freshPg, re } from '../helpers.js';
 import { privateMariadb, type PrivateMariadb } from '../private-mariadb.js';
 import { privatePostgres, type PrivatePostgres } from '../private-postgres.js';
-import { ferry, planFor, runMeanwhile, type CliResult } from './support.js';
+import { ferry, fillItems, itemsIn, planFor, runMeanwhile, type CliResult } from './support.js';
 
 const ROWS = 20_000;
 const ROWS_PER_CHUNK = 2_000;
@@ -18,29 +18,7 @@ const CHUNKS = ROWS / ROWS_PER_CHUNK;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function pgItems(url: string): Promise<void> {
-  await pgExec(url, 'CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, price numeric(12,2))');
-  await pgExec(
-    url,
-    `INSERT INTO items SELECT g, 'item ' || g || ' ü', g % 1000 / 100.0 FROM generate_series(1, ${ROWS}) g`,
-  );
-}
-
-async function mysqlItems(url: string): Promise<void> {
-  await mysqlExec(
-    url,
-    `CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, price decimal(12,2));
-     INSERT INTO items SELECT seq, concat('item ', seq, ' ü'), seq % 1000 / 100.0 FROM seq_1_to_${ROWS}`,
-  );
-}
-
-async function itemsIn(url: string): Promise<{ rows: number; distinct: number }> {
-  const sql = 'SELECT count(*) AS n, count(DISTINCT id) AS d FROM items';
-  const [row] = url.startsWith('postgres')
-    ? (await pgExec(url, sql)).rows
-    : ((await mysqlExec(url, sql)) as { n: unknown; d: unknown }[]);
-  return { rows: Number(row.n), distinct: Number(row.d) };
-}
+const items = (url: string): Promise<void> => fillItems(url, ROWS);
 
 /** A plan whose reads are throttled, so that the run is still copying when the server goes. */
 function slowPlan(source: string, target: string, edit: (p: Plan) => void = () => {}) {
@@ -126,13 +104,13 @@ describe('restart: PostgreSQL', () => {
 
   test('a target down for a few seconds in the middle of a run: the same command finishes, every row once', async () => {
     const source = await freshMysql('ferry_restart_pgdst_src');
-    await mysqlItems(source);
+    await items(source);
     await targetDownAWhile(source, server);
   });
 
   test('a target that stays down: the run stops after settings.retries.attempts with one line, and resumes later', async () => {
     const source = await freshMysql('ferry_restart_pgdown_src');
-    await mysqlItems(source);
+    await items(source);
     const target = await server.database('target_down');
     const { file, dir } = await slowPlan(
       source,
@@ -162,7 +140,7 @@ describe('restart: PostgreSQL', () => {
   });
 
   test('a source restarted in the middle of a run: one line says the snapshot is gone; the same command finishes', async () => {
-    await sourceRestarted(server, pgItems, await freshMysql('ferry_restart_pgsrc_dst'));
+    await sourceRestarted(server, items, await freshMysql('ferry_restart_pgsrc_dst'));
   });
 });
 
@@ -175,11 +153,11 @@ describe('restart: MariaDB', () => {
 
   test('a target down for a few seconds in the middle of a run: the same command finishes, every row once', async () => {
     const source = await freshPg('ferry_restart_mydst_src');
-    await pgItems(source);
+    await items(source);
     await targetDownAWhile(source, server);
   });
 
   test('a source restarted in the middle of a run: one line says the snapshot is gone; the same command finishes', async () => {
-    await sourceRestarted(server, mysqlItems, await freshPg('ferry_restart_mysrc_dst'));
+    await sourceRestarted(server, items, await freshPg('ferry_restart_mysrc_dst'));
   });
 });

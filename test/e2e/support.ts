@@ -10,7 +10,17 @@ import type { Connector } from '../../src/core/contracts.js';
 import { silentLogger } from '../../src/core/log.js';
 import { planToYaml, type Plan } from '../../src/core/plan.js';
 import { makePlan, planRenames } from '../../src/pipeline/plan/assess.js';
-import { dbName, freshMysql, freshPg, freshSqlite, mariadbClientArgs, PG_BASE, tmpDir } from '../helpers.js';
+import {
+  dbName,
+  freshMysql,
+  freshPg,
+  freshSqlite,
+  mariadbClientArgs,
+  mysqlExec,
+  pgExec,
+  PG_BASE,
+  tmpDir,
+} from '../helpers.js';
 
 export type Engine = 'postgres' | 'mysql' | 'sqlite';
 export const ENGINES: Engine[] = ['postgres', 'mysql', 'sqlite'];
@@ -196,4 +206,29 @@ export function demoToRunAgain(): { dir: string; plan: string } {
   assert.equal(ferry(['demo', '--dir', dir]).code, 0);
   assert.equal(ferry(['rollback', '--force'], { cwd: dir }).code, 0);
   return { dir, plan: join(dir, 'ferry.plan.yaml') };
+}
+
+/** The fault tests' table: `rows` items, made in a PostgreSQL or MySQL/MariaDB database by its URL. */
+export async function fillItems(url: string, rows: number): Promise<void> {
+  if (url.startsWith('postgres')) {
+    await pgExec(url, 'CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, price numeric(12,2))');
+    await pgExec(
+      url,
+      `INSERT INTO items SELECT g, 'item ' || g || ' ü', g % 1000 / 100.0 FROM generate_series(1, ${rows}) g`,
+    );
+  } else
+    await mysqlExec(
+      url,
+      `CREATE TABLE items (id bigint PRIMARY KEY, name text NOT NULL, price decimal(12,2));
+       INSERT INTO items SELECT seq, concat('item ', seq, ' ü'), seq % 1000 / 100.0 FROM seq_1_to_${rows}`,
+    );
+}
+
+/** How many rows, and distinct keys, the items table holds. */
+export async function itemsIn(url: string): Promise<{ rows: number; distinct: number }> {
+  const sql = 'SELECT count(*) AS n, count(DISTINCT id) AS d FROM items';
+  const [row] = url.startsWith('postgres')
+    ? (await pgExec(url, sql)).rows
+    : ((await mysqlExec(url, sql)) as { n: unknown; d: unknown }[]);
+  return { rows: Number(row.n), distinct: Number(row.d) };
 }
