@@ -58,6 +58,13 @@ export interface Capabilities {
    * (`pipeline/plan/names.ts`). Absent: any name.
    */
   names?: NameRules;
+  /**
+   * As a target: what it does once a table's data is in, as run, status, the dashboard and the
+   * report name it (`finish`; object storage writes its manifest), and whether foreign keys come
+   * after (`foreignKeys: false`: none; a finished table is then done). Absent: indexes, then
+   * foreign keys.
+   */
+  afterData?: { finish: string; foreignKeys: boolean };
 }
 
 export interface ConnectOptions {

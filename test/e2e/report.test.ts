@@ -88,3 +88,34 @@ test('a run that did not finish is reported incomplete; text from the databases 
     /\*\*Verdict: incomplete\.\*\* the run has not finished; running the same command resumes it/,
   );
 });
+
+test('a run into object storage is reported with the phases it had: its manifest, no foreign keys', () => {
+  const root = tmpDir();
+  const dir = join(root, 'shop');
+  assert.equal(ferry(['demo', '--dir', dir]).code, 0);
+  const planned = ferry(
+    [
+      'plan',
+      '--source',
+      `sqlite:${join(dir, 'shop.db')}`,
+      '--target',
+      `file:${join(root, 'lake')}`,
+      '-o',
+      'lake.plan.yaml',
+    ],
+    { cwd: dir },
+  );
+  assert.equal(planned.code, 0, planned.stderr);
+  const run = ferry(['run', 'lake.plan.yaml'], { cwd: dir });
+  assert.equal(run.code, 0, run.stderr);
+  const { md } = report(dir);
+  assert.match(md, /\| table \| prepare s \| copy s \| manifest s \| rows copied \| rows\/s \|/);
+  assert.doesNotMatch(md, /indexes s|foreign keys s/);
+  const status = ferry(['status', 'lake.plan.yaml', '--json'], { cwd: dir });
+  assert.equal(status.code, 0, status.stderr);
+  const tables = (JSON.parse(status.stdout) as { tables: { state: string }[] }).tables;
+  assert.deepEqual(
+    tables.map((t) => t.state),
+    ['linked', 'linked', 'linked', 'linked'],
+  );
+});

@@ -36,6 +36,8 @@ class DynamoConnector implements Connector {
       index: TABLE_NAME,
       constraint: {},
     },
+    // global secondary indexes; no foreign keys (single-table designs nest children instead)
+    afterData: { finish: 'indexes', foreignKeys: false },
   };
   readonly designs = DESIGNS;
   private targetSide?: DynamoTarget;

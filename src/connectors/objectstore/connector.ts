@@ -25,6 +25,7 @@ class ObjectStoreConnector implements Connector {
       index: {},
       constraint: {},
     },
+    afterData: { finish: 'manifest', foreignKeys: false },
   };
   private readonly targetSide: ObjectStoreTarget;
 

@@ -483,7 +483,8 @@ async function finishTable(
 ): Promise<void> {
   const { state, hash } = session;
   if (state.tableStatus(hash, m.target.name) !== 'copied') return;
-  await timed(session, runId, m.target.name, 'indexes', emit, () =>
+  const afterData = session.target.capabilities.afterData ?? { finish: 'indexes', foreignKeys: true };
+  await timed(session, runId, m.target.name, afterData.finish, emit, () =>
     withRetries(`${m.target.name} indexes`, session.log, session.plan.settings.retries, () =>
       session.writer.finishTable(m.target),
     ),
@@ -502,6 +503,11 @@ async function finishTable(
     table: m.target.name,
     ...(fingerprint ? { rows: fingerprint.rows, fingerprint: fingerprint.hash } : {}),
   });
+  // a target without foreign keys has nothing left to do for the table
+  if (!afterData.foreignKeys) {
+    state.setTableStatus(hash, m.target.name, 'linked');
+    emit({ type: 'table-done', table: m.target.name });
+  }
 }
 
 /** A snapshot lost in the middle of a run: what the run kept, and what running it again means for consistency. */

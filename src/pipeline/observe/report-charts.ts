@@ -12,6 +12,7 @@ const PHASE_COLOURS: Record<string, string> = {
   prepare: '#8c959f',
   copy: '#0969da',
   indexes: '#8250df',
+  manifest: '#8250df',
   'foreign keys': '#bc4c00',
 };
 const OTHER_PHASE = '#57606a';

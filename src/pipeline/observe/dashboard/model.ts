@@ -73,13 +73,13 @@ const HISTORY = 3600;
 /**
  * The phase a table is in: the store says where it stands, the run's events (when served
  * in-process) say what is under way. A table whose indexes are in waits for the foreign keys,
- * which come after every table's data.
+ * which come after every table's data (a target without foreign keys marks it done at once).
  */
 function phaseOf(status: TableStatus | undefined, live: string | undefined, runEnded: boolean): string {
   if (status === 'linked') return 'done';
   if (status === 'finished')
     return live === 'foreign keys' ? live : runEnded ? 'indexed' : 'indexed, foreign keys next';
-  if (status === 'copied') return 'indexes';
+  if (status === 'copied') return live ?? 'finishing';
   if (status === 'prepared') return live ?? 'copy';
   return live ?? (runEnded ? 'not copied' : 'waiting');
 }
