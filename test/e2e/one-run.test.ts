@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import Database from 'better-sqlite3';
+import { startDynalite } from '../connectors/dynamodb-local.js';
 import { startDenyingProxy, startS3 } from '../connectors/objectstore-servers.js';
 import { freshPg, mysqlExec, pgExec, tmpDir } from '../helpers.js';
 import { ENGINES, ferryAsync, ferrySpawn, freshDb, oneLine, planFor, type CliResult, type Engine } from './support.js';
@@ -192,5 +194,35 @@ test('two runs into S3 from two state folders: the lock object refuses one; a ve
   } finally {
     await proxy.stop();
     await s3.stop();
+  }
+});
+
+test('two runs into DynamoDB from two state folders: the conditional lock item refuses one, and is gone after', async () => {
+  const dynamo = await startDynalite();
+  try {
+    const { file, dir } = await planFor(
+      await source(),
+      dynamo.url,
+      (p) => (p.settings.throttle = { rowsPerSecond: 1500 }),
+      { rowsPerChunk: 500 },
+    );
+    const other = tmpDir('ferry-one-run-other-');
+    const results = await Promise.all([
+      ferryAsync(['run', file], { cwd: dir }),
+      ferryAsync(['run', file, '--state-dir', join(other, '.ferry')], { cwd: other }),
+    ]);
+    oneRefused(results, 'on the target');
+    const client = new DynamoDBClient({ region: 'us-east-1', endpoint: dynamo.endpoint });
+    try {
+      const locks = await client.send(new ScanCommand({ TableName: '_ferry_locks' }));
+      assert.equal(locks.Count, 0, 'the lock item is gone');
+    } finally {
+      client.destroy();
+    }
+    const winner = results[0]!.code === 0 ? dir : other;
+    const verify = await ferryAsync(['verify', file, '--state-dir', join(winner, '.ferry')], { cwd: winner });
+    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+  } finally {
+    await dynamo.stop();
   }
 });

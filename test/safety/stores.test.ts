@@ -212,8 +212,11 @@ describe('DynamoDB', () => {
     await dynamo?.stop();
   });
 
+  /** The account's tables but ferry's own (its lock table, kept for the next command). */
   async function tables(): Promise<string[]> {
-    return ((await client.send(new ListTablesCommand({}))).TableNames ?? []).sort();
+    return ((await client.send(new ListTablesCommand({}))).TableNames ?? [])
+      .filter((t) => !t.startsWith('_ferry_'))
+      .sort();
   }
 
   /** Every item of a table, each as JSON with its attributes in order. */

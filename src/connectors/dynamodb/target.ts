@@ -5,6 +5,8 @@ import type {
   AppliedChange,
   ChunkWrite,
   IfExists,
+  LockHolder,
+  LockOutcome,
   TableFingerprint,
   Target,
   TargetTable,
@@ -17,6 +19,7 @@ import { DynamoApply, unfollowable } from './apply.js';
 import { numberCheck } from './codec.js';
 import { literalPrefix } from './keys.js';
 import { Layout, type IndexLayout } from './layout.js';
+import { takeDynamoLock } from './lock.js';
 import { ReadBackStore } from './readback.js';
 import { holdsItems, itemsFingerprint, removeItems, scratchTable } from './removal.js';
 import {
@@ -76,6 +79,10 @@ export class DynamoTarget implements Target {
       conditional: (l) => this.conditional(l),
       changed: (tableName) => this.readBack_.forget(tableName),
     });
+  }
+
+  lock(name: string, me: LockHolder): Promise<LockOutcome> {
+    return takeDynamoLock(this.ctx, name, me);
   }
 
   /** The table's items are put one by one with a condition: its keys may meet another row's (see check()). */
