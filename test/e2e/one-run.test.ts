@@ -11,8 +11,21 @@ import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import Database from 'better-sqlite3';
 import { startDynalite } from '../connectors/dynamodb-local.js';
 import { startDenyingProxy, startS3 } from '../connectors/objectstore-servers.js';
+import { loadPlan } from '../../src/core/plan.js';
+import { StateStore } from '../../src/pipeline/session/checkpoints.js';
+import { lockPlan } from '../../src/pipeline/session/lock.js';
 import { freshPg, mysqlExec, pgExec, tmpDir } from '../helpers.js';
-import { ENGINES, ferryAsync, ferrySpawn, freshDb, oneLine, planFor, type CliResult, type Engine } from './support.js';
+import {
+  ENGINES,
+  ferryAsync,
+  ferrySpawn,
+  freshDb,
+  oneLine,
+  planFor,
+  runMeanwhile,
+  type CliResult,
+  type Engine,
+} from './support.js';
 
 const KEYED = 3000;
 const LOOSE = 1000;
@@ -225,4 +238,51 @@ test('two runs into DynamoDB from two state folders: the conditional lock item r
   } finally {
     await dynamo.stop();
   }
+});
+
+test('a backup is refused while a run holds the plan; compactions exclude each other, not the run', async () => {
+  const lake = tmpDir('ferry-one-run-aside-');
+  const { file, dir } = await planFor(
+    await source(),
+    `file:${join(lake, 'lake')}`,
+    (p) => {
+      // long enough for a backup to start while it runs (about 20 s)
+      p.settings.throttle = { rowsPerSecond: 200 };
+      p.settings.backup = { before: false, to: join(lake, 'backups'), keyEnv: 'FERRY_ONE_RUN_KEY' };
+    },
+    { rowsPerChunk: 500 },
+  );
+  const env = { FERRY_ONE_RUN_KEY: 'ab'.repeat(32) };
+  const run = await runMeanwhile(file, dir, 1, async () => {
+    const backup = await ferryAsync(['backup', file], { cwd: dir, env });
+    assert.equal(backup.code, 1, backup.stdout + backup.stderr);
+    const m = REFUSED.exec(oneLine(backup.stderr));
+    assert.ok(m, backup.stderr);
+  });
+  assert.equal(run.code, 0, run.stderr);
+
+  // a compaction holds its own lock: a second one is refused, a run of the plan is not
+  const state = new StateStore(join(dir, '.ferry'));
+  const lease = await lockPlan({
+    state,
+    hash: loadPlan(file).hash,
+    planFile: file,
+    command: 'compact',
+    scope: 'compact',
+  });
+  try {
+    const second = await ferryAsync(['compact', file], { cwd: dir });
+    assert.equal(second.code, 1, second.stdout + second.stderr);
+    assert.match(
+      oneLine(second.stderr),
+      /^ferry: another ferry command holds plan \S+ \(its lock in the state folder\): ferry compact, process \d+/,
+    );
+    const again = await ferryAsync(['run', file], { cwd: dir });
+    assert.equal(again.code, 0, again.stderr);
+  } finally {
+    await lease.release();
+    state.close();
+  }
+  const compacted = await ferryAsync(['compact', file], { cwd: dir });
+  assert.equal(compacted.code, 0, compacted.stderr);
 });

@@ -5,7 +5,8 @@
 import type { CompactResult } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { asCommand } from '../session/command.js';
-import { openSession, type SessionOptions } from '../session/session.js';
+import { holdingPlan } from '../session/lock.js';
+import { lockRequest, openSession, type SessionOptions } from '../session/session.js';
 
 export interface CompactSummary {
   runId: string;
@@ -24,23 +25,26 @@ export async function compactPlan(planFile: string, opts: SessionOptions = {}): 
         'compact a plan whose target is object storage (s3: or file:)',
       );
     const tables = session.waves.flat().map((m) => m.target);
-    return await asCommand(
-      {
-        state,
-        plan: { hash, file: planFile },
-        command: 'compact',
-        log: session.log,
-        details: { target: plan.target.url },
-      },
-      async (run) => {
-        const results = await compact(tables);
-        for (const r of results) run.audit.record('table compacted', { ...r });
-        return {
-          result: { runId: run.id, tables: results },
-          status: 'done',
-          details: { tables: results.length, changeFiles: results.reduce((n, r) => n + r.changeFiles, 0) },
-        };
-      },
+    // its own lock: a second compaction waits its turn, the run following the plan goes on
+    return await holdingPlan({ ...lockRequest(session, 'compact'), scope: 'compact' }, () =>
+      asCommand(
+        {
+          state,
+          plan: { hash, file: planFile },
+          command: 'compact',
+          log: session.log,
+          details: { target: plan.target.url },
+        },
+        async (run) => {
+          const results = await compact(tables);
+          for (const r of results) run.audit.record('table compacted', { ...r });
+          return {
+            result: { runId: run.id, tables: results },
+            status: 'done',
+            details: { tables: results.length, changeFiles: results.reduce((n, r) => n + r.changeFiles, 0) },
+          };
+        },
+      ),
     );
   } finally {
     await session.close();

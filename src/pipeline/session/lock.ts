@@ -1,5 +1,5 @@
 // One command at a time on a plan and its target. A command that acts on a plan (run, test,
-// verify, rollback, restore) takes the plan's lock in its state folder (a lock file: commands
+// verify, rollback, restore, backup) takes the plan's lock in its state folder (a lock file: commands
 // of this machine and this folder) and then on the target, where every runner of the plan
 // sees it, from any machine (Target.lock). A second command stops at once with one line that
 // names the holder. Taken before the command's run is recorded or anything is written.
@@ -20,6 +20,11 @@ export interface PlanLockRequest {
   planFile: string;
   /** the command taking the lock */
   command: string;
+  /**
+   * A lock of its own beside the plan's (compact: two compactions exclude each other, while the
+   * run that follows the plan goes on); absent: the plan's lock.
+   */
+  scope?: string;
   /** the target side, when the command has one */
   target?: Target;
   /**
@@ -32,8 +37,9 @@ export interface PlanLockRequest {
 /** Takes the plan's lock in the state folder and on the target; throws LOCKED, naming the holder, when either is held. */
 export async function lockPlan(req: PlanLockRequest): Promise<Lease> {
   const me: LockHolder = { host: hostname(), pid: process.pid, since: new Date().toISOString(), command: req.command };
-  const name = `ferry-${req.hash}`;
-  const local = takeLockFile(join(req.state.folder('locks'), `${req.hash}.lock`), me, {
+  const id = req.scope ? `${req.hash}-${req.scope}` : req.hash;
+  const name = `ferry-${id}`;
+  const local = takeLockFile(join(req.state.folder('locks'), `${id}.lock`), me, {
     what: `plan ${req.planFile}`,
     elsewhere: OTHER_STATE_FOLDER,
   });

@@ -46,7 +46,7 @@ export function lockRequest(session: Session, command: string): PlanLockRequest 
     planFile: session.planFile,
     command,
     target: session.writer,
-    readsOnly: command === 'verify' ? { log: session.log } : undefined,
+    readsOnly: command === 'verify' || command === 'backup' ? { log: session.log } : undefined,
   };
 }
 

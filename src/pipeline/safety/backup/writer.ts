@@ -17,7 +17,8 @@ import { systemClock, type Clock } from '../../copy/schedule.js';
 import { boundsOf, type Bounds } from '../../copy/bounds.js';
 import { Throttle } from '../../copy/throttle.js';
 import { asCommand } from '../../session/command.js';
-import { openSession, type Session, type SessionOptions } from '../../session/session.js';
+import { holdingPlan } from '../../session/lock.js';
+import { lockRequest, openSession, type Session, type SessionOptions } from '../../session/session.js';
 import {
   dataFile,
   definitionOf,
@@ -311,21 +312,24 @@ export async function backupPlan(planFile: string, opts: BackupOptions = {}): Pr
   const { state, hash, plan } = session;
   const to = locationOf(plan)!;
   try {
-    return await asCommand(
-      { state, plan: { hash, file: planFile }, command: 'backup', log: session.log, details: { to } },
-      async (run) => {
-        const summary = await backupSession(session, {
-          runId: run.id,
-          audit: run.audit,
-          purpose: 'manual',
-          to,
-          key: keySourceOf(plan.settings, opts.key),
-          clock: opts.clock ?? systemClock,
-          onTable: opts.onTable,
-          bounds: await boundsOf(session, (line) => opts.onWarning?.(line)),
-        });
-        return { result: summary, status: 'done', details: { backup: summary.id } };
-      },
+    // the plan's lock: a backup taken while a run writes the target would keep half its tables
+    return await holdingPlan(lockRequest(session, 'backup'), () =>
+      asCommand(
+        { state, plan: { hash, file: planFile }, command: 'backup', log: session.log, details: { to } },
+        async (run) => {
+          const summary = await backupSession(session, {
+            runId: run.id,
+            audit: run.audit,
+            purpose: 'manual',
+            to,
+            key: keySourceOf(plan.settings, opts.key),
+            clock: opts.clock ?? systemClock,
+            onTable: opts.onTable,
+            bounds: await boundsOf(session, (line) => opts.onWarning?.(line)),
+          });
+          return { result: summary, status: 'done', details: { backup: summary.id } };
+        },
+      ),
     );
   } finally {
     await session.close();
