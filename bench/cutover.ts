@@ -3,8 +3,8 @@
 // (wal_level=logical) into PostgreSQL while an application writes at a paced rate (CUTOVER_RATES,
 // default 150,1000 writes/s: single-statement inserts and updates through an ordinary role on
 // four connections). Each cutover (CUTOVER_REPEAT, default 5, per rate) starts afresh: a new
-// source and target database, `ferry run PLAN --follow` until it follows, three seconds of
-// writes, then `ferry cutover PLAN --json`; its frozenMs, drainMs and verifyMs are kept, and the
+// source and target database, the writer started, `ferry run PLAN --follow` until it follows, three
+// more seconds of writes, then `ferry cutover PLAN --json`; its frozenMs, drainMs and verifyMs are kept, and the
 // median and p99 (the largest, with five) printed and written to bench/out/cutover.json.
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -131,8 +131,9 @@ async function oneCutover(config: BenchConfig, server: PrivatePostgres, rate: nu
   app.username = role;
   let writer: { stop(): Promise<number> } | undefined;
   try {
-    await following(config, file, dir);
+    // the application writes from the start: `ferry status` says following once a change is applied
     writer = pacedWriter(app.toString(), rate);
+    await following(config, file, dir);
     await new Promise((r) => setTimeout(r, WARM_MS));
     const cut = ferry(config, ['cutover', file, '--json', '--max-freeze', '30s'], dir);
     if ((await cut.code) !== 0) throw new Error(`ferry cutover failed: ${await cut.out}`);
@@ -157,7 +158,7 @@ export async function runCutoverCases(config: BenchConfig): Promise<void> {
   const rates = (process.env.CUTOVER_RATES ?? '150,1000').split(',').map(Number);
   const repeat = Number(process.env.CUTOVER_REPEAT ?? 5);
   const server = await privatePostgres({
-    settings: { wal_level: 'logical', max_replication_slots: 40, max_wal_senders: 40 },
+    settings: { wal_level: 'logical', max_replication_slots: 20, max_wal_senders: 10, max_connections: 60 },
   });
   const results: { rate: number; samples: Sample[] }[] = [];
   try {
