@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import type { ChangeLog, FreezeOptions, LockHolder, WriteFreeze } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { takeLockFile } from '../../core/lock-file.js';
-import { WHOLE_TABLE } from '../follow/touched.js';
+import type { KeyRange } from '../../core/types.js';
+import { spanRange, WHOLE_TABLE } from '../follow/touched.js';
 import type { VerifyRecord } from '../session/checkpoints.js';
 import { asCommand, type CommandRun } from '../session/command.js';
 import { OTHER_STATE_FOLDER } from '../session/private-files.js';
@@ -136,7 +137,7 @@ async function cutOver(session: Session, log: ChangeLog, run: CommandRun, o: Cut
         `the target differs from the frozen source in ${differ.map((r) => `${r.table} (${r.sample[0] ?? r.message ?? r.status})`).join(', ')}`,
         '`ferry verify PLAN` shows every difference',
       );
-    step(`verified ${records.reduce((n, r) => n + r.chunks, 0)} chunks the stream touched`, { verifyMs });
+    step(`verified the keys the stream touched (${records.reduce((n, r) => n + r.chunks, 0)} spans)`, { verifyMs });
 
     at = 'setting the sequences';
     const sequences = await guard.step(setSequences(session));
@@ -199,8 +200,8 @@ async function cutOver(session: Session, log: ChangeLog, run: CommandRun, o: Cut
   }
 }
 
-/** The chunks of a table live changes touched since the snapshot: undefined for every chunk. */
-function touched(session: Session, table: string): number[] | undefined {
-  const chunks = session.state.touchedChunks(session.hash, table);
-  return chunks.includes(WHOLE_TABLE) ? undefined : chunks;
+/** The key ranges of a table live changes touched since the snapshot: undefined for every chunk. */
+function touched(session: Session, table: string): KeyRange[] | undefined {
+  const spans = session.state.touchedChunks(session.hash, table);
+  return spans.some((s) => s.idx === WHOLE_TABLE) ? undefined : spans.map(spanRange);
 }

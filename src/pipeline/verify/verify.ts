@@ -58,17 +58,17 @@ async function verifyAll(session: Session, run: CommandRun, opts: VerifyOptions)
 }
 
 /**
- * Which chunks of a table to verify, by their index in the state folder: undefined, every chunk;
- * an empty list, none (the table is left out).
+ * Which key ranges of a table to verify: undefined, every chunk the copy made; an empty list,
+ * none (the table is left out).
  */
-export type ChunkChoice = (m: TableMapping) => number[] | undefined;
+export type RangeChoice = (m: TableMapping) => KeyRange[] | undefined;
 
-/** Verifies the plan's tables (or the chunks `choose` picks) against the source, recording each in the state and the audit log. */
+/** Verifies the plan's tables (or the ranges `choose` picks) against the source, recording each in the state and the audit log. */
 export async function verifyTables(
   session: Session,
   run: CommandRun,
   opts: Pick<VerifyOptions, 'sample' | 'onTable' | 'onWarning'>,
-  choose: ChunkChoice = () => undefined,
+  choose: RangeChoice = () => undefined,
 ): Promise<VerifyRecord[]> {
   let view: ReadView | undefined;
   try {
@@ -121,7 +121,7 @@ async function verifyTable(
   view: ReadView,
   bounds: Bounds,
   sampleSize: number,
-  only?: number[],
+  only?: KeyRange[],
 ): Promise<VerifyRecord> {
   const { state, hash } = session;
   const source = session.reader;
@@ -171,14 +171,14 @@ async function verifyTable(
     rows: (r) => rowsOf(target.readBack(m.target, r, batchRows)),
   };
 
-  const all = state.chunks(hash, m.target.name);
-  const chunks = only && all.length > 0 ? all.filter((c) => only.includes(c.idx)) : all;
+  const chunks = state.chunks(hash, m.target.name);
   const ranges =
-    chunks.length > 0
+    only ??
+    (chunks.length > 0
       ? chunks.map((c) => c.range)
       : m.source.key.length > 0
         ? await source.split(m.source, m.plan.chunking.rowsPerChunk, view)
-        : [{}];
+        : [{}]);
   let sourceRowsTotal = 0;
   let targetRowsTotal = 0;
   const mismatched: KeyRange[] = [];
