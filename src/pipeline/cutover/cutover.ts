@@ -6,8 +6,9 @@
 // following goes on. Once cut over, the follow process stops (follow/cutover-watch.ts).
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { ChangeLog, FreezeOptions, LockHolder, WriteFreeze } from '../../core/contracts.js';
+import type { ChangeLog, FreezeOptions, LockHolder, ReadView, WriteFreeze } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
+import { boundsOf } from '../copy/bounds.js';
 import { takeLockFile } from '../../core/lock-file.js';
 import type { KeyRange } from '../../core/types.js';
 import { spanRange, WHOLE_TABLE } from '../follow/touched.js';
@@ -103,6 +104,8 @@ async function cutOver(session: Session, log: ChangeLog, run: CommandRun, o: Cut
     run.audit.record(event, details);
     opts.onStep?.(event);
   };
+  // what verify needs that does not change with the freeze is measured before it
+  const bounds = await boundsOf(session, () => {});
   const lagSeconds = await waitForLag(session, opts.maxLagMs, opts.lagTimeoutMs);
   step(`the follow process is ${lagSeconds.toFixed(2)} s behind the source`, { lagSeconds });
 
@@ -112,6 +115,7 @@ async function cutOver(session: Session, log: ChangeLog, run: CommandRun, o: Cut
   };
   const guard = new FreezeGuard(reader.freezeWrites!(accounts), opts.maxFreezeMs);
   let at = 'freezing the writes';
+  let view: Promise<ReadView> | undefined;
   try {
     const freeze = await guard.step(guard.frozen);
     step('writes frozen on the source', { steps: freeze.steps, unstoppable: freeze.unstoppable });
@@ -122,13 +126,17 @@ async function cutOver(session: Session, log: ChangeLog, run: CommandRun, o: Cut
 
     at = 'draining';
     const drainFrom = Date.now();
+    // the frozen source's view opens while the target drains: nothing can change it any more
+    view = session.reader.snapshot(bounds.workers);
+    view.catch(() => {});
     const applied = await guard.step(waitApplied(session, log, frozen, guard.signal));
     const drainMs = Date.now() - drainFrom;
     step(`the target holds ${applied}`, { position: applied, drainMs });
 
     at = 'verifying';
     const verifyFrom = Date.now();
-    const records = await guard.step(verifyTables(session, run, {}, (m) => touched(session, m.target.name)));
+    const ready = { bounds, view: await guard.step(view) };
+    const records = await guard.step(verifyTables(session, run, {}, (m) => touched(session, m.target.name), ready));
     const verifyMs = Date.now() - verifyFrom;
     const differ = records.filter((r) => r.status !== 'match');
     if (differ.length)
@@ -166,6 +174,7 @@ async function cutOver(session: Session, log: ChangeLog, run: CommandRun, o: Cut
       step('the switch hook succeeded');
     }
     guard.keep();
+    await releaseView(view);
     state.setCutover(hash, { runId: run.id, phase: 'cut over', position: frozen });
     step('cut over: the source stays frozen, the application writes to the target', { position: frozen });
     return {
@@ -182,6 +191,7 @@ async function cutOver(session: Session, log: ChangeLog, run: CommandRun, o: Cut
       ...(opts.switchHook ? { switchHook: opts.switchHook } : {}),
     };
   } catch (e) {
+    await releaseView(view);
     const reason = e instanceof FerryError ? e.message : (e as Error).message;
     let undone = 'the source is writable again';
     try {
@@ -198,6 +208,10 @@ async function cutOver(session: Session, log: ChangeLog, run: CommandRun, o: Cut
       { cause: e },
     );
   }
+}
+
+async function releaseView(view: Promise<ReadView> | undefined): Promise<void> {
+  await view?.then((v) => v.release()).catch(() => {});
 }
 
 /** The key ranges of a table live changes touched since the snapshot: undefined for every chunk. */

@@ -69,12 +69,14 @@ export async function verifyTables(
   run: CommandRun,
   opts: Pick<VerifyOptions, 'sample' | 'onTable' | 'onWarning'>,
   choose: RangeChoice = () => undefined,
+  /** bounds and a source view the caller made ahead (a cutover, outside its frozen window's critical path); the caller releases the view */
+  ready?: { bounds: Bounds; view: ReadView },
 ): Promise<VerifyRecord[]> {
   let view: ReadView | undefined;
   try {
     // within the plan's cap on source connections and the bounds of servers and memory, like the run
-    const bounds = await boundsOf(session, (line) => opts.onWarning?.(line));
-    view = await session.reader.snapshot(bounds.workers);
+    const bounds = ready?.bounds ?? (await boundsOf(session, (line) => opts.onWarning?.(line)));
+    view = ready?.view ?? (await session.reader.snapshot(bounds.workers));
     // the rows the run rejected as orphans are left out of the source side as the run left them out
     await refuseOrphans(session.waves.flat(), session.reader, view, bounds.batchRows);
     const results: VerifyRecord[] = [];
@@ -107,7 +109,7 @@ export async function verifyTables(
     }
     return results;
   } finally {
-    await view?.release().catch(() => {});
+    if (!ready) await view?.release().catch(() => {});
   }
 }
 
