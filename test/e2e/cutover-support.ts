@@ -191,7 +191,8 @@ function appStatement(n: number, p1: string, p2: string): string {
 }
 
 function appParams(n: number): unknown[] {
-  return n % 10 === 9 ? [n * 3] : [1 + (n % ACCOUNTS), n % 97];
+  if (n % 10 === 9) return [n * 3];
+  return n % 2 ? [1 + (n % ACCOUNTS)] : [1 + (n % ACCOUNTS), n % 97];
 }
 
 /**
