@@ -5,7 +5,7 @@
 // four connections). Each cutover (CUTOVER_REPEAT, default 5, per rate) starts afresh: a new
 // source and target database, the writer started, `ferry run PLAN --follow` until it follows, three
 // more seconds of writes, then `ferry cutover PLAN --json`; its frozenMs, drainMs and verifyMs are kept, and the
-// median and p99 (the largest, with five) printed and written to bench/out/cutover.json.
+// median and p99 (the largest, with five) printed and written to bench/results-cutover.json.
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -180,8 +180,7 @@ export async function runCutoverCases(config: BenchConfig): Promise<void> {
     const col = (k: keyof Sample) => `${median(samples.map((s) => s[k]))} / ${p99(samples.map((s) => s[k]))}`;
     console.log(`| ${rate} | ${samples.length} | ${col('frozenMs')} | ${col('drainMs')} | ${col('verifyMs')} |`);
   }
-  mkdirSync(join(config.benchDir, 'out'), { recursive: true });
-  writeFileSync(join(config.benchDir, 'out', 'cutover.json'), JSON.stringify(results, null, 2));
+  writeFileSync(join(config.benchDir, 'results-cutover.json'), JSON.stringify(results, null, 2) + '\n');
 }
 
 if (process.argv[1]?.endsWith('cutover.js')) await runCutoverCases(loadConfig());
