@@ -51,18 +51,41 @@ export async function verifyPlan(planFile: string, opts: VerifyOptions = {}): Pr
 }
 
 async function verifyAll(session: Session, run: CommandRun, opts: VerifyOptions): Promise<CommandEnd<VerifyResult>> {
+  const results = await verifyTables(session, run, opts);
+  const ok = results.every((r) => r.status === 'match' && r.rejected === 0);
+  const status = ok ? 'match' : 'mismatch';
+  return { result: { runId: run.id, tables: results, ok }, status, details: { tables: results.length } };
+}
+
+/**
+ * Which key ranges of a table to verify: undefined, every chunk the copy made; an empty list,
+ * none (the table is left out).
+ */
+export type RangeChoice = (m: TableMapping) => KeyRange[] | undefined;
+
+/** Verifies the plan's tables (or the ranges `choose` picks) against the source, recording each in the state and the audit log. */
+export async function verifyTables(
+  session: Session,
+  run: CommandRun,
+  opts: Pick<VerifyOptions, 'sample' | 'onTable' | 'onWarning'>,
+  choose: RangeChoice = () => undefined,
+  /** bounds and a source view the caller made ahead (a cutover, outside its frozen window's critical path); the caller releases the view */
+  ready?: { bounds: Bounds; view: ReadView },
+): Promise<VerifyRecord[]> {
   let view: ReadView | undefined;
   try {
     // within the plan's cap on source connections and the bounds of servers and memory, like the run
-    const bounds = await boundsOf(session, (line) => opts.onWarning?.(line));
-    view = await session.reader.snapshot(bounds.workers);
+    const bounds = ready?.bounds ?? (await boundsOf(session, (line) => opts.onWarning?.(line)));
+    view = ready?.view ?? (await session.reader.snapshot(bounds.workers));
     // the rows the run rejected as orphans are left out of the source side as the run left them out
     await refuseOrphans(session.waves.flat(), session.reader, view, bounds.batchRows);
     const results: VerifyRecord[] = [];
     for (const m of session.waves.flat()) {
+      const only = choose(m);
+      if (only?.length === 0) continue;
       let rec: VerifyRecord;
       try {
-        rec = await verifyTable(session, m, view, bounds, opts.sample ?? 10);
+        rec = await verifyTable(session, m, view, bounds, opts.sample ?? 10, only);
       } catch (e) {
         // a server gone away is the command's failure (exit 1), not a difference (exit 3)
         if (isNotAboutTheData(e)) throw stoppedAt(m.target.name, e as FerryError);
@@ -84,11 +107,9 @@ async function verifyAll(session: Session, run: CommandRun, opts: VerifyOptions)
       opts.onTable?.(rec);
       results.push(rec);
     }
-    const ok = results.every((r) => r.status === 'match' && r.rejected === 0);
-    const status = ok ? 'match' : 'mismatch';
-    return { result: { runId: run.id, tables: results, ok }, status, details: { tables: results.length } };
+    return results;
   } finally {
-    await view?.release().catch(() => {});
+    if (!ready) await view?.release().catch(() => {});
   }
 }
 
@@ -102,6 +123,7 @@ async function verifyTable(
   view: ReadView,
   bounds: Bounds,
   sampleSize: number,
+  only?: KeyRange[],
 ): Promise<VerifyRecord> {
   const { state, hash } = session;
   const source = session.reader;
@@ -153,11 +175,12 @@ async function verifyTable(
 
   const chunks = state.chunks(hash, m.target.name);
   const ranges =
-    chunks.length > 0
+    only ??
+    (chunks.length > 0
       ? chunks.map((c) => c.range)
       : m.source.key.length > 0
         ? await source.split(m.source, m.plan.chunking.rowsPerChunk, view)
-        : [{}];
+        : [{}]);
   let sourceRowsTotal = 0;
   let targetRowsTotal = 0;
   const mismatched: KeyRange[] = [];
