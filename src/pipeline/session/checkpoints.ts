@@ -578,6 +578,11 @@ export class StateStore {
       .run(planHash, position);
   }
 
+  /** Forgets a plan's stream (its slot and publication are dropped): a stream opened again starts where it is opened. */
+  forgetStream(planHash: string): void {
+    this.db.prepare('DELETE FROM streams WHERE plan_hash = ?').run(planHash);
+  }
+
   /** What the follow loop applied last (the target holds the truth; this is for `ferry status`). */
   setStreamApplied(planHash: string, applied: { position: string; committed?: string; changes: number }): void {
     this.db
