@@ -27,6 +27,8 @@ import { backupPlan } from '../pipeline/safety/backup/writer.js';
 import { dryRun, type DryRunResult } from '../pipeline/copy/dryrun.js';
 import { restoreBackup } from '../pipeline/safety/restore.js';
 import { rollbackRun } from '../pipeline/safety/rollback.js';
+import { finishPlan } from '../pipeline/reverse/finish.js';
+import { followBackPlan } from '../pipeline/reverse/reverse.js';
 import type { KeySource } from '../pipeline/safety/backup/sealed.js';
 import { StateStore } from '../pipeline/session/checkpoints.js';
 import { progressReporter } from './progress.js';
@@ -707,6 +709,48 @@ async function main(argv: string[]): Promise<number> {
         out(`restore ${r.runId}: backup ${r.backupId} loaded in ${r.seconds.toFixed(1)} s`);
       },
     );
+
+  program
+    .command('cutover')
+    .description(
+      'the way back after a cutover: follow the target back into the source (--reverse), or end the move (--finish)',
+    )
+    .argument('<plan>', 'plan file')
+    .option('--state-dir <dir>', "checkpoint store folder (default: the plan's settings.stateDir)")
+    .option(
+      '--reverse',
+      "once cut over, follow the target's changes back into the source until stopped (Ctrl-C or SIGTERM: a clean stop)",
+    )
+    .option('--finish', "end the move: drop the slots and publications of both streams and the way back's positions")
+    .action(async (planFile: string, o: { stateDir?: string; reverse?: boolean; finish?: boolean }) => {
+      if (o.reverse === o.finish)
+        throw new FerryError(
+          'UNSUPPORTED',
+          'ferry cutover takes one of --reverse and --finish',
+          'give --reverse to follow the target back, --finish to end the move',
+        );
+      if (o.finish) {
+        const f = await finishPlan(planFile, { log: logger(globals()), stateDir: o.stateDir });
+        for (const line of f.released) out(`released ${line}`);
+        out(`finished the move of ${planFile}`);
+        return;
+      }
+      const stop = new AbortController();
+      stopGracefully = () => stop.abort();
+      onInterrupt = {
+        endLines: () => {},
+        note: `interrupted: run the same command (\`ferry cutover ${planFile} --reverse\`) to go on; what was applied is kept`,
+      };
+      const s = await followBackPlan(planFile, {
+        log: logger(globals()),
+        onWarning: warning,
+        stateDir: o.stateDir,
+        signal: stop.signal,
+      });
+      out(
+        `followed the target back: applied ${s.changes} changes in ${s.transactions} transactions${s.rejects > 0 ? `, ${s.rejects} rejected` : ''}; stopped at ${s.position}: the same command goes on from there`,
+      );
+    });
 
   program
     .command('rollback')

@@ -6,7 +6,8 @@ import type { Connector, Target } from '../../core/contracts.js';
 import type { ChangeLogSettings } from '../../core/contracts.js';
 import { changeLogSettingsOf, streamName } from '../follow/follow.js';
 import { asCommand } from '../session/command.js';
-import type { Session } from '../session/session.js';
+import { holdingPlan } from '../session/lock.js';
+import { lockRequest, openSession, type Session, type SessionOptions } from '../session/session.js';
 import { targetSide } from '../session/sides.js';
 import { reverseCdc, reverseHash } from './reverse-plan.js';
 
@@ -45,4 +46,14 @@ export async function finishCutover(forward: Session): Promise<FinishSummary> {
       return { result: { released }, status: 'done', details: { released: released.length } };
     },
   );
+}
+
+/** finishCutover of a plan file, with the plan's lock held (no run of it goes on meanwhile). */
+export async function finishPlan(planFile: string, opts: SessionOptions = {}): Promise<FinishSummary> {
+  const session = await openSession(planFile, opts);
+  try {
+    return await holdingPlan(lockRequest(session, 'cutover --finish'), () => finishCutover(session));
+  } finally {
+    await session.close();
+  }
 }
