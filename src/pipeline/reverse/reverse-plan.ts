@@ -38,7 +38,6 @@ function refuse(table: string, why: string): never {
 /** One table of the plan backwards, against the old target's live definition of it. */
 function reverseTable(m: TableMapping, live: TableInfo | undefined): TablePlan {
   const tp = m.plan;
-  if (!live) refuse(tp.target, 'the target has no such table');
   const columns: ColumnPlan[] = [];
   for (const c of tp.columns) {
     const source = m.source.columns.find((s) => s.name === c.source)!;
@@ -53,8 +52,9 @@ function reverseTable(m: TableMapping, live: TableInfo | undefined): TablePlan {
     if (c.transform)
       refuse(
         tp.target,
-        `column ${c.target} is ${Object.keys(c.transform)[0]}ed on the way: its values cannot be turned back into the source's`,
+        `column ${c.target} is ${'hash' in c.transform ? 'hashed' : 'mask' in c.transform ? 'masked' : 'given a fixed value'} on the way: its values cannot be turned back into the source's`,
       );
+    if (!live) refuse(tp.target, 'the target has no such table');
     const now = live.columns.find((x) => x.name === c.target);
     if (!now) refuse(tp.target, `the target has no column ${c.target}`);
     if (!goesBack(now.type, source.type))

@@ -99,11 +99,6 @@ export async function openWayBack(back: Session): Promise<string> {
   return back.state.streamStart(back.hash)!;
 }
 
-/** Whether the way back of the plan was opened (by a cutover with --reverse) and not finished. */
-export function wayBackOpen(back: Session): boolean {
-  return back.state.streamStart(back.hash) !== undefined;
-}
-
 /** Follows the target's changes back into the source until `opts.signal` stops it. */
 export function followBack(back: Session, run: CommandRun, opts: FollowOptions): Promise<FollowSummary> {
   return followChanges(back, run, reverseChangeLog(back), opts);
@@ -120,7 +115,7 @@ export async function followBackPlan(planFile: string, opts: FollowBackOptions =
   const forward = await openSession(planFile, opts);
   try {
     const back = await reverseSession(forward);
-    if (!wayBackOpen(back))
+    if (back.state.streamStart(back.hash) === undefined)
       throw new FerryError(
         'STATE_CONFLICT',
         `${planFile} has no way back open: the target's changes are followed back only after a cutover with --reverse`,
