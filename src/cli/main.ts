@@ -35,6 +35,7 @@ import { progressReporter } from './progress.js';
 import { planStatus, type PlanStatus } from '../pipeline/observe/status.js';
 import { listRuns } from '../pipeline/observe/runs.js';
 import { compactPlan, type CompactSummary } from '../pipeline/follow/compact.js';
+import { cutoverPlan, type CutoverResult } from '../pipeline/cutover/cutover.js';
 import { newToken, startDashboard, type Dashboard } from '../pipeline/observe/dashboard/server.js';
 import { perfPlan } from '../pipeline/perf/perf.js';
 import { perfLines, queryLine } from './perf-output.js';
@@ -132,7 +133,7 @@ function printRun(s: RunSummary, planFile: string): void {
   for (const f of s.rejectFiles) out(`rejected rows: ${f}`);
   if (s.follow)
     out(
-      `followed live changes: applied ${s.follow.changes} changes in ${s.follow.transactions} transactions${s.follow.rejects > 0 ? `, ${s.follow.rejects} rejected` : ''}; stopped at ${s.follow.position}: the same command goes on from there`,
+      `followed live changes: applied ${s.follow.changes} changes in ${s.follow.transactions} transactions${s.follow.rejects > 0 ? `, ${s.follow.rejects} rejected` : ''}; stopped at ${s.follow.position}${s.follow.cutOver ? ': the plan is cut over' : ': the same command goes on from there'}`,
     );
 }
 
@@ -156,6 +157,16 @@ function printStatus(s: PlanStatus): void {
       `source now at ${st.sourcePosition}${st.retainedBytes !== undefined ? `, keeping ${bytes(st.retainedBytes)} of its log for this stream` : ''}`,
     );
   if (st.sourceError) out(`source: ${st.sourceError}`);
+}
+
+function printCutover(c: CutoverResult): void {
+  for (const line of c.freeze.steps) out(`freeze: ${line}`);
+  for (const u of c.freeze.unstoppable.filter((x) => !x.ended))
+    out(`warning: the freeze cannot stop ${u.account} (end its sessions with --end-unstoppable)`);
+  out(`positions: snapshot ${c.positions.start}, frozen ${c.positions.frozen}, applied ${c.positions.applied}`);
+  out(`frozen window ${c.frozenMs} ms (drain ${c.drainMs} ms, verify ${c.verifyMs} ms)`);
+  if (c.sequences.notSet.length) out(`warning: the target cannot set the counters of ${c.sequences.notSet.join(', ')}`);
+  out(`cut over (run ${c.runId}): the source stays read-only; the follow process stops`);
 }
 
 function printCompact(c: CompactSummary): void {
@@ -252,6 +263,13 @@ function wholeNumber(min: number): (v: string) => number {
       throw new InvalidArgumentError(`expected a whole number, at least ${min}`);
     return Number(v);
   };
+}
+
+/** "2s", "500ms", "1m" as milliseconds */
+function durationMs(v: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(v);
+  if (!m) throw new InvalidArgumentError('expected a duration such as 2s, 500ms or 1m');
+  return Math.round(Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000));
 }
 
 function percentage(v: string): number {
@@ -484,6 +502,62 @@ async function main(argv: string[]): Promise<number> {
       if (o.json) out(JSON.stringify(st, null, 2));
       else printStatus(st);
     });
+
+  program
+    .command('cutover')
+    .description('while `ferry run PLAN --follow` runs: freeze the source, drain, verify, set counters, switch')
+    .argument('<plan>', 'plan file')
+    .option('--state-dir <dir>', 'checkpoint store folder')
+    .option('--max-lag <duration>', 'wait until the follow process is this close to the source', durationMs, 2000)
+    .option(
+      '--max-freeze <duration>',
+      'undo the freeze and abort if the source would stay frozen longer',
+      durationMs,
+      5000,
+    )
+    .option('--wait <duration>', 'how long to wait for the lag before giving up (nothing frozen)', durationMs, 60_000)
+    .option('--switch-hook <command>', 'shell command that moves the application, run once the target is ready')
+    .option('--accounts <names>', "freeze only these accounts (comma-separated; default: all but ferry's)", (v) =>
+      v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .option(
+      '--end-unstoppable',
+      'MySQL/MariaDB: end the sessions of accounts read_only cannot stop (SUPER, READ ONLY ADMIN)',
+    )
+    .option('--json', 'machine-readable output (frozenMs, drainMs, verifyMs, positions)')
+    .action(
+      async (
+        planFile: string,
+        o: {
+          stateDir?: string;
+          maxLag: number;
+          maxFreeze: number;
+          wait: number;
+          switchHook?: string;
+          accounts?: string[];
+          endUnstoppable?: boolean;
+          json?: boolean;
+        },
+      ) => {
+        const c = await cutoverPlan(planFile, {
+          log: logger(globals()),
+          onWarning: warning,
+          stateDir: o.stateDir,
+          maxLagMs: o.maxLag,
+          maxFreezeMs: o.maxFreeze,
+          lagTimeoutMs: o.wait,
+          switchHook: o.switchHook,
+          accounts: o.accounts,
+          endUnstoppable: o.endUnstoppable,
+          onStep: o.json ? undefined : (line) => out(line),
+        });
+        if (o.json) out(JSON.stringify(c, null, 2));
+        else printCutover(c);
+      },
+    );
 
   program
     .command('compact')

@@ -151,6 +151,32 @@ export interface Source {
    * it, following changes is refused for this source.
    */
   changeLog?(settings: ChangeLogSettings): ChangeLog;
+  /**
+   * Freezes the application's writes for a cutover (`ferry cutover`): once it returns, no write of
+   * the frozen accounts can commit, their open sessions included; ferry's own account stays
+   * writable. The handle undoes it. Without it, cutover is refused for this source.
+   */
+  freezeWrites?(opts: FreezeOptions): Promise<WriteFreeze>;
+  /** the next value each auto-increment counter of the table would give, by source column name */
+  sequenceValues?(table: SourceTable): Promise<Record<string, bigint>>;
+}
+
+/** Whose writes a freeze stops. */
+export interface FreezeOptions {
+  /** only these accounts (roles, users); absent: every account but ferry's own */
+  accounts?: string[];
+  /** end the sessions of the accounts the freeze cannot stop (MySQL: SUPER, READ ONLY ADMIN) too */
+  endUnstoppable?: boolean;
+}
+
+/** A freeze in force (Source.freezeWrites). */
+export interface WriteFreeze {
+  /** what was done, in one line per step, for the audit log and the report */
+  steps: string[];
+  /** accounts with open sessions whose writes the freeze does not stop, and whether their sessions were ended */
+  unstoppable: { account: string; ended: boolean }[];
+  /** makes the source writable again as it was before; safe to call twice */
+  undo(): Promise<void>;
 }
 
 /** What a plan's stream of changes is named by on the source, and how it is read (the plan's cdc section). */
@@ -184,12 +210,21 @@ export interface ChangeLog {
   status(): Promise<{ position: string; retainedBytes?: number }>;
   /** removes what snapshot() made on the source; nothing when there is nothing */
   drop(): Promise<void>;
+  /** orders two positions of this log (negative: a is before b); cutover needs it */
+  comparePositions?(a: string, b: string): number;
+  /**
+   * Where the log stands once everything committed before the call is in it: a stream reaches
+   * this position even when nothing is written after (PostgreSQL writes a logical message).
+   */
+  mark?(): Promise<string>;
 }
 
 export interface ChangeStream extends AsyncIterable<ChangeTransaction> {
   /** everything up to `position` is durable in the target: the source may forget it */
   acknowledge(position: string): Promise<void>;
   close(): Promise<void>;
+  /** gives a heartbeat at where the log stands as soon as it can, not after heartbeatSeconds (a cutover drains) */
+  pulse?(): void;
 }
 
 export type IfExists = 'fail' | 'drop' | 'truncate';
@@ -342,6 +377,13 @@ export interface Target {
    * the table, its indexes and its foreign keys with the suffix.
    */
   scratch?(table: TargetTable, suffix: string): TargetTable;
+  /**
+   * Sets each auto-increment counter of the table (target column names) to give at least the
+   * value in `next` and more than the largest key the table holds (a cutover, so that the
+   * application's inserts without a key succeed). Without it, cutover leaves counters as they are
+   * and says so.
+   */
+  setSequences?(table: TargetTable, next: Record<string, bigint>): Promise<void>;
 }
 
 /** What a run will ask of an account, for Connector.privileges. */

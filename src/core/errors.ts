@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'INTERRUPTED'
   | 'LOCKED'
   | 'SERVE_INVALID'
+  | 'CUTOVER_ABORTED'
   | 'INTERNAL';
 
 export class FerryError extends Error {

@@ -107,6 +107,8 @@ export class BinlogStream implements ChangeStream {
   /** connections lost since the last commit read */
   private lost = 0;
   private reconnecting = false;
+  /** pulse(): the next wait gives a heartbeat at once */
+  private pulsed = false;
 
   constructor(private readonly opts: BinlogStreamOptions) {
     this.file = opts.from.file;
@@ -139,6 +141,11 @@ export class BinlogStream implements ChangeStream {
     });
   }
 
+  pulse(): void {
+    this.pulsed = true;
+    this.signal();
+  }
+
   private async next(): Promise<IteratorResult<ChangeTransaction>> {
     this.started ??= this.start();
     await this.started;
@@ -151,6 +158,10 @@ export class BinlogStream implements ChangeStream {
       }
       if (this.failure !== undefined) throw this.failure;
       if (this.closed) return { value: undefined, done: true };
+      if (this.pulsed) {
+        this.pulsed = false;
+        return { value: { position: formatPosition(this.reached), changes: [] }, done: false };
+      }
       let timer: NodeJS.Timeout | undefined;
       const woken = await new Promise<boolean>((resolve) => {
         this.wake = () => resolve(true);

@@ -7,7 +7,13 @@ import type { ColumnSchema } from '@vlasky/zongji';
 import type { Connection } from 'mysql2';
 import type { ChangeLog, ChangeLogSettings, ChangeStream, ReadView, SourceTable } from '../../core/contracts.js';
 import type { Finding } from '../../core/types.js';
-import { currentPosition, formatPosition, parsePosition, type BinlogPosition } from './binlog-position.js';
+import {
+  comparePositions,
+  currentPosition,
+  formatPosition,
+  parsePosition,
+  type BinlogPosition,
+} from './binlog-position.js';
 import { binlogGone, BinlogStream } from './binlog.js';
 import { toFerryError } from './errors.js';
 import { changeLogPrivileges } from './privileges.js';
@@ -64,6 +70,15 @@ export class MysqlChangeLog implements ChangeLog {
     } catch (err) {
       throw toFerryError(err, this.pool.ep, 'read');
     }
+  }
+
+  comparePositions(a: string, b: string): number {
+    return Math.sign(comparePositions(parsePosition(a), parsePosition(b)));
+  }
+
+  /** The binlog's end: a stream that read every commit before it has reached it. */
+  async mark(): Promise<string> {
+    return (await this.status()).position;
   }
 
   async drop(): Promise<void> {

@@ -1,6 +1,14 @@
 // The read side: a consistent view shared by parallel readers, keyset splitting, streaming reads.
 import type { Connection } from 'mysql2';
-import type { ChangeLog, ChangeLogSettings, ReadView, Source, SourceTable } from '../../core/contracts.js';
+import type {
+  ChangeLog,
+  ChangeLogSettings,
+  FreezeOptions,
+  ReadView,
+  Source,
+  SourceTable,
+  WriteFreeze,
+} from '../../core/contracts.js';
 import { FerryError, snapshotLost } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { KeyRange, RowBatch } from '../../core/types.js';
@@ -19,6 +27,7 @@ import {
 } from './codec.js';
 import { comparePositions, currentPosition, formatPosition, type BinlogPosition } from './binlog-position.js';
 import { MysqlChangeLog } from './changelog.js';
+import { freezeWrites } from './freeze.js';
 import { isFatal, isTransient, reasonOf, toFerryError } from './errors.js';
 import { profileDialect } from './profile.js';
 import {
@@ -179,6 +188,30 @@ export class MysqlSource implements Source {
   /** Live changes of this source, from its binlog (changelog.ts). */
   changeLog(settings: ChangeLogSettings): ChangeLog {
     return new MysqlChangeLog(this, this.pool, settings);
+  }
+
+  freezeWrites(opts: FreezeOptions): Promise<WriteFreeze> {
+    return freezeWrites(this.pool, opts);
+  }
+
+  async sequenceValues(table: SourceTable): Promise<Record<string, bigint>> {
+    const auto = table.columns.find((c) => c.autoIncrement);
+    if (!auto) return {};
+    try {
+      return await this.pool.use(async (conn) => {
+        // MySQL 8 answers information_schema's counters from a cache unless told not to
+        await run(conn, 'SET SESSION information_schema_stats_expiry = 0').catch(() => {});
+        const rows = await run<{ next: string | number | null }[]>(
+          conn,
+          'SELECT AUTO_INCREMENT AS next FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+          [table.name],
+        );
+        const next = rows[0]?.next;
+        return next == null ? {} : { [auto.name]: BigInt(next) };
+      });
+    } catch (err) {
+      throw toFerryError(err, this.ep, 'read', table.name);
+    }
   }
 
   async split(table: SourceTable, rowsPerChunk: number, view: ReadView, within: KeyRange = {}): Promise<KeyRange[]> {

@@ -67,6 +67,15 @@ const FK_RULES = new Set(['CASCADE', 'SET NULL', 'RESTRICT', 'NO ACTION']);
 const columnList = (cols: string[]) => cols.map(quoteIdent).join(', ');
 /** MySQL has at most one auto-increment column a table. */
 const autoColumn = (table: TargetTable) => table.columns.find((c) => c.autoIncrement);
+
+/** Sets the table's AUTO_INCREMENT past its largest key, and to at least `floor`. */
+async function setCounter(conn: Connection, name: string, column: string, floor: bigint): Promise<void> {
+  const max = await run<unknown[][]>(conn, `SELECT MAX(${quoteIdent(column)}) FROM ${name}`, [], 'arrays');
+  // the counter is positive: keys all below 1 leave it at 1
+  const past = BigInt((max[0]![0] as string | number | null) ?? 0) + 1n;
+  const next = [past, floor, 1n].reduce((a, b) => (a > b ? a : b));
+  await run(conn, `ALTER TABLE ${name} AUTO_INCREMENT = ${next}`);
+}
 const insertHead = (table: TargetTable) =>
   `INSERT INTO ${quoteIdent(table.name)} (${columnList(table.columns.map((c) => c.name))}) VALUES `;
 
@@ -418,12 +427,18 @@ export class MysqlTarget implements Target {
         const have = await this.existing(conn, table.name, 'indexes');
         const clauses = wanted.filter(([n]) => !have.has(n)).map(([n, clause]) => clause(n));
         if (clauses.length) await run(conn, `ALTER TABLE ${name} ${clauses.join(', ')}`);
-        if (!auto) return;
-        const max = await run<unknown[][]>(conn, `SELECT MAX(${quoteIdent(auto.name)}) FROM ${name}`, [], 'arrays');
-        // the counter is positive: keys all below 1 leave it at 1
-        const next = BigInt((max[0]![0] as string | number | null) ?? 0) + 1n;
-        await run(conn, `ALTER TABLE ${name} AUTO_INCREMENT = ${next > 1n ? next : 1n}`);
+        if (auto) await setCounter(conn, name, auto.name, 1n);
       })
+      .catch((err) => {
+        throw toFerryError(err, this.pool.ep, 'write', table.name);
+      });
+  }
+
+  async setSequences(table: TargetTable, next: Record<string, bigint>): Promise<void> {
+    const auto = autoColumn(table);
+    if (!auto) return;
+    await this.pool
+      .use((conn) => setCounter(conn, quoteIdent(table.name), auto.name, next[auto.name] ?? 1n))
       .catch((err) => {
         throw toFerryError(err, this.pool.ep, 'write', table.name);
       });

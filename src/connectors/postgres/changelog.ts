@@ -7,6 +7,7 @@ import type { ChangeLog, ChangeLogSettings, ChangeStream, ReadView, SourceTable 
 import type { Finding } from '../../core/types.js';
 import { watchErrors } from './config.js';
 import { connectError, queryError } from './errors.js';
+import { lsnValue } from './pgoutput.js';
 import { PgChangeStream, replicationConfig } from './replication.js';
 import type { PgSource, PgSourceSettings } from './source.js';
 import { quoteIdent, tableRef } from './sql.js';
@@ -171,6 +172,22 @@ export class PgChangeLog implements ChangeLog {
       );
       const r = rows[0]!;
       return { position: r.position, ...(r.retained !== null ? { retainedBytes: Number(r.retained) } : {}) };
+    });
+  }
+
+  comparePositions(a: string, b: string): number {
+    const d = lsnValue(a) - lsnValue(b);
+    return d < 0n ? -1 : d > 0n ? 1 : 0;
+  }
+
+  /** A logical message in its own committed transaction: the stream decodes past every commit before it. */
+  mark(): Promise<string> {
+    return this.onPooled('cannot mark the PostgreSQL log', async (client) => {
+      await client.query(
+        "BEGIN READ WRITE; SET LOCAL synchronous_commit = on; SELECT pg_logical_emit_message(true, 'ferry', 'cutover'); COMMIT",
+      );
+      const { rows } = await client.query<{ at: string }>('SELECT pg_current_wal_flush_lsn()::text AS at');
+      return rows[0]!.at;
     });
   }
 

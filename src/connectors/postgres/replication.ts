@@ -279,6 +279,11 @@ export class PgChangeStream implements ChangeStream {
     connectionOf(this.client).sendCopyFromChunk(msg);
   }
 
+  /** Asks the server where it stands now: its keepalive answers with a heartbeat. */
+  pulse(): void {
+    this.sendStatus(true);
+  }
+
   /** Writes a heartbeat into the log, then asks the server where it stands (its keepalive answers). */
   private async beat(): Promise<void> {
     try {

@@ -3,7 +3,15 @@
 import pg from 'pg';
 import type { ColumnBatch, ColumnDecoder } from '../../core/columns.js';
 import { evenKeyRanges, rangesBetween } from '../../core/split.js';
-import type { ChangeLog, ChangeLogSettings, ReadView, Source, SourceTable } from '../../core/contracts.js';
+import type {
+  ChangeLog,
+  ChangeLogSettings,
+  FreezeOptions,
+  ReadView,
+  Source,
+  SourceTable,
+  WriteFreeze,
+} from '../../core/contracts.js';
 import { FerryError, snapshotLost } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { profileStatements, type ProfileAnswer, type ProfileAsk, type ProfileTable } from '../../core/profile.js';
@@ -13,6 +21,7 @@ import { decoderFor } from './binary-read.js';
 import { PgChangeLog } from './changelog.js';
 import { sessionSql, watchErrors } from './config.js';
 import { copyOut, copyOutColumns } from './copy.js';
+import { freezeWrites } from './freeze.js';
 import { profileDialect } from './profile.js';
 import { columnDecoderFor } from './binary-columns.js';
 import { connectError, isTransientPgError, pgReason, queryError, type Endpoint } from './errors.js';
@@ -192,6 +201,33 @@ export class PgSource implements Source {
 
   changeLog(settings: ChangeLogSettings): ChangeLog {
     return new PgChangeLog(settings, this.settings, this, this.connectPooled);
+  }
+
+  freezeWrites(opts: FreezeOptions): Promise<WriteFreeze> {
+    return freezeWrites(this.connectPooled, opts);
+  }
+
+  async sequenceValues(table: SourceTable): Promise<Record<string, bigint>> {
+    const ref = tableRef(table.name, this.settings.schema).sql;
+    const client = await this.connectPooled();
+    try {
+      const out: Record<string, bigint> = {};
+      for (const c of table.columns) {
+        if (!c.autoIncrement) continue;
+        // the next value nextval() would give: past the last one, or the start of an unused sequence
+        const { rows } = await client.query<{ next: string | null }>(
+          `SELECT coalesce(pg_sequence_last_value(q.seqrelid) + q.seqincrement, q.seqstart)::text AS next
+             FROM pg_sequence q WHERE q.seqrelid = pg_get_serial_sequence($1, $2)::regclass`,
+          [ref, c.name],
+        );
+        if (rows[0]?.next != null) out[c.name] = BigInt(rows[0].next);
+      }
+      return out;
+    } catch (e) {
+      throw queryError(e, 'READ_FAILED', `cannot read the sequences of ${table.name}`);
+    } finally {
+      client.release();
+    }
   }
 
   private async openView(parallelism: number, imported?: string): Promise<PgReadView> {

@@ -83,6 +83,23 @@ function isIdentity(c: Column): boolean {
   return !!c.autoIncrement && ['int2', 'int4', 'int8'].includes(familyOf(describeNative(c.nativeType).type));
 }
 
+/** Sets each sequence of the table's auto-increment columns past its largest key, and to at least `next`'s value for it. */
+async function setCounters(
+  client: pg.PoolClient,
+  table: TargetTable,
+  ref: TableRef,
+  next: Record<string, bigint>,
+): Promise<void> {
+  for (const c of table.columns) {
+    if (!c.autoIncrement) continue;
+    const col = quoteIdent(c.name);
+    await client.query(
+      `SELECT setval(pg_get_serial_sequence($1, $2), greatest(coalesce(max(${col}), 0) + 1, $3::int8, 1)::int8, false) FROM ${ref.sql}`,
+      [ref.sql, c.name, String(next[c.name] ?? 1n)],
+    );
+  }
+}
+
 export class PgTarget implements Target {
   /** formats by table, from the live column types; forgotten when prepare() changes the table */
   private readonly formats = new Map<string, Promise<RowFormat>>();
@@ -347,14 +364,7 @@ export class PgTarget implements Target {
       try {
         for (const idx of table.indexes) await this.createIndex(client, table, ref, idx.name, idx.columns, idx.unique);
         for (const cols of table.uniqueKeys) await this.addUnique(client, ref, cols);
-        for (const c of table.columns) {
-          if (!c.autoIncrement) continue;
-          const col = quoteIdent(c.name);
-          await client.query(
-            `SELECT setval(pg_get_serial_sequence($1, $2), greatest(coalesce(max(${col}), 0) + 1, 1)::int8, false) FROM ${ref.sql}`,
-            [ref.sql, c.name],
-          );
-        }
+        await setCounters(client, table, ref, {});
         await client.query(`ANALYZE ${ref.sql}`);
       } catch (e) {
         throw queryError(
@@ -363,6 +373,16 @@ export class PgTarget implements Target {
           `cannot finish table ${table.name}`,
           'fix the index or key in the plan, or the data that breaks it',
         );
+      }
+    });
+  }
+
+  async setSequences(table: TargetTable, next: Record<string, bigint>): Promise<void> {
+    await this.withClient(async (client) => {
+      try {
+        await setCounters(client, table, this.ref(table.name), next);
+      } catch (e) {
+        throw queryError(e, 'WRITE_FAILED', `cannot set the sequences of ${table.name}`);
       }
     });
   }

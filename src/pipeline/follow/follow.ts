@@ -12,6 +12,8 @@ import { canonicalText } from '../../core/values.js';
 import type { RunEvent } from '../copy/events.js';
 import { withRetries } from '../copy/retry.js';
 import type { TableMapping } from '../plan/mapping.js';
+import { CutoverWatch } from './cutover-watch.js';
+import { TouchedChunks } from './touched.js';
 import type { RejectRecord } from '../session/checkpoints.js';
 import type { CommandRun } from '../session/command.js';
 import type { Session } from '../session/session.js';
@@ -31,6 +33,8 @@ export interface FollowSummary {
   rejects: number;
   /** the position the target holds when following stops */
   position: string;
+  /** following stopped because the plan was cut over (`ferry cutover`) */
+  cutOver?: boolean;
 }
 
 /** How one table's changes become the target's: its mapping, and where its primary key is. */
@@ -142,6 +146,13 @@ export async function followChanges(
     [...tables.values()].map((t) => t.m.source),
     from,
   );
+  const touched = new TouchedChunks(session);
+  // a cutover of the plan (another process) drains this stream, then stops it
+  const stop = new AbortController();
+  const onStop = () => stop.abort();
+  if (opts.signal?.aborted) stop.abort();
+  else opts.signal?.addEventListener('abort', onStop, { once: true });
+  const watch = new CutoverWatch(session, changeLog, stream, () => stop.abort());
   const limits = plan.cdc?.batch ?? { transactions: 1000, changes: 10_000, waitMs: 200 };
   const summary: FollowSummary = { transactions: 0, changes: 0, rejects: 0, position: from };
   let batch: AppliedChange[] = [];
@@ -153,7 +164,9 @@ export async function followChanges(
   const flush = async () => {
     if (position === undefined) return;
     const at = position;
-    if (batch.length > 0)
+    // while a cutover drains, a batch of heartbeats stores its position too: the cutover waits for it
+    const store = batch.length > 0 || watch.frozen();
+    if (store)
       await withRetries('applying live changes', session.log, plan.settings.retries, () =>
         writer.applyChanges!(batch, name, at),
       );
@@ -161,6 +174,10 @@ export async function followChanges(
     await stream.acknowledge(at);
     if (rejected.length > 0) state.addChangeRejects(hash, rejected);
     if (batch.length > 0) state.setStreamApplied(hash, { position: at, committed, changes: batch.length });
+    const lagSeconds = committed ? Math.max(0, (Date.now() - Date.parse(committed)) / 1000) : undefined;
+    state.setStreamBeat(hash, { lagSeconds: lagSeconds ?? 0, position: at });
+    touched.save();
+    watch.applied(at);
     summary.transactions += transactions;
     summary.changes += batch.length;
     summary.rejects += rejected.length;
@@ -170,7 +187,7 @@ export async function followChanges(
       transactions,
       changes: batch.length,
       position: at,
-      lagSeconds: committed ? Math.max(0, (Date.now() - Date.parse(committed)) / 1000) : undefined,
+      lagSeconds,
     });
     if (state.rejectCount(hash) > plan.settings.maxRejects)
       throw new FerryError(
@@ -191,7 +208,10 @@ export async function followChanges(
       if (!t) continue;
       const mapped = targetChange(t, c);
       if (typeof mapped === 'string') rejected.push({ table: t.m.target.name, ...rejectOf(c, mapped) });
-      else batch.push({ table: t.m.target, change: mapped });
+      else {
+        batch.push({ table: t.m.target, change: mapped });
+        touched.add(t.m, mapped, t.key);
+      }
     }
     if (tx.changes.length > 0) {
       transactions++;
@@ -201,10 +221,17 @@ export async function followChanges(
   };
 
   try {
-    await pull(stream, limits, opts.signal, take, flush, () => batch.length);
+    watch.start();
+    await pull(stream, limits, stop.signal, take, flush, () => batch.length);
     await flush();
   } finally {
+    watch.stop();
+    opts.signal?.removeEventListener('abort', onStop);
     await stream.close();
+  }
+  if (watch.cutOver()) {
+    summary.cutOver = true;
+    run.audit.record('plan cut over: following stops', { position: summary.position });
   }
   run.audit.record('stopped following', { ...summary });
   return summary;

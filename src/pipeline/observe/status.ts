@@ -1,5 +1,5 @@
 // `ferry status PLAN`: where a plan stands: its phase, each table's copy, and for a plan that
-// follows live changes, the source's position, the position the target holds, how far behind it
+// follows live changes (and is cut over), the source's position, the position the target holds, how far behind it
 // is and what the source keeps for the stream.
 import { resolve } from 'node:path';
 import { loadPlan } from '../../core/plan.js';
@@ -7,7 +7,7 @@ import { stateExists, type StreamRecord, type TableStatus } from '../session/che
 import { changeLogSettings, streamName } from '../follow/follow.js';
 import { openSession, type SessionOptions } from '../session/session.js';
 
-export type Phase = 'not started' | 'copying' | 'copied' | 'following';
+export type Phase = 'not started' | 'copying' | 'copied' | 'following' | 'frozen' | 'cut over';
 
 export interface TableProgressStatus {
   table: string;
@@ -84,7 +84,18 @@ export async function planStatus(planFile: string, opts: SessionOptions = {}): P
     const stream = recorded ? await streamStatus(session, recorded) : undefined;
     const copied = tables.every((t) => t.state === 'linked');
     const started = tables.some((t) => t.state !== 'not started');
-    const phase: Phase = stream?.applied ? 'following' : copied ? 'copied' : started ? 'copying' : 'not started';
+    // a cutover's phase while it freezes (an aborted one is back to following)
+    const cutover = state.cutover(hash)?.phase;
+    const phase: Phase =
+      cutover === 'frozen' || cutover === 'cut over'
+        ? cutover
+        : stream?.applied
+          ? 'following'
+          : copied
+            ? 'copied'
+            : started
+              ? 'copying'
+              : 'not started';
     return {
       plan: planFile,
       hash,

@@ -102,6 +102,11 @@ CREATE TABLE IF NOT EXISTS backups(id TEXT PRIMARY KEY, plan_hash TEXT NOT NULL,
 CREATE TABLE IF NOT EXISTS audit_heads(run_id TEXT PRIMARY KEY, lines INTEGER NOT NULL, hash TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS streams(plan_hash TEXT PRIMARY KEY, start TEXT NOT NULL, applied TEXT, committed TEXT,
   applied_at TEXT, changes INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS stream_beats(plan_hash TEXT PRIMARY KEY, seen_at TEXT NOT NULL, lag REAL NOT NULL, position TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS touched_chunks(plan_hash TEXT NOT NULL, table_name TEXT NOT NULL, idx INTEGER NOT NULL,
+  PRIMARY KEY(plan_hash, table_name, idx));
+CREATE TABLE IF NOT EXISTS cutovers(plan_hash TEXT PRIMARY KEY, run_id TEXT NOT NULL, phase TEXT NOT NULL, position TEXT,
+  updated TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS scratch_tables(id INTEGER PRIMARY KEY, target TEXT NOT NULL, run_id TEXT NOT NULL, definition TEXT NOT NULL);
 `;
 
@@ -116,6 +121,26 @@ export interface TableWrite {
   definition: TargetTable;
   /** the table's content when the run left it (after its indexes) */
   fingerprint?: TableFingerprint;
+}
+
+/** The follow loop's last batch, heartbeats included (a cutover waits for the lag by it). */
+export interface StreamBeat {
+  seenAt: string;
+  lagSeconds: number;
+  position: string;
+}
+
+/**
+ * A cutover's phase as the follow loop sees it: frozen (the source's writes are stopped at
+ * `position`: store positions even without changes), cut over (stop following), aborted.
+ */
+export type CutoverPhase = 'frozen' | 'cut over' | 'aborted';
+
+export interface CutoverRecord {
+  runId: string;
+  phase: CutoverPhase;
+  /** the source's position when its writes were frozen */
+  position?: string;
 }
 
 /** A plan's stream of live changes, as the checkpoint store keeps it. */
@@ -513,7 +538,16 @@ export class StateStore {
    */
   resetPlan(planHash: string, runStatus: string): void {
     this.db.transaction(() => {
-      for (const t of ['tables', 'chunks', 'rejects', 'table_writes', 'streams'])
+      for (const t of [
+        'tables',
+        'chunks',
+        'rejects',
+        'table_writes',
+        'streams',
+        'stream_beats',
+        'touched_chunks',
+        'cutovers',
+      ])
         this.db.prepare(`DELETE FROM ${t} WHERE plan_hash = ?`).run(planHash);
       this.db.prepare("UPDATE runs SET status = ? WHERE plan_hash = ? AND command = 'run'").run(runStatus, planHash);
     })();
@@ -604,6 +638,55 @@ export class StateStore {
         changes: r.changes as number,
       }
     );
+  }
+
+  /** The follow loop's last batch (heartbeats too): when, how far behind the source, and its position. */
+  setStreamBeat(planHash: string, beat: { lagSeconds: number; position: string }): void {
+    this.db
+      .prepare(
+        'INSERT INTO stream_beats(plan_hash, seen_at, lag, position) VALUES (?,?,?,?) ' +
+          'ON CONFLICT(plan_hash) DO UPDATE SET seen_at = excluded.seen_at, lag = excluded.lag, position = excluded.position',
+      )
+      .run(planHash, new Date().toISOString(), beat.lagSeconds, beat.position);
+  }
+
+  streamBeat(planHash: string): StreamBeat | undefined {
+    const r = this.db.prepare('SELECT seen_at, lag, position FROM stream_beats WHERE plan_hash = ?').get(planHash) as
+      { seen_at: string; lag: number; position: string } | undefined;
+    return r && { seenAt: r.seen_at, lagSeconds: r.lag, position: r.position };
+  }
+
+  /** Chunks of a table live changes touched since the snapshot (-1: changes the chunks cannot place). */
+  addTouchedChunks(planHash: string, table: string, chunks: Iterable<number>): void {
+    const insert = this.db.prepare(
+      'INSERT INTO touched_chunks(plan_hash, table_name, idx) VALUES (?,?,?) ON CONFLICT DO NOTHING',
+    );
+    this.db.transaction(() => {
+      for (const idx of chunks) insert.run(planHash, table, idx);
+    })();
+  }
+
+  touchedChunks(planHash: string, table: string): number[] {
+    return this.db
+      .prepare('SELECT idx FROM touched_chunks WHERE plan_hash = ? AND table_name = ? ORDER BY idx')
+      .pluck()
+      .all(planHash, table) as number[];
+  }
+
+  /** Where a plan's cutover stands: the follow loop reads it (frozen: drain; cut over: stop). */
+  setCutover(planHash: string, c: CutoverRecord): void {
+    this.db
+      .prepare(
+        'INSERT INTO cutovers(plan_hash, run_id, phase, position, updated) VALUES (?,?,?,?,?) ' +
+          'ON CONFLICT(plan_hash) DO UPDATE SET run_id = excluded.run_id, phase = excluded.phase, position = excluded.position, updated = excluded.updated',
+      )
+      .run(planHash, c.runId, c.phase, c.position ?? null, new Date().toISOString());
+  }
+
+  cutover(planHash: string): CutoverRecord | undefined {
+    const r = this.db.prepare('SELECT run_id, phase, position FROM cutovers WHERE plan_hash = ?').get(planHash) as
+      { run_id: string; phase: CutoverPhase; position: string | null } | undefined;
+    return r && { runId: r.run_id, phase: r.phase, ...(r.position !== null ? { position: r.position } : {}) };
   }
 
   auditRuns(): string[] {

@@ -51,6 +51,25 @@ export async function verifyPlan(planFile: string, opts: VerifyOptions = {}): Pr
 }
 
 async function verifyAll(session: Session, run: CommandRun, opts: VerifyOptions): Promise<CommandEnd<VerifyResult>> {
+  const results = await verifyTables(session, run, opts);
+  const ok = results.every((r) => r.status === 'match' && r.rejected === 0);
+  const status = ok ? 'match' : 'mismatch';
+  return { result: { runId: run.id, tables: results, ok }, status, details: { tables: results.length } };
+}
+
+/**
+ * Which chunks of a table to verify, by their index in the state folder: undefined, every chunk;
+ * an empty list, none (the table is left out).
+ */
+export type ChunkChoice = (m: TableMapping) => number[] | undefined;
+
+/** Verifies the plan's tables (or the chunks `choose` picks) against the source, recording each in the state and the audit log. */
+export async function verifyTables(
+  session: Session,
+  run: CommandRun,
+  opts: Pick<VerifyOptions, 'sample' | 'onTable' | 'onWarning'>,
+  choose: ChunkChoice = () => undefined,
+): Promise<VerifyRecord[]> {
   let view: ReadView | undefined;
   try {
     // within the plan's cap on source connections and the bounds of servers and memory, like the run
@@ -60,9 +79,11 @@ async function verifyAll(session: Session, run: CommandRun, opts: VerifyOptions)
     await refuseOrphans(session.waves.flat(), session.reader, view, bounds.batchRows);
     const results: VerifyRecord[] = [];
     for (const m of session.waves.flat()) {
+      const only = choose(m);
+      if (only?.length === 0) continue;
       let rec: VerifyRecord;
       try {
-        rec = await verifyTable(session, m, view, bounds, opts.sample ?? 10);
+        rec = await verifyTable(session, m, view, bounds, opts.sample ?? 10, only);
       } catch (e) {
         // a server gone away is the command's failure (exit 1), not a difference (exit 3)
         if (isNotAboutTheData(e)) throw stoppedAt(m.target.name, e as FerryError);
@@ -84,9 +105,7 @@ async function verifyAll(session: Session, run: CommandRun, opts: VerifyOptions)
       opts.onTable?.(rec);
       results.push(rec);
     }
-    const ok = results.every((r) => r.status === 'match' && r.rejected === 0);
-    const status = ok ? 'match' : 'mismatch';
-    return { result: { runId: run.id, tables: results, ok }, status, details: { tables: results.length } };
+    return results;
   } finally {
     await view?.release().catch(() => {});
   }
@@ -102,6 +121,7 @@ async function verifyTable(
   view: ReadView,
   bounds: Bounds,
   sampleSize: number,
+  only?: number[],
 ): Promise<VerifyRecord> {
   const { state, hash } = session;
   const source = session.reader;
@@ -151,7 +171,8 @@ async function verifyTable(
     rows: (r) => rowsOf(target.readBack(m.target, r, batchRows)),
   };
 
-  const chunks = state.chunks(hash, m.target.name);
+  const all = state.chunks(hash, m.target.name);
+  const chunks = only && all.length > 0 ? all.filter((c) => only.includes(c.idx)) : all;
   const ranges =
     chunks.length > 0
       ? chunks.map((c) => c.range)

@@ -1,0 +1,206 @@
+// `ferry cutover PLAN`: the guarded switch, while `ferry run PLAN --follow` runs. It waits until
+// the follow process is under --max-lag, freezes the application's writes on the source, reads
+// the frozen position, waits until the target holds it, verifies the chunks the stream touched
+// since the snapshot, sets the target's counters, runs the switch hook and reports. A failed
+// step, or the freeze passing --max-freeze (a timer, freeze-guard.ts), undoes the freeze, and
+// following goes on. Once cut over, the follow process stops (follow/cutover-watch.ts).
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { FreezeOptions, LockHolder, WriteFreeze } from '../../core/contracts.js';
+import { FerryError } from '../../core/errors.js';
+import { takeLockFile } from '../../core/lock-file.js';
+import { WHOLE_TABLE } from '../follow/touched.js';
+import type { VerifyRecord } from '../session/checkpoints.js';
+import { asCommand, type CommandRun } from '../session/command.js';
+import { OTHER_STATE_FOLDER } from '../session/private-files.js';
+import { openSession, type Session, type SessionOptions } from '../session/session.js';
+import { verifyTables } from '../verify/verify.js';
+import { waitApplied, waitForLag } from './drain.js';
+import { FreezeGuard } from './freeze-guard.js';
+import { cutoverChangeLog } from './following.js';
+import { setSequences } from './sequences.js';
+import { runSwitchHook } from './switch-hook.js';
+
+export interface CutoverOptions extends SessionOptions {
+  /** the follow process's lag to wait for before freezing (default 2 s) */
+  maxLagMs?: number;
+  /** the longest the source may stay frozen; the freeze is undone past it (default 5 s) */
+  maxFreezeMs?: number;
+  /** how long to wait for the lag before giving up, nothing frozen (default 60 s) */
+  lagTimeoutMs?: number;
+  /** the shell command that moves the application */
+  switchHook?: string;
+  /** whose writes to freeze (FreezeOptions) */
+  accounts?: string[];
+  endUnstoppable?: boolean;
+  /** each step as it is done, in one line */
+  onStep?: (line: string) => void;
+}
+
+export interface CutoverResult {
+  runId: string;
+  plan: string;
+  /** the copy's snapshot position, the source's position when frozen, and the position the target held then */
+  positions: { start: string; frozen: string; applied: string };
+  /** from the freeze to the target ready (drained, verified, counters set) */
+  frozenMs: number;
+  /** from the frozen position read to the target holding it */
+  drainMs: number;
+  verifyMs: number;
+  /** the follow process's lag when the freeze began, in seconds */
+  lagSeconds: number;
+  /** what the freeze did, and the accounts it could not stop */
+  freeze: { steps: string[]; unstoppable: WriteFreeze['unstoppable'] };
+  verified: { table: string; chunks: number; status: VerifyRecord['status'] }[];
+  /** tables whose counters were set, and those the target could not set */
+  sequences: { set: string[]; notSet: string[] };
+  switchHook?: string;
+}
+
+const DEFAULTS = { maxLagMs: 2000, maxFreezeMs: 5000, lagTimeoutMs: 60_000 };
+
+export async function cutoverPlan(planFile: string, opts: CutoverOptions = {}): Promise<CutoverResult> {
+  const session = await openSession(planFile, opts);
+  try {
+    const { state, hash } = session;
+    cutoverChangeLog(session);
+    // the follow process holds the plan's lock: a cutover takes one of its own
+    const me: LockHolder = { host: hostname(), pid: process.pid, since: new Date().toISOString(), command: 'cutover' };
+    const lock = takeLockFile(join(state.folder('locks'), `${hash}.cutover.lock`), me, {
+      what: `the cutover of plan ${planFile}`,
+      elsewhere: OTHER_STATE_FOLDER,
+    });
+    if (!('lease' in lock))
+      throw new FerryError(
+        'LOCKED',
+        `another ferry cutover of plan ${planFile} is running${lock.heldBy?.pid ? ` (process ${lock.heldBy.pid})` : ''}`,
+        'wait for it to end',
+      );
+    try {
+      const details = { source: session.plan.source.url, target: session.plan.target.url };
+      return await asCommand(
+        { state, plan: { hash, file: planFile }, command: 'cutover', log: session.log, details },
+        (run) =>
+          cutOver(session, run, opts).then((result) => ({ result, status: 'cut over', details: timings(result) })),
+      );
+    } finally {
+      await lock.lease.release();
+    }
+  } finally {
+    await session.close();
+  }
+}
+
+function timings(r: CutoverResult): Record<string, unknown> {
+  return { frozenMs: r.frozenMs, drainMs: r.drainMs, verifyMs: r.verifyMs, positions: r.positions };
+}
+
+async function cutOver(session: Session, run: CommandRun, o: CutoverOptions): Promise<CutoverResult> {
+  const opts = { ...DEFAULTS, ...o };
+  const { state, hash, reader } = session;
+  const log = cutoverChangeLog(session);
+  const step = (event: string, details: Record<string, unknown> = {}) => {
+    run.audit.record(event, details);
+    opts.onStep?.(event);
+  };
+  const lagSeconds = await waitForLag(session, opts.maxLagMs, opts.lagTimeoutMs);
+  step(`the follow process is ${lagSeconds.toFixed(2)} s behind the source`, { lagSeconds });
+
+  const accounts: FreezeOptions = {
+    ...(opts.accounts?.length ? { accounts: opts.accounts } : {}),
+    ...(opts.endUnstoppable ? { endUnstoppable: true } : {}),
+  };
+  const freeze = await reader.freezeWrites!(accounts);
+  const guard = new FreezeGuard(freeze, opts.maxFreezeMs);
+  step('writes frozen on the source', { steps: freeze.steps, unstoppable: freeze.unstoppable });
+  let at = 'reading the frozen position';
+  try {
+    const frozen = await guard.step(log.mark!());
+    state.setCutover(hash, { runId: run.id, phase: 'frozen', position: frozen });
+    step(`the source is frozen at ${frozen}`, { position: frozen });
+
+    at = 'draining';
+    const drainFrom = Date.now();
+    const applied = await guard.step(waitApplied(session, log, frozen, guard.signal));
+    const drainMs = Date.now() - drainFrom;
+    step(`the target holds ${applied}`, { position: applied, drainMs });
+
+    at = 'verifying';
+    const verifyFrom = Date.now();
+    const records = await guard.step(verifyTables(session, run, {}, (m) => touched(session, m.target.name)));
+    const verifyMs = Date.now() - verifyFrom;
+    const differ = records.filter((r) => r.status !== 'match');
+    if (differ.length)
+      throw new FerryError(
+        'CUTOVER_ABORTED',
+        `the target differs from the frozen source in ${differ.map((r) => `${r.table} (${r.sample[0] ?? r.message ?? r.status})`).join(', ')}`,
+        '`ferry verify PLAN` shows every difference',
+      );
+    step(`verified ${records.reduce((n, r) => n + r.chunks, 0)} chunks the stream touched`, { verifyMs });
+
+    at = 'setting the sequences';
+    const sequences = await guard.step(setSequences(session));
+    const frozenMs = guard.elapsed();
+    step('the target is ready', { sequences, frozenMs });
+
+    // (the place for a step that starts replicating the target's changes back to the source)
+
+    const positions = { start: state.streamStart(hash)!, frozen, applied };
+    if (opts.switchHook) {
+      at = 'running the switch hook';
+      await guard.step(
+        runSwitchHook(
+          opts.switchHook,
+          {
+            FERRY_PLAN: session.planFile,
+            FERRY_PLAN_HASH: hash,
+            FERRY_SOURCE_KIND: session.source.kind,
+            FERRY_TARGET_KIND: session.target.kind,
+            FERRY_FROZEN_POSITION: frozen,
+            FERRY_APPLIED_POSITION: applied,
+          },
+          guard.signal,
+        ),
+      );
+      step('the switch hook succeeded');
+    }
+    guard.keep();
+    state.setCutover(hash, { runId: run.id, phase: 'cut over', position: frozen });
+    step('cut over: the source stays frozen, the application writes to the target', { position: frozen });
+    return {
+      runId: run.id,
+      plan: session.planFile,
+      positions,
+      frozenMs,
+      drainMs,
+      verifyMs,
+      lagSeconds,
+      freeze: { steps: freeze.steps, unstoppable: freeze.unstoppable },
+      verified: records.map((r) => ({ table: r.table, chunks: r.chunks, status: r.status })),
+      sequences,
+      ...(opts.switchHook ? { switchHook: opts.switchHook } : {}),
+    };
+  } catch (e) {
+    const reason = e instanceof FerryError ? e.message : (e as Error).message;
+    let undone = 'the source is writable again';
+    try {
+      await guard.undo();
+    } catch (u) {
+      undone = `THE SOURCE IS STILL FROZEN (${(u as Error).message}): undo it by hand (README, "Cutover")`;
+    }
+    state.setCutover(hash, { runId: run.id, phase: 'aborted' });
+    step('cutover aborted', { step: at, reason, undone, frozenMs: guard.elapsed() });
+    throw new FerryError(
+      'CUTOVER_ABORTED',
+      `cutover aborted while ${at}: ${reason}; ${undone} and following goes on`,
+      e instanceof FerryError && e.action ? e.action : 'fix the cause, then run ferry cutover again',
+      { cause: e },
+    );
+  }
+}
+
+/** The chunks of a table live changes touched since the snapshot: undefined for every chunk. */
+function touched(session: Session, table: string): number[] | undefined {
+  const chunks = session.state.touchedChunks(session.hash, table);
+  return chunks.includes(WHOLE_TABLE) ? undefined : chunks;
+}
