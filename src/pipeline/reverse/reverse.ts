@@ -6,11 +6,13 @@ import { FerryError } from '../../core/errors.js';
 import type { ChangeLog } from '../../core/contracts.js';
 import { changeLogSettings, followChanges, type FollowOptions, type FollowSummary } from '../follow/follow.js';
 import { mapTable } from '../plan/mapping.js';
-import { asCommand, type CommandRun } from '../session/command.js';
-import { holdingPlan } from '../session/lock.js';
-import { lockRequest, openSession, type Session, type SessionOptions } from '../session/session.js';
+import type { CommandRun } from '../session/command.js';
+import type { Session } from '../session/session.js';
 import { sourceSide, targetSide } from '../session/sides.js';
 import { reverseHash, reversePlan } from './reverse-plan.js';
+
+/** The command that follows the way back, as the state store and the audit log name it. */
+export const FOLLOW_BACK = 'follow back';
 
 /** The engines whose changes ferry can follow back, as the old target of a plan. */
 const FOLLOWED_BACK = new Set(['postgres', 'mysql']);
@@ -59,6 +61,7 @@ export async function reverseSession(forward: Session): Promise<Session> {
     reader: sourceSide(target),
     writer,
     waves,
+    followedBy: FOLLOW_BACK,
   };
 }
 
@@ -102,41 +105,4 @@ export async function openWayBack(back: Session): Promise<string> {
 /** Follows the target's changes back into the source until `opts.signal` stops it. */
 export function followBack(back: Session, run: CommandRun, opts: FollowOptions): Promise<FollowSummary> {
   return followChanges(back, run, reverseChangeLog(back), opts);
-}
-
-export interface FollowBackOptions extends FollowOptions, SessionOptions {}
-
-/**
- * `ferry cutover PLAN --reverse` once the plan is cut over: follows the target's changes back
- * into the source in the foreground, under a lock of the way back's own (one such process at a
- * time); stopped, or killed, the same command goes on from the position the source holds.
- */
-export async function followBackPlan(planFile: string, opts: FollowBackOptions = {}): Promise<FollowSummary> {
-  const forward = await openSession(planFile, opts);
-  try {
-    const back = await reverseSession(forward);
-    if (back.state.streamStart(back.hash) === undefined)
-      throw new FerryError(
-        'STATE_CONFLICT',
-        `${planFile} has no way back open: the target's changes are followed back only after a cutover with --reverse`,
-        `run \`ferry cutover ${planFile} --reverse\` while \`ferry run ${planFile} --follow\` runs`,
-      );
-    return await holdingPlan(lockRequest(back, 'cutover --reverse'), () =>
-      asCommand(
-        {
-          state: back.state,
-          plan: { hash: back.hash, file: planFile },
-          command: 'follow back',
-          log: back.log,
-          details: { planFile, from: back.plan.source.url, to: back.plan.target.url },
-        },
-        async (run) => {
-          const summary = await followBack(back, run, opts);
-          return { result: summary, status: 'done', details: { ...summary } };
-        },
-      ),
-    );
-  } finally {
-    await forward.close();
-  }
 }

@@ -132,9 +132,10 @@ export interface StreamBeat {
 
 /**
  * A cutover's phase as the follow loop sees it: frozen (the source's writes are stopped at
- * `position`: store positions even without changes), cut over (stop following), aborted.
+ * `position`: store positions even without changes), cut over (stop following), aborted, rolled
+ * back (`ferry rollback --after-cutover`: the source takes the application's writes again).
  */
-export type CutoverPhase = 'frozen' | 'cut over' | 'aborted';
+export type CutoverPhase = 'frozen' | 'cut over' | 'aborted' | 'rolled back';
 
 export interface CutoverRecord {
   runId: string;
@@ -681,6 +682,11 @@ export class StateStore {
           'ON CONFLICT(plan_hash) DO UPDATE SET run_id = excluded.run_id, phase = excluded.phase, position = excluded.position, updated = excluded.updated',
       )
       .run(planHash, c.runId, c.phase, c.position ?? null, new Date().toISOString());
+  }
+
+  /** Forgets a plan's cutover (the way back's, once rolled back along: a later cutover opens a new one). */
+  forgetCutover(planHash: string): void {
+    this.db.prepare('DELETE FROM cutovers WHERE plan_hash = ?').run(planHash);
   }
 
   cutover(planHash: string): CutoverRecord | undefined {
