@@ -1,11 +1,11 @@
 // The way back from PostgreSQL to PostgreSQL (a private server with wal_level = logical holds
-// both databases): the plan renames a table and a column; after the copy and the stream, the
-// way back is opened where the target stands; the application then writes to the target while
-// `ferry cutover PLAN --reverse` follows it back into the source, killed (SIGKILL) three times
-// and started again, then stopped (SIGTERM): the source equals the target value by value. Then
-// `ferry cutover PLAN --finish` leaves no slot, publication or positions table behind. And the
-// one-line refusals: no way back open yet; a transform that cannot be turned back; a target
-// whose changes cannot be followed.
+// both databases). The plan renames a table and a column. `ferry cutover PLAN --reverse` cuts
+// over while `ferry run PLAN --follow` runs, opening the target's change log in the frozen
+// window, then follows the application's writes to the target back into the source: killed
+// (SIGKILL) three times and started again, then stopped (SIGTERM), the source equals the target
+// value by value, and `--finish` leaves no slot, publication or positions table. `ferry rollback
+// --after-cutover PLAN` switches back: the target frozen, the source writable again for the
+// application's account. And the one-line refusals, before anything is frozen.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
@@ -13,7 +13,7 @@ import { pgExec, unique } from '../helpers.js';
 import { privatePostgres, type PrivatePostgres } from '../private-postgres.js';
 import { random } from './follow-support.js';
 import { ACCOUNTS, ENTRIES, exited, follow, phase, rowsOf, seedSource, writer } from './follow-pg-support.js';
-import { appWriter, followBack, openWayBackOf, renamed, type Statements } from './cutover-reverse-support.js';
+import { appWriter, cutoverReverse, renamed, until, type Statements } from './cutover-reverse-support.js';
 import { ferry, freshDb, oneLine, open, planFor } from './support.js';
 
 let server: PrivatePostgres;
@@ -57,75 +57,116 @@ async function sourceHas(url: string, id: number): Promise<boolean> {
   return (await pgExec(url, 'SELECT 1 FROM account WHERE id = $1', [id])).rowCount === 1;
 }
 
-async function until(what: string, ok: () => Promise<boolean>, child?: { exitCode: number | null; out: string }) {
-  for (let i = 0; i < 900; i++) {
-    if (await ok()) return;
-    if (child && child.exitCode !== null) assert.fail(`ended by itself while waiting for ${what}: ${child.out}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+/** The application's own account (not ferry's, whose writes no freeze stops), allowed to write the tables. */
+async function appAccount(tag: string, source: string, target: string): Promise<{ source: string; target: string }> {
+  const role = unique(`app_${tag}`);
+  await pgExec(source, `CREATE ROLE ${role} LOGIN; GRANT ALL ON account, entry TO ${role}`);
+  await pgExec(target, `GRANT ALL ON customer, entry TO ${role}`);
+  const as = (url: string) => url.replace('postgres@', `${role}@`);
+  return { source: as(source), target: as(target) };
+}
+
+/** Whether the application's account can write to the database now (not frozen). */
+async function writable(url: string, table: string, id: number): Promise<boolean | string> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(`INSERT INTO ${table} VALUES (${id}, 'app', 0)`);
+    return true;
+  } catch (e) {
+    return (e as Error).message;
+  } finally {
+    await c.end();
   }
-  assert.fail(`waited 90 s for ${what}`);
+}
+
+/**
+ * A plan of the two databases, copied and followed while the application writes to the source,
+ * the application then stopped and its last write applied: the moment to cut over, with
+ * `ferry run PLAN --follow` still running.
+ */
+async function followed(tag: string) {
+  const source = await server.database(unique(`back_src_${tag}`));
+  const target = await server.database(unique(`back_dst_${tag}`));
+  await seedSource(source);
+  const slot = unique(`ferry_back_${tag}`);
+  const { file, dir } = await planFor(
+    source,
+    target,
+    (p) => {
+      renamed(p);
+      p.cdc = { slot, publication: slot, heartbeatSeconds: 1, batch: { transactions: 50, changes: 500, waitMs: 100 } };
+    },
+    { rowsPerChunk: 1000 },
+  );
+  const forward = follow(file, dir);
+  const app = writer(source, 7);
+  try {
+    await phase(dir, (p) => p.name === 'stream');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+  } finally {
+    await app.stop();
+  }
+  await pgExec(source, `INSERT INTO account VALUES (0, 'before the cutover', 0)`);
+  await until(
+    'the forward stream',
+    async () => (await pgExec(target, 'SELECT 1 FROM customer WHERE id = 0')).rowCount === 1,
+    forward,
+  );
+  return { source, target, slot, file, dir, forward };
+}
+
+/** Every row of both tables, source and target, equal value by value. */
+async function assertSame(source: string, target: string): Promise<void> {
+  const [src, dst] = await Promise.all([open(source), open(target)]);
+  try {
+    for (const [from, to] of [
+      ['account', 'customer'],
+      ['entry', 'entry'],
+    ] as const) {
+      const [want, got] = await Promise.all([rowsOf(dst, 'target', to), rowsOf(src, 'source', from)]);
+      assert.equal(got.length, want.length, `${from}: ${got.length} rows in the source, ${want.length} in the target`);
+      assert.deepEqual(got, want, from);
+    }
+  } finally {
+    await Promise.all([src.close(), dst.close()]);
+  }
+}
+
+/** Replication slots and publications named after `slot`, and positions tables, in a database. */
+async function leftBehind(db: string, slot: string) {
+  const { rows } = await pgExec(
+    db,
+    `SELECT (SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE $1 AND database = current_database())::int AS slots,
+            (SELECT count(*) FROM pg_publication WHERE pubname LIKE $1)::int AS publications,
+            (SELECT count(*) FROM pg_tables WHERE tablename = '_ferry_positions')::int AS positions`,
+    [`${slot}%`],
+  );
+  return rows[0] as { slots: number; publications: number; positions: number };
 }
 
 describe('ferry cutover --reverse, PostgreSQL to PostgreSQL', { timeout: 600_000 }, () => {
-  test('the target written after the cutover, followed back with three SIGKILLs then SIGTERM: the source equals the target; --finish leaves nothing behind', async () => {
-    const source = await server.database(unique('back_src'));
-    const target = await server.database(unique('back_dst'));
-    await seedSource(source);
-    const slot = unique('ferry_back');
-    const { file, dir } = await planFor(
-      source,
-      target,
-      (p) => {
-        renamed(p);
-        p.cdc = {
-          slot,
-          publication: slot,
-          heartbeatSeconds: 1,
-          batch: { transactions: 50, changes: 500, waitMs: 100 },
-        };
-      },
-      { rowsPerChunk: 1000 },
-    );
-    // the move: the copy, then live changes while the application writes to the source
-    const forward = follow(file, dir);
-    const app = writer(source, 7);
+  test('cutover --reverse, the target written after it, three SIGKILLs of the way back then SIGTERM: the source equals the target; --finish leaves nothing behind', async () => {
+    const { source, target, slot, file, dir, forward } = await followed('kill');
+    const accounts = await appAccount('kill', source, target);
+    let back = cutoverReverse(file, dir);
+    const client = new pg.Client({ connectionString: accounts.target });
+    let onTarget: { stop(): Promise<number> } | undefined;
     try {
-      await phase(dir, (p) => p.name === 'stream');
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      await app.stop();
-      await pgExec(source, `INSERT INTO account VALUES (0, 'frozen here', 0)`);
-      await until(
-        'the forward stream',
-        async () => (await pgExec(target, 'SELECT 1 FROM customer WHERE id = 0')).rowCount === 1,
-        forward,
-      );
-      forward.kill('SIGTERM');
+      await until('the cutover', () => back.out.includes('cut over (run '), back);
+      // the follow process stops once cut over; the source is frozen for the application
       assert.equal(await exited(forward), 0, forward.out);
-    } finally {
-      forward.kill('SIGKILL');
-      await app.stop().catch(() => {});
-    }
+      assert.match(String(await writable(accounts.source, 'account', -10)), /read-only transaction/);
 
-    // the cutover's part of the way back, with the source quiet and the forward stream drained
-    const start = await openWayBackOf(file);
-    assert.match(start, /^[0-9A-F]+\/[0-9A-F]+$/);
-
-    // the application now writes to the target; the way back is killed three times meanwhile
-    const client = new pg.Client({ connectionString: target });
-    await client.connect();
-    const onTarget = appWriter(
-      (s) => client.query(`BEGIN; ${s.join('; ')}; COMMIT`).then(() => {}),
-      targetStatements,
-      11,
-    );
-    const rnd = random(11);
-    let back = followBack(file, dir);
-    try {
+      // the application now writes to the target; the way back is killed three times meanwhile
+      await client.connect();
+      onTarget = appWriter((s) => client.query(`BEGIN; ${s.join('; ')}; COMMIT`).then(() => {}), targetStatements, 11);
+      const rnd = random(11);
       for (let kill = 0; kill < 3; kill++) {
-        await new Promise((resolve) => setTimeout(resolve, 800 + rnd() * 2500));
+        await new Promise((resolve) => setTimeout(resolve, 1500 + rnd() * 2500));
         back.kill('SIGKILL');
         await exited(back);
-        back = followBack(file, dir);
+        back = cutoverReverse(file, dir);
       }
       const transactions = await onTarget.stop();
       assert.ok(transactions > 50, `the application wrote ${transactions} transactions to the target`);
@@ -135,31 +176,15 @@ describe('ferry cutover --reverse, PostgreSQL to PostgreSQL', { timeout: 600_000
       assert.equal(await exited(back), 0, back.out);
       assert.match(
         back.out,
-        /followed the target back: applied \d+ changes in \d+ transactions; stopped at [0-9A-F]+\/[0-9A-F]+: the same command goes on from there/,
+        /followed the target back: applied \d+ changes in \d+ transactions; stopped at [0-9A-F]+\/[0-9A-F]+\nthe same command \(`ferry cutover .* --reverse`\) goes on from there/,
       );
     } finally {
       back.kill('SIGKILL');
-      await onTarget.stop().catch(() => {});
-      await client.end();
+      forward.kill('SIGKILL');
+      await onTarget?.stop().catch(() => {});
+      await client.end().catch(() => {});
     }
-
-    const [src, dst] = await Promise.all([open(source), open(target)]);
-    try {
-      for (const [from, to] of [
-        ['account', 'customer'],
-        ['entry', 'entry'],
-      ] as const) {
-        const [want, got] = await Promise.all([rowsOf(dst, 'target', to), rowsOf(src, 'source', from)]);
-        assert.equal(
-          got.length,
-          want.length,
-          `${from}: ${got.length} rows in the source, ${want.length} in the target`,
-        );
-        assert.deepEqual(got, want, from);
-      }
-    } finally {
-      await Promise.all([src.close(), dst.close()]);
-    }
+    await assertSame(source, target);
 
     const finish = ferry(['cutover', file, '--finish'], { cwd: dir });
     assert.equal(finish.code, 0, finish.stdout + finish.stderr);
@@ -167,18 +192,58 @@ describe('ferry cutover --reverse, PostgreSQL to PostgreSQL', { timeout: 600_000
       finish.stdout,
       new RegExp(`released the way back on the target: slot ${slot}_back, publication ${slot}_back`),
     );
-    for (const db of [source, target]) {
-      const { rows } = await pgExec(
-        db,
-        `SELECT (SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE $1)::int AS slots,
-                (SELECT count(*) FROM pg_publication WHERE pubname LIKE $1)::int AS publications,
-                (SELECT count(*) FROM pg_tables WHERE tablename = '_ferry_positions')::int AS positions`,
-        [`${slot}%`],
-      );
-      assert.deepEqual(rows[0], { slots: 0, publications: 0, positions: 0 }, db);
-    }
+    assert.match(
+      finish.stdout,
+      new RegExp(`released the forward stream on the source: slot ${slot}, publication ${slot}`),
+    );
+    assert.match(finish.stdout, /released the way back's position in the source/);
+    for (const db of [source, target])
+      assert.deepEqual(await leftBehind(db, slot), { slots: 0, publications: 0, positions: 0 }, db);
     const audit = ferry(['audit', 'verify', '--state-dir', `${dir}/.ferry`]);
     assert.equal(audit.code, 0, audit.stdout + audit.stderr);
+    assert.match(audit.stdout, /intact/);
+  });
+
+  test('rollback --after-cutover: the target frozen, the way back drained, the source writable again for the application', async () => {
+    const { source, target, slot, file, dir, forward } = await followed('rollback');
+    const accounts = await appAccount('rollback', source, target);
+    const back = cutoverReverse(file, dir);
+    const client = new pg.Client({ connectionString: accounts.target });
+    try {
+      await until('the cutover', () => back.out.includes('cut over (run '), back);
+      assert.equal(await exited(forward), 0, forward.out);
+      await client.connect();
+      const onTarget = appWriter(
+        (s) => client.query(`BEGIN; ${s.join('; ')}; COMMIT`).then(() => {}),
+        targetStatements,
+        12,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      assert.ok((await onTarget.stop()) > 20);
+      await client.end();
+
+      const rollback = ferry(['rollback', '--after-cutover', file, '--max-lag', '5s', '--max-freeze', '60s'], {
+        cwd: dir,
+      });
+      assert.equal(rollback.code, 0, rollback.stdout + rollback.stderr);
+      assert.match(
+        rollback.stdout,
+        /rolled back \(run [^)]+\): the target stays read-only; the application writes to the source again/,
+      );
+      assert.equal(await exited(back), 0, back.out);
+      assert.match(back.out, /rolled back: the source takes the application's writes again; the way back is closed/);
+    } finally {
+      back.kill('SIGKILL');
+      forward.kill('SIGKILL');
+      await client.end().catch(() => {});
+    }
+    await assertSame(source, target);
+    // the application writes to the source again, and no longer to the target
+    assert.equal(await writable(accounts.source, 'account', -20), true);
+    assert.match(String(await writable(accounts.target, 'customer', -20)), /read-only transaction/);
+    // the way back is closed on the target; the forward stream keeps its slot for a cutover later
+    assert.deepEqual(await leftBehind(target, `${slot}_back`), { slots: 0, publications: 0, positions: 1 });
+    assert.deepEqual(await leftBehind(source, slot), { slots: 1, publications: 1, positions: 0 });
   });
 
   test('before a cutover, with a transform, into a target that cannot be followed back: one line each', async () => {
@@ -187,12 +252,12 @@ describe('ferry cutover --reverse, PostgreSQL to PostgreSQL', { timeout: 600_000
     const target = await server.database(unique('back_refused_dst'));
     const plain = await planFor(source, target);
     assert.equal(ferry(['run', plain.file], { cwd: plain.dir }).code, 0);
-    const notOpen = ferry(['cutover', plain.file, '--reverse'], { cwd: plain.dir });
+    const notCut = ferry(['rollback', '--after-cutover', plain.file], { cwd: plain.dir });
     assert.deepEqual(
-      [notOpen.code, oneLine(notOpen.stderr)],
+      [notCut.code, oneLine(notCut.stderr)],
       [
         1,
-        `ferry: ${plain.file} has no way back open: the target's changes are followed back only after a cutover with --reverse: run \`ferry cutover ${plain.file} --reverse\` while \`ferry run ${plain.file} --follow\` runs`,
+        `ferry: plan ${plain.file} is not cut over: there is nothing to roll back after a cutover: see \`ferry status PLAN\`; before a cutover the source is still the application's database`,
       ],
     );
 

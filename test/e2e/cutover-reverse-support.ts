@@ -1,9 +1,8 @@
 // What the tests of the way back share: the application writing to the new database (the old
-// target) after the switch, over a schema the plan renamed (a table and a column), and the
-// follow-back command in a child process.
+// target) after the switch, over a schema the plan renamed (a table and a column), and
+// `ferry cutover --reverse` in a child process.
 import type { ChildProcess } from 'node:child_process';
-import { openSession } from '../../src/pipeline/session/session.js';
-import { checkWayBack, openWayBack, reverseSession } from '../../src/pipeline/reverse/reverse.js';
+import assert from 'node:assert/strict';
 import type { Plan } from '../../src/core/plan.js';
 import { random } from './follow-support.js';
 import { ferrySpawn } from './support.js';
@@ -19,27 +18,31 @@ export function renamed(p: Plan): void {
 }
 
 /**
- * The part of a cutover the way back adds, while the source is frozen and the forward stream
- * drained: the target's change log opened where it stands (pipeline/reverse/reverse.ts).
+ * `ferry cutover PLAN --reverse` in a child process (with bounds a slow shared machine meets);
+ * its output is kept on the child.
  */
-export async function openWayBackOf(planFile: string): Promise<string> {
-  const forward = await openSession(planFile);
-  try {
-    const back = await reverseSession(forward);
-    await checkWayBack(back);
-    return await openWayBack(back);
-  } finally {
-    await forward.close();
-  }
-}
-
-/** `ferry cutover PLAN --reverse` in a child process; its output is kept on the child. */
-export function followBack(file: string, cwd: string): ChildProcess & { out: string } {
-  const child = ferrySpawn(['cutover', file, '--reverse'], { cwd }) as ChildProcess & { out: string };
+export function cutoverReverse(file: string, cwd: string): ChildProcess & { out: string } {
+  const child = ferrySpawn(['cutover', file, '--reverse', '--max-lag', '5s', '--max-freeze', '60s'], {
+    cwd,
+  }) as ChildProcess & { out: string };
   child.out = '';
   child.stdout!.on('data', (d) => (child.out += d));
   child.stderr!.on('data', (d) => (child.out += d));
   return child;
+}
+
+/** Waits (90 s at most) until `ok`; fails at once if `child` ends meanwhile. */
+export async function until(
+  what: string,
+  ok: () => boolean | Promise<boolean>,
+  child?: { exitCode: number | null; out: string },
+): Promise<void> {
+  for (let i = 0; i < 900; i++) {
+    if (await ok()) return;
+    if (child && child.exitCode !== null) assert.fail(`ended by itself while waiting for ${what}: ${child.out}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.fail(`waited 90 s for ${what}`);
 }
 
 /** One transaction of the application on the new database: its statements, in the engine's dialect. */
