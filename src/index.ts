@@ -12,6 +12,13 @@ export { perfPlan, type PerfResult, type QueryCheck } from './pipeline/perf/perf
 export { writeReport } from './pipeline/observe/report.js';
 export { planStatus, type PlanStatus } from './pipeline/observe/status.js';
 export { compactPlan, type CompactSummary } from './pipeline/follow/compact.js';
+export {
+  cutoverWithWayBack,
+  rollbackAfterCutover,
+  type WayBackOptions,
+  type WayBackSummary,
+} from './pipeline/reverse/way-back.js';
+export { finishPlan, type FinishSummary } from './pipeline/reverse/finish.js';
 export { startDashboard, type Dashboard, type DashboardOptions } from './pipeline/observe/dashboard/server.js';
 export * from './core/changes.js';
 export { createDemoDatabase } from './pipeline/demo/sample-shop.js';
