@@ -578,6 +578,12 @@ async function main(argv: string[]): Promise<number> {
     .option('--finish', "end the move: drop both streams' slots and publications and the way back's positions")
     .action(async (planFile: string, o: CutoverFlags & { stateDir?: string; reverse?: boolean; finish?: boolean }) => {
       const opts = { log: logger(globals()), onWarning: warning, stateDir: o.stateDir };
+      if (o.finish && o.reverse)
+        throw new FerryError(
+          'PLAN_INVALID',
+          '--finish ends the way back that --reverse keeps',
+          'give one: --reverse to cut over (or follow back), --finish when the move is over',
+        );
       if (o.finish) {
         const f = await finishPlan(planFile, opts);
         if (o.json) out(JSON.stringify(f, null, 2));
