@@ -1,7 +1,7 @@
 // `npm run bench`: builds the dataset in MariaDB, PostgreSQL and SQLite (once), then times
 // ferry against pgloader and pg_dump | psql loading each into PostgreSQL, and writes the results.
-// BENCH_ROWS (default 3,000,000) sizes the dataset; BENCH_CASES=mariadb,postgres,sqlite,objectstore,dynamodb,follow
-// picks cases (follow: live changes, bench/follow-lag.ts, with its own FOLLOW_* settings); BENCH_REPEAT (default 3) sets the runs per tool, of which the fastest counts;
+// BENCH_ROWS (default 3,000,000) sizes the dataset; BENCH_CASES=mariadb,postgres,sqlite,objectstore,dynamodb,follow,cutover
+// picks cases (follow: live changes, bench/follow-lag.ts, with its own FOLLOW_* settings; cutover: the frozen window, bench/cutover.ts); BENCH_REPEAT (default 3) sets the runs per tool, of which the fastest counts;
 // BENCH_PARALLELISM and BENCH_ROWS_PER_CHUNK are passed to `ferry plan`.
 import { mkdirSync } from 'node:fs';
 import { loadConfig, SMALL_SOURCE_DB, SOURCE_DB } from './config.js';
@@ -11,6 +11,7 @@ import { objectStoreCases } from './objectstore.js';
 import { checkSameSources } from './content-check.js';
 import { ENGINES } from './dataset.js';
 import { describeEnvironment } from './environment.js';
+import { runCutoverCases } from './cutover.js';
 import { runFollowCases } from './follow-lag.js';
 import { ensureGnuTime, ensureInstalled } from './process.js';
 import { type MemoryPoint, printTable, writeResults } from './report.js';
@@ -23,9 +24,10 @@ async function main(): Promise<void> {
   const runsObjectStore = wants('objectstore');
   mkdirSync(config.logDir, { recursive: true });
   if (wants('follow')) await runFollowCases(config);
-  // the follow case alone needs neither the dataset nor the copy cases' results
-  if (config.cases.length > 0 && config.cases.every((id) => id === 'follow')) return;
-  const sqlCaseIds = config.cases.filter((id) => !['dynamodb', 'objectstore', 'follow'].includes(id));
+  if (wants('cutover')) await runCutoverCases(config);
+  // the live cases alone need neither the dataset nor the copy cases' results
+  if (config.cases.length > 0 && config.cases.every((id) => id === 'follow' || id === 'cutover')) return;
+  const sqlCaseIds = config.cases.filter((id) => !['dynamodb', 'objectstore', 'follow', 'cutover'].includes(id));
   const cases = config.cases.length > 0 && sqlCaseIds.length === 0 ? [] : selectCases(sqlCaseIds);
   ensureInstalled('pgloader', 'pgloader');
   ensureGnuTime();

@@ -12,6 +12,7 @@ export { perfPlan, type PerfResult, type QueryCheck } from './pipeline/perf/perf
 export { writeReport } from './pipeline/observe/report.js';
 export { planStatus, type PlanStatus } from './pipeline/observe/status.js';
 export { compactPlan, type CompactSummary } from './pipeline/follow/compact.js';
+export { cutoverPlan, type CutoverOptions, type CutoverResult } from './pipeline/cutover/cutover.js';
 export {
   cutoverWithWayBack,
   rollbackAfterCutover,

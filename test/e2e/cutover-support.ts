@@ -5,7 +5,12 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ferryAsync, ferrySpawn, type CliResult } from './support.js';
+import { after, before, test } from 'node:test';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import { mysqlExec, pgExec, unique } from '../helpers.js';
+import { rowsOf } from './follow-pg-support.js';
+import { ferryAsync, ferrySpawn, oneLine, open, planFor, type CliResult } from './support.js';
 
 /** One connection of the application: a write (an insert without a key, an update, a delete) by number. */
 export interface AppConnection {
@@ -120,4 +125,234 @@ export function cutoverEvents(dir: string): string[] {
     for (const l of lines) events.push((JSON.parse(l) as { event: string }).event);
   }
   return events;
+}
+
+/** Runs SQL on a PostgreSQL or MySQL URL: the rows, or for an insert into entry without a key, its id. */
+export async function sql(url: string, text: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+  if (url.startsWith('postgres')) return (await pgExec(url, text, params)).rows as Record<string, unknown>[];
+  const r = await mysqlExec(url, text, params);
+  return Array.isArray(r) ? (r as Record<string, unknown>[]) : [{ id: (r as { insertId: number }).insertId }];
+}
+
+/** The same URL as another account. */
+export function as(url: string, user: string): string {
+  const u = new URL(url);
+  u.username = user;
+  u.password = '';
+  return u.toString();
+}
+
+/** What a cutover test of one source and target needs. */
+export interface CutoverFixture {
+  /** the source as ferry's account (seeded: account, entry with auto-increment keys) and as the application's */
+  source: string;
+  appSource: string;
+  target: string;
+  /** inserts an entry without a key as the application on `url`; its key */
+  insertEntry(url: string): Promise<string>;
+  /** the next key the source's entry counter gives */
+  sourceNext(): Promise<bigint>;
+  /** what refuses the application's writes on the frozen source */
+  refused: RegExp;
+  /** an account with SUPER (MySQL) holding a session open during the cutover, or none */
+  privileged?: { account: string; hold(): Promise<() => Promise<void>> };
+  close(): Promise<void>;
+}
+
+export const ACCOUNTS = 200;
+
+/** The application's writes: an insert without a key, an update, a delete now and then. */
+async function appConnection(url: string): Promise<AppConnection> {
+  if (url.startsWith('postgres')) {
+    const c = new pg.Client({ connectionString: url });
+    c.on('error', () => {});
+    await c.connect();
+    return {
+      write: async (n) => {
+        await c.query(appStatement(n, '$1', '$2'), appParams(n));
+      },
+      close: () => c.end(),
+    };
+  }
+  const c = await mysql.createConnection({ uri: url });
+  c.on('error', () => {});
+  return {
+    write: async (n) => {
+      await c.query(appStatement(n, '?', '?'), appParams(n));
+    },
+    close: () => c.end(),
+  };
+}
+
+function appStatement(n: number, p1: string, p2: string): string {
+  if (n % 10 === 9) return `DELETE FROM entry WHERE id = ${p1}`;
+  if (n % 2) return `UPDATE account SET balance = balance + 1 WHERE id = ${p1}`;
+  return `INSERT INTO entry (account, amount) VALUES (${p1}, ${p2})`;
+}
+
+function appParams(n: number): unknown[] {
+  return n % 10 === 9 ? [n * 3] : [1 + (n % ACCOUNTS), n % 97];
+}
+
+/**
+ * The cutover tests of one pair: each abort (a failing switch hook, a freeze past --max-freeze, a
+ * target that differs, a lag never under --max-lag) leaves the source writable and following on;
+ * then a cutover under the application's writes: the target equals the frozen source, the
+ * application cannot write on the source, an insert without a key succeeds on the target, and the
+ * follow process ends with 0.
+ */
+export function cutoverTests(make: () => Promise<CutoverFixture>): void {
+  let fx: CutoverFixture;
+  let file: string;
+  let dir: string;
+  let follower: Follower;
+  let app: App;
+
+  /** the source is writable by the application, and ferry follows: a marker row reaches the target */
+  async function writableAndFollowing(): Promise<void> {
+    const id = await fx.insertEntry(fx.appSource);
+    await until(
+      'the marker on the target',
+      async () => (await sql(fx.target, 'SELECT 1 FROM entry WHERE id = ' + Number(id))).length === 1,
+    );
+    assert.equal(follower.child.exitCode, null, 'the follow process runs on');
+    assert.equal((await status(file, dir)).phase, 'following');
+  }
+
+  before(async () => {
+    fx = await make();
+    const slot = unique('ferry_cutover');
+    ({ file, dir } = await planFor(
+      fx.source,
+      fx.target,
+      (p) => {
+        p.cdc = {
+          slot,
+          publication: slot,
+          heartbeatSeconds: 1,
+          batch: { transactions: 100, changes: 1000, waitMs: 100 },
+        };
+      },
+      { rowsPerChunk: 500 },
+    ));
+    app = new App(() => appConnection(fx.appSource)).start();
+    follower = follow(file, dir);
+    await until('following', async () => (await status(file, dir)).phase === 'following');
+  });
+
+  after(async () => {
+    await app?.stop();
+    follower?.child.kill('SIGKILL');
+    await fx?.close();
+  });
+
+  test('a switch hook that fails: aborted, the source writable again, following on', async () => {
+    const r = await cutover(file, dir, [
+      '--switch-hook',
+      'echo moving; echo no route >&2; exit 7',
+      '--max-freeze',
+      '20s',
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(
+      oneLine(r.stderr),
+      /^ferry: cutover aborted while running the switch hook: the switch hook exited with 7 \(moving \/ no route\); the source is writable again and following goes on: fix the hook/,
+    );
+    await writableAndFollowing();
+  });
+
+  test('a freeze that would pass --max-freeze: aborted by the timer, the source writable again', async () => {
+    const r = await cutover(file, dir, ['--max-freeze', '1ms']);
+    assert.equal(r.code, 1);
+    assert.match(
+      oneLine(r.stderr),
+      /^ferry: cutover aborted while \w[\w ]+: the freeze would pass --max-freeze \(1 ms\); the source is writable again and following goes on/,
+    );
+    await writableAndFollowing();
+  });
+
+  test('a target that differs from the frozen source in a chunk the stream touched: aborted by verify', async () => {
+    await sql(fx.appSource, "UPDATE account SET name = 'touched' WHERE id = 7");
+    await until(
+      'the update on the target',
+      async () => (await sql(fx.target, 'SELECT name FROM account WHERE id = 7'))[0]?.name === 'touched',
+    );
+    await sql(fx.target, "UPDATE account SET name = 'changed on the target' WHERE id = 7");
+    const r = await cutover(file, dir, ['--max-freeze', '20s']);
+    await sql(fx.target, "UPDATE account SET name = 'touched' WHERE id = 7");
+    assert.equal(r.code, 1);
+    assert.match(
+      oneLine(r.stderr),
+      /^ferry: cutover aborted while verifying: the target differs from the frozen source in account \(\(id\) = 7: column name \(string\): source "touched", target "changed on the target"\); the source is writable again/,
+    );
+    await writableAndFollowing();
+  });
+
+  test('a lag never under --max-lag: nothing is frozen', async () => {
+    const r = await cutover(file, dir, ['--max-lag', '0ms', '--wait', '1s']);
+    assert.equal(r.code, 1);
+    assert.match(
+      oneLine(r.stderr),
+      /^ferry: the target stayed [\d.]+ s behind the source, more than --max-lag, for 1 s: nothing was frozen/,
+    );
+    await writableAndFollowing();
+  });
+
+  test('cutover: the target equals the frozen source, the application cannot write on the source, an insert without a key succeeds on the target, following ends', async () => {
+    const before = app.committed;
+    await until('the application writing', () => app.committed > before + 20);
+    const release = await fx.privileged?.hold();
+    const hookOut = join(dir, 'hook.env');
+    const r = await cutover(file, dir, [
+      '--json',
+      '--max-freeze',
+      '20s',
+      '--switch-hook',
+      `env | grep ^FERRY_ > ${hookOut}`,
+    ]);
+    await release?.();
+    const c = cutoverResult(r);
+    assert.ok(c.frozenMs >= c.drainMs + c.verifyMs, JSON.stringify(c));
+    assert.deepEqual(c.sequences, { set: ['account', 'entry'], notSet: [] });
+    assert.deepEqual(c.freeze.unstoppable, fx.privileged ? [{ account: fx.privileged.account, ended: false }] : []);
+    assert.equal(await follower.exit, 0, follower.out());
+    assert.match(follower.out(), /the plan is cut over/);
+    await app.stop();
+    assert.match(app.lastError, fx.refused);
+    // the application cannot write on the source, even on a new session
+    await assert.rejects(fx.insertEntry(fx.appSource), fx.refused);
+    const s = await open(fx.source);
+    const t = await open(fx.target);
+    try {
+      for (const table of ['account', 'entry'])
+        assert.deepEqual(await rowsOf(t, 'target', table), await rowsOf(s, 'source', table), table);
+    } finally {
+      await Promise.all([s.close(), t.close()]);
+    }
+    const next = await fx.sourceNext();
+    const inserted = BigInt(await fx.insertEntry(fx.target));
+    assert.ok(inserted >= next, `${inserted} >= ${next}`);
+    await sql(fx.target, "INSERT INTO account (name, balance) VALUES ('after', 0)");
+    assert.equal((await status(file, dir)).phase, 'cut over');
+    // the hook's environment: the plan and the positions, no URL
+    const env = new Map(
+      readFileSync(hookOut, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const),
+    );
+    assert.equal(env.get('FERRY_FROZEN_POSITION'), c.positions.frozen);
+    assert.equal(env.get('FERRY_APPLIED_POSITION'), c.positions.applied);
+    assert.equal(env.get('FERRY_PLAN'), file);
+    assert.ok(![...env.values()].some((v) => /(postgres|mysql):\/\//.test(v)));
+    const events = cutoverEvents(dir);
+    for (const e of [
+      'writes frozen on the source',
+      'the target is ready',
+      'the switch hook succeeded',
+      'cutover finished',
+    ])
+      assert.ok(events.includes(e), e);
+    assert.equal(events.filter((e) => e === 'cutover aborted').length, 3);
+  });
 }

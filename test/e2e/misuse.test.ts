@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ARGUMENTS } from './misuse/arguments.js';
 import { BOUNDS } from './misuse/bounds.js';
+import { CUTOVER } from './misuse/cutover.js';
 import { DATA } from './misuse/data.js';
 import { ENDPOINTS } from './misuse/endpoints.js';
 import { FILESYSTEM } from './misuse/filesystem.js';
@@ -31,6 +32,7 @@ const TABLE: [string, Row[]][] = [
   ['where filters', WHERE_FILTERS],
   ['bounds', BOUNDS],
   ['timeouts', TIMEOUTS],
+  ['cutover', CUTOVER],
   ['the way back', WAY_BACK],
 ];
 

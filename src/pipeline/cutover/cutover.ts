@@ -6,7 +6,7 @@
 // following goes on. Once cut over, the follow process stops (follow/cutover-watch.ts).
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { FreezeOptions, LockHolder, WriteFreeze } from '../../core/contracts.js';
+import type { ChangeLog, FreezeOptions, LockHolder, WriteFreeze } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { takeLockFile } from '../../core/lock-file.js';
 import { WHOLE_TABLE } from '../follow/touched.js';
@@ -90,7 +90,7 @@ export async function cutoverSession(
   command = 'cutover',
 ): Promise<CutoverResult> {
   const { state, hash, planFile } = session;
-  cutoverChangeLog(session);
+  const log = cutoverChangeLog(session);
   // the follow process holds the plan's lock: a cutover takes one of its own
   const me: LockHolder = { host: hostname(), pid: process.pid, since: new Date().toISOString(), command };
   const lock = takeLockFile(join(state.folder('locks'), `${hash}.cutover.lock`), me, {
@@ -106,7 +106,7 @@ export async function cutoverSession(
   try {
     const details = { source: session.plan.source.url, target: session.plan.target.url };
     return await asCommand({ state, plan: { hash, file: planFile }, command, log: session.log, details }, (run) =>
-      cutOver(session, run, opts, wayBack).then((result) => ({
+      cutOver(session, log, run, opts, wayBack).then((result) => ({
         result,
         status: 'cut over',
         details: timings(result),
@@ -123,13 +123,13 @@ function timings(r: CutoverResult): Record<string, unknown> {
 
 async function cutOver(
   session: Session,
+  log: ChangeLog,
   run: CommandRun,
   o: CutoverOptions,
   wayBack: WayBackOpening | undefined,
 ): Promise<CutoverResult> {
   const opts = { ...DEFAULTS, ...o };
   const { state, hash, reader } = session;
-  const log = cutoverChangeLog(session);
   const step = (event: string, details: Record<string, unknown> = {}) => {
     run.audit.record(event, details);
     opts.onStep?.(event);
@@ -141,11 +141,12 @@ async function cutOver(
     ...(opts.accounts?.length ? { accounts: opts.accounts } : {}),
     ...(opts.endUnstoppable ? { endUnstoppable: true } : {}),
   };
-  const freeze = await reader.freezeWrites!(accounts);
-  const guard = new FreezeGuard(freeze, opts.maxFreezeMs);
-  step('writes frozen on the source', { steps: freeze.steps, unstoppable: freeze.unstoppable });
-  let at = 'reading the frozen position';
+  const guard = new FreezeGuard(reader.freezeWrites!(accounts), opts.maxFreezeMs);
+  let at = 'freezing the writes';
   try {
+    const freeze = await guard.step(guard.frozen);
+    step('writes frozen on the source', { steps: freeze.steps, unstoppable: freeze.unstoppable });
+    at = 'reading the frozen position';
     const frozen = await guard.step(log.mark!());
     state.setCutover(hash, { runId: run.id, phase: 'frozen', position: frozen });
     step(`the source is frozen at ${frozen}`, { position: frozen });

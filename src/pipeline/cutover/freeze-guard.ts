@@ -1,6 +1,7 @@
-// The bound on the frozen window: a timer started with the freeze undoes it when --max-freeze
-// passes, even while a step hangs, and fails the step being awaited. Every step of the frozen
-// window runs through step(); the hook gets the guard's signal, so it is stopped too.
+// The bound on the frozen window: a timer started as the freeze begins undoes it when
+// --max-freeze passes, even while a step hangs (the freeze itself included: a freeze that comes
+// after the deadline is undone as it comes), and fails the step being awaited. Every step of the
+// frozen window runs through step(); the hook gets the guard's signal, so it is stopped too.
 import type { WriteFreeze } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 
@@ -12,9 +13,11 @@ export class FreezeGuard {
   private undone: Promise<void> | undefined;
 
   constructor(
-    private readonly freeze: WriteFreeze,
+    /** the freeze as it is being made (a freeze that fails undoes what it did itself) */
+    private readonly freeze: Promise<WriteFreeze>,
     readonly maxMs: number,
   ) {
+    this.freeze.catch(() => {});
     let fail: (e: FerryError) => void = () => {};
     this.expired = new Promise<never>((_, reject) => (fail = reject));
     this.expired.catch(() => {});
@@ -28,6 +31,11 @@ export class FreezeGuard {
       void this.undo().catch(() => {});
       fail(e);
     }, maxMs);
+  }
+
+  /** the freeze, once made */
+  get frozen(): Promise<WriteFreeze> {
+    return this.freeze;
   }
 
   /** aborted when the deadline passes */
@@ -48,7 +56,10 @@ export class FreezeGuard {
   /** Makes the source writable again (once, however often it is called). */
   undo(): Promise<void> {
     clearTimeout(this.timer);
-    this.undone ??= this.freeze.undo();
+    this.undone ??= this.freeze.then(
+      (f) => f.undo(),
+      () => {},
+    );
     return this.undone;
   }
 

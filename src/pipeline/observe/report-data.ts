@@ -42,6 +42,8 @@ export interface ReportData {
   verificationStale: boolean;
   resumed: ResumedTable[];
   chunks: ChunkWritten[];
+  /** the plan's latest cutover, with its steps as its audit log has them */
+  cutover?: { run: RunRecord; steps: { time: string; event: string }[] };
   verdict: Verdict;
 }
 
@@ -102,6 +104,13 @@ function resumedTables(state: StateStore, run: RunRecord, tables: { t: TablePlan
     .filter((r) => r.chunks > 0);
 }
 
+function latestCutover(state: StateStore, run: RunRecord): ReportData['cutover'] {
+  const cutover = state.runsOf(run.planHash, 'cutover').at(-1);
+  if (!cutover) return undefined;
+  const steps = auditEvents(state.dir, cutover.id).map((e) => ({ time: String(e.time), event: String(e.event) }));
+  return { run: cutover, steps };
+}
+
 export function gatherReport(state: StateStore, run: RunRecord): ReportData {
   const plan = readPlan(run.planFile);
   const tables = plan ? plan.waves.flatMap((w, i) => w.tables.map((t) => ({ t, wave: i + 1 }))) : [];
@@ -122,6 +131,7 @@ export function gatherReport(state: StateStore, run: RunRecord): ReportData {
     verificationStale: !!verification && (!run.finished || verification.run.started < run.finished),
     resumed: resumedTables(state, run, tables),
     chunks: chunks.filter((c) => Number.isFinite(c.at)),
+    cutover: latestCutover(state, run),
   };
   return { ...gathered, verdict: verdictOf({ ...gathered, rejectedRows: gathered.rejects.length }) };
 }

@@ -171,6 +171,17 @@ function verificationSection(d: ReportData): string {
   return md;
 }
 
+function cutoverSection(d: ReportData): string {
+  const c = d.cutover!;
+  return (
+    `Cutover ${c.run.id}: **${c.run.status}**${c.run.error ? ` (${c.run.error})` : ''}\n` +
+    table(
+      ['time', 'step'],
+      c.steps.map((s) => [s.time, s.event]),
+    )
+  );
+}
+
 export function reportSections(d: ReportData, rejectsDir: string): ReportSection[] {
   return [
     { markdown: runSection(d) },
@@ -179,6 +190,7 @@ export function reportSections(d: ReportData, rejectsDir: string): ReportSection
     { title: 'Timings', markdown: timingsSection(d) },
     { title: 'Rejected rows', markdown: rejectsSection(d, rejectsDir) },
     { title: 'Verification', markdown: verificationSection(d) },
+    ...(d.cutover ? [{ title: 'Cutover', markdown: cutoverSection(d) }] : []),
   ];
 }
 

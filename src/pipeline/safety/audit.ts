@@ -140,18 +140,19 @@ export function verifyAuditLog(state: StateStore, runId: string): AuditCheck {
 }
 
 /**
- * The entries of one run's log that record `event`, in order, for a reader such as the report;
- * a line that is not an entry is left out (`ferry audit verify` is what says a log is damaged).
+ * The entries of one run's log (those that record `event`, when given), in order, for a reader
+ * such as the report; a line that is not an entry is left out (`ferry audit verify` is what says
+ * a log is damaged).
  */
-export function auditEvents(stateDir: string, runId: string, event: string): Record<string, unknown>[] {
+export function auditEvents(stateDir: string, runId: string, event?: string): Record<string, unknown>[] {
   const file = auditFile(stateDir, runId);
   if (!existsSync(file)) return [];
   const entries: Record<string, unknown>[] = [];
   for (const line of readFileSync(file, 'utf8').split('\n')) {
-    if (!line.includes(`"event":${JSON.stringify(event)}`)) continue;
+    if (line === '' || (event !== undefined && !line.includes(`"event":${JSON.stringify(event)}`))) continue;
     try {
       const entry = JSON.parse(line) as Record<string, unknown>;
-      if (entry.event === event) entries.push(entry);
+      if (event === undefined || entry.event === event) entries.push(entry);
     } catch {
       // a damaged line: left out
     }
