@@ -7,6 +7,7 @@
 // --after-cutover PLAN` switches back: the target frozen, the source writable again for the
 // application's account. And the one-line refusals, before anything is frozen.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { pgExec, unique } from '../helpers.js';
@@ -202,6 +203,15 @@ describe('ferry cutover --reverse, PostgreSQL to PostgreSQL', { timeout: 600_000
     const audit = ferry(['audit', 'verify', '--state-dir', `${dir}/.ferry`]);
     assert.equal(audit.code, 0, audit.stdout + audit.stderr);
     assert.match(audit.stdout, /intact/);
+    // the report of the move shows the cutover and every run of the way back, the finish last
+    const report = ferry(['report', '--state-dir', `${dir}/.ferry`]);
+    assert.equal(report.code, 0, report.stdout + report.stderr);
+    const md = readFileSync(report.stdout.split('\n')[1]!.trim(), 'utf8');
+    assert.match(md, /## Cutover\nCutover \S+: \*\*cut over\*\*/);
+    assert.match(md, /the way back starts at the target's [0-9A-F]+\/[0-9A-F]+/);
+    const wayBack = md.slice(md.indexOf('## The way back'));
+    assert.equal(wayBack.match(/^ferry follow back \S+: \*\*/gm)?.length, 4, wayBack);
+    assert.match(wayBack, /ferry finish \S+: \*\*done\*\*[^]*finished the move/);
   });
 
   test('rollback --after-cutover: the target frozen, the way back drained, the source writable again for the application', async () => {

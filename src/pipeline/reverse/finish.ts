@@ -11,6 +11,9 @@ import { lockRequest, openSession, type Session, type SessionOptions } from '../
 import { targetSide } from '../session/sides.js';
 import { reverseCdc, reverseHash } from './reverse-plan.js';
 
+/** The command that ends the move, as the state store and the audit log name it. */
+export const FINISH = 'finish';
+
 export interface FinishSummary {
   /** what was released, as the audit log and the report say it */
   released: string[];
@@ -21,7 +24,7 @@ export async function finishCutover(forward: Session): Promise<FinishSummary> {
   const { state, hash, planFile, plan, log } = forward;
   const back = reverseHash(hash);
   return asCommand(
-    { state, plan: { hash, file: planFile }, command: 'finish', log, details: { planFile } },
+    { state, plan: { hash, file: planFile }, command: FINISH, log, details: { planFile } },
     async (run) => {
       const released: string[] = [];
       // the stream's position in the side it is applied to, then the state store's record of it

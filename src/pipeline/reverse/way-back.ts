@@ -26,6 +26,9 @@ export interface WayBackSummary {
   rolledBack?: { sourceWritable: boolean };
 }
 
+/** The command that switches back, as the state store and the audit log name it (under the plan backwards). */
+export const ROLLBACK_AFTER_CUTOVER = 'rollback --after-cutover';
+
 /** How long `ferry rollback --after-cutover` waits for the process following back to make the source writable. */
 const THAW_WAIT_MS = 60_000;
 
@@ -136,7 +139,7 @@ export async function rollbackAfterCutover(planFile: string, opts: CutoverOption
         `plan ${planFile} was cut over without a way back: the source has not followed the target since`,
         'the source stays as it was at the freeze; a way back needs a cutover with --reverse',
       );
-    const result = await cutoverSession(back, opts, undefined, 'rollback --after-cutover');
+    const result = await cutoverSession(back, opts, undefined, ROLLBACK_AFTER_CUTOVER);
     for (const until = Date.now() + THAW_WAIT_MS; state.cutover(hash)?.phase !== 'rolled back';) {
       if (Date.now() > until)
         throw new FerryError(
