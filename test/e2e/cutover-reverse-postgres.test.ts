@@ -256,6 +256,26 @@ describe('ferry cutover --reverse, PostgreSQL to PostgreSQL', { timeout: 600_000
     assert.deepEqual(await leftBehind(source, slot), { slots: 1, publications: 1, positions: 0 });
   });
 
+  test('a cutover --reverse that aborts (the switch hook fails) closes the way back it opened; following goes on', async () => {
+    const { target, slot, file, dir, forward } = await followed('abort');
+    try {
+      const cut = ferry(
+        ['cutover', file, '--reverse', '--switch-hook', 'exit 3', '--max-lag', '5s', '--max-freeze', '60s'],
+        { cwd: dir },
+      );
+      assert.equal(cut.code, 1, cut.stdout + cut.stderr);
+      assert.match(
+        oneLine(cut.stderr),
+        /^ferry: cutover aborted while running the switch hook: .*the source is writable again and following goes on/,
+      );
+      assert.match(cut.stdout, /the way back starts at the target's /);
+      assert.deepEqual(await leftBehind(target, `${slot}_back`), { slots: 0, publications: 0, positions: 1 });
+      assert.equal(forward.exitCode, null, 'the follow process goes on');
+    } finally {
+      forward.kill('SIGKILL');
+    }
+  });
+
   test('before a cutover, with a transform, into a target that cannot be followed back: one line each', async () => {
     const source = await server.database(unique('back_refused_src'));
     await pgExec(source, `CREATE TABLE person (id int PRIMARY KEY, email text NOT NULL)`);

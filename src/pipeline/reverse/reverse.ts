@@ -36,10 +36,9 @@ export async function reverseSession(forward: Session): Promise<Session> {
       `${source.kind} sources cannot take the target's changes back`,
       'cut over without --reverse',
     );
-  const mappings = forward.waves.flat();
-  const live = await target.introspect({ tables: mappings.map((m) => m.target.name) });
-  const back = reversePlan(plan, forward.waves, new Map(live.tables.map((t) => [t.name, t])));
+  const live = await target.introspect({ tables: forward.waves.flat().map((m) => m.target.name) });
   const byName = new Map(live.tables.map((t) => [t.name, t]));
+  const back = reversePlan(plan, forward.waves, byName);
   const waves = back.waves.map((w, wi) =>
     w.tables.map((tp, ti) =>
       mapTable(

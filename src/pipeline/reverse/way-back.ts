@@ -54,7 +54,11 @@ export async function cutoverWithWayBack(planFile: string, opts: WayBackOptions 
     }
     await checkWayBack(back);
     const opening: WayBackOpening = { back };
-    const cutover = await cutoverSession(forward, opts, opening);
+    // an aborted cutover closes the way back it opened: the next one opens it where the target stands then
+    const cutover = await cutoverSession(forward, opts, opening).catch(async (e: unknown) => {
+      await dropWayBack(back).catch(() => {});
+      throw e;
+    });
     opts.onCutOver?.(cutover);
     return { cutover, ...(await followBackHeld(forward, back, opts, opening.freeze)) };
   } finally {
@@ -106,14 +110,19 @@ async function closeWayBack(
     run.audit.record('the source stays frozen', {
       reason: 'the process that froze it is gone (this one was started again since the cutover)',
     });
+  await dropWayBack(back);
+  forward.state.setCutover(forward.hash, { runId: run.id, phase: 'rolled back' });
+  run.audit.record('the way back is closed', {});
+  return { sourceWritable: freeze !== undefined };
+}
+
+/** Drops what the way back keeps: its change log on the target, its position in the source, its records in the state folder. */
+async function dropWayBack(back: Session): Promise<void> {
   await reverseChangeLog(back).drop();
   const start = back.state.streamStart(back.hash);
   if (start !== undefined) await back.writer.forgetStream?.(streamName(back.hash, start));
   back.state.forgetStream(back.hash);
   back.state.forgetCutover(back.hash);
-  forward.state.setCutover(forward.hash, { runId: run.id, phase: 'rolled back' });
-  run.audit.record('the way back is closed', {});
-  return { sourceWritable: freeze !== undefined };
 }
 
 /**
