@@ -210,7 +210,8 @@ describe('ferry cutover --reverse, PostgreSQL to PostgreSQL', { timeout: 600_000
     assert.match(md, /## Cutover\nCutover \S+: \*\*cut over\*\*/);
     assert.match(md, /the way back starts at the target's [0-9A-F]+\/[0-9A-F]+/);
     const wayBack = md.slice(md.indexOf('## The way back'));
-    assert.equal(wayBack.match(/^ferry follow back \S+: \*\*/gm)?.length, 4, wayBack);
+    // (a process killed while it starts records no run of its own: how many there are varies)
+    assert.match(wayBack, /^ferry follow back \S+: \*\*done\*\*$[^]*stopped following/m);
     assert.match(wayBack, /ferry finish \S+: \*\*done\*\*[^]*finished the move/);
   });
 
