@@ -7,7 +7,7 @@
 // more seconds of writes, then `ferry cutover PLAN --json`; its frozenMs, drainMs and verifyMs are kept, and the
 // median and p99 (the largest, with five) printed and written to bench/out/cutover.json.
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { planToYaml } from '../src/core/plan.js';
@@ -114,6 +114,7 @@ async function oneCutover(config: BenchConfig, server: PrivatePostgres, rate: nu
   await c.end();
   await recreatePgDatabase(name);
   const dir = join(config.logDir, name);
+  rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const plan = await makePlan({ source, target: pgUrl(name), ifExists: 'drop' });
   plan.settings.stateDir = join(dir, '.ferry');

@@ -9,7 +9,7 @@ import type { FreezeOptions, WriteFreeze } from '../../core/contracts.js';
 import { queryError } from './errors.js';
 import { quoteIdent } from './sql.js';
 
-/** how long ending one session may take before the freeze fails (pg_terminate_backend's timeout) */
+/** how long the sessions ended may take to go before the freeze fails */
 const END_SESSION_MS = 2000;
 
 /** The setting as it was before, for one database-wide or one role-in-database entry. */
@@ -109,14 +109,28 @@ async function currentSetting(
 
 /** Ends the client sessions of the database but ferry's (of the roles named), started after `since` when given. */
 async function endSessions(client: pg.PoolClient, roles: string[] | undefined, since?: string): Promise<string[]> {
-  const { rows } = await client.query<{ role: string; ended: boolean }>(
-    `SELECT usename AS role, pg_terminate_backend(pid, ${END_SESSION_MS}) AS ended FROM pg_stat_activity
-      WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
-        AND usename <> current_user AND ($1::text[] IS NULL OR usename = ANY($1))
-        AND ($2::timestamptz IS NULL OR backend_start >= $2::timestamptz)`,
+  // every session told at once, then waited for together (pg_terminate_backend's own wait is one by one)
+  const { rows } = await client.query<{ pid: number; role: string }>(
+    // the sessions are chosen first (MATERIALIZED): the planner may not end one before its filter
+    `WITH chosen AS MATERIALIZED (
+       SELECT pid, usename FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'
+          AND usename <> current_user AND ($1::text[] IS NULL OR usename = ANY($1))
+          AND ($2::timestamptz IS NULL OR backend_start >= $2::timestamptz))
+     SELECT pid, usename AS role FROM chosen WHERE pg_terminate_backend(pid)`,
     [roles?.length ? roles : null, since ?? null],
   );
-  const stuck = rows.filter((r) => !r.ended);
-  if (stuck.length) throw new Error(`sessions of ${stuck.map((r) => r.role).join(', ')} did not end`);
+  const pids = rows.map((r) => r.pid);
+  const deadline = Date.now() + END_SESSION_MS;
+  for (;;) {
+    const left = await client.query<{ role: string }>(
+      'SELECT usename AS role FROM pg_stat_activity WHERE pid = ANY($1::int[])',
+      [pids],
+    );
+    if (left.rows.length === 0) break;
+    if (Date.now() > deadline)
+      throw new Error(`sessions of ${[...new Set(left.rows.map((r) => r.role))].join(', ')} did not end`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   return rows.map((r) => r.role);
 }

@@ -6,10 +6,12 @@
 // following goes on. Once cut over, the follow process stops (follow/cutover-watch.ts).
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { ChangeLog, FreezeOptions, LockHolder, WriteFreeze } from '../../core/contracts.js';
+import type { ChangeLog, FreezeOptions, LockHolder, ReadView, WriteFreeze } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
+import { boundsOf } from '../copy/bounds.js';
 import { takeLockFile } from '../../core/lock-file.js';
-import { WHOLE_TABLE } from '../follow/touched.js';
+import type { KeyRange } from '../../core/types.js';
+import { spanRange, WHOLE_TABLE } from '../follow/touched.js';
 import type { VerifyRecord } from '../session/checkpoints.js';
 import { asCommand, type CommandRun } from '../session/command.js';
 import { OTHER_STATE_FOLDER } from '../session/private-files.js';
@@ -134,6 +136,8 @@ async function cutOver(
     run.audit.record(event, details);
     opts.onStep?.(event);
   };
+  // what verify needs that does not change with the freeze is measured before it
+  const bounds = await boundsOf(session, () => {});
   const lagSeconds = await waitForLag(session, opts.maxLagMs, opts.lagTimeoutMs);
   step(`the follow process is ${lagSeconds.toFixed(2)} s behind the source`, { lagSeconds });
 
@@ -143,6 +147,7 @@ async function cutOver(
   };
   const guard = new FreezeGuard(reader.freezeWrites!(accounts), opts.maxFreezeMs);
   let at = 'freezing the writes';
+  let view: Promise<ReadView> | undefined;
   try {
     const freeze = await guard.step(guard.frozen);
     step('writes frozen on the source', { steps: freeze.steps, unstoppable: freeze.unstoppable });
@@ -153,13 +158,17 @@ async function cutOver(
 
     at = 'draining';
     const drainFrom = Date.now();
+    // the frozen source's view opens while the target drains: nothing can change it any more
+    view = session.reader.snapshot(bounds.workers);
+    view.catch(() => {});
     const applied = await guard.step(waitApplied(session, log, frozen, guard.signal));
     const drainMs = Date.now() - drainFrom;
     step(`the target holds ${applied}`, { position: applied, drainMs });
 
     at = 'verifying';
     const verifyFrom = Date.now();
-    const records = await guard.step(verifyTables(session, run, {}, (m) => touched(session, m.target.name)));
+    const ready = { bounds, view: await guard.step(view) };
+    const records = await guard.step(verifyTables(session, run, {}, (m) => touched(session, m.target.name), ready));
     const verifyMs = Date.now() - verifyFrom;
     const differ = records.filter((r) => r.status !== 'match');
     if (differ.length)
@@ -168,7 +177,7 @@ async function cutOver(
         `the target differs from the frozen source in ${differ.map((r) => `${r.table} (${r.sample[0] ?? r.message ?? r.status})`).join(', ')}`,
         '`ferry verify PLAN` shows every difference',
       );
-    step(`verified ${records.reduce((n, r) => n + r.chunks, 0)} chunks the stream touched`, { verifyMs });
+    step(`verified the keys the stream touched (${records.reduce((n, r) => n + r.chunks, 0)} spans)`, { verifyMs });
 
     at = 'setting the sequences';
     const sequences = await guard.step(setSequences(session));
@@ -203,6 +212,7 @@ async function cutOver(
     }
     guard.keep();
     if (wayBack) wayBack.freeze = freeze;
+    await releaseView(view);
     state.setCutover(hash, { runId: run.id, phase: 'cut over', position: frozen });
     step('cut over: the source stays frozen, the application writes to the target', { position: frozen });
     return {
@@ -219,6 +229,7 @@ async function cutOver(
       ...(opts.switchHook ? { switchHook: opts.switchHook } : {}),
     };
   } catch (e) {
+    await releaseView(view);
     const reason = e instanceof FerryError ? e.message : (e as Error).message;
     let undone = 'the source is writable again';
     try {
@@ -237,8 +248,12 @@ async function cutOver(
   }
 }
 
-/** The chunks of a table live changes touched since the snapshot: undefined for every chunk. */
-function touched(session: Session, table: string): number[] | undefined {
-  const chunks = session.state.touchedChunks(session.hash, table);
-  return chunks.includes(WHOLE_TABLE) ? undefined : chunks;
+async function releaseView(view: Promise<ReadView> | undefined): Promise<void> {
+  await view?.then((v) => v.release()).catch(() => {});
+}
+
+/** The key ranges of a table live changes touched since the snapshot: undefined for every chunk. */
+function touched(session: Session, table: string): KeyRange[] | undefined {
+  const spans = session.state.touchedChunks(session.hash, table);
+  return spans.some((s) => s.idx === WHOLE_TABLE) ? undefined : spans.map(spanRange);
 }

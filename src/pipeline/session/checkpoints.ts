@@ -104,7 +104,7 @@ CREATE TABLE IF NOT EXISTS streams(plan_hash TEXT PRIMARY KEY, start TEXT NOT NU
   applied_at TEXT, changes INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS stream_beats(plan_hash TEXT PRIMARY KEY, seen_at TEXT NOT NULL, lag REAL NOT NULL, position TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS touched_chunks(plan_hash TEXT NOT NULL, table_name TEXT NOT NULL, idx INTEGER NOT NULL,
-  PRIMARY KEY(plan_hash, table_name, idx));
+  lowest TEXT, highest TEXT, PRIMARY KEY(plan_hash, table_name, idx));
 CREATE TABLE IF NOT EXISTS cutovers(plan_hash TEXT PRIMARY KEY, run_id TEXT NOT NULL, phase TEXT NOT NULL, position TEXT,
   updated TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS scratch_tables(id INTEGER PRIMARY KEY, target TEXT NOT NULL, run_id TEXT NOT NULL, definition TEXT NOT NULL);
@@ -128,6 +128,13 @@ export interface StreamBeat {
   seenAt: string;
   lagSeconds: number;
   position: string;
+}
+
+/** The keys live changes touched in one chunk of the copy: its lowest and highest (none for the whole table, chunk -1). */
+export interface TouchedSpan {
+  idx: number;
+  lowest?: unknown[];
+  highest?: unknown[];
 }
 
 /**
@@ -657,21 +664,34 @@ export class StateStore {
     return r && { seenAt: r.seen_at, lagSeconds: r.lag, position: r.position };
   }
 
-  /** Chunks of a table live changes touched since the snapshot (-1: changes the chunks cannot place). */
-  addTouchedChunks(planHash: string, table: string, chunks: Iterable<number>): void {
-    const insert = this.db.prepare(
-      'INSERT INTO touched_chunks(plan_hash, table_name, idx) VALUES (?,?,?) ON CONFLICT DO NOTHING',
+  /** Keeps the spans of keys live changes touched in chunks of a table (follow/touched.ts), replacing those kept. */
+  saveTouched(planHash: string, table: string, spans: TouchedSpan[]): void {
+    const upsert = this.db.prepare(
+      'INSERT INTO touched_chunks(plan_hash, table_name, idx, lowest, highest) VALUES (?,?,?,?,?) ' +
+        'ON CONFLICT(plan_hash, table_name, idx) DO UPDATE SET lowest = excluded.lowest, highest = excluded.highest',
     );
     this.db.transaction(() => {
-      for (const idx of chunks) insert.run(planHash, table, idx);
+      for (const s of spans)
+        upsert.run(
+          planHash,
+          table,
+          s.idx,
+          s.lowest ? stateStringify(s.lowest) : null,
+          s.highest ? stateStringify(s.highest) : null,
+        );
     })();
   }
 
-  touchedChunks(planHash: string, table: string): number[] {
-    return this.db
-      .prepare('SELECT idx FROM touched_chunks WHERE plan_hash = ? AND table_name = ? ORDER BY idx')
-      .pluck()
-      .all(planHash, table) as number[];
+  touchedChunks(planHash: string, table: string): TouchedSpan[] {
+    const rows = this.db
+      .prepare('SELECT idx, lowest, highest FROM touched_chunks WHERE plan_hash = ? AND table_name = ? ORDER BY idx')
+      .all(planHash, table) as { idx: number; lowest: string | null; highest: string | null }[];
+    return rows.map((r) => ({
+      idx: r.idx,
+      ...(r.lowest !== null && r.highest !== null
+        ? { lowest: stateParse<unknown[]>(r.lowest), highest: stateParse<unknown[]>(r.highest) }
+        : {}),
+    }));
   }
 
   /** Where a plan's cutover stands: the follow loop reads it (frozen: drain; cut over: stop). */

@@ -58,23 +58,25 @@ async function verifyAll(session: Session, run: CommandRun, opts: VerifyOptions)
 }
 
 /**
- * Which chunks of a table to verify, by their index in the state folder: undefined, every chunk;
- * an empty list, none (the table is left out).
+ * Which key ranges of a table to verify: undefined, every chunk the copy made; an empty list,
+ * none (the table is left out).
  */
-export type ChunkChoice = (m: TableMapping) => number[] | undefined;
+export type RangeChoice = (m: TableMapping) => KeyRange[] | undefined;
 
-/** Verifies the plan's tables (or the chunks `choose` picks) against the source, recording each in the state and the audit log. */
+/** Verifies the plan's tables (or the ranges `choose` picks) against the source, recording each in the state and the audit log. */
 export async function verifyTables(
   session: Session,
   run: CommandRun,
   opts: Pick<VerifyOptions, 'sample' | 'onTable' | 'onWarning'>,
-  choose: ChunkChoice = () => undefined,
+  choose: RangeChoice = () => undefined,
+  /** bounds and a source view the caller made ahead (a cutover, outside its frozen window's critical path); the caller releases the view */
+  ready?: { bounds: Bounds; view: ReadView },
 ): Promise<VerifyRecord[]> {
   let view: ReadView | undefined;
   try {
     // within the plan's cap on source connections and the bounds of servers and memory, like the run
-    const bounds = await boundsOf(session, (line) => opts.onWarning?.(line));
-    view = await session.reader.snapshot(bounds.workers);
+    const bounds = ready?.bounds ?? (await boundsOf(session, (line) => opts.onWarning?.(line)));
+    view = ready?.view ?? (await session.reader.snapshot(bounds.workers));
     // the rows the run rejected as orphans are left out of the source side as the run left them out
     await refuseOrphans(session.waves.flat(), session.reader, view, bounds.batchRows);
     const results: VerifyRecord[] = [];
@@ -107,7 +109,7 @@ export async function verifyTables(
     }
     return results;
   } finally {
-    await view?.release().catch(() => {});
+    if (!ready) await view?.release().catch(() => {});
   }
 }
 
@@ -121,7 +123,7 @@ async function verifyTable(
   view: ReadView,
   bounds: Bounds,
   sampleSize: number,
-  only?: number[],
+  only?: KeyRange[],
 ): Promise<VerifyRecord> {
   const { state, hash } = session;
   const source = session.reader;
@@ -171,14 +173,14 @@ async function verifyTable(
     rows: (r) => rowsOf(target.readBack(m.target, r, batchRows)),
   };
 
-  const all = state.chunks(hash, m.target.name);
-  const chunks = only && all.length > 0 ? all.filter((c) => only.includes(c.idx)) : all;
+  const chunks = state.chunks(hash, m.target.name);
   const ranges =
-    chunks.length > 0
+    only ??
+    (chunks.length > 0
       ? chunks.map((c) => c.range)
       : m.source.key.length > 0
         ? await source.split(m.source, m.plan.chunking.rowsPerChunk, view)
-        : [{}];
+        : [{}]);
   let sourceRowsTotal = 0;
   let targetRowsTotal = 0;
   const mismatched: KeyRange[] = [];
