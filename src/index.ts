@@ -13,6 +13,13 @@ export { writeReport } from './pipeline/observe/report.js';
 export { planStatus, type PlanStatus } from './pipeline/observe/status.js';
 export { compactPlan, type CompactSummary } from './pipeline/follow/compact.js';
 export { cutoverPlan, type CutoverOptions, type CutoverResult } from './pipeline/cutover/cutover.js';
+export {
+  cutoverWithWayBack,
+  rollbackAfterCutover,
+  type WayBackOptions,
+  type WayBackSummary,
+} from './pipeline/reverse/way-back.js';
+export { finishPlan, type FinishSummary } from './pipeline/reverse/finish.js';
 export { startDashboard, type Dashboard, type DashboardOptions } from './pipeline/observe/dashboard/server.js';
 export * from './core/changes.js';
 export { createDemoDatabase } from './pipeline/demo/sample-shop.js';

@@ -27,13 +27,15 @@ import { backupPlan } from '../pipeline/safety/backup/writer.js';
 import { dryRun, type DryRunResult } from '../pipeline/copy/dryrun.js';
 import { restoreBackup } from '../pipeline/safety/restore.js';
 import { rollbackRun } from '../pipeline/safety/rollback.js';
+import { finishPlan } from '../pipeline/reverse/finish.js';
+import { cutoverWithWayBack, rollbackAfterCutover, type WayBackSummary } from '../pipeline/reverse/way-back.js';
 import type { KeySource } from '../pipeline/safety/backup/sealed.js';
 import { StateStore } from '../pipeline/session/checkpoints.js';
 import { progressReporter } from './progress.js';
 import { planStatus, type PlanStatus } from '../pipeline/observe/status.js';
 import { listRuns } from '../pipeline/observe/runs.js';
 import { compactPlan, type CompactSummary } from '../pipeline/follow/compact.js';
-import { cutoverPlan, type CutoverResult } from '../pipeline/cutover/cutover.js';
+import { cutoverPlan, type CutoverOptions, type CutoverResult } from '../pipeline/cutover/cutover.js';
 import { newToken, startDashboard, type Dashboard } from '../pipeline/observe/dashboard/server.js';
 import { perfPlan } from '../pipeline/perf/perf.js';
 import { perfLines, queryLine } from './perf-output.js';
@@ -157,14 +159,75 @@ function printStatus(s: PlanStatus): void {
   if (st.sourceError) out(`source: ${st.sourceError}`);
 }
 
-function printCutover(c: CutoverResult): void {
+/** The options of a guarded switch, which `ferry cutover` and `ferry rollback --after-cutover` share. */
+function cutoverOptions(cmd: Command): Command {
+  return cmd
+    .option('--max-lag <duration>', 'wait until the follow process is this close to the source', durationMs, 2000)
+    .option(
+      '--max-freeze <duration>',
+      'undo the freeze and abort if the source would stay frozen longer',
+      durationMs,
+      5000,
+    )
+    .option('--wait <duration>', 'how long to wait for the lag before giving up (nothing frozen)', durationMs, 60_000)
+    .option('--switch-hook <command>', 'shell command that moves the application, run once the target is ready')
+    .option('--accounts <names>', "freeze only these accounts (comma-separated; default: all but ferry's)", (v) =>
+      v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .option(
+      '--end-unstoppable',
+      'MySQL/MariaDB: end the sessions of accounts read_only cannot stop (SUPER, READ ONLY ADMIN)',
+    )
+    .option('--json', 'machine-readable output (frozenMs, drainMs, verifyMs, positions)');
+}
+
+interface CutoverFlags {
+  maxLag: number;
+  maxFreeze: number;
+  wait: number;
+  switchHook?: string;
+  accounts?: string[];
+  endUnstoppable?: boolean;
+  json?: boolean;
+}
+
+function cutoverSettings(o: CutoverFlags): CutoverOptions {
+  return {
+    maxLagMs: o.maxLag,
+    maxFreezeMs: o.maxFreeze,
+    lagTimeoutMs: o.wait,
+    switchHook: o.switchHook,
+    accounts: o.accounts,
+    endUnstoppable: o.endUnstoppable,
+    onStep: o.json ? undefined : (line) => out(line),
+  };
+}
+
+function printWayBack(w: WayBackSummary, planFile: string): void {
+  const f = w.follow;
+  out(
+    `followed the target back: applied ${f.changes} changes in ${f.transactions} transactions${f.rejects > 0 ? `, ${f.rejects} rejected` : ''}; stopped at ${f.position}`,
+  );
+  if (!w.rolledBack) out(`the same command (\`ferry cutover ${planFile} --reverse\`) goes on from there`);
+  else if (w.rolledBack.sourceWritable)
+    out("rolled back: the source takes the application's writes again; the way back is closed");
+  else
+    out(
+      'rolled back, but the source is still frozen: this process was started again since the cutover and does not hold its freeze; undo it by hand (README, "The way back")',
+    );
+}
+
+function printCutover(c: CutoverResult, closing?: string): void {
   for (const line of c.freeze.steps) out(`freeze: ${line}`);
   for (const u of c.freeze.unstoppable.filter((x) => !x.ended))
     out(`warning: the freeze cannot stop ${u.account} (end its sessions with --end-unstoppable)`);
   out(`positions: snapshot ${c.positions.start}, frozen ${c.positions.frozen}, applied ${c.positions.applied}`);
   out(`frozen window ${c.frozenMs} ms (drain ${c.drainMs} ms, verify ${c.verifyMs} ms)`);
   if (c.sequences.notSet.length) out(`warning: the target cannot set the counters of ${c.sequences.notSet.join(', ')}`);
-  out(`cut over (run ${c.runId}): the source stays read-only; the follow process stops`);
+  out(closing ?? `cut over (run ${c.runId}): the source stays read-only; the follow process stops`);
 }
 
 function printCompact(c: CompactSummary): void {
@@ -501,61 +564,53 @@ async function main(argv: string[]): Promise<number> {
       else printStatus(st);
     });
 
-  program
-    .command('cutover')
-    .description('while `ferry run PLAN --follow` runs: freeze the source, drain, verify, set counters, switch')
-    .argument('<plan>', 'plan file')
-    .option('--state-dir <dir>', 'checkpoint store folder')
-    .option('--max-lag <duration>', 'wait until the follow process is this close to the source', durationMs, 2000)
+  cutoverOptions(
+    program
+      .command('cutover')
+      .description('while `ferry run PLAN --follow` runs: freeze the source, drain, verify, set counters, switch')
+      .argument('<plan>', 'plan file')
+      .option('--state-dir <dir>', 'checkpoint store folder'),
+  )
     .option(
-      '--max-freeze <duration>',
-      'undo the freeze and abort if the source would stay frozen longer',
-      durationMs,
-      5000,
+      '--reverse',
+      "keep a way back: once switched, follow the target's changes back into the source until stopped (Ctrl-C or SIGTERM: a clean stop) or rolled back",
     )
-    .option('--wait <duration>', 'how long to wait for the lag before giving up (nothing frozen)', durationMs, 60_000)
-    .option('--switch-hook <command>', 'shell command that moves the application, run once the target is ready')
-    .option('--accounts <names>', "freeze only these accounts (comma-separated; default: all but ferry's)", (v) =>
-      v
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean),
-    )
-    .option(
-      '--end-unstoppable',
-      'MySQL/MariaDB: end the sessions of accounts read_only cannot stop (SUPER, READ ONLY ADMIN)',
-    )
-    .option('--json', 'machine-readable output (frozenMs, drainMs, verifyMs, positions)')
-    .action(
-      async (
-        planFile: string,
-        o: {
-          stateDir?: string;
-          maxLag: number;
-          maxFreeze: number;
-          wait: number;
-          switchHook?: string;
-          accounts?: string[];
-          endUnstoppable?: boolean;
-          json?: boolean;
-        },
-      ) => {
-        const c = await cutoverPlan(planFile, {
-          log: logger(globals()),
-          onWarning: warning,
-          stateDir: o.stateDir,
-          maxLagMs: o.maxLag,
-          maxFreezeMs: o.maxFreeze,
-          lagTimeoutMs: o.wait,
-          switchHook: o.switchHook,
-          accounts: o.accounts,
-          endUnstoppable: o.endUnstoppable,
-          onStep: o.json ? undefined : (line) => out(line),
+    .option('--finish', "end the move: drop both streams' slots and publications and the way back's positions")
+    .action(async (planFile: string, o: CutoverFlags & { stateDir?: string; reverse?: boolean; finish?: boolean }) => {
+      const opts = { log: logger(globals()), onWarning: warning, stateDir: o.stateDir };
+      if (o.finish && o.reverse)
+        throw new FerryError(
+          'PLAN_INVALID',
+          '--finish ends the way back that --reverse keeps',
+          'give one: --reverse to cut over (or follow back), --finish when the move is over',
+        );
+      if (o.finish) {
+        const f = await finishPlan(planFile, opts);
+        if (o.json) out(JSON.stringify(f, null, 2));
+        else {
+          for (const line of f.released) out(`released ${line}`);
+          out(`finished the move of ${planFile}: ferry keeps nothing on either database for it`);
+        }
+        return;
+      }
+      if (o.reverse) {
+        const stop = new AbortController();
+        // following back stops cleanly on the first signal (the batch in hand is applied); a second one exits at once
+        stopGracefully = () => stop.abort();
+        const w = await cutoverWithWayBack(planFile, {
+          ...opts,
+          ...cutoverSettings(o),
+          signal: stop.signal,
+          onCutOver: o.json ? undefined : (c) => printCutover(c),
         });
-        if (o.json) out(JSON.stringify(c, null, 2));
-        else printCutover(c);
-      },
-    );
+        if (o.json) out(JSON.stringify(w, null, 2));
+        else printWayBack(w, planFile);
+        return;
+      }
+      const c = await cutoverPlan(planFile, { ...opts, ...cutoverSettings(o) });
+      if (o.json) out(JSON.stringify(c, null, 2));
+      else printCutover(c);
+    });
 
   program
     .command('compact')
@@ -782,7 +837,7 @@ async function main(argv: string[]): Promise<number> {
       },
     );
 
-  program
+  const rollback = program
     .command('rollback')
     .description(
       'undo what a run wrote: drop the tables it created, bring back the ones it replaced from the pre-run backup',
@@ -793,31 +848,62 @@ async function main(argv: string[]): Promise<number> {
     .option('--force', 'roll back even when the target changed since the run')
     .option('--key-env <name>', 'environment variable holding the pre-run backup key')
     .option('--key-file <path>', 'file holding the pre-run backup key')
-    .action(
-      async (
-        runId: string | undefined,
-        o: { stateDir: string; check?: boolean; force?: boolean; keyEnv?: string; keyFile?: string },
-      ) => {
-        const r = await rollbackRun({
-          stateDir: o.stateDir,
-          runId,
-          check: o.check,
-          force: o.force,
-          key: keySource(o),
-          log: logger(globals()),
-        });
-        const t = newTable({ head: ['table', 'step', 'why', 'in the way'] });
-        for (const s of r.steps) t.push([s.table, s.action, s.reason, s.blocker ?? '']);
-        out(t.toString());
-        out(
-          r.done
-            ? `rollback ${r.runId}: undid run ${r.runs.join(', ')}`
-            : `rollback --check: nothing was changed${r.steps.some((s) => s.blocker) ? '; --force is needed' : ''}`,
-        );
-        // a check that finds something in the way (the target changed since the run, a backup missing) fails
-        if (!r.done && r.steps.some((s) => s.blocker)) code = EXIT.verifyMismatch;
-      },
+    .option(
+      '--after-cutover',
+      'the argument is a plan cut over with --reverse: switch the application back to the source with the same guarded sequence (the options below)',
     );
+  cutoverOptions(rollback).action(
+    async (
+      runId: string | undefined,
+      o: CutoverFlags & {
+        stateDir: string;
+        check?: boolean;
+        force?: boolean;
+        keyEnv?: string;
+        keyFile?: string;
+        afterCutover?: boolean;
+      },
+    ) => {
+      if (o.afterCutover) {
+        if (!runId)
+          throw new FerryError(
+            'PLAN_INVALID',
+            'ferry rollback --after-cutover needs the plan file',
+            'ferry rollback --after-cutover PLAN',
+          );
+        const c = await rollbackAfterCutover(runId, {
+          log: logger(globals()),
+          onWarning: warning,
+          ...cutoverSettings(o),
+        });
+        if (o.json) out(JSON.stringify(c, null, 2));
+        else
+          printCutover(
+            c,
+            `rolled back (run ${c.runId}): the target stays read-only; the application writes to the source again`,
+          );
+        return;
+      }
+      const r = await rollbackRun({
+        stateDir: o.stateDir,
+        runId,
+        check: o.check,
+        force: o.force,
+        key: keySource(o),
+        log: logger(globals()),
+      });
+      const t = newTable({ head: ['table', 'step', 'why', 'in the way'] });
+      for (const s of r.steps) t.push([s.table, s.action, s.reason, s.blocker ?? '']);
+      out(t.toString());
+      out(
+        r.done
+          ? `rollback ${r.runId}: undid run ${r.runs.join(', ')}`
+          : `rollback --check: nothing was changed${r.steps.some((s) => s.blocker) ? '; --force is needed' : ''}`,
+      );
+      // a check that finds something in the way (the target changed since the run, a backup missing) fails
+      if (!r.done && r.steps.some((s) => s.blocker)) code = EXIT.verifyMismatch;
+    },
+  );
 
   program
     .command('audit')

@@ -357,6 +357,12 @@ export interface Target {
   /** the position applyChanges last stored under `stream`; undefined before the first */
   appliedPosition?(stream: string): Promise<string | undefined>;
   /**
+   * Forgets the position applyChanges stored under `stream`, and removes where positions are
+   * kept once no stream is left (a SQL target's positions table): `ferry cutover --finish`.
+   * Without it, the position stays.
+   */
+  forgetStream?(stream: string): Promise<void>;
+  /**
    * For a target that keeps live changes beside the copy (object storage's change files):
    * writes each table as it is now as its new snapshot, and removes the changes it took in.
    * Without it, `ferry compact` is refused (the other targets apply changes in place).

@@ -16,6 +16,7 @@ import { STATE } from './misuse/state.js';
 import { makeFixtures, play, unmountAll, type Row } from './misuse/table.js';
 import { TIMEOUTS } from './misuse/timeouts.js';
 import { URLS_AND_SECRETS } from './misuse/urls-and-secrets.js';
+import { WAY_BACK } from './misuse/way-back.js';
 import { WHERE_FILTERS } from './misuse/where-filters.js';
 
 const TABLE: [string, Row[]][] = [
@@ -32,6 +33,7 @@ const TABLE: [string, Row[]][] = [
   ['bounds', BOUNDS],
   ['timeouts', TIMEOUTS],
   ['cutover', CUTOVER],
+  ['the way back', WAY_BACK],
 ];
 
 before(makeFixtures);

@@ -75,6 +75,20 @@ export class MysqlApply {
     }
   }
 
+  async forgetStream(stream: string): Promise<void> {
+    try {
+      await this.pool.use(async (conn) => {
+        await run(conn, `DELETE FROM ${POSITIONS} WHERE stream = ?`, [stream]);
+        const rows = await run<unknown[]>(conn, `SELECT 1 FROM ${POSITIONS} LIMIT 1`);
+        if (rows.length === 0) await run(conn, `DROP TABLE IF EXISTS ${POSITIONS}`);
+      });
+      this.positionsMade = undefined;
+    } catch (err) {
+      if ((err as { errno?: number }).errno === 1146) return;
+      throw toFerryError(err, this.pool.ep, 'write');
+    }
+  }
+
   async appliedPosition(stream: string): Promise<string | undefined> {
     try {
       const rows = await this.pool.use((conn) =>

@@ -519,6 +519,10 @@ export class MysqlTarget implements Target {
     return this.changes.appliedPosition(stream);
   }
 
+  forgetStream(stream: string): Promise<void> {
+    return this.changes.forgetStream(stream);
+  }
+
   async drop(table: TargetTable): Promise<void> {
     // the session runs without foreign key checks, so tables referring to this one do not stop it
     await this.pool

@@ -75,6 +75,20 @@ export class PgApply {
     });
   }
 
+  async forgetStream(stream: string): Promise<void> {
+    await this.db.withClient(async (client) => {
+      try {
+        await client.query(`DELETE FROM ${this.positions} WHERE stream = $1`, [stream]);
+        const { rows } = await client.query(`SELECT 1 FROM ${this.positions} LIMIT 1`);
+        if (rows.length === 0) await client.query(`DROP TABLE IF EXISTS ${this.positions}`);
+        this.positionsMade = undefined;
+      } catch (e) {
+        if ((e as { code?: string }).code === '42P01') return;
+        throw queryError(e, 'WRITE_FAILED', `cannot forget the position of stream ${stream}`);
+      }
+    });
+  }
+
   async appliedPosition(stream: string): Promise<string | undefined> {
     return this.db.withClient(async (client) => {
       try {

@@ -508,6 +508,10 @@ export class PgTarget implements Target {
     return this.changes.appliedPosition(stream);
   }
 
+  forgetStream(stream: string): Promise<void> {
+    return this.changes.forgetStream(stream);
+  }
+
   async drop(table: TargetTable): Promise<void> {
     const ref = this.ref(table.name);
     this.formats.delete(table.name);

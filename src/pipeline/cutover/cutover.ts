@@ -22,6 +22,7 @@ import { FreezeGuard } from './freeze-guard.js';
 import { cutoverChangeLog } from './following.js';
 import { setSequences } from './sequences.js';
 import { runSwitchHook } from './switch-hook.js';
+import { openWayBack } from '../reverse/reverse.js';
 
 export interface CutoverOptions extends SessionOptions {
   /** the follow process's lag to wait for before freezing (default 2 s) */
@@ -64,32 +65,57 @@ const DEFAULTS = { maxLagMs: 2000, maxFreezeMs: 5000, lagTimeoutMs: 60_000 };
 export async function cutoverPlan(planFile: string, opts: CutoverOptions = {}): Promise<CutoverResult> {
   const session = await openSession(planFile, opts);
   try {
-    const { state, hash } = session;
-    const log = cutoverChangeLog(session);
-    // the follow process holds the plan's lock: a cutover takes one of its own
-    const me: LockHolder = { host: hostname(), pid: process.pid, since: new Date().toISOString(), command: 'cutover' };
-    const lock = takeLockFile(join(state.folder('locks'), `${hash}.cutover.lock`), me, {
-      what: `the cutover of plan ${planFile}`,
-      elsewhere: OTHER_STATE_FOLDER,
-    });
-    if (!('lease' in lock))
-      throw new FerryError(
-        'LOCKED',
-        `another ferry cutover of plan ${planFile} is running${lock.heldBy?.pid ? ` (process ${lock.heldBy.pid})` : ''}`,
-        'wait for it to end',
-      );
-    try {
-      const details = { source: session.plan.source.url, target: session.plan.target.url };
-      return await asCommand(
-        { state, plan: { hash, file: planFile }, command: 'cutover', log: session.log, details },
-        (run) =>
-          cutOver(session, log, run, opts).then((result) => ({ result, status: 'cut over', details: timings(result) })),
-      );
-    } finally {
-      await lock.lease.release();
-    }
+    return await cutoverSession(session, opts);
   } finally {
     await session.close();
+  }
+}
+
+/**
+ * The way back a cutover opens (pipeline/reverse/): the plan's session backwards, whose change
+ * log is opened on the target in the frozen window; the freeze of the source is handed over
+ * once cut over, for the way back to undo if the move is rolled back.
+ */
+export interface WayBackOpening {
+  back: Session;
+  freeze?: WriteFreeze;
+}
+
+/**
+ * The cutover of a session's plan (or, for `ferry rollback --after-cutover`, of the plan's session
+ * backwards), recorded as `command`.
+ */
+export async function cutoverSession(
+  session: Session,
+  opts: CutoverOptions,
+  wayBack?: WayBackOpening,
+  command = 'cutover',
+): Promise<CutoverResult> {
+  const { state, hash, planFile } = session;
+  const log = cutoverChangeLog(session);
+  // the follow process holds the plan's lock: a cutover takes one of its own
+  const me: LockHolder = { host: hostname(), pid: process.pid, since: new Date().toISOString(), command };
+  const lock = takeLockFile(join(state.folder('locks'), `${hash}.cutover.lock`), me, {
+    what: `the cutover of plan ${planFile}`,
+    elsewhere: OTHER_STATE_FOLDER,
+  });
+  if (!('lease' in lock))
+    throw new FerryError(
+      'LOCKED',
+      `another ferry cutover of plan ${planFile} is running${lock.heldBy?.pid ? ` (process ${lock.heldBy.pid})` : ''}`,
+      'wait for it to end',
+    );
+  try {
+    const details = { source: session.plan.source.url, target: session.plan.target.url };
+    return await asCommand({ state, plan: { hash, file: planFile }, command, log: session.log, details }, (run) =>
+      cutOver(session, log, run, opts, wayBack).then((result) => ({
+        result,
+        status: 'cut over',
+        details: timings(result),
+      })),
+    );
+  } finally {
+    await lock.lease.release();
   }
 }
 
@@ -97,7 +123,13 @@ function timings(r: CutoverResult): Record<string, unknown> {
   return { frozenMs: r.frozenMs, drainMs: r.drainMs, verifyMs: r.verifyMs, positions: r.positions };
 }
 
-async function cutOver(session: Session, log: ChangeLog, run: CommandRun, o: CutoverOptions): Promise<CutoverResult> {
+async function cutOver(
+  session: Session,
+  log: ChangeLog,
+  run: CommandRun,
+  o: CutoverOptions,
+  wayBack: WayBackOpening | undefined,
+): Promise<CutoverResult> {
   const opts = { ...DEFAULTS, ...o };
   const { state, hash, reader } = session;
   const step = (event: string, details: Record<string, unknown> = {}) => {
@@ -152,7 +184,12 @@ async function cutOver(session: Session, log: ChangeLog, run: CommandRun, o: Cut
     const frozenMs = guard.elapsed();
     step('the target is ready', { sequences, frozenMs });
 
-    // (the place for a step that starts replicating the target's changes back to the source)
+    // the way back starts here: the forward stream drained, the application not yet on the target
+    if (wayBack) {
+      at = 'opening the way back';
+      const start = await guard.step(openWayBack(wayBack.back));
+      step(`the way back starts at the target's ${start}`, { position: start });
+    }
 
     const positions = { start: state.streamStart(hash)!, frozen, applied };
     if (opts.switchHook) {
@@ -174,6 +211,7 @@ async function cutOver(session: Session, log: ChangeLog, run: CommandRun, o: Cut
       step('the switch hook succeeded');
     }
     guard.keep();
+    if (wayBack) wayBack.freeze = freeze;
     await releaseView(view);
     state.setCutover(hash, { runId: run.id, phase: 'cut over', position: frozen });
     step('cut over: the source stays frozen, the application writes to the target', { position: frozen });

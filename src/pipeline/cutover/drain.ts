@@ -19,7 +19,7 @@ export async function waitForLag(session: Session, maxLagMs: number, timeoutMs: 
   let lag: number | undefined;
   for (;;) {
     const beat = state.streamBeat(hash);
-    const run = state.run(undefined, 'run');
+    const run = state.run(undefined, session.followedBy ?? 'run');
     if (!run || run.planHash !== hash || run.status !== 'running') throw notFollowing(session.planFile);
     if (beat && Date.now() - Date.parse(beat.seenAt) <= freshMs) {
       lag = beat.lagSeconds;

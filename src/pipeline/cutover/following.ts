@@ -30,7 +30,7 @@ export function cutoverChangeLog(session: Session): ChangeLog {
       `plan ${planFile} is not followed: a cutover switches a plan whose live changes ferry follows`,
       'start `ferry run PLAN --follow` in another shell, wait until `ferry status PLAN` says following, then run ferry cutover',
     );
-  const run = state.run(undefined, 'run');
+  const run = state.run(undefined, session.followedBy ?? 'run');
   if (!run || run.planHash !== hash || run.status !== 'running') throw notFollowing(planFile);
   return log;
 }

@@ -3,6 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { parsePlan, type Plan, type TablePlan } from '../../core/plan.js';
 import type { Finding } from '../../core/types.js';
+import { reverseHash } from '../reverse/reverse-plan.js';
+import { FINISH } from '../reverse/finish.js';
+import { FOLLOW_BACK } from '../reverse/reverse.js';
+import { ROLLBACK_AFTER_CUTOVER } from '../reverse/way-back.js';
 import { auditEvents } from '../safety/audit.js';
 import type { PhaseRecord, RejectRecord, RunRecord, StateStore, VerifyRecord } from '../session/checkpoints.js';
 
@@ -43,7 +47,9 @@ export interface ReportData {
   resumed: ResumedTable[];
   chunks: ChunkWritten[];
   /** the plan's latest cutover, with its steps as its audit log has them */
-  cutover?: { run: RunRecord; steps: { time: string; event: string }[] };
+  cutover?: CommandSteps;
+  /** the runs of the way back after a cutover (following back, rolling back, finishing), oldest first */
+  wayBack: CommandSteps[];
   verdict: Verdict;
 }
 
@@ -104,11 +110,32 @@ function resumedTables(state: StateStore, run: RunRecord, tables: { t: TablePlan
     .filter((r) => r.chunks > 0);
 }
 
+/** A command's run with its steps as its audit log has them. */
+export interface CommandSteps {
+  run: RunRecord;
+  steps: { time: string; event: string }[];
+}
+
+function stepsOf(state: StateStore, run: RunRecord): CommandSteps {
+  const steps = auditEvents(state.dir, run.id).map((e) => ({ time: String(e.time), event: String(e.event) }));
+  return { run, steps };
+}
+
 function latestCutover(state: StateStore, run: RunRecord): ReportData['cutover'] {
   const cutover = state.runsOf(run.planHash, 'cutover').at(-1);
-  if (!cutover) return undefined;
-  const steps = auditEvents(state.dir, cutover.id).map((e) => ({ time: String(e.time), event: String(e.event) }));
-  return { run: cutover, steps };
+  return cutover && stepsOf(state, cutover);
+}
+
+/** The way back's runs: recorded under the plan backwards (reverse-plan.ts), and the finish under the plan. */
+function wayBackRuns(state: StateStore, run: RunRecord): CommandSteps[] {
+  const back = reverseHash(run.planHash);
+  return [
+    ...state.runsOf(back, FOLLOW_BACK),
+    ...state.runsOf(back, ROLLBACK_AFTER_CUTOVER),
+    ...state.runsOf(run.planHash, FINISH),
+  ]
+    .sort((a, b) => a.started.localeCompare(b.started))
+    .map((r) => stepsOf(state, r));
 }
 
 export function gatherReport(state: StateStore, run: RunRecord): ReportData {
@@ -132,6 +159,7 @@ export function gatherReport(state: StateStore, run: RunRecord): ReportData {
     resumed: resumedTables(state, run, tables),
     chunks: chunks.filter((c) => Number.isFinite(c.at)),
     cutover: latestCutover(state, run),
+    wayBack: wayBackRuns(state, run),
   };
   return { ...gathered, verdict: verdictOf({ ...gathered, rejectedRows: gathered.rejects.length }) };
 }

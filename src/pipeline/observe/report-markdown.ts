@@ -1,7 +1,7 @@
 // The report as Markdown: the verdict first, then the run, the plan, findings, timings,
 // rejected rows and verification, in sections the HTML form renders one by one.
 import { redactUrl } from '../../core/url.js';
-import type { ReportData } from './report-data.js';
+import type { CommandSteps, ReportData } from './report-data.js';
 
 type Cell = string | number;
 
@@ -168,10 +168,10 @@ function verificationSection(d: ReportData): string {
   return md;
 }
 
-function cutoverSection(d: ReportData): string {
-  const c = d.cutover!;
+/** A command's run and its steps, headed `<what> <run id>: <status>`. */
+function stepsSection(what: string, c: CommandSteps): string {
   return (
-    `Cutover ${c.run.id}: **${c.run.status}**${c.run.error ? ` (${c.run.error})` : ''}\n` +
+    `${what} ${c.run.id}: **${c.run.status}**${c.run.error ? ` (${c.run.error})` : ''}\n` +
     table(
       ['time', 'step'],
       c.steps.map((s) => [s.time, s.event]),
@@ -187,7 +187,15 @@ export function reportSections(d: ReportData, rejectsDir: string): ReportSection
     { title: 'Timings', markdown: timingsSection(d) },
     { title: 'Rejected rows', markdown: rejectsSection(d, rejectsDir) },
     { title: 'Verification', markdown: verificationSection(d) },
-    ...(d.cutover ? [{ title: 'Cutover', markdown: cutoverSection(d) }] : []),
+    ...(d.cutover ? [{ title: 'Cutover', markdown: stepsSection('Cutover', d.cutover) }] : []),
+    ...(d.wayBack.length > 0
+      ? [
+          {
+            title: 'The way back',
+            markdown: d.wayBack.map((c) => stepsSection(`ferry ${c.run.command}`, c)).join('\n'),
+          },
+        ]
+      : []),
   ];
 }
 

@@ -139,9 +139,10 @@ export interface TouchedSpan {
 
 /**
  * A cutover's phase as the follow loop sees it: frozen (the source's writes are stopped at
- * `position`: store positions even without changes), cut over (stop following), aborted.
+ * `position`: store positions even without changes), cut over (stop following), aborted, rolled
+ * back (`ferry rollback --after-cutover`: the source takes the application's writes again).
  */
-export type CutoverPhase = 'frozen' | 'cut over' | 'aborted';
+export type CutoverPhase = 'frozen' | 'cut over' | 'aborted' | 'rolled back';
 
 export interface CutoverRecord {
   runId: string;
@@ -619,6 +620,11 @@ export class StateStore {
       .run(planHash, position);
   }
 
+  /** Forgets a plan's stream (its slot and publication are dropped): a stream opened again starts where it is opened. */
+  forgetStream(planHash: string): void {
+    this.db.prepare('DELETE FROM streams WHERE plan_hash = ?').run(planHash);
+  }
+
   /** What the follow loop applied last (the target holds the truth; this is for `ferry status`). */
   setStreamApplied(planHash: string, applied: { position: string; committed?: string; changes: number }): void {
     this.db
@@ -696,6 +702,11 @@ export class StateStore {
           'ON CONFLICT(plan_hash) DO UPDATE SET run_id = excluded.run_id, phase = excluded.phase, position = excluded.position, updated = excluded.updated',
       )
       .run(planHash, c.runId, c.phase, c.position ?? null, new Date().toISOString());
+  }
+
+  /** Forgets a plan's cutover (the way back's, once rolled back along: a later cutover opens a new one). */
+  forgetCutover(planHash: string): void {
+    this.db.prepare('DELETE FROM cutovers WHERE plan_hash = ?').run(planHash);
   }
 
   cutover(planHash: string): CutoverRecord | undefined {

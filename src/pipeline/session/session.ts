@@ -34,6 +34,11 @@ export interface Session {
   writer: Target;
   /** mappings per wave, in plan order */
   waves: TableMapping[][];
+  /**
+   * The command whose run follows this session's stream, as the state store records it: `run`
+   * (ferry run --follow) when absent; the way back's session backwards is followed by `follow back`.
+   */
+  followedBy?: string;
   log: Logger;
   close(): Promise<void>;
 }
