@@ -26,6 +26,7 @@ import { isFatal, isTransient, reasonOf, toFerryError } from './errors.js';
 import { run, runLoad, socketDrained, type SessionPool } from './session.js';
 import { readRows } from './source.js';
 import { IDENTIFIER, keyColumns, rangeConditions, whereClause } from './sql.js';
+import { KEY_LIMIT_BYTES, keyBytes } from './typemap.js';
 
 export interface TargetTraits {
   /** max_allowed_packet of the server, in bytes */
@@ -51,13 +52,6 @@ const STATEMENT_CHARS_CAP = 1 << 20;
 /** LOAD DATA content goes out in pieces of about this many characters (each one protocol packet). */
 const LOAD_CHUNK_CHARS = 256 << 10;
 
-const MAX_KEY_BYTES = 3072;
-/** The most bytes a value of a native type takes in an InnoDB key (utf8mb4: 4 bytes a character). */
-function keyBytes(native: string): number {
-  const m = /^(var)?(char|binary)\((\d+)\)/i.exec(native);
-  if (!m) return 8;
-  return Number(m[3]) * (m[2]!.toLowerCase() === 'char' ? 4 : 1);
-}
 const UNINDEXABLE = /^(tinytext|text|mediumtext|longtext|tinyblob|blob|mediumblob|longblob|json)\b/i;
 const LITERAL_DEFAULT = /^(NULL|[+-]?\d+(\.\d+)?([eE][+-]?\d+)?|'(?:[^'\\]|''|\\.)*')$/i;
 const NOW_DEFAULT = /^(current_timestamp(\(\d?\))?|now\(\d?\))$/i;
@@ -132,12 +126,12 @@ export class MysqlTarget implements Target {
             c,
           );
         const bytes = key.reduce((n, k) => n + keyBytes(native.get(k) ?? ''), 0);
-        if (bytes > MAX_KEY_BYTES)
+        if (bytes > KEY_LIMIT_BYTES)
           add(
             'error',
             'KEY_TOO_LONG',
             t.name,
-            `the key (${key.join(', ')}) may take ${bytes} bytes, more than the ${MAX_KEY_BYTES} InnoDB allows`,
+            `the key (${key.join(', ')}) may take ${bytes} bytes, more than the ${KEY_LIMIT_BYTES} InnoDB allows`,
             'shorten the varchar/char lengths of its columns in the plan (a utf8mb4 character takes up to 4 bytes)',
           );
       }

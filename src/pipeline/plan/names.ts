@@ -3,10 +3,10 @@
 // needs it unique. The plan's naming policy comes first (keep, lower, snake); then names too long
 // are cut with a hash, and names that collide (case, source schemas flattened into one database,
 // equal once cut) get the table's or schema's name in front or a number. Every change is a
-// PlanRename: the plan writer comments it, assess lists it.
+// PlanRename: the plan writer comments it (renameNotes), assess lists it.
 import type { Connector } from '../../core/contracts.js';
 import { applyPolicy, fitName, NameScope, type NamePolicy, type NameRule, type NameRules } from '../../core/names.js';
-import type { Plan, PlanRename } from '../../core/plan.js';
+import type { Plan, PlanNote, PlanRename } from '../../core/plan.js';
 import type { Finding, SchemaInfo } from '../../core/types.js';
 
 /** pgloader's choice: MySQL's and SQLite's names arrive lower case in PostgreSQL, so `select * from artist` works. */
@@ -146,6 +146,24 @@ export function nameTargets(
       );
   }
   return renames;
+}
+
+/** The plan writer's comment beside each renamed name (the names policy is said once, beside `names:`). */
+export function renameNotes(renames: PlanRename[], policy: NamePolicy): PlanNote[] {
+  return renames
+    .filter((r) => r.why !== `names: ${policy}`)
+    .map((r) => ({
+      table: r.table,
+      at:
+        r.kind === 'table'
+          ? 'table'
+          : r.kind === 'column'
+            ? { column: r.to }
+            : r.kind === 'index'
+              ? { index: r.to }
+              : { foreignKey: r.to },
+      note: r.why,
+    }));
 }
 
 /**
