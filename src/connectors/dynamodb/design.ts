@@ -52,7 +52,7 @@ function ownTableKeys(tp: TablePlan, measured: ProfileAnswers): { options: Recor
     notes.push({
       table: tp.source,
       at: { option },
-      note: `${column} holds ${rows} empty values, which a DynamoDB key cannot be: the key is ${prefixOf(tp)}# and the value`,
+      note: `${column} holds ${rows} empty value${rows === 1 ? '' : 's'}, which a DynamoDB key cannot be: the key is ${prefixOf(tp)}# and the value`,
     });
   }
   return { options, notes };

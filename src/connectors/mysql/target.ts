@@ -26,7 +26,7 @@ import { isFatal, isTransient, reasonOf, toFerryError } from './errors.js';
 import { run, runLoad, socketDrained, type SessionPool } from './session.js';
 import { readRows } from './source.js';
 import { IDENTIFIER, keyColumns, rangeConditions, whereClause } from './sql.js';
-import { KEY_LIMIT_BYTES, keyBytes } from './typemap.js';
+import { KEY_BYTES_PER_CHAR, KEY_LIMIT_BYTES, keyBytes } from './typemap.js';
 
 export interface TargetTraits {
   /** max_allowed_packet of the server, in bytes */
@@ -63,6 +63,35 @@ const columnList = (cols: string[]) => cols.map(quoteIdent).join(', ');
 const autoColumn = (table: TargetTable) => table.columns.find((c) => c.autoIncrement);
 const insertHead = (table: TargetTable) =>
   `INSERT INTO ${quoteIdent(table.name)} (${columnList(table.columns.map((c) => c.name))}) VALUES `;
+
+/**
+ * The column list of a non-unique index, text and bytes columns cut to prefixes where the whole
+ * would pass InnoDB's key limit (a text or blob column always: it cannot be indexed whole): what
+ * the other columns leave is shared, a column needing less than its share leaving the rest to
+ * the others.
+ */
+export function prefixedIndexColumns(cols: string[], native: Map<string, string>): string {
+  const prefixable = (c: string) =>
+    UNINDEXABLE.test(native.get(c) ?? '') || /^(var)?(char|binary)\(/i.test(native.get(c) ?? '');
+  const needs = (c: string) => (UNINDEXABLE.test(native.get(c) ?? '') ? Infinity : keyBytes(native.get(c) ?? ''));
+  const fixed = cols.filter((c) => !prefixable(c)).reduce((n, c) => n + keyBytes(native.get(c) ?? ''), 0);
+  const open = cols.filter(prefixable).sort((a, b) => needs(a) - needs(b));
+  let left = KEY_LIMIT_BYTES - fixed;
+  const prefix = new Map<string, number>();
+  open.forEach((c, i) => {
+    const share = Math.floor(left / (open.length - i));
+    if (needs(c) <= share) {
+      left -= needs(c);
+      return;
+    }
+    const perChar = /char|text/i.test(native.get(c)!) ? KEY_BYTES_PER_CHAR : 1;
+    const cap = UNINDEXABLE.test(native.get(c)!) ? TEXT_INDEX_PREFIX : Infinity;
+    const length = Math.max(1, Math.min(cap, Math.floor(share / perChar)));
+    prefix.set(c, length);
+    left -= length * perChar;
+  });
+  return cols.map((c) => (prefix.has(c) ? `${quoteIdent(c)}(${prefix.get(c)})` : quoteIdent(c))).join(', ');
+}
 
 /** A name derived from others (a unique key's, an index's): within MySQL's limit, two names stay two. */
 function clip(name: string): string {
@@ -379,10 +408,6 @@ export class MysqlTarget implements Target {
 
   async finishTable(table: TargetTable): Promise<void> {
     const native = new Map(table.columns.map((c) => [c.name, c.nativeType]));
-    const indexColumns = (cols: string[]) =>
-      cols
-        .map((c) => (UNINDEXABLE.test(native.get(c) ?? '') ? `${quoteIdent(c)}(${TEXT_INDEX_PREFIX})` : quoteIdent(c)))
-        .join(', ');
     const wanted: [name: string, clause: (name: string) => string][] = [];
     for (const key of table.uniqueKeys) {
       if (key.join() === table.primaryKey.join()) continue;
@@ -403,7 +428,10 @@ export class MysqlTarget implements Target {
       }
       wanted.push([
         clip(idx.name),
-        (n) => `ADD ${idx.unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(n)} (${indexColumns(idx.columns)})`,
+        (n) =>
+          idx.unique
+            ? `ADD UNIQUE INDEX ${quoteIdent(n)} (${columnList(idx.columns)})`
+            : `ADD INDEX ${quoteIdent(n)} (${prefixedIndexColumns(idx.columns, native)})`,
       ]);
     }
     const name = quoteIdent(table.name);

@@ -256,7 +256,17 @@ async function assessSchema(
       w.tables.map((tp) => mapTable(plan, tp, byName.get(tp.source), source, target, tp.source).target),
     );
     findings.push(...renameFindings(planRenames(plan), plan.names!, target.kind));
-    findings.push(...(await targetSide(target).check(planned)));
+    // a key too long to size is the planner's finding, with what it measured; the target's check
+    // would say it again of each of the key's columns (MySQL: a text in a key)
+    const unsized = new Set(
+      allTables(plan).flatMap((tp) =>
+        (sizes?.get(tp.source)?.unfit ?? []).flatMap(({ key }) =>
+          key.map((c) => `${tp.target}.${tp.columns.find((x) => x.source === c)?.target ?? c}`),
+        ),
+      ),
+    );
+    const checked = await targetSide(target).check(planned);
+    findings.push(...checked.filter((f) => f.column === undefined || !unsized.has(`${f.table}.${f.column}`)));
     findings.push(
       ...((await target.privileges?.({ role: 'target', tables: planned, ifExists: plan.target.ifExists })) ?? []),
     );

@@ -51,7 +51,7 @@ export function emptyKeyFindings(t: TableInfo, target: Connector, profile: DataP
             code: 'EMPTY_KEY_VALUES',
             table: t.name,
             column: ask.column,
-            message: `${t.name}.${ask.column} is in a key and holds ${rows} empty values, which a ${target.kind} key cannot be: the plan makes the key of a literal and the value`,
+            message: `${t.name}.${ask.column} is in a key and holds ${rows} empty value${rows === 1 ? '' : 's'}, which a ${target.kind} key cannot be: the plan makes the key of a literal and the value`,
             action: 'no action needed; the comment beside the key in the plan says how it is made',
           },
         ];
