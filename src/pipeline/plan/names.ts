@@ -6,7 +6,8 @@
 // PlanRename: the plan writer comments it (renameNotes), assess lists it.
 import type { Connector } from '../../core/contracts.js';
 import { applyPolicy, fitName, NameScope, type NamePolicy, type NameRule, type NameRules } from '../../core/names.js';
-import type { Plan, PlanNote, PlanRename } from '../../core/plan.js';
+import { FerryError } from '../../core/errors.js';
+import type { Plan, PlanNote, PlanRename, TablePlan } from '../../core/plan.js';
 import type { Finding, SchemaInfo } from '../../core/types.js';
 
 /** pgloader's choice: MySQL's and SQLite's names arrive lower case in PostgreSQL, so `select * from artist` works. */
@@ -146,6 +147,38 @@ export function nameTargets(
       );
   }
   return renames;
+}
+
+/**
+ * Refuses, in one line, a target name of a planned table the target cannot take for its length (a
+ * hand-edited plan: `ferry plan` writes names that fit). A table's name is measured a part at a
+ * time: a dot in it may name a schema (PostgreSQL's analytics.orders).
+ */
+export function checkTargetNames(tp: TablePlan, target: Connector, where: string): void {
+  const rules = target.capabilities.names;
+  if (!rules) return;
+  const names: [string, string, NameRule][] = [
+    ...tp.target.split('.').map((part): [string, string, NameRule] => ['table', part, rules.table]),
+    ...tp.columns.filter((c) => !c.exclude).map((c): [string, string, NameRule] => ['column', c.target, rules.column]),
+    ...tp.indexes.map((i): [string, string, NameRule] => ['index', i.name, rules.index]),
+    ...tp.foreignKeys.map((k): [string, string, NameRule] => ['foreign key', k.name, rules.constraint]),
+  ];
+  for (const [what, name, rule] of names) {
+    const unit = rule.unit === 'bytes' ? 'bytes' : 'characters';
+    const size = rule.unit === 'bytes' ? Buffer.byteLength(name) : [...name].length;
+    const limit =
+      rule.max !== undefined && size > rule.max
+        ? `longer than ${target.kind}'s limit of ${rule.max} ${unit}`
+        : rule.min !== undefined && size < rule.min
+          ? `shorter than ${target.kind}'s ${rule.min} ${unit}`
+          : undefined;
+    if (limit)
+      throw new FerryError(
+        'PLAN_INVALID',
+        `${where}: ${what} name "${name}" is ${size} ${unit}, ${limit}`,
+        'shorten it in the plan (`ferry plan` writes names that fit)',
+      );
+  }
 }
 
 /** The plan writer's comment beside each renamed name (the names policy is said once, beside `names:`). */
