@@ -151,14 +151,21 @@ export function nameTargets(
 
 /**
  * Refuses, in one line, a target name of a planned table the target cannot take for its length (a
- * hand-edited plan: `ferry plan` writes names that fit). A table's name is measured a part at a
- * time: a dot in it may name a schema (PostgreSQL's analytics.orders).
+ * hand-edited plan: `ferry plan` writes names that fit). Where the target refuses a dot in the
+ * names the planner writes, a dot in an edited table name names its schema (PostgreSQL's
+ * analytics.orders): each part is measured.
  */
 export function checkTargetNames(tp: TablePlan, target: Connector, where: string): void {
   const rules = target.capabilities.names;
   if (!rules) return;
+  const invalid = rules.table.invalid;
+  const schemaDot = invalid !== undefined && new RegExp(invalid.source, invalid.flags.replace('g', '')).test('.');
   const names: [string, string, NameRule][] = [
-    ...tp.target.split('.').map((part): [string, string, NameRule] => ['table', part, rules.table]),
+    ...(schemaDot ? tp.target.split('.') : [tp.target]).map((part): [string, string, NameRule] => [
+      'table',
+      part,
+      rules.table,
+    ]),
     ...tp.columns.filter((c) => !c.exclude).map((c): [string, string, NameRule] => ['column', c.target, rules.column]),
     ...tp.indexes.map((i): [string, string, NameRule] => ['index', i.name, rules.index]),
     ...tp.foreignKeys.map((k): [string, string, NameRule] => ['foreign key', k.name, rules.constraint]),
