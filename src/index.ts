@@ -5,7 +5,15 @@ export * from './core/values.js';
 export * from './core/plan.js';
 export type * from './core/contracts.js';
 export { connect } from './connectors/index.js';
-export { assess, makePlan, buildPlan, planRenames, type Assessment, type PlanOptions } from './pipeline/plan/assess.js';
+export {
+  assess,
+  makePlan,
+  buildPlan,
+  planNotes,
+  planRenames,
+  type Assessment,
+  type PlanOptions,
+} from './pipeline/plan/assess.js';
 export { runPlan, type RunSummary, type RunEvent } from './pipeline/copy/run.js';
 export { verifyPlan, type VerifyResult } from './pipeline/verify/verify.js';
 export { perfPlan, type PerfResult, type QueryCheck } from './pipeline/perf/perf.js';

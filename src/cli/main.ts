@@ -15,7 +15,7 @@ import { fileError } from '../core/files.js';
 import { createLogger, type Logger } from '../core/log.js';
 import { loadPlan, planJsonSchema, planToYaml } from '../core/plan.js';
 import { redact } from '../core/secrets.js';
-import { assess, makePlan, planRenames, type Assessment } from '../pipeline/plan/assess.js';
+import { assess, makePlan, planNotes, type Assessment } from '../pipeline/plan/assess.js';
 import { findingCounts } from '../pipeline/plan/findings.js';
 import { createDemoDatabase } from '../pipeline/demo/sample-shop.js';
 import { writeReport } from '../pipeline/observe/report.js';
@@ -453,7 +453,7 @@ async function main(argv: string[]): Promise<number> {
         // the first line points YAML editors (yaml-language-server) at the schema this ferry installed
         const header = `# yaml-language-server: $schema=${PLAN_SCHEMA_FILE}\n# ferry plan, written ${new Date().toISOString()}. Review it, edit it, then: ferry run ${o.output}\n# Secrets: write \${env:NAME} or \${file:path}, never a literal password.\n`;
         try {
-          writeFileSync(o.output, redact(planToYaml(plan, header, planRenames(plan))));
+          writeFileSync(o.output, redact(planToYaml(plan, header, planNotes(plan))));
         } catch (e) {
           throw fileError(e, `cannot write the plan ${o.output}`, 'choose another file with -o');
         }
@@ -960,7 +960,7 @@ async function main(argv: string[]): Promise<number> {
         log,
       });
       plan.settings.stateDir = join(dir, '.ferry');
-      writeFileSync(planFile, planToYaml(plan, '', planRenames(plan)));
+      writeFileSync(planFile, planToYaml(plan, '', planNotes(plan)));
       out(`plan written to ${planFile}`);
       out('\n== run');
       printRun(await runPlan(planFile, { log }), planFile);

@@ -6,8 +6,8 @@ import type { Digest } from './digest.js';
 import type { CanonicalType, Column, Finding, ForeignKey, IndexInfo, KeyRange, RowBatch, SchemaInfo } from './types.js';
 import type { Logger } from './log.js';
 import type { NameRules } from './names.js';
-import type { Plan } from './plan.js';
-import type { ProfileAnswer, ProfileAsk, ProfileTable } from './profile.js';
+import type { Plan, PlanNote } from './plan.js';
+import type { ProfileAnswer, ProfileAnswers, ProfileAsk, ProfileTable } from './profile.js';
 
 /** What the pipeline acts on about an engine beyond its types. */
 export interface Capabilities {
@@ -48,10 +48,17 @@ export interface Capabilities {
   notValidForeignKeys?: boolean;
   /**
    * As a target: a primary or unique key takes only text and bytes of a bounded length, at most
-   * `bytes` in all, a character counting `bytesPerChar` (MySQL: 3072, utf8mb4's 4). The planner
-   * gives such key columns a length from their longest values (`plan/key-types.ts`).
+   * `bytes` in all, a character counting `bytesPerChar` (MySQL: 3072, utf8mb4's 4), a column of
+   * another type `columnBytes(native type)` (MariaDB's uuid: 16). The planner gives such key
+   * columns a length from their longest values (`plan/key-types.ts`).
    */
-  keyLimit?: { bytes: number; bytesPerChar: number };
+  keyLimit?: { bytes: number; bytesPerChar: number; columnBytes(native: string): number };
+  /**
+   * As a target: a key value cannot be an empty text or bytes (DynamoDB). The planner counts the
+   * empty values of the text and bytes columns of each table's keys (`emptyValues`) and gives the
+   * counts to the target's `proposePlan`, which makes keys that are never empty.
+   */
+  nonEmptyKeys?: boolean;
   /**
    * What names this engine accepts as a target (length, characters, case) and where they must be
    * unique: the planner gives every target name it writes a form these rules take
@@ -457,9 +464,17 @@ export interface Connector {
   readonly designs?: string[];
   /**
    * Target-specific content for a plan the planner has built (keys, layout, table and target
-   * options), in the chosen design; for targets that take options.
+   * options), in the chosen design; for targets that take options. `measured` answers what the
+   * planner asked of the data for this target (the empty values of key columns); `notes` are the
+   * comments the plan writer puts beside what the proposal decided from it.
    */
-  proposePlan?(plan: Plan, schema: SchemaInfo, design?: string): Plan;
+  proposePlan?(plan: Plan, schema: SchemaInfo, design: string | undefined, measured: ProfileAnswers): Proposal;
+}
+
+/** A target's proposal for a plan (`Connector.proposePlan`). */
+export interface Proposal {
+  plan: Plan;
+  notes: PlanNote[];
 }
 
 /** Room for more connections on a server (`Connector.connectionRoom`). */

@@ -249,6 +249,18 @@ export interface PlanRename {
   why: string;
 }
 
+/**
+ * A comment the plan writer puts beside something ferry decided for the target that the user may
+ * want to change: a rename, a type from the data, a choice for orphan rows, a key template.
+ */
+export interface PlanNote {
+  /** the source name of the planned table */
+  table: string;
+  /** beside what: the table's target name, a column (by target name), an index or foreign key (by name), a table option */
+  at: 'table' | { column: string } | { index: string } | { foreignKey: string } | { option: string };
+  note: string;
+}
+
 /** The plan schema's `$id`: a name, not an address (the file travels in the package, `schema/`). */
 export const PLAN_SCHEMA_ID = 'urn:ferry:plan:1';
 
@@ -505,9 +517,9 @@ export function planHash(plan: Plan, keys: TransformKeys): string {
 
 /**
  * YAML of a plan, one line per column, index and foreign key, so a review reads like a table;
- * a name changed for the target beyond the plan's names policy has a comment saying why.
+ * each note is a comment beside what it is about (several beside one thing: one comment).
  */
-export function planToYaml(plan: Plan, header = '', renames: PlanRename[] = []): string {
+export function planToYaml(plan: Plan, header = '', notes: PlanNote[] = []): string {
   const doc = new Document(plan, { aliasDuplicateObjects: false });
   visit(doc, {
     Pair(_key, pair, path) {
@@ -531,24 +543,22 @@ export function planToYaml(plan: Plan, header = '', renames: PlanRename[] = []):
   plan.waves.forEach((w, wi) =>
     w.tables.forEach((t, ti) => {
       const at = ['waves', wi, 'tables', ti];
-      const listed: [PlanRename['kind'], string, { name?: string; target?: string }[]][] = [
-        ['column', 'columns', t.columns],
-        ['index', 'indexes', t.indexes],
-        ['foreignKey', 'foreignKeys', t.foreignKeys],
-      ];
-      for (const r of renames) {
-        // the names: policy is said once, at its key
-        if (r.table !== t.source || r.why === `names: ${plan.names}`) continue;
-        const note = ` ${r.why}`;
-        if (r.kind === 'table') {
-          const node = seqAt([...at, 'target']);
-          if (isNode(node)) node.comment = note;
-          continue;
-        }
-        const [, key, items] = listed.find(([kind]) => kind === r.kind)!;
-        const i = items.findIndex((x) => (r.kind === 'column' ? x.target : x.name) === r.to);
-        const node = i >= 0 ? seqAt([...at, key, i]) : undefined;
-        if (isNode(node)) node.comment = note;
+      const pathOf = (where: PlanNote['at']): (string | number)[] | undefined => {
+        if (where === 'table') return [...at, 'target'];
+        if ('option' in where) return [...at, 'options', where.option];
+        const [key, i] =
+          'column' in where
+            ? ['columns', t.columns.findIndex((c) => c.target === where.column)]
+            : 'index' in where
+              ? ['indexes', t.indexes.findIndex((x) => x.name === where.index)]
+              : ['foreignKeys', t.foreignKeys.findIndex((x) => x.name === where.foreignKey)];
+        return i >= 0 ? [...at, key, i] : undefined;
+      };
+      for (const n of notes) {
+        if (n.table !== t.source) continue;
+        const path = pathOf(n.at);
+        const node = path && seqAt(path);
+        if (isNode(node)) node.comment = node.comment ? `${node.comment}; ${n.note}` : ` ${n.note}`;
       }
     }),
   );

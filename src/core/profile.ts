@@ -25,6 +25,8 @@ export interface ProfileQuestions {
   notBoolean: { ask: { column: string }; answer: { rows: number; min: number; max: number } };
   /** values of a time column that are no time of day: negative, or 24 hours and more */
   durations: { ask: { column: string }; answer: { rows: number } };
+  /** values of a text or bytes column that are empty (not NULL) */
+  emptyValues: { ask: { column: string }; answer: { rows: number } };
 }
 
 export type ProfileKind = keyof ProfileQuestions;
@@ -36,6 +38,11 @@ export type ProfileAsk<K extends ProfileKind = ProfileKind> = {
 export type ProfileAnswer<K extends ProfileKind = ProfileKind> = {
   [P in K]: { ask: ProfileAsk<P>; answer: ProfileQuestions[P]['answer'] };
 }[K];
+
+/** Answers about the data, looked up by table and ask (the planner's DataProfile). */
+export interface ProfileAnswers {
+  get<K extends ProfileKind>(table: string, ask: ProfileAsk<K>): ProfileQuestions[K]['answer'] | undefined;
+}
 
 /** What an ask is about: a column or a foreign key (names are unique within a table). */
 export function askSubject(ask: ProfileAsk): string {

@@ -13,6 +13,7 @@ test('the aggregates asked of a table share one statement; each other ask has it
     storageClasses: undefined,
     notBoolean: undefined,
     durations: undefined,
+    emptyValues: undefined,
   };
   const asks: ProfileAsk[] = [
     { kind: 'maxLength', column: 'a' },
@@ -38,6 +39,7 @@ test('a question the engine does not answer is left out', () => {
     storageClasses: undefined,
     notBoolean: undefined,
     durations: undefined,
+    emptyValues: undefined,
   };
   assert.deepEqual(
     profileStatements([{ kind: 'maxLength', column: 'a' }], 't', dialect).map((s) => s.sql),

@@ -17,6 +17,7 @@ import { parse } from 'yaml';
 import type { Plan } from '../../src/core/plan.js';
 import { planToYaml } from '../../src/core/plan.js';
 import { runPlan } from '../../src/pipeline/copy/run.js';
+import { assess } from '../../src/pipeline/plan/assess.js';
 import { verifyPlan } from '../../src/pipeline/verify/verify.js';
 import { startDynalite, type LocalDynamo } from '../connectors/dynamodb-local.js';
 import { freshPg, pgExec, tmpDir } from '../helpers.js';
@@ -194,6 +195,43 @@ describe('PostgreSQL into DynamoDB, table by table', () => {
       findings.some((f) => f.code === 'DYNAMODB_KEY_COLLISION' && /primary key \(id\)/.test(f.message)),
       JSON.stringify(findings),
     );
+  });
+
+  test('a key column holding empty text or bytes: assess says so, the plan keys it by a prefix and the value, every row arrives and verifies', async () => {
+    const src = await freshPg('dynamodb_empty_keys_src');
+    await pgExec(
+      src,
+      `CREATE TABLE word (w text PRIMARY KEY, n int);
+       CREATE TABLE blob (b bytea, k text, v int, PRIMARY KEY (b, k));
+       INSERT INTO word VALUES (''), ('a'), ('b c');
+       INSERT INTO blob VALUES ('\\x', 'x', 1), ('\\x00', '', 2), ('\\x01', 'y', 3);`,
+    );
+    const found = (await assess({ source: src, target: dynamo.url })).findings.filter(
+      (f) => f.code === 'EMPTY_KEY_VALUES',
+    );
+    assert.deepEqual(found.map((f) => `${f.table}.${f.column}: ${f.message}`).sort(), [
+      'blob.b: blob.b is in a key and holds 1 empty value, which a dynamodb key cannot be: the plan makes the key of a literal and the value',
+      'blob.k: blob.k is in a key and holds 1 empty value, which a dynamodb key cannot be: the plan makes the key of a literal and the value',
+      'word.w: word.w is in a key and holds 1 empty value, which a dynamodb key cannot be: the plan makes the key of a literal and the value',
+    ]);
+    const { file } = await planFor(src, dynamo.url);
+    const text = readFileSync(file, 'utf8');
+    const plan = parse(text) as Plan;
+    const options = Object.fromEntries(plan.waves.flatMap((w) => w.tables).map((t) => [t.target, t.options]));
+    assert.deepEqual(options, {
+      word: { partitionKey: 'WORD#{w}' },
+      blob: { partitionKey: 'BLOB#{b}', sortKey: 'BLOB#{k}' },
+    });
+    assert.match(
+      text,
+      /partitionKey: WORD#\{w\} # w holds 1 empty value, which a DynamoDB key cannot be: the key is WORD# and the value/,
+    );
+    const run = await runPlan(file);
+    assert.equal(run.rejects, 0);
+    assert.equal(run.copied, 6);
+    const item = (await client.send(new GetItemCommand({ TableName: 'word', Key: { PK: { S: 'WORD#' } } }))).Item!;
+    assert.deepEqual(item.w, { S: '' });
+    assert.ok((await verifyPlan(file)).ok);
   });
 
   test('an item over 400 KB is reported before the run and refused with its size during it', async () => {

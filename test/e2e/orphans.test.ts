@@ -115,6 +115,14 @@ describe('foreign keys the source does not enforce', () => {
         const { file, plan } = await planFor(source, target);
         const fk = plan.waves.flatMap((w) => w.tables).find((t) => t.target === 'child')!.foreignKeys[0]!;
         assert.equal(fk.onOrphans, 'not-valid');
+        // the plan says why beside the key
+        const line = readFileSync(file, 'utf8')
+          .split('\n')
+          .find((l) => l.includes('onOrphans'))!;
+        assert.match(
+          line,
+          /# 2 rows refer to no parent row: onOrphans not-valid keeps them \(or skip-key, reject-rows\)$/,
+        );
         const run = await runPlan(file);
         assert.equal(run.rejects, 0);
         assert.deepEqual(await childIds(target), [1, 2, 3, 4, 5]);

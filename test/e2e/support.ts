@@ -9,7 +9,7 @@ import { connect } from '../../src/connectors/index.js';
 import type { Connector } from '../../src/core/contracts.js';
 import { silentLogger } from '../../src/core/log.js';
 import { planToYaml, type Plan } from '../../src/core/plan.js';
-import { makePlan, planRenames } from '../../src/pipeline/plan/assess.js';
+import { makePlan, planNotes } from '../../src/pipeline/plan/assess.js';
 import {
   dbName,
   freshMysql,
@@ -84,7 +84,7 @@ export async function planFor(
   plan.settings.stateDir = join(dir, '.ferry');
   edit(plan);
   const file = join(dir, 'ferry.plan.yaml');
-  writeFileSync(file, planToYaml(plan, '', planRenames(plan)));
+  writeFileSync(file, planToYaml(plan, '', planNotes(plan)));
   return { file, plan, dir };
 }
 

@@ -1,9 +1,17 @@
 // The DynamoDB connector (AWS SDK v3): a target only, dynamodb://region[?endpoint=URL].
 import { DescribeTableCommand, ListTablesCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Capabilities, ConnectOptions, Connector, NativeTypeChoice, Target } from '../../core/contracts.js';
+import type {
+  Capabilities,
+  ConnectOptions,
+  Connector,
+  NativeTypeChoice,
+  Proposal,
+  Target,
+} from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import type { NameRule } from '../../core/names.js';
 import type { Plan } from '../../core/plan.js';
+import type { ProfileAnswers } from '../../core/profile.js';
 import type { CanonicalType, Column, SchemaInfo, TableInfo } from '../../core/types.js';
 import { BatchWriteSender } from './batchsend.js';
 import {
@@ -28,6 +36,8 @@ class DynamoConnector implements Connector {
   readonly capabilities: Capabilities = {
     // verify reads ranges of these back in their canonical order (see keys.ts)
     portableKeyKinds: ['int', 'year', 'decimal', 'date', 'timestamp'],
+    // a key attribute's string or binary value cannot be empty
+    nonEmptyKeys: true,
     // table and index names: 3 to 255 of letters, digits, "_", "-", "."; key attributes at most 255 bytes
     names: {
       table: TABLE_NAME,
@@ -109,8 +119,8 @@ class DynamoConnector implements Connector {
     return canonicalType(native);
   }
 
-  proposePlan(plan: Plan, schema: SchemaInfo, design?: string): Plan {
-    return proposePlan(plan, schema, design);
+  proposePlan(plan: Plan, schema: SchemaInfo, design: string | undefined, measured: ProfileAnswers): Proposal {
+    return proposePlan(plan, schema, design, measured);
   }
 
   target(): Target {

@@ -4,8 +4,10 @@
 // entity type, a child row placed in its parent's partition through a required foreign key
 // (an adjacency list), so one Query by the parent's key returns the parent and its children;
 // an inverted index (GSI1: SK, then PK) finds any item by its own key.
+import type { Proposal } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
-import { allTables, type Plan, type TablePlan } from '../../core/plan.js';
+import { allTables, type Plan, type PlanNote, type TablePlan } from '../../core/plan.js';
+import type { ProfileAnswers } from '../../core/profile.js';
 import type { SchemaInfo } from '../../core/types.js';
 import { defaultKeyTemplates } from './layout.js';
 
@@ -26,6 +28,35 @@ const ownKey = (tp: TablePlan) => {
   const cols = identity(tp);
   return `${prefixOf(tp)}#${cols.length > 0 ? cols.map((c) => `{${c}}`).join('#') : '{#row}'}`;
 };
+
+/**
+ * The key templates of a table in a DynamoDB table of its own: its identifying columns, each the
+ * key attribute itself, but for a text or bytes column that holds empty values (a DynamoDB key
+ * cannot be empty): its key is the entity's prefix and the value, and a note says so.
+ */
+function ownTableKeys(tp: TablePlan, measured: ProfileAnswers): { options: Record<string, string>; notes: PlanNote[] } {
+  const columns = identity(tp);
+  const options: Record<string, string> = { ...defaultKeyTemplates(columns) };
+  const notes: PlanNote[] = [];
+  // only a key of one column is the column's own attribute; several are joined by '#', never empty
+  const bare: [string, string | undefined][] = [
+    ['partitionKey', columns[0]],
+    ['sortKey', columns.length === 2 ? columns[1] : undefined],
+  ];
+  for (const [option, column] of bare) {
+    const source = tp.columns.find((c) => c.target === column)?.source;
+    const rows =
+      source === undefined ? 0 : (measured.get(tp.source, { kind: 'emptyValues', column: source })?.rows ?? 0);
+    if (rows === 0) continue;
+    options[option] = `${prefixOf(tp)}#{${column}}`;
+    notes.push({
+      table: tp.source,
+      at: { option },
+      note: `${column} holds ${rows} empty value${rows === 1 ? '' : 's'}, which a DynamoDB key cannot be: the key is ${prefixOf(tp)}# and the value`,
+    });
+  }
+  return { options, notes };
+}
 
 // a parent with fewer rows than this share of its children's is a lookup table (a genre, a
 // currency): putting every child under a few partitions would make them hot
@@ -74,7 +105,13 @@ function parentOf(
   return candidates[0];
 }
 
-export function proposePlan(plan: Plan, schema: SchemaInfo, design = DESIGNS[0]!): Plan {
+export function proposePlan(
+  plan: Plan,
+  schema: SchemaInfo,
+  design: string | undefined,
+  measured: ProfileAnswers,
+): Proposal {
+  design ??= DESIGNS[0]!;
   if (!DESIGNS.includes(design))
     throw new FerryError('PLAN_INVALID', `unknown DynamoDB design "${design}"`, `use ${DESIGNS.join(' or ')}`);
   const tables = allTables(plan);
@@ -87,8 +124,13 @@ export function proposePlan(plan: Plan, schema: SchemaInfo, design = DESIGNS[0]!
     ...plan.target.options,
   };
   if (!single) {
-    for (const tp of tables) tp.options = { ...defaultKeyTemplates(identity(tp)), ...tp.options };
-    return plan;
+    const notes: PlanNote[] = [];
+    for (const tp of tables) {
+      const keys = ownTableKeys(tp, measured);
+      tp.options = { ...keys.options, ...tp.options };
+      notes.push(...keys.notes);
+    }
+    return { plan, notes };
   }
   const byTarget = new Map(tables.map((tp) => [tp.target, tp]));
   const rows = new Map(schema.tables.map((t) => [t.name, t.rowEstimate]));
@@ -102,5 +144,5 @@ export function proposePlan(plan: Plan, schema: SchemaInfo, design = DESIGNS[0]!
       ...tp.options,
     };
   }
-  return plan;
+  return { plan, notes: [] };
 }

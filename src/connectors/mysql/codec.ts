@@ -156,7 +156,7 @@ const jsonText: Encode = (v) => (typeof v === 'string' ? v : JSON.stringify(v, j
 const TIME_WITH_OFFSET = /^(\d+):(\d\d):(\d\d)(\.\d+)?([+-])(\d\d)(?::?(\d\d))?(?::?(\d\d))?$/;
 const pad2 = (n: number) => String(n).padStart(2, '0');
 
-/** A time with a UTC offset (timetz) is stored as the UTC time of day, like timestamptz. */
+/** A time with a UTC offset in a time column (a plan that casts timetz to time) is stored as its UTC time of day, like timestamptz. */
 const timeText: Encode = (v) => {
   const s = String(v);
   const m = TIME_WITH_OFFSET.exec(s);

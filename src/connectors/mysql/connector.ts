@@ -24,7 +24,7 @@ import { explain, rankedStatements, runQuery } from './queries.js';
 import { parseEndpoint, run, SESSION, SessionPool } from './session.js';
 import { MysqlSource } from './source.js';
 import { MysqlTarget, type TargetTraits } from './target.js';
-import { canonicalTypeOf, nativeTypeOf, type ServerTraits } from './typemap.js';
+import { canonicalTypeOf, KEY_BYTES_PER_CHAR, KEY_LIMIT_BYTES, keyBytes, nativeTypeOf } from './typemap.js';
 
 const CAPABILITIES: Capabilities = {
   zeroDates: true,
@@ -33,7 +33,7 @@ const CAPABILITIES: Capabilities = {
   // text collations, enum (ordered by position) and MariaDB's uuid (ordered by its time fields) differ from other engines
   portableKeyKinds: ['int', 'decimal', 'date', 'time', 'timestamp', 'year'],
   // InnoDB's index key prefix limit with the DYNAMIC row format, in utf8mb4
-  keyLimit: { bytes: 3072, bytesPerChar: 4 },
+  keyLimit: { bytes: KEY_LIMIT_BYTES, bytesPerChar: KEY_BYTES_PER_CHAR, columnBytes: keyBytes },
   // a key added with foreign_key_checks off leaves the rows there unchecked; later writes are checked
   notValidForeignKeys: true,
   // table names ignore case too where the server's files do (lower_case_table_names, macOS,
@@ -47,10 +47,10 @@ const CAPABILITIES: Capabilities = {
   },
 };
 
-type Server = ServerInfo & ServerTraits & TargetTraits;
+type Server = ServerInfo & TargetTraits;
 
 function serverOf(version: string, maxPacket: number, localInfile: boolean, readCommitted: boolean): Server {
-  const [major = 0, minor = 0] = (/^(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
+  const [major = 0] = (/^(\d+)\./.exec(version) ?? []).slice(1).map(Number);
   const mariadb = /mariadb/i.test(version);
   return {
     version,
@@ -58,7 +58,6 @@ function serverOf(version: string, maxPacket: number, localInfile: boolean, read
     maxPacket,
     localInfile,
     readCommitted,
-    nativeUuid: mariadb && (major > 10 || (major === 10 && minor >= 7)),
     collation: mariadb ? 'utf8mb4_nopad_bin' : major >= 8 ? 'utf8mb4_0900_bin' : 'utf8mb4_bin',
   };
 }
@@ -110,7 +109,7 @@ class MysqlConnector implements Connector {
   }
 
   nativeType(t: CanonicalType): NativeTypeChoice {
-    return nativeTypeOf(t, this.server);
+    return nativeTypeOf(t);
   }
 
   canonicalType(native: string): CanonicalType {

@@ -6,6 +6,7 @@ export function profileDialect(table: ProfileTable): ProfileDialect {
   return {
     // CHAR_LENGTH counts the bytes of a binary string
     maxLength: { aggregate: true, fields: ({ column }) => ({ length: `MAX(CHAR_LENGTH(${quoteIdent(column)}))` }) },
+    emptyValues: { aggregate: true, fields: ({ column }) => ({ rows: `SUM(LENGTH(${quoteIdent(column)}) = 0)` }) },
     storageClasses: undefined,
     notBoolean: {
       aggregate: true,

@@ -26,6 +26,7 @@ import { isFatal, isTransient, reasonOf, toFerryError } from './errors.js';
 import { run, runLoad, socketDrained, type SessionPool } from './session.js';
 import { readRows } from './source.js';
 import { IDENTIFIER, keyColumns, rangeConditions, whereClause } from './sql.js';
+import { KEY_BYTES_PER_CHAR, KEY_LIMIT_BYTES, keyBytes } from './typemap.js';
 
 export interface TargetTraits {
   /** max_allowed_packet of the server, in bytes */
@@ -51,13 +52,6 @@ const STATEMENT_CHARS_CAP = 1 << 20;
 /** LOAD DATA content goes out in pieces of about this many characters (each one protocol packet). */
 const LOAD_CHUNK_CHARS = 256 << 10;
 
-const MAX_KEY_BYTES = 3072;
-/** The most bytes a value of a native type takes in an InnoDB key (utf8mb4: 4 bytes a character). */
-function keyBytes(native: string): number {
-  const m = /^(var)?(char|binary)\((\d+)\)/i.exec(native);
-  if (!m) return 8;
-  return Number(m[3]) * (m[2]!.toLowerCase() === 'char' ? 4 : 1);
-}
 const UNINDEXABLE = /^(tinytext|text|mediumtext|longtext|tinyblob|blob|mediumblob|longblob|json)\b/i;
 const LITERAL_DEFAULT = /^(NULL|[+-]?\d+(\.\d+)?([eE][+-]?\d+)?|'(?:[^'\\]|''|\\.)*')$/i;
 const NOW_DEFAULT = /^(current_timestamp(\(\d?\))?|now\(\d?\))$/i;
@@ -78,6 +72,35 @@ async function setCounter(conn: Connection, name: string, column: string, floor:
 }
 const insertHead = (table: TargetTable) =>
   `INSERT INTO ${quoteIdent(table.name)} (${columnList(table.columns.map((c) => c.name))}) VALUES `;
+
+/**
+ * The column list of a non-unique index, text and bytes columns cut to prefixes where the whole
+ * would pass InnoDB's key limit (a text or blob column always: it cannot be indexed whole): what
+ * the other columns leave is shared, a column needing less than its share leaving the rest to
+ * the others.
+ */
+export function prefixedIndexColumns(cols: string[], native: Map<string, string>): string {
+  const prefixable = (c: string) =>
+    UNINDEXABLE.test(native.get(c) ?? '') || /^(var)?(char|binary)\(/i.test(native.get(c) ?? '');
+  const needs = (c: string) => (UNINDEXABLE.test(native.get(c) ?? '') ? Infinity : keyBytes(native.get(c) ?? ''));
+  const fixed = cols.filter((c) => !prefixable(c)).reduce((n, c) => n + keyBytes(native.get(c) ?? ''), 0);
+  const open = cols.filter(prefixable).sort((a, b) => needs(a) - needs(b));
+  let left = KEY_LIMIT_BYTES - fixed;
+  const prefix = new Map<string, number>();
+  open.forEach((c, i) => {
+    const share = Math.floor(left / (open.length - i));
+    if (needs(c) <= share) {
+      left -= needs(c);
+      return;
+    }
+    const perChar = /char|text/i.test(native.get(c)!) ? KEY_BYTES_PER_CHAR : 1;
+    const cap = UNINDEXABLE.test(native.get(c)!) ? TEXT_INDEX_PREFIX : Infinity;
+    const length = Math.max(1, Math.min(cap, Math.floor(share / perChar)));
+    prefix.set(c, length);
+    left -= length * perChar;
+  });
+  return cols.map((c) => (prefix.has(c) ? `${quoteIdent(c)}(${prefix.get(c)})` : quoteIdent(c))).join(', ');
+}
 
 /** A name derived from others (a unique key's, an index's): within MySQL's limit, two names stay two. */
 function clip(name: string): string {
@@ -141,12 +164,12 @@ export class MysqlTarget implements Target {
             c,
           );
         const bytes = key.reduce((n, k) => n + keyBytes(native.get(k) ?? ''), 0);
-        if (bytes > MAX_KEY_BYTES)
+        if (bytes > KEY_LIMIT_BYTES)
           add(
             'error',
             'KEY_TOO_LONG',
             t.name,
-            `the key (${key.join(', ')}) may take ${bytes} bytes, more than the ${MAX_KEY_BYTES} InnoDB allows`,
+            `the key (${key.join(', ')}) may take ${bytes} bytes, more than the ${KEY_LIMIT_BYTES} InnoDB allows`,
             'shorten the varchar/char lengths of its columns in the plan (a utf8mb4 character takes up to 4 bytes)',
           );
       }
@@ -394,10 +417,6 @@ export class MysqlTarget implements Target {
 
   async finishTable(table: TargetTable): Promise<void> {
     const native = new Map(table.columns.map((c) => [c.name, c.nativeType]));
-    const indexColumns = (cols: string[]) =>
-      cols
-        .map((c) => (UNINDEXABLE.test(native.get(c) ?? '') ? `${quoteIdent(c)}(${TEXT_INDEX_PREFIX})` : quoteIdent(c)))
-        .join(', ');
     const wanted: [name: string, clause: (name: string) => string][] = [];
     for (const key of table.uniqueKeys) {
       if (key.join() === table.primaryKey.join()) continue;
@@ -418,7 +437,10 @@ export class MysqlTarget implements Target {
       }
       wanted.push([
         clip(idx.name),
-        (n) => `ADD ${idx.unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(n)} (${indexColumns(idx.columns)})`,
+        (n) =>
+          idx.unique
+            ? `ADD UNIQUE INDEX ${quoteIdent(n)} (${columnList(idx.columns)})`
+            : `ADD INDEX ${quoteIdent(n)} (${prefixedIndexColumns(idx.columns, native)})`,
       ]);
     }
     const name = quoteIdent(table.name);

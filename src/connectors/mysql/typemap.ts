@@ -137,7 +137,10 @@ export const CANONICAL_TO_NATIVE: Record<string, NativeTypeChoice> = {
   'varbinary($1)': { native: 'varbinary($1)' },
   date: { native: 'date' },
   'time($1)': { native: 'time($1)' },
-  'timetz($1)': { native: 'time($1)', note: TIMEZONE_NOTE },
+  'timetz($1)': {
+    native: 'varchar(24)',
+    note: 'MySQL has no time with a UTC offset: stored as its text, HH:MM:SS[.ffffff]+HH:MM, the offset kept',
+  },
   'timestamp($1)': { native: 'datetime($1)' },
   'timestamptz($1)': { native: 'datetime($1)', note: TIMEZONE_NOTE },
   year: { native: 'year' },
@@ -145,7 +148,12 @@ export const CANONICAL_TO_NATIVE: Record<string, NativeTypeChoice> = {
   'set($*)': { native: 'set($*)' },
   json: { native: 'json' },
   jsonb: { native: 'json', note: 'MySQL json keeps the document as written, not in a binary normalised form' },
-  uuid: { native: 'uuid' },
+  // MariaDB's uuid type (10.7+) refuses values PostgreSQL holds (version 8 and above with
+  // variant 0, since 10.11.5) and sorts by its time fields; MySQL has none
+  uuid: {
+    native: 'char(36)',
+    note: "stored as char(36), lower case: MariaDB's uuid type refuses some values other engines hold (version 8 and above with variant 0); change the type to uuid in the plan when every value is an RFC 9562 uuid",
+  },
   'array<$*>': { native: 'json', note: 'MySQL has no array type: arrays are stored as JSON arrays' },
   'bit($1)': { native: 'bit($1)' },
   'varbit($1)': {
@@ -216,24 +224,16 @@ export function canonicalTypeOf(native: string): CanonicalType {
   return parseType(fill(hit.entry, hit.shape));
 }
 
-export interface ServerTraits {
-  /** MariaDB 10.7+ has a native uuid type */
-  nativeUuid: boolean;
-}
-
 const MAX_CHAR = 255;
 const MAX_VARCHAR = 16383; // utf8mb4, 4 bytes a character, in a 65,535-byte row
 const MAX_VARBINARY = 65532;
 const MAX_BIT = 64;
 const MAX_DECIMAL = [65, 30] as const;
 
-/** The native type this connector creates for a canonical type on a given server. */
-export function nativeTypeOf(t: CanonicalType, traits: ServerTraits): NativeTypeChoice {
+/** The native type this connector creates for a canonical type. */
+export function nativeTypeOf(t: CanonicalType): NativeTypeChoice {
   const text = formatType(t);
   switch (t.kind) {
-    case 'uuid':
-      if (!traits.nativeUuid) return { native: 'char(36)', note: 'this server has no uuid type: stored as char(36)' };
-      break;
     case 'string':
       if (t.fixed && t.length! > MAX_CHAR && t.length! <= MAX_VARCHAR)
         return {
@@ -277,7 +277,7 @@ export function nativeTypeOf(t: CanonicalType, traits: ServerTraits): NativeType
     case 'time':
     case 'timestamp':
       if (t.precision > 6) {
-        const choice = nativeTypeOf({ ...t, precision: 6 }, traits);
+        const choice = nativeTypeOf({ ...t, precision: 6 });
         return {
           native: choice.native,
           note: [choice.note, 'MySQL keeps at most 6 fractional digits: values are rounded to microseconds']
@@ -295,4 +295,25 @@ export function nativeTypeOf(t: CanonicalType, traits: ServerTraits): NativeType
       'cast the column to another type in the plan',
     );
   return { ...hit.entry, native: fill(hit.entry.native, hit.shape) };
+}
+
+/** InnoDB's limit on a key's bytes with the DYNAMIC row format. */
+export const KEY_LIMIT_BYTES = 3072;
+/** utf8mb4: a character takes up to 4 bytes in a key. */
+export const KEY_BYTES_PER_CHAR = 4;
+
+// MySQL's packed decimal: 4 bytes for each 9 digits, and these for the digits left over
+const DECIMAL_LEFTOVER_BYTES = [0, 1, 1, 2, 2, 3, 3, 4, 4, 4];
+const decimalBytes = (digits: number) => Math.floor(digits / 9) * 4 + DECIMAL_LEFTOVER_BYTES[digits % 9]!;
+
+/** The most bytes a value of a native type takes in an InnoDB key. */
+export function keyBytes(native: string): number {
+  const s = normalizeNative(native);
+  const text = /^(var)?(char|binary)\((\d+)\)/.exec(s);
+  if (text) return Number(text[3]) * (text[2] === 'char' ? KEY_BYTES_PER_CHAR : 1);
+  const decimal = /^decimal\((\d+),(\d+)\)/.exec(s);
+  if (decimal) return decimalBytes(Number(decimal[1]) - Number(decimal[2])) + decimalBytes(Number(decimal[2]));
+  if (/^(uuid|inet6)\b/.test(s)) return 16;
+  // integers, floats, dates and times, enums, sets and bits take at most 8
+  return 8;
 }

@@ -11,6 +11,11 @@ export function profileDialect(table: ProfileTable, schema: string): ProfileDial
         length: `max(length(${quoteIdent(column)}${bytes(column) ? '' : '::text'}))`,
       }),
     },
+    // length() of text (char ignoring its padding) and of bytea
+    emptyValues: {
+      aggregate: true,
+      fields: ({ column }) => ({ rows: `count(*) FILTER (WHERE length(${quoteIdent(column)}) = 0)` }),
+    },
     // PostgreSQL's values are what their types say
     storageClasses: undefined,
     notBoolean: undefined,

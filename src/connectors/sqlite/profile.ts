@@ -6,6 +6,7 @@ export function profileDialect(table: ProfileTable): ProfileDialect {
   return {
     // length() counts the characters of text and the bytes of a blob
     maxLength: { aggregate: true, fields: ({ column }) => ({ length: `max(length(${ident(column)}))` }) },
+    emptyValues: { aggregate: true, fields: ({ column }) => ({ rows: `sum(length(${ident(column)}) = 0)` }) },
     storageClasses: {
       aggregate: true,
       fields: ({ column }) => {

@@ -3,7 +3,14 @@
 import { connect } from '../../connectors/index.js';
 import type { Connector } from '../../core/contracts.js';
 import { silentLogger, type Logger } from '../../core/log.js';
-import { DEFAULT_RETRIES, type Plan, type PlanRename, type TablePlan } from '../../core/plan.js';
+import {
+  allTables,
+  DEFAULT_RETRIES,
+  type Plan,
+  type PlanNote,
+  type PlanRename,
+  type TablePlan,
+} from '../../core/plan.js';
 import type { CanonicalType, Finding, SchemaInfo, TableInfo } from '../../core/types.js';
 import { formatType } from '../../core/types.js';
 import { alwaysFits } from '../../core/values.js';
@@ -13,20 +20,33 @@ import { FerryError } from '../../core/errors.js';
 import { mapTable } from './mapping.js';
 import { sourceSide, targetSide } from '../session/sides.js';
 import { dataType, dataTypeFinding } from './data-types.js';
-import { keyKeepsOrder, keySizeFindings, schemaKeySizes, type KeySizes, type SizedColumn } from './key-types.js';
+import {
+  emptyKeyFindings,
+  keyKeepsOrder,
+  keySizeFindings,
+  keySizeNote,
+  schemaKeySizes,
+  type KeySizes,
+  type SizedColumn,
+} from './key-types.js';
 import { DataProfile, measure } from './profile.js';
 import { waves } from './waves.js';
 import { groupFindings, type FindingGroup } from './findings.js';
-import { defaultOrphanChoice, orphanFinding } from './foreign-keys.js';
-import { defaultPolicy, nameTargets, renameFindings } from './names.js';
+import { defaultOrphanChoice, orphanFinding, orphanNote } from './foreign-keys.js';
+import { defaultPolicy, nameTargets, renameFindings, renameNotes } from './names.js';
 import type { NamePolicy } from '../../core/names.js';
 
-/** The target names each plan `buildPlan` made changed, for the plan writer's comments. */
-const RENAMES = new WeakMap<Plan, PlanRename[]>();
+/** What `buildPlan` decided for each plan it made that the user may want to change. */
+const DECIDED = new WeakMap<Plan, { renames: PlanRename[]; notes: PlanNote[] }>();
 
-/** What `buildPlan` (or `makePlan`) renamed in this plan for its target: the plan writer comments each. */
+/** What `buildPlan` (or `makePlan`) renamed in this plan for its target (assess lists them). */
 export function planRenames(plan: Plan): PlanRename[] {
-  return RENAMES.get(plan) ?? [];
+  return DECIDED.get(plan)?.renames ?? [];
+}
+
+/** The comments the plan writer puts beside what `buildPlan` decided: renames, types from the data, orphan choices, the target's proposal. */
+export function planNotes(plan: Plan): PlanNote[] {
+  return DECIDED.get(plan)?.notes ?? [];
 }
 
 export interface AssessOptions {
@@ -169,6 +189,7 @@ function tableFindings(
     }
   }
   if (target && sizes) f.push(...keySizeFindings(t, sizes, target));
+  if (target) f.push(...emptyKeyFindings(t, target, profile));
   return f;
 }
 
@@ -235,7 +256,17 @@ async function assessSchema(
       w.tables.map((tp) => mapTable(plan, tp, byName.get(tp.source), source, target, tp.source).target),
     );
     findings.push(...renameFindings(planRenames(plan), plan.names!, target.kind));
-    findings.push(...(await targetSide(target).check(planned)));
+    // a key too long to size is the planner's finding, with what it measured; the target's check
+    // would say it again of each of the key's columns (MySQL: a text in a key)
+    const unsized = new Set(
+      allTables(plan).flatMap((tp) =>
+        (sizes?.get(tp.source)?.unfit ?? []).flatMap(({ key }) =>
+          key.map((c) => `${tp.target}.${tp.columns.find((x) => x.source === c)?.target ?? c}`),
+        ),
+      ),
+    );
+    const checked = await targetSide(target).check(planned);
+    findings.push(...checked.filter((f) => f.column === undefined || !unsized.has(`${f.table}.${f.column}`)));
     findings.push(
       ...((await target.privileges?.({ role: 'target', tables: planned, ifExists: plan.target.ifExists })) ?? []),
     );
@@ -322,6 +353,30 @@ function orderedKey(t: TableInfo, key: string[], planned: Map<string, string>, t
   return key.every(keeps) ? key : [];
 }
 
+/** The plan writer's comments beside the types the data decided for keys and the onOrphans choices (by the final names). */
+function decisionNotes(
+  plan: Plan,
+  schema: SchemaInfo,
+  sizes: Map<string, KeySizes>,
+  profile: DataProfile,
+  target: Connector,
+): PlanNote[] {
+  const byName = new Map(schema.tables.map((t) => [t.name, t]));
+  return allTables(plan).flatMap((tp) => [
+    ...[...(sizes.get(tp.source)?.sized ?? [])].flatMap(([column, sized]): PlanNote[] => {
+      const planned = tp.columns.find((c) => c.source === column);
+      return planned ? [{ table: tp.source, at: { column: planned.target }, note: keySizeNote(sized, target) }] : [];
+    }),
+    ...tp.foreignKeys.flatMap((fk, i): PlanNote[] => {
+      if (!fk.onOrphans) return [];
+      // the profile knows the key by its source name: the plan's keys are the source's, in order
+      const source = byName.get(tp.source)!.foreignKeys[i]!;
+      const rows = profile.get(tp.source, { kind: 'orphans', foreignKey: source })?.rows ?? 0;
+      return [{ table: tp.source, at: { foreignKey: fk.name }, note: orphanNote(rows, fk.onOrphans, target) }];
+    }),
+  ]);
+}
+
 /** A plan for copying every table of the schema as it is. */
 export function buildPlan(
   schema: SchemaInfo,
@@ -389,9 +444,14 @@ export function buildPlan(
     );
   const renames = nameTargets(plan, schema, source, target, names);
   // targets that take options (keys, layout) fill them in
-  const proposed = target.proposePlan ? target.proposePlan(plan, schema, opts.design) : plan;
-  RENAMES.set(proposed, renames);
-  return proposed;
+  const proposal = target.proposePlan?.(plan, schema, opts.design, profile) ?? { plan, notes: [] };
+  const notes = [
+    ...renameNotes(renames, names),
+    ...decisionNotes(proposal.plan, schema, sizes, profile, target),
+    ...proposal.notes,
+  ];
+  DECIDED.set(proposal.plan, { renames, notes });
+  return proposal.plan;
 }
 
 export async function makePlan(opts: PlanOptions): Promise<Plan> {

@@ -28,6 +28,14 @@ export function defaultOrphanChoice(target: Connector): OrphanChoice {
   return target.capabilities.notValidForeignKeys ? 'not-valid' : 'skip-key';
 }
 
+/** The plan writer's comment beside a foreign key given onOrphans: how many rows, and the other choices. */
+export function orphanNote(rows: number, choice: OrphanChoice, target: Connector): string {
+  const others = (['skip-key', 'reject-rows', 'not-valid'] as const).filter(
+    (c) => c !== choice && (c !== 'not-valid' || target.capabilities.notValidForeignKeys),
+  );
+  return `${rows} rows refer to no parent row: onOrphans ${choice} keeps them (or ${others.join(', ')})`;
+}
+
 /** Assess's finding for a foreign key some rows of which refer to no parent. */
 export function orphanFinding(table: string, fk: ForeignKey, rows: number, target: Connector | undefined): Finding {
   const choice = target ? defaultOrphanChoice(target) : undefined;

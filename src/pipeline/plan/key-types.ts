@@ -27,6 +27,37 @@ export function keyAsks(t: TableInfo): ProfileAsk[] {
     .map((c) => ({ kind: 'maxLength' as const, column: c.name }));
 }
 
+/**
+ * The questions a target whose keys cannot be empty asks: how many values of each text or bytes
+ * column of a whole key are empty.
+ */
+export function emptyKeyAsks(t: TableInfo): ProfileAsk<'emptyValues'>[] {
+  const columns = new Set(wholeKeys(t).flat());
+  return t.columns
+    .filter((c) => columns.has(c.name) && (c.type.kind === 'string' || c.type.kind === 'bytes'))
+    .map((c) => ({ kind: 'emptyValues' as const, column: c.name }));
+}
+
+/** Assess's findings for the key columns that hold empty values, into a target whose keys cannot be empty. */
+export function emptyKeyFindings(t: TableInfo, target: Connector, profile: DataProfile): Finding[] {
+  if (!target.capabilities.nonEmptyKeys) return [];
+  return emptyKeyAsks(t).flatMap((ask): Finding[] => {
+    const rows = profile.get(t.name, ask)?.rows ?? 0;
+    return rows === 0
+      ? []
+      : [
+          {
+            severity: 'info',
+            code: 'EMPTY_KEY_VALUES',
+            table: t.name,
+            column: ask.column,
+            message: `${t.name}.${ask.column} is in a key and holds ${rows} empty value${rows === 1 ? '' : 's'}, which a ${target.kind} key cannot be: the plan makes the key of a literal and the value`,
+            action: 'no action needed; the comment beside the key in the plan says how it is made',
+          },
+        ];
+  });
+}
+
 const lengthOf = (type: CanonicalType) => ('length' in type && type.length !== undefined ? type.length : Infinity);
 
 /** A key column given a length, and why. */
@@ -61,8 +92,8 @@ export function keySizes(
   const out: KeySizes = { sized: new Map(), unfit: [] };
   if (!limit) return out;
   const unit = (type: Sizable) => (type.kind === 'string' ? limit.bytesPerChar : 1);
-  const fixedBytes = (type: CanonicalType) =>
-    type.kind === 'string' ? type.length! * limit.bytesPerChar : type.kind === 'bytes' ? type.length! : 8;
+  // a column of another type (or a fixed length) takes what the target's type for it takes
+  const fixedBytes = (type: CanonicalType) => limit.columnBytes(target.nativeType(type).native);
   const longest = (column: string) => profile.get(t.name, { kind: 'maxLength', column })?.length;
   for (const key of wholeKeys(t)) {
     const columns = key.map((name) => ({ name, type: types.get(name)! }));
@@ -116,6 +147,15 @@ export function schemaKeySizes(
         });
       });
   return sizes;
+}
+
+/** The plan writer's comment beside a key column given a length from the data. */
+export function keySizeNote({ type, longest, refersTo }: SizedColumn, target: Connector): string {
+  const unit = type.kind === 'string' ? 'characters' : 'bytes';
+  const why = refersTo
+    ? `the length of ${refersTo}, which it refers to`
+    : `from the data: a key column${longest === undefined ? '' : ` whose longest value has ${longest} ${unit}`}, and ${target.kind} keys take at most ${target.capabilities.keyLimit!.bytes} bytes`;
+  return `${target.nativeType(type).native}: ${why}`;
 }
 
 /** Assess's findings for the key columns given a length and the keys that cannot have one. */

@@ -14,6 +14,7 @@ import { looseConverter } from './loose-values.js';
 import { UNCHANGED } from '../../core/changes.js';
 import { targetForeignKeys } from './foreign-keys.js';
 import { keyKeepsOrder } from './key-types.js';
+import { checkTargetNames } from './names.js';
 
 export interface TableMapping {
   plan: TablePlan;
@@ -154,6 +155,7 @@ export function mapTable(
       `${where}: source table "${tp.source}" does not exist`,
       'check the table name in the plan, or re-run `ferry plan`',
     );
+  checkTargetNames(tp, targetConn, where);
   const cols = tp.columns.filter((c) => !c.exclude);
   const sourceCols = cols.map((c) => {
     const col = info.columns.find((x) => x.name === c.source);

@@ -3,10 +3,11 @@
 // needs it unique. The plan's naming policy comes first (keep, lower, snake); then names too long
 // are cut with a hash, and names that collide (case, source schemas flattened into one database,
 // equal once cut) get the table's or schema's name in front or a number. Every change is a
-// PlanRename: the plan writer comments it, assess lists it.
+// PlanRename: the plan writer comments it (renameNotes), assess lists it.
 import type { Connector } from '../../core/contracts.js';
 import { applyPolicy, fitName, NameScope, type NamePolicy, type NameRule, type NameRules } from '../../core/names.js';
-import type { Plan, PlanRename } from '../../core/plan.js';
+import { FerryError } from '../../core/errors.js';
+import type { Plan, PlanNote, PlanRename, TablePlan } from '../../core/plan.js';
 import type { Finding, SchemaInfo } from '../../core/types.js';
 
 /** pgloader's choice: MySQL's and SQLite's names arrive lower case in PostgreSQL, so `select * from artist` works. */
@@ -146,6 +147,63 @@ export function nameTargets(
       );
   }
   return renames;
+}
+
+/**
+ * Refuses, in one line, a target name of a planned table the target cannot take for its length (a
+ * hand-edited plan: `ferry plan` writes names that fit). Where the target refuses a dot in the
+ * names the planner writes, a dot in an edited table name names its schema (PostgreSQL's
+ * analytics.orders): each part is measured.
+ */
+export function checkTargetNames(tp: TablePlan, target: Connector, where: string): void {
+  const rules = target.capabilities.names;
+  if (!rules) return;
+  const invalid = rules.table.invalid;
+  const schemaDot = invalid !== undefined && new RegExp(invalid.source, invalid.flags.replace('g', '')).test('.');
+  const names: [string, string, NameRule][] = [
+    ...(schemaDot ? tp.target.split('.') : [tp.target]).map((part): [string, string, NameRule] => [
+      'table',
+      part,
+      rules.table,
+    ]),
+    ...tp.columns.filter((c) => !c.exclude).map((c): [string, string, NameRule] => ['column', c.target, rules.column]),
+    ...tp.indexes.map((i): [string, string, NameRule] => ['index', i.name, rules.index]),
+    ...tp.foreignKeys.map((k): [string, string, NameRule] => ['foreign key', k.name, rules.constraint]),
+  ];
+  for (const [what, name, rule] of names) {
+    const unit = rule.unit === 'bytes' ? 'bytes' : 'characters';
+    const size = rule.unit === 'bytes' ? Buffer.byteLength(name) : [...name].length;
+    const limit =
+      rule.max !== undefined && size > rule.max
+        ? `longer than ${target.kind}'s limit of ${rule.max} ${unit}`
+        : rule.min !== undefined && size < rule.min
+          ? `shorter than ${target.kind}'s ${rule.min} ${unit}`
+          : undefined;
+    if (limit)
+      throw new FerryError(
+        'PLAN_INVALID',
+        `${where}: ${what} name "${name}" is ${size} ${unit}, ${limit}`,
+        'shorten it in the plan (`ferry plan` writes names that fit)',
+      );
+  }
+}
+
+/** The plan writer's comment beside each renamed name (the names policy is said once, beside `names:`). */
+export function renameNotes(renames: PlanRename[], policy: NamePolicy): PlanNote[] {
+  return renames
+    .filter((r) => r.why !== `names: ${policy}`)
+    .map((r) => ({
+      table: r.table,
+      at:
+        r.kind === 'table'
+          ? 'table'
+          : r.kind === 'column'
+            ? { column: r.to }
+            : r.kind === 'index'
+              ? { index: r.to }
+              : { foreignKey: r.to },
+      note: r.why,
+    }));
 }
 
 /**

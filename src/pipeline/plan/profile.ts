@@ -12,7 +12,7 @@ import {
 import type { SchemaInfo, TableInfo } from '../../core/types.js';
 import { sourceSide } from '../session/sides.js';
 import { typeAsks } from './data-types.js';
-import { keyAsks } from './key-types.js';
+import { emptyKeyAsks, keyAsks } from './key-types.js';
 
 /**
  * The questions asked of a table's data; `selected` are the names of the tables planned with it,
@@ -29,8 +29,9 @@ export function profileAsks(
       selected.has(fk.refTable) ? [{ kind: 'orphans', foreignKey: fk }] : [],
     ),
     ...typeAsks(t, source),
-    // key lengths matter only to a target that limits them
+    // key lengths matter only to a target that limits them, empty key values to one that refuses them
     ...(target?.keyLimit ? keyAsks(t) : []),
+    ...(target?.nonEmptyKeys ? emptyKeyAsks(t) : []),
   ];
 }
 

@@ -160,6 +160,14 @@ export const PLAN_FILES: Row[] = [
       /^ferry: plan\.yaml:\d+:\d+: .*foreignKeys\[0\]\.refTable: foreign key fk_x refers to "ghost", which is not in the plan/,
   },
   {
+    does: "a column renamed in the plan past MySQL/MariaDB's 64 characters",
+    args: () => ['run', 'plan.yaml'],
+    files: () => ({ 'plan.yaml': edit(f.mysqlPlan, (p) => (column(p, 'label').target = 'l'.repeat(70))) }),
+    code: 2,
+    stderr:
+      /^ferry: plan\.yaml: waves\[\d\]\.tables\[\d\]: column name "l{70}" is 70 characters, longer than mysql's limit of 64 characters: shorten it in the plan \(`ferry plan` writes names that fit\)$/,
+  },
+  {
     does: 'the same target table twice',
     args: () => ['run', 'plan.yaml'],
     files: () => ({
