@@ -132,6 +132,7 @@ function printRun(s: RunSummary, planFile: string): void {
     out(
       `followed live changes: applied ${s.follow.changes} changes in ${s.follow.transactions} transactions${s.follow.rejects > 0 ? `, ${s.follow.rejects} rejected` : ''}; stopped at ${s.follow.position}: the same command goes on from there`,
     );
+  for (const line of s.follow?.addedColumns ?? []) out(line);
 }
 
 function printStatus(s: PlanStatus): void {

@@ -43,7 +43,7 @@ test('a followed run on the dashboard: changes applied, their lag over time, the
       slot: 'ferry_dashboard',
       publication: 'ferry_dashboard',
       heartbeatSeconds: 1,
-      batch: { transactions: 200, changes: 2000, waitMs: 100 },
+      batch: { transactions: 200, changes: 2000, bytes: 2 ** 20, waitMs: 100 },
     };
   });
   const child = spawn(process.execPath, [CLI, 'run', file, '--follow', '--serve', '127.0.0.1:0'], { cwd: dir });

@@ -155,9 +155,9 @@ export function phaseOf(dir: string, tables = 2): 'copy' | 'handoff' | 'stream' 
 }
 
 /** Waits until the target has applied everything the source logged (two minutes at most). */
-export async function caughtUp(dir: string, source: string): Promise<void> {
+export async function caughtUp(dir: string, source: string, seconds = 120): Promise<void> {
   const want = await sourcePosition(source);
-  for (let i = 0; i < 1200 && appliedPosition(dir) !== want; i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < seconds * 10 && appliedPosition(dir) !== want; i++) await new Promise((r) => setTimeout(r, 100));
   assert.equal(appliedPosition(dir), want, 'the target applied every change the source logged');
 }
 
@@ -186,7 +186,7 @@ export function planEdit(p: Plan): void {
     slot: 'ferry_follow',
     publication: 'ferry_follow',
     heartbeatSeconds: 1,
-    batch: { transactions: 200, changes: 2000, waitMs: 100 },
+    batch: { transactions: 200, changes: 2000, bytes: 2 ** 20, waitMs: 100 },
   };
 }
 

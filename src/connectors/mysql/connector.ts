@@ -135,7 +135,7 @@ class MysqlConnector implements Connector {
   }
 
   source(): Source {
-    return (this.sourceSide ??= new MysqlSource(this.pool, this.log));
+    return (this.sourceSide ??= new MysqlSource(this.pool, this.log, (filter) => this.introspect(filter)));
   }
 
   target(): Target {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { TableFingerprint, TargetTable } from '../../core/contracts.js';
 import type { Digest } from '../../core/digest.js';
+import type { ColumnPlan } from '../../core/plan.js';
 import type { Finding, KeyRange } from '../../core/types.js';
 import { stateParse, stateStringify } from '../../core/values.js';
 import { redact } from '../../core/secrets.js';
@@ -103,6 +104,7 @@ CREATE TABLE IF NOT EXISTS audit_heads(run_id TEXT PRIMARY KEY, lines INTEGER NO
 CREATE TABLE IF NOT EXISTS streams(plan_hash TEXT PRIMARY KEY, start TEXT NOT NULL, applied TEXT, committed TEXT,
   applied_at TEXT, changes INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS scratch_tables(id INTEGER PRIMARY KEY, target TEXT NOT NULL, run_id TEXT NOT NULL, definition TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS followed_columns(plan_hash TEXT NOT NULL, table_name TEXT NOT NULL, column TEXT NOT NULL, added_at TEXT NOT NULL);
 `;
 
 /** What a run did to a target table when it prepared it. */
@@ -585,6 +587,25 @@ export class StateStore {
         'UPDATE streams SET applied = ?, committed = ?, applied_at = ?, changes = changes + ? WHERE plan_hash = ?',
       )
       .run(applied.position, applied.committed ?? null, new Date().toISOString(), applied.changes, planHash);
+  }
+
+  /**
+   * A column added to a followed source table while it was followed, as the run planned it and
+   * added it to the target: the plan file is left as it is, a resumed run maps it from here.
+   */
+  addFollowedColumn(planHash: string, table: string, column: ColumnPlan): void {
+    this.db
+      .prepare('INSERT INTO followed_columns VALUES (?,?,?,?)')
+      .run(planHash, table, JSON.stringify(column), new Date().toISOString());
+  }
+
+  /** The columns addFollowedColumn kept for a plan, in the order they were added. */
+  followedColumns(planHash: string): { table: string; column: ColumnPlan }[] {
+    return (
+      this.db
+        .prepare('SELECT table_name, column FROM followed_columns WHERE plan_hash = ? ORDER BY rowid')
+        .all(planHash) as { table_name: string; column: string }[]
+    ).map((r) => ({ table: r.table_name, column: JSON.parse(r.column) as ColumnPlan }));
   }
 
   stream(planHash: string): StreamRecord | undefined {
