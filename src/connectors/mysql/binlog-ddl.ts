@@ -66,7 +66,7 @@ const ALTER_TABLE = /^(?:\/\*.*?\*\/\s*)*ALTER\s+(?:ONLINE\s+)?(?:IGNORE\s+)?TAB
 /** ADD [COLUMN] [IF NOT EXISTS] name …, not the form that adds a parenthesized list */
 const ADD_COLUMN = new RegExp(`^ADD\\s+(?:COLUMN\\s+)?(?:IF\\s+NOT\\s+EXISTS\\s+)?(${IDENT})\\s`, 'i');
 const ADD_OTHER =
-  /^ADD\s+(?:INDEX|KEY|CONSTRAINT|UNIQUE|FULLTEXT|SPATIAL|FOREIGN|CHECK|PRIMARY|PERIOD|SYSTEM|PARTITION)\b/i;
+  /^ADD\s+(?:COLUMN\s*\(|(?:INDEX|KEY|CONSTRAINT|UNIQUE|FULLTEXT|SPATIAL|FOREIGN|CHECK|PRIMARY|PERIOD|SYSTEM|PARTITION)\b)/i;
 
 /**
  * The columns an ALTER TABLE of a followed table adds, when adding them is all it does to the

@@ -18,7 +18,7 @@ import { canonicalText } from '../../core/values.js';
 import type { RunEvent } from '../copy/events.js';
 import { withRetries } from '../copy/retry.js';
 import type { TableMapping } from '../plan/mapping.js';
-import type { RejectRecord } from '../session/checkpoints.js';
+import type { RejectRecord, StreamCount } from '../session/checkpoints.js';
 import type { CommandRun } from '../session/command.js';
 import type { Session } from '../session/session.js';
 import { addColumns, withAddedColumns } from './added-columns.js';
@@ -177,6 +177,8 @@ export async function followChanges(
   let batch: AppliedChange[] = [];
   let transactions = 0;
   let bytes = 0;
+  /** the batch's row changes per target table and source operation */
+  let counts = new Map<string, StreamCount>();
   let position: string | undefined;
   let committed: string | undefined;
   let rejected: Omit<RejectRecord, 'chunk'>[] = [];
@@ -191,7 +193,8 @@ export async function followChanges(
     // a batch of heartbeats only: the target holds nothing new, the source may still move on
     await stream.acknowledge(at);
     if (rejected.length > 0) state.addChangeRejects(hash, rejected);
-    if (batch.length > 0) state.setStreamApplied(hash, { position: at, committed, changes: batch.length });
+    if (batch.length > 0)
+      state.setStreamApplied(hash, { position: at, committed, changes: batch.length, counts: [...counts.values()] });
     summary.transactions += transactions;
     summary.changes += batch.length;
     summary.rejects += rejected.length;
@@ -212,6 +215,7 @@ export async function followChanges(
     batch = [];
     transactions = 0;
     bytes = 0;
+    counts = new Map();
     boundHeap();
     position = undefined;
     committed = undefined;
@@ -224,7 +228,12 @@ export async function followChanges(
       if (!t) continue;
       const mapped = targetChange(t, c);
       if (typeof mapped === 'string') rejected.push({ table: t.m.target.name, ...rejectOf(c, mapped) });
-      else batch.push({ table: t.m.target, change: mapped });
+      else {
+        batch.push({ table: t.m.target, change: mapped });
+        const key = `${t.m.target.name}\u0000${c.op}`;
+        const count = counts.get(key) ?? counts.set(key, { table: t.m.target.name, op: c.op, changes: 0 }).get(key)!;
+        count.changes++;
+      }
     }
     if (tx.changes.length > 0) {
       transactions++;

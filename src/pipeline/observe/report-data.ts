@@ -4,7 +4,14 @@ import { readFileSync } from 'node:fs';
 import { parsePlan, type Plan, type TablePlan } from '../../core/plan.js';
 import type { Finding } from '../../core/types.js';
 import { auditEvents } from '../safety/audit.js';
-import type { PhaseRecord, RejectRecord, RunRecord, StateStore, VerifyRecord } from '../session/checkpoints.js';
+import type {
+  PhaseRecord,
+  RejectRecord,
+  RunRecord,
+  StateStore,
+  StreamRecord,
+  VerifyRecord,
+} from '../session/checkpoints.js';
 
 /** The one-line answer a reader looks for first. */
 export type VerdictKind = 'verified' | 'mismatches' | 'rejected rows' | 'not verified' | 'incomplete';
@@ -42,7 +49,21 @@ export interface ReportData {
   verificationStale: boolean;
   resumed: ResumedTable[];
   chunks: ChunkWritten[];
+  /** live changes, when the plan's runs followed them */
+  follow?: FollowFacts;
   verdict: Verdict;
+}
+
+/** What the report says of live changes. */
+export interface FollowFacts {
+  /** the plan's stream: its start, what was applied last, the changes per table and operation */
+  stream: StreamRecord;
+  /** what this run applied before it stopped following (undefined: it did not stop cleanly) */
+  run?: { transactions: number; changes: number; rejects: number; position: string };
+  /** live changes refused, by every run of the plan */
+  rejects: number;
+  /** columns added on the source while followed: "table.column" */
+  addedColumns: string[];
 }
 
 function readPlan(file: string): Plan | undefined {
@@ -102,6 +123,30 @@ function resumedTables(state: StateStore, run: RunRecord, tables: { t: TablePlan
     .filter((r) => r.chunks > 0);
 }
 
+function followFacts(state: StateStore, run: RunRecord): { follow?: FollowFacts } {
+  const stream = state.stream(run.planHash);
+  if (!stream) return {};
+  const stopped = auditEvents(state.dir, run.id, 'stopped following').at(-1);
+  return {
+    follow: {
+      stream,
+      ...(stopped
+        ? {
+            run: {
+              transactions: Number(stopped.transactions),
+              changes: Number(stopped.changes),
+              rejects: Number(stopped.rejects),
+              position: String(stopped.position),
+            },
+          }
+        : {}),
+      // a live change's reject has no chunk (-1)
+      rejects: state.rejects(run.planHash).filter((r) => r.chunk < 0).length,
+      addedColumns: state.followedColumns(run.planHash).map((a) => `${a.table}.${a.column.source}`),
+    },
+  };
+}
+
 export function gatherReport(state: StateStore, run: RunRecord): ReportData {
   const plan = readPlan(run.planFile);
   const tables = plan ? plan.waves.flatMap((w, i) => w.tables.map((t) => ({ t, wave: i + 1 }))) : [];
@@ -122,6 +167,7 @@ export function gatherReport(state: StateStore, run: RunRecord): ReportData {
     verificationStale: !!verification && (!run.finished || verification.run.started < run.finished),
     resumed: resumedTables(state, run, tables),
     chunks: chunks.filter((c) => Number.isFinite(c.at)),
+    ...followFacts(state, run),
   };
   return { ...gathered, verdict: verdictOf({ ...gathered, rejectedRows: gathered.rejects.length }) };
 }

@@ -104,6 +104,8 @@ CREATE TABLE IF NOT EXISTS audit_heads(run_id TEXT PRIMARY KEY, lines INTEGER NO
 CREATE TABLE IF NOT EXISTS streams(plan_hash TEXT PRIMARY KEY, start TEXT NOT NULL, applied TEXT, committed TEXT,
   applied_at TEXT, changes INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS scratch_tables(id INTEGER PRIMARY KEY, target TEXT NOT NULL, run_id TEXT NOT NULL, definition TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS stream_changes(plan_hash TEXT NOT NULL, table_name TEXT NOT NULL, op TEXT NOT NULL,
+  changes INTEGER NOT NULL, PRIMARY KEY(plan_hash, table_name, op));
 CREATE TABLE IF NOT EXISTS followed_columns(plan_hash TEXT NOT NULL, table_name TEXT NOT NULL, column TEXT NOT NULL, added_at TEXT NOT NULL);
 `;
 
@@ -129,6 +131,14 @@ export interface StreamRecord {
   committed?: string;
   appliedAt?: string;
   /** row changes applied in all */
+  changes: number;
+  /** row changes applied, per target table and the source's operation (insert, update, delete) */
+  counts: StreamCount[];
+}
+
+export interface StreamCount {
+  table: string;
+  op: string;
   changes: number;
 }
 
@@ -515,7 +525,7 @@ export class StateStore {
    */
   resetPlan(planHash: string, runStatus: string): void {
     this.db.transaction(() => {
-      for (const t of ['tables', 'chunks', 'rejects', 'table_writes', 'streams'])
+      for (const t of ['tables', 'chunks', 'rejects', 'table_writes', 'streams', 'stream_changes', 'followed_columns'])
         this.db.prepare(`DELETE FROM ${t} WHERE plan_hash = ?`).run(planHash);
       this.db.prepare("UPDATE runs SET status = ? WHERE plan_hash = ? AND command = 'run'").run(runStatus, planHash);
     })();
@@ -581,12 +591,21 @@ export class StateStore {
   }
 
   /** What the follow loop applied last (the target holds the truth; this is for `ferry status`). */
-  setStreamApplied(planHash: string, applied: { position: string; committed?: string; changes: number }): void {
-    this.db
-      .prepare(
-        'UPDATE streams SET applied = ?, committed = ?, applied_at = ?, changes = changes + ? WHERE plan_hash = ?',
-      )
-      .run(applied.position, applied.committed ?? null, new Date().toISOString(), applied.changes, planHash);
+  setStreamApplied(
+    planHash: string,
+    applied: { position: string; committed?: string; changes: number; counts: StreamCount[] },
+  ): void {
+    const count = this.db.prepare(
+      'INSERT INTO stream_changes VALUES (?,?,?,?) ON CONFLICT(plan_hash, table_name, op) DO UPDATE SET changes = changes + excluded.changes',
+    );
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          'UPDATE streams SET applied = ?, committed = ?, applied_at = ?, changes = changes + ? WHERE plan_hash = ?',
+        )
+        .run(applied.position, applied.committed ?? null, new Date().toISOString(), applied.changes, planHash);
+      for (const c of applied.counts) count.run(planHash, c.table, c.op, c.changes);
+    })();
   }
 
   /**
@@ -618,6 +637,11 @@ export class StateStore {
         committed: (r.committed as string | null) ?? undefined,
         appliedAt: (r.applied_at as string | null) ?? undefined,
         changes: r.changes as number,
+        counts: (
+          this.db
+            .prepare('SELECT table_name, op, changes FROM stream_changes WHERE plan_hash = ? ORDER BY table_name, op')
+            .all(planHash) as { table_name: string; op: string; changes: number }[]
+        ).map((c) => ({ table: c.table_name, op: c.op, changes: c.changes })),
       }
     );
   }
