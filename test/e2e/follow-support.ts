@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
 import type { Plan } from '../../src/core/plan.js';
 import { mysqlExec } from '../helpers.js';
-import { ferry, ferrySpawn } from './support.js';
+import { ferryAsync, ferrySpawn } from './support.js';
 
 const ACCOUNTS = 500;
 const ENTRIES = 12_000;
@@ -205,7 +205,8 @@ export async function followWhileWriting(source: string, file: string, dir: stri
   assert.ok(writer.transactions > 50, `the application wrote (${writer.transactions} transactions)`);
   await caughtUp(dir, source);
   assert.equal(await stopped(f, 'SIGTERM'), 0, f.stderr());
-  const verify = ferry(['verify', file], { cwd: dir });
+  // without blocking this process: the target may be a server it runs (s3rver)
+  const verify = await ferryAsync(['verify', file], { cwd: dir });
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);
 }
 
@@ -243,6 +244,7 @@ export async function followKilledTenTimes(source: string, file: string, dir: st
   const f = follow(file, dir);
   await caughtUp(dir, source);
   assert.equal(await stopped(f, 'SIGTERM'), 0, f.stderr());
-  const verify = ferry(['verify', file], { cwd: dir });
+  // without blocking this process: the target may be a server it runs (s3rver)
+  const verify = await ferryAsync(['verify', file], { cwd: dir });
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);
 }
