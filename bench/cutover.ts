@@ -123,7 +123,7 @@ async function oneCutover(config: BenchConfig, server: PrivatePostgres, rate: nu
     slot: name,
     publication: name,
     heartbeatSeconds: 1,
-    batch: { transactions: 1000, changes: 10_000, waitMs: 200 },
+    batch: { transactions: 1000, changes: 10_000, bytes: 8 * 2 ** 20, waitMs: 200 },
   };
   const file = join(dir, 'plan.yaml');
   writeFileSync(file, planToYaml(plan, ''));

@@ -135,6 +135,7 @@ function printRun(s: RunSummary, planFile: string): void {
     out(
       `followed live changes: applied ${s.follow.changes} changes in ${s.follow.transactions} transactions${s.follow.rejects > 0 ? `, ${s.follow.rejects} rejected` : ''}; stopped at ${s.follow.position}${s.follow.cutOver ? ': the plan is cut over' : ': the same command goes on from there'}`,
     );
+  for (const line of s.follow?.addedColumns ?? []) out(line);
 }
 
 function printStatus(s: PlanStatus): void {
@@ -1021,14 +1022,16 @@ function untilStopped(): Promise<void> {
 let stopGracefully: (() => void) | undefined;
 /** What ends a command's progress lines and what it says when a signal ends it at once. */
 let onInterrupt: { endLines: () => void; note: string } | undefined;
-const onSignal = () => {
+const onSignal = (signal: NodeJS.Signals) => {
   const stop = stopGracefully;
   stopGracefully = undefined;
   if (stop) return stop();
-  if (onInterrupt) {
-    onInterrupt.endLines();
-    process.stderr.write(`ferry: ${onInterrupt.note}\n`);
-  }
+  onInterrupt?.endLines();
+  // never an exit without a word: a signal can come before a command has said what it would do
+  // (a `run --follow` stopped while it starts: exit 130, and no output at all, before)
+  process.stderr.write(
+    `ferry: ${onInterrupt?.note ?? `stopped by ${signal} before the command finished: run it again to do what is left`}\n`,
+  );
   process.exit(EXIT.interrupted);
 };
 process.on('SIGINT', onSignal);

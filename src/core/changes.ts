@@ -4,6 +4,8 @@
 // maps them as the copy maps rows, and hands them to the target in batches that never split a
 // source transaction, with the position to store in the same target transaction.
 
+import type { Column } from './types.js';
+
 /**
  * A column value the change log did not carry: PostgreSQL sends a large (TOAST) value an update
  * left unchanged as "unchanged", not as its value. The target keeps what it holds for it.
@@ -23,6 +25,12 @@ export type RowChange =
   /** `before` holds at least the key columns as they were */
   | { table: string; op: 'delete'; before: unknown[] };
 
+/** A column a streamed table was given on the source while it was streamed. */
+export interface AddedColumn {
+  table: string;
+  column: Column;
+}
+
 /** A source transaction: its changes to the streamed tables, in order. */
 export interface ChangeTransaction {
   /**
@@ -34,6 +42,16 @@ export interface ChangeTransaction {
   committed?: string;
   /** empty for a heartbeat: the log moved on without a change to the streamed tables */
   changes: RowChange[];
+  /**
+   * columns added to streamed tables (ALTER TABLE … ADD COLUMN) before this transaction's
+   * changes: from them on, the rows of the table hold them too, after its earlier columns
+   */
+  added?: AddedColumn[];
+  /**
+   * the bytes of log its changes took (pgoutput messages, binlog row events): the memory they
+   * hold once read is of that order, so the pipeline bounds what it holds by these
+   */
+  bytes?: number;
 }
 
 /** A row change as a target applies it: target columns, keyed by the target table's primary key. */

@@ -217,9 +217,11 @@ export interface ChangeLog {
   /**
    * The changes to `tables` committed after `from`, whole transactions in commit order, and
    * heartbeats (transactions without changes) while none come. Reading stops while the caller
-   * does not pull: the source's log holds what is not read yet.
+   * does not pull: the source's log holds what is not read yet. A column a table gets on the
+   * source (ADD COLUMN) is described in the transaction it first comes with (`added`), and its
+   * rows hold it from then on; `columns` says, per table, which of its columns are not new.
    */
-  stream(tables: SourceTable[], from: string): ChangeStream;
+  stream(tables: SourceTable[], from: string, columns?: Map<string, StreamedColumns>): ChangeStream;
   /** where the log stands now, and how much of it the source keeps for this stream (bytes) */
   status(): Promise<{ position: string; retainedBytes?: number }>;
   /** removes what snapshot() made on the source; nothing when there is nothing */
@@ -231,6 +233,14 @@ export interface ChangeLog {
    * this position even when nothing is written after (PostgreSQL writes a logical message).
    */
   mark?(): Promise<string>;
+}
+
+/** What a stream is told of a table's columns beside the SourceTable's. */
+export interface StreamedColumns {
+  /** columns the caller leaves out: not taken for new ones */
+  leftOut: string[];
+  /** columns of the SourceTable added while the table was followed: NULL in rows logged before */
+  added: string[];
 }
 
 export interface ChangeStream extends AsyncIterable<ChangeTransaction> {
@@ -369,6 +379,12 @@ export interface Target {
    * Without it, the position stays.
    */
   forgetStream?(stream: string): Promise<void>;
+  /**
+   * Adds a column the source table was given while it is followed (ALTER TABLE … ADD COLUMN),
+   * empty in the rows the table holds; nothing when the table has it already (a run stopped
+   * between adding it and keeping it). Without it, a column added on the source stops following.
+   */
+  addColumn?(table: TargetTable, column: Column): Promise<void>;
   /**
    * For a target that keeps live changes beside the copy (object storage's change files):
    * writes each table as it is now as its new snapshot, and removes the changes it took in.

@@ -218,6 +218,11 @@ export const PlanSchema = z.strictObject({
           changes: int(1)
             .default(10_000)
             .describe('row changes at most in one target transaction (a bigger source transaction stays whole)'),
+          bytes: int(1)
+            .default(8 * 2 ** 20)
+            .describe(
+              'bytes of the source log (about what the changes take in memory) at most in one target transaction (a bigger source transaction stays whole)',
+            ),
           waitMs: int(0)
             .default(200)
             .describe('how long a batch waits, from its first transaction, for more before it is applied'),

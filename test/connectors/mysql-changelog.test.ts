@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { READ_AHEAD_TRANSACTIONS } from '../../src/connectors/mysql/binlog.js';
-import { changedTable, statementChange } from '../../src/connectors/mysql/binlog-ddl.js';
+import { addedColumns, changedTable, statementChange } from '../../src/connectors/mysql/binlog-ddl.js';
 import { mysqlConnector } from '../../src/connectors/mysql/index.js';
 import type { ChangeTransaction, RowChange } from '../../src/core/changes.js';
 import type { ChangeLogSettings, ChangeStream, Connector, SourceTable } from '../../src/core/contracts.js';
@@ -255,13 +255,41 @@ describe('mysql: the binlog change log', () => {
       }
     });
 
+  test('a column added to a followed table comes described, and its rows with it from then on', async () => {
+    await mysqlExec(url, 'CREATE TABLE grown (id int PRIMARY KEY, v int)');
+    const table = await sourceTable(conn, 'grown');
+    const from = await position();
+    await mysqlExec(
+      url,
+      "INSERT INTO grown VALUES (1, 1); ALTER TABLE grown ADD COLUMN w varchar(10) AFTER id; INSERT INTO grown VALUES (2, 'two', 2)",
+    );
+    const stream = changeLog().stream([table], from);
+    const seen: ChangeTransaction[] = [];
+    try {
+      for await (const tx of stream) {
+        if (tx.changes.length > 0 || tx.added) seen.push(tx);
+        if (seen.length === 3) break;
+      }
+    } finally {
+      await stream.close();
+    }
+    assert.deepEqual(seen[0]!.changes, [{ table: 'grown', op: 'insert', after: [1, 1] }]);
+    assert.deepEqual(
+      seen[1]!.added?.map((a) => [a.table, a.column.name, a.column.nativeType, a.column.nullable]),
+      [['grown', 'w', 'varchar(10)', true]],
+    );
+    assert.deepEqual(seen[1]!.changes, []);
+    // the table's columns as the stream gives them: the added one last, whatever its place in the table
+    assert.deepEqual(seen[2]!.changes, [{ table: 'grown', op: 'insert', after: [2, 2, 'two'] }]);
+  });
+
   test('a statement that changes a followed table stops the stream with a line naming it', async () => {
     await mysqlExec(url, 'CREATE TABLE shaped (id int PRIMARY KEY, v int)');
     const table = await sourceTable(conn, 'shaped');
     const from = await position();
     await mysqlExec(
       url,
-      'INSERT INTO shaped VALUES (1, 1); ALTER TABLE shaped ADD COLUMN w int; INSERT INTO shaped VALUES (2, 2, 2)',
+      'INSERT INTO shaped VALUES (1, 1); ALTER TABLE shaped MODIFY v bigint; INSERT INTO shaped VALUES (2, 2)',
     );
     const stream = changeLog().stream([table], from);
     const seen: ChangeTransaction[] = [];
@@ -278,7 +306,7 @@ describe('mysql: the binlog change log', () => {
       [{ table: 'shaped', op: 'insert', after: [1, 1] }],
     );
     assert.ok(
-      oneLine(error, 'UNSUPPORTED', /^shaped changed on the source \(ALTER TABLE shaped ADD COLUMN w int\)/),
+      oneLine(error, 'UNSUPPORTED', /^shaped changed on the source \(ALTER TABLE shaped MODIFY v bigint\)/),
       String(error),
     );
   });
@@ -347,6 +375,22 @@ describe('mysql: the binlog change log', () => {
       ['SAVEPOINT orders', undefined],
     ];
     for (const [statement, table] of statements) assert.equal(statementChange(statement, followed), table, statement);
+    const added: [string, { table: string; columns: string[] } | undefined][] = [
+      ['ALTER TABLE orders ADD COLUMN x int', { table: 'orders', columns: ['x'] }],
+      [
+        'ALTER TABLE `cdc`.`orders` ADD `y z` text AFTER a, ADD COLUMN IF NOT EXISTS w int',
+        { table: 'orders', columns: ['y z', 'w'] },
+      ],
+      ['ALTER TABLE orders ADD INDEX ix (a), ADD COLUMN z int', { table: 'orders', columns: ['z'] }],
+      ['ALTER TABLE orders ADD COLUMN z int, MODIFY a bigint', undefined],
+      ['ALTER TABLE orders ADD COLUMN (a int, b int)', undefined],
+      ['ALTER TABLE orders ADD PRIMARY KEY (a)', undefined],
+      ['ALTER TABLE orders ADD INDEX ix (a)', undefined],
+      ['ALTER TABLE other ADD COLUMN x int', undefined],
+      ['ALTER TABLE elsewhere.orders ADD COLUMN x int', undefined],
+    ];
+    for (const [statement, columns] of added)
+      assert.deepEqual(addedColumns(statement, 'cdc', 'cdc', followed), columns, statement);
   });
 
   test('check: a server and an account that can give their changes have nothing to say; one that cannot, what to do', async () => {

@@ -82,7 +82,12 @@ describe('ferry cutover --reverse, MariaDB to PostgreSQL and back', { timeout: 6
     const slot = unique('ferry_back_my');
     const { file, dir } = await planFor(source, target, (p) => {
       renamed(p);
-      p.cdc = { slot, publication: slot, heartbeatSeconds: 1, batch: { transactions: 50, changes: 500, waitMs: 100 } };
+      p.cdc = {
+        slot,
+        publication: slot,
+        heartbeatSeconds: 1,
+        batch: { transactions: 50, changes: 500, bytes: 8 * 2 ** 20, waitMs: 100 },
+      };
     });
     const forward = follow(file, dir);
     let back: ReturnType<typeof cutoverReverse> | undefined;

@@ -96,7 +96,12 @@ async function followed(tag: string) {
     target,
     (p) => {
       renamed(p);
-      p.cdc = { slot, publication: slot, heartbeatSeconds: 1, batch: { transactions: 50, changes: 500, waitMs: 100 } };
+      p.cdc = {
+        slot,
+        publication: slot,
+        heartbeatSeconds: 1,
+        batch: { transactions: 50, changes: 500, bytes: 8 * 2 ** 20, waitMs: 100 },
+      };
     },
     { rowsPerChunk: 1000 },
   );

@@ -231,7 +231,7 @@ export function cutoverTests(make: () => Promise<CutoverFixture>): void {
           slot,
           publication: slot,
           heartbeatSeconds: 1,
-          batch: { transactions: 100, changes: 1000, waitMs: 100 },
+          batch: { transactions: 100, changes: 1000, bytes: 8 * 2 ** 20, waitMs: 100 },
         };
       },
       { rowsPerChunk: 500 },

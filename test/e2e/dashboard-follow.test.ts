@@ -43,7 +43,7 @@ test('a followed run on the dashboard: changes applied, their lag over time, the
       slot: 'ferry_dashboard',
       publication: 'ferry_dashboard',
       heartbeatSeconds: 1,
-      batch: { transactions: 200, changes: 2000, waitMs: 100 },
+      batch: { transactions: 200, changes: 2000, bytes: 2 ** 20, waitMs: 100 },
     };
   });
   const child = spawn(process.execPath, [CLI, 'run', file, '--follow', '--serve', '127.0.0.1:0'], { cwd: dir });
@@ -82,7 +82,10 @@ test('a followed run on the dashboard: changes applied, their lag over time, the
     assert.match(pushed.lagSvg, /^<figure><svg id="lag"[\s\S]*<polyline points="[\d., ]+"/);
 
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    assert.match(metrics, new RegExp(`^ferry_cdc_changes_applied_total ${CHANGES}$`, 'm'));
+    assert.match(
+      metrics,
+      new RegExp(`^ferry_cdc_changes_applied_total\\{table="notes",op="insert"\\} ${CHANGES}$`, 'm'),
+    );
     assert.match(metrics, /^ferry_cdc_lag_seconds \d+(\.\d+)?(e-\d+)?$/m);
     assert.match(metrics, /^ferry_rows_copied_total\{table="notes"\} 200$/m);
 

@@ -182,7 +182,15 @@ test('ferry serve shows a finished run from its state: live changes and their la
   // a stream of live changes, as the follow loop records its batches: 40 changes, then 2 more later
   const committedAgo = (seconds: number) => new Date(Date.now() - seconds * 1000).toISOString();
   state.setStreamStart(hash, '0/16B3748');
-  state.setStreamApplied(hash, { position: '0/16B4000', committed: committedAgo(3), changes: 40 });
+  state.setStreamApplied(hash, {
+    position: '0/16B4000',
+    committed: committedAgo(3),
+    changes: 40,
+    counts: [
+      { table: 'order', op: 'insert', changes: 30 },
+      { table: 'order', op: 'update', changes: 10 },
+    ],
+  });
   state.addChangeRejects(hash, [
     { table: 'customer', row: [1, secret], reason, refusedBy: 'target' },
     { table: 'customer', row: [2, `x${secret}`], reason, refusedBy: 'target' },
@@ -229,7 +237,15 @@ test('ferry serve shows a finished run from its state: live changes and their la
 
     // the next batch: the dashboard's next look at the state sees it
     await new Promise((r) => setTimeout(r, 1100));
-    state.setStreamApplied(hash, { position: '0/16B5000', committed: committedAgo(5), changes: 2 });
+    state.setStreamApplied(hash, {
+      position: '0/16B5000',
+      committed: committedAgo(5),
+      changes: 2,
+      counts: [
+        { table: 'order', op: 'update', changes: 1 },
+        { table: 'customer', op: 'delete', changes: 1 },
+      ],
+    });
     state.close();
     let cdc: { start: string; applied: string; changes: number; lagSeconds: number } | undefined;
     for (let i = 0; i < 200 && cdc?.changes !== 42; i++) {
@@ -284,7 +300,9 @@ test('ferry serve shows a finished run from its state: live changes and their la
       assert.equal(counts.get(`ferry_rejected_rows_total{table="${table}"}`), table === 'customer' ? 2 : 0, table);
       assert.equal(counts.get(`ferry_verify_mismatched_rows{table="${table}"}`), table === 'customer' ? 1 : 0, table);
     }
-    assert.equal(counts.get('ferry_cdc_changes_applied_total'), 42);
+    assert.equal(counts.get('ferry_cdc_changes_applied_total{table="order",op="insert"}'), 30);
+    assert.equal(counts.get('ferry_cdc_changes_applied_total{table="order",op="update"}'), 11);
+    assert.equal(counts.get('ferry_cdc_changes_applied_total{table="customer",op="delete"}'), 1);
     assert.equal(counts.get('ferry_cdc_lag_seconds'), cdc!.lagSeconds);
     assert.equal(served.stdout().split(token!).length, 2, 'the token is printed once');
     assert.ok(!served.stderr().includes(token!), 'the token is in no log');

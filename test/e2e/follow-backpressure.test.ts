@@ -2,7 +2,7 @@
 // PostgreSQL, the target stops applying for 60 s (another session holds an ACCESS EXCLUSIVE lock
 // on a followed table) and the application keeps writing, 384 MB of binlog. ferry must
 // stop reading the stream rather than buffer it: its peak RSS stays under 256 MB through the
-// stall, and once the lock is released the target catches up to exactly the source.
+// stall and through the catch-up after it, and the target ends equal to the source.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
@@ -84,12 +84,14 @@ test('follow: MariaDB -> PostgreSQL, the target stalled for 60 s while the appli
     await writer.stop();
   }
   assert.ok(stallPeak < MEMORY_LIMIT_MB, `ferry's peak RSS through the stall was ${stallPeak.toFixed(0)} MB`);
-  await caughtUp(dir, source);
-  // the catch-up after the stall is not bounded by this test (its batches of 1 KB rows peaked at
-  // 323 MB in one run): reported, not asserted
+  // the backlog is applied at the target's speed, which a busy machine makes slow
+  await caughtUp(dir, source, 600);
+  // the catch-up applies the backlog as fast as the target takes it: batches of bytes, not only of counts
+  const peak = peakRssMb(f.child.pid!);
   console.log(
-    `# ferry's peak RSS: ${stallPeak.toFixed(0)} MB through the stall, ${peakRssMb(f.child.pid!).toFixed(0)} MB after the catch-up`,
+    `# ferry's peak RSS: ${stallPeak.toFixed(0)} MB through the stall, ${peak.toFixed(0)} MB with the catch-up`,
   );
+  assert.ok(peak < MEMORY_LIMIT_MB, `ferry's peak RSS through the stall and the catch-up was ${peak.toFixed(0)} MB`);
   assert.equal(await stopped(f, 'SIGTERM'), 0, f.stderr());
   const verify = ferry(['verify', file], { cwd: dir });
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startDynalite, type LocalDynamo } from '../connectors/dynamodb-local.js';
-import { duckdb } from '../connectors/objectstore-servers.js';
+import { duckdb, startS3, type S3Server } from '../connectors/objectstore-servers.js';
 import { mysqlExec, tmpDir } from '../helpers.js';
 import { privateMariadb, type PrivateMariadb } from '../private-mariadb.js';
 import { followKilledTenTimes, followWhileWriting, planEdit, seedSource } from './follow-support.js';
@@ -15,19 +15,30 @@ import { ferry, planFor } from './support.js';
 describe('follow: MariaDB -> DynamoDB and object storage while the application writes', () => {
   let server: PrivateMariadb;
   let dynamo: LocalDynamo;
+  let s3: S3Server;
   before(async () => {
     server = await privateMariadb({ binlog: true });
     dynamo = await startDynalite();
+    s3 = await startS3();
   });
   after(async () => {
     await server?.stop();
     await dynamo?.stop();
+    await s3?.stop();
   });
 
   const targets: [string, string, () => string][] = [
     ['DynamoDB', 'dynamo', () => dynamo.url],
     ['a folder', 'lake', () => `file:${tmpDir('ferry-follow-lake-')}`],
   ];
+
+  // S3 (s3rver, in this process: ferry's commands run without blocking it)
+  test('-> S3: changes during and after the copy, stopped with SIGTERM: the target equals the source', async () => {
+    const source = await server.database('follow_s3');
+    await seedSource(source);
+    const { file, dir } = await planFor(source, s3.url('follow'), planEdit, { rowsPerChunk: 1000 });
+    await followWhileWriting(source, file, dir);
+  });
 
   for (const [name, tag, target] of targets)
     test(`-> ${name}: changes during and after the copy, stopped with SIGTERM: the target equals the source`, async () => {

@@ -92,7 +92,12 @@ async function followWithKills(kind: Target, seed: number): Promise<void> {
     source,
     target,
     (p) => {
-      p.cdc = { slot, publication: slot, heartbeatSeconds: 1, batch: { transactions: 50, changes: 500, waitMs: 100 } };
+      p.cdc = {
+        slot,
+        publication: slot,
+        heartbeatSeconds: 1,
+        batch: { transactions: 50, changes: 500, bytes: 2 ** 20, waitMs: 100 },
+      };
     },
     { rowsPerChunk: 200 },
   );

@@ -60,7 +60,12 @@ async function followWithKills(engine: Engine, moments: KillMoment[], seed: numb
     source,
     target,
     (p) => {
-      p.cdc = { slot, publication: slot, heartbeatSeconds: 1, batch: { transactions: 50, changes: 500, waitMs: 100 } };
+      p.cdc = {
+        slot,
+        publication: slot,
+        heartbeatSeconds: 1,
+        batch: { transactions: 50, changes: 500, bytes: 2 ** 20, waitMs: 100 },
+      };
     },
     { rowsPerChunk: 200 },
   );

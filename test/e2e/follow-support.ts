@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
 import type { Plan } from '../../src/core/plan.js';
 import { mysqlExec } from '../helpers.js';
-import { ferry, ferrySpawn } from './support.js';
+import { ferryAsync, ferrySpawn } from './support.js';
 
 const ACCOUNTS = 500;
 const ENTRIES = 12_000;
@@ -155,9 +155,9 @@ export function phaseOf(dir: string, tables = 2): 'copy' | 'handoff' | 'stream' 
 }
 
 /** Waits until the target has applied everything the source logged (two minutes at most). */
-export async function caughtUp(dir: string, source: string): Promise<void> {
+export async function caughtUp(dir: string, source: string, seconds = 120): Promise<void> {
   const want = await sourcePosition(source);
-  for (let i = 0; i < 1200 && appliedPosition(dir) !== want; i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < seconds * 10 && appliedPosition(dir) !== want; i++) await new Promise((r) => setTimeout(r, 100));
   assert.equal(appliedPosition(dir), want, 'the target applied every change the source logged');
 }
 
@@ -186,7 +186,7 @@ export function planEdit(p: Plan): void {
     slot: 'ferry_follow',
     publication: 'ferry_follow',
     heartbeatSeconds: 1,
-    batch: { transactions: 200, changes: 2000, waitMs: 100 },
+    batch: { transactions: 200, changes: 2000, bytes: 2 ** 20, waitMs: 100 },
   };
 }
 
@@ -205,7 +205,8 @@ export async function followWhileWriting(source: string, file: string, dir: stri
   assert.ok(writer.transactions > 50, `the application wrote (${writer.transactions} transactions)`);
   await caughtUp(dir, source);
   assert.equal(await stopped(f, 'SIGTERM'), 0, f.stderr());
-  const verify = ferry(['verify', file], { cwd: dir });
+  // without blocking this process: the target may be a server it runs (s3rver)
+  const verify = await ferryAsync(['verify', file], { cwd: dir });
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);
 }
 
@@ -243,6 +244,7 @@ export async function followKilledTenTimes(source: string, file: string, dir: st
   const f = follow(file, dir);
   await caughtUp(dir, source);
   assert.equal(await stopped(f, 'SIGTERM'), 0, f.stderr());
-  const verify = ferry(['verify', file], { cwd: dir });
+  // without blocking this process: the target may be a server it runs (s3rver)
+  const verify = await ferryAsync(['verify', file], { cwd: dir });
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);
 }

@@ -1,7 +1,7 @@
 // Support for end-to-end tests: engines by name, dataset loading, the CLI as a user runs it.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -89,6 +89,10 @@ export async function planFor(
 }
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/** node's options on the CLI's first line (#!/usr/bin/env -S node …): the CLI runs with them, as a user's does */
+const NODE_FLAGS = readFileSync(CLI, 'utf8').split('\n', 1)[0]!.split(/\s+/).slice(3);
+/** node's arguments that run the CLI with `args` */
+const cliArgs = (args: string[]) => [...NODE_FLAGS, CLI, ...args];
 
 export interface CliResult {
   code: number;
@@ -104,7 +108,7 @@ export function oneLine(stderr: string): string {
 }
 
 export function ferry(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
+  const r = spawnSync(process.execPath, cliArgs(args), {
     cwd: opts.cwd,
     env: { ...process.env, ...opts.env },
     encoding: 'utf8',
@@ -125,7 +129,7 @@ export function ferryAsync(
   const env = { ...process.env, ...opts.env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(process.execPath, cliArgs(args), {
       cwd: opts.cwd,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -140,7 +144,7 @@ export function ferryAsync(
 }
 
 export function ferrySpawn(args: string[], opts: { cwd?: string } = {}) {
-  return spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, cliArgs(args), { cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Waits until at least `minDone` chunks of the run in `cwd` are durable (a minute at most). */

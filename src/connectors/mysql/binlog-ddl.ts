@@ -55,6 +55,47 @@ const ROWS_KEPT =
 
 /** Whether every clause of an ALTER TABLE (after the table's name) leaves the rows as they are. */
 function rowsKept(clauses: string): boolean {
+  return clausesOf(clauses).every(keepsRows);
+}
+
+// ADD PRIMARY KEY, ADD COLUMN, MODIFY, CHANGE, DROP COLUMN, RENAME TO, CONVERT TO CHARACTER SET, … do not
+const keepsRows = (clause: string) =>
+  clause !== '' && ROWS_KEPT.test(clause) && !/^ADD\s+(?:CONSTRAINT\b.*?\s)?PRIMARY\b/i.test(clause);
+
+const ALTER_TABLE = /^(?:\/\*.*?\*\/\s*)*ALTER\s+(?:ONLINE\s+)?(?:IGNORE\s+)?TABLE(?:\s+IF\s+EXISTS)?\s/is;
+/** ADD [COLUMN] [IF NOT EXISTS] name …, not the form that adds a parenthesized list */
+const ADD_COLUMN = new RegExp(`^ADD\\s+(?:COLUMN\\s+)?(?:IF\\s+NOT\\s+EXISTS\\s+)?(${IDENT})\\s`, 'i');
+const ADD_OTHER =
+  /^ADD\s+(?:COLUMN\s*\(|(?:INDEX|KEY|CONSTRAINT|UNIQUE|FULLTEXT|SPATIAL|FOREIGN|CHECK|PRIMARY|PERIOD|SYSTEM|PARTITION)\b)/i;
+
+/**
+ * The columns an ALTER TABLE of a followed table adds, when adding them is all it does to the
+ * table's rows (its other clauses, if any, leave them as they are); undefined otherwise.
+ */
+export function addedColumns(
+  statement: string,
+  schema: string,
+  database: string,
+  followed: Set<string>,
+): { table: string; columns: string[] } | undefined {
+  const head = ALTER_TABLE.exec(statement);
+  if (!head) return undefined;
+  NAME.lastIndex = head[0].length;
+  const m = NAME.exec(statement);
+  if (!m) return undefined;
+  const [inDb, table] = m[2] === undefined ? [schema, unquote(m[1]!)] : [unquote(m[1]!), unquote(m[2])];
+  if (inDb !== database || !followed.has(table)) return undefined;
+  const columns: string[] = [];
+  for (const clause of clausesOf(statement.slice(NAME.lastIndex))) {
+    const add = ADD_OTHER.test(clause) ? undefined : ADD_COLUMN.exec(clause);
+    if (add) columns.push(unquote(add[1]!));
+    else if (!keepsRows(clause)) return undefined;
+  }
+  return columns.length > 0 ? { table, columns } : undefined;
+}
+
+/** An ALTER TABLE's clauses: split at the commas outside parentheses and quotes. */
+function clausesOf(clauses: string): string[] {
   const parts: string[] = [];
   let depth = 0;
   let quote = '';
@@ -73,8 +114,7 @@ function rowsKept(clauses: string): boolean {
     part += ch;
   }
   parts.push(part.trim());
-  // ADD PRIMARY KEY, ADD COLUMN, MODIFY, CHANGE, DROP COLUMN, RENAME TO, CONVERT TO CHARACTER SET, … do not
-  return parts.every((p) => p !== '' && ROWS_KEPT.test(p) && !/^ADD\s+(?:CONSTRAINT\b.*?\s)?PRIMARY\b/i.test(p));
+  return parts;
 }
 
 /** String literals, with their escapes and doubled quotes */

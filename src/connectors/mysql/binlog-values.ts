@@ -28,7 +28,12 @@ function wireFix(col: CodecColumn): Fix | undefined {
  * `columns`, in their order. A column the row does not have means the table's definition in the
  * binlog is not the one the plan was made from: a one-line error.
  */
-export function binlogRowDecoder(table: string, columns: CodecColumn[]): (row: Record<string, unknown>) => unknown[] {
+export function binlogRowDecoder(
+  table: string,
+  columns: CodecColumn[],
+  /** columns added to the table while it was followed: NULL in a row logged before */
+  added: string[] = [],
+): (row: Record<string, unknown>) => unknown[] {
   const steps = columns.map((c) => {
     const fix = wireFix(c);
     const decode = valueDecoder(c);
@@ -36,12 +41,14 @@ export function binlogRowDecoder(table: string, columns: CodecColumn[]): (row: R
   });
   return (row) =>
     steps.map(({ name, decode }) => {
-      if (!(name in row))
+      if (!(name in row)) {
+        if (added.includes(name)) return null;
         throw new FerryError(
           'UNSUPPORTED',
           `a binlog row of ${table} has no column ${name}: the table's definition changed since the plan was made`,
           'make the plan again (ferry plan) and copy the table afresh',
         );
+      }
       const v = row[name];
       return v === null ? null : decode(v);
     });

@@ -14,8 +14,9 @@ import type { Connection } from 'mysql2';
 import type { ChangeTransaction, RowChange } from '../../core/changes.js';
 import type { ChangeStream, SourceTable } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
+import type { Column } from '../../core/types.js';
 import { formatPosition, type BinlogPosition } from './binlog-position.js';
-import { changedTable, statementChange } from './binlog-ddl.js';
+import { addedColumns, changedTable, statementChange } from './binlog-ddl.js';
 import { binlogRowDecoder } from './binlog-values.js';
 import { reasonOf, toFerryError } from './errors.js';
 import { connectionOptions, type Endpoint } from './session.js';
@@ -32,6 +33,8 @@ const GEOMETRY = 255;
 export const READ_AHEAD_TRANSACTIONS = 100;
 /** Row changes queued ahead of the consumer before the binlog connection is paused. */
 const READ_AHEAD_CHANGES = 10_000;
+/** Bytes of row events queued ahead of the consumer before the binlog connection is paused. */
+const READ_AHEAD_BYTES = 8 * 1024 * 1024;
 /**
  * Times a lost binlog connection is opened again (from the last commit read), waits doubling
  * from half a second up to 30 s: a server restart of a minute or so is survived, as a copy's is.
@@ -41,6 +44,8 @@ const RECONNECTS = 8;
 export interface BinlogStreamOptions {
   ep: Endpoint;
   tables: SourceTable[];
+  /** per table, its columns added while it was followed: NULL in rows logged before */
+  added: Map<string, string[]>;
   from: BinlogPosition;
   /** the replica id the binlog connection gives the server: one per followed plan */
   serverId: number;
@@ -51,6 +56,8 @@ export interface BinlogStreamOptions {
    * information_schema gives them (column name, type, character set), before reading starts.
    */
   prepare(from: BinlogPosition): Promise<Map<string, ColumnSchema[]>>;
+  /** the source's columns of a table by these names (added to it while it is streamed) */
+  describe(table: string, columns: string[]): Promise<Column[]>;
 }
 
 /**
@@ -89,6 +96,7 @@ class Hold {
 export class BinlogStream implements ChangeStream {
   private readonly queue: ChangeTransaction[] = [];
   private queuedChanges = 0;
+  private queuedBytes = 0;
   private failure?: unknown;
   private wake?: () => void;
   private started?: Promise<void>;
@@ -98,8 +106,14 @@ export class BinlogStream implements ChangeStream {
   private schemas = new Map<string, ColumnSchema[]>();
   private readonly decoders = new Map<string, (row: Record<string, unknown>) => unknown[]>();
   private readonly followed: Set<string>;
+  /** the columns of each followed table, as its rows are given */
+  private readonly columns = new Map<string, Column[]>();
+  /** events read while added columns are described, taken once they are */
+  private held?: AnyBinlogEvent[];
   /** the changes of the transaction being read */
   private pending: RowChange[] = [];
+  /** the bytes of the row events of `pending` */
+  private pendingBytes = 0;
   private inTransaction = false;
   private file: string;
   /** the position after the last commit read, of any table */
@@ -114,7 +128,10 @@ export class BinlogStream implements ChangeStream {
     this.file = opts.from.file;
     this.reached = opts.from;
     this.followed = new Set(opts.tables.map((t) => t.name));
-    for (const t of opts.tables) this.decoders.set(t.name, binlogRowDecoder(t.name, t.columns));
+    for (const t of opts.tables) {
+      this.columns.set(t.name, t.columns);
+      this.decoders.set(t.name, binlogRowDecoder(t.name, t.columns, opts.added.get(t.name)));
+    }
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ChangeTransaction> {
@@ -153,6 +170,7 @@ export class BinlogStream implements ChangeStream {
       const tx = this.queue.shift();
       if (tx) {
         this.queuedChanges -= tx.changes.length;
+        this.queuedBytes -= tx.bytes ?? 0;
         this.hold?.set(this.behind());
         return { value: tx, done: false };
       }
@@ -174,7 +192,11 @@ export class BinlogStream implements ChangeStream {
   }
 
   private behind(): boolean {
-    return this.queue.length >= READ_AHEAD_TRANSACTIONS || this.queuedChanges >= READ_AHEAD_CHANGES;
+    return (
+      this.queue.length >= READ_AHEAD_TRANSACTIONS ||
+      this.queuedChanges >= READ_AHEAD_CHANGES ||
+      this.queuedBytes >= READ_AHEAD_BYTES
+    );
   }
 
   private signal(): void {
@@ -232,6 +254,7 @@ export class BinlogStream implements ChangeStream {
     if (this.closed) return;
     this.file = from.file;
     this.pending = [];
+    this.pendingBytes = 0;
     this.inTransaction = false;
     // row values as the copy's connections give them: dates as strings, TIMESTAMP in UTC, JSON as text
     const z = new ZongJi({ ...connectionOptions(ep, false), timezone: 'Z' });
@@ -273,6 +296,10 @@ export class BinlogStream implements ChangeStream {
 
   private take(e: AnyBinlogEvent): void {
     if (this.failure !== undefined || this.closed) return;
+    if (this.held) {
+      this.held.push(e);
+      return;
+    }
     switch (e.getEventName()) {
       case 'rotate':
         this.file = (e as { binlogName: string }).binlogName;
@@ -341,6 +368,7 @@ export class BinlogStream implements ChangeStream {
     const decode = table === undefined ? undefined : this.decoders.get(table);
     if (!table || !decode) return;
     this.inTransaction = true;
+    this.pendingBytes += e.size;
     const kind = e.getEventName();
     for (const row of e.rows) {
       if (kind === 'writerows')
@@ -360,13 +388,17 @@ export class BinlogStream implements ChangeStream {
     this.reached = { file: this.file, offset: e.nextPosition };
     if (this.pending.length === 0) return;
     const changes = this.pending;
+    const bytes = this.pendingBytes;
     this.pending = [];
+    this.pendingBytes = 0;
     this.queue.push({
       position: formatPosition(this.reached),
       committed: new Date(e.timestamp).toISOString(),
       changes,
+      bytes,
     });
     this.queuedChanges += changes.length;
+    this.queuedBytes += bytes;
     if (this.behind()) this.hold?.set(true);
     this.signal();
   }
@@ -379,6 +411,8 @@ export class BinlogStream implements ChangeStream {
     }
     // changes of tables without transactions end with COMMIT (or ROLLBACK: they happened all the same)
     if (/^(COMMIT|ROLLBACK)$/i.test(statement)) return this.commit(e);
+    const added = addedColumns(statement, e.schema, this.opts.ep.database, this.followed);
+    if (added) return this.describeAdded(added.table, added.columns, e);
     const table = changedTable(statement, e.schema, this.opts.ep.database, this.followed);
     if (table)
       throw new FerryError(
@@ -395,6 +429,41 @@ export class BinlogStream implements ChangeStream {
       );
     // a statement of its own (DDL of another table): the log moves on past it
     if (!this.inTransaction && e.nextPosition > 0) this.reached = { file: this.file, offset: e.nextPosition };
+  }
+
+  /**
+   * An ALTER TABLE that adds columns to a followed table: the events after it are held (and the
+   * connection paused) until the columns are described; then the table's rows are read with
+   * them, and a transaction without changes says so, at the position after the statement.
+   */
+  private describeAdded(table: string, names: string[], e: QueryEvent): void {
+    this.held = [];
+    this.hold?.set(true);
+    const after = { file: this.file, offset: e.nextPosition };
+    void (async () => {
+      // a stream opened again before the statement (a run killed as it took it in) knows them already
+      const known = new Set(this.columns.get(table)!.map((c) => c.name));
+      const fresh = names.filter((n) => !known.has(n));
+      const added = fresh.length > 0 ? await this.opts.describe(table, fresh) : [];
+      // the tables' definitions as information_schema gives them now, for the table maps that follow
+      this.schemas = await this.opts.prepare(after);
+      const columns = [...this.columns.get(table)!, ...added];
+      this.columns.set(table, columns);
+      const old = this.opts.added.get(table) ?? [];
+      this.decoders.set(table, binlogRowDecoder(table, columns, [...old, ...names]));
+      this.reached = after;
+      if (added.length > 0)
+        this.queue.push({
+          position: formatPosition(after),
+          changes: [],
+          added: added.map((column) => ({ table, column })),
+        });
+      this.signal();
+      const held = this.held ?? [];
+      this.held = undefined;
+      this.hold?.set(this.behind());
+      for (const event of held) this.take(event);
+    })().catch((err: unknown) => this.fail(err instanceof FerryError ? err : toFerryError(err, this.opts.ep, 'read')));
   }
 }
 

@@ -5,8 +5,16 @@
 import { createHash } from 'node:crypto';
 import type { ColumnSchema } from '@vlasky/zongji';
 import type { Connection } from 'mysql2';
-import type { ChangeLog, ChangeLogSettings, ChangeStream, ReadView, SourceTable } from '../../core/contracts.js';
-import type { Finding } from '../../core/types.js';
+import type {
+  ChangeLog,
+  ChangeLogSettings,
+  ChangeStream,
+  ReadView,
+  SourceTable,
+  StreamedColumns,
+} from '../../core/contracts.js';
+import { FerryError } from '../../core/errors.js';
+import type { Finding, SchemaInfo } from '../../core/types.js';
 import {
   comparePositions,
   currentPosition,
@@ -38,6 +46,7 @@ export class MysqlChangeLog implements ChangeLog {
     private readonly source: Snapshots,
     private readonly pool: SessionPool,
     private readonly settings: ChangeLogSettings,
+    private readonly introspect: (filter: { tables: string[] }) => Promise<SchemaInfo>,
   ) {}
 
   async check(): Promise<Finding[]> {
@@ -52,12 +61,26 @@ export class MysqlChangeLog implements ChangeLog {
     return this.source.snapshotAt(parallelism);
   }
 
-  stream(tables: SourceTable[], from: string): ChangeStream {
+  stream(tables: SourceTable[], from: string, columns?: Map<string, StreamedColumns>): ChangeStream {
     const position = parsePosition(from);
     return new BinlogStream({
       ep: this.pool.ep,
       tables,
+      added: new Map([...(columns ?? [])].map(([table, c]) => [table, c.added])),
       from: position,
+      describe: async (table, names) => {
+        const info = (await this.introspect({ tables: [table] })).tables[0];
+        return names.map((name) => {
+          const column = info?.columns.find((c) => c.name === name);
+          if (!column)
+            throw new FerryError(
+              'UNSUPPORTED',
+              `column ${name} was added to ${table} on the source and is gone again: its changes cannot be followed`,
+              'plan and copy the table again',
+            );
+          return column;
+        });
+      },
       serverId: serverIdOf(this.settings.slot),
       heartbeatMs: this.settings.heartbeatSeconds * 1000,
       prepare: (at) => this.prepare(tables, at),

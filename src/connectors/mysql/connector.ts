@@ -134,7 +134,7 @@ class MysqlConnector implements Connector {
   }
 
   source(): Source {
-    return (this.sourceSide ??= new MysqlSource(this.pool, this.log));
+    return (this.sourceSide ??= new MysqlSource(this.pool, this.log, (filter) => this.introspect(filter)));
   }
 
   target(): Target {

@@ -11,7 +11,7 @@ import type {
 } from '../../core/contracts.js';
 import { FerryError, snapshotLost } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { KeyRange, RowBatch } from '../../core/types.js';
+import type { KeyRange, RowBatch, SchemaInfo } from '../../core/types.js';
 import type { ColumnBatch, ColumnDecoder } from '../../core/columns.js';
 import { profileStatements, type ProfileAnswer, type ProfileAsk, type ProfileTable } from '../../core/profile.js';
 import { evenKeyRanges, rangesBetween } from '../../core/split.js';
@@ -124,6 +124,8 @@ export class MysqlSource implements Source {
     /** the connector's connections, for reads outside a view */
     private readonly pool: SessionPool,
     private readonly log: Logger,
+    /** the connector's introspection (the columns a followed table gets on the source) */
+    private readonly introspect: (filter: { tables: string[] }) => Promise<SchemaInfo>,
   ) {
     this.ep = pool.ep;
   }
@@ -187,7 +189,7 @@ export class MysqlSource implements Source {
 
   /** Live changes of this source, from its binlog (changelog.ts). */
   changeLog(settings: ChangeLogSettings): ChangeLog {
-    return new MysqlChangeLog(this, this.pool, settings);
+    return new MysqlChangeLog(this, this.pool, settings, this.introspect);
   }
 
   freezeWrites(opts: FreezeOptions): Promise<WriteFreeze> {

@@ -3,11 +3,20 @@
 // on a replication connection that exports its snapshot at the slot's consistent point: the copy
 // reads that snapshot, and the stream begins at that point, so no change is lost or seen twice.
 import pg from 'pg';
-import type { ChangeLog, ChangeLogSettings, ChangeStream, ReadView, SourceTable } from '../../core/contracts.js';
+import type {
+  ChangeLog,
+  ChangeLogSettings,
+  ChangeStream,
+  ReadView,
+  SourceTable,
+  StreamedColumns,
+} from '../../core/contracts.js';
+import { FerryError } from '../../core/errors.js';
 import type { Finding } from '../../core/types.js';
 import { watchErrors } from './config.js';
 import { connectError, queryError } from './errors.js';
 import { lsnValue } from './pgoutput.js';
+import { introspect } from './introspect.js';
 import { PgChangeStream, replicationConfig } from './replication.js';
 import type { PgSource, PgSourceSettings } from './source.js';
 import { quoteIdent, tableRef } from './sql.js';
@@ -148,7 +157,7 @@ export class PgChangeLog implements ChangeLog {
     }
   }
 
-  stream(tables: SourceTable[], from: string): ChangeStream {
+  stream(tables: SourceTable[], from: string, columns?: Map<string, StreamedColumns>): ChangeStream {
     return new PgChangeStream(
       {
         ...this.settings,
@@ -157,9 +166,24 @@ export class PgChangeLog implements ChangeLog {
           this.onPooled('cannot write a heartbeat', async (client) => {
             await client.query("SELECT pg_logical_emit_message(false, 'ferry', 'heartbeat')");
           }),
+        describe: (table, names) =>
+          this.onPooled(`cannot read the columns added to ${table}`, async (client) => {
+            const info = (await introspect(client, this.settings.schema, { tables: [table] })).tables[0];
+            return names.map((name) => {
+              const column = info?.columns.find((c) => c.name === name);
+              if (!column)
+                throw new FerryError(
+                  'UNSUPPORTED',
+                  `column ${name} was added to ${table} on the source and is gone again: its changes cannot be followed`,
+                  'plan and copy the table again',
+                );
+              return column;
+            });
+          }),
       },
       tables,
       from,
+      columns,
     );
   }
 

@@ -2,7 +2,8 @@
 // messages decoded into row changes in the columns of the streamed tables, and LSNs as positions.
 // https://www.postgresql.org/docs/current/protocol-logicalrep-message-formats.html
 import { UNCHANGED, type RowChange } from '../../core/changes.js';
-import type { SourceTable } from '../../core/contracts.js';
+import type { SourceTable, StreamedColumns } from '../../core/contracts.js';
+import type { Column } from '../../core/types.js';
 import { FerryError } from '../../core/errors.js';
 import { reportedName } from './sql.js';
 import { textDecoderFor, type TextDecoder } from './text-read.js';
@@ -12,7 +13,9 @@ export type PgoutputEvent =
   | { kind: 'begin' }
   | { kind: 'change'; change: RowChange }
   /** `position`: the end of the commit record, where a stream opened next begins */
-  | { kind: 'commit'; position: string; committed: string };
+  | { kind: 'commit'; position: string; committed: string }
+  /** a streamed table has columns the stream does not know: added on the source (extend() them) */
+  | { kind: 'columns'; table: string; added: string[] };
 
 /** An LSN ("16/B374D848") as a number, to compare. */
 export function lsnValue(lsn: string): bigint {
@@ -37,6 +40,8 @@ interface Relation {
   table?: SourceTable;
   /** for each column of the SourceTable, its index among the relation's columns */
   at: number[];
+  /** the relation's columns, by name */
+  columns: string[];
   /** whether each of the relation's columns is part of its replica identity (the columns of a K tuple) */
   identity: boolean[];
   decoders: TextDecoder[];
@@ -79,6 +84,8 @@ export class PgoutputDecoder {
     tables: SourceTable[],
     /** the URL's schema: tables in it are named without it, as the source names them */
     private readonly schema: string,
+    /** what the stream is told of the tables' columns */
+    private readonly known = new Map<string, StreamedColumns>(),
   ) {
     this.tables = new Map(tables.map((t) => [t.name, t]));
   }
@@ -96,8 +103,7 @@ export class PgoutputDecoder {
         return { kind: 'commit', position: lsnText(end), committed: pgTimeIso(r.u64()) };
       }
       case 'R':
-        this.relation(r);
-        return undefined;
+        return this.relation(r);
       case 'I': {
         const rel = this.relationOf(r.i32());
         r.u8(); // N
@@ -150,7 +156,18 @@ export class PgoutputDecoder {
     return rel;
   }
 
-  private relation(r: Reader): void {
+  /**
+   * The table's new columns (added on the source), in the relation's order: the stream reads
+   * them as the table's last columns from then on.
+   */
+  extend(table: string, columns: Column[]): void {
+    const t = this.tables.get(table)!;
+    this.tables.set(table, { ...t, columns: [...t.columns, ...columns] });
+    for (const [id, rel] of this.relations)
+      if (rel.name === table) this.describe(id, rel.name, rel.columns, rel.identity);
+  }
+
+  private relation(r: Reader): PgoutputEvent | undefined {
     const id = r.i32();
     const namespace = r.string() || 'pg_catalog';
     const name = reportedName(namespace, r.string(), this.schema);
@@ -163,9 +180,19 @@ export class PgoutputDecoder {
       r.i32(); // typmod
       return column;
     });
+    const known = this.describe(id, name, columns, identity);
+    const added = known ? columns.filter((c) => !known.has(c)) : [];
+    return added.length > 0 ? { kind: 'columns', table: name, added } : undefined;
+  }
+
+  /** The relation's columns in the streamed table's; the names the table has (undefined: not streamed). */
+  private describe(id: number, name: string, columns: string[], identity: boolean[]): Set<string> | undefined {
     const table = this.tables.get(name);
+    const added = this.known.get(name)?.added ?? [];
     const at = (table?.columns ?? []).map((c) => {
       const i = columns.indexOf(c.name);
+      // a column added while followed, in a relation of before: its rows hold none
+      if (i < 0 && added.includes(c.name)) return -1;
       if (i < 0)
         throw new FerryError(
           'UNSUPPORTED',
@@ -178,9 +205,11 @@ export class PgoutputDecoder {
       name,
       table,
       at,
+      columns,
       identity,
       decoders: (table?.columns ?? []).map((c) => textDecoderFor(c.type)),
     });
+    return table && new Set([...table.columns.map((c) => c.name), ...(this.known.get(name)?.leftOut ?? [])]);
   }
 
   /**
@@ -207,7 +236,7 @@ export class PgoutputDecoder {
     }
     if (!rel.table) return undefined;
     return rel.at.map((i, k) => {
-      const v = values[i];
+      const v = i < 0 ? null : values[i];
       return typeof v === 'string' ? rel.decoders[k]!(v) : v;
     });
   }

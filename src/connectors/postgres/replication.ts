@@ -5,10 +5,11 @@
 // keepalive, carries the acknowledged position and never what was merely received, so a crash
 // before the target holds a change makes the server send it again.
 import pg from 'pg';
-import type { ChangeTransaction, RowChange } from '../../core/changes.js';
-import type { ChangeStream, SourceTable } from '../../core/contracts.js';
+import type { AddedColumn, ChangeTransaction, RowChange } from '../../core/changes.js';
+import type { ChangeStream, SourceTable, StreamedColumns } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
+import type { Column } from '../../core/types.js';
 import { watchErrors } from './config.js';
 import { connectError, pgReason, queryError, type Endpoint } from './errors.js';
 import { lsnText, lsnValue, PgoutputDecoder } from './pgoutput.js';
@@ -53,6 +54,8 @@ export interface StreamSettings {
   heartbeatSeconds: number;
   /** writes a message into the log, so that an idle slot moves on with the server's WAL */
   heartbeat: () => Promise<void>;
+  /** the source's columns of a table by these names (added to it while it is streamed) */
+  describe: (table: string, columns: string[]) => Promise<Column[]>;
 }
 
 /** The internals of node-postgres a replication stream needs (the COPY BOTH socket). */
@@ -70,12 +73,16 @@ function connectionOf(client: pg.Client): CopyBothConnection {
 export class PgChangeStream implements ChangeStream {
   private client?: pg.Client;
   private readonly decoder: PgoutputDecoder;
-  /** whole transactions (and heartbeats) not pulled yet, with their sizes */
-  private readonly ready: { tx: ChangeTransaction; bytes: number }[] = [];
+  /** whole transactions (and heartbeats) not pulled yet */
+  private readonly ready: ChangeTransaction[] = [];
   private bufferedBytes = 0;
   /** the transaction being received: its changes so far */
   private current?: RowChange[];
   private currentBytes = 0;
+  /** columns the transaction being received added to streamed tables */
+  private currentAdded: AddedColumn[] = [];
+  /** messages received while added columns are described, taken once they are */
+  private held?: Buffer[];
   /** the last position put in `ready` */
   private last: bigint;
   /** what the pipeline acknowledged: the only position the server is ever told */
@@ -90,8 +97,9 @@ export class PgChangeStream implements ChangeStream {
     private readonly s: StreamSettings,
     tables: SourceTable[],
     private readonly from: string,
+    columns?: Map<string, StreamedColumns>,
   ) {
-    this.decoder = new PgoutputDecoder(tables, s.schema);
+    this.decoder = new PgoutputDecoder(tables, s.schema, columns);
     this.last = this.acked = lsnValue(from);
   }
 
@@ -100,9 +108,9 @@ export class PgChangeStream implements ChangeStream {
     for (;;) {
       const next = this.ready.shift();
       if (next) {
-        this.bufferedBytes -= next.bytes;
+        this.bufferedBytes -= next.bytes ?? 0;
         this.flowControl();
-        yield next.tx;
+        yield next;
         continue;
       }
       if (this.failure) throw this.failure;
@@ -206,6 +214,10 @@ export class PgChangeStream implements ChangeStream {
 
   private receive(msg: Buffer): void {
     if (this.failure || this.closed) return;
+    if (this.held) {
+      this.held.push(msg);
+      return;
+    }
     try {
       if (msg[0] === 0x77 /* w: XLogData */) this.take(msg.subarray(25), msg.length);
       else if (msg[0] === 0x6b /* k: keepalive */) {
@@ -224,32 +236,60 @@ export class PgChangeStream implements ChangeStream {
     if (event.kind === 'begin') {
       this.current = [];
       this.currentBytes = 0;
-    } else if (event.kind === 'change') {
+      this.currentAdded = [];
+    } else if (event.kind === 'columns') this.describeAdded(event.table, event.added);
+    else if (event.kind === 'change') {
       this.current!.push(event.change);
       this.currentBytes += bytes;
     } else {
       const changes = this.current ?? [];
       this.current = undefined;
-      this.push({ position: event.position, committed: event.committed, changes }, this.currentBytes);
+      const added = this.currentAdded.length > 0 ? { added: this.currentAdded } : {};
+      this.push({ position: event.position, committed: event.committed, changes, bytes: this.currentBytes, ...added });
     }
+  }
+
+  /**
+   * A streamed table's new columns: what follows is held (and the socket paused) until the
+   * source describes them; this transaction's earlier rows of the table get them as NULL.
+   */
+  private describeAdded(table: string, names: string[]): void {
+    this.held = [];
+    this.flowControl();
+    this.s.describe(table, names).then(
+      (columns) => {
+        this.decoder.extend(table, columns);
+        for (const c of this.current ?? [])
+          if (c.table === table)
+            for (const row of c.op === 'update' ? [c.before, c.after] : c.op === 'insert' ? [c.after] : [c.before])
+              row.push(...columns.map(() => null));
+        this.currentAdded.push(...columns.map((column) => ({ table, column })));
+        const held = this.held ?? [];
+        this.held = undefined;
+        this.flowControl();
+        // a message may describe more columns again: what follows it is held anew
+        for (const msg of held) this.receive(msg);
+      },
+      (e: unknown) => this.fail(e),
+    );
   }
 
   /** A heartbeat: the log moved to `lsn` with nothing more to stream (one waiting at a time). */
   private heartbeatAt(lsn: bigint): void {
     if (lsn <= this.last) return;
     const tail = this.ready.at(-1);
-    if (tail && tail.tx.changes.length === 0) {
-      tail.tx.position = lsnText(lsn);
+    if (tail && tail.changes.length === 0) {
+      tail.position = lsnText(lsn);
       this.last = lsn;
       return;
     }
-    this.push({ position: lsnText(lsn), changes: [] }, 0);
+    this.push({ position: lsnText(lsn), changes: [] });
   }
 
-  private push(tx: ChangeTransaction, bytes: number): void {
+  private push(tx: ChangeTransaction): void {
     this.last = lsnValue(tx.position);
-    this.ready.push({ tx, bytes });
-    this.bufferedBytes += bytes;
+    this.ready.push(tx);
+    this.bufferedBytes += tx.bytes ?? 0;
     this.flowControl();
     this.wakeUp();
   }
@@ -259,8 +299,9 @@ export class PgChangeStream implements ChangeStream {
     const stream = this.client && connectionOf(this.client).stream;
     if (!stream) return;
     const full =
-      this.ready.length > 0 &&
-      (this.bufferedBytes >= MAX_BUFFERED_BYTES || this.ready.length >= MAX_BUFFERED_TRANSACTIONS);
+      this.held !== undefined ||
+      (this.ready.length > 0 &&
+        (this.bufferedBytes >= MAX_BUFFERED_BYTES || this.ready.length >= MAX_BUFFERED_TRANSACTIONS));
     if (full && !this.paused) stream.pause();
     else if (!full && this.paused) stream.resume();
     this.paused = full;

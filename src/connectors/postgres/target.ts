@@ -512,6 +512,18 @@ export class PgTarget implements Target {
     return this.changes.forgetStream(stream);
   }
 
+  async addColumn(table: TargetTable, column: Column): Promise<void> {
+    const ref = this.ref(table.name);
+    this.formats.delete(table.name);
+    await this.withClient(async (client) => {
+      try {
+        await client.query(`ALTER TABLE ${ref.sql} ADD COLUMN IF NOT EXISTS ${this.columnSql(ref, column)}`);
+      } catch (e) {
+        throw queryError(e, 'WRITE_FAILED', `cannot add column ${column.name} to ${table.name}`);
+      }
+    });
+  }
+
   async drop(table: TargetTable): Promise<void> {
     const ref = this.ref(table.name);
     this.formats.delete(table.name);

@@ -5,7 +5,13 @@
 // instant, the same command streams again from the position the target holds.
 import { createHash } from 'node:crypto';
 import { UNCHANGED, type ChangeTransaction, type RowChange, type TargetChange } from '../../core/changes.js';
-import type { AppliedChange, ChangeLog, ChangeLogSettings, ChangeStream } from '../../core/contracts.js';
+import type {
+  AppliedChange,
+  ChangeLog,
+  ChangeLogSettings,
+  ChangeStream,
+  StreamedColumns,
+} from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import type { Plan } from '../../core/plan.js';
 import { canonicalText } from '../../core/values.js';
@@ -14,9 +20,11 @@ import { withRetries } from '../copy/retry.js';
 import type { TableMapping } from '../plan/mapping.js';
 import { CutoverWatch } from './cutover-watch.js';
 import { TouchedChunks } from './touched.js';
-import type { RejectRecord } from '../session/checkpoints.js';
+import type { RejectRecord, StreamCount } from '../session/checkpoints.js';
 import type { CommandRun } from '../session/command.js';
 import type { Session } from '../session/session.js';
+import { addColumns, withAddedColumns } from './added-columns.js';
+import { boundHeap } from './heap.js';
 
 export interface FollowOptions {
   /** stops following (SIGTERM, SIGINT): the batch in hand is applied and acknowledged first */
@@ -35,6 +43,8 @@ export interface FollowSummary {
   position: string;
   /** following stopped because the plan was cut over (`ferry cutover`) */
   cutOver?: boolean;
+  /** columns added to followed tables on the source, and to the target, in one line each */
+  addedColumns: string[];
 }
 
 /** How one table's changes become the target's: its mapping, and where its primary key is. */
@@ -43,10 +53,15 @@ interface Followed {
   key: number[];
 }
 
+/** A table's mapping as live changes are applied to it. */
+function followed(m: TableMapping): Followed {
+  return { m, key: m.target.primaryKey.map((k) => m.target.columns.findIndex((c) => c.name === k)) };
+}
+
 /** The tables of a plan as live changes are applied to them; one line for what cannot be followed. */
-function followedTables(session: Session): Map<string, Followed> {
+function followedTables(mappings: TableMapping[]): Map<string, Followed> {
   const out = new Map<string, Followed>();
-  for (const m of session.waves.flat()) {
+  for (const m of mappings) {
     if (m.target.primaryKey.length === 0)
       throw new FerryError(
         'UNSUPPORTED',
@@ -59,10 +74,23 @@ function followedTables(session: Session): Map<string, Followed> {
         `${m.source.name} is copied with a row filter (where): its live changes cannot be filtered the same way`,
         'leave the filter out of a plan you follow, or the table out of the plan',
       );
-    const key = m.target.primaryKey.map((k) => m.target.columns.findIndex((c) => c.name === k));
-    out.set(m.source.name, { m, key });
+    out.set(m.source.name, followed(m));
   }
   return out;
+}
+
+/** What the stream is told of each followed table's columns: those the plan leaves out, those added while followed. */
+function streamedColumns(session: Session, list: Followed[]): Map<string, StreamedColumns> {
+  const added = session.state.followedColumns(session.hash);
+  return new Map(
+    list.map(({ m }) => [
+      m.source.name,
+      {
+        leftOut: m.plan.columns.filter((c) => c.exclude).map((c) => c.source),
+        added: added.filter((a) => a.table === m.source.name).map((a) => a.column.source),
+      },
+    ]),
+  );
 }
 
 /** What the source keeps for a plan's stream, by the plan's cdc section or named after the plan. */
@@ -97,7 +125,7 @@ export function followedChangeLog(session: Session): ChangeLog {
       `${session.target.kind} targets cannot take live changes`,
       'follow into a target that takes them (docs/architecture.md, "Live changes"), or run without --follow',
     );
-  followedTables(session);
+  followedTables(session.waves.flat());
   return session.reader.changeLog(changeLogSettings(session));
 }
 
@@ -136,15 +164,17 @@ export async function followChanges(
   opts: FollowOptions,
 ): Promise<FollowSummary> {
   const { plan, state, hash, writer } = session;
-  const tables = followedTables(session);
+  const tables = followedTables(await withAddedColumns(session, session.waves.flat()));
   const emit = opts.onEvent ?? (() => {});
   const from = await followFrom(session);
   const name = streamName(hash, streamStart(session));
   run.audit.record('following', { from });
   emit({ type: 'following', from });
+  const followedList = [...tables.values()];
   const stream = changeLog.stream(
-    [...tables.values()].map((t) => t.m.source),
+    followedList.map((t) => t.m.source),
     from,
+    streamedColumns(session, followedList),
   );
   const touched = new TouchedChunks(session);
   // a cutover of the plan (another process) drains this stream, then stops it
@@ -153,10 +183,13 @@ export async function followChanges(
   if (opts.signal?.aborted) stop.abort();
   else opts.signal?.addEventListener('abort', onStop, { once: true });
   const watch = new CutoverWatch(session, changeLog, stream, () => stop.abort());
-  const limits = plan.cdc?.batch ?? { transactions: 1000, changes: 10_000, waitMs: 200 };
-  const summary: FollowSummary = { transactions: 0, changes: 0, rejects: 0, position: from };
+  const limits = plan.cdc?.batch ?? { transactions: 1000, changes: 10_000, bytes: 8 * 2 ** 20, waitMs: 200 };
+  const summary: FollowSummary = { transactions: 0, changes: 0, rejects: 0, position: from, addedColumns: [] };
   let batch: AppliedChange[] = [];
   let transactions = 0;
+  let bytes = 0;
+  /** the batch's row changes per target table and source operation */
+  let counts = new Map<string, StreamCount>();
   let position: string | undefined;
   let committed: string | undefined;
   let rejected: Omit<RejectRecord, 'chunk'>[] = [];
@@ -173,7 +206,8 @@ export async function followChanges(
     // a batch of heartbeats only: the target holds nothing new, the source may still move on
     await stream.acknowledge(at);
     if (rejected.length > 0) state.addChangeRejects(hash, rejected);
-    if (batch.length > 0) state.setStreamApplied(hash, { position: at, committed, changes: batch.length });
+    if (batch.length > 0)
+      state.setStreamApplied(hash, { position: at, committed, changes: batch.length, counts: [...counts.values()] });
     const lagSeconds = committed ? Math.max(0, (Date.now() - Date.parse(committed)) / 1000) : undefined;
     state.setStreamBeat(hash, { lagSeconds: lagSeconds ?? 0, position: at });
     touched.save();
@@ -197,6 +231,9 @@ export async function followChanges(
       );
     batch = [];
     transactions = 0;
+    bytes = 0;
+    counts = new Map();
+    boundHeap();
     position = undefined;
     committed = undefined;
     rejected = [];
@@ -211,18 +248,37 @@ export async function followChanges(
       else {
         batch.push({ table: t.m.target, change: mapped });
         touched.add(t.m, mapped, t.key);
+        const key = `${t.m.target.name}\u0000${c.op}`;
+        const count = counts.get(key) ?? counts.set(key, { table: t.m.target.name, op: c.op, changes: 0 }).get(key)!;
+        count.changes++;
       }
     }
     if (tx.changes.length > 0) {
       transactions++;
+      bytes += tx.bytes ?? 0;
       committed = tx.committed ?? committed;
     }
     position = tx.position;
   };
 
+  const addColumnsOf = async (tx: ChangeTransaction) => {
+    const mappings = new Map([...tables].map(([name, t]) => [name, t.m]));
+    for (const line of await addColumns(session, mappings, tx.added!)) {
+      session.log.warn(line);
+      run.audit.record('column added', { line });
+      summary.addedColumns.push(line);
+    }
+    for (const [name, m] of mappings) if (m !== tables.get(name)!.m) tables.set(name, followed(m));
+    // a statement of its own (MySQL): the target holds the stream past it, and is not given it again
+    if (tx.changes.length === 0)
+      await withRetries('applying live changes', session.log, plan.settings.retries, () =>
+        writer.applyChanges!([], name, tx.position),
+      );
+  };
+
   try {
     watch.start();
-    await pull(stream, limits, stop.signal, take, flush, () => batch.length);
+    await pull(stream, limits, stop.signal, take, flush, () => ({ changes: batch.length, bytes }), addColumnsOf);
     await flush();
   } finally {
     watch.stop();
@@ -245,11 +301,12 @@ export async function followChanges(
  */
 async function pull(
   stream: ChangeStream,
-  limits: { transactions: number; changes: number; waitMs: number },
+  limits: { transactions: number; changes: number; bytes: number; waitMs: number },
   signal: AbortSignal | undefined,
   take: (tx: ChangeTransaction) => void,
   flush: () => Promise<void>,
-  pending: () => number,
+  pending: () => { changes: number; bytes: number },
+  addColumnsOf: (tx: ChangeTransaction) => Promise<void>,
 ): Promise<void> {
   const it = stream[Symbol.asyncIterator]();
   let next: Promise<IteratorResult<ChangeTransaction>> | undefined;
@@ -281,9 +338,16 @@ async function pull(
     next = undefined;
     const r = got as IteratorResult<ChangeTransaction>;
     if (r.done) return;
+    if (r.value.added) {
+      // the changes before it are applied in the columns they were made in
+      await flush();
+      taken = 0;
+      await addColumnsOf(r.value);
+    }
     take(r.value);
     if (taken++ === 0) due = Date.now() + limits.waitMs;
-    if (taken >= limits.transactions || pending() >= limits.changes) {
+    const held = pending();
+    if (taken >= limits.transactions || held.changes >= limits.changes || held.bytes >= limits.bytes) {
       await flush();
       taken = 0;
     }

@@ -8,7 +8,14 @@ import { FINISH } from '../reverse/finish.js';
 import { FOLLOW_BACK } from '../reverse/reverse.js';
 import { ROLLBACK_AFTER_CUTOVER } from '../reverse/way-back.js';
 import { auditEvents } from '../safety/audit.js';
-import type { PhaseRecord, RejectRecord, RunRecord, StateStore, VerifyRecord } from '../session/checkpoints.js';
+import type {
+  PhaseRecord,
+  RejectRecord,
+  RunRecord,
+  StateStore,
+  StreamRecord,
+  VerifyRecord,
+} from '../session/checkpoints.js';
 
 /** The one-line answer a reader looks for first. */
 export type VerdictKind = 'verified' | 'mismatches' | 'rejected rows' | 'not verified' | 'incomplete';
@@ -50,7 +57,21 @@ export interface ReportData {
   cutover?: CommandSteps;
   /** the runs of the way back after a cutover (following back, rolling back, finishing), oldest first */
   wayBack: CommandSteps[];
+  /** live changes, when the plan's runs followed them */
+  follow?: FollowFacts;
   verdict: Verdict;
+}
+
+/** What the report says of live changes. */
+export interface FollowFacts {
+  /** the plan's stream: its start, what was applied last, the changes per table and operation */
+  stream: StreamRecord;
+  /** what this run applied before it stopped following (undefined: it did not stop cleanly) */
+  run?: { transactions: number; changes: number; rejects: number; position: string };
+  /** live changes refused, by every run of the plan */
+  rejects: number;
+  /** columns added on the source while followed: "table.column" */
+  addedColumns: string[];
 }
 
 function readPlan(file: string): Plan | undefined {
@@ -138,6 +159,30 @@ function wayBackRuns(state: StateStore, run: RunRecord): CommandSteps[] {
     .map((r) => stepsOf(state, r));
 }
 
+function followFacts(state: StateStore, run: RunRecord): { follow?: FollowFacts } {
+  const stream = state.stream(run.planHash);
+  if (!stream) return {};
+  const stopped = auditEvents(state.dir, run.id, 'stopped following').at(-1);
+  return {
+    follow: {
+      stream,
+      ...(stopped
+        ? {
+            run: {
+              transactions: Number(stopped.transactions),
+              changes: Number(stopped.changes),
+              rejects: Number(stopped.rejects),
+              position: String(stopped.position),
+            },
+          }
+        : {}),
+      // a live change's reject has no chunk (-1)
+      rejects: state.rejects(run.planHash).filter((r) => r.chunk < 0).length,
+      addedColumns: state.followedColumns(run.planHash).map((a) => `${a.table}.${a.column.source}`),
+    },
+  };
+}
+
 export function gatherReport(state: StateStore, run: RunRecord): ReportData {
   const plan = readPlan(run.planFile);
   const tables = plan ? plan.waves.flatMap((w, i) => w.tables.map((t) => ({ t, wave: i + 1 }))) : [];
@@ -160,6 +205,7 @@ export function gatherReport(state: StateStore, run: RunRecord): ReportData {
     chunks: chunks.filter((c) => Number.isFinite(c.at)),
     cutover: latestCutover(state, run),
     wayBack: wayBackRuns(state, run),
+    ...followFacts(state, run),
   };
   return { ...gathered, verdict: verdictOf({ ...gathered, rejectedRows: gathered.rejects.length }) };
 }

@@ -179,12 +179,51 @@ function stepsSection(what: string, c: CommandSteps): string {
   );
 }
 
+function followSection(f: NonNullable<ReportData['follow']>): string {
+  const { stream } = f;
+  const lag =
+    stream.committed && stream.appliedAt
+      ? `${seconds(Math.max(0, Date.parse(stream.appliedAt) - Date.parse(stream.committed)))} s`
+      : '';
+  let md = table(
+    ['', 'live changes'],
+    [
+      ["stream start (the copy's snapshot)", stream.start],
+      ['applied up to', stream.applied ?? '(nothing applied yet)'],
+      ['applied at', stream.appliedAt ?? ''],
+      ['lag of the last batch', lag],
+      ['row changes applied (every run)', stream.changes],
+      ['live changes rejected (every run)', f.rejects],
+      ...(f.run
+        ? ([
+            ['this run: transactions applied', f.run.transactions],
+            ['this run: row changes applied', f.run.changes],
+            ['this run: row changes rejected', f.run.rejects],
+            ['this run: stopped at', f.run.position],
+          ] as Cell[][])
+        : []),
+      ...(f.addedColumns.length > 0
+        ? [['columns added on the source (make the plan again before a fresh run)', f.addedColumns.join(', ')]]
+        : []),
+    ],
+  );
+  if (stream.counts.length > 0)
+    md +=
+      '\nRow changes applied, by table and operation:\n' +
+      table(
+        ['table', 'operation', 'changes'],
+        stream.counts.map((c) => [c.table, c.op, c.changes]),
+      );
+  return md;
+}
+
 export function reportSections(d: ReportData, rejectsDir: string): ReportSection[] {
   return [
     { markdown: runSection(d) },
     { title: 'Plan', markdown: planSection(d) },
     { title: 'Findings', markdown: findingsSection(d) },
     { title: 'Timings', markdown: timingsSection(d) },
+    ...(d.follow ? [{ title: 'Live changes', markdown: followSection(d.follow) }] : []),
     { title: 'Rejected rows', markdown: rejectsSection(d, rejectsDir) },
     { title: 'Verification', markdown: verificationSection(d) },
     ...(d.cutover ? [{ title: 'Cutover', markdown: stepsSection('Cutover', d.cutover) }] : []),

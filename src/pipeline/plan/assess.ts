@@ -326,8 +326,11 @@ function keySizesOf(schema: SchemaInfo, target: Connector, profile: DataProfile)
   return schemaKeySizes(schema.tables, (t) => dataTypes(t, target, profile), target, profile);
 }
 
-/** The native type the plan gives each column of a table in the target: as the data and the keys decide. */
-function plannedTypes(
+/**
+ * The native type the plan gives each column of a table in the target: as the data and the keys
+ * decide (also a column added to a followed table, with no data profiled and no key sizes).
+ */
+export function plannedTypes(
   t: TableInfo,
   source: Connector,
   target: Connector,

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { TableFingerprint, TargetTable } from '../../core/contracts.js';
 import type { Digest } from '../../core/digest.js';
+import type { ColumnPlan } from '../../core/plan.js';
 import type { Finding, KeyRange } from '../../core/types.js';
 import { stateParse, stateStringify } from '../../core/values.js';
 import { redact } from '../../core/secrets.js';
@@ -108,6 +109,9 @@ CREATE TABLE IF NOT EXISTS touched_chunks(plan_hash TEXT NOT NULL, table_name TE
 CREATE TABLE IF NOT EXISTS cutovers(plan_hash TEXT PRIMARY KEY, run_id TEXT NOT NULL, phase TEXT NOT NULL, position TEXT,
   updated TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS scratch_tables(id INTEGER PRIMARY KEY, target TEXT NOT NULL, run_id TEXT NOT NULL, definition TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS stream_changes(plan_hash TEXT NOT NULL, table_name TEXT NOT NULL, op TEXT NOT NULL,
+  changes INTEGER NOT NULL, PRIMARY KEY(plan_hash, table_name, op));
+CREATE TABLE IF NOT EXISTS followed_columns(plan_hash TEXT NOT NULL, table_name TEXT NOT NULL, column TEXT NOT NULL, added_at TEXT NOT NULL);
 `;
 
 /** What a run did to a target table when it prepared it. */
@@ -160,6 +164,14 @@ export interface StreamRecord {
   committed?: string;
   appliedAt?: string;
   /** row changes applied in all */
+  changes: number;
+  /** row changes applied, per target table and the source's operation (insert, update, delete) */
+  counts: StreamCount[];
+}
+
+export interface StreamCount {
+  table: string;
+  op: string;
   changes: number;
 }
 
@@ -555,6 +567,8 @@ export class StateStore {
         'stream_beats',
         'touched_chunks',
         'cutovers',
+        'stream_changes',
+        'followed_columns',
       ])
         this.db.prepare(`DELETE FROM ${t} WHERE plan_hash = ?`).run(planHash);
       this.db.prepare("UPDATE runs SET status = ? WHERE plan_hash = ? AND command = 'run'").run(runStatus, planHash);
@@ -626,12 +640,40 @@ export class StateStore {
   }
 
   /** What the follow loop applied last (the target holds the truth; this is for `ferry status`). */
-  setStreamApplied(planHash: string, applied: { position: string; committed?: string; changes: number }): void {
+  setStreamApplied(
+    planHash: string,
+    applied: { position: string; committed?: string; changes: number; counts: StreamCount[] },
+  ): void {
+    const count = this.db.prepare(
+      'INSERT INTO stream_changes VALUES (?,?,?,?) ON CONFLICT(plan_hash, table_name, op) DO UPDATE SET changes = changes + excluded.changes',
+    );
+    this.db.transaction(() => {
+      this.db
+        .prepare(
+          'UPDATE streams SET applied = ?, committed = ?, applied_at = ?, changes = changes + ? WHERE plan_hash = ?',
+        )
+        .run(applied.position, applied.committed ?? null, new Date().toISOString(), applied.changes, planHash);
+      for (const c of applied.counts) count.run(planHash, c.table, c.op, c.changes);
+    })();
+  }
+
+  /**
+   * A column added to a followed source table while it was followed, as the run planned it and
+   * added it to the target: the plan file is left as it is, a resumed run maps it from here.
+   */
+  addFollowedColumn(planHash: string, table: string, column: ColumnPlan): void {
     this.db
-      .prepare(
-        'UPDATE streams SET applied = ?, committed = ?, applied_at = ?, changes = changes + ? WHERE plan_hash = ?',
-      )
-      .run(applied.position, applied.committed ?? null, new Date().toISOString(), applied.changes, planHash);
+      .prepare('INSERT INTO followed_columns VALUES (?,?,?,?)')
+      .run(planHash, table, JSON.stringify(column), new Date().toISOString());
+  }
+
+  /** The columns addFollowedColumn kept for a plan, in the order they were added. */
+  followedColumns(planHash: string): { table: string; column: ColumnPlan }[] {
+    return (
+      this.db
+        .prepare('SELECT table_name, column FROM followed_columns WHERE plan_hash = ? ORDER BY rowid')
+        .all(planHash) as { table_name: string; column: string }[]
+    ).map((r) => ({ table: r.table_name, column: JSON.parse(r.column) as ColumnPlan }));
   }
 
   stream(planHash: string): StreamRecord | undefined {
@@ -644,6 +686,11 @@ export class StateStore {
         committed: (r.committed as string | null) ?? undefined,
         appliedAt: (r.applied_at as string | null) ?? undefined,
         changes: r.changes as number,
+        counts: (
+          this.db
+            .prepare('SELECT table_name, op, changes FROM stream_changes WHERE plan_hash = ? ORDER BY table_name, op')
+            .all(planHash) as { table_name: string; op: string; changes: number }[]
+        ).map((c) => ({ table: c.table_name, op: c.op, changes: c.changes })),
       }
     );
   }

@@ -59,12 +59,12 @@ export function dashboardMetrics(snapshot: () => DashboardSnapshot): DashboardMe
   });
   new Counter({
     name: 'ferry_cdc_changes_applied_total',
-    help: 'Row changes of the live stream applied to the target (all tables: the stream counts them together)',
+    help: 'Row changes of the live stream applied to each target table, by the source operation (insert, update, delete)',
+    labelNames: ['table', 'op'],
     registers: [registry],
     collect() {
       this.reset();
-      const cdc = current().cdc;
-      if (cdc) this.inc(cdc.changes);
+      for (const c of current().cdc?.counts ?? []) this.inc({ table: c.table, op: c.op }, c.changes);
     },
   });
   new Gauge({

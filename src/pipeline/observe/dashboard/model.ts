@@ -6,7 +6,7 @@ import type { RunEvent } from '../../copy/events.js';
 import { lineChart, throughputChart } from '../report-charts.js';
 import { verdictOf, type VerdictKind } from '../report-data.js';
 import { VERDICT_TITLE } from '../report-markdown.js';
-import type { TableStatus } from '../../session/checkpoints.js';
+import type { StreamCount, TableStatus } from '../../session/checkpoints.js';
 import type { ChunkCounts, StoreFacts } from './store-facts.js';
 
 export interface DashboardTable {
@@ -39,7 +39,14 @@ export interface DashboardSnapshot {
   verdict?: { kind: VerdictKind; title: string; detail: string };
   tables: DashboardTable[];
   totals: { rows: number; rowsEstimate: number; rejects: number; rowsPerSecond: number };
-  cdc?: { start: string; applied?: string; changes: number; lagSeconds?: number };
+  cdc?: {
+    start: string;
+    applied?: string;
+    changes: number;
+    /** row changes applied per target table and source operation */
+    counts: StreamCount[];
+    lagSeconds?: number;
+  };
   findings: { severity: string; where: string; message: string; action: string }[];
   /** reasons and counts only: a rejected row's values (transformed columns among them) never leave the state */
   rejects: { table: string; reason: string; refusedBy: string; rows: number }[];
@@ -270,6 +277,7 @@ export class DashboardModel {
               start: stream?.start ?? '',
               ...(stream?.applied ? { applied: stream.applied } : {}),
               changes: stream?.changes ?? 0,
+              counts: stream?.counts ?? [],
               ...(lastLag !== undefined ? { lagSeconds: lastLag } : {}),
             },
           }
