@@ -16,7 +16,7 @@ import { holdingPlan } from '../session/lock.js';
 import { lockRequest, openSession, type Session, type SessionOptions } from '../session/session.js';
 import { writePrivateFile } from '../session/private-files.js';
 import type { ChunkState, RunRecord } from '../session/checkpoints.js';
-import { copyChunk, type CopyPath } from './chunk.js';
+import { copyRecordedChunk, type CopyPath } from './chunk.js';
 import type { RunEvent } from './events.js';
 import { preflight } from './preflight.js';
 import { withRetries } from './retry.js';
@@ -444,34 +444,24 @@ async function copyPlannedChunk(
   path: CopyPath,
   ctl: Controls,
 ): Promise<number> {
-  const { state, hash } = session;
-  const name = m.target.name;
-  try {
-    const result = await copyChunk(path, {
-      label: `${name} chunk ${chunk.idx}`,
-      m,
-      table: m.target,
-      range: chunk.range,
-      // a chunk that was started before may have committed in the target: replace it
-      replace: chunk.attempts > 0,
-      onAttempt: () => state.startChunk(hash, name, chunk.idx),
-    });
-    const refused = new Set(result.refused);
-    const rejects = result.rejects.map((r) => ({ ...r, refusedBy: refused.has(r) ? 'target' : 'mapping' }) as const);
-    state.finishChunk(hash, name, chunk.idx, runId, result.rows, rejects, result.digest);
-    ctl.audit.record('chunk written', {
-      table: name,
-      chunk: chunk.idx,
-      rows: result.rows,
-      rejects: result.rejects.length,
-      replaced: chunk.attempts > 0,
-      as: result.as,
-    });
-    return result.rows;
-  } catch (e) {
-    state.failChunk(hash, name, chunk.idx, e instanceof FerryError ? e.oneLine() : String((e as Error).message));
-    throw e;
-  }
+  const result = await copyRecordedChunk(path, session.state, {
+    planHash: session.hash,
+    runId,
+    m,
+    idx: chunk.idx,
+    range: chunk.range,
+    // a chunk that was started before may have committed in the target: replace it
+    replace: chunk.attempts > 0,
+  });
+  ctl.audit.record('chunk written', {
+    table: m.target.name,
+    chunk: chunk.idx,
+    rows: result.rows,
+    rejects: result.rejects.length,
+    replaced: chunk.attempts > 0,
+    as: result.as,
+  });
+  return result.rows;
 }
 
 async function finishTable(
