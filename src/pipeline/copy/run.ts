@@ -551,7 +551,8 @@ async function queuedChunk(
       chunk: chunk.idx,
       rows: done.rows,
       rejects: done.rejects.length,
-      replaced: chunk.attempts > 0,
+      replaced: chunk.attempts > 0 || done.attempts > 1,
+      attempts: done.attempts,
       by: 'queue',
     });
     return done.rows;

@@ -19,8 +19,8 @@ export const QUEUE_SILENCE_MS = 60_000;
 const JOB_ATTEMPTS = 5;
 const BACKOFF_MS = 1_000;
 
-/** A chunk a worker finished, as the shared store holds it. */
-export type FinishedChunk = NonNullable<SharedChunk['done']>;
+/** A chunk a worker finished, as the shared store holds it, with the attempts it took (a replay after a worker died is one more). */
+export type FinishedChunk = NonNullable<SharedChunk['done']> & { attempts: number };
 
 interface InFlight {
   message: ChunkJobMessage;
@@ -104,7 +104,7 @@ export class ChunkQueue {
    */
   async copy(message: ChunkJobMessage, onRows: (delta: number) => void): Promise<FinishedChunk> {
     const before = await this.shared.chunk(message.plan.hash, message.table, message.chunk);
-    if (before?.done) return before.done;
+    if (before?.done) return { ...before.done, attempts: before.attempts };
     const job = await this.queue.add('chunk', message, {
       attempts: JOB_ATTEMPTS,
       backoff: { type: 'exponential', delay: BACKOFF_MS },
@@ -130,7 +130,7 @@ export class ChunkQueue {
         return this.settle(jobId, (x) => {
           // the rows the last progress event did not tell
           x.onRows(record.done!.rows + record.done!.rejects.length - x.rows);
-          x.resolve(record.done!);
+          x.resolve({ ...record.done!, attempts: record.attempts });
         });
       const job = await this.queue.getJob(jobId);
       if (job && (await job.getState()) === 'failed')
