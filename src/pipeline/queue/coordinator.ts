@@ -105,17 +105,20 @@ export class ChunkQueue {
   async copy(message: ChunkJobMessage, onRows: (delta: number) => void): Promise<FinishedChunk> {
     const before = await this.shared.chunk(message.plan.hash, message.table, message.chunk);
     if (before?.done) return { ...before.done, attempts: before.attempts };
-    const job = await this.queue.add('chunk', message, {
+    return new Promise<FinishedChunk>((resolve, reject) => {
+      this.enqueue({ message, rows: 0, onRows, resolve, reject }).catch(reject);
+    });
+  }
+
+  private async enqueue(f: InFlight): Promise<void> {
+    const job = await this.queue.add('chunk', f.message, {
       attempts: JOB_ATTEMPTS,
       backoff: { type: 'exponential', delay: BACKOFF_MS },
       removeOnComplete: true,
     });
-    const id = job.id!;
-    this.added.push(id);
-    return new Promise<FinishedChunk>((resolve, reject) => {
-      this.inFlight.set(id, { message, rows: 0, onRows, resolve, reject });
-      void this.check(id);
-    });
+    this.added.push(job.id!);
+    this.inFlight.set(job.id!, f);
+    void this.check(job.id!);
   }
 
   /** Settles a job in flight that is done (the shared store says so) or failed for good. */
@@ -135,6 +138,11 @@ export class ChunkQueue {
       const job = await this.queue.getJob(jobId);
       if (job && (await job.getState()) === 'failed')
         return this.settle(jobId, (x) => x.reject(failureOf(job.failedReason)));
+      // a Redis that restarted without its data lost the job: put it on the queue again
+      if (!job && this.inFlight.get(jobId) === f && !(await this.shared.chunk(plan.hash, table, chunk))?.done) {
+        this.inFlight.delete(jobId);
+        await this.enqueue(f);
+      }
     } catch (e) {
       this.log.debug({ err: (e as Error).message }, 'queue check');
     }
