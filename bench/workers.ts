@@ -77,7 +77,15 @@ async function oneRound(config: BenchConfig, dir: string, workers: number, rows:
   });
   const args = workers === 0 ? ['run', 'plan.yaml'] : ['run', 'plan.yaml', '--queue', QUEUE];
   const t0 = performance.now();
-  ferrySync(config, args, dir);
+  // not spawnSync: the workers' chunk lines are read while the run goes
+  const run = spawn(process.execPath, [...config.ferryCommand, ...args], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  run.stderr.on('data', (d) => (stderr += d));
+  const code = await new Promise<number | null>((r) => run.on('exit', r));
+  if (code !== 0) throw new Error(`ferry ${args.join(' ')} failed: ${stderr}`);
   const wallSeconds = (performance.now() - t0) / 1000;
   const perWorker = started.map((w) => ({
     rows: [...w.out().matchAll(/ chunk \d+: (\d+) rows$/gm)].reduce((n, m) => n + Number(m[1]), 0),
