@@ -494,10 +494,10 @@ async function main(argv: string[]): Promise<number> {
         stop.abort();
         process.stderr.write('ferry: stopping: finishing the chunk jobs in hand (interrupt again to stop at once)\n');
       };
-      out(`worker: taking chunk jobs from ${redact(o.queue)} (${o.concurrency} at once)`);
       const counts = await runWorker({
         queue: o.queue,
         concurrency: o.concurrency,
+        onReady: () => out(`worker: taking chunk jobs from ${redact(o.queue)} (${o.concurrency} at once)`),
         log: logger(globals()),
         signal: stop.signal,
         onJob: (e) =>

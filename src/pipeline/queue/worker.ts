@@ -35,6 +35,8 @@ export interface WorkerOptions {
   log: Logger;
   /** stops the worker: jobs in hand are finished first */
   signal: AbortSignal;
+  /** the worker is connected and takes jobs */
+  onReady?: () => void;
   /** each job as it ends (the CLI prints a line) */
   onJob?: (e: { job: string; result?: ChunkJobResult; error?: string }) => void;
 }
@@ -83,6 +85,7 @@ export async function runWorker(opts: WorkerOptions): Promise<{ done: number; fa
     maxStalledCount: 5,
   });
   worker.on('error', (e) => opts.log.warn({ err: e.message }, 'queue'));
+  opts.onReady?.();
   worker.on('completed', (job, result) => {
     counts.done++;
     opts.onJob?.({ job: job.id ?? '', result });
