@@ -162,9 +162,10 @@ describe('ferry worker on a queue', () => {
       .map((l) => Date.parse(l.time as string))
       .sort((x, y) => x - y);
     assert.equal(times.length, 40);
-    // BullMQ's limiter lets `limit` jobs start per window of a second: the first window's burst
-    // comes at once, so the rate is what came after it over the time it took
-    const rate = (times.length - limit) / ((times.at(-1)! - times[0]!) / 1000);
+    // BullMQ's limiter lets `limit` jobs start per window of a second. The first window's jobs
+    // also pay each worker's start (connecting, importing the snapshot), which bunches the
+    // completions after them: the rate is taken from the end of the first window on
+    const rate = (times.length - 1 - limit) / ((times.at(-1)! - times[limit]!) / 1000);
     t.diagnostic(`${rate.toFixed(2)} chunks/s across 3 workers, limit ${limit}`);
     assert.ok(rate <= limit * 1.1, `${rate} chunks/s, limit ${limit}`);
     await Promise.all(workers.splice(0).map((w) => w.stop()));
