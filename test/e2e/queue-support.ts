@@ -159,3 +159,15 @@ export async function privateRedis(): Promise<PrivateRedis> {
     stop,
   };
 }
+
+/** Removes every key under a queue's prefix (what stopped workers leave: the queue's meta key). */
+export async function dropQueue(queue: string): Promise<void> {
+  const u = new URL(queue);
+  const redis = new Redis({ host: u.hostname, port: Number(u.port), db: Number(u.pathname.slice(1) || 0) });
+  try {
+    const keys = await redis.keys(`${u.searchParams.get('prefix')!}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
+}

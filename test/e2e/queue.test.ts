@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { freshMysql, freshPg, mysqlExec, pgExec } from '../helpers.js';
 import { ferry, ferryAsync, fillItems, itemsIn, oneLine, planFor } from './support.js';
-import { privateRedis, queueContents, queueUrl, startWorker, type WorkerProcess } from './queue-support.js';
+import { dropQueue, privateRedis, queueContents, queueUrl, startWorker, type WorkerProcess } from './queue-support.js';
 
 const ROWS = 16_000;
 const NOTES = 3_000;
@@ -32,6 +32,7 @@ function withCanary(url: string): string {
 const workers: WorkerProcess[] = [];
 after(async () => {
   await Promise.all(workers.map((w) => w.stop()));
+  for (const name of ['kill', 'rate', 'mysql']) await dropQueue(queueUrl(name));
 });
 function worker(queue: string): WorkerProcess {
   const w = startWorker(queue, env);
