@@ -1,7 +1,8 @@
 // `npm run bench`: builds the dataset in MariaDB, PostgreSQL and SQLite (once), then times
 // ferry against pgloader and pg_dump | psql loading each into PostgreSQL, and writes the results.
 // BENCH_ROWS (default 3,000,000) sizes the dataset; BENCH_CASES=mariadb,postgres,sqlite,objectstore,dynamodb,follow,cutover
-// picks cases (follow: live changes, bench/follow-lag.ts, with its own FOLLOW_* settings; cutover: the frozen window, bench/cutover.ts); BENCH_REPEAT (default 3) sets the runs per tool, of which the fastest counts;
+// picks cases (follow: live changes, bench/follow-lag.ts, with its own FOLLOW_* settings; cutover: the frozen window, bench/cutover.ts;
+// workers, only when named: bench/workers.ts, ferry worker on a queue); BENCH_REPEAT (default 3) sets the runs per tool, of which the fastest counts;
 // BENCH_PARALLELISM and BENCH_ROWS_PER_CHUNK are passed to `ferry plan`.
 import { mkdirSync } from 'node:fs';
 import { loadConfig, SMALL_SOURCE_DB, SOURCE_DB } from './config.js';
@@ -13,6 +14,7 @@ import { ENGINES } from './dataset.js';
 import { describeEnvironment } from './environment.js';
 import { runCutoverCases } from './cutover.js';
 import { runFollowCases } from './follow-lag.js';
+import { runWorkerCases } from './workers.js';
 import { ensureGnuTime, ensureInstalled } from './process.js';
 import { type MemoryPoint, printTable, writeResults } from './report.js';
 import { ensureSource, sourceData } from './sources.js';
@@ -25,9 +27,12 @@ async function main(): Promise<void> {
   mkdirSync(config.logDir, { recursive: true });
   if (wants('follow')) await runFollowCases(config);
   if (wants('cutover')) await runCutoverCases(config);
-  // the live cases alone need neither the dataset nor the copy cases' results
-  if (config.cases.length > 0 && config.cases.every((id) => id === 'follow' || id === 'cutover')) return;
-  const sqlCaseIds = config.cases.filter((id) => !['dynamodb', 'objectstore', 'follow', 'cutover'].includes(id));
+  // only when named: it measures scaling on this machine, not ferry against a reference
+  if (config.cases.includes('workers')) await runWorkerCases(config);
+  // the live and workers cases alone need neither the dataset nor the copy cases' results
+  const alone = ['follow', 'cutover', 'workers'];
+  if (config.cases.length > 0 && config.cases.every((id) => alone.includes(id))) return;
+  const sqlCaseIds = config.cases.filter((id) => !['dynamodb', 'objectstore', ...alone].includes(id));
   const cases = config.cases.length > 0 && sqlCaseIds.length === 0 ? [] : selectCases(sqlCaseIds);
   ensureInstalled('pgloader', 'pgloader');
   ensureGnuTime();

@@ -39,3 +39,15 @@ export { rollbackRun, type RollbackResult, type RollbackStep } from './pipeline/
 export { verifyAudit, type AuditCheck } from './pipeline/safety/audit.js';
 export { StateStore } from './pipeline/session/checkpoints.js';
 export { systemClock, type Clock } from './pipeline/copy/schedule.js';
+export { runWorker, type WorkerOptions } from './pipeline/queue/worker.js';
+export {
+  executeChunkJob,
+  chunkJobMessage,
+  ChunkJobContext,
+  jobFailure,
+  failureOf,
+  type ChunkJobMessage,
+  type ChunkJobResult,
+} from './pipeline/queue/job.js';
+export { SharedCheckpoints } from './pipeline/queue/shared-state.js';
+export { queueAddress } from './pipeline/queue/address.js';

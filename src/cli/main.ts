@@ -39,6 +39,8 @@ import { cutoverPlan, type CutoverOptions, type CutoverResult } from '../pipelin
 import { newToken, startDashboard, type Dashboard } from '../pipeline/observe/dashboard/server.js';
 import { perfPlan } from '../pipeline/perf/perf.js';
 import { perfLines, queryLine } from './perf-output.js';
+import { runWorker } from '../pipeline/queue/worker.js';
+import { failureOf } from '../pipeline/queue/job.js';
 
 const out = (line = ''): void => {
   process.stdout.write(line + '\n');
@@ -478,11 +480,34 @@ async function main(argv: string[]): Promise<number> {
       'serve a live dashboard and /metrics there while the run goes (and after, until Ctrl-C)',
     )
     .option('--token', 'require a token of the dashboard (made now and printed once): needed to listen beyond loopback')
+    .option(
+      '--queue <url>',
+      'coordinate: `ferry worker`s on this queue (redis://host:port/db[?prefix=NAME]) copy the chunks (docs/scale-out.md)',
+    )
+    .option(
+      '--chunks-per-second <n>',
+      'with --queue: chunk jobs started per second across all workers, at most',
+      wholeNumber(1),
+    )
     .action(
       async (
         planFile: string,
-        o: { stateDir?: string; follow?: boolean; json?: boolean; serve?: string; token?: boolean },
+        o: {
+          stateDir?: string;
+          follow?: boolean;
+          json?: boolean;
+          serve?: string;
+          token?: boolean;
+          queue?: string;
+          chunksPerSecond?: number;
+        },
       ) => {
+        if (o.chunksPerSecond !== undefined && !o.queue)
+          throw new FerryError(
+            'PLAN_INVALID',
+            '--chunks-per-second limits a queued run',
+            'add --queue URL, or leave it out',
+          );
         if (o.token && !o.serve)
           throw new FerryError(
             'SERVE_INVALID',
@@ -519,6 +544,8 @@ async function main(argv: string[]): Promise<number> {
                 : undefined,
             follow: o.follow,
             signal: stop.signal,
+            queue: o.queue,
+            chunksPerSecond: o.chunksPerSecond,
           });
           progress?.stop();
           if (o.json) out(JSON.stringify(s, null, 2));
@@ -537,6 +564,33 @@ async function main(argv: string[]): Promise<number> {
         }
       },
     );
+
+  program
+    .command('worker')
+    .description('copy chunk jobs from a queue for `ferry run PLAN --queue URL`, until Ctrl-C or SIGTERM')
+    .requiredOption('--queue <url>', 'the queue: redis://host:port/db[?prefix=NAME]')
+    .option('--concurrency <n>', 'chunk jobs carried out at once', wholeNumber(1), 2)
+    .action(async (o: { queue: string; concurrency: number }) => {
+      const stop = new AbortController();
+      stopGracefully = () => {
+        stop.abort();
+        process.stderr.write('ferry: stopping: finishing the chunk jobs in hand (interrupt again to stop at once)\n');
+      };
+      const counts = await runWorker({
+        queue: o.queue,
+        concurrency: o.concurrency,
+        onReady: () => out(`worker: taking chunk jobs from ${redact(o.queue)} (${o.concurrency} at once)`),
+        log: logger(globals()),
+        signal: stop.signal,
+        onJob: (e) =>
+          out(
+            e.result
+              ? `${e.result.table} chunk ${e.result.chunk}: ${e.result.rows} rows`
+              : redact(`job ${e.job} failed: ${failureOf(e.error ?? '').oneLine()}`),
+          ),
+      });
+      out(`worker: stopped after ${counts.done} chunk jobs (${counts.failed} failed)`);
+    });
 
   program
     .command('serve')

@@ -124,12 +124,24 @@ export interface TargetTable {
 /** A consistent read view shared by all readers of one run. Opaque to the pipeline. */
 export interface ReadView {
   readonly parallelism: number;
+  /**
+   * The view's name for other processes, which open a view of the same moment with
+   * `Source.importView` while this one is held (PostgreSQL: the exported snapshot's id). Absent
+   * when the view cannot be shared (a queued run is then refused).
+   */
+  readonly exported?: string;
   release(): Promise<void>;
 }
 
 export interface Source {
   /** opens a consistent view for `parallelism` concurrent readers */
   snapshot(parallelism: number): Promise<ReadView>;
+  /**
+   * Opens a view of the moment another process's view names (`ReadView.exported`), which that
+   * process holds meanwhile: a queue's workers read the coordinator's snapshot. Without it, a
+   * queued run is refused for this source.
+   */
+  importView?(exported: string, parallelism: number): Promise<ReadView>;
   /** half-open ranges of about rowsPerChunk rows each, by keyset quantiles (or, for a dense integer key, equal spans of it: core/split.ts), covering `within` (or everything) */
   split(table: SourceTable, rowsPerChunk: number, view: ReadView, within?: KeyRange): Promise<KeyRange[]>;
   read(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<RowBatch>;

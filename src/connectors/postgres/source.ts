@@ -81,6 +81,10 @@ export class PgReadView implements ReadView {
     exporter.on('end', () => (this.lost ??= 'the connection holding it closed'));
   }
 
+  get exported(): string {
+    return this.snapshotId;
+  }
+
   async acquire(): Promise<pg.Client> {
     for (;;) {
       if (this.released)
@@ -197,6 +201,10 @@ export class PgSource implements Source {
    */
   importedSnapshot(parallelism: number, snapshotId: string): Promise<PgReadView> {
     return this.openView(parallelism, snapshotId);
+  }
+
+  importView(exported: string, parallelism: number): Promise<PgReadView> {
+    return this.openView(parallelism, exported);
   }
 
   changeLog(settings: ChangeLogSettings): ChangeLog {

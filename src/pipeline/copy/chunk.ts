@@ -8,6 +8,7 @@ import { FerryError, isTransient } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { KeyRange, RowBatch } from '../../core/types.js';
 import type { TableMapping } from '../plan/mapping.js';
+import type { ChunkCheckpoints } from '../session/checkpoints.js';
 import { withRetries, type RetrySettings } from './retry.js';
 import type { Throttle } from './throttle.js';
 
@@ -48,7 +49,7 @@ export interface ChunkJob {
   /** copy at most this many rows (a dry run's sample of a table without a chunk key) */
   limit?: number;
   /** before every attempt (the run marks the chunk running in its checkpoint store) */
-  onAttempt?: () => void;
+  onAttempt?: () => void | Promise<void>;
   tap?: ChunkTap;
 }
 
@@ -70,14 +71,14 @@ export async function copyChunk(path: CopyPath, job: ChunkJob): Promise<ChunkRes
     rowsRead += rows;
     path.onRows?.(m.target.name, rows);
   };
-  const newAttempt = () => {
-    job.onAttempt?.();
+  const newAttempt = async () => {
+    await job.onAttempt?.();
     job.tap?.attempt();
     if (rowsRead !== 0) progress(-rowsRead);
   };
 
   const rowAttempt = async (isolate: boolean): Promise<ChunkResult> => {
-    newAttempt();
+    await newAttempt();
     const mapped: Reject[] = [];
     const batches = async function* (): AsyncIterable<RowBatch> {
       for await (const batch of path.source.read(m.source, range, path.view, path.batchRows)) {
@@ -104,7 +105,7 @@ export async function copyChunk(path: CopyPath, job: ChunkJob): Promise<ChunkRes
     if (!m.columnar || !path.target.writeColumns || !path.target.takesColumns?.(table)) return undefined;
     const read = path.source.readColumns?.(m.source, range, path.view, path.batchRows);
     if (!read) return undefined;
-    newAttempt();
+    await newAttempt();
     const batches = async function* (): AsyncIterable<ColumnBatch> {
       for await (let batch of read) {
         if (job.limit !== undefined && rowsRead + batch.rows > job.limit)
@@ -141,5 +142,49 @@ export async function copyChunk(path: CopyPath, job: ChunkJob): Promise<ChunkRes
       'chunk refused by the target; writing row by row to isolate the refused rows',
     );
     return withRetries(job.label, path.log, path.retries, () => rowAttempt(true));
+  }
+}
+
+/** A chunk of a plan, as its checkpoint store keeps it. */
+export interface PlannedChunk {
+  planHash: string;
+  /** the run the chunk is copied for */
+  runId: string;
+  m: TableMapping;
+  idx: number;
+  range: KeyRange;
+  /** an earlier attempt may have committed rows of the chunk in the target */
+  replace: boolean;
+}
+
+/**
+ * Copies one chunk of a plan through copyChunk and records it in a checkpoint store: running at
+ * every attempt, done with its rows, rejects and digest once the target holds it, failed with
+ * the error's one line. A local run records in its SQLite store; a queue's worker in the
+ * queue's shared store (queue/job.ts).
+ */
+export async function copyRecordedChunk(
+  path: CopyPath,
+  store: ChunkCheckpoints,
+  chunk: PlannedChunk,
+): Promise<ChunkResult> {
+  const { planHash, m, idx } = chunk;
+  const name = m.target.name;
+  try {
+    const result = await copyChunk(path, {
+      label: `${name} chunk ${idx}`,
+      m,
+      table: m.target,
+      range: chunk.range,
+      replace: chunk.replace,
+      onAttempt: () => store.startChunk(planHash, name, idx),
+    });
+    const refused = new Set(result.refused);
+    const rejects = result.rejects.map((r) => ({ ...r, refusedBy: refused.has(r) ? 'target' : 'mapping' }) as const);
+    await store.finishChunk(planHash, name, idx, chunk.runId, result.rows, rejects, result.digest);
+    return result;
+  } catch (e) {
+    await store.failChunk(planHash, name, idx, e instanceof FerryError ? e.oneLine() : String((e as Error).message));
+    throw e;
   }
 }

@@ -1,7 +1,7 @@
 // `ferry run PLAN`: create the target tables, copy chunk by chunk under one consistent
 // source snapshot, in parallel within the plan's limits, recording every chunk so that a
 // run killed at any instant resumes and finishes with exactly one copy of every row.
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { ChangeLog, ReadView } from '../../core/contracts.js';
 import { addDigests, digestFingerprint } from '../../core/digest.js';
 import { FerryError } from '../../core/errors.js';
@@ -16,7 +16,7 @@ import { holdingPlan } from '../session/lock.js';
 import { lockRequest, openSession, type Session, type SessionOptions } from '../session/session.js';
 import { writePrivateFile } from '../session/private-files.js';
 import type { ChunkState, RunRecord } from '../session/checkpoints.js';
-import { copyChunk, type CopyPath } from './chunk.js';
+import { copyRecordedChunk, type CopyPath } from './chunk.js';
 import type { RunEvent } from './events.js';
 import { preflight } from './preflight.js';
 import { withRetries } from './retry.js';
@@ -24,6 +24,12 @@ import { boundsOf } from './bounds.js';
 import { Throttle } from './throttle.js';
 import { followChanges, followedChangeLog, type FollowSummary } from '../follow/follow.js';
 import { refuseOrphans } from '../plan/orphans.js';
+import { redact } from '../../core/secrets.js';
+import { ChunkQueue } from '../queue/coordinator.js';
+import { chunkJobMessage } from '../queue/job.js';
+
+/** Chunk jobs a queued run keeps on the queue at once: enough for many workers, few enough for its schedule and throttles to act. */
+const QUEUED_IN_FLIGHT = 64;
 
 export type { RunEvent } from './events.js';
 
@@ -35,6 +41,10 @@ export interface RunOptions extends SessionOptions {
   signal?: AbortSignal;
   /** the time the schedule window and the throttles go by (tests inject one) */
   clock?: Clock;
+  /** the chunks are copied by `ferry worker`s on this queue (queue/address.ts); this process coordinates */
+  queue?: string;
+  /** with `queue`: chunk jobs started per second across all workers, at most */
+  chunksPerSecond?: number;
 }
 
 /** The run's audit log and the plan's latency controls, shared by its steps. */
@@ -47,6 +57,8 @@ interface Controls {
   workers: number;
   /** rows per batch: the plan's, within the run's bounds */
   batchRows: number;
+  /** a queued run's queue: workers copy the chunks */
+  queue?: ChunkQueue;
 }
 
 export interface TableSummary {
@@ -103,6 +115,7 @@ async function runHeld(session: Session, planFile: string, opts: RunOptions): Pr
     const summary = summarize(session, finishedBy?.id ?? '', all, performance.now());
     return { ...summary, rejectFiles: [], nothingToDo: { finishedBy } };
   }
+  if (opts.queue) refuseQueued(session, opts);
   // a plan that cannot be followed is refused before a run starts
   const changeLog = opts.follow ? followedChangeLog(session) : undefined;
   const details = {
@@ -174,6 +187,12 @@ async function copyPlan(
     });
     ctl.workers = bounds.workers;
     ctl.batchRows = bounds.batchRows;
+    if (opts.queue) {
+      ctl.queue = await ChunkQueue.open(opts.queue, session.log);
+      await ctl.queue.dropStale(hash);
+      await ctl.queue.limitRate(opts.chunksPerSecond);
+      audit.record('queue opened', { queue: redact(opts.queue), chunksPerSecond: opts.chunksPerSecond ?? null });
+    }
 
     // following a plan whose copy is in: only the changes are left
     const copied = all.every((m) => state.tableStatus(hash, m.target.name) === 'linked');
@@ -182,6 +201,8 @@ async function copyPlan(
     view = undefined;
     const summary = { ...summarize(session, runId, all, t0), rejectFiles: writeRejectFiles(session, all) };
     if (changeLog) summary.follow = await followChanges(session, run, changeLog, opts);
+    await ctl.queue?.close(hash, true);
+    ctl.queue = undefined;
     return {
       result: summary,
       status: summary.rejects > 0 ? 'done-with-rejects' : 'done',
@@ -197,8 +218,34 @@ async function copyPlan(
     writeRejectFiles(session, all);
     throw e instanceof FerryError && e.code === 'SNAPSHOT_LOST' ? keptOfTheRun(session, e) : e;
   } finally {
+    await ctl.queue?.close(hash, false);
     await view?.release().catch(() => {});
   }
+}
+
+/**
+ * A queued run needs a source whose snapshot other processes can read (PostgreSQL); refused in
+ * one line before the run starts otherwise.
+ */
+function refuseQueued(session: Session, opts: RunOptions): void {
+  if (opts.follow)
+    throw new FerryError(
+      'UNSUPPORTED',
+      '--follow cannot be combined with --queue yet',
+      'copy with --queue, then follow with `ferry run PLAN --follow`',
+    );
+  if (session.source.kind === 'mysql')
+    throw new FerryError(
+      'UNSUPPORTED',
+      'a queued run of a MySQL source needs the CDC handoff (workers on other connections cannot share its snapshot), which ferry does not do yet',
+      'run the plan without --queue',
+    );
+  if (!session.reader.importView)
+    throw new FerryError(
+      'UNSUPPORTED',
+      `a queued run needs a source whose snapshot workers can share, and a ${session.source.kind} source cannot`,
+      'run the plan without --queue',
+    );
 }
 
 /**
@@ -401,7 +448,9 @@ async function copyAll(
         emit({ type: 'phase', table: name, phase: 'copy' });
       }
       try {
-        const rows = await copyPlannedChunk(session, runId, m, chunk, path, ctl);
+        const rows = ctl.queue
+          ? await queuedChunk(session, runId, m, chunk, path, ctl, ctl.queue)
+          : await copyPlannedChunk(session, runId, m, chunk, path, ctl);
         rowsByTable.set(name, (rowsByTable.get(name) ?? 0) + rows);
         const spent = state.rejectCount(hash);
         if (spent > plan.settings.maxRejects)
@@ -426,7 +475,7 @@ async function copyAll(
       }
     }
   };
-  await Promise.all([prepared, ...Array.from({ length: ctl.workers }, worker)]);
+  await Promise.all([prepared, ...Array.from({ length: ctl.queue ? QUEUED_IN_FLIGHT : ctl.workers }, worker)]);
   await Promise.all(finishing);
   if (failure !== undefined) throw failure;
   // tables whose chunks were all done in an earlier run, but not yet finished
@@ -444,30 +493,69 @@ async function copyPlannedChunk(
   path: CopyPath,
   ctl: Controls,
 ): Promise<number> {
-  const { state, hash } = session;
+  const result = await copyRecordedChunk(path, session.state, {
+    planHash: session.hash,
+    runId,
+    m,
+    idx: chunk.idx,
+    range: chunk.range,
+    // a chunk that was started before may have committed in the target: replace it
+    replace: chunk.attempts > 0,
+  });
+  ctl.audit.record('chunk written', {
+    table: m.target.name,
+    chunk: chunk.idx,
+    rows: result.rows,
+    rejects: result.rejects.length,
+    replaced: chunk.attempts > 0,
+    as: result.as,
+  });
+  return result.rows;
+}
+
+/**
+ * Has a queue's worker copy one chunk (queue/job.ts `executeChunkJob`, the same copy path), and
+ * records what the shared store says of it in the run's own store and audit log.
+ */
+async function queuedChunk(
+  session: Session,
+  runId: string,
+  m: TableMapping,
+  chunk: ChunkState,
+  path: CopyPath,
+  ctl: Controls,
+  queue: ChunkQueue,
+): Promise<number> {
+  const { state, hash, plan } = session;
   const name = m.target.name;
+  state.startChunk(hash, name, chunk.idx);
   try {
-    const result = await copyChunk(path, {
-      label: `${name} chunk ${chunk.idx}`,
-      m,
-      table: m.target,
-      range: chunk.range,
-      // a chunk that was started before may have committed in the target: replace it
-      replace: chunk.attempts > 0,
-      onAttempt: () => state.startChunk(hash, name, chunk.idx),
-    });
-    const refused = new Set(result.refused);
-    const rejects = result.rejects.map((r) => ({ ...r, refusedBy: refused.has(r) ? 'target' : 'mapping' }) as const);
-    state.finishChunk(hash, name, chunk.idx, runId, result.rows, rejects, result.digest);
+    const done = await queue.copy(
+      chunkJobMessage({
+        plan: { file: resolve(session.planFile), hash },
+        source: plan.source.url,
+        target: plan.target.url,
+        runId,
+        table: name,
+        chunk: chunk.idx,
+        range: chunk.range,
+        snapshot: path.view.exported!,
+        batchRows: path.batchRows,
+        replace: chunk.attempts > 0,
+      }),
+      (rows) => path.onRows?.(name, rows),
+    );
+    state.finishChunk(hash, name, chunk.idx, done.runId, done.rows, done.rejects, done.digest);
     ctl.audit.record('chunk written', {
       table: name,
       chunk: chunk.idx,
-      rows: result.rows,
-      rejects: result.rejects.length,
-      replaced: chunk.attempts > 0,
-      as: result.as,
+      rows: done.rows,
+      rejects: done.rejects.length,
+      replaced: chunk.attempts > 0 || done.attempts > 1,
+      attempts: done.attempts,
+      by: 'queue',
     });
-    return result.rows;
+    return done.rows;
   } catch (e) {
     state.failChunk(hash, name, chunk.idx, e instanceof FerryError ? e.oneLine() : String((e as Error).message));
     throw e;

@@ -82,6 +82,26 @@ export interface VerifyRecord {
   message?: string;
 }
 
+/**
+ * What copying a chunk records of it (copy/chunk.ts `copyRecordedChunk`): the SQLite store of a
+ * local run, or the shared store every worker of a queued run reaches (queue/shared-state.ts).
+ */
+export interface ChunkCheckpoints {
+  /** an attempt starts: the chunk is running, one attempt more */
+  startChunk(planHash: string, table: string, idx: number): void | Promise<void>;
+  /** the target holds the chunk: its rows, its rejects (replacing an earlier attempt's) and its digest */
+  finishChunk(
+    planHash: string,
+    table: string,
+    idx: number,
+    runId: string,
+    rows: number,
+    rejects: { row: unknown[]; reason: string; refusedBy: RefusedBy }[],
+    digest?: Digest,
+  ): void | Promise<void>;
+  failChunk(planHash: string, table: string, idx: number, error: string): void | Promise<void>;
+}
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs(id TEXT PRIMARY KEY, plan_hash TEXT NOT NULL, plan_file TEXT NOT NULL, command TEXT NOT NULL,
   started TEXT NOT NULL, finished TEXT, status TEXT NOT NULL, error TEXT);
@@ -211,7 +231,7 @@ function stateFileExists(file: string): boolean {
   }
 }
 
-export class StateStore {
+export class StateStore implements ChunkCheckpoints {
   private readonly db: StateDb;
 
   /** `existing`: only a state that is there already will do (commands that read it, like report, make none) */

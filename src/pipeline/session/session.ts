@@ -59,14 +59,20 @@ export function openState(plan: Plan, opts: SessionOptions): StateStore {
   return new StateStore(resolve(opts.stateDir ?? plan.settings.stateDir));
 }
 
-export async function openSession(planFile: string, opts: SessionOptions = {}): Promise<Session> {
+/** A session's plan, endpoints and mappings without its state store: what a queue's worker needs. */
+export type Endpoints = Omit<Session, 'state'>;
+
+/**
+ * Loads the plan, connects both endpoints and maps every planned table; no state store is
+ * opened (a queue's worker keeps its chunk states in the queue's shared store).
+ */
+export async function openEndpoints(planFile: string, opts: SessionOptions = {}): Promise<Endpoints> {
   const log = opts.log ?? silentLogger;
   // the plan's transform keys are resolved before anything is connected to, let alone written
   const { plan, hash, keys } = loadPlan(planFile);
   opts.check?.(plan);
   const source = await connect(plan.source.url, log, plan.settings.parallelism + 1);
   let target: Connector | undefined;
-  let state: StateStore | undefined;
   try {
     const reader = sourceSide(source);
     target = await connect(plan.target.url, log, plan.settings.parallelism + 1, plan.target.options);
@@ -80,13 +86,10 @@ export async function openSession(planFile: string, opts: SessionOptions = {}): 
       ),
     );
     await checkFilters(plan, planFile, waves, reader);
-    state = openState(plan, opts);
-    const st = state;
     return {
       plan,
       planFile,
       hash,
-      state: st,
       source,
       target: tgt,
       reader,
@@ -94,13 +97,30 @@ export async function openSession(planFile: string, opts: SessionOptions = {}): 
       waves,
       log,
       async close() {
-        st.close();
         await Promise.allSettled([source.close(), tgt.close()]);
       },
     };
   } catch (e) {
-    state?.close();
     await Promise.allSettled([source.close(), target?.close()]);
     throw e;
   }
+}
+
+export async function openSession(planFile: string, opts: SessionOptions = {}): Promise<Session> {
+  const endpoints = await openEndpoints(planFile, opts);
+  let state: StateStore;
+  try {
+    state = openState(endpoints.plan, opts);
+  } catch (e) {
+    await endpoints.close();
+    throw e;
+  }
+  return {
+    ...endpoints,
+    state,
+    async close() {
+      state.close();
+      await endpoints.close();
+    },
+  };
 }

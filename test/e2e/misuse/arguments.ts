@@ -184,4 +184,24 @@ export const ARGUMENTS: Row[] = [
     code: 2,
     stderr: /^ferry: sqlite targets have no design "single-table": leave out --design$/,
   },
+  {
+    does: 'a rate limit of chunk jobs without a queue',
+    args: () => ['run', 'p.yaml', '--chunks-per-second', '2'],
+    code: 2,
+    stderr: /^ferry: --chunks-per-second limits a queued run: add --queue URL, or leave it out$/,
+  },
+  {
+    does: 'a worker on a queue that is not a redis:// URL',
+    args: () => ['worker', '--queue', 'http://127.0.0.1:6379/0'],
+    code: 2,
+    stderr:
+      /^ferry: the queue http:\/\/127\.0\.0\.1:6379\/0 is not a redis:\/\/ URL: give it as redis:\/\/host:port\/db/,
+  },
+  {
+    does: 'a worker on a queue whose URL holds a literal password',
+    args: () => ['worker', '--queue', 'redis://:hunter2secret@127.0.0.1:6379/0'],
+    code: 2,
+    stderr: /^ferry: the queue redis:\/\/:\*\*\*@127\.0\.0\.1:6379\/0 holds a literal password: /,
+    never: () => 'hunter2secret',
+  },
 ];

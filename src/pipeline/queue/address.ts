@@ -1,0 +1,56 @@
+// Where a queued run's chunk jobs and shared chunk states live: a Redis URL,
+// `redis://[user:password@]host:port/db[?prefix=NAME]`, its password (if any) a ${env:…} or
+// ${file:…} reference. Every key of the queue and its shared state starts with the prefix
+// (default `ferry`), so that several queues may share one Redis.
+import type { RedisOptions } from 'ioredis';
+import { FerryError } from '../../core/errors.js';
+import { hasLiteralPassword, redact, resolveSecrets } from '../../core/secrets.js';
+
+export interface QueueAddress {
+  /** ioredis options for every connection to the queue */
+  connection: RedisOptions;
+  /** the first part of every key */
+  prefix: string;
+  /** the URL as given, for messages (redacted) */
+  shown: string;
+}
+
+/** The name of the BullMQ queue of chunk jobs under the prefix. */
+export const CHUNK_QUEUE = 'chunks';
+
+export function queueAddress(url: string): QueueAddress {
+  const shown = redact(url);
+  const bad = (why: string) =>
+    new FerryError(
+      'URL_INVALID',
+      `the queue ${shown} ${why}`,
+      'give it as redis://host:port/db (a password as ${env:NAME} or ${file:path}), optionally ?prefix=NAME',
+    );
+  if (hasLiteralPassword(url)) throw bad('holds a literal password');
+  let u: URL;
+  try {
+    u = new URL(resolveSecrets(url));
+  } catch (e) {
+    if (e instanceof FerryError) throw e;
+    throw bad('is not a URL');
+  }
+  if (u.protocol !== 'redis:') throw bad('is not a redis:// URL');
+  const db = u.pathname.replace(/^\//, '') || '0';
+  if (!/^\d+$/.test(db)) throw bad(`names the database "${db}", which is not a number`);
+  const prefix = u.searchParams.get('prefix') ?? 'ferry';
+  if (!/^[\w.-]+$/.test(prefix)) throw bad('has a prefix other than letters, digits, "_", "." and "-"');
+  return {
+    connection: {
+      host: u.hostname || '127.0.0.1',
+      port: Number(u.port || 6379),
+      db: Number(db),
+      ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+      ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+      // BullMQ's blocking commands wait for ever; a connection that drops is opened again
+      maxRetriesPerRequest: null,
+      connectTimeout: 10_000,
+    },
+    prefix,
+    shown,
+  };
+}
