@@ -405,12 +405,36 @@ export class PgTarget implements Target {
     return { rows, rejects };
   }
 
+  /**
+   * The indexes at once, each on a connection of its own (as many as the pool holds: the plan's
+   * parallelism), with memory to sort in; then the unique keys (ALTER TABLE waits for the
+   * indexes' locks anyway), the counters and the statistics.
+   */
   async finishTable(table: TargetTable): Promise<void> {
     const ref = this.ref(table.name);
-    await this.withClient(async (client) => {
-      try {
-        for (const idx of table.indexes) await this.createIndex(client, table, ref, idx.name, idx.columns, idx.unique);
-        for (const cols of table.uniqueKeys) await this.addUnique(client, ref, cols);
+    const fail = (e: unknown) =>
+      queryError(
+        e,
+        'WRITE_FAILED',
+        `cannot finish table ${table.name}`,
+        'fix the index or key in the plan, or the data that breaks it',
+      );
+    const settings = indexBuildSettings(table.indexes.length + table.uniqueKeys.length);
+    const build = (fn: (client: pg.ClientBase) => Promise<void>) =>
+      this.withClient((client) =>
+        this.inTransaction(client, async () => {
+          await client.query(settings);
+          await fn(client);
+        }),
+      );
+    try {
+      await Promise.all(
+        table.indexes.map((idx) =>
+          build((client) => this.createIndex(client, table, ref, idx.name, idx.columns, idx.unique)),
+        ),
+      );
+      for (const cols of table.uniqueKeys) await build((client) => this.addUnique(client, ref, cols));
+      await this.withClient(async (client) => {
         for (const c of table.columns) {
           if (!c.autoIncrement) continue;
           const col = quoteIdent(c.name);
@@ -420,15 +444,10 @@ export class PgTarget implements Target {
           );
         }
         await client.query(`ANALYZE ${ref.sql}`);
-      } catch (e) {
-        throw queryError(
-          e,
-          'WRITE_FAILED',
-          `cannot finish table ${table.name}`,
-          'fix the index or key in the plan, or the data that breaks it',
-        );
-      }
-    });
+      });
+    } catch (e) {
+      throw fail(e);
+    }
   }
 
   /** Index names are per schema in PostgreSQL: a name taken by another table's index gets the table name in front. */
@@ -471,20 +490,25 @@ export class PgTarget implements Target {
     await client.query(`ALTER TABLE ${ref.sql} ADD UNIQUE (${columns.map(quoteIdent).join(', ')})`);
   }
 
+  /**
+   * Each foreign key added NOT VALID, then validated in a statement of its own: validating locks
+   * neither table against the others' validations (SHARE UPDATE EXCLUSIVE on the table, ROW
+   * SHARE on the one it refers to), so the tables' foreign keys are checked at once. A key the
+   * rows break is dropped again, and one an interrupted call left unvalidated is validated.
+   */
   async addForeignKeys(table: TargetTable): Promise<void> {
     const ref = this.ref(table.name);
     await this.withClient(async (client) => {
-      const existing = new Set(
+      const existing = new Map(
         (
-          await client.query<{ conname: string }>(
-            "SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f'",
+          await client.query<{ conname: string; convalidated: boolean }>(
+            "SELECT conname, convalidated FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f'",
             [ref.sql],
           )
-        ).rows.map((r) => r.conname),
+        ).rows.map((r) => [r.conname, r.convalidated]),
       );
       for (const fk of table.foreignKeys) {
         const name = shortName(fk.name);
-        if (existing.has(name)) continue;
         const actions = [
           ['ON DELETE', fk.onDelete],
           ['ON UPDATE', fk.onUpdate],
@@ -492,16 +516,28 @@ export class PgTarget implements Target {
           .filter(([, a]) => a && FK_ACTIONS.has(a.toUpperCase()))
           .map(([clause, a]) => ` ${clause} ${a!.toUpperCase()}`)
           .join('');
-        const sql = `ALTER TABLE ${ref.sql} ADD CONSTRAINT ${quoteIdent(name)} FOREIGN KEY (${fk.columns.map(quoteIdent).join(', ')}) REFERENCES ${this.ref(fk.refTable).sql} (${fk.refColumns.map(quoteIdent).join(', ')})${actions}${fk.notValid ? ' NOT VALID' : ''}`;
-        try {
-          await client.query(sql);
-        } catch (e) {
-          throw queryError(
+        const fail = (e: unknown) =>
+          queryError(
             e,
             'WRITE_FAILED',
             `cannot add foreign key ${fk.name} of ${table.name}`,
             'fix the rows that have no parent, or remove the foreign key from the plan',
           );
+        if (!existing.has(name))
+          await client
+            .query(
+              `ALTER TABLE ${ref.sql} ADD CONSTRAINT ${quoteIdent(name)} FOREIGN KEY (${fk.columns.map(quoteIdent).join(', ')}) REFERENCES ${this.ref(fk.refTable).sql} (${fk.refColumns.map(quoteIdent).join(', ')})${actions} NOT VALID`,
+            )
+            .catch((e: unknown) => {
+              throw fail(e);
+            });
+        if (fk.notValid || existing.get(name) === true) continue;
+        try {
+          await client.query(`ALTER TABLE ${ref.sql} VALIDATE CONSTRAINT ${quoteIdent(name)}`);
+        } catch (e) {
+          if (!isTransientPgError(e))
+            await client.query(`ALTER TABLE ${ref.sql} DROP CONSTRAINT ${quoteIdent(name)}`).catch(() => {});
+          throw fail(e);
         }
       }
     });
@@ -589,6 +625,15 @@ export class PgTarget implements Target {
       throw queryError(e, 'READ_FAILED', `cannot read the fingerprint of ${table.name}`);
     }
   }
+}
+
+/**
+ * Session settings for building `builds` indexes of a table at once: memory to sort in (the
+ * default 64 MB spills a table of a few million rows to disk), and no parallel workers of
+ * their own when several builds share the server's cores already.
+ */
+function indexBuildSettings(builds: number): string {
+  return `SET LOCAL maintenance_work_mem = '256MB'${builds > 1 ? '; SET LOCAL max_parallel_maintenance_workers = 0' : ''}`;
 }
 
 /** a JSON \u0000 escape (not an escaped backslash followed by "u0000") */
