@@ -173,6 +173,18 @@ export interface Source {
     batchRows: number,
   ): AsyncIterable<ColumnBatch> | undefined;
   /**
+   * The form readRaw() gives the table's rows in: a name of the engine's own wire format and of
+   * each column's form in it, or undefined when it gives none. When the target's rawFormat() of
+   * the mapped table is the same string and the mapping changes no value, the pipeline streams
+   * the chunks from readRaw() into the target's writeRaw() without decoding them.
+   */
+  rawFormat?(table: SourceTable): Promise<string | undefined>;
+  /**
+   * The rows of a range as the bytes of rawFormat(), whole (a header and a trailer, if the
+   * format has them), in pieces of any size.
+   */
+  readRaw?(table: SourceTable, range: KeyRange, view: ReadView): AsyncIterable<Uint8Array>;
+  /**
    * The source's change log, for `ferry run --follow` (live changes, core/changes.ts). Without
    * it, following changes is refused for this source.
    */
@@ -348,6 +360,14 @@ export interface Target {
    * a value it cannot write fails the chunk (the pipeline then writes it as rows, isolated).
    */
   writeColumns?(chunk: ChunkWrite, batches: AsyncIterable<ColumnBatch>): Promise<WriteResult>;
+  /** the raw format (Source.rawFormat) writeRaw() takes for this table, or undefined */
+  rawFormat?(table: TargetTable): Promise<string | undefined>;
+  /**
+   * writeChunk() for the bytes of a source's readRaw() in the format both sides named, for a
+   * chunk that is not isolated; returns the rows stored. A value it cannot store fails the
+   * chunk (the pipeline then copies it by the other paths, which isolate the refused rows).
+   */
+  writeRaw?(chunk: ChunkWrite, data: AsyncIterable<Uint8Array>): Promise<WriteResult>;
   /** after the data: secondary indexes, unique keys, identity/sequence counters */
   finishTable(table: TargetTable): Promise<void>;
   /** after every table of the plan is finished */

@@ -15,6 +15,42 @@ interface Batcher<B> extends RowSink {
   rest(): B | undefined;
 }
 
+/** Where CopyOut puts the payload of each CopyData message, where it lies in the socket's chunk. */
+interface CopySink {
+  push(chunk: Buffer, start: number, end: number): void;
+}
+
+/** bytes of a raw COPY stream gathered into one piece: one CopyData message into the target */
+const RAW_PIECE_BYTES = 256 * 1024;
+
+/**
+ * The bytes of a binary COPY as they come, gathered into pieces of RAW_PIECE_BYTES: the server
+ * sends a message per row, which would otherwise become a message per row into the target.
+ */
+class RawPieces implements CopySink {
+  readonly ready: Buffer[] = [];
+  private piece = Buffer.allocUnsafe(RAW_PIECE_BYTES);
+  private used = 0;
+
+  push(chunk: Buffer, start: number, end: number): void {
+    while (start < end) {
+      const take = Math.min(end - start, RAW_PIECE_BYTES - this.used);
+      chunk.copy(this.piece, this.used, start, start + take);
+      this.used += take;
+      start += take;
+      if (this.used === RAW_PIECE_BYTES) {
+        this.ready.push(this.piece);
+        this.piece = Buffer.allocUnsafe(RAW_PIECE_BYTES);
+        this.used = 0;
+      }
+    }
+  }
+
+  rest(): Buffer | undefined {
+    return this.used > 0 ? this.piece.subarray(0, this.used) : undefined;
+  }
+}
+
 // protocol message codes (PostgreSQL's "Message Formats")
 const COPY_DATA = 0x64;
 const COPY_DONE = 0x63;
@@ -54,7 +90,7 @@ class CopyOut {
 
   constructor(
     private readonly text: string,
-    private readonly parser: BinaryCopyParser,
+    private readonly parser: CopySink,
     /** whether batches wait for the consumer */
     private readonly backlog: () => boolean,
   ) {}
@@ -171,9 +207,23 @@ class CopyOut {
 }
 
 /**
- * Batches of `select`, read by binary COPY. When the caller stops early the connection is
- * left mid-COPY: the caller must discard it.
+ * What `sink` makes of the binary COPY of `select`, as it makes it. When the caller stops early
+ * the connection is left mid-COPY: the caller must discard it.
  */
+async function* copyOutTo<B>(
+  client: pg.ClientBase,
+  select: string,
+  sink: CopySink & { readonly ready: B[] },
+): AsyncGenerator<B> {
+  const copy = new CopyOut(`COPY (${select}) TO STDOUT (FORMAT binary)`, sink, () => sink.ready.length > 0);
+  void client.query(copy as unknown as pg.Submittable);
+  for (let reading = true; reading;) {
+    reading = await copy.more();
+    while (sink.ready.length > 0) yield sink.ready.shift()!;
+  }
+}
+
+/** Batches of `select`, read by binary COPY (the connection as copyOutTo leaves it). */
 async function* copyOutWith<B>(
   client: pg.ClientBase,
   select: string,
@@ -181,14 +231,23 @@ async function* copyOutWith<B>(
   batcher: Batcher<B>,
 ): AsyncGenerator<B> {
   const parser = new BinaryCopyParser(fields, batcher);
-  const copy = new CopyOut(`COPY (${select}) TO STDOUT (FORMAT binary)`, parser, () => batcher.ready.length > 0);
-  void client.query(copy as unknown as pg.Submittable);
-  for (let reading = true; reading;) {
-    reading = await copy.more();
-    while (batcher.ready.length > 0) yield batcher.ready.shift()!;
-  }
+  yield* copyOutTo(client, select, {
+    ready: batcher.ready,
+    push: (chunk, start, end) => parser.push(chunk, start, end),
+  });
   parser.finish();
   const rest = batcher.rest();
+  if (rest) yield rest;
+}
+
+/**
+ * The binary COPY of `select` undecoded, header and trailer included, in pieces of a few
+ * hundred kilobytes: what COPY … FROM STDIN (FORMAT binary) takes as it is.
+ */
+export async function* copyOutRaw(client: pg.ClientBase, select: string): AsyncGenerator<Buffer> {
+  const pieces = new RawPieces();
+  yield* copyOutTo(client, select, pieces);
+  const rest = pieces.rest();
   if (rest) yield rest;
 }
 
@@ -229,7 +288,7 @@ export class CopyIn {
     if (this.failure) throw this.failure;
   }
 
-  async write(buf: Buffer | string): Promise<void> {
+  async write(buf: Uint8Array | string): Promise<void> {
     this.check();
     if (!this.stream.write(buf)) await once(this.stream, 'drain');
   }

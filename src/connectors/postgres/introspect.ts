@@ -17,6 +17,7 @@ export interface CatalogColumn {
   autoIncrement: boolean;
   /** format_type of the base type */
   baseFormat: string;
+  baseOid: number;
   baseTypname: string;
   baseTyptype: string;
   isArray: boolean;
@@ -48,7 +49,7 @@ SELECT a.attrelid::int8 AS relid, a.attname AS name, a.attnotnull AS not_null,
     SELECT 1 FROM pg_depend dep JOIN pg_class s ON s.oid = dep.objid AND s.relkind = 'S'
     WHERE dep.classid = 'pg_class'::regclass AND dep.refobjid = a.attrelid AND dep.refobjsubid = a.attnum AND dep.deptype IN ('a', 'i')
   ) AS auto_increment,
-  format_type(b.typid, b.typmod) AS base_format,
+  format_type(b.typid, b.typmod) AS base_format, b.typid::int8 AS base_oid,
   t.typname AS base_typname, t.typtype AS base_typtype, t.typcategory = 'A' AS is_array,
   t.typelem::int8 AS elem_oid, e.typname AS elem_typname, e.typtype AS elem_typtype,
   CASE WHEN e.typtype = 'd' THEN format_type(e.typbasetype, e.typtypmod) END AS elem_base_format,
@@ -70,6 +71,7 @@ interface ColumnRow {
   default: string | null;
   auto_increment: boolean;
   base_format: string;
+  base_oid: string;
   base_typname: string;
   base_typtype: string;
   is_array: boolean;
@@ -90,6 +92,7 @@ export async function catalogColumns(client: pg.ClientBase, relids: number[]): P
     default: r.default,
     autoIncrement: r.auto_increment,
     baseFormat: r.base_format,
+    baseOid: Number(r.base_oid),
     baseTypname: r.base_typname,
     baseTyptype: r.base_typtype,
     isArray: r.is_array,

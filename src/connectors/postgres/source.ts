@@ -20,12 +20,13 @@ import { filterProblem } from '../../core/sql-filter.js';
 import { decoderFor } from './binary-read.js';
 import { PgChangeLog } from './changelog.js';
 import { sessionSql, watchErrors } from './config.js';
-import { copyOut, copyOutColumns } from './copy.js';
+import { copyOut, copyOutColumns, copyOutRaw } from './copy.js';
 import { freezeWrites } from './freeze.js';
 import { profileDialect } from './profile.js';
 import { columnDecoderFor } from './binary-columns.js';
 import { connectError, isTransientPgError, pgReason, queryError, type Endpoint } from './errors.js';
 import { keyColumns, keyRangeConditions, quoteIdent, selectList, tableRef, whereClause } from './sql.js';
+import { rawColumnForm, rawFormatOf, rawReadExpression } from './wire.js';
 import { sqlLiteral } from './text-write.js';
 
 /** how long the snapshot's connection may take to answer whether it is still there */
@@ -349,6 +350,17 @@ export class PgSource implements Source {
     if (!decoders.every((d): d is ColumnDecoder => d !== undefined)) return undefined;
     const select = this.selectRange(table, range);
     return this.viaReader(view, 'read', table, (client) => copyOutColumns(client, select, decoders, batchRows));
+  }
+
+  /** Every column in the wire family of its canonical type (the select list's casts see to it), or in its own type's form. */
+  rawFormat(table: SourceTable): Promise<string | undefined> {
+    return Promise.resolve(rawFormatOf(table.columns.map((c) => rawColumnForm(c.nativeType, c.type))));
+  }
+
+  readRaw(table: SourceTable, range: KeyRange, view: ReadView): AsyncIterable<Uint8Array> {
+    const columns = table.columns.map((c) => rawReadExpression(quoteIdent(c.name), c.nativeType, c.type)).join(', ');
+    const select = `SELECT ${columns} FROM ${tableRef(table.name, this.settings.schema).sql}${whereClause(this.conditions(table, range))}`;
+    return this.viaReader(view, 'read', table, (client) => copyOutRaw(client, select));
   }
 
   /** Ranges by key arithmetic from the key's minimum and maximum and the planner's row estimate (core/split.ts), when the key is dense. */

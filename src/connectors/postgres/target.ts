@@ -31,13 +31,15 @@ import { PgApply } from './apply.js';
 import { decoderFor } from './binary-read.js';
 import { CopyIn, copyOut } from './copy.js';
 import { isTransientPgError, pgReason, queryError } from './errors.js';
-import { catalogColumns, liveFamily } from './introspect.js';
+import { catalogColumns, liveFamily, nativeOf, type CatalogColumn } from './introspect.js';
 import { IDENTIFIER, keyRangeConditions, quoteIdent, selectList, tableRef, whereClause, type TableRef } from './sql.js';
 import { ValueError } from './temporal.js';
 import { copyTextEncoder, sqlLiteral } from './text-write.js';
 import { describeNative } from './typemap.js';
-import { familyOf, type ScalarFamily } from './wire.js';
+import { castName, familyOf, rawColumnForm, rawFormatOf, type Family, type ScalarFamily } from './wire.js';
 
+/** the first oid of a database's own objects: types below it are built in, the same in every database */
+const FIRST_USER_OID = 16384;
 /** PostgreSQL truncates longer identifiers. */
 const MAX_IDENTIFIER_BYTES = 63;
 /** rows per attempt when isolating refused rows (halved down to single rows on failure) */
@@ -274,13 +276,12 @@ export class PgTarget implements Target {
     return f;
   }
 
-  /** Binary COPY when every column's live type has a binary codec matching its canonical type, else text. */
-  private async buildFormat(table: TargetTable, client: pg.ClientBase): Promise<RowFormat> {
+  /** The live columns of the table, in the order of the plan's. */
+  private async liveColumns(table: TargetTable, client: pg.ClientBase): Promise<CatalogColumn[]> {
     const ref = this.ref(table.name);
     const relid = await client.query<{ oid: string }>('SELECT $1::regclass::oid::int8 AS oid', [ref.sql]);
     const live = await catalogColumns(client, [Number(relid.rows[0]!.oid)]);
-    const columns = `${ref.sql} (${table.columns.map((c) => quoteIdent(c.name)).join(', ')})`;
-    const encoders: (Encoder | undefined)[] = table.columns.map((c) => {
+    return table.columns.map((c) => {
       const col = live.find((x) => x.name === c.name);
       if (!col)
         throw new FerryError(
@@ -288,6 +289,20 @@ export class PgTarget implements Target {
           `column ${c.name} does not exist in the target table ${table.name}`,
           'prepare the table again (target.ifExists: drop) or fix the plan',
         );
+      return col;
+    });
+  }
+
+  private copyCommand(table: TargetTable, binary: boolean): string {
+    const columns = table.columns.map((c) => quoteIdent(c.name)).join(', ');
+    return `COPY ${this.ref(table.name).sql} (${columns}) FROM STDIN${binary ? ' (FORMAT binary)' : ''}`;
+  }
+
+  /** Binary COPY when every column's live type has a binary codec matching its canonical type, else text. */
+  private async buildFormat(table: TargetTable, client: pg.ClientBase): Promise<RowFormat> {
+    const live = await this.liveColumns(table, client);
+    const encoders: (Encoder | undefined)[] = table.columns.map((c, i) => {
+      const col = live[i]!;
       const family = liveFamily(col);
       if (family === undefined || family !== familyOf(c.type)) return undefined;
       return family.startsWith('array:')
@@ -296,12 +311,12 @@ export class PgTarget implements Target {
     });
     const names = table.columns.map((c) => c.name);
     if (encoders.every((e) => e !== undefined))
-      return binaryFormat(`COPY ${columns} FROM STDIN (FORMAT binary)`, encoders as Encoder[], names);
+      return binaryFormat(this.copyCommand(table, true), encoders as Encoder[], names);
     const encode = copyTextEncoder(table.columns.map((c) => c.type));
     const textRows = async (rows: unknown[][], emit: Emit) => {
       for (let i = 0; i < rows.length; i += 1000) await emit(encode(rows.slice(i, i + 1000)));
     };
-    return { command: `COPY ${columns} FROM STDIN`, start: () => ({ rows: textRows, end: async () => {} }) };
+    return { command: this.copyCommand(table, false), start: () => ({ rows: textRows, end: async () => {} }) };
   }
 
   private deleteSql(table: TargetTable, range: KeyRange): string {
@@ -320,6 +335,55 @@ export class PgTarget implements Target {
           return chunk.isolate
             ? await this.copyIsolated(client, format, batches)
             : { rows: await copyAll(client, format, batches), rejects: [] };
+        });
+      } catch (e) {
+        if (e instanceof SourceError) throw e.original;
+        throw writeError(e, table.name);
+      }
+    });
+  }
+
+  /**
+   * Every column's live type takes its canonical type's family in binary (as buildFormat's
+   * encoders), an array's element being the family's own type (array_recv checks its oid); or
+   * it is the type ferry does not know that the plan names, built in (a binary form that names
+   * no oid of this database's own).
+   */
+  async rawFormat(table: TargetTable): Promise<string | undefined> {
+    const live = await this.withClient((client) => this.liveColumns(table, client)).catch((e: unknown) => {
+      throw queryError(e, 'WRITE_FAILED', `cannot write to ${table.name}`);
+    });
+    const forms: string[] = [];
+    for (const [i, c] of table.columns.entries()) {
+      const col = live[i]!;
+      const form = rawColumnForm(c.nativeType, c.type);
+      const takes = form.startsWith('own ')
+        ? form === `own ${nativeOf(col)}` &&
+          col.baseOid < FIRST_USER_OID &&
+          (!col.isArray || col.elemOid < FIRST_USER_OID)
+        : liveFamily(col) === form &&
+          (!col.isArray || (col.elemTyptype === 'b' && `${col.elemTypname}[]` === castName(form as Family)));
+      if (!takes) return undefined;
+      forms.push(form);
+    }
+    return rawFormatOf(forms);
+  }
+
+  /** writeChunk() for a binary COPY stream as the source's readRaw() gives it: one COPY, undecoded. */
+  async writeRaw(chunk: ChunkWrite, data: AsyncIterable<Uint8Array>): Promise<WriteResult> {
+    const { table } = chunk;
+    return this.withClient(async (client) => {
+      try {
+        return await this.inTransaction(client, async () => {
+          if (chunk.replace) await client.query(this.deleteSql(table, chunk.range));
+          const copy = new CopyIn(client, this.copyCommand(table, true));
+          try {
+            for await (const piece of fromSource(data)) await copy.write(piece);
+            return { rows: await copy.end(), rejects: [] };
+          } catch (e) {
+            await copy.abort(e as Error);
+            throw e;
+          }
         });
       } catch (e) {
         if (e instanceof SourceError) throw e.original;
@@ -349,7 +413,7 @@ export class PgTarget implements Target {
         throw e;
       }
     };
-    for await (const batch of sourceBatches(batches)) {
+    for await (const batch of fromSource(batches)) {
       const refused = await writeIsolated(batch.rows, ISOLATE_GROUP, attempt, pgReason);
       if (fatal !== undefined) throw fatal;
       rows += batch.rows.length - refused.length;
@@ -358,23 +422,42 @@ export class PgTarget implements Target {
     return { rows, rejects };
   }
 
+  /**
+   * The indexes at once, each on a connection of its own (as many as the pool holds: the plan's
+   * parallelism), with memory to sort in; then the unique keys (ALTER TABLE waits for the
+   * indexes' locks anyway), the counters and the statistics.
+   */
   async finishTable(table: TargetTable): Promise<void> {
     const ref = this.ref(table.name);
-    await this.withClient(async (client) => {
-      try {
-        for (const idx of table.indexes) await this.createIndex(client, table, ref, idx.name, idx.columns, idx.unique);
-        for (const cols of table.uniqueKeys) await this.addUnique(client, ref, cols);
+    const fail = (e: unknown) =>
+      queryError(
+        e,
+        'WRITE_FAILED',
+        `cannot finish table ${table.name}`,
+        'fix the index or key in the plan, or the data that breaks it',
+      );
+    const settings = indexBuildSettings(table.indexes.length + table.uniqueKeys.length);
+    const build = (fn: (client: pg.ClientBase) => Promise<void>) =>
+      this.withClient((client) =>
+        this.inTransaction(client, async () => {
+          await client.query(settings);
+          await fn(client);
+        }),
+      );
+    try {
+      await Promise.all(
+        table.indexes.map((idx) =>
+          build((client) => this.createIndex(client, table, ref, idx.name, idx.columns, idx.unique)),
+        ),
+      );
+      for (const cols of table.uniqueKeys) await build((client) => this.addUnique(client, ref, cols));
+      await this.withClient(async (client) => {
         await setCounters(client, table, ref, {});
         await client.query(`ANALYZE ${ref.sql}`);
-      } catch (e) {
-        throw queryError(
-          e,
-          'WRITE_FAILED',
-          `cannot finish table ${table.name}`,
-          'fix the index or key in the plan, or the data that breaks it',
-        );
-      }
-    });
+      });
+    } catch (e) {
+      throw fail(e);
+    }
   }
 
   async setSequences(table: TargetTable, next: Record<string, bigint>): Promise<void> {
@@ -427,20 +510,25 @@ export class PgTarget implements Target {
     await client.query(`ALTER TABLE ${ref.sql} ADD UNIQUE (${columns.map(quoteIdent).join(', ')})`);
   }
 
+  /**
+   * Each foreign key added NOT VALID, then validated in a statement of its own: validating locks
+   * neither table against the others' validations (SHARE UPDATE EXCLUSIVE on the table, ROW
+   * SHARE on the one it refers to), so the tables' foreign keys are checked at once. A key the
+   * rows break is dropped again, and one an interrupted call left unvalidated is validated.
+   */
   async addForeignKeys(table: TargetTable): Promise<void> {
     const ref = this.ref(table.name);
     await this.withClient(async (client) => {
-      const existing = new Set(
+      const existing = new Map(
         (
-          await client.query<{ conname: string }>(
-            "SELECT conname FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f'",
+          await client.query<{ conname: string; convalidated: boolean }>(
+            "SELECT conname, convalidated FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'f'",
             [ref.sql],
           )
-        ).rows.map((r) => r.conname),
+        ).rows.map((r) => [r.conname, r.convalidated]),
       );
       for (const fk of table.foreignKeys) {
         const name = shortName(fk.name);
-        if (existing.has(name)) continue;
         const actions = [
           ['ON DELETE', fk.onDelete],
           ['ON UPDATE', fk.onUpdate],
@@ -448,16 +536,28 @@ export class PgTarget implements Target {
           .filter(([, a]) => a && FK_ACTIONS.has(a.toUpperCase()))
           .map(([clause, a]) => ` ${clause} ${a!.toUpperCase()}`)
           .join('');
-        const sql = `ALTER TABLE ${ref.sql} ADD CONSTRAINT ${quoteIdent(name)} FOREIGN KEY (${fk.columns.map(quoteIdent).join(', ')}) REFERENCES ${this.ref(fk.refTable).sql} (${fk.refColumns.map(quoteIdent).join(', ')})${actions}${fk.notValid ? ' NOT VALID' : ''}`;
-        try {
-          await client.query(sql);
-        } catch (e) {
-          throw queryError(
+        const fail = (e: unknown) =>
+          queryError(
             e,
             'WRITE_FAILED',
             `cannot add foreign key ${fk.name} of ${table.name}`,
             'fix the rows that have no parent, or remove the foreign key from the plan',
           );
+        if (!existing.has(name))
+          await client
+            .query(
+              `ALTER TABLE ${ref.sql} ADD CONSTRAINT ${quoteIdent(name)} FOREIGN KEY (${fk.columns.map(quoteIdent).join(', ')}) REFERENCES ${this.ref(fk.refTable).sql} (${fk.refColumns.map(quoteIdent).join(', ')})${actions} NOT VALID`,
+            )
+            .catch((e: unknown) => {
+              throw fail(e);
+            });
+        if (fk.notValid || existing.get(name) === true) continue;
+        try {
+          await client.query(`ALTER TABLE ${ref.sql} VALIDATE CONSTRAINT ${quoteIdent(name)}`);
+        } catch (e) {
+          if (!isTransientPgError(e))
+            await client.query(`ALTER TABLE ${ref.sql} DROP CONSTRAINT ${quoteIdent(name)}`).catch(() => {});
+          throw fail(e);
         }
       }
     });
@@ -563,6 +663,15 @@ export class PgTarget implements Target {
   }
 }
 
+/**
+ * Session settings for building `builds` indexes of a table at once: memory to sort in (the
+ * default 64 MB spills a table of a few million rows to disk), and no parallel workers of
+ * their own when several builds share the server's cores already.
+ */
+function indexBuildSettings(builds: number): string {
+  return `SET LOCAL maintenance_work_mem = '256MB'${builds > 1 ? '; SET LOCAL max_parallel_maintenance_workers = 0' : ''}`;
+}
+
 /** a JSON \u0000 escape (not an escaped backslash followed by "u0000") */
 const ESCAPED_NUL = /(?<!\\)(?:\\\\)*\\u0000/;
 
@@ -622,11 +731,12 @@ class SourceError extends Error {
   }
 }
 
-async function* sourceBatches(batches: AsyncIterable<RowBatch>): AsyncIterable<RowBatch> {
-  const it = batches[Symbol.asyncIterator]();
+/** What the source gives, its errors as SourceErrors. */
+async function* fromSource<T>(items: AsyncIterable<T>): AsyncIterable<T> {
+  const it = items[Symbol.asyncIterator]();
   try {
     for (;;) {
-      let next: IteratorResult<RowBatch>;
+      let next: IteratorResult<T>;
       try {
         next = await it.next();
       } catch (e) {
@@ -688,7 +798,7 @@ async function copyAll(client: pg.ClientBase, format: RowFormat, batches: AsyncI
   try {
     const encoder = format.start();
     const emit = (data: Buffer | string) => copy.write(data);
-    for await (const batch of sourceBatches(batches)) {
+    for await (const batch of fromSource(batches)) {
       // rows are sent in pieces of a few hundred kilobytes: a connection dropped meanwhile stops the read here
       copy.check();
       await encoder.rows(batch.rows, emit);

@@ -99,6 +99,29 @@ export function readExpression(ident: string, nativeType: string, type: Canonica
   return `${ident}::${castName(want)}`;
 }
 
+/**
+ * The select-list expression for a raw read (copyOutRaw): a type ferry does not know (inet,
+ * ranges, …) in its own binary form; the others as readExpression reads them, an array always
+ * cast to its family's array type, so that its binary form names the element type a target's
+ * column of that family has (a varchar[] column would otherwise send varchar elements).
+ */
+export function rawReadExpression(ident: string, nativeType: string, type: CanonicalType): string {
+  if (!describeNative(nativeType).known) return ident;
+  const read = readExpression(ident, nativeType, type);
+  const family = familyOf(type);
+  return family.startsWith('array:') ? `(${read})::${castName(family)}` : read;
+}
+
+/** How a column travels in a raw read: its canonical type's family, or a type ferry does not know in its own form. */
+export function rawColumnForm(nativeType: string, type: CanonicalType): string {
+  return describeNative(nativeType).known ? familyOf(type) : `own ${nativeType}`;
+}
+
+/** The raw format (Source.rawFormat, Target.rawFormat) of columns that travel in these forms: a binary COPY. */
+export function rawFormatOf(forms: string[]): string {
+  return `postgresql binary copy (${forms.join(', ')})`;
+}
+
 /** Families by the catalog name of a base type (typname), for columns found in a live table. */
 export const FAMILY_BY_TYPNAME: Record<string, ScalarFamily> = {
   bool: 'bool',

@@ -1,9 +1,11 @@
 // The one chunk copy: every command that moves rows (run, the dry run) copies a chunk through
-// copyChunk, so a rehearsal takes the real path. Column batches first, when both sides speak
-// them and no value changes on the way; else rows, with transient errors retried; a chunk the
-// target refuses is written again row by row to isolate the rows it refuses.
+// copyChunk, so a rehearsal takes the real path. When no value changes on the way: the
+// engine's own bytes first, when both sides name the same raw format (and nothing watches the
+// rows: no sample, tap or throttle), then column batches, when both sides speak them; else
+// rows, with transient errors retried; a chunk the target refuses is written again row by row
+// to isolate the rows it refuses.
 import { sliceColumns, type ColumnBatch } from '../../core/columns.js';
-import type { ReadView, Reject, Source, Target, TargetTable, WriteResult } from '../../core/contracts.js';
+import type { ReadView, Reject, Source, SourceTable, Target, TargetTable, WriteResult } from '../../core/contracts.js';
 import { FerryError, isTransient } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { KeyRange, RowBatch } from '../../core/types.js';
@@ -58,7 +60,24 @@ export interface ChunkResult extends WriteResult {
   rowsRead: number;
   /** the rows the target itself refused (also in `rejects`, after the rows the mapping refused) */
   refused: Reject[];
-  as: 'columns' | 'rows';
+  as: 'raw' | 'columns' | 'rows';
+}
+
+/** Whether source and target name the same raw format for a table, asked once per target table of a command. */
+const rawAgreements = new WeakMap<TargetTable, Promise<boolean>>();
+
+function rawAgreed(path: CopyPath, from: SourceTable, to: TargetTable): Promise<boolean> {
+  const { source, target } = path;
+  if (!source.rawFormat || !source.readRaw || !target.rawFormat || !target.writeRaw) return Promise.resolve(false);
+  let agreed = rawAgreements.get(to);
+  if (!agreed) {
+    agreed = Promise.all([source.rawFormat(from), target.rawFormat(to)]).then(
+      ([a, b]) => a !== undefined && a === b,
+      () => false,
+    );
+    rawAgreements.set(to, agreed);
+  }
+  return agreed;
 }
 
 /** Copies one chunk: all its rows, or all but the rejected ones, each with its reason. */
@@ -100,6 +119,29 @@ export async function copyChunk(path: CopyPath, job: ChunkJob): Promise<ChunkRes
     }
   };
 
+  // the fastest path: the source's bytes into the target undecoded; progress comes at the end
+  const rawAttempt = async (): Promise<ChunkResult | undefined> => {
+    if (!m.passthrough || job.tap || job.limit !== undefined || path.throttle) return undefined;
+    if (!(await rawAgreed(path, m.source, table))) return undefined;
+    newAttempt();
+    try {
+      const result = await path.target.writeRaw!(
+        { table, range, replace, isolate: false },
+        path.source.readRaw!(m.source, range, path.view),
+      );
+      progress(result.rows);
+      return { ...result, refused: [], rowsRead, as: 'raw' };
+    } catch (e) {
+      path.log.info(
+        { table: m.target.name, chunk: job.label, err: (e as Error).message },
+        'chunk not written raw; writing it from decoded values',
+      );
+      return undefined;
+    } finally {
+      replace = true;
+    }
+  };
+
   // the fast path: column batches, when both sides speak them and no value changes
   const columnAttempt = async (): Promise<ChunkResult | undefined> => {
     if (!m.columnar || !path.target.writeColumns || !path.target.takesColumns?.(table)) return undefined;
@@ -131,8 +173,8 @@ export async function copyChunk(path: CopyPath, job: ChunkJob): Promise<ChunkRes
     }
   };
 
-  const columns = await columnAttempt();
-  if (columns) return columns;
+  const fast = (await rawAttempt()) ?? (await columnAttempt());
+  if (fast) return fast;
   try {
     return await withRetries(job.label, path.log, path.retries, () => rowAttempt(false));
   } catch (e) {

@@ -183,7 +183,8 @@ async function sampleTable(
     rejects.push(...result.rejects);
     written += result.rows;
     sampled += result.rowsRead;
-    as[result.as]++;
+    // a tapped chunk never goes raw (its values are digested): where a run's would, it goes as columns
+    as[result.as === 'rows' ? 'rows' : 'columns']++;
   };
   const queue = ranges.map((range, i) => ({ range, i }));
   // every worker has stopped before this returns (or throws): nothing writes to a scratch table being dropped

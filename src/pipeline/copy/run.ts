@@ -317,17 +317,29 @@ async function copyTables(
       onRows: (table, rows) => emit({ type: 'progress', table, rows }),
     };
     await copyAll(session, runId, path, emit, rowsByTable, ctl);
-    for (const m of all) {
-      if (state.tableStatus(hash, m.target.name) === 'linked') continue;
-      await timed(session, runId, m.target.name, 'foreign keys', emit, () =>
-        withRetries(`${m.target.name} foreign keys`, session.log, plan.settings.retries, () =>
-          session.writer.addForeignKeys(m.target),
-        ),
-      );
-      state.setTableStatus(hash, m.target.name, 'linked');
-      audit.record('foreign keys added', { table: m.target.name, foreignKeys: m.target.foreignKeys.length });
-      emit({ type: 'table-done', table: m.target.name });
-    }
+    // the tables' foreign keys at once, as many tables as chunks are copied at once
+    const unlinked = all.filter((m) => state.tableStatus(hash, m.target.name) !== 'linked');
+    let failure: unknown;
+    const linker = async () => {
+      for (let m = unlinked.shift(); m && failure === undefined; m = unlinked.shift()) {
+        const table = m.target;
+        try {
+          await timed(session, runId, table.name, 'foreign keys', emit, () =>
+            withRetries(`${table.name} foreign keys`, session.log, plan.settings.retries, () =>
+              session.writer.addForeignKeys(table),
+            ),
+          );
+        } catch (e) {
+          failure ??= e;
+          return;
+        }
+        state.setTableStatus(hash, table.name, 'linked');
+        audit.record('foreign keys added', { table: table.name, foreignKeys: table.foreignKeys.length });
+        emit({ type: 'table-done', table: table.name });
+      }
+    };
+    await Promise.all(Array.from({ length: ctl.workers }, linker));
+    if (failure !== undefined) throw failure;
     return view;
   } catch (e) {
     await view?.release().catch(() => {});

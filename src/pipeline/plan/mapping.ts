@@ -45,6 +45,12 @@ export interface TableMapping {
    * from source to target as they are, the target checking its own limits.
    */
   columnar: boolean;
+  /**
+   * Every column has the same canonical type on both sides and no step at all (no transform,
+   * cast, check or row policy): the source engine's own bytes may go into a target that takes
+   * them as they are (Source.readRaw), the target checking its own limits.
+   */
+  passthrough: boolean;
 }
 
 type ValueStep = (v: unknown) => unknown;
@@ -219,6 +225,7 @@ export function mapTable(
   const engineCheckFor = writer.valueCheck?.bind(writer);
   // whether every value goes as it is (no step but the target's own check)
   let columnar = true;
+  let passthrough = true;
   // the transform of each transformed column: a refused row is kept with these applied
   const transforms: [number, ValueStep][] = [];
   const steps: (ValueStep | undefined)[] = cols.map((c, i) => {
@@ -256,6 +263,9 @@ export function mapTable(
     const checked = !fits && !(type.kind === 'bool' && to.kind === 'bool');
     // the zero-date policy does not count: column readers give no zero dates (the chunk then goes as rows, where it acts)
     if (c.transform || checked || convert || !sameColumnValues(type, to)) columnar = false;
+    // the policy steps do count here: a raw reader may give the values they act on
+    if (c.transform || parts.length > 0 || checked || convert || formatType(type) !== formatType(to))
+      passthrough = false;
     const check = (v: unknown) => {
       const why = misfit(v, to);
       if (why) throw new RowRejected(`column ${c.target}: ${why}`);
@@ -335,10 +345,12 @@ export function mapTable(
     refuseRows(check) {
       rowChecks.push(check);
       mapping.columnar = false;
+      mapping.passthrough = false;
     },
     transformed: cols.map((c) => c.transform !== undefined),
     keyIndexes: keyTarget.map((k) => targetCols.findIndex((c) => c.name === k)),
     columnar,
+    passthrough,
   };
   return mapping;
 }
