@@ -3,7 +3,9 @@ import type { Connection } from 'mysql2';
 import type { ChangeLog, ChangeLogSettings, ReadView, Source, SourceTable } from '../../core/contracts.js';
 import { FerryError, snapshotLost } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { KeyRange, RowBatch } from '../../core/types.js';
+import type { Digest } from '../../core/digest.js';
+import type { DigestColumn } from '../../core/range-digest.js';
+import type { CanonicalType, Column, KeyRange, RowBatch } from '../../core/types.js';
 import type { ColumnBatch, ColumnDecoder } from '../../core/columns.js';
 import { profileStatements, type ProfileAnswer, type ProfileAsk, type ProfileTable } from '../../core/profile.js';
 import { evenKeyRanges, rangesBetween } from '../../core/split.js';
@@ -19,6 +21,7 @@ import {
 } from './codec.js';
 import { comparePositions, currentPosition, formatPosition, type BinlogPosition } from './binlog-position.js';
 import { MysqlChangeLog } from './changelog.js';
+import { digestsColumn, rangeDigest } from './digest.js';
 import { isFatal, isTransient, reasonOf, toFerryError } from './errors.js';
 import { profileDialect } from './profile.js';
 import {
@@ -293,6 +296,20 @@ export class MysqlSource implements Source {
       async (conn) => Number((await run<unknown[][]>(conn, sql, [], 'arrays'))[0]![0]),
       table.name,
     );
+  }
+
+  digestsColumn(column: Column, as: CanonicalType): boolean {
+    return digestsColumn(column, as);
+  }
+
+  rangeDigest(
+    table: SourceTable,
+    range: KeyRange,
+    view: ReadView,
+    columns: DigestColumn[],
+  ): Promise<Digest | undefined> {
+    const conditions = [...rangeConditions(keyColumns(table.name, table.columns, table.key), range), table.where];
+    return viewOf(view).use((conn) => rangeDigest(conn, table.name, conditions, columns), table.name);
   }
 
   read(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<RowBatch> {

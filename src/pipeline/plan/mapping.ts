@@ -44,7 +44,17 @@ export interface TableMapping {
    * from source to target as they are, the target checking its own limits.
    */
   columnar: boolean;
+  /**
+   * Per target column, what mapBatch does to its values: nothing (`as-read`); nothing but to
+   * the values a source's rangeDigest counts as odd (`odd-values`: MySQL's zero dates, by the
+   * plan's zeroDates policy, and its booleans other than 0 and 1, refused); or more (`mapped`:
+   * a transform, a cast, a check that may refuse any row). Every column is `mapped` once a
+   * check of whole rows is added (refuseRows). Verify digests on the source what is not `mapped`.
+   */
+  valueSteps: ValueSteps[];
 }
+
+export type ValueSteps = 'as-read' | 'odd-values' | 'mapped';
 
 type ValueStep = (v: unknown) => unknown;
 /** Why a source row is refused, or undefined. */
@@ -219,10 +229,13 @@ export function mapTable(
   let columnar = true;
   // the transform of each transformed column: a refused row is kept with these applied
   const transforms: [number, ValueStep][] = [];
+  const valueSteps: ValueSteps[] = [];
   const steps: (ValueStep | undefined)[] = cols.map((c, i) => {
     const parts: ValueStep[] = [];
     let type = sourceCols[i]!.type;
     const to = targetCols[i]!.type;
+    // the steps that act on odd values only (see valueSteps)
+    const odd = new Set<ValueStep>();
     if (c.transform) {
       // a value to transform goes straight into its transform: no check before it quotes it in a reason
       const t = transformStep(c.transform, keys);
@@ -230,8 +243,11 @@ export function mapTable(
       transforms.push([i, t.step]);
       if (t.type) type = t.type;
     } else {
-      if (sourceConn.capabilities.zeroDates && (type.kind === 'date' || type.kind === 'timestamp'))
-        parts.push(zeroDateStep(plan.source.zeroDates, c.target, to));
+      if (sourceConn.capabilities.zeroDates && (type.kind === 'date' || type.kind === 'timestamp')) {
+        const zeroDates = zeroDateStep(plan.source.zeroDates, c.target, to);
+        odd.add(zeroDates);
+        parts.push(zeroDates);
+      }
       if (sourceConn.capabilities.looseValues && ['date', 'time', 'timestamp'].includes(type.kind))
         parts.push(looseTemporalStep(plan.source.numericDates, c.target, type));
       if (
@@ -260,7 +276,11 @@ export function mapTable(
       return v;
     };
     // within one kind the source value is checked before it is converted (a bigint narrowed to a number would round first)
-    if (!fits && type.kind === to.kind) parts.push(check);
+    if (!fits && type.kind === to.kind) {
+      if (type.kind === 'bool' && sourceConn.capabilities.looseBooleans && !sourceConn.capabilities.looseValues)
+        odd.add(check);
+      parts.push(check);
+    }
     if (convert)
       parts.push((v) => {
         try {
@@ -277,6 +297,7 @@ export function mapTable(
         if (why) throw new RowRejected(`column ${c.target}: ${why}`);
         return v;
       });
+    valueSteps.push(parts.length === 0 ? 'as-read' : parts.every((p) => odd.has(p)) ? 'odd-values' : 'mapped');
     if (parts.length === 0) return undefined;
     if (parts.length === 1) return parts[0];
     return (v) => parts.reduce((acc, p) => p(acc), v);
@@ -333,10 +354,12 @@ export function mapTable(
     refuseRows(check) {
       rowChecks.push(check);
       mapping.columnar = false;
+      mapping.valueSteps = valueSteps.map(() => 'mapped');
     },
     transformed: cols.map((c) => c.transform !== undefined),
     keyIndexes: keyTarget.map((k) => targetCols.findIndex((c) => c.name === k)),
     columnar,
+    valueSteps,
   };
   return mapping;
 }

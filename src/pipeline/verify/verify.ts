@@ -1,9 +1,10 @@
-// `ferry verify PLAN`: independent of the copy path. Reads both sides, compares row counts
-// and per-chunk order-independent digests of canonical values, and bisects mismatching
-// chunks down to the rows that differ.
+// `ferry verify PLAN`: independent of the copy path. Compares row counts and per-chunk
+// order-independent digests of canonical values (range-digests.ts: computed in the databases
+// where they can, in ferry otherwise), both sides in parallel, and bisects mismatching chunks
+// down to the rows that differ.
 import type { ReadView } from '../../core/contracts.js';
 import { FerryError, isNotAboutTheData } from '../../core/errors.js';
-import { DigestBuilder, rowText, type Digest } from '../../core/digest.js';
+import { rowText, type Digest } from '../../core/digest.js';
 import type { CanonicalType, KeyRange, RowBatch } from '../../core/types.js';
 import { canonicalText } from '../../core/values.js';
 import type { TableMapping } from '../plan/mapping.js';
@@ -13,6 +14,7 @@ import { lockRequest, openSession, type Session, type SessionOptions } from '../
 import type { VerifyRecord } from '../session/checkpoints.js';
 import { boundsOf, type Bounds } from '../copy/bounds.js';
 import { refuseOrphans } from '../plan/orphans.js';
+import { digestGroups, sourcePushes, sourceSide, targetPushes, targetSide, type DigestSide } from './range-digests.js';
 
 export interface VerifyOptions extends SessionOptions {
   /** how many differing keys to show per table */
@@ -30,10 +32,11 @@ export interface VerifyResult {
 const ROW_DIFF_LIMIT = 2000;
 const NO_KEY_ROW_DIFF_LIMIT = 200_000;
 
-interface Side {
-  digest(range: KeyRange): Promise<Digest>;
+interface Side extends DigestSide {
   rows(range: KeyRange): Promise<Map<string, string[]>>;
 }
+
+const differ = (a: Digest[], b: Digest[]) => a.some((d, i) => d.rows !== b[i]!.rows || d.sum !== b[i]!.sum);
 
 export async function verifyPlan(planFile: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
   const session = await openSession(planFile, opts);
@@ -131,11 +134,6 @@ async function verifyTable(
       yield { rows: kept };
     }
   }
-  const digestOf = async (batches: AsyncIterable<RowBatch>): Promise<Digest> => {
-    const d = new DigestBuilder(targetTypes);
-    for await (const b of batches) for (const r of b.rows) d.add(r);
-    return d.result();
-  };
   const rowsOf = async (batches: AsyncIterable<RowBatch>): Promise<Map<string, string[]>> => {
     const out = new Map<string, string[]>();
     for await (const b of batches)
@@ -145,11 +143,22 @@ async function verifyTable(
       }
     return out;
   };
-  const src: Side = { digest: (r) => digestOf(sourceRows(r, false)), rows: (r) => rowsOf(sourceRows(r, false)) };
+  const sourceOptions = (countRejected: boolean) => ({
+    source,
+    view,
+    mapping: m,
+    rows: (r: KeyRange) => sourceRows(r, countRejected),
+    refusedRows: refused.size > 0,
+    batchRows,
+  });
+  const groups = digestGroups(m, sourcePushes(source, m, refused.size > 0), targetPushes(target, m));
+  const src: Side = { ...sourceSide(sourceOptions(false), groups), rows: (r) => rowsOf(sourceRows(r, false)) };
   const tgt: Side = {
-    digest: (r) => digestOf(target.readBack(m.target, r, batchRows)),
+    ...targetSide(target, m, groups, batchRows),
     rows: (r) => rowsOf(target.readBack(m.target, r, batchRows)),
   };
+  // the first pass counts the rows the mapping refuses
+  const counted = sourceSide(sourceOptions(true), groups);
 
   const chunks = state.chunks(hash, m.target.name);
   const ranges =
@@ -164,10 +173,10 @@ async function verifyTable(
   const queue = [...ranges];
   const worker = async () => {
     for (let range = queue.shift(); range; range = queue.shift()) {
-      const [a, b] = await Promise.all([digestOf(sourceRows(range, true)), tgt.digest(range)]);
-      sourceRowsTotal += a.rows;
-      targetRowsTotal += b.rows;
-      if (a.rows !== b.rows || a.sum !== b.sum) mismatched.push(range);
+      const [a, b] = await Promise.all([counted.digests(range), tgt.digests(range)]);
+      sourceRowsTotal += a[0]!.rows;
+      targetRowsTotal += b[0]!.rows;
+      if (differ(a, b)) mismatched.push(range);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(bounds.workers, view.parallelism)) }, worker));
@@ -209,9 +218,8 @@ async function bisect(
       const out: string[] = [];
       for (const part of parts) {
         if (out.length >= limit) break;
-        const [a, b] = await Promise.all([src.digest(part), tgt.digest(part)]);
-        if (a.rows !== b.rows || a.sum !== b.sum)
-          out.push(...(await bisect(m, src, tgt, part, limit - out.length, session, view, types)));
+        const [a, b] = await Promise.all([src.digests(part), tgt.digests(part)]);
+        if (differ(a, b)) out.push(...(await bisect(m, src, tgt, part, limit - out.length, session, view, types)));
       }
       return out;
     }
