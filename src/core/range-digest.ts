@@ -4,10 +4,12 @@
 // Row text: the canonical text (canonicalText) of each value, NULL as the empty string, each
 // followed by U+0001, then a null mask: one character per value, "n" for NULL, "v" otherwise
 // ("" and NULL differ by it; U+0000 cannot be in PostgreSQL text). The row hash is the MD5 of
-// the row text's UTF-8 bytes, read as four big-endian 32-bit words; a range's digest is the row
-// count and the word-by-word sums modulo 2^32 of its rows' hashes (order-independent; sums,
-// unlike XOR, do not cancel duplicate rows). Databases sum the words exactly and ferry takes
-// the sums modulo 2^32 (rangeDigestOf).
+// the row text's UTF-8 bytes, of which the first 64 bits count, as a big-endian integer; a
+// range's digest is the row count and the sum modulo 2^64 of its rows' hashes (order-independent;
+// a sum, unlike XOR, does not cancel duplicate rows; as data-diff does). Databases sum exactly
+// (PostgreSQL as signed integers: the same modulo 2^64) and ferry takes the sum modulo 2^64
+// (rangeDigestOf). One word: reading a word out of the hash's hex is most of what a sum costs in
+// SQL, and 64 bits leave a chance of 2^-64 that different rows give the same digest.
 import { hash } from 'node:crypto';
 import type { Digest } from './digest.js';
 import type { CanonicalType } from './types.js';
@@ -34,7 +36,7 @@ export function rangeRowText(values: unknown[], types: CanonicalType[]): string 
 }
 
 export class RangeDigestBuilder {
-  private readonly words = new Uint32Array(4);
+  private sum = 0n;
   private readonly values: unknown[];
   rows = 0;
 
@@ -50,23 +52,20 @@ export class RangeDigestBuilder {
     const values = this.values;
     for (let i = 0; i < this.columns.length; i++) values[i] = row[this.columns[i]!];
     const h = hash('md5', rangeRowText(values, this.types), 'buffer');
-    const w = this.words;
-    w[0] = (w[0]! + h.readUInt32BE(0)) >>> 0;
-    w[1] = (w[1]! + h.readUInt32BE(4)) >>> 0;
-    w[2] = (w[2]! + h.readUInt32BE(8)) >>> 0;
-    w[3] = (w[3]! + h.readUInt32BE(12)) >>> 0;
+    this.sum = BigInt.asUintN(64, this.sum + h.readBigUInt64BE(0));
     this.rows++;
   }
 
   result(): Digest {
-    return { rows: this.rows, sum: Array.from(this.words, (w) => w.toString(16).padStart(8, '0')).join('') };
+    return { rows: this.rows, sum: sumHex(this.sum) };
   }
 }
 
-/** A range's digest from a database's answer: the row count and the four exact sums of the words (as decimal text). */
-export function rangeDigestOf(rows: number | bigint | string, sums: (number | bigint | string | null)[]): Digest {
-  const sum = sums.map((s) => (BigInt(s ?? 0) & 0xffffffffn).toString(16).padStart(8, '0')).join('');
-  return { rows: Number(rows), sum };
+const sumHex = (sum: bigint) => BigInt.asUintN(64, sum).toString(16).padStart(16, '0');
+
+/** A range's digest from a database's answer: the row count and the exact sum (decimal text). */
+export function rangeDigestOf(rows: number | bigint | string, sum: number | bigint | string | null): Digest {
+  return { rows: Number(rows), sum: sumHex(BigInt(sum ?? 0)) };
 }
 
 /** A column of a range digest: its name in the table, and the canonical type whose text the digest takes of its values. */

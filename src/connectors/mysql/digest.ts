@@ -1,6 +1,6 @@
 // Range digests computed by MySQL/MariaDB (core/range-digest.ts): the canonical text of each
-// value rendered in SQL as UTF-8 (utf8mb4), the MD5 of the row text and the sums of its four
-// words, for source and target alike. Only columns read as they are (readsAsIs) of the types
+// value rendered in SQL as UTF-8 (utf8mb4), the MD5 of the row text and the sum of its first 64
+// bits, for source and target alike. Only columns read as they are (readsAsIs) of the types
 // whose text the server prints as canonicalText does are taken; floats, TIMESTAMP (a time
 // zone), JSON, sets, bits and geometry are left to ferry.
 import type { Connection } from 'mysql2';
@@ -68,7 +68,7 @@ function unrendered(c: DigestColumn): string | undefined {
 }
 
 /**
- * A range's digest: the row count, the four sums, and how many rows hold a value not
+ * A range's digest: the row count, the sum, and how many rows hold a value not
  * rendered (then undefined: ferry digests the range).
  */
 export async function rangeDigest(
@@ -77,20 +77,17 @@ export async function rangeDigest(
   conditions: (string | undefined)[],
   columns: DigestColumn[],
 ): Promise<Digest | undefined> {
-  // every piece in utf8mb4, so that CONCAT meets no two collations and MD5 hashes UTF-8
+  // every piece in utf8mb4 (CAST … AS CHAR gives the session's: SET NAMES utf8mb4), so that MD5 hashes UTF-8
   const text = [
-    ...columns.map(
-      (c) => `CONVERT(COALESCE(${render(c)}, '') USING utf8mb4), CHAR(${VALUE_END.charCodeAt(0)} USING utf8mb4)`,
-    ),
+    ...columns.map((c) => `COALESCE(${render(c)}, ''), CHAR(${VALUE_END.charCodeAt(0)} USING utf8mb4)`),
     ...columns.map((c) => `IF(${quoteIdent(c.name)} IS NULL, 'n', 'v')`),
   ].join(', ');
   const odd = columns.map(unrendered).filter((x): x is string => x !== undefined);
-  const word = (i: number) => `COALESCE(SUM(CAST(CONV(SUBSTRING(h, ${i * 8 + 1}, 8), 16, 10) AS UNSIGNED)), 0)`;
   const sql =
-    `SELECT COUNT(*), ${[0, 1, 2, 3].map(word).join(', ')}, ${odd.length > 0 ? 'COALESCE(SUM(odd), 0)' : '0'} ` +
+    `SELECT COUNT(*), COALESCE(SUM(CAST(CONV(LEFT(h, 16), 16, 10) AS UNSIGNED)), 0), ${odd.length > 0 ? 'COALESCE(SUM(odd), 0)' : '0'} ` +
     `FROM (SELECT MD5(CONCAT(${text})) AS h${odd.length > 0 ? `, (${odd.join(' OR ')}) AS odd` : ''} ` +
     `FROM ${quoteIdent(table)}${whereClause(conditions)}) q`;
   const row = (await run<unknown[][]>(conn, sql, [], 'arrays'))[0]!;
-  if (Number(row[5]) > 0) return undefined;
-  return rangeDigestOf(row[0] as number, row.slice(1, 5) as string[]);
+  if (Number(row[2]) > 0) return undefined;
+  return rangeDigestOf(row[0] as number, row[1] as string);
 }

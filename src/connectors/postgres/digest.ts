@@ -1,5 +1,5 @@
 // Range digests computed by PostgreSQL (core/range-digest.ts): the canonical text of each value
-// rendered in SQL, the MD5 of the row text and the sums of its four words, for source and
+// rendered in SQL, the MD5 of the row text and the sum of its first 64 bits, for source and
 // target alike. Only the column types whose text PostgreSQL prints exactly as canonicalText
 // does are taken; floats (shortest round-trip text), time zones, JSON, arrays and the
 // engine's own types are left to ferry.
@@ -55,16 +55,15 @@ function unrendered(c: DigestColumn): string | undefined {
   return `(isfinite(${id}) AND (${id} < '0001-01-01' OR ${id} >= '10000-01-01'))`;
 }
 
-/** The SELECT of a range's digest: the row count, the four sums, and how many rows hold a value not rendered. */
+/** The SELECT of a range's digest: the row count, the sum, and how many rows hold a value not rendered. */
 export function digestSelect(from: string, where: string, columns: DigestColumn[]): string {
   const text = [
     ...columns.map((c) => `coalesce(${render(c)}, '') || chr(${VALUE_END.charCodeAt(0)})`),
     ...columns.map((c) => `CASE WHEN ${quoteIdent(c.name)} IS NULL THEN 'n' ELSE 'v' END`),
   ].join(' || ');
   const odd = columns.map(unrendered).filter((x): x is string => x !== undefined);
-  const word = (i: number) => `coalesce(sum(('x' || substr(h, ${i * 8 + 1}, 8))::bit(32)::int8), 0)::text`;
   return (
-    `SELECT count(*)::text, ${[0, 1, 2, 3].map(word).join(', ')}, ` +
+    `SELECT count(*)::text, coalesce(sum(('x' || left(h, 16))::bit(64)::int8), 0)::text, ` +
     `${odd.length > 0 ? `count(*) FILTER (WHERE odd)` : '0'}::text ` +
     `FROM (SELECT md5(convert_to(${text}, 'UTF8')) AS h${odd.length > 0 ? `, ${odd.join(' OR ')} AS odd` : ''} ${from}${where}) q`
   );
@@ -72,6 +71,6 @@ export function digestSelect(from: string, where: string, columns: DigestColumn[
 
 /** The digest from digestSelect's row; undefined when a row holds a value not rendered. */
 export function digestOfRow(row: (string | null)[]): Digest | undefined {
-  if (Number(row[5]) > 0) return undefined;
-  return rangeDigestOf(row[0]!, row.slice(1, 5));
+  if (Number(row[2]) > 0) return undefined;
+  return rangeDigestOf(row[0]!, row[1]!);
 }

@@ -25,6 +25,12 @@ export interface TableMapping {
    */
   mapBatch(batch: RowBatch, rejects: Reject[]): RowBatch;
   /**
+   * mapBatch for rows that hold only the columns at `positions` (target order), in that order:
+   * their steps only, no check of whole rows. A refused row goes to `rejects` partly mapped: for
+   * counting only (verify reads columns apart with it).
+   */
+  mapSome(positions: number[]): (batch: RowBatch, rejects: Reject[]) => RowBatch;
+  /**
    * maps one row of a live change in place, leaving UNCHANGED values as they are; the reason it
    * is refused for, or undefined (the refused row is then as mapBatch keeps it in rejects)
    */
@@ -45,16 +51,16 @@ export interface TableMapping {
    */
   columnar: boolean;
   /**
-   * Per target column, what mapBatch does to its values: nothing (`as-read`); nothing but to
-   * the values a source's rangeDigest counts as odd (`odd-values`: MySQL's zero dates, by the
-   * plan's zeroDates policy, and its booleans other than 0 and 1, refused); or more (`mapped`:
-   * a transform, a cast, a check that may refuse any row). Every column is `mapped` once a
-   * check of whole rows is added (refuseRows). Verify digests on the source what is not `mapped`.
+   * Per target column, what mapBatch does to its values: nothing (`as-read`); nothing but
+   * refuse rows or act on odd values (`checked`: a check of the value against the target type or
+   * engine, MySQL's zero dates by the plan's zeroDates policy, which a source's rangeDigest leaves
+   * to ferry); or more (`mapped`: a transform, a cast). Every column is `mapped` once a check of
+   * whole rows is added (refuseRows). Verify digests on the source what is not `mapped`.
    */
   valueSteps: ValueSteps[];
 }
 
-export type ValueSteps = 'as-read' | 'odd-values' | 'mapped';
+export type ValueSteps = 'as-read' | 'checked' | 'mapped';
 
 type ValueStep = (v: unknown) => unknown;
 /** Why a source row is refused, or undefined. */
@@ -234,8 +240,8 @@ export function mapTable(
     const parts: ValueStep[] = [];
     let type = sourceCols[i]!.type;
     const to = targetCols[i]!.type;
-    // the steps that act on odd values only (see valueSteps)
-    const odd = new Set<ValueStep>();
+    // the steps that keep every value or refuse its row, or act on odd values only (see valueSteps)
+    const keeps = new Set<ValueStep>();
     if (c.transform) {
       // a value to transform goes straight into its transform: no check before it quotes it in a reason
       const t = transformStep(c.transform, keys);
@@ -245,7 +251,7 @@ export function mapTable(
     } else {
       if (sourceConn.capabilities.zeroDates && (type.kind === 'date' || type.kind === 'timestamp')) {
         const zeroDates = zeroDateStep(plan.source.zeroDates, c.target, to);
-        odd.add(zeroDates);
+        keeps.add(zeroDates);
         parts.push(zeroDates);
       }
       if (sourceConn.capabilities.looseValues && ['date', 'time', 'timestamp'].includes(type.kind))
@@ -277,8 +283,7 @@ export function mapTable(
     };
     // within one kind the source value is checked before it is converted (a bigint narrowed to a number would round first)
     if (!fits && type.kind === to.kind) {
-      if (type.kind === 'bool' && sourceConn.capabilities.looseBooleans && !sourceConn.capabilities.looseValues)
-        odd.add(check);
+      keeps.add(check);
       parts.push(check);
     }
     if (convert)
@@ -291,13 +296,16 @@ export function mapTable(
       });
     if (!fits && type.kind !== to.kind) parts.push(check);
     const engineCheck = engineCheckFor?.(targetCols[i]!);
-    if (engineCheck)
-      parts.push((v) => {
+    if (engineCheck) {
+      const checkEngine = (v: unknown) => {
         const why = v === null ? undefined : engineCheck(v);
         if (why) throw new RowRejected(`column ${c.target}: ${why}`);
         return v;
-      });
-    valueSteps.push(parts.length === 0 ? 'as-read' : parts.every((p) => odd.has(p)) ? 'odd-values' : 'mapped');
+      };
+      keeps.add(checkEngine);
+      parts.push(checkEngine);
+    }
+    valueSteps.push(parts.length === 0 ? 'as-read' : parts.every((p) => keeps.has(p)) ? 'checked' : 'mapped');
     if (parts.length === 0) return undefined;
     if (parts.length === 1) return parts[0];
     return (v) => parts.reduce((acc, p) => p(acc), v);
@@ -342,6 +350,25 @@ export function mapTable(
     rows.length = kept;
     return batch;
   };
+  const mapSome = (positions: number[]) => {
+    const at = new Map(positions.map((p, k) => [p, k]));
+    const some = active.filter(([i]) => at.has(i)).map(([i, step]) => [at.get(i)!, step] as const);
+    return (batch: RowBatch, rejects: Reject[]): RowBatch => {
+      let kept = 0;
+      const rows = batch.rows;
+      for (const row of rows) {
+        try {
+          for (const [k, step] of some) row[k] = step(row[k]);
+          rows[kept++] = row;
+        } catch (e) {
+          if (!(e instanceof RowRejected)) throw e;
+          rejects.push({ row, reason: e.message });
+        }
+      }
+      rows.length = kept;
+      return batch;
+    };
+  };
   // a live change's row may hold values the change log did not carry: they stay as they are
   const changeSteps = active.map(([i, step]) => [i, (v: unknown) => (v === UNCHANGED ? v : step(v))] as const);
   const mapChangeRow = (row: unknown[]) => mapRow(row, changeSteps);
@@ -350,6 +377,7 @@ export function mapTable(
     source,
     target,
     mapBatch,
+    mapSome,
     mapChangeRow,
     refuseRows(check) {
       rowChecks.push(check);

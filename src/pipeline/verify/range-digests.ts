@@ -7,7 +7,7 @@
 // with the key, read and digested in ferry: only those columns are read. Each group carries
 // the key, so a value moved between rows still changes a digest; a table without a key is
 // digested as one group.
-import type { ReadView, Source, Target } from '../../core/contracts.js';
+import type { ReadView, Reject, Source, Target } from '../../core/contracts.js';
 import type { Digest } from '../../core/digest.js';
 import { RangeDigestBuilder, type DigestColumn } from '../../core/range-digest.js';
 import type { CanonicalType, KeyRange, RowBatch } from '../../core/types.js';
@@ -16,6 +16,12 @@ import type { TableMapping } from '../plan/mapping.js';
 /** Digests a side's ranges: one digest per group, the same groups on both sides. */
 export interface DigestSide {
   digests(range: KeyRange): Promise<Digest[]>;
+  /**
+   * The same digests, from every row read whole (the source's mapped, its refused rows counted):
+   * verify takes them for a range whose digests differ, so that a difference is always one that
+   * rows show (not a row the mapping refuses, nor a value a database renders otherwise).
+   */
+  inFerry(range: KeyRange): Promise<Digest[]>;
 }
 
 /** Column positions (in the target's order) per group; `pushed`: the first group is digested in the databases that can. */
@@ -63,8 +69,11 @@ interface SideAccess {
   inDatabase?: (range: KeyRange, columns: DigestColumn[]) => Promise<Digest | undefined>;
   /** the rows of a range, all columns, as verify compares them */
   rows: (range: KeyRange) => AsyncIterable<RowBatch>;
-  /** the rows of a range with only the columns at these positions; undefined when the side reads them in whole rows only */
-  columns?: (range: KeyRange, positions: number[]) => AsyncIterable<RowBatch> | undefined;
+  /**
+   * the rows of a range with only the columns at these positions, and how many rows of them the
+   * mapping refused once read (then the range is digested from whole rows, which count them)
+   */
+  columns?: (range: KeyRange, positions: number[]) => { rows: AsyncIterable<RowBatch>; refused: () => number };
   /** the side's column names, in the target's order */
   names: string[];
 }
@@ -73,22 +82,30 @@ function digestSide(access: SideAccess, g: DigestGroups, types: CanonicalType[])
   const pushed = g.pushed && access.inDatabase ? g.groups[0]! : undefined;
   const columns = pushed?.map((i) => ({ name: access.names[i]!, type: types[i]! }));
   const inFerry = pushed ? g.groups.slice(1) : g.groups;
+  const whole = (range: KeyRange) => digestRows(access.rows(range), g.groups, types);
   return {
+    inFerry: whole,
     async digests(range) {
-      const whole = () => digestRows(access.rows(range), g.groups, types);
-      const rest = async (): Promise<Digest[]> => {
+      /** the groups digested in ferry, or undefined when the mapping refused a row read apart */
+      const rest = async (): Promise<Digest[] | undefined> => {
         if (inFerry.length === 0) return [];
         const positions = [...new Set(inFerry.flat())].sort((a, b) => a - b);
         const some = positions.length < types.length ? access.columns?.(range, positions) : undefined;
         if (!some) return digestRows(access.rows(range), inFerry, types);
-        return digestRows(some, inFerry, types, (i) => positions.indexOf(i));
+        const digests = await digestRows(some.rows, inFerry, types, (i) => positions.indexOf(i));
+        return some.refused() === 0 ? digests : undefined;
       };
-      if (!pushed) return whole();
+      if (!pushed) return whole(range);
       // one after the other: a source's read view has a connection per worker, not two
       const first = await access.inDatabase!(range, columns!);
-      return first ? [first, ...(await rest())] : whole();
+      const others = first && (await rest());
+      return first && others ? [first, ...others] : whole(range);
     },
   };
+}
+
+async function* mapped(batches: AsyncIterable<RowBatch>, map: (b: RowBatch) => RowBatch): AsyncIterable<RowBatch> {
+  for await (const b of batches) yield map(b);
 }
 
 export interface SourceSideOptions {
@@ -105,9 +122,9 @@ export interface SourceSideOptions {
 /** Whether the source digests a column in its database, or undefined: the mapping changes what it reads (then ferry digests the mapped rows). */
 export function sourcePushes(source: Source, mapping: TableMapping, refusedRows: boolean): Pushes {
   if (!source.rangeDigest || !source.digestsColumn || refusedRows) return undefined;
-  if (mapping.valueSteps.includes('mapped')) return undefined;
   const types = mapping.target.columns.map((c) => c.type);
-  return (i) => source.digestsColumn!(mapping.source.columns[i]!, types[i]!);
+  // a mapped column's values are not the source's: ferry maps and digests them
+  return (i) => mapping.valueSteps[i] !== 'mapped' && source.digestsColumn!(mapping.source.columns[i]!, types[i]!);
 }
 
 export function targetPushes(target: Target, mapping: TableMapping): Pushes {
@@ -123,17 +140,16 @@ export function sourceSide(o: SourceSideOptions, g: DigestGroups): DigestSide {
     {
       inDatabase: pushes ? (range, columns) => source.rangeDigest!(mapping.source, range, view, columns) : undefined,
       rows: o.rows,
-      // only columns read as they are may be read alone (a mapped column may refuse its row)
       columns: pushes
-        ? (range, positions) =>
-            positions.every((i) => mapping.valueSteps[i] === 'as-read')
-              ? source.read(
-                  { ...mapping.source, columns: positions.map((i) => mapping.source.columns[i]!) },
-                  range,
-                  view,
-                  o.batchRows,
-                )
-              : undefined
+        ? (range, positions) => {
+            const map = mapping.mapSome(positions);
+            const refused: Reject[] = [];
+            const table = { ...mapping.source, columns: positions.map((i) => mapping.source.columns[i]!) };
+            return {
+              rows: mapped(source.read(table, range, view, o.batchRows), (b) => map(b, refused)),
+              refused: () => refused.length,
+            };
+          }
         : undefined,
       names: mapping.source.columns.map((c) => c.name),
     },
@@ -151,8 +167,10 @@ export function targetSide(target: Target, mapping: TableMapping, g: DigestGroup
       rows: (range) => target.readBack(t, range, batchRows),
       // a target that digests in its database is a SQL engine: it reads back any columns
       columns: target.rangeDigest
-        ? (range, positions) =>
-            target.readBack({ ...t, columns: positions.map((i) => t.columns[i]!) }, range, batchRows)
+        ? (range, positions) => ({
+            rows: target.readBack({ ...t, columns: positions.map((i) => t.columns[i]!) }, range, batchRows),
+            refused: () => 0,
+          })
         : undefined,
       names: t.columns.map((c) => c.name),
     },
