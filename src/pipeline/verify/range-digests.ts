@@ -28,6 +28,8 @@ export interface DigestSide {
 export interface DigestGroups {
   groups: number[][];
   pushed: boolean;
+  /** a range's two groups are digested at once, on two connections a side (else one after the other) */
+  together?: boolean;
 }
 
 /** Whether a side digests a column in its database; undefined when it digests nothing there. */
@@ -96,9 +98,9 @@ function digestSide(access: SideAccess, g: DigestGroups, types: CanonicalType[])
         return some.refused() === 0 ? digests : undefined;
       };
       if (!pushed) return whole(range);
-      // one after the other: a source's read view has a connection per worker, not two
-      const first = await access.inDatabase!(range, columns!);
-      const others = first && (await rest());
+      const [first, others] = g.together
+        ? await Promise.all([access.inDatabase!(range, columns!), rest()])
+        : [await access.inDatabase!(range, columns!), await rest()];
       return first && others ? [first, ...others] : whole(range);
     },
   };

@@ -163,7 +163,10 @@ async function verifyTable(
     refusedRows: refused.size > 0,
     batchRows,
   });
-  const groups = digestGroups(m, sourcePushes(source, m, refused.size > 0), targetPushes(target, m));
+  // a range of two groups takes two of the view's connections when there are two per worker
+  const connections = Math.max(1, Math.min(bounds.workers, view.parallelism));
+  const split = digestGroups(m, sourcePushes(source, m, refused.size > 0), targetPushes(target, m));
+  const groups = { ...split, together: split.pushed && split.groups.length > 1 && connections > 1 };
   const src: Side = { ...sourceSide(sourceOptions(false), groups), rows: (r) => rowsOf(sourceRows(r, false)) };
   const tgt: Side = {
     ...targetSide(target, m, groups, batchRows),
@@ -191,7 +194,7 @@ async function verifyTable(
       if (differ(a, b)) mismatched.push(range);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(bounds.workers, view.parallelism)) }, worker));
+  await Promise.all(Array.from({ length: groups.together ? connections >> 1 : connections }, worker));
 
   const sample: string[] = [];
   for (const range of mismatched) {
