@@ -17,6 +17,8 @@ export interface BenchConfig {
   cases: string[];
   /** Runs per tool and case; the fastest counts. */
   repeat: number;
+  /** The dataset's database (BENCH_SOURCE_DB, default bench_src): another name keeps a dataset of another size beside it on the shared servers. */
+  sourceDb: string;
   /** Extra `ferry plan` flags from the environment (the plan's defaults otherwise). */
   ferryPlanFlags: string[];
   repoRoot: string;
@@ -35,6 +37,12 @@ function positiveInt(name: string, fallback?: number): number | undefined {
   const n = Number(text.replace(/_/g, ''));
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name}=${text} is not a positive integer`);
   return n;
+}
+
+function sourceDbName(): string {
+  const name = process.env.BENCH_SOURCE_DB || SOURCE_DB;
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`BENCH_SOURCE_DB=${name} is not a plain lower-case name`);
+  return name;
 }
 
 /** The node flags of a script's "#!/usr/bin/env -S node FLAGS" line (none when it has no such line). */
@@ -63,6 +71,7 @@ export function loadConfig(): BenchConfig {
       .map((s) => s.trim())
       .filter(Boolean),
     repeat: positiveInt('BENCH_REPEAT', 3)!,
+    sourceDb: sourceDbName(),
     ferryPlanFlags: [
       ...(parallelism ? ['--parallelism', String(parallelism)] : []),
       ...(rowsPerChunk ? ['--rows-per-chunk', String(rowsPerChunk)] : []),

@@ -25,7 +25,12 @@ process.on('SIGTERM', () => server.close().then(() => process.exit(0)));
 `;
 
 /** The raw extraction of every table of the dataset, output thrown away. */
-function extraction(engine: 'postgres' | 'mariadb', source: SourceData, logFile: string, cwd: string): Promise<Timed> {
+export function extraction(
+  engine: 'postgres' | 'mariadb',
+  source: SourceData,
+  logFile: string,
+  cwd: string,
+): Promise<Timed> {
   const tables = source.tables.map((t) => t.name);
   const command =
     engine === 'postgres'
@@ -80,7 +85,7 @@ async function ferryInto(
 }
 
 /** The fastest of the runs is shown (as in the other cases), with every run's wall time kept for the ratio. */
-function measurement(tool: string, where: string, rows: number, runs: Timed[]): Measurement {
+export function measurement(tool: string, where: string, rows: number, runs: Timed[]): Measurement {
   const best = runs.reduce((a, b) => (b.wallSeconds < a.wallSeconds ? b : a));
   return {
     tool,

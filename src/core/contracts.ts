@@ -3,6 +3,7 @@
 import type { ChangeTransaction, TargetChange } from './changes.js';
 import type { ColumnBatch } from './columns.js';
 import type { Digest } from './digest.js';
+import type { DigestColumn } from './range-digest.js';
 import type { CanonicalType, Column, Finding, ForeignKey, IndexInfo, KeyRange, RowBatch, SchemaInfo } from './types.js';
 import type { Logger } from './log.js';
 import type { NameRules } from './names.js';
@@ -184,6 +185,24 @@ export interface Source {
    * format has them), in pieces of any size.
    */
   readRaw?(table: SourceTable, range: KeyRange, view: ReadView): AsyncIterable<Uint8Array>;
+  /**
+   * Whether rangeDigest renders the values of `column` in SQL as their canonical text under
+   * `as` (the target column's type), exactly, for every value the column can hold.
+   */
+  digestsColumn?(column: Column, as: CanonicalType): boolean;
+  /**
+   * The digest of a range (core/range-digest.ts) over `columns` (each one digestsColumn takes),
+   * computed in the engine: only the digest crosses the wire; undefined when a value of the
+   * range is one the engine does not render so (MySQL's zero dates, PostgreSQL's dates before
+   * year 1): verify then reads that range. Verify uses it for the columns both sides take;
+   * without it, verify reads the rows.
+   */
+  rangeDigest?(
+    table: SourceTable,
+    range: KeyRange,
+    view: ReadView,
+    columns: DigestColumn[],
+  ): Promise<Digest | undefined>;
   /**
    * The source's change log, for `ferry run --follow` (live changes, core/changes.ts). Without
    * it, following changes is refused for this source.
@@ -375,6 +394,10 @@ export interface Target {
   /** rows of a range as canonical values of the target columns, for verify */
   readBack(table: TargetTable, range: KeyRange, batchRows: number): AsyncIterable<RowBatch>;
   count(table: TargetTable, range: KeyRange): Promise<number>;
+  /** Source.digestsColumn, for a column of a target table (`as`: its own type) */
+  digestsColumn?(column: Column, as: CanonicalType): boolean;
+  /** Source.rangeDigest, on the target's table as it is now */
+  rangeDigest?(table: TargetTable, range: KeyRange, columns: DigestColumn[]): Promise<Digest | undefined>;
   /** a check for limits of this engine beyond the canonical type (MySQL has no NaN, …); undefined when none */
   valueCheck?(column: Column): ((v: unknown) => string | undefined) | undefined;
   /**

@@ -11,7 +11,9 @@ import type {
 } from '../../core/contracts.js';
 import { FerryError, snapshotLost } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import type { KeyRange, RowBatch, SchemaInfo } from '../../core/types.js';
+import type { Digest } from '../../core/digest.js';
+import type { DigestColumn } from '../../core/range-digest.js';
+import type { CanonicalType, Column, KeyRange, RowBatch, SchemaInfo } from '../../core/types.js';
 import type { ColumnBatch, ColumnDecoder } from '../../core/columns.js';
 import { profileStatements, type ProfileAnswer, type ProfileAsk, type ProfileTable } from '../../core/profile.js';
 import { evenKeyRanges, rangesBetween } from '../../core/split.js';
@@ -28,6 +30,7 @@ import {
 import { comparePositions, currentPosition, formatPosition, type BinlogPosition } from './binlog-position.js';
 import { MysqlChangeLog } from './changelog.js';
 import { freezeWrites } from './freeze.js';
+import { digestsColumn, rangeDigest } from './digest.js';
 import { isFatal, isTransient, reasonOf, toFerryError } from './errors.js';
 import { profileDialect } from './profile.js';
 import {
@@ -328,6 +331,20 @@ export class MysqlSource implements Source {
       async (conn) => Number((await run<unknown[][]>(conn, sql, [], 'arrays'))[0]![0]),
       table.name,
     );
+  }
+
+  digestsColumn(column: Column, as: CanonicalType): boolean {
+    return digestsColumn(column, as);
+  }
+
+  rangeDigest(
+    table: SourceTable,
+    range: KeyRange,
+    view: ReadView,
+    columns: DigestColumn[],
+  ): Promise<Digest | undefined> {
+    const conditions = [...rangeConditions(keyColumns(table.name, table.columns, table.key), range), table.where];
+    return viewOf(view).use((conn) => rangeDigest(conn, table.name, conditions, columns), table.name);
   }
 
   read(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<RowBatch> {

@@ -16,9 +16,12 @@ import { FerryError } from '../../core/errors.js';
 import { fitName } from '../../core/names.js';
 import { writeIsolated } from '../../core/isolate.js';
 import type { Logger } from '../../core/log.js';
-import type { Column, Finding, KeyRange, RowBatch } from '../../core/types.js';
+import type { Digest } from '../../core/digest.js';
+import type { DigestColumn } from '../../core/range-digest.js';
+import type { CanonicalType, Column, Finding, KeyRange, RowBatch } from '../../core/types.js';
 import { Readable } from 'node:stream';
 import { MysqlApply } from './apply.js';
+import { digestsColumn, rangeDigest } from './digest.js';
 import { mysqlLock } from './lock.js';
 import { loadDataFormat, quoteIdent, rowEncoder } from './codec.js';
 import { LoadContent } from './load-content.js';
@@ -509,6 +512,19 @@ export class MysqlTarget implements Target {
       throw toFerryError(err, this.pool.ep, 'read', table.name);
     } finally {
       this.pool.release(conn, failure);
+    }
+  }
+
+  digestsColumn(column: Column, as: CanonicalType): boolean {
+    return digestsColumn(column, as);
+  }
+
+  async rangeDigest(table: TargetTable, range: KeyRange, columns: DigestColumn[]): Promise<Digest | undefined> {
+    const conditions = table.key.length ? rangeConditions(keyColumns(table.name, table.columns, table.key), range) : [];
+    try {
+      return await this.pool.use((conn) => rangeDigest(conn, table.name, conditions, columns));
+    } catch (err) {
+      throw toFerryError(err, this.pool.ep, 'read', table.name);
     }
   }
 

@@ -15,9 +15,12 @@ import type {
 import { FerryError, snapshotLost } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { profileStatements, type ProfileAnswer, type ProfileAsk, type ProfileTable } from '../../core/profile.js';
-import type { KeyRange, RowBatch } from '../../core/types.js';
+import type { Digest } from '../../core/digest.js';
+import type { DigestColumn } from '../../core/range-digest.js';
+import type { CanonicalType, Column, KeyRange, RowBatch } from '../../core/types.js';
 import { filterProblem } from '../../core/sql-filter.js';
 import { decoderFor } from './binary-read.js';
+import { digestOfRow, digestSelect, digestsColumn } from './digest.js';
 import { PgChangeLog } from './changelog.js';
 import { sessionSql, watchErrors } from './config.js';
 import { copyOut, copyOutColumns, copyOutRaw } from './copy.js';
@@ -438,6 +441,28 @@ export class PgSource implements Source {
     } finally {
       client.release();
     }
+  }
+
+  digestsColumn(column: Column, as: CanonicalType): boolean {
+    return digestsColumn(column, as);
+  }
+
+  rangeDigest(
+    table: SourceTable,
+    range: KeyRange,
+    view: ReadView,
+    columns: DigestColumn[],
+  ): Promise<Digest | undefined> {
+    const sql = digestSelect(
+      `FROM ${tableRef(table.name, this.settings.schema).sql}`,
+      whereClause(this.conditions(table, range)),
+      columns,
+    );
+    return this.onReader(
+      view,
+      async (client) => digestOfRow((await client.query<(string | null)[]>({ text: sql, rowMode: 'array' })).rows[0]!),
+      (e) => readError(e, 'digest', table),
+    );
   }
 
   count(table: SourceTable, range: KeyRange, view: ReadView): Promise<number> {

@@ -18,7 +18,9 @@ import { FerryError } from '../../core/errors.js';
 import { fitName } from '../../core/names.js';
 import { writeIsolated } from '../../core/isolate.js';
 import type { Logger } from '../../core/log.js';
-import type { Column, Finding, KeyRange, RowBatch } from '../../core/types.js';
+import type { Digest } from '../../core/digest.js';
+import type { DigestColumn } from '../../core/range-digest.js';
+import type { CanonicalType, Column, Finding, KeyRange, RowBatch } from '../../core/types.js';
 import {
   BINARY_HEADER,
   BinaryWriter,
@@ -29,6 +31,7 @@ import {
 } from './binary-write.js';
 import { PgApply } from './apply.js';
 import { decoderFor } from './binary-read.js';
+import { digestOfRow, digestSelect, digestsColumn } from './digest.js';
 import { CopyIn, copyOut } from './copy.js';
 import { isTransientPgError, pgReason, queryError } from './errors.js';
 import { catalogColumns, liveFamily, nativeOf, type CatalogColumn } from './introspect.js';
@@ -580,6 +583,25 @@ export class PgTarget implements Target {
     } finally {
       // a COPY left unfinished leaves the connection unusable
       client.release(!clean);
+    }
+  }
+
+  digestsColumn(column: Column, as: CanonicalType): boolean {
+    return digestsColumn(column, as);
+  }
+
+  async rangeDigest(table: TargetTable, range: KeyRange, columns: DigestColumn[]): Promise<Digest | undefined> {
+    const sql = digestSelect(
+      `FROM ${this.ref(table.name).sql}`,
+      whereClause(keyRangeConditions(table, range)),
+      columns,
+    );
+    try {
+      return await this.withClient(async (c) =>
+        digestOfRow((await c.query<(string | null)[]>({ text: sql, rowMode: 'array' })).rows[0]!),
+      );
+    } catch (e) {
+      throw queryError(e, 'READ_FAILED', `cannot digest ${table.name}`);
     }
   }
 

@@ -26,6 +26,12 @@ export interface TableMapping {
    */
   mapBatch(batch: RowBatch, rejects: Reject[]): RowBatch;
   /**
+   * mapBatch for rows that hold only the columns at `positions` (target order), in that order:
+   * their steps only, no check of whole rows. A refused row goes to `rejects` partly mapped: for
+   * counting only (verify reads columns apart with it).
+   */
+  mapSome(positions: number[]): (batch: RowBatch, rejects: Reject[]) => RowBatch;
+  /**
    * maps one row of a live change in place, leaving UNCHANGED values as they are; the reason it
    * is refused for, or undefined (the refused row is then as mapBatch keeps it in rejects)
    */
@@ -51,7 +57,17 @@ export interface TableMapping {
    * them as they are (Source.readRaw), the target checking its own limits.
    */
   passthrough: boolean;
+  /**
+   * Per target column, what mapBatch does to its values: nothing (`as-read`); nothing but
+   * refuse rows or act on odd values (`checked`: a check of the value against the target type or
+   * engine, MySQL's zero dates by the plan's zeroDates policy, which a source's rangeDigest leaves
+   * to ferry); or more (`mapped`: a transform, a cast). Every column is `mapped` once a check of
+   * whole rows is added (refuseRows). Verify digests on the source what is not `mapped`.
+   */
+  valueSteps: ValueSteps[];
 }
+
+export type ValueSteps = 'as-read' | 'checked' | 'mapped';
 
 type ValueStep = (v: unknown) => unknown;
 /** Why a source row is refused, or undefined. */
@@ -228,10 +244,13 @@ export function mapTable(
   let passthrough = true;
   // the transform of each transformed column: a refused row is kept with these applied
   const transforms: [number, ValueStep][] = [];
+  const valueSteps: ValueSteps[] = [];
   const steps: (ValueStep | undefined)[] = cols.map((c, i) => {
     const parts: ValueStep[] = [];
     let type = sourceCols[i]!.type;
     const to = targetCols[i]!.type;
+    // the steps that keep every value or refuse its row, or act on odd values only (see valueSteps)
+    const keeps = new Set<ValueStep>();
     if (c.transform) {
       // a value to transform goes straight into its transform: no check before it quotes it in a reason
       const t = transformStep(c.transform, keys);
@@ -239,8 +258,11 @@ export function mapTable(
       transforms.push([i, t.step]);
       if (t.type) type = t.type;
     } else {
-      if (sourceConn.capabilities.zeroDates && (type.kind === 'date' || type.kind === 'timestamp'))
-        parts.push(zeroDateStep(plan.source.zeroDates, c.target, to));
+      if (sourceConn.capabilities.zeroDates && (type.kind === 'date' || type.kind === 'timestamp')) {
+        const zeroDates = zeroDateStep(plan.source.zeroDates, c.target, to);
+        keeps.add(zeroDates);
+        parts.push(zeroDates);
+      }
       if (sourceConn.capabilities.looseValues && ['date', 'time', 'timestamp'].includes(type.kind))
         parts.push(looseTemporalStep(plan.source.numericDates, c.target, type));
       if (
@@ -272,7 +294,10 @@ export function mapTable(
       return v;
     };
     // within one kind the source value is checked before it is converted (a bigint narrowed to a number would round first)
-    if (!fits && type.kind === to.kind) parts.push(check);
+    if (!fits && type.kind === to.kind) {
+      keeps.add(check);
+      parts.push(check);
+    }
     if (convert)
       parts.push((v) => {
         try {
@@ -283,12 +308,16 @@ export function mapTable(
       });
     if (!fits && type.kind !== to.kind) parts.push(check);
     const engineCheck = engineCheckFor?.(targetCols[i]!);
-    if (engineCheck)
-      parts.push((v) => {
+    if (engineCheck) {
+      const checkEngine = (v: unknown) => {
         const why = v === null ? undefined : engineCheck(v);
         if (why) throw new RowRejected(`column ${c.target}: ${why}`);
         return v;
-      });
+      };
+      keeps.add(checkEngine);
+      parts.push(checkEngine);
+    }
+    valueSteps.push(parts.length === 0 ? 'as-read' : parts.every((p) => keeps.has(p)) ? 'checked' : 'mapped');
     if (parts.length === 0) return undefined;
     if (parts.length === 1) return parts[0];
     return (v) => parts.reduce((acc, p) => p(acc), v);
@@ -333,6 +362,25 @@ export function mapTable(
     rows.length = kept;
     return batch;
   };
+  const mapSome = (positions: number[]) => {
+    const at = new Map(positions.map((p, k) => [p, k]));
+    const some = active.filter(([i]) => at.has(i)).map(([i, step]) => [at.get(i)!, step] as const);
+    return (batch: RowBatch, rejects: Reject[]): RowBatch => {
+      let kept = 0;
+      const rows = batch.rows;
+      for (const row of rows) {
+        try {
+          for (const [k, step] of some) row[k] = step(row[k]);
+          rows[kept++] = row;
+        } catch (e) {
+          if (!(e instanceof RowRejected)) throw e;
+          rejects.push({ row, reason: e.message });
+        }
+      }
+      rows.length = kept;
+      return batch;
+    };
+  };
   // a live change's row may hold values the change log did not carry: they stay as they are
   const changeSteps = active.map(([i, step]) => [i, (v: unknown) => (v === UNCHANGED ? v : step(v))] as const);
   const mapChangeRow = (row: unknown[]) => mapRow(row, changeSteps);
@@ -341,16 +389,19 @@ export function mapTable(
     source,
     target,
     mapBatch,
+    mapSome,
     mapChangeRow,
     refuseRows(check) {
       rowChecks.push(check);
       mapping.columnar = false;
       mapping.passthrough = false;
+      mapping.valueSteps = valueSteps.map(() => 'mapped');
     },
     transformed: cols.map((c) => c.transform !== undefined),
     keyIndexes: keyTarget.map((k) => targetCols.findIndex((c) => c.name === k)),
     columnar,
     passthrough,
+    valueSteps,
   };
   return mapping;
 }

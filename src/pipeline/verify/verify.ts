@@ -1,9 +1,10 @@
-// `ferry verify PLAN`: independent of the copy path. Reads both sides, compares row counts
-// and per-chunk order-independent digests of canonical values, and bisects mismatching
-// chunks down to the rows that differ.
+// `ferry verify PLAN`: independent of the copy path. Compares row counts and per-chunk
+// order-independent digests of canonical values (range-digests.ts: computed in the databases
+// where they can, in ferry otherwise), both sides in parallel, and bisects mismatching chunks
+// down to the rows that differ.
 import type { ReadView } from '../../core/contracts.js';
 import { FerryError, isNotAboutTheData } from '../../core/errors.js';
-import { DigestBuilder, rowText, type Digest } from '../../core/digest.js';
+import { rowText, type Digest } from '../../core/digest.js';
 import type { CanonicalType, KeyRange, RowBatch } from '../../core/types.js';
 import { canonicalText } from '../../core/values.js';
 import type { TableMapping } from '../plan/mapping.js';
@@ -13,6 +14,7 @@ import { lockRequest, openSession, type Session, type SessionOptions } from '../
 import type { VerifyRecord } from '../session/checkpoints.js';
 import { boundsOf, type Bounds } from '../copy/bounds.js';
 import { refuseOrphans } from '../plan/orphans.js';
+import { digestGroups, sourcePushes, sourceSide, targetPushes, targetSide, type DigestSide } from './range-digests.js';
 
 export interface VerifyOptions extends SessionOptions {
   /** how many differing keys to show per table */
@@ -30,9 +32,22 @@ export interface VerifyResult {
 const ROW_DIFF_LIMIT = 2000;
 const NO_KEY_ROW_DIFF_LIMIT = 200_000;
 
-interface Side {
-  digest(range: KeyRange): Promise<Digest>;
+interface Side extends DigestSide {
   rows(range: KeyRange): Promise<Map<string, string[]>>;
+}
+
+const differ = (a: Digest[], b: Digest[]) => a.some((d, i) => d.rows !== b[i]!.rows || d.sum !== b[i]!.sum);
+
+/** Both sides' digests of a range; where digests taken in a database differ, those of the rows read whole (DigestSide.inFerry). */
+async function compare(
+  src: DigestSide,
+  tgt: DigestSide,
+  range: KeyRange,
+  pushed: boolean,
+): Promise<[Digest[], Digest[]]> {
+  const digests = await Promise.all([src.digests(range), tgt.digests(range)]);
+  if (!pushed || !differ(...digests)) return digests;
+  return Promise.all([src.inFerry(range), tgt.inFerry(range)]);
 }
 
 export async function verifyPlan(planFile: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
@@ -153,11 +168,6 @@ async function verifyTable(
       yield { rows: kept };
     }
   }
-  const digestOf = async (batches: AsyncIterable<RowBatch>): Promise<Digest> => {
-    const d = new DigestBuilder(targetTypes);
-    for await (const b of batches) for (const r of b.rows) d.add(r);
-    return d.result();
-  };
   const rowsOf = async (batches: AsyncIterable<RowBatch>): Promise<Map<string, string[]>> => {
     const out = new Map<string, string[]>();
     for await (const b of batches)
@@ -167,11 +177,25 @@ async function verifyTable(
       }
     return out;
   };
-  const src: Side = { digest: (r) => digestOf(sourceRows(r, false)), rows: (r) => rowsOf(sourceRows(r, false)) };
+  const sourceOptions = (countRejected: boolean) => ({
+    source,
+    view,
+    mapping: m,
+    rows: (r: KeyRange) => sourceRows(r, countRejected),
+    refusedRows: refused.size > 0,
+    batchRows,
+  });
+  // a range of two groups takes two of the view's connections when there are two per worker
+  const connections = Math.max(1, Math.min(bounds.workers, view.parallelism));
+  const split = digestGroups(m, sourcePushes(source, m, refused.size > 0), targetPushes(target, m));
+  const groups = { ...split, together: split.pushed && split.groups.length > 1 && connections > 1 };
+  const src: Side = { ...sourceSide(sourceOptions(false), groups), rows: (r) => rowsOf(sourceRows(r, false)) };
   const tgt: Side = {
-    digest: (r) => digestOf(target.readBack(m.target, r, batchRows)),
+    ...targetSide(target, m, groups, batchRows),
     rows: (r) => rowsOf(target.readBack(m.target, r, batchRows)),
   };
+  // the first pass counts the rows the mapping refuses
+  const counted = sourceSide(sourceOptions(true), groups);
 
   const chunks = state.chunks(hash, m.target.name);
   const ranges =
@@ -187,18 +211,20 @@ async function verifyTable(
   const queue = [...ranges];
   const worker = async () => {
     for (let range = queue.shift(); range; range = queue.shift()) {
-      const [a, b] = await Promise.all([digestOf(sourceRows(range, true)), tgt.digest(range)]);
-      sourceRowsTotal += a.rows;
-      targetRowsTotal += b.rows;
-      if (a.rows !== b.rows || a.sum !== b.sum) mismatched.push(range);
+      const [a, b] = await compare(counted, tgt, range, groups.pushed);
+      sourceRowsTotal += a[0]!.rows;
+      targetRowsTotal += b[0]!.rows;
+      if (differ(a, b)) mismatched.push(range);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(bounds.workers, view.parallelism)) }, worker));
+  await Promise.all(Array.from({ length: groups.together ? connections >> 1 : connections }, worker));
 
   const sample: string[] = [];
   for (const range of mismatched) {
     if (sample.length >= sampleSize) break;
-    sample.push(...(await bisect(m, src, tgt, range, sampleSize - sample.length, session, view, targetTypes)));
+    sample.push(
+      ...(await bisect(m, src, tgt, groups.pushed, range, sampleSize - sample.length, session, view, targetTypes)),
+    );
   }
   return {
     table: m.target.name,
@@ -216,6 +242,7 @@ async function bisect(
   m: TableMapping,
   src: Side,
   tgt: Side,
+  pushed: boolean,
   range: KeyRange,
   limit: number,
   session: Session,
@@ -232,9 +259,9 @@ async function bisect(
       const out: string[] = [];
       for (const part of parts) {
         if (out.length >= limit) break;
-        const [a, b] = await Promise.all([src.digest(part), tgt.digest(part)]);
-        if (a.rows !== b.rows || a.sum !== b.sum)
-          out.push(...(await bisect(m, src, tgt, part, limit - out.length, session, view, types)));
+        const [a, b] = await compare(src, tgt, part, pushed);
+        if (differ(a, b))
+          out.push(...(await bisect(m, src, tgt, pushed, part, limit - out.length, session, view, types)));
       }
       return out;
     }

@@ -1,0 +1,225 @@
+// Verify with its digests pushed down into the databases: the columns each engine pair digests
+// in SQL, the same digest from PostgreSQL, MariaDB and ferry (SQLite's rows) for the same
+// canonical rows, and every kind of difference verify finds (a changed value of each type, a
+// NULL against an empty string, a missing row, an extra row) still found and named.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { RangeDigestBuilder } from '../../src/core/range-digest.js';
+import { runPlan } from '../../src/pipeline/copy/run.js';
+import { openSession } from '../../src/pipeline/session/session.js';
+import { digestGroups, sourcePushes, targetPushes } from '../../src/pipeline/verify/range-digests.js';
+import { verifyPlan } from '../../src/pipeline/verify/verify.js';
+import { freshMysql, freshPg, freshSqlite, mysqlExec, pgExec } from '../helpers.js';
+import { planFor } from './support.js';
+
+type Engine = 'postgres' | 'mysql' | 'sqlite';
+const ROWS = 3000;
+
+const DDL: Record<Engine, string> = {
+  postgres: `CREATE TABLE t (id int PRIMARY KEY, i bigint, d numeric(12,3), b boolean, c char(4), s varchar(40),
+    dt date, ts timestamp(6), bin bytea, f double precision, j jsonb)`,
+  mysql: `CREATE TABLE t (id int PRIMARY KEY, i bigint, d decimal(12,3), b boolean, c char(4), s varchar(40),
+    dt date, ts datetime(6), bin varbinary(16), f double, j json) CHARACTER SET utf8mb4`,
+  sqlite: `CREATE TABLE t (id INTEGER PRIMARY KEY, i INTEGER, d DECIMAL(12,3), b BOOLEAN, c CHAR(4), s VARCHAR(40),
+    dt DATE, ts DATETIME, bin BLOB, f REAL, j JSON)`,
+};
+
+type Value = null | number | string | boolean | Buffer;
+
+/** Row n: each column's value, NULL now and then; strings with multi-byte characters and trailing spaces, dates, fractions. */
+function row(n: number): Value[] {
+  const seconds = String(n % 60).padStart(2, '0');
+  const fraction = ['', '.5', '.123456', '.000001'][n % 4];
+  const day = new Date(Date.UTC(1950, 0, 1 + n)).toISOString().slice(0, 10);
+  return [
+    n,
+    n * 1000003 - 5_000_000_000,
+    n % 7 === 0 ? null : ((n * 37) % 100000) / 1000,
+    n % 3 === 0 ? null : n % 2 === 0,
+    ['ab', 'abcd', 'x ', ''][n % 4]!,
+    n % 5 === 0 ? null : n % 5 === 1 ? '' : `s-${n}-é€😀`,
+    day,
+    `2021-02-03 04:${String(n % 60).padStart(2, '0')}:${seconds}${fraction}`,
+    n % 6 === 0 ? null : Buffer.from([n & 255, (n >> 8) & 255, 0, 255]),
+    n % 11 === 0 ? null : n / 7,
+    JSON.stringify({ n, a: [1, 'x'] }),
+  ];
+}
+
+function literal(engine: Engine, v: Value): string {
+  if (v === null) return 'NULL';
+  if (typeof v === 'boolean') return engine === 'postgres' ? String(v) : v ? '1' : '0';
+  if (typeof v === 'number') return String(v);
+  if (Buffer.isBuffer(v)) return engine === 'postgres' ? `'\\x${v.toString('hex')}'::bytea` : `X'${v.toString('hex')}'`;
+  return `'${v.replace(/'/g, "''")}'`;
+}
+
+function inserts(engine: Engine, from: number, to: number): string {
+  const values: string[] = [];
+  for (let n = from; n <= to; n++)
+    values.push(
+      `(${row(n)
+        .map((v) => literal(engine, v))
+        .join(', ')})`,
+    );
+  return `INSERT INTO t VALUES ${values.join(', ')}`;
+}
+
+async function exec(engine: Engine, url: string, sql: string): Promise<void> {
+  if (engine === 'postgres') await pgExec(url, sql);
+  else if (engine === 'mysql') await mysqlExec(url, sql);
+  else {
+    const db = new Database(url.slice('sqlite:'.length));
+    try {
+      db.exec(sql);
+    } finally {
+      db.close();
+    }
+  }
+}
+
+async function fresh(engine: Engine, name: string): Promise<string> {
+  return engine === 'postgres' ? freshPg(name) : engine === 'mysql' ? freshMysql(name) : freshSqlite(name);
+}
+
+async function source(engine: Engine, name: string): Promise<string> {
+  const url = await fresh(engine, name);
+  await exec(engine, url, DDL[engine]);
+  for (let n = 1; n <= ROWS; n += 1000) await exec(engine, url, inserts(engine, n, Math.min(ROWS, n + 999)));
+  return url;
+}
+
+/** One change on the target per kind of difference: the row it is made in, and the column it names. */
+function tamper(engine: 'postgres' | 'mysql'): { sql: string[]; expect: RegExp[] } {
+  const pg = engine === 'postgres';
+  const changes: [number, string, string][] = [
+    [101, 'i', 'i = i + 1'],
+    [102, 'd', 'd = d + 0.001'],
+    [103, 'b', pg ? 'b = NOT b' : 'b = 1 - b'],
+    [104, 'c', "c = 'zz'"],
+    // row 105's s is NULL in the source: the empty string is a difference
+    [105, 's', "s = ''"],
+    [106, 's', "s = 's-106-e€😀'"],
+    [107, 'dt', pg ? 'dt = dt + 1' : 'dt = DATE_ADD(dt, INTERVAL 1 DAY)'],
+    [108, 'ts', pg ? "ts = ts + interval '1 microsecond'" : 'ts = DATE_ADD(ts, INTERVAL 1 MICROSECOND)'],
+    [109, 'bin', pg ? "bin = '\\x00'::bytea" : "bin = X'00'"],
+    [112, 'f', 'f = f + 0.5'],
+    [111, 'j', `j = '{"n": 0}'`],
+  ];
+  const extra = row(ROWS + 100).map((v) => literal(engine, v));
+  return {
+    sql: [
+      ...changes.map(([id, , set]) => `UPDATE t SET ${set} WHERE id = ${id}`),
+      'DELETE FROM t WHERE id = 50',
+      `INSERT INTO t VALUES (${extra.join(', ')})`,
+    ],
+    expect: [
+      ...changes.map(([id, column]) => new RegExp(`^\\(id\\) = ${id}: column ${column} \\(`)),
+      /^\(id\) = 50: missing in target$/,
+      new RegExp(`^\\(id\\) = ${ROWS + 100}: in target only$`),
+    ],
+  };
+}
+
+/** The columns the pair digests in the databases (empty: none), as verify chooses them, and whether the source digests them in its own. */
+async function pushedColumns(file: string): Promise<{ columns: string[]; bySource: boolean }> {
+  const session = await openSession(file);
+  try {
+    const m = session.waves.flat()[0]!;
+    const bySource = sourcePushes(session.reader, m, false);
+    const g = digestGroups(m, bySource, targetPushes(session.writer, m));
+    const columns = g.pushed ? g.groups[0]! : [];
+    return {
+      columns: columns.map((i) => m.target.columns[i]!.name),
+      bySource: bySource !== undefined && columns.every((i) => bySource(i)),
+    };
+  } finally {
+    await session.close();
+  }
+}
+
+const PAIRS: [Engine, 'postgres' | 'mysql', string[]][] = [
+  // floats and JSON are digested in ferry; everything else in both databases
+  ['postgres', 'postgres', ['id', 'i', 'd', 'b', 'c', 's', 'dt', 'ts', 'bin']],
+  ['mysql', 'postgres', ['id', 'i', 'd', 'b', 'c', 's', 'dt', 'ts', 'bin']],
+  ['postgres', 'mysql', ['id', 'i', 'd', 'b', 'c', 's', 'dt', 'ts', 'bin']],
+  // SQLite's values are of any class (the mapping converts them): its side digests in ferry, PostgreSQL's in SQL
+  ['sqlite', 'postgres', ['id', 'i', 'd', 'b', 'c', 's', 'dt', 'ts', 'bin']],
+];
+
+for (const [from, to, pushed] of PAIRS) {
+  test(`${from} → ${to}: verify pushed down matches, then finds every difference`, async () => {
+    const src = await source(from, `ferry_vpd_${from}_${to}_s`);
+    const dst = await fresh(to, `ferry_vpd_${from}_${to}_t`);
+    const { file } = await planFor(src, dst, () => {}, { rowsPerChunk: 1000 });
+    const run = await runPlan(file);
+    assert.equal(run.rejects, 0);
+    assert.deepEqual(await pushedColumns(file), { columns: pushed, bySource: from !== 'sqlite' });
+
+    const clean = await verifyPlan(file);
+    assert.ok(clean.ok, JSON.stringify(clean.tables));
+    assert.equal(clean.tables[0]!.sourceRows, ROWS);
+    assert.equal(clean.tables[0]!.targetRows, ROWS);
+
+    const { sql, expect } = tamper(to);
+    for (const s of sql) await exec(to, dst, s);
+    const v = await verifyPlan(file, { sample: 50 });
+    assert.equal(v.ok, false);
+    const t = v.tables[0]!;
+    assert.equal(t.status, 'mismatch');
+    assert.equal(t.sourceRows, ROWS);
+    assert.equal(t.targetRows, ROWS);
+    assert.equal(t.sample.length, expect.length, t.sample.join('\n'));
+    for (const e of expect)
+      assert.ok(
+        t.sample.some((line) => e.test(line)),
+        `${e} among:\n${t.sample.join('\n')}`,
+      );
+  });
+}
+
+test('PostgreSQL, MariaDB and ferry (over SQLite rows) give the same digest for the same canonical rows', async () => {
+  const lite = await source('sqlite', 'ferry_vpd_same');
+  const pgUrl = await fresh('postgres', 'ferry_vpd_same_pg');
+  const myUrl = await fresh('mysql', 'ferry_vpd_same_my');
+  const digests: string[] = [];
+  const pgPlan = await planFor(lite, pgUrl, () => {}, { rowsPerChunk: 1000 });
+  await runPlan(pgPlan.file);
+  const myPlan = await planFor(pgUrl, myUrl, () => {}, { rowsPerChunk: 1000 });
+  await runPlan(myPlan.file);
+  const range = { lower: [500], upper: [2500] };
+  for (const file of [pgPlan.file, myPlan.file]) {
+    const session = await openSession(file);
+    try {
+      const m = session.waves.flat()[0]!;
+      const pushed = m.target.columns.filter((c) => session.writer.digestsColumn!(c, c.type));
+      assert.equal(pushed.length, 9, pushed.map((c) => c.name).join());
+      const d = await session.writer.rangeDigest!(m.target, range, pushed);
+      assert.ok(d);
+      assert.equal(d.rows, 2000);
+      digests.push(d.sum);
+      if (file === pgPlan.file) {
+        // ferry's digest of the SQLite source's rows, as the run mapped them
+        const view = await session.reader.snapshot(1);
+        try {
+          const types = m.target.columns.map((c) => c.type);
+          const at = pushed.map((c) => m.target.columns.indexOf(c));
+          const b = new RangeDigestBuilder(
+            at,
+            at.map((i) => types[i]!),
+          );
+          for await (const batch of session.reader.read(m.source, range, view, 500))
+            for (const r of m.mapBatch(batch, []).rows) b.add(r);
+          digests.push(b.result().sum);
+        } finally {
+          await view.release();
+        }
+      }
+    } finally {
+      await session.close();
+    }
+  }
+  assert.equal(digests.length, 3);
+  assert.equal(new Set(digests).size, 1, digests.join(' '));
+});
