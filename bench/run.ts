@@ -1,7 +1,8 @@
 // `npm run bench`: builds the dataset in MariaDB, PostgreSQL and SQLite (once), then times
 // ferry against pgloader and pg_dump | psql loading each into PostgreSQL, and writes the results.
-// BENCH_ROWS (default 3,000,000) sizes the dataset; BENCH_CASES=mariadb,postgres,sqlite,objectstore,dynamodb,follow
-// picks cases (follow: live changes, bench/follow-lag.ts, with its own FOLLOW_* settings); BENCH_REPEAT (default 3) sets the runs per tool, of which the fastest counts;
+// BENCH_ROWS (default 3,000,000) sizes the dataset; BENCH_CASES=mariadb,postgres,sqlite,objectstore,dynamodb,follow,curve
+// picks cases (follow: live changes, bench/follow-lag.ts, with its own FOLLOW_* settings; curve: the scale curve,
+// bench/curve.ts, at BENCH_CURVE_ROWS); BENCH_REPEAT (default 3) sets the runs per tool, of which the fastest counts;
 // BENCH_PARALLELISM and BENCH_ROWS_PER_CHUNK are passed to `ferry plan`.
 import { mkdirSync } from 'node:fs';
 import { loadConfig, SMALL_SOURCE_DB, SOURCE_DB } from './config.js';
@@ -12,6 +13,7 @@ import { checkSameSources } from './content-check.js';
 import { ENGINES } from './dataset.js';
 import { describeEnvironment } from './environment.js';
 import { runFollowCases } from './follow-lag.js';
+import { runCurve } from './curve.js';
 import { ensureGnuTime, ensureInstalled } from './process.js';
 import { type MemoryPoint, printTable, writeResults } from './report.js';
 import { ensureSource, sourceData } from './sources.js';
@@ -23,9 +25,10 @@ async function main(): Promise<void> {
   const runsObjectStore = wants('objectstore');
   mkdirSync(config.logDir, { recursive: true });
   if (wants('follow')) await runFollowCases(config);
-  // the follow case alone needs neither the dataset nor the copy cases' results
-  if (config.cases.length > 0 && config.cases.every((id) => id === 'follow')) return;
-  const sqlCaseIds = config.cases.filter((id) => !['dynamodb', 'objectstore', 'follow'].includes(id));
+  if (wants('curve')) await runCurve(config);
+  // the follow and curve cases need neither the dataset nor the copy cases' results
+  if (config.cases.length > 0 && config.cases.every((id) => id === 'follow' || id === 'curve')) return;
+  const sqlCaseIds = config.cases.filter((id) => !['dynamodb', 'objectstore', 'follow', 'curve'].includes(id));
   const cases = config.cases.length > 0 && sqlCaseIds.length === 0 ? [] : selectCases(sqlCaseIds);
   ensureInstalled('pgloader', 'pgloader');
   ensureGnuTime();
