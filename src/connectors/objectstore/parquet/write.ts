@@ -231,25 +231,8 @@ class Levels {
   }
 }
 
-/**
- * Page value buffers of finished files, by page size, for the pages of the next files: a file's
- * columns would otherwise each grow a fresh buffer to the page size (64 KB, doubled up to about
- * 320 KB), some 250 MB of short-lived buffers per 3M rows into Parquet.
- */
-const spareValues = new Map<number, ByteBuf[]>();
-const MAX_SPARE_VALUES = 64;
-
-function valueBuffer(pageBytes: number): ByteBuf {
-  // pages are cut at most 64 rows after they pass pageBytes: a quarter more is room enough for most
-  return spareValues.get(pageBytes)?.pop() ?? new ByteBuf(Math.min(64 * 1024, pageBytes), Math.ceil(pageBytes * 1.25));
-}
-
-function giveBackValues(pageBytes: number, b: ByteBuf): void {
-  let spares = spareValues.get(pageBytes);
-  if (!spares) spareValues.set(pageBytes, (spares = []));
-  b.pos = 0;
-  if (spares.length < MAX_SPARE_VALUES) spares.push(b);
-}
+/** The room a page's values start with: pages are cut at most 64 rows after they pass pageBytes, a quarter more is room enough for most. */
+const valueRoom = (pageBytes: number) => Math.ceil(pageBytes * 1.25);
 
 /** A finished page, compressed. */
 interface Page {
@@ -286,9 +269,9 @@ class LeafWriter {
     readonly maxDef: number,
     readonly maxRep: number,
     encode: ValueEncoder,
-    pageBytes: number,
+    newValues: () => ByteBuf,
   ) {
-    this.values = valueBuffer(pageBytes);
+    this.values = newValues();
     this.encode = encode;
     // min/max for integer-backed leaves outside lists: what engines prune row groups by
     this.stats = maxRep === 0 && (leaf.physical === 'INT32' || leaf.physical === 'INT64');
@@ -347,27 +330,36 @@ class LeafWriter {
     return this.values.pos + this.defs.count + this.reps.count;
   }
 
-  /** Hands the open page to the compressor; it becomes a finished page when compressed. */
+  /**
+   * Hands the open page to the compressor; it becomes a finished page when compressed. The
+   * values go as they are (the compression thread puts the page together) and the next page
+   * is written into a buffer the codec gives, as large as this one grew.
+   */
   cutPage(codec: Codec): void {
     const levelsInPage = this.pageLevels;
     if (levelsInPage === 0) return;
-    const parts: Buffer[] = [];
+    const head: Buffer[] = [];
     if (this.maxRep > 0)
-      parts.push(...withLength(encodeLevels(this.reps.data, this.reps.count, bitWidthOf(this.maxRep))));
+      head.push(...withLength(encodeLevels(this.reps.data, this.reps.count, bitWidthOf(this.maxRep))));
     if (this.maxDef > 0)
       // a page without nulls is one run of the highest level
-      parts.push(
+      head.push(
         ...withLength(
           this.pageNulls === 0 && this.maxRep === 0
             ? oneRun(levelsInPage, this.maxDef)
             : encodeLevels(this.defs.data, this.defs.count, bitWidthOf(this.maxDef)),
         ),
       );
-    parts.push(this.leaf.physical === 'BOOLEAN' ? packBits(this.values) : this.values.bytes());
-    let rawBytes = 0;
-    for (const p of parts) rawBytes += p.length;
+    let values: Buffer;
+    if (this.leaf.physical === 'BOOLEAN') values = packBits(this.values);
+    else {
+      values = this.values.bytes();
+      this.values.adopt(codec.pageBuffer(this.values.buf.length));
+    }
+    let rawBytes = values.length;
+    for (const h of head) rawBytes += h.length;
     this.inflightBytes += rawBytes;
-    const page = codec.compressParts(parts).then((body) => {
+    const page = codec.compressPage(head, values).then((body) => {
       const header = encodeStruct([
         [1, i32(0)],
         [2, i32(rawBytes)],
@@ -428,11 +420,11 @@ function columnPut(
   t: CanonicalType,
   required: boolean,
   leaves: LeafWriter[],
-  pageBytes: number,
+  newValues: () => ByteBuf,
   path: string[] = [name],
 ): ColumnPut {
   if ('leaf' in shape) {
-    const leaf = new LeafWriter(path, shape.leaf, required ? 0 : 1, 0, leafEncoder(shape.leaf, t), pageBytes);
+    const leaf = new LeafWriter(path, shape.leaf, required ? 0 : 1, 0, leafEncoder(shape.leaf, t), newValues);
     leaves.push(leaf);
     if (required)
       return (v) => {
@@ -462,7 +454,7 @@ function columnPut(
     maxDef,
     depth,
     leafEncoder(inner.leaf, element.kind === 'set' ? { kind: 'string' } : element),
-    pageBytes,
+    newValues,
   );
   leaves.push(leaf);
   const put = (v: unknown, k: number, rep: number, def: number): void => {
@@ -492,7 +484,8 @@ export class RowStriper {
   private readonly puts: ColumnPut[];
   readonly schema: ThriftField[][];
 
-  constructor(columns: Column[], pageBytes: number) {
+  /** `newValues`: the value buffer of each leaf's first page */
+  constructor(columns: Column[], newValues: () => ByteBuf) {
     const elements: ThriftField[][] = [
       [
         [4, bin('schema')],
@@ -502,7 +495,7 @@ export class RowStriper {
     this.puts = columns.map((c) => {
       const { shape } = parseNative(c.nativeType);
       elements.push(...schemaElements(c.name, shape, c.nullable ? REPETITION.OPTIONAL : REPETITION.REQUIRED));
-      return columnPut(c.name, shape, c.type, !c.nullable, this.leaves, pageBytes);
+      return columnPut(c.name, shape, c.type, !c.nullable, this.leaves, newValues);
     });
     this.schema = elements;
   }
@@ -546,7 +539,12 @@ export class ParquetFileWriter {
     private readonly opts: ParquetOptions,
     private readonly sink: Sink,
   ) {
-    this.striper = new RowStriper(columns, opts.pageBytes);
+    const room = valueRoom(opts.pageBytes);
+    this.striper = new RowStriper(columns, () => {
+      const values = new ByteBuf(0, room);
+      values.adopt(opts.codec.pageBuffer(room));
+      return values;
+    });
   }
 
   /** Adds a row; a RowRefused part-way leaves the open pages inconsistent, so callers try rows first (see trial). */
@@ -704,8 +702,8 @@ export class ParquetFileWriter {
     const len = Buffer.allocUnsafe(4);
     len.writeUInt32LE(footer.length);
     await this.write(footer, len, MAGIC);
-    // every page was cut and handed to the codec, which copies it: the value buffers are free
-    for (const l of this.striper.leaves) giveBackValues(this.opts.pageBytes, l.values);
+    // every page was cut and handed to the codec: the open pages' buffers hold nothing
+    for (const l of this.striper.leaves) this.opts.codec.recycle(l.values.buf);
     return { rows: this.rows, bytes: this.offset };
   }
 }
@@ -715,7 +713,7 @@ export class RowTrial {
   private readonly striper: RowStriper;
   constructor(columns: Column[]) {
     // one row at a time: small buffers
-    this.striper = new RowStriper(columns, 4096);
+    this.striper = new RowStriper(columns, () => new ByteBuf(4096));
   }
   /** Why the row cannot be written, or undefined. */
   check(row: unknown[]): string | undefined {
