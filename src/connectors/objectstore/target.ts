@@ -212,7 +212,6 @@ export class ObjectStoreTarget implements Target {
         }
         // one file's memory is bounded by its row group; several partitions' files share a budget
         if (!unpartitioned) await files.limitMemory();
-        await layout.settings.codec.backlog();
       }
       written = await files.finish(layout.partitions.length === 0);
     } catch (err) {
@@ -282,7 +281,6 @@ export class ObjectStoreTarget implements Target {
         rows += batch.rows;
         // its values are in the pages now
         batch.recycle?.();
-        await layout.settings.codec.backlog();
       }
       written = await files.finish(true);
     } catch (err) {

@@ -31,8 +31,8 @@ export interface CompressRequest {
 }
 
 export interface CompressReply {
-  /** `values` goes back for the next pages; `bytes`: the page's size before compression */
-  pages: { id: number; body?: ArrayBuffer; values: ArrayBuffer; bytes: number; error?: string }[];
+  /** `values` goes back for the next pages */
+  pages: { id: number; body?: ArrayBuffer; values: ArrayBuffer; error?: string }[];
 }
 
 const codecs = new Map<string, Promise<Codec>>();
@@ -58,14 +58,9 @@ parentPort!.on('message', async (m: CompressRequest) => {
         out.byteOffset === 0 && out.buffer.byteLength === out.length
           ? (out.buffer as ArrayBuffer)
           : new Uint8Array(out).buffer;
-      pages.push({ id: page.id, body, values: page.values, bytes: size });
+      pages.push({ id: page.id, body, values: page.values });
     } catch (e) {
-      pages.push({
-        id: page.id,
-        values: page.values,
-        bytes: page.head.length + page.length,
-        error: (e as Error).message,
-      });
+      pages.push({ id: page.id, values: page.values, error: (e as Error).message });
     }
   }
   parentPort!.postMessage(

@@ -25,12 +25,6 @@ export interface Codec {
   recycle(values: Buffer): void;
   /** sends the pages that wait to be compressed on their way: a writer calls it before it waits for its pages */
   flush(): void;
-  /**
-   * Resolves once the pages waiting to be compressed are few enough: writers await it between
-   * batches, so that when the thread falls behind (a busy machine) the reading waits instead
-   * of the memory growing.
-   */
-  backlog(): Promise<void>;
 }
 
 /**
@@ -75,24 +69,7 @@ class CompressionThread {
   private readonly pending = new Map<number, { resolve: (b: Buffer) => void; reject: (e: Error) => void }>();
   private outbox: CompressRequest['pages'] = [];
   private outboxBytes = 0;
-  /** bytes of pages handed over and not compressed yet */
-  private queuedBytes = 0;
-  private drained: (() => void)[] = [];
   readonly pool = new PagePool();
-
-  backlog(): Promise<void> {
-    if (this.queuedBytes <= MAX_QUEUED_BYTES) return Promise.resolve();
-    this.flush();
-    return new Promise((resolve) => this.drained.push(resolve));
-  }
-
-  private dequeued(bytes: number): void {
-    this.queuedBytes -= bytes;
-    if (this.queuedBytes > MAX_QUEUED_BYTES || this.drained.length === 0) return;
-    const waiting = this.drained;
-    this.drained = [];
-    for (const resolve of waiting) resolve();
-  }
 
   private start(): Worker {
     if (this.worker) return this.worker;
@@ -100,7 +77,6 @@ class CompressionThread {
     w.unref();
     w.on('message', (m: CompressReply) => {
       for (const page of m.pages) {
-        this.dequeued(page.bytes);
         this.pool.give(page.values);
         const p = this.pending.get(page.id)!;
         this.pending.delete(page.id);
@@ -113,7 +89,6 @@ class CompressionThread {
       for (const p of this.pending.values()) p.reject(e);
       this.pending.clear();
       this.worker = undefined;
-      this.dequeued(this.queuedBytes);
     });
     this.worker = w;
     return w;
@@ -132,7 +107,6 @@ class CompressionThread {
     const id = this.nextId++;
     this.outbox.push({ id, codec, level, head: levels, values: ownBuffer(values), length: values.length });
     this.outboxBytes += headBytes + values.length;
-    this.queuedBytes += headBytes + values.length;
     const compressed = new Promise<Buffer>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     if (this.outboxBytes >= POST_BYTES) this.flush();
     return compressed;
@@ -153,13 +127,11 @@ class CompressionThread {
 }
 
 /** page buffers kept for reuse: about the open pages and the pages in flight at once */
-const MAX_SPARE_PAGES = 32;
+const MAX_SPARE_PAGES = 64;
 const MAX_SPARE_BYTES = 4 * 1024 * 1024;
 const PAGE_ROUNDING = 64 * 1024;
 /** bytes of pages sent to the thread in one message */
 const POST_BYTES = 4 * 1024 * 1024;
-/** bytes of pages waiting to be compressed beyond which writers wait (backlog) */
-const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
 let thread: CompressionThread | undefined;
 const compressionThread = () => (thread ??= new CompressionThread());
@@ -168,7 +140,6 @@ const offThread = (codec: ParquetCompression, level: number | undefined) => ({
   pageBuffer: (bytes: number) => compressionThread().pool.take(bytes),
   recycle: (values: Buffer) => compressionThread().pool.give(ownBuffer(values)),
   flush: () => thread?.flush(),
-  backlog: () => thread?.backlog() ?? Promise.resolve(),
 });
 
 const CODEC_IDS: Record<string, number> = { none: 0, snappy: 1, gzip: 2, zstd: 6 };
@@ -186,7 +157,6 @@ const identity: Codec = {
   pageBuffer: (bytes) => uncompressedPool.take(bytes),
   recycle: (values) => uncompressedPool.give(ownBuffer(values)),
   flush: () => {},
-  backlog: () => Promise.resolve(),
 };
 
 export async function loadCodec(name: ParquetCompression, level?: number): Promise<Codec> {
