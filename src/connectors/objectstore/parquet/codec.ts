@@ -36,12 +36,6 @@ export class ByteBuf {
   bytes(): Buffer {
     return this.buf.subarray(0, this.pos);
   }
-  /** Writes from now on into `buf` (the old buffer went with a page), from its start. */
-  adopt(buf: Buffer): void {
-    this.buf = buf;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.length);
-    this.pos = 0;
-  }
 }
 
 /**

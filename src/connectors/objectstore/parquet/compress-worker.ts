@@ -19,25 +19,16 @@ if (process.platform === 'linux') {
 }
 
 export interface CompressRequest {
-  /** each page is `head` (its levels) then the first `length` bytes of `values` */
-  pages: {
-    id: number;
-    codec: ParquetCompression;
-    level?: number;
-    head: Uint8Array;
-    values: ArrayBuffer;
-    length: number;
-  }[];
+  /** each page is the first `length` bytes of `raw` */
+  pages: { id: number; codec: ParquetCompression; level?: number; raw: ArrayBuffer; length: number }[];
 }
 
 export interface CompressReply {
-  /** `values` goes back for the next pages */
-  pages: { id: number; body?: ArrayBuffer; values: ArrayBuffer; error?: string }[];
+  /** `raw` goes back for the next pages */
+  pages: { id: number; body?: ArrayBuffer; raw: ArrayBuffer; error?: string }[];
 }
 
 const codecs = new Map<string, Promise<Codec>>();
-/** where each page is put together before it is compressed */
-let scratch = Buffer.alloc(0);
 
 parentPort!.on('message', async (m: CompressRequest) => {
   const pages: CompressReply['pages'] = [];
@@ -46,25 +37,19 @@ parentPort!.on('message', async (m: CompressRequest) => {
       const key = `${page.codec}:${page.level ?? ''}`;
       let codec = codecs.get(key);
       if (!codec) codecs.set(key, (codec = loadCodec(page.codec, page.level)));
-      // awaited before the scratch is filled: another message may run meanwhile
-      const compressor = await codec;
-      const size = page.head.length + page.length;
-      if (scratch.length < size) scratch = Buffer.allocUnsafeSlow(size);
-      scratch.set(page.head, 0);
-      scratch.set(new Uint8Array(page.values, 0, page.length), page.head.length);
-      const out = compressor.compress(scratch.subarray(0, size));
+      const out = (await codec).compress(Buffer.from(page.raw, 0, page.length));
       // a buffer of its own, so that transferring it moves nothing else
       const body =
         out.byteOffset === 0 && out.buffer.byteLength === out.length
           ? (out.buffer as ArrayBuffer)
           : new Uint8Array(out).buffer;
-      pages.push({ id: page.id, body, values: page.values });
+      pages.push({ id: page.id, body, raw: page.raw });
     } catch (e) {
-      pages.push({ id: page.id, values: page.values, error: (e as Error).message });
+      pages.push({ id: page.id, raw: page.raw, error: (e as Error).message });
     }
   }
   parentPort!.postMessage(
     { pages } satisfies CompressReply,
-    pages.flatMap((p) => (p.body ? [p.body, p.values] : [p.values])),
+    pages.flatMap((p) => (p.body ? [p.body, p.raw] : [p.raw])),
   );
 });

@@ -13,55 +13,17 @@ export interface Codec {
   /** zstd gives a buffer of its own (not a view of a larger one) */
   compress(raw: Buffer): Buffer;
   decompress(body: Buffer): Buffer;
-  /**
-   * Compresses a page, `head` (its levels) then `values`, off the main thread: `values` is the
-   * codec's from then on (its memory moves to the thread, which puts the page together), `head`
-   * may be reused at once.
-   */
-  compressPage(head: Buffer[], values: Buffer): Promise<Buffer>;
-  /** A buffer of at least `bytes` for a page's values: one a compressed page gave back, or a new one. */
-  pageBuffer(bytes: number): Buffer;
-  /** Takes back a page buffer that holds nothing (a finished file's open pages). */
-  recycle(values: Buffer): void;
+  /** compresses the concatenation of `parts` off the main thread; the parts may be reused at once */
+  compressParts(parts: Buffer[]): Promise<Buffer>;
   /** sends the pages that wait to be compressed on their way: a writer calls it before it waits for its pages */
   flush(): void;
 }
 
 /**
- * Page buffers for the values of the next pages: the buffers of compressed pages come back, so
- * pages are written into the same few megabytes again (fewer fresh buffers, fewer garbage
- * collections); new ones are whole ArrayBuffers, so that sending one to the thread moves nothing else.
- */
-class PagePool {
-  private spare: ArrayBuffer[] = [];
-  take(bytes: number): Buffer {
-    const fit = this.spare.findIndex((b) => b.byteLength >= bytes);
-    if (fit >= 0) return Buffer.from(this.spare.splice(fit, 1)[0]!);
-    return Buffer.allocUnsafeSlow(Math.ceil(bytes / PAGE_ROUNDING) * PAGE_ROUNDING);
-  }
-  give(buffer: ArrayBuffer): void {
-    // a page that grew for a large value is not kept for the usual ones
-    if (this.spare.length < MAX_SPARE_PAGES && buffer.byteLength <= MAX_SPARE_BYTES) this.spare.push(buffer);
-  }
-}
-
-/** The page's values as a whole ArrayBuffer that can be moved to the thread (a copy when they are a view of a larger one). */
-function ownBuffer(values: Buffer): ArrayBuffer {
-  if (
-    values.byteOffset === 0 &&
-    values.buffer.byteLength === values.length &&
-    !(values.buffer instanceof SharedArrayBuffer)
-  )
-    return values.buffer;
-  return new Uint8Array(values).buffer;
-}
-
-/**
- * One thread for every writer's pages; it keeps the process alive only while it has work. The
- * main thread hands it each page as it is (levels copied, values moved, not copied) and the
- * thread puts the page together. Pages travel a few megabytes at a time (or when a writer waits
- * for them): each message cost the main thread about half a millisecond (measured: 1,100
- * messages for 3M rows took 0.6 s in postMessage, as many with the pages copied as transferred).
+ * One thread for every writer's pages; it keeps the process alive only while it has work.
+ * Pages travel a few megabytes at a time (or when a writer waits for them): each message cost
+ * the main thread about half a millisecond (measured: 1,100 messages for 3M rows took 0.6 s in
+ * postMessage, as many with the pages copied as transferred).
  */
 class CompressionThread {
   private worker?: Worker;
@@ -69,7 +31,8 @@ class CompressionThread {
   private readonly pending = new Map<number, { resolve: (b: Buffer) => void; reject: (e: Error) => void }>();
   private outbox: CompressRequest['pages'] = [];
   private outboxBytes = 0;
-  readonly pool = new PagePool();
+  /** page buffers the thread gave back, for the next pages (fewer fresh buffers, fewer garbage collections) */
+  private spare: ArrayBuffer[] = [];
 
   private start(): Worker {
     if (this.worker) return this.worker;
@@ -77,7 +40,7 @@ class CompressionThread {
     w.unref();
     w.on('message', (m: CompressReply) => {
       for (const page of m.pages) {
-        this.pool.give(page.values);
+        if (this.spare.length < MAX_SPARE_PAGES) this.spare.push(page.raw);
         const p = this.pending.get(page.id)!;
         this.pending.delete(page.id);
         if (page.body) p.resolve(Buffer.from(page.body));
@@ -94,19 +57,25 @@ class CompressionThread {
     return w;
   }
 
-  compress(codec: ParquetCompression, level: number | undefined, head: Buffer[], values: Buffer): Promise<Buffer> {
-    let headBytes = 0;
-    for (const h of head) headBytes += h.length;
-    // the levels in a small array of their own: a view of a larger buffer would be cloned whole
-    const levels = new Uint8Array(headBytes);
+  compress(codec: ParquetCompression, level: number | undefined, parts: Buffer[]): Promise<Buffer> {
+    let total = 0;
+    for (const p of parts) total += p.length;
+    // a buffer of its own (not from Node's pool, not zeroed), so that transferring it moves nothing
+    // else; new ones are rounded up so that they fit the next pages, which differ a little in size
+    const fit = this.spare.findIndex((b) => b.byteLength >= total);
+    const buffer =
+      fit >= 0
+        ? this.spare.splice(fit, 1)[0]!
+        : (Buffer.allocUnsafeSlow(Math.ceil(total / PAGE_ROUNDING) * PAGE_ROUNDING).buffer as ArrayBuffer);
+    const raw = new Uint8Array(buffer);
     let at = 0;
-    for (const h of head) {
-      levels.set(h, at);
-      at += h.length;
+    for (const p of parts) {
+      raw.set(p, at);
+      at += p.length;
     }
     const id = this.nextId++;
-    this.outbox.push({ id, codec, level, head: levels, values: ownBuffer(values), length: values.length });
-    this.outboxBytes += headBytes + values.length;
+    this.outbox.push({ id, codec, level, raw: buffer, length: total });
+    this.outboxBytes += total;
     const compressed = new Promise<Buffer>((resolve, reject) => this.pending.set(id, { resolve, reject }));
     if (this.outboxBytes >= POST_BYTES) this.flush();
     return compressed;
@@ -121,41 +90,31 @@ class CompressionThread {
     w.ref();
     w.postMessage(
       { pages } satisfies CompressRequest,
-      pages.map((p) => p.values),
+      pages.map((p) => p.raw),
     );
   }
 }
 
-/** page buffers kept for reuse: about the open pages and the pages in flight at once */
-const MAX_SPARE_PAGES = 64;
-const MAX_SPARE_BYTES = 4 * 1024 * 1024;
+/** page buffers kept for reuse: about the pages in flight at once */
+const MAX_SPARE_PAGES = 16;
 const PAGE_ROUNDING = 64 * 1024;
-/** bytes of pages sent to the thread in one message */
+/** raw bytes of pages sent to the thread in one message */
 const POST_BYTES = 4 * 1024 * 1024;
 
 let thread: CompressionThread | undefined;
 const compressionThread = () => (thread ??= new CompressionThread());
 const offThread = (codec: ParquetCompression, level: number | undefined) => ({
-  compressPage: (head: Buffer[], values: Buffer) => compressionThread().compress(codec, level, head, values),
-  pageBuffer: (bytes: number) => compressionThread().pool.take(bytes),
-  recycle: (values: Buffer) => compressionThread().pool.give(ownBuffer(values)),
+  compressParts: (parts: Buffer[]) => compressionThread().compress(codec, level, parts),
   flush: () => thread?.flush(),
 });
 
 const CODEC_IDS: Record<string, number> = { none: 0, snappy: 1, gzip: 2, zstd: 6 };
 
-const uncompressedPool = new PagePool();
 const identity: Codec = {
   id: 0,
   compress: (b) => b,
   decompress: (b) => b,
-  compressPage: async (head, values) => {
-    const page = Buffer.concat([...head, values]);
-    uncompressedPool.give(ownBuffer(values));
-    return page;
-  },
-  pageBuffer: (bytes) => uncompressedPool.take(bytes),
-  recycle: (values) => uncompressedPool.give(ownBuffer(values)),
+  compressParts: async (parts) => Buffer.concat(parts),
   flush: () => {},
 };
 

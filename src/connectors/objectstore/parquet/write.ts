@@ -231,8 +231,25 @@ class Levels {
   }
 }
 
-/** The room a page's values start with: pages are cut at most 64 rows after they pass pageBytes, a quarter more is room enough for most. */
-const valueRoom = (pageBytes: number) => Math.ceil(pageBytes * 1.25);
+/**
+ * Page value buffers of finished files, by page size, for the pages of the next files: a file's
+ * columns would otherwise each grow a fresh buffer to the page size (64 KB, doubled up to about
+ * 320 KB), some 250 MB of short-lived buffers per 3M rows into Parquet.
+ */
+const spareValues = new Map<number, ByteBuf[]>();
+const MAX_SPARE_VALUES = 64;
+
+function valueBuffer(pageBytes: number): ByteBuf {
+  // pages are cut at most 64 rows after they pass pageBytes: a quarter more is room enough for most
+  return spareValues.get(pageBytes)?.pop() ?? new ByteBuf(Math.min(64 * 1024, pageBytes), Math.ceil(pageBytes * 1.25));
+}
+
+function giveBackValues(pageBytes: number, b: ByteBuf): void {
+  let spares = spareValues.get(pageBytes);
+  if (!spares) spareValues.set(pageBytes, (spares = []));
+  b.pos = 0;
+  if (spares.length < MAX_SPARE_VALUES) spares.push(b);
+}
 
 /** A finished page, compressed. */
 interface Page {
@@ -269,9 +286,9 @@ class LeafWriter {
     readonly maxDef: number,
     readonly maxRep: number,
     encode: ValueEncoder,
-    newValues: () => ByteBuf,
+    pageBytes: number,
   ) {
-    this.values = newValues();
+    this.values = valueBuffer(pageBytes);
     this.encode = encode;
     // min/max for integer-backed leaves outside lists: what engines prune row groups by
     this.stats = maxRep === 0 && (leaf.physical === 'INT32' || leaf.physical === 'INT64');
@@ -330,36 +347,27 @@ class LeafWriter {
     return this.values.pos + this.defs.count + this.reps.count;
   }
 
-  /**
-   * Hands the open page to the compressor; it becomes a finished page when compressed. The
-   * values go as they are (the compression thread puts the page together) and the next page
-   * is written into a buffer the codec gives, as large as this one grew.
-   */
+  /** Hands the open page to the compressor; it becomes a finished page when compressed. */
   cutPage(codec: Codec): void {
     const levelsInPage = this.pageLevels;
     if (levelsInPage === 0) return;
-    const head: Buffer[] = [];
+    const parts: Buffer[] = [];
     if (this.maxRep > 0)
-      head.push(...withLength(encodeLevels(this.reps.data, this.reps.count, bitWidthOf(this.maxRep))));
+      parts.push(...withLength(encodeLevels(this.reps.data, this.reps.count, bitWidthOf(this.maxRep))));
     if (this.maxDef > 0)
       // a page without nulls is one run of the highest level
-      head.push(
+      parts.push(
         ...withLength(
           this.pageNulls === 0 && this.maxRep === 0
             ? oneRun(levelsInPage, this.maxDef)
             : encodeLevels(this.defs.data, this.defs.count, bitWidthOf(this.maxDef)),
         ),
       );
-    let values: Buffer;
-    if (this.leaf.physical === 'BOOLEAN') values = packBits(this.values);
-    else {
-      values = this.values.bytes();
-      this.values.adopt(codec.pageBuffer(this.values.buf.length));
-    }
-    let rawBytes = values.length;
-    for (const h of head) rawBytes += h.length;
+    parts.push(this.leaf.physical === 'BOOLEAN' ? packBits(this.values) : this.values.bytes());
+    let rawBytes = 0;
+    for (const p of parts) rawBytes += p.length;
     this.inflightBytes += rawBytes;
-    const page = codec.compressPage(head, values).then((body) => {
+    const page = codec.compressParts(parts).then((body) => {
       const header = encodeStruct([
         [1, i32(0)],
         [2, i32(rawBytes)],
@@ -420,11 +428,11 @@ function columnPut(
   t: CanonicalType,
   required: boolean,
   leaves: LeafWriter[],
-  newValues: () => ByteBuf,
+  pageBytes: number,
   path: string[] = [name],
 ): ColumnPut {
   if ('leaf' in shape) {
-    const leaf = new LeafWriter(path, shape.leaf, required ? 0 : 1, 0, leafEncoder(shape.leaf, t), newValues);
+    const leaf = new LeafWriter(path, shape.leaf, required ? 0 : 1, 0, leafEncoder(shape.leaf, t), pageBytes);
     leaves.push(leaf);
     if (required)
       return (v) => {
@@ -454,7 +462,7 @@ function columnPut(
     maxDef,
     depth,
     leafEncoder(inner.leaf, element.kind === 'set' ? { kind: 'string' } : element),
-    newValues,
+    pageBytes,
   );
   leaves.push(leaf);
   const put = (v: unknown, k: number, rep: number, def: number): void => {
@@ -484,8 +492,7 @@ export class RowStriper {
   private readonly puts: ColumnPut[];
   readonly schema: ThriftField[][];
 
-  /** `newValues`: the value buffer of each leaf's first page */
-  constructor(columns: Column[], newValues: () => ByteBuf) {
+  constructor(columns: Column[], pageBytes: number) {
     const elements: ThriftField[][] = [
       [
         [4, bin('schema')],
@@ -495,7 +502,7 @@ export class RowStriper {
     this.puts = columns.map((c) => {
       const { shape } = parseNative(c.nativeType);
       elements.push(...schemaElements(c.name, shape, c.nullable ? REPETITION.OPTIONAL : REPETITION.REQUIRED));
-      return columnPut(c.name, shape, c.type, !c.nullable, this.leaves, newValues);
+      return columnPut(c.name, shape, c.type, !c.nullable, this.leaves, pageBytes);
     });
     this.schema = elements;
   }
@@ -539,12 +546,7 @@ export class ParquetFileWriter {
     private readonly opts: ParquetOptions,
     private readonly sink: Sink,
   ) {
-    const room = valueRoom(opts.pageBytes);
-    this.striper = new RowStriper(columns, () => {
-      const values = new ByteBuf(0, room);
-      values.adopt(opts.codec.pageBuffer(room));
-      return values;
-    });
+    this.striper = new RowStriper(columns, opts.pageBytes);
   }
 
   /** Adds a row; a RowRefused part-way leaves the open pages inconsistent, so callers try rows first (see trial). */
@@ -702,8 +704,8 @@ export class ParquetFileWriter {
     const len = Buffer.allocUnsafe(4);
     len.writeUInt32LE(footer.length);
     await this.write(footer, len, MAGIC);
-    // every page was cut and handed to the codec: the open pages' buffers hold nothing
-    for (const l of this.striper.leaves) this.opts.codec.recycle(l.values.buf);
+    // every page was cut and handed to the codec, which copies it: the value buffers are free
+    for (const l of this.striper.leaves) giveBackValues(this.opts.pageBytes, l.values);
     return { rows: this.rows, bytes: this.offset };
   }
 }
@@ -713,7 +715,7 @@ export class RowTrial {
   private readonly striper: RowStriper;
   constructor(columns: Column[]) {
     // one row at a time: small buffers
-    this.striper = new RowStriper(columns, () => new ByteBuf(4096));
+    this.striper = new RowStriper(columns, 4096);
   }
   /** Why the row cannot be written, or undefined. */
   check(row: unknown[]): string | undefined {
