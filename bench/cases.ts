@@ -88,7 +88,7 @@ async function verifyRowCounts(tool: string, targetDb: string, source: SourceDat
 const roundTo = (n: number, digits: number) => Number(n.toFixed(digits));
 
 /** One tool loading a fresh target database, timed, then checked. */
-async function measure(
+export async function measure(
   tool: Tool,
   label: string,
   targetDb: string,

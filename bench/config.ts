@@ -9,6 +9,8 @@ export const MARIADB_SERVER = 'mysql://root@127.0.0.1:3306';
 export const SOURCE_DB = 'bench_src';
 /** A tenth of the dataset, in MariaDB only: ferry's peak memory must not grow with the tables. */
 export const SMALL_SOURCE_DB = 'bench_src_small';
+/** The narrow dataset (one table of 8 short columns, as many rows), in PostgreSQL only: Parquet's cost per row. */
+export const NARROW_SOURCE_DB = 'bench_src_narrow';
 
 export interface BenchConfig {
   /** Total rows over all tables of the dataset. */

@@ -74,8 +74,8 @@ export interface ColumnDef {
   value: (d: Dialect, n: string) => string;
 }
 
-export type TableName = 'customers' | 'orders' | 'order_items';
-export type TableSizes = Record<TableName, number>;
+export type TableName = 'customers' | 'orders' | 'order_items' | 'events';
+export type TableSizes = Record<'customers' | 'orders' | 'order_items', number>;
 
 /** Row counts per table: 10% customers, 30% orders, 60% order items (two per order). */
 export function tableSizes(totalRows: number): TableSizes {
@@ -306,6 +306,34 @@ export function tableDefs(sizes: TableSizes): TableDef[] {
         { name: 'order_items_sku_idx', columns: ['sku'] },
       ],
       foreignKeys: [{ name: 'order_items_order_id_fkey', column: 'order_id', refTable: 'orders' }],
+    },
+  ];
+}
+
+const EVENT_KINDS = ['view', 'click', 'add_to_cart', 'purchase', 'refund', 'signup'];
+
+/**
+ * The narrow dataset: one table of 8 short columns (an event log), where the cost per row and
+ * per batch, not the bytes, decides a copy's speed.
+ */
+export function narrowTableDefs(rows: number): TableDef[] {
+  return [
+    {
+      name: 'events',
+      rows,
+      columns: [
+        column('id', TYPES.id, (_d, n) => n),
+        column('account_id', TYPES.bigint, (_d, n) => `(1 + ${mix(n, 7919, 100_000)})`),
+        column('kind', TYPES.varchar32, (_d, n) => pick(mix(n, 13, 1013), EVENT_KINDS)),
+        column('quantity', TYPES.int, (_d, n) => `(1 + ${mix(n, 31, 20)})`),
+        column('amount', TYPES.money, (d, n) => nullEvery(n, 5, d.decimal(mix(n, 104729, 10_000_000), 2)), true),
+        column('is_test', TYPES.bool, (_d, n) => `((${n}) % 50 = 0)`),
+        column('occurred_at', TYPES.timestamp, (d, n) => d.timestamp(`(${n}) * 1000000 + ${mix(n, 7919, 1_000_000)}`)),
+        column('day', TYPES.date, (d, n) => d.date(`25567 + ${d.intDiv(n, '86400')}`)),
+      ],
+      uniqueKeys: [],
+      indexes: [],
+      foreignKeys: [],
     },
   ];
 }

@@ -1,16 +1,17 @@
 // Object storage cases: PostgreSQL into Parquet (a local folder, and an S3 API server on
-// loopback) and MariaDB into Parquet, each timed against the raw extraction of the same tables
+// loopback), PostgreSQL's narrow dataset (one table of 8 short columns, bench_src_narrow) into
+// a folder, and MariaDB into Parquet, each timed against the raw extraction of the same tables
 // by the engine's own client (psql COPY … TO STDOUT; mariadb --batch --quick) in the same run.
-// The goal: ferry's wall time at most 1.5 times the raw extraction, peak RSS under 300 MB.
+// The goal: ferry's wall time at most 1.5 times the raw extraction, peak RSS under 200 MB.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServerProcess } from '../test/server-process.js';
 import { type CaseResult, type Measurement, pairedRatio } from './cases.js';
-import type { BenchConfig } from './config.js';
-import type { Engine } from './dataset.js';
+import { type BenchConfig, NARROW_SOURCE_DB } from './config.js';
+import { type Engine, narrowTableDefs } from './dataset.js';
 import { runTimed, type Timed } from './process.js';
-import { type SourceData, sourceUrl } from './sources.js';
+import { ensureSource, type SourceData, sourceData, sourceUrl } from './sources.js';
 
 const BUCKET = 'ferry-bench';
 
@@ -45,7 +46,7 @@ export function extraction(
 }
 
 /** `ferry plan` then `ferry run` into a target URL, timed together; the manifests must count every row. */
-async function ferryInto(
+export async function ferryInto(
   config: BenchConfig,
   engine: Engine,
   source: SourceData,
@@ -110,23 +111,48 @@ export async function objectStoreCases(config: BenchConfig, source: SourceData):
   const port = server.port;
   // s3rver's own keys, by reference (other cases may have set AWS_* for their endpoints)
   process.env.BENCH_S3_KEY = 'S3RVER';
-  const cases: { engine: 'postgres' | 'mariadb'; title: string; target: string; lake: string; suffix: string }[] = [
+  const narrow = sourceData(config, source.rows, NARROW_SOURCE_DB, narrowTableDefs(source.rows));
+  await ensureSource('postgres', narrow, config.dataDir);
+  const cases: {
+    id: string;
+    engine: 'postgres' | 'mariadb';
+    source: SourceData;
+    title: string;
+    target: string;
+    lake: string;
+    suffix: string;
+  }[] = [
     {
+      id: 'objectstore-postgres',
       engine: 'postgres',
+      source,
       title: 'PostgreSQL → Parquet (folder)',
       target: `file:${join(work, 'pg-lake')}`,
       lake: join(work, 'pg-lake'),
       suffix: '',
     },
     {
+      id: 'objectstore-postgres-narrow',
       engine: 'postgres',
+      source: narrow,
+      title: 'PostgreSQL → Parquet, narrow rows (folder)',
+      target: `file:${join(work, 'pg-narrow-lake')}`,
+      lake: join(work, 'pg-narrow-lake'),
+      suffix: '',
+    },
+    {
+      id: 'objectstore-postgres-s3',
+      engine: 'postgres',
+      source,
       title: 'PostgreSQL → Parquet (S3 API)',
       target: `s3://\${env:BENCH_S3_KEY}:\${env:BENCH_S3_KEY}@${BUCKET}/pg?endpoint=http://127.0.0.1:${port}&forcePathStyle=true&region=us-east-1`,
       lake: join(s3Dir, BUCKET, 'pg'),
       suffix: '._S3rver_object',
     },
     {
+      id: 'objectstore-mariadb',
       engine: 'mariadb',
+      source,
       title: 'MariaDB → Parquet (folder)',
       target: `file:${join(work, 'mariadb-lake')}`,
       lake: join(work, 'mariadb-lake'),
@@ -136,7 +162,7 @@ export async function objectStoreCases(config: BenchConfig, source: SourceData):
   const results: CaseResult[] = [];
   try {
     for (const c of cases) {
-      const logFile = join(config.logDir, `objectstore-${c.engine}-${c.suffix ? 's3' : 'folder'}.log`);
+      const logFile = join(config.logDir, `${c.id}.log`);
       rmSync(logFile, { force: true });
       const ferryRuns: Timed[] = [];
       const referenceRuns: Timed[] = [];
@@ -144,24 +170,24 @@ export async function objectStoreCases(config: BenchConfig, source: SourceData):
       for (let run = 1; run <= config.repeat; run++) {
         console.log(`${c.title}: ferry (run ${run} of ${config.repeat})…`);
         const serverCpu = server.cpuSeconds();
-        ferryRuns.push(await ferryInto(config, c.engine, source, c.target, c.lake, c.suffix, logFile));
+        ferryRuns.push(await ferryInto(config, c.engine, c.source, c.target, c.lake, c.suffix, logFile));
         const last = ferryRuns.at(-1)!;
         console.log(
           `${c.title}: ferry took ${last.wallSeconds.toFixed(1)} s (CPU: ferry ${last.cpuSeconds!.toFixed(1)} s${c.suffix ? `, s3rver ${(server.cpuSeconds() - serverCpu).toFixed(1)} s` : ''})`,
         );
-        referenceRuns.push(await extraction(c.engine, source, logFile, work));
+        referenceRuns.push(await extraction(c.engine, c.source, logFile, work));
       }
-      const ferry = measurement('ferry', c.target.replace(/\?.*/, ''), source.rows, ferryRuns);
+      const ferry = measurement('ferry', c.target.replace(/\?.*/, ''), c.source.rows, ferryRuns);
       const reference = measurement(
         c.engine === 'postgres' ? 'psql COPY TO STDOUT' : 'mariadb --batch --quick',
         '/dev/null',
-        source.rows,
+        c.source.rows,
         referenceRuns,
       );
       console.log(
         `${c.title}: ferry ${ferry.wallSeconds.toFixed(1)} s, raw extraction ${reference.wallSeconds.toFixed(1)} s`,
       );
-      results.push(pairedRatio(`objectstore-${c.engine}${c.suffix ? '-s3' : ''}`, c.title, ferry, reference));
+      results.push(pairedRatio(c.id, c.title, ferry, reference));
     }
   } finally {
     await server.stop();

@@ -1,12 +1,12 @@
 // The results: a table on the terminal, bench/results.json and bench/results.md (which also
-// holds the large-value benchmark's section, from bench/results-large.json).
+// holds the scale curve's, the large-value benchmark's and the live-changes sections, from their JSON files).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CaseResult, Measurement } from './cases.js';
-import type { TableSizes } from './dataset.js';
 import type { Environment } from './environment.js';
 import { LARGE_RESULTS_FILE, largeMarkdown, type LargeResults } from './large-report.js';
 import { FOLLOW_RESULTS_FILE, followMarkdown, type FollowResults } from './follow-report.js';
+import { CURVE_RESULTS_FILE, curveMarkdown, type CurveResults } from './curve-report.js';
 
 export interface MemoryPoint {
   rows: number;
@@ -15,7 +15,7 @@ export interface MemoryPoint {
 
 export interface BenchResults {
   environment: Environment;
-  dataset: { rows: number; tables: TableSizes };
+  dataset: { rows: number; tables: Record<string, number> };
   /** `ferry plan` flags used (none: the plan's defaults). */
   ferryPlanFlags: string[];
   /** Runs per tool and case: the fastest is shown, the ratio is the median over the rounds. */
@@ -94,7 +94,9 @@ function markdown(results: BenchResults): string {
     '',
     `Measured ${e.measuredAt} on ${e.cpus} × ${e.cpuModel}, ${e.memoryGb} GB RAM, with the database servers on the same machine.`,
     '',
-    `Dataset: ${count(d.rows)} rows (customers ${count(d.tables.customers)}, orders ${count(d.tables.orders)}, order_items ${count(d.tables.order_items)}).`,
+    `Dataset: ${count(d.rows)} rows (${Object.entries(d.tables)
+      .map(([table, n]) => `${table} ${count(n)}`)
+      .join(', ')}).`,
     `Versions: Node ${e.node}, PostgreSQL ${e.postgres}, MariaDB ${e.mariadb}, SQLite ${e.sqlite}, ${e.pgloader}, ${e.pgDump}; ferry commit ${e.ferryCommit}` +
       (results.ferryPlanFlags.length ? `, planned with ${results.ferryPlanFlags.join(' ')}.` : ', plan defaults.'),
     '',
@@ -125,8 +127,10 @@ export function writeResultsMarkdown(benchDir: string): void {
   const main = readResults<BenchResults>(join(benchDir, 'results.json'));
   const large = readResults<LargeResults>(join(benchDir, LARGE_RESULTS_FILE));
   const follow = readResults<FollowResults>(join(benchDir, FOLLOW_RESULTS_FILE));
+  const curve = readResults<CurveResults>(join(benchDir, CURVE_RESULTS_FILE));
   const sections = [
     main ? markdown(main) : '# ferry benchmark results\n',
+    ...(curve ? [curveMarkdown(curve)] : []),
     ...(large ? [largeMarkdown(large)] : []),
     ...(follow ? [followMarkdown(follow)] : []),
   ];

@@ -1,8 +1,9 @@
 // `npm run bench`: builds the dataset in MariaDB, PostgreSQL and SQLite (once), then times
 // ferry against pgloader and pg_dump | psql loading each into PostgreSQL, and writes the results.
-// BENCH_ROWS (default 3,000,000) sizes the dataset, BENCH_SOURCE_DB (default bench_src) names it; BENCH_CASES=mariadb,postgres,sqlite,objectstore,dynamodb,follow,cutover,verify
+// BENCH_ROWS (default 3,000,000) sizes the dataset, BENCH_SOURCE_DB (default bench_src) names it; BENCH_CASES=mariadb,postgres,sqlite,objectstore,dynamodb,follow,cutover,verify,curve
 // picks cases (follow: live changes, bench/follow-lag.ts, with its own FOLLOW_* settings; cutover: the frozen window, bench/cutover.ts; verify: bench/verify.ts;
-// workers, only when named: bench/workers.ts, ferry worker on a queue); BENCH_REPEAT (default 3) sets the runs per tool, of which the fastest counts;
+// curve: the scale curve, bench/curve.ts, at BENCH_CURVE_ROWS; workers, only when named: bench/workers.ts, ferry worker on a queue);
+// BENCH_REPEAT (default 3) sets the runs per tool, of which the fastest counts;
 // BENCH_PARALLELISM and BENCH_ROWS_PER_CHUNK are passed to `ferry plan`.
 import { mkdirSync } from 'node:fs';
 import { loadConfig, SMALL_SOURCE_DB } from './config.js';
@@ -16,6 +17,7 @@ import { describeEnvironment } from './environment.js';
 import { runCutoverCases } from './cutover.js';
 import { runFollowCases } from './follow-lag.js';
 import { runWorkerCases } from './workers.js';
+import { runCurve } from './curve.js';
 import { ensureGnuTime, ensureInstalled } from './process.js';
 import { type MemoryPoint, printTable, writeResults } from './report.js';
 import { ensureSource, sourceData } from './sources.js';
@@ -29,10 +31,11 @@ async function main(): Promise<void> {
   mkdirSync(config.logDir, { recursive: true });
   if (wants('follow')) await runFollowCases(config);
   if (wants('cutover')) await runCutoverCases(config);
+  if (wants('curve')) await runCurve(config);
   // only when named: it measures scaling on this machine, not ferry against a reference
   if (config.cases.includes('workers')) await runWorkerCases(config);
-  // the live and workers cases alone need neither the dataset nor the copy cases' results
-  const alone = ['follow', 'cutover', 'workers'];
+  // the live, curve and workers cases alone need neither the dataset nor the copy cases' results
+  const alone = ['follow', 'cutover', 'curve', 'workers'];
   if (config.cases.length > 0 && config.cases.every((id) => alone.includes(id))) return;
   const sqlCaseIds = config.cases.filter((id) => !['dynamodb', 'objectstore', 'verify', ...alone].includes(id));
   const cases = config.cases.length > 0 && sqlCaseIds.length === 0 ? [] : selectCases(sqlCaseIds);

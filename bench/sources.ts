@@ -5,7 +5,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type BenchConfig, mariadbUrl, pgUrl, sqliteUrl } from './config.js';
-import { type Engine, tableDefs, type TableDef, tableSizes, type TableSizes } from './dataset.js';
+import { type Engine, tableDefs, type TableDef, tableSizes } from './dataset.js';
 import {
   mariadbRowCount,
   pgRowCount,
@@ -20,16 +20,23 @@ import { buildScript } from './dialects.js';
 /** One dataset and where it lives. */
 export interface SourceData {
   rows: number;
-  sizes: TableSizes;
+  /** rows per table */
+  sizes: Record<string, number>;
   tables: TableDef[];
   /** Database name in MariaDB and PostgreSQL. */
   db: string;
   sqlitePath: string;
 }
 
-export function sourceData(config: BenchConfig, rows: number, db: string): SourceData {
-  const sizes = tableSizes(rows);
-  return { rows, sizes, tables: tableDefs(sizes), db, sqlitePath: join(config.dataDir, `${db}.sqlite`) };
+/** A dataset of `rows` rows in database `db`: the three related tables unless other tables are given. */
+export function sourceData(
+  config: BenchConfig,
+  rows: number,
+  db: string,
+  tables: TableDef[] = tableDefs(tableSizes(rows)),
+): SourceData {
+  const sizes = Object.fromEntries(tables.map((t) => [t.name, t.rows]));
+  return { rows, sizes, tables, db, sqlitePath: join(config.dataDir, `${db}.sqlite`) };
 }
 
 export function sourceUrl(engine: Engine, source: SourceData): string {
@@ -45,7 +52,7 @@ export function sourceUrl(engine: Engine, source: SourceData): string {
 
 interface Marker {
   fingerprint: string;
-  rows: TableSizes;
+  rows: Record<string, number>;
 }
 
 function sourceRowCount(engine: Engine, source: SourceData, table: string): Promise<number> | number {
