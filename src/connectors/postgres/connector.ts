@@ -88,7 +88,11 @@ class PostgresConnector implements Connector {
     try {
       return await privileges(client, this.settings.schema, needs);
     } catch (e) {
-      throw queryError(e, 'READ_FAILED', 'cannot read the privileges of the PostgreSQL account');
+      throw queryError(
+        e,
+        'READ_FAILED',
+        `cannot read the privileges of the account on PostgreSQL at ${this.settings.endpoint.host}:${this.settings.endpoint.port}`,
+      );
     } finally {
       client.release();
     }
@@ -99,7 +103,11 @@ class PostgresConnector implements Connector {
     try {
       return await connectionRoom(client, this.settings.endpoint);
     } catch (e) {
-      throw queryError(e, 'READ_FAILED', 'cannot read the connection limits of the PostgreSQL server');
+      throw queryError(
+        e,
+        'READ_FAILED',
+        `cannot read the connection limits of PostgreSQL at ${this.settings.endpoint.host}:${this.settings.endpoint.port}`,
+      );
     } finally {
       client.release();
     }
