@@ -2,7 +2,8 @@
 // `redis://[user:password@]host:port/db[?prefix=NAME]`, its password (if any) a ${env:…} or
 // ${file:…} reference. Every key of the queue and its shared state starts with the prefix
 // (default `ferry`), so that several queues may share one Redis.
-import type { RedisOptions } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from '../../core/log.js';
 import { FerryError } from '../../core/errors.js';
 import { hasLiteralPassword, redact, resolveSecrets } from '../../core/secrets.js';
 
@@ -53,4 +54,22 @@ export function queueAddress(url: string): QueueAddress {
     prefix,
     shown,
   };
+}
+
+/** Connects to the queue's Redis and checks it answers; one line, saying `whatToDo`, when it cannot be reached. */
+export async function connectQueue(address: QueueAddress, log: Logger, whatToDo: string): Promise<Redis> {
+  const redis = new Redis({ ...address.connection, lazyConnect: true });
+  redis.on('error', (e) => log.debug({ err: e.message }, 'queue connection'));
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (e) {
+    redis.disconnect();
+    throw new FerryError(
+      'CONNECT_FAILED',
+      `cannot reach the queue at ${address.shown} (${(e as Error).message})`,
+      whatToDo,
+    );
+  }
+  return redis;
 }

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { Queue, QueueEvents } from 'bullmq';
 import { FerryError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import { queueAddress, CHUNK_QUEUE, type QueueAddress } from './address.js';
+import { connectQueue, queueAddress, CHUNK_QUEUE, type QueueAddress } from './address.js';
 import { failureOf, type ChunkJobMessage } from './job.js';
 import { SharedCheckpoints, type SharedChunk } from './shared-state.js';
 
@@ -49,19 +49,7 @@ export class ChunkQueue {
   /** Connects to the queue (a one-line error when it cannot be reached) and follows its events. */
   static async open(url: string, log: Logger): Promise<ChunkQueue> {
     const address = queueAddress(url);
-    const redis = new Redis({ ...address.connection, lazyConnect: true });
-    redis.on('error', (e) => log.debug({ err: e.message }, 'queue connection'));
-    try {
-      await redis.connect();
-      await redis.ping();
-    } catch (e) {
-      redis.disconnect();
-      throw new FerryError(
-        'CONNECT_FAILED',
-        `cannot reach the queue at ${address.shown} (${(e as Error).message})`,
-        'check that Redis runs there, or run the plan without --queue',
-      );
-    }
+    const redis = await connectQueue(address, log, 'check that Redis runs there, or run the plan without --queue');
     const opts = { connection: address.connection, prefix: address.prefix };
     const queue = new Queue<ChunkJobMessage>(CHUNK_QUEUE, opts);
     const events = new QueueEvents(CHUNK_QUEUE, opts);

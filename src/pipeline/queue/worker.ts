@@ -3,11 +3,9 @@
 // whose worker dies is taken over once its lock lapses (BullMQ's stall check) and replayed;
 // a job that fails for a reason a retry may fix is tried again after a backoff; any other
 // failure is final, and the coordinator stops the run with its line.
-import { Redis } from 'ioredis';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { FerryError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
-import { queueAddress, CHUNK_QUEUE } from './address.js';
+import { connectQueue, queueAddress, CHUNK_QUEUE } from './address.js';
 import {
   ChunkJobContext,
   executeChunkJob,
@@ -44,19 +42,7 @@ export interface WorkerOptions {
 /** Runs a worker until `signal`; returns how many jobs it finished. */
 export async function runWorker(opts: WorkerOptions): Promise<{ done: number; failed: number }> {
   const address = queueAddress(opts.queue);
-  const redis = new Redis({ ...address.connection, lazyConnect: true });
-  redis.on('error', (e) => opts.log.debug({ err: e.message }, 'queue connection'));
-  try {
-    await redis.connect();
-    await redis.ping();
-  } catch (e) {
-    redis.disconnect();
-    throw new FerryError(
-      'CONNECT_FAILED',
-      `cannot reach the queue at ${address.shown} (${(e as Error).message})`,
-      'check that Redis runs there and that this machine may reach it',
-    );
-  }
+  const redis = await connectQueue(address, opts.log, 'check that Redis runs there and that this machine may reach it');
   const ctx = new ChunkJobContext(new SharedCheckpoints(redis, address.prefix), opts.log, opts.concurrency);
   const counts = { done: 0, failed: 0 };
   const carry = async (job: Job<ChunkJobMessage, ChunkJobResult>): Promise<ChunkJobResult> => {
