@@ -7,8 +7,8 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
 import { parse, stringify } from 'yaml';
+import { launchChromium } from '../dist/test/browser.js';
 
 const cli = resolve('dist/src/cli/main.js');
 const images = resolve('docs/images');
@@ -30,17 +30,7 @@ doc.settings.throttle = { rowsPerSecond: 600 };
 doc.settings.parallelism = 1;
 writeFileSync(plan, stringify(doc));
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ],
-});
+const browser = await launchChromium();
 const run = spawn(process.execPath, [cli, 'run', 'ferry.plan.yaml', '--serve', '127.0.0.1:0'], { cwd: dir });
 try {
   let stdout = '';

@@ -11,13 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
-import { chromium } from 'playwright-core';
 import { parse, stringify } from 'yaml';
 import { DashboardModel } from '../../src/pipeline/observe/dashboard/model.js';
 import { isLoopback, parseListen } from '../../src/pipeline/observe/dashboard/server.js';
 import type { StoreFacts } from '../../src/pipeline/observe/dashboard/store-facts.js';
 import { StateStore, type TableStatus } from '../../src/pipeline/session/checkpoints.js';
 import { demoToRunAgain, ferry, ferryAsync, oneLine } from './support.js';
+import { launchChromium } from '../browser.js';
 
 /** The demo's tables and their rows. */
 const DEMO_ROWS: Record<string, number> = { customer: 500, product: 70, order: 1500, order_item: 3750 };
@@ -75,17 +75,7 @@ test('the dashboard in a browser: numbers move during a run and end at the exact
   doc.settings.parallelism = 1;
   writeFileSync(plan, stringify(doc));
   // the browser first: started on a busy machine, it must not miss the run
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  const browser = await launchChromium();
   const run = serve(['run', 'ferry.plan.yaml', '--serve', '127.0.0.1:0'], dir);
   try {
     const url = await dashboardUrl(run);
