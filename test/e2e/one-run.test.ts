@@ -62,13 +62,29 @@ async function count(engine: Engine, url: string, table: string): Promise<number
 
 let targets = 0;
 
-/** A plan whose copy takes a few seconds whatever the machine: reads throttled to 1500 rows a second. */
+/** A plan into `target` whose copy takes a few seconds whatever the machine: reads throttled to 1500 rows a second. */
+async function throttledPlan(target: string) {
+  return planFor(await source(), target, (p) => (p.settings.throttle = { rowsPerSecond: 1500 }), { rowsPerChunk: 500 });
+}
+
 async function slowPlan(engine: Engine) {
   const target = await freshDb(engine, `ferry_one_run_${engine}_${++targets}`);
-  const { file, dir } = await planFor(await source(), target, (p) => (p.settings.throttle = { rowsPerSecond: 1500 }), {
-    rowsPerChunk: 500,
-  });
-  return { file, dir, target };
+  return { ...(await throttledPlan(target)), target };
+}
+
+/** Two runs of the plan started together, from its own state folder and from another (as from a second machine). */
+async function runsFromTwoFolders(file: string, dir: string) {
+  const other = tmpDir('ferry-one-run-other-');
+  const results = await Promise.all([
+    ferryAsync(['run', file], { cwd: dir }),
+    ferryAsync(['run', file, '--state-dir', join(other, '.ferry')], { cwd: other }),
+  ]);
+  return { results, winner: results[0]!.code === 0 ? dir : other };
+}
+
+/** `ferry verify` from the state folder of the run that copied. */
+function verifyFrom(file: string, winner: string): Promise<CliResult> {
+  return ferryAsync(['verify', file, '--state-dir', join(winner, '.ferry')], { cwd: winner });
 }
 
 const REFUSED =
@@ -106,11 +122,7 @@ for (const engine of ENGINES)
 
     test('two runs started together from two state folders: the lock on the target refuses one', async () => {
       const { file, dir, target } = await slowPlan(engine);
-      const other = tmpDir('ferry-one-run-other-');
-      const results = await Promise.all([
-        ferryAsync(['run', file], { cwd: dir }),
-        ferryAsync(['run', file, '--state-dir', join(other, '.ferry')], { cwd: other }),
-      ]);
+      const { results } = await runsFromTwoFolders(file, dir);
       oneRefused(results, 'on the target', engine);
       assert.equal(await count(engine, target, 'keyed'), KEYED);
       assert.equal(await count(engine, target, 'loose'), LOOSE);
@@ -156,23 +168,13 @@ for (const engine of ENGINES)
   });
 
 test('two runs into a folder of Parquet files from two state folders: the lock file at its root refuses one', async () => {
-  const dir = tmpDir('ferry-one-run-lake-');
-  const { file } = await planFor(
-    await source(),
-    `file:${join(dir, 'lake')}`,
-    (p) => (p.settings.throttle = { rowsPerSecond: 1500 }),
-    { rowsPerChunk: 500 },
-  );
-  const other = tmpDir('ferry-one-run-other-');
-  const results = await Promise.all([
-    ferryAsync(['run', file], { cwd: dir }),
-    ferryAsync(['run', file, '--state-dir', join(other, '.ferry')], { cwd: other }),
-  ]);
+  const lake = join(tmpDir('ferry-one-run-lake-'), 'lake');
+  const { file, dir } = await throttledPlan(`file:${lake}`);
+  const { results, winner } = await runsFromTwoFolders(file, dir);
   oneRefused(results, 'on the target');
-  assert.deepEqual(readdirSync(join(dir, 'lake')).sort(), ['keyed', 'loose'], 'the lock file is gone');
+  assert.deepEqual(readdirSync(lake).sort(), ['keyed', 'loose'], 'the lock file is gone');
   // verify compares every row of the source with the files: each row is there exactly once
-  const winner = results[0]!.code === 0 ? dir : other;
-  const verify = await ferryAsync(['verify', file, '--state-dir', join(winner, '.ferry')], { cwd: winner });
+  const verify = await verifyFrom(file, winner);
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);
 });
 
@@ -182,23 +184,13 @@ test('two runs into S3 from two state folders: the lock object refuses one; a ve
   let readOnly = false;
   const proxy = await startDenyingProxy(s3, (r) => readOnly && ['PUT', 'POST', 'DELETE'].includes(r.method));
   try {
-    const { file, dir } = await planFor(
-      await source(),
-      s3.url('one-run', '', proxy.endpoint),
-      (p) => (p.settings.throttle = { rowsPerSecond: 1500 }),
-      { rowsPerChunk: 500 },
-    );
-    const other = tmpDir('ferry-one-run-other-');
-    const results = await Promise.all([
-      ferryAsync(['run', file], { cwd: dir }),
-      ferryAsync(['run', file, '--state-dir', join(other, '.ferry')], { cwd: other }),
-    ]);
+    const { file, dir } = await throttledPlan(s3.url('one-run', '', proxy.endpoint));
+    const { results, winner } = await runsFromTwoFolders(file, dir);
     oneRefused(results, 'on the target');
     const left = readdirSync(join(s3.dir, s3.bucket, 'one-run'));
     assert.ok(!left.some((n) => n.includes('.lock')), `the lock object is gone: ${left.join(', ')}`);
     readOnly = true;
-    const winner = results[0]!.code === 0 ? dir : other;
-    const verify = await ferryAsync(['verify', file, '--state-dir', join(winner, '.ferry')], { cwd: winner });
+    const verify = await verifyFrom(file, winner);
     assert.equal(verify.code, 0, verify.stdout + verify.stderr);
     assert.match(
       verify.stderr,
@@ -213,17 +205,8 @@ test('two runs into S3 from two state folders: the lock object refuses one; a ve
 test('two runs into DynamoDB from two state folders: the conditional lock item refuses one, and is gone after', async () => {
   const dynamo = await startDynalite();
   try {
-    const { file, dir } = await planFor(
-      await source(),
-      dynamo.url,
-      (p) => (p.settings.throttle = { rowsPerSecond: 1500 }),
-      { rowsPerChunk: 500 },
-    );
-    const other = tmpDir('ferry-one-run-other-');
-    const results = await Promise.all([
-      ferryAsync(['run', file], { cwd: dir }),
-      ferryAsync(['run', file, '--state-dir', join(other, '.ferry')], { cwd: other }),
-    ]);
+    const { file, dir } = await throttledPlan(dynamo.url);
+    const { results, winner } = await runsFromTwoFolders(file, dir);
     oneRefused(results, 'on the target');
     const client = new DynamoDBClient({ region: 'us-east-1', endpoint: dynamo.endpoint });
     try {
@@ -232,8 +215,7 @@ test('two runs into DynamoDB from two state folders: the conditional lock item r
     } finally {
       client.destroy();
     }
-    const winner = results[0]!.code === 0 ? dir : other;
-    const verify = await ferryAsync(['verify', file, '--state-dir', join(winner, '.ferry')], { cwd: winner });
+    const verify = await verifyFrom(file, winner);
     assert.equal(verify.code, 0, verify.stdout + verify.stderr);
   } finally {
     await dynamo.stop();
