@@ -85,6 +85,8 @@ export class SqsChunkCarrier {
     const { log } = this.settings;
     try {
       const message = parseChunkJob(record.body);
+      // a job of another plan was sent to the wrong function: refused (its queue's dead-letter queue keeps it)
+      await c.ctx.plan(message);
       const { plan, table, chunk } = message;
       const token = await c.shared.claim(plan.hash, table, chunk, claimMs);
       if (!token)

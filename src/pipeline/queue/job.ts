@@ -119,7 +119,8 @@ export class ChunkJobContext {
     readonly planFile?: string,
   ) {}
 
-  async open(message: ChunkJobMessage): Promise<{ opened: Opened; view: ReadView }> {
+  /** The plan a job names, opened once: refused in one line when this worker's plan is another. */
+  plan(message: ChunkJobMessage): Promise<Opened> {
     let opening = this.plans.get(message.plan.hash);
     if (!opening) {
       const file = this.planFile ?? message.plan.file;
@@ -137,7 +138,11 @@ export class ChunkJobContext {
       this.plans.set(message.plan.hash, opening);
       opening.catch(() => this.plans.delete(message.plan.hash));
     }
-    const opened = await opening;
+    return opening;
+  }
+
+  async open(message: ChunkJobMessage): Promise<{ opened: Opened; view: ReadView }> {
+    const opened = await this.plan(message);
     if (opened.view?.snapshot !== message.snapshot) {
       const { reader, source } = opened.endpoints;
       if (!reader.importView)
