@@ -10,6 +10,7 @@
 import { FerryError, isTransient, type ErrorCode } from '../../core/errors.js';
 import type { ReadView } from '../../core/contracts.js';
 import type { Logger } from '../../core/log.js';
+import { loadPlan } from '../../core/plan.js';
 import { hasLiteralPassword } from '../../core/secrets.js';
 import type { KeyRange } from '../../core/types.js';
 import { stateParse, stateStringify } from '../../core/values.js';
@@ -54,6 +55,15 @@ export function chunkJobMessage(m: Omit<ChunkJobMessage, 'v' | 'range'> & { rang
   return { v: 1, ...m, range: stateStringify(m.range) };
 }
 
+function knownFormat(v: unknown): void {
+  if (v !== 1)
+    throw new FerryError(
+      'UNSUPPORTED',
+      `a chunk job of format ${JSON.stringify(v)} reached a worker that knows 1`,
+      'run the same ferry version on every machine',
+    );
+}
+
 /** A chunk job's message from the text a carrier received (a queue message's body); one line naming what is wrong. */
 export function parseChunkJob(text: string): ChunkJobMessage {
   const bad = (why: string) =>
@@ -70,12 +80,7 @@ export function parseChunkJob(text: string): ChunkJobMessage {
   }
   if (typeof m !== 'object' || m === null || Array.isArray(m)) throw bad('is not a JSON object');
   const o = m as Record<string, unknown>;
-  if (o.v !== 1)
-    throw new FerryError(
-      'UNSUPPORTED',
-      `a chunk job of format ${JSON.stringify(o.v)} reached a worker that knows 1`,
-      'run the same ferry version on every machine',
-    );
+  knownFormat(o.v);
   const plan = o.plan as Record<string, unknown> | undefined;
   if (typeof plan?.file !== 'string' || typeof plan.hash !== 'string') throw bad('has no plan.file and plan.hash');
   for (const k of ['source', 'target', 'runId', 'table', 'range', 'snapshot'] as const)
@@ -124,17 +129,24 @@ export class ChunkJobContext {
     let opening = this.plans.get(message.plan.hash);
     if (!opening) {
       const file = this.planFile ?? message.plan.file;
-      opening = openEndpoints(file, { log: this.log }).then(async (endpoints) => {
+      const differs = (hash: string) =>
+        new FerryError(
+          'PLAN_INVALID',
+          `the plan ${file} on this worker is not the plan the run was started with (hash ${hash.slice(0, 12)}, not ${message.plan.hash.slice(0, 12)})`,
+          'give every worker the same plan file as the machine that runs `ferry run --queue`',
+        );
+      opening = (async () => {
+        // checked before anything is connected to (a job of another plan costs a read of the
+        // file), and again on the plan the endpoints were opened from (the file may change meanwhile)
+        const { hash } = loadPlan(file);
+        if (hash !== message.plan.hash) throw differs(hash);
+        const endpoints = await openEndpoints(file, { log: this.log });
         if (endpoints.hash !== message.plan.hash) {
           await endpoints.close();
-          throw new FerryError(
-            'PLAN_INVALID',
-            `the plan ${file} on this worker is not the plan the run was started with (hash ${endpoints.hash.slice(0, 12)}, not ${message.plan.hash.slice(0, 12)})`,
-            'give every worker the same plan file as the machine that runs `ferry run --queue`',
-          );
+          throw differs(endpoints.hash);
         }
         return { endpoints, throttle: Throttle.of(endpoints.plan.settings.throttle, systemClock) };
-      });
+      })();
       this.plans.set(message.plan.hash, opening);
       opening.catch(() => this.plans.delete(message.plan.hash));
     }
@@ -183,12 +195,7 @@ export async function executeChunkJob(
   ctx: ChunkJobContext,
   opts: { replace?: boolean; onRows?: (rows: number) => void } = {},
 ): Promise<ChunkJobResult> {
-  if (message.v !== 1)
-    throw new FerryError(
-      'UNSUPPORTED',
-      `a chunk job of format ${String(message.v)} reached a worker that knows 1`,
-      'run the same ferry version on every machine',
-    );
+  knownFormat(message.v);
   const { opened, view } = await ctx.open(message);
   const { endpoints } = opened;
   const m = endpoints.waves.flat().find((t) => t.target.name === message.table);
