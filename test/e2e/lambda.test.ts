@@ -12,10 +12,13 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { createLogger } from '../../src/core/log.js';
 import { closeHandler, handler, settingsFromEnv, SqsChunkCarrier } from '../../src/lambda/handler.js';
 import { CHUNK_QUEUE } from '../../src/pipeline/queue/address.js';
-import type { ChunkJobMessage } from '../../src/pipeline/queue/job.js';
+import { parseChunkJob, type ChunkJobMessage } from '../../src/pipeline/queue/job.js';
+import { SharedCheckpoints } from '../../src/pipeline/queue/shared-state.js';
+import type { FerryError } from '../../src/core/errors.js';
 import { freshMysql, freshPg, MYSQL_BASE, mysqlExec, mysqlUser, pgExec, tmpDir, dbName } from '../helpers.js';
 import { ferry, ferryAsync, fillItems, itemsIn, oneLine, planFor } from './support.js';
 import { dropQueue, queueContents, queueUrl } from './queue-support.js';
@@ -232,6 +235,58 @@ describe('ferry/lambda: chunk jobs from SQS events', () => {
     }
     const left = await queueContents(queue);
     assert.ok(!left.text.includes(canary));
+  });
+
+  test('a chunk claimed by one delivery is refused to another until its holder lets it go', async () => {
+    const u = new URL(queue);
+    const redis = new Redis({ host: u.hostname, port: Number(u.port) });
+    try {
+      const shared = new SharedCheckpoints(redis, `${u.searchParams.get('prefix')!}_claims`);
+      const first = await shared.claim('h', 'items', 3, 60_000);
+      assert.ok(first);
+      assert.equal(await shared.claim('h', 'items', 3, 60_000), undefined);
+      assert.ok(await shared.claim('h', 'items', 4, 60_000), 'another chunk is free');
+      await shared.release('h', 'items', 3, 'not-the-holder');
+      assert.equal(await shared.claim('h', 'items', 3, 60_000), undefined, 'only the holder lets it go');
+      await shared.release('h', 'items', 3, first);
+      assert.ok(await shared.claim('h', 'items', 3, 50), 'free again');
+      await sleep(150);
+      assert.ok(await shared.claim('h', 'items', 3, 60_000), 'a claim lapses with its invocation');
+    } finally {
+      const keys = await redis.keys(`${u.searchParams.get('prefix')!}_claims:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+    }
+  });
+
+  test('a message that is not a chunk job is refused in one line naming what is wrong', () => {
+    const good = {
+      v: 1,
+      plan: { file: '/p.yaml', hash: 'abc' },
+      source: 'postgres://u:${env:P}@h/db',
+      target: 'mysql://u:${env:Q}@h/db',
+      runId: 'r',
+      table: 't',
+      chunk: 0,
+      range: '{}',
+      snapshot: 's',
+      batchRows: 100,
+      replace: false,
+    };
+    assert.deepEqual(parseChunkJob(JSON.stringify(good)), good);
+    const cases: [unknown, RegExp][] = [
+      ['[1]', /is not a JSON object/],
+      [{ ...good, v: 2 }, /a chunk job of format 2 reached a worker that knows 1/],
+      [{ ...good, plan: { file: '/p.yaml' } }, /has no plan\.file and plan\.hash/],
+      [{ ...good, snapshot: undefined }, /has no snapshot/],
+      [{ ...good, chunk: -1 }, /has no whole number chunk/],
+      [{ ...good, replace: 'yes' }, /has no replace/],
+    ];
+    for (const [body, why] of cases)
+      assert.throws(
+        () => parseChunkJob(typeof body === 'string' ? body : JSON.stringify(body)),
+        (e: FerryError) => why.test(e.oneLine()) && !e.oneLine().includes('\n'),
+      );
   });
 
   test('a function without its settings says which, in one line', async () => {
