@@ -36,8 +36,6 @@ export interface SharedTableProgress {
   /** as the coordinator split the table (0 before) */
   chunks: number;
   done: number;
-  running: number;
-  failed: number;
   rows: number;
   rejects: number;
 }
@@ -184,20 +182,17 @@ export class SharedCheckpoints implements ChunkCheckpoints {
     const out = new Map<string, SharedTableProgress>();
     const of = (table: string) => {
       let t = out.get(table);
-      if (!t) out.set(table, (t = { chunks: 0, done: 0, running: 0, failed: 0, rows: 0, rejects: 0 }));
+      if (!t) out.set(table, (t = { chunks: 0, done: 0, rows: 0, rejects: 0 }));
       return t;
     };
     for (const [table, chunks] of Object.entries(tables)) of(table).chunks = Number(chunks);
     for (const [f, s] of Object.entries(status)) {
       const t = of((JSON.parse(f) as [string, number])[0]);
-      if (s === 'running') t.running++;
-      else if (s === 'failed') t.failed++;
-      else if (s === 'done') {
-        t.done++;
-        const d = stateParse<NonNullable<SharedChunk['done']>>(done[f] ?? '{"rows":0,"rejects":[]}');
-        t.rows += d.rows;
-        t.rejects += d.rejects.length;
-      }
+      if (s !== 'done' || !done[f]) continue;
+      const d = stateParse<NonNullable<SharedChunk['done']>>(done[f]);
+      t.done++;
+      t.rows += d.rows;
+      t.rejects += d.rejects.length;
     }
     return { ...(run ? { run } : {}), tables: out };
   }
