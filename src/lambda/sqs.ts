@@ -43,7 +43,10 @@ interface RecordOutcome {
 interface Connected {
   redis: Redis;
   shared: SharedCheckpoints;
+  /** the plan's endpoints and the imported snapshot, kept across events while they work */
   ctx: ChunkJobContext;
+  /** a copy failed: the endpoints are opened afresh for the next event (a frozen instance's connections may have been cut) */
+  stale: boolean;
 }
 
 export class SqsChunkCarrier {
@@ -62,7 +65,7 @@ export class SqsChunkCarrier {
         "check the function's FERRY_STATE and that its network reaches Redis",
       );
       const shared = new SharedCheckpoints(redis, address.prefix);
-      return { redis, shared, ctx: new ChunkJobContext(shared, log, concurrency, plan) };
+      return { redis, shared, ctx: new ChunkJobContext(shared, log, concurrency, plan), stale: false };
     })();
     this.connected.catch(() => (this.connected = undefined));
     return this.connected;
@@ -77,6 +80,12 @@ export class SqsChunkCarrier {
       for (let r = records.shift(); r; r = records.shift()) outcomes.push(await this.carry(c, r, claimMs));
     };
     await Promise.all(Array.from({ length: Math.max(1, this.settings.concurrency) }, lane));
+    if (c.stale) {
+      const { shared, concurrency, plan, log } = { ...c, ...this.settings };
+      await c.ctx.close();
+      c.ctx = new ChunkJobContext(shared, log, concurrency, plan);
+      c.stale = false;
+    }
     return { batchItemFailures: outcomes.filter((o) => o.error).map((o) => ({ itemIdentifier: o.messageId })) };
   }
 
@@ -111,6 +120,9 @@ export class SqsChunkCarrier {
         const result = await executeChunkJob(message, c.ctx, {
           // a message delivered again, or a chunk an earlier delivery started, may have committed rows
           replace: Number(record.attributes?.ApproximateReceiveCount ?? 1) > 1 || before !== undefined,
+        }).catch((e: unknown) => {
+          c.stale = true;
+          throw e;
         });
         log.info({ messageId, table, chunk, rows: result.rows, rejects: result.rejects }, 'chunk written');
         return { messageId, result };

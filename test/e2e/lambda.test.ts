@@ -172,6 +172,13 @@ describe('ferry/lambda: chunk jobs from SQS events', () => {
       assert.equal(items.chunksDone, 2);
       assert.equal(items.rows, 2000);
 
+      // the instance's target connections are cut while it waits (as a frozen function's may be): the next events still copy
+      const conns = (await mysqlExec(MYSQL_BASE, 'SELECT id FROM information_schema.processlist WHERE user = ?', [
+        user,
+      ])) as { id: number }[];
+      assert.ok(conns.length > 0, 'the function keeps its target connections between events');
+      for (const { id } of conns) await mysqlExec(MYSQL_BASE, `KILL ${id}`).catch(() => {});
+
       // the rest as they come: each once through the handler, and one of them at the same moment
       // through a second instance of the function as well
       let twice = false;
