@@ -43,6 +43,7 @@ export { runWorker, type WorkerOptions } from './pipeline/queue/worker.js';
 export {
   executeChunkJob,
   chunkJobMessage,
+  parseChunkJob,
   ChunkJobContext,
   jobFailure,
   failureOf,

@@ -612,9 +612,10 @@ async function main(argv: string[]): Promise<number> {
     .description('where a plan stands: its phase, each table, and the live changes it follows')
     .argument('<plan>', 'plan file')
     .option('--state-dir <dir>', 'checkpoint store folder')
+    .option('--queue <url>', "a queued run's, from any machine: read its shared state on this queue")
     .option('--json', 'machine-readable output')
-    .action(async (planFile: string, o: { stateDir?: string; json?: boolean }) => {
-      const st = await planStatus(planFile, { log: logger(globals()), stateDir: o.stateDir });
+    .action(async (planFile: string, o: { stateDir?: string; queue?: string; json?: boolean }) => {
+      const st = await planStatus(planFile, { log: logger(globals()), stateDir: o.stateDir, queue: o.queue });
       if (o.json) out(JSON.stringify(st, null, 2));
       else printStatus(st);
     });

@@ -1,6 +1,6 @@
 // The layers of docs/architecture.md, checked on every import of src/: core imports nothing of
 // ferry; stores only core; a connector only core, stores and its own folder; the pipeline no
-// connector but through the registry; the CLI no connector at all.
+// connector but through the registry; the CLI and the Lambda handler no connector at all.
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -33,6 +33,8 @@ function allowed(from: string, to: string): boolean {
       return toLayer !== 'cli' && toLayer !== 'connectors';
     case 'cli':
       return toLayer !== 'connectors';
+    case 'lambda':
+      return toLayer !== 'connectors' && toLayer !== 'cli';
     default:
       return true;
   }
@@ -58,5 +60,7 @@ test('the check sees a wrong import', () => {
   assert.equal(allowed('pipeline/copy/run.ts', 'connectors/postgres/connector.ts'), false);
   assert.equal(allowed('pipeline/plan/assess.ts', 'connectors/index.ts'), true);
   assert.equal(allowed('cli/main.ts', 'connectors/index.ts'), false);
+  assert.equal(allowed('lambda/sqs.ts', 'connectors/index.ts'), false);
+  assert.equal(allowed('lambda/handler.ts', 'cli/main.ts'), false);
   assert.equal(allowed('connectors/index.ts', 'connectors/mysql/connector.ts'), false);
 });

@@ -77,9 +77,10 @@ function auditLines(dir: string): Record<string, unknown>[] {
 describe('ferry worker on a queue', () => {
   test('three workers, one SIGKILLed mid-chunk and one added: exactly one copy of every row, no secret in the queue', async () => {
     const { source, target } = await endpoints('kill');
-    // each worker reads 1000 rows a second: a chunk of 2000 rows takes it two seconds
+    // each worker reads 500 rows a second: a chunk of 2000 rows takes it four seconds, so that
+    // chunks are left for the worker added mid-run even when a loaded machine starts it slowly
     const { file, dir } = await planFor(source, target, (p) => {
-      p.settings.throttle = { rowsPerSecond: 1000 };
+      p.settings.throttle = { rowsPerSecond: 500 };
       p.settings.batchRows = 250;
     });
     const queue = queueUrl('kill');

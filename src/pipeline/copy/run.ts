@@ -189,7 +189,7 @@ async function copyPlan(
     ctl.batchRows = bounds.batchRows;
     if (opts.queue) {
       ctl.queue = await ChunkQueue.open(opts.queue, session.log);
-      await ctl.queue.dropStale(hash);
+      await ctl.queue.begin(hash, runId);
       await ctl.queue.limitRate(opts.chunksPerSecond);
       audit.record('queue opened', { queue: redact(opts.queue), chunksPerSecond: opts.chunksPerSecond ?? null });
     }
@@ -432,6 +432,7 @@ async function copyAll(
         const chunks = state.chunks(hash, m.target.name);
         const pending = chunks.filter((c) => c.status !== 'done');
         emit({ type: 'chunks', table: m.target.name, chunks: chunks.length, done: chunks.length - pending.length });
+        await ctl.queue?.shared.tableSplit(hash, m.target.name, chunks.length);
         if (pending.length > 0) remaining.set(m.target.name, pending.length);
         for (const chunk of pending) queue.push({ m, chunk });
         wake();

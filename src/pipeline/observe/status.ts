@@ -6,6 +6,8 @@ import { loadPlan } from '../../core/plan.js';
 import { stateExists, type StreamRecord, type TableStatus } from '../session/checkpoints.js';
 import { changeLogSettings, streamName } from '../follow/follow.js';
 import { openSession, type SessionOptions } from '../session/session.js';
+import { queuedStatus } from '../queue/status.js';
+import { silentLogger } from '../../core/log.js';
 
 export type Phase = 'not started' | 'copying' | 'copied' | 'following' | 'frozen' | 'cut over';
 
@@ -45,9 +47,17 @@ export interface PlanStatus {
   stream?: StreamStatus;
 }
 
-export async function planStatus(planFile: string, opts: SessionOptions = {}): Promise<PlanStatus> {
-  // a plan no run has touched: nothing to connect to, and no state to make
+export async function planStatus(
+  planFile: string,
+  opts: SessionOptions & { queue?: string } = {},
+): Promise<PlanStatus> {
   const { plan, hash } = loadPlan(planFile);
+  // a queued run seen from any machine: its shared state, not a state folder
+  if (opts.queue) {
+    const q = await queuedStatus(plan, planFile, hash, opts.queue, opts.log ?? silentLogger);
+    return { plan: planFile, hash, phase: 'copying', ...q };
+  }
+  // a plan no run has touched: nothing to connect to, and no state to make
   if (!stateExists(resolve(opts.stateDir ?? plan.settings.stateDir)))
     return {
       plan: planFile,

@@ -73,8 +73,13 @@ export class ChunkQueue {
     this.poller = setInterval(() => void this.poll(), POLL_MS);
   }
 
-  /** Jobs of an earlier run of the plan still waiting (their coordinator is gone): this run copies their chunks. */
-  async dropStale(planHash: string): Promise<void> {
+  /**
+   * The run starts coordinating the plan: jobs of an earlier run of the plan still waiting (their
+   * coordinator is gone) are dropped, as this run copies their chunks, and the shared state names
+   * this run (carriers refuse another run's jobs; `ferry status --queue` shows it).
+   */
+  async begin(planHash: string, runId: string): Promise<void> {
+    await this.shared.beginRun(planHash, { id: runId, started: new Date().toISOString() });
     const waiting = await this.queue.getJobs(['waiting', 'delayed', 'prioritized', 'paused']);
     for (const job of waiting)
       if ((job.data as ChunkJobMessage | undefined)?.plan?.hash === planHash) await job.remove().catch(() => {});
@@ -174,6 +179,7 @@ export class ChunkQueue {
     const cleanup = async () => {
       for (const id of this.added) await this.queue.remove(id).catch(() => 0);
       await this.queue.removeGlobalRateLimit();
+      await this.shared.endRun(planHash);
       if (finished) await this.shared.forget(planHash);
       const left = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused');
       if (Object.values(left).every((n) => n === 0)) await this.queue.obliterate().catch(() => {});

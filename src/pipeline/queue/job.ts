@@ -5,10 +5,12 @@
 //
 // The message holds no secret: the plan's endpoints travel as the plan writes them, with
 // ${env:…}/${file:…} references that each worker resolves from its own environment, and the
-// plan itself is read from `plan.file` on the worker's machine (its hash must match).
+// plan itself is read from `plan.file` on the worker's machine, or from the file the carrier
+// names instead (a function's deployment package); its hash must match.
 import { FerryError, isTransient, type ErrorCode } from '../../core/errors.js';
 import type { ReadView } from '../../core/contracts.js';
 import type { Logger } from '../../core/log.js';
+import { loadPlan } from '../../core/plan.js';
 import { hasLiteralPassword } from '../../core/secrets.js';
 import type { KeyRange } from '../../core/types.js';
 import { stateParse, stateStringify } from '../../core/values.js';
@@ -53,6 +55,42 @@ export function chunkJobMessage(m: Omit<ChunkJobMessage, 'v' | 'range'> & { rang
   return { v: 1, ...m, range: stateStringify(m.range) };
 }
 
+function knownFormat(v: unknown): void {
+  if (v !== 1)
+    throw new FerryError(
+      'UNSUPPORTED',
+      `a chunk job of format ${JSON.stringify(v)} reached a worker that knows 1`,
+      'run the same ferry version on every machine',
+    );
+}
+
+/** A chunk job's message from the text a carrier received (a queue message's body); one line naming what is wrong. */
+export function parseChunkJob(text: string): ChunkJobMessage {
+  const bad = (why: string) =>
+    new FerryError(
+      'UNSUPPORTED',
+      `a chunk job message ${why}`,
+      'send only the messages `ferry run --queue` makes (docs/scale-out.md, "The chunk job message")',
+    );
+  let m: unknown;
+  try {
+    m = JSON.parse(text);
+  } catch {
+    throw bad('is not JSON');
+  }
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) throw bad('is not a JSON object');
+  const o = m as Record<string, unknown>;
+  knownFormat(o.v);
+  const plan = o.plan as Record<string, unknown> | undefined;
+  if (typeof plan?.file !== 'string' || typeof plan.hash !== 'string') throw bad('has no plan.file and plan.hash');
+  for (const k of ['source', 'target', 'runId', 'table', 'range', 'snapshot'] as const)
+    if (typeof o[k] !== 'string') throw bad(`has no ${k}`);
+  for (const k of ['chunk', 'batchRows'] as const)
+    if (!Number.isSafeInteger(o[k]) || (o[k] as number) < 0) throw bad(`has no whole number ${k}`);
+  if (typeof o.replace !== 'boolean') throw bad('has no replace');
+  return m as ChunkJobMessage;
+}
+
 /** What a chunk job reports when done: a summary (the rows and rejects are in the checkpoint store). */
 export interface ChunkJobResult {
   table: string;
@@ -82,26 +120,41 @@ export class ChunkJobContext {
     readonly log: Logger,
     /** jobs the worker carries out at once: the readers of its view */
     readonly concurrency: number,
+    /** the plan file on this machine, where it is not at the path the jobs name (a function's deployment package) */
+    readonly planFile?: string,
   ) {}
 
-  async open(message: ChunkJobMessage): Promise<{ opened: Opened; view: ReadView }> {
+  /** The plan a job names, opened once: refused in one line when this worker's plan is another. */
+  plan(message: ChunkJobMessage): Promise<Opened> {
     let opening = this.plans.get(message.plan.hash);
     if (!opening) {
-      opening = openEndpoints(message.plan.file, { log: this.log }).then(async (endpoints) => {
+      const file = this.planFile ?? message.plan.file;
+      const differs = (hash: string) =>
+        new FerryError(
+          'PLAN_INVALID',
+          `the plan ${file} on this worker is not the plan the run was started with (hash ${hash.slice(0, 12)}, not ${message.plan.hash.slice(0, 12)})`,
+          'give every worker the same plan file as the machine that runs `ferry run --queue`',
+        );
+      opening = (async () => {
+        // checked before anything is connected to (a job of another plan costs a read of the
+        // file), and again on the plan the endpoints were opened from (the file may change meanwhile)
+        const { hash } = loadPlan(file);
+        if (hash !== message.plan.hash) throw differs(hash);
+        const endpoints = await openEndpoints(file, { log: this.log });
         if (endpoints.hash !== message.plan.hash) {
           await endpoints.close();
-          throw new FerryError(
-            'PLAN_INVALID',
-            `the plan ${message.plan.file} on this worker is not the plan the run was started with (hash ${endpoints.hash.slice(0, 12)}, not ${message.plan.hash.slice(0, 12)})`,
-            'give every worker the same plan file as the machine that runs `ferry run --queue`',
-          );
+          throw differs(endpoints.hash);
         }
         return { endpoints, throttle: Throttle.of(endpoints.plan.settings.throttle, systemClock) };
-      });
+      })();
       this.plans.set(message.plan.hash, opening);
       opening.catch(() => this.plans.delete(message.plan.hash));
     }
-    const opened = await opening;
+    return opening;
+  }
+
+  async open(message: ChunkJobMessage): Promise<{ opened: Opened; view: ReadView }> {
+    const opened = await this.plan(message);
     if (opened.view?.snapshot !== message.snapshot) {
       const { reader, source } = opened.endpoints;
       if (!reader.importView)
@@ -142,12 +195,7 @@ export async function executeChunkJob(
   ctx: ChunkJobContext,
   opts: { replace?: boolean; onRows?: (rows: number) => void } = {},
 ): Promise<ChunkJobResult> {
-  if (message.v !== 1)
-    throw new FerryError(
-      'UNSUPPORTED',
-      `a chunk job of format ${String(message.v)} reached a worker that knows 1`,
-      'run the same ferry version on every machine',
-    );
+  knownFormat(message.v);
   const { opened, view } = await ctx.open(message);
   const { endpoints } = opened;
   const m = endpoints.waves.flat().find((t) => t.target.name === message.table);

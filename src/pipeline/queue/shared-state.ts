@@ -3,6 +3,7 @@
 // It implements the chunk part of the checkpoint interface (session/checkpoints.ts
 // `ChunkCheckpoints`); the coordinator copies each chunk it finds done into its local store,
 // which keeps everything else (runs, tables, phases, the audit log) for status, report and rollback.
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Digest } from '../../core/digest.js';
 import { redact } from '../../core/secrets.js';
@@ -24,6 +25,26 @@ export interface SharedChunk {
   error?: string;
 }
 
+/** The run that coordinates a plan. */
+export interface SharedRun {
+  id: string;
+  /** ISO time */
+  started: string;
+}
+
+export interface SharedTableProgress {
+  /** as the coordinator split the table (0 before) */
+  chunks: number;
+  done: number;
+  rows: number;
+  rejects: number;
+}
+
+export interface SharedProgress {
+  run?: SharedRun;
+  tables: Map<string, SharedTableProgress>;
+}
+
 const field = (table: string, idx: number) => JSON.stringify([table, idx]);
 
 /** A failure is recorded unless a worker has finished the chunk meanwhile (a stalled one, taken over, fails late). */
@@ -32,6 +53,11 @@ if redis.call('HGET', KEYS[1], ARGV[1]) ~= 'done' then
   redis.call('HSET', KEYS[1], ARGV[1], 'failed')
   redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 end
+return 0`;
+
+/** A claim is let go only by its holder (one whose claim lapsed must not end the next holder's). */
+const RELEASE_IF_HELD = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
 return 0`;
 
 export class SharedCheckpoints implements ChunkCheckpoints {
@@ -47,7 +73,30 @@ export class SharedCheckpoints implements ChunkCheckpoints {
       attempts: `${base}:attempts`,
       done: `${base}:done`,
       error: `${base}:error`,
+      /** the run that coordinates the plan now: its id and start */
+      run: `${base}:run`,
+      /** chunks per table, as the coordinator split them */
+      tables: `${base}:tables`,
     };
+  }
+
+  private claimKey(planHash: string, table: string, idx: number): string {
+    return `${this.prefix}:state:${planHash}:claim:${field(table, idx)}`;
+  }
+
+  /**
+   * Claims a chunk for `ms` (a carrier without a queue lock of its own, such as a function fed
+   * by a queue that may deliver a message twice at once); the claim's token, or undefined when
+   * another holds it.
+   */
+  async claim(planHash: string, table: string, idx: number, ms: number): Promise<string | undefined> {
+    const token = randomUUID();
+    const ok = await this.redis.set(this.claimKey(planHash, table, idx), token, 'PX', Math.max(1, ms), 'NX');
+    return ok === 'OK' ? token : undefined;
+  }
+
+  async release(planHash: string, table: string, idx: number, token: string): Promise<void> {
+    await this.redis.eval(RELEASE_IF_HELD, 1, this.claimKey(planHash, table, idx), token);
   }
 
   async startChunk(planHash: string, table: string, idx: number): Promise<void> {
@@ -100,17 +149,52 @@ export class SharedCheckpoints implements ChunkCheckpoints {
     };
   }
 
-  /** Chunks by table and state (`ferry status` of a queued run in progress). */
-  async counts(planHash: string): Promise<Map<string, Map<ChunkStatus, number>>> {
-    const all = await this.redis.hgetall(this.keys(planHash).status);
-    const out = new Map<string, Map<ChunkStatus, number>>();
-    for (const [f, status] of Object.entries(all)) {
-      const [table] = JSON.parse(f) as [string, number];
-      const byStatus = out.get(table) ?? new Map<ChunkStatus, number>();
-      byStatus.set(status as ChunkStatus, (byStatus.get(status as ChunkStatus) ?? 0) + 1);
-      out.set(table, byStatus);
+  /** The coordinator's run of the plan starts: carriers take only its chunk jobs. */
+  async beginRun(planHash: string, run: SharedRun): Promise<void> {
+    await this.redis.hset(this.keys(planHash).run, { id: run.id, started: run.started });
+  }
+
+  /** The coordinator has split a table into `chunks` chunks. */
+  async tableSplit(planHash: string, table: string, chunks: number): Promise<void> {
+    await this.redis.hset(this.keys(planHash).tables, table, chunks);
+  }
+
+  /** The run coordinating the plan now, if any: a chunk job of another run is void. */
+  async liveRun(planHash: string): Promise<SharedRun | undefined> {
+    const run = await this.redis.hgetall(this.keys(planHash).run);
+    return run.id && run.started ? { id: run.id, started: run.started } : undefined;
+  }
+
+  /** The coordinator's run ends; its chunk states stay for the next run to resume from. */
+  async endRun(planHash: string): Promise<void> {
+    await this.redis.del(this.keys(planHash).run);
+  }
+
+  /** Where a queued run stands, from any machine (`ferry status PLAN --queue URL`). */
+  async progress(planHash: string): Promise<SharedProgress> {
+    const k = this.keys(planHash);
+    const [run, tables, status, done] = await Promise.all([
+      this.liveRun(planHash),
+      this.redis.hgetall(k.tables),
+      this.redis.hgetall(k.status),
+      this.redis.hgetall(k.done),
+    ]);
+    const out = new Map<string, SharedTableProgress>();
+    const of = (table: string) => {
+      let t = out.get(table);
+      if (!t) out.set(table, (t = { chunks: 0, done: 0, rows: 0, rejects: 0 }));
+      return t;
+    };
+    for (const [table, chunks] of Object.entries(tables)) of(table).chunks = Number(chunks);
+    for (const [f, s] of Object.entries(status)) {
+      const t = of((JSON.parse(f) as [string, number])[0]);
+      if (s !== 'done' || !done[f]) continue;
+      const d = stateParse<NonNullable<SharedChunk['done']>>(done[f]);
+      t.done++;
+      t.rows += d.rows;
+      t.rejects += d.rejects.length;
     }
-    return out;
+    return { ...(run ? { run } : {}), tables: out };
   }
 
   /** Forgets a plan's chunk states (its copy is in the coordinator's store). */
