@@ -53,13 +53,13 @@ function sameValue(actual: unknown, expected: unknown, what: string): void {
   assert.fail(`${what}: ${a.length} bytes where ${e.length} were written, first different at ${i}`);
 }
 
-async function largeSource(engine: Engine, name: string): Promise<string> {
+async function largeSource(engine: Engine, name: string, data = rows): Promise<string> {
   const url = await freshDb(engine, name);
   const conn = await open(url);
   try {
     const table = tableFor(conn, 'doc', columns);
     await conn.target!().prepare(table, 'drop');
-    await conn.target!().writeChunk({ table, range: {}, replace: false, isolate: false }, batchesOf(rows));
+    await conn.target!().writeChunk({ table, range: {}, replace: false, isolate: false }, batchesOf(data));
   } finally {
     await conn.close();
   }
@@ -111,6 +111,33 @@ for (const from of ENGINES)
         });
       });
   });
+
+// NDJSON and CSV write a large field straight to its bytes (escaped or base64 there): at 20 MiB
+// it must arrive exactly as well
+describe('20 MiB values into NDJSON and CSV', () => {
+  const huge: unknown[][] = [
+    [1, 'small "one"', new Uint8Array([34, 0, 255])],
+    [2, largeText(20 * MIB, 13), largeBytes(20 * MIB + 1, 13)],
+    [3, null, null],
+  ];
+  for (const format of ['ndjson', 'csv'] as const)
+    test(`to ${format}: arrive exactly and verify`, async () => {
+      const source = await largeSource('sqlite', `ferry_huge_${format}_src`, huge);
+      const target = `file:${tmpDir(`ferry-huge-${format}-`)}?format=${format}`;
+      const { file } = await planFor(source, target);
+      const run = await runPlan(file);
+      assert.equal(run.rejects, 0);
+      assert.equal(run.copied, huge.length);
+      assert.ok((await verifyPlan(file)).ok);
+      const back = await readBack(target);
+      assert.equal(back.length, huge.length);
+      back.forEach((row, r) => {
+        assert.equal(Number(row[0]), huge[r]![0]);
+        sameValue(row[1], huge[r]![1], `row ${r + 1}, text`);
+        sameValue(row[2], huge[r]![2], `row ${r + 1}, bytes`);
+      });
+    });
+});
 
 describe('large values into DynamoDB', () => {
   let dynamo: LocalDynamo;
