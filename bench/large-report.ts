@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Environment } from './environment.js';
-import { writeResultsMarkdown } from './report.js';
+import { readResults, writeResultsMarkdown } from './report.js';
 
 export interface LargeCase {
   source: string;
@@ -18,12 +18,38 @@ export interface LargeCase {
   /** absent where the target rejects the value (nothing to verify) */
   verifySeconds?: number;
   verifyPeakRssMb?: number;
+  /** a case kept from an earlier run, which a narrowed run did not measure again: when and at which commit */
+  earlier?: { measuredAt: string; ferryCommit: string };
 }
 
 export interface LargeResults {
   environment: Environment;
   repeat: number;
+  /** the 1-minute load average at the start and at the end of the run (2 cores shared with other work) */
+  load?: [number, number];
   cases: LargeCase[];
+}
+
+/**
+ * The results of a narrowed run merged into the earlier ones: its cases replace theirs (same
+ * source, target, kind and size); the others are kept, marked with when they were measured.
+ */
+export function mergeLargeResults(earlier: LargeResults | undefined, now: LargeResults): LargeResults {
+  if (!earlier) return now;
+  const id = (c: LargeCase) => `${c.source}\u0000${c.target}\u0000${c.kind}\u0000${c.mb}`;
+  const measured = new Set(now.cases.map(id));
+  const kept = earlier.cases
+    .filter((c) => !measured.has(id(c)))
+    .map((c) => ({
+      ...c,
+      earlier: c.earlier ?? {
+        measuredAt: earlier.environment.measuredAt,
+        ferryCommit: earlier.environment.ferryCommit,
+      },
+    }));
+  const order = (c: LargeCase) => earlier.cases.findIndex((e) => id(e) === id(c));
+  const cases = [...kept, ...now.cases].sort((a, b) => order(a) - order(b));
+  return { ...now, cases };
 }
 
 export const LARGE_RESULTS_FILE = 'results-large.json';
@@ -61,7 +87,7 @@ function rows(results: LargeResults): string[][] {
       .join(' / ');
     const rssPerMib = last.mb > first.mb ? (last.runPeakRssMb - first.runPeakRssMb) / (last.mb - first.mb) : NaN;
     return [
-      first.title,
+      first.title + (group.some((c) => c.earlier) ? ' †' : ''),
       first.kind,
       ...mbs.map((mb) => at(mb)?.runSeconds.toFixed(2) ?? ''),
       perMib,
@@ -80,6 +106,16 @@ export function printLargeTable(results: LargeResults): void {
   console.log(['', line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line), ''].join('\n'));
 }
 
+/** Which rows an earlier run measured (a narrowed run measured the others). */
+function earlierNote(cases: LargeCase[]): string[] {
+  const runs = [
+    ...new Set(cases.flatMap((c) => (c.earlier ? [`commit ${c.earlier.ferryCommit}, ${c.earlier.measuredAt}`] : []))),
+  ];
+  return runs.length === 0
+    ? []
+    : ['', `Rows marked † are from an earlier run (${runs.join('; ')}), not measured again.`];
+}
+
 /** The section of bench/results.md. */
 export function largeMarkdown(results: LargeResults): string {
   const e = results.environment;
@@ -88,7 +124,11 @@ export function largeMarkdown(results: LargeResults): string {
   return [
     '## Large values (`npm run bench:large`)',
     '',
-    `Measured ${e.measuredAt} on the same kind of machine; ferry commit ${e.ferryCommit}.`,
+    `Measured ${e.measuredAt} on the same kind of machine; ferry commit ${e.ferryCommit}` +
+      (results.load
+        ? `; load average ${results.load[0].toFixed(1)} at the start, ${results.load[1].toFixed(1)} at the end (2 cores).`
+        : '.'),
+    ...earlierNote(results.cases),
     '',
     tableLine(head),
     tableLine(head.map((_, i) => (i < 2 ? '---' : '---:'))),
@@ -104,6 +144,10 @@ export function largeMarkdown(results: LargeResults): string {
     '(exit 4). MariaDB is a private server with `max_allowed_packet` 1 GB (the default 16 MB refuses such rows).',
     '',
   ].join('\n');
+}
+
+export function readLargeResults(benchDir: string): LargeResults | undefined {
+  return readResults<LargeResults>(join(benchDir, LARGE_RESULTS_FILE));
 }
 
 export function writeLargeResults(benchDir: string, results: LargeResults): void {

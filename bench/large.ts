@@ -5,13 +5,21 @@
 // seconds per MiB between sizes: constant when the time is linear in the value's size.
 // BENCH_LARGE_MB (default 1,5,20,50), BENCH_LARGE_KINDS (text,bytes), BENCH_LARGE_SOURCES
 // (postgres,mariadb,sqlite) and BENCH_LARGE_TARGETS (postgres,mariadb,sqlite,parquet,parquet-s3,
-// ndjson,csv,dynamodb) narrow it; BENCH_REPEAT (default 1) runs each case that many times, the fastest counts.
+// ndjson,csv,dynamodb) narrow it (a narrowed run's cases replace those of the results file, the
+// others are kept and marked); BENCH_REPEAT (default 1) runs each case that many times, the fastest counts.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type BenchConfig } from './config.js';
 import { describeEnvironment } from './environment.js';
-import { type LargeCase, type LargeResults, printLargeTable, writeLargeResults } from './large-report.js';
+import {
+  type LargeCase,
+  type LargeResults,
+  mergeLargeResults,
+  printLargeTable,
+  readLargeResults,
+  writeLargeResults,
+} from './large-report.js';
 import {
   type LargeTarget,
   SOURCE_TITLES,
@@ -38,6 +46,9 @@ function sizes(): number[] {
     throw new Error(`BENCH_LARGE_MB=${text} is not a list of whole MiB from 1 to 512`);
   return mbs;
 }
+
+/** the variables that narrow a run: its results are merged into the earlier ones */
+const LARGE_FILTERS = ['BENCH_LARGE_MB', 'BENCH_LARGE_KINDS', 'BENCH_LARGE_SOURCES', 'BENCH_LARGE_TARGETS'];
 
 const fastest = (runs: Timed[]) => runs.reduce((a, b) => (b.wallSeconds < a.wallSeconds ? b : a));
 
@@ -99,6 +110,7 @@ async function main(): Promise<void> {
     'dynamodb',
   ] as const);
   const repeat = Number(process.env.BENCH_REPEAT ?? 1);
+  const loadStart = loadavg()[0]!;
   mkdirSync(config.logDir, { recursive: true });
   const tables = kinds.flatMap((kind) => mbs.map((mb) => ({ kind, mb })));
   const endpoints = await startEndpoints(join(config.dataDir, 'large'), tables, {
@@ -140,9 +152,14 @@ async function main(): Promise<void> {
   } finally {
     await endpoints.stop();
   }
-  const results: LargeResults = { environment: await describeEnvironment(), repeat, cases };
+  const load: [number, number] = [loadStart, loadavg()[0]!];
+  const results: LargeResults = { environment: await describeEnvironment(), repeat, load, cases };
   printLargeTable(results);
-  writeLargeResults(config.benchDir, results);
+  const narrowed = LARGE_FILTERS.some((name) => process.env[name]);
+  writeLargeResults(
+    config.benchDir,
+    narrowed ? mergeLargeResults(readLargeResults(config.benchDir), results) : results,
+  );
 }
 
 main().catch((e: unknown) => {

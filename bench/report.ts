@@ -118,7 +118,7 @@ function markdown(results: BenchResults): string {
   ].join('\n');
 }
 
-function readResults<T>(path: string): T | undefined {
+export function readResults<T>(path: string): T | undefined {
   return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as T) : undefined;
 }
 

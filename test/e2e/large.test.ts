@@ -3,7 +3,9 @@
 // MiB each, through every source → target pair that can hold them, arrive exactly and verify.
 // DynamoDB, whose items hold at most 400 KB, rejects such rows with the reason and writes the rest.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseType } from '../../src/core/types.js';
 import { runPlan } from '../../src/pipeline/copy/run.js';
@@ -51,13 +53,13 @@ function sameValue(actual: unknown, expected: unknown, what: string): void {
   assert.fail(`${what}: ${a.length} bytes where ${e.length} were written, first different at ${i}`);
 }
 
-async function largeSource(engine: Engine, name: string): Promise<string> {
+async function largeSource(engine: Engine, name: string, data = rows): Promise<string> {
   const url = await freshDb(engine, name);
   const conn = await open(url);
   try {
     const table = tableFor(conn, 'doc', columns);
     await conn.target!().prepare(table, 'drop');
-    await conn.target!().writeChunk({ table, range: {}, replace: false, isolate: false }, batchesOf(rows));
+    await conn.target!().writeChunk({ table, range: {}, replace: false, isolate: false }, batchesOf(data));
   } finally {
     await conn.close();
   }
@@ -110,6 +112,33 @@ for (const from of ENGINES)
       });
   });
 
+// NDJSON and CSV write a large field straight to its bytes (escaped or base64 there): at 20 MiB
+// it must arrive exactly as well
+describe('20 MiB values into NDJSON and CSV', () => {
+  const huge: unknown[][] = [
+    [1, 'small "one"', new Uint8Array([34, 0, 255])],
+    [2, largeText(20 * MIB, 13), largeBytes(20 * MIB + 1, 13)],
+    [3, null, null],
+  ];
+  for (const format of ['ndjson', 'csv'] as const)
+    test(`to ${format}: arrive exactly and verify`, async () => {
+      const source = await largeSource('sqlite', `ferry_huge_${format}_src`, huge);
+      const target = `file:${tmpDir(`ferry-huge-${format}-`)}?format=${format}`;
+      const { file } = await planFor(source, target);
+      const run = await runPlan(file);
+      assert.equal(run.rejects, 0);
+      assert.equal(run.copied, huge.length);
+      assert.ok((await verifyPlan(file)).ok);
+      const back = await readBack(target);
+      assert.equal(back.length, huge.length);
+      back.forEach((row, r) => {
+        assert.equal(Number(row[0]), huge[r]![0]);
+        sameValue(row[1], huge[r]![1], `row ${r + 1}, text`);
+        sameValue(row[2], huge[r]![2], `row ${r + 1}, bytes`);
+      });
+    });
+});
+
 describe('large values into DynamoDB', () => {
   let dynamo: LocalDynamo;
   before(async () => {
@@ -117,18 +146,50 @@ describe('large values into DynamoDB', () => {
   });
   after(async () => dynamo.stop());
 
-  test('rows of several MiB are rejected with their size, the others written', async () => {
+  test('rows of several MiB are rejected with their size, kept in bounded records that verify tells apart', async () => {
     const source = await largeSource('postgres', 'ferry_large_dynamodb_src');
-    const { file } = await planFor(source, dynamo.url, (p) => (p.settings.maxRejects = 2));
+    const { file, dir } = await planFor(source, dynamo.url, (p) => (p.settings.maxRejects = 2));
     const run = await runPlan(file);
     assert.equal(run.rejects, 2);
     assert.equal(run.copied, 2);
-    const reasons = readFileSync(run.rejectFiles[0]!, 'utf8')
-      .trim()
-      .split('\n')
-      .map((line) => (JSON.parse(line) as { reason: string }).reason);
-    assert.equal(reasons.length, 2);
-    for (const reason of reasons)
-      assert.match(reason, /^the item is \d{7} bytes, more than DynamoDB's limit of 409600 bytes/);
+    const lines = readFileSync(run.rejectFiles[0]!, 'utf8').trim().split('\n');
+    assert.equal(lines.length, 2);
+    const large = rows.filter((r) => r[1] !== null && (r[1] as string).length > MIB);
+    lines.forEach((line, i) => {
+      // the row is in it as its key, and its large values as their size and digest: not megabytes
+      assert.ok(line.length < 4096, `reject line ${i + 1} is ${line.length} characters`);
+      const record = JSON.parse(line) as { reason: string; columns: string[]; row: unknown[] };
+      assert.match(record.reason, /^the item is at least \d{7} bytes, more than DynamoDB's limit of 409600 bytes/);
+      assert.deepEqual(record.columns, ['id', 't', 'b']);
+      const [id, text, bytes] = large[i]!;
+      assert.equal(Number(record.row[0]), id);
+      const sha = (v: string | Uint8Array) => createHash('sha256').update(v).digest('hex');
+      assert.deepEqual(record.row[1], {
+        $omitted: {
+          kind: 'text',
+          bytes: Buffer.byteLength(text as string),
+          sha256: sha(text as string),
+          head: (text as string).slice(0, 200),
+        },
+      });
+      assert.deepEqual(record.row[2], {
+        $omitted: {
+          kind: 'bytes',
+          bytes: (bytes as Uint8Array).length,
+          sha256: sha(bytes as Uint8Array),
+          head: Buffer.from(bytes as Uint8Array)
+            .subarray(0, 64)
+            .toString('hex'),
+        },
+      });
+    });
+    const stateBytes = ['state.db', 'state.db-wal']
+      .map((f) => join(dir, '.ferry', f))
+      .reduce((n, f) => n + (existsSync(f) ? statSync(f).size : 0), 0);
+    assert.ok(stateBytes < MIB, `state.db is ${stateBytes} bytes`);
+    // verify leaves the refused rows out of the source side by their records: the rest matches
+    const v = await verifyPlan(file);
+    assert.equal(v.tables[0]!.status, 'match', JSON.stringify(v.tables));
+    assert.equal(v.tables[0]!.rejected, 2);
   });
 });

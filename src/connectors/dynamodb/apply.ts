@@ -10,7 +10,7 @@ import { RowStates, type RowState } from '../../core/apply-state.js';
 import type { AppliedChange, TargetTable } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { isRetryable, jitter, sleep, toFerryError, withRetries } from './client.js';
-import { itemSize, MAX_ITEM_BYTES, Refusal } from './codec.js';
+import { measureItem, Refusal } from './codec.js';
 import { SOURCE_ATTRIBUTE, type Layout } from './layout.js';
 import { ensureKeyedTable, type TableContext } from './tables.js';
 import { batchWrite, sourceIdentity } from './writer.js';
@@ -234,12 +234,8 @@ export class DynamoApply {
       }
       if (s.row) {
         if (conditional) item[SOURCE_ATTRIBUTE] = { S: sourceIdentity(layout, s.row, '') };
-        const size = itemSize(item);
-        if (size > MAX_ITEM_BYTES)
-          throw this.refused(
-            a,
-            new Refusal(`the item is ${size} bytes, more than DynamoDB's limit of ${MAX_ITEM_BYTES} bytes (400 KB)`),
-          );
+        const { refusal } = measureItem(item);
+        if (refusal) throw this.refused(a, new Refusal(refusal));
       }
       const where = `${layout.tableName}\u0000${layout.keyOf(item)}`;
       const other = items.get(where);

@@ -449,28 +449,46 @@ function numberSize(n: string): number {
   return Math.ceil((digits - trailingZeros) / 2) + 1;
 }
 
-export function valueSize(a: AttributeValue): number {
-  if (a.S !== undefined) return utf8(a.S);
+/**
+ * A string's bytes in an item: its UTF-8 size, or for a string longer than the item limit its
+ * length — a lower bound (UTF-8 takes a byte or more per UTF-16 unit) already past the limit,
+ * so a 50 MiB value is refused without being encoded to be counted.
+ */
+function textSize(s: string, bound: { exact: boolean }): number {
+  if (s.length <= MAX_ITEM_BYTES) return utf8(s);
+  bound.exact = false;
+  return s.length;
+}
+
+function valueSize(a: AttributeValue, bound: { exact: boolean }): number {
+  if (a.S !== undefined) return textSize(a.S, bound);
   if (a.N !== undefined) return numberSize(a.N);
   if (a.B !== undefined) return a.B.byteLength;
   if (a.M !== undefined) {
     let size = 3;
-    for (const k in a.M) size += utf8(k) + valueSize(a.M[k]!) + 1;
+    for (const k in a.M) size += utf8(k) + valueSize(a.M[k]!, bound) + 1;
     return size;
   }
   if (a.L !== undefined) {
     let size = 3;
-    for (const e of a.L) size += valueSize(e) + 1;
+    for (const e of a.L) size += valueSize(e, bound) + 1;
     return size;
   }
-  if (a.SS !== undefined) return a.SS.reduce((n, s) => n + utf8(s), 0);
+  if (a.SS !== undefined) return a.SS.reduce((n, s) => n + textSize(s, bound), 0);
   return 1;
 }
 
 export const MAX_ITEM_BYTES = 400 * 1024;
 
-export function itemSize(item: Record<string, AttributeValue>): number {
+/** The item's size as DynamoDB counts it, or, past the limit, the reason DynamoDB refuses it. */
+export function measureItem(item: Record<string, AttributeValue>): { size: number; refusal?: string } {
+  const bound = { exact: true };
   let size = 0;
-  for (const name in item) size += utf8(name) + valueSize(item[name]!);
-  return size;
+  for (const name in item) size += utf8(name) + valueSize(item[name]!, bound);
+  if (size <= MAX_ITEM_BYTES) return { size };
+  const measured = bound.exact ? `${size}` : `at least ${size}`;
+  return {
+    size,
+    refusal: `the item is ${measured} bytes, more than DynamoDB's limit of ${MAX_ITEM_BYTES} bytes (400 KB)`,
+  };
 }

@@ -24,7 +24,7 @@ import {
   type RateLimit,
   type Slots,
 } from './client.js';
-import { itemSize, MAX_ITEM_BYTES, Refusal } from './codec.js';
+import { measureItem, Refusal } from './codec.js';
 import { SOURCE_ATTRIBUTE, type Layout } from './layout.js';
 import { ItemDigest } from './removal.js';
 
@@ -194,9 +194,9 @@ class ChunkWriter {
     }
     // the writer's own attribute counts too
     if (conditional) item[SOURCE_ATTRIBUTE] = { S: sourceIdentity(layout, row, id) };
-    const size = itemSize(item);
-    if (size > MAX_ITEM_BYTES) {
-      this.refuse(row, `the item is ${size} bytes, more than DynamoDB's limit of ${MAX_ITEM_BYTES} bytes (400 KB)`);
+    const { size, refusal } = measureItem(item);
+    if (refusal) {
+      this.refuse(row, refusal);
       return undefined;
     }
     const key = layout.keyOf(item);

@@ -27,6 +27,54 @@ export type JsonDecoder = (raw: string) => unknown;
 
 const jsonString = (s: string) => JSON.stringify(s);
 
+/** The kinds jsonEncoder writes otherwise than as the quoted text of the value. */
+const JSON_NOT_TEXT = new Set<CanonicalType['kind']>(['int', 'year', 'float', 'bool', 'bytes', 'json', 'set', 'array']);
+
+/** the escapes of the bytes JSON escapes in a string (ASCII: never inside a multi-byte character) */
+const JSON_ESCAPES: (Buffer | undefined)[] = Array.from({ length: 0x80 }, (_, c) =>
+  c < 0x20 || c === 0x22 || c === 0x5c ? Buffer.from(JSON.stringify(String.fromCharCode(c)).slice(1, -1)) : undefined,
+);
+
+/** String.prototype.isWellFormed (ES2024, in Node 20) */
+const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+/** A field this long (UTF-16 units, or bytes) is large: written apart from its line, straight to bytes. */
+export const LARGE_FIELD = 64 * 1024;
+
+/**
+ * The bytes of a large value's NDJSON field, or undefined for a value that is not large, or
+ * that jsonEncoder does not write as quoted text or base64: escaped in its UTF-8 bytes, the same
+ * bytes as JSON.stringify's text (whose copy of a text of many-byte characters takes two bytes
+ * a character); text with a lone surrogate, which JSON.stringify escapes, goes through it.
+ */
+export function largeJsonField(t: CanonicalType): (v: unknown) => Buffer | undefined {
+  if (t.kind === 'bytes')
+    return (v) => (v instanceof Uint8Array && v.length >= LARGE_FIELD ? base64Bytes(v, true) : undefined);
+  if (JSON_NOT_TEXT.has(t.kind)) return () => undefined;
+  return (v) => (typeof v === 'string' && v.length >= LARGE_FIELD ? jsonTextBytes(v) : undefined);
+}
+
+function jsonTextBytes(s: string): Buffer {
+  if (!wellFormed(s)) return Buffer.from(jsonString(s), 'utf8');
+  const text = Buffer.from(s, 'utf8');
+  let size = text.length + 2;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c < 0x80 && JSON_ESCAPES[c]) size += JSON_ESCAPES[c].length - 1;
+  }
+  const out = Buffer.allocUnsafe(size);
+  out[0] = 0x22;
+  let o = 1;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    const escape = c < 0x80 ? JSON_ESCAPES[c] : undefined;
+    if (escape) o += escape.copy(out, o);
+    else out[o++] = c;
+  }
+  out[o] = 0x22;
+  return out;
+}
+
 /** Removes white space outside strings (keeping everything else as written), after checking the text is JSON. */
 function compactJson(text: string): string {
   try {
@@ -229,6 +277,58 @@ const NEEDS_QUOTES = /[",\r\n]/;
 export function csvField(s: string): string {
   if (s === '') return '""';
   return NEEDS_QUOTES.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** whole groups of 3 bytes (4 base64 characters): the slices base64Bytes encodes one at a time */
+const BASE64_SLICE = 3 << 18;
+
+/**
+ * The base64 text of large bytes as its bytes (between double quotes when `quoted`), encoded a
+ * slice at a time: the base64 string of the whole value, then its bytes, would be two copies.
+ */
+function base64Bytes(b: Uint8Array, quoted: boolean): Buffer {
+  const q = quoted ? 1 : 0;
+  const bytes = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const out = Buffer.allocUnsafe(Math.ceil(bytes.length / 3) * 4 + 2 * q);
+  let o = q;
+  for (let i = 0; i < bytes.length; i += BASE64_SLICE)
+    o += out.write(bytes.subarray(i, i + BASE64_SLICE).toString('base64'), o, 'latin1');
+  if (quoted) out[0] = out[o] = 0x22;
+  return out;
+}
+
+/** The bytes of a large value's CSV field (see largeJsonField), or undefined for one that is not large text or bytes. */
+export function largeCsvField(t: CanonicalType): (v: unknown) => Buffer | undefined {
+  if (t.kind === 'bytes')
+    return (v) => (v instanceof Uint8Array && v.length >= LARGE_FIELD ? base64Bytes(v, false) : undefined);
+  if (CSV_NOT_TEXT.has(t.kind)) return () => undefined;
+  return (v) => (typeof v === 'string' && v.length >= LARGE_FIELD ? csvFieldBytes(v) : undefined);
+}
+
+/** The kinds csvEncoder writes otherwise than as the text of the value. */
+const CSV_NOT_TEXT = new Set<CanonicalType['kind']>(['float', 'bytes', 'bool', 'set', 'array']);
+
+/**
+ * csvField's UTF-8 bytes for a large text, its quotes doubled in its bytes: the replace of
+ * csvField builds the text anew in pieces (four times the value's size at its peak).
+ */
+function csvFieldBytes(s: string): Buffer {
+  const text = Buffer.from(s, 'utf8');
+  if (!NEEDS_QUOTES.test(s)) return text;
+  let quotes = 0;
+  for (let p = text.indexOf(0x22); p >= 0; p = text.indexOf(0x22, p + 1)) quotes++;
+  const out = Buffer.allocUnsafe(text.length + quotes + 2);
+  out[0] = 0x22;
+  let o = 1;
+  let from = 0;
+  for (let p = text.indexOf(0x22); p >= 0; p = text.indexOf(0x22, p + 1)) {
+    o += text.copy(out, o, from, p + 1);
+    out[o++] = 0x22;
+    from = p + 1;
+  }
+  o += text.copy(out, o, from);
+  out[o] = 0x22;
+  return out;
 }
 
 /**

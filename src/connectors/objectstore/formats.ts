@@ -9,7 +9,18 @@ import type { ColumnBatch } from '../../core/columns.js';
 import type { Column } from '../../core/types.js';
 import type { RandomAccess } from '../../stores/store.js';
 import type { ColumnAppender } from './parquet/columns.js';
-import { CsvParser, csvDecoder, csvEncoder, csvField, jsonDecoder, jsonEncoder, ndjsonMembers } from './codec-text.js';
+import {
+  CsvParser,
+  csvDecoder,
+  csvEncoder,
+  csvField,
+  jsonDecoder,
+  jsonEncoder,
+  LARGE_FIELD,
+  largeCsvField,
+  largeJsonField,
+  ndjsonMembers,
+} from './codec-text.js';
 import type { Codec } from './parquet/compress.js';
 import { ParquetFileWriter, RowTrial, type ParquetOptions, type Sink, type WrittenFile } from './parquet/write.js';
 import { readParquet } from './parquet/read.js';
@@ -57,11 +68,17 @@ const TEXT_FLUSH_BYTES = 1 << 20;
 /** NDJSON or CSV: each row becomes one line (built whole, so a refused row writes nothing). */
 class TextFileWriter implements FormatWriter {
   private pending = '';
+  /** bytes to be written before `pending`: the lines up to a large field, and the field */
+  private encoded: Buffer[] = [];
+  private encodedBytes = 0;
   private rows = 0;
   private bytesOut = 0;
   needsFlush = false;
-  /** the line of a row; throws RowRefused for a row this file cannot take */
-  readonly encodeRow: (row: unknown[]) => string;
+  /**
+   * the line of a row, or for a row with large fields its pieces: line text and a large field's
+   * bytes in turn, starting and ending with line text; throws RowRefused for a row this file cannot take
+   */
+  readonly encodeRow: (row: unknown[]) => string | (string | Buffer)[];
   private readonly gz?: Gzip;
   private readonly done?: Promise<void>;
 
@@ -78,30 +95,50 @@ class TextFileWriter implements FormatWriter {
     if (format === 'ndjson') {
       const keys = names.map((n, i) => `${i === 0 ? '{' : ','}${JSON.stringify(n)}:`);
       const encoders = columns.map((c) => jsonEncoder(c.type));
+      const large = columns.map((c) => largeJsonField(c.type));
       this.encodeRow = (row) => {
         let line = '';
+        let pieces: (string | Buffer)[] | undefined;
         for (let i = 0; i < keys.length; i++) {
           const v = row[i];
           if (v === null || v === undefined) {
             if (required[i]) throw nullRefused(i);
             line += keys[i] + 'null';
-          } else line += keys[i] + encoders[i]!(v);
+            continue;
+          }
+          const field = large[i]!(v) ?? encoders[i]!(v);
+          if (typeof field === 'string' && field.length < LARGE_FIELD) line += keys[i] + field;
+          else {
+            (pieces ??= []).push(line + keys[i], typeof field === 'string' ? Buffer.from(field, 'utf8') : field);
+            line = '';
+          }
         }
-        return line + '}\n';
+        line += '}\n';
+        return pieces ? [...pieces, line] : line;
       };
     } else {
       const encoders = columns.map((c) => csvEncoder(c.type));
+      const large = columns.map((c) => largeCsvField(c.type));
       this.pending = names.map(csvField).join(',') + '\r\n';
       this.encodeRow = (row) => {
         let line = '';
+        let pieces: (string | Buffer)[] | undefined;
         for (let i = 0; i < encoders.length; i++) {
           if (i > 0) line += ',';
           const v = row[i];
           if (v === null || v === undefined) {
             if (required[i]) throw nullRefused(i);
-          } else line += csvField(encoders[i]!(v));
+            continue;
+          }
+          const field = large[i]!(v) ?? encoders[i]!(v);
+          if (typeof field === 'string' && field.length < LARGE_FIELD) line += csvField(field);
+          else {
+            (pieces ??= []).push(line, typeof field === 'string' ? Buffer.from(csvField(field), 'utf8') : field);
+            line = '';
+          }
         }
-        return line + '\r\n';
+        line += '\r\n';
+        return pieces ? [...pieces, line] : line;
       };
     }
     if (gzip) {
@@ -118,20 +155,41 @@ class TextFileWriter implements FormatWriter {
   }
 
   add(row: unknown[]): void {
-    this.pending += this.encodeRow(row);
+    const line = this.encodeRow(row);
+    if (typeof line === 'string') this.pending += line;
+    else
+      for (const piece of line)
+        if (typeof piece === 'string') this.pending += piece;
+        else {
+          this.encode(this.pending);
+          this.pending = '';
+          this.encoded.push(piece);
+          this.encodedBytes += piece.length;
+        }
     this.rows++;
-    if (this.pending.length >= TEXT_FLUSH_BYTES) this.needsFlush = true;
+    if (this.pending.length + this.encodedBytes >= TEXT_FLUSH_BYTES) this.needsFlush = true;
+  }
+
+  private encode(text: string): void {
+    if (text === '') return;
+    const buf = Buffer.from(text, 'utf8');
+    this.encoded.push(buf);
+    this.encodedBytes += buf.length;
   }
 
   async flushRowGroup(): Promise<void> {
     this.needsFlush = false;
-    if (this.pending === '') return;
-    const buf = Buffer.from(this.pending, 'utf8');
+    this.encode(this.pending);
     this.pending = '';
+    const bufs = this.encoded;
+    const bytes = this.encodedBytes;
+    this.encoded = [];
+    this.encodedBytes = 0;
+    if (bufs.length === 0) return;
     if (!this.gz) {
-      this.bytesOut += buf.length;
-      await this.sink(buf);
-    } else if (!this.gz.write(buf)) await Promise.race([once(this.gz, 'drain'), this.done]);
+      this.bytesOut += bytes;
+      await this.sink(...bufs);
+    } else for (const buf of bufs) if (!this.gz.write(buf)) await Promise.race([once(this.gz, 'drain'), this.done]);
   }
 
   async finish(): Promise<WrittenFile> {
@@ -144,7 +202,7 @@ class TextFileWriter implements FormatWriter {
   }
 
   heldBytes(): number {
-    return this.pending.length;
+    return this.pending.length + this.encodedBytes;
   }
 
   get written(): number {

@@ -7,6 +7,7 @@
 import { sliceColumns, type ColumnBatch } from '../../core/columns.js';
 import type { ReadView, Reject, Source, SourceTable, Target, TargetTable, WriteResult } from '../../core/contracts.js';
 import { FerryError, isTransient } from '../../core/errors.js';
+import { rejectedRow } from '../../core/rejected-row.js';
 import type { Logger } from '../../core/log.js';
 import type { KeyRange, RowBatch } from '../../core/types.js';
 import type { TableMapping } from '../plan/mapping.js';
@@ -222,7 +223,9 @@ export async function copyRecordedChunk(
       onAttempt: () => store.startChunk(planHash, name, idx),
     });
     const refused = new Set(result.refused);
-    const rejects = result.rejects.map((r) => ({ ...r, refusedBy: refused.has(r) ? 'target' : 'mapping' }) as const);
+    const rejects = result.rejects.map(
+      (r) => ({ ...r, row: rejectedRow(r.row), refusedBy: refused.has(r) ? 'target' : 'mapping' }) as const,
+    );
     await store.finishChunk(planHash, name, idx, chunk.runId, result.rows, rejects, result.digest);
     return result;
   } catch (e) {

@@ -14,6 +14,7 @@ import type {
 } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import type { Plan } from '../../core/plan.js';
+import { rejectedRow } from '../../core/rejected-row.js';
 import { canonicalText } from '../../core/values.js';
 import type { RunEvent } from '../copy/events.js';
 import { withRetries } from '../copy/retry.js';
@@ -371,8 +372,12 @@ function targetChange(t: Followed, c: RowChange): TargetChange | string {
     : { op: 'update', key: key.map((i) => c.before[i]), row: c.after };
 }
 
-/** A refused change as its reject record keeps it: the row it would have written, values the log did not carry as null. */
+/** A refused change as its reject record keeps it: the row it would have written (large values described), values the log did not carry as null. */
 function rejectOf(c: RowChange, reason: string): Pick<RejectRecord, 'row' | 'reason' | 'refusedBy'> {
   const row = c.op === 'delete' ? c.before : c.after;
-  return { row: row.map((v) => (v === UNCHANGED ? null : v)), reason: `live ${c.op}: ${reason}`, refusedBy: 'mapping' };
+  return {
+    row: rejectedRow(row.map((v) => (v === UNCHANGED ? null : v))),
+    reason: `live ${c.op}: ${reason}`,
+    refusedBy: 'mapping',
+  };
 }

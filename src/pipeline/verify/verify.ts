@@ -5,6 +5,7 @@
 import type { ReadView } from '../../core/contracts.js';
 import { FerryError, isNotAboutTheData } from '../../core/errors.js';
 import { rowText, type Digest } from '../../core/digest.js';
+import { rejectedRowText } from '../../core/rejected-row.js';
 import type { CanonicalType, KeyRange, RowBatch } from '../../core/types.js';
 import { canonicalText } from '../../core/values.js';
 import type { TableMapping } from '../plan/mapping.js';
@@ -147,11 +148,12 @@ async function verifyTable(
   const { batchRows } = bounds;
   // rejected rows are known differences, left out of the source side and counted: those the
   // mapping refuses (it refuses them again), and those the run recorded the target refusing
+  // (by their text, their large values by the digest the reject record keeps of them)
   const refused = new Set(
     state
       .rejects(hash, m.target.name)
       .filter((r) => r.refusedBy === 'target')
-      .map((r) => rowText(r.row, targetTypes)),
+      .map((r) => rejectedRowText(r.row, targetTypes)),
   );
   let rejected = 0;
   const keyText = (row: unknown[]) =>
@@ -163,7 +165,7 @@ async function verifyTable(
     for await (const batch of source.read(m.source, range, view, batchRows)) {
       const read = batch.rows.length;
       const mapped = m.mapBatch(batch, []).rows;
-      const kept = refused.size === 0 ? mapped : mapped.filter((r) => !refused.has(rowText(r, targetTypes)));
+      const kept = refused.size === 0 ? mapped : mapped.filter((r) => !refused.has(rejectedRowText(r, targetTypes)));
       if (countRejected) rejected += read - kept.length;
       yield { rows: kept };
     }
