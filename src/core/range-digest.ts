@@ -10,6 +10,14 @@
 // (PostgreSQL as signed integers: the same modulo 2^64) and ferry takes the sum modulo 2^64
 // (rangeDigestOf). One word: reading a word out of the hash's hex is most of what a sum costs in
 // SQL, and 64 bits leave a chance of 2^-64 that different rows give the same digest.
+//
+// That is the `canonical` hash, which any engine and ferry compute alike. Two databases of one
+// engine may instead use the engine's own hash (`engine`), for the columns to which both give
+// the same form (Source/Target.digestForms: PostgreSQL's hash_record_extended of the values, a
+// few times cheaper than MD5 of their text): a range's digest is then the row count and the sum
+// modulo 2^64 of the engine's 64-bit row hashes. Ferry cannot compute it, and needs not: digests
+// that differ are compared again from rows (pipeline/verify), so a hash only has to give equal
+// rows equal digests, and different rows different ones but with a chance of about 2^-64.
 import { hash } from 'node:crypto';
 import type { Digest } from './digest.js';
 import type { CanonicalType } from './types.js';
@@ -68,8 +76,13 @@ export function rangeDigestOf(rows: number | bigint | string, sum: number | bigi
   return { rows: Number(rows), sum: sumHex(BigInt(sum ?? 0)) };
 }
 
+/** How a database hashes the rows of a range: the definition above, or the engine's own hash. */
+export type DigestHash = 'canonical' | 'engine';
+
 /** A column of a range digest: its name in the table, and the canonical type whose text the digest takes of its values. */
 export interface DigestColumn {
   name: string;
   type: CanonicalType;
+  /** under the hash `engine`: the form digestForms gave the column (the same on both sides) */
+  form?: string;
 }
