@@ -199,7 +199,7 @@ test('postgres → postgres: the engine hash finds a difference in each type it 
      INSERT INTO t SELECT n,
        CASE WHEN n % 5 <> 0 THEN timestamptz '2021-01-01 00:00:00+02' + n * interval '1 minute 1.5 seconds' END,
        n * interval '1 hour', (ARRAY['sad', 'ok', 'happy']::mood[])[1 + n % 3], ARRAY[n, n + 1],
-       json_build_object('n', n, 'a', 'x'), n / 7.0, md5(n::text)::uuid,
+       json_build_object('n', n, 'a', 'x'), CASE WHEN n = 115 THEN 0 ELSE n / 7.0 END, md5(n::text)::uuid,
        CASE WHEN n % 4 = 1 THEN '' WHEN n % 4 <> 0 THEN 'text ' || n END, n / 4.0, time '01:02:03' + n * interval '1 s'
      FROM generate_series(1, ${ROWS}) n`,
   );
@@ -218,6 +218,8 @@ test('postgres → postgres: the engine hash finds a difference in each type it 
     [104, 'arr', 'arr = ARRAY[104, 106]'],
     [106, 'js', `js = '{"n": 106, "a": "y"}'`],
     [107, 'r', 'r = r + 1'],
+    // equal as floats (and by the type's own hash), a difference in canonical text
+    [115, 'r', "r = '-0'"],
     [109, 'u', "u = md5('x')::uuid"],
     // NULL in the source (109 % 4 = 0): the empty string is a difference, and a change of case
     [108, 't', "t = ''"],

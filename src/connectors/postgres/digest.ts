@@ -73,13 +73,14 @@ export function digestSelect(from: string, where: string, columns: DigestColumn[
 
 /**
  * Types whose own hash function gives two values the same hash only when their canonical texts
- * are the same (numeric 1.5 and 1.50, float 0 and -0, jsonb's equal numbers: canonical text
- * makes them the same too), hashed as they are by the engine hash; text by its bytes (COLLATE
- * "C": a nondeterministic collation's hash would match 'A' to 'a'). Any other type (enums, whose
- * hash is of an OID each database gives otherwise; interval, whose '1 day' equals '24 hours';
- * arrays, json, own types) is hashed by its text, which both sessions print alike (config.ts).
+ * are the same (numeric 1.5 and 1.50, jsonb's equal numbers: canonical text makes them the same
+ * too), hashed as they are by the engine hash; text by its bytes (COLLATE "C": a nondeterministic
+ * collation's hash would match 'A' to 'a'). Any other type (floats, whose 0 and -0 hash alike;
+ * enums, whose hash is of an OID each database gives otherwise; interval, whose '1 day' equals
+ * '24 hours'; arrays, json, own types) is hashed by its text, which both sessions print alike
+ * (config.ts: extra_float_digits 3 prints floats exactly).
  */
-const HASHED = /^(smallint|integer|bigint|boolean|bytea|uuid|date|timestamp|jsonb|numeric|real|double precision)\b/i;
+const HASHED = /^(smallint|integer|bigint|boolean|bytea|uuid|date|timestamp|jsonb|numeric)\b/i;
 const TEXT = /^(text|character varying|character)\b/i;
 
 const FORM = 'postgres:';

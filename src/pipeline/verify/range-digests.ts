@@ -11,7 +11,7 @@
 // hold columns whose canonical text no SQL renders (JSON, floats, time zones).
 import type { ReadView, Reject, Source, Target } from '../../core/contracts.js';
 import type { Digest } from '../../core/digest.js';
-import { RangeDigestBuilder, type DigestColumn, type DigestHash } from '../../core/range-digest.js';
+import { RangeDigestBuilder, type DigestColumn, type DigestHash, type RowHash } from '../../core/range-digest.js';
 import type { CanonicalType, KeyRange, RowBatch } from '../../core/types.js';
 import type { TableMapping } from '../plan/mapping.js';
 
@@ -92,14 +92,16 @@ export async function engineForms(
 async function digestRows(
   batches: AsyncIterable<RowBatch>,
   groups: number[][],
+  hashes: RowHash[],
   types: CanonicalType[],
   at: (column: number) => number = (i) => i,
 ): Promise<Digest[]> {
   const builders = groups.map(
-    (g) =>
+    (g, n) =>
       new RangeDigestBuilder(
         g.map(at),
         g.map((i) => types[i]!),
+        hashes[n],
       ),
   );
   for await (const b of batches) for (const r of b.rows) for (const d of builders) d.add(r);
@@ -124,8 +126,11 @@ interface SideAccess {
 function digestSide(access: SideAccess, g: DigestGroups, types: CanonicalType[]): DigestSide {
   const pushed = g.pushed && access.inDatabase ? g.groups[0]! : undefined;
   const columns = pushed?.map((i) => ({ name: access.names[i]!, type: types[i]!, form: g.forms?.[i] }));
+  // MD5 for a group whose digest a database's is compared with; ferry's hash where ferry digests it on both sides
+  const hashes = g.groups.map((_, n): RowHash => (g.pushed && n === 0 ? 'canonical' : 'ferry'));
   const inFerry = pushed ? g.groups.slice(1) : g.groups;
-  const whole = (range: KeyRange) => digestRows(access.rows(range), g.groups, types);
+  const restHashes = pushed ? hashes.slice(1) : hashes;
+  const whole = (range: KeyRange) => digestRows(access.rows(range), g.groups, hashes, types);
   return {
     inFerry: whole,
     async digests(range) {
@@ -134,8 +139,8 @@ function digestSide(access: SideAccess, g: DigestGroups, types: CanonicalType[])
         if (inFerry.length === 0) return [];
         const positions = [...new Set(inFerry.flat())].sort((a, b) => a - b);
         const some = positions.length < types.length ? access.columns?.(range, positions) : undefined;
-        if (!some) return digestRows(access.rows(range), inFerry, types);
-        const digests = await digestRows(some.rows, inFerry, types, (i) => positions.indexOf(i));
+        if (!some) return digestRows(access.rows(range), inFerry, restHashes, types);
+        const digests = await digestRows(some.rows, inFerry, restHashes, types, (i) => positions.indexOf(i));
         return some.refused() === 0 ? digests : undefined;
       };
       if (!pushed) return whole(range);
