@@ -27,13 +27,20 @@ export function digestsColumn(column: Column, as: CanonicalType): boolean {
   return NATIVE[as.kind]?.test(column.nativeType.trim()) ?? false;
 }
 
-/** The canonical text of a column's values under `type`, NULL for NULL. */
-function render(c: DigestColumn): string {
+/** The canonical text of a column's values under `type`, NULL for NULL; `own`: the column as the table has it. */
+function render(c: DigestColumn, own: Column | undefined): string {
   const id = quoteIdent(c.name);
   switch (c.type.kind) {
-    case 'decimal':
-      // numeric's text keeps the scale's zeros ("1.50"): canonical decimals have none
-      return `CASE WHEN strpos(${id}::text, '.') > 0 THEN rtrim(rtrim(${id}::text, '0'), '.') ELSE ${id}::text END`;
+    case 'decimal': {
+      // numeric's text keeps the scale's zeros ("1.50"): canonical decimals have none; a declared
+      // scale gives every value that many digits (no test for the point)
+      const scale = own?.type.kind === 'decimal' ? own.type.scale : undefined;
+      if (scale === 0) return `${id}::text`;
+      const trimmed = `rtrim(rtrim(${id}::text, '0'), '.')`;
+      return scale === undefined
+        ? `CASE WHEN strpos(${id}::text, '.') > 0 THEN ${trimmed} ELSE ${id}::text END`
+        : trimmed;
+    }
     case 'bool':
       return `CASE ${id} WHEN true THEN 't' WHEN false THEN 'f' END`;
     case 'string':
@@ -57,15 +64,28 @@ function unrendered(c: DigestColumn): string | undefined {
 }
 
 /** The SELECT of a range's digest: the row count, the sum, and how many rows hold a value not rendered. */
-export function digestSelect(from: string, where: string, columns: DigestColumn[], hash: DigestHash): string {
+export function digestSelect(
+  from: string,
+  where: string,
+  table: Column[],
+  columns: DigestColumn[],
+  hash: DigestHash,
+): string {
   if (hash === 'engine') return engineDigestSelect(from, where, columns);
+  const own = new Map(table.map((c) => [c.name, c]));
+  // a column that holds no NULL needs neither coalesce nor a test for its mask
+  const nullable = (c: DigestColumn) => own.get(c.name)?.nullable ?? true;
   const text = [
-    ...columns.map((c) => `coalesce(${render(c)}, '') || chr(${VALUE_END.charCodeAt(0)})`),
-    ...columns.map((c) => `CASE WHEN ${quoteIdent(c.name)} IS NULL THEN 'n' ELSE 'v' END`),
+    ...columns.map((c) => {
+      const value = render(c, own.get(c.name));
+      return `${nullable(c) ? `coalesce(${value}, '')` : value} || chr(${VALUE_END.charCodeAt(0)})`;
+    }),
+    ...columns.map((c) => (nullable(c) ? `CASE WHEN ${quoteIdent(c.name)} IS NULL THEN 'n' ELSE 'v' END` : `'v'`)),
   ].join(' || ');
   const odd = columns.map(unrendered).filter((x): x is string => x !== undefined);
+  // text into bit(64) takes the first 16 hex digits
   return (
-    `SELECT count(*)::text, coalesce(sum(('x' || left(h, 16))::bit(64)::int8), 0)::text, ` +
+    `SELECT count(*)::text, coalesce(sum(('x' || h)::bit(64)::int8), 0)::text, ` +
     `${odd.length > 0 ? `count(*) FILTER (WHERE odd)` : '0'}::text ` +
     `FROM (SELECT md5(convert_to(${text}, 'UTF8')) AS h${odd.length > 0 ? `, ${odd.join(' OR ')} AS odd` : ''} ${from}${where}) q`
   );

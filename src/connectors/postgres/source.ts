@@ -457,6 +457,7 @@ export class PgSource implements Source {
     const sql = digestSelect(
       `FROM ${tableRef(table.name, this.settings.schema).sql}`,
       whereClause(this.conditions(table, range)),
+      table.columns,
       columns,
       hash,
     );

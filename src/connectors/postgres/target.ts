@@ -599,6 +599,7 @@ export class PgTarget implements Target {
     const sql = digestSelect(
       `FROM ${this.ref(table.name).sql}`,
       whereClause(keyRangeConditions(table, range)),
+      table.columns,
       columns,
       hash,
     );
