@@ -18,11 +18,11 @@ const ROWS = 3000;
 
 const DDL: Record<Engine, string> = {
   postgres: `CREATE TABLE t (id int PRIMARY KEY, i bigint, d numeric(12,3), b boolean, c char(4), s varchar(40),
-    dt date, ts timestamp(6), bin bytea, f double precision, j jsonb)`,
+    dt date, ts timestamp(6), bin bytea, f double precision, j jsonb, z numeric(10,0))`,
   mysql: `CREATE TABLE t (id int PRIMARY KEY, i bigint, d decimal(12,3), b boolean, c char(4), s varchar(40),
-    dt date, ts datetime(6), bin varbinary(16), f double, j json) CHARACTER SET utf8mb4`,
+    dt date, ts datetime(6), bin varbinary(16), f double, j json, z decimal(10,0)) CHARACTER SET utf8mb4`,
   sqlite: `CREATE TABLE t (id INTEGER PRIMARY KEY, i INTEGER, d DECIMAL(12,3), b BOOLEAN, c CHAR(4), s VARCHAR(40),
-    dt DATE, ts DATETIME, bin BLOB, f REAL, j JSON)`,
+    dt DATE, ts DATETIME, bin BLOB, f REAL, j JSON, z DECIMAL(10,0))`,
 };
 
 type Value = null | number | string | boolean | Buffer;
@@ -44,6 +44,8 @@ function row(n: number): Value[] {
     n % 6 === 0 ? null : Buffer.from([n & 255, (n >> 8) & 255, 0, 255]),
     n % 11 === 0 ? null : n / 7,
     JSON.stringify({ n, a: [1, 'x'] }),
+    // a decimal of scale 0: its trailing zeros are digits
+    n % 9 === 0 ? null : n * 10,
   ];
 }
 
@@ -106,6 +108,7 @@ function tamper(engine: 'postgres' | 'mysql'): { sql: string[]; expect: RegExp[]
     [109, 'bin', pg ? "bin = '\\x00'::bytea" : "bin = X'00'"],
     [112, 'f', 'f = f + 0.5'],
     [111, 'j', `j = '{"n": 0}'`],
+    [113, 'z', 'z = z + 1'],
   ];
   const extra = row(ROWS + 100).map((v) => literal(engine, v));
   return {
@@ -146,10 +149,10 @@ async function pushedColumns(file: string): Promise<{ columns: string[]; bySourc
   }
 }
 
-const CANONICAL = ['id', 'i', 'd', 'b', 'c', 's', 'dt', 'ts', 'bin'];
+const CANONICAL = ['id', 'i', 'd', 'b', 'c', 's', 'dt', 'ts', 'bin', 'z'];
 const PAIRS: [Engine, 'postgres' | 'mysql', string[], string][] = [
   // one engine on both sides: every column in both databases, by the engine's own hash
-  ['postgres', 'postgres', [...CANONICAL, 'f', 'j'], 'engine'],
+  ['postgres', 'postgres', ['id', 'i', 'd', 'b', 'c', 's', 'dt', 'ts', 'bin', 'f', 'j', 'z'], 'engine'],
   // across engines: floats and JSON are digested in ferry; everything else in both databases
   ['mysql', 'postgres', CANONICAL, 'canonical'],
   ['postgres', 'mysql', CANONICAL, 'canonical'],
@@ -261,7 +264,7 @@ test('PostgreSQL, MariaDB and ferry (over SQLite rows) give the same digest for 
     try {
       const m = session.waves.flat()[0]!;
       const pushed = m.target.columns.filter((c) => session.writer.digestsColumn!(c, c.type));
-      assert.equal(pushed.length, 9, pushed.map((c) => c.name).join());
+      assert.equal(pushed.length, 10, pushed.map((c) => c.name).join());
       const d = await session.writer.rangeDigest!(m.target, range, pushed);
       assert.ok(d);
       assert.equal(d.rows, 2000);
