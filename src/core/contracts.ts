@@ -3,7 +3,7 @@
 import type { ChangeTransaction, TargetChange } from './changes.js';
 import type { ColumnBatch } from './columns.js';
 import type { Digest } from './digest.js';
-import type { DigestColumn } from './range-digest.js';
+import type { DigestColumn, DigestHash } from './range-digest.js';
 import type { CanonicalType, Column, Finding, ForeignKey, IndexInfo, KeyRange, RowBatch, SchemaInfo } from './types.js';
 import type { Logger } from './log.js';
 import type { NameRules } from './names.js';
@@ -191,7 +191,8 @@ export interface Source {
    */
   digestsColumn?(column: Column, as: CanonicalType): boolean;
   /**
-   * The digest of a range (core/range-digest.ts) over `columns` (each one digestsColumn takes),
+   * The digest of a range (core/range-digest.ts) over `columns` (with the hash `canonical`, the
+   * default, each one digestsColumn takes; with `engine`, each one with a digestForms form),
    * computed in the engine: only the digest crosses the wire; undefined when a value of the
    * range is one the engine does not render so (MySQL's zero dates, PostgreSQL's dates before
    * year 1): verify then reads that range. Verify uses it for the columns both sides take;
@@ -202,7 +203,14 @@ export interface Source {
     range: KeyRange,
     view: ReadView,
     columns: DigestColumn[],
+    hash?: DigestHash,
   ): Promise<Digest | undefined>;
+  /**
+   * Per column of `table`, the form under which rangeDigest with the hash `engine` digests its
+   * values (core/range-digest.ts), or undefined where it has none: verify uses that hash for the
+   * columns to which both sides give the same form. Without it, only `canonical`.
+   */
+  digestForms?(table: SourceTable, view: ReadView): Promise<(string | undefined)[]>;
   /**
    * The source's change log, for `ferry run --follow` (live changes, core/changes.ts). Without
    * it, following changes is refused for this source.
@@ -397,7 +405,14 @@ export interface Target {
   /** Source.digestsColumn, for a column of a target table (`as`: its own type) */
   digestsColumn?(column: Column, as: CanonicalType): boolean;
   /** Source.rangeDigest, on the target's table as it is now */
-  rangeDigest?(table: TargetTable, range: KeyRange, columns: DigestColumn[]): Promise<Digest | undefined>;
+  rangeDigest?(
+    table: TargetTable,
+    range: KeyRange,
+    columns: DigestColumn[],
+    hash?: DigestHash,
+  ): Promise<Digest | undefined>;
+  /** Source.digestForms, for the columns of a target table */
+  digestForms?(table: TargetTable): Promise<(string | undefined)[]>;
   /** a check for limits of this engine beyond the canonical type (MySQL has no NaN, …); undefined when none */
   valueCheck?(column: Column): ((v: unknown) => string | undefined) | undefined;
   /**

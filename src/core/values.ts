@@ -17,8 +17,12 @@ import { geometryText } from './geometry.js';
 import type { CanonicalType } from './types.js';
 import { formatType } from './types.js';
 
+/** A decimal already in its normal form (but "-0"). */
+const NORMAL_DECIMAL = /^-?(?:0|[1-9]\d*)(?:\.\d*[1-9])?$/;
+
 /** Strips a leading "+", leading zeros and trailing fractional zeros; "-0" becomes "0". */
 export function normalizeDecimal(s: string): string {
+  if (NORMAL_DECIMAL.test(s) && s !== '-0') return s;
   let t = s.trim();
   const special = /^([+-]?)(nan|inf|infinity)$/i.exec(t);
   if (special) return /nan/i.test(special[2]!) ? 'NaN' : `${special[1] === '-' ? '-' : ''}Infinity`;
@@ -77,18 +81,24 @@ export function formatFloat(n: number, bits: 32 | 64): string {
   return String(v);
 }
 
+/** A JSON literal or number at the parser's position (sticky: no slice of the text per value). */
+const JSON_ATOM = /true|false|null|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+/** The longest atom read: a longer number is no JSON this function canonicalizes. */
+const ATOM_LIMIT = 400;
+
 /** Canonical JSON text: keys sorted, no insignificant white space, numbers as normalised decimals. */
 export function canonicalJson(text: string): string {
   let pos = 0;
   const ws = () => {
-    while (pos < text.length && ' \t\n\r'.includes(text[pos]!)) pos++;
+    for (let c = text.charCodeAt(pos); c === 32 || c === 9 || c === 10 || c === 13; c = text.charCodeAt(++pos));
   };
   const value = (): string => {
     ws();
     const c = text[pos];
     if (c === '{') {
       pos++;
-      const entries: [string, string][] = [];
+      /** decoded key, its canonical text, the value's */
+      const entries: [string, string, string][] = [];
       ws();
       if (text[pos] === '}') {
         pos++;
@@ -96,48 +106,68 @@ export function canonicalJson(text: string): string {
       }
       for (;;) {
         ws();
-        const key = str();
+        const [key, quoted] = str();
         ws();
         if (text[pos++] !== ':') throw new Error('expected :');
-        entries.push([key, value()]);
+        entries.push([key, quoted, value()]);
         ws();
         const sep = text[pos++];
         if (sep === '}') break;
         if (sep !== ',') throw new Error('expected , or }');
       }
       entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-      return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
+      let out = '{';
+      for (let i = 0; i < entries.length; i++) out += `${i > 0 ? ',' : ''}${entries[i]![1]}:${entries[i]![2]}`;
+      return out + '}';
     }
     if (c === '[') {
       pos++;
-      const items: string[] = [];
       ws();
       if (text[pos] === ']') {
         pos++;
         return '[]';
       }
+      let out = '[';
       for (;;) {
-        items.push(value());
+        out += value();
         ws();
         const sep = text[pos++];
         if (sep === ']') break;
         if (sep !== ',') throw new Error('expected , or ]');
+        out += ',';
       }
-      return `[${items.join(',')}]`;
+      return out + ']';
     }
-    if (c === '"') return JSON.stringify(str());
-    const m = /^(true|false|null|-?\d+(\.\d+)?([eE][+-]?\d+)?)/.exec(text.slice(pos, pos + 400));
-    if (!m) throw new Error(`unexpected ${c}`);
+    if (c === '"') return str()[1];
+    JSON_ATOM.lastIndex = pos;
+    const m = JSON_ATOM.exec(text);
+    if (!m || m[0].length > ATOM_LIMIT) throw new Error(`unexpected ${c}`);
     pos += m[0].length;
-    return /^[tfn]/.test(m[0]) ? m[0] : normalizeDecimal(m[0]);
+    const first = m[0].charCodeAt(0);
+    return first === 116 || first === 102 || first === 110 ? m[0] : normalizeDecimal(m[0]);
   };
-  const str = (): string => {
+  /**
+   * A string's decoded value and its canonical text. Text without escapes, control characters or
+   * surrogates is both, quoted (JSON.parse and JSON.stringify give it back unchanged).
+   */
+  const str = (): [string, string] => {
     const start = pos;
     if (text[pos] !== '"') throw new Error('expected string');
     pos++;
-    while (pos < text.length && text[pos] !== '"') pos += text[pos] === '\\' ? 2 : 1;
+    let plain = true;
+    for (let ch = text.charCodeAt(pos); pos < text.length && ch !== 34; ch = text.charCodeAt(pos)) {
+      if (ch === 92) {
+        plain = false;
+        pos += 2;
+      } else {
+        if (ch < 32 || (ch >= 0xd800 && ch <= 0xdfff)) plain = false;
+        pos++;
+      }
+    }
     pos++;
-    return JSON.parse(text.slice(start, pos)) as string;
+    if (plain) return [text.slice(start + 1, pos - 1), text.slice(start, pos)];
+    const decoded = JSON.parse(text.slice(start, pos)) as string;
+    return [decoded, JSON.stringify(decoded)];
   };
   try {
     const out = value();

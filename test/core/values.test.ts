@@ -25,12 +25,27 @@ test('decimal text is normalised without losing digits', () => {
   assert.equal(normalizeDecimal('99999999999999999999999999999999999999'), '99999999999999999999999999999999999999');
   assert.equal(normalizeDecimal('-Infinity'), '-Infinity');
   assert.equal(normalizeDecimal('nan'), 'NaN');
+  for (const [t, want] of [
+    ['-0', '0'],
+    ['0', '0'],
+    ['-0.5', '-0.5'],
+    ['12', '12'],
+    ['1.50', '1.5'],
+    [' 1', '1'],
+  ])
+    assert.equal(normalizeDecimal(t), want, t);
 });
 
 test('canonical JSON sorts keys, drops white space and keeps big numbers', () => {
   assert.equal(canonicalJson('{"b": 1, "a": [1.50, {"d": null, "c": true}]}'), '{"a":[1.5,{"c":true,"d":null}],"b":1}');
   assert.equal(canonicalJson('{"n": 123456789012345678901234567890}'), '{"n":123456789012345678901234567890}');
   assert.equal(canonicalJson('"😀"'), '"😀"');
+  // strings with escapes or control characters are decoded and written again, keys sorted by their decoded text
+  assert.equal(canonicalJson('{"\\u0062": "\\u00e9\\n", "a\\"": "x"}'), '{"a\\"":"x","b":"é\\n"}');
+  assert.equal(canonicalJson('[ -0 , 007 , 1.50e1 , "\\ud800" ]'), '[0,7,15,"\\ud800"]');
+  // what is no JSON comes back as it is
+  for (const t of ['{"a": 1', '{"a" 1}', '"abc', '[1 2]', '{"a": "\u0001"}', `[${'9'.repeat(401)}]`])
+    assert.equal(canonicalJson(t), t);
 });
 
 test('canonical text tells NULL from the empty string and keeps -0, NaN and float32 exactly', () => {

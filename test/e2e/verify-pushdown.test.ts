@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { RangeDigestBuilder } from '../../src/core/range-digest.js';
 import { runPlan } from '../../src/pipeline/copy/run.js';
 import { openSession } from '../../src/pipeline/session/session.js';
-import { digestGroups, sourcePushes, targetPushes } from '../../src/pipeline/verify/range-digests.js';
+import { digestGroups, engineForms, sourcePushes, targetPushes } from '../../src/pipeline/verify/range-digests.js';
 import { verifyPlan } from '../../src/pipeline/verify/verify.js';
 import { freshMysql, freshPg, freshSqlite, mysqlExec, pgExec } from '../helpers.js';
 import { planFor } from './support.js';
@@ -18,11 +18,11 @@ const ROWS = 3000;
 
 const DDL: Record<Engine, string> = {
   postgres: `CREATE TABLE t (id int PRIMARY KEY, i bigint, d numeric(12,3), b boolean, c char(4), s varchar(40),
-    dt date, ts timestamp(6), bin bytea, f double precision, j jsonb)`,
+    dt date, ts timestamp(6), bin bytea, f double precision, j jsonb, z numeric(10,0))`,
   mysql: `CREATE TABLE t (id int PRIMARY KEY, i bigint, d decimal(12,3), b boolean, c char(4), s varchar(40),
-    dt date, ts datetime(6), bin varbinary(16), f double, j json) CHARACTER SET utf8mb4`,
+    dt date, ts datetime(6), bin varbinary(16), f double, j json, z decimal(10,0)) CHARACTER SET utf8mb4`,
   sqlite: `CREATE TABLE t (id INTEGER PRIMARY KEY, i INTEGER, d DECIMAL(12,3), b BOOLEAN, c CHAR(4), s VARCHAR(40),
-    dt DATE, ts DATETIME, bin BLOB, f REAL, j JSON)`,
+    dt DATE, ts DATETIME, bin BLOB, f REAL, j JSON, z DECIMAL(10,0))`,
 };
 
 type Value = null | number | string | boolean | Buffer;
@@ -44,6 +44,8 @@ function row(n: number): Value[] {
     n % 6 === 0 ? null : Buffer.from([n & 255, (n >> 8) & 255, 0, 255]),
     n % 11 === 0 ? null : n / 7,
     JSON.stringify({ n, a: [1, 'x'] }),
+    // a decimal of scale 0: its trailing zeros are digits
+    n % 9 === 0 ? null : n * 10,
   ];
 }
 
@@ -106,6 +108,7 @@ function tamper(engine: 'postgres' | 'mysql'): { sql: string[]; expect: RegExp[]
     [109, 'bin', pg ? "bin = '\\x00'::bytea" : "bin = X'00'"],
     [112, 'f', 'f = f + 0.5'],
     [111, 'j', `j = '{"n": 0}'`],
+    [113, 'z', 'z = z + 1'],
   ];
   const extra = row(ROWS + 100).map((v) => literal(engine, v));
   return {
@@ -122,40 +125,49 @@ function tamper(engine: 'postgres' | 'mysql'): { sql: string[]; expect: RegExp[]
   };
 }
 
-/** The columns the pair digests in the databases (empty: none), as verify chooses them, and whether the source digests them in its own. */
-async function pushedColumns(file: string): Promise<{ columns: string[]; bySource: boolean }> {
+/**
+ * The columns the pair digests in the databases (empty: none), as verify chooses them, whether
+ * the source digests them in its own, and the hash the databases use.
+ */
+async function pushedColumns(file: string): Promise<{ columns: string[]; bySource: boolean; hash: string }> {
   const session = await openSession(file);
+  const view = await session.reader.snapshot(1);
   try {
     const m = session.waves.flat()[0]!;
     const bySource = sourcePushes(session.reader, m, false);
-    const g = digestGroups(m, bySource, targetPushes(session.writer, m));
+    const forms = await engineForms(session.reader, session.writer, m, view, false);
+    const g = digestGroups(m, bySource, targetPushes(session.writer, m), forms);
     const columns = g.pushed ? g.groups[0]! : [];
     return {
       columns: columns.map((i) => m.target.columns[i]!.name),
-      bySource: bySource !== undefined && columns.every((i) => bySource(i)),
+      bySource: bySource !== undefined && columns.every((i) => g.hash === 'engine' || bySource(i)),
+      hash: g.hash,
     };
   } finally {
+    await view.release();
     await session.close();
   }
 }
 
-const PAIRS: [Engine, 'postgres' | 'mysql', string[]][] = [
-  // floats and JSON are digested in ferry; everything else in both databases
-  ['postgres', 'postgres', ['id', 'i', 'd', 'b', 'c', 's', 'dt', 'ts', 'bin']],
-  ['mysql', 'postgres', ['id', 'i', 'd', 'b', 'c', 's', 'dt', 'ts', 'bin']],
-  ['postgres', 'mysql', ['id', 'i', 'd', 'b', 'c', 's', 'dt', 'ts', 'bin']],
+const CANONICAL = ['id', 'i', 'd', 'b', 'c', 's', 'dt', 'ts', 'bin', 'z'];
+const PAIRS: [Engine, 'postgres' | 'mysql', string[], string][] = [
+  // one engine on both sides: every column in both databases, by the engine's own hash
+  ['postgres', 'postgres', ['id', 'i', 'd', 'b', 'c', 's', 'dt', 'ts', 'bin', 'f', 'j', 'z'], 'engine'],
+  // across engines: floats and JSON are digested in ferry; everything else in both databases
+  ['mysql', 'postgres', CANONICAL, 'canonical'],
+  ['postgres', 'mysql', CANONICAL, 'canonical'],
   // SQLite's values are of any class (the mapping converts them): its side digests in ferry, PostgreSQL's in SQL
-  ['sqlite', 'postgres', ['id', 'i', 'd', 'b', 'c', 's', 'dt', 'ts', 'bin']],
+  ['sqlite', 'postgres', CANONICAL, 'canonical'],
 ];
 
-for (const [from, to, pushed] of PAIRS) {
+for (const [from, to, pushed, hash] of PAIRS) {
   test(`${from} → ${to}: verify pushed down matches, then finds every difference`, async () => {
     const src = await source(from, `ferry_vpd_${from}_${to}_s`);
     const dst = await fresh(to, `ferry_vpd_${from}_${to}_t`);
     const { file } = await planFor(src, dst, () => {}, { rowsPerChunk: 1000 });
     const run = await runPlan(file);
     assert.equal(run.rejects, 0);
-    assert.deepEqual(await pushedColumns(file), { columns: pushed, bySource: from !== 'sqlite' });
+    assert.deepEqual(await pushedColumns(file), { columns: pushed, bySource: from !== 'sqlite', hash });
 
     const clean = await verifyPlan(file);
     assert.ok(clean.ok, JSON.stringify(clean.tables));
@@ -179,6 +191,64 @@ for (const [from, to, pushed] of PAIRS) {
   });
 }
 
+test('postgres → postgres: the engine hash finds a difference in each type it hashes by value or by text', async () => {
+  const src = await freshPg('ferry_vpd_engine_s');
+  const dst = await freshPg('ferry_vpd_engine_t');
+  await pgExec(
+    src,
+    `CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+     CREATE TABLE t (id int PRIMARY KEY, tz timestamptz, iv interval, e mood, arr int[], js json, r real, u uuid,
+       t text, n numeric, x time);
+     INSERT INTO t SELECT n,
+       CASE WHEN n % 5 <> 0 THEN timestamptz '2021-01-01 00:00:00+02' + n * interval '1 minute 1.5 seconds' END,
+       n * interval '1 hour', (ARRAY['sad', 'ok', 'happy']::mood[])[1 + n % 3], ARRAY[n, n + 1],
+       json_build_object('n', n, 'a', 'x'), CASE WHEN n = 115 THEN 0 ELSE n / 7.0 END, md5(n::text)::uuid,
+       CASE WHEN n % 4 = 1 THEN '' WHEN n % 4 <> 0 THEN 'text ' || n END, n / 4.0, time '01:02:03' + n * interval '1 s'
+     FROM generate_series(1, ${ROWS}) n`,
+  );
+  const { file } = await planFor(src, dst, () => {}, { rowsPerChunk: 1000 });
+  assert.equal((await runPlan(file)).rejects, 0);
+  const all = ['id', 'tz', 'iv', 'e', 'arr', 'js', 'r', 'u', 't', 'n', 'x'];
+  assert.deepEqual(await pushedColumns(file), { columns: all, bySource: true, hash: 'engine' });
+  const clean = await verifyPlan(file);
+  assert.ok(clean.ok, JSON.stringify(clean.tables));
+
+  const changes: [number, string, string][] = [
+    [101, 'tz', "tz = tz + interval '1 microsecond'"],
+    // equal as intervals (the type's own hash too), different as text: hashed by its text
+    [24, 'iv', "iv = interval '1 day'"],
+    [103, 'e', "e = 'happy'"],
+    [104, 'arr', 'arr = ARRAY[104, 106]'],
+    [106, 'js', `js = '{"n": 106, "a": "y"}'`],
+    [107, 'r', 'r = r + 1'],
+    // equal as floats (and by the type's own hash), a difference in canonical text
+    [115, 'r', "r = '-0'"],
+    [109, 'u', "u = md5('x')::uuid"],
+    // NULL in the source (109 % 4 = 0): the empty string is a difference, and a change of case
+    [108, 't', "t = ''"],
+    [110, 't', "t = 'Text 110'"],
+    [111, 'n', 'n = n + 0.0001'],
+    [113, 'x', "x = x + interval '1 microsecond'"],
+  ];
+  for (const [id, , set] of changes) await pgExec(dst, `UPDATE t SET ${set} WHERE id = ${id}`);
+  await pgExec(dst, 'DELETE FROM t WHERE id = 50');
+  await pgExec(dst, `INSERT INTO t (id) VALUES (${ROWS + 100})`);
+  const v = await verifyPlan(file, { sample: 50 });
+  const t = v.tables[0]!;
+  assert.equal(t.status, 'mismatch');
+  const expect = [
+    ...changes.map(([id, column]) => new RegExp(`^\\(id\\) = ${id}: column ${column} \\(`)),
+    /^\(id\) = 50: missing in target$/,
+    new RegExp(`^\\(id\\) = ${ROWS + 100}: in target only$`),
+  ];
+  assert.equal(t.sample.length, expect.length, t.sample.join('\n'));
+  for (const e of expect)
+    assert.ok(
+      t.sample.some((line) => e.test(line)),
+      `${e} among:\n${t.sample.join('\n')}`,
+    );
+});
+
 test('PostgreSQL, MariaDB and ferry (over SQLite rows) give the same digest for the same canonical rows', async () => {
   const lite = await source('sqlite', 'ferry_vpd_same');
   const pgUrl = await fresh('postgres', 'ferry_vpd_same_pg');
@@ -194,7 +264,7 @@ test('PostgreSQL, MariaDB and ferry (over SQLite rows) give the same digest for 
     try {
       const m = session.waves.flat()[0]!;
       const pushed = m.target.columns.filter((c) => session.writer.digestsColumn!(c, c.type));
-      assert.equal(pushed.length, 9, pushed.map((c) => c.name).join());
+      assert.equal(pushed.length, 10, pushed.map((c) => c.name).join());
       const d = await session.writer.rangeDigest!(m.target, range, pushed);
       assert.ok(d);
       assert.equal(d.rows, 2000);

@@ -31,17 +31,25 @@ export function digestsColumn(column: Column, as: CanonicalType): boolean {
   return NATIVE[as.kind]?.test(column.nativeType.trim()) ?? false;
 }
 
-/** Without the zeros a DECIMAL's or DATETIME's fraction ends with (and its point, when nothing is left of it). */
-const trimFraction = (s: string) =>
-  `CASE WHEN LOCATE('.', ${s}) > 0 THEN TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM ${s})) ELSE ${s} END`;
+/**
+ * Without the zeros a DECIMAL's or DATETIME's fraction ends with (and its point, when nothing is
+ * left of it). `digits`: the column's scale or fractional seconds, when its type declares them
+ * (then every value has that many digits, or none: no test for the point, one CAST).
+ */
+function trimFraction(s: string, digits: number | undefined): string {
+  if (digits === 0) return s;
+  const trimmed = (x: string) => `TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM ${x}))`;
+  return digits === undefined ? `CASE WHEN LOCATE('.', ${s}) > 0 THEN ${trimmed(s)} ELSE ${s} END` : trimmed(s);
+}
 
-/** The canonical text of a column's values under `type`, NULL for NULL. */
-function render(c: DigestColumn): string {
+/** The canonical text of a column's values under `type`, NULL for NULL; `own`: the column as the table has it. */
+function render(c: DigestColumn, own: Column | undefined): string {
   const id = quoteIdent(c.name);
   switch (c.type.kind) {
     case 'decimal':
+      return trimFraction(`CAST(${id} AS CHAR)`, own?.type.kind === 'decimal' ? own.type.scale : undefined);
     case 'timestamp':
-      return trimFraction(`CAST(${id} AS CHAR)`);
+      return trimFraction(`CAST(${id} AS CHAR)`, own?.type.kind === 'timestamp' ? own.type.precision : undefined);
     case 'bool':
       return `CASE ${id} WHEN 1 THEN 't' WHEN 0 THEN 'f' END`;
     case 'string':
@@ -73,20 +81,26 @@ function unrendered(c: DigestColumn): string | undefined {
  */
 export async function rangeDigest(
   conn: Connection,
-  table: string,
+  table: { name: string; columns: Column[] },
   conditions: (string | undefined)[],
   columns: DigestColumn[],
 ): Promise<Digest | undefined> {
+  const own = new Map(table.columns.map((c) => [c.name, c]));
+  // a column that holds no NULL needs neither COALESCE nor a test for its mask
+  const nullable = (c: DigestColumn) => own.get(c.name)?.nullable ?? true;
   // every piece in utf8mb4 (CAST … AS CHAR gives the session's: SET NAMES utf8mb4), so that MD5 hashes UTF-8
   const text = [
-    ...columns.map((c) => `COALESCE(${render(c)}, ''), CHAR(${VALUE_END.charCodeAt(0)} USING utf8mb4)`),
-    ...columns.map((c) => `IF(${quoteIdent(c.name)} IS NULL, 'n', 'v')`),
+    ...columns.map((c) => {
+      const value = render(c, own.get(c.name));
+      return `${nullable(c) ? `COALESCE(${value}, '')` : value}, CHAR(${VALUE_END.charCodeAt(0)} USING utf8mb4)`;
+    }),
+    ...columns.map((c) => (nullable(c) ? `IF(${quoteIdent(c.name)} IS NULL, 'n', 'v')` : `'v'`)),
   ].join(', ');
   const odd = columns.map(unrendered).filter((x): x is string => x !== undefined);
   const sql =
     `SELECT COUNT(*), COALESCE(SUM(CAST(CONV(LEFT(h, 16), 16, 10) AS UNSIGNED)), 0), ${odd.length > 0 ? 'COALESCE(SUM(odd), 0)' : '0'} ` +
     `FROM (SELECT MD5(CONCAT(${text})) AS h${odd.length > 0 ? `, (${odd.join(' OR ')}) AS odd` : ''} ` +
-    `FROM ${quoteIdent(table)}${whereClause(conditions)}) q`;
+    `FROM ${quoteIdent(table.name)}${whereClause(conditions)}) q`;
   const row = (await run<unknown[][]>(conn, sql, [], 'arrays'))[0]!;
   if (Number(row[2]) > 0) return undefined;
   return rangeDigestOf(row[0] as number, row[1] as string);

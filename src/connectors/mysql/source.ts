@@ -344,7 +344,7 @@ export class MysqlSource implements Source {
     columns: DigestColumn[],
   ): Promise<Digest | undefined> {
     const conditions = [...rangeConditions(keyColumns(table.name, table.columns, table.key), range), table.where];
-    return viewOf(view).use((conn) => rangeDigest(conn, table.name, conditions, columns), table.name);
+    return viewOf(view).use((conn) => rangeDigest(conn, table, conditions, columns), table.name);
   }
 
   read(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<RowBatch> {

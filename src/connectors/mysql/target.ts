@@ -522,7 +522,7 @@ export class MysqlTarget implements Target {
   async rangeDigest(table: TargetTable, range: KeyRange, columns: DigestColumn[]): Promise<Digest | undefined> {
     const conditions = table.key.length ? rangeConditions(keyColumns(table.name, table.columns, table.key), range) : [];
     try {
-      return await this.pool.use((conn) => rangeDigest(conn, table.name, conditions, columns));
+      return await this.pool.use((conn) => rangeDigest(conn, table, conditions, columns));
     } catch (err) {
       throw toFerryError(err, this.pool.ep, 'read', table.name);
     }

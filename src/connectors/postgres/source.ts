@@ -16,11 +16,11 @@ import { FerryError, snapshotLost } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { profileStatements, type ProfileAnswer, type ProfileAsk, type ProfileTable } from '../../core/profile.js';
 import type { Digest } from '../../core/digest.js';
-import type { DigestColumn } from '../../core/range-digest.js';
+import type { DigestColumn, DigestHash } from '../../core/range-digest.js';
 import type { CanonicalType, Column, KeyRange, RowBatch } from '../../core/types.js';
 import { filterProblem } from '../../core/sql-filter.js';
 import { decoderFor } from './binary-read.js';
-import { digestOfRow, digestSelect, digestsColumn } from './digest.js';
+import { digestOfRow, digestSelect, digestsColumn, engineForms } from './digest.js';
 import { PgChangeLog } from './changelog.js';
 import { sessionSql, watchErrors } from './config.js';
 import { copyOut, copyOutColumns, copyOutRaw } from './copy.js';
@@ -452,15 +452,28 @@ export class PgSource implements Source {
     range: KeyRange,
     view: ReadView,
     columns: DigestColumn[],
+    hash: DigestHash = 'canonical',
   ): Promise<Digest | undefined> {
     const sql = digestSelect(
       `FROM ${tableRef(table.name, this.settings.schema).sql}`,
       whereClause(this.conditions(table, range)),
+      table.columns,
       columns,
+      hash,
     );
     return this.onReader(
       view,
       async (client) => digestOfRow((await client.query<(string | null)[]>({ text: sql, rowMode: 'array' })).rows[0]!),
+      (e) => readError(e, 'digest', table),
+    );
+  }
+
+  digestForms(table: SourceTable, view: ReadView): Promise<(string | undefined)[]> {
+    const ref = tableRef(table.name, this.settings.schema).sql;
+    const names = table.columns.map((c) => c.name);
+    return this.onReader(
+      view,
+      (client) => engineForms(client, ref, names),
       (e) => readError(e, 'digest', table),
     );
   }

@@ -19,7 +19,7 @@ import { fitName } from '../../core/names.js';
 import { writeIsolated } from '../../core/isolate.js';
 import type { Logger } from '../../core/log.js';
 import type { Digest } from '../../core/digest.js';
-import type { DigestColumn } from '../../core/range-digest.js';
+import type { DigestColumn, DigestHash } from '../../core/range-digest.js';
 import type { CanonicalType, Column, Finding, KeyRange, RowBatch } from '../../core/types.js';
 import {
   BINARY_HEADER,
@@ -31,7 +31,7 @@ import {
 } from './binary-write.js';
 import { PgApply } from './apply.js';
 import { decoderFor } from './binary-read.js';
-import { digestOfRow, digestSelect, digestsColumn } from './digest.js';
+import { digestOfRow, digestSelect, digestsColumn, engineForms } from './digest.js';
 import { CopyIn, copyOut } from './copy.js';
 import { isTransientPgError, pgReason, queryError } from './errors.js';
 import { catalogColumns, liveFamily, nativeOf, type CatalogColumn } from './introspect.js';
@@ -590,16 +590,32 @@ export class PgTarget implements Target {
     return digestsColumn(column, as);
   }
 
-  async rangeDigest(table: TargetTable, range: KeyRange, columns: DigestColumn[]): Promise<Digest | undefined> {
+  async rangeDigest(
+    table: TargetTable,
+    range: KeyRange,
+    columns: DigestColumn[],
+    hash: DigestHash = 'canonical',
+  ): Promise<Digest | undefined> {
     const sql = digestSelect(
       `FROM ${this.ref(table.name).sql}`,
       whereClause(keyRangeConditions(table, range)),
+      table.columns,
       columns,
+      hash,
     );
     try {
       return await this.withClient(async (c) =>
         digestOfRow((await c.query<(string | null)[]>({ text: sql, rowMode: 'array' })).rows[0]!),
       );
+    } catch (e) {
+      throw queryError(e, 'READ_FAILED', `cannot digest ${table.name}`);
+    }
+  }
+
+  async digestForms(table: TargetTable): Promise<(string | undefined)[]> {
+    const names = table.columns.map((c) => c.name);
+    try {
+      return await this.withClient((c) => engineForms(c, this.ref(table.name).sql, names));
     } catch (e) {
       throw queryError(e, 'READ_FAILED', `cannot digest ${table.name}`);
     }

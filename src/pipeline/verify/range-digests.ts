@@ -6,10 +6,12 @@
 // SQL, so only digests cross the wire. The second holds the rest (floats, time zones, JSON, …)
 // with the key, read and digested in ferry: only those columns are read. Each group carries
 // the key, so a value moved between rows still changes a digest; a table without a key is
-// digested as one group.
+// digested as one group. Two databases of one engine hash the first group with the engine's own
+// hash (core/range-digest.ts) where they give its columns the same forms; that group may then
+// hold columns whose canonical text no SQL renders (JSON, floats, time zones).
 import type { ReadView, Reject, Source, Target } from '../../core/contracts.js';
 import type { Digest } from '../../core/digest.js';
-import { RangeDigestBuilder, type DigestColumn } from '../../core/range-digest.js';
+import { RangeDigestBuilder, type DigestColumn, type DigestHash, type RowHash } from '../../core/range-digest.js';
 import type { CanonicalType, KeyRange, RowBatch } from '../../core/types.js';
 import type { TableMapping } from '../plan/mapping.js';
 
@@ -28,6 +30,10 @@ export interface DigestSide {
 export interface DigestGroups {
   groups: number[][];
   pushed: boolean;
+  /** how the databases hash the first group */
+  hash: DigestHash;
+  /** under the hash `engine`: each column's form (by position), which both sides gave it */
+  forms?: (string | undefined)[];
   /** a range's two groups are digested at once, on two connections a side (else one after the other) */
   together?: boolean;
 }
@@ -35,30 +41,67 @@ export interface DigestGroups {
 /** Whether a side digests a column in its database; undefined when it digests nothing there. */
 export type Pushes = ((column: number) => boolean) | undefined;
 
-export function digestGroups(m: TableMapping, source: Pushes, target: Pushes): DigestGroups {
+/**
+ * The groups; `forms` (engineForms) lets both databases hash the first group with the engine's
+ * own hash when they can so every column they could digest canonically, and no fewer.
+ */
+export function digestGroups(
+  m: TableMapping,
+  source: Pushes,
+  target: Pushes,
+  forms?: (string | undefined)[],
+): DigestGroups {
   const all = m.target.columns.map((_, i) => i);
-  if (!source && !target) return { groups: [all], pushed: false };
-  const inDatabase = all.filter((i) => (source?.(i) ?? true) && (target?.(i) ?? true));
+  const canonical = all.filter((i) => (source?.(i) ?? true) && (target?.(i) ?? true));
+  const engine = forms ? all.filter((i) => forms[i] !== undefined) : [];
+  const hash: DigestHash = engine.length > 0 && canonical.every((i) => engine.includes(i)) ? 'engine' : 'canonical';
+  const inDatabase = hash === 'engine' ? engine : canonical;
+  const common = hash === 'engine' ? { hash, forms } : { hash };
+  if (!source && !target) return { groups: [all], pushed: false, hash };
   const rest = all.filter((i) => !inDatabase.includes(i));
   const keys = m.keyIndexes;
   const keyed = keys.length > 0 && keys.every((k) => inDatabase.includes(k));
-  if (rest.length === 0) return { groups: [all], pushed: true };
-  if (inDatabase.length === 0 || !keyed) return { groups: [all], pushed: false };
-  return { groups: [inDatabase, [...keys, ...rest]], pushed: true };
+  if (rest.length === 0) return { groups: [all], pushed: true, ...common };
+  if (inDatabase.length === 0 || !keyed) return { groups: [all], pushed: false, hash: 'canonical' };
+  return { groups: [inDatabase, [...keys, ...rest]], pushed: true, ...common };
+}
+
+/**
+ * Per column (by position), the form under which both databases hash it with the engine hash
+ * (digestForms), or undefined; undefined for all when a side has none or the run recorded rows
+ * the target refused. A `mapped` column has none (a transform, a cast: the mapping changes its
+ * values); a `checked` one has, as under the canonical hash: a row the check refuses, or an odd
+ * value it acts on, makes the range's digests differ, and verify compares its rows.
+ */
+export async function engineForms(
+  source: Source,
+  target: Target,
+  m: TableMapping,
+  view: ReadView,
+  refusedRows: boolean,
+): Promise<(string | undefined)[] | undefined> {
+  if (!source.digestForms || !target.digestForms || !source.rangeDigest || !target.rangeDigest || refusedRows)
+    return undefined;
+  const [a, b] = await Promise.all([source.digestForms(m.source, view), target.digestForms(m.target)]);
+  return m.target.columns.map((_, i) =>
+    m.valueSteps[i] !== 'mapped' && a[i] !== undefined && a[i] === b[i] ? a[i] : undefined,
+  );
 }
 
 /** Digests of rows given in batches, per group; `at` maps a target column position to its place in the rows. */
 async function digestRows(
   batches: AsyncIterable<RowBatch>,
   groups: number[][],
+  hashes: RowHash[],
   types: CanonicalType[],
   at: (column: number) => number = (i) => i,
 ): Promise<Digest[]> {
   const builders = groups.map(
-    (g) =>
+    (g, n) =>
       new RangeDigestBuilder(
         g.map(at),
         g.map((i) => types[i]!),
+        hashes[n],
       ),
   );
   for await (const b of batches) for (const r of b.rows) for (const d of builders) d.add(r);
@@ -68,7 +111,7 @@ async function digestRows(
 /** What a side reads and digests. */
 interface SideAccess {
   /** the group's digest in the database, or undefined (a value it does not render: ferry digests the range) */
-  inDatabase?: (range: KeyRange, columns: DigestColumn[]) => Promise<Digest | undefined>;
+  inDatabase?: (range: KeyRange, columns: DigestColumn[], hash: DigestHash) => Promise<Digest | undefined>;
   /** the rows of a range, all columns, as verify compares them */
   rows: (range: KeyRange) => AsyncIterable<RowBatch>;
   /**
@@ -82,9 +125,12 @@ interface SideAccess {
 
 function digestSide(access: SideAccess, g: DigestGroups, types: CanonicalType[]): DigestSide {
   const pushed = g.pushed && access.inDatabase ? g.groups[0]! : undefined;
-  const columns = pushed?.map((i) => ({ name: access.names[i]!, type: types[i]! }));
+  const columns = pushed?.map((i) => ({ name: access.names[i]!, type: types[i]!, form: g.forms?.[i] }));
+  // MD5 for a group whose digest a database's is compared with; ferry's hash where ferry digests it on both sides
+  const hashes = g.groups.map((_, n): RowHash => (g.pushed && n === 0 ? 'canonical' : 'ferry'));
   const inFerry = pushed ? g.groups.slice(1) : g.groups;
-  const whole = (range: KeyRange) => digestRows(access.rows(range), g.groups, types);
+  const restHashes = pushed ? hashes.slice(1) : hashes;
+  const whole = (range: KeyRange) => digestRows(access.rows(range), g.groups, hashes, types);
   return {
     inFerry: whole,
     async digests(range) {
@@ -93,14 +139,14 @@ function digestSide(access: SideAccess, g: DigestGroups, types: CanonicalType[])
         if (inFerry.length === 0) return [];
         const positions = [...new Set(inFerry.flat())].sort((a, b) => a - b);
         const some = positions.length < types.length ? access.columns?.(range, positions) : undefined;
-        if (!some) return digestRows(access.rows(range), inFerry, types);
-        const digests = await digestRows(some.rows, inFerry, types, (i) => positions.indexOf(i));
+        if (!some) return digestRows(access.rows(range), inFerry, restHashes, types);
+        const digests = await digestRows(some.rows, inFerry, restHashes, types, (i) => positions.indexOf(i));
         return some.refused() === 0 ? digests : undefined;
       };
       if (!pushed) return whole(range);
       const [first, others] = g.together
-        ? await Promise.all([access.inDatabase!(range, columns!), rest()])
-        : [await access.inDatabase!(range, columns!), await rest()];
+        ? await Promise.all([access.inDatabase!(range, columns!, g.hash), rest()])
+        : [await access.inDatabase!(range, columns!, g.hash), await rest()];
       return first && others ? [first, ...others] : whole(range);
     },
   };
@@ -140,7 +186,9 @@ export function sourceSide(o: SourceSideOptions, g: DigestGroups): DigestSide {
   const pushes = sourcePushes(source, mapping, o.refusedRows) !== undefined;
   return digestSide(
     {
-      inDatabase: pushes ? (range, columns) => source.rangeDigest!(mapping.source, range, view, columns) : undefined,
+      inDatabase: pushes
+        ? (range, columns, hash) => source.rangeDigest!(mapping.source, range, view, columns, hash)
+        : undefined,
       rows: o.rows,
       columns: pushes
         ? (range, positions) => {
@@ -165,7 +213,9 @@ export function targetSide(target: Target, mapping: TableMapping, g: DigestGroup
   const t = mapping.target;
   return digestSide(
     {
-      inDatabase: target.rangeDigest ? (range, columns) => target.rangeDigest!(t, range, columns) : undefined,
+      inDatabase: target.rangeDigest
+        ? (range, columns, hash) => target.rangeDigest!(t, range, columns, hash)
+        : undefined,
       rows: (range) => target.readBack(t, range, batchRows),
       // a target that digests in its database is a SQL engine: it reads back any columns
       columns: target.rangeDigest

@@ -15,7 +15,15 @@ import { lockRequest, openSession, type Session, type SessionOptions } from '../
 import type { VerifyRecord } from '../session/checkpoints.js';
 import { boundsOf, type Bounds } from '../copy/bounds.js';
 import { refuseOrphans } from '../plan/orphans.js';
-import { digestGroups, sourcePushes, sourceSide, targetPushes, targetSide, type DigestSide } from './range-digests.js';
+import {
+  digestGroups,
+  engineForms,
+  sourcePushes,
+  sourceSide,
+  targetPushes,
+  targetSide,
+  type DigestSide,
+} from './range-digests.js';
 
 export interface VerifyOptions extends SessionOptions {
   /** how many differing keys to show per table */
@@ -189,7 +197,8 @@ async function verifyTable(
   });
   // a range of two groups takes two of the view's connections when there are two per worker
   const connections = Math.max(1, Math.min(bounds.workers, view.parallelism));
-  const split = digestGroups(m, sourcePushes(source, m, refused.size > 0), targetPushes(target, m));
+  const forms = await engineForms(source, target, m, view, refused.size > 0);
+  const split = digestGroups(m, sourcePushes(source, m, refused.size > 0), targetPushes(target, m), forms);
   const groups = { ...split, together: split.pushed && split.groups.length > 1 && connections > 1 };
   const src: Side = { ...sourceSide(sourceOptions(false), groups), rows: (r) => rowsOf(sourceRows(r, false)) };
   const tgt: Side = {
