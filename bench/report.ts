@@ -122,19 +122,38 @@ export function readResults<T>(path: string): T | undefined {
   return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as T) : undefined;
 }
 
-/** bench/results.md from the results of the benchmarks, each from its JSON file. */
+/**
+ * The `## ` sections of a results.md that no JSON file generates: measurements written by hand
+ * (paired A/B runs, profiles), kept as they are when the generated sections are rewritten.
+ */
+function handWrittenSections(path: string, generated: string[]): string[] {
+  if (!existsSync(path)) return [];
+  const headingOf = (section: string) => section.slice(0, section.indexOf('\n'));
+  const generatedHeadings = new Set(generated.flatMap((g) => g.match(/^## .*$/gm) ?? []));
+  return readFileSync(path, 'utf8')
+    .split(/^(?=## )/m)
+    .filter((s) => s.startsWith('## ') && !generatedHeadings.has(headingOf(s)))
+    .map((s) => s.trimEnd() + '\n');
+}
+
+/** bench/results.md from the results of the benchmarks, each from its JSON file, and the sections written by hand. */
 export function writeResultsMarkdown(benchDir: string): void {
   const main = readResults<BenchResults>(join(benchDir, 'results.json'));
   const large = readResults<LargeResults>(join(benchDir, LARGE_RESULTS_FILE));
   const follow = readResults<FollowResults>(join(benchDir, FOLLOW_RESULTS_FILE));
   const curve = readResults<CurveResults>(join(benchDir, CURVE_RESULTS_FILE));
-  const sections = [
-    main ? markdown(main) : '# ferry benchmark results\n',
+  const generated = [
     ...(curve ? [curveMarkdown(curve)] : []),
     ...(large ? [largeMarkdown(large)] : []),
     ...(follow ? [followMarkdown(follow)] : []),
   ];
-  writeFileSync(join(benchDir, 'results.md'), sections.join('\n'));
+  const path = join(benchDir, 'results.md');
+  const sections = [
+    main ? markdown(main) : '# ferry benchmark results\n',
+    ...handWrittenSections(path, generated),
+    ...generated,
+  ];
+  writeFileSync(path, sections.join('\n'));
 }
 
 export function writeResults(benchDir: string, results: BenchResults): void {
