@@ -5,6 +5,8 @@
 // starts at 64 MB: from V8's default (a few MB, grown by little after each full collection) a
 // PostgreSQL → Parquet run of 3M rows made about 50 full collections, each marking the whole
 // heap; from 64 MB it makes about 10, for 0.5 s less wall time and 25 MB more peak memory.
+// Each command imports its modules when it is chosen: loading them all cost about 0.6 s of CPU
+// before any command started (measured), paid twice by a `ferry plan` then `ferry run`.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,35 +14,19 @@ import { Command, InvalidArgumentError, Option, type HelpContext } from 'command
 import Table from 'cli-table3';
 import { EXIT, FerryError, type ErrorCode } from '../core/errors.js';
 import { fileError } from '../core/files.js';
-import { createLogger, type Logger } from '../core/log.js';
-import { loadPlan, planJsonSchema, planToYaml } from '../core/plan.js';
+import type { Logger } from '../core/log.js';
 import { redact } from '../core/secrets.js';
-import { assess, makePlan, planNotes, type Assessment } from '../pipeline/plan/assess.js';
+import type { Assessment } from '../pipeline/plan/assess.js';
 import { findingCounts } from '../pipeline/plan/findings.js';
-import { createDemoDatabase } from '../pipeline/demo/sample-shop.js';
-import { writeReport } from '../pipeline/observe/report.js';
-import { runPlan, type RunSummary } from '../pipeline/copy/run.js';
-import { verifyPlan, type VerifyResult } from '../pipeline/verify/verify.js';
-import { verifyAudit } from '../pipeline/safety/audit.js';
-import { verifyBackup } from '../pipeline/safety/backup/verify.js';
-import { backupPlan } from '../pipeline/safety/backup/writer.js';
-import { dryRun, type DryRunResult } from '../pipeline/copy/dryrun.js';
-import { restoreBackup } from '../pipeline/safety/restore.js';
-import { rollbackRun } from '../pipeline/safety/rollback.js';
-import { finishPlan } from '../pipeline/reverse/finish.js';
-import { cutoverWithWayBack, rollbackAfterCutover, type WayBackSummary } from '../pipeline/reverse/way-back.js';
+import type { RunSummary } from '../pipeline/copy/run.js';
+import type { VerifyResult } from '../pipeline/verify/verify.js';
+import type { DryRunResult } from '../pipeline/copy/dryrun.js';
+import type { WayBackSummary } from '../pipeline/reverse/way-back.js';
 import type { KeySource } from '../pipeline/safety/backup/sealed.js';
-import { StateStore } from '../pipeline/session/checkpoints.js';
-import { progressReporter } from './progress.js';
-import { planStatus, type PlanStatus } from '../pipeline/observe/status.js';
-import { listRuns } from '../pipeline/observe/runs.js';
-import { compactPlan, type CompactSummary } from '../pipeline/follow/compact.js';
-import { cutoverPlan, type CutoverOptions, type CutoverResult } from '../pipeline/cutover/cutover.js';
-import { newToken, startDashboard, type Dashboard } from '../pipeline/observe/dashboard/server.js';
-import { perfPlan } from '../pipeline/perf/perf.js';
-import { perfLines, queryLine } from './perf-output.js';
-import { runWorker } from '../pipeline/queue/worker.js';
-import { failureOf } from '../pipeline/queue/job.js';
+import type { PlanStatus } from '../pipeline/observe/status.js';
+import type { CompactSummary } from '../pipeline/follow/compact.js';
+import type { CutoverOptions, CutoverResult } from '../pipeline/cutover/cutover.js';
+import type { Dashboard } from '../pipeline/observe/dashboard/server.js';
 
 const out = (line = ''): void => {
   process.stdout.write(line + '\n');
@@ -53,7 +39,8 @@ const tty = process.stdout.isTTY === true;
 /** The plan's JSON Schema as the package ships it (`schema/`, beside `dist/`). */
 const PLAN_SCHEMA_FILE = fileURLToPath(new URL('../../../schema/ferry.plan.schema.json', import.meta.url));
 
-function logger(opts: { logLevel?: string; jsonLogs?: boolean }) {
+async function logger(opts: { logLevel?: string; jsonLogs?: boolean }): Promise<Logger> {
+  const { createLogger } = await import('../core/log.js');
   return createLogger({ level: opts.logLevel, json: opts.jsonLogs });
 }
 
@@ -415,7 +402,8 @@ async function main(argv: string[]): Promise<number> {
     .option('--follow', 'also check that the source can give its live changes (ferry run --follow)')
     .option('--json', 'machine-readable output')
     .action(async (o: { source: string; target?: string; tables?: string[]; follow?: boolean; json?: boolean }) => {
-      const a = await assess({ ...o, log: logger(globals()) });
+      const { assess } = await import('../pipeline/plan/assess.js');
+      const a = await assess({ ...o, log: await logger(globals()) });
       if (o.json) out(JSON.stringify(a, null, 2));
       else printAssessment(a);
       if (a.findings.some((f) => f.severity === 'error')) code = EXIT.failed;
@@ -452,7 +440,11 @@ async function main(argv: string[]): Promise<number> {
         design?: string;
         names?: 'keep' | 'lower' | 'snake';
       }) => {
-        const plan = await makePlan({ ...o, log: logger(globals()) });
+        const [{ makePlan, planNotes }, { planToYaml }] = await Promise.all([
+          import('../pipeline/plan/assess.js'),
+          import('../core/plan.js'),
+        ]);
+        const plan = await makePlan({ ...o, log: await logger(globals()) });
         // the first line points YAML editors (yaml-language-server) at the schema this ferry installed
         const header = `# yaml-language-server: $schema=${PLAN_SCHEMA_FILE}\n# ferry plan, written ${new Date().toISOString()}. Review it, edit it, then: ferry run ${o.output}\n# Secrets: write \${env:NAME} or \${file:path}, never a literal password.\n`;
         try {
@@ -514,12 +506,20 @@ async function main(argv: string[]): Promise<number> {
             "--token is the dashboard's",
             'add --serve [host:]port, or leave --token out',
           );
+        const [{ runPlan }, { progressReporter }] = await Promise.all([
+          import('../pipeline/copy/run.js'),
+          import('./progress.js'),
+        ]);
         const progress = o.json ? undefined : progressReporter(out, tty);
         const dashboard = o.serve
           ? await serveDashboard(
-              { listen: o.serve, token: o.token, stateDir: o.stateDir ?? loadPlan(planFile).plan.settings.stateDir },
+              {
+                listen: o.serve,
+                token: o.token,
+                stateDir: o.stateDir ?? (await import('../core/plan.js')).loadPlan(planFile).plan.settings.stateDir,
+              },
               true,
-              logger(globals()),
+              await logger(globals()),
               o.json ? (line) => process.stderr.write(line + '\n') : out,
             )
           : undefined;
@@ -532,7 +532,7 @@ async function main(argv: string[]): Promise<number> {
         if (o.follow) stopGracefully = () => stop.abort();
         try {
           const s = await runPlan(planFile, {
-            log: logger(globals()),
+            log: await logger(globals()),
             onWarning: warning,
             stateDir: o.stateDir,
             onEvent:
@@ -571,6 +571,10 @@ async function main(argv: string[]): Promise<number> {
     .requiredOption('--queue <url>', 'the queue: redis://host:port/db[?prefix=NAME]')
     .option('--concurrency <n>', 'chunk jobs carried out at once', wholeNumber(1), 2)
     .action(async (o: { queue: string; concurrency: number }) => {
+      const [{ runWorker }, { failureOf }] = await Promise.all([
+        import('../pipeline/queue/worker.js'),
+        import('../pipeline/queue/job.js'),
+      ]);
       const stop = new AbortController();
       stopGracefully = () => {
         stop.abort();
@@ -580,7 +584,7 @@ async function main(argv: string[]): Promise<number> {
         queue: o.queue,
         concurrency: o.concurrency,
         onReady: () => out(`worker: taking chunk jobs from ${redact(o.queue)} (${o.concurrency} at once)`),
-        log: logger(globals()),
+        log: await logger(globals()),
         signal: stop.signal,
         onJob: (e) =>
           out(
@@ -599,7 +603,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--listen <[host:]port>', 'where to listen', '127.0.0.1:7478')
     .option('--token', 'require a token (made now and printed once): needed to listen beyond loopback')
     .action(async (o: { stateDir: string; listen: string; token?: boolean }) => {
-      const dashboard = await serveDashboard(o, false, logger(globals()), out);
+      const dashboard = await serveDashboard(o, false, await logger(globals()), out);
       try {
         await untilStopped();
       } finally {
@@ -615,7 +619,8 @@ async function main(argv: string[]): Promise<number> {
     .option('--queue <url>', "a queued run's, from any machine: read its shared state on this queue")
     .option('--json', 'machine-readable output')
     .action(async (planFile: string, o: { stateDir?: string; queue?: string; json?: boolean }) => {
-      const st = await planStatus(planFile, { log: logger(globals()), stateDir: o.stateDir, queue: o.queue });
+      const { planStatus } = await import('../pipeline/observe/status.js');
+      const st = await planStatus(planFile, { log: await logger(globals()), stateDir: o.stateDir, queue: o.queue });
       if (o.json) out(JSON.stringify(st, null, 2));
       else printStatus(st);
     });
@@ -633,7 +638,7 @@ async function main(argv: string[]): Promise<number> {
     )
     .option('--finish', "end the move: drop both streams' slots and publications and the way back's positions")
     .action(async (planFile: string, o: CutoverFlags & { stateDir?: string; reverse?: boolean; finish?: boolean }) => {
-      const opts = { log: logger(globals()), onWarning: warning, stateDir: o.stateDir };
+      const opts = { log: await logger(globals()), onWarning: warning, stateDir: o.stateDir };
       if (o.finish && o.reverse)
         throw new FerryError(
           'PLAN_INVALID',
@@ -641,6 +646,7 @@ async function main(argv: string[]): Promise<number> {
           'give one: --reverse to cut over (or follow back), --finish when the move is over',
         );
       if (o.finish) {
+        const { finishPlan } = await import('../pipeline/reverse/finish.js');
         const f = await finishPlan(planFile, opts);
         if (o.json) out(JSON.stringify(f, null, 2));
         else {
@@ -653,6 +659,7 @@ async function main(argv: string[]): Promise<number> {
         const stop = new AbortController();
         // following back stops cleanly on the first signal (the batch in hand is applied); a second one exits at once
         stopGracefully = () => stop.abort();
+        const { cutoverWithWayBack } = await import('../pipeline/reverse/way-back.js');
         const w = await cutoverWithWayBack(planFile, {
           ...opts,
           ...cutoverSettings(o),
@@ -663,6 +670,7 @@ async function main(argv: string[]): Promise<number> {
         else printWayBack(w, planFile);
         return;
       }
+      const { cutoverPlan } = await import('../pipeline/cutover/cutover.js');
       const c = await cutoverPlan(planFile, { ...opts, ...cutoverSettings(o) });
       if (o.json) out(JSON.stringify(c, null, 2));
       else printCutover(c);
@@ -675,7 +683,8 @@ async function main(argv: string[]): Promise<number> {
     .option('--state-dir <dir>', 'checkpoint store folder')
     .option('--json', 'machine-readable output')
     .action(async (planFile: string, o: { stateDir?: string; json?: boolean }) => {
-      const c = await compactPlan(planFile, { log: logger(globals()), stateDir: o.stateDir });
+      const { compactPlan } = await import('../pipeline/follow/compact.js');
+      const c = await compactPlan(planFile, { log: await logger(globals()), stateDir: o.stateDir });
       if (o.json) out(JSON.stringify(c, null, 2));
       else printCompact(c);
     });
@@ -688,8 +697,9 @@ async function main(argv: string[]): Promise<number> {
     .option('--sample <n>', 'differing keys to show per table', wholeNumber(0), 10)
     .option('--json', 'machine-readable output')
     .action(async (planFile: string, o: { stateDir?: string; sample: number; json?: boolean }) => {
+      const { verifyPlan } = await import('../pipeline/verify/verify.js');
       const v = await verifyPlan(planFile, {
-        log: logger(globals()),
+        log: await logger(globals()),
         onWarning: warning,
         stateDir: o.stateDir,
         sample: o.sample,
@@ -715,10 +725,14 @@ async function main(argv: string[]): Promise<number> {
         planFile: string,
         o: { queries?: string; fromStats?: boolean; top: number; runs: number; stateDir?: string; json?: boolean },
       ) => {
+        const [{ perfPlan }, { perfLines, queryLine }] = await Promise.all([
+          import('../pipeline/perf/perf.js'),
+          import('./perf-output.js'),
+        ]);
         const listed = !o.json && tty;
         const r = await perfPlan(planFile, {
           ...o,
-          log: logger(globals()),
+          log: await logger(globals()),
           onQuery: listed ? (q) => out(queryLine(q)) : undefined,
         });
         if (o.json) out(JSON.stringify(r, null, 2));
@@ -732,7 +746,8 @@ async function main(argv: string[]): Promise<number> {
     .description('every run recorded in a state folder, newest first: command, plan, start, end and how it ended')
     .option('--state-dir <dir>', 'checkpoint store folder', '.ferry')
     .option('--json', 'machine-readable output')
-    .action((o: { stateDir: string; json?: boolean }) => {
+    .action(async (o: { stateDir: string; json?: boolean }) => {
+      const { listRuns } = await import('../pipeline/observe/runs.js');
       const runs = listRuns({ stateDir: o.stateDir });
       if (o.json) return out(JSON.stringify(runs, null, 2));
       const t = newTable({ head: ['run', 'command', 'plan', 'started', 'ended', 'status'] });
@@ -746,7 +761,8 @@ async function main(argv: string[]): Promise<number> {
     .description('write the Markdown and HTML report of a run (default: the latest)')
     .argument('[run]', 'run id')
     .option('--state-dir <dir>', 'checkpoint store folder', '.ferry')
-    .action((runId: string | undefined, o: { stateDir: string }) => {
+    .action(async (runId: string | undefined, o: { stateDir: string }) => {
+      const { writeReport } = await import('../pipeline/observe/report.js');
       const r = writeReport({ stateDir: o.stateDir, runId });
       out(`report of run ${r.runId}:\n  ${r.markdown}\n  ${r.html}`);
     });
@@ -776,8 +792,9 @@ async function main(argv: string[]): Promise<number> {
             'ferry: stopping: dropping the scratch tables first (interrupt again to stop at once; the next `ferry test` drops them then)\n',
           );
         };
+        const { dryRun } = await import('../pipeline/copy/dryrun.js');
         const r = await dryRun(planFile, {
-          log: logger(globals()),
+          log: await logger(globals()),
           onWarning: warning,
           stateDir: o.stateDir,
           sample: o.sample,
@@ -811,8 +828,9 @@ async function main(argv: string[]): Promise<number> {
       ) => {
         if (!planFile)
           throw new FerryError('PLAN_INVALID', 'no plan given', 'ferry backup PLAN, or ferry backup verify LOCATION');
+        const { backupPlan } = await import('../pipeline/safety/backup/writer.js');
         const s = await backupPlan(planFile, {
-          log: logger(globals()),
+          log: await logger(globals()),
           onWarning: warning,
           stateDir: o.stateDir,
           to: o.to,
@@ -834,6 +852,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--key-file <path>', 'file holding the key')
     .action(async (location: string, _o: unknown, cmd: Command) => {
       // --key-env and --key-file are options of `backup` too: commander hands them to the parent
+      const { verifyBackup } = await import('../pipeline/safety/backup/verify.js');
       const r = await verifyBackup(
         location,
         keySource(cmd.optsWithGlobals<{ keyEnv?: string; keyFile?: string }>()) ?? {},
@@ -877,6 +896,7 @@ async function main(argv: string[]): Promise<number> {
           stateDir: string;
         },
       ) => {
+        const { restoreBackup } = await import('../pipeline/safety/restore.js');
         const r = await restoreBackup(location, {
           target: o.target,
           side: o.side,
@@ -884,7 +904,7 @@ async function main(argv: string[]): Promise<number> {
           ifExists: o.ifExists,
           key: keySource(o),
           stateDir: o.stateDir,
-          log: logger(globals()),
+          log: await logger(globals()),
         });
         const t = newTable({ head: ['table', 'rows'] });
         for (const x of r.tables) t.push([x.table, x.rows]);
@@ -927,8 +947,9 @@ async function main(argv: string[]): Promise<number> {
             'ferry rollback --after-cutover needs the plan file',
             'ferry rollback --after-cutover PLAN',
           );
+        const { rollbackAfterCutover } = await import('../pipeline/reverse/way-back.js');
         const c = await rollbackAfterCutover(runId, {
-          log: logger(globals()),
+          log: await logger(globals()),
           onWarning: warning,
           ...cutoverSettings(o),
         });
@@ -940,13 +961,14 @@ async function main(argv: string[]): Promise<number> {
           );
         return;
       }
+      const { rollbackRun } = await import('../pipeline/safety/rollback.js');
       const r = await rollbackRun({
         stateDir: o.stateDir,
         runId,
         check: o.check,
         force: o.force,
         key: keySource(o),
-        log: logger(globals()),
+        log: await logger(globals()),
       });
       const t = newTable({ head: ['table', 'step', 'why', 'in the way'] });
       for (const s of r.steps) t.push([s.table, s.action, s.reason, s.blocker ?? '']);
@@ -968,7 +990,11 @@ async function main(argv: string[]): Promise<number> {
     .description('check that audit logs are intact (every line chained by hash to the one before, nothing cut off)')
     .argument('[run]', 'run id (default: every run)')
     .option('--state-dir <dir>', 'checkpoint store folder', '.ferry')
-    .action((runId: string | undefined, o: { stateDir: string }) => {
+    .action(async (runId: string | undefined, o: { stateDir: string }) => {
+      const [{ StateStore }, { verifyAudit }] = await Promise.all([
+        import('../pipeline/session/checkpoints.js'),
+        import('../pipeline/safety/audit.js'),
+      ]);
       const state = new StateStore(resolve(o.stateDir), { existing: true });
       try {
         const checks = verifyAudit(state, runId);
@@ -986,6 +1012,21 @@ async function main(argv: string[]): Promise<number> {
     .description('the whole lifecycle on a generated sample SQLite database, into an embedded SQLite target')
     .option('--dir <dir>', 'working folder', 'ferry-demo')
     .action(async (o: { dir: string }) => {
+      const [
+        { createDemoDatabase },
+        { assess, makePlan, planNotes },
+        { planToYaml },
+        { runPlan },
+        { verifyPlan },
+        { writeReport },
+      ] = await Promise.all([
+        import('../pipeline/demo/sample-shop.js'),
+        import('../pipeline/plan/assess.js'),
+        import('../core/plan.js'),
+        import('../pipeline/copy/run.js'),
+        import('../pipeline/verify/verify.js'),
+        import('../pipeline/observe/report.js'),
+      ]);
       const dir = resolve(o.dir);
       const source = join(dir, 'shop.db');
       const target = join(dir, 'shop-migrated.db');
@@ -1003,7 +1044,7 @@ async function main(argv: string[]): Promise<number> {
           .map(([t, n]) => `${t} ${n}`)
           .join(', ')}\n`,
       );
-      const log = logger(globals());
+      const log = await logger(globals());
       out('== assess');
       printAssessment(await assess({ source: `sqlite:${source}`, target: `sqlite:${target}`, log }));
       out('\n== plan');
@@ -1032,7 +1073,10 @@ async function main(argv: string[]): Promise<number> {
   program
     .command('schema')
     .description("print the plan's JSON Schema")
-    .action(() => out(JSON.stringify(planJsonSchema(), null, 2)));
+    .action(async () => {
+      const { planJsonSchema } = await import('../core/plan.js');
+      out(JSON.stringify(planJsonSchema(), null, 2));
+    });
 
   try {
     await program.parseAsync(argv);
@@ -1052,6 +1096,7 @@ async function serveDashboard(
   log: Logger,
   say: (line: string) => void,
 ): Promise<Dashboard> {
+  const { newToken, startDashboard } = await import('../pipeline/observe/dashboard/server.js');
   const token = o.token ? newToken() : undefined;
   const dashboard = await startDashboard({
     listen: o.listen,

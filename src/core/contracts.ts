@@ -311,6 +311,12 @@ export interface ChunkWrite {
   replace: boolean;
   /** write row by row (savepoints, splitting failed groups) and return the rows the target refuses */
   isolate: boolean;
+  /**
+   * the rows hold each value of the table's primary key once, by construction: a source's raw
+   * bytes of its own unique chunk key, which the table's primary key is; a target may write them
+   * before it builds the key
+   */
+  keyUnique?: boolean;
 }
 
 export interface Reject {
@@ -376,7 +382,12 @@ export type LockOutcome = { lease: Lease } | { heldBy: LockHolder | undefined };
 export interface Target {
   /** compatibility findings before any write */
   check(tables: TargetTable[]): Promise<Finding[]>;
-  /** creates the table with its primary key (no secondary indexes or foreign keys yet) */
+  /**
+   * creates the table (no secondary indexes or foreign keys yet) with its primary key, or with
+   * the key built later: before any write that is not a first one of `keyUnique` rows (the
+   * rejects of duplicate keys and the delete-range of a replayed chunk need it), at the latest
+   * in finishTable
+   */
   prepare(table: TargetTable, ifExists: IfExists): Promise<void>;
   /** writes one chunk atomically: all rows, or (isolate) all rows but the returned rejects */
   writeChunk(chunk: ChunkWrite, batches: AsyncIterable<RowBatch>): Promise<WriteResult>;
@@ -395,7 +406,7 @@ export interface Target {
    * chunk (the pipeline then copies it by the other paths, which isolate the refused rows).
    */
   writeRaw?(chunk: ChunkWrite, data: AsyncIterable<Uint8Array>): Promise<WriteResult>;
-  /** after the data: secondary indexes, unique keys, identity/sequence counters */
+  /** after the data: the primary key if prepare() left it for later, secondary indexes, unique keys, identity/sequence counters */
   finishTable(table: TargetTable): Promise<void>;
   /** after every table of the plan is finished */
   addForeignKeys(table: TargetTable): Promise<void>;

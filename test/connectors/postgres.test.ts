@@ -646,6 +646,82 @@ describe('postgres: target', () => {
     }
   });
 
+  test('a fresh table takes raw rows of unique keys before its primary key, which comes before any other write; finishTable builds the keys beside the indexes', async () => {
+    const t = nativeTable(conn, 'latekey', [
+      ['id', 'integer'],
+      ['email', 'text'],
+      ['n', 'integer'],
+    ]);
+    t.uniqueKeys = [['email']];
+    t.indexes = [{ name: 'latekey_n_idx', columns: ['n'], unique: false }];
+    const constraints = async () =>
+      (
+        await pgExec(
+          url,
+          "SELECT conname || ' ' || contype::text AS c FROM pg_constraint WHERE conrelid = 'latekey'::regclass ORDER BY 1",
+        )
+      ).rows.map((r: { c: string }) => r.c);
+    await pgExec(url, 'DROP TABLE IF EXISTS latekey_src');
+    await pgExec(url, 'CREATE TABLE latekey_src (id integer PRIMARY KEY, email text, n integer)');
+    await pgExec(url, "INSERT INTO latekey_src SELECT g, 'u' || g || '@x', g % 7 FROM generate_series(1, 100) g");
+    const from = sourceOf({ ...t, name: 'latekey_src' });
+    const source = conn.source!();
+    const target = conn.target!();
+    await target.prepare(t, 'drop');
+    assert.deepEqual(await constraints(), []);
+    const notNull = await pgExec(
+      url,
+      "SELECT attnotnull FROM pg_attribute WHERE attrelid = 'latekey'::regclass AND attname = 'id'",
+    );
+    assert.equal(notNull.rows[0].attnotnull, true, 'the key column is NOT NULL from the start');
+    const view = await source.snapshot(1);
+    try {
+      const raw = (range: { lower?: unknown[]; upper?: unknown[] }, replace: boolean) =>
+        target.writeRaw!(
+          { table: t, range, replace, isolate: false, keyUnique: true },
+          source.readRaw!(from, range, view),
+        );
+      assert.equal((await raw({ upper: [51] }, false)).rows, 50);
+      assert.deepEqual(await constraints(), [], 'a first raw write of unique keys leaves the key for later');
+      // a replayed chunk: the key first, then the chunk's rows replaced through it
+      assert.equal((await raw({ upper: [51] }, true)).rows, 50);
+      assert.deepEqual(await constraints(), ['latekey_pkey p']);
+      assert.equal((await raw({ lower: [51] }, false)).rows, 50);
+    } finally {
+      await view.release();
+    }
+    const { rows } = await pgExec(url, 'SELECT count(*)::int AS n, count(DISTINCT id)::int AS ids FROM latekey');
+    assert.deepEqual(rows[0], { n: 100, ids: 100 });
+    await target.finishTable(t);
+    assert.deepEqual(await constraints(), ['latekey_email_key u', 'latekey_pkey p']);
+    // again (a retried finish): nothing is built twice
+    await target.finishTable(t);
+    assert.deepEqual(await constraints(), ['latekey_email_key u', 'latekey_pkey p']);
+    const indexes = await pgExec(url, "SELECT indexname FROM pg_indexes WHERE tablename = 'latekey' ORDER BY 1");
+    assert.deepEqual(
+      indexes.rows.map((r: { indexname: string }) => r.indexname),
+      ['latekey_email_key', 'latekey_n_idx', 'latekey_pkey'],
+    );
+
+    // rows (not raw): the key is there before the first of them, and a repeated key is a reject
+    const u = nativeTable(conn, 'latekey_rows', [
+      ['id', 'integer'],
+      ['note', 'text'],
+    ]);
+    await target.prepare(u, 'drop');
+    const written = await target.writeChunk(
+      { table: u, range: {}, replace: false, isolate: true },
+      batchesOf([
+        [1, 'a'],
+        [1, 'b'],
+        [2, 'c'],
+      ]),
+    );
+    assert.equal(written.rows, 2);
+    assert.equal(written.rejects.length, 1);
+    assert.match(written.rejects[0]!.reason, /duplicate key/);
+  });
+
   test('a write whose connection is terminated is a transient WRITE_FAILED, and its rows stop being pulled', async () => {
     const t = nativeTable(conn, 'endless', [
       ['id', 'integer'],

@@ -124,10 +124,10 @@ export async function copyChunk(path: CopyPath, job: ChunkJob): Promise<ChunkRes
   const rawAttempt = async (): Promise<ChunkResult | undefined> => {
     if (!m.passthrough || job.tap || job.limit !== undefined || path.throttle) return undefined;
     if (!(await rawAgreed(path, m.source, table))) return undefined;
-    newAttempt();
+    await newAttempt();
     try {
       const result = await path.target.writeRaw!(
-        { table, range, replace, isolate: false },
+        { table, range, replace, isolate: false, keyUnique: m.keyIsPrimary },
         path.source.readRaw!(m.source, range, path.view),
       );
       progress(result.rows);

@@ -58,6 +58,11 @@ export interface TableMapping {
    */
   passthrough: boolean;
   /**
+   * The chunk key is the source table's primary key and the target table's: chunks never share a
+   * key, so a chunk's rows as the source holds them (raw) give each key of the target's once.
+   */
+  keyIsPrimary: boolean;
+  /**
    * Per target column, what mapBatch does to its values: nothing (`as-read`); nothing but
    * refuse rows or act on odd values (`checked`: a check of the value against the target type or
    * engine, MySQL's zero dates by the plan's zeroDates policy, which a source's rangeDigest leaves
@@ -156,6 +161,11 @@ function timeOfDayStep(column: string): ValueStep {
       );
     return v;
   };
+}
+
+/** The same columns, in any order. */
+function sameColumns(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((c) => b.includes(c));
 }
 
 /**
@@ -401,6 +411,8 @@ export function mapTable(
     keyIndexes: keyTarget.map((k) => targetCols.findIndex((c) => c.name === k)),
     columnar,
     passthrough,
+    keyIsPrimary:
+      keyTarget.length > 0 && sameColumns(tp.chunking.key, info.primaryKey) && sameColumns(keyTarget, tp.primaryKey),
     valueSteps,
   };
   return mapping;
