@@ -1,0 +1,37 @@
+// The messages between the main thread (encode-thread.ts) and the encoding thread (encode-worker.ts).
+import type { ColumnLayout } from '../../../core/columns.js';
+import type { Column } from '../../../core/types.js';
+import type { ParquetCompression } from './compress.js';
+
+export interface EncodeOptions {
+  codec: ParquetCompression;
+  level?: number;
+  pageBytes: number;
+  rowGroupBytes: number;
+  rowGroupRows: number;
+  /** a file is closed after the row group that takes it to this size */
+  fileBytes: number;
+  metadata: Record<string, string>;
+  createdBy: string;
+}
+
+export const LAYOUTS: ColumnLayout[] = ['int32', 'int64', 'int128', 'float64', 'bool', 'bytes'];
+/** numbers per column in a batch message: layout, count, data start and length, offsets start, nulls start (-1: none) */
+export const VECTOR_FIELDS = 6;
+
+export type EncodeRequest =
+  | { t: 'open'; stream: number; columns: Column[]; options: EncodeOptions }
+  /** the batch's columns packed in `data`, placed as `vectors` says (VECTOR_FIELDS numbers a column) */
+  | { t: 'batch'; stream: number; rows: number; vectors: number[]; data: ArrayBuffer }
+  | { t: 'finish'; stream: number }
+  | { t: 'abort'; stream: number };
+
+export type EncodeReply =
+  /** a batch is encoded: its bytes are free */
+  | { t: 'taken'; stream: number; bytes: number }
+  /** the next bytes of file number `file` of the stream */
+  | { t: 'bytes'; stream: number; file: number; data: ArrayBuffer }
+  /** file number `file` is complete */
+  | { t: 'file'; stream: number; file: number; rows: number; bytes: number }
+  | { t: 'finished'; stream: number }
+  | { t: 'failed'; stream: number; message: string };
