@@ -19,15 +19,20 @@ export const LAYOUTS: ColumnLayout[] = ['int32', 'int64', 'int128', 'float64', '
 /** numbers per column in a batch message: layout, count, data start and length, offsets start, nulls start (-1: none) */
 export const VECTOR_FIELDS = 6;
 
+export interface PackedBatch {
+  rows: number;
+  vectors: number[];
+}
+
 export type EncodeRequest =
   | { t: 'open'; stream: number; columns: Column[]; options: EncodeOptions }
-  /** the batch's columns packed in `data`, placed as `vectors` says (VECTOR_FIELDS numbers a column) */
-  | { t: 'batch'; stream: number; rows: number; vectors: number[]; data: ArrayBuffer }
+  /** batches, their columns packed in `data`, placed as each one's `vectors` says (VECTOR_FIELDS numbers a column) */
+  | { t: 'batches'; stream: number; batches: PackedBatch[]; data: ArrayBuffer }
   | { t: 'finish'; stream: number }
   | { t: 'abort'; stream: number };
 
 export type EncodeReply =
-  /** a batch is encoded: its bytes are free */
+  /** a message of batches is encoded: its bytes are free */
   | { t: 'taken'; stream: number; bytes: number }
   /** the next bytes of file number `file` of the stream */
   | { t: 'bytes'; stream: number; file: number; data: ArrayBuffer }

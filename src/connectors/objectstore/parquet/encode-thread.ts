@@ -5,7 +5,13 @@
 import { Worker } from 'node:worker_threads';
 import type { ColumnBatch } from '../../../core/columns.js';
 import type { Column } from '../../../core/types.js';
-import { LAYOUTS, type EncodeOptions, type EncodeReply, type EncodeRequest } from './encode-protocol.js';
+import {
+  LAYOUTS,
+  type PackedBatch,
+  type EncodeOptions,
+  type EncodeReply,
+  type EncodeRequest,
+} from './encode-protocol.js';
 
 /** What a stream's files become: called in the order the thread wrote them. */
 export interface EncodedFiles {
@@ -20,6 +26,14 @@ export interface EncodedFiles {
  * wait. A few batches keep the thread busy; more would only hold memory while it catches up.
  */
 const QUEUED_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Batches go to the thread about a megabyte at a time: each message cost the main thread about
+ * half a millisecond (measured: 3,000 batches of 1,000 rows took 1.8 s of 16 in postMessage).
+ */
+const POST_BYTES = 1024 * 1024;
+/** the outbox's size: a batch past POST_BYTES fits without a second buffer */
+const OUTBOX_BYTES = POST_BYTES + 256 * 1024;
 
 const pad8 = (n: number) => (n + 7) & ~7;
 
@@ -104,18 +118,29 @@ class EncodeThread {
     this.streams.set(id, state);
     this.post({ t: 'open', stream: id, columns, options });
     this.worker!.ref();
+    let outbox: Outbox | undefined;
+    const sendOutbox = () => {
+      if (!outbox) return;
+      const data = outbox.buffer;
+      state.queued += data.byteLength;
+      this.queued += data.byteLength;
+      this.post({ t: 'batches', stream: id, batches: outbox.batches, data }, [data]);
+      outbox = undefined;
+    };
     return {
       send: async (batch) => {
         if (state.failure) throw state.failure;
-        const { data, vectors } = pack(batch);
-        state.queued += data.byteLength;
-        this.queued += data.byteLength;
-        this.post({ t: 'batch', stream: id, rows: batch.rows, vectors, data }, [data]);
+        const size = packedSize(batch);
+        if (outbox && outbox.at + size > outbox.buffer.byteLength) sendOutbox();
+        outbox ??= newOutbox(size);
+        pack(batch, outbox);
+        if (outbox.at >= POST_BYTES) sendOutbox();
         while (this.queued >= QUEUED_BYTES && !state.failure) await new Promise<void>((r) => this.waiters.push(r));
         if (state.failure) throw state.failure;
       },
       finish: () => {
         if (state.failure) return Promise.reject(state.failure);
+        sendOutbox();
         const done = new Promise<void>((resolve, reject) => (state.finished = { resolve, reject }));
         this.post({ t: 'finish', stream: id });
         return done;
@@ -139,22 +164,37 @@ export interface EncodeStream {
   abort(): void;
 }
 
-/** A batch's columns copied into one buffer of its own, each part aligned to 8 bytes (encode-worker.ts: VECTOR_FIELDS). */
-function pack(batch: ColumnBatch): { data: ArrayBuffer; vectors: number[] } {
+/** Batches copied into one buffer, to be moved to the thread in one message. */
+interface Outbox {
+  buffer: ArrayBuffer;
+  bytes: Uint8Array;
+  at: number;
+  batches: PackedBatch[];
+}
+
+function newOutbox(size: number): Outbox {
+  // a buffer of its own (not from Node's pool, not zeroed), so that moving it moves nothing else
+  const buffer = Buffer.allocUnsafeSlow(Math.max(size, OUTBOX_BYTES)).buffer as ArrayBuffer;
+  return { buffer, bytes: new Uint8Array(buffer), at: 0, batches: [] };
+}
+
+function packedSize(batch: ColumnBatch): number {
   let size = 0;
   for (const v of batch.columns) {
-    const bytes = v.offsets ? v.offsets[v.count]! - v.offsets[0]! : v.data.byteLength;
-    size += pad8(bytes);
+    size += pad8(v.offsets ? v.offsets[v.count]! - v.offsets[0]! : v.data.byteLength);
     if (v.offsets) size += pad8(4 * (v.count + 1));
     if (v.nulls) size += pad8(batch.rows);
   }
-  const out = new Uint8Array(new ArrayBuffer(size));
+  return size;
+}
+
+/** A batch's columns copied into the outbox, each part aligned to 8 bytes (encode-protocol.ts: VECTOR_FIELDS). */
+function pack(batch: ColumnBatch, out: Outbox): void {
   const vectors: number[] = [];
-  let at = 0;
   const put = (part: Uint8Array): number => {
-    const start = at;
-    out.set(part, at);
-    at += pad8(part.byteLength);
+    const start = out.at;
+    out.bytes.set(part, start);
+    out.at += pad8(part.byteLength);
     return start;
   };
   for (const v of batch.columns) {
@@ -164,7 +204,7 @@ function pack(batch: ColumnBatch): { data: ArrayBuffer; vectors: number[] } {
     const nullsAt = v.nulls ? put(v.nulls.subarray(0, batch.rows)) : -1;
     vectors.push(LAYOUTS.indexOf(v.layout), v.count, dataAt, data.byteLength, offsetsAt, nullsAt);
   }
-  return { data: out.buffer, vectors };
+  out.batches.push({ rows: batch.rows, vectors });
 }
 
 let thread: EncodeThread | undefined;

@@ -7,7 +7,14 @@ import type { Column } from '../../../core/types.js';
 import { flatColumnAppenders, type ColumnAppender } from './columns.js';
 import { ByteBuf } from './codec.js';
 import { loadCodec, type Codec } from './compress.js';
-import { LAYOUTS, VECTOR_FIELDS, type EncodeOptions, type EncodeReply, type EncodeRequest } from './encode-protocol.js';
+import {
+  LAYOUTS,
+  VECTOR_FIELDS,
+  type EncodeOptions,
+  type EncodeReply,
+  type EncodeRequest,
+  type PackedBatch,
+} from './encode-protocol.js';
 import { ParquetFileWriter, type ParquetOptions } from './write.js';
 
 /** A codec that compresses on this thread: the pages are ready when the row group is written. */
@@ -29,24 +36,24 @@ function inThread(codec: Codec): Codec {
   };
 }
 
-/** A batch message back into a column batch (offsets made relative to the packed bytes). */
-function unpack(m: Extract<EncodeRequest, { t: 'batch' }>): ColumnBatch {
+/** A packed batch back into a column batch (offsets made relative to the packed bytes). */
+function unpack(b: PackedBatch, data: ArrayBuffer): ColumnBatch {
   const columns: ColumnVector[] = [];
-  const v = m.vectors;
+  const v = b.vectors;
   for (let i = 0; i < v.length; i += VECTOR_FIELDS) {
     const layout = LAYOUTS[v[i]!]!;
     const count = v[i + 1]!;
-    const column: ColumnVector = { layout, count, data: new Uint8Array(m.data, v[i + 2]!, v[i + 3]!) };
+    const column: ColumnVector = { layout, count, data: new Uint8Array(data, v[i + 2]!, v[i + 3]!) };
     if (v[i + 4]! >= 0) {
-      const offsets = new Int32Array(m.data, v[i + 4]!, count + 1);
+      const offsets = new Int32Array(data, v[i + 4]!, count + 1);
       const base = offsets[0]!;
       if (base !== 0) for (let k = 0; k <= count; k++) offsets[k]! -= base;
       column.offsets = offsets;
     }
-    if (v[i + 5]! >= 0) column.nulls = new Uint8Array(m.data, v[i + 5]!, m.rows);
+    if (v[i + 5]! >= 0) column.nulls = new Uint8Array(data, v[i + 5]!, b.rows);
     columns.push(column);
   }
-  return { rows: m.rows, columns };
+  return { rows: b.rows, columns };
 }
 
 const post = (m: EncodeReply, transfer: ArrayBuffer[] = []) => parentPort!.postMessage(m, transfer);
@@ -142,8 +149,8 @@ async function handle(m: EncodeRequest): Promise<void> {
   const stream = streams.get(m.stream);
   // a stream that failed was dropped: what its sender had already sent is let go
   if (!stream) return;
-  if (m.t === 'batch') {
-    await stream.add(unpack(m));
+  if (m.t === 'batches') {
+    for (const b of m.batches) await stream.add(unpack(b, m.data));
     post({ t: 'taken', stream: m.stream, bytes: m.data.byteLength });
   } else if (m.t === 'finish') {
     streams.delete(m.stream);
