@@ -32,8 +32,8 @@ export type EncodeRequest =
   | { t: 'abort'; stream: number };
 
 export type EncodeReply =
-  /** a message of batches is encoded: its bytes are free */
-  | { t: 'taken'; stream: number; bytes: number }
+  /** a message of batches is encoded: its buffer comes back for the next batches */
+  | { t: 'taken'; stream: number; data: ArrayBuffer }
   /** the next bytes of file number `file` of the stream */
   | { t: 'bytes'; stream: number; file: number; data: ArrayBuffer }
   /** file number `file` is complete */

@@ -36,6 +36,8 @@ const POST_BYTES = 1024 * 1024;
 const OUTBOX_BYTES = POST_BYTES + 256 * 1024;
 
 const YOUNG_GENERATION_MB = 4;
+/** outbox buffers kept for reuse: about those in flight at once (QUEUED_BYTES) */
+const SPARE_OUTBOXES = 8;
 
 const pad8 = (n: number) => (n + 7) & ~7;
 
@@ -52,6 +54,8 @@ class EncodeThread {
   private readonly streams = new Map<number, StreamState>();
   private queued = 0;
   private waiters: (() => void)[] = [];
+  /** outbox buffers the thread gave back: fresh ones cost page faults, and their release unmapping them */
+  private readonly spare: ArrayBuffer[] = [];
 
   private start(): Worker {
     if (this.worker) return this.worker;
@@ -76,7 +80,8 @@ class EncodeThread {
     if (!s) return;
     switch (m.t) {
       case 'taken':
-        this.release(s, m.bytes);
+        this.release(s, m.data.byteLength);
+        if (m.data.byteLength === OUTBOX_BYTES && this.spare.length < SPARE_OUTBOXES) this.spare.push(m.data);
         break;
       case 'bytes':
         s.files.bytes(m.file, Buffer.from(m.data));
@@ -139,7 +144,7 @@ class EncodeThread {
         if (state.failure) throw state.failure;
         const size = packedSize(batch);
         if (outbox && outbox.at + size > outbox.buffer.byteLength) sendOutbox();
-        outbox ??= newOutbox(size);
+        outbox ??= newOutbox(size <= OUTBOX_BYTES ? this.spare.pop() : undefined, size);
         pack(batch, outbox);
         if (outbox.at >= POST_BYTES) sendOutbox();
         while (this.queued >= QUEUED_BYTES && !state.failure) await new Promise<void>((r) => this.waiters.push(r));
@@ -179,9 +184,9 @@ interface Outbox {
   batches: PackedBatch[];
 }
 
-function newOutbox(size: number): Outbox {
+function newOutbox(spare: ArrayBuffer | undefined, size: number): Outbox {
   // a buffer of its own (not from Node's pool, not zeroed), so that moving it moves nothing else
-  const buffer = Buffer.allocUnsafeSlow(Math.max(size, OUTBOX_BYTES)).buffer as ArrayBuffer;
+  const buffer = spare ?? (Buffer.allocUnsafeSlow(Math.max(size, OUTBOX_BYTES)).buffer as ArrayBuffer);
   return { buffer, bytes: new Uint8Array(buffer), at: 0, batches: [] };
 }
 

@@ -151,7 +151,8 @@ async function handle(m: EncodeRequest): Promise<void> {
   if (!stream) return;
   if (m.t === 'batches') {
     for (const b of m.batches) await stream.add(unpack(b, m.data));
-    post({ t: 'taken', stream: m.stream, bytes: m.data.byteLength });
+    // the batches' values are in the pages now
+    post({ t: 'taken', stream: m.stream, data: m.data }, [m.data]);
   } else if (m.t === 'finish') {
     streams.delete(m.stream);
     await stream.finish();
