@@ -6,8 +6,8 @@ import { partPath, type FileEntry } from './chunk-files.js';
 import type { TableLayout } from './layout.js';
 import type { EncodedFiles } from './parquet/encode-thread.js';
 
-/** bytes waiting for the store before the reader waits for them (an S3 part is 8 MiB and more) */
-const UPLOAD_BACKLOG = 16 * 1024 * 1024;
+/** bytes waiting for the store before the reader waits for them (an S3 upload takes a part in before it waits) */
+const UPLOAD_BACKLOG = 4 * 1024 * 1024;
 
 export class ColumnChunkFiles implements EncodedFiles {
   private readonly open = new Map<number, { path: string; upload: ObjectWriter }>();

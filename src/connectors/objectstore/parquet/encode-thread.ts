@@ -25,7 +25,7 @@ export interface EncodedFiles {
  * Bytes of batches sent to the thread and not yet encoded, over all streams: past it, senders
  * wait. A few batches keep the thread busy; more would only hold memory while it catches up.
  */
-const QUEUED_BYTES = 8 * 1024 * 1024;
+const QUEUED_BYTES = 4 * 1024 * 1024;
 
 /**
  * Batches go to the thread about a megabyte at a time: each message cost the main thread about
@@ -37,7 +37,7 @@ const OUTBOX_BYTES = POST_BYTES + 256 * 1024;
 
 const YOUNG_GENERATION_MB = 4;
 /** outbox buffers kept for reuse: about those in flight at once (QUEUED_BYTES) */
-const SPARE_OUTBOXES = 8;
+const SPARE_OUTBOXES = 4;
 
 const pad8 = (n: number) => (n + 7) & ~7;
 

@@ -56,6 +56,9 @@ function unpack(b: PackedBatch, data: ArrayBuffer): ColumnBatch {
   return { rows: b.rows, columns };
 }
 
+/** bytes of a file gathered before they are sent to the main thread */
+const SEND_BYTES = 1024 * 1024;
+
 const post = (m: EncodeReply, transfer: ArrayBuffer[] = []) => parentPort!.postMessage(m, transfer);
 
 /** One chunk's files: a Parquet writer at a time, rolled over at the file size. */
@@ -79,6 +82,8 @@ class Stream {
     this.writer = new ParquetFileWriter(this.columns, this.parquet, async (...chunks) => {
       for (const c of chunks) this.written.push(c);
       for (const c of chunks) this.writtenBytes += c.length;
+      // a row group goes a column at a time: its pages are let go as they go, not held twice
+      if (this.writtenBytes >= SEND_BYTES) this.sendWritten();
     });
     return this.writer;
   }
