@@ -685,6 +685,48 @@ describe('objectstore from column batches', () => {
       await conn.close();
     }
   });
+  test('column batches roll over into several files and row groups on the encoding thread, byte for byte the files rows make', async () => {
+    // 12,000 rows in batches of 1,000: row groups of 1,500 rows (batches split across them), a new file past 6 KiB
+    const options = { fileSize: '6KiB', rowGroupRows: 1500 };
+    const ids = Array.from({ length: 12 }, (_, b) => Array.from({ length: 1000 }, (_, i) => b * 1000 + i + 1));
+    const range = { upper: [20_000n] };
+    const written: Record<string, Record<string, string>> = {};
+    for (const path of ['columns', 'rows']) {
+      const dir = tmpDir(`ferry-os-${path}-files-`);
+      const conn = await open(`file:${dir}`, options);
+      try {
+        const target = conn.target!();
+        const table = tableFor(conn, 'items', columns);
+        await target.prepare(table, 'drop');
+        const chunk = { table, range, replace: false, isolate: false };
+        const result =
+          path === 'columns'
+            ? await target.writeColumns!(chunk, batchesOfIds(ids, { count: 0 }))
+            : await target.writeChunk(chunk, batchesOf(ids.flat().map((id) => [BigInt(id), `row ${id}`])));
+        assert.equal(result.rows, 12_000);
+        await target.finishTable(table);
+        const files = filesUnder(join(dir, 'items')).filter((f) => f.endsWith('.parquet'));
+        written[path] = Object.fromEntries(
+          files.map((f) => [
+            f,
+            createHash('sha256')
+              .update(readFileSync(join(dir, 'items', f)))
+              .digest('hex'),
+          ]),
+        );
+        const manifest = JSON.parse(readFileSync(join(dir, 'items', '_manifest.json'), 'utf8')) as { rows: number };
+        assert.equal(manifest.rows, 12_000);
+        const [counts] = await duckdb(
+          `SELECT count(*)::INT, count(DISTINCT id)::INT, min(id)::INT, max(id)::INT, count(*) FILTER (WHERE name = 'row ' || id)::INT FROM read_parquet('${dir}/items/*.parquet')`,
+        );
+        assert.deepEqual(counts, [12_000, 12_000, 1, 12_000, 12_000]);
+      } finally {
+        await conn.close();
+      }
+    }
+    assert.ok(Object.keys(written.columns!).length > 2, JSON.stringify(written.columns));
+    assert.deepEqual(written.columns, written.rows);
+  });
 });
 
 describe('objectstore checks before the run', () => {

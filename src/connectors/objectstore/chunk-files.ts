@@ -74,6 +74,11 @@ export interface OpenFile {
   upload: ObjectWriter;
 }
 
+/** The path of file number `n` of a chunk's partition, relative to the table folder. */
+export function partPath(partition: string, id: string, n: number, s: FormatSettings): string {
+  return `${partition}part-${id}-${String(n).padStart(4, '0')}.${extension(s)}`;
+}
+
 /** The files one attempt of a chunk writes: one open file per partition, rolled over at the file size. */
 export class ChunkFiles {
   private readonly open = new Map<string, OpenFile>();
@@ -99,7 +104,7 @@ export class ChunkFiles {
       );
     const n = this.sequence.get(partition) ?? 0;
     this.sequence.set(partition, n + 1);
-    const path = `${partition}part-${this.id}-${String(n).padStart(4, '0')}.${extension(this.layout.settings)}`;
+    const path = partPath(partition, this.id, n, this.layout.settings);
     const upload = this.store.writer(this.layout.dir + path);
     const writer = createWriter(this.layout.settings, this.layout.table.columns, this.metadata, (...b) =>
       upload.write(...b),

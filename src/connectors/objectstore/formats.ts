@@ -5,10 +5,8 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip, createGzip, type Gzip } from 'node:zlib';
-import type { ColumnBatch } from '../../core/columns.js';
 import type { Column } from '../../core/types.js';
 import type { RandomAccess } from '../../stores/store.js';
-import type { ColumnAppender } from './parquet/columns.js';
 import {
   CsvParser,
   csvDecoder,
@@ -53,10 +51,6 @@ export interface FormatWriter {
   readonly written: number;
   /** drops the file's resources after a failure */
   destroy(): void;
-  /** Parquet: adds a column batch (see ParquetFileWriter.addColumns) */
-  addColumns?(batch: ColumnBatch, appenders: ColumnAppender[]): void;
-  /** Parquet: rows the open row group still takes */
-  roomInRowGroup?(): number;
 }
 
 export function extension(s: Pick<FormatSettings, 'format' | 'gzip'>): string {

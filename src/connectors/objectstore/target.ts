@@ -12,7 +12,7 @@
 // says which files hold the chunk. Writes are not transactional (an object store has no
 // transactions) but idempotent, and a chunk is reported written only when its files and its
 // record are durable.
-import { sliceColumns, type ColumnBatch } from '../../core/columns.js';
+import type { ColumnBatch } from '../../core/columns.js';
 import { keyColumnIndexes } from '../../core/apply.js';
 import type { RowStates } from '../../core/apply-state.js';
 import type {
@@ -57,11 +57,14 @@ import {
 } from './chunk-files.js';
 import { ChunkRecords } from './chunk-records.js';
 import { compactTable, pruneFolded } from './compact.js';
+import { ColumnChunkFiles } from './column-files.js';
 import { DuplicateKeys, IntegerKeys } from './duplicate-keys.js';
+import { encodeColumns } from './parquet/encode-thread.js';
 import { tableFindings } from './findings.js';
 import { readFile, rowChecker } from './formats.js';
 import { inRange, overlaps, sameRange } from './keys.js';
-import { schemaDocument, TableLayout, yearLimit, type TargetSettings } from './layout.js';
+import { schemaDocument, TableLayout, type TargetSettings } from './layout.js';
+import { yearLimit } from './parquet/columns.js';
 import { changedRows, currentRows } from './merge.js';
 import { NotFerryParquet } from './parquet/read.js';
 import { folderFingerprint, holdsObjects, scratchTable } from './removal.js';
@@ -241,21 +244,36 @@ export class ObjectStoreTarget implements Target {
     );
   }
 
-  /** Whether the table can be written from column batches (see columnAppenders). */
+  /** Whether the table can be written from column batches (see TableLayout.columnar). */
   takesColumns(table: TargetTable): boolean {
-    return this.layout(table).columnAppenders !== undefined;
+    return this.layout(table).columnar;
   }
 
+  /** Column batches go to the encoding thread (parquet/encode-thread.ts); this thread reads on. */
   async writeColumns(chunk: ChunkWrite, batches: AsyncIterable<ColumnBatch>): Promise<WriteResult> {
     const { table, range } = chunk;
     const layout = this.layout(table);
-    const appenders = layout.columnAppenders;
-    if (!appenders)
+    if (!layout.columnar)
       throw new FerryError('INTERNAL', `table ${table.name} cannot be written from columns`, 'report this');
     const id = chunkId(range);
     this.changed(layout.dir);
     if (chunk.replace) await this.records.remove(layout.dir, id);
-    const files = new ChunkFiles(this.store, layout, id, 1, this.chunkMetadata(table, id));
+    const files = new ColumnChunkFiles(this.store, layout, id);
+    const s = layout.settings;
+    const stream = encodeColumns(
+      table.columns,
+      {
+        codec: s.codec.name,
+        level: s.codec.level,
+        pageBytes: s.pageBytes,
+        rowGroupBytes: s.rowGroupBytes,
+        rowGroupRows: s.rowGroupRows,
+        fileBytes: s.fileBytes,
+        metadata: this.chunkMetadata(table, id),
+        createdBy: s.createdBy,
+      },
+      files,
+    );
     const keyIndex = layout.uniqueIndexes?.[0];
     const keys = keyIndex === undefined ? undefined : new IntegerKeys();
     let rows = 0;
@@ -269,21 +287,16 @@ export class ObjectStoreTarget implements Target {
             `${table.name}: duplicate primary key (${table.primaryKey.join(', ')}) = (${String(repeated)})`,
             'remove the duplicate rows in the source, or the primary key from the plan',
           );
-        let from = 0;
-        while (from < batch.rows) {
-          const f = files.fileOf('');
-          // a row group holds at most rowGroupRows rows: a batch that crosses the limit is split
-          const to = Math.min(batch.rows, from + f.writer.roomInRowGroup!());
-          f.writer.addColumns!(from === 0 && to === batch.rows ? batch : sliceColumns(batch, from, to), appenders);
-          if (f.writer.needsFlush) await files.flush(f);
-          from = to;
-        }
+        await stream.send(batch);
         rows += batch.rows;
-        // its values are in the pages now
+        // the thread has a copy of its values
         batch.recycle?.();
+        await files.drain();
       }
-      written = await files.finish(true);
+      await stream.finish();
+      written = await files.finish();
     } catch (err) {
+      stream.abort();
       await files.abort();
       throw writeError(err, table.name);
     }

@@ -1,9 +1,12 @@
 // Column batches (core/columns.ts) into Parquet's PLAIN encoding: most layouts are already the
 // leaf's bytes (little-endian integers and doubles, text with its 4-byte lengths), so a column
 // of a batch is one copy; decimals get their big-endian fixed-length form.
-import type { ColumnLayout, ColumnVector } from '../../../core/columns.js';
+import { daysFromCivil } from '../../../core/calendar.js';
+import { columnLayout, type ColumnLayout, type ColumnVector } from '../../../core/columns.js';
+import type { Column } from '../../../core/types.js';
 import { int64FromWords, type ByteBuf } from './codec.js';
-import type { Leaf } from '../typemap.js';
+import { RowRefused } from '../temporal.js';
+import { parseNative, type Leaf } from '../typemap.js';
 
 /** Appends the non-null values of a column to a page's value buffer; returns their min and max for INT32/INT64 leaves. */
 export type ColumnAppender = (
@@ -132,4 +135,41 @@ export function columnAppender(layout: ColumnLayout, leaf: Leaf): ColumnAppender
         ? (v, out) => (copyAll(v.data.subarray(v.offsets![0], v.offsets![v.count]), out), undefined)
         : undefined;
   }
+}
+
+/** How each column goes into its leaf from a column batch, or undefined when one cannot (a list, a layout its leaf does not take as it is). */
+export function flatColumnAppenders(columns: Column[]): ColumnAppender[] | undefined {
+  const out: ColumnAppender[] = [];
+  for (const c of columns) {
+    const kind = columnLayout(c.type);
+    const { shape } = parseNative(c.nativeType);
+    if (!kind || !('leaf' in shape)) return undefined;
+    const append = columnAppender(kind, shape.leaf);
+    if (!append) return undefined;
+    const native = c.nativeType.toUpperCase();
+    out.push(native === 'DATE' || native.startsWith('TIMESTAMP(') ? withinYears(append, native, shape.leaf) : append);
+  }
+  return out;
+}
+
+/** Parquet counts days in 32 bits and microseconds in 64: about 5.8 million and 292,000 years from 1970. */
+export function yearLimit(native: string): number {
+  return native === 'DATE' ? 5_000_000 : 290_000;
+}
+
+/**
+ * An appender that refuses dates and timestamps outside the years valueCheck() lets through
+ * in rows (their column form fits the leaf, but rows and columns must agree), in the leaf's unit.
+ */
+function withinYears(append: ColumnAppender, native: string, leaf: Leaf): ColumnAppender {
+  const limit = yearLimit(native);
+  const perDay = leaf.logical?.type === 'TIMESTAMP' ? 86_400_000_000n : 1n;
+  const low = BigInt(daysFromCivil(-limit, 1, 1)) * perDay;
+  const high = BigInt(daysFromCivil(limit + 1, 1, 1)) * perDay;
+  return (v, out) => {
+    const range = append(v, out);
+    if (range && (range.min < low || range.max >= high))
+      throw new RowRefused(`a value is outside the years Parquet ${native} holds`);
+    return range;
+  };
 }

@@ -10,6 +10,9 @@ export type ParquetCompression = 'zstd' | 'snappy' | 'none';
 export interface Codec {
   /** Parquet's CompressionCodec id */
   id: number;
+  /** the name and level it was loaded with (another thread loads its own from them) */
+  name: ParquetCompression;
+  level?: number;
   /** zstd gives a buffer of its own (not a view of a larger one) */
   compress(raw: Buffer): Buffer;
   decompress(body: Buffer): Buffer;
@@ -112,6 +115,7 @@ const CODEC_IDS: Record<string, number> = { none: 0, snappy: 1, gzip: 2, zstd: 6
 
 const identity: Codec = {
   id: 0,
+  name: 'none',
   compress: (b) => b,
   decompress: (b) => b,
   compressParts: async (parts) => Buffer.concat(parts),
@@ -124,6 +128,8 @@ export async function loadCodec(name: ParquetCompression, level?: number): Promi
     const snappy = await import('snappy');
     return {
       id: CODEC_IDS.snappy!,
+      name,
+      level,
       compress: (b) => snappy.compressSync(b),
       decompress: (b) => snappy.uncompressSync(b) as Buffer,
       ...offThread(name, level),
@@ -148,7 +154,14 @@ export async function loadCodec(name: ParquetCompression, level?: number): Promi
     return out;
   };
   const decompressor = new zstd.Decompressor();
-  return { id: CODEC_IDS.zstd!, compress, decompress: (b) => decompressor.decompress(b), ...offThread(name, level) };
+  return {
+    id: CODEC_IDS.zstd!,
+    name,
+    level,
+    compress,
+    decompress: (b) => decompressor.decompress(b),
+    ...offThread(name, level),
+  };
 }
 
 const readers = new Map<number, Promise<Codec>>();

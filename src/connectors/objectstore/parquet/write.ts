@@ -237,7 +237,8 @@ class Levels {
  * 320 KB), some 250 MB of short-lived buffers per 3M rows into Parquet.
  */
 const spareValues = new Map<number, ByteBuf[]>();
-const MAX_SPARE_VALUES = 64;
+/** about one file's columns: a file that ends gives its buffers to the next one to start */
+const MAX_SPARE_VALUES = 16;
 
 function valueBuffer(pageBytes: number): ByteBuf {
   // pages are cut at most 64 rows after they pass pageBytes: a quarter more is room enough for most
