@@ -537,6 +537,26 @@ export class ObjectStoreTarget implements Target {
   }
 
   /**
+   * The table's schema gains the column. Its files written before (data and change files) lack
+   * it and read it as NULL, until a compaction writes the table anew with it; a default would
+   * have to be given to rows those files hold, which they cannot take: it is refused.
+   */
+  async addColumn(table: TargetTable, column: Column): Promise<void> {
+    if (column.default !== undefined)
+      throw new FerryError(
+        'UNSUPPORTED',
+        `column ${column.name} of ${table.name} has a default (${column.default}): the rows the files of an object storage target hold cannot be given it`,
+        'add the column without a default on the source, then set its values with an UPDATE (ferry follows it)',
+      );
+    const layout = this.layout(table);
+    this.changed(layout.dir);
+    await this.store.put(
+      layout.dir + SCHEMA_FILE,
+      JSON.stringify(schemaDocument(table, layout, this.settings), null, 2) + '\n',
+    );
+  }
+
+  /**
    * Folds each table's change files into a new snapshot of it (see compact.ts), then removes the
    * position records whose every change file is folded (the last one stays: the position).
    */
