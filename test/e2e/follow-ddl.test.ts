@@ -171,6 +171,9 @@ async function addColumnWhileFollowing(source: Source, target: Target, tag: stri
   // rows 3 and 4 never had a note: NULL in the target as in the source
   await same(['id', 'name', 'note']);
   assert.equal(readFileSync(file, 'utf8'), plan, 'the plan file is left as it was');
+  // verify compares the plan's columns: the target with its added column still agrees
+  const verify = await ferryAsync(['verify', file], { cwd: dir });
+  assert.equal(verify.code, 0, verify.stdout + verify.stderr);
 
   // the report's live changes: this run's figures, the stream's, the changes per table and operation, the added column
   const r = ferry(['report'], { cwd: dir });

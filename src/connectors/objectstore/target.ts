@@ -336,7 +336,8 @@ export class ObjectStoreTarget implements Target {
       changesThrough(currentRecords(await this.records.of(layout.dir))),
     );
     if (files.length === 0) return undefined;
-    const signature = files.map((f) => f.path).join('\n');
+    // the columns too: a column added while following widens the table the same files are read as
+    const signature = [...files.map((f) => f.path), ...table.columns.map((c) => c.name)].join('\n');
     const cached = this.changedRows.get(layout.dir);
     if (cached?.signature === signature) return cached.states;
     const states = (async () => {
