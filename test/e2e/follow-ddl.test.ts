@@ -5,6 +5,7 @@
 // default gives the rows the SQL targets hold that default, as the source's rows have it; object
 // storage and DynamoDB cannot give their rows a value, and the stream stops with one line. A
 // column added with a default that is not a literal (now()) stops the stream with one line.
+// `ferry verify` compares the added columns too.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
@@ -176,7 +177,7 @@ async function addColumnWhileFollowing(source: Source, target: Target, tag: stri
   // rows 3 and 4 never had a note: NULL in the target as in the source
   await same(['id', 'name', 'note']);
   assert.equal(readFileSync(file, 'utf8'), plan, 'the plan file is left as it was');
-  // verify compares the plan's columns: the target with its added column still agrees
+  // verify compares the added column too
   const verify = await ferryAsync(['verify', file], { cwd: dir });
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);
 
@@ -219,6 +220,15 @@ async function addColumnWhileFollowing(source: Source, target: Target, tag: stri
     (await source.rows(['id', 'rank'])).map((row) => row[1]),
     ['7', '7', '9', '7', '7', '7', '1', 'null'],
   );
+  const verified = await ferryAsync(['verify', file], { cwd: dir });
+  assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+  if (target.name === 'PostgreSQL') {
+    // a value of the added column changed in the target alone: verify sees it
+    await pgExec(url, 'UPDATE items SET rank = 8 WHERE id = 1');
+    const differs = await ferryAsync(['verify', file], { cwd: dir });
+    assert.equal(differs.code, 3, differs.stdout + differs.stderr);
+    await pgExec(url, 'UPDATE items SET rank = 7 WHERE id = 1');
+  }
 
   // a default that is not a literal: its values are the source's alone
   const fourth = follow(file, dir);
