@@ -46,14 +46,18 @@ export async function withAddedColumns(session: Session, mappings: TableMapping[
 }
 
 /**
- * A default every SQL dialect spells alike, which the target gives the rows it holds as the
- * source did: a number, or a string without backslashes (a PostgreSQL ::cast dropped).
+ * A literal default (a number, a string without backslashes, true or false; a PostgreSQL ::cast
+ * dropped) as a quoted string, which every SQL engine converts to the column's type as it gives
+ * it to the rows it holds (PostgreSQL takes '1' for true, MySQL and SQLite hold booleans as 1).
  */
 function literalDefault(expression: string): string | undefined {
   let d = expression.trim();
   while (/^\(.*\)$/s.test(d)) d = d.slice(1, -1).trim();
   d = d.replace(/^('(?:[^'\\]|'')*')::[\w ."]+$/, '$1');
-  return /^([+-]?\d+(\.\d+)?([eE][+-]?\d+)?|'(?:[^'\\]|'')*')$/.test(d) ? d : undefined;
+  if (/^'(?:[^'\\]|'')*'$/.test(d)) return d;
+  if (/^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(d)) return `'${d}'`;
+  if (/^(true|false)$/i.test(d)) return d.toLowerCase() === 'true' ? "'1'" : "'0'";
+  return undefined;
 }
 
 /** The column as the plan would give it to the target, with the source's literal default. */
@@ -99,7 +103,7 @@ export async function addColumns(
     if (column.default !== undefined && !column.autoIncrement && fill === undefined)
       throw new FerryError(
         'UNSUPPORTED',
-        `column ${column.name} was added to ${table} on the source with a default (${column.default}) that is not a number or a string: the rows already copied hold its values on the source, and live changes do not carry them`,
+        `column ${column.name} was added to ${table} on the source with a default (${column.default}) that is not a literal (a number, a string, true or false): the rows already copied hold its values on the source, and live changes do not carry them`,
         `add columns without a default, or with a literal one, while ferry follows (then UPDATE their values: the updates are followed), or ${COPY_AGAIN}`,
       );
     const writer = session.writer;
