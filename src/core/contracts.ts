@@ -462,8 +462,11 @@ export interface Target {
   forgetStream?(stream: string): Promise<void>;
   /**
    * Adds a column the source table was given while it is followed (ALTER TABLE … ADD COLUMN),
-   * empty in the rows the table holds; nothing when the table has it already (a run stopped
-   * between adding it and keeping it). Without it, a column added on the source stops following.
+   * empty in the rows the table holds, or with `column.default` (a literal as a quoted string,
+   * which every SQL engine converts to the column's type) when it has one: the value the source's rows took. A target that
+   * cannot give its rows a default refuses with a FerryError. Nothing when the table has the
+   * column already (a run stopped between adding it and keeping it). Without it, a column added
+   * on the source stops following.
    */
   addColumn?(table: TargetTable, column: Column): Promise<void>;
   /**

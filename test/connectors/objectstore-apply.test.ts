@@ -9,15 +9,18 @@ import { objectStoreConnector } from '../../src/connectors/objectstore/index.js'
 import { UNCHANGED } from '../../src/core/changes.js';
 import type { AppliedChange, Connector, TargetTable } from '../../src/core/contracts.js';
 import { silentLogger } from '../../src/core/log.js';
+import { parseType } from '../../src/core/types.js';
 import { stateParse, stateStringify } from '../../src/core/values.js';
 import type { ChunkRecord } from '../../src/connectors/objectstore/chunk-files.js';
 import { actualText, batchesOf, collect, expectedText, tableFor } from '../contract/target-contract.js';
-import { childColumns, childRows, parentColumns, parentRows } from '../fixtures/edge.js';
+import { childColumns, childRows, parentColumns, parentRows, type EdgeColumn } from '../fixtures/edge.js';
 import { tmpDir } from '../helpers.js';
 import { duckdb, startS3, type S3Server } from './objectstore-servers.js';
 
 const open = (url: string, options?: Record<string, unknown>) =>
   objectStoreConnector.connect({ url, log: silentLogger, options });
+
+const col = (name: string, type: string): EdgeColumn => ({ name, type: parseType(type) });
 
 const upsert = (table: TargetTable, row: unknown[]): AppliedChange => ({ table, change: { op: 'upsert', row } });
 const update = (table: TargetTable, key: unknown[], row: unknown[]): AppliedChange => ({
@@ -175,6 +178,65 @@ describe('objectstore live changes, in a folder', () => {
       } finally {
         await fresh.close();
       }
+    } finally {
+      await conn.close();
+    }
+  });
+
+  test('a column added while following: files written before read it as NULL, and compaction writes it into every file', async () => {
+    const dir = tmpDir('ferry-os-apply-');
+    const conn = await open(`file:${dir}`);
+    try {
+      const c = await copied(conn, tableFor(conn, 'orders', childColumns), childRows(200, 5));
+      const wider = tableFor(conn, 'orders', [...childColumns, col('tag', 'text')]);
+      const tag = wider.columns.at(-1)!;
+      const target = conn.target!();
+      await target.addColumn!(wider, tag);
+      const schema = JSON.parse(readFileSync(join(dir, 'orders', '_schema.json'), 'utf8')) as {
+        columns: { name: string; nullable: boolean }[];
+      };
+      assert.deepEqual(schema.columns.at(-1), { ...schema.columns.at(-1), name: 'tag', nullable: true });
+      // a change file written before the column (a batch of the old mapping), then one with it
+      await target.applyChanges!([update(c, [2n], [2n, 3n, '2.22', UNCHANGED])], 'plan', 'p1');
+      await target.applyChanges!(
+        [update(wider, [1n], [1n, 2n, '9.99', UNCHANGED, 'one']), upsert(wider, [300n, 1n, '3.00', 'new', null])],
+        'plan',
+        'p2',
+      );
+      const rows = childRows(200, 5).map((r) => [...r, null]);
+      rows[0] = [1n, 2n, '9.99', rows[0]![3], 'one'];
+      rows[1] = [2n, 3n, '2.22', rows[1]![3], null];
+      rows.push([300n, 1n, '3.00', 'new', null]);
+      const columns = [...childColumns, col('tag', 'text')];
+      assert.deepEqual(await held(conn, wider), expectedText(rows, columns, wider));
+      // the table as the plan had it before the column reads as it did
+      assert.deepEqual(
+        await held(conn, c),
+        expectedText(
+          rows.map((r) => r.slice(0, -1)),
+          childColumns,
+          c,
+        ),
+      );
+
+      const [result] = await target.compact!([wider]);
+      assert.equal(result!.rows, rows.length);
+      assert.deepEqual(await held(conn, wider), expectedText(rows, columns, wider));
+      // every data file has the column now: DuckDB reads them with one schema
+      assert.deepEqual(
+        await duckdb(
+          `SELECT count(*)::INTEGER, count(tag)::INTEGER, max(tag) FROM read_parquet('${dir}/orders/**/*.parquet')`,
+        ),
+        [[rows.length, 1, 'one']],
+      );
+      await assert.rejects(
+        target.addColumn!(tableFor(conn, 'orders', [...columns, col('rank', 'int32')]), {
+          ...tag,
+          name: 'rank',
+          default: '7',
+        }),
+        /column rank of orders has a default \(7\): the rows the files of an object storage target hold cannot be given it/,
+      );
     } finally {
       await conn.close();
     }

@@ -295,6 +295,20 @@ export class DynamoTarget implements Target {
     return this.changes.applyChanges(changes, stream, position);
   }
 
+  /**
+   * Items are schemaless: the changes that carry the column give it to their items. A default
+   * would have to be written into every item the table holds: it is refused.
+   */
+  async addColumn(table: TargetTable, column: Column): Promise<void> {
+    if (column.default !== undefined)
+      throw new FerryError(
+        'UNSUPPORTED',
+        `column ${column.name} of ${table.name} has a default (${column.default}): the items DynamoDB holds cannot be given it`,
+        'add the column without a default on the source, then set its values with an UPDATE (ferry follows it)',
+      );
+    this.readBack_.forget(this.layoutOf(table).tableName);
+  }
+
   appliedPosition(stream: string): Promise<string | undefined> {
     return this.changes.appliedPosition(stream);
   }

@@ -561,6 +561,23 @@ export class MysqlTarget implements Target {
     return this.changes.forgetStream(stream);
   }
 
+  async addColumn(table: TargetTable, column: Column): Promise<void> {
+    // MySQL has no ADD COLUMN IF NOT EXISTS (MariaDB has): a run stopped after adding it finds it there
+    await this.pool
+      .use(async (conn) => {
+        const found = await run<unknown[]>(
+          conn,
+          'SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?',
+          [table.name, column.name],
+        );
+        if (found.length === 0)
+          await run(conn, `ALTER TABLE ${quoteIdent(table.name)} ADD COLUMN ${this.columnDef(column, false)}`);
+      })
+      .catch((err) => {
+        throw toFerryError(err, this.pool.ep, 'write', table.name);
+      });
+  }
+
   async drop(table: TargetTable): Promise<void> {
     // the session runs without foreign key checks, so tables referring to this one do not stop it
     await this.pool

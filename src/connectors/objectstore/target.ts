@@ -349,7 +349,8 @@ export class ObjectStoreTarget implements Target {
       changesThrough(currentRecords(await this.records.of(layout.dir))),
     );
     if (files.length === 0) return undefined;
-    const signature = files.map((f) => f.path).join('\n');
+    // the columns too: a column added while following widens the table the same files are read as
+    const signature = [...files.map((f) => f.path), ...table.columns.map((c) => c.name)].join('\n');
     const cached = this.changedRows.get(layout.dir);
     if (cached?.signature === signature) return cached.states;
     const states = (async () => {
@@ -547,6 +548,26 @@ export class ObjectStoreTarget implements Target {
 
   async appliedPosition(stream: string): Promise<string | undefined> {
     return (await this.changeLog.lastRecord(stream))?.position;
+  }
+
+  /**
+   * The table's schema gains the column. Its files written before (data and change files) lack
+   * it and read it as NULL, until a compaction writes the table anew with it; a default would
+   * have to be given to rows those files hold, which they cannot take: it is refused.
+   */
+  async addColumn(table: TargetTable, column: Column): Promise<void> {
+    if (column.default !== undefined)
+      throw new FerryError(
+        'UNSUPPORTED',
+        `column ${column.name} of ${table.name} has a default (${column.default}): the rows the files of an object storage target hold cannot be given it`,
+        'add the column without a default on the source, then set its values with an UPDATE (ferry follows it)',
+      );
+    const layout = this.layout(table);
+    this.changed(layout.dir);
+    await this.store.put(
+      layout.dir + SCHEMA_FILE,
+      JSON.stringify(schemaDocument(table, layout, this.settings), null, 2) + '\n',
+    );
   }
 
   /**

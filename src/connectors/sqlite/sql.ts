@@ -84,6 +84,18 @@ function foreignKeySql(fk: ForeignKey): string {
   return sql;
 }
 
+/** A column's definition in CREATE TABLE or ADD COLUMN: `skippedDefault` hears of a default left out. */
+export function columnSql(c: Column, skippedDefault: (column: Column) => void): string {
+  let line = `${ident(c.name)} ${typeSql(c.nativeType)}`.trimEnd();
+  if (!c.nullable) line += ' NOT NULL';
+  if (c.default !== undefined) {
+    const d = defaultSql(c.default);
+    if (d === undefined) skippedDefault(c);
+    else line += ` DEFAULT ${d}`;
+  }
+  return line;
+}
+
 /**
  * CREATE TABLE with columns, primary key and foreign keys. The foreign keys are declared here
  * because SQLite cannot add them later without rebuilding the table; ferry's connection does
@@ -91,17 +103,9 @@ function foreignKeySql(fk: ForeignKey): string {
  */
 export function createTableSql(table: TargetTable, name: string, skippedDefault: (column: Column) => void): string {
   const rowidKey = rowidKeyColumn(table);
-  const lines = table.columns.map((c) => {
-    if (c === rowidKey) return `${ident(c.name)} INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT`;
-    let line = `${ident(c.name)} ${typeSql(c.nativeType)}`.trimEnd();
-    if (!c.nullable) line += ' NOT NULL';
-    if (c.default !== undefined) {
-      const d = defaultSql(c.default);
-      if (d === undefined) skippedDefault(c);
-      else line += ` DEFAULT ${d}`;
-    }
-    return line;
-  });
+  const lines = table.columns.map((c) =>
+    c === rowidKey ? `${ident(c.name)} INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT` : columnSql(c, skippedDefault),
+  );
   if (table.primaryKey.length > 0 && !rowidKey) lines.push(`PRIMARY KEY (${identList(table.primaryKey)})`);
   for (const fk of table.foreignKeys) lines.push(foreignKeySql(fk));
   return `CREATE TABLE ${ident(name)} (\n  ${lines.join(',\n  ')}\n)`;

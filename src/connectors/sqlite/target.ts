@@ -15,14 +15,14 @@ import { FerryError } from '../../core/errors.js';
 import { writeIsolated } from '../../core/isolate.js';
 import { takeLockFile } from '../../core/lock-file.js';
 import type { Logger } from '../../core/log.js';
-import type { Finding, KeyRange, RowBatch } from '../../core/types.js';
+import type { Column, Finding, KeyRange, RowBatch } from '../../core/types.js';
 import { formatType } from '../../core/types.js';
 import { SqliteApply } from './apply.js';
 import { toFerryError, type Connections, type Db, Serial } from './db.js';
 import { Inserter } from './insert.js';
 import { foreignKeysOf } from './introspect.js';
 import { countRows, readRows } from './read.js';
-import { createTableSql, ident, identList, rangeFilter, rowidKeyColumn, type TableSpec } from './sql.js';
+import { columnSql, createTableSql, ident, identList, rangeFilter, rowidKeyColumn, type TableSpec } from './sql.js';
 import { affinity, affinityLoss, nativeType } from './typemap.js';
 
 const ISOLATE_GROUP_ROWS = 100;
@@ -285,6 +285,30 @@ export class SqliteTarget implements Target {
 
   applyChanges(changes: AppliedChange[], stream: string, position: string): Promise<void> {
     return this.writes.run(async () => this.changes.applyChanges(this.conns.write(), changes, stream, position));
+  }
+
+  /** ALTER TABLE … ADD COLUMN; a literal default is what the rows the table holds read (as the source's do). */
+  addColumn(table: TargetTable, column: Column): Promise<void> {
+    return this.writes.run(async () => {
+      const db = this.conns.write();
+      try {
+        const has = db
+          .prepare('SELECT 1 FROM pragma_table_info(?) WHERE name = ? COLLATE NOCASE')
+          .get(table.name, column.name);
+        if (has !== undefined) return;
+        db.exec(
+          `ALTER TABLE ${ident(table.name)} ADD COLUMN ${columnSql(column, () => {
+            throw new FerryError(
+              'UNSUPPORTED',
+              `column ${column.name} has the default ${column.default}, which SQLite cannot take`,
+              'add the column without a default on the source, then set its values with an UPDATE',
+            );
+          })}`,
+        );
+      } catch (err) {
+        throw toFerryError(err, 'WRITE_FAILED', `adding column ${column.name} to ${table.name}`);
+      }
+    });
   }
 
   async appliedPosition(stream: string): Promise<string | undefined> {

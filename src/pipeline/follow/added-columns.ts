@@ -45,8 +45,23 @@ export async function withAddedColumns(session: Session, mappings: TableMapping[
   );
 }
 
-/** The column as the plan would give it to the target. */
-function plannedColumn(session: Session, m: TableMapping, column: Column): ColumnPlan {
+/**
+ * A literal default (a number, a string without backslashes, true or false; a PostgreSQL ::cast
+ * dropped) as a quoted string, which every SQL engine converts to the column's type as it gives
+ * it to the rows it holds (PostgreSQL takes '1' for true, MySQL and SQLite hold booleans as 1).
+ */
+function literalDefault(expression: string): string | undefined {
+  let d = expression.trim();
+  while (/^\(.*\)$/s.test(d)) d = d.slice(1, -1).trim();
+  d = d.replace(/^('(?:[^'\\]|'')*')::[\w ."]+$/, '$1');
+  if (/^'(?:[^'\\]|'')*'$/.test(d)) return d;
+  if (/^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(d)) return `'${d}'`;
+  if (/^(true|false)$/i.test(d)) return d.toLowerCase() === 'true' ? "'1'" : "'0'";
+  return undefined;
+}
+
+/** The column as the plan would give it to the target, with the source's literal default. */
+function plannedColumn(session: Session, m: TableMapping, column: Column, fill: string | undefined): ColumnPlan {
   const rules = session.target.capabilities.names?.column ?? {};
   const scope = new NameScope(rules);
   for (const c of m.plan.columns) scope.take(c.target);
@@ -67,6 +82,7 @@ function plannedColumn(session: Session, m: TableMapping, column: Column): Colum
     sourceType: formatType(column.type),
     type,
     nullable: true,
+    ...(fill !== undefined ? { default: fill } : {}),
   };
 }
 
@@ -83,11 +99,12 @@ export async function addColumns(
   for (const { table, column } of added) {
     const m = mappings.get(table);
     if (!m) continue;
-    if (column.default !== undefined && !column.autoIncrement)
+    const fill = column.default === undefined || column.autoIncrement ? undefined : literalDefault(column.default);
+    if (column.default !== undefined && !column.autoIncrement && fill === undefined)
       throw new FerryError(
         'UNSUPPORTED',
-        `column ${column.name} was added to ${table} on the source with a default (${column.default}): the rows already copied hold that value on the source, and live changes do not carry it`,
-        `add columns without a default while ferry follows (then UPDATE their values: the updates are followed), or ${COPY_AGAIN}`,
+        `column ${column.name} was added to ${table} on the source with a default (${column.default}) that is not a literal (a number, a string, true or false): the rows already copied hold its values on the source, and live changes do not carry them`,
+        `add columns without a default, or with a literal one, while ferry follows (then UPDATE their values: the updates are followed), or ${COPY_AGAIN}`,
       );
     const writer = session.writer;
     if (!writer.addColumn)
@@ -96,7 +113,7 @@ export async function addColumns(
         `column ${column.name} was added to ${table} on the source: ${session.target.kind} targets cannot take a new column while following`,
         COPY_AGAIN,
       );
-    const planned = plannedColumn(session, m, column);
+    const planned = plannedColumn(session, m, column, fill);
     const next = await mappedWith(session, m, [planned]);
     await writer.addColumn(next.target, next.target.columns.at(-1)!);
     session.state.addFollowedColumn(session.hash, table, planned);

@@ -5,6 +5,7 @@
 import type { CompactResult } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { asCommand } from '../session/command.js';
+import { withAddedColumns } from './added-columns.js';
 import { holdingPlan } from '../session/lock.js';
 import { lockRequest, openSession, type SessionOptions } from '../session/session.js';
 
@@ -24,7 +25,8 @@ export async function compactPlan(planFile: string, opts: SessionOptions = {}): 
         `${session.target.kind} targets apply live changes in place: there is nothing to compact`,
         'compact a plan whose target is object storage (s3: or file:)',
       );
-    const tables = session.waves.flat().map((m) => m.target);
+    // with the columns added to followed tables: the new snapshot holds them
+    const tables = (await withAddedColumns(session, session.waves.flat())).map((m) => m.target);
     // its own lock: a second compaction waits its turn, the run following the plan goes on
     return await holdingPlan({ ...lockRequest(session, 'compact'), scope: 'compact' }, () =>
       asCommand(

@@ -15,6 +15,7 @@ import { lockRequest, openSession, type Session, type SessionOptions } from '../
 import type { VerifyRecord } from '../session/checkpoints.js';
 import { boundsOf, type Bounds } from '../copy/bounds.js';
 import { refuseOrphans } from '../plan/orphans.js';
+import { withAddedColumns } from '../follow/added-columns.js';
 import {
   digestGroups,
   engineForms,
@@ -104,7 +105,8 @@ export async function verifyTables(
     // the rows the run rejected as orphans are left out of the source side as the run left them out
     await refuseOrphans(session.waves.flat(), session.reader, view, bounds.batchRows);
     const results: VerifyRecord[] = [];
-    for (const m of session.waves.flat()) {
+    // with the columns added to followed tables: their values are compared too
+    for (const m of await withAddedColumns(session, session.waves.flat())) {
       const only = choose(m);
       if (only?.length === 0) continue;
       let rec: VerifyRecord;

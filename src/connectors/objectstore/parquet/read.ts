@@ -217,15 +217,19 @@ export async function* readParquet(
   const metaLen = tail.readUInt32LE(0);
   const meta = new ThriftReader(await file.read(file.size - 8 - metaLen, file.size - 8)).struct();
   const inFile = fileColumns(meta[2] as ThriftStruct[]);
-  const readers = wanted.map((ci) => {
-    const c = columns[ci]!;
-    const fl = inFile.get(c.name);
-    if (!fl) throw new NotFerryParquet(`no column ${c.name}`);
-    const leaf = leafOf(parseNative(c.nativeType).shape);
-    if (fl.physical !== PHYSICAL_ID[leaf.physical])
-      throw new NotFerryParquet(`column ${c.name} stored as another physical type than ${c.nativeType} needs`);
-    return { ci, index: fl.index, reader: new ColumnReader(leaf, fl, leafDecoder(leaf, elementType(c.type))) };
-  });
+  // a nullable column the file lacks was added to the table after the file was written: NULL
+  const absent = wanted.filter((ci) => columns[ci]!.nullable && !inFile.has(columns[ci]!.name));
+  const readers = wanted
+    .filter((ci) => !absent.includes(ci))
+    .map((ci) => {
+      const c = columns[ci]!;
+      const fl = inFile.get(c.name);
+      if (!fl) throw new NotFerryParquet(`no column ${c.name}`);
+      const leaf = leafOf(parseNative(c.nativeType).shape);
+      if (fl.physical !== PHYSICAL_ID[leaf.physical])
+        throw new NotFerryParquet(`column ${c.name} stored as another physical type than ${c.nativeType} needs`);
+      return { ci, index: fl.index, reader: new ColumnReader(leaf, fl, leafDecoder(leaf, elementType(c.type))) };
+    });
   for (const rg of (meta[4] as ThriftStruct[] | undefined) ?? []) {
     const rows = rg[3] as number;
     const chunks = rg[1] as ThriftStruct[];
@@ -242,6 +246,7 @@ export async function* readParquet(
       for (let i = from; i < to; i++) {
         const row = new Array<unknown>(columns.length);
         for (let k = 0; k < readers.length; k++) row[readers[k]!.ci] = cols[k]![i];
+        for (const ci of absent) row[ci] = null;
         out.push(row);
       }
       yield out;
