@@ -3,6 +3,7 @@
 // it that injects throttling errors and UnprocessedItems into BatchWriteItem calls.
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { startServerProcess } from '../server-process.js';
 
 // the SDK's standard credential chain finds these; no instance metadata is ever asked
@@ -137,4 +138,16 @@ export async function startFaultyProxy(upstream: string, faults: FaultPlan): Pro
     stats,
     stop: () => new Promise<void>((r) => server.close(() => r())),
   };
+}
+
+/** Every item of a table, page by page. */
+export async function scanAll(client: DynamoDBClient, table: string): Promise<Record<string, AttributeValue>[]> {
+  const items: Record<string, AttributeValue>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return items;
 }

@@ -10,9 +10,7 @@ import {
   DynamoDBClient,
   GetItemCommand,
   QueryCommand,
-  ScanCommand,
   UpdateItemCommand,
-  type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import { dynamodbConnector } from '../../src/connectors/dynamodb/index.js';
 import { epochText, fromEpoch } from '../../src/connectors/dynamodb/codec.js';
@@ -24,7 +22,7 @@ import { formatType, parseType } from '../../src/core/types.js';
 import { canonicalText } from '../../src/core/values.js';
 import { actualText, batchesOf, collect, expectedText, tableFor, targetContract } from '../contract/target-contract.js';
 import { childColumns, childRows, edgeColumns, edgeRows, parentColumns, parentRows } from '../fixtures/edge.js';
-import { startDynalite, startFaultyProxy, type LocalDynamo } from './dynamodb-local.js';
+import { scanAll, startDynalite, startFaultyProxy, type LocalDynamo } from './dynamodb-local.js';
 import { sourceSide } from '../../src/pipeline/session/sides.js';
 
 const codeIs = (code: string) => (e: Error & { code?: string }) => e.code === code;
@@ -46,17 +44,6 @@ targetContract('dynamodb', {
 
 function rawClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({ region: 'us-east-1', endpoint });
-}
-
-async function scanAll(client: DynamoDBClient, table: string): Promise<Record<string, AttributeValue>[]> {
-  const items: Record<string, AttributeValue>[] = [];
-  let start: Record<string, AttributeValue> | undefined;
-  do {
-    const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items;
 }
 
 const write = (

@@ -9,9 +9,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { DynamoDBClient, ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import Database from 'better-sqlite3';
-import { startDynalite, type LocalDynamo } from '../connectors/dynamodb-local.js';
+import { scanAll, startDynalite, type LocalDynamo } from '../connectors/dynamodb-local.js';
 import { duckdb } from '../connectors/objectstore-servers.js';
 import { freshMysql, freshPg, freshSqlite, mysqlExec, pgExec, tmpDir, unique } from '../helpers.js';
 import { privateMariadb, type PrivateMariadb } from '../private-mariadb.js';
@@ -115,13 +115,7 @@ const TARGETS: Target[] = [
     rows: async (_url, columns, plan) => {
       const table = /^\s+table: (\S+)$/m.exec(readFileSync(plan.file, 'utf8'))?.[1] ?? 'items';
       const client = new DynamoDBClient({ endpoint: dynamo!.endpoint, region: 'us-east-1' });
-      const items: Record<string, AttributeValue>[] = [];
-      let start: Record<string, AttributeValue> | undefined;
-      do {
-        const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
-        items.push(...(page.Items ?? []));
-        start = page.LastEvaluatedKey;
-      } while (start);
+      const items = await scanAll(client, table);
       client.destroy();
       const value = (a: AttributeValue | undefined) => (a === undefined || a.NULL ? null : (a.S ?? a.N));
       const rows = items.map((i) => Object.fromEntries(columns.map((c) => [c, value(i[c])])));

@@ -12,9 +12,7 @@ import {
   DynamoDBClient,
   ListTablesCommand,
   PutItemCommand,
-  ScanCommand,
   waitUntilTableExists,
-  type AttributeValue,
 } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { FerryError } from '../../src/core/errors.js';
@@ -22,7 +20,7 @@ import { allTables, type Plan } from '../../src/core/plan.js';
 import { dryRun } from '../../src/pipeline/copy/dryrun.js';
 import { rollbackRun } from '../../src/pipeline/safety/rollback.js';
 import { runPlan } from '../../src/pipeline/copy/run.js';
-import { startDynalite, type LocalDynamo } from '../connectors/dynamodb-local.js';
+import { scanAll, startDynalite, type LocalDynamo } from '../connectors/dynamodb-local.js';
 import { startS3, type S3Server } from '../connectors/objectstore-servers.js';
 import { tmpDir } from '../helpers.js';
 import { ferry, planFor } from '../e2e/support.js';
@@ -221,15 +219,9 @@ describe('DynamoDB', () => {
 
   /** Every item of a table, each as JSON with its attributes in order. */
   async function items(table: string): Promise<string[]> {
-    const out: string[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
-      for (const item of page.Items ?? [])
-        out.push(JSON.stringify(Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : 1)))));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return out.sort();
+    return (await scanAll(client, table))
+      .map((item) => JSON.stringify(Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : 1)))))
+      .sort();
   }
 
   const put = (table: string, item: Record<string, string>) =>
