@@ -36,6 +36,7 @@ import { planStatus, type PlanStatus } from '../pipeline/observe/status.js';
 import { listRuns } from '../pipeline/observe/runs.js';
 import { compactPlan, type CompactSummary } from '../pipeline/follow/compact.js';
 import { cutoverPlan, type CutoverOptions, type CutoverResult } from '../pipeline/cutover/cutover.js';
+import { unfreezePlan } from '../pipeline/cutover/unfreeze.js';
 import { newToken, startDashboard, type Dashboard } from '../pipeline/observe/dashboard/server.js';
 import { perfPlan } from '../pipeline/perf/perf.js';
 import { perfLines, queryLine } from './perf-output.js';
@@ -149,6 +150,12 @@ function printStatus(s: PlanStatus): void {
   const t = newTable({ head: ['table', 'state', 'chunks done', 'rows', 'rejected'] });
   for (const x of s.tables) t.push([x.table, x.state, `${x.chunksDone}/${x.chunks}`, x.rows, x.rejects]);
   out(t.toString());
+  for (const f of s.freezes ?? [])
+    out(
+      f.standing === 'stale'
+        ? `the ${f.side} is frozen since ${f.since} by a cutover that is gone (run ${f.runId}): \`ferry cutover ${s.plan} --unfreeze\` makes it writable again`
+        : `the ${f.side} is frozen since ${f.since} (run ${f.runId}${f.standing === 'kept' ? ', on purpose: cut over' : ', running'})`,
+    );
   const st = s.stream;
   if (!st) return;
   out(
@@ -219,7 +226,7 @@ function printWayBack(w: WayBackSummary, planFile: string): void {
     out("rolled back: the source takes the application's writes again; the way back is closed");
   else
     out(
-      'rolled back, but the source is still frozen: this process was started again since the cutover and does not hold its freeze; undo it by hand (README, "The way back")',
+      'rolled back, but the source is still frozen: no freeze of it is recorded in the state folder; undo it by hand (README, "The way back")',
     );
 }
 
@@ -631,41 +638,60 @@ async function main(argv: string[]): Promise<number> {
       "keep a way back: once switched, follow the target's changes back into the source until stopped (Ctrl-C or SIGTERM: a clean stop) or rolled back",
     )
     .option('--finish', "end the move: drop both streams' slots and publications and the way back's positions")
-    .action(async (planFile: string, o: CutoverFlags & { stateDir?: string; reverse?: boolean; finish?: boolean }) => {
-      const opts = { log: logger(globals()), onWarning: warning, stateDir: o.stateDir };
-      if (o.finish && o.reverse)
-        throw new FerryError(
-          'PLAN_INVALID',
-          '--finish ends the way back that --reverse keeps',
-          'give one: --reverse to cut over (or follow back), --finish when the move is over',
-        );
-      if (o.finish) {
-        const f = await finishPlan(planFile, opts);
-        if (o.json) out(JSON.stringify(f, null, 2));
-        else {
-          for (const line of f.released) out(`released ${line}`);
-          out(`finished the move of ${planFile}: ferry keeps nothing on either database for it`);
+    .option(
+      '--unfreeze',
+      'undo the freeze a cutover (or rollback --after-cutover) killed while frozen left behind, as recorded in the state folder',
+    )
+    .action(
+      async (
+        planFile: string,
+        o: CutoverFlags & { stateDir?: string; reverse?: boolean; finish?: boolean; unfreeze?: boolean },
+      ) => {
+        const opts = { log: logger(globals()), onWarning: warning, stateDir: o.stateDir };
+        const modes = (['reverse', 'finish', 'unfreeze'] as const).filter((m) => o[m]);
+        if (modes.length > 1)
+          throw new FerryError(
+            'PLAN_INVALID',
+            `--${modes[0]} and --${modes[1]} do not go together`,
+            'give one: --reverse to cut over (or follow back), --finish when the move is over, --unfreeze to undo a freeze left behind',
+          );
+        if (o.unfreeze) {
+          const u = await unfreezePlan(planFile, opts);
+          if (o.json) out(JSON.stringify(u, null, 2));
+          else if (u.undone.length === 0) out(`nothing to undo: no freeze of ${planFile} is recorded`);
+          else
+            for (const x of u.undone)
+              out(`the ${x.side} is writable again (frozen since ${x.since} by run ${x.runId})`);
+          return;
         }
-        return;
-      }
-      if (o.reverse) {
-        const stop = new AbortController();
-        // following back stops cleanly on the first signal (the batch in hand is applied); a second one exits at once
-        stopGracefully = () => stop.abort();
-        const w = await cutoverWithWayBack(planFile, {
-          ...opts,
-          ...cutoverSettings(o),
-          signal: stop.signal,
-          onCutOver: o.json ? undefined : (c) => printCutover(c),
-        });
-        if (o.json) out(JSON.stringify(w, null, 2));
-        else printWayBack(w, planFile);
-        return;
-      }
-      const c = await cutoverPlan(planFile, { ...opts, ...cutoverSettings(o) });
-      if (o.json) out(JSON.stringify(c, null, 2));
-      else printCutover(c);
-    });
+        if (o.finish) {
+          const f = await finishPlan(planFile, opts);
+          if (o.json) out(JSON.stringify(f, null, 2));
+          else {
+            for (const line of f.released) out(`released ${line}`);
+            out(`finished the move of ${planFile}: ferry keeps nothing on either database for it`);
+          }
+          return;
+        }
+        if (o.reverse) {
+          const stop = new AbortController();
+          // following back stops cleanly on the first signal (the batch in hand is applied); a second one exits at once
+          stopGracefully = () => stop.abort();
+          const w = await cutoverWithWayBack(planFile, {
+            ...opts,
+            ...cutoverSettings(o),
+            signal: stop.signal,
+            onCutOver: o.json ? undefined : (c) => printCutover(c),
+          });
+          if (o.json) out(JSON.stringify(w, null, 2));
+          else printWayBack(w, planFile);
+          return;
+        }
+        const c = await cutoverPlan(planFile, { ...opts, ...cutoverSettings(o) });
+        if (o.json) out(JSON.stringify(c, null, 2));
+        else printCutover(c);
+      },
+    );
 
   program
     .command('compact')

@@ -3,7 +3,7 @@
 // the checks after a cutover and after an abort.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import mysql from 'mysql2/promise';
@@ -197,7 +197,8 @@ function appParams(n: number): unknown[] {
 
 /**
  * The cutover tests of one pair: each abort (a failing switch hook, a freeze past --max-freeze, a
- * target that differs, a lag never under --max-lag) leaves the source writable and following on;
+ * target that differs, a lag never under --max-lag) leaves the source writable and following on,
+ * and so does `--unfreeze` after a cutover killed while frozen;
  * then a cutover under the application's writes: the target equals the frozen source, the
  * application cannot write on the source, an insert without a key succeeds on the target, and the
  * follow process ends with 0.
@@ -297,6 +298,38 @@ export function cutoverTests(make: () => Promise<CutoverFixture>): void {
       /^ferry: the target stayed [\d.]+ s behind the source, more than --max-lag, for 1 s: nothing was frozen/,
     );
     await writableAndFollowing();
+  });
+
+  test('a cutover killed while frozen: status and the follow process say so, --unfreeze makes the source writable again', async () => {
+    const hookPid = join(dir, 'hook.pid');
+    // the hook stands for a step that hangs: the process is killed in the frozen window
+    const killed = ferrySpawn(
+      ['cutover', file, '--max-freeze', '120s', '--switch-hook', `echo $$ > ${hookPid}; exec sleep 120`],
+      { cwd: dir },
+    );
+    const gone = new Promise((r) => killed.on('exit', r));
+    await until('the switch hook running', () => existsSync(hookPid) && readFileSync(hookPid, 'utf8').trim() !== '');
+    killed.kill('SIGKILL');
+    await gone;
+    process.kill(Number(readFileSync(hookPid, 'utf8')), 'SIGKILL');
+    await assert.rejects(fx.insertEntry(fx.appSource), fx.refused);
+    const frozen = (await status(file, dir)) as { phase: string; freezes?: { side: string; standing: string }[] };
+    assert.equal(frozen.phase, 'frozen');
+    assert.deepEqual(
+      frozen.freezes?.map((f) => [f.side, f.standing]),
+      [['source', 'stale']],
+    );
+    await until('the follow process telling of the freeze', () =>
+      /the source has been frozen since \S+ by a cutover that is gone .*--unfreeze` makes it writable again/.test(
+        follower.out(),
+      ),
+    );
+    const r = await ferryAsync(['cutover', file, '--unfreeze'], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^the source is writable again \(frozen since \S+ by run \S+\)$/m);
+    await writableAndFollowing();
+    const again = await ferryAsync(['cutover', file, '--unfreeze'], { cwd: dir });
+    assert.equal(again.stdout.trim(), `nothing to undo: no freeze of ${file} is recorded`);
   });
 
   test('cutover: the target equals the frozen source, the application cannot write on the source, an insert without a key succeeds on the target, following ends', async () => {

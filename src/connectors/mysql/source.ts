@@ -4,6 +4,7 @@ import type {
   ChangeLog,
   ChangeLogSettings,
   FreezeOptions,
+  FreezeUndo,
   ReadView,
   Source,
   SourceTable,
@@ -29,7 +30,7 @@ import {
 } from './codec.js';
 import { comparePositions, currentPosition, formatPosition, type BinlogPosition } from './binlog-position.js';
 import { MysqlChangeLog } from './changelog.js';
-import { freezeWrites } from './freeze.js';
+import { freezeWrites, thawWrites } from './freeze.js';
 import { digestsColumn, rangeDigest } from './digest.js';
 import { isFatal, isTransient, reasonOf, toFerryError } from './errors.js';
 import { profileDialect } from './profile.js';
@@ -195,8 +196,12 @@ export class MysqlSource implements Source {
     return new MysqlChangeLog(this, this.pool, settings, this.introspect);
   }
 
-  freezeWrites(opts: FreezeOptions): Promise<WriteFreeze> {
-    return freezeWrites(this.pool, opts);
+  freezeWrites(opts: FreezeOptions, record: (undo: FreezeUndo) => void): Promise<WriteFreeze> {
+    return freezeWrites(this.pool, opts, record);
+  }
+
+  thawWrites(undo: FreezeUndo): Promise<void> {
+    return thawWrites(this.pool, undo);
   }
 
   async sequenceValues(table: SourceTable): Promise<Record<string, bigint>> {

@@ -6,7 +6,7 @@
 // following goes on. Once cut over, the follow process stops (follow/cutover-watch.ts).
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { ChangeLog, FreezeOptions, LockHolder, ReadView, WriteFreeze } from '../../core/contracts.js';
+import type { ChangeLog, FreezeOptions, Lease, LockHolder, ReadView, WriteFreeze } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { boundsOf } from '../copy/bounds.js';
 import { takeLockFile } from '../../core/lock-file.js';
@@ -19,6 +19,7 @@ import { openSession, type Session, type SessionOptions } from '../session/sessi
 import { verifyTables } from '../verify/verify.js';
 import { waitApplied, waitForLag } from './drain.js';
 import { FreezeGuard } from './freeze-guard.js';
+import { freezeOf, recordedFreeze, thawRecord } from './freeze-record.js';
 import { cutoverChangeLog } from './following.js';
 import { setSequences } from './sequences.js';
 import { runSwitchHook } from './switch-hook.js';
@@ -93,18 +94,7 @@ export async function cutoverSession(
 ): Promise<CutoverResult> {
   const { state, hash, planFile } = session;
   const log = cutoverChangeLog(session);
-  // the follow process holds the plan's lock: a cutover takes one of its own
-  const me: LockHolder = { host: hostname(), pid: process.pid, since: new Date().toISOString(), command };
-  const lock = takeLockFile(join(state.folder('locks'), `${hash}.cutover.lock`), me, {
-    what: `the cutover of plan ${planFile}`,
-    elsewhere: OTHER_STATE_FOLDER,
-  });
-  if (!('lease' in lock))
-    throw new FerryError(
-      'LOCKED',
-      `another ferry cutover of plan ${planFile} is running${lock.heldBy?.pid ? ` (process ${lock.heldBy.pid})` : ''}`,
-      'wait for it to end',
-    );
+  const lease = takeCutoverLock(session, command);
   try {
     const details = { source: session.plan.source.url, target: session.plan.target.url };
     return await asCommand({ state, plan: { hash, file: planFile }, command, log: session.log, details }, (run) =>
@@ -115,8 +105,24 @@ export async function cutoverSession(
       })),
     );
   } finally {
-    await lock.lease.release();
+    await lease.release();
   }
+}
+
+/** The lock of a plan's cutovers: the follow process holds the plan's lock, so a cutover takes one of its own. */
+export function takeCutoverLock(session: Session, command: string): Lease {
+  const me: LockHolder = { host: hostname(), pid: process.pid, since: new Date().toISOString(), command };
+  const lock = takeLockFile(join(session.state.folder('locks'), `${session.hash}.cutover.lock`), me, {
+    what: `the cutover of plan ${session.planFile}`,
+    elsewhere: OTHER_STATE_FOLDER,
+  });
+  if (!('lease' in lock))
+    throw new FerryError(
+      'LOCKED',
+      `another ferry cutover of plan ${session.planFile} is running${lock.heldBy?.pid ? ` (process ${lock.heldBy.pid})` : ''}`,
+      'wait for it to end',
+    );
+  return lock.lease;
 }
 
 function timings(r: CutoverResult): Record<string, unknown> {
@@ -145,7 +151,22 @@ async function cutOver(
     ...(opts.accounts?.length ? { accounts: opts.accounts } : {}),
     ...(opts.endUnstoppable ? { endUnstoppable: true } : {}),
   };
-  const guard = new FreezeGuard(reader.freezeWrites!(accounts), opts.maxFreezeMs);
+  // a freeze left by a cutover killed while frozen is undone first: this one records the settings as they should be
+  const stale = freezeOf(state, hash);
+  if (stale?.standing === 'stale') {
+    await thawRecord(state, hash, reader);
+    if (state.cutover(hash)?.phase === 'frozen') state.setCutover(hash, { runId: stale.runId, phase: 'aborted' });
+    step(`undid the freeze left since ${stale.since} by run ${stale.runId}`, {
+      since: stale.since,
+      runId: stale.runId,
+    });
+  } else if (stale)
+    throw new FerryError(
+      'LOCKED',
+      `plan ${session.planFile} is frozen by run ${stale.runId} (process ${stale.pid} on ${stale.host}) since ${stale.since}`,
+      'wait for it to end',
+    );
+  const guard = new FreezeGuard(recordedFreeze(session, run.id, accounts), opts.maxFreezeMs);
   let at = 'freezing the writes';
   let view: Promise<ReadView> | undefined;
   try {
@@ -235,7 +256,7 @@ async function cutOver(
     try {
       await guard.undo();
     } catch (u) {
-      undone = `THE SOURCE IS STILL FROZEN (${(u as Error).message}): undo it by hand (README, "Cutover")`;
+      undone = `THE SOURCE IS STILL FROZEN (${(u as Error).message}): \`ferry cutover ${session.planFile} --unfreeze\` undoes it`;
     }
     state.setCutover(hash, { runId: run.id, phase: 'aborted' });
     step('cutover aborted', { step: at, reason, undone, frozenMs: guard.elapsed() });

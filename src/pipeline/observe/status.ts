@@ -6,6 +6,8 @@ import { loadPlan } from '../../core/plan.js';
 import { stateExists, type StreamRecord, type TableStatus } from '../session/checkpoints.js';
 import { changeLogSettings, streamName } from '../follow/follow.js';
 import { openSession, type SessionOptions } from '../session/session.js';
+import { freezeOf, type FreezeStanding } from '../cutover/freeze-record.js';
+import { reverseHash } from '../reverse/reverse-plan.js';
 
 export type Phase = 'not started' | 'copying' | 'copied' | 'following' | 'frozen' | 'cut over';
 
@@ -43,6 +45,16 @@ export interface PlanStatus {
   run?: { id: string; status: string; started: string; finished: string | null };
   tables: TableProgressStatus[];
   stream?: StreamStatus;
+  /** the freezes a cutover made that are in force: the source's, the target's (a rollback after a cutover) */
+  freezes?: FreezeStatus[];
+}
+
+export interface FreezeStatus {
+  side: 'source' | 'target';
+  since: string;
+  runId: string;
+  /** kept on purpose (cut over), held by a running process, or stale (its process gone: `ferry cutover PLAN --unfreeze`) */
+  standing: FreezeStanding;
 }
 
 export async function planStatus(planFile: string, opts: SessionOptions = {}): Promise<PlanStatus> {
@@ -86,16 +98,28 @@ export async function planStatus(planFile: string, opts: SessionOptions = {}): P
     const started = tables.some((t) => t.state !== 'not started');
     // a cutover's phase while it freezes (an aborted one is back to following)
     const cutover = state.cutover(hash)?.phase;
+    const freezes = (
+      [
+        ['source', hash],
+        ['target', reverseHash(hash)],
+      ] as const
+    ).flatMap(([side, h]) => {
+      const f = freezeOf(state, h);
+      return f ? [{ side, since: f.since, runId: f.runId, standing: f.standing }] : [];
+    });
+    const sourceFrozen = freezes.some((f) => f.side === 'source');
     const phase: Phase =
-      cutover === 'frozen' || cutover === 'cut over'
+      cutover === 'cut over'
         ? cutover
-        : stream?.applied
-          ? 'following'
-          : copied
-            ? 'copied'
-            : started
-              ? 'copying'
-              : 'not started';
+        : cutover === 'frozen' || sourceFrozen
+          ? 'frozen'
+          : stream?.applied
+            ? 'following'
+            : copied
+              ? 'copied'
+              : started
+                ? 'copying'
+                : 'not started';
     return {
       plan: planFile,
       hash,
@@ -105,6 +129,7 @@ export async function planStatus(planFile: string, opts: SessionOptions = {}): P
         : {}),
       tables,
       ...(stream ? { stream } : {}),
+      ...(freezes.length ? { freezes } : {}),
     };
   } finally {
     await session.close();
