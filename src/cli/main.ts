@@ -19,7 +19,7 @@ import { assess, makePlan, planNotes, type Assessment } from '../pipeline/plan/a
 import { findingCounts } from '../pipeline/plan/findings.js';
 import { createDemoDatabase } from '../pipeline/demo/sample-shop.js';
 import { writeReport } from '../pipeline/observe/report.js';
-import { runPlan, type RunSummary } from '../pipeline/copy/run.js';
+import { runPlan, type RunOptions, type RunSummary } from '../pipeline/copy/run.js';
 import { verifyPlan, type VerifyResult } from '../pipeline/verify/verify.js';
 import { verifyAudit } from '../pipeline/safety/audit.js';
 import { verifyBackup } from '../pipeline/safety/backup/verify.js';
@@ -37,6 +37,7 @@ import { listRuns } from '../pipeline/observe/runs.js';
 import { compactPlan, type CompactSummary } from '../pipeline/follow/compact.js';
 import { cutoverPlan, type CutoverOptions, type CutoverResult } from '../pipeline/cutover/cutover.js';
 import { unfreezePlan } from '../pipeline/cutover/unfreeze.js';
+import { runThenCutOver } from '../pipeline/cutover/in-run.js';
 import { newToken, startDashboard, type Dashboard } from '../pipeline/observe/dashboard/server.js';
 import { perfPlan } from '../pipeline/perf/perf.js';
 import { perfLines, queryLine } from './perf-output.js';
@@ -169,9 +170,9 @@ function printStatus(s: PlanStatus): void {
   if (st.sourceError) out(`source: ${st.sourceError}`);
 }
 
-/** The options of a guarded switch, which `ferry cutover` and `ferry rollback --after-cutover` share. */
-function cutoverOptions(cmd: Command): Command {
-  return cmd
+/** The options of a guarded switch, which `ferry cutover`, `ferry rollback --after-cutover` and `ferry run --cutover` share. */
+function cutoverOptions(cmd: Command, json = true): Command {
+  cmd
     .option('--max-lag <duration>', 'wait until the follow process is this close to the source', durationMs, 2000)
     .option(
       '--max-freeze <duration>',
@@ -190,8 +191,8 @@ function cutoverOptions(cmd: Command): Command {
     .option(
       '--end-unstoppable',
       'MySQL/MariaDB: end the sessions of accounts read_only cannot stop (SUPER, READ ONLY ADMIN)',
-    )
-    .option('--json', 'machine-readable output (frozenMs, drainMs, verifyMs, positions)');
+    );
+  return json ? cmd.option('--json', 'machine-readable output (frozenMs, drainMs, verifyMs, positions)') : cmd;
 }
 
 interface CutoverFlags {
@@ -472,7 +473,7 @@ async function main(argv: string[]): Promise<number> {
       },
     );
 
-  program
+  const runCommand = program
     .command('run')
     .description('run (or resume) a plan')
     .argument('<plan>', 'plan file')
@@ -496,81 +497,102 @@ async function main(argv: string[]): Promise<number> {
       'with --queue: chunk jobs started per second across all workers, at most',
       wholeNumber(1),
     )
-    .action(
-      async (
-        planFile: string,
-        o: {
-          stateDir?: string;
-          follow?: boolean;
-          json?: boolean;
-          serve?: string;
-          token?: boolean;
-          queue?: string;
-          chunksPerSecond?: number;
-        },
-      ) => {
-        if (o.chunksPerSecond !== undefined && !o.queue)
-          throw new FerryError(
-            'PLAN_INVALID',
-            '--chunks-per-second limits a queued run',
-            'add --queue URL, or leave it out',
-          );
-        if (o.token && !o.serve)
-          throw new FerryError(
-            'SERVE_INVALID',
-            "--token is the dashboard's",
-            'add --serve [host:]port, or leave --token out',
-          );
-        const progress = o.json ? undefined : progressReporter(out, tty);
-        const dashboard = o.serve
-          ? await serveDashboard(
-              { listen: o.serve, token: o.token, stateDir: o.stateDir ?? loadPlan(planFile).plan.settings.stateDir },
-              true,
-              logger(globals()),
-              o.json ? (line) => process.stderr.write(line + '\n') : out,
-            )
-          : undefined;
-        onInterrupt = {
-          endLines: () => progress?.stop(),
-          note: `interrupted: run the same command (\`ferry run ${planFile}\`) to resume; what was copied is kept`,
-        };
-        const stop = new AbortController();
-        // following stops cleanly on the first signal (the batch in hand is applied); a second one exits at once
-        if (o.follow) stopGracefully = () => stop.abort();
-        try {
-          const s = await runPlan(planFile, {
-            log: logger(globals()),
-            onWarning: warning,
-            stateDir: o.stateDir,
-            onEvent:
-              progress || dashboard
-                ? (e) => {
-                    progress?.onEvent(e);
-                    dashboard?.onEvent(e);
-                  }
-                : undefined,
-            follow: o.follow,
-            signal: stop.signal,
-            queue: o.queue,
-            chunksPerSecond: o.chunksPerSecond,
-          });
-          progress?.stop();
-          if (o.json) out(JSON.stringify(s, null, 2));
-          else printRun(s, planFile);
-          if (s.rejects > 0 && !s.nothingToDo) code = EXIT.rejects;
-          if (dashboard) {
-            dashboard.refresh();
-            (o.json ? process.stderr : process.stdout).write(
-              `the run is over; the dashboard stays at ${dashboard.url} until Ctrl-C\n`,
-            );
-            await untilStopped();
-          }
-        } finally {
-          progress?.stop();
-          await dashboard?.close();
-        }
-      },
+    .option(
+      '--cutover',
+      'with --follow: once following, cut over in this process (the options below, as `ferry cutover` takes them); the run ends once cut over',
     );
+  cutoverOptions(runCommand, false).action(
+    async (
+      planFile: string,
+      o: Omit<CutoverFlags, 'json'> & {
+        stateDir?: string;
+        follow?: boolean;
+        json?: boolean;
+        serve?: string;
+        token?: boolean;
+        queue?: string;
+        chunksPerSecond?: number;
+        cutover?: boolean;
+      },
+    ) => {
+      if (o.cutover && !o.follow)
+        throw new FerryError(
+          'PLAN_INVALID',
+          '--cutover cuts over a plan whose live changes the run follows',
+          'add --follow (ferry run PLAN --follow --cutover)',
+        );
+      if (o.chunksPerSecond !== undefined && !o.queue)
+        throw new FerryError(
+          'PLAN_INVALID',
+          '--chunks-per-second limits a queued run',
+          'add --queue URL, or leave it out',
+        );
+      if (o.token && !o.serve)
+        throw new FerryError(
+          'SERVE_INVALID',
+          "--token is the dashboard's",
+          'add --serve [host:]port, or leave --token out',
+        );
+      const progress = o.json ? undefined : progressReporter(out, tty);
+      const dashboard = o.serve
+        ? await serveDashboard(
+            { listen: o.serve, token: o.token, stateDir: o.stateDir ?? loadPlan(planFile).plan.settings.stateDir },
+            true,
+            logger(globals()),
+            o.json ? (line) => process.stderr.write(line + '\n') : out,
+          )
+        : undefined;
+      onInterrupt = {
+        endLines: () => progress?.stop(),
+        note: `interrupted: run the same command (\`ferry run ${planFile}\`) to resume; what was copied is kept`,
+      };
+      const stop = new AbortController();
+      // following stops cleanly on the first signal (the batch in hand is applied); a second one exits at once
+      if (o.follow) stopGracefully = () => stop.abort();
+      try {
+        const runOpts: RunOptions = {
+          log: logger(globals()),
+          onWarning: warning,
+          stateDir: o.stateDir,
+          onEvent:
+            progress || dashboard
+              ? (e) => {
+                  progress?.onEvent(e);
+                  dashboard?.onEvent(e);
+                }
+              : undefined,
+          follow: o.follow,
+          signal: stop.signal,
+          queue: o.queue,
+          chunksPerSecond: o.chunksPerSecond,
+        };
+        const withCutover = o.cutover
+          ? await runThenCutOver(planFile, runOpts, {
+              ...cutoverSettings({ ...o, json: o.json }),
+              onAbort: (e) => warning(`${e.oneLine()}`),
+            })
+          : undefined;
+        const s = withCutover?.run ?? (await runPlan(planFile, runOpts));
+        progress?.stop();
+        if (o.json) out(JSON.stringify(withCutover ?? s, null, 2));
+        else {
+          printRun(s, planFile);
+          if (withCutover?.cutover) printCutover(withCutover.cutover);
+        }
+        if (s.rejects > 0 && !s.nothingToDo) code = EXIT.rejects;
+        if (dashboard) {
+          dashboard.refresh();
+          (o.json ? process.stderr : process.stdout).write(
+            `the run is over; the dashboard stays at ${dashboard.url} until Ctrl-C\n`,
+          );
+          await untilStopped();
+        }
+      } finally {
+        progress?.stop();
+        await dashboard?.close();
+      }
+    },
+  );
 
   program
     .command('worker')

@@ -162,7 +162,7 @@ export interface CutoverFixture {
 export const ACCOUNTS = 200;
 
 /** The application's writes: an insert without a key, an update, a delete now and then. */
-async function appConnection(url: string): Promise<AppConnection> {
+export async function appConnection(url: string): Promise<AppConnection> {
   if (url.startsWith('postgres')) {
     const c = new pg.Client({ connectionString: url });
     c.on('error', () => {});
@@ -195,6 +195,40 @@ function appParams(n: number): unknown[] {
   return n % 2 ? [1 + (n % ACCOUNTS)] : [1 + (n % ACCOUNTS), n % 97];
 }
 
+/** The plan of a fixture, following live changes with heartbeats every second. */
+export function followedPlan(fx: CutoverFixture): Promise<{ file: string; dir: string }> {
+  const slot = unique('ferry_cutover');
+  return planFor(
+    fx.source,
+    fx.target,
+    (p) => {
+      p.cdc = {
+        slot,
+        publication: slot,
+        heartbeatSeconds: 1,
+        batch: { transactions: 100, changes: 1000, bytes: 8 * 2 ** 20, waitMs: 100 },
+      };
+    },
+    { rowsPerChunk: 500 },
+  );
+}
+
+/** After a cutover: the target holds the frozen source's rows exactly, and the application cannot write on the source. */
+export async function assertCutOver(fx: CutoverFixture): Promise<void> {
+  await assert.rejects(fx.insertEntry(fx.appSource), fx.refused);
+  const s = await open(fx.source);
+  const t = await open(fx.target);
+  try {
+    for (const table of ['account', 'entry'])
+      assert.deepEqual(await rowsOf(t, 'target', table), await rowsOf(s, 'source', table), table);
+  } finally {
+    await Promise.all([s.close(), t.close()]);
+  }
+  const next = await fx.sourceNext();
+  const inserted = BigInt(await fx.insertEntry(fx.target));
+  assert.ok(inserted >= next, `${inserted} >= ${next}`);
+}
+
 /**
  * The cutover tests of one pair: each abort (a failing switch hook, a freeze past --max-freeze, a
  * target that differs, a lag never under --max-lag) leaves the source writable and following on,
@@ -223,20 +257,7 @@ export function cutoverTests(make: () => Promise<CutoverFixture>): void {
 
   before(async () => {
     fx = await make();
-    const slot = unique('ferry_cutover');
-    ({ file, dir } = await planFor(
-      fx.source,
-      fx.target,
-      (p) => {
-        p.cdc = {
-          slot,
-          publication: slot,
-          heartbeatSeconds: 1,
-          batch: { transactions: 100, changes: 1000, bytes: 8 * 2 ** 20, waitMs: 100 },
-        };
-      },
-      { rowsPerChunk: 500 },
-    ));
+    ({ file, dir } = await followedPlan(fx));
     app = new App(() => appConnection(fx.appSource)).start();
     follower = follow(file, dir);
     await until('following', async () => (await status(file, dir)).phase === 'following');
@@ -354,18 +375,7 @@ export function cutoverTests(make: () => Promise<CutoverFixture>): void {
     await app.stop();
     assert.match(app.lastError, fx.refused);
     // the application cannot write on the source, even on a new session
-    await assert.rejects(fx.insertEntry(fx.appSource), fx.refused);
-    const s = await open(fx.source);
-    const t = await open(fx.target);
-    try {
-      for (const table of ['account', 'entry'])
-        assert.deepEqual(await rowsOf(t, 'target', table), await rowsOf(s, 'source', table), table);
-    } finally {
-      await Promise.all([s.close(), t.close()]);
-    }
-    const next = await fx.sourceNext();
-    const inserted = BigInt(await fx.insertEntry(fx.target));
-    assert.ok(inserted >= next, `${inserted} >= ${next}`);
+    await assertCutOver(fx);
     await sql(fx.target, "INSERT INTO account (name, balance) VALUES ('after', 0)");
     assert.equal((await status(file, dir)).phase, 'cut over');
     // the hook's environment: the plan and the positions, no URL
