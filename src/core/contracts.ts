@@ -219,6 +219,11 @@ export interface Source {
    * the record behind): the settings put back as they were. Safe to call twice.
    */
   thawWrites?(undo: FreezeUndo): Promise<void>;
+  /**
+   * Whether ferry's account can freeze the writes and write while they are frozen (the way back
+   * writes into a frozen source), checked before anything is frozen; none: nothing to check.
+   */
+  freezeCheck?(): Promise<Finding[]>;
   /** the next value each auto-increment counter of the table would give, by source column name */
   sequenceValues?(table: SourceTable): Promise<Record<string, bigint>>;
 }

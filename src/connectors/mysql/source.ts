@@ -14,7 +14,7 @@ import { FerryError, snapshotLost } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { Digest } from '../../core/digest.js';
 import type { DigestColumn } from '../../core/range-digest.js';
-import type { CanonicalType, Column, KeyRange, RowBatch, SchemaInfo } from '../../core/types.js';
+import type { CanonicalType, Column, Finding, KeyRange, RowBatch, SchemaInfo } from '../../core/types.js';
 import type { ColumnBatch, ColumnDecoder } from '../../core/columns.js';
 import { profileStatements, type ProfileAnswer, type ProfileAsk, type ProfileTable } from '../../core/profile.js';
 import { evenKeyRanges, rangesBetween } from '../../core/split.js';
@@ -31,6 +31,7 @@ import {
 import { comparePositions, currentPosition, formatPosition, type BinlogPosition } from './binlog-position.js';
 import { MysqlChangeLog } from './changelog.js';
 import { freezeWrites, thawWrites } from './freeze.js';
+import { freezeFindings } from './privileges.js';
 import { digestsColumn, rangeDigest } from './digest.js';
 import { isFatal, isTransient, reasonOf, toFerryError } from './errors.js';
 import { profileDialect } from './profile.js';
@@ -202,6 +203,14 @@ export class MysqlSource implements Source {
 
   thawWrites(undo: FreezeUndo): Promise<void> {
     return thawWrites(this.pool, undo);
+  }
+
+  async freezeCheck(): Promise<Finding[]> {
+    try {
+      return await this.pool.use((conn) => freezeFindings(conn));
+    } catch (err) {
+      throw toFerryError(err, this.ep, 'read');
+    }
   }
 
   async sequenceValues(table: SourceTable): Promise<Record<string, bigint>> {

@@ -20,7 +20,7 @@ import { verifyTables } from '../verify/verify.js';
 import { waitApplied, waitForLag } from './drain.js';
 import { FreezeGuard } from './freeze-guard.js';
 import { freezeOf, recordedFreeze, thawRecord } from './freeze-record.js';
-import { cutoverChangeLog } from './following.js';
+import { checkFreeze, cutoverChangeLog } from './following.js';
 import { setSequences } from './sequences.js';
 import { runSwitchHook } from './switch-hook.js';
 import { openWayBack } from '../reverse/reverse.js';
@@ -142,6 +142,8 @@ async function cutOver(
     run.audit.record(event, details);
     opts.onStep?.(event);
   };
+  // the plan backwards (a rollback after the cutover) freezes the old target
+  await checkFreeze(reader, session.followedBy ? 'target' : 'source');
   // what verify needs that does not change with the freeze is measured before it
   const bounds = await boundsOf(session, () => {});
   const lagSeconds = await waitForLag(session, opts.maxLagMs, opts.lagTimeoutMs);

@@ -13,6 +13,7 @@ import { asCommand, type CommandRun } from '../session/command.js';
 import { holdingPlan } from '../session/lock.js';
 import { lockRequest, openSession, type Session } from '../session/session.js';
 import { thawRecord } from '../cutover/freeze-record.js';
+import { checkFreeze } from '../cutover/following.js';
 import { checkWayBack, FOLLOW_BACK, followBack, reverseChangeLog, reverseSession } from './reverse.js';
 
 export interface WayBackOptions extends CutoverOptions, FollowOptions {
@@ -55,6 +56,8 @@ export async function cutoverWithWayBack(planFile: string, opts: WayBackOptions 
       return await followBackHeld(forward, back, opts, undefined);
     }
     await checkWayBack(back);
+    // a rollback freezes the target: what it needs is checked now, before the source is frozen
+    await checkFreeze(back.reader, 'target');
     const opening: WayBackOpening = { back };
     // an aborted cutover closes the way back it opened: the next one opens it where the target stands then
     const cutover = await cutoverSession(forward, opts, opening).catch(async (e: unknown) => {
