@@ -12,6 +12,7 @@ import { boundsOf } from '../copy/bounds.js';
 import { takeLockFile } from '../../core/lock-file.js';
 import type { KeyRange } from '../../core/types.js';
 import { spanRange, WHOLE_TABLE } from '../follow/touched.js';
+import { announcePhase } from '../follow/cutover-watch.js';
 import type { VerifyRecord } from '../session/checkpoints.js';
 import { asCommand, type CommandRun } from '../session/command.js';
 import { OTHER_STATE_FOLDER } from '../session/private-files.js';
@@ -176,7 +177,7 @@ async function cutOver(
     step('writes frozen on the source', { steps: freeze.steps, unstoppable: freeze.unstoppable });
     at = 'reading the frozen position';
     const frozen = await guard.step(log.mark!());
-    state.setCutover(hash, { runId: run.id, phase: 'frozen', position: frozen });
+    announcePhase(session, { runId: run.id, phase: 'frozen', position: frozen });
     step(`the source is frozen at ${frozen}`, { position: frozen });
 
     at = 'draining';
@@ -236,7 +237,7 @@ async function cutOver(
     guard.keep();
     if (wayBack) wayBack.freeze = freeze;
     await releaseView(view);
-    state.setCutover(hash, { runId: run.id, phase: 'cut over', position: frozen });
+    announcePhase(session, { runId: run.id, phase: 'cut over', position: frozen });
     step('cut over: the source stays frozen, the application writes to the target', { position: frozen });
     return {
       runId: run.id,
@@ -260,7 +261,7 @@ async function cutOver(
     } catch (u) {
       undone = `THE SOURCE IS STILL FROZEN (${(u as Error).message}): \`ferry cutover ${session.planFile} --unfreeze\` undoes it`;
     }
-    state.setCutover(hash, { runId: run.id, phase: 'aborted' });
+    announcePhase(session, { runId: run.id, phase: 'aborted' });
     step('cutover aborted', { step: at, reason, undone, frozenMs: guard.elapsed() });
     throw new FerryError(
       'CUTOVER_ABORTED',
