@@ -236,7 +236,9 @@ function printCutover(c: CutoverResult, closing?: string): void {
   for (const u of c.freeze.unstoppable.filter((x) => !x.ended))
     out(`warning: the freeze cannot stop ${u.account} (end its sessions with --end-unstoppable)`);
   out(`positions: snapshot ${c.positions.start}, frozen ${c.positions.frozen}, applied ${c.positions.applied}`);
-  out(`frozen window ${c.frozenMs} ms (drain ${c.drainMs} ms, verify ${c.verifyMs} ms)`);
+  out(
+    `frozen window ${c.frozenMs} ms (freeze ${c.freezeMs} ms, frozen position ${c.markMs} ms, drain ${c.drainMs} ms, verify ${c.verifyMs} ms, counters ${c.sequencesMs} ms)`,
+  );
   if (c.sequences.notSet.length) out(`warning: the target cannot set the counters of ${c.sequences.notSet.join(', ')}`);
   out(closing ?? `cut over (run ${c.runId}): the source stays read-only; the follow process stops`);
 }

@@ -41,6 +41,8 @@ after(async () => {
 /** The new database: made, its application account, its dialect, what it leaves behind. */
 interface NewDatabase {
   engine: string;
+  /** what the test's names carry, one test's apart from the other's */
+  tag: string;
   make(): Promise<string>;
   /** lets `user` write the moved tables */
   grant(url: string, user: string): Promise<void>;
@@ -103,6 +105,7 @@ function as(url: string, user: string): string {
 
 const POSTGRES: NewDatabase = {
   engine: 'PostgreSQL',
+  tag: 'pg',
   make: () => postgres.database(unique('back_my_dst')),
   grant: async (url, user) => {
     await pgExec(url, `CREATE ROLE ${user} LOGIN; GRANT ALL ON customer, entry TO ${user}`);
@@ -131,6 +134,7 @@ const POSTGRES: NewDatabase = {
 
 const MARIADB: NewDatabase = {
   engine: 'MariaDB',
+  tag: 'my',
   make: () => newMariadb.database(unique('back_my_dst')),
   grant: async (url, user) => {
     const db = new URL(url).pathname.slice(1);
@@ -161,10 +165,10 @@ const MARIADB: NewDatabase = {
 for (const to of [POSTGRES, MARIADB])
   describe(`ferry cutover --reverse, MariaDB to ${to.engine} and back`, { timeout: 600_000 }, () => {
     test(`the application on ${to.engine} followed back into MariaDB; rollback --after-cutover: MariaDB writable again, equal to ${to.engine}; --finish leaves nothing behind`, async () => {
-      const name = unique('back_my_src');
+      const name = unique(`back_${to.tag}_src`);
       const source = await mariadb.database(name);
       const target = await to.make();
-      const user = unique('app');
+      const user = unique(`app_${to.tag}`);
       await mysqlExec(
         source,
         `CREATE TABLE account (id int PRIMARY KEY, name varchar(100) NOT NULL, balance decimal(12,2) NOT NULL);
@@ -173,7 +177,7 @@ for (const to of [POSTGRES, MARIADB])
        INSERT INTO entry (account, amount, note) SELECT 1 + seq % ${ACCOUNTS}, seq / 10, CONCAT('note ', seq) FROM seq_1_to_${ENTRIES};
        CREATE USER '${user}'@'%'; GRANT SELECT, INSERT, UPDATE, DELETE ON \`${name}\`.* TO '${user}'@'%';`,
       );
-      const slot = unique('ferry_back_my');
+      const slot = unique(`ferry_back_${to.tag}`);
       const { file, dir } = await planFor(source, target, (p) => {
         renamed(p);
         p.cdc = {

@@ -10,14 +10,12 @@ import type { ChangeLog, FreezeOptions, Lease, LockHolder, ReadView, WriteFreeze
 import { FerryError } from '../../core/errors.js';
 import { boundsOf } from '../copy/bounds.js';
 import { takeLockFile } from '../../core/lock-file.js';
-import type { KeyRange } from '../../core/types.js';
-import { spanRange, WHOLE_TABLE } from '../follow/touched.js';
 import { announcePhase } from '../follow/cutover-watch.js';
 import type { VerifyRecord } from '../session/checkpoints.js';
 import { asCommand, type CommandRun } from '../session/command.js';
 import { OTHER_STATE_FOLDER } from '../session/private-files.js';
 import { openSession, type Session, type SessionOptions } from '../session/session.js';
-import { verifyTables } from '../verify/verify.js';
+import { verifyTouched } from './verify-touched.js';
 import { waitApplied, waitForLag } from './drain.js';
 import { FreezeGuard } from './freeze-guard.js';
 import { freezeOf, recordedFreeze, thawRecord } from './freeze-record.js';
@@ -49,9 +47,15 @@ export interface CutoverResult {
   positions: { start: string; frozen: string; applied: string };
   /** from the freeze to the target ready (drained, verified, counters set) */
   frozenMs: number;
+  /** from the freeze begun to the source frozen (settings changed, sessions ended) */
+  freezeMs: number;
+  /** reading the frozen position */
+  markMs: number;
   /** from the frozen position read to the target holding it */
   drainMs: number;
   verifyMs: number;
+  /** setting the target's counters */
+  sequencesMs: number;
   /** the follow process's lag when the freeze began, in seconds */
   lagSeconds: number;
   /** what the freeze did, and the accounts it could not stop */
@@ -127,7 +131,8 @@ export function takeCutoverLock(session: Session, command: string): Lease {
 }
 
 function timings(r: CutoverResult): Record<string, unknown> {
-  return { frozenMs: r.frozenMs, drainMs: r.drainMs, verifyMs: r.verifyMs, positions: r.positions };
+  const { frozenMs, freezeMs, markMs, drainMs, verifyMs, sequencesMs, positions } = r;
+  return { frozenMs, freezeMs, markMs, drainMs, verifyMs, sequencesMs, positions };
 }
 
 async function cutOver(
@@ -174,9 +179,11 @@ async function cutOver(
   let view: Promise<ReadView> | undefined;
   try {
     const freeze = await guard.step(guard.frozen);
-    step('writes frozen on the source', { steps: freeze.steps, unstoppable: freeze.unstoppable });
+    const freezeMs = guard.elapsed();
+    step('writes frozen on the source', { steps: freeze.steps, unstoppable: freeze.unstoppable, freezeMs });
     at = 'reading the frozen position';
     const frozen = await guard.step(log.mark!());
+    const markMs = guard.elapsed() - freezeMs;
     announcePhase(session, { runId: run.id, phase: 'frozen', position: frozen });
     step(`the source is frozen at ${frozen}`, { position: frozen });
 
@@ -192,7 +199,7 @@ async function cutOver(
     at = 'verifying';
     const verifyFrom = Date.now();
     const ready = { bounds, view: await guard.step(view) };
-    const records = await guard.step(verifyTables(session, run, {}, (m) => touched(session, m.target.name), ready));
+    const records = await guard.step(verifyTouched(session, run, ready.bounds, ready.view));
     const verifyMs = Date.now() - verifyFrom;
     const differ = records.filter((r) => r.status !== 'match');
     if (differ.length)
@@ -204,7 +211,9 @@ async function cutOver(
     step(`verified the keys the stream touched (${records.reduce((n, r) => n + r.chunks, 0)} spans)`, { verifyMs });
 
     at = 'setting the sequences';
+    const sequencesFrom = Date.now();
     const sequences = await guard.step(setSequences(session));
+    const sequencesMs = Date.now() - sequencesFrom;
     const frozenMs = guard.elapsed();
     step('the target is ready', { sequences, frozenMs });
 
@@ -244,8 +253,11 @@ async function cutOver(
       plan: session.planFile,
       positions,
       frozenMs,
+      freezeMs,
+      markMs,
       drainMs,
       verifyMs,
+      sequencesMs,
       lagSeconds,
       freeze: { steps: freeze.steps, unstoppable: freeze.unstoppable },
       verified: records.map((r) => ({ table: r.table, chunks: r.chunks, status: r.status })),
@@ -274,10 +286,4 @@ async function cutOver(
 
 async function releaseView(view: Promise<ReadView> | undefined): Promise<void> {
   await view?.then((v) => v.release()).catch(() => {});
-}
-
-/** The key ranges of a table live changes touched since the snapshot: undefined for every chunk. */
-function touched(session: Session, table: string): KeyRange[] | undefined {
-  const spans = session.state.touchedChunks(session.hash, table);
-  return spans.some((s) => s.idx === WHOLE_TABLE) ? undefined : spans.map(spanRange);
 }
