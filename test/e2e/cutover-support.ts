@@ -101,8 +101,11 @@ export function cutover(file: string, dir: string, args: string[] = []): Promise
 /** The JSON a successful `ferry cutover --json` printed, with its timings checked for shape. */
 export function cutoverResult(r: CliResult): {
   frozenMs: number;
+  freezeMs: number;
+  markMs: number;
   drainMs: number;
   verifyMs: number;
+  sequencesMs: number;
   positions: { start: string; frozen: string; applied: string };
   freeze: { steps: string[]; unstoppable: { account: string; ended: boolean }[] };
   sequences: { set: string[]; notSet: string[] };
@@ -110,7 +113,8 @@ export function cutoverResult(r: CliResult): {
 } {
   assert.equal(r.code, 0, r.stderr);
   const c = JSON.parse(r.stdout) as ReturnType<typeof cutoverResult>;
-  for (const k of ['frozenMs', 'drainMs', 'verifyMs'] as const) assert.equal(typeof c[k], 'number', k);
+  for (const k of ['frozenMs', 'freezeMs', 'markMs', 'drainMs', 'verifyMs', 'sequencesMs'] as const)
+    assert.equal(typeof c[k], 'number', k);
   return c;
 }
 
@@ -367,7 +371,7 @@ export function cutoverTests(make: () => Promise<CutoverFixture>): void {
     ]);
     await release?.();
     const c = cutoverResult(r);
-    assert.ok(c.frozenMs >= c.drainMs + c.verifyMs, JSON.stringify(c));
+    assert.ok(c.frozenMs >= c.freezeMs + c.markMs + c.drainMs + c.verifyMs + c.sequencesMs, JSON.stringify(c));
     assert.deepEqual(c.sequences, { set: ['account', 'entry'], notSet: [] });
     assert.deepEqual(c.freeze.unstoppable, fx.privileged ? [{ account: fx.privileged.account, ended: false }] : []);
     assert.equal(await follower.exit, 0, follower.out());
