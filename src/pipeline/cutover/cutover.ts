@@ -148,6 +148,21 @@ async function cutOver(
     run.audit.record(event, details);
     opts.onStep?.(event);
   };
+  // a freeze left by a cutover killed while frozen is undone first: this one records the settings as they should be
+  const stale = freezeOf(state, hash);
+  if (stale?.standing === 'stale') {
+    await thawRecord(state, hash, reader);
+    if (state.cutover(hash)?.phase === 'frozen') announcePhase(session, { runId: stale.runId, phase: 'aborted' });
+    step(`undid the freeze left since ${stale.since} by run ${stale.runId}`, {
+      since: stale.since,
+      runId: stale.runId,
+    });
+  } else if (stale)
+    throw new FerryError(
+      'LOCKED',
+      `plan ${session.planFile} is frozen by run ${stale.runId} (process ${stale.pid} on ${stale.host}) since ${stale.since}`,
+      'wait for it to end',
+    );
   // the plan backwards (a rollback after the cutover) freezes the old target
   await checkFreeze(reader, session.followedBy ? 'target' : 'source');
   // what verify needs that does not change with the freeze is measured before it
@@ -159,21 +174,6 @@ async function cutOver(
     ...(opts.accounts?.length ? { accounts: opts.accounts } : {}),
     ...(opts.endUnstoppable ? { endUnstoppable: true } : {}),
   };
-  // a freeze left by a cutover killed while frozen is undone first: this one records the settings as they should be
-  const stale = freezeOf(state, hash);
-  if (stale?.standing === 'stale') {
-    await thawRecord(state, hash, reader);
-    if (state.cutover(hash)?.phase === 'frozen') state.setCutover(hash, { runId: stale.runId, phase: 'aborted' });
-    step(`undid the freeze left since ${stale.since} by run ${stale.runId}`, {
-      since: stale.since,
-      runId: stale.runId,
-    });
-  } else if (stale)
-    throw new FerryError(
-      'LOCKED',
-      `plan ${session.planFile} is frozen by run ${stale.runId} (process ${stale.pid} on ${stale.host}) since ${stale.since}`,
-      'wait for it to end',
-    );
   const guard = new FreezeGuard(recordedFreeze(session, run.id, accounts), opts.maxFreezeMs);
   let at = 'freezing the writes';
   let view: Promise<ReadView> | undefined;
