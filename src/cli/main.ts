@@ -195,6 +195,14 @@ function cutoverOptions(cmd: Command, json = true): Command {
   return json ? cmd.option('--json', 'machine-readable output (frozenMs, drainMs, verifyMs, positions)') : cmd;
 }
 
+/** `ferry cutover`'s flags: the guarded switch's, and its modes */
+type CutoverCommandFlags = CutoverFlags & {
+  stateDir?: string;
+  reverse?: boolean;
+  finish?: boolean;
+  unfreeze?: boolean;
+};
+
 interface CutoverFlags {
   maxLag: number;
   maxFreeze: number;
@@ -502,99 +510,100 @@ async function main(argv: string[]): Promise<number> {
     .option(
       '--cutover',
       'with --follow: once following, cut over in this process (the options below, as `ferry cutover` takes them); the run ends once cut over',
-    );
-  cutoverOptions(runCommand, false).action(
-    async (
-      planFile: string,
-      o: Omit<CutoverFlags, 'json'> & {
-        stateDir?: string;
-        follow?: boolean;
-        json?: boolean;
-        serve?: string;
-        token?: boolean;
-        queue?: string;
-        chunksPerSecond?: number;
-        cutover?: boolean;
-      },
-    ) => {
-      if (o.cutover && !o.follow)
-        throw new FerryError(
-          'PLAN_INVALID',
-          '--cutover cuts over a plan whose live changes the run follows',
-          'add --follow (ferry run PLAN --follow --cutover)',
-        );
-      if (o.chunksPerSecond !== undefined && !o.queue)
-        throw new FerryError(
-          'PLAN_INVALID',
-          '--chunks-per-second limits a queued run',
-          'add --queue URL, or leave it out',
-        );
-      if (o.token && !o.serve)
-        throw new FerryError(
-          'SERVE_INVALID',
-          "--token is the dashboard's",
-          'add --serve [host:]port, or leave --token out',
-        );
-      const progress = o.json ? undefined : progressReporter(out, tty);
-      const dashboard = o.serve
-        ? await serveDashboard(
-            { listen: o.serve, token: o.token, stateDir: o.stateDir ?? loadPlan(planFile).plan.settings.stateDir },
-            true,
-            logger(globals()),
-            o.json ? (line) => process.stderr.write(line + '\n') : out,
-          )
-        : undefined;
-      onInterrupt = {
-        endLines: () => progress?.stop(),
-        note: `interrupted: run the same command (\`ferry run ${planFile}\`) to resume; what was copied is kept`,
-      };
-      const stop = new AbortController();
-      // following stops cleanly on the first signal (the batch in hand is applied); a second one exits at once
-      if (o.follow) stopGracefully = () => stop.abort();
-      try {
-        const runOpts: RunOptions = {
-          log: logger(globals()),
-          onWarning: warning,
-          stateDir: o.stateDir,
-          onEvent:
-            progress || dashboard
-              ? (e) => {
-                  progress?.onEvent(e);
-                  dashboard?.onEvent(e);
-                }
-              : undefined,
-          follow: o.follow,
-          signal: stop.signal,
-          queue: o.queue,
-          chunksPerSecond: o.chunksPerSecond,
-        };
-        const withCutover = o.cutover
-          ? await runThenCutOver(planFile, runOpts, {
-              ...cutoverSettings({ ...o, json: o.json }),
-              onAbort: (e) => warning(`${e.oneLine()}`),
-            })
-          : undefined;
-        const s = withCutover?.run ?? (await runPlan(planFile, runOpts));
-        progress?.stop();
-        if (o.json) out(JSON.stringify(withCutover ?? s, null, 2));
-        else {
-          printRun(s, planFile);
-          if (withCutover?.cutover) printCutover(withCutover.cutover);
-        }
-        if (s.rejects > 0 && !s.nothingToDo) code = EXIT.rejects;
-        if (dashboard) {
-          dashboard.refresh();
-          (o.json ? process.stderr : process.stdout).write(
-            `the run is over; the dashboard stays at ${dashboard.url} until Ctrl-C\n`,
+    )
+    .action(
+      async (
+        planFile: string,
+        o: CutoverFlags & {
+          stateDir?: string;
+          follow?: boolean;
+          json?: boolean;
+          serve?: string;
+          token?: boolean;
+          queue?: string;
+          chunksPerSecond?: number;
+          cutover?: boolean;
+        },
+      ) => {
+        if (o.cutover && !o.follow)
+          throw new FerryError(
+            'PLAN_INVALID',
+            '--cutover cuts over a plan whose live changes the run follows',
+            'add --follow (ferry run PLAN --follow --cutover)',
           );
-          await untilStopped();
+        if (o.chunksPerSecond !== undefined && !o.queue)
+          throw new FerryError(
+            'PLAN_INVALID',
+            '--chunks-per-second limits a queued run',
+            'add --queue URL, or leave it out',
+          );
+        if (o.token && !o.serve)
+          throw new FerryError(
+            'SERVE_INVALID',
+            "--token is the dashboard's",
+            'add --serve [host:]port, or leave --token out',
+          );
+        const progress = o.json ? undefined : progressReporter(out, tty);
+        const dashboard = o.serve
+          ? await serveDashboard(
+              { listen: o.serve, token: o.token, stateDir: o.stateDir ?? loadPlan(planFile).plan.settings.stateDir },
+              true,
+              logger(globals()),
+              o.json ? (line) => process.stderr.write(line + '\n') : out,
+            )
+          : undefined;
+        onInterrupt = {
+          endLines: () => progress?.stop(),
+          note: `interrupted: run the same command (\`ferry run ${planFile}\`) to resume; what was copied is kept`,
+        };
+        const stop = new AbortController();
+        // following stops cleanly on the first signal (the batch in hand is applied); a second one exits at once
+        if (o.follow) stopGracefully = () => stop.abort();
+        try {
+          const runOpts: RunOptions = {
+            log: logger(globals()),
+            onWarning: warning,
+            stateDir: o.stateDir,
+            onEvent:
+              progress || dashboard
+                ? (e) => {
+                    progress?.onEvent(e);
+                    dashboard?.onEvent(e);
+                  }
+                : undefined,
+            follow: o.follow,
+            signal: stop.signal,
+            queue: o.queue,
+            chunksPerSecond: o.chunksPerSecond,
+          };
+          const withCutover = o.cutover
+            ? await runThenCutOver(planFile, runOpts, {
+                ...cutoverSettings(o),
+                onAbort: (e) => warning(e.oneLine()),
+              })
+            : undefined;
+          const s = withCutover?.run ?? (await runPlan(planFile, runOpts));
+          progress?.stop();
+          if (o.json) out(JSON.stringify(withCutover ?? s, null, 2));
+          else {
+            printRun(s, planFile);
+            if (withCutover?.cutover) printCutover(withCutover.cutover);
+          }
+          if (s.rejects > 0 && !s.nothingToDo) code = EXIT.rejects;
+          if (dashboard) {
+            dashboard.refresh();
+            (o.json ? process.stderr : process.stdout).write(
+              `the run is over; the dashboard stays at ${dashboard.url} until Ctrl-C\n`,
+            );
+            await untilStopped();
+          }
+        } finally {
+          progress?.stop();
+          await dashboard?.close();
         }
-      } finally {
-        progress?.stop();
-        await dashboard?.close();
-      }
-    },
-  );
+      },
+    );
+  cutoverOptions(runCommand, false);
 
   program
     .command('worker')
@@ -666,56 +675,50 @@ async function main(argv: string[]): Promise<number> {
       '--unfreeze',
       'undo the freeze a cutover (or rollback --after-cutover) killed while frozen left behind, as recorded in the state folder',
     )
-    .action(
-      async (
-        planFile: string,
-        o: CutoverFlags & { stateDir?: string; reverse?: boolean; finish?: boolean; unfreeze?: boolean },
-      ) => {
-        const opts = { log: logger(globals()), onWarning: warning, stateDir: o.stateDir };
-        const modes = (['reverse', 'finish', 'unfreeze'] as const).filter((m) => o[m]);
-        if (modes.length > 1)
-          throw new FerryError(
-            'PLAN_INVALID',
-            `--${modes[0]} and --${modes[1]} do not go together`,
-            'give one: --reverse to cut over (or follow back), --finish when the move is over, --unfreeze to undo a freeze left behind',
-          );
-        if (o.unfreeze) {
-          const u = await unfreezePlan(planFile, opts);
-          if (o.json) out(JSON.stringify(u, null, 2));
-          else if (u.undone.length === 0) out(`nothing to undo: no freeze of ${planFile} is recorded`);
-          else
-            for (const x of u.undone)
-              out(`the ${x.side} is writable again (frozen since ${x.since} by run ${x.runId})`);
-          return;
+    .action(async (planFile: string, o: CutoverCommandFlags) => {
+      const opts = { log: logger(globals()), onWarning: warning, stateDir: o.stateDir };
+      const modes = (['reverse', 'finish', 'unfreeze'] as const).filter((m) => o[m]);
+      if (modes.length > 1)
+        throw new FerryError(
+          'PLAN_INVALID',
+          `--${modes[0]} and --${modes[1]} do not go together`,
+          'give one: --reverse to cut over (or follow back), --finish when the move is over, --unfreeze to undo a freeze left behind',
+        );
+      if (o.unfreeze) {
+        const u = await unfreezePlan(planFile, opts);
+        if (o.json) out(JSON.stringify(u, null, 2));
+        else if (u.undone.length === 0) out(`nothing to undo: no freeze of ${planFile} is recorded`);
+        else
+          for (const x of u.undone) out(`the ${x.side} is writable again (frozen since ${x.since} by run ${x.runId})`);
+        return;
+      }
+      if (o.finish) {
+        const f = await finishPlan(planFile, opts);
+        if (o.json) out(JSON.stringify(f, null, 2));
+        else {
+          for (const line of f.released) out(`released ${line}`);
+          out(`finished the move of ${planFile}: ferry keeps nothing on either database for it`);
         }
-        if (o.finish) {
-          const f = await finishPlan(planFile, opts);
-          if (o.json) out(JSON.stringify(f, null, 2));
-          else {
-            for (const line of f.released) out(`released ${line}`);
-            out(`finished the move of ${planFile}: ferry keeps nothing on either database for it`);
-          }
-          return;
-        }
-        if (o.reverse) {
-          const stop = new AbortController();
-          // following back stops cleanly on the first signal (the batch in hand is applied); a second one exits at once
-          stopGracefully = () => stop.abort();
-          const w = await cutoverWithWayBack(planFile, {
-            ...opts,
-            ...cutoverSettings(o),
-            signal: stop.signal,
-            onCutOver: o.json ? undefined : (c) => printCutover(c),
-          });
-          if (o.json) out(JSON.stringify(w, null, 2));
-          else printWayBack(w, planFile);
-          return;
-        }
-        const c = await cutoverPlan(planFile, { ...opts, ...cutoverSettings(o) });
-        if (o.json) out(JSON.stringify(c, null, 2));
-        else printCutover(c);
-      },
-    );
+        return;
+      }
+      if (o.reverse) {
+        const stop = new AbortController();
+        // following back stops cleanly on the first signal (the batch in hand is applied); a second one exits at once
+        stopGracefully = () => stop.abort();
+        const w = await cutoverWithWayBack(planFile, {
+          ...opts,
+          ...cutoverSettings(o),
+          signal: stop.signal,
+          onCutOver: o.json ? undefined : (c) => printCutover(c),
+        });
+        if (o.json) out(JSON.stringify(w, null, 2));
+        else printWayBack(w, planFile);
+        return;
+      }
+      const c = await cutoverPlan(planFile, { ...opts, ...cutoverSettings(o) });
+      if (o.json) out(JSON.stringify(c, null, 2));
+      else printCutover(c);
+    });
 
   program
     .command('compact')

@@ -144,9 +144,18 @@ async function cutOver(
 ): Promise<CutoverResult> {
   const opts = { ...DEFAULTS, ...o };
   const { state, hash, reader } = session;
+  // while frozen, the steps' audit lines wait in memory (each durable line costs two fsyncs, tens
+  // of milliseconds on a busy disk) and are written, with the time of each, once the application
+  // has moved or the freeze is undone; what undoes the freeze is durable before it is made
+  let held: { event: string; details: Record<string, unknown> }[] | undefined;
   const step = (event: string, details: Record<string, unknown> = {}) => {
-    run.audit.record(event, details);
+    if (held) held.push({ event, details: { ...details, at: new Date().toISOString() } });
+    else run.audit.record(event, details);
     opts.onStep?.(event);
+  };
+  const release = () => {
+    for (const h of held ?? []) run.audit.record(h.event, h.details);
+    held = undefined;
   };
   // a freeze left by a cutover killed while frozen is undone first: this one records the settings as they should be
   const stale = freezeOf(state, hash);
@@ -174,6 +183,7 @@ async function cutOver(
     ...(opts.accounts?.length ? { accounts: opts.accounts } : {}),
     ...(opts.endUnstoppable ? { endUnstoppable: true } : {}),
   };
+  held = [];
   const guard = new FreezeGuard(recordedFreeze(session, run.id, accounts), opts.maxFreezeMs);
   let at = 'freezing the writes';
   let view: Promise<ReadView> | undefined;
@@ -244,6 +254,7 @@ async function cutOver(
       step('the switch hook succeeded');
     }
     guard.keep();
+    release();
     if (wayBack) wayBack.freeze = freeze;
     await releaseView(view);
     announcePhase(session, { runId: run.id, phase: 'cut over', position: frozen });
@@ -274,6 +285,7 @@ async function cutOver(
       undone = `THE SOURCE IS STILL FROZEN (${(u as Error).message}): \`ferry cutover ${session.planFile} --unfreeze\` undoes it`;
     }
     announcePhase(session, { runId: run.id, phase: 'aborted' });
+    release();
     step('cutover aborted', { step: at, reason, undone, frozenMs: guard.elapsed() });
     throw new FerryError(
       'CUTOVER_ABORTED',
