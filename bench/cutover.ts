@@ -4,8 +4,9 @@
 // default 150,1000 writes/s: single-statement inserts and updates through an ordinary role on
 // four connections). Each cutover (CUTOVER_REPEAT, default 5, per rate) starts afresh: a new
 // source and target database, the writer started, `ferry run PLAN --follow` until it follows, three
-// more seconds of writes, then `ferry cutover PLAN --json`; its frozenMs, drainMs and verifyMs are kept, and the
-// median and p99 (the largest, with five) printed and written to bench/results-cutover.json.
+// more seconds of writes, then `ferry cutover PLAN --json`; its frozenMs and the steps' timings
+// (freeze, mark, drain, verify, sequences) are kept, and the median and p99 (the largest, with
+// five) printed and written to bench/results-cutover.json.
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,11 +22,17 @@ const CONNECTIONS = 4;
 const TICK_MS = 10;
 const WARM_MS = 3000;
 
+/** a cutover's timings, as `ferry cutover --json` gives them: the frozen window and its steps */
 interface Sample {
   frozenMs: number;
+  freezeMs: number;
+  markMs: number;
   drainMs: number;
   verifyMs: number;
+  sequencesMs: number;
 }
+
+const STEPS = ['frozenMs', 'freezeMs', 'markMs', 'drainMs', 'verifyMs', 'sequencesMs'] as const;
 
 /** Writes at `rate` a second through the role's connections until stopped; a refused write reconnects. */
 function pacedWriter(url: string, rate: number): { stop(): Promise<number> } {
@@ -140,7 +147,7 @@ async function oneCutover(config: BenchConfig, server: PrivatePostgres, rate: nu
     if ((await cut.code) !== 0) throw new Error(`ferry cutover failed: ${await cut.out}`);
     const r = JSON.parse(await cut.out) as Sample;
     if ((await run.code) !== 0) throw new Error(`the follow process did not end with 0: ${await run.out}`);
-    return { frozenMs: r.frozenMs, drainMs: r.drainMs, verifyMs: r.verifyMs };
+    return Object.fromEntries(STEPS.map((k) => [k, r[k]])) as unknown as Sample;
   } finally {
     await writer?.stop();
     // a follow process a failed cutover left running
@@ -174,11 +181,11 @@ export async function runCutoverCases(config: BenchConfig): Promise<void> {
   } finally {
     server.stop();
   }
-  console.log('\n| writes/s | cutovers | frozenMs median / p99 | drainMs median / p99 | verifyMs median / p99 |');
-  console.log('|---:|---:|---:|---:|---:|');
+  console.log(`\n| writes/s | cutovers | ${STEPS.map((k) => `${k} median / p99`).join(' | ')} |`);
+  console.log(`|---:|---:|${STEPS.map(() => '---:').join('|')}|`);
   for (const { rate, samples } of results) {
     const col = (k: keyof Sample) => `${median(samples.map((s) => s[k]))} / ${p99(samples.map((s) => s[k]))}`;
-    console.log(`| ${rate} | ${samples.length} | ${col('frozenMs')} | ${col('drainMs')} | ${col('verifyMs')} |`);
+    console.log(`| ${rate} | ${samples.length} | ${STEPS.map(col).join(' | ')} |`);
   }
   writeFileSync(join(config.benchDir, 'results-cutover.json'), JSON.stringify(results, null, 2) + '\n');
 }

@@ -18,7 +18,7 @@ import type { Logger } from '../core/log.js';
 import { redact } from '../core/secrets.js';
 import type { Assessment } from '../pipeline/plan/assess.js';
 import { findingCounts } from '../pipeline/plan/findings.js';
-import type { RunSummary } from '../pipeline/copy/run.js';
+import type { RunOptions, RunSummary } from '../pipeline/copy/run.js';
 import type { VerifyResult } from '../pipeline/verify/verify.js';
 import type { DryRunResult } from '../pipeline/copy/dryrun.js';
 import type { WayBackSummary } from '../pipeline/reverse/way-back.js';
@@ -136,6 +136,12 @@ function printStatus(s: PlanStatus): void {
   const t = newTable({ head: ['table', 'state', 'chunks done', 'rows', 'rejected'] });
   for (const x of s.tables) t.push([x.table, x.state, `${x.chunksDone}/${x.chunks}`, x.rows, x.rejects]);
   out(t.toString());
+  for (const f of s.freezes ?? [])
+    out(
+      f.standing === 'stale'
+        ? `the ${f.side} is frozen since ${f.since} by a cutover that is gone (run ${f.runId}): \`ferry cutover ${s.plan} --unfreeze\` makes it writable again`
+        : `the ${f.side} is frozen since ${f.since} (run ${f.runId}${f.standing === 'kept' ? ', on purpose: cut over' : ', running'})`,
+    );
   const st = s.stream;
   if (!st) return;
   out(
@@ -149,9 +155,9 @@ function printStatus(s: PlanStatus): void {
   if (st.sourceError) out(`source: ${st.sourceError}`);
 }
 
-/** The options of a guarded switch, which `ferry cutover` and `ferry rollback --after-cutover` share. */
-function cutoverOptions(cmd: Command): Command {
-  return cmd
+/** The options of a guarded switch, which `ferry cutover`, `ferry rollback --after-cutover` and `ferry run --cutover` share. */
+function cutoverOptions(cmd: Command, json = true): Command {
+  cmd
     .option('--max-lag <duration>', 'wait until the follow process is this close to the source', durationMs, 2000)
     .option(
       '--max-freeze <duration>',
@@ -170,9 +176,17 @@ function cutoverOptions(cmd: Command): Command {
     .option(
       '--end-unstoppable',
       'MySQL/MariaDB: end the sessions of accounts read_only cannot stop (SUPER, READ ONLY ADMIN)',
-    )
-    .option('--json', 'machine-readable output (frozenMs, drainMs, verifyMs, positions)');
+    );
+  return json ? cmd.option('--json', 'machine-readable output (frozenMs, drainMs, verifyMs, positions)') : cmd;
 }
+
+/** `ferry cutover`'s flags: the guarded switch's, and its modes */
+type CutoverCommandFlags = CutoverFlags & {
+  stateDir?: string;
+  reverse?: boolean;
+  finish?: boolean;
+  unfreeze?: boolean;
+};
 
 interface CutoverFlags {
   maxLag: number;
@@ -206,7 +220,7 @@ function printWayBack(w: WayBackSummary, planFile: string): void {
     out("rolled back: the source takes the application's writes again; the way back is closed");
   else
     out(
-      'rolled back, but the source is still frozen: this process was started again since the cutover and does not hold its freeze; undo it by hand (README, "The way back")',
+      'rolled back, but the source is still frozen: no freeze of it is recorded in the state folder; undo it by hand (README, "The way back")',
     );
 }
 
@@ -215,7 +229,9 @@ function printCutover(c: CutoverResult, closing?: string): void {
   for (const u of c.freeze.unstoppable.filter((x) => !x.ended))
     out(`warning: the freeze cannot stop ${u.account} (end its sessions with --end-unstoppable)`);
   out(`positions: snapshot ${c.positions.start}, frozen ${c.positions.frozen}, applied ${c.positions.applied}`);
-  out(`frozen window ${c.frozenMs} ms (drain ${c.drainMs} ms, verify ${c.verifyMs} ms)`);
+  out(
+    `frozen window ${c.frozenMs} ms (freeze ${c.freezeMs} ms, frozen position ${c.markMs} ms, drain ${c.drainMs} ms, verify ${c.verifyMs} ms, counters ${c.sequencesMs} ms)`,
+  );
   if (c.sequences.notSet.length) out(`warning: the target cannot set the counters of ${c.sequences.notSet.join(', ')}`);
   out(closing ?? `cut over (run ${c.runId}): the source stays read-only; the follow process stops`);
 }
@@ -457,7 +473,7 @@ async function main(argv: string[]): Promise<number> {
       },
     );
 
-  program
+  const runCommand = program
     .command('run')
     .description('run (or resume) a plan')
     .argument('<plan>', 'plan file')
@@ -481,10 +497,14 @@ async function main(argv: string[]): Promise<number> {
       'with --queue: chunk jobs started per second across all workers, at most',
       wholeNumber(1),
     )
+    .option(
+      '--cutover',
+      'with --follow: once following, cut over in this process (the options below, as `ferry cutover` takes them); the run ends once cut over',
+    )
     .action(
       async (
         planFile: string,
-        o: {
+        o: CutoverFlags & {
           stateDir?: string;
           follow?: boolean;
           json?: boolean;
@@ -492,8 +512,15 @@ async function main(argv: string[]): Promise<number> {
           token?: boolean;
           queue?: string;
           chunksPerSecond?: number;
+          cutover?: boolean;
         },
       ) => {
+        if (o.cutover && !o.follow)
+          throw new FerryError(
+            'PLAN_INVALID',
+            '--cutover cuts over a plan whose live changes the run follows',
+            'add --follow (ferry run PLAN --follow --cutover)',
+          );
         if (o.chunksPerSecond !== undefined && !o.queue)
           throw new FerryError(
             'PLAN_INVALID',
@@ -531,7 +558,7 @@ async function main(argv: string[]): Promise<number> {
         // following stops cleanly on the first signal (the batch in hand is applied); a second one exits at once
         if (o.follow) stopGracefully = () => stop.abort();
         try {
-          const s = await runPlan(planFile, {
+          const runOpts: RunOptions = {
             log: await logger(globals()),
             onWarning: warning,
             stateDir: o.stateDir,
@@ -546,10 +573,22 @@ async function main(argv: string[]): Promise<number> {
             signal: stop.signal,
             queue: o.queue,
             chunksPerSecond: o.chunksPerSecond,
-          });
+          };
+          const withCutover = o.cutover
+            ? await (
+                await import('../pipeline/cutover/in-run.js')
+              ).runThenCutOver(planFile, runOpts, {
+                ...cutoverSettings(o),
+                onAbort: (e) => warning(e.oneLine()),
+              })
+            : undefined;
+          const s = withCutover?.run ?? (await runPlan(planFile, runOpts));
           progress?.stop();
-          if (o.json) out(JSON.stringify(s, null, 2));
-          else printRun(s, planFile);
+          if (o.json) out(JSON.stringify(withCutover ?? s, null, 2));
+          else {
+            printRun(s, planFile);
+            if (withCutover?.cutover) printCutover(withCutover.cutover);
+          }
           if (s.rejects > 0 && !s.nothingToDo) code = EXIT.rejects;
           if (dashboard) {
             dashboard.refresh();
@@ -564,6 +603,7 @@ async function main(argv: string[]): Promise<number> {
         }
       },
     );
+  cutoverOptions(runCommand, false);
 
   program
     .command('worker')
@@ -637,14 +677,28 @@ async function main(argv: string[]): Promise<number> {
       "keep a way back: once switched, follow the target's changes back into the source until stopped (Ctrl-C or SIGTERM: a clean stop) or rolled back",
     )
     .option('--finish', "end the move: drop both streams' slots and publications and the way back's positions")
-    .action(async (planFile: string, o: CutoverFlags & { stateDir?: string; reverse?: boolean; finish?: boolean }) => {
+    .option(
+      '--unfreeze',
+      'undo the freeze a cutover (or rollback --after-cutover) killed while frozen left behind, as recorded in the state folder',
+    )
+    .action(async (planFile: string, o: CutoverCommandFlags) => {
       const opts = { log: await logger(globals()), onWarning: warning, stateDir: o.stateDir };
-      if (o.finish && o.reverse)
+      const modes = (['reverse', 'finish', 'unfreeze'] as const).filter((m) => o[m]);
+      if (modes.length > 1)
         throw new FerryError(
           'PLAN_INVALID',
-          '--finish ends the way back that --reverse keeps',
-          'give one: --reverse to cut over (or follow back), --finish when the move is over',
+          `--${modes[0]} and --${modes[1]} do not go together`,
+          'give one: --reverse to cut over (or follow back), --finish when the move is over, --unfreeze to undo a freeze left behind',
         );
+      if (o.unfreeze) {
+        const { unfreezePlan } = await import('../pipeline/cutover/unfreeze.js');
+        const u = await unfreezePlan(planFile, opts);
+        if (o.json) out(JSON.stringify(u, null, 2));
+        else if (u.undone.length === 0) out(`nothing to undo: no freeze of ${planFile} is recorded`);
+        else
+          for (const x of u.undone) out(`the ${x.side} is writable again (frozen since ${x.since} by run ${x.runId})`);
+        return;
+      }
       if (o.finish) {
         const { finishPlan } = await import('../pipeline/reverse/finish.js');
         const f = await finishPlan(planFile, opts);

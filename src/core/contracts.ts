@@ -221,7 +221,17 @@ export interface Source {
    * the frozen accounts can commit, their open sessions included; ferry's own account stays
    * writable. The handle undoes it. Without it, cutover is refused for this source.
    */
-  freezeWrites?(opts: FreezeOptions): Promise<WriteFreeze>;
+  freezeWrites?(opts: FreezeOptions, record: (undo: FreezeUndo) => void): Promise<WriteFreeze>;
+  /**
+   * Undoes a freeze from what it recorded (a process killed while the source was frozen leaves
+   * the record behind): the settings put back as they were. Safe to call twice.
+   */
+  thawWrites?(undo: FreezeUndo): Promise<void>;
+  /**
+   * Whether ferry's account can freeze the writes and write while they are frozen (the way back
+   * writes into a frozen source), checked before anything is frozen; none: nothing to check.
+   */
+  freezeCheck?(): Promise<Finding[]>;
   /** the next value each auto-increment counter of the table would give, by source column name */
   sequenceValues?(table: SourceTable): Promise<Record<string, bigint>>;
 }
@@ -233,6 +243,14 @@ export interface FreezeOptions {
   /** end the sessions of the accounts the freeze cannot stop (MySQL: SUPER, READ ONLY ADMIN) too */
   endUnstoppable?: boolean;
 }
+
+/**
+ * What a freeze changes, as its connector describes it for undoing it (plain JSON, no secret).
+ * freezeWrites hands it to `record` before each change it makes, so that the description is
+ * kept (in the state folder) before the source is frozen: another process undoes it with
+ * thawWrites.
+ */
+export type FreezeUndo = Record<string, unknown>;
 
 /** A freeze in force (Source.freezeWrites). */
 export interface WriteFreeze {

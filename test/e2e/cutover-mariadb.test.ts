@@ -1,15 +1,16 @@
-// `ferry cutover` from MariaDB (a private server writing a row binlog) into PostgreSQL, while
-// `ferry run --follow` runs and the application writes through an ordinary user (no SUPER), and
-// an operator's account with SUPER holds a session the freeze cannot stop (it is named): the
-// aborts and the cutover of cutover-support.ts.
+// `ferry cutover` from MariaDB (a private server writing a row binlog) into PostgreSQL and into
+// MariaDB (the shared server), while `ferry run --follow` runs and the application writes
+// through an ordinary user (no SUPER), and an operator's account with SUPER holds a session the
+// freeze cannot stop (it is named): the aborts and the cutover of cutover-support.ts.
 import { describe } from 'node:test';
 import mysql from 'mysql2/promise';
-import { freshPg, mysqlExec, unique } from '../helpers.js';
+import { freshMysql, freshPg, mysqlExec, unique } from '../helpers.js';
 import { privateMariadb } from '../private-mariadb.js';
-import { ACCOUNTS, as, cutoverTests, sql } from './cutover-support.js';
+import { ACCOUNTS, as, cutoverTests, sql, type CutoverFixture } from './cutover-support.js';
 
-describe('cutover: MariaDB -> PostgreSQL while an application user writes', () => {
-  cutoverTests(async () => {
+/** The MariaDB source, seeded, with its application and operator accounts; `target` makes the target. */
+function mariadbFixture(target: () => Promise<string>): () => Promise<CutoverFixture> {
+  return async () => {
     const server = await privateMariadb({ binlog: true });
     const name = unique('cutover_src');
     const source = await server.database(name);
@@ -27,7 +28,7 @@ describe('cutover: MariaDB -> PostgreSQL while an application user writes', () =
     return {
       source,
       appSource: as(source, user),
-      target: await freshPg('cutover_my_dst'),
+      target: await target(),
       insertEntry: async (url) =>
         String(
           (
@@ -59,5 +60,14 @@ describe('cutover: MariaDB -> PostgreSQL while an application user writes', () =
       },
       close: () => server.stop(),
     };
-  });
+  };
+}
+
+describe('cutover: MariaDB -> PostgreSQL while an application user writes', () => {
+  cutoverTests(mariadbFixture(() => freshPg('cutover_my_dst')));
+});
+
+// the target is the shared MariaDB server: the source's read_only does not reach it
+describe('cutover: MariaDB -> MariaDB while an application user writes', () => {
+  cutoverTests(mariadbFixture(() => freshMysql('cutover_my_dst')));
 });

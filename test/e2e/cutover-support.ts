@@ -3,7 +3,7 @@
 // the checks after a cutover and after an abort.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import mysql from 'mysql2/promise';
@@ -101,8 +101,11 @@ export function cutover(file: string, dir: string, args: string[] = []): Promise
 /** The JSON a successful `ferry cutover --json` printed, with its timings checked for shape. */
 export function cutoverResult(r: CliResult): {
   frozenMs: number;
+  freezeMs: number;
+  markMs: number;
   drainMs: number;
   verifyMs: number;
+  sequencesMs: number;
   positions: { start: string; frozen: string; applied: string };
   freeze: { steps: string[]; unstoppable: { account: string; ended: boolean }[] };
   sequences: { set: string[]; notSet: string[] };
@@ -110,7 +113,8 @@ export function cutoverResult(r: CliResult): {
 } {
   assert.equal(r.code, 0, r.stderr);
   const c = JSON.parse(r.stdout) as ReturnType<typeof cutoverResult>;
-  for (const k of ['frozenMs', 'drainMs', 'verifyMs'] as const) assert.equal(typeof c[k], 'number', k);
+  for (const k of ['frozenMs', 'freezeMs', 'markMs', 'drainMs', 'verifyMs', 'sequencesMs'] as const)
+    assert.equal(typeof c[k], 'number', k);
   return c;
 }
 
@@ -162,7 +166,7 @@ export interface CutoverFixture {
 export const ACCOUNTS = 200;
 
 /** The application's writes: an insert without a key, an update, a delete now and then. */
-async function appConnection(url: string): Promise<AppConnection> {
+export async function appConnection(url: string): Promise<AppConnection> {
   if (url.startsWith('postgres')) {
     const c = new pg.Client({ connectionString: url });
     c.on('error', () => {});
@@ -195,9 +199,44 @@ function appParams(n: number): unknown[] {
   return n % 2 ? [1 + (n % ACCOUNTS)] : [1 + (n % ACCOUNTS), n % 97];
 }
 
+/** The plan of a fixture, following live changes with heartbeats every second. */
+export function followedPlan(fx: CutoverFixture): Promise<{ file: string; dir: string }> {
+  const slot = unique('ferry_cutover');
+  return planFor(
+    fx.source,
+    fx.target,
+    (p) => {
+      p.cdc = {
+        slot,
+        publication: slot,
+        heartbeatSeconds: 1,
+        batch: { transactions: 100, changes: 1000, bytes: 8 * 2 ** 20, waitMs: 100 },
+      };
+    },
+    { rowsPerChunk: 500 },
+  );
+}
+
+/** After a cutover: the target holds the frozen source's rows exactly, and the application cannot write on the source. */
+export async function assertCutOver(fx: CutoverFixture): Promise<void> {
+  await assert.rejects(fx.insertEntry(fx.appSource), fx.refused);
+  const s = await open(fx.source);
+  const t = await open(fx.target);
+  try {
+    for (const table of ['account', 'entry'])
+      assert.deepEqual(await rowsOf(t, 'target', table), await rowsOf(s, 'source', table), table);
+  } finally {
+    await Promise.all([s.close(), t.close()]);
+  }
+  const next = await fx.sourceNext();
+  const inserted = BigInt(await fx.insertEntry(fx.target));
+  assert.ok(inserted >= next, `${inserted} >= ${next}`);
+}
+
 /**
  * The cutover tests of one pair: each abort (a failing switch hook, a freeze past --max-freeze, a
- * target that differs, a lag never under --max-lag) leaves the source writable and following on;
+ * target that differs, a lag never under --max-lag) leaves the source writable and following on,
+ * and so does `--unfreeze` after a cutover killed while frozen;
  * then a cutover under the application's writes: the target equals the frozen source, the
  * application cannot write on the source, an insert without a key succeeds on the target, and the
  * follow process ends with 0.
@@ -222,20 +261,7 @@ export function cutoverTests(make: () => Promise<CutoverFixture>): void {
 
   before(async () => {
     fx = await make();
-    const slot = unique('ferry_cutover');
-    ({ file, dir } = await planFor(
-      fx.source,
-      fx.target,
-      (p) => {
-        p.cdc = {
-          slot,
-          publication: slot,
-          heartbeatSeconds: 1,
-          batch: { transactions: 100, changes: 1000, bytes: 8 * 2 ** 20, waitMs: 100 },
-        };
-      },
-      { rowsPerChunk: 500 },
-    ));
+    ({ file, dir } = await followedPlan(fx));
     app = new App(() => appConnection(fx.appSource)).start();
     follower = follow(file, dir);
     await until('following', async () => (await status(file, dir)).phase === 'following');
@@ -299,6 +325,38 @@ export function cutoverTests(make: () => Promise<CutoverFixture>): void {
     await writableAndFollowing();
   });
 
+  test('a cutover killed while frozen: status and the follow process say so, --unfreeze makes the source writable again', async () => {
+    const hookPid = join(dir, 'hook.pid');
+    // the hook stands for a step that hangs: the process is killed in the frozen window
+    const killed = ferrySpawn(
+      ['cutover', file, '--max-freeze', '120s', '--switch-hook', `echo $$ > ${hookPid}; exec sleep 120`],
+      { cwd: dir },
+    );
+    const gone = new Promise((r) => killed.on('exit', r));
+    await until('the switch hook running', () => existsSync(hookPid) && readFileSync(hookPid, 'utf8').trim() !== '');
+    killed.kill('SIGKILL');
+    await gone;
+    process.kill(Number(readFileSync(hookPid, 'utf8')), 'SIGKILL');
+    await assert.rejects(fx.insertEntry(fx.appSource), fx.refused);
+    const frozen = (await status(file, dir)) as { phase: string; freezes?: { side: string; standing: string }[] };
+    assert.equal(frozen.phase, 'frozen');
+    assert.deepEqual(
+      frozen.freezes?.map((f) => [f.side, f.standing]),
+      [['source', 'stale']],
+    );
+    await until('the follow process telling of the freeze', () =>
+      /the source has been frozen since \S+ by a cutover that is gone .*--unfreeze` makes it writable again/.test(
+        follower.out(),
+      ),
+    );
+    const r = await ferryAsync(['cutover', file, '--unfreeze'], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^the source is writable again \(frozen since \S+ by run \S+\)$/m);
+    await writableAndFollowing();
+    const again = await ferryAsync(['cutover', file, '--unfreeze'], { cwd: dir });
+    assert.equal(again.stdout.trim(), `nothing to undo: no freeze of ${file} is recorded`);
+  });
+
   test('cutover: the target equals the frozen source, the application cannot write on the source, an insert without a key succeeds on the target, following ends', async () => {
     const before = app.committed;
     await until('the application writing', () => app.committed > before + 20);
@@ -313,7 +371,7 @@ export function cutoverTests(make: () => Promise<CutoverFixture>): void {
     ]);
     await release?.();
     const c = cutoverResult(r);
-    assert.ok(c.frozenMs >= c.drainMs + c.verifyMs, JSON.stringify(c));
+    assert.ok(c.frozenMs >= c.freezeMs + c.markMs + c.drainMs + c.verifyMs + c.sequencesMs, JSON.stringify(c));
     assert.deepEqual(c.sequences, { set: ['account', 'entry'], notSet: [] });
     assert.deepEqual(c.freeze.unstoppable, fx.privileged ? [{ account: fx.privileged.account, ended: false }] : []);
     assert.equal(await follower.exit, 0, follower.out());
@@ -321,18 +379,7 @@ export function cutoverTests(make: () => Promise<CutoverFixture>): void {
     await app.stop();
     assert.match(app.lastError, fx.refused);
     // the application cannot write on the source, even on a new session
-    await assert.rejects(fx.insertEntry(fx.appSource), fx.refused);
-    const s = await open(fx.source);
-    const t = await open(fx.target);
-    try {
-      for (const table of ['account', 'entry'])
-        assert.deepEqual(await rowsOf(t, 'target', table), await rowsOf(s, 'source', table), table);
-    } finally {
-      await Promise.all([s.close(), t.close()]);
-    }
-    const next = await fx.sourceNext();
-    const inserted = BigInt(await fx.insertEntry(fx.target));
-    assert.ok(inserted >= next, `${inserted} >= ${next}`);
+    await assertCutOver(fx);
     await sql(fx.target, "INSERT INTO account (name, balance) VALUES ('after', 0)");
     assert.equal((await status(file, dir)).phase, 'cut over');
     // the hook's environment: the plan and the positions, no URL

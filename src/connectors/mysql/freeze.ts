@@ -3,24 +3,34 @@
 // ones included (their COMMIT is refused). Those privileges let an account write on: the freeze
 // names the accounts that hold one and have sessions open (ferry's own left out), and with
 // endUnstoppable ends those sessions. read_only is server-wide: named accounts only narrow whose
-// privileged sessions are named or ended. Undo puts read_only back as it was.
+// privileged sessions are named or ended. Undo puts read_only back as it was, recorded before
+// it was changed (thawWrites undoes it from the record in another process).
 import type { Connection } from 'mysql2';
-import type { FreezeOptions, WriteFreeze } from '../../core/contracts.js';
+import type { FreezeOptions, FreezeUndo, WriteFreeze } from '../../core/contracts.js';
+import { FerryError } from '../../core/errors.js';
 import { toFerryError } from './errors.js';
 import { run, type SessionPool } from './session.js';
 
-export async function freezeWrites(pool: SessionPool, opts: FreezeOptions): Promise<WriteFreeze> {
-  let before: string | undefined;
-  let undone = false;
+/** What the freeze changed: read_only as it was before. */
+interface ReadOnlyBefore {
+  readOnly: 'ON' | 'OFF';
+}
+
+export async function freezeWrites(
+  pool: SessionPool,
+  opts: FreezeOptions,
+  record: (undo: FreezeUndo) => void,
+): Promise<WriteFreeze> {
+  let before: ReadOnlyBefore | undefined;
   const undo = async () => {
-    if (undone || before === undefined) return;
-    await pool.use((conn) => run(conn, `SET GLOBAL read_only = ${before === '1' || before === 'ON' ? 'ON' : 'OFF'}`));
-    undone = true;
+    if (before) await thawWrites(pool, { ...before });
   };
   try {
     return await pool.use(async (conn) => {
       const rows = await run<{ v: string | number }[]>(conn, 'SELECT @@GLOBAL.read_only AS v');
-      before = String(rows[0]!.v);
+      const v = String(rows[0]!.v);
+      before = { readOnly: v === '1' || v === 'ON' ? 'ON' : 'OFF' };
+      record({ ...before });
       await run(conn, 'SET GLOBAL read_only = ON');
       const steps = ['read_only = ON: accounts without SUPER or READ ONLY ADMIN cannot commit'];
       const unstoppable = await privilegedSessions(conn, opts.accounts);
@@ -37,6 +47,22 @@ export async function freezeWrites(pool: SessionPool, opts: FreezeOptions): Prom
     });
   } catch (err) {
     await undo().catch(() => {});
+    throw toFerryError(err, pool.ep, 'write');
+  }
+}
+
+/** Puts read_only back as the freeze found it (the sessions it ended stay ended). */
+export async function thawWrites(pool: SessionPool, undo: FreezeUndo): Promise<void> {
+  const value = undo.readOnly;
+  if (value !== 'ON' && value !== 'OFF')
+    throw new FerryError(
+      'STATE_CONFLICT',
+      'the recorded freeze is not one of a MySQL/MariaDB server (no read_only value)',
+      'set read_only as it should be by hand (SET GLOBAL read_only = OFF)',
+    );
+  try {
+    await pool.use((conn) => run(conn, `SET GLOBAL read_only = ${value}`));
+  } catch (err) {
     throw toFerryError(err, pool.ep, 'write');
   }
 }

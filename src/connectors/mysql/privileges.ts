@@ -257,3 +257,27 @@ export async function changeLogPrivileges(conn: Connection, mariadb: boolean): P
     action: `GRANT ${lacking.join(', ')} ON *.* TO ${account}`,
   }));
 }
+
+/**
+ * What a cutover's freeze needs of ferry's account (Source.freezeCheck): setting read_only, and
+ * writing while it is on (the way back writes into the frozen source). SUPER gives both; else
+ * MariaDB's READ_ONLY ADMIN, MySQL's SYSTEM_VARIABLES_ADMIN with CONNECTION_ADMIN.
+ */
+export async function freezeFindings(conn: Connection): Promise<Finding[]> {
+  const [v] = await run<{ version: string }[]>(conn, 'SELECT VERSION() AS version');
+  const mariadb = /mariadb/i.test(v!.version);
+  const { user, grants } = await grantsOf(conn, mariadb);
+  const enough = mariadb
+    ? [['SUPER'], ['READ_ONLY ADMIN'], ['READ ONLY ADMIN']]
+    : [['SUPER'], ['SYSTEM_VARIABLES_ADMIN', 'CONNECTION_ADMIN']];
+  if (enough.some((set) => set.every((p) => globalHas(grants, p)))) return [];
+  const grant = mariadb ? 'READ_ONLY ADMIN' : 'SYSTEM_VARIABLES_ADMIN, CONNECTION_ADMIN';
+  return [
+    {
+      severity: 'error',
+      code: 'FREEZE_PRIVILEGE',
+      message: `${accountName(user)} can neither set read_only nor write while it is on (it has no SUPER${mariadb ? ' or READ_ONLY ADMIN' : ', or SYSTEM_VARIABLES_ADMIN with CONNECTION_ADMIN'})`,
+      action: `GRANT ${grant} ON *.* TO ${accountName(user)}`,
+    },
+  ];
+}

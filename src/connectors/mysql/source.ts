@@ -4,6 +4,7 @@ import type {
   ChangeLog,
   ChangeLogSettings,
   FreezeOptions,
+  FreezeUndo,
   ReadView,
   Source,
   SourceTable,
@@ -13,7 +14,7 @@ import { FerryError, snapshotLost } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { Digest } from '../../core/digest.js';
 import type { DigestColumn } from '../../core/range-digest.js';
-import type { CanonicalType, Column, KeyRange, RowBatch, SchemaInfo } from '../../core/types.js';
+import type { CanonicalType, Column, Finding, KeyRange, RowBatch, SchemaInfo } from '../../core/types.js';
 import type { ColumnBatch, ColumnDecoder } from '../../core/columns.js';
 import { profileStatements, type ProfileAnswer, type ProfileAsk, type ProfileTable } from '../../core/profile.js';
 import { evenKeyRanges, rangesBetween } from '../../core/split.js';
@@ -29,7 +30,8 @@ import {
 } from './codec.js';
 import { comparePositions, currentPosition, formatPosition, type BinlogPosition } from './binlog-position.js';
 import { MysqlChangeLog } from './changelog.js';
-import { freezeWrites } from './freeze.js';
+import { freezeWrites, thawWrites } from './freeze.js';
+import { freezeFindings } from './privileges.js';
 import { digestsColumn, rangeDigest } from './digest.js';
 import { isFatal, isTransient, reasonOf, toFerryError } from './errors.js';
 import { profileDialect } from './profile.js';
@@ -195,8 +197,20 @@ export class MysqlSource implements Source {
     return new MysqlChangeLog(this, this.pool, settings, this.introspect);
   }
 
-  freezeWrites(opts: FreezeOptions): Promise<WriteFreeze> {
-    return freezeWrites(this.pool, opts);
+  freezeWrites(opts: FreezeOptions, record: (undo: FreezeUndo) => void): Promise<WriteFreeze> {
+    return freezeWrites(this.pool, opts, record);
+  }
+
+  thawWrites(undo: FreezeUndo): Promise<void> {
+    return thawWrites(this.pool, undo);
+  }
+
+  async freezeCheck(): Promise<Finding[]> {
+    try {
+      return await this.pool.use((conn) => freezeFindings(conn));
+    } catch (err) {
+      throw toFerryError(err, this.ep, 'read');
+    }
   }
 
   async sequenceValues(table: SourceTable): Promise<Record<string, bigint>> {

@@ -2,69 +2,68 @@
 // database (or of the named roles in it) start with default_transaction_read_only = on, and the
 // open sessions of those accounts are ended, so no transaction of theirs can commit after. ferry's
 // own role is left out. Undo puts the setting back as it was and ends the sessions that started
-// during the freeze (they carry the read-only default). A session that sets the parameter off
-// itself is not stopped: the README says so.
+// during the freeze (they carry the read-only default); each setting is recorded as it was
+// before it is changed, so that thawWrites undoes a freeze from its record in another process.
+// A session that sets the parameter off itself is not stopped: the README says so.
 import type pg from 'pg';
-import type { FreezeOptions, WriteFreeze } from '../../core/contracts.js';
+import type { FreezeOptions, FreezeUndo, WriteFreeze } from '../../core/contracts.js';
+import { FerryError } from '../../core/errors.js';
 import { queryError } from './errors.js';
 import { quoteIdent } from './sql.js';
 
 /** how long the sessions ended may take to go before the freeze fails */
 const END_SESSION_MS = 2000;
 
-/** The setting as it was before, for one database-wide or one role-in-database entry. */
+/** The setting as it was before, for one database-wide (no role) or one role-in-database entry. */
 interface Previous {
-  target: string;
-  role: string | undefined;
-  value: string | undefined;
+  db: string;
+  role?: string;
+  value?: string;
 }
 
-export async function freezeWrites(connect: () => Promise<pg.PoolClient>, opts: FreezeOptions): Promise<WriteFreeze> {
+/** What the freeze changed, as it is recorded: the settings as they were, and when it began. */
+interface PgFreezeUndo {
+  /** the server's clock at the freeze: the sessions opened since carry the read-only default */
+  since: string;
+  /** the roles whose sessions the freeze ends (absent: all but ferry's) */
+  roles?: string[];
+  settings: Previous[];
+}
+
+export async function freezeWrites(
+  connect: () => Promise<pg.PoolClient>,
+  opts: FreezeOptions,
+  record: (undo: FreezeUndo) => void,
+): Promise<WriteFreeze> {
   const client = await connect();
   const steps: string[] = [];
-  const changed: Previous[] = [];
-  let since: string | undefined;
-  let ended = false;
-  const undo = async (c: pg.PoolClient) => {
-    for (const p of changed.reverse()) {
-      const set =
-        p.value === undefined
-          ? 'RESET default_transaction_read_only'
-          : `SET default_transaction_read_only = ${quoteIdent(p.value)}`;
-      await c.query(`ALTER ${p.target} ${set}`);
-    }
-    changed.length = 0;
-    // sessions opened while frozen keep the read-only default until they end
-    if (since !== undefined) await endSessions(c, opts.accounts, since);
-  };
+  let made: PgFreezeUndo | undefined;
   try {
     const { rows } = await client.query<{ db: string; me: string; since: string }>(
       'SELECT current_database() AS db, current_user AS me, clock_timestamp()::text AS since',
     );
-    const { db, me } = rows[0]!;
-    since = rows[0]!.since;
-    const targets = opts.accounts?.length
-      ? opts.accounts.map((r) => ({ target: `ROLE ${quoteIdent(r)} IN DATABASE ${quoteIdent(db)}`, role: r }))
-      : [{ target: `DATABASE ${quoteIdent(db)}`, role: undefined }];
-    for (const t of targets) {
-      const value = await currentSetting(client, db, t.role);
-      await client.query(`ALTER ${t.target} SET default_transaction_read_only = on`);
-      changed.push({ ...t, value });
-      steps.push(`new sessions ${t.role ? `of role ${t.role} ` : ''}in database ${db} are read-only`);
+    const { db, me, since } = rows[0]!;
+    const undo: PgFreezeUndo = { since, ...(opts.accounts?.length ? { roles: opts.accounts } : {}), settings: [] };
+    made = undo;
+    // each setting is recorded, as it was, before it is changed
+    const change = async (role: string | undefined, value: 'on' | 'off') => {
+      const was = await currentSetting(client, db, role);
+      undo.settings.push({ db, ...(role !== undefined ? { role } : {}), ...(was !== undefined ? { value: was } : {}) });
+      record(structuredClone(undo) as unknown as FreezeUndo);
+      await client.query(`ALTER ${settingOf(db, role)} SET default_transaction_read_only = ${value}`);
+    };
+    for (const role of opts.accounts?.length ? opts.accounts : [undefined]) {
+      await change(role, 'on');
+      steps.push(`new sessions ${role ? `of role ${role} ` : ''}in database ${db} are read-only`);
     }
     // ferry's own role keeps writing where the whole database is frozen (its heartbeats, a reverse stream)
-    if (!opts.accounts?.length) {
-      const target = `ROLE ${quoteIdent(me)} IN DATABASE ${quoteIdent(db)}`;
-      const value = await currentSetting(client, db, me);
-      await client.query(`ALTER ${target} SET default_transaction_read_only = off`);
-      changed.push({ target, role: me, value });
-    }
+    if (!opts.accounts?.length) await change(me, 'off');
     const gone = await endSessions(client, opts.accounts);
     steps.push(
       `ended ${gone.length} open session${gone.length === 1 ? '' : 's'}${gone.length ? ` (${[...new Set(gone)].join(', ')})` : ''}`,
     );
   } catch (e) {
-    await undo(client).catch(() => {});
+    if (made) await undoWith(client, made).catch(() => {});
     client.release();
     throw queryError(
       e,
@@ -74,22 +73,54 @@ export async function freezeWrites(connect: () => Promise<pg.PoolClient>, opts: 
     );
   }
   client.release();
+  const undo = made as unknown as FreezeUndo;
+  let thawed: Promise<void> | undefined;
+  // once: a second undo would end the sessions opened since the first
   return {
     steps,
     unstoppable: [],
-    async undo() {
-      if (ended) return;
-      const c = await connect();
-      try {
-        await undo(c);
-        ended = true;
-      } catch (e) {
-        throw queryError(e, 'WRITE_FAILED', 'cannot undo the freeze of the PostgreSQL source');
-      } finally {
-        c.release();
-      }
-    },
+    undo: () =>
+      (thawed ??= thawWrites(connect, undo).catch((e: unknown) => {
+        thawed = undefined;
+        throw e;
+      })),
   };
+}
+
+/** Puts the settings back as the freeze found them and ends the sessions opened during it. */
+export async function thawWrites(connect: () => Promise<pg.PoolClient>, recorded: FreezeUndo): Promise<void> {
+  const undo = recorded as unknown as PgFreezeUndo;
+  if (typeof undo.since !== 'string' || !Array.isArray(undo.settings))
+    throw new FerryError(
+      'STATE_CONFLICT',
+      'the recorded freeze is not one of a PostgreSQL server (no settings)',
+      'reset default_transaction_read_only by hand (ALTER DATABASE ... RESET default_transaction_read_only)',
+    );
+  const c = await connect();
+  try {
+    await undoWith(c, undo);
+  } catch (e) {
+    throw queryError(e, 'WRITE_FAILED', 'cannot undo the freeze of the PostgreSQL source');
+  } finally {
+    c.release();
+  }
+}
+
+async function undoWith(c: pg.PoolClient, undo: PgFreezeUndo): Promise<void> {
+  for (const p of [...undo.settings].reverse()) {
+    const set =
+      p.value === undefined
+        ? 'RESET default_transaction_read_only'
+        : `SET default_transaction_read_only = ${quoteIdent(p.value)}`;
+    await c.query(`ALTER ${settingOf(p.db, p.role)} ${set}`);
+  }
+  // sessions opened while frozen keep the read-only default until they end
+  await endSessions(c, undo.roles, undo.since);
+}
+
+/** Where a setting lives: the database, or one role in it. */
+function settingOf(db: string, role: string | undefined): string {
+  return role === undefined ? `DATABASE ${quoteIdent(db)}` : `ROLE ${quoteIdent(role)} IN DATABASE ${quoteIdent(db)}`;
 }
 
 async function currentSetting(

@@ -7,6 +7,7 @@ import type {
   ChangeLog,
   ChangeLogSettings,
   FreezeOptions,
+  FreezeUndo,
   ReadView,
   Source,
   SourceTable,
@@ -24,7 +25,7 @@ import { digestOfRow, digestSelect, digestsColumn, engineForms } from './digest.
 import { PgChangeLog } from './changelog.js';
 import { sessionSql, watchErrors } from './config.js';
 import { copyOut, copyOutColumns, copyOutRaw } from './copy.js';
-import { freezeWrites } from './freeze.js';
+import { freezeWrites, thawWrites } from './freeze.js';
 import { profileDialect } from './profile.js';
 import { columnDecoderFor } from './binary-columns.js';
 import { connectError, isTransientPgError, pgReason, queryError, type Endpoint } from './errors.js';
@@ -215,8 +216,12 @@ export class PgSource implements Source {
     return new PgChangeLog(settings, this.settings, this, this.connectPooled);
   }
 
-  freezeWrites(opts: FreezeOptions): Promise<WriteFreeze> {
-    return freezeWrites(this.connectPooled, opts);
+  freezeWrites(opts: FreezeOptions, record: (undo: FreezeUndo) => void): Promise<WriteFreeze> {
+    return freezeWrites(this.connectPooled, opts, record);
+  }
+
+  thawWrites(undo: FreezeUndo): Promise<void> {
+    return thawWrites(this.connectPooled, undo);
   }
 
   async sequenceValues(table: SourceTable): Promise<Record<string, bigint>> {

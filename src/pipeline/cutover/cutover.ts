@@ -6,20 +6,20 @@
 // following goes on. Once cut over, the follow process stops (follow/cutover-watch.ts).
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { ChangeLog, FreezeOptions, LockHolder, ReadView, WriteFreeze } from '../../core/contracts.js';
+import type { ChangeLog, FreezeOptions, Lease, LockHolder, ReadView, WriteFreeze } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { boundsOf } from '../copy/bounds.js';
 import { takeLockFile } from '../../core/lock-file.js';
-import type { KeyRange } from '../../core/types.js';
-import { spanRange, WHOLE_TABLE } from '../follow/touched.js';
+import { announcePhase } from '../follow/cutover-watch.js';
 import type { VerifyRecord } from '../session/checkpoints.js';
 import { asCommand, type CommandRun } from '../session/command.js';
 import { OTHER_STATE_FOLDER } from '../session/private-files.js';
 import { openSession, type Session, type SessionOptions } from '../session/session.js';
-import { verifyTables } from '../verify/verify.js';
+import { verifyTouched } from './verify-touched.js';
 import { waitApplied, waitForLag } from './drain.js';
 import { FreezeGuard } from './freeze-guard.js';
-import { cutoverChangeLog } from './following.js';
+import { freezeOf, recordedFreeze, thawRecord } from './freeze-record.js';
+import { checkFreeze, cutoverChangeLog } from './following.js';
 import { setSequences } from './sequences.js';
 import { runSwitchHook } from './switch-hook.js';
 import { openWayBack } from '../reverse/reverse.js';
@@ -47,9 +47,15 @@ export interface CutoverResult {
   positions: { start: string; frozen: string; applied: string };
   /** from the freeze to the target ready (drained, verified, counters set) */
   frozenMs: number;
+  /** from the freeze begun to the source frozen (settings changed, sessions ended) */
+  freezeMs: number;
+  /** reading the frozen position */
+  markMs: number;
   /** from the frozen position read to the target holding it */
   drainMs: number;
   verifyMs: number;
+  /** setting the target's counters */
+  sequencesMs: number;
   /** the follow process's lag when the freeze began, in seconds */
   lagSeconds: number;
   /** what the freeze did, and the accounts it could not stop */
@@ -93,18 +99,7 @@ export async function cutoverSession(
 ): Promise<CutoverResult> {
   const { state, hash, planFile } = session;
   const log = cutoverChangeLog(session);
-  // the follow process holds the plan's lock: a cutover takes one of its own
-  const me: LockHolder = { host: hostname(), pid: process.pid, since: new Date().toISOString(), command };
-  const lock = takeLockFile(join(state.folder('locks'), `${hash}.cutover.lock`), me, {
-    what: `the cutover of plan ${planFile}`,
-    elsewhere: OTHER_STATE_FOLDER,
-  });
-  if (!('lease' in lock))
-    throw new FerryError(
-      'LOCKED',
-      `another ferry cutover of plan ${planFile} is running${lock.heldBy?.pid ? ` (process ${lock.heldBy.pid})` : ''}`,
-      'wait for it to end',
-    );
+  const lease = takeCutoverLock(session, command);
   try {
     const details = { source: session.plan.source.url, target: session.plan.target.url };
     return await asCommand({ state, plan: { hash, file: planFile }, command, log: session.log, details }, (run) =>
@@ -115,12 +110,29 @@ export async function cutoverSession(
       })),
     );
   } finally {
-    await lock.lease.release();
+    await lease.release();
   }
 }
 
+/** The lock of a plan's cutovers: the follow process holds the plan's lock, so a cutover takes one of its own. */
+export function takeCutoverLock(session: Session, command: string): Lease {
+  const me: LockHolder = { host: hostname(), pid: process.pid, since: new Date().toISOString(), command };
+  const lock = takeLockFile(join(session.state.folder('locks'), `${session.hash}.cutover.lock`), me, {
+    what: `the cutover of plan ${session.planFile}`,
+    elsewhere: OTHER_STATE_FOLDER,
+  });
+  if (!('lease' in lock))
+    throw new FerryError(
+      'LOCKED',
+      `another ferry cutover of plan ${session.planFile} is running${lock.heldBy?.pid ? ` (process ${lock.heldBy.pid})` : ''}`,
+      'wait for it to end',
+    );
+  return lock.lease;
+}
+
 function timings(r: CutoverResult): Record<string, unknown> {
-  return { frozenMs: r.frozenMs, drainMs: r.drainMs, verifyMs: r.verifyMs, positions: r.positions };
+  const { frozenMs, freezeMs, markMs, drainMs, verifyMs, sequencesMs, positions } = r;
+  return { frozenMs, freezeMs, markMs, drainMs, verifyMs, sequencesMs, positions };
 }
 
 async function cutOver(
@@ -132,10 +144,36 @@ async function cutOver(
 ): Promise<CutoverResult> {
   const opts = { ...DEFAULTS, ...o };
   const { state, hash, reader } = session;
+  // while frozen, the steps' audit lines wait in memory (each durable line costs two fsyncs, tens
+  // of milliseconds on a busy disk) and are written, with the time of each, once the application
+  // has moved or the freeze is undone; what undoes the freeze is durable before it is made
+  let held: { event: string; details: Record<string, unknown> }[] | undefined;
   const step = (event: string, details: Record<string, unknown> = {}) => {
-    run.audit.record(event, details);
+    if (held) held.push({ event, details: { ...details, at: new Date().toISOString() } });
+    else run.audit.record(event, details);
     opts.onStep?.(event);
   };
+  const release = () => {
+    for (const h of held ?? []) run.audit.record(h.event, h.details);
+    held = undefined;
+  };
+  // a freeze left by a cutover killed while frozen is undone first: this one records the settings as they should be
+  const stale = freezeOf(state, hash);
+  if (stale?.standing === 'stale') {
+    await thawRecord(state, hash, reader);
+    if (state.cutover(hash)?.phase === 'frozen') announcePhase(session, { runId: stale.runId, phase: 'aborted' });
+    step(`undid the freeze left since ${stale.since} by run ${stale.runId}`, {
+      since: stale.since,
+      runId: stale.runId,
+    });
+  } else if (stale)
+    throw new FerryError(
+      'LOCKED',
+      `plan ${session.planFile} is frozen by run ${stale.runId} (process ${stale.pid} on ${stale.host}) since ${stale.since}`,
+      'wait for it to end',
+    );
+  // the plan backwards (a rollback after the cutover) freezes the old target
+  await checkFreeze(reader, session.followedBy ? 'target' : 'source');
   // what verify needs that does not change with the freeze is measured before it
   const bounds = await boundsOf(session, () => {});
   const lagSeconds = await waitForLag(session, opts.maxLagMs, opts.lagTimeoutMs);
@@ -145,15 +183,18 @@ async function cutOver(
     ...(opts.accounts?.length ? { accounts: opts.accounts } : {}),
     ...(opts.endUnstoppable ? { endUnstoppable: true } : {}),
   };
-  const guard = new FreezeGuard(reader.freezeWrites!(accounts), opts.maxFreezeMs);
+  held = [];
+  const guard = new FreezeGuard(recordedFreeze(session, run.id, accounts), opts.maxFreezeMs);
   let at = 'freezing the writes';
   let view: Promise<ReadView> | undefined;
   try {
     const freeze = await guard.step(guard.frozen);
-    step('writes frozen on the source', { steps: freeze.steps, unstoppable: freeze.unstoppable });
+    const freezeMs = guard.elapsed();
+    step('writes frozen on the source', { steps: freeze.steps, unstoppable: freeze.unstoppable, freezeMs });
     at = 'reading the frozen position';
     const frozen = await guard.step(log.mark!());
-    state.setCutover(hash, { runId: run.id, phase: 'frozen', position: frozen });
+    const markMs = guard.elapsed() - freezeMs;
+    announcePhase(session, { runId: run.id, phase: 'frozen', position: frozen });
     step(`the source is frozen at ${frozen}`, { position: frozen });
 
     at = 'draining';
@@ -168,7 +209,7 @@ async function cutOver(
     at = 'verifying';
     const verifyFrom = Date.now();
     const ready = { bounds, view: await guard.step(view) };
-    const records = await guard.step(verifyTables(session, run, {}, (m) => touched(session, m.target.name), ready));
+    const records = await guard.step(verifyTouched(session, run, ready.bounds, ready.view));
     const verifyMs = Date.now() - verifyFrom;
     const differ = records.filter((r) => r.status !== 'match');
     if (differ.length)
@@ -180,7 +221,9 @@ async function cutOver(
     step(`verified the keys the stream touched (${records.reduce((n, r) => n + r.chunks, 0)} spans)`, { verifyMs });
 
     at = 'setting the sequences';
+    const sequencesFrom = Date.now();
     const sequences = await guard.step(setSequences(session));
+    const sequencesMs = Date.now() - sequencesFrom;
     const frozenMs = guard.elapsed();
     step('the target is ready', { sequences, frozenMs });
 
@@ -211,17 +254,21 @@ async function cutOver(
       step('the switch hook succeeded');
     }
     guard.keep();
+    release();
     if (wayBack) wayBack.freeze = freeze;
     await releaseView(view);
-    state.setCutover(hash, { runId: run.id, phase: 'cut over', position: frozen });
+    announcePhase(session, { runId: run.id, phase: 'cut over', position: frozen });
     step('cut over: the source stays frozen, the application writes to the target', { position: frozen });
     return {
       runId: run.id,
       plan: session.planFile,
       positions,
       frozenMs,
+      freezeMs,
+      markMs,
       drainMs,
       verifyMs,
+      sequencesMs,
       lagSeconds,
       freeze: { steps: freeze.steps, unstoppable: freeze.unstoppable },
       verified: records.map((r) => ({ table: r.table, chunks: r.chunks, status: r.status })),
@@ -235,9 +282,10 @@ async function cutOver(
     try {
       await guard.undo();
     } catch (u) {
-      undone = `THE SOURCE IS STILL FROZEN (${(u as Error).message}): undo it by hand (README, "Cutover")`;
+      undone = `THE SOURCE IS STILL FROZEN (${(u as Error).message}): \`ferry cutover ${session.planFile} --unfreeze\` undoes it`;
     }
-    state.setCutover(hash, { runId: run.id, phase: 'aborted' });
+    announcePhase(session, { runId: run.id, phase: 'aborted' });
+    release();
     step('cutover aborted', { step: at, reason, undone, frozenMs: guard.elapsed() });
     throw new FerryError(
       'CUTOVER_ABORTED',
@@ -250,10 +298,4 @@ async function cutOver(
 
 async function releaseView(view: Promise<ReadView> | undefined): Promise<void> {
   await view?.then((v) => v.release()).catch(() => {});
-}
-
-/** The key ranges of a table live changes touched since the snapshot: undefined for every chunk. */
-function touched(session: Session, table: string): KeyRange[] | undefined {
-  const spans = session.state.touchedChunks(session.hash, table);
-  return spans.some((s) => s.idx === WHOLE_TABLE) ? undefined : spans.map(spanRange);
 }

@@ -7,6 +7,8 @@ import type { Session } from '../session/session.js';
 import { notFollowing } from './following.js';
 
 const POLL_MS = 50;
+/** how often the drain reads the follow loop's beat (a local read) */
+const BEAT_MS = 5;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -37,19 +39,28 @@ export async function waitForLag(session: Session, maxLagMs: number, timeoutMs: 
   }
 }
 
-/** Waits until the target holds `position` (or past it) of the plan's stream; the position it holds. */
+/**
+ * Waits until the target holds `position` (or past it) of the plan's stream; the position it
+ * holds. The follow loop's beat in the state folder (written once the target has committed a
+ * batch) is read every BEAT_MS, the target asked once the beat says so, and every POLL_MS besides.
+ */
 export async function waitApplied(
   session: Session,
   log: ChangeLog,
   position: string,
   signal: AbortSignal,
 ): Promise<string> {
-  const start = session.state.streamStart(session.hash)!;
-  const name = streamName(session.hash, start);
-  for (;;) {
-    const applied = (await session.writer.appliedPosition!(name)) ?? start;
-    if (log.comparePositions!(applied, position) >= 0) return applied;
-    if (signal.aborted) return applied;
-    await sleep(POLL_MS);
+  const { state, hash } = session;
+  const start = state.streamStart(hash)!;
+  const name = streamName(hash, start);
+  const reached = (p: string | undefined) => p !== undefined && log.comparePositions!(p, position) >= 0;
+  for (let asked = 0; ;) {
+    if (reached(state.streamBeat(hash)?.position) || Date.now() - asked >= POLL_MS) {
+      asked = Date.now();
+      const applied = (await session.writer.appliedPosition!(name)) ?? start;
+      if (reached(applied)) return applied;
+    }
+    if (signal.aborted) return start;
+    await sleep(BEAT_MS);
   }
 }

@@ -1,7 +1,8 @@
 // What a cutover needs before it freezes anything: a plan that follows live changes, a
 // `ferry run PLAN --follow` of it running now (its batches keep the state folder's beat fresh),
-// a source that can freeze its writes and order its positions, and no cutover done already.
-import type { ChangeLog } from '../../core/contracts.js';
+// a source that can freeze its writes and order its positions (and an account allowed to),
+// and no cutover done already.
+import type { ChangeLog, Source } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { changeLogSettings } from '../follow/follow.js';
 import type { Session } from '../session/session.js';
@@ -41,4 +42,19 @@ export function notFollowing(planFile: string): FerryError {
     `no \`ferry run ${planFile} --follow\` is following the plan now: a cutover needs it running to drain the last changes`,
     'start `ferry run PLAN --follow` in another shell (it goes on from where it stopped), then run ferry cutover again',
   );
+}
+
+/**
+ * One line, before anything is frozen, when ferry's account on `side` (the source; the target,
+ * which a rollback after the cutover freezes) cannot freeze its writes or write while they are
+ * frozen.
+ */
+export async function checkFreeze(reader: Source, side: 'source' | 'target'): Promise<void> {
+  const blocking = ((await reader.freezeCheck?.()) ?? []).filter((f) => f.severity === 'error');
+  if (blocking.length > 0)
+    throw new FerryError(
+      'UNSUPPORTED',
+      `ferry cannot freeze the ${side}'s writes: ${blocking[0]!.message}`,
+      `${blocking[0]!.action}, then run the cutover again`,
+    );
 }

@@ -3,26 +3,23 @@
 // first insert without a key succeeds on the target.
 import type { Session } from '../session/session.js';
 
-/** Sets the counters of every table that has one; the tables whose counters could not be set (the target cannot). */
+/** Sets the counters of every table that has one, all tables at once; the tables whose counters could not be set (the target cannot). */
 export async function setSequences(session: Session): Promise<{ set: string[]; notSet: string[] }> {
-  const set: string[] = [];
-  const notSet: string[] = [];
-  for (const m of session.waves.flat()) {
-    if (!m.target.columns.some((c) => c.autoIncrement)) continue;
-    if (!session.writer.setSequences) {
-      notSet.push(m.target.name);
-      continue;
-    }
-    const bySource = (await session.reader.sequenceValues?.(m.source)) ?? {};
-    // the mapping keeps the source's column order: the target column at the same place
-    const next: Record<string, bigint> = {};
-    m.source.columns.forEach((c, i) => {
-      const value = bySource[c.name];
-      const target = m.target.columns[i];
-      if (value !== undefined && target) next[target.name] = value;
-    });
-    await session.writer.setSequences(m.target, next);
-    set.push(m.target.name);
-  }
-  return { set, notSet };
+  const counted = session.waves.flat().filter((m) => m.target.columns.some((c) => c.autoIncrement));
+  const setHere = session.writer.setSequences?.bind(session.writer);
+  if (!setHere) return { set: [], notSet: counted.map((m) => m.target.name) };
+  await Promise.all(
+    counted.map(async (m) => {
+      const bySource = (await session.reader.sequenceValues?.(m.source)) ?? {};
+      // the mapping keeps the source's column order: the target column at the same place
+      const next: Record<string, bigint> = {};
+      m.source.columns.forEach((c, i) => {
+        const value = bySource[c.name];
+        const target = m.target.columns[i];
+        if (value !== undefined && target) next[target.name] = value;
+      });
+      await setHere(m.target, next);
+    }),
+  );
+  return { set: counted.map((m) => m.target.name), notSet: [] };
 }

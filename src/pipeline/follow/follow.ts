@@ -279,7 +279,8 @@ export async function followChanges(
 
   try {
     watch.start();
-    await pull(stream, limits, stop.signal, take, flush, () => ({ changes: batch.length, bytes }), addColumnsOf);
+    const pending = () => ({ changes: batch.length, bytes, urgent: position !== undefined && watch.reaches(position) });
+    await pull(stream, limits, stop.signal, take, flush, pending, addColumnsOf);
     await flush();
   } finally {
     watch.stop();
@@ -296,7 +297,8 @@ export async function followChanges(
 
 /**
  * Pulls transactions into the batch and applies it when it is full, when `waitMs` passed since
- * its first transaction, or when following stops; a transaction is never split. The wait counts
+ * its first transaction, when a cutover waits for it, or when following stops; a transaction is
+ * never split. The wait counts
  * from the batch's first transaction, not from the last one: under a steady stream the last one is
  * always recent, and the batch would wait until full (seconds of lag at a thousand changes a second).
  */
@@ -306,7 +308,8 @@ async function pull(
   signal: AbortSignal | undefined,
   take: (tx: ChangeTransaction) => void,
   flush: () => Promise<void>,
-  pending: () => { changes: number; bytes: number },
+  /** what the batch holds; urgent: a cutover waits for it (applied at once) */
+  pending: () => { changes: number; bytes: number; urgent: boolean },
   addColumnsOf: (tx: ChangeTransaction) => Promise<void>,
 ): Promise<void> {
   const it = stream[Symbol.asyncIterator]();
@@ -348,7 +351,7 @@ async function pull(
     take(r.value);
     if (taken++ === 0) due = Date.now() + limits.waitMs;
     const held = pending();
-    if (taken >= limits.transactions || held.changes >= limits.changes || held.bytes >= limits.bytes) {
+    if (taken >= limits.transactions || held.changes >= limits.changes || held.bytes >= limits.bytes || held.urgent) {
       await flush();
       taken = 0;
     }

@@ -8,6 +8,8 @@ import { changeLogSettings, streamName } from '../follow/follow.js';
 import { openSession, type SessionOptions } from '../session/session.js';
 import { queuedStatus } from '../queue/status.js';
 import { silentLogger } from '../../core/log.js';
+import { freezeOf, type FreezeStanding } from '../cutover/freeze-record.js';
+import { reverseHash } from '../reverse/reverse-plan.js';
 
 export type Phase = 'not started' | 'copying' | 'copied' | 'following' | 'frozen' | 'cut over';
 
@@ -45,6 +47,16 @@ export interface PlanStatus {
   run?: { id: string; status: string; started: string; finished: string | null };
   tables: TableProgressStatus[];
   stream?: StreamStatus;
+  /** the freezes a cutover made that are in force: the source's, the target's (a rollback after a cutover) */
+  freezes?: FreezeStatus[];
+}
+
+export interface FreezeStatus {
+  side: 'source' | 'target';
+  since: string;
+  runId: string;
+  /** kept on purpose (cut over), held by a running process, or stale (its process gone: `ferry cutover PLAN --unfreeze`) */
+  standing: FreezeStanding;
 }
 
 export async function planStatus(
@@ -96,16 +108,28 @@ export async function planStatus(
     const started = tables.some((t) => t.state !== 'not started');
     // a cutover's phase while it freezes (an aborted one is back to following)
     const cutover = state.cutover(hash)?.phase;
+    const freezes = (
+      [
+        ['source', hash],
+        ['target', reverseHash(hash)],
+      ] as const
+    ).flatMap(([side, h]) => {
+      const f = freezeOf(state, h);
+      return f ? [{ side, since: f.since, runId: f.runId, standing: f.standing }] : [];
+    });
+    const sourceFrozen = freezes.some((f) => f.side === 'source');
     const phase: Phase =
-      cutover === 'frozen' || cutover === 'cut over'
+      cutover === 'cut over'
         ? cutover
-        : stream?.applied
-          ? 'following'
-          : copied
-            ? 'copied'
-            : started
-              ? 'copying'
-              : 'not started';
+        : cutover === 'frozen' || sourceFrozen
+          ? 'frozen'
+          : stream?.applied
+            ? 'following'
+            : copied
+              ? 'copied'
+              : started
+                ? 'copying'
+                : 'not started';
     return {
       plan: planFile,
       hash,
@@ -115,6 +139,7 @@ export async function planStatus(
         : {}),
       tables,
       ...(stream ? { stream } : {}),
+      ...(freezes.length ? { freezes } : {}),
     };
   } finally {
     await session.close();

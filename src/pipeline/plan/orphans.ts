@@ -40,7 +40,7 @@ interface OrphanKey {
   refs: { at: number; column: Column }[];
 }
 
-function orphanKeys(mappings: TableMapping[]): OrphanKey[] {
+export function orphanKeys(mappings: TableMapping[]): OrphanKey[] {
   const byTarget = new Map(mappings.map((m) => [m.target.name, m]));
   return mappings.flatMap((child) =>
     child.plan.foreignKeys

@@ -2,8 +2,9 @@
 // way back opened in the frozen window, then follows the target back into the source in the
 // foreground, holding the source's freeze; `ferry rollback --after-cutover PLAN` is the same
 // guarded cutover of the plan backwards (freeze the target, drain the way back, counters, switch
-// hook), after which the process following back makes the source writable again and closes the
-// way back (its slot and publication, its position), so that a later cutover opens a new one.
+// hook), after which the process following back makes the source writable again (with the freeze
+// it holds, or the one the state folder records when it was started again) and closes the way
+// back (its slot and publication, its position), so that a later cutover opens a new one.
 import type { WriteFreeze } from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { cutoverSession, type CutoverOptions, type CutoverResult, type WayBackOpening } from '../cutover/cutover.js';
@@ -11,6 +12,8 @@ import { streamName, type FollowOptions, type FollowSummary } from '../follow/fo
 import { asCommand, type CommandRun } from '../session/command.js';
 import { holdingPlan } from '../session/lock.js';
 import { lockRequest, openSession, type Session } from '../session/session.js';
+import { thawRecord } from '../cutover/freeze-record.js';
+import { checkFreeze } from '../cutover/following.js';
 import { checkWayBack, FOLLOW_BACK, followBack, reverseChangeLog, reverseSession } from './reverse.js';
 
 export interface WayBackOptions extends CutoverOptions, FollowOptions {
@@ -53,6 +56,8 @@ export async function cutoverWithWayBack(planFile: string, opts: WayBackOptions 
       return await followBackHeld(forward, back, opts, undefined);
     }
     await checkWayBack(back);
+    // a rollback freezes the target: what it needs is checked now, before the source is frozen
+    await checkFreeze(back.reader, 'target');
     const opening: WayBackOpening = { back };
     // an aborted cutover closes the way back it opened: the next one opens it where the target stands then
     const cutover = await cutoverSession(forward, opts, opening).catch(async (e: unknown) => {
@@ -69,7 +74,8 @@ export async function cutoverWithWayBack(planFile: string, opts: WayBackOptions 
 /**
  * `ferry cutover PLAN --reverse` once the plan is cut over: follows back under a lock of the way
  * back's own (one such process at a time). Stopped by a rollback, it makes the source writable
- * again with `freeze` (the cutover's, when this process made it) and closes the way back.
+ * again with `freeze` (the cutover's, when this process made it; else the state folder's record
+ * of it) and closes the way back.
  */
 async function followBackHeld(
   forward: Session,
@@ -103,17 +109,16 @@ async function closeWayBack(
   run: CommandRun,
   freeze: WriteFreeze | undefined,
 ): Promise<{ sourceWritable: boolean }> {
-  if (freeze) {
-    await freeze.undo();
-    run.audit.record('the source is writable again', {});
-  } else
-    run.audit.record('the source stays frozen', {
-      reason: 'the process that froze it is gone (this one was started again since the cutover)',
-    });
+  // the freeze this process made, or (started again since the cutover) the one the state folder keeps
+  const thawed = freeze
+    ? await freeze.undo().then(() => true)
+    : (await thawRecord(forward.state, forward.hash, forward.reader)) !== undefined;
+  if (thawed) run.audit.record('the source is writable again', {});
+  else run.audit.record('the source stays frozen', { reason: 'no freeze of it is recorded' });
   await dropWayBack(back);
   forward.state.setCutover(forward.hash, { runId: run.id, phase: 'rolled back' });
   run.audit.record('the way back is closed', {});
-  return { sourceWritable: freeze !== undefined };
+  return { sourceWritable: thawed };
 }
 
 /** Drops what the way back keeps: its change log on the target, its position in the source, its records in the state folder. */

@@ -3,7 +3,7 @@
 import { chmodSync, closeSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { TableFingerprint, TargetTable } from '../../core/contracts.js';
+import type { FreezeUndo, TableFingerprint, TargetTable } from '../../core/contracts.js';
 import type { Digest } from '../../core/digest.js';
 import type { ColumnPlan } from '../../core/plan.js';
 import type { Finding, KeyRange } from '../../core/types.js';
@@ -128,6 +128,8 @@ CREATE TABLE IF NOT EXISTS touched_chunks(plan_hash TEXT NOT NULL, table_name TE
   lowest TEXT, highest TEXT, PRIMARY KEY(plan_hash, table_name, idx));
 CREATE TABLE IF NOT EXISTS cutovers(plan_hash TEXT PRIMARY KEY, run_id TEXT NOT NULL, phase TEXT NOT NULL, position TEXT,
   updated TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS freezes(plan_hash TEXT PRIMARY KEY, run_id TEXT NOT NULL, engine TEXT NOT NULL, since TEXT NOT NULL,
+  host TEXT NOT NULL, pid INTEGER NOT NULL, undo TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS scratch_tables(id INTEGER PRIMARY KEY, target TEXT NOT NULL, run_id TEXT NOT NULL, definition TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS stream_changes(plan_hash TEXT NOT NULL, table_name TEXT NOT NULL, op TEXT NOT NULL,
   changes INTEGER NOT NULL, PRIMARY KEY(plan_hash, table_name, op));
@@ -173,6 +175,21 @@ export interface CutoverRecord {
   phase: CutoverPhase;
   /** the source's position when its writes were frozen */
   position?: string;
+}
+
+/**
+ * A freeze of the writes a cutover made on the side it reads (the source; the target for the
+ * way back's rollback), kept before it is made and until it is undone: the process that made it
+ * and what undoes it (Source.thawWrites).
+ */
+export interface FreezeRecord {
+  runId: string;
+  /** the connector kind of the frozen side */
+  engine: string;
+  since: string;
+  host: string;
+  pid: number;
+  undo: FreezeUndo;
 }
 
 /** A plan's stream of live changes, as the checkpoint store keeps it. */
@@ -769,6 +786,40 @@ export class StateStore implements ChunkCheckpoints {
           'ON CONFLICT(plan_hash) DO UPDATE SET run_id = excluded.run_id, phase = excluded.phase, position = excluded.position, updated = excluded.updated',
       )
       .run(planHash, c.runId, c.phase, c.position ?? null, new Date().toISOString());
+  }
+
+  /** Keeps what a freeze changes, before it changes it (and each time it changes more). */
+  setFreeze(planHash: string, f: FreezeRecord): void {
+    this.db
+      .prepare(
+        'INSERT INTO freezes(plan_hash, run_id, engine, since, host, pid, undo) VALUES (?,?,?,?,?,?,?) ' +
+          'ON CONFLICT(plan_hash) DO UPDATE SET run_id = excluded.run_id, engine = excluded.engine, since = excluded.since, ' +
+          'host = excluded.host, pid = excluded.pid, undo = excluded.undo',
+      )
+      .run(planHash, f.runId, f.engine, f.since, f.host, f.pid, stateStringify(f.undo));
+  }
+
+  /** The freeze in force for a plan's cutover, if one is. */
+  freeze(planHash: string): FreezeRecord | undefined {
+    const r = this.db
+      .prepare('SELECT run_id, engine, since, host, pid, undo FROM freezes WHERE plan_hash = ?')
+      .get(planHash) as
+      { run_id: string; engine: string; since: string; host: string; pid: number; undo: string } | undefined;
+    return (
+      r && {
+        runId: r.run_id,
+        engine: r.engine,
+        since: r.since,
+        host: r.host,
+        pid: r.pid,
+        undo: stateParse<FreezeUndo>(r.undo),
+      }
+    );
+  }
+
+  /** The freeze is undone. */
+  forgetFreeze(planHash: string): void {
+    this.db.prepare('DELETE FROM freezes WHERE plan_hash = ?').run(planHash);
   }
 
   /** Forgets a plan's cutover (the way back's, once rolled back along: a later cutover opens a new one). */
