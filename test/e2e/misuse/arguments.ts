@@ -51,7 +51,7 @@ export const ARGUMENTS: Row[] = [
     args: () => ['run', 'p.yaml', '--fast'],
     code: 2,
     usage,
-    stderr: /^error: unknown option '--fast'$/,
+    stderr: /^error: unknown option '--fast'( \(did you mean --[a-z-]+\?\))?$/,
   },
   {
     does: 'an option without its value',

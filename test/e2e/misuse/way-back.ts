@@ -9,7 +9,7 @@ export const WAY_BACK: Row[] = [
     files: () => ({ 'plan.yaml': f.plan }),
     code: 2,
     stderr:
-      /^ferry: --finish ends the way back that --reverse keeps: give one: --reverse to cut over \(or follow back\), --finish when the move is over$/,
+      /^ferry: --reverse and --finish do not go together: give one: --reverse to cut over \(or follow back\), --finish when the move is over, --unfreeze to undo a freeze left behind$/,
   },
   {
     does: 'cutover --reverse into a target that cannot be followed back (SQLite)',
