@@ -52,6 +52,11 @@ const filter = process.argv.slice(2);
 const files = testFiles('dist/test')
   .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)))
   .sort();
+if (files.length === 0) {
+  // node --test given no file would look for tests on its own, and run every file it finds
+  console.error(`no test file's path contains ${filter.map((x) => `"${x}"`).join(' or ')}`);
+  process.exit(2);
+}
 process.env.FERRY_TEST_RUN ??= randomBytes(3).toString('hex');
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);
