@@ -15,7 +15,7 @@ import { planToYaml } from '../src/core/plan.js';
 import { makePlan } from '../src/pipeline/plan/assess.js';
 import { privatePostgres, type PrivatePostgres } from '../test/private-postgres.js';
 import { type BenchConfig, loadConfig, pgUrl } from './config.js';
-import { recreatePgDatabase } from './db.js';
+import { dropPgDatabase, recreatePgDatabase } from './db.js';
 
 const ACCOUNTS = 1000;
 const CONNECTIONS = 4;
@@ -152,6 +152,9 @@ async function oneCutover(config: BenchConfig, server: PrivatePostgres, rate: nu
     await writer?.stop();
     // a follow process a failed cutover left running
     run.kill();
+    await run.code;
+    // the target on the shared server (the source goes with the private one)
+    await dropPgDatabase(name);
   }
 }
 

@@ -52,10 +52,12 @@ export function withSqlite<T>(path: string, use: (db: Database.Database) => T, o
 }
 
 export async function recreatePgDatabase(name: string): Promise<void> {
-  await withPg('postgres', async (c) => {
-    await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await c.query(`CREATE DATABASE ${name}`);
-  });
+  await dropPgDatabase(name);
+  await withPg('postgres', (c) => c.query(`CREATE DATABASE ${name}`));
+}
+
+export async function dropPgDatabase(name: string): Promise<void> {
+  await withPg('postgres', (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
 }
 
 /** Writes dirty buffers now, so one tool's leftovers do not slow the next one down. */
