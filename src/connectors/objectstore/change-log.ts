@@ -47,10 +47,13 @@ export class ChangeLog {
     return this.records.get(key) ?? undefined;
   }
 
-  /** The stream's last record (listed in the store the first time it is asked for). */
-  async lastRecord(stream: string): Promise<PositionRecord | undefined> {
+  /**
+   * The stream's last record: listed in the store the first time it is asked for, and again when
+   * `fresh` (another process, the one following, may have recorded calls since).
+   */
+  async lastRecord(stream: string, fresh = false): Promise<PositionRecord | undefined> {
     const id = streamId(stream);
-    if (!this.last.has(id)) {
+    if (fresh || !this.last.has(id)) {
       let sequence = 0;
       for await (const o of this.store.list(`${POSITIONS_DIR}${id}/`)) {
         const m = RECORD.exec(o.key.slice(o.key.lastIndexOf('/') + 1));

@@ -547,7 +547,7 @@ export class ObjectStoreTarget implements Target {
   }
 
   async appliedPosition(stream: string): Promise<string | undefined> {
-    return (await this.changeLog.lastRecord(stream))?.position;
+    return (await this.changeLog.lastRecord(stream, true))?.position;
   }
 
   /**
