@@ -234,6 +234,7 @@ function printCutover(c: CutoverResult, closing?: string): void {
   );
   if (c.sequences.notSet.length) out(`warning: the target cannot set the counters of ${c.sequences.notSet.join(', ')}`);
   out(closing ?? `cut over (run ${c.runId}): the source stays read-only; the follow process stops`);
+  if (c.compacted) printCompact({ runId: c.runId, tables: c.compacted });
 }
 
 function printCompact(c: CompactSummary): void {

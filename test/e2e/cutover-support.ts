@@ -110,6 +110,7 @@ export function cutoverResult(r: CliResult): {
   freeze: { steps: string[]; unstoppable: { account: string; ended: boolean }[] };
   sequences: { set: string[]; notSet: string[] };
   verified: { table: string; chunks: number; status: string }[];
+  compacted?: { table: string; changeFiles: number }[];
 } {
   assert.equal(r.code, 0, r.stderr);
   const c = JSON.parse(r.stdout) as ReturnType<typeof cutoverResult>;

@@ -6,10 +6,19 @@
 // following goes on. Once cut over, the follow process stops (follow/cutover-watch.ts).
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import type { ChangeLog, FreezeOptions, Lease, LockHolder, ReadView, WriteFreeze } from '../../core/contracts.js';
+import type {
+  ChangeLog,
+  CompactResult,
+  FreezeOptions,
+  Lease,
+  LockHolder,
+  ReadView,
+  WriteFreeze,
+} from '../../core/contracts.js';
 import { FerryError } from '../../core/errors.js';
 import { boundsOf } from '../copy/bounds.js';
 import { takeLockFile } from '../../core/lock-file.js';
+import { compactSession } from '../follow/compact.js';
 import { announcePhase } from '../follow/cutover-watch.js';
 import type { VerifyRecord } from '../session/checkpoints.js';
 import { asCommand, type CommandRun } from '../session/command.js';
@@ -64,6 +73,8 @@ export interface CutoverResult {
   /** tables whose counters were set, and those the target could not set */
   sequences: { set: string[]; notSet: string[] };
   switchHook?: string;
+  /** a target that keeps live changes beside its tables (object storage): the tables compacted once cut over */
+  compacted?: CompactResult[];
 }
 
 const DEFAULTS = { maxLagMs: 2000, maxFreezeMs: 5000, lagTimeoutMs: 60_000 };
@@ -71,7 +82,17 @@ const DEFAULTS = { maxLagMs: 2000, maxFreezeMs: 5000, lagTimeoutMs: 60_000 };
 export async function cutoverPlan(planFile: string, opts: CutoverOptions = {}): Promise<CutoverResult> {
   const session = await openSession(planFile, opts);
   try {
-    return await cutoverSession(session, opts);
+    const result = await cutoverSession(session, opts);
+    if (!session.writer.compact) return result;
+    // the source is frozen and every change is in: the tables are written anew without their change files
+    try {
+      return { ...result, compacted: (await compactSession(session)).tables };
+    } catch (e) {
+      opts.onWarning?.(
+        `the cutover is done, but compacting the target failed (${e instanceof FerryError ? e.message : (e as Error).message}): run \`ferry compact ${planFile}\``,
+      );
+      return result;
+    }
   } finally {
     await session.close();
   }
