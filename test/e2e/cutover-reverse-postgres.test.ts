@@ -13,9 +13,9 @@ import pg from 'pg';
 import { pgExec, unique } from '../helpers.js';
 import { privatePostgres, type PrivatePostgres } from '../private-postgres.js';
 import { random } from './follow-support.js';
-import { ACCOUNTS, ENTRIES, exited, follow, phase, rowsOf, seedSource, writer } from './follow-pg-support.js';
-import { appWriter, cutoverReverse, renamed, until, type Statements } from './cutover-reverse-support.js';
-import { ferry, freshDb, oneLine, open, planFor } from './support.js';
+import { ACCOUNTS, ENTRIES, exited, follow, phase, seedSource, writer } from './follow-pg-support.js';
+import { appWriter, assertSame, cutoverReverse, renamed, until, type Statements } from './cutover-reverse-support.js';
+import { ferry, freshDb, oneLine, planFor } from './support.js';
 
 let server: PrivatePostgres;
 
@@ -120,23 +120,6 @@ async function followed(tag: string) {
     forward,
   );
   return { source, target, slot, file, dir, forward };
-}
-
-/** Every row of both tables, source and target, equal value by value. */
-async function assertSame(source: string, target: string): Promise<void> {
-  const [src, dst] = await Promise.all([open(source), open(target)]);
-  try {
-    for (const [from, to] of [
-      ['account', 'customer'],
-      ['entry', 'entry'],
-    ] as const) {
-      const [want, got] = await Promise.all([rowsOf(dst, 'target', to), rowsOf(src, 'source', from)]);
-      assert.equal(got.length, want.length, `${from}: ${got.length} rows in the source, ${want.length} in the target`);
-      assert.deepEqual(got, want, from);
-    }
-  } finally {
-    await Promise.all([src.close(), dst.close()]);
-  }
 }
 
 /** Replication slots and publications named after `slot`, and positions tables, in a database. */

@@ -4,8 +4,9 @@
 import type { ChildProcess } from 'node:child_process';
 import assert from 'node:assert/strict';
 import type { Plan } from '../../src/core/plan.js';
+import { rowsOf } from './follow-pg-support.js';
 import { random } from './follow-support.js';
-import { ferrySpawn } from './support.js';
+import { ferrySpawn, open } from './support.js';
 
 /** The plan's renames: account becomes customer, its name holder; entry keeps its names. */
 export function renamed(p: Plan): void {
@@ -76,4 +77,21 @@ export function appWriter(
       return done;
     },
   };
+}
+
+/** Every row of both tables, source and target (the renamed plan's), equal value by value. */
+export async function assertSame(source: string, target: string): Promise<void> {
+  const [src, dst] = await Promise.all([open(source), open(target)]);
+  try {
+    for (const [from, to] of [
+      ['account', 'customer'],
+      ['entry', 'entry'],
+    ] as const) {
+      const [want, got] = await Promise.all([rowsOf(dst, 'target', to), rowsOf(src, 'source', from)]);
+      assert.equal(got.length, want.length, `${from}: ${got.length} rows in the source, ${want.length} in the target`);
+      assert.deepEqual(got, want, from);
+    }
+  } finally {
+    await Promise.all([src.close(), dst.close()]);
+  }
 }
