@@ -72,9 +72,10 @@ export function openStateDb(file: string): StateDb {
   const db = guarded(file, () => {
     const opened = new Database(file);
     try {
+      // the wait first: two commands opening one state file at once both switch it to WAL
+      opened.pragma('busy_timeout = 10000');
       opened.pragma('journal_mode = WAL');
       opened.pragma('synchronous = FULL');
-      opened.pragma('busy_timeout = 10000');
       const check = opened.pragma('quick_check', { simple: true }) as string;
       if (check !== 'ok') throw damaged(file, check.replace(/\s*\n\s*/g, '; '));
       return opened;
