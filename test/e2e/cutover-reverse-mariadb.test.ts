@@ -16,6 +16,7 @@ import { privateMariadb, type PrivateMariadb } from '../private-mariadb.js';
 import { privatePostgres, type PrivatePostgres } from '../private-postgres.js';
 import { exited, follow, phase } from './follow-pg-support.js';
 import { appWriter, assertSame, cutoverReverse, renamed, until, type Statements } from './cutover-reverse-support.js';
+import { quickCdc } from './cutover-support.js';
 import { ferry, planFor } from './support.js';
 
 const ACCOUNTS = 500;
@@ -180,12 +181,7 @@ for (const to of [POSTGRES, MARIADB])
       const slot = unique(`ferry_back_${to.tag}`);
       const { file, dir } = await planFor(source, target, (p) => {
         renamed(p);
-        p.cdc = {
-          slot,
-          publication: slot,
-          heartbeatSeconds: 1,
-          batch: { transactions: 50, changes: 500, bytes: 8 * 2 ** 20, waitMs: 100 },
-        };
+        p.cdc = quickCdc(slot, 50);
       });
       const forward = follow(file, dir);
       let back: ReturnType<typeof cutoverReverse> | undefined;

@@ -15,6 +15,7 @@ import { privatePostgres, type PrivatePostgres } from '../private-postgres.js';
 import { random } from './follow-support.js';
 import { ACCOUNTS, ENTRIES, exited, follow, phase, seedSource, writer } from './follow-pg-support.js';
 import { appWriter, assertSame, cutoverReverse, renamed, until, type Statements } from './cutover-reverse-support.js';
+import { quickCdc } from './cutover-support.js';
 import { ferry, freshDb, oneLine, planFor } from './support.js';
 
 let server: PrivatePostgres;
@@ -96,12 +97,7 @@ async function followed(tag: string) {
     target,
     (p) => {
       renamed(p);
-      p.cdc = {
-        slot,
-        publication: slot,
-        heartbeatSeconds: 1,
-        batch: { transactions: 50, changes: 500, bytes: 8 * 2 ** 20, waitMs: 100 },
-      };
+      p.cdc = quickCdc(slot, 50);
     },
     { rowsPerChunk: 1000 },
   );

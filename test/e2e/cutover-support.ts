@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import type { Plan } from '../../src/core/plan.js';
 import { mysqlExec, pgExec, unique } from '../helpers.js';
 import { rowsOf } from './follow-pg-support.js';
 import { ferryAsync, ferrySpawn, oneLine, open, planFor, type CliResult } from './support.js';
@@ -200,22 +201,20 @@ function appParams(n: number): unknown[] {
   return n % 2 ? [1 + (n % ACCOUNTS)] : [1 + (n % ACCOUNTS), n % 97];
 }
 
+/** A plan's cdc section for the tests: slot and publication `slot`, heartbeats every second, small batches sent within 100 ms. */
+export function quickCdc(slot: string, transactions: number): NonNullable<Plan['cdc']> {
+  return {
+    slot,
+    publication: slot,
+    heartbeatSeconds: 1,
+    batch: { transactions, changes: transactions * 10, bytes: 8 * 2 ** 20, waitMs: 100 },
+  };
+}
+
 /** The plan of a fixture, following live changes with heartbeats every second. */
 export function followedPlan(fx: CutoverFixture): Promise<{ file: string; dir: string }> {
   const slot = unique('ferry_cutover');
-  return planFor(
-    fx.source,
-    fx.target,
-    (p) => {
-      p.cdc = {
-        slot,
-        publication: slot,
-        heartbeatSeconds: 1,
-        batch: { transactions: 100, changes: 1000, bytes: 8 * 2 ** 20, waitMs: 100 },
-      };
-    },
-    { rowsPerChunk: 500 },
-  );
+  return planFor(fx.source, fx.target, (p) => (p.cdc = quickCdc(slot, 100)), { rowsPerChunk: 500 });
 }
 
 /** After a cutover: the target holds the frozen source's rows exactly, and the application cannot write on the source. */
