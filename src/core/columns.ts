@@ -312,15 +312,10 @@ export class BatchBuilder {
       // a batch given back twice would be written by two batches at once
       if (recycled) return;
       recycled = true;
-      this.giveBack(owned);
+      if (this.spares.length < MAX_SPARE_BATCHES) this.spares.push(owned);
     };
     this.rows = 0;
     return batch;
-  }
-
-  /** Buffers of a batch whose consumer holds nothing of it any more (one set per column), for the next batches. */
-  giveBack(buffers: ColumnBuffers[]): void {
-    if (this.spares.length < MAX_SPARE_BATCHES) this.spares.push(buffers);
   }
 }
 

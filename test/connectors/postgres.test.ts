@@ -613,13 +613,13 @@ describe('postgres: values in binary COPY', () => {
   });
 });
 
-describe('postgres: column batches, decoded on the decoding thread', () => {
+describe('postgres: column batches from binary COPY', () => {
   let conn: Connector;
   before(async () => {
     const url = await freshPg('ferry_pg_columns');
     conn = await open(url);
     // rows of every width (texts of 0 to 400 characters, some of several bytes a character) over
-    // many of the buffers the reading thread sends, so that rows straddle them
+    // many socket chunks, so that rows straddle them
     await pgExec(
       url,
       `CREATE TABLE wide (id integer PRIMARY KEY, t text, n numeric(12,2), b bigint, d date);
@@ -653,7 +653,7 @@ describe('postgres: column batches, decoded on the decoding thread', () => {
             table.columns.map((c) => c.type),
           ),
         );
-        // the thread writes the next batches into these buffers
+        // the reader writes the next batches into these buffers
         batch.recycle?.();
       }
       assert.deepEqual(sizes, Array<number>(30).fill(1000));

@@ -6,26 +6,18 @@ import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import type { RowBatch } from '../../core/types.js';
 import type { ColumnBatch, ColumnDecoder } from '../../core/columns.js';
-import { BinaryCopyParser, RowBatcher, type Decoder } from './binary-read.js';
-import { decodeColumns } from './decode-thread.js';
+import { ColumnBatcher } from './binary-columns.js';
+import { BinaryCopyParser, RowBatcher, type Decoder, type RowSink } from './binary-read.js';
 
-/**
- * What a COPY … TO STDOUT is read into: CopyOut pushes the payload of each CopyData message
- * where it lies in the socket's chunk, and the reader takes the batches made of it from `ready`.
- */
-interface CopySink<B> {
-  push(chunk: Buffer, start: number, end: number): void;
+/** The batches a sink of a binary COPY read makes: full ones as they fill, the last one at the end. */
+interface Batcher<B> extends RowSink {
   readonly ready: B[];
-  /** whether the socket waits: batches wait for the reader, or the sink is behind */
-  backlogged(): boolean;
-  /** The COPY has ended: puts the last batches in `ready` (resolves once they are there). */
-  end(): void | Promise<void>;
-  /** the sink's failure, thrown to the reader */
-  readonly failure?: Error;
-  /** set by the reader: a sink that makes batches asynchronously calls it when it has some, or has caught up */
-  wake?: () => void;
-  /** the reader stopped before the end */
-  abort?(): void;
+  rest(): B | undefined;
+}
+
+/** Where CopyOut puts the payload of each CopyData message, where it lies in the socket's chunk. */
+interface CopySink {
+  push(chunk: Buffer, start: number, end: number): void;
 }
 
 /** bytes of a raw COPY stream gathered into one piece: one CopyData message into the target */
@@ -35,7 +27,7 @@ const RAW_PIECE_BYTES = 256 * 1024;
  * The bytes of a binary COPY as they come, gathered into pieces of RAW_PIECE_BYTES: the server
  * sends a message per row, which would otherwise become a message per row into the target.
  */
-class RawPieces implements CopySink<Buffer> {
+class RawPieces implements CopySink {
   readonly ready: Buffer[] = [];
   private piece = Buffer.allocUnsafe(RAW_PIECE_BYTES);
   private used = 0;
@@ -54,12 +46,8 @@ class RawPieces implements CopySink<Buffer> {
     }
   }
 
-  backlogged(): boolean {
-    return this.ready.length > 0;
-  }
-
-  end(): void {
-    if (this.used > 0) this.ready.push(this.piece.subarray(0, this.used));
+  rest(): Buffer | undefined {
+    return this.used > 0 ? this.piece.subarray(0, this.used) : undefined;
   }
 }
 
@@ -102,7 +90,9 @@ class CopyOut {
 
   constructor(
     private readonly text: string,
-    private readonly sink: CopySink<unknown>,
+    private readonly parser: CopySink,
+    /** whether batches wait for the consumer */
+    private readonly backlog: () => boolean,
   ) {}
 
   submit(connection: PgConnection): Error | undefined {
@@ -136,14 +126,13 @@ class CopyOut {
     if (this.ended) return false;
     await new Promise<void>((resolve) => {
       this.waiter = resolve;
-      if (!this.detached && !this.sink.backlogged()) this.socket?.resume();
+      if (!this.detached) this.socket?.resume();
     });
     if (this.failure) throw this.failure;
     return !this.ended;
   }
 
-  /** Wakes the reader waiting in `more`. */
-  wake(): void {
+  private wake(): void {
     const waiter = this.waiter;
     this.waiter = undefined;
     waiter?.();
@@ -160,7 +149,7 @@ class CopyOut {
       this.wake();
       return;
     }
-    if (this.detached || !this.sink.backlogged()) return;
+    if (this.detached || !this.backlog()) return;
     this.socket!.pause();
     this.wake();
   };
@@ -170,7 +159,7 @@ class CopyOut {
     while (p < chunk.length) {
       if (this.remaining > 0) {
         const stop = Math.min(chunk.length, p + this.remaining);
-        if (this.code === COPY_DATA) this.sink.push(chunk, p, stop);
+        if (this.code === COPY_DATA) this.parser.push(chunk, p, stop);
         this.remaining -= stop - p;
         p = stop;
         continue;
@@ -221,38 +210,45 @@ class CopyOut {
  * What `sink` makes of the binary COPY of `select`, as it makes it. When the caller stops early
  * the connection is left mid-COPY: the caller must discard it.
  */
-async function* copyOutTo<B>(client: pg.ClientBase, select: string, sink: CopySink<B>): AsyncGenerator<B> {
-  const copy = new CopyOut(`COPY (${select}) TO STDOUT (FORMAT binary)`, sink);
-  sink.wake = () => copy.wake();
-  let complete = false;
-  try {
-    void client.query(copy as unknown as pg.Submittable);
-    for (let reading = true; reading;) {
-      reading = await copy.more();
-      yield* readyBatches(sink);
-    }
-    await sink.end();
-    yield* readyBatches(sink);
-    complete = true;
-  } finally {
-    if (!complete) sink.abort?.();
+async function* copyOutTo<B>(
+  client: pg.ClientBase,
+  select: string,
+  sink: CopySink & { readonly ready: B[] },
+): AsyncGenerator<B> {
+  const copy = new CopyOut(`COPY (${select}) TO STDOUT (FORMAT binary)`, sink, () => sink.ready.length > 0);
+  void client.query(copy as unknown as pg.Submittable);
+  for (let reading = true; reading;) {
+    reading = await copy.more();
+    while (sink.ready.length > 0) yield sink.ready.shift()!;
   }
 }
 
-function* readyBatches<B>(sink: CopySink<B>): Generator<B> {
-  for (;;) {
-    if (sink.failure) throw sink.failure;
-    if (sink.ready.length === 0) return;
-    yield sink.ready.shift()!;
-  }
+/** Batches of `select`, read by binary COPY (the connection as copyOutTo leaves it). */
+async function* copyOutWith<B>(
+  client: pg.ClientBase,
+  select: string,
+  fields: number,
+  batcher: Batcher<B>,
+): AsyncGenerator<B> {
+  const parser = new BinaryCopyParser(fields, batcher);
+  yield* copyOutTo(client, select, {
+    ready: batcher.ready,
+    push: (chunk, start, end) => parser.push(chunk, start, end),
+  });
+  parser.finish();
+  const rest = batcher.rest();
+  if (rest) yield rest;
 }
 
 /**
  * The binary COPY of `select` undecoded, header and trailer included, in pieces of a few
  * hundred kilobytes: what COPY … FROM STDIN (FORMAT binary) takes as it is.
  */
-export function copyOutRaw(client: pg.ClientBase, select: string): AsyncGenerator<Buffer> {
-  return copyOutTo(client, select, new RawPieces());
+export async function* copyOutRaw(client: pg.ClientBase, select: string): AsyncGenerator<Buffer> {
+  const pieces = new RawPieces();
+  yield* copyOutTo(client, select, pieces);
+  const rest = pieces.rest();
+  if (rest) yield rest;
 }
 
 /** Rows of `select` as canonical values, in batches of `batchRows`. */
@@ -262,28 +258,17 @@ export function copyOut(
   decoders: Decoder[],
   batchRows: number,
 ): AsyncGenerator<RowBatch> {
-  const batcher = new RowBatcher(decoders, batchRows);
-  const parser = new BinaryCopyParser(decoders.length, batcher);
-  return copyOutTo(client, select, {
-    ready: batcher.ready,
-    push: (chunk, start, end) => parser.push(chunk, start, end),
-    backlogged: () => batcher.ready.length > 0,
-    end: () => {
-      parser.finish();
-      const rest = batcher.rest();
-      if (rest) batcher.ready.push(rest);
-    },
-  });
+  return copyOutWith(client, select, decoders.length, new RowBatcher(decoders, batchRows));
 }
 
-/** Rows of `select` as column batches of `batchRows` rows, decoded on the decoding thread (decode-thread.ts). */
+/** Rows of `select` as column batches of `batchRows` rows (see binary-columns.ts). */
 export function copyOutColumns(
   client: pg.ClientBase,
   select: string,
   decoders: ColumnDecoder[],
   batchRows: number,
 ): AsyncGenerator<ColumnBatch> {
-  return copyOutTo(client, select, decodeColumns(decoders, batchRows));
+  return copyOutWith(client, select, decoders.length, new ColumnBatcher(decoders, batchRows));
 }
 
 /** Writes buffers into COPY ... FROM STDIN, waiting whenever the socket is full. */
