@@ -96,16 +96,25 @@ export interface RunSummary {
 
 /** Runs (or resumes) a plan. */
 export async function runPlan(planFile: string, opts: RunOptions = {}): Promise<RunSummary> {
+  // a queued run's shared state is named before anything is connected to (ioredis loads only for one)
+  const stateUrl = opts.queue
+    ? (await import('../queue/address.js')).sharedStateUrl(opts.queue, opts.sharedState)
+    : undefined;
   const session = await openSession(planFile, opts);
   try {
-    return await holdingPlan(lockRequest(session, 'run'), () => runHeld(session, planFile, opts));
+    return await holdingPlan(lockRequest(session, 'run'), () => runHeld(session, planFile, opts, stateUrl));
   } finally {
     await session.close();
   }
 }
 
 /** runPlan with the plan's lock held. */
-async function runHeld(session: Session, planFile: string, opts: RunOptions): Promise<RunSummary> {
+async function runHeld(
+  session: Session,
+  planFile: string,
+  opts: RunOptions,
+  stateUrl: string | undefined,
+): Promise<RunSummary> {
   const { state, hash, plan } = session;
   const all = session.waves.flat();
   // a finished plan is not run again, and its last run stays the latest (report, rollback)
@@ -117,11 +126,7 @@ async function runHeld(session: Session, planFile: string, opts: RunOptions): Pr
     const summary = summarize(session, finishedBy?.id ?? '', all, performance.now());
     return { ...summary, rejectFiles: [], nothingToDo: { finishedBy } };
   }
-  // the queue's modules (ioredis) load only for a queued run
-  const records = opts.queue ? await import('../queue/run-records.js') : undefined;
-  const stateUrl = opts.queue
-    ? (await import('../queue/address.js')).sharedStateUrl(opts.queue, opts.sharedState)
-    : undefined;
+  const records = stateUrl ? await import('../queue/run-records.js') : undefined;
   if (opts.queue) refuseQueued(session, opts);
   if (records && stateUrl) await records.refuseRolledBackElsewhere(state, hash, stateUrl, session.log);
   // a plan that cannot be followed is refused before a run starts

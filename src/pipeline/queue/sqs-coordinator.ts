@@ -65,6 +65,8 @@ export class SqsChunkQueue implements ChunkQueue {
       log,
       "check that Redis runs there (the function's FERRY_STATE), or run the plan without --queue",
     );
+    // the SDK's notice of a Node version it will need one day is for ferry's developers (package.json engines), not a line of a run's output
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const client = new SQSClient({
       region: address.region,
       ...(address.endpoint ? { endpoint: address.endpoint } : {}),
