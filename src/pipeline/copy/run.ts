@@ -117,6 +117,8 @@ async function runHeld(
 ): Promise<RunSummary> {
   const { state, hash, plan } = session;
   const all = session.waves.flat();
+  const records = stateUrl ? await import('../queue/run-records.js') : undefined;
+  if (records && stateUrl) await records.refuseRolledBackElsewhere(state, hash, stateUrl, session.log);
   // a finished plan is not run again, and its last run stays the latest (report, rollback)
   if (!opts.follow && all.every((m) => state.tableStatus(hash, m.target.name) === 'linked')) {
     const finishedBy = state
@@ -126,9 +128,7 @@ async function runHeld(
     const summary = summarize(session, finishedBy?.id ?? '', all, performance.now());
     return { ...summary, rejectFiles: [], nothingToDo: { finishedBy } };
   }
-  const records = stateUrl ? await import('../queue/run-records.js') : undefined;
   if (opts.queue) refuseQueued(session, opts);
-  if (records && stateUrl) await records.refuseRolledBackElsewhere(state, hash, stateUrl, session.log);
   // a plan that cannot be followed is refused before a run starts
   const changeLog = opts.follow ? followedChangeLog(session) : undefined;
   const details = {
