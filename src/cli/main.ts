@@ -131,7 +131,7 @@ function printStatus(s: PlanStatus): void {
   out(`${s.plan} (plan ${s.hash}): ${s.phase}`);
   if (s.run)
     out(
-      `latest run ${s.run.id}: ${s.run.status}, started ${s.run.started}${s.run.finished ? `, ended ${s.run.finished}` : ''}`,
+      `latest run ${s.run.id}: ${s.run.status}, started ${s.run.started}${s.run.finished ? `, ended ${s.run.finished}` : ''}${s.run.error ? `: ${s.run.error}` : ''}`,
     );
   const t = newTable({ head: ['table', 'state', 'chunks done', 'rows', 'rejected'] });
   for (const x of s.tables) t.push([x.table, x.state, `${x.chunksDone}/${x.chunks}`, x.rows, x.rejects]);
@@ -325,6 +325,33 @@ function keySource(o: { keyEnv?: string; keyFile?: string }): KeySource | undefi
 }
 
 /** A whole-number option: anything else is a one-line usage error (exit 2) where it is given. */
+/**
+ * With --queue: the queued run's records, from its shared state, laid out in the (empty) state
+ * folder for report or rollback to work from; `published` puts a rollback made here back.
+ */
+async function queuedRecords(
+  command: string,
+  planFile: string | undefined,
+  o: { stateDir: string; queue?: string; sharedState?: string },
+  log: Logger,
+): Promise<{ published(rollback: string): Promise<void> } | undefined> {
+  if (!o.queue) {
+    if (o.sharedState)
+      throw new FerryError('PLAN_INVALID', '--shared-state goes with --queue', 'add --queue URL, or leave it out');
+    return undefined;
+  }
+  if (!planFile)
+    throw new FerryError(
+      'PLAN_INVALID',
+      `ferry ${command} --queue needs the plan file`,
+      `ferry ${command} PLAN --queue URL`,
+    );
+  const { fetchRunRecords, publishRollback } = await import('../pipeline/queue/run-records.js');
+  const stateDir = resolve(o.stateDir);
+  const { stateUrl, hash } = await fetchRunRecords(planFile, o.queue, o.sharedState, stateDir, log);
+  return { published: (rollback) => publishRollback(stateDir, hash, stateUrl, rollback, log) };
+}
+
 function wholeNumber(min: number): (v: string) => number {
   return (v) => {
     if (!/^\s*[-+]?\d+\s*$/.test(v) || Number(v) < min)
@@ -491,7 +518,11 @@ async function main(argv: string[]): Promise<number> {
     .option('--token', 'require a token of the dashboard (made now and printed once): needed to listen beyond loopback')
     .option(
       '--queue <url>',
-      'coordinate: `ferry worker`s on this queue (redis://host:port/db[?prefix=NAME]) copy the chunks (docs/scale-out.md)',
+      'coordinate: `ferry worker`s on this queue (redis://host:port/db[?prefix=NAME]), or a function fed by this SQS queue (sqs://REGION/ACCOUNT/NAME), copy the chunks (docs/scale-out.md)',
+    )
+    .option(
+      '--shared-state <url>',
+      "with an SQS --queue: the run's shared state, the function's FERRY_STATE (redis://…)",
     )
     .option(
       '--chunks-per-second <n>',
@@ -512,6 +543,7 @@ async function main(argv: string[]): Promise<number> {
           serve?: string;
           token?: boolean;
           queue?: string;
+          sharedState?: string;
           chunksPerSecond?: number;
           cutover?: boolean;
         },
@@ -527,6 +559,12 @@ async function main(argv: string[]): Promise<number> {
             'PLAN_INVALID',
             '--chunks-per-second limits a queued run',
             'add --queue URL, or leave it out',
+          );
+        if (o.sharedState && !o.queue)
+          throw new FerryError(
+            'PLAN_INVALID',
+            "--shared-state is an SQS queue's",
+            'add --queue sqs://REGION/ACCOUNT/NAME, or leave --shared-state out',
           );
         if (o.token && !o.serve)
           throw new FerryError(
@@ -573,6 +611,7 @@ async function main(argv: string[]): Promise<number> {
             follow: o.follow,
             signal: stop.signal,
             queue: o.queue,
+            sharedState: o.sharedState,
             chunksPerSecond: o.chunksPerSecond,
           };
           const withCutover = o.cutover
@@ -658,13 +697,21 @@ async function main(argv: string[]): Promise<number> {
     .argument('<plan>', 'plan file')
     .option('--state-dir <dir>', 'checkpoint store folder')
     .option('--queue <url>', "a queued run's, from any machine: read its shared state on this queue")
+    .option('--shared-state <url>', "with an SQS --queue: the run's shared state (redis://…)")
     .option('--json', 'machine-readable output')
-    .action(async (planFile: string, o: { stateDir?: string; queue?: string; json?: boolean }) => {
-      const { planStatus } = await import('../pipeline/observe/status.js');
-      const st = await planStatus(planFile, { log: await logger(globals()), stateDir: o.stateDir, queue: o.queue });
-      if (o.json) out(JSON.stringify(st, null, 2));
-      else printStatus(st);
-    });
+    .action(
+      async (planFile: string, o: { stateDir?: string; queue?: string; sharedState?: string; json?: boolean }) => {
+        const { planStatus } = await import('../pipeline/observe/status.js');
+        const st = await planStatus(planFile, {
+          log: await logger(globals()),
+          stateDir: o.stateDir,
+          queue: o.queue,
+          sharedState: o.sharedState,
+        });
+        if (o.json) out(JSON.stringify(st, null, 2));
+        else printStatus(st);
+      },
+    );
 
   cutoverOptions(
     program
@@ -814,11 +861,17 @@ async function main(argv: string[]): Promise<number> {
   program
     .command('report')
     .description('write the Markdown and HTML report of a run (default: the latest)')
-    .argument('[run]', 'run id')
+    .argument('[run]', 'run id (with --queue: the plan file)')
     .option('--state-dir <dir>', 'checkpoint store folder', '.ferry')
-    .action(async (runId: string | undefined, o: { stateDir: string }) => {
+    .option(
+      '--queue <url>',
+      "a queued run's, from a machine without its state: lay out the records the run published in its shared state in the (empty) state folder",
+    )
+    .option('--shared-state <url>', "with an SQS --queue: the run's shared state (redis://…)")
+    .action(async (arg: string | undefined, o: { stateDir: string; queue?: string; sharedState?: string }) => {
+      const fromQueue = await queuedRecords('report', arg, o, await logger(globals()));
       const { writeReport } = await import('../pipeline/observe/report.js');
-      const r = writeReport({ stateDir: o.stateDir, runId });
+      const r = writeReport({ stateDir: o.stateDir, runId: fromQueue ? undefined : arg });
       out(`report of run ${r.runId}:\n  ${r.markdown}\n  ${r.html}`);
     });
 
@@ -982,7 +1035,12 @@ async function main(argv: string[]): Promise<number> {
     .option(
       '--after-cutover',
       'the argument is a plan cut over with --reverse: switch the application back to the source with the same guarded sequence (the options below)',
-    );
+    )
+    .option(
+      '--queue <url>',
+      'the argument is the plan of a queued run, rolled back from a machine without its state: the records the run published in its shared state are laid out in the (empty) state folder',
+    )
+    .option('--shared-state <url>', "with an SQS --queue: the run's shared state (redis://…)");
   cutoverOptions(rollback).action(
     async (
       runId: string | undefined,
@@ -993,6 +1051,8 @@ async function main(argv: string[]): Promise<number> {
         keyEnv?: string;
         keyFile?: string;
         afterCutover?: boolean;
+        queue?: string;
+        sharedState?: string;
       },
     ) => {
       if (o.afterCutover) {
@@ -1016,15 +1076,19 @@ async function main(argv: string[]): Promise<number> {
           );
         return;
       }
+      const log = await logger(globals());
+      const fromQueue = await queuedRecords('rollback', runId, o, log);
       const { rollbackRun } = await import('../pipeline/safety/rollback.js');
       const r = await rollbackRun({
         stateDir: o.stateDir,
-        runId,
+        runId: fromQueue ? undefined : runId,
         check: o.check,
         force: o.force,
         key: keySource(o),
-        log: await logger(globals()),
+        log,
       });
+      // the rollback where the coordinator and other machines see it
+      if (fromQueue && r.done) await fromQueue.published(r.runId);
       const t = newTable({ head: ['table', 'step', 'why', 'in the way'] });
       for (const s of r.steps) t.push([s.table, s.action, s.reason, s.blocker ?? '']);
       out(t.toString());

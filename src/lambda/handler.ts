@@ -1,7 +1,7 @@
 // `ferry/lambda`: the AWS Lambda handler of chunk jobs, a thin carrier over executeChunkJob
 // (sqs.ts). It takes its settings from the function's environment at its first event:
 //   FERRY_PLAN         the plan file inside the deployment package (its hash must be the run's)
-//   FERRY_STATE        the queued run's shared state: the coordinator's --queue URL (redis://…)
+//   FERRY_STATE        the queued run's shared state: the coordinator's --shared-state URL (redis://…; with a Redis queue, its --queue URL)
 //   FERRY_CONCURRENCY  records of one event carried out at once (default 1)
 //   FERRY_LOG_LEVEL    info by default; the log is JSON lines on stderr (CloudWatch)
 // The plan's ${env:…} references are resolved from the same environment (deploy/lambda/).
@@ -33,7 +33,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): SqsCarrierSettings {
     );
   return {
     plan: need('FERRY_PLAN', 'the plan file in the deployment package, e.g. /var/task/ferry.plan.yaml'),
-    state: need('FERRY_STATE', "the coordinator's --queue URL, redis://host:port/db[?prefix=NAME]"),
+    state: need('FERRY_STATE', "the coordinator's --shared-state URL, redis://host:port/db[?prefix=NAME]"),
     concurrency,
     log: createLogger({ level: env.FERRY_LOG_LEVEL ?? 'info', json: true }),
   };

@@ -23,7 +23,7 @@ const DEFAULT_CLAIM_MS = 15 * 60_000;
 export interface SqsCarrierSettings {
   /** the plan file on this machine (in a function, inside its deployment package) */
   plan: string;
-  /** the queued run's shared state: the coordinator's --queue URL, redis://host:port/db[?prefix=NAME] */
+  /** the queued run's shared state: the coordinator's --shared-state URL (a Redis queue's own URL), redis://host:port/db[?prefix=NAME] */
   state: string;
   /** records of one event carried out at once */
   concurrency: number;

@@ -51,7 +51,9 @@ describe('the Lambda deployment template', () => {
       const actions = ([] as unknown[]).concat(s.Action);
       for (const a of actions) assert.ok(typeof a === 'string' && !a.includes('*'), `action ${String(a)}`);
       const res = ([] as unknown[]).concat(s.Resource);
-      for (const r of res) assert.notEqual(r, '*', `statement ${String(s.Sid)} on every resource`);
+      // the one exception: an action IAM has no resource type for, granted on "*" or not at all
+      if (!(actions.length === 1 && actions[0] === 'dynamodb:ListTables'))
+        for (const r of res) assert.notEqual(r, '*', `statement ${String(s.Sid)} on every resource`);
       assert.equal(s.Effect, 'Allow');
     }
     const sqs = all.find((s) => ([] as string[]).concat(s.Action as string).some((a) => a.startsWith('sqs:')))!;
@@ -82,10 +84,52 @@ describe('the Lambda deployment template', () => {
       ['FERRY_LOG_LEVEL', 'FERRY_PLAN', 'FERRY_STATE'],
     );
     // the passwords: Secrets Manager references, resolved by CloudFormation; no value in the template
-    for (const k of ['FERRY_SOURCE_PASSWORD', 'FERRY_TARGET_PASSWORD']) {
+    for (const k of ['FERRY_SOURCE_PASSWORD', 'FERRY_TARGET_PASSWORD', 'FERRY_STATE_PASSWORD']) {
       const text = JSON.stringify(env[k]);
       assert.match(text, /\{\{resolve:secretsmanager:\$\{\w+SecretId\}:SecretString:password\}\}/, k);
     }
+  });
+
+  test("a DynamoDB target: the chunk path's calls on the plan's tables only, and nothing without tables", () => {
+    const all = statements();
+    const dynamo = all.filter((s) =>
+      ([] as string[]).concat(s.Action as string).some((a) => a.startsWith('dynamodb:')),
+    );
+    const tables = dynamo.find((s) => s.Sid === 'WriteTargetTables')!;
+    assert.deepEqual(tables.Resource, { Ref: 'TargetTableArns' });
+    assert.deepEqual((tables.Action as string[]).slice().sort(), [
+      'dynamodb:BatchGetItem',
+      'dynamodb:BatchWriteItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:DescribeTable',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Scan',
+    ]);
+    for (const a of tables.Action as string[])
+      assert.ok(!/Create|DeleteTable|UpdateTable|Tag|Backup|Stream/.test(a), `${a}: more than copying needs`);
+    assert.deepEqual(
+      dynamo.map((s) => s.Sid),
+      ['WriteTargetTables', 'ReachDynamoDb'],
+    );
+    // both only when the stack names tables
+    const role = ofType('AWS::IAM::Role')[0]!.Properties.Policies as { PolicyDocument: { Statement: Json[] } }[];
+    const guarded = role[0]!.PolicyDocument.Statement.filter((s) => 'Fn::If' in s).map(
+      (s) => [(s['Fn::If'] as unknown[])[0], ((s['Fn::If'] as unknown[])[1] as Json).Sid] as const,
+    );
+    assert.deepEqual(
+      guarded.filter(([, sid]) => String(sid).includes('Table') || String(sid).includes('Dynamo')),
+      [
+        ['HasTables', 'WriteTargetTables'],
+        ['HasTables', 'ReachDynamoDb'],
+      ],
+    );
+  });
+
+  test("Redis's password by reference: StateUrl names ${env:FERRY_STATE_PASSWORD}, the secret fills it", () => {
+    assert.match(String(template.Parameters.StateUrl!.Description), /\$\{env:FERRY_STATE_PASSWORD\}/);
+    assert.equal(template.Parameters.StateSecretId!.Default, '');
+    assert.ok(!JSON.stringify(template).match(/redis:\/\/[^$"]*:[^$"]+@/), 'no literal Redis password');
   });
 
   test('a message that keeps failing goes to the dead-letter queue; the queue outlasts the function', () => {

@@ -323,6 +323,6 @@ describe('ferry/lambda: chunk jobs from SQS events', () => {
     const { file } = await planFor(source, await freshPg('lambda_none_dst'));
     const r = ferry(['status', file, '--queue', queueUrl('lambda_none'), '--state-dir', tmpDir()]);
     assert.equal(r.code, 2);
-    assert.match(oneLine(r.stderr), /^ferry: the queue at .* holds no run of the plan/);
+    assert.match(oneLine(r.stderr), /^ferry: the shared state at .* holds no run of the plan/);
   });
 });

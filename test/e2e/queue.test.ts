@@ -110,12 +110,15 @@ describe('ferry worker on a queue', () => {
     const afterwards = await queueContents(queue);
     for (const contents of [during, afterwards]) assert.ok(!contents.text.includes(canary), 'no secret in the queue');
     assert.ok(during.text.includes('${env:FERRY_QUEUE_CANARY}'), 'endpoints travel as references');
-    // cleaned: no job and no chunk state left, only what the live workers keep of the queue itself
+    // cleaned: no job and no chunk state left, only what the live workers keep of the queue itself,
+    // and how the run ended with its records (status, report and rollback from other machines)
+    const kept = /:state:[0-9a-f]+:(outcome|records)$/;
     assert.deepEqual(
-      afterwards.keys.filter((k) => !/:chunks:(meta|stalled-check)$/.test(k)),
+      afterwards.keys.filter((k) => !/:chunks:(meta|stalled-check)$/.test(k) && !kept.test(k)),
       [],
       afterwards.keys.join(' '),
     );
+    assert.equal(afterwards.keys.filter((k) => kept.test(k)).length, 2, afterwards.keys.join(' '));
     const status = ferry(['status', file], { cwd: dir, env });
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /items/);

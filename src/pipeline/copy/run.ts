@@ -25,7 +25,7 @@ import { Throttle } from './throttle.js';
 import { followChanges, followedChangeLog, type FollowSummary } from '../follow/follow.js';
 import { refuseOrphans } from '../plan/orphans.js';
 import { redact } from '../../core/secrets.js';
-import type { ChunkQueue } from '../queue/coordinator.js';
+import type { ChunkQueue } from '../queue/chunk-queue.js';
 import { chunkJobMessage } from '../queue/job.js';
 
 /** Chunk jobs a queued run keeps on the queue at once: enough for many workers, few enough for its schedule and throttles to act. */
@@ -43,6 +43,8 @@ export interface RunOptions extends SessionOptions {
   clock?: Clock;
   /** the chunks are copied by `ferry worker`s on this queue (queue/address.ts); this process coordinates */
   queue?: string;
+  /** with an SQS `queue`: the run's shared state, the Redis URL its function has as FERRY_STATE */
+  sharedState?: string;
   /** with `queue`: chunk jobs started per second across all workers, at most */
   chunksPerSecond?: number;
 }
@@ -94,18 +96,29 @@ export interface RunSummary {
 
 /** Runs (or resumes) a plan. */
 export async function runPlan(planFile: string, opts: RunOptions = {}): Promise<RunSummary> {
+  // a queued run's shared state is named before anything is connected to (ioredis loads only for one)
+  const stateUrl = opts.queue
+    ? (await import('../queue/address.js')).sharedStateUrl(opts.queue, opts.sharedState)
+    : undefined;
   const session = await openSession(planFile, opts);
   try {
-    return await holdingPlan(lockRequest(session, 'run'), () => runHeld(session, planFile, opts));
+    return await holdingPlan(lockRequest(session, 'run'), () => runHeld(session, planFile, opts, stateUrl));
   } finally {
     await session.close();
   }
 }
 
 /** runPlan with the plan's lock held. */
-async function runHeld(session: Session, planFile: string, opts: RunOptions): Promise<RunSummary> {
+async function runHeld(
+  session: Session,
+  planFile: string,
+  opts: RunOptions,
+  stateUrl: string | undefined,
+): Promise<RunSummary> {
   const { state, hash, plan } = session;
   const all = session.waves.flat();
+  const records = stateUrl ? await import('../queue/run-records.js') : undefined;
+  if (records && stateUrl) await records.refuseRolledBackElsewhere(state, hash, stateUrl, session.log);
   // a finished plan is not run again, and its last run stays the latest (report, rollback)
   if (!opts.follow && all.every((m) => state.tableStatus(hash, m.target.name) === 'linked')) {
     const finishedBy = state
@@ -125,9 +138,18 @@ async function runHeld(session: Session, planFile: string, opts: RunOptions): Pr
     ifExists: plan.target.ifExists,
     settings: plan.settings,
   };
-  return await asCommand({ state, plan: { hash, file: planFile }, command: 'run', log: session.log, details }, (run) =>
-    copyPlan(session, run, opts, changeLog),
-  );
+  try {
+    return await asCommand(
+      { state, plan: { hash, file: planFile }, command: 'run', log: session.log, details },
+      (run) => copyPlan(session, run, opts, changeLog),
+    );
+  } finally {
+    // however the run ended, its records where report and rollback on other machines find them
+    if (records && stateUrl)
+      await records
+        .publishRunRecords(state, hash, stateUrl, session.log)
+        .catch((e: unknown) => session.log.warn({ err: (e as Error).message }, 'the run records were not published'));
+  }
 }
 
 /** The run proper: checks, the backup before the first write, then every table, chunk by chunk. */
@@ -189,8 +211,8 @@ async function copyPlan(
     ctl.batchRows = bounds.batchRows;
     if (opts.queue) {
       // bullmq and ioredis only for a queued run: loading them costs a run about 0.3 s of CPU
-      const { ChunkQueue } = await import('../queue/coordinator.js');
-      ctl.queue = await ChunkQueue.open(opts.queue, session.log);
+      const { openChunkQueue } = await import('../queue/chunk-queue.js');
+      ctl.queue = await openChunkQueue(opts.queue, opts.sharedState, session.log);
       await ctl.queue.begin(hash, runId);
       await ctl.queue.limitRate(opts.chunksPerSecond);
       audit.record('queue opened', { queue: redact(opts.queue), chunksPerSecond: opts.chunksPerSecond ?? null });
@@ -203,7 +225,7 @@ async function copyPlan(
     view = undefined;
     const summary = { ...summarize(session, runId, all, t0), rejectFiles: writeRejectFiles(session, all) };
     if (changeLog) summary.follow = await followChanges(session, run, changeLog, opts);
-    await ctl.queue?.close(hash, true);
+    await ctl.queue?.close(hash, { phase: 'done' });
     ctl.queue = undefined;
     return {
       result: summary,
@@ -218,9 +240,11 @@ async function copyPlan(
     };
   } catch (e) {
     writeRejectFiles(session, all);
+    await ctl.queue?.close(hash, { phase: 'failed', error: e instanceof FerryError ? e.oneLine() : String(e) });
+    ctl.queue = undefined;
     throw e instanceof FerryError && e.code === 'SNAPSHOT_LOST' ? keptOfTheRun(session, e) : e;
   } finally {
-    await ctl.queue?.close(hash, false);
+    await ctl.queue?.close(hash, { phase: 'failed', error: 'the run was stopped' });
     await view?.release().catch(() => {});
   }
 }
@@ -491,6 +515,7 @@ async function copyAll(
     }
   };
   await Promise.all([prepared, ...Array.from({ length: ctl.queue ? QUEUED_IN_FLIGHT : ctl.workers }, worker)]);
+  if (failure === undefined) await ctl.queue?.shared.afterData(hash);
   await Promise.all(finishing);
   if (failure !== undefined) throw failure;
   // tables whose chunks were all done in an earlier run, but not yet finished

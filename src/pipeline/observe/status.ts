@@ -11,7 +11,17 @@ import { silentLogger } from '../../core/log.js';
 import { freezeOf, type FreezeStanding } from '../cutover/freeze-record.js';
 import { reverseHash } from '../reverse/reverse-plan.js';
 
-export type Phase = 'not started' | 'copying' | 'copied' | 'following' | 'frozen' | 'cut over';
+export type Phase =
+  | 'not started'
+  | 'copying'
+  | 'copied'
+  | 'following'
+  | 'frozen'
+  | 'cut over'
+  // a queued run seen from its shared state (queue/status.ts)
+  | 'after-data'
+  | 'done'
+  | 'failed';
 
 export interface TableProgressStatus {
   table: string;
@@ -44,7 +54,7 @@ export interface PlanStatus {
   hash: string;
   phase: Phase;
   /** the latest run of the plan, and whether it is running now */
-  run?: { id: string; status: string; started: string; finished: string | null };
+  run?: { id: string; status: string; started: string; finished: string | null; error?: string };
   tables: TableProgressStatus[];
   stream?: StreamStatus;
   /** the freezes a cutover made that are in force: the source's, the target's (a rollback after a cutover) */
@@ -61,13 +71,13 @@ export interface FreezeStatus {
 
 export async function planStatus(
   planFile: string,
-  opts: SessionOptions & { queue?: string } = {},
+  opts: SessionOptions & { queue?: string; sharedState?: string } = {},
 ): Promise<PlanStatus> {
   const { plan, hash } = loadPlan(planFile);
   // a queued run seen from any machine: its shared state, not a state folder
   if (opts.queue) {
-    const q = await queuedStatus(plan, planFile, hash, opts.queue, opts.log ?? silentLogger);
-    return { plan: planFile, hash, phase: 'copying', ...q };
+    const q = await queuedStatus(plan, planFile, hash, opts.queue, opts.sharedState, opts.log ?? silentLogger);
+    return { plan: planFile, hash, ...q };
   }
   // a plan no run has touched: nothing to connect to, and no state to make
   if (!stateExists(resolve(opts.stateDir ?? plan.settings.stateDir)))

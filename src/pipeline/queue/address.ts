@@ -6,6 +6,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../core/log.js';
 import { FerryError } from '../../core/errors.js';
 import { hasLiteralPassword, redact, resolveSecrets } from '../../core/secrets.js';
+import { isSqsQueue } from './sqs-address.js';
 
 export interface QueueAddress {
   /** ioredis options for every connection to the queue */
@@ -72,4 +73,33 @@ export async function connectQueue(address: QueueAddress, log: Logger, whatToDo:
     );
   }
   return redis;
+}
+
+/**
+ * The Redis URL of a queued run's shared state: a Redis queue's own, or for an SQS queue (which
+ * holds the jobs only) the one given with --shared-state; one line when it is missing or misplaced.
+ */
+export function sharedStateUrl(queue: string, sharedState: string | undefined): string {
+  if (!isSqsQueue(queue)) {
+    if (sharedState !== undefined && sharedState !== queue)
+      throw new FerryError(
+        'PLAN_INVALID',
+        `--shared-state goes with an SQS queue; the queue ${redact(queue)} keeps the run's shared state itself`,
+        'leave --shared-state out',
+      );
+    return queue;
+  }
+  if (!sharedState)
+    throw new FerryError(
+      'PLAN_INVALID',
+      `the SQS queue ${queue} holds chunk jobs only, and the run's shared state needs a Redis`,
+      "add --shared-state redis://host:port/db[?prefix=NAME] (the function's FERRY_STATE, deploy/lambda)",
+    );
+  if (isSqsQueue(sharedState))
+    throw new FerryError(
+      'URL_INVALID',
+      `--shared-state ${sharedState} is not a redis:// URL`,
+      "give the function's FERRY_STATE, redis://host:port/db[?prefix=NAME]",
+    );
+  return sharedState;
 }

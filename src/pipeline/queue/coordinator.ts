@@ -1,4 +1,4 @@
-// The coordinator's side of a queued run (`ferry run PLAN --queue URL`): it puts chunk jobs on
+// The coordinator's side of a queued run on a Redis queue (`ferry run PLAN --queue redis://…`): it puts chunk jobs on
 // the queue, follows them through the queue's events (and, in case an event was missed while
 // Redis was away, by asking for the jobs' states every few seconds), and hands back each chunk's
 // record from the shared store once a worker has finished it. It removes its jobs when the run
@@ -9,18 +9,14 @@ import { FerryError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { connectQueue, queueAddress, CHUNK_QUEUE, type QueueAddress } from './address.js';
 import { failureOf, type ChunkJobMessage } from './job.js';
-import { SharedCheckpoints, type SharedChunk } from './shared-state.js';
+import { SharedCheckpoints, type SharedOutcome } from './shared-state.js';
+import { QUEUE_SILENCE_MS, type ChunkQueue, type FinishedChunk } from './chunk-queue.js';
 
 /** How often the states of the jobs in flight are asked for (events are the fast path). */
 const POLL_MS = 3_000;
-/** How long the queue may be out of reach before the run stops (the same command resumes). */
-export const QUEUE_SILENCE_MS = 60_000;
 /** Tries of a job that fails for a reason a retry may fix, and the first wait between them. */
 const JOB_ATTEMPTS = 5;
 const BACKOFF_MS = 1_000;
-
-/** A chunk a worker finished, as the shared store holds it, with the attempts it took (a replay after a worker died is one more). */
-export type FinishedChunk = NonNullable<SharedChunk['done']> & { attempts: number };
 
 interface InFlight {
   message: ChunkJobMessage;
@@ -30,7 +26,7 @@ interface InFlight {
   reject: (e: unknown) => void;
 }
 
-export class ChunkQueue {
+export class BullChunkQueue implements ChunkQueue {
   private readonly inFlight = new Map<string, InFlight>();
   private readonly added: string[] = [];
   private poller?: NodeJS.Timeout;
@@ -47,7 +43,7 @@ export class ChunkQueue {
   ) {}
 
   /** Connects to the queue (a one-line error when it cannot be reached) and follows its events. */
-  static async open(url: string, log: Logger): Promise<ChunkQueue> {
+  static async open(url: string, log: Logger): Promise<BullChunkQueue> {
     const address = queueAddress(url);
     const redis = await connectQueue(address, log, 'check that Redis runs there, or run the plan without --queue');
     const opts = { connection: address.connection, prefix: address.prefix };
@@ -56,7 +52,7 @@ export class ChunkQueue {
     queue.on('error', (e) => log.debug({ err: e.message }, 'queue'));
     events.on('error', (e) => log.debug({ err: e.message }, 'queue events'));
     await events.waitUntilReady();
-    const q = new ChunkQueue(address, queue, events, redis, new SharedCheckpoints(redis, address.prefix), log);
+    const q = new BullChunkQueue(address, queue, events, redis, new SharedCheckpoints(redis, address.prefix), log);
     q.follow();
     return q;
   }
@@ -174,13 +170,13 @@ export class ChunkQueue {
    * and finds it gone), the rate limit is lifted, the shared chunk states are forgotten once the
    * plan's copy is finished, and the queue's keys go when it holds no job of anyone else.
    */
-  async close(planHash: string, finished: boolean): Promise<void> {
+  async close(planHash: string, end: { phase: SharedOutcome['phase']; error?: string }): Promise<void> {
     clearInterval(this.poller);
     const cleanup = async () => {
       for (const id of this.added) await this.queue.remove(id).catch(() => 0);
       await this.queue.removeGlobalRateLimit();
-      await this.shared.endRun(planHash);
-      if (finished) await this.shared.forget(planHash);
+      await this.shared.endRun(planHash, end.phase, end.error);
+      if (end.phase === 'done') await this.shared.forget(planHash);
       const left = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused');
       if (Object.values(left).every((n) => n === 0)) await this.queue.obliterate().catch(() => {});
     };

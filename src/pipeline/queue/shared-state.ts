@@ -2,7 +2,8 @@
 // writes and the coordinator reads, in the queue's Redis, under `<prefix>:state:<plan hash>:`.
 // It implements the chunk part of the checkpoint interface (session/checkpoints.ts
 // `ChunkCheckpoints`); the coordinator copies each chunk it finds done into its local store,
-// which keeps everything else (runs, tables, phases, the audit log) for status, report and rollback.
+// which keeps everything else (runs, tables, phases, the audit log); a copy of those records is
+// published here when the run ends (run-records.ts), for report and rollback on other machines.
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Digest } from '../../core/digest.js';
@@ -25,11 +26,26 @@ export interface SharedChunk {
   error?: string;
 }
 
-/** The run that coordinates a plan. */
+/** The run that coordinates a plan, and where it stands. */
 export interface SharedRun {
   id: string;
   /** ISO time */
   started: string;
+  /** copying (chunk jobs on the queue) or after-data (every chunk done: indexes, foreign keys) */
+  phase: 'copying' | 'after-data';
+}
+
+/** How the plan's last coordinated run ended. */
+export interface SharedOutcome {
+  id: string;
+  started: string;
+  /** ISO time */
+  finished: string;
+  phase: 'done' | 'failed';
+  /** each table's totals as the run left them */
+  tables: Map<string, SharedTableProgress>;
+  /** a failed run's one line */
+  error?: string;
 }
 
 export interface SharedTableProgress {
@@ -42,6 +58,8 @@ export interface SharedTableProgress {
 
 export interface SharedProgress {
   run?: SharedRun;
+  /** the last run's end, when none runs now */
+  outcome?: SharedOutcome;
   tables: Map<string, SharedTableProgress>;
 }
 
@@ -78,6 +96,12 @@ export class SharedCheckpoints implements ChunkCheckpoints {
       /** chunks per table, as the coordinator split them */
       tables: `${base}:tables`,
     };
+  }
+
+  /** What outlives the run's chunk states: how it ended, and its records (run-records.ts). */
+  private kept(planHash: string) {
+    const base = `${this.prefix}:state:${planHash}`;
+    return { outcome: `${base}:outcome`, records: `${base}:records` };
   }
 
   private claimKey(planHash: string, table: string, idx: number): string {
@@ -150,8 +174,17 @@ export class SharedCheckpoints implements ChunkCheckpoints {
   }
 
   /** The coordinator's run of the plan starts: carriers take only its chunk jobs. */
-  async beginRun(planHash: string, run: SharedRun): Promise<void> {
-    await this.redis.hset(this.keys(planHash).run, { id: run.id, started: run.started });
+  async beginRun(planHash: string, run: Omit<SharedRun, 'phase'>): Promise<void> {
+    await this.redis
+      .multi()
+      .del(this.kept(planHash).outcome)
+      .hset(this.keys(planHash).run, { id: run.id, started: run.started, phase: 'copying' })
+      .exec();
+  }
+
+  /** Every chunk of the run is done: the coordinator builds indexes and foreign keys. */
+  async afterData(planHash: string): Promise<void> {
+    await this.redis.hset(this.keys(planHash).run, 'phase', 'after-data');
   }
 
   /** The coordinator has split a table into `chunks` chunks. */
@@ -162,19 +195,62 @@ export class SharedCheckpoints implements ChunkCheckpoints {
   /** The run coordinating the plan now, if any: a chunk job of another run is void. */
   async liveRun(planHash: string): Promise<SharedRun | undefined> {
     const run = await this.redis.hgetall(this.keys(planHash).run);
-    return run.id && run.started ? { id: run.id, started: run.started } : undefined;
+    return run.id && run.started
+      ? { id: run.id, started: run.started, phase: run.phase === 'after-data' ? 'after-data' : 'copying' }
+      : undefined;
   }
 
-  /** The coordinator's run ends; its chunk states stay for the next run to resume from. */
-  async endRun(planHash: string): Promise<void> {
-    await this.redis.del(this.keys(planHash).run);
+  /**
+   * The coordinator's run ends, as `phase` says, with each table's totals as they stand (kept
+   * when the chunk states are forgotten); the chunk states stay for the next run to resume from.
+   */
+  async endRun(planHash: string, phase: SharedOutcome['phase'], error?: string): Promise<void> {
+    const { run, tables } = await this.progress(planHash);
+    const m = this.redis.multi().del(this.keys(planHash).run);
+    if (run)
+      m.hset(this.kept(planHash).outcome, {
+        id: run.id,
+        started: run.started,
+        finished: new Date().toISOString(),
+        phase,
+        tables: JSON.stringify([...tables]),
+        ...(error ? { error: redact(error) } : {}),
+      });
+    await m.exec();
+  }
+
+  /** How the plan's last run ended, if one did. */
+  async outcome(planHash: string): Promise<SharedOutcome | undefined> {
+    const o = await this.redis.hgetall(this.kept(planHash).outcome);
+    if (!o.id || !o.started || !o.finished) return undefined;
+    return {
+      id: o.id,
+      started: o.started,
+      finished: o.finished,
+      phase: o.phase === 'done' ? 'done' : 'failed',
+      tables: new Map(JSON.parse(o.tables ?? '[]') as [string, SharedTableProgress][]),
+      ...(o.error ? { error: o.error } : {}),
+    };
+  }
+
+  /** The coordinator's records of the plan (files by name), in place of any earlier copy. */
+  async putRecords(planHash: string, files: Map<string, Buffer>): Promise<void> {
+    const key = this.kept(planHash).records;
+    await this.redis.multi().del(key).hset(key, files).exec();
+  }
+
+  /** The plan's records as last published, by file name (empty when none were). */
+  async records(planHash: string): Promise<Map<string, Buffer>> {
+    const all = await this.redis.hgetallBuffer(this.kept(planHash).records);
+    return new Map(Object.entries(all));
   }
 
   /** Where a queued run stands, from any machine (`ferry status PLAN --queue URL`). */
   async progress(planHash: string): Promise<SharedProgress> {
     const k = this.keys(planHash);
-    const [run, tables, status, done] = await Promise.all([
+    const [run, outcome, tables, status, done] = await Promise.all([
       this.liveRun(planHash),
+      this.outcome(planHash),
       this.redis.hgetall(k.tables),
       this.redis.hgetall(k.status),
       this.redis.hgetall(k.done),
@@ -194,10 +270,11 @@ export class SharedCheckpoints implements ChunkCheckpoints {
       t.rows += d.rows;
       t.rejects += d.rejects.length;
     }
-    return { ...(run ? { run } : {}), tables: out };
+    if (!run && outcome) for (const [t, p] of outcome.tables) if (!out.get(t)?.chunks) out.set(t, p);
+    return { ...(run ? { run } : outcome ? { outcome } : {}), tables: out };
   }
 
-  /** Forgets a plan's chunk states (its copy is in the coordinator's store). */
+  /** Forgets a plan's chunk states (its copy is in the coordinator's store); how its run ended and its records stay. */
   async forget(planHash: string): Promise<void> {
     await this.redis.del(...Object.values(this.keys(planHash)));
   }

@@ -6,7 +6,7 @@ import { FerryError } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { Plan } from '../../core/plan.js';
 import type { TableStatus } from '../session/checkpoints.js';
-import { connectQueue, queueAddress } from './address.js';
+import { connectQueue, queueAddress, sharedStateUrl } from './address.js';
 import { SharedCheckpoints } from './shared-state.js';
 
 export interface QueuedTableStatus {
@@ -20,8 +20,10 @@ export interface QueuedTableStatus {
 }
 
 export interface QueuedStatus {
-  /** the run coordinating the plan now; none when it stopped before the copy was done (the same command resumes) */
-  run?: { id: string; status: 'running'; started: string; finished: null };
+  /** copying (chunk jobs out), after-data (every chunk done: indexes, foreign keys), done, or failed (the same command resumes) */
+  phase: 'copying' | 'after-data' | 'done' | 'failed';
+  /** the run coordinating the plan now, or the last one */
+  run?: { id: string; status: 'running' | 'done' | 'failed'; started: string; finished: string | null; error?: string };
   tables: QueuedTableStatus[];
 }
 
@@ -30,17 +32,19 @@ export async function queuedStatus(
   planFile: string,
   hash: string,
   queue: string,
+  sharedState: string | undefined,
   log: Logger,
 ): Promise<QueuedStatus> {
-  const address = queueAddress(queue);
+  const address = queueAddress(sharedStateUrl(queue, sharedState));
   const redis = await connectQueue(address, log, 'check that Redis runs there and that this machine may reach it');
   try {
     const progress = await new SharedCheckpoints(redis, address.prefix).progress(hash);
-    if (!progress.run && progress.tables.size === 0)
+    const { run, outcome } = progress;
+    if (!run && !outcome && progress.tables.size === 0)
       throw new FerryError(
         'RUN_NOT_FOUND',
-        `the queue at ${address.shown} holds no run of the plan ${planFile}`,
-        'it has not started, or its copy is done: `ferry status` on the machine that ran `ferry run --queue` tells which',
+        `the shared state at ${address.shown} holds no run of the plan ${planFile}`,
+        'it has not started: `ferry status` on the machine that runs `ferry run --queue` tells more',
       );
     const tables = plan.waves.flatMap((w) =>
       w.tables.map((t): QueuedTableStatus => {
@@ -55,8 +59,13 @@ export async function queuedStatus(
         };
       }),
     );
-    const run = progress.run;
-    return { ...(run ? { run: { id: run.id, status: 'running', started: run.started, finished: null } } : {}), tables };
+    if (run) return { phase: run.phase, run: { ...run, status: 'running', finished: null }, tables };
+    if (outcome) {
+      const { id, started, finished, phase, error } = outcome;
+      return { phase, run: { id, status: phase, started, finished, ...(error ? { error } : {}) }, tables };
+    }
+    // chunk states of a run whose coordinator stopped before it could say how
+    return { phase: 'failed', tables };
   } finally {
     redis.disconnect();
   }

@@ -288,6 +288,11 @@ export class StateStore implements ChunkCheckpoints {
     this.db.close();
   }
 
+  /** A consistent copy of the whole store in `file` (queue/run-records.ts keeps one plan's records of it). */
+  copyTo(file: string): void {
+    this.db.prepare('VACUUM INTO ?').run(file);
+  }
+
   startRun(planHash: string, planFile: string, command: string): string {
     const id = `${new Date()
       .toISOString()

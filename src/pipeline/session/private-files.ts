@@ -45,7 +45,7 @@ export function openPrivateFile(path: string, flags: string): number {
 }
 
 /** Writes a whole file readable by its owner only. */
-export function writePrivateFile(path: string, text: string): void {
+export function writePrivateFile(path: string, text: string | Uint8Array): void {
   const fd = openPrivateFile(path, 'w');
   try {
     inStateFolder(path, () => writeFileSync(fd, text));

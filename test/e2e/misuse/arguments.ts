@@ -191,6 +191,26 @@ export const ARGUMENTS: Row[] = [
     stderr: /^ferry: --chunks-per-second limits a queued run: add --queue URL, or leave it out$/,
   },
   {
+    does: 'a shared state without a queue',
+    args: () => ['run', 'p.yaml', '--shared-state', 'redis://127.0.0.1:6379/0'],
+    code: 2,
+    stderr:
+      /^ferry: --shared-state is an SQS queue's: add --queue sqs:\/\/REGION\/ACCOUNT\/NAME, or leave --shared-state out$/,
+  },
+  {
+    does: 'a run on an SQS queue without the shared state its function records chunks in',
+    args: () => ['run', 'p.yaml', '--queue', 'sqs://eu-west-1/123456789012/chunks'],
+    code: 2,
+    stderr:
+      /^ferry: the SQS queue sqs:\/\/eu-west-1\/123456789012\/chunks holds chunk jobs only, and the run's shared state needs a Redis: add --shared-state redis:/,
+  },
+  {
+    does: 'a report from a queued run without the plan',
+    args: () => ['report', '--queue', 'redis://127.0.0.1:6379/0'],
+    code: 2,
+    stderr: /^ferry: ferry report --queue needs the plan file: ferry report PLAN --queue URL$/,
+  },
+  {
     does: 'a worker on a queue that is not a redis:// URL',
     args: () => ['worker', '--queue', 'http://127.0.0.1:6379/0'],
     code: 2,
