@@ -16,6 +16,7 @@
 //   json                         the document itself (whitespace-free when it had line breaks)
 //                                                                  the document's text
 //   set, array                   array of the element values       that array as JSON text
+import { isUtf8 } from 'node:buffer';
 import { formatFloat } from '../../core/values.js';
 import type { CanonicalType } from '../../core/types.js';
 import { RowRefused } from './temporal.js';
@@ -72,19 +73,20 @@ export function largeJsonField(t: CanonicalType): (v: unknown) => Buffer | undef
 }
 
 function jsonTextBytes(s: string): Buffer {
-  if (!wellFormed(s)) return Buffer.from(jsonString(s), 'utf8');
-  const text = Buffer.from(s, 'utf8');
+  return wellFormed(s) ? jsonUtf8(Buffer.from(s, 'utf8')) : Buffer.from(jsonString(s), 'utf8');
+}
+
+/** JSON.stringify's text of valid UTF-8 text, as bytes: the text between quotes, escaped in its bytes. */
+function jsonUtf8(text: Uint8Array): Buffer {
   const n = text.length;
   let size = n + 2;
   for (let i = 0; i < n; i++) size += JSON_ESCAPE_EXTRA[text[i]!]!;
+  const out = Buffer.allocUnsafe(size);
+  out[0] = out[size - 1] = 0x22;
   if (size === n + 2) {
-    const out = Buffer.allocUnsafe(size);
-    out[0] = out[n + 1] = 0x22;
     out.set(text, 1);
     return out;
   }
-  const out = Buffer.allocUnsafe(size);
-  out[0] = 0x22;
   let o = 1;
   for (let i = 0; i < n; i++) {
     const c = text[i]!;
@@ -92,8 +94,23 @@ function jsonTextBytes(s: string): Buffer {
     if (extra === 0) out[o++] = c;
     else for (let k = JSON_ESCAPE_AT[c]!, end = k + extra + 1; k < end; k++) out[o++] = JSON_ESCAPE_BYTES[k]!;
   }
-  out[o] = 0x22;
   return out;
+}
+
+/**
+ * The field bytes of a large value in a column batch (core/columns.ts bytes layout: text as its
+ * UTF-8), for `format`, straight from the batch's bytes, or undefined where the value goes by
+ * its canonical value (not large, not text or bytes, or not valid UTF-8): the same bytes as the
+ * row writer's for the same value.
+ */
+export function largeColumnField(
+  t: CanonicalType,
+  format: 'ndjson' | 'csv',
+): (value: Uint8Array) => Buffer | undefined {
+  if (t.kind === 'bytes') return (v) => (v.length >= LARGE_FIELD ? base64Bytes(v, format === 'ndjson') : undefined);
+  if ((format === 'ndjson' ? JSON_NOT_TEXT : CSV_NOT_TEXT).has(t.kind)) return () => undefined;
+  const field = format === 'ndjson' ? jsonUtf8 : csvUtf8;
+  return (v) => (v.length >= LARGE_FIELD && isUtf8(v) ? field(v) : undefined);
 }
 
 /** Removes white space outside strings (keeping everything else as written), after checking the text is JSON. */
@@ -331,17 +348,26 @@ const CSV_NOT_TEXT = new Set<CanonicalType['kind']>(['float', 'bytes', 'bool', '
 
 /**
  * csvField's UTF-8 bytes for a large text, its quotes doubled in its bytes: the replace of
- * csvField builds the text anew in pieces (four times the value's size at its peak). One loop
- * over the bytes: a copy per quote costs more than the bytes between quotes.
+ * csvField builds the text anew in pieces (four times the value's size at its peak).
  */
 function csvFieldBytes(s: string): Buffer {
-  const text = Buffer.from(s, 'utf8');
-  if (!NEEDS_QUOTES.test(s)) return text;
+  return csvUtf8(Buffer.from(s, 'utf8'));
+}
+
+/** csvField of UTF-8 text (not empty), as bytes; one loop over them: a copy per quote costs more than the bytes between. */
+function csvUtf8(text: Uint8Array): Buffer {
   const n = text.length;
   let quotes = 0;
-  for (let i = 0; i < n; i++) if (text[i] === 0x22) quotes++;
+  let special = false;
+  for (let i = 0; i < n; i++) {
+    const c = text[i]!;
+    if (c === 0x22) quotes++;
+    else if (c === 0x2c || c === 0x0a || c === 0x0d) special = true;
+  }
+  // a copy: a column batch's buffers are used again once the batch is written
+  if (quotes === 0 && !special) return Buffer.from(text);
   const out = Buffer.allocUnsafe(n + quotes + 2);
-  out[0] = 0x22;
+  out[0] = out[out.length - 1] = 0x22;
   if (quotes === 0) out.set(text, 1);
   else
     for (let i = 0, o = 1; i < n; i++) {
@@ -349,7 +375,6 @@ function csvFieldBytes(s: string): Buffer {
       out[o++] = c;
       if (c === 0x22) out[o++] = 0x22;
     }
-  out[out.length - 1] = 0x22;
   return out;
 }
 
