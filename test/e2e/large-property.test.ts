@@ -2,8 +2,9 @@
 // UTF-8 width (4-byte ones cut by nothing: one is placed across each size it is built around)
 // and random bytes, of sizes a few bytes either side of the sizes ferry's code cuts values or
 // streams at (64 KiB: a large NDJSON/CSV field and a kept reject value; 768 KiB: a base64
-// slice; 1 MiB: a text file's flush and a PostgreSQL COPY chunk's reach), from PostgreSQL and
-// MariaDB into PostgreSQL and from SQLite into NDJSON. The seed is random and printed with a
+// slice; 1 MiB: a text file's flush), from PostgreSQL and
+// MariaDB into PostgreSQL, from SQLite into NDJSON (rows), from PostgreSQL into CSV and from
+// MariaDB into NDJSON (column batches). The seed is random and printed with a
 // failure (FERRY_TEST_SEED repeats a run).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -88,6 +89,9 @@ const PAIRS: { from: Engine; to: string; target: (name: string) => Promise<strin
   { from: 'postgres', to: 'postgres', target: (name) => freshDb('postgres', name) },
   { from: 'mysql', to: 'postgres', target: (name) => freshDb('postgres', name) },
   { from: 'sqlite', to: 'ndjson', target: async () => `file:${tmpDir('ferry-large-property-')}?format=ndjson` },
+  // NDJSON and CSV from column batches: large fields escaped from the source's bytes
+  { from: 'postgres', to: 'csv', target: async () => `file:${tmpDir('ferry-large-property-')}?format=csv` },
+  { from: 'mysql', to: 'ndjson', target: async () => `file:${tmpDir('ferry-large-property-')}?format=ndjson` },
 ];
 
 describe(`random large values round-trip exactly (seed ${SEED})`, () => {
