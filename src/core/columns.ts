@@ -375,7 +375,7 @@ export function sliceColumns(batch: ColumnBatch, from: number, to: number): Colu
 }
 
 /** The canonical value of a column's k-th non-null value, read back from its layout. */
-function columnValue(v: ColumnVector, k: number, t: CanonicalType): unknown {
+export function columnValue(v: ColumnVector, k: number, t: CanonicalType): unknown {
   const buf = Buffer.from(v.data.buffer, v.data.byteOffset, v.data.byteLength);
   switch (v.layout) {
     case 'int32': {

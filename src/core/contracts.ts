@@ -409,6 +409,12 @@ export interface Target {
   prepare(table: TargetTable, ifExists: IfExists): Promise<void>;
   /** writes one chunk atomically: all rows, or (isolate) all rows but the returned rejects */
   writeChunk(chunk: ChunkWrite, batches: AsyncIterable<RowBatch>): Promise<WriteResult>;
+  /**
+   * an isolated writeChunk() costs this target no more than one that is not (it writes without
+   * transactions and knows most refused rows before sending them): the pipeline isolates every
+   * chunk from its first attempt, so a chunk with a refused row is not read a second time
+   */
+  readonly isolatesFree?: boolean;
   /** whether writeColumns() takes this table: every column has a layout this target writes as it is */
   takesColumns?(table: TargetTable): boolean;
   /**

@@ -60,11 +60,13 @@ targetContract('objectstore: folder, parquet', {
 targetContract('objectstore: folder, ndjson.gz', {
   open: () => open(`file:${tmpDir('ferry-os-')}?format=ndjson&compression=gzip`),
   floatSpecials: true,
+  columns: true,
   enforcesUniqueKeys: false,
 });
 targetContract('objectstore: folder, csv', {
   open: () => open(`file:${tmpDir('ferry-os-')}`, { format: 'csv' }),
   floatSpecials: true,
+  columns: true,
   enforcesUniqueKeys: false,
 });
 targetContract('objectstore: s3, parquet', {

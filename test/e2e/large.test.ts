@@ -7,22 +7,15 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parseType } from '../../src/core/types.js';
 import { runPlan } from '../../src/pipeline/copy/run.js';
 import { verifyPlan } from '../../src/pipeline/verify/verify.js';
 import { startDynalite, type LocalDynamo } from '../connectors/dynamodb-local.js';
-import { batchesOf, collect, foundTable, tableFor } from '../contract/target-contract.js';
-import type { EdgeColumn } from '../fixtures/edge.js';
 import { largeBytes, largeText } from '../fixtures/large.js';
 import { tmpDir } from '../helpers.js';
-import { ENGINES, freshDb, open, planFor, type Engine } from './support.js';
+import { largeSource, readBack, sameValue } from './large-support.js';
+import { ENGINES, freshDb, planFor, type Engine } from './support.js';
 
 const MIB = 1 << 20;
-const columns: EdgeColumn[] = [
-  { name: 'id', type: parseType('int32') },
-  { name: 't', type: parseType('text') },
-  { name: 'b', type: parseType('bytes') },
-];
 // two large rows with small ones between them, so that rows of every size follow one another
 const rows: unknown[][] = [
   [1, largeText(3 * MIB, 7), largeBytes(2 * MIB, 7)],
@@ -30,53 +23,6 @@ const rows: unknown[][] = [
   [3, null, null],
   [4, largeText(2 * MIB + 3, 11), largeBytes(MIB + 5, 11)],
 ];
-
-/** Where the first difference is, without printing megabytes. */
-function sameValue(actual: unknown, expected: unknown, what: string): void {
-  if (expected === null) return assert.equal(actual, null, what);
-  if (typeof expected === 'string') {
-    assert.equal(typeof actual, 'string', `${what} is text`);
-    const a = actual as string;
-    if (a === expected) return;
-    let i = 0;
-    while (i < a.length && a[i] === expected[i]) i++;
-    assert.fail(
-      `${what}: ${a.length} characters where ${expected.length} were written, first different at ${i}: ${JSON.stringify(a.slice(i, i + 20))}`,
-    );
-  }
-  assert.ok(actual instanceof Uint8Array, `${what} is bytes`);
-  const a = Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength);
-  const e = Buffer.from(expected as Uint8Array);
-  if (a.equals(e)) return;
-  let i = 0;
-  while (i < a.length && a[i] === e[i]) i++;
-  assert.fail(`${what}: ${a.length} bytes where ${e.length} were written, first different at ${i}`);
-}
-
-async function largeSource(engine: Engine, name: string, data = rows): Promise<string> {
-  const url = await freshDb(engine, name);
-  const conn = await open(url);
-  try {
-    const table = tableFor(conn, 'doc', columns);
-    await conn.target!().prepare(table, 'drop');
-    await conn.target!().writeChunk({ table, range: {}, replace: false, isolate: false }, batchesOf(data));
-  } finally {
-    await conn.close();
-  }
-  return url;
-}
-
-/** The rows of the target's table, as the target reads them back, in key order. */
-async function readBack(url: string): Promise<unknown[][]> {
-  const conn = await open(url);
-  try {
-    const table = await foundTable(conn, 'doc', columns);
-    const back = await collect(conn.target!().readBack(table, {}, 2));
-    return back.sort((a, b) => Number(a[0]) - Number(b[0]));
-  } finally {
-    await conn.close();
-  }
-}
 
 const TARGETS: { name: string; url: (from: Engine) => Promise<string> }[] = [
   ...ENGINES.map((to) => ({ name: to, url: (from: Engine) => freshDb(to, `ferry_large_${from}_${to}`) })),
@@ -90,7 +36,7 @@ for (const from of ENGINES)
   describe(`large values from ${from}`, () => {
     let source: string;
     before(async () => {
-      source = await largeSource(from, `ferry_large_${from}_src`);
+      source = await largeSource(from, `ferry_large_${from}_src`, rows);
     });
 
     for (const to of TARGETS)
@@ -147,7 +93,7 @@ describe('large values into DynamoDB', () => {
   after(async () => dynamo.stop());
 
   test('rows of several MiB are rejected with their size, kept in bounded records that verify tells apart', async () => {
-    const source = await largeSource('postgres', 'ferry_large_dynamodb_src');
+    const source = await largeSource('postgres', 'ferry_large_dynamodb_src', rows);
     const { file, dir } = await planFor(source, dynamo.url, (p) => (p.settings.maxRejects = 2));
     const run = await runPlan(file);
     assert.equal(run.rejects, 2);

@@ -63,6 +63,8 @@ function maxValueBytes(c: Column): number | undefined {
 }
 
 export class DynamoTarget implements Target {
+  /** items go out without a transaction, each checked before it is sent (see writer.ts) */
+  readonly isolatesFree = true;
   /** indexes every table plan of the run declares, by DynamoDB table (check() sees the whole plan first) */
   private readonly planIndexes = new Map<string, IndexLayout[]>();
   /** entities whose keys may meet another entity's in a shared table, by "table\0entity" */

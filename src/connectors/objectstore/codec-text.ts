@@ -16,6 +16,7 @@
 //   json                         the document itself (whitespace-free when it had line breaks)
 //                                                                  the document's text
 //   set, array                   array of the element values       that array as JSON text
+import { isUtf8 } from 'node:buffer';
 import { formatFloat } from '../../core/values.js';
 import type { CanonicalType } from '../../core/types.js';
 import { RowRefused } from './temporal.js';
@@ -30,10 +31,27 @@ const jsonString = (s: string) => JSON.stringify(s);
 /** The kinds jsonEncoder writes otherwise than as the quoted text of the value. */
 const JSON_NOT_TEXT = new Set<CanonicalType['kind']>(['int', 'year', 'float', 'bool', 'bytes', 'json', 'set', 'array']);
 
-/** the escapes of the bytes JSON escapes in a string (ASCII: never inside a multi-byte character) */
-const JSON_ESCAPES: (Buffer | undefined)[] = Array.from({ length: 0x80 }, (_, c) =>
-  c < 0x20 || c === 0x22 || c === 0x5c ? Buffer.from(JSON.stringify(String.fromCharCode(c)).slice(1, -1)) : undefined,
-);
+/**
+ * The escapes of the bytes JSON escapes in a string, all ASCII (never inside a multi-byte
+ * character): JSON_ESCAPE_AT[c] is where byte c's escape starts in JSON_ESCAPE_BYTES, and
+ * JSON_ESCAPE_EXTRA[c] how many bytes it adds (0: the byte stands for itself). Typed arrays, so
+ * the loops over a value's bytes stay monomorphic.
+ */
+const JSON_ESCAPE_EXTRA = new Uint8Array(256);
+const JSON_ESCAPE_AT = new Uint16Array(256);
+const JSON_ESCAPE_BYTES = ((): Buffer => {
+  const escapes: Buffer[] = [];
+  let at = 0;
+  for (let c = 0; c < 0x80; c++) {
+    if (!(c < 0x20 || c === 0x22 || c === 0x5c)) continue;
+    const escape = Buffer.from(JSON.stringify(String.fromCharCode(c)).slice(1, -1));
+    JSON_ESCAPE_EXTRA[c] = escape.length - 1;
+    JSON_ESCAPE_AT[c] = at;
+    escapes.push(escape);
+    at += escape.length;
+  }
+  return Buffer.concat(escapes);
+})();
 
 /** String.prototype.isWellFormed (ES2024, in Node 20) */
 const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
@@ -55,24 +73,44 @@ export function largeJsonField(t: CanonicalType): (v: unknown) => Buffer | undef
 }
 
 function jsonTextBytes(s: string): Buffer {
-  if (!wellFormed(s)) return Buffer.from(jsonString(s), 'utf8');
-  const text = Buffer.from(s, 'utf8');
-  let size = text.length + 2;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c < 0x80 && JSON_ESCAPES[c]) size += JSON_ESCAPES[c].length - 1;
-  }
+  return wellFormed(s) ? jsonUtf8(Buffer.from(s, 'utf8')) : Buffer.from(jsonString(s), 'utf8');
+}
+
+/** JSON.stringify's text of valid UTF-8 text, as bytes: the text between quotes, escaped in its bytes. */
+function jsonUtf8(text: Uint8Array): Buffer {
+  const n = text.length;
+  let size = n + 2;
+  for (let i = 0; i < n; i++) size += JSON_ESCAPE_EXTRA[text[i]!]!;
   const out = Buffer.allocUnsafe(size);
-  out[0] = 0x22;
-  let o = 1;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    const escape = c < 0x80 ? JSON_ESCAPES[c] : undefined;
-    if (escape) o += escape.copy(out, o);
-    else out[o++] = c;
+  out[0] = out[size - 1] = 0x22;
+  if (size === n + 2) {
+    out.set(text, 1);
+    return out;
   }
-  out[o] = 0x22;
+  let o = 1;
+  for (let i = 0; i < n; i++) {
+    const c = text[i]!;
+    const extra = JSON_ESCAPE_EXTRA[c]!;
+    if (extra === 0) out[o++] = c;
+    else for (let k = JSON_ESCAPE_AT[c]!, end = k + extra + 1; k < end; k++) out[o++] = JSON_ESCAPE_BYTES[k]!;
+  }
   return out;
+}
+
+/**
+ * The field bytes of a large value in a column batch (core/columns.ts bytes layout: text as its
+ * UTF-8), for `format`, straight from the batch's bytes, or undefined where the value goes by
+ * its canonical value (not large, not text or bytes, or not valid UTF-8): the same bytes as the
+ * row writer's for the same value.
+ */
+export function largeColumnField(
+  t: CanonicalType,
+  format: 'ndjson' | 'csv',
+): (value: Uint8Array) => Buffer | undefined {
+  if (t.kind === 'bytes') return (v) => (v.length >= LARGE_FIELD ? base64Bytes(v, format === 'ndjson') : undefined);
+  if ((format === 'ndjson' ? JSON_NOT_TEXT : CSV_NOT_TEXT).has(t.kind)) return () => undefined;
+  const field = format === 'ndjson' ? jsonUtf8 : csvUtf8;
+  return (v) => (v.length >= LARGE_FIELD && isUtf8(v) ? field(v) : undefined);
 }
 
 /** Removes white space outside strings (keeping everything else as written), after checking the text is JSON. */
@@ -313,21 +351,30 @@ const CSV_NOT_TEXT = new Set<CanonicalType['kind']>(['float', 'bytes', 'bool', '
  * csvField builds the text anew in pieces (four times the value's size at its peak).
  */
 function csvFieldBytes(s: string): Buffer {
-  const text = Buffer.from(s, 'utf8');
-  if (!NEEDS_QUOTES.test(s)) return text;
+  return csvUtf8(Buffer.from(s, 'utf8'));
+}
+
+/** csvField of UTF-8 text (not empty), as bytes; one loop over them: a copy per quote costs more than the bytes between. */
+function csvUtf8(text: Uint8Array): Buffer {
+  const n = text.length;
   let quotes = 0;
-  for (let p = text.indexOf(0x22); p >= 0; p = text.indexOf(0x22, p + 1)) quotes++;
-  const out = Buffer.allocUnsafe(text.length + quotes + 2);
-  out[0] = 0x22;
-  let o = 1;
-  let from = 0;
-  for (let p = text.indexOf(0x22); p >= 0; p = text.indexOf(0x22, p + 1)) {
-    o += text.copy(out, o, from, p + 1);
-    out[o++] = 0x22;
-    from = p + 1;
+  let special = false;
+  for (let i = 0; i < n; i++) {
+    const c = text[i]!;
+    if (c === 0x22) quotes++;
+    else if (c === 0x2c || c === 0x0a || c === 0x0d) special = true;
   }
-  o += text.copy(out, o, from);
-  out[o] = 0x22;
+  // a copy: a column batch's buffers are used again once the batch is written
+  if (quotes === 0 && !special) return Buffer.from(text);
+  const out = Buffer.allocUnsafe(n + quotes + 2);
+  out[0] = out[out.length - 1] = 0x22;
+  if (quotes === 0) out.set(text, 1);
+  else
+    for (let i = 0, o = 1; i < n; i++) {
+      const c = text[i]!;
+      out[o++] = c;
+      if (c === 0x22) out[o++] = 0x22;
+    }
   return out;
 }
 

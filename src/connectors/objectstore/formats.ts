@@ -5,6 +5,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip, createGzip, type Gzip } from 'node:zlib';
+import { columnValue, type ColumnBatch } from '../../core/columns.js';
 import type { Column } from '../../core/types.js';
 import type { RandomAccess } from '../../stores/store.js';
 import {
@@ -15,6 +16,7 @@ import {
   jsonDecoder,
   jsonEncoder,
   LARGE_FIELD,
+  largeColumnField,
   largeCsvField,
   largeJsonField,
   ndjsonMembers,
@@ -42,6 +44,8 @@ export interface FormatSettings {
 /** One file being written; add() is synchronous, the caller awaits flush when needsFlush is set. */
 export interface FormatWriter {
   add(row: unknown[]): void;
+  /** NDJSON and CSV: the next row of a column batch (Parquet takes column batches on its encoding thread) */
+  addColumnRow?(at: ColumnRows): void;
   needsFlush: boolean;
   flushRowGroup(): Promise<void>;
   finish(): Promise<WrittenFile>;
@@ -59,6 +63,20 @@ export function extension(s: Pick<FormatSettings, 'format' | 'gzip'>): string {
 
 const TEXT_FLUSH_BYTES = 1 << 20;
 
+/** How far a column batch is written: its next row, and each column's next non-null value (a batch may span files). */
+export class ColumnRows {
+  row = 0;
+  readonly next: Int32Array;
+
+  constructor(readonly batch: ColumnBatch) {
+    this.next = new Int32Array(batch.columns.length);
+  }
+
+  get done(): boolean {
+    return this.row >= this.batch.rows;
+  }
+}
+
 /** NDJSON or CSV: each row becomes one line (built whole, so a refused row writes nothing). */
 class TextFileWriter implements FormatWriter {
   private pending = '';
@@ -73,11 +91,17 @@ class TextFileWriter implements FormatWriter {
    * bytes in turn, starting and ending with line text; throws RowRefused for a row this file cannot take
    */
   readonly encodeRow: (row: unknown[]) => string | (string | Buffer)[];
+  /** a line from its fields: field(i) is column i's text or bytes as the line holds it, null for NULL */
+  private readonly line: (field: (i: number) => string | Buffer | null) => string | (string | Buffer)[];
+  /** column i's field of a non-NULL canonical value */
+  private readonly fieldOf: ((v: unknown) => string | Buffer)[];
+  /** column i's field of a large value in a column batch, from its bytes (see largeColumnField) */
+  private readonly columnField: ((value: Uint8Array) => Buffer | undefined)[];
   private readonly gz?: Gzip;
   private readonly done?: Promise<void>;
 
   constructor(
-    columns: Column[],
+    private readonly columns: Column[],
     format: 'ndjson' | 'csv',
     gzip: boolean,
     level: number | undefined,
@@ -86,24 +110,23 @@ class TextFileWriter implements FormatWriter {
     const required = columns.map((c) => !c.nullable);
     const names = columns.map((c) => c.name);
     const nullRefused = (i: number) => new RowRefused(`column ${names[i]} cannot be NULL`);
+    this.columnField = columns.map((c) => largeColumnField(c.type, format));
     if (format === 'ndjson') {
       const keys = names.map((n, i) => `${i === 0 ? '{' : ','}${JSON.stringify(n)}:`);
       const encoders = columns.map((c) => jsonEncoder(c.type));
       const large = columns.map((c) => largeJsonField(c.type));
-      this.encodeRow = (row) => {
+      this.fieldOf = columns.map((_, i) => (v) => large[i]!(v) ?? encoders[i]!(v));
+      this.line = (field) => {
         let line = '';
         let pieces: (string | Buffer)[] | undefined;
         for (let i = 0; i < keys.length; i++) {
-          const v = row[i];
-          if (v === null || v === undefined) {
+          const f = field(i);
+          if (f === null) {
             if (required[i]) throw nullRefused(i);
             line += keys[i] + 'null';
-            continue;
-          }
-          const field = large[i]!(v) ?? encoders[i]!(v);
-          if (typeof field === 'string' && field.length < LARGE_FIELD) line += keys[i] + field;
+          } else if (typeof f === 'string' && f.length < LARGE_FIELD) line += keys[i] + f;
           else {
-            (pieces ??= []).push(line + keys[i], typeof field === 'string' ? Buffer.from(field, 'utf8') : field);
+            (pieces ??= []).push(line + keys[i], typeof f === 'string' ? Buffer.from(f, 'utf8') : f);
             line = '';
           }
         }
@@ -114,20 +137,18 @@ class TextFileWriter implements FormatWriter {
       const encoders = columns.map((c) => csvEncoder(c.type));
       const large = columns.map((c) => largeCsvField(c.type));
       this.pending = names.map(csvField).join(',') + '\r\n';
-      this.encodeRow = (row) => {
+      this.fieldOf = columns.map((_, i) => (v) => large[i]!(v) ?? csvField(encoders[i]!(v)));
+      this.line = (field) => {
         let line = '';
         let pieces: (string | Buffer)[] | undefined;
         for (let i = 0; i < encoders.length; i++) {
           if (i > 0) line += ',';
-          const v = row[i];
-          if (v === null || v === undefined) {
+          const f = field(i);
+          if (f === null) {
             if (required[i]) throw nullRefused(i);
-            continue;
-          }
-          const field = large[i]!(v) ?? encoders[i]!(v);
-          if (typeof field === 'string' && field.length < LARGE_FIELD) line += csvField(field);
+          } else if (typeof f === 'string' && f.length < LARGE_FIELD) line += f;
           else {
-            (pieces ??= []).push(line, typeof field === 'string' ? Buffer.from(csvField(field), 'utf8') : field);
+            (pieces ??= []).push(line, typeof f === 'string' ? Buffer.from(f, 'utf8') : f);
             line = '';
           }
         }
@@ -135,6 +156,11 @@ class TextFileWriter implements FormatWriter {
         return pieces ? [...pieces, line] : line;
       };
     }
+    this.encodeRow = (row) =>
+      this.line((i) => {
+        const v = row[i];
+        return v === null || v === undefined ? null : this.fieldOf[i]!(v);
+      });
     if (gzip) {
       this.gz = createGzip({ level });
       const out = new Writable({
@@ -149,7 +175,32 @@ class TextFileWriter implements FormatWriter {
   }
 
   add(row: unknown[]): void {
-    const line = this.encodeRow(row);
+    this.addLine(this.encodeRow(row));
+  }
+
+  /**
+   * The next row of a column batch: a large text or bytes value is escaped or encoded from the
+   * batch's bytes (never a JavaScript string); every other value is written from its canonical
+   * value, as add() writes it.
+   */
+  addColumnRow(at: ColumnRows): void {
+    const { columns } = at.batch;
+    const r = at.row++;
+    this.addLine(
+      this.line((i) => {
+        const v = columns[i]!;
+        if (v.nulls?.[r]) return null;
+        const k = at.next[i]!++;
+        if (v.layout === 'bytes') {
+          const large = this.columnField[i]!(v.data.subarray(v.offsets![k]! + 4, v.offsets![k + 1]!));
+          if (large) return large;
+        }
+        return this.fieldOf[i]!(columnValue(v, k, this.columns[i]!.type));
+      }),
+    );
+  }
+
+  private addLine(line: string | (string | Buffer)[]): void {
     if (typeof line === 'string') this.pending += line;
     else
       for (const piece of line)

@@ -69,16 +69,17 @@ export class TableLayout {
 }
 
 /**
- * Whether the table can be written from column batches: Parquet without partitions, every
- * column with a layout its leaf takes as it is (parquet/columns.ts), and repeated primary keys
- * found in columns (one integer key column).
+ * Whether the table can be written from column batches: no partitions, repeated primary keys
+ * found in columns (one integer key column), and for Parquet every column with a layout its
+ * leaf takes as it is (parquet/columns.ts); NDJSON and CSV take every layout (formats.ts).
  */
 function takesColumns(layout: TableLayout): boolean {
   const { table } = layout;
-  if (layout.settings.format !== 'parquet' || layout.partitions.length > 0) return false;
+  if (layout.partitions.length > 0) return false;
   const unique = layout.uniqueIndexes;
   if (unique && (unique.length !== 1 || !INTEGER_LAYOUTS.includes(columnLayout(table.columns[unique[0]!]!.type)!)))
     return false;
+  if (layout.settings.format !== 'parquet') return table.columns.every((c) => columnLayout(c.type) !== undefined);
   return flatColumnAppenders(table.columns) !== undefined;
 }
 

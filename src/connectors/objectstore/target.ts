@@ -61,7 +61,7 @@ import { ColumnChunkFiles } from './column-files.js';
 import { DuplicateKeys, IntegerKeys } from './duplicate-keys.js';
 import { encodeColumns } from './parquet/encode-thread.js';
 import { tableFindings } from './findings.js';
-import { readFile, rowChecker } from './formats.js';
+import { ColumnRows, readFile, rowChecker } from './formats.js';
 import { inRange, overlaps, sameRange } from './keys.js';
 import { schemaDocument, TableLayout, type TargetSettings } from './layout.js';
 import { yearLimit } from './parquet/columns.js';
@@ -249,12 +249,57 @@ export class ObjectStoreTarget implements Target {
     return this.layout(table).columnar;
   }
 
-  /** Column batches go to the encoding thread (parquet/encode-thread.ts); this thread reads on. */
   async writeColumns(chunk: ChunkWrite, batches: AsyncIterable<ColumnBatch>): Promise<WriteResult> {
-    const { table, range } = chunk;
-    const layout = this.layout(table);
+    const layout = this.layout(chunk.table);
     if (!layout.columnar)
-      throw new FerryError('INTERNAL', `table ${table.name} cannot be written from columns`, 'report this');
+      throw new FerryError('INTERNAL', `table ${chunk.table.name} cannot be written from columns`, 'report this');
+    return layout.settings.format === 'parquet'
+      ? this.parquetColumns(layout, chunk, batches)
+      : this.textColumns(layout, chunk, batches);
+  }
+
+  /** NDJSON and CSV from column batches, rolled over into files as writeChunk rolls rows. */
+  private async textColumns(
+    layout: TableLayout,
+    chunk: ChunkWrite,
+    batches: AsyncIterable<ColumnBatch>,
+  ): Promise<WriteResult> {
+    const { table, range } = chunk;
+    const id = chunkId(range);
+    this.changed(layout.dir);
+    if (chunk.replace) await this.records.remove(layout.dir, id);
+    const files = new ChunkFiles(this.store, layout, id, 1, this.chunkMetadata(table, id));
+    const repeatedKey = repeatedKeyCheck(layout);
+    let rows = 0;
+    let written: FileEntry[];
+    try {
+      let f = files.fileOf('');
+      for await (const batch of batches) {
+        repeatedKey?.(batch);
+        for (const at = new ColumnRows(batch); !at.done;) {
+          f.writer.addColumnRow!(at);
+          rows++;
+          if (f.writer.needsFlush && (await files.flush(f))) f = files.fileOf('');
+        }
+        // the lines hold copies of what they took from the batch
+        batch.recycle?.();
+      }
+      written = await files.finish(true);
+    } catch (err) {
+      await files.abort();
+      throw writeError(err, table.name);
+    }
+    await this.commitChunk(layout, chunk, { chunk: id, range, rows, files: written });
+    return { rows, rejects: [] };
+  }
+
+  /** Column batches go to the encoding thread (parquet/encode-thread.ts); this thread reads on. */
+  private async parquetColumns(
+    layout: TableLayout,
+    chunk: ChunkWrite,
+    batches: AsyncIterable<ColumnBatch>,
+  ): Promise<WriteResult> {
+    const { table, range } = chunk;
     const id = chunkId(range);
     this.changed(layout.dir);
     if (chunk.replace) await this.records.remove(layout.dir, id);
@@ -274,19 +319,12 @@ export class ObjectStoreTarget implements Target {
       },
       files,
     );
-    const keyIndex = layout.uniqueIndexes?.[0];
-    const keys = keyIndex === undefined ? undefined : new IntegerKeys();
+    const repeatedKey = repeatedKeyCheck(layout);
     let rows = 0;
     let written: FileEntry[];
     try {
       for await (const batch of batches) {
-        const repeated = keys?.repeated(batch.columns[keyIndex!]!);
-        if (repeated !== undefined)
-          throw new FerryError(
-            'WRITE_FAILED',
-            `${table.name}: duplicate primary key (${table.primaryKey.join(', ')}) = (${String(repeated)})`,
-            'remove the duplicate rows in the source, or the primary key from the plan',
-          );
+        repeatedKey?.(batch);
         await stream.send(batch);
         rows += batch.rows;
         // the thread has a copy of its values
@@ -698,4 +736,21 @@ export class ObjectStoreTarget implements Target {
     }
     return tables;
   }
+}
+
+/** For a table whose primary key the chunk's column batches must hold once: throws at a key seen before. */
+function repeatedKeyCheck(layout: TableLayout): ((batch: ColumnBatch) => void) | undefined {
+  const keyIndex = layout.uniqueIndexes?.[0];
+  if (keyIndex === undefined) return undefined;
+  const keys = new IntegerKeys();
+  const { table } = layout;
+  return (batch) => {
+    const repeated = keys.repeated(batch.columns[keyIndex]!);
+    if (repeated !== undefined)
+      throw new FerryError(
+        'WRITE_FAILED',
+        `${table.name}: duplicate primary key (${table.primaryKey.join(', ')}) = (${String(repeated)})`,
+        'remove the duplicate rows in the source, or the primary key from the plan',
+      );
+  };
 }

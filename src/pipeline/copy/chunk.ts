@@ -3,7 +3,7 @@
 // engine's own bytes first, when both sides name the same raw format (and nothing watches the
 // rows: no sample, tap or throttle), then column batches, when both sides speak them; else
 // rows, with transient errors retried; a chunk the target refuses is written again row by row
-// to isolate the rows it refuses.
+// to isolate the rows it refuses (from the first attempt where isolating costs the target nothing).
 import { sliceColumns, type ColumnBatch } from '../../core/columns.js';
 import type { ReadView, Reject, Source, SourceTable, Target, TargetTable, WriteResult } from '../../core/contracts.js';
 import { FerryError, isTransient } from '../../core/errors.js';
@@ -176,10 +176,11 @@ export async function copyChunk(path: CopyPath, job: ChunkJob): Promise<ChunkRes
 
   const fast = (await rawAttempt()) ?? (await columnAttempt());
   if (fast) return fast;
+  const isolateFirst = path.target.isolatesFree === true;
   try {
-    return await withRetries(job.label, path.log, path.retries, () => rowAttempt(false));
+    return await withRetries(job.label, path.log, path.retries, () => rowAttempt(isolateFirst));
   } catch (e) {
-    if (isTransient(e) || !(e instanceof FerryError) || e.code !== 'WRITE_FAILED') throw e;
+    if (isolateFirst || isTransient(e) || !(e instanceof FerryError) || e.code !== 'WRITE_FAILED') throw e;
     path.log.info(
       { table: m.target.name, chunk: job.label, err: e.message },
       'chunk refused by the target; writing row by row to isolate the refused rows',
