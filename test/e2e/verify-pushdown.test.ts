@@ -8,7 +8,17 @@ import Database from 'better-sqlite3';
 import { RangeDigestBuilder } from '../../src/core/range-digest.js';
 import { runPlan } from '../../src/pipeline/copy/run.js';
 import { openSession } from '../../src/pipeline/session/session.js';
-import { digestGroups, engineForms, sourcePushes, targetPushes } from '../../src/pipeline/verify/range-digests.js';
+import {
+  columnsOnBothSides,
+  digestGroups,
+  engineForms,
+  sourcePushes,
+  sourceSide,
+  targetPushes,
+  targetSide,
+} from '../../src/pipeline/verify/range-digests.js';
+import type { Digest } from '../../src/core/digest.js';
+import type { KeyRange } from '../../src/core/types.js';
 import { verifyPlan } from '../../src/pipeline/verify/verify.js';
 import { freshMysql, freshPg, freshSqlite, mysqlExec, pgExec } from '../helpers.js';
 import { planFor } from './support.js';
@@ -127,21 +137,26 @@ function tamper(engine: 'postgres' | 'mysql'): { sql: string[]; expect: RegExp[]
 
 /**
  * The columns the pair digests in the databases (empty: none), as verify chooses them, whether
- * the source digests them in its own, and the hash the databases use.
+ * the source digests them in its own, the hash the databases use, and whether ferry digests
+ * column batches of both sides instead.
  */
-async function pushedColumns(file: string): Promise<{ columns: string[]; bySource: boolean; hash: string }> {
+async function pushedColumns(
+  file: string,
+): Promise<{ columns: string[]; bySource: boolean; hash: string; fromColumns: boolean }> {
   const session = await openSession(file);
   const view = await session.reader.snapshot(1);
   try {
     const m = session.waves.flat()[0]!;
     const bySource = sourcePushes(session.reader, m, false);
     const forms = await engineForms(session.reader, session.writer, m, view, false);
-    const g = digestGroups(m, bySource, targetPushes(session.writer, m), forms);
-    const columns = g.pushed ? g.groups[0]! : [];
+    const columns = columnsOnBothSides(session.reader, session.writer, m, false);
+    const g = digestGroups(m, bySource, targetPushes(session.writer, m), forms, columns);
+    const pushed = g.pushed && !g.fromColumns ? g.groups[0]! : [];
     return {
-      columns: columns.map((i) => m.target.columns[i]!.name),
-      bySource: bySource !== undefined && columns.every((i) => g.hash === 'engine' || bySource(i)),
+      columns: pushed.map((i) => m.target.columns[i]!.name),
+      bySource: bySource !== undefined && pushed.every((i) => g.hash === 'engine' || bySource(i)),
       hash: g.hash,
+      fromColumns: g.fromColumns === true,
     };
   } finally {
     await view.release();
@@ -149,25 +164,59 @@ async function pushedColumns(file: string): Promise<{ columns: string[]; bySourc
   }
 }
 
+/**
+ * The whole table's digests as verify's first pass takes them on each side (in the databases,
+ * from column batches), and as it takes them again from rows read whole.
+ */
+async function firstPass(file: string): Promise<{ source: Digest[]; target: Digest[]; rows: Digest[] }> {
+  const session = await openSession(file);
+  const view = await session.reader.snapshot(1);
+  try {
+    const m = session.waves.flat()[0]!;
+    const forms = await engineForms(session.reader, session.writer, m, view, false);
+    const columns = columnsOnBothSides(session.reader, session.writer, m, false);
+    const g = digestGroups(m, sourcePushes(session.reader, m, false), targetPushes(session.writer, m), forms, columns);
+    async function* rows(range: KeyRange) {
+      for await (const b of session.reader.read(m.source, range, view, 500)) yield m.mapBatch(b, []);
+    }
+    const options = { source: session.reader, view, mapping: m, rows, refusedRows: false, batchRows: 500 };
+    const src = sourceSide(options, g);
+    const tgt = targetSide(session.writer, m, g, 500);
+    return { source: await src.digests({}), target: await tgt.digests({}), rows: await src.inFerry({}) };
+  } finally {
+    await view.release();
+    await session.close();
+  }
+}
+
 const CANONICAL = ['id', 'i', 'd', 'b', 'c', 's', 'dt', 'ts', 'bin', 'z'];
-const PAIRS: [Engine, 'postgres' | 'mysql', string[], string][] = [
+const PAIRS: [Engine, 'postgres' | 'mysql', string[], string, boolean][] = [
   // one engine on both sides: every column in both databases, by the engine's own hash
-  ['postgres', 'postgres', ['id', 'i', 'd', 'b', 'c', 's', 'dt', 'ts', 'bin', 'f', 'j', 'z'], 'engine'],
-  // across engines: floats and JSON are digested in ferry; everything else in both databases
-  ['mysql', 'postgres', CANONICAL, 'canonical'],
-  ['postgres', 'mysql', CANONICAL, 'canonical'],
+  ['postgres', 'postgres', ['id', 'i', 'd', 'b', 'c', 's', 'dt', 'ts', 'bin', 'f', 'j', 'z'], 'engine', false],
+  // both sides read column batches: ferry digests them, the databases only read
+  ['mysql', 'postgres', [], 'canonical', true],
+  // across engines otherwise: floats and JSON are digested in ferry; everything else in both databases
+  ['postgres', 'mysql', CANONICAL, 'canonical', false],
   // SQLite's values are of any class (the mapping converts them): its side digests in ferry, PostgreSQL's in SQL
-  ['sqlite', 'postgres', CANONICAL, 'canonical'],
+  ['sqlite', 'postgres', CANONICAL, 'canonical', false],
 ];
 
-for (const [from, to, pushed, hash] of PAIRS) {
+for (const [from, to, pushed, hash, fromColumns] of PAIRS) {
   test(`${from} → ${to}: verify pushed down matches, then finds every difference`, async () => {
     const src = await source(from, `ferry_vpd_${from}_${to}_s`);
     const dst = await fresh(to, `ferry_vpd_${from}_${to}_t`);
     const { file } = await planFor(src, dst, () => {}, { rowsPerChunk: 1000 });
     const run = await runPlan(file);
     assert.equal(run.rejects, 0);
-    assert.deepEqual(await pushedColumns(file), { columns: pushed, bySource: from !== 'sqlite', hash });
+    assert.deepEqual(await pushedColumns(file), { columns: pushed, bySource: from !== 'sqlite', hash, fromColumns });
+    // the first pass's digests agree on both sides (no range compared again from rows); those
+    // summed from the databases' canonical row hashes are the very ones ferry takes from rows
+    // (the engine's hash and the column hash are not the rows')
+    const pass = await firstPass(file);
+    assert.equal(pass.source[0]!.rows, ROWS);
+    assert.deepEqual(pass.target, pass.source);
+    if (hash === 'canonical' && !fromColumns) assert.deepEqual(pass.rows, pass.source);
+    else assert.notDeepEqual(pass.rows, pass.source);
 
     const clean = await verifyPlan(file);
     assert.ok(clean.ok, JSON.stringify(clean.tables));
@@ -209,7 +258,7 @@ test('postgres → postgres: the engine hash finds a difference in each type it 
   const { file } = await planFor(src, dst, () => {}, { rowsPerChunk: 1000 });
   assert.equal((await runPlan(file)).rejects, 0);
   const all = ['id', 'tz', 'iv', 'e', 'arr', 'js', 'r', 'u', 't', 'n', 'x'];
-  assert.deepEqual(await pushedColumns(file), { columns: all, bySource: true, hash: 'engine' });
+  assert.deepEqual(await pushedColumns(file), { columns: all, bySource: true, hash: 'engine', fromColumns: false });
   const clean = await verifyPlan(file);
   assert.ok(clean.ok, JSON.stringify(clean.tables));
 
