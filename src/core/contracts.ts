@@ -445,11 +445,6 @@ export interface Target {
   addForeignKeys(table: TargetTable): Promise<void>;
   /** rows of a range as canonical values of the target columns, for verify */
   readBack(table: TargetTable, range: KeyRange, batchRows: number): AsyncIterable<RowBatch>;
-  /**
-   * readBack() as column batches (core/columns.ts), for verify; undefined when a column of the
-   * table has no columnar form here. A value met that has none fails the read.
-   */
-  readBackColumns?(table: TargetTable, range: KeyRange, batchRows: number): AsyncIterable<ColumnBatch> | undefined;
   count(table: TargetTable, range: KeyRange): Promise<number>;
   /** Source.digestsColumn, for a column of a target table (`as`: its own type) */
   digestsColumn?(column: Column, as: CanonicalType): boolean;

@@ -81,7 +81,7 @@ function ferryHash(s: string): void {
 export type RowHash = 'canonical' | 'ferry';
 
 /** The sum modulo 2^64 of row hashes, as its high and low words, and the rows counted. */
-export class RowHashSum {
+class HashSum {
   private high = 0;
   private low = 0;
   rows = 0;
@@ -99,7 +99,7 @@ export class RowHashSum {
 }
 
 export class RangeDigestBuilder {
-  private readonly sum = new RowHashSum();
+  private readonly sum = new HashSum();
   private readonly values: unknown[];
 
   /** `columns`: the positions, in the rows add() takes, of the values digested, and their types */
@@ -145,7 +145,7 @@ export interface DigestRead {
  * value the engine does not render. The hash is taken off each row.
  */
 export function hashedRows(batches: AsyncIterable<RowBatch>): DigestRead {
-  const sum = new RowHashSum();
+  const sum = new HashSum();
   let unrendered = false;
   async function* rows(): AsyncIterable<RowBatch> {
     for await (const b of batches) {

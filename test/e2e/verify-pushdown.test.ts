@@ -9,7 +9,6 @@ import { RangeDigestBuilder } from '../../src/core/range-digest.js';
 import { runPlan } from '../../src/pipeline/copy/run.js';
 import { openSession } from '../../src/pipeline/session/session.js';
 import {
-  columnsOnBothSides,
   digestGroups,
   engineForms,
   sourcePushes,
@@ -137,26 +136,21 @@ function tamper(engine: 'postgres' | 'mysql'): { sql: string[]; expect: RegExp[]
 
 /**
  * The columns the pair digests in the databases (empty: none), as verify chooses them, whether
- * the source digests them in its own, the hash the databases use, and whether ferry digests
- * column batches of both sides instead.
+ * the source digests them in its own, and the hash the databases use.
  */
-async function pushedColumns(
-  file: string,
-): Promise<{ columns: string[]; bySource: boolean; hash: string; fromColumns: boolean }> {
+async function pushedColumns(file: string): Promise<{ columns: string[]; bySource: boolean; hash: string }> {
   const session = await openSession(file);
   const view = await session.reader.snapshot(1);
   try {
     const m = session.waves.flat()[0]!;
     const bySource = sourcePushes(session.reader, m, false);
     const forms = await engineForms(session.reader, session.writer, m, view, false);
-    const columns = columnsOnBothSides(session.reader, session.writer, m, false);
-    const g = digestGroups(m, bySource, targetPushes(session.writer, m), forms, columns);
-    const pushed = g.pushed && !g.fromColumns ? g.groups[0]! : [];
+    const g = digestGroups(m, bySource, targetPushes(session.writer, m), forms);
+    const columns = g.pushed ? g.groups[0]! : [];
     return {
-      columns: pushed.map((i) => m.target.columns[i]!.name),
-      bySource: bySource !== undefined && pushed.every((i) => g.hash === 'engine' || bySource(i)),
+      columns: columns.map((i) => m.target.columns[i]!.name),
+      bySource: bySource !== undefined && columns.every((i) => g.hash === 'engine' || bySource(i)),
       hash: g.hash,
-      fromColumns: g.fromColumns === true,
     };
   } finally {
     await view.release();
@@ -166,7 +160,7 @@ async function pushedColumns(
 
 /**
  * The whole table's digests as verify's first pass takes them on each side (in the databases,
- * from column batches), and as it takes them again from rows read whole.
+ * one scan a side), and as it takes them again from rows read whole.
  */
 async function firstPass(file: string): Promise<{ source: Digest[]; target: Digest[]; rows: Digest[] }> {
   const session = await openSession(file);
@@ -174,8 +168,7 @@ async function firstPass(file: string): Promise<{ source: Digest[]; target: Dige
   try {
     const m = session.waves.flat()[0]!;
     const forms = await engineForms(session.reader, session.writer, m, view, false);
-    const columns = columnsOnBothSides(session.reader, session.writer, m, false);
-    const g = digestGroups(m, sourcePushes(session.reader, m, false), targetPushes(session.writer, m), forms, columns);
+    const g = digestGroups(m, sourcePushes(session.reader, m, false), targetPushes(session.writer, m), forms);
     async function* rows(range: KeyRange) {
       for await (const b of session.reader.read(m.source, range, view, 500)) yield m.mapBatch(b, []);
     }
@@ -190,32 +183,31 @@ async function firstPass(file: string): Promise<{ source: Digest[]; target: Dige
 }
 
 const CANONICAL = ['id', 'i', 'd', 'b', 'c', 's', 'dt', 'ts', 'bin', 'z'];
-const PAIRS: [Engine, 'postgres' | 'mysql', string[], string, boolean][] = [
+const PAIRS: [Engine, 'postgres' | 'mysql', string[], string][] = [
   // one engine on both sides: every column in both databases, by the engine's own hash
-  ['postgres', 'postgres', ['id', 'i', 'd', 'b', 'c', 's', 'dt', 'ts', 'bin', 'f', 'j', 'z'], 'engine', false],
-  // both sides read column batches: ferry digests them, the databases only read
-  ['mysql', 'postgres', [], 'canonical', true],
-  // across engines otherwise: floats and JSON are digested in ferry; everything else in both databases
-  ['postgres', 'mysql', CANONICAL, 'canonical', false],
+  ['postgres', 'postgres', ['id', 'i', 'd', 'b', 'c', 's', 'dt', 'ts', 'bin', 'f', 'j', 'z'], 'engine'],
+  // across engines: floats and JSON are digested in ferry; everything else in both databases
+  ['mysql', 'postgres', CANONICAL, 'canonical'],
+  ['postgres', 'mysql', CANONICAL, 'canonical'],
   // SQLite's values are of any class (the mapping converts them): its side digests in ferry, PostgreSQL's in SQL
-  ['sqlite', 'postgres', CANONICAL, 'canonical', false],
+  ['sqlite', 'postgres', CANONICAL, 'canonical'],
 ];
 
-for (const [from, to, pushed, hash, fromColumns] of PAIRS) {
+for (const [from, to, pushed, hash] of PAIRS) {
   test(`${from} → ${to}: verify pushed down matches, then finds every difference`, async () => {
     const src = await source(from, `ferry_vpd_${from}_${to}_s`);
     const dst = await fresh(to, `ferry_vpd_${from}_${to}_t`);
     const { file } = await planFor(src, dst, () => {}, { rowsPerChunk: 1000 });
     const run = await runPlan(file);
     assert.equal(run.rejects, 0);
-    assert.deepEqual(await pushedColumns(file), { columns: pushed, bySource: from !== 'sqlite', hash, fromColumns });
+    assert.deepEqual(await pushedColumns(file), { columns: pushed, bySource: from !== 'sqlite', hash });
     // the first pass's digests agree on both sides (no range compared again from rows); those
     // summed from the databases' canonical row hashes are the very ones ferry takes from rows
-    // (the engine's hash and the column hash are not the rows')
+    // (the engine's hash is not)
     const pass = await firstPass(file);
     assert.equal(pass.source[0]!.rows, ROWS);
     assert.deepEqual(pass.target, pass.source);
-    if (hash === 'canonical' && !fromColumns) assert.deepEqual(pass.rows, pass.source);
+    if (hash === 'canonical') assert.deepEqual(pass.rows, pass.source);
     else assert.notDeepEqual(pass.rows, pass.source);
 
     const clean = await verifyPlan(file);
@@ -258,7 +250,7 @@ test('postgres → postgres: the engine hash finds a difference in each type it 
   const { file } = await planFor(src, dst, () => {}, { rowsPerChunk: 1000 });
   assert.equal((await runPlan(file)).rejects, 0);
   const all = ['id', 'tz', 'iv', 'e', 'arr', 'js', 'r', 'u', 't', 'n', 'x'];
-  assert.deepEqual(await pushedColumns(file), { columns: all, bySource: true, hash: 'engine', fromColumns: false });
+  assert.deepEqual(await pushedColumns(file), { columns: all, bySource: true, hash: 'engine' });
   const clean = await verifyPlan(file);
   assert.ok(clean.ok, JSON.stringify(clean.tables));
 

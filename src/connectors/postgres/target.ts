@@ -3,7 +3,6 @@
 // in one transaction each (delete-range + copy when replaying), indexes, counters and foreign
 // keys after the data.
 import type pg from 'pg';
-import type { ColumnBatch, ColumnDecoder } from '../../core/columns.js';
 import type {
   AppliedChange,
   ChunkWrite,
@@ -32,10 +31,9 @@ import {
   type Encoder,
 } from './binary-write.js';
 import { PgApply } from './apply.js';
-import { decoderFor } from './binary-read.js';
-import { columnDecoderFor } from './binary-columns.js';
+import { decoderFor, type Decoder } from './binary-read.js';
 import { digestOfRow, digestReadList, digestSelect, digestsColumn, engineForms } from './digest.js';
-import { CopyIn, copyOut, copyOutColumns } from './copy.js';
+import { CopyIn, copyOut } from './copy.js';
 import { isTransientPgError, pgReason, queryError } from './errors.js';
 import { catalogColumns, liveFamily, nativeOf, type CatalogColumn } from './introspect.js';
 import { IDENTIFIER, keyRangeConditions, quoteIdent, selectList, tableRef, whereClause, type TableRef } from './sql.js';
@@ -638,15 +636,12 @@ export class PgTarget implements Target {
 
   readBack(table: TargetTable, range: KeyRange, batchRows: number): AsyncIterable<RowBatch> {
     const select = `SELECT ${selectList(table.columns)} FROM ${this.ref(table.name).sql}${whereClause(keyRangeConditions(table, range))}`;
-    const decoders = table.columns.map((c) => decoderFor(c.type));
-    return this.copyReading(table, (client) => copyOut(client, select, decoders, batchRows));
-  }
-
-  readBackColumns(table: TargetTable, range: KeyRange, batchRows: number): AsyncIterable<ColumnBatch> | undefined {
-    const decoders = table.columns.map((c) => columnDecoderFor(c.type));
-    if (!decoders.every((d): d is ColumnDecoder => d !== undefined)) return undefined;
-    const select = `SELECT ${selectList(table.columns)} FROM ${this.ref(table.name).sql}${whereClause(keyRangeConditions(table, range))}`;
-    return this.copyReading(table, (client) => copyOutColumns(client, select, decoders, batchRows));
+    return this.copyReading(
+      table,
+      select,
+      table.columns.map((c) => decoderFor(c.type)),
+      batchRows,
+    );
   }
 
   digestRead(
@@ -660,18 +655,20 @@ export class PgTarget implements Target {
     const list = digestReadList(selectList(rest), table.columns, columns, hash);
     const select = `SELECT ${list} FROM ${this.ref(table.name).sql}${whereClause(keyRangeConditions(table, range))}`;
     const decoders = [...rest.map((c) => decoderFor(c.type)), decoderFor({ kind: 'string' })];
-    return hashedRows(this.copyReading(table, (client) => copyOut(client, select, decoders, batchRows)));
+    return hashedRows(this.copyReading(table, select, decoders, batchRows));
   }
 
-  /** A COPY … TO read, on a connection of the pool. */
-  private async *copyReading<B>(
+  /** The rows of a COPY … TO of `select`, on a connection of the pool. */
+  private async *copyReading(
     table: TargetTable,
-    read: (client: pg.PoolClient) => AsyncIterable<B>,
-  ): AsyncIterable<B> {
+    select: string,
+    decoders: Decoder[],
+    batchRows: number,
+  ): AsyncIterable<RowBatch> {
     const client = await this.db.connect();
     let clean = false;
     try {
-      yield* read(client);
+      yield* copyOut(client, select, decoders, batchRows);
       clean = true;
     } catch (e) {
       throw queryError(e, 'READ_FAILED', `cannot read back ${table.name}`);

@@ -9,10 +9,7 @@
 // digested as one group. Two databases of one engine hash the first group with the engine's own
 // hash (core/range-digest.ts) where they give its columns the same forms; that group may then
 // hold columns whose canonical text no SQL renders (JSON, floats, time zones).
-import { ColumnDigestBuilder, digestsFromColumns } from '../../core/column-digest.js';
-import type { ColumnBatch } from '../../core/columns.js';
 import type { ReadView, Reject, Source, Target } from '../../core/contracts.js';
-import { isNotAboutTheData } from '../../core/errors.js';
 import type { Digest } from '../../core/digest.js';
 import {
   RangeDigestBuilder,
@@ -43,8 +40,6 @@ export interface DigestGroups {
   hash: DigestHash;
   /** under the hash `engine`: each column's form (by position), which both sides gave it */
   forms?: (string | undefined)[];
-  /** one group of every column, digested in ferry from column batches on both sides (core/column-digest.ts) */
-  fromColumns?: boolean;
 }
 
 /** Whether a side digests a column in its database; undefined when it digests nothing there. */
@@ -59,7 +54,6 @@ export function digestGroups(
   source: Pushes,
   target: Pushes,
   forms?: (string | undefined)[],
-  columns = false,
 ): DigestGroups {
   const all = m.target.columns.map((_, i) => i);
   const canonical = all.filter((i) => (source?.(i) ?? true) && (target?.(i) ?? true));
@@ -69,10 +63,6 @@ export function digestGroups(
   const common = hash === 'engine' ? { hash, forms } : { hash };
   if (!source && !target) return { groups: [all], pushed: false, hash };
   const rest = all.filter((i) => !inDatabase.includes(i));
-  // unless both databases take every column under their own hash, they read raw faster than they
-  // render and hash canonical text: ferry hashes the column batches
-  if (columns && !(hash === 'engine' && rest.length === 0))
-    return { groups: [all], pushed: true, hash: 'canonical', fromColumns: true };
   const keys = m.keyIndexes;
   const keyed = keys.length > 0 && keys.every((k) => inDatabase.includes(k));
   if (rest.length === 0) return { groups: [all], pushed: true, ...common };
@@ -122,42 +112,6 @@ async function digestRows(
   return builders.map((d) => d.result());
 }
 
-/**
- * Whether both sides can give a table's rows as column batches that verify digests
- * (digestGroups' `columns`): the mapping changes no value (TableMapping.columnar), the source
- * reads columns, the target reads them back, every column has a column form, and no rows the
- * run's target refused are left out of the source side.
- */
-export function columnsOnBothSides(source: Source, target: Target, m: TableMapping, refusedRows: boolean): boolean {
-  return (
-    !refusedRows &&
-    m.columnar &&
-    source.readColumns !== undefined &&
-    target.readBackColumns !== undefined &&
-    digestsFromColumns(m.target.columns.map((c) => c.type))
-  );
-}
-
-/** A range's digest from its column batches; undefined when the side gives none or meets a value that has no column form. */
-async function columnDigest(
-  batches: AsyncIterable<ColumnBatch> | undefined,
-  types: CanonicalType[],
-): Promise<Digest[] | undefined> {
-  if (!batches) return undefined;
-  const d = new ColumnDigestBuilder(types);
-  try {
-    for await (const b of batches) {
-      d.add(b);
-      b.recycle?.();
-    }
-  } catch (e) {
-    // a server gone is the command's failure; a value without a column form is read in rows
-    if (isNotAboutTheData(e)) throw e;
-    return undefined;
-  }
-  return [d.result()];
-}
-
 /** What a side reads and digests. */
 interface SideAccess {
   /** the group's digest in the database, or undefined (a value it does not render: ferry digests the range) */
@@ -175,8 +129,6 @@ interface SideAccess {
   ) => { read: DigestRead; refused: () => number };
   /** the rows of a range, all columns, as verify compares them */
   rows: (range: KeyRange) => AsyncIterable<RowBatch>;
-  /** the same rows as column batches, when the groups are `fromColumns` */
-  columns?: (range: KeyRange) => AsyncIterable<ColumnBatch> | undefined;
   /** the side's column names, in the target's order */
   names: string[];
 }
@@ -189,11 +141,6 @@ function digestSide(access: SideAccess, g: DigestGroups, types: CanonicalType[])
   const inFerry = pushed ? g.groups.slice(1) : g.groups;
   const restHashes = pushed ? hashes.slice(1) : hashes;
   const whole = (range: KeyRange) => digestRows(access.rows(range), g.groups, hashes, types);
-  if (g.fromColumns)
-    return {
-      inFerry: whole,
-      digests: async (range) => (await columnDigest(access.columns!(range), types)) ?? whole(range),
-    };
   return {
     inFerry: whole,
     async digests(range) {
@@ -250,7 +197,6 @@ export function sourceSide(o: SourceSideOptions, g: DigestGroups): DigestSide {
         ? (range, columns, hash) => source.rangeDigest!(mapping.source, range, view, columns, hash)
         : undefined,
       rows: o.rows,
-      columns: (range) => source.readColumns?.(mapping.source, range, view, o.batchRows),
       inDatabaseWith: pushes
         ? (range, columns, hash, positions) => {
             const map = mapping.mapSome(positions);
@@ -292,7 +238,6 @@ export function targetSide(target: Target, mapping: TableMapping, g: DigestGroup
           })
         : undefined,
       rows: (range) => target.readBack(t, range, batchRows),
-      columns: (range) => target.readBackColumns?.(t, range, batchRows),
       names: t.columns.map((c) => c.name),
     },
     g,

@@ -17,7 +17,6 @@ import { boundsOf, type Bounds } from '../copy/bounds.js';
 import { refuseOrphans } from '../plan/orphans.js';
 import { withAddedColumns } from '../follow/added-columns.js';
 import {
-  columnsOnBothSides,
   digestGroups,
   engineForms,
   sourcePushes,
@@ -200,13 +199,7 @@ async function verifyTable(
   });
   const connections = Math.max(1, Math.min(bounds.workers, view.parallelism));
   const forms = await engineForms(source, target, m, view, refused.size > 0);
-  const groups = digestGroups(
-    m,
-    sourcePushes(source, m, refused.size > 0),
-    targetPushes(target, m),
-    forms,
-    columnsOnBothSides(source, target, m, refused.size > 0),
-  );
+  const groups = digestGroups(m, sourcePushes(source, m, refused.size > 0), targetPushes(target, m), forms);
   const src: Side = { ...sourceSide(sourceOptions(false), groups), rows: (r) => rowsOf(sourceRows(r, false)) };
   const tgt: Side = {
     ...targetSide(target, m, groups, batchRows),
