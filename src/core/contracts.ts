@@ -3,7 +3,7 @@
 import type { ChangeTransaction, TargetChange } from './changes.js';
 import type { ColumnBatch } from './columns.js';
 import type { Digest } from './digest.js';
-import type { DigestColumn, DigestHash } from './range-digest.js';
+import type { DigestColumn, DigestHash, DigestRead } from './range-digest.js';
 import type { CanonicalType, Column, Finding, ForeignKey, IndexInfo, KeyRange, RowBatch, SchemaInfo } from './types.js';
 import type { Logger } from './log.js';
 import type { NameRules } from './names.js';
@@ -205,6 +205,21 @@ export interface Source {
     columns: DigestColumn[],
     hash?: DigestHash,
   ): Promise<Digest | undefined>;
+  /**
+   * One scan of a range for verify, where rangeDigest of `columns` and read() of `rest` would
+   * scan it twice: the rows of `rest` as read() gives them, and rangeDigest's digest of
+   * `columns` from the same rows (each row's hash computed in the engine, summed in ferry).
+   * A source with rangeDigest has it.
+   */
+  digestRead?(
+    table: SourceTable,
+    range: KeyRange,
+    view: ReadView,
+    columns: DigestColumn[],
+    hash: DigestHash,
+    rest: Column[],
+    batchRows: number,
+  ): DigestRead;
   /**
    * Per column of `table`, the form under which rangeDigest with the hash `engine` digests its
    * values (core/range-digest.ts), or undefined where it has none: verify uses that hash for the
@@ -446,6 +461,15 @@ export interface Target {
     columns: DigestColumn[],
     hash?: DigestHash,
   ): Promise<Digest | undefined>;
+  /** Source.digestRead, on the target's table as it is now (rows as readBack() gives them) */
+  digestRead?(
+    table: TargetTable,
+    range: KeyRange,
+    columns: DigestColumn[],
+    hash: DigestHash,
+    rest: Column[],
+    batchRows: number,
+  ): DigestRead;
   /** Source.digestForms, for the columns of a target table */
   digestForms?(table: TargetTable): Promise<(string | undefined)[]>;
   /** a check for limits of this engine beyond the canonical type (MySQL has no NaN, …); undefined when none */

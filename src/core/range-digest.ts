@@ -23,7 +23,7 @@
 // what a call into node:crypto costs per row); MD5 only where a database's digest is compared.
 import { hash } from 'node:crypto';
 import type { Digest } from './digest.js';
-import type { CanonicalType } from './types.js';
+import type { CanonicalType, RowBatch } from './types.js';
 import { canonicalText } from './values.js';
 
 /** The separator after each value of a row text. */
@@ -80,12 +80,27 @@ function ferryHash(s: string): void {
 /** The hash of a group's rows in ferry: `canonical` (MD5, as databases compute it) or `ferry` (when ferry digests the group on both sides). */
 export type RowHash = 'canonical' | 'ferry';
 
-export class RangeDigestBuilder {
-  /** the sum modulo 2^64, as its high and low words */
+/** The sum modulo 2^64 of row hashes, as its high and low words, and the rows counted. */
+class HashSum {
   private high = 0;
   private low = 0;
-  private readonly values: unknown[];
   rows = 0;
+
+  add(high: number, low: number): void {
+    const sum = this.low + low;
+    this.low = sum >= WORD ? sum - WORD : sum;
+    this.high = (this.high + high + (sum >= WORD ? 1 : 0)) % WORD;
+    this.rows++;
+  }
+
+  result(): Digest {
+    return { rows: this.rows, sum: sumHex((BigInt(this.high) << 32n) | BigInt(this.low)) };
+  }
+}
+
+export class RangeDigestBuilder {
+  private readonly sum = new HashSum();
+  private readonly values: unknown[];
 
   /** `columns`: the positions, in the rows add() takes, of the values digested, and their types */
   constructor(
@@ -106,15 +121,46 @@ export class RangeDigestBuilder {
       lanes[0] = h.readUInt32BE(0);
       lanes[1] = h.readUInt32BE(4);
     }
-    const low = this.low + lanes[1];
-    this.low = low >= WORD ? low - WORD : low;
-    this.high = (this.high + lanes[0] + (low >= WORD ? 1 : 0)) % WORD;
-    this.rows++;
+    this.sum.add(lanes[0], lanes[1]);
   }
 
   result(): Digest {
-    return { rows: this.rows, sum: sumHex((BigInt(this.high) << 32n) | BigInt(this.low)) };
+    return this.sum.result();
   }
+}
+
+/**
+ * A range read once for verify (Source/Target.digestRead): the rows of the columns ferry digests,
+ * and the digest the database computed of the others from the same rows, known once the rows
+ * are read to their end (undefined as rangeDigest's: a value the engine does not render).
+ */
+export interface DigestRead {
+  rows: AsyncIterable<RowBatch>;
+  digest(): Digest | undefined;
+}
+
+/**
+ * A DigestRead from rows that end with their row hash as the database computed it: 16 hex digits
+ * (the first 64 bits, big-endian; two's complement for a signed hash), NULL for a row holding a
+ * value the engine does not render. The hash is taken off each row.
+ */
+export function hashedRows(batches: AsyncIterable<RowBatch>): DigestRead {
+  const sum = new HashSum();
+  let unrendered = false;
+  async function* rows(): AsyncIterable<RowBatch> {
+    for await (const b of batches) {
+      for (const r of b.rows) {
+        const h = r.pop();
+        if (h === null || h === undefined) unrendered = true;
+        else {
+          const hex = String(h);
+          sum.add(parseInt(hex.slice(0, 8), 16), parseInt(hex.slice(8, 16), 16));
+        }
+      }
+      yield b;
+    }
+  }
+  return { rows: rows(), digest: () => (unrendered ? undefined : sum.result()) };
 }
 
 const sumHex = (sum: bigint) => BigInt.asUintN(64, sum).toString(16).padStart(16, '0');

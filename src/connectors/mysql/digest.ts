@@ -7,7 +7,7 @@ import type { Connection } from 'mysql2';
 import type { Digest } from '../../core/digest.js';
 import { rangeDigestOf, VALUE_END, type DigestColumn } from '../../core/range-digest.js';
 import type { CanonicalType, Column } from '../../core/types.js';
-import { quoteIdent, readsAsIs } from './codec.js';
+import { quoteIdent, readsAsIs, selectExpr, type CodecColumn } from './codec.js';
 import { run } from './session.js';
 import { whereClause } from './sql.js';
 
@@ -76,15 +76,10 @@ function unrendered(c: DigestColumn): string | undefined {
 }
 
 /**
- * A range's digest: the row count, the sum, and how many rows hold a value not
- * rendered (then undefined: ferry digests the range).
+ * Each row's hash of `columns` (the MD5 of its row text, in hex) and the test for a value not
+ * rendered (undefined when no column can hold one), as SQL over the table's rows.
  */
-export async function rangeDigest(
-  conn: Connection,
-  table: { name: string; columns: Column[] },
-  conditions: (string | undefined)[],
-  columns: DigestColumn[],
-): Promise<Digest | undefined> {
+function rowHash(table: { columns: Column[] }, columns: DigestColumn[]): { md5: string; odd?: string } {
   const own = new Map(table.columns.map((c) => [c.name, c]));
   // a column that holds no NULL needs neither COALESCE nor a test for its mask
   const nullable = (c: DigestColumn) => own.get(c.name)?.nullable ?? true;
@@ -97,11 +92,41 @@ export async function rangeDigest(
     ...columns.map((c) => (nullable(c) ? `IF(${quoteIdent(c.name)} IS NULL, 'n', 'v')` : `'v'`)),
   ].join(', ');
   const odd = columns.map(unrendered).filter((x): x is string => x !== undefined);
+  return { md5: `MD5(CONCAT(${text}))`, odd: odd.length > 0 ? odd.join(' OR ') : undefined };
+}
+
+/**
+ * A range's digest: the row count, the sum, and how many rows hold a value not
+ * rendered (then undefined: ferry digests the range).
+ */
+export async function rangeDigest(
+  conn: Connection,
+  table: { name: string; columns: Column[] },
+  conditions: (string | undefined)[],
+  columns: DigestColumn[],
+): Promise<Digest | undefined> {
+  const { md5, odd } = rowHash(table, columns);
   const sql =
-    `SELECT COUNT(*), COALESCE(SUM(CAST(CONV(LEFT(h, 16), 16, 10) AS UNSIGNED)), 0), ${odd.length > 0 ? 'COALESCE(SUM(odd), 0)' : '0'} ` +
-    `FROM (SELECT MD5(CONCAT(${text})) AS h${odd.length > 0 ? `, (${odd.join(' OR ')}) AS odd` : ''} ` +
+    `SELECT COUNT(*), COALESCE(SUM(CAST(CONV(LEFT(h, 16), 16, 10) AS UNSIGNED)), 0), ${odd ? 'COALESCE(SUM(odd), 0)' : '0'} ` +
+    `FROM (SELECT ${md5} AS h${odd ? `, (${odd}) AS odd` : ''} ` +
     `FROM ${quoteIdent(table.name)}${whereClause(conditions)}) q`;
   const row = (await run<unknown[][]>(conn, sql, [], 'arrays'))[0]!;
   if (Number(row[2]) > 0) return undefined;
   return rangeDigestOf(row[0] as number, row[1] as string);
+}
+
+/**
+ * The SELECT of a range read once (core/range-digest.ts, hashedRows): the columns of `rest` as
+ * read, then each row's hash of `columns` (16 hex digits, NULL for a row holding a value not
+ * rendered).
+ */
+export function digestReadSql(
+  table: { name: string; columns: Column[] },
+  conditions: (string | undefined)[],
+  columns: DigestColumn[],
+  rest: CodecColumn[],
+): string {
+  const { md5, odd } = rowHash(table, columns);
+  const hash = odd ? `IF(${odd}, NULL, LEFT(${md5}, 16))` : `LEFT(${md5}, 16)`;
+  return `SELECT ${[...rest.map(selectExpr), hash].join(', ')} FROM ${quoteIdent(table.name)}${whereClause(conditions)}`;
 }

@@ -13,7 +13,7 @@ import type {
 import { FerryError, snapshotLost } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import type { Digest } from '../../core/digest.js';
-import type { DigestColumn } from '../../core/range-digest.js';
+import { hashedRows, type DigestColumn, type DigestHash, type DigestRead } from '../../core/range-digest.js';
 import type { CanonicalType, Column, Finding, KeyRange, RowBatch, SchemaInfo } from '../../core/types.js';
 import type { ColumnBatch, ColumnDecoder } from '../../core/columns.js';
 import { profileStatements, type ProfileAnswer, type ProfileAsk, type ProfileTable } from '../../core/profile.js';
@@ -32,7 +32,7 @@ import { comparePositions, currentPosition, formatPosition, type BinlogPosition 
 import { MysqlChangeLog } from './changelog.js';
 import { freezeWrites, thawWrites } from './freeze.js';
 import { freezeFindings } from './privileges.js';
-import { digestsColumn, rangeDigest } from './digest.js';
+import { digestReadSql, digestsColumn, rangeDigest } from './digest.js';
 import { isFatal, isTransient, reasonOf, toFerryError } from './errors.js';
 import { profileDialect } from './profile.js';
 import {
@@ -361,6 +361,20 @@ export class MysqlSource implements Source {
     return viewOf(view).use((conn) => rangeDigest(conn, table, conditions, columns), table.name);
   }
 
+  digestRead(
+    table: SourceTable,
+    range: KeyRange,
+    view: ReadView,
+    columns: DigestColumn[],
+    _hash: DigestHash,
+    rest: Column[],
+    batchRows: number,
+  ): DigestRead {
+    const conditions = [...rangeConditions(keyColumns(table.name, table.columns, table.key), range), table.where];
+    const sql = digestReadSql(table, conditions, columns, rest);
+    return hashedRows(this.withReader(view, table, (conn) => readSelect(conn, sql, rest, batchRows)));
+  }
+
   read(table: SourceTable, range: KeyRange, view: ReadView, batchRows: number): AsyncIterable<RowBatch> {
     return this.withReader(view, table, (conn) =>
       readRows(
@@ -442,7 +456,7 @@ function selectSql(table: string, columns: CodecColumn[], conditions: string[], 
 }
 
 /** Streams the rows of a table selected by conditions, decoded to canonical values. */
-export async function* readRows(
+export function readRows(
   conn: Connection,
   table: string,
   columns: CodecColumn[],
@@ -450,11 +464,15 @@ export async function* readRows(
   where: string | undefined,
   batchRows: number,
 ): AsyncGenerator<RowBatch> {
-  for await (const rows of streamRows(
-    conn,
-    selectSql(table, columns, conditions, where),
-    Math.max(1, batchRows),
-    batchDecoder(columns),
-  ))
-    yield { rows };
+  return readSelect(conn, selectSql(table, columns, conditions, where), columns, batchRows);
+}
+
+/** Streams the rows of `sql`, its first columns those of selectExpr(columns) decoded to canonical values (any after them as they come). */
+export async function* readSelect(
+  conn: Connection,
+  sql: string,
+  columns: CodecColumn[],
+  batchRows: number,
+): AsyncGenerator<RowBatch> {
+  for await (const rows of streamRows(conn, sql, Math.max(1, batchRows), batchDecoder(columns))) yield { rows };
 }

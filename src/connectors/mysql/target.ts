@@ -17,17 +17,17 @@ import { fitName } from '../../core/names.js';
 import { writeIsolated } from '../../core/isolate.js';
 import type { Logger } from '../../core/log.js';
 import type { Digest } from '../../core/digest.js';
-import type { DigestColumn } from '../../core/range-digest.js';
+import { hashedRows, type DigestColumn, type DigestHash, type DigestRead } from '../../core/range-digest.js';
 import type { CanonicalType, Column, Finding, KeyRange, RowBatch } from '../../core/types.js';
 import { Readable } from 'node:stream';
 import { MysqlApply } from './apply.js';
-import { digestsColumn, rangeDigest } from './digest.js';
+import { digestReadSql, digestsColumn, rangeDigest } from './digest.js';
 import { mysqlLock } from './lock.js';
 import { loadDataFormat, quoteIdent, rowEncoder } from './codec.js';
 import { LoadContent } from './load-content.js';
 import { isFatal, isTransient, reasonOf, toFerryError } from './errors.js';
 import { run, runLoad, socketDrained, type SessionPool } from './session.js';
-import { readRows } from './source.js';
+import { readRows, readSelect } from './source.js';
 import { IDENTIFIER, keyColumns, rangeConditions, whereClause } from './sql.js';
 import { KEY_BYTES_PER_CHAR, KEY_LIMIT_BYTES, keyBytes } from './typemap.js';
 
@@ -501,12 +501,20 @@ export class MysqlTarget implements Target {
       });
   }
 
-  async *readBack(table: TargetTable, range: KeyRange, batchRows: number): AsyncIterable<RowBatch> {
+  readBack(table: TargetTable, range: KeyRange, batchRows: number): AsyncIterable<RowBatch> {
     const conditions = table.key.length ? rangeConditions(keyColumns(table.name, table.columns, table.key), range) : [];
+    return this.reading(table, (conn) => readRows(conn, table.name, table.columns, conditions, undefined, batchRows));
+  }
+
+  /** A read on a connection of the pool, given back when the read ends. */
+  private async *reading(
+    table: TargetTable,
+    read: (conn: Connection) => AsyncIterable<RowBatch>,
+  ): AsyncIterable<RowBatch> {
     const conn = await this.pool.acquire();
     let failure: unknown;
     try {
-      yield* readRows(conn, table.name, table.columns, conditions, undefined, batchRows);
+      yield* read(conn);
     } catch (err) {
       failure = err;
       throw toFerryError(err, this.pool.ep, 'read', table.name);
@@ -526,6 +534,19 @@ export class MysqlTarget implements Target {
     } catch (err) {
       throw toFerryError(err, this.pool.ep, 'read', table.name);
     }
+  }
+
+  digestRead(
+    table: TargetTable,
+    range: KeyRange,
+    columns: DigestColumn[],
+    _hash: DigestHash,
+    rest: Column[],
+    batchRows: number,
+  ): DigestRead {
+    const conditions = table.key.length ? rangeConditions(keyColumns(table.name, table.columns, table.key), range) : [];
+    const sql = digestReadSql(table, conditions, columns, rest);
+    return hashedRows(this.reading(table, (conn) => readSelect(conn, sql, rest, batchRows)));
   }
 
   async count(table: TargetTable, range: KeyRange): Promise<number> {

@@ -63,15 +63,11 @@ function unrendered(c: DigestColumn): string | undefined {
   return `(isfinite(${id}) AND (${id} < '0001-01-01' OR ${id} >= '10000-01-01'))`;
 }
 
-/** The SELECT of a range's digest: the row count, the sum, and how many rows hold a value not rendered. */
-export function digestSelect(
-  from: string,
-  where: string,
-  table: Column[],
-  columns: DigestColumn[],
-  hash: DigestHash,
-): string {
-  if (hash === 'engine') return engineDigestSelect(from, where, columns);
+/**
+ * Each row's hash of `columns` under the hash `canonical` (the MD5 of its row text, in hex) and
+ * the test for a value not rendered (undefined when no column can hold one), as SQL over the rows.
+ */
+function rowHash(table: Column[], columns: DigestColumn[]): { md5: string; odd?: string } {
   const own = new Map(table.map((c) => [c.name, c]));
   // a column that holds no NULL needs neither coalesce nor a test for its mask
   const nullable = (c: DigestColumn) => own.get(c.name)?.nullable ?? true;
@@ -83,12 +79,36 @@ export function digestSelect(
     ...columns.map((c) => (nullable(c) ? `CASE WHEN ${quoteIdent(c.name)} IS NULL THEN 'n' ELSE 'v' END` : `'v'`)),
   ].join(' || ');
   const odd = columns.map(unrendered).filter((x): x is string => x !== undefined);
+  return { md5: `md5(convert_to(${text}, 'UTF8'))`, odd: odd.length > 0 ? odd.join(' OR ') : undefined };
+}
+
+/** The SELECT of a range's digest: the row count, the sum, and how many rows hold a value not rendered. */
+export function digestSelect(
+  from: string,
+  where: string,
+  table: Column[],
+  columns: DigestColumn[],
+  hash: DigestHash,
+): string {
+  if (hash === 'engine') return engineDigestSelect(from, where, columns);
+  const { md5, odd } = rowHash(table, columns);
   // text into bit(64) takes the first 16 hex digits
   return (
     `SELECT count(*)::text, coalesce(sum(('x' || h)::bit(64)::int8), 0)::text, ` +
-    `${odd.length > 0 ? `count(*) FILTER (WHERE odd)` : '0'}::text ` +
-    `FROM (SELECT md5(convert_to(${text}, 'UTF8')) AS h${odd.length > 0 ? `, ${odd.join(' OR ')} AS odd` : ''} ${from}${where}) q`
+    `${odd ? `count(*) FILTER (WHERE odd)` : '0'}::text ` +
+    `FROM (SELECT ${md5} AS h${odd ? `, ${odd} AS odd` : ''} ${from}${where}) q`
   );
+}
+
+/**
+ * The select list of a range read once (core/range-digest.ts, hashedRows): `rest` (a select list
+ * of the columns as read), then each row's hash of `columns` as 16 hex digits (two's complement
+ * under the hash `engine`), NULL for a row holding a value not rendered.
+ */
+export function digestReadList(rest: string, table: Column[], columns: DigestColumn[], hash: DigestHash): string {
+  if (hash === 'engine') return `${rest}, lpad(to_hex(${engineRowHash(columns)}), 16, '0')`;
+  const { md5, odd } = rowHash(table, columns);
+  return `${rest}, ${odd ? `CASE WHEN ${odd} THEN NULL ELSE left(${md5}, 16) END` : `left(${md5}, 16)`}`;
 }
 
 /**
@@ -138,9 +158,11 @@ function engineValue(c: DigestColumn): string {
 
 /** digestSelect under the engine hash (nothing is left unrendered). */
 function engineDigestSelect(from: string, where: string, columns: DigestColumn[]): string {
-  const row = `ROW(${columns.map(engineValue).join(', ')})`;
-  return `SELECT count(*)::text, coalesce(sum(hash_record_extended(${row}, 0)), 0)::text, '0' ${from}${where}`;
+  return `SELECT count(*)::text, coalesce(sum(${engineRowHash(columns)}), 0)::text, '0' ${from}${where}`;
 }
+
+const engineRowHash = (columns: DigestColumn[]) =>
+  `hash_record_extended(ROW(${columns.map(engineValue).join(', ')}), 0)`;
 
 /** The digest from digestSelect's row; undefined when a row holds a value not rendered. */
 export function digestOfRow(row: (string | null)[]): Digest | undefined {

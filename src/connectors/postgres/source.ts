@@ -17,11 +17,11 @@ import { FerryError, snapshotLost } from '../../core/errors.js';
 import type { Logger } from '../../core/log.js';
 import { profileStatements, type ProfileAnswer, type ProfileAsk, type ProfileTable } from '../../core/profile.js';
 import type { Digest } from '../../core/digest.js';
-import type { DigestColumn, DigestHash } from '../../core/range-digest.js';
+import { hashedRows, type DigestColumn, type DigestHash, type DigestRead } from '../../core/range-digest.js';
 import type { CanonicalType, Column, KeyRange, RowBatch } from '../../core/types.js';
 import { filterProblem } from '../../core/sql-filter.js';
 import { decoderFor } from './binary-read.js';
-import { digestOfRow, digestSelect, digestsColumn, engineForms } from './digest.js';
+import { digestOfRow, digestReadList, digestSelect, digestsColumn, engineForms } from './digest.js';
 import { PgChangeLog } from './changelog.js';
 import { sessionSql, watchErrors } from './config.js';
 import { copyOut, copyOutColumns, copyOutRaw } from './copy.js';
@@ -346,6 +346,21 @@ export class PgSource implements Source {
     const select = this.selectRange(table, range);
     const decoders = table.columns.map((c) => decoderFor(c.type));
     return this.viaReader(view, 'read', table, (client) => copyOut(client, select, decoders, batchRows));
+  }
+
+  digestRead(
+    table: SourceTable,
+    range: KeyRange,
+    view: ReadView,
+    columns: DigestColumn[],
+    hash: DigestHash,
+    rest: Column[],
+    batchRows: number,
+  ): DigestRead {
+    const list = digestReadList(selectList(rest), table.columns, columns, hash);
+    const select = `SELECT ${list} FROM ${tableRef(table.name, this.settings.schema).sql}${whereClause(this.conditions(table, range))}`;
+    const decoders = [...rest.map((c) => decoderFor(c.type)), decoderFor({ kind: 'string' })];
+    return hashedRows(this.viaReader(view, 'digest', table, (client) => copyOut(client, select, decoders, batchRows)));
   }
 
   readColumns(

@@ -20,7 +20,7 @@ import { fitName } from '../../core/names.js';
 import { writeIsolated } from '../../core/isolate.js';
 import type { Logger } from '../../core/log.js';
 import type { Digest } from '../../core/digest.js';
-import type { DigestColumn, DigestHash } from '../../core/range-digest.js';
+import { hashedRows, type DigestColumn, type DigestHash, type DigestRead } from '../../core/range-digest.js';
 import type { CanonicalType, Column, Finding, KeyRange, RowBatch } from '../../core/types.js';
 import {
   BINARY_HEADER,
@@ -31,8 +31,8 @@ import {
   type Encoder,
 } from './binary-write.js';
 import { PgApply } from './apply.js';
-import { decoderFor } from './binary-read.js';
-import { digestOfRow, digestSelect, digestsColumn, engineForms } from './digest.js';
+import { decoderFor, type Decoder } from './binary-read.js';
+import { digestOfRow, digestReadList, digestSelect, digestsColumn, engineForms } from './digest.js';
 import { CopyIn, copyOut } from './copy.js';
 import { isTransientPgError, pgReason, queryError } from './errors.js';
 import { catalogColumns, liveFamily, nativeOf, type CatalogColumn } from './introspect.js';
@@ -634,17 +634,41 @@ export class PgTarget implements Target {
     });
   }
 
-  async *readBack(table: TargetTable, range: KeyRange, batchRows: number): AsyncIterable<RowBatch> {
+  readBack(table: TargetTable, range: KeyRange, batchRows: number): AsyncIterable<RowBatch> {
     const select = `SELECT ${selectList(table.columns)} FROM ${this.ref(table.name).sql}${whereClause(keyRangeConditions(table, range))}`;
+    return this.copyReading(
+      table,
+      select,
+      table.columns.map((c) => decoderFor(c.type)),
+      batchRows,
+    );
+  }
+
+  digestRead(
+    table: TargetTable,
+    range: KeyRange,
+    columns: DigestColumn[],
+    hash: DigestHash,
+    rest: Column[],
+    batchRows: number,
+  ): DigestRead {
+    const list = digestReadList(selectList(rest), table.columns, columns, hash);
+    const select = `SELECT ${list} FROM ${this.ref(table.name).sql}${whereClause(keyRangeConditions(table, range))}`;
+    const decoders = [...rest.map((c) => decoderFor(c.type)), decoderFor({ kind: 'string' })];
+    return hashedRows(this.copyReading(table, select, decoders, batchRows));
+  }
+
+  /** The rows of a COPY … TO of `select`, on a connection of the pool. */
+  private async *copyReading(
+    table: TargetTable,
+    select: string,
+    decoders: Decoder[],
+    batchRows: number,
+  ): AsyncIterable<RowBatch> {
     const client = await this.db.connect();
     let clean = false;
     try {
-      yield* copyOut(
-        client,
-        select,
-        table.columns.map((c) => decoderFor(c.type)),
-        batchRows,
-      );
+      yield* copyOut(client, select, decoders, batchRows);
       clean = true;
     } catch (e) {
       throw queryError(e, 'READ_FAILED', `cannot read back ${table.name}`);

@@ -11,7 +11,13 @@
 // hold columns whose canonical text no SQL renders (JSON, floats, time zones).
 import type { ReadView, Reject, Source, Target } from '../../core/contracts.js';
 import type { Digest } from '../../core/digest.js';
-import { RangeDigestBuilder, type DigestColumn, type DigestHash, type RowHash } from '../../core/range-digest.js';
+import {
+  RangeDigestBuilder,
+  type DigestColumn,
+  type DigestHash,
+  type DigestRead,
+  type RowHash,
+} from '../../core/range-digest.js';
 import type { CanonicalType, KeyRange, RowBatch } from '../../core/types.js';
 import type { TableMapping } from '../plan/mapping.js';
 
@@ -34,8 +40,6 @@ export interface DigestGroups {
   hash: DigestHash;
   /** under the hash `engine`: each column's form (by position), which both sides gave it */
   forms?: (string | undefined)[];
-  /** a range's two groups are digested at once, on two connections a side (else one after the other) */
-  together?: boolean;
 }
 
 /** Whether a side digests a column in its database; undefined when it digests nothing there. */
@@ -112,13 +116,19 @@ async function digestRows(
 interface SideAccess {
   /** the group's digest in the database, or undefined (a value it does not render: ferry digests the range) */
   inDatabase?: (range: KeyRange, columns: DigestColumn[], hash: DigestHash) => Promise<Digest | undefined>;
+  /**
+   * the range read once: the first group's digest in the database with the rows of the columns
+   * at these positions (Source/Target.digestRead), and how many of those rows the mapping refused
+   * once read (then the range is digested from whole rows, which count them)
+   */
+  inDatabaseWith?: (
+    range: KeyRange,
+    columns: DigestColumn[],
+    hash: DigestHash,
+    positions: number[],
+  ) => { read: DigestRead; refused: () => number };
   /** the rows of a range, all columns, as verify compares them */
   rows: (range: KeyRange) => AsyncIterable<RowBatch>;
-  /**
-   * the rows of a range with only the columns at these positions, and how many rows of them the
-   * mapping refused once read (then the range is digested from whole rows, which count them)
-   */
-  columns?: (range: KeyRange, positions: number[]) => { rows: AsyncIterable<RowBatch>; refused: () => number };
   /** the side's column names, in the target's order */
   names: string[];
 }
@@ -134,20 +144,17 @@ function digestSide(access: SideAccess, g: DigestGroups, types: CanonicalType[])
   return {
     inFerry: whole,
     async digests(range) {
-      /** the groups digested in ferry, or undefined when the mapping refused a row read apart */
-      const rest = async (): Promise<Digest[] | undefined> => {
-        if (inFerry.length === 0) return [];
-        const positions = [...new Set(inFerry.flat())].sort((a, b) => a - b);
-        const some = positions.length < types.length ? access.columns?.(range, positions) : undefined;
-        if (!some) return digestRows(access.rows(range), inFerry, restHashes, types);
-        const digests = await digestRows(some.rows, inFerry, restHashes, types, (i) => positions.indexOf(i));
-        return some.refused() === 0 ? digests : undefined;
-      };
       if (!pushed) return whole(range);
-      const [first, others] = g.together
-        ? await Promise.all([access.inDatabase!(range, columns!, g.hash), rest()])
-        : [await access.inDatabase!(range, columns!, g.hash), await rest()];
-      return first && others ? [first, ...others] : whole(range);
+      if (inFerry.length === 0) {
+        const first = await access.inDatabase!(range, columns!, g.hash);
+        return first ? [first] : whole(range);
+      }
+      // one scan: the database hashes the first group's columns of each row it sends ferry the others of
+      const positions = [...new Set(inFerry.flat())].sort((a, b) => a - b);
+      const { read, refused } = access.inDatabaseWith!(range, columns!, g.hash, positions);
+      const others = await digestRows(read.rows, inFerry, restHashes, types, (i) => positions.indexOf(i));
+      const first = read.digest();
+      return first && refused() === 0 ? [first, ...others] : whole(range);
     },
   };
 }
@@ -190,13 +197,14 @@ export function sourceSide(o: SourceSideOptions, g: DigestGroups): DigestSide {
         ? (range, columns, hash) => source.rangeDigest!(mapping.source, range, view, columns, hash)
         : undefined,
       rows: o.rows,
-      columns: pushes
-        ? (range, positions) => {
+      inDatabaseWith: pushes
+        ? (range, columns, hash, positions) => {
             const map = mapping.mapSome(positions);
             const refused: Reject[] = [];
-            const table = { ...mapping.source, columns: positions.map((i) => mapping.source.columns[i]!) };
+            const rest = positions.map((i) => mapping.source.columns[i]!);
+            const read = source.digestRead!(mapping.source, range, view, columns, hash, rest, o.batchRows);
             return {
-              rows: mapped(source.read(table, range, view, o.batchRows), (b) => map(b, refused)),
+              read: { rows: mapped(read.rows, (b) => map(b, refused)), digest: read.digest },
               refused: () => refused.length,
             };
           }
@@ -216,14 +224,20 @@ export function targetSide(target: Target, mapping: TableMapping, g: DigestGroup
       inDatabase: target.rangeDigest
         ? (range, columns, hash) => target.rangeDigest!(t, range, columns, hash)
         : undefined,
-      rows: (range) => target.readBack(t, range, batchRows),
-      // a target that digests in its database is a SQL engine: it reads back any columns
-      columns: target.rangeDigest
-        ? (range, positions) => ({
-            rows: target.readBack({ ...t, columns: positions.map((i) => t.columns[i]!) }, range, batchRows),
+      inDatabaseWith: target.rangeDigest
+        ? (range, columns, hash, positions) => ({
+            read: target.digestRead!(
+              t,
+              range,
+              columns,
+              hash,
+              positions.map((i) => t.columns[i]!),
+              batchRows,
+            ),
             refused: () => 0,
           })
         : undefined,
+      rows: (range) => target.readBack(t, range, batchRows),
       names: t.columns.map((c) => c.name),
     },
     g,

@@ -197,11 +197,9 @@ async function verifyTable(
     refusedRows: refused.size > 0,
     batchRows,
   });
-  // a range of two groups takes two of the view's connections when there are two per worker
   const connections = Math.max(1, Math.min(bounds.workers, view.parallelism));
   const forms = await engineForms(source, target, m, view, refused.size > 0);
-  const split = digestGroups(m, sourcePushes(source, m, refused.size > 0), targetPushes(target, m), forms);
-  const groups = { ...split, together: split.pushed && split.groups.length > 1 && connections > 1 };
+  const groups = digestGroups(m, sourcePushes(source, m, refused.size > 0), targetPushes(target, m), forms);
   const src: Side = { ...sourceSide(sourceOptions(false), groups), rows: (r) => rowsOf(sourceRows(r, false)) };
   const tgt: Side = {
     ...targetSide(target, m, groups, batchRows),
@@ -230,7 +228,7 @@ async function verifyTable(
       if (differ(a, b)) mismatched.push(range);
     }
   };
-  await Promise.all(Array.from({ length: groups.together ? connections >> 1 : connections }, worker));
+  await Promise.all(Array.from({ length: connections }, worker));
 
   const sample: string[] = [];
   for (const range of mismatched) {
