@@ -157,12 +157,22 @@ function writeValue(w: BinaryWriter, c: Cursor, e: ColumnEncoder): void {
       else writeNumeric(w, decimalText(view.getBigInt64(8 * k, true), e.scale));
       return;
     }
-    case NUMERIC128:
-      writeNumeric(
-        w,
-        decimalText((view.getBigInt64(16 * k + 8, true) << 64n) | view.getBigUint64(16 * k, true), e.scale),
-      );
+    case NUMERIC128: {
+      // most values of a wide decimal are small: the upper half only repeats the sign
+      const at = 16 * k;
+      const hi = view.getInt32(at + 4, true);
+      const sign = hi < 0 ? -1 : 0;
+      if (
+        view.getInt32(at + 8, true) === sign &&
+        view.getInt32(at + 12, true) === sign &&
+        hi < SAFE_HIGH &&
+        hi > -SAFE_HIGH &&
+        e.scale <= MAX_NUMBER_SCALE
+      )
+        writeUnscaled(w, hi * TWO_32 + view.getUint32(at, true), e.scale);
+      else writeNumeric(w, decimalText((view.getBigInt64(at + 8, true) << 64n) | view.getBigUint64(at, true), e.scale));
       return;
+    }
     case FLOAT4: {
       const n = view.getFloat64(8 * k, true);
       const misfit = float4Misfit(n);
