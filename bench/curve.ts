@@ -4,6 +4,7 @@
 // the ratio to the raw extraction, psql COPY … TO STDOUT, run right after). Each size is
 // generated server-side (INSERT … SELECT from a sequence) into bench_curve in both engines, and
 // both databases, the PostgreSQL target and the Parquet files are dropped after the size.
+// BENCH_CURVE_SERIES=mariadb or parquet runs one of the two series alone.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { measure } from './cases.js';
@@ -16,8 +17,25 @@ import { ensureGnuTime } from './process.js';
 import { ensureSource, sourceData } from './sources.js';
 import { ferry } from './tools.js';
 
-const CURVE_DB = 'bench_curve';
-const CURVE_TARGET_DB = 'bench_curve_target';
+function curveDb(): string {
+  const name = process.env.BENCH_CURVE_DB || 'bench_curve';
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`BENCH_CURVE_DB=${name} is not a plain lower-case name`);
+  return name;
+}
+
+/** BENCH_CURVE_DB names the curve's databases (two curve runs on the shared servers at once need two names). */
+const CURVE_DB = curveDb();
+const CURVE_TARGET_DB = `${CURVE_DB}_target`;
+
+/** BENCH_CURVE_SERIES: mariadb, parquet or both (the default), to run one series alone. */
+function curveSeries(): { mariadb: boolean; parquet: boolean } {
+  const text = process.env.BENCH_CURVE_SERIES ?? 'mariadb,parquet';
+  const names = text.split(',').map((s) => s.trim());
+  const unknown = names.filter((n) => n !== 'mariadb' && n !== 'parquet');
+  if (unknown.length || names.length === 0)
+    throw new Error(`BENCH_CURVE_SERIES=${text} names no series: use mariadb, parquet or both`);
+  return { mariadb: names.includes('mariadb'), parquet: names.includes('parquet') };
+}
 
 function curveSizes(): number[] {
   const text = process.env.BENCH_CURVE_ROWS ?? '1000000,3000000,10000000,30000000';
@@ -49,28 +67,31 @@ export async function runCurve(config: BenchConfig): Promise<void> {
   const results: CurveResults = { environment: await describeEnvironment(), series: [] };
   const mariadbToPg: CurvePoint[] = [];
   const pgToParquet: CurvePoint[] = [];
-  results.series.push(
-    { title: 'MariaDB → PostgreSQL', points: mariadbToPg },
-    { title: 'PostgreSQL → Parquet (folder)', points: pgToParquet },
-  );
+  const series = curveSeries();
+  if (series.mariadb) results.series.push({ title: 'MariaDB → PostgreSQL', points: mariadbToPg });
+  if (series.parquet) results.series.push({ title: 'PostgreSQL → Parquet (folder)', points: pgToParquet });
   const lake = join(config.dataDir, 'curve-lake');
   try {
     for (const rows of curveSizes()) {
       const source = sourceData(config, rows, CURVE_DB);
-      await ensureSource('mariadb', source, config.dataDir);
-      await ensureSource('postgres', source, config.dataDir);
       const label = `curve, ${rows.toLocaleString('en-US')} rows`;
-      const load = await measure(ferry('mariadb'), `${label}, MariaDB → PostgreSQL`, CURVE_TARGET_DB, config, source);
-      mariadbToPg.push(point(rows, load.wallSeconds, load.peakRssMb!));
-      await withPg('postgres', (c) => c.query(`DROP DATABASE IF EXISTS ${CURVE_TARGET_DB} WITH (FORCE)`));
-      console.log(`${label}, PostgreSQL → Parquet…`);
-      const logFile = join(config.logDir, `curve-parquet-${rows}.log`);
-      rmSync(lake, { recursive: true, force: true });
-      const parquet = await ferryInto(config, 'postgres', source, `file:${lake}`, lake, '', logFile);
-      rmSync(lake, { recursive: true, force: true });
-      const raw = await extraction('postgres', source, logFile, config.dataDir);
-      pgToParquet.push(point(rows, parquet.wallSeconds, parquet.peakRssMb!, raw.wallSeconds));
-      console.log(`${label}, PostgreSQL → Parquet: ${parquet.wallSeconds.toFixed(1)} s`);
+      if (series.mariadb) {
+        await ensureSource('mariadb', source, config.dataDir);
+        const load = await measure(ferry('mariadb'), `${label}, MariaDB → PostgreSQL`, CURVE_TARGET_DB, config, source);
+        mariadbToPg.push(point(rows, load.wallSeconds, load.peakRssMb!));
+        await withPg('postgres', (c) => c.query(`DROP DATABASE IF EXISTS ${CURVE_TARGET_DB} WITH (FORCE)`));
+      }
+      if (series.parquet) {
+        await ensureSource('postgres', source, config.dataDir);
+        console.log(`${label}, PostgreSQL → Parquet…`);
+        const logFile = join(config.logDir, `curve-parquet-${rows}.log`);
+        rmSync(lake, { recursive: true, force: true });
+        const parquet = await ferryInto(config, 'postgres', source, `file:${lake}`, lake, '', logFile);
+        rmSync(lake, { recursive: true, force: true });
+        const raw = await extraction('postgres', source, logFile, config.dataDir);
+        pgToParquet.push(point(rows, parquet.wallSeconds, parquet.peakRssMb!, raw.wallSeconds));
+        console.log(`${label}, PostgreSQL → Parquet: ${parquet.wallSeconds.toFixed(1)} s`);
+      }
       // the results so far are kept should a larger size fail
       writeCurveResults(config.benchDir, results);
     }

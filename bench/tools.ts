@@ -83,8 +83,17 @@ function pgloader(engine: Engine, clauses: (source: SourceData) => string): Tool
   };
 }
 
-/** pgloader puts MySQL tables in a schema named after the database unless told otherwise. */
-export const pgloaderFromMariadb = pgloader('mariadb', (source) => `ALTER SCHEMA '${source.db}' RENAME TO 'public'`);
+/**
+ * pgloader puts MySQL tables in a schema named after the database unless told otherwise. On a
+ * loaded machine MariaDB reset a pgloader reader's connection mid-read twice in a row (its
+ * readers wait on its writers; the server's net_write_timeout is 60 s) and pgloader crashed:
+ * longer net timeouts for its sessions are pgloader's documented remedy.
+ */
+export const pgloaderFromMariadb = pgloader(
+  'mariadb',
+  (source) =>
+    `SET MySQL PARAMETERS net_read_timeout = '600', net_write_timeout = '600'\nALTER SCHEMA '${source.db}' RENAME TO 'public'`,
+);
 
 /** SQLite's ANALYZE tables are internal, as ferry treats them. */
 export const pgloaderFromSqlite = pgloader('sqlite', () => `EXCLUDING TABLE NAMES LIKE 'sqlite_stat%'`);

@@ -346,8 +346,8 @@ export interface ChunkWrite {
   isolate: boolean;
   /**
    * the rows hold each value of the table's primary key once, by construction: a source's raw
-   * bytes of its own unique chunk key, which the table's primary key is; a target may write them
-   * before it builds the key
+   * bytes or column batches of its own unique chunk key, which the table's primary key is (no
+   * value changed on the way); a target may write them before it builds the key
    */
   keyUnique?: boolean;
 }

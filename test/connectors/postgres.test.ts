@@ -30,7 +30,11 @@ sourceContract('postgres', {
   columns: true,
   analyze: (table) => pgExec(sourceContractDb, `ANALYZE "${table}"`),
 });
-targetContract('postgres', { open: async () => open(await freshPg('ferry_pg_target')), floatSpecials: true });
+targetContract('postgres', {
+  open: async () => open(await freshPg('ferry_pg_target')),
+  floatSpecials: true,
+  columns: true,
+});
 
 /** A target table whose columns are given as native PostgreSQL types. */
 function nativeTable(conn: Connector, name: string, natives: [string, string][], key = ['id']): TargetTable {

@@ -123,7 +123,7 @@ function writeInt64(w: BinaryWriter, v: unknown): void {
 let groups = new Uint16Array(64);
 
 /** numeric's binary form from decimal text: base-10000 digit groups around the point. */
-function writeNumeric(w: BinaryWriter, v: unknown): void {
+export function writeNumeric(w: BinaryWriter, v: unknown): void {
   let s =
     typeof v === 'string'
       ? v

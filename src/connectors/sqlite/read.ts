@@ -1,6 +1,7 @@
 // Reading a table: rows of a key range as canonical values, counts, and keyset quantiles.
 // Shared by the source (through a read view) and the target's read-back.
 import { FerryError } from '../../core/errors.js';
+import { evenKeyRanges } from '../../core/split.js';
 import type { KeyRange, RowBatch } from '../../core/types.js';
 import { decoder } from './codec.js';
 import { toFerryError, trackRead, untrackRead, type Db } from './db.js';
@@ -92,6 +93,30 @@ function rangeOf(lower: unknown[] | undefined, upper: unknown[] | undefined): Ke
   return range;
 }
 
+/**
+ * A whole table's ranges by key arithmetic from the key's minimum, maximum and row count
+ * (core/split.ts), when the key is a dense integer: no pass over the key in order (the
+ * quantiles' row_number() took about a twentieth of a run's CPU). Any stored value that is no
+ * integer at either end (text sorts after every number) leaves the split to the quantiles.
+ */
+function evenSplit(db: Db, spec: TableSpec, rowsPerChunk: number): KeyRange[] | undefined {
+  const type = spec.columns.find((c) => c.name === spec.key[0])?.type;
+  if (type?.kind !== 'int' || (type.unsigned && type.bits === 64)) return undefined;
+  const k = ident(spec.key[0]!);
+  let stats: unknown[];
+  try {
+    stats = db
+      .prepare(`SELECT min(${k}), max(${k}), count(*), typeof(min(${k})), typeof(max(${k})) FROM ${ident(spec.name)}`)
+      .raw(true)
+      .get() as unknown[];
+  } catch (err) {
+    throw toFerryError(err, 'READ_FAILED', `splitting table ${spec.name}`);
+  }
+  const [min, max, count, minType, maxType] = stats;
+  if (minType !== 'integer' || maxType !== 'integer') return undefined;
+  return evenKeyRanges(type, BigInt(min as bigint), BigInt(max as bigint), Number(count), rowsPerChunk);
+}
+
 /** Identity of a stored key, to drop repeated boundaries of a key with duplicates. */
 const storedKey = (values: unknown[]) =>
   values
@@ -104,6 +129,9 @@ const storedKey = (values: unknown[]) =>
  */
 export function splitRanges(db: Db, spec: TableSpec, rowsPerChunk: number, within: KeyRange = {}): KeyRange[] {
   if (spec.key.length === 0) return [{}];
+  const even =
+    spec.key.length === 1 && !within.lower && !within.upper && !spec.where && evenSplit(db, spec, rowsPerChunk);
+  if (even) return even;
   const keys = identList(spec.key);
   const filter = rangeFilter(spec, within);
   let boundaries: unknown[][];

@@ -161,7 +161,10 @@ export async function copyChunk(path: CopyPath, job: ChunkJob): Promise<ChunkRes
       }
     };
     try {
-      const result = await path.target.writeColumns({ table, range, replace, isolate: false }, batches());
+      const result = await path.target.writeColumns(
+        { table, range, replace, isolate: false, keyUnique: m.keyIsPrimary },
+        batches(),
+      );
       return { ...result, refused: [], rowsRead, as: 'columns' };
     } catch (e) {
       path.log.info(
