@@ -426,7 +426,12 @@ export interface Target {
   writeRaw?(chunk: ChunkWrite, data: AsyncIterable<Uint8Array>): Promise<WriteResult>;
   /** after the data: the primary key if prepare() left it for later, secondary indexes, unique keys, identity/sequence counters */
   finishTable(table: TargetTable): Promise<void>;
-  /** after every table of the plan is finished */
+  /**
+   * after finishTable: the statistics the target's query planner needs (PostgreSQL's ANALYZE),
+   * for a table the run leaves ready to serve; run beside the table's other reads
+   */
+  analyze?(table: TargetTable): Promise<void>;
+  /** after the table and every table its keys refer to are finished (no more rows go into either), while others may still copy */
   addForeignKeys(table: TargetTable): Promise<void>;
   /** rows of a range as canonical values of the target columns, for verify */
   readBack(table: TargetTable, range: KeyRange, batchRows: number): AsyncIterable<RowBatch>;
