@@ -428,10 +428,10 @@ export interface Target {
   finishTable(table: TargetTable): Promise<void>;
   /**
    * after finishTable: the statistics the target's query planner needs (PostgreSQL's ANALYZE),
-   * for a table the run leaves ready to serve; run beside the table's other reads
+   * for a table the run leaves ready to serve
    */
   analyze?(table: TargetTable): Promise<void>;
-  /** after the table and every table its keys refer to are finished (no more rows go into either), while others may still copy */
+  /** after every table of the plan is finished */
   addForeignKeys(table: TargetTable): Promise<void>;
   /** rows of a range as canonical values of the target columns, for verify */
   readBack(table: TargetTable, range: KeyRange, batchRows: number): AsyncIterable<RowBatch>;

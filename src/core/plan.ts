@@ -362,7 +362,7 @@ function semanticIssues(plan: Plan): { path: PropertyKey[]; message: string }[] 
       t.indexes.forEach((ix, ii) => checkCols(ix.columns, [...at, 'indexes', ii, 'columns']));
       t.foreignKeys.forEach((fk, fi) => {
         checkCols(fk.columns, [...at, 'foreignKeys', fi, 'columns']);
-        // any wave will do: foreign keys are added after the data they join (a cycle cannot be ordered)
+        // any wave will do: foreign keys are added after all the data (a cycle cannot be ordered)
         if (!waveOf.has(fk.refTable))
           issues.push({
             path: [...at, 'foreignKeys', fi, 'refTable'],

@@ -319,18 +319,25 @@ async function copyTables(
       onRows: (table, rows) => emit({ type: 'progress', table, rows }),
     };
     await copyAll(session, runId, path, emit, rowsByTable, ctl);
-    // the foreign keys copyAll did not add (a table whose parent's rows came last), at once, as
-    // many tables as chunks are copied at once
+    // the tables' foreign keys at once, as many tables as chunks are copied at once
     const unlinked = all.filter((m) => state.tableStatus(hash, m.target.name) !== 'linked');
     let failure: unknown;
     const linker = async () => {
       for (let m = unlinked.shift(); m && failure === undefined; m = unlinked.shift()) {
+        const table = m.target;
         try {
-          await linkTable(session, runId, m, emit, audit);
+          await timed(session, runId, table.name, 'foreign keys', emit, () =>
+            withRetries(`${table.name} foreign keys`, session.log, plan.settings.retries, () =>
+              session.writer.addForeignKeys(table),
+            ),
+          );
         } catch (e) {
           failure ??= e;
           return;
         }
+        state.setTableStatus(hash, table.name, 'linked');
+        audit.record('foreign keys added', { table: table.name, foreignKeys: table.foreignKeys.length });
+        emit({ type: 'table-done', table: table.name });
       }
     };
     await Promise.all(Array.from({ length: ctl.workers }, linker));
@@ -385,33 +392,11 @@ async function prepareTable(
   }
 }
 
-/** Adds a table's foreign keys (all its rows and its parents' are in), and records it linked. */
-async function linkTable(
-  session: Session,
-  runId: string,
-  m: TableMapping,
-  emit: (e: RunEvent) => void,
-  audit: AuditLog,
-): Promise<void> {
-  const table = m.target;
-  await timed(session, runId, table.name, 'foreign keys', emit, () =>
-    withRetries(`${table.name} foreign keys`, session.log, session.plan.settings.retries, () =>
-      session.writer.addForeignKeys(table),
-    ),
-  );
-  session.state.setTableStatus(session.hash, table.name, 'linked');
-  audit.record('foreign keys added', { table: table.name, foreignKeys: table.foreignKeys.length });
-  emit({ type: 'table-done', table: table.name });
-}
-
 /**
  * Prepares and splits the tables wave by wave in foreign-key order, and copies every pending
  * chunk as soon as its table is split (the next tables are split while the first ones copy),
- * without a barrier between waves (foreign keys come after the data): a table's indexes are
- * built as soon as its last chunk is in, while the next tables copy, and its foreign keys as
- * soon as it and every table they refer to are finished. Then no more rows go into either
- * side of the keys (a table is finished once all its chunks are done), so checking them while
- * other tables copy checks what the run leaves, and takes their scans off the run's last table.
+ * without a barrier between waves (foreign keys come after all the data): a table's indexes
+ * are built as soon as its last chunk is in, while the next tables copy.
  */
 async function copyAll(
   session: Session,
@@ -428,33 +413,14 @@ async function copyAll(
   const remaining = new Map<string, number>();
   const finishing: Promise<void>[] = [];
   let failure: unknown;
-  const linking = new Set<string>();
-  const finished = (name: string) => ['finished', 'linked'].includes(state.tableStatus(hash, name) ?? '');
-  const linkReady = () => {
-    for (const m of tables) {
-      const name = m.target.name;
-      if (linking.has(name) || state.tableStatus(hash, name) !== 'finished') continue;
-      if (!m.target.foreignKeys.every((fk) => finished(fk.refTable))) continue;
-      linking.add(name);
-      finishing.push(
-        linkTable(session, runId, m, emit, ctl.audit).catch((e: unknown) => {
-          failure ??= e;
-        }),
-      );
-    }
-  };
   const tableCopied = (m: TableMapping) => {
     if (state.tableStatus(hash, m.target.name) === 'prepared') state.setTableStatus(hash, m.target.name, 'copied');
     // a table whose indexes fail stops the run as a chunk that fails does (caught here: it is
     // awaited only once the chunks are done, and meanwhile would be an unhandled rejection)
     finishing.push(
-      finishTable(session, runId, m, emit, ctl)
-        .then(() => {
-          if (failure === undefined) linkReady();
-        })
-        .catch((e: unknown) => {
-          failure ??= e;
-        }),
+      finishTable(session, runId, m, emit, ctl).catch((e: unknown) => {
+        failure ??= e;
+      }),
     );
   };
   let preparing = true;
@@ -524,20 +490,12 @@ async function copyAll(
       }
     }
   };
-  // a finished table may start the linking of others: what is pushed meanwhile is awaited too
-  const settled = async () => {
-    for (let n = 0; n < finishing.length;) {
-      const pending = finishing.slice(n);
-      n = finishing.length;
-      await Promise.all(pending);
-    }
-  };
   await Promise.all([prepared, ...Array.from({ length: ctl.queue ? QUEUED_IN_FLIGHT : ctl.workers }, worker)]);
-  await settled();
+  await Promise.all(finishing);
   if (failure !== undefined) throw failure;
-  // tables whose chunks were all done in an earlier run, but not yet finished or linked
+  // tables whose chunks were all done in an earlier run, but not yet finished
   for (const m of tables) if (!remaining.has(m.target.name)) tableCopied(m);
-  await settled();
+  await Promise.all(finishing);
   if (failure !== undefined) throw failure;
 }
 
@@ -635,21 +593,18 @@ async function finishTable(
     ),
   );
   // what the table holds as the run leaves it: rollback refuses to drop a table changed since;
-  // from the chunks' digests where the target gave them (reading the table again costs a scan,
-  // made while the target gathers its statistics: both only read the rows)
+  // from the chunks' digests where the target gave them (reading the table again costs a scan)
   const digests = state.chunkDigests(hash, m.target.name);
+  const fingerprint = !session.writer.drop
+    ? undefined
+    : digests
+      ? digestFingerprint(addDigests(digests))
+      : await fingerprintOf(session.target, m.target, ctl.batchRows);
   const analyze = session.writer.analyze?.bind(session.writer);
-  const [fingerprint] = await Promise.all([
-    !session.writer.drop
-      ? undefined
-      : digests
-        ? digestFingerprint(addDigests(digests))
-        : fingerprintOf(session.target, m.target, ctl.batchRows),
-    analyze &&
-      timed(session, runId, m.target.name, 'analyze', emit, () =>
-        withRetries(`${m.target.name} statistics`, session.log, session.plan.settings.retries, () => analyze(m.target)),
-      ),
-  ]);
+  if (analyze)
+    await timed(session, runId, m.target.name, 'analyze', emit, () =>
+      withRetries(`${m.target.name} statistics`, session.log, session.plan.settings.retries, () => analyze(m.target)),
+    );
   state.setFingerprint(hash, m.target.name, fingerprint);
   state.setTableStatus(hash, m.target.name, 'finished');
   ctl.audit.record('table finished', {

@@ -1,4 +1,4 @@
-// Waves: the order the plan lists tables in. Foreign keys are added after the data they join, so the
+// Waves: the order the plan lists tables in. Foreign keys are added after all the data, so the
 // order is for reading (parents before children), not for correctness; tables that refer to each
 // other (a cycle, directly or through a chain) cannot be ordered and share a wave.
 import type { TableInfo } from '../../core/types.js';

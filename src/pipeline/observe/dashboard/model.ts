@@ -80,7 +80,7 @@ const HISTORY = 3600;
 /**
  * The phase a table is in: the store says where it stands, the run's events (when served
  * in-process) say what is under way. A table whose indexes are in waits for the foreign keys,
- * which come once the tables they join are finished (a target without foreign keys marks it done at once).
+ * which come after every table's data (a target without foreign keys marks it done at once).
  */
 function phaseOf(status: TableStatus | undefined, live: string | undefined, runEnded: boolean): string {
   if (status === 'linked') return 'done';
