@@ -3,7 +3,7 @@
 // a sample of its rows.
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BenchConfig } from './config.js';
+import { type BenchConfig, SOURCE_DB } from './config.js';
 import { checkTargetContent } from './content-check.js';
 import type { Engine } from './dataset.js';
 import { pgCheckpoint, pgRowCount, pgSchemaObjects, pgVacuumAnalyze, recreatePgDatabase } from './db.js';
@@ -146,10 +146,12 @@ export function fastest(measurements: Measurement[]): Measurement {
 export async function runCase(c: BenchCase, config: BenchConfig, source: SourceData): Promise<CaseResult> {
   const ferryRuns: Measurement[] = [];
   const referenceRuns: Measurement[] = [];
+  // a dataset of another name gets target databases of its own: benchmarks of two datasets can share the server
+  const suffix = config.sourceDb === SOURCE_DB ? '' : `_${config.sourceDb}`;
   for (let run = 1; run <= config.repeat; run++) {
     const label = config.repeat > 1 ? `${c.title} (run ${run} of ${config.repeat})` : c.title;
-    ferryRuns.push(await measure(ferry(c.id), label, `bench_ferry_${c.id}`, config, source));
-    referenceRuns.push(await measure(c.reference, label, `bench_ref_${c.id}`, config, source));
+    ferryRuns.push(await measure(ferry(c.id), label, `bench_ferry_${c.id}${suffix}`, config, source));
+    referenceRuns.push(await measure(c.reference, label, `bench_ref_${c.id}${suffix}`, config, source));
   }
   return pairedRatio(c.id, c.title, fastest(ferryRuns), fastest(referenceRuns));
 }

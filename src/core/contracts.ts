@@ -447,6 +447,11 @@ export interface Target {
   writeRaw?(chunk: ChunkWrite, data: AsyncIterable<Uint8Array>): Promise<WriteResult>;
   /** after the data: the primary key if prepare() left it for later, secondary indexes, unique keys, identity/sequence counters */
   finishTable(table: TargetTable): Promise<void>;
+  /**
+   * after finishTable: the statistics the target's query planner needs (PostgreSQL's ANALYZE),
+   * for a table the run leaves ready to serve
+   */
+  analyze?(table: TargetTable): Promise<void>;
   /** after every table of the plan is finished */
   addForeignKeys(table: TargetTable): Promise<void>;
   /** rows of a range as canonical values of the target columns, for verify */

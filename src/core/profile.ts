@@ -17,7 +17,7 @@ export interface ProfileTable {
 export interface ProfileQuestions {
   /** the longest value of a column: characters of text, bytes of bytes (0 when every value is NULL) */
   maxLength: { ask: { column: string }; answer: { length: number } };
-  /** rows whose foreign-key columns are all set and match no row of the referenced table */
+  /** rows whose foreign-key columns are all set and match no row of the referenced table (0 without a scan where the source enforces the key) */
   orphans: { ask: { foreignKey: ForeignKey }; answer: { rows: number } };
   /** how many values of a column are of each storage class (SQLite's typeof) */
   storageClasses: { ask: { column: string }; answer: { integer: number; real: number; text: number; blob: number } };

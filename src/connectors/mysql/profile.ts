@@ -22,6 +22,9 @@ export function profileDialect(table: ProfileTable): ProfileDialect {
         rows: `SUM(${quoteIdent(column)} < '00:00:00' OR ${quoteIdent(column)} >= '24:00:00')`,
       }),
     },
+    // counted even for InnoDB keys: any session may SET foreign_key_checks = 0 (dumps and bulk
+    // loads do) and write rows past them, and InnoDB keeps no mark that it happened, so unlike
+    // PostgreSQL's validated keys nothing short of the scan proves there are no orphans
     orphans: {
       aggregate: false,
       fields: ({ foreignKey }) => ({

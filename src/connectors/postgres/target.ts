@@ -479,7 +479,7 @@ export class PgTarget implements Target {
         if (await hasPrimaryKey(client, ref)) return;
         await this.inTransaction(client, async () => {
           await client.query(`LOCK TABLE ${ref.sql} IN ACCESS EXCLUSIVE MODE`);
-          await client.query(indexBuildSettings(1));
+          await client.query(INDEX_BUILD_SETTINGS);
           const index = await this.buildKeyIndex(client, table, ref);
           if (index) await attachPrimaryKey(client, ref, index);
         });
@@ -537,7 +537,7 @@ export class PgTarget implements Target {
   /**
    * The indexes at once, each on a connection of its own (as many as the pool holds: the plan's
    * parallelism), with memory to sort in; then the unique keys (ALTER TABLE waits for the
-   * indexes' locks anyway), the counters and the statistics.
+   * indexes' locks anyway) and the counters.
    */
   async finishTable(table: TargetTable): Promise<void> {
     const ref = this.ref(table.name);
@@ -548,11 +548,10 @@ export class PgTarget implements Target {
         `cannot finish table ${table.name}`,
         'fix the index or key in the plan, or the data that breaks it',
       );
-    const settings = indexBuildSettings(table.indexes.length + table.uniqueKeys.length + 1);
     const build = <T>(fn: (client: pg.ClientBase) => Promise<T>) =>
       this.withClient((client) =>
         this.inTransaction(client, async () => {
-          await client.query(settings);
+          await client.query(INDEX_BUILD_SETTINGS);
           return fn(client);
         }),
       );
@@ -574,13 +573,26 @@ export class PgTarget implements Target {
             await client.query(`ALTER TABLE ${ref.sql} ADD UNIQUE USING INDEX ${quoteIdent(index)}`);
       });
       this.keyed.add(table.name);
-      await this.withClient(async (client) => {
-        await setCounters(client, table, ref, {});
-        await client.query(`ANALYZE ${ref.sql}`);
-      });
+      await this.withClient((client) => setCounters(client, table, ref, {}));
     } catch (e) {
       throw fail(e);
     }
+  }
+
+  /**
+   * ANALYZE, once the indexes are built (it locks out index builds, and gathers the statistics
+   * of expression indexes): `pg_dump | psql` leaves this to autovacuum, whose next round may
+   * come after the application has moved to the new database and planned without statistics.
+   */
+  async analyze(table: TargetTable): Promise<void> {
+    const ref = this.ref(table.name);
+    await this.withClient(async (client) => {
+      try {
+        await client.query(`ANALYZE ${ref.sql}`);
+      } catch (e) {
+        throw queryError(e, 'WRITE_FAILED', `cannot gather the statistics of ${table.name}`);
+      }
+    });
   }
 
   async setSequences(table: TargetTable, next: Record<string, bigint>): Promise<void> {
@@ -876,13 +888,13 @@ async function attachPrimaryKey(client: pg.ClientBase, ref: TableRef, index: str
 }
 
 /**
- * Session settings for building `builds` indexes of a table at once: memory to sort in (the
- * default 64 MB spills a table of a few million rows to disk), and no parallel workers of
- * their own when several builds share the server's cores already.
+ * Session settings for an index build: memory to sort in (the default 64 MB spills a table of a
+ * few million rows to disk; a build's parallel workers share it). The parallel workers are the
+ * server's to give (max_parallel_maintenance_workers, while max_parallel_workers has some left):
+ * the builds of a table start together but end apart, and the longest, often one of text whose
+ * comparisons cost most, would otherwise finish on one core alone.
  */
-function indexBuildSettings(builds: number): string {
-  return `SET LOCAL maintenance_work_mem = '256MB'${builds > 1 ? '; SET LOCAL max_parallel_maintenance_workers = 0' : ''}`;
-}
+const INDEX_BUILD_SETTINGS = "SET LOCAL maintenance_work_mem = '256MB'";
 
 /** a JSON \u0000 escape (not an escaped backslash followed by "u0000") */
 const ESCAPED_NUL = /(?<!\\)(?:\\\\)*\\u0000/;

@@ -625,6 +625,11 @@ async function finishTable(
     : digests
       ? digestFingerprint(addDigests(digests))
       : await fingerprintOf(session.target, m.target, ctl.batchRows);
+  const analyze = session.writer.analyze?.bind(session.writer);
+  if (analyze)
+    await timed(session, runId, m.target.name, 'analyze', emit, () =>
+      withRetries(`${m.target.name} statistics`, session.log, session.plan.settings.retries, () => analyze(m.target)),
+    );
   state.setFingerprint(hash, m.target.name, fingerprint);
   state.setTableStatus(hash, m.target.name, 'finished');
   ctl.audit.record('table finished', {

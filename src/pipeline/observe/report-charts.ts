@@ -13,6 +13,7 @@ const PHASE_COLOURS: Record<string, string> = {
   copy: '#0969da',
   indexes: '#8250df',
   manifest: '#8250df',
+  analyze: '#1a7f37',
   'foreign keys': '#bc4c00',
 };
 const OTHER_PHASE = '#57606a';

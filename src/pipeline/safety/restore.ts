@@ -103,6 +103,7 @@ export async function restoreTables(
       rows += result.rows;
     }
     await target.finishTable(table);
+    await target.analyze?.(table);
     audit.record('table restored', { table: table.name, rows, from: `${part.side} of backup ${b.manifest.id}` });
     onTable?.({ table: table.name, rows });
     out.push({ table: table.name, rows });
