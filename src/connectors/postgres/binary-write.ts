@@ -193,22 +193,37 @@ export function writeNumeric(w: BinaryWriter, v: unknown): void {
     }
   }
   if (k > 0) groups[g++] = acc * (k === 1 ? 1000 : k === 2 ? 100 : 10);
+  if (fracLen > 0x3fff) throw new ValueError(`"${s.slice(0, 20)}…" has more decimal places than PostgreSQL allows`);
+  writeNumericGroups(w, groups, g, intGroups, neg, fracLen);
+}
+
+/**
+ * numeric's binary form from its base-10000 digit groups (`count` of them, the first
+ * `wholeGroups` before the point): leading and trailing zero groups left out, as PostgreSQL does.
+ */
+export function writeNumericGroups(
+  w: BinaryWriter,
+  groups: Uint16Array,
+  count: number,
+  wholeGroups: number,
+  negative: boolean,
+  scale: number,
+): void {
   let first = 0;
-  let weight = intGroups - 1;
-  while (first < g && groups[first] === 0) {
+  let weight = wholeGroups - 1;
+  while (first < count && groups[first] === 0) {
     first++;
     weight--;
   }
-  let last = g - 1;
+  let last = count - 1;
   while (last >= first && groups[last] === 0) last--;
   const ndigits = last - first + 1;
-  if (fracLen > 0x3fff) throw new ValueError(`"${s.slice(0, 20)}…" has more decimal places than PostgreSQL allows`);
   w.ensure(12 + ndigits * 2);
   w.int32(8 + ndigits * 2);
   w.int16(ndigits);
   w.int16(ndigits === 0 ? 0 : weight);
-  w.int16(neg && ndigits > 0 ? 0x4000 : 0);
-  w.int16(fracLen);
+  w.int16(negative && ndigits > 0 ? 0x4000 : 0);
+  w.int16(scale);
   for (let j = first; j <= last; j++) w.int16(groups[j]!);
 }
 

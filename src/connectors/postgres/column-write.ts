@@ -3,7 +3,7 @@
 // integer's or a timestamp's bytes turned big-endian, text's UTF-8 copied as it lies).
 import type { ColumnBatch, ColumnLayout, ColumnVector } from '../../core/columns.js';
 import type { CanonicalType } from '../../core/types.js';
-import { BinaryWriter, float4Misfit, writeNumeric } from './binary-write.js';
+import { BinaryWriter, float4Misfit, writeNumeric, writeNumericGroups } from './binary-write.js';
 import { ValueError } from './temporal.js';
 import type { Family } from './wire.js';
 
@@ -255,20 +255,5 @@ function writeUnscaled(w: BinaryWriter, n: number, scale: number): void {
     groups[g] = whole % 10000;
     whole = Math.floor(whole / 10000);
   }
-  let first = 0;
-  let weight = wholeGroups - 1;
-  while (first < total && groups[first] === 0) {
-    first++;
-    weight--;
-  }
-  let last = total - 1;
-  while (last >= first && groups[last] === 0) last--;
-  const ndigits = last - first + 1;
-  w.ensure(12 + ndigits * 2);
-  w.int32(8 + ndigits * 2);
-  w.int16(ndigits);
-  w.int16(ndigits === 0 ? 0 : weight);
-  w.int16(negative && ndigits > 0 ? 0x4000 : 0);
-  w.int16(scale);
-  for (let j = first; j <= last; j++) w.int16(groups[j]!);
+  writeNumericGroups(w, groups, total, wholeGroups, negative, scale);
 }

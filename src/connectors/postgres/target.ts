@@ -384,35 +384,47 @@ export class PgTarget implements Target {
           'write the chunk as rows',
         );
       const names = table.columns.map((c) => c.name);
-      try {
-        return await this.inTransaction(client, async () => {
-          if (chunk.replace) await client.query(this.deleteSql(table, chunk.range));
-          const copy = new CopyIn(client, format.command);
-          try {
-            const w = new BinaryWriter();
-            w.ensure(BINARY_HEADER.length);
-            w.buf.set(BINARY_HEADER, 0);
-            w.pos = BINARY_HEADER.length;
-            const emit = (data: Buffer) => copy.write(data);
-            for await (const batch of fromSource(batches)) {
-              copy.check();
-              await encodeColumns(w, batch, encoders, names, emit);
-              batch.recycle?.();
-            }
-            w.ensure(2);
-            w.int16(-1);
-            await emit(w.take());
-            return { rows: await copy.end(), rejects: [] };
-          } catch (e) {
-            await copy.abort(e as Error);
-            throw e;
-          }
-        });
-      } catch (e) {
-        if (e instanceof SourceError) throw e.original;
-        throw writeError(e, table.name);
-      }
+      return this.copyChunk(client, chunk, format.command, async (copy) => {
+        const w = new BinaryWriter();
+        w.ensure(BINARY_HEADER.length);
+        w.buf.set(BINARY_HEADER, 0);
+        w.pos = BINARY_HEADER.length;
+        const emit = (data: Buffer) => copy.write(data);
+        for await (const batch of fromSource(batches)) {
+          copy.check();
+          await encodeColumns(w, batch, encoders, names, emit);
+          batch.recycle?.();
+        }
+        w.ensure(2);
+        w.int16(-1);
+        await emit(w.take());
+      });
     });
+  }
+
+  /** One COPY of a chunk in one transaction, after the chunk's delete-range when it replaces; the rows COPY stored. */
+  private async copyChunk(
+    client: pg.ClientBase,
+    chunk: ChunkWrite,
+    command: string,
+    feed: (copy: CopyIn) => Promise<void>,
+  ): Promise<WriteResult> {
+    try {
+      return await this.inTransaction(client, async () => {
+        if (chunk.replace) await client.query(this.deleteSql(chunk.table, chunk.range));
+        const copy = new CopyIn(client, command);
+        try {
+          await feed(copy);
+          return { rows: await copy.end(), rejects: [] };
+        } catch (e) {
+          await copy.abort(e as Error);
+          throw e;
+        }
+      });
+    } catch (e) {
+      if (e instanceof SourceError) throw e.original;
+      throw writeError(e, chunk.table.name);
+    }
   }
 
   /**
@@ -445,24 +457,11 @@ export class PgTarget implements Target {
   async writeRaw(chunk: ChunkWrite, data: AsyncIterable<Uint8Array>): Promise<WriteResult> {
     const { table } = chunk;
     if (chunk.replace || !chunk.keyUnique) await this.ensurePrimaryKey(table);
-    return this.withClient(async (client) => {
-      try {
-        return await this.inTransaction(client, async () => {
-          if (chunk.replace) await client.query(this.deleteSql(table, chunk.range));
-          const copy = new CopyIn(client, this.copyCommand(table, true));
-          try {
-            for await (const piece of fromSource(data)) await copy.write(piece);
-            return { rows: await copy.end(), rejects: [] };
-          } catch (e) {
-            await copy.abort(e as Error);
-            throw e;
-          }
-        });
-      } catch (e) {
-        if (e instanceof SourceError) throw e.original;
-        throw writeError(e, table.name);
-      }
-    });
+    return this.withClient((client) =>
+      this.copyChunk(client, chunk, this.copyCommand(table, true), async (copy) => {
+        for await (const piece of fromSource(data)) await copy.write(piece);
+      }),
+    );
   }
 
   /**
