@@ -227,6 +227,16 @@ export function writeNumericGroups(
   for (let j = first; j <= last; j++) w.int16(groups[j]!);
 }
 
+/** real's binary form, refusing a value real cannot hold */
+export function writeFloat4(w: BinaryWriter, n: number): void {
+  const misfit = float4Misfit(n);
+  if (misfit) throw new ValueError(misfit);
+  w.ensure(8);
+  w.int32(4);
+  w.buf.writeFloatBE(n, w.pos);
+  w.pos += 4;
+}
+
 /** Why a float64 does not fit real (PostgreSQL refuses overflow and underflow to zero), or undefined. */
 export function float4Misfit(n: number): string | undefined {
   const f = Math.fround(n);
@@ -317,15 +327,7 @@ export function scalarEncoder(family: ScalarFamily): Encoder {
     case 'numeric':
       return writeNumeric;
     case 'float4':
-      return (w, v) => {
-        const n = num(v);
-        const misfit = float4Misfit(n);
-        if (misfit) throw new ValueError(misfit);
-        w.ensure(8);
-        w.int32(4);
-        w.buf.writeFloatBE(n, w.pos);
-        w.pos += 4;
-      };
+      return (w, v) => writeFloat4(w, num(v));
     case 'float8':
       return (w, v) => {
         w.ensure(12);

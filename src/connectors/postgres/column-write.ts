@@ -3,7 +3,7 @@
 // integer's or a timestamp's bytes turned big-endian, text's UTF-8 copied as it lies).
 import type { ColumnBatch, ColumnLayout, ColumnVector } from '../../core/columns.js';
 import type { CanonicalType } from '../../core/types.js';
-import { BinaryWriter, float4Misfit, writeNumeric, writeNumericGroups } from './binary-write.js';
+import { BinaryWriter, writeFloat4, writeNumeric, writeNumericGroups } from './binary-write.js';
 import { ValueError } from './temporal.js';
 import type { Family } from './wire.js';
 
@@ -173,16 +173,9 @@ function writeValue(w: BinaryWriter, c: Cursor, e: ColumnEncoder): void {
       else writeNumeric(w, decimalText((view.getBigInt64(at + 8, true) << 64n) | view.getBigUint64(at, true), e.scale));
       return;
     }
-    case FLOAT4: {
-      const n = view.getFloat64(8 * k, true);
-      const misfit = float4Misfit(n);
-      if (misfit) throw new ValueError(misfit);
-      w.ensure(8);
-      w.int32(4);
-      w.buf.writeFloatBE(n, w.pos);
-      w.pos += 4;
+    case FLOAT4:
+      writeFloat4(w, view.getFloat64(8 * k, true));
       return;
-    }
     case FLOAT8:
       w.ensure(12);
       w.int32(8);
