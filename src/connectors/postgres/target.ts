@@ -558,13 +558,18 @@ export class PgTarget implements Target {
       // the primary key's and the unique keys' indexes beside the others, attached as constraints
       // after them (ALTER TABLE waits for the builds' locks; attaching an index scans nothing)
       const keyed = table.primaryKey.length === 0 || this.keyed.has(table.name);
-      const [keyIndex, ...uniqueIndexes] = await Promise.all([
+      // every build ends before a failure is thrown: a retry started while another build still
+      // ran would not see its index yet, and fail on the name when that build committed
+      const builds = await Promise.allSettled([
         keyed ? undefined : build((client) => this.buildKeyIndex(client, table, ref)),
         ...table.uniqueKeys.map((cols) => build((client) => this.buildUniqueIndex(client, table, ref, cols))),
         ...table.indexes.map((idx) =>
           build((client) => this.createIndex(client, table, ref, idx.name, idx.columns, idx.unique)),
         ),
       ]);
+      const failed = builds.find((b) => b.status === 'rejected');
+      if (failed) throw failed.reason;
+      const [keyIndex, ...uniqueIndexes] = builds.map((b) => (b.status === 'fulfilled' ? b.value : undefined));
       await this.withClient(async (client) => {
         if (keyIndex !== undefined) await attachPrimaryKey(client, ref, keyIndex);
         for (const index of uniqueIndexes.slice(0, table.uniqueKeys.length))
