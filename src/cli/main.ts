@@ -324,7 +324,6 @@ function keySource(o: { keyEnv?: string; keyFile?: string }): KeySource | undefi
   return o.keyEnv || o.keyFile ? { env: o.keyEnv, file: o.keyFile } : undefined;
 }
 
-/** A whole-number option: anything else is a one-line usage error (exit 2) where it is given. */
 /**
  * With --queue: the queued run's records, from its shared state, laid out in the (empty) state
  * folder for report or rollback to work from; `published` puts a rollback made here back.
@@ -352,6 +351,7 @@ async function queuedRecords(
   return { published: (rollback) => publishRollback(stateDir, hash, stateUrl, rollback, log) };
 }
 
+/** A whole-number option: anything else is a one-line usage error (exit 2) where it is given. */
 function wholeNumber(min: number): (v: string) => number {
   return (v) => {
     if (!/^\s*[-+]?\d+\s*$/.test(v) || Number(v) < min)
