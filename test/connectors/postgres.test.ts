@@ -736,6 +736,40 @@ describe('postgres: target', () => {
     }
   });
 
+  test("a failed index build is thrown once the table's other builds have ended, so a retried finishTable finds their indexes", async () => {
+    const t = nativeTable(conn, 'slowbuild', [
+      ['id', 'integer'],
+      ['note', 'text'],
+    ]);
+    const slow = { name: 'slowbuild_note_idx', columns: ['note'], unique: false };
+    t.indexes = [slow, { name: 'slowbuild_nope_idx', columns: ['nope'], unique: false }];
+    const target = conn.target!();
+    await target.prepare(t, 'drop');
+    await pgExec(
+      url,
+      'INSERT INTO slowbuild SELECT g, md5(g::text) || md5((g * 7)::text) FROM generate_series(1, 300000) g',
+    );
+    await assert.rejects(target.finishTable(t), /nope/);
+    const built = await pgExec(url, "SELECT indexname FROM pg_indexes WHERE tablename = 'slowbuild' ORDER BY 1");
+    assert.deepEqual(
+      built.rows.map((r: { indexname: string }) => r.indexname),
+      ['slowbuild_note_idx', 'slowbuild_pkey'],
+      'the other builds had ended (committed) when the failure was thrown',
+    );
+    t.indexes = [slow];
+    await target.finishTable(t);
+    const after = await pgExec(url, "SELECT indexname FROM pg_indexes WHERE tablename = 'slowbuild' ORDER BY 1");
+    assert.deepEqual(
+      after.rows.map((r: { indexname: string }) => r.indexname),
+      ['slowbuild_note_idx', 'slowbuild_pkey'],
+    );
+    const key = await pgExec(url, "SELECT conname FROM pg_constraint WHERE conrelid = 'slowbuild'::regclass");
+    assert.deepEqual(
+      key.rows.map((r: { conname: string }) => r.conname),
+      ['slowbuild_pkey'],
+    );
+  });
+
   test('a fresh table takes raw rows of unique keys before its primary key, which comes before any other write; finishTable builds the keys beside the indexes', async () => {
     const t = nativeTable(conn, 'latekey', [
       ['id', 'integer'],
