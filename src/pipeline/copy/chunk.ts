@@ -120,6 +120,10 @@ export async function copyChunk(path: CopyPath, job: ChunkJob): Promise<ChunkRes
     }
   };
 
+  // a fast path the target or source refused (not a transient error: that is retried as any
+  // other, as another path would meet the same server) is not tried again for this chunk
+  let fastRefused = false;
+
   // the fastest path: the source's bytes into the target undecoded; progress comes at the end
   const rawAttempt = async (): Promise<ChunkResult | undefined> => {
     if (!m.passthrough || job.tap || job.limit !== undefined || path.throttle) return undefined;
@@ -133,6 +137,8 @@ export async function copyChunk(path: CopyPath, job: ChunkJob): Promise<ChunkRes
       progress(result.rows);
       return { ...result, refused: [], rowsRead, as: 'raw' };
     } catch (e) {
+      if (isTransient(e)) throw e;
+      fastRefused = true;
       path.log.info(
         { table: m.target.name, chunk: job.label, err: (e as Error).message },
         'chunk not written raw; writing it from decoded values',
@@ -167,6 +173,8 @@ export async function copyChunk(path: CopyPath, job: ChunkJob): Promise<ChunkRes
       );
       return { ...result, refused: [], rowsRead, as: 'columns' };
     } catch (e) {
+      if (isTransient(e)) throw e;
+      fastRefused = true;
       path.log.info(
         { table: m.target.name, chunk: job.label, err: (e as Error).message },
         'chunk not written from columns; writing it as rows',
@@ -177,11 +185,11 @@ export async function copyChunk(path: CopyPath, job: ChunkJob): Promise<ChunkRes
     }
   };
 
-  const fast = (await rawAttempt()) ?? (await columnAttempt());
-  if (fast) return fast;
   const isolateFirst = path.target.isolatesFree === true;
+  const attempt = async () =>
+    (fastRefused ? undefined : ((await rawAttempt()) ?? (await columnAttempt()))) ?? rowAttempt(isolateFirst);
   try {
-    return await withRetries(job.label, path.log, path.retries, () => rowAttempt(isolateFirst));
+    return await withRetries(job.label, path.log, path.retries, attempt);
   } catch (e) {
     if (isolateFirst || isTransient(e) || !(e instanceof FerryError) || e.code !== 'WRITE_FAILED') throw e;
     path.log.info(
