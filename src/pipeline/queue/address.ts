@@ -6,7 +6,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from '../../core/log.js';
 import { FerryError } from '../../core/errors.js';
 import { hasLiteralPassword, redact, resolveSecrets } from '../../core/secrets.js';
-import { isSqsQueue } from './sqs-address.js';
+import { isSqsQueue, sqsAddress } from './sqs-address.js';
 
 export interface QueueAddress {
   /** ioredis options for every connection to the queue */
@@ -77,7 +77,8 @@ export async function connectQueue(address: QueueAddress, log: Logger, whatToDo:
 
 /**
  * The Redis URL of a queued run's shared state: a Redis queue's own, or for an SQS queue (which
- * holds the jobs only) the one given with --shared-state; one line when it is missing or misplaced.
+ * holds the jobs only) the one given with --shared-state; one line when it is missing or misplaced,
+ * or the SQS queue's URL is not one.
  */
 export function sharedStateUrl(queue: string, sharedState: string | undefined): string {
   if (!isSqsQueue(queue)) {
@@ -89,6 +90,7 @@ export function sharedStateUrl(queue: string, sharedState: string | undefined): 
       );
     return queue;
   }
+  sqsAddress(queue);
   if (!sharedState)
     throw new FerryError(
       'PLAN_INVALID',
@@ -98,7 +100,7 @@ export function sharedStateUrl(queue: string, sharedState: string | undefined): 
   if (isSqsQueue(sharedState))
     throw new FerryError(
       'URL_INVALID',
-      `--shared-state ${sharedState} is not a redis:// URL`,
+      `--shared-state ${redact(sharedState)} is not a redis:// URL`,
       "give the function's FERRY_STATE, redis://host:port/db[?prefix=NAME]",
     );
   return sharedState;

@@ -21,10 +21,12 @@ export function isSqsQueue(url: string): boolean {
 }
 
 export function sqsAddress(url: string, env: NodeJS.ProcessEnv = process.env): SqsAddress {
+  // what the line shows of the URL: never credentials written into it
+  const shown = url.replace(/\/\/[^/@]*@/, '//…@');
   const bad = (why: string) =>
     new FerryError(
       'URL_INVALID',
-      `the queue ${url} ${why}`,
+      `the queue ${shown} ${why}`,
       'give it as sqs://REGION/ACCOUNT/NAME or as the queue URL AWS shows (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)',
     );
   let u: URL;

@@ -205,6 +205,20 @@ export const ARGUMENTS: Row[] = [
       /^ferry: the SQS queue sqs:\/\/eu-west-1\/123456789012\/chunks holds chunk jobs only, and the run's shared state needs a Redis: add --shared-state redis:/,
   },
   {
+    does: 'an SQS queue URL with credentials in it: refused, and the line does not repeat them',
+    args: () => [
+      'run',
+      'p.yaml',
+      '--queue',
+      'https://AKIAEXAMPLE:canary-sqs-secret@sqs.eu-west-1.amazonaws.com/123456789012/chunks',
+      '--shared-state',
+      'redis://127.0.0.1:6379/0',
+    ],
+    code: 2,
+    stderr:
+      /^ferry: the queue https:\/\/…@sqs\.eu-west-1\.amazonaws\.com\/123456789012\/chunks holds credentials \(the AWS SDK takes them from the environment or a role\): give it as sqs:/,
+  },
+  {
     does: 'a report from a queued run without the plan',
     args: () => ['report', '--queue', 'redis://127.0.0.1:6379/0'],
     code: 2,
