@@ -88,7 +88,23 @@ export type Encoder = (w: BinaryWriter, v: unknown) => void;
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 /** signature, flags (none), header extension length (none) */
-export const BINARY_HEADER = Buffer.concat([SIGNATURE, Buffer.alloc(8)]);
+const BINARY_HEADER = Buffer.concat([SIGNATURE, Buffer.alloc(8)]);
+
+/** A writer of one binary COPY's data, its header written. */
+export function binaryCopyWriter(): BinaryWriter {
+  const w = new BinaryWriter();
+  w.ensure(BINARY_HEADER.length);
+  w.buf.set(BINARY_HEADER, 0);
+  w.pos = BINARY_HEADER.length;
+  return w;
+}
+
+/** What `w` holds, with binary COPY's trailer after it: the COPY's last data. */
+export function binaryCopyEnd(w: BinaryWriter): Buffer {
+  w.ensure(2);
+  w.int16(-1);
+  return w.take();
+}
 
 function num(v: unknown): number {
   return typeof v === 'number'

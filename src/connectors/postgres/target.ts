@@ -24,9 +24,9 @@ import { hashedRows, type DigestColumn, type DigestHash, type DigestRead } from 
 import type { CanonicalType, Column, Finding, KeyRange, RowBatch } from '../../core/types.js';
 import { columnLayout, type ColumnBatch } from '../../core/columns.js';
 import {
-  BINARY_HEADER,
-  BinaryWriter,
   arrayEncoder,
+  binaryCopyEnd,
+  binaryCopyWriter,
   float4Misfit,
   scalarEncoder,
   type Encoder,
@@ -385,19 +385,14 @@ export class PgTarget implements Target {
         );
       const names = table.columns.map((c) => c.name);
       return this.copyChunk(client, chunk, format.command, async (copy) => {
-        const w = new BinaryWriter();
-        w.ensure(BINARY_HEADER.length);
-        w.buf.set(BINARY_HEADER, 0);
-        w.pos = BINARY_HEADER.length;
+        const w = binaryCopyWriter();
         const emit = (data: Buffer) => copy.write(data);
         for await (const batch of fromSource(batches)) {
           copy.check();
           await encodeColumns(w, batch, encoders, names, emit);
           batch.recycle?.();
         }
-        w.ensure(2);
-        w.int16(-1);
-        await emit(w.take());
+        await emit(binaryCopyEnd(w));
       });
     });
   }
@@ -991,10 +986,7 @@ function columnEncoderOf(t: CanonicalType, family: Family | undefined): ColumnEn
 function binaryFormat(command: string, encoders: Encoder[], names: string[]): RowFormat {
   const n = encoders.length;
   const start = () => {
-    const w = new BinaryWriter();
-    w.ensure(BINARY_HEADER.length);
-    w.buf.set(BINARY_HEADER, 0);
-    w.pos = BINARY_HEADER.length;
+    const w = binaryCopyWriter();
     return {
       async rows(rows: unknown[][], emit: Emit) {
         let i = 0;
@@ -1017,9 +1009,7 @@ function binaryFormat(command: string, encoders: Encoder[], names: string[]): Ro
         }
       },
       async end(emit: Emit) {
-        w.ensure(2);
-        w.int16(-1);
-        await emit(w.take());
+        await emit(binaryCopyEnd(w));
       },
     };
   };
