@@ -239,12 +239,12 @@ async function copyPlan(
       },
     };
   } catch (e) {
-    writeRejectFiles(session, all);
+    // close() never throws: the shared state says how the run ended whatever follows
     await ctl.queue?.close(hash, { phase: 'failed', error: e instanceof FerryError ? e.oneLine() : String(e) });
     ctl.queue = undefined;
+    writeRejectFiles(session, all);
     throw e instanceof FerryError && e.code === 'SNAPSHOT_LOST' ? keptOfTheRun(session, e) : e;
   } finally {
-    await ctl.queue?.close(hash, { phase: 'failed', error: 'the run was stopped' });
     await view?.release().catch(() => {});
   }
 }

@@ -23,7 +23,7 @@ export interface ChunkQueue {
   limitRate(chunksPerSecond: number | undefined): Promise<void>;
   /** has a carrier copy a chunk: its record once done, or the job's final failure */
   copy(message: ChunkJobMessage, onRows: (delta: number) => void): Promise<FinishedChunk>;
-  /** ends the run's use of the queue, recording how the run ended in the shared state */
+  /** ends the run's use of the queue, recording how the run ended in the shared state; never throws (a queue out of reach is let go) */
   close(planHash: string, end: { phase: SharedOutcome['phase']; error?: string }): Promise<void>;
 }
 
