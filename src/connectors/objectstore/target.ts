@@ -164,11 +164,9 @@ export class ObjectStoreTarget implements Target {
   }
 
   async writeChunk(chunk: ChunkWrite, batches: AsyncIterable<RowBatch>): Promise<WriteResult> {
-    const { table, range, replace, isolate } = chunk;
+    const { table, range, isolate } = chunk;
     const layout = this.layout(table);
-    const id = chunkId(range);
-    this.changed(layout.dir);
-    if (replace) await this.records.remove(layout.dir, id);
+    const id = await this.startChunk(layout, chunk);
     const files = new ChunkFiles(
       this.store,
       layout,
@@ -258,6 +256,14 @@ export class ObjectStoreTarget implements Target {
       : this.textColumns(layout, chunk, batches);
   }
 
+  /** A chunk's write begins: its folder marked changed, and what an earlier attempt left of the chunk removed when it replaces. */
+  private async startChunk(layout: TableLayout, chunk: ChunkWrite): Promise<string> {
+    const id = chunkId(chunk.range);
+    this.changed(layout.dir);
+    if (chunk.replace) await this.records.remove(layout.dir, id);
+    return id;
+  }
+
   /** NDJSON and CSV from column batches, rolled over into files as writeChunk rolls rows. */
   private async textColumns(
     layout: TableLayout,
@@ -265,9 +271,7 @@ export class ObjectStoreTarget implements Target {
     batches: AsyncIterable<ColumnBatch>,
   ): Promise<WriteResult> {
     const { table, range } = chunk;
-    const id = chunkId(range);
-    this.changed(layout.dir);
-    if (chunk.replace) await this.records.remove(layout.dir, id);
+    const id = await this.startChunk(layout, chunk);
     const files = new ChunkFiles(this.store, layout, id, 1, this.chunkMetadata(table, id));
     const repeatedKey = repeatedKeyCheck(layout);
     let rows = 0;
@@ -300,9 +304,7 @@ export class ObjectStoreTarget implements Target {
     batches: AsyncIterable<ColumnBatch>,
   ): Promise<WriteResult> {
     const { table, range } = chunk;
-    const id = chunkId(range);
-    this.changed(layout.dir);
-    if (chunk.replace) await this.records.remove(layout.dir, id);
+    const id = await this.startChunk(layout, chunk);
     const files = new ColumnChunkFiles(this.store, layout, id);
     const s = layout.settings;
     const stream = encodeColumns(
