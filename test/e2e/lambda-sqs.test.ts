@@ -7,7 +7,7 @@
 // to run on its state once the plan was rolled back elsewhere.
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
@@ -16,10 +16,10 @@ import { Redis } from 'ioredis';
 import { createLogger } from '../../src/core/log.js';
 import { closeHandler, handler, SqsChunkCarrier } from '../../src/lambda/handler.js';
 import { SharedCheckpoints } from '../../src/pipeline/queue/shared-state.js';
-import { dbName, freshMysql, freshPg, MYSQL_BASE, mysqlExec, mysqlUser, tmpDir } from '../helpers.js';
+import { freshPg, mysqlExec, tmpDir } from '../helpers.js';
 import { sqsStandIn, type SqsStandIn } from '../sqs-stand-in.js';
 import { ferry, ferryAsync, fillItems, itemsIn, oneLine, planFor } from './support.js';
-import { dropQueue, queueContents, queueUrl } from './queue-support.js';
+import { canaryTarget, deploymentPackage, dropQueue, queueContents, queueUrl } from './queue-support.js';
 
 const ROWS = 5_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -66,22 +66,12 @@ describe('a queued run on SQS, carried out by the Lambda handler', () => {
     sqs = await sqsStandIn();
     const source = await freshPg('sqs_src');
     await fillItems(source, ROWS);
-    const target = await freshMysql('sqs_dst');
-    const user = mysqlUser('sqs', ['%', 'localhost']);
-    await mysqlExec(
-      MYSQL_BASE,
-      `CREATE USER '${user}'@'%' IDENTIFIED BY '${canary}'; CREATE USER '${user}'@'localhost' IDENTIFIED BY '${canary}';
-       GRANT ALL ON \`${dbName(target)}\`.* TO '${user}'@'%'; GRANT ALL ON \`${dbName(target)}\`.* TO '${user}'@'localhost'`,
-    );
-    const targetAsUser = target.replace(/^mysql:\/\/[^@]+@/, `mysql://${user}:\${env:FERRY_LAMBDA_CANARY}@`);
+    const { target, asUser: targetAsUser } = await canaryTarget('sqs_dst', 'sqs', canary);
     const { file, dir } = await planFor(source, targetAsUser, () => {}, { rowsPerChunk: 500 });
-    const pkg = join(tmpDir('ferry-sqs-pkg-'), 'task');
-    mkdirSync(pkg);
-    copyFileSync(file, join(pkg, 'ferry.plan.yaml'));
-    process.env.FERRY_PLAN = join(pkg, 'ferry.plan.yaml');
+    const plan = deploymentPackage(file);
     process.env.FERRY_STATE = state;
     other = new SqsChunkCarrier({
-      plan: process.env.FERRY_PLAN,
+      plan,
       state,
       concurrency: 2,
       log: createLogger({ level: 'silent' }),

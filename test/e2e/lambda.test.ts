@@ -7,8 +7,6 @@
 // message, and `ferry status --queue` on a machine without the run's state folder shows the chunks.
 import assert from 'node:assert/strict';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { copyFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { Queue } from 'bullmq';
@@ -19,9 +17,9 @@ import { CHUNK_QUEUE } from '../../src/pipeline/queue/address.js';
 import { parseChunkJob, type ChunkJobMessage } from '../../src/pipeline/queue/job.js';
 import { SharedCheckpoints } from '../../src/pipeline/queue/shared-state.js';
 import type { FerryError } from '../../src/core/errors.js';
-import { freshMysql, freshPg, MYSQL_BASE, mysqlExec, mysqlUser, pgExec, tmpDir, dbName } from '../helpers.js';
+import { freshPg, MYSQL_BASE, mysqlExec, pgExec, tmpDir } from '../helpers.js';
 import { ferry, ferryAsync, fillItems, itemsIn, oneLine, planFor } from './support.js';
-import { dropQueue, queueContents, queueUrl } from './queue-support.js';
+import { canaryTarget, deploymentPackage, dropQueue, queueContents, queueUrl } from './queue-support.js';
 
 const ROWS = 6_000;
 const NOTES = 1_500;
@@ -73,25 +71,15 @@ describe('ferry/lambda: chunk jobs from SQS events', () => {
       `CREATE TABLE notes (body text NOT NULL); INSERT INTO notes SELECT 'note ' || g || ' ✓' FROM generate_series(1, ${NOTES}) g`,
     );
     // the target's password is the canary: the function resolves it from its own environment
-    const target = await freshMysql('lambda_dst');
-    const user = mysqlUser('lambda', ['%', 'localhost']);
-    await mysqlExec(
-      MYSQL_BASE,
-      `CREATE USER '${user}'@'%' IDENTIFIED BY '${canary}'; CREATE USER '${user}'@'localhost' IDENTIFIED BY '${canary}';
-       GRANT ALL ON \`${dbName(target)}\`.* TO '${user}'@'%'; GRANT ALL ON \`${dbName(target)}\`.* TO '${user}'@'localhost'`,
-    );
-    const targetAsUser = target.replace(/^mysql:\/\/[^@]+@/, `mysql://${user}:\${env:FERRY_LAMBDA_CANARY}@`);
+    const { target, user, asUser: targetAsUser } = await canaryTarget('lambda_dst', 'lambda', canary);
     const { file, dir } = await planFor(source, targetAsUser, () => {}, { rowsPerChunk: 1000 });
 
     // the function's deployment package holds its own copy of the plan
-    const pkg = join(tmpDir('ferry-lambda-pkg-'), 'task');
-    mkdirSync(pkg);
-    copyFileSync(file, join(pkg, 'ferry.plan.yaml'));
-    process.env.FERRY_PLAN = join(pkg, 'ferry.plan.yaml');
+    const plan = deploymentPackage(file);
     process.env.FERRY_STATE = queue;
     // a second instance of the function, carrying out two records of an event at once
     const other = new SqsChunkCarrier({
-      plan: process.env.FERRY_PLAN,
+      plan,
       state: queue,
       concurrency: 2,
       log: createLogger({ level: 'silent' }),

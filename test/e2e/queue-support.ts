@@ -1,9 +1,12 @@
 // Support for the queue tests: `ferry worker` processes, a private Redis that a test may
-// restart, and a scan of every key and value a queue keeps in Redis.
+// restart, a scan of every key and value a queue keeps in Redis, and what the Lambda tests
+// deploy: a target whose password is a canary, and a deployment package holding the plan.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { RUN_TAG, tmpDir } from '../helpers.js';
+import { dbName, freshMysql, MYSQL_BASE, mysqlExec, mysqlUser, RUN_TAG, tmpDir } from '../helpers.js';
 import { freePort } from '../private-postgres.js';
 
 /** The shared Redis the queue tests use (FERRY_TEST_REDIS names another). */
@@ -170,4 +173,33 @@ export async function dropQueue(queue: string): Promise<void> {
   } finally {
     redis.disconnect();
   }
+}
+
+/**
+ * A fresh MySQL target database (`target`, its URL as the tests reach it) and its URL as a
+ * function's plan names it (`asUser`): the account `user`, whose password is `canary`, written
+ * as ${env:FERRY_LAMBDA_CANARY} (the function resolves it).
+ */
+export async function canaryTarget(
+  name: string,
+  userName: string,
+  canary: string,
+): Promise<{ target: string; user: string; asUser: string }> {
+  const target = await freshMysql(name);
+  const user = mysqlUser(userName, ['%', 'localhost']);
+  await mysqlExec(
+    MYSQL_BASE,
+    `CREATE USER '${user}'@'%' IDENTIFIED BY '${canary}'; CREATE USER '${user}'@'localhost' IDENTIFIED BY '${canary}';
+     GRANT ALL ON \`${dbName(target)}\`.* TO '${user}'@'%'; GRANT ALL ON \`${dbName(target)}\`.* TO '${user}'@'localhost'`,
+  );
+  return { target, user, asUser: target.replace(/^mysql:\/\/[^@]+@/, `mysql://${user}:\${env:FERRY_LAMBDA_CANARY}@`) };
+}
+
+/** The function's deployment package, holding its own copy of the plan: the plan's path there, also set as FERRY_PLAN. */
+export function deploymentPackage(planFile: string): string {
+  const pkg = join(tmpDir('ferry-lambda-pkg-'), 'task');
+  mkdirSync(pkg);
+  copyFileSync(planFile, join(pkg, 'ferry.plan.yaml'));
+  process.env.FERRY_PLAN = join(pkg, 'ferry.plan.yaml');
+  return process.env.FERRY_PLAN;
 }
